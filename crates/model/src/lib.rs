@@ -1,0 +1,1 @@
+//! rampart-model (under construction).

@@ -1,0 +1,1 @@
+//! rampart-sigv4 (under construction).

@@ -1,0 +1,1 @@
+//! rampart-store (under construction).

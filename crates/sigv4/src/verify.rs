@@ -1,0 +1,294 @@
+//! Server-side verification of a parsed SigV4 request: clock window, presigned expiry, payload
+//! hash, canonical request, signature (compared in constant time); and a signing-key cache.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use chrono::{DateTime, Duration, Utc};
+use subtle::ConstantTimeEq;
+
+use crate::canonical::{
+    canonical_query, canonical_request, canonical_uri, sha256, sha256_hex, string_to_sign,
+    UriRules,
+};
+use crate::error::{Mismatch, SigV4Error};
+use crate::parse::{
+    format_amz_date, AuthKind, ContentSha256, CredentialScope, ParsedAuth, UNSIGNED_PAYLOAD,
+};
+use crate::secret::{AccessKeyId, SecretKey, SigningKey};
+use crate::RequestParts;
+
+/// The clock window AWS allows between the request time and the server's clock.
+pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(15);
+
+/// What a successful verification proves: who signed, for which scope, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedScope {
+    /// The access key id that signed the request.
+    pub access_key_id: AccessKeyId,
+    /// The client's credential scope (use its region and service; never assume them).
+    pub scope: CredentialScope,
+    /// The session token sent with the request (the server checks it belongs to the key).
+    pub security_token: Option<String>,
+    /// The signed request time.
+    pub request_time: DateTime<Utc>,
+    /// `true` for the presigned-URL form.
+    pub presigned: bool,
+}
+
+/// Options for [`verify_with_options`]; the defaults are AWS's rules for every service but S3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Canonical URI rules.
+    pub uri: UriRules,
+    /// The allowed distance between the request time and `now`.
+    pub max_skew: Duration,
+    /// Accept `UNSIGNED-PAYLOAD` for a request that has a body (the body is then not covered
+    /// by the signature). Always accepted for an empty body.
+    pub allow_unsigned_payload: bool,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self {
+            uri: UriRules::default(),
+            max_skew: MAX_CLOCK_SKEW,
+            allow_unsigned_payload: false,
+        }
+    }
+}
+
+/// Verifies a request signed with `secret` (derives the signing key; see
+/// [`verify_with_key`] and [`SigningKeyCache`] to reuse it).
+pub fn verify(
+    auth: &ParsedAuth,
+    req: &RequestParts<'_>,
+    secret: &SecretKey,
+    now: DateTime<Utc>,
+) -> Result<VerifiedScope, SigV4Error> {
+    check_time(auth, now, MAX_CLOCK_SKEW)?;
+    let key = SigningKey::for_scope(secret, &auth.scope);
+    verify_with_options(auth, req, &key, now, &VerifyOptions::default())
+}
+
+/// Verifies a request with an already derived signing key for `auth.scope`.
+pub fn verify_with_key(
+    auth: &ParsedAuth,
+    req: &RequestParts<'_>,
+    key: &SigningKey,
+    now: DateTime<Utc>,
+) -> Result<VerifiedScope, SigV4Error> {
+    verify_with_options(auth, req, key, now, &VerifyOptions::default())
+}
+
+/// Checks the request time: the credential scope date, the 15-minute window and, for
+/// presigned URLs, `X-Amz-Expires`.
+pub fn check_time(
+    auth: &ParsedAuth,
+    now: DateTime<Utc>,
+    max_skew: Duration,
+) -> Result<(), SigV4Error> {
+    let t = auth.request_time;
+    let amz_date = format_amz_date(&t);
+    let request_date = &amz_date[..8];
+    if auth.scope.date != request_date {
+        return Err(SigV4Error::SignatureDoesNotMatch(Mismatch::ScopeDate {
+            scope_date: auth.scope.date.clone(),
+            request_date: request_date.to_owned(),
+            amz_date,
+        }));
+    }
+    if t > now + max_skew {
+        return Err(SigV4Error::SignatureDoesNotMatch(Mismatch::NotYetCurrent {
+            signed_at: amz_date,
+            latest: format_amz_date(&(now + max_skew)),
+            now: format_amz_date(&now),
+        }));
+    }
+    match auth.kind {
+        AuthKind::Presigned {
+            expires_secs: Some(expires_secs),
+        } => {
+            if now > t + Duration::seconds(i64::from(expires_secs)) {
+                return Err(SigV4Error::RequestExpired {
+                    signed_at: amz_date,
+                    expires_secs,
+                });
+            }
+        }
+        AuthKind::Header | AuthKind::Presigned { expires_secs: None } => {
+            if t < now - max_skew {
+                return Err(SigV4Error::SignatureDoesNotMatch(Mismatch::Expired {
+                    signed_at: amz_date,
+                    earliest: format_amz_date(&(now - max_skew)),
+                    now: format_amz_date(&now),
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The payload-hash lines to try, in order (two only for a presigned URL without
+/// `x-amz-content-sha256` and with an empty body: the empty hash and `UNSIGNED-PAYLOAD`).
+fn payload_candidates(
+    auth: &ParsedAuth,
+    req: &RequestParts<'_>,
+    opts: &VerifyOptions,
+) -> Result<Vec<String>, SigV4Error> {
+    match &auth.content_sha256 {
+        Some(ContentSha256::Hash(h)) => {
+            let claimed = hex::decode(h).map_err(|_| SigV4Error::XAmzContentSHA256Mismatch)?;
+            let actual = sha256(req.body);
+            if !bool::from(claimed.as_slice().ct_eq(&actual[..])) {
+                return Err(SigV4Error::XAmzContentSHA256Mismatch);
+            }
+            Ok(vec![h.clone()])
+        }
+        Some(ContentSha256::Unsigned) => {
+            if !req.body.is_empty() && !opts.allow_unsigned_payload {
+                return Err(SigV4Error::InvalidArgument {
+                    message: "UNSIGNED-PAYLOAD is not accepted for a request with a body; sign the payload.".to_owned(),
+                });
+            }
+            Ok(vec![UNSIGNED_PAYLOAD.to_owned()])
+        }
+        None => {
+            let body_hash = sha256_hex(req.body);
+            if auth.is_presigned() && (req.body.is_empty() || opts.allow_unsigned_payload) {
+                Ok(vec![body_hash, UNSIGNED_PAYLOAD.to_owned()])
+            } else {
+                Ok(vec![body_hash])
+            }
+        }
+    }
+}
+
+/// Verifies with explicit options (URI rules, skew, unsigned payloads).
+pub fn verify_with_options(
+    auth: &ParsedAuth,
+    req: &RequestParts<'_>,
+    key: &SigningKey,
+    now: DateTime<Utc>,
+    opts: &VerifyOptions,
+) -> Result<VerifiedScope, SigV4Error> {
+    check_time(auth, now, opts.max_skew)?;
+    let provided = decode_signature(&auth.signature)
+        .ok_or(SigV4Error::SignatureDoesNotMatch(Mismatch::Signature))?;
+    let uri = canonical_uri(req.path, opts.uri);
+    let query = canonical_query(req.query, auth.is_presigned());
+    let amz_date = auth.amz_date();
+    let mut ok = subtle::Choice::from(0u8);
+    for payload in payload_candidates(auth, req, opts)? {
+        let creq = canonical_request(
+            req.method,
+            &uri,
+            &query,
+            req.headers,
+            &auth.signed_headers,
+            &payload,
+        );
+        let sts = string_to_sign(&amz_date, &auth.scope, &creq);
+        let computed = key.sign(sts.as_bytes());
+        ok |= computed.ct_eq(&provided);
+    }
+    if !bool::from(ok) {
+        return Err(SigV4Error::SignatureDoesNotMatch(Mismatch::Signature));
+    }
+    Ok(VerifiedScope {
+        access_key_id: auth.access_key_id.clone(),
+        scope: auth.scope.clone(),
+        security_token: auth.security_token.clone(),
+        request_time: auth.request_time,
+        presigned: auth.is_presigned(),
+    })
+}
+
+fn decode_signature(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).ok()?;
+    Some(out)
+}
+
+type CacheKey = (AccessKeyId, CredentialScope);
+
+/// A bounded, thread-safe cache of derived signing keys per (access key, date, region,
+/// service). Each entry remembers the secret it was derived from and is used only when the
+/// secret given on lookup is the same (compared in constant time), so a rotated or replaced
+/// secret never reuses a stale key.
+#[derive(Debug)]
+pub struct SigningKeyCache {
+    capacity: usize,
+    entries: RwLock<HashMap<CacheKey, (SecretKey, SigningKey)>>,
+}
+
+impl SigningKeyCache {
+    /// A cache holding at most `capacity` keys (cleared wholesale when full).
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity: capacity.max(1),
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The signing key for `(akid, scope)` under `secret`, derived on a miss.
+    pub fn get_or_derive(
+        &self,
+        akid: &AccessKeyId,
+        secret: &SecretKey,
+        scope: &CredentialScope,
+    ) -> SigningKey {
+        let key = (akid.clone(), scope.clone());
+        if let Ok(map) = self.entries.read() {
+            if let Some((s, k)) = map.get(&key) {
+                if s.ct_eq(secret) {
+                    return k.clone();
+                }
+            }
+        }
+        let derived = SigningKey::for_scope(secret, scope);
+        if let Ok(mut map) = self.entries.write() {
+            if map.len() >= self.capacity {
+                map.clear();
+            }
+            map.insert(key, (secret.clone(), derived.clone()));
+        }
+        derived
+    }
+
+    /// Drops every cached key of an access key (call when it is deleted or deactivated).
+    pub fn invalidate(&self, akid: &AccessKeyId) {
+        if let Ok(mut map) = self.entries.write() {
+            map.retain(|(a, _), _| a != akid);
+        }
+    }
+
+    /// Number of cached keys.
+    pub fn len(&self) -> usize {
+        self.entries.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// `true` when nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Verifies using a cached signing key.
+    pub fn verify(
+        &self,
+        auth: &ParsedAuth,
+        req: &RequestParts<'_>,
+        secret: &SecretKey,
+        now: DateTime<Utc>,
+    ) -> Result<VerifiedScope, SigV4Error> {
+        check_time(auth, now, MAX_CLOCK_SKEW)?;
+        let key = self.get_or_derive(&auth.access_key_id, secret, &auth.scope);
+        verify_with_options(auth, req, &key, now, &VerifyOptions::default())
+    }
+}
+
+impl Default for SigningKeyCache {
+    fn default() -> Self {
+        Self::new(10_000)
+    }
+}

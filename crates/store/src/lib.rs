@@ -1,1 +1,39 @@
-//! rampart-store (under construction).
+//! rampart-store: Rampart's persistence on SQLite (embedded default) or PostgreSQL.
+//!
+//! Repositories per aggregate ([`Accounts`], [`Credentials`], [`Settings`]) run either on the
+//! pool (each call commits alone) or inside a [`Tx`], where a mutating call and its audit
+//! record commit together. Secrets are sealed under the [`MasterKey`]; audit records form a
+//! hash chain checked by [`Store::verify_chain`].
+
+mod accounts;
+mod audit;
+mod audit_chain;
+mod audit_lookup;
+mod audit_writer;
+mod config;
+mod credentials;
+mod crypto;
+mod db;
+mod error;
+mod migrate;
+mod settings;
+mod store;
+mod tx;
+
+pub use accounts::{is_valid_account_id, Account, AccountStatus, Accounts};
+pub use audit::{Appended, AuditRecord, AuditResource, StoredEvent};
+pub use audit_chain::{ChainBreak, ChainReport, GENESIS_HASH};
+pub use audit_lookup::{EventPage, LookupAttribute, LookupQuery, MAX_PAGE};
+pub use audit_writer::{AuditWriter, AuditWriterConfig};
+pub use config::{Backend, StoreConfig, SQLITE_FILE};
+pub use credentials::{
+    hash_session_token, is_valid_access_key_id, AccessKey, Credentials, KeyStatus, LastUsed,
+    Principal, PrincipalKind, Session,
+};
+pub use crypto::{aad_for, MasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE};
+pub use db::now_ms;
+pub use error::{Result, StoreError};
+pub use settings::Settings;
+pub use store::{BackendKind, Store};
+pub use tx::Tx;
+pub use zeroize::Zeroizing;

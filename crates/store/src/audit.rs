@@ -1,0 +1,133 @@
+//! Audit records (CloudTrail events) and appending them to the hash chain.
+
+use chrono::{DateTime, Utc};
+
+use crate::audit_chain::{canonical_bytes, chain_hash, head_mac};
+use crate::crypto::MasterKey;
+use crate::db::{dispatch, to_ms, Conn};
+use crate::error::{Result, StoreError};
+
+/// One resource an event touched (CloudTrail's `Resources` in `LookupEvents`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditResource {
+    /// E.g. `AWS::IAM::User`.
+    pub resource_type: Option<String>,
+    /// E.g. the user name or ARN.
+    pub resource_name: Option<String>,
+}
+
+/// One CloudTrail event: the full JSON plus the columns `LookupEvents` filters on. The store
+/// does not parse the JSON; the caller keeps the columns consistent with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditRecord {
+    /// `eventID` (a UUID); unique.
+    pub event_id: String,
+    /// `eventTime`; kept to the millisecond.
+    pub event_time: DateTime<Utc>,
+    /// `eventName`, e.g. `CreateUser`.
+    pub event_name: String,
+    /// `eventSource`, e.g. `iam.amazonaws.com`.
+    pub event_source: String,
+    /// `LookupEvents`' `Username` (user name, role session name, `root`), if known.
+    pub username: Option<String>,
+    /// `userIdentity.accessKeyId`, if the caller signed with one.
+    pub access_key_id: Option<String>,
+    /// `readOnly`.
+    pub read_only: bool,
+    /// `errorCode`, for failed or denied calls.
+    pub error_code: Option<String>,
+    /// `recipientAccountId`: the account whose trail shows this event (none if unknown).
+    pub account_id: Option<String>,
+    /// The resources the event names.
+    pub resources: Vec<AuditResource>,
+    /// The complete CloudTrail event as JSON text (`CloudTrailEvent` in `LookupEvents`).
+    pub event_json: String,
+}
+
+/// Where an appended record landed in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// Position in the chain (1, 2, ...; gap-free).
+    pub seq: i64,
+    /// The record's chain hash (hex).
+    pub hash: String,
+}
+
+/// A record as read back, with its chain position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Position in the chain.
+    pub seq: i64,
+    /// The record.
+    pub record: AuditRecord,
+}
+
+/// Appends `records` in order on `conn`, which must be inside a transaction: the first
+/// statement bumps the one-row chain head, which locks it (Postgres row lock, SQLite write
+/// lock) until commit, so concurrent appenders queue up and the chain stays linear.
+pub(crate) async fn append_batch(
+    conn: Conn<'_>,
+    key: &MasterKey,
+    records: &[AuditRecord],
+) -> Result<Vec<Appended>> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = i64::try_from(records.len())
+        .map_err(|_| StoreError::InvalidInput("too many records".into()))?;
+    dispatch!(conn, c => {
+        let (last_seq, mut prev): (i64, String) = sqlx::query_as(
+            "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
+        )
+        .bind(n)
+        .fetch_one(&mut *c)
+        .await?;
+        let mut out = Vec::with_capacity(records.len());
+        let mut seq = last_seq - n;
+        for rec in records {
+            seq += 1;
+            let hash = chain_hash(&prev, &canonical_bytes(seq, rec))?;
+            sqlx::query(
+                "INSERT INTO audit_events (seq, event_id, event_time_ms, event_name, event_source,
+                    username, access_key_id, read_only, error_code, account_id, event_json,
+                    prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(seq)
+            .bind(&rec.event_id)
+            .bind(to_ms(rec.event_time))
+            .bind(&rec.event_name)
+            .bind(&rec.event_source)
+            .bind(rec.username.as_deref())
+            .bind(rec.access_key_id.as_deref())
+            .bind(rec.read_only)
+            .bind(rec.error_code.as_deref())
+            .bind(rec.account_id.as_deref())
+            .bind(&rec.event_json)
+            .bind(&prev)
+            .bind(&hash)
+            .execute(&mut *c)
+            .await?;
+            for (ord, res) in rec.resources.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO audit_resources (seq, ord, resource_type, resource_name)
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(seq)
+                .bind(i32::try_from(ord).unwrap_or(i32::MAX))
+                .bind(res.resource_type.as_deref())
+                .bind(res.resource_name.as_deref())
+                .execute(&mut *c)
+                .await?;
+            }
+            out.push(Appended { seq, hash: hash.clone() });
+            prev = hash;
+        }
+        sqlx::query("UPDATE audit_head SET hash = $1, mac = $2 WHERE id = 1")
+            .bind(&prev)
+            .bind(head_mac(key, last_seq, &prev))
+            .execute(&mut *c)
+            .await?;
+        Ok(out)
+    })
+}

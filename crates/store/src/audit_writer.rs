@@ -1,0 +1,183 @@
+//! Group commit for audit records of read-only calls: a channel drained by one background
+//! task that writes whatever has queued up in one transaction. Records are never dropped:
+//! transient database errors are retried until they succeed.
+
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::audit::{Appended, AuditRecord};
+use crate::error::{Result, StoreError};
+use crate::store::Store;
+
+/// Tuning for [`AuditWriter`].
+#[derive(Debug, Clone, Copy)]
+pub struct AuditWriterConfig {
+    /// Most records per transaction.
+    pub max_batch: usize,
+    /// Queue length; senders wait (backpressure) rather than drop when it is full.
+    pub queue: usize,
+}
+
+impl Default for AuditWriterConfig {
+    fn default() -> Self {
+        AuditWriterConfig {
+            max_batch: 512,
+            queue: 16_384,
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<Appended>>;
+
+enum Msg {
+    Record(Box<AuditRecord>, Option<Reply>),
+    Flush(oneshot::Sender<()>),
+}
+
+/// Handle to the background audit writer; clone it freely.
+#[derive(Clone, Debug)]
+pub struct AuditWriter {
+    tx: mpsc::Sender<Msg>,
+}
+
+impl AuditWriter {
+    /// Starts the writer task on the current tokio runtime. The task ends once every handle
+    /// is dropped and the queue is drained; await the returned handle at shutdown.
+    pub fn spawn(store: Store, config: AuditWriterConfig) -> (AuditWriter, JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(config.queue.max(1));
+        let task = tokio::spawn(run(store, rx, config.max_batch.max(1)));
+        (AuditWriter { tx }, task)
+    }
+
+    /// Queues a record and returns once it is queued (committed shortly after).
+    pub async fn submit(&self, record: AuditRecord) -> Result<()> {
+        self.tx
+            .send(Msg::Record(Box::new(record), None))
+            .await
+            .map_err(|_| StoreError::WriterClosed)
+    }
+
+    /// Queues a record and returns once its batch has committed.
+    pub async fn append(&self, record: AuditRecord) -> Result<Appended> {
+        let (reply, wait) = oneshot::channel();
+        self.tx
+            .send(Msg::Record(Box::new(record), Some(reply)))
+            .await
+            .map_err(|_| StoreError::WriterClosed)?;
+        wait.await.map_err(|_| StoreError::WriterClosed)?
+    }
+
+    /// Returns once every record queued before this call has committed (graceful shutdown).
+    pub async fn flush(&self) -> Result<()> {
+        let (reply, wait) = oneshot::channel();
+        self.tx
+            .send(Msg::Flush(reply))
+            .await
+            .map_err(|_| StoreError::WriterClosed)?;
+        wait.await.map_err(|_| StoreError::WriterClosed)
+    }
+}
+
+async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, max_batch: usize) {
+    let mut records: Vec<AuditRecord> = Vec::with_capacity(max_batch);
+    let mut replies: Vec<Option<Reply>> = Vec::with_capacity(max_batch);
+    let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Record(r, reply) => {
+                    records.push(*r);
+                    replies.push(reply);
+                }
+                Msg::Flush(f) => flushes.push(f),
+            }
+            if records.len() < max_batch {
+                next = rx.try_recv().ok();
+            }
+        }
+        if !records.is_empty() {
+            write_batch(&store, &mut records, &mut replies).await;
+        }
+        for f in flushes.drain(..) {
+            let _ = f.send(());
+        }
+    }
+}
+
+/// Writes the batch; a record the database refuses for good (e.g. a duplicate event id) is
+/// isolated and reported to its waiter so it cannot block the others.
+async fn write_batch(
+    store: &Store,
+    records: &mut Vec<AuditRecord>,
+    replies: &mut Vec<Option<Reply>>,
+) {
+    match write_until_done(store, records).await {
+        Ok(appended) => {
+            for (reply, a) in replies.drain(..).zip(appended) {
+                if let Some(reply) = reply {
+                    let _ = reply.send(Ok(a));
+                }
+            }
+        }
+        Err(_) if records.len() > 1 => {
+            for (rec, reply) in records.iter().zip(replies.drain(..)) {
+                let result = write_until_done(store, std::slice::from_ref(rec))
+                    .await
+                    .and_then(|mut v| {
+                        v.pop()
+                            .ok_or_else(|| StoreError::Database("no result".into()))
+                    });
+                if let Err(e) = &result {
+                    tracing::error!(event_id = %rec.event_id, error = %e, "audit record refused");
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(result);
+                }
+            }
+        }
+        Err(e) => {
+            if let Some(rec) = records.first() {
+                tracing::error!(event_id = %rec.event_id, error = %e, "audit record refused");
+            }
+            for reply in replies.drain(..).flatten() {
+                let _ = reply.send(Err(StoreError::Conflict(e.to_string())));
+            }
+        }
+    }
+    records.clear();
+    replies.clear();
+}
+
+/// Permanent refusals are returned; anything else (database down, lock timeouts) is retried
+/// with capped backoff for as long as it takes, so records are not lost.
+async fn write_until_done(store: &Store, records: &[AuditRecord]) -> Result<Vec<Appended>> {
+    let mut delay = Duration::from_millis(50);
+    loop {
+        let r = store
+            .retry(|| async {
+                let mut tx = store.begin().await?;
+                let a = tx.append_audit_batch(records).await?;
+                tx.commit().await?;
+                Ok(a)
+            })
+            .await;
+        match r {
+            Ok(a) => return Ok(a),
+            Err(
+                e @ (StoreError::AlreadyExists(_)
+                | StoreError::InvalidInput(_)
+                | StoreError::Conflict(_)
+                | StoreError::Corrupt(_)
+                | StoreError::Crypto(_)),
+            ) => return Err(e),
+            Err(e) => {
+                tracing::error!(error = %e, records = records.len(), "audit write failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! Versioned schema migrations, embedded in the binary and applied at open.
+//!
+//! Our own small runner rather than sqlx's: sqlx's migrator takes a Postgres advisory lock,
+//! which CockroachDB and YugabyteDB lack. Here each migration runs in one transaction that
+//! first inserts its version row; a node racing us blocks on (or fails with) that primary
+//! key, and then sees the migration as applied. DDL is transactional on every backend we use.
+
+use aws_lc_rs::digest;
+
+use crate::db::{dispatch, to_ms, Conn, Pools};
+use crate::error::{Result, StoreError};
+
+/// One embedded migration.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+}];
+
+const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../migrations/postgres/0001_initial.sql"),
+}];
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS rampart_migrations (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    checksum TEXT NOT NULL,
+    applied_at_ms BIGINT NOT NULL
+)";
+
+fn checksum(sql: &str) -> String {
+    hex::encode(digest::digest(&digest::SHA256, sql.as_bytes()).as_ref())
+}
+
+/// Brings the schema up to the newest embedded version.
+pub(crate) async fn run(pools: &Pools) -> Result<()> {
+    let migrations = match pools {
+        Pools::Sqlite(_) => SQLITE,
+        Pools::Postgres(_) => POSTGRES,
+    };
+    // Two nodes creating the bookkeeping table at once can collide in Postgres' catalog;
+    // the loser simply tries again and finds it.
+    let mut created = false;
+    for _ in 0..3 {
+        let r: Result<()> = match pools {
+            Pools::Sqlite(p) => sqlx::query(CREATE_TABLE)
+                .execute(p)
+                .await
+                .map(|_| ())
+                .map_err(Into::into),
+            Pools::Postgres(p) => sqlx::query(CREATE_TABLE)
+                .execute(p)
+                .await
+                .map(|_| ())
+                .map_err(Into::into),
+        };
+        if r.is_ok() {
+            created = true;
+            break;
+        }
+    }
+    if !created {
+        return Err(StoreError::Migration(
+            "cannot create rampart_migrations".into(),
+        ));
+    }
+
+    let newest = migrations.iter().map(|m| m.version).max().unwrap_or(0);
+    let applied_max: Option<i64> = match pools {
+        Pools::Sqlite(p) => {
+            sqlx::query_scalar("SELECT MAX(version) FROM rampart_migrations")
+                .fetch_one(p)
+                .await?
+        }
+        Pools::Postgres(p) => {
+            sqlx::query_scalar("SELECT MAX(version) FROM rampart_migrations")
+                .fetch_one(p)
+                .await?
+        }
+    };
+    if let Some(v) = applied_max {
+        if v > newest {
+            return Err(StoreError::Migration(format!(
+                "database schema version {v} is newer than this binary's {newest}; upgrade Rampart"
+            )));
+        }
+    }
+
+    for m in migrations {
+        apply(pools, m).await?;
+    }
+    Ok(())
+}
+
+async fn apply(pools: &Pools, m: &Migration) -> Result<()> {
+    let sum = checksum(m.sql);
+    if check_applied(pools, m, &sum).await? {
+        return Ok(());
+    }
+    let outcome: Result<()> = match pools {
+        Pools::Sqlite(p) => {
+            let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+            let r = apply_in(Conn::Sqlite(&mut tx), m, &sum).await;
+            match r {
+                Ok(()) => tx.commit().await.map_err(Into::into),
+                Err(e) => Err(e),
+            }
+        }
+        Pools::Postgres(p) => {
+            let mut tx = p.begin().await?;
+            let r = apply_in(Conn::Postgres(&mut tx), m, &sum).await;
+            match r {
+                Ok(()) => tx.commit().await.map_err(Into::into),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    match outcome {
+        Ok(()) => {
+            tracing::info!(version = m.version, name = m.name, "applied migration");
+            Ok(())
+        }
+        // Another node applied it between our check and our insert.
+        Err(StoreError::AlreadyExists(_)) | Err(StoreError::Retryable(_)) => {
+            if check_applied(pools, m, &sum).await? {
+                Ok(())
+            } else {
+                Err(StoreError::Migration(format!(
+                    "migration {} raced and is still missing",
+                    m.version
+                )))
+            }
+        }
+        Err(e) => Err(StoreError::Migration(format!(
+            "migration {} ({}) failed: {e}",
+            m.version, m.name
+        ))),
+    }
+}
+
+async fn apply_in(conn: Conn<'_>, m: &Migration, sum: &str) -> Result<()> {
+    let now = to_ms(chrono::Utc::now());
+    dispatch!(conn, c => {
+        sqlx::query("INSERT INTO rampart_migrations (version, name, checksum, applied_at_ms) VALUES ($1, $2, $3, $4)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(sum)
+            .bind(now)
+            .execute(&mut *c)
+            .await?;
+        sqlx::raw_sql(m.sql).execute(&mut *c).await?;
+    });
+    Ok(())
+}
+
+/// True if applied; an error if applied with different contents (an edited migration).
+async fn check_applied(pools: &Pools, m: &Migration, sum: &str) -> Result<bool> {
+    const Q: &str = "SELECT checksum FROM rampart_migrations WHERE version = $1";
+    let found: Option<String> = match pools {
+        Pools::Sqlite(p) => {
+            sqlx::query_scalar(Q)
+                .bind(m.version)
+                .fetch_optional(p)
+                .await?
+        }
+        Pools::Postgres(p) => {
+            sqlx::query_scalar(Q)
+                .bind(m.version)
+                .fetch_optional(p)
+                .await?
+        }
+    };
+    match found {
+        None => Ok(false),
+        Some(s) if s == sum => Ok(true),
+        Some(_) => Err(StoreError::Migration(format!(
+            "migration {} ({}) was changed after it was applied",
+            m.version, m.name
+        ))),
+    }
+}

@@ -1,0 +1,263 @@
+//! The store handle: opening a backend, running migrations, handing out repositories and
+//! transactions.
+
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Connection;
+
+use crate::accounts::Accounts;
+use crate::audit::{Appended, AuditRecord};
+use crate::audit_chain::ChainReport;
+use crate::audit_lookup::{EventPage, LookupQuery};
+use crate::config::{Backend, StoreConfig};
+use crate::credentials::Credentials;
+use crate::crypto::MasterKey;
+use crate::db::{Handle, Pools};
+use crate::error::{Result, StoreError};
+use crate::settings::Settings;
+use crate::tx::{Tx, TxInner};
+
+/// Retries of a transaction that failed with a serialization failure or SQLite busy.
+const MAX_RETRIES: u32 = 8;
+
+/// Rampart's persistence. Cheap to clone (an `Arc`), `Send + Sync`.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) pools: Pools,
+    pub(crate) key: Arc<MasterKey>,
+}
+
+/// Which kind of database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL or a Postgres-wire database.
+    Postgres,
+}
+
+impl Store {
+    /// Connects (creating the SQLite file if needed) and applies pending migrations.
+    pub async fn open(config: StoreConfig) -> Result<Store> {
+        let pools = match &config.backend {
+            Backend::Sqlite { path } => open_sqlite(path, &config).await?,
+            Backend::Postgres { url, schema } => {
+                open_postgres(url, schema.as_deref(), &config).await?
+            }
+        };
+        crate::migrate::run(&pools).await?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                pools,
+                key: config.master_key,
+            }),
+        })
+    }
+
+    /// Which backend this store uses.
+    pub fn backend(&self) -> BackendKind {
+        match self.inner.pools {
+            Pools::Sqlite(_) => BackendKind::Sqlite,
+            Pools::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    /// The master key sealing secrets (for services that seal their own values, e.g. KMS).
+    pub fn master_key(&self) -> &MasterKey {
+        &self.inner.key
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`) so a read-then-write transaction cannot fail half-way on lock upgrade.
+    pub async fn begin(&self) -> Result<Tx> {
+        let inner = match &self.inner.pools {
+            Pools::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres(p) => TxInner::Postgres(p.begin().await?),
+        };
+        Ok(Tx::new(inner, self.clone()))
+    }
+
+    /// Runs `f` again (with jittered backoff) while it fails with a retryable error; `f` must
+    /// begin and commit its own transaction each time.
+    pub async fn retry<T, F, Fut>(&self, mut f: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let mut attempt = 0u32;
+        loop {
+            match f().await {
+                Err(e) if e.is_retryable() && attempt < MAX_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Accounts, each call committing on its own.
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts::new(Handle::Store(self))
+    }
+
+    /// Access keys, each call committing on its own.
+    pub fn credentials(&self) -> Credentials<'_> {
+        Credentials::new(Handle::Store(self))
+    }
+
+    /// Settings (key/value), each call committing on its own.
+    pub fn settings(&self) -> Settings<'_> {
+        Settings::new(Handle::Store(self))
+    }
+
+    /// Appends one audit record in its own transaction (retried on conflicts).
+    pub async fn append_audit(&self, record: &AuditRecord) -> Result<Appended> {
+        self.retry(|| async {
+            let mut tx = self.begin().await?;
+            let a = tx.append_audit(record).await?;
+            tx.commit().await?;
+            Ok(a)
+        })
+        .await
+    }
+
+    /// CloudTrail `LookupEvents`: newest first, one page.
+    pub async fn lookup_events(&self, query: &LookupQuery) -> Result<EventPage> {
+        let mut h = Handle::Store(self);
+        let mut g = h.conn().await?;
+        crate::audit_lookup::lookup(g.conn(), query).await
+    }
+
+    /// Recomputes the whole audit hash chain and reports the first break, if any.
+    pub async fn verify_chain(&self) -> Result<ChainReport> {
+        let mut h = Handle::Store(self);
+        let mut g = h.conn().await?;
+        crate::audit_chain::verify(g.conn(), &self.inner.key).await
+    }
+
+    /// Checks that the database answers (for health endpoints).
+    pub async fn ping(&self) -> Result<()> {
+        match &self.inner.pools {
+            Pools::Sqlite(p) => p.acquire().await?.ping().await?,
+            Pools::Postgres(p) => p.acquire().await?.ping().await?,
+        }
+        Ok(())
+    }
+
+    /// Closes every pooled connection (after the audit writer has flushed).
+    pub async fn close(&self) {
+        match &self.inner.pools {
+            Pools::Sqlite(p) => p.close().await,
+            Pools::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let mut r = [0u8; 2];
+    let jitter = match aws_lc_rs::rand::fill(&mut r) {
+        Ok(()) => u64::from(u16::from_le_bytes(r)) % 20,
+        Err(_) => 10,
+    };
+    Duration::from_millis(5u64.saturating_mul(1 << attempt.min(6)) + jitter)
+}
+
+async fn open_sqlite(path: &std::path::Path, config: &StoreConfig) -> Result<Pools> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Database(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+    }
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL: a commit is on disk when it returns, also in WAL mode (NORMAL can lose the
+        // last commits on power loss).
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(config.busy_timeout)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.busy_timeout)
+        .connect_with(opts)
+        .await?;
+    restrict_permissions(path);
+    Ok(Pools::Sqlite(pool))
+}
+
+/// The database holds account data and the audit log; keep it private like the key file.
+fn restrict_permissions(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot restrict database permissions");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+async fn open_postgres(url: &str, schema: Option<&str>, config: &StoreConfig) -> Result<Pools> {
+    let mut opts = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Database(format!("bad PostgreSQL URL: {e}")))?;
+    if let Some(schema) = schema {
+        if !is_plain_identifier(schema) {
+            return Err(StoreError::InvalidInput(format!(
+                "schema name {schema:?} must match [a-z_][a-z0-9_]*"
+            )));
+        }
+        let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
+        sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+        opts = opts.options([("search_path", schema)]);
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(config.max_connections)
+        .acquire_timeout(config.busy_timeout)
+        .connect_with(opts)
+        .await?;
+    Ok(Pools::Postgres(pool))
+}
+
+fn is_plain_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.len() <= 63
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        assert!(is_plain_identifier("rampart_test_1"));
+        assert!(!is_plain_identifier("x; DROP TABLE y"));
+        assert!(!is_plain_identifier("1abc"));
+        assert!(!is_plain_identifier(""));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_bounded() {
+        assert!(backoff(1) < backoff(6));
+        assert!(backoff(30) <= Duration::from_millis(5 * 64 + 20));
+    }
+}

@@ -1,0 +1,95 @@
+//! Transactions: a mutating call and its audit record commit together or not at all.
+
+use sqlx::{Postgres, Sqlite};
+
+use crate::accounts::Accounts;
+use crate::audit::{Appended, AuditRecord};
+use crate::credentials::Credentials;
+use crate::db::{Conn, Handle};
+use crate::error::Result;
+use crate::settings::Settings;
+use crate::store::Store;
+
+/// An open database transaction. Dropping it without [`Tx::commit`] rolls it back.
+pub struct Tx {
+    inner: TxInner,
+    store: Store,
+}
+
+pub(crate) enum TxInner {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl std::fmt::Debug for Tx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tx")
+    }
+}
+
+impl Tx {
+    pub(crate) fn new(inner: TxInner, store: Store) -> Tx {
+        Tx { inner, store }
+    }
+
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match &mut self.inner {
+            TxInner::Sqlite(t) => Conn::Sqlite(&mut **t),
+            TxInner::Postgres(t) => Conn::Postgres(&mut **t),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Accounts inside this transaction.
+    pub fn accounts(&mut self) -> Accounts<'_> {
+        Accounts::new(Handle::Tx(self))
+    }
+
+    /// Access keys inside this transaction.
+    pub fn credentials(&mut self) -> Credentials<'_> {
+        Credentials::new(Handle::Tx(self))
+    }
+
+    /// Settings inside this transaction.
+    pub fn settings(&mut self) -> Settings<'_> {
+        Settings::new(Handle::Tx(self))
+    }
+
+    /// Appends one audit record to the hash chain. This locks the chain head until the
+    /// transaction ends, so call it last, right before [`Tx::commit`].
+    pub async fn append_audit(&mut self, record: &AuditRecord) -> Result<Appended> {
+        let key = self.store.inner.key.clone();
+        let mut appended =
+            crate::audit::append_batch(self.conn(), &key, std::slice::from_ref(record)).await?;
+        appended
+            .pop()
+            .ok_or_else(|| crate::error::StoreError::Database("append returned nothing".into()))
+    }
+
+    /// Appends several audit records in order (one chain-head update for all of them).
+    pub async fn append_audit_batch(&mut self, records: &[AuditRecord]) -> Result<Vec<Appended>> {
+        let key = self.store.inner.key.clone();
+        crate::audit::append_batch(self.conn(), &key, records).await
+    }
+
+    /// Makes every change durable (SQLite `synchronous=FULL`; Postgres commit).
+    pub async fn commit(self) -> Result<()> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Discards every change.
+    pub async fn rollback(self) -> Result<()> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.rollback().await?,
+            TxInner::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+}

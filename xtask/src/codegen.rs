@@ -315,7 +315,7 @@ fn generate_service(name: &str, model: &Value, version: &str) -> Result<String> 
                     let sender = err
                         .and_then(|e| e.get("senderFault"))
                         .and_then(Value::as_bool)
-                        .unwrap_or(!fault);
+                        .unwrap_or(!fault && status < 500);
                     errors.push((code, id, status, sender));
                 }
                 format!("ShapeKind::Structure(&[{}])", ms.join(", "))

@@ -1,1 +1,64 @@
-//! rampart-wire (under construction).
+//! AWS wire protocols for Rampart: awsQuery (IAM, STS: form in, XML out) and awsJson1.1
+//! (Organizations, KMS, Secrets Manager, CloudTrail: `X-Amz-Target`, JSON in and out), driven by
+//! the generated model tables in `rampart-model`.
+//!
+//! The in-memory form of every input and output is a [`serde_json::Value`] keyed by AWS member
+//! names (`{"UserName": "alice", "Tags": [{"Key": "k", "Value": "v"}]}`):
+//! structures and maps are objects, lists are arrays, strings are strings, integers and longs are
+//! integers, floats and doubles are numbers, booleans are booleans, blobs are **base64 strings**
+//! and timestamps are **epoch seconds** (a number; outputs may also carry an RFC 3339 string).
+//! Decoded inputs hold only modelled members, with `null`s dropped.
+//!
+//! This crate never sees HTTP framework types: it takes bytes and header values as `&str` and
+//! returns a [`WireResponse`] (status, headers, body).
+
+mod error;
+mod json;
+mod query_decode;
+mod query_encode;
+mod request;
+mod route;
+mod time;
+mod validate;
+
+pub use error::{
+    default_status, encode_error, encode_error_protocol, ApiError, CommonError, EncodeError,
+};
+pub use json::{decode_json, encode_json_output, JSON_CONTENT_TYPE_PREFIX};
+pub use query_decode::{decode_query, parse_form};
+pub use query_encode::{encode_query_output, escape_xml};
+pub use rampart_model::{Operation, Protocol, Service};
+pub use request::{decode_request, DecodeFailure, Decoded, HttpRequest};
+pub use route::{route, RouteInput};
+pub use validate::{validate, validation_message};
+
+/// A protocol-level HTTP response: status, headers and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers (name, value), e.g. `Content-Type` and `x-amzn-RequestId`.
+    pub headers: Vec<(String, String)>,
+    /// Response body.
+    pub body: Vec<u8>,
+}
+
+impl WireResponse {
+    /// Splits the response into `(status, headers, body)`.
+    pub fn into_parts(self) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        (self.status, self.headers, self.body)
+    }
+}
+
+/// Encodes a successful operation's output in its service's protocol.
+pub fn encode_output(
+    service: &'static Service,
+    operation: &'static Operation,
+    output: &serde_json::Value,
+    request_id: &str,
+) -> Result<WireResponse, EncodeError> {
+    match service.protocol {
+        Protocol::Query => encode_query_output(service, operation, output, request_id),
+        Protocol::Json => encode_json_output(service, operation, output, request_id),
+    }
+}

@@ -1,0 +1,315 @@
+//! API errors, their default statuses and their per-protocol envelopes.
+
+use crate::query_encode::escape_xml;
+use crate::WireResponse;
+use rampart_model::{Protocol, Service};
+
+/// An AWS API error as clients see it: the code they match on, the message, the HTTP status and
+/// whether the caller is at fault (`Sender`) or the server (`Receiver`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code} ({status}): {message}")]
+pub struct ApiError {
+    /// AWS's error code (`NoSuchEntity`, `ValidationException`, ...).
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+    /// HTTP status.
+    pub status: u16,
+    /// True for client errors.
+    pub sender_fault: bool,
+}
+
+/// A failure to encode an output value against its shape (a handler bug: answer
+/// `InternalFailure`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The value at `path` is not of the shape's type.
+    #[error("output member {path}: expected {expected}")]
+    TypeMismatch {
+        /// Dotted path of AWS member names.
+        path: String,
+        /// What the shape wanted.
+        expected: &'static str,
+    },
+    /// The output nests deeper than any model allows.
+    #[error("output nests too deeply at {0}")]
+    TooDeep(String),
+}
+
+/// Errors every service can return, whose code differs between awsQuery and awsJson.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommonError {
+    /// The caller lacks permission (`AccessDenied` 403 / `AccessDeniedException` 400).
+    AccessDenied,
+    /// Input failed validation (`ValidationError` / `ValidationException`, 400).
+    Validation,
+    /// Unknown access key (`InvalidClientTokenId` 403 / `UnrecognizedClientException` 400).
+    InvalidClientTokenId,
+    /// Bad signature (`SignatureDoesNotMatch` 403 / `InvalidSignatureException` 400).
+    SignatureDoesNotMatch,
+    /// Malformed Authorization (`IncompleteSignature` / `IncompleteSignatureException`, 400).
+    IncompleteSignature,
+    /// No credentials (`MissingAuthenticationToken` 403 / `MissingAuthenticationTokenException` 400).
+    MissingAuthenticationToken,
+    /// Expired session token (`ExpiredToken` 403 / `ExpiredTokenException` 400).
+    ExpiredToken,
+    /// Request time outside the 15-minute window (`RequestExpired`, 400).
+    RequestExpired,
+    /// Too many requests (`Throttling` / `ThrottlingException`, 400).
+    Throttling,
+    /// Server failure (`InternalFailure`, 500).
+    InternalFailure,
+    /// Temporarily unavailable (`ServiceUnavailable`, 503).
+    ServiceUnavailable,
+    /// Modelled but not built (`NotImplemented`, 501).
+    NotImplemented,
+    /// Body over the size limit (`RequestEntityTooLarge`, 413).
+    RequestEntityTooLarge,
+}
+
+impl CommonError {
+    /// The error code in `protocol`.
+    pub fn code(self, protocol: Protocol) -> &'static str {
+        let json = protocol == Protocol::Json;
+        match self {
+            CommonError::AccessDenied if json => "AccessDeniedException",
+            CommonError::AccessDenied => "AccessDenied",
+            CommonError::Validation if json => "ValidationException",
+            CommonError::Validation => "ValidationError",
+            CommonError::InvalidClientTokenId if json => "UnrecognizedClientException",
+            CommonError::InvalidClientTokenId => "InvalidClientTokenId",
+            CommonError::SignatureDoesNotMatch if json => "InvalidSignatureException",
+            CommonError::SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            CommonError::IncompleteSignature if json => "IncompleteSignatureException",
+            CommonError::IncompleteSignature => "IncompleteSignature",
+            CommonError::MissingAuthenticationToken if json => {
+                "MissingAuthenticationTokenException"
+            }
+            CommonError::MissingAuthenticationToken => "MissingAuthenticationToken",
+            CommonError::ExpiredToken if json => "ExpiredTokenException",
+            CommonError::ExpiredToken => "ExpiredToken",
+            CommonError::RequestExpired => "RequestExpired",
+            CommonError::Throttling if json => "ThrottlingException",
+            CommonError::Throttling => "Throttling",
+            CommonError::InternalFailure => "InternalFailure",
+            CommonError::ServiceUnavailable => "ServiceUnavailable",
+            CommonError::NotImplemented => "NotImplemented",
+            CommonError::RequestEntityTooLarge => "RequestEntityTooLarge",
+        }
+    }
+}
+
+/// Default `(status, sender_fault)` of error codes common to AWS services (AWS's "common
+/// errors" tables), for codes the service model does not list.
+pub fn default_status(code: &str) -> Option<(u16, bool)> {
+    Some(match code {
+        "AccessDenied"
+        | "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "OptInRequired"
+        | "MissingAuthenticationToken"
+        | "ExpiredToken" => (403, true),
+        "AccessDeniedException"
+        | "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "IncompleteSignature"
+        | "IncompleteSignatureException"
+        | "MissingAuthenticationTokenException"
+        | "ExpiredTokenException"
+        | "RequestExpired"
+        | "ValidationError"
+        | "ValidationException"
+        | "InvalidAction"
+        | "MissingAction"
+        | "MissingParameter"
+        | "InvalidParameterValue"
+        | "InvalidParameterCombination"
+        | "InvalidQueryParameter"
+        | "UnknownOperationException"
+        | "SerializationException"
+        | "Throttling"
+        | "ThrottlingException"
+        | "NotAuthorized" => (400, true),
+        "MalformedQueryString" => (404, true),
+        "RequestEntityTooLarge" => (413, true),
+        "InternalFailure" | "InternalError" | "InternalServerError" | "ServiceFailure" => {
+            (500, false)
+        }
+        "NotImplemented" => (501, false),
+        "ServiceUnavailable" => (503, false),
+        _ => return None,
+    })
+}
+
+impl ApiError {
+    /// An error with every field given.
+    pub fn new(
+        code: impl Into<String>,
+        message: impl Into<String>,
+        status: u16,
+        sender_fault: bool,
+    ) -> ApiError {
+        ApiError {
+            code: code.into(),
+            message: message.into(),
+            status,
+            sender_fault,
+        }
+    }
+
+    /// An error named by its code: status and fault from `service`'s model table, else from
+    /// [`default_status`], else 400/Sender.
+    pub fn from_code(service: &Service, code: &str, message: impl Into<String>) -> ApiError {
+        let (status, sender_fault) = match service.error(code) {
+            Some(e) => (e.status, e.sender_fault),
+            None => default_status(code).unwrap_or((400, true)),
+        };
+        ApiError::new(code, message, status, sender_fault)
+    }
+
+    /// A common error in `protocol`'s spelling.
+    pub fn common(protocol: Protocol, kind: CommonError, message: impl Into<String>) -> ApiError {
+        let code = kind.code(protocol);
+        let (status, sender_fault) = default_status(code).unwrap_or((400, true));
+        ApiError::new(code, message, status, sender_fault)
+    }
+
+    /// `ValidationError` (awsQuery) / `ValidationException` (awsJson).
+    pub fn validation(protocol: Protocol, message: impl Into<String>) -> ApiError {
+        ApiError::common(protocol, CommonError::Validation, message)
+    }
+
+    /// `InternalFailure` with AWS's generic message (never internal details).
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            "InternalFailure",
+            "The request processing has failed because of an unknown error, exception or failure.",
+            500,
+            false,
+        )
+    }
+
+    /// `NotImplemented` (501) for an operation that is modelled but not built yet.
+    pub fn not_implemented(operation: &str) -> ApiError {
+        ApiError::new(
+            "NotImplemented",
+            format!("The operation {operation} is not implemented by Rampart yet."),
+            501,
+            false,
+        )
+    }
+}
+
+/// Renders `err` in `service`'s protocol (XML namespace from the model for awsQuery).
+pub fn encode_error(service: &Service, err: &ApiError, request_id: &str) -> WireResponse {
+    encode_error_protocol(service.protocol, service.xml_namespace, err, request_id)
+}
+
+/// Renders `err` for a protocol when no service could be determined (awsQuery without a
+/// namespace uses IAM's).
+pub fn encode_error_protocol(
+    protocol: Protocol,
+    xml_namespace: Option<&str>,
+    err: &ApiError,
+    request_id: &str,
+) -> WireResponse {
+    match protocol {
+        Protocol::Query => {
+            let ns = xml_namespace.unwrap_or("https://iam.amazonaws.com/doc/2010-05-08/");
+            let kind = if err.sender_fault {
+                "Sender"
+            } else {
+                "Receiver"
+            };
+            let body = format!(
+                "<ErrorResponse xmlns=\"{}\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+                escape_xml(ns),
+                escape_xml(&err.code),
+                escape_xml(&err.message),
+                escape_xml(request_id)
+            );
+            WireResponse {
+                status: err.status,
+                headers: vec![
+                    ("Content-Type".into(), "text/xml".into()),
+                    ("x-amzn-RequestId".into(), request_id.into()),
+                ],
+                body: body.into_bytes(),
+            }
+        }
+        Protocol::Json => {
+            let body = serde_json::json!({ "__type": err.code, "message": err.message });
+            WireResponse {
+                status: err.status,
+                headers: vec![
+                    ("Content-Type".into(), "application/x-amz-json-1.1".into()),
+                    ("x-amzn-RequestId".into(), request_id.into()),
+                    ("x-amzn-ErrorType".into(), err.code.clone()),
+                ],
+                body: body.to_string().into_bytes(),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_from_model_then_defaults() {
+        let iam = rampart_model::service("iam").unwrap();
+        let e = ApiError::from_code(iam, "EntityAlreadyExists", "x");
+        assert_eq!((e.status, e.sender_fault), (409, true));
+        let e = ApiError::from_code(iam, "ServiceFailure", "x");
+        assert_eq!((e.status, e.sender_fault), (500, false));
+        let e = ApiError::from_code(iam, "AccessDenied", "x");
+        assert_eq!(e.status, 403);
+        let e = ApiError::from_code(iam, "Whatever", "x");
+        assert_eq!((e.status, e.sender_fault), (400, true));
+        let kms = rampart_model::service("kms").unwrap();
+        let e = ApiError::common(Protocol::Json, CommonError::AccessDenied, "no");
+        assert_eq!((e.code.as_str(), e.status), ("AccessDeniedException", 400));
+        let e = ApiError::from_code(kms, "KMSInternalException", "x");
+        assert_eq!((e.status, e.sender_fault), (500, false));
+        let e = ApiError::common(Protocol::Query, CommonError::AccessDenied, "no");
+        assert_eq!((e.code.as_str(), e.status), ("AccessDenied", 403));
+    }
+
+    #[test]
+    fn query_error_envelope() {
+        let sts = rampart_model::service("sts").unwrap();
+        let err = ApiError::common(
+            Protocol::Query,
+            CommonError::AccessDenied,
+            "User: a<b> & \"c\" is not authorized",
+        );
+        let r = encode_error(sts, &err, "req-1");
+        assert_eq!(r.status, 403);
+        assert_eq!(
+            String::from_utf8(r.body).unwrap(),
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: a&lt;b&gt; &amp; &quot;c&quot; is not authorized</Message></Error><RequestId>req-1</RequestId></ErrorResponse>"
+        );
+        assert!(r
+            .headers
+            .contains(&("Content-Type".into(), "text/xml".into())));
+    }
+
+    #[test]
+    fn json_error_envelope() {
+        let kms = rampart_model::service("kms").unwrap();
+        let err = ApiError::from_code(kms, "NotFoundException", "Key 'arn' does not exist");
+        let r = encode_error(kms, &err, "req-2");
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            String::from_utf8(r.body).unwrap(),
+            r#"{"__type":"NotFoundException","message":"Key 'arn' does not exist"}"#
+        );
+        assert!(r
+            .headers
+            .contains(&("x-amzn-ErrorType".into(), "NotFoundException".into())));
+        assert!(r
+            .headers
+            .contains(&("Content-Type".into(), "application/x-amz-json-1.1".into())));
+    }
+}

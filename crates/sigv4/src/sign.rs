@@ -66,21 +66,30 @@ impl SignedRequest {
     }
 }
 
-fn is_auth_header(name: &str) -> bool {
-    ["authorization", "x-amz-date", "x-amz-security-token"]
-        .iter()
-        .any(|h| name.eq_ignore_ascii_case(h))
+/// Headers never signed: the ones the signer sets itself, and the ones the AWS SDKs leave
+/// unsigned because proxies may change them.
+fn is_unsigned_header(name: &str) -> bool {
+    [
+        "authorization",
+        "x-amz-date",
+        "x-amz-security-token",
+        "user-agent",
+        "x-amzn-trace-id",
+        "expect",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
 }
 
 /// Signs a request in the `Authorization` header form. Every header in `req.headers` is signed
-/// (it must include `host`), plus `x-amz-date` and `x-amz-security-token`; the payload hash is
+/// (it must include `host`) except `user-agent`, `x-amzn-trace-id` and `expect`, plus `x-amz-date` and `x-amz-security-token`; the payload hash is
 /// the SHA-256 of `req.body`.
 pub fn sign(req: &RequestParts<'_>, params: &SigningParams<'_>) -> Result<SignedRequest, SigV4Error> {
     let x_amz_date = format_amz_date(&params.time);
     let mut headers: Vec<(&str, &[u8])> = req
         .headers
         .iter()
-        .filter(|(n, _)| !is_auth_header(n))
+        .filter(|(n, _)| !is_unsigned_header(n))
         .copied()
         .collect();
     headers.push(("x-amz-date", x_amz_date.as_bytes()));
@@ -137,7 +146,7 @@ pub fn presign(
     let headers: Vec<(&str, &[u8])> = req
         .headers
         .iter()
-        .filter(|(n, _)| !is_auth_header(n))
+        .filter(|(n, _)| !is_unsigned_header(n))
         .copied()
         .collect();
     let mut names: Vec<String> = headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();

@@ -1,0 +1,436 @@
+//! AWS's policy evaluation logic: explicit deny, RCPs, SCPs, resource-based policies,
+//! identity-based policies, permissions boundaries and session policies.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::document::{Effect, Policy};
+use crate::index::PolicyLayer;
+use crate::principal::Grant;
+use crate::request::{PrincipalType, Request};
+
+/// One level of an organization (root, OU or account) and its SCPs or RCPs.
+#[derive(Debug, Clone)]
+pub struct OrgLevel {
+    /// The target id: `r-...`, `ou-...` or the account id.
+    pub target: String,
+    /// The policies attached there.
+    pub layer: PolicyLayer,
+}
+
+/// Every policy that applies to a request.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    /// The principal's identity-based policies (for a role session: the role's).
+    pub identity: PolicyLayer,
+    /// The resource-based policy.
+    pub resource: Option<PolicyLayer>,
+    /// True when the resource's own policy must allow (KMS key policy, role trust policy).
+    pub resource_policy_required: bool,
+    /// The principal's permissions boundary.
+    pub boundary: Option<PolicyLayer>,
+    /// The session policies (None or empty: no session policy).
+    pub session: Option<PolicyLayer>,
+    /// SCP levels from the organization root down to the principal's account.
+    pub scp: Vec<OrgLevel>,
+    /// RCP levels from the organization root down to the resource's account.
+    pub rcp: Vec<OrgLevel>,
+    /// The organization's management account (exempt from SCPs and RCPs).
+    pub management_account: Option<String>,
+}
+
+/// The three outcomes of an evaluation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Allowed.
+    Allow,
+    /// Denied by a Deny statement.
+    ExplicitDeny,
+    /// Denied because no required Allow was found.
+    ImplicitDeny,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outcome::Allow => "Allow",
+            Outcome::ExplicitDeny => "ExplicitDeny",
+            Outcome::ImplicitDeny => "ImplicitDeny",
+        })
+    }
+}
+
+/// A policy layer, as named in decisions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Layer {
+    /// Identity-based policies.
+    Identity,
+    /// The resource-based policy.
+    Resource,
+    /// The permissions boundary.
+    Boundary,
+    /// Session policies.
+    Session,
+    /// The SCPs at one target.
+    Scp(String),
+    /// The RCPs at one target.
+    Rcp(String),
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Layer::Identity => f.write_str("identity"),
+            Layer::Resource => f.write_str("resource"),
+            Layer::Boundary => f.write_str("boundary"),
+            Layer::Session => f.write_str("session"),
+            Layer::Scp(t) => write!(f, "scp:{t}"),
+            Layer::Rcp(t) => write!(f, "rcp:{t}"),
+        }
+    }
+}
+
+/// A statement that decided, shared cheaply with its policy.
+#[derive(Clone)]
+pub struct StatementRef {
+    /// The policy holding the statement.
+    pub policy: Arc<Policy>,
+    /// 0-based statement index.
+    pub index: usize,
+    /// The layer the policy was evaluated in.
+    pub layer: Layer,
+}
+
+impl StatementRef {
+    /// The statement's Sid, if any.
+    pub fn sid(&self) -> Option<&str> {
+        self.policy
+            .statements
+            .get(self.index)
+            .and_then(|s| s.sid.as_deref())
+    }
+}
+
+impl fmt::Display for StatementRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.policy.statement_ref(self.index))
+    }
+}
+
+impl fmt::Debug for StatementRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self, self.layer)
+    }
+}
+
+impl PartialEq for StatementRef {
+    fn eq(&self, o: &Self) -> bool {
+        Arc::ptr_eq(&self.policy, &o.policy) && self.index == o.index && self.layer == o.layer
+    }
+}
+
+/// Why an Allow was granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllowBasis {
+    /// Identity-based policies allowed (within the boundary and session policies).
+    Identity,
+    /// The resource-based policy named the caller directly (same account).
+    ResourceDirect,
+    /// The resource-based policy named the role behind the session (same account).
+    ResourceRole,
+    /// The resource policy allowed the account and identity-based policies allowed.
+    ResourceDelegated,
+    /// Both the caller's account and the resource policy allowed (cross-account).
+    CrossAccount,
+    /// The account root user, which identity-based policies do not limit.
+    RootUser,
+    /// A principal outside IAM (anonymous, service, ...) allowed by the resource policy.
+    ResourcePublic,
+}
+
+/// The result of an evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Allow, explicit deny or implicit deny.
+    pub outcome: Outcome,
+    /// For Allow the Allow statements that granted it; for ExplicitDeny the Deny statements
+    /// that matched; empty for ImplicitDeny.
+    pub statements: Vec<StatementRef>,
+    /// For ImplicitDeny, the layer that had no Allow.
+    pub layer: Option<Layer>,
+    /// Context keys referenced by matching statements' conditions or variables but absent.
+    pub missing_context_keys: Vec<String>,
+    /// For Allow, how it was granted.
+    pub basis: Option<AllowBasis>,
+    /// For ImplicitDeny in the resource layer: whether a resource policy existed at all.
+    pub resource_policy_present: bool,
+}
+
+impl Decision {
+    /// True for Allow.
+    pub fn is_allowed(&self) -> bool {
+        self.outcome == Outcome::Allow
+    }
+
+    /// The deciding statements as `POLICY#SID` / `POLICY#N` strings.
+    pub fn statement_refs(&self) -> Vec<String> {
+        self.statements.iter().map(ToString::to_string).collect()
+    }
+}
+
+#[derive(Default)]
+struct Hits {
+    allows: Vec<StatementRef>,
+    denies: Vec<StatementRef>,
+    grant: Option<Grant>,
+}
+
+impl Hits {
+    fn allowed(&self) -> bool {
+        !self.allows.is_empty()
+    }
+}
+
+fn eval_layer(
+    layer: &PolicyLayer,
+    name: &Layer,
+    req: &Request,
+    boundary: bool,
+    missing: &mut Vec<String>,
+) -> Hits {
+    let mut hits = Hits::default();
+    let (svc, op) = (req.service_lc(), req.name_lc());
+    for (pi, si) in layer.candidates(svc, op) {
+        let policy = &layer.policies()[pi as usize];
+        let stmt = &policy.statements[si as usize];
+        if !stmt.action.matches(svc, op) {
+            continue;
+        }
+        if let Some(r) = &stmt.resource {
+            if !r.matches(&req.resource, &req.context, missing) {
+                continue;
+            }
+        }
+        let grant = stmt.principal_grant(req, boundary);
+        if grant == Grant::None {
+            continue;
+        }
+        if !stmt.conditions_hold(&req.context, missing) {
+            continue;
+        }
+        let sref = StatementRef {
+            policy: Arc::clone(policy),
+            index: si as usize,
+            layer: name.clone(),
+        };
+        match stmt.effect {
+            Effect::Deny => hits.denies.push(sref),
+            Effect::Allow => {
+                hits.allows.push(sref);
+                hits.grant = hits.grant.max(Some(grant));
+            }
+        }
+    }
+    hits
+}
+
+fn dedup_keys(mut keys: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for k in keys.drain(..) {
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(&k)) {
+            out.push(k);
+        }
+    }
+    out
+}
+
+/// Evaluates `req` against every applicable policy, following AWS's documented logic.
+pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
+    let p = &req.principal;
+    let mut missing = Vec::new();
+    let root = p.kind == PrincipalType::Root;
+    let iam = p.kind.is_iam_identity();
+    let slr = p.is_service_linked();
+    let mgmt = set.management_account.as_deref();
+    let boundary_applies = iam && set.boundary.is_some();
+    let session_applies = iam && set.session.as_ref().is_some_and(|s| !s.is_empty());
+    let scp_applies = (iam || root)
+        && !set.scp.is_empty()
+        && p.account.is_some()
+        && p.account.as_deref() != mgmt
+        && !slr;
+    let rcp_applies = !set.rcp.is_empty()
+        && (req.resource_account.is_none() || req.resource_account.as_deref() != mgmt)
+        && !slr;
+
+    let identity = if iam {
+        eval_layer(
+            &set.identity,
+            &Layer::Identity,
+            req,
+            boundary_applies,
+            &mut missing,
+        )
+    } else {
+        Hits::default()
+    };
+    let resource = set
+        .resource
+        .as_ref()
+        .map(|l| eval_layer(l, &Layer::Resource, req, boundary_applies, &mut missing))
+        .unwrap_or_default();
+    let boundary = match (&set.boundary, boundary_applies) {
+        (Some(l), true) => eval_layer(l, &Layer::Boundary, req, true, &mut missing),
+        _ => Hits::default(),
+    };
+    let session = match (&set.session, session_applies) {
+        (Some(l), true) => eval_layer(l, &Layer::Session, req, boundary_applies, &mut missing),
+        _ => Hits::default(),
+    };
+    let scps: Vec<(&OrgLevel, Hits)> = if scp_applies {
+        set.scp
+            .iter()
+            .map(|lv| {
+                let h = eval_layer(
+                    &lv.layer,
+                    &Layer::Scp(lv.target.clone()),
+                    req,
+                    false,
+                    &mut missing,
+                );
+                (lv, h)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let rcps: Vec<(&OrgLevel, Hits)> = if rcp_applies {
+        set.rcp
+            .iter()
+            .map(|lv| {
+                let h = eval_layer(
+                    &lv.layer,
+                    &Layer::Rcp(lv.target.clone()),
+                    req,
+                    false,
+                    &mut missing,
+                );
+                (lv, h)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let mut decision = Decision {
+        outcome: Outcome::ImplicitDeny,
+        statements: Vec::new(),
+        layer: None,
+        missing_context_keys: Vec::new(),
+        basis: None,
+        resource_policy_present: set.resource.is_some(),
+    };
+
+    // 1. Explicit deny anywhere.
+    let mut denies: Vec<StatementRef> = Vec::new();
+    for h in [&identity, &resource, &boundary, &session] {
+        denies.extend(h.denies.iter().cloned());
+    }
+    for (_, h) in rcps.iter().chain(scps.iter()) {
+        denies.extend(h.denies.iter().cloned());
+    }
+    decision.missing_context_keys = dedup_keys(missing);
+    if !denies.is_empty() {
+        decision.outcome = Outcome::ExplicitDeny;
+        decision.statements = denies;
+        return decision;
+    }
+
+    // 2. RCPs, then 3. SCPs: every level must allow.
+    for (lv, h) in &rcps {
+        if !h.allowed() {
+            decision.layer = Some(Layer::Rcp(lv.target.clone()));
+            return decision;
+        }
+    }
+    for (lv, h) in &scps {
+        if !h.allowed() {
+            decision.layer = Some(Layer::Scp(lv.target.clone()));
+            return decision;
+        }
+    }
+
+    // 4. Resource-based, identity-based, boundary and session policies.
+    let rgrant = resource.grant.unwrap_or(Grant::None);
+    let ident_ok = root || identity.allowed();
+    let bnd_ok = !boundary_applies || boundary.allowed();
+    let sess_ok = !session_applies || session.allowed();
+    let principal_side = ident_ok && bnd_ok && sess_ok;
+    let first_failing = |ident: bool| -> Layer {
+        if ident && !ident_ok {
+            Layer::Identity
+        } else if !bnd_ok {
+            Layer::Boundary
+        } else {
+            Layer::Session
+        }
+    };
+
+    let (basis, failing): (Option<AllowBasis>, Option<Layer>) = if !iam && !root {
+        // Anonymous, service, web-identity/SAML or canonical-user callers: only the resource
+        // policy can grant.
+        if rgrant == Grant::Direct {
+            (Some(AllowBasis::ResourcePublic), None)
+        } else {
+            (None, Some(Layer::Resource))
+        }
+    } else if req.is_cross_account() {
+        if !principal_side {
+            (None, Some(first_failing(true)))
+        } else if rgrant == Grant::None {
+            (None, Some(Layer::Resource))
+        } else {
+            (Some(AllowBasis::CrossAccount), None)
+        }
+    } else if root {
+        if set.resource_policy_required && rgrant == Grant::None {
+            (None, Some(Layer::Resource))
+        } else {
+            (Some(AllowBasis::RootUser), None)
+        }
+    } else if rgrant == Grant::Direct {
+        (Some(AllowBasis::ResourceDirect), None)
+    } else if rgrant == Grant::Role && bnd_ok && sess_ok {
+        (Some(AllowBasis::ResourceRole), None)
+    } else if rgrant == Grant::Role {
+        (None, Some(first_failing(false)))
+    } else if set.resource_policy_required {
+        if rgrant == Grant::None {
+            (None, Some(Layer::Resource))
+        } else if principal_side {
+            (Some(AllowBasis::ResourceDelegated), None)
+        } else {
+            (None, Some(first_failing(true)))
+        }
+    } else if principal_side {
+        (Some(AllowBasis::Identity), None)
+    } else {
+        (None, Some(first_failing(true)))
+    };
+
+    if let Some(b) = basis {
+        decision.outcome = Outcome::Allow;
+        decision.basis = Some(b);
+        let mut st = Vec::new();
+        if iam && principal_side {
+            st.extend(identity.allows.iter().cloned());
+        }
+        if rgrant != Grant::None {
+            st.extend(resource.allows.iter().cloned());
+        }
+        decision.statements = st;
+    } else {
+        decision.layer = failing;
+    }
+    decision
+}

@@ -1,0 +1,44 @@
+//! Resource / NotResource: ARN patterns, possibly with policy variables.
+
+use crate::arn::ArnPattern;
+use crate::context::Context;
+use crate::variables::Template;
+
+/// One entry of a Resource element.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourceItem {
+    /// A pattern compiled once.
+    Static(ArnPattern),
+    /// A pattern with policy variables, compiled per request.
+    Template(Template),
+}
+
+/// The Resource or NotResource element of a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceSpec {
+    /// True for NotResource.
+    pub negated: bool,
+    /// The compiled entries.
+    pub items: Vec<ResourceItem>,
+    /// The original strings, for printing.
+    pub raw: Vec<String>,
+    /// True when the element was a single string.
+    pub single: bool,
+}
+
+impl ResourceSpec {
+    /// True when the statement applies to `resource`; unresolved variable keys go to `missing`.
+    pub fn matches(&self, resource: &str, ctx: &Context, missing: &mut Vec<String>) -> bool {
+        let any = self.items.iter().any(|item| match item {
+            ResourceItem::Static(p) => p.matches(resource),
+            ResourceItem::Template(t) => match t.resolve_tokens(ctx, false) {
+                Ok(toks) => ArnPattern::from_tokens(toks).matches(resource),
+                Err(key) => {
+                    missing.push(key);
+                    false
+                }
+            },
+        });
+        any != self.negated
+    }
+}

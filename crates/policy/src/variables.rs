@@ -1,0 +1,216 @@
+//! Policy variables (`${aws:username}`, `${*}`, `${?}`, `${$}`, `${key, 'default'}`) in Resource
+//! and Condition values: parsed once, substituted per request.
+
+use crate::context::Context;
+use crate::wildcard::Tok;
+
+/// One piece of a value containing policy variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// Plain policy text (its `*` and `?` keep their wildcard meaning).
+    Text(String),
+    /// A character written as `${*}`, `${?}` or `${$}`: always literal.
+    Char(char),
+    /// A variable: lowercased context key and optional default text.
+    Var {
+        /// The context key, lowercased.
+        key: String,
+        /// The default used when the key is absent or multi-valued.
+        default: Option<String>,
+    },
+}
+
+/// A value with at least one `${...}` substitution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+impl Template {
+    /// Parses `text`; `None` when it contains no well-formed variable.
+    pub fn parse(text: &str) -> Option<Template> {
+        if !text.contains("${") {
+            return None;
+        }
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let mut rest = text;
+        let mut any = false;
+        while let Some(pos) = rest.find("${") {
+            lit.push_str(&rest[..pos]);
+            let after = &rest[pos + 2..];
+            match parse_var(after) {
+                Some((part, used)) => {
+                    if !lit.is_empty() {
+                        parts.push(Part::Text(std::mem::take(&mut lit)));
+                    }
+                    parts.push(part);
+                    any = true;
+                    rest = &after[used..];
+                }
+                None => {
+                    lit.push_str("${");
+                    rest = after;
+                }
+            }
+        }
+        lit.push_str(rest);
+        if !lit.is_empty() {
+            parts.push(Part::Text(lit));
+        }
+        if any {
+            Some(Template { parts })
+        } else {
+            None
+        }
+    }
+
+    /// The context keys the template reads.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var { key, .. } => Some(key.as_str()),
+            _ => None,
+        })
+    }
+
+    fn value<'a>(key: &str, default: &'a Option<String>, ctx: &'a Context) -> Option<&'a str> {
+        ctx.get_lower(key)
+            .and_then(|v| v.as_variable())
+            .or(default.as_deref())
+    }
+
+    /// Substitutes into plain text (wildcards in policy text stay as `*`/`?` characters);
+    /// `Err(key)` names a variable that could not be resolved.
+    pub fn resolve_text(&self, ctx: &Context) -> Result<String, String> {
+        let mut out = String::new();
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => out.push_str(t),
+                Part::Char(c) => out.push(*c),
+                Part::Var { key, default } => match Self::value(key, default, ctx) {
+                    Some(v) => out.push_str(v),
+                    None => return Err(key.clone()),
+                },
+            }
+        }
+        Ok(out)
+    }
+
+    /// Substitutes into wildcard tokens: substituted text and `${*}` are literal characters.
+    pub fn resolve_tokens(&self, ctx: &Context, fold: bool) -> Result<Vec<Tok>, String> {
+        let mut out = Vec::new();
+        let push_lit = |out: &mut Vec<Tok>, s: &str| {
+            for c in s.chars() {
+                if fold {
+                    out.extend(c.to_lowercase().map(Tok::Lit));
+                } else {
+                    out.push(Tok::Lit(c));
+                }
+            }
+        };
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => {
+                    for c in t.chars() {
+                        match c {
+                            '*' => out.push(Tok::Star),
+                            '?' => out.push(Tok::One),
+                            c if fold => out.extend(c.to_lowercase().map(Tok::Lit)),
+                            c => out.push(Tok::Lit(c)),
+                        }
+                    }
+                }
+                Part::Char(c) => out.push(Tok::Lit(*c)),
+                Part::Var { key, default } => match Self::value(key, default, ctx) {
+                    Some(v) => push_lit(&mut out, v),
+                    None => return Err(key.clone()),
+                },
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Parses what follows `${` up to the closing `}`; returns the part and the bytes used.
+fn parse_var(s: &str) -> Option<(Part, usize)> {
+    let end_name = s.find(['}', ','])?;
+    let name = s[..end_name].trim();
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return None;
+    }
+    if s.as_bytes()[end_name] == b'}' {
+        let part = match name {
+            "*" => Part::Char('*'),
+            "?" => Part::Char('?'),
+            "$" => Part::Char('$'),
+            _ => Part::Var {
+                key: name.to_ascii_lowercase(),
+                default: None,
+            },
+        };
+        return Some((part, end_name + 1));
+    }
+    // `${key, 'default'}`: a single-quoted default where `''` is one quote.
+    let after = &s[end_name + 1..];
+    let trimmed = after.trim_start();
+    let mut i = after.len() - trimmed.len();
+    let bytes = after.as_bytes();
+    if bytes.get(i) != Some(&b'\'') {
+        return None;
+    }
+    i += 1;
+    let mut default = String::new();
+    loop {
+        let c = after[i..].chars().next()?;
+        if c == '\'' {
+            if after[i + 1..].starts_with('\'') {
+                default.push('\'');
+                i += 2;
+                continue;
+            }
+            i += 1;
+            break;
+        }
+        default.push(c);
+        i += c.len_utf8();
+    }
+    let tail = &after[i..];
+    let t2 = tail.trim_start();
+    if !t2.starts_with('}') {
+        return None;
+    }
+    let used = end_name + 1 + i + (tail.len() - t2.len()) + 1;
+    Some((
+        Part::Var {
+            key: name.to_ascii_lowercase(),
+            default: Some(default),
+        },
+        used,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_resolves() {
+        let mut ctx = Context::new();
+        ctx.set("aws:username", "bob");
+        let t = Template::parse("home/${aws:UserName}/*").unwrap();
+        assert_eq!(t.resolve_text(&ctx).unwrap(), "home/bob/*");
+        let t = Template::parse("a${*}b${?}${$}").unwrap();
+        assert_eq!(t.resolve_text(&ctx).unwrap(), "a*b?$");
+        let t = Template::parse("${aws:PrincipalTag/team, 'it''s'}").unwrap();
+        assert_eq!(t.resolve_text(&ctx).unwrap(), "it's");
+        assert!(Template::parse("plain").is_none());
+        assert!(Template::parse("${unterminated").is_none());
+        let t = Template::parse("${aws:missing}").unwrap();
+        assert_eq!(t.resolve_text(&ctx), Err("aws:missing".to_string()));
+        let toks = Template::parse("${*}x*")
+            .unwrap()
+            .resolve_tokens(&ctx, false)
+            .unwrap();
+        assert_eq!(toks, vec![Tok::Lit('*'), Tok::Lit('x'), Tok::Star]);
+    }
+}

@@ -139,11 +139,15 @@ async fn write_batch(
             }
         }
         Err(e) => {
+            // One record (len() == 1): its waiter gets the error itself.
             if let Some(rec) = records.first() {
                 tracing::error!(event_id = %rec.event_id, error = %e, "audit record refused");
             }
+            let mut err = Some(e);
             for reply in replies.drain(..).flatten() {
-                let _ = reply.send(Err(StoreError::Conflict(e.to_string())));
+                if let Some(e) = err.take() {
+                    let _ = reply.send(Err(e));
+                }
             }
         }
     }

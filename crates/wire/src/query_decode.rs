@@ -147,7 +147,12 @@ impl Decoder<'_> {
             }
             ShapeKind::List(info) => {
                 let base = if flattened || info.flattened {
-                    format!("{key}.")
+                    // botocore names flattened items after the member's own name, if it has one.
+                    match (info.member_name, key.rsplit_once('.')) {
+                        (Some(n), Some((parent, _))) => format!("{parent}.{n}."),
+                        (Some(n), None) => format!("{n}."),
+                        (None, _) => format!("{key}."),
+                    }
                 } else {
                     format!("{key}.{}.", info.member_name.unwrap_or("member"))
                 };

@@ -7,21 +7,33 @@ use crate::wildcard::{Pattern, Tok};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArnPattern {
     whole: Pattern,
-    segments: Option<Box<[Pattern; 6]>>,
+    /// The colon-separated segments (at most six) and whether each ends with `*` (such a
+    /// wildcard may expand across the following colons, as AWS documents).
+    segments: Option<Box<[(Pattern, bool)]>>,
 }
 
 impl ArnPattern {
-    /// Compiles a pattern from text.
+    /// Compiles a Resource-element pattern: a `*` ending a segment may expand across colons.
     pub fn new(text: &str) -> ArnPattern {
-        ArnPattern::from_tokens(text.chars().map(|c| match c {
+        ArnPattern::from_tokens(Self::tokens(text), true)
+    }
+
+    /// Compiles an `Arn*` condition pattern: each of the six segments is matched separately.
+    pub fn strict(text: &str) -> ArnPattern {
+        ArnPattern::from_tokens(Self::tokens(text), false)
+    }
+
+    fn tokens(text: &str) -> impl Iterator<Item = Tok> + '_ {
+        text.chars().map(|c| match c {
             '*' => Tok::Star,
             '?' => Tok::One,
             c => Tok::Lit(c),
-        }))
+        })
     }
 
-    /// Compiles a pattern from tokens (after policy-variable substitution).
-    pub fn from_tokens(toks: impl IntoIterator<Item = Tok>) -> ArnPattern {
+    /// Compiles a pattern from tokens (after policy-variable substitution); `expand` lets a
+    /// segment-ending `*` cross colons (Resource elements), else segments are strict.
+    pub fn from_tokens(toks: impl IntoIterator<Item = Tok>, expand: bool) -> ArnPattern {
         let toks: Vec<Tok> = toks.into_iter().collect();
         let whole = Pattern::from_tokens(toks.iter().cloned());
         let mut segs: Vec<Vec<Tok>> = vec![Vec::new()];
@@ -32,7 +44,7 @@ impl ArnPattern {
                 last.push(t.clone());
             }
         }
-        let is_arn = segs.len() == 6
+        let is_arn = segs.len() >= 2
             && segs[0]
                 .iter()
                 .map(|t| match t {
@@ -40,24 +52,15 @@ impl ArnPattern {
                     _ => '\0',
                 })
                 .eq("arn".chars());
-        let segments = if is_arn {
-            let mut it = segs.into_iter().map(Pattern::from_tokens);
-            match (
-                it.next(),
-                it.next(),
-                it.next(),
-                it.next(),
-                it.next(),
-                it.next(),
-            ) {
-                (Some(a), Some(b), Some(c), Some(d), Some(e), Some(f)) => {
-                    Some(Box::new([a, b, c, d, e, f]))
-                }
-                _ => None,
-            }
-        } else {
-            None
-        };
+        let segments = is_arn.then(|| {
+            segs.into_iter()
+                .map(|s| {
+                    let star = expand && s.last() == Some(&Tok::Star);
+                    (Pattern::from_tokens(s), star)
+                })
+                .collect::<Vec<_>>()
+                .into_boxed_slice()
+        });
         ArnPattern { whole, segments }
     }
 
@@ -70,16 +73,34 @@ impl ArnPattern {
             return lit == arn;
         }
         match &self.segments {
-            Some(segs) => {
-                let mut parts = arn.splitn(6, ':');
-                segs.iter().all(|p| match parts.next() {
-                    Some(s) => p.matches(s),
-                    None => false,
-                })
-            }
+            Some(segs) => match_segments(segs, arn, 0),
             None => self.whole.matches(arn),
         }
     }
+}
+
+/// Matches segment patterns against the text: each segment ends at a colon; one ending in `*`
+/// may end at any later colon; the last segment takes the rest of the text.
+fn match_segments(segs: &[(Pattern, bool)], text: &str, depth: usize) -> bool {
+    let Some(((pat, star), rest)) = segs.split_first() else {
+        return text.is_empty();
+    };
+    if rest.is_empty() {
+        // The sixth segment takes the rest; an earlier last segment only does when it may expand.
+        return (*star || depth >= 5 || !text.contains(':')) && pat.matches(text);
+    }
+    let mut from = 0;
+    while let Some(off) = text[from..].find(':') {
+        let c = from + off;
+        if pat.matches(&text[..c]) && match_segments(rest, &text[c + 1..], depth + 1) {
+            return true;
+        }
+        if !star {
+            return false;
+        }
+        from = c + 1;
+    }
+    false
 }
 
 /// The fields of an ARN string (`arn:partition:service:region:account:resource`).
@@ -125,11 +146,14 @@ mod tests {
         assert!(!p.matches("arn:aws:s3:::bucket2/a"));
         let p = ArnPattern::new("arn:aws:iam::*:role/x");
         assert!(p.matches("arn:aws:iam::123456789012:role/x"));
-        assert!(!p.matches("arn:aws:iam::1:2:role/x"));
         let p = ArnPattern::new("arn:aws:*");
         assert!(p.matches("arn:aws:s3:::b"));
         assert!(ArnPattern::new("*").matches("*"));
         assert!(!ArnPattern::new("arn:aws:s3:::*").matches("*"));
+        let p = ArnPattern::new("arn:aws:sqs:us-east-1:*");
+        assert!(p.matches("arn:aws:sqs:us-east-1:111122223333:queue1"));
+        let p = ArnPattern::new("arn:aws:iam::1*2:user/x");
+        assert!(!p.matches("arn:aws:iam::1:2:user/x"));
         let p = ArnPattern::new("arn:aws:ec2:*:*:instance/i-?");
         assert!(p.matches("arn:aws:ec2:us-east-1:1:instance/i-1"));
         assert!(!p.matches("arn:aws:ec2:us-east-1:1:instance/i-12"));

@@ -294,7 +294,7 @@ pub fn compile_value(base: Base, text: &str) -> Result<CondValue, String> {
             Cidr::parse(text)
                 .ok_or_else(|| format!("\"{text}\" is not a valid IP address or CIDR"))?,
         ),
-        Base::Arn => CondValue::Arn(ArnPattern::new(text)),
+        Base::Arn => CondValue::Arn(ArnPattern::strict(text)),
         Base::Null => CondValue::Null(
             parse_bool(text)
                 .ok_or_else(|| format!("Null expects \"true\" or \"false\", not \"{text}\""))?,
@@ -372,7 +372,7 @@ impl Condition {
                         .map(|toks| CondValue::Like(Pattern::from_tokens(toks))),
                     Base::Arn => t
                         .resolve_tokens(ctx, false)
-                        .map(|toks| CondValue::Arn(ArnPattern::from_tokens(toks))),
+                        .map(|toks| CondValue::Arn(ArnPattern::from_tokens(toks, false))),
                     _ => t
                         .resolve_text(ctx)
                         .map(|s| compile_value(base, &s).unwrap_or(CondValue::Bool(None))),

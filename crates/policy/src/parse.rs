@@ -485,7 +485,8 @@ fn parse_resources(
     let mut items = Vec::with_capacity(raw.len());
     let mut ok = true;
     for r in &raw {
-        let arn_like = r == "*" || (r.starts_with("arn:") && r.split(':').count() >= 6);
+        let arn_like =
+            r == "*" || (r.starts_with("arn:") && (r.split(':').count() >= 6 || r.ends_with('*')));
         if !arn_like {
             ok = false;
             p.push(

@@ -32,7 +32,7 @@ impl ResourceSpec {
         let any = self.items.iter().any(|item| match item {
             ResourceItem::Static(p) => p.matches(resource),
             ResourceItem::Template(t) => match t.resolve_tokens(ctx, false) {
-                Ok(toks) => ArnPattern::from_tokens(toks).matches(resource),
+                Ok(toks) => ArnPattern::from_tokens(toks, true).matches(resource),
                 Err(key) => {
                     missing.push(key);
                     false

@@ -42,14 +42,24 @@ pub(crate) enum ConnGuard<'a> {
     Borrowed(Conn<'a>),
 }
 
+impl ConnGuard<'static> {
+    /// A pooled connection (autocommit).
+    pub(crate) async fn acquire(pools: &Pools) -> Result<ConnGuard<'static>> {
+        Ok(match pools {
+            Pools::Sqlite(p) => ConnGuard::SqlitePool(p.acquire().await?),
+            Pools::Postgres(p) => ConnGuard::PgPool(p.acquire().await?),
+        })
+    }
+}
+
 impl ConnGuard<'_> {
     /// The connection to run statements on.
     pub(crate) fn conn(&mut self) -> Conn<'_> {
         match self {
-            ConnGuard::SqlitePool(c) => Conn::Sqlite(&mut **c),
-            ConnGuard::PgPool(c) => Conn::Postgres(&mut **c),
-            ConnGuard::Borrowed(Conn::Sqlite(c)) => Conn::Sqlite(&mut **c),
-            ConnGuard::Borrowed(Conn::Postgres(c)) => Conn::Postgres(&mut **c),
+            ConnGuard::SqlitePool(c) => Conn::Sqlite(c),
+            ConnGuard::PgPool(c) => Conn::Postgres(c),
+            ConnGuard::Borrowed(Conn::Sqlite(c)) => Conn::Sqlite(c),
+            ConnGuard::Borrowed(Conn::Postgres(c)) => Conn::Postgres(c),
         }
     }
 }
@@ -65,10 +75,7 @@ impl Handle<'_> {
     /// A connection for the next statement(s).
     pub(crate) async fn conn(&mut self) -> Result<ConnGuard<'_>> {
         match self {
-            Handle::Store(s) => match &s.inner.pools {
-                Pools::Sqlite(p) => Ok(ConnGuard::SqlitePool(p.acquire().await?)),
-                Pools::Postgres(p) => Ok(ConnGuard::PgPool(p.acquire().await?)),
-            },
+            Handle::Store(s) => ConnGuard::acquire(&s.inner.pools).await,
             Handle::Tx(t) => Ok(ConnGuard::Borrowed(t.conn())),
         }
     }

@@ -7,7 +7,7 @@
 
 use aws_lc_rs::digest;
 
-use crate::db::{dispatch, to_ms, Conn, Pools};
+use crate::db::{dispatch, to_ms, Conn, ConnGuard, Pools};
 use crate::error::{Result, StoreError};
 
 /// One embedded migration.
@@ -50,18 +50,10 @@ pub(crate) async fn run(pools: &Pools) -> Result<()> {
     // the loser simply tries again and finds it.
     let mut created = false;
     for _ in 0..3 {
-        let r: Result<()> = match pools {
-            Pools::Sqlite(p) => sqlx::query(CREATE_TABLE)
-                .execute(p)
-                .await
-                .map(|_| ())
-                .map_err(Into::into),
-            Pools::Postgres(p) => sqlx::query(CREATE_TABLE)
-                .execute(p)
-                .await
-                .map(|_| ())
-                .map_err(Into::into),
-        };
+        let mut g = ConnGuard::acquire(pools).await?;
+        let r: Result<()> = dispatch!(g.conn(), c => {
+            sqlx::query(CREATE_TABLE).execute(&mut *c).await.map(|_| ()).map_err(Into::into)
+        });
         if r.is_ok() {
             created = true;
             break;
@@ -74,18 +66,13 @@ pub(crate) async fn run(pools: &Pools) -> Result<()> {
     }
 
     let newest = migrations.iter().map(|m| m.version).max().unwrap_or(0);
-    let applied_max: Option<i64> = match pools {
-        Pools::Sqlite(p) => {
-            sqlx::query_scalar("SELECT MAX(version) FROM rampart_migrations")
-                .fetch_one(p)
-                .await?
-        }
-        Pools::Postgres(p) => {
-            sqlx::query_scalar("SELECT MAX(version) FROM rampart_migrations")
-                .fetch_one(p)
-                .await?
-        }
-    };
+    let mut g = ConnGuard::acquire(pools).await?;
+    let applied_max: Option<i64> = dispatch!(g.conn(), c => {
+        sqlx::query_scalar("SELECT MAX(version) FROM rampart_migrations")
+            .fetch_one(&mut *c)
+            .await?
+    });
+    drop(g);
     if let Some(v) = applied_max {
         if v > newest {
             return Err(StoreError::Migration(format!(
@@ -156,7 +143,7 @@ async fn apply_in(conn: Conn<'_>, m: &Migration, sum: &str) -> Result<()> {
             .bind(now)
             .execute(&mut *c)
             .await?;
-        sqlx::raw_sql(m.sql).execute(&mut *c).await?;
+        sqlx::Executor::execute(&mut *c, sqlx::raw_sql(m.sql)).await?;
     });
     Ok(())
 }
@@ -164,20 +151,10 @@ async fn apply_in(conn: Conn<'_>, m: &Migration, sum: &str) -> Result<()> {
 /// True if applied; an error if applied with different contents (an edited migration).
 async fn check_applied(pools: &Pools, m: &Migration, sum: &str) -> Result<bool> {
     const Q: &str = "SELECT checksum FROM rampart_migrations WHERE version = $1";
-    let found: Option<String> = match pools {
-        Pools::Sqlite(p) => {
-            sqlx::query_scalar(Q)
-                .bind(m.version)
-                .fetch_optional(p)
-                .await?
-        }
-        Pools::Postgres(p) => {
-            sqlx::query_scalar(Q)
-                .bind(m.version)
-                .fetch_optional(p)
-                .await?
-        }
-    };
+    let mut g = ConnGuard::acquire(pools).await?;
+    let found: Option<String> = dispatch!(g.conn(), c => {
+        sqlx::query_scalar(Q).bind(m.version).fetch_optional(&mut *c).await?
+    });
     match found {
         None => Ok(false),
         Some(s) if s == sum => Ok(true),

@@ -222,9 +222,8 @@ async fn open_postgres(url: &str, schema: Option<&str>, config: &StoreConfig) ->
             )));
         }
         let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
-        sqlx::raw_sql(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
-            .execute(&mut conn)
-            .await?;
+        let create = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
+        sqlx::Executor::execute(&mut conn, sqlx::raw_sql(&create)).await?;
         conn.close().await?;
         opts = opts.options([("search_path", schema)]);
     }

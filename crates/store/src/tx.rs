@@ -34,8 +34,8 @@ impl Tx {
 
     pub(crate) fn conn(&mut self) -> Conn<'_> {
         match &mut self.inner {
-            TxInner::Sqlite(t) => Conn::Sqlite(&mut **t),
-            TxInner::Postgres(t) => Conn::Postgres(&mut **t),
+            TxInner::Sqlite(t) => Conn::Sqlite(t),
+            TxInner::Postgres(t) => Conn::Postgres(t),
         }
     }
 

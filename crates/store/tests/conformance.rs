@@ -18,8 +18,7 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let h = super::Harness::sqlite().await;
-                    super::$name(&h).await;
-                    h.cleanup().await;
+                    super::run(h, |h| async move { super::$name(&h).await }).await;
                 }
             )*
         }
@@ -31,8 +30,7 @@ macro_rules! conformance {
                         eprintln!("skipped: {} is not set", super::common::PG_ENV);
                         return;
                     };
-                    super::$name(&h).await;
-                    h.cleanup().await;
+                    super::run(h, |h| async move { super::$name(&h).await }).await;
                 }
             )*
         }
@@ -62,6 +60,20 @@ conformance!(
     audit_writer_reports_duplicate_and_keeps_others,
     reopen_keeps_data_and_migrations_are_idempotent,
 );
+
+/// Runs a test body on its own task so that the database is cleaned up even when it panics.
+async fn run<F, Fut>(h: Harness, body: F)
+where
+    F: FnOnce(std::sync::Arc<Harness>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let h = std::sync::Arc::new(h);
+    let outcome = tokio::spawn(body(h.clone())).await;
+    h.cleanup().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
 
 async fn accounts_crud(h: &Harness) {
     let s = &h.store;

@@ -73,8 +73,7 @@ impl Harness {
             Target::Sqlite { path, .. } => {
                 let opts = sqlx::sqlite::SqliteConnectOptions::new().filename(path);
                 let mut c = sqlx::SqliteConnection::connect_with(&opts).await.unwrap();
-                let n = sqlx::raw_sql(sql)
-                    .execute(&mut c)
+                let n = sqlx::Executor::execute(&mut c, sqlx::raw_sql(sql))
                     .await
                     .unwrap()
                     .rows_affected();
@@ -85,8 +84,7 @@ impl Harness {
                 let opts: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
                 let opts = opts.options([("search_path", schema.as_str())]);
                 let mut c = sqlx::PgConnection::connect_with(&opts).await.unwrap();
-                let n = sqlx::raw_sql(sql)
-                    .execute(&mut c)
+                let n = sqlx::Executor::execute(&mut c, sqlx::raw_sql(sql))
                     .await
                     .unwrap()
                     .rows_affected();
@@ -114,7 +112,7 @@ impl Harness {
         }
     }
 
-    pub async fn cleanup(self) {
+    pub async fn cleanup(&self) {
         self.store.close().await;
         match &self.target {
             Target::Sqlite { dir, .. } => {

@@ -240,8 +240,14 @@ mod tests {
 
     #[test]
     fn query() {
-        assert_eq!(canonical_query("Param2=value2&Param1=value1", false), "Param1=value1&Param2=value2");
-        assert_eq!(canonical_query("Param1=value2&Param1=Value1", false), "Param1=Value1&Param1=value2");
+        assert_eq!(
+            canonical_query("Param2=value2&Param1=value1", false),
+            "Param1=value1&Param2=value2"
+        );
+        assert_eq!(
+            canonical_query("Param1=value2&Param1=Value1", false),
+            "Param1=Value1&Param1=value2"
+        );
         assert_eq!(canonical_query("a&b=", false), "a=&b=");
         assert_eq!(canonical_query("k=a%2fb+c", false), "k=a%2Fb%2Bc");
         assert_eq!(

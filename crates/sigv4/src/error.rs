@@ -72,7 +72,9 @@ pub enum Mismatch {
     },
 
     /// The request time is more than 15 minutes after the server's clock.
-    #[error("Signature not yet current: {signed_at} is still later than {latest} ({now} + 15 min.)")]
+    #[error(
+        "Signature not yet current: {signed_at} is still later than {latest} ({now} + 15 min.)"
+    )]
     NotYetCurrent {
         /// The request time (ISO 8601 basic).
         signed_at: String,
@@ -141,7 +143,9 @@ mod tests {
         let e = SigV4Error::SignatureDoesNotMatch(Mismatch::Signature);
         assert_eq!(e.code(), "SignatureDoesNotMatch");
         assert_eq!(e.http_status(), 403);
-        assert!(e.to_string().starts_with("The request signature we calculated"));
+        assert!(e
+            .to_string()
+            .starts_with("The request signature we calculated"));
         let e = SigV4Error::SignatureDoesNotMatch(Mismatch::Expired {
             signed_at: "20150830T123600Z".into(),
             earliest: "20150830T124600Z".into(),

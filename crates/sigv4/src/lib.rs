@@ -32,6 +32,17 @@
 //! assert_eq!(scope.scope.service, "sts");
 //! ```
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+#![warn(missing_docs)]
+
 pub mod canonical;
 pub mod error;
 pub mod parse;

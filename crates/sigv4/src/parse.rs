@@ -122,11 +122,13 @@ pub fn format_amz_date(t: &DateTime<Utc>) -> String {
 
 /// Parses `YYYYMMDDTHHMMSSZ` strictly.
 pub fn parse_amz_date(s: &str) -> Option<DateTime<Utc>> {
-    let b = s.as_bytes();
-    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
-        return None;
-    }
-    if !b[..8].iter().chain(&b[9..15]).all(u8::is_ascii_digit) {
+    let well_formed = s.len() == 16
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 => b == b'T',
+            15 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        });
+    if !well_formed {
         return None;
     }
     NaiveDateTime::parse_from_str(s, AMZ_DATE_FORMAT)
@@ -151,9 +153,9 @@ pub(crate) fn header<'a>(req: &RequestParts<'a>, name: &str) -> Option<&'a [u8]>
 fn header_str<'a>(req: &RequestParts<'a>, name: &str) -> Result<Option<&'a str>, SigV4Error> {
     match header(req, name) {
         None => Ok(None),
-        Some(v) => std::str::from_utf8(v)
-            .map(|s| Some(s.trim()))
-            .map_err(|_| SigV4Error::incomplete(format!("The '{name}' header is not valid UTF-8."))),
+        Some(v) => std::str::from_utf8(v).map(|s| Some(s.trim())).map_err(|_| {
+            SigV4Error::incomplete(format!("The '{name}' header is not valid UTF-8."))
+        }),
     }
 }
 
@@ -249,8 +251,14 @@ pub fn parse_credential(credential: &str) -> Result<(AccessKeyId, CredentialScop
 
 /// Parses `SignedHeaders` (`a;b;c`), lowercasing; `host` must be among them.
 pub fn parse_signed_headers(value: &str) -> Result<Vec<String>, SigV4Error> {
-    let names: Vec<String> = value.split(';').map(|s| s.trim().to_ascii_lowercase()).collect();
-    if names.iter().any(|n| n.is_empty() || !n.bytes().all(is_token_byte)) {
+    let names: Vec<String> = value
+        .split(';')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .collect();
+    if names
+        .iter()
+        .any(|n| n.is_empty() || !n.bytes().all(is_token_byte))
+    {
         return Err(SigV4Error::incomplete(format!(
             "Invalid SignedHeaders value: '{value}'."
         )));
@@ -411,9 +419,13 @@ fn parse_expires(v: &str) -> Result<u32, SigV4Error> {
 }
 
 fn parse_presigned(p: PresignedParams) -> Result<ParsedAuth, SigV4Error> {
-    let (Some(algorithm), Some(credential), Some(date), Some(signed_headers), Some(signature)) =
-        (p.algorithm, p.credential, p.date, p.signed_headers, p.signature)
-    else {
+    let (Some(algorithm), Some(credential), Some(date), Some(signed_headers), Some(signature)) = (
+        p.algorithm,
+        p.credential,
+        p.date,
+        p.signed_headers,
+        p.signature,
+    ) else {
         return Err(SigV4Error::incomplete(
             "AWS query-string parameters must include 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Date' and 'X-Amz-SignedHeaders'. Re-examine the query-string parameters.",
         ));
@@ -505,7 +517,10 @@ mod tests {
         assert_eq!(a.access_key_id.as_str(), "AKIDEXAMPLE");
         assert_eq!(a.scope.region, "us-east-1");
         assert_eq!(a.scope.service, "service");
-        assert_eq!(a.scope.to_scope_string(), "20150830/us-east-1/service/aws4_request");
+        assert_eq!(
+            a.scope.to_scope_string(),
+            "20150830/us-east-1/service/aws4_request"
+        );
         assert_eq!(a.signed_headers, vec!["host", "x-amz-date"]);
     }
 
@@ -531,14 +546,19 @@ mod tests {
             "AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/sts/aws4_request, SignedHeaders=host",
         )
         .unwrap_err();
-        assert!(e.to_string().starts_with("Authorization header requires 'Signature' parameter. Authorization="));
+        assert!(e
+            .to_string()
+            .starts_with("Authorization header requires 'Signature' parameter. Authorization="));
     }
 
     #[test]
     fn bad_credentials() {
         for (cred, want) in [
             ("AKID/20150830/us-east-1/sts", "exactly 5"),
-            ("AKID/20150830/us-east-1/sts/aws4_requestx", "valid terminator"),
+            (
+                "AKID/20150830/us-east-1/sts/aws4_requestx",
+                "valid terminator",
+            ),
             ("AKID/2015083/us-east-1/sts/aws4_request", "valid date"),
             ("AKID/20150830//sts/aws4_request", "valid region"),
         ] {

@@ -84,7 +84,10 @@ fn is_unsigned_header(name: &str) -> bool {
 /// Signs a request in the `Authorization` header form. Every header in `req.headers` is signed
 /// (it must include `host`) except `user-agent`, `x-amzn-trace-id` and `expect`, plus `x-amz-date` and `x-amz-security-token`; the payload hash is
 /// the SHA-256 of `req.body`.
-pub fn sign(req: &RequestParts<'_>, params: &SigningParams<'_>) -> Result<SignedRequest, SigV4Error> {
+pub fn sign(
+    req: &RequestParts<'_>,
+    params: &SigningParams<'_>,
+) -> Result<SignedRequest, SigV4Error> {
     let x_amz_date = format_amz_date(&params.time);
     let mut headers: Vec<(&str, &[u8])> = req
         .headers
@@ -96,7 +99,10 @@ pub fn sign(req: &RequestParts<'_>, params: &SigningParams<'_>) -> Result<Signed
     if let Some(t) = params.security_token {
         headers.push(("x-amz-security-token", t.as_bytes()));
     }
-    let mut names: Vec<String> = headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+    let mut names: Vec<String> = headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
     names.sort_unstable();
     names.dedup();
     if !names.iter().any(|n| n == "host") {
@@ -149,7 +155,10 @@ pub fn presign(
         .filter(|(n, _)| !is_unsigned_header(n))
         .copied()
         .collect();
-    let mut names: Vec<String> = headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+    let mut names: Vec<String> = headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
     names.sort_unstable();
     names.dedup();
     if !names.iter().any(|n| n == "host") {

@@ -8,8 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use subtle::ConstantTimeEq;
 
 use crate::canonical::{
-    canonical_query, canonical_request, canonical_uri, sha256, sha256_hex, string_to_sign,
-    UriRules,
+    canonical_query, canonical_request, canonical_uri, sha256, sha256_hex, string_to_sign, UriRules,
 };
 use crate::error::{Mismatch, SigV4Error};
 use crate::parse::{
@@ -90,18 +89,24 @@ pub fn check_time(
 ) -> Result<(), SigV4Error> {
     let t = auth.request_time;
     let amz_date = format_amz_date(&t);
-    let request_date = &amz_date[..8];
+    let request_date = t.format("%Y%m%d").to_string();
     if auth.scope.date != request_date {
         return Err(SigV4Error::SignatureDoesNotMatch(Mismatch::ScopeDate {
             scope_date: auth.scope.date.clone(),
-            request_date: request_date.to_owned(),
+            request_date,
             amz_date,
         }));
     }
-    if t > now + max_skew {
+    let latest = now
+        .checked_add_signed(max_skew)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let earliest = now
+        .checked_sub_signed(max_skew)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    if t > latest {
         return Err(SigV4Error::SignatureDoesNotMatch(Mismatch::NotYetCurrent {
             signed_at: amz_date,
-            latest: format_amz_date(&(now + max_skew)),
+            latest: format_amz_date(&latest),
             now: format_amz_date(&now),
         }));
     }
@@ -109,7 +114,10 @@ pub fn check_time(
         AuthKind::Presigned {
             expires_secs: Some(expires_secs),
         } => {
-            if now > t + Duration::seconds(i64::from(expires_secs)) {
+            let expiry = t
+                .checked_add_signed(Duration::seconds(i64::from(expires_secs)))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            if now > expiry {
                 return Err(SigV4Error::RequestExpired {
                     signed_at: amz_date,
                     expires_secs,
@@ -117,10 +125,10 @@ pub fn check_time(
             }
         }
         AuthKind::Header | AuthKind::Presigned { expires_secs: None } => {
-            if t < now - max_skew {
+            if t < earliest {
                 return Err(SigV4Error::SignatureDoesNotMatch(Mismatch::Expired {
                     signed_at: amz_date,
-                    earliest: format_amz_date(&(now - max_skew)),
+                    earliest: format_amz_date(&earliest),
                     now: format_amz_date(&now),
                 }));
             }

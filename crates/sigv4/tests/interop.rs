@@ -37,8 +37,11 @@ struct Req {
 
 impl Req {
     fn with<R>(&self, f: impl FnOnce(&RequestParts<'_>) -> R) -> R {
-        let headers: Vec<(&str, &[u8])> =
-            self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+        let headers: Vec<(&str, &[u8])> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect();
         f(&RequestParts {
             method: &self.method,
             path: &self.path,
@@ -48,7 +51,11 @@ impl Req {
         })
     }
 
-    fn check(&self, secret: &str, now: DateTime<Utc>) -> Result<rampart_sigv4::VerifiedScope, SigV4Error> {
+    fn check(
+        &self,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<rampart_sigv4::VerifiedScope, SigV4Error> {
         self.with(|r| {
             let parsed = parse_request(r)?;
             verify(&parsed, r, &SecretKey::from(secret), now)
@@ -89,7 +96,10 @@ fn sts_spec<'a>() -> Spec<'a> {
         uri: "http://127.0.0.1:4566/",
         headers: vec![
             ("host", "127.0.0.1:4566"),
-            ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
+            (
+                "content-type",
+                "application/x-www-form-urlencoded; charset=utf-8",
+            ),
             ("user-agent", "aws-cli/2.15.0 Python/3.11"),
         ],
         body: STS_BODY,
@@ -103,7 +113,8 @@ fn sts_spec<'a>() -> Spec<'a> {
 
 /// Signs with the official aws-sigv4 crate and returns the request as the server sees it.
 fn aws_signed(spec: &Spec<'_>, time: DateTime<Utc>) -> Req {
-    let identity: Identity = Credentials::new(AKID, SECRET, spec.token.map(str::to_owned), None, "test").into();
+    let identity: Identity =
+        Credentials::new(AKID, SECRET, spec.token.map(str::to_owned), None, "test").into();
     let mut settings = SigningSettings::default();
     if let Some(secs) = spec.presign {
         settings.signature_location = SignatureLocation::QueryParams;
@@ -122,9 +133,13 @@ fn aws_signed(spec: &Spec<'_>, time: DateTime<Utc>) -> Req {
         .build()
         .unwrap()
         .into();
-    let signable =
-        SignableRequest::new(spec.method, spec.uri, spec.headers.iter().copied(), SignableBody::Bytes(spec.body))
-            .unwrap();
+    let signable = SignableRequest::new(
+        spec.method,
+        spec.uri,
+        spec.headers.iter().copied(),
+        SignableBody::Bytes(spec.body),
+    )
+    .unwrap();
     let (instructions, _sig) = aws_sign(signable, &params).unwrap().into_parts();
     let mut builder = http::Request::builder().method(spec.method).uri(spec.uri);
     for (n, v) in &spec.headers {
@@ -168,8 +183,14 @@ fn aws_sdk_header_signed_sts_post_verifies() {
 #[test]
 fn aws_sdk_variants_verify() {
     let mut specs = Vec::new();
-    specs.push(Spec { token: Some(TOKEN), ..sts_spec() });
-    specs.push(Spec { checksum_header: true, ..sts_spec() });
+    specs.push(Spec {
+        token: Some(TOKEN),
+        ..sts_spec()
+    });
+    specs.push(Spec {
+        checksum_header: true,
+        ..sts_spec()
+    });
     specs.push(Spec {
         method: "GET",
         uri: "http://127.0.0.1:4566/?Action=GetCallerIdentity&Version=2011-06-15&Tag.member.1=a%20b%2Bc%2F~",
@@ -195,21 +216,46 @@ fn aws_sdk_variants_verify() {
         service: "kms",
         ..sts_spec()
     });
-    specs.push(Spec { presign: Some(900), method: "GET", uri: "http://127.0.0.1:4566/?Action=GetCallerIdentity&Version=2011-06-15", body: b"", ..sts_spec() });
-    specs.push(Spec { presign: Some(604_800), token: Some(TOKEN), method: "GET", uri: "http://127.0.0.1:4566/?Action=GetCallerIdentity&Version=2011-06-15", body: b"", ..sts_spec() });
+    specs.push(Spec {
+        presign: Some(900),
+        method: "GET",
+        uri: "http://127.0.0.1:4566/?Action=GetCallerIdentity&Version=2011-06-15",
+        body: b"",
+        ..sts_spec()
+    });
+    specs.push(Spec {
+        presign: Some(604_800),
+        token: Some(TOKEN),
+        method: "GET",
+        uri: "http://127.0.0.1:4566/?Action=GetCallerIdentity&Version=2011-06-15",
+        body: b"",
+        ..sts_spec()
+    });
     for (i, spec) in specs.iter().enumerate() {
         let req = aws_signed(spec, t0());
-        let scope = req.check(SECRET, t0() + Duration::minutes(3)).unwrap_or_else(|e| panic!("spec {i}: {e} {req:?}"));
+        let scope = req
+            .check(SECRET, t0() + Duration::minutes(3))
+            .unwrap_or_else(|e| panic!("spec {i}: {e} {req:?}"));
         assert_eq!(scope.scope.service, spec.service);
         assert_eq!(scope.security_token.as_deref(), spec.token, "spec {i}");
         assert_eq!(scope.presigned, spec.presign.is_some(), "spec {i}");
-        assert_eq!(code(req.check("wrong-secret", t0())), "SignatureDoesNotMatch", "spec {i}");
+        assert_eq!(
+            code(req.check("wrong-secret", t0())),
+            "SignatureDoesNotMatch",
+            "spec {i}"
+        );
     }
 }
 
 #[test]
 fn tampering_with_any_signed_part_fails() {
-    let base = aws_signed(&Spec { token: Some(TOKEN), ..sts_spec() }, t0());
+    let base = aws_signed(
+        &Spec {
+            token: Some(TOKEN),
+            ..sts_spec()
+        },
+        t0(),
+    );
     assert_eq!(code(base.check(SECRET, t0())), "Ok");
     let mut cases: Vec<(&str, Req)> = Vec::new();
     let mut r = base.clone();
@@ -230,14 +276,19 @@ fn tampering_with_any_signed_part_fails() {
         cases.push((h, r));
     }
     let mut r = base.clone();
-    r.headers.push(("content-type".into(), b"text/plain".to_vec()));
+    r.headers
+        .push(("content-type".into(), b"text/plain".to_vec()));
     cases.push(("repeated signed header", r));
     let authz = base.header("authorization").unwrap();
     for (what, from, to) in [
         ("signature", "Signature=", "Signature=0"),
         ("region", "/eu-west-3/", "/us-east-1/"),
         ("service", "/sts/", "/iam/"),
-        ("signed headers", "SignedHeaders=content-type;", "SignedHeaders="),
+        (
+            "signed headers",
+            "SignedHeaders=content-type;",
+            "SignedHeaders=",
+        ),
     ] {
         let mut r = base.clone();
         let new = if what == "signature" {
@@ -255,12 +306,17 @@ fn tampering_with_any_signed_part_fails() {
     // (The access key id is not in the string to sign: changing it makes the server look up
     // another key's secret, which is the wrong-secret case.)
     for (what, r) in cases {
-        assert_eq!(code(r.check(SECRET, t0())), "SignatureDoesNotMatch", "{what}");
+        assert_eq!(
+            code(r.check(SECRET, t0())),
+            "SignatureDoesNotMatch",
+            "{what}"
+        );
     }
     // Unsigned headers (the SDKs never sign user-agent) may change on the way.
     let mut r = base.clone();
     r.set_header("user-agent", "tampered");
-    r.headers.push(("x-forwarded-for".into(), b"10.0.0.1".to_vec()));
+    r.headers
+        .push(("x-forwarded-for".into(), b"10.0.0.1".to_vec()));
     assert_eq!(code(r.check(SECRET, t0())), "Ok");
 }
 
@@ -269,7 +325,11 @@ fn dates_and_clock_window() {
     let req = aws_signed(&sts_spec(), t0());
     // Within the window on both sides.
     for m in [-15, -1, 0, 1, 15] {
-        assert_eq!(code(req.check(SECRET, t0() + Duration::minutes(m))), "Ok", "{m}");
+        assert_eq!(
+            code(req.check(SECRET, t0() + Duration::minutes(m))),
+            "Ok",
+            "{m}"
+        );
     }
     // Signed 16 minutes ago.
     let e = req.check(SECRET, t0() + Duration::minutes(16)).unwrap_err();
@@ -281,7 +341,10 @@ fn dates_and_clock_window() {
     );
     // Signed 16 minutes in the future.
     let e = req.check(SECRET, t0() - Duration::minutes(16)).unwrap_err();
-    assert!(matches!(e, SigV4Error::SignatureDoesNotMatch(Mismatch::NotYetCurrent { .. })));
+    assert!(matches!(
+        e,
+        SigV4Error::SignatureDoesNotMatch(Mismatch::NotYetCurrent { .. })
+    ));
     assert_eq!(
         e.to_string(),
         "Signature not yet current: 20240501T100000Z is still later than 20240501T095900Z (20240501T094400Z + 15 min.)"
@@ -294,7 +357,13 @@ fn dates_and_clock_window() {
     let mut r = req.clone();
     r.set_header("x-amz-date", "20240502T100000Z");
     let e = r.check(SECRET, t0() + Duration::days(1)).unwrap_err();
-    assert!(matches!(e, SigV4Error::SignatureDoesNotMatch(Mismatch::ScopeDate { .. })), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            SigV4Error::SignatureDoesNotMatch(Mismatch::ScopeDate { .. })
+        ),
+        "{e:?}"
+    );
     // A bad X-Amz-Date.
     let mut r = req.clone();
     r.set_header("x-amz-date", "2024-05-01T10:00:00Z");
@@ -313,19 +382,29 @@ fn presigned_expiry() {
     let req = aws_signed(&spec, t0());
     // Presigned URLs live for X-Amz-Expires, not 15 minutes.
     assert_eq!(code(req.check(SECRET, t0() + Duration::minutes(59))), "Ok");
-    assert_eq!(code(req.check(SECRET, t0() + Duration::seconds(3600))), "Ok");
-    let e = req.check(SECRET, t0() + Duration::seconds(3601)).unwrap_err();
+    assert_eq!(
+        code(req.check(SECRET, t0() + Duration::seconds(3600))),
+        "Ok"
+    );
+    let e = req
+        .check(SECRET, t0() + Duration::seconds(3601))
+        .unwrap_err();
     assert_eq!(e.code(), "RequestExpired");
     assert_eq!(e.to_string(), "Request has expired.");
     // Not usable long before its date either.
-    assert_eq!(code(req.check(SECRET, t0() - Duration::minutes(16))), "SignatureDoesNotMatch");
+    assert_eq!(
+        code(req.check(SECRET, t0() - Duration::minutes(16))),
+        "SignatureDoesNotMatch"
+    );
     // Tampering with X-Amz-Expires breaks the signature.
     let mut r = req.clone();
     r.query = r.query.replace("X-Amz-Expires=3600", "X-Amz-Expires=7200");
     assert_eq!(code(r.check(SECRET, t0())), "SignatureDoesNotMatch");
     // More than 7 days is refused outright.
     let mut r = req.clone();
-    r.query = r.query.replace("X-Amz-Expires=3600", "X-Amz-Expires=604801");
+    r.query = r
+        .query
+        .replace("X-Amz-Expires=3600", "X-Amz-Expires=604801");
     assert_eq!(code(r.check(SECRET, t0())), "IncompleteSignature");
 }
 
@@ -352,7 +431,10 @@ fn missing_and_incomplete() {
 
 #[test]
 fn content_sha256_header() {
-    let spec = Spec { checksum_header: true, ..sts_spec() };
+    let spec = Spec {
+        checksum_header: true,
+        ..sts_spec()
+    };
     let req = aws_signed(&spec, t0());
     assert!(req.header("x-amz-content-sha256").is_some());
     // Body changed but header still claims the old hash.
@@ -386,10 +468,23 @@ fn our_signer_verifies_and_matches_aws_sdk() {
         time: t0(),
         security_token: None,
     };
-    let headers: Vec<(&str, &[u8])> = spec.headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
-    let parts = RequestParts { method: "POST", path: "/", query: "", headers: &headers, body: STS_BODY };
+    let headers: Vec<(&str, &[u8])> = spec
+        .headers
+        .iter()
+        .map(|(n, v)| (*n, v.as_bytes()))
+        .collect();
+    let parts = RequestParts {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &headers,
+        body: STS_BODY,
+    };
     let ours = sign(&parts, &params).unwrap();
-    assert_eq!(Some(ours.authorization.clone()), aws.header("authorization"));
+    assert_eq!(
+        Some(ours.authorization.clone()),
+        aws.header("authorization")
+    );
 
     // Presign for a load generator: a GET with the query parameters, valid for an hour.
     let host: [(&str, &[u8]); 1] = [("host", b"127.0.0.1:4566")];
@@ -412,7 +507,12 @@ fn our_signer_verifies_and_matches_aws_sdk() {
     assert!(scope.presigned);
     r.with(|p| {
         let parsed = parse_request(p).unwrap();
-        assert_eq!(parsed.kind, AuthKind::Presigned { expires_secs: Some(3600) });
+        assert_eq!(
+            parsed.kind,
+            AuthKind::Presigned {
+                expires_secs: Some(3600)
+            }
+        );
     });
 }
 
@@ -427,7 +527,9 @@ fn signing_key_cache() {
         cache.verify(&parsed, r, &secret, t0()).unwrap();
         assert_eq!(cache.len(), 1);
         // A rotated secret is not served the stale cached key.
-        let e = cache.verify(&parsed, r, &SecretKey::from("rotated"), t0()).unwrap_err();
+        let e = cache
+            .verify(&parsed, r, &SecretKey::from("rotated"), t0())
+            .unwrap_err();
         assert_eq!(e.code(), "SignatureDoesNotMatch");
         cache.verify(&parsed, r, &secret, t0()).unwrap();
         cache.invalidate(&parsed.access_key_id);

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{Duration, TimeZone, Utc};
-use rampart_sigv4::canonical::{canonical_query, canonical_request, canonical_uri, sha256_hex, string_to_sign};
+use rampart_sigv4::canonical::{
+    canonical_query, canonical_request, canonical_uri, sha256_hex, string_to_sign,
+};
 use rampart_sigv4::parse::parse_amz_date;
 use rampart_sigv4::{
     parse_request, sign, verify, verify_with_options, RequestParts, SecretKey, SigningKey,
@@ -27,21 +29,30 @@ struct Vector {
 
 impl Vector {
     fn param(&self, k: &str, default: &str) -> String {
-        self.params.get(k).cloned().unwrap_or_else(|| default.to_owned())
+        self.params
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| default.to_owned())
     }
     fn secret(&self) -> SecretKey {
         SecretKey::from(self.param("secret", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"))
     }
     fn uri_rules(&self) -> UriRules {
         if self.param("uri", "") == "s3" {
-            UriRules { normalize: false, double_encode: false }
+            UriRules {
+                normalize: false,
+                double_encode: false,
+            }
         } else {
             UriRules::default()
         }
     }
     fn header_refs(&self, with_auth: bool) -> Vec<(&str, &[u8])> {
-        let mut h: Vec<(&str, &[u8])> =
-            self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+        let mut h: Vec<(&str, &[u8])> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect();
         if let (true, Some(a)) = (with_auth, &self.authorization) {
             h.push(("Authorization", a.as_bytes()));
         }
@@ -157,7 +168,12 @@ fn canonical_request_and_string_to_sign_match() {
             &parsed.signed_headers,
             payload,
         );
-        assert_eq!(String::from_utf8(creq.clone()).unwrap(), v.canonical_request, "{}", v.name);
+        assert_eq!(
+            String::from_utf8(creq.clone()).unwrap(),
+            v.canonical_request,
+            "{}",
+            v.name
+        );
         let sts = string_to_sign(&parsed.amz_date(), &parsed.scope, &creq);
         assert_eq!(sts, v.string_to_sign, "{}", v.name);
     }
@@ -175,14 +191,27 @@ fn published_signatures_verify() {
             body: &v.body,
         };
         let parsed = parse_request(&req).unwrap_or_else(|e| panic!("{}: {e}", v.name));
-        assert_eq!(parsed.access_key_id.as_str(), v.param("akid", "AKIDEXAMPLE"), "{}", v.name);
+        assert_eq!(
+            parsed.access_key_id.as_str(),
+            v.param("akid", "AKIDEXAMPLE"),
+            "{}",
+            v.name
+        );
         let now = parsed.request_time + Duration::minutes(14);
-        let opts = VerifyOptions { uri: v.uri_rules(), ..VerifyOptions::default() };
+        let opts = VerifyOptions {
+            uri: v.uri_rules(),
+            ..VerifyOptions::default()
+        };
         let key = SigningKey::for_scope(&v.secret(), &parsed.scope);
         let scope = verify_with_options(&parsed, &req, &key, now, &opts)
             .unwrap_or_else(|e| panic!("{}: {e}", v.name));
         assert_eq!(scope.scope.region, "us-east-1");
-        assert_eq!(scope.scope.service, v.param("service", "service"), "{}", v.name);
+        assert_eq!(
+            scope.scope.service,
+            v.param("service", "service"),
+            "{}",
+            v.name
+        );
         if v.params.is_empty() {
             // The default rules (every service but S3) are what `verify` uses.
             verify(&parsed, &req, &v.secret(), now).unwrap_or_else(|e| panic!("{}: {e}", v.name));
@@ -199,12 +228,17 @@ fn published_signatures_verify() {
 fn signing_reproduces_published_signatures() {
     let mut reproduced = 0;
     for v in vectors() {
-        let Some(authz) = &v.authorization else { continue };
+        let Some(authz) = &v.authorization else {
+            continue;
+        };
         if !v.params.is_empty() {
             continue;
         }
-        let mut names: Vec<String> =
-            v.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+        let mut names: Vec<String> = v
+            .headers
+            .iter()
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect();
         names.sort();
         names.dedup();
         if !authz.contains(&format!("SignedHeaders={},", names.join(";"))) {
@@ -225,7 +259,8 @@ fn signing_reproduces_published_signatures() {
             .header_refs(false)
             .into_iter()
             .filter(|(n, _)| {
-                !n.eq_ignore_ascii_case("x-amz-date") && !n.eq_ignore_ascii_case("x-amz-security-token")
+                !n.eq_ignore_ascii_case("x-amz-date")
+                    && !n.eq_ignore_ascii_case("x-amz-security-token")
             })
             .collect();
         let req = RequestParts {

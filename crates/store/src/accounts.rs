@@ -95,7 +95,7 @@ impl<'a> Accounts<'a> {
                 account.id
             )));
         }
-        let mut g = self.h.conn().await?;
+        let mut g = self.h.write_conn().await?;
         dispatch!(g.conn(), c => {
             sqlx::query(
                 "INSERT INTO accounts (id, name, email, status, is_management, created_at_ms)
@@ -171,7 +171,7 @@ impl<'a> Accounts<'a> {
 
     /// Changes an account's status; `NotFound` if it does not exist.
     pub async fn set_status(&mut self, id: &str, status: AccountStatus) -> Result<()> {
-        let mut g = self.h.conn().await?;
+        let mut g = self.h.write_conn().await?;
         let n = dispatch!(g.conn(), c => {
             sqlx::query("UPDATE accounts SET status = $1 WHERE id = $2")
                 .bind(status.as_str())
@@ -188,7 +188,7 @@ impl<'a> Accounts<'a> {
 
     /// Deletes an account; `Conflict` while rows (e.g. access keys) still refer to it.
     pub async fn delete(&mut self, id: &str) -> Result<()> {
-        let mut g = self.h.conn().await?;
+        let mut g = self.h.write_conn().await?;
         let n = dispatch!(g.conn(), c => {
             sqlx::query("DELETE FROM accounts WHERE id = $1")
                 .bind(id)

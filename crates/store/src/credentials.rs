@@ -231,7 +231,7 @@ impl<'a> Credentials<'a> {
             .seal(&aad, secret_access_key.as_bytes())?;
         let last = key.last_used.as_ref();
         let session = key.session.as_ref();
-        let mut g = self.h.conn().await?;
+        let mut g = self.h.write_conn().await?;
         dispatch!(g.conn(), c => {
             sqlx::query(
                 "INSERT INTO access_keys (access_key_id, account_id, principal_kind, principal_id,
@@ -349,7 +349,7 @@ impl<'a> Credentials<'a> {
 
     /// Activates or deactivates a key; `NotFound` if it does not exist.
     pub async fn set_status(&mut self, access_key_id: &str, status: KeyStatus) -> Result<()> {
-        let mut g = self.h.conn().await?;
+        let mut g = self.h.write_conn().await?;
         let n = dispatch!(g.conn(), c => {
             sqlx::query("UPDATE access_keys SET status = $1 WHERE access_key_id = $2")
                 .bind(status.as_str())
@@ -366,7 +366,7 @@ impl<'a> Credentials<'a> {
 
     /// Records an authenticated use. Callers on the hot path may debounce this.
     pub async fn record_last_used(&mut self, access_key_id: &str, used: &LastUsed) -> Result<()> {
-        let mut g = self.h.conn().await?;
+        let mut g = self.h.write_conn().await?;
         dispatch!(g.conn(), c => {
             sqlx::query(
                 "UPDATE access_keys SET last_used_at_ms = $1, last_used_region = $2,
@@ -384,7 +384,7 @@ impl<'a> Credentials<'a> {
 
     /// Deletes a key; `NotFound` if it does not exist.
     pub async fn delete(&mut self, access_key_id: &str) -> Result<()> {
-        let mut g = self.h.conn().await?;
+        let mut g = self.h.write_conn().await?;
         let n = dispatch!(g.conn(), c => {
             sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1")
                 .bind(access_key_id)
@@ -400,7 +400,7 @@ impl<'a> Credentials<'a> {
 
     /// Deletes temporary keys that expired at or before `now`; returns how many.
     pub async fn delete_expired(&mut self, now: DateTime<Utc>) -> Result<u64> {
-        let mut g = self.h.conn().await?;
+        let mut g = self.h.write_conn().await?;
         let n = dispatch!(g.conn(), c => {
             sqlx::query("DELETE FROM access_keys WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= $1")
                 .bind(to_ms(now))

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::pool::PoolConnection;
 use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool};
+use tokio::sync::OwnedMutexGuard;
 
 use crate::error::{Result, StoreError};
 use crate::store::Store;
@@ -38,6 +39,12 @@ pub(crate) use dispatch;
 /// A connection held for one repository call: pooled (autocommit) or borrowed from a [`Tx`].
 pub(crate) enum ConnGuard<'a> {
     SqlitePool(PoolConnection<Sqlite>),
+    /// A pooled SQLite connection holding the process-wide writer lock for one statement.
+    SqliteWriter {
+        // Declared first so the connection goes back to the pool before the lock is released.
+        conn: PoolConnection<Sqlite>,
+        _lock: OwnedMutexGuard<()>,
+    },
     PgPool(PoolConnection<Postgres>),
     Borrowed(Conn<'a>),
 }
@@ -56,7 +63,7 @@ impl ConnGuard<'_> {
     /// The connection to run statements on.
     pub(crate) fn conn(&mut self) -> Conn<'_> {
         match self {
-            ConnGuard::SqlitePool(c) => Conn::Sqlite(c),
+            ConnGuard::SqlitePool(c) | ConnGuard::SqliteWriter { conn: c, .. } => Conn::Sqlite(c),
             ConnGuard::PgPool(c) => Conn::Postgres(c),
             ConnGuard::Borrowed(Conn::Sqlite(c)) => Conn::Sqlite(c),
             ConnGuard::Borrowed(Conn::Postgres(c)) => Conn::Postgres(c),
@@ -76,6 +83,25 @@ impl Handle<'_> {
     pub(crate) async fn conn(&mut self) -> Result<ConnGuard<'_>> {
         match self {
             Handle::Store(s) => ConnGuard::acquire(&s.inner.pools).await,
+            Handle::Tx(t) => Ok(ConnGuard::Borrowed(t.conn())),
+        }
+    }
+
+    /// A connection for a mutating statement. Outside a transaction on SQLite this first
+    /// takes the store's writer lock, so writers queue fairly in-process instead of spinning
+    /// in SQLite's busy handler (whose sleeps grow to 100 ms under contention).
+    pub(crate) async fn write_conn(&mut self) -> Result<ConnGuard<'_>> {
+        match self {
+            Handle::Store(s) => match &s.inner.pools {
+                Pools::Sqlite(p) => {
+                    let lock = s.inner.sqlite_writer.clone().lock_owned().await;
+                    Ok(ConnGuard::SqliteWriter {
+                        conn: p.acquire().await?,
+                        _lock: lock,
+                    })
+                }
+                Pools::Postgres(_) => ConnGuard::acquire(&s.inner.pools).await,
+            },
             Handle::Tx(t) => Ok(ConnGuard::Borrowed(t.conn())),
         }
     }

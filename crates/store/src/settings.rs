@@ -26,7 +26,7 @@ impl<'a> Settings<'a> {
 
     /// Stores `value` under `key`, replacing any previous value.
     pub async fn set(&mut self, key: &str, value: &str) -> Result<()> {
-        let mut g = self.h.conn().await?;
+        let mut g = self.h.write_conn().await?;
         // ON CONFLICT ... DO UPDATE is understood by SQLite (3.24+), PostgreSQL and CockroachDB.
         dispatch!(g.conn(), c => {
             sqlx::query(
@@ -46,7 +46,7 @@ impl<'a> Settings<'a> {
     /// Stores `value` only if `key` is absent; true if this call stored it. Lets several
     /// nodes race on first start with exactly one winner.
     pub async fn insert_if_absent(&mut self, key: &str, value: &str) -> Result<bool> {
-        let mut g = self.h.conn().await?;
+        let mut g = self.h.write_conn().await?;
         let n = dispatch!(g.conn(), c => {
             sqlx::query(
                 "INSERT INTO settings (key, value, updated_at_ms) VALUES ($1, $2, $3)
@@ -64,7 +64,7 @@ impl<'a> Settings<'a> {
 
     /// Removes `key`; `NotFound` if it was absent.
     pub async fn delete(&mut self, key: &str) -> Result<()> {
-        let mut g = self.h.conn().await?;
+        let mut g = self.h.write_conn().await?;
         let n = dispatch!(g.conn(), c => {
             sqlx::query("DELETE FROM settings WHERE key = $1")
                 .bind(key)

@@ -35,6 +35,9 @@ pub struct Store {
 pub(crate) struct Inner {
     pub(crate) pools: Pools,
     pub(crate) key: Arc<MasterKey>,
+    /// SQLite allows one writer at a time; queueing here (FIFO) beats SQLite's busy handler.
+    /// Unused on Postgres, where row locks do the queueing.
+    pub(crate) sqlite_writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Which kind of database a store runs on.
@@ -60,6 +63,7 @@ impl Store {
             inner: Arc::new(Inner {
                 pools,
                 key: config.master_key,
+                sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
             }),
         })
     }
@@ -77,14 +81,24 @@ impl Store {
         &self.inner.key
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
-    /// IMMEDIATE`) so a read-then-write transaction cannot fail half-way on lock upgrade.
+    /// Starts a write transaction. On SQLite it waits for the store's writer lock, then takes
+    /// SQLite's write lock at once (`BEGIN IMMEDIATE`) so a read-then-write transaction cannot
+    /// fail half-way on lock upgrade; keep SQLite transactions short. While a task holds a
+    /// `Tx` it must not begin another or write through `store.*()` on SQLite: that would wait
+    /// for its own lock.
     pub async fn begin(&self) -> Result<Tx> {
-        let inner = match &self.inner.pools {
-            Pools::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
-            Pools::Postgres(p) => TxInner::Postgres(p.begin().await?),
-        };
-        Ok(Tx::new(inner, self.clone()))
+        match &self.inner.pools {
+            Pools::Sqlite(p) => {
+                let lock = self.inner.sqlite_writer.clone().lock_owned().await;
+                let tx = p.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(Tx::new(TxInner::Sqlite(tx), Some(lock), self.clone()))
+            }
+            Pools::Postgres(p) => Ok(Tx::new(
+                TxInner::Postgres(p.begin().await?),
+                None,
+                self.clone(),
+            )),
+        }
     }
 
     /// Runs `f` again (with jittered backoff) while it fails with a retryable error; `f` must

@@ -1,6 +1,7 @@
 //! Transactions: a mutating call and its audit record commit together or not at all.
 
 use sqlx::{Postgres, Sqlite};
+use tokio::sync::OwnedMutexGuard;
 
 use crate::accounts::Accounts;
 use crate::audit::{Appended, AuditRecord};
@@ -12,7 +13,9 @@ use crate::store::Store;
 
 /// An open database transaction. Dropping it without [`Tx::commit`] rolls it back.
 pub struct Tx {
+    // Field order matters: the transaction ends (drops) before the writer lock is released.
     inner: TxInner,
+    _writer: Option<OwnedMutexGuard<()>>,
     store: Store,
 }
 
@@ -28,8 +31,12 @@ impl std::fmt::Debug for Tx {
 }
 
 impl Tx {
-    pub(crate) fn new(inner: TxInner, store: Store) -> Tx {
-        Tx { inner, store }
+    pub(crate) fn new(inner: TxInner, writer: Option<OwnedMutexGuard<()>>, store: Store) -> Tx {
+        Tx {
+            inner,
+            _writer: writer,
+            store,
+        }
     }
 
     pub(crate) fn conn(&mut self) -> Conn<'_> {

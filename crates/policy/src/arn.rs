@@ -1,7 +1,7 @@
 //! ARN patterns: the six colon-separated segments are matched one by one (case-sensitive, with
 //! `*` and `?`), so a wildcard never spans from one segment into another.
 
-use crate::wildcard::{Pattern, Tok};
+use crate::wildcard::{glob_tokens, Pattern, Tok};
 
 /// A compiled ARN pattern (used by Resource elements and the `Arn*` condition operators).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +103,43 @@ fn match_segments(segs: &[(Pattern, bool)], text: &str, depth: usize) -> bool {
     false
 }
 
+/// Matches `text` against pattern tokens with the same rules as [`ArnPattern`], without
+/// compiling (used after policy-variable substitution).
+pub fn match_tokens(toks: &[Tok], text: &str, expand: bool) -> bool {
+    let is_arn = toks.len() >= 4
+        && toks[..4] == [Tok::Lit('a'), Tok::Lit('r'), Tok::Lit('n'), Tok::Lit(':')];
+    if !is_arn {
+        return glob_tokens(toks, text);
+    }
+    seg_tokens(toks, text, expand, 0)
+}
+
+fn seg_tokens(toks: &[Tok], text: &str, expand: bool, depth: usize) -> bool {
+    let end = if depth < 5 {
+        toks.iter().position(|t| *t == Tok::Lit(':'))
+    } else {
+        None
+    };
+    let Some(e) = end else {
+        let star = expand && toks.last() == Some(&Tok::Star);
+        return (star || depth >= 5 || !text.contains(':')) && glob_tokens(toks, text);
+    };
+    let (seg, rest) = (&toks[..e], &toks[e + 1..]);
+    let star = expand && seg.last() == Some(&Tok::Star);
+    let mut from = 0;
+    while let Some(off) = text[from..].find(':') {
+        let c = from + off;
+        if glob_tokens(seg, &text[..c]) && seg_tokens(rest, &text[c + 1..], expand, depth + 1) {
+            return true;
+        }
+        if !star {
+            return false;
+        }
+        from = c + 1;
+    }
+    false
+}
+
 /// The fields of an ARN string (`arn:partition:service:region:account:resource`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Arn<'a> {
@@ -149,6 +186,23 @@ mod tests {
         let p = ArnPattern::new("arn:aws:*");
         assert!(p.matches("arn:aws:s3:::b"));
         assert!(ArnPattern::new("*").matches("*"));
+        for (pat, text) in [
+            ("arn:aws:sqs:us-east-1:*", "arn:aws:sqs:us-east-1:1:q"),
+            ("arn:aws:s3:::b/*", "arn:aws:s3:::b/x:y"),
+            ("arn:aws:iam::*:role/x", "arn:aws:iam::1:2:role/x"),
+            ("arn:aws:s3:::b/*", "arn:aws:s3:::c/x"),
+            ("arn:aws:s?:::b", "arn:aws:s3:::b"),
+        ] {
+            let toks: Vec<Tok> = ArnPattern::tokens(pat).collect();
+            for expand in [true, false] {
+                let p = ArnPattern::from_tokens(toks.clone(), expand);
+                assert_eq!(
+                    p.matches(text),
+                    match_tokens(&toks, text, expand),
+                    "{pat} {text}"
+                );
+            }
+        }
         assert!(!ArnPattern::new("arn:aws:s3:::*").matches("*"));
         let p = ArnPattern::new("arn:aws:sqs:us-east-1:*");
         assert!(p.matches("arn:aws:sqs:us-east-1:111122223333:queue1"));

@@ -365,28 +365,53 @@ impl Condition {
         // Parse the context value once per family.
         let parsed = Parsed::new(base, ctx_v);
         self.values.iter().any(|pv| match pv {
-            CondValue::Template(t) => {
-                let resolved = match base {
-                    Base::StringLike => t
-                        .resolve_tokens(ctx, false)
-                        .map(|toks| CondValue::Like(Pattern::from_tokens(toks))),
-                    Base::Arn => t
-                        .resolve_tokens(ctx, false)
-                        .map(|toks| CondValue::Arn(ArnPattern::from_tokens(toks, false))),
-                    _ => t
-                        .resolve_text(ctx)
-                        .map(|s| compile_value(base, &s).unwrap_or(CondValue::Bool(None))),
-                };
-                match resolved {
-                    Ok(v) => value_matches(&v, base, ctx_v, &parsed),
-                    Err(k) => {
-                        missing.push(k);
-                        false
-                    }
+            CondValue::Template(t) => match template_matches(t, base, ctx, ctx_v, &parsed) {
+                Ok(m) => m,
+                Err(k) => {
+                    missing.push(k);
+                    false
                 }
-            }
+            },
             v => value_matches(v, base, ctx_v, &parsed),
         })
+    }
+}
+
+/// Tests a policy value with variables, substituting into reused buffers.
+fn template_matches(
+    t: &Template,
+    base: Base,
+    ctx: &Context,
+    ctx_v: &str,
+    parsed: &Parsed,
+) -> Result<bool, String> {
+    match base {
+        Base::StringLike => crate::scratch::with_tokens(|buf| {
+            t.resolve_tokens_into(ctx, false, buf)?;
+            Ok(crate::wildcard::glob_tokens(buf, ctx_v))
+        }),
+        Base::Arn => crate::scratch::with_tokens(|buf| {
+            t.resolve_tokens_into(ctx, false, buf)?;
+            Ok(crate::arn::match_tokens(buf, ctx_v, false))
+        }),
+        Base::StringEquals => crate::scratch::with_text(|s| {
+            t.resolve_text_into(ctx, s)?;
+            Ok(s == ctx_v)
+        }),
+        Base::StringEqualsIgnoreCase => crate::scratch::with_text(|s| {
+            t.resolve_text_into(ctx, s)?;
+            Ok(if s.is_ascii() && ctx_v.is_ascii() {
+                s.eq_ignore_ascii_case(ctx_v)
+            } else {
+                s.to_lowercase() == ctx_v.to_lowercase()
+            })
+        }),
+        _ => {
+            let s = t.resolve_text(ctx)?;
+            Ok(compile_value(base, &s)
+                .map(|v| value_matches(&v, base, ctx_v, parsed))
+                .unwrap_or(false))
+        }
     }
 }
 

@@ -191,9 +191,33 @@ impl Hits {
     }
 }
 
+/// A layer's name without allocation; turned into a [`Layer`] only for a matching statement.
+#[derive(Clone, Copy)]
+enum Tag<'a> {
+    Identity,
+    Resource,
+    Boundary,
+    Session,
+    Scp(&'a str),
+    Rcp(&'a str),
+}
+
+impl Tag<'_> {
+    fn layer(self) -> Layer {
+        match self {
+            Tag::Identity => Layer::Identity,
+            Tag::Resource => Layer::Resource,
+            Tag::Boundary => Layer::Boundary,
+            Tag::Session => Layer::Session,
+            Tag::Scp(t) => Layer::Scp(t.to_string()),
+            Tag::Rcp(t) => Layer::Rcp(t.to_string()),
+        }
+    }
+}
+
 fn eval_layer(
     layer: &PolicyLayer,
-    name: &Layer,
+    name: Tag<'_>,
     req: &Request,
     boundary: bool,
     missing: &mut Vec<String>,
@@ -221,7 +245,7 @@ fn eval_layer(
         let sref = StatementRef {
             policy: Arc::clone(policy),
             index: si as usize,
-            layer: name.clone(),
+            layer: name.layer(),
         };
         match stmt.effect {
             Effect::Deny => hits.denies.push(sref),
@@ -266,7 +290,7 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
     let identity = if iam {
         eval_layer(
             &set.identity,
-            &Layer::Identity,
+            Tag::Identity,
             req,
             boundary_applies,
             &mut missing,
@@ -277,27 +301,21 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
     let resource = set
         .resource
         .as_ref()
-        .map(|l| eval_layer(l, &Layer::Resource, req, boundary_applies, &mut missing))
+        .map(|l| eval_layer(l, Tag::Resource, req, boundary_applies, &mut missing))
         .unwrap_or_default();
     let boundary = match (&set.boundary, boundary_applies) {
-        (Some(l), true) => eval_layer(l, &Layer::Boundary, req, true, &mut missing),
+        (Some(l), true) => eval_layer(l, Tag::Boundary, req, true, &mut missing),
         _ => Hits::default(),
     };
     let session = match (&set.session, session_applies) {
-        (Some(l), true) => eval_layer(l, &Layer::Session, req, boundary_applies, &mut missing),
+        (Some(l), true) => eval_layer(l, Tag::Session, req, boundary_applies, &mut missing),
         _ => Hits::default(),
     };
     let scps: Vec<(&OrgLevel, Hits)> = if scp_applies {
         set.scp
             .iter()
             .map(|lv| {
-                let h = eval_layer(
-                    &lv.layer,
-                    &Layer::Scp(lv.target.clone()),
-                    req,
-                    false,
-                    &mut missing,
-                );
+                let h = eval_layer(&lv.layer, Tag::Scp(&lv.target), req, false, &mut missing);
                 (lv, h)
             })
             .collect()
@@ -308,13 +326,7 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
         set.rcp
             .iter()
             .map(|lv| {
-                let h = eval_layer(
-                    &lv.layer,
-                    &Layer::Rcp(lv.target.clone()),
-                    req,
-                    false,
-                    &mut missing,
-                );
+                let h = eval_layer(&lv.layer, Tag::Rcp(&lv.target), req, false, &mut missing);
                 (lv, h)
             })
             .collect()

@@ -6,15 +6,40 @@ use std::sync::Arc;
 
 use crate::action::ActionPattern;
 use crate::document::Policy;
-use crate::wildcard::Pattern;
+use crate::wildcard::{Pattern, Tok};
 
 /// (policy index, statement index) inside a layer.
 pub type StmtPos = (u32, u32);
 
+/// The statements of one service: by exact operation name, by the first byte of their name
+/// patterns, and those whose pattern starts with a wildcard.
 #[derive(Debug, Default, Clone)]
 struct Bucket {
     exact: HashMap<String, Vec<StmtPos>>,
-    patterns: Vec<StmtPos>,
+    by_first: HashMap<u8, Vec<StmtPos>>,
+    wild: Vec<StmtPos>,
+}
+
+/// How one statement is filed for one service.
+enum Filing {
+    Exact(Vec<String>),
+    First(Vec<u8>),
+    Wild,
+}
+
+/// The first byte a name pattern requires, or None when it starts with a wildcard.
+fn first_byte(p: &Pattern) -> Option<u8> {
+    match p {
+        Pattern::Any => None,
+        Pattern::Exact(s) | Pattern::Prefix(s) => s.as_bytes().first().copied(),
+        Pattern::Glob(toks) => match toks.first() {
+            Some(Tok::Lit(c)) => {
+                let mut b = [0u8; 4];
+                c.encode_utf8(&mut b).as_bytes().first().copied()
+            }
+            _ => None,
+        },
+    }
 }
 
 /// One or more compiled policies evaluated together (identity policies, one SCP level, ...).
@@ -45,38 +70,66 @@ impl PolicyLayer {
                     layer.any.push(pos);
                     continue;
                 }
-                // Per service: a pattern puts the statement in `patterns`, else in `exact`.
-                let mut per_service: Vec<(String, Option<Vec<String>>)> = Vec::new();
+                let mut per_service: Vec<(String, Filing)> = Vec::new();
                 for a in &s.action.patterns {
-                    if let ActionPattern::Service { service, name } = a {
-                        let svc = service.literal().unwrap_or_default().to_string();
-                        let entry = match per_service.iter_mut().find(|(k, _)| *k == svc) {
-                            Some(e) => e,
-                            None => {
-                                per_service.push((svc, Some(Vec::new())));
-                                let last = per_service.len() - 1;
-                                &mut per_service[last]
-                            }
-                        };
-                        match (name, &mut entry.1) {
-                            (Pattern::Exact(n), Some(names)) => {
-                                if !names.contains(n) {
-                                    names.push(n.clone());
-                                }
-                            }
-                            _ => entry.1 = None,
+                    let ActionPattern::Service { service, name } = a else {
+                        continue;
+                    };
+                    let svc = service.literal().unwrap_or_default().to_string();
+                    let idx = match per_service.iter().position(|(k, _)| *k == svc) {
+                        Some(i) => i,
+                        None => {
+                            per_service.push((svc, Filing::Exact(Vec::new())));
+                            per_service.len() - 1
                         }
-                    }
+                    };
+                    let filing = &mut per_service[idx].1;
+                    *filing = match (std::mem::replace(filing, Filing::Wild), name) {
+                        (Filing::Wild, _) => Filing::Wild,
+                        (Filing::Exact(mut names), Pattern::Exact(n)) => {
+                            if !names.contains(n) {
+                                names.push(n.clone());
+                            }
+                            Filing::Exact(names)
+                        }
+                        (Filing::Exact(names), pat) => match first_byte(pat) {
+                            None => Filing::Wild,
+                            Some(b) => {
+                                let mut firsts: Vec<u8> = names
+                                    .iter()
+                                    .filter_map(|n| n.as_bytes().first().copied())
+                                    .collect();
+                                firsts.push(b);
+                                firsts.sort_unstable();
+                                firsts.dedup();
+                                Filing::First(firsts)
+                            }
+                        },
+                        (Filing::First(mut firsts), pat) => match first_byte(pat) {
+                            None => Filing::Wild,
+                            Some(b) => {
+                                if !firsts.contains(&b) {
+                                    firsts.push(b);
+                                }
+                                Filing::First(firsts)
+                            }
+                        },
+                    };
                 }
-                for (svc, names) in per_service {
+                for (svc, filing) in per_service {
                     let bucket = layer.services.entry(svc).or_default();
-                    match names {
-                        Some(names) => {
+                    match filing {
+                        Filing::Exact(names) => {
                             for n in names {
                                 bucket.exact.entry(n).or_default().push(pos);
                             }
                         }
-                        None => bucket.patterns.push(pos),
+                        Filing::First(firsts) => {
+                            for b in firsts {
+                                bucket.by_first.entry(b).or_default().push(pos);
+                            }
+                        }
+                        Filing::Wild => bucket.wild.push(pos),
                     }
                 }
             }
@@ -105,11 +158,18 @@ impl PolicyLayer {
             .and_then(|b| b.exact.get(name))
             .map(|v| v.as_slice())
             .unwrap_or(&[]);
-        let patterns = bucket.map(|b| b.patterns.as_slice()).unwrap_or(&[]);
+        let first = name.as_bytes().first();
+        let by_first = bucket
+            .zip(first)
+            .and_then(|(b, f)| b.by_first.get(f))
+            .map(|v| v.as_slice())
+            .unwrap_or(&[]);
+        let wild = bucket.map(|b| b.wild.as_slice()).unwrap_or(&[]);
         self.any
             .iter()
             .chain(exact.iter())
-            .chain(patterns.iter())
+            .chain(by_first.iter())
+            .chain(wild.iter())
             .copied()
     }
 }

@@ -55,6 +55,7 @@ pub mod principal;
 mod print;
 pub mod request;
 pub mod resource;
+mod scratch;
 pub mod simulate;
 pub mod validate;
 pub mod variables;

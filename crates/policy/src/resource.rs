@@ -31,13 +31,15 @@ impl ResourceSpec {
     pub fn matches(&self, resource: &str, ctx: &Context, missing: &mut Vec<String>) -> bool {
         let any = self.items.iter().any(|item| match item {
             ResourceItem::Static(p) => p.matches(resource),
-            ResourceItem::Template(t) => match t.resolve_tokens(ctx, false) {
-                Ok(toks) => ArnPattern::from_tokens(toks, true).matches(resource),
-                Err(key) => {
-                    missing.push(key);
-                    false
-                }
-            },
+            ResourceItem::Template(t) => {
+                crate::scratch::with_tokens(|buf| match t.resolve_tokens_into(ctx, false, buf) {
+                    Ok(()) => crate::arn::match_tokens(buf, resource, true),
+                    Err(key) => {
+                        missing.push(key);
+                        false
+                    }
+                })
+            }
         });
         any != self.negated
     }

@@ -83,6 +83,12 @@ impl Template {
     /// `Err(key)` names a variable that could not be resolved.
     pub fn resolve_text(&self, ctx: &Context) -> Result<String, String> {
         let mut out = String::new();
+        self.resolve_text_into(ctx, &mut out)?;
+        Ok(out)
+    }
+
+    /// Substitutes into plain text appended to `out`; `Err(key)` names an unresolved variable.
+    pub fn resolve_text_into(&self, ctx: &Context, out: &mut String) -> Result<(), String> {
         for p in &self.parts {
             match p {
                 Part::Text(t) => out.push_str(t),
@@ -93,12 +99,23 @@ impl Template {
                 },
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Substitutes into wildcard tokens: substituted text and `${*}` are literal characters.
     pub fn resolve_tokens(&self, ctx: &Context, fold: bool) -> Result<Vec<Tok>, String> {
         let mut out = Vec::new();
+        self.resolve_tokens_into(ctx, fold, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`Template::resolve_tokens`], appending to a reused buffer.
+    pub fn resolve_tokens_into(
+        &self,
+        ctx: &Context,
+        fold: bool,
+        out: &mut Vec<Tok>,
+    ) -> Result<(), String> {
         let push_lit = |out: &mut Vec<Tok>, s: &str| {
             for c in s.chars() {
                 if fold {
@@ -122,12 +139,12 @@ impl Template {
                 }
                 Part::Char(c) => out.push(Tok::Lit(*c)),
                 Part::Var { key, default } => match Self::value(key, default, ctx) {
-                    Some(v) => push_lit(&mut out, v),
+                    Some(v) => push_lit(out, v),
                     None => return Err(key.clone()),
                 },
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 

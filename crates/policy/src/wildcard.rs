@@ -83,6 +83,11 @@ impl Pattern {
     }
 }
 
+/// Matches `text` against a token slice (used after policy-variable substitution).
+pub fn glob_tokens(toks: &[Tok], text: &str) -> bool {
+    glob(toks, text)
+}
+
 /// Iterative glob match with single-star backtracking (linear in practice, no allocation).
 fn glob(toks: &[Tok], text: &str) -> bool {
     // ASCII text is indexed by bytes; other text is decoded into chars once.

@@ -80,3 +80,88 @@ impl Decision {
         text
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::*;
+
+    fn layer(doc: &str, kind: PolicyKind, name: &str) -> PolicyLayer {
+        let p = Policy::parse(doc, kind).map(|p| p.with_name(name));
+        PolicyLayer::new(p.into_iter().map(Arc::new).collect())
+    }
+
+    #[test]
+    fn explains_scp_and_deny() {
+        let allow_all = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
+        let only_s3 = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+        let set = PolicySet {
+            identity: layer(allow_all, PolicyKind::Identity, "Admin"),
+            scp: vec![
+                OrgLevel {
+                    target: "r-ab12".into(),
+                    layer: layer(allow_all, PolicyKind::Scp, "Full"),
+                },
+                OrgLevel {
+                    target: "ou-ab12-xxxx".into(),
+                    layer: layer(only_s3, PolicyKind::Scp, "S3"),
+                },
+            ],
+            ..Default::default()
+        };
+        let req = Request::new(
+            Principal::from_arn("arn:aws:iam::111122223333:user/a"),
+            "kms:CreateKey",
+            "*",
+            None,
+            Context::new(),
+        );
+        let d = evaluate(&req, &set);
+        assert_eq!(d.outcome, Outcome::ImplicitDeny);
+        assert_eq!(d.layer, Some(Layer::Scp("ou-ab12-xxxx".into())));
+        assert_eq!(
+            d.explain(&req),
+            "implicitly denied: no SCP at OU ou-ab12-xxxx allows kms:CreateKey"
+        );
+
+        let deny = r#"{"Version":"2012-10-17","Statement":{"Sid":"NoKms","Effect":"Deny","Action":"kms:*","Resource":"*","Condition":{"Bool":{"aws:MultiFactorAuthPresent":"false"}}}}"#;
+        let set = PolicySet {
+            identity: PolicyLayer::new(
+                [(allow_all, "Admin"), (deny, "Guard")]
+                    .iter()
+                    .filter_map(|(d, n)| {
+                        Policy::parse(d, PolicyKind::Identity)
+                            .ok()
+                            .map(|p| Arc::new(p.with_name(*n)))
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        };
+        let mut ctx = Context::new();
+        ctx.set("aws:MultiFactorAuthPresent", "false");
+        let req = Request::new(
+            Principal::from_arn("arn:aws:iam::111122223333:user/a"),
+            "kms:CreateKey",
+            "*",
+            None,
+            ctx,
+        );
+        let d = evaluate(&req, &set);
+        assert_eq!(d.outcome, Outcome::ExplicitDeny);
+        assert_eq!(d.statement_refs(), vec!["Guard#NoKms"]);
+        assert!(d.explain(&req).contains("Guard#NoKms"));
+
+        let req = Request::new(
+            Principal::from_arn("arn:aws:iam::111122223333:user/a"),
+            "kms:CreateKey",
+            "*",
+            None,
+            Context::new(),
+        );
+        let d = evaluate(&req, &set);
+        assert_eq!(d.outcome, Outcome::Allow);
+        assert_eq!(d.missing_context_keys, vec!["aws:MultiFactorAuthPresent"]);
+    }
+}

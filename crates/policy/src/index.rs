@@ -173,3 +173,34 @@ impl PolicyLayer {
             .copied()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::PolicyKind;
+
+    #[test]
+    fn candidates_are_filtered_and_unique() {
+        let doc = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Action":["s3:GetObject","s3:Get*"],"Resource":"*"},
+            {"Effect":"Allow","Action":"s3:PutObject","Resource":"*"},
+            {"Effect":"Allow","Action":["s3:List*","ec2:*"],"Resource":"*"},
+            {"Effect":"Allow","Action":"s3:*Object","Resource":"*"},
+            {"Effect":"Deny","NotAction":"iam:*","Resource":"*"},
+            {"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let p = Policy::parse(doc, PolicyKind::Identity).map(Arc::new);
+        let layer = PolicyLayer::new(p.into_iter().collect());
+        let mut got: Vec<u32> = layer
+            .candidates("s3", "getobject")
+            .map(|(_, s)| s)
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, vec![0, 3, 4, 5]);
+        let mut got: Vec<u32> = layer
+            .candidates("ec2", "runinstances")
+            .map(|(_, s)| s)
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, vec![2, 4, 5]);
+    }
+}

@@ -1,1 +1,39 @@
-fn main() {}
+//! `rampart`: the server and its offline tools.
+
+mod admin;
+mod app;
+mod bootstrap;
+mod config;
+mod http_server;
+mod metrics;
+mod pipeline;
+mod policy_cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Rampart: AWS's security services (IAM, STS, Organizations, KMS, ...), self-hosted.
+#[derive(Debug, Parser)]
+#[command(name = "rampart", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (embedded store by default; no other process needed).
+    Serve(config::ServeConfig),
+    /// Work with IAM policy documents offline.
+    #[command(subcommand)]
+    Policy(policy_cli::PolicyCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(config) => app::run(config),
+        Command::Policy(cmd) => policy_cli::run(cmd),
+    }
+}

@@ -1,1 +1,20 @@
-//! rampart-services (under construction).
+//! Rampart's AWS services: handlers and authorization tables, one module per service.
+//!
+//! Services take a decoded input (`serde_json::Value` with AWS member names), the
+//! [`CallContext`] of the authenticated caller and the store, and return an output value or an
+//! error named after AWS's error code. They never see HTTP: the wire crate decodes and encodes.
+
+pub mod authz;
+pub mod cloudtrail;
+pub mod context;
+pub mod error;
+pub mod ids;
+pub mod principal;
+pub mod registry;
+pub mod sts;
+
+pub use authz::{AuthzRequest, ResourceRef};
+pub use context::CallContext;
+pub use error::ServiceError;
+pub use principal::{Principal, PrincipalKind};
+pub use registry::{Dispatch, Registry};

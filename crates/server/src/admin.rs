@@ -1,0 +1,70 @@
+//! Operator routes beside the AWS APIs: health, metrics, and the dev-mode reset.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use crate::app::App;
+
+/// `GET /_rampart/health`: liveness plus a store round trip.
+pub async fn health(State(app): State<Arc<App>>) -> Response {
+    match app.store.ping().await {
+        Ok(()) => json_response(
+            StatusCode::OK,
+            json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }),
+        ),
+        Err(err) => {
+            tracing::error!(error = %err, "health check: store unreachable");
+            json_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "status": "unavailable", "reason": "store unreachable" }),
+            )
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+/// `POST /_rampart/reset` and `POST /moto-api/reset`: wipe all state (dev mode only).
+pub async fn reset(State(app): State<Arc<App>>) -> Response {
+    if !app.config.dev {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            json!({ "message": "reset is only available in dev mode (rampart serve --dev)" }),
+        );
+    }
+    match app.reset().await {
+        Ok(()) => json_response(StatusCode::OK, json!({ "status": "reset" })),
+        Err(err) => {
+            tracing::error!(error = %err, "reset failed");
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "message": "reset failed; see the server log" }),
+            )
+        }
+    }
+}
+
+fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}

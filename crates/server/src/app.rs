@@ -1,0 +1,216 @@
+//! `rampart serve`: start-up, shared state, routes and shutdown.
+
+use std::{process::ExitCode, sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use axum::{
+    routing::{get, post},
+    Router,
+};
+use rampart_services::Registry;
+use rampart_store::{AuditWriter, AuditWriterConfig, MasterKey, Store, StoreConfig};
+use tokio::net::TcpListener;
+
+use crate::{
+    admin, bootstrap,
+    config::ServeConfig,
+    http_server::{self, ConnLimits},
+    metrics::Metrics,
+    pipeline,
+};
+
+/// State shared by every request.
+pub struct App {
+    /// Settings the server started with.
+    pub config: ServeConfig,
+    /// The store.
+    pub store: Store,
+    /// Group-committing writer for audit records of read-only calls.
+    pub audit: AuditWriter,
+    /// The built operations.
+    pub registry: Registry,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// Derived signing keys.
+    pub authn: pipeline::authn::AuthnCache,
+}
+
+impl App {
+    /// Wipes all state and recreates the bootstrap account, keeping its root credentials so
+    /// that a test suite's configured keys keep working (dev mode only).
+    pub async fn reset(&self) -> anyhow::Result<()> {
+        let keep = bootstrap::current(&self.store).await?;
+        self.audit.flush().await?;
+        self.store.wipe_all().await?;
+        bootstrap::ensure(&self.config, &self.store, keep).await?;
+        Ok(())
+    }
+}
+
+/// Runs the server until Ctrl-C or SIGTERM; the exit code says whether it started.
+pub fn run(config: ServeConfig) -> ExitCode {
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "cannot create the data dir {}; choose another with --data-dir",
+            config.data_dir.display()
+        )
+    })?;
+    let master_key = Arc::new(
+        MasterKey::from_env_or_data_dir(&config.data_dir)
+            .context("cannot load the master key (RAMPART_MASTER_KEY or <data-dir>/master.key)")?,
+    );
+    let store_config = match &config.database_url {
+        Some(url) => StoreConfig::postgres(url.clone(), master_key),
+        None => StoreConfig::sqlite_in(&config.data_dir, master_key),
+    };
+    let store = Store::open(store_config)
+        .await
+        .context("cannot open the store")?;
+    let boot = bootstrap::ensure(&config, &store, None).await?;
+    let (audit, audit_task) = AuditWriter::spawn(store.clone(), AuditWriterConfig::default());
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}; is another server using it? choose another with --listen", config.listen))?;
+    let local = listener.local_addr()?;
+    let limits = ConnLimits {
+        header_timeout: config.request_timeout(),
+        idle_timeout: config.idle_timeout(),
+    };
+    let app = Arc::new(App {
+        authn: pipeline::authn::AuthnCache::default(),
+        registry: Registry,
+        metrics: Metrics::new(),
+        audit,
+        store,
+        config,
+    });
+    print_banner(&app.config, &local.to_string(), &boot);
+
+    let router = router(app.clone());
+    http_server::serve(
+        listener,
+        router,
+        limits,
+        shutdown_signal(),
+        Duration::from_secs(30),
+    )
+    .await;
+    tracing::info!("shutting down: flushing the audit trail");
+    app.audit.flush().await?;
+    drop(app);
+    // The writer task ends once the last handle is gone and its queue is drained.
+    let _ = audit_task.await;
+    println!("Stopped.");
+    Ok(())
+}
+
+/// The routes: operator endpoints, then every AWS API on `/`.
+pub fn router(app: Arc<App>) -> Router {
+    let limit = app.config.max_body_bytes;
+    Router::new()
+        .route("/_rampart/health", get(admin::health))
+        .route("/metrics", get(admin::metrics))
+        .route("/_rampart/reset", post(admin::reset))
+        .route("/moto-api/reset", post(admin::reset))
+        .fallback(pipeline::api)
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .with_state(app)
+}
+
+fn print_banner(config: &ServeConfig, addr: &str, boot: &bootstrap::Bootstrap) {
+    let store = match &config.database_url {
+        Some(_) => "PostgreSQL".to_string(),
+        None => format!("SQLite in {}", config.data_dir.display()),
+    };
+    println!("Rampart {} — AWS security control plane", env!("CARGO_PKG_VERSION"));
+    println!("  endpoint:   http://{addr}");
+    println!("  store:      {store}");
+    println!("  account:    {} (management account)", boot.account_id);
+    println!(
+        "  mode:       {}",
+        if config.dev {
+            format!(
+                "dev (unknown keys act as root of {}; /_rampart/reset enabled)",
+                config.dev_account_id
+            )
+        } else {
+            "enforcing".into()
+        }
+    );
+    match &boot.new_root_secret {
+        Some(secret) => {
+            println!(
+                "Root user credentials (shown once; saved to {} with mode 0600):",
+                boot.credentials_file.display()
+            );
+            println!("  aws_access_key_id     = {}", boot.root_access_key_id);
+            println!("  aws_secret_access_key = {}", secret.as_str());
+        }
+        None => println!(
+            "  root key:   {} (its secret was shown at first start; see {})",
+            boot.root_access_key_id,
+            boot.credentials_file.display()
+        ),
+    }
+    println!(
+        "Try: AWS_SHARED_CREDENTIALS_FILE={} aws --endpoint-url http://{addr} sts get-caller-identity",
+        boot.credentials_file.display()
+    );
+    println!("Ready.");
+}
+
+fn init_logging() {
+    use tracing_subscriber::{fmt, EnvFilter};
+    let filter =
+        EnvFilter::try_from_env("RAMPART_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("RAMPART_LOG_FORMAT").as_deref() == Ok("json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

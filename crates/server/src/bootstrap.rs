@@ -1,0 +1,221 @@
+//! First start: the management account, its root user and the root user's access key.
+//!
+//! The root secret is shown exactly once: printed at first start and written to
+//! `<data-dir>/root-credentials` (AWS shared-credentials format, mode 0600). Later starts only
+//! name the key.
+
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{bail, Context as _};
+use rampart_services::{ids, principal::root_arn};
+use rampart_store::{
+    now_ms, AccessKey, Account, AccountStatus, KeyStatus, Principal as KeyOwner, PrincipalKind,
+    Store, Zeroizing,
+};
+
+use crate::config::ServeConfig;
+
+/// Settings key holding the management account id once bootstrapped.
+const ACCOUNT_SETTING: &str = "bootstrap.management_account_id";
+/// Settings key holding the first root access key id.
+const ROOT_KEY_SETTING: &str = "bootstrap.root_access_key_id";
+/// File name of the root credentials inside the data dir.
+pub const CREDENTIALS_FILE: &str = "root-credentials";
+
+/// What start-up established.
+#[derive(Debug)]
+pub struct Bootstrap {
+    /// The management account.
+    pub account_id: String,
+    /// The root user's access key id.
+    pub root_access_key_id: String,
+    /// The root secret, only when it was created by this start (shown once).
+    pub new_root_secret: Option<Zeroizing<String>>,
+    /// Where the root credentials were written.
+    pub credentials_file: PathBuf,
+}
+
+/// A root identity to recreate exactly (after a dev-mode reset).
+pub struct Fixed {
+    /// The account id to keep.
+    pub account_id: String,
+    /// The root key to keep.
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret: Zeroizing<String>,
+}
+
+/// Creates the management account and root key on first start; on later starts reads them.
+pub async fn ensure(
+    config: &ServeConfig,
+    store: &Store,
+    fixed: Option<Fixed>,
+) -> anyhow::Result<Bootstrap> {
+    let credentials_file = config.data_dir.join(CREDENTIALS_FILE);
+    let existing = store.settings().get(ACCOUNT_SETTING).await?;
+    if let Some(account_id) = existing {
+        let root_access_key_id = store
+            .settings()
+            .get(ROOT_KEY_SETTING)
+            .await?
+            .unwrap_or_default();
+        ensure_env_root_key(store, &account_id).await?;
+        return Ok(Bootstrap {
+            account_id,
+            root_access_key_id,
+            new_root_secret: None,
+            credentials_file,
+        });
+    }
+
+    let (account_id, access_key_id, secret, from_env) = match fixed {
+        Some(f) => (f.account_id, f.access_key_id, f.secret, false),
+        None => {
+            let account_id = ids::account_id()?;
+            match env_root_key()? {
+                Some((id, secret)) => (account_id, id, secret, true),
+                None => (
+                    account_id,
+                    ids::access_key_id(false)?,
+                    Zeroizing::new(ids::secret_access_key()?),
+                    false,
+                ),
+            }
+        }
+    };
+    let now = now_ms();
+    let mut tx = store.begin().await?;
+    tx.accounts()
+        .create(&Account {
+            id: account_id.clone(),
+            name: "management".into(),
+            email: format!("root@{account_id}.rampart.local"),
+            status: AccountStatus::Active,
+            is_management: true,
+            created_at: now,
+        })
+        .await?;
+    tx.credentials()
+        .create(&root_key(&account_id, &access_key_id, now), &secret)
+        .await?;
+    tx.settings().set(ACCOUNT_SETTING, &account_id).await?;
+    tx.settings().set(ROOT_KEY_SETTING, &access_key_id).await?;
+    tx.commit().await?;
+
+    write_credentials_file(&credentials_file, &access_key_id, &secret)?;
+    Ok(Bootstrap {
+        account_id,
+        root_access_key_id: access_key_id,
+        // A key the operator chose through the environment is not news to them.
+        new_root_secret: (!from_env).then_some(secret),
+        credentials_file,
+    })
+}
+
+/// The root identity to keep across a dev-mode reset.
+pub async fn current(store: &Store) -> anyhow::Result<Option<Fixed>> {
+    let Some(account_id) = store.settings().get(ACCOUNT_SETTING).await? else {
+        return Ok(None);
+    };
+    let Some(access_key_id) = store.settings().get(ROOT_KEY_SETTING).await? else {
+        return Ok(None);
+    };
+    let Some((_, secret)) = store.credentials().get_with_secret(&access_key_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Fixed {
+        account_id,
+        access_key_id,
+        secret,
+    }))
+}
+
+fn root_key(account_id: &str, access_key_id: &str, now: chrono::DateTime<chrono::Utc>) -> AccessKey {
+    AccessKey {
+        access_key_id: access_key_id.to_string(),
+        principal: KeyOwner {
+            account_id: account_id.to_string(),
+            kind: PrincipalKind::Root,
+            id: account_id.to_string(),
+            arn: root_arn(account_id),
+        },
+        status: KeyStatus::Active,
+        created_at: now,
+        last_used: None,
+        session: None,
+    }
+}
+
+/// `RAMPART_ROOT_ACCESS_KEY_ID`/`RAMPART_ROOT_SECRET_ACCESS_KEY`, validated, if set.
+fn env_root_key() -> anyhow::Result<Option<(String, Zeroizing<String>)>> {
+    let id = std::env::var("RAMPART_ROOT_ACCESS_KEY_ID").ok();
+    let secret = std::env::var("RAMPART_ROOT_SECRET_ACCESS_KEY").ok();
+    match (id, secret) {
+        (None, None) => Ok(None),
+        (Some(id), Some(secret)) => {
+            if !rampart_store::is_valid_access_key_id(&id) || !id.starts_with("AKIA") {
+                bail!("RAMPART_ROOT_ACCESS_KEY_ID must be AKIA followed by 16 upper-case letters or digits");
+            }
+            if secret.len() != 40 {
+                bail!("RAMPART_ROOT_SECRET_ACCESS_KEY must be 40 characters long");
+            }
+            Ok(Some((id, Zeroizing::new(secret))))
+        }
+        _ => bail!(
+            "set both RAMPART_ROOT_ACCESS_KEY_ID and RAMPART_ROOT_SECRET_ACCESS_KEY, or neither"
+        ),
+    }
+}
+
+/// On a later start, a root key given by environment is added if it is new, and must match
+/// if it exists.
+async fn ensure_env_root_key(store: &Store, account_id: &str) -> anyhow::Result<()> {
+    let Some((id, secret)) = env_root_key()? else {
+        return Ok(());
+    };
+    match store.credentials().get_with_secret(&id).await? {
+        Some((key, stored)) => {
+            if key.principal.account_id != account_id
+                || key.principal.kind != PrincipalKind::Root
+                || stored.as_str() != secret.as_str()
+            {
+                bail!("RAMPART_ROOT_ACCESS_KEY_ID {id} already exists with another owner or secret");
+            }
+        }
+        None => {
+            store
+                .credentials()
+                .create(&root_key(account_id, &id, now_ms()), &secret)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the AWS shared-credentials file, readable by the owner only.
+fn write_credentials_file(path: &Path, key: &str, secret: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    write!(
+        file,
+        "# Rampart root user of the management account. Keep this file secret.\n[default]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"
+    )?;
+    file.sync_all()?;
+    Ok(())
+}

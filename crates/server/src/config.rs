@@ -1,0 +1,54 @@
+//! `rampart serve` settings, from flags or environment variables.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::Args;
+
+/// Settings of `rampart serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address and port to listen on.
+    #[arg(long, env = "RAMPART_LISTEN", default_value = "127.0.0.1:4566")]
+    pub listen: SocketAddr,
+
+    /// Folder for the embedded database, the master key and the root credentials.
+    #[arg(long, env = "RAMPART_DATA_DIR", default_value = "rampart-data")]
+    pub data_dir: PathBuf,
+
+    /// PostgreSQL URL; when set, state lives there instead of the embedded store.
+    #[arg(long, env = "RAMPART_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Development mode: unknown access keys act as the root user of the dev account, without
+    /// a signature check, and `POST /_rampart/reset` wipes all state.
+    #[arg(long, env = "RAMPART_DEV")]
+    pub dev: bool,
+
+    /// The account that unknown access keys belong to in development mode.
+    #[arg(long, env = "RAMPART_DEV_ACCOUNT_ID", default_value = "000000000000")]
+    pub dev_account_id: String,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "RAMPART_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Seconds a client has to send a request's headers, and to send its body.
+    #[arg(long, env = "RAMPART_REQUEST_TIMEOUT_SECS", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+
+    /// Seconds an idle keep-alive connection stays open.
+    #[arg(long, env = "RAMPART_IDLE_TIMEOUT_SECS", default_value_t = 60)]
+    pub idle_timeout_secs: u64,
+}
+
+impl ServeConfig {
+    /// How long a client may take to send headers or body.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs.max(1))
+    }
+
+    /// How long an idle connection is kept.
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+}

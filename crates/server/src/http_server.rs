@@ -1,0 +1,85 @@
+//! The HTTP/1.1 accept loop: per-connection timeouts and graceful shutdown.
+//!
+//! `axum::serve` offers neither a header-read timeout nor an idle timeout, and a client that
+//! sends slowly (Slowloris) must not hold a connection forever, so connections are driven with
+//! hyper directly: hyper's header-read timeout bounds the time to send headers, and a read/write
+//! timeout on the socket bounds idleness between requests.
+
+use std::{future::Future, time::Duration};
+
+use axum::{extract::ConnectInfo, Router};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto::Builder, graceful::GracefulShutdown},
+};
+use tokio::net::TcpListener;
+use tokio_io_timeout::TimeoutStream;
+use tower::ServiceExt;
+
+/// Connection limits applied to every client.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// Time allowed to send a request's headers.
+    pub header_timeout: Duration,
+    /// Time a connection may sit with no bytes moving.
+    pub idle_timeout: Duration,
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests finish
+/// (up to `drain`) before returning.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ConnLimits,
+    shutdown: impl Future<Output = ()>,
+    drain: Duration,
+) {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .keep_alive(true);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(err) => {
+                    // Out of file descriptors and similar: back off instead of spinning.
+                    tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let mut timed = TimeoutStream::new(stream);
+        timed.set_read_timeout(Some(limits.idle_timeout));
+        timed.set_write_timeout(Some(limits.idle_timeout));
+        let io = TokioIo::new(Box::pin(timed));
+        // Each request gets the peer address attached, as axum's own server does.
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            router.clone().oneshot(req.map(axum::body::Body::new))
+        });
+        let conn = builder.serve_connection(io, service).into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(err) = conn.await {
+                tracing::debug!(error = %err, %peer, "connection closed with error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(drain) => {
+            tracing::warn!("in-flight requests did not finish in {drain:?}; closing");
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! Authentication: the signed access key -> the calling principal.
+//!
+//! Every request looks its key up in the store (no cache of key state), so a deleted or
+//! deactivated key stops working on the very next request, on every node. Only the derived
+//! signing key is cached, and only for the exact secret it was derived from.
+
+use chrono::{DateTime, Utc};
+use rampart_services::{principal::SessionInfo, Principal, PrincipalKind};
+use rampart_sigv4::{ParsedAuth, RequestParts, SecretKey, SigV4Error, SigningKeyCache};
+use rampart_store::{hash_session_token, AccessKey, KeyStatus};
+use rampart_wire::{ApiError, CommonError, Protocol};
+use subtle::ConstantTimeEq;
+
+use crate::app::App;
+
+/// Authentication state kept between requests: derived signing keys.
+#[derive(Debug, Default)]
+pub struct AuthnCache {
+    signing: SigningKeyCache,
+}
+
+/// Why authentication failed, and the account of the key when the key exists (so the refused
+/// call shows in that account's trail).
+#[derive(Debug)]
+pub struct AuthnFailure {
+    /// The error to answer with.
+    pub error: ApiError,
+    /// The account owning the claimed key, if it exists.
+    pub account_id: Option<String>,
+}
+
+const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
+const EXPIRED_TOKEN: &str = "The security token included in the request is expired";
+
+/// Verifies a parsed SigV4 request and returns its principal.
+pub async fn authenticate(
+    app: &App,
+    protocol: Protocol,
+    auth: &ParsedAuth,
+    parts: &RequestParts<'_>,
+    now: DateTime<Utc>,
+) -> Result<Principal, AuthnFailure> {
+    let akid = auth.access_key_id.as_str();
+    let found = app
+        .store
+        .credentials()
+        .get_with_secret(akid)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "access key lookup failed");
+            AuthnFailure {
+                error: ApiError::internal(),
+                account_id: None,
+            }
+        })?;
+    let Some((key, secret)) = found else {
+        if app.config.dev {
+            // Dev mode: unknown keys act as the dev account's root, unsigned-checked, so
+            // LocalStack/moto-style suites with dummy credentials work.
+            return Ok(Principal::root(&app.config.dev_account_id, akid));
+        }
+        return Err(fail(protocol, CommonError::InvalidClientTokenId, INVALID_TOKEN, None));
+    };
+    let account = Some(key.principal.account_id.clone());
+    if key.status == KeyStatus::Inactive {
+        return Err(fail(protocol, CommonError::InvalidClientTokenId, INVALID_TOKEN, account));
+    }
+    check_session(protocol, &key, auth.security_token.as_deref(), now)?;
+    let secret = SecretKey::from(secret.as_str());
+    app.authn
+        .signing
+        .verify(auth, parts, &secret, now)
+        .map_err(|err| AuthnFailure {
+            error: sigv4_error(protocol, &err),
+            account_id: account.clone(),
+        })?;
+    Ok(principal_of(&key))
+}
+
+/// Temporary keys need their own session token and must not have expired; long-term keys
+/// must not come with a token.
+fn check_session(
+    protocol: Protocol,
+    key: &AccessKey,
+    token: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AuthnFailure> {
+    let account = Some(key.principal.account_id.clone());
+    match (&key.session, token) {
+        (None, None) => Ok(()),
+        (None, Some(_)) | (Some(_), None) => Err(fail(
+            protocol,
+            CommonError::InvalidClientTokenId,
+            INVALID_TOKEN,
+            account,
+        )),
+        (Some(session), Some(token)) => {
+            let presented = hash_session_token(token);
+            if !bool::from(presented.as_bytes().ct_eq(session.token_hash.as_bytes())) {
+                return Err(fail(
+                    protocol,
+                    CommonError::InvalidClientTokenId,
+                    INVALID_TOKEN,
+                    account,
+                ));
+            }
+            if key.is_expired(now) {
+                return Err(fail(protocol, CommonError::ExpiredToken, EXPIRED_TOKEN, account));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The caller a stored key stands for.
+fn principal_of(key: &AccessKey) -> Principal {
+    let owner = &key.principal;
+    if owner.kind == PrincipalKind::Root {
+        return Principal::root(&owner.account_id, &key.access_key_id);
+    }
+    let name = owner.arn.rsplit('/').next().unwrap_or_default().to_string();
+    Principal {
+        account_id: owner.account_id.clone(),
+        kind: owner.kind,
+        arn: owner.arn.clone(),
+        user_id: owner.id.clone(),
+        name,
+        access_key_id: key.access_key_id.clone(),
+        session: key.session.as_ref().map(|s| SessionInfo {
+            issued_at: key.created_at,
+            expires_at: s.expires_at,
+            mfa_authenticated_at: None,
+        }),
+    }
+}
+
+fn fail(
+    protocol: Protocol,
+    kind: CommonError,
+    message: &str,
+    account_id: Option<String>,
+) -> AuthnFailure {
+    AuthnFailure {
+        error: ApiError::common(protocol, kind, message),
+        account_id,
+    }
+}
+
+/// A SigV4 failure in the protocol's spelling and with AWS's status.
+pub fn sigv4_error(protocol: Protocol, err: &SigV4Error) -> ApiError {
+    let common = match err {
+        SigV4Error::MissingAuthenticationToken => Some(CommonError::MissingAuthenticationToken),
+        SigV4Error::IncompleteSignature { .. } => Some(CommonError::IncompleteSignature),
+        SigV4Error::SignatureDoesNotMatch(_) => Some(CommonError::SignatureDoesNotMatch),
+        _ => None,
+    };
+    match common {
+        Some(kind) => ApiError::common(protocol, kind, err.to_string()),
+        None => ApiError::new(err.code(), err.to_string(), err.http_status(), true),
+    }
+}

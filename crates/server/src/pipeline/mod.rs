@@ -1,0 +1,375 @@
+//! The one request path every AWS API call travels:
+//!
+//! request id -> body (size and time limits) -> route + decode (wire) -> SigV4 authn ->
+//! request context -> authorize (policy engine) -> handler -> audit record -> encode.
+
+pub mod audit;
+pub mod authn;
+pub mod authz;
+
+use std::{net::SocketAddr, sync::Arc, time::Instant};
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{ConnectInfo, Request, State},
+    http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use chrono::{DateTime, Utc};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use rampart_model::{Operation, Protocol, Service};
+use rampart_policy::PolicySet;
+use rampart_services::{
+    cloudtrail::event::EventFacts, registry::Access, CallContext, Principal,
+};
+use rampart_sigv4::{RequestParts, SigV4Error};
+use rampart_wire::{ApiError, CommonError, HttpRequest, WireResponse};
+use serde_json::Value;
+
+use crate::{app::App, metrics::CallLabels};
+
+/// Region assumed when a request carries no credential scope.
+const DEFAULT_REGION: &str = "us-east-1";
+
+/// Everything learned about one call, for its response, audit record and metrics.
+struct Call {
+    request_id: String,
+    event_id: String,
+    now: DateTime<Utc>,
+    source_ip: String,
+    user_agent: String,
+    region: String,
+    service: Option<&'static Service>,
+    protocol: Protocol,
+    operation: Option<&'static Operation>,
+    access: Access,
+    access_key_id: Option<String>,
+    principal: Option<Principal>,
+    /// The account whose trail shows the record.
+    account_id: Option<String>,
+    input: Option<Value>,
+    output: Option<Value>,
+    error: Option<ApiError>,
+}
+
+/// The handler for every AWS API request (any path, `GET` or `POST`).
+pub async fn api(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let started = Instant::now();
+    let (parts, body) = request.into_parts();
+    let mut call = Call {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        event_id: uuid::Uuid::new_v4().to_string(),
+        now: Utc::now(),
+        source_ip: peer.ip().to_string(),
+        user_agent: header_str(&parts.headers, header::USER_AGENT.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        region: DEFAULT_REGION.to_string(),
+        service: None,
+        protocol: Protocol::Query,
+        operation: None,
+        access: Access::Read,
+        access_key_id: None,
+        principal: None,
+        account_id: None,
+        input: None,
+        output: None,
+        error: None,
+    };
+    let wire = match read_body(&app, body).await {
+        Ok(bytes) => {
+            let method = parts.method.as_str();
+            let path = parts.uri.path();
+            let query = parts.uri.query().unwrap_or("");
+            process(&app, &mut call, &parts.headers, method, path, query, &bytes).await
+        }
+        Err(error) => {
+            call.error = Some(error);
+            error_response(&call)
+        }
+    };
+    audit(&app, &call).await;
+    observe(&app, &call, started);
+    into_response(wire, &call.request_id)
+}
+
+/// Reads the body within the size limit and the request timeout.
+async fn read_body(app: &App, body: Body) -> Result<Bytes, ApiError> {
+    let limited = Limited::new(body, app.config.max_body_bytes);
+    match tokio::time::timeout(app.config.request_timeout(), limited.collect()).await {
+        Err(_) => Err(ApiError::new(
+            "RequestTimeout",
+            "Your socket connection to the server was not read from or written to within the timeout period.",
+            408,
+            true,
+        )),
+        Ok(Err(err)) if err.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(ApiError::common(
+                Protocol::Query,
+                CommonError::RequestEntityTooLarge,
+                format!(
+                    "Request body exceeds the limit of {} bytes.",
+                    app.config.max_body_bytes
+                ),
+            ))
+        }
+        Ok(Err(_)) => Err(ApiError::new(
+            "MalformedHttpRequestException",
+            "The request body could not be read.",
+            400,
+            true,
+        )),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+/// Decodes, authenticates, authorizes and runs one call; fills `call` as it learns.
+async fn process(
+    app: &App,
+    call: &mut Call,
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    query: &str,
+    body: &[u8],
+) -> WireResponse {
+    let header_pairs: Vec<(&str, &[u8])> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_bytes()))
+        .collect();
+    let parts = RequestParts {
+        method,
+        path,
+        query,
+        headers: &header_pairs,
+        body,
+    };
+    let auth = rampart_sigv4::parse_request(&parts);
+    if let Ok(a) = &auth {
+        call.region = a.scope.region.clone();
+        call.access_key_id = Some(a.access_key_id.as_str().to_string());
+    }
+    let decoded = rampart_wire::decode_request(&HttpRequest {
+        method,
+        query,
+        content_type: header_str(headers, header::CONTENT_TYPE.as_str()),
+        target: header_str(headers, "x-amz-target"),
+        signed_service: auth.as_ref().ok().map(|a| a.scope.service.as_str()),
+        body,
+    });
+    let (service, operation) = match &decoded {
+        Ok(d) => (Some(d.service), Some(d.operation)),
+        Err(f) => (f.service, f.operation),
+    };
+    call.service = service;
+    call.operation = operation;
+    if let Some(s) = service {
+        call.protocol = s.protocol;
+    }
+    let Some(service) = service else {
+        // Not even routable: answer in the protocol the wire layer guessed.
+        if let Err(f) = &decoded {
+            call.protocol = f.protocol;
+            call.error = Some(f.error.clone());
+        }
+        return error_response(call);
+    };
+
+    // Authentication comes before input validation, as in AWS: an unauthenticated caller
+    // learns nothing about the API from validation messages.
+    let unsigned_ok = operation.is_some_and(|op| op.unsigned);
+    match &auth {
+        Err(SigV4Error::MissingAuthenticationToken) if unsigned_ok => {}
+        Err(err) => {
+            call.error = Some(authn::sigv4_error(service.protocol, err));
+            return error_response(call);
+        }
+        Ok(parsed) => {
+            match authn::authenticate(app, service.protocol, parsed, &parts, call.now).await {
+                Ok(principal) => {
+                    call.account_id = Some(principal.account_id.clone());
+                    call.principal = Some(principal);
+                }
+                Err(failure) => {
+                    call.account_id = failure.account_id;
+                    call.error = Some(failure.error);
+                    return error_response(call);
+                }
+            }
+        }
+    }
+
+    let decoded = match decoded {
+        Ok(d) => d,
+        Err(f) => {
+            call.error = Some(f.error);
+            return error_response(call);
+        }
+    };
+    let operation = decoded.operation;
+    call.input = Some(decoded.input.clone());
+    let Some(dispatch) = app.registry.lookup(service.name, operation.name) else {
+        call.error = Some(ApiError::not_implemented(operation.name));
+        return error_response(call);
+    };
+    call.access = dispatch.access;
+    let Some(principal) = call.principal.clone() else {
+        // An unsigned call to an operation that is built must bring its own proof
+        // (web identity token, SAML assertion); none is built yet.
+        call.error = Some(ApiError::common(
+            service.protocol,
+            CommonError::MissingAuthenticationToken,
+            "Request is missing Authentication Token",
+        ));
+        return error_response(call);
+    };
+    let ctx = CallContext {
+        request_id: call.request_id.clone(),
+        principal,
+        region: call.region.clone(),
+        source_ip: call
+            .source_ip
+            .parse()
+            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        user_agent: call.user_agent.clone(),
+        now: call.now,
+        secure_transport: false,
+    };
+
+    // Deny by default: an operation without an authorization entry is refused.
+    let denied = |ctx: &CallContext| {
+        ApiError::common(
+            service.protocol,
+            CommonError::AccessDenied,
+            format!(
+                "User: {} is not authorized to perform: {}:{}",
+                ctx.principal.arn, service.signing_name, operation.name
+            ),
+        )
+    };
+    let Some(question) = app
+        .registry
+        .authz(service.name, operation.name, &decoded.input, &ctx)
+    else {
+        call.error = Some(denied(&ctx));
+        return error_response(call);
+    };
+    let policies = policies_for(&ctx.principal);
+    if let Err(err) = authz::authorize(service.protocol, &ctx, &question, &policies) {
+        call.error = Some(err);
+        return error_response(call);
+    }
+
+    match app
+        .registry
+        .handle(service.name, operation.name, decoded.input, &ctx, &app.store)
+        .await
+    {
+        Ok(output) => match rampart_wire::encode_output(service, operation, &output, &call.request_id)
+        {
+            Ok(resp) => {
+                if call.access == Access::Write {
+                    call.output = Some(output);
+                }
+                resp
+            }
+            Err(err) => {
+                tracing::error!(error = %err, service = service.name, operation = operation.name, "output does not fit its shape");
+                call.error = Some(ApiError::internal());
+                error_response(call)
+            }
+        },
+        Err(err) => {
+            call.error = Some(ApiError::from_code(service, err.code, err.message));
+            error_response(call)
+        }
+    }
+}
+
+/// The policies that apply to a principal. Until IAM entities exist, callers have no
+/// identity-based policies: the root user is allowed in its own account and everyone else is
+/// denied by default.
+fn policies_for(_principal: &Principal) -> Arc<PolicySet> {
+    Arc::new(PolicySet::default())
+}
+
+fn error_response(call: &Call) -> WireResponse {
+    let err = call.error.clone().unwrap_or_else(ApiError::internal);
+    match call.service {
+        Some(s) => rampart_wire::encode_error(s, &err, &call.request_id),
+        None => rampart_wire::encode_error_protocol(call.protocol, None, &err, &call.request_id),
+    }
+}
+
+/// Writes the call's audit record: read-only calls through the group-committing writer.
+async fn audit(app: &App, call: &Call) {
+    let error = call
+        .error
+        .as_ref()
+        .map(|e| (e.code.as_str(), e.message.as_str()));
+    let facts = EventFacts {
+        request_id: &call.request_id,
+        event_id: &call.event_id,
+        event_time: call.now,
+        service: call.service.map(|s| s.signing_name),
+        operation: call.operation.map(|o| o.name),
+        region: &call.region,
+        source_ip: &call.source_ip,
+        user_agent: &call.user_agent,
+        principal: call.principal.as_ref(),
+        access_key_id: call.access_key_id.as_deref(),
+        request_parameters: call.input.as_ref(),
+        response_elements: call.output.as_ref(),
+        error,
+        read_only: call.access == Access::Read,
+    };
+    let record = audit::record(&facts, call.account_id.as_deref());
+    if let Err(err) = app.audit.submit(record).await {
+        tracing::error!(error = %err, request_id = %call.request_id, "audit record not queued");
+    }
+}
+
+fn observe(app: &App, call: &Call, started: Instant) {
+    let outcome = match &call.error {
+        None => "ok",
+        Some(e) if e.code.starts_with("AccessDenied") => "denied",
+        Some(e) if e.status >= 500 => "server_error",
+        Some(_) => "client_error",
+    };
+    app.metrics.observe(
+        CallLabels {
+            service: call.service.map_or("unknown", |s| s.name).to_string(),
+            operation: call.operation.map_or("unknown", |o| o.name).to_string(),
+            outcome,
+        },
+        started.elapsed().as_secs_f64(),
+    );
+}
+
+fn into_response(wire: WireResponse, request_id: &str) -> Response {
+    let status = StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, wire.body).into_response();
+    let headers = response.headers_mut();
+    for (name, value) in wire.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            headers.insert(n, v);
+        }
+    }
+    if let Ok(v) = HeaderValue::try_from(request_id) {
+        headers
+            .entry(HeaderName::from_static("x-amzn-requestid"))
+            .or_insert(v);
+    }
+    response
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}

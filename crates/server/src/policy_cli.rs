@@ -1,0 +1,79 @@
+//! `rampart policy ...`: offline policy validation and simulation (the policy engine's CLI).
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Subcommand, ValueEnum};
+use rampart_policy::PolicyKind;
+
+/// The `policy` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check policy documents; prints every problem with its statement and element, and exits
+    /// non-zero when any file has one.
+    Validate {
+        /// The kind of policy (inferred from each document when omitted).
+        #[arg(long, value_enum)]
+        kind: Option<KindArg>,
+        /// Policy documents (JSON).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Evaluate the requests described in a JSON file (format: crates/policy/SIMULATE_FORMAT.md)
+    /// and print each decision with its explanation; exits non-zero when an `expect` fails.
+    Simulate {
+        /// The cases file.
+        file: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Policy kinds as spelled on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    /// Identity-based (user, group, role) policy.
+    Identity,
+    /// Resource-based policy.
+    Resource,
+    /// Role trust policy.
+    Trust,
+    /// Service control policy.
+    Scp,
+    /// Resource control policy.
+    Rcp,
+    /// Session policy.
+    Session,
+    /// Permissions boundary.
+    Boundary,
+}
+
+impl From<KindArg> for PolicyKind {
+    fn from(k: KindArg) -> PolicyKind {
+        match k {
+            KindArg::Identity => PolicyKind::Identity,
+            KindArg::Resource => PolicyKind::Resource,
+            KindArg::Trust => PolicyKind::Trust,
+            KindArg::Scp => PolicyKind::Scp,
+            KindArg::Rcp => PolicyKind::Rcp,
+            KindArg::Session => PolicyKind::Session,
+            KindArg::Boundary => PolicyKind::Boundary,
+        }
+    }
+}
+
+/// Runs a `policy` subcommand.
+pub fn run(cmd: PolicyCommand) -> ExitCode {
+    let (output, ok) = match cmd {
+        PolicyCommand::Validate { kind, files } => {
+            rampart_policy::cli_validate(&files, kind.map(PolicyKind::from))
+        }
+        PolicyCommand::Simulate { file, json } => rampart_policy::cli_simulate(&file, json),
+    };
+    print!("{output}");
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

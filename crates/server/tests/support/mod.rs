@@ -1,0 +1,117 @@
+//! Starts the real binary for end-to-end tests and builds SDK clients for it.
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+};
+
+/// A running `rampart serve` on a free loopback port.
+pub struct Server {
+    child: Child,
+    _dir: Option<tempfile::TempDir>,
+    pub data_dir: PathBuf,
+    pub endpoint: String,
+    pub root_key: String,
+    pub root_secret: String,
+    pub banner: String,
+}
+
+impl Server {
+    /// Starts a server on a fresh temporary data dir.
+    pub fn start(args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut s = Server::start_in(dir.path(), args);
+        s._dir = Some(dir);
+        s
+    }
+
+    /// Starts a server on `data_dir` (which may hold an earlier run's state).
+    pub fn start_in(data_dir: &Path, args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .env("RAMPART_LOG", "warn")
+            .env_remove("RAMPART_ROOT_ACCESS_KEY_ID")
+            .env_remove("RAMPART_ROOT_SECRET_ACCESS_KEY")
+            .env_remove("RAMPART_MASTER_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn rampart");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut banner = String::new();
+        let mut endpoint = None;
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("read banner");
+            banner.push_str(&line);
+            banner.push('\n');
+            if let Some(rest) = line.trim().strip_prefix("endpoint:") {
+                endpoint = Some(rest.trim().to_string());
+            }
+            if line.trim() == "Ready." {
+                break;
+            }
+        }
+        let endpoint = endpoint.unwrap_or_else(|| panic!("no endpoint in banner:\n{banner}"));
+        let creds = std::fs::read_to_string(data_dir.join("root-credentials")).expect("creds");
+        let field = |name: &str| {
+            creds
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once('=')?;
+                    (k.trim() == name).then(|| v.trim().to_string())
+                })
+                .expect("credential field")
+        };
+        Server {
+            root_key: field("aws_access_key_id"),
+            root_secret: field("aws_secret_access_key"),
+            child,
+            _dir: None,
+            data_dir: data_dir.to_path_buf(),
+            endpoint,
+            banner,
+        }
+    }
+
+    /// SDK configuration signing with the given key.
+    pub async fn sdk_config(&self, key: &str, secret: &str, region: &str) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new(region.to_string()))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                key, secret, None, None, "test",
+            ))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .load()
+            .await
+    }
+
+    /// An STS client signing with the given key.
+    pub async fn sts(&self, key: &str, secret: &str, region: &str) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.sdk_config(key, secret, region).await)
+    }
+
+    /// A CloudTrail client signing as the root user.
+    pub async fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
+        aws_sdk_cloudtrail::Client::new(
+            &self
+                .sdk_config(&self.root_key, &self.root_secret, "us-east-1")
+                .await,
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM first so the graceful shutdown (and the audit flush) runs.
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,129 @@
+//! The request context a handler and the authorizer see: who called, from where, when.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use crate::principal::Principal;
+
+/// Everything about a call that is not its input: the caller and the request's circumstances.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// The request id returned to the client and recorded in the audit trail.
+    pub request_id: String,
+    /// The authenticated caller.
+    pub principal: Principal,
+    /// The region the client signed for (`aws:RequestedRegion`).
+    pub region: String,
+    /// The client's address (`aws:SourceIp`).
+    pub source_ip: IpAddr,
+    /// The client's `User-Agent` header.
+    pub user_agent: String,
+    /// When the request arrived (`aws:CurrentTime`).
+    pub now: DateTime<Utc>,
+    /// Whether the request came over TLS (`aws:SecureTransport`).
+    pub secure_transport: bool,
+}
+
+/// A condition context key with its values (several for multi-valued keys).
+pub type ContextEntry = (String, Vec<String>);
+
+impl CallContext {
+    /// AWS's global condition keys that come from the request rather than from the
+    /// principal's ARN (the policy engine derives `aws:PrincipalArn`, `aws:PrincipalAccount`,
+    /// `aws:PrincipalType` and `aws:username` from the principal itself).
+    ///
+    /// Keys AWS leaves out for a kind of caller are left out here too:
+    /// `aws:MultiFactorAuthPresent`/`aws:TokenIssueTime` exist only for temporary credentials
+    /// (long-term keys never carry the MFA keys, which the documented `BoolIfExists` patterns
+    /// rely on).
+    pub fn global_keys(&self) -> Vec<ContextEntry> {
+        let p = &self.principal;
+        let mut keys: Vec<ContextEntry> = vec![
+            one("aws:userid", p.user_id.clone()),
+            one("aws:SourceIp", self.source_ip.to_string()),
+            one(
+                "aws:CurrentTime",
+                self.now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            ),
+            one("aws:EpochTime", self.now.timestamp().to_string()),
+            one("aws:SecureTransport", self.secure_transport.to_string()),
+            one("aws:RequestedRegion", self.region.clone()),
+            one("aws:UserAgent", self.user_agent.clone()),
+            one("aws:ViaAWSService", "false".to_string()),
+        ];
+        if let Some(session) = &p.session {
+            keys.push(one(
+                "aws:TokenIssueTime",
+                session
+                    .issued_at
+                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+            ));
+            let mfa = session.mfa_authenticated_at;
+            keys.push(one("aws:MultiFactorAuthPresent", mfa.is_some().to_string()));
+            if let Some(at) = mfa {
+                let age = (self.now - at).num_seconds().max(0);
+                keys.push(one("aws:MultiFactorAuthAge", age.to_string()));
+            }
+        }
+        keys
+    }
+}
+
+fn one(key: &str, value: String) -> ContextEntry {
+    (key.to_string(), vec![value])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::{PrincipalKind, SessionInfo};
+
+    fn ctx(principal: Principal) -> CallContext {
+        CallContext {
+            request_id: "r".into(),
+            principal,
+            region: "eu-west-1".into(),
+            source_ip: "127.0.0.1".parse().unwrap(),
+            user_agent: "test".into(),
+            now: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            secure_transport: false,
+        }
+    }
+
+    fn get<'a>(keys: &'a [ContextEntry], k: &str) -> Option<&'a str> {
+        keys.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v[0].as_str())
+    }
+
+    #[test]
+    fn long_term_keys_carry_no_mfa_key() {
+        let keys = ctx(Principal::root("111122223333", "AKIA")).global_keys();
+        assert_eq!(get(&keys, "aws:MultiFactorAuthPresent"), None);
+        assert_eq!(get(&keys, "aws:userid"), Some("111122223333"));
+        assert_eq!(get(&keys, "aws:EpochTime"), Some("1700000000"));
+        assert_eq!(get(&keys, "aws:CurrentTime"), Some("2023-11-14T22:13:20Z"));
+    }
+
+    #[test]
+    fn role_session_reports_mfa_age() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let p = Principal {
+            account_id: "111122223333".into(),
+            kind: PrincipalKind::AssumedRole,
+            arn: "arn:aws:sts::111122223333:assumed-role/Admin/alice".into(),
+            user_id: "AROAEXAMPLE:alice".into(),
+            name: "alice".into(),
+            access_key_id: "ASIA".into(),
+            session: Some(SessionInfo {
+                issued_at: now,
+                expires_at: now,
+                mfa_authenticated_at: Some(now - chrono::Duration::seconds(90)),
+            }),
+        };
+        let keys = ctx(p).global_keys();
+        assert_eq!(get(&keys, "aws:MultiFactorAuthPresent"), Some("true"));
+        assert_eq!(get(&keys, "aws:MultiFactorAuthAge"), Some("90"));
+    }
+}

@@ -1,0 +1,69 @@
+//! The authenticated caller of a request.
+
+use chrono::{DateTime, Utc};
+
+pub use rampart_store::PrincipalKind;
+
+/// Facts about a temporary-credential session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// When the session's token was issued (`aws:TokenIssueTime`).
+    pub issued_at: DateTime<Utc>,
+    /// When the session's credentials stop working.
+    pub expires_at: DateTime<Utc>,
+    /// When MFA was last presented for this session, if it was.
+    pub mfa_authenticated_at: Option<DateTime<Utc>>,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The 12-digit account the principal belongs to.
+    pub account_id: String,
+    /// The kind of identity.
+    pub kind: PrincipalKind,
+    /// The principal's ARN (`arn:aws:iam::A:root`, `...:user/path/name`, `arn:aws:sts::A:assumed-role/R/S`).
+    pub arn: String,
+    /// AWS's unique id as `GetCallerIdentity` reports it (the account id for root,
+    /// `AIDA...` for a user, `AROA...:session` for a role session).
+    pub user_id: String,
+    /// The friendly name (`aws:username` for users; empty for root).
+    pub name: String,
+    /// The access key id the request was signed with.
+    pub access_key_id: String,
+    /// The temporary session, for `ASIA` credentials.
+    pub session: Option<SessionInfo>,
+}
+
+impl Principal {
+    /// The account root user of `account_id`, signing with `access_key_id`.
+    pub fn root(account_id: &str, access_key_id: &str) -> Principal {
+        Principal {
+            account_id: account_id.to_string(),
+            kind: PrincipalKind::Root,
+            arn: root_arn(account_id),
+            user_id: account_id.to_string(),
+            name: String::new(),
+            access_key_id: access_key_id.to_string(),
+            session: None,
+        }
+    }
+}
+
+/// The ARN of an account's root user.
+pub fn root_arn(account_id: &str) -> String {
+    format!("arn:aws:iam::{account_id}:root")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_principal_uses_account_as_user_id() {
+        let p = Principal::root("123456789012", "AKIAEXAMPLE");
+        assert_eq!(p.arn, "arn:aws:iam::123456789012:root");
+        assert_eq!(p.user_id, "123456789012");
+        assert_eq!(p.kind.as_str(), "Root");
+    }
+}

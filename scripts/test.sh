@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, lints, generated-code freshness, the Rust test
+# suites (unit, corpus, property, in-process router, store conformance, end-to-end with
+# aws-sdk-rust) and the Python end-to-end suite (boto3 and the aws CLI against the binary).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Python test dependencies (pinned in tests/e2e/requirements.txt)"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/e2e/requirements.txt
+
+step "Formatting"
+cargo fmt --all -- --check
+
+step "Generated code is current (cargo xtask codegen --check)"
+cargo run --quiet -p xtask -- codegen --check
+
+step "Lints"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+# The store conformance suite also runs on PostgreSQL when one answers locally.
+if [ -z "${RAMPART_TEST_DATABASE_URL:-}" ] && command -v pg_isready >/dev/null 2>&1 \
+    && pg_isready -q -h 127.0.0.1 -p 5432; then
+    export RAMPART_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/test"
+fi
+
+step "Rust tests"
+cargo build --quiet -p rampart --bin rampart
+cargo test --workspace --quiet
+
+step "Python end-to-end tests (boto3, aws CLI)"
+RAMPART_BIN="$(pwd)/target/debug/rampart" python3 -m pytest -q tests/e2e

@@ -1,6 +1,6 @@
 //! `rampart serve`: start-up, shared state, routes and shutdown.
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{io::Write, process::ExitCode, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use axum::{
@@ -69,49 +69,73 @@ pub fn run(config: ServeConfig) -> ExitCode {
     }
 }
 
-async fn serve(config: ServeConfig) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data dir {}; choose another with --data-dir",
-            config.data_dir.display()
-        )
-    })?;
-    let master_key = Arc::new(
-        MasterKey::from_env_or_data_dir(&config.data_dir)
-            .context("cannot load the master key (RAMPART_MASTER_KEY or <data-dir>/master.key)")?,
-    );
-    let store_config = match &config.database_url {
-        Some(url) => StoreConfig::postgres(url.clone(), master_key),
-        None => StoreConfig::sqlite_in(&config.data_dir, master_key),
-    };
-    let store = Store::open(store_config)
-        .await
-        .context("cannot open the store")?;
-    let boot = bootstrap::ensure(&config, &store, None).await?;
-    let (audit, audit_task) = AuditWriter::spawn(store.clone(), AuditWriterConfig::default());
+/// A started application: shared state plus what start-up established.
+pub struct Started {
+    /// The shared state.
+    pub app: Arc<App>,
+    /// The management account and root key.
+    pub boot: bootstrap::Bootstrap,
+    /// The audit writer task; it ends once every [`App`] is dropped and its queue is drained.
+    pub audit_task: tokio::task::JoinHandle<()>,
+}
 
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}; is another server using it? choose another with --listen", config.listen))?;
-    let local = listener.local_addr()?;
+impl App {
+    /// Opens the store, bootstraps the management account and starts the audit writer.
+    pub async fn start(config: ServeConfig) -> anyhow::Result<Started> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data dir {}; choose another with --data-dir",
+                config.data_dir.display()
+            )
+        })?;
+        let master_key = Arc::new(MasterKey::from_env_or_data_dir(&config.data_dir).context(
+            "cannot load the master key (RAMPART_MASTER_KEY or <data-dir>/master.key)",
+        )?);
+        let store_config = match &config.database_url {
+            Some(url) => StoreConfig::postgres(url.clone(), master_key),
+            None => StoreConfig::sqlite_in(&config.data_dir, master_key),
+        };
+        let store = Store::open(store_config)
+            .await
+            .context("cannot open the store")?;
+        let boot = bootstrap::ensure(&config, &store, None).await?;
+        let (audit, audit_task) = AuditWriter::spawn(store.clone(), AuditWriterConfig::default());
+        let app = Arc::new(App {
+            authn: pipeline::authn::AuthnCache::default(),
+            registry: Registry,
+            metrics: Metrics::new(),
+            audit,
+            store,
+            config,
+        });
+        Ok(Started {
+            app,
+            boot,
+            audit_task,
+        })
+    }
+}
+
+async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let listen = config.listen;
     let limits = ConnLimits {
         header_timeout: config.request_timeout(),
         idle_timeout: config.idle_timeout(),
     };
-    let app = Arc::new(App {
-        authn: pipeline::authn::AuthnCache::default(),
-        registry: Registry,
-        metrics: Metrics::new(),
-        audit,
-        store,
-        config,
-    });
+    let Started {
+        app,
+        boot,
+        audit_task,
+    } = App::start(config).await?;
+    let listener = TcpListener::bind(listen).await.with_context(|| {
+        format!("cannot listen on {listen}; is another server using it? choose another with --listen")
+    })?;
+    let local = listener.local_addr()?;
     print_banner(&app.config, &local.to_string(), &boot);
 
-    let router = router(app.clone());
     http_server::serve(
         listener,
-        router,
+        router(app.clone()),
         limits,
         shutdown_signal(),
         Duration::from_secs(30),
@@ -120,9 +144,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     tracing::info!("shutting down: flushing the audit trail");
     app.audit.flush().await?;
     drop(app);
-    // The writer task ends once the last handle is gone and its queue is drained.
     let _ = audit_task.await;
-    println!("Stopped.");
+    // The terminal may be gone by now (a closed pipe); that is no reason to fail.
+    let _ = writeln!(std::io::stdout(), "Stopped.");
     Ok(())
 }
 

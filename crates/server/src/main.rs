@@ -1,15 +1,8 @@
 //! `rampart`: the server and its offline tools.
 
-mod admin;
-mod app;
-mod bootstrap;
-mod config;
-mod http_server;
-mod metrics;
-mod pipeline;
-mod policy_cli;
-
 use std::process::ExitCode;
+
+use rampart::{app, config, policy_cli};
 
 use clap::{Parser, Subcommand};
 

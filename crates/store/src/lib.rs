@@ -19,6 +19,7 @@ mod migrate;
 mod settings;
 mod store;
 mod tx;
+mod wipe;
 
 pub use accounts::{is_valid_account_id, Account, AccountStatus, Accounts};
 pub use audit::{Appended, AuditRecord, AuditResource, StoredEvent};

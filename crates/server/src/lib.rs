@@ -1,0 +1,13 @@
+//! The `rampart` server: one binary that speaks AWS's wire protocols on one port.
+//!
+//! The binary (`main.rs`) is a thin command line over this library, so the in-process tests
+//! can build the same router the server runs.
+
+pub mod admin;
+pub mod app;
+pub mod bootstrap;
+pub mod config;
+pub mod http_server;
+pub mod metrics;
+pub mod pipeline;
+pub mod policy_cli;

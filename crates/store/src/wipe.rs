@@ -1,0 +1,35 @@
+//! Wiping every row: the dev-mode reset (`POST /_rampart/reset`), never used otherwise.
+
+use crate::audit_chain::GENESIS_HASH;
+use crate::db::dispatch;
+use crate::error::Result;
+use crate::store::Store;
+
+/// Tables in an order that respects foreign keys (children first).
+const TABLES: &[&str] = &[
+    "audit_resources",
+    "audit_events",
+    "access_keys",
+    "accounts",
+    "settings",
+];
+
+impl Store {
+    /// Deletes every row of every table and restarts the audit chain at its genesis, in one
+    /// transaction. Only the dev-mode reset calls this: it also erases the audit trail.
+    pub async fn wipe_all(&self) -> Result<()> {
+        let mut tx = self.begin().await?;
+        dispatch!(tx.conn(), c => {
+            for table in TABLES {
+                sqlx::query(&format!("DELETE FROM {table}"))
+                    .execute(&mut *c)
+                    .await?;
+            }
+            sqlx::query("UPDATE audit_head SET seq = 0, hash = $1, mac = '' WHERE id = 1")
+                .bind(GENESIS_HASH)
+                .execute(&mut *c)
+                .await?;
+        });
+        tx.commit().await
+    }
+}

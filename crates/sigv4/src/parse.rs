@@ -117,7 +117,30 @@ impl ParsedAuth {
 
 /// Formats a time as `YYYYMMDDTHHMMSSZ`.
 pub fn format_amz_date(t: &DateTime<Utc>) -> String {
-    t.format(AMZ_DATE_FORMAT).to_string()
+    use chrono::{Datelike, Timelike};
+    let Ok(year) = u32::try_from(t.year()) else {
+        return t.format(AMZ_DATE_FORMAT).to_string();
+    };
+    if year > 9999 {
+        return t.format(AMZ_DATE_FORMAT).to_string();
+    }
+    let mut s = String::with_capacity(16);
+    push_digits(&mut s, year, 4);
+    push_digits(&mut s, t.month(), 2);
+    push_digits(&mut s, t.day(), 2);
+    s.push('T');
+    push_digits(&mut s, t.hour(), 2);
+    push_digits(&mut s, t.minute(), 2);
+    push_digits(&mut s, t.second(), 2);
+    s.push('Z');
+    s
+}
+
+fn push_digits(s: &mut String, value: u32, width: u32) {
+    for i in (0..width).rev() {
+        let d = (value / 10u32.pow(i)) % 10;
+        s.push(char::from(b'0' + d as u8));
+    }
 }
 
 /// Parses `YYYYMMDDTHHMMSSZ` strictly.
@@ -587,6 +610,14 @@ mod tests {
         assert!(parse_amz_date("2015083OT123600Z").is_none());
         assert!(parse_amz_date("20151330T123600Z").is_none());
         assert!(parse_amz_date("+0150830T123600Z").is_none());
+    }
+
+    #[test]
+    fn formats_amz_date() {
+        let t = parse_amz_date("20150830T123600Z").unwrap();
+        assert_eq!(format_amz_date(&t), "20150830T123600Z");
+        let t = parse_amz_date("00010102T030405Z").unwrap();
+        assert_eq!(format_amz_date(&t), "00010102T030405Z");
     }
 
     #[test]

@@ -65,9 +65,9 @@ pub fn verify(
     secret: &SecretKey,
     now: DateTime<Utc>,
 ) -> Result<VerifiedScope, SigV4Error> {
-    check_time(auth, now, MAX_CLOCK_SKEW)?;
+    check_time(auth, now, MAX_CLOCK_SKEW)?; // before the (comparatively costly) key derivation
     let key = SigningKey::for_scope(secret, &auth.scope);
-    verify_with_options(auth, req, &key, now, &VerifyOptions::default())
+    verify_signature(auth, req, &key, &VerifyOptions::default())
 }
 
 /// Verifies a request with an already derived signing key for `auth.scope`.
@@ -89,8 +89,9 @@ pub fn check_time(
 ) -> Result<(), SigV4Error> {
     let t = auth.request_time;
     let amz_date = format_amz_date(&t);
-    let request_date = t.format("%Y%m%d").to_string();
+    let request_date = amz_date.get(..8).unwrap_or_default();
     if auth.scope.date != request_date {
+        let request_date = request_date.to_owned();
         return Err(SigV4Error::SignatureDoesNotMatch(Mismatch::ScopeDate {
             scope_date: auth.scope.date.clone(),
             request_date,
@@ -181,6 +182,16 @@ pub fn verify_with_options(
     opts: &VerifyOptions,
 ) -> Result<VerifiedScope, SigV4Error> {
     check_time(auth, now, opts.max_skew)?;
+    verify_signature(auth, req, key, opts)
+}
+
+/// The signature check alone (the caller has run [`check_time`]).
+fn verify_signature(
+    auth: &ParsedAuth,
+    req: &RequestParts<'_>,
+    key: &SigningKey,
+    opts: &VerifyOptions,
+) -> Result<VerifiedScope, SigV4Error> {
     let provided = decode_signature(&auth.signature)
         .ok_or(SigV4Error::SignatureDoesNotMatch(Mismatch::Signature))?;
     let uri = canonical_uri(req.path, opts.uri);
@@ -291,7 +302,7 @@ impl SigningKeyCache {
     ) -> Result<VerifiedScope, SigV4Error> {
         check_time(auth, now, MAX_CLOCK_SKEW)?;
         let key = self.get_or_derive(&auth.access_key_id, secret, &auth.scope);
-        verify_with_options(auth, req, &key, now, &VerifyOptions::default())
+        verify_signature(auth, req, &key, &VerifyOptions::default())
     }
 }
 

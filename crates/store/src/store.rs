@@ -59,13 +59,43 @@ impl Store {
             }
         };
         crate::migrate::run(&pools).await?;
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 pools,
                 key: config.master_key,
                 sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
             }),
-        })
+        };
+        store.check_master_key().await?;
+        Ok(store)
+    }
+
+    /// Fails fast with `MasterKey` if this database was sealed under another key (e.g. a lost
+    /// `master.key` or a wrong `RAMPART_MASTER_KEY`), instead of failing at the first login.
+    /// The first open stores a sealed marker that later opens must be able to open.
+    async fn check_master_key(&self) -> Result<()> {
+        use base64::Engine;
+        const KEY: &str = "store.master_key_check";
+        let aad = crate::crypto::aad_for("settings", "value", KEY);
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let marker = b64.encode(self.inner.key.seal(&aad, b"rampart")?);
+        if self.settings().insert_if_absent(KEY, &marker).await? {
+            return Ok(());
+        }
+        let stored = self
+            .settings()
+            .get(KEY)
+            .await?
+            .ok_or_else(|| StoreError::MasterKey("key check marker vanished".into()))?;
+        let sealed = b64
+            .decode(stored)
+            .map_err(|_| StoreError::Corrupt("key check marker is not base64".into()))?;
+        match self.inner.key.open(&aad, &sealed) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(StoreError::MasterKey(
+                "the master key does not match the one this database was created with".into(),
+            )),
+        }
     }
 
     /// Which backend this store uses.

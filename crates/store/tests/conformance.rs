@@ -59,6 +59,7 @@ conformance!(
     audit_writer_group_commits_and_flushes,
     audit_writer_reports_duplicate_and_keeps_others,
     reopen_keeps_data_and_migrations_are_idempotent,
+    open_with_wrong_master_key_fails,
 );
 
 /// Runs a test body on its own task so that the database is cleaned up even when it panics.
@@ -922,4 +923,18 @@ async fn reopen_keeps_data_and_migrations_are_idempotent(h: &Harness) {
     a.ping().await.unwrap();
     a.close().await;
     b.close().await;
+}
+
+async fn open_with_wrong_master_key_fails(h: &Harness) {
+    let other = std::sync::Arc::new(rampart_store::MasterKey::generate().unwrap());
+    let cfg = match &h.target {
+        common::Target::Sqlite { path, .. } => {
+            rampart_store::StoreConfig::sqlite(path.clone(), other)
+        }
+        common::Target::Postgres { url, schema } => {
+            rampart_store::StoreConfig::postgres(url, other).with_schema(schema)
+        }
+    };
+    let r = rampart_store::Store::open(cfg).await;
+    assert!(matches!(r, Err(StoreError::MasterKey(_))), "{r:?}");
 }

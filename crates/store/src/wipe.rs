@@ -6,13 +6,7 @@ use crate::error::Result;
 use crate::store::Store;
 
 /// Tables in an order that respects foreign keys (children first).
-const TABLES: &[&str] = &[
-    "audit_resources",
-    "audit_events",
-    "access_keys",
-    "accounts",
-    "settings",
-];
+const TABLES: &[&str] = &["audit_resources", "audit_events", "access_keys", "accounts"];
 
 impl Store {
     /// Deletes every row of every table and restarts the audit chain at its genesis, in one
@@ -25,6 +19,11 @@ impl Store {
                     .execute(&mut *c)
                     .await?;
             }
+            // The store's own `store.*` settings (the master key check) describe the database,
+            // not the emulated state, and must survive a reset.
+            sqlx::query("DELETE FROM settings WHERE key NOT LIKE 'store.%'")
+                .execute(&mut *c)
+                .await?;
             sqlx::query("UPDATE audit_head SET seq = 0, hash = $1, mac = '' WHERE id = 1")
                 .bind(GENESIS_HASH)
                 .execute(&mut *c)

@@ -32,7 +32,7 @@ pub fn service_by_target_prefix(prefix: &str) -> Option<&'static Service> {
     SERVICES
         .iter()
         .copied()
-        .find(|s| s.target_prefix == Some(prefix))
+        .find(|s| s.accepts_target_prefix(prefix))
 }
 
 /// The service that SigV4 signs as `signing_name` (the service in the credential scope).

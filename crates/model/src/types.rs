@@ -75,6 +75,18 @@ impl Service {
             .and_then(|i| errors.get(i))
     }
 
+    /// Whether `prefix` names this service in `X-Amz-Target`: botocore sends the model's full
+    /// target prefix (`com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101`), the Smithy
+    /// SDKs only its last segment (`CloudTrail_20131101`); AWS accepts both.
+    pub fn accepts_target_prefix(&self, prefix: &str) -> bool {
+        match self.target_prefix {
+            Some(full) => {
+                full == prefix || full.rsplit_once('.').is_some_and(|(_, last)| last == prefix)
+            }
+            None => false,
+        }
+    }
+
     /// The error whose exception shape is `shape`.
     pub fn error_by_shape(&self, shape: ShapeId) -> Option<&'static ErrorInfo> {
         self.errors.iter().find(|e| e.shape == shape)

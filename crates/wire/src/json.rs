@@ -39,7 +39,7 @@ pub fn decode_json(
         .trim()
         .rsplit_once('.')
         .ok_or_else(|| unknown_operation(target))?;
-    if service.target_prefix != Some(prefix) {
+    if !service.accepts_target_prefix(prefix) {
         return Err(unknown_operation(target));
     }
     let op = service

@@ -81,6 +81,19 @@ mod tests {
             }))
         };
         assert_eq!(t(Some("TrentService.Encrypt"), None, Some("kms")), "kms");
+        // botocore sends CloudTrail's full target prefix, the Smithy SDKs its last segment.
+        assert_eq!(
+            t(
+                Some("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"),
+                None,
+                None
+            ),
+            "cloudtrail"
+        );
+        assert_eq!(
+            t(Some("CloudTrail_20131101.LookupEvents"), None, None),
+            "cloudtrail"
+        );
         assert_eq!(t(Some("TrentService.Encrypt"), None, None), "kms");
         assert_eq!(
             t(Some("AWSOrganizationsV20161128.ListAccounts"), None, None),

@@ -5,6 +5,8 @@
 //! record commit together. Secrets are sealed under the [`MasterKey`]; audit records form a
 //! hash chain checked by [`Store::verify_chain`].
 
+#![deny(missing_docs)]
+
 mod accounts;
 mod audit;
 mod audit_chain;

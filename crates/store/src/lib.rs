@@ -16,6 +16,7 @@ mod config;
 mod credentials;
 mod crypto;
 mod db;
+mod entities;
 mod error;
 mod migrate;
 mod settings;
@@ -35,6 +36,7 @@ pub use credentials::{
 };
 pub use crypto::{aad_for, MasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE};
 pub use db::now_ms;
+pub use entities::{AuthzEpoch, Entities, Entity, EntityPage, Links};
 pub use error::{Result, StoreError};
 pub use settings::Settings;
 pub use store::{BackendKind, Store};

@@ -6,7 +6,14 @@ use crate::error::Result;
 use crate::store::Store;
 
 /// Tables in an order that respects foreign keys (children first).
-const TABLES: &[&str] = &["audit_resources", "audit_events", "access_keys", "accounts"];
+const TABLES: &[&str] = &[
+    "audit_resources",
+    "audit_events",
+    "links",
+    "entities",
+    "access_keys",
+    "accounts",
+];
 
 impl Store {
     /// Deletes every row of every table and restarts the audit chain at its genesis, in one
@@ -22,6 +29,10 @@ impl Store {
             // The store's own `store.*` settings (the master key check) describe the database,
             // not the emulated state, and must survive a reset.
             sqlx::query("DELETE FROM settings WHERE key NOT LIKE 'store.%'")
+                .execute(&mut *c)
+                .await?;
+            // Bumped, not reset: nodes cache policy sets per epoch and must not reuse them.
+            sqlx::query("UPDATE authz_epoch SET epoch = epoch + 1 WHERE id = 1")
                 .execute(&mut *c)
                 .await?;
             sqlx::query("UPDATE audit_head SET seq = 0, hash = $1, mac = '' WHERE id = 1")

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use common::{account, key, record, resource, t, Harness};
 use rampart_store::{
-    hash_session_token, AccountStatus, AuditWriter, AuditWriterConfig, KeyStatus, LastUsed,
+    hash_session_token, AccountStatus, AuditWriter, AuditWriterConfig, Entity, KeyStatus, LastUsed,
     LookupAttribute, LookupQuery, Session, StoreError,
 };
 
@@ -61,6 +61,8 @@ conformance!(
     reopen_keeps_data_and_migrations_are_idempotent,
     open_with_wrong_master_key_fails,
     wipe_all_resets_everything,
+    entities_crud_and_listing,
+    links_and_authz_epoch,
 );
 
 /// Runs a test body on its own task so that the database is cleaned up even when it panics.
@@ -967,4 +969,215 @@ async fn wipe_all_resets_everything(h: &Harness) {
     assert!(s.verify_chain().await.unwrap().is_intact());
     // The master key check survives, so a reopen with the same key still works.
     h.reopen().await.close().await;
+}
+
+fn entity(account: &str, kind: &str, name: &str, path: &str) -> Entity {
+    Entity {
+        account_id: account.into(),
+        kind: kind.into(),
+        name: name.into(),
+        name_key: name.to_lowercase(),
+        id: format!("ID-{account}-{kind}-{name}"),
+        path: path.into(),
+        arn: format!("arn:aws:iam::{account}:{kind}{path}{name}"),
+        created_at: t(1),
+        updated_at: t(1),
+        doc: format!("{{\"name\":\"{name}\"}}"),
+    }
+}
+
+async fn entities_crud_and_listing(h: &Harness) {
+    let s = &h.store;
+    let a = "111111111111";
+    s.entities()
+        .create(&entity(a, "iam:user", "Alice", "/"))
+        .await
+        .unwrap();
+    // Names are unique as the service compares them (name_key), ids across the store.
+    let dup = s
+        .entities()
+        .create(&entity(a, "iam:user", "ALICE", "/"))
+        .await;
+    assert!(matches!(dup, Err(StoreError::AlreadyExists(_))), "{dup:?}");
+    // The same name in another kind or account is fine.
+    s.entities()
+        .create(&entity(a, "iam:group", "Alice", "/"))
+        .await
+        .unwrap();
+    s.entities()
+        .create(&entity("222222222222", "iam:user", "Alice", "/"))
+        .await
+        .unwrap();
+    for (name, path) in [
+        ("bob", "/eng/"),
+        ("carol", "/eng/ops/"),
+        ("dave", "/sales/"),
+        ("e_f", "/e%g/"),
+    ] {
+        s.entities()
+            .create(&entity(a, "iam:user", name, path))
+            .await
+            .unwrap();
+    }
+    let got = s
+        .entities()
+        .get(a, "iam:user", "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.name, "Alice");
+    assert_eq!(s.entities().get_by_id(&got.id).await.unwrap().unwrap(), got);
+    assert_eq!(s.entities().count(a, "iam:user").await.unwrap(), 5);
+
+    // PathPrefix and pagination in name order.
+    let eng = s
+        .entities()
+        .list(a, "iam:user", "/eng/", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        eng.items
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>(),
+        ["bob", "carol"]
+    );
+    assert!(!eng.truncated);
+    let p1 = s
+        .entities()
+        .list(a, "iam:user", "/", None, 2)
+        .await
+        .unwrap();
+    assert!(p1.truncated);
+    assert_eq!(p1.items.len(), 2);
+    let after = p1.items.last().unwrap().name_key.clone();
+    let p2 = s
+        .entities()
+        .list(a, "iam:user", "/", Some(&after), 10)
+        .await
+        .unwrap();
+    assert_eq!(p2.items.len(), 3);
+    assert!(!p2.truncated);
+    // LIKE metacharacters in a prefix are literal.
+    let odd = s
+        .entities()
+        .list(a, "iam:user", "/e%", None, 10)
+        .await
+        .unwrap();
+    assert_eq!(odd.items.len(), 1);
+    assert_eq!(odd.items[0].name, "e_f");
+
+    // Rename through update; the old name is gone, the new one taken.
+    let mut renamed = got.clone();
+    renamed.name = "Alicia".into();
+    renamed.name_key = "alicia".into();
+    renamed.doc = "{}".into();
+    s.entities().update("alice", &renamed).await.unwrap();
+    assert!(s
+        .entities()
+        .get(a, "iam:user", "alice")
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        s.entities()
+            .get(a, "iam:user", "alicia")
+            .await
+            .unwrap()
+            .unwrap()
+            .doc,
+        "{}"
+    );
+    let missing = s.entities().update("nobody", &renamed).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+
+    // A rolled-back create leaves nothing.
+    let mut tx = s.begin().await.unwrap();
+    tx.entities()
+        .create(&entity(a, "iam:user", "ghost", "/"))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert!(s
+        .entities()
+        .get(a, "iam:user", "ghost")
+        .await
+        .unwrap()
+        .is_none());
+
+    s.entities().delete(a, "iam:user", "alicia").await.unwrap();
+    let again = s.entities().delete(a, "iam:user", "alicia").await;
+    assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
+}
+
+async fn links_and_authz_epoch(h: &Harness) {
+    let s = &h.store;
+    let a = "111111111111";
+    assert!(s.links().add(a, "member", "u1", "g1").await.unwrap());
+    assert!(
+        !s.links().add(a, "member", "u1", "g1").await.unwrap(),
+        "adding twice is a no-op"
+    );
+    s.links().add(a, "member", "u1", "g2").await.unwrap();
+    s.links().add(a, "member", "u2", "g1").await.unwrap();
+    s.links()
+        .add(
+            "222222222222",
+            "attached",
+            "r1",
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        )
+        .await
+        .unwrap();
+    s.links()
+        .add(
+            a,
+            "attached",
+            "u1",
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.links().targets(a, "member", "u1").await.unwrap(),
+        ["g1", "g2"]
+    );
+    assert_eq!(
+        s.links().sources("member", "g1").await.unwrap(),
+        [
+            (a.to_string(), "u1".to_string()),
+            (a.to_string(), "u2".to_string())
+        ]
+    );
+    assert_eq!(
+        s.links()
+            .sources("attached", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(s.links().remove(a, "member", "u1", "g2").await.unwrap());
+    assert!(!s.links().remove(a, "member", "u1", "g2").await.unwrap());
+    assert_eq!(s.links().remove_all(a, "member", "g1").await.unwrap(), 2);
+    assert!(s
+        .links()
+        .targets(a, "member", "u1")
+        .await
+        .unwrap()
+        .is_empty());
+
+    let e0 = s.authz_epoch().get().await.unwrap();
+    let mut tx = s.begin().await.unwrap();
+    assert_eq!(tx.authz_epoch().bump().await.unwrap(), e0 + 1);
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        s.authz_epoch().get().await.unwrap(),
+        e0,
+        "a rolled-back bump is not seen"
+    );
+    assert_eq!(s.authz_epoch().bump().await.unwrap(), e0 + 1);
 }

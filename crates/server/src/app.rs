@@ -33,6 +33,8 @@ pub struct App {
     pub metrics: Metrics,
     /// Derived signing keys.
     pub authn: pipeline::authn::AuthnCache,
+    /// Compiled policies and callers' policy sets.
+    pub policies: pipeline::policies::PolicyCache,
 }
 
 impl App {
@@ -88,9 +90,10 @@ impl App {
                 config.data_dir.display()
             )
         })?;
-        let master_key = Arc::new(MasterKey::from_env_or_data_dir(&config.data_dir).context(
-            "cannot load the master key (RAMPART_MASTER_KEY or <data-dir>/master.key)",
-        )?);
+        let master_key =
+            Arc::new(MasterKey::from_env_or_data_dir(&config.data_dir).context(
+                "cannot load the master key (RAMPART_MASTER_KEY or <data-dir>/master.key)",
+            )?);
         let store_config = match &config.database_url {
             Some(url) => StoreConfig::postgres(url.clone(), master_key),
             None => StoreConfig::sqlite_in(&config.data_dir, master_key),
@@ -102,6 +105,7 @@ impl App {
         let (audit, audit_task) = AuditWriter::spawn(store.clone(), AuditWriterConfig::default());
         let app = Arc::new(App {
             authn: pipeline::authn::AuthnCache::default(),
+            policies: pipeline::policies::PolicyCache::default(),
             registry: Registry,
             metrics: Metrics::new(),
             audit,
@@ -128,7 +132,9 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         audit_task,
     } = App::start(config).await?;
     let listener = TcpListener::bind(listen).await.with_context(|| {
-        format!("cannot listen on {listen}; is another server using it? choose another with --listen")
+        format!(
+            "cannot listen on {listen}; is another server using it? choose another with --listen"
+        )
     })?;
     let local = listener.local_addr()?;
     print_banner(&app.config, &local.to_string(), &boot);
@@ -168,7 +174,10 @@ fn print_banner(config: &ServeConfig, addr: &str, boot: &bootstrap::Bootstrap) {
         Some(_) => "PostgreSQL".to_string(),
         None => format!("SQLite in {}", config.data_dir.display()),
     };
-    println!("Rampart {} — AWS security control plane", env!("CARGO_PKG_VERSION"));
+    println!(
+        "Rampart {} — AWS security control plane",
+        env!("CARGO_PKG_VERSION")
+    );
     println!("  endpoint:   http://{addr}");
     println!("  store:      {store}");
     println!("  account:    {} (management account)", boot.account_id);
@@ -207,8 +216,7 @@ fn print_banner(config: &ServeConfig, addr: &str, boot: &bootstrap::Bootstrap) {
 
 fn init_logging() {
     use tracing_subscriber::{fmt, EnvFilter};
-    let filter =
-        EnvFilter::try_from_env("RAMPART_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("RAMPART_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if std::env::var("RAMPART_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();

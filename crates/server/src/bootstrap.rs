@@ -133,7 +133,11 @@ pub async fn current(store: &Store) -> anyhow::Result<Option<Fixed>> {
     }))
 }
 
-fn root_key(account_id: &str, access_key_id: &str, now: chrono::DateTime<chrono::Utc>) -> AccessKey {
+fn root_key(
+    account_id: &str,
+    access_key_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AccessKey {
     AccessKey {
         access_key_id: access_key_id.to_string(),
         principal: KeyOwner {
@@ -182,7 +186,9 @@ async fn ensure_env_root_key(store: &Store, account_id: &str) -> anyhow::Result<
                 || key.principal.kind != PrincipalKind::Root
                 || stored.as_str() != secret.as_str()
             {
-                bail!("RAMPART_ROOT_ACCESS_KEY_ID {id} already exists with another owner or secret");
+                bail!(
+                    "RAMPART_ROOT_ACCESS_KEY_ID {id} already exists with another owner or secret"
+                );
             }
         }
         None => {

@@ -9,11 +9,20 @@ use support::Server;
 async fn root_user_gets_its_identity_from_any_region() {
     let server = Server::start(&[]);
     for region in ["us-east-1", "eu-central-1"] {
-        let sts = server.sts(&server.root_key, &server.root_secret, region).await;
-        let ident = sts.get_caller_identity().send().await.expect("GetCallerIdentity");
+        let sts = server
+            .sts(&server.root_key, &server.root_secret, region)
+            .await;
+        let ident = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .expect("GetCallerIdentity");
         let account = ident.account().expect("account");
         assert_eq!(account.len(), 12);
-        assert_eq!(ident.arn(), Some(format!("arn:aws:iam::{account}:root").as_str()));
+        assert_eq!(
+            ident.arn(),
+            Some(format!("arn:aws:iam::{account}:root").as_str())
+        );
         assert_eq!(ident.user_id(), Some(account));
     }
 }
@@ -21,12 +30,24 @@ async fn root_user_gets_its_identity_from_any_region() {
 #[tokio::test]
 async fn wrong_secret_and_unknown_key_are_refused_with_aws_codes() {
     let server = Server::start(&[]);
-    let wrong = server.sts(&server.root_key, &"w".repeat(40), "us-east-1").await;
-    let err = wrong.get_caller_identity().send().await.expect_err("must fail");
+    let wrong = server
+        .sts(&server.root_key, &"w".repeat(40), "us-east-1")
+        .await;
+    let err = wrong
+        .get_caller_identity()
+        .send()
+        .await
+        .expect_err("must fail");
     assert_eq!(err.code(), Some("SignatureDoesNotMatch"));
 
-    let unknown = server.sts("AKIAAAAAAAAAAAAAAAAA", &"u".repeat(40), "us-east-1").await;
-    let err = unknown.get_caller_identity().send().await.expect_err("must fail");
+    let unknown = server
+        .sts("AKIAAAAAAAAAAAAAAAAA", &"u".repeat(40), "us-east-1")
+        .await;
+    let err = unknown
+        .get_caller_identity()
+        .send()
+        .await
+        .expect_err("must fail");
     assert_eq!(err.code(), Some("InvalidClientTokenId"));
 }
 
@@ -35,7 +56,9 @@ async fn credentials_survive_a_restart_and_are_not_stored_in_clear() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (key, secret) = {
         let server = Server::start_in(dir.path(), &[]);
-        let sts = server.sts(&server.root_key, &server.root_secret, "us-east-1").await;
+        let sts = server
+            .sts(&server.root_key, &server.root_secret, "us-east-1")
+            .await;
         sts.get_caller_identity().send().await.expect("first start");
         (server.root_key.clone(), server.root_secret.clone())
     };
@@ -45,7 +68,10 @@ async fn credentials_survive_a_restart_and_are_not_stored_in_clear() {
         "the secret is shown only at first start"
     );
     let sts = server.sts(&key, &secret, "us-east-1").await;
-    sts.get_caller_identity().send().await.expect("after restart");
+    sts.get_caller_identity()
+        .send()
+        .await
+        .expect("after restart");
     let db = std::fs::read(dir.path().join("rampart.db")).expect("db file");
     let wal = std::fs::read(dir.path().join("rampart.db-wal")).unwrap_or_default();
     for bytes in [&db, &wal] {
@@ -59,7 +85,9 @@ async fn credentials_survive_a_restart_and_are_not_stored_in_clear() {
 #[tokio::test]
 async fn cloudtrail_lookup_events_returns_the_audit_record() {
     let server = Server::start(&[]);
-    let sts = server.sts(&server.root_key, &server.root_secret, "us-east-1").await;
+    let sts = server
+        .sts(&server.root_key, &server.root_secret, "us-east-1")
+        .await;
     let out = sts.get_caller_identity().send().await.expect("call");
     let account = out.account().expect("account").to_string();
     let trail = server.cloudtrail().await;

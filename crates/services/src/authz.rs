@@ -9,6 +9,41 @@ pub struct ResourceRef {
     pub arn: String,
     /// The owning account.
     pub account: String,
+    /// The resource's own policy (role trust policy, key policy, secret policy), if any.
+    pub policy: Option<ResourcePolicy>,
+}
+
+/// A resource-based policy that takes part in the decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourcePolicy {
+    /// A name for explanations (`trust policy of role Admin`).
+    pub name: String,
+    /// The policy document (JSON).
+    pub document: String,
+    /// True when the resource's own policy must allow (KMS key policies, role trust
+    /// policies): identity policies alone then grant nothing.
+    pub required: bool,
+}
+
+/// A named identity-based policy document of the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedPolicy {
+    /// The name shown in explanations (`PolicyName`, or the managed policy ARN).
+    pub name: String,
+    /// The policy document (JSON).
+    pub document: String,
+}
+
+/// The caller's own policies: what its identity allows, capped by its boundary and, for a
+/// session, the session policies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallerPolicies {
+    /// Identity-based policies (inline, attached, and those of the user's groups).
+    pub identity: Vec<NamedPolicy>,
+    /// The permissions boundary, if set.
+    pub boundary: Option<NamedPolicy>,
+    /// Session policies (`Policy`/`PolicyArns` of `AssumeRole`, `GetFederationToken`).
+    pub session: Option<Vec<NamedPolicy>>,
 }
 
 /// The authorization question for one call; every resource must be allowed.
@@ -25,6 +60,20 @@ pub struct AuthzRequest {
 }
 
 impl AuthzRequest {
+    /// An action on one resource of the caller's account or another, with no extra keys.
+    pub fn on(action: &str, arn: String, account: &str) -> AuthzRequest {
+        AuthzRequest {
+            action: action.to_string(),
+            resources: vec![ResourceRef {
+                arn,
+                account: account.to_string(),
+                policy: None,
+            }],
+            context: Vec::new(),
+            always_allowed: false,
+        }
+    }
+
     /// An action on the account's `*` resource with no extra keys.
     pub fn on_any(action: &str, account: &str) -> AuthzRequest {
         AuthzRequest {
@@ -32,6 +81,7 @@ impl AuthzRequest {
             resources: vec![ResourceRef {
                 arn: "*".into(),
                 account: account.to_string(),
+                policy: None,
             }],
             context: Vec::new(),
             always_allowed: false,

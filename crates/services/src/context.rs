@@ -55,9 +55,7 @@ impl CallContext {
         if let Some(session) = &p.session {
             keys.push(one(
                 "aws:TokenIssueTime",
-                session
-                    .issued_at
-                    .to_rfc3339_opts(SecondsFormat::Secs, true),
+                session.issued_at.to_rfc3339_opts(SecondsFormat::Secs, true),
             ));
             let mfa = session.mfa_authenticated_at;
             keys.push(one("aws:MultiFactorAuthPresent", mfa.is_some().to_string()));

@@ -7,14 +7,17 @@
 pub mod authz;
 pub mod cloudtrail;
 pub mod context;
+pub mod db;
 pub mod error;
+pub mod iam;
 pub mod ids;
 pub mod principal;
 pub mod registry;
 pub mod sts;
 
-pub use authz::{AuthzRequest, ResourceRef};
+pub use authz::{AuthzRequest, CallerPolicies, NamedPolicy, ResourcePolicy, ResourceRef};
 pub use context::CallContext;
+pub use db::Db;
 pub use error::ServiceError;
 pub use principal::{Principal, PrincipalKind};
 pub use registry::{Dispatch, Registry};

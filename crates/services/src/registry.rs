@@ -6,15 +6,37 @@
 use rampart_store::Store;
 use serde_json::Value;
 
-use crate::{authz::AuthzRequest, cloudtrail, context::CallContext, error::ServiceError, sts};
+use crate::{
+    authz::{AuthzRequest, CallerPolicies},
+    cloudtrail,
+    context::CallContext,
+    db::Db,
+    error::ServiceError,
+    iam, sts,
+};
 
 /// How an operation touches state, which decides how its audit record is committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// Reads only (`readOnly: true` in CloudTrail); its record may be group-committed.
     Read,
-    /// Changes state; its record commits with the change.
+    /// Changes state; it runs in one transaction with its audit record.
     Write,
+}
+
+impl Access {
+    /// CloudTrail's read-only classification by operation name, for operations that are
+    /// modelled but not built (their refusals are still audited).
+    pub fn guess(operation: &str) -> Access {
+        const READ_PREFIXES: &[&str] = &[
+            "Get", "List", "Describe", "Lookup", "Simulate", "Generate", "Decode", "Batch",
+        ];
+        if READ_PREFIXES.iter().any(|p| operation.starts_with(p)) {
+            Access::Read
+        } else {
+            Access::Write
+        }
+    }
 }
 
 /// One operation's entry in the registry.
@@ -33,25 +55,28 @@ impl Registry {
     pub fn lookup(&self, service: &str, operation: &str) -> Option<Dispatch> {
         let access = match service {
             "sts" => sts::access(operation)?,
+            "iam" => iam::access(operation)?,
             "cloudtrail" => cloudtrail::access(operation)?,
             _ => return None,
         };
         Some(Dispatch { access })
     }
 
-    /// The authorization question for a call; `None` means the operation has no entry and is
-    /// therefore denied.
-    pub fn authz(
+    /// The authorization question for a call; `Ok(None)` means the operation has no entry
+    /// and is therefore denied. May read the store (resource policies, resource tags).
+    pub async fn authz(
         &self,
         service: &str,
         operation: &str,
         input: &Value,
         ctx: &CallContext,
-    ) -> Option<AuthzRequest> {
+        store: &Store,
+    ) -> Result<Option<AuthzRequest>, ServiceError> {
         match service {
-            "sts" => sts::authz(operation, input, ctx),
-            "cloudtrail" => cloudtrail::authz(operation, input, ctx),
-            _ => None,
+            "sts" => sts::authz(operation, input, ctx, store).await,
+            "iam" => iam::authz(operation, input, ctx, store).await,
+            "cloudtrail" => Ok(cloudtrail::authz(operation, input, ctx)),
+            _ => Ok(None),
         }
     }
 
@@ -62,13 +87,23 @@ impl Registry {
         operation: &str,
         input: Value,
         ctx: &CallContext,
-        store: &Store,
+        db: Db<'_>,
     ) -> Result<Value, ServiceError> {
         match service {
-            "sts" => sts::handle(operation, input, ctx, store).await,
-            "cloudtrail" => cloudtrail::handle(operation, input, ctx, store).await,
+            "sts" => sts::handle(operation, input, ctx, db).await,
+            "iam" => iam::handle(operation, input, ctx, db).await,
+            "cloudtrail" => cloudtrail::handle(operation, input, ctx, db).await,
             _ => Err(not_implemented(service, operation)),
         }
+    }
+
+    /// The caller's own policies (identity, boundary, session), read fresh from the store.
+    pub async fn caller_policies(
+        &self,
+        ctx: &CallContext,
+        store: &Store,
+    ) -> Result<CallerPolicies, ServiceError> {
+        iam::caller_policies(&ctx.principal, store).await
     }
 }
 

@@ -59,11 +59,21 @@ pub async fn authenticate(
             // LocalStack/moto-style suites with dummy credentials work.
             return Ok(Principal::root(&app.config.dev_account_id, akid));
         }
-        return Err(fail(protocol, CommonError::InvalidClientTokenId, INVALID_TOKEN, None));
+        return Err(fail(
+            protocol,
+            CommonError::InvalidClientTokenId,
+            INVALID_TOKEN,
+            None,
+        ));
     };
     let account = Some(key.principal.account_id.clone());
     if key.status == KeyStatus::Inactive {
-        return Err(fail(protocol, CommonError::InvalidClientTokenId, INVALID_TOKEN, account));
+        return Err(fail(
+            protocol,
+            CommonError::InvalidClientTokenId,
+            INVALID_TOKEN,
+            account,
+        ));
     }
     check_session(protocol, &key, auth.security_token.as_deref(), now)?;
     let secret = SecretKey::from(secret.as_str());
@@ -105,7 +115,12 @@ fn check_session(
                 ));
             }
             if key.is_expired(now) {
-                return Err(fail(protocol, CommonError::ExpiredToken, EXPIRED_TOKEN, account));
+                return Err(fail(
+                    protocol,
+                    CommonError::ExpiredToken,
+                    EXPIRED_TOKEN,
+                    account,
+                ));
             }
             Ok(())
         }

@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use rampart_policy::{
-    evaluate, Context, ContextValue, Decision, Layer, Outcome, PolicySet, Principal as PolicyPrincipal,
-    Request,
+    evaluate, Context, ContextValue, Decision, Layer, Outcome, PolicySet,
+    Principal as PolicyPrincipal, Request,
 };
 use rampart_services::{AuthzRequest, CallContext};
 use rampart_wire::{ApiError, CommonError, Protocol};
+
+use super::policies::PolicyCache;
 
 /// Decides one call. The principal's policies are read fresh for every request, so a policy
 /// change takes effect on the next request.
@@ -15,7 +17,8 @@ pub fn authorize(
     protocol: Protocol,
     ctx: &CallContext,
     request: &AuthzRequest,
-    policies: &Arc<PolicySet>,
+    caller: &Arc<PolicySet>,
+    cache: &PolicyCache,
 ) -> Result<(), ApiError> {
     if request.always_allowed {
         return Ok(());
@@ -39,6 +42,14 @@ pub fn authorize(
             Some(resource.account.clone()),
             context.clone(),
         );
+        let with_resource;
+        let policies: &PolicySet = match &resource.policy {
+            Some(rp) => {
+                with_resource = cache.with_resource(caller, rp);
+                &with_resource
+            }
+            None => caller,
+        };
         let decision = evaluate(&req, policies);
         if decision.outcome != Outcome::Allow {
             tracing::debug!(
@@ -50,7 +61,12 @@ pub fn authorize(
             return Err(ApiError::common(
                 protocol,
                 CommonError::AccessDenied,
-                denied_message(&ctx.principal.arn, &request.action, &resource.arn, &decision),
+                denied_message(
+                    &ctx.principal.arn,
+                    &request.action,
+                    &resource.arn,
+                    &decision,
+                ),
             ));
         }
     }
@@ -59,7 +75,8 @@ pub fn authorize(
 
 /// AWS's access-denied message: who, what, on which resource, and which kind of policy said no.
 pub fn denied_message(principal: &str, action: &str, resource: &str, d: &Decision) -> String {
-    let head = format!("User: {principal} is not authorized to perform: {action} on resource: {resource}");
+    let head =
+        format!("User: {principal} is not authorized to perform: {action} on resource: {resource}");
     match d.outcome {
         Outcome::ExplicitDeny => {
             let layer = d.statements.first().map(|s| &s.layer);
@@ -74,7 +91,11 @@ pub fn denied_message(principal: &str, action: &str, resource: &str, d: &Decisio
 
 fn layer_phrase(layer: Option<&Layer>) -> String {
     let noun = layer_noun(layer);
-    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     format!("{article} {noun}")
 }
 

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod authn;
 pub mod authz;
+pub mod policies;
 
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
@@ -20,7 +21,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use rampart_model::{Operation, Protocol, Service};
 use rampart_policy::PolicySet;
 use rampart_services::{
-    cloudtrail::event::EventFacts, registry::Access, CallContext, Principal,
+    cloudtrail::event::EventFacts, registry::Access, CallContext, Db, Principal,
 };
 use rampart_sigv4::{RequestParts, SigV4Error};
 use rampart_wire::{ApiError, CommonError, HttpRequest, WireResponse};
@@ -50,6 +51,8 @@ struct Call {
     input: Option<Value>,
     output: Option<Value>,
     error: Option<ApiError>,
+    /// True once the record committed with the call's own transaction.
+    audited: bool,
 }
 
 /// The handler for every AWS API request (any path, `GET` or `POST`).
@@ -79,6 +82,7 @@ pub async fn api(
         input: None,
         output: None,
         error: None,
+        audited: false,
     };
     let wire = match read_body(&app, body).await {
         Ok(bytes) => {
@@ -167,6 +171,9 @@ async fn process(
     };
     call.service = service;
     call.operation = operation;
+    if let Some(op) = operation {
+        call.access = Access::guess(op.name);
+    }
     if let Some(s) = service {
         call.protocol = s.protocol;
     }
@@ -251,38 +258,68 @@ async fn process(
             ),
         )
     };
-    let Some(question) = app
+    let question = match app
         .registry
-        .authz(service.name, operation.name, &decoded.input, &ctx)
-    else {
-        call.error = Some(denied(&ctx));
-        return error_response(call);
-    };
-    let policies = policies_for(&ctx.principal);
-    if let Err(err) = authz::authorize(service.protocol, &ctx, &question, &policies) {
-        call.error = Some(err);
-        return error_response(call);
-    }
-
-    match app
-        .registry
-        .handle(service.name, operation.name, decoded.input, &ctx, &app.store)
+        .authz(
+            service.name,
+            operation.name,
+            &decoded.input,
+            &ctx,
+            &app.store,
+        )
         .await
     {
-        Ok(output) => match rampart_wire::encode_output(service, operation, &output, &call.request_id)
-        {
-            Ok(resp) => {
-                if call.access == Access::Write {
-                    call.output = Some(output);
-                }
-                resp
-            }
+        Ok(Some(q)) => q,
+        Ok(None) => {
+            call.error = Some(denied(&ctx));
+            return error_response(call);
+        }
+        Err(err) => {
+            call.error = Some(ApiError::from_code(service, err.code, err.message));
+            return error_response(call);
+        }
+    };
+    if !question.always_allowed {
+        let caller = match caller_policies(app, &ctx).await {
+            Ok(set) => set,
             Err(err) => {
-                tracing::error!(error = %err, service = service.name, operation = operation.name, "output does not fit its shape");
-                call.error = Some(ApiError::internal());
-                error_response(call)
+                call.error = Some(ApiError::from_code(service, err.code, err.message));
+                return error_response(call);
             }
-        },
+        };
+        if let Err(err) =
+            authz::authorize(service.protocol, &ctx, &question, &caller, &app.policies)
+        {
+            call.error = Some(err);
+            return error_response(call);
+        }
+    }
+
+    let result = match call.access {
+        Access::Read => {
+            app.registry
+                .handle(
+                    service.name,
+                    operation.name,
+                    decoded.input,
+                    &ctx,
+                    Db::Read(&app.store),
+                )
+                .await
+        }
+        Access::Write => run_write(app, call, service, operation, decoded.input, &ctx).await,
+    };
+    match result {
+        Ok(output) => {
+            match rampart_wire::encode_output(service, operation, &output, &call.request_id) {
+                Ok(resp) => resp,
+                Err(err) => {
+                    tracing::error!(error = %err, service = service.name, operation = operation.name, "output does not fit its shape");
+                    call.error = Some(ApiError::internal());
+                    error_response(call)
+                }
+            }
+        }
         Err(err) => {
             call.error = Some(ApiError::from_code(service, err.code, err.message));
             error_response(call)
@@ -290,11 +327,76 @@ async fn process(
     }
 }
 
-/// The policies that apply to a principal. Until IAM entities exist, callers have no
-/// identity-based policies: the root user is allowed in its own account and everyone else is
-/// denied by default.
-fn policies_for(_principal: &Principal) -> Arc<PolicySet> {
-    Arc::new(PolicySet::default())
+/// The caller's compiled policies, from the cache when the authorization epoch is unchanged.
+async fn caller_policies(
+    app: &App,
+    ctx: &CallContext,
+) -> Result<Arc<PolicySet>, rampart_services::ServiceError> {
+    let epoch = app.store.authz_epoch().get().await?;
+    let akid = &ctx.principal.access_key_id;
+    if let Some(hit) = app.policies.caller_set(akid, epoch) {
+        return Ok(hit);
+    }
+    let loaded = app.registry.caller_policies(ctx, &app.store).await?;
+    Ok(app.policies.store_caller_set(akid, epoch, &loaded))
+}
+
+/// Runs a mutating operation in one transaction with its audit record: both commit, or
+/// neither does (a failed call is then audited on its own). Serialization failures on
+/// PostgreSQL rerun the whole operation.
+async fn run_write(
+    app: &App,
+    call: &mut Call,
+    service: &'static Service,
+    operation: &'static Operation,
+    input: Value,
+    ctx: &CallContext,
+) -> Result<Value, rampart_services::ServiceError> {
+    const ATTEMPTS: usize = 5;
+    for attempt in 1..=ATTEMPTS {
+        let mut tx = app.store.begin().await?;
+        let outcome = app
+            .registry
+            .handle(
+                service.name,
+                operation.name,
+                input.clone(),
+                ctx,
+                Db::Write(&mut tx),
+            )
+            .await;
+        let output = match outcome {
+            Ok(output) => output,
+            Err(err) => {
+                // Dropping the transaction rolls it back; the failure is audited separately.
+                drop(tx);
+                return Err(err);
+            }
+        };
+        call.output = Some(output.clone());
+        let record = audit::record(&facts(call, None), call.account_id.as_deref());
+        let committed = async {
+            tx.append_audit(&record).await?;
+            tx.commit().await
+        }
+        .await;
+        match committed {
+            Ok(()) => {
+                call.audited = true;
+                return Ok(output);
+            }
+            Err(err) if err.is_retryable() && attempt < ATTEMPTS => {
+                tracing::debug!(attempt, "write transaction conflicted; retrying");
+                call.output = None;
+                call.event_id = uuid::Uuid::new_v4().to_string();
+            }
+            Err(err) => {
+                call.output = None;
+                return Err(err.into());
+            }
+        }
+    }
+    Err(rampart_services::ServiceError::internal())
 }
 
 fn error_response(call: &Call) -> WireResponse {
@@ -305,13 +407,23 @@ fn error_response(call: &Call) -> WireResponse {
     }
 }
 
-/// Writes the call's audit record: read-only calls through the group-committing writer.
+/// Writes the call's audit record through the group-committing writer, unless it already
+/// committed with the call's own transaction.
 async fn audit(app: &App, call: &Call) {
-    let error = call
-        .error
-        .as_ref()
-        .map(|e| (e.code.as_str(), e.message.as_str()));
-    let facts = EventFacts {
+    if call.audited {
+        return;
+    }
+    let record = audit::record(
+        &facts(call, call.error.as_ref()),
+        call.account_id.as_deref(),
+    );
+    if let Err(err) = app.audit.submit(record).await {
+        tracing::error!(error = %err, request_id = %call.request_id, "audit record not queued");
+    }
+}
+
+fn facts<'a>(call: &'a Call, error: Option<&'a ApiError>) -> EventFacts<'a> {
+    EventFacts {
         request_id: &call.request_id,
         event_id: &call.event_id,
         event_time: call.now,
@@ -324,12 +436,8 @@ async fn audit(app: &App, call: &Call) {
         access_key_id: call.access_key_id.as_deref(),
         request_parameters: call.input.as_ref(),
         response_elements: call.output.as_ref(),
-        error,
+        error: error.map(|e| (e.code.as_str(), e.message.as_str())),
         read_only: call.access == Access::Read,
-    };
-    let record = audit::record(&facts, call.account_id.as_deref());
-    if let Err(err) = app.audit.submit(record).await {
-        tracing::error!(error = %err, request_id = %call.request_id, "audit record not queued");
     }
 }
 

@@ -7,8 +7,8 @@ use rampart_store::{LookupAttribute, LookupQuery, Store, StoreError, StoredEvent
 use serde_json::{json, Value};
 
 use crate::{
-    authz::AuthzRequest, context::CallContext, error::ServiceError, registry::not_implemented,
-    registry::Access,
+    authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError,
+    registry::not_implemented, registry::Access,
 };
 
 /// CloudTrail's errors, named after its codes.
@@ -75,8 +75,11 @@ pub async fn handle(
     operation: &str,
     input: Value,
     ctx: &CallContext,
-    store: &Store,
+    db: Db<'_>,
 ) -> Result<Value, ServiceError> {
+    let Db::Read(store) = db else {
+        return Err(ServiceError::internal());
+    };
     match operation {
         "LookupEvents" => lookup_events(&input, ctx, store).await,
         _ => Err(not_implemented("cloudtrail", operation)),
@@ -128,7 +131,10 @@ fn lookup_query(input: &Value, ctx: &CallContext) -> Result<LookupQuery, CloudTr
         None => None,
         Some(a) => {
             let key = a.get("AttributeKey").and_then(Value::as_str).unwrap_or("");
-            let value = a.get("AttributeValue").and_then(Value::as_str).unwrap_or("");
+            let value = a
+                .get("AttributeValue")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let parsed = LookupAttribute::parse(key).ok_or_else(|| {
                 CloudTrailError::InvalidLookupAttributesException(format!(
                     "Invalid attribute key: {key}"

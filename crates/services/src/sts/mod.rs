@@ -4,8 +4,8 @@ use rampart_store::Store;
 use serde_json::{json, Value};
 
 use crate::{
-    authz::AuthzRequest, context::CallContext, error::ServiceError, registry::not_implemented,
-    registry::Access,
+    authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError,
+    registry::not_implemented, registry::Access,
 };
 
 /// Whether an STS operation is built, and how it touches state.
@@ -17,15 +17,20 @@ pub fn access(operation: &str) -> Option<Access> {
 }
 
 /// The authorization entry of an STS operation.
-pub fn authz(operation: &str, _input: &Value, ctx: &CallContext) -> Option<AuthzRequest> {
-    match operation {
+pub async fn authz(
+    operation: &str,
+    _input: &Value,
+    ctx: &CallContext,
+    _store: &Store,
+) -> Result<Option<AuthzRequest>, ServiceError> {
+    Ok(match operation {
         // AWS: "No permissions are required to perform this operation."
         "GetCallerIdentity" => Some(AuthzRequest {
             always_allowed: true,
             ..AuthzRequest::on_any("sts:GetCallerIdentity", &ctx.principal.account_id)
         }),
         _ => None,
-    }
+    })
 }
 
 /// Runs an STS operation.
@@ -33,7 +38,7 @@ pub async fn handle(
     operation: &str,
     _input: Value,
     ctx: &CallContext,
-    _store: &Store,
+    _db: Db<'_>,
 ) -> Result<Value, ServiceError> {
     match operation {
         "GetCallerIdentity" => Ok(get_caller_identity(ctx)),

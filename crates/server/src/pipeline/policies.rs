@@ -1,0 +1,119 @@
+//! Compiled policies for the authorizer, cached so that a request does not parse JSON.
+//!
+//! Two caches, neither of which can serve stale permissions:
+//! - compiled documents, keyed by their exact text (a changed policy is a different key);
+//! - the caller's policy set, keyed by access key and the store's authorization epoch, which
+//!   every permission-changing transaction bumps (so a change takes effect on the next request,
+//!   on every node sharing the database).
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
+
+use rampart_policy::{Policy, PolicyKind, PolicyLayer, PolicySet};
+use rampart_services::{CallerPolicies, NamedPolicy, ResourcePolicy};
+
+/// Most entries per cache before it is cleared wholesale (a bound, not a working-set size).
+const CAPACITY: usize = 50_000;
+
+/// The authorizer's caches.
+#[derive(Debug, Default)]
+pub struct PolicyCache {
+    compiled: RwLock<HashMap<DocKey, Arc<Policy>>>,
+    callers: RwLock<HashMap<String, (i64, Arc<PolicySet>)>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct DocKey {
+    kind: u8,
+    name: String,
+    text: String,
+}
+
+impl PolicyCache {
+    /// The caller's cached policy set, if it was built at `epoch`.
+    pub fn caller_set(&self, access_key_id: &str, epoch: i64) -> Option<Arc<PolicySet>> {
+        let map = self.callers.read().ok()?;
+        match map.get(access_key_id) {
+            Some((e, set)) if *e == epoch => Some(set.clone()),
+            _ => None,
+        }
+    }
+
+    /// Compiles and remembers the caller's policy set for `epoch`.
+    pub fn store_caller_set(
+        &self,
+        access_key_id: &str,
+        epoch: i64,
+        policies: &CallerPolicies,
+    ) -> Arc<PolicySet> {
+        let set = Arc::new(PolicySet {
+            identity: self.layer(&policies.identity, PolicyKind::Identity),
+            boundary: policies
+                .boundary
+                .as_ref()
+                .map(|b| self.layer(std::slice::from_ref(b), PolicyKind::Boundary)),
+            session: policies
+                .session
+                .as_ref()
+                .map(|s| self.layer(s, PolicyKind::Session)),
+            ..PolicySet::default()
+        });
+        if let Ok(mut map) = self.callers.write() {
+            if map.len() >= CAPACITY {
+                map.clear();
+            }
+            map.insert(access_key_id.to_string(), (epoch, set.clone()));
+        }
+        set
+    }
+
+    /// The caller's set with a resource policy added.
+    pub fn with_resource(&self, caller: &PolicySet, resource: &ResourcePolicy) -> PolicySet {
+        let mut set = caller.clone();
+        let named = NamedPolicy {
+            name: resource.name.clone(),
+            document: resource.document.clone(),
+        };
+        set.resource = Some(self.layer(std::slice::from_ref(&named), PolicyKind::Resource));
+        set.resource_policy_required = resource.required;
+        set
+    }
+
+    fn layer(&self, policies: &[NamedPolicy], kind: PolicyKind) -> PolicyLayer {
+        PolicyLayer::new(
+            policies
+                .iter()
+                .filter_map(|p| self.compiled(p, kind))
+                .collect(),
+        )
+    }
+
+    /// A compiled document; stored documents were validated when written, so a parse
+    /// failure here means a damaged store: the policy is left out (it grants nothing).
+    fn compiled(&self, p: &NamedPolicy, kind: PolicyKind) -> Option<Arc<Policy>> {
+        let key = DocKey {
+            kind: kind as u8,
+            name: p.name.clone(),
+            text: p.document.clone(),
+        };
+        if let Some(hit) = self.compiled.read().ok()?.get(&key) {
+            return Some(hit.clone());
+        }
+        let parsed = match Policy::parse(&p.document, kind) {
+            Ok(policy) => Arc::new(policy.with_name(p.name.clone())),
+            Err(err) => {
+                tracing::error!(policy = %p.name, error = %err, "stored policy does not parse; ignored");
+                return None;
+            }
+        };
+        if let Ok(mut map) = self.compiled.write() {
+            if map.len() >= CAPACITY {
+                map.clear();
+            }
+            map.insert(key, parsed.clone());
+        }
+        Some(parsed)
+    }
+}

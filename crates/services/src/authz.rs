@@ -26,7 +26,7 @@ pub struct ResourcePolicy {
 }
 
 /// A named identity-based policy document of the caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NamedPolicy {
     /// The name shown in explanations (`PolicyName`, or the managed policy ARN).
     pub name: String,

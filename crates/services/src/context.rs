@@ -118,6 +118,7 @@ mod tests {
                 issued_at: now,
                 expires_at: now,
                 mfa_authenticated_at: Some(now - chrono::Duration::seconds(90)),
+                context: Default::default(),
             }),
         };
         let keys = ctx(p).global_keys();

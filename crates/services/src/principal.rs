@@ -1,6 +1,7 @@
 //! The authenticated caller of a request.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 pub use rampart_store::PrincipalKind;
 
@@ -13,6 +14,44 @@ pub struct SessionInfo {
     pub expires_at: DateTime<Utc>,
     /// When MFA was last presented for this session, if it was.
     pub mfa_authenticated_at: Option<DateTime<Utc>>,
+    /// What STS recorded when it issued the session.
+    pub context: SessionContext,
+}
+
+/// What STS records with a temporary key (the store keeps it as JSON in the key's session
+/// context) and the authorizer reads back on every request made with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionContext {
+    /// For a role session: the role's unique id (`AROA...`).
+    #[serde(default)]
+    pub role_id: Option<String>,
+    /// For a role session: the role ARN with its path (`aws:PrincipalArn`).
+    #[serde(default)]
+    pub role_arn: Option<String>,
+    /// For a federated user or `GetSessionToken` session: the IAM user's id behind it.
+    #[serde(default)]
+    pub parent_user_id: Option<String>,
+    /// The session name (`RoleSessionName`, or the federated user's name).
+    #[serde(default)]
+    pub session_name: String,
+    /// Session policies (`Policy` and the documents of `PolicyArns`), which cap the session.
+    #[serde(default)]
+    pub session_policies: Option<Vec<crate::authz::NamedPolicy>>,
+    /// When MFA was presented to obtain the session.
+    #[serde(default)]
+    pub mfa_authenticated_at: Option<DateTime<Utc>>,
+    /// `SourceIdentity`, if set.
+    #[serde(default)]
+    pub source_identity: Option<String>,
+    /// Session tags (`aws:PrincipalTag/*` for the session), including transitive ones.
+    #[serde(default)]
+    pub tags: Vec<(String, String)>,
+    /// Keys of the tags that pass on to chained sessions.
+    #[serde(default)]
+    pub transitive_tag_keys: Vec<String>,
+    /// True when this session was obtained with another role session (role chaining).
+    #[serde(default)]
+    pub chained: bool,
 }
 
 /// An authenticated caller.

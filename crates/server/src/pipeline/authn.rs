@@ -5,7 +5,10 @@
 //! signing key is cached, and only for the exact secret it was derived from.
 
 use chrono::{DateTime, Utc};
-use rampart_services::{principal::SessionInfo, Principal, PrincipalKind};
+use rampart_services::{
+    principal::{SessionContext, SessionInfo},
+    Principal, PrincipalKind,
+};
 use rampart_sigv4::{ParsedAuth, RequestParts, SecretKey, SigV4Error, SigningKeyCache};
 use rampart_store::{hash_session_token, AccessKey, KeyStatus};
 use rampart_wire::{ApiError, CommonError, Protocol};
@@ -84,7 +87,10 @@ pub async fn authenticate(
             error: sigv4_error(protocol, &err),
             account_id: account.clone(),
         })?;
-    Ok(principal_of(&key))
+    principal_of(&key).map_err(|()| AuthnFailure {
+        error: ApiError::internal(),
+        account_id: account,
+    })
 }
 
 /// Temporary keys need their own session token and must not have expired; long-term keys
@@ -128,25 +134,44 @@ fn check_session(
 }
 
 /// The caller a stored key stands for.
-fn principal_of(key: &AccessKey) -> Principal {
+fn principal_of(key: &AccessKey) -> Result<Principal, ()> {
     let owner = &key.principal;
+    let session = session_of(key)?;
     if owner.kind == PrincipalKind::Root {
-        return Principal::root(&owner.account_id, &key.access_key_id);
+        let mut root = Principal::root(&owner.account_id, &key.access_key_id);
+        root.session = session;
+        return Ok(root);
     }
     let name = owner.arn.rsplit('/').next().unwrap_or_default().to_string();
-    Principal {
+    Ok(Principal {
         account_id: owner.account_id.clone(),
         kind: owner.kind,
         arn: owner.arn.clone(),
         user_id: owner.id.clone(),
         name,
         access_key_id: key.access_key_id.clone(),
-        session: key.session.as_ref().map(|s| SessionInfo {
-            issued_at: key.created_at,
-            expires_at: s.expires_at,
-            mfa_authenticated_at: None,
-        }),
-    }
+        session,
+    })
+}
+
+/// The session facts STS stored with a temporary key. An unreadable context fails the
+/// request rather than dropping the session policies it may carry (fail closed).
+fn session_of(key: &AccessKey) -> Result<Option<SessionInfo>, ()> {
+    let Some(s) = &key.session else {
+        return Ok(None);
+    };
+    let context: SessionContext = match s.context.as_deref() {
+        None => SessionContext::default(),
+        Some(text) => serde_json::from_str(text).map_err(|err| {
+            tracing::error!(error = %err, access_key_id = %key.access_key_id, "unreadable session context");
+        })?,
+    };
+    Ok(Some(SessionInfo {
+        issued_at: key.created_at,
+        expires_at: s.expires_at,
+        mfa_authenticated_at: context.mfa_authenticated_at,
+        context,
+    }))
 }
 
 fn fail(

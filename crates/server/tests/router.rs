@@ -1,0 +1,308 @@
+//! In-process tests of the router: the same `App` and routes the binary serves, driven
+//! without a socket (requests are signed with the project's own SigV4 signer).
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    body::Body,
+    extract::ConnectInfo,
+    http::{Request, StatusCode},
+    Router,
+};
+use chrono::Utc;
+use http_body_util::BodyExt;
+use rampart::{
+    app::{router, App, Started},
+    config::ServeConfig,
+};
+use rampart_sigv4::{sign, RequestParts, SecretKey, SigningParams};
+use tower::ServiceExt;
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    started: Started,
+    router: Router,
+}
+
+async fn harness(dev: bool) -> Harness {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = ServeConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: dir.path().to_path_buf(),
+        database_url: None,
+        dev,
+        dev_account_id: "000000000000".into(),
+        max_body_bytes: 64 * 1024,
+        request_timeout_secs: 5,
+        idle_timeout_secs: 5,
+    };
+    let started = App::start(config).await.expect("start");
+    let router = router(started.app.clone());
+    Harness {
+        _dir: dir,
+        started,
+        router,
+    }
+}
+
+impl Harness {
+    fn app(&self) -> &Arc<App> {
+        &self.started.app
+    }
+
+    fn root_secret(&self) -> String {
+        let text = std::fs::read_to_string(&self.started.boot.credentials_file).expect("creds");
+        text.lines()
+            .find_map(|l| l.strip_prefix("aws_secret_access_key = "))
+            .expect("secret")
+            .to_string()
+    }
+
+    /// Sends a signed awsQuery POST (STS scope) and returns status and body.
+    async fn query(&self, body: &str, key: &str, secret: &str) -> (StatusCode, String) {
+        self.send_signed(
+            "sts",
+            None,
+            "application/x-www-form-urlencoded; charset=utf-8",
+            body,
+            key,
+            secret,
+        )
+        .await
+    }
+
+    async fn send_signed(
+        &self,
+        service: &str,
+        target: Option<&str>,
+        content_type: &str,
+        body: &str,
+        key: &str,
+        secret: &str,
+    ) -> (StatusCode, String) {
+        let mut headers: Vec<(&str, &[u8])> = vec![
+            ("host", b"localhost"),
+            ("content-type", content_type.as_bytes()),
+        ];
+        if let Some(t) = target {
+            headers.push(("x-amz-target", t.as_bytes()));
+        }
+        let parts = RequestParts {
+            method: "POST",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body: body.as_bytes(),
+        };
+        let secret = SecretKey::from(secret);
+        let signed = sign(
+            &parts,
+            &SigningParams {
+                access_key_id: key,
+                secret: &secret,
+                region: "eu-west-1",
+                service,
+                time: Utc::now(),
+                security_token: None,
+            },
+        )
+        .expect("sign");
+        let mut req = Request::post("/")
+            .header("host", "localhost")
+            .header("content-type", content_type)
+            .header("authorization", signed.authorization)
+            .header("x-amz-date", signed.x_amz_date);
+        if let Some(t) = target {
+            req = req.header("x-amz-target", t);
+        }
+        self.send(req.body(Body::from(body.to_string())).expect("request"))
+            .await
+    }
+
+    async fn send(&self, mut req: Request<Body>) -> (StatusCode, String) {
+        let peer: SocketAddr = "127.0.0.1:9".parse().expect("peer");
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let resp = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+#[tokio::test]
+async fn signed_get_caller_identity_returns_root_in_xml() {
+    let h = harness(false).await;
+    let key = h.started.boot.root_access_key_id.clone();
+    let (status, body) = h
+        .query(
+            "Action=GetCallerIdentity&Version=2011-06-15",
+            &key,
+            &h.root_secret(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.starts_with(
+            "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+        ),
+        "{body}"
+    );
+    let account = &h.started.boot.account_id;
+    assert!(
+        body.contains(&format!("<Arn>arn:aws:iam::{account}:root</Arn>")),
+        "{body}"
+    );
+    assert!(body.contains("<RequestId>"), "{body}");
+}
+
+#[tokio::test]
+async fn json_protocol_errors_use_json_envelopes() {
+    let h = harness(false).await;
+    let key = h.started.boot.root_access_key_id.clone();
+    let (status, body) = h
+        .send_signed(
+            "kms",
+            Some("TrentService.ListKeys"),
+            "application/x-amz-json-1.1",
+            "{}",
+            &key,
+            &h.root_secret(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED);
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(v["__type"], "NotImplemented");
+
+    // Malformed JSON is a SerializationException, after authentication.
+    let (status, body) = h
+        .send_signed(
+            "kms",
+            Some("TrentService.ListKeys"),
+            "application/x-amz-json-1.1",
+            "{not json",
+            &key,
+            &h.root_secret(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("SerializationException"), "{body}");
+}
+
+#[tokio::test]
+async fn bad_input_never_crashes_and_gets_aws_errors() {
+    let h = harness(false).await;
+    let key = h.started.boot.root_access_key_id.clone();
+    let secret = h.root_secret();
+    let cases = [
+        ("", "MissingAction"),
+        ("Version=2011-06-15", "MissingAction"),
+        ("Action=NoSuchOperation&Version=2011-06-15", "InvalidAction"),
+        (
+            "Action=GetCallerIdentity&Version=2011-06-15&%ZZ=%",
+            "GetCallerIdentityResult",
+        ),
+        ("Action=AssumeRole&Version=2011-06-15", "ValidationError"),
+    ];
+    for (body, expected) in cases {
+        let (status, text) = h.query(body, &key, &secret).await;
+        assert!(text.contains(expected), "{body:?} -> {status} {text}");
+        assert!(!status.is_server_error(), "{body:?} -> {status}");
+    }
+}
+
+#[tokio::test]
+async fn refused_requests_are_audited_exactly_once() {
+    let h = harness(false).await;
+    let key = h.started.boot.root_access_key_id.clone();
+    for _ in 0..3 {
+        let (status, _) = h
+            .query(
+                "Action=GetCallerIdentity&Version=2011-06-15",
+                &key,
+                &"x".repeat(40),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (status, _) = h
+        .query(
+            "Action=GetCallerIdentity&Version=2011-06-15",
+            &key,
+            &h.root_secret(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    h.app().audit.flush().await.expect("flush");
+    let page = h
+        .app()
+        .store
+        .lookup_events(&rampart_store::LookupQuery {
+            account_id: Some(h.started.boot.account_id.clone()),
+            max_results: 50,
+            ..Default::default()
+        })
+        .await
+        .expect("lookup");
+    let refused = page
+        .events
+        .iter()
+        .filter(|e| e.record.error_code.as_deref() == Some("SignatureDoesNotMatch"))
+        .count();
+    let ok = page
+        .events
+        .iter()
+        .filter(|e| e.record.error_code.is_none())
+        .count();
+    assert_eq!((refused, ok), (3, 1));
+    assert!(h
+        .app()
+        .store
+        .verify_chain()
+        .await
+        .expect("chain")
+        .is_intact());
+}
+
+#[tokio::test]
+async fn health_and_unknown_target_prefix() {
+    let h = harness(false).await;
+    let (status, body) = h
+        .send(
+            Request::get("/_rampart/health")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = h
+        .send(
+            Request::post("/")
+                .header("x-amz-target", "NoSuchService.Op")
+                .header("content-type", "application/x-amz-json-1.1")
+                .body(Body::from("{}"))
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("UnknownOperationException"), "{body}");
+}
+
+#[tokio::test]
+async fn dev_reset_keeps_the_root_key_working() {
+    let h = harness(true).await;
+    let key = h.started.boot.root_access_key_id.clone();
+    let secret = h.root_secret();
+    let (status, _) = h
+        .send(
+            Request::post("/_rampart/reset")
+                .body(Body::empty())
+                .expect("req"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = h
+        .query("Action=GetCallerIdentity&Version=2011-06-15", &key, &secret)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains(&h.started.boot.account_id), "{body}");
+}

@@ -10,6 +10,12 @@ pub struct ArnPattern {
     /// The colon-separated segments (at most six) and whether each ends with `*` (such a
     /// wildcard may expand across the following colons, as AWS documents).
     segments: Option<Box<[(Pattern, bool)]>>,
+    /// The literal text every matching ARN starts with (the pattern up to its first wildcard):
+    /// a cheap test that rejects most non-matching ARNs before segment matching.
+    prefix: Box<str>,
+    /// True when matching is exactly `text.starts_with(prefix)`: a Resource pattern whose only
+    /// wildcard is one trailing `*` (that `*` ends the last segment, so it may span colons).
+    starts_with: bool,
 }
 
 impl ArnPattern {
@@ -36,6 +42,14 @@ impl ArnPattern {
     pub fn from_tokens(toks: impl IntoIterator<Item = Tok>, expand: bool) -> ArnPattern {
         let toks: Vec<Tok> = toks.into_iter().collect();
         let whole = Pattern::from_tokens(toks.iter().cloned());
+        let prefix: String = toks
+            .iter()
+            .map_while(|t| match t {
+                Tok::Lit(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        let starts_with = expand && matches!(whole, Pattern::Prefix(_));
         let mut segs: Vec<Vec<Tok>> = vec![Vec::new()];
         for t in &toks {
             if *t == Tok::Lit(':') && segs.len() < 6 {
@@ -61,7 +75,12 @@ impl ArnPattern {
                 .collect::<Vec<_>>()
                 .into_boxed_slice()
         });
-        ArnPattern { whole, segments }
+        ArnPattern {
+            whole,
+            segments,
+            prefix: prefix.into_boxed_str(),
+            starts_with,
+        }
     }
 
     /// True when `arn` matches.
@@ -71,6 +90,12 @@ impl ArnPattern {
         }
         if let Some(lit) = self.whole.literal() {
             return lit == arn;
+        }
+        if !arn.starts_with(&*self.prefix) {
+            return false;
+        }
+        if self.starts_with {
+            return true;
         }
         match &self.segments {
             Some(segs) => match_segments(segs, arn, 0),
@@ -140,6 +165,84 @@ fn seg_tokens(toks: &[Tok], text: &str, expand: bool, depth: usize) -> bool {
     false
 }
 
+/// Matches `text` against a pattern string in which `*` and `?` are wildcards (a Resource or
+/// `Arn*` value after policy-variable substitution whose substituted text holds no `*` / `?`),
+/// with the same rules as [`match_tokens`]. Both strings must be ASCII (`?` is one byte).
+pub fn match_pattern_str(pat: &str, text: &str, expand: bool) -> bool {
+    debug_assert!(pat.is_ascii() && text.is_ascii());
+    let (p, t) = (pat.as_bytes(), text.as_bytes());
+    // A single trailing `*` that ends the last segment: a prefix test.
+    if expand {
+        if let Some((b'*', lit)) = p.split_last() {
+            if !lit.iter().any(|b| *b == b'*' || *b == b'?') {
+                return t.starts_with(lit);
+            }
+        }
+    }
+    if !p.starts_with(b"arn:") {
+        return glob_bytes(p, t);
+    }
+    seg_bytes(p, t, expand, 0)
+}
+
+fn seg_bytes(pat: &[u8], text: &[u8], expand: bool, depth: usize) -> bool {
+    let end = if depth < 5 {
+        pat.iter().position(|b| *b == b':')
+    } else {
+        None
+    };
+    let Some(e) = end else {
+        let star = expand && pat.last() == Some(&b'*');
+        return (star || depth >= 5 || !text.contains(&b':')) && glob_bytes(pat, text);
+    };
+    let (seg, rest) = (&pat[..e], &pat[e + 1..]);
+    let star = expand && seg.last() == Some(&b'*');
+    let mut from = 0;
+    while let Some(off) = text[from..].iter().position(|b| *b == b':') {
+        let c = from + off;
+        if glob_bytes(seg, &text[..c]) && seg_bytes(rest, &text[c + 1..], expand, depth + 1) {
+            return true;
+        }
+        if !star {
+            return false;
+        }
+        from = c + 1;
+    }
+    false
+}
+
+/// Byte-level glob (`*` any run, `?` one byte) with single-star backtracking.
+fn glob_bytes(pat: &[u8], text: &[u8]) -> bool {
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let (mut star_p, mut star_t) = (usize::MAX, 0usize);
+    while ti < text.len() {
+        match pat.get(pi) {
+            Some(b'*') => {
+                star_p = pi;
+                star_t = ti;
+                pi += 1;
+            }
+            Some(b'?') => {
+                pi += 1;
+                ti += 1;
+            }
+            Some(c) if *c == text[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => {
+                if star_p == usize::MAX {
+                    return false;
+                }
+                pi = star_p + 1;
+                star_t += 1;
+                ti = star_t;
+            }
+        }
+    }
+    pat[pi.min(pat.len())..].iter().all(|b| *b == b'*')
+}
+
 /// The fields of an ARN string (`arn:partition:service:region:account:resource`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Arn<'a> {
@@ -199,6 +302,11 @@ mod tests {
                 assert_eq!(
                     p.matches(text),
                     match_tokens(&toks, text, expand),
+                    "{pat} {text}"
+                );
+                assert_eq!(
+                    p.matches(text),
+                    match_pattern_str(pat, text, expand),
                     "{pat} {text}"
                 );
             }

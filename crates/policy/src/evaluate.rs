@@ -224,10 +224,10 @@ fn eval_layer(
 ) -> Hits {
     let mut hits = Hits::default();
     let (svc, op) = (req.service_lc(), req.name_lc());
-    for (pi, si) in layer.candidates(svc, op) {
+    for ((pi, si), action_known) in layer.candidates_checked(svc, op) {
         let policy = &layer.policies()[pi as usize];
         let stmt = &policy.statements[si as usize];
-        if !stmt.action.matches(svc, op) {
+        if !action_known && !stmt.action.matches(svc, op) {
             continue;
         }
         if let Some(r) = &stmt.resource {
@@ -256,6 +256,15 @@ fn eval_layer(
         }
     }
     hits
+}
+
+/// Moves `src`'s elements to the end of `dst` (reusing `src`'s buffer when `dst` is empty).
+fn move_into<T>(dst: &mut Vec<T>, src: &mut Vec<T>) {
+    if dst.is_empty() {
+        std::mem::swap(dst, src);
+    } else {
+        dst.append(src);
+    }
 }
 
 fn dedup_keys(mut keys: Vec<String>) -> Vec<String> {
@@ -287,7 +296,7 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
         && (req.resource_account.is_none() || req.resource_account.as_deref() != mgmt)
         && !slr;
 
-    let identity = if iam {
+    let mut identity = if iam {
         eval_layer(
             &set.identity,
             Tag::Identity,
@@ -298,20 +307,20 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
     } else {
         Hits::default()
     };
-    let resource = set
+    let mut resource = set
         .resource
         .as_ref()
         .map(|l| eval_layer(l, Tag::Resource, req, boundary_applies, &mut missing))
         .unwrap_or_default();
-    let boundary = match (&set.boundary, boundary_applies) {
+    let mut boundary = match (&set.boundary, boundary_applies) {
         (Some(l), true) => eval_layer(l, Tag::Boundary, req, true, &mut missing),
         _ => Hits::default(),
     };
-    let session = match (&set.session, session_applies) {
+    let mut session = match (&set.session, session_applies) {
         (Some(l), true) => eval_layer(l, Tag::Session, req, boundary_applies, &mut missing),
         _ => Hits::default(),
     };
-    let scps: Vec<(&OrgLevel, Hits)> = if scp_applies {
+    let mut scps: Vec<(&OrgLevel, Hits)> = if scp_applies {
         set.scp
             .iter()
             .map(|lv| {
@@ -322,7 +331,7 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
     } else {
         Vec::new()
     };
-    let rcps: Vec<(&OrgLevel, Hits)> = if rcp_applies {
+    let mut rcps: Vec<(&OrgLevel, Hits)> = if rcp_applies {
         set.rcp
             .iter()
             .map(|lv| {
@@ -345,11 +354,11 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
 
     // 1. Explicit deny anywhere.
     let mut denies: Vec<StatementRef> = Vec::new();
-    for h in [&identity, &resource, &boundary, &session] {
-        denies.extend(h.denies.iter().cloned());
+    for h in [&mut identity, &mut resource, &mut boundary, &mut session] {
+        move_into(&mut denies, &mut h.denies);
     }
-    for (_, h) in rcps.iter().chain(scps.iter()) {
-        denies.extend(h.denies.iter().cloned());
+    for (_, h) in rcps.iter_mut().chain(scps.iter_mut()) {
+        move_into(&mut denies, &mut h.denies);
     }
     decision.missing_context_keys = dedup_keys(missing);
     if !denies.is_empty() {
@@ -435,10 +444,10 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
         decision.basis = Some(b);
         let mut st = Vec::new();
         if iam && principal_side {
-            st.extend(identity.allows.iter().cloned());
+            move_into(&mut st, &mut identity.allows);
         }
         if rgrant != Grant::None {
-            st.extend(resource.allows.iter().cloned());
+            move_into(&mut st, &mut resource.allows);
         }
         decision.statements = st;
     } else {

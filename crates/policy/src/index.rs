@@ -2,11 +2,55 @@
 //! request only visits statements that can match its action.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use crate::action::ActionPattern;
 use crate::document::Policy;
 use crate::wildcard::{Pattern, Tok};
+
+/// FxHash (as in rustc): the index keys are service prefixes, operation names and bytes taken
+/// from policy text, hashed on every request; SipHash's DoS resistance buys nothing here and
+/// costs more than the lookup itself.
+#[derive(Default, Clone, Copy)]
+struct FxHasher(u64);
+
+const FX_K: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(FX_K);
+    }
+}
+
+impl Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let r = chunks.remainder();
+        if !r.is_empty() {
+            let mut w = [0u8; 8];
+            w[..r.len()].copy_from_slice(r);
+            self.add(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// (policy index, statement index) inside a layer.
 pub type StmtPos = (u32, u32);
@@ -15,8 +59,8 @@ pub type StmtPos = (u32, u32);
 /// patterns, and those whose pattern starts with a wildcard.
 #[derive(Debug, Default, Clone)]
 struct Bucket {
-    exact: HashMap<String, Vec<StmtPos>>,
-    by_first: HashMap<u8, Vec<StmtPos>>,
+    exact: FxMap<String, Vec<StmtPos>>,
+    by_first: FxMap<u8, Vec<StmtPos>>,
     wild: Vec<StmtPos>,
 }
 
@@ -47,7 +91,7 @@ fn first_byte(p: &Pattern) -> Option<u8> {
 pub struct PolicyLayer {
     policies: Vec<Arc<Policy>>,
     any: Vec<StmtPos>,
-    services: HashMap<String, Bucket>,
+    services: FxMap<String, Bucket>,
 }
 
 impl PolicyLayer {
@@ -56,7 +100,7 @@ impl PolicyLayer {
         let mut layer = PolicyLayer {
             policies,
             any: Vec::new(),
-            services: HashMap::new(),
+            services: FxMap::default(),
         };
         for (pi, p) in layer.policies.iter().enumerate() {
             for (si, s) in p.statements.iter().enumerate() {
@@ -153,6 +197,16 @@ impl PolicyLayer {
         service: &str,
         name: &str,
     ) -> impl Iterator<Item = StmtPos> + 'a {
+        self.candidates_checked(service, name).map(|(pos, _)| pos)
+    }
+
+    /// Like [`PolicyLayer::candidates`], with `true` for statements already known to match the
+    /// action (filed under the exact operation name, so their Action element names it).
+    pub(crate) fn candidates_checked<'a>(
+        &'a self,
+        service: &str,
+        name: &str,
+    ) -> impl Iterator<Item = (StmtPos, bool)> + 'a {
         let bucket = self.services.get(service);
         let exact = bucket
             .and_then(|b| b.exact.get(name))
@@ -165,12 +219,13 @@ impl PolicyLayer {
             .map(|v| v.as_slice())
             .unwrap_or(&[]);
         let wild = bucket.map(|b| b.wild.as_slice()).unwrap_or(&[]);
+        let unchecked = |p: &StmtPos| (*p, false);
         self.any
             .iter()
-            .chain(exact.iter())
-            .chain(by_first.iter())
-            .chain(wild.iter())
-            .copied()
+            .map(unchecked)
+            .chain(exact.iter().map(|p| (*p, true)))
+            .chain(by_first.iter().map(unchecked))
+            .chain(wild.iter().map(unchecked))
     }
 }
 

@@ -32,8 +32,27 @@ impl ResourceSpec {
         let any = self.items.iter().any(|item| match item {
             ResourceItem::Static(p) => p.matches(resource),
             ResourceItem::Template(t) => {
-                crate::scratch::with_tokens(|buf| match t.resolve_tokens_into(ctx, false, buf) {
-                    Ok(()) => crate::arn::match_tokens(buf, resource, true),
+                // Cheap rejection on the literal text before the first variable; the first
+                // unresolved variable is still reported, as full substitution would.
+                if !resource.starts_with(t.literal_prefix()) {
+                    if let Some(key) = t.first_unresolved(ctx) {
+                        missing.push(key.to_string());
+                    }
+                    return false;
+                }
+                crate::scratch::with_text(|buf| match t.resolve_pattern_into(ctx, buf) {
+                    Ok(true) if buf.is_ascii() && resource.is_ascii() => {
+                        crate::arn::match_pattern_str(buf, resource, true)
+                    }
+                    Ok(_) => crate::scratch::with_tokens(|toks| {
+                        match t.resolve_tokens_into(ctx, false, toks) {
+                            Ok(()) => crate::arn::match_tokens(toks, resource, true),
+                            Err(key) => {
+                                missing.push(key);
+                                false
+                            }
+                        }
+                    }),
                     Err(key) => {
                         missing.push(key);
                         false

@@ -24,6 +24,8 @@ pub enum Part {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     parts: Vec<Part>,
+    /// The literal policy text before the first variable or wildcard: every match starts with it.
+    prefix: Box<str>,
 }
 
 impl Template {
@@ -59,7 +61,14 @@ impl Template {
             parts.push(Part::Text(lit));
         }
         if any {
-            Some(Template { parts })
+            let prefix: String = match parts.first() {
+                Some(Part::Text(t)) => t.chars().take_while(|c| *c != '*' && *c != '?').collect(),
+                _ => String::new(),
+            };
+            Some(Template {
+                parts,
+                prefix: prefix.into_boxed_str(),
+            })
         } else {
             None
         }
@@ -71,6 +80,43 @@ impl Template {
             Part::Var { key, .. } => Some(key.as_str()),
             _ => None,
         })
+    }
+
+    /// The literal text every substituted value starts with (policy text before the first
+    /// variable or wildcard).
+    pub fn literal_prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The first variable that cannot be resolved (what the substituting functions report).
+    pub fn first_unresolved(&self, ctx: &Context) -> Option<&str> {
+        self.parts.iter().find_map(|p| match p {
+            Part::Var { key, default } => Self::value(key, default, ctx)
+                .is_none()
+                .then_some(key.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Substitutes into `out` as a pattern string (policy `*` / `?` stay wildcards). Returns
+    /// `Ok(false)` as soon as a substituted value or a `${*}` / `${?}` would put a literal `*`
+    /// or `?` into the text (the caller then uses [`Template::resolve_tokens_into`]);
+    /// `Err(key)` names an unresolved variable.
+    pub fn resolve_pattern_into(&self, ctx: &Context, out: &mut String) -> Result<bool, String> {
+        let wild = |s: &str| s.bytes().any(|b| b == b'*' || b == b'?');
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => out.push_str(t),
+                Part::Char('*' | '?') => return Ok(false),
+                Part::Char(c) => out.push(*c),
+                Part::Var { key, default } => match Self::value(key, default, ctx) {
+                    Some(v) if wild(v) => return Ok(false),
+                    Some(v) => out.push_str(v),
+                    None => return Err(key.clone()),
+                },
+            }
+        }
+        Ok(true)
     }
 
     fn value<'a>(key: &str, default: &'a Option<String>, ctx: &'a Context) -> Option<&'a str> {

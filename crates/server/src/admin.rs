@@ -28,6 +28,12 @@ pub async fn health(State(app): State<Arc<App>>) -> Response {
     }
 }
 
+/// `GET /_rampart/live`: liveness only (no store round trip); also the trivial route the load
+/// benchmark compares the full API path with.
+pub async fn live() -> &'static str {
+    "ok"
+}
+
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
     (

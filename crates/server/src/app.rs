@@ -161,6 +161,7 @@ pub fn router(app: Arc<App>) -> Router {
     let limit = app.config.max_body_bytes;
     Router::new()
         .route("/_rampart/health", get(admin::health))
+        .route("/_rampart/live", get(admin::live))
         .route("/metrics", get(admin::metrics))
         .route("/_rampart/reset", post(admin::reset))
         .route("/moto-api/reset", post(admin::reset))

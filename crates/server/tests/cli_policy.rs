@@ -1,0 +1,66 @@
+//! `rampart policy validate|simulate` on the examples shipped in `examples/policy/`.
+
+use std::process::Command;
+
+fn example(name: &str) -> String {
+    format!("{}/../../examples/policy/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn rampart(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(args)
+        .output()
+        .expect("run rampart");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn validate_reports_every_problem_with_its_location() {
+    let (ok, out) = rampart(&["policy", "validate", &example("developer.json")]);
+    assert!(ok, "{out}");
+    assert!(out.contains("OK (identity policy, 2 statement(s))"), "{out}");
+
+    let (ok, out) = rampart(&[
+        "policy",
+        "validate",
+        "--kind",
+        "identity",
+        &example("developer.json"),
+        &example("broken.json"),
+    ]);
+    assert!(!ok, "an invalid file must fail the command");
+    assert!(out.contains(r#"Statement 0 (Sid "Typo"), Effect"#), "{out}");
+    assert!(out.contains(r#"Statement 0 (Sid "Typo"), Action"#), "{out}");
+    assert!(out.contains("Statement 1, Principal"), "{out}");
+}
+
+#[test]
+fn simulate_explains_each_case_as_text_and_json() {
+    let (ok, out) = rampart(&["policy", "simulate", &example("simulate.json")]);
+    assert!(ok, "{out}");
+    assert!(out.contains("allowed: identity-based policies allow it (Developer#OwnHomePrefix)"));
+    assert!(out.contains("implicitly denied: no identity-based policy allows s3:GetObject"));
+
+    let (ok, out) = rampart(&["policy", "simulate", "--json", &example("simulate.json")]);
+    assert!(ok, "{out}");
+    let results: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let decisions: Vec<&str> = results
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|r| r["decision"].as_str().expect("decision"))
+        .collect();
+    assert_eq!(decisions, ["Allow", "ImplicitDeny", "ExplicitDeny"]);
+}
+
+#[test]
+fn simulate_fails_when_an_expectation_does_not_hold() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(example("simulate.json"))
+        .expect("read")
+        .replacen("\"decision\": \"Allow\"", "\"decision\": \"ExplicitDeny\"", 1);
+    let path = dir.path().join("wrong.json");
+    std::fs::write(&path, text).expect("write");
+    let (ok, _) = rampart(&["policy", "simulate", path.to_str().expect("utf8")]);
+    assert!(!ok);
+}

@@ -11,6 +11,7 @@ pub mod groups;
 pub mod instance_profiles;
 pub mod model;
 pub mod policies;
+pub mod role_util;
 pub mod roles;
 pub mod simulate;
 pub mod users;

@@ -1,17 +1,75 @@
-//! AWS Security Token Service.
+//! AWS Security Token Service: caller identity and temporary credentials.
+//!
+//! - [`assume_role`]: `AssumeRole` (trust policy, session policies, tags, chaining).
+//! - [`session_token`]: `GetSessionToken` and `GetFederationToken`.
+//! - [`info`]: `GetCallerIdentity`, `GetAccessKeyInfo`, `DecodeAuthorizationMessage`.
+//! - [`issue`]: issuing a temporary key with its session context.
+
+pub mod assume_role;
+pub mod info;
+pub mod issue;
+pub mod session_token;
 
 use rampart_store::Store;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::{
     authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError,
     registry::not_implemented, registry::Access,
 };
 
-/// Whether an STS operation is built, and how it touches state.
+/// STS's errors, named after its codes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StsError {
+    /// A value fails AWS's validation.
+    #[error("{0}")]
+    ValidationError(String),
+    /// A session policy is not valid.
+    #[error("{0}")]
+    MalformedPolicyDocument(String),
+    /// Session policies and tags together are too large.
+    #[error("{0}")]
+    PackedPolicyTooLarge(String),
+    /// The caller may not do this (session credentials, MFA, ...).
+    #[error("{0}")]
+    AccessDenied(String),
+    /// The message was not encoded by this server.
+    #[error("{0}")]
+    InvalidAuthorizationMessageException(String),
+    /// A parameter value is not valid.
+    #[error("{0}")]
+    InvalidParameterValue(String),
+}
+
+impl StsError {
+    fn code(&self) -> &'static str {
+        match self {
+            StsError::ValidationError(_) => "ValidationError",
+            StsError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
+            StsError::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
+            StsError::AccessDenied(_) => "AccessDenied",
+            StsError::InvalidAuthorizationMessageException(_) => {
+                "InvalidAuthorizationMessageException"
+            }
+            StsError::InvalidParameterValue(_) => "InvalidParameterValue",
+        }
+    }
+}
+
+impl From<StsError> for ServiceError {
+    fn from(err: StsError) -> ServiceError {
+        ServiceError::sender(err.code(), err.to_string())
+    }
+}
+
+/// Whether an STS operation is built, and how it touches state. Operations that issue a key
+/// write it in the same transaction as their audit record.
 pub fn access(operation: &str) -> Option<Access> {
     match operation {
-        "GetCallerIdentity" => Some(Access::Read),
+        "GetCallerIdentity" | "GetAccessKeyInfo" | "DecodeAuthorizationMessage" => {
+            Some(Access::Read)
+        }
+        "AssumeRole" | "GetSessionToken" | "GetFederationToken" => Some(Access::Write),
         _ => None,
     }
 }
@@ -19,16 +77,30 @@ pub fn access(operation: &str) -> Option<Access> {
 /// The authorization entry of an STS operation.
 pub async fn authz(
     operation: &str,
-    _input: &Value,
+    input: &Value,
     ctx: &CallContext,
-    _store: &Store,
+    store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
+    let account = &ctx.principal.account_id;
     Ok(match operation {
         // AWS: "No permissions are required to perform this operation."
         "GetCallerIdentity" => Some(AuthzRequest {
             always_allowed: true,
-            ..AuthzRequest::on_any("sts:GetCallerIdentity", &ctx.principal.account_id)
+            ..AuthzRequest::on_any("sts:GetCallerIdentity", account)
         }),
+        // AWS: "No permissions are required for users to perform this operation ... You
+        // cannot use policies to control authentication operations."
+        "GetSessionToken" => Some(AuthzRequest {
+            always_allowed: true,
+            ..AuthzRequest::on_any("sts:GetSessionToken", account)
+        }),
+        "GetAccessKeyInfo" => Some(AuthzRequest::on_any("sts:GetAccessKeyInfo", account)),
+        "DecodeAuthorizationMessage" => Some(AuthzRequest::on_any(
+            "sts:DecodeAuthorizationMessage",
+            account,
+        )),
+        "GetFederationToken" => Some(session_token::federation_authz(input, ctx)),
+        "AssumeRole" => assume_role::authz(input, ctx, store).await?,
         _ => None,
     })
 }
@@ -36,17 +108,17 @@ pub async fn authz(
 /// Runs an STS operation.
 pub async fn handle(
     operation: &str,
-    _input: Value,
+    input: Value,
     ctx: &CallContext,
-    _db: Db<'_>,
+    db: Db<'_>,
 ) -> Result<Value, ServiceError> {
     match operation {
-        "GetCallerIdentity" => Ok(get_caller_identity(ctx)),
+        "GetCallerIdentity" => Ok(info::get_caller_identity(ctx)),
+        "GetAccessKeyInfo" => info::get_access_key_info(&input, db).await,
+        "DecodeAuthorizationMessage" => Err(info::decode_authorization_message()),
+        "AssumeRole" => assume_role::handle(&input, ctx, db).await,
+        "GetSessionToken" => session_token::get_session_token(&input, ctx, db).await,
+        "GetFederationToken" => session_token::get_federation_token(&input, ctx, db).await,
         _ => Err(not_implemented("sts", operation)),
     }
-}
-
-fn get_caller_identity(ctx: &CallContext) -> Value {
-    let p = &ctx.principal;
-    json!({ "UserId": p.user_id, "Account": p.account_id, "Arn": p.arn })
 }

@@ -55,6 +55,7 @@ pub async fn ensure(
     fixed: Option<Fixed>,
 ) -> anyhow::Result<Bootstrap> {
     let credentials_file = config.data_dir.join(CREDENTIALS_FILE);
+    rampart_services::iam::common::aws_managed::seed_aws_managed_policies(store).await?;
     let existing = store.settings().get(ACCOUNT_SETTING).await?;
     if let Some(account_id) = existing {
         let root_access_key_id = store

@@ -44,6 +44,9 @@ pub struct CallerPolicies {
     pub boundary: Option<NamedPolicy>,
     /// Session policies (`Policy`/`PolicyArns` of `AssumeRole`, `GetFederationToken`).
     pub session: Option<Vec<NamedPolicy>>,
+    /// The principal's tags (`aws:PrincipalTag/*`): an IAM user's tags, or a role session's
+    /// role tags overridden by its session tags.
+    pub principal_tags: Vec<(String, String)>,
 }
 
 /// The authorization question for one call; every resource must be allowed.

@@ -10,7 +10,7 @@ use rampart_services::{
     Principal, PrincipalKind,
 };
 use rampart_sigv4::{ParsedAuth, RequestParts, SecretKey, SigV4Error, SigningKeyCache};
-use rampart_store::{hash_session_token, AccessKey, KeyStatus};
+use rampart_store::{hash_session_token, AccessKey, KeyStatus, LastUsed};
 use rampart_wire::{ApiError, CommonError, Protocol};
 use subtle::ConstantTimeEq;
 
@@ -87,10 +87,41 @@ pub async fn authenticate(
             error: sigv4_error(protocol, &err),
             account_id: account.clone(),
         })?;
+    record_use(app, &key, auth, now);
     principal_of(&key).map_err(|()| AuthnFailure {
         error: ApiError::internal(),
         account_id: account,
     })
+}
+
+/// How stale a key's recorded last use may get before an authenticated request refreshes it
+/// (one write per key per minute at most, not one per request).
+const LAST_USED_GRANULARITY_SECS: i64 = 60;
+
+/// Records the key's use for `GetAccessKeyLastUsed`, in the background and debounced.
+fn record_use(app: &App, key: &AccessKey, auth: &ParsedAuth, now: DateTime<Utc>) {
+    if key.session.is_some() {
+        return;
+    }
+    let fresh = key
+        .last_used
+        .as_ref()
+        .is_some_and(|l| (now - l.at).num_seconds() < LAST_USED_GRANULARITY_SECS);
+    if fresh {
+        return;
+    }
+    let store = app.store.clone();
+    let id = key.access_key_id.clone();
+    let used = LastUsed {
+        at: now,
+        region: auth.scope.region.clone(),
+        service: auth.scope.service.clone(),
+    };
+    tokio::spawn(async move {
+        if let Err(err) = store.credentials().record_last_used(&id, &used).await {
+            tracing::warn!(error = %err, access_key_id = %id, "last use not recorded");
+        }
+    });
 }
 
 /// Temporary keys need their own session token and must not have expired; long-term keys

@@ -7,6 +7,7 @@
 pub mod access_keys;
 pub mod account;
 pub mod caller;
+pub mod common;
 pub mod groups;
 pub mod instance_profiles;
 pub mod model;

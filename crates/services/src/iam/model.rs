@@ -22,10 +22,17 @@ pub const POLICY: &str = "iam:policy";
 /// Entity kind of instance profiles.
 pub const INSTANCE_PROFILE: &str = "iam:instance-profile";
 
+/// Entity kind of account aliases (id `alias:NAME`, unique across the store).
+pub const ACCOUNT_ALIAS: &str = "iam:account-alias";
+
 /// Link kind: user id -> group id (group membership).
 pub const LINK_MEMBER: &str = "iam:member";
 /// Link kind: user, group or role id -> managed policy ARN (attachment).
 pub const LINK_ATTACHED: &str = "iam:attached";
+/// Link kind: user or role id -> managed policy ARN used as its permissions boundary
+/// (`PolicyUsageFilter=PermissionsBoundary`, `PermissionsBoundaryUsageCount`).
+pub const LINK_BOUNDARY: &str = "iam:boundary";
+
 /// Link kind: instance profile id -> role id.
 pub const LINK_PROFILE_ROLE: &str = "iam:profile-role";
 

@@ -1,0 +1,225 @@
+//! Helpers shared by the IAM families: AWS's error codes, typed input access, `Marker`
+//! pagination, tags, policy documents, entity documents and AWS-managed policies.
+
+pub mod aws_managed;
+pub mod document;
+pub mod page;
+pub mod tags;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rampart_store::Entity;
+use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
+
+use crate::{db::Db, error::ServiceError};
+
+/// IAM's error codes (the model gives each its HTTP status).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IamError {
+    /// 404: the named entity does not exist.
+    #[error("{0}")]
+    NoSuchEntity(String),
+    /// 409: the name is taken.
+    #[error("{0}")]
+    EntityAlreadyExists(String),
+    /// 409: the entity still has subordinate entities.
+    #[error("{0}")]
+    DeleteConflict(String),
+    /// 409: a quota would be exceeded.
+    #[error("{0}")]
+    LimitExceeded(String),
+    /// 400: the policy document does not parse or validate.
+    #[error("{0}")]
+    MalformedPolicyDocument(String),
+    /// 400: an input value is not acceptable.
+    #[error("{0}")]
+    InvalidInput(String),
+    /// 400: a value fails a documented constraint.
+    #[error("{0}")]
+    ValidationError(String),
+    /// 409: the entity cannot be changed (service-linked or AWS-owned).
+    #[error("{0}")]
+    UnmodifiableEntity(String),
+    /// 403: the operation is refused whatever the caller's permissions.
+    #[error("{0}")]
+    AccessDenied(String),
+}
+
+impl IamError {
+    /// AWS's error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            IamError::NoSuchEntity(_) => "NoSuchEntity",
+            IamError::EntityAlreadyExists(_) => "EntityAlreadyExists",
+            IamError::DeleteConflict(_) => "DeleteConflict",
+            IamError::LimitExceeded(_) => "LimitExceeded",
+            IamError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
+            IamError::InvalidInput(_) => "InvalidInput",
+            IamError::ValidationError(_) => "ValidationError",
+            IamError::UnmodifiableEntity(_) => "UnmodifiableEntity",
+            IamError::AccessDenied(_) => "AccessDenied",
+        }
+    }
+}
+
+impl From<IamError> for ServiceError {
+    fn from(err: IamError) -> ServiceError {
+        ServiceError::sender(err.code(), err.to_string())
+    }
+}
+
+/// The result type of IAM helpers.
+pub type Res<T> = Result<T, ServiceError>;
+
+/// An optional string member.
+pub fn opt_str<'a>(input: &'a Value, key: &str) -> Option<&'a str> {
+    input.get(key).and_then(Value::as_str)
+}
+
+/// A required string member (the wire layer already checked presence; this guards direct
+/// callers).
+pub fn req_str<'a>(input: &'a Value, key: &str) -> Res<&'a str> {
+    opt_str(input, key).ok_or_else(|| {
+        ServiceError::validation(format!(
+            "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+            lower_first(key)
+        ))
+    })
+}
+
+/// An optional boolean member.
+pub fn opt_bool(input: &Value, key: &str) -> Option<bool> {
+    input.get(key).and_then(Value::as_bool)
+}
+
+/// A list of strings member (absent: empty).
+pub fn str_list(input: &Value, key: &str) -> Vec<String> {
+    input
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Deserializes a typed input from the decoded value.
+pub fn typed<T: DeserializeOwned>(input: &Value) -> Res<T> {
+    serde_json::from_value(input.clone())
+        .map_err(|e| ServiceError::validation(format!("Invalid input: {e}")))
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// A timestamp as outputs carry it (RFC 3339, UTC, seconds).
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The path member (`/` when absent).
+pub fn path_of(input: &Value) -> String {
+    opt_str(input, "Path").unwrap_or("/").to_string()
+}
+
+/// The path prefix member (`/` when absent).
+pub fn path_prefix_of(input: &Value) -> String {
+    opt_str(input, "PathPrefix").unwrap_or("/").to_string()
+}
+
+/// An entity's typed document (an empty document reads as the default).
+pub fn read_doc<T: DeserializeOwned + Default>(e: &Entity) -> Res<T> {
+    if e.doc.trim().is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_str(&e.doc).map_err(|err| {
+        tracing::error!(kind = %e.kind, id = %e.id, error = %err, "unreadable entity document");
+        ServiceError::internal()
+    })
+}
+
+/// Serializes a typed document into the entity and stamps its update time.
+pub fn write_doc<T: Serialize>(e: &mut Entity, doc: &T, now: DateTime<Utc>) -> Res<()> {
+    e.doc = serde_json::to_string(doc).map_err(|_| ServiceError::internal())?;
+    e.updated_at = now;
+    Ok(())
+}
+
+/// The entity of `kind` named `name` (case-insensitively) in `account`, if any.
+pub async fn find(db: &mut Db<'_>, account: &str, kind: &str, name: &str) -> Res<Option<Entity>> {
+    Ok(db
+        .entities()
+        .get(account, kind, &super::model::name_key(name))
+        .await?)
+}
+
+/// Bumps the authorization epoch (inside the write transaction of a permission change).
+pub async fn bump(db: &mut Db<'_>) -> Res<()> {
+    db.authz_epoch().bump().await?;
+    Ok(())
+}
+
+/// A fresh unique id with AWS's prefix.
+pub fn new_id(prefix: &str) -> Res<String> {
+    crate::ids::unique_id(prefix).map_err(|_| ServiceError::internal())
+}
+
+/// Maps a store `AlreadyExists` to IAM's `EntityAlreadyExists` with `message`.
+pub fn exists_or(err: rampart_store::StoreError, message: String) -> ServiceError {
+    match err {
+        rampart_store::StoreError::AlreadyExists(_) => {
+            IamError::EntityAlreadyExists(message).into()
+        }
+        other => other.into(),
+    }
+}
+
+/// Parses `arn:aws:iam::ACCOUNT:TYPE/PATH/NAME` into (account, path, name).
+pub fn parse_iam_arn<'a>(arn: &'a str, resource_type: &str) -> Option<(&'a str, String, &'a str)> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let after = resource.strip_prefix(resource_type)?.strip_prefix('/')?;
+    let (path, name) = match after.rfind('/') {
+        Some(i) => (format!("/{}/", &after[..i]), &after[i + 1..]),
+        None => ("/".to_string(), after),
+    };
+    if name.is_empty() || account.is_empty() {
+        return None;
+    }
+    Some((account, path, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_arns_with_paths() {
+        assert_eq!(
+            parse_iam_arn("arn:aws:iam::123456789012:policy/a/b/P", "policy"),
+            Some(("123456789012", "/a/b/".to_string(), "P"))
+        );
+        assert_eq!(
+            parse_iam_arn("arn:aws:iam::aws:policy/AdministratorAccess", "policy"),
+            Some(("aws", "/".to_string(), "AdministratorAccess"))
+        );
+        assert_eq!(parse_iam_arn("arn:aws:iam::1:user/x", "policy"), None);
+        assert_eq!(parse_iam_arn("arn:aws:s3:::b", "policy"), None);
+    }
+
+    #[test]
+    fn errors_carry_codes() {
+        let e: ServiceError = IamError::NoSuchEntity("x".into()).into();
+        assert_eq!(e.code, "NoSuchEntity");
+        assert!(e.sender_fault);
+        assert!(req_str(&serde_json::json!({}), "UserName").is_err());
+    }
+}

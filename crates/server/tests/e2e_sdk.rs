@@ -119,3 +119,45 @@ async fn cloudtrail_lookup_events_returns_the_audit_record() {
     assert_eq!(record["recipientAccountId"], account.as_str());
     assert_eq!(record["eventVersion"], "1.08");
 }
+
+#[tokio::test]
+async fn graceful_shutdown_flushes_every_audit_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key, secret) = {
+        let server = Server::start_in(dir.path(), &[]);
+        let sts = server
+            .sts(&server.root_key, &server.root_secret, "us-east-1")
+            .await;
+        for _ in 0..25 {
+            sts.get_caller_identity().send().await.expect("call");
+        }
+        (server.root_key.clone(), server.root_secret.clone())
+        // Dropping the server sends SIGTERM and waits for a clean exit.
+    };
+    let server = Server::start_in(dir.path(), &[]);
+    let trail =
+        aws_sdk_cloudtrail::Client::new(&server.sdk_config(&key, &secret, "us-east-1").await);
+    let mut seen = 0;
+    let mut token = None;
+    loop {
+        let page = trail
+            .lookup_events()
+            .lookup_attributes(
+                aws_sdk_cloudtrail::types::LookupAttribute::builder()
+                    .attribute_key(aws_sdk_cloudtrail::types::LookupAttributeKey::EventName)
+                    .attribute_value("GetCallerIdentity")
+                    .build()
+                    .expect("attribute"),
+            )
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("LookupEvents");
+        seen += page.events().len();
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, 25, "every call before the shutdown is in the trail");
+}

@@ -19,7 +19,6 @@ use axum::{
 use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use rampart_model::{Operation, Protocol, Service};
-use rampart_policy::PolicySet;
 use rampart_services::{
     cloudtrail::event::EventFacts, registry::Access, CallContext, Db, Principal,
 };
@@ -331,7 +330,7 @@ async fn process(
 async fn caller_policies(
     app: &App,
     ctx: &CallContext,
-) -> Result<Arc<PolicySet>, rampart_services::ServiceError> {
+) -> Result<Arc<policies::CallerSet>, rampart_services::ServiceError> {
     let epoch = app.store.authz_epoch().get().await?;
     let akid = &ctx.principal.access_key_id;
     if let Some(hit) = app.policies.caller_set(akid, epoch) {
@@ -442,6 +441,23 @@ fn facts<'a>(call: &'a Call, error: Option<&'a ApiError>) -> EventFacts<'a> {
 }
 
 fn observe(app: &App, call: &Call, started: Instant) {
+    let elapsed = started.elapsed();
+    let service = call.service.map_or("unknown", |s| s.name);
+    let operation = call.operation.map_or("unknown", |o| o.name);
+    match &call.error {
+        Some(e) if e.status >= 500 => tracing::warn!(
+            request_id = %call.request_id, service, operation, code = %e.code,
+            micros = elapsed.as_micros() as u64, "request failed"
+        ),
+        Some(e) => tracing::debug!(
+            request_id = %call.request_id, service, operation, code = %e.code,
+            micros = elapsed.as_micros() as u64, "request refused"
+        ),
+        None => tracing::debug!(
+            request_id = %call.request_id, service, operation,
+            micros = elapsed.as_micros() as u64, "request served"
+        ),
+    }
     let outcome = match &call.error {
         None => "ok",
         Some(e) if e.code.starts_with("AccessDenied") => "denied",
@@ -450,11 +466,11 @@ fn observe(app: &App, call: &Call, started: Instant) {
     };
     app.metrics.observe(
         CallLabels {
-            service: call.service.map_or("unknown", |s| s.name).to_string(),
-            operation: call.operation.map_or("unknown", |o| o.name).to_string(),
+            service: service.to_string(),
+            operation: operation.to_string(),
             outcome,
         },
-        started.elapsed().as_secs_f64(),
+        elapsed.as_secs_f64(),
     );
 }
 

@@ -14,6 +14,7 @@ pub mod model;
 pub mod policies;
 pub mod role_util;
 pub mod roles;
+pub mod sim_principal;
 pub mod simulate;
 pub mod users;
 

@@ -110,13 +110,35 @@ pub async fn authz(
             account,
             policy: Some(ResourcePolicy {
                 name: format!("trust policy of role {}", role.name),
-                document: doc.assume_role_policy,
+                document: trust_as_resource_policy(&doc.assume_role_policy, &role.arn)?,
                 required: true,
             }),
         }],
         context,
         always_allowed: false,
     }))
+}
+
+/// A trust policy as the resource-based policy of its role: statements without `Resource`
+/// apply to the role itself (trust policies have no `Resource` element).
+pub fn trust_as_resource_policy(trust: &str, role_arn: &str) -> Result<String, ServiceError> {
+    let mut v: Value = serde_json::from_str(trust).map_err(|err| {
+        tracing::error!(error = %err, "stored trust policy is not JSON");
+        ServiceError::internal()
+    })?;
+    let add = |st: &mut Value| {
+        if let Some(o) = st.as_object_mut() {
+            if !o.contains_key("Resource") && !o.contains_key("NotResource") {
+                o.insert("Resource".into(), Value::String(role_arn.to_string()));
+            }
+        }
+    };
+    match v.get_mut("Statement") {
+        Some(Value::Array(list)) => list.iter_mut().for_each(add),
+        Some(st) => add(st),
+        None => {}
+    }
+    serde_json::to_string(&v).map_err(|_| ServiceError::internal())
 }
 
 /// Whether the trust policy alone allows `action` (`sts:TagSession`, `sts:SetSourceIdentity`)
@@ -309,7 +331,10 @@ pub async fn handle(
     }
 
     let (session_policies, mut packed) = issue::session_policies(db, input).await?;
-    packed += new_tags.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    packed += new_tags
+        .iter()
+        .map(|(k, v)| k.len() + v.len())
+        .sum::<usize>();
     let packed_pct = issue::packed_percent(packed)?;
 
     let assumed_id = format!("{}:{session_name}", role.id);
@@ -361,6 +386,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn trust_policies_become_resource_policies_of_the_role() {
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#;
+        let arn = "arn:aws:iam::111122223333:role/R";
+        let doc = trust_as_resource_policy(trust, arn).unwrap();
+        assert!(Policy::parse(&doc, PolicyKind::Resource).is_ok());
+        assert!(doc.contains(r#""Resource":"arn:aws:iam::111122223333:role/R""#));
+        let single = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}}"#;
+        assert!(trust_as_resource_policy(single, arn).unwrap().contains("Resource"));
+    }
+
+    #[test]
     fn session_names_follow_aws_rules() {
         assert!(check_session_name("alice@example.com", "roleSessionName", 64).is_ok());
         assert!(check_session_name("a", "roleSessionName", 64).is_err());
@@ -377,7 +413,11 @@ mod tests {
             "TransitiveTagKeys": ["team"],
         });
         let keys = request_keys(&input);
-        let get = |k: &str| keys.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+        let get = |k: &str| {
+            keys.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
         assert_eq!(get("sts:ExternalId"), Some(vec!["ext".to_string()]));
         assert_eq!(get("sts:RoleSessionName"), Some(vec!["s1".to_string()]));
         assert_eq!(get("aws:RequestTag/team"), Some(vec!["red".to_string()]));

@@ -3,11 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::{
-    context::CallContext,
-    db::Db,
-    error::ServiceError,
-    iam::role_util as u,
-    sts::StsError,
+    context::CallContext, db::Db, error::ServiceError, iam::role_util as u, sts::StsError,
 };
 
 /// `GetCallerIdentity`: who signed the request (root, user, role session, federated user).

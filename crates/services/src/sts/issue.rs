@@ -189,7 +189,10 @@ mod tests {
     fn durations_follow_limits() {
         assert_eq!(check_duration(None, 3600, 43200, "x").unwrap(), 3600);
         assert_eq!(check_duration(None, 43200, 3600, "x").unwrap(), 3600);
-        assert_eq!(check_duration(Some(899), 3600, 3600, "x").unwrap_err().code, "ValidationError");
+        assert_eq!(
+            check_duration(Some(899), 3600, 3600, "x").unwrap_err().code,
+            "ValidationError"
+        );
         let e = check_duration(Some(3601), 3600, 3600, "too long").unwrap_err();
         assert_eq!(e.message, "too long");
     }
@@ -197,7 +200,10 @@ mod tests {
     #[test]
     fn packed_size_is_a_percentage() {
         assert_eq!(packed_percent(1024).unwrap(), 50);
-        assert_eq!(packed_percent(4096).unwrap_err().code, "PackedPolicyTooLarge");
+        assert_eq!(
+            packed_percent(4096).unwrap_err().code,
+            "PackedPolicyTooLarge"
+        );
     }
 
     #[test]

@@ -26,10 +26,9 @@ const DEFAULT: i64 = 43_200;
 fn require_long_term(ctx: &CallContext, op: &str, root_ok: bool) -> Result<(), ServiceError> {
     let p = &ctx.principal;
     if p.session.is_some() || !matches!(p.kind, PrincipalKind::User | PrincipalKind::Root) {
-        return Err(StsError::AccessDenied(format!(
-            "Cannot call {op} with session credentials"
-        ))
-        .into());
+        return Err(
+            StsError::AccessDenied(format!("Cannot call {op} with session credentials")).into(),
+        );
     }
     if p.kind == PrincipalKind::Root && !root_ok {
         return Err(StsError::AccessDenied(format!(

@@ -83,6 +83,12 @@ impl ArnPattern {
         }
     }
 
+    /// The literal text every matching ARN starts with (empty when the pattern starts with a
+    /// wildcard).
+    pub fn literal_prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// True when `arn` matches.
     pub fn matches(&self, arn: &str) -> bool {
         if let Pattern::Any = self.whole {

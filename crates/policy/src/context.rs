@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use crate::fxhash::SeededFx;
+
 /// The value of one context key: AWS context values are strings; `multi` marks a multi-valued key.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ContextValue {
@@ -41,7 +43,7 @@ impl ContextValue {
 /// The request context: condition keys (stored lowercased) and their values.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Context {
-    entries: HashMap<String, ContextValue>,
+    entries: HashMap<String, ContextValue, SeededFx>,
 }
 
 impl Context {

@@ -224,23 +224,23 @@ fn eval_layer(
 ) -> Hits {
     let mut hits = Hits::default();
     let (svc, op) = (req.service_lc(), req.name_lc());
-    for ((pi, si), action_known) in layer.candidates_checked(svc, op) {
+    layer.for_each_candidate(svc, op, &req.resource, |(pi, si), action_known| {
         let policy = &layer.policies()[pi as usize];
         let stmt = &policy.statements[si as usize];
         if !action_known && !stmt.action.matches(svc, op) {
-            continue;
+            return;
         }
         if let Some(r) = &stmt.resource {
             if !r.matches(&req.resource, &req.context, missing) {
-                continue;
+                return;
             }
         }
         let grant = stmt.principal_grant(req, boundary);
         if grant == Grant::None {
-            continue;
+            return;
         }
         if !stmt.conditions_hold(&req.context, missing) {
-            continue;
+            return;
         }
         let sref = StatementRef {
             policy: Arc::clone(policy),
@@ -254,7 +254,7 @@ fn eval_layer(
                 hits.grant = hits.grant.max(Some(grant));
             }
         }
-    }
+    });
     hits
 }
 

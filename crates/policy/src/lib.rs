@@ -49,6 +49,7 @@ pub mod document;
 pub mod error;
 pub mod evaluate;
 mod explain;
+mod fxhash;
 pub mod index;
 mod parse;
 pub mod principal;

@@ -41,6 +41,8 @@ impl ResourceSpec {
                     return false;
                 }
                 crate::scratch::with_text(|buf| match t.resolve_pattern_into(ctx, buf) {
+                    // A Resource pattern whose only wildcard ends it (it may span colons).
+                    Ok(true) if t.trailing_star() => resource.starts_with(&buf[..buf.len() - 1]),
                     Ok(true) if buf.is_ascii() && resource.is_ascii() => {
                         crate::arn::match_pattern_str(buf, resource, true)
                     }

@@ -26,6 +26,9 @@ pub struct Template {
     parts: Vec<Part>,
     /// The literal policy text before the first variable or wildcard: every match starts with it.
     prefix: Box<str>,
+    /// True when the policy text's only wildcard is one `*` ending the template, so a
+    /// substituted value without wildcards matches as a prefix.
+    trailing_star: bool,
 }
 
 impl Template {
@@ -65,9 +68,19 @@ impl Template {
                 Some(Part::Text(t)) => t.chars().take_while(|c| *c != '*' && *c != '?').collect(),
                 _ => String::new(),
             };
+            let wildcards: usize = parts
+                .iter()
+                .map(|p| match p {
+                    Part::Text(t) => t.chars().filter(|c| *c == '*' || *c == '?').count(),
+                    _ => 0,
+                })
+                .sum();
+            let trailing_star =
+                wildcards == 1 && matches!(parts.last(), Some(Part::Text(t)) if t.ends_with('*'));
             Some(Template {
                 parts,
                 prefix: prefix.into_boxed_str(),
+                trailing_star,
             })
         } else {
             None
@@ -86,6 +99,12 @@ impl Template {
     /// variable or wildcard).
     pub fn literal_prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// True when the policy text's only wildcard is one trailing `*` (see
+    /// [`Template::resolve_pattern_into`]: the substituted text minus that `*` is then a prefix).
+    pub fn trailing_star(&self) -> bool {
+        self.trailing_star
     }
 
     /// The first variable that cannot be resolved (what the substituting functions report).

@@ -533,10 +533,6 @@ const SERVICES: &[(&str, &[&str], &str)] = &[
 
 /// Number of distinct resource names per service (`app-0` .. `app-N`).
 const NAMES: u64 = 400;
-const TEAMS: &[&str] = &[
-    "payments", "search", "ledger", "growth", "infra", "mobile", "data", "ml",
-];
-
 /// xorshift64*: deterministic and dependency-free.
 struct Rng(u64);
 

@@ -12,7 +12,7 @@ conns=${2:-64}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
 cargo build --release --quiet -p rampart --bin rampart
-bin=target/release/rampart
+bin="${CARGO_TARGET_DIR:-target}/release/rampart"
 data=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT

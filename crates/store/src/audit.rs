@@ -62,6 +62,10 @@ pub struct StoredEvent {
     pub record: AuditRecord,
 }
 
+/// Rows per multi-row INSERT: 13 parameters each stays far below SQLite's (32,766) and
+/// PostgreSQL's (65,535) bind limits.
+const ROWS_PER_INSERT: usize = 100;
+
 /// Appends `records` in order on `conn`, which must be inside a transaction: the first
 /// statement bumps the one-row chain head, which locks it (Postgres row lock, SQLite write
 /// lock) until commit, so concurrent appenders queue up and the chain stays linear.
@@ -82,46 +86,61 @@ pub(crate) async fn append_batch(
         .bind(n)
         .fetch_one(&mut *c)
         .await?;
+        // Hash every record first, then write them with multi-row INSERTs: one statement per
+        // chunk instead of one per record is what lets group commit keep up with the API
+        // (each statement is a round trip to the database driver).
         let mut out = Vec::with_capacity(records.len());
+        let mut rows = Vec::with_capacity(records.len());
         let mut seq = last_seq - n;
         for rec in records {
             seq += 1;
             let hash = chain_hash(&prev, &canonical_bytes(seq, rec))?;
-            sqlx::query(
+            rows.push((seq, rec, std::mem::replace(&mut prev, hash.clone()), hash.clone()));
+            out.push(Appended { seq, hash });
+        }
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO audit_events (seq, event_id, event_time_ms, event_name, event_source,
                     username, access_key_id, read_only, error_code, account_id, event_json,
-                    prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(seq)
-            .bind(&rec.event_id)
-            .bind(to_ms(rec.event_time))
-            .bind(&rec.event_name)
-            .bind(&rec.event_source)
-            .bind(rec.username.as_deref())
-            .bind(rec.access_key_id.as_deref())
-            .bind(rec.read_only)
-            .bind(rec.error_code.as_deref())
-            .bind(rec.account_id.as_deref())
-            .bind(&rec.event_json)
-            .bind(&prev)
-            .bind(&hash)
-            .execute(&mut *c)
-            .await?;
-            for (ord, res) in rec.resources.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO audit_resources (seq, ord, resource_type, resource_name)
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(seq)
-                .bind(i32::try_from(ord).unwrap_or(i32::MAX))
-                .bind(res.resource_type.as_deref())
-                .bind(res.resource_name.as_deref())
-                .execute(&mut *c)
-                .await?;
-            }
-            out.push(Appended { seq, hash: hash.clone() });
-            prev = hash;
+                    prev_hash, hash) ",
+            );
+            q.push_values(chunk, |mut b, (seq, rec, prev_hash, hash)| {
+                b.push_bind(*seq)
+                    .push_bind(rec.event_id.as_str())
+                    .push_bind(to_ms(rec.event_time))
+                    .push_bind(rec.event_name.as_str())
+                    .push_bind(rec.event_source.as_str())
+                    .push_bind(rec.username.as_deref())
+                    .push_bind(rec.access_key_id.as_deref())
+                    .push_bind(rec.read_only)
+                    .push_bind(rec.error_code.as_deref())
+                    .push_bind(rec.account_id.as_deref())
+                    .push_bind(rec.event_json.as_str())
+                    .push_bind(prev_hash.as_str())
+                    .push_bind(hash.as_str());
+            });
+            q.build().execute(&mut *c).await?;
+        }
+        let resources: Vec<(i64, i32, &AuditResource)> = rows
+            .iter()
+            .flat_map(|(seq, rec, _, _)| {
+                rec.resources
+                    .iter()
+                    .enumerate()
+                    .map(move |(ord, r)| (*seq, i32::try_from(ord).unwrap_or(i32::MAX), r))
+            })
+            .collect();
+        for chunk in resources.chunks(ROWS_PER_INSERT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO audit_resources (seq, ord, resource_type, resource_name) ",
+            );
+            q.push_values(chunk, |mut b, (seq, ord, res)| {
+                b.push_bind(*seq)
+                    .push_bind(*ord)
+                    .push_bind(res.resource_type.as_deref())
+                    .push_bind(res.resource_name.as_deref());
+            });
+            q.build().execute(&mut *c).await?;
         }
         sqlx::query("UPDATE audit_head SET hash = $1, mac = $2 WHERE id = 1")
             .bind(&prev)

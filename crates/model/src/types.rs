@@ -81,7 +81,10 @@ impl Service {
     pub fn accepts_target_prefix(&self, prefix: &str) -> bool {
         match self.target_prefix {
             Some(full) => {
-                full == prefix || full.rsplit_once('.').is_some_and(|(_, last)| last == prefix)
+                full == prefix
+                    || full
+                        .rsplit_once('.')
+                        .is_some_and(|(_, last)| last == prefix)
             }
             None => false,
         }

@@ -3,7 +3,10 @@
 use std::process::Command;
 
 fn example(name: &str) -> String {
-    format!("{}/../../examples/policy/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../examples/policy/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn rampart(args: &[&str]) -> (bool, String) {
@@ -11,14 +14,20 @@ fn rampart(args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .expect("run rampart");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
 fn validate_reports_every_problem_with_its_location() {
     let (ok, out) = rampart(&["policy", "validate", &example("developer.json")]);
     assert!(ok, "{out}");
-    assert!(out.contains("OK (identity policy, 2 statement(s))"), "{out}");
+    assert!(
+        out.contains("OK (identity policy, 2 statement(s))"),
+        "{out}"
+    );
 
     let (ok, out) = rampart(&[
         "policy",
@@ -58,7 +67,11 @@ fn simulate_fails_when_an_expectation_does_not_hold() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text = std::fs::read_to_string(example("simulate.json"))
         .expect("read")
-        .replacen("\"decision\": \"Allow\"", "\"decision\": \"ExplicitDeny\"", 1);
+        .replacen(
+            "\"decision\": \"Allow\"",
+            "\"decision\": \"ExplicitDeny\"",
+            1,
+        );
     let path = dir.path().join("wrong.json");
     std::fs::write(&path, text).expect("write");
     let (ok, _) = rampart(&["policy", "simulate", path.to_str().expect("utf8")]);

@@ -396,3 +396,78 @@ def test_account_alias_summary_and_details_with_the_cli(server, iam):
         server.cli("iam", "create-user", "--user-name", uid("cli"), "--path", "/cli/").stdout
     )
     assert created["User"]["Arn"].endswith(f":user/cli/{created['User']['UserName']}")
+
+
+def test_principal_and_resource_tags_in_conditions(server, iam):
+    name, as_user, _, _ = new_user(server, iam)
+    other = uid("peer")
+    iam.create_user(UserName=other, Tags=[{"Key": "team", "Value": "blue"}])
+    stranger = uid("stranger")
+    iam.create_user(UserName=stranger, Tags=[{"Key": "team", "Value": "red"}])
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "iam:ListGroups",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalTag/team": "blue"}},
+            },
+            {
+                "Effect": "Allow",
+                "Action": "iam:GetUser",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"iam:ResourceTag/team": "${aws:PrincipalTag/team}"}},
+            },
+        ],
+    }
+    iam.put_user_policy(UserName=name, PolicyName="tags", PolicyDocument=json.dumps(policy))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        eventually(as_user.list_groups)
+    assert error_code(e) == "AccessDenied"
+    iam.tag_user(UserName=name, Tags=[{"Key": "team", "Value": "blue"}])
+    as_user.list_groups()
+    assert as_user.get_user(UserName=other)["User"]["UserName"] == other
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        as_user.get_user(UserName=stranger)
+    assert error_code(e) == "AccessDenied"
+    iam.untag_user(UserName=name, TagKeys=["team"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        as_user.list_groups()
+    assert error_code(e) == "AccessDenied"
+
+
+def test_request_tags_and_boundary_condition_keys(server, iam):
+    name, as_user, _, _ = new_user(server, iam)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["iam:CreateUser", "iam:TagUser"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "aws:RequestTag/owner": "${aws:username}",
+                        "iam:PermissionsBoundary": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                    }
+                },
+            }
+        ],
+    }
+    iam.put_user_policy(UserName=name, PolicyName="delegate", PolicyDocument=json.dumps(policy))
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        eventually(lambda: as_user.create_user(UserName=uid("child")))
+    assert error_code(e) == "AccessDenied"
+    child = uid("child")
+    as_user.create_user(
+        UserName=child,
+        Tags=[{"Key": "owner", "Value": name}],
+        PermissionsBoundary="arn:aws:iam::aws:policy/ReadOnlyAccess",
+    )
+    got = iam.get_user(UserName=child)["User"]
+    assert got["Tags"] == [{"Key": "owner", "Value": name}]
+    ents = iam.list_entities_for_policy(
+        PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess", PolicyUsageFilter="PermissionsBoundary"
+    )
+    assert child in [u["UserName"] for u in ents["PolicyUsers"]]

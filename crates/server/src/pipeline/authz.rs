@@ -9,7 +9,7 @@ use rampart_policy::{
 use rampart_services::{AuthzRequest, CallContext};
 use rampart_wire::{ApiError, CommonError, Protocol};
 
-use super::policies::PolicyCache;
+use super::policies::{CallerSet, PolicyCache};
 
 /// Decides one call. The principal's policies are read fresh for every request, so a policy
 /// change takes effect on the next request.
@@ -17,7 +17,7 @@ pub fn authorize(
     protocol: Protocol,
     ctx: &CallContext,
     request: &AuthzRequest,
-    caller: &Arc<PolicySet>,
+    caller: &Arc<CallerSet>,
     cache: &PolicyCache,
 ) -> Result<(), ApiError> {
     if request.always_allowed {
@@ -33,6 +33,12 @@ pub fn authorize(
         };
         context.insert(&key, value);
     }
+    for (key, value) in &caller.principal_tags {
+        context.insert(
+            &format!("aws:PrincipalTag/{key}"),
+            ContextValue::single(value.clone()),
+        );
+    }
     principal.fill_context(&mut context);
     for resource in &request.resources {
         let req = Request::new(
@@ -45,10 +51,10 @@ pub fn authorize(
         let with_resource;
         let policies: &PolicySet = match &resource.policy {
             Some(rp) => {
-                with_resource = cache.with_resource(caller, rp);
+                with_resource = cache.with_resource(&caller.policies, rp);
                 &with_resource
             }
-            None => caller,
+            None => &caller.policies,
         };
         let decision = evaluate(&req, policies);
         if decision.outcome != Outcome::Allow {

@@ -21,7 +21,17 @@ const CAPACITY: usize = 50_000;
 #[derive(Debug, Default)]
 pub struct PolicyCache {
     compiled: RwLock<HashMap<DocKey, Arc<Policy>>>,
-    callers: RwLock<HashMap<String, (i64, Arc<PolicySet>)>>,
+    callers: RwLock<HashMap<String, (i64, Arc<CallerSet>)>>,
+}
+
+/// A caller's compiled policies and the principal tags that go with them
+/// (`aws:PrincipalTag/*`), cached together.
+#[derive(Debug, Clone, Default)]
+pub struct CallerSet {
+    /// Identity, boundary and session layers.
+    pub policies: PolicySet,
+    /// The principal's tags.
+    pub principal_tags: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,7 +43,7 @@ struct DocKey {
 
 impl PolicyCache {
     /// The caller's cached policy set, if it was built at `epoch`.
-    pub fn caller_set(&self, access_key_id: &str, epoch: i64) -> Option<Arc<PolicySet>> {
+    pub fn caller_set(&self, access_key_id: &str, epoch: i64) -> Option<Arc<CallerSet>> {
         let map = self.callers.read().ok()?;
         match map.get(access_key_id) {
             Some((e, set)) if *e == epoch => Some(set.clone()),
@@ -47,8 +57,8 @@ impl PolicyCache {
         access_key_id: &str,
         epoch: i64,
         policies: &CallerPolicies,
-    ) -> Arc<PolicySet> {
-        let set = Arc::new(PolicySet {
+    ) -> Arc<CallerSet> {
+        let compiled = PolicySet {
             identity: self.layer(&policies.identity, PolicyKind::Identity),
             boundary: policies
                 .boundary
@@ -59,6 +69,10 @@ impl PolicyCache {
                 .as_ref()
                 .map(|s| self.layer(s, PolicyKind::Session)),
             ..PolicySet::default()
+        };
+        let set = Arc::new(CallerSet {
+            policies: compiled,
+            principal_tags: policies.principal_tags.clone(),
         });
         if let Ok(mut map) = self.callers.write() {
             if map.len() >= CAPACITY {

@@ -96,6 +96,11 @@ impl Server {
         aws_sdk_sts::Client::new(&self.sdk_config(key, secret, region).await)
     }
 
+    /// An IAM client signing with the given key.
+    pub async fn iam(&self, key: &str, secret: &str) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk_config(key, secret, "us-east-1").await)
+    }
+
     /// A CloudTrail client signing as the root user.
     pub async fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
         aws_sdk_cloudtrail::Client::new(

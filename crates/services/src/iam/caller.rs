@@ -149,6 +149,203 @@ async fn role_policies(db: &mut Db<'_>, account: &str, role_id: &str) -> Res<Cal
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{context::CallContext, principal::Principal};
+    use rampart_store::{MasterKey, StoreConfig};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    async fn store() -> (Store, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("rampart-iam-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = Arc::new(MasterKey::generate().unwrap());
+        let store = Store::open(StoreConfig::sqlite_in(&dir, key))
+            .await
+            .unwrap();
+        crate::iam::common::aws_managed::seed_aws_managed_policies(&store)
+            .await
+            .unwrap();
+        (store, dir)
+    }
+
+    fn root_ctx() -> CallContext {
+        CallContext {
+            request_id: "r".into(),
+            principal: Principal::root("111122223333", "AKIAROOT"),
+            region: "us-east-1".into(),
+            source_ip: "127.0.0.1".parse().unwrap(),
+            user_agent: "test".into(),
+            now: chrono::Utc::now(),
+            secure_transport: false,
+        }
+    }
+
+    async fn call(
+        store: &Store,
+        op: &str,
+        input: serde_json::Value,
+    ) -> Result<serde_json::Value, ServiceError> {
+        let ctx = root_ctx();
+        match crate::iam::access(op) {
+            Some(crate::registry::Access::Write) => {
+                let mut tx = store.begin().await.unwrap();
+                let out = crate::iam::handle(op, input, &ctx, Db::Write(&mut tx)).await?;
+                tx.commit().await.unwrap();
+                Ok(out)
+            }
+            _ => crate::iam::handle(op, input, &ctx, Db::Read(store)).await,
+        }
+    }
+
+    #[tokio::test]
+    async fn user_policies_gather_inline_attached_groups_and_boundary() {
+        let (store, dir) = store().await;
+        // Seeding again changes nothing.
+        let epoch = store.authz_epoch().get().await.unwrap();
+        crate::iam::common::aws_managed::seed_aws_managed_policies(&store)
+            .await
+            .unwrap();
+        assert_eq!(store.authz_epoch().get().await.unwrap(), epoch);
+
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        let user = call(
+            &store,
+            "CreateUser",
+            json!({"UserName": "bob", "Tags": [{"Key": "team", "Value": "x"}],
+            "PermissionsBoundary": "arn:aws:iam::aws:policy/ReadOnlyAccess"}),
+        )
+        .await
+        .unwrap();
+        let user_id = user["User"]["UserId"].as_str().unwrap().to_string();
+        call(
+            &store,
+            "PutUserPolicy",
+            json!({"UserName": "bob", "PolicyName": "mine", "PolicyDocument": doc}),
+        )
+        .await
+        .unwrap();
+        call(
+            &store,
+            "AttachUserPolicy",
+            json!({"UserName": "bob", "PolicyArn": "arn:aws:iam::aws:policy/IAMReadOnlyAccess"}),
+        )
+        .await
+        .unwrap();
+        call(&store, "CreateGroup", json!({"GroupName": "devs"}))
+            .await
+            .unwrap();
+        call(
+            &store,
+            "PutGroupPolicy",
+            json!({"GroupName": "devs", "PolicyName": "grp", "PolicyDocument": doc}),
+        )
+        .await
+        .unwrap();
+        let before = store.authz_epoch().get().await.unwrap();
+        call(
+            &store,
+            "AddUserToGroup",
+            json!({"GroupName": "devs", "UserName": "bob"}),
+        )
+        .await
+        .unwrap();
+        assert!(store.authz_epoch().get().await.unwrap() > before);
+
+        let principal = Principal {
+            account_id: "111122223333".into(),
+            kind: PrincipalKind::User,
+            arn: "arn:aws:iam::111122223333:user/bob".into(),
+            user_id,
+            name: "bob".into(),
+            access_key_id: "AKIABOB".into(),
+            session: None,
+        };
+        let got = policies(&principal, &store).await.unwrap();
+        let names: Vec<&str> = got.identity.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec!["mine", "arn:aws:iam::aws:policy/IAMReadOnlyAccess", "grp"]
+        );
+        assert_eq!(
+            got.boundary.unwrap().name,
+            "arn:aws:iam::aws:policy/ReadOnlyAccess"
+        );
+        assert_eq!(
+            got.principal_tags,
+            vec![("team".to_string(), "x".to_string())]
+        );
+
+        // Deleting is refused while anything hangs off the user.
+        let err = call(&store, "DeleteUser", json!({"UserName": "bob"}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "DeleteConflict");
+        let root = policies(&Principal::root("111122223333", "AKIAROOT"), &store)
+            .await
+            .unwrap();
+        assert!(root.identity.is_empty());
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn policy_versions_and_list_scopes() {
+        let (store, dir) = store().await;
+        let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+        let p = call(
+            &store,
+            "CreatePolicy",
+            json!({"PolicyName": "P", "PolicyDocument": doc, "Path": "/team/"}),
+        )
+        .await
+        .unwrap();
+        let arn = p["Policy"]["Arn"].as_str().unwrap().to_string();
+        assert_eq!(arn, "arn:aws:iam::111122223333:policy/team/P");
+        for _ in 0..4 {
+            call(
+                &store,
+                "CreatePolicyVersion",
+                json!({"PolicyArn": arn, "PolicyDocument": doc}),
+            )
+            .await
+            .unwrap();
+        }
+        let err = call(
+            &store,
+            "CreatePolicyVersion",
+            json!({"PolicyArn": arn, "PolicyDocument": doc}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code, "LimitExceeded");
+        let local = call(&store, "ListPolicies", json!({"Scope": "Local"}))
+            .await
+            .unwrap();
+        assert_eq!(local["Policies"].as_array().unwrap().len(), 1);
+        let all = call(&store, "ListPolicies", json!({"MaxItems": 3}))
+            .await
+            .unwrap();
+        assert_eq!(all["IsTruncated"], true);
+        let mut seen = all["Policies"].as_array().unwrap().len();
+        let mut marker = all["Marker"].as_str().map(str::to_string);
+        while let Some(m) = marker {
+            let next = call(&store, "ListPolicies", json!({"MaxItems": 3, "Marker": m}))
+                .await
+                .unwrap();
+            seen += next["Policies"].as_array().unwrap().len();
+            marker = next["Marker"].as_str().map(str::to_string);
+        }
+        assert_eq!(seen, crate::iam::common::aws_managed::POLICIES.len() + 1);
+        let err = call(
+            &store,
+            "DeletePolicy",
+            json!({"PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code, "AccessDenied");
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn session_tags_override_role_tags() {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use zeroize::Zeroizing;
 
+use crate::cache::Domain;
 use crate::crypto::aad_for;
 use crate::db::{dispatch, from_ms, from_ms_opt, to_ms, Handle};
 use crate::error::{Result, StoreError};
@@ -257,6 +258,8 @@ impl<'a> Credentials<'a> {
             .execute(&mut *c)
             .await?;
         });
+        drop(g);
+        self.h.touched(Domain::Credentials);
         Ok(())
     }
 
@@ -278,6 +281,14 @@ impl<'a> Credentials<'a> {
         &mut self,
         access_key_id: &str,
     ) -> Result<Option<(AccessKey, Zeroizing<String>)>> {
+        let cache = self.h.store().inner.cache.clone();
+        let cacheable = self.h.is_pool();
+        if cacheable {
+            if let Some(hit) = cache.key(access_key_id) {
+                return Ok(Some(hit));
+            }
+        }
+        let read_at = cache.generation(Domain::Credentials);
         let sql =
             format!("SELECT {COLUMNS}, secret_sealed FROM access_keys WHERE access_key_id = $1");
         let found = {
@@ -299,7 +310,11 @@ impl<'a> Credentials<'a> {
         let plain = self.h.store().master_key().open(&aad, &sealed)?;
         let secret = String::from_utf8(plain.to_vec())
             .map_err(|_| StoreError::Corrupt("secret access key is not UTF-8".into()))?;
-        Ok(Some((key, Zeroizing::new(secret))))
+        let secret = Zeroizing::new(secret);
+        if cacheable {
+            cache.put_key(read_at, &key, &secret);
+        }
+        Ok(Some((key, secret)))
     }
 
     /// Every key of one principal, oldest first (`ListAccessKeys`).
@@ -358,6 +373,8 @@ impl<'a> Credentials<'a> {
                 .await?
                 .rows_affected()
         });
+        drop(g);
+        self.h.touched(Domain::Credentials);
         if n == 0 {
             return Err(StoreError::NotFound(format!("access key {access_key_id}")));
         }
@@ -392,6 +409,8 @@ impl<'a> Credentials<'a> {
                 .await?
                 .rows_affected()
         });
+        drop(g);
+        self.h.touched(Domain::Credentials);
         if n == 0 {
             return Err(StoreError::NotFound(format!("access key {access_key_id}")));
         }
@@ -408,6 +427,8 @@ impl<'a> Credentials<'a> {
                 .await?
                 .rows_affected()
         });
+        drop(g);
+        self.h.touched(Domain::Credentials);
         Ok(n)
     }
 }

@@ -106,6 +106,20 @@ impl Handle<'_> {
         }
     }
 
+    /// Records that a write to `domain` just ran: on the pool it is already committed, so the
+    /// read caches are invalidated now; in a transaction, when the transaction ends.
+    pub(crate) fn touched(&mut self, domain: crate::cache::Domain) {
+        match self {
+            Handle::Store(s) => s.inner.cache.bump(domain),
+            Handle::Tx(t) => t.touched.mark(domain),
+        }
+    }
+
+    /// True outside a transaction, where reads see only committed data (and may be cached).
+    pub(crate) fn is_pool(&self) -> bool {
+        matches!(self, Handle::Store(_))
+    }
+
     /// The store this handle belongs to (for the master key).
     pub(crate) fn store(&self) -> &Store {
         match self {

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use crate::cache::Domain;
 use crate::db::{dispatch, from_ms, to_ms, Handle};
 use crate::error::{Result, StoreError};
 use crate::store::Store;
@@ -386,24 +387,39 @@ impl<'a> AuthzEpoch<'a> {
         AuthzEpoch { h }
     }
 
-    /// The current epoch.
+    /// The current epoch (from the in-process cache on the embedded store).
     pub async fn get(&mut self) -> Result<i64> {
+        let cache = self.h.store().inner.cache.clone();
+        let cacheable = self.h.is_pool();
+        if cacheable {
+            if let Some(epoch) = cache.epoch() {
+                return Ok(epoch);
+            }
+        }
+        let read_at = cache.generation(Domain::Epoch);
         let mut g = self.h.conn().await?;
-        dispatch!(g.conn(), c => {
-            Ok(sqlx::query_scalar("SELECT epoch FROM authz_epoch WHERE id = 1")
+        let epoch: i64 = dispatch!(g.conn(), c => {
+            sqlx::query_scalar("SELECT epoch FROM authz_epoch WHERE id = 1")
                 .fetch_one(&mut *c)
-                .await?)
-        })
+                .await?
+        });
+        if cacheable {
+            cache.put_epoch(read_at, epoch);
+        }
+        Ok(epoch)
     }
 
     /// Bumps the epoch (call in the transaction of any change that can alter a decision).
     pub async fn bump(&mut self) -> Result<i64> {
         let mut g = self.h.write_conn().await?;
-        dispatch!(g.conn(), c => {
-            Ok(sqlx::query_scalar("UPDATE authz_epoch SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch")
+        let epoch: i64 = dispatch!(g.conn(), c => {
+            sqlx::query_scalar("UPDATE authz_epoch SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch")
                 .fetch_one(&mut *c)
-                .await?)
-        })
+                .await?
+        });
+        drop(g);
+        self.h.touched(Domain::Epoch);
+        Ok(epoch)
     }
 }
 

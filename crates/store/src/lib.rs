@@ -12,6 +12,7 @@ mod audit;
 mod audit_chain;
 mod audit_lookup;
 mod audit_writer;
+mod cache;
 mod config;
 mod credentials;
 mod crypto;

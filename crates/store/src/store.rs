@@ -38,6 +38,8 @@ pub(crate) struct Inner {
     /// SQLite allows one writer at a time; queueing here (FIFO) beats SQLite's busy handler.
     /// Unused on Postgres, where row locks do the queueing.
     pub(crate) sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// Read caches, enabled only where this process is the database's sole writer (SQLite).
+    pub(crate) cache: Arc<crate::cache::LocalCache>,
 }
 
 /// Which kind of database a store runs on.
@@ -59,11 +61,13 @@ impl Store {
             }
         };
         crate::migrate::run(&pools).await?;
+        let sole_writer = matches!(pools, Pools::Sqlite(_));
         let store = Store {
             inner: Arc::new(Inner {
                 pools,
                 key: config.master_key,
                 sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
+                cache: Arc::new(crate::cache::LocalCache::new(sole_writer)),
             }),
         };
         store.check_master_key().await?;

@@ -13,9 +13,11 @@ use crate::store::Store;
 
 /// An open database transaction. Dropping it without [`Tx::commit`] rolls it back.
 pub struct Tx {
-    // Field order matters: the transaction ends (drops) before the writer lock is released.
+    // Field order matters: the transaction ends (drops) before the writer lock is released,
+    // and the read caches are invalidated after that.
     inner: TxInner,
     _writer: Option<OwnedMutexGuard<()>>,
+    pub(crate) touched: crate::cache::TouchGuard,
     store: Store,
 }
 
@@ -35,6 +37,7 @@ impl Tx {
         Tx {
             inner,
             _writer: writer,
+            touched: crate::cache::TouchGuard::new(store.inner.cache.clone()),
             store,
         }
     }

@@ -40,6 +40,8 @@ impl Store {
                 .execute(&mut *c)
                 .await?;
         });
+        tx.touched.mark(crate::cache::Domain::Credentials);
+        tx.touched.mark(crate::cache::Domain::Epoch);
         tx.commit().await
     }
 }

@@ -63,6 +63,7 @@ conformance!(
     wipe_all_resets_everything,
     entities_crud_and_listing,
     links_and_authz_epoch,
+    key_reads_never_serve_a_replaced_value,
 );
 
 /// Runs a test body on its own task so that the database is cleaned up even when it panics.
@@ -1180,4 +1181,99 @@ async fn links_and_authz_epoch(h: &Harness) {
         "a rolled-back bump is not seen"
     );
     assert_eq!(s.authz_epoch().bump().await.unwrap(), e0 + 1);
+}
+
+/// The embedded store caches key lookups and the epoch in process; every committed change
+/// (on the pool or in a transaction) must be visible to the very next read, and a rolled-back
+/// one never.
+async fn key_reads_never_serve_a_replaced_value(h: &Harness) {
+    let s = &h.store;
+    s.accounts()
+        .create(&account("111111111111", "c@example.com"))
+        .await
+        .unwrap();
+    let k = key("AKIAAAAAAAAAAAAAAAC1", "111111111111", "carol");
+    s.credentials().create(&k, "secret-one").await.unwrap();
+    let status = |r: Option<(rampart_store::AccessKey, rampart_store::Zeroizing<String>)>| {
+        r.map(|(k, _)| k.status)
+    };
+    for _ in 0..2 {
+        // The second read is served from the cache on SQLite.
+        let got = s
+            .credentials()
+            .get_with_secret(&k.access_key_id)
+            .await
+            .unwrap();
+        assert_eq!(status(got), Some(KeyStatus::Active));
+    }
+    s.credentials()
+        .set_status(&k.access_key_id, KeyStatus::Inactive)
+        .await
+        .unwrap();
+    let got = s
+        .credentials()
+        .get_with_secret(&k.access_key_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        status(got),
+        Some(KeyStatus::Inactive),
+        "autocommit change visible at once"
+    );
+
+    // In a transaction: invisible until commit, visible right after.
+    let mut tx = s.begin().await.unwrap();
+    tx.credentials()
+        .set_status(&k.access_key_id, KeyStatus::Active)
+        .await
+        .unwrap();
+    let got = s
+        .credentials()
+        .get_with_secret(&k.access_key_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        status(got),
+        Some(KeyStatus::Inactive),
+        "uncommitted change not visible"
+    );
+    tx.commit().await.unwrap();
+    let got = s
+        .credentials()
+        .get_with_secret(&k.access_key_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        status(got),
+        Some(KeyStatus::Active),
+        "committed change visible at once"
+    );
+
+    // A rolled-back change is never seen.
+    let mut tx = s.begin().await.unwrap();
+    tx.credentials().delete(&k.access_key_id).await.unwrap();
+    tx.rollback().await.unwrap();
+    let got = s
+        .credentials()
+        .get_with_secret(&k.access_key_id)
+        .await
+        .unwrap();
+    assert_eq!(status(got), Some(KeyStatus::Active));
+
+    s.credentials().delete(&k.access_key_id).await.unwrap();
+    assert!(s
+        .credentials()
+        .get_with_secret(&k.access_key_id)
+        .await
+        .unwrap()
+        .is_none());
+
+    // The epoch likewise.
+    let e = s.authz_epoch().get().await.unwrap();
+    assert_eq!(s.authz_epoch().get().await.unwrap(), e);
+    let mut tx = s.begin().await.unwrap();
+    tx.authz_epoch().bump().await.unwrap();
+    assert_eq!(s.authz_epoch().get().await.unwrap(), e);
+    tx.commit().await.unwrap();
+    assert_eq!(s.authz_epoch().get().await.unwrap(), e + 1);
 }

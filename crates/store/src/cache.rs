@@ -1,0 +1,149 @@
+//! In-process read caches for the embedded (SQLite) store, which is only ever written by this
+//! process: access keys with their opened secrets, and the authorization epoch. They take the
+//! database off the request path of every authenticated call.
+//!
+//! Correctness rests on generation counters. A reader notes the generation, reads the
+//! database outside any transaction, and caches the result only if the generation did not move
+//! meanwhile; every write bumps the generation once its change is visible (after an autocommit
+//! statement, or when its transaction ends), so no reader can cache a value that a committed
+//! write has replaced. On PostgreSQL several nodes
+//! share the database, so these caches are off and every request reads it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use zeroize::Zeroizing;
+
+use crate::credentials::AccessKey;
+
+/// Most cached keys before the map is cleared wholesale.
+const MAX_KEYS: usize = 100_000;
+
+/// What a write touched, so its transaction's end can invalidate the right caches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Domain {
+    /// Access keys.
+    Credentials,
+    /// The authorization epoch.
+    Epoch,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct LocalCache {
+    enabled: bool,
+    cred_gen: AtomicU64,
+    creds: RwLock<HashMap<String, (u64, AccessKey, Zeroizing<String>)>>,
+    epoch_gen: AtomicU64,
+    epoch: RwLock<Option<(u64, i64)>>,
+}
+
+impl LocalCache {
+    pub(crate) fn new(enabled: bool) -> LocalCache {
+        LocalCache {
+            enabled,
+            ..LocalCache::default()
+        }
+    }
+
+    /// Invalidates a domain (call once a write is visible to readers).
+    pub(crate) fn bump(&self, domain: Domain) {
+        match domain {
+            Domain::Credentials => self.cred_gen.fetch_add(1, Ordering::SeqCst),
+            Domain::Epoch => self.epoch_gen.fetch_add(1, Ordering::SeqCst),
+        };
+    }
+
+    /// The generation to note before reading the database.
+    pub(crate) fn generation(&self, domain: Domain) -> u64 {
+        match domain {
+            Domain::Credentials => self.cred_gen.load(Ordering::SeqCst),
+            Domain::Epoch => self.epoch_gen.load(Ordering::SeqCst),
+        }
+    }
+
+    pub(crate) fn key(&self, id: &str) -> Option<(AccessKey, Zeroizing<String>)> {
+        if !self.enabled {
+            return None;
+        }
+        let gen = self.generation(Domain::Credentials);
+        let map = self.creds.read().ok()?;
+        match map.get(id) {
+            Some((g, key, secret)) if *g == gen => Some((key.clone(), secret.clone())),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn put_key(&self, read_at: u64, key: &AccessKey, secret: &Zeroizing<String>) {
+        if !self.enabled || self.generation(Domain::Credentials) != read_at {
+            return;
+        }
+        if let Ok(mut map) = self.creds.write() {
+            if map.len() >= MAX_KEYS {
+                map.clear();
+            }
+            map.insert(
+                key.access_key_id.clone(),
+                (read_at, key.clone(), secret.clone()),
+            );
+        }
+    }
+
+    pub(crate) fn epoch(&self) -> Option<i64> {
+        if !self.enabled {
+            return None;
+        }
+        let gen = self.generation(Domain::Epoch);
+        match *self.epoch.read().ok()? {
+            Some((g, e)) if g == gen => Some(e),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn put_epoch(&self, read_at: u64, epoch: i64) {
+        if !self.enabled || self.generation(Domain::Epoch) != read_at {
+            return;
+        }
+        if let Ok(mut slot) = self.epoch.write() {
+            *slot = Some((read_at, epoch));
+        }
+    }
+}
+
+/// Held by a transaction: bumps the generations of what it touched when it ends (commit,
+/// rollback or drop), after the database has made the outcome visible.
+#[derive(Debug)]
+pub(crate) struct TouchGuard {
+    cache: Arc<LocalCache>,
+    credentials: bool,
+    epoch: bool,
+}
+
+impl TouchGuard {
+    pub(crate) fn new(cache: Arc<LocalCache>) -> TouchGuard {
+        TouchGuard {
+            cache,
+            credentials: false,
+            epoch: false,
+        }
+    }
+
+    /// Remembers that the transaction wrote `domain`; the bump happens when it ends.
+    pub(crate) fn mark(&mut self, domain: Domain) {
+        match domain {
+            Domain::Credentials => self.credentials = true,
+            Domain::Epoch => self.epoch = true,
+        }
+    }
+}
+
+impl Drop for TouchGuard {
+    fn drop(&mut self) {
+        if self.credentials {
+            self.cache.bump(Domain::Credentials);
+        }
+        if self.epoch {
+            self.cache.bump(Domain::Epoch);
+        }
+    }
+}

@@ -230,3 +230,51 @@ pub fn sigv4_error(protocol: Protocol, err: &SigV4Error) -> ApiError {
         None => ApiError::new(err.code(), err.to_string(), err.http_status(), true),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_store::{Principal as KeyOwner, Session};
+
+    fn temporary_key(token: &str, expires_at: DateTime<Utc>) -> AccessKey {
+        AccessKey {
+            access_key_id: "ASIAEXAMPLEEXAMPLE12".into(),
+            principal: KeyOwner {
+                account_id: "111122223333".into(),
+                kind: PrincipalKind::AssumedRole,
+                id: "AROAEXAMPLE:s".into(),
+                arn: "arn:aws:sts::111122223333:assumed-role/R/s".into(),
+            },
+            status: KeyStatus::Active,
+            created_at: expires_at - chrono::Duration::seconds(900),
+            last_used: None,
+            session: Some(Session {
+                token_hash: hash_session_token(token),
+                expires_at,
+                context: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn temporary_credentials_expire_on_time() {
+        let expires = DateTime::from_timestamp(1_700_000_900, 0).unwrap();
+        let key = temporary_key("tok", expires);
+        let before = expires - chrono::Duration::seconds(1);
+        assert!(check_session(Protocol::Query, &key, Some("tok"), before).is_ok());
+        let err = check_session(Protocol::Query, &key, Some("tok"), expires).unwrap_err();
+        assert_eq!(err.error.code, "ExpiredToken");
+        assert_eq!(err.account_id.as_deref(), Some("111122223333"));
+    }
+
+    #[test]
+    fn a_wrong_or_missing_token_is_an_invalid_client_token() {
+        let expires = DateTime::from_timestamp(1_700_000_900, 0).unwrap();
+        let key = temporary_key("tok", expires);
+        let now = expires - chrono::Duration::seconds(60);
+        for token in [Some("other"), None] {
+            let err = check_session(Protocol::Query, &key, token, now).unwrap_err();
+            assert_eq!(err.error.code, "InvalidClientTokenId");
+        }
+    }
+}

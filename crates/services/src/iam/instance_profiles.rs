@@ -8,11 +8,11 @@ use crate::{
     context::CallContext,
     db::Db,
     error::ServiceError,
-    ids,
     iam::{
         model::{self, InstanceProfileDoc, RoleDoc},
         role_util::{self as u, load_role, req, role_json, s, RoleError},
     },
+    ids,
     registry::{not_implemented, Access},
 };
 
@@ -80,14 +80,15 @@ pub async fn authz(
                     let doc: InstanceProfileDoc = u::from_doc(&e)?;
                     (e.arn, doc.tags)
                 }
-                None => (model::arn(account, "instance-profile", "/", name), Vec::new()),
+                None => (
+                    model::arn(account, "instance-profile", "/", name),
+                    Vec::new(),
+                ),
             };
             let mut q = AuthzRequest::on(&action, arn, account);
             q.context = u::resource_tag_keys(&tags);
             match operation {
-                "TagInstanceProfile" => {
-                    q.context.extend(u::request_tag_keys(&u::tags_in(input)?))
-                }
+                "TagInstanceProfile" => q.context.extend(u::request_tag_keys(&u::tags_in(input)?)),
                 "UntagInstanceProfile" => {
                     let keys = u::strings(input, "TagKeys");
                     if !keys.is_empty() {
@@ -248,10 +249,10 @@ async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Val
         doc: u::to_doc(&doc)?,
     };
     db.entities().create(&e).await.map_err(|err| match err {
-        StoreError::AlreadyExists(_) => RoleError::EntityAlreadyExists(format!(
-            "Instance Profile {name} already exists."
-        ))
-        .into(),
+        StoreError::AlreadyExists(_) => {
+            RoleError::EntityAlreadyExists(format!("Instance Profile {name} already exists."))
+                .into()
+        }
         other => ServiceError::from(other),
     })?;
     Ok(json!({ "InstanceProfile": profile_json(db, &e, &doc, true).await? }))
@@ -303,7 +304,11 @@ async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Val
     Ok(json!({}))
 }
 
-async fn add_role(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Value, ServiceError> {
+async fn add_role(
+    input: &Value,
+    ctx: &CallContext,
+    db: &mut Db<'_>,
+) -> Result<Value, ServiceError> {
     let (e, _) = load(db, ctx, req(input, "InstanceProfileName")?).await?;
     let (role, _) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
     let current = db

@@ -11,13 +11,13 @@ use crate::{
     context::CallContext,
     db::Db,
     error::ServiceError,
-    ids,
     iam::{
         model::{self, RoleDoc},
         role_util::{
             self as u, int, load_role, req, role_json, s, save_role, RoleError, ROLE_INLINE_LIMIT,
         },
     },
+    ids,
     registry::{not_implemented, Access},
 };
 
@@ -66,11 +66,7 @@ pub async fn authz(
     };
     if operation == "CreateRole" {
         let path = s(input, "Path").unwrap_or("/");
-        let mut q = AuthzRequest::on(
-            &action,
-            model::arn(account, "role", path, name),
-            account,
-        );
+        let mut q = AuthzRequest::on(&action, model::arn(account, "role", path, name), account);
         q.context = u::request_tag_keys(&u::tags_in(input)?);
         if let Some(b) = s(input, "PermissionsBoundary") {
             q.context
@@ -207,8 +203,7 @@ async fn create_role(
     };
     db.entities().create(&e).await.map_err(|err| match err {
         StoreError::AlreadyExists(_) => {
-            RoleError::EntityAlreadyExists(format!("Role with name {name} already exists."))
-                .into()
+            RoleError::EntityAlreadyExists(format!("Role with name {name} already exists.")).into()
         }
         other => ServiceError::from(other),
     })?;
@@ -220,7 +215,11 @@ async fn create_role(
     Ok(json!({ "Role": role }))
 }
 
-async fn get_role(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Value, ServiceError> {
+async fn get_role(
+    input: &Value,
+    ctx: &CallContext,
+    db: &mut Db<'_>,
+) -> Result<Value, ServiceError> {
     let (e, doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
     Ok(json!({ "Role": role_json(&e, &doc, true) }))
 }
@@ -345,7 +344,10 @@ async fn delete_role(
 
 /// Deletes the temporary keys of every session of a role: they stop working at once.
 async fn end_sessions(db: &mut Db<'_>, account: &str, role_id: &str) -> Result<(), ServiceError> {
-    let keys = db.links().targets(account, LINK_ROLE_SESSION, role_id).await?;
+    let keys = db
+        .links()
+        .targets(account, LINK_ROLE_SESSION, role_id)
+        .await?;
     for akid in keys {
         match db.credentials().delete(&akid).await {
             Ok(()) | Err(StoreError::NotFound(_)) => {}
@@ -358,7 +360,11 @@ async fn end_sessions(db: &mut Db<'_>, account: &str, role_id: &str) -> Result<(
     Ok(())
 }
 
-async fn tag_role(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Value, ServiceError> {
+async fn tag_role(
+    input: &Value,
+    ctx: &CallContext,
+    db: &mut Db<'_>,
+) -> Result<Value, ServiceError> {
     let (e, mut doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
     u::merge_tags(&mut doc.tags, u::tags_in(input)?)?;
     save_role(db, e, &doc, ctx.now).await?;

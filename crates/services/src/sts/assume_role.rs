@@ -392,8 +392,11 @@ mod tests {
         let doc = trust_as_resource_policy(trust, arn).unwrap();
         assert!(Policy::parse(&doc, PolicyKind::Resource).is_ok());
         assert!(doc.contains(r#""Resource":"arn:aws:iam::111122223333:role/R""#));
-        let single = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}}"#;
-        assert!(trust_as_resource_policy(single, arn).unwrap().contains("Resource"));
+        let single =
+            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}}"#;
+        assert!(trust_as_resource_policy(single, arn)
+            .unwrap()
+            .contains("Resource"));
     }
 
     #[test]

@@ -16,10 +16,12 @@ use subtle::ConstantTimeEq;
 
 use crate::app::App;
 
-/// Authentication state kept between requests: derived signing keys.
+/// Authentication state kept between requests: derived signing keys, and when this node
+/// last recorded each key's use.
 #[derive(Debug, Default)]
 pub struct AuthnCache {
     signing: SigningKeyCache,
+    recorded: std::sync::Mutex<std::collections::HashMap<String, DateTime<Utc>>>,
 }
 
 /// Why authentication failed, and the account of the key when the key exists (so the refused
@@ -103,12 +105,23 @@ fn record_use(app: &App, key: &AccessKey, auth: &ParsedAuth, now: DateTime<Utc>)
     if key.session.is_some() {
         return;
     }
-    let fresh = key
-        .last_used
-        .as_ref()
-        .is_some_and(|l| (now - l.at).num_seconds() < LAST_USED_GRANULARITY_SECS);
-    if fresh {
+    let recent = |at: &DateTime<Utc>| (now - *at).num_seconds() < LAST_USED_GRANULARITY_SECS;
+    if key.last_used.as_ref().is_some_and(|l| recent(&l.at)) {
         return;
+    }
+    // The key may come from the store's read cache, whose `last_used` is not refreshed by
+    // these writes: remember in process when this node last recorded the key.
+    {
+        let Ok(mut recorded) = app.authn.recorded.lock() else {
+            return;
+        };
+        if recorded.get(&key.access_key_id).is_some_and(recent) {
+            return;
+        }
+        if recorded.len() >= 100_000 {
+            recorded.clear();
+        }
+        recorded.insert(key.access_key_id.clone(), now);
     }
     let store = app.store.clone();
     let id = key.access_key_id.clone();

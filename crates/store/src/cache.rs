@@ -29,11 +29,14 @@ pub(crate) enum Domain {
     Epoch,
 }
 
+/// A cached key: the generation it was read at, the key, and its opened secret.
+type CachedKey = (u64, AccessKey, Zeroizing<String>);
+
 #[derive(Debug, Default)]
 pub(crate) struct LocalCache {
     enabled: bool,
     cred_gen: AtomicU64,
-    creds: RwLock<HashMap<String, (u64, AccessKey, Zeroizing<String>)>>,
+    creds: RwLock<HashMap<String, CachedKey>>,
     epoch_gen: AtomicU64,
     epoch: RwLock<Option<(u64, i64)>>,
 }

@@ -30,4 +30,4 @@ cargo build --quiet -p rampart --bin rampart
 cargo test --workspace --quiet
 
 step "Python end-to-end tests (boto3, aws CLI)"
-RAMPART_BIN="$(pwd)/target/debug/rampart" python3 -m pytest -q tests/e2e
+RAMPART_BIN="${CARGO_TARGET_DIR:-$(pwd)/target}/debug/rampart" python3 -m pytest -q tests/e2e

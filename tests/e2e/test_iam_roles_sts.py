@@ -536,3 +536,34 @@ def test_a_user_without_policies_cannot_use_roles_or_the_simulator(env):
         with pytest.raises(ClientError) as e:
             call()
         assert error_code(e) == "AccessDenied"
+
+
+def test_principal_arn_of_a_session_is_the_role_arn_with_its_path(env):
+    """aws:PrincipalArn of a role session is the role's ARN, path included (the session ARN
+    has no path), so conditions on it behave as in AWS."""
+    server, iam, account = env
+    name = uid("pathrole-")
+    role_arn = iam.create_role(
+        RoleName=name, Path="/team/ops/", AssumeRolePolicyDocument=trust(f"arn:aws:iam::{account}:root")
+    )["Role"]["Arn"]
+    assert role_arn == f"arn:aws:iam::{account}:role/team/ops/{name}"
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="only-with-path",
+        PolicyDocument=doc(
+            allow("iam:ListRoles", Condition={"StringEquals": {"aws:PrincipalArn": role_arn}})
+        ),
+    )
+    # AWS refuses role assumption to the root user whatever the trust policy says.
+    with pytest.raises(ClientError) as e:
+        server.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="s1")
+    assert error_code(e) == "AccessDenied"
+    assert e.value.response["Error"]["Message"] == "Roles may not be assumed by root accounts."
+    _, key, secret = make_user(server, iam, doc(allow("sts:AssumeRole", role_arn)))
+    creds = server.client("sts", key=key, secret=secret).assume_role(
+        RoleArn=role_arn, RoleSessionName="s1"
+    )["Credentials"]
+    session_iam = session_client(server, "iam", creds)
+    session_iam.list_roles()  # allowed only if aws:PrincipalArn carries the path
+    ident = session_client(server, "sts", creds).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:sts::{account}:assumed-role/{name}/s1"

@@ -23,6 +23,9 @@ pub struct ResourcePolicy {
     /// True when the resource's own policy must allow (KMS key policies, role trust
     /// policies): identity policies alone then grant nothing.
     pub required: bool,
+    /// The policy's type, which decides its validation rules (a trust policy has no
+    /// `Resource` element: its statements apply to the role itself).
+    pub kind: rampart_policy::PolicyKind,
 }
 
 /// A named identity-based policy document of the caller.

@@ -23,7 +23,17 @@ pub fn authorize(
     if request.always_allowed {
         return Ok(());
     }
-    let principal = PolicyPrincipal::from_arn(&ctx.principal.arn);
+    let mut principal = PolicyPrincipal::from_arn(&ctx.principal.arn);
+    // A session ARN has no role path; STS recorded the role ARN with it (`aws:PrincipalArn`,
+    // and resource policies that name the role).
+    if let Some(role_arn) = ctx
+        .principal
+        .session
+        .as_ref()
+        .and_then(|s| s.context.role_arn.clone())
+    {
+        principal.parent_arn = Some(role_arn);
+    }
     let mut context = Context::new();
     for (key, values) in ctx.global_keys().into_iter().chain(request.context.clone()) {
         let value = if values.len() == 1 {

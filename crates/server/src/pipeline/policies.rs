@@ -90,7 +90,7 @@ impl PolicyCache {
             name: resource.name.clone(),
             document: resource.document.clone(),
         };
-        set.resource = Some(self.layer(std::slice::from_ref(&named), PolicyKind::Resource));
+        set.resource = Some(self.layer(std::slice::from_ref(&named), resource.kind));
         set.resource_policy_required = resource.required;
         set
     }

@@ -83,6 +83,12 @@ pub async fn authz(
     ctx: &CallContext,
     store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
+    // AWS refuses the root user outright, whatever the trust policy says.
+    if ctx.principal.kind == PrincipalKind::Root {
+        return Err(
+            StsError::AccessDenied("Roles may not be assumed by root accounts.".into()).into(),
+        );
+    }
     let Some(arn) = u::s(input, "RoleArn") else {
         return Ok(None);
     };
@@ -110,35 +116,14 @@ pub async fn authz(
             account,
             policy: Some(ResourcePolicy {
                 name: format!("trust policy of role {}", role.name),
-                document: trust_as_resource_policy(&doc.assume_role_policy, &role.arn)?,
+                document: doc.assume_role_policy.clone(),
                 required: true,
+                kind: PolicyKind::Trust,
             }),
         }],
         context,
         always_allowed: false,
     }))
-}
-
-/// A trust policy as the resource-based policy of its role: statements without `Resource`
-/// apply to the role itself (trust policies have no `Resource` element).
-pub fn trust_as_resource_policy(trust: &str, role_arn: &str) -> Result<String, ServiceError> {
-    let mut v: Value = serde_json::from_str(trust).map_err(|err| {
-        tracing::error!(error = %err, "stored trust policy is not JSON");
-        ServiceError::internal()
-    })?;
-    let add = |st: &mut Value| {
-        if let Some(o) = st.as_object_mut() {
-            if !o.contains_key("Resource") && !o.contains_key("NotResource") {
-                o.insert("Resource".into(), Value::String(role_arn.to_string()));
-            }
-        }
-    };
-    match v.get_mut("Statement") {
-        Some(Value::Array(list)) => list.iter_mut().for_each(add),
-        Some(st) => add(st),
-        None => {}
-    }
-    serde_json::to_string(&v).map_err(|_| ServiceError::internal())
 }
 
 /// Whether the trust policy alone allows `action` (`sts:TagSession`, `sts:SetSourceIdentity`)
@@ -384,20 +369,6 @@ pub async fn handle(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn trust_policies_become_resource_policies_of_the_role() {
-        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#;
-        let arn = "arn:aws:iam::111122223333:role/R";
-        let doc = trust_as_resource_policy(trust, arn).unwrap();
-        assert!(Policy::parse(&doc, PolicyKind::Resource).is_ok());
-        assert!(doc.contains(r#""Resource":"arn:aws:iam::111122223333:role/R""#));
-        let single =
-            r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}}"#;
-        assert!(trust_as_resource_policy(single, arn)
-            .unwrap()
-            .contains("Resource"));
-    }
 
     #[test]
     fn session_names_follow_aws_rules() {

@@ -237,7 +237,11 @@ async fn open_sqlite(path: &std::path::Path, config: &StoreConfig) -> Result<Poo
         // last commits on power loss).
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(config.busy_timeout)
-        .foreign_keys(true);
+        .foreign_keys(true)
+        // Checkpoint every ~40 MB of WAL instead of every ~4 MB: the audit log appends to the
+        // same index leaf pages over and over, and each checkpoint copies a page once however
+        // often it changed in between.
+        .pragma("wal_autocheckpoint", "10000");
     let pool = SqlitePoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(config.busy_timeout)

@@ -12,9 +12,9 @@ use prometheus_client::{
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CallLabels {
     /// The service (`sts`, `iam`, ...; `unknown` when routing failed).
-    pub service: String,
-    /// The operation name.
-    pub operation: String,
+    pub service: &'static str,
+    /// The operation name (from the model's static tables, so labels cost no allocation).
+    pub operation: &'static str,
     /// `ok`, `denied`, `client_error` or `server_error`.
     pub outcome: &'static str,
 }

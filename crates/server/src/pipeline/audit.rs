@@ -27,6 +27,6 @@ pub fn record(facts: &EventFacts<'_>, account_id: Option<&str>) -> AuditRecord {
         error_code: facts.error.map(|(code, _)| code.to_string()),
         account_id: account_id.map(str::to_string),
         resources: Vec::<AuditResource>::new(),
-        event_json: json.to_string(),
+        event_json: json,
     }
 }

@@ -466,8 +466,8 @@ fn observe(app: &App, call: &Call, started: Instant) {
     };
     app.metrics.observe(
         CallLabels {
-            service: service.to_string(),
-            operation: operation.to_string(),
+            service,
+            operation,
             outcome,
         },
         elapsed.as_secs_f64(),

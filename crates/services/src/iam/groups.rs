@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use super::{
     common::{
         bump, document, exists_or, find, new_id, page, path_of, path_prefix_of, read_doc, req_str,
-        ts, write_doc, IamError, Res,
+        save_doc, stored_arn, ts, write_doc, IamError, Res,
     },
     model::{self, name_key, GroupDoc, UserDoc, GROUP, LINK_ATTACHED, LINK_MEMBER},
     users,
@@ -53,11 +53,7 @@ pub async fn load(db: &mut Db<'_>, account: &str, name: &str) -> Res<Entity> {
 
 /// The group's ARN with its stored path (`/` when it does not exist).
 pub async fn group_arn_stored(store: &Store, account: &str, name: &str) -> Res<String> {
-    let mut db = Db::Read(store);
-    Ok(match find(&mut db, account, GROUP, name).await? {
-        Some(e) => e.arn,
-        None => group_arn(account, "/", name),
-    })
+    stored_arn(store, account, GROUP, "group", name).await
 }
 
 /// The authorization entry of an operation of this family.
@@ -344,10 +340,8 @@ async fn list_groups_for_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>)
     Ok(Value::Object(out))
 }
 
-async fn save(db: &mut Db<'_>, mut g: Entity, doc: &GroupDoc) -> Res<()> {
-    write_doc(&mut g, doc, Utc::now())?;
-    let key = g.name_key.clone();
-    db.entities().update(&key, &g).await?;
+async fn save(db: &mut Db<'_>, g: Entity, doc: &GroupDoc) -> Res<()> {
+    save_doc(db, g, doc, Utc::now()).await?;
     bump(db).await
 }
 
@@ -401,9 +395,7 @@ async fn delete_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) 
 async fn list_group_policies(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let g = load(db, &ctx.principal.account_id, req_str(input, "GroupName")?).await?;
     let doc: GroupDoc = read_doc(&g)?;
-    let mut names: Vec<String> = doc.inline_policies.keys().cloned().collect();
-    names.sort_by_key(|n| n.to_lowercase());
-    users::names_page(names, input)
+    page::names_page(doc.inline_policies.keys().cloned().collect(), input)
 }
 
 #[cfg(test)]

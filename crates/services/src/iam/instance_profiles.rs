@@ -1,7 +1,7 @@
 //! IAM: instance profiles and the (at most one) role each holds.
 
-use rampart_store::{Entity, Store, StoreError};
-use serde_json::{json, Value};
+use rampart_store::{Entity, Store};
+use serde_json::{json, Map, Value};
 
 use crate::{
     authz::AuthzRequest,
@@ -9,10 +9,14 @@ use crate::{
     db::Db,
     error::ServiceError,
     iam::{
+        common::{
+            authz_on_entity, bump, checked_path, exists_or, load_doc, new_id, opt_str, page,
+            path_prefix_of, read_doc, req_str, save_doc, stored_arn, str_list, tags, to_text, ts,
+            IamError, Res,
+        },
         model::{self, InstanceProfileDoc, RoleDoc},
-        role_util::{self as u, load_role, req, role_json, s, RoleError},
+        roles::{load_role, role_json},
     },
-    ids,
     registry::{not_implemented, Access},
 };
 
@@ -45,58 +49,50 @@ pub async fn authz(
     match operation {
         "ListInstanceProfiles" => Ok(Some(AuthzRequest::on_any(&action, account))),
         "ListInstanceProfilesForRole" => {
-            let name = s(input, "RoleName").unwrap_or_default();
-            let arn = match store
-                .entities()
-                .get(account, model::ROLE, &model::name_key(name))
-                .await?
-            {
-                Some(e) => e.arn,
-                None => model::arn(account, "role", "/", name),
-            };
+            let name = opt_str(input, "RoleName").unwrap_or_default();
+            let arn = stored_arn(store, account, model::ROLE, "role", name).await?;
             Ok(Some(AuthzRequest::on(&action, arn, account)))
         }
         "CreateInstanceProfile" => {
-            let name = s(input, "InstanceProfileName").unwrap_or_default();
-            let path = s(input, "Path").unwrap_or("/");
+            let name = opt_str(input, "InstanceProfileName").unwrap_or_default();
+            let path = opt_str(input, "Path").unwrap_or("/");
             let mut q = AuthzRequest::on(
                 &action,
                 model::arn(account, "instance-profile", path, name),
                 account,
             );
-            q.context = u::request_tag_keys(&u::tags_in(input)?);
+            q.context = tags::request_context(&tags::from_input(input)?);
             Ok(Some(q))
         }
         _ => {
-            let Some(name) = s(input, "InstanceProfileName") else {
+            let Some(name) = opt_str(input, "InstanceProfileName") else {
                 return Ok(None);
             };
-            let (arn, tags) = match store
-                .entities()
-                .get(account, model::INSTANCE_PROFILE, &model::name_key(name))
-                .await?
-            {
-                Some(e) => {
-                    let doc: InstanceProfileDoc = u::from_doc(&e)?;
-                    (e.arn, doc.tags)
-                }
-                None => (
-                    model::arn(account, "instance-profile", "/", name),
-                    Vec::new(),
-                ),
-            };
-            let mut q = AuthzRequest::on(&action, arn, account);
-            q.context = u::resource_tag_keys(&tags);
-            match operation {
-                "TagInstanceProfile" => q.context.extend(u::request_tag_keys(&u::tags_in(input)?)),
+            let extra = match operation {
+                "TagInstanceProfile" => tags::request_context(&tags::from_input(input)?),
                 "UntagInstanceProfile" => {
-                    let keys = u::strings(input, "TagKeys");
-                    if !keys.is_empty() {
-                        q.context.push(("aws:TagKeys".into(), keys));
+                    let keys = str_list(input, "TagKeys");
+                    if keys.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![tags::tag_keys_context(&keys)]
                     }
                 }
-                _ => {}
-            }
+                _ => Vec::new(),
+            };
+            let tags_of = |d: InstanceProfileDoc| d.tags;
+            let kind = model::INSTANCE_PROFILE;
+            let q = authz_on_entity(
+                &action,
+                ctx,
+                store,
+                kind,
+                "instance-profile",
+                name,
+                tags_of,
+                extra,
+            )
+            .await?;
             Ok(Some(q))
         }
     }
@@ -114,7 +110,7 @@ pub async fn handle(
     match operation {
         "CreateInstanceProfile" => create(input, ctx, db).await,
         "GetInstanceProfile" => {
-            let (e, doc) = load(db, ctx, req(input, "InstanceProfileName")?).await?;
+            let (e, doc) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
             Ok(json!({ "InstanceProfile": profile_json(db, &e, &doc, true).await? }))
         }
         "ListInstanceProfiles" => list(input, ctx, db).await,
@@ -123,78 +119,34 @@ pub async fn handle(
         "RemoveRoleFromInstanceProfile" => remove_role(input, ctx, db).await,
         "ListInstanceProfilesForRole" => list_for_role(input, ctx, db).await,
         "TagInstanceProfile" => {
-            let (e, mut doc) = load(db, ctx, req(input, "InstanceProfileName")?).await?;
-            u::merge_tags(&mut doc.tags, u::tags_in(input)?)?;
-            save(db, e, &doc, ctx).await?;
-            db.authz_epoch().bump().await?;
+            let (e, mut doc) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
+            doc.tags = tags::merge(&doc.tags, &tags::from_input(input)?)?;
+            save_doc(db, e, &doc, ctx.now).await?;
+            bump(db).await?;
             Ok(json!({}))
         }
         "UntagInstanceProfile" => {
-            let (e, mut doc) = load(db, ctx, req(input, "InstanceProfileName")?).await?;
-            u::remove_tags(&mut doc.tags, &u::strings(input, "TagKeys"));
-            save(db, e, &doc, ctx).await?;
-            db.authz_epoch().bump().await?;
+            let (e, mut doc) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
+            doc.tags = tags::remove(&doc.tags, &str_list(input, "TagKeys"));
+            save_doc(db, e, &doc, ctx.now).await?;
+            bump(db).await?;
             Ok(json!({}))
         }
         "ListInstanceProfileTags" => {
-            let (_, doc) = load(db, ctx, req(input, "InstanceProfileName")?).await?;
-            let keys: Vec<String> = doc.tags.iter().map(|t| t.key.clone()).collect();
-            let (page, truncated) = u::page_names(keys, input);
-            let tags: Vec<_> = doc
-                .tags
-                .iter()
-                .filter(|t| page.contains(&t.key))
-                .cloned()
-                .collect();
-            Ok(u::paged(
-                json!({ "Tags": u::tags_json(&tags) }),
-                truncated,
-                page.last().map(String::as_str),
-            ))
+            let (_, doc) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
+            page::tags_page(&doc.tags, input)
         }
         _ => Err(not_implemented("iam", operation)),
     }
 }
 
 fn no_such_profile(name: &str) -> ServiceError {
-    RoleError::NoSuchEntity(format!("Instance Profile {name} cannot be found.")).into()
+    IamError::NoSuchEntity(format!("Instance Profile {name} cannot be found.")).into()
 }
 
-async fn load(
-    db: &mut Db<'_>,
-    ctx: &CallContext,
-    name: &str,
-) -> Result<(Entity, InstanceProfileDoc), ServiceError> {
-    match db
-        .entities()
-        .get(
-            &ctx.principal.account_id,
-            model::INSTANCE_PROFILE,
-            &model::name_key(name),
-        )
-        .await?
-    {
-        Some(e) => {
-            let doc = u::from_doc(&e)?;
-            Ok((e, doc))
-        }
-        None => Err(no_such_profile(name)),
-    }
-}
-
-async fn save(
-    db: &mut Db<'_>,
-    mut e: Entity,
-    doc: &InstanceProfileDoc,
-    ctx: &CallContext,
-) -> Result<(), ServiceError> {
-    e.doc = u::to_doc(doc)?;
-    e.updated_at = ctx.now;
-    let key = e.name_key.clone();
-    db.entities()
-        .update(&key, &e)
-        .await
-        .map_err(|err| u::store_err(err, "instance profile"))
+async fn load(db: &mut Db<'_>, ctx: &CallContext, name: &str) -> Res<(Entity, InstanceProfileDoc)> {
+    let account = &ctx.principal.account_id;
+    load_doc(db, account, model::INSTANCE_PROFILE, name, no_such_profile).await
 }
 
 /// The `InstanceProfile` structure with its roles.
@@ -211,7 +163,7 @@ async fn profile_json(
         .await?
     {
         if let Some(r) = db.entities().get_by_id(&role_id).await? {
-            let rdoc: RoleDoc = u::from_doc(&r)?;
+            let rdoc: RoleDoc = read_doc(&r)?;
             roles.push(role_json(&r, &rdoc, false));
         }
     }
@@ -220,87 +172,73 @@ async fn profile_json(
         "InstanceProfileName": e.name,
         "InstanceProfileId": e.id,
         "Arn": e.arn,
-        "CreateDate": u::ts(e.created_at),
+        "CreateDate": ts(e.created_at),
         "Roles": roles,
     });
     if with_tags && !doc.tags.is_empty() {
-        v["Tags"] = u::tags_json(&doc.tags);
+        v["Tags"] = tags::to_json(&doc.tags);
     }
     Ok(v)
 }
 
 async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Value, ServiceError> {
     let account = &ctx.principal.account_id;
-    let name = req(input, "InstanceProfileName")?;
-    let path = u::path_in(input, "Path")?;
+    let name = req_str(input, "InstanceProfileName")?;
+    let path = checked_path(input, "Path")?;
     let doc = InstanceProfileDoc {
-        tags: u::tags_in(input)?,
+        tags: tags::from_input(input)?,
     };
     let e = Entity {
         account_id: account.clone(),
         kind: model::INSTANCE_PROFILE.into(),
         name: name.to_string(),
         name_key: model::name_key(name),
-        id: ids::unique_id("AIPA").map_err(|_| ServiceError::internal())?,
+        id: new_id("AIPA")?,
         path: path.clone(),
         arn: model::arn(account, "instance-profile", &path, name),
         created_at: ctx.now,
         updated_at: ctx.now,
-        doc: u::to_doc(&doc)?,
+        doc: to_text(&doc)?,
     };
-    db.entities().create(&e).await.map_err(|err| match err {
-        StoreError::AlreadyExists(_) => {
-            RoleError::EntityAlreadyExists(format!("Instance Profile {name} already exists."))
-                .into()
-        }
-        other => ServiceError::from(other),
-    })?;
+    db.entities()
+        .create(&e)
+        .await
+        .map_err(|err| exists_or(err, format!("Instance Profile {name} already exists.")))?;
     Ok(json!({ "InstanceProfile": profile_json(db, &e, &doc, true).await? }))
 }
 
 async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Value, ServiceError> {
-    let prefix = s(input, "PathPrefix").unwrap_or("/");
-    let (marker, max) = u::page_args(input);
-    let page = db
+    let req = page::page_req(input)?;
+    let got = db
         .entities()
         .list(
             &ctx.principal.account_id,
             model::INSTANCE_PROFILE,
-            prefix,
-            marker.as_deref(),
-            max,
+            &path_prefix_of(input),
+            req.after.as_deref(),
+            req.max,
         )
         .await?;
-    let mut out = Vec::with_capacity(page.items.len());
-    for e in &page.items {
-        let doc: InstanceProfileDoc = u::from_doc(e)?;
-        out.push(profile_json(db, e, &doc, false).await?);
-    }
-    let last = page.items.last().map(|e| e.name_key.as_str());
-    Ok(u::paged(
-        json!({ "InstanceProfiles": out }),
-        page.truncated,
-        last,
-    ))
+    let last = got.items.last().map(|e| e.name_key.clone());
+    profiles_page(db, &got.items, got.truncated, last).await
 }
 
 async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Value, ServiceError> {
-    let (e, _) = load(db, ctx, req(input, "InstanceProfileName")?).await?;
+    let (e, _) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
     if !db
         .links()
         .targets(&e.account_id, model::LINK_PROFILE_ROLE, &e.id)
         .await?
         .is_empty()
     {
-        return Err(RoleError::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete entity, must remove roles from instance profile first.".into(),
         )
         .into());
     }
     db.entities()
         .delete(&e.account_id, model::INSTANCE_PROFILE, &e.name_key)
-        .await
-        .map_err(|err| u::store_err(err, "instance profile"))?;
+        .await?;
     Ok(json!({}))
 }
 
@@ -309,14 +247,14 @@ async fn add_role(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (e, _) = load(db, ctx, req(input, "InstanceProfileName")?).await?;
-    let (role, _) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
+    let (e, _) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
+    let (role, _) = load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
     let current = db
         .links()
         .targets(&e.account_id, model::LINK_PROFILE_ROLE, &e.id)
         .await?;
     if !current.is_empty() {
-        return Err(RoleError::LimitExceeded(
+        return Err(IamError::LimitExceeded(
             "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1".into(),
         )
         .into());
@@ -324,7 +262,7 @@ async fn add_role(
     db.links()
         .add(&e.account_id, model::LINK_PROFILE_ROLE, &e.id, &role.id)
         .await?;
-    db.authz_epoch().bump().await?;
+    bump(db).await?;
     Ok(json!({}))
 }
 
@@ -333,21 +271,21 @@ async fn remove_role(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (e, _) = load(db, ctx, req(input, "InstanceProfileName")?).await?;
-    let role_name = req(input, "RoleName")?;
+    let (e, _) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
+    let role_name = req_str(input, "RoleName")?;
     let (role, _) = load_role(db, &ctx.principal.account_id, role_name).await?;
     if !db
         .links()
         .remove(&e.account_id, model::LINK_PROFILE_ROLE, &e.id, &role.id)
         .await?
     {
-        return Err(RoleError::NoSuchEntity(format!(
+        return Err(IamError::NoSuchEntity(format!(
             "The role with name {role_name} cannot be found in instance profile {}.",
             e.name
         ))
         .into());
     }
-    db.authz_epoch().bump().await?;
+    bump(db).await?;
     Ok(json!({}))
 }
 
@@ -356,7 +294,7 @@ async fn list_for_role(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (role, _) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
+    let (role, _) = load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
     let mut profiles = Vec::new();
     for (account, profile_id) in db
         .links()
@@ -371,18 +309,27 @@ async fn list_for_role(
         }
     }
     profiles.sort_by(|a, b| a.name_key.cmp(&b.name_key));
-    let names: Vec<String> = profiles.iter().map(|p| p.name_key.clone()).collect();
-    let (page, truncated) = u::page_names(names, input);
-    let mut out = Vec::new();
-    for p in profiles.iter().filter(|p| page.contains(&p.name_key)) {
-        let doc: InstanceProfileDoc = u::from_doc(p)?;
-        out.push(profile_json(db, p, &doc, false).await?);
+    let req = page::page_req(input)?;
+    let (items, truncated, last) = page::slice(profiles, |p| p.name_key.clone(), &req);
+    profiles_page(db, &items, truncated, last).await
+}
+
+/// `InstanceProfiles` output for a page of profiles.
+async fn profiles_page(
+    db: &mut Db<'_>,
+    items: &[Entity],
+    truncated: bool,
+    last: Option<String>,
+) -> Res<Value> {
+    let mut list = Vec::with_capacity(items.len());
+    for p in items {
+        let doc: InstanceProfileDoc = read_doc(p)?;
+        list.push(profile_json(db, p, &doc, false).await?);
     }
-    Ok(u::paged(
-        json!({ "InstanceProfiles": out }),
-        truncated,
-        page.last().map(String::as_str),
-    ))
+    let mut out = Map::new();
+    out.insert("InstanceProfiles".into(), Value::Array(list));
+    page::finish(&mut out, truncated, last.as_deref());
+    Ok(Value::Object(out))
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@ pub mod groups;
 pub mod instance_profiles;
 pub mod model;
 pub mod policies;
-pub mod role_util;
 pub mod roles;
 pub mod sim_principal;
 pub mod simulate;

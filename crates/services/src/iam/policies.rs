@@ -7,8 +7,8 @@ use serde_json::{json, Map, Value};
 
 use super::{
     common::{
-        bump, document, exists_or, new_id, opt_bool, opt_str, page, parse_iam_arn, path_of,
-        path_prefix_of, read_doc, req_str, str_list, tags, ts, write_doc, IamError, Res,
+        bump, document, exists_or, find, new_id, opt_bool, opt_str, page, parse_iam_arn, path_of,
+        path_prefix_of, read_doc, req_str, save_doc, str_list, tags, ts, write_doc, IamError, Res,
     },
     groups,
     model::{
@@ -80,6 +80,20 @@ pub async fn resolve(db: &mut Db<'_>, account: &str, arn: &str) -> Res<Entity> {
     match db.entities().get(owner, POLICY, &name_key(name)).await? {
         Some(e) if e.arn == arn => Ok(e),
         _ => Err(no_such_policy(arn)),
+    }
+}
+
+/// The managed policy at `arn` (any account's, AWS's included) with its document, if it exists.
+pub async fn by_arn(db: &mut Db<'_>, arn: &str) -> Res<Option<(Entity, PolicyDoc)>> {
+    let Some((owner, _, name)) = parse_iam_arn(arn, "policy") else {
+        return Ok(None);
+    };
+    match find(db, owner, POLICY, name).await? {
+        Some(e) if e.arn == arn => {
+            let doc = read_doc(&e)?;
+            Ok(Some((e, doc)))
+        }
+        _ => Ok(None),
     }
 }
 
@@ -219,7 +233,7 @@ pub async fn handle(
         "ListPolicyTags" => {
             let e = resolve(db, account, req_str(&input, "PolicyArn")?).await?;
             let doc: PolicyDoc = read_doc(&e)?;
-            users::tags_page(&doc.tags, &input)
+            page::tags_page(&doc.tags, &input)
         }
         _ => Err(not_implemented("iam", operation)),
     }
@@ -417,10 +431,8 @@ async fn delete_policy(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Val
     Ok(json!({}))
 }
 
-async fn save(db: &mut Db<'_>, mut e: Entity, doc: &PolicyDoc) -> Res<()> {
-    write_doc(&mut e, doc, Utc::now())?;
-    let key = e.name_key.clone();
-    db.entities().update(&key, &e).await?;
+async fn save(db: &mut Db<'_>, e: Entity, doc: &PolicyDoc) -> Res<()> {
+    save_doc(db, e, doc, Utc::now()).await?;
     bump(db).await
 }
 

@@ -2,6 +2,7 @@
 //!
 //! Attaching managed policies to roles lives with the managed policies (`policies.rs`).
 
+use chrono::{DateTime, Utc};
 use rampart_policy::PolicyKind;
 use rampart_store::{Entity, Store, StoreError};
 use serde_json::{json, Value};
@@ -12,12 +13,14 @@ use crate::{
     db::Db,
     error::ServiceError,
     iam::{
-        model::{self, RoleDoc},
-        role_util::{
-            self as u, int, load_role, req, role_json, s, save_role, RoleError, ROLE_INLINE_LIMIT,
+        common::{
+            authz_on_entity, bump, checked_path, document, exists_or, load_doc, new_id, opt_int,
+            opt_str, page, path_prefix_of, read_doc, req_str, save_doc, str_list, tags, to_text,
+            ts, IamError, Res,
         },
+        model::{self, RoleDoc},
+        policies,
     },
-    ids,
     registry::{not_implemented, Access},
 };
 
@@ -61,49 +64,92 @@ pub async fn authz(
     if operation == "ListRoles" {
         return Ok(Some(AuthzRequest::on_any(&action, account)));
     }
-    let Some(name) = s(input, "RoleName") else {
+    let Some(name) = opt_str(input, "RoleName") else {
         return Ok(None);
     };
-    if operation == "CreateRole" {
-        let path = s(input, "Path").unwrap_or("/");
-        let mut q = AuthzRequest::on(&action, model::arn(account, "role", path, name), account);
-        q.context = u::request_tag_keys(&u::tags_in(input)?);
-        if let Some(b) = s(input, "PermissionsBoundary") {
-            q.context
-                .push(("iam:PermissionsBoundary".into(), vec![b.to_string()]));
-        }
-        return Ok(Some(q));
-    }
-    let existing = store
-        .entities()
-        .get(account, model::ROLE, &model::name_key(name))
-        .await?;
-    let (arn, tags) = match &existing {
-        Some(e) => {
-            let doc: RoleDoc = u::from_doc(e)?;
-            (e.arn.clone(), doc.tags)
-        }
-        None => (model::arn(account, "role", "/", name), Vec::new()),
-    };
-    let mut q = AuthzRequest::on(&action, arn, account);
-    q.context = u::resource_tag_keys(&tags);
+    let mut extra = Vec::new();
     match operation {
-        "TagRole" => q.context.extend(u::request_tag_keys(&u::tags_in(input)?)),
+        "CreateRole" | "TagRole" => extra = tags::request_context(&tags::from_input(input)?),
         "UntagRole" => {
-            let keys = u::strings(input, "TagKeys");
+            let keys = str_list(input, "TagKeys");
             if !keys.is_empty() {
-                q.context.push(("aws:TagKeys".into(), keys));
-            }
-        }
-        "PutRolePermissionsBoundary" => {
-            if let Some(b) = s(input, "PermissionsBoundary") {
-                q.context
-                    .push(("iam:PermissionsBoundary".into(), vec![b.to_string()]));
+                extra.push(tags::tag_keys_context(&keys));
             }
         }
         _ => {}
     }
+    if matches!(operation, "CreateRole" | "PutRolePermissionsBoundary") {
+        if let Some(b) = opt_str(input, "PermissionsBoundary") {
+            extra.push(("iam:PermissionsBoundary".into(), vec![b.to_string()]));
+        }
+    }
+    if operation == "CreateRole" {
+        let path = opt_str(input, "Path").unwrap_or("/");
+        let mut q = AuthzRequest::on(&action, model::arn(account, "role", path, name), account);
+        q.context = extra;
+        return Ok(Some(q));
+    }
+    let tags_of = |d: RoleDoc| d.tags;
+    let q = authz_on_entity(
+        &action,
+        ctx,
+        store,
+        model::ROLE,
+        "role",
+        name,
+        tags_of,
+        extra,
+    )
+    .await?;
     Ok(Some(q))
+}
+
+/// AWS's error for a missing role.
+pub fn no_such_role(name: &str) -> ServiceError {
+    IamError::NoSuchEntity(format!("The role with name {name} cannot be found.")).into()
+}
+
+/// Loads a role by name (`NoSuchEntity` when absent).
+pub async fn load_role(db: &mut Db<'_>, account: &str, name: &str) -> Res<(Entity, RoleDoc)> {
+    load_doc(db, account, model::ROLE, name, no_such_role).await
+}
+
+/// Writes a changed role back.
+pub async fn save_role(db: &mut Db<'_>, e: Entity, doc: &RoleDoc, now: DateTime<Utc>) -> Res<()> {
+    save_doc(db, e, doc, now).await
+}
+
+/// The `Role` structure of IAM's responses; `full` adds what only `GetRole` returns.
+pub fn role_json(e: &Entity, doc: &RoleDoc, full: bool) -> Value {
+    let mut v = json!({
+        "Path": e.path,
+        "RoleName": e.name,
+        "RoleId": e.id,
+        "Arn": e.arn,
+        "CreateDate": ts(e.created_at),
+        "AssumeRolePolicyDocument": document::url_encode(&doc.assume_role_policy),
+        "MaxSessionDuration": doc.max_session_duration,
+    });
+    if let Some(d) = &doc.description {
+        v["Description"] = json!(d);
+    }
+    if full {
+        if let Some(b) = &doc.permissions_boundary {
+            v["PermissionsBoundary"] = json!({
+                "PermissionsBoundaryType": "Policy",
+                "PermissionsBoundaryArn": b,
+            });
+        }
+        if !doc.tags.is_empty() {
+            v["Tags"] = tags::to_json(&doc.tags);
+        }
+        let mut last = json!({});
+        if let Some(l) = &doc.last_used {
+            last = json!({"LastUsedDate": ts(l.date), "Region": l.region});
+        }
+        v["RoleLastUsed"] = last;
+    }
+    v
 }
 
 /// Runs an operation of this family.
@@ -137,9 +183,9 @@ pub async fn handle(
 
 /// Validates a trust policy as `CreateRole`/`UpdateAssumeRolePolicy` do.
 pub fn check_trust_policy(doc: &str) -> Result<(), ServiceError> {
-    u::parse_policy(doc, PolicyKind::Trust)?;
-    if u::policy_size(doc) > TRUST_POLICY_LIMIT {
-        return Err(RoleError::LimitExceeded(format!(
+    document::parse(doc, PolicyKind::Trust)?;
+    if document::counted_size(doc) > TRUST_POLICY_LIMIT {
+        return Err(IamError::LimitExceeded(format!(
             "Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_LIMIT}"
         ))
         .into());
@@ -149,8 +195,8 @@ pub fn check_trust_policy(doc: &str) -> Result<(), ServiceError> {
 
 /// Checks that a permissions boundary names an existing managed policy.
 async fn check_boundary(db: &mut Db<'_>, arn: &str) -> Result<(), ServiceError> {
-    if u::managed_policy_document(db, arn).await?.is_none() {
-        return Err(RoleError::NoSuchEntity(format!(
+    if policies::by_arn(db, arn).await?.is_none() {
+        return Err(IamError::NoSuchEntity(format!(
             "Scope ARN: {arn} does not exist or is not attachable."
         ))
         .into());
@@ -164,31 +210,31 @@ async fn create_role(
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
     let account = &ctx.principal.account_id;
-    let name = req(input, "RoleName")?;
-    let path = u::path_in(input, "Path")?;
-    let trust = req(input, "AssumeRolePolicyDocument")?;
+    let name = req_str(input, "RoleName")?;
+    let path = checked_path(input, "Path")?;
+    let trust = req_str(input, "AssumeRolePolicyDocument")?;
     check_trust_policy(trust)?;
-    let max = int(input, "MaxSessionDuration").unwrap_or(3600);
+    let max = opt_int(input, "MaxSessionDuration").unwrap_or(3600);
     if !(3600..=43200).contains(&max) {
-        return Err(RoleError::ValidationError(format!(
+        return Err(IamError::ValidationError(format!(
             "1 validation error detected: Value '{max}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value less than or equal to 43200"
         ))
         .into());
     }
-    let tags = u::tags_in(input)?;
-    let boundary = s(input, "PermissionsBoundary").map(str::to_string);
+    let tags = tags::from_input(input)?;
+    let boundary = opt_str(input, "PermissionsBoundary").map(str::to_string);
     if let Some(b) = &boundary {
         check_boundary(db, b).await?;
     }
     let doc = RoleDoc {
         assume_role_policy: trust.to_string(),
-        description: s(input, "Description").map(str::to_string),
+        description: opt_str(input, "Description").map(str::to_string),
         max_session_duration: max,
         tags,
         permissions_boundary: boundary,
         ..RoleDoc::default()
     };
-    let id = ids::unique_id("AROA").map_err(|_| ServiceError::internal())?;
+    let id = new_id("AROA")?;
     let e = Entity {
         account_id: account.clone(),
         kind: model::ROLE.into(),
@@ -199,15 +245,13 @@ async fn create_role(
         arn: model::arn(account, "role", &path, name),
         created_at: ctx.now,
         updated_at: ctx.now,
-        doc: u::to_doc(&doc)?,
+        doc: to_text(&doc)?,
     };
-    db.entities().create(&e).await.map_err(|err| match err {
-        StoreError::AlreadyExists(_) => {
-            RoleError::EntityAlreadyExists(format!("Role with name {name} already exists.")).into()
-        }
-        other => ServiceError::from(other),
-    })?;
-    db.authz_epoch().bump().await?;
+    db.entities()
+        .create(&e)
+        .await
+        .map_err(|err| exists_or(err, format!("Role with name {name} already exists.")))?;
+    bump(db).await?;
     let mut role = role_json(&e, &doc, true);
     if let Some(o) = role.as_object_mut() {
         o.remove("RoleLastUsed");
@@ -220,7 +264,7 @@ async fn get_role(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (e, doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
+    let (e, doc) = load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
     Ok(json!({ "Role": role_json(&e, &doc, true) }))
 }
 
@@ -229,25 +273,27 @@ async fn list_roles(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let prefix = s(input, "PathPrefix").unwrap_or("/");
-    let (marker, max) = u::page_args(input);
-    let page = db
+    let req = page::page_req(input)?;
+    let got = db
         .entities()
         .list(
             &ctx.principal.account_id,
             model::ROLE,
-            prefix,
-            marker.as_deref(),
-            max,
+            &path_prefix_of(input),
+            req.after.as_deref(),
+            req.max,
         )
         .await?;
-    let mut roles = Vec::with_capacity(page.items.len());
-    for e in &page.items {
-        let doc: RoleDoc = u::from_doc(e)?;
+    let mut roles = Vec::with_capacity(got.items.len());
+    for e in &got.items {
+        let doc: RoleDoc = read_doc(e)?;
         roles.push(role_json(e, &doc, false));
     }
-    let last = page.items.last().map(|e| e.name_key.as_str());
-    Ok(u::paged(json!({ "Roles": roles }), page.truncated, last))
+    let mut out = serde_json::Map::new();
+    out.insert("Roles".into(), Value::Array(roles));
+    let last = got.items.last().map(|e| e.name_key.as_str());
+    page::finish(&mut out, got.truncated, last);
+    Ok(Value::Object(out))
 }
 
 async fn update_role(
@@ -255,13 +301,14 @@ async fn update_role(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (e, mut doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
-    if let Some(d) = s(input, "Description") {
+    let (e, mut doc) =
+        load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
+    if let Some(d) = opt_str(input, "Description") {
         doc.description = Some(d.to_string());
     }
-    if let Some(max) = int(input, "MaxSessionDuration") {
+    if let Some(max) = opt_int(input, "MaxSessionDuration") {
         if !(3600..=43200).contains(&max) {
-            return Err(RoleError::ValidationError(format!(
+            return Err(IamError::ValidationError(format!(
                 "1 validation error detected: Value '{max}' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200"
             ))
             .into());
@@ -277,8 +324,9 @@ async fn update_role_description(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (e, mut doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
-    doc.description = Some(req(input, "Description")?.to_string());
+    let (e, mut doc) =
+        load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
+    doc.description = Some(req_str(input, "Description")?.to_string());
     let out = role_json(&e, &doc, true);
     save_role(db, e, &doc, ctx.now).await?;
     Ok(json!({ "Role": out }))
@@ -289,12 +337,13 @@ async fn update_assume_role_policy(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (e, mut doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
-    let trust = req(input, "PolicyDocument")?;
+    let (e, mut doc) =
+        load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
+    let trust = req_str(input, "PolicyDocument")?;
     check_trust_policy(trust)?;
     doc.assume_role_policy = trust.to_string();
     save_role(db, e, &doc, ctx.now).await?;
-    db.authz_epoch().bump().await?;
+    bump(db).await?;
     Ok(json!({}))
 }
 
@@ -304,20 +353,20 @@ async fn delete_role(
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
     let account = &ctx.principal.account_id;
-    let (e, doc) = load_role(db, account, req(input, "RoleName")?).await?;
+    let (e, doc) = load_role(db, account, req_str(input, "RoleName")?).await?;
     if !db
         .links()
         .sources(model::LINK_PROFILE_ROLE, &e.id)
         .await?
         .is_empty()
     {
-        return Err(RoleError::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete entity, must remove roles from instance profile first.".into(),
         )
         .into());
     }
     if !doc.inline_policies.is_empty() {
-        return Err(RoleError::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete entity, must delete policies first.".into(),
         )
         .into());
@@ -328,7 +377,7 @@ async fn delete_role(
         .await?
         .is_empty()
     {
-        return Err(RoleError::DeleteConflict(
+        return Err(IamError::DeleteConflict(
             "Cannot delete entity, must detach all policies first.".into(),
         )
         .into());
@@ -336,9 +385,8 @@ async fn delete_role(
     end_sessions(db, account, &e.id).await?;
     db.entities()
         .delete(account, model::ROLE, &e.name_key)
-        .await
-        .map_err(|err| u::store_err(err, "role"))?;
-    db.authz_epoch().bump().await?;
+        .await?;
+    bump(db).await?;
     Ok(json!({}))
 }
 
@@ -365,10 +413,11 @@ async fn tag_role(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (e, mut doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
-    u::merge_tags(&mut doc.tags, u::tags_in(input)?)?;
+    let (e, mut doc) =
+        load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
+    doc.tags = tags::merge(&doc.tags, &tags::from_input(input)?)?;
     save_role(db, e, &doc, ctx.now).await?;
-    db.authz_epoch().bump().await?;
+    bump(db).await?;
     Ok(json!({}))
 }
 
@@ -377,10 +426,11 @@ async fn untag_role(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (e, mut doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
-    u::remove_tags(&mut doc.tags, &u::strings(input, "TagKeys"));
+    let (e, mut doc) =
+        load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
+    doc.tags = tags::remove(&doc.tags, &str_list(input, "TagKeys"));
     save_role(db, e, &doc, ctx.now).await?;
-    db.authz_epoch().bump().await?;
+    bump(db).await?;
     Ok(json!({}))
 }
 
@@ -389,20 +439,8 @@ async fn list_role_tags(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (_, doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
-    let keys: Vec<String> = doc.tags.iter().map(|t| t.key.clone()).collect();
-    let (page, truncated) = u::page_names(keys, input);
-    let tags: Vec<_> = doc
-        .tags
-        .iter()
-        .filter(|t| page.contains(&t.key))
-        .cloned()
-        .collect();
-    Ok(u::paged(
-        json!({ "Tags": u::tags_json(&tags) }),
-        truncated,
-        page.last().map(String::as_str),
-    ))
+    let (_, doc) = load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
+    page::tags_page(&doc.tags, input)
 }
 
 async fn put_boundary(
@@ -410,12 +448,13 @@ async fn put_boundary(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (e, mut doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
-    let arn = req(input, "PermissionsBoundary")?;
+    let (e, mut doc) =
+        load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
+    let arn = req_str(input, "PermissionsBoundary")?;
     check_boundary(db, arn).await?;
     doc.permissions_boundary = Some(arn.to_string());
     save_role(db, e, &doc, ctx.now).await?;
-    db.authz_epoch().bump().await?;
+    bump(db).await?;
     Ok(json!({}))
 }
 
@@ -424,10 +463,11 @@ async fn delete_boundary(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (e, mut doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
+    let (e, mut doc) =
+        load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
     doc.permissions_boundary = None;
     save_role(db, e, &doc, ctx.now).await?;
-    db.authz_epoch().bump().await?;
+    bump(db).await?;
     Ok(json!({}))
 }
 
@@ -436,9 +476,9 @@ fn inline_size_with(doc: &RoleDoc, name: &str, document: &str) -> usize {
     doc.inline_policies
         .iter()
         .filter(|(n, _)| n.as_str() != name)
-        .map(|(_, d)| u::policy_size(d))
+        .map(|(_, d)| document::counted_size(d))
         .sum::<usize>()
-        + u::policy_size(document)
+        + document::counted_size(document)
 }
 
 async fn put_role_policy(
@@ -446,26 +486,27 @@ async fn put_role_policy(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let role_name = req(input, "RoleName")?;
+    let role_name = req_str(input, "RoleName")?;
     let (e, mut doc) = load_role(db, &ctx.principal.account_id, role_name).await?;
-    let name = req(input, "PolicyName")?;
-    let document = req(input, "PolicyDocument")?;
-    u::parse_policy(document, PolicyKind::Identity)?;
-    if inline_size_with(&doc, name, document) > ROLE_INLINE_LIMIT {
-        return Err(RoleError::LimitExceeded(format!(
-            "Maximum policy size of {ROLE_INLINE_LIMIT} bytes exceeded for role {role_name}"
+    let name = req_str(input, "PolicyName")?;
+    let document = req_str(input, "PolicyDocument")?;
+    document::parse(document, PolicyKind::Identity)?;
+    if inline_size_with(&doc, name, document) > document::ROLE_POLICY_SIZE {
+        return Err(IamError::LimitExceeded(format!(
+            "Maximum policy size of {} bytes exceeded for role {role_name}",
+            document::ROLE_POLICY_SIZE
         ))
         .into());
     }
     doc.inline_policies
         .insert(name.to_string(), document.to_string());
     save_role(db, e, &doc, ctx.now).await?;
-    db.authz_epoch().bump().await?;
+    bump(db).await?;
     Ok(json!({}))
 }
 
 fn no_such_policy(name: &str) -> ServiceError {
-    RoleError::NoSuchEntity(format!("The role policy with name {name} cannot be found.")).into()
+    IamError::NoSuchEntity(format!("The role policy with name {name} cannot be found.")).into()
 }
 
 async fn get_role_policy(
@@ -473,8 +514,8 @@ async fn get_role_policy(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (e, doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
-    let name = req(input, "PolicyName")?;
+    let (e, doc) = load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
+    let name = req_str(input, "PolicyName")?;
     let document = doc
         .inline_policies
         .get(name)
@@ -482,7 +523,7 @@ async fn get_role_policy(
     Ok(json!({
         "RoleName": e.name,
         "PolicyName": name,
-        "PolicyDocument": u::url_encode(document),
+        "PolicyDocument": document::url_encode(document),
     }))
 }
 
@@ -491,13 +532,14 @@ async fn delete_role_policy(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (e, mut doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
-    let name = req(input, "PolicyName")?;
+    let (e, mut doc) =
+        load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
+    let name = req_str(input, "PolicyName")?;
     if doc.inline_policies.remove(name).is_none() {
         return Err(no_such_policy(name));
     }
     save_role(db, e, &doc, ctx.now).await?;
-    db.authz_epoch().bump().await?;
+    bump(db).await?;
     Ok(json!({}))
 }
 
@@ -506,15 +548,8 @@ async fn list_role_policies(
     ctx: &CallContext,
     db: &mut Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (_, doc) = load_role(db, &ctx.principal.account_id, req(input, "RoleName")?).await?;
-    let names: Vec<String> = doc.inline_policies.keys().cloned().collect();
-    let (page, truncated) = u::page_names(names, input);
-    let last = page.last().cloned();
-    Ok(u::paged(
-        json!({ "PolicyNames": page }),
-        truncated,
-        last.as_deref(),
-    ))
+    let (_, doc) = load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
+    page::names_page(doc.inline_policies.keys().cloned().collect(), input)
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@ use crate::{
     db::Db,
     error::ServiceError,
     iam::{
+        common::{read_doc, IamError},
         model::{self, GroupDoc, RoleDoc, UserDoc},
-        role_util::{self as u, managed_policy_document, RoleError},
+        policies,
     },
 };
 
@@ -31,7 +32,7 @@ pub struct PrincipalPolicies {
 }
 
 async fn managed(db: &mut Db<'_>, arn: &str) -> Result<Option<SourcedPolicy>, ServiceError> {
-    let Some((e, doc)) = managed_policy_document(db, arn).await? else {
+    let Some((e, doc)) = policies::by_arn(db, arn).await? else {
         return Ok(None);
     };
     let Some(text) = doc.default_document() else {
@@ -83,7 +84,7 @@ fn inline(
 /// Reads the policies of the user, group or role named by `arn`; `NoSuchEntity` otherwise.
 pub async fn load(db: &mut Db<'_>, arn: &str) -> Result<PrincipalPolicies, ServiceError> {
     let missing = || -> ServiceError {
-        RoleError::NoSuchEntity(format!("PolicySourceArn {arn} does not exist.")).into()
+        IamError::NoSuchEntity(format!("PolicySourceArn {arn} does not exist.")).into()
     };
     let rest = arn.strip_prefix("arn:aws:iam::").ok_or_else(missing)?;
     let (account, res) = rest.split_once(':').ok_or_else(missing)?;
@@ -106,7 +107,7 @@ pub async fn load(db: &mut Db<'_>, arn: &str) -> Result<PrincipalPolicies, Servi
     let mut out = PrincipalPolicies::default();
     match kind {
         "user" => {
-            let doc: UserDoc = u::from_doc(&e)?;
+            let doc: UserDoc = read_doc(&e)?;
             inline(&doc.inline_policies, "user", &mut out.identity);
             attached(db, account, &e.id, &mut out.identity).await?;
             for group_id in db
@@ -115,7 +116,7 @@ pub async fn load(db: &mut Db<'_>, arn: &str) -> Result<PrincipalPolicies, Servi
                 .await?
             {
                 if let Some(g) = db.entities().get_by_id(&group_id).await? {
-                    let gdoc: GroupDoc = u::from_doc(&g)?;
+                    let gdoc: GroupDoc = read_doc(&g)?;
                     inline(&gdoc.inline_policies, "group", &mut out.identity);
                     attached(db, account, &g.id, &mut out.identity).await?;
                 }
@@ -125,12 +126,12 @@ pub async fn load(db: &mut Db<'_>, arn: &str) -> Result<PrincipalPolicies, Servi
             }
         }
         "group" => {
-            let doc: GroupDoc = u::from_doc(&e)?;
+            let doc: GroupDoc = read_doc(&e)?;
             inline(&doc.inline_policies, "group", &mut out.identity);
             attached(db, account, &e.id, &mut out.identity).await?;
         }
         _ => {
-            let doc: RoleDoc = u::from_doc(&e)?;
+            let doc: RoleDoc = read_doc(&e)?;
             inline(&doc.inline_policies, "role", &mut out.identity);
             attached(db, account, &e.id, &mut out.identity).await?;
             if let Some(b) = &doc.permissions_boundary {

@@ -17,7 +17,7 @@ use crate::{
     db::Db,
     error::ServiceError,
     iam::{
-        role_util::{self as u, RoleError},
+        common::{opt_str, page, req_str, str_list, IamError},
         sim_principal::{self, statement_spans, Pos, SourcedPolicy},
     },
     registry::{not_implemented, Access},
@@ -51,7 +51,7 @@ pub async fn authz(
             Some(AuthzRequest::on_any(&action, account))
         }
         "SimulatePrincipalPolicy" | "GetContextKeysForPrincipalPolicy" => {
-            u::s(input, "PolicySourceArn")
+            opt_str(input, "PolicySourceArn")
                 .map(|arn| AuthzRequest::on(&action, arn.to_string(), account))
         }
         _ => None,
@@ -66,7 +66,7 @@ pub async fn handle(
     mut db: Db<'_>,
 ) -> Result<Value, ServiceError> {
     let custom = |list: &str| -> Vec<SourcedPolicy> {
-        u::strings(&input, list)
+        str_list(&input, list)
             .into_iter()
             .enumerate()
             .map(|(i, document)| SourcedPolicy {
@@ -83,7 +83,7 @@ pub async fn handle(
             simulate(&input, ctx, identity, boundary, None)
         }
         "SimulatePrincipalPolicy" => {
-            let source = u::req(&input, "PolicySourceArn")?;
+            let source = req_str(&input, "PolicySourceArn")?;
             let stored = sim_principal::load(&mut db, source).await?;
             let mut identity = stored.identity;
             identity.extend(custom("PolicyInputList"));
@@ -97,7 +97,7 @@ pub async fn handle(
         }
         "GetContextKeysForCustomPolicy" => context_keys(&custom("PolicyInputList")),
         "GetContextKeysForPrincipalPolicy" => {
-            let source = u::req(&input, "PolicySourceArn")?;
+            let source = req_str(&input, "PolicySourceArn")?;
             let stored = sim_principal::load(&mut db, source).await?;
             let mut all = stored.identity;
             all.extend(stored.boundary);
@@ -123,7 +123,7 @@ pub fn condition_keys(policy: &Policy) -> Vec<String> {
 
 fn parse(p: &SourcedPolicy, kind: PolicyKind) -> Result<Policy, ServiceError> {
     Policy::parse(&p.document, kind).map_err(|e| {
-        RoleError::InvalidInput(format!(
+        IamError::InvalidInput(format!(
             "The policy {} is not valid: {e}",
             if p.kind == "none" {
                 p.id.as_str()
@@ -201,11 +201,11 @@ fn sim_context(input: &Value, principal: &PolicyPrincipal) -> Context {
     principal.fill_context(&mut ctx);
     if let Some(entries) = input.get("ContextEntries").and_then(Value::as_array) {
         for e in entries {
-            let Some(key) = u::s(e, "ContextKeyName") else {
+            let Some(key) = opt_str(e, "ContextKeyName") else {
                 continue;
             };
-            let values = u::strings(e, "ContextKeyValues");
-            let list = u::s(e, "ContextKeyType").is_some_and(|t| t.ends_with("List"));
+            let values = str_list(e, "ContextKeyValues");
+            let list = opt_str(e, "ContextKeyType").is_some_and(|t| t.ends_with("List"));
             let value = if list || values.len() != 1 {
                 ContextValue::multi(values)
             } else {
@@ -226,7 +226,7 @@ fn resource_account(arn: &str, input: &Value, ctx: &CallContext) -> String {
             .map(str::to_string)
     };
     from(arn)
-        .or_else(|| u::s(input, "ResourceOwner").and_then(from))
+        .or_else(|| opt_str(input, "ResourceOwner").and_then(from))
         .unwrap_or_else(|| ctx.principal.account_id.clone())
 }
 
@@ -241,7 +241,7 @@ fn simulate(
     let boundary = (!boundary.is_empty())
         .then(|| compile(&boundary, PolicyKind::Boundary))
         .transpose()?;
-    let resource = u::s(input, "ResourcePolicy")
+    let resource = opt_str(input, "ResourcePolicy")
         .map(|doc| {
             compile(
                 &[SourcedPolicy {
@@ -266,7 +266,7 @@ fn simulate(
         resource: resource.as_ref().map(|r| r.layer.clone()),
         ..PolicySet::default()
     };
-    let caller = u::s(input, "CallerArn")
+    let caller = opt_str(input, "CallerArn")
         .map(str::to_string)
         .or(source_caller)
         .unwrap_or_else(|| {
@@ -277,14 +277,14 @@ fn simulate(
         });
     let principal = PolicyPrincipal::from_arn(&caller);
     let context = sim_context(input, &principal);
-    let given_resources = u::strings(input, "ResourceArns");
+    let given_resources = str_list(input, "ResourceArns");
     let resources = if given_resources.is_empty() {
         vec!["*".to_string()]
     } else {
         given_resources.clone()
     };
     let mut results = Vec::new();
-    for action in u::strings(input, "ActionNames") {
+    for action in str_list(input, "ActionNames") {
         for res in &resources {
             let req = Request::new(
                 principal.clone(),
@@ -335,24 +335,15 @@ fn simulate(
             results.push(r);
         }
     }
-    // Pagination over results: the marker is the index of the next result.
-    let (marker, max) = u::page_args(input);
-    let start = match marker {
-        Some(m) => m
-            .parse::<usize>()
-            .map_err(|_| RoleError::InvalidInput("Invalid Marker.".into()))?,
-        None => 0,
-    };
-    let end = (start + max as usize).min(results.len());
-    let page: Vec<Value> = results
-        .get(start..end)
-        .map(<[Value]>::to_vec)
-        .unwrap_or_default();
-    let mut out = json!({ "EvaluationResults": page, "IsTruncated": end < results.len() });
-    if end < results.len() {
-        out["Marker"] = json!(end.to_string());
-    }
-    Ok(out)
+    // Pagination over results by position.
+    let req = page::page_req(input)?;
+    let indexed: Vec<(usize, Value)> = results.into_iter().enumerate().collect();
+    let (items, truncated, last) = page::slice(indexed, |(i, _)| page::index_key(*i), &req);
+    let mut out = serde_json::Map::new();
+    let items: Vec<Value> = items.into_iter().map(|(_, r)| r).collect();
+    out.insert("EvaluationResults".into(), Value::Array(items));
+    page::finish(&mut out, truncated, last.as_deref());
+    Ok(Value::Object(out))
 }
 
 #[cfg(test)]
@@ -436,8 +427,10 @@ mod tests {
         let input = json!({"ActionNames": ["s3:A", "s3:B", "s3:C"], "MaxItems": 2});
         let out = simulate(&input, &ctx(), custom(&[ALLOW]), vec![], None).unwrap();
         assert_eq!(out["IsTruncated"], true);
-        assert_eq!(out["Marker"], "2");
-        let next = json!({"ActionNames": ["s3:A", "s3:B", "s3:C"], "MaxItems": 2, "Marker": "2"});
+        let marker = out["Marker"].as_str().unwrap();
+        assert_eq!(page::decode_marker(marker).unwrap(), page::index_key(1));
+        let next =
+            json!({"ActionNames": ["s3:A", "s3:B", "s3:C"], "MaxItems": 2, "Marker": marker});
         let out = simulate(&next, &ctx(), custom(&[ALLOW]), vec![], None).unwrap();
         assert_eq!(out["EvaluationResults"].as_array().unwrap().len(), 1);
         assert_eq!(out["IsTruncated"], false);

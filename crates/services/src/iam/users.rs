@@ -7,10 +7,10 @@ use serde_json::{json, Map, Value};
 use super::{
     access_keys,
     common::{
-        bump, document, exists_or, find, new_id, opt_str, page, path_of, path_prefix_of, read_doc,
-        req_str, str_list, tags, ts, write_doc, IamError, Res,
+        authz_on_entity, bump, document, exists_or, find, new_id, opt_str, page, path_of,
+        path_prefix_of, read_doc, req_str, save_doc, str_list, tags, ts, write_doc, IamError, Res,
     },
-    model::{self, name_key, Tag, UserDoc, LINK_ATTACHED, LINK_BOUNDARY, LINK_MEMBER, USER},
+    model::{self, name_key, UserDoc, LINK_ATTACHED, LINK_BOUNDARY, LINK_MEMBER, USER},
     policies,
 };
 use crate::{
@@ -66,22 +66,10 @@ pub async fn authz_on_user(
     name: &str,
     ctx: &CallContext,
     store: &Store,
-    mut extra: Vec<ContextEntry>,
+    extra: Vec<ContextEntry>,
 ) -> Res<AuthzRequest> {
-    let account = &ctx.principal.account_id;
-    let mut db = Db::Read(store);
-    let found = find(&mut db, account, USER, name).await?;
-    let arn = match &found {
-        Some(e) => {
-            let doc: UserDoc = read_doc(e)?;
-            extra.extend(tags::resource_context(&doc.tags));
-            e.arn.clone()
-        }
-        None => user_arn(account, "/", name),
-    };
-    let mut req = AuthzRequest::on(action, arn, account);
-    req.context = extra;
-    Ok(req)
+    let tags_of = |d: UserDoc| d.tags;
+    authz_on_entity(action, ctx, store, USER, "user", name, tags_of, extra).await
 }
 
 /// The authorization entry of an operation of this family.
@@ -361,15 +349,8 @@ async fn delete_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
     Ok(json!({}))
 }
 
-async fn update_doc(
-    db: &mut Db<'_>,
-    mut e: Entity,
-    doc: &UserDoc,
-    permission_change: bool,
-) -> Res<()> {
-    write_doc(&mut e, doc, Utc::now())?;
-    let key = e.name_key.clone();
-    db.entities().update(&key, &e).await?;
+async fn update_doc(db: &mut Db<'_>, e: Entity, doc: &UserDoc, permission_change: bool) -> Res<()> {
+    save_doc(db, e, doc, Utc::now()).await?;
     if permission_change {
         bump(db).await?;
     }
@@ -396,23 +377,11 @@ async fn untag_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
     Ok(json!({}))
 }
 
-/// `ListUserTags`-style output for any tag list.
-pub fn tags_page(all: &[Tag], input: &Value) -> Res<Value> {
-    let req = page::page_req(input)?;
-    let indexed: Vec<(usize, &Tag)> = all.iter().enumerate().collect();
-    let (items, truncated, last) = page::slice(indexed, |(i, _)| page::index_key(*i), &req);
-    let list: Vec<Tag> = items.into_iter().map(|(_, t)| t.clone()).collect();
-    let mut out = Map::new();
-    out.insert("Tags".into(), tags::to_json(&list));
-    page::finish(&mut out, truncated, last.as_deref());
-    Ok(Value::Object(out))
-}
-
 async fn list_user_tags(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let name = req_str(input, "UserName")?;
     let e = load(db, &ctx.principal.account_id, name).await?;
     let doc: UserDoc = read_doc(&e)?;
-    tags_page(&doc.tags, input)
+    page::tags_page(&doc.tags, input)
 }
 
 async fn put_boundary(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
@@ -509,23 +478,11 @@ async fn delete_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -
     Ok(json!({}))
 }
 
-/// `PolicyNames` output for inline policy names, paged.
-pub fn names_page(names: Vec<String>, input: &Value) -> Res<Value> {
-    let req = page::page_req(input)?;
-    let (items, truncated, last) = page::slice(names, |n| n.to_lowercase(), &req);
-    let mut out = Map::new();
-    out.insert("PolicyNames".into(), json!(items));
-    page::finish(&mut out, truncated, last.as_deref());
-    Ok(Value::Object(out))
-}
-
 async fn list_user_policies(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let name = req_str(input, "UserName")?;
     let e = load(db, &ctx.principal.account_id, name).await?;
     let doc: UserDoc = read_doc(&e)?;
-    let mut names: Vec<String> = doc.inline_policies.keys().cloned().collect();
-    names.sort_by_key(|n| n.to_lowercase());
-    names_page(names, input)
+    page::names_page(doc.inline_policies.keys().cloned().collect(), input)
 }
 
 #[cfg(test)]
@@ -549,7 +506,7 @@ mod tests {
         };
         let doc = UserDoc {
             permissions_boundary: Some("arn:aws:iam::aws:policy/ReadOnlyAccess".into()),
-            tags: vec![Tag {
+            tags: vec![model::Tag {
                 key: "k".into(),
                 value: "v".into(),
             }],

@@ -16,9 +16,9 @@ use crate::{
     db::Db,
     error::ServiceError,
     iam::{
+        common::{opt_int, opt_str, parse_iam_arn, read_doc, req_str, str_list, tags},
         model::{self, RoleDoc, RoleLastUsed},
-        role_util::{self as u, parse_role_arn},
-        roles::LINK_ROLE_SESSION,
+        roles::{self, LINK_ROLE_SESSION},
     },
     principal::SessionContext,
     sts::{issue, StsError},
@@ -30,7 +30,7 @@ const MAX_SESSION_TAGS: usize = 50;
 const CHAINED_MAX: i64 = 3600;
 
 /// The session tags of the request: (key, value) pairs.
-fn session_tags(input: &Value) -> Vec<(String, String)> {
+pub(super) fn session_tags(input: &Value) -> Vec<(String, String)> {
     input
         .get("Tags")
         .and_then(Value::as_array)
@@ -38,8 +38,8 @@ fn session_tags(input: &Value) -> Vec<(String, String)> {
             a.iter()
                 .map(|t| {
                     (
-                        u::s(t, "Key").unwrap_or_default().to_string(),
-                        u::s(t, "Value").unwrap_or_default().to_string(),
+                        opt_str(t, "Key").unwrap_or_default().to_string(),
+                        opt_str(t, "Value").unwrap_or_default().to_string(),
                     )
                 })
                 .collect()
@@ -50,13 +50,13 @@ fn session_tags(input: &Value) -> Vec<(String, String)> {
 /// The condition keys `sts:AssumeRole` supplies from its request.
 pub fn request_keys(input: &Value) -> Vec<ContextEntry> {
     let mut keys: Vec<ContextEntry> = Vec::new();
-    if let Some(name) = u::s(input, "RoleSessionName") {
+    if let Some(name) = opt_str(input, "RoleSessionName") {
         keys.push(("sts:RoleSessionName".into(), vec![name.to_string()]));
     }
-    if let Some(x) = u::s(input, "ExternalId") {
+    if let Some(x) = opt_str(input, "ExternalId") {
         keys.push(("sts:ExternalId".into(), vec![x.to_string()]));
     }
-    if let Some(x) = u::s(input, "SourceIdentity") {
+    if let Some(x) = opt_str(input, "SourceIdentity") {
         keys.push(("sts:SourceIdentity".into(), vec![x.to_string()]));
     }
     let tags = session_tags(input);
@@ -69,7 +69,7 @@ pub fn request_keys(input: &Value) -> Vec<ContextEntry> {
             tags.iter().map(|(k, _)| k.clone()).collect(),
         ));
     }
-    let transitive = u::strings(input, "TransitiveTagKeys");
+    let transitive = str_list(input, "TransitiveTagKeys");
     if !transitive.is_empty() {
         keys.push(("sts:TransitiveTagKeys".into(), transitive));
     }
@@ -89,15 +89,16 @@ pub async fn authz(
             StsError::AccessDenied("Roles may not be assumed by root accounts.".into()).into(),
         );
     }
-    let Some(arn) = u::s(input, "RoleArn") else {
+    let Some(arn) = opt_str(input, "RoleArn") else {
         return Ok(None);
     };
-    let Some((account, _, name)) = parse_role_arn(arn) else {
+    let Some((account, _, name)) = parse_iam_arn(arn, "role") else {
         return Ok(None);
     };
+    let account = account.to_string();
     let Some(role) = store
         .entities()
-        .get(&account, model::ROLE, &model::name_key(&name))
+        .get(&account, model::ROLE, &model::name_key(name))
         .await?
     else {
         return Ok(None);
@@ -105,9 +106,9 @@ pub async fn authz(
     if role.arn != arn {
         return Ok(None);
     }
-    let doc: RoleDoc = u::from_doc(&role)?;
+    let doc: RoleDoc = read_doc(&role)?;
     let mut context = request_keys(input);
-    context.extend(u::resource_tag_keys(&doc.tags));
+    context.extend(tags::resource_context(&doc.tags));
     let _ = ctx;
     Ok(Some(AuthzRequest {
         action: "sts:AssumeRole".into(),
@@ -201,20 +202,21 @@ pub async fn handle(
     mut db: Db<'_>,
 ) -> Result<Value, ServiceError> {
     let db = &mut db;
-    let role_arn = u::req(input, "RoleArn")?;
-    let Some((account, _, name)) = parse_role_arn(role_arn) else {
+    let role_arn = req_str(input, "RoleArn")?;
+    let Some((account, _, name)) = parse_iam_arn(role_arn, "role") else {
         return Err(denied(ctx, "sts:AssumeRole", role_arn));
     };
-    let (role, mut doc) = match u::load_role(db, &account, &name).await {
+    let account = account.to_string();
+    let (role, mut doc) = match roles::load_role(db, &account, name).await {
         Ok(found) if found.0.arn == role_arn => found,
         _ => return Err(denied(ctx, "sts:AssumeRole", role_arn)),
     };
-    let session_name = u::req(input, "RoleSessionName")?;
+    let session_name = req_str(input, "RoleSessionName")?;
     check_session_name(session_name, "roleSessionName", 64)?;
 
     let previous = ctx.principal.session.as_ref().map(|s| &s.context);
     let chained = ctx.principal.kind == PrincipalKind::AssumedRole;
-    let requested = u::int(input, "DurationSeconds");
+    let requested = opt_int(input, "DurationSeconds");
     let duration = if chained {
         if requested.is_some_and(|d| d > CHAINED_MAX) {
             return Err(StsError::ValidationError(
@@ -271,7 +273,7 @@ pub async fn handle(
         }
         tags.push((k.clone(), v.clone()));
     }
-    for k in u::strings(input, "TransitiveTagKeys") {
+    for k in str_list(input, "TransitiveTagKeys") {
         if !new_tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(&k)) {
             return Err(StsError::InvalidParameterValue(format!(
                 "The transitive tag key {k} must also be a session tag key."
@@ -295,7 +297,7 @@ pub async fn handle(
 
     // Source identity: set once, then carried by every chained session.
     let mut source_identity = previous.and_then(|p| p.source_identity.clone());
-    if let Some(si) = u::s(input, "SourceIdentity") {
+    if let Some(si) = opt_str(input, "SourceIdentity") {
         if source_identity.as_deref().is_some_and(|prev| prev != si) {
             return Err(StsError::AccessDenied(
                 "The source identity of a session cannot be changed once set.".into(),
@@ -353,7 +355,7 @@ pub async fn handle(
         date: ctx.now,
         region: ctx.region.clone(),
     });
-    u::save_role(db, role, &doc, ctx.now).await?;
+    roles::save_role(db, role, &doc, ctx.now).await?;
 
     let mut out = json!({
         "Credentials": issued.to_json(),

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::{
-    context::CallContext, db::Db, error::ServiceError, iam::role_util as u, sts::StsError,
+    context::CallContext, db::Db, error::ServiceError, iam::common::req_str, sts::StsError,
 };
 
 /// `GetCallerIdentity`: who signed the request (root, user, role session, federated user).
@@ -14,7 +14,7 @@ pub fn get_caller_identity(ctx: &CallContext) -> Value {
 
 /// `GetAccessKeyInfo`: the account owning an access key id.
 pub async fn get_access_key_info(input: &Value, mut db: Db<'_>) -> Result<Value, ServiceError> {
-    let akid = u::req(input, "AccessKeyId")?;
+    let akid = req_str(input, "AccessKeyId")?;
     match db.credentials().get(akid).await? {
         Some(key) => Ok(json!({ "Account": key.principal.account_id })),
         None => Err(StsError::InvalidParameterValue(format!(

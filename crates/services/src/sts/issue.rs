@@ -10,7 +10,10 @@ use crate::{
     authz::NamedPolicy,
     db::Db,
     error::ServiceError,
-    iam::role_util::{self as u, managed_policy_document},
+    iam::{
+        common::{document, opt_str, to_text, ts},
+        policies,
+    },
     ids,
     principal::SessionContext,
     sts::StsError,
@@ -41,7 +44,7 @@ impl Issued {
             "AccessKeyId": self.access_key_id,
             "SecretAccessKey": self.secret_access_key,
             "SessionToken": self.session_token,
-            "Expiration": u::ts(self.expires_at),
+            "Expiration": ts(self.expires_at),
         })
     }
 }
@@ -76,7 +79,7 @@ pub async fn issue(
         session: Some(Session {
             token_hash: hash_session_token(&token),
             expires_at,
-            context: Some(u::to_doc(context)?),
+            context: Some(to_text(context)?),
         }),
     };
     db.credentials().create(&key, &secret_access_key).await?;
@@ -96,10 +99,10 @@ pub async fn session_policies(
 ) -> Result<(Option<Vec<NamedPolicy>>, usize), ServiceError> {
     let mut out = Vec::new();
     let mut size = 0;
-    if let Some(doc) = u::s(input, "Policy") {
+    if let Some(doc) = opt_str(input, "Policy") {
         rampart_policy::Policy::parse(doc, PolicyKind::Session)
             .map_err(|e| StsError::MalformedPolicyDocument(e.to_string()))?;
-        size += u::policy_size(doc);
+        size += document::counted_size(doc);
         out.push(NamedPolicy {
             name: "SessionPolicy".into(),
             document: doc.to_string(),
@@ -110,7 +113,7 @@ pub async fn session_policies(
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
-                .filter_map(|d| u::s(d, "arn").map(str::to_string))
+                .filter_map(|d| opt_str(d, "arn").map(str::to_string))
                 .collect()
         })
         .unwrap_or_default();
@@ -121,7 +124,7 @@ pub async fn session_policies(
         .into());
     }
     for arn in arns {
-        let Some((_, doc)) = managed_policy_document(db, &arn).await? else {
+        let Some((_, doc)) = policies::by_arn(db, &arn).await? else {
             return Err(StsError::MalformedPolicyDocument(format!(
                 "Policy {arn} does not exist or is not attachable."
             ))

@@ -10,9 +10,15 @@ use crate::{
     context::CallContext,
     db::Db,
     error::ServiceError,
-    iam::role_util as u,
+    iam::{
+        common::{opt_int, opt_str, req_str, tags},
+        model::Tag,
+    },
     principal::SessionContext,
-    sts::{assume_role::check_session_name, issue, StsError},
+    sts::{
+        assume_role::{check_session_name, session_tags},
+        issue, StsError,
+    },
 };
 
 /// Longest session of an IAM user (36 hours).
@@ -54,15 +60,15 @@ pub async fn get_session_token(
         USER_MAX
     };
     let duration = issue::check_duration(
-        u::int(input, "DurationSeconds"),
+        opt_int(input, "DurationSeconds"),
         DEFAULT,
         max,
         &format!(
             "1 validation error detected: Value '{}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to {max}",
-            u::int(input, "DurationSeconds").unwrap_or_default()
+            opt_int(input, "DurationSeconds").unwrap_or_default()
         ),
     )?;
-    match (u::s(input, "SerialNumber"), u::s(input, "TokenCode")) {
+    match (opt_str(input, "SerialNumber"), opt_str(input, "TokenCode")) {
         (None, None) => {}
         (Some(_), Some(code)) => {
             if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
@@ -107,15 +113,26 @@ pub fn federated_arn(account: &str, name: &str) -> String {
 /// `sts:GetFederationToken` on the federated user's ARN, with the request's tag keys.
 pub fn federation_authz(input: &Value, ctx: &CallContext) -> AuthzRequest {
     let account = &ctx.principal.account_id;
-    let name = u::s(input, "Name").unwrap_or_default();
+    let name = opt_str(input, "Name").unwrap_or_default();
     let mut q = AuthzRequest::on(
         "sts:GetFederationToken",
         federated_arn(account, name),
         account,
     );
-    let tags = u::tags_in(input).unwrap_or_default();
-    q.context = u::request_tag_keys(&tags);
+    let tags = federation_tags(input).unwrap_or_default();
+    q.context = tags::request_context(&tags);
     q
+}
+
+/// The session tags of a `GetFederationToken` request: unique keys, at most 50
+/// (`InvalidParameterValue` otherwise).
+fn federation_tags(input: &Value) -> Result<Vec<Tag>, ServiceError> {
+    let tags: Vec<Tag> = session_tags(input)
+        .into_iter()
+        .map(|(key, value)| Tag { key, value })
+        .collect();
+    tags::validate_unique(&tags).map_err(|e| StsError::InvalidParameterValue(e.message))?;
+    Ok(tags)
 }
 
 /// Runs `GetFederationToken`.
@@ -126,17 +143,16 @@ pub async fn get_federation_token(
 ) -> Result<Value, ServiceError> {
     require_long_term(ctx, "GetFederationToken", false)?;
     let p = &ctx.principal;
-    let name = u::req(input, "Name")?;
+    let name = req_str(input, "Name")?;
     check_session_name(name, "name", 32)?;
     let duration = issue::check_duration(
-        u::int(input, "DurationSeconds"),
+        opt_int(input, "DurationSeconds"),
         DEFAULT,
         USER_MAX,
         "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 129600",
     )?;
     let (policies, mut packed) = issue::session_policies(&mut db, input).await?;
-    let tags: Vec<(String, String)> = u::tags_in(input)
-        .map_err(|e| StsError::InvalidParameterValue(e.message))?
+    let tags: Vec<(String, String)> = federation_tags(input)?
         .into_iter()
         .map(|t| (t.key, t.value))
         .collect();

@@ -28,8 +28,14 @@ pub fn validate(text: &str, kind: PolicyKind, quota: &str, limit: usize) -> Res<
             IamError::LimitExceeded(format!("Cannot exceed quota for {quota}: {limit}")).into(),
         );
     }
-    Policy::parse(text, kind).map_err(|e| IamError::MalformedPolicyDocument(e.to_string()))?;
+    parse(text, kind)?;
     Ok(())
+}
+
+/// Parses and validates a document as `kind` (`MalformedPolicyDocument` with the engine's
+/// message).
+pub fn parse(text: &str, kind: PolicyKind) -> Res<Policy> {
+    Policy::parse(text, kind).map_err(|e| IamError::MalformedPolicyDocument(e.to_string()).into())
 }
 
 /// An identity policy document within `limit`.

@@ -7,11 +7,17 @@ pub mod page;
 pub mod tags;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rampart_store::Entity;
+use rampart_store::{Entity, Store};
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 
-use crate::{db::Db, error::ServiceError};
+use super::model::{self, Tag};
+use crate::{
+    authz::AuthzRequest,
+    context::{CallContext, ContextEntry},
+    db::Db,
+    error::ServiceError,
+};
 
 /// IAM's error codes (the model gives each its HTTP status).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,6 +98,11 @@ pub fn opt_bool(input: &Value, key: &str) -> Option<bool> {
     input.get(key).and_then(Value::as_bool)
 }
 
+/// An optional integer member.
+pub fn opt_int(input: &Value, key: &str) -> Option<i64> {
+    input.get(key).and_then(Value::as_i64)
+}
+
 /// A list of strings member (absent: empty).
 pub fn str_list(input: &Value, key: &str) -> Vec<String> {
     input
@@ -135,6 +146,19 @@ pub fn path_prefix_of(input: &Value) -> String {
     opt_str(input, "PathPrefix").unwrap_or("/").to_string()
 }
 
+/// The path member `member` (`/` when absent), checked as AWS does (`ValidationError`).
+pub fn checked_path(input: &Value, member: &str) -> Res<String> {
+    let path = opt_str(input, member).unwrap_or("/");
+    if !path.starts_with('/') || !path.ends_with('/') || path.contains("//") {
+        return Err(IamError::ValidationError(format!(
+            "The specified value for {} is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.",
+            lower_first(member)
+        ))
+        .into());
+    }
+    Ok(path.to_string())
+}
+
 /// An entity's typed document (an empty document reads as the default).
 pub fn read_doc<T: DeserializeOwned + Default>(e: &Entity) -> Res<T> {
     if e.doc.trim().is_empty() {
@@ -146,18 +170,98 @@ pub fn read_doc<T: DeserializeOwned + Default>(e: &Entity) -> Res<T> {
     })
 }
 
+/// The JSON text of a document.
+pub fn to_text<T: Serialize>(doc: &T) -> Res<String> {
+    serde_json::to_string(doc).map_err(|err| {
+        tracing::error!(error = %err, "document does not serialize");
+        ServiceError::internal()
+    })
+}
+
 /// Serializes a typed document into the entity and stamps its update time.
 pub fn write_doc<T: Serialize>(e: &mut Entity, doc: &T, now: DateTime<Utc>) -> Res<()> {
-    e.doc = serde_json::to_string(doc).map_err(|_| ServiceError::internal())?;
+    e.doc = to_text(doc)?;
     e.updated_at = now;
     Ok(())
+}
+
+/// Writes a changed document back to its entity.
+pub async fn save_doc<T: Serialize>(
+    db: &mut Db<'_>,
+    mut e: Entity,
+    doc: &T,
+    now: DateTime<Utc>,
+) -> Res<()> {
+    write_doc(&mut e, doc, now)?;
+    let key = e.name_key.clone();
+    db.entities().update(&key, &e).await?;
+    Ok(())
+}
+
+/// The entity of `kind` named `name` with its typed document, or the `missing` error.
+pub async fn load_doc<T: DeserializeOwned + Default>(
+    db: &mut Db<'_>,
+    account: &str,
+    kind: &str,
+    name: &str,
+    missing: impl FnOnce(&str) -> ServiceError,
+) -> Res<(Entity, T)> {
+    let e = find(db, account, kind, name)
+        .await?
+        .ok_or_else(|| missing(name))?;
+    let doc = read_doc(&e)?;
+    Ok((e, doc))
+}
+
+/// The stored ARN of the entity of `kind` named `name` (ARN type `resource_type`), or its ARN
+/// at path `/` when it does not exist (the handler then answers `NoSuchEntity`).
+pub async fn stored_arn(
+    store: &Store,
+    account: &str,
+    kind: &str,
+    resource_type: &str,
+    name: &str,
+) -> Res<String> {
+    Ok(
+        match find(&mut Db::Read(store), account, kind, name).await? {
+            Some(e) => e.arn,
+            None => model::arn(account, resource_type, "/", name),
+        },
+    )
+}
+
+/// An authorization request on the entity of `kind` named `name`, with its tags (read by
+/// `tags_of` from its document) as `aws:ResourceTag/*` and `extra` context; a missing entity
+/// is authorized at path `/` without tags (the handler then answers `NoSuchEntity`).
+#[allow(clippy::too_many_arguments)]
+pub async fn authz_on_entity<T: DeserializeOwned + Default>(
+    action: &str,
+    ctx: &CallContext,
+    store: &Store,
+    kind: &str,
+    resource_type: &str,
+    name: &str,
+    tags_of: impl FnOnce(T) -> Vec<Tag>,
+    mut extra: Vec<ContextEntry>,
+) -> Res<AuthzRequest> {
+    let account = &ctx.principal.account_id;
+    let arn = match find(&mut Db::Read(store), account, kind, name).await? {
+        Some(e) => {
+            extra.extend(tags::resource_context(&tags_of(read_doc(&e)?)));
+            e.arn
+        }
+        None => model::arn(account, resource_type, "/", name),
+    };
+    let mut req = AuthzRequest::on(action, arn, account);
+    req.context = extra;
+    Ok(req)
 }
 
 /// The entity of `kind` named `name` (case-insensitively) in `account`, if any.
 pub async fn find(db: &mut Db<'_>, account: &str, kind: &str, name: &str) -> Res<Option<Entity>> {
     Ok(db
         .entities()
-        .get(account, kind, &super::model::name_key(name))
+        .get(account, kind, &model::name_key(name))
         .await?)
 }
 
@@ -213,6 +317,23 @@ mod tests {
         );
         assert_eq!(parse_iam_arn("arn:aws:iam::1:user/x", "policy"), None);
         assert_eq!(parse_iam_arn("arn:aws:s3:::b", "policy"), None);
+    }
+
+    #[test]
+    fn paths_must_be_slashed() {
+        assert!(checked_path(&serde_json::json!({"Path": "/a/"}), "Path").is_ok());
+        let e = checked_path(&serde_json::json!({"Path": "a/"}), "Path").unwrap_err();
+        assert_eq!(e.code, "ValidationError");
+        assert_eq!(checked_path(&serde_json::json!({}), "Path").unwrap(), "/");
+    }
+
+    #[test]
+    fn role_arns_split_into_parts() {
+        assert_eq!(
+            parse_iam_arn("arn:aws:iam::123456789012:role/a/b/R", "role"),
+            Some(("123456789012", "/a/b/".to_string(), "R"))
+        );
+        assert_eq!(parse_iam_arn("arn:aws:iam::1:user/R", "role"), None);
     }
 
     #[test]

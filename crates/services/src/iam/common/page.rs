@@ -1,9 +1,10 @@
 //! `Marker`/`MaxItems`/`IsTruncated` pagination. Markers are opaque to clients: the hex of
 //! the last returned sort key (a name key, or an index for computed lists).
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
-use super::{IamError, Res};
+use super::{tags, IamError, Res};
+use crate::iam::model::Tag;
 
 /// Default `MaxItems` (AWS: 100).
 pub const DEFAULT_MAX_ITEMS: u32 = 100;
@@ -84,6 +85,29 @@ pub fn slice<T>(
 /// A zero-padded index key, so that computed lists sort and page by position.
 pub fn index_key(i: usize) -> String {
     format!("{i:010}")
+}
+
+/// `Tags` output for a resource's tags, paged by position (`ListUserTags`, `ListRoleTags`, ...).
+pub fn tags_page(all: &[Tag], input: &Value) -> Res<Value> {
+    let req = page_req(input)?;
+    let indexed: Vec<(usize, &Tag)> = all.iter().enumerate().collect();
+    let (items, truncated, last) = slice(indexed, |(i, _)| index_key(*i), &req);
+    let list: Vec<Tag> = items.into_iter().map(|(_, t)| t.clone()).collect();
+    let mut out = Map::new();
+    out.insert("Tags".into(), tags::to_json(&list));
+    finish(&mut out, truncated, last.as_deref());
+    Ok(Value::Object(out))
+}
+
+/// `PolicyNames` output for inline policy names, sorted case-insensitively and paged.
+pub fn names_page(mut names: Vec<String>, input: &Value) -> Res<Value> {
+    names.sort_by_key(|n| n.to_lowercase());
+    let req = page_req(input)?;
+    let (items, truncated, last) = slice(names, |n| n.to_lowercase(), &req);
+    let mut out = Map::new();
+    out.insert("PolicyNames".into(), json!(items));
+    finish(&mut out, truncated, last.as_deref());
+    Ok(Value::Object(out))
 }
 
 #[cfg(test)]

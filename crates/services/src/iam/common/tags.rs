@@ -21,8 +21,17 @@ pub fn from_input(input: &Value) -> Res<Vec<Tag>> {
 
 /// AWS's rules on a tag list: unique keys (case-insensitively), no `aws:` prefix, at most 50.
 pub fn validate(tags: &[Tag]) -> Res<()> {
+    check(tags, true)
+}
+
+/// Unique keys (case-insensitively) and at most 50, `aws:` keys let through (STS session tags).
+pub fn validate_unique(tags: &[Tag]) -> Res<()> {
+    check(tags, false)
+}
+
+fn check(tags: &[Tag], reserved: bool) -> Res<()> {
     for (i, t) in tags.iter().enumerate() {
-        if t.key.to_ascii_lowercase().starts_with("aws:") {
+        if reserved && t.key.to_ascii_lowercase().starts_with("aws:") {
             return Err(IamError::InvalidInput(
                 "Tag keys starting with 'aws:' are reserved for AWS use.".into(),
             )
@@ -136,6 +145,8 @@ mod tests {
         assert!(validate(&[tag("aws:x", "1")]).is_err());
         let many: Vec<Tag> = (0..51).map(|i| tag(&i.to_string(), "v")).collect();
         assert_eq!(validate(&many).unwrap_err().code, "LimitExceeded");
+        assert!(validate_unique(&[tag("aws:x", "1")]).is_ok());
+        assert!(validate_unique(&[tag("a", "1"), tag("A", "2")]).is_err());
     }
 
     #[test]

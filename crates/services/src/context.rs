@@ -68,6 +68,47 @@ impl CallContext {
     }
 }
 
+impl CallContext {
+    /// The caller and condition context as the policy engine takes them: the principal (with
+    /// its role ARN, path included, for a role session), AWS's global keys, the operation's
+    /// own keys and the caller's principal tags. The one place both the authorizer and the
+    /// services that evaluate policies themselves build this.
+    pub fn policy_subject(
+        &self,
+        operation_keys: &[ContextEntry],
+        principal_tags: &[(String, String)],
+    ) -> (rampart_policy::Principal, rampart_policy::Context) {
+        use rampart_policy::{Context, ContextValue, Principal as PolicyPrincipal};
+        let mut principal = PolicyPrincipal::from_arn(&self.principal.arn);
+        // A session ARN has no role path; STS recorded the role ARN with it (`aws:PrincipalArn`,
+        // and resource policies that name the role).
+        if let Some(role_arn) = self
+            .principal
+            .session
+            .as_ref()
+            .and_then(|s| s.context.role_arn.clone())
+        {
+            principal.parent_arn = Some(role_arn);
+        }
+        let mut context = Context::new();
+        for (key, values) in self.global_keys().iter().chain(operation_keys) {
+            let value = match values.as_slice() {
+                [one] => ContextValue::single(one.clone()),
+                many => ContextValue::multi(many.iter().cloned()),
+            };
+            context.insert(key, value);
+        }
+        for (key, value) in principal_tags {
+            context.insert(
+                &format!("aws:PrincipalTag/{key}"),
+                ContextValue::single(value.clone()),
+            );
+        }
+        principal.fill_context(&mut context);
+        (principal, context)
+    }
+}
+
 fn one(key: &str, value: String) -> ContextEntry {
     (key.to_string(), vec![value])
 }

@@ -2,10 +2,7 @@
 
 use std::sync::Arc;
 
-use rampart_policy::{
-    evaluate, Context, ContextValue, Decision, Layer, Outcome, PolicySet,
-    Principal as PolicyPrincipal, Request,
-};
+use rampart_policy::{evaluate, Decision, Layer, Outcome, PolicySet, Request};
 use rampart_services::{AuthzRequest, CallContext};
 use rampart_wire::{ApiError, CommonError, Protocol};
 
@@ -23,33 +20,7 @@ pub fn authorize(
     if request.always_allowed {
         return Ok(());
     }
-    let mut principal = PolicyPrincipal::from_arn(&ctx.principal.arn);
-    // A session ARN has no role path; STS recorded the role ARN with it (`aws:PrincipalArn`,
-    // and resource policies that name the role).
-    if let Some(role_arn) = ctx
-        .principal
-        .session
-        .as_ref()
-        .and_then(|s| s.context.role_arn.clone())
-    {
-        principal.parent_arn = Some(role_arn);
-    }
-    let mut context = Context::new();
-    for (key, values) in ctx.global_keys().into_iter().chain(request.context.clone()) {
-        let value = if values.len() == 1 {
-            ContextValue::single(values.into_iter().next().unwrap_or_default())
-        } else {
-            ContextValue::multi(values)
-        };
-        context.insert(&key, value);
-    }
-    for (key, value) in &caller.principal_tags {
-        context.insert(
-            &format!("aws:PrincipalTag/{key}"),
-            ContextValue::single(value.clone()),
-        );
-    }
-    principal.fill_context(&mut context);
+    let (principal, context) = ctx.policy_subject(&request.context, &caller.principal_tags);
     for resource in &request.resources {
         let req = Request::new(
             principal.clone(),

@@ -3,10 +3,7 @@
 
 use std::sync::Arc;
 
-use rampart_policy::{
-    evaluate, Context, ContextValue, Outcome, Policy, PolicyKind, PolicyLayer, PolicySet,
-    Principal as PolicyPrincipal, Request,
-};
+use rampart_policy::{evaluate, Outcome, Policy, PolicyKind, PolicyLayer, PolicySet, Request};
 use rampart_store::{Principal as KeyOwner, PrincipalKind, Store};
 use serde_json::{json, Value};
 
@@ -152,17 +149,7 @@ fn trust_allows(
         resource_policy_required: true,
         ..PolicySet::default()
     };
-    let principal = PolicyPrincipal::from_arn(&ctx.principal.arn);
-    let mut context = Context::new();
-    for (k, v) in ctx.global_keys().into_iter().chain(request_keys(input)) {
-        let value = if v.len() == 1 {
-            ContextValue::single(v.into_iter().next().unwrap_or_default())
-        } else {
-            ContextValue::multi(v)
-        };
-        context.insert(&k, value);
-    }
-    principal.fill_context(&mut context);
+    let (principal, context) = ctx.policy_subject(&request_keys(input), &[]);
     let req = Request::new(
         principal,
         action,

@@ -416,13 +416,14 @@ fn kind_name(kind: PolicyKind) -> &'static str {
     }
 }
 
-fn parse_actions(
+/// A string-or-array element that must name at least one `what` (actions, resources).
+fn listed(
     el: &str,
     v: &Value,
-    negated: bool,
+    what: &str,
     at: Option<(usize, Option<&str>)>,
     p: &mut Problems,
-) -> Option<ActionSpec> {
+) -> Option<(Vec<String>, bool)> {
     let Some((raw, single)) = strings(v) else {
         p.push(
             at,
@@ -435,10 +436,21 @@ fn parse_actions(
         p.push(
             at,
             Some(el),
-            "Policy statement must contain actions.".into(),
+            format!("Policy statement must contain {what}."),
         );
         return None;
     }
+    Some((raw, single))
+}
+
+fn parse_actions(
+    el: &str,
+    v: &Value,
+    negated: bool,
+    at: Option<(usize, Option<&str>)>,
+    p: &mut Problems,
+) -> Option<ActionSpec> {
+    let (raw, single) = listed(el, v, "actions", at, p)?;
     let mut patterns = Vec::with_capacity(raw.len());
     let mut ok = true;
     for a in &raw {
@@ -466,22 +478,7 @@ fn parse_resources(
     at: Option<(usize, Option<&str>)>,
     p: &mut Problems,
 ) -> Option<ResourceSpec> {
-    let Some((raw, single)) = strings(v) else {
-        p.push(
-            at,
-            Some(el),
-            format!("{el} must be a string or an array of strings."),
-        );
-        return None;
-    };
-    if raw.is_empty() {
-        p.push(
-            at,
-            Some(el),
-            "Policy statement must contain resources.".into(),
-        );
-        return None;
-    }
+    let (raw, single) = listed(el, v, "resources", at, p)?;
     let mut items = Vec::with_capacity(raw.len());
     let mut ok = true;
     for r in &raw {

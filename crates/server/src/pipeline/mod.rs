@@ -36,7 +36,7 @@ struct Call {
     request_id: String,
     event_id: String,
     now: DateTime<Utc>,
-    source_ip: String,
+    source_ip: std::net::IpAddr,
     user_agent: String,
     region: String,
     service: Option<&'static Service>,
@@ -66,7 +66,7 @@ pub async fn api(
         request_id: uuid::Uuid::new_v4().to_string(),
         event_id: uuid::Uuid::new_v4().to_string(),
         now: Utc::now(),
-        source_ip: peer.ip().to_string(),
+        source_ip: peer.ip(),
         user_agent: header_str(&parts.headers, header::USER_AGENT.as_str())
             .unwrap_or_default()
             .to_string(),
@@ -237,10 +237,7 @@ async fn process(
         request_id: call.request_id.clone(),
         principal,
         region: call.region.clone(),
-        source_ip: call
-            .source_ip
-            .parse()
-            .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        source_ip: call.source_ip,
         user_agent: call.user_agent.clone(),
         now: call.now,
         secure_transport: false,
@@ -373,7 +370,8 @@ async fn run_write(
             }
         };
         call.output = Some(output.clone());
-        let record = audit::record(&facts(call, None), call.account_id.as_deref());
+        let ip = call.source_ip.to_string();
+        let record = audit::record(&facts(call, None, &ip), call.account_id.as_deref());
         let committed = async {
             tx.append_audit(&record).await?;
             tx.commit().await
@@ -413,7 +411,7 @@ async fn audit(app: &App, call: &Call) {
         return;
     }
     let record = audit::record(
-        &facts(call, call.error.as_ref()),
+        &facts(call, call.error.as_ref(), &call.source_ip.to_string()),
         call.account_id.as_deref(),
     );
     if let Err(err) = app.audit.submit(record).await {
@@ -421,7 +419,7 @@ async fn audit(app: &App, call: &Call) {
     }
 }
 
-fn facts<'a>(call: &'a Call, error: Option<&'a ApiError>) -> EventFacts<'a> {
+fn facts<'a>(call: &'a Call, error: Option<&'a ApiError>, source_ip: &'a str) -> EventFacts<'a> {
     EventFacts {
         request_id: &call.request_id,
         event_id: &call.event_id,
@@ -429,7 +427,7 @@ fn facts<'a>(call: &'a Call, error: Option<&'a ApiError>) -> EventFacts<'a> {
         service: call.service.map(|s| s.signing_name),
         operation: call.operation.map(|o| o.name),
         region: &call.region,
-        source_ip: &call.source_ip,
+        source_ip,
         user_agent: &call.user_agent,
         principal: call.principal.as_ref(),
         access_key_id: call.access_key_id.as_deref(),

@@ -369,37 +369,15 @@ async fn details(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
     let filter = str_list(input, "Filter");
     let wants = |f: &str| filter.is_empty() || filter.iter().any(|x| x == f);
     let mut items: Vec<(Part, Entity)> = Vec::new();
-    if wants("User") {
-        items.extend(
-            all(db, account, USER)
-                .await?
-                .into_iter()
-                .map(|e| (Part::User, e)),
-        );
-    }
-    if wants("Group") {
-        items.extend(
-            all(db, account, GROUP)
-                .await?
-                .into_iter()
-                .map(|e| (Part::Group, e)),
-        );
-    }
-    if wants("Role") {
-        items.extend(
-            all(db, account, ROLE)
-                .await?
-                .into_iter()
-                .map(|e| (Part::Role, e)),
-        );
-    }
-    if wants("LocalManagedPolicy") {
-        items.extend(
-            all(db, account, POLICY)
-                .await?
-                .into_iter()
-                .map(|e| (Part::Policy, e)),
-        );
+    for (filter_name, kind, part) in [
+        ("User", USER, Part::User),
+        ("Group", GROUP, Part::Group),
+        ("Role", ROLE, Part::Role),
+        ("LocalManagedPolicy", POLICY, Part::Policy),
+    ] {
+        if wants(filter_name) {
+            items.extend(all(db, account, kind).await?.into_iter().map(|e| (part, e)));
+        }
     }
     if wants("AWSManagedPolicy") {
         for e in all(db, AWS_ACCOUNT, POLICY).await? {

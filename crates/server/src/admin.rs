@@ -36,6 +36,9 @@ pub async fn live() -> &'static str {
 
 /// `GET /metrics`: Prometheus text format.
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
+    if let Some(stats) = app.store.group_commit_stats().await {
+        app.metrics.set_group_commit(stats);
+    }
     (
         [(
             header::CONTENT_TYPE,

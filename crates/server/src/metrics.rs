@@ -24,6 +24,8 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     requests: Family<CallLabels, Counter>,
     latency: Family<CallLabels, Histogram>,
+    commits: Counter,
+    committed_writes: Counter,
 }
 
 impl Metrics {
@@ -47,10 +49,24 @@ impl Metrics {
             "API request latency by service, operation and outcome",
             latency.clone(),
         );
+        let commits = Counter::default();
+        let committed_writes = Counter::default();
+        registry.register(
+            "store_group_commits",
+            "Commits (fsyncs) of the embedded store's shared write transaction",
+            commits.clone(),
+        );
+        registry.register(
+            "store_group_committed_writes",
+            "Write transactions made durable by those commits",
+            committed_writes.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
             requests,
             latency,
+            commits,
+            committed_writes,
         }
     }
 
@@ -58,6 +74,15 @@ impl Metrics {
     pub fn observe(&self, labels: CallLabels, seconds: f64) {
         self.latency.get_or_create(&labels).observe(seconds);
         self.requests.get_or_create(&labels).inc();
+    }
+
+    /// Sets the group-commit counters from the store's own totals.
+    pub fn set_group_commit(&self, stats: rampart_store::GroupStats) {
+        use std::sync::atomic::Ordering;
+        self.commits.inner().store(stats.commits, Ordering::Relaxed);
+        self.committed_writes
+            .inner()
+            .store(stats.writes, Ordering::Relaxed);
     }
 
     /// The metrics in Prometheus's text format.

@@ -113,40 +113,68 @@ impl LocalCache {
     }
 }
 
+/// Which caches a write touched.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Touched {
+    credentials: bool,
+    epoch: bool,
+}
+
+impl Touched {
+    fn mark(&mut self, domain: Domain) {
+        match domain {
+            Domain::Credentials => self.credentials = true,
+            Domain::Epoch => self.epoch = true,
+        }
+    }
+
+    /// Adds another write's marks to these.
+    pub(crate) fn merge(&mut self, other: Touched) {
+        self.credentials |= other.credentials;
+        self.epoch |= other.epoch;
+    }
+
+    /// Invalidates what was touched (call once the write is visible to readers).
+    pub(crate) fn bump(self, cache: &LocalCache) {
+        if self.credentials {
+            cache.bump(Domain::Credentials);
+        }
+        if self.epoch {
+            cache.bump(Domain::Epoch);
+        }
+    }
+}
+
 /// Held by a transaction: bumps the generations of what it touched when it ends (commit,
-/// rollback or drop), after the database has made the outcome visible.
+/// rollback or drop), after the database has made the outcome visible. A write that joins a
+/// group commit hands its marks to the batch instead ([`TouchGuard::disarm`]).
 #[derive(Debug)]
 pub(crate) struct TouchGuard {
     cache: Arc<LocalCache>,
-    credentials: bool,
-    epoch: bool,
+    touched: Touched,
 }
 
 impl TouchGuard {
     pub(crate) fn new(cache: Arc<LocalCache>) -> TouchGuard {
         TouchGuard {
             cache,
-            credentials: false,
-            epoch: false,
+            touched: Touched::default(),
         }
     }
 
     /// Remembers that the transaction wrote `domain`; the bump happens when it ends.
     pub(crate) fn mark(&mut self, domain: Domain) {
-        match domain {
-            Domain::Credentials => self.credentials = true,
-            Domain::Epoch => self.epoch = true,
-        }
+        self.touched.mark(domain);
+    }
+
+    /// Takes the marks away, for whoever makes the write visible later.
+    pub(crate) fn disarm(&mut self) -> Touched {
+        std::mem::take(&mut self.touched)
     }
 }
 
 impl Drop for TouchGuard {
     fn drop(&mut self) {
-        if self.credentials {
-            self.cache.bump(Domain::Credentials);
-        }
-        if self.epoch {
-            self.cache.bump(Domain::Epoch);
-        }
+        self.touched.bump(&self.cache);
     }
 }

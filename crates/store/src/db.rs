@@ -39,11 +39,11 @@ pub(crate) use dispatch;
 /// A connection held for one repository call: pooled (autocommit) or borrowed from a [`Tx`].
 pub(crate) enum ConnGuard<'a> {
     SqlitePool(PoolConnection<Sqlite>),
-    /// A pooled SQLite connection holding the process-wide writer lock for one statement.
+    /// A pooled SQLite connection with every other writer held off for one statement.
     SqliteWriter {
         // Declared first so the connection goes back to the pool before the lock is released.
         conn: PoolConnection<Sqlite>,
-        _lock: OwnedMutexGuard<()>,
+        _lock: OwnedMutexGuard<crate::group::Batch>,
     },
     PgPool(PoolConnection<Postgres>),
     Borrowed(Conn<'a>),
@@ -83,18 +83,21 @@ impl Handle<'_> {
     pub(crate) async fn conn(&mut self) -> Result<ConnGuard<'_>> {
         match self {
             Handle::Store(s) => ConnGuard::acquire(&s.inner.pools).await,
-            Handle::Tx(t) => Ok(ConnGuard::Borrowed(t.conn())),
+            Handle::Tx(t) => Ok(ConnGuard::Borrowed(t.conn()?)),
         }
     }
 
     /// A connection for a mutating statement. Outside a transaction on SQLite this first
-    /// takes the store's writer lock, so writers queue fairly in-process instead of spinning
-    /// in SQLite's busy handler (whose sleeps grow to 100 ms under contention).
+    /// takes the write group (committing what it holds), so writers queue fairly in-process
+    /// instead of spinning in SQLite's busy handler (whose sleeps grow to 100 ms).
     pub(crate) async fn write_conn(&mut self) -> Result<ConnGuard<'_>> {
         match self {
             Handle::Store(s) => match &s.inner.pools {
                 Pools::Sqlite(p) => {
-                    let lock = s.inner.sqlite_writer.clone().lock_owned().await;
+                    let group = s.inner.group.as_ref().ok_or_else(|| {
+                        StoreError::Database("the SQLite store has no write group".into())
+                    })?;
+                    let lock = group.exclusive().await;
                     Ok(ConnGuard::SqliteWriter {
                         conn: p.acquire().await?,
                         _lock: lock,
@@ -102,7 +105,7 @@ impl Handle<'_> {
                 }
                 Pools::Postgres(_) => ConnGuard::acquire(&s.inner.pools).await,
             },
-            Handle::Tx(t) => Ok(ConnGuard::Borrowed(t.conn())),
+            Handle::Tx(t) => Ok(ConnGuard::Borrowed(t.conn()?)),
         }
     }
 

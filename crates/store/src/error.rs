@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 /// Everything a store operation can fail with.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The addressed row does not exist.
     #[error("not found: {0}")]

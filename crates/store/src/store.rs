@@ -37,7 +37,8 @@ pub(crate) struct Inner {
     pub(crate) key: Arc<MasterKey>,
     /// SQLite allows one writer at a time; queueing here (FIFO) beats SQLite's busy handler.
     /// Unused on Postgres, where row locks do the queueing.
-    pub(crate) sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// SQLite only: the shared write transaction (group commit) every writer goes through.
+    pub(crate) group: Option<crate::group::Group>,
     /// Read caches, enabled only where this process is the database's sole writer (SQLite).
     pub(crate) cache: Arc<crate::cache::LocalCache>,
 }
@@ -62,12 +63,14 @@ impl Store {
         };
         crate::migrate::run(&pools).await?;
         let sole_writer = matches!(pools, Pools::Sqlite(_));
+        let cache = Arc::new(crate::cache::LocalCache::new(sole_writer));
+        let group = sole_writer.then(|| crate::group::Group::new(cache.clone()));
         let store = Store {
             inner: Arc::new(Inner {
                 pools,
                 key: config.master_key,
-                sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
-                cache: Arc::new(crate::cache::LocalCache::new(sole_writer)),
+                group,
+                cache,
             }),
         };
         store.check_master_key().await?;
@@ -110,6 +113,14 @@ impl Store {
         }
     }
 
+    /// Group-commit counters (SQLite only; PostgreSQL commits each transaction alone).
+    pub async fn group_commit_stats(&self) -> Option<crate::group::GroupStats> {
+        match &self.inner.group {
+            Some(g) => Some(g.stats().await),
+            None => None,
+        }
+    }
+
     /// The master key sealing secrets (for services that seal their own values, e.g. KMS).
     pub fn master_key(&self) -> &MasterKey {
         &self.inner.key
@@ -123,13 +134,14 @@ impl Store {
     pub async fn begin(&self) -> Result<Tx> {
         match &self.inner.pools {
             Pools::Sqlite(p) => {
-                let lock = self.inner.sqlite_writer.clone().lock_owned().await;
-                let tx = p.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(Tx::new(TxInner::Sqlite(tx), Some(lock), self.clone()))
+                let group = self.inner.group.as_ref().ok_or_else(|| {
+                    StoreError::Database("the SQLite store has no write group".into())
+                })?;
+                let turn = group.begin(p).await?;
+                Ok(Tx::new(TxInner::Sqlite(turn), self.clone()))
             }
             Pools::Postgres(p) => Ok(Tx::new(
                 TxInner::Postgres(p.begin().await?),
-                None,
                 self.clone(),
             )),
         }

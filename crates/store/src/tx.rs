@@ -1,28 +1,29 @@
 //! Transactions: a mutating call and its audit record commit together or not at all.
 
-use sqlx::{Postgres, Sqlite};
-use tokio::sync::OwnedMutexGuard;
+use sqlx::Postgres;
 
 use crate::accounts::Accounts;
 use crate::audit::{Appended, AuditRecord};
 use crate::credentials::Credentials;
 use crate::db::{Conn, Handle};
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::settings::Settings;
 use crate::store::Store;
 
 /// An open database transaction. Dropping it without [`Tx::commit`] rolls it back.
+///
+/// On SQLite it is one writer's savepoint inside the shared group-commit transaction
+/// (see `group`): [`Tx::commit`] returns once the batch holding it is durable.
 pub struct Tx {
-    // Field order matters: the transaction ends (drops) before the writer lock is released,
-    // and the read caches are invalidated after that.
+    // Field order matters: the transaction ends (drops) before the read caches are
+    // invalidated.
     inner: TxInner,
-    _writer: Option<OwnedMutexGuard<()>>,
     pub(crate) touched: crate::cache::TouchGuard,
     store: Store,
 }
 
 pub(crate) enum TxInner {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Sqlite(crate::group::Turn),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -33,20 +34,19 @@ impl std::fmt::Debug for Tx {
 }
 
 impl Tx {
-    pub(crate) fn new(inner: TxInner, writer: Option<OwnedMutexGuard<()>>, store: Store) -> Tx {
+    pub(crate) fn new(inner: TxInner, store: Store) -> Tx {
         Tx {
             inner,
-            _writer: writer,
             touched: crate::cache::TouchGuard::new(store.inner.cache.clone()),
             store,
         }
     }
 
-    pub(crate) fn conn(&mut self) -> Conn<'_> {
-        match &mut self.inner {
-            TxInner::Sqlite(t) => Conn::Sqlite(t),
+    pub(crate) fn conn(&mut self) -> Result<Conn<'_>> {
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(turn) => Conn::Sqlite(turn.conn()?),
             TxInner::Postgres(t) => Conn::Postgres(t),
-        }
+        })
     }
 
     pub(crate) fn store(&self) -> &Store {
@@ -73,7 +73,7 @@ impl Tx {
     pub async fn append_audit(&mut self, record: &AuditRecord) -> Result<Appended> {
         let key = self.store.inner.key.clone();
         let mut appended =
-            crate::audit::append_batch(self.conn(), &key, std::slice::from_ref(record)).await?;
+            crate::audit::append_batch(self.conn()?, &key, std::slice::from_ref(record)).await?;
         appended
             .pop()
             .ok_or_else(|| crate::error::StoreError::Database("append returned nothing".into()))
@@ -82,24 +82,31 @@ impl Tx {
     /// Appends several audit records in order (one chain-head update for all of them).
     pub async fn append_audit_batch(&mut self, records: &[AuditRecord]) -> Result<Vec<Appended>> {
         let key = self.store.inner.key.clone();
-        crate::audit::append_batch(self.conn(), &key, records).await
+        crate::audit::append_batch(self.conn()?, &key, records).await
     }
 
-    /// Makes every change durable (SQLite `synchronous=FULL`; Postgres commit).
-    pub async fn commit(self) -> Result<()> {
+    /// Makes every change durable (SQLite `synchronous=FULL`, shared with the other writers
+    /// of the same group commit; Postgres commit) and returns once it is.
+    pub async fn commit(mut self) -> Result<()> {
         match self.inner {
-            TxInner::Sqlite(t) => t.commit().await?,
-            TxInner::Postgres(t) => t.commit().await?,
+            TxInner::Sqlite(mut turn) => {
+                let touched = self.touched.disarm();
+                let durable = turn.release(touched).await?;
+                // Ending the turn lets the next writer in and wakes the committer.
+                drop(turn);
+                durable
+                    .await
+                    .map_err(|_| StoreError::Database("the group committer stopped".into()))?
+            }
+            TxInner::Postgres(t) => Ok(t.commit().await?),
         }
-        Ok(())
     }
 
     /// Discards every change.
     pub async fn rollback(self) -> Result<()> {
         match self.inner {
-            TxInner::Sqlite(t) => t.rollback().await?,
-            TxInner::Postgres(t) => t.rollback().await?,
+            TxInner::Sqlite(mut turn) => turn.rollback().await,
+            TxInner::Postgres(t) => Ok(t.rollback().await?),
         }
-        Ok(())
     }
 }

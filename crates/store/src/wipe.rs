@@ -20,7 +20,7 @@ impl Store {
     /// transaction. Only the dev-mode reset calls this: it also erases the audit trail.
     pub async fn wipe_all(&self) -> Result<()> {
         let mut tx = self.begin().await?;
-        dispatch!(tx.conn(), c => {
+        dispatch!(tx.conn()?, c => {
             for table in TABLES {
                 sqlx::query(&format!("DELETE FROM {table}"))
                     .execute(&mut *c)

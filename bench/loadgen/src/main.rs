@@ -64,7 +64,10 @@ fn main() -> Result<()> {
         None => None,
     };
     if args.op.needs_credentials() && creds.is_none() {
-        bail!("--op {:?} signs its requests: pass --credentials FILE", args.op);
+        bail!(
+            "--op {:?} signs its requests: pass --credentials FILE",
+            args.op
+        );
     }
     if args.connections == 0 {
         bail!("--connections must be at least 1");

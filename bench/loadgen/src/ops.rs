@@ -145,8 +145,8 @@ pub struct Credentials {
 impl Credentials {
     /// Reads the `default` profile of an AWS shared-credentials file.
     pub fn from_file(path: &std::path::Path) -> Result<Credentials> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let mut id = None;
         let mut secret = None;
         let mut in_default = false;

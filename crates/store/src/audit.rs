@@ -66,11 +66,18 @@ pub struct StoredEvent {
 /// PostgreSQL's (65,535) bind limits.
 const ROWS_PER_INSERT: usize = 100;
 
+/// The end of the chain: the last record's position and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ChainHead {
+    pub(crate) seq: i64,
+    pub(crate) hash: String,
+}
+
 /// Appends `records` in order on `conn`, which must be inside a transaction: the first
 /// statement bumps the one-row chain head, which locks it (Postgres row lock, SQLite write
 /// lock) until commit, so concurrent appenders queue up and the chain stays linear.
 pub(crate) async fn append_batch(
-    conn: Conn<'_>,
+    mut conn: Conn<'_>,
     key: &MasterKey,
     records: &[AuditRecord],
 ) -> Result<Vec<Appended>> {
@@ -79,23 +86,65 @@ pub(crate) async fn append_batch(
     }
     let n = i64::try_from(records.len())
         .map_err(|_| StoreError::InvalidInput("too many records".into()))?;
+    let (last_seq, hash): (i64, String) = dispatch!(conn.reborrow(), c => {
+        sqlx::query_as("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+            .bind(n)
+            .fetch_one(&mut *c)
+            .await?
+    });
+    let mut head = ChainHead {
+        seq: last_seq - n,
+        hash,
+    };
+    let out = insert_chained(conn.reborrow(), &mut head, records).await?;
+    write_head(conn, key, &head).await?;
+    Ok(out)
+}
+
+/// Reads the chain head (inside the transaction that will append after it).
+pub(crate) async fn read_head(conn: Conn<'_>) -> Result<ChainHead> {
     dispatch!(conn, c => {
-        let (last_seq, mut prev): (i64, String) = sqlx::query_as(
-            "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
-        )
-        .bind(n)
-        .fetch_one(&mut *c)
-        .await?;
+        let (seq, hash): (i64, String) =
+            sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_one(&mut *c)
+                .await?;
+        Ok(ChainHead { seq, hash })
+    })
+}
+
+/// Stores the chain head with its MAC (the head row must already be locked or the database
+/// otherwise held by this writer).
+pub(crate) async fn write_head(conn: Conn<'_>, key: &MasterKey, head: &ChainHead) -> Result<()> {
+    dispatch!(conn, c => {
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2, mac = $3 WHERE id = 1")
+            .bind(head.seq)
+            .bind(&head.hash)
+            .bind(head_mac(key, head.seq, &head.hash))
+            .execute(&mut *c)
+            .await?;
+    });
+    Ok(())
+}
+
+/// Hashes `records` onto the chain after `head` and inserts them; `head` moves to the last
+/// one. The stored head row is not touched (see [`write_head`]).
+pub(crate) async fn insert_chained(
+    conn: Conn<'_>,
+    head: &mut ChainHead,
+    records: &[AuditRecord],
+) -> Result<Vec<Appended>> {
+    dispatch!(conn, c => {
         // Hash every record first, then write them with multi-row INSERTs: one statement per
         // chunk instead of one per record is what lets group commit keep up with the API
         // (each statement is a round trip to the database driver).
         let mut out = Vec::with_capacity(records.len());
         let mut rows = Vec::with_capacity(records.len());
-        let mut seq = last_seq - n;
         for rec in records {
-            seq += 1;
-            let hash = chain_hash(&prev, &canonical_bytes(seq, rec))?;
-            rows.push((seq, rec, std::mem::replace(&mut prev, hash.clone()), hash.clone()));
+            let seq = head.seq + 1;
+            let hash = chain_hash(&head.hash, &canonical_bytes(seq, rec))?;
+            let prev = std::mem::replace(&mut head.hash, hash.clone());
+            head.seq = seq;
+            rows.push((seq, rec, prev, hash.clone()));
             out.push(Appended { seq, hash });
         }
         for chunk in rows.chunks(ROWS_PER_INSERT) {
@@ -142,11 +191,6 @@ pub(crate) async fn append_batch(
             });
             q.build().execute(&mut *c).await?;
         }
-        sqlx::query("UPDATE audit_head SET hash = $1, mac = $2 WHERE id = 1")
-            .bind(&prev)
-            .bind(head_mac(key, last_seq, &prev))
-            .execute(&mut *c)
-            .await?;
         Ok(out)
     })
 }

@@ -24,6 +24,16 @@ pub(crate) enum Conn<'a> {
     Postgres(&'a mut PgConnection),
 }
 
+impl Conn<'_> {
+    /// The same connection for a shorter borrow (to run several helpers on one connection).
+    pub(crate) fn reborrow(&mut self) -> Conn<'_> {
+        match self {
+            Conn::Sqlite(c) => Conn::Sqlite(c),
+            Conn::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+}
+
 /// Runs `$body` with `$c` bound to the concrete `&mut Connection` of the active backend.
 /// Shared SQL uses `$1`-style placeholders, which both SQLite and Postgres understand.
 macro_rules! dispatch {

@@ -15,7 +15,10 @@ use std::sync::Arc;
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use tokio::sync::{oneshot, Mutex, Notify, OwnedMutexGuard};
 
+use crate::audit::{self, Appended, AuditRecord, ChainHead};
 use crate::cache::{LocalCache, Touched};
+use crate::crypto::MasterKey;
+use crate::db::Conn;
 use crate::error::{Result, StoreError};
 
 /// The savepoint each writer runs in. Writers take turns, so one name serves them all.
@@ -29,6 +32,7 @@ pub(crate) struct Group {
     batch: Arc<Mutex<Batch>>,
     wake: Arc<Notify>,
     cache: Arc<LocalCache>,
+    key: Arc<MasterKey>,
     committer: tokio::task::AbortHandle,
 }
 
@@ -42,6 +46,11 @@ pub(crate) struct Batch {
     waiters: Vec<oneshot::Sender<Result<()>>>,
     /// The read caches the released writers invalidate once their commit is visible.
     touched: Touched,
+    /// The audit chain's head as this transaction has moved it: read once per transaction
+    /// and stored once at commit, instead of twice per appended record.
+    chain: Option<ChainHead>,
+    /// `chain` when the open savepoint began, restored if it rolls back.
+    chain_at_savepoint: Option<ChainHead>,
     stats: GroupStats,
 }
 
@@ -71,14 +80,20 @@ impl Drop for Turn {
 
 impl Group {
     /// Creates the group and starts its committer on the current tokio runtime.
-    pub(crate) fn new(cache: Arc<LocalCache>) -> Group {
+    pub(crate) fn new(cache: Arc<LocalCache>, key: Arc<MasterKey>) -> Group {
         let batch = Arc::new(Mutex::new(Batch::default()));
         let wake = Arc::new(Notify::new());
-        let committer = tokio::spawn(commit_loop(batch.clone(), wake.clone(), cache.clone()));
+        let committer = tokio::spawn(commit_loop(
+            batch.clone(),
+            wake.clone(),
+            cache.clone(),
+            key.clone(),
+        ));
         Group {
             batch,
             wake,
             cache,
+            key,
             committer: committer.abort_handle(),
         }
     }
@@ -93,6 +108,7 @@ impl Group {
         let conn = batch.conn()?;
         sqlx::query(SAVEPOINT).execute(&mut *conn).await?;
         batch.savepoint_open = true;
+        batch.chain_at_savepoint = batch.chain.clone();
         Ok(Turn {
             batch,
             wake: self.wake.clone(),
@@ -108,7 +124,7 @@ impl Group {
     /// commits what is pending first, and holds every writer off while the guard lives.
     pub(crate) async fn exclusive(&self) -> OwnedMutexGuard<Batch> {
         let mut batch = self.batch.clone().lock_owned().await;
-        batch.commit_pending(&self.cache).await;
+        batch.commit_pending(&self.cache, &self.key).await;
         batch
     }
 }
@@ -126,6 +142,42 @@ impl Turn {
         self.batch.conn()
     }
 
+    /// Appends audit records after the chain head this transaction has reached.
+    pub(crate) async fn append_audit(&mut self, records: &[AuditRecord]) -> Result<Vec<Appended>> {
+        let batch = &mut *self.batch;
+        let head = match batch.chain.take() {
+            Some(head) => head,
+            None => {
+                let conn = batch.conn()?;
+                audit::read_head(Conn::Sqlite(conn)).await?
+            }
+        };
+        let mut moved = head.clone();
+        let conn = match batch.conn() {
+            Ok(c) => c,
+            Err(e) => {
+                batch.chain = Some(head);
+                return Err(e);
+            }
+        };
+        match audit::insert_chained(Conn::Sqlite(conn), &mut moved, records).await {
+            Ok(appended) => {
+                batch.chain = Some(moved);
+                Ok(appended)
+            }
+            Err(e) => {
+                // Rows of a failed multi-row insert go with the savepoint's rollback.
+                batch.chain = Some(head);
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets the cached chain head (after a statement rewrote the head row itself).
+    pub(crate) fn forget_chain_head(&mut self) {
+        self.batch.chain = None;
+    }
+
     /// Keeps the writer's changes and registers it for the next commit; the returned receiver
     /// answers once that commit is durable (or failed). Dropping the turn lets it run.
     pub(crate) async fn release(
@@ -139,10 +191,8 @@ impl Turn {
                 .map_err(StoreError::from),
             Err(e) => Err(e),
         };
-        if let Err(e) = released {
-            // Leaves `savepoint_open` set: the next turn rolls the savepoint back.
-            return Err(e);
-        }
+        // On failure `savepoint_open` stays set: the next turn rolls the savepoint back.
+        released?;
         self.batch.savepoint_open = false;
         self.batch.touched.merge(touched);
         let (tx, rx) = oneshot::channel();
@@ -186,6 +236,7 @@ impl Batch {
         sqlx::query(ROLLBACK_TO).execute(&mut *conn).await?;
         sqlx::query(RELEASE).execute(&mut *conn).await?;
         self.savepoint_open = false;
+        self.chain = self.chain_at_savepoint.take();
         Ok(())
     }
 
@@ -204,6 +255,8 @@ impl Batch {
     /// Rolls the whole transaction back and fails every waiter.
     fn abort(&mut self, err: StoreError) {
         self.tx = None;
+        self.chain = None;
+        self.chain_at_savepoint = None;
         self.savepoint_open = false;
         self.touched = Touched::default();
         for waiter in self.waiters.drain(..) {
@@ -213,8 +266,20 @@ impl Batch {
 
     /// Commits the released writers' work in one fsync and answers them; ends a transaction
     /// that holds nobody's work.
-    async fn commit_pending(&mut self, cache: &LocalCache) {
+    async fn commit_pending(&mut self, cache: &LocalCache, key: &MasterKey) {
         self.settle().await;
+        self.chain_at_savepoint = None;
+        if let Some(head) = self.chain.take() {
+            let stored = match self.conn() {
+                Ok(conn) => audit::write_head(Conn::Sqlite(conn), key, &head).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = stored {
+                tracing::error!(error = %e, "storing the audit chain head failed; batch abandoned");
+                self.abort(e);
+                return;
+            }
+        }
         let Some(tx) = self.tx.take() else {
             return;
         };
@@ -236,11 +301,16 @@ impl Batch {
     }
 }
 
-async fn commit_loop(batch: Arc<Mutex<Batch>>, wake: Arc<Notify>, cache: Arc<LocalCache>) {
+async fn commit_loop(
+    batch: Arc<Mutex<Batch>>,
+    wake: Arc<Notify>,
+    cache: Arc<LocalCache>,
+    key: Arc<MasterKey>,
+) {
     loop {
         wake.notified().await;
         // Writers queued before this lock (FIFO) join the batch before it commits.
         let mut batch = batch.lock().await;
-        batch.commit_pending(&cache).await;
+        batch.commit_pending(&cache, &key).await;
     }
 }

@@ -64,7 +64,8 @@ impl Store {
         crate::migrate::run(&pools).await?;
         let sole_writer = matches!(pools, Pools::Sqlite(_));
         let cache = Arc::new(crate::cache::LocalCache::new(sole_writer));
-        let group = sole_writer.then(|| crate::group::Group::new(cache.clone()));
+        let group =
+            sole_writer.then(|| crate::group::Group::new(cache.clone(), config.master_key.clone()));
         let store = Store {
             inner: Arc::new(Inner {
                 pools,
@@ -140,10 +141,7 @@ impl Store {
                 let turn = group.begin(p).await?;
                 Ok(Tx::new(TxInner::Sqlite(turn), self.clone()))
             }
-            Pools::Postgres(p) => Ok(Tx::new(
-                TxInner::Postgres(p.begin().await?),
-                self.clone(),
-            )),
+            Pools::Postgres(p) => Ok(Tx::new(TxInner::Postgres(p.begin().await?), self.clone())),
         }
     }
 

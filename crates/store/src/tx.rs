@@ -71,9 +71,9 @@ impl Tx {
     /// Appends one audit record to the hash chain. This locks the chain head until the
     /// transaction ends, so call it last, right before [`Tx::commit`].
     pub async fn append_audit(&mut self, record: &AuditRecord) -> Result<Appended> {
-        let key = self.store.inner.key.clone();
-        let mut appended =
-            crate::audit::append_batch(self.conn()?, &key, std::slice::from_ref(record)).await?;
+        let mut appended = self
+            .append_audit_batch(std::slice::from_ref(record))
+            .await?;
         appended
             .pop()
             .ok_or_else(|| crate::error::StoreError::Database("append returned nothing".into()))
@@ -81,8 +81,24 @@ impl Tx {
 
     /// Appends several audit records in order (one chain-head update for all of them).
     pub async fn append_audit_batch(&mut self, records: &[AuditRecord]) -> Result<Vec<Appended>> {
-        let key = self.store.inner.key.clone();
-        crate::audit::append_batch(self.conn()?, &key, records).await
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        match &mut self.inner {
+            TxInner::Sqlite(turn) => turn.append_audit(records).await,
+            TxInner::Postgres(t) => {
+                let key = self.store.inner.key.clone();
+                crate::audit::append_batch(Conn::Postgres(t), &key, records).await
+            }
+        }
+    }
+
+    /// Forgets what this transaction believes the audit chain head is, after a statement
+    /// rewrote the head row directly (the dev-mode wipe).
+    pub(crate) fn forget_chain_head(&mut self) {
+        if let TxInner::Sqlite(turn) = &mut self.inner {
+            turn.forget_chain_head();
+        }
     }
 
     /// Makes every change durable (SQLite `synchronous=FULL`, shared with the other writers

@@ -40,6 +40,7 @@ impl Store {
                 .execute(&mut *c)
                 .await?;
         });
+        tx.forget_chain_head();
         tx.touched.mark(crate::cache::Domain::Credentials);
         tx.touched.mark(crate::cache::Domain::Epoch);
         tx.commit().await

@@ -18,6 +18,10 @@ pub struct AuditWriterConfig {
     pub max_batch: usize,
     /// Queue length; senders wait (backpressure) rather than drop when it is full.
     pub queue: usize,
+    /// How long a batch waits for more records after its first one. Each commit rewrites the
+    /// index pages it touched, so larger batches cost less per record; a few milliseconds of
+    /// delay before a read's record is durable is far below CloudTrail's own delivery delay.
+    pub linger: Duration,
 }
 
 impl Default for AuditWriterConfig {
@@ -25,6 +29,7 @@ impl Default for AuditWriterConfig {
         AuditWriterConfig {
             max_batch: 512,
             queue: 16_384,
+            linger: Duration::from_millis(5),
         }
     }
 }
@@ -47,7 +52,7 @@ impl AuditWriter {
     /// is dropped and the queue is drained; await the returned handle at shutdown.
     pub fn spawn(store: Store, config: AuditWriterConfig) -> (AuditWriter, JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(config.queue.max(1));
-        let task = tokio::spawn(run(store, rx, config.max_batch.max(1)));
+        let task = tokio::spawn(run(store, rx, config.max_batch.max(1), config.linger));
         (AuditWriter { tx }, task)
     }
 
@@ -80,11 +85,12 @@ impl AuditWriter {
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, max_batch: usize) {
+async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, max_batch: usize, linger: Duration) {
     let mut records: Vec<AuditRecord> = Vec::with_capacity(max_batch);
     let mut replies: Vec<Option<Reply>> = Vec::with_capacity(max_batch);
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
+        let deadline = tokio::time::Instant::now() + linger;
         let mut next = Some(first);
         while let Some(msg) = next.take() {
             match msg {
@@ -94,8 +100,17 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, max_batch: usize) {
                 }
                 Msg::Flush(f) => flushes.push(f),
             }
+            // A flush or a caller waiting for its commit ends the wait at once.
+            let hurry = !flushes.is_empty() || replies.iter().any(Option::is_some);
             if records.len() < max_batch {
-                next = rx.try_recv().ok();
+                next = match rx.try_recv() {
+                    Ok(msg) => Some(msg),
+                    Err(_) if hurry => None,
+                    Err(_) => tokio::time::timeout_at(deadline, rx.recv())
+                        .await
+                        .ok()
+                        .flatten(),
+                };
             }
         }
         if !records.is_empty() {

@@ -28,6 +28,11 @@ const SQLITE: &[Migration] = &[
         name: "entities",
         sql: include_str!("../migrations/sqlite/0002_entities.sql"),
     },
+    Migration {
+        version: 3,
+        name: "audit_rowid",
+        sql: include_str!("../migrations/sqlite/0003_audit_rowid.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -176,5 +181,57 @@ async fn check_applied(pools: &Pools, m: &Migration, sum: &str) -> Result<bool> 
             "migration {} ({}) was changed after it was applied",
             m.version, m.name
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migration 3 rebuilds the audit tables: existing records, their resources and the
+    /// foreign key between them survive, and `seq` becomes the rowid.
+    #[tokio::test]
+    async fn audit_rowid_migration_keeps_events_and_resources() {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect("sqlite::memory:")
+            .await
+            .unwrap();
+        let pools = Pools::Sqlite(pool.clone());
+        sqlx::query(CREATE_TABLE).execute(&pool).await.unwrap();
+        for m in &SQLITE[..2] {
+            apply(&pools, m).await.unwrap();
+        }
+        sqlx::raw_sql(
+            "INSERT INTO audit_events (seq, event_id, event_time_ms, event_name, event_source,
+                read_only, event_json, prev_hash, hash)
+             VALUES (1, 'e1', 10, 'A', 's', 1, '{}', 'p', 'h1'),
+                    (2, 'e2', 20, 'B', 's', 0, '{}', 'h1', 'h2');
+             INSERT INTO audit_resources VALUES (2, 0, 'T', 'n');",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        run(&pools).await.unwrap();
+        let rows: Vec<(i64, i64, String)> =
+            sqlx::query_as("SELECT rowid, seq, event_id FROM audit_events ORDER BY seq")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(rows, vec![(1, 1, "e1".into()), (2, 2, "e2".into())]);
+        let res: Vec<(i64, String)> =
+            sqlx::query_as("SELECT seq, resource_name FROM audit_resources")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert_eq!(res, vec![(2, "n".into())]);
+        sqlx::query("PRAGMA foreign_keys = ON")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let orphan = sqlx::query("INSERT INTO audit_resources VALUES (99, 0, 'T', 'n')")
+            .execute(&pool)
+            .await;
+        assert!(orphan.is_err(), "the foreign key must follow the rename");
     }
 }

@@ -869,6 +869,7 @@ async fn audit_writer_group_commits_and_flushes(h: &Harness) {
         AuditWriterConfig {
             max_batch: 64,
             queue: 128,
+            linger: std::time::Duration::from_millis(2),
         },
     );
     let mut tasks = Vec::new();

@@ -36,7 +36,11 @@ async fn advance(server: &Server, secs: i64) {
         .send()
         .await
         .expect("clock");
-    assert!(resp.status().is_success(), "clock advance refused: {}", resp.status());
+    assert!(
+        resp.status().is_success(),
+        "clock advance refused: {}",
+        resp.status()
+    );
 }
 
 async fn symmetric_key(c: &Client) -> String {
@@ -113,8 +117,17 @@ async fn symmetric_encryption_context_rotation_and_aliases() {
     assert_eq!(code(&err), "InvalidCiphertextException");
 
     // Rotation on demand: old ciphertexts keep decrypting, new ones use new material.
-    c.rotate_key_on_demand().key_id(&key_id).send().await.expect("RotateKeyOnDemand");
-    let rotations = c.list_key_rotations().key_id(&key_id).send().await.expect("ListKeyRotations");
+    c.rotate_key_on_demand()
+        .key_id(&key_id)
+        .send()
+        .await
+        .expect("RotateKeyOnDemand");
+    let rotations = c
+        .list_key_rotations()
+        .key_id(&key_id)
+        .send()
+        .await
+        .expect("ListKeyRotations");
     assert_eq!(rotations.rotations().len(), 1);
     let dec = c
         .decrypt()
@@ -154,7 +167,10 @@ async fn symmetric_encryption_context_rotation_and_aliases() {
         .send()
         .await
         .expect("Decrypt data key");
-    assert_eq!(back.plaintext().expect("p").as_ref(), dk.plaintext().expect("p").as_ref());
+    assert_eq!(
+        back.plaintext().expect("p").as_ref(),
+        dk.plaintext().expect("p").as_ref()
+    );
     let err = c
         .generate_data_key()
         .key_id(&key_id)
@@ -194,9 +210,22 @@ async fn symmetric_encryption_context_rotation_and_aliases() {
         .await
         .expect("Encrypt via alias");
     assert_eq!(via_alias.key_id(), Some(arn.as_str()));
-    let described = c.describe_key().key_id(&arn).send().await.expect("DescribeKey by ARN");
-    assert_eq!(described.key_metadata().expect("m").description(), Some("app data"));
-    let aliases = c.list_aliases().key_id(&key_id).send().await.expect("ListAliases");
+    let described = c
+        .describe_key()
+        .key_id(&arn)
+        .send()
+        .await
+        .expect("DescribeKey by ARN");
+    assert_eq!(
+        described.key_metadata().expect("m").description(),
+        Some("app data")
+    );
+    let aliases = c
+        .list_aliases()
+        .key_id(&key_id)
+        .send()
+        .await
+        .expect("ListAliases");
     assert_eq!(aliases.aliases().len(), 1);
 
     // ReEncrypt to a second key.
@@ -230,7 +259,12 @@ async fn symmetric_encryption_context_rotation_and_aliases() {
 
     let keys = c.list_keys().send().await.expect("ListKeys");
     assert_eq!(keys.keys().len(), 2);
-    let random = c.generate_random().number_of_bytes(64).send().await.expect("GenerateRandom");
+    let random = c
+        .generate_random()
+        .number_of_bytes(64)
+        .send()
+        .await
+        .expect("GenerateRandom");
     assert_eq!(random.plaintext().expect("p").as_ref().len(), 64);
 }
 
@@ -252,7 +286,10 @@ async fn every_asymmetric_and_hmac_spec_round_trips() {
             ],
         ),
         (KeySpec::Rsa3072, &[SigningAlgorithmSpec::RsassaPssSha256]),
-        (KeySpec::Rsa4096, &[SigningAlgorithmSpec::RsassaPkcs1V15Sha512]),
+        (
+            KeySpec::Rsa4096,
+            &[SigningAlgorithmSpec::RsassaPkcs1V15Sha512],
+        ),
         (KeySpec::EccNistP256, &[SigningAlgorithmSpec::EcdsaSha256]),
         (KeySpec::EccNistP384, &[SigningAlgorithmSpec::EcdsaSha384]),
         (KeySpec::EccNistP521, &[SigningAlgorithmSpec::EcdsaSha512]),
@@ -268,8 +305,20 @@ async fn every_asymmetric_and_hmac_spec_round_trips() {
             .expect("CreateKey");
         let meta = key.key_metadata().expect("m");
         let id = meta.key_id().to_string();
-        assert_eq!(meta.signing_algorithms().len(), if spec.as_str().starts_with("RSA") { 6 } else { 1 });
-        let public = c.get_public_key().key_id(&id).send().await.expect("GetPublicKey");
+        assert_eq!(
+            meta.signing_algorithms().len(),
+            if spec.as_str().starts_with("RSA") {
+                6
+            } else {
+                1
+            }
+        );
+        let public = c
+            .get_public_key()
+            .key_id(&id)
+            .send()
+            .await
+            .expect("GetPublicKey");
         let der = public.public_key().expect("der").as_ref();
         assert_eq!(der[0], 0x30, "{spec:?}: DER SEQUENCE");
         for alg in *algorithms {
@@ -377,7 +426,10 @@ async fn every_asymmetric_and_hmac_spec_round_trips() {
             .expect("m")
             .key_id()
             .to_string();
-        for alg in [EncryptionAlgorithmSpec::RsaesOaepSha1, EncryptionAlgorithmSpec::RsaesOaepSha256] {
+        for alg in [
+            EncryptionAlgorithmSpec::RsaesOaepSha1,
+            EncryptionAlgorithmSpec::RsaesOaepSha256,
+        ] {
             let enc = c
                 .encrypt()
                 .key_id(&id)
@@ -449,7 +501,11 @@ async fn every_asymmetric_and_hmac_spec_round_trips() {
 
     // Data key pairs under a symmetric key; the private key decrypts back.
     let sym = symmetric_key(&c).await;
-    for spec in [DataKeyPairSpec::Rsa2048, DataKeyPairSpec::EccNistP256, DataKeyPairSpec::EccSecgP256K1] {
+    for spec in [
+        DataKeyPairSpec::Rsa2048,
+        DataKeyPairSpec::EccNistP256,
+        DataKeyPairSpec::EccSecgP256K1,
+    ] {
         let pair = c
             .generate_data_key_pair()
             .key_id(&sym)
@@ -463,7 +519,10 @@ async fn every_asymmetric_and_hmac_spec_round_trips() {
             .send()
             .await
             .expect("Decrypt private key");
-        assert_eq!(dec.plaintext().expect("p").as_ref(), pair.private_key_plaintext().expect("p").as_ref());
+        assert_eq!(
+            dec.plaintext().expect("p").as_ref(),
+            pair.private_key_plaintext().expect("p").as_ref()
+        );
         assert_eq!(pair.public_key().expect("pub").as_ref()[0], 0x30);
     }
     let without = c
@@ -505,7 +564,11 @@ async fn key_states_deletion_window_and_automatic_rotation() {
             .clone();
 
         // Disabled: cryptographic operations fail with DisabledException.
-        c.disable_key().key_id(&key_id).send().await.expect("DisableKey");
+        c.disable_key()
+            .key_id(&key_id)
+            .send()
+            .await
+            .expect("DisableKey");
         let err = c
             .encrypt()
             .key_id(&key_id)
@@ -514,9 +577,18 @@ async fn key_states_deletion_window_and_automatic_rotation() {
             .await
             .expect_err("disabled");
         assert_eq!(code(&err), "DisabledException");
-        let err = c.enable_key_rotation().key_id(&key_id).send().await.expect_err("rotation on disabled");
+        let err = c
+            .enable_key_rotation()
+            .key_id(&key_id)
+            .send()
+            .await
+            .expect_err("rotation on disabled");
         assert_eq!(code(&err), "DisabledException");
-        c.enable_key().key_id(&key_id).send().await.expect("EnableKey");
+        c.enable_key()
+            .key_id(&key_id)
+            .send()
+            .await
+            .expect("EnableKey");
 
         // The deletion window is 7-30 days.
         for days in [6, 31] {
@@ -545,7 +617,12 @@ async fn key_states_deletion_window_and_automatic_rotation() {
             .await
             .expect_err("pending deletion");
         assert_eq!(code(&err), "KMSInvalidStateException");
-        let err = c.enable_key().key_id(&key_id).send().await.expect_err("enable pending");
+        let err = c
+            .enable_key()
+            .key_id(&key_id)
+            .send()
+            .await
+            .expect_err("enable pending");
         assert_eq!(code(&err), "KMSInvalidStateException");
         let err = c
             .schedule_key_deletion()
@@ -556,12 +633,33 @@ async fn key_states_deletion_window_and_automatic_rotation() {
         assert_eq!(code(&err), "KMSInvalidStateException");
 
         // Cancelling leaves the key disabled.
-        c.cancel_key_deletion().key_id(&key_id).send().await.expect("CancelKeyDeletion");
-        let m = c.describe_key().key_id(&key_id).send().await.expect("DescribeKey");
-        assert_eq!(m.key_metadata().expect("m").key_state(), Some(&KeyState::Disabled));
-        let err = c.cancel_key_deletion().key_id(&key_id).send().await.expect_err("not pending");
+        c.cancel_key_deletion()
+            .key_id(&key_id)
+            .send()
+            .await
+            .expect("CancelKeyDeletion");
+        let m = c
+            .describe_key()
+            .key_id(&key_id)
+            .send()
+            .await
+            .expect("DescribeKey");
+        assert_eq!(
+            m.key_metadata().expect("m").key_state(),
+            Some(&KeyState::Disabled)
+        );
+        let err = c
+            .cancel_key_deletion()
+            .key_id(&key_id)
+            .send()
+            .await
+            .expect_err("not pending");
         assert_eq!(code(&err), "KMSInvalidStateException");
-        c.enable_key().key_id(&key_id).send().await.expect("EnableKey");
+        c.enable_key()
+            .key_id(&key_id)
+            .send()
+            .await
+            .expect("EnableKey");
 
         // Automatic rotation: 90-2560 days; due rotations happen on the test clock.
         let err = c
@@ -578,17 +676,32 @@ async fn key_states_deletion_window_and_automatic_rotation() {
             .send()
             .await
             .expect("EnableKeyRotation");
-        let status = c.get_key_rotation_status().key_id(&key_id).send().await.expect("status");
+        let status = c
+            .get_key_rotation_status()
+            .key_id(&key_id)
+            .send()
+            .await
+            .expect("status");
         assert!(status.key_rotation_enabled());
         assert_eq!(status.rotation_period_in_days(), Some(90));
         advance(&server, 91 * 86_400).await;
-        let rotations = c.list_key_rotations().key_id(&key_id).send().await.expect("rotations");
+        let rotations = c
+            .list_key_rotations()
+            .key_id(&key_id)
+            .send()
+            .await
+            .expect("rotations");
         assert_eq!(rotations.rotations().len(), 1);
         assert_eq!(
             rotations.rotations()[0].rotation_type().map(|t| t.as_str()),
             Some("AUTOMATIC")
         );
-        let dec = c.decrypt().ciphertext_blob(blob.clone()).send().await.expect("Decrypt after rotation");
+        let dec = c
+            .decrypt()
+            .ciphertext_blob(blob.clone())
+            .send()
+            .await
+            .expect("Decrypt after rotation");
         assert_eq!(dec.plaintext().expect("p").as_ref(), b"keep");
 
         // A second key scheduled for deletion, then the server stops.
@@ -605,22 +718,45 @@ async fn key_states_deletion_window_and_automatic_rotation() {
     // After a restart the schedule is still known: at the end of the window the key is gone.
     let server = Server::start_in(dir.path(), &["--dev"]);
     let c = root_kms(&server).await;
-    let still = c.describe_key().key_id(&doomed).send().await.expect("DescribeKey");
-    assert_eq!(still.key_metadata().expect("m").key_state(), Some(&KeyState::PendingDeletion));
+    let still = c
+        .describe_key()
+        .key_id(&doomed)
+        .send()
+        .await
+        .expect("DescribeKey");
+    assert_eq!(
+        still.key_metadata().expect("m").key_state(),
+        Some(&KeyState::PendingDeletion)
+    );
     // The clock's offset is not persisted: the restarted clock starts at the real time again.
     advance(&server, (91 + 8) * 86_400).await;
-    let err = c.describe_key().key_id(&doomed).send().await.expect_err("deleted");
+    let err = c
+        .describe_key()
+        .key_id(&doomed)
+        .send()
+        .await
+        .expect_err("deleted");
     assert_eq!(code(&err), "NotFoundException");
     let keys = c.list_keys().send().await.expect("ListKeys");
     assert_eq!(keys.keys().len(), 1, "the deleted key is no longer listed");
-    let dec = c.decrypt().ciphertext_blob(blob).send().await.expect("other key unaffected");
+    let dec = c
+        .decrypt()
+        .ciphertext_blob(blob)
+        .send()
+        .await
+        .expect("other key unaffected");
     assert!(dec.key_id().expect("id").ends_with(&key_id));
 }
 
 /// An IAM user of the server's account with an access key, and optionally an inline policy.
 async fn user(server: &Server, name: &str, policy: Option<&str>) -> (String, String, String) {
     let iam = server.iam(&server.root_key, &server.root_secret).await;
-    let created = iam.create_user().user_name(name).send().await.expect("CreateUser");
+    let created = iam
+        .create_user()
+        .user_name(name)
+        .send()
+        .await
+        .expect("CreateUser");
     let arn = created.user().expect("user").arn().to_string();
     if let Some(p) = policy {
         iam.put_user_policy()
@@ -631,9 +767,18 @@ async fn user(server: &Server, name: &str, policy: Option<&str>) -> (String, Str
             .await
             .expect("PutUserPolicy");
     }
-    let key = iam.create_access_key().user_name(name).send().await.expect("CreateAccessKey");
+    let key = iam
+        .create_access_key()
+        .user_name(name)
+        .send()
+        .await
+        .expect("CreateAccessKey");
     let key = key.access_key().expect("key");
-    (arn, key.access_key_id().to_string(), key.secret_access_key().to_string())
+    (
+        arn,
+        key.access_key_id().to_string(),
+        key.secret_access_key().to_string(),
+    )
 }
 
 const KMS_USE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Encrypt","kms:Decrypt","kms:DescribeKey"],"Resource":"*"}]}"#;
@@ -729,7 +874,12 @@ async fn key_policies_and_grants_decide() {
         .expect_err("IAM permission without key-policy delegation");
     assert_eq!(code(&err), "AccessDeniedException");
     // Even the root user is refused when the key policy does not name the account.
-    let err = root.describe_key().key_id(&direct).send().await.expect_err("root not in policy");
+    let err = root
+        .describe_key()
+        .key_id(&direct)
+        .send()
+        .await
+        .expect_err("root not in policy");
     assert_eq!(code(&err), "AccessDeniedException");
 
     // A grant to alice, constrained to an encryption context.
@@ -764,9 +914,17 @@ async fn key_policies_and_grants_decide() {
         .await
         .expect_err("grant constraint not met");
     assert_eq!(code(&err), "AccessDeniedException");
-    let grants = alice.list_grants().key_id(&arn).send().await.expect("ListGrants");
+    let grants = alice
+        .list_grants()
+        .key_id(&arn)
+        .send()
+        .await
+        .expect("ListGrants");
     assert_eq!(grants.grants().len(), 1);
-    assert_eq!(grants.grants()[0].grantee_principal(), Some(alice_arn.as_str()));
+    assert_eq!(
+        grants.grants()[0].grantee_principal(),
+        Some(alice_arn.as_str())
+    );
     alice
         .revoke_grant()
         .key_id(&arn)
@@ -799,19 +957,40 @@ async fn key_policies_and_grants_decide() {
         .send()
         .await;
     // ListRetirableGrants is an IAM permission bob lacks.
-    assert_eq!(code(&retirable.expect_err("no IAM permission")), "AccessDeniedException");
+    assert_eq!(
+        code(&retirable.expect_err("no IAM permission")),
+        "AccessDeniedException"
+    );
     bob.retire_grant()
         .grant_token(g.grant_token().expect("token"))
         .send()
         .await
         .expect("RetireGrant by the retiring principal");
-    let grants = alice.list_grants().key_id(&arn).send().await.expect("ListGrants");
+    let grants = alice
+        .list_grants()
+        .key_id(&arn)
+        .send()
+        .await
+        .expect("ListGrants");
     assert!(grants.grants().is_empty());
 
     // Key policy administration.
-    let got = root.get_key_policy().key_id(&delegated).send().await.expect("GetKeyPolicy");
-    assert!(got.policy().expect("p").contains(&format!("arn:aws:iam::{account}:root")));
-    let names = root.list_key_policies().key_id(&delegated).send().await.expect("ListKeyPolicies");
+    let got = root
+        .get_key_policy()
+        .key_id(&delegated)
+        .send()
+        .await
+        .expect("GetKeyPolicy");
+    assert!(got
+        .policy()
+        .expect("p")
+        .contains(&format!("arn:aws:iam::{account}:root")));
+    let names = root
+        .list_key_policies()
+        .key_id(&delegated)
+        .send()
+        .await
+        .expect("ListKeyPolicies");
     assert_eq!(names.policy_names(), ["default"]);
     let err = root
         .put_key_policy()
@@ -894,11 +1073,21 @@ async fn cross_account_needs_both_sides() {
         .expect_err("not shared");
     assert_eq!(code(&err), "AccessDeniedException");
     // Operations the shared policy does not list are refused.
-    let err = other.disable_key().key_id(&shared).send().await.expect_err("not granted");
+    let err = other
+        .disable_key()
+        .key_id(&shared)
+        .send()
+        .await
+        .expect_err("not granted");
     assert_eq!(code(&err), "AccessDeniedException");
     // A bare key id names a key of the caller's own account.
     let bare = shared.rsplit('/').next().expect("id");
-    let err = other.describe_key().key_id(bare).send().await.expect_err("bare id");
+    let err = other
+        .describe_key()
+        .key_id(bare)
+        .send()
+        .await
+        .expect_err("bare id");
     assert_eq!(code(&err), "NotFoundException");
 
     // The other direction: a key of the dev account shared with the management account. A
@@ -981,12 +1170,18 @@ async fn imported_key_material() {
         .expect("GetParametersForImport");
     let mut material = [0u8; 32];
     aws_lc_rs::rand::fill(&mut material).expect("rand");
-    let public = aws_lc_rs::rsa::PublicEncryptingKey::from_der(params.public_key().expect("pk").as_ref())
-        .expect("wrapping key");
+    let public =
+        aws_lc_rs::rsa::PublicEncryptingKey::from_der(params.public_key().expect("pk").as_ref())
+            .expect("wrapping key");
     let oaep = aws_lc_rs::rsa::OaepPublicEncryptingKey::new(public).expect("oaep");
     let mut wrapped = vec![0u8; oaep.ciphertext_size()];
     let wrapped = oaep
-        .encrypt(&aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256, &material, &mut wrapped, None)
+        .encrypt(
+            &aws_lc_rs::rsa::OAEP_SHA256_MGF1SHA256,
+            &material,
+            &mut wrapped,
+            None,
+        )
         .expect("wrap")
         .to_vec();
     c.import_key_material()
@@ -1004,7 +1199,11 @@ async fn imported_key_material() {
         .send()
         .await
         .expect("Encrypt with imported material");
-    c.delete_imported_key_material().key_id(&id).send().await.expect("DeleteImportedKeyMaterial");
+    c.delete_imported_key_material()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("DeleteImportedKeyMaterial");
     let err = c
         .decrypt()
         .ciphertext_blob(enc.ciphertext_blob().expect("b").clone())
@@ -1032,12 +1231,18 @@ async fn imported_key_material() {
         .send()
         .await
         .expect("GetParametersForImport");
-    let public = aws_lc_rs::rsa::PublicEncryptingKey::from_der(params.public_key().expect("pk").as_ref())
-        .expect("wrapping key");
+    let public =
+        aws_lc_rs::rsa::PublicEncryptingKey::from_der(params.public_key().expect("pk").as_ref())
+            .expect("wrapping key");
     let oaep = aws_lc_rs::rsa::OaepPublicEncryptingKey::new(public).expect("oaep");
     let mut buf = vec![0u8; oaep.ciphertext_size()];
     let wrapped = oaep
-        .encrypt(&aws_lc_rs::rsa::OAEP_SHA1_MGF1SHA1, &material, &mut buf, None)
+        .encrypt(
+            &aws_lc_rs::rsa::OAEP_SHA1_MGF1SHA1,
+            &material,
+            &mut buf,
+            None,
+        )
         .expect("wrap")
         .to_vec();
     c.import_key_material()
@@ -1055,6 +1260,11 @@ async fn imported_key_material() {
         .await
         .expect("Decrypt after re-import");
     assert_eq!(dec.plaintext().expect("p").as_ref(), b"imported");
-    let err = c.enable_key_rotation().key_id(&id).send().await.expect_err("imported keys do not rotate");
+    let err = c
+        .enable_key_rotation()
+        .key_id(&id)
+        .send()
+        .await
+        .expect_err("imported keys do not rotate");
     assert_eq!(code(&err), "UnsupportedOperationException");
 }

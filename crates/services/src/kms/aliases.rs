@@ -6,7 +6,7 @@ use rampart_store::Entity;
 use serde_json::{json, Value};
 
 use super::{
-    common::{epoch, opt_str, paging, require_not_pending_deletion, req_str, with_marker},
+    common::{epoch, opt_str, paging, req_str, require_not_pending_deletion, with_marker},
     error::{KmsError, KmsResult},
     model::ALIAS_KIND,
     repo::{self, alias_arn, alias_key, region_path, Key},
@@ -92,7 +92,10 @@ pub async fn update_alias(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
         .get(&account, ALIAS_KIND, &store_key)
         .await?
         .ok_or_else(|| {
-            KmsError::NotFoundException(format!("Alias {} is not found.", alias_arn(&ctx.region, &account, name)))
+            KmsError::NotFoundException(format!(
+                "Alias {} is not found.",
+                alias_arn(&ctx.region, &account, name)
+            ))
         })?;
     let key = target_key(&mut db, ctx, input).await?;
     let current = serde_json::from_str::<Value>(&entity.doc)
@@ -102,7 +105,8 @@ pub async fn update_alias(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
     if let Some(old) = repo::load(&mut db, &account, &current).await? {
         if old.doc.key_usage != key.doc.key_usage
             || old.doc.spec().is_hmac() != key.doc.spec().is_hmac()
-            || (old.doc.key_spec == "SYMMETRIC_DEFAULT") != (key.doc.key_spec == "SYMMETRIC_DEFAULT")
+            || (old.doc.key_spec == "SYMMETRIC_DEFAULT")
+                != (key.doc.key_spec == "SYMMETRIC_DEFAULT")
         {
             return Err(KmsError::ValidationException(
                 "The new key must be the same type and key usage as the current key.".into(),
@@ -119,7 +123,11 @@ pub async fn update_alias(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
 pub async fn delete_alias(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
     let name = req_str(input, "AliasName")?;
     let account = ctx.principal.account_id.clone();
-    match db.entities().delete(&account, ALIAS_KIND, &alias_key(&ctx.region, name)).await {
+    match db
+        .entities()
+        .delete(&account, ALIAS_KIND, &alias_key(&ctx.region, name))
+        .await
+    {
         Ok(()) => Ok(json!({})),
         Err(rampart_store::StoreError::NotFound(_)) => Err(KmsError::NotFoundException(format!(
             "Alias {} is not found.",
@@ -143,7 +151,13 @@ pub async fn list_aliases(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
     'pages: loop {
         let page = db
             .entities()
-            .list(&account, ALIAS_KIND, &region_path(&ctx.region), after.as_deref(), 100)
+            .list(
+                &account,
+                ALIAS_KIND,
+                &region_path(&ctx.region),
+                after.as_deref(),
+                100,
+            )
             .await?;
         for e in &page.items {
             let target = serde_json::from_str::<Value>(&e.doc)

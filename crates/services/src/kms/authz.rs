@@ -72,7 +72,9 @@ pub async fn key_of_ciphertext(
     let invalid = || KmsError::InvalidCiphertextException("The ciphertext is invalid.".into());
     let (id, _) = crypto::parse_header(&data).ok_or_else(invalid)?;
     let id = uuid::Uuid::from_bytes(id).to_string();
-    let key = repo::load_by_id(&mut Db::Read(store), &id).await?.ok_or_else(invalid)?;
+    let key = repo::load_by_id(&mut Db::Read(store), &id)
+        .await?
+        .ok_or_else(invalid)?;
     if key.doc.region != ctx.region || repo::is_destroyed(&key.doc, ctx.now) {
         return Err(invalid());
     }
@@ -147,7 +149,11 @@ pub fn grant_constraints_met(g: &Grant, context: &BTreeMap<String, String>) -> b
 }
 
 /// The key policy, with the grants for `grant_op` appended, as the resource policy.
-fn key_policy(key: &Key, grant_op: Option<&str>, context: &BTreeMap<String, String>) -> ResourcePolicy {
+fn key_policy(
+    key: &Key,
+    grant_op: Option<&str>,
+    context: &BTreeMap<String, String>,
+) -> ResourcePolicy {
     let mut document = key.doc.policy.clone();
     if let Some(op) = grant_op {
         let extra = grant_statements(&key.doc.grants, op, context);
@@ -173,7 +179,11 @@ fn key_policy(key: &Key, grant_op: Option<&str>, context: &BTreeMap<String, Stri
 }
 
 /// A resource entry for a key, with its key policy.
-fn key_resource(key: &Key, grant_op: Option<&str>, context: &BTreeMap<String, String>) -> ResourceRef {
+fn key_resource(
+    key: &Key,
+    grant_op: Option<&str>,
+    context: &BTreeMap<String, String>,
+) -> ResourceRef {
     ResourceRef {
         arn: key.arn().to_string(),
         account: key.account().to_string(),
@@ -223,12 +233,21 @@ async fn entry(
             if let Some(u) = opt_str(input, "KeyUsage") {
                 keys.push(one("kms:KeyUsage", u));
             }
-            keys.push(one("kms:KeyOrigin", opt_str(input, "Origin").unwrap_or("AWS_KMS")));
+            keys.push(one(
+                "kms:KeyOrigin",
+                opt_str(input, "Origin").unwrap_or("AWS_KMS"),
+            ));
             keys.push(one(
                 "kms:BypassPolicyLockoutSafetyCheck",
-                input["BypassPolicyLockoutSafetyCheck"].as_bool().unwrap_or(false).to_string(),
+                input["BypassPolicyLockoutSafetyCheck"]
+                    .as_bool()
+                    .unwrap_or(false)
+                    .to_string(),
             ));
-            keys.push(one("kms:MultiRegion", input["MultiRegion"].as_bool().unwrap_or(false).to_string()));
+            keys.push(one(
+                "kms:MultiRegion",
+                input["MultiRegion"].as_bool().unwrap_or(false).to_string(),
+            ));
             request_tags(input, "Tags", &mut keys);
             on_any("CreateKey", keys)
         }
@@ -241,7 +260,9 @@ async fn entry(
             ..on_any("RetireGrant", keys)
         },
         "CreateAlias" | "DeleteAlias" | "UpdateAlias" => {
-            return alias_entry(operation, input, ctx, store, keys).await.map(Some);
+            return alias_entry(operation, input, ctx, store, keys)
+                .await
+                .map(Some);
         }
         "Decrypt" => {
             let key = key_of_ciphertext(store, ctx, input, "CiphertextBlob", "KeyId").await?;
@@ -252,10 +273,15 @@ async fn entry(
                 opt_str(input, "EncryptionAlgorithm").unwrap_or("SYMMETRIC_DEFAULT"),
             ));
             key_keys(&key, &mut keys);
-            request("Decrypt", vec![key_resource(&key, Some("Decrypt"), &context)], keys)
+            request(
+                "Decrypt",
+                vec![key_resource(&key, Some("Decrypt"), &context)],
+                keys,
+            )
         }
         "ReEncrypt" => {
-            let source = key_of_ciphertext(store, ctx, input, "CiphertextBlob", "SourceKeyId").await?;
+            let source =
+                key_of_ciphertext(store, ctx, input, "CiphertextBlob", "SourceKeyId").await?;
             let dest = key_of(store, ctx, input, "DestinationKeyId").await?;
             let src_ctx = encryption_context(input, "SourceEncryptionContext")?;
             let dst_ctx = encryption_context(input, "DestinationEncryptionContext")?;
@@ -263,12 +289,23 @@ async fn entry(
             let mut to_keys = keys.clone();
             context_keys(&dst_ctx, &mut to_keys);
             key_keys(&dest, &mut to_keys);
-            let to = request("ReEncryptTo", vec![key_resource(&dest, Some("ReEncryptTo"), &dst_ctx)], to_keys);
+            let to = request(
+                "ReEncryptTo",
+                vec![key_resource(&dest, Some("ReEncryptTo"), &dst_ctx)],
+                to_keys,
+            );
             check_extra(ctx, store, &to).await?;
             context_keys(&src_ctx, &mut keys);
             key_keys(&source, &mut keys);
-            keys.push(one("kms:ReEncryptOnSameKey", (source.id() == dest.id()).to_string()));
-            request("ReEncryptFrom", vec![key_resource(&source, Some("ReEncryptFrom"), &src_ctx)], keys)
+            keys.push(one(
+                "kms:ReEncryptOnSameKey",
+                (source.id() == dest.id()).to_string(),
+            ));
+            request(
+                "ReEncryptFrom",
+                vec![key_resource(&source, Some("ReEncryptFrom"), &src_ctx)],
+                keys,
+            )
         }
         _ => {
             let Some(field) = key_field(operation) else {
@@ -281,7 +318,11 @@ async fn entry(
             operation_keys(operation, input, &mut keys);
             let grant_op = GRANT_OPERATIONS.contains(&operation).then_some(operation);
             let ctx_for_grants = if grant_op.is_some() { &context } else { &empty };
-            request(operation, vec![key_resource(&key, grant_op, ctx_for_grants)], keys)
+            request(
+                operation,
+                vec![key_resource(&key, grant_op, ctx_for_grants)],
+                keys,
+            )
         }
     };
     Ok(Some(req))
@@ -290,15 +331,40 @@ async fn entry(
 /// The input member naming the key of a key operation; `None` for unknown operations.
 fn key_field(operation: &str) -> Option<&'static str> {
     Some(match operation {
-        "DescribeKey" | "Encrypt" | "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext"
-        | "GenerateDataKeyPair" | "GenerateDataKeyPairWithoutPlaintext" | "Sign" | "Verify"
-        | "GetPublicKey" | "GenerateMac" | "VerifyMac" | "EnableKey" | "DisableKey"
-        | "UpdateKeyDescription" | "ScheduleKeyDeletion" | "CancelKeyDeletion"
-        | "EnableKeyRotation" | "DisableKeyRotation" | "GetKeyRotationStatus"
-        | "RotateKeyOnDemand" | "ListKeyRotations" | "GetKeyPolicy" | "PutKeyPolicy"
-        | "ListKeyPolicies" | "CreateGrant" | "ListGrants" | "RevokeGrant" | "TagResource"
-        | "UntagResource" | "ListResourceTags" | "GetParametersForImport"
-        | "ImportKeyMaterial" | "DeleteImportedKeyMaterial" | "ListAliases" => "KeyId",
+        "DescribeKey"
+        | "Encrypt"
+        | "GenerateDataKey"
+        | "GenerateDataKeyWithoutPlaintext"
+        | "GenerateDataKeyPair"
+        | "GenerateDataKeyPairWithoutPlaintext"
+        | "Sign"
+        | "Verify"
+        | "GetPublicKey"
+        | "GenerateMac"
+        | "VerifyMac"
+        | "EnableKey"
+        | "DisableKey"
+        | "UpdateKeyDescription"
+        | "ScheduleKeyDeletion"
+        | "CancelKeyDeletion"
+        | "EnableKeyRotation"
+        | "DisableKeyRotation"
+        | "GetKeyRotationStatus"
+        | "RotateKeyOnDemand"
+        | "ListKeyRotations"
+        | "GetKeyPolicy"
+        | "PutKeyPolicy"
+        | "ListKeyPolicies"
+        | "CreateGrant"
+        | "ListGrants"
+        | "RevokeGrant"
+        | "TagResource"
+        | "UntagResource"
+        | "ListResourceTags"
+        | "GetParametersForImport"
+        | "ImportKeyMaterial"
+        | "DeleteImportedKeyMaterial"
+        | "ListAliases" => "KeyId",
         _ => return None,
     })
 }
@@ -314,7 +380,10 @@ fn operation_keys(operation: &str, input: &Value, keys: &mut Vec<ContextEntry>) 
         "Encrypt" => copy("EncryptionAlgorithm", "kms:EncryptionAlgorithm", keys),
         "Sign" | "Verify" => {
             copy("SigningAlgorithm", "kms:SigningAlgorithm", keys);
-            keys.push(one("kms:MessageType", opt_str(input, "MessageType").unwrap_or("RAW")));
+            keys.push(one(
+                "kms:MessageType",
+                opt_str(input, "MessageType").unwrap_or("RAW"),
+            ));
         }
         "GenerateMac" | "VerifyMac" => copy("MacAlgorithm", "kms:MacAlgorithm", keys),
         "GenerateDataKeyPair" | "GenerateDataKeyPairWithoutPlaintext" => {
@@ -327,7 +396,10 @@ fn operation_keys(operation: &str, input: &Value, keys: &mut Vec<ContextEntry>) 
         "ImportKeyMaterial" => copy("ExpirationModel", "kms:ExpirationModel", keys),
         "ScheduleKeyDeletion" => {
             let days = input["PendingWindowInDays"].as_i64().unwrap_or(30);
-            keys.push(one("kms:ScheduleKeyDeletionPendingWindowInDays", days.to_string()));
+            keys.push(one(
+                "kms:ScheduleKeyDeletionPendingWindowInDays",
+                days.to_string(),
+            ));
         }
         "EnableKeyRotation" => {
             let days = input["RotationPeriodInDays"].as_i64().unwrap_or(365);
@@ -335,13 +407,18 @@ fn operation_keys(operation: &str, input: &Value, keys: &mut Vec<ContextEntry>) 
         }
         "PutKeyPolicy" => keys.push(one(
             "kms:BypassPolicyLockoutSafetyCheck",
-            input["BypassPolicyLockoutSafetyCheck"].as_bool().unwrap_or(false).to_string(),
+            input["BypassPolicyLockoutSafetyCheck"]
+                .as_bool()
+                .unwrap_or(false)
+                .to_string(),
         )),
         "CreateGrant" => {
             if let Some(ops) = input["Operations"].as_array() {
                 keys.push((
                     "kms:GrantOperations".into(),
-                    ops.iter().filter_map(|o| o.as_str().map(str::to_string)).collect(),
+                    ops.iter()
+                        .filter_map(|o| o.as_str().map(str::to_string))
+                        .collect(),
                 ));
             }
             copy("GranteePrincipal", "kms:GranteePrincipal", keys);
@@ -359,7 +436,9 @@ fn operation_keys(operation: &str, input: &Value, keys: &mut Vec<ContextEntry>) 
             if let Some(t) = input["TagKeys"].as_array() {
                 keys.push((
                     "aws:TagKeys".into(),
-                    t.iter().filter_map(|k| k.as_str().map(str::to_string)).collect(),
+                    t.iter()
+                        .filter_map(|k| k.as_str().map(str::to_string))
+                        .collect(),
                 ));
             }
         }
@@ -437,7 +516,11 @@ async fn check_extra(ctx: &CallContext, store: &Store, q: &AuthzRequest) -> KmsR
     let parse_all = |list: &[crate::authz::NamedPolicy], kind: PolicyKind| {
         PolicyLayer::new(
             list.iter()
-                .filter_map(|p| Policy::parse(&p.document, kind).ok().map(|x| Arc::new(x.with_name(p.name.clone()))))
+                .filter_map(|p| {
+                    Policy::parse(&p.document, kind)
+                        .ok()
+                        .map(|x| Arc::new(x.with_name(p.name.clone())))
+                })
                 .collect(),
         )
     };
@@ -445,16 +528,30 @@ async fn check_extra(ctx: &CallContext, store: &Store, q: &AuthzRequest) -> KmsR
     for r in &q.resources {
         let mut set = PolicySet {
             identity: parse_all(&caller.identity, PolicyKind::Identity),
-            boundary: caller.boundary.as_ref().map(|b| parse_all(std::slice::from_ref(b), PolicyKind::Boundary)),
-            session: caller.session.as_ref().map(|s| parse_all(s, PolicyKind::Session)),
+            boundary: caller
+                .boundary
+                .as_ref()
+                .map(|b| parse_all(std::slice::from_ref(b), PolicyKind::Boundary)),
+            session: caller
+                .session
+                .as_ref()
+                .map(|s| parse_all(s, PolicyKind::Session)),
             ..PolicySet::default()
         };
         if let Some(rp) = &r.policy {
-            let doc = Policy::parse(&rp.document, PolicyKind::Resource).ok().map(Arc::new);
+            let doc = Policy::parse(&rp.document, PolicyKind::Resource)
+                .ok()
+                .map(Arc::new);
             set.resource = Some(PolicyLayer::new(doc.into_iter().collect()));
             set.resource_policy_required = rp.required;
         }
-        let req = Request::new(principal.clone(), &q.action, &r.arn, Some(r.account.clone()), context.clone());
+        let req = Request::new(
+            principal.clone(),
+            &q.action,
+            &r.arn,
+            Some(r.account.clone()),
+            context.clone(),
+        );
         if evaluate(&req, &set).outcome != Outcome::Allow {
             return Err(KmsError::AccessDeniedException(format!(
                 "User: {} is not authorized to perform: {} on resource: {}",

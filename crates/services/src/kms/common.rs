@@ -170,7 +170,11 @@ pub fn paging(input: &Value) -> KmsResult<(usize, Option<String>)> {
 }
 
 /// A page of an in-memory list: items after the marker (an index), at most `limit`.
-pub fn page<T: Clone>(items: &[T], limit: usize, marker: Option<&str>) -> KmsResult<(Vec<T>, Option<String>)> {
+pub fn page<T: Clone>(
+    items: &[T],
+    limit: usize,
+    marker: Option<&str>,
+) -> KmsResult<(Vec<T>, Option<String>)> {
     let start = match marker {
         Some(m) => m
             .parse::<usize>()

@@ -210,7 +210,13 @@ impl KeySpec {
         }
     }
 
-    fn ecdsa(self) -> Option<(&'static signature::EcdsaSigningAlgorithm, &'static signature::EcdsaVerificationAlgorithm, &'static digest::Algorithm)> {
+    fn ecdsa(
+        self,
+    ) -> Option<(
+        &'static signature::EcdsaSigningAlgorithm,
+        &'static signature::EcdsaVerificationAlgorithm,
+        &'static digest::Algorithm,
+    )> {
         Some(match self {
             KeySpec::EccNistP256 => (
                 &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
@@ -368,7 +374,8 @@ pub fn decrypt_symmetric(
     let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, material).map_err(internal)?);
     let (head, rest) = blob.split_at(HEADER_LEN);
     let (nonce, body) = rest.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::InvalidCiphertext)?;
+    let nonce =
+        Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::InvalidCiphertext)?;
     let mut buf = Zeroizing::new(body.to_vec());
     let len = key
         .open_in_place(nonce, Aad::from(aad(head, context)), buf.as_mut_slice())
@@ -418,7 +425,11 @@ fn rsa_encrypt_public(
 }
 
 /// RSAES-OAEP decryption with an RSA key's material.
-pub fn rsa_decrypt(material: &[u8], algorithm: &str, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+pub fn rsa_decrypt(
+    material: &[u8],
+    algorithm: &str,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
     let alg = oaep(algorithm)?;
     let private = PrivateDecryptingKey::from_pkcs8(material).map_err(internal)?;
     let key = OaepPrivateDecryptingKey::new(private).map_err(internal)?;
@@ -433,7 +444,10 @@ pub fn rsa_decrypt(material: &[u8], algorithm: &str, ciphertext: &[u8]) -> Resul
 
 /// How a signature is computed: RSA padding or ECDSA, and its hash.
 struct SignScheme {
-    rsa: Option<(&'static dyn signature::RsaEncoding, &'static signature::RsaParameters)>,
+    rsa: Option<(
+        &'static dyn signature::RsaEncoding,
+        &'static signature::RsaParameters,
+    )>,
     digest: &'static digest::Algorithm,
 }
 
@@ -442,18 +456,48 @@ fn scheme(spec: KeySpec, algorithm: &str) -> Result<SignScheme> {
         return Err(CryptoError::InvalidInput);
     }
     if let Some((_, _, d)) = spec.ecdsa() {
-        return Ok(SignScheme { rsa: None, digest: d });
+        return Ok(SignScheme {
+            rsa: None,
+            digest: d,
+        });
     }
-    let (enc, params, d): (&'static dyn signature::RsaEncoding, &'static signature::RsaParameters, _) =
-        match algorithm {
-            "RSASSA_PSS_SHA_256" => (&signature::RSA_PSS_SHA256, &signature::RSA_PSS_2048_8192_SHA256, &digest::SHA256),
-            "RSASSA_PSS_SHA_384" => (&signature::RSA_PSS_SHA384, &signature::RSA_PSS_2048_8192_SHA384, &digest::SHA384),
-            "RSASSA_PSS_SHA_512" => (&signature::RSA_PSS_SHA512, &signature::RSA_PSS_2048_8192_SHA512, &digest::SHA512),
-            "RSASSA_PKCS1_V1_5_SHA_256" => (&signature::RSA_PKCS1_SHA256, &signature::RSA_PKCS1_2048_8192_SHA256, &digest::SHA256),
-            "RSASSA_PKCS1_V1_5_SHA_384" => (&signature::RSA_PKCS1_SHA384, &signature::RSA_PKCS1_2048_8192_SHA384, &digest::SHA384),
-            "RSASSA_PKCS1_V1_5_SHA_512" => (&signature::RSA_PKCS1_SHA512, &signature::RSA_PKCS1_2048_8192_SHA512, &digest::SHA512),
-            _ => return Err(CryptoError::InvalidInput),
-        };
+    let (enc, params, d): (
+        &'static dyn signature::RsaEncoding,
+        &'static signature::RsaParameters,
+        _,
+    ) = match algorithm {
+        "RSASSA_PSS_SHA_256" => (
+            &signature::RSA_PSS_SHA256,
+            &signature::RSA_PSS_2048_8192_SHA256,
+            &digest::SHA256,
+        ),
+        "RSASSA_PSS_SHA_384" => (
+            &signature::RSA_PSS_SHA384,
+            &signature::RSA_PSS_2048_8192_SHA384,
+            &digest::SHA384,
+        ),
+        "RSASSA_PSS_SHA_512" => (
+            &signature::RSA_PSS_SHA512,
+            &signature::RSA_PSS_2048_8192_SHA512,
+            &digest::SHA512,
+        ),
+        "RSASSA_PKCS1_V1_5_SHA_256" => (
+            &signature::RSA_PKCS1_SHA256,
+            &signature::RSA_PKCS1_2048_8192_SHA256,
+            &digest::SHA256,
+        ),
+        "RSASSA_PKCS1_V1_5_SHA_384" => (
+            &signature::RSA_PKCS1_SHA384,
+            &signature::RSA_PKCS1_2048_8192_SHA384,
+            &digest::SHA384,
+        ),
+        "RSASSA_PKCS1_V1_5_SHA_512" => (
+            &signature::RSA_PKCS1_SHA512,
+            &signature::RSA_PKCS1_2048_8192_SHA512,
+            &digest::SHA512,
+        ),
+        _ => return Err(CryptoError::InvalidInput),
+    };
     Ok(SignScheme {
         rsa: Some((enc, params)),
         digest: d,
@@ -471,7 +515,13 @@ fn message_digest(s: &SignScheme, message: &[u8], is_digest: bool) -> Result<dig
 }
 
 /// Signs with an asymmetric key's material (DER-encoded ECDSA signatures, as AWS returns).
-pub fn sign(spec: KeySpec, material: &[u8], algorithm: &str, message: &[u8], is_digest: bool) -> Result<Vec<u8>> {
+pub fn sign(
+    spec: KeySpec,
+    material: &[u8],
+    algorithm: &str,
+    message: &[u8],
+    is_digest: bool,
+) -> Result<Vec<u8>> {
     let s = scheme(spec, algorithm)?;
     let d = message_digest(&s, message, is_digest)?;
     match s.rsa {
@@ -529,7 +579,13 @@ pub fn mac(spec: KeySpec, material: &[u8], algorithm: &str, message: &[u8]) -> R
 }
 
 /// Checks an HMAC in constant time.
-pub fn verify_mac(spec: KeySpec, material: &[u8], algorithm: &str, message: &[u8], tag: &[u8]) -> Result<bool> {
+pub fn verify_mac(
+    spec: KeySpec,
+    material: &[u8],
+    algorithm: &str,
+    message: &[u8],
+    tag: &[u8],
+) -> Result<bool> {
     let (alg, _) = spec.hmac().ok_or(CryptoError::InvalidInput)?;
     if !spec.mac_algorithms().contains(&algorithm) {
         return Err(CryptoError::InvalidInput);
@@ -588,7 +644,10 @@ mod tests {
         let c = ctx(&[("a", "1")]);
         let blob = encrypt_symmetric(&material, &h, &c, b"hello").unwrap();
         assert_eq!(parse_header(&blob), Some(([7; 16], [9; 32])));
-        assert_eq!(decrypt_symmetric(&material, &blob, &c).unwrap().as_slice(), b"hello");
+        assert_eq!(
+            decrypt_symmetric(&material, &blob, &c).unwrap().as_slice(),
+            b"hello"
+        );
         assert_eq!(
             decrypt_symmetric(&material, &blob, &ctx(&[("a", "2")])),
             Err(CryptoError::InvalidCiphertext)
@@ -620,7 +679,10 @@ mod tests {
             for alg in spec.signing_algorithms("SIGN_VERIFY") {
                 let sig = sign(spec, &m, alg, b"msg", false).unwrap();
                 assert!(verify(spec, &m, alg, b"msg", false, &sig).unwrap(), "{alg}");
-                assert!(!verify(spec, &m, alg, b"msh", false, &sig).unwrap(), "{alg}");
+                assert!(
+                    !verify(spec, &m, alg, b"msh", false, &sig).unwrap(),
+                    "{alg}"
+                );
             }
         }
     }
@@ -647,7 +709,12 @@ mod tests {
         }
         let spki = public_key_der(KeySpec::Rsa2048, &m).unwrap();
         let c = rsa_encrypt_spki(&spki, "RSAES_OAEP_SHA_256", b"x").unwrap();
-        assert_eq!(rsa_decrypt(&m, "RSAES_OAEP_SHA_256", &c).unwrap().as_slice(), b"x");
+        assert_eq!(
+            rsa_decrypt(&m, "RSAES_OAEP_SHA_256", &c)
+                .unwrap()
+                .as_slice(),
+            b"x"
+        );
         assert!(rsa_encrypt(&m, "RSAES_OAEP_SHA_256", &[0u8; 191]).is_err());
     }
 

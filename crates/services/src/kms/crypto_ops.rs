@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 use super::{
-    common::{b64, blob, encryption_context, opt_str, require_usable, require_usage, req_str},
+    common::{b64, blob, encryption_context, opt_str, req_str, require_usable, require_usage},
     crypto::{self, KeySpec},
     error::{KmsError, KmsResult},
     repo::{self, Key},
@@ -39,7 +39,12 @@ pub fn encrypt_symmetric(
         .and_then(|v| v.try_into().ok())
         .ok_or_else(|| KmsError::KMSInternalException("An internal error occurred.".into()))?;
     let header = crypto::header(&uuid_bytes(key)?, &mid);
-    let blob = crypto::encrypt_symmetric(&material, &header, &crypto::canonical_context(context), plaintext)?;
+    let blob = crypto::encrypt_symmetric(
+        &material,
+        &header,
+        &crypto::canonical_context(context),
+        plaintext,
+    )?;
     Ok((blob, current.id.clone()))
 }
 
@@ -89,7 +94,9 @@ async fn source_key(
     }
     let (kid, _) = crypto::parse_header(data).ok_or_else(invalid_ciphertext)?;
     let id = uuid::Uuid::from_bytes(kid).to_string();
-    let key = repo::load_by_id(db, &id).await?.ok_or_else(invalid_ciphertext)?;
+    let key = repo::load_by_id(db, &id)
+        .await?
+        .ok_or_else(invalid_ciphertext)?;
     if key.doc.region != ctx.region || repo::is_destroyed(&key.doc, ctx.now) {
         return Err(invalid_ciphertext());
     }
@@ -97,7 +104,12 @@ async fn source_key(
 }
 
 fn check_algorithm(key: &Key, algorithm: &str) -> KmsResult<()> {
-    if key.doc.spec().encryption_algorithms(&key.doc.key_usage).contains(&algorithm) {
+    if key
+        .doc
+        .spec()
+        .encryption_algorithms(&key.doc.key_usage)
+        .contains(&algorithm)
+    {
         Ok(())
     } else {
         Err(KmsError::InvalidKeyUsageException(format!(
@@ -214,7 +226,11 @@ pub async fn re_encrypt(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
     if let Some(m) = src_mid {
         out["SourceKeyMaterialId"] = json!(m);
     }
-    if let Some(c) = dest.doc.current().filter(|_| dest.doc.spec() == KeySpec::SymmetricDefault) {
+    if let Some(c) = dest
+        .doc
+        .current()
+        .filter(|_| dest.doc.spec() == KeySpec::SymmetricDefault)
+    {
         out["DestinationKeyMaterialId"] = json!(c.id);
     }
     Ok(out)
@@ -241,7 +257,11 @@ pub async fn generate_data_key(
     mut db: Db<'_>,
     with_plaintext: bool,
 ) -> KmsResult<Value> {
-    let operation = if with_plaintext { "GenerateDataKey" } else { "GenerateDataKeyWithoutPlaintext" };
+    let operation = if with_plaintext {
+        "GenerateDataKey"
+    } else {
+        "GenerateDataKeyWithoutPlaintext"
+    };
     let key = repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
     let len = match (opt_str(input, "KeySpec"), input["NumberOfBytes"].as_i64()) {
         (Some(_), Some(_)) => {
@@ -252,7 +272,9 @@ pub async fn generate_data_key(
         (Some("AES_256"), None) => 32,
         (Some("AES_128"), None) => 16,
         (Some(other), None) => {
-            return Err(KmsError::ValidationException(format!("KeySpec {other} is not valid.")))
+            return Err(KmsError::ValidationException(format!(
+                "KeySpec {other} is not valid."
+            )))
         }
         (None, Some(n)) if (1..=1024).contains(&n) => n as usize,
         (None, Some(_)) => {
@@ -288,7 +310,11 @@ pub async fn generate_data_key_pair(
     mut db: Db<'_>,
     with_plaintext: bool,
 ) -> KmsResult<Value> {
-    let operation = if with_plaintext { "GenerateDataKeyPair" } else { "GenerateDataKeyPairWithoutPlaintext" };
+    let operation = if with_plaintext {
+        "GenerateDataKeyPair"
+    } else {
+        "GenerateDataKeyPairWithoutPlaintext"
+    };
     let key = repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
     let pair_spec_name = req_str(input, "KeyPairSpec")?;
     let pair_spec = KeySpec::parse(pair_spec_name)
@@ -342,7 +368,12 @@ async fn signing_input(
     require_usable(&key)?;
     require_usage(&key, "SIGN_VERIFY", operation)?;
     let algorithm = req_str(input, "SigningAlgorithm")?.to_string();
-    if !key.doc.spec().signing_algorithms("SIGN_VERIFY").contains(&algorithm.as_str()) {
+    if !key
+        .doc
+        .spec()
+        .signing_algorithms("SIGN_VERIFY")
+        .contains(&algorithm.as_str())
+    {
         return Err(KmsError::InvalidKeyUsageException(format!(
             "{} does not support the signing algorithm {algorithm}.",
             key.arn()
@@ -351,7 +382,11 @@ async fn signing_input(
     let is_digest = match opt_str(input, "MessageType").unwrap_or("RAW") {
         "RAW" => false,
         "DIGEST" => true,
-        other => return Err(KmsError::ValidationException(format!("MessageType {other} is not supported."))),
+        other => {
+            return Err(KmsError::ValidationException(format!(
+                "MessageType {other} is not supported."
+            )))
+        }
     };
     let message = blob(input, "Message")?.unwrap_or_default();
     if message.is_empty() || message.len() > MAX_PLAINTEXT {
@@ -372,18 +407,31 @@ fn digest_error(_: crypto::CryptoError) -> KmsError {
 
 /// `Sign`.
 pub async fn sign(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
-    let (key, material, is_digest, algorithm, message) = signing_input(input, ctx, &mut db, "Sign").await?;
-    let sig = crypto::sign(key.doc.spec(), &material, &algorithm, &message, is_digest).map_err(digest_error)?;
+    let (key, material, is_digest, algorithm, message) =
+        signing_input(input, ctx, &mut db, "Sign").await?;
+    let sig = crypto::sign(key.doc.spec(), &material, &algorithm, &message, is_digest)
+        .map_err(digest_error)?;
     Ok(json!({ "KeyId": key.arn(), "Signature": b64(&sig), "SigningAlgorithm": algorithm }))
 }
 
 /// `Verify`: a signature that does not verify is `KMSInvalidSignatureException`, as in AWS.
 pub async fn verify(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
-    let (key, material, is_digest, algorithm, message) = signing_input(input, ctx, &mut db, "Verify").await?;
+    let (key, material, is_digest, algorithm, message) =
+        signing_input(input, ctx, &mut db, "Verify").await?;
     let sig = blob(input, "Signature")?.unwrap_or_default();
-    let ok = crypto::verify(key.doc.spec(), &material, &algorithm, &message, is_digest, &sig).map_err(digest_error)?;
+    let ok = crypto::verify(
+        key.doc.spec(),
+        &material,
+        &algorithm,
+        &message,
+        is_digest,
+        &sig,
+    )
+    .map_err(digest_error)?;
     if !ok {
-        return Err(KmsError::KMSInvalidSignatureException("The signature is not valid.".into()));
+        return Err(KmsError::KMSInvalidSignatureException(
+            "The signature is not valid.".into(),
+        ));
     }
     Ok(json!({ "KeyId": key.arn(), "SignatureValid": true, "SigningAlgorithm": algorithm }))
 }
@@ -398,7 +446,12 @@ async fn mac_input(
     require_usable(&key)?;
     require_usage(&key, "GENERATE_VERIFY_MAC", operation)?;
     let algorithm = req_str(input, "MacAlgorithm")?.to_string();
-    if !key.doc.spec().mac_algorithms().contains(&algorithm.as_str()) {
+    if !key
+        .doc
+        .spec()
+        .mac_algorithms()
+        .contains(&algorithm.as_str())
+    {
         return Err(KmsError::InvalidKeyUsageException(format!(
             "{} does not support the MAC algorithm {algorithm}.",
             key.arn()
@@ -422,7 +475,9 @@ pub async fn verify_mac(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
     let (key, material, algorithm, message) = mac_input(input, ctx, &mut db, "VerifyMac").await?;
     let tag = blob(input, "Mac")?.unwrap_or_default();
     if !crypto::verify_mac(key.doc.spec(), &material, &algorithm, &message, &tag)? {
-        return Err(KmsError::KMSInvalidMacException("The MAC is not valid.".into()));
+        return Err(KmsError::KMSInvalidMacException(
+            "The MAC is not valid.".into(),
+        ));
     }
     Ok(json!({ "KeyId": key.arn(), "MacValid": true, "MacAlgorithm": algorithm }))
 }

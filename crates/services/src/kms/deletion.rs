@@ -89,7 +89,9 @@ pub async fn run_due(store: &Store, now: DateTime<Utc>) -> KmsResult<DueReport> 
             if let Some(key) = repo::load_by_id(&mut db, &entry.name_key).await? {
                 apply_due(&mut db, key, now, &mut report).await?;
             } else {
-                db.entities().delete(DUE_ACCOUNT, DUE_KIND, &entry.name_key).await?;
+                db.entities()
+                    .delete(DUE_ACCOUNT, DUE_KIND, &entry.name_key)
+                    .await?;
             }
             tx.commit().await?;
         }
@@ -101,7 +103,12 @@ pub async fn run_due(store: &Store, now: DateTime<Utc>) -> KmsResult<DueReport> 
     Ok(report)
 }
 
-async fn apply_due(db: &mut Db<'_>, mut key: Key, now: DateTime<Utc>, report: &mut DueReport) -> KmsResult<()> {
+async fn apply_due(
+    db: &mut Db<'_>,
+    mut key: Key,
+    now: DateTime<Utc>,
+    report: &mut DueReport,
+) -> KmsResult<()> {
     if repo::is_destroyed(&key.doc, now) {
         // The material goes with the row; nothing of the key remains.
         repo::destroy(db, &key).await?;

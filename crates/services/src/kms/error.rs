@@ -133,9 +133,9 @@ impl From<super::crypto::CryptoError> for KmsError {
                 "The ciphertext is invalid or was not made with this key and encryption context."
                     .into(),
             ),
-            super::crypto::CryptoError::InvalidInput => {
-                KmsError::ValidationException("The input is not valid for the key's algorithm.".into())
-            }
+            super::crypto::CryptoError::InvalidInput => KmsError::ValidationException(
+                "The input is not valid for the key's algorithm.".into(),
+            ),
             super::crypto::CryptoError::Internal => {
                 tracing::error!("kms cryptographic failure");
                 KmsError::KMSInternalException("An internal error occurred.".into())

@@ -8,7 +8,9 @@ use serde_json::{json, Value};
 
 use super::{
     authz::GRANT_OPERATIONS,
-    common::{b64, epoch, opt_str, page, paging, req_str, require_not_pending_deletion, with_marker},
+    common::{
+        b64, epoch, opt_str, page, paging, req_str, require_not_pending_deletion, with_marker,
+    },
     crypto::{self, KeySpec},
     error::{KmsError, KmsResult},
     model::{Grant, KEY_KIND},
@@ -33,7 +35,10 @@ const CONTEXT_OPERATIONS: &[&str] = &[
 
 fn valid_principal(p: &str) -> bool {
     let iam = p.starts_with("arn:aws:iam::") || p.starts_with("arn:aws:sts::");
-    iam && p.split(':').nth(4).is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+    iam && p
+        .split(':')
+        .nth(4)
+        .is_some_and(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
         || p.ends_with(".amazonaws.com")
 }
 
@@ -41,8 +46,12 @@ fn valid_principal(p: &str) -> bool {
 fn operation_fits(key: &Key, op: &str) -> bool {
     let spec = key.doc.spec();
     match op {
-        "Encrypt" | "Decrypt" | "ReEncryptFrom" | "ReEncryptTo" => key.doc.key_usage == "ENCRYPT_DECRYPT",
-        "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" | "GenerateDataKeyPair"
+        "Encrypt" | "Decrypt" | "ReEncryptFrom" | "ReEncryptTo" => {
+            key.doc.key_usage == "ENCRYPT_DECRYPT"
+        }
+        "GenerateDataKey"
+        | "GenerateDataKeyWithoutPlaintext"
+        | "GenerateDataKeyPair"
         | "GenerateDataKeyPairWithoutPlaintext" => spec == KeySpec::SymmetricDefault,
         "Sign" | "Verify" => key.doc.key_usage == "SIGN_VERIFY",
         "GetPublicKey" => spec.is_rsa() || spec.is_ecc(),
@@ -65,24 +74,36 @@ pub async fn create_grant(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
     require_not_pending_deletion(&key)?;
     let grantee = req_str(input, "GranteePrincipal")?.to_string();
     if !valid_principal(&grantee) {
-        return Err(KmsError::InvalidArnException(format!("Invalid GranteePrincipal {grantee}")));
+        return Err(KmsError::InvalidArnException(format!(
+            "Invalid GranteePrincipal {grantee}"
+        )));
     }
     let retiring = opt_str(input, "RetiringPrincipal").map(str::to_string);
     if let Some(r) = &retiring {
         if !valid_principal(r) {
-            return Err(KmsError::InvalidArnException(format!("Invalid RetiringPrincipal {r}")));
+            return Err(KmsError::InvalidArnException(format!(
+                "Invalid RetiringPrincipal {r}"
+            )));
         }
     }
     let operations: Vec<String> = input["Operations"]
         .as_array()
-        .map(|a| a.iter().filter_map(|o| o.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|o| o.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     if operations.is_empty() {
-        return Err(KmsError::ValidationException("Operations must not be empty.".into()));
+        return Err(KmsError::ValidationException(
+            "Operations must not be empty.".into(),
+        ));
     }
     for op in &operations {
         if !GRANT_OPERATIONS.contains(&op.as_str()) {
-            return Err(KmsError::ValidationException(format!("Invalid grant operation {op}.")));
+            return Err(KmsError::ValidationException(format!(
+                "Invalid grant operation {op}."
+            )));
         }
         if !operation_fits(&key, op) {
             return Err(KmsError::ValidationException(format!(
@@ -96,10 +117,13 @@ pub async fn create_grant(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
     let subset = context_map(&constraints["EncryptionContextSubset"]);
     let equals = context_map(&constraints["EncryptionContextEquals"]);
     if (subset.is_some() || equals.is_some())
-        && !operations.iter().all(|o| CONTEXT_OPERATIONS.contains(&o.as_str()))
+        && !operations
+            .iter()
+            .all(|o| CONTEXT_OPERATIONS.contains(&o.as_str()))
     {
         return Err(KmsError::ValidationException(
-            "Grant constraints are allowed only with operations that use an encryption context.".into(),
+            "Grant constraints are allowed only with operations that use an encryption context."
+                .into(),
         ));
     }
     let name = opt_str(input, "Name").map(str::to_string);
@@ -117,10 +141,13 @@ pub async fn create_grant(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
         }
     }
     if key.doc.grants.len() >= 50_000 {
-        return Err(KmsError::LimitExceededException("The key has too many grants.".into()));
+        return Err(KmsError::LimitExceededException(
+            "The key has too many grants.".into(),
+        ));
     }
     let id = crypto::hex(&crypto::random(32)?);
-    let token = b64(format!("{}|{}|{}", key.arn(), id, crypto::hex(&crypto::random(16)?)).as_bytes());
+    let token =
+        b64(format!("{}|{}|{}", key.arn(), id, crypto::hex(&crypto::random(16)?)).as_bytes());
     key.doc.grants.push(Grant {
         id: id.clone(),
         token: token.clone(),
@@ -185,7 +212,11 @@ pub async fn list_grants(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Km
 
 /// `ListRetirableGrants`: grants of the caller's account's keys in the region naming the
 /// retiring principal.
-pub async fn list_retirable_grants(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
+pub async fn list_retirable_grants(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> KmsResult<Value> {
     let (limit, marker) = paging(input)?;
     let retiring = req_str(input, "RetiringPrincipal")?;
     let mut all = Vec::new();
@@ -193,11 +224,22 @@ pub async fn list_retirable_grants(input: &Value, ctx: &CallContext, mut db: Db<
     loop {
         let page = db
             .entities()
-            .list(&ctx.principal.account_id, KEY_KIND, &region_path(&ctx.region), after.as_deref(), 100)
+            .list(
+                &ctx.principal.account_id,
+                KEY_KIND,
+                &region_path(&ctx.region),
+                after.as_deref(),
+                100,
+            )
             .await?;
         for e in &page.items {
             let key = repo::parse(e.clone())?;
-            for g in key.doc.grants.iter().filter(|g| g.retiring.as_deref() == Some(retiring)) {
+            for g in key
+                .doc
+                .grants
+                .iter()
+                .filter(|g| g.retiring.as_deref() == Some(retiring))
+            {
                 all.push(entry(&key, g));
             }
         }
@@ -215,17 +257,27 @@ pub async fn list_retirable_grants(input: &Value, ctx: &CallContext, mut db: Db<
 pub fn caller_is(ctx: &CallContext, principal: &str) -> bool {
     let p = &ctx.principal;
     principal == p.arn
-        || p.session.as_ref().and_then(|s| s.context.role_arn.as_deref()) == Some(principal)
+        || p.session
+            .as_ref()
+            .and_then(|s| s.context.role_arn.as_deref())
+            == Some(principal)
         || principal == format!("arn:aws:iam::{}:root", p.account_id)
 }
 
 /// `RetireGrant`: by token, or by key and grant id; the retiring principal, the grantee of a
 /// grant that allows `RetireGrant`, or the issuing account may retire.
 pub async fn retire_grant(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
-    let (key_ref, grant_id) = match (opt_str(input, "GrantToken"), opt_str(input, "KeyId"), opt_str(input, "GrantId")) {
+    let (key_ref, grant_id) = match (
+        opt_str(input, "GrantToken"),
+        opt_str(input, "KeyId"),
+        opt_str(input, "GrantId"),
+    ) {
         (Some(token), _, _) => {
-            let invalid = || KmsError::InvalidGrantTokenException("The grant token is not valid.".into());
-            let raw = super::common::blob(&json!({ "t": token }), "t").map_err(|_| invalid())?.unwrap_or_default();
+            let invalid =
+                || KmsError::InvalidGrantTokenException("The grant token is not valid.".into());
+            let raw = super::common::blob(&json!({ "t": token }), "t")
+                .map_err(|_| invalid())?
+                .unwrap_or_default();
             let text = String::from_utf8(raw.to_vec()).map_err(|_| invalid())?;
             let mut parts = text.split('|');
             let (Some(arn), Some(id)) = (parts.next(), parts.next()) else {
@@ -242,7 +294,9 @@ pub async fn retire_grant(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
     };
     let mut key = repo::resolve(&mut db, ctx, &key_ref).await?;
     let Some(pos) = key.doc.grants.iter().position(|g| g.id == grant_id) else {
-        return Err(KmsError::NotFoundException(format!("Grant ID {grant_id} not found")));
+        return Err(KmsError::NotFoundException(format!(
+            "Grant ID {grant_id} not found"
+        )));
     };
     let g = &key.doc.grants[pos];
     let allowed = g.retiring.as_deref().is_some_and(|r| caller_is(ctx, r))
@@ -267,7 +321,9 @@ pub async fn revoke_grant(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
     let before = key.doc.grants.len();
     key.doc.grants.retain(|g| g.id != grant_id);
     if key.doc.grants.len() == before {
-        return Err(KmsError::NotFoundException(format!("Grant ID {grant_id} not found")));
+        return Err(KmsError::NotFoundException(format!(
+            "Grant ID {grant_id} not found"
+        )));
     }
     repo::save(&mut db, &mut key, ctx.now).await?;
     Ok(json!({}))

@@ -55,7 +55,9 @@ pub async fn get_parameters(input: &Value, ctx: &CallContext, mut db: Db<'_>) ->
         "RSA_3072" => KeySpec::Rsa3072,
         "RSA_4096" => KeySpec::Rsa4096,
         other => {
-            return Err(KmsError::ValidationException(format!("WrappingKeySpec {other} is not supported.")))
+            return Err(KmsError::ValidationException(format!(
+                "WrappingKeySpec {other} is not supported."
+            )))
         }
     };
     let private = crypto::generate(spec)?;
@@ -82,20 +84,26 @@ pub async fn get_parameters(input: &Value, ctx: &CallContext, mut db: Db<'_>) ->
 
 fn expiry(input: &Value, now: DateTime<Utc>) -> KmsResult<(String, Option<DateTime<Utc>>)> {
     let model = opt_str(input, "ExpirationModel").unwrap_or("KEY_MATERIAL_EXPIRES");
-    let valid_to = input["ValidTo"].as_f64().and_then(|s| DateTime::from_timestamp(s as i64, 0));
+    let valid_to = input["ValidTo"]
+        .as_f64()
+        .and_then(|s| DateTime::from_timestamp(s as i64, 0));
     match (model, valid_to) {
         ("KEY_MATERIAL_DOES_NOT_EXPIRE", None) => Ok((model.into(), None)),
         ("KEY_MATERIAL_DOES_NOT_EXPIRE", Some(_)) => Err(KmsError::ValidationException(
             "ValidTo must not be set when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.".into(),
         )),
-        ("KEY_MATERIAL_EXPIRES", Some(t)) if t > now && t <= now + Duration::days(365) => Ok((model.into(), Some(t))),
+        ("KEY_MATERIAL_EXPIRES", Some(t)) if t > now && t <= now + Duration::days(365) => {
+            Ok((model.into(), Some(t)))
+        }
         ("KEY_MATERIAL_EXPIRES", Some(_)) => Err(KmsError::ValidationException(
             "ValidTo must be in the future and at most 365 days away.".into(),
         )),
         ("KEY_MATERIAL_EXPIRES", None) => Err(KmsError::ValidationException(
             "A ValidTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES.".into(),
         )),
-        (other, _) => Err(KmsError::ValidationException(format!("ExpirationModel {other} is not valid."))),
+        (other, _) => Err(KmsError::ValidationException(format!(
+            "ExpirationModel {other} is not valid."
+        ))),
     }
 }
 
@@ -107,7 +115,9 @@ pub async fn import(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
         return Err(invalid_state(&key, KeyState::PendingDeletion));
     }
     let token = blob(input, "ImportToken")?.unwrap_or_default();
-    let invalid = || KmsError::InvalidImportTokenException("The import token is not valid for this key.".into());
+    let invalid = || {
+        KmsError::InvalidImportTokenException("The import token is not valid for this key.".into())
+    };
     if token.len() != 33 || token[0] != TOKEN_V1 || token[1..17] != key_uuid(&key)? {
         return Err(invalid());
     }
@@ -116,14 +126,19 @@ pub async fn import(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
         return Err(invalid());
     }
     if params.valid_to <= ctx.now {
-        return Err(KmsError::ExpiredImportTokenException("The import token has expired.".into()));
+        return Err(KmsError::ExpiredImportTokenException(
+            "The import token has expired.".into(),
+        ));
     }
     let (model, valid_to) = expiry(input, ctx.now)?;
     let wrapped = blob(input, "EncryptedKeyMaterial")?.unwrap_or_default();
     let wrapping = repo::unseal_other(&db, key.id(), "wrapping-key", &params.sealed_wrapping_key)?;
-    let material = crypto::rsa_decrypt(&wrapping, &params.wrapping_algorithm, &wrapped).map_err(|_| {
-        KmsError::InvalidCiphertextException("The EncryptedKeyMaterial cannot be decrypted with the import parameters.".into())
-    })?;
+    let material =
+        crypto::rsa_decrypt(&wrapping, &params.wrapping_algorithm, &wrapped).map_err(|_| {
+            KmsError::InvalidCiphertextException(
+                "The EncryptedKeyMaterial cannot be decrypted with the import parameters.".into(),
+            )
+        })?;
     if material.len() != 32 {
         return Err(KmsError::IncorrectKeyMaterialException(
             "Symmetric key material must be 256 bits.".into(),
@@ -135,7 +150,8 @@ pub async fn import(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
     match key.doc.materials.first_mut() {
         Some(existing) if existing.id != id => {
             return Err(KmsError::IncorrectKeyMaterialException(
-                "The key material is not the key material previously imported into this key.".into(),
+                "The key material is not the key material previously imported into this key."
+                    .into(),
             ))
         }
         Some(existing) => {

@@ -7,7 +7,9 @@ use rampart_store::Entity;
 use serde_json::{json, Value};
 
 use super::{
-    common::{metadata, opt_str, page, paging, require_not_pending_deletion, with_marker, invalid_state},
+    common::{
+        invalid_state, metadata, opt_str, page, paging, require_not_pending_deletion, with_marker,
+    },
     crypto::{self, KeySpec},
     error::{KmsError, KmsResult},
     model::{KeyDoc, KeyState, Material, KEY_KIND},
@@ -41,19 +43,29 @@ pub fn validate_policy(policy: &str) -> KmsResult<()> {
             "The key policy exceeds the maximum size of 32 KB.".into(),
         ));
     }
-    Policy::parse(policy, PolicyKind::Resource).map(|_| ()).map_err(|err| {
-        KmsError::MalformedPolicyDocumentException(format!("The new key policy is not valid: {err}"))
-    })
+    Policy::parse(policy, PolicyKind::Resource)
+        .map(|_| ())
+        .map_err(|err| {
+            KmsError::MalformedPolicyDocumentException(format!(
+                "The new key policy is not valid: {err}"
+            ))
+        })
 }
 
 /// Validates a `Tags` list (`TagResource`, `CreateKey`): no `aws:` keys, no duplicates.
 pub fn parse_tags(input: &Value) -> KmsResult<Vec<(String, String)>> {
     let mut out: Vec<(String, String)> = Vec::new();
-    for t in input["Tags"].as_array().map(Vec::as_slice).unwrap_or_default() {
+    for t in input["Tags"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
         let k = t["TagKey"].as_str().unwrap_or_default().to_string();
         let v = t["TagValue"].as_str().unwrap_or_default().to_string();
         if k.to_ascii_lowercase().starts_with("aws:") {
-            return Err(KmsError::TagException("Tags beginning with aws: are reserved.".into()));
+            return Err(KmsError::TagException(
+                "Tags beginning with aws: are reserved.".into(),
+            ));
         }
         if out.iter().any(|(x, _)| x == &k) {
             return Err(KmsError::TagException(format!("Duplicate tag key {k}.")));
@@ -64,7 +76,13 @@ pub fn parse_tags(input: &Value) -> KmsResult<Vec<(String, String)>> {
 }
 
 /// A fresh material version.
-pub fn new_material(db: &Db<'_>, key_id: &str, spec: KeySpec, now: DateTime<Utc>, rotation: Option<&str>) -> KmsResult<Material> {
+pub fn new_material(
+    db: &Db<'_>,
+    key_id: &str,
+    spec: KeySpec,
+    now: DateTime<Utc>,
+    rotation: Option<&str>,
+) -> KmsResult<Material> {
     let material = crypto::generate(spec)?;
     let id = crypto::hex(&crypto::random(crypto::MATERIAL_ID_LEN)?);
     Ok(Material {
@@ -137,11 +155,16 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
     let (state, materials) = if origin == "EXTERNAL" {
         (KeyState::PendingImport, Vec::new())
     } else {
-        (KeyState::Enabled, vec![new_material(&db, &id, spec, now, None)?])
+        (
+            KeyState::Enabled,
+            vec![new_material(&db, &id, spec, now, None)?],
+        )
     };
     let doc = KeyDoc {
         region: ctx.region.clone(),
-        description: opt_str(input, "Description").unwrap_or_default().to_string(),
+        description: opt_str(input, "Description")
+            .unwrap_or_default()
+            .to_string(),
         key_usage: usage,
         key_spec: spec.as_str().to_string(),
         origin: origin.to_string(),
@@ -190,7 +213,13 @@ pub async fn list_keys(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsR
     let account = &ctx.principal.account_id;
     let page = db
         .entities()
-        .list(account, KEY_KIND, &region_path(&ctx.region), marker.as_deref(), limit as u32)
+        .list(
+            account,
+            KEY_KIND,
+            &region_path(&ctx.region),
+            marker.as_deref(),
+            limit as u32,
+        )
         .await?;
     let keys: Vec<Value> = page
         .items
@@ -206,22 +235,37 @@ pub async fn list_keys(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsR
 }
 
 /// `UpdateKeyDescription`.
-pub async fn update_description(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
+pub async fn update_description(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> KmsResult<Value> {
     let mut key = repo::resolve(&mut db, ctx, opt_str(input, "KeyId").unwrap_or_default()).await?;
     require_not_pending_deletion(&key)?;
-    key.doc.description = opt_str(input, "Description").unwrap_or_default().to_string();
+    key.doc.description = opt_str(input, "Description")
+        .unwrap_or_default()
+        .to_string();
     repo::save(&mut db, &mut key, ctx.now).await?;
     Ok(json!({}))
 }
 
 /// `EnableKey` and `DisableKey`.
-pub async fn set_enabled(input: &Value, ctx: &CallContext, mut db: Db<'_>, enable: bool) -> KmsResult<Value> {
+pub async fn set_enabled(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+    enable: bool,
+) -> KmsResult<Value> {
     let mut key = repo::resolve(&mut db, ctx, opt_str(input, "KeyId").unwrap_or_default()).await?;
     match key.doc.state {
         KeyState::Enabled | KeyState::Disabled => {}
         other => return Err(invalid_state(&key, other)),
     }
-    key.doc.state = if enable { KeyState::Enabled } else { KeyState::Disabled };
+    key.doc.state = if enable {
+        KeyState::Enabled
+    } else {
+        KeyState::Disabled
+    };
     repo::save(&mut db, &mut key, ctx.now).await?;
     Ok(json!({}))
 }
@@ -237,7 +281,9 @@ pub async fn tag_resource(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
         }
     }
     if key.doc.tags.len() > 50 {
-        return Err(KmsError::TagException("A key can have at most 50 tags.".into()));
+        return Err(KmsError::TagException(
+            "A key can have at most 50 tags.".into(),
+        ));
     }
     repo::save(&mut db, &mut key, ctx.now).await?;
     Ok(json!({}))
@@ -257,7 +303,11 @@ pub async fn untag_resource(input: &Value, ctx: &CallContext, mut db: Db<'_>) ->
 }
 
 /// `ListResourceTags`.
-pub async fn list_resource_tags(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
+pub async fn list_resource_tags(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> KmsResult<Value> {
     let (limit, marker) = paging(input)?;
     let key = repo::resolve(&mut db, ctx, opt_str(input, "KeyId").unwrap_or_default()).await?;
     let tags: Vec<Value> = key

@@ -40,17 +40,49 @@ pub use error::KmsError;
 /// reads change nothing (CloudTrail records them as read-only).
 pub fn access(operation: &str) -> Option<Access> {
     Some(match operation {
-        "DescribeKey" | "ListKeys" | "ListAliases" | "GetKeyPolicy" | "ListKeyPolicies"
-        | "ListGrants" | "ListRetirableGrants" | "ListResourceTags" | "GetKeyRotationStatus"
-        | "ListKeyRotations" | "GetPublicKey" | "Encrypt" | "Decrypt" | "ReEncrypt"
-        | "GenerateDataKey" | "GenerateDataKeyWithoutPlaintext" | "GenerateDataKeyPair"
-        | "GenerateDataKeyPairWithoutPlaintext" | "GenerateRandom" | "Sign" | "Verify"
-        | "GenerateMac" | "VerifyMac" => Access::Read,
-        "CreateKey" | "UpdateKeyDescription" | "EnableKey" | "DisableKey" | "TagResource"
-        | "UntagResource" | "CreateAlias" | "UpdateAlias" | "DeleteAlias" | "PutKeyPolicy"
-        | "CreateGrant" | "RetireGrant" | "RevokeGrant" | "EnableKeyRotation"
-        | "DisableKeyRotation" | "RotateKeyOnDemand" | "ScheduleKeyDeletion"
-        | "CancelKeyDeletion" | "GetParametersForImport" | "ImportKeyMaterial"
+        "DescribeKey"
+        | "ListKeys"
+        | "ListAliases"
+        | "GetKeyPolicy"
+        | "ListKeyPolicies"
+        | "ListGrants"
+        | "ListRetirableGrants"
+        | "ListResourceTags"
+        | "GetKeyRotationStatus"
+        | "ListKeyRotations"
+        | "GetPublicKey"
+        | "Encrypt"
+        | "Decrypt"
+        | "ReEncrypt"
+        | "GenerateDataKey"
+        | "GenerateDataKeyWithoutPlaintext"
+        | "GenerateDataKeyPair"
+        | "GenerateDataKeyPairWithoutPlaintext"
+        | "GenerateRandom"
+        | "Sign"
+        | "Verify"
+        | "GenerateMac"
+        | "VerifyMac" => Access::Read,
+        "CreateKey"
+        | "UpdateKeyDescription"
+        | "EnableKey"
+        | "DisableKey"
+        | "TagResource"
+        | "UntagResource"
+        | "CreateAlias"
+        | "UpdateAlias"
+        | "DeleteAlias"
+        | "PutKeyPolicy"
+        | "CreateGrant"
+        | "RetireGrant"
+        | "RevokeGrant"
+        | "EnableKeyRotation"
+        | "DisableKeyRotation"
+        | "RotateKeyOnDemand"
+        | "ScheduleKeyDeletion"
+        | "CancelKeyDeletion"
+        | "GetParametersForImport"
+        | "ImportKeyMaterial"
         | "DeleteImportedKeyMaterial" => Access::Write,
         _ => return None,
     })
@@ -73,13 +105,18 @@ pub async fn authz(
             let (arn, account) = match q.resources.first() {
                 Some(r) if r.arn != "*" => (r.arn.clone(), r.account.clone()),
                 _ => (
-                    repo::key_arn(&ctx.region, &ctx.principal.account_id, "00000000-0000-0000-0000-000000000000"),
+                    repo::key_arn(
+                        &ctx.region,
+                        &ctx.principal.account_id,
+                        "00000000-0000-0000-0000-000000000000",
+                    ),
                     ctx.principal.account_id.clone(),
                 ),
             };
             if !authz::caller_may_put_policy(ctx, store, &arn, &account, policy).await {
                 return Err(KmsError::MalformedPolicyDocumentException(
-                    "The new key policy will not allow you to update the key policy in the future.".into(),
+                    "The new key policy will not allow you to update the key policy in the future."
+                        .into(),
                 )
                 .into());
             }

@@ -167,7 +167,10 @@ impl KeyDoc {
 
     /// True when something is due for the scheduler (deletion, rotation, material expiry).
     pub fn next_due(&self) -> Option<DateTime<Utc>> {
-        let expiry = self.materials.iter().filter_map(|m| m.valid_to.filter(|_| m.sealed.is_some()));
+        let expiry = self
+            .materials
+            .iter()
+            .filter_map(|m| m.valid_to.filter(|_| m.sealed.is_some()));
         [self.deletion_date, self.next_rotation]
             .into_iter()
             .flatten()

@@ -41,7 +41,11 @@ pub async fn put_key_policy(input: &Value, ctx: &CallContext, mut db: Db<'_>) ->
 }
 
 /// `ListKeyPolicies`.
-pub async fn list_key_policies(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
+pub async fn list_key_policies(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> KmsResult<Value> {
     repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
     Ok(json!({ "PolicyNames": ["default"], "Truncated": false }))
 }

@@ -119,11 +119,18 @@ pub async fn resolve(db: &mut Db<'_>, ctx: &CallContext, input: &str) -> KmsResu
         KeyName::Alias { account, alias } => {
             let target = alias_target(db, &account, &ctx.region, &alias)
                 .await?
-                .ok_or_else(|| KmsError::NotFoundException(format!("Alias {} is not found.", alias_arn(&ctx.region, &account, &alias))))?;
+                .ok_or_else(|| {
+                    KmsError::NotFoundException(format!(
+                        "Alias {} is not found.",
+                        alias_arn(&ctx.region, &account, &alias)
+                    ))
+                })?;
             (account, target)
         }
     };
-    let key = load(db, &account, &id).await?.ok_or_else(|| not_found(input))?;
+    let key = load(db, &account, &id)
+        .await?
+        .ok_or_else(|| not_found(input))?;
     if key.doc.region != ctx.region || is_destroyed(&key.doc, ctx.now) {
         return Err(not_found(input));
     }
@@ -216,7 +223,9 @@ async fn sync_due(db: &mut Db<'_>, key: &Key, now: DateTime<Utc>) -> KmsResult<(
             db.entities().create(&e).await?;
         }
         (None, Some(_)) => {
-            db.entities().delete(DUE_ACCOUNT, DUE_KIND, key.id()).await?;
+            db.entities()
+                .delete(DUE_ACCOUNT, DUE_KIND, key.id())
+                .await?;
         }
         _ => {}
     }
@@ -237,7 +246,9 @@ pub async fn destroy(db: &mut Db<'_>, key: &Key) -> KmsResult<()> {
                 .ok()
                 .and_then(|v| v["target"].as_str().map(str::to_string));
             if target.as_deref() == Some(key.id()) {
-                db.entities().delete(key.account(), ALIAS_KIND, &a.name_key).await?;
+                db.entities()
+                    .delete(key.account(), ALIAS_KIND, &a.name_key)
+                    .await?;
             }
         }
         if !page.truncated {
@@ -245,9 +256,18 @@ pub async fn destroy(db: &mut Db<'_>, key: &Key) -> KmsResult<()> {
         }
         after = page.items.last().map(|e| e.name_key.clone());
     }
-    db.entities().delete(key.account(), KEY_KIND, &key.entity.name_key).await?;
-    if db.entities().get(DUE_ACCOUNT, DUE_KIND, key.id()).await?.is_some() {
-        db.entities().delete(DUE_ACCOUNT, DUE_KIND, key.id()).await?;
+    db.entities()
+        .delete(key.account(), KEY_KIND, &key.entity.name_key)
+        .await?;
+    if db
+        .entities()
+        .get(DUE_ACCOUNT, DUE_KIND, key.id())
+        .await?
+        .is_some()
+    {
+        db.entities()
+            .delete(DUE_ACCOUNT, DUE_KIND, key.id())
+            .await?;
     }
     Ok(())
 }
@@ -296,5 +316,7 @@ pub fn unseal_other(
     let raw = base64::engine::general_purpose::STANDARD
         .decode(sealed)
         .map_err(|_| KmsError::KMSInternalException("An internal error occurred.".into()))?;
-    Ok(db.master_key().open(&aad_for("kms:key", column, key_id), &raw)?)
+    Ok(db
+        .master_key()
+        .open(&aad_for("kms:key", column, key_id), &raw)?)
 }

@@ -32,7 +32,10 @@ fn require_rotatable(key: &Key) -> KmsResult<()> {
 fn require_enabled(key: &Key) -> KmsResult<()> {
     match key.doc.state {
         KeyState::Enabled => Ok(()),
-        KeyState::Disabled => Err(KmsError::DisabledException(format!("{} is disabled.", key.arn()))),
+        KeyState::Disabled => Err(KmsError::DisabledException(format!(
+            "{} is disabled.",
+            key.arn()
+        ))),
         other => Err(invalid_state(key, other)),
     }
 }
@@ -49,13 +52,19 @@ pub async fn enable(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
     let mut key = repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
     require_rotatable(&key)?;
     require_enabled(&key)?;
-    let days = input["RotationPeriodInDays"].as_i64().unwrap_or(DEFAULT_PERIOD_DAYS);
+    let days = input["RotationPeriodInDays"]
+        .as_i64()
+        .unwrap_or(DEFAULT_PERIOD_DAYS);
     if !(90..=2560).contains(&days) {
         return Err(KmsError::ValidationException(
             "RotationPeriodInDays must be between 90 and 2560.".into(),
         ));
     }
-    let last = key.doc.materials.last().map_or(key.entity.created_at, |m| m.created);
+    let last = key
+        .doc
+        .materials
+        .last()
+        .map_or(key.entity.created_at, |m| m.created);
     let mut next = last + Duration::days(days);
     if next <= ctx.now {
         next = ctx.now + Duration::days(days);
@@ -101,7 +110,11 @@ pub async fn status(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
 }
 
 /// `RotateKeyOnDemand`: rotates now (AWS does it within moments); at most ten times per key.
-pub async fn rotate_on_demand(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
+pub async fn rotate_on_demand(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> KmsResult<Value> {
     let mut key = repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
     require_rotatable(&key)?;
     require_enabled(&key)?;

@@ -189,3 +189,29 @@ pub async fn list_aliases(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
     let aliases: Vec<Value> = out.into_iter().map(|(_, v)| v).collect();
     Ok(with_marker(json!({ "Aliases": aliases }), next))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alias_names_follow_aws_rules() {
+        assert!(validate_name("alias/app-1/prod_x").is_ok());
+        assert!(matches!(
+            validate_name("app"),
+            Err(KmsError::ValidationException(_))
+        ));
+        assert!(matches!(
+            validate_name("alias/"),
+            Err(KmsError::ValidationException(_))
+        ));
+        assert!(matches!(
+            validate_name("alias/a b"),
+            Err(KmsError::ValidationException(_))
+        ));
+        assert!(matches!(
+            validate_name("alias/aws/s3"),
+            Err(KmsError::InvalidAliasNameException(_))
+        ));
+    }
+}

@@ -593,3 +593,84 @@ pub async fn caller_may_put_policy(
 pub fn name_of(input: &str, ctx: &CallContext) -> KmsResult<KeyName> {
     repo::parse_key_name(input, ctx)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(ops: &[&str], subset: &[(&str, &str)], equals: Option<&[(&str, &str)]>) -> Grant {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        Grant {
+            id: "a".repeat(64),
+            token: "t".into(),
+            name: None,
+            grantee: "arn:aws:iam::111122223333:user/alice".into(),
+            retiring: None,
+            issuing_account: "arn:aws:iam::111122223333:root".into(),
+            operations: ops.iter().map(|s| s.to_string()).collect(),
+            context_subset: (!subset.is_empty()).then(|| map(subset)),
+            context_equals: equals.map(map),
+            created: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+        }
+    }
+
+    fn ctx(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn grant_constraints_subset_and_equals() {
+        let g = grant(&["Decrypt"], &[("app", "x")], None);
+        assert!(grant_constraints_met(
+            &g,
+            &ctx(&[("app", "x"), ("more", "y")])
+        ));
+        assert!(!grant_constraints_met(&g, &ctx(&[("app", "y")])));
+        assert!(!grant_constraints_met(&g, &ctx(&[])));
+        let g = grant(&["Decrypt"], &[], Some(&[("app", "x")]));
+        assert!(grant_constraints_met(&g, &ctx(&[("app", "x")])));
+        assert!(!grant_constraints_met(
+            &g,
+            &ctx(&[("app", "x"), ("more", "y")])
+        ));
+    }
+
+    #[test]
+    fn grants_become_statements_only_for_their_operations() {
+        let grants = vec![grant(&["Encrypt"], &[("app", "x")], None)];
+        assert_eq!(
+            grant_statements(&grants, "Encrypt", &ctx(&[("app", "x")])).len(),
+            1
+        );
+        assert!(grant_statements(&grants, "Decrypt", &ctx(&[("app", "x")])).is_empty());
+        assert!(grant_statements(&grants, "Encrypt", &ctx(&[])).is_empty());
+        let s = &grant_statements(&grants, "Encrypt", &ctx(&[("app", "x")]))[0];
+        assert_eq!(
+            s["Principal"]["AWS"],
+            "arn:aws:iam::111122223333:user/alice"
+        );
+        assert_eq!(s["Action"], "kms:Encrypt");
+    }
+
+    #[test]
+    fn context_keys_are_set_per_pair() {
+        let mut keys = Vec::new();
+        context_keys(&ctx(&[("b", "2"), ("a", "1")]), &mut keys);
+        assert!(keys.contains(&("kms:EncryptionContext:a".to_string(), vec!["1".to_string()])));
+        assert!(keys.contains(&(
+            "kms:EncryptionContextKeys".to_string(),
+            vec!["a".to_string(), "b".to_string()]
+        )));
+        let mut none = Vec::new();
+        context_keys(&ctx(&[]), &mut none);
+        assert!(none.is_empty());
+    }
+}

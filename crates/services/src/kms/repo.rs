@@ -320,3 +320,60 @@ pub fn unseal_other(
         .master_key()
         .open(&aad_for("kms:key", column, key_id), &raw)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::Principal;
+
+    fn ctx() -> CallContext {
+        CallContext {
+            request_id: "r".into(),
+            principal: Principal::root("111122223333", "AKIA"),
+            region: "eu-west-1".into(),
+            source_ip: "127.0.0.1".parse().unwrap(),
+            user_agent: "t".into(),
+            now: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            secure_transport: false,
+        }
+    }
+
+    #[test]
+    fn key_names_in_every_form_aws_accepts() {
+        let c = ctx();
+        let id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+        assert_eq!(
+            parse_key_name(id, &c).unwrap(),
+            KeyName::Key {
+                account: "111122223333".into(),
+                id: id.into()
+            }
+        );
+        assert_eq!(
+            parse_key_name(&format!("arn:aws:kms:eu-west-1:444455556666:key/{id}"), &c).unwrap(),
+            KeyName::Key {
+                account: "444455556666".into(),
+                id: id.into()
+            }
+        );
+        assert_eq!(
+            parse_key_name("alias/app", &c).unwrap(),
+            KeyName::Alias {
+                account: "111122223333".into(),
+                alias: "alias/app".into()
+            }
+        );
+        assert_eq!(
+            parse_key_name("arn:aws:kms:eu-west-1:444455556666:alias/app", &c).unwrap(),
+            KeyName::Alias {
+                account: "444455556666".into(),
+                alias: "alias/app".into()
+            }
+        );
+        // Another region's ARN names nothing here.
+        assert!(
+            parse_key_name(&format!("arn:aws:kms:us-east-1:444455556666:key/{id}"), &c).is_err()
+        );
+        assert!(parse_key_name("arn:aws:s3:::bucket", &c).is_err());
+    }
+}

@@ -1268,3 +1268,59 @@ async fn imported_key_material() {
         .expect_err("imported keys do not rotate");
     assert_eq!(code(&err), "UnsupportedOperationException");
 }
+
+#[tokio::test]
+async fn aws_managed_key_created_on_first_describe() {
+    let server = Server::start(&[]);
+    let c = root_kms(&server).await;
+    let meta = c
+        .describe_key()
+        .key_id("alias/aws/s3")
+        .send()
+        .await
+        .expect("DescribeKey alias/aws/s3");
+    let meta = meta.key_metadata().expect("m");
+    assert_eq!(meta.key_manager().map(|m| m.as_str()), Some("AWS"));
+    let id = meta.key_id().to_string();
+    // The same key the next time.
+    let again = c
+        .describe_key()
+        .key_id("alias/aws/s3")
+        .send()
+        .await
+        .expect("DescribeKey");
+    assert_eq!(again.key_metadata().expect("m").key_id(), id);
+    let aliases = c
+        .list_aliases()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("ListAliases");
+    assert_eq!(aliases.aliases()[0].alias_name(), Some("alias/aws/s3"));
+    // Usable only through the service (kms:ViaService), and not manageable.
+    let err = c
+        .encrypt()
+        .key_id("alias/aws/s3")
+        .plaintext(Blob::new(b"x".to_vec()))
+        .send()
+        .await
+        .expect_err("direct use of an AWS managed key");
+    assert_eq!(code(&err), "AccessDeniedException");
+    let err = c
+        .schedule_key_deletion()
+        .key_id(&id)
+        .send()
+        .await
+        .expect_err("manage");
+    assert_eq!(code(&err), "AccessDeniedException");
+    let policy = c
+        .get_key_policy()
+        .key_id(&id)
+        .send()
+        .await
+        .expect("GetKeyPolicy");
+    assert!(policy
+        .policy()
+        .expect("p")
+        .contains("s3.us-east-1.amazonaws.com"));
+}

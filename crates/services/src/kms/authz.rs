@@ -253,6 +253,17 @@ async fn entry(
         }
         "ListKeys" | "ListAliases" if opt_str(input, "KeyId").is_none() => on_any(operation, keys),
         "ListRetirableGrants" => on_any(operation, keys),
+        "DescribeKey"
+            if super::aws_managed::is_missing_predefined(
+                &mut Db::Read(store),
+                ctx,
+                opt_str(input, "KeyId").unwrap_or_default(),
+            )
+            .await?
+            .is_some() =>
+        {
+            on_any(operation, keys)
+        }
         "GenerateRandom" => on_any(operation, keys),
         // The grant decides (retiring or grantee principal); checked by the handler.
         "RetireGrant" => AuthzRequest {

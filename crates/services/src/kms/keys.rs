@@ -203,7 +203,15 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
 
 /// `DescribeKey`.
 pub async fn describe_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
-    let key = repo::resolve(&mut db, ctx, opt_str(input, "KeyId").unwrap_or_default()).await?;
+    let id = opt_str(input, "KeyId").unwrap_or_default();
+    // AWS: describing a predefined alias (`alias/aws/s3`) creates its AWS managed key.
+    if let Some(service) = super::aws_managed::is_missing_predefined(&mut db, ctx, id).await? {
+        if let Db::Read(store) = db {
+            let key = super::aws_managed::create_for_describe(store, ctx, &service).await?;
+            return Ok(json!({ "KeyMetadata": metadata(&key) }));
+        }
+    }
+    let key = repo::resolve(&mut db, ctx, id).await?;
     Ok(json!({ "KeyMetadata": metadata(&key) }))
 }
 

@@ -1,7 +1,7 @@
 //! AWS Key Management Service (awsJson1.1, `TrentService`).
 //!
 //! - [`keys`]: create, describe, list, enable/disable, descriptions, tags.
-//! - [`aliases`]: aliases (`alias/aws/` reserved).
+//! - [`aliases`]: aliases (`alias/aws/` reserved); [`aws_managed`]: AWS managed keys.
 //! - [`crypto_ops`]: encrypt, decrypt, data keys, signatures, MACs, public keys, randomness.
 //! - [`policies`]: key policies; [`grants`]: grants; [`authz`]: the authorization entries.
 //! - [`rotation`]: automatic and on-demand rotation; [`deletion`]: scheduled deletion and the
@@ -10,6 +10,7 @@
 
 pub mod aliases;
 pub mod authz;
+pub mod aws_managed;
 pub mod common;
 pub mod crypto;
 pub mod crypto_ops;

@@ -6,6 +6,8 @@ import base64
 import hashlib
 import json
 import os
+import urllib.error
+import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
@@ -176,3 +178,48 @@ def test_aws_cli_round_trip(server, tmp_path):
     assert base64.b64decode(dec["Plaintext"]) == b"from the cli"
     aliases = json.loads(server.cli("kms", "list-aliases", "--key-id", key_id).stdout)["Aliases"]
     assert [a["AliasName"] for a in aliases] == ["alias/cli"]
+
+
+def _advance(server, seconds):
+    req = urllib.request.Request(
+        server.endpoint + "/_rampart/clock",
+        data=json.dumps({"advance_seconds": seconds}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read())
+
+
+def test_test_clock_is_dev_only(server):
+    with pytest.raises(urllib.error.HTTPError) as err:
+        _advance(server, 60)
+    assert err.value.code == 404
+
+
+def test_test_clock_expires_sts_sessions_and_ends_deletion_windows(dev_server):
+    iam = dev_server.client("iam")
+    iam.create_user(UserName="clocked")
+    key = iam.create_access_key(UserName="clocked")["AccessKey"]
+    sts = dev_server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    creds = sts.get_session_token(DurationSeconds=900)["Credentials"]
+    session = dev_server.client(
+        "sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+    )
+    assert session.get_caller_identity()["Arn"].endswith(":user/clocked")
+    before = _advance(dev_server, 0)["epoch_seconds"]
+    after = _advance(dev_server, 901)["epoch_seconds"]
+    assert after - before >= 901
+    with pytest.raises(ClientError) as err:
+        session.get_caller_identity()
+    assert err.value.response["Error"]["Code"] == "ExpiredToken"
+
+    kms = dev_server.client("kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+    out = kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    assert out["KeyState"] == "PendingDeletion"
+    _advance(dev_server, 6 * 86400)
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
+    _advance(dev_server, 86400 + 60)
+    with pytest.raises(ClientError) as err:
+        kms.describe_key(KeyId=key_id)
+    assert err.value.response["Error"]["Code"] == "NotFoundException"

@@ -16,7 +16,7 @@ use crate::{context::CallContext, db::Db};
 /// Checks an alias name: `alias/` prefix, AWS's characters, and not the reserved prefix.
 pub fn validate_name(name: &str) -> KmsResult<()> {
     let rest = name.strip_prefix("alias/").ok_or_else(|| {
-        KmsError::ValidationException("Alias must start with the prefix \"alias/\".".into())
+        KmsError::InvalidAliasNameException("Alias must start with the prefix \"alias/\".".into())
     })?;
     let ok_chars = rest
         .bytes()
@@ -199,7 +199,7 @@ mod tests {
         assert!(validate_name("alias/app-1/prod_x").is_ok());
         assert!(matches!(
             validate_name("app"),
-            Err(KmsError::ValidationException(_))
+            Err(KmsError::InvalidAliasNameException(_))
         ));
         assert!(matches!(
             validate_name("alias/"),

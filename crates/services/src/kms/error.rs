@@ -68,9 +68,6 @@ pub enum KmsError {
     /// The imported material is not the key's material.
     #[error("{0}")]
     IncorrectKeyMaterialException(String),
-    /// The wrapped material cannot be unwrapped.
-    #[error("{0}")]
-    InvalidCiphertextImport(String),
     /// A quota is exceeded.
     #[error("{0}")]
     LimitExceededException(String),
@@ -88,9 +85,7 @@ impl KmsError {
             KmsError::NotFoundException(_) => "NotFoundException",
             KmsError::DisabledException(_) => "DisabledException",
             KmsError::KMSInvalidStateException(_) => "KMSInvalidStateException",
-            KmsError::InvalidCiphertextException(_) | KmsError::InvalidCiphertextImport(_) => {
-                "InvalidCiphertextException"
-            }
+            KmsError::InvalidCiphertextException(_) => "InvalidCiphertextException",
             KmsError::IncorrectKeyException(_) => "IncorrectKeyException",
             KmsError::InvalidKeyUsageException(_) => "InvalidKeyUsageException",
             KmsError::ValidationException(_) => "ValidationException",

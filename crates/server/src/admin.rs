@@ -69,6 +69,32 @@ pub async fn reset(State(app): State<Arc<App>>) -> Response {
     }
 }
 
+/// `POST /_rampart/clock` with `{"advance_seconds": N}`: moves the server's clock forward and
+/// runs the KMS scheduler at once (dev mode only).
+pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
+    if !app.config.dev {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            json!({ "message": "the test clock is only available in dev mode (rampart serve --dev)" }),
+        );
+    }
+    let secs = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["advance_seconds"].as_i64());
+    let Some(secs) = secs.filter(|s| *s >= 0) else {
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            json!({ "message": "expected {\"advance_seconds\": N} with N >= 0" }),
+        );
+    };
+    let now = app.clock.advance(secs);
+    crate::kms_scheduler::tick(&app).await;
+    json_response(
+        StatusCode::OK,
+        json!({ "now": now.to_rfc3339(), "epoch_seconds": now.timestamp() }),
+    )
+}
+
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
     (
         status,

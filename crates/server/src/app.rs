@@ -35,6 +35,8 @@ pub struct App {
     pub authn: pipeline::authn::AuthnCache,
     /// Compiled policies and callers' policy sets.
     pub policies: pipeline::policies::PolicyCache,
+    /// The request clock (system time, advanced only by tests in dev mode).
+    pub clock: crate::clock::Clock,
 }
 
 impl App {
@@ -106,6 +108,7 @@ impl App {
         let app = Arc::new(App {
             authn: pipeline::authn::AuthnCache::default(),
             policies: pipeline::policies::PolicyCache::default(),
+            clock: crate::clock::Clock::default(),
             registry: Registry,
             metrics: Metrics::new(),
             audit,
@@ -138,6 +141,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     })?;
     let local = listener.local_addr()?;
     print_banner(&app.config, &local.to_string(), &boot);
+    let scheduler = crate::kms_scheduler::spawn(&app);
 
     http_server::serve(
         listener,
@@ -147,6 +151,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Duration::from_secs(30),
     )
     .await;
+    scheduler.abort();
     tracing::info!("shutting down: flushing the audit trail");
     app.audit.flush().await?;
     drop(app);
@@ -165,6 +170,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(admin::metrics))
         .route("/_rampart/reset", post(admin::reset))
         .route("/moto-api/reset", post(admin::reset))
+        .route("/_rampart/clock", post(admin::advance_clock))
         .fallback(pipeline::api)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(app)

@@ -6,8 +6,10 @@
 pub mod admin;
 pub mod app;
 pub mod bootstrap;
+pub mod clock;
 pub mod config;
 pub mod http_server;
+pub mod kms_scheduler;
 pub mod metrics;
 pub mod pipeline;
 pub mod policy_cli;

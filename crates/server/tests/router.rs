@@ -162,7 +162,8 @@ async fn json_protocol_errors_use_json_envelopes() {
     let (status, body) = h
         .send_signed(
             "kms",
-            Some("TrentService.ListKeys"),
+            // A modelled KMS operation Rampart does not build (custom key stores).
+            Some("TrentService.DescribeCustomKeyStores"),
             "application/x-amz-json-1.1",
             "{}",
             &key,

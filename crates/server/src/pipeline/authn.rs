@@ -80,7 +80,12 @@ pub async fn authenticate(
             account,
         ));
     }
-    check_session(protocol, &key, auth.security_token.as_deref(), now)?;
+    check_session(
+        protocol,
+        &key,
+        auth.security_token.as_deref(),
+        app.clock.now(),
+    )?;
     let secret = SecretKey::from(secret.as_str());
     app.authn
         .signing

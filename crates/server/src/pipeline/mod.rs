@@ -65,7 +65,7 @@ pub async fn api(
     let mut call = Call {
         request_id: uuid::Uuid::new_v4().to_string(),
         event_id: new_event_id(),
-        now: Utc::now(),
+        now: app.clock.now(),
         source_ip: peer.ip(),
         user_agent: header_str(&parts.headers, header::USER_AGENT.as_str())
             .unwrap_or_default()
@@ -195,7 +195,8 @@ async fn process(
             return error_response(call);
         }
         Ok(parsed) => {
-            match authn::authenticate(app, service.protocol, parsed, &parts, call.now).await {
+            // SigV4's time window compares with the client's real clock, not the test clock.
+            match authn::authenticate(app, service.protocol, parsed, &parts, Utc::now()).await {
                 Ok(principal) => {
                     call.account_id = Some(principal.account_id.clone());
                     call.principal = Some(principal);

@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod iam;
 pub mod ids;
+pub mod organizations;
 pub mod principal;
 pub mod registry;
 pub mod sts;

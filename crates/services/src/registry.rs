@@ -12,7 +12,7 @@ use crate::{
     context::CallContext,
     db::Db,
     error::ServiceError,
-    iam, sts,
+    iam, organizations, sts,
 };
 
 /// How an operation touches state, which decides how its audit record is committed.
@@ -57,6 +57,7 @@ impl Registry {
             "sts" => sts::access(operation)?,
             "iam" => iam::access(operation)?,
             "cloudtrail" => cloudtrail::access(operation)?,
+            "organizations" => organizations::access(operation)?,
             _ => return None,
         };
         Some(Dispatch { access })
@@ -76,6 +77,7 @@ impl Registry {
             "sts" => sts::authz(operation, input, ctx, store).await,
             "iam" => iam::authz(operation, input, ctx, store).await,
             "cloudtrail" => Ok(cloudtrail::authz(operation, input, ctx)),
+            "organizations" => organizations::authz(operation, input, ctx, store).await,
             _ => Ok(None),
         }
     }
@@ -93,6 +95,7 @@ impl Registry {
             "sts" => sts::handle(operation, input, ctx, db).await,
             "iam" => iam::handle(operation, input, ctx, db).await,
             "cloudtrail" => cloudtrail::handle(operation, input, ctx, db).await,
+            "organizations" => organizations::handle(operation, input, ctx, db).await,
             _ => Err(not_implemented(service, operation)),
         }
     }

@@ -35,6 +35,8 @@ pub struct App {
     pub authn: pipeline::authn::AuthnCache,
     /// Compiled policies and callers' policy sets.
     pub policies: pipeline::policies::PolicyCache,
+    /// API requests per account and service, for billing.
+    pub meter: crate::billing::meter::Meter,
 }
 
 impl App {
@@ -106,6 +108,7 @@ impl App {
         let app = Arc::new(App {
             authn: pipeline::authn::AuthnCache::default(),
             policies: pipeline::policies::PolicyCache::default(),
+            meter: crate::billing::meter::Meter::default(),
             registry: Registry,
             metrics: Metrics::new(),
             audit,
@@ -137,6 +140,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         )
     })?;
     let local = listener.local_addr()?;
+    let provisioner = crate::provisioner::spawn(&app);
+    let meter_flush = spawn_meter_flush(&app);
     print_banner(&app.config, &local.to_string(), &boot);
 
     http_server::serve(
@@ -149,11 +154,32 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     .await;
     tracing::info!("shutting down: flushing the audit trail");
     app.audit.flush().await?;
+    provisioner.abort();
+    meter_flush.abort();
+    if let Err(err) = app.meter.flush(&app.store).await {
+        tracing::error!(error = %err, "request meter not flushed");
+    }
     drop(app);
     let _ = audit_task.await;
     // The terminal may be gone by now (a closed pipe); that is no reason to fail.
     let _ = writeln!(std::io::stdout(), "Stopped.");
     Ok(())
+}
+
+/// Flushes the request meter to the store every few seconds, until the application is dropped.
+fn spawn_meter_flush(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
+    let weak = Arc::downgrade(app);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let Some(app) = weak.upgrade() else {
+                return;
+            };
+            if let Err(err) = app.meter.flush(&app.store).await {
+                tracing::error!(error = %err, "request meter not flushed");
+            }
+        }
+    })
 }
 
 /// The routes: operator endpoints, then every AWS API on `/`.

@@ -5,9 +5,11 @@
 
 pub mod admin;
 pub mod app;
+pub mod billing;
 pub mod bootstrap;
 pub mod config;
 pub mod http_server;
 pub mod metrics;
 pub mod pipeline;
 pub mod policy_cli;
+pub mod provisioner;

@@ -288,7 +288,7 @@ async fn organization_tree_accounts_and_access_role() {
         .await
         .expect("ListPoliciesForTarget");
     assert_eq!(on_root.policies()[0].id(), Some("p-FullAWSAccess"));
-    assert_eq!(on_root.policies()[0].aws_managed(), Some(true));
+    assert!(on_root.policies()[0].aws_managed());
 
     // OUs nest to AWS's depth limit of five.
     let mut parent = t.root_id.clone();
@@ -781,4 +781,116 @@ async fn cross_account_assume_role_needs_both_sides() {
         Some("AccessDenied"),
         "no longer in the organization"
     );
+}
+
+/// The `rampart billing report` lines as (account, service, requests, resources, amount).
+fn bill_csv(dir: &std::path::Path) -> Vec<Vec<String>> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["billing", "report", "--format", "csv", "--data-dir"])
+        .arg(dir)
+        .env_remove("RAMPART_MASTER_KEY")
+        .output()
+        .expect("run billing report");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+fn amount(s: &str) -> i64 {
+    let (whole, frac) = s.split_once('.').expect("decimal");
+    whole.parse::<i64>().expect("whole") * 10_000 + frac.parse::<i64>().expect("fraction")
+}
+
+#[tokio::test]
+async fn consolidated_bill_adds_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The operator's price table: IAM requests at 1 per request, IAM users at 2 a month.
+    std::fs::write(
+        dir.path().join("prices.toml"),
+        r#"currency = "USD"
+[requests]
+default = 0.0
+iam = 10000.0
+sts = 5000.0
+[monthly."iam:user"]
+service = "iam"
+item = "users"
+price = 2.0
+"#,
+    )
+    .expect("prices");
+    let (a, b, mgmt);
+    {
+        let server = Server::start_in(dir.path(), &[]);
+        let root = root_creds(&server);
+        let o = orgs(&server, &root).await;
+        mgmt = o
+            .create_organization()
+            .send()
+            .await
+            .expect("CreateOrganization")
+            .organization()
+            .and_then(|x| x.master_account_id())
+            .expect("management")
+            .to_string();
+        a = create_account(&o, "a", "bill-a@example.com").await;
+        b = create_account(&o, "b", "bill-b@example.com").await;
+        let a_root = member_root(&server, &a);
+        for _ in 0..7 {
+            can_list_users(&server, &a_root).await.expect("ListUsers");
+        }
+        let b_iam = iam(&server, &member_root(&server, &b)).await;
+        for name in ["u1", "u2"] {
+            b_iam.create_user().user_name(name).send().await.expect("CreateUser");
+        }
+        let b_sts = sts(&server, &member_root(&server, &b)).await;
+        for _ in 0..3 {
+            b_sts.get_caller_identity().send().await.expect("GetCallerIdentity");
+        }
+        // Refused calls are not billed.
+        let refused = orgs(&server, &a_root)
+            .await
+            .create_organizational_unit()
+            .parent_id("r-0000")
+            .name("x")
+            .send()
+            .await;
+        assert!(refused.is_err());
+        // Stopping the server flushes the meter.
+    }
+    let rows = bill_csv(dir.path());
+    let find = |account: &str, service: &str| {
+        rows.iter()
+            .find(|r| r[0] == account && r[2] == service)
+            .unwrap_or_else(|| panic!("no line for {account} {service}: {rows:?}"))
+            .clone()
+    };
+    let a_iam = find(&a, "iam");
+    assert_eq!(a_iam[3], "7");
+    assert_eq!(amount(&a_iam[5]), 7 * 10_000);
+    let b_iam = find(&b, "iam");
+    assert_eq!(b_iam[3], "2");
+    assert_eq!(b_iam[4], "2 users");
+    assert_eq!(amount(&b_iam[5]), 2 * 10_000 + 2 * 20_000);
+    let b_sts = find(&b, "sts");
+    assert_eq!(b_sts[3], "3");
+    assert_eq!(amount(&b_sts[5]), 3 * 5_000);
+    assert!(rows.iter().all(|r| r[0] != a || r[2] != "organizations"));
+    // Every account's total is the sum of its lines, and the grand total the sum of those.
+    let mut grand = 0;
+    for account in [&a, &b, &mgmt] {
+        let lines: i64 = rows
+            .iter()
+            .filter(|r| &r[0] == account && r[2] != "TOTAL")
+            .map(|r| amount(&r[5]))
+            .sum();
+        let total = amount(&find(account, "TOTAL")[5]);
+        assert_eq!(lines, total, "account {account}");
+        grand += total;
+    }
+    assert_eq!(amount(&find("ALL", "TOTAL")[5]), grand);
 }

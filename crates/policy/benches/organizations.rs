@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use criterion::Criterion;
 use rampart_policy::{
-    evaluate, Context, ContextValue, OrgLevel, Outcome, Policy, PolicyKind, PolicyLayer,
-    PolicySet, Principal, Request,
+    evaluate, Context, ContextValue, OrgLevel, Outcome, Policy, PolicyKind, PolicyLayer, PolicySet,
+    Principal, Request,
 };
 
 const USER_ARN: &str = "arn:aws:iam::222233334444:user/alice";
@@ -31,17 +31,30 @@ fn identity() -> PolicyLayer {
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::team-${aws:PrincipalTag/team}/*"}]}"#,
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["kms:Decrypt","kms:Encrypt"],"Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}]}"#,
     ];
-    PolicyLayer::new(docs.iter().map(|d| parse(d, PolicyKind::Identity)).collect())
+    PolicyLayer::new(
+        docs.iter()
+            .map(|d| parse(d, PolicyKind::Identity))
+            .collect(),
+    )
 }
 
 /// Five SCPs for one level (`n` makes each level's texts distinct).
 fn scps(n: usize) -> Vec<Arc<Policy>> {
     let docs = [
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#.to_string(),
-        format!(r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Regions{n}","Effect":"Deny","NotAction":["iam:*","sts:*","organizations:*","support:*"],"Resource":"*","Condition":{{"StringNotEquals":{{"aws:RequestedRegion":["eu-west-1","eu-central-1"]}}}}}}]}}"#),
-        format!(r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"NoLeave{n}","Effect":"Deny","Action":["organizations:LeaveOrganization","account:CloseAccount"],"Resource":"*"}}]}}"#),
-        format!(r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Protect{n}","Effect":"Deny","Action":["iam:DeleteRole","iam:PutRolePolicy","iam:AttachRolePolicy"],"Resource":"arn:aws:iam::*:role/OrganizationAccountAccessRole","Condition":{{"StringNotLike":{{"aws:PrincipalArn":"arn:aws:iam::*:role/Admin{n}"}}}}}}]}}"#),
-        format!(r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Tags{n}","Effect":"Deny","Action":["ec2:RunInstances","rds:CreateDBInstance"],"Resource":"*","Condition":{{"Null":{{"aws:RequestTag/cost-center":"true"}}}}}}]}}"#),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
+            .to_string(),
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Regions{n}","Effect":"Deny","NotAction":["iam:*","sts:*","organizations:*","support:*"],"Resource":"*","Condition":{{"StringNotEquals":{{"aws:RequestedRegion":["eu-west-1","eu-central-1"]}}}}}}]}}"#
+        ),
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"NoLeave{n}","Effect":"Deny","Action":["organizations:LeaveOrganization","account:CloseAccount"],"Resource":"*"}}]}}"#
+        ),
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Protect{n}","Effect":"Deny","Action":["iam:DeleteRole","iam:PutRolePolicy","iam:AttachRolePolicy"],"Resource":"arn:aws:iam::*:role/OrganizationAccountAccessRole","Condition":{{"StringNotLike":{{"aws:PrincipalArn":"arn:aws:iam::*:role/Admin{n}"}}}}}}]}}"#
+        ),
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Tags{n}","Effect":"Deny","Action":["ec2:RunInstances","rds:CreateDBInstance"],"Resource":"*","Condition":{{"Null":{{"aws:RequestTag/cost-center":"true"}}}}}}]}}"#
+        ),
     ];
     docs.iter().map(|d| parse(d, PolicyKind::Scp)).collect()
 }

@@ -50,7 +50,9 @@ async fn write(store: &Store, op: &str, input: Value) -> Value {
 /// the store and one member two OUs deep.
 async fn organization(dir: &std::path::Path, n: usize) -> (Store, String) {
     let key = Arc::new(MasterKey::generate().expect("key"));
-    let store = Store::open(StoreConfig::sqlite_in(dir, key)).await.expect("store");
+    let store = Store::open(StoreConfig::sqlite_in(dir, key))
+        .await
+        .expect("store");
     store
         .accounts()
         .create(&Account {
@@ -68,10 +70,26 @@ async fn organization(dir: &std::path::Path, n: usize) -> (Store, String) {
         .await
         .expect("roots");
     let root = roots["Roots"][0]["Id"].as_str().expect("root").to_string();
-    let ou1 = write(&store, "CreateOrganizationalUnit", json!({"ParentId": root, "Name": "a"})).await;
-    let ou1 = ou1["OrganizationalUnit"]["Id"].as_str().expect("ou").to_string();
-    let ou2 = write(&store, "CreateOrganizationalUnit", json!({"ParentId": ou1, "Name": "b"})).await;
-    let ou2 = ou2["OrganizationalUnit"]["Id"].as_str().expect("ou").to_string();
+    let ou1 = write(
+        &store,
+        "CreateOrganizationalUnit",
+        json!({"ParentId": root, "Name": "a"}),
+    )
+    .await;
+    let ou1 = ou1["OrganizationalUnit"]["Id"]
+        .as_str()
+        .expect("ou")
+        .to_string();
+    let ou2 = write(
+        &store,
+        "CreateOrganizationalUnit",
+        json!({"ParentId": ou1, "Name": "b"}),
+    )
+    .await;
+    let ou2 = ou2["OrganizationalUnit"]["Id"]
+        .as_str()
+        .expect("ou")
+        .to_string();
     let deny = write(
         &store,
         "CreatePolicy",
@@ -79,8 +97,16 @@ async fn organization(dir: &std::path::Path, n: usize) -> (Store, String) {
                "Content": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"}]}"#}),
     )
     .await;
-    let deny = deny["Policy"]["PolicySummary"]["Id"].as_str().expect("id").to_string();
-    write(&store, "AttachPolicy", json!({"PolicyId": deny, "TargetId": ou1})).await;
+    let deny = deny["Policy"]["PolicySummary"]["Id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    write(
+        &store,
+        "AttachPolicy",
+        json!({"PolicyId": deny, "TargetId": ou1}),
+    )
+    .await;
     for i in 1..n {
         write(
             &store,
@@ -92,9 +118,14 @@ async fn organization(dir: &std::path::Path, n: usize) -> (Store, String) {
             provision::run_pending(&store).await.expect("provision");
         }
     }
-    let listed = organizations::handle("ListAccounts", json!({"MaxResults": 20}), &ctx(MGMT), Db::Read(&store))
-        .await
-        .expect("list");
+    let listed = organizations::handle(
+        "ListAccounts",
+        json!({"MaxResults": 20}),
+        &ctx(MGMT),
+        Db::Read(&store),
+    )
+    .await
+    .expect("list");
     let member = listed["Accounts"]
         .as_array()
         .expect("accounts")
@@ -142,9 +173,15 @@ fn main() {
         let dir = tempfile::tempdir().expect("tempdir");
         let started = Instant::now();
         let (store, member) = rt.block_on(organization(dir.path(), n));
-        eprintln!("organization of {n} accounts built in {:?}", started.elapsed());
+        eprintln!(
+            "organization of {n} accounts built in {:?}",
+            started.elapsed()
+        );
         let cache = PolicyCache::default();
-        assert_eq!(rt.block_on(authorize_cold(&store, &cache, &member, 1)), Outcome::Allow);
+        assert_eq!(
+            rt.block_on(authorize_cold(&store, &cache, &member, 1)),
+            Outcome::Allow
+        );
         let mut g = c.benchmark_group(format!("organization_{n}_accounts"));
         g.bench_function("ListAccounts", |b| {
             b.iter(|| {
@@ -178,8 +215,13 @@ fn main() {
         // Side by side: mean of 200 calls each.
         let t = Instant::now();
         for _ in 0..200 {
-            rt.block_on(organizations::handle("ListAccounts", json!({"MaxResults": 20}), &ctx(MGMT), Db::Read(&store)))
-                .expect("list");
+            rt.block_on(organizations::handle(
+                "ListAccounts",
+                json!({"MaxResults": 20}),
+                &ctx(MGMT),
+                Db::Read(&store),
+            ))
+            .expect("list");
         }
         let list = t.elapsed().as_micros() as f64 / 200.0;
         let t = Instant::now();

@@ -46,8 +46,7 @@ pub fn spawn(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
 fn hand_over(data_dir: &Path, account: &NewAccount) -> anyhow::Result<()> {
     let path = credentials_path(data_dir, &account.account_id);
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     bootstrap::write_credentials_file(
         &path,

@@ -15,9 +15,11 @@ use aws_sdk_organizations::{
 };
 use support::Server;
 
-const DENY_IAM: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}"#;
+const DENY_IAM: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"iam:*","Resource":"*"}]}"#;
 const ALLOW_READS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:List*","iam:Get*","sts:*"],"Resource":"*"}]}"#;
-const ADMIN: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+const ADMIN: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
 fn code<E: ProvideErrorMetadata>(e: &E) -> String {
     e.code().unwrap_or("?").to_string()
@@ -38,7 +40,11 @@ async fn config(server: &Server, c: &Creds) -> aws_config::SdkConfig {
         .endpoint_url(&server.endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
-            &c.0, &c.1, c.2.clone(), None, "test",
+            &c.0,
+            &c.1,
+            c.2.clone(),
+            None,
+            "test",
         ))
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
@@ -121,7 +127,11 @@ fn member_root(server: &Server, account: &str) -> Creds {
 /// An IAM user with an inline policy and an access key, created with `admin`.
 async fn user_with(server: &Server, admin: &Creds, name: &str, policy: Option<&str>) -> Creds {
     let c = iam(server, admin).await;
-    c.create_user().user_name(name).send().await.expect("CreateUser");
+    c.create_user()
+        .user_name(name)
+        .send()
+        .await
+        .expect("CreateUser");
     if let Some(p) = policy {
         c.put_user_policy()
             .user_name(name)
@@ -216,12 +226,7 @@ async fn org() -> Org {
     let org = created.organization().expect("organization");
     let org_id = org.id().expect("id").to_string();
     let mgmt = org.master_account_id().expect("management").to_string();
-    let root_id = o
-        .list_roots()
-        .send()
-        .await
-        .expect("ListRoots")
-        .roots()[0]
+    let root_id = o.list_roots().send().await.expect("ListRoots").roots()[0]
         .id()
         .expect("root id")
         .to_string();
@@ -264,14 +269,28 @@ async fn organization_tree_accounts_and_access_role() {
     let t = org().await;
     let o = &t.o;
     assert!(t.org_id.starts_with("o-") && t.org_id.len() == 12);
-    let again = o.create_organization().send().await.expect_err("second org");
+    let again = o
+        .create_organization()
+        .send()
+        .await
+        .expect_err("second org");
     assert_eq!(code(&again), "AlreadyInOrganizationException");
-    let d = o.describe_organization().send().await.expect("DescribeOrganization");
+    let d = o
+        .describe_organization()
+        .send()
+        .await
+        .expect("DescribeOrganization");
     let d = d.organization().expect("org");
     assert_eq!(d.master_account_id(), Some(t.mgmt.as_str()));
     assert_eq!(
         d.arn(),
-        Some(format!("arn:aws:organizations::{}:organization/{}", t.mgmt, t.org_id).as_str())
+        Some(
+            format!(
+                "arn:aws:organizations::{}:organization/{}",
+                t.mgmt, t.org_id
+            )
+            .as_str()
+        )
     );
 
     // SCPs are enabled on the root with FullAWSAccess attached.
@@ -342,7 +361,11 @@ async fn organization_tree_accounts_and_access_role() {
         .send()
         .await
         .expect("CreateAccount is accepted");
-    let dup_id = dup.create_account_status().and_then(|s| s.id()).expect("id").to_string();
+    let dup_id = dup
+        .create_account_status()
+        .and_then(|s| s.id())
+        .expect("id")
+        .to_string();
     let mut reason = None;
     for _ in 0..100 {
         let s = o
@@ -369,7 +392,10 @@ async fn organization_tree_accounts_and_access_role() {
         .send()
         .await
         .expect("DescribeAccount");
-    assert_eq!(acct.account().and_then(|a| a.email()), Some("dev@example.com"));
+    assert_eq!(
+        acct.account().and_then(|a| a.email()),
+        Some("dev@example.com")
+    );
     let children = o
         .list_children()
         .parent_id(&t.root_id)
@@ -381,7 +407,9 @@ async fn organization_tree_accounts_and_access_role() {
 
     // The management account administers the new account through its access role.
     let role_arn = format!("arn:aws:iam::{member}:role/OrganizationAccountAccessRole");
-    let session = assume(&t.server, &t.admin, &role_arn).await.expect("assume access role");
+    let session = assume(&t.server, &t.admin, &role_arn)
+        .await
+        .expect("assume access role");
     let who = sts(&t.server, &session)
         .await
         .get_caller_identity()
@@ -398,7 +426,9 @@ async fn organization_tree_accounts_and_access_role() {
         .expect("administrator in the member account");
     // The member account's own root user works too.
     let member_root = member_root(&t.server, &member);
-    can_list_users(&t.server, &member_root).await.expect("member root");
+    can_list_users(&t.server, &member_root)
+        .await
+        .expect("member root");
 
     // A member account cannot manage the organization.
     let denied = orgs(&t.server, &member_root)
@@ -417,7 +447,10 @@ async fn organization_tree_accounts_and_access_role() {
         .send()
         .await
         .expect("member DescribeOrganization");
-    assert_eq!(seen.organization().and_then(|o| o.id()), Some(t.org_id.as_str()));
+    assert_eq!(
+        seen.organization().and_then(|o| o.id()),
+        Some(t.org_id.as_str())
+    );
 }
 
 #[tokio::test]
@@ -429,8 +462,12 @@ async fn scps_bind_members_and_their_roots_not_the_management_account() {
     move_to(o, &member, &t.root_id, &ou).await;
     let member_root = member_root(&t.server, &member);
     let role_arn = format!("arn:aws:iam::{member}:role/OrganizationAccountAccessRole");
-    let session = assume(&t.server, &t.admin, &role_arn).await.expect("assume");
-    can_list_users(&t.server, &member_root).await.expect("before the SCP");
+    let session = assume(&t.server, &t.admin, &role_arn)
+        .await
+        .expect("assume");
+    can_list_users(&t.server, &member_root)
+        .await
+        .expect("before the SCP");
 
     let deny = create_scp(o, "DenyIAM", DENY_IAM).await;
     o.attach_policy()
@@ -486,7 +523,9 @@ async fn scps_bind_members_and_their_roots_not_the_management_account() {
 
     // Moving the account out of the OU changes its permissions at once.
     move_to(o, &member, &ou, &t.root_id).await;
-    can_list_users(&t.server, &member_root).await.expect("after the move");
+    can_list_users(&t.server, &member_root)
+        .await
+        .expect("after the move");
     move_to(o, &member, &t.root_id, &ou).await;
     assert_eq!(
         can_list_users(&t.server, &member_root).await,
@@ -514,7 +553,9 @@ async fn scps_bind_members_and_their_roots_not_the_management_account() {
         .send()
         .await
         .expect("DetachPolicy");
-    can_list_users(&t.server, &member_root).await.expect("detached");
+    can_list_users(&t.server, &member_root)
+        .await
+        .expect("detached");
 }
 
 #[tokio::test]
@@ -560,7 +601,11 @@ async fn full_aws_access_detached_and_inheritance_across_three_levels() {
         .send()
         .await
         .expect("detach FullAWSAccess");
-    member_iam.list_users().send().await.expect("reads still allowed");
+    member_iam
+        .list_users()
+        .send()
+        .await
+        .expect("reads still allowed");
     let write = member_iam
         .create_user()
         .user_name("b")
@@ -581,7 +626,11 @@ async fn full_aws_access_detached_and_inheritance_across_three_levels() {
         .send()
         .await
         .expect("attach deny at l1");
-    let listed = member_iam.list_users().send().await.expect_err("denied from l1");
+    let listed = member_iam
+        .list_users()
+        .send()
+        .await
+        .expect_err("denied from l1");
     assert_eq!(code(&listed), "AccessDenied");
     can_list_users(&t.server, &root_creds(&t.server))
         .await
@@ -601,7 +650,9 @@ async fn rcp_denies_on_resources_of_member_accounts() {
     let o = &t.o;
     let member = create_account(o, "data", "data@example.com").await;
     let role_arn = format!("arn:aws:iam::{member}:role/OrganizationAccountAccessRole");
-    assume(&t.server, &t.admin, &role_arn).await.expect("before RCPs");
+    assume(&t.server, &t.admin, &role_arn)
+        .await
+        .expect("before RCPs");
 
     let enabled = o
         .enable_policy_type()
@@ -624,7 +675,9 @@ async fn rcp_denies_on_resources_of_member_accounts() {
         .await
         .expect("RCPs of the member");
     assert_eq!(attached.policies()[0].id(), Some("p-RCPFullAWSAccess"));
-    assume(&t.server, &t.admin, &role_arn).await.expect("RCPFullAWSAccess allows");
+    assume(&t.server, &t.admin, &role_arn)
+        .await
+        .expect("RCPFullAWSAccess allows");
 
     // Roles in the member account may only be assumed from inside the organization's
     // other accounts... here: not at all.
@@ -650,7 +703,10 @@ async fn rcp_denies_on_resources_of_member_accounts() {
         .await
         .expect("attach RCP");
     assert_eq!(
-        assume(&t.server, &t.admin, &role_arn).await.err().as_deref(),
+        assume(&t.server, &t.admin, &role_arn)
+            .await
+            .err()
+            .as_deref(),
         Some("AccessDenied")
     );
     // The management account's own resources are exempt from RCPs.
@@ -668,9 +724,13 @@ async fn rcp_denies_on_resources_of_member_accounts() {
         .send()
         .await
         .expect("CreateRole");
-    assume(&t.server, &t.admin, &format!("arn:aws:iam::{}:role/local", t.mgmt))
-        .await
-        .expect("management resources exempt");
+    assume(
+        &t.server,
+        &t.admin,
+        &format!("arn:aws:iam::{}:role/local", t.mgmt),
+    )
+    .await
+    .expect("management resources exempt");
 
     let bad = o
         .create_policy()
@@ -715,7 +775,9 @@ async fn cross_account_assume_role_needs_both_sides() {
     )
     .await;
     let bare = user_with(&t.server, &a_root, "bare", None).await;
-    let session = assume(&t.server, &allowed, &role).await.expect("both sides allow");
+    let session = assume(&t.server, &allowed, &role)
+        .await
+        .expect("both sides allow");
     let who = sts(&t.server, &session)
         .await
         .get_caller_identity()
@@ -791,7 +853,11 @@ fn bill_csv(dir: &std::path::Path) -> Vec<Vec<String>> {
         .env_remove("RAMPART_MASTER_KEY")
         .output()
         .expect("run billing report");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .expect("utf-8")
         .lines()
@@ -845,11 +911,20 @@ price = 2.0
         }
         let b_iam = iam(&server, &member_root(&server, &b)).await;
         for name in ["u1", "u2"] {
-            b_iam.create_user().user_name(name).send().await.expect("CreateUser");
+            b_iam
+                .create_user()
+                .user_name(name)
+                .send()
+                .await
+                .expect("CreateUser");
         }
         let b_sts = sts(&server, &member_root(&server, &b)).await;
         for _ in 0..3 {
-            b_sts.get_caller_identity().send().await.expect("GetCallerIdentity");
+            b_sts
+                .get_caller_identity()
+                .send()
+                .await
+                .expect("GetCallerIdentity");
         }
         // Refused calls are not billed.
         let refused = orgs(&server, &a_root)

@@ -67,7 +67,10 @@ pub struct Line {
 /// Runs a `billing` subcommand.
 pub fn run(cmd: BillingCommand) -> ExitCode {
     let BillingCommand::Report(args) = cmd;
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("error: {err}");
@@ -130,7 +133,10 @@ async fn accounts(store: &Store) -> anyhow::Result<Vec<rampart_store::Account>> 
     if members.is_empty() {
         return Ok(all);
     }
-    Ok(all.into_iter().filter(|a| members.contains(&a.id)).collect())
+    Ok(all
+        .into_iter()
+        .filter(|a| members.contains(&a.id))
+        .collect())
 }
 
 /// The month's lines: requests priced per service, monthly resources per kind.
@@ -160,8 +166,7 @@ pub async fn bill(store: &Store, prices: &Prices, month: &str) -> anyhow::Result
             if !line.resources.is_empty() {
                 line.resources.push_str("; ");
             }
-            line.resources
-                .push_str(&format!("{count} {}", charge.item));
+            line.resources.push_str(&format!("{count} {}", charge.item));
             line.amount += (count as f64 * charge.price * 10_000.0).round() as i64;
         }
         lines.extend(by_service.into_values());
@@ -202,7 +207,10 @@ fn totals(lines: &[Line]) -> (Vec<(String, String, i64)>, i64) {
 }
 
 fn csv(lines: &[Line], currency: &str) -> String {
-    let mut out = format!("account_id,account_name,service,requests,resources,amount_{}\n", currency.to_lowercase());
+    let mut out = format!(
+        "account_id,account_name,service,requests,resources,amount_{}\n",
+        currency.to_lowercase()
+    );
     let field = |s: &str| {
         if s.contains([',', '"', '\n']) {
             format!("\"{}\"", s.replace('"', "\"\""))
@@ -223,7 +231,11 @@ fn csv(lines: &[Line], currency: &str) -> String {
     }
     let (per, grand) = totals(lines);
     for (id, name, amount) in per {
-        out.push_str(&format!("{id},{},TOTAL,,,{}\n", field(&name), money(amount)));
+        out.push_str(&format!(
+            "{id},{},TOTAL,,,{}\n",
+            field(&name),
+            money(amount)
+        ));
     }
     out.push_str(&format!("ALL,,TOTAL,,,{}\n", money(grand)));
     out
@@ -250,10 +262,21 @@ fn table(lines: &[Line], currency: &str, month: &str) -> String {
     for (id, name, amount) in per {
         out.push_str(&format!(
             "{id:<12}  {name:<20}  {:<16}  {:>10}  {:<20}  {:>12}\n",
-            "total", "", "", money(amount)
+            "total",
+            "",
+            "",
+            money(amount)
         ));
     }
-    out.push_str(&format!("{:<12}  {:<20}  {:<16}  {:>10}  {:<20}  {:>12}\n", "all", "", "total", "", "", money(grand)));
+    out.push_str(&format!(
+        "{:<12}  {:<20}  {:<16}  {:>10}  {:<20}  {:>12}\n",
+        "all",
+        "",
+        "total",
+        "",
+        "",
+        money(grand)
+    ));
     out
 }
 
@@ -274,7 +297,11 @@ mod tests {
 
     #[test]
     fn totals_add_up() {
-        let lines = vec![line("1", "kms", 3), line("1", "iam", 10_001), line("2", "kms", 5)];
+        let lines = vec![
+            line("1", "kms", 3),
+            line("1", "iam", 10_001),
+            line("2", "kms", 5),
+        ];
         let text = csv(&lines, "USD");
         assert!(text.contains("1,n,TOTAL,,,1.0004\n"));
         assert!(text.ends_with("ALL,,TOTAL,,,1.0009\n"));

@@ -6,7 +6,9 @@ use rampart_store::{Account, AccountStatus, Entity};
 use serde_json::{json, Map, Value};
 
 use super::{
-    common::{bump, doc, find, managed_org, opt, paged, readable_org, req, save, Org, OrgError, Res},
+    common::{
+        bump, doc, find, managed_org, opt, paged, readable_org, req, save, Org, OrgError, Res,
+    },
     model::{self, CreateStatusDoc, MemberDoc},
     tree::{self, Node},
 };
@@ -22,8 +24,11 @@ use crate::{
 /// The operations of this family.
 pub fn access(operation: &str) -> Option<Access> {
     match operation {
-        "DescribeCreateAccountStatus" | "ListCreateAccountStatus" | "DescribeAccount"
-        | "ListAccounts" | "ListAccountsForParent" => Some(Access::Read),
+        "DescribeCreateAccountStatus"
+        | "ListCreateAccountStatus"
+        | "DescribeAccount"
+        | "ListAccounts"
+        | "ListAccountsForParent" => Some(Access::Read),
         "CreateAccount" | "MoveAccount" | "RemoveAccountFromOrganization" | "CloseAccount" => {
             Some(Access::Write)
         }
@@ -94,7 +99,11 @@ pub fn status_json(e: &Entity, d: &CreateStatusDoc) -> Value {
 /// A member account of the organization with its stored account.
 pub async fn member(db: &mut Db<'_>, org: &Org, id: &str) -> Res<(Entity, MemberDoc, Account)> {
     if !rampart_store::is_valid_account_id(id) {
-        return Err(OrgError::invalid("INVALID_INPUT", "You specified an invalid value for AccountId.").into());
+        return Err(OrgError::invalid(
+            "INVALID_INPUT",
+            "You specified an invalid value for AccountId.",
+        )
+        .into());
     }
     let e = find(db, org, model::MEMBER, id)
         .await?
@@ -111,18 +120,34 @@ pub async fn member(db: &mut Db<'_>, org: &Org, id: &str) -> Res<(Entity, Member
 fn check_create_input(email: &str, name: &str, role: &str) -> Res<()> {
     let email_ok = email.len() >= 6
         && email.len() <= 64
-        && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
+        && email
+            .split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.'));
     if !email_ok {
-        return Err(OrgError::invalid("INVALID_EMAIL_ADDRESS_TARGET", "You specified an invalid email address.").into());
+        return Err(OrgError::invalid(
+            "INVALID_EMAIL_ADDRESS_TARGET",
+            "You specified an invalid email address.",
+        )
+        .into());
     }
     if name.is_empty() || name.chars().count() > 50 {
-        return Err(OrgError::invalid("INVALID_INPUT", "The account name must be 1 to 50 characters long.").into());
+        return Err(OrgError::invalid(
+            "INVALID_INPUT",
+            "The account name must be 1 to 50 characters long.",
+        )
+        .into());
     }
     let role_ok = !role.is_empty()
         && role.len() <= 64
-        && role.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c));
+        && role
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(c));
     if !role_ok {
-        return Err(OrgError::invalid("INVALID_ROLE_NAME", "You provided a role name that isn't valid.").into());
+        return Err(OrgError::invalid(
+            "INVALID_ROLE_NAME",
+            "You provided a role name that isn't valid.",
+        )
+        .into());
     }
     Ok(())
 }
@@ -153,7 +178,10 @@ async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
         name_key: id.clone(),
         id: id.clone(),
         path: "/".into(),
-        arn: format!("arn:aws:organizations::{}:create-account-status/{}/{id}", org.management, org.id),
+        arn: format!(
+            "arn:aws:organizations::{}:create-account-status/{}/{id}",
+            org.management, org.id
+        ),
         created_at: ctx.now,
         updated_at: ctx.now,
         doc: to_text(&d)?,
@@ -184,7 +212,13 @@ async fn list_status(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
     loop {
         let got = db
             .entities()
-            .list(&org.management, model::CREATE_STATUS, "/", after.as_deref(), 1000)
+            .list(
+                &org.management,
+                model::CREATE_STATUS,
+                "/",
+                after.as_deref(),
+                1000,
+            )
             .await?;
         for e in &got.items {
             let d: CreateStatusDoc = doc(e)?;
@@ -214,12 +248,18 @@ async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
         None => 20,
         Some(n) if (1..=20).contains(&n) => n as u32,
         Some(_) => {
-            return Err(OrgError::invalid("INVALID_INPUT", "MaxResults must be between 1 and 20.").into())
+            return Err(
+                OrgError::invalid("INVALID_INPUT", "MaxResults must be between 1 and 20.").into(),
+            )
         }
     };
     let after = match opt(input, "NextToken") {
         Some(t) => Some(page::decode_marker(t).map_err(|_| -> ServiceError {
-            OrgError::invalid("INVALID_PAGINATION_TOKEN", "The pagination token is not valid.").into()
+            OrgError::invalid(
+                "INVALID_PAGINATION_TOKEN",
+                "The pagination token is not valid.",
+            )
+            .into()
         })?),
         None => None,
     };
@@ -238,7 +278,10 @@ async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     out.insert("Accounts".into(), Value::Array(accounts));
     if got.truncated {
         if let Some(last) = got.items.last() {
-            out.insert("NextToken".into(), json!(page::encode_marker(&last.name_key)));
+            out.insert(
+                "NextToken".into(),
+                json!(page::encode_marker(&last.name_key)),
+            );
         }
     }
     Ok(Value::Object(out))

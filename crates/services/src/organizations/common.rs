@@ -71,7 +71,9 @@ pub enum OrgError {
     #[error("{0}")]
     InvalidInputException(String),
     /// The policy text is not valid.
-    #[error("The provided policy document doesn't meet the requirements of the specified policy type.")]
+    #[error(
+        "The provided policy document doesn't meet the requirements of the specified policy type."
+    )]
     MalformedPolicyDocumentException,
     /// The management account cannot leave.
     #[error("You can't remove a management account from an organization.")]
@@ -218,10 +220,8 @@ impl Org {
 
 /// AWS's refusal for a member account calling a management-only operation.
 pub fn not_management() -> ServiceError {
-    OrgError::AccessDeniedException(
-        "You don't have permissions to access this resource.".into(),
-    )
-    .into()
+    OrgError::AccessDeniedException("You don't have permissions to access this resource.".into())
+        .into()
 }
 
 /// An account's membership record and document, if it is in an organization.
@@ -281,7 +281,11 @@ pub async fn readable_org(db: &mut Db<'_>, ctx: &CallContext) -> Res<Org> {
     }
     let delegated = db
         .links()
-        .targets(&org.management, model::LINK_DELEGATED, &ctx.principal.account_id)
+        .targets(
+            &org.management,
+            model::LINK_DELEGATED,
+            &ctx.principal.account_id,
+        )
         .await?;
     if delegated.is_empty() {
         return Err(not_management());
@@ -365,7 +369,9 @@ pub fn paged(key: &str, items: Vec<Value>, input: &Value) -> Res<Value> {
     if start + max < total {
         out.insert(
             "NextToken".into(),
-            Value::String(crate::iam::common::page::encode_marker(&(start + max).to_string())),
+            Value::String(crate::iam::common::page::encode_marker(
+                &(start + max).to_string(),
+            )),
         );
     }
     Ok(Value::Object(out))

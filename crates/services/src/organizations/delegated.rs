@@ -49,7 +49,11 @@ async fn register(input: &Value, ctx: &CallContext, db: &mut Db<'_>, add: bool) 
     let account = req(input, "AccountId")?;
     let service = req(input, "ServicePrincipal")?;
     if !service.ends_with(".amazonaws.com") {
-        return Err(OrgError::invalid("INVALID_SERVICE_PRINCIPAL", "You specified an invalid service principal.").into());
+        return Err(OrgError::invalid(
+            "INVALID_SERVICE_PRINCIPAL",
+            "You specified an invalid service principal.",
+        )
+        .into());
     }
     let (e, mut m, _) = member(db, &org, account).await?;
     if account == org.management {

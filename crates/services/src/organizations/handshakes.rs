@@ -12,8 +12,12 @@ use super::{
     policies, tree, OrgError,
 };
 use crate::{
-    context::CallContext, db::Db, error::ServiceError, iam::common::{to_text, ts},
-    registry::not_implemented, registry::Access,
+    context::CallContext,
+    db::Db,
+    error::ServiceError,
+    iam::common::{to_text, ts},
+    registry::not_implemented,
+    registry::Access,
 };
 
 /// How long an invitation stays open.
@@ -25,7 +29,9 @@ pub fn access(operation: &str) -> Option<Access> {
         "DescribeHandshake" | "ListHandshakesForAccount" | "ListHandshakesForOrganization" => {
             Some(Access::Read)
         }
-        "InviteAccountToOrganization" | "AcceptHandshake" | "DeclineHandshake"
+        "InviteAccountToOrganization"
+        | "AcceptHandshake"
+        | "DeclineHandshake"
         | "CancelHandshake" => Some(Access::Write),
         _ => None,
     }
@@ -83,11 +89,19 @@ async fn invite(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
         "ACCOUNT" => db.accounts().get(id).await?,
         "EMAIL" => db.accounts().get_by_email(id).await?,
         _ => {
-            return Err(OrgError::invalid("INVALID_PARTY_TYPE_TARGET", "You specified the wrong type for the invited party.").into())
+            return Err(OrgError::invalid(
+                "INVALID_PARTY_TYPE_TARGET",
+                "You specified the wrong type for the invited party.",
+            )
+            .into())
         }
     }
     .ok_or_else(|| -> ServiceError {
-        OrgError::invalid("INVALID_PARTY_TYPE_TARGET", "The invited account does not exist.").into()
+        OrgError::invalid(
+            "INVALID_PARTY_TYPE_TARGET",
+            "The invited account does not exist.",
+        )
+        .into()
     })?;
     if membership(db, &account.id).await?.is_some() {
         return Err(OrgError::HandshakeConstraintViolationException(
@@ -114,7 +128,10 @@ async fn invite(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
         target_account: account.id.clone(),
         action: "INVITE".into(),
         state: "OPEN".into(),
-        notes: input.get("Notes").and_then(Value::as_str).map(str::to_string),
+        notes: input
+            .get("Notes")
+            .and_then(Value::as_str)
+            .map(str::to_string),
         requested_at: ctx.now,
         expires_at: ctx.now + Duration::days(OPEN_DAYS),
     };

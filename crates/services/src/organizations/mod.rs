@@ -6,15 +6,15 @@
 //! alter an authorization decision (membership, tree, policies, attachments) bumps the store's
 //! authorization epoch, so SCPs and RCPs take effect on the next request.
 //!
-//! - [`organization`]: create, describe, delete, leave.
-//! - [`tree`]: roots and organizational units.
-//! - [`accounts`]: accounts, `CreateAccount` requests, moves and removals.
-//! - [`provision`]: completes `CreateAccount` requests in the background.
-//! - [`handshakes`]: invitations.
-//! - [`policies`]: SCPs, RCPs and tag policies, policy types, attachments.
-//! - [`delegated`]: delegated administrators.
-//! - [`tags`]: tags on accounts, OUs, roots and policies.
-//! - [`enforcement`]: the SCP and RCP levels of an account, for the authorizer.
+//! - [`organization`] — create, describe, delete, leave.
+//! - [`tree`] — roots and organizational units.
+//! - [`accounts`] — accounts, `CreateAccount` requests, moves and removals.
+//! - [`provision`] — completes `CreateAccount` requests in the background.
+//! - [`handshakes`] — invitations.
+//! - [`policies`] — SCPs, RCPs and tag policies, policy types, attachments.
+//! - [`delegated`] — delegated administrators.
+//! - [`tags`] — tags on accounts, OUs, roots and policies.
+//! - [`enforcement`] — the SCP and RCP levels of an account, for the authorizer.
 
 pub mod accounts;
 pub mod common;

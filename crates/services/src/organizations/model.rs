@@ -283,7 +283,9 @@ pub fn handshake_arn(management: &str, org_id: &str, handshake_id: &str) -> Stri
 }
 
 /// The AWS-managed policy of a type, if it has one: (id, name, description, content).
-pub fn managed_policy(policy_type: &str) -> Option<(&'static str, &'static str, &'static str, &'static str)> {
+pub fn managed_policy(
+    policy_type: &str,
+) -> Option<(&'static str, &'static str, &'static str, &'static str)> {
     match policy_type {
         SCP => Some((
             FULL_AWS_ACCESS,

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::{
     common::{bump, caller_org, doc, managed_org, membership, opt, Org, OrgError, Res},
-    model::{self, MemberDoc, OrgDoc, PolicyDoc, RootDoc},
+    model::{self, MemberDoc, OrgDoc, RootDoc},
     policies, tree,
 };
 use crate::{
@@ -71,7 +71,11 @@ async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     let account = ctx.principal.account_id.clone();
     let feature_set = opt(input, "FeatureSet").unwrap_or("ALL").to_string();
     if feature_set != "ALL" && feature_set != "CONSOLIDATED_BILLING" {
-        return Err(OrgError::invalid("INVALID_ENUM", "FeatureSet must be ALL or CONSOLIDATED_BILLING.").into());
+        return Err(OrgError::invalid(
+            "INVALID_ENUM",
+            "FeatureSet must be ALL or CONSOLIDATED_BILLING.",
+        )
+        .into());
     }
     if membership(db, &account).await?.is_some() {
         return Err(OrgError::AlreadyInOrganizationException.into());
@@ -175,7 +179,11 @@ async fn delete(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
             let page = db.entities().list(&m, kind, "/", None, 100).await?;
             for e in &page.items {
                 for link in [model::LINK_CHILD, model::LINK_ATTACHED, model::LINK_PENDING] {
-                    let key = if kind == model::MEMBER { &e.name } else { &e.name_key };
+                    let key = if kind == model::MEMBER {
+                        &e.name
+                    } else {
+                        &e.name_key
+                    };
                     db.links().remove_all(&m, link, key).await?;
                 }
                 db.entities().delete(&m, kind, &e.name_key).await?;
@@ -219,9 +227,4 @@ async fn leave(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     tree::remove_member(db, &org, &ctx.principal.account_id).await?;
     bump(db).await?;
     Ok(json!({}))
-}
-
-/// A policy document of the organization (used by the policy family).
-pub fn policy_doc(e: &Entity) -> Res<PolicyDoc> {
-    doc(e)
 }

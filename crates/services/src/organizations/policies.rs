@@ -28,7 +28,10 @@ pub const MAX_TAG_POLICIES_PER_TARGET: usize = 10;
 /// The operations of this family.
 pub fn access(operation: &str) -> Option<Access> {
     match operation {
-        "DescribePolicy" | "ListPolicies" | "ListPoliciesForTarget" | "ListTargetsForPolicy"
+        "DescribePolicy"
+        | "ListPolicies"
+        | "ListPoliciesForTarget"
+        | "ListTargetsForPolicy"
         | "DescribeEffectivePolicy" => Some(Access::Read),
         "CreatePolicy" | "UpdatePolicy" | "DeletePolicy" | "AttachPolicy" | "DetachPolicy"
         | "EnablePolicyType" | "DisablePolicyType" => Some(Access::Write),
@@ -101,7 +104,12 @@ pub async fn ensure_managed_policy(
 }
 
 /// Attaches a type's AWS-managed policy to a target (no-op for types without one).
-pub async fn attach_default(db: &mut Db<'_>, org: &Org, target: &str, policy_type: &str) -> Res<()> {
+pub async fn attach_default(
+    db: &mut Db<'_>,
+    org: &Org,
+    target: &str,
+    policy_type: &str,
+) -> Res<()> {
     if let Some((id, ..)) = model::managed_policy(policy_type) {
         db.links()
             .add(&org.management, model::LINK_ATTACHED, target, id)
@@ -137,7 +145,11 @@ fn check_type(t: &str) -> Res<()> {
     if model::POLICY_TYPES.contains(&t) {
         Ok(())
     } else {
-        Err(OrgError::invalid("INVALID_ENUM", "You specified an invalid value for the policy type.").into())
+        Err(OrgError::invalid(
+            "INVALID_ENUM",
+            "You specified an invalid value for the policy type.",
+        )
+        .into())
     }
 }
 
@@ -168,7 +180,11 @@ pub fn check_content(policy_type: &str, content: &str) -> Res<()> {
 
 fn check_name(name: &str) -> Res<()> {
     if name.is_empty() || name.chars().count() > 128 {
-        return Err(OrgError::invalid("INVALID_INPUT", "A policy name must be 1 to 128 characters long.").into());
+        return Err(OrgError::invalid(
+            "INVALID_INPUT",
+            "A policy name must be 1 to 128 characters long.",
+        )
+        .into());
     }
     Ok(())
 }
@@ -390,7 +406,12 @@ async fn attach(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
         .into());
     }
     db.links()
-        .add(&org.management, model::LINK_ATTACHED, &t.name_key, &p.name_key)
+        .add(
+            &org.management,
+            model::LINK_ATTACHED,
+            &t.name_key,
+            &p.name_key,
+        )
         .await?;
     bump(db).await?;
     Ok(json!({}))
@@ -413,7 +434,12 @@ async fn detach(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
         .into());
     }
     db.links()
-        .remove(&org.management, model::LINK_ATTACHED, &t.name_key, &p.name_key)
+        .remove(
+            &org.management,
+            model::LINK_ATTACHED,
+            &t.name_key,
+            &p.name_key,
+        )
         .await?;
     bump(db).await?;
     Ok(json!({}))

@@ -88,7 +88,8 @@ async fn complete(db: &mut Db<'_>, management: &str, request_id: &str) -> Res<Op
             created_at: now,
         })
         .await?;
-    let access_key_id = ids::access_key_id(false).map_err(|_| crate::error::ServiceError::internal())?;
+    let access_key_id =
+        ids::access_key_id(false).map_err(|_| crate::error::ServiceError::internal())?;
     let secret = Zeroizing::new(
         ids::secret_access_key().map_err(|_| crate::error::ServiceError::internal())?,
     );

@@ -10,8 +10,8 @@ use super::{
     tree::{self, Node},
 };
 use crate::{
-    context::CallContext, db::Db, error::ServiceError, iam::model::Tag,
-    registry::not_implemented, registry::Access,
+    context::CallContext, db::Db, error::ServiceError, iam::model::Tag, registry::not_implemented,
+    registry::Access,
 };
 
 /// Most tags on one resource.
@@ -56,14 +56,22 @@ pub fn from_input(input: &Value) -> Res<Vec<Tag>> {
 fn check(tags: &[Tag]) -> Res<()> {
     for (i, t) in tags.iter().enumerate() {
         if t.key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(OrgError::invalid("INVALID_SYSTEM_TAGS_PARAMETER", "Tag keys starting with 'aws:' are reserved.").into());
+            return Err(OrgError::invalid(
+                "INVALID_SYSTEM_TAGS_PARAMETER",
+                "Tag keys starting with 'aws:' are reserved.",
+            )
+            .into());
         }
         if tags[..i].iter().any(|o| o.key == t.key) {
             return Err(OrgError::invalid("DUPLICATE_TAG_KEY", "Duplicate tag keys.").into());
         }
     }
     if tags.len() > MAX_TAGS {
-        return Err(OrgError::constraint("TAG_LIMIT_EXCEEDED", "You have exceeded the maximum number of tags allowed on this resource.").into());
+        return Err(OrgError::constraint(
+            "TAG_LIMIT_EXCEEDED",
+            "You have exceeded the maximum number of tags allowed on this resource.",
+        )
+        .into());
     }
     Ok(())
 }

@@ -180,7 +180,12 @@ pub async fn add_member(
         })
         .await?;
     db.links()
-        .add(&org.management, model::LINK_CHILD, &member.parent_id, account)
+        .add(
+            &org.management,
+            model::LINK_CHILD,
+            &member.parent_id,
+            account,
+        )
         .await?;
     Ok(())
 }
@@ -191,8 +196,12 @@ pub async fn remove_member(db: &mut Db<'_>, org: &Org, account: &str) -> Res<()>
     let m = &org.management;
     db.entities().delete(m, model::MEMBER, account).await?;
     db.links().remove_all(m, model::LINK_CHILD, account).await?;
-    db.links().remove_all(m, model::LINK_ATTACHED, account).await?;
-    db.links().remove_all(m, model::LINK_DELEGATED, account).await?;
+    db.links()
+        .remove_all(m, model::LINK_ATTACHED, account)
+        .await?;
+    db.links()
+        .remove_all(m, model::LINK_DELEGATED, account)
+        .await?;
     Ok(())
 }
 
@@ -322,8 +331,12 @@ async fn delete_ou(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Val
         return Err(OrgError::OrganizationalUnitNotEmptyException.into());
     }
     let m = &org.management;
-    db.links().remove_all(m, model::LINK_CHILD, &e.name_key).await?;
-    db.links().remove_all(m, model::LINK_ATTACHED, &e.name_key).await?;
+    db.links()
+        .remove_all(m, model::LINK_CHILD, &e.name_key)
+        .await?;
+    db.links()
+        .remove_all(m, model::LINK_ATTACHED, &e.name_key)
+        .await?;
     db.entities().delete(m, model::OU, &e.name_key).await?;
     bump(db).await?;
     Ok(json!({}))

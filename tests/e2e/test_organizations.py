@@ -6,10 +6,13 @@ errors for bad input."""
 import configparser
 import json
 import os
+import subprocess
 import time
 
 import pytest
 from botocore.exceptions import ClientError
+
+from conftest import BIN
 
 DENY_IAM = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}
@@ -266,3 +269,78 @@ def test_cli_lists_accounts_and_close_account(org):
     with pytest.raises(ClientError) as e:
         server.client("iam", key=key, secret=secret).list_users()
     assert code(e) == "AccessDenied"
+
+
+def test_iam_policies_scope_organizations_by_resource_and_policy_type(org):
+    server, orgs, created, root_id = org
+    first = create_account(orgs, "first", "first@example.com")
+    second = create_account(orgs, "second", "second@example.com")
+    mgmt, org_id = created["MasterAccountId"], created["Id"]
+    iam = server.client("iam")
+    iam.create_user(UserName="auditor")
+    iam.put_user_policy(
+        UserName="auditor",
+        PolicyName="scoped",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "organizations:DescribeAccount",
+                        "Resource": f"arn:aws:organizations::{mgmt}:account/{org_id}/{first}",
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": "organizations:CreatePolicy",
+                        "Resource": "*",
+                        "Condition": {
+                            "StringEquals": {"organizations:PolicyType": "TAG_POLICY"}
+                        },
+                    },
+                ],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName="auditor")["AccessKey"]
+    auditor = server.client(
+        "organizations", key=key["AccessKeyId"], secret=key["SecretAccessKey"]
+    )
+    assert auditor.describe_account(AccountId=first)["Account"]["Id"] == first
+    with pytest.raises(ClientError) as e:
+        auditor.describe_account(AccountId=second)
+    assert code(e) == "AccessDeniedException"
+    assert f"account/{org_id}/{second}" in e.value.response["Error"]["Message"]
+    auditor.create_policy(Name="t", Description="", Type="TAG_POLICY", Content='{"tags":{}}')
+    with pytest.raises(ClientError) as e:
+        auditor.create_policy(
+            Name="s", Description="", Type="SERVICE_CONTROL_POLICY", Content=ALLOW_STS
+        )
+    assert code(e) == "AccessDeniedException"
+
+
+def test_billing_report_table(org):
+    server, orgs, created, root_id = org
+    account = create_account(orgs, "billed", "billed@example.com")
+    server.stop()  # flushes the request meter
+    out = subprocess.run(
+        [BIN, "billing", "report", "--data-dir", server.data_dir],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.startswith("Consolidated bill for ")
+    assert "organizations" in out
+    assert created["MasterAccountId"] in out
+    assert out.splitlines()[-1].split()[0] == "all"
+
+
+def test_trusted_service_access(org):
+    server, orgs, created, root_id = org
+    assert orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"] == []
+    orgs.enable_aws_service_access(ServicePrincipal="securityhub.amazonaws.com")
+    orgs.enable_aws_service_access(ServicePrincipal="securityhub.amazonaws.com")
+    listed = orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"]
+    assert [s["ServicePrincipal"] for s in listed] == ["securityhub.amazonaws.com"]
+    orgs.disable_aws_service_access(ServicePrincipal="securityhub.amazonaws.com")
+    assert orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"] == []

@@ -376,3 +376,22 @@ pub fn paged(key: &str, items: Vec<Value>, input: &Value) -> Res<Value> {
     }
     Ok(Value::Object(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn pages_carry_a_token_until_the_end() {
+        let items: Vec<Value> = (0..25).map(|i| json!(i)).collect();
+        let first = paged("Items", items.clone(), &json!({})).unwrap();
+        assert_eq!(first["Items"].as_array().unwrap().len(), 20);
+        let token = first["NextToken"].as_str().unwrap().to_string();
+        let second = paged("Items", items, &json!({"NextToken": token})).unwrap();
+        assert_eq!(second["Items"].as_array().unwrap().len(), 5);
+        assert!(second.get("NextToken").is_none());
+        let bad = paged("Items", Vec::new(), &json!({"MaxResults": 21})).unwrap_err();
+        assert_eq!(bad.code, "InvalidInputException");
+    }
+}

@@ -15,8 +15,10 @@
 //! - [`delegated`] — delegated administrators.
 //! - [`tags`] — tags on accounts, OUs, roots and policies.
 //! - [`enforcement`] — the SCP and RCP levels of an account, for the authorizer.
+//! - [`authz`] — the authorization entry of each operation.
 
 pub mod accounts;
+pub mod authz;
 pub mod common;
 pub mod delegated;
 pub mod enforcement;
@@ -48,22 +50,20 @@ macro_rules! chain {
             None$(.or_else(|| $family::access(operation)))*
         }
 
-        /// The authorization entry of an Organizations operation: `organizations:<Op>`.
-        /// Who may call at all (the management account, a delegated administrator, a member)
-        /// is the handler's check, as in AWS where it is not a matter of IAM policy.
+        /// The authorization entry of an Organizations operation: `organizations:<Op>` on
+        /// the resources it names. Who may call at all (the management account, a delegated
+        /// administrator, a member) is the handler's check, as in AWS where it is not a
+        /// matter of IAM policy.
         pub async fn authz(
             operation: &str,
-            _input: &Value,
+            input: &Value,
             ctx: &CallContext,
-            _store: &Store,
+            store: &Store,
         ) -> Result<Option<AuthzRequest>, ServiceError> {
             if access(operation).is_none() {
                 return Ok(None);
             }
-            Ok(Some(AuthzRequest::on_any(
-                &format!("organizations:{operation}"),
-                &ctx.principal.account_id,
-            )))
+            Ok(Some(authz::request(operation, input, ctx, store).await?))
         }
 
         /// Runs an Organizations operation.

@@ -64,6 +64,9 @@ pub struct OrgDoc {
     pub management_email: String,
     /// The root id.
     pub root_id: String,
+    /// Services with trusted access to the organization, with when it was enabled.
+    #[serde(default)]
+    pub service_access: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// The root.

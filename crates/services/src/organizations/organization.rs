@@ -1,5 +1,7 @@
 //! The organization itself: `CreateOrganization`, `DescribeOrganization`,
-//! `DeleteOrganization`, `LeaveOrganization`.
+//! `DeleteOrganization`, `LeaveOrganization`, and trusted access for AWS services
+//! (`EnableAWSServiceAccess`, `DisableAWSServiceAccess`,
+//! `ListAWSServiceAccessForOrganization`).
 
 use rampart_store::Entity;
 use serde_json::{json, Value};
@@ -17,8 +19,12 @@ use crate::{
 /// The operations of this family.
 pub fn access(operation: &str) -> Option<Access> {
     match operation {
-        "DescribeOrganization" => Some(Access::Read),
-        "CreateOrganization" | "DeleteOrganization" | "LeaveOrganization" => Some(Access::Write),
+        "DescribeOrganization" | "ListAWSServiceAccessForOrganization" => Some(Access::Read),
+        "CreateOrganization"
+        | "DeleteOrganization"
+        | "LeaveOrganization"
+        | "EnableAWSServiceAccess"
+        | "DisableAWSServiceAccess" => Some(Access::Write),
         _ => None,
     }
 }
@@ -36,6 +42,9 @@ pub async fn handle(
         "DescribeOrganization" => describe(ctx, db).await,
         "DeleteOrganization" => delete(ctx, db).await,
         "LeaveOrganization" => leave(ctx, db).await,
+        "EnableAWSServiceAccess" => service_access(&input, ctx, db, true).await,
+        "DisableAWSServiceAccess" => service_access(&input, ctx, db, false).await,
+        "ListAWSServiceAccessForOrganization" => list_service_access(&input, ctx, db).await,
         _ => Err(not_implemented("organizations", operation)),
     }
 }
@@ -90,6 +99,7 @@ async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
         feature_set: feature_set.clone(),
         management_email: acct.email.clone(),
         root_id: root_id.clone(),
+        service_access: Default::default(),
     };
     let entity = Entity {
         account_id: account.clone(),
@@ -227,4 +237,45 @@ async fn leave(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     tree::remove_member(db, &org, &ctx.principal.account_id).await?;
     bump(db).await?;
     Ok(json!({}))
+}
+
+async fn service_access(input: &Value, ctx: &CallContext, db: &mut Db<'_>, on: bool) -> Res<Value> {
+    let mut org = managed_org(db, ctx).await?;
+    let service = super::common::req(input, "ServicePrincipal")?;
+    if !service.ends_with(".amazonaws.com") {
+        return Err(OrgError::invalid(
+            "INVALID_SERVICE_PRINCIPAL",
+            "You specified an invalid service principal.",
+        )
+        .into());
+    }
+    if org.doc.feature_set != "ALL" {
+        return Err(OrgError::constraint(
+            "ORGANIZATION_NOT_IN_ALL_FEATURES_MODE",
+            "You attempted to perform an operation that requires the organization to be configured to support all features.",
+        )
+        .into());
+    }
+    // Both directions are idempotent in AWS.
+    if on {
+        org.doc
+            .service_access
+            .entry(service.to_string())
+            .or_insert(ctx.now);
+    } else {
+        org.doc.service_access.remove(service);
+    }
+    super::common::save(db, org.entity.clone(), &org.doc).await?;
+    Ok(json!({}))
+}
+
+async fn list_service_access(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let org = super::common::readable_org(db, ctx).await?;
+    let items = org
+        .doc
+        .service_access
+        .iter()
+        .map(|(s, t)| json!({"ServicePrincipal": s, "DateEnabled": crate::iam::common::ts(*t)}))
+        .collect();
+    super::common::paged("EnabledServicePrincipals", items, input)
 }

@@ -601,3 +601,45 @@ async fn effective(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Val
         "PolicyType": policy_type,
     }}))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_is_checked_for_its_type() {
+        let allow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        assert!(check_content(model::SCP, allow).is_ok());
+        // An RCP may only deny (apart from the RCPFullAWSAccess shape), with Principal "*".
+        let rcp_allow = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#;
+        assert_eq!(
+            check_content(model::RCP, rcp_allow).unwrap_err().code,
+            "MalformedPolicyDocumentException"
+        );
+        let with_principal = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}]}"#;
+        assert!(check_content(model::SCP, with_principal).is_err());
+        let big = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Deny","Action":"iam:{}","Resource":"*"}}]}}"#,
+            "A".repeat(MAX_SCP_SIZE)
+        );
+        assert_eq!(
+            check_content(model::SCP, &big).unwrap_err().code,
+            "ConstraintViolationException"
+        );
+        assert!(check_content(model::TAG_POLICY, r#"{"tags":{}}"#).is_ok());
+        assert!(check_content(model::TAG_POLICY, "[1]").is_err());
+    }
+
+    #[test]
+    fn tag_policies_merge_child_over_parent() {
+        let mut base = serde_json::json!({"tags": {"a": {"tag_key": "A"}, "b": {"tag_key": "B"}}});
+        merge(
+            &mut base,
+            &serde_json::json!({"tags": {"b": {"tag_key": "Bee"}, "c": {"tag_key": "C"}}}),
+        );
+        assert_eq!(
+            base,
+            serde_json::json!({"tags": {"a": {"tag_key": "A"}, "b": {"tag_key": "Bee"}, "c": {"tag_key": "C"}}})
+        );
+    }
+}

@@ -59,9 +59,14 @@ pub async fn run_pending(store: &Store) -> Res<Vec<NewAccount>> {
 
 /// Completes one request; `Some` when an account was created.
 async fn complete(db: &mut Db<'_>, management: &str, request_id: &str) -> Res<Option<NewAccount>> {
-    db.links()
+    // Claim the request: with several nodes on one database only one removes the link.
+    if !db
+        .links()
         .remove(management, model::LINK_PENDING, request_id, model::PENDING)
-        .await?;
+        .await?
+    {
+        return Ok(None);
+    }
     let Some(e) = db
         .entities()
         .get(management, model::CREATE_STATUS, request_id)

@@ -393,3 +393,17 @@ async fn list_ous(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
     }
     paged("OrganizationalUnits", items, input)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_name_their_node() {
+        assert_eq!(node_of("r-ab12"), Some(Node::Root));
+        assert_eq!(node_of("ou-ab12-abcdefgh"), Some(Node::Ou));
+        assert_eq!(node_of("123456789012"), Some(Node::Account));
+        assert_eq!(node_of("12345678901"), None);
+        assert_eq!(node_of("p-FullAWSAccess"), None);
+    }
+}

@@ -344,3 +344,53 @@ def test_trusted_service_access(org):
     assert [s["ServicePrincipal"] for s in listed] == ["securityhub.amazonaws.com"]
     orgs.disable_aws_service_access(ServicePrincipal="securityhub.amazonaws.com")
     assert orgs.list_aws_service_access_for_organization()["EnabledServicePrincipals"] == []
+
+
+def test_org_and_account_condition_keys(org):
+    server, orgs, created, root_id = org
+    org_id = created["Id"]
+    ou = orgs.create_organizational_unit(ParentId=root_id, Name="paths")["OrganizationalUnit"]["Id"]
+    account = create_account(orgs, "paths", "paths@example.com")
+    orgs.move_account(AccountId=account, SourceParentId=root_id, DestinationParentId=ou)
+    key, secret = member_root(server, account)
+    member_iam = server.client("iam", key=key, secret=secret)
+    member_iam.create_user(UserName="pathy")
+    member_iam.put_user_policy(
+        UserName="pathy",
+        PolicyName="p",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "iam:ListUsers",
+                        "Resource": "*",
+                        "Condition": {
+                            "ForAnyValue:StringLike": {
+                                "aws:PrincipalOrgPaths": f"{org_id}/{root_id}/{ou}/*"
+                            },
+                            "StringEquals": {"aws:ResourceAccount": account},
+                        },
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": "iam:ListRoles",
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:ResourceAccount": "999999999999"}},
+                    },
+                ],
+            }
+        ),
+    )
+    k = member_iam.create_access_key(UserName="pathy")["AccessKey"]
+    pathy = server.client("iam", key=k["AccessKeyId"], secret=k["SecretAccessKey"])
+    pathy.list_users()
+    with pytest.raises(ClientError) as e:
+        pathy.list_roles()
+    assert code(e) == "AccessDenied"
+    # Out of the OU, the path no longer matches: denied on the next request.
+    orgs.move_account(AccountId=account, SourceParentId=ou, DestinationParentId=root_id)
+    with pytest.raises(ClientError) as e:
+        pathy.list_users()
+    assert code(e) == "AccessDenied"

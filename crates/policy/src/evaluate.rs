@@ -181,13 +181,15 @@ impl Decision {
 #[derive(Default)]
 struct Hits {
     allows: Vec<StatementRef>,
+    /// An SCP or RCP level allowed (its Allow statements are not kept).
+    org_allowed: bool,
     denies: Vec<StatementRef>,
     grant: Option<Grant>,
 }
 
 impl Hits {
     fn allowed(&self) -> bool {
-        !self.allows.is_empty()
+        self.org_allowed || !self.allows.is_empty()
     }
 }
 
@@ -240,6 +242,12 @@ fn eval_layer(
             return;
         }
         if !stmt.conditions_hold(&req.context, missing) {
+            return;
+        }
+        // An SCP or RCP level's Allow statements never appear in a decision: only whether
+        // the level allowed matters, so they are not materialized (no allocation per level).
+        if stmt.effect == Effect::Allow && matches!(name, Tag::Scp(_) | Tag::Rcp(_)) {
+            hits.org_allowed = true;
             return;
         }
         let sref = StatementRef {

@@ -37,6 +37,8 @@ pub struct App {
     pub policies: pipeline::policies::PolicyCache,
     /// The request clock (system time, advanced only by tests in dev mode).
     pub clock: crate::clock::Clock,
+    /// API requests per account and service, for billing.
+    pub meter: crate::billing::meter::Meter,
 }
 
 impl App {
@@ -109,6 +111,7 @@ impl App {
             authn: pipeline::authn::AuthnCache::default(),
             policies: pipeline::policies::PolicyCache::default(),
             clock: crate::clock::Clock::default(),
+            meter: crate::billing::meter::Meter::default(),
             registry: Registry,
             metrics: Metrics::new(),
             audit,
@@ -140,6 +143,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         )
     })?;
     let local = listener.local_addr()?;
+    let provisioner = crate::provisioner::spawn(&app);
+    let meter_flush = spawn_meter_flush(&app);
     print_banner(&app.config, &local.to_string(), &boot);
     let scheduler = crate::kms_scheduler::spawn(&app);
 
@@ -154,11 +159,32 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     scheduler.abort();
     tracing::info!("shutting down: flushing the audit trail");
     app.audit.flush().await?;
+    provisioner.abort();
+    meter_flush.abort();
+    if let Err(err) = app.meter.flush(&app.store).await {
+        tracing::error!(error = %err, "request meter not flushed");
+    }
     drop(app);
     let _ = audit_task.await;
     // The terminal may be gone by now (a closed pipe); that is no reason to fail.
     let _ = writeln!(std::io::stdout(), "Stopped.");
     Ok(())
+}
+
+/// Flushes the request meter to the store every few seconds, until the application is dropped.
+fn spawn_meter_flush(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
+    let weak = Arc::downgrade(app);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let Some(app) = weak.upgrade() else {
+                return;
+            };
+            if let Err(err) = app.meter.flush(&app.store).await {
+                tracing::error!(error = %err, "request meter not flushed");
+            }
+        }
+    })
 }
 
 /// The routes: operator endpoints, then every AWS API on `/`.

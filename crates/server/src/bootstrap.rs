@@ -106,7 +106,12 @@ pub async fn ensure(
     tx.settings().set(ROOT_KEY_SETTING, &access_key_id).await?;
     tx.commit().await?;
 
-    write_credentials_file(&credentials_file, &access_key_id, &secret)?;
+    write_credentials_file(
+        &credentials_file,
+        "Rampart root user of the management account",
+        &access_key_id,
+        &secret,
+    )?;
     Ok(Bootstrap {
         account_id,
         root_access_key_id: access_key_id,
@@ -203,7 +208,12 @@ async fn ensure_env_root_key(store: &Store, account_id: &str) -> anyhow::Result<
 }
 
 /// Writes the AWS shared-credentials file, readable by the owner only.
-fn write_credentials_file(path: &Path, key: &str, secret: &str) -> anyhow::Result<()> {
+pub(crate) fn write_credentials_file(
+    path: &Path,
+    whose: &str,
+    key: &str,
+    secret: &str,
+) -> anyhow::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -221,7 +231,7 @@ fn write_credentials_file(path: &Path, key: &str, secret: &str) -> anyhow::Resul
     }
     write!(
         file,
-        "# Rampart root user of the management account. Keep this file secret.\n[default]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"
+        "# {whose}. Keep this file secret.\n[default]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"
     )?;
     file.sync_all()?;
     Ok(())

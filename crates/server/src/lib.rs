@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod billing;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
@@ -13,3 +14,4 @@ pub mod kms_scheduler;
 pub mod metrics;
 pub mod pipeline;
 pub mod policy_cli;
+pub mod provisioner;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use rampart::{app, config, policy_cli};
+use rampart::{app, billing, config, policy_cli};
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +27,9 @@ enum Command {
     /// Work with IAM policy documents offline.
     #[command(subcommand)]
     Policy(policy_cli::PolicyCommand),
+    /// Consolidated billing: what each account used, priced.
+    #[command(subcommand)]
+    Billing(billing::report::BillingCommand),
 }
 
 fn main() -> ExitCode {
@@ -34,5 +37,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(config) => app::run(config),
         Command::Policy(cmd) => policy_cli::run(cmd),
+        Command::Billing(cmd) => billing::report::run(cmd),
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod iam;
 pub mod ids;
 pub mod kms;
+pub mod organizations;
 pub mod principal;
 pub mod registry;
 pub mod sts;

@@ -12,7 +12,7 @@ use crate::{
     context::CallContext,
     db::Db,
     error::ServiceError,
-    iam, kms, sts,
+    iam, kms, organizations, sts,
 };
 
 /// How an operation touches state, which decides how its audit record is committed.
@@ -58,6 +58,7 @@ impl Registry {
             "iam" => iam::access(operation)?,
             "cloudtrail" => cloudtrail::access(operation)?,
             "kms" => kms::access(operation)?,
+            "organizations" => organizations::access(operation)?,
             _ => return None,
         };
         Some(Dispatch { access })
@@ -78,6 +79,7 @@ impl Registry {
             "iam" => iam::authz(operation, input, ctx, store).await,
             "cloudtrail" => Ok(cloudtrail::authz(operation, input, ctx)),
             "kms" => kms::authz(operation, input, ctx, store).await,
+            "organizations" => organizations::authz(operation, input, ctx, store).await,
             _ => Ok(None),
         }
     }
@@ -96,6 +98,7 @@ impl Registry {
             "iam" => iam::handle(operation, input, ctx, db).await,
             "cloudtrail" => cloudtrail::handle(operation, input, ctx, db).await,
             "kms" => kms::handle(operation, input, ctx, db).await,
+            "organizations" => organizations::handle(operation, input, ctx, db).await,
             _ => Err(not_implemented(service, operation)),
         }
     }

@@ -284,9 +284,21 @@ async fn process(
                 return error_response(call);
             }
         };
-        if let Err(err) =
-            authz::authorize(service.protocol, &ctx, &question, &caller, &app.policies)
-        {
+        let others = match resource_orgs(app, &ctx, &question).await {
+            Ok(o) => o,
+            Err(err) => {
+                call.error = Some(ApiError::from_code(service, err.code, err.message));
+                return error_response(call);
+            }
+        };
+        if let Err(err) = authz::authorize(
+            service.protocol,
+            &ctx,
+            &question,
+            &caller,
+            &others,
+            &app.policies,
+        ) {
             call.error = Some(err);
             return error_response(call);
         }
@@ -335,7 +347,42 @@ async fn caller_policies(
         return Ok(hit);
     }
     let loaded = app.registry.caller_policies(ctx, &app.store).await?;
-    Ok(app.policies.store_caller_set(akid, epoch, &loaded))
+    let org = org_levels(app, &ctx.principal.account_id, epoch).await?;
+    Ok(app.policies.store_caller_set(akid, epoch, &loaded, org))
+}
+
+/// An account's organization levels, from the cache when the authorization epoch is
+/// unchanged (every organization change bumps it).
+async fn org_levels(
+    app: &App,
+    account: &str,
+    epoch: i64,
+) -> Result<Arc<policies::OrgLevels>, rampart_services::ServiceError> {
+    if let Some(hit) = app.policies.org_levels(account, epoch) {
+        return Ok(hit);
+    }
+    use rampart_services::organizations::enforcement;
+    let view = enforcement::view(&app.store, account).await?;
+    let closed = enforcement::is_closed(&app.store, account).await?;
+    Ok(app.policies.store_org_levels(account, epoch, view, closed))
+}
+
+/// The organization levels of every resource account other than the caller's.
+async fn resource_orgs(
+    app: &App,
+    ctx: &CallContext,
+    question: &rampart_services::AuthzRequest,
+) -> Result<Vec<(String, Arc<policies::OrgLevels>)>, rampart_services::ServiceError> {
+    let mut out: Vec<(String, Arc<policies::OrgLevels>)> = Vec::new();
+    let own = &ctx.principal.account_id;
+    for r in &question.resources {
+        if r.account.is_empty() || &r.account == own || out.iter().any(|(a, _)| *a == r.account) {
+            continue;
+        }
+        let epoch = app.store.authz_epoch().get().await?;
+        out.push((r.account.clone(), org_levels(app, &r.account, epoch).await?));
+    }
+    Ok(out)
 }
 
 /// Runs a mutating operation in one transaction with its audit record: both commit, or
@@ -447,6 +494,10 @@ fn facts<'a>(call: &'a Call, error: Option<&'a ApiError>, source_ip: &'a str) ->
 
 fn observe(app: &App, call: &Call, started: Instant) {
     let elapsed = started.elapsed();
+    // Successful calls are metered for billing (refused and failed ones are not charged).
+    if let (Some(p), Some(s), None) = (&call.principal, call.service, &call.error) {
+        app.meter.record(&p.account_id, s.signing_name, call.now);
+    }
     let service = call.service.map_or("unknown", |s| s.name);
     let operation = call.operation.map_or("unknown", |o| o.name);
     match &call.error {

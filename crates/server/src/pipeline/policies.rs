@@ -11,8 +11,11 @@ use std::{
     sync::{Arc, RwLock},
 };
 
-use rampart_policy::{Policy, PolicyKind, PolicyLayer, PolicySet};
-use rampart_services::{CallerPolicies, NamedPolicy, ResourcePolicy};
+use rampart_policy::{OrgLevel, Policy, PolicyKind, PolicyLayer, PolicySet};
+use rampart_services::{
+    organizations::enforcement::{Level, OrgView},
+    CallerPolicies, NamedPolicy, ResourcePolicy,
+};
 
 /// Most entries per cache before it is cleared wholesale (a bound, not a working-set size).
 const CAPACITY: usize = 50_000;
@@ -22,6 +25,26 @@ const CAPACITY: usize = 50_000;
 pub struct PolicyCache {
     compiled: RwLock<HashMap<DocKey, Arc<Policy>>>,
     callers: RwLock<HashMap<String, (i64, Arc<CallerSet>)>>,
+    orgs: RwLock<HashMap<String, (i64, Arc<OrgLevels>)>>,
+}
+
+/// An account's organization as the authorizer uses it: compiled SCP and RCP levels, the
+/// values of the `aws:*Org*` keys, and whether the account is closed. Cached per account and
+/// authorization epoch, so every caller of an account shares one.
+#[derive(Debug, Clone, Default)]
+pub struct OrgLevels {
+    /// The organization id, when the account is in one.
+    pub org_id: Option<String>,
+    /// The account's organization path (`o-.../r-.../ou-.../`).
+    pub path: Option<String>,
+    /// The organization's management account.
+    pub management: Option<String>,
+    /// SCP levels, root first.
+    pub scp: Vec<OrgLevel>,
+    /// RCP levels, root first.
+    pub rcp: Vec<OrgLevel>,
+    /// True when the account is closed (its principals cannot act).
+    pub closed: bool,
 }
 
 /// A caller's compiled policies and the principal tags that go with them
@@ -32,6 +55,8 @@ pub struct CallerSet {
     pub policies: PolicySet,
     /// The principal's tags.
     pub principal_tags: Vec<(String, String)>,
+    /// The caller's account's organization.
+    pub org: Arc<OrgLevels>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -57,8 +82,12 @@ impl PolicyCache {
         access_key_id: &str,
         epoch: i64,
         policies: &CallerPolicies,
+        org: Arc<OrgLevels>,
     ) -> Arc<CallerSet> {
         let compiled = PolicySet {
+            scp: org.scp.clone(),
+            rcp: org.rcp.clone(),
+            management_account: org.management.clone(),
             identity: self.layer(&policies.identity, PolicyKind::Identity),
             boundary: policies
                 .boundary
@@ -73,6 +102,7 @@ impl PolicyCache {
         let set = Arc::new(CallerSet {
             policies: compiled,
             principal_tags: policies.principal_tags.clone(),
+            org,
         });
         if let Ok(mut map) = self.callers.write() {
             if map.len() >= CAPACITY {
@@ -81,6 +111,56 @@ impl PolicyCache {
             map.insert(access_key_id.to_string(), (epoch, set.clone()));
         }
         set
+    }
+
+    /// An account's cached organization levels, if they were built at `epoch`.
+    pub fn org_levels(&self, account: &str, epoch: i64) -> Option<Arc<OrgLevels>> {
+        let map = self.orgs.read().ok()?;
+        match map.get(account) {
+            Some((e, levels)) if *e == epoch => Some(levels.clone()),
+            _ => None,
+        }
+    }
+
+    /// Compiles and remembers an account's organization levels for `epoch`.
+    pub fn store_org_levels(
+        &self,
+        account: &str,
+        epoch: i64,
+        view: Option<OrgView>,
+        closed: bool,
+    ) -> Arc<OrgLevels> {
+        let levels = Arc::new(match view {
+            Some(v) => OrgLevels {
+                scp: self.levels(&v.scp, PolicyKind::Scp),
+                rcp: self.levels(&v.rcp, PolicyKind::Rcp),
+                org_id: Some(v.org_id),
+                path: Some(v.path),
+                management: Some(v.management),
+                closed,
+            },
+            None => OrgLevels {
+                closed,
+                ..OrgLevels::default()
+            },
+        });
+        if let Ok(mut map) = self.orgs.write() {
+            if map.len() >= CAPACITY {
+                map.clear();
+            }
+            map.insert(account.to_string(), (epoch, levels.clone()));
+        }
+        levels
+    }
+
+    fn levels(&self, levels: &[Level], kind: PolicyKind) -> Vec<OrgLevel> {
+        levels
+            .iter()
+            .map(|(target, policies)| OrgLevel {
+                target: target.clone(),
+                layer: self.layer(policies, kind),
+            })
+            .collect()
     }
 
     /// The caller's set with a resource policy added.

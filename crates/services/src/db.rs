@@ -42,6 +42,14 @@ impl Db<'_> {
         authz_epoch -> AuthzEpoch,
     );
 
+    /// The master key sealing secrets at rest (MFA seeds, ...).
+    pub fn master_key(&self) -> &rampart_store::MasterKey {
+        match self {
+            Db::Read(s) => s.master_key(),
+            Db::Write(t) => t.master_key(),
+        }
+    }
+
     /// True inside a write transaction.
     pub fn is_write(&self) -> bool {
         matches!(self, Db::Write(_))

@@ -53,6 +53,11 @@ impl Tx {
         &self.store
     }
 
+    /// The master key sealing secrets (for services that seal their own values).
+    pub fn master_key(&self) -> &crate::crypto::MasterKey {
+        self.store.master_key()
+    }
+
     /// Accounts inside this transaction.
     pub fn accounts(&mut self) -> Accounts<'_> {
         Accounts::new(Handle::Tx(self))

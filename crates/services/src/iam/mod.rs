@@ -10,11 +10,14 @@ pub mod caller;
 pub mod common;
 pub mod groups;
 pub mod instance_profiles;
+pub mod mfa;
+pub mod mfa_device;
 pub mod model;
 pub mod policies;
 pub mod roles;
 pub mod sim_principal;
 pub mod simulate;
+pub mod totp;
 pub mod users;
 
 use rampart_store::Store;
@@ -76,7 +79,8 @@ chain!(
     account,
     roles,
     instance_profiles,
-    simulate
+    simulate,
+    mfa
 );
 
 /// The caller's identity-based policies, boundary and session policies, read fresh.

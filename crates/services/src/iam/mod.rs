@@ -10,12 +10,15 @@ pub mod caller;
 pub mod common;
 pub mod groups;
 pub mod instance_profiles;
+pub mod login_profiles;
 pub mod mfa;
 pub mod mfa_device;
 pub mod model;
+pub mod passwords;
 pub mod policies;
 pub mod roles;
 pub mod sim_principal;
+pub mod signin;
 pub mod simulate;
 pub mod totp;
 pub mod users;
@@ -80,7 +83,8 @@ chain!(
     roles,
     instance_profiles,
     simulate,
-    mfa
+    mfa,
+    login_profiles
 );
 
 /// The caller's identity-based policies, boundary and session policies, read fresh.

@@ -64,6 +64,9 @@ pub enum IamError {
     /// 410: the credential report is older than AWS keeps it.
     #[error("{0}")]
     ReportExpired(String),
+    /// 400: the operation does not apply to this kind of caller.
+    #[error("{0}")]
+    InvalidUserType(String),
 }
 
 impl IamError {
@@ -84,6 +87,7 @@ impl IamError {
             IamError::PasswordPolicyViolation(_) => "PasswordPolicyViolation",
             IamError::ReportNotPresent(_) => "ReportNotPresent",
             IamError::ReportExpired(_) => "ReportExpired",
+            IamError::InvalidUserType(_) => "InvalidUserType",
         }
     }
 }

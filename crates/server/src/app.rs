@@ -16,7 +16,7 @@ use crate::{
     config::ServeConfig,
     http_server::{self, ConnLimits},
     metrics::Metrics,
-    pipeline,
+    pipeline, signin,
 };
 
 /// State shared by every request.
@@ -165,6 +165,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(admin::metrics))
         .route("/_rampart/reset", post(admin::reset))
         .route("/moto-api/reset", post(admin::reset))
+        .route("/_rampart/signin", post(signin::signin))
         .fallback(pipeline::api)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(app)

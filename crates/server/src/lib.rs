@@ -11,3 +11,4 @@ pub mod http_server;
 pub mod metrics;
 pub mod pipeline;
 pub mod policy_cli;
+pub mod signin;

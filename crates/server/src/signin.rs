@@ -1,0 +1,175 @@
+//! `POST /_rampart/signin`: console sign-in for people (IAM users and the root user), the
+//! endpoint a console uses. JSON in, JSON out; every attempt is audited as CloudTrail's
+//! `ConsoleLogin` event.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    body::Bytes,
+    extract::{ConnectInfo, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use chrono::Utc;
+use rampart_services::{
+    cloudtrail::event::EventFacts,
+    iam::signin::{sign_in, SignInOutcome, SignInRequest},
+    Db,
+};
+use serde_json::{json, Value};
+
+use crate::{app::App, pipeline::audit};
+
+/// Handles one sign-in attempt. The transaction commits whatever the outcome, so failed
+/// attempts count towards the lockout.
+pub async fn signin(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let now = Utc::now();
+    let req: SignInRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(err) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                json!({"result": "Failure", "error": "MalformedRequest", "message": format!("Invalid sign-in request: {err}")}),
+            )
+        }
+    };
+    let outcome = async {
+        let mut tx = app.store.begin().await?;
+        let outcome = sign_in(&mut Db::Write(&mut tx), &req, now).await;
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => return Ok::<_, anyhow::Error>(Err(e)),
+        };
+        tx.commit().await?;
+        Ok(Ok(outcome))
+    }
+    .await;
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (status, body) = match outcome {
+        Ok(Ok(SignInOutcome::Success {
+            account_id,
+            arn,
+            user_name,
+            mfa_authenticated,
+        })) => {
+            record(
+                &app,
+                &req,
+                peer,
+                user_agent,
+                Some(&account_id),
+                None,
+                mfa_authenticated,
+            )
+            .await;
+            (
+                StatusCode::OK,
+                json!({
+                    "result": "Success",
+                    "account_id": account_id,
+                    "arn": arn,
+                    "user_name": user_name,
+                    "mfa_authenticated": mfa_authenticated,
+                }),
+            )
+        }
+        Ok(Ok(SignInOutcome::Failure {
+            code,
+            message,
+            retry_after_secs,
+        })) => {
+            record(&app, &req, peer, user_agent, None, Some(code), false).await;
+            let status = match code {
+                "LockedOut" => StatusCode::TOO_MANY_REQUESTS,
+                "PasswordResetRequired" | "PasswordPolicyViolation" | "PasswordExpired" => {
+                    StatusCode::FORBIDDEN
+                }
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            let mut body = json!({"result": "Failure", "error": code, "message": message});
+            if let Some(s) = retry_after_secs {
+                body["retry_after_secs"] = json!(s);
+            }
+            (status, body)
+        }
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "sign-in failed");
+            internal()
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "sign-in failed");
+            internal()
+        }
+    };
+    reply(status, body)
+}
+
+fn internal() -> (StatusCode, Value) {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        json!({"result": "Failure", "error": "InternalFailure", "message": "The sign-in could not be processed."}),
+    )
+}
+
+fn reply(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Audits the attempt as `ConsoleLogin` (signin.amazonaws.com); the password never appears.
+async fn record(
+    app: &App,
+    req: &SignInRequest,
+    peer: SocketAddr,
+    user_agent: &str,
+    account_id: Option<&str>,
+    error: Option<&str>,
+    mfa: bool,
+) {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let ip = peer.ip().to_string();
+    let who = req
+        .user
+        .clone()
+        .or_else(|| req.email.as_ref().map(|_| "root".to_string()))
+        .unwrap_or_default();
+    let params = json!({"userName": who, "account": req.account});
+    let outcome = json!({
+        "ConsoleLogin": if error.is_none() { "Success" } else { "Failure" },
+        "MFAUsed": if mfa { "Yes" } else { "No" },
+    });
+    let message = error.unwrap_or_default();
+    let facts = EventFacts {
+        request_id: &request_id,
+        event_id: &event_id,
+        event_time: Utc::now(),
+        service: Some("signin"),
+        operation: Some("ConsoleLogin"),
+        region: "us-east-1",
+        source_ip: &ip,
+        user_agent,
+        principal: None,
+        access_key_id: None,
+        request_parameters: Some(&params),
+        response_elements: Some(&outcome),
+        error: error.map(|code| (code, message)),
+        read_only: false,
+    };
+    let rec = audit::record(&facts, account_id);
+    if let Err(err) = app.audit.submit(rec).await {
+        tracing::error!(error = %err, "sign-in audit record not queued");
+    }
+}

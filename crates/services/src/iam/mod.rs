@@ -8,6 +8,7 @@ pub mod access_keys;
 pub mod account;
 pub mod caller;
 pub mod common;
+pub mod credential_report;
 pub mod groups;
 pub mod instance_profiles;
 pub mod login_profiles;
@@ -84,7 +85,8 @@ chain!(
     instance_profiles,
     simulate,
     mfa,
-    login_profiles
+    login_profiles,
+    credential_report
 );
 
 /// The caller's identity-based policies, boundary and session policies, read fresh.

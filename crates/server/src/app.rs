@@ -35,6 +35,8 @@ pub struct App {
     pub authn: pipeline::authn::AuthnCache,
     /// Compiled policies and callers' policy sets.
     pub policies: pipeline::policies::PolicyCache,
+    /// Service last-accessed recording (debounced).
+    pub last_access: crate::last_access::LastAccess,
 }
 
 impl App {
@@ -106,6 +108,7 @@ impl App {
         let app = Arc::new(App {
             authn: pipeline::authn::AuthnCache::default(),
             policies: pipeline::policies::PolicyCache::default(),
+            last_access: crate::last_access::LastAccess::default(),
             registry: Registry,
             metrics: Metrics::new(),
             audit,

@@ -8,6 +8,7 @@ pub mod app;
 pub mod bootstrap;
 pub mod config;
 pub mod http_server;
+pub mod last_access;
 pub mod metrics;
 pub mod pipeline;
 pub mod policy_cli;

@@ -11,6 +11,7 @@ pub mod common;
 pub mod credential_report;
 pub mod groups;
 pub mod instance_profiles;
+pub mod last_accessed;
 pub mod login_profiles;
 pub mod mfa;
 pub mod mfa_device;
@@ -86,7 +87,8 @@ chain!(
     simulate,
     mfa,
     login_profiles,
-    credential_report
+    credential_report,
+    last_accessed
 );
 
 /// The caller's identity-based policies, boundary and session policies, read fresh.

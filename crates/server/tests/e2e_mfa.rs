@@ -243,6 +243,43 @@ async fn mfa_gates_api_access() {
         .arn()
         .ends_with("assumed-role/Admin/with-mfa"));
 
+    // Service last-accessed data reflects alice's real use of IAM (recorded in the
+    // background, so poll briefly).
+    let alice_arn = format!("arn:aws:iam::{account}:user/alice");
+    let mut iam_entry = None;
+    for _ in 0..50 {
+        let job = root
+            .generate_service_last_accessed_details()
+            .arn(&alice_arn)
+            .send()
+            .await
+            .expect("GenerateServiceLastAccessedDetails");
+        let details = root
+            .get_service_last_accessed_details()
+            .job_id(job.job_id().expect("job id"))
+            .send()
+            .await
+            .expect("GetServiceLastAccessedDetails");
+        assert_eq!(
+            details.job_status(),
+            &aws_sdk_iam::types::JobStatusType::Completed
+        );
+        let entry = details
+            .services_last_accessed()
+            .iter()
+            .find(|s| s.service_namespace() == "iam")
+            .cloned()
+            .expect("iam listed: alice's policy allows *");
+        if entry.last_authenticated().is_some() {
+            iam_entry = Some(entry);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let iam_entry = iam_entry.expect("alice's IAM use recorded");
+    assert_eq!(iam_entry.last_authenticated_entity(), Some(alice_arn.as_str()));
+    assert_eq!(iam_entry.total_authenticated_entities(), Some(1));
+
     // Devices: assigned and unassigned listings, tags, deactivate, delete.
     let assigned = root
         .list_virtual_mfa_devices()

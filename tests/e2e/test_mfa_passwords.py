@@ -244,6 +244,40 @@ def test_root_access_keys_and_credential_report(srv, account):
     own = admin.create_access_key()["AccessKey"]
     assert own["UserName"] == "gina"
 
+    # The root user's own MFA device: only root may create and enable it; an administrator
+    # can neither take it over nor remove it.
+    root_serial = f"arn:aws:iam::{account}:mfa/root-account-mfa-device"
+    with pytest.raises(ClientError) as e:
+        admin.create_virtual_mfa_device(VirtualMFADeviceName="root-account-mfa-device")
+    assert code_of(e) == "InvalidInput"
+    dev = iam.create_virtual_mfa_device(VirtualMFADeviceName="root-account-mfa-device")
+    seed = dev["VirtualMFADevice"]["Base32StringSeed"].decode()
+    iam.enable_mfa_device(
+        UserName="root",
+        SerialNumber=root_serial,
+        AuthenticationCode1=totp(seed, -2),
+        AuthenticationCode2=totp(seed, -1),
+    )
+    assert [d["SerialNumber"] for d in iam.list_mfa_devices()["MFADevices"]] == [root_serial]
+    with pytest.raises(ClientError) as e:
+        admin.deactivate_mfa_device(UserName="gina", SerialNumber=root_serial)
+    assert code_of(e) == "NoSuchEntity"
+    with pytest.raises(ClientError) as e:
+        admin.delete_virtual_mfa_device(SerialNumber=root_serial)
+    assert code_of(e) == "DeleteConflict"
+    assert iam.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 1
+    # Root sign-in now needs the root device's code too.
+    status, body = signin(srv, email=ROOT_EMAIL, password=ROOT_PASSWORD)
+    assert (status, body["error"]) == (401, "MfaRequired")
+
+    # The root password is changed by the root user alone (ChangePassword changes the caller's).
+    iam.change_password(OldPassword=ROOT_PASSWORD, NewPassword="Py-Root-pass-2!")
+    status, body = signin(srv, email=ROOT_EMAIL, password="Py-Root-pass-2!", mfa_code=totp(seed, 0))
+    assert status == 200 and body["mfa_authenticated"] is True
+    with pytest.raises(ClientError) as e:
+        admin.change_password(OldPassword="Py-Root-pass-2!", NewPassword="Hijack-pass-3!")
+    assert code_of(e) == "InvalidUserType"
+
     iam.generate_credential_report()
     report = iam.get_credential_report()
     assert report["ReportFormat"] == "text/csv"
@@ -259,6 +293,7 @@ def test_root_access_keys_and_credential_report(srv, account):
     assert root["arn"] == f"arn:aws:iam::{account}:root"
     assert root["password_enabled"] == "not_supported"
     assert root["password_last_used"] != "no_information"  # signed in above
+    assert root["mfa_active"] == "true"
     gina = by_user["gina"]
     assert gina["password_enabled"] == "false"
     assert gina["password_last_used"] == "N/A"

@@ -35,12 +35,12 @@ fn code(seed_b32: &[u8], offset: i64) -> String {
 }
 
 /// Creates a user with an access key and an inline policy; returns (key, secret).
-async fn user_with_key(
-    root: &aws_sdk_iam::Client,
-    name: &str,
-    policy: &str,
-) -> (String, String) {
-    root.create_user().user_name(name).send().await.expect("CreateUser");
+async fn user_with_key(root: &aws_sdk_iam::Client, name: &str, policy: &str) -> (String, String) {
+    root.create_user()
+        .user_name(name)
+        .send()
+        .await
+        .expect("CreateUser");
     root.put_user_policy()
         .user_name(name)
         .policy_name("p")
@@ -55,7 +55,10 @@ async fn user_with_key(
         .await
         .expect("CreateAccessKey");
     let k = k.access_key().expect("key");
-    (k.access_key_id().to_string(), k.secret_access_key().to_string())
+    (
+        k.access_key_id().to_string(),
+        k.secret_access_key().to_string(),
+    )
 }
 
 /// Creates and enables a virtual device for `user` (codes of the two previous steps);
@@ -129,7 +132,11 @@ async fn mfa_gates_api_access() {
     assert_eq!(serial, format!("arn:aws:iam::{account}:mfa/alice-phone"));
 
     // The long-term key carries no MFA: BoolIfExists ... false denies it.
-    let err = alice.list_users().send().await.expect_err("denied without MFA");
+    let err = alice
+        .list_users()
+        .send()
+        .await
+        .expect_err("denied without MFA");
     assert_eq!(err.code(), Some("AccessDenied"));
     // ... but the listed self-service actions still work.
     let listed = alice
@@ -141,7 +148,11 @@ async fn mfa_gates_api_access() {
     assert_eq!(listed.mfa_devices()[0].serial_number(), serial);
 
     // A wrong code is refused.
-    let wrong = if code(&seed, 0) == "000000" { "111111" } else { "000000" };
+    let wrong = if code(&seed, 0) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     let err = alice_sts
         .get_session_token()
         .serial_number(&serial)
@@ -181,7 +192,11 @@ async fn mfa_gates_api_access() {
 
     // The MFA session is allowed what the long-term key was denied.
     let mfa_iam = session_iam(&server, creds).await;
-    let users = mfa_iam.list_users().send().await.expect("ListUsers with MFA");
+    let users = mfa_iam
+        .list_users()
+        .send()
+        .await
+        .expect("ListUsers with MFA");
     assert!(users.users().iter().any(|u| u.user_name() == "alice"));
     // A session without MFA stays denied.
     let plain = alice_sts
@@ -277,7 +292,10 @@ async fn mfa_gates_api_access() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let iam_entry = iam_entry.expect("alice's IAM use recorded");
-    assert_eq!(iam_entry.last_authenticated_entity(), Some(alice_arn.as_str()));
+    assert_eq!(
+        iam_entry.last_authenticated_entity(),
+        Some(alice_arn.as_str())
+    );
     assert_eq!(iam_entry.total_authenticated_entities(), Some(1));
 
     // Devices: assigned and unassigned listings, tags, deactivate, delete.
@@ -295,7 +313,9 @@ async fn mfa_gates_api_access() {
             .user_name(),
         "alice"
     );
-    assert!(assigned.virtual_mfa_devices()[0].base32_string_seed().is_none());
+    assert!(assigned.virtual_mfa_devices()[0]
+        .base32_string_seed()
+        .is_none());
     let err = root
         .delete_virtual_mfa_device()
         .serial_number(&serial)
@@ -303,11 +323,22 @@ async fn mfa_gates_api_access() {
         .await
         .expect_err("in use");
     assert_eq!(err.code(), Some("DeleteConflict"));
-    let err = root.delete_user().user_name("alice").send().await.expect_err("has MFA");
+    let err = root
+        .delete_user()
+        .user_name("alice")
+        .send()
+        .await
+        .expect_err("has MFA");
     assert_eq!(err.code(), Some("DeleteConflict"));
     root.tag_mfa_device()
         .serial_number(&serial)
-        .tags(aws_sdk_iam::types::Tag::builder().key("team").value("red").build().expect("tag"))
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("team")
+                .value("red")
+                .build()
+                .expect("tag"),
+        )
         .send()
         .await
         .expect("TagMFADevice");
@@ -349,7 +380,11 @@ async fn mfa_gates_api_access() {
 async fn enable_refuses_bad_codes_and_throttles() {
     let server = start();
     let root = server.iam(&server.root_key, &server.root_secret).await;
-    root.create_user().user_name("bob").send().await.expect("CreateUser");
+    root.create_user()
+        .user_name("bob")
+        .send()
+        .await
+        .expect("CreateUser");
     let created = root
         .create_virtual_mfa_device()
         .virtual_mfa_device_name("bob-phone")
@@ -493,7 +528,7 @@ async fn passwords_signin_and_credential_report() {
         .expect("GetAccountPasswordPolicy");
     let policy = policy.password_policy().expect("policy");
     assert_eq!(policy.minimum_password_length(), Some(12));
-    assert_eq!(policy.expire_passwords(), true);
+    assert!(policy.expire_passwords());
 
     let (dave_key, dave_secret) = user_with_key(
         &root,
@@ -627,22 +662,40 @@ async fn passwords_signin_and_credential_report() {
         report.report_format(),
         Some(&aws_sdk_iam::types::ReportFormatType::TextCsv)
     );
-    let csv = String::from_utf8(report.content().map(Blob::as_ref).expect("content").to_vec())
-        .expect("utf8");
+    let csv = String::from_utf8(
+        report
+            .content()
+            .map(Blob::as_ref)
+            .expect("content")
+            .to_vec(),
+    )
+    .expect("utf8");
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
     assert_eq!(header.len(), 22);
-    assert_eq!(&header[..8], &[
-        "user", "arn", "user_creation_time", "password_enabled", "password_last_used",
-        "password_last_changed", "password_next_rotation", "mfa_active",
-    ]);
+    assert_eq!(
+        &header[..8],
+        &[
+            "user",
+            "arn",
+            "user_creation_time",
+            "password_enabled",
+            "password_last_used",
+            "password_last_changed",
+            "password_next_rotation",
+            "mfa_active",
+        ]
+    );
     assert_eq!(header[13], "access_key_2_active");
     assert_eq!(header[21], "cert_2_last_rotated");
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     let col = |row: &Vec<&str>, name: &str| {
         row[header.iter().position(|h| *h == name).expect("column")].to_string()
     };
-    let root_row = rows.iter().find(|r| r[0] == "<root_account>").expect("root row");
+    let root_row = rows
+        .iter()
+        .find(|r| r[0] == "<root_account>")
+        .expect("root row");
     assert_eq!(col(root_row, "password_enabled"), "not_supported");
     assert_eq!(col(root_row, "access_key_1_active"), "true");
     let dave_row = rows.iter().find(|r| r[0] == "dave").expect("dave row");

@@ -173,13 +173,7 @@ fn na() -> String {
 /// The five columns of the `i`th key: active, last rotated, last used date, region, service.
 fn key_columns(keys: &[AccessKey], i: usize) -> [String; 5] {
     match keys.get(i) {
-        None => [
-            "false".into(),
-            na(),
-            na(),
-            na(),
-            na(),
-        ],
+        None => ["false".into(), na(), na(), na(), na()],
         Some(k) => {
             let (date, region, service) = match &k.last_used {
                 Some(l) => (when(l.at), l.region.clone(), l.service.clone()),
@@ -241,7 +235,9 @@ async fn password_cells(
         None => ["false".into(), na(), na(), na()],
         Some((_, d)) => [
             "true".into(),
-            d.last_used.map(when).unwrap_or_else(|| "no_information".into()),
+            d.last_used
+                .map(when)
+                .unwrap_or_else(|| "no_information".into()),
             when(d.changed_at),
             d.expires_at(policy).map(when).unwrap_or_else(na),
         ],

@@ -11,7 +11,9 @@ use serde_json::{json, Map, Value};
 
 use super::{
     caller,
-    common::{find, opt_str, page, parse_iam_arn, read_doc, req_str, save_doc, to_text, ts, IamError, Res},
+    common::{
+        find, opt_str, page, parse_iam_arn, read_doc, req_str, save_doc, to_text, ts, IamError, Res,
+    },
     groups,
     model::{self, GROUP, LINK_ATTACHED, POLICY, ROLE, USER},
 };
@@ -243,11 +245,9 @@ fn allowed_services(policies: &[NamedPolicy]) -> Vec<&'static str> {
             }
             match s.get("Action") {
                 Some(Value::String(a)) => patterns.push(a.clone()),
-                Some(Value::Array(list)) => patterns.extend(
-                    list.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string),
-                ),
+                Some(Value::Array(list)) => {
+                    patterns.extend(list.iter().filter_map(Value::as_str).map(str::to_string))
+                }
                 _ => {}
             }
         }
@@ -378,7 +378,9 @@ mod tests {
                {"Effect":"Deny","Action":"kms:*","Resource":"*"}]}"#,
         )]);
         assert_eq!(got, vec!["iam", "sts"]);
-        let all = allowed_services(&[p(r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#)]);
+        let all = allowed_services(&[p(
+            r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#,
+        )]);
         assert_eq!(all.len(), SERVICES.len());
         assert!(allowed_services(&[]).is_empty());
     }

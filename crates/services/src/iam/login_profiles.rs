@@ -42,11 +42,12 @@ pub async fn authz(
     let account = ctx.principal.account_id.as_str();
     let action = format!("iam:{operation}");
     let req = match operation {
-        "CreateLoginProfile" | "UpdateLoginProfile" | "DeleteLoginProfile"
-        | "GetLoginProfile" => match opt_str(input, "UserName") {
-            Some(name) => users::authz_on_user(&action, name, ctx, store, Vec::new()).await?,
-            None => AuthzRequest::on(&action, ctx.principal.arn.clone(), account),
-        },
+        "CreateLoginProfile" | "UpdateLoginProfile" | "DeleteLoginProfile" | "GetLoginProfile" => {
+            match opt_str(input, "UserName") {
+                Some(name) => users::authz_on_user(&action, name, ctx, store, Vec::new()).await?,
+                None => AuthzRequest::on(&action, ctx.principal.arn.clone(), account),
+            }
+        }
         // A policy with AllowUsersToChangePassword lets every user change their own password
         // without an iam:ChangePassword grant.
         "ChangePassword" => {
@@ -277,9 +278,14 @@ async fn update_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res
 
 async fn get_policy(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
-    let (_, p) = policy_of(db, account).await?.ok_or_else(|| no_policy(account))?;
+    let (_, p) = policy_of(db, account)
+        .await?
+        .ok_or_else(|| no_policy(account))?;
     let mut m = Map::new();
-    m.insert("MinimumPasswordLength".into(), json!(p.minimum_password_length));
+    m.insert(
+        "MinimumPasswordLength".into(),
+        json!(p.minimum_password_length),
+    );
     m.insert("RequireSymbols".into(), json!(p.require_symbols));
     m.insert("RequireNumbers".into(), json!(p.require_numbers));
     m.insert(
@@ -294,7 +300,10 @@ async fn get_policy(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
         "AllowUsersToChangePassword".into(),
         json!(p.allow_users_to_change_password),
     );
-    m.insert("ExpirePasswords".into(), json!(p.max_password_age.is_some()));
+    m.insert(
+        "ExpirePasswords".into(),
+        json!(p.max_password_age.is_some()),
+    );
     if let Some(age) = p.max_password_age {
         m.insert("MaxPasswordAge".into(), json!(age));
     }
@@ -314,8 +323,12 @@ fn no_policy(account: &str) -> ServiceError {
 
 async fn delete_policy(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
-    policy_of(db, account).await?.ok_or_else(|| no_policy(account))?;
-    db.entities().delete(account, PASSWORD_POLICY, "policy").await?;
+    policy_of(db, account)
+        .await?
+        .ok_or_else(|| no_policy(account))?;
+    db.entities()
+        .delete(account, PASSWORD_POLICY, "policy")
+        .await?;
     Ok(json!({}))
 }
 

@@ -110,9 +110,8 @@ async fn device_authz(
 /// says, which the API requires but the root user does not have).
 fn is_root_call(ctx: &CallContext, input: &Value) -> bool {
     ctx.principal.kind == PrincipalKind::Root
-        && opt_str(input, "SerialNumber").is_some_and(|s| {
-            s == serial_of(&ctx.principal.account_id, "/", ROOT_DEVICE_NAME)
-        })
+        && opt_str(input, "SerialNumber")
+            .is_some_and(|s| s == serial_of(&ctx.principal.account_id, "/", ROOT_DEVICE_NAME))
 }
 
 /// Runs an operation of this family.
@@ -331,7 +330,9 @@ async fn deactivate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
     let serial = req_str(input, "SerialNumber")?;
     let who = assignee(input, ctx, db).await?;
     let (e, mut doc) = assigned(db, account, serial, &who).await?;
-    db.links().remove(account, LINK_MFA, &who.id, serial).await?;
+    db.links()
+        .remove(account, LINK_MFA, &who.id, serial)
+        .await?;
     doc.user = None;
     doc.enable_date = None;
     save_doc(db, e, &doc, ctx.now).await?;
@@ -522,7 +523,11 @@ mod tests {
             }),
             ..DeviceDoc::default()
         };
-        let j = mfa_json("arn:aws:iam::111122223333:mfa/root-account-mfa-device", &doc, "111122223333");
+        let j = mfa_json(
+            "arn:aws:iam::111122223333:mfa/root-account-mfa-device",
+            &doc,
+            "111122223333",
+        );
         assert_eq!(j["UserName"], "111122223333");
         assert!(j.get("EnableDate").is_none());
     }

@@ -84,7 +84,9 @@ pub fn violations(policy: Option<&PasswordPolicy>, password: &str, names: &[&str
     let symbol = password.chars().any(|c| SYMBOLS.contains(c));
     let len = password.chars().count();
     if len > MAX_LEN {
-        out.push(format!("Password should have a maximum length of {MAX_LEN}"));
+        out.push(format!(
+            "Password should have a maximum length of {MAX_LEN}"
+        ));
     }
     match policy {
         Some(p) => {
@@ -147,8 +149,11 @@ pub fn hash(password: &str) -> Res<String> {
 
 /// True when `password` matches the stored hash (argon2 compares in constant time).
 pub fn verify(stored: &str, password: &str) -> bool {
-    PasswordHash::new(stored)
-        .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(stored).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// A login profile's document.

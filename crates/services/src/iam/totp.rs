@@ -53,13 +53,7 @@ pub fn step_of(at: DateTime<Utc>) -> i64 {
 
 /// The code a seed shows during time step `step`.
 pub fn code_at(seed: &[u8], step: i64) -> String {
-    let mut totp = TOTP::new_unchecked(
-        Algorithm::SHA1,
-        DIGITS,
-        0,
-        STEP_SECS as u64,
-        seed.to_vec(),
-    );
+    let mut totp = TOTP::new_unchecked(Algorithm::SHA1, DIGITS, 0, STEP_SECS as u64, seed.to_vec());
     let code = totp.generate(u64::try_from(step.max(0) * STEP_SECS).unwrap_or(0));
     zeroize::Zeroize::zeroize(&mut totp.secret);
     code
@@ -250,7 +244,7 @@ mod tests {
         let s = step_of(now) + 7;
         let (a, b) = (code_at(&seed, s), code_at(&seed, s + 1));
         assert_eq!(find_consecutive(&seed, &a, &b, now, None), Some(s + 1));
-        assert_eq!(find_consecutive(&seed, &b, &a, now, None).is_some(), false);
+        assert!(find_consecutive(&seed, &b, &a, now, None).is_none());
         assert_eq!(find_consecutive(&seed, &a, &b, now, Some(s + 1)), None);
     }
 
@@ -267,7 +261,10 @@ mod tests {
     #[test]
     fn qr_png_is_a_png() {
         let uri = otpauth_uri("alice-phone", "alice", "JBSWY3DPEHPK3PXP");
-        assert_eq!(uri, "otpauth://totp/alice-phone@alice?secret=JBSWY3DPEHPK3PXP");
+        assert_eq!(
+            uri,
+            "otpauth://totp/alice-phone@alice?secret=JBSWY3DPEHPK3PXP"
+        );
         let png = qr_png(&uri).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     }

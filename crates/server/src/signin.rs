@@ -85,8 +85,18 @@ pub async fn signin(
             code,
             message,
             retry_after_secs,
+            account_id,
         })) => {
-            record(&app, &req, peer, user_agent, None, Some(code), false).await;
+            record(
+                &app,
+                &req,
+                peer,
+                user_agent,
+                account_id.as_deref(),
+                Some(code),
+                false,
+            )
+            .await;
             let status = match code {
                 "LockedOut" => StatusCode::TOO_MANY_REQUESTS,
                 "PasswordResetRequired" | "PasswordPolicyViolation" | "PasswordExpired" => {

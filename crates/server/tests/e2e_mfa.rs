@@ -708,3 +708,105 @@ async fn passwords_signin_and_credential_report() {
     assert_eq!(col(dave_row, "cert_1_active"), "false");
     let _ = serial;
 }
+
+#[tokio::test]
+async fn seeds_passwords_and_codes_stay_out_of_the_store_and_trail() {
+    let server = start();
+    let root = server.iam(&server.root_key, &server.root_secret).await;
+    root.create_user()
+        .user_name("erin")
+        .send()
+        .await
+        .expect("CreateUser");
+    let password = "Erin-secret-pass-77";
+    root.create_login_profile()
+        .user_name("erin")
+        .password(password)
+        .send()
+        .await
+        .expect("CreateLoginProfile");
+    let created = root
+        .create_virtual_mfa_device()
+        .virtual_mfa_device_name("erin-phone")
+        .send()
+        .await
+        .expect("CreateVirtualMFADevice");
+    let dev = created.virtual_mfa_device().expect("device");
+    let seed =
+        String::from_utf8(dev.base32_string_seed().expect("seed").as_ref().to_vec()).expect("utf8");
+    let account = server
+        .sts(&server.root_key, &server.root_secret, "us-east-1")
+        .await
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("GetCallerIdentity")
+        .account()
+        .expect("account")
+        .to_string();
+    let (status, _) = sign_in(
+        &server,
+        serde_json::json!({"account": account, "user": "erin", "password": "Not-her-pass-1"}),
+    )
+    .await;
+    assert_eq!(status, 401, "wrong password");
+    let (status, _) = sign_in(
+        &server,
+        serde_json::json!({"account": account, "user": "erin", "password": password}),
+    )
+    .await;
+    assert_eq!(status, 200, "right password");
+
+    // The trail records the calls, never the seed, its QR code or the password.
+    let trail = server.cloudtrail().await;
+    let mut bodies = Vec::new();
+    for name in [
+        "CreateVirtualMFADevice",
+        "CreateLoginProfile",
+        "ConsoleLogin",
+    ] {
+        let mut found = None;
+        for _ in 0..50 {
+            let page = trail
+                .lookup_events()
+                .lookup_attributes(
+                    aws_sdk_cloudtrail::types::LookupAttribute::builder()
+                        .attribute_key(aws_sdk_cloudtrail::types::LookupAttributeKey::EventName)
+                        .attribute_value(name)
+                        .build()
+                        .expect("attribute"),
+                )
+                .send()
+                .await
+                .expect("LookupEvents");
+            if let Some(e) = page.events().first() {
+                found = e.cloud_trail_event().map(str::to_string);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        bodies.push(found.unwrap_or_else(|| panic!("no {name} record")));
+    }
+    let png_b64 = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(dev.qr_code_png().expect("png").as_ref())
+    };
+    for body in &bodies {
+        assert!(!body.contains(&seed), "seed in the trail: {body}");
+        assert!(!body.contains(&png_b64[..40]), "QR code in the trail");
+        assert!(!body.contains(password), "password in the trail");
+    }
+    assert!(bodies[2].contains("signin.amazonaws.com"));
+
+    // Nor does the database file (with its write-ahead log) hold them in clear.
+    let mut raw = Vec::new();
+    for f in ["rampart.db", "rampart.db-wal"] {
+        if let Ok(bytes) = std::fs::read(server.data_dir.join(f)) {
+            raw.extend(bytes);
+        }
+    }
+    assert!(!raw.is_empty(), "database file found");
+    let contains = |needle: &[u8]| raw.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(seed.as_bytes()), "seed stored in clear");
+    assert!(!contains(password.as_bytes()), "password stored in clear");
+}

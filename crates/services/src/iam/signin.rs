@@ -67,6 +67,8 @@ pub enum SignInOutcome {
         message: String,
         /// Seconds until a lockout ends.
         retry_after_secs: Option<i64>,
+        /// The account of the identity tried, when it exists (whose trail shows the attempt).
+        account_id: Option<String>,
     },
 }
 
@@ -75,6 +77,7 @@ fn failure(code: &'static str, message: impl Into<String>) -> SignInOutcome {
         code,
         message: message.into(),
         retry_after_secs: None,
+        account_id: None,
     }
 }
 
@@ -132,6 +135,20 @@ pub async fn sign_in(
         passwords::verify(dummy_hash(), &req.password);
         return Ok(bad_credentials());
     };
+    let mut outcome = attempt(db, req, now, (account.clone(), owner_id, arn, user_name)).await?;
+    if let SignInOutcome::Failure { account_id, .. } = &mut outcome {
+        *account_id = Some(account);
+    }
+    Ok(outcome)
+}
+
+/// The attempt on an identity that exists.
+async fn attempt(
+    db: &mut Db<'_>,
+    req: &SignInRequest,
+    now: DateTime<Utc>,
+    (account, owner_id, arn, user_name): (String, String, String, Option<String>),
+) -> Res<SignInOutcome> {
     let Some((e, mut doc)) = login_of(db, &account, &owner_id).await? else {
         passwords::verify(dummy_hash(), &req.password);
         return Ok(bad_credentials());
@@ -141,6 +158,7 @@ pub async fn sign_in(
             code: "LockedOut",
             message: "Too many failed sign-in attempts. Try again later.".into(),
             retry_after_secs: Some((until - now).num_seconds().max(1)),
+            account_id: None,
         });
     }
     let fail = |doc: &mut passwords::LoginDoc| {

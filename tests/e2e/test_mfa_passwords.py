@@ -133,6 +133,26 @@ def test_mfa_gated_policy(srv, account):
     assert [d["SerialNumber"] for d in devices["VirtualMFADevices"]] == [serial]
     assert devices["VirtualMFADevices"][0]["User"]["UserName"] == "erin"
 
+    # Resync takes two consecutive codes, newer than any used; the same pair works once.
+    # (The gated policy does not list it, so only the MFA session may call it.)
+    with pytest.raises(ClientError) as e:
+        iam.resync_mfa_device(
+            UserName="erin", SerialNumber=serial,
+            AuthenticationCode1=totp(seed, 1), AuthenticationCode2=totp(seed, 2),
+        )
+    assert code_of(e) == "AccessDenied"
+    session.resync_mfa_device(
+        UserName="erin", SerialNumber=serial,
+        AuthenticationCode1=totp(seed, 1), AuthenticationCode2=totp(seed, 2),
+    )
+    with pytest.raises(ClientError) as e:
+        session.resync_mfa_device(
+            UserName="erin", SerialNumber=serial,
+            AuthenticationCode1=totp(seed, 1), AuthenticationCode2=totp(seed, 2),
+        )
+    assert code_of(e) == "InvalidAuthenticationCode"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
     # The aws CLI sees the same device.
     out = srv.cli("iam", "list-mfa-devices", "--user-name", "erin").stdout
     assert json.loads(out)["MFADevices"][0]["SerialNumber"] == serial

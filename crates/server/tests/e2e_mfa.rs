@@ -198,7 +198,7 @@ async fn mfa_gates_api_access() {
         .await
         .expect("ListUsers with MFA");
     assert!(users.users().iter().any(|u| u.user_name() == "alice"));
-    // A session without MFA stays denied.
+    // A session without MFA cannot call IAM at all (AWS answers InvalidClientTokenId).
     let plain = alice_sts
         .get_session_token()
         .send()
@@ -210,7 +210,7 @@ async fn mfa_gates_api_access() {
         .send()
         .await
         .expect_err("session without MFA");
-    assert_eq!(err.code(), Some("AccessDenied"));
+    assert_eq!(err.code(), Some("InvalidClientTokenId"));
 
     // AssumeRole into a role whose trust policy requires MFA.
     let trust = format!(

@@ -357,12 +357,10 @@ async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({}))
 }
 
-fn mfa_json(serial: &str, doc: &DeviceDoc, account: &str) -> Value {
-    let name = doc
-        .user
-        .as_ref()
-        .and_then(|u| u.name.clone())
-        .unwrap_or_else(|| account.to_string());
+/// An `MFADevice` entry; `user` is the current name of its user (the root user is listed
+/// under the account id).
+fn mfa_json(serial: &str, doc: &DeviceDoc, user: &str) -> Value {
+    let name = user;
     let mut m = Map::new();
     m.insert("UserName".into(), json!(name));
     m.insert("SerialNumber".into(), json!(serial));
@@ -390,7 +388,7 @@ async fn list_mfa(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
         Value::Array(
             page_items
                 .iter()
-                .map(|(s, d)| mfa_json(s, d, account))
+                .map(|(s, d)| mfa_json(s, d, who.name.as_deref().unwrap_or(account)))
                 .collect(),
         ),
     );
@@ -466,12 +464,23 @@ async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
         .await?
         .filter(|(_, d)| d.user.is_some())
         .ok_or_else(|| no_such_device(serial))?;
+    let who = doc.user.clone().ok_or_else(|| no_such_device(serial))?;
+    // The stored name may predate a rename: read the user's current name.
+    let current = match &who.name {
+        None => account.to_string(),
+        Some(_) => db
+            .entities()
+            .get_by_id(&who.id)
+            .await?
+            .map(|u| u.name)
+            .ok_or_else(|| no_such_device(serial))?,
+    };
     if let Some(name) = opt_str(input, "UserName") {
-        if doc.user.as_ref().and_then(|u| u.name.as_deref()) != Some(name) {
+        if !current.eq_ignore_ascii_case(name) {
             return Err(no_such_device(serial));
         }
     }
-    Ok(mfa_json(serial, &doc, account))
+    Ok(mfa_json(serial, &doc, &current))
 }
 
 async fn device(db: &mut Db<'_>, ctx: &CallContext, input: &Value) -> Res<(Entity, DeviceDoc)> {

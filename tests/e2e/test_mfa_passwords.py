@@ -285,7 +285,10 @@ def test_root_access_keys_and_credential_report(srv, account):
     with pytest.raises(ClientError) as e:
         admin.delete_virtual_mfa_device(SerialNumber=root_serial)
     assert code_of(e) == "DeleteConflict"
-    assert iam.get_account_summary()["SummaryMap"]["AccountMFAEnabled"] == 1
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert summary["AccountMFAEnabled"] == 1
+    assert summary["AccountPasswordPresent"] == 1
+    assert summary["MFADevicesInUse"] == 3 and summary["MFADevices"] == 3
     # Root sign-in now needs the root device's code too.
     status, body = signin(srv, email=ROOT_EMAIL, password=ROOT_PASSWORD)
     assert (status, body["error"]) == (401, "MfaRequired")

@@ -163,6 +163,9 @@ async fn summary(account: &str, db: &mut Db<'_>) -> Res<Value> {
     let root_mfa = !super::mfa_device::enabled_for(db, account, account)
         .await?
         .is_empty();
+    let root_password = super::passwords::login_of(db, account, account)
+        .await?
+        .is_some();
     let devices = all(db, account, super::mfa_device::MFA_DEVICE).await?;
     let mfa_devices = devices.len();
     let mut mfa_in_use = 0usize;
@@ -210,6 +213,7 @@ async fn summary(account: &str, db: &mut Db<'_>) -> Res<Value> {
         "AssumeRolePolicySizeQuota": 2048,
         "AccountAccessKeysPresent": usize::from(root_keys > 0),
         "AccountMFAEnabled": usize::from(root_mfa),
+        "AccountPasswordPresent": usize::from(root_password),
         "AccountSigningCertificatesPresent": 0,
         "MFADevices": mfa_devices,
         "MFADevicesInUse": mfa_in_use,

@@ -283,4 +283,24 @@ mod tests {
         record_success(&serial);
         assert!(!throttled(&serial, now));
     }
+
+    proptest::proptest! {
+        /// A code is never accepted twice, and a good code within the window is accepted once
+        /// whatever the seed and the time.
+        #[test]
+        fn codes_are_single_use(seed in proptest::collection::vec(proptest::prelude::any::<u8>(), 20..64),
+                                secs in 1_000_000_000i64..4_000_000_000i64,
+                                offset in -AUTH_WINDOW..=AUTH_WINDOW) {
+            let now = at(secs);
+            let step = step_of(now) + offset;
+            let code = code_at(&seed, step);
+            let accepted = find_step(&seed, &code, now, AUTH_WINDOW, None);
+            proptest::prop_assert!(accepted.is_some());
+            let used = accepted.unwrap_or_default();
+            // Once the accepted step is recorded, no step at or before it matches again.
+            let again = find_step(&seed, &code, now, AUTH_WINDOW, Some(used));
+            proptest::prop_assert!(again.is_none_or(|s| s > used));
+            proptest::prop_assert!(find_step(&seed, &code, now, AUTH_WINDOW, Some(step_of(now) + AUTH_WINDOW)).is_none());
+        }
+    }
 }

@@ -2,7 +2,11 @@
 //! endpoint a console uses. JSON in, JSON out; every attempt is audited as CloudTrail's
 //! `ConsoleLogin` event.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex, OnceLock},
+};
 
 use axum::{
     body::Bytes,
@@ -29,6 +33,12 @@ pub async fn signin(
     body: Bytes,
 ) -> Response {
     let now = Utc::now();
+    if !admit(peer.ip(), now.timestamp()) {
+        return reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"result": "Failure", "error": "Throttled", "message": "Too many sign-in attempts from this address; try again in a minute.", "retry_after_secs": WINDOW_SECS}),
+        );
+    }
     let req: SignInRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(err) => {
@@ -122,6 +132,31 @@ pub async fn signin(
     reply(status, body)
 }
 
+/// Sign-in attempts one client address may make per window: each costs an argon2id
+/// verification (about 34 ms of a core), so an unbounded stream would starve the server.
+const PER_ADDRESS: u32 = 30;
+/// The window of [`PER_ADDRESS`], in seconds.
+const WINDOW_SECS: i64 = 60;
+
+/// Counts an attempt from `ip`; false when the address is over its budget for this window.
+/// Per node and in memory (a fixed window): a coarse guard, not an account lockout.
+fn admit(ip: IpAddr, now_secs: i64) -> bool {
+    static SEEN: OnceLock<Mutex<HashMap<IpAddr, (i64, u32)>>> = OnceLock::new();
+    let Ok(mut seen) = SEEN.get_or_init(|| Mutex::new(HashMap::new())).lock() else {
+        return false;
+    };
+    let window = now_secs.div_euclid(WINDOW_SECS);
+    if seen.len() > 100_000 {
+        seen.retain(|_, (w, _)| *w == window);
+    }
+    let entry = seen.entry(ip).or_insert((window, 0));
+    if entry.0 != window {
+        *entry = (window, 0);
+    }
+    entry.1 += 1;
+    entry.1 <= PER_ADDRESS
+}
+
 fn internal() -> (StatusCode, Value) {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -181,5 +216,22 @@ async fn record(
     let rec = audit::record(&facts, account_id);
     if let Err(err) = app.audit.submit(rec).await {
         tracing::error!(error = %err, "sign-in audit record not queued");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_get_a_budget_per_window() {
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let t = 1_700_000_040; // start of a window
+        for _ in 0..PER_ADDRESS {
+            assert!(admit(ip, t));
+        }
+        assert!(!admit(ip, t + 1));
+        assert!(admit(ip, t + WINDOW_SECS));
+        assert!(admit("192.0.2.8".parse().unwrap(), t));
     }
 }

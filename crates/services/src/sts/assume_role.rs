@@ -134,6 +134,7 @@ fn trust_allows(
     role_account: &str,
     ctx: &CallContext,
     input: &Value,
+    mfa_keys: &[ContextEntry],
 ) -> bool {
     let Ok(trust) = Policy::parse(trust, PolicyKind::Trust) else {
         return false;
@@ -150,7 +151,9 @@ fn trust_allows(
         resource_policy_required: true,
         ..PolicySet::default()
     };
-    let (principal, context) = ctx.policy_subject(&request_keys(input), &[]);
+    let mut keys = request_keys(input);
+    keys.extend_from_slice(mfa_keys);
+    let (principal, context) = ctx.policy_subject(&keys, &[]);
     let req = Request::new(
         principal,
         action,
@@ -202,6 +205,7 @@ pub async fn handle(
     let session_name = req_str(input, "RoleSessionName")?;
     check_session_name(session_name, "roleSessionName", 64)?;
     let mfa_at = mfa::check(input, ctx, db, &ctx.principal.user_id).await?;
+    let mfa_keys = mfa::context_keys(mfa_at, ctx.now);
 
     let previous = ctx.principal.session.as_ref().map(|s| &s.context);
     let chained = ctx.principal.kind == PrincipalKind::AssumedRole;
@@ -279,6 +283,7 @@ pub async fn handle(
             &account,
             ctx,
             input,
+            &mfa_keys,
         )
     {
         return Err(denied(ctx, "sts:TagSession", &role.arn));
@@ -300,6 +305,7 @@ pub async fn handle(
             &account,
             ctx,
             input,
+            &mfa_keys,
         ) {
             return Err(denied(ctx, "sts:SetSourceIdentity", &role.arn));
         }

@@ -129,6 +129,28 @@ def test_mfa_gated_policy(srv, account):
     names = [u["UserName"] for u in session.list_users()["Users"]]
     assert "erin" in names
 
+    # Service last-accessed data from that real use (recorded in the background: poll).
+    root_iam = srv.client("iam")
+    erin_arn = f"arn:aws:iam::{account}:user/erin"
+    for _ in range(50):
+        job = root_iam.generate_service_last_accessed_details(Arn=erin_arn)["JobId"]
+        details = root_iam.get_service_last_accessed_details(JobId=job)
+        iam_entry = next(x for x in details["ServicesLastAccessed"] if x["ServiceNamespace"] == "iam")
+        if "LastAuthenticated" in iam_entry:
+            break
+        time.sleep(0.1)
+    assert details["JobStatus"] == "COMPLETED"
+    assert iam_entry["LastAuthenticatedEntity"] == erin_arn
+    assert iam_entry["ServiceName"] == "AWS Identity and Access Management"
+    kms = next(x for x in details["ServicesLastAccessed"] if x["ServiceNamespace"] == "kms")
+    assert "LastAuthenticated" not in kms  # allowed by Action "*", never used
+    with_entities = root_iam.get_service_last_accessed_details_with_entities(
+        JobId=job, ServiceNamespace="iam"
+    )
+    [entity] = with_entities["EntityDetailsList"]
+    assert entity["EntityInfo"]["Name"] == "erin" and entity["EntityInfo"]["Type"] == "USER"
+    assert "LastAuthenticated" in entity
+
     devices = srv.client("iam").list_virtual_mfa_devices(AssignmentStatus="Assigned")
     assert [d["SerialNumber"] for d in devices["VirtualMFADevices"]] == [serial]
     assert devices["VirtualMFADevices"][0]["User"]["UserName"] == "erin"

@@ -99,7 +99,9 @@ pub async fn record(
 /// Whether this family owns `operation`, and how it touches state.
 pub fn access(operation: &str) -> Option<Access> {
     Some(match operation {
-        "GetServiceLastAccessedDetails" => Access::Read,
+        "GetServiceLastAccessedDetails" | "GetServiceLastAccessedDetailsWithEntities" => {
+            Access::Read
+        }
         "GenerateServiceLastAccessedDetails" => Access::Write,
         _ => return None,
     })
@@ -118,7 +120,9 @@ pub async fn authz(
         "GenerateServiceLastAccessedDetails" => {
             AuthzRequest::on(&action, req_str(input, "Arn")?.to_string(), account)
         }
-        "GetServiceLastAccessedDetails" => AuthzRequest::on_any(&action, account),
+        "GetServiceLastAccessedDetails" | "GetServiceLastAccessedDetailsWithEntities" => {
+            AuthzRequest::on_any(&action, account)
+        }
         _ => return Ok(None),
     }))
 }
@@ -134,6 +138,7 @@ pub async fn handle(
     match operation {
         "GenerateServiceLastAccessedDetails" => generate(&input, ctx, db).await,
         "GetServiceLastAccessedDetails" => get(&input, ctx, db).await,
+        "GetServiceLastAccessedDetailsWithEntities" => get_entities(&input, ctx, db).await,
         _ => Err(not_implemented("iam", operation)),
     }
 }
@@ -143,6 +148,19 @@ pub async fn handle(
 struct JobDoc {
     created: DateTime<Utc>,
     services: Vec<Value>,
+    #[serde(default)]
+    entities: Vec<JobEntity>,
+}
+
+/// A user or role the job covers, with its own last uses.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct JobEntity {
+    arn: String,
+    name: String,
+    id: String,
+    path: String,
+    kind: String,
+    uses: UseDoc,
 }
 
 fn invalid_arn(arn: &str) -> ServiceError {
@@ -155,7 +173,7 @@ async fn subjects(
     db: &mut Db<'_>,
     account: &str,
     arn: &str,
-) -> Res<(Vec<String>, Vec<NamedPolicy>)> {
+) -> Res<(Vec<Entity>, Vec<NamedPolicy>)> {
     let kind_of = |t: &str| match t {
         "user" => Some(USER),
         "role" => Some(ROLE),
@@ -179,7 +197,7 @@ async fn subjects(
     };
     let mut arns = Vec::new();
     let mut policies = Vec::new();
-    let add_entity = |ent: &Entity, out: &mut Vec<String>| out.push(ent.arn.clone());
+    let add_entity = |ent: &Entity, out: &mut Vec<Entity>| out.push(ent.clone());
     match kind {
         USER => {
             add_entity(&e, &mut arns);
@@ -219,8 +237,8 @@ async fn subjects(
             }
         }
     }
-    arns.sort();
-    arns.dedup();
+    arns.sort_by(|a, b| a.arn.cmp(&b.arn));
+    arns.dedup_by(|a, b| a.arn == b.arn);
     Ok((arns, policies))
 }
 
@@ -273,11 +291,24 @@ async fn generate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
         )
         .into());
     }
-    let (arns, policies) = subjects(db, account, arn).await?;
+    let (entities, policies) = subjects(db, account, arn).await?;
     let mut uses: Vec<(String, UseDoc)> = Vec::new();
-    for a in &arns {
-        if let Some(e) = find(db, account, LAST_ACCESS, a).await? {
-            uses.push((a.clone(), read_doc(&e)?));
+    let mut infos = Vec::with_capacity(entities.len());
+    for ent in &entities {
+        let used: UseDoc = match find(db, account, LAST_ACCESS, &ent.arn).await? {
+            Some(e) => read_doc(&e)?,
+            None => UseDoc::new(),
+        };
+        infos.push(JobEntity {
+            arn: ent.arn.clone(),
+            name: ent.name.clone(),
+            id: ent.id.clone(),
+            path: ent.path.clone(),
+            kind: if ent.kind == ROLE { "ROLE" } else { "USER" }.to_string(),
+            uses: used.clone(),
+        });
+        if !used.is_empty() {
+            uses.push((ent.arn.clone(), used));
         }
     }
     let mut namespaces = allowed_services(&policies);
@@ -317,6 +348,7 @@ async fn generate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
     let doc = JobDoc {
         created: ctx.now,
         services,
+        entities: infos,
     };
     let e = Entity {
         account_id: account.clone(),
@@ -334,7 +366,7 @@ async fn generate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
     Ok(json!({ "JobId": job_id }))
 }
 
-async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+async fn job(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<JobDoc> {
     let job_id = req_str(input, "JobId")?;
     let e = find(db, &ctx.principal.account_id, JOB, job_id)
         .await?
@@ -343,7 +375,41 @@ async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
                 "The job with ID {job_id} cannot be found."
             )))
         })?;
-    let doc: JobDoc = read_doc(&e)?;
+    read_doc(&e)
+}
+
+/// The users and roles of a job with their last use of one service.
+async fn get_entities(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let ns = req_str(input, "ServiceNamespace")?.to_string();
+    let doc = job(input, ctx, db).await?;
+    let req = page::page_req(input)?;
+    let indexed: Vec<(usize, JobEntity)> = doc.entities.into_iter().enumerate().collect();
+    let (items, truncated, last) = page::slice(indexed, |(i, _)| page::index_key(*i), &req);
+    let list: Vec<Value> = items
+        .into_iter()
+        .map(|(_, e)| {
+            let mut m = Map::new();
+            m.insert(
+                "EntityInfo".into(),
+                json!({"Arn": e.arn, "Name": e.name, "Type": e.kind, "Id": e.id, "Path": e.path}),
+            );
+            if let Some(u) = e.uses.get(&ns) {
+                m.insert("LastAuthenticated".into(), json!(ts(u.at)));
+            }
+            Value::Object(m)
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("JobStatus".into(), json!("COMPLETED"));
+    out.insert("JobCreationDate".into(), json!(ts(doc.created)));
+    out.insert("JobCompletionDate".into(), json!(ts(doc.created)));
+    out.insert("EntityDetailsList".into(), Value::Array(list));
+    page::finish(&mut out, truncated, last.as_deref());
+    Ok(Value::Object(out))
+}
+
+async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let doc = job(input, ctx, db).await?;
     let req = page::page_req(input)?;
     let indexed: Vec<(usize, Value)> = doc.services.into_iter().enumerate().collect();
     let (items, truncated, last) = page::slice(indexed, |(i, _)| page::index_key(*i), &req);

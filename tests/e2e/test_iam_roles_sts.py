@@ -398,7 +398,10 @@ def test_get_session_token(env):
     assert creds["AccessKeyId"].startswith("ASIA")
     me = session_client(server, "sts", creds).get_caller_identity()
     assert me["Arn"] == f"arn:aws:iam::{account}:user/{user}"
-    session_client(server, "iam", creds).list_users()  # the user's own permissions
+    # AWS: a GetSessionToken session obtained without MFA cannot call IAM at all.
+    with pytest.raises(ClientError) as e:
+        session_client(server, "iam", creds).list_users()
+    assert error_code(e) == "InvalidClientTokenId"
     with pytest.raises(ClientError) as e:
         session_client(server, "sts", creds).get_session_token()
     assert error_code(e) == "AccessDenied"

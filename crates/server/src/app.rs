@@ -16,7 +16,7 @@ use crate::{
     config::ServeConfig,
     http_server::{self, ConnLimits},
     metrics::Metrics,
-    pipeline,
+    pipeline, signin,
 };
 
 /// State shared by every request.
@@ -39,6 +39,8 @@ pub struct App {
     pub clock: crate::clock::Clock,
     /// API requests per account and service, for billing.
     pub meter: crate::billing::meter::Meter,
+    /// Service last-accessed recording (debounced).
+    pub last_access: crate::last_access::LastAccess,
 }
 
 impl App {
@@ -112,6 +114,7 @@ impl App {
             policies: pipeline::policies::PolicyCache::default(),
             clock: crate::clock::Clock::default(),
             meter: crate::billing::meter::Meter::default(),
+            last_access: crate::last_access::LastAccess::default(),
             registry: Registry,
             metrics: Metrics::new(),
             audit,
@@ -197,6 +200,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_rampart/reset", post(admin::reset))
         .route("/moto-api/reset", post(admin::reset))
         .route("/_rampart/clock", post(admin::advance_clock))
+        .route("/_rampart/signin", post(signin::signin))
         .fallback(pipeline::api)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(app)

@@ -64,6 +64,7 @@ pub async fn ensure(
             .await?
             .unwrap_or_default();
         ensure_env_root_key(store, &account_id).await?;
+        ensure_root_password(store, &account_id).await?;
         return Ok(Bootstrap {
             account_id,
             root_access_key_id,
@@ -93,7 +94,10 @@ pub async fn ensure(
         .create(&Account {
             id: account_id.clone(),
             name: "management".into(),
-            email: format!("root@{account_id}.rampart.local"),
+            email: std::env::var("RAMPART_ROOT_EMAIL")
+                .ok()
+                .filter(|e| !e.trim().is_empty())
+                .unwrap_or_else(|| format!("root@{account_id}.rampart.local")),
             status: AccountStatus::Active,
             is_management: true,
             created_at: now,
@@ -112,6 +116,7 @@ pub async fn ensure(
         &access_key_id,
         &secret,
     )?;
+    ensure_root_password(store, &account_id).await?;
     Ok(Bootstrap {
         account_id,
         root_access_key_id: access_key_id,
@@ -119,6 +124,34 @@ pub async fn ensure(
         new_root_secret: (!from_env).then_some(secret),
         credentials_file,
     })
+}
+
+/// `RAMPART_ROOT_PASSWORD`, when set, becomes the root user's console password unless the
+/// root user already has one (then the root user changes it with `ChangePassword`). It must
+/// satisfy AWS's default password policy.
+async fn ensure_root_password(store: &Store, account_id: &str) -> anyhow::Result<()> {
+    let Ok(password) = std::env::var("RAMPART_ROOT_PASSWORD") else {
+        return Ok(());
+    };
+    let password = Zeroizing::new(password);
+    let email = store
+        .accounts()
+        .get(account_id)
+        .await?
+        .map(|a| a.email)
+        .unwrap_or_default();
+    let mut tx = store.begin().await?;
+    rampart_services::iam::login_profiles::ensure_root_password(
+        &mut rampart_services::Db::Write(&mut tx),
+        account_id,
+        &email,
+        &password,
+        chrono::Utc::now(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("RAMPART_ROOT_PASSWORD: {}", e.message))?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The root identity to keep across a dev-mode reset.

@@ -32,6 +32,8 @@ const SECRET_MEMBERS: &[&str] = &[
     "tokenCode",
     "base32StringSeed",
     "qRCodePNG",
+    // `QRCodePNG` as `lower_camel` spells it: the image encodes the MFA seed.
+    "qrCodePng",
     "webIdentityToken",
     "sAMLAssertion",
     "samlAssertion",

@@ -160,6 +160,19 @@ async fn summary(account: &str, db: &mut Db<'_>) -> Res<Value> {
         .iter()
         .filter(|k| k.session.is_none() && k.status == KeyStatus::Active)
         .count();
+    let root_mfa = !super::mfa_device::enabled_for(db, account, account)
+        .await?
+        .is_empty();
+    let root_password = super::passwords::login_of(db, account, account)
+        .await?
+        .is_some();
+    let devices = all(db, account, super::mfa_device::MFA_DEVICE).await?;
+    let mfa_devices = devices.len();
+    let mut mfa_in_use = 0usize;
+    for d in &devices {
+        let doc: super::mfa_device::DeviceDoc = read_doc(d)?;
+        mfa_in_use += usize::from(doc.user.is_some());
+    }
     let mut in_use = 0usize;
     for owner in [account, AWS_ACCOUNT] {
         for p in all(db, owner, POLICY).await? {
@@ -199,10 +212,11 @@ async fn summary(account: &str, db: &mut Db<'_>) -> Res<Value> {
         "PolicySizeQuota": document::MANAGED_POLICY_SIZE,
         "AssumeRolePolicySizeQuota": 2048,
         "AccountAccessKeysPresent": usize::from(root_keys > 0),
-        "AccountMFAEnabled": 0,
+        "AccountMFAEnabled": usize::from(root_mfa),
+        "AccountPasswordPresent": usize::from(root_password),
         "AccountSigningCertificatesPresent": 0,
-        "MFADevices": 0,
-        "MFADevicesInUse": 0,
+        "MFADevices": mfa_devices,
+        "MFADevicesInUse": mfa_in_use,
         "ServerCertificates": 0,
         "ServerCertificatesQuota": 20,
         "Providers": 0,

@@ -105,7 +105,11 @@ async fn boundary(db: &mut Db<'_>, account: &str, arn: Option<&str>) -> Res<Opti
 }
 
 /// An IAM user's inline and attached policies and those of its groups, its boundary and tags.
-async fn user_policies(db: &mut Db<'_>, account: &str, user_id: &str) -> Res<CallerPolicies> {
+pub(crate) async fn user_policies(
+    db: &mut Db<'_>,
+    account: &str,
+    user_id: &str,
+) -> Res<CallerPolicies> {
     let Some(user) = db.entities().get_by_id(user_id).await? else {
         return Ok(CallerPolicies::default());
     };
@@ -129,8 +133,25 @@ async fn user_policies(db: &mut Db<'_>, account: &str, user_id: &str) -> Res<Cal
     })
 }
 
+/// A group's inline and attached policies.
+pub(crate) async fn group_policies(
+    db: &mut Db<'_>,
+    account: &str,
+    group: &rampart_store::Entity,
+) -> Res<Vec<NamedPolicy>> {
+    let gdoc: GroupDoc = read_doc(group)?;
+    let mut out = Vec::new();
+    inline(&mut out, &gdoc.inline_policies);
+    attached(db, account, &group.id, &mut out).await?;
+    Ok(out)
+}
+
 /// A role's inline and attached policies, boundary and tags.
-async fn role_policies(db: &mut Db<'_>, account: &str, role_id: &str) -> Res<CallerPolicies> {
+pub(crate) async fn role_policies(
+    db: &mut Db<'_>,
+    account: &str,
+    role_id: &str,
+) -> Res<CallerPolicies> {
     let Some(role) = db.entities().get_by_id(role_id).await? else {
         return Ok(CallerPolicies::default());
     };

@@ -8,13 +8,21 @@ pub mod access_keys;
 pub mod account;
 pub mod caller;
 pub mod common;
+pub mod credential_report;
 pub mod groups;
 pub mod instance_profiles;
+pub mod last_accessed;
+pub mod login_profiles;
+pub mod mfa;
+pub mod mfa_device;
 pub mod model;
+pub mod passwords;
 pub mod policies;
 pub mod roles;
+pub mod signin;
 pub mod sim_principal;
 pub mod simulate;
+pub mod totp;
 pub mod users;
 
 use rampart_store::Store;
@@ -43,6 +51,7 @@ macro_rules! chain {
             ctx: &CallContext,
             store: &Store,
         ) -> Result<Option<AuthzRequest>, ServiceError> {
+            session_token_gate(ctx)?;
             $(
                 if $family::access(operation).is_some() {
                     return $family::authz(operation, input, ctx, store).await;
@@ -76,8 +85,31 @@ chain!(
     account,
     roles,
     instance_profiles,
-    simulate
+    simulate,
+    mfa,
+    login_profiles,
+    credential_report,
+    last_accessed
 );
+
+/// AWS: credentials from `GetSessionToken` cannot call any IAM operation unless MFA was
+/// presented to obtain them; AWS answers as if the token were invalid.
+fn session_token_gate(ctx: &CallContext) -> Result<(), ServiceError> {
+    let p = &ctx.principal;
+    let from_get_session_token = matches!(
+        p.kind,
+        crate::principal::PrincipalKind::User | crate::principal::PrincipalKind::Root
+    );
+    match &p.session {
+        Some(s) if from_get_session_token && s.mfa_authenticated_at.is_none() => {
+            Err(ServiceError::sender(
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
 
 /// The caller's identity-based policies, boundary and session policies, read fresh.
 pub async fn caller_policies(

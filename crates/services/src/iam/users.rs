@@ -324,6 +324,18 @@ async fn delete_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
     if keys > 0 {
         return Err(conflict("delete access keys"));
     }
+    if super::passwords::login_of(db, account, &e.id)
+        .await?
+        .is_some()
+    {
+        return Err(conflict("delete login profile"));
+    }
+    if !super::mfa_device::enabled_for(db, account, &e.id)
+        .await?
+        .is_empty()
+    {
+        return Err(conflict("delete MFA device"));
+    }
     if !doc.inline_policies.is_empty() {
         return Err(conflict("delete policies"));
     }

@@ -18,7 +18,7 @@ use crate::{
         roles::{self, LINK_ROLE_SESSION},
     },
     principal::SessionContext,
-    sts::{issue, StsError},
+    sts::{issue, mfa, StsError},
 };
 
 /// Most session tags.
@@ -106,7 +106,8 @@ pub async fn authz(
     let doc: RoleDoc = read_doc(&role)?;
     let mut context = request_keys(input);
     context.extend(tags::resource_context(&doc.tags));
-    let _ = ctx;
+    let mfa_at = mfa::check(input, ctx, &mut Db::Read(store), &ctx.principal.user_id).await?;
+    context.extend(mfa::context_keys(mfa_at, ctx.now));
     Ok(Some(AuthzRequest {
         action: "sts:AssumeRole".into(),
         resources: vec![ResourceRef {
@@ -133,6 +134,7 @@ fn trust_allows(
     role_account: &str,
     ctx: &CallContext,
     input: &Value,
+    mfa_keys: &[ContextEntry],
 ) -> bool {
     let Ok(trust) = Policy::parse(trust, PolicyKind::Trust) else {
         return false;
@@ -149,7 +151,9 @@ fn trust_allows(
         resource_policy_required: true,
         ..PolicySet::default()
     };
-    let (principal, context) = ctx.policy_subject(&request_keys(input), &[]);
+    let mut keys = request_keys(input);
+    keys.extend_from_slice(mfa_keys);
+    let (principal, context) = ctx.policy_subject(&keys, &[]);
     let req = Request::new(
         principal,
         action,
@@ -200,6 +204,8 @@ pub async fn handle(
     };
     let session_name = req_str(input, "RoleSessionName")?;
     check_session_name(session_name, "roleSessionName", 64)?;
+    let mfa_at = mfa::check(input, ctx, db, &ctx.principal.user_id).await?;
+    let mfa_keys = mfa::context_keys(mfa_at, ctx.now);
 
     let previous = ctx.principal.session.as_ref().map(|s| &s.context);
     let chained = ctx.principal.kind == PrincipalKind::AssumedRole;
@@ -277,6 +283,7 @@ pub async fn handle(
             &account,
             ctx,
             input,
+            &mfa_keys,
         )
     {
         return Err(denied(ctx, "sts:TagSession", &role.arn));
@@ -298,6 +305,7 @@ pub async fn handle(
             &account,
             ctx,
             input,
+            &mfa_keys,
         ) {
             return Err(denied(ctx, "sts:SetSourceIdentity", &role.arn));
         }
@@ -322,7 +330,7 @@ pub async fn handle(
         parent_user_id: None,
         session_name: session_name.to_string(),
         session_policies,
-        mfa_authenticated_at: previous.and_then(|p| p.mfa_authenticated_at),
+        mfa_authenticated_at: mfa_at.or(previous.and_then(|p| p.mfa_authenticated_at)),
         source_identity: source_identity.clone(),
         tags,
         transitive_tag_keys: transitive,

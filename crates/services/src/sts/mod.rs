@@ -4,10 +4,12 @@
 //! - [`session_token`]: `GetSessionToken` and `GetFederationToken`.
 //! - [`info`]: `GetCallerIdentity`, `GetAccessKeyInfo`, `DecodeAuthorizationMessage`.
 //! - [`issue`]: issuing a temporary key with its session context.
+//! - [`mfa`]: MFA codes presented to STS.
 
 pub mod assume_role;
 pub mod info;
 pub mod issue;
+pub mod mfa;
 pub mod session_token;
 
 use rampart_store::Store;

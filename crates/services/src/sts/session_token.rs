@@ -17,7 +17,7 @@ use crate::{
     principal::SessionContext,
     sts::{
         assume_role::{check_session_name, session_tags},
-        issue, StsError,
+        issue, mfa, StsError,
     },
 };
 
@@ -68,31 +68,11 @@ pub async fn get_session_token(
             opt_int(input, "DurationSeconds").unwrap_or_default()
         ),
     )?;
-    match (opt_str(input, "SerialNumber"), opt_str(input, "TokenCode")) {
-        (None, None) => {}
-        (Some(_), Some(code)) => {
-            if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(StsError::ValidationError(
-                    "1 validation error detected: Value at 'tokenCode' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\d]*".into(),
-                )
-                .into());
-            }
-            // No MFA device can be registered yet, so no code can be verified.
-            return Err(StsError::AccessDenied(
-                "MultiFactorAuthentication failed with invalid MFA one time pass code.".into(),
-            )
-            .into());
-        }
-        _ => {
-            return Err(StsError::ValidationError(
-                "SerialNumber and TokenCode must be given together.".into(),
-            )
-            .into())
-        }
-    }
+    let mfa_at = mfa::check(input, ctx, &mut db, &p.user_id).await?;
     let context = SessionContext {
         parent_user_id: (p.kind == PrincipalKind::User).then(|| p.user_id.clone()),
         session_name: p.name.clone(),
+        mfa_authenticated_at: mfa_at,
         ..SessionContext::default()
     };
     let owner = KeyOwner {

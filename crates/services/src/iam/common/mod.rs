@@ -49,6 +49,24 @@ pub enum IamError {
     /// 403: the operation is refused whatever the caller's permissions.
     #[error("{0}")]
     AccessDenied(String),
+    /// 403: an MFA authentication code is wrong, reused or throttled.
+    #[error("{0}")]
+    InvalidAuthenticationCode(String),
+    /// 409: the entity is being changed and cannot be changed again yet.
+    #[error("{0}")]
+    EntityTemporarilyUnmodifiable(String),
+    /// 400: a password does not satisfy the account password policy.
+    #[error("{0}")]
+    PasswordPolicyViolation(String),
+    /// 410: no credential report was generated.
+    #[error("{0}")]
+    ReportNotPresent(String),
+    /// 410: the credential report is older than AWS keeps it.
+    #[error("{0}")]
+    ReportExpired(String),
+    /// 400: the operation does not apply to this kind of caller.
+    #[error("{0}")]
+    InvalidUserType(String),
 }
 
 impl IamError {
@@ -64,6 +82,12 @@ impl IamError {
             IamError::ValidationError(_) => "ValidationError",
             IamError::UnmodifiableEntity(_) => "UnmodifiableEntity",
             IamError::AccessDenied(_) => "AccessDenied",
+            IamError::InvalidAuthenticationCode(_) => "InvalidAuthenticationCode",
+            IamError::EntityTemporarilyUnmodifiable(_) => "EntityTemporarilyUnmodifiable",
+            IamError::PasswordPolicyViolation(_) => "PasswordPolicyViolation",
+            IamError::ReportNotPresent(_) => "ReportNotPresent",
+            IamError::ReportExpired(_) => "ReportExpired",
+            IamError::InvalidUserType(_) => "InvalidUserType",
         }
     }
 }

@@ -1,0 +1,237 @@
+//! `POST /_rampart/signin`: console sign-in for people (IAM users and the root user), the
+//! endpoint a console uses. JSON in, JSON out; every attempt is audited as CloudTrail's
+//! `ConsoleLogin` event.
+
+use std::{
+    collections::HashMap,
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex, OnceLock},
+};
+
+use axum::{
+    body::Bytes,
+    extract::{ConnectInfo, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use chrono::Utc;
+use rampart_services::{
+    cloudtrail::event::EventFacts,
+    iam::signin::{sign_in, SignInOutcome, SignInRequest},
+    Db,
+};
+use serde_json::{json, Value};
+
+use crate::{app::App, pipeline::audit};
+
+/// Handles one sign-in attempt. The transaction commits whatever the outcome, so failed
+/// attempts count towards the lockout.
+pub async fn signin(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let now = Utc::now();
+    if !admit(peer.ip(), now.timestamp()) {
+        return reply(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"result": "Failure", "error": "Throttled", "message": "Too many sign-in attempts from this address; try again in a minute.", "retry_after_secs": WINDOW_SECS}),
+        );
+    }
+    let req: SignInRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(err) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                json!({"result": "Failure", "error": "MalformedRequest", "message": format!("Invalid sign-in request: {err}")}),
+            )
+        }
+    };
+    let outcome = async {
+        let mut tx = app.store.begin().await?;
+        let outcome = sign_in(&mut Db::Write(&mut tx), &req, now).await;
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => return Ok::<_, anyhow::Error>(Err(e)),
+        };
+        tx.commit().await?;
+        Ok(Ok(outcome))
+    }
+    .await;
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (status, body) = match outcome {
+        Ok(Ok(SignInOutcome::Success {
+            account_id,
+            arn,
+            user_name,
+            mfa_authenticated,
+        })) => {
+            record(
+                &app,
+                &req,
+                peer,
+                user_agent,
+                Some(&account_id),
+                None,
+                mfa_authenticated,
+            )
+            .await;
+            (
+                StatusCode::OK,
+                json!({
+                    "result": "Success",
+                    "account_id": account_id,
+                    "arn": arn,
+                    "user_name": user_name,
+                    "mfa_authenticated": mfa_authenticated,
+                }),
+            )
+        }
+        Ok(Ok(SignInOutcome::Failure {
+            code,
+            message,
+            retry_after_secs,
+            account_id,
+        })) => {
+            record(
+                &app,
+                &req,
+                peer,
+                user_agent,
+                account_id.as_deref(),
+                Some(code),
+                false,
+            )
+            .await;
+            let status = match code {
+                "LockedOut" => StatusCode::TOO_MANY_REQUESTS,
+                "PasswordResetRequired" | "PasswordPolicyViolation" | "PasswordExpired" => {
+                    StatusCode::FORBIDDEN
+                }
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            let mut body = json!({"result": "Failure", "error": code, "message": message});
+            if let Some(s) = retry_after_secs {
+                body["retry_after_secs"] = json!(s);
+            }
+            (status, body)
+        }
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "sign-in failed");
+            internal()
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "sign-in failed");
+            internal()
+        }
+    };
+    reply(status, body)
+}
+
+/// Sign-in attempts one client address may make per window: each costs an argon2id
+/// verification (about 34 ms of a core), so an unbounded stream would starve the server.
+const PER_ADDRESS: u32 = 30;
+/// The window of [`PER_ADDRESS`], in seconds.
+const WINDOW_SECS: i64 = 60;
+
+/// Counts an attempt from `ip`; false when the address is over its budget for this window.
+/// Per node and in memory (a fixed window): a coarse guard, not an account lockout.
+fn admit(ip: IpAddr, now_secs: i64) -> bool {
+    static SEEN: OnceLock<Mutex<HashMap<IpAddr, (i64, u32)>>> = OnceLock::new();
+    let Ok(mut seen) = SEEN.get_or_init(|| Mutex::new(HashMap::new())).lock() else {
+        return false;
+    };
+    let window = now_secs.div_euclid(WINDOW_SECS);
+    if seen.len() > 100_000 {
+        seen.retain(|_, (w, _)| *w == window);
+    }
+    let entry = seen.entry(ip).or_insert((window, 0));
+    if entry.0 != window {
+        *entry = (window, 0);
+    }
+    entry.1 += 1;
+    entry.1 <= PER_ADDRESS
+}
+
+fn internal() -> (StatusCode, Value) {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        json!({"result": "Failure", "error": "InternalFailure", "message": "The sign-in could not be processed."}),
+    )
+}
+
+fn reply(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// Audits the attempt as `ConsoleLogin` (signin.amazonaws.com); the password never appears.
+async fn record(
+    app: &App,
+    req: &SignInRequest,
+    peer: SocketAddr,
+    user_agent: &str,
+    account_id: Option<&str>,
+    error: Option<&str>,
+    mfa: bool,
+) {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let ip = peer.ip().to_string();
+    let who = req
+        .user
+        .clone()
+        .or_else(|| req.email.as_ref().map(|_| "root".to_string()))
+        .unwrap_or_default();
+    let params = json!({"userName": who, "account": req.account});
+    let outcome = json!({
+        "ConsoleLogin": if error.is_none() { "Success" } else { "Failure" },
+        "MFAUsed": if mfa { "Yes" } else { "No" },
+    });
+    let message = error.unwrap_or_default();
+    let facts = EventFacts {
+        request_id: &request_id,
+        event_id: &event_id,
+        event_time: Utc::now(),
+        service: Some("signin"),
+        operation: Some("ConsoleLogin"),
+        region: "us-east-1",
+        source_ip: &ip,
+        user_agent,
+        principal: None,
+        access_key_id: None,
+        request_parameters: Some(&params),
+        response_elements: Some(&outcome),
+        error: error.map(|code| (code, message)),
+        read_only: false,
+    };
+    let rec = audit::record(&facts, account_id);
+    if let Err(err) = app.audit.submit(rec).await {
+        tracing::error!(error = %err, "sign-in audit record not queued");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_get_a_budget_per_window() {
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let t = 1_700_000_040; // start of a window
+        for _ in 0..PER_ADDRESS {
+            assert!(admit(ip, t));
+        }
+        assert!(!admit(ip, t + 1));
+        assert!(admit(ip, t + WINDOW_SECS));
+        assert!(admit("192.0.2.8".parse().unwrap(), t));
+    }
+}

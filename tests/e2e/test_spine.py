@@ -157,6 +157,16 @@ def test_dev_mode_accepts_any_credentials_as_default_account(dev_server):
     assert real["Account"] != "000000000000"
 
 
+def test_dev_account_stores_what_its_callers_create(dev_server):
+    # The dev account is a real account: users and their keys are stored like anywhere else,
+    # and the new key keeps its own identity.
+    iam = dev_server.client("iam", key="anything", secret="anything")
+    iam.create_user(UserName="dev-user")
+    key = iam.create_access_key(UserName="dev-user")["AccessKey"]
+    sts = dev_server.client("sts", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::000000000000:user/dev-user"
+
+
 def test_reset_only_in_dev_mode(server, dev_server):
     req = urllib.request.Request(server.endpoint + "/_rampart/reset", data=b"", method="POST")
     with pytest.raises(urllib.error.HTTPError) as e:

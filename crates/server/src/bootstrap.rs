@@ -56,6 +56,9 @@ pub async fn ensure(
 ) -> anyhow::Result<Bootstrap> {
     let credentials_file = config.data_dir.join(CREDENTIALS_FILE);
     rampart_services::iam::common::aws_managed::seed_aws_managed_policies(store).await?;
+    if config.dev {
+        ensure_dev_account(store, &config.dev_account_id).await?;
+    }
     let existing = store.settings().get(ACCOUNT_SETTING).await?;
     if let Some(account_id) = existing {
         let root_access_key_id = store
@@ -268,4 +271,27 @@ pub(crate) fn write_credentials_file(
     )?;
     file.sync_all()?;
     Ok(())
+}
+
+/// In dev mode, unknown credentials act as the root of the dev account; the account must exist
+/// like any other for what its callers create (users, keys, KMS keys) to be stored.
+async fn ensure_dev_account(store: &Store, account_id: &str) -> anyhow::Result<()> {
+    if store.accounts().get(account_id).await?.is_some() {
+        return Ok(());
+    }
+    let created = store
+        .accounts()
+        .create(&Account {
+            id: account_id.to_string(),
+            name: "dev".into(),
+            email: format!("root@{account_id}.dev.rampart.local"),
+            status: AccountStatus::Active,
+            is_management: false,
+            created_at: now_ms(),
+        })
+        .await;
+    match created {
+        Ok(()) | Err(rampart_store::StoreError::AlreadyExists(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -194,6 +194,18 @@ fn main() {
                 .expect("list")
             })
         });
+        // The same page size in both organizations (10 accounts: the whole organization).
+        g.bench_function("ListAccounts_page_of_10", |b| {
+            b.iter(|| {
+                rt.block_on(organizations::handle(
+                    "ListAccounts",
+                    json!({"MaxResults": 10}),
+                    &ctx(MGMT),
+                    Db::Read(&store),
+                ))
+                .expect("list")
+            })
+        });
         let mut epoch = 1;
         g.bench_function("member_authorization_cold", |b| {
             b.iter(|| {
@@ -225,20 +237,34 @@ fn main() {
         }
         let list = t.elapsed().as_micros() as f64 / 200.0;
         let t = Instant::now();
+        for _ in 0..200 {
+            rt.block_on(organizations::handle(
+                "ListAccounts",
+                json!({"MaxResults": 10}),
+                &ctx(MGMT),
+                Db::Read(&store),
+            ))
+            .expect("list");
+        }
+        let list10 = t.elapsed().as_micros() as f64 / 200.0;
+        let t = Instant::now();
         for i in 0..200 {
             rt.block_on(authorize_cold(&store, &cache, &member, 10_000 + i));
         }
         let cold = t.elapsed().as_micros() as f64 / 200.0;
-        results.push((n, list, cold));
+        results.push((n, list, list10, cold));
     }
     c.final_summary();
-    for (n, list, cold) in &results {
-        println!("{n} accounts: ListAccounts {list:.0} us, cold member authorization {cold:.0} us");
-    }
-    if let [(_, l10, a10), (_, l1k, a1k)] = results.as_slice() {
+    for (n, list, list10, cold) in &results {
         println!(
-            "ratio 1000/10: ListAccounts {:.2}, cold member authorization {:.2}",
+            "{n} accounts: ListAccounts (page of 20) {list:.0} us, (page of 10) {list10:.0} us, cold member authorization {cold:.0} us"
+        );
+    }
+    if let [(_, l10, p10, a10), (_, l1k, p1k, a1k)] = results.as_slice() {
+        println!(
+            "ratio 1000/10: ListAccounts (default page) {:.2}, ListAccounts (page of 10) {:.2}, cold member authorization {:.2}",
             l1k / l10,
+            p1k / p10,
             a1k / a10
         );
     }

@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
-# Load benchmark of the full API path against the release binary, side by side with a trivial
-# route of the same server in the same run:
-#   1. signed (presigned GET) sts:GetCallerIdentity: SigV4 authn, authz, audit, XML encode;
-#   2. GET /_rampart/live: no authn, no store.
-# Also reports start-up time on an empty data dir and idle memory (RSS).
-# Usage: bench/load.sh [seconds] [connections]    (needs wrk: apt-get install wrk)
+# Load benchmark of the release binary with rampart-loadgen (bench/loadgen), side by side in
+# one run:
+#   1. GET /_rampart/live: the trivial route (no authn, no store);
+#   2. sts:GetCallerIdentity, SigV4-signed per request: authn, authz entry, audit, XML;
+#   3. iam:CreateUser with fresh names: a durable write and its audit record (group commit).
+# For each it prints requests/s, latency and the server's CPU time per request (robust on a
+# busy machine, where requests/s are not). Also start-up time and idle memory.
+# Usage: bench/load.sh [seconds] [connections] [write-connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-20}
+secs=${1:-10}
 conns=${2:-64}
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+wconns=${3:-32}
 
-cargo build --release --quiet -p rampart --bin rampart
-bin="${CARGO_TARGET_DIR:-target}/release/rampart"
+cargo build --release --quiet -p rampart --bin rampart -p rampart-loadgen
+target="${CARGO_TARGET_DIR:-target}/release"
 data=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))
 trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
 
 start=$(date +%s%N)
-"$bin" serve --listen 127.0.0.1:$port --data-dir "$data" > "$data/out" 2>/dev/null &
+"$target/rampart" serve --listen 127.0.0.1:$port --data-dir "$data" > "$data/out" 2>/dev/null &
 pid=$!
 until grep -q '^Ready.$' "$data/out" 2>/dev/null; do sleep 0.005; done
 ready=$(date +%s%N)
@@ -26,23 +28,30 @@ echo "start-up on an empty data dir: $(( (ready - start) / 1000000 )) ms"
 sleep 1
 echo "idle RSS: $(( $(ps -o rss= -p $pid) / 1024 )) MiB"
 
-url=$(python3 - "$data/root-credentials" "$port" <<'PY'
-import configparser, sys, boto3
-c = configparser.ConfigParser(); c.read(sys.argv[1])
-sts = boto3.client("sts", endpoint_url=f"http://127.0.0.1:{sys.argv[2]}", region_name="us-east-1",
-                   aws_access_key_id=c["default"]["aws_access_key_id"],
-                   aws_secret_access_key=c["default"]["aws_secret_access_key"])
-print(sts.generate_presigned_url("get_caller_identity", ExpiresIn=3600, HttpMethod="GET"))
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+run() { # op connections seconds
+    local t0 t1 out
+    t0=$(cpu_ticks)
+    out=$("$target/rampart-loadgen" --endpoint "http://127.0.0.1:$port" \
+        --credentials "$data/root-credentials" --op "$1" --connections "$2" --seconds "$3" --json)
+    t1=$(cpu_ticks)
+    python3 - "$out" "$t0" "$t1" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+d = json.loads(sys.argv[1]); t0, t1, hz = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+n = d["ok"] + d["failed"]
+print(f'{d["op"]:24s} {d["rps"]:>9.0f} req/s  p50 {d["p50_us"]:>6d} us  p99 {d["p99_us"]:>7d} us  '
+      f'failed {d["failed"]}  server CPU {(t1 - t0) / hz * 1e6 / max(n, 1):.1f} us/req')
 PY
-)
-curl -sf "$url" | grep -q GetCallerIdentityResult || { echo "presigned call failed" >&2; exit 1; }
-
-echo "== trivial route: GET /_rampart/live, $conns connections, ${secs}s"
-wrk -t2 -c"$conns" -d"${secs}s" --latency "http://127.0.0.1:$port/_rampart/live" | tee "$data/live"
-echo "== full path: presigned sts:GetCallerIdentity, $conns connections, ${secs}s"
-wrk -t2 -c"$conns" -d"${secs}s" --latency "$url" | tee "$data/sts"
-live=$(awk '/Requests\/sec/ {print $2}' "$data/live")
-sts=$(awk '/Requests\/sec/ {print $2}' "$data/sts")
-echo "RESULT live=${live} rps sts=${sts} rps ratio=$(python3 -c "print(round($sts/$live, 3))")"
-echo "audit records written: $(sqlite3 "$data/rampart.db" 'select count(*) from audit_events' 2>/dev/null || echo n/a)"
+}
+echo "== $conns connections, ${secs}s each (CreateUser: $wconns connections)"
+live=$(run live "$conns" "$secs"); echo "$live"
+sts=$(run sts-get-caller-identity "$conns" "$secs"); echo "$sts"
+run iam-create-user "$wconns" "$secs"
+python3 - "$live" "$sts" <<'PY'
+import sys
+import re
+rate = lambda line: float(re.search(r"([0-9.]+) req/s", line).group(1))
+print(f"RESULT full path / trivial route = {rate(sys.argv[2]) / rate(sys.argv[1]):.3f}")
+PY
+curl -s "http://127.0.0.1:$port/metrics" | grep -E '^rampart_store_group' || true
 echo "RSS after load: $(( $(ps -o rss= -p $pid) / 1024 )) MiB"

@@ -219,7 +219,9 @@ async fn create_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
     if let Some(b) = &doc.permissions_boundary {
         db.links().add(account, LINK_BOUNDARY, &e.id, b).await?;
     }
-    bump(db).await?;
+    // No epoch bump: a new user has no keys or sessions yet, so no cached policy set can
+    // depend on it, and bumping would make every caller reload its policies after each
+    // CreateUser.
     Ok(json!({ "User": user_json(&e, &doc, true) }))
 }
 

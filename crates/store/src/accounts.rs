@@ -125,6 +125,31 @@ impl<'a> Accounts<'a> {
         })
     }
 
+    /// The accounts with these ids that exist, in one query (a page of listed accounts costs
+    /// one round trip, not one per account).
+    pub async fn get_many(&mut self, ids: &[&str]) -> Result<Vec<Account>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM accounts WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut g = self.h.conn().await?;
+        dispatch!(g.conn(), c => {
+            let mut q = sqlx::query(&sql);
+            for id in ids {
+                q = q.bind(*id);
+            }
+            let mut out = Vec::with_capacity(ids.len());
+            for r in q.fetch_all(&mut *c).await? {
+                out.push(account_from_row!(r));
+            }
+            Ok(out)
+        })
+    }
+
     /// The account whose root email is `email`, if any.
     pub async fn get_by_email(&mut self, email: &str) -> Result<Option<Account>> {
         let sql = format!("SELECT {COLUMNS} FROM accounts WHERE email = $1");

@@ -101,6 +101,15 @@ async fn accounts_crud(h: &Harness) {
         Some(a.clone())
     );
     assert_eq!(s.accounts().get("999999999999").await.unwrap(), None);
+    // A batch lookup returns the accounts that exist and skips the others.
+    assert_eq!(
+        s.accounts()
+            .get_many(&["999999999999", "111111111111"])
+            .await
+            .unwrap(),
+        vec![a.clone()]
+    );
+    assert!(s.accounts().get_many(&[]).await.unwrap().is_empty());
     assert_eq!(
         s.accounts()
             .get_by_email("b@example.com")

@@ -267,11 +267,13 @@ async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
         .entities()
         .list(&org.management, model::MEMBER, "/", after.as_deref(), max)
         .await?;
+    let ids: Vec<&str> = got.items.iter().map(|e| e.name_key.as_str()).collect();
+    let found = db.accounts().get_many(&ids).await?;
     let mut accounts = Vec::with_capacity(got.items.len());
     for e in &got.items {
         let m: MemberDoc = doc(e)?;
-        if let Some(a) = db.accounts().get(&e.name_key).await? {
-            accounts.push(account_json(&org, &a, &m));
+        if let Some(a) = found.iter().find(|a| a.id == e.name_key) {
+            accounts.push(account_json(&org, a, &m));
         }
     }
     let mut out = Map::new();

@@ -1,5 +1,6 @@
 //! In-process read caches for the embedded (SQLite) store, which is only ever written by this
-//! process: access keys with their opened secrets, and the authorization epoch. They take the
+//! process: access keys with their opened secrets, the authorization epoch, and entities read
+//! by name (IAM users, KMS keys, ...). They take the
 //! database off the request path of every authenticated call.
 //!
 //! Correctness rests on generation counters. A reader notes the generation, reads the
@@ -16,6 +17,7 @@ use std::sync::{Arc, RwLock};
 use zeroize::Zeroizing;
 
 use crate::credentials::AccessKey;
+use crate::entities::Entity;
 
 /// Most cached keys before the map is cleared wholesale.
 const MAX_KEYS: usize = 100_000;
@@ -27,6 +29,8 @@ pub(crate) enum Domain {
     Credentials,
     /// The authorization epoch.
     Epoch,
+    /// Generic entities.
+    Entities,
 }
 
 /// A cached key: the generation it was read at, the key, and its opened secret.
@@ -39,6 +43,13 @@ pub(crate) struct LocalCache {
     creds: RwLock<HashMap<String, CachedKey>>,
     epoch_gen: AtomicU64,
     epoch: RwLock<Option<(u64, i64)>>,
+    ent_gen: AtomicU64,
+    ents: RwLock<HashMap<String, (u64, Entity)>>,
+}
+
+/// The cache key of an entity read by account, kind and name key.
+pub(crate) fn entity_key(account_id: &str, kind: &str, name_key: &str) -> String {
+    format!("{account_id}\u{0}{kind}\u{0}{name_key}")
 }
 
 impl LocalCache {
@@ -54,6 +65,7 @@ impl LocalCache {
         match domain {
             Domain::Credentials => self.cred_gen.fetch_add(1, Ordering::SeqCst),
             Domain::Epoch => self.epoch_gen.fetch_add(1, Ordering::SeqCst),
+            Domain::Entities => self.ent_gen.fetch_add(1, Ordering::SeqCst),
         };
     }
 
@@ -62,6 +74,31 @@ impl LocalCache {
         match domain {
             Domain::Credentials => self.cred_gen.load(Ordering::SeqCst),
             Domain::Epoch => self.epoch_gen.load(Ordering::SeqCst),
+            Domain::Entities => self.ent_gen.load(Ordering::SeqCst),
+        }
+    }
+
+    pub(crate) fn entity(&self, key: &str) -> Option<Entity> {
+        if !self.enabled {
+            return None;
+        }
+        let gen = self.generation(Domain::Entities);
+        let map = self.ents.read().ok()?;
+        match map.get(key) {
+            Some((g, e)) if *g == gen => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn put_entity(&self, read_at: u64, key: String, e: &Entity) {
+        if !self.enabled || self.generation(Domain::Entities) != read_at {
+            return;
+        }
+        if let Ok(mut map) = self.ents.write() {
+            if map.len() >= MAX_KEYS {
+                map.clear();
+            }
+            map.insert(key, (read_at, e.clone()));
         }
     }
 
@@ -118,6 +155,7 @@ impl LocalCache {
 pub(crate) struct Touched {
     credentials: bool,
     epoch: bool,
+    entities: bool,
 }
 
 impl Touched {
@@ -125,6 +163,7 @@ impl Touched {
         match domain {
             Domain::Credentials => self.credentials = true,
             Domain::Epoch => self.epoch = true,
+            Domain::Entities => self.entities = true,
         }
     }
 
@@ -132,6 +171,7 @@ impl Touched {
     pub(crate) fn merge(&mut self, other: Touched) {
         self.credentials |= other.credentials;
         self.epoch |= other.epoch;
+        self.entities |= other.entities;
     }
 
     /// Invalidates what was touched (call once the write is visible to readers).
@@ -141,6 +181,9 @@ impl Touched {
         }
         if self.epoch {
             cache.bump(Domain::Epoch);
+        }
+        if self.entities {
+            cache.bump(Domain::Entities);
         }
     }
 }

@@ -108,11 +108,23 @@ impl<'a> Entities<'a> {
         kind: &str,
         name_key: &str,
     ) -> Result<Option<Entity>> {
+        // Outside a transaction the embedded store serves repeated reads from memory (see
+        // `cache`); inside one, reads must see the transaction's own writes.
+        let cached = self.h.is_pool().then(|| {
+            let cache = self.h.store().inner.cache.clone();
+            let key = crate::cache::entity_key(account_id, kind, name_key);
+            (cache.generation(Domain::Entities), key, cache)
+        });
+        if let Some((_, key, cache)) = &cached {
+            if let Some(e) = cache.entity(key) {
+                return Ok(Some(e));
+            }
+        }
         let sql = format!(
             "SELECT {COLUMNS} FROM entities WHERE account_id = $1 AND kind = $2 AND name_key = $3"
         );
         let mut g = self.h.conn().await?;
-        dispatch!(g.conn(), c => {
+        let found: Option<Entity> = dispatch!(g.conn(), c => {
             match sqlx::query(&sql)
                 .bind(account_id)
                 .bind(kind)
@@ -120,10 +132,14 @@ impl<'a> Entities<'a> {
                 .fetch_optional(&mut *c)
                 .await?
             {
-                Some(r) => Ok(Some(entity_from_row!(r))),
-                None => Ok(None),
+                Some(r) => Some(entity_from_row!(r)),
+                None => None,
             }
-        })
+        });
+        if let (Some((read_at, key, cache)), Some(e)) = (cached, &found) {
+            cache.put_entity(read_at, key, e);
+        }
+        Ok(found)
     }
 
     /// The entity with this unique id, if any.
@@ -178,6 +194,9 @@ impl<'a> Entities<'a> {
             .await?
             .rows_affected()
         });
+        drop(g);
+        // Creating needs no invalidation (absence is never cached); changing or deleting does.
+        self.h.touched(Domain::Entities);
         if n == 0 {
             return Err(StoreError::NotFound(format!(
                 "{} {}",
@@ -199,6 +218,8 @@ impl<'a> Entities<'a> {
                 .await?
                 .rows_affected()
         });
+        drop(g);
+        self.h.touched(Domain::Entities);
         if n == 0 {
             return Err(StoreError::NotFound(format!("{kind} {name_key}")));
         }

@@ -43,6 +43,7 @@ impl Store {
         tx.forget_chain_head();
         tx.touched.mark(crate::cache::Domain::Credentials);
         tx.touched.mark(crate::cache::Domain::Epoch);
+        tx.touched.mark(crate::cache::Domain::Entities);
         tx.commit().await
     }
 }

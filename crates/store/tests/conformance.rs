@@ -66,6 +66,7 @@ conformance!(
     key_reads_never_serve_a_replaced_value,
     concurrent_writers_keep_only_their_own_outcome,
     queued_writers_share_commits,
+    entity_reads_never_serve_a_replaced_value,
 );
 
 /// Runs a test body on its own task so that the database is cleaned up even when it panics.
@@ -1360,4 +1361,60 @@ async fn queued_writers_share_commits(h: &Harness) {
         assert_eq!(a.writes - b.writes, 32);
         assert!(a.commits - b.commits <= 4, "{b:?} -> {a:?}");
     }
+}
+
+/// Entities read outside a transaction may be served from memory (embedded store); no read may
+/// return a value that a committed update or delete has replaced, and a rolled-back change
+/// never shows.
+async fn entity_reads_never_serve_a_replaced_value(h: &Harness) {
+    let s = &h.store;
+    s.accounts()
+        .create(&account("111111111111", "a@example.com"))
+        .await
+        .unwrap();
+    let get = || async {
+        s.entities()
+            .get("111111111111", "user", "alice")
+            .await
+            .unwrap()
+    };
+    let mut e = entity("111111111111", "user", "alice", "/");
+    s.entities().create(&e).await.unwrap();
+    assert_eq!(get().await.unwrap().doc, e.doc);
+    assert_eq!(get().await.unwrap().doc, e.doc);
+
+    // Updated in a committed transaction.
+    e.doc = "{\"v\":2}".into();
+    let mut tx = s.begin().await.unwrap();
+    tx.entities().update("alice", &e).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(get().await.unwrap().doc, "{\"v\":2}");
+
+    // Updated in a transaction that rolls back: the committed value stays.
+    let mut changed = e.clone();
+    changed.doc = "{\"v\":3}".into();
+    let mut tx = s.begin().await.unwrap();
+    tx.entities().update("alice", &changed).await.unwrap();
+    assert_eq!(
+        tx.entities()
+            .get("111111111111", "user", "alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .doc,
+        "{\"v\":3}",
+        "a transaction sees its own write"
+    );
+    tx.rollback().await.unwrap();
+    assert_eq!(get().await.unwrap().doc, "{\"v\":2}");
+
+    // Updated and deleted outside a transaction.
+    e.doc = "{\"v\":4}".into();
+    s.entities().update("alice", &e).await.unwrap();
+    assert_eq!(get().await.unwrap().doc, "{\"v\":4}");
+    s.entities()
+        .delete("111111111111", "user", "alice")
+        .await
+        .unwrap();
+    assert!(get().await.is_none());
 }

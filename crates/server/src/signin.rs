@@ -17,9 +17,10 @@ use axum::{
 use chrono::Utc;
 use rampart_services::{
     cloudtrail::event::EventFacts,
-    iam::signin::{sign_in, SignInOutcome, SignInRequest},
+    iam::signin::{check_password, sign_in, stored_hash, SignInOutcome, SignInRequest},
     Db,
 };
+use rampart_store::Zeroizing;
 use serde_json::{json, Value};
 
 use crate::{app::App, pipeline::audit};
@@ -49,8 +50,15 @@ pub async fn signin(
         }
     };
     let outcome = async {
+        // The slow password check runs before the write transaction, on a blocking thread.
+        let stored = match stored_hash(&mut Db::Read(&app.store), &req).await {
+            Ok(h) => h,
+            Err(e) => return Ok::<_, anyhow::Error>(Err(e)),
+        };
+        let password = Zeroizing::new(req.password.clone());
+        let check = tokio::task::spawn_blocking(move || check_password(stored, &password)).await?;
         let mut tx = app.store.begin().await?;
-        let outcome = sign_in(&mut Db::Write(&mut tx), &req, now).await;
+        let outcome = sign_in(&mut Db::Write(&mut tx), &req, now, &check).await;
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => return Ok::<_, anyhow::Error>(Err(e)),

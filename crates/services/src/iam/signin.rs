@@ -123,19 +123,65 @@ async fn identify(
         .map(|u| (account_id, u.id, u.arn, Some(u.name))))
 }
 
-/// Tries a sign-in. Failures are outcomes, not errors: the caller commits the transaction
-/// either way, so failed attempts count towards the lockout.
+/// The password half of a sign-in, decided before the write transaction: argon2 costs tens of
+/// milliseconds by design, which must be spent neither holding the store's write turn (every
+/// writer would wait behind each attempt, a denial of service by unauthenticated callers) nor
+/// on an async worker thread.
+#[derive(Debug, Clone, Default)]
+pub struct PasswordCheck {
+    /// The stored hash the password was checked against, and whether it matched.
+    checked: Option<(String, bool)>,
+}
+
+/// The stored password hash of the identity a sign-in names (`None`: no such identity, or no
+/// password). Read outside any transaction.
+pub async fn stored_hash(db: &mut Db<'_>, req: &SignInRequest) -> Res<Option<String>> {
+    let Some((account, owner_id, _, _)) = identify(db, req).await? else {
+        return Ok(None);
+    };
+    Ok(login_of(db, &account, &owner_id)
+        .await?
+        .map(|(_, d)| d.hash))
+}
+
+/// Checks the password against `stored` (slow: run it on a blocking thread). Unknown
+/// identities cost the same as wrong passwords, so timing tells nothing.
+pub fn check_password(stored: Option<String>, password: &str) -> PasswordCheck {
+    match stored {
+        Some(hash) => {
+            let ok = passwords::verify(&hash, password);
+            PasswordCheck {
+                checked: Some((hash, ok)),
+            }
+        }
+        None => {
+            passwords::verify(dummy_hash(), password);
+            PasswordCheck::default()
+        }
+    }
+}
+
+/// Tries a sign-in whose password was checked beforehand ([`check_password`]). Failures are
+/// outcomes, not errors: the caller commits the transaction either way, so failed attempts
+/// count towards the lockout.
 pub async fn sign_in(
     db: &mut Db<'_>,
     req: &SignInRequest,
     now: DateTime<Utc>,
+    check: &PasswordCheck,
 ) -> Res<SignInOutcome> {
     let found = identify(db, req).await?;
     let Some((account, owner_id, arn, user_name)) = found else {
-        passwords::verify(dummy_hash(), &req.password);
         return Ok(bad_credentials());
     };
-    let mut outcome = attempt(db, req, now, (account.clone(), owner_id, arn, user_name)).await?;
+    let mut outcome = attempt(
+        db,
+        req,
+        now,
+        check,
+        (account.clone(), owner_id, arn, user_name),
+    )
+    .await?;
     if let SignInOutcome::Failure { account_id, .. } = &mut outcome {
         *account_id = Some(account);
     }
@@ -147,10 +193,10 @@ async fn attempt(
     db: &mut Db<'_>,
     req: &SignInRequest,
     now: DateTime<Utc>,
+    check: &PasswordCheck,
     (account, owner_id, arn, user_name): (String, String, String, Option<String>),
 ) -> Res<SignInOutcome> {
     let Some((e, mut doc)) = login_of(db, &account, &owner_id).await? else {
-        passwords::verify(dummy_hash(), &req.password);
         return Ok(bad_credentials());
     };
     if let Some(until) = doc.locked_until.filter(|u| now < *u) {
@@ -168,7 +214,13 @@ async fn attempt(
             doc.locked_until = Some(now + Duration::seconds(LOCKOUT_SECS));
         }
     };
-    if !passwords::verify(&doc.hash, &req.password) {
+    let password_ok = match &check.checked {
+        Some((hash, ok)) if *hash == doc.hash => *ok,
+        // The password changed between the check and this transaction (or no check was
+        // made): decide on the current hash.
+        _ => passwords::verify(&doc.hash, &req.password),
+    };
+    if !password_ok {
         fail(&mut doc);
         save_doc(db, e, &doc, now).await?;
         return Ok(bad_credentials());

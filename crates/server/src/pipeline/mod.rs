@@ -376,12 +376,17 @@ async fn resource_orgs(
 ) -> Result<Vec<(String, Arc<policies::OrgLevels>)>, rampart_services::ServiceError> {
     let mut out: Vec<(String, Arc<policies::OrgLevels>)> = Vec::new();
     let own = &ctx.principal.account_id;
+    // Read once for every resource account of the call, and only when there is one.
+    let mut epoch = None;
     for r in &question.resources {
         if r.account.is_empty() || &r.account == own || out.iter().any(|(a, _)| *a == r.account) {
             continue;
         }
-        let epoch = app.store.authz_epoch().get().await?;
-        out.push((r.account.clone(), org_levels(app, &r.account, epoch).await?));
+        let e = match epoch {
+            Some(e) => e,
+            None => *epoch.insert(app.store.authz_epoch().get().await?),
+        };
+        out.push((r.account.clone(), org_levels(app, &r.account, e).await?));
     }
     Ok(out)
 }

@@ -13,7 +13,8 @@ secs=${1:-10}
 conns=${2:-64}
 wconns=${3:-32}
 
-cargo build --release --quiet -p rampart --bin rampart -p rampart-loadgen
+cargo build --release --quiet -p rampart --bin rampart
+cargo build --release --quiet -p rampart-loadgen
 target="${CARGO_TARGET_DIR:-target}/release"
 data=$(mktemp -d)
 port=$((20000 + RANDOM % 20000))

@@ -107,8 +107,10 @@ impl App {
         let store = Store::open(store_config)
             .await
             .context("cannot open the store")?;
+        // First, so a second server on the same data directory stops before writing anything.
+        let (audit, audit_task) = AuditWriter::spawn(store.clone(), AuditWriterConfig::default())
+            .context("cannot open the audit journal")?;
         let boot = bootstrap::ensure(&config, &store, None).await?;
-        let (audit, audit_task) = AuditWriter::spawn(store.clone(), AuditWriterConfig::default());
         let app = Arc::new(App {
             authn: pipeline::authn::AuthnCache::default(),
             policies: pipeline::policies::PolicyCache::default(),

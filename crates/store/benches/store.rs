@@ -111,8 +111,9 @@ fn durable_writes(c: &mut Criterion) {
 
         // 256 concurrent callers each waiting for their own record to be durable: the
         // writer turns them into a few transactions.
-        let (writer, task) =
-            rt.block_on(async { AuditWriter::spawn(store.clone(), AuditWriterConfig::default()) });
+        let (writer, task) = rt
+            .block_on(async { AuditWriter::spawn(store.clone(), AuditWriterConfig::default()) })
+            .expect("audit writer");
         g.bench_function("audit_append_group_commit", |b| {
             b.iter_custom(|iters| {
                 rt.block_on(async {

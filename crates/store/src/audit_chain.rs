@@ -29,6 +29,8 @@ pub struct ChainReport {
     pub head_hash: String,
     /// The first problem found, if any.
     pub first_break: Option<ChainBreak>,
+    /// The audit journal's last sequence number (its own chain; 0 without one).
+    pub journal_head_seq: i64,
 }
 
 impl ChainReport {
@@ -112,6 +114,7 @@ pub(crate) async fn verify(conn: Conn<'_>, key: &MasterKey) -> Result<ChainRepor
             head_seq,
             head_hash: head_hash.clone(),
             first_break: None,
+            journal_head_seq: 0,
         };
         let mut expected_seq = 1i64;
         let mut prev = GENESIS_HASH.to_string();

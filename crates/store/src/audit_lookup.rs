@@ -82,27 +82,78 @@ enum Val {
     Bool(bool),
 }
 
-fn encode_token(time_ms: i64, seq: i64) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v1.{time_ms}.{seq}"))
+/// Which audit store an event comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Source {
+    /// The journal of read-only, refused and failed calls (embedded store only).
+    Journal,
+    /// The audit table (mutating calls; every call on PostgreSQL).
+    Table,
 }
 
-fn decode_token(token: &str) -> Result<(i64, i64)> {
+/// A position in the one order both audit stores share, newest first: by event time, then
+/// table before journal, then by sequence number. A page holds the events ordered before its
+/// cursor, so paging works across both stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Cursor {
+    pub(crate) time_ms: i64,
+    pub(crate) source: Source,
+    pub(crate) seq: i64,
+}
+
+/// The opaque `NextToken` of a cursor.
+pub(crate) fn encode_token(c: Cursor) -> String {
+    let src = match c.source {
+        Source::Journal => 'j',
+        Source::Table => 't',
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("v2.{}.{src}.{}", c.time_ms, c.seq))
+}
+
+/// Parses a token; `v1` tokens (table only) from before the journal still work.
+pub(crate) fn decode_token(token: &str) -> Result<Cursor> {
     let bad = || StoreError::InvalidInput("invalid next token".into());
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(token)
         .map_err(|_| bad())?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
-    let mut parts = text.split('.');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("v1"), Some(t), Some(s), None) => {
-            Ok((t.parse().map_err(|_| bad())?, s.parse().map_err(|_| bad())?))
-        }
-        _ => Err(bad()),
+    let parts: Vec<&str> = text.split('.').collect();
+    let (time, source, seq) = match parts.as_slice() {
+        ["v1", t, s] => (t, Source::Table, s),
+        ["v2", t, "t", s] => (t, Source::Table, s),
+        ["v2", t, "j", s] => (t, Source::Journal, s),
+        _ => return Err(bad()),
+    };
+    Ok(Cursor {
+        time_ms: time.parse().map_err(|_| bad())?,
+        source,
+        seq: seq.parse().map_err(|_| bad())?,
+    })
+}
+
+/// `ReadOnly`'s value as CloudTrail accepts it.
+pub(crate) fn read_only_value(value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(StoreError::InvalidInput(
+            "ReadOnly must be true or false".into(),
+        )),
+    }
+}
+
+/// The page size a query asks for.
+pub(crate) fn page_size(q: &LookupQuery) -> usize {
+    if q.max_results == 0 {
+        50
+    } else {
+        q.max_results.min(MAX_PAGE) as usize
     }
 }
 
 /// Builds the WHERE clause and its bind values (placeholders `$1..`, valid on both backends).
-fn build(q: &LookupQuery, limit: i64) -> Result<(String, Vec<Val>)> {
+fn build(q: &LookupQuery, after: Option<Cursor>, limit: i64) -> Result<(String, Vec<Val>)> {
     let mut sql = String::from(
         "SELECT e.seq, e.event_id, e.event_time_ms, e.event_name, e.event_source, e.username,
             e.access_key_id, e.read_only, e.error_code, e.account_id, e.event_json
@@ -124,18 +175,11 @@ fn build(q: &LookupQuery, limit: i64) -> Result<(String, Vec<Val>)> {
             LookupAttribute::Username => push(&mut sql, " AND e.username = ?", v),
             LookupAttribute::EventSource => push(&mut sql, " AND e.event_source = ?", v),
             LookupAttribute::AccessKeyId => push(&mut sql, " AND e.access_key_id = ?", v),
-            LookupAttribute::ReadOnly => {
-                let b = match value.to_ascii_lowercase().as_str() {
-                    "true" => true,
-                    "false" => false,
-                    _ => {
-                        return Err(StoreError::InvalidInput(
-                            "ReadOnly must be true or false".into(),
-                        ))
-                    }
-                };
-                push(&mut sql, " AND e.read_only = ?", Val::Bool(b))
-            }
+            LookupAttribute::ReadOnly => push(
+                &mut sql,
+                " AND e.read_only = ?",
+                Val::Bool(read_only_value(value)?),
+            ),
             LookupAttribute::ResourceType => push(
                 &mut sql,
                 " AND EXISTS (SELECT 1 FROM audit_resources r WHERE r.seq = e.seq AND r.resource_type = ?)",
@@ -154,11 +198,17 @@ fn build(q: &LookupQuery, limit: i64) -> Result<(String, Vec<Val>)> {
     if let Some(t) = q.end_time {
         push(&mut sql, " AND e.event_time_ms <= ?", Val::Int(to_ms(t)));
     }
-    if let Some(token) = &q.next_token {
-        let (t, s) = decode_token(token)?;
-        push(&mut sql, " AND (e.event_time_ms < ?", Val::Int(t));
-        push(&mut sql, " OR (e.event_time_ms = ?", Val::Int(t));
-        push(&mut sql, " AND e.seq < ?))", Val::Int(s));
+    match after {
+        // Journal events at the cursor's time order below every table event of that time.
+        Some(c) if c.source == Source::Journal => {
+            push(&mut sql, " AND e.event_time_ms < ?", Val::Int(c.time_ms));
+        }
+        Some(c) => {
+            push(&mut sql, " AND (e.event_time_ms < ?", Val::Int(c.time_ms));
+            push(&mut sql, " OR (e.event_time_ms = ?", Val::Int(c.time_ms));
+            push(&mut sql, " AND e.seq < ?))", Val::Int(c.seq));
+        }
+        None => {}
     }
     push(
         &mut sql,
@@ -168,15 +218,14 @@ fn build(q: &LookupQuery, limit: i64) -> Result<(String, Vec<Val>)> {
     Ok((sql, vals))
 }
 
-/// Runs one page of a lookup.
-pub(crate) async fn lookup(conn: Conn<'_>, q: &LookupQuery) -> Result<EventPage> {
-    let page = if q.max_results == 0 {
-        50
-    } else {
-        q.max_results.min(MAX_PAGE)
-    };
-    // One extra row tells whether another page exists.
-    let (sql, vals) = build(q, i64::from(page) + 1)?;
+/// The audit table's events ordered before `after`, at most `limit` of them, newest first.
+pub(crate) async fn lookup(
+    conn: Conn<'_>,
+    q: &LookupQuery,
+    after: Option<Cursor>,
+    limit: usize,
+) -> Result<Vec<StoredEvent>> {
+    let (sql, vals) = build(q, after, i64::try_from(limit).unwrap_or(i64::MAX))?;
     dispatch!(conn, c => {
         let mut query = sqlx::query(&sql);
         for v in &vals {
@@ -188,14 +237,12 @@ pub(crate) async fn lookup(conn: Conn<'_>, q: &LookupQuery) -> Result<EventPage>
         }
         let rows = query.fetch_all(&mut *c).await?;
         let mut events = Vec::with_capacity(rows.len());
-        let mut last_time = 0i64;
-        for r in rows.iter().take(page as usize) {
-            last_time = r.try_get("event_time_ms")?;
+        for r in &rows {
             events.push(StoredEvent {
                 seq: r.try_get("seq")?,
                 record: AuditRecord {
                     event_id: r.try_get("event_id")?,
-                    event_time: from_ms(last_time)?,
+                    event_time: from_ms(r.try_get("event_time_ms")?)?,
                     event_name: r.try_get("event_name")?,
                     event_source: r.try_get("event_source")?,
                     username: r.try_get("username")?,
@@ -208,10 +255,6 @@ pub(crate) async fn lookup(conn: Conn<'_>, q: &LookupQuery) -> Result<EventPage>
                 },
             });
         }
-        let next_token = match (rows.len() > page as usize, events.last()) {
-            (true, Some(last)) => Some(encode_token(last_time, last.seq)),
-            _ => None,
-        };
         if !events.is_empty() {
             let placeholders: Vec<String> = (1..=events.len()).map(|i| format!("${i}")).collect();
             let rsql = format!(
@@ -233,8 +276,42 @@ pub(crate) async fn lookup(conn: Conn<'_>, q: &LookupQuery) -> Result<EventPage>
                 }
             }
         }
-        Ok(EventPage { events, next_token })
+        Ok(events)
     })
+}
+
+/// Merges the newest-first event lists of both stores into one page and its token.
+pub(crate) fn merge_page(
+    table: Vec<StoredEvent>,
+    journal: Vec<StoredEvent>,
+    page: usize,
+) -> EventPage {
+    let keyed = |source: Source| {
+        move |e: StoredEvent| {
+            let c = Cursor {
+                time_ms: to_ms(e.record.event_time),
+                source,
+                seq: e.seq,
+            };
+            (c, e)
+        }
+    };
+    let mut all: Vec<(Cursor, StoredEvent)> = table
+        .into_iter()
+        .map(keyed(Source::Table))
+        .chain(journal.into_iter().map(keyed(Source::Journal)))
+        .collect();
+    all.sort_by_key(|e| std::cmp::Reverse(e.0));
+    let more = all.len() > page;
+    all.truncate(page);
+    let next_token = match (more, all.last()) {
+        (true, Some((c, _))) => Some(encode_token(*c)),
+        _ => None,
+    };
+    EventPage {
+        events: all.into_iter().map(|(_, e)| e).collect(),
+        next_token,
+    }
 }
 
 #[cfg(test)]
@@ -243,8 +320,14 @@ mod tests {
 
     #[test]
     fn token_round_trip_and_rejects_garbage() {
-        let t = encode_token(1_700_000_000_000, 42);
-        assert_eq!(decode_token(&t).unwrap(), (1_700_000_000_000, 42));
+        let c = Cursor {
+            time_ms: 1_700_000_000_000,
+            source: Source::Journal,
+            seq: 42,
+        };
+        assert_eq!(decode_token(&encode_token(c)).unwrap(), c);
+        let v1 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("v1.5.6");
+        assert_eq!(decode_token(&v1).unwrap().source, Source::Table);
         assert!(decode_token("nope").is_err());
         assert!(
             decode_token(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("v2.1.2"))
@@ -257,10 +340,14 @@ mod tests {
         let q = LookupQuery {
             account_id: Some("123456789012".into()),
             attribute: Some((LookupAttribute::ResourceName, "alice".into())),
-            next_token: Some(encode_token(5, 6)),
             ..Default::default()
         };
-        let (sql, vals) = build(&q, 51).unwrap();
+        let after = Cursor {
+            time_ms: 5,
+            source: Source::Table,
+            seq: 6,
+        };
+        let (sql, vals) = build(&q, Some(after), 51).unwrap();
         assert_eq!(vals.len(), 6);
         for i in 1..=6 {
             assert!(sql.contains(&format!("${i}")), "{sql}");

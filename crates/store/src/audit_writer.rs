@@ -1,15 +1,27 @@
 //! Group commit for audit records of read-only calls: a channel drained by one background
-//! task that writes whatever has queued up in one transaction. Records are never dropped:
-//! transient database errors are retried until they succeed.
+//! task that writes whatever has queued up at once: to the audit journal on the embedded
+//! store (one write and one `fdatasync` per batch), to the audit table in one transaction on
+//! PostgreSQL. Records are never dropped: transient errors are retried until they succeed.
 
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use std::sync::Arc;
+
 use crate::audit::{Appended, AuditRecord};
 use crate::error::{Result, StoreError};
+use crate::journal::JournalWriter;
 use crate::store::Store;
+
+/// Where batches go.
+enum Sink {
+    /// The audit table, in one transaction per batch.
+    Table(Store),
+    /// The embedded store's journal.
+    Journal(Arc<JournalWriter>),
+}
 
 /// Tuning for [`AuditWriter`].
 #[derive(Debug, Clone, Copy)]
@@ -49,11 +61,17 @@ pub struct AuditWriter {
 
 impl AuditWriter {
     /// Starts the writer task on the current tokio runtime. The task ends once every handle
-    /// is dropped and the queue is drained; await the returned handle at shutdown.
-    pub fn spawn(store: Store, config: AuditWriterConfig) -> (AuditWriter, JoinHandle<()>) {
+    /// is dropped and the queue is drained; await the returned handle at shutdown. On the
+    /// embedded store this opens the audit journal, which fails if another server already
+    /// writes to the same data directory.
+    pub fn spawn(store: Store, config: AuditWriterConfig) -> Result<(AuditWriter, JoinHandle<()>)> {
+        let sink = match store.journal_writer()? {
+            Some(w) => Sink::Journal(w),
+            None => Sink::Table(store),
+        };
         let (tx, rx) = mpsc::channel(config.queue.max(1));
-        let task = tokio::spawn(run(store, rx, config.max_batch.max(1), config.linger));
-        (AuditWriter { tx }, task)
+        let task = tokio::spawn(run(sink, rx, config.max_batch.max(1), config.linger));
+        Ok((AuditWriter { tx }, task))
     }
 
     /// Queues a record and returns once it is queued (committed shortly after).
@@ -85,7 +103,7 @@ impl AuditWriter {
     }
 }
 
-async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, max_batch: usize, linger: Duration) {
+async fn run(sink: Sink, mut rx: mpsc::Receiver<Msg>, max_batch: usize, linger: Duration) {
     let mut records: Vec<AuditRecord> = Vec::with_capacity(max_batch);
     let mut replies: Vec<Option<Reply>> = Vec::with_capacity(max_batch);
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
@@ -114,7 +132,10 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, max_batch: usize, linger
             }
         }
         if !records.is_empty() {
-            write_batch(&store, &mut records, &mut replies).await;
+            write_batch(&sink, &mut records, &mut replies).await;
+        }
+        if !flushes.is_empty() {
+            checkpoint(&sink).await;
         }
         for f in flushes.drain(..) {
             let _ = f.send(());
@@ -125,11 +146,11 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Msg>, max_batch: usize, linger
 /// Writes the batch; a record the database refuses for good (e.g. a duplicate event id) is
 /// isolated and reported to its waiter so it cannot block the others.
 async fn write_batch(
-    store: &Store,
+    sink: &Sink,
     records: &mut Vec<AuditRecord>,
     replies: &mut Vec<Option<Reply>>,
 ) {
-    match write_until_done(store, records).await {
+    match write_until_done(sink, records).await {
         Ok(appended) => {
             for (reply, a) in replies.drain(..).zip(appended) {
                 if let Some(reply) = reply {
@@ -139,7 +160,7 @@ async fn write_batch(
         }
         Err(_) if records.len() > 1 => {
             for (rec, reply) in records.iter().zip(replies.drain(..)) {
-                let result = write_until_done(store, std::slice::from_ref(rec))
+                let result = write_until_done(sink, &mut vec![rec.clone()])
                     .await
                     .and_then(|mut v| {
                         v.pop()
@@ -172,17 +193,10 @@ async fn write_batch(
 
 /// Permanent refusals are returned; anything else (database down, lock timeouts) is retried
 /// with capped backoff for as long as it takes, so records are not lost.
-async fn write_until_done(store: &Store, records: &[AuditRecord]) -> Result<Vec<Appended>> {
+async fn write_until_done(sink: &Sink, records: &mut Vec<AuditRecord>) -> Result<Vec<Appended>> {
     let mut delay = Duration::from_millis(50);
     loop {
-        let r = store
-            .retry(|| async {
-                let mut tx = store.begin().await?;
-                let a = tx.append_audit_batch(records).await?;
-                tx.commit().await?;
-                Ok(a)
-            })
-            .await;
+        let r = write_once(sink, records).await;
         match r {
             Ok(a) => return Ok(a),
             Err(
@@ -197,6 +211,52 @@ async fn write_until_done(store: &Store, records: &[AuditRecord]) -> Result<Vec<
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
+        }
+    }
+}
+
+async fn write_once(sink: &Sink, records: &mut Vec<AuditRecord>) -> Result<Vec<Appended>> {
+    match sink {
+        Sink::Table(store) => {
+            let records: &[AuditRecord] = records;
+            store
+                .retry(|| async {
+                    let mut tx = store.begin().await?;
+                    let a = tx.append_audit_batch(records).await?;
+                    tx.commit().await?;
+                    Ok(a)
+                })
+                .await
+        }
+        Sink::Journal(w) => {
+            // The write and its fdatasync block: run them off the async workers, lending the
+            // batch to the blocking thread and taking it back.
+            let batch = std::mem::take(records);
+            let w = w.clone();
+            let joined = tokio::task::spawn_blocking(move || {
+                let r = w.append(&batch);
+                (batch, r)
+            })
+            .await;
+            match joined {
+                Ok((batch, r)) => {
+                    *records = batch;
+                    r
+                }
+                Err(e) => Err(StoreError::Database(format!("audit journal task: {e}"))),
+            }
+        }
+    }
+}
+
+/// Checkpoints the journal's head so a flush (shutdown) leaves it current.
+async fn checkpoint(sink: &Sink) {
+    if let Sink::Journal(w) = sink {
+        let w = w.clone();
+        match tokio::task::spawn_blocking(move || w.checkpoint()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "audit journal checkpoint failed"),
+            Err(e) => tracing::error!(error = %e, "audit journal checkpoint task failed"),
         }
     }
 }

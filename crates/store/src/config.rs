@@ -37,6 +37,8 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// How long a SQLite writer waits for the lock, and a pool waits for a connection.
     pub busy_timeout: Duration,
+    /// SQLite only: the size at which an audit journal segment is sealed.
+    pub journal_segment_bytes: u64,
 }
 
 impl StoreConfig {
@@ -52,6 +54,7 @@ impl StoreConfig {
             master_key,
             max_connections: 8,
             busy_timeout: Duration::from_secs(10),
+            journal_segment_bytes: crate::journal::DEFAULT_SEGMENT_BYTES,
         }
     }
 
@@ -65,6 +68,7 @@ impl StoreConfig {
             master_key,
             max_connections: 16,
             busy_timeout: Duration::from_secs(10),
+            journal_segment_bytes: crate::journal::DEFAULT_SEGMENT_BYTES,
         }
     }
 
@@ -88,6 +92,23 @@ impl StoreConfig {
             *schema = Some(name.into());
         }
         self
+    }
+
+    /// Sets the size at which audit journal segments are sealed (SQLite only).
+    pub fn with_journal_segment_bytes(mut self, bytes: u64) -> StoreConfig {
+        self.journal_segment_bytes = bytes;
+        self
+    }
+
+    /// The audit journal directory beside an embedded database: `<file>-audit`, next to
+    /// SQLite's own `-wal` and `-shm` files.
+    pub fn journal_dir(path: &Path) -> PathBuf {
+        let mut name = path
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_default();
+        name.push("-audit");
+        path.with_file_name(name)
     }
 
     /// Sets the connection pool size.

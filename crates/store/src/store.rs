@@ -41,6 +41,8 @@ pub(crate) struct Inner {
     pub(crate) group: Option<crate::group::Group>,
     /// Read caches, enabled only where this process is the database's sole writer (SQLite).
     pub(crate) cache: Arc<crate::cache::LocalCache>,
+    /// SQLite only: the audit journal for records that commit with no call of their own.
+    pub(crate) journal: Option<crate::journal::Journal>,
 }
 
 /// Which kind of database a store runs on.
@@ -55,6 +57,14 @@ pub enum BackendKind {
 impl Store {
     /// Connects (creating the SQLite file if needed) and applies pending migrations.
     pub async fn open(config: StoreConfig) -> Result<Store> {
+        let journal = match &config.backend {
+            Backend::Sqlite { path } => Some(crate::journal::Journal::new(
+                StoreConfig::journal_dir(path),
+                config.master_key.clone(),
+                config.journal_segment_bytes,
+            )),
+            Backend::Postgres { .. } => None,
+        };
         let pools = match &config.backend {
             Backend::Sqlite { path } => open_sqlite(path, &config).await?,
             Backend::Postgres { url, schema } => {
@@ -72,6 +82,7 @@ impl Store {
                 key: config.master_key,
                 group,
                 cache,
+                journal,
             }),
         };
         store.check_master_key().await?;
@@ -190,18 +201,64 @@ impl Store {
         .await
     }
 
-    /// CloudTrail `LookupEvents`: newest first, one page.
-    pub async fn lookup_events(&self, query: &LookupQuery) -> Result<EventPage> {
-        let mut h = Handle::Store(self);
-        let mut g = h.conn().await?;
-        crate::audit_lookup::lookup(g.conn(), query).await
+    /// The audit journal's writer, opened (and the journal directory locked) on first use;
+    /// `None` on PostgreSQL, where every record goes to the shared audit table.
+    pub(crate) fn journal_writer(&self) -> Result<Option<Arc<crate::journal::JournalWriter>>> {
+        self.inner.journal.as_ref().map(|j| j.writer()).transpose()
     }
 
-    /// Recomputes the whole audit hash chain and reports the first break, if any.
+    /// CloudTrail `LookupEvents` over the audit table and the journal: newest first, one page.
+    pub async fn lookup_events(&self, query: &LookupQuery) -> Result<EventPage> {
+        use crate::audit_lookup::{decode_token, merge_page, page_size};
+        let page = page_size(query);
+        let after = query.next_token.as_deref().map(decode_token).transpose()?;
+        // One more than a page from each side tells whether another page exists.
+        let table = {
+            let mut h = Handle::Store(self);
+            let mut g = h.conn().await?;
+            crate::audit_lookup::lookup(g.conn(), query, after, page + 1).await?
+        };
+        let journal = match self.inner.journal {
+            Some(_) => {
+                let store = self.clone();
+                let q = query.clone();
+                tokio::task::spawn_blocking(move || match &store.inner.journal {
+                    Some(j) => crate::journal::lookup(j, &q, after, page + 1),
+                    None => Ok(Vec::new()),
+                })
+                .await
+                .map_err(|e| StoreError::Database(format!("journal lookup: {e}")))??
+            }
+            None => Vec::new(),
+        };
+        Ok(merge_page(table, journal, page))
+    }
+
+    /// Recomputes the whole audit hash chain (and the journal's) and reports the first
+    /// break, if any.
     pub async fn verify_chain(&self) -> Result<ChainReport> {
-        let mut h = Handle::Store(self);
-        let mut g = h.conn().await?;
-        crate::audit_chain::verify(g.conn(), &self.inner.key).await
+        let mut report = {
+            let mut h = Handle::Store(self);
+            let mut g = h.conn().await?;
+            crate::audit_chain::verify(g.conn(), &self.inner.key).await?
+        };
+        if self.inner.journal.is_some() {
+            let store = self.clone();
+            let j = tokio::task::spawn_blocking(move || match &store.inner.journal {
+                Some(j) => crate::journal::verify(j).map(Some),
+                None => Ok(None),
+            })
+            .await
+            .map_err(|e| StoreError::Database(format!("journal verify: {e}")))??;
+            if let Some(j) = j {
+                report.records_checked += j.records_checked;
+                report.journal_head_seq = j.last_seq;
+                if report.first_break.is_none() {
+                    report.first_break = j.first_break;
+                }
+            }
+        }
+        Ok(report)
     }
 
     /// Checks that the database answers (for health endpoints).

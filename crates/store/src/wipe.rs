@@ -44,6 +44,10 @@ impl Store {
         tx.touched.mark(crate::cache::Domain::Credentials);
         tx.touched.mark(crate::cache::Domain::Epoch);
         tx.touched.mark(crate::cache::Domain::Entities);
-        tx.commit().await
+        tx.commit().await?;
+        match &self.inner.journal {
+            Some(j) => j.wipe(),
+            None => Ok(()),
+        }
     }
 }

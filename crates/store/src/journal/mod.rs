@@ -1,0 +1,278 @@
+//! The audit journal: where the embedded store keeps the CloudTrail records of read-only,
+//! refused and failed calls.
+//!
+//! Those records need no transaction with anything (a mutating call's record still commits
+//! with its call, in the audit table), so they are appended to segment files instead of
+//! SQLite: one `write` and one `fdatasync` per batch, and no index, page split, WAL copy or
+//! checkpoint per record. That is what lets a signed read-only call cost about as much as
+//! the HTTP exchange carrying it.
+//!
+//! - Records form their own hash chain (same rule and canonical bytes as the audit table),
+//!   frame by frame across segments ([`frame`]); the head is checkpointed with a MAC under the
+//!   master key at most once a second and at every flush.
+//! - A segment is sealed at a size limit, with a summary beside it ([`summary`]) that lets
+//!   `LookupEvents` skip it; the active segment is always scanned.
+//! - One writer per directory ([`writer`]), holding a lock; readers need none.
+//! - PostgreSQL stores keep every record in the audit table: nodes share it.
+
+pub(crate) mod frame;
+mod read;
+mod summary;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use crate::crypto::MasterKey;
+use crate::error::{Result, StoreError};
+use frame::{frame_at, Hash, RecordView, SegmentHeader, HEADER_LEN};
+pub(crate) use read::{lookup, verify};
+use summary::Summary;
+pub(crate) use writer::JournalWriter;
+
+/// Default size at which a segment is sealed.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
+/// The checkpointed chain head.
+const HEAD_FILE: &str = "HEAD";
+
+/// A journal directory: opens its writer on demand and serves lookups and verification.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    dir: PathBuf,
+    key: Arc<MasterKey>,
+    segment_bytes: u64,
+    writer: Mutex<Option<Arc<JournalWriter>>>,
+    /// Summaries of sealed segments (immutable once written), by first sequence number.
+    summaries: Mutex<HashMap<i64, Arc<Summary>>>,
+}
+
+impl Journal {
+    /// A journal in `dir`; nothing is touched until it is written or read.
+    pub(crate) fn new(dir: PathBuf, key: Arc<MasterKey>, segment_bytes: u64) -> Journal {
+        Journal {
+            dir,
+            key,
+            segment_bytes,
+            writer: Mutex::new(None),
+            summaries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// This process's writer, opened (locked and recovered) on first use.
+    pub(crate) fn writer(&self) -> Result<Arc<JournalWriter>> {
+        let mut slot = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Database("audit journal poisoned".into()))?;
+        if let Some(w) = slot.as_ref() {
+            return Ok(w.clone());
+        }
+        let w = Arc::new(JournalWriter::open(
+            &self.dir,
+            self.key.clone(),
+            self.segment_bytes,
+        )?);
+        *slot = Some(w.clone());
+        Ok(w)
+    }
+
+    /// The writer if this process has opened one.
+    fn open_writer(&self) -> Option<Arc<JournalWriter>> {
+        self.writer.lock().ok().and_then(|w| w.clone())
+    }
+
+    /// Deletes every record and restarts the chain (dev-mode reset).
+    pub(crate) fn wipe(&self) -> Result<()> {
+        self.writer()?.wipe()?;
+        if let Ok(mut s) = self.summaries.lock() {
+            s.clear();
+        }
+        Ok(())
+    }
+
+    /// The summary of a sealed segment: cached, else its `.sum` file, else rebuilt.
+    fn summary(&self, first_seq: i64, path: &Path) -> Result<Arc<Summary>> {
+        if let Some(s) = self
+            .summaries
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&first_seq).cloned())
+        {
+            return Ok(s);
+        }
+        let sum_path = path.with_extension("sum");
+        let loaded = std::fs::read(&sum_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Summary>(&b).ok());
+        let summary = match loaded {
+            Some(s) => s,
+            None => {
+                let data = std::fs::read(path).map_err(|e| io_err(path, e))?;
+                let s = summarize(&data)?;
+                // Best effort: a read-only reader may not be able to write it.
+                let _ = write_summary(&self.dir, first_seq, &s);
+                s
+            }
+        };
+        let summary = Arc::new(summary);
+        if let Ok(mut m) = self.summaries.lock() {
+            m.insert(first_seq, summary.clone());
+        }
+        Ok(summary)
+    }
+
+    /// The bytes of a segment a reader may use: all of a sealed one; of the active one, what
+    /// this process's writer has made durable (or, written by another process, whatever whole
+    /// frames are there).
+    fn read_segment(&self, first_seq: i64, path: &Path) -> Result<Vec<u8>> {
+        let mut data = std::fs::read(path).map_err(|e| io_err(path, e))?;
+        if let Some(w) = self.open_writer() {
+            let (active, len) = w.durable();
+            if active == first_seq {
+                data.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+            }
+        }
+        Ok(data)
+    }
+}
+
+/// `seg-<first seq, 20 digits>.log`: names sort in chain order.
+fn segment_path(dir: &Path, first_seq: i64) -> PathBuf {
+    dir.join(format!("seg-{first_seq:020}.log"))
+}
+
+/// The segment files of `dir` in chain order, with their first sequence numbers.
+fn list_segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_err(dir, e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(num) = name
+            .strip_prefix("seg-")
+            .and_then(|n| n.strip_suffix(".log"))
+        else {
+            continue;
+        };
+        if let Ok(first) = num.parse::<i64>() {
+            out.push((first, entry.path()));
+        }
+    }
+    out.sort_by_key(|(first, _)| *first);
+    Ok(out)
+}
+
+/// Summarizes a segment's whole frames.
+fn summarize(data: &[u8]) -> Result<Summary> {
+    let mut s = Summary::default();
+    if SegmentHeader::decode(data).is_none() {
+        return Err(StoreError::Corrupt("not a journal segment".into()));
+    }
+    let mut pos = HEADER_LEN;
+    while let Some(f) = frame_at(data, pos) {
+        match RecordView::parse(f.payload) {
+            Ok(v) => s.add(&v),
+            Err(_) => break,
+        }
+        pos = f.end;
+    }
+    Ok(s)
+}
+
+/// Writes `<segment>.sum` (temporary file, then rename).
+fn write_summary(dir: &Path, first_seq: i64, summary: &Summary) -> Result<()> {
+    let path = segment_path(dir, first_seq).with_extension("sum");
+    let tmp = path.with_extension("sum.tmp");
+    let bytes = serde_json::to_vec(summary)
+        .map_err(|e| StoreError::Database(format!("audit journal summary: {e}")))?;
+    std::fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))
+}
+
+/// Makes renames and new files in `dir` durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err(dir, e))
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Database(format!("audit journal: {}: {e}", path.display()))
+}
+
+/// The checkpointed chain head: last sequence number, its hash, and a MAC over both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Head {
+    seq: i64,
+    hash: Hash,
+    mac: String,
+}
+
+impl Head {
+    fn new(key: &MasterKey, seq: i64, hash: Hash) -> Head {
+        Head {
+            seq,
+            hash,
+            mac: key.audit_mac(&Head::mac_input(seq, &hash)),
+        }
+    }
+
+    /// Domain-separated from the audit table's head MAC.
+    fn mac_input(seq: i64, hash: &Hash) -> Vec<u8> {
+        let mut data = b"rampart-journal-head".to_vec();
+        data.extend_from_slice(&seq.to_be_bytes());
+        data.extend_from_slice(hash);
+        data
+    }
+
+    fn is_authentic(&self, key: &MasterKey) -> bool {
+        let expected = key.audit_mac(&Head::mac_input(self.seq, &self.hash));
+        // Both are hex of a MAC; compare without early exit.
+        expected.len() == self.mac.len()
+            && expected
+                .bytes()
+                .zip(self.mac.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    fn store(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(HEAD_FILE);
+        let tmp = dir.join("HEAD.tmp");
+        let text = format!("{} {} {}\n", self.seq, hex::encode(self.hash), self.mac);
+        let written = std::fs::File::create(&tmp).and_then(|mut f| {
+            use std::io::Write;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        });
+        written.map_err(|e| io_err(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
+        sync_dir(dir)
+    }
+
+    /// The stored head, `None` before the first checkpoint.
+    fn load(dir: &Path) -> Result<Option<Head>> {
+        let path = dir.join(HEAD_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_err(&path, e)),
+        };
+        let bad = || StoreError::Corrupt(format!("{} is malformed", path.display()));
+        let mut parts = text.split_whitespace();
+        let seq = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+        let hash: Hash = parts
+            .next()
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|h| h.try_into().ok())
+            .ok_or_else(bad)?;
+        let mac = parts.next().ok_or_else(bad)?.to_string();
+        Ok(Some(Head { seq, hash, mac }))
+    }
+}

@@ -1,0 +1,229 @@
+//! Reading the journal: `LookupEvents` pages and chain verification.
+
+use crate::audit::StoredEvent;
+use crate::audit_chain::ChainBreak;
+use crate::audit_lookup::{read_only_value, Cursor, LookupAttribute, LookupQuery, Source};
+use crate::db::to_ms;
+use crate::error::Result;
+use crate::journal::frame::{frame_at, link, RecordView, SegmentHeader, HEADER_LEN};
+use crate::journal::{list_segments, Head, Journal};
+
+/// What verifying the journal found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JournalReport {
+    /// Records whose hash and position checked out before the first break.
+    pub(crate) records_checked: u64,
+    /// The last sequence number found.
+    pub(crate) last_seq: i64,
+    /// The first problem, if any.
+    pub(crate) first_break: Option<ChainBreak>,
+}
+
+/// The lookup's filters, resolved once.
+struct Filter<'q> {
+    q: &'q LookupQuery,
+    read_only: Option<bool>,
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+    after: Option<Cursor>,
+}
+
+impl Filter<'_> {
+    fn matches(&self, r: &RecordView<'_>) -> bool {
+        if self.start_ms.is_some_and(|t| r.time_ms < t)
+            || self.end_ms.is_some_and(|t| r.time_ms > t)
+        {
+            return false;
+        }
+        if let Some(c) = self.after {
+            if key(r) >= c {
+                return false;
+            }
+        }
+        if let Some(acct) = &self.q.account_id {
+            if r.account_id != Some(acct.as_str()) {
+                return false;
+            }
+        }
+        let Some((attr, value)) = &self.q.attribute else {
+            return true;
+        };
+        let v = Some(value.as_str());
+        match attr {
+            LookupAttribute::EventId => r.event_id == value,
+            LookupAttribute::EventName => r.event_name == value,
+            LookupAttribute::EventSource => r.event_source == value,
+            LookupAttribute::Username => r.username == v,
+            LookupAttribute::AccessKeyId => r.access_key_id == v,
+            LookupAttribute::ReadOnly => Some(r.read_only) == self.read_only,
+            LookupAttribute::ResourceType => r.resources.iter().any(|(t, _)| *t == v),
+            LookupAttribute::ResourceName => r.resources.iter().any(|(_, n)| *n == v),
+        }
+    }
+}
+
+fn key(r: &RecordView<'_>) -> Cursor {
+    Cursor {
+        time_ms: r.time_ms,
+        source: Source::Journal,
+        seq: r.seq,
+    }
+}
+
+/// Up to `limit` matching events ordered before `after` (newest first).
+pub(crate) fn lookup(
+    j: &Journal,
+    q: &LookupQuery,
+    after: Option<Cursor>,
+    limit: usize,
+) -> Result<Vec<StoredEvent>> {
+    let read_only = match &q.attribute {
+        Some((LookupAttribute::ReadOnly, v)) => Some(read_only_value(v)?),
+        _ => None,
+    };
+    let filter = Filter {
+        q,
+        read_only,
+        start_ms: q.start_time.map(to_ms),
+        end_ms: q.end_time.map(to_ms),
+        after,
+    };
+    let segments = list_segments(&j.dir)?;
+    // (latest possible time, first seq, path): the active segment is always read.
+    let mut candidates = Vec::with_capacity(segments.len());
+    for (i, (first, path)) in segments.iter().enumerate() {
+        if i + 1 == segments.len() {
+            candidates.push((i64::MAX, *first, path));
+            continue;
+        }
+        let s = j.summary(*first, path)?;
+        let before_cursor = after.is_none_or(|c| s.min_ms <= c.time_ms);
+        if before_cursor && s.may_match(q) {
+            candidates.push((s.max_ms, *first, path));
+        }
+    }
+    candidates.sort_by(|a, b| b.cmp(a));
+
+    let mut found: Vec<(Cursor, StoredEvent)> = Vec::new();
+    // The key the `limit`-th best event has so far; anything at or below it cannot make the page.
+    let mut floor: Option<Cursor> = None;
+    for (max_ms, first, path) in candidates {
+        if let Some(f) = floor {
+            // Later candidates hold older records (lower sequence numbers) no newer than max_ms.
+            if max_ms < f.time_ms {
+                break;
+            }
+        }
+        let data = j.read_segment(first, path)?;
+        let mut pos = HEADER_LEN;
+        while let Some(f) = frame_at(&data, pos) {
+            pos = f.end;
+            // A frame that does not parse is a torn tail still being written: stop there.
+            let Ok(r) = RecordView::parse(f.payload) else {
+                break;
+            };
+            if !filter.matches(&r) || floor.is_some_and(|fl| key(&r) <= fl) {
+                continue;
+            }
+            found.push((key(&r), r.to_stored()?));
+            if found.len() >= 2 * limit.max(1) {
+                prune(&mut found, limit, &mut floor);
+            }
+        }
+        prune(&mut found, limit, &mut floor);
+    }
+    prune(&mut found, limit, &mut floor);
+    Ok(found.into_iter().map(|(_, e)| e).collect())
+}
+
+/// Keeps the best `limit` events and raises the floor once the page is full.
+fn prune(found: &mut Vec<(Cursor, StoredEvent)>, limit: usize, floor: &mut Option<Cursor>) {
+    found.sort_by_key(|e| std::cmp::Reverse(e.0));
+    found.truncate(limit);
+    if found.len() >= limit {
+        *floor = found.last().map(|(k, _)| *k);
+    }
+}
+
+/// Walks every segment from the genesis and checks the chain and the checkpointed head.
+pub(crate) fn verify(j: &Journal) -> Result<JournalReport> {
+    let mut report = JournalReport {
+        records_checked: 0,
+        last_seq: 0,
+        first_break: None,
+    };
+    let broken = |seq: i64, reason: String| Some(ChainBreak { seq, reason });
+    let segments = list_segments(&j.dir)?;
+    let head = Head::load(&j.dir)?;
+    let mut prev = [0u8; 32];
+    let mut expected = 1i64;
+    let mut hash_at_head = None;
+    for (i, (first, path)) in segments.iter().enumerate() {
+        let data = j.read_segment(*first, path)?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        match SegmentHeader::decode(&data) {
+            Some(h) if h.first_seq == expected && h.prev_hash == prev => {}
+            _ => {
+                report.first_break = broken(
+                    expected,
+                    format!(
+                        "journal segment {name} does not continue the chain at record {expected}"
+                    ),
+                );
+                return Ok(report);
+            }
+        }
+        let mut pos = HEADER_LEN;
+        while let Some(f) = frame_at(&data, pos) {
+            let seq_ok = RecordView::parse(f.payload).is_ok_and(|r| r.seq == expected);
+            if !seq_ok || link(&prev, f.payload) != f.hash {
+                report.first_break = broken(
+                    expected,
+                    format!("journal record {expected} was altered or is missing"),
+                );
+                return Ok(report);
+            }
+            if head.as_ref().is_some_and(|h| h.seq == expected) {
+                hash_at_head = Some(f.hash);
+            }
+            prev = f.hash;
+            report.last_seq = expected;
+            report.records_checked += 1;
+            expected += 1;
+            pos = f.end;
+        }
+        let sealed = i + 1 < segments.len();
+        if sealed && pos != data.len() {
+            report.first_break = broken(
+                expected,
+                format!("journal segment {name} is cut inside record {expected}"),
+            );
+            return Ok(report);
+        }
+    }
+    if let Some(h) = head {
+        if h.seq > report.last_seq {
+            report.first_break = broken(
+                report.last_seq + 1,
+                format!(
+                    "the journal ends at record {} but its checkpoint says {}: records were removed",
+                    report.last_seq, h.seq
+                ),
+            );
+        } else if hash_at_head != Some(h.hash) && h.seq > 0 {
+            report.first_break = broken(
+                h.seq,
+                format!("journal record {} does not match its checkpoint", h.seq),
+            );
+        } else if !h.is_authentic(&j.key) {
+            report.first_break = broken(
+                h.seq,
+                "journal checkpoint MAC does not match (rewritten without the master key)".into(),
+            );
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,309 @@
+//! The one writer of a journal directory: appends batches of frames with one write and one
+//! `fdatasync` each, rolls segments, and checkpoints the chain head. Holding an exclusive
+//! lock on the directory, it makes a second server on the same data directory fail at start
+//! instead of interleaving two chains in one file.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::audit::{Appended, AuditRecord};
+use crate::crypto::MasterKey;
+use crate::error::{Result, StoreError};
+use crate::journal::frame::{
+    encode_frame, frame_at, link, Hash, RecordView, SegmentHeader, HEADER_LEN,
+};
+use crate::journal::{
+    io_err, list_segments, segment_path, sync_dir, write_summary, Head, HEAD_FILE,
+};
+
+/// How often, at most, the chain head is checkpointed while records keep coming.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Appends to the active segment of one journal directory.
+#[derive(Debug)]
+pub(crate) struct JournalWriter {
+    state: Mutex<State>,
+    /// First sequence number of the active segment and its durable length: readers in this
+    /// process read that far and no further.
+    active: Mutex<(i64, u64)>,
+    /// Held for the writer's lifetime (released when the file closes).
+    _lock: File,
+}
+
+#[derive(Debug)]
+struct State {
+    dir: PathBuf,
+    key: Arc<MasterKey>,
+    segment_bytes: u64,
+    file: File,
+    first_seq: i64,
+    len: u64,
+    seq: i64,
+    hash: Hash,
+    checkpointed_seq: i64,
+    checkpointed_at: Instant,
+}
+
+impl JournalWriter {
+    /// Takes the directory's lock, then recovers: the last segment is cut back to its last
+    /// whole frame (a crash can leave a torn, never-synced tail).
+    pub(crate) fn open(
+        dir: &Path,
+        key: Arc<MasterKey>,
+        segment_bytes: u64,
+    ) -> Result<JournalWriter> {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+        restrict(dir, 0o700);
+        let lock_path = dir.join("LOCK");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| io_err(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(StoreError::Database(format!(
+                    "another Rampart server is writing the audit journal in {}: one data directory serves one server at a time",
+                    dir.display()
+                )))
+            }
+            Err(TryLockError::Error(e)) => return Err(io_err(&lock_path, e)),
+        }
+        let state = recover(dir, key, segment_bytes)?;
+        let writer = JournalWriter {
+            active: Mutex::new((state.first_seq, state.len)),
+            state: Mutex::new(state),
+            _lock: lock,
+        };
+        Ok(writer)
+    }
+
+    /// The active segment's first sequence number and how much of it is durable.
+    pub(crate) fn durable(&self) -> (i64, u64) {
+        self.active.lock().map_or((0, 0), |a| *a)
+    }
+
+    fn publish(&self, first_seq: i64, len: u64) {
+        if let Ok(mut a) = self.active.lock() {
+            *a = (first_seq, len);
+        }
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| StoreError::Database("audit journal writer poisoned".into()))
+    }
+
+    /// Appends `records` in order and returns once they are on disk.
+    pub(crate) fn append(&self, records: &[AuditRecord]) -> Result<Vec<Appended>> {
+        let mut s = self.lock()?;
+        let mut buf = Vec::with_capacity(records.len() * 2048);
+        let mut out = Vec::with_capacity(records.len());
+        let (mut seq, mut hash) = (s.seq, s.hash);
+        for r in records {
+            seq += 1;
+            hash = encode_frame(&mut buf, &hash, seq, r)?;
+            out.push(Appended {
+                seq,
+                hash: hex::encode(hash),
+            });
+        }
+        let at = s.len;
+        let written = s
+            .file
+            .write_all_at(&buf, at)
+            .and_then(|()| s.file.sync_data());
+        if let Err(e) = written {
+            // Nothing past `at` counts; cut any partial write so a retry starts clean.
+            let _ = s.file.set_len(at);
+            return Err(io_err(&segment_path(&s.dir, s.first_seq), e));
+        }
+        s.len = at + buf.len() as u64;
+        s.seq = seq;
+        s.hash = hash;
+        self.publish(s.first_seq, s.len);
+        if s.len >= s.segment_bytes {
+            self.roll(&mut s)?;
+        }
+        if s.checkpointed_at.elapsed() >= CHECKPOINT_EVERY {
+            checkpoint(&mut s)?;
+        }
+        Ok(out)
+    }
+
+    /// Writes the chain head now (graceful shutdown, flushes).
+    pub(crate) fn checkpoint(&self) -> Result<()> {
+        let mut s = self.lock()?;
+        checkpoint(&mut s)
+    }
+
+    /// Seals the active segment (with its summary) and starts the next one.
+    fn roll(&self, s: &mut State) -> Result<()> {
+        let path = segment_path(&s.dir, s.first_seq);
+        let data = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+        let summary = crate::journal::summarize(&data)?;
+        write_summary(&s.dir, s.first_seq, &summary)?;
+        let first = s.seq + 1;
+        s.file = create_segment(&s.dir, first, s.hash)?;
+        s.first_seq = first;
+        s.len = HEADER_LEN as u64;
+        self.publish(first, s.len);
+        checkpoint(s)
+    }
+
+    /// Deletes every segment and the head, and starts over at the genesis (dev-mode reset).
+    pub(crate) fn wipe(&self) -> Result<()> {
+        let mut s = self.lock()?;
+        for (first, path) in list_segments(&s.dir)? {
+            std::fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
+            let sum = path.with_extension("sum");
+            if sum.exists() {
+                std::fs::remove_file(&sum).map_err(|e| io_err(&sum, e))?;
+            }
+            tracing::debug!(first, "audit journal segment wiped");
+        }
+        let head = s.dir.join(HEAD_FILE);
+        if head.exists() {
+            std::fs::remove_file(&head).map_err(|e| io_err(&head, e))?;
+        }
+        s.file = create_segment(&s.dir, 1, [0u8; 32])?;
+        s.first_seq = 1;
+        s.len = HEADER_LEN as u64;
+        s.seq = 0;
+        s.hash = [0u8; 32];
+        s.checkpointed_seq = 0;
+        self.publish(1, s.len);
+        Ok(())
+    }
+}
+
+/// Stores the head (sequence, hash, MAC) atomically: write a temporary file, rename it.
+fn checkpoint(s: &mut State) -> Result<()> {
+    s.checkpointed_at = Instant::now();
+    if s.seq == s.checkpointed_seq {
+        return Ok(());
+    }
+    Head::new(&s.key, s.seq, s.hash).store(&s.dir)?;
+    s.checkpointed_seq = s.seq;
+    Ok(())
+}
+
+/// Creates a segment file with its header, durably (file and directory entry).
+fn create_segment(dir: &Path, first_seq: i64, prev_hash: Hash) -> Result<File> {
+    let path = segment_path(dir, first_seq);
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_err(&path, e))?;
+    restrict(&path, 0o600);
+    let header = SegmentHeader {
+        first_seq,
+        prev_hash,
+    };
+    file.write_all(&header.encode())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| io_err(&path, e))?;
+    sync_dir(dir)?;
+    Ok(file)
+}
+
+/// Opens the last segment (creating the first one if none), cut back to its last whole frame.
+fn recover(dir: &Path, key: Arc<MasterKey>, segment_bytes: u64) -> Result<State> {
+    let segments = list_segments(dir)?;
+    let (first_seq, path) = match segments.last() {
+        Some(last) => last.clone(),
+        None => {
+            create_segment(dir, 1, [0u8; 32])?;
+            (1, segment_path(dir, 1))
+        }
+    };
+    let data = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+    let header = match SegmentHeader::decode(&data) {
+        Some(h) if h.first_seq == first_seq => h,
+        _ => {
+            // Torn while being created (the header is synced before any frame is written):
+            // make it again after the previous segment's last frame.
+            let prev_hash = match segments.len().checked_sub(2).and_then(|i| segments.get(i)) {
+                Some((_, prev)) => tail(prev)?.1,
+                None => [0u8; 32],
+            };
+            tracing::warn!(path = %path.display(), "audit journal segment had no header; recreated");
+            create_segment(dir, first_seq, prev_hash)?;
+            SegmentHeader {
+                first_seq,
+                prev_hash,
+            }
+        }
+    };
+    let data = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+    let (seq, hash, end) = whole_frames(&data, &header);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| io_err(&path, e))?;
+    if end < data.len() {
+        tracing::warn!(
+            path = %path.display(),
+            bytes = data.len() - end,
+            "audit journal: discarding a torn tail left by a crash"
+        );
+        file.set_len(end as u64)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| io_err(&path, e))?;
+    }
+    let checkpointed_seq = Head::load(dir)?.map_or(0, |h| h.seq);
+    Ok(State {
+        dir: dir.to_path_buf(),
+        key,
+        segment_bytes: segment_bytes.max(HEADER_LEN as u64 + 1),
+        file,
+        first_seq,
+        len: end as u64,
+        seq,
+        hash,
+        checkpointed_seq,
+        checkpointed_at: Instant::now(),
+    })
+}
+
+/// The last sequence number and hash of a segment's whole, chained frames, and where they end.
+fn whole_frames(data: &[u8], header: &SegmentHeader) -> (i64, Hash, usize) {
+    let (mut seq, mut hash, mut pos) = (header.first_seq - 1, header.prev_hash, HEADER_LEN);
+    while let Some(f) = frame_at(data, pos) {
+        let ok = link(&hash, f.payload) == f.hash
+            && RecordView::parse(f.payload).is_ok_and(|v| v.seq == seq + 1);
+        if !ok {
+            break;
+        }
+        seq += 1;
+        hash = f.hash;
+        pos = f.end;
+    }
+    (seq, hash, pos)
+}
+
+/// The last sequence number and hash of a whole segment file.
+fn tail(path: &Path) -> Result<(i64, Hash)> {
+    let data = std::fs::read(path).map_err(|e| io_err(path, e))?;
+    let header = SegmentHeader::decode(&data).ok_or_else(|| {
+        StoreError::Corrupt(format!("{} is not a journal segment", path.display()))
+    })?;
+    let (seq, hash, _) = whole_frames(&data, &header);
+    Ok((seq, hash))
+}
+
+fn restrict(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+}

@@ -1,0 +1,296 @@
+//! The embedded store's audit journal: segments, lookups across it and the audit table,
+//! crash recovery, tamper detection and the one-writer lock.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use common::{record, resource, t};
+use rampart_store::{
+    AuditWriter, AuditWriterConfig, LookupAttribute, LookupQuery, MasterKey, Store, StoreConfig,
+};
+
+struct Dir(PathBuf);
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp_dir() -> Dir {
+    Dir(std::env::temp_dir().join(format!("rampart-journal-{}", uuid::Uuid::new_v4())))
+}
+
+/// A store whose journal seals a segment every ~4 KiB, so a few dozen records span several.
+async fn open(dir: &Path, key: &Arc<MasterKey>) -> Store {
+    Store::open(StoreConfig::sqlite_in(dir, key.clone()).with_journal_segment_bytes(4096))
+        .await
+        .unwrap()
+}
+
+fn journal_dir(dir: &Path) -> PathBuf {
+    StoreConfig::journal_dir(&dir.join(rampart_store::SQLITE_FILE))
+}
+
+fn segments(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(journal_dir(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn quick() -> AuditWriterConfig {
+    AuditWriterConfig {
+        max_batch: 16,
+        queue: 64,
+        linger: std::time::Duration::from_millis(1),
+    }
+}
+
+/// Writes `n` journal records (event times 1..=n seconds, alternating names) through the
+/// writer, and returns the store.
+async fn filled(dir: &Path, key: &Arc<MasterKey>, n: u32) -> Store {
+    let store = open(dir, key).await;
+    let (writer, task) = AuditWriter::spawn(store.clone(), quick()).unwrap();
+    for i in 1..=n {
+        let mut r = record(i, t(i64::from(i)));
+        if i % 3 == 0 {
+            r.event_name = "ListUsers".into();
+            r.resources = vec![resource("AWS::IAM::User", &format!("user-{i}"))];
+        }
+        writer.submit(r).await.unwrap();
+    }
+    writer.flush().await.unwrap();
+    drop(writer);
+    task.await.unwrap();
+    store
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_segments_and_pages_newest_first_with_the_table() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    let store = filled(&dir.0, &key, 60).await;
+    assert!(segments(&dir.0).len() >= 3, "{:?}", segments(&dir.0));
+    // Mutating calls' records stay in the audit table; give two of them times that
+    // interleave with the journal's.
+    let mut a = record(1000, t(30));
+    a.read_only = false;
+    store.append_audit(&a).await.unwrap();
+    let mut b = record(1001, t(61));
+    b.read_only = false;
+    store.append_audit(&b).await.unwrap();
+
+    let mut times = Vec::new();
+    let mut token = None;
+    loop {
+        let page = store
+            .lookup_events(&LookupQuery {
+                account_id: Some("111111111111".into()),
+                max_results: 7,
+                next_token: token.take(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(page.events.len() <= 7);
+        times.extend(page.events.iter().map(|e| e.record.event_time.timestamp()));
+        match page.next_token {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    assert_eq!(times.len(), 62);
+    let mut expected: Vec<i64> = (1..=60).chain([30, 61]).map(|s| t(s).timestamp()).collect();
+    expected.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, expected);
+
+    let report = store.verify_chain().await.unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.records_checked, 62);
+    assert_eq!(report.journal_head_seq, 60);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_use_every_segment_that_can_match() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    let store = filled(&dir.0, &key, 60).await;
+    let q = |attr: LookupAttribute, v: &str| LookupQuery {
+        attribute: Some((attr, v.to_string())),
+        max_results: 50,
+        ..Default::default()
+    };
+    let names = store
+        .lookup_events(&q(LookupAttribute::EventName, "ListUsers"))
+        .await
+        .unwrap();
+    assert_eq!(names.events.len(), 20);
+    assert!(names
+        .events
+        .iter()
+        .all(|e| e.record.event_name == "ListUsers"));
+    let one = store
+        .lookup_events(&q(LookupAttribute::ResourceName, "user-9"))
+        .await
+        .unwrap();
+    assert_eq!(one.events.len(), 1);
+    assert_eq!(
+        one.events[0].record.resources,
+        vec![resource("AWS::IAM::User", "user-9")]
+    );
+    let id = store
+        .lookup_events(&q(
+            LookupAttribute::EventId,
+            "00000000-0000-4000-8000-000000000002",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(id.events.len(), 1);
+    assert!(store
+        .lookup_events(&q(LookupAttribute::EventName, "DeleteUser"))
+        .await
+        .unwrap()
+        .events
+        .is_empty());
+    let ranged = store
+        .lookup_events(&LookupQuery {
+            start_time: Some(t(10)),
+            end_time: Some(t(19)),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(ranged.events.len(), 10);
+    let other = store
+        .lookup_events(&LookupQuery {
+            account_id: Some("222222222222".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(other.events.is_empty());
+    // The summaries were written when segments were sealed.
+    let sums = std::fs::read_dir(journal_dir(&dir.0))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sum")
+        })
+        .count();
+    assert_eq!(sums, segments(&dir.0).len() - 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_torn_tail_is_cut_and_the_chain_continues() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    drop(filled(&dir.0, &key, 10).await);
+    let last = segments(&dir.0).pop().unwrap();
+    let clean_len = std::fs::metadata(&last).unwrap().len();
+    // A crash in the middle of a write: half a frame at the end.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&last)
+        .unwrap();
+    std::io::Write::write_all(&mut f, &[0, 0, 1, 0, 7, 7, 7]).unwrap();
+    drop(f);
+
+    let store = open(&dir.0, &key).await;
+    let (writer, task) = AuditWriter::spawn(store.clone(), quick()).unwrap();
+    assert_eq!(std::fs::metadata(&last).unwrap().len(), clean_len);
+    let a = writer.append(record(11, t(11))).await.unwrap();
+    assert_eq!(a.seq, 11);
+    writer.flush().await.unwrap();
+    let report = store.verify_chain().await.unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.journal_head_seq, 11);
+    drop(writer);
+    task.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampering_is_detected() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    let store = filled(&dir.0, &key, 40).await;
+    assert!(store.verify_chain().await.unwrap().is_intact());
+    let segs = segments(&dir.0);
+
+    // One byte of a sealed segment's record changed.
+    let mut bytes = std::fs::read(&segs[0]).unwrap();
+    let pos = bytes.len() - 40;
+    bytes[pos] ^= 1;
+    std::fs::write(&segs[0], &bytes).unwrap();
+    let b = store.verify_chain().await.unwrap().first_break.unwrap();
+    assert!(b.reason.contains("altered"), "{b:?}");
+    bytes[pos] ^= 1;
+    std::fs::write(&segs[0], &bytes).unwrap();
+    assert!(store.verify_chain().await.unwrap().is_intact());
+
+    // The newest segment removed: the checkpointed head still counts its records.
+    drop(store);
+    std::fs::remove_file(segs.last().unwrap()).unwrap();
+    let store = open(&dir.0, &key).await;
+    let b = store.verify_chain().await.unwrap().first_break.unwrap();
+    assert!(b.reason.contains("removed"), "{b:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_writer_per_data_directory() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    let first = open(&dir.0, &key).await;
+    let (writer, task) = AuditWriter::spawn(first.clone(), quick()).unwrap();
+    writer.append(record(1, t(1))).await.unwrap();
+
+    // A second server on the same directory is refused, with a message saying why...
+    let second = open(&dir.0, &key).await;
+    let err = AuditWriter::spawn(second.clone(), quick()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("one data directory serves one server"),
+        "{err}"
+    );
+    // ...while readers (a report, a CLI) still see the records.
+    let page = second.lookup_events(&LookupQuery::default()).await.unwrap();
+    assert_eq!(page.events.len(), 1);
+
+    drop(writer);
+    task.await.unwrap();
+    first.close().await;
+    drop(first);
+    // Once the first store is gone, the lock is free.
+    let (w2, t2) = AuditWriter::spawn(second.clone(), quick()).unwrap();
+    assert_eq!(w2.append(record(2, t(2))).await.unwrap().seq, 2);
+    drop(w2);
+    t2.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wipe_empties_the_journal() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    let store = filled(&dir.0, &key, 30).await;
+    store.wipe_all().await.unwrap();
+    assert!(store
+        .lookup_events(&LookupQuery::default())
+        .await
+        .unwrap()
+        .events
+        .is_empty());
+    let r = store.verify_chain().await.unwrap();
+    assert!(r.is_intact() && r.journal_head_seq == 0, "{r:?}");
+    let (writer, task) = AuditWriter::spawn(store.clone(), quick()).unwrap();
+    assert_eq!(writer.append(record(1, t(1))).await.unwrap().seq, 1);
+    drop(writer);
+    task.await.unwrap();
+}

@@ -16,6 +16,7 @@ use crate::error::{Result, StoreError};
 use crate::journal::frame::{
     encode_frame, frame_at, link, Hash, RecordView, SegmentHeader, HEADER_LEN,
 };
+use crate::journal::summary::Summary;
 use crate::journal::{
     io_err, list_segments, segment_path, sync_dir, write_summary, Head, HEAD_FILE,
 };
@@ -46,6 +47,8 @@ struct State {
     hash: Hash,
     checkpointed_seq: i64,
     checkpointed_at: Instant,
+    /// The active segment's summary, kept up to date as frames are appended.
+    summary: Summary,
 }
 
 impl JournalWriter {
@@ -107,12 +110,14 @@ impl JournalWriter {
         let mut buf = Vec::with_capacity(records.len() * 2048);
         let mut out = Vec::with_capacity(records.len());
         let (mut seq, mut hash) = (s.seq, s.hash);
+        let mut summary = s.summary.clone();
         for r in records {
             seq += 1;
             hash = encode_frame(&mut buf, &hash, seq, r)?;
+            summary.add_record(seq, r);
             out.push(Appended {
                 seq,
-                hash: hex::encode(hash),
+                hash: hex32(&hash),
             });
         }
         let at = s.len;
@@ -128,6 +133,7 @@ impl JournalWriter {
         s.len = at + buf.len() as u64;
         s.seq = seq;
         s.hash = hash;
+        s.summary = summary;
         self.publish(s.first_seq, s.len);
         if s.len >= s.segment_bytes {
             self.roll(&mut s)?;
@@ -146,10 +152,7 @@ impl JournalWriter {
 
     /// Seals the active segment (with its summary) and starts the next one.
     fn roll(&self, s: &mut State) -> Result<()> {
-        let path = segment_path(&s.dir, s.first_seq);
-        let data = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
-        let summary = crate::journal::summarize(&data)?;
-        write_summary(&s.dir, s.first_seq, &summary)?;
+        write_summary(&s.dir, s.first_seq, &std::mem::take(&mut s.summary))?;
         let first = s.seq + 1;
         s.file = create_segment(&s.dir, first, s.hash)?;
         s.first_seq = first;
@@ -179,6 +182,7 @@ impl JournalWriter {
         s.seq = 0;
         s.hash = [0u8; 32];
         s.checkpointed_seq = 0;
+        s.summary = Summary::default();
         self.publish(1, s.len);
         Ok(())
     }
@@ -263,6 +267,7 @@ fn recover(dir: &Path, key: Arc<MasterKey>, segment_bytes: u64) -> Result<State>
             .map_err(|e| io_err(&path, e))?;
     }
     let checkpointed_seq = Head::load(dir)?.map_or(0, |h| h.seq);
+    let summary = crate::journal::summarize(&data[..end])?;
     Ok(State {
         dir: dir.to_path_buf(),
         key,
@@ -274,6 +279,7 @@ fn recover(dir: &Path, key: Arc<MasterKey>, segment_bytes: u64) -> Result<State>
         hash,
         checkpointed_seq,
         checkpointed_at: Instant::now(),
+        summary,
     })
 }
 
@@ -301,6 +307,17 @@ fn tail(path: &Path) -> Result<(i64, Hash)> {
     })?;
     let (seq, hash, _) = whole_frames(&data, &header);
     Ok((seq, hash))
+}
+
+/// Lowercase hex of a hash (the `hex` crate's char-by-char iterator showed in profiles).
+fn hex32(h: &Hash) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for b in h {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
 }
 
 fn restrict(path: &Path, mode: u32) {

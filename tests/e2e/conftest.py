@@ -19,8 +19,8 @@ BIN = os.environ.get("RAMPART_BIN") or os.path.join(
 class Server:
     """One running `rampart serve` on a free loopback port with its own data dir."""
 
-    def __init__(self, *extra_args):
-        self.data_dir = tempfile.mkdtemp(prefix="rampart-e2e-")
+    def __init__(self, *extra_args, data_dir=None):
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="rampart-e2e-")
         env = dict(os.environ)
         for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             env.pop(var, None)

@@ -3,6 +3,7 @@
 import json
 import os
 import socket
+import subprocess
 import time
 import urllib.request
 
@@ -131,6 +132,56 @@ def test_every_call_is_audited_and_lookup_events_finds_it(fresh_server):
     assert ok[0]["readOnly"] is True
     refused = [r for r in records if r.get("errorCode") == "SignatureDoesNotMatch"]
     assert len(refused) == 1
+
+
+def test_audit_trail_survives_a_restart_and_verifies():
+    from conftest import BIN, Server
+
+    s = Server()
+    sts = s.client("sts")
+    ids = {sts.get_caller_identity()["ResponseMetadata"]["RequestId"] for _ in range(5)}
+    s.stop()  # SIGTERM: a graceful shutdown flushes the audit trail
+    again = Server(data_dir=s.data_dir)
+    try:
+        events = again.client("cloudtrail").lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "GetCallerIdentity"}]
+        )["Events"]
+        found = {json.loads(e["CloudTrailEvent"])["requestID"] for e in events}
+        assert ids <= found
+        verify = subprocess.run(
+            [BIN, "audit", "verify", "--data-dir", s.data_dir], capture_output=True, text=True
+        )
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+        assert "Intact" in verify.stdout
+    finally:
+        again.stop()
+    # One byte of a read call's record changed on disk: the chain shows it.
+    journal = os.path.join(s.data_dir, "rampart.db-audit")
+    segment = sorted(f for f in os.listdir(journal) if f.endswith(".log"))[-1]
+    path = os.path.join(journal, segment)
+    data = bytearray(open(path, "rb").read())
+    data[len(data) - 40] ^= 1
+    open(path, "wb").write(bytes(data))
+    verify = subprocess.run(
+        [BIN, "audit", "verify", "--data-dir", s.data_dir], capture_output=True, text=True
+    )
+    assert verify.returncode == 1
+    assert "BROKEN" in verify.stdout
+
+
+def test_a_second_server_on_the_same_data_dir_is_refused(fresh_server):
+    from conftest import BIN
+
+    proc = subprocess.run(
+        [BIN, "serve", "--listen", "127.0.0.1:0", "--data-dir", fresh_server.data_dir],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode != 0
+    assert "one data directory serves one server" in proc.stdout + proc.stderr
+    # The first server is unaffected.
+    assert fresh_server.client("sts").get_caller_identity()["Arn"].endswith(":root")
 
 
 def test_lookup_events_paginates(fresh_server):

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use rampart::{app, billing, config, policy_cli};
+use rampart::{app, audit_cli, billing, config, policy_cli};
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +30,9 @@ enum Command {
     /// Consolidated billing: what each account used, priced.
     #[command(subcommand)]
     Billing(billing::report::BillingCommand),
+    /// The audit trail: check its hash chains.
+    #[command(subcommand)]
+    Audit(audit_cli::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -38,5 +41,6 @@ fn main() -> ExitCode {
         Command::Serve(config) => app::run(config),
         Command::Policy(cmd) => policy_cli::run(cmd),
         Command::Billing(cmd) => billing::report::run(cmd),
+        Command::Audit(cmd) => audit_cli::run(cmd),
     }
 }

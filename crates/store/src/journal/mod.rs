@@ -17,6 +17,7 @@
 
 pub(crate) mod frame;
 mod read;
+mod segment_reader;
 mod summary;
 mod writer;
 
@@ -26,8 +27,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::crypto::MasterKey;
 use crate::error::{Result, StoreError};
-use frame::{frame_at, Hash, RecordView, SegmentHeader, HEADER_LEN};
+use frame::{Hash, RecordView};
 pub(crate) use read::{lookup, verify};
+use segment_reader::SegmentReader;
 use summary::Summary;
 pub(crate) use writer::JournalWriter;
 
@@ -108,8 +110,7 @@ impl Journal {
         let summary = match loaded {
             Some(s) => s,
             None => {
-                let data = std::fs::read(path).map_err(|e| io_err(path, e))?;
-                let s = summarize(&data)?;
+                let s = summarize(path, None)?;
                 // Best effort: a read-only reader may not be able to write it.
                 let _ = write_summary(&self.dir, first_seq, &s);
                 s
@@ -122,18 +123,15 @@ impl Journal {
         Ok(summary)
     }
 
-    /// The bytes of a segment a reader may use: all of a sealed one; of the active one, what
-    /// this process's writer has made durable (or, written by another process, whatever whole
+    /// A segment opened for reading: all of a sealed one; of the active one, what this
+    /// process's writer has made durable (or, written by another process, whatever whole
     /// frames are there).
-    fn read_segment(&self, first_seq: i64, path: &Path) -> Result<Vec<u8>> {
-        let mut data = std::fs::read(path).map_err(|e| io_err(path, e))?;
-        if let Some(w) = self.open_writer() {
+    fn open_segment(&self, first_seq: i64, path: &Path) -> Result<SegmentReader> {
+        let limit = self.open_writer().and_then(|w| {
             let (active, len) = w.durable();
-            if active == first_seq {
-                data.truncate(usize::try_from(len).unwrap_or(usize::MAX));
-            }
-        }
-        Ok(data)
+            (active == first_seq).then_some(len)
+        });
+        SegmentReader::open(path, limit)
     }
 }
 
@@ -168,19 +166,21 @@ fn list_segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>> {
     Ok(out)
 }
 
-/// Summarizes a segment's whole frames.
-fn summarize(data: &[u8]) -> Result<Summary> {
-    let mut s = Summary::default();
-    if SegmentHeader::decode(data).is_none() {
-        return Err(StoreError::Corrupt("not a journal segment".into()));
+/// Summarizes a segment's whole frames (the first `limit` bytes of it, if given).
+fn summarize(path: &Path, limit: Option<u64>) -> Result<Summary> {
+    let mut reader = SegmentReader::open(path, limit)?;
+    if reader.header.is_none() {
+        return Err(StoreError::Corrupt(format!(
+            "{} is not a journal segment",
+            path.display()
+        )));
     }
-    let mut pos = HEADER_LEN;
-    while let Some(f) = frame_at(data, pos) {
-        match RecordView::parse(f.payload) {
+    let mut s = Summary::default();
+    while let Some((payload, _)) = reader.next_frame()? {
+        match RecordView::parse(payload) {
             Ok(v) => s.add(&v),
             Err(_) => break,
         }
-        pos = f.end;
     }
     Ok(s)
 }

@@ -5,7 +5,7 @@ use crate::audit_chain::ChainBreak;
 use crate::audit_lookup::{read_only_value, Cursor, LookupAttribute, LookupQuery, Source};
 use crate::db::to_ms;
 use crate::error::Result;
-use crate::journal::frame::{frame_at, link, RecordView, SegmentHeader, HEADER_LEN};
+use crate::journal::frame::{link, RecordView};
 use crate::journal::{list_segments, Head, Journal};
 
 /// What verifying the journal found.
@@ -114,12 +114,10 @@ pub(crate) fn lookup(
                 break;
             }
         }
-        let data = j.read_segment(first, path)?;
-        let mut pos = HEADER_LEN;
-        while let Some(f) = frame_at(&data, pos) {
-            pos = f.end;
+        let mut reader = j.open_segment(first, path)?;
+        while let Some((payload, _)) = reader.next_frame()? {
             // A frame that does not parse is a torn tail still being written: stop there.
-            let Ok(r) = RecordView::parse(f.payload) else {
+            let Ok(r) = RecordView::parse(payload) else {
                 break;
             };
             if !filter.matches(&r) || floor.is_some_and(|fl| key(&r) <= fl) {
@@ -159,12 +157,12 @@ pub(crate) fn verify(j: &Journal) -> Result<JournalReport> {
     let mut expected = 1i64;
     let mut hash_at_head = None;
     for (i, (first, path)) in segments.iter().enumerate() {
-        let data = j.read_segment(*first, path)?;
+        let mut reader = j.open_segment(*first, path)?;
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        match SegmentHeader::decode(&data) {
+        match reader.header {
             Some(h) if h.first_seq == expected && h.prev_hash == prev => {}
             _ => {
                 report.first_break = broken(
@@ -176,10 +174,9 @@ pub(crate) fn verify(j: &Journal) -> Result<JournalReport> {
                 return Ok(report);
             }
         }
-        let mut pos = HEADER_LEN;
-        while let Some(f) = frame_at(&data, pos) {
-            let seq_ok = RecordView::parse(f.payload).is_ok_and(|r| r.seq == expected);
-            if !seq_ok || link(&prev, f.payload) != f.hash {
+        while let Some((payload, hash)) = reader.next_frame()? {
+            let seq_ok = RecordView::parse(payload).is_ok_and(|r| r.seq == expected);
+            if !seq_ok || link(&prev, payload) != hash {
                 report.first_break = broken(
                     expected,
                     format!("journal record {expected} was altered or is missing"),
@@ -187,16 +184,15 @@ pub(crate) fn verify(j: &Journal) -> Result<JournalReport> {
                 return Ok(report);
             }
             if head.as_ref().is_some_and(|h| h.seq == expected) {
-                hash_at_head = Some(f.hash);
+                hash_at_head = Some(hash);
             }
-            prev = f.hash;
+            prev = hash;
             report.last_seq = expected;
             report.records_checked += 1;
             expected += 1;
-            pos = f.end;
         }
         let sealed = i + 1 < segments.len();
-        if sealed && pos != data.len() {
+        if sealed && !reader.at_end() {
             report.first_break = broken(
                 expected,
                 format!("journal segment {name} is cut inside record {expected}"),

@@ -267,7 +267,7 @@ fn recover(dir: &Path, key: Arc<MasterKey>, segment_bytes: u64) -> Result<State>
             .map_err(|e| io_err(&path, e))?;
     }
     let checkpointed_seq = Head::load(dir)?.map_or(0, |h| h.seq);
-    let summary = crate::journal::summarize(&data[..end])?;
+    let summary = crate::journal::summarize(&path, Some(end as u64))?;
     Ok(State {
         dir: dir.to_path_buf(),
         key,

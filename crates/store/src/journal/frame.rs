@@ -333,6 +333,42 @@ mod tests {
         assert_eq!(SegmentHeader::decode(&[0u8; HEADER_LEN]), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_record_round_trips(
+            id in ".{0,40}", ms in -1_000_000_000_000i64..4_000_000_000_000i64,
+            name in "[A-Za-z]{1,30}", user in proptest::option::of(".{0,20}"),
+            ro: bool, err in proptest::option::of("[A-Za-z]{1,20}"),
+            res in proptest::collection::vec((proptest::option::of(".{0,10}"), proptest::option::of(".{0,10}")), 0..4),
+            json in ".{0,200}", seq in 1i64..i64::MAX,
+        ) {
+            let rec = AuditRecord {
+                event_id: id,
+                event_time: chrono::DateTime::from_timestamp_millis(ms).unwrap(),
+                event_name: name,
+                event_source: "iam.amazonaws.com".into(),
+                username: user,
+                access_key_id: None,
+                read_only: ro,
+                error_code: err,
+                account_id: Some("123456789012".into()),
+                resources: res.into_iter().map(|(t, n)| AuditResource { resource_type: t, resource_name: n }).collect(),
+                event_json: json,
+            };
+            let bytes = canonical_bytes(seq, &rec);
+            let view = RecordView::parse(&bytes).unwrap();
+            proptest::prop_assert_eq!(view.seq, seq);
+            proptest::prop_assert_eq!(view.to_stored().unwrap().record, rec);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            let _ = RecordView::parse(&bytes);
+            let _ = frame_at(&bytes, 0);
+            let _ = SegmentHeader::decode(&bytes);
+        }
+    }
+
     #[test]
     fn garbage_payload_is_corrupt_not_a_panic() {
         for len in 0..64 {

@@ -74,184 +74,197 @@ pub struct EventFacts<'a> {
     pub read_only: bool,
 }
 
-/// The CloudTrail event of one request, borrowed from its facts and serialized in one pass
-/// (no intermediate JSON tree: this runs for every request).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Event<'a> {
-    event_version: &'static str,
-    user_identity: UserIdentity<'a>,
-    event_time: Rfc3339Secs,
-    event_source: EventSource<'a>,
-    event_name: &'a str,
-    aws_region: &'a str,
-    #[serde(rename = "sourceIPAddress")]
-    source_ip_address: &'a str,
-    user_agent: &'a str,
-    request_parameters: Option<Shaped<'a>>,
-    response_elements: Option<Shaped<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_code: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_message: Option<&'a str>,
-    #[serde(rename = "requestID")]
-    request_id: &'a str,
-    #[serde(rename = "eventID")]
-    event_id: &'a str,
-    read_only: bool,
-    event_type: &'static str,
-    management_event: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    recipient_account_id: Option<&'a str>,
-    event_category: &'static str,
-}
-
-/// Builds the CloudTrail event for one request, as JSON text.
+/// Builds the CloudTrail event for one request, as JSON text. Written field by field straight
+/// from the facts (no intermediate JSON tree: this runs for every request); the parameters
+/// and response go through serde_json as [`cloudtrail_shape`] would shape them.
 pub fn build(f: &EventFacts<'_>) -> String {
-    let event = Event {
-        event_version: EVENT_VERSION,
-        user_identity: user_identity(f),
-        event_time: Rfc3339Secs(f.event_time),
-        event_source: EventSource(f.service),
-        event_name: f.operation.unwrap_or_default(),
-        aws_region: f.region,
-        source_ip_address: f.source_ip,
-        user_agent: f.user_agent,
-        request_parameters: f.request_parameters.map(Shaped),
-        response_elements: f.response_elements.map(Shaped),
-        error_code: f.error.map(|(code, _)| code),
-        error_message: f.error.map(|(_, message)| message),
-        request_id: f.request_id,
-        event_id: f.event_id,
-        read_only: f.read_only,
-        event_type: "AwsApiCall",
-        management_event: true,
-        recipient_account_id: f.principal.map(|p| p.account_id.as_str()),
-        event_category: "Management",
-    };
     // Sized for a typical record, so the buffer rarely grows.
-    let mut out = Vec::with_capacity(1024);
-    // Serializing borrowed strings, bools and JSON values cannot fail.
-    if serde_json::to_writer(&mut out, &event).is_err() {
-        return String::new();
+    let mut out = Vec::with_capacity(768);
+    let mut e = ObjectWriter::open(&mut out);
+    e.str("eventVersion", EVENT_VERSION);
+    e.key("userIdentity");
+    user_identity(e.out, f);
+    e.str("eventTime", rfc3339_secs(&f.event_time).as_str());
+    e.key("eventSource");
+    match f.service {
+        None => push_json_str(e.out, ""),
+        Some(service) => push_json_str(e.out, &event_source(service)),
     }
-    // serde_json writes UTF-8 only.
+    e.str("eventName", f.operation.unwrap_or_default());
+    e.str("awsRegion", f.region);
+    e.str("sourceIPAddress", f.source_ip);
+    e.str("userAgent", f.user_agent);
+    e.shaped("requestParameters", f.request_parameters);
+    e.shaped("responseElements", f.response_elements);
+    if let Some((code, message)) = f.error {
+        e.str("errorCode", code);
+        e.str("errorMessage", message);
+    }
+    e.str("requestID", f.request_id);
+    e.str("eventID", f.event_id);
+    e.raw("readOnly", if f.read_only { "true" } else { "false" });
+    e.str("eventType", "AwsApiCall");
+    e.raw("managementEvent", "true");
+    if let Some(p) = f.principal {
+        e.str("recipientAccountId", &p.account_id);
+    }
+    e.str("eventCategory", "Management");
+    e.close();
+    // Only UTF-8 is ever written.
     String::from_utf8(out).unwrap_or_default()
 }
 
 /// `sts` -> `sts.amazonaws.com`.
 pub fn event_source(service: &str) -> String {
-    format!("{service}.amazonaws.com")
-}
-
-/// `eventSource`: `{service}.amazonaws.com`, or empty when routing failed.
-struct EventSource<'a>(Option<&'a str>);
-
-impl Serialize for EventSource<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            None => s.serialize_str(""),
-            Some(service) => s.collect_str(&format_args!("{service}.amazonaws.com")),
-        }
-    }
-}
-
-/// A time as RFC 3339 in whole seconds with `Z` (`2023-11-14T22:13:20Z`), formatted on the
-/// stack for years 0..=9999.
-struct Rfc3339Secs(DateTime<Utc>);
-
-impl Serialize for Rfc3339Secs {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use chrono::{Datelike, Timelike};
-        let t = &self.0;
-        let year = match u32::try_from(t.year()) {
-            Ok(y) if y <= 9999 => y,
-            _ => return s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Secs, true)),
-        };
-        let mut buf = *b"0000-00-00T00:00:00Z";
-        // A leap second (nanoseconds past 1e9) is written as second 60, as chrono does.
-        let second = t.second() + u32::from(t.nanosecond() >= 1_000_000_000);
-        let fields = [
-            (0, year, 4),
-            (5, t.month(), 2),
-            (8, t.day(), 2),
-            (11, t.hour(), 2),
-            (14, t.minute(), 2),
-            (17, second, 2),
-        ];
-        for (at, value, width) in fields {
-            let mut v = value;
-            for slot in buf.iter_mut().skip(at).take(width).rev() {
-                *slot = b'0' + (v % 10) as u8;
-                v /= 10;
-            }
-        }
-        s.serialize_str(std::str::from_utf8(&buf).unwrap_or_default())
-    }
+    let mut out = String::with_capacity(service.len() + 14);
+    out.push_str(service);
+    out.push_str(".amazonaws.com");
+    out
 }
 
 /// `userIdentity`: the caller, or `Unknown` with the claimed access key id.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct UserIdentity<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    principal_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    arn: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    access_key_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_context: Option<SessionContextJson>,
-}
-
-#[derive(Serialize)]
-struct SessionContextJson {
-    attributes: SessionAttributes,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionAttributes {
-    creation_date: Rfc3339Secs,
-    mfa_authenticated: &'static str,
-}
-
-fn user_identity<'a>(f: &EventFacts<'a>) -> UserIdentity<'a> {
+fn user_identity(out: &mut Vec<u8>, f: &EventFacts<'_>) {
+    let mut id = ObjectWriter::open(out);
     let Some(p) = f.principal else {
-        return UserIdentity {
-            kind: "Unknown",
-            principal_id: None,
-            arn: None,
-            account_id: None,
-            access_key_id: f.access_key_id,
-            user_name: None,
-            session_context: None,
-        };
+        id.str("type", "Unknown");
+        if let Some(akid) = f.access_key_id {
+            id.str("accessKeyId", akid);
+        }
+        id.close();
+        return;
     };
-    UserIdentity {
-        kind: p.kind.as_str(),
-        principal_id: Some(&p.user_id),
-        arn: Some(&p.arn),
-        account_id: Some(&p.account_id),
-        access_key_id: Some(&p.access_key_id),
-        user_name: (p.kind == PrincipalKind::User).then_some(p.name.as_str()),
-        session_context: p.session.as_ref().map(|session| SessionContextJson {
-            attributes: SessionAttributes {
-                creation_date: Rfc3339Secs(session.issued_at),
-                mfa_authenticated: if session.mfa_authenticated_at.is_some() {
-                    "true"
-                } else {
-                    "false"
-                },
-            },
-        }),
+    id.str("type", p.kind.as_str());
+    id.str("principalId", &p.user_id);
+    id.str("arn", &p.arn);
+    id.str("accountId", &p.account_id);
+    id.str("accessKeyId", &p.access_key_id);
+    if p.kind == PrincipalKind::User {
+        id.str("userName", &p.name);
     }
+    if let Some(session) = &p.session {
+        id.key("sessionContext");
+        let mut context = ObjectWriter::open(id.out);
+        context.key("attributes");
+        let mut attributes = ObjectWriter::open(context.out);
+        attributes.str("creationDate", rfc3339_secs(&session.issued_at).as_str());
+        let mfa = session.mfa_authenticated_at.is_some();
+        attributes.str("mfaAuthenticated", if mfa { "true" } else { "false" });
+        attributes.close();
+        context.close();
+    }
+    id.close();
+}
+
+/// A JSON object written member by member (keys are plain ASCII literals).
+struct ObjectWriter<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> ObjectWriter<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, first: true }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        push_json_str(self.out, value);
+    }
+
+    /// A literal (`true`, `false`).
+    fn raw(&mut self, key: &str, value: &str) {
+        self.key(key);
+        self.out.extend_from_slice(value.as_bytes());
+    }
+
+    /// A shaped value, or `null`.
+    fn shaped(&mut self, key: &str, value: Option<&Value>) {
+        self.key(key);
+        let written = match value {
+            // Writing JSON values into a Vec cannot fail.
+            Some(v) => serde_json::to_writer(&mut *self.out, &Shaped(v)).is_ok(),
+            None => false,
+        };
+        if !written {
+            self.out.extend_from_slice(b"null");
+        }
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// Appends `s` as a JSON string: copied whole when nothing needs escaping (the usual case),
+/// otherwise escaped by serde_json, so the output is exactly serde_json's.
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // No early exit: a plain fold over the bytes vectorizes.
+    let special = s.bytes().fold(false, |acc, b| {
+        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !special {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else if serde_json::to_writer(&mut *out, s).is_err() {
+        // Unreachable for a Vec; keep the document well formed regardless.
+        out.extend_from_slice(b"\"\"");
+    }
+}
+
+/// A time as RFC 3339 in whole seconds with `Z` (`2023-11-14T22:13:20Z`), as
+/// `to_rfc3339_opts(SecondsFormat::Secs, true)` writes it; on the stack for years 0..=9999.
+enum Rfc3339Secs {
+    Inline([u8; 20]),
+    Other(String),
+}
+
+impl Rfc3339Secs {
+    fn as_str(&self) -> &str {
+        match self {
+            // Only ASCII digits and separators are written.
+            Rfc3339Secs::Inline(b) => std::str::from_utf8(b).unwrap_or_default(),
+            Rfc3339Secs::Other(s) => s,
+        }
+    }
+}
+
+fn rfc3339_secs(t: &DateTime<Utc>) -> Rfc3339Secs {
+    use chrono::{Datelike, Timelike};
+    let year = match u32::try_from(t.year()) {
+        Ok(y) if y <= 9999 => y,
+        _ => return Rfc3339Secs::Other(t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+    };
+    let mut buf = *b"0000-00-00T00:00:00Z";
+    // A leap second (nanoseconds past 1e9) is written as second 60, as chrono does.
+    let second = t.second() + u32::from(t.nanosecond() >= 1_000_000_000);
+    let fields = [
+        (0, year, 4),
+        (5, t.month(), 2),
+        (8, t.day(), 2),
+        (11, t.hour(), 2),
+        (14, t.minute(), 2),
+        (17, second, 2),
+    ];
+    for (at, value, width) in fields {
+        let mut v = value;
+        for slot in buf.iter_mut().skip(at).take(width).rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+    Rfc3339Secs::Inline(buf)
 }
 
 /// A value as [`cloudtrail_shape`] would make it, serialized without building the new tree.

@@ -1,7 +1,11 @@
 //! The operations the load generator can send, and how each request is built and signed.
 
+use std::time::Instant;
+
 use anyhow::{anyhow, bail, Context, Result};
-use hyper::{header, Request};
+use hyper::body::Bytes;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{header, Method, Request, Uri};
 use rampart_sigv4::{sign, RequestParts, SecretKey, SigningParams};
 
 use crate::Body;
@@ -35,20 +39,30 @@ impl Op {
         }
     }
 
-    /// Builds request number `seq` of connection `conn`.
-    pub fn request(
+    /// True when every request of this op is the same (so it can be signed once and resent);
+    /// `CreateUser` needs a fresh name, hence a fresh signature, each time.
+    pub fn is_fixed(self) -> bool {
+        self != Op::IamCreateUser
+    }
+
+    /// Builds and signs request number `seq` of connection `conn`, ready to be sent (again).
+    pub fn prepare(
         self,
         target: &Target,
         creds: Option<&Credentials>,
         region: &str,
         conn: usize,
         seq: u64,
-    ) -> Result<Request<Body>> {
+    ) -> Result<Prepared> {
         let (service, form) = match self {
             Op::Live => {
-                return Ok(Request::get("/_rampart/live")
-                    .header(header::HOST, &target.authority)
-                    .body(Body::default())?)
+                return Ok(Prepared {
+                    method: Method::GET,
+                    path: "/_rampart/live",
+                    headers: vec![(header::HOST, HeaderValue::try_from(&target.authority)?)],
+                    body: Bytes::new(),
+                    signed_at: Instant::now(),
+                })
             }
             Op::StsGetCallerIdentity => (
                 "sts",
@@ -71,6 +85,31 @@ impl Op {
     }
 }
 
+/// A request built and signed once, from which identical requests can be made cheaply (the
+/// signature stays valid for 15 minutes; the server still verifies each one in full).
+pub struct Prepared {
+    method: Method,
+    path: &'static str,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    body: Bytes,
+    /// When it was signed.
+    pub signed_at: Instant,
+}
+
+impl Prepared {
+    /// A new request with this method, path, headers and body.
+    pub fn request(&self) -> Request<Body> {
+        let mut request = Request::new(Body::new(self.body.clone()));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = Uri::from_static(self.path);
+        let headers = request.headers_mut();
+        for (name, value) in &self.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        request
+    }
+}
+
 /// A form POST signed in the `Authorization` header form, as the SDKs send awsQuery calls.
 fn signed_form(
     target: &Target,
@@ -78,7 +117,7 @@ fn signed_form(
     region: &str,
     service: &str,
     form: String,
-) -> Result<Request<Body>> {
+) -> Result<Prepared> {
     const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
     let headers: [(&str, &[u8]); 2] = [
         ("host", target.authority.as_bytes()),
@@ -101,13 +140,20 @@ fn signed_form(
             security_token: None,
         },
     )?;
-    let mut builder = Request::post("/")
-        .header(header::HOST, &target.authority)
-        .header(header::CONTENT_TYPE, CONTENT_TYPE);
+    let mut headers = vec![
+        (header::HOST, HeaderValue::try_from(&target.authority)?),
+        (header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE)),
+    ];
     for (name, value) in signed.headers() {
-        builder = builder.header(name, value);
+        headers.push((HeaderName::from_static(name), HeaderValue::try_from(value)?));
     }
-    Ok(builder.body(Body::from(form))?)
+    Ok(Prepared {
+        method: Method::POST,
+        path: "/",
+        headers,
+        body: Bytes::from(form),
+        signed_at: Instant::now(),
+    })
 }
 
 /// Where the server listens.

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use crate::ops::Op;
-
 /// Latency histogram resolution: 10 µs buckets up to 1 s, then one overflow bucket.
 const BUCKET_US: u64 = 10;
 const BUCKETS: usize = 100_000;
@@ -93,10 +91,10 @@ impl Report {
     }
 
     /// A human-readable summary.
-    pub fn table(&self, op: Op, connections: usize) -> String {
+    pub fn table(&self, label: &str, connections: usize) -> String {
         let mut out = format!(
             "{} with {connections} connections for {:.1}s\n  requests/s: {:.0}\n  ok: {}  failed: {}\n  latency p50: {} us  p99: {} us  p99.9: {} us\n",
-            op.label(),
+            label,
             self.elapsed.as_secs_f64(),
             self.rate(),
             self.ok,
@@ -112,10 +110,10 @@ impl Report {
     }
 
     /// One JSON object (for scripts).
-    pub fn json(&self, op: Op) -> String {
+    pub fn json(&self, label: &str) -> String {
         format!(
             "{{\"op\":\"{}\",\"rps\":{:.1},\"ok\":{},\"failed\":{},\"p50_us\":{},\"p99_us\":{}}}",
-            op.label(),
+            label,
             self.rate(),
             self.ok,
             self.failed,

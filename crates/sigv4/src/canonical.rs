@@ -3,7 +3,7 @@
 use aws_lc_rs::{digest, hmac};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
-use crate::parse::{query_pairs, CredentialScope, ALGORITHM};
+use crate::parse::{query_pairs, CredentialScope, ALGORITHM, TERMINATOR};
 
 /// Hex SHA-256 of the empty string (the payload hash of a request without a body).
 pub const EMPTY_SHA256_HEX: &str =
@@ -37,12 +37,45 @@ impl Default for UriRules {
     }
 }
 
+/// Lowercase hex of 32 bytes (a SHA-256 or a signature), on the stack.
+#[derive(Clone, Copy)]
+pub struct Hex32([u8; 64]);
+
+impl Hex32 {
+    /// Encodes `bytes` (straight-line per nibble; this runs several times per request).
+    pub fn new(bytes: &[u8; 32]) -> Self {
+        fn digit(n: u8) -> u8 {
+            if n < 10 {
+                b'0' + n
+            } else {
+                b'a' + n - 10
+            }
+        }
+        let mut out = [0u8; 64];
+        for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+            if let [hi, lo] = pair {
+                *hi = digit(b >> 4);
+                *lo = digit(b & 0x0f);
+            }
+        }
+        Self(out)
+    }
+
+    /// The hex text.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever written.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
 /// Hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
-    if data.is_empty() {
-        return EMPTY_SHA256_HEX.to_owned();
-    }
-    hex::encode(digest::digest(&digest::SHA256, data).as_ref())
+    sha256_hex32(data).as_str().to_owned()
+}
+
+/// Hex SHA-256 of `data`, without allocating.
+pub fn sha256_hex32(data: &[u8]) -> Hex32 {
+    Hex32::new(&sha256(data))
 }
 
 /// Raw SHA-256 of `data`.
@@ -90,6 +123,10 @@ pub fn normalize_path(path: &str) -> String {
 /// The canonical URI of a raw (as received, percent-encoded) request path.
 pub fn canonical_uri(path: &str, rules: UriRules) -> String {
     let path = if path.is_empty() { "/" } else { path };
+    // The root path, which every awsQuery and awsJson call uses, is its own canonical form.
+    if path == "/" {
+        return String::from("/");
+    }
     let normalized;
     let path = if rules.normalize {
         normalized = normalize_path(path);
@@ -135,6 +172,18 @@ pub fn canonical_query(query: &str, presigned: bool) -> String {
 
 /// Appends a header value trimmed, with runs of whitespace collapsed to one space.
 fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    // Most values have nothing to trim or collapse: copy them whole.
+    let plain = !value.first().is_some_and(is_space)
+        && !value.last().is_some_and(is_space)
+        && value
+            .iter()
+            .all(|&b| b != b'\t' && b != b'\r' && b != b'\n')
+        && !value.windows(2).any(|w| w == b"  ");
+    if plain {
+        out.extend_from_slice(value);
+        return;
+    }
     let mut pending_space = false;
     let mut started = false;
     for &b in value {
@@ -161,7 +210,7 @@ pub fn canonical_request(
     signed_headers: &[String],
     payload_hash: &str,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256);
+    let mut out = Vec::with_capacity(512);
     out.extend_from_slice(method.as_bytes());
     out.push(b'\n');
     out.extend_from_slice(canonical_uri.as_bytes());
@@ -195,11 +244,24 @@ pub fn canonical_request(
 
 /// The string to sign: algorithm, request time, scope and the canonical request's hash.
 pub fn string_to_sign(amz_date: &str, scope: &CredentialScope, canonical_request: &[u8]) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{}\n{}",
-        scope.to_scope_string(),
-        sha256_hex(canonical_request)
-    )
+    let hash = sha256_hex32(canonical_request);
+    let mut out = String::with_capacity(
+        ALGORITHM.len()
+            + amz_date.len()
+            + scope.date.len()
+            + scope.region.len()
+            + scope.service.len()
+            + TERMINATOR.len()
+            + 64
+            + 8,
+    );
+    for part in [ALGORITHM, "\n", amz_date, "\n"] {
+        out.push_str(part);
+    }
+    scope.push_scope_string(&mut out);
+    out.push('\n');
+    out.push_str(hash.as_str());
+    out
 }
 
 #[cfg(test)]
@@ -257,9 +319,29 @@ mod tests {
     }
 
     #[test]
+    fn hex_matches_the_hex_crate() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0xa5);
+        assert_eq!(Hex32::new(&bytes).as_str(), hex::encode(bytes));
+        assert_eq!(sha256_hex(b""), EMPTY_SHA256_HEX);
+    }
+
+    #[test]
     fn trims_and_collapses() {
         let mut v = Vec::new();
         push_trimmed(&mut v, b"  \"a   b \t c\"  ");
         assert_eq!(v, b"\"a b c\"");
+        for (value, want) in [
+            (&b"a b c"[..], &b"a b c"[..]),
+            (b"a\tb", b"a b"),
+            (b"a \tb", b"a b"),
+            (b"a\t", b"a"),
+            (b"a\nb", b"a b"),
+            (b"", b""),
+            (b" ", b""),
+        ] {
+            let mut v = Vec::new();
+            push_trimmed(&mut v, value);
+            assert_eq!(v, want, "{value:?}");
+        }
     }
 }

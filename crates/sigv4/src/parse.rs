@@ -41,10 +41,26 @@ pub struct CredentialScope {
 impl CredentialScope {
     /// The scope line of the string to sign: `date/region/service/aws4_request`.
     pub fn to_scope_string(&self) -> String {
-        format!(
-            "{}/{}/{}/{TERMINATOR}",
-            self.date, self.region, self.service
-        )
+        let mut out = String::with_capacity(
+            self.date.len() + self.region.len() + self.service.len() + TERMINATOR.len() + 3,
+        );
+        self.push_scope_string(&mut out);
+        out
+    }
+
+    /// Appends [`Self::to_scope_string`] to `out`.
+    pub fn push_scope_string(&self, out: &mut String) {
+        for part in [
+            &self.date,
+            "/",
+            &self.region,
+            "/",
+            &self.service,
+            "/",
+            TERMINATOR,
+        ] {
+            out.push_str(part);
+        }
     }
 }
 
@@ -117,46 +133,87 @@ impl ParsedAuth {
 
 /// Formats a time as `YYYYMMDDTHHMMSSZ`.
 pub fn format_amz_date(t: &DateTime<Utc>) -> String {
-    use chrono::{Datelike, Timelike};
-    let Ok(year) = u32::try_from(t.year()) else {
-        return t.format(AMZ_DATE_FORMAT).to_string();
-    };
-    if year > 9999 {
-        return t.format(AMZ_DATE_FORMAT).to_string();
-    }
-    let mut s = String::with_capacity(16);
-    push_digits(&mut s, year, 4);
-    push_digits(&mut s, t.month(), 2);
-    push_digits(&mut s, t.day(), 2);
-    s.push('T');
-    push_digits(&mut s, t.hour(), 2);
-    push_digits(&mut s, t.minute(), 2);
-    push_digits(&mut s, t.second(), 2);
-    s.push('Z');
-    s
+    AmzDate::new(t).as_str().to_owned()
 }
 
-fn push_digits(s: &mut String, value: u32, width: u32) {
-    for i in (0..width).rev() {
-        let d = (value / 10u32.pow(i)) % 10;
-        s.push(char::from(b'0' + d as u8));
+/// A time formatted as `YYYYMMDDTHHMMSSZ`, on the stack for years 0..=9999 (every request
+/// formats one or two of these).
+pub enum AmzDate {
+    /// The usual case.
+    Inline([u8; 16]),
+    /// Years outside 0..=9999, as chrono formats them.
+    Other(String),
+}
+
+impl AmzDate {
+    /// Formats `t`.
+    pub fn new(t: &DateTime<Utc>) -> Self {
+        use chrono::{Datelike, Timelike};
+        let year = match u32::try_from(t.year()) {
+            Ok(y) if y <= 9999 => y,
+            _ => return AmzDate::Other(t.format(AMZ_DATE_FORMAT).to_string()),
+        };
+        let mut out = [b'0'; 16];
+        let fields = [
+            (0, year, 4),
+            (4, t.month(), 2),
+            (6, t.day(), 2),
+            (9, t.hour(), 2),
+            (11, t.minute(), 2),
+            (13, t.second(), 2),
+        ];
+        for (at, value, width) in fields {
+            let mut v = value;
+            for slot in out.iter_mut().skip(at).take(width).rev() {
+                *slot = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
+        if let Some(t) = out.get_mut(8) {
+            *t = b'T';
+        }
+        if let Some(z) = out.get_mut(15) {
+            *z = b'Z';
+        }
+        AmzDate::Inline(out)
+    }
+
+    /// The formatted text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            // Only ASCII digits, `T` and `Z` are written.
+            AmzDate::Inline(b) => std::str::from_utf8(b).unwrap_or_default(),
+            AmzDate::Other(s) => s,
+        }
     }
 }
 
-/// Parses `YYYYMMDDTHHMMSSZ` strictly.
+/// Parses `YYYYMMDDTHHMMSSZ` strictly (as chrono parses `%Y%m%dT%H%M%SZ`, a second of 60
+/// being a leap second, without its format-string interpreter: this runs for every request).
 pub fn parse_amz_date(s: &str) -> Option<DateTime<Utc>> {
-    let well_formed = s.len() == 16
-        && s.bytes().enumerate().all(|(i, b)| match i {
-            8 => b == b'T',
-            15 => b == b'Z',
-            _ => b.is_ascii_digit(),
-        });
+    let b: &[u8; 16] = s.as_bytes().try_into().ok()?;
+    let well_formed = b.iter().enumerate().all(|(i, &c)| match i {
+        8 => c == b'T',
+        15 => c == b'Z',
+        _ => c.is_ascii_digit(),
+    });
     if !well_formed {
         return None;
     }
-    NaiveDateTime::parse_from_str(s, AMZ_DATE_FORMAT)
-        .ok()
-        .map(|n| n.and_utc())
+    let num = |from: usize, len: usize| {
+        b.iter()
+            .skip(from)
+            .take(len)
+            .fold(0u32, |n, c| n * 10 + u32::from(c - b'0'))
+    };
+    let year = i32::try_from(num(0, 4)).ok()?;
+    let date = chrono::NaiveDate::from_ymd_opt(year, num(4, 2), num(6, 2))?;
+    let (second, nano) = match num(13, 2) {
+        60 => (59, 1_000_000_000),
+        s => (s, 0),
+    };
+    let time = chrono::NaiveTime::from_hms_nano_opt(num(9, 2), num(11, 2), second, nano)?;
+    Some(NaiveDateTime::new(date, time).and_utc())
 }
 
 fn bad_date(value: &str) -> SigV4Error {
@@ -231,8 +288,10 @@ fn missing_messages(p: &RawParams<'_>, date_missing: bool) -> String {
 
 /// Parses `keyid/date/region/service/aws4_request`.
 pub fn parse_credential(credential: &str) -> Result<(AccessKeyId, CredentialScope), SigV4Error> {
-    let parts: Vec<&str> = credential.split('/').collect();
-    let [akid, date, region, service, term] = parts.as_slice() else {
+    let mut parts = credential.split('/');
+    let mut next = || parts.next();
+    let fields = (next(), next(), next(), next(), next(), next());
+    let (Some(akid), Some(date), Some(region), Some(service), Some(term), None) = fields else {
         return Err(SigV4Error::incomplete(format!(
             "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
         )));
@@ -242,7 +301,7 @@ pub fn parse_credential(credential: &str) -> Result<(AccessKeyId, CredentialScop
             "Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '{credential}'"
         )));
     }
-    if *term != TERMINATOR {
+    if term != TERMINATOR {
         return Err(SigV4Error::incomplete(format!(
             "Credential should be scoped with a valid terminator: '{TERMINATOR}', not '{term}'."
         )));
@@ -263,11 +322,11 @@ pub fn parse_credential(credential: &str) -> Result<(AccessKeyId, CredentialScop
         ));
     }
     Ok((
-        AccessKeyId::new(*akid),
+        AccessKeyId::new(akid),
         CredentialScope {
-            date: (*date).to_owned(),
-            region: (*region).to_owned(),
-            service: (*service).to_owned(),
+            date: date.to_owned(),
+            region: region.to_owned(),
+            service: service.to_owned(),
         },
     ))
 }
@@ -613,7 +672,36 @@ mod tests {
     }
 
     #[test]
+    fn amz_date_parses_as_chrono_does() {
+        let chrono_parse = |s: &str| {
+            NaiveDateTime::parse_from_str(s, AMZ_DATE_FORMAT)
+                .ok()
+                .map(|n| n.and_utc())
+        };
+        for s in [
+            "20150830T123600Z",
+            "00000101T000000Z",
+            "99991231T235959Z",
+            "20240229T120000Z",
+            "20230229T120000Z",
+            "20150830T235960Z",
+            "20150830T123660Z",
+            "20150830T126000Z",
+            "20150830T240000Z",
+            "20150832T000000Z",
+            "20150001T000000Z",
+            "20150100T000000Z",
+            "20151301T000000Z",
+            "20150830T123661Z",
+        ] {
+            assert_eq!(parse_amz_date(s), chrono_parse(s), "{s}");
+        }
+    }
+
+    #[test]
     fn formats_amz_date() {
+        let t = DateTime::<Utc>::from_timestamp(-62_198_755_200 - 86_400 * 400, 0).unwrap();
+        assert_eq!(format_amz_date(&t), t.format(AMZ_DATE_FORMAT).to_string());
         let t = parse_amz_date("20150830T123600Z").unwrap();
         assert_eq!(format_amz_date(&t), "20150830T123600Z");
         let t = parse_amz_date("00010102T030405Z").unwrap();

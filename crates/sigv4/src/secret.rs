@@ -69,6 +69,14 @@ impl AccessKeyId {
     }
 }
 
+// Hashes and compares as its string (derived `Hash` of a one-field tuple struct hashes the
+// field), so maps keyed by it can be searched with a `&str`.
+impl std::borrow::Borrow<str> for AccessKeyId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 impl fmt::Debug for AccessKeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "AccessKeyId({})", self.0)

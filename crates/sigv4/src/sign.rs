@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::canonical::{
     canonical_query, canonical_request, canonical_uri, sha256_hex, string_to_sign, uri_encode,
-    UriRules,
+    Hex32, UriRules,
 };
 use crate::error::SigV4Error;
 use crate::parse::{format_amz_date, CredentialScope, ALGORITHM, MAX_PRESIGNED_EXPIRES_SECS};
@@ -121,7 +121,7 @@ pub fn sign(
     );
     let sts = string_to_sign(&x_amz_date, &scope, &creq);
     let key = SigningKey::for_scope(params.secret, &scope);
-    let signature = hex::encode(key.sign(sts.as_bytes()));
+    let signature = Hex32::new(&key.sign(sts.as_bytes())).as_str().to_owned();
     let authorization = format!(
         "{ALGORITHM} Credential={}/{}, SignedHeaders={}, Signature={signature}",
         params.access_key_id,
@@ -198,7 +198,7 @@ pub fn presign(
     );
     let sts = string_to_sign(&x_amz_date, &scope, &creq);
     let key = SigningKey::for_scope(params.secret, &scope);
-    let signature = hex::encode(key.sign(sts.as_bytes()));
+    let signature = Hex32::new(&key.sign(sts.as_bytes())).as_str().to_owned();
     query.push_str("&X-Amz-Signature=");
     query.push_str(&signature);
     Ok(query)

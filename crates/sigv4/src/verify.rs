@@ -8,11 +8,13 @@ use chrono::{DateTime, Duration, Utc};
 use subtle::ConstantTimeEq;
 
 use crate::canonical::{
-    canonical_query, canonical_request, canonical_uri, sha256, sha256_hex, string_to_sign, UriRules,
+    canonical_query, canonical_request, canonical_uri, sha256, sha256_hex32, string_to_sign, Hex32,
+    UriRules,
 };
 use crate::error::{Mismatch, SigV4Error};
 use crate::parse::{
-    format_amz_date, AuthKind, ContentSha256, CredentialScope, ParsedAuth, UNSIGNED_PAYLOAD,
+    format_amz_date, AmzDate, AuthKind, ContentSha256, CredentialScope, ParsedAuth,
+    UNSIGNED_PAYLOAD,
 };
 use crate::secret::{AccessKeyId, SecretKey, SigningKey};
 use crate::RequestParts;
@@ -88,10 +90,11 @@ pub fn check_time(
     max_skew: Duration,
 ) -> Result<(), SigV4Error> {
     let t = auth.request_time;
-    let amz_date = format_amz_date(&t);
-    let request_date = amz_date.get(..8).unwrap_or_default();
+    let formatted = AmzDate::new(&t);
+    let request_date = formatted.as_str().get(..8).unwrap_or_default();
     if auth.scope.date != request_date {
         let request_date = request_date.to_owned();
+        let amz_date = format_amz_date(&t);
         return Err(SigV4Error::SignatureDoesNotMatch(Mismatch::ScopeDate {
             scope_date: auth.scope.date.clone(),
             request_date,
@@ -106,7 +109,7 @@ pub fn check_time(
         .unwrap_or(DateTime::<Utc>::MIN_UTC);
     if t > latest {
         return Err(SigV4Error::SignatureDoesNotMatch(Mismatch::NotYetCurrent {
-            signed_at: amz_date,
+            signed_at: format_amz_date(&t),
             latest: format_amz_date(&latest),
             now: format_amz_date(&now),
         }));
@@ -120,7 +123,7 @@ pub fn check_time(
                 .unwrap_or(DateTime::<Utc>::MAX_UTC);
             if now > expiry {
                 return Err(SigV4Error::RequestExpired {
-                    signed_at: amz_date,
+                    signed_at: format_amz_date(&t),
                     expires_secs,
                 });
             }
@@ -128,7 +131,7 @@ pub fn check_time(
         AuthKind::Header | AuthKind::Presigned { expires_secs: None } => {
             if t < earliest {
                 return Err(SigV4Error::SignatureDoesNotMatch(Mismatch::Expired {
-                    signed_at: amz_date,
+                    signed_at: format_amz_date(&t),
                     earliest: format_amz_date(&earliest),
                     now: format_amz_date(&now),
                 }));
@@ -140,11 +143,35 @@ pub fn check_time(
 
 /// The payload-hash lines to try, in order (two only for a presigned URL without
 /// `x-amz-content-sha256` and with an empty body: the empty hash and `UNSIGNED-PAYLOAD`).
-fn payload_candidates(
-    auth: &ParsedAuth,
+struct PayloadCandidates<'a> {
+    first: PayloadHash<'a>,
+    also_unsigned: bool,
+}
+
+/// A payload-hash line: as the client sent it, computed here, or `UNSIGNED-PAYLOAD`.
+enum PayloadHash<'a> {
+    Given(&'a str),
+    Computed(Hex32),
+}
+
+impl PayloadHash<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            PayloadHash::Given(s) => s,
+            PayloadHash::Computed(h) => h.as_str(),
+        }
+    }
+}
+
+fn payload_candidates<'a>(
+    auth: &'a ParsedAuth,
     req: &RequestParts<'_>,
     opts: &VerifyOptions,
-) -> Result<Vec<String>, SigV4Error> {
+) -> Result<PayloadCandidates<'a>, SigV4Error> {
+    let only = |first| PayloadCandidates {
+        first,
+        also_unsigned: false,
+    };
     match &auth.content_sha256 {
         Some(ContentSha256::Hash(h)) => {
             let claimed = hex::decode(h).map_err(|_| SigV4Error::XAmzContentSHA256Mismatch)?;
@@ -152,7 +179,7 @@ fn payload_candidates(
             if !bool::from(claimed.as_slice().ct_eq(&actual[..])) {
                 return Err(SigV4Error::XAmzContentSHA256Mismatch);
             }
-            Ok(vec![h.clone()])
+            Ok(only(PayloadHash::Given(h)))
         }
         Some(ContentSha256::Unsigned) => {
             if !req.body.is_empty() && !opts.allow_unsigned_payload {
@@ -160,16 +187,13 @@ fn payload_candidates(
                     message: "UNSIGNED-PAYLOAD is not accepted for a request with a body; sign the payload.".to_owned(),
                 });
             }
-            Ok(vec![UNSIGNED_PAYLOAD.to_owned()])
+            Ok(only(PayloadHash::Given(UNSIGNED_PAYLOAD)))
         }
-        None => {
-            let body_hash = sha256_hex(req.body);
-            if auth.is_presigned() && (req.body.is_empty() || opts.allow_unsigned_payload) {
-                Ok(vec![body_hash, UNSIGNED_PAYLOAD.to_owned()])
-            } else {
-                Ok(vec![body_hash])
-            }
-        }
+        None => Ok(PayloadCandidates {
+            first: PayloadHash::Computed(sha256_hex32(req.body)),
+            also_unsigned: auth.is_presigned()
+                && (req.body.is_empty() || opts.allow_unsigned_payload),
+        }),
     }
 }
 
@@ -196,18 +220,21 @@ fn verify_signature(
         .ok_or(SigV4Error::SignatureDoesNotMatch(Mismatch::Signature))?;
     let uri = canonical_uri(req.path, opts.uri);
     let query = canonical_query(req.query, auth.is_presigned());
-    let amz_date = auth.amz_date();
+    let amz_date = AmzDate::new(&auth.request_time);
+    let candidates = payload_candidates(auth, req, opts)?;
+    let unsigned = PayloadHash::Given(UNSIGNED_PAYLOAD);
+    let second = candidates.also_unsigned.then_some(&unsigned);
     let mut ok = subtle::Choice::from(0u8);
-    for payload in payload_candidates(auth, req, opts)? {
+    for payload in std::iter::once(&candidates.first).chain(second) {
         let creq = canonical_request(
             req.method,
             &uri,
             &query,
             req.headers,
             &auth.signed_headers,
-            &payload,
+            payload.as_str(),
         );
-        let sts = string_to_sign(&amz_date, &auth.scope, &creq);
+        let sts = string_to_sign(amz_date.as_str(), &auth.scope, &creq);
         let computed = key.sign(sts.as_bytes());
         ok |= computed.ct_eq(&provided);
     }
@@ -229,7 +256,8 @@ fn decode_signature(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-type CacheKey = (AccessKeyId, CredentialScope);
+/// The keys derived for one access key: (scope, secret it was derived from, key).
+type Derived = Vec<(CredentialScope, SecretKey, SigningKey)>;
 
 /// A bounded, thread-safe cache of derived signing keys per (access key, date, region,
 /// service). Each entry remembers the secret it was derived from and is used only when the
@@ -238,7 +266,16 @@ type CacheKey = (AccessKeyId, CredentialScope);
 #[derive(Debug)]
 pub struct SigningKeyCache {
     capacity: usize,
-    entries: RwLock<HashMap<CacheKey, (SecretKey, SigningKey)>>,
+    /// Looked up by `&str` so that a hit allocates nothing; an access key has a few scopes
+    /// at most (a date, a region, a service), scanned in turn.
+    entries: RwLock<Entries>,
+}
+
+/// The cached keys and their count.
+#[derive(Debug, Default)]
+struct Entries {
+    by_key: HashMap<AccessKeyId, Derived>,
+    count: usize,
 }
 
 impl SigningKeyCache {
@@ -246,7 +283,7 @@ impl SigningKeyCache {
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity: capacity.max(1),
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(Entries::default()),
         }
     }
 
@@ -257,9 +294,12 @@ impl SigningKeyCache {
         secret: &SecretKey,
         scope: &CredentialScope,
     ) -> SigningKey {
-        let key = (akid.clone(), scope.clone());
         if let Ok(map) = self.entries.read() {
-            if let Some((s, k)) = map.get(&key) {
+            let hit = map
+                .by_key
+                .get(akid.as_str())
+                .and_then(|keys| keys.iter().find(|(s, _, _)| s == scope));
+            if let Some((_, s, k)) = hit {
                 if s.ct_eq(secret) {
                     return k.clone();
                 }
@@ -267,10 +307,15 @@ impl SigningKeyCache {
         }
         let derived = SigningKey::for_scope(secret, scope);
         if let Ok(mut map) = self.entries.write() {
-            if map.len() >= self.capacity {
-                map.clear();
+            if map.count >= self.capacity {
+                *map = Entries::default();
             }
-            map.insert(key, (secret.clone(), derived.clone()));
+            let keys = map.by_key.entry(akid.clone()).or_default();
+            let before = keys.len();
+            keys.retain(|(s, _, _)| s != scope);
+            keys.push((scope.clone(), secret.clone(), derived.clone()));
+            let after = keys.len();
+            map.count = map.count + after - before;
         }
         derived
     }
@@ -278,13 +323,14 @@ impl SigningKeyCache {
     /// Drops every cached key of an access key (call when it is deleted or deactivated).
     pub fn invalidate(&self, akid: &AccessKeyId) {
         if let Ok(mut map) = self.entries.write() {
-            map.retain(|(a, _), _| a != akid);
+            let removed = map.by_key.remove(akid).map_or(0, |keys| keys.len());
+            map.count -= removed;
         }
     }
 
     /// Number of cached keys.
     pub fn len(&self) -> usize {
-        self.entries.read().map(|m| m.len()).unwrap_or(0)
+        self.entries.read().map(|m| m.count).unwrap_or(0)
     }
 
     /// `true` when nothing is cached.

@@ -24,7 +24,28 @@ const MAX_DEPTH: usize = 64;
 /// since a body no client can parse would be worse than the replacement.
 pub fn escape_xml(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + s.len() / 8);
-    for c in s.chars() {
+    push_escaped_xml(&mut out, s);
+    out
+}
+
+/// True for the bytes [`push_escaped_xml`] may have to rewrite: the five markup characters,
+/// C0 controls, and 0xEF, the lead byte of U+FFFE and U+FFFF.
+fn needs_care(b: u8) -> bool {
+    matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'' | 0x00..=0x1f | 0xef)
+}
+
+/// Appends [`escape_xml`] of `s` to `out`; text without special characters (most of it) is
+/// copied whole.
+pub fn push_escaped_xml(out: &mut String, s: &str) {
+    // A plain fold (no early exit) vectorizes; most text has nothing to escape.
+    if !s.bytes().fold(false, |acc, b| acc | needs_care(b)) {
+        out.push_str(s);
+        return;
+    }
+    let first = s.bytes().position(needs_care).unwrap_or(s.len());
+    let (plain, rest) = s.split_at(first);
+    out.push_str(plain);
+    for c in rest.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -38,7 +59,6 @@ pub fn escape_xml(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }
 
 /// Encodes `output` (AWS member names) for `operation` of an awsQuery service.
@@ -50,23 +70,27 @@ pub fn encode_query_output(
 ) -> Result<WireResponse, EncodeError> {
     let ns = service.xml_namespace.unwrap_or("");
     let mut body = String::with_capacity(512);
-    let _ = write!(
-        body,
-        "<{}Response xmlns=\"{}\">",
-        operation.name,
-        escape_xml(ns)
-    );
+    for part in ["<", operation.name, "Response xmlns=\""] {
+        body.push_str(part);
+    }
+    push_escaped_xml(&mut body, ns);
+    body.push_str("\">");
     if let Some(id) = operation.output {
-        let wrapper = operation
-            .result_wrapper
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("{}Result", operation.name));
-        let _ = write!(body, "<{wrapper}>");
+        let push_wrapper = |body: &mut String| match operation.result_wrapper {
+            Some(w) => body.push_str(w),
+            None => {
+                body.push_str(operation.name);
+                body.push_str("Result");
+            }
+        };
+        body.push('<');
+        push_wrapper(&mut body);
+        body.push('>');
         match output {
             Value::Null => {}
             Value::Object(_) => {
                 let mut w = Writer { service, out: body };
-                w.members(id, output, "", 0)?;
+                w.members(id, output, &Path::Root, 0)?;
                 body = w.out;
             }
             _ => {
@@ -76,14 +100,19 @@ pub fn encode_query_output(
                 })
             }
         }
-        let _ = write!(body, "</{wrapper}>");
+        body.push_str("</");
+        push_wrapper(&mut body);
+        body.push('>');
     }
-    let _ = write!(
-        body,
-        "<ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata></{}Response>",
-        escape_xml(request_id),
-        operation.name
-    );
+    body.push_str("<ResponseMetadata><RequestId>");
+    push_escaped_xml(&mut body, request_id);
+    for part in [
+        "</RequestId></ResponseMetadata></",
+        operation.name,
+        "Response>",
+    ] {
+        body.push_str(part);
+    }
     Ok(WireResponse {
         status: 200,
         headers: vec![
@@ -94,14 +123,34 @@ pub fn encode_query_output(
     })
 }
 
+/// Where a value sits in the output; rendered as a dotted path (`User.Tags.0.Key`) only for
+/// an error message, so encoding builds no path strings.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    Root,
+    Member(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    /// The dotted path, as [`join`] would have built it segment by segment.
+    fn render(&self) -> String {
+        match *self {
+            Path::Root => String::new(),
+            Path::Member(parent, name) => join(&parent.render(), name),
+            Path::Index(parent, i) => join(&parent.render(), &i.to_string()),
+        }
+    }
+}
+
 struct Writer {
     service: &'static Service,
     out: String,
 }
 
-fn mismatch(path: &str, expected: &'static str) -> EncodeError {
+fn mismatch(path: &Path<'_>, expected: &'static str) -> EncodeError {
     EncodeError::TypeMismatch {
-        path: path.to_string(),
+        path: path.render(),
         expected,
     }
 }
@@ -112,7 +161,7 @@ impl Writer {
         &mut self,
         id: ShapeId,
         v: &Value,
-        path: &str,
+        path: &Path<'_>,
         depth: usize,
     ) -> Result<(), EncodeError> {
         let ShapeKind::Structure(members) = self.service.shape(id).kind else {
@@ -126,7 +175,7 @@ impl Writer {
             if mv.is_null() {
                 continue;
             }
-            let p = join(path, m.name);
+            let p = Path::Member(path, m.name);
             let shape = self.service.shape(m.shape);
             let flat = m.flattened
                 || matches!(shape.kind, ShapeKind::List(l) if l.flattened)
@@ -146,12 +195,16 @@ impl Writer {
         id: ShapeId,
         name: &str,
         v: &Value,
-        path: &str,
+        path: &Path<'_>,
         depth: usize,
     ) -> Result<(), EncodeError> {
-        let _ = write!(self.out, "<{name}>");
+        for part in ["<", name, ">"] {
+            self.out.push_str(part);
+        }
         self.content(id, v, path, depth)?;
-        let _ = write!(self.out, "</{name}>");
+        for part in ["</", name, ">"] {
+            self.out.push_str(part);
+        }
         Ok(())
     }
 
@@ -161,26 +214,22 @@ impl Writer {
         id: ShapeId,
         name: &str,
         v: &Value,
-        path: &str,
+        path: &Path<'_>,
         depth: usize,
     ) -> Result<(), EncodeError> {
         match (self.service.shape(id).kind, v) {
             (ShapeKind::List(info), Value::Array(items)) => {
                 let name = info.member_name.unwrap_or(name);
                 for (i, item) in items.iter().enumerate() {
-                    self.element(
-                        info.member,
-                        name,
-                        item,
-                        &join(path, &i.to_string()),
-                        depth + 1,
-                    )?;
+                    self.element(info.member, name, item, &Path::Index(path, i), depth + 1)?;
                 }
                 Ok(())
             }
             (ShapeKind::Map(info), Value::Object(map)) => {
                 for (k, item) in map {
-                    let _ = write!(self.out, "<{name}>");
+                    for part in ["<", name, ">"] {
+                        self.out.push_str(part);
+                    }
                     self.entry(
                         info.key_name,
                         info.value_name,
@@ -190,7 +239,9 @@ impl Writer {
                         path,
                         depth,
                     )?;
-                    let _ = write!(self.out, "</{name}>");
+                    for part in ["</", name, ">"] {
+                        self.out.push_str(part);
+                    }
                 }
                 Ok(())
             }
@@ -206,17 +257,23 @@ impl Writer {
         value_shape: ShapeId,
         k: &str,
         item: &Value,
-        path: &str,
+        path: &Path<'_>,
         depth: usize,
     ) -> Result<(), EncodeError> {
         let kn = key_name.unwrap_or("key");
-        let _ = write!(self.out, "<{kn}>{}</{kn}>", escape_xml(k));
+        for part in ["<", kn, ">"] {
+            self.out.push_str(part);
+        }
+        push_escaped_xml(&mut self.out, k);
+        for part in ["</", kn, ">"] {
+            self.out.push_str(part);
+        }
         if !item.is_null() {
             self.element(
                 value_shape,
                 value_name.unwrap_or("value"),
                 item,
-                &join(path, k),
+                &Path::Member(path, k),
                 depth + 1,
             )?;
         }
@@ -228,24 +285,18 @@ impl Writer {
         &mut self,
         id: ShapeId,
         v: &Value,
-        path: &str,
+        path: &Path<'_>,
         depth: usize,
     ) -> Result<(), EncodeError> {
         if depth > MAX_DEPTH {
-            return Err(EncodeError::TooDeep(path.to_string()));
+            return Err(EncodeError::TooDeep(path.render()));
         }
         match (self.service.shape(id).kind, v) {
             (ShapeKind::Structure(_), Value::Object(_)) => self.members(id, v, path, depth),
             (ShapeKind::List(info), Value::Array(items)) => {
                 let name = info.member_name.unwrap_or("member");
                 for (i, item) in items.iter().enumerate() {
-                    self.element(
-                        info.member,
-                        name,
-                        item,
-                        &join(path, &i.to_string()),
-                        depth + 1,
-                    )?;
+                    self.element(info.member, name, item, &Path::Index(path, i), depth + 1)?;
                 }
                 Ok(())
             }
@@ -266,7 +317,7 @@ impl Writer {
                 Ok(())
             }
             (ShapeKind::String | ShapeKind::Blob, Value::String(s)) => {
-                self.out.push_str(&escape_xml(s));
+                push_escaped_xml(&mut self.out, s);
                 Ok(())
             }
             (ShapeKind::Integer | ShapeKind::Long, Value::Number(n))
@@ -296,5 +347,65 @@ impl Writer {
             (ShapeKind::Boolean, _) => Err(mismatch(path, "a boolean")),
             _ => Err(mismatch(path, "a number")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The char-by-char escaper `push_escaped_xml` replaced, as the oracle.
+    fn reference_escape(s: &str) -> String {
+        let mut out = String::new();
+        for c in s.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&apos;"),
+                '\t' => out.push_str("&#x9;"),
+                '\n' => out.push_str("&#xA;"),
+                '\r' => out.push_str("&#xD;"),
+                '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => out.push('\u{fffd}'),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn escapes_as_the_reference_does() {
+        for s in [
+            "",
+            "plain",
+            "a&b<c>d\"e'f",
+            "tab\there\nand\r",
+            "\u{1}\u{1f}\u{7f}",
+            "\u{fffe}\u{ffff}\u{fffd}\u{efff}\u{f000}é",
+        ] {
+            assert_eq!(escape_xml(s), reference_escape(s), "{s:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn escaping_matches_the_reference(s in "\\PC*|[\\x00-\\x1f&<>'\"\u{fffe}\u{ffff}a-z]*") {
+            prop_assert_eq!(escape_xml(&s), reference_escape(&s));
+        }
+    }
+
+    #[test]
+    fn paths_render_as_joined_segments() {
+        let root = Path::Root;
+        let user = Path::Member(&root, "User");
+        let tags = Path::Member(&user, "Tags");
+        let first = Path::Index(&tags, 0);
+        let key = Path::Member(&first, "Key");
+        assert_eq!(key.render(), "User.Tags.0.Key");
+        let empty = Path::Member(&root, "");
+        assert_eq!(Path::Member(&empty, "x").render(), join(&join("", ""), "x"));
+        assert_eq!(root.render(), "");
     }
 }

@@ -62,13 +62,17 @@ impl DecodeFailure {
     }
 }
 
+/// `text` starts with `prefix`, ignoring ASCII case.
+fn starts_with_ignore_case(text: &str, prefix: &str) -> bool {
+    text.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
 fn is_form(content_type: Option<&str>) -> bool {
     match content_type {
         None => true,
-        Some(ct) => ct
-            .trim()
-            .to_ascii_lowercase()
-            .starts_with("application/x-www-form-urlencoded"),
+        Some(ct) => starts_with_ignore_case(ct.trim(), "application/x-www-form-urlencoded"),
     }
 }
 
@@ -76,8 +80,9 @@ fn is_json(content_type: Option<&str>) -> bool {
     match content_type {
         None => true,
         Some(ct) => {
-            let ct = ct.trim().to_ascii_lowercase();
-            ct.starts_with(JSON_CONTENT_TYPE_PREFIX) || ct.starts_with("application/json")
+            let ct = ct.trim();
+            starts_with_ignore_case(ct, JSON_CONTENT_TYPE_PREFIX)
+                || starts_with_ignore_case(ct, "application/json")
         }
     }
 }
@@ -91,8 +96,11 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
     if target.is_none() {
         params = parse_form(req.query.as_bytes());
         if !req.method.eq_ignore_ascii_case("GET") && is_form(req.content_type) {
-            for (k, v) in parse_form(req.body) {
-                params.insert(k, v);
+            let body = parse_form(req.body);
+            if params.is_empty() {
+                params = body;
+            } else {
+                params.extend(body);
             }
         }
     }
@@ -156,4 +164,23 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
         operation,
         input,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_match_ignoring_case() {
+        assert!(is_form(None));
+        assert!(is_form(Some(
+            " Application/X-WWW-Form-Urlencoded; charset=utf-8"
+        )));
+        assert!(!is_form(Some("application/json")));
+        assert!(!is_form(Some("application/x-www")));
+        assert!(is_json(Some("APPLICATION/X-AMZ-JSON-1.1")));
+        assert!(is_json(Some("application/json; charset=utf-8")));
+        assert!(!is_json(Some("text/xml")));
+        assert!(!is_json(Some("é")));
+    }
 }

@@ -14,7 +14,7 @@ use axum::{
     body::{Body, Bytes},
     extract::{ConnectInfo, Request, State},
     http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode},
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
@@ -63,7 +63,7 @@ pub async fn api(
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let mut call = Call {
-        request_id: uuid::Uuid::new_v4().to_string(),
+        request_id: uuid_string(uuid::Uuid::new_v4()),
         event_id: new_event_id(),
         now: app.clock.now(),
         source_ip: peer.ip(),
@@ -453,7 +453,13 @@ async fn run_write(
 /// A CloudTrail `eventID`: a UUID, time-ordered (version 7) so that the audit table's unique
 /// index on it grows at its end instead of splitting pages all over.
 fn new_event_id() -> String {
-    uuid::Uuid::now_v7().to_string()
+    uuid_string(uuid::Uuid::now_v7())
+}
+
+/// The hyphenated lowercase form of a UUID (as `to_string`, without the formatting machinery).
+fn uuid_string(id: uuid::Uuid) -> String {
+    let mut buf = uuid::Uuid::encode_buffer();
+    id.hyphenated().encode_lower(&mut buf).to_owned()
 }
 
 fn error_response(call: &Call) -> WireResponse {
@@ -538,16 +544,25 @@ fn observe(app: &App, call: &Call, started: Instant) {
 
 fn into_response(wire: WireResponse, request_id: &str) -> Response {
     let status = StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, wire.body).into_response();
+    let mut response = Response::new(Body::from(wire.body));
+    *response.status_mut() = status;
     let headers = response.headers_mut();
     for (name, value) in wire.headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::try_from(name.as_str()),
-            HeaderValue::try_from(value.as_str()),
-        ) {
+        // The names the wire layer uses are matched to constants: parsing a mixed-case name
+        // allocates.
+        let name = match name.as_str() {
+            "Content-Type" => Ok(header::CONTENT_TYPE),
+            "x-amzn-RequestId" => Ok(HeaderName::from_static("x-amzn-requestid")),
+            other => HeaderName::try_from(other),
+        };
+        if let (Ok(n), Ok(v)) = (name, HeaderValue::try_from(value)) {
             headers.insert(n, v);
         }
     }
+    // What `(status, Vec<u8>).into_response()` set before the wire layer's own type.
+    headers
+        .entry(header::CONTENT_TYPE)
+        .or_insert(HeaderValue::from_static("application/octet-stream"));
     if let Ok(v) = HeaderValue::try_from(request_id) {
         headers
             .entry(HeaderName::from_static("x-amzn-requestid"))

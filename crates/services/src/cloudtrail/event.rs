@@ -5,8 +5,8 @@
 //! secret-bearing members are replaced as CloudTrail does.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde::{Serialize, Serializer};
+use serde_json::{json, Value};
 
 use crate::principal::{Principal, PrincipalKind};
 
@@ -74,100 +74,235 @@ pub struct EventFacts<'a> {
     pub read_only: bool,
 }
 
-/// The CloudTrail event of one request, borrowed from its facts and serialized in one pass
-/// (no intermediate JSON tree: this runs for every request).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Event<'a> {
-    event_version: &'static str,
-    user_identity: Value,
-    event_time: String,
-    event_source: String,
-    event_name: &'a str,
-    aws_region: &'a str,
-    #[serde(rename = "sourceIPAddress")]
-    source_ip_address: &'a str,
-    user_agent: &'a str,
-    request_parameters: Value,
-    response_elements: Value,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_code: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_message: Option<&'a str>,
-    #[serde(rename = "requestID")]
-    request_id: &'a str,
-    #[serde(rename = "eventID")]
-    event_id: &'a str,
-    read_only: bool,
-    event_type: &'static str,
-    management_event: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    recipient_account_id: Option<&'a str>,
-    event_category: &'static str,
-}
-
-/// Builds the CloudTrail event for one request, as JSON text.
+/// Builds the CloudTrail event for one request, as JSON text. Written field by field straight
+/// from the facts (no intermediate JSON tree: this runs for every request); the parameters
+/// and response go through serde_json as [`cloudtrail_shape`] would shape them.
 pub fn build(f: &EventFacts<'_>) -> String {
-    let event = Event {
-        event_version: EVENT_VERSION,
-        user_identity: user_identity(f),
-        event_time: f.event_time.to_rfc3339_opts(SecondsFormat::Secs, true),
-        event_source: f.service.map(event_source).unwrap_or_default(),
-        event_name: f.operation.unwrap_or_default(),
-        aws_region: f.region,
-        source_ip_address: f.source_ip,
-        user_agent: f.user_agent,
-        request_parameters: f.request_parameters.map_or(Value::Null, cloudtrail_shape),
-        response_elements: f.response_elements.map_or(Value::Null, cloudtrail_shape),
-        error_code: f.error.map(|(code, _)| code),
-        error_message: f.error.map(|(_, message)| message),
-        request_id: f.request_id,
-        event_id: f.event_id,
-        read_only: f.read_only,
-        event_type: "AwsApiCall",
-        management_event: true,
-        recipient_account_id: f.principal.map(|p| p.account_id.as_str()),
-        event_category: "Management",
-    };
-    // Serializing borrowed strings, bools and JSON values cannot fail.
-    serde_json::to_string(&event).unwrap_or_default()
+    // Sized for a typical record, so the buffer rarely grows.
+    let mut out = Vec::with_capacity(768);
+    let mut e = ObjectWriter::open(&mut out);
+    e.str("eventVersion", EVENT_VERSION);
+    e.key("userIdentity");
+    user_identity(e.out, f);
+    e.str("eventTime", rfc3339_secs(&f.event_time).as_str());
+    e.key("eventSource");
+    match f.service {
+        None => push_json_str(e.out, ""),
+        Some(service) => push_json_str(e.out, &event_source(service)),
+    }
+    e.str("eventName", f.operation.unwrap_or_default());
+    e.str("awsRegion", f.region);
+    e.str("sourceIPAddress", f.source_ip);
+    e.str("userAgent", f.user_agent);
+    e.shaped("requestParameters", f.request_parameters);
+    e.shaped("responseElements", f.response_elements);
+    if let Some((code, message)) = f.error {
+        e.str("errorCode", code);
+        e.str("errorMessage", message);
+    }
+    e.str("requestID", f.request_id);
+    e.str("eventID", f.event_id);
+    e.raw("readOnly", if f.read_only { "true" } else { "false" });
+    e.str("eventType", "AwsApiCall");
+    e.raw("managementEvent", "true");
+    if let Some(p) = f.principal {
+        e.str("recipientAccountId", &p.account_id);
+    }
+    e.str("eventCategory", "Management");
+    e.close();
+    // Only UTF-8 is ever written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `sts` -> `sts.amazonaws.com`.
 pub fn event_source(service: &str) -> String {
-    format!("{service}.amazonaws.com")
+    let mut out = String::with_capacity(service.len() + 14);
+    out.push_str(service);
+    out.push_str(".amazonaws.com");
+    out
 }
 
-fn user_identity(f: &EventFacts<'_>) -> Value {
+/// `userIdentity`: the caller, or `Unknown` with the claimed access key id.
+fn user_identity(out: &mut Vec<u8>, f: &EventFacts<'_>) {
+    let mut id = ObjectWriter::open(out);
     let Some(p) = f.principal else {
-        let mut unknown = Map::new();
-        unknown.insert("type".into(), json!("Unknown"));
+        id.str("type", "Unknown");
         if let Some(akid) = f.access_key_id {
-            unknown.insert("accessKeyId".into(), json!(akid));
+            id.str("accessKeyId", akid);
         }
-        return Value::Object(unknown);
+        id.close();
+        return;
     };
-    let mut id = Map::new();
-    id.insert("type".into(), json!(p.kind.as_str()));
-    id.insert("principalId".into(), json!(p.user_id));
-    id.insert("arn".into(), json!(p.arn));
-    id.insert("accountId".into(), json!(p.account_id));
-    id.insert("accessKeyId".into(), json!(p.access_key_id));
+    id.str("type", p.kind.as_str());
+    id.str("principalId", &p.user_id);
+    id.str("arn", &p.arn);
+    id.str("accountId", &p.account_id);
+    id.str("accessKeyId", &p.access_key_id);
     if p.kind == PrincipalKind::User {
-        id.insert("userName".into(), json!(p.name));
+        id.str("userName", &p.name);
     }
     if let Some(session) = &p.session {
-        id.insert(
-            "sessionContext".into(),
-            json!({
-                "attributes": {
-                    "creationDate": session.issued_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-                    "mfaAuthenticated": session.mfa_authenticated_at.is_some().to_string(),
-                }
-            }),
-        );
+        id.key("sessionContext");
+        let mut context = ObjectWriter::open(id.out);
+        context.key("attributes");
+        let mut attributes = ObjectWriter::open(context.out);
+        attributes.str("creationDate", rfc3339_secs(&session.issued_at).as_str());
+        let mfa = session.mfa_authenticated_at.is_some();
+        attributes.str("mfaAuthenticated", if mfa { "true" } else { "false" });
+        attributes.close();
+        context.close();
     }
-    Value::Object(id)
+    id.close();
+}
+
+/// A JSON object written member by member (keys are plain ASCII literals).
+struct ObjectWriter<'o> {
+    out: &'o mut Vec<u8>,
+    first: bool,
+}
+
+impl<'o> ObjectWriter<'o> {
+    fn open(out: &'o mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, first: true }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        push_json_str(self.out, value);
+    }
+
+    /// A literal (`true`, `false`).
+    fn raw(&mut self, key: &str, value: &str) {
+        self.key(key);
+        self.out.extend_from_slice(value.as_bytes());
+    }
+
+    /// A shaped value, or `null`.
+    fn shaped(&mut self, key: &str, value: Option<&Value>) {
+        self.key(key);
+        let written = match value {
+            // Writing JSON values into a Vec cannot fail.
+            Some(v) => serde_json::to_writer(&mut *self.out, &Shaped(v)).is_ok(),
+            None => false,
+        };
+        if !written {
+            self.out.extend_from_slice(b"null");
+        }
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// Appends `s` as a JSON string: copied whole when nothing needs escaping (the usual case),
+/// otherwise escaped by serde_json, so the output is exactly serde_json's.
+fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    // No early exit: a plain fold over the bytes vectorizes.
+    let special = s.bytes().fold(false, |acc, b| {
+        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if !special {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else if serde_json::to_writer(&mut *out, s).is_err() {
+        // Unreachable for a Vec; keep the document well formed regardless.
+        out.extend_from_slice(b"\"\"");
+    }
+}
+
+/// A time as RFC 3339 in whole seconds with `Z` (`2023-11-14T22:13:20Z`), as
+/// `to_rfc3339_opts(SecondsFormat::Secs, true)` writes it; on the stack for years 0..=9999.
+enum Rfc3339Secs {
+    Inline([u8; 20]),
+    Other(String),
+}
+
+impl Rfc3339Secs {
+    fn as_str(&self) -> &str {
+        match self {
+            // Only ASCII digits and separators are written.
+            Rfc3339Secs::Inline(b) => std::str::from_utf8(b).unwrap_or_default(),
+            Rfc3339Secs::Other(s) => s,
+        }
+    }
+}
+
+fn rfc3339_secs(t: &DateTime<Utc>) -> Rfc3339Secs {
+    use chrono::{Datelike, Timelike};
+    let year = match u32::try_from(t.year()) {
+        Ok(y) if y <= 9999 => y,
+        _ => return Rfc3339Secs::Other(t.to_rfc3339_opts(SecondsFormat::Secs, true)),
+    };
+    let mut buf = *b"0000-00-00T00:00:00Z";
+    // A leap second (nanoseconds past 1e9) is written as second 60, as chrono does.
+    let second = t.second() + u32::from(t.nanosecond() >= 1_000_000_000);
+    let fields = [
+        (0, year, 4),
+        (5, t.month(), 2),
+        (8, t.day(), 2),
+        (11, t.hour(), 2),
+        (14, t.minute(), 2),
+        (17, second, 2),
+    ];
+    for (at, value, width) in fields {
+        let mut v = value;
+        for slot in buf.iter_mut().skip(at).take(width).rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    }
+    Rfc3339Secs::Inline(buf)
+}
+
+/// A value as [`cloudtrail_shape`] would make it, serialized without building the new tree.
+struct Shaped<'a>(&'a Value);
+
+impl Serialize for Shaped<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Object(map) => {
+                let names: Vec<String> = map.keys().map(|k| lower_camel(k)).collect();
+                // Two members with the same CloudTrail name would collapse into one entry;
+                // leave that rare case to the tree-building path.
+                let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
+                sorted.sort_unstable();
+                if sorted.windows(2).any(|w| w.first() == w.get(1)) {
+                    return cloudtrail_shape(self.0).serialize(s);
+                }
+                let mut out = s.serialize_map(Some(map.len()))?;
+                for (name, v) in names.iter().zip(map.values()) {
+                    if SECRET_MEMBERS.contains(&name.as_str()) {
+                        out.serialize_entry(name, HIDDEN)?;
+                    } else {
+                        out.serialize_entry(name, &Shaped(v))?;
+                    }
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&Shaped(item))?;
+                }
+                out.end()
+            }
+            other => other.serialize(s),
+        }
+    }
 }
 
 /// Renames members to CloudTrail's lower camel case and hides secret values, recursively.
@@ -193,17 +328,20 @@ pub fn cloudtrail_shape(value: &Value) -> Value {
 
 /// `UserName` -> `userName`, `PolicyARN` -> `policyArn`, `ARN` -> `arn`.
 fn lower_camel(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
     let mut out = String::with_capacity(name.len());
-    for (i, c) in chars.iter().enumerate() {
-        let prev_upper = i > 0 && chars[i - 1].is_ascii_uppercase();
-        let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+    let mut chars = name.chars().peekable();
+    let mut prev_upper = false;
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let next_lower = chars.peek().is_some_and(|n| n.is_ascii_lowercase());
         // Lower the first letter, and the tail of an acronym unless it starts the next word.
-        if i == 0 || (c.is_ascii_uppercase() && prev_upper && !next_lower) {
+        if first || (c.is_ascii_uppercase() && prev_upper && !next_lower) {
             out.push(c.to_ascii_lowercase());
         } else {
-            out.push(*c);
+            out.push(c);
         }
+        prev_upper = c.is_ascii_uppercase();
+        first = false;
     }
     out
 }
@@ -211,6 +349,213 @@ fn lower_camel(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Map;
+
+    /// The tree-building implementation `build` replaced, kept as the oracle for its output.
+    fn reference_build(f: &EventFacts<'_>) -> String {
+        fn user_identity(f: &EventFacts<'_>) -> Value {
+            let Some(p) = f.principal else {
+                let mut unknown = Map::new();
+                unknown.insert("type".into(), json!("Unknown"));
+                if let Some(akid) = f.access_key_id {
+                    unknown.insert("accessKeyId".into(), json!(akid));
+                }
+                return Value::Object(unknown);
+            };
+            let mut id = Map::new();
+            id.insert("type".into(), json!(p.kind.as_str()));
+            id.insert("principalId".into(), json!(p.user_id));
+            id.insert("arn".into(), json!(p.arn));
+            id.insert("accountId".into(), json!(p.account_id));
+            id.insert("accessKeyId".into(), json!(p.access_key_id));
+            if p.kind == PrincipalKind::User {
+                id.insert("userName".into(), json!(p.name));
+            }
+            if let Some(session) = &p.session {
+                id.insert(
+                    "sessionContext".into(),
+                    json!({
+                        "attributes": {
+                            "creationDate": session.issued_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+                            "mfaAuthenticated": session.mfa_authenticated_at.is_some().to_string(),
+                        }
+                    }),
+                );
+            }
+            Value::Object(id)
+        }
+        fn lower_camel_chars(name: &str) -> String {
+            let chars: Vec<char> = name.chars().collect();
+            let mut out = String::with_capacity(name.len());
+            for (i, c) in chars.iter().enumerate() {
+                let prev_upper = i > 0 && chars[i - 1].is_ascii_uppercase();
+                let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+                if i == 0 || (c.is_ascii_uppercase() && prev_upper && !next_lower) {
+                    out.push(c.to_ascii_lowercase());
+                } else {
+                    out.push(*c);
+                }
+            }
+            out
+        }
+        fn shape(value: &Value) -> Value {
+            match value {
+                Value::Object(map) => Value::Object(
+                    map.iter()
+                        .map(|(k, v)| {
+                            let name = lower_camel_chars(k);
+                            let v = if SECRET_MEMBERS.contains(&name.as_str()) {
+                                json!(HIDDEN)
+                            } else {
+                                shape(v)
+                            };
+                            (name, v)
+                        })
+                        .collect(),
+                ),
+                Value::Array(items) => Value::Array(items.iter().map(shape).collect()),
+                other => other.clone(),
+            }
+        }
+        let mut e = Map::new();
+        e.insert("eventVersion".into(), json!(EVENT_VERSION));
+        e.insert("userIdentity".into(), user_identity(f));
+        e.insert(
+            "eventTime".into(),
+            json!(f.event_time.to_rfc3339_opts(SecondsFormat::Secs, true)),
+        );
+        e.insert(
+            "eventSource".into(),
+            json!(f.service.map(event_source).unwrap_or_default()),
+        );
+        e.insert("eventName".into(), json!(f.operation.unwrap_or_default()));
+        e.insert("awsRegion".into(), json!(f.region));
+        e.insert("sourceIPAddress".into(), json!(f.source_ip));
+        e.insert("userAgent".into(), json!(f.user_agent));
+        e.insert(
+            "requestParameters".into(),
+            f.request_parameters.map_or(Value::Null, shape),
+        );
+        e.insert(
+            "responseElements".into(),
+            f.response_elements.map_or(Value::Null, shape),
+        );
+        if let Some((code, message)) = f.error {
+            e.insert("errorCode".into(), json!(code));
+            e.insert("errorMessage".into(), json!(message));
+        }
+        e.insert("requestID".into(), json!(f.request_id));
+        e.insert("eventID".into(), json!(f.event_id));
+        e.insert("readOnly".into(), json!(f.read_only));
+        e.insert("eventType".into(), json!("AwsApiCall"));
+        e.insert("managementEvent".into(), json!(true));
+        if let Some(p) = f.principal {
+            e.insert("recipientAccountId".into(), json!(p.account_id));
+        }
+        e.insert("eventCategory".into(), json!("Management"));
+        serde_json::to_string(&Value::Object(e)).unwrap()
+    }
+
+    #[test]
+    fn build_matches_the_tree_building_reference() {
+        use crate::principal::{SessionContext, SessionInfo};
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+            .unwrap()
+            .and_utc();
+        let far = DateTime::from_timestamp(253_402_300_800 + 86_400 * 40, 0).unwrap();
+        let early = DateTime::from_timestamp(-62_198_755_200 - 86_400 * 400, 0).unwrap();
+        let root = Principal::root("111122223333", "AKIAROOT");
+        let user = Principal {
+            account_id: "111122223333".into(),
+            kind: PrincipalKind::User,
+            arn: "arn:aws:iam::111122223333:user/a\"b".into(),
+            user_id: "AIDAEXAMPLE".into(),
+            name: "a\"b".into(),
+            access_key_id: "AKIAUSER".into(),
+            session: None,
+        };
+        let session = |mfa: bool| Principal {
+            account_id: "111122223333".into(),
+            kind: PrincipalKind::AssumedRole,
+            arn: "arn:aws:sts::111122223333:assumed-role/R/s".into(),
+            user_id: "AROAEXAMPLE:s".into(),
+            name: "s".into(),
+            access_key_id: "ASIAEXAMPLE".into(),
+            session: Some(SessionInfo {
+                issued_at: t,
+                expires_at: t,
+                mfa_authenticated_at: mfa.then_some(t),
+                context: SessionContext::default(),
+            }),
+        };
+        let (with_mfa, without_mfa) = (session(true), session(false));
+        let input = json!({
+            "UserName": "bob\u{1}\u{7f}é\\",
+            "Password": "hunter2",
+            "PolicyARN": "arn:aws:iam::aws:policy/X",
+            "QRCodePNG": "x",
+            "Tags": [{"Key": "k", "Value": "v"}, {"Key": "k2", "Value": null}],
+            "MaxItems": 10,
+            "Ratio": 0.25,
+            "Enabled": false,
+            "Nested": {"SAMLAssertion": "s", "ARN": ["a", 1, {"KeyId": "k"}]},
+            "ÉTrange": {"AbcDEFGhi": 1}
+        });
+        let colliding = json!({"UserName": "a", "userName": "b", "Other": 1});
+        let output = json!({"User": {"UserName": "bob", "CreateDate": 1_700_000_000}});
+        let empty = json!({});
+        let principals = [
+            None,
+            Some(&root),
+            Some(&user),
+            Some(&with_mfa),
+            Some(&without_mfa),
+        ];
+        let params = [None, Some(&empty), Some(&input), Some(&colliding)];
+        let mut cases = 0;
+        for principal in principals {
+            for request_parameters in params {
+                for (response_elements, error) in [
+                    (None, None),
+                    (Some(&output), None),
+                    (
+                        None,
+                        Some(("AccessDenied", "User: x is \"not\" <authorized>")),
+                    ),
+                ] {
+                    for (event_time, service) in [
+                        (t, Some("sts")),
+                        (leap, Some("iam")),
+                        (far, None),
+                        (early, Some("kms")),
+                    ] {
+                        let facts = EventFacts {
+                            request_id: "req-1",
+                            event_id: "evt-1",
+                            event_time,
+                            service,
+                            operation: service.map(|_| "GetCallerIdentity"),
+                            region: "eu-west-1",
+                            source_ip: "127.0.0.1",
+                            user_agent: "aws-cli/2 \t\n",
+                            principal,
+                            access_key_id: Some("AKIACLAIMED"),
+                            request_parameters,
+                            response_elements,
+                            error,
+                            read_only: error.is_none(),
+                        };
+                        assert_eq!(build(&facts), reference_build(&facts), "{facts:?}");
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(cases, 240);
+    }
 
     #[test]
     fn names_follow_cloudtrail() {

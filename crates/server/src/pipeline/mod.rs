@@ -563,10 +563,11 @@ fn into_response(wire: WireResponse, request_id: &str) -> Response {
     headers
         .entry(header::CONTENT_TYPE)
         .or_insert(HeaderValue::from_static("application/octet-stream"));
-    if let Ok(v) = HeaderValue::try_from(request_id) {
-        headers
-            .entry(HeaderName::from_static("x-amzn-requestid"))
-            .or_insert(v);
+    let request_id_header = HeaderName::from_static("x-amzn-requestid");
+    if !headers.contains_key(&request_id_header) {
+        if let Ok(v) = HeaderValue::try_from(request_id) {
+            headers.insert(request_id_header, v);
+        }
     }
     response
 }

@@ -1,6 +1,6 @@
 //! The request context a handler and the authorizer see: who called, from where, when.
 
-use std::net::IpAddr;
+use std::{net::IpAddr, sync::Arc};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -11,8 +11,9 @@ use crate::principal::Principal;
 pub struct CallContext {
     /// The request id returned to the client and recorded in the audit trail.
     pub request_id: String,
-    /// The authenticated caller.
-    pub principal: Principal,
+    /// The authenticated caller (shared with the pipeline's own record of the call, which
+    /// outlives the context).
+    pub principal: Arc<Principal>,
     /// The region the client signed for (`aws:RequestedRegion`).
     pub region: String,
     /// The client's address (`aws:SourceIp`).
@@ -121,7 +122,7 @@ mod tests {
     fn ctx(principal: Principal) -> CallContext {
         CallContext {
             request_id: "r".into(),
-            principal,
+            principal: Arc::new(principal),
             region: "eu-west-1".into(),
             source_ip: "127.0.0.1".parse().unwrap(),
             user_agent: "test".into(),

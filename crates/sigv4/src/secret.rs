@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use aws_lc_rs::hmac;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -104,9 +105,21 @@ impl From<String> for AccessKeyId {
 /// A derived SigV4 signing key: HMAC chain of the secret over (date, region, service,
 /// `aws4_request`). Valid for one credential scope; zeroized on drop; `Debug` prints `***`.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct SigningKey(pub(crate) [u8; 32]);
+pub struct SigningKey {
+    bytes: [u8; 32],
+    /// HMAC state keyed with `bytes` (its padded key blocks already hashed), so that a cached
+    /// key signs by hashing the string to sign only. aws-lc cleanses it when dropped.
+    #[zeroize(skip)]
+    mac: hmac::Key,
+}
 
 impl SigningKey {
+    /// Wraps raw key bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        let mac = hmac::Key::new(hmac::HMAC_SHA256, &bytes);
+        Self { bytes, mac }
+    }
+
     /// Derives the key: `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
     pub fn derive(secret: &SecretKey, date: &str, region: &str, service: &str) -> Self {
         let mut k_secret = Vec::with_capacity(4 + secret.0.len());
@@ -119,7 +132,9 @@ impl SigningKey {
             k.zeroize();
             k = next;
         }
-        Self(k)
+        let key = Self::from_bytes(k);
+        k.zeroize();
+        key
     }
 
     /// Derives the key for a credential scope.
@@ -129,12 +144,14 @@ impl SigningKey {
 
     /// Signs a string to sign, giving the raw signature.
     pub fn sign(&self, string_to_sign: &[u8]) -> [u8; 32] {
-        hmac_sha256(&self.0, string_to_sign)
+        let mut out = [0u8; 32];
+        out.copy_from_slice(hmac::sign(&self.mac, string_to_sign).as_ref());
+        out
     }
 
     /// The raw 32 key bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
+        &self.bytes
     }
 }
 
@@ -152,7 +169,7 @@ mod tests {
     fn debug_hides_secret() {
         let s = SecretKey::from("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
         assert_eq!(format!("{s:?}"), "***");
-        assert_eq!(format!("{:?}", SigningKey([7; 32])), "***");
+        assert_eq!(format!("{:?}", SigningKey::from_bytes([7; 32])), "***");
     }
 
     #[test]

@@ -216,6 +216,23 @@ fn verify_signature(
     key: &SigningKey,
     opts: &VerifyOptions,
 ) -> Result<VerifiedScope, SigV4Error> {
+    check_signature(auth, req, key, opts)?;
+    Ok(VerifiedScope {
+        access_key_id: auth.access_key_id.clone(),
+        scope: auth.scope.clone(),
+        security_token: auth.security_token.clone(),
+        request_time: auth.request_time,
+        presigned: auth.is_presigned(),
+    })
+}
+
+/// [`verify_signature`] without building the [`VerifiedScope`].
+fn check_signature(
+    auth: &ParsedAuth,
+    req: &RequestParts<'_>,
+    key: &SigningKey,
+    opts: &VerifyOptions,
+) -> Result<(), SigV4Error> {
     let provided = decode_signature(&auth.signature)
         .ok_or(SigV4Error::SignatureDoesNotMatch(Mismatch::Signature))?;
     let uri = canonical_uri(req.path, opts.uri);
@@ -241,13 +258,7 @@ fn verify_signature(
     if !bool::from(ok) {
         return Err(SigV4Error::SignatureDoesNotMatch(Mismatch::Signature));
     }
-    Ok(VerifiedScope {
-        access_key_id: auth.access_key_id.clone(),
-        scope: auth.scope.clone(),
-        security_token: auth.security_token.clone(),
-        request_time: auth.request_time,
-        presigned: auth.is_presigned(),
-    })
+    Ok(())
 }
 
 fn decode_signature(s: &str) -> Option<[u8; 32]> {
@@ -278,6 +289,23 @@ struct Entries {
     count: usize,
 }
 
+impl Entries {
+    /// The key cached for `(akid, scope)`, if it was derived from `secret`.
+    fn get(
+        &self,
+        akid: &AccessKeyId,
+        secret: &SecretKey,
+        scope: &CredentialScope,
+    ) -> Option<&SigningKey> {
+        let (_, s, k) = self
+            .by_key
+            .get(akid.as_str())?
+            .iter()
+            .find(|(s, _, _)| s == scope)?;
+        s.ct_eq(secret).then_some(k)
+    }
+}
+
 impl SigningKeyCache {
     /// A cache holding at most `capacity` keys (cleared wholesale when full).
     pub fn new(capacity: usize) -> Self {
@@ -295,14 +323,8 @@ impl SigningKeyCache {
         scope: &CredentialScope,
     ) -> SigningKey {
         if let Ok(map) = self.entries.read() {
-            let hit = map
-                .by_key
-                .get(akid.as_str())
-                .and_then(|keys| keys.iter().find(|(s, _, _)| s == scope));
-            if let Some((_, s, k)) = hit {
-                if s.ct_eq(secret) {
-                    return k.clone();
-                }
+            if let Some(k) = map.get(akid, secret, scope) {
+                return k.clone();
             }
         }
         let derived = SigningKey::for_scope(secret, scope);
@@ -346,9 +368,36 @@ impl SigningKeyCache {
         secret: &SecretKey,
         now: DateTime<Utc>,
     ) -> Result<VerifiedScope, SigV4Error> {
+        self.check(auth, req, secret, now)?;
+        Ok(VerifiedScope {
+            access_key_id: auth.access_key_id.clone(),
+            scope: auth.scope.clone(),
+            security_token: auth.security_token.clone(),
+            request_time: auth.request_time,
+            presigned: auth.is_presigned(),
+        })
+    }
+
+    /// [`Self::verify`] for a caller that already holds the parsed request and needs no
+    /// [`VerifiedScope`] copy of it.
+    pub fn check(
+        &self,
+        auth: &ParsedAuth,
+        req: &RequestParts<'_>,
+        secret: &SecretKey,
+        now: DateTime<Utc>,
+    ) -> Result<(), SigV4Error> {
         check_time(auth, now, MAX_CLOCK_SKEW)?;
+        let opts = VerifyOptions::default();
+        // On a hit, verify with the cached key in place (cloning its HMAC state costs more
+        // than holding the read lock for the verification).
+        if let Ok(map) = self.entries.read() {
+            if let Some(key) = map.get(&auth.access_key_id, secret, &auth.scope) {
+                return check_signature(auth, req, key, &opts);
+            }
+        }
         let key = self.get_or_derive(&auth.access_key_id, secret, &auth.scope);
-        verify_signature(auth, req, &key, &VerifyOptions::default())
+        check_signature(auth, req, &key, &opts)
     }
 }
 

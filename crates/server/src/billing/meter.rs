@@ -27,27 +27,34 @@ pub fn usage_key(month: &str, service: &str) -> String {
     format!("{month}/{service}")
 }
 
-type Key = (String, &'static str, (i32, u32));
+/// Counts per account, then per (service, (year, month)): keyed by account first so that
+/// counting a request finds its entry by `&str`, without allocating.
+type Counts = HashMap<String, HashMap<(&'static str, (i32, u32)), u64>>;
 
 /// Counts requests in memory.
 #[derive(Debug, Default)]
 pub struct Meter {
-    counts: Mutex<HashMap<Key, u64>>,
+    counts: Mutex<Counts>,
 }
 
 impl Meter {
     /// Counts one authenticated request.
     pub fn record(&self, account: &str, service: &'static str, at: DateTime<Utc>) {
         if let Ok(mut map) = self.counts.lock() {
-            let key = (account.to_string(), service, (at.year(), at.month()));
-            *map.entry(key).or_insert(0) += 1;
+            let key = (service, (at.year(), at.month()));
+            match map.get_mut(account) {
+                Some(services) => *services.entry(key).or_insert(0) += 1,
+                None => {
+                    map.insert(account.to_string(), HashMap::from([(key, 1)]));
+                }
+            }
         }
     }
 
     /// Adds the counted requests to the store's counters, in one transaction; the counts are
     /// put back if it fails.
     pub async fn flush(&self, store: &Store) -> anyhow::Result<()> {
-        let taken: HashMap<Key, u64> = match self.counts.lock() {
+        let taken: Counts = match self.counts.lock() {
             Ok(mut map) => std::mem::take(&mut *map),
             Err(_) => return Ok(()),
         };
@@ -58,8 +65,11 @@ impl Meter {
             Ok(()) => Ok(()),
             Err(err) => {
                 if let Ok(mut map) = self.counts.lock() {
-                    for (k, n) in taken {
-                        *map.entry(k).or_insert(0) += n;
+                    for (account, services) in taken {
+                        let mine = map.entry(account).or_default();
+                        for (k, n) in services {
+                            *mine.entry(k).or_insert(0) += n;
+                        }
                     }
                 }
                 Err(err)
@@ -68,36 +78,38 @@ impl Meter {
     }
 }
 
-async fn write(store: &Store, counts: &HashMap<Key, u64>) -> anyhow::Result<()> {
+async fn write(store: &Store, counts: &Counts) -> anyhow::Result<()> {
     let now = Utc::now();
     let mut tx = store.begin().await?;
-    for ((account, service, (year, month)), n) in counts {
-        let month = format!("{year:04}-{month:02}");
-        let key = usage_key(&month, service);
-        match tx.entities().get(account, USAGE, &key).await? {
-            Some(mut e) => {
-                let mut doc: UsageDoc = serde_json::from_str(&e.doc).unwrap_or_default();
-                doc.requests += n;
-                e.doc = serde_json::to_string(&doc)?;
-                e.updated_at = now;
-                tx.entities().update(&key, &e).await?;
-            }
-            None => {
-                let doc = UsageDoc { requests: *n };
-                tx.entities()
-                    .create(&Entity {
-                        account_id: account.clone(),
-                        kind: USAGE.into(),
-                        name: key.clone(),
-                        name_key: key.clone(),
-                        id: format!("{USAGE}:{account}:{key}"),
-                        path: "/".into(),
-                        arn: String::new(),
-                        created_at: now,
-                        updated_at: now,
-                        doc: serde_json::to_string(&doc)?,
-                    })
-                    .await?;
+    for (account, services) in counts {
+        for ((service, (year, month)), n) in services {
+            let month = format!("{year:04}-{month:02}");
+            let key = usage_key(&month, service);
+            match tx.entities().get(account, USAGE, &key).await? {
+                Some(mut e) => {
+                    let mut doc: UsageDoc = serde_json::from_str(&e.doc).unwrap_or_default();
+                    doc.requests += n;
+                    e.doc = serde_json::to_string(&doc)?;
+                    e.updated_at = now;
+                    tx.entities().update(&key, &e).await?;
+                }
+                None => {
+                    let doc = UsageDoc { requests: *n };
+                    tx.entities()
+                        .create(&Entity {
+                            account_id: account.clone(),
+                            kind: USAGE.into(),
+                            name: key.clone(),
+                            name_key: key.clone(),
+                            id: format!("{USAGE}:{account}:{key}"),
+                            path: "/".into(),
+                            arn: String::new(),
+                            created_at: now,
+                            updated_at: now,
+                            doc: serde_json::to_string(&doc)?,
+                        })
+                        .await?;
+                }
             }
         }
     }
@@ -117,8 +129,8 @@ mod tests {
         m.record("111122223333", "iam", t);
         m.record("111122223333", "sts", t);
         let map = m.counts.lock().unwrap();
-        assert_eq!(map[&("111122223333".to_string(), "iam", (2023, 11))], 2);
-        assert_eq!(map.len(), 2);
+        assert_eq!(map["111122223333"][&("iam", (2023, 11))], 2);
+        assert_eq!(map["111122223333"].len(), 2);
         assert_eq!(month_of(t), "2023-11");
     }
 }

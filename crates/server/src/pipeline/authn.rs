@@ -89,7 +89,7 @@ pub async fn authenticate(
     let secret = SecretKey::from(secret.as_str());
     app.authn
         .signing
-        .verify(auth, parts, &secret, now)
+        .check(auth, parts, &secret, now)
         .map_err(|err| AuthnFailure {
             error: sigv4_error(protocol, &err),
             account_id: account.clone(),

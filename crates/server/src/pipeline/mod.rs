@@ -44,7 +44,7 @@ struct Call {
     operation: Option<&'static Operation>,
     access: Access,
     access_key_id: Option<String>,
-    principal: Option<Principal>,
+    principal: Option<Arc<Principal>>,
     /// The account whose trail shows the record.
     account_id: Option<String>,
     input: Option<Value>,
@@ -199,7 +199,7 @@ async fn process(
             match authn::authenticate(app, service.protocol, parsed, &parts, Utc::now()).await {
                 Ok(principal) => {
                     call.account_id = Some(principal.account_id.clone());
-                    call.principal = Some(principal);
+                    call.principal = Some(Arc::new(principal));
                 }
                 Err(failure) => {
                     call.account_id = failure.account_id;
@@ -495,7 +495,7 @@ fn facts<'a>(call: &'a Call, error: Option<&'a ApiError>, source_ip: &'a str) ->
         region: &call.region,
         source_ip,
         user_agent: &call.user_agent,
-        principal: call.principal.as_ref(),
+        principal: call.principal.as_deref(),
         access_key_id: call.access_key_id.as_deref(),
         request_parameters: call.input.as_ref(),
         response_elements: call.output.as_ref(),
@@ -563,10 +563,11 @@ fn into_response(wire: WireResponse, request_id: &str) -> Response {
     headers
         .entry(header::CONTENT_TYPE)
         .or_insert(HeaderValue::from_static("application/octet-stream"));
-    if let Ok(v) = HeaderValue::try_from(request_id) {
-        headers
-            .entry(HeaderName::from_static("x-amzn-requestid"))
-            .or_insert(v);
+    let request_id_header = HeaderName::from_static("x-amzn-requestid");
+    if !headers.contains_key(&request_id_header) {
+        if let Ok(v) = HeaderValue::try_from(request_id) {
+            headers.insert(request_id_header, v);
+        }
     }
     response
 }

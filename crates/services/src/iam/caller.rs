@@ -191,7 +191,7 @@ mod tests {
     fn root_ctx() -> CallContext {
         CallContext {
             request_id: "r".into(),
-            principal: Principal::root("111122223333", "AKIAROOT"),
+            principal: std::sync::Arc::new(Principal::root("111122223333", "AKIAROOT")),
             region: "us-east-1".into(),
             source_ip: "127.0.0.1".parse().unwrap(),
             user_agent: "test".into(),

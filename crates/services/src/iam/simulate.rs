@@ -354,7 +354,7 @@ mod tests {
     fn ctx() -> CallContext {
         CallContext {
             request_id: "r".into(),
-            principal: Principal::root("111122223333", "AKIA"),
+            principal: std::sync::Arc::new(Principal::root("111122223333", "AKIA")),
             region: "us-east-1".into(),
             source_ip: "127.0.0.1".parse().unwrap(),
             user_agent: "t".into(),

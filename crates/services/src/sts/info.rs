@@ -1,6 +1,6 @@
 //! `GetCallerIdentity`, `GetAccessKeyInfo` and `DecodeAuthorizationMessage`.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::{
     context::CallContext, db::Db, error::ServiceError, iam::common::req_str, sts::StsError,
@@ -9,7 +9,12 @@ use crate::{
 /// `GetCallerIdentity`: who signed the request (root, user, role session, federated user).
 pub fn get_caller_identity(ctx: &CallContext) -> Value {
     let p = &ctx.principal;
-    json!({ "UserId": p.user_id, "Account": p.account_id, "Arn": p.arn })
+    // Sized up front: `json!` would grow the map entry by entry on every call.
+    let mut out = Map::with_capacity(3);
+    out.insert("UserId".into(), p.user_id.clone().into());
+    out.insert("Account".into(), p.account_id.clone().into());
+    out.insert("Arn".into(), p.arn.clone().into());
+    Value::Object(out)
 }
 
 /// `GetAccessKeyInfo`: the account owning an access key id.

@@ -110,26 +110,31 @@ async fn run(sink: Sink, mut rx: mpsc::Receiver<Msg>, max_batch: usize, linger: 
     while let Some(first) = rx.recv().await {
         let deadline = tokio::time::Instant::now() + linger;
         let mut next = Some(first);
-        while let Some(msg) = next.take() {
-            match msg {
-                Msg::Record(r, reply) => {
-                    records.push(*r);
-                    replies.push(reply);
+        let mut lingered = false;
+        loop {
+            while let Some(msg) = next.take() {
+                match msg {
+                    Msg::Record(r, reply) => {
+                        records.push(*r);
+                        replies.push(reply);
+                    }
+                    Msg::Flush(f) => flushes.push(f),
                 }
-                Msg::Flush(f) => flushes.push(f),
+                if records.len() < max_batch {
+                    next = rx.try_recv().ok();
+                }
             }
             // A flush or a caller waiting for its commit ends the wait at once.
             let hurry = !flushes.is_empty() || replies.iter().any(Option::is_some);
-            if records.len() < max_batch {
-                next = match rx.try_recv() {
-                    Ok(msg) => Some(msg),
-                    Err(_) if hurry => None,
-                    Err(_) => tokio::time::timeout_at(deadline, rx.recv())
-                        .await
-                        .ok()
-                        .flatten(),
-                };
+            if hurry || lingered || records.len() >= max_batch {
+                break;
             }
+            // One timer for the whole linger, then take whatever queued meanwhile. Not waiting
+            // on the channel, the task is not woken by each sender: a batch costs one wake-up
+            // instead of one per record (a caller that needs its commit waits out the linger).
+            tokio::time::sleep_until(deadline).await;
+            lingered = true;
+            next = rx.try_recv().ok();
         }
         if !records.is_empty() {
             write_batch(&sink, &mut records, &mut replies).await;

@@ -92,7 +92,9 @@ pub(crate) fn encode_frame(
     Ok(hash)
 }
 
-/// One frame as found in a segment's bytes.
+/// One frame as found in a segment's bytes (tests parse buffers with it; segments are read
+/// with `SegmentReader`).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RawFrame<'a> {
     /// The canonical record bytes.
@@ -104,6 +106,7 @@ pub(crate) struct RawFrame<'a> {
 }
 
 /// The frame starting at `pos`, or `None` when the bytes end before it is complete.
+#[cfg(test)]
 pub(crate) fn frame_at(data: &[u8], pos: usize) -> Option<RawFrame<'_>> {
     let len_bytes: [u8; 4] = data.get(pos..pos.checked_add(4)?)?.try_into().ok()?;
     let len = usize::try_from(u32::from_be_bytes(len_bytes)).ok()?;

@@ -25,7 +25,7 @@ impl SegmentReader {
         let file = File::open(path).map_err(|e| io_err(path, e))?;
         let size = file.metadata().map_err(|e| io_err(path, e))?.len();
         let len = limit.map_or(size, |l| l.min(size));
-        let mut inner = BufReader::with_capacity(256 * 1024, file.take(len));
+        let mut inner = BufReader::with_capacity(64 * 1024, file.take(len));
         let mut head = [0u8; HEADER_LEN];
         let header = match inner.read_exact(&mut head) {
             Ok(()) => SegmentHeader::decode(&head),
@@ -68,6 +68,11 @@ impl SegmentReader {
         let mut hash = [0u8; 32];
         hash.copy_from_slice(&self.frame[n..]);
         Ok(Some((&self.frame[..n], hash)))
+    }
+
+    /// The offset just past the last frame returned.
+    pub(crate) fn pos(&self) -> u64 {
+        self.pos
     }
 
     /// True when every byte was consumed by whole frames.

@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 use crate::audit::{Appended, AuditRecord};
 use crate::crypto::MasterKey;
 use crate::error::{Result, StoreError};
-use crate::journal::frame::{
-    encode_frame, frame_at, link, Hash, RecordView, SegmentHeader, HEADER_LEN,
-};
+use crate::journal::frame::{encode_frame, link, Hash, RecordView, SegmentHeader, HEADER_LEN};
+use crate::journal::segment_reader::SegmentReader;
 use crate::journal::summary::Summary;
 use crate::journal::{
     io_err, list_segments, segment_path, sync_dir, write_summary, Head, HEAD_FILE,
@@ -231,8 +230,7 @@ fn recover(dir: &Path, key: Arc<MasterKey>, segment_bytes: u64) -> Result<State>
             (1, segment_path(dir, 1))
         }
     };
-    let data = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
-    let header = match SegmentHeader::decode(&data) {
+    let header = match SegmentReader::open(&path, None)?.header {
         Some(h) if h.first_seq == first_seq => h,
         _ => {
             // Torn while being created (the header is synced before any frame is written):
@@ -249,32 +247,31 @@ fn recover(dir: &Path, key: Arc<MasterKey>, segment_bytes: u64) -> Result<State>
             }
         }
     };
-    let data = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
-    let (seq, hash, end) = whole_frames(&data, &header);
+    let (seq, hash, end, size) = whole_frames(&path, &header)?;
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(&path)
         .map_err(|e| io_err(&path, e))?;
-    if end < data.len() {
+    if end < size {
         tracing::warn!(
             path = %path.display(),
-            bytes = data.len() - end,
+            bytes = size - end,
             "audit journal: discarding a torn tail left by a crash"
         );
-        file.set_len(end as u64)
+        file.set_len(end)
             .and_then(|()| file.sync_all())
             .map_err(|e| io_err(&path, e))?;
     }
     let checkpointed_seq = Head::load(dir)?.map_or(0, |h| h.seq);
-    let summary = crate::journal::summarize(&path, Some(end as u64))?;
+    let summary = crate::journal::summarize(&path, Some(end))?;
     Ok(State {
         dir: dir.to_path_buf(),
         key,
         segment_bytes: segment_bytes.max(HEADER_LEN as u64 + 1),
         file,
         first_seq,
-        len: end as u64,
+        len: end,
         seq,
         hash,
         checkpointed_seq,
@@ -283,29 +280,31 @@ fn recover(dir: &Path, key: Arc<MasterKey>, segment_bytes: u64) -> Result<State>
     })
 }
 
-/// The last sequence number and hash of a segment's whole, chained frames, and where they end.
-fn whole_frames(data: &[u8], header: &SegmentHeader) -> (i64, Hash, usize) {
-    let (mut seq, mut hash, mut pos) = (header.first_seq - 1, header.prev_hash, HEADER_LEN);
-    while let Some(f) = frame_at(data, pos) {
-        let ok = link(&hash, f.payload) == f.hash
-            && RecordView::parse(f.payload).is_ok_and(|v| v.seq == seq + 1);
+/// The last sequence number and hash of a segment's whole, chained frames, the offset where
+/// they end and the file's size. Read frame by frame: recovery does not hold the segment.
+fn whole_frames(path: &Path, header: &SegmentHeader) -> Result<(i64, Hash, u64, u64)> {
+    let size = std::fs::metadata(path).map_err(|e| io_err(path, e))?.len();
+    let mut reader = SegmentReader::open(path, None)?;
+    let (mut seq, mut hash, mut end) = (header.first_seq - 1, header.prev_hash, HEADER_LEN as u64);
+    while let Some((payload, stored)) = reader.next_frame()? {
+        let ok = link(&hash, payload) == stored
+            && RecordView::parse(payload).is_ok_and(|v| v.seq == seq + 1);
         if !ok {
             break;
         }
         seq += 1;
-        hash = f.hash;
-        pos = f.end;
+        hash = stored;
+        end = reader.pos();
     }
-    (seq, hash, pos)
+    Ok((seq, hash, end, size))
 }
 
 /// The last sequence number and hash of a whole segment file.
 fn tail(path: &Path) -> Result<(i64, Hash)> {
-    let data = std::fs::read(path).map_err(|e| io_err(path, e))?;
-    let header = SegmentHeader::decode(&data).ok_or_else(|| {
+    let header = SegmentReader::open(path, None)?.header.ok_or_else(|| {
         StoreError::Corrupt(format!("{} is not a journal segment", path.display()))
     })?;
-    let (seq, hash, _) = whole_frames(&data, &header);
+    let (seq, hash, _, _) = whole_frames(path, &header)?;
     Ok((seq, hash))
 }
 

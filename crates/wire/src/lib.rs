@@ -25,7 +25,7 @@ pub use error::{
     default_status, encode_error, encode_error_protocol, ApiError, CommonError, EncodeError,
 };
 pub use json::{decode_json, encode_json_output, JSON_CONTENT_TYPE_PREFIX};
-pub use query_decode::{decode_query, parse_form};
+pub use query_decode::{decode_query, parse_form, FormParams};
 pub use query_encode::{encode_query_output, escape_xml};
 pub use rampart_model::{Operation, Protocol, Service};
 pub use request::{decode_request, DecodeFailure, Decoded, HttpRequest};

@@ -6,17 +6,21 @@ use crate::error::{ApiError, CommonError};
 use crate::validate::{join, path_name};
 use rampart_model::{Operation, Protocol, Service, ShapeId, ShapeKind};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Deepest shape nesting decoded (no model nests deeper; bounds hostile keys).
 const MAX_DEPTH: usize = 32;
 
+/// Form parameters by name, borrowed from the request where no percent-decoding was needed.
+pub type FormParams<'a> = BTreeMap<Cow<'a, str>, Cow<'a, str>>;
+
 /// Parses `application/x-www-form-urlencoded` bytes (a body or a query string) into a sorted
 /// parameter map; a repeated name keeps its first value, invalid UTF-8 is replaced.
-pub fn parse_form(bytes: &[u8]) -> BTreeMap<String, String> {
+pub fn parse_form(bytes: &[u8]) -> FormParams<'_> {
     let mut out = BTreeMap::new();
     for (k, v) in form_urlencoded::parse(bytes) {
-        out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        out.entry(k).or_insert(v);
     }
     out
 }
@@ -27,13 +31,13 @@ pub fn parse_form(bytes: &[u8]) -> BTreeMap<String, String> {
 /// validation is separate ([`crate::validate`]).
 pub fn decode_query(
     service: &'static Service,
-    params: &BTreeMap<String, String>,
+    params: &FormParams<'_>,
 ) -> Result<(&'static Operation, Value), ApiError> {
     let action = match params.get("Action").map(|a| a.trim()) {
         Some(a) if !a.is_empty() => a,
         _ => return Err(ApiError::new("MissingAction", "Missing Action", 400, true)),
     };
-    let version = params.get("Version").map(String::as_str);
+    let version = params.get("Version").map(|v| v.as_ref());
     let op = match service.operation(action) {
         Some(op) if version.is_none_or(|v| v == service.api_version) => op,
         _ => {
@@ -72,7 +76,7 @@ pub fn decode_query(
 
 struct Decoder<'a> {
     service: &'static Service,
-    params: &'a BTreeMap<String, String>,
+    params: &'a FormParams<'a>,
     errors: Vec<String>,
 }
 
@@ -188,7 +192,7 @@ impl Decoder<'_> {
                 );
                 let mut map = Map::new();
                 for n in idx {
-                    let Some(k) = self.params.get(&format!("{base}{n}.{kn}")) else {
+                    let Some(k) = self.params.get(format!("{base}{n}.{kn}").as_str()) else {
                         continue;
                     };
                     let p = join(path, &n.to_string());
@@ -199,7 +203,7 @@ impl Decoder<'_> {
                         false,
                         depth + 1,
                     ) {
-                        map.insert(k.clone(), v);
+                        map.insert(k.to_string(), v);
                     }
                 }
                 Some(Value::Object(map))

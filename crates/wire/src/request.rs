@@ -106,7 +106,7 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
     }
     let service = route(RouteInput {
         target,
-        action: params.get("Action").map(String::as_str),
+        action: params.get("Action").map(|a| a.as_ref()),
         signed_service: req.signed_service,
     })
     .map_err(|(protocol, error)| DecodeFailure {

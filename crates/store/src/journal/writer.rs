@@ -109,11 +109,9 @@ impl JournalWriter {
         let mut buf = Vec::with_capacity(records.len() * 2048);
         let mut out = Vec::with_capacity(records.len());
         let (mut seq, mut hash) = (s.seq, s.hash);
-        let mut summary = s.summary.clone();
         for r in records {
             seq += 1;
             hash = encode_frame(&mut buf, &hash, seq, r)?;
-            summary.add_record(seq, r);
             out.push(Appended {
                 seq,
                 hash: hex32(&hash),
@@ -129,16 +127,24 @@ impl JournalWriter {
             let _ = s.file.set_len(at);
             return Err(io_err(&segment_path(&s.dir, s.first_seq), e));
         }
+        for (a, r) in out.iter().zip(records) {
+            s.summary.add_record(a.seq, r);
+        }
         s.len = at + buf.len() as u64;
         s.seq = seq;
         s.hash = hash;
-        s.summary = summary;
         self.publish(s.first_seq, s.len);
+        // The records are durable from here on: a failure to seal or checkpoint must not fail
+        // the append (the caller would write them again), so it is logged and retried later.
         if s.len >= s.segment_bytes {
-            self.roll(&mut s)?;
+            if let Err(e) = self.roll(&mut s) {
+                tracing::error!(error = %e, "audit journal: segment not sealed; retrying at the next batch");
+            }
         }
         if s.checkpointed_at.elapsed() >= CHECKPOINT_EVERY {
-            checkpoint(&mut s)?;
+            if let Err(e) = checkpoint(&mut s) {
+                tracing::error!(error = %e, "audit journal: head not checkpointed; retrying");
+            }
         }
         Ok(out)
     }
@@ -151,9 +157,18 @@ impl JournalWriter {
 
     /// Seals the active segment (with its summary) and starts the next one.
     fn roll(&self, s: &mut State) -> Result<()> {
-        write_summary(&s.dir, s.first_seq, &std::mem::take(&mut s.summary))?;
+        write_summary(&s.dir, s.first_seq, &s.summary)?;
         let first = s.seq + 1;
-        s.file = create_segment(&s.dir, first, s.hash)?;
+        let file = match create_segment(&s.dir, first, s.hash) {
+            Ok(f) => f,
+            Err(e) => {
+                // A half-made next segment would look like the active one to readers.
+                let _ = std::fs::remove_file(segment_path(&s.dir, first));
+                return Err(e);
+            }
+        };
+        s.summary = Summary::default();
+        s.file = file;
         s.first_seq = first;
         s.len = HEADER_LEN as u64;
         self.publish(first, s.len);

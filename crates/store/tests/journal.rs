@@ -236,6 +236,15 @@ async fn tampering_is_detected() {
     std::fs::write(&segs[0], &bytes).unwrap();
     assert!(store.verify_chain().await.unwrap().is_intact());
 
+    // A sealed segment's summary edited to hide its ListUsers records from LookupEvents.
+    let sum = segs[0].with_extension("sum");
+    let original = std::fs::read_to_string(&sum).unwrap();
+    std::fs::write(&sum, original.replace("ListUsers", "Innocent")).unwrap();
+    let b = store.verify_chain().await.unwrap().first_break.unwrap();
+    assert!(b.reason.contains("summary"), "{b:?}");
+    std::fs::write(&sum, &original).unwrap();
+    assert!(store.verify_chain().await.unwrap().is_intact());
+
     // The newest segment removed: the checkpointed head still counts its records.
     drop(store);
     std::fs::remove_file(segs.last().unwrap()).unwrap();

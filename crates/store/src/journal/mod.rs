@@ -93,6 +93,12 @@ impl Journal {
         Ok(())
     }
 
+    /// The summary stored beside a sealed segment, if there is a readable one.
+    fn stored_summary(path: &Path) -> Option<Summary> {
+        let bytes = std::fs::read(path.with_extension("sum")).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
     /// The summary of a sealed segment: cached, else its `.sum` file, else rebuilt.
     fn summary(&self, first_seq: i64, path: &Path) -> Result<Arc<Summary>> {
         if let Some(s) = self
@@ -103,11 +109,7 @@ impl Journal {
         {
             return Ok(s);
         }
-        let sum_path = path.with_extension("sum");
-        let loaded = std::fs::read(&sum_path)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Summary>(&b).ok());
-        let summary = match loaded {
+        let summary = match Journal::stored_summary(path) {
             Some(s) => s,
             None => {
                 let s = summarize(path, None)?;
@@ -233,13 +235,8 @@ impl Head {
 
     fn is_authentic(&self, key: &MasterKey) -> bool {
         let expected = key.audit_mac(&Head::mac_input(self.seq, &self.hash));
-        // Both are hex of a MAC; compare without early exit.
-        expected.len() == self.mac.len()
-            && expected
-                .bytes()
-                .zip(self.mac.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), self.mac.as_bytes())
+            .is_ok()
     }
 
     fn store(&self, dir: &Path) -> Result<()> {

@@ -6,6 +6,7 @@ use crate::audit_lookup::{read_only_value, Cursor, LookupAttribute, LookupQuery,
 use crate::db::to_ms;
 use crate::error::Result;
 use crate::journal::frame::{link, RecordView};
+use crate::journal::summary::Summary;
 use crate::journal::{list_segments, Head, Journal};
 
 /// What verifying the journal found.
@@ -174,15 +175,21 @@ pub(crate) fn verify(j: &Journal) -> Result<JournalReport> {
                 return Ok(report);
             }
         }
+        // Rebuilt alongside, to check the stored summary: an altered `.sum` would otherwise
+        // hide a segment's records from LookupEvents while the chain stays intact.
+        let mut summary = Summary::default();
         while let Some((payload, hash)) = reader.next_frame()? {
-            let seq_ok = RecordView::parse(payload).is_ok_and(|r| r.seq == expected);
-            if !seq_ok || link(&prev, payload) != hash {
+            let parsed = RecordView::parse(payload)
+                .ok()
+                .filter(|r| r.seq == expected);
+            let Some(record) = parsed.filter(|_| link(&prev, payload) == hash) else {
                 report.first_break = broken(
                     expected,
                     format!("journal record {expected} was altered or is missing"),
                 );
                 return Ok(report);
-            }
+            };
+            summary.add(&record);
             if head.as_ref().is_some_and(|h| h.seq == expected) {
                 hash_at_head = Some(hash);
             }
@@ -196,6 +203,14 @@ pub(crate) fn verify(j: &Journal) -> Result<JournalReport> {
             report.first_break = broken(
                 expected,
                 format!("journal segment {name} is cut inside record {expected}"),
+            );
+            return Ok(report);
+        }
+        let stored = sealed.then(|| Journal::stored_summary(path)).flatten();
+        if stored.is_some_and(|s| s != summary) {
+            report.first_break = broken(
+                summary.first_seq,
+                format!("the summary of journal segment {name} does not match its records"),
             );
             return Ok(report);
         }

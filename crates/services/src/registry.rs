@@ -74,12 +74,14 @@ impl Registry {
         ctx: &CallContext,
         store: &Store,
     ) -> Result<Option<AuthzRequest>, ServiceError> {
+        // Each service's future is boxed: unboxed, every caller's future would be as large as
+        // the largest service's (kilobytes), and be copied that large at each move.
         match service {
-            "sts" => sts::authz(operation, input, ctx, store).await,
-            "iam" => iam::authz(operation, input, ctx, store).await,
+            "sts" => Box::pin(sts::authz(operation, input, ctx, store)).await,
+            "iam" => Box::pin(iam::authz(operation, input, ctx, store)).await,
             "cloudtrail" => Ok(cloudtrail::authz(operation, input, ctx)),
-            "kms" => kms::authz(operation, input, ctx, store).await,
-            "organizations" => organizations::authz(operation, input, ctx, store).await,
+            "kms" => Box::pin(kms::authz(operation, input, ctx, store)).await,
+            "organizations" => Box::pin(organizations::authz(operation, input, ctx, store)).await,
             _ => Ok(None),
         }
     }
@@ -93,12 +95,13 @@ impl Registry {
         ctx: &CallContext,
         db: Db<'_>,
     ) -> Result<Value, ServiceError> {
+        // Boxed for the reason given in `authz`.
         match service {
-            "sts" => sts::handle(operation, input, ctx, db).await,
-            "iam" => iam::handle(operation, input, ctx, db).await,
-            "cloudtrail" => cloudtrail::handle(operation, input, ctx, db).await,
-            "kms" => kms::handle(operation, input, ctx, db).await,
-            "organizations" => organizations::handle(operation, input, ctx, db).await,
+            "sts" => Box::pin(sts::handle(operation, input, ctx, db)).await,
+            "iam" => Box::pin(iam::handle(operation, input, ctx, db)).await,
+            "cloudtrail" => Box::pin(cloudtrail::handle(operation, input, ctx, db)).await,
+            "kms" => Box::pin(kms::handle(operation, input, ctx, db)).await,
+            "organizations" => Box::pin(organizations::handle(operation, input, ctx, db)).await,
             _ => Err(not_implemented(service, operation)),
         }
     }
@@ -109,7 +112,7 @@ impl Registry {
         ctx: &CallContext,
         store: &Store,
     ) -> Result<CallerPolicies, ServiceError> {
-        iam::caller_policies(&ctx.principal, store).await
+        Box::pin(iam::caller_policies(&ctx.principal, store)).await
     }
 }
 

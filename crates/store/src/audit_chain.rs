@@ -52,6 +52,13 @@ pub struct ChainBreak {
 /// Deterministic bytes of a record at a chain position: every stored field, length-prefixed
 /// (absent values get a distinct marker), so no two different records encode the same.
 pub(crate) fn canonical_bytes(seq: i64, r: &AuditRecord) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + r.event_json.len());
+    append_canonical(&mut out, seq, r);
+    out
+}
+
+/// Appends [`canonical_bytes`] to `out` (the journal writes them straight into its batch).
+pub(crate) fn append_canonical(out: &mut Vec<u8>, seq: i64, r: &AuditRecord) {
     fn s(out: &mut Vec<u8>, v: &str) {
         out.push(1);
         out.extend_from_slice(&(v.len() as u64).to_be_bytes());
@@ -63,25 +70,24 @@ pub(crate) fn canonical_bytes(seq: i64, r: &AuditRecord) -> Vec<u8> {
             None => out.push(0),
         }
     }
-    let mut out = Vec::with_capacity(256 + r.event_json.len());
+    out.reserve(256 + r.event_json.len());
     out.extend_from_slice(b"rampart-audit-v1");
     out.extend_from_slice(&seq.to_be_bytes());
-    s(&mut out, &r.event_id);
+    s(out, &r.event_id);
     out.extend_from_slice(&to_ms(r.event_time).to_be_bytes());
-    s(&mut out, &r.event_name);
-    s(&mut out, &r.event_source);
-    o(&mut out, r.username.as_deref());
-    o(&mut out, r.access_key_id.as_deref());
+    s(out, &r.event_name);
+    s(out, &r.event_source);
+    o(out, r.username.as_deref());
+    o(out, r.access_key_id.as_deref());
     out.push(u8::from(r.read_only));
-    o(&mut out, r.error_code.as_deref());
-    o(&mut out, r.account_id.as_deref());
+    o(out, r.error_code.as_deref());
+    o(out, r.account_id.as_deref());
     out.extend_from_slice(&(r.resources.len() as u64).to_be_bytes());
     for res in &r.resources {
-        o(&mut out, res.resource_type.as_deref());
-        o(&mut out, res.resource_name.as_deref());
+        o(out, res.resource_type.as_deref());
+        o(out, res.resource_name.as_deref());
     }
-    s(&mut out, &r.event_json);
-    out
+    s(out, &r.event_json);
 }
 
 /// `hex(SHA-256(prev_hash_bytes || canonical))`.

@@ -33,8 +33,12 @@ pub(crate) enum Domain {
     Entities,
 }
 
-/// A cached key: the generation it was read at, the key, and its opened secret.
-type CachedKey = (u64, AccessKey, Zeroizing<String>);
+/// An access key with its opened secret, shared by the cache and its readers (a hit on the
+/// request path costs a reference count, not a copy of every string of the key).
+pub type SharedKey = Arc<(AccessKey, Zeroizing<String>)>;
+
+/// A cached key: the generation it was read at, and the key.
+type CachedKey = (u64, SharedKey);
 
 #[derive(Debug, Default)]
 pub(crate) struct LocalCache {
@@ -102,19 +106,19 @@ impl LocalCache {
         }
     }
 
-    pub(crate) fn key(&self, id: &str) -> Option<(AccessKey, Zeroizing<String>)> {
+    pub(crate) fn key(&self, id: &str) -> Option<SharedKey> {
         if !self.enabled {
             return None;
         }
         let gen = self.generation(Domain::Credentials);
         let map = self.creds.read().ok()?;
         match map.get(id) {
-            Some((g, key, secret)) if *g == gen => Some((key.clone(), secret.clone())),
+            Some((g, shared)) if *g == gen => Some(shared.clone()),
             _ => None,
         }
     }
 
-    pub(crate) fn put_key(&self, read_at: u64, key: &AccessKey, secret: &Zeroizing<String>) {
+    pub(crate) fn put_key(&self, read_at: u64, shared: &SharedKey) {
         if !self.enabled || self.generation(Domain::Credentials) != read_at {
             return;
         }
@@ -122,10 +126,7 @@ impl LocalCache {
             if map.len() >= MAX_KEYS {
                 map.clear();
             }
-            map.insert(
-                key.access_key_id.clone(),
-                (read_at, key.clone(), secret.clone()),
-            );
+            map.insert(shared.0.access_key_id.clone(), (read_at, shared.clone()));
         }
     }
 

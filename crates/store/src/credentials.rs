@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use zeroize::Zeroizing;
 
-use crate::cache::Domain;
+use std::sync::Arc;
+
+use crate::cache::{Domain, SharedKey};
 use crate::crypto::aad_for;
 use crate::db::{dispatch, from_ms, from_ms_opt, to_ms, Handle};
 use crate::error::{Result, StoreError};
@@ -281,6 +283,14 @@ impl<'a> Credentials<'a> {
         &mut self,
         access_key_id: &str,
     ) -> Result<Option<(AccessKey, Zeroizing<String>)>> {
+        Ok(self
+            .get_shared(access_key_id)
+            .await?
+            .map(|shared| (shared.0.clone(), shared.1.clone())))
+    }
+
+    /// [`Credentials::get_with_secret`] without copying: the cached entry itself, shared.
+    pub async fn get_shared(&mut self, access_key_id: &str) -> Result<Option<SharedKey>> {
         let cache = self.h.store().inner.cache.clone();
         let cacheable = self.h.is_pool();
         if cacheable {
@@ -310,11 +320,11 @@ impl<'a> Credentials<'a> {
         let plain = self.h.store().master_key().open(&aad, &sealed)?;
         let secret = String::from_utf8(plain.to_vec())
             .map_err(|_| StoreError::Corrupt("secret access key is not UTF-8".into()))?;
-        let secret = Zeroizing::new(secret);
+        let shared: SharedKey = Arc::new((key, Zeroizing::new(secret)));
         if cacheable {
-            cache.put_key(read_at, &key, &secret);
+            cache.put_key(read_at, &shared);
         }
-        Ok(Some((key, secret)))
+        Ok(Some(shared))
     }
 
     /// Every key of one principal, oldest first (`ListAccessKeys`).

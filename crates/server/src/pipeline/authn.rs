@@ -49,7 +49,7 @@ pub async fn authenticate(
     let found = app
         .store
         .credentials()
-        .get_with_secret(akid)
+        .get_shared(akid)
         .await
         .map_err(|err| {
             tracing::error!(error = %err, "access key lookup failed");
@@ -58,7 +58,7 @@ pub async fn authenticate(
                 account_id: None,
             }
         })?;
-    let Some((key, secret)) = found else {
+    let Some(shared) = found else {
         if app.config.dev {
             // Dev mode: unknown keys act as the dev account's root, unsigned-checked, so
             // LocalStack/moto-style suites with dummy credentials work.
@@ -71,18 +71,20 @@ pub async fn authenticate(
             None,
         ));
     };
-    let account = Some(key.principal.account_id.clone());
+    let (key, secret) = (&shared.0, &shared.1);
+    // The key's account, for the trail of a refused call (built only when one is refused).
+    let account = || Some(key.principal.account_id.clone());
     if key.status == KeyStatus::Inactive {
         return Err(fail(
             protocol,
             CommonError::InvalidClientTokenId,
             INVALID_TOKEN,
-            account,
+            account(),
         ));
     }
     check_session(
         protocol,
-        &key,
+        key,
         auth.security_token.as_deref(),
         app.clock.now(),
     )?;
@@ -92,12 +94,12 @@ pub async fn authenticate(
         .check(auth, parts, &secret, now)
         .map_err(|err| AuthnFailure {
             error: sigv4_error(protocol, &err),
-            account_id: account.clone(),
+            account_id: account(),
         })?;
-    record_use(app, &key, auth, now);
-    principal_of(&key).map_err(|()| AuthnFailure {
+    record_use(app, key, auth, now);
+    principal_of(key).map_err(|()| AuthnFailure {
         error: ApiError::internal(),
-        account_id: account,
+        account_id: account(),
     })
 }
 

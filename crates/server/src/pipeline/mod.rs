@@ -8,7 +8,7 @@ pub mod authn;
 pub mod authz;
 pub mod policies;
 
-use std::{net::SocketAddr, sync::Arc, time::Instant};
+use std::{future::Future, net::SocketAddr, sync::Arc, task::Poll, time::Instant};
 
 use axum::{
     body::{Body, Bytes},
@@ -103,7 +103,15 @@ pub async fn api(
 /// Reads the body within the size limit and the request timeout.
 async fn read_body(app: &App, body: Body) -> Result<Bytes, ApiError> {
     let limited = Limited::new(body, app.config.max_body_bytes);
-    match tokio::time::timeout(app.config.request_timeout(), limited.collect()).await {
+    let mut collect = std::pin::pin!(limited.collect());
+    // A small body usually arrives with its headers: take it without arming a timer, which
+    // costs a trip through the shared timer wheel on every request.
+    let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
+    let collected = match first {
+        Poll::Ready(done) => Ok(done),
+        Poll::Pending => tokio::time::timeout(app.config.request_timeout(), collect).await,
+    };
+    match collected {
         Err(_) => Err(ApiError::new(
             "RequestTimeout",
             "Your socket connection to the server was not read from or written to within the timeout period.",
@@ -424,7 +432,7 @@ async fn run_write(
             }
         };
         call.output = Some(output.clone());
-        let ip = call.source_ip.to_string();
+        let ip = ip_text(call.source_ip);
         let record = audit::record(&facts(call, None, &ip), call.account_id.as_deref());
         let committed = async {
             tx.append_audit(&record).await?;
@@ -477,11 +485,30 @@ async fn audit(app: &App, call: &Call) {
         return;
     }
     let record = audit::record(
-        &facts(call, call.error.as_ref(), &call.source_ip.to_string()),
+        &facts(call, call.error.as_ref(), &ip_text(call.source_ip)),
         call.account_id.as_deref(),
     );
     if let Err(err) = app.audit.submit(record).await {
         tracing::error!(error = %err, request_id = %call.request_id, "audit record not queued");
+    }
+}
+
+/// The text form of the caller's address. std's `Display` for IPv4 formats octet by octet
+/// through the formatting machinery, which showed in profiles of every call's audit record.
+fn ip_text(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            let mut out = String::with_capacity(15);
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                out.push_str(digits.format(octet));
+            }
+            out
+        }
+        std::net::IpAddr::V6(_) => ip.to_string(),
     }
 }
 
@@ -574,4 +601,26 @@ fn into_response(wire: WireResponse, request_id: &str) -> Response {
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    #[test]
+    fn ip_text_matches_display() {
+        for ip in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "10.20.30.40",
+            "255.255.255.255",
+            "192.168.0.9",
+            "::1",
+            "2001:db8::8a2e:370:7334",
+            "::ffff:10.0.0.1",
+        ] {
+            let ip: IpAddr = ip.parse().expect("ip");
+            assert_eq!(super::ip_text(ip), ip.to_string());
+        }
+    }
 }

@@ -14,6 +14,8 @@
 use aws_lc_rs::digest;
 
 use crate::audit::{AuditRecord, AuditResource, StoredEvent};
+use crate::audit_chain::append_canonical;
+#[cfg(test)]
 use crate::audit_chain::canonical_bytes;
 use crate::db::from_ms;
 use crate::error::{Result, StoreError};
@@ -81,13 +83,23 @@ pub(crate) fn encode_frame(
     seq: i64,
     record: &AuditRecord,
 ) -> Result<Hash> {
-    let payload = canonical_bytes(seq, record);
-    let len = u32::try_from(payload.len())
-        .map_err(|_| StoreError::InvalidInput("audit record larger than 4 GiB".into()))?;
-    let hash = link(prev, &payload);
-    buf.reserve(FRAME_OVERHEAD + payload.len());
-    buf.extend_from_slice(&len.to_be_bytes());
-    buf.extend_from_slice(&payload);
+    // The payload is written in place after a length placeholder, then hashed where it lies:
+    // no per-record buffer and no copy.
+    let start = buf.len();
+    buf.reserve(FRAME_OVERHEAD + 256 + record.event_json.len());
+    buf.extend_from_slice(&[0u8; 4]);
+    append_canonical(buf, seq, record);
+    let payload = buf.get(start + 4..).unwrap_or_default();
+    let Ok(len) = u32::try_from(payload.len()) else {
+        buf.truncate(start);
+        return Err(StoreError::InvalidInput(
+            "audit record larger than 4 GiB".into(),
+        ));
+    };
+    let hash = link(prev, payload);
+    if let Some(slot) = buf.get_mut(start..start + 4) {
+        slot.copy_from_slice(&len.to_be_bytes());
+    }
     buf.extend_from_slice(&hash);
     Ok(hash)
 }

@@ -100,11 +100,10 @@ impl Summary {
     }
 
     fn note(&mut self, key: &str, value: &str) {
-        // Looked up by &str first: the key is allocated once per segment, not per record.
-        if !self.values.contains_key(key) {
-            self.values.insert(key.to_string(), Some(BTreeSet::new()));
-        }
+        // Looked up by &str: the key is allocated once per segment, not per record.
         let Some(slot) = self.values.get_mut(key) else {
+            self.values
+                .insert(key.to_string(), Some(BTreeSet::from([value.to_string()])));
             return;
         };
         if let Some(set) = slot {

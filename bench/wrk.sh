@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The same comparison as bench/load.sh, driven by wrk (the load generator the issue names):
+# GET /_rampart/live, then sts:GetCallerIdentity pre-signed once with botocore's SigV4 signer
+# and resent (the server verifies every signature in full), on one server, side by side.
+# Prints requests/s and the server's CPU time per request for each, and the ratio.
+# Needs wrk (`apt-get install wrk`) and botocore (`pip install -r tests/e2e/requirements.txt`).
+# Usage: bench/wrk.sh [seconds] [connections] [threads]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+conns=${2:-64}
+threads=${3:-2}
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+python3 -c "import botocore" 2>/dev/null || {
+    echo "botocore is missing (pip install -r tests/e2e/requirements.txt)" >&2; exit 1; }
+
+cargo build --release --quiet -p rampart --bin rampart
+target="${CARGO_TARGET_DIR:-target}/release"
+data=$(mktemp -d)
+port=$((20000 + RANDOM % 20000))
+trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
+"$target/rampart" serve --listen 127.0.0.1:$port --data-dir "$data" > "$data/out" 2>/dev/null &
+pid=$!
+for _ in $(seq 1 400); do grep -q '^Ready.$' "$data/out" 2>/dev/null && break; sleep 0.05; done
+grep -q '^Ready.$' "$data/out" || { echo "the server did not start" >&2; exit 1; }
+
+# A wrk script holding one signed request (valid for 15 minutes).
+python3 - "$data/root-credentials" "http://127.0.0.1:$port" > "$data/sts.lua" <<'PY'
+import configparser, sys
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+ini = configparser.ConfigParser()
+ini.read(sys.argv[1])
+creds = Credentials(ini["default"]["aws_access_key_id"], ini["default"]["aws_secret_access_key"])
+body = "Action=GetCallerIdentity&Version=2011-06-15"
+req = AWSRequest(method="POST", url=sys.argv[2] + "/", data=body,
+                 headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+SigV4Auth(creds, "sts", "us-east-1").add_auth(req)
+print('wrk.method = "POST"')
+print(f'wrk.body = "{body}"')
+for k, v in req.headers.items():
+    print(f'wrk.headers["{k}"] = "{v}"')
+PY
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+run() { # label wrk-args...
+    local t0 t1 out
+    t0=$(cpu_ticks)
+    out=$(wrk -t"$threads" -c"$conns" -d"${secs}s" "${@:2}")
+    t1=$(cpu_ticks)
+    python3 - "$1" "$out" "$t0" "$t1" "$(getconf CLK_TCK)" <<'PY'
+import re, sys
+label, out = sys.argv[1], sys.argv[2]
+t0, t1, hz = float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+n = int(re.search(r"(\d+) requests in", out).group(1))
+rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+print(f"{label:42s} {rps:>9.0f} req/s  non-2xx {bad.group(1) if bad else 0}  "
+      f"server CPU {(t1 - t0) / hz * 1e6 / max(n, 1):.1f} us/req")
+PY
+}
+echo "== wrk, $conns connections, $threads threads, ${secs}s each"
+live=$(run "GET /_rampart/live" "http://127.0.0.1:$port/_rampart/live"); echo "$live"
+sts=$(run "sts:GetCallerIdentity (pre-signed)" -s "$data/sts.lua" "http://127.0.0.1:$port/")
+echo "$sts"
+python3 - "$live" "$sts" <<'PY'
+import re, sys
+rate = lambda line: float(re.search(r"([0-9.]+) req/s", line).group(1))
+print(f"RESULT full path / trivial route = {rate(sys.argv[2]) / rate(sys.argv[1]):.3f}")
+PY

@@ -307,3 +307,44 @@ async fn dev_reset_keeps_the_root_key_working() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(&h.started.boot.account_id), "{body}");
 }
+
+/// The principal built from a key is reused between calls, but never past a change to the
+/// key's owner: after `UpdateUser` renames the user, the same key answers with the new ARN.
+#[tokio::test]
+async fn a_renamed_user_is_seen_at_once_by_its_key() {
+    let h = harness(false).await;
+    let root = h.started.boot.root_access_key_id.clone();
+    let root_secret = h.root_secret();
+    let form = "application/x-www-form-urlencoded; charset=utf-8";
+    let iam = |body: &'static str| h.send_signed("iam", None, form, body, &root, &root_secret);
+    let (status, body) = iam("Action=CreateUser&Version=2010-05-08&UserName=alice").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = iam("Action=CreateAccessKey&Version=2010-05-08&UserName=alice").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let field = |name: &str| {
+        let open = format!("<{name}>");
+        let start = body.find(&open).expect(name) + open.len();
+        let end = start + body[start..].find('<').expect(name);
+        body[start..end].to_string()
+    };
+    let (key, secret) = (field("AccessKeyId"), field("SecretAccessKey"));
+    let account = &h.started.boot.account_id;
+    let who = || h.query("Action=GetCallerIdentity&Version=2011-06-15", &key, &secret);
+    for _ in 0..2 {
+        let (status, body) = who().await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(
+            body.contains(&format!("<Arn>arn:aws:iam::{account}:user/alice</Arn>")),
+            "{body}"
+        );
+    }
+    let (status, body) =
+        iam("Action=UpdateUser&Version=2010-05-08&UserName=alice&NewUserName=bob").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = who().await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains(&format!("<Arn>arn:aws:iam::{account}:user/bob</Arn>")),
+        "{body}"
+    );
+}

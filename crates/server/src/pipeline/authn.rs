@@ -1,8 +1,11 @@
 //! Authentication: the signed access key -> the calling principal.
 //!
-//! Every request looks its key up in the store (no cache of key state), so a deleted or
-//! deactivated key stops working on the very next request, on every node. Only the derived
-//! signing key is cached, and only for the exact secret it was derived from.
+//! Every request looks its key up in the store (no cache of key state beyond the store's own,
+//! which every write invalidates), so a deleted or deactivated key stops working on the very
+//! next request, on every node. Kept here: the derived signing key, only for the exact secret
+//! it was derived from, and the principal built from a key, only while the key is unchanged.
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rampart_services::{
@@ -10,19 +13,33 @@ use rampart_services::{
     Principal, PrincipalKind,
 };
 use rampart_sigv4::{ParsedAuth, RequestParts, SecretKey, SigV4Error, SigningKeyCache};
-use rampart_store::{hash_session_token, AccessKey, KeyStatus, LastUsed};
+use rampart_store::{hash_session_token, AccessKey, KeyStatus, LastUsed, SharedKey};
 use rampart_wire::{ApiError, CommonError, Protocol};
 use subtle::ConstantTimeEq;
 
 use crate::app::App;
 
-/// Authentication state kept between requests: derived signing keys, and when this node
-/// last recorded each key's use.
+/// Authentication state kept between requests: derived signing keys, when this node last
+/// recorded each key's use, and the principal each key stands for.
 #[derive(Debug, Default)]
 pub struct AuthnCache {
     signing: SigningKeyCache,
     recorded: std::sync::Mutex<std::collections::HashMap<String, DateTime<Utc>>>,
+    principals: std::sync::RwLock<std::collections::HashMap<String, BuiltPrincipal>>,
 }
+
+/// A principal built from a key, valid while the store hands out the same key: the very same
+/// cached entry (no copy of the secret is kept: the entry is only pointed at), or, when the
+/// store does not cache (PostgreSQL), a key equal to the one it was built from.
+#[derive(Debug)]
+struct BuiltPrincipal {
+    entry: std::sync::Weak<(AccessKey, rampart_store::Zeroizing<String>)>,
+    key: AccessKey,
+    principal: Arc<Principal>,
+}
+
+/// Most principals remembered before the map is cleared (bounds memory under key churn).
+const MAX_PRINCIPALS: usize = 100_000;
 
 /// Why authentication failed, and the account of the key when the key exists (so the refused
 /// call shows in that account's trail).
@@ -44,7 +61,7 @@ pub async fn authenticate(
     auth: &ParsedAuth,
     parts: &RequestParts<'_>,
     now: DateTime<Utc>,
-) -> Result<Principal, AuthnFailure> {
+) -> Result<Arc<Principal>, AuthnFailure> {
     let akid = auth.access_key_id.as_str();
     let found = app
         .store
@@ -62,7 +79,7 @@ pub async fn authenticate(
         if app.config.dev {
             // Dev mode: unknown keys act as the dev account's root, unsigned-checked, so
             // LocalStack/moto-style suites with dummy credentials work.
-            return Ok(Principal::root(&app.config.dev_account_id, akid));
+            return Ok(Arc::new(Principal::root(&app.config.dev_account_id, akid)));
         }
         return Err(fail(
             protocol,
@@ -97,10 +114,40 @@ pub async fn authenticate(
             account_id: account(),
         })?;
     record_use(app, key, auth, now);
-    principal_of(key).map_err(|()| AuthnFailure {
+    principal_for(app, &shared).map_err(|()| AuthnFailure {
         error: ApiError::internal(),
         account_id: account(),
     })
+}
+
+/// The principal of a key, built once per key: building copies several strings and, for a
+/// session key, parses the session context stored with it.
+fn principal_for(app: &App, shared: &SharedKey) -> Result<Arc<Principal>, ()> {
+    let key = &shared.0;
+    if let Ok(map) = app.authn.principals.read() {
+        if let Some(built) = map.get(&key.access_key_id) {
+            // Holding a `Weak`, the allocation cannot be reused, so equal pointers mean the
+            // same entry.
+            if std::ptr::eq(built.entry.as_ptr(), Arc::as_ptr(shared)) || built.key == *key {
+                return Ok(built.principal.clone());
+            }
+        }
+    }
+    let principal = Arc::new(principal_of(key)?);
+    if let Ok(mut map) = app.authn.principals.write() {
+        if map.len() >= MAX_PRINCIPALS {
+            map.clear();
+        }
+        map.insert(
+            key.access_key_id.clone(),
+            BuiltPrincipal {
+                entry: Arc::downgrade(shared),
+                key: key.clone(),
+                principal: principal.clone(),
+            },
+        );
+    }
+    Ok(principal)
 }
 
 /// How stale a key's recorded last use may get before an authenticated request refreshes it

@@ -207,7 +207,7 @@ async fn process(
             match authn::authenticate(app, service.protocol, parsed, &parts, Utc::now()).await {
                 Ok(principal) => {
                     call.account_id = Some(principal.account_id.clone());
-                    call.principal = Some(Arc::new(principal));
+                    call.principal = Some(principal);
                 }
                 Err(failure) => {
                     call.account_id = failure.account_id;

@@ -2,11 +2,10 @@
 //! the embedded store, the audit journal) and checks their MAC'd heads, so an operator can
 //! show the trail is complete and unaltered. Safe while the server runs: it only reads.
 
-use std::{path::PathBuf, process::ExitCode, sync::Arc};
+use std::{path::PathBuf, process::ExitCode};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use rampart_store::{MasterKey, Store, StoreConfig};
 
 /// The `audit` subcommands.
 #[derive(Debug, Subcommand)]
@@ -29,17 +28,7 @@ pub struct VerifyArgs {
 /// Runs an `audit` subcommand: exit 0 when intact, 1 when broken or unreadable.
 pub fn run(cmd: AuditCommand) -> ExitCode {
     let AuditCommand::Verify(args) = cmd;
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("error: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(verify(&args)) {
+    match crate::offline::block_on(verify(&args)) {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(err) => {
@@ -50,14 +39,7 @@ pub fn run(cmd: AuditCommand) -> ExitCode {
 }
 
 async fn verify(args: &VerifyArgs) -> anyhow::Result<bool> {
-    let master = Arc::new(
-        MasterKey::from_env_or_data_dir(&args.data_dir).context("cannot load the master key")?,
-    );
-    let config = match &args.database_url {
-        Some(url) => StoreConfig::postgres(url.clone(), master),
-        None => StoreConfig::sqlite_in(&args.data_dir, master),
-    };
-    let store = Store::open(config).await.context("cannot open the store")?;
+    let store = crate::offline::open_store(&args.data_dir, args.database_url.as_deref()).await?;
     println!("Verifying the audit trail's hash chains...");
     let report = store
         .verify_chain()

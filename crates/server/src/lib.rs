@@ -14,6 +14,7 @@ pub mod http_server;
 pub mod kms_scheduler;
 pub mod last_access;
 pub mod metrics;
+pub mod offline;
 pub mod pipeline;
 pub mod policy_cli;
 pub mod provisioner;

@@ -2,12 +2,11 @@
 //! service, each account's total and the grand total. Amounts are kept in ten-thousandths of
 //! the currency unit, so the lines add up exactly to the totals shown.
 
-use std::{collections::BTreeMap, path::PathBuf, process::ExitCode, sync::Arc};
+use std::{collections::BTreeMap, path::PathBuf, process::ExitCode};
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use rampart_services::{organizations::tree, Db};
-use rampart_store::{MasterKey, Store, StoreConfig};
+use rampart_store::Store;
 
 use super::{
     meter::{self, UsageDoc, USAGE},
@@ -67,17 +66,7 @@ pub struct Line {
 /// Runs a `billing` subcommand.
 pub fn run(cmd: BillingCommand) -> ExitCode {
     let BillingCommand::Report(args) = cmd;
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("error: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(report(&args)) {
+    match crate::offline::block_on(report(&args)) {
         Ok(text) => {
             print!("{text}");
             ExitCode::SUCCESS
@@ -91,14 +80,7 @@ pub fn run(cmd: BillingCommand) -> ExitCode {
 
 async fn report(args: &ReportArgs) -> anyhow::Result<String> {
     let prices = Prices::load(&args.data_dir)?;
-    let master = Arc::new(
-        MasterKey::from_env_or_data_dir(&args.data_dir).context("cannot load the master key")?,
-    );
-    let config = match &args.database_url {
-        Some(url) => StoreConfig::postgres(url.clone(), master),
-        None => StoreConfig::sqlite_in(&args.data_dir, master),
-    };
-    let store = Store::open(config).await.context("cannot open the store")?;
+    let store = crate::offline::open_store(&args.data_dir, args.database_url.as_deref()).await?;
     let month = args
         .month
         .clone()

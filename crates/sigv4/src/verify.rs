@@ -37,6 +37,19 @@ pub struct VerifiedScope {
     pub presigned: bool,
 }
 
+impl VerifiedScope {
+    /// What a request whose signature checked out establishes.
+    fn of(auth: &ParsedAuth) -> VerifiedScope {
+        VerifiedScope {
+            access_key_id: auth.access_key_id.clone(),
+            scope: auth.scope.clone(),
+            security_token: auth.security_token.clone(),
+            request_time: auth.request_time,
+            presigned: auth.is_presigned(),
+        }
+    }
+}
+
 /// Options for [`verify_with_options`]; the defaults are AWS's rules for every service but S3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VerifyOptions {
@@ -217,13 +230,7 @@ fn verify_signature(
     opts: &VerifyOptions,
 ) -> Result<VerifiedScope, SigV4Error> {
     check_signature(auth, req, key, opts)?;
-    Ok(VerifiedScope {
-        access_key_id: auth.access_key_id.clone(),
-        scope: auth.scope.clone(),
-        security_token: auth.security_token.clone(),
-        request_time: auth.request_time,
-        presigned: auth.is_presigned(),
-    })
+    Ok(VerifiedScope::of(auth))
 }
 
 /// [`verify_signature`] without building the [`VerifiedScope`].
@@ -369,13 +376,7 @@ impl SigningKeyCache {
         now: DateTime<Utc>,
     ) -> Result<VerifiedScope, SigV4Error> {
         self.check(auth, req, secret, now)?;
-        Ok(VerifiedScope {
-            access_key_id: auth.access_key_id.clone(),
-            scope: auth.scope.clone(),
-            security_token: auth.security_token.clone(),
-            request_time: auth.request_time,
-            presigned: auth.is_presigned(),
-        })
+        Ok(VerifiedScope::of(auth))
     }
 
     /// [`Self::verify`] for a caller that already holds the parsed request and needs no

@@ -33,9 +33,18 @@ pub(crate) enum Domain {
     Entities,
 }
 
-/// An access key with its opened secret, shared by the cache and its readers (a hit on the
-/// request path costs a reference count, not a copy of every string of the key).
-pub type SharedKey = Arc<(AccessKey, Zeroizing<String>)>;
+/// An access key with its opened secret.
+#[derive(Debug)]
+pub struct KeyWithSecret {
+    /// The key.
+    pub key: AccessKey,
+    /// Its secret access key, in clear (zeroized on drop).
+    pub secret: Zeroizing<String>,
+}
+
+/// A key with its secret, shared by the cache and its readers (a hit on the request path
+/// costs a reference count, not a copy of every string of the key).
+pub type SharedKey = Arc<KeyWithSecret>;
 
 /// A cached key: the generation it was read at, and the key.
 type CachedKey = (u64, SharedKey);
@@ -126,7 +135,7 @@ impl LocalCache {
             if map.len() >= MAX_KEYS {
                 map.clear();
             }
-            map.insert(shared.0.access_key_id.clone(), (read_at, shared.clone()));
+            map.insert(shared.key.access_key_id.clone(), (read_at, shared.clone()));
         }
     }
 

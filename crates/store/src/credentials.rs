@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use std::sync::Arc;
 
-use crate::cache::{Domain, SharedKey};
+use crate::cache::{Domain, KeyWithSecret, SharedKey};
 use crate::crypto::aad_for;
 use crate::db::{dispatch, from_ms, from_ms_opt, to_ms, Handle};
 use crate::error::{Result, StoreError};
@@ -286,7 +286,7 @@ impl<'a> Credentials<'a> {
         Ok(self
             .get_shared(access_key_id)
             .await?
-            .map(|shared| (shared.0.clone(), shared.1.clone())))
+            .map(|shared| (shared.key.clone(), shared.secret.clone())))
     }
 
     /// [`Credentials::get_with_secret`] without copying: the cached entry itself, shared.
@@ -320,7 +320,10 @@ impl<'a> Credentials<'a> {
         let plain = self.h.store().master_key().open(&aad, &sealed)?;
         let secret = String::from_utf8(plain.to_vec())
             .map_err(|_| StoreError::Corrupt("secret access key is not UTF-8".into()))?;
-        let shared: SharedKey = Arc::new((key, Zeroizing::new(secret)));
+        let shared: SharedKey = Arc::new(KeyWithSecret {
+            key,
+            secret: Zeroizing::new(secret),
+        });
         if cacheable {
             cache.put_key(read_at, &shared);
         }

@@ -32,7 +32,7 @@ pub use audit::{Appended, AuditRecord, AuditResource, StoredEvent};
 pub use audit_chain::{ChainBreak, ChainReport, GENESIS_HASH};
 pub use audit_lookup::{EventPage, LookupAttribute, LookupQuery, MAX_PAGE};
 pub use audit_writer::{AuditWriter, AuditWriterConfig};
-pub use cache::SharedKey;
+pub use cache::{KeyWithSecret, SharedKey};
 pub use config::{Backend, StoreConfig, SQLITE_FILE};
 pub use credentials::{
     hash_session_token, is_valid_access_key_id, AccessKey, Credentials, KeyStatus, LastUsed,

@@ -33,7 +33,7 @@ pub struct AuthnCache {
 /// store does not cache (PostgreSQL), a key equal to the one it was built from.
 #[derive(Debug)]
 struct BuiltPrincipal {
-    entry: std::sync::Weak<(AccessKey, rampart_store::Zeroizing<String>)>,
+    entry: std::sync::Weak<rampart_store::KeyWithSecret>,
     key: AccessKey,
     principal: Arc<Principal>,
 }
@@ -88,7 +88,7 @@ pub async fn authenticate(
             None,
         ));
     };
-    let (key, secret) = (&shared.0, &shared.1);
+    let (key, secret) = (&shared.key, &shared.secret);
     // The key's account, for the trail of a refused call (built only when one is refused).
     let account = || Some(key.principal.account_id.clone());
     if key.status == KeyStatus::Inactive {
@@ -123,7 +123,7 @@ pub async fn authenticate(
 /// The principal of a key, built once per key: building copies several strings and, for a
 /// session key, parses the session context stored with it.
 fn principal_for(app: &App, shared: &SharedKey) -> Result<Arc<Principal>, ()> {
-    let key = &shared.0;
+    let key = &shared.key;
     if let Ok(map) = app.authn.principals.read() {
         if let Some(built) = map.get(&key.access_key_id) {
             // Holding a `Weak`, the allocation cannot be reused, so equal pointers mean the

@@ -12,15 +12,8 @@ secs=${1:-20}
 conns=${2:-64}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
-cargo build --release --quiet -p rampart --bin rampart
-bin="${CARGO_TARGET_DIR:-target}/release/rampart"
-data=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
-trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
-
-"$bin" serve --listen 127.0.0.1:$port --data-dir "$data" > "$data/out" 2>/dev/null &
-pid=$!
-until grep -q '^Ready.$' "$data/out" 2>/dev/null; do sleep 0.005; done
+source bench/lib.sh
+start_server
 
 python3 - "$data/root-credentials" "$port" "$data/encrypt.lua" <<'PY'
 import base64, configparser, json, os, sys

@@ -17,23 +17,14 @@ secs=${1:-10}
 conns=${2:-64}
 wconns=${3:-32}
 
-cargo build --release --quiet -p rampart --bin rampart
+source bench/lib.sh
 cargo build --release --quiet -p rampart-loadgen
 target="${CARGO_TARGET_DIR:-target}/release"
-data=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
-trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
-
-start=$(date +%s%N)
-"$target/rampart" serve --listen 127.0.0.1:$port --data-dir "$data" > "$data/out" 2>/dev/null &
-pid=$!
-until grep -q '^Ready.$' "$data/out" 2>/dev/null; do sleep 0.005; done
-ready=$(date +%s%N)
-echo "start-up on an empty data dir: $(( (ready - start) / 1000000 )) ms"
+start_server
+echo "start-up on an empty data dir: $ready_ms ms"
 sleep 1
 echo "idle RSS: $(( $(ps -o rss= -p $pid) / 1024 )) MiB"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 run() { # op connections seconds [loadgen args]
     local t0 t1 out
     t0=$(cpu_ticks)

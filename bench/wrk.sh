@@ -14,15 +14,8 @@ command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"
 python3 -c "import botocore" 2>/dev/null || {
     echo "botocore is missing (pip install -r tests/e2e/requirements.txt)" >&2; exit 1; }
 
-cargo build --release --quiet -p rampart --bin rampart
-target="${CARGO_TARGET_DIR:-target}/release"
-data=$(mktemp -d)
-port=$((20000 + RANDOM % 20000))
-trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
-"$target/rampart" serve --listen 127.0.0.1:$port --data-dir "$data" > "$data/out" 2>/dev/null &
-pid=$!
-for _ in $(seq 1 400); do grep -q '^Ready.$' "$data/out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^Ready.$' "$data/out" || { echo "the server did not start" >&2; exit 1; }
+source bench/lib.sh
+start_server
 
 # A wrk script holding one signed request (valid for 15 minutes).
 python3 - "$data/root-credentials" "http://127.0.0.1:$port" > "$data/sts.lua" <<'PY'
@@ -43,7 +36,6 @@ for k, v in req.headers.items():
     print(f'wrk.headers["{k}"] = "{v}"')
 PY
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 run() { # label wrk-args...
     local t0 t1 out
     t0=$(cpu_ticks)

@@ -348,3 +348,118 @@ async fn a_renamed_user_is_seen_at_once_by_its_key() {
         "{body}"
     );
 }
+
+/// Resources are dated on the request clock, which dev mode can advance: a user, a group, a
+/// policy and its versions created after a jump show the jumped date, as keys and sessions do.
+#[tokio::test]
+async fn iam_resources_are_dated_on_the_request_clock() {
+    let h = harness(true).await;
+    let root = h.started.boot.root_access_key_id.clone();
+    let root_secret = h.root_secret();
+    let form = "application/x-www-form-urlencoded; charset=utf-8";
+    let jumped = h.app().clock.advance(400 * 86_400);
+    let calls = [
+        "Action=CreateUser&Version=2010-05-08&UserName=later",
+        "Action=CreateGroup&Version=2010-05-08&GroupName=later",
+        "Action=CreatePolicy&Version=2010-05-08&PolicyName=later&PolicyDocument=%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Action%22%3A%22s3%3AGetObject%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D",
+    ];
+    let mut dates = Vec::new();
+    for body in calls {
+        let (status, out) = h
+            .send_signed("iam", None, form, body, &root, &root_secret)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        dates.push(create_date(&out));
+        if body.contains("CreatePolicy") {
+            let arn = tag_text(&out, "Arn");
+            let version = format!(
+                "Action=CreatePolicyVersion&Version=2010-05-08&PolicyArn={arn}&PolicyDocument=%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Deny%22%2C%22Action%22%3A%22s3%3AGetObject%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D"
+            );
+            let (status, out) = h
+                .send_signed("iam", None, form, &version, &root, &root_secret)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{out}");
+            dates.push(create_date(&out));
+        }
+    }
+    assert_eq!(dates.len(), 4);
+    for date in dates {
+        let off = (date - jumped).num_seconds().abs();
+        assert!(off < 120, "dated {date}, request clock {jumped}");
+    }
+}
+
+/// A handshake's 15-day window runs on the request clock it was opened on.
+#[tokio::test]
+async fn handshakes_expire_on_the_request_clock() {
+    let h = harness(true).await;
+    let root = h.started.boot.root_access_key_id.clone();
+    let root_secret = h.root_secret();
+    let json = "application/x-amz-json-1.1";
+    let org = |op: &str, body: &str| {
+        let target = format!("AWSOrganizationsV20161128.{op}");
+        let body = body.to_string();
+        let (root, root_secret) = (root.clone(), root_secret.clone());
+        let h = &h;
+        async move {
+            h.send_signed(
+                "organizations",
+                Some(&target),
+                json,
+                &body,
+                &root,
+                &root_secret,
+            )
+            .await
+        }
+    };
+    let (status, out) = org("CreateOrganization", r#"{"FeatureSet":"ALL"}"#).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    // A standalone account to invite.
+    h.app()
+        .store
+        .accounts()
+        .create(&rampart_store::Account {
+            id: "123456789012".into(),
+            name: "standalone".into(),
+            email: "standalone@example.com".into(),
+            status: rampart_store::AccountStatus::Active,
+            is_management: false,
+            created_at: Utc::now(),
+        })
+        .await
+        .expect("account");
+    let (status, out) = org(
+        "InviteAccountToOrganization",
+        r#"{"Target":{"Id":"123456789012","Type":"ACCOUNT"}}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let invited: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let id = invited["Handshake"]["Id"].as_str().expect("id").to_string();
+    let describe = format!(r#"{{"HandshakeId":"{id}"}}"#);
+    let state = |out: &str| {
+        let v: serde_json::Value = serde_json::from_str(out).expect("json");
+        v["Handshake"]["State"].as_str().expect("state").to_string()
+    };
+    let (status, out) = org("DescribeHandshake", &describe).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(state(&out), "OPEN");
+    h.app().clock.advance(16 * 86_400);
+    let (status, out) = org("DescribeHandshake", &describe).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(state(&out), "EXPIRED");
+}
+
+fn tag_text(xml: &str, name: &str) -> String {
+    let open = format!("<{name}>");
+    let start = xml.find(&open).expect(name) + open.len();
+    let end = start + xml[start..].find('<').expect(name);
+    xml[start..end].to_string()
+}
+
+fn create_date(xml: &str) -> chrono::DateTime<Utc> {
+    tag_text(xml, "CreateDate")
+        .parse()
+        .expect("CreateDate is RFC 3339")
+}

@@ -1,7 +1,7 @@
 //! Account-level IAM: the account alias, `GetAccountSummary` and
 //! `GetAccountAuthorizationDetails`.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rampart_store::{Entity, KeyStatus, Store};
 use serde_json::{json, Map, Value};
 
@@ -54,7 +54,7 @@ pub async fn handle(
     let db = &mut db;
     let account = ctx.principal.account_id.as_str();
     match operation {
-        "CreateAccountAlias" => create_alias(&input, account, db).await,
+        "CreateAccountAlias" => create_alias(&input, account, ctx.now, db).await,
         "DeleteAccountAlias" => delete_alias(&input, account, db).await,
         "ListAccountAliases" => list_aliases(&input, account, db).await,
         "GetAccountSummary" => summary(account, db).await,
@@ -85,7 +85,12 @@ pub async fn all(db: &mut Db<'_>, account: &str, kind: &str) -> Res<Vec<Entity>>
 }
 
 /// An account has one alias; a new one replaces it. Aliases are unique across accounts.
-async fn create_alias(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+async fn create_alias(
+    input: &Value,
+    account: &str,
+    now: DateTime<Utc>,
+    db: &mut Db<'_>,
+) -> Res<Value> {
     let alias = req_str(input, "AccountAlias")?;
     if let Some(e) = db.entities().get_by_id(&alias_id(alias)).await? {
         if e.account_id == account {
@@ -101,7 +106,6 @@ async fn create_alias(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Valu
             .delete(account, ACCOUNT_ALIAS, &old.name_key)
             .await?;
     }
-    let now = Utc::now();
     let e = Entity {
         account_id: account.to_string(),
         kind: ACCOUNT_ALIAS.into(),

@@ -1,6 +1,6 @@
 //! IAM groups: lifecycle, membership and inline policies.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 
@@ -136,7 +136,7 @@ async fn create_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
     let account = &ctx.principal.account_id;
     let name = req_str(input, "GroupName")?;
     let path = path_of(input);
-    let now = Utc::now();
+    let now = ctx.now;
     let mut e = Entity {
         account_id: account.clone(),
         kind: GROUP.into(),
@@ -251,7 +251,7 @@ async fn update_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
     g.name = new_name;
     g.path = new_path;
     g.arn = group_arn(account, &g.path, &g.name);
-    g.updated_at = Utc::now();
+    g.updated_at = ctx.now;
     db.entities()
         .update(&old_key, &g)
         .await
@@ -340,8 +340,8 @@ async fn list_groups_for_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>)
     Ok(Value::Object(out))
 }
 
-async fn save(db: &mut Db<'_>, g: Entity, doc: &GroupDoc) -> Res<()> {
-    save_doc(db, g, doc, Utc::now()).await?;
+async fn save(db: &mut Db<'_>, g: Entity, doc: &GroupDoc, now: DateTime<Utc>) -> Res<()> {
+    save_doc(db, g, doc, now).await?;
     bump(db).await
 }
 
@@ -363,7 +363,7 @@ async fn put_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> 
     }
     doc.inline_policies
         .insert(policy_name.to_string(), text.to_string());
-    save(db, g, &doc).await?;
+    save(db, g, &doc, ctx.now).await?;
     Ok(json!({}))
 }
 
@@ -388,7 +388,7 @@ async fn delete_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) 
     let key = users::inline_key(&doc.inline_policies, policy_name)
         .ok_or_else(|| no_such_policy(policy_name))?;
     doc.inline_policies.remove(&key);
-    save(db, g, &doc).await?;
+    save(db, g, &doc, ctx.now).await?;
     Ok(json!({}))
 }
 

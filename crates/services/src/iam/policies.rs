@@ -1,7 +1,7 @@
 //! Managed policies: lifecycle, versions, attachment to users, groups and roles, tags.
 //! AWS-managed policies live under [`AWS_ACCOUNT`] and cannot be changed by customers.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 
@@ -209,15 +209,15 @@ pub async fn handle(
     let db = &mut db;
     let account = ctx.principal.account_id.as_str();
     match operation {
-        "CreatePolicy" => create_policy(&input, account, db).await,
+        "CreatePolicy" => create_policy(&input, account, ctx.now, db).await,
         "GetPolicy" => get_policy(&input, account, db).await,
         "ListPolicies" => list_policies(&input, account, db).await,
         "DeletePolicy" => delete_policy(&input, account, db).await,
-        "CreatePolicyVersion" => create_version(&input, account, db).await,
+        "CreatePolicyVersion" => create_version(&input, account, ctx.now, db).await,
         "GetPolicyVersion" => get_version(&input, account, db).await,
         "ListPolicyVersions" => list_versions(&input, account, db).await,
-        "DeletePolicyVersion" => delete_version(&input, account, db).await,
-        "SetDefaultPolicyVersion" => set_default(&input, account, db).await,
+        "DeletePolicyVersion" => delete_version(&input, account, ctx.now, db).await,
+        "SetDefaultPolicyVersion" => set_default(&input, account, ctx.now, db).await,
         "AttachUserPolicy" | "AttachGroupPolicy" | "AttachRolePolicy" => {
             attach(operation, &input, account, db).await
         }
@@ -228,8 +228,8 @@ pub async fn handle(
             list_attached(operation, &input, account, db).await
         }
         "ListEntitiesForPolicy" => list_entities(&input, account, db).await,
-        "TagPolicy" => tag_policy(&input, account, db).await,
-        "UntagPolicy" => untag_policy(&input, account, db).await,
+        "TagPolicy" => tag_policy(&input, account, ctx.now, db).await,
+        "UntagPolicy" => untag_policy(&input, account, ctx.now, db).await,
         "ListPolicyTags" => {
             let e = resolve(db, account, req_str(&input, "PolicyArn")?).await?;
             let doc: PolicyDoc = read_doc(&e)?;
@@ -295,13 +295,17 @@ fn refuse_aws_owned(e: &Entity, what: &str) -> Res<()> {
     Ok(())
 }
 
-async fn create_policy(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+async fn create_policy(
+    input: &Value,
+    account: &str,
+    now: DateTime<Utc>,
+    db: &mut Db<'_>,
+) -> Res<Value> {
     let name = req_str(input, "PolicyName")?;
     let text = req_str(input, "PolicyDocument")?;
     let path = path_of(input);
     let tag_list = tags::from_input(input)?;
     document::validate_identity(text, "PolicySize", document::MANAGED_POLICY_SIZE)?;
-    let now = Utc::now();
     let doc = PolicyDoc {
         description: opt_str(input, "Description").map(str::to_string),
         default_version_id: "v1".into(),
@@ -431,8 +435,8 @@ async fn delete_policy(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Val
     Ok(json!({}))
 }
 
-async fn save(db: &mut Db<'_>, e: Entity, doc: &PolicyDoc) -> Res<()> {
-    save_doc(db, e, doc, Utc::now()).await?;
+async fn save(db: &mut Db<'_>, e: Entity, doc: &PolicyDoc, now: DateTime<Utc>) -> Res<()> {
+    save_doc(db, e, doc, now).await?;
     bump(db).await
 }
 
@@ -447,7 +451,12 @@ fn version_json(v: &PolicyVersion, default: &str, with_document: bool) -> Value 
     Value::Object(m)
 }
 
-async fn create_version(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+async fn create_version(
+    input: &Value,
+    account: &str,
+    now: DateTime<Utc>,
+    db: &mut Db<'_>,
+) -> Res<Value> {
     let e = resolve(db, account, req_str(input, "PolicyArn")?).await?;
     refuse_aws_owned(&e, "modified")?;
     let text = req_str(input, "PolicyDocument")?;
@@ -462,7 +471,7 @@ async fn create_version(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Va
     let version = PolicyVersion {
         version_id: format!("v{}", doc.next_version),
         document: text.to_string(),
-        create_date: Utc::now(),
+        create_date: now,
     };
     doc.next_version += 1;
     if opt_bool(input, "SetAsDefault").unwrap_or(false) {
@@ -470,7 +479,7 @@ async fn create_version(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Va
     }
     let out = version_json(&version, &doc.default_version_id, false);
     doc.versions.push(version);
-    save(db, e, &doc).await?;
+    save(db, e, &doc, now).await?;
     Ok(json!({ "PolicyVersion": out }))
 }
 
@@ -521,7 +530,12 @@ async fn list_versions(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Val
     Ok(Value::Object(m))
 }
 
-async fn delete_version(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+async fn delete_version(
+    input: &Value,
+    account: &str,
+    now: DateTime<Utc>,
+    db: &mut Db<'_>,
+) -> Res<Value> {
     let arn = req_str(input, "PolicyArn")?;
     let e = resolve(db, account, arn).await?;
     refuse_aws_owned(&e, "modified")?;
@@ -535,11 +549,16 @@ async fn delete_version(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Va
         .into());
     }
     doc.versions.retain(|v| v.version_id != id);
-    save(db, e, &doc).await?;
+    save(db, e, &doc, now).await?;
     Ok(json!({}))
 }
 
-async fn set_default(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+async fn set_default(
+    input: &Value,
+    account: &str,
+    now: DateTime<Utc>,
+    db: &mut Db<'_>,
+) -> Res<Value> {
     let arn = req_str(input, "PolicyArn")?;
     let e = resolve(db, account, arn).await?;
     refuse_aws_owned(&e, "modified")?;
@@ -547,7 +566,7 @@ async fn set_default(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value
     let mut doc: PolicyDoc = read_doc(&e)?;
     find_version(&doc, arn, id)?;
     doc.default_version_id = id.to_string();
-    save(db, e, &doc).await?;
+    save(db, e, &doc, now).await?;
     Ok(json!({}))
 }
 
@@ -723,23 +742,33 @@ async fn list_entities(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Val
     Ok(Value::Object(m))
 }
 
-async fn tag_policy(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+async fn tag_policy(
+    input: &Value,
+    account: &str,
+    now: DateTime<Utc>,
+    db: &mut Db<'_>,
+) -> Res<Value> {
     let e = resolve(db, account, req_str(input, "PolicyArn")?).await?;
     refuse_aws_owned(&e, "tagged")?;
     let new = tags::from_input(input)?;
     let mut doc: PolicyDoc = read_doc(&e)?;
     doc.tags = tags::merge(&doc.tags, &new)?;
-    save(db, e, &doc).await?;
+    save(db, e, &doc, now).await?;
     Ok(json!({}))
 }
 
-async fn untag_policy(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+async fn untag_policy(
+    input: &Value,
+    account: &str,
+    now: DateTime<Utc>,
+    db: &mut Db<'_>,
+) -> Res<Value> {
     let e = resolve(db, account, req_str(input, "PolicyArn")?).await?;
     refuse_aws_owned(&e, "tagged")?;
     let keys = str_list(input, "TagKeys");
     let mut doc: PolicyDoc = read_doc(&e)?;
     doc.tags = tags::remove(&doc.tags, &keys);
-    save(db, e, &doc).await?;
+    save(db, e, &doc, now).await?;
     Ok(json!({}))
 }
 

@@ -1,6 +1,6 @@
 //! IAM users: lifecycle, tags, permissions boundaries and inline policies.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 
@@ -193,7 +193,7 @@ async fn create_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
         }
         None => None,
     };
-    let now = Utc::now();
+    let now = ctx.now;
     let doc = UserDoc {
         tags: tag_list,
         permissions_boundary: boundary,
@@ -301,7 +301,7 @@ async fn update_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
     e.name = new_name.clone();
     e.path = new_path.clone();
     e.arn = user_arn(account, &new_path, &new_name);
-    e.updated_at = Utc::now();
+    e.updated_at = ctx.now;
     db.entities()
         .update(&old_key, &e)
         .await
@@ -363,8 +363,14 @@ async fn delete_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
     Ok(json!({}))
 }
 
-async fn update_doc(db: &mut Db<'_>, e: Entity, doc: &UserDoc, permission_change: bool) -> Res<()> {
-    save_doc(db, e, doc, Utc::now()).await?;
+async fn update_doc(
+    db: &mut Db<'_>,
+    e: Entity,
+    doc: &UserDoc,
+    permission_change: bool,
+    now: DateTime<Utc>,
+) -> Res<()> {
+    save_doc(db, e, doc, now).await?;
     if permission_change {
         bump(db).await?;
     }
@@ -377,7 +383,7 @@ async fn tag_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
     let e = load(db, &ctx.principal.account_id, name).await?;
     let mut doc: UserDoc = read_doc(&e)?;
     doc.tags = tags::merge(&doc.tags, &new)?;
-    update_doc(db, e, &doc, true).await?;
+    update_doc(db, e, &doc, true, ctx.now).await?;
     Ok(json!({}))
 }
 
@@ -387,7 +393,7 @@ async fn untag_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
     let e = load(db, &ctx.principal.account_id, name).await?;
     let mut doc: UserDoc = read_doc(&e)?;
     doc.tags = tags::remove(&doc.tags, &keys);
-    update_doc(db, e, &doc, true).await?;
+    update_doc(db, e, &doc, true, ctx.now).await?;
     Ok(json!({}))
 }
 
@@ -411,7 +417,7 @@ async fn put_boundary(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
             .await?;
     }
     db.links().add(account, LINK_BOUNDARY, &e.id, arn).await?;
-    update_doc(db, e, &doc, true).await?;
+    update_doc(db, e, &doc, true, ctx.now).await?;
     Ok(json!({}))
 }
 
@@ -428,7 +434,7 @@ async fn delete_boundary(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     db.links()
         .remove(&ctx.principal.account_id, LINK_BOUNDARY, &e.id, &old)
         .await?;
-    update_doc(db, e, &doc, true).await?;
+    update_doc(db, e, &doc, true, ctx.now).await?;
     Ok(json!({}))
 }
 
@@ -455,7 +461,7 @@ async fn put_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     }
     doc.inline_policies
         .insert(policy_name.to_string(), text.to_string());
-    update_doc(db, e, &doc, true).await?;
+    update_doc(db, e, &doc, true, ctx.now).await?;
     Ok(json!({}))
 }
 
@@ -488,7 +494,7 @@ async fn delete_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -
         ))
     })?;
     doc.inline_policies.remove(&key);
-    update_doc(db, e, &doc, true).await?;
+    update_doc(db, e, &doc, true, ctx.now).await?;
     Ok(json!({}))
 }
 

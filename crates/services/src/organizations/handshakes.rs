@@ -2,7 +2,7 @@
 //! `DeclineHandshake`, `CancelHandshake`, `DescribeHandshake`, `ListHandshakesForAccount`,
 //! `ListHandshakesForOrganization`.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use rampart_store::Entity;
 use serde_json::{json, Value};
 
@@ -154,7 +154,8 @@ async fn invite(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({ "Handshake": handshake_json(&e, &d) }))
 }
 
-async fn load(db: &mut Db<'_>, id: &str) -> Res<(Entity, HandshakeDoc)> {
+/// The handshake `id`, shown as `EXPIRED` once its window has passed on the request clock.
+async fn load(db: &mut Db<'_>, id: &str, now: DateTime<Utc>) -> Res<(Entity, HandshakeDoc)> {
     let e = db
         .entities()
         .get_by_id(id)
@@ -162,7 +163,7 @@ async fn load(db: &mut Db<'_>, id: &str) -> Res<(Entity, HandshakeDoc)> {
         .filter(|e| e.kind == model::HANDSHAKE)
         .ok_or(OrgError::HandshakeNotFoundException)?;
     let mut d: HandshakeDoc = doc(&e)?;
-    if d.state == "OPEN" && d.expires_at < chrono::Utc::now() {
+    if d.state == "OPEN" && d.expires_at < now {
         d.state = "EXPIRED".into();
     }
     Ok((e, d))
@@ -174,7 +175,7 @@ fn party(ctx: &CallContext, d: &HandshakeDoc) -> bool {
 }
 
 async fn transition(input: &Value, ctx: &CallContext, db: &mut Db<'_>, to: &str) -> Res<Value> {
-    let (e, mut d) = load(db, req(input, "HandshakeId")?).await?;
+    let (e, mut d) = load(db, req(input, "HandshakeId")?, ctx.now).await?;
     let me = &ctx.principal.account_id;
     // Only the invited account accepts or declines; only the sender cancels.
     let allowed = if to == "CANCELED" {
@@ -224,7 +225,7 @@ async fn transition(input: &Value, ctx: &CallContext, db: &mut Db<'_>, to: &str)
 }
 
 async fn describe(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
-    let (e, d) = load(db, req(input, "HandshakeId")?).await?;
+    let (e, d) = load(db, req(input, "HandshakeId")?, ctx.now).await?;
     if !party(ctx, &d) {
         return Err(OrgError::HandshakeNotFoundException.into());
     }
@@ -235,7 +236,7 @@ async fn list_for_account(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> 
     let me = &ctx.principal.account_id;
     let mut items = Vec::new();
     for h in db.links().targets(me, model::LINK_HANDSHAKE, me).await? {
-        if let Ok((e, d)) = load(db, &h).await {
+        if let Ok((e, d)) = load(db, &h, ctx.now).await {
             items.push(handshake_json(&e, &d));
         }
     }
@@ -253,7 +254,7 @@ async fn list_for_org(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
         .await?;
     let mut items = Vec::new();
     for e in &page.items {
-        let (e, d) = load(db, &e.name_key).await?;
+        let (e, d) = load(db, &e.name_key, ctx.now).await?;
         items.push(handshake_json(&e, &d));
     }
     paged("Handshakes", items, input)

@@ -1,6 +1,13 @@
 //! Prometheus metrics: requests by service, operation and outcome, and their latency.
 
-use std::sync::Mutex;
+use std::{
+    cell::RefCell,
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex,
+    },
+};
 
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet},
@@ -21,6 +28,8 @@ pub struct CallLabels {
 
 /// The server's metrics.
 pub struct Metrics {
+    /// Tells this instance's handles apart in the per-thread cache (tests run several).
+    id: u64,
     registry: Mutex<Registry>,
     requests: Family<CallLabels, Counter>,
     latency: Family<CallLabels, Histogram>,
@@ -61,7 +70,9 @@ impl Metrics {
             "Write transactions made durable by those commits",
             committed_writes.clone(),
         );
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Metrics {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             registry: Mutex::new(registry),
             requests,
             latency,
@@ -72,8 +83,32 @@ impl Metrics {
 
     /// Records one finished call.
     pub fn observe(&self, labels: CallLabels, seconds: f64) {
-        self.latency.get_or_create(&labels).observe(seconds);
-        self.requests.get_or_create(&labels).inc();
+        // The families are behind a shared lock and hash their labels' text; every call
+        // took both twice. Each worker thread instead keeps the handles it has used, keyed
+        // by the labels' addresses (they are `'static` strings from the model's tables).
+        let key = HandleKey::of(&labels);
+        let counted = HANDLES.with(|cell| {
+            let Ok(mut cache) = cell.try_borrow_mut() else {
+                return false;
+            };
+            if cache.owner != self.id {
+                cache.owner = self.id;
+                cache.handles.clear();
+            }
+            let (requests, latency) = cache.handles.entry(key).or_insert_with(|| {
+                (
+                    self.requests.get_or_create(&labels).clone(),
+                    self.latency.get_or_create(&labels).clone(),
+                )
+            });
+            latency.observe(seconds);
+            requests.inc();
+            true
+        });
+        if !counted {
+            self.latency.get_or_create(&labels).observe(seconds);
+            self.requests.get_or_create(&labels).inc();
+        }
     }
 
     /// Sets the group-commit counters from the store's own totals.
@@ -99,8 +134,74 @@ impl Metrics {
     }
 }
 
+/// A call's labels by address and length: equal keys are equal labels. (Equal labels at two
+/// addresses get two entries, which share the family's one metric.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct HandleKey([(usize, usize); 3]);
+
+impl HandleKey {
+    fn of(l: &CallLabels) -> HandleKey {
+        let at = |s: &'static str| (s.as_ptr() as usize, s.len());
+        HandleKey([at(l.service), at(l.operation), at(l.outcome)])
+    }
+}
+
+/// One thread's handles into one [`Metrics`].
+#[derive(Default)]
+struct Handles {
+    owner: u64,
+    handles: HashMap<HandleKey, (Counter, Histogram)>,
+}
+
+thread_local! {
+    static HANDLES: RefCell<Handles> = RefCell::new(Handles::default());
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(operation: &'static str, outcome: &'static str) -> CallLabels {
+        CallLabels {
+            service: "sts",
+            operation,
+            outcome,
+        }
+    }
+
+    fn count(text: &str, operation: &str, outcome: &str) -> u64 {
+        let line = format!(
+            r#"rampart_requests_total{{service="sts",operation="{operation}",outcome="{outcome}"}} "#
+        );
+        text.lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .map_or(0, |n| n.parse().expect("count"))
+    }
+
+    #[test]
+    fn cached_handles_count_into_their_own_instance() {
+        let (a, b) = (Metrics::new(), Metrics::new());
+        for _ in 0..3 {
+            a.observe(labels("GetCallerIdentity", "ok"), 0.001);
+        }
+        b.observe(labels("GetCallerIdentity", "ok"), 0.001);
+        a.observe(labels("GetCallerIdentity", "denied"), 0.001);
+        // The same text at another address is the same label set.
+        let op = String::from("GetCallerIdentity").leak();
+        a.observe(labels(op, "ok"), 0.001);
+        let (a, b) = (a.render(), b.render());
+        assert_eq!(count(&a, "GetCallerIdentity", "ok"), 4, "{a}");
+        assert_eq!(count(&a, "GetCallerIdentity", "denied"), 1, "{a}");
+        assert_eq!(count(&b, "GetCallerIdentity", "ok"), 1, "{b}");
+        assert!(
+            a.contains(r#"rampart_request_duration_seconds_count{service="sts",operation="GetCallerIdentity",outcome="ok"} 4"#),
+            "{a}"
+        );
     }
 }

@@ -1,7 +1,14 @@
 //! Request metering: a counter per (account, service, month) in memory, flushed to the store
 //! every few seconds and at shutdown as generic entities of kind [`USAGE`] under the account.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    cell::RefCell,
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+};
 
 use chrono::{DateTime, Datelike, Utc};
 use rampart_store::{Entity, Store};
@@ -31,49 +38,126 @@ pub fn usage_key(month: &str, service: &str) -> String {
 /// counting a request finds its entry by `&str`, without allocating.
 type Counts = HashMap<String, HashMap<(&'static str, (i32, u32)), u64>>;
 
-/// Counts requests in memory.
-#[derive(Debug, Default)]
+/// One thread's counts.
+type Shard = Arc<Mutex<Counts>>;
+
+/// Counts requests in memory. Every call counts, so each thread counts into its own shard:
+/// one shared map behind one lock made the worker threads take turns on every request.
+#[derive(Debug)]
 pub struct Meter {
-    counts: Mutex<Counts>,
+    /// Tells this meter's shards apart in the per-thread slots (tests run several).
+    id: u64,
+    /// Every thread's shard, for [`Meter::flush`].
+    shards: Mutex<Vec<Shard>>,
+}
+
+/// Shards a thread keeps, most recent first (one per meter it counted for).
+const SHARDS_PER_THREAD: usize = 4;
+
+thread_local! {
+    static SHARDS: RefCell<Vec<(u64, Shard)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl Default for Meter {
+    fn default() -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Meter {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            shards: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 impl Meter {
     /// Counts one authenticated request.
     pub fn record(&self, account: &str, service: &'static str, at: DateTime<Utc>) {
-        if let Ok(mut map) = self.counts.lock() {
-            let key = (service, (at.year(), at.month()));
-            match map.get_mut(account) {
-                Some(services) => *services.entry(key).or_insert(0) += 1,
+        let key = (service, (at.year(), at.month()));
+        let count = |map: &mut Counts| match map.get_mut(account) {
+            Some(services) => *services.entry(key).or_insert(0) += 1,
+            None => {
+                map.insert(account.to_string(), HashMap::from([(key, 1)]));
+            }
+        };
+        let counted = SHARDS.with(|cell| {
+            let Ok(mut slots) = cell.try_borrow_mut() else {
+                return false;
+            };
+            let at = match slots.iter().position(|(id, _)| *id == self.id) {
+                Some(i) => i,
                 None => {
-                    map.insert(account.to_string(), HashMap::from([(key, 1)]));
+                    let Some(shard) = self.new_shard() else {
+                        return false;
+                    };
+                    // An evicted shard stays with its meter, so nothing counted is lost.
+                    slots.truncate(SHARDS_PER_THREAD - 1);
+                    slots.insert(0, (self.id, shard));
+                    0
+                }
+            };
+            let Some(Ok(mut map)) = slots.get(at).map(|(_, shard)| shard.lock()) else {
+                return false;
+            };
+            count(&mut map);
+            true
+        });
+        if !counted {
+            if let Some(shard) = self.new_shard() {
+                if let Ok(mut map) = shard.lock() {
+                    count(&mut map);
                 }
             }
         }
     }
 
+    /// A new shard, registered for [`Meter::flush`].
+    fn new_shard(&self) -> Option<Shard> {
+        let shard = Shard::default();
+        self.shards.lock().ok()?.push(shard.clone());
+        Some(shard)
+    }
+
+    /// Takes every shard's counts, merged.
+    fn take(&self) -> Counts {
+        let shards = match self.shards.lock() {
+            Ok(list) => list.clone(),
+            Err(_) => return Counts::new(),
+        };
+        let mut all = Counts::new();
+        for shard in shards {
+            if let Ok(mut map) = shard.lock() {
+                merge(&mut all, std::mem::take(&mut *map));
+            }
+        }
+        all
+    }
+
     /// Adds the counted requests to the store's counters, in one transaction; the counts are
     /// put back if it fails.
     pub async fn flush(&self, store: &Store) -> anyhow::Result<()> {
-        let taken: Counts = match self.counts.lock() {
-            Ok(mut map) => std::mem::take(&mut *map),
-            Err(_) => return Ok(()),
-        };
+        let taken = self.take();
         if taken.is_empty() {
             return Ok(());
         }
         match write(store, &taken).await {
             Ok(()) => Ok(()),
             Err(err) => {
-                if let Ok(mut map) = self.counts.lock() {
-                    for (account, services) in taken {
-                        let mine = map.entry(account).or_default();
-                        for (k, n) in services {
-                            *mine.entry(k).or_insert(0) += n;
-                        }
+                if let Some(shard) = self.new_shard() {
+                    if let Ok(mut map) = shard.lock() {
+                        merge(&mut map, taken);
                     }
                 }
                 Err(err)
             }
+        }
+    }
+}
+
+/// Adds `from`'s counts to `into`.
+fn merge(into: &mut Counts, from: Counts) {
+    for (account, services) in from {
+        let mine = into.entry(account).or_default();
+        for (k, n) in services {
+            *mine.entry(k).or_insert(0) += n;
         }
     }
 }
@@ -128,9 +212,43 @@ mod tests {
         m.record("111122223333", "iam", t);
         m.record("111122223333", "iam", t);
         m.record("111122223333", "sts", t);
-        let map = m.counts.lock().unwrap();
+        let map = m.take();
         assert_eq!(map["111122223333"][&("iam", (2023, 11))], 2);
         assert_eq!(map["111122223333"].len(), 2);
         assert_eq!(month_of(t), "2023-11");
+        assert!(m.take().is_empty(), "taken counts are gone");
+    }
+
+    /// Threads count into their own shards and a flush sees them all; meters on one thread
+    /// keep their counts apart, even past the per-thread slots.
+    #[test]
+    fn shards_add_up_across_threads_and_meters() {
+        let t = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let m = Meter::default();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..1000 {
+                        m.record("111122223333", "sts", t);
+                    }
+                });
+            }
+        });
+        let others: Vec<Meter> = (0..SHARDS_PER_THREAD + 2)
+            .map(|_| Meter::default())
+            .collect();
+        for round in 0..3 {
+            m.record("111122223333", "sts", t);
+            for (i, o) in others.iter().enumerate() {
+                for _ in 0..=i + round {
+                    o.record("444455556666", "iam", t);
+                }
+            }
+        }
+        assert_eq!(m.take()["111122223333"][&("sts", (2023, 11))], 4003);
+        for (i, o) in others.iter().enumerate() {
+            let n = 3 * (i as u64 + 1) + 3;
+            assert_eq!(o.take()["444455556666"][&("iam", (2023, 11))], n);
+        }
     }
 }

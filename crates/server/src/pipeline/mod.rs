@@ -461,7 +461,14 @@ async fn run_write(
 /// A CloudTrail `eventID`: a UUID, time-ordered (version 7) so that the audit table's unique
 /// index on it grows at its end instead of splitting pages all over.
 fn new_event_id() -> String {
-    uuid_string(uuid::Uuid::now_v7())
+    // `Uuid::now_v7` draws from one context behind a process-wide mutex, which the worker
+    // threads took in turns on every call. A context per thread keeps each thread's ids in
+    // order; the ids stay unique (a random counter start and random tail per millisecond).
+    thread_local! {
+        static V7: uuid::ContextV7 = const { uuid::ContextV7::new() };
+    }
+    let context = uuid::timestamp::context::ThreadLocalContext::new(&V7);
+    uuid_string(uuid::Uuid::new_v7(uuid::Timestamp::now(context)))
 }
 
 /// The hyphenated lowercase form of a UUID (as `to_string`, without the formatting machinery).
@@ -606,6 +613,25 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use std::net::IpAddr;
+
+    #[test]
+    fn event_ids_are_v7_unique_and_ordered_per_thread() {
+        let ids: Vec<String> = (0..10_000).map(|_| super::new_event_id()).collect();
+        let parsed: Vec<uuid::Uuid> = ids
+            .iter()
+            .map(|s| uuid::Uuid::parse_str(s).expect("uuid"))
+            .collect();
+        assert!(parsed.iter().all(|u| u.get_version_num() == 7));
+        assert!(parsed.windows(2).all(|w| w[0] < w[1]), "ordered");
+        let now_ms = chrono::Utc::now().timestamp_millis() as u64;
+        let (secs, nanos) = parsed[0].get_timestamp().expect("ts").to_unix();
+        let ms = secs * 1000 + u64::from(nanos) / 1_000_000;
+        assert!(now_ms.abs_diff(ms) < 5_000, "timestamp is now");
+        let other = std::thread::spawn(|| super::new_event_id())
+            .join()
+            .expect("thread");
+        assert!(!ids.contains(&other));
+    }
 
     #[test]
     fn ip_text_matches_display() {

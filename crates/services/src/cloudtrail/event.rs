@@ -88,7 +88,13 @@ pub fn build(f: &EventFacts<'_>) -> String {
     e.key("eventSource");
     match f.service {
         None => push_json_str(e.out, ""),
-        Some(service) => push_json_str(e.out, &event_source(service)),
+        Some(service) => {
+            // `event_source(service)` written in place: the service, then the suffix inside
+            // the closing quote.
+            push_json_str(e.out, service);
+            e.out.pop();
+            e.out.extend_from_slice(b".amazonaws.com\"");
+        }
     }
     e.str("eventName", f.operation.unwrap_or_default());
     e.str("awsRegion", f.region);

@@ -627,7 +627,7 @@ mod tests {
         let (secs, nanos) = parsed[0].get_timestamp().expect("ts").to_unix();
         let ms = secs * 1000 + u64::from(nanos) / 1_000_000;
         assert!(now_ms.abs_diff(ms) < 5_000, "timestamp is now");
-        let other = std::thread::spawn(|| super::new_event_id())
+        let other = std::thread::spawn(super::new_event_id)
             .join()
             .expect("thread");
         assert!(!ids.contains(&other));

@@ -463,3 +463,62 @@ fn create_date(xml: &str) -> chrono::DateTime<Utc> {
         .parse()
         .expect("CreateDate is RFC 3339")
 }
+
+/// Event history reaches back 90 days, as in AWS: after the request clock moves 91 days on,
+/// the earlier calls are out of `LookupEvents`' reach, and a start time before the window
+/// finds only what is inside it.
+#[tokio::test]
+async fn lookup_events_reaches_back_ninety_days() {
+    let h = harness(true).await;
+    let root = h.started.boot.root_access_key_id.clone();
+    let root_secret = h.root_secret();
+    let lookup = |body: String| {
+        let (root, root_secret) = (root.clone(), root_secret.clone());
+        let h = &h;
+        async move {
+            h.app().audit.flush().await.expect("flush");
+            let (status, out) = h
+                .send_signed(
+                    "cloudtrail",
+                    Some("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"),
+                    "application/x-amz-json-1.1",
+                    &body,
+                    &root,
+                    &root_secret,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{out}");
+            let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+            v["Events"]
+                .as_array()
+                .expect("events")
+                .iter()
+                .filter(|e| e["EventName"] == "GetCallerIdentity")
+                .count()
+        }
+    };
+    let by_name = r#"{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"GetCallerIdentity"}]}"#;
+    let (status, body) = h
+        .query(
+            "Action=GetCallerIdentity&Version=2011-06-15",
+            &root,
+            &root_secret,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(lookup(by_name.to_string()).await, 1);
+    h.app().clock.advance(91 * 86_400);
+    assert_eq!(lookup(by_name.to_string()).await, 0, "older than 90 days");
+    let (status, body) = h
+        .query(
+            "Action=GetCallerIdentity&Version=2011-06-15",
+            &root,
+            &root_secret,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(lookup(by_name.to_string()).await, 1);
+    // A start time long before the window finds the same.
+    let from_epoch = r#"{"StartTime":0,"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"GetCallerIdentity"}]}"#;
+    assert_eq!(lookup(from_epoch.to_string()).await, 1);
+}

@@ -88,6 +88,8 @@ pub async fn handle(
 
 /// The page size CloudTrail uses when `MaxResults` is absent, and its largest.
 const MAX_RESULTS: u32 = 50;
+/// How far back event history (`LookupEvents`) reaches.
+const HISTORY_DAYS: i64 = 90;
 
 async fn lookup_events(
     input: &Value,
@@ -150,6 +152,10 @@ fn lookup_query(input: &Value, ctx: &CallContext) -> Result<LookupQuery, CloudTr
             return Err(CloudTrailError::InvalidTimeRangeException);
         }
     }
+    // Event history covers the last 90 days, as in AWS: an earlier start finds only what is
+    // inside the window (the request clock's, so dev mode can reach its end).
+    let oldest = ctx.now - chrono::Duration::days(HISTORY_DAYS);
+    let start_time = Some(start_time.map_or(oldest, |s| s.max(oldest)));
     let max_results = match input.get("MaxResults").and_then(Value::as_i64) {
         None => MAX_RESULTS,
         Some(n) if (1..=i64::from(MAX_RESULTS)).contains(&n) => n as u32,

@@ -34,6 +34,7 @@ fn ctx(account: &str) -> CallContext {
         user_agent: "bench".into(),
         now: Utc::now(),
         secure_transport: false,
+        prepared: None,
     }
 }
 

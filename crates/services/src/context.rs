@@ -24,6 +24,33 @@ pub struct CallContext {
     pub now: DateTime<Utc>,
     /// Whether the request came over TLS (`aws:SecureTransport`).
     pub secure_transport: bool,
+    /// Slow work done for the call before its write transaction (see
+    /// [`crate::Registry::prepare`]); `None` for most calls.
+    pub prepared: Option<Arc<Prepared>>,
+}
+
+/// Slow work a call needs, planned by [`crate::Registry::prepare`] from the store and done by
+/// the caller, on a blocking thread, before the call's write transaction.
+#[derive(Debug, Clone)]
+pub enum Preparation {
+    /// Argon2 hashing and checks of a password being set.
+    Password(crate::iam::passwords::PasswordPlan),
+}
+
+impl Preparation {
+    /// Does the work (slow: on a blocking thread).
+    pub fn run(self) -> Result<Prepared, crate::ServiceError> {
+        match self {
+            Preparation::Password(plan) => plan.run().map(Prepared::Password),
+        }
+    }
+}
+
+/// The result of a [`Preparation`], handed to the handler in [`CallContext::prepared`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prepared {
+    /// The argon2 hashing and checks of a password being set.
+    Password(crate::iam::passwords::PasswordWork),
 }
 
 /// A condition context key with its values (several for multi-valued keys).
@@ -128,6 +155,7 @@ mod tests {
             user_agent: "test".into(),
             now: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             secure_transport: false,
+            prepared: None,
         }
     }
 

@@ -18,7 +18,7 @@ pub mod registry;
 pub mod sts;
 
 pub use authz::{AuthzRequest, CallerPolicies, NamedPolicy, ResourcePolicy, ResourceRef};
-pub use context::CallContext;
+pub use context::{CallContext, Preparation, Prepared};
 pub use db::Db;
 pub use error::ServiceError;
 pub use principal::{Principal, PrincipalKind};

@@ -86,6 +86,28 @@ impl Registry {
         }
     }
 
+    /// Slow work a mutating call needs that can be done before its write transaction (today:
+    /// password hashing), planned from the store; the caller runs it on a blocking thread and
+    /// hands the result to the handler in [`CallContext::prepared`]. Call it only once the
+    /// call is authorized: the work is costly by design.
+    pub async fn prepare(
+        &self,
+        service: &str,
+        operation: &str,
+        input: &Value,
+        ctx: &CallContext,
+        store: &Store,
+    ) -> Result<Option<crate::context::Preparation>, ServiceError> {
+        match service {
+            "iam" => Ok(
+                Box::pin(iam::login_profiles::prepare(operation, input, ctx, store))
+                    .await?
+                    .map(crate::context::Preparation::Password),
+            ),
+            _ => Ok(None),
+        }
+    }
+
     /// Runs a built operation.
     pub async fn handle(
         &self,

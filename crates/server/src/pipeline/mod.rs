@@ -242,7 +242,7 @@ async fn process(
         ));
         return error_response(call);
     };
-    let ctx = CallContext {
+    let mut ctx = CallContext {
         request_id: call.request_id.clone(),
         principal,
         region: call.region.clone(),
@@ -250,6 +250,7 @@ async fn process(
         user_agent: call.user_agent.clone(),
         now: call.now,
         secure_transport: false,
+        prepared: None,
     };
 
     // Deny by default: an operation without an authorization entry is refused.
@@ -325,7 +326,10 @@ async fn process(
                 )
                 .await
         }
-        Access::Write => run_write(app, call, service, operation, decoded.input, &ctx).await,
+        Access::Write => match prepare(app, service, operation, &decoded.input, &mut ctx).await {
+            Ok(()) => run_write(app, call, service, operation, decoded.input, &ctx).await,
+            Err(err) => Err(err),
+        },
     };
     match result {
         Ok(output) => {
@@ -397,6 +401,29 @@ async fn resource_orgs(
         out.push((r.account.clone(), org_levels(app, &r.account, e).await?));
     }
     Ok(out)
+}
+
+/// Does the call's slow work that needs no transaction (password hashing) on a blocking
+/// thread, before the write transaction: held inside it, every other writer would wait.
+async fn prepare(
+    app: &App,
+    service: &'static Service,
+    operation: &'static Operation,
+    input: &Value,
+    ctx: &mut CallContext,
+) -> Result<(), rampart_services::ServiceError> {
+    let Some(work) = app
+        .registry
+        .prepare(service.name, operation.name, input, ctx, &app.store)
+        .await?
+    else {
+        return Ok(());
+    };
+    let done = tokio::task::spawn_blocking(move || work.run())
+        .await
+        .map_err(|_| rampart_services::ServiceError::internal())??;
+    ctx.prepared = Some(Arc::new(done));
+    Ok(())
 }
 
 /// Runs a mutating operation in one transaction with its audit record: both commit, or

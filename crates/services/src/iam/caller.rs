@@ -197,6 +197,7 @@ mod tests {
             user_agent: "test".into(),
             now: chrono::Utc::now(),
             secure_transport: false,
+            prepared: None,
         }
     }
 

@@ -6,12 +6,15 @@ use serde_json::{json, Map, Value};
 
 use super::{
     common::{opt_bool, opt_int, opt_str, req_str, save_doc, to_text, ts, IamError, Res},
-    passwords::{self, login_of, new_login, policy_of, LoginDoc, PasswordPolicy, PASSWORD_POLICY},
+    passwords::{
+        self, login_of, new_login, policy_of, LoginDoc, PasswordPlan, PasswordPolicy, PasswordWork,
+        PASSWORD_POLICY,
+    },
     users,
 };
 use crate::{
     authz::AuthzRequest,
-    context::CallContext,
+    context::{CallContext, Prepared},
     db::Db,
     error::ServiceError,
     principal::{root_arn, PrincipalKind},
@@ -122,10 +125,24 @@ pub fn check_new_password(
     password: &str,
     names: &[&str],
 ) -> Res<()> {
+    check_password_with(policy, doc, password, names, None)
+}
+
+/// [`check_new_password`] with the reuse checks made before the transaction, when they apply.
+fn check_password_with(
+    policy: Option<&PasswordPolicy>,
+    doc: Option<&LoginDoc>,
+    password: &str,
+    names: &[&str],
+    work: Option<&PasswordWork>,
+) -> Res<()> {
     passwords::enforce(policy, password, names)?;
     if let (Some(p), Some(d)) = (policy, doc) {
         if let Some(n) = p.password_reuse_prevention {
-            if d.reuses(password, n) {
+            let reused = work
+                .and_then(|w| w.reuses(d, n))
+                .unwrap_or_else(|| d.reuses(password, n));
+            if reused {
                 return Err(IamError::PasswordPolicyViolation(format!(
                     "Password should not be one of your last {n} passwords"
                 ))
@@ -134,6 +151,85 @@ pub fn check_new_password(
         }
     }
     Ok(())
+}
+
+/// The password work done for this call before its transaction, if it was computed from the
+/// login profile as it is now (`None`: no profile).
+fn work_for<'a>(ctx: &'a CallContext, doc: Option<&LoginDoc>) -> Option<&'a PasswordWork> {
+    match ctx.prepared.as_deref() {
+        Some(Prepared::Password(w)) if w.applies_to(doc) => Some(w),
+        _ => None,
+    }
+}
+
+/// Sets the new password, with the hash computed before the transaction when there is one.
+fn set_password(
+    doc: &mut LoginDoc,
+    password: &str,
+    work: Option<&PasswordWork>,
+    ctx: &CallContext,
+) -> Res<()> {
+    match work {
+        Some(w) => {
+            doc.set_password_hash(w.new_hash().to_string(), ctx.now);
+            Ok(())
+        }
+        None => doc.set_password(password, ctx.now),
+    }
+}
+
+/// Whose password `ChangePassword` changes: (owner id, name) of the calling user, or of the
+/// root user (whose password nobody else can change).
+fn password_owner(ctx: &CallContext) -> Res<(String, String)> {
+    let p = &ctx.principal;
+    match p.kind {
+        PrincipalKind::User => Ok((p.user_id.clone(), p.name.clone())),
+        PrincipalKind::Root => Ok((p.account_id.clone(), p.account_id.clone())),
+        _ => Err(
+            IamError::InvalidUserType("Only IAM users can change their own password.".into())
+                .into(),
+        ),
+    }
+}
+
+/// Plans the argon2 work of a call that sets a password, to be done before its write
+/// transaction (see [`PasswordWork`]); reads the store, hashes nothing. `None` when the call
+/// sets no password, or when it will fail anyway (the handler then says why).
+pub async fn prepare(
+    operation: &str,
+    input: &Value,
+    ctx: &CallContext,
+    store: &Store,
+) -> Res<Option<PasswordPlan>> {
+    let (new, old) = match operation {
+        "CreateLoginProfile" | "UpdateLoginProfile" => (opt_str(input, "Password"), None),
+        "ChangePassword" => (opt_str(input, "NewPassword"), opt_str(input, "OldPassword")),
+        _ => return Ok(None),
+    };
+    let Some(new) = new else {
+        return Ok(None);
+    };
+    let db = &mut Db::Read(store);
+    let account = &ctx.principal.account_id;
+    let owner = if operation == "ChangePassword" {
+        password_owner(ctx).ok().map(|(id, _)| id)
+    } else {
+        target_user(input, ctx, db).await.ok().map(|u| u.id)
+    };
+    let Some(owner) = owner else {
+        return Ok(None);
+    };
+    let doc = login_of(db, account, &owner).await?.map(|(_, d)| d);
+    let look_back = policy_of(db, account)
+        .await?
+        .and_then(|(_, p)| p.password_reuse_prevention)
+        .map_or(0, |n| usize::try_from(n).unwrap_or(0));
+    Ok(Some(PasswordPlan {
+        doc,
+        new: new.to_string(),
+        old: old.map(str::to_string),
+        look_back,
+    }))
 }
 
 async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
@@ -148,12 +244,13 @@ async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
         .into());
     }
     let policy = policy_of(db, account).await?.map(|(_, p)| p);
-    check_new_password(policy.as_ref(), None, password, &[&user.name])?;
+    let work = work_for(ctx, None);
+    check_password_with(policy.as_ref(), None, password, &[&user.name], work)?;
     let mut doc = LoginDoc {
         password_reset_required: opt_bool(input, "PasswordResetRequired").unwrap_or(false),
         ..LoginDoc::default()
     };
-    doc.set_password(password, ctx.now)?;
+    set_password(&mut doc, password, work, ctx)?;
     let e = new_login(account, &user.id, &user.name, &user.arn, &doc, ctx.now)?;
     db.entities().create(&e).await?;
     Ok(profile_json(&user.name, &e, &doc))
@@ -175,8 +272,9 @@ async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
         .ok_or_else(|| no_profile(&user.name))?;
     if let Some(password) = opt_str(input, "Password") {
         let policy = policy_of(db, account).await?.map(|(_, p)| p);
-        check_new_password(policy.as_ref(), Some(&doc), password, &[&user.name])?;
-        doc.set_password(password, ctx.now)?;
+        let work = work_for(ctx, Some(&doc));
+        check_password_with(policy.as_ref(), Some(&doc), password, &[&user.name], work)?;
+        set_password(&mut doc, password, work, ctx)?;
         doc.failed_attempts = 0;
         doc.locked_until = None;
     }
@@ -202,26 +300,20 @@ async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
 /// The caller changes their own password (an IAM user; the root user changes the root
 /// password, which nobody else can).
 async fn change_password(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
-    let p = &ctx.principal;
-    let account = &p.account_id;
+    let account = &ctx.principal.account_id;
     let old = req_str(input, "OldPassword")?;
     let new = req_str(input, "NewPassword")?;
-    let (owner_id, name) = match p.kind {
-        PrincipalKind::User => (p.user_id.clone(), p.name.clone()),
-        PrincipalKind::Root => (account.clone(), account.clone()),
-        _ => {
-            return Err(IamError::InvalidUserType(
-                "Only IAM users can change their own password.".into(),
-            )
-            .into())
-        }
-    };
+    let (owner_id, name) = password_owner(ctx)?;
     let (e, mut doc) = login_of(db, account, &owner_id).await?.ok_or_else(|| {
         ServiceError::from(IamError::InvalidUserType(format!(
             "The user {name} has no password to change."
         )))
     })?;
-    if !passwords::verify(&doc.hash, old) {
+    let work = work_for(ctx, Some(&doc));
+    let old_ok = work
+        .and_then(PasswordWork::old_ok)
+        .unwrap_or_else(|| passwords::verify(&doc.hash, old));
+    if !old_ok {
         return Err(IamError::AccessDenied("The old password is incorrect.".into()).into());
     }
     let policy = policy_of(db, account).await?.map(|(_, p)| p);
@@ -231,8 +323,8 @@ async fn change_password(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
         .await?
         .map(|a| a.email)
         .unwrap_or_default();
-    check_new_password(policy.as_ref(), Some(&doc), new, &[&name, &email])?;
-    doc.set_password(new, ctx.now)?;
+    check_password_with(policy.as_ref(), Some(&doc), new, &[&name, &email], work)?;
+    set_password(&mut doc, new, work, ctx)?;
     doc.password_reset_required = false;
     save_doc(db, e, &doc, ctx.now).await?;
     Ok(json!({}))
@@ -355,6 +447,117 @@ pub async fn ensure_root_password(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::principal::Principal;
+    use rampart_store::{MasterKey, StoreConfig};
+    use std::sync::Arc;
+
+    fn root(prepared: Option<Prepared>) -> CallContext {
+        CallContext {
+            request_id: "r".into(),
+            principal: Arc::new(Principal::root("111122223333", "AKIAROOT")),
+            region: "us-east-1".into(),
+            source_ip: "127.0.0.1".parse().unwrap(),
+            user_agent: "test".into(),
+            now: chrono::Utc::now(),
+            secure_transport: false,
+            prepared: prepared.map(Arc::new),
+        }
+    }
+
+    async fn write(store: &Store, op: &str, input: &Value, ctx: &CallContext) -> Value {
+        let mut tx = store.begin().await.unwrap();
+        let out = crate::iam::handle(op, input.clone(), ctx, Db::Write(&mut tx))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        out
+    }
+
+    async fn stored(store: &Store, user: &str) -> LoginDoc {
+        let db = &mut Db::Read(store);
+        let u = users::load(db, "111122223333", user).await.unwrap();
+        login_of(db, "111122223333", &u.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .1
+    }
+
+    /// The hash computed before the transaction is the one stored, while the profile is the
+    /// one it was computed from; once the profile changed in between, the handler hashes
+    /// again. (The work is marked with the hash of another password to tell them apart.)
+    #[tokio::test]
+    async fn password_work_is_used_only_for_the_profile_it_was_computed_from() {
+        let dir = std::env::temp_dir().join(format!("rampart-login-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = Arc::new(MasterKey::generate().unwrap());
+        let store = Store::open(StoreConfig::sqlite_in(&dir, key))
+            .await
+            .unwrap();
+        let ctx = root(None);
+        write(&store, "CreateUser", &json!({"UserName": "ann"}), &ctx).await;
+        let marked = |plan: Option<PasswordPlan>, marker: &str| {
+            let work = plan.expect("planned").run().unwrap();
+            Prepared::Password(work.with_new_hash(passwords::hash(marker).unwrap()))
+        };
+
+        let create = json!({"UserName": "ann", "Password": "First-pass-1"});
+        let plan = prepare("CreateLoginProfile", &create, &ctx, &store)
+            .await
+            .unwrap();
+        let prepared = root(Some(marked(plan, "Marker-one-1")));
+        write(&store, "CreateLoginProfile", &create, &prepared).await;
+        assert!(passwords::verify(
+            &stored(&store, "ann").await.hash,
+            "Marker-one-1"
+        ));
+
+        let update = json!({"UserName": "ann", "Password": "Second-pass-2"});
+        let plan = prepare("UpdateLoginProfile", &update, &ctx, &store)
+            .await
+            .unwrap();
+        let stale = root(Some(marked(plan, "Marker-two-2")));
+        let between = json!({"UserName": "ann", "Password": "Between-pass-3"});
+        write(&store, "UpdateLoginProfile", &between, &ctx).await;
+        write(&store, "UpdateLoginProfile", &update, &stale).await;
+        let doc = stored(&store, "ann").await;
+        assert!(passwords::verify(&doc.hash, "Second-pass-2"));
+        assert!(!passwords::verify(&doc.hash, "Marker-two-2"));
+        assert_eq!(doc.history.len(), 2, "each change keeps the previous hash");
+
+        // No password, no work.
+        let reset = json!({"UserName": "ann", "PasswordResetRequired": true});
+        assert!(prepare("UpdateLoginProfile", &reset, &ctx, &store)
+            .await
+            .unwrap()
+            .is_none());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn reuse_checks_made_beforehand_cover_only_what_they_looked_back_over() {
+        let now = chrono::Utc::now();
+        let mut d = LoginDoc::default();
+        for p in ["Pass-one-1", "Pass-two-2", "Pass-three-3"] {
+            d.set_password(p, now).unwrap();
+        }
+        let work = PasswordWork::compute(Some(&d), "Pass-two-2", None, 2).unwrap();
+        assert!(work.applies_to(Some(&d)));
+        assert!(!work.applies_to(None));
+        assert_eq!(work.reuses(&d, 1), Some(false));
+        assert_eq!(work.reuses(&d, 2), Some(true));
+        assert_eq!(
+            work.reuses(&d, 3),
+            None,
+            "not looked at: the handler checks itself"
+        );
+        let none = PasswordWork::compute(None, "Pass-four-4", Some("x"), 24).unwrap();
+        assert!(none.applies_to(None));
+        assert_eq!(none.old_ok(), None);
+        let change =
+            PasswordWork::compute(Some(&d), "Pass-four-4", Some("Pass-three-3"), 0).unwrap();
+        assert_eq!(change.old_ok(), Some(true));
+    }
 
     #[test]
     fn families() {

@@ -183,14 +183,18 @@ pub struct LoginDoc {
 impl LoginDoc {
     /// A new password: hashed, the old one kept in the history (at most 24, AWS's maximum).
     pub fn set_password(&mut self, password: &str, now: DateTime<Utc>) -> Res<()> {
-        let new = hash(password)?;
+        self.set_password_hash(hash(password)?, now);
+        Ok(())
+    }
+
+    /// [`Self::set_password`] with the hash already computed.
+    pub fn set_password_hash(&mut self, new: String, now: DateTime<Utc>) {
         if !self.hash.is_empty() {
             self.history.insert(0, std::mem::take(&mut self.hash));
             self.history.truncate(24);
         }
         self.hash = new;
         self.changed_at = now;
-        Ok(())
     }
 
     /// True when `password` is the current one or one of the last `n - 1` previous ones.
@@ -209,6 +213,105 @@ impl LoginDoc {
     pub fn expires_at(&self, policy: Option<&PasswordPolicy>) -> Option<DateTime<Utc>> {
         let days = policy?.max_password_age?;
         Some(self.changed_at + Duration::days(days))
+    }
+}
+
+/// The argon2 work of a call that sets a password, done before its write transaction: each
+/// hash or check costs tens of milliseconds by design, and inside the transaction every other
+/// writer would wait for it (the embedded store has one writer). The transaction uses the
+/// results only while the login profile is the one they were computed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordWork {
+    /// The profile's password hash when the work was done (empty: no profile).
+    seen: String,
+    /// The new password's hash.
+    new_hash: String,
+    /// Whether the new password is the current one, then each previous one, newest first
+    /// (as far as the reuse policy looked back then).
+    reused: Vec<bool>,
+    /// Whether the old password given (`ChangePassword`) is the current one.
+    old_ok: Option<bool>,
+}
+
+/// The inputs of a [`PasswordWork`], read from the store before the transaction.
+#[derive(Debug, Clone)]
+pub struct PasswordPlan {
+    /// The login profile as read (`None`: none yet).
+    pub doc: Option<LoginDoc>,
+    /// The password being set.
+    pub new: String,
+    /// The old password given (`ChangePassword`).
+    pub old: Option<String>,
+    /// How many passwords the reuse policy looks back over (0: none).
+    pub look_back: usize,
+}
+
+impl PasswordPlan {
+    /// Does the work. Slow by design: run it on a blocking thread.
+    pub fn run(self) -> Res<PasswordWork> {
+        PasswordWork::compute(
+            self.doc.as_ref(),
+            &self.new,
+            self.old.as_deref(),
+            self.look_back,
+        )
+    }
+}
+
+impl PasswordWork {
+    /// Hashes `new` and, against `doc`, checks `old` and the last `look_back` passwords.
+    /// Slow: run it on a blocking thread.
+    pub fn compute(
+        doc: Option<&LoginDoc>,
+        new: &str,
+        old: Option<&str>,
+        look_back: usize,
+    ) -> Res<PasswordWork> {
+        let (seen, reused, old_ok) = match doc {
+            None => (String::new(), Vec::new(), None),
+            Some(d) => (
+                d.hash.clone(),
+                std::iter::once(&d.hash)
+                    .chain(d.history.iter())
+                    .take(look_back)
+                    .map(|h| verify(h, new))
+                    .collect(),
+                old.map(|o| verify(&d.hash, o)),
+            ),
+        };
+        Ok(PasswordWork {
+            seen,
+            new_hash: hash(new)?,
+            reused,
+            old_ok,
+        })
+    }
+
+    /// True when the work was computed from `doc` as it is now (`None`: no profile yet).
+    pub fn applies_to(&self, doc: Option<&LoginDoc>) -> bool {
+        self.seen == doc.map_or("", |d| d.hash.as_str())
+    }
+
+    /// The new password's hash.
+    pub fn new_hash(&self) -> &str {
+        &self.new_hash
+    }
+
+    /// Whether `old` matched, if it was checked.
+    pub fn old_ok(&self) -> Option<bool> {
+        self.old_ok
+    }
+
+    /// The same work with another new hash (tests tell the hashes apart with it).
+    #[cfg(test)]
+    pub(crate) fn with_new_hash(self, new_hash: String) -> PasswordWork {
+        PasswordWork { new_hash, ..self }
+    }
+
+    /// [`LoginDoc::reuses`] from the checks made, if they reach back `n` passwords of `doc`.
+    pub fn reuses(&self, doc: &LoginDoc, n: i64) -> Option<bool> {
+        let n = usize::try_from(n).unwrap_or(0).min(1 + doc.history.len());
+        (n <= self.reused.len()).then(|| self.reused.iter().take(n).any(|r| *r))
     }
 }
 

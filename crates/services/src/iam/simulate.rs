@@ -360,6 +360,7 @@ mod tests {
             user_agent: "t".into(),
             now: chrono::Utc::now(),
             secure_transport: false,
+            prepared: None,
         }
     }
 

@@ -335,6 +335,7 @@ mod tests {
             user_agent: "t".into(),
             now: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             secure_transport: false,
+            prepared: None,
         }
     }
 

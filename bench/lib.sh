@@ -1,7 +1,7 @@
 # Sourced by the load benchmarks: starts the release binary on a fresh data dir and a random
 # loopback port, and stops it (and removes the data dir) when the script exits.
 # After start_server: $bin, $data, $port, $pid, $ready_ms (start-up time); cpu_ticks reads the
-# server's CPU time so far (user + system, in clock ticks).
+# server's CPU time so far (user + system, in clock ticks), ctx_switches its context switches.
 
 start_server() {
     cargo build --release --quiet -p rampart --bin rampart
@@ -25,3 +25,9 @@ start_server() {
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+
+# The server's context switches so far, voluntary and involuntary, over all its threads.
+ctx_switches() {
+    cat /proc/"$pid"/task/*/status 2>/dev/null \
+        | awk '/^(voluntary|nonvoluntary)_ctxt_switches/ {n += $2} END {print n + 0}'
+}

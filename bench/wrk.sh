@@ -2,8 +2,9 @@
 # The same comparison as bench/load.sh, driven by wrk (the load generator the issue names):
 # GET /_rampart/live, then sts:GetCallerIdentity pre-signed once with botocore's SigV4 signer
 # and resent (the server verifies every signature in full), on one server, side by side.
-# Prints requests/s and the server's CPU time per request for each, and the ratio.
-# Needs wrk (`apt-get install wrk`) and botocore (`pip install -r tests/e2e/requirements.txt`).
+# Prints requests/s, the server's and wrk's CPU time per request and the server's context
+# switches per request for each (BENCHMARKS.md, session 5, says why those matter), and the ratio.
+# Needs wrk and time (`apt-get install wrk time`) and botocore (`pip install -r tests/e2e/requirements.txt`).
 # Usage: bench/wrk.sh [seconds] [connections] [threads]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ secs=${1:-10}
 conns=${2:-64}
 threads=${3:-2}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time is not installed (apt-get install time)" >&2; exit 1; }
 python3 -c "import botocore" 2>/dev/null || {
     echo "botocore is missing (pip install -r tests/e2e/requirements.txt)" >&2; exit 1; }
 
@@ -37,19 +39,26 @@ for k, v in req.headers.items():
 PY
 
 run() { # label wrk-args...
-    local t0 t1 out
+    local t0 t1 s0 s1 out
     t0=$(cpu_ticks)
-    out=$(wrk -t"$threads" -c"$conns" -d"${secs}s" "${@:2}")
+    s0=$(ctx_switches)
+    # wrk's own CPU too: both share the two cores, so a request costs the sum.
+    out=$( { /usr/bin/time -f "WRKCPU %U %S" wrk -t"$threads" -c"$conns" -d"${secs}s" "${@:2}"; } 2>&1)
     t1=$(cpu_ticks)
-    python3 - "$1" "$out" "$t0" "$t1" "$(getconf CLK_TCK)" <<'PY'
+    s1=$(ctx_switches)
+    python3 - "$1" "$out" "$t0" "$t1" "$(getconf CLK_TCK)" "$s0" "$s1" <<'PY'
 import re, sys
 label, out = sys.argv[1], sys.argv[2]
 t0, t1, hz = float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+s0, s1 = int(sys.argv[6]), int(sys.argv[7])
 n = int(re.search(r"(\d+) requests in", out).group(1))
 rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1))
 bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+user, system = map(float, re.search(r"WRKCPU ([0-9.]+) ([0-9.]+)", out).groups())
+per = lambda x: x * 1e6 / max(n, 1)
 print(f"{label:42s} {rps:>9.0f} req/s  non-2xx {bad.group(1) if bad else 0}  "
-      f"server CPU {(t1 - t0) / hz * 1e6 / max(n, 1):.1f} us/req")
+      f"server CPU {per((t1 - t0) / hz):.1f} us/req  wrk CPU {per(user + system):.1f} us/req  "
+      f"server switches {(s1 - s0) / max(n, 1):.3f}/req")
 PY
 }
 echo "== wrk, $conns connections, $threads threads, ${secs}s each"

@@ -162,6 +162,9 @@ def test_scp_on_ou_binds_member_root_and_moves_take_effect(org):
     with pytest.raises(ClientError) as e:
         orgs.attach_policy(PolicyId=sixth, TargetId=account)
     assert code(e) == "ConstraintViolationException"
+    # AWS's Reason member, which botocore lifts to the top of the parsed error.
+    assert e.value.response["Reason"] == "POLICY_NUMBER_LIMIT_EXCEEDED"
+    assert "Reason" not in e.value.response["Error"]["Message"]
 
 
 def test_invitation_handshakes(org):

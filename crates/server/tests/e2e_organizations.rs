@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use aws_sdk_organizations::{
     error::ProvideErrorMetadata,
+    operation::create_organizational_unit::CreateOrganizationalUnitError,
     types::{ChildType, CreateAccountState, OrganizationFeatureSet, PolicyType},
     Client as Orgs,
 };
@@ -324,6 +325,18 @@ async fn organization_tree_accounts_and_access_role() {
         .await
         .expect_err("sixth level");
     assert_eq!(code(&too_deep), "ConstraintViolationException");
+    // AWS's `Reason` member, as the SDK parses it into the typed error.
+    let reason = match too_deep.as_service_error() {
+        Some(CreateOrganizationalUnitError::ConstraintViolationException(e)) => {
+            e.reason().map(|r| r.as_str().to_string())
+        }
+        other => panic!("not a constraint violation: {other:?}"),
+    };
+    assert_eq!(reason.as_deref(), Some("OU_DEPTH_LIMIT_EXCEEDED"));
+    assert!(
+        !too_deep.message().unwrap_or_default().contains("Reason"),
+        "the reason is a member, not part of the message"
+    );
     let dup = o
         .create_organizational_unit()
         .parent_id(&t.root_id)

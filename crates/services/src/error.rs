@@ -14,6 +14,8 @@ pub struct ServiceError {
     pub message: String,
     /// Whether the caller is at fault (`Sender`) rather than the server (`Receiver`).
     pub sender_fault: bool,
+    /// The `Reason` member of errors AWS models with one (Organizations).
+    pub reason: Option<&'static str>,
 }
 
 impl ServiceError {
@@ -23,6 +25,15 @@ impl ServiceError {
             code,
             message: message.into(),
             sender_fault: true,
+            reason: None,
+        }
+    }
+
+    /// The same error with AWS's `Reason` member.
+    pub fn with_reason(self, reason: &'static str) -> ServiceError {
+        ServiceError {
+            reason: Some(reason),
+            ..self
         }
     }
 
@@ -32,6 +43,7 @@ impl ServiceError {
             code: "InternalFailure",
             message: "The request processing has failed because of an unknown error, exception or failure.".into(),
             sender_fault: false,
+            reason: None,
         }
     }
 

@@ -144,5 +144,6 @@ pub fn not_implemented(service: &str, operation: &str) -> ServiceError {
         code: "NotImplemented",
         message: format!("{service}:{operation} is not implemented by Rampart yet."),
         sender_fault: false,
+        reason: None,
     }
 }

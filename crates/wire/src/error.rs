@@ -17,6 +17,9 @@ pub struct ApiError {
     pub status: u16,
     /// True for client errors.
     pub sender_fault: bool,
+    /// The error's `Reason` member, for the JSON errors AWS models with one (Organizations'
+    /// `ConstraintViolationException`, `InvalidInputException`, ...).
+    pub reason: Option<String>,
 }
 
 /// A failure to encode an output value against its shape (a handler bug: answer
@@ -154,6 +157,7 @@ impl ApiError {
             message: message.into(),
             status,
             sender_fault,
+            reason: None,
         }
     }
 
@@ -238,7 +242,10 @@ pub fn encode_error_protocol(
             }
         }
         Protocol::Json => {
-            let body = serde_json::json!({ "__type": err.code, "message": err.message });
+            let mut body = serde_json::json!({ "__type": err.code, "message": err.message });
+            if let Some(reason) = &err.reason {
+                body["Reason"] = serde_json::json!(reason);
+            }
             WireResponse {
                 status: err.status,
                 headers: vec![
@@ -293,6 +300,24 @@ mod tests {
         assert!(r
             .headers
             .contains(&("Content-Type".into(), "text/xml".into())));
+    }
+
+    #[test]
+    fn json_error_carries_its_reason() {
+        let orgs = rampart_model::service("organizations").expect("organizations");
+        let mut err = ApiError::from_code(orgs, "ConstraintViolationException", "Too many.");
+        err.reason = Some("ACCOUNT_NUMBER_LIMIT_EXCEEDED".into());
+        let resp = encode_error(orgs, &err, "rid");
+        assert_eq!(resp.status, 400);
+        let body: serde_json::Value = serde_json::from_slice(&resp.body).expect("json");
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "__type": "ConstraintViolationException",
+                "message": "Too many.",
+                "Reason": "ACCOUNT_NUMBER_LIMIT_EXCEEDED",
+            })
+        );
     }
 
     #[test]

@@ -281,7 +281,7 @@ async fn process(
             return error_response(call);
         }
         Err(err) => {
-            call.error = Some(ApiError::from_code(service, err.code, err.message));
+            call.error = Some(service_error(service, err));
             return error_response(call);
         }
     };
@@ -289,14 +289,14 @@ async fn process(
         let caller = match caller_policies(app, &ctx).await {
             Ok(set) => set,
             Err(err) => {
-                call.error = Some(ApiError::from_code(service, err.code, err.message));
+                call.error = Some(service_error(service, err));
                 return error_response(call);
             }
         };
         let others = match resource_orgs(app, &ctx, &question).await {
             Ok(o) => o,
             Err(err) => {
-                call.error = Some(ApiError::from_code(service, err.code, err.message));
+                call.error = Some(service_error(service, err));
                 return error_response(call);
             }
         };
@@ -343,10 +343,17 @@ async fn process(
             }
         }
         Err(err) => {
-            call.error = Some(ApiError::from_code(service, err.code, err.message));
+            call.error = Some(service_error(service, err));
             error_response(call)
         }
     }
+}
+
+/// A service's error as the wire layer renders it (status and fault from the model).
+fn service_error(service: &'static Service, err: rampart_services::ServiceError) -> ApiError {
+    let mut api = ApiError::from_code(service, err.code, err.message);
+    api.reason = err.reason.map(str::to_string);
+    api
 }
 
 /// The caller's compiled policies, from the cache when the authorization epoch is unchanged.

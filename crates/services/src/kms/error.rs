@@ -117,6 +117,7 @@ impl From<KmsError> for ServiceError {
             code: err.code(),
             message: err.to_string(),
             sender_fault: !internal,
+            reason: None,
         }
     }
 }

@@ -31,9 +31,9 @@ pub enum OrgError {
     /// The account is closed already.
     #[error("You attempted to close an account that is already closed.")]
     AccountAlreadyClosedException,
-    /// A documented limit or rule; the message carries AWS's `Reason`.
+    /// A documented limit or rule: the message, and AWS's `Reason` code.
     #[error("{0}")]
-    ConstraintViolationException(String),
+    ConstraintViolationException(String, &'static str),
     /// No such create-account request.
     #[error("We can't find an create account request with the CreateAccountRequestId that you specified.")]
     CreateAccountStatusNotFoundException,
@@ -66,10 +66,10 @@ pub enum OrgError {
     InvalidHandshakeTransitionException,
     /// A rule of invitations.
     #[error("{0}")]
-    HandshakeConstraintViolationException(String),
-    /// An input value is not valid; the message carries AWS's `Reason`.
+    HandshakeConstraintViolationException(String, &'static str),
+    /// An input value is not valid: the message, and AWS's `Reason` code.
     #[error("{0}")]
-    InvalidInputException(String),
+    InvalidInputException(String, &'static str),
     /// The policy text is not valid.
     #[error(
         "The provided policy document doesn't meet the requirements of the specified policy type."
@@ -141,7 +141,7 @@ impl OrgError {
             AlreadyInOrganizationException => "AlreadyInOrganizationException",
             AccountNotFoundException => "AccountNotFoundException",
             AccountAlreadyClosedException => "AccountAlreadyClosedException",
-            ConstraintViolationException(_) => "ConstraintViolationException",
+            ConstraintViolationException(..) => "ConstraintViolationException",
             CreateAccountStatusNotFoundException => "CreateAccountStatusNotFoundException",
             DestinationParentNotFoundException => "DestinationParentNotFoundException",
             DuplicateAccountException => "DuplicateAccountException",
@@ -152,8 +152,8 @@ impl OrgError {
             HandshakeNotFoundException => "HandshakeNotFoundException",
             HandshakeAlreadyInStateException => "HandshakeAlreadyInStateException",
             InvalidHandshakeTransitionException => "InvalidHandshakeTransitionException",
-            HandshakeConstraintViolationException(_) => "HandshakeConstraintViolationException",
-            InvalidInputException(_) => "InvalidInputException",
+            HandshakeConstraintViolationException(..) => "HandshakeConstraintViolationException",
+            InvalidInputException(..) => "InvalidInputException",
             MalformedPolicyDocumentException => "MalformedPolicyDocumentException",
             MasterCannotLeaveOrganizationException => "MasterCannotLeaveOrganizationException",
             OrganizationNotEmptyException => "OrganizationNotEmptyException",
@@ -179,19 +179,33 @@ impl OrgError {
     }
 
     /// `ConstraintViolationException` with AWS's reason code.
-    pub fn constraint(reason: &str, message: &str) -> OrgError {
-        OrgError::ConstraintViolationException(format!("{message} (Reason: {reason})"))
+    pub fn constraint(reason: &'static str, message: &str) -> OrgError {
+        OrgError::ConstraintViolationException(message.to_string(), reason)
     }
 
     /// `InvalidInputException` with AWS's reason code.
-    pub fn invalid(reason: &str, message: &str) -> OrgError {
-        OrgError::InvalidInputException(format!("{message} (Reason: {reason})"))
+    pub fn invalid(reason: &'static str, message: &str) -> OrgError {
+        OrgError::InvalidInputException(message.to_string(), reason)
+    }
+
+    /// AWS's `Reason` member, for the errors that have one.
+    fn reason(&self) -> Option<&'static str> {
+        match self {
+            OrgError::ConstraintViolationException(_, r)
+            | OrgError::HandshakeConstraintViolationException(_, r)
+            | OrgError::InvalidInputException(_, r) => Some(r),
+            _ => None,
+        }
     }
 }
 
 impl From<OrgError> for ServiceError {
     fn from(err: OrgError) -> ServiceError {
-        ServiceError::sender(err.code(), err.to_string())
+        let error = ServiceError::sender(err.code(), err.to_string());
+        match err.reason() {
+            Some(reason) => error.with_reason(reason),
+            None => error,
+        }
     }
 }
 

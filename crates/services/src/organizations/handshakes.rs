@@ -105,7 +105,8 @@ async fn invite(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     })?;
     if membership(db, &account.id).await?.is_some() {
         return Err(OrgError::HandshakeConstraintViolationException(
-            "The account is already a member of an organization. (Reason: ALREADY_IN_AN_ORGANIZATION)".into(),
+            "The account is already a member of an organization.".into(),
+            "ALREADY_IN_AN_ORGANIZATION",
         )
         .into());
     }
@@ -199,7 +200,8 @@ async fn transition(input: &Value, ctx: &CallContext, db: &mut Db<'_>, to: &str)
     if to == "ACCEPTED" {
         if membership(db, me).await?.is_some() {
             return Err(OrgError::HandshakeConstraintViolationException(
-                "The account is already a member of an organization. (Reason: ALREADY_IN_AN_ORGANIZATION)".into(),
+                "The account is already a member of an organization.".into(),
+                "ALREADY_IN_AN_ORGANIZATION",
             )
             .into());
         }

@@ -220,6 +220,7 @@ async fn record(
         response_elements: Some(&outcome),
         error: error.map(|code| (code, message)),
         read_only: false,
+        model: None,
     };
     let rec = audit::record(&facts, account_id);
     if let Err(err) = app.audit.submit(rec).await {

@@ -522,3 +522,66 @@ async fn lookup_events_reaches_back_ninety_days() {
     let from_epoch = r#"{"StartTime":0,"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"GetCallerIdentity"}]}"#;
     assert_eq!(lookup(from_epoch.to_string()).await, 1);
 }
+
+/// The audit trail hides what the model marks sensitive, by shape: KMS `Sign`'s message never
+/// reaches the record, while its key id does.
+#[tokio::test]
+async fn sensitive_members_stay_out_of_the_audit_trail() {
+    let h = harness(false).await;
+    let root = h.started.boot.root_access_key_id.clone();
+    let root_secret = h.root_secret();
+    let json = "application/x-amz-json-1.1";
+    let kms = |op: &str, body: String| {
+        let target = format!("TrentService.{op}");
+        let (root, root_secret) = (root.clone(), root_secret.clone());
+        let h = &h;
+        async move {
+            let (status, out) = h
+                .send_signed("kms", Some(&target), json, &body, &root, &root_secret)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{out}");
+            serde_json::from_str::<serde_json::Value>(&out).expect("json")
+        }
+    };
+    let key = kms(
+        "CreateKey",
+        r#"{"KeySpec":"ECC_NIST_P256","KeyUsage":"SIGN_VERIFY"}"#.to_string(),
+    )
+    .await;
+    let key_id = key["KeyMetadata"]["KeyId"]
+        .as_str()
+        .expect("key id")
+        .to_string();
+    // base64 of "a very private message"
+    let message = "YSB2ZXJ5IHByaXZhdGUgbWVzc2FnZQ==";
+    kms(
+        "Sign",
+        format!(
+            r#"{{"KeyId":"{key_id}","Message":"{message}","SigningAlgorithm":"ECDSA_SHA_256"}}"#
+        ),
+    )
+    .await;
+    h.app().audit.flush().await.expect("flush");
+    let (status, out) = h
+        .send_signed(
+            "cloudtrail",
+            Some("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"),
+            json,
+            r#"{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"Sign"}]}"#,
+            &root,
+            &root_secret,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let found: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let event = found["Events"][0]["CloudTrailEvent"]
+        .as_str()
+        .expect("event");
+    assert!(!event.contains(message), "{event}");
+    let event: serde_json::Value = serde_json::from_str(event).expect("event json");
+    assert_eq!(
+        event["requestParameters"]["message"],
+        "HIDDEN_DUE_TO_SECURITY_REASONS"
+    );
+    assert_eq!(event["requestParameters"]["keyId"], key_id.as_str());
+}

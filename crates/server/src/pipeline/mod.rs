@@ -569,6 +569,7 @@ fn facts<'a>(call: &'a Call, error: Option<&'a ApiError>, source_ip: &'a str) ->
         response_elements: call.output.as_ref(),
         error: error.map(|e| (e.code.as_str(), e.message.as_str())),
         read_only: call.access == Access::Read,
+        model: call.service.zip(call.operation),
     }
 }
 

@@ -5,6 +5,7 @@
 //! secret-bearing members are replaced as CloudTrail does.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use rampart_model::{Operation, Service, ShapeId, ShapeKind};
 use serde::{Serialize, Serializer};
 use serde_json::{json, Value};
 
@@ -72,6 +73,55 @@ pub struct EventFacts<'a> {
     pub error: Option<(&'a str, &'a str)>,
     /// Whether the operation only reads.
     pub read_only: bool,
+    /// The operation's model, when it is known: members its shapes mark sensitive are hidden
+    /// wherever they are, on top of the member names in [`SECRET_MEMBERS`].
+    pub model: Option<(&'static Service, &'static Operation)>,
+}
+
+/// Where a value sits in a service's model, when that is known.
+type At = Option<(&'static Service, ShapeId)>;
+
+/// True when a shape holds secrets: it is sensitive, or a list or map of sensitive values.
+fn holds_secret(service: &Service, id: ShapeId) -> bool {
+    let shape = service.shape(id);
+    shape.sensitive
+        || match shape.kind {
+            ShapeKind::List(l) => service.shape(l.member).sensitive,
+            ShapeKind::Map(m) => service.shape(m.value).sensitive,
+            _ => false,
+        }
+}
+
+/// The member `key` of a structure at `at`: whether its value is secret, and where it sits.
+fn member_at(at: At, key: &str) -> (bool, At) {
+    let Some((service, id)) = at else {
+        return (false, None);
+    };
+    let ShapeKind::Structure(members) = service.shape(id).kind else {
+        return (false, None);
+    };
+    match members.iter().find(|m| m.name == key) {
+        Some(m) => (holds_secret(service, m.shape), Some((service, m.shape))),
+        None => (false, None),
+    }
+}
+
+/// Where the elements of a list at `at` sit.
+fn element_at(at: At) -> At {
+    let (service, id) = at?;
+    match service.shape(id).kind {
+        ShapeKind::List(l) => Some((service, l.member)),
+        _ => None,
+    }
+}
+
+/// Where the values of a map at `at` sit.
+fn value_at(at: At) -> At {
+    let (service, id) = at?;
+    match service.shape(id).kind {
+        ShapeKind::Map(m) => Some((service, m.value)),
+        _ => None,
+    }
 }
 
 /// Builds the CloudTrail event for one request, as JSON text. Written field by field straight
@@ -100,8 +150,15 @@ pub fn build(f: &EventFacts<'_>) -> String {
     e.str("awsRegion", f.region);
     e.str("sourceIPAddress", f.source_ip);
     e.str("userAgent", f.user_agent);
-    e.shaped("requestParameters", f.request_parameters);
-    e.shaped("responseElements", f.response_elements);
+    let (input, output) = match f.model {
+        Some((service, op)) => (
+            op.input.map(|id| (service, id)),
+            op.output.map(|id| (service, id)),
+        ),
+        None => (None, None),
+    };
+    e.shaped("requestParameters", f.request_parameters, input);
+    e.shaped("responseElements", f.response_elements, output);
     if let Some((code, message)) = f.error {
         e.str("errorCode", code);
         e.str("errorMessage", message);
@@ -195,11 +252,11 @@ impl<'o> ObjectWriter<'o> {
     }
 
     /// A shaped value, or `null`.
-    fn shaped(&mut self, key: &str, value: Option<&Value>) {
+    fn shaped(&mut self, key: &str, value: Option<&Value>, at: At) {
         self.key(key);
         let written = match value {
             // Writing JSON values into a Vec cannot fail.
-            Some(v) => serde_json::to_writer(&mut *self.out, &Shaped(v)).is_ok(),
+            Some(v) => serde_json::to_writer(&mut *self.out, &Shaped(v, at)).is_ok(),
             None => false,
         };
         if !written {
@@ -273,8 +330,9 @@ fn rfc3339_secs(t: &DateTime<Utc>) -> Rfc3339Secs {
     Rfc3339Secs::Inline(buf)
 }
 
-/// A value as [`cloudtrail_shape`] would make it, serialized without building the new tree.
-struct Shaped<'a>(&'a Value);
+/// A value as [`cloudtrail_shape_at`] would make it, serialized without building the new
+/// tree.
+struct Shaped<'a>(&'a Value, At);
 
 impl Serialize for Shaped<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -287,22 +345,24 @@ impl Serialize for Shaped<'_> {
                 let mut sorted: Vec<&str> = names.iter().map(String::as_str).collect();
                 sorted.sort_unstable();
                 if sorted.windows(2).any(|w| w.first() == w.get(1)) {
-                    return cloudtrail_shape(self.0).serialize(s);
+                    return cloudtrail_shape_at(self.0, self.1).serialize(s);
                 }
                 let mut out = s.serialize_map(Some(map.len()))?;
-                for (name, v) in names.iter().zip(map.values()) {
-                    if SECRET_MEMBERS.contains(&name.as_str()) {
+                for ((key, v), name) in map.iter().zip(&names) {
+                    let (secret, at) = member_at(self.1, key);
+                    if secret || SECRET_MEMBERS.contains(&name.as_str()) {
                         out.serialize_entry(name, HIDDEN)?;
                     } else {
-                        out.serialize_entry(name, &Shaped(v))?;
+                        out.serialize_entry(name, &Shaped(v, at.or_else(|| value_at(self.1))))?;
                     }
                 }
                 out.end()
             }
             Value::Array(items) => {
                 let mut out = s.serialize_seq(Some(items.len()))?;
+                let at = element_at(self.1);
                 for item in items {
-                    out.serialize_element(&Shaped(item))?;
+                    out.serialize_element(&Shaped(item, at))?;
                 }
                 out.end()
             }
@@ -313,21 +373,31 @@ impl Serialize for Shaped<'_> {
 
 /// Renames members to CloudTrail's lower camel case and hides secret values, recursively.
 pub fn cloudtrail_shape(value: &Value) -> Value {
+    cloudtrail_shape_at(value, None)
+}
+
+/// [`cloudtrail_shape`] for a value of a known shape: members the model marks sensitive are
+/// hidden too.
+fn cloudtrail_shape_at(value: &Value, at: At) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(k, v)| {
                     let name = lower_camel(k);
-                    let v = if SECRET_MEMBERS.contains(&name.as_str()) {
+                    let (secret, member) = member_at(at, k);
+                    let v = if secret || SECRET_MEMBERS.contains(&name.as_str()) {
                         json!(HIDDEN)
                     } else {
-                        cloudtrail_shape(v)
+                        cloudtrail_shape_at(v, member.or_else(|| value_at(at)))
                     };
                     (name, v)
                 })
                 .collect(),
         ),
-        Value::Array(items) => Value::Array(items.iter().map(cloudtrail_shape).collect()),
+        Value::Array(items) => {
+            let at = element_at(at);
+            Value::Array(items.iter().map(|i| cloudtrail_shape_at(i, at)).collect())
+        }
         other => other.clone(),
     }
 }
@@ -354,6 +424,74 @@ fn lower_camel(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Every member the AWS models mark sensitive (directly, or as a list or map of sensitive
+    /// values) is hidden when the value's shape is known, in both the streaming writer and
+    /// the tree-building reference, whatever its name.
+    #[test]
+    fn every_sensitive_member_of_the_models_is_hidden() {
+        use rampart_model::ShapeKind;
+        let mut checked = 0;
+        for service in rampart_model::SERVICES {
+            for (id, shape) in service.shapes.iter().enumerate() {
+                let ShapeKind::Structure(members) = shape.kind else {
+                    continue;
+                };
+                let at = Some((service, id as rampart_model::ShapeId));
+                for m in members
+                    .iter()
+                    .filter(|m| super::holds_secret(service, m.shape))
+                {
+                    let value = serde_json::json!({ m.name: "secret", "Other": "shown" });
+                    let name = super::lower_camel(m.name);
+                    let tree = super::cloudtrail_shape_at(&value, at);
+                    assert_eq!(
+                        tree[&name],
+                        super::HIDDEN,
+                        "{}: {}.{}",
+                        service.name,
+                        shape.name,
+                        m.name
+                    );
+                    let streamed: serde_json::Value = serde_json::from_str(
+                        &serde_json::to_string(&super::Shaped(&value, at)).unwrap(),
+                    )
+                    .unwrap();
+                    assert_eq!(streamed, tree);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 50, "only {checked} sensitive members found");
+    }
+
+    /// KMS `Sign`'s message and an account's email are hidden by their shapes; members of the
+    /// same names elsewhere (an OU's `Name`) are not.
+    #[test]
+    fn sensitivity_follows_the_shape_not_the_name() {
+        let kms = rampart_model::service("kms").unwrap();
+        let orgs = rampart_model::service("organizations").unwrap();
+        let at = |svc: &'static rampart_model::Service, op: &str| {
+            let op = svc.operation(op).unwrap();
+            Some((svc, op.input.unwrap()))
+        };
+        let sign = serde_json::json!({"KeyId": "alias/k", "Message": "c2VjcmV0", "SigningAlgorithm": "ECDSA_SHA_256"});
+        let shaped = super::cloudtrail_shape_at(&sign, at(kms, "Sign"));
+        assert_eq!(shaped["message"], super::HIDDEN);
+        assert_eq!(shaped["keyId"], "alias/k");
+        let account = serde_json::json!({"Email": "a@example.com", "AccountName": "prod"});
+        let shaped = super::cloudtrail_shape_at(&account, at(orgs, "CreateAccount"));
+        assert_eq!(shaped["email"], super::HIDDEN);
+        assert_eq!(shaped["accountName"], super::HIDDEN);
+        let ou = serde_json::json!({"ParentId": "r-1", "Name": "prod"});
+        let shaped = super::cloudtrail_shape_at(&ou, at(orgs, "CreateOrganizationalUnit"));
+        assert_eq!(shaped["name"], "prod");
+        // Unknown shapes still hide the known secret names.
+        assert_eq!(
+            super::cloudtrail_shape(&serde_json::json!({"Password": "p"}))["password"],
+            super::HIDDEN
+        );
+    }
+
     use super::*;
     use serde_json::Map;
 
@@ -553,6 +691,7 @@ mod tests {
                             response_elements,
                             error,
                             read_only: error.is_none(),
+                            model: None,
                         };
                         assert_eq!(build(&facts), reference_build(&facts), "{facts:?}");
                         cases += 1;
@@ -598,6 +737,7 @@ mod tests {
             response_elements: None,
             error: Some(("InvalidClientTokenId", "bad")),
             read_only: true,
+            model: None,
         };
         let e: Value = serde_json::from_str(&build(&facts)).unwrap();
         assert_eq!(e["userIdentity"]["accessKeyId"], "AKIAEXAMPLE");

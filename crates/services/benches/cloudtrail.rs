@@ -27,6 +27,8 @@ fn events(c: &mut Criterion) {
         response_elements: None,
         error: None,
         read_only: true,
+        model: rampart_model::service("sts")
+            .and_then(|s| Some((s, s.operation("GetCallerIdentity")?))),
     };
     c.bench_function("cloudtrail_event/get_caller_identity", |b| {
         b.iter(|| build(black_box(&facts)))
@@ -41,6 +43,7 @@ fn events(c: &mut Criterion) {
         request_parameters: Some(&input),
         response_elements: Some(&output),
         read_only: false,
+        model: rampart_model::service("iam").and_then(|s| Some((s, s.operation("CreateUser")?))),
         ..facts.clone()
     };
     c.bench_function("cloudtrail_event/create_user", |b| {

@@ -41,6 +41,10 @@ pub struct App {
     pub meter: crate::billing::meter::Meter,
     /// Service last-accessed recording (debounced).
     pub last_access: crate::last_access::LastAccess,
+    /// Bounds how many password hashes and checks (argon2: 19 MiB and tens of milliseconds
+    /// each, by design) run at once, one per core: unbounded, a burst of sign-ins would start
+    /// a blocking thread and its memory for each.
+    pub password_work: tokio::sync::Semaphore,
 }
 
 impl App {
@@ -117,6 +121,9 @@ impl App {
             clock: crate::clock::Clock::default(),
             meter: crate::billing::meter::Meter::default(),
             last_access: crate::last_access::LastAccess::default(),
+            password_work: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
             registry: Registry,
             metrics: Metrics::new(),
             audit,

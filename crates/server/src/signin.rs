@@ -56,7 +56,10 @@ pub async fn signin(
             Err(e) => return Ok::<_, anyhow::Error>(Err(e)),
         };
         let password = Zeroizing::new(req.password.clone());
-        let check = tokio::task::spawn_blocking(move || check_password(stored, &password)).await?;
+        let check = {
+            let _turn = app.password_work.acquire().await?;
+            tokio::task::spawn_blocking(move || check_password(stored, &password)).await?
+        };
         let mut tx = app.store.begin().await?;
         let outcome = sign_in(&mut Db::Write(&mut tx), &req, now, &check).await;
         let outcome = match outcome {

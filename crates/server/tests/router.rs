@@ -585,3 +585,43 @@ async fn sensitive_members_stay_out_of_the_audit_trail() {
     );
     assert_eq!(event["requestParameters"]["keyId"], key_id.as_str());
 }
+
+/// Password hashing takes a turn from a bounded pool before it starts: while every turn is
+/// taken, a password call waits (before its hashing and before its transaction), and it
+/// completes once a turn is free.
+#[tokio::test]
+async fn password_hashing_waits_for_a_turn() {
+    let h = harness(false).await;
+    let root = h.started.boot.root_access_key_id.clone();
+    let root_secret = h.root_secret();
+    let form = "application/x-www-form-urlencoded; charset=utf-8";
+    let (status, body) = h
+        .send_signed(
+            "iam",
+            None,
+            form,
+            "Action=CreateUser&Version=2010-05-08&UserName=pat",
+            &root,
+            &root_secret,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let turns = &h.app().password_work;
+    let all = u32::try_from(turns.available_permits()).expect("permits");
+    assert!(all >= 1);
+    let held = turns.acquire_many(all).await.expect("turns");
+    let call = h.send_signed(
+        "iam",
+        None,
+        form,
+        "Action=CreateLoginProfile&Version=2010-05-08&UserName=pat&Password=Pat-pass-1234",
+        &root,
+        &root_secret,
+    );
+    tokio::pin!(call);
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut call).await;
+    assert!(waited.is_err(), "hashed without a turn");
+    drop(held);
+    let (status, body) = call.await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -426,6 +426,11 @@ async fn prepare(
     else {
         return Ok(());
     };
+    let _turn = app
+        .password_work
+        .acquire()
+        .await
+        .map_err(|_| rampart_services::ServiceError::internal())?;
     let done = tokio::task::spawn_blocking(move || work.run())
         .await
         .map_err(|_| rampart_services::ServiceError::internal())??;

@@ -71,6 +71,41 @@ impl Harness {
         .await
     }
 
+    /// A call signed with the root user's key: awsQuery when `target` is `None`, else awsJson.
+    async fn as_root(
+        &self,
+        service: &str,
+        target: Option<&str>,
+        body: &str,
+    ) -> (StatusCode, String) {
+        let content_type = match target {
+            None => "application/x-www-form-urlencoded; charset=utf-8",
+            Some(_) => "application/x-amz-json-1.1",
+        };
+        let key = self.started.boot.root_access_key_id.clone();
+        let secret = self.root_secret();
+        self.send_signed(service, target, content_type, body, &key, &secret)
+            .await
+    }
+
+    /// An awsJson call as the root user that must succeed; its output.
+    async fn root_json(&self, service: &str, target: &str, body: &str) -> serde_json::Value {
+        let (status, out) = self.as_root(service, Some(target), body).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        serde_json::from_str(&out).expect("json")
+    }
+
+    /// `LookupEvents` as the root user, after the audit trail is flushed.
+    async fn lookup_events(&self, body: &str) -> serde_json::Value {
+        self.app().audit.flush().await.expect("flush");
+        self.root_json(
+            "cloudtrail",
+            "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents",
+            body,
+        )
+        .await
+    }
+
     async fn send_signed(
         &self,
         service: &str,
@@ -321,13 +356,10 @@ async fn a_renamed_user_is_seen_at_once_by_its_key() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = iam("Action=CreateAccessKey&Version=2010-05-08&UserName=alice").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let field = |name: &str| {
-        let open = format!("<{name}>");
-        let start = body.find(&open).expect(name) + open.len();
-        let end = start + body[start..].find('<').expect(name);
-        body[start..end].to_string()
-    };
-    let (key, secret) = (field("AccessKeyId"), field("SecretAccessKey"));
+    let (key, secret) = (
+        tag_text(&body, "AccessKeyId"),
+        tag_text(&body, "SecretAccessKey"),
+    );
     let account = &h.started.boot.account_id;
     let who = || h.query("Action=GetCallerIdentity&Version=2011-06-15", &key, &secret);
     for _ in 0..2 {
@@ -354,9 +386,6 @@ async fn a_renamed_user_is_seen_at_once_by_its_key() {
 #[tokio::test]
 async fn iam_resources_are_dated_on_the_request_clock() {
     let h = harness(true).await;
-    let root = h.started.boot.root_access_key_id.clone();
-    let root_secret = h.root_secret();
-    let form = "application/x-www-form-urlencoded; charset=utf-8";
     let jumped = h.app().clock.advance(400 * 86_400);
     let calls = [
         "Action=CreateUser&Version=2010-05-08&UserName=later",
@@ -365,9 +394,7 @@ async fn iam_resources_are_dated_on_the_request_clock() {
     ];
     let mut dates = Vec::new();
     for body in calls {
-        let (status, out) = h
-            .send_signed("iam", None, form, body, &root, &root_secret)
-            .await;
+        let (status, out) = h.as_root("iam", None, body).await;
         assert_eq!(status, StatusCode::OK, "{out}");
         dates.push(create_date(&out));
         if body.contains("CreatePolicy") {
@@ -375,9 +402,7 @@ async fn iam_resources_are_dated_on_the_request_clock() {
             let version = format!(
                 "Action=CreatePolicyVersion&Version=2010-05-08&PolicyArn={arn}&PolicyDocument=%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Deny%22%2C%22Action%22%3A%22s3%3AGetObject%22%2C%22Resource%22%3A%22%2A%22%7D%5D%7D"
             );
-            let (status, out) = h
-                .send_signed("iam", None, form, &version, &root, &root_secret)
-                .await;
+            let (status, out) = h.as_root("iam", None, &version).await;
             assert_eq!(status, StatusCode::OK, "{out}");
             dates.push(create_date(&out));
         }
@@ -393,28 +418,12 @@ async fn iam_resources_are_dated_on_the_request_clock() {
 #[tokio::test]
 async fn handshakes_expire_on_the_request_clock() {
     let h = harness(true).await;
-    let root = h.started.boot.root_access_key_id.clone();
-    let root_secret = h.root_secret();
-    let json = "application/x-amz-json-1.1";
-    let org = |op: &str, body: &str| {
+    let org = |op: &str, body: String| {
         let target = format!("AWSOrganizationsV20161128.{op}");
-        let body = body.to_string();
-        let (root, root_secret) = (root.clone(), root_secret.clone());
         let h = &h;
-        async move {
-            h.send_signed(
-                "organizations",
-                Some(&target),
-                json,
-                &body,
-                &root,
-                &root_secret,
-            )
-            .await
-        }
+        async move { h.root_json("organizations", &target, &body).await }
     };
-    let (status, out) = org("CreateOrganization", r#"{"FeatureSet":"ALL"}"#).await;
-    assert_eq!(status, StatusCode::OK, "{out}");
+    org("CreateOrganization", r#"{"FeatureSet":"ALL"}"#.into()).await;
     // A standalone account to invite.
     h.app()
         .store
@@ -429,26 +438,18 @@ async fn handshakes_expire_on_the_request_clock() {
         })
         .await
         .expect("account");
-    let (status, out) = org(
+    let invited = org(
         "InviteAccountToOrganization",
-        r#"{"Target":{"Id":"123456789012","Type":"ACCOUNT"}}"#,
+        r#"{"Target":{"Id":"123456789012","Type":"ACCOUNT"}}"#.into(),
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{out}");
-    let invited: serde_json::Value = serde_json::from_str(&out).expect("json");
     let id = invited["Handshake"]["Id"].as_str().expect("id").to_string();
     let describe = format!(r#"{{"HandshakeId":"{id}"}}"#);
-    let state = |out: &str| {
-        let v: serde_json::Value = serde_json::from_str(out).expect("json");
-        v["Handshake"]["State"].as_str().expect("state").to_string()
-    };
-    let (status, out) = org("DescribeHandshake", &describe).await;
-    assert_eq!(status, StatusCode::OK, "{out}");
-    assert_eq!(state(&out), "OPEN");
+    let shown = org("DescribeHandshake", describe.clone()).await;
+    assert_eq!(shown["Handshake"]["State"], "OPEN");
     h.app().clock.advance(16 * 86_400);
-    let (status, out) = org("DescribeHandshake", &describe).await;
-    assert_eq!(status, StatusCode::OK, "{out}");
-    assert_eq!(state(&out), "EXPIRED");
+    let shown = org("DescribeHandshake", describe).await;
+    assert_eq!(shown["Handshake"]["State"], "EXPIRED");
 }
 
 fn tag_text(xml: &str, name: &str) -> String {
@@ -470,26 +471,10 @@ fn create_date(xml: &str) -> chrono::DateTime<Utc> {
 #[tokio::test]
 async fn lookup_events_reaches_back_ninety_days() {
     let h = harness(true).await;
-    let root = h.started.boot.root_access_key_id.clone();
-    let root_secret = h.root_secret();
-    let lookup = |body: String| {
-        let (root, root_secret) = (root.clone(), root_secret.clone());
+    let found = |body: &'static str| {
         let h = &h;
         async move {
-            h.app().audit.flush().await.expect("flush");
-            let (status, out) = h
-                .send_signed(
-                    "cloudtrail",
-                    Some("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"),
-                    "application/x-amz-json-1.1",
-                    &body,
-                    &root,
-                    &root_secret,
-                )
-                .await;
-            assert_eq!(status, StatusCode::OK, "{out}");
-            let v: serde_json::Value = serde_json::from_str(&out).expect("json");
-            v["Events"]
+            h.lookup_events(body).await["Events"]
                 .as_array()
                 .expect("events")
                 .iter()
@@ -497,30 +482,19 @@ async fn lookup_events_reaches_back_ninety_days() {
                 .count()
         }
     };
+    let who = || h.as_root("sts", None, "Action=GetCallerIdentity&Version=2011-06-15");
     let by_name = r#"{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"GetCallerIdentity"}]}"#;
-    let (status, body) = h
-        .query(
-            "Action=GetCallerIdentity&Version=2011-06-15",
-            &root,
-            &root_secret,
-        )
-        .await;
+    let (status, body) = who().await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(lookup(by_name.to_string()).await, 1);
+    assert_eq!(found(by_name).await, 1);
     h.app().clock.advance(91 * 86_400);
-    assert_eq!(lookup(by_name.to_string()).await, 0, "older than 90 days");
-    let (status, body) = h
-        .query(
-            "Action=GetCallerIdentity&Version=2011-06-15",
-            &root,
-            &root_secret,
-        )
-        .await;
+    assert_eq!(found(by_name).await, 0, "older than 90 days");
+    let (status, body) = who().await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(lookup(by_name.to_string()).await, 1);
+    assert_eq!(found(by_name).await, 1);
     // A start time long before the window finds the same.
     let from_epoch = r#"{"StartTime":0,"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"GetCallerIdentity"}]}"#;
-    assert_eq!(lookup(from_epoch.to_string()).await, 1);
+    assert_eq!(found(from_epoch).await, 1);
 }
 
 /// The audit trail hides what the model marks sensitive, by shape: KMS `Sign`'s message never
@@ -528,52 +502,32 @@ async fn lookup_events_reaches_back_ninety_days() {
 #[tokio::test]
 async fn sensitive_members_stay_out_of_the_audit_trail() {
     let h = harness(false).await;
-    let root = h.started.boot.root_access_key_id.clone();
-    let root_secret = h.root_secret();
-    let json = "application/x-amz-json-1.1";
-    let kms = |op: &str, body: String| {
-        let target = format!("TrentService.{op}");
-        let (root, root_secret) = (root.clone(), root_secret.clone());
-        let h = &h;
-        async move {
-            let (status, out) = h
-                .send_signed("kms", Some(&target), json, &body, &root, &root_secret)
-                .await;
-            assert_eq!(status, StatusCode::OK, "{out}");
-            serde_json::from_str::<serde_json::Value>(&out).expect("json")
-        }
-    };
-    let key = kms(
-        "CreateKey",
-        r#"{"KeySpec":"ECC_NIST_P256","KeyUsage":"SIGN_VERIFY"}"#.to_string(),
-    )
-    .await;
+    let key = h
+        .root_json(
+            "kms",
+            "TrentService.CreateKey",
+            r#"{"KeySpec":"ECC_NIST_P256","KeyUsage":"SIGN_VERIFY"}"#,
+        )
+        .await;
     let key_id = key["KeyMetadata"]["KeyId"]
         .as_str()
         .expect("key id")
         .to_string();
     // base64 of "a very private message"
     let message = "YSB2ZXJ5IHByaXZhdGUgbWVzc2FnZQ==";
-    kms(
-        "Sign",
-        format!(
+    h.root_json(
+        "kms",
+        "TrentService.Sign",
+        &format!(
             r#"{{"KeyId":"{key_id}","Message":"{message}","SigningAlgorithm":"ECDSA_SHA_256"}}"#
         ),
     )
     .await;
-    h.app().audit.flush().await.expect("flush");
-    let (status, out) = h
-        .send_signed(
-            "cloudtrail",
-            Some("com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"),
-            json,
+    let found = h
+        .lookup_events(
             r#"{"LookupAttributes":[{"AttributeKey":"EventName","AttributeValue":"Sign"}]}"#,
-            &root,
-            &root_secret,
         )
         .await;
-    assert_eq!(status, StatusCode::OK, "{out}");
-    let found: serde_json::Value = serde_json::from_str(&out).expect("json");
     let event = found["Events"][0]["CloudTrailEvent"]
         .as_str()
         .expect("event");
@@ -592,17 +546,11 @@ async fn sensitive_members_stay_out_of_the_audit_trail() {
 #[tokio::test]
 async fn password_hashing_waits_for_a_turn() {
     let h = harness(false).await;
-    let root = h.started.boot.root_access_key_id.clone();
-    let root_secret = h.root_secret();
-    let form = "application/x-www-form-urlencoded; charset=utf-8";
     let (status, body) = h
-        .send_signed(
+        .as_root(
             "iam",
             None,
-            form,
             "Action=CreateUser&Version=2010-05-08&UserName=pat",
-            &root,
-            &root_secret,
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -610,13 +558,10 @@ async fn password_hashing_waits_for_a_turn() {
     let all = u32::try_from(turns.available_permits()).expect("permits");
     assert!(all >= 1);
     let held = turns.acquire_many(all).await.expect("turns");
-    let call = h.send_signed(
+    let call = h.as_root(
         "iam",
         None,
-        form,
         "Action=CreateLoginProfile&Version=2010-05-08&UserName=pat&Password=Pat-pass-1234",
-        &root,
-        &root_secret,
     );
     tokio::pin!(call);
     let waited = tokio::time::timeout(std::time::Duration::from_millis(300), &mut call).await;

@@ -16,6 +16,8 @@ pub mod organizations;
 pub mod principal;
 pub mod registry;
 pub mod sts;
+#[cfg(test)]
+mod test_support;
 
 pub use authz::{AuthzRequest, CallerPolicies, NamedPolicy, ResourcePolicy, ResourceRef};
 pub use context::{CallContext, Preparation, Prepared};

@@ -171,17 +171,10 @@ pub(crate) async fn role_policies(
 mod tests {
     use super::*;
     use crate::{context::CallContext, principal::Principal};
-    use rampart_store::{MasterKey, StoreConfig};
     use serde_json::json;
-    use std::sync::Arc;
 
     async fn store() -> (Store, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("rampart-iam-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let key = Arc::new(MasterKey::generate().unwrap());
-        let store = Store::open(StoreConfig::sqlite_in(&dir, key))
-            .await
-            .unwrap();
+        let (store, dir) = crate::test_support::store().await;
         crate::iam::common::aws_managed::seed_aws_managed_policies(&store)
             .await
             .unwrap();

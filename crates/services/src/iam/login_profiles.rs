@@ -448,7 +448,6 @@ pub async fn ensure_root_password(
 mod tests {
     use super::*;
     use crate::principal::Principal;
-    use rampart_store::{MasterKey, StoreConfig};
     use std::sync::Arc;
 
     fn root(prepared: Option<Prepared>) -> CallContext {
@@ -488,12 +487,7 @@ mod tests {
     /// again. (The work is marked with the hash of another password to tell them apart.)
     #[tokio::test]
     async fn password_work_is_used_only_for_the_profile_it_was_computed_from() {
-        let dir = std::env::temp_dir().join(format!("rampart-login-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let key = Arc::new(MasterKey::generate().unwrap());
-        let store = Store::open(StoreConfig::sqlite_in(&dir, key))
-            .await
-            .unwrap();
+        let (store, dir) = crate::test_support::store().await;
         let ctx = root(None);
         write(&store, "CreateUser", &json!({"UserName": "ann"}), &ctx).await;
         let marked = |plan: Option<PasswordPlan>, marker: &str| {

@@ -5,6 +5,7 @@ work for envelope encryption, and errors have AWS's codes and statuses."""
 import base64
 import hashlib
 import json
+import time
 import os
 import urllib.error
 import urllib.request
@@ -223,3 +224,28 @@ def test_test_clock_expires_sts_sessions_and_ends_deletion_windows(dev_server):
     with pytest.raises(ClientError) as err:
         kms.describe_key(KeyId=key_id)
     assert err.value.response["Error"]["Code"] == "NotFoundException"
+
+
+def test_sign_messages_stay_out_of_the_trail_which_reaches_back_90_days(dev_server):
+    kms = dev_server.client("kms")
+    key_id = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    message = b"a very private message"
+    kms.sign(KeyId=key_id, Message=message, SigningAlgorithm="ECDSA_SHA_256")
+    trail = dev_server.client("cloudtrail")
+    by_name = [{"AttributeKey": "EventName", "AttributeValue": "Sign"}]
+    deadline = time.time() + 5
+    while True:
+        events = trail.lookup_events(LookupAttributes=by_name)["Events"]
+        if events or time.time() > deadline:
+            break
+        time.sleep(0.1)
+    assert len(events) == 1
+    raw = events[0]["CloudTrailEvent"]
+    assert base64.b64encode(message).decode() not in raw
+    record = json.loads(raw)
+    assert record["requestParameters"]["message"] == "HIDDEN_DUE_TO_SECURITY_REASONS"
+    assert record["requestParameters"]["keyId"] == key_id
+    # Event history covers 90 days, even for a start time long before them.
+    _advance(dev_server, 91 * 86_400)
+    assert trail.lookup_events(LookupAttributes=by_name)["Events"] == []
+    assert trail.lookup_events(LookupAttributes=by_name, StartTime=0)["Events"] == []

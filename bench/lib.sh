@@ -1,11 +1,16 @@
 # Sourced by the load benchmarks: starts the release binary on a fresh data dir and a random
 # loopback port, and stops it (and removes the data dir) when the script exits.
-# After start_server: $bin, $data, $port, $pid, $ready_ms (start-up time); cpu_ticks reads the
+# RAMPART_BIN, if set, is the binary to run. After start_server: $bin, $data, $port, $pid, $ready_ms (start-up time); cpu_ticks reads the
 # server's CPU time so far (user + system, in clock ticks), ctx_switches its context switches.
 
 start_server() {
-    cargo build --release --quiet -p rampart --bin rampart
-    bin="${CARGO_TARGET_DIR:-target}/release/rampart"
+    # RAMPART_BIN runs another build instead (an A/B comparison of two saved binaries).
+    if [ -n "${RAMPART_BIN:-}" ]; then
+        bin=$RAMPART_BIN
+    else
+        cargo build --release --quiet -p rampart --bin rampart
+        bin="${CARGO_TARGET_DIR:-target}/release/rampart"
+    fi
     data=$(mktemp -d)
     port=$((20000 + RANDOM % 20000))
     trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT

@@ -65,7 +65,12 @@ pub async fn serve(
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
-            router.clone().oneshot(req.map(axum::body::Body::new))
+            let answer = router.clone().oneshot(req.map(axum::body::Body::new));
+            async move {
+                let response = answer.await;
+                write_in_turn().await;
+                response
+            }
         });
         let conn = builder.serve_connection(io, service).into_owned();
         let conn = graceful.watch(conn);
@@ -82,4 +87,16 @@ pub async fn serve(
             tracing::warn!("in-flight requests did not finish in {drain:?}; closing");
         }
     }
+}
+
+/// Lets the worker run its other ready requests before this response is written.
+///
+/// Under load a worker then writes its responses in a burst instead of one between each two
+/// calls, so a client waiting on many connections wakes once for several responses, and the
+/// worker is not preempted by that client after every write. Both cost more CPU than the
+/// calls themselves on a shared or virtualized host: on the 2-core benchmark machine this cut
+/// the CPU of a signed call by about a third (BENCHMARKS.md, session 6). An idle worker takes
+/// the task straight back, at the cost of one more non-blocking poll of the I/O driver.
+async fn write_in_turn() {
+    tokio::task::yield_now().await;
 }

@@ -4,13 +4,17 @@
 # and resent (the server verifies every signature in full), on one server, side by side.
 # Prints requests/s, the server's and wrk's CPU time per request and the server's context
 # switches per request for each (BENCHMARKS.md, session 5, says why those matter), and the ratio.
+# The host's speed drifts by tens of percent within a minute, so the two loads alternate for
+# several rounds (each round's order reversed from the last) and the result is the median of
+# the rounds' ratios.
 # Needs wrk and time (`apt-get install wrk time`) and botocore (`pip install -r tests/e2e/requirements.txt`).
-# Usage: bench/wrk.sh [seconds] [connections] [threads]
+# Usage: bench/wrk.sh [seconds per load] [connections] [threads] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-10}
+secs=${1:-5}
 conns=${2:-64}
 threads=${3:-2}
+rounds=${4:-5}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is not installed (apt-get install time)" >&2; exit 1; }
 python3 -c "import botocore" 2>/dev/null || {
@@ -61,12 +65,30 @@ print(f"{label:42s} {rps:>9.0f} req/s  non-2xx {bad.group(1) if bad else 0}  "
       f"server switches {(s1 - s0) / max(n, 1):.3f}/req")
 PY
 }
-echo "== wrk, $conns connections, $threads threads, ${secs}s each"
-live=$(run "GET /_rampart/live" "http://127.0.0.1:$port/_rampart/live"); echo "$live"
-sts=$(run "sts:GetCallerIdentity (pre-signed)" -s "$data/sts.lua" "http://127.0.0.1:$port/")
-echo "$sts"
-python3 - "$live" "$sts" <<'PY'
+echo "== wrk, $conns connections, $threads threads, ${secs}s per load, $rounds rounds"
+ratios=()
+for round in $(seq 1 "$rounds"); do
+    if (( round % 2 )); then order=(live sts); else order=(sts live); fi
+    for which in "${order[@]}"; do
+        if [ "$which" = live ]; then
+            live=$(run "GET /_rampart/live" "http://127.0.0.1:$port/_rampart/live"); echo "$live"
+        else
+            sts=$(run "sts:GetCallerIdentity (pre-signed)" -s "$data/sts.lua" "http://127.0.0.1:$port/")
+            echo "$sts"
+        fi
+    done
+    ratio=$(python3 - "$live" "$sts" <<'PY'
 import re, sys
 rate = lambda line: float(re.search(r"([0-9.]+) req/s", line).group(1))
-print(f"RESULT full path / trivial route = {rate(sys.argv[2]) / rate(sys.argv[1]):.3f}")
+print(f"{rate(sys.argv[2]) / rate(sys.argv[1]):.3f}")
+PY
+)
+    echo "round $round: full path / trivial route = $ratio"
+    ratios+=("$ratio")
+done
+python3 - "${ratios[@]}" <<'PY'
+import statistics, sys
+r = sorted(float(x) for x in sys.argv[1:])
+print(f"RESULT full path / trivial route = {statistics.median(r):.3f} (median of {len(r)} rounds; "
+      f"lowest {r[0]:.3f}, highest {r[-1]:.3f})")
 PY

@@ -95,8 +95,47 @@ pub async fn serve(
 /// calls, so a client waiting on many connections wakes once for several responses, and the
 /// worker is not preempted by that client after every write. Both cost more CPU than the
 /// calls themselves on a shared or virtualized host: on the 2-core benchmark machine this cut
-/// the CPU of a signed call by about a third (BENCHMARKS.md, session 6). An idle worker takes
-/// the task straight back, at the cost of one more non-blocking poll of the I/O driver.
+/// the server's CPU per signed call by about a quarter (median of five runs, BENCHMARKS.md,
+/// session 6). An idle worker takes the task straight back, at the cost of one more
+/// non-blocking poll of the I/O driver.
 async fn write_in_turn() {
     tokio::task::yield_now().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    /// Two requests ready on one worker (of the multi-threaded runtime the server runs on):
+    /// both handlers run before either response is written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn responses_wait_for_the_other_ready_requests() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let note = |log: &Arc<Mutex<Vec<&'static str>>>, what: &'static str| {
+            if let Ok(mut l) = log.lock() {
+                l.push(what);
+            }
+        };
+        let worker_log = log.clone();
+        // Spawned from a task on the worker, so both are ready there before either runs.
+        tokio::spawn(async move {
+            let tasks: Vec<_> = (0..2)
+                .map(|_| {
+                    let log = worker_log.clone();
+                    tokio::spawn(async move {
+                        note(&log, "handled");
+                        super::write_in_turn().await;
+                        note(&log, "wrote");
+                    })
+                })
+                .collect();
+            for t in tasks {
+                t.await.expect("request task");
+            }
+        })
+        .await
+        .expect("worker task");
+        let log = log.lock().expect("log").clone();
+        assert_eq!(log, ["handled", "handled", "wrote", "wrote"]);
+    }
 }

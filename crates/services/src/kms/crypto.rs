@@ -604,24 +604,12 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
+    ::hex::encode(bytes)
 }
 
 /// Parses lower- or upper-case hex.
 pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    ::hex::decode(s).ok()
 }
 
 #[cfg(test)]
@@ -733,5 +721,7 @@ mod tests {
         assert_eq!(hex(&[0, 255, 16]), "00ff10");
         assert_eq!(unhex("00ff10").unwrap(), vec![0, 255, 16]);
         assert!(unhex("0").is_none());
+        assert_eq!(unhex("00FF10").unwrap(), vec![0, 255, 16]);
+        assert!(unhex("0g").is_none());
     }
 }

@@ -1,7 +1,7 @@
 //! API errors, their default statuses and their per-protocol envelopes.
 
 use crate::query_encode::escape_xml;
-use crate::WireResponse;
+use crate::{WireHeader, WireResponse};
 use rampart_model::{Protocol, Service};
 
 /// An AWS API error as clients see it: the code they match on, the message, the HTTP status and
@@ -235,8 +235,8 @@ pub fn encode_error_protocol(
             WireResponse {
                 status: err.status,
                 headers: vec![
-                    ("Content-Type".into(), "text/xml".into()),
-                    ("x-amzn-RequestId".into(), request_id.into()),
+                    (WireHeader::ContentType, "text/xml".into()),
+                    (WireHeader::RequestId, request_id.into()),
                 ],
                 body: body.into_bytes(),
             }
@@ -249,9 +249,9 @@ pub fn encode_error_protocol(
             WireResponse {
                 status: err.status,
                 headers: vec![
-                    ("Content-Type".into(), "application/x-amz-json-1.1".into()),
-                    ("x-amzn-RequestId".into(), request_id.into()),
-                    ("x-amzn-ErrorType".into(), err.code.clone()),
+                    (WireHeader::ContentType, "application/x-amz-json-1.1".into()),
+                    (WireHeader::RequestId, request_id.into()),
+                    (WireHeader::ErrorType, err.code.clone()),
                 ],
                 body: body.to_string().into_bytes(),
             }
@@ -299,7 +299,7 @@ mod tests {
         );
         assert!(r
             .headers
-            .contains(&("Content-Type".into(), "text/xml".into())));
+            .contains(&(WireHeader::ContentType, "text/xml".into())));
     }
 
     #[test]
@@ -332,9 +332,9 @@ mod tests {
         );
         assert!(r
             .headers
-            .contains(&("x-amzn-ErrorType".into(), "NotFoundException".into())));
+            .contains(&(WireHeader::ErrorType, "NotFoundException".into())));
         assert!(r
             .headers
-            .contains(&("Content-Type".into(), "application/x-amz-json-1.1".into())));
+            .contains(&(WireHeader::ContentType, "application/x-amz-json-1.1".into())));
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::error::{ApiError, EncodeError};
 use crate::validate::join;
-use crate::WireResponse;
+use crate::{WireHeader, WireResponse};
 use rampart_model::{Operation, Service, ShapeId, ShapeKind};
 use serde_json::{Map, Value};
 
@@ -209,8 +209,8 @@ pub fn encode_json_output(
     Ok(WireResponse {
         status: 200,
         headers: vec![
-            ("Content-Type".into(), ct),
-            ("x-amzn-RequestId".into(), request_id.into()),
+            (WireHeader::ContentType, ct),
+            (WireHeader::RequestId, request_id.into()),
         ],
         body: body.to_string().into_bytes(),
     })

@@ -32,21 +32,52 @@ pub use request::{decode_request, DecodeFailure, Decoded, HttpRequest};
 pub use route::{route, RouteInput};
 pub use validate::{validate, validation_message};
 
+/// A response header the wire layer sets. Typed, so the HTTP layer maps each to its header
+/// name without parsing (or allocating) a name per response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireHeader {
+    /// `Content-Type`.
+    ContentType,
+    /// `x-amzn-RequestId`.
+    RequestId,
+    /// `x-amzn-ErrorType` (JSON protocol errors).
+    ErrorType,
+}
+
+impl WireHeader {
+    /// The header's name as AWS writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            WireHeader::ContentType => "Content-Type",
+            WireHeader::RequestId => "x-amzn-RequestId",
+            WireHeader::ErrorType => "x-amzn-ErrorType",
+        }
+    }
+}
+
 /// A protocol-level HTTP response: status, headers and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WireResponse {
     /// HTTP status code.
     pub status: u16,
-    /// Response headers (name, value), e.g. `Content-Type` and `x-amzn-RequestId`.
-    pub headers: Vec<(String, String)>,
+    /// Response headers (name, value).
+    pub headers: Vec<(WireHeader, String)>,
     /// Response body.
     pub body: Vec<u8>,
 }
 
 impl WireResponse {
     /// Splits the response into `(status, headers, body)`.
-    pub fn into_parts(self) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    pub fn into_parts(self) -> (u16, Vec<(WireHeader, String)>, Vec<u8>) {
         (self.status, self.headers, self.body)
+    }
+
+    /// The value of header `h`, if set.
+    pub fn header(&self, h: WireHeader) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(name, _)| *name == h)
+            .map(|(_, v)| v.as_str())
     }
 }
 

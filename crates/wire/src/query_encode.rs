@@ -10,7 +10,7 @@
 
 use crate::error::EncodeError;
 use crate::validate::join;
-use crate::WireResponse;
+use crate::{WireHeader, WireResponse};
 use rampart_model::{Operation, Service, ShapeId, ShapeKind};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -116,8 +116,8 @@ pub fn encode_query_output(
     Ok(WireResponse {
         status: 200,
         headers: vec![
-            ("Content-Type".into(), "text/xml".into()),
-            ("x-amzn-RequestId".into(), request_id.into()),
+            (WireHeader::ContentType, "text/xml".into()),
+            (WireHeader::RequestId, request_id.into()),
         ],
         body: body.into_bytes(),
     })

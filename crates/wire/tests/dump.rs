@@ -80,7 +80,11 @@ fn dump_samples() {
     ];
     for (svc, e) in errors {
         let r = encode_error(rampart_model::service(svc).unwrap(), &e, "rid-2");
-        let hdr: Vec<String> = r.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let hdr: Vec<String> = r
+            .headers
+            .iter()
+            .map(|(k, v)| format!("{}: {v}", k.name()))
+            .collect();
         std::fs::write(format!("{dir}/{svc}.error.{}", r.status), &r.body).unwrap();
         std::fs::write(format!("{dir}/{svc}.error.headers"), hdr.join("\n")).unwrap();
     }

@@ -110,10 +110,10 @@ fn unknown_operations_and_content_types() {
     .unwrap_err();
     assert_eq!(f.error.code, "UnknownOperationException");
     let r = f.encode("rid");
-    assert!(r.headers.contains(&(
-        "x-amzn-ErrorType".into(),
-        "UnknownOperationException".into()
-    )));
+    assert_eq!(
+        r.header(WireHeader::ErrorType),
+        Some("UnknownOperationException")
+    );
 }
 
 #[test]
@@ -150,12 +150,11 @@ fn encodes_describe_key_exactly() {
         std::str::from_utf8(&r.body).unwrap(),
         r#"{"KeyMetadata":{"KeyId":"1234abcd-12ab-34cd-56ef-1234567890ab","Arn":"arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab","CreationDate":1704164645,"Enabled":true,"KeyState":"Enabled","EncryptionAlgorithms":["SYMMETRIC_DEFAULT"]}}"#
     );
-    assert!(r
-        .headers
-        .contains(&("Content-Type".into(), "application/x-amz-json-1.1".into())));
-    assert!(r
-        .headers
-        .contains(&("x-amzn-RequestId".into(), "rid".into())));
+    assert_eq!(
+        r.header(WireHeader::ContentType),
+        Some("application/x-amz-json-1.1")
+    );
+    assert_eq!(r.header(WireHeader::RequestId), Some("rid"));
     let op = kms.operation("ScheduleKeyDeletion").unwrap();
     let r = encode_output(
         kms,

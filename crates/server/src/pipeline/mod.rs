@@ -23,7 +23,7 @@ use rampart_services::{
     cloudtrail::event::EventFacts, registry::Access, CallContext, Db, Principal,
 };
 use rampart_sigv4::{RequestParts, SigV4Error};
-use rampart_wire::{ApiError, CommonError, HttpRequest, WireResponse};
+use rampart_wire::{ApiError, CommonError, HttpRequest, WireHeader, WireResponse};
 use serde_json::Value;
 
 use crate::{app::App, metrics::CallLabels};
@@ -616,31 +616,33 @@ fn observe(app: &App, call: &Call, started: Instant) {
     );
 }
 
+/// `x-amzn-RequestId`, as HTTP/1.1 writes header names (lowercase; clients match any case).
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+/// `x-amzn-ErrorType`, likewise.
+const ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
+
 fn into_response(wire: WireResponse, request_id: &str) -> Response {
     let status = StatusCode::from_u16(wire.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = Response::new(Body::from(wire.body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     for (name, value) in wire.headers {
-        // The names the wire layer uses are matched to constants: parsing a mixed-case name
-        // allocates.
-        let name = match name.as_str() {
-            "Content-Type" => Ok(header::CONTENT_TYPE),
-            "x-amzn-RequestId" => Ok(HeaderName::from_static("x-amzn-requestid")),
-            other => HeaderName::try_from(other),
+        let name = match name {
+            WireHeader::ContentType => header::CONTENT_TYPE,
+            WireHeader::RequestId => REQUEST_ID,
+            WireHeader::ErrorType => ERROR_TYPE,
         };
-        if let (Ok(n), Ok(v)) = (name, HeaderValue::try_from(value)) {
-            headers.insert(n, v);
+        if let Ok(v) = HeaderValue::try_from(value) {
+            headers.insert(name, v);
         }
     }
     // What `(status, Vec<u8>).into_response()` set before the wire layer's own type.
     headers
         .entry(header::CONTENT_TYPE)
         .or_insert(HeaderValue::from_static("application/octet-stream"));
-    let request_id_header = HeaderName::from_static("x-amzn-requestid");
-    if !headers.contains_key(&request_id_header) {
+    if !headers.contains_key(&REQUEST_ID) {
         if let Ok(v) = HeaderValue::try_from(request_id) {
-            headers.insert(request_id_header, v);
+            headers.insert(REQUEST_ID, v);
         }
     }
     response

@@ -201,13 +201,14 @@ fn push_trimmed(out: &mut Vec<u8>, value: &[u8]) {
 }
 
 /// Builds a canonical request. `headers` are the request's (name, value) pairs; only the
-/// `signed_headers` (lowercase, in the given order) are used, repeated headers joined by `,`.
+/// `signed_headers` (lowercase, `;`-joined, in the given order) are used, repeated headers
+/// joined by `,`.
 pub fn canonical_request(
     method: &str,
     canonical_uri: &str,
     canonical_query: &str,
     headers: &[(&str, &[u8])],
-    signed_headers: &[String],
+    signed_headers: &str,
     payload_hash: &str,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
@@ -217,7 +218,7 @@ pub fn canonical_request(
     out.push(b'\n');
     out.extend_from_slice(canonical_query.as_bytes());
     out.push(b'\n');
-    for name in signed_headers {
+    for name in signed_headers.split(';') {
         out.extend_from_slice(name.as_bytes());
         out.push(b':');
         let mut first = true;
@@ -231,12 +232,7 @@ pub fn canonical_request(
         out.push(b'\n');
     }
     out.push(b'\n');
-    for (i, name) in signed_headers.iter().enumerate() {
-        if i > 0 {
-            out.push(b';');
-        }
-        out.extend_from_slice(name.as_bytes());
-    }
+    out.extend_from_slice(signed_headers.as_bytes());
     out.push(b'\n');
     out.extend_from_slice(payload_hash.as_bytes());
     out

@@ -55,7 +55,7 @@ pub use error::{Mismatch, SigV4Error};
 pub use parse::{
     parse_authorization, parse_credential, parse_presigned_query, parse_request, AuthKind,
     AuthorizationHeader, ContentSha256, CredentialScope, ParsedAuth, PresignedParams,
-    MAX_PRESIGNED_EXPIRES_SECS, UNSIGNED_PAYLOAD,
+    SignedHeaders, MAX_PRESIGNED_EXPIRES_SECS, UNSIGNED_PAYLOAD,
 };
 pub use secret::{AccessKeyId, SecretKey, SigningKey};
 pub use sign::{presign, sign, SignedRequest, SigningParams};

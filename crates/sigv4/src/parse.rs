@@ -71,8 +71,8 @@ pub struct AuthorizationHeader {
     pub access_key_id: AccessKeyId,
     /// The scope from `Credential=`.
     pub scope: CredentialScope,
-    /// `SignedHeaders=` split on `;`, lowercased, in the client's order.
-    pub signed_headers: Vec<String>,
+    /// `SignedHeaders=`, lowercased, in the client's order.
+    pub signed_headers: SignedHeaders,
     /// `Signature=` as given (hex).
     pub signature: String,
 }
@@ -106,7 +106,7 @@ pub struct ParsedAuth {
     /// The client's credential scope (date, region, service).
     pub scope: CredentialScope,
     /// Lowercased signed header names in the client's order (always includes `host`).
-    pub signed_headers: Vec<String>,
+    pub signed_headers: SignedHeaders,
     /// The signature as given (hex).
     pub signature: String,
     /// `X-Amz-Security-Token` (header or query), for temporary credentials.
@@ -331,26 +331,47 @@ pub fn parse_credential(credential: &str) -> Result<(AccessKeyId, CredentialScop
     ))
 }
 
-/// Parses `SignedHeaders` (`a;b;c`), lowercasing; `host` must be among them.
-pub fn parse_signed_headers(value: &str) -> Result<Vec<String>, SigV4Error> {
-    let names: Vec<String> = value
-        .split(';')
-        .map(|s| s.trim().to_ascii_lowercase())
-        .collect();
-    if names
-        .iter()
-        .any(|n| n.is_empty() || !n.bytes().all(is_token_byte))
-    {
-        return Err(SigV4Error::incomplete(format!(
-            "Invalid SignedHeaders value: '{value}'."
-        )));
+/// `SignedHeaders`: the lowercased names in the client's order, kept `;`-joined as the
+/// canonical request writes them (one string per request instead of one per name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHeaders(String);
+
+impl SignedHeaders {
+    /// The names joined by `;` (the canonical request's signed-headers line).
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
-    if !names.iter().any(|n| n == "host" || n == ":authority") {
+
+    /// The names, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.split(';')
+    }
+}
+
+/// Parses `SignedHeaders` (`a;b;c`), lowercasing; `host` must be among them.
+pub fn parse_signed_headers(value: &str) -> Result<SignedHeaders, SigV4Error> {
+    let mut joined = String::with_capacity(value.len());
+    let mut has_host = false;
+    for name in value.split(';').map(str::trim) {
+        if name.is_empty() || !name.bytes().all(is_token_byte) {
+            return Err(SigV4Error::incomplete(format!(
+                "Invalid SignedHeaders value: '{value}'."
+            )));
+        }
+        if !joined.is_empty() {
+            joined.push(';');
+        }
+        let start = joined.len();
+        // Token bytes are ASCII, so lowercasing byte by byte is exact.
+        joined.extend(name.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        has_host |= matches!(&joined[start..], "host" | ":authority");
+    }
+    if !has_host {
         return Err(SigV4Error::incomplete(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
         ));
     }
-    Ok(names)
+    Ok(SignedHeaders(joined))
 }
 
 fn is_token_byte(b: u8) -> bool {
@@ -603,13 +624,17 @@ mod tests {
             a.scope.to_scope_string(),
             "20150830/us-east-1/service/aws4_request"
         );
-        assert_eq!(a.signed_headers, vec!["host", "x-amz-date"]);
+        assert_eq!(a.signed_headers.as_str(), "host;x-amz-date");
+        assert_eq!(
+            a.signed_headers.names().collect::<Vec<_>>(),
+            ["host", "x-amz-date"]
+        );
     }
 
     #[test]
     fn tolerates_no_space_after_comma() {
         let a = parse_authorization(&GOOD.replace(", ", ",")).unwrap();
-        assert_eq!(a.signed_headers.len(), 2);
+        assert_eq!(a.signed_headers.names().count(), 2);
     }
 
     #[test]
@@ -631,6 +656,24 @@ mod tests {
         assert!(e
             .to_string()
             .starts_with("Authorization header requires 'Signature' parameter. Authorization="));
+    }
+
+    #[test]
+    fn signed_headers_are_trimmed_lowercased_and_kept_in_order() {
+        let h = parse_signed_headers(" X-Amz-Date ;Host;content-TYPE").unwrap();
+        assert_eq!(h.as_str(), "x-amz-date;host;content-type");
+        assert_eq!(
+            h.names().collect::<Vec<_>>(),
+            ["x-amz-date", "host", "content-type"]
+        );
+        assert_eq!(
+            parse_signed_headers(":authority").unwrap().as_str(),
+            ":authority"
+        );
+        // `host` must be a whole name, not a prefix of one.
+        assert!(parse_signed_headers("hostname;x-amz-date").is_err());
+        assert!(parse_signed_headers("host;x y").is_err());
+        assert!(parse_signed_headers("").is_err());
     }
 
     #[test]

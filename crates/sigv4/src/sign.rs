@@ -110,6 +110,7 @@ pub fn sign(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
         ));
     }
+    let names = names.join(";");
     let scope = params.scope();
     let creq = canonical_request(
         req.method,
@@ -126,7 +127,7 @@ pub fn sign(
         "{ALGORITHM} Credential={}/{}, SignedHeaders={}, Signature={signature}",
         params.access_key_id,
         scope.to_scope_string(),
-        names.join(";"),
+        names,
     );
     Ok(SignedRequest {
         authorization,
@@ -166,6 +167,7 @@ pub fn presign(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
         ));
     }
+    let names = names.join(";");
     let scope = params.scope();
     let x_amz_date = format_amz_date(&params.time);
     let mut query = String::from(req.query);
@@ -184,7 +186,7 @@ pub fn presign(
     );
     add("X-Amz-Date", &x_amz_date);
     add("X-Amz-Expires", &expires_secs.to_string());
-    add("X-Amz-SignedHeaders", &names.join(";"));
+    add("X-Amz-SignedHeaders", &names);
     if let Some(t) = params.security_token {
         add("X-Amz-Security-Token", t);
     }

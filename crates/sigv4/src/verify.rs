@@ -255,7 +255,7 @@ fn check_signature(
             &uri,
             &query,
             req.headers,
-            &auth.signed_headers,
+            auth.signed_headers.as_str(),
             payload.as_str(),
         );
         let sts = string_to_sign(amz_date.as_str(), &auth.scope, &creq);

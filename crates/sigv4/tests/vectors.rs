@@ -165,7 +165,7 @@ fn canonical_request_and_string_to_sign_match() {
             &canonical_uri(&v.path, v.uri_rules()),
             &canonical_query(&v.query, parsed.is_presigned()),
             &headers,
-            &parsed.signed_headers,
+            parsed.signed_headers.as_str(),
             payload,
         );
         assert_eq!(

@@ -11,7 +11,9 @@ use tokio::task::JoinHandle;
 use std::sync::Arc;
 
 use crate::audit::{Appended, AuditRecord};
+use crate::audit_chain::canonical_bytes;
 use crate::error::{Result, StoreError};
+use crate::journal::frame::RecordView;
 use crate::journal::JournalWriter;
 use crate::store::Store;
 
@@ -48,8 +50,14 @@ impl Default for AuditWriterConfig {
 
 type Reply = oneshot::Sender<Result<Appended>>;
 
+/// A record travels as its canonical bytes (the chain's and the journal's encoding) with a
+/// placeholder sequence number that the writer sets. Encoded by the caller, on its own thread:
+/// the writer gets one buffer per record, and the record's many small strings are freed where
+/// they were allocated (the allocator frees across threads at a higher cost).
+type Encoded = Vec<u8>;
+
 enum Msg {
-    Record(Box<AuditRecord>, Option<Reply>),
+    Record(Encoded, Option<Reply>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -76,17 +84,21 @@ impl AuditWriter {
 
     /// Queues a record and returns once it is queued (committed shortly after).
     pub async fn submit(&self, record: AuditRecord) -> Result<()> {
+        let encoded = canonical_bytes(0, &record);
+        drop(record);
         self.tx
-            .send(Msg::Record(Box::new(record), None))
+            .send(Msg::Record(encoded, None))
             .await
             .map_err(|_| StoreError::WriterClosed)
     }
 
     /// Queues a record and returns once its batch has committed.
     pub async fn append(&self, record: AuditRecord) -> Result<Appended> {
+        let encoded = canonical_bytes(0, &record);
+        drop(record);
         let (reply, wait) = oneshot::channel();
         self.tx
-            .send(Msg::Record(Box::new(record), Some(reply)))
+            .send(Msg::Record(encoded, Some(reply)))
             .await
             .map_err(|_| StoreError::WriterClosed)?;
         wait.await.map_err(|_| StoreError::WriterClosed)?
@@ -104,7 +116,7 @@ impl AuditWriter {
 }
 
 async fn run(sink: Sink, mut rx: mpsc::Receiver<Msg>, max_batch: usize, linger: Duration) {
-    let mut records: Vec<AuditRecord> = Vec::with_capacity(max_batch);
+    let mut records: Vec<Encoded> = Vec::with_capacity(max_batch);
     let mut replies: Vec<Option<Reply>> = Vec::with_capacity(max_batch);
     let mut flushes: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -115,7 +127,7 @@ async fn run(sink: Sink, mut rx: mpsc::Receiver<Msg>, max_batch: usize, linger: 
             while let Some(msg) = next.take() {
                 match msg {
                     Msg::Record(r, reply) => {
-                        records.push(*r);
+                        records.push(r);
                         replies.push(reply);
                     }
                     Msg::Flush(f) => flushes.push(f),
@@ -150,11 +162,7 @@ async fn run(sink: Sink, mut rx: mpsc::Receiver<Msg>, max_batch: usize, linger: 
 
 /// Writes the batch; a record the database refuses for good (e.g. a duplicate event id) is
 /// isolated and reported to its waiter so it cannot block the others.
-async fn write_batch(
-    sink: &Sink,
-    records: &mut Vec<AuditRecord>,
-    replies: &mut Vec<Option<Reply>>,
-) {
+async fn write_batch(sink: &Sink, records: &mut Vec<Encoded>, replies: &mut Vec<Option<Reply>>) {
     match write_until_done(sink, records).await {
         Ok(appended) => {
             for (reply, a) in replies.drain(..).zip(appended) {
@@ -172,7 +180,7 @@ async fn write_batch(
                             .ok_or_else(|| StoreError::Database("no result".into()))
                     });
                 if let Err(e) = &result {
-                    tracing::error!(event_id = %rec.event_id, error = %e, "audit record refused");
+                    tracing::error!(event_id = event_id(rec), error = %e, "audit record refused");
                 }
                 if let Some(reply) = reply {
                     let _ = reply.send(result);
@@ -182,7 +190,7 @@ async fn write_batch(
         Err(e) => {
             // One record (len() == 1): its waiter gets the error itself.
             if let Some(rec) = records.first() {
-                tracing::error!(event_id = %rec.event_id, error = %e, "audit record refused");
+                tracing::error!(event_id = event_id(rec), error = %e, "audit record refused");
             }
             let mut err = Some(e);
             for reply in replies.drain(..).flatten() {
@@ -198,7 +206,12 @@ async fn write_batch(
 
 /// Permanent refusals are returned; anything else (database down, lock timeouts) is retried
 /// with capped backoff for as long as it takes, so records are not lost.
-async fn write_until_done(sink: &Sink, records: &mut Vec<AuditRecord>) -> Result<Vec<Appended>> {
+/// The event id of an encoded record, for logs.
+fn event_id(encoded: &[u8]) -> &str {
+    RecordView::parse(encoded).map_or("(unreadable)", |v| v.event_id)
+}
+
+async fn write_until_done(sink: &Sink, records: &mut Vec<Encoded>) -> Result<Vec<Appended>> {
     let mut delay = Duration::from_millis(50);
     loop {
         let r = write_once(sink, records).await;
@@ -220,10 +233,16 @@ async fn write_until_done(sink: &Sink, records: &mut Vec<AuditRecord>) -> Result
     }
 }
 
-async fn write_once(sink: &Sink, records: &mut Vec<AuditRecord>) -> Result<Vec<Appended>> {
+async fn write_once(sink: &Sink, records: &mut Vec<Encoded>) -> Result<Vec<Appended>> {
     match sink {
         Sink::Table(store) => {
-            let records: &[AuditRecord] = records;
+            // The table stores the fields in columns; decoding costs little next to the
+            // database round trip.
+            let records = records
+                .iter()
+                .map(|r| Ok(RecordView::parse(r)?.to_stored()?.record))
+                .collect::<Result<Vec<AuditRecord>>>()?;
+            let records: &[AuditRecord] = &records;
             store
                 .retry(|| async {
                     let mut tx = store.begin().await?;
@@ -239,7 +258,8 @@ async fn write_once(sink: &Sink, records: &mut Vec<AuditRecord>) -> Result<Vec<A
             let batch = std::mem::take(records);
             let w = w.clone();
             let joined = tokio::task::spawn_blocking(move || {
-                let r = w.append(&batch);
+                let mut batch = batch;
+                let r = w.append(&mut batch);
                 (batch, r)
             })
             .await;

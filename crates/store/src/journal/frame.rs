@@ -14,7 +14,6 @@
 use aws_lc_rs::digest;
 
 use crate::audit::{AuditRecord, AuditResource, StoredEvent};
-use crate::audit_chain::append_canonical;
 #[cfg(test)]
 use crate::audit_chain::canonical_bytes;
 use crate::db::from_ms;
@@ -76,30 +75,33 @@ pub(crate) fn link(prev: &Hash, payload: &[u8]) -> Hash {
     out
 }
 
-/// Appends the frame of `record` at position `seq` after `prev` to `buf`; returns its hash.
-pub(crate) fn encode_frame(
-    buf: &mut Vec<u8>,
-    prev: &Hash,
-    seq: i64,
-    record: &AuditRecord,
-) -> Result<Hash> {
-    // The payload is written in place after a length placeholder, then hashed where it lies:
-    // no per-record buffer and no copy.
-    let start = buf.len();
-    buf.reserve(FRAME_OVERHEAD + 256 + record.event_json.len());
-    buf.extend_from_slice(&[0u8; 4]);
-    append_canonical(buf, seq, record);
-    let payload = buf.get(start + 4..).unwrap_or_default();
+/// Where the sequence number sits in canonical bytes (right after the tag).
+const SEQ_AT: usize = CANONICAL_TAG.len();
+
+/// Writes `seq` into canonical bytes encoded with a placeholder (records are encoded by
+/// whoever submits them, before the writer knows their position).
+pub(crate) fn set_seq(payload: &mut [u8], seq: i64) -> Result<()> {
+    if !payload.starts_with(CANONICAL_TAG) {
+        return Err(StoreError::Corrupt(
+            "journal record has an unknown tag".into(),
+        ));
+    }
+    let slot = payload.get_mut(SEQ_AT..SEQ_AT + 8).ok_or_else(short)?;
+    slot.copy_from_slice(&seq.to_be_bytes());
+    Ok(())
+}
+
+/// Appends the frame of one record's canonical bytes after `prev` to `buf`; returns its hash.
+pub(crate) fn encode_frame(buf: &mut Vec<u8>, prev: &Hash, payload: &[u8]) -> Result<Hash> {
     let Ok(len) = u32::try_from(payload.len()) else {
-        buf.truncate(start);
         return Err(StoreError::InvalidInput(
             "audit record larger than 4 GiB".into(),
         ));
     };
     let hash = link(prev, payload);
-    if let Some(slot) = buf.get_mut(start..start + 4) {
-        slot.copy_from_slice(&len.to_be_bytes());
-    }
+    buf.reserve(FRAME_OVERHEAD + payload.len());
+    buf.extend_from_slice(&len.to_be_bytes());
+    buf.extend_from_slice(payload);
     buf.extend_from_slice(&hash);
     Ok(hash)
 }
@@ -308,8 +310,8 @@ mod tests {
     fn frames_round_trip_and_chain() {
         let genesis = [0u8; 32];
         let mut buf = Vec::new();
-        let h1 = encode_frame(&mut buf, &genesis, 1, &sample(1)).unwrap();
-        let h2 = encode_frame(&mut buf, &h1, 2, &sample(2)).unwrap();
+        let h1 = encode_frame(&mut buf, &genesis, &canonical_bytes(1, &sample(1))).unwrap();
+        let h2 = encode_frame(&mut buf, &h1, &canonical_bytes(2, &sample(2))).unwrap();
         let f1 = frame_at(&buf, 0).unwrap();
         assert_eq!(f1.hash, h1);
         assert_eq!(link(&genesis, f1.payload), h1);
@@ -329,9 +331,19 @@ mod tests {
     }
 
     #[test]
+    fn the_writer_sets_the_position_of_a_record_encoded_without_one() {
+        let mut payload = canonical_bytes(0, &sample(7));
+        set_seq(&mut payload, 42).unwrap();
+        assert_eq!(payload, canonical_bytes(42, &sample(7)));
+        assert_eq!(RecordView::parse(&payload).unwrap().seq, 42);
+        assert!(set_seq(&mut b"not-a-record-at-all-here".to_vec(), 1).is_err());
+        assert!(set_seq(&mut CANONICAL_TAG.to_vec(), 1).is_err());
+    }
+
+    #[test]
     fn torn_frames_are_incomplete() {
         let mut buf = Vec::new();
-        encode_frame(&mut buf, &[0u8; 32], 1, &sample(1)).unwrap();
+        encode_frame(&mut buf, &[0u8; 32], &canonical_bytes(1, &sample(1))).unwrap();
         for cut in 0..buf.len() {
             assert!(frame_at(&buf[..cut], 0).is_none(), "cut at {cut}");
         }

@@ -94,6 +94,7 @@ impl SegmentReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit_chain::canonical_bytes;
     use crate::journal::frame::encode_frame;
 
     fn write_segment(bytes: &[u8]) -> std::path::PathBuf {
@@ -125,9 +126,9 @@ mod tests {
             prev_hash: [0u8; 32],
         };
         let mut bytes = header.encode().to_vec();
-        let h1 = encode_frame(&mut bytes, &[0u8; 32], 1, &record(1)).unwrap();
+        let h1 = encode_frame(&mut bytes, &[0u8; 32], &canonical_bytes(1, &record(1))).unwrap();
         let whole = bytes.len();
-        encode_frame(&mut bytes, &h1, 2, &record(2)).unwrap();
+        encode_frame(&mut bytes, &h1, &canonical_bytes(2, &record(2))).unwrap();
 
         let path = write_segment(&bytes);
         let mut r = SegmentReader::open(&path, None).unwrap();

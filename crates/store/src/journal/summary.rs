@@ -76,29 +76,6 @@ impl Summary {
         }
     }
 
-    /// Adds one record as it is appended (same effect as [`Summary::add`] on its frame).
-    pub(crate) fn add_record(&mut self, seq: i64, r: &crate::audit::AuditRecord) {
-        let resources = r
-            .resources
-            .iter()
-            .map(|x| (x.resource_type.as_deref(), x.resource_name.as_deref()))
-            .collect();
-        self.add(&RecordView {
-            seq,
-            event_id: &r.event_id,
-            time_ms: to_ms(r.event_time),
-            event_name: &r.event_name,
-            event_source: &r.event_source,
-            username: r.username.as_deref(),
-            access_key_id: r.access_key_id.as_deref(),
-            read_only: r.read_only,
-            error_code: r.error_code.as_deref(),
-            account_id: r.account_id.as_deref(),
-            resources,
-            event_json: &r.event_json,
-        });
-    }
-
     fn note(&mut self, key: &str, value: &str) {
         // Looked up by &str: the key is allocated once per segment, not per record.
         let Some(slot) = self.values.get_mut(key) else {
@@ -205,32 +182,6 @@ mod tests {
             ..Default::default()
         };
         assert!(!s.may_match(&late));
-    }
-
-    #[test]
-    fn appending_and_rescanning_summarize_alike() {
-        let rec = crate::audit::AuditRecord {
-            event_id: "e".into(),
-            event_time: chrono::DateTime::from_timestamp_millis(5).unwrap(),
-            event_name: "GetUser".into(),
-            event_source: "iam.amazonaws.com".into(),
-            username: Some("alice".into()),
-            access_key_id: Some("AKIA1".into()),
-            read_only: true,
-            error_code: Some("AccessDenied".into()),
-            account_id: Some("123456789012".into()),
-            resources: vec![crate::audit::AuditResource {
-                resource_type: Some("AWS::IAM::User".into()),
-                resource_name: Some("bob".into()),
-            }],
-            event_json: "{}".into(),
-        };
-        let mut live = Summary::default();
-        live.add_record(9, &rec);
-        let bytes = crate::audit_chain::canonical_bytes(9, &rec);
-        let mut scanned = Summary::default();
-        scanned.add(&RecordView::parse(&bytes).unwrap());
-        assert_eq!(live, scanned);
     }
 
     #[test]

@@ -10,10 +10,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::audit::{Appended, AuditRecord};
+use crate::audit::Appended;
 use crate::crypto::MasterKey;
 use crate::error::{Result, StoreError};
-use crate::journal::frame::{encode_frame, link, Hash, RecordView, SegmentHeader, HEADER_LEN};
+use crate::journal::frame::{
+    encode_frame, link, set_seq, Hash, RecordView, SegmentHeader, HEADER_LEN,
+};
 use crate::journal::segment_reader::SegmentReader;
 use crate::journal::summary::Summary;
 use crate::journal::{
@@ -108,8 +110,9 @@ impl JournalWriter {
             .map_err(|_| StoreError::Database("audit journal writer poisoned".into()))
     }
 
-    /// Appends `records` in order and returns once they are on disk.
-    pub(crate) fn append(&self, records: &[AuditRecord]) -> Result<Vec<Appended>> {
+    /// Appends records, given as canonical bytes with a placeholder sequence number (which
+    /// this sets), in order, and returns once they are on disk.
+    pub(crate) fn append(&self, records: &mut [Vec<u8>]) -> Result<Vec<Appended>> {
         let mut s = self.lock()?;
         let mut buf = std::mem::take(&mut s.buf);
         buf.clear();
@@ -125,18 +128,27 @@ impl JournalWriter {
         &self,
         s: &mut State,
         buf: &mut Vec<u8>,
-        records: &[AuditRecord],
+        records: &mut [Vec<u8>],
     ) -> Result<Vec<Appended>> {
+        for (seq, payload) in (s.seq + 1..).zip(records.iter_mut()) {
+            set_seq(payload, seq)?;
+        }
+        // Each record is parsed before anything is written: a malformed one fails the batch
+        // here, and the views feed the segment's summary once the batch is durable.
+        let views = records
+            .iter()
+            .map(|p| RecordView::parse(p))
+            .collect::<Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(records.len());
-        let (mut seq, mut hash) = (s.seq, s.hash);
-        for r in records {
-            seq += 1;
-            hash = encode_frame(buf, &hash, seq, r)?;
+        let mut hash = s.hash;
+        for (view, payload) in views.iter().zip(records.iter()) {
+            hash = encode_frame(buf, &hash, payload)?;
             out.push(Appended {
-                seq,
+                seq: view.seq,
                 hash: hex32(&hash),
             });
         }
+        let seq = s.seq + records.len() as i64;
         let at = s.len;
         let written = s
             .file
@@ -147,8 +159,8 @@ impl JournalWriter {
             let _ = s.file.set_len(at);
             return Err(io_err(&segment_path(&s.dir, s.first_seq), e));
         }
-        for (a, r) in out.iter().zip(records) {
-            s.summary.add_record(a.seq, r);
+        for view in &views {
+            s.summary.add(view);
         }
         s.len = at + buf.len() as u64;
         s.seq = seq;

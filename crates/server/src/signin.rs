@@ -225,8 +225,8 @@ async fn record(
         read_only: false,
         model: None,
     };
-    let rec = audit::record(&facts, account_id);
-    if let Err(err) = app.audit.submit(rec).await {
+    let rec = audit::encoded(&facts, account_id);
+    if let Err(err) = app.audit.submit_encoded(rec).await {
         tracing::error!(error = %err, "sign-in audit record not queued");
     }
 }

@@ -8,6 +8,7 @@ use aws_lc_rs::digest;
 use sqlx::Row;
 
 use crate::audit::{AuditRecord, AuditResource};
+use crate::audit_encoded::AuditFields;
 use crate::crypto::MasterKey;
 use crate::db::{dispatch, from_ms, to_ms, Conn};
 use crate::error::{Result, StoreError};
@@ -57,37 +58,45 @@ pub(crate) fn canonical_bytes(seq: i64, r: &AuditRecord) -> Vec<u8> {
     out
 }
 
-/// Appends [`canonical_bytes`] to `out` (the journal writes them straight into its batch).
+/// Appends [`canonical_bytes`] to `out`.
 pub(crate) fn append_canonical(out: &mut Vec<u8>, seq: i64, r: &AuditRecord) {
-    fn s(out: &mut Vec<u8>, v: &str) {
-        out.push(1);
-        out.extend_from_slice(&(v.len() as u64).to_be_bytes());
-        out.extend_from_slice(v.as_bytes());
-    }
+    out.reserve(256 + r.event_json.len());
+    append_fields(out, seq, &r.fields());
+    push_str(out, &r.event_json);
+}
+
+/// Appends everything [`canonical_bytes`] holds before the event JSON (which comes last, so
+/// that [`crate::EncodedAudit`] can write it in place).
+pub(crate) fn append_fields(out: &mut Vec<u8>, seq: i64, f: &AuditFields<'_>) {
     fn o(out: &mut Vec<u8>, v: Option<&str>) {
         match v {
-            Some(v) => s(out, v),
+            Some(v) => push_str(out, v),
             None => out.push(0),
         }
     }
-    out.reserve(256 + r.event_json.len());
     out.extend_from_slice(b"rampart-audit-v1");
     out.extend_from_slice(&seq.to_be_bytes());
-    s(out, &r.event_id);
-    out.extend_from_slice(&to_ms(r.event_time).to_be_bytes());
-    s(out, &r.event_name);
-    s(out, &r.event_source);
-    o(out, r.username.as_deref());
-    o(out, r.access_key_id.as_deref());
-    out.push(u8::from(r.read_only));
-    o(out, r.error_code.as_deref());
-    o(out, r.account_id.as_deref());
-    out.extend_from_slice(&(r.resources.len() as u64).to_be_bytes());
-    for res in &r.resources {
+    push_str(out, f.event_id);
+    out.extend_from_slice(&to_ms(f.event_time).to_be_bytes());
+    push_str(out, f.event_name);
+    push_str(out, f.event_source);
+    o(out, f.username);
+    o(out, f.access_key_id);
+    out.push(u8::from(f.read_only));
+    o(out, f.error_code);
+    o(out, f.account_id);
+    out.extend_from_slice(&(f.resources.len() as u64).to_be_bytes());
+    for res in f.resources {
         o(out, res.resource_type.as_deref());
         o(out, res.resource_name.as_deref());
     }
-    s(out, &r.event_json);
+}
+
+/// A present string: marker, length, bytes.
+fn push_str(out: &mut Vec<u8>, v: &str) {
+    out.push(1);
+    out.extend_from_slice(&(v.len() as u64).to_be_bytes());
+    out.extend_from_slice(v.as_bytes());
 }
 
 /// `hex(SHA-256(prev_hash_bytes || canonical))`.

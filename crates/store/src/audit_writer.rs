@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use std::sync::Arc;
 
 use crate::audit::{Appended, AuditRecord};
-use crate::audit_chain::canonical_bytes;
+use crate::audit_encoded::EncodedAudit;
 use crate::error::{Result, StoreError};
 use crate::journal::frame::RecordView;
 use crate::journal::JournalWriter;
@@ -84,17 +84,22 @@ impl AuditWriter {
 
     /// Queues a record and returns once it is queued (committed shortly after).
     pub async fn submit(&self, record: AuditRecord) -> Result<()> {
-        let encoded = canonical_bytes(0, &record);
+        let encoded = EncodedAudit::from(&record);
         drop(record);
+        self.submit_encoded(encoded).await
+    }
+
+    /// Queues a record built in its canonical bytes; returns once it is queued.
+    pub async fn submit_encoded(&self, record: EncodedAudit) -> Result<()> {
         self.tx
-            .send(Msg::Record(encoded, None))
+            .send(Msg::Record(record.0, None))
             .await
             .map_err(|_| StoreError::WriterClosed)
     }
 
     /// Queues a record and returns once its batch has committed.
     pub async fn append(&self, record: AuditRecord) -> Result<Appended> {
-        let encoded = canonical_bytes(0, &record);
+        let encoded = EncodedAudit::from(&record).0;
         drop(record);
         let (reply, wait) = oneshot::channel();
         self.tx

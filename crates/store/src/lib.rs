@@ -10,6 +10,7 @@
 mod accounts;
 mod audit;
 mod audit_chain;
+mod audit_encoded;
 mod audit_lookup;
 mod audit_writer;
 mod cache;
@@ -30,6 +31,7 @@ mod wipe;
 pub use accounts::{is_valid_account_id, Account, AccountStatus, Accounts};
 pub use audit::{Appended, AuditRecord, AuditResource, StoredEvent};
 pub use audit_chain::{ChainBreak, ChainReport, GENESIS_HASH};
+pub use audit_encoded::{AuditFields, EncodedAudit};
 pub use audit_lookup::{EventPage, LookupAttribute, LookupQuery, MAX_PAGE};
 pub use audit_writer::{AuditWriter, AuditWriterConfig};
 pub use cache::{KeyWithSecret, SharedKey};

@@ -530,11 +530,11 @@ async fn audit(app: &App, call: &Call) {
     if call.audited {
         return;
     }
-    let record = audit::record(
+    let record = audit::encoded(
         &facts(call, call.error.as_ref(), &ip_text(call.source_ip)),
         call.account_id.as_deref(),
     );
-    if let Err(err) = app.audit.submit(record).await {
+    if let Err(err) = app.audit.submit_encoded(record).await {
         tracing::error!(error = %err, request_id = %call.request_id, "audit record not queued");
     }
 }

@@ -130,7 +130,14 @@ fn value_at(at: At) -> At {
 pub fn build(f: &EventFacts<'_>) -> String {
     // Sized for a typical record, so the buffer rarely grows.
     let mut out = Vec::with_capacity(768);
-    let mut e = ObjectWriter::open(&mut out);
+    build_into(&mut out, f);
+    // Only UTF-8 is ever written.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends the event's JSON text (UTF-8) to `out`, where the audit record is being encoded.
+pub fn build_into(out: &mut Vec<u8>, f: &EventFacts<'_>) {
+    let mut e = ObjectWriter::open(out);
     e.str("eventVersion", EVENT_VERSION);
     e.key("userIdentity");
     user_identity(e.out, f);
@@ -173,8 +180,6 @@ pub fn build(f: &EventFacts<'_>) -> String {
     }
     e.str("eventCategory", "Management");
     e.close();
-    // Only UTF-8 is ever written.
-    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `sts` -> `sts.amazonaws.com`.

@@ -76,8 +76,9 @@ impl AuditFields<'_> {
 pub struct EncodedAudit(pub(crate) Vec<u8>);
 
 impl EncodedAudit {
-    /// Encodes `fields`, then lets `json` append the complete CloudTrail event (UTF-8 JSON
-    /// text; the writer refuses a record whose event is not UTF-8).
+    /// Encodes `fields`, then lets `json` append the complete CloudTrail event as UTF-8 JSON
+    /// text. Bytes that are not UTF-8 are replaced (U+FFFD), so the journal only ever holds
+    /// text its readers can decode.
     pub fn new(fields: &AuditFields<'_>, json: impl FnOnce(&mut Vec<u8>)) -> EncodedAudit {
         let mut out = Vec::with_capacity(1024);
         append_fields(&mut out, 0, fields);
@@ -87,7 +88,17 @@ impl EncodedAudit {
         let len_at = out.len();
         out.extend_from_slice(&[0u8; 8]);
         json(&mut out);
-        let len = (out.len() - len_at - 8) as u64;
+        let text_at = len_at + 8;
+        // `from_utf8` first: its check is word-at-a-time, the lossy one byte-at-a-time.
+        if let Some(fixed) = out
+            .get(text_at..)
+            .filter(|text| std::str::from_utf8(text).is_err())
+            .map(|text| String::from_utf8_lossy(text).into_owned())
+        {
+            out.truncate(text_at);
+            out.extend_from_slice(fixed.as_bytes());
+        }
+        let len = (out.len() - text_at) as u64;
         if let Some(slot) = out.get_mut(len_at..len_at + 8) {
             slot.copy_from_slice(&len.to_be_bytes());
         }
@@ -136,5 +147,16 @@ mod tests {
         no_json.event_json.clear();
         assert_eq!(empty, EncodedAudit::from(&no_json));
         assert_eq!(r.fields().to_record(r.event_json.clone()), r);
+    }
+
+    #[test]
+    fn an_event_that_is_not_utf8_is_stored_as_replaced_text() {
+        let r = record();
+        let built = EncodedAudit::new(&r.fields(), |out| {
+            out.extend_from_slice(b"{\"a\":\"\xff\"}")
+        });
+        let mut fixed = r.clone();
+        fixed.event_json = "{\"a\":\"\u{fffd}\"}".into();
+        assert_eq!(built, EncodedAudit::from(&fixed));
     }
 }

@@ -133,11 +133,11 @@ impl JournalWriter {
         for (seq, payload) in (s.seq + 1..).zip(records.iter_mut()) {
             set_seq(payload, seq)?;
         }
-        // Each record is parsed before anything is written: a malformed one fails the batch
-        // here, and the views feed the segment's summary once the batch is durable.
+        // Each record's columns are parsed before anything is written: a malformed one fails
+        // the batch here, and the views feed the segment's summary once the batch is durable.
         let views = records
             .iter()
-            .map(|p| RecordView::parse(p))
+            .map(|p| RecordView::parse_columns(p))
             .collect::<Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(records.len());
         let mut hash = s.hash;

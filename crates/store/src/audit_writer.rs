@@ -209,13 +209,13 @@ async fn write_batch(sink: &Sink, records: &mut Vec<Encoded>, replies: &mut Vec<
     replies.clear();
 }
 
-/// Permanent refusals are returned; anything else (database down, lock timeouts) is retried
-/// with capped backoff for as long as it takes, so records are not lost.
 /// The event id of an encoded record, for logs.
 fn event_id(encoded: &[u8]) -> &str {
-    RecordView::parse(encoded).map_or("(unreadable)", |v| v.event_id)
+    RecordView::parse_columns(encoded).map_or("(unreadable)", |v| v.event_id)
 }
 
+/// Permanent refusals are returned; anything else (database down, lock timeouts) is retried
+/// with capped backoff for as long as it takes, so records are not lost.
 async fn write_until_done(sink: &Sink, records: &mut Vec<Encoded>) -> Result<Vec<Appended>> {
     let mut delay = Duration::from_millis(50);
     loop {

@@ -50,3 +50,41 @@ fn fields<'a>(
         resources: &[],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_encoded_record_is_the_record_encoded() {
+        let params = serde_json::json!({"UserName": "alice", "Password": "hunter2"});
+        for error in [None, Some(("AccessDenied", "User: x is not authorized"))] {
+            let facts = EventFacts {
+                request_id: "7b3e9b4a-0000-4000-8000-000000000001",
+                event_id: "01a20ee5-9fd6-7382-b880-695642331e37",
+                event_time: chrono::DateTime::from_timestamp_millis(1_700_000_000_123)
+                    .unwrap_or_default(),
+                service: Some("iam"),
+                operation: Some("GetUser"),
+                region: "us-east-1",
+                source_ip: "127.0.0.1",
+                user_agent: "aws-cli/2 \"quoted\" é",
+                principal: None,
+                access_key_id: Some("AKIAEXAMPLE"),
+                request_parameters: Some(&params),
+                response_elements: None,
+                error,
+                read_only: true,
+                model: None,
+            };
+            let record = record(&facts, Some("123456789012"));
+            assert_eq!(record.event_source, "iam.amazonaws.com");
+            assert_eq!(record.access_key_id.as_deref(), Some("AKIAEXAMPLE"));
+            assert_eq!(record.error_code.as_deref(), error.map(|(c, _)| c));
+            assert_eq!(
+                encoded(&facts, Some("123456789012")),
+                EncodedAudit::from(&record)
+            );
+        }
+    }
+}

@@ -303,3 +303,31 @@ async fn wipe_empties_the_journal() {
     drop(writer);
     task.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_owner_can_read_the_journal() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    // Enough records to seal segments (with their summaries) and checkpoint the head.
+    let _store = filled(&dir.0, &key, 60).await;
+    let jdir = journal_dir(&dir.0);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&jdir), 0o700);
+    let files: Vec<PathBuf> = std::fs::read_dir(&jdir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    for kind in ["log", "sum"] {
+        assert!(
+            files
+                .iter()
+                .any(|p| p.extension().is_some_and(|e| e == kind)),
+            "no .{kind} file in {files:?}"
+        );
+    }
+    assert!(files.iter().any(|p| p.ends_with("HEAD")), "{files:?}");
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+}

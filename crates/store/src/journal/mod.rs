@@ -193,8 +193,22 @@ fn write_summary(dir: &Path, first_seq: i64, summary: &Summary) -> Result<()> {
     let tmp = path.with_extension("sum.tmp");
     let bytes = serde_json::to_vec(summary)
         .map_err(|e| StoreError::Database(format!("audit journal summary: {e}")))?;
-    std::fs::write(&tmp, bytes).map_err(|e| io_err(&tmp, e))?;
+    create_private(&tmp)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
+        .map_err(|e| io_err(&tmp, e))?;
     std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))
+}
+
+/// Creates (or truncates) a file only its owner can read: summaries and the head name users
+/// and access keys, like the segments they describe.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
 }
 
 /// Makes renames and new files in `dir` durable.
@@ -243,7 +257,7 @@ impl Head {
         let path = dir.join(HEAD_FILE);
         let tmp = dir.join("HEAD.tmp");
         let text = format!("{} {} {}\n", self.seq, hex::encode(self.hash), self.mac);
-        let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        let written = create_private(&tmp).and_then(|mut f| {
             use std::io::Write;
             f.write_all(text.as_bytes())?;
             f.sync_all()

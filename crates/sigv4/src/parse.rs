@@ -362,9 +362,10 @@ pub fn parse_signed_headers(value: &str) -> Result<SignedHeaders, SigV4Error> {
             joined.push(';');
         }
         let start = joined.len();
-        // Token bytes are ASCII, so lowercasing byte by byte is exact.
-        joined.extend(name.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-        has_host |= matches!(&joined[start..], "host" | ":authority");
+        joined.push_str(name);
+        let added = &mut joined[start..];
+        added.make_ascii_lowercase();
+        has_host |= matches!(&*added, "host" | ":authority");
     }
     if !has_host {
         return Err(SigV4Error::incomplete(

@@ -13,9 +13,10 @@
 
 use aws_lc_rs::digest;
 
-use crate::audit::{AuditRecord, AuditResource, StoredEvent};
+use crate::audit::{AuditResource, StoredEvent};
 #[cfg(test)]
 use crate::audit_chain::canonical_bytes;
+use crate::audit_encoded::AuditFields;
 use crate::db::from_ms;
 use crate::error::{Result, StoreError};
 
@@ -275,29 +276,32 @@ impl<'a> RecordView<'a> {
 
     /// An owned copy, as lookups return it.
     pub(crate) fn to_stored(&self) -> Result<StoredEvent> {
+        let fields = AuditFields {
+            event_id: self.event_id,
+            event_time: from_ms(self.time_ms)?,
+            event_name: self.event_name,
+            event_source: self.event_source,
+            username: self.username,
+            access_key_id: self.access_key_id,
+            read_only: self.read_only,
+            error_code: self.error_code,
+            account_id: self.account_id,
+            // Filled below from the view's borrowed pairs.
+            resources: &[],
+        };
+        let mut record = fields.to_record(self.event_json.to_string());
         let owned = |s: Option<&str>| s.map(str::to_string);
+        record.resources = self
+            .resources
+            .iter()
+            .map(|(t, n)| AuditResource {
+                resource_type: owned(*t),
+                resource_name: owned(*n),
+            })
+            .collect();
         Ok(StoredEvent {
             seq: self.seq,
-            record: AuditRecord {
-                event_id: self.event_id.to_string(),
-                event_time: from_ms(self.time_ms)?,
-                event_name: self.event_name.to_string(),
-                event_source: self.event_source.to_string(),
-                username: owned(self.username),
-                access_key_id: owned(self.access_key_id),
-                read_only: self.read_only,
-                error_code: owned(self.error_code),
-                account_id: owned(self.account_id),
-                resources: self
-                    .resources
-                    .iter()
-                    .map(|(t, n)| AuditResource {
-                        resource_type: owned(*t),
-                        resource_name: owned(*n),
-                    })
-                    .collect(),
-                event_json: self.event_json.to_string(),
-            },
+            record,
         })
     }
 }
@@ -305,6 +309,7 @@ impl<'a> RecordView<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::AuditRecord;
     use chrono::TimeZone;
 
     pub(crate) fn sample(n: u32) -> AuditRecord {

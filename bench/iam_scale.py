@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""IAM at scale (issue 4), against the release binary:
+"""IAM at scale (BENCHMARKS.md, "IAM at scale"), against the release binary:
 
 1. authorized `iam:GetUser` (a user whose policy allows it, presigned GET replayed by wrk) on
    a nearly empty store;

@@ -4,7 +4,7 @@
 # authorization entry (key lookup, key policy through the policy engine), the handler (key
 # material opened from its master-key seal, AES-256-GCM), the CloudTrail record (group-committed)
 # and JSON encoding. One request signed by botocore is replayed by wrk (SigV4 accepts it for 15
-# minutes, longer than the run). The trivial route GET /_rampart/live runs in the same session.
+# minutes, longer than the run). The trivial route GET /_rampart/live runs on the same server in the same run.
 # Usage: bench/kms_load.sh [seconds] [connections]    (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The same comparison as bench/load.sh, driven by wrk (the load generator the issue names):
+# The same comparison as bench/load.sh, driven by wrk (a standard HTTP load generator):
 # GET /_rampart/live, then sts:GetCallerIdentity pre-signed once with botocore's SigV4 signer
 # and resent (the server verifies every signature in full), on one server, side by side.
 # Prints requests/s, the server's and wrk's CPU time per request and the server's context
-# switches per request for each (BENCHMARKS.md, session 5, says why those matter), and the ratio.
+# switches per request for each (BENCHMARKS.md, "Why the ratio depends on the host", says why those matter), and the ratio.
 # The host's speed drifts by tens of percent within a minute, so the two loads alternate for
 # several rounds (each round's order reversed from the last) and the result is the median of
 # the rounds' ratios.

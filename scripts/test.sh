@@ -13,7 +13,7 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 step "Formatting"
 cargo fmt --all -- --check
 
-step "Generated code is current (cargo xtask codegen --check)"
+step "Generated code is current (cargo run -p xtask -- codegen --check)"
 cargo run --quiet -p xtask -- codegen --check
 
 step "Lints"

@@ -2,8 +2,8 @@
 //! the handler runs it on the store) and the authorization of a member account's call on a
 //! cold cache (the organization view read from the store, its SCPs compiled, the decision
 //! evaluated: what every request pays after an organization change bumps the epoch), and on a
-//! warm one (the cached levels, what every other request pays). The target (issue 5) is
-//! 1,000 accounts within 1.5x of 10.
+//! warm one (the cached levels, what every other request pays). The target is 1,000
+//! accounts within 1.5x of 10 (BENCHMARKS.md, Organizations).
 //!
 //! Accounts are created through the real handlers and provisioner on an embedded store, with
 //! the member placed two OUs deep under SCPs.

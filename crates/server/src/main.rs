@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 // Every request allocates dozens of small strings and JSON values across tokio's worker
 // threads; mimalloc's per-thread free lists cost less per allocation than glibc's arenas
-// (see BENCHMARKS.md, server CPU per request).
+// (BENCHMARKS.md, "What the current design is worth").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -83,9 +83,9 @@ impl Metrics {
 
     /// Records one finished call.
     pub fn observe(&self, labels: CallLabels, seconds: f64) {
-        // The families are behind a shared lock and hash their labels' text; every call
-        // took both twice. Each worker thread instead keeps the handles it has used, keyed
-        // by the labels' addresses (they are `'static` strings from the model's tables).
+        // A family lookup takes a shared lock and hashes the labels' text, twice per call, so
+        // each worker thread keeps the handles it has used, keyed by the labels' addresses
+        // (they are `'static` strings from the model's tables).
         let key = HandleKey::of(&labels);
         let counted = HANDLES.with(|cell| {
             let Ok(mut cache) = cell.try_borrow_mut() else {

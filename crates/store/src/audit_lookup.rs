@@ -111,7 +111,8 @@ pub(crate) fn encode_token(c: Cursor) -> String {
         .encode(format!("v2.{}.{src}.{}", c.time_ms, c.seq))
 }
 
-/// Parses a token; `v1` tokens (table only) from before the journal still work.
+/// Parses a token: `v2` (a position in the merged order) or `v1` (a position in the audit
+/// table alone).
 pub(crate) fn decode_token(token: &str) -> Result<Cursor> {
     let bad = || StoreError::InvalidInput("invalid next token".into());
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD

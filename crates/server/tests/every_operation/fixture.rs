@@ -189,6 +189,7 @@ pub async fn seed(h: &Harness) -> Fixture {
         pool.add(member, "alias/fx");
     }
     pool.add("AliasName", "alias/fx");
+    pool.add("SigningAlgorithm", "ECDSA_SHA_256");
     pool.add("GrantId", text(&grant["GrantId"]));
     pool.add("GrantTokens", text(&grant["GrantToken"]));
     pool.add("GrantToken", text(&grant["GrantToken"]));
@@ -214,11 +215,6 @@ pub async fn seed(h: &Harness) -> Fixture {
     )
     .await;
     let ou_id = text(&ou["OrganizationalUnit"]["Id"]);
-    org(
-        "EnablePolicyType",
-        json!({"RootId": root_id, "PolicyType": "SERVICE_CONTROL_POLICY"}),
-    )
-    .await;
     let scp = org(
         "CreatePolicy",
         json!({"Name": "fx-scp", "Description": "fx", "Type": "SERVICE_CONTROL_POLICY",

@@ -107,6 +107,21 @@ const HOSTILE_STRINGS: &[&str] = &[
     "null",
 ];
 
+/// Pagination tokens that are not ours: numbers at the edges of every integer type, and
+/// garbage.
+const HOSTILE_TOKENS: &[&str] = &[
+    "18446744073709551615",
+    "18446744073709551000",
+    "9223372036854775807",
+    "9223372036854775808",
+    "4294967296",
+    "-1",
+    "1e3",
+    "0x10",
+    "not-a-token",
+    "eyJzZXEiOjE4NDQ2NzQ0MDczNzA5NTUxNjE1fQ==",
+];
+
 /// Integers that break ranges and overflow arithmetic.
 fn hostile_integer(rng: &mut Rng, shape: &Shape) -> Value {
     match rng.below(9) {
@@ -129,6 +144,11 @@ pub struct Generator<'a> {
     pub pool: &'a Pool,
     /// Whether mutations are allowed in this input.
     pub hostile: bool,
+    /// Whether optional members are left out (a minimal input).
+    pub minimal: bool,
+    /// How often (percent) a member draws from the pool of existing resources: less for
+    /// `Create*`, whose names must be new.
+    pub reuse: u64,
 }
 
 impl Generator<'_> {
@@ -152,8 +172,10 @@ impl Generator<'_> {
         for m in members {
             let include = if m.required {
                 !self.mutate(10)
+            } else if self.minimal {
+                false
             } else {
-                self.rng.chance(if depth == 0 { 55 } else { 30 })
+                self.rng.chance(if depth == 0 { 40 } else { 25 })
             };
             if include && depth < MAX_DEPTH {
                 let v = self.value(m.name, m.shape, depth + 1);
@@ -235,11 +257,15 @@ impl Generator<'_> {
     }
 
     fn string(&mut self, name: &str, shape: &Shape) -> Value {
+        let token = matches!(name, "Marker" | "NextToken" | "StartingToken" | "PaginationToken");
+        if token && self.mutate(60) {
+            return json!(*self.rng.pick(HOSTILE_TOKENS));
+        }
         if self.mutate(30) {
             return json!(self.hostile_string(shape));
         }
         if let Some(values) = self.pool.values(name) {
-            if self.rng.chance(75) {
+            if self.rng.chance(self.reuse) {
                 return json!(self.rng.pick(values).clone());
             }
         }
@@ -307,7 +333,7 @@ impl Generator<'_> {
             };
         }
         if let Some(values) = self.pool.values(name) {
-            if self.rng.chance(75) {
+            if self.rng.chance(self.reuse) {
                 return json!(self.rng.pick(values).clone());
             }
         }

@@ -6,7 +6,8 @@
 //!
 //! The seed is fixed, so a run is reproducible. More cases: `RAMPART_EVERY_OP_CASES` (per
 //! operation and round, default 4), `RAMPART_EVERY_OP_ROUNDS` (fresh store and fixture each,
-//! default 2) and `RAMPART_EVERY_OP_SEED`.
+//! default 2) and `RAMPART_EVERY_OP_SEED`. `RAMPART_EVERY_OP_ONLY=kms:ListGrants,iam` narrows
+//! the run to some operations or services; `RAMPART_EVERY_OP_VERBOSE=1` prints every answer.
 
 mod encode;
 mod fixture;
@@ -123,8 +124,15 @@ async fn every_built_operation_survives_generated_inputs() {
     let seed = env_number("RAMPART_EVERY_OP_SEED", DEFAULT_SEED);
     let rounds = env_number("RAMPART_EVERY_OP_ROUNDS", 2);
     let cases = env_number("RAMPART_EVERY_OP_CASES", 4);
-    let ops = built_operations();
+    let mut ops = built_operations();
     assert!(ops.len() > 100, "only {} built operations found", ops.len());
+    if let Ok(only) = std::env::var("RAMPART_EVERY_OP_ONLY") {
+        let wanted: Vec<&str> = only.split(',').map(str::trim).collect();
+        ops.retain(|(s, op)| {
+            wanted.contains(&s.name) || wanted.contains(&format!("{}:{}", s.name, op.name).as_str())
+        });
+    }
+    let verbose = std::env::var_os("RAMPART_EVERY_OP_VERBOSE").is_some();
     let mut rng = Rng::new(seed);
     let mut failures: Vec<Failure> = Vec::new();
     let (mut calls, mut answered_ok) = (0u64, 0u64);
@@ -135,7 +143,9 @@ async fn every_built_operation_survives_generated_inputs() {
         let fx = fixture::seed(&h).await;
         for &(service, op) in &ops {
             for case in 0..cases {
+                // Cases take turns: minimal valid, hostile, valid with optional members, hostile.
                 let hostile = case % 2 == 1;
+                let minimal = case % 4 == 0;
                 let (caller, who) = if rng.chance(20) {
                     (&fx.unprivileged, "unprivileged user")
                 } else {
@@ -146,6 +156,8 @@ async fn every_built_operation_survives_generated_inputs() {
                     rng: &mut rng,
                     pool: &fx.pool,
                     hostile,
+                    minimal,
+                    reuse: if op.name.starts_with("Create") { 50 } else { 80 },
                 }
                 .input(op);
                 without_known_defects(service, op, &mut input);
@@ -157,7 +169,13 @@ async fn every_built_operation_survives_generated_inputs() {
                     input: input.clone(),
                     what,
                 };
-                match h.call(caller, service, op, &input).await {
+                let outcome = h.call(caller, service, op, &input).await;
+                if verbose {
+                    if let Outcome::Answered { status, body } = &outcome {
+                        println!("{}:{} {status} {}", service.name, op.name, clip(body, 160));
+                    }
+                }
+                match outcome {
                     Outcome::Panicked(p) => failures.push(fail(format!("panicked: {p}"))),
                     Outcome::Answered { status, body } if status >= 500 => {
                         failures.push(fail(format!("{status}: {}", clip(&body, 300))))

@@ -107,8 +107,9 @@ const HOSTILE_STRINGS: &[&str] = &[
     "null",
 ];
 
-/// Pagination tokens that are not ours: numbers at the edges of every integer type, and
-/// garbage.
+/// Pagination tokens that are not ours: numbers at the edges of every integer type and
+/// cursors of each token format (`phase:key`, `v2.time.source.seq`), sent as they are,
+/// hex-encoded (IAM and Organizations markers) or base64-encoded (CloudTrail tokens).
 const HOSTILE_TOKENS: &[&str] = &[
     "18446744073709551615",
     "18446744073709551000",
@@ -116,10 +117,13 @@ const HOSTILE_TOKENS: &[&str] = &[
     "9223372036854775808",
     "4294967296",
     "-1",
-    "1e3",
-    "0x10",
+    "18446744073709551615:x",
+    "0:",
+    "v2.9223372036854775807.j.9223372036854775807",
+    "v2.-9223372036854775808.t.-9223372036854775808",
+    "v2.0.j.18446744073709551615",
+    "v1.9223372036854775807.9223372036854775807",
     "not-a-token",
-    "eyJzZXEiOjE4NDQ2NzQ0MDczNzA5NTUxNjE1fQ==",
 ];
 
 /// Integers that break ranges and overflow arithmetic.
@@ -259,7 +263,12 @@ impl Generator<'_> {
     fn string(&mut self, name: &str, shape: &Shape) -> Value {
         let token = matches!(name, "Marker" | "NextToken" | "StartingToken" | "PaginationToken");
         if token && self.mutate(60) {
-            return json!(*self.rng.pick(HOSTILE_TOKENS));
+            let text = *self.rng.pick(HOSTILE_TOKENS);
+            return json!(match self.rng.below(3) {
+                0 => text.to_string(),
+                1 => text.bytes().map(|b| format!("{b:02x}")).collect(),
+                _ => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text),
+            });
         }
         if self.mutate(30) {
             return json!(self.hostile_string(shape));

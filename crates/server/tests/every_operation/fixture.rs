@@ -95,6 +95,25 @@ pub async fn seed(h: &Harness) -> Fixture {
         ]),
     )
     .await;
+    for (who, name) in [("GroupName", "fx-group"), ("RoleName", "fx-role")] {
+        let op = if who == "GroupName" { "PutGroupPolicy" } else { "PutRolePolicy" };
+        h.must(
+            "iam",
+            op,
+            form(&[
+                (who, name),
+                ("PolicyName", "fx-inline"),
+                ("PolicyDocument", IDENTITY_DOC),
+            ]),
+        )
+        .await;
+    }
+    h.must(
+        "iam",
+        "CreateLoginProfile",
+        form(&[("UserName", "fx-user"), ("Password", "Fx-pass-1234!")]),
+    )
+    .await;
     let profile = h
         .must(
             "iam",
@@ -128,6 +147,10 @@ pub async fn seed(h: &Harness) -> Fixture {
         ("PolicyDocument", IDENTITY_DOC),
         ("PolicyInputList", IDENTITY_DOC),
         ("PermissionsBoundary", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+        ("VersionId", "v1"),
+        ("RoleSessionName", "fx-session"),
+        ("Password", "Fx-pass-1234!"),
+        ("OldPassword", "Fx-pass-1234!"),
     ] {
         pool.add(member, value);
     }

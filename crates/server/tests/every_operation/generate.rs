@@ -126,6 +126,13 @@ const HOSTILE_TOKENS: &[&str] = &[
     "not-a-token",
 ];
 
+fn is_token(member: &str) -> bool {
+    matches!(
+        member,
+        "Marker" | "NextToken" | "StartingToken" | "PaginationToken"
+    )
+}
+
 /// Integers that break ranges and overflow arithmetic.
 fn hostile_integer(rng: &mut Rng, shape: &Shape) -> Value {
     match rng.below(9) {
@@ -176,6 +183,9 @@ impl Generator<'_> {
         for m in members {
             let include = if m.required {
                 !self.mutate(10)
+            } else if is_token(m.name) && self.hostile {
+                // Tokens are where caller-controlled numbers meet paging arithmetic.
+                self.rng.chance(80)
             } else if self.minimal {
                 false
             } else {
@@ -261,8 +271,7 @@ impl Generator<'_> {
     }
 
     fn string(&mut self, name: &str, shape: &Shape) -> Value {
-        let token = matches!(name, "Marker" | "NextToken" | "StartingToken" | "PaginationToken");
-        if token && self.mutate(60) {
+        if is_token(name) && self.mutate(60) {
             let text = *self.rng.pick(HOSTILE_TOKENS);
             return json!(match self.rng.below(3) {
                 0 => text.to_string(),

@@ -5,7 +5,7 @@
 //! leave the store as it found it.
 //!
 //! The seed is fixed, so a run is reproducible. More cases: `RAMPART_EVERY_OP_CASES` (per
-//! operation and round, default 4), `RAMPART_EVERY_OP_ROUNDS` (fresh store and fixture each,
+//! operation and round, default 6), `RAMPART_EVERY_OP_ROUNDS` (fresh store and fixture each,
 //! default 2) and `RAMPART_EVERY_OP_SEED`. `RAMPART_EVERY_OP_ONLY=kms:ListGrants,iam` narrows
 //! the run to some operations or services; `RAMPART_EVERY_OP_VERBOSE=1` prints every answer.
 
@@ -123,7 +123,7 @@ async fn every_built_operation_survives_generated_inputs() {
     let started = Instant::now();
     let seed = env_number("RAMPART_EVERY_OP_SEED", DEFAULT_SEED);
     let rounds = env_number("RAMPART_EVERY_OP_ROUNDS", 2);
-    let cases = env_number("RAMPART_EVERY_OP_CASES", 4);
+    let cases = env_number("RAMPART_EVERY_OP_CASES", 6);
     let mut ops = built_operations();
     assert!(ops.len() > 100, "only {} built operations found", ops.len());
     if let Ok(only) = std::env::var("RAMPART_EVERY_OP_ONLY") {

@@ -63,6 +63,6 @@ for p in json.load(sys.stdin)["packages"]:
             echo "FAILED: $dir $bin; the failing input is in $artifacts"
             exit 1
         fi
-        grep -E '^(stat::number_of_executed_runs|stat::new_units_added)' "$log" || true
+        grep -E '^stat::(number_of_executed_units|new_units_added)' "$log" || true
     done
 done

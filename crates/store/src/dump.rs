@@ -13,7 +13,14 @@ use crate::store::Store;
 const TABLES: &[(&str, &[&str])] = &[
     (
         "accounts",
-        &["id", "name", "email", "status", "is_management", "created_at_ms"],
+        &[
+            "id",
+            "name",
+            "email",
+            "status",
+            "is_management",
+            "created_at_ms",
+        ],
     ),
     (
         "access_keys",

@@ -530,15 +530,25 @@ async fn state_dump_shows_every_change_and_nothing_else(h: &Harness) {
         .await
         .unwrap();
     s.credentials()
-        .create(&key("AKIADUMP000000000001", "111111111111", "dumped"), "secret")
+        .create(
+            &key("AKIADUMP000000000001", "111111111111", "dumped"),
+            "secret",
+        )
         .await
         .unwrap();
     let after = s.dump_state().await.unwrap();
     let added: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
     assert_eq!(added.len(), 2, "{added:?}");
-    assert!(added.iter().any(|l| l.starts_with("accounts|111111111111|")), "{added:?}");
     assert!(
-        added.iter().any(|l| l.starts_with("access_keys|AKIADUMP000000000001|111111111111|")),
+        added
+            .iter()
+            .any(|l| l.starts_with("accounts|111111111111|")),
+        "{added:?}"
+    );
+    assert!(
+        added
+            .iter()
+            .any(|l| l.starts_with("access_keys|AKIADUMP000000000001|111111111111|")),
         "{added:?}"
     );
     s.credentials()

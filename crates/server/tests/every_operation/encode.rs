@@ -70,7 +70,14 @@ fn value(
                 format!("{key}.{}", info.member_name.unwrap_or("member"))
             };
             for (i, item) in items.iter().enumerate() {
-                value(service, info.member, item, &format!("{base}.{}", i + 1), false, out);
+                value(
+                    service,
+                    info.member,
+                    item,
+                    &format!("{base}.{}", i + 1),
+                    false,
+                    out,
+                );
             }
         }
         (ShapeKind::Map(info), Value::Object(entries)) => {
@@ -89,7 +96,14 @@ fn value(
             for (i, (k, x)) in entries.iter().enumerate() {
                 let n = i + 1;
                 out.push((format!("{base}.{n}.{kn}"), k.clone()));
-                value(service, info.value, x, &format!("{base}.{n}.{vn}"), false, out);
+                value(
+                    service,
+                    info.value,
+                    x,
+                    &format!("{base}.{n}.{vn}"),
+                    false,
+                    out,
+                );
             }
         }
         (_, x) => out.push((key.to_string(), text(x))),

@@ -46,7 +46,9 @@ pub async fn seed(h: &Harness) -> Fixture {
     );
 
     // IAM.
-    let user = h.must("iam", "CreateUser", form(&[("UserName", "fx-user")])).await;
+    let user = h
+        .must("iam", "CreateUser", form(&[("UserName", "fx-user")]))
+        .await;
     let user_arn = tag_text(&user, "Arn");
     let keys = h
         .must("iam", "CreateAccessKey", form(&[("UserName", "fx-user")]))
@@ -59,11 +61,16 @@ pub async fn seed(h: &Harness) -> Fixture {
         .must(
             "iam",
             "CreateRole",
-            form(&[("RoleName", "fx-role"), ("AssumeRolePolicyDocument", &trust)]),
+            form(&[
+                ("RoleName", "fx-role"),
+                ("AssumeRolePolicyDocument", &trust),
+            ]),
         )
         .await;
     let role_arn = tag_text(&role, "Arn");
-    let group = h.must("iam", "CreateGroup", form(&[("GroupName", "fx-group")])).await;
+    let group = h
+        .must("iam", "CreateGroup", form(&[("GroupName", "fx-group")]))
+        .await;
     let group_arn = tag_text(&group, "Arn");
     h.must(
         "iam",
@@ -75,7 +82,10 @@ pub async fn seed(h: &Harness) -> Fixture {
         .must(
             "iam",
             "CreatePolicy",
-            form(&[("PolicyName", "fx-policy"), ("PolicyDocument", IDENTITY_DOC)]),
+            form(&[
+                ("PolicyName", "fx-policy"),
+                ("PolicyDocument", IDENTITY_DOC),
+            ]),
         )
         .await;
     let policy_arn = tag_text(&policy, "Arn");
@@ -96,7 +106,11 @@ pub async fn seed(h: &Harness) -> Fixture {
     )
     .await;
     for (who, name) in [("GroupName", "fx-group"), ("RoleName", "fx-role")] {
-        let op = if who == "GroupName" { "PutGroupPolicy" } else { "PutRolePolicy" };
+        let op = if who == "GroupName" {
+            "PutGroupPolicy"
+        } else {
+            "PutRolePolicy"
+        };
         h.must(
             "iam",
             op,
@@ -124,7 +138,10 @@ pub async fn seed(h: &Harness) -> Fixture {
     h.must(
         "iam",
         "AddRoleToInstanceProfile",
-        form(&[("InstanceProfileName", "fx-profile"), ("RoleName", "fx-role")]),
+        form(&[
+            ("InstanceProfileName", "fx-profile"),
+            ("RoleName", "fx-role"),
+        ]),
     )
     .await;
     let mfa = h
@@ -146,7 +163,10 @@ pub async fn seed(h: &Harness) -> Fixture {
         ("PolicyArn", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
         ("PolicyDocument", IDENTITY_DOC),
         ("PolicyInputList", IDENTITY_DOC),
-        ("PermissionsBoundary", "arn:aws:iam::aws:policy/ReadOnlyAccess"),
+        (
+            "PermissionsBoundary",
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        ),
         ("VersionId", "v1"),
         ("RoleSessionName", "fx-session"),
         ("Password", "Fx-pass-1234!"),
@@ -245,7 +265,11 @@ pub async fn seed(h: &Harness) -> Fixture {
     )
     .await;
     let scp_id = text(&scp["Policy"]["PolicySummary"]["Id"]);
-    org("AttachPolicy", json!({"PolicyId": scp_id, "TargetId": ou_id})).await;
+    org(
+        "AttachPolicy",
+        json!({"PolicyId": scp_id, "TargetId": ou_id}),
+    )
+    .await;
     h.app()
         .store
         .accounts()
@@ -269,7 +293,13 @@ pub async fn seed(h: &Harness) -> Fixture {
         json!({"Email": "fx@example.com", "AccountName": "fx"}),
     )
     .await;
-    for member in ["ParentId", "TargetId", "DestinationParentId", "SourceParentId", "ResourceId"] {
+    for member in [
+        "ParentId",
+        "TargetId",
+        "DestinationParentId",
+        "SourceParentId",
+        "ResourceId",
+    ] {
         for v in [&root_id, &ou_id, &account] {
             pool.add(member, v.clone());
         }

@@ -61,7 +61,10 @@ pub struct Pool(HashMap<String, Vec<String>>);
 
 impl Pool {
     pub fn add(&mut self, member: &str, value: impl Into<String>) {
-        self.0.entry(member.to_string()).or_default().push(value.into());
+        self.0
+            .entry(member.to_string())
+            .or_default()
+            .push(value.into());
     }
 
     /// The values for a member: by its name, else any ARN for a member named `*Arn`.
@@ -238,7 +241,10 @@ impl Generator<'_> {
                     hostile_integer(self.rng, shape)
                 } else {
                     let lo = shape.min.unwrap_or(0);
-                    let hi = shape.max.unwrap_or(lo.saturating_add(100)).min(lo.saturating_add(1000));
+                    let hi = shape
+                        .max
+                        .unwrap_or(lo.saturating_add(100))
+                        .min(lo.saturating_add(1000));
                     json!(self.rng.between(lo, hi))
                 }
             }
@@ -295,7 +301,9 @@ impl Generator<'_> {
         }
         let min = shape.min.unwrap_or(1).max(1);
         let max = shape.max.unwrap_or(24).max(min);
-        let len = self.rng.between(min, max.min(min.saturating_add(16)).min(64));
+        let len = self
+            .rng
+            .between(min, max.min(min.saturating_add(16)).min(64));
         json!(self.word(usize::try_from(len).unwrap_or(1)))
     }
 

@@ -92,7 +92,11 @@ impl Harness {
                     "application/x-amz-json-{}",
                     service.json_version.unwrap_or("1.1")
                 ),
-                Some(format!("{}.{}", service.target_prefix.unwrap_or(""), op.name)),
+                Some(format!(
+                    "{}.{}",
+                    service.target_prefix.unwrap_or(""),
+                    op.name
+                )),
                 input.to_string(),
             ),
         };

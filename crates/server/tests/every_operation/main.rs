@@ -157,7 +157,11 @@ async fn every_built_operation_survives_generated_inputs() {
                     pool: &fx.pool,
                     hostile,
                     minimal,
-                    reuse: if op.name.starts_with("Create") { 50 } else { 80 },
+                    reuse: if op.name.starts_with("Create") {
+                        50
+                    } else {
+                        80
+                    },
                 }
                 .input(op);
                 without_known_defects(service, op, &mut input);

@@ -10,6 +10,8 @@ use super::generate::Pool;
 use super::harness::{tag_text, Caller, Harness};
 
 const IDENTITY_DOC: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+const ALLOW_ALL: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 const SCP_DOC: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
@@ -17,6 +19,10 @@ pub struct Fixture {
     pub pool: Pool,
     /// An IAM user with no policies.
     pub unprivileged: Caller,
+    /// An IAM user allowed everything by an inline policy.
+    pub admin: Caller,
+    /// A session of a role allowed everything, assumed by the admin user.
+    pub role_session: Caller,
 }
 
 fn form(pairs: &[(&str, &str)]) -> Value {
@@ -56,6 +62,27 @@ pub async fn seed(h: &Harness) -> Fixture {
     let unprivileged = Caller {
         key: tag_text(&keys, "AccessKeyId"),
         secret: tag_text(&keys, "SecretAccessKey"),
+        token: None,
+    };
+    h.must("iam", "CreateUser", form(&[("UserName", "fx-admin")]))
+        .await;
+    h.must(
+        "iam",
+        "PutUserPolicy",
+        form(&[
+            ("UserName", "fx-admin"),
+            ("PolicyName", "fx-all"),
+            ("PolicyDocument", ALLOW_ALL),
+        ]),
+    )
+    .await;
+    let keys = h
+        .must("iam", "CreateAccessKey", form(&[("UserName", "fx-admin")]))
+        .await;
+    let admin = Caller {
+        key: tag_text(&keys, "AccessKeyId"),
+        secret: tag_text(&keys, "SecretAccessKey"),
+        token: None,
     };
     let role = h
         .must(
@@ -105,6 +132,29 @@ pub async fn seed(h: &Harness) -> Fixture {
         ]),
     )
     .await;
+    h.must(
+        "iam",
+        "PutRolePolicy",
+        form(&[
+            ("RoleName", "fx-role"),
+            ("PolicyName", "fx-all"),
+            ("PolicyDocument", ALLOW_ALL),
+        ]),
+    )
+    .await;
+    let session = h
+        .must_as(
+            &admin,
+            "sts",
+            "AssumeRole",
+            form(&[("RoleArn", &role_arn), ("RoleSessionName", "fx-session")]),
+        )
+        .await;
+    let role_session = Caller {
+        key: tag_text(&session, "AccessKeyId"),
+        secret: tag_text(&session, "SecretAccessKey"),
+        token: Some(tag_text(&session, "SessionToken")),
+    };
     for (who, name) in [("GroupName", "fx-group"), ("RoleName", "fx-role")] {
         let op = if who == "GroupName" {
             "PutGroupPolicy"
@@ -318,5 +368,10 @@ pub async fn seed(h: &Harness) -> Fixture {
         text(&request["CreateAccountStatus"]["Id"]),
     );
     pool.add("*Arn", org_arn);
-    Fixture { pool, unprivileged }
+    Fixture {
+        pool,
+        unprivileged,
+        admin,
+        role_session,
+    }
 }

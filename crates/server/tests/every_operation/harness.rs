@@ -14,11 +14,12 @@ use rampart_sigv4::{sign, RequestParts, SecretKey, SigningParams};
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// An access key and its secret.
+/// An access key, its secret and, for temporary credentials, the session token.
 #[derive(Clone)]
 pub struct Caller {
     pub key: String,
     pub secret: String,
+    pub token: Option<String>,
 }
 
 /// How one call ended.
@@ -60,6 +61,7 @@ impl Harness {
         let root = Caller {
             key: started.boot.root_access_key_id.clone(),
             secret,
+            token: None,
         };
         Harness {
             _dir: dir,
@@ -122,7 +124,7 @@ impl Harness {
                 region: "eu-west-1",
                 service: service.signing_name,
                 time: Utc::now(),
-                security_token: None,
+                security_token: caller.token.as_deref(),
             },
         )
         .expect("sign");
@@ -133,6 +135,9 @@ impl Harness {
             .header("x-amz-date", signed.x_amz_date);
         if let Some(t) = target {
             req = req.header("x-amz-target", t);
+        }
+        if let Some(t) = signed.security_token {
+            req = req.header("x-amz-security-token", t);
         }
         let mut req = req.body(Body::from(body)).expect("request");
         let peer: SocketAddr = "127.0.0.1:9".parse().expect("peer");
@@ -159,11 +164,16 @@ impl Harness {
         }
     }
 
-    /// A call that must succeed; its output as JSON (awsJson) or XML text (awsQuery).
+    /// A call as root that must succeed; its output as JSON (awsJson) or XML (awsQuery).
     pub async fn must(&self, service: &str, op: &str, input: Value) -> String {
+        self.must_as(&self.root.clone(), service, op, input).await
+    }
+
+    /// A call as `caller` that must succeed.
+    pub async fn must_as(&self, caller: &Caller, service: &str, op: &str, input: Value) -> String {
         let service = rampart_model::service(service).expect("service");
         let op = service.operation(op).expect("operation");
-        match self.call(&self.root.clone(), service, op, &input).await {
+        match self.call(caller, service, op, &input).await {
             Outcome::Answered { status: 200, body } => body,
             Outcome::Answered { status, body } => {
                 panic!("fixture {}: {status} {body}", op.name)

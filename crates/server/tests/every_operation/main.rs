@@ -1,6 +1,7 @@
 //! A generated property test over every built operation of every service: random inputs
-//! shaped by the model (valid-looking ones and hostile mutations), signed as the root user
-//! or as an IAM user without policies, sent through the in-process router. Every call must
+//! shaped by the model (valid-looking ones and hostile mutations), signed as the root user,
+//! an IAM user allowed everything, one allowed nothing, or a role session, and sent through
+//! the in-process router. Every call must
 //! be answered without a panic and without a 5xx, and a call answered with an error must
 //! leave the store as it found it.
 //!
@@ -146,10 +147,11 @@ async fn every_built_operation_survives_generated_inputs() {
                 // Cases take turns: minimal valid, hostile, valid with optional members, hostile.
                 let hostile = case % 2 == 1;
                 let minimal = case % 4 == 0;
-                let (caller, who) = if rng.chance(20) {
-                    (&fx.unprivileged, "unprivileged user")
-                } else {
-                    (&h.root, "root")
+                let (caller, who) = match rng.below(10) {
+                    0 | 1 => (&fx.unprivileged, "unprivileged user"),
+                    2 | 3 => (&fx.admin, "admin user"),
+                    4 => (&fx.role_session, "role session"),
+                    _ => (&h.root, "root"),
                 };
                 let mut input = Generator {
                     service,

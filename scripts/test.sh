@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, lints, generated-code freshness, the Rust test
 # suites (unit, corpus, property, in-process router, store conformance, end-to-end with
-# aws-sdk-rust) and the Python end-to-end suite (boto3 and the aws CLI against the binary).
+# aws-sdk-rust), every fuzz target for a short budget, and the Python end-to-end suite (boto3
+# and the aws CLI against the binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,9 @@ fi
 step "Rust tests"
 cargo build --quiet -p rampart --bin rampart
 cargo test --workspace --quiet
+
+step "Fuzz targets, ${RAMPART_FUZZ_SECONDS:-15}s each (scripts/fuzz.sh; skipped without a nightly toolchain)"
+./scripts/fuzz.sh
 
 step "Python end-to-end tests (boto3, aws CLI)"
 RAMPART_BIN="${CARGO_TARGET_DIR:-$(pwd)/target}/debug/rampart" python3 -m pytest -q tests/e2e

@@ -18,6 +18,7 @@ mod config;
 mod credentials;
 mod crypto;
 mod db;
+mod dump;
 mod entities;
 mod error;
 mod group;

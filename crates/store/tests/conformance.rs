@@ -46,6 +46,7 @@ conformance!(
     transaction_rollback_leaves_nothing,
     transaction_commit_is_visible_to_other_connections,
     settings_kv,
+    state_dump_shows_every_change_and_nothing_else,
     chain_intact_after_appends,
     chain_detects_altered_record,
     chain_detects_removed_middle_record,
@@ -516,6 +517,52 @@ async fn settings_kv(h: &Harness) {
         s.settings().delete("k").await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+/// Two dumps of an unchanged store are equal; a new account, an entity and a last-use note
+/// show as exactly the rows they add or change, and the note not at all.
+async fn state_dump_shows_every_change_and_nothing_else(h: &Harness) {
+    let s = &h.store;
+    let before = s.dump_state().await.unwrap();
+    assert_eq!(s.dump_state().await.unwrap(), before);
+    s.accounts()
+        .create(&account("111111111111", "a@example.com"))
+        .await
+        .unwrap();
+    s.credentials()
+        .create(
+            &key("AKIADUMP000000000001", "111111111111", "dumped"),
+            "secret",
+        )
+        .await
+        .unwrap();
+    let after = s.dump_state().await.unwrap();
+    let added: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+    assert_eq!(added.len(), 2, "{added:?}");
+    assert!(
+        added
+            .iter()
+            .any(|l| l.starts_with("accounts|111111111111|")),
+        "{added:?}"
+    );
+    assert!(
+        added
+            .iter()
+            .any(|l| l.starts_with("access_keys|AKIADUMP000000000001|111111111111|")),
+        "{added:?}"
+    );
+    s.credentials()
+        .record_last_used(
+            "AKIADUMP000000000001",
+            &LastUsed {
+                at: t(9),
+                region: "eu-west-1".into(),
+                service: "iam".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(s.dump_state().await.unwrap(), after);
 }
 
 async fn append_five(h: &Harness) {

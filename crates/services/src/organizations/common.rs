@@ -380,12 +380,12 @@ pub fn paged(key: &str, items: Vec<Value>, input: &Value) -> Res<Value> {
     let slice: Vec<Value> = items.into_iter().skip(start).take(max).collect();
     let mut out = serde_json::Map::new();
     out.insert(key.into(), Value::Array(slice));
-    if start + max < total {
+    // The token is the caller's: an offset near usize::MAX must not overflow.
+    let end = start.saturating_add(max);
+    if end < total {
         out.insert(
             "NextToken".into(),
-            Value::String(crate::iam::common::page::encode_marker(
-                &(start + max).to_string(),
-            )),
+            Value::String(crate::iam::common::page::encode_marker(&end.to_string())),
         );
     }
     Ok(Value::Object(out))
@@ -407,5 +407,14 @@ mod tests {
         assert!(second.get("NextToken").is_none());
         let bad = paged("Items", Vec::new(), &json!({"MaxResults": 21})).unwrap_err();
         assert_eq!(bad.code, "InvalidInputException");
+    }
+
+    #[test]
+    fn a_token_at_the_end_of_usize_is_an_empty_last_page() {
+        let items: Vec<Value> = (0..3).map(|i| json!(i)).collect();
+        let token = crate::iam::common::page::encode_marker(&usize::MAX.to_string());
+        let page = paged("Items", items, &json!({"NextToken": token})).unwrap();
+        assert_eq!(page["Items"], json!([]));
+        assert!(page.get("NextToken").is_none());
     }
 }

@@ -5,6 +5,7 @@
 //! index into [`Service::shapes`]) and errors by code, so every lookup is a binary search or an
 //! index, with no start-up cost.
 
+#[rustfmt::skip]
 mod generated;
 mod types;
 

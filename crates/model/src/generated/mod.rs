@@ -132,9 +132,7 @@ pub(crate) fn by_target_prefix(key: &str) -> Option<&'static Service> {
         "AWSOrganizationsV20161128" => Some(&organizations::SERVICE),
         "TrentService" => Some(&kms::SERVICE),
         "secretsmanager" => Some(&secretsmanager::SERVICE),
-        "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101" | "CloudTrail_20131101" => {
-            Some(&cloudtrail::SERVICE)
-        }
+        "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101" | "CloudTrail_20131101" => Some(&cloudtrail::SERVICE),
         "StarlingDoveService" => Some(&config::SERVICE),
         "AWSWAF_20190729" => Some(&wafv2::SERVICE),
         "AWSShield_20160616" => Some(&shield::SERVICE),

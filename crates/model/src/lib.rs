@@ -5,42 +5,28 @@
 //! index into [`Service::shapes`]) and errors by code, so every lookup is a binary search or an
 //! index, with no start-up cost.
 
+#[rustfmt::skip]
 mod generated;
 mod types;
 
-pub use generated::BOTOCORE_VERSION;
+pub use generated::{BOTOCORE_VERSION, SERVICES};
 pub use types::*;
 
-/// Every service in the model, in a fixed order.
-pub static SERVICES: [&Service; 6] = [
-    &generated::iam::SERVICE,
-    &generated::sts::SERVICE,
-    &generated::organizations::SERVICE,
-    &generated::kms::SERVICE,
-    &generated::secretsmanager::SERVICE,
-    &generated::cloudtrail::SERVICE,
-];
-
-/// The service with this model name (`iam`, `sts`, `organizations`, `kms`, `secretsmanager`,
-/// `cloudtrail`).
+/// The service with this model name (botocore's directory name: `iam`, `kms`, `guardduty`,
+/// `acm-pca`, ...).
 pub fn service(name: &str) -> Option<&'static Service> {
-    SERVICES.iter().copied().find(|s| s.name == name)
+    generated::by_name(name)
 }
 
-/// The awsJson service whose `X-Amz-Target` prefix (the part before the last `.`) is `prefix`.
+/// The awsJson service whose `X-Amz-Target` prefix (the part before the last `.`) is `prefix`:
+/// the model's full prefix or its last dotted segment (see [`Service::accepts_target_prefix`]).
 pub fn service_by_target_prefix(prefix: &str) -> Option<&'static Service> {
-    SERVICES
-        .iter()
-        .copied()
-        .find(|s| s.accepts_target_prefix(prefix))
+    generated::by_target_prefix(prefix)
 }
 
 /// The service that SigV4 signs as `signing_name` (the service in the credential scope).
 pub fn service_by_signing_name(signing_name: &str) -> Option<&'static Service> {
-    SERVICES
-        .iter()
-        .copied()
-        .find(|s| s.signing_name == signing_name)
+    generated::by_signing_name(signing_name)
 }
 
 #[cfg(test)]
@@ -96,6 +82,95 @@ mod tests {
             sts.xml_namespace,
             Some("https://sts.amazonaws.com/doc/2011-06-15/")
         );
+    }
+
+    #[test]
+    fn lookups_agree_with_the_tables() {
+        for s in SERVICES {
+            assert_eq!(service(s.name).map(|x| x.name), Some(s.name));
+            assert_eq!(
+                service_by_signing_name(s.signing_name).map(|x| x.name),
+                Some(s.name)
+            );
+            if let Some(prefix) = s.target_prefix {
+                assert_eq!(
+                    service_by_target_prefix(prefix).map(|x| x.name),
+                    Some(s.name)
+                );
+                assert_eq!(s.protocol, Protocol::Json);
+            }
+        }
+        let expect = [
+            ("guardduty", Protocol::RestJson, "guardduty", None),
+            ("detective", Protocol::RestJson, "detective", None),
+            ("securityhub", Protocol::RestJson, "securityhub", None),
+            (
+                "accessanalyzer",
+                Protocol::RestJson,
+                "access-analyzer",
+                None,
+            ),
+            ("inspector2", Protocol::RestJson, "inspector2", None),
+            ("macie2", Protocol::RestJson, "macie2", None),
+            ("artifact", Protocol::RestJson, "artifact", None),
+            (
+                "config",
+                Protocol::Json,
+                "config",
+                Some("StarlingDoveService"),
+            ),
+            ("wafv2", Protocol::Json, "wafv2", Some("AWSWAF_20190729")),
+            (
+                "shield",
+                Protocol::Json,
+                "shield",
+                Some("AWSShield_20160616"),
+            ),
+            ("events", Protocol::Json, "events", Some("AWSEvents")),
+            ("elbv2", Protocol::Query, "elasticloadbalancing", None),
+            ("acm", Protocol::Json, "acm", Some("CertificateManager")),
+            ("acm-pca", Protocol::Json, "acm-pca", Some("ACMPrivateCA")),
+        ];
+        for (name, protocol, signing, prefix) in expect {
+            let s = service(name).unwrap();
+            assert_eq!(
+                (s.protocol, s.signing_name, s.target_prefix),
+                (protocol, signing, prefix),
+                "{name}"
+            );
+            if protocol == Protocol::Json {
+                assert_eq!(s.json_version, Some("1.1"), "{name}");
+            }
+        }
+        let gd = service("guardduty").unwrap();
+        let op = gd.operation("ListFindings").unwrap();
+        assert_eq!(
+            op.http,
+            Http {
+                method: "POST",
+                uri: "/detector/{DetectorId}/findings",
+                status: 200
+            }
+        );
+        let ShapeKind::Structure(members) = gd.shape(op.input.unwrap()).kind else {
+            panic!("structure expected")
+        };
+        let d = members.iter().find(|m| m.name == "DetectorId").unwrap();
+        assert_eq!((d.location, d.wire_name()), (Location::Uri, "DetectorId"));
+        let c = members
+            .iter()
+            .find(|m| m.name == "FindingCriteria")
+            .unwrap();
+        assert_eq!(
+            (c.location, c.wire_name()),
+            (Location::Body, "findingCriteria")
+        );
+        assert!(service("sts")
+            .unwrap()
+            .operations
+            .iter()
+            .all(|o| o.http.uri == "/"));
+        assert!(service("nope").is_none() && service_by_signing_name("s3").is_none());
     }
 
     #[test]

@@ -10,6 +10,17 @@ pub enum Protocol {
     Query,
     /// awsJson (1.0 or 1.1 per [`Service::json_version`]): `X-Amz-Target` plus JSON body.
     Json,
+    /// restJson1: the operation is the HTTP method plus a URI template ([`Operation::http`]);
+    /// members bind to the path, query string, headers and JSON body ([`Member::location`]).
+    RestJson,
+}
+
+impl Protocol {
+    /// True for the protocols whose errors and bodies are JSON (awsJson and restJson1): they
+    /// share the `...Exception` spelling of the common errors.
+    pub fn is_json(self) -> bool {
+        matches!(self, Protocol::Json | Protocol::RestJson)
+    }
 }
 
 /// A service's model: metadata and its sorted tables.
@@ -111,6 +122,39 @@ pub struct Operation {
     pub errors: &'static [ShapeId],
     /// True when AWS accepts the call unsigned (`AssumeRoleWithWebIdentity`, ...).
     pub unsigned: bool,
+    /// The HTTP binding (restJson1 services; `POST /` and 200 elsewhere).
+    pub http: Http,
+}
+
+/// An operation's HTTP binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Http {
+    /// The method (`GET`, `POST`, ...).
+    pub method: &'static str,
+    /// The URI template: literal segments, `{label}`, greedy `{label+}` and an optional
+    /// `?query` of literals (`/detector/{detectorId}/findings`).
+    pub uri: &'static str,
+    /// The HTTP status of a success (`http.responseCode`).
+    pub status: u16,
+}
+
+/// Where a structure member travels in a restJson1 request or response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// A member of the JSON body (every member in awsQuery and awsJson).
+    Body,
+    /// A `{label}` of the URI template ([`Member::location_name`] names the label).
+    Uri,
+    /// A query-string parameter.
+    Query,
+    /// One header ([`Member::location_name`] is its name).
+    Header,
+    /// Every header with the prefix [`Member::location_name`] (a map).
+    Headers,
+    /// The HTTP status code (outputs).
+    StatusCode,
+    /// The whole body (a structure as JSON, a blob as bytes, a string as text).
+    Payload,
 }
 
 /// How a timestamp is written on the wire when a shape overrides the protocol default.
@@ -149,6 +193,8 @@ pub enum ShapeKind {
     Timestamp(Option<TimestampFormat>),
     /// Bytes (base64 on the wire).
     Blob,
+    /// Any JSON value (a Smithy document).
+    Document,
 }
 
 /// A list shape's element.
@@ -203,8 +249,11 @@ pub struct Member {
     pub name: &'static str,
     /// Target shape.
     pub shape: ShapeId,
-    /// Wire name override (awsQuery/XML element name).
+    /// Wire name override: the awsQuery/XML element name, the restJson1 JSON key, URI label,
+    /// query parameter or header name.
     pub location_name: Option<&'static str>,
+    /// Where the member travels (restJson1; [`Location::Body`] elsewhere).
+    pub location: Location,
     /// Required in input.
     pub required: bool,
     /// A flattened list/map member.
@@ -331,6 +380,7 @@ pub(crate) mod build {
             name,
             shape,
             location_name: None,
+            location: Location::Body,
             required: false,
             flattened: false,
             idempotency_token: false,
@@ -344,6 +394,12 @@ pub(crate) mod build {
         }
         pub(crate) const fn loc(mut self, n: &'static str) -> Member {
             self.location_name = Some(n);
+            self
+        }
+        /// Bound to `location` under the wire name `name`.
+        pub(crate) const fn at(mut self, location: Location, name: &'static str) -> Member {
+            self.location = location;
+            self.location_name = Some(name);
             self
         }
         pub(crate) const fn flat(mut self) -> Member {
@@ -372,6 +428,28 @@ pub(crate) mod build {
             result_wrapper,
             errors,
             unsigned,
+            http: Http {
+                method: "POST",
+                uri: "/",
+                status: 200,
+            },
+        }
+    }
+
+    impl Operation {
+        /// The restJson1 HTTP binding.
+        pub(crate) const fn http(
+            mut self,
+            method: &'static str,
+            uri: &'static str,
+            status: u16,
+        ) -> Operation {
+            self.http = Http {
+                method,
+                uri,
+                status,
+            };
+            self
         }
     }
 

@@ -39,7 +39,8 @@ pub enum EncodeError {
     TooDeep(String),
 }
 
-/// Errors every service can return, whose code differs between awsQuery and awsJson.
+/// Errors every service can return, whose code differs between awsQuery and the JSON
+/// protocols (awsJson, restJson1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommonError {
     /// The caller lacks permission (`AccessDenied` 403 / `AccessDeniedException` 400).
@@ -73,7 +74,7 @@ pub enum CommonError {
 impl CommonError {
     /// The error code in `protocol`.
     pub fn code(self, protocol: Protocol) -> &'static str {
-        let json = protocol == Protocol::Json;
+        let json = protocol.is_json();
         match self {
             CommonError::AccessDenied if json => "AccessDeniedException",
             CommonError::AccessDenied => "AccessDenied",
@@ -171,14 +172,27 @@ impl ApiError {
         ApiError::new(code, message, status, sender_fault)
     }
 
-    /// A common error in `protocol`'s spelling.
+    /// A common error in `protocol`'s spelling. restJson1 services answer the authentication
+    /// and access errors with 403 (awsJson with 400).
     pub fn common(protocol: Protocol, kind: CommonError, message: impl Into<String>) -> ApiError {
         let code = kind.code(protocol);
-        let (status, sender_fault) = default_status(code).unwrap_or((400, true));
+        let (mut status, sender_fault) = default_status(code).unwrap_or((400, true));
+        if protocol == Protocol::RestJson
+            && matches!(
+                kind,
+                CommonError::AccessDenied
+                    | CommonError::InvalidClientTokenId
+                    | CommonError::SignatureDoesNotMatch
+                    | CommonError::MissingAuthenticationToken
+                    | CommonError::ExpiredToken
+            )
+        {
+            status = 403;
+        }
         ApiError::new(code, message, status, sender_fault)
     }
 
-    /// `ValidationError` (awsQuery) / `ValidationException` (awsJson).
+    /// `ValidationError` (awsQuery) / `ValidationException` (awsJson, restJson1).
     pub fn validation(protocol: Protocol, message: impl Into<String>) -> ApiError {
         ApiError::common(protocol, CommonError::Validation, message)
     }
@@ -204,9 +218,21 @@ impl ApiError {
     }
 }
 
-/// Renders `err` in `service`'s protocol (XML namespace from the model for awsQuery).
+/// Renders `err` in `service`'s protocol (XML namespace from the model for awsQuery, the
+/// awsJson version's content type).
 pub fn encode_error(service: &Service, err: &ApiError, request_id: &str) -> WireResponse {
-    encode_error_protocol(service.protocol, service.xml_namespace, err, request_id)
+    match service.protocol {
+        Protocol::Json if service.json_version == Some("1.0") => {
+            let mut r = encode_error_protocol(Protocol::Json, None, err, request_id);
+            for (h, v) in &mut r.headers {
+                if *h == WireHeader::ContentType {
+                    *v = "application/x-amz-json-1.0".into();
+                }
+            }
+            r
+        }
+        _ => encode_error_protocol(service.protocol, service.xml_namespace, err, request_id),
+    }
 }
 
 /// Renders `err` for a protocol when no service could be determined (awsQuery without a
@@ -241,15 +267,22 @@ pub fn encode_error_protocol(
                 body: body.into_bytes(),
             }
         }
-        Protocol::Json => {
+        // botocore and the Smithy SDKs take the code from `x-amzn-ErrorType` (else the body's
+        // `__type`/`code`) and the message from the body's `message`; both protocols send both.
+        Protocol::Json | Protocol::RestJson => {
             let mut body = serde_json::json!({ "__type": err.code, "message": err.message });
             if let Some(reason) = &err.reason {
                 body["Reason"] = serde_json::json!(reason);
             }
+            let content_type = if protocol == Protocol::RestJson {
+                "application/json"
+            } else {
+                "application/x-amz-json-1.1"
+            };
             WireResponse {
                 status: err.status,
                 headers: vec![
-                    (WireHeader::ContentType, "application/x-amz-json-1.1".into()),
+                    (WireHeader::ContentType, content_type.into()),
                     (WireHeader::RequestId, request_id.into()),
                     (WireHeader::ErrorType, err.code.clone()),
                 ],
@@ -316,6 +349,32 @@ mod tests {
                 "Reason": "ACCOUNT_NUMBER_LIMIT_EXCEEDED",
             })
         );
+    }
+
+    #[test]
+    fn rest_json_error_envelope() {
+        let gd = rampart_model::service("guardduty").expect("guardduty");
+        let err = ApiError::not_implemented("ListDetectors");
+        let r = encode_error(gd, &err, "rid");
+        assert_eq!(r.status, 501);
+        assert_eq!(r.header(WireHeader::ErrorType), Some("NotImplemented"));
+        assert_eq!(r.header(WireHeader::ContentType), Some("application/json"));
+        let body: serde_json::Value = serde_json::from_slice(&r.body).expect("json");
+        assert_eq!(body["message"], err.message.as_str());
+        assert_eq!(body["__type"], "NotImplemented");
+        let e = ApiError::common(
+            Protocol::RestJson,
+            CommonError::MissingAuthenticationToken,
+            "m",
+        );
+        assert_eq!(
+            (e.code.as_str(), e.status),
+            ("MissingAuthenticationTokenException", 403)
+        );
+        let e = ApiError::common(Protocol::RestJson, CommonError::Validation, "m");
+        assert_eq!((e.code.as_str(), e.status), ("ValidationException", 400));
+        let e = ApiError::from_code(gd, "BadRequestException", "m");
+        assert_eq!(e.status, 400);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::error::{ApiError, EncodeError};
 use crate::validate::join;
 use crate::{WireHeader, WireResponse};
-use rampart_model::{Operation, Service, ShapeId, ShapeKind};
+use rampart_model::{Operation, Service, ShapeId, ShapeKind, TimestampFormat};
 use serde_json::{Map, Value};
 
 /// Content types awsJson requests carry (`application/x-amz-json-1.0` / `-1.1`).
@@ -84,8 +84,9 @@ fn json_kind(v: &Value) -> &'static str {
     }
 }
 
-/// Type-checks and normalizes one input value; `None` for `null`.
-fn convert(
+/// Type-checks and normalizes one input value; `None` for `null`. Structure members are read
+/// under their wire names (restJson1's `jsonName`) and kept under their member names.
+pub(crate) fn convert(
     service: &'static Service,
     id: ShapeId,
     v: Value,
@@ -105,7 +106,7 @@ fn convert(
         (ShapeKind::Structure(members), Value::Object(mut map)) => {
             let mut out = Map::new();
             for m in members {
-                if let Some(mv) = map.remove(m.name) {
+                if let Some(mv) = map.remove(m.wire_name()) {
                     if let Some(c) = convert(service, m.shape, mv, depth + 1)? {
                         out.insert(m.name.to_string(), c);
                     }
@@ -131,6 +132,7 @@ fn convert(
             }
             Value::Object(out)
         }
+        (ShapeKind::Document, v) => v,
         (ShapeKind::String, v @ Value::String(_)) => v,
         (ShapeKind::Boolean, v @ Value::Bool(_)) => v,
         (ShapeKind::Integer, Value::Number(n)) => {
@@ -173,6 +175,7 @@ fn convert(
                 ShapeKind::Boolean => "a Boolean",
                 ShapeKind::Timestamp(_) => "a Timestamp",
                 ShapeKind::Blob => "a Blob",
+                ShapeKind::Document => "a Document",
             };
             return Err(wrong(&v, to));
         }
@@ -216,7 +219,9 @@ pub fn encode_json_output(
     })
 }
 
-fn encode(
+/// Encodes one output value against its shape: members under their wire names, timestamps as
+/// epoch seconds unless the shape says otherwise.
+pub(crate) fn encode(
     service: &'static Service,
     id: ShapeId,
     v: &Value,
@@ -238,7 +243,7 @@ fn encode(
                     None | Some(Value::Null) => {}
                     Some(mv) => {
                         let c = encode(service, m.shape, mv, &join(path, m.name), depth + 1)?;
-                        out.insert(m.name.to_string(), c);
+                        out.insert(m.wire_name().to_string(), c);
                     }
                 }
             }
@@ -275,8 +280,17 @@ fn encode(
         (ShapeKind::Integer | ShapeKind::Long, Value::Number(n)) if n.is_i64() || n.is_u64() => {
             v.clone()
         }
-        (ShapeKind::Timestamp(_), v) => crate::time::value_to_epoch(v)
-            .map(crate::time::epoch_to_json)
+        (ShapeKind::Document, v) => v.clone(),
+        (ShapeKind::Timestamp(format), v) => crate::time::value_to_epoch(v)
+            .and_then(|secs| match format {
+                Some(TimestampFormat::Iso8601) => {
+                    crate::time::format_iso8601(secs).map(Value::String)
+                }
+                Some(TimestampFormat::Rfc822) => {
+                    crate::time::format_http_date(secs).map(Value::String)
+                }
+                _ => Some(crate::time::epoch_to_json(secs)),
+            })
             .filter(|v| !v.is_null())
             .ok_or_else(|| mismatch("a timestamp (epoch seconds or RFC 3339)"))?,
         (ShapeKind::Structure(_) | ShapeKind::Map(_), _) => return Err(mismatch("an object")),

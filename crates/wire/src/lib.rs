@@ -1,6 +1,7 @@
-//! AWS wire protocols for Rampart: awsQuery (IAM, STS: form in, XML out) and awsJson1.1
-//! (Organizations, KMS, Secrets Manager, CloudTrail: `X-Amz-Target`, JSON in and out), driven by
-//! the generated model tables in `rampart-model`.
+//! AWS wire protocols for Rampart: awsQuery (IAM, STS, ELBv2: form in, XML out), awsJson 1.0/1.1
+//! (KMS, Organizations, Config, ...: `X-Amz-Target`, JSON in and out) and restJson1 (GuardDuty,
+//! Access Analyzer, ...: method + URI template, members bound to path, query, headers and JSON
+//! body), driven by the generated model tables in `rampart-model`.
 //!
 //! The in-memory form of every input and output is a [`serde_json::Value`] keyed by AWS member
 //! names (`{"UserName": "alice", "Tags": [{"Key": "k", "Value": "v"}]}`):
@@ -17,8 +18,10 @@ mod json;
 mod query_decode;
 mod query_encode;
 mod request;
+mod rest_json;
 mod route;
 mod time;
+mod uri_template;
 mod validate;
 
 pub use error::{
@@ -29,7 +32,9 @@ pub use query_decode::{decode_query, parse_form, FormParams};
 pub use query_encode::{encode_query_output, escape_xml};
 pub use rampart_model::{Operation, Protocol, Service};
 pub use request::{decode_request, DecodeFailure, Decoded, HttpRequest};
+pub use rest_json::{decode_rest_json, encode_rest_json_output};
 pub use route::{route, RouteInput};
+pub use uri_template::{find_operation, UriMatch};
 pub use validate::{validate, validation_message};
 
 /// A response header the wire layer sets. Typed, so the HTTP layer maps each to its header
@@ -42,6 +47,8 @@ pub enum WireHeader {
     RequestId,
     /// `x-amzn-ErrorType` (JSON protocol errors).
     ErrorType,
+    /// A header an output member is bound to in restJson1 (its name from the model).
+    Named(&'static str),
 }
 
 impl WireHeader {
@@ -51,6 +58,7 @@ impl WireHeader {
             WireHeader::ContentType => "Content-Type",
             WireHeader::RequestId => "x-amzn-RequestId",
             WireHeader::ErrorType => "x-amzn-ErrorType",
+            WireHeader::Named(name) => name,
         }
     }
 }
@@ -91,5 +99,6 @@ pub fn encode_output(
     match service.protocol {
         Protocol::Query => encode_query_output(service, operation, output, request_id),
         Protocol::Json => encode_json_output(service, operation, output, request_id),
+        Protocol::RestJson => encode_rest_json_output(service, operation, output, request_id),
     }
 }

@@ -229,8 +229,9 @@ impl Decoder<'_> {
     }
 }
 
-/// Converts one awsQuery scalar to its in-memory value, or names what it should have been.
-fn scalar(kind: ShapeKind, raw: &str) -> Result<Value, &'static str> {
+/// Converts one awsQuery (or restJson1 path, query or header) scalar to its in-memory value,
+/// or names what it should have been.
+pub(crate) fn scalar(kind: ShapeKind, raw: &str) -> Result<Value, &'static str> {
     match kind {
         ShapeKind::Integer => raw
             .trim()

@@ -4,6 +4,7 @@
 use crate::error::{encode_error, encode_error_protocol, ApiError};
 use crate::json::{decode_json, JSON_CONTENT_TYPE_PREFIX};
 use crate::query_decode::{decode_query, parse_form};
+use crate::rest_json::decode_rest_json;
 use crate::route::{route, RouteInput};
 use crate::validate::{validate, validation_message};
 use crate::WireResponse;
@@ -13,8 +14,11 @@ use serde_json::Value;
 /// The parts of an HTTP request the protocols read.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HttpRequest<'a> {
-    /// `GET` or `POST` (awsQuery accepts both; awsJson is `POST`).
+    /// The HTTP method (awsQuery accepts `GET` and `POST`; awsJson is `POST`; restJson1 routes
+    /// on it).
     pub method: &'a str,
+    /// The path as sent, percent-encoded (restJson1 routes on it).
+    pub path: &'a str,
     /// The raw query string, without `?` (may carry awsQuery parameters and presigned auth).
     pub query: &'a str,
     /// The `Content-Type` header.
@@ -24,6 +28,8 @@ pub struct HttpRequest<'a> {
     /// The service in the SigV4 credential scope, from the parsed (not yet verified)
     /// Authorization header or presigned query.
     pub signed_service: Option<&'a str>,
+    /// Every header as `(name, value)` (names in any case): restJson1 members bound to headers.
+    pub headers: &'a [(&'a str, &'a [u8])],
     /// The body.
     pub body: &'a [u8],
 }
@@ -89,7 +95,8 @@ fn is_json(content_type: Option<&str>) -> bool {
 
 /// Routes, decodes and validates one request. awsQuery parameters come from the query string
 /// and, for a form-encoded body, the body (the body wins on a repeated name). awsJson requires a
-/// JSON content type (`application/x-amz-json-1.x` or `application/json`).
+/// JSON content type (`application/x-amz-json-1.x` or `application/json`). restJson1 finds the
+/// operation by method and path and reads members from where the model binds them.
 pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
     let target = req.target.map(str::trim).filter(|t| !t.is_empty());
     let mut params = Default::default();
@@ -108,6 +115,9 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
         target,
         action: params.get("Action").map(|a| a.as_ref()),
         signed_service: req.signed_service,
+        method: req.method,
+        path: req.path,
+        query: req.query,
     })
     .map_err(|(protocol, error)| DecodeFailure {
         service: None,
@@ -122,6 +132,7 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
         error,
     };
     let (operation, input) = match (service.protocol, target) {
+        (Protocol::RestJson, _) => decode_rest_json(service, req).map_err(|e| fail(None, e))?,
         (Protocol::Query, _) => decode_query(service, &params).map_err(|e| fail(None, e))?,
         (Protocol::Json, None) => {
             return Err(fail(

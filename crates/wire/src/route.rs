@@ -1,7 +1,9 @@
 //! Deciding which service a request is for: one port serves every service, so route by
-//! `X-Amz-Target` (awsJson), else by the form `Action` and the service name in the SigV4
-//! credential scope (awsQuery). The Host header and path are never consulted: clients sign with
-//! their configured region and post to whatever endpoint URL they were given.
+//! `X-Amz-Target` (awsJson), else by the service name in the SigV4 credential scope (any
+//! protocol; restJson1 then matches method and path within that service), else by the form
+//! `Action` (awsQuery), else, for an unsigned request, by a restJson1 URI template. The Host
+//! header is never consulted: clients sign with their configured region and send to whatever
+//! endpoint URL they were given.
 
 use crate::error::ApiError;
 use rampart_model::{Protocol, Service, SERVICES};
@@ -16,6 +18,12 @@ pub struct RouteInput<'a> {
     /// The service in the SigV4 credential scope (`iam`, `sts`, `kms`, ...), parsed before
     /// verification.
     pub signed_service: Option<&'a str>,
+    /// The HTTP method (restJson1 routing of unsigned requests).
+    pub method: &'a str,
+    /// The path as sent (restJson1 routing of unsigned requests).
+    pub path: &'a str,
+    /// The raw query string (restJson1 query literals).
+    pub query: &'a str,
 }
 
 /// Picks the service for a request. An `X-Amz-Target` whose prefix is unknown fails with
@@ -23,7 +31,9 @@ pub struct RouteInput<'a> {
 /// known signed service fails with `MissingAction` (awsQuery). An action with no usable signed
 /// service goes to the awsQuery service that has that operation (IAM when none has it, so the
 /// reply is IAM's `InvalidAction`). A signed awsJson service without a target is routed to that
-/// service, whose decoder answers `UnknownOperationException`.
+/// service, whose decoder answers `UnknownOperationException`. A request with none of these
+/// goes to the first restJson1 service with an operation for its method and path (so an
+/// unsigned call gets that service's authentication error), else fails with `MissingAction`.
 pub fn route(input: RouteInput<'_>) -> Result<&'static Service, (Protocol, ApiError)> {
     if let Some(target) = input.target.map(str::trim).filter(|t| !t.is_empty()) {
         let prefix = target.rsplit_once('.').map_or(target, |(p, _)| p);
@@ -54,6 +64,9 @@ pub fn route(input: RouteInput<'_>) -> Result<&'static Service, (Protocol, ApiEr
             .or_else(|| rampart_model::service("iam"))
             .unwrap_or(SERVICES[0]));
     }
+    if let Some(svc) = crate::uri_template::service_by_path(input.method, input.path, input.query) {
+        return Ok(svc);
+    }
     Err((
         Protocol::Query,
         ApiError::new("MissingAction", "Missing Action", 400, true),
@@ -78,6 +91,7 @@ mod tests {
                 target,
                 action,
                 signed_service: signed,
+                ..Default::default()
             }))
         };
         assert_eq!(t(Some("TrentService.Encrypt"), None, Some("kms")), "kms");
@@ -123,5 +137,52 @@ mod tests {
         assert_eq!(t(None, Some("Bogus"), None), "iam");
         assert_eq!(t(None, None, Some("kms")), "kms");
         assert_eq!(t(None, None, None), "MissingAction");
+        // The services of the security module, by their signing names and target prefixes.
+        assert_eq!(t(None, None, Some("guardduty")), "guardduty");
+        assert_eq!(t(None, None, Some("access-analyzer")), "accessanalyzer");
+        assert_eq!(t(None, None, Some("acm-pca")), "acm-pca");
+        assert_eq!(
+            t(
+                None,
+                Some("DescribeLoadBalancers"),
+                Some("elasticloadbalancing")
+            ),
+            "elbv2"
+        );
+        assert_eq!(t(None, Some("DescribeLoadBalancers"), None), "elbv2");
+        assert_eq!(
+            t(
+                Some("StarlingDoveService.DescribeConfigRules"),
+                None,
+                Some("config")
+            ),
+            "config"
+        );
+        assert_eq!(t(Some("AWSWAF_20190729.ListWebACLs"), None, None), "wafv2");
+        assert_eq!(
+            t(Some("AWSShield_20160616.ListProtections"), None, None),
+            "shield"
+        );
+        assert_eq!(t(Some("AWSEvents.ListRules"), None, None), "events");
+        assert_eq!(
+            t(Some("CertificateManager.ListCertificates"), None, None),
+            "acm"
+        );
+        assert_eq!(
+            t(Some("ACMPrivateCA.ListCertificateAuthorities"), None, None),
+            "acm-pca"
+        );
+        // Unsigned restJson1 calls route by their path.
+        let by_path = |method, path| {
+            name(route(RouteInput {
+                method,
+                path,
+                ..Default::default()
+            }))
+        };
+        assert_eq!(by_path("GET", "/detector"), "guardduty");
+        assert_eq!(by_path("GET", "/analyzer"), "accessanalyzer");
+        assert_eq!(by_path("POST", "/"), "MissingAction");
+        assert_eq!(by_path("GET", "/nothing/here"), "MissingAction");
     }
 }

@@ -69,6 +69,24 @@ pub(crate) fn format_iso8601(secs: f64) -> Option<String> {
     Some(dt.to_rfc3339_opts(fmt, true))
 }
 
+/// Formats epoch seconds as an RFC 7231 HTTP date (`Tue, 02 Jan 2024 03:04:05 GMT`).
+pub(crate) fn format_http_date(secs: f64) -> Option<String> {
+    if !(-1.0e13..=1.0e13).contains(&secs) {
+        return None;
+    }
+    let dt = DateTime::<Utc>::from_timestamp(secs.floor() as i64, 0)?;
+    Some(dt.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+}
+
+/// Parses an RFC 7231 HTTP date (restJson1's header timestamps), else what
+/// [`parse_timestamp`] reads. Returns epoch seconds.
+pub(crate) fn parse_http_date(s: &str) -> Option<f64> {
+    match DateTime::parse_from_rfc2822(s.trim()) {
+        Ok(dt) => Some(to_epoch(dt.with_timezone(&Utc))),
+        Err(_) => parse_timestamp(s),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +120,14 @@ mod tests {
             serde_json::json!(1704164645.25)
         );
         assert_eq!(format_iso8601(f64::MAX), None);
+        assert_eq!(
+            format_http_date(1704164645.0).unwrap(),
+            "Tue, 02 Jan 2024 03:04:05 GMT"
+        );
+        assert_eq!(
+            parse_http_date("Tue, 02 Jan 2024 03:04:05 GMT"),
+            Some(1704164645.0)
+        );
+        assert_eq!(parse_http_date("2024-01-02T03:04:05Z"), Some(1704164645.0));
     }
 }

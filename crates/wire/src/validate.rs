@@ -229,7 +229,7 @@ impl Validator<'_> {
             (ShapeKind::Boolean, Value::Bool(_)) | (ShapeKind::Timestamp(_), Value::Number(_)) => {}
             (ShapeKind::Timestamp(_), Value::String(s))
                 if crate::time::parse_timestamp(s).is_some() => {}
-            (_, Value::Null) => {}
+            (ShapeKind::Document, _) | (_, Value::Null) => {}
             (kind, _) => {
                 let what = match kind {
                     ShapeKind::Structure(_) | ShapeKind::Map(_) => "be an object",
@@ -369,11 +369,13 @@ mod tests {
                 }
             }
         }
-        // Rust's regex has no look-around; this one pattern is skipped.
-        assert_eq!(
-            failed,
-            ["iam:accountAliasType: ^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$"],
-            "patterns that do not compile"
+        // Rust's regex has no look-around; only patterns with one are skipped.
+        assert!(failed.len() >= 9, "{failed:?}");
+        assert!(
+            failed
+                .iter()
+                .all(|p| p.contains("(?!") || p.contains("(?=") || p.contains("(?<")),
+            "patterns that do not compile: {failed:?}"
         );
         let ct =
             compiled("[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*").unwrap();

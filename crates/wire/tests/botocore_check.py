@@ -1,6 +1,6 @@
 # Parses the bodies written by `RAMPART_WIRE_DUMP=<dir> cargo test -p rampart-wire --test dump`
 # with botocore's own response parsers: `python3 crates/wire/tests/botocore_check.py <dir>`.
-import botocore.session, botocore.parsers, os, json, sys
+import botocore.session, botocore.parsers, botocore.awsrequest, os, json, sys
 sess = botocore.session.get_session()
 d = sys.argv[1]
 for f in sorted(os.listdir(d)):
@@ -12,7 +12,8 @@ for f in sorted(os.listdir(d)):
     headers = {}
     if status != '200':
         hp = os.path.join(d, f'{svc}.error.headers')
-        headers = dict(l.split(': ',1) for l in open(hp).read().splitlines())
+        headers = botocore.awsrequest.HeadersDict(
+            dict(l.split(': ',1) for l in open(hp).read().splitlines()))
         shape = None
     else:
         shape = model.operation_model(op).output_shape

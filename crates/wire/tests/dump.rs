@@ -53,6 +53,16 @@ fn dump_samples() {
             "DescribeSecret",
             json!({"Name": "s", "VersionIdsToStages": {"v1": ["AWSCURRENT"]}, "CreatedDate": 0}),
         ),
+        (
+            "guardduty",
+            "ListDetectors",
+            json!({"DetectorIds": ["d1", "d2"], "NextToken": "t"}),
+        ),
+        (
+            "detective",
+            "ListGraphs",
+            json!({"GraphList": [{"Arn": "arn:aws:detective:us-east-1:123456789012:graph:1", "CreatedTime": 1704164645.25}]}),
+        ),
     ];
     for (svc, op, out) in samples {
         let s = rampart_model::service(svc).unwrap();
@@ -75,6 +85,14 @@ fn dump_samples() {
                 rampart_model::service("kms").unwrap(),
                 "NotFoundException",
                 "Key not found",
+            ),
+        ),
+        (
+            "guardduty",
+            ApiError::from_code(
+                rampart_model::service("guardduty").unwrap(),
+                "BadRequestException",
+                "The request is rejected.",
             ),
         ),
     ];

@@ -91,6 +91,29 @@ proptest! {
     }
 
     #[test]
+    fn rest_json_decoder_never_panics(
+        signed in prop_oneof![Just(Some("guardduty")), Just(Some("securityhub")), Just(Some("access-analyzer")), Just(Some("macie2")), Just(None)],
+        method in prop_oneof![Just("GET"), Just("POST"), Just("PUT"), Just("DELETE"), Just("PATCH")],
+        segs in prop::collection::vec(prop_oneof![Just("detector".to_string()), Just("findings".to_string()), Just("actionTargets".to_string()), Just("analyzer".to_string()), Just("get".to_string()), "[%0-9A-Za-z:]{0,8}"], 0..6),
+        query in "[a-zA-Z=&%0-9]{0,30}",
+        header in "\\PC{0,20}",
+        body in "\\PC{0,200}",
+        v in arb_json(),
+    ) {
+        let path = format!("/{}", segs.join("/"));
+        let text = v.to_string();
+        let headers: [(&str, &[u8]); 2] = [("x-amz-meta-a", header.as_bytes()), ("retry-after", header.as_bytes())];
+        for b in [body.as_bytes(), text.as_bytes()] {
+            let r = decode_request(&HttpRequest { method, path: &path, query: &query, signed_service: signed, headers: &headers, body: b, content_type: Some("application/json"), ..Default::default() });
+            if let Err(f) = r { let _ = f.encode("r"); }
+        }
+        for (svc, op) in [("guardduty", "ListFindings"), ("detective", "ListGraphs"), ("securityhub", "GetFindingsV2")] {
+            let s = rampart_model::service(svc).unwrap();
+            let _ = encode_output(s, s.operation(op).unwrap(), &v, "r");
+        }
+    }
+
+    #[test]
     fn xml_escaping_is_total(s in "\\PC*|[\\x00-\\x1f]*") {
         let e = escape_xml(&s);
         prop_assert!(!e.contains('<') && !e.contains('>') && !e.chars().any(|c| (c as u32) < 0x20));

@@ -25,6 +25,7 @@ fn request(form: &str, signed: Option<&str>) -> Result<Decoded, DecodeFailure> {
         target: None,
         signed_service: signed,
         body: form.as_bytes(),
+        ..Default::default()
     })
 }
 

@@ -166,7 +166,9 @@ async fn process(
     }
     let decoded = rampart_wire::decode_request(&HttpRequest {
         method,
+        path,
         query,
+        headers: &header_pairs,
         content_type: header_str(headers, header::CONTENT_TYPE.as_str()),
         target: header_str(headers, "x-amz-target"),
         signed_service: auth.as_ref().ok().map(|a| a.scope.service.as_str()),
@@ -631,6 +633,10 @@ fn into_response(wire: WireResponse, request_id: &str) -> Response {
             WireHeader::ContentType => header::CONTENT_TYPE,
             WireHeader::RequestId => REQUEST_ID,
             WireHeader::ErrorType => ERROR_TYPE,
+            WireHeader::Named(name) => match HeaderName::try_from(name) {
+                Ok(name) => name,
+                Err(_) => continue,
+            },
         };
         if let Ok(v) = HeaderValue::try_from(value) {
             headers.insert(name, v);

@@ -469,6 +469,30 @@ mod tests {
         assert!(checked > 50, "only {checked} sensitive members found");
     }
 
+    /// The security module's services record under AWS's event sources (their signing names).
+    #[test]
+    fn event_sources_of_the_security_module() {
+        for (model, source) in [
+            ("guardduty", "guardduty.amazonaws.com"),
+            ("detective", "detective.amazonaws.com"),
+            ("securityhub", "securityhub.amazonaws.com"),
+            ("accessanalyzer", "access-analyzer.amazonaws.com"),
+            ("inspector2", "inspector2.amazonaws.com"),
+            ("macie2", "macie2.amazonaws.com"),
+            ("artifact", "artifact.amazonaws.com"),
+            ("config", "config.amazonaws.com"),
+            ("wafv2", "wafv2.amazonaws.com"),
+            ("shield", "shield.amazonaws.com"),
+            ("events", "events.amazonaws.com"),
+            ("elbv2", "elasticloadbalancing.amazonaws.com"),
+            ("acm", "acm.amazonaws.com"),
+            ("acm-pca", "acm-pca.amazonaws.com"),
+        ] {
+            let service = rampart_model::service(model).unwrap();
+            assert_eq!(super::event_source(service.signing_name), source);
+        }
+    }
+
     /// KMS `Sign`'s message and an account's email are hidden by their shapes; members of the
     /// same names elsewhere (an OU's `Name`) are not.
     #[test]

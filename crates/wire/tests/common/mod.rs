@@ -20,6 +20,7 @@ const fn m(name: &'static str, shape: ShapeId, required: bool) -> Member {
         name,
         shape,
         location_name: None,
+        location: Location::Body,
         required,
         flattened: false,
         idempotency_token: false,
@@ -100,6 +101,11 @@ static OPS: [Operation; 1] = [Operation {
     result_wrapper: Some("OpResult"),
     errors: &[],
     unsigned: false,
+    http: Http {
+        method: "POST",
+        uri: "/",
+        status: 200,
+    },
 }];
 
 /// The synthetic awsQuery service.

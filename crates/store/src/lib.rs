@@ -11,6 +11,7 @@ mod accounts;
 mod audit;
 mod audit_chain;
 mod audit_encoded;
+mod audit_genesis;
 mod audit_lookup;
 mod audit_writer;
 mod cache;

@@ -18,7 +18,7 @@
 mod anchor;
 pub(crate) mod frame;
 pub(crate) mod read;
-mod segment_reader;
+pub(crate) mod segment_reader;
 mod summary;
 mod writer;
 
@@ -28,8 +28,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::crypto::MasterKey;
 use crate::error::{Result, StoreError};
-use anchor::Head;
-pub(crate) use anchor::{Genesis, GENESIS_FILE};
+pub(crate) use anchor::{Genesis, Head, GENESIS_FILE};
 use frame::RecordView;
 pub(crate) use read::{lookup, verify, Expect};
 use segment_reader::SegmentReader;
@@ -158,12 +157,12 @@ impl Journal {
 }
 
 /// `seg-<first seq, 20 digits>.log`: names sort in chain order.
-fn segment_path(dir: &Path, first_seq: i64) -> PathBuf {
+pub(crate) fn segment_path(dir: &Path, first_seq: i64) -> PathBuf {
     dir.join(format!("seg-{first_seq:020}.log"))
 }
 
 /// The segment files of `dir` in chain order, with their first sequence numbers.
-fn list_segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>> {
+pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -221,7 +220,7 @@ fn write_summary(dir: &Path, first_seq: i64, summary: &Summary) -> Result<()> {
 
 /// Creates (or truncates) a file only its owner can read: summaries and the head name users
 /// and access keys, like the segments they describe.
-fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .write(true)
@@ -238,6 +237,6 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| io_err(dir, e))
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> StoreError {
+pub(crate) fn io_err(path: &Path, e: std::io::Error) -> StoreError {
     StoreError::Database(format!("audit journal: {}: {e}", path.display()))
 }

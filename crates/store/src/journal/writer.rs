@@ -345,8 +345,10 @@ fn recover(dir: &Path, key: Arc<MasterKey>, segment_bytes: u64) -> Result<State>
         create_segment(dir, 1, [0u8; 32])?;
         segments.push((1, segment_path(dir, 1)));
     }
-    let last_at = segments.len() - 1;
-    let (first_seq, path) = segments[last_at].clone();
+    let last_at = segments.len().saturating_sub(1);
+    let Some((first_seq, path)) = segments.last().cloned() else {
+        return Err(refused("it has no segment".into()));
+    };
     if SegmentReader::open(&path, None)?
         .header
         .is_none_or(|h| h.first_seq != first_seq)

@@ -96,7 +96,10 @@ async fn backup(args: &BackupArgs) -> anyhow::Result<()> {
             );
         }
     }
-    copy_tree(&src.join(CREDENTIALS_FILE), &args.dest.join(CREDENTIALS_FILE))?;
+    copy_tree(
+        &src.join(CREDENTIALS_FILE),
+        &args.dest.join(CREDENTIALS_FILE),
+    )?;
     copy_tree(&src.join(ACCOUNTS_DIR), &args.dest.join(ACCOUNTS_DIR))?;
     let key_file = src.join(MASTER_KEY_FILE);
     if args.include_master_key {
@@ -163,7 +166,9 @@ fn restore(args: &RestoreArgs) -> anyhow::Result<()> {
     }
     println!("Restored {} into {}.", src.display(), dest.display());
     if !dest.join(MASTER_KEY_FILE).exists() {
-        println!("  Put the master key back ({MASTER_KEY_FILE} or {MASTER_KEY_ENV}) before starting.");
+        println!(
+            "  Put the master key back ({MASTER_KEY_FILE} or {MASTER_KEY_ENV}) before starting."
+        );
     }
     println!(
         "  Check it with: rampart audit verify --data-dir {}",
@@ -179,7 +184,10 @@ fn refuse_if_served(dest: &Path) -> anyhow::Result<()> {
         return Ok(());
     };
     if file.try_lock().is_err() {
-        bail!("a Rampart server is running on {}: stop it first", dest.display());
+        bail!(
+            "a Rampart server is running on {}: stop it first",
+            dest.display()
+        );
     }
     Ok(())
 }
@@ -229,7 +237,8 @@ fn copy_tree(src: &Path, dest: &Path) -> anyhow::Result<()> {
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", src.display())),
     };
     if meta.is_dir() {
-        std::fs::create_dir_all(dest).with_context(|| format!("cannot create {}", dest.display()))?;
+        std::fs::create_dir_all(dest)
+            .with_context(|| format!("cannot create {}", dest.display()))?;
         for entry in std::fs::read_dir(src)? {
             let entry = entry?;
             // The journal's lock belongs to the server that runs on a data dir.

@@ -95,7 +95,11 @@ async fn served(n: usize) -> tempfile::TempDir {
         sts.get_caller_identity().send().await.expect("call");
     }
     let iam = server.iam(&server.root_key, &server.root_secret).await;
-    iam.create_user().user_name("alice").send().await.expect("user");
+    iam.create_user()
+        .user_name("alice")
+        .send()
+        .await
+        .expect("user");
     drop(server);
     dir
 }
@@ -144,19 +148,22 @@ async fn an_emptied_trail_fails_verify_every_way() {
     let (ok, out) = verify(dir.path());
     assert!(ok, "{out}");
     let ways: [(&str, fn(&Path)); 4] = [
-        ("table rows deleted, head reset to 0 with an empty MAC", |d| {
-            let sql = format!(
-                "DELETE FROM audit_resources; DELETE FROM audit_events; \
+        (
+            "table rows deleted, head reset to 0 with an empty MAC",
+            |d| {
+                let sql = format!(
+                    "DELETE FROM audit_resources; DELETE FROM audit_events; \
                  UPDATE audit_head SET seq = 0, hash = '{}', mac = '';",
-                "0".repeat(64)
-            );
-            let st = Command::new("sqlite3")
-                .arg(d.join("rampart.db"))
-                .arg(sql)
-                .status()
-                .expect("sqlite3");
-            assert!(st.success());
-        }),
+                    "0".repeat(64)
+                );
+                let st = Command::new("sqlite3")
+                    .arg(d.join("rampart.db"))
+                    .arg(sql)
+                    .status()
+                    .expect("sqlite3");
+                assert!(st.success());
+            },
+        ),
         ("journal HEAD deleted", |d| {
             std::fs::remove_file(journal(d).join("HEAD")).unwrap();
         }),
@@ -178,7 +185,10 @@ async fn an_emptied_trail_fails_verify_every_way() {
         tamper(copy.path());
         let (ok, out) = verify(copy.path());
         assert!(!ok, "{why}: {out}");
-        assert!(out.contains("BROKEN") && !out.contains("Intact"), "{why}: {out}");
+        assert!(
+            out.contains("BROKEN") && !out.contains("Intact"),
+            "{why}: {out}"
+        );
     }
 }
 
@@ -251,11 +261,10 @@ async fn a_backup_taken_while_serving_restores_and_verifies() {
     let dest = backup.path().join("copy");
     let data = server.data_dir.to_str().unwrap().to_string();
     let dest_s = dest.to_str().unwrap().to_string();
-    let (ok, out) = tokio::task::spawn_blocking(move || {
-        rampart(&["backup", "--data-dir", &data, &dest_s])
-    })
-    .await
-    .unwrap();
+    let (ok, out) =
+        tokio::task::spawn_blocking(move || rampart(&["backup", "--data-dir", &data, &dest_s]))
+            .await
+            .unwrap();
     assert!(ok, "{out}");
     assert!(out.contains("NOT included"), "{out}");
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -274,7 +283,13 @@ async fn a_backup_taken_while_serving_restores_and_verifies() {
     let t = target.path().to_str().unwrap();
     let (ok, out) = rampart(&["restore", dest.to_str().unwrap(), "--data-dir", t]);
     assert!(!ok && out.contains("not empty"), "{out}");
-    let (ok, out) = rampart(&["restore", dest.to_str().unwrap(), "--data-dir", t, "--force"]);
+    let (ok, out) = rampart(&[
+        "restore",
+        dest.to_str().unwrap(),
+        "--data-dir",
+        t,
+        "--force",
+    ]);
     assert!(ok, "{out}");
     // The master key comes from its own backup.
     std::fs::copy(
@@ -292,10 +307,15 @@ async fn a_backup_taken_while_serving_restores_and_verifies() {
         .await;
     let who = sts2.get_caller_identity().send().await.unwrap();
     assert_eq!(who.account(), Some(account.as_str()));
-    let iam2 = restored.iam(&restored.root_key, &restored.root_secret).await;
+    let iam2 = restored
+        .iam(&restored.root_key, &restored.root_secret)
+        .await;
     let users = iam2.list_users().max_items(1000).send().await.unwrap();
     let names: Vec<&str> = users.users().iter().map(|u| u.user_name()).collect();
-    assert!(names.contains(&"ann") && names.contains(&"bob"), "{names:?}");
+    assert!(
+        names.contains(&"ann") && names.contains(&"bob"),
+        "{names:?}"
+    );
     drop(restored);
     let (ok, out) = verify(target.path());
     assert!(ok, "after a start on the restored copy: {out}");

@@ -56,11 +56,9 @@ impl Store {
             return Ok(Recorded::Invalid);
         };
         let expected = genesis_mac(&self.inner.key, account);
-        let ok = aws_lc_rs::constant_time::verify_slices_are_equal(
-            expected.as_bytes(),
-            mac.as_bytes(),
-        )
-        .is_ok();
+        let ok =
+            aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), mac.as_bytes())
+                .is_ok();
         Ok(if ok {
             Recorded::Valid(account.to_string())
         } else {

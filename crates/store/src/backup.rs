@@ -45,7 +45,10 @@ pub async fn backup_embedded(db: &Path, dest_db: &Path, key: &MasterKey) -> Resu
 /// `VACUUM INTO` on a read-only connection: a consistent copy of the last committed state.
 async fn vacuum_into(db: &Path, dest: &Path) -> Result<()> {
     if !db.exists() {
-        return Err(StoreError::Database(format!("{} does not exist", db.display())));
+        return Err(StoreError::Database(format!(
+            "{} does not exist",
+            db.display()
+        )));
     }
     let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
         .filename(db)

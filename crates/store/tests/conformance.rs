@@ -597,7 +597,13 @@ async fn chain_detects_rewritten_head(h: &Harness) {
 
 async fn chain_detects_an_emptied_table(h: &Harness) {
     append_five(h).await;
-    let genesis = h.store.settings().get("store.audit_genesis").await.unwrap().unwrap();
+    let genesis = h
+        .store
+        .settings()
+        .get("store.audit_genesis")
+        .await
+        .unwrap()
+        .unwrap();
     let genesis_mac = genesis.split_once(' ').unwrap().1.to_string();
     // Every row deleted and the head reset to the genesis with an empty MAC...
     h.raw_exec(&format!(
@@ -618,14 +624,22 @@ async fn chain_detects_an_emptied_table(h: &Harness) {
         .await;
     let b = h.store.verify_chain().await.unwrap().first_break.unwrap();
     assert!(b.reason.contains("genesis record is missing"), "{b:?}");
-    let err = h.store.ensure_audit_genesis(common::ACCOUNT).await.unwrap_err();
+    let err = h
+        .store
+        .ensure_audit_genesis(common::ACCOUNT)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("rampart audit verify"), "{err}");
 }
 
 async fn genesis_is_required_and_upgrades_only_a_verified_trail(h: &Harness) {
     append_five(h).await;
     // Another account id than the trail was created for: refused.
-    let err = h.store.ensure_audit_genesis("999999999999").await.unwrap_err();
+    let err = h
+        .store
+        .ensure_audit_genesis("999999999999")
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("created for account"), "{err}");
     // A store from before genesis records (pending marker, no genesis) with an intact chain
     // gets its genesis at start.
@@ -651,9 +665,19 @@ async fn genesis_is_required_and_upgrades_only_a_verified_trail(h: &Harness) {
          UPDATE audit_events SET event_name = 'Innocent' WHERE seq = 3",
     )
     .await;
-    let err = h.store.ensure_audit_genesis(common::ACCOUNT).await.unwrap_err();
+    let err = h
+        .store
+        .ensure_audit_genesis(common::ACCOUNT)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("record 3"), "{err}");
-    assert!(h.store.settings().get("store.audit_genesis").await.unwrap().is_none());
+    assert!(h
+        .store
+        .settings()
+        .get("store.audit_genesis")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn seed_lookup(h: &Harness) {

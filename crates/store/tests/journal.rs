@@ -392,7 +392,10 @@ async fn a_flipped_byte_before_the_checkpoint_stops_start_up_and_stays_reported(
     std::fs::write(&seg, &bytes).unwrap();
 
     let err = spawn_err(&dir.0, &key).await;
-    assert!(err.contains("record 7") && err.contains("rampart audit verify"), "{err}");
+    assert!(
+        err.contains("record 7") && err.contains("rampart audit verify"),
+        "{err}"
+    );
     // Nothing was cut, and verify still reports it.
     assert_eq!(std::fs::read(&seg).unwrap(), bytes);
     let store = open_unchecked(&dir.0, &key).await;

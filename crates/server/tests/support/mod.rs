@@ -122,6 +122,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
         // SIGTERM first so the graceful shutdown (and the audit flush) runs.
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())

@@ -72,7 +72,11 @@ impl Head {
             (0, a) => a,
             _ => None,
         };
-        mac_ok(key, &Head::mac_input(self.seq, &self.hash, account), &self.mac)
+        mac_ok(
+            key,
+            &Head::mac_input(self.seq, &self.hash, account),
+            &self.mac,
+        )
     }
 
     fn slot(&self) -> [u8; SLOT_LEN] {
@@ -183,7 +187,10 @@ impl Genesis {
                 account_id: a.to_string(),
                 mac: m.to_string(),
             })),
-            _ => Err(StoreError::Corrupt(format!("{} is malformed", path.display()))),
+            _ => Err(StoreError::Corrupt(format!(
+                "{} is malformed",
+                path.display()
+            ))),
         }
     }
 
@@ -215,14 +222,20 @@ mod tests {
         let g = Head::genesis(&key, "123456789012");
         let file = g.store_file(&dir).unwrap();
         let slots = Head::load_slots(&dir).unwrap().unwrap();
-        assert_eq!(Head::best(&slots, &key, Some("123456789012")), Some(g.clone()));
+        assert_eq!(
+            Head::best(&slots, &key, Some("123456789012")),
+            Some(g.clone())
+        );
         assert_eq!(Head::best(&slots, &key, Some("999999999999")), None);
         assert_eq!(Head::best(&slots, &key, None), None);
 
         let h5 = Head::new(&key, 5, [5u8; 32]);
         h5.store_slot(&file, 1, &dir).unwrap();
         let slots = Head::load_slots(&dir).unwrap().unwrap();
-        assert_eq!(Head::best(&slots, &key, Some("123456789012")), Some(h5.clone()));
+        assert_eq!(
+            Head::best(&slots, &key, Some("123456789012")),
+            Some(h5.clone())
+        );
         // Slot 0 torn mid-write: the other slot still anchors the chain.
         file.write_all_at(b"7 zz", 0).unwrap();
         let slots = Head::load_slots(&dir).unwrap().unwrap();

@@ -305,9 +305,9 @@ fn anchor(dir: &Path, key: &MasterKey) -> Result<Option<Head>> {
     }
     let account = genesis.as_ref().map(|g| g.account_id.as_str());
     match Head::load_slots(dir)? {
-        Some(slots) => Head::best(&slots, key, account).map(Some).ok_or_else(|| {
-            refused("its HEAD does not verify under the master key".into())
-        }),
+        Some(slots) => Head::best(&slots, key, account)
+            .map(Some)
+            .ok_or_else(|| refused("its HEAD does not verify under the master key".into())),
         None if genesis.is_some() => Err(refused(
             "its HEAD is missing although its genesis is recorded: records may have been removed"
                 .into(),

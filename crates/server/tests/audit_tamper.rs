@@ -142,12 +142,15 @@ async fn a_flipped_byte_in_record_7_of_13_stops_start_up_and_stays_broken() {
     assert!(!out.contains("Intact"), "{out}");
 }
 
+/// One way of removing records from a data dir.
+type Tamper = fn(&Path);
+
 #[tokio::test]
 async fn an_emptied_trail_fails_verify_every_way() {
     let dir = served(5).await;
     let (ok, out) = verify(dir.path());
     assert!(ok, "{out}");
-    let ways: [(&str, fn(&Path)); 4] = [
+    let ways: [(&str, Tamper); 4] = [
         (
             "table rows deleted, head reset to 0 with an empty MAC",
             |d| {

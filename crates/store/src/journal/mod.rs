@@ -9,7 +9,8 @@
 //!
 //! - Records form their own hash chain (same rule and canonical bytes as the audit table),
 //!   frame by frame across segments ([`frame`]); the head is checkpointed with a MAC under the
-//!   master key at most once a second and at every flush.
+//!   master key after every batch, before the batch is acknowledged, and the chain's genesis
+//!   is recorded under the MAC too ([`anchor`]). Recovery is anchored to the head.
 //! - A segment is sealed at a size limit, with a summary beside it ([`summary`]) that lets
 //!   `LookupEvents` skip it; the active segment is always scanned.
 //! - One writer per directory ([`writer`]), holding a lock; readers need none.

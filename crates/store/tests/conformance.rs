@@ -381,6 +381,10 @@ async fn secrets_are_sealed_and_bound_to_their_row(h: &Harness) {
         let mut scanned = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
+            // The audit journal's directory (the trail's genesis opens it) holds no secrets.
+            if path.is_dir() {
+                continue;
+            }
             let bytes = std::fs::read(&path).unwrap();
             assert!(!contains(&bytes, secret_a.as_bytes()), "{}", path.display());
             assert!(!contains(&bytes, secret_b.as_bytes()), "{}", path.display());

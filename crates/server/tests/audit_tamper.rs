@@ -323,3 +323,49 @@ async fn a_backup_taken_while_serving_restores_and_verifies() {
     let (ok, out) = verify(target.path());
     assert!(ok, "after a start on the restored copy: {out}");
 }
+
+#[test]
+fn on_postgresql_backup_points_at_pg_dump_and_copies_the_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().unwrap();
+    let acct = data.path().join("accounts").join("222222222222");
+    std::fs::create_dir_all(&acct).unwrap();
+    for f in [
+        data.path().join("root-credentials"),
+        acct.join("root-credentials"),
+    ] {
+        std::fs::write(&f, "[default]\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    std::fs::write(data.path().join("master.key"), "not copied").unwrap();
+    let dest = data.path().join("..").join(format!(
+        "{}-backup",
+        data.path().file_name().unwrap().to_string_lossy()
+    ));
+    let (ok, out) = rampart(&[
+        "backup",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/none",
+        dest.to_str().unwrap(),
+    ]);
+    assert!(ok && out.contains("pg_dump"), "{out}");
+    let copied = dest.join("accounts/222222222222/root-credentials");
+    let mode = std::fs::metadata(&copied).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(dest.join("root-credentials").exists());
+    assert!(!dest.join("master.key").exists());
+    assert!(!dest.join("rampart.db").exists());
+    // A second backup into the same, now non-empty, destination is refused.
+    let (ok, out) = rampart(&[
+        "backup",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/none",
+        dest.to_str().unwrap(),
+    ]);
+    assert!(!ok && out.contains("not empty"), "{out}");
+    std::fs::remove_dir_all(&dest).unwrap();
+}

@@ -460,7 +460,7 @@ async fn a_segment_cut_below_the_checkpoint_stops_start_up() {
     let seg = one_segment(&dir.0, &key, 13).await;
     let bytes = std::fs::read(&seg).unwrap();
     let ends = frame_ends(&bytes);
-    // Cut cleanly after record 6, as a recovery of old would have.
+    // Cut cleanly after record 6, below the head at 13.
     std::fs::write(&seg, &bytes[..ends[5]]).unwrap();
     let err = spawn_err(&dir.0, &key).await;
     assert!(err.contains("record 7") && err.contains("13"), "{err}");
@@ -526,17 +526,20 @@ async fn an_older_head_fails_verify() {
     one_segment(&dir.0, &key, 3).await;
     let jdir = journal_dir(&dir.0);
     let older = std::fs::read(jdir.join("HEAD")).unwrap();
-    let seg = one_segment(&dir.0, &key, 5).await;
-    let full = std::fs::read(&seg).unwrap();
+    one_segment(&dir.0, &key, 5).await;
     // The HEAD of an earlier moment put back: records 4..=8 are past it with no writer.
     std::fs::write(jdir.join("HEAD"), &older).unwrap();
     let store = open_unchecked(&dir.0, &key).await;
     let b = store.verify_chain().await.unwrap().first_break.unwrap();
     assert_eq!(b.seq, 4, "{b:?}");
     assert!(b.reason.contains("after its checkpoint"), "{b:?}");
-    // With the segment cut back to it as well, start-up would be the only witness; the
-    // segment cut back below the current HEAD is refused (a_segment_cut_below_...).
-    drop(full);
+    // Start-up keeps the records past the head (they chain onto it) and checkpoints them:
+    // nothing was removed.
+    let (w, task) = AuditWriter::spawn(store.clone(), quick()).unwrap();
+    drop(w);
+    task.await.unwrap();
+    let r = store.verify_chain().await.unwrap();
+    assert!(r.is_intact() && r.journal_head_seq == 8, "{r:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,7 +54,8 @@ impl App {
         let keep = bootstrap::current(&self.store).await?;
         self.audit.flush().await?;
         self.store.wipe_all().await?;
-        bootstrap::ensure(&self.config, &self.store, keep).await?;
+        let boot = bootstrap::ensure(&self.config, &self.store, keep).await?;
+        self.store.ensure_audit_genesis(&boot.account_id).await?;
         Ok(())
     }
 }
@@ -115,6 +116,10 @@ impl App {
         let (audit, audit_task) = AuditWriter::spawn(store.clone(), AuditWriterConfig::default())
             .context("cannot open the audit journal")?;
         let boot = bootstrap::ensure(&config, &store, None).await?;
+        store
+            .ensure_audit_genesis(&boot.account_id)
+            .await
+            .context("the audit trail does not check out")?;
         let app = Arc::new(App {
             authn: pipeline::authn::AuthnCache::default(),
             policies: pipeline::policies::PolicyCache::default(),

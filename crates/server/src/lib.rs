@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod app;
 pub mod audit_cli;
+pub mod backup_cli;
 pub mod billing;
 pub mod bootstrap;
 pub mod clock;

@@ -117,8 +117,24 @@ pub(crate) fn head_mac(key: &MasterKey, seq: i64, hash: &str) -> String {
     key.audit_mac(&data)
 }
 
-/// Walks the chain from the start and stops at the first break.
-pub(crate) async fn verify(conn: Conn<'_>, key: &MasterKey) -> Result<ChainReport> {
+/// The MAC a head at sequence 0 carries: over the genesis hash and the installation's account
+/// id, so a head reset to 0 after records were removed does not verify.
+pub(crate) fn genesis_head_mac(key: &MasterKey, account_id: &str) -> String {
+    let mut data = b"rampart-audit-head-genesis".to_vec();
+    data.extend_from_slice(&0i64.to_be_bytes());
+    data.extend_from_slice(GENESIS_HASH.as_bytes());
+    data.extend_from_slice(account_id.as_bytes());
+    key.audit_mac(&data)
+}
+
+/// Walks the chain from the start and stops at the first break. With the genesis's account id,
+/// a head at 0 must carry the genesis MAC; without one (only before the genesis is recorded)
+/// it is not checked.
+pub(crate) async fn verify(
+    conn: Conn<'_>,
+    key: &MasterKey,
+    genesis_account: Option<&str>,
+) -> Result<ChainReport> {
     dispatch!(conn, c => {
         let (head_seq, head_hash, mac): (i64, String, String) =
             sqlx::query_as("SELECT seq, hash, mac FROM audit_head WHERE id = 1")
@@ -217,6 +233,13 @@ pub(crate) async fn verify(conn: Conn<'_>, key: &MasterKey) -> Result<ChainRepor
             report.first_break = Some(ChainBreak {
                 seq: head_seq,
                 reason: "chain head MAC does not match (head rewritten without the master key)".into(),
+            });
+        } else if head_seq == 0
+            && genesis_account.is_some_and(|a| mac != genesis_head_mac(key, a))
+        {
+            report.first_break = Some(ChainBreak {
+                seq: 0,
+                reason: "the audit table's head is at record 0 without the genesis MAC: records were removed and the head reset".into(),
             });
         }
         Ok(report)

@@ -11,8 +11,10 @@ mod accounts;
 mod audit;
 mod audit_chain;
 mod audit_encoded;
+mod audit_genesis;
 mod audit_lookup;
 mod audit_writer;
+mod backup;
 mod cache;
 mod config;
 mod credentials;
@@ -35,6 +37,7 @@ pub use audit_chain::{ChainBreak, ChainReport, GENESIS_HASH};
 pub use audit_encoded::{AuditFields, EncodedAudit};
 pub use audit_lookup::{EventPage, LookupAttribute, LookupQuery, MAX_PAGE};
 pub use audit_writer::{AuditWriter, AuditWriterConfig};
+pub use backup::{backup_embedded, BackupReport};
 pub use cache::{KeyWithSecret, SharedKey};
 pub use config::{Backend, StoreConfig, SQLITE_FILE};
 pub use credentials::{

@@ -12,7 +12,6 @@ use sqlx::Connection;
 
 use crate::accounts::Accounts;
 use crate::audit::{Appended, AuditRecord};
-use crate::audit_chain::ChainReport;
 use crate::audit_lookup::{EventPage, LookupQuery};
 use crate::config::{Backend, StoreConfig};
 use crate::credentials::Credentials;
@@ -232,33 +231,6 @@ impl Store {
             None => Vec::new(),
         };
         Ok(merge_page(table, journal, page))
-    }
-
-    /// Recomputes the whole audit hash chain (and the journal's) and reports the first
-    /// break, if any.
-    pub async fn verify_chain(&self) -> Result<ChainReport> {
-        let mut report = {
-            let mut h = Handle::Store(self);
-            let mut g = h.conn().await?;
-            crate::audit_chain::verify(g.conn(), &self.inner.key).await?
-        };
-        if self.inner.journal.is_some() {
-            let store = self.clone();
-            let j = tokio::task::spawn_blocking(move || match &store.inner.journal {
-                Some(j) => crate::journal::verify(j).map(Some),
-                None => Ok(None),
-            })
-            .await
-            .map_err(|e| StoreError::Database(format!("journal verify: {e}")))??;
-            if let Some(j) = j {
-                report.records_checked += j.records_checked;
-                report.journal_head_seq = j.last_seq;
-                if report.first_break.is_none() {
-                    report.first_break = j.first_break;
-                }
-            }
-        }
-        Ok(report)
     }
 
     /// Checks that the database answers (for health endpoints).

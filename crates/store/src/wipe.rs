@@ -1,6 +1,7 @@
 //! Wiping every row: the dev-mode reset (`POST /_rampart/reset`), never used otherwise.
 
 use crate::audit_chain::GENESIS_HASH;
+use crate::audit_genesis::{GENESIS_SETTING, PENDING_SETTING};
 use crate::db::dispatch;
 use crate::error::Result;
 use crate::store::Store;
@@ -39,6 +40,19 @@ impl Store {
                 .bind(GENESIS_HASH)
                 .execute(&mut *c)
                 .await?;
+            // The trail starts over: its genesis is recorded again by the next
+            // `ensure_audit_genesis` (the reset's bootstrap).
+            sqlx::query("DELETE FROM settings WHERE key = $1")
+                .bind(GENESIS_SETTING)
+                .execute(&mut *c)
+                .await?;
+            sqlx::query(
+                "INSERT INTO settings (key, value, updated_at_ms) VALUES ($1, '1', 0)
+                 ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(PENDING_SETTING)
+            .execute(&mut *c)
+            .await?;
         });
         tx.forget_chain_head();
         tx.touched.mark(crate::cache::Domain::Credentials);

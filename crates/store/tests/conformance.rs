@@ -53,6 +53,8 @@ conformance!(
     chain_detects_removed_last_record,
     chain_detects_altered_resource,
     chain_detects_rewritten_head,
+    chain_detects_an_emptied_table,
+    genesis_is_required_and_upgrades_only_a_verified_trail,
     lookup_filters,
     lookup_pagination_newest_first,
     lookup_time_range_and_bad_token,
@@ -380,6 +382,10 @@ async fn secrets_are_sealed_and_bound_to_their_row(h: &Harness) {
         let mut scanned = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
+            // The audit journal's directory (the trail's genesis opens it) holds no secrets.
+            if path.is_dir() {
+                continue;
+            }
             let bytes = std::fs::read(&path).unwrap();
             assert!(!contains(&bytes, secret_a.as_bytes()), "{}", path.display());
             assert!(!contains(&bytes, secret_b.as_bytes()), "{}", path.display());
@@ -638,6 +644,91 @@ async fn chain_detects_rewritten_head(h: &Harness) {
     let b = h.store.verify_chain().await.unwrap().first_break.unwrap();
     assert_eq!(b.seq, 4, "{b:?}");
     assert!(b.reason.contains("MAC"), "{b:?}");
+}
+
+async fn chain_detects_an_emptied_table(h: &Harness) {
+    append_five(h).await;
+    let genesis = h
+        .store
+        .settings()
+        .get("store.audit_genesis")
+        .await
+        .unwrap()
+        .unwrap();
+    let genesis_mac = genesis.split_once(' ').unwrap().1.to_string();
+    // Every row deleted and the head reset to the genesis with an empty MAC...
+    h.raw_exec(&format!(
+        "DELETE FROM audit_resources; DELETE FROM audit_events;
+         UPDATE audit_head SET seq = 0, hash = '{}', mac = ''",
+        rampart_store::GENESIS_HASH
+    ))
+    .await;
+    let b = h.store.verify_chain().await.unwrap().first_break.unwrap();
+    assert_eq!(b.seq, 0, "{b:?}");
+    assert!(b.reason.contains("removed"), "{b:?}");
+    // ...or with the genesis record's MAC copied into it: still not the head's genesis MAC.
+    h.raw_exec(&format!("UPDATE audit_head SET mac = '{genesis_mac}'"))
+        .await;
+    assert!(!h.store.verify_chain().await.unwrap().is_intact());
+    // ...and the genesis record deleted too: a missing genesis is a break, and start refused.
+    h.raw_exec("DELETE FROM settings WHERE key = 'store.audit_genesis'")
+        .await;
+    let b = h.store.verify_chain().await.unwrap().first_break.unwrap();
+    assert!(b.reason.contains("genesis record is missing"), "{b:?}");
+    let err = h
+        .store
+        .ensure_audit_genesis(common::ACCOUNT)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("rampart audit verify"), "{err}");
+}
+
+async fn genesis_is_required_and_upgrades_only_a_verified_trail(h: &Harness) {
+    append_five(h).await;
+    // Another account id than the trail was created for: refused.
+    let err = h
+        .store
+        .ensure_audit_genesis("999999999999")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("created for account"), "{err}");
+    // A store from before genesis records (pending marker, no genesis) with an intact chain
+    // gets its genesis at start.
+    h.raw_exec(
+        "DELETE FROM settings WHERE key = 'store.audit_genesis';
+         INSERT INTO settings (key, value, updated_at_ms) VALUES ('store.audit_genesis_pending', '1', 0)",
+    )
+    .await;
+    assert!(!h.store.verify_chain().await.unwrap().is_intact());
+    h.store.ensure_audit_genesis(common::ACCOUNT).await.unwrap();
+    assert!(h.store.verify_chain().await.unwrap().is_intact());
+    assert!(h
+        .store
+        .settings()
+        .get("store.audit_genesis_pending")
+        .await
+        .unwrap()
+        .is_none());
+    // One whose chain does not verify is refused, and nothing is recorded.
+    h.raw_exec(
+        "DELETE FROM settings WHERE key = 'store.audit_genesis';
+         INSERT INTO settings (key, value, updated_at_ms) VALUES ('store.audit_genesis_pending', '1', 0);
+         UPDATE audit_events SET event_name = 'Innocent' WHERE seq = 3",
+    )
+    .await;
+    let err = h
+        .store
+        .ensure_audit_genesis(common::ACCOUNT)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("record 3"), "{err}");
+    assert!(h
+        .store
+        .settings()
+        .get("store.audit_genesis")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 async fn seed_lookup(h: &Harness) {
@@ -1033,6 +1124,9 @@ async fn wipe_all_resets_everything(h: &Harness) {
         .unwrap()
         .is_none());
     assert!(s.settings().get("bootstrap").await.unwrap().is_none());
+    // The trail starts over and gets its genesis again at the next bootstrap.
+    assert!(!s.verify_chain().await.unwrap().is_intact());
+    s.ensure_audit_genesis(common::ACCOUNT).await.unwrap();
     let r = s.verify_chain().await.unwrap();
     assert!(r.is_intact() && r.head_seq == 0, "{r:?}");
     assert_eq!(s.append_audit(&record(1, t(1))).await.unwrap().seq, 1);

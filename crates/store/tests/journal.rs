@@ -23,8 +23,16 @@ fn temp_dir() -> Dir {
     Dir(std::env::temp_dir().join(format!("rampart-journal-{}", uuid::Uuid::new_v4())))
 }
 
-/// A store whose journal seals a segment every ~4 KiB, so a few dozen records span several.
+/// A store whose journal seals a segment every ~4 KiB, so a few dozen records span several,
+/// with its audit trail's genesis checked (recorded on the first open), as a server's start.
 async fn open(dir: &Path, key: &Arc<MasterKey>) -> Store {
+    let store = open_unchecked(dir, key).await;
+    store.ensure_audit_genesis(common::ACCOUNT).await.unwrap();
+    store
+}
+
+/// The store without the start-up genesis check (as `rampart audit verify` opens it).
+async fn open_unchecked(dir: &Path, key: &Arc<MasterKey>) -> Store {
     Store::open(StoreConfig::sqlite_in(dir, key.clone()).with_journal_segment_bytes(4096))
         .await
         .unwrap()
@@ -248,7 +256,7 @@ async fn tampering_is_detected() {
     // The newest segment removed: the checkpointed head still counts its records.
     drop(store);
     std::fs::remove_file(segs.last().unwrap()).unwrap();
-    let store = open(&dir.0, &key).await;
+    let store = open_unchecked(&dir.0, &key).await;
     let b = store.verify_chain().await.unwrap().first_break.unwrap();
     assert!(b.reason.contains("removed"), "{b:?}");
 }
@@ -296,6 +304,9 @@ async fn wipe_empties_the_journal() {
         .unwrap()
         .events
         .is_empty());
+    // Until the reset's bootstrap records the genesis again, the trail is not intact.
+    assert!(!store.verify_chain().await.unwrap().is_intact());
+    store.ensure_audit_genesis(common::ACCOUNT).await.unwrap();
     let r = store.verify_chain().await.unwrap();
     assert!(r.is_intact() && r.journal_head_seq == 0, "{r:?}");
     let (writer, task) = AuditWriter::spawn(store.clone(), quick()).unwrap();
@@ -327,7 +338,225 @@ async fn only_the_owner_can_read_the_journal() {
         );
     }
     assert!(files.iter().any(|p| p.ends_with("HEAD")), "{files:?}");
+    assert!(files.iter().any(|p| p.ends_with("GENESIS")), "{files:?}");
     for f in &files {
         assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+}
+
+/// Offsets where each frame of a segment ends (the first frame starts after the header).
+fn frame_ends(bytes: &[u8]) -> Vec<usize> {
+    let mut ends = Vec::new();
+    let mut pos = 48;
+    while pos + 4 <= bytes.len() {
+        let len = u32::from_be_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+        pos += 4 + len + 32;
+        ends.push(pos);
+    }
+    ends
+}
+
+/// A store with one big segment holding `n` records, closed.
+async fn one_segment(dir: &Path, key: &Arc<MasterKey>, n: u32) -> PathBuf {
+    let store = Store::open(StoreConfig::sqlite_in(dir, key.clone()))
+        .await
+        .unwrap();
+    store.ensure_audit_genesis(common::ACCOUNT).await.unwrap();
+    let (writer, task) = AuditWriter::spawn(store.clone(), quick()).unwrap();
+    for i in 1..=n {
+        writer.append(record(i, t(i64::from(i)))).await.unwrap();
+    }
+    drop(writer);
+    task.await.unwrap();
+    store.close().await;
+    segments(dir).pop().unwrap()
+}
+
+async fn spawn_err(dir: &Path, key: &Arc<MasterKey>) -> String {
+    let store = Store::open(StoreConfig::sqlite_in(dir, key.clone()))
+        .await
+        .unwrap();
+    AuditWriter::spawn(store, quick()).unwrap_err().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flipped_byte_before_the_checkpoint_stops_start_up_and_stays_reported() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    let seg = one_segment(&dir.0, &key, 13).await;
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let ends = frame_ends(&bytes);
+    assert_eq!(ends.len(), 13);
+    // One byte inside record 7's payload.
+    bytes[ends[5] + 20] ^= 1;
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let err = spawn_err(&dir.0, &key).await;
+    assert!(
+        err.contains("record 7") && err.contains("rampart audit verify"),
+        "{err}"
+    );
+    // Nothing was cut, and verify still reports it.
+    assert_eq!(std::fs::read(&seg).unwrap(), bytes);
+    let store = open_unchecked(&dir.0, &key).await;
+    let b = store.verify_chain().await.unwrap().first_break.unwrap();
+    assert_eq!(b.seq, 7, "{b:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_record_is_checkpointed_so_recovery_never_cuts_it() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    let store = Store::open(StoreConfig::sqlite_in(&dir.0, key.clone()))
+        .await
+        .unwrap();
+    store.ensure_audit_genesis(common::ACCOUNT).await.unwrap();
+    let (writer, task) = AuditWriter::spawn(store.clone(), quick()).unwrap();
+    for i in 1..=5 {
+        writer.append(record(i, t(i64::from(i)))).await.unwrap();
+    }
+    // Acknowledged: a crash now (the files as they are, no shutdown) keeps all five. The copy
+    // is what a kill -9 leaves behind.
+    let crashed = temp_dir();
+    std::fs::create_dir_all(journal_dir(&crashed.0)).unwrap();
+    for f in ["rampart.db", "rampart.db-wal", "rampart.db-shm"] {
+        let _ = std::fs::copy(dir.0.join(f), crashed.0.join(f));
+    }
+    for e in std::fs::read_dir(journal_dir(&dir.0)).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, journal_dir(&crashed.0).join(p.file_name().unwrap())).unwrap();
+    }
+    drop(writer);
+    task.await.unwrap();
+
+    // The last acknowledged record damaged: not a torn tail to cut, a refusal.
+    let seg = segments(&crashed.0).pop().unwrap();
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let last = bytes.len() - 40;
+    bytes[last] ^= 1;
+    std::fs::write(&seg, &bytes).unwrap();
+    let err = spawn_err(&crashed.0, &key).await;
+    assert!(err.contains("record 5"), "{err}");
+    bytes[last] ^= 1;
+    // A torn write after it (never acknowledged) is cut, and the five are kept.
+    bytes.extend_from_slice(&[0, 0, 0, 9, 1, 2]);
+    std::fs::write(&seg, &bytes).unwrap();
+    let store = Store::open(StoreConfig::sqlite_in(&crashed.0, key.clone()))
+        .await
+        .unwrap();
+    store.ensure_audit_genesis(common::ACCOUNT).await.unwrap();
+    let (w, t2) = AuditWriter::spawn(store.clone(), quick()).unwrap();
+    assert_eq!(w.append(record(6, t(6))).await.unwrap().seq, 6);
+    drop(w);
+    t2.await.unwrap();
+    let r = store.verify_chain().await.unwrap();
+    assert!(r.is_intact() && r.journal_head_seq == 6, "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_segment_cut_below_the_checkpoint_stops_start_up() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    let seg = one_segment(&dir.0, &key, 13).await;
+    let bytes = std::fs::read(&seg).unwrap();
+    let ends = frame_ends(&bytes);
+    // Cut cleanly after record 6, below the head at 13.
+    std::fs::write(&seg, &bytes[..ends[5]]).unwrap();
+    let err = spawn_err(&dir.0, &key).await;
+    assert!(err.contains("record 7") && err.contains("13"), "{err}");
+    assert_eq!(std::fs::metadata(&seg).unwrap().len() as usize, ends[5]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_emptied_journal_fails_verify() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    drop(filled(&dir.0, &key, 40).await);
+    let jdir = journal_dir(&dir.0);
+    let head = std::fs::read(jdir.join("HEAD")).unwrap();
+    let check = |why: &'static str| {
+        let dir = dir.0.clone();
+        let key = key.clone();
+        async move {
+            let store = open_unchecked(&dir, &key).await;
+            let r = store.verify_chain().await.unwrap();
+            assert!(!r.is_intact(), "{why}: {r:?}");
+            store.close().await;
+            r.first_break.unwrap().reason
+        }
+    };
+    // The HEAD deleted.
+    std::fs::remove_file(jdir.join("HEAD")).unwrap();
+    let reason = check("HEAD deleted").await;
+    assert!(reason.contains("HEAD is missing"), "{reason}");
+    // ...and start-up refuses it.
+    let err = spawn_err(&dir.0, &key).await;
+    assert!(err.contains("HEAD is missing"), "{err}");
+    // Every segment cut back to its header, the HEAD still deleted.
+    let saved: Vec<(PathBuf, Vec<u8>)> = segments(&dir.0)
+        .into_iter()
+        .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
+        .collect();
+    for (p, b) in &saved {
+        std::fs::write(p, &b[..48]).unwrap();
+    }
+    check("segments cut to their header, HEAD deleted").await;
+    // And the GENESIS file deleted too.
+    std::fs::rename(jdir.join("GENESIS"), dir.0.join("GENESIS.saved")).unwrap();
+    let reason = check("GENESIS deleted").await;
+    assert!(reason.contains("GENESIS"), "{reason}");
+    std::fs::rename(dir.0.join("GENESIS.saved"), jdir.join("GENESIS")).unwrap();
+    // The segments back, with an older HEAD: one checkpointed after record 3.
+    for (p, b) in &saved {
+        std::fs::write(p, b).unwrap();
+    }
+    std::fs::write(jdir.join("HEAD"), &head).unwrap();
+    assert!(open_unchecked(&dir.0, &key)
+        .await
+        .verify_chain()
+        .await
+        .unwrap()
+        .is_intact());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_head_fails_verify() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    one_segment(&dir.0, &key, 3).await;
+    let jdir = journal_dir(&dir.0);
+    let older = std::fs::read(jdir.join("HEAD")).unwrap();
+    one_segment(&dir.0, &key, 5).await;
+    // The HEAD of an earlier moment put back: records 4..=8 are past it with no writer.
+    std::fs::write(jdir.join("HEAD"), &older).unwrap();
+    let store = open_unchecked(&dir.0, &key).await;
+    let b = store.verify_chain().await.unwrap().first_break.unwrap();
+    assert_eq!(b.seq, 4, "{b:?}");
+    assert!(b.reason.contains("after its checkpoint"), "{b:?}");
+    // Start-up keeps the records past the head (they chain onto it) and checkpoints them:
+    // nothing was removed.
+    let (w, task) = AuditWriter::spawn(store.clone(), quick()).unwrap();
+    drop(w);
+    task.await.unwrap();
+    let r = store.verify_chain().await.unwrap();
+    assert!(r.is_intact() && r.journal_head_seq == 8, "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_first_or_middle_segment_fails_verify() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    drop(filled(&dir.0, &key, 60).await);
+    let segs = segments(&dir.0);
+    assert!(segs.len() >= 4, "{segs:?}");
+    for victim in [&segs[0], &segs[segs.len() / 2]] {
+        let saved = std::fs::read(victim).unwrap();
+        std::fs::remove_file(victim).unwrap();
+        let store = open_unchecked(&dir.0, &key).await;
+        let r = store.verify_chain().await.unwrap();
+        let b = r.first_break.expect("a removed segment must be reported");
+        assert!(b.reason.contains("does not continue"), "{b:?}");
+        store.close().await;
+        std::fs::write(victim, saved).unwrap();
     }
 }

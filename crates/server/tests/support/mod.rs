@@ -111,8 +111,20 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Kills the server with SIGKILL (no shutdown, no flush), as a crash or power cut would.
+    pub fn kill9(mut self) -> PathBuf {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.data_dir.clone()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
         // SIGTERM first so the graceful shutdown (and the audit flush) runs.
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())

@@ -9,15 +9,17 @@
 //!
 //! - Records form their own hash chain (same rule and canonical bytes as the audit table),
 //!   frame by frame across segments ([`frame`]); the head is checkpointed with a MAC under the
-//!   master key at most once a second and at every flush.
+//!   master key after every batch, before the batch is acknowledged, and the chain's genesis
+//!   is recorded under the MAC too ([`anchor`]). Recovery is anchored to the head.
 //! - A segment is sealed at a size limit, with a summary beside it ([`summary`]) that lets
 //!   `LookupEvents` skip it; the active segment is always scanned.
 //! - One writer per directory ([`writer`]), holding a lock; readers need none.
 //! - PostgreSQL stores keep every record in the audit table: nodes share it.
 
+mod anchor;
 pub(crate) mod frame;
-mod read;
-mod segment_reader;
+pub(crate) mod read;
+pub(crate) mod segment_reader;
 mod summary;
 mod writer;
 
@@ -27,8 +29,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::crypto::MasterKey;
 use crate::error::{Result, StoreError};
-use frame::{Hash, RecordView};
-pub(crate) use read::{lookup, verify};
+pub(crate) use anchor::{Genesis, Head, GENESIS_FILE};
+use frame::RecordView;
+pub(crate) use read::{lookup, verify, Expect};
 use segment_reader::SegmentReader;
 use summary::Summary;
 pub(crate) use writer::JournalWriter;
@@ -36,7 +39,7 @@ pub(crate) use writer::JournalWriter;
 /// Default size at which a segment is sealed.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 32 * 1024 * 1024;
 /// The checkpointed chain head.
-const HEAD_FILE: &str = "HEAD";
+pub(crate) const HEAD_FILE: &str = "HEAD";
 
 /// A journal directory: opens its writer on demand and serves lookups and verification.
 #[derive(Debug)]
@@ -61,6 +64,11 @@ impl Journal {
         }
     }
 
+    /// The journal directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// This process's writer, opened (locked and recovered) on first use.
     pub(crate) fn writer(&self) -> Result<Arc<JournalWriter>> {
         let mut slot = self
@@ -82,6 +90,18 @@ impl Journal {
     /// The writer if this process has opened one.
     fn open_writer(&self) -> Option<Arc<JournalWriter>> {
         self.writer.lock().ok().and_then(|w| w.clone())
+    }
+
+    /// Whether a writer (this process's, or another process holding the lock) is open.
+    fn writer_running(&self) -> bool {
+        if self.open_writer().is_some() {
+            return true;
+        }
+        let Ok(lock) = std::fs::File::open(self.dir.join("LOCK")) else {
+            return false;
+        };
+        // A lock taken here is released when `lock` closes, at once.
+        !matches!(lock.try_lock_shared(), Ok(()))
     }
 
     /// Deletes every record and restarts the chain (dev-mode reset).
@@ -138,12 +158,12 @@ impl Journal {
 }
 
 /// `seg-<first seq, 20 digits>.log`: names sort in chain order.
-fn segment_path(dir: &Path, first_seq: i64) -> PathBuf {
+pub(crate) fn segment_path(dir: &Path, first_seq: i64) -> PathBuf {
     dir.join(format!("seg-{first_seq:020}.log"))
 }
 
 /// The segment files of `dir` in chain order, with their first sequence numbers.
-fn list_segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>> {
+pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(i64, PathBuf)>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -201,7 +221,7 @@ fn write_summary(dir: &Path, first_seq: i64, summary: &Summary) -> Result<()> {
 
 /// Creates (or truncates) a file only its owner can read: summaries and the head name users
 /// and access keys, like the segments they describe.
-fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .write(true)
@@ -218,72 +238,6 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| io_err(dir, e))
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> StoreError {
+pub(crate) fn io_err(path: &Path, e: std::io::Error) -> StoreError {
     StoreError::Database(format!("audit journal: {}: {e}", path.display()))
-}
-
-/// The checkpointed chain head: last sequence number, its hash, and a MAC over both.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Head {
-    seq: i64,
-    hash: Hash,
-    mac: String,
-}
-
-impl Head {
-    fn new(key: &MasterKey, seq: i64, hash: Hash) -> Head {
-        Head {
-            seq,
-            hash,
-            mac: key.audit_mac(&Head::mac_input(seq, &hash)),
-        }
-    }
-
-    /// Domain-separated from the audit table's head MAC.
-    fn mac_input(seq: i64, hash: &Hash) -> Vec<u8> {
-        let mut data = b"rampart-journal-head".to_vec();
-        data.extend_from_slice(&seq.to_be_bytes());
-        data.extend_from_slice(hash);
-        data
-    }
-
-    fn is_authentic(&self, key: &MasterKey) -> bool {
-        let expected = key.audit_mac(&Head::mac_input(self.seq, &self.hash));
-        aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), self.mac.as_bytes())
-            .is_ok()
-    }
-
-    fn store(&self, dir: &Path) -> Result<()> {
-        let path = dir.join(HEAD_FILE);
-        let tmp = dir.join("HEAD.tmp");
-        let text = format!("{} {} {}\n", self.seq, hex::encode(self.hash), self.mac);
-        let written = create_private(&tmp).and_then(|mut f| {
-            use std::io::Write;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()
-        });
-        written.map_err(|e| io_err(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| io_err(&path, e))?;
-        sync_dir(dir)
-    }
-
-    /// The stored head, `None` before the first checkpoint.
-    fn load(dir: &Path) -> Result<Option<Head>> {
-        let path = dir.join(HEAD_FILE);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io_err(&path, e)),
-        };
-        let bad = || StoreError::Corrupt(format!("{} is malformed", path.display()));
-        let mut parts = text.split_whitespace();
-        let seq = parts.next().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
-        let hash: Hash = parts
-            .next()
-            .and_then(|h| hex::decode(h).ok())
-            .and_then(|h| h.try_into().ok())
-            .ok_or_else(bad)?;
-        let mac = parts.next().ok_or_else(bad)?.to_string();
-        Ok(Some(Head { seq, hash, mac }))
-    }
 }

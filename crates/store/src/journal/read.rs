@@ -7,7 +7,7 @@ use crate::db::to_ms;
 use crate::error::Result;
 use crate::journal::frame::{link, RecordView};
 use crate::journal::summary::Summary;
-use crate::journal::{list_segments, Head, Journal};
+use crate::journal::{list_segments, Genesis, Head, Journal};
 
 /// What verifying the journal found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,19 +144,76 @@ fn prune(found: &mut Vec<(Cursor, StoredEvent)>, limit: usize, floor: &mut Optio
     }
 }
 
-/// Walks every segment from the genesis and checks the chain and the checkpointed head.
-pub(crate) fn verify(j: &Journal) -> Result<JournalReport> {
+/// What `verify` expects of the journal's anchors.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Expect<'a> {
+    /// The account id the audit table's genesis names, when it has one.
+    pub(crate) account_id: Option<&'a str>,
+    /// Tolerates a journal from before anchors existed (no genesis and maybe no head):
+    /// only the upgrade check that records the genesis uses this.
+    pub(crate) unanchored_ok: bool,
+}
+
+/// Walks every segment from the genesis and checks the chain, the genesis and the
+/// checkpointed head.
+pub(crate) fn verify(j: &Journal, expect: Expect<'_>) -> Result<JournalReport> {
     let mut report = JournalReport {
         records_checked: 0,
         last_seq: 0,
         first_break: None,
     };
     let broken = |seq: i64, reason: String| Some(ChainBreak { seq, reason });
+    let genesis = match Genesis::load(&j.dir) {
+        Ok(g) => g,
+        Err(e) => {
+            report.first_break = broken(0, format!("the journal's genesis is unreadable: {e}"));
+            return Ok(report);
+        }
+    };
+    let genesis_problem = match &genesis {
+        None if expect.unanchored_ok => None,
+        None => Some(
+            "the journal's GENESIS file is missing: its records may have been removed".to_string(),
+        ),
+        Some(g) if !g.is_authentic(&j.key) => {
+            Some("the journal's GENESIS file does not verify under the master key".to_string())
+        }
+        Some(g) if expect.account_id.is_some_and(|a| a != g.account_id) => Some(format!(
+            "the journal's genesis names account {} but the audit table's names another",
+            g.account_id
+        )),
+        Some(_) => None,
+    };
+    if let Some(reason) = genesis_problem {
+        report.first_break = broken(0, reason);
+        return Ok(report);
+    }
+    let account = genesis.as_ref().map(|g| g.account_id.as_str());
+    let head = match Head::load_slots(&j.dir)? {
+        None if expect.unanchored_ok && genesis.is_none() => None,
+        None => {
+            report.first_break = broken(
+                0,
+                "the journal's HEAD is missing: its records may have been removed".into(),
+            );
+            return Ok(report);
+        }
+        Some(slots) => match Head::best(&slots, &j.key, account) {
+            Some(h) => Some(h),
+            None => {
+                report.first_break = broken(
+                    0,
+                    "the journal's HEAD does not verify under the master key (rewritten without it)"
+                        .into(),
+                );
+                return Ok(report);
+            }
+        },
+    };
     let segments = list_segments(&j.dir)?;
-    let head = Head::load(&j.dir)?;
     let mut prev = [0u8; 32];
     let mut expected = 1i64;
-    let mut hash_at_head = None;
+    let mut hash_at_head = head.as_ref().filter(|h| h.seq == 0).map(|_| prev);
     for (i, (first, path)) in segments.iter().enumerate() {
         let mut reader = j.open_segment(*first, path)?;
         let name = path
@@ -224,17 +281,35 @@ pub(crate) fn verify(j: &Journal) -> Result<JournalReport> {
                     report.last_seq, h.seq
                 ),
             );
-        } else if hash_at_head != Some(h.hash) && h.seq > 0 {
+        } else if hash_at_head != Some(h.hash) {
             report.first_break = broken(
                 h.seq,
                 format!("journal record {} does not match its checkpoint", h.seq),
             );
-        } else if !h.is_authentic(&j.key) {
+        } else if h.seq < report.last_seq && !head_caught_up(j, account, report.last_seq)? {
             report.first_break = broken(
-                h.seq,
-                "journal checkpoint MAC does not match (rewritten without the master key)".into(),
+                h.seq + 1,
+                format!(
+                    "journal records {}..={} are after its checkpoint (record {}) while no server \
+                     writes the journal: the HEAD is older than the records (replaced by an \
+                     earlier copy), or a crash came between a write and its checkpoint (starting \
+                     the server once recovers that)",
+                    h.seq + 1,
+                    report.last_seq,
+                    h.seq
+                ),
             );
         }
     }
     Ok(report)
+}
+
+/// Whether records past the head read at the start are accounted for: a running writer
+/// checkpoints them right after writing them, so the head is read again; with no writer, a
+/// head behind the records stays behind.
+fn head_caught_up(j: &Journal, account: Option<&str>, last_seq: i64) -> Result<bool> {
+    let again = Head::load_slots(&j.dir)?
+        .and_then(|slots| Head::best(&slots, &j.key, account))
+        .is_some_and(|h| h.seq >= last_seq);
+    Ok(again || j.writer_running())
 }

@@ -8,7 +8,6 @@ use std::io::Write;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use crate::audit::Appended;
 use crate::crypto::MasterKey;
@@ -19,11 +18,9 @@ use crate::journal::frame::{
 use crate::journal::segment_reader::SegmentReader;
 use crate::journal::summary::Summary;
 use crate::journal::{
-    io_err, list_segments, segment_path, sync_dir, write_summary, Head, HEAD_FILE,
+    io_err, list_segments, segment_path, sync_dir, write_summary, Genesis, Head, GENESIS_FILE,
+    HEAD_FILE,
 };
-
-/// How often, at most, the chain head is checkpointed while records keep coming.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// Largest batch buffer kept for reuse.
 const MAX_KEPT_BUFFER: usize = 8 << 20;
 
@@ -49,7 +46,9 @@ struct State {
     seq: i64,
     hash: Hash,
     checkpointed_seq: i64,
-    checkpointed_at: Instant,
+    /// The head file, once there is one, and the slot the next checkpoint overwrites.
+    head_file: Option<File>,
+    head_slot: u8,
     /// The active segment's summary, kept up to date as frames are appended.
     summary: Summary,
     /// The batch being encoded, kept between batches: a fresh megabyte per batch costs page
@@ -174,12 +173,27 @@ impl JournalWriter {
                 tracing::error!(error = %e, "audit journal: segment not sealed; retrying at the next batch");
             }
         }
-        if s.checkpointed_at.elapsed() >= CHECKPOINT_EVERY {
-            if let Err(e) = checkpoint(s) {
-                tracing::error!(error = %e, "audit journal: head not checkpointed; retrying");
-            }
+        // The head follows every batch before the batch is acknowledged: recovery may then cut
+        // only what comes after the head, which no caller was ever told is stored.
+        if let Err(e) = checkpoint(s) {
+            tracing::error!(error = %e, "audit journal: head not checkpointed; retrying");
         }
         Ok(out)
+    }
+
+    /// Records the journal's genesis for `account_id` (a new trail, or one that verified from
+    /// its start on upgrade) and anchors the current head under it.
+    pub(crate) fn record_genesis(&self, account_id: &str) -> Result<()> {
+        let mut s = self.lock()?;
+        Genesis::new(&s.key, account_id).store(&s.dir)?;
+        let head = if s.seq == 0 {
+            Head::genesis(&s.key, account_id)
+        } else {
+            Head::new(&s.key, s.seq, s.hash)
+        };
+        s.head_file = Some(head.store_file(&s.dir)?);
+        s.checkpointed_seq = s.seq;
+        Ok(())
     }
 
     /// Writes the chain head now (graceful shutdown, flushes).
@@ -219,10 +233,13 @@ impl JournalWriter {
             }
             tracing::debug!(first, "audit journal segment wiped");
         }
-        let head = s.dir.join(HEAD_FILE);
-        if head.exists() {
-            std::fs::remove_file(&head).map_err(|e| io_err(&head, e))?;
+        for name in [HEAD_FILE, GENESIS_FILE] {
+            let path = s.dir.join(name);
+            if path.exists() {
+                std::fs::remove_file(&path).map_err(|e| io_err(&path, e))?;
+            }
         }
+        s.head_file = None;
         s.file = create_segment(&s.dir, 1, [0u8; 32])?;
         s.first_seq = 1;
         s.len = HEADER_LEN as u64;
@@ -235,13 +252,20 @@ impl JournalWriter {
     }
 }
 
-/// Stores the head (sequence, hash, MAC) atomically: write a temporary file, rename it.
+/// Stores the head (sequence, hash, MAC): into the slot not holding the last checkpoint,
+/// in place, or as a new head file when there is none yet.
 fn checkpoint(s: &mut State) -> Result<()> {
-    s.checkpointed_at = Instant::now();
     if s.seq == s.checkpointed_seq {
         return Ok(());
     }
-    Head::new(&s.key, s.seq, s.hash).store(&s.dir)?;
+    let head = Head::new(&s.key, s.seq, s.hash);
+    match &s.head_file {
+        Some(f) => {
+            head.store_slot(f, s.head_slot, &s.dir)?;
+            s.head_slot ^= 1;
+        }
+        None => s.head_file = Some(head.store_file(&s.dir)?),
+    }
     s.checkpointed_seq = s.seq;
     Ok(())
 }
@@ -268,34 +292,133 @@ fn create_segment(dir: &Path, first_seq: i64, prev_hash: Hash) -> Result<File> {
     Ok(file)
 }
 
+/// The checkpoint recovery is anchored to: the authentic head, or `None` on a journal that
+/// has neither a head nor a genesis yet (a new one, or one from before anchors existed).
+fn anchor(dir: &Path, key: &MasterKey) -> Result<Option<Head>> {
+    let genesis = Genesis::load(dir)?;
+    if let Some(g) = &genesis {
+        if !g.is_authentic(key) {
+            return Err(refused(
+                "its GENESIS file does not verify under the master key".into(),
+            ));
+        }
+    }
+    let account = genesis.as_ref().map(|g| g.account_id.as_str());
+    match Head::load_slots(dir)? {
+        Some(slots) => Head::best(&slots, key, account)
+            .map(Some)
+            .ok_or_else(|| refused("its HEAD does not verify under the master key".into())),
+        None if genesis.is_some() => Err(refused(
+            "its HEAD is missing although its genesis is recorded: records may have been removed"
+                .into(),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Start-up refused: the journal does not match its anchors.
+fn refused(what: String) -> StoreError {
+    StoreError::Corrupt(format!(
+        "the audit journal cannot be recovered: {what}. Nothing was changed; inspect it with \
+         `rampart audit verify` (restore it from a backup if records were lost)"
+    ))
+}
+
 /// Opens the last segment (creating the first one if none), cut back to its last whole frame.
+///
+/// Recovery is anchored to the checkpointed head. The head is written after every batch and
+/// before the batch is acknowledged, so a crash can leave only frames *after* the head that no
+/// caller was told are stored (a torn write, or a whole batch synced just before the crash):
+/// a torn tail after the head is cut, whole frames after it are kept. Every record at or
+/// before the head was acknowledged: one that fails to verify, is missing, or sits in a
+/// segment cut back below the head stops start-up instead, naming the first bad record.
 fn recover(dir: &Path, key: Arc<MasterKey>, segment_bytes: u64) -> Result<State> {
-    let segments = list_segments(dir)?;
-    let (first_seq, path) = match segments.last() {
-        Some(last) => last.clone(),
-        None => {
-            create_segment(dir, 1, [0u8; 32])?;
-            (1, segment_path(dir, 1))
+    let anchor = anchor(dir, &key)?;
+    let anchored_seq = anchor.as_ref().map_or(0, |h| h.seq);
+    let mut segments = list_segments(dir)?;
+    if segments.is_empty() {
+        if anchored_seq > 0 {
+            return Err(refused(format!(
+                "every segment is missing but its head is at record {anchored_seq}"
+            )));
         }
+        create_segment(dir, 1, [0u8; 32])?;
+        segments.push((1, segment_path(dir, 1)));
+    }
+    let last_at = segments.len().saturating_sub(1);
+    let Some((first_seq, path)) = segments.last().cloned() else {
+        return Err(refused("it has no segment".into()));
     };
-    let header = match SegmentReader::open(&path, None)?.header {
-        Some(h) if h.first_seq == first_seq => h,
-        _ => {
-            // Torn while being created (the header is synced before any frame is written):
-            // make it again after the previous segment's last frame.
-            let prev_hash = match segments.len().checked_sub(2).and_then(|i| segments.get(i)) {
-                Some((_, prev)) => tail(prev)?.1,
-                None => [0u8; 32],
-            };
-            tracing::warn!(path = %path.display(), "audit journal segment had no header; recreated");
-            create_segment(dir, first_seq, prev_hash)?;
-            SegmentHeader {
-                first_seq,
-                prev_hash,
-            }
+    if SegmentReader::open(&path, None)?
+        .header
+        .is_none_or(|h| h.first_seq != first_seq)
+    {
+        if anchored_seq >= first_seq {
+            return Err(refused(format!(
+                "segment {} lost its header, and records {first_seq}..={anchored_seq} in it are checkpointed",
+                path.display()
+            )));
         }
-    };
-    let (seq, hash, end, size) = whole_frames(&path, &header)?;
+        // Torn while being created (the header is synced before any frame is written):
+        // make it again after the previous segment's last frame.
+        let prev_hash = match last_at.checked_sub(1).and_then(|i| segments.get(i)) {
+            Some((_, prev)) => tail(prev)?.1,
+            None => [0u8; 32],
+        };
+        tracing::warn!(path = %path.display(), "audit journal segment had no header; recreated");
+        create_segment(dir, first_seq, prev_hash)?;
+    }
+    // Walk from the segment holding the checkpointed record to the last one.
+    let start = segments
+        .iter()
+        .rposition(|(first, _)| *first <= anchored_seq)
+        .unwrap_or(last_at);
+    let mut prev: Option<(i64, Hash)> = None;
+    let mut hash_at_anchor = (anchored_seq == 0).then_some([0u8; 32]);
+    let mut end = HEADER_LEN as u64;
+    let mut size = end;
+    let mut seq = 0;
+    let mut hash = [0u8; 32];
+    for (i, (first, seg)) in segments.iter().enumerate().skip(start) {
+        let header = SegmentReader::open(seg, None)?.header;
+        let continues = match (header, prev) {
+            (Some(h), Some((p_seq, p_hash))) => h.first_seq == p_seq + 1 && h.prev_hash == p_hash,
+            (Some(h), None) => h.first_seq == *first,
+            (None, _) => false,
+        };
+        let Some(header) = header.filter(|_| continues) else {
+            return Err(refused(format!(
+                "segment {} does not continue the chain at record {first}",
+                seg.display()
+            )));
+        };
+        let walked = whole_frames(seg, &header, anchored_seq)?;
+        (seq, hash, end, size) = (walked.seq, walked.hash, walked.end, walked.size);
+        if walked.at_anchor.is_some() {
+            hash_at_anchor = walked.at_anchor;
+        }
+        if i < last_at && end < size {
+            return Err(refused(format!(
+                "record {} in sealed segment {} fails to verify",
+                seq + 1,
+                seg.display()
+            )));
+        }
+        prev = Some((seq, hash));
+    }
+    if seq < anchored_seq {
+        return Err(refused(format!(
+            "record {} fails to verify or is missing, and the checkpointed head is at record {anchored_seq}",
+            seq + 1
+        )));
+    }
+    if let Some(h) = &anchor {
+        if hash_at_anchor != Some(h.hash) {
+            return Err(refused(format!(
+                "record {anchored_seq} does not match the checkpointed head"
+            )));
+        }
+    }
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -305,15 +428,16 @@ fn recover(dir: &Path, key: Arc<MasterKey>, segment_bytes: u64) -> Result<State>
         tracing::warn!(
             path = %path.display(),
             bytes = size - end,
-            "audit journal: discarding a torn tail left by a crash"
+            after_record = seq,
+            checkpointed = anchored_seq,
+            "audit journal: discarding a torn tail after the checkpointed head (never acknowledged)"
         );
         file.set_len(end)
             .and_then(|()| file.sync_all())
             .map_err(|e| io_err(&path, e))?;
     }
-    let checkpointed_seq = Head::load(dir)?.map_or(0, |h| h.seq);
     let summary = crate::journal::summarize(&path, Some(end))?;
-    Ok(State {
+    let mut state = State {
         dir: dir.to_path_buf(),
         key,
         segment_bytes: segment_bytes.max(HEADER_LEN as u64 + 1),
@@ -322,30 +446,66 @@ fn recover(dir: &Path, key: Arc<MasterKey>, segment_bytes: u64) -> Result<State>
         len: end,
         seq,
         hash,
-        checkpointed_seq,
-        checkpointed_at: Instant::now(),
+        checkpointed_seq: anchored_seq,
+        head_file: None,
+        head_slot: 1,
         summary,
         buf: Vec::new(),
-    })
+    };
+    // A fresh two-slot head file (also converting a single-line one), anchored at the
+    // recovered end; a journal with nothing yet gets its head with its genesis.
+    if anchor.is_some() || seq > 0 {
+        let head = match &anchor {
+            Some(h) if h.seq == seq => h.clone(),
+            _ => Head::new(&state.key, seq, hash),
+        };
+        state.head_file = Some(head.store_file(dir)?);
+        state.checkpointed_seq = seq;
+    }
+    Ok(state)
 }
 
-/// The last sequence number and hash of a segment's whole, chained frames, the offset where
-/// they end and the file's size. Read frame by frame: recovery does not hold the segment.
-fn whole_frames(path: &Path, header: &SegmentHeader) -> Result<(i64, Hash, u64, u64)> {
+/// What walking a segment's whole, chained frames found.
+struct Walked {
+    /// The last sequence number and hash.
+    seq: i64,
+    hash: Hash,
+    /// Where those frames end, and the file's size.
+    end: u64,
+    size: u64,
+    /// The hash of record `anchor`, if the segment holds it.
+    at_anchor: Option<Hash>,
+}
+
+/// Walks a segment's whole, chained frames. Read frame by frame: recovery does not hold the
+/// segment.
+fn whole_frames(path: &Path, header: &SegmentHeader, anchor: i64) -> Result<Walked> {
     let size = std::fs::metadata(path).map_err(|e| io_err(path, e))?.len();
     let mut reader = SegmentReader::open(path, None)?;
-    let (mut seq, mut hash, mut end) = (header.first_seq - 1, header.prev_hash, HEADER_LEN as u64);
+    let mut w = Walked {
+        seq: header.first_seq - 1,
+        hash: header.prev_hash,
+        end: HEADER_LEN as u64,
+        size,
+        at_anchor: None,
+    };
+    if w.seq == anchor {
+        w.at_anchor = Some(w.hash);
+    }
     while let Some((payload, stored)) = reader.next_frame()? {
-        let ok = link(&hash, payload) == stored
-            && RecordView::parse(payload).is_ok_and(|v| v.seq == seq + 1);
+        let ok = link(&w.hash, payload) == stored
+            && RecordView::parse(payload).is_ok_and(|v| v.seq == w.seq + 1);
         if !ok {
             break;
         }
-        seq += 1;
-        hash = stored;
-        end = reader.pos();
+        w.seq += 1;
+        w.hash = stored;
+        w.end = reader.pos();
+        if w.seq == anchor {
+            w.at_anchor = Some(stored);
+        }
     }
-    Ok((seq, hash, end, size))
+    Ok(w)
 }
 
 /// The last sequence number and hash of a whole segment file.
@@ -353,8 +513,8 @@ fn tail(path: &Path) -> Result<(i64, Hash)> {
     let header = SegmentReader::open(path, None)?.header.ok_or_else(|| {
         StoreError::Corrupt(format!("{} is not a journal segment", path.display()))
     })?;
-    let (seq, hash, _, _) = whole_frames(path, &header)?;
-    Ok((seq, hash))
+    let w = whole_frames(path, &header, -1)?;
+    Ok((w.seq, w.hash))
 }
 
 /// Lowercase hex of a hash, through the `hex` crate's table-driven slice encoder (its

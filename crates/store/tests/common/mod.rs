@@ -21,6 +21,9 @@ pub enum Target {
     Postgres { url: String, schema: String },
 }
 
+/// The account id the test stores' audit trails are created for.
+pub const ACCOUNT: &str = "123456789012";
+
 pub struct Harness {
     pub store: Store,
     pub target: Target,
@@ -35,6 +38,7 @@ impl Harness {
         let store = Store::open(StoreConfig::sqlite_in(&dir, key.clone()))
             .await
             .unwrap();
+        store.ensure_audit_genesis(ACCOUNT).await.unwrap();
         Harness {
             store,
             target: Target::Sqlite { dir, path },
@@ -49,6 +53,7 @@ impl Harness {
         let store = Store::open(StoreConfig::postgres(&url, key.clone()).with_schema(&schema))
             .await
             .unwrap();
+        store.ensure_audit_genesis(ACCOUNT).await.unwrap();
         Some(Harness {
             store,
             target: Target::Postgres { url, schema },

@@ -236,6 +236,7 @@ impl Generator<'_> {
                 Value::Object(map)
             }
             ShapeKind::String => self.string(name, shape),
+            ShapeKind::Document => json!({"any": ["json", 1, true]}),
             ShapeKind::Integer | ShapeKind::Long => {
                 if self.mutate(30) {
                     hostile_integer(self.rng, shape)
@@ -343,7 +344,7 @@ impl Generator<'_> {
             };
         }
         match self.service.protocol {
-            Protocol::Json => json!(t),
+            Protocol::Json | Protocol::RestJson => json!(t),
             Protocol::Query => json!(chrono::DateTime::from_timestamp(t, 0)
                 .unwrap_or_default()
                 .to_rfc3339()),

@@ -101,6 +101,13 @@ impl Harness {
                 )),
                 input.to_string(),
             ),
+            // No restJson1 service is built yet; the first one extends this harness with
+            // its HTTP bindings (method, URI template, header and query members).
+            Protocol::RestJson => unimplemented!(
+                "{}:{}: the harness does not encode restJson1 requests yet",
+                service.name,
+                op.name
+            ),
         };
         let mut headers: Vec<(&str, &[u8])> = vec![
             ("host", b"localhost"),

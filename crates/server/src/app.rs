@@ -100,6 +100,15 @@ impl App {
                 config.data_dir.display()
             )
         })?;
+        if config.database_url.is_none() {
+            let key_from_env = std::env::var_os(rampart_store::MASTER_KEY_ENV).is_some();
+            let verdict = crate::data_dir::check(&config.data_dir, config.init, key_from_env)?;
+            if let crate::data_dir::Verdict::NewAfterMovingAside(moved) = verdict {
+                for path in moved {
+                    tracing::warn!(kept = %path.display(), "--init: moved aside");
+                }
+            }
+        }
         let master_key =
             Arc::new(MasterKey::from_env_or_data_dir(&config.data_dir).context(
                 "cannot load the master key (RAMPART_MASTER_KEY or <data-dir>/master.key)",

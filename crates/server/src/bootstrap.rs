@@ -76,6 +76,18 @@ pub async fn ensure(
         });
     }
 
+    // A new installation writes a new root key; one already on disk belongs to an earlier
+    // installation (whose database is gone or is another one) and is never replaced. A dev-mode
+    // reset recreates the same identity, so its file stays as it is.
+    let keep_file = fixed.is_some() && credentials_file.exists();
+    if fixed.is_none() && credentials_file.exists() {
+        bail!(
+            "{} exists but the database holds no installation: that file is the root key of an \
+             earlier installation, and it is never overwritten. If the database was lost, \
+             restore it from a backup; to start a new installation, move the file away first",
+            credentials_file.display()
+        );
+    }
     let (account_id, access_key_id, secret, from_env) = match fixed {
         Some(f) => (f.account_id, f.access_key_id, f.secret, false),
         None => {
@@ -113,12 +125,14 @@ pub async fn ensure(
     tx.settings().set(ROOT_KEY_SETTING, &access_key_id).await?;
     tx.commit().await?;
 
-    write_credentials_file(
-        &credentials_file,
-        "Rampart root user of the management account",
-        &access_key_id,
-        &secret,
-    )?;
+    if !keep_file {
+        write_credentials_file(
+            &credentials_file,
+            "Rampart root user of the management account",
+            &access_key_id,
+            &secret,
+        )?;
+    }
     ensure_root_password(store, &account_id).await?;
     Ok(Bootstrap {
         account_id,

@@ -24,6 +24,12 @@ pub struct ServeConfig {
     #[arg(long, env = "RAMPART_DEV")]
     pub dev: bool,
 
+    /// Create a new installation even though the data dir holds pieces of an earlier one (a
+    /// master key, an audit journal) whose database is missing or empty. Never overwrites
+    /// `root-credentials`.
+    #[arg(long, env = "RAMPART_INIT")]
+    pub init: bool,
+
     /// The account that unknown access keys belong to in development mode.
     #[arg(long, env = "RAMPART_DEV_ACCOUNT_ID", default_value = "000000000000")]
     pub dev_account_id: String,

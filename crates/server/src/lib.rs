@@ -10,6 +10,7 @@ pub mod billing;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
+pub mod data_dir;
 pub mod http_server;
 pub mod kms_scheduler;
 pub mod last_access;

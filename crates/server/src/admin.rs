@@ -39,6 +39,7 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
     if let Some(stats) = app.store.group_commit_stats().await {
         app.metrics.set_group_commit(stats);
     }
+    app.metrics.set_connections(app.conns.stats());
     (
         [(
             header::CONTENT_TYPE,

@@ -11,11 +11,17 @@ use crate::error::{Result, StoreError};
 /// Runs `PRAGMA quick_check` (every page and b-tree, without cross-checking indexes against
 /// their tables): proportional to the file's size, tens of milliseconds for a typical store.
 pub(crate) async fn quick_check(pool: &SqlitePool, path: &Path) -> Result<()> {
+    let started = std::time::Instant::now();
     let rows: Vec<String> = sqlx::query_scalar("PRAGMA quick_check(8)")
         .fetch_all(pool)
         .await
         .map_err(|e| damaged(path, &e.to_string()))?;
     if rows.as_slice() == ["ok"] {
+        tracing::info!(
+            path = %path.display(),
+            elapsed_ms = started.elapsed().as_millis(),
+            "database integrity check (quick_check) passed"
+        );
         return Ok(());
     }
     Err(damaged(path, &rows.join("; ")))

@@ -81,12 +81,17 @@ pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes)
     }
     let secs = match advance_seconds(&body) {
         Ok(secs) => secs,
-        Err(message) => return json_response(StatusCode::BAD_REQUEST, json!({ "message": message })),
+        Err(message) => {
+            return json_response(StatusCode::BAD_REQUEST, json!({ "message": message }))
+        }
     };
     let now = match app.clock.advance(secs) {
         Ok(now) => now,
         Err(err) => {
-            return json_response(StatusCode::BAD_REQUEST, json!({ "message": err.to_string() }))
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({ "message": err.to_string() }),
+            )
         }
     };
     crate::kms_scheduler::tick(&app).await;

@@ -171,9 +171,7 @@ mod tests {
         let stats = table.stats();
         assert_eq!((stats.open, stats.shed), (3, 1));
         // The notification is stored for the oldest idle connection only.
-        let shed = |t: &Ticket| {
-            futures_now(t.state.shed.notified())
-        };
+        let shed = |t: &Ticket| futures_now(t.state.shed.notified());
         assert!(shed(&idle_old));
         assert!(!shed(&idle_new));
         assert!(!shed(&served));

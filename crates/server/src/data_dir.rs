@@ -83,7 +83,10 @@ pub fn check(data_dir: &Path, init: bool, key_from_env: bool) -> anyhow::Result<
     }
     // The key stays (a new installation may use it); everything tied to the lost database is
     // renamed so neither its journal nor its write-ahead log is taken for the new database's.
-    let suffix = format!(".before-init-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"));
+    let suffix = format!(
+        ".before-init-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+    );
     let mut moved = Vec::new();
     let stale = [
         db.clone(),
@@ -161,7 +164,12 @@ mod tests {
 
     #[test]
     fn each_remnant_without_a_database_is_refused() {
-        for remnant in ["master.key", "rampart.db-audit", "root-credentials", "rampart.db-wal"] {
+        for remnant in [
+            "master.key",
+            "rampart.db-audit",
+            "root-credentials",
+            "rampart.db-wal",
+        ] {
             for db in [&[][..], &["rampart.db"][..]] {
                 let files: Vec<&str> = db.iter().copied().chain([remnant]).collect();
                 let dir = dir_with(&files);
@@ -178,12 +186,20 @@ mod tests {
         let dir = dir_with(&["master.key", "root-credentials"]);
         let err = check(dir.path(), true, false).unwrap_err().to_string();
         assert!(err.contains("Move it away"), "{err}");
-        assert_eq!(std::fs::read(dir.path().join("root-credentials")).unwrap(), b"x");
+        assert_eq!(
+            std::fs::read(dir.path().join("root-credentials")).unwrap(),
+            b"x"
+        );
     }
 
     #[test]
     fn init_moves_the_lost_database_remnants_aside_and_keeps_the_key() {
-        let dir = dir_with(&["master.key", "rampart.db", "rampart.db-audit", "rampart.db-wal"]);
+        let dir = dir_with(&[
+            "master.key",
+            "rampart.db",
+            "rampart.db-audit",
+            "rampart.db-wal",
+        ]);
         let Verdict::NewAfterMovingAside(moved) = check(dir.path(), true, false).unwrap() else {
             panic!("expected a new installation");
         };
@@ -199,7 +215,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("rampart.db"), b"SQLite format 3\0").unwrap();
         let err = check(dir.path(), false, false).unwrap_err().to_string();
-        assert!(err.contains("master.key is missing") || err.contains("is missing"), "{err}");
+        assert!(
+            err.contains("master.key is missing") || err.contains("is missing"),
+            "{err}"
+        );
         assert_eq!(check(dir.path(), false, true).unwrap(), Verdict::Existing);
     }
 }

@@ -53,7 +53,11 @@ impl ConnMetrics {
     fn register(&self, registry: &mut Registry) {
         let gauges = [
             ("connections_open", "Open API connections", &self.open),
-            ("connections_cap", "Most API connections open at once", &self.cap),
+            (
+                "connections_cap",
+                "Most API connections open at once",
+                &self.cap,
+            ),
         ];
         for (name, help, gauge) in gauges {
             registry.register(name, help, gauge.clone());

@@ -50,7 +50,10 @@ async fn a_connection_that_sends_nothing_is_closed_within_seconds() {
     let mut buf = [0u8; 64];
     let read = silent.read(&mut buf);
     assert!(
-        matches!(read, Ok(0)) || read.as_ref().is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        matches!(read, Ok(0))
+            || read
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
         "the server closes the silent connection: {read:?} after {:?}",
         started.elapsed()
     );

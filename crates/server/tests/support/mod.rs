@@ -169,16 +169,31 @@ pub fn start_refused(data_dir: &Path, args: &[&str]) -> String {
             let _ = child.kill();
             let _ = child.wait();
             let mut out = String::new();
-            let _ = child.stdout.take().expect("stdout").read_to_string(&mut out);
+            let _ = child
+                .stdout
+                .take()
+                .expect("stdout")
+                .read_to_string(&mut out);
             panic!("the server started instead of refusing:\n{out}");
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let mut stdout = String::new();
     let mut stderr = String::new();
-    let _ = child.stdout.take().expect("stdout").read_to_string(&mut stdout);
-    let _ = child.stderr.take().expect("stderr").read_to_string(&mut stderr);
-    assert!(!status.success(), "start must fail; stdout:\n{stdout}\nstderr:\n{stderr}");
+    let _ = child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout);
+    let _ = child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr);
+    assert!(
+        !status.success(),
+        "start must fail; stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
     assert!(!stdout.contains("Ready."), "it must not serve:\n{stdout}");
     stderr
 }

@@ -33,8 +33,9 @@ pub async fn schedule(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsRe
             "AWS managed keys cannot be scheduled for deletion.".into(),
         ));
     }
-    let date = crate::checked_time::plus_days(ctx.now, days)
-        .ok_or_else(|| KmsError::KMSInternalException("The resulting date is out of range.".into()))?;
+    let date = crate::checked_time::plus_days(ctx.now, days).ok_or_else(|| {
+        KmsError::KMSInternalException("The resulting date is out of range.".into())
+    })?;
     key.doc.state = KeyState::PendingDeletion;
     key.doc.deletion_date = Some(date);
     key.doc.pending_window_days = Some(days);

@@ -64,7 +64,9 @@ pub async fn get_parameters(input: &Value, ctx: &CallContext, mut db: Db<'_>) ->
     let public = crypto::public_key_der(spec, &private)?;
     let token_id = crypto::random(16)?;
     let valid_to = crate::checked_time::plus_secs(ctx.now, PARAMETERS_HOURS.saturating_mul(3600))
-        .ok_or_else(|| KmsError::KMSInternalException("The resulting date is out of range.".into()))?;
+        .ok_or_else(|| {
+        KmsError::KMSInternalException("The resulting date is out of range.".into())
+    })?;
     key.doc.import = Some(ImportParams {
         token_id: crypto::hex(&token_id),
         sealed_wrapping_key: repo::seal_other(&db, key.id(), "wrapping-key", &private)?,

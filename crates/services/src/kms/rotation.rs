@@ -65,7 +65,8 @@ pub async fn enable(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
         .materials
         .last()
         .map_or(key.entity.created_at, |m| m.created);
-    let out_of_range = || KmsError::KMSInternalException("The resulting date is out of range.".into());
+    let out_of_range =
+        || KmsError::KMSInternalException("The resulting date is out of range.".into());
     let mut next = crate::checked_time::plus_days(last, days).ok_or_else(out_of_range)?;
     if next <= ctx.now {
         next = crate::checked_time::plus_days(ctx.now, days).ok_or_else(out_of_range)?;

@@ -35,6 +35,9 @@ async fn harness(dev: bool) -> Harness {
         max_body_bytes: 64 * 1024,
         request_timeout_secs: 5,
         idle_timeout_secs: 5,
+        first_byte_timeout_secs: 5,
+        max_connections: 0,
+        init: false,
     };
     let started = App::start(config).await.expect("start");
     let router = router(started.app.clone());

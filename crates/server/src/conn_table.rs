@@ -26,6 +26,8 @@ pub struct ConnState {
     pub completed: AtomicU64,
     /// Signalled when the table sheds this connection.
     pub shed: Notify,
+    /// Signalled when the connection's socket is closed and its place freed.
+    pub closed: Notify,
 }
 
 impl ConnState {
@@ -74,6 +76,8 @@ pub struct Ticket {
     id: u64,
     /// The connection's progress.
     pub state: Arc<ConnState>,
+    /// The connection shed to make room for this one, if any.
+    pub made_room_from: Option<Arc<ConnState>>,
 }
 
 impl Drop for Ticket {
@@ -81,6 +85,7 @@ impl Drop for Ticket {
         if let Ok(mut guard) = self.table.conns.lock() {
             guard.1.remove(&self.id);
         }
+        self.state.closed.notify_one();
     }
 }
 
@@ -101,6 +106,7 @@ impl ConnTable {
     pub fn admit(self: &Arc<Self>) -> Option<Ticket> {
         let mut guard = self.conns.lock().ok()?;
         let (next_id, conns) = &mut *guard;
+        let mut made_room_from = None;
         if u64::try_from(conns.len()).unwrap_or(u64::MAX) >= self.cap {
             let victim = conns
                 .iter()
@@ -115,6 +121,7 @@ impl ConnTable {
                 // A stored permit: the connection's task sees it even if not yet waiting.
                 state.shed.notify_one();
                 self.shed.fetch_add(1, Ordering::Relaxed);
+                made_room_from = Some(state);
             }
         }
         let id = *next_id;
@@ -125,6 +132,7 @@ impl ConnTable {
             table: self.clone(),
             id,
             state,
+            made_room_from,
         })
     }
 
@@ -170,6 +178,7 @@ mod tests {
         let _newcomer = table.admit().expect("a new client gets in");
         let stats = table.stats();
         assert_eq!((stats.open, stats.shed), (3, 1));
+        assert!(_newcomer.made_room_from.is_some());
         // The notification is stored for the oldest idle connection only.
         let shed = |t: &Ticket| futures_now(t.state.shed.notified());
         assert!(shed(&idle_old));

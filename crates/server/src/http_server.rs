@@ -75,10 +75,15 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(ticket) = table.admit() else {
+        let Some(mut ticket) = table.admit() else {
             // Every open connection has a request in flight: this one waits for none.
             continue;
         };
+        if let Some(shed) = ticket.made_room_from.take() {
+            // Accept no more until the shed socket is closed (briefly), so a burst of new
+            // connections cannot hold more descriptors than the cap leaves room for.
+            let _ = tokio::time::timeout(Duration::from_millis(100), shed.closed.notified()).await;
+        }
         let _ = stream.set_nodelay(true);
         let mut timed = TimeoutStream::new(stream);
         timed.set_read_timeout(Some(limits.idle_timeout));

@@ -309,3 +309,66 @@ async fn ensure_dev_account(store: &Store, account_id: &str) -> anyhow::Result<(
         Err(e) => Err(e.into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use clap::Parser;
+    use rampart_store::{MasterKey, StoreConfig};
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeConfig,
+    }
+
+    async fn fresh(dir: &Path) -> (ServeConfig, Store) {
+        let config = Cli::parse_from(["rampart", "--data-dir", &dir.display().to_string()]).serve;
+        let key = Arc::new(MasterKey::generate().unwrap());
+        let store = Store::open(StoreConfig::sqlite(dir.join("other.db"), key))
+            .await
+            .unwrap();
+        (config, store)
+    }
+
+    /// A database without an installation (another one, or an emptied one, as a PostgreSQL
+    /// database can be) beside an existing root-credentials file: refused, file untouched.
+    #[tokio::test]
+    async fn a_new_installation_never_replaces_root_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, store) = fresh(dir.path()).await;
+        let file = dir.path().join(CREDENTIALS_FILE);
+        std::fs::write(&file, "earlier installation").unwrap();
+        let err = ensure(&config, &store, None).await.unwrap_err().to_string();
+        assert!(err.contains("never overwritten"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "earlier installation"
+        );
+        assert!(store
+            .settings()
+            .get(ACCOUNT_SETTING)
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    /// A dev-mode reset recreates the same identity and leaves the file as it is.
+    #[tokio::test]
+    async fn a_reset_keeps_the_identity_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, store) = fresh(dir.path()).await;
+        let first = ensure(&config, &store, None).await.unwrap();
+        let file = dir.path().join(CREDENTIALS_FILE);
+        let written = std::fs::read(&file).unwrap();
+        let keep = current(&store).await.unwrap().unwrap();
+        store.wipe_all().await.unwrap();
+        let again = ensure(&config, &store, Some(keep)).await.unwrap();
+        assert_eq!(again.account_id, first.account_id);
+        assert_eq!(again.root_access_key_id, first.root_access_key_id);
+        assert_eq!(std::fs::read(&file).unwrap(), written);
+    }
+}

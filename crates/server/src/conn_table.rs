@@ -82,9 +82,13 @@ pub struct Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        if let Ok(mut guard) = self.table.conns.lock() {
-            guard.1.remove(&self.id);
-        }
+        let mut guard = self
+            .table
+            .conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.1.remove(&self.id);
+        drop(guard);
         self.state.closed.notify_one();
     }
 }
@@ -104,7 +108,11 @@ impl ConnTable {
 
     /// Admits a new connection, shedding one if the table is full; `None` refuses it.
     pub fn admit(self: &Arc<Self>) -> Option<Ticket> {
-        let mut guard = self.conns.lock().ok()?;
+        // No code panics while holding the lock; should one, the table itself is still sound.
+        let mut guard = self
+            .conns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (next_id, conns) = &mut *guard;
         let mut made_room_from = None;
         if u64::try_from(conns.len()).unwrap_or(u64::MAX) >= self.cap {

@@ -208,6 +208,9 @@ fn main() {
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 30,
             idle_timeout_secs: 30,
+            first_byte_timeout_secs: 5,
+            max_connections: 0,
+            init: false,
         };
         let started = App::start(config).await.expect("start");
         let app = started.app.clone();

@@ -39,6 +39,7 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
     if let Some(stats) = app.store.group_commit_stats().await {
         app.metrics.set_group_commit(stats);
     }
+    app.metrics.set_connections(app.conns.stats());
     (
         [(
             header::CONTENT_TYPE,
@@ -78,21 +79,37 @@ pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes)
             json!({ "message": "the test clock is only available in dev mode (rampart serve --dev)" }),
         );
     }
-    let secs = serde_json::from_slice::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| v["advance_seconds"].as_i64());
-    let Some(secs) = secs.filter(|s| *s >= 0) else {
-        return json_response(
-            StatusCode::BAD_REQUEST,
-            json!({ "message": "expected {\"advance_seconds\": N} with N >= 0" }),
-        );
+    let secs = match advance_seconds(&body) {
+        Ok(secs) => secs,
+        Err(message) => {
+            return json_response(StatusCode::BAD_REQUEST, json!({ "message": message }))
+        }
     };
-    let now = app.clock.advance(secs);
+    let now = match app.clock.advance(secs) {
+        Ok(now) => now,
+        Err(err) => {
+            return json_response(
+                StatusCode::BAD_REQUEST,
+                json!({ "message": err.to_string() }),
+            )
+        }
+    };
     crate::kms_scheduler::tick(&app).await;
     json_response(
         StatusCode::OK,
         json!({ "now": now.to_rfc3339(), "epoch_seconds": now.timestamp() }),
     )
+}
+
+/// The integer `advance_seconds` of a clock request body, or what is wrong with the body.
+fn advance_seconds(body: &[u8]) -> Result<i64, String> {
+    const SHAPE: &str = "expected {\"advance_seconds\": N} with N a whole number of seconds";
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| SHAPE.to_string())?;
+    match value.get("advance_seconds") {
+        Some(n) if n.is_i64() => n.as_i64().ok_or_else(|| SHAPE.to_string()),
+        Some(n) if n.is_u64() => Err(crate::clock::ClockError::TooLarge.to_string()),
+        _ => Err(SHAPE.to_string()),
+    }
 }
 
 fn json_response(status: StatusCode, body: serde_json::Value) -> Response {

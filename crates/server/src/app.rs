@@ -41,6 +41,8 @@ pub struct App {
     pub meter: crate::billing::meter::Meter,
     /// Service last-accessed recording (debounced).
     pub last_access: crate::last_access::LastAccess,
+    /// The API port's open connections (capped; see `conn_table`).
+    pub conns: Arc<crate::conn_table::ConnTable>,
     /// Bounds how many password hashes and checks (argon2: 19 MiB and tens of milliseconds
     /// each, by design) run at once, one per core: unbounded, a burst of sign-ins would start
     /// a blocking thread and its memory for each.
@@ -95,12 +97,24 @@ pub struct Started {
 impl App {
     /// Opens the store, bootstraps the management account and starts the audit writer.
     pub async fn start(config: ServeConfig) -> anyhow::Result<Started> {
+        let fd_limit = crate::fd_limit::raise_to_hard();
+        let conn_cap = crate::fd_limit::connection_cap(fd_limit, config.max_connections);
+        tracing::info!(open_file_limit = ?fd_limit, connection_cap = conn_cap, "connection limits");
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!(
                 "cannot create the data dir {}; choose another with --data-dir",
                 config.data_dir.display()
             )
         })?;
+        if config.database_url.is_none() {
+            let key_from_env = std::env::var_os(rampart_store::MASTER_KEY_ENV).is_some();
+            let verdict = crate::data_dir::check(&config.data_dir, config.init, key_from_env)?;
+            if let crate::data_dir::Verdict::NewAfterMovingAside(moved) = verdict {
+                for path in moved {
+                    tracing::warn!(kept = %path.display(), "--init: moved aside");
+                }
+            }
+        }
         let master_key =
             Arc::new(MasterKey::from_env_or_data_dir(&config.data_dir).context(
                 "cannot load the master key (RAMPART_MASTER_KEY or <data-dir>/master.key)",
@@ -124,6 +138,7 @@ impl App {
             authn: pipeline::authn::AuthnCache::default(),
             policies: pipeline::policies::PolicyCache::default(),
             clock: crate::clock::Clock::default(),
+            conns: Arc::new(crate::conn_table::ConnTable::new(conn_cap)),
             meter: crate::billing::meter::Meter::default(),
             last_access: crate::last_access::LastAccess::default(),
             password_work: tokio::sync::Semaphore::new(
@@ -147,6 +162,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     let listen = config.listen;
     let limits = ConnLimits {
         header_timeout: config.request_timeout(),
+        first_byte_timeout: config.first_byte_timeout(),
         idle_timeout: config.idle_timeout(),
     };
     let Started {
@@ -169,6 +185,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         listener,
         router(app.clone()),
         limits,
+        app.conns.clone(),
         shutdown_signal(),
         Duration::from_secs(30),
     )

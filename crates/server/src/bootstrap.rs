@@ -76,6 +76,18 @@ pub async fn ensure(
         });
     }
 
+    // A new installation writes a new root key; one already on disk belongs to an earlier
+    // installation (whose database is gone or is another one) and is never replaced. A dev-mode
+    // reset recreates the same identity, so its file stays as it is.
+    let keep_file = fixed.is_some() && credentials_file.exists();
+    if fixed.is_none() && credentials_file.exists() {
+        bail!(
+            "{} exists but the database holds no installation: that file is the root key of an \
+             earlier installation, and it is never overwritten. If the database was lost, \
+             restore it from a backup; to start a new installation, move the file away first",
+            credentials_file.display()
+        );
+    }
     let (account_id, access_key_id, secret, from_env) = match fixed {
         Some(f) => (f.account_id, f.access_key_id, f.secret, false),
         None => {
@@ -113,12 +125,14 @@ pub async fn ensure(
     tx.settings().set(ROOT_KEY_SETTING, &access_key_id).await?;
     tx.commit().await?;
 
-    write_credentials_file(
-        &credentials_file,
-        "Rampart root user of the management account",
-        &access_key_id,
-        &secret,
-    )?;
+    if !keep_file {
+        write_credentials_file(
+            &credentials_file,
+            "Rampart root user of the management account",
+            &access_key_id,
+            &secret,
+        )?;
+    }
     ensure_root_password(store, &account_id).await?;
     Ok(Bootstrap {
         account_id,
@@ -293,5 +307,68 @@ async fn ensure_dev_account(store: &Store, account_id: &str) -> anyhow::Result<(
     match created {
         Ok(()) | Err(rampart_store::StoreError::AlreadyExists(_)) => Ok(()),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use clap::Parser;
+    use rampart_store::{MasterKey, StoreConfig};
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeConfig,
+    }
+
+    async fn fresh(dir: &Path) -> (ServeConfig, Store) {
+        let config = Cli::parse_from(["rampart", "--data-dir", &dir.display().to_string()]).serve;
+        let key = Arc::new(MasterKey::generate().unwrap());
+        let store = Store::open(StoreConfig::sqlite(dir.join("other.db"), key))
+            .await
+            .unwrap();
+        (config, store)
+    }
+
+    /// A database without an installation (another one, or an emptied one, as a PostgreSQL
+    /// database can be) beside an existing root-credentials file: refused, file untouched.
+    #[tokio::test]
+    async fn a_new_installation_never_replaces_root_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, store) = fresh(dir.path()).await;
+        let file = dir.path().join(CREDENTIALS_FILE);
+        std::fs::write(&file, "earlier installation").unwrap();
+        let err = ensure(&config, &store, None).await.unwrap_err().to_string();
+        assert!(err.contains("never overwritten"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "earlier installation"
+        );
+        assert!(store
+            .settings()
+            .get(ACCOUNT_SETTING)
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    /// A dev-mode reset recreates the same identity and leaves the file as it is.
+    #[tokio::test]
+    async fn a_reset_keeps_the_identity_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, store) = fresh(dir.path()).await;
+        let first = ensure(&config, &store, None).await.unwrap();
+        let file = dir.path().join(CREDENTIALS_FILE);
+        let written = std::fs::read(&file).unwrap();
+        let keep = current(&store).await.unwrap().unwrap();
+        store.wipe_all().await.unwrap();
+        let again = ensure(&config, &store, Some(keep)).await.unwrap();
+        assert_eq!(again.account_id, first.account_id);
+        assert_eq!(again.root_access_key_id, first.root_access_key_id);
+        assert_eq!(std::fs::read(&file).unwrap(), written);
     }
 }

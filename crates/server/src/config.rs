@@ -24,6 +24,12 @@ pub struct ServeConfig {
     #[arg(long, env = "RAMPART_DEV")]
     pub dev: bool,
 
+    /// Create a new installation even though the data dir holds pieces of an earlier one (a
+    /// master key, an audit journal) whose database is missing or empty. Never overwrites
+    /// `root-credentials`.
+    #[arg(long, env = "RAMPART_INIT")]
+    pub init: bool,
+
     /// The account that unknown access keys belong to in development mode.
     #[arg(long, env = "RAMPART_DEV_ACCOUNT_ID", default_value = "000000000000")]
     pub dev_account_id: String,
@@ -39,12 +45,27 @@ pub struct ServeConfig {
     /// Seconds an idle keep-alive connection stays open.
     #[arg(long, env = "RAMPART_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,
+
+    /// Seconds a new connection has to send its first byte (its first request's headers must
+    /// arrive within the request timeout, also counted from accept).
+    #[arg(long, env = "RAMPART_FIRST_BYTE_TIMEOUT_SECS", default_value_t = 5)]
+    pub first_byte_timeout_secs: u64,
+
+    /// Most API connections open at once; 0 derives it from the open-file limit (three
+    /// quarters of it, at most 10000).
+    #[arg(long, env = "RAMPART_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: u64,
 }
 
 impl ServeConfig {
     /// How long a client may take to send headers or body.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs.max(1))
+    }
+
+    /// How long a new connection may stay silent.
+    pub fn first_byte_timeout(&self) -> Duration {
+        Duration::from_secs(self.first_byte_timeout_secs.max(1))
     }
 
     /// How long an idle connection is kept.

@@ -4,8 +4,19 @@
 //! sends slowly (Slowloris) must not hold a connection forever, so connections are driven with
 //! hyper directly: hyper's header-read timeout bounds the time to send headers, and a read/write
 //! timeout on the socket bounds idleness between requests.
+//!
+//! Each connection also has a place in the [`ConnTable`] (capped; when full the oldest
+//! connection that has not completed a request is shed), and a deadline from accept: a client
+//! must send its first byte within `first_byte_timeout` and its first request's head within
+//! `header_timeout`, so a connection that sends nothing is closed within seconds.
 
-use std::{future::Future, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{atomic::Ordering, Arc},
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use axum::{extract::ConnectInfo, Router};
 use hyper::body::Incoming;
@@ -13,15 +24,22 @@ use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::{conn::auto::Builder, graceful::GracefulShutdown},
 };
-use tokio::net::TcpListener;
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+};
 use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
+
+use crate::conn_table::{ConnState, ConnTable};
 
 /// Connection limits applied to every client.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnLimits {
-    /// Time allowed to send a request's headers.
+    /// Time allowed to send a request's headers (the first request's: from accept).
     pub header_timeout: Duration,
+    /// Time allowed from accept to the first byte.
+    pub first_byte_timeout: Duration,
     /// Time a connection may sit with no bytes moving.
     pub idle_timeout: Duration,
 }
@@ -32,6 +50,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ConnLimits,
+    table: Arc<ConnTable>,
     shutdown: impl Future<Output = ()>,
     drain: Duration,
 ) {
@@ -56,28 +75,52 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(mut ticket) = table.admit() else {
+            // Every open connection has a request in flight: this one waits for none.
+            continue;
+        };
+        if let Some(shed) = ticket.made_room_from.take() {
+            // Accept no more until the shed socket is closed (briefly), so a burst of new
+            // connections cannot hold more descriptors than the cap leaves room for.
+            let _ = tokio::time::timeout(Duration::from_millis(100), shed.closed.notified()).await;
+        }
         let _ = stream.set_nodelay(true);
         let mut timed = TimeoutStream::new(stream);
         timed.set_read_timeout(Some(limits.idle_timeout));
         timed.set_write_timeout(Some(limits.idle_timeout));
-        let io = TokioIo::new(Box::pin(timed));
+        let state = ticket.state.clone();
+        let io = TokioIo::new(Watched {
+            inner: Box::pin(timed),
+            state: state.clone(),
+        });
         // Each request gets the peer address attached, as axum's own server does.
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
             let answer = router.clone().oneshot(req.map(axum::body::Body::new));
+            let counted = InFlight::start(state.clone());
             async move {
                 let response = answer.await;
                 write_in_turn().await;
+                drop(counted);
                 response
             }
         });
         let conn = builder.serve_connection(io, service).into_owned();
         let conn = graceful.watch(conn);
+        let table = table.clone();
         tokio::spawn(async move {
-            if let Err(err) = conn.await {
-                tracing::debug!(error = %err, %peer, "connection closed with error");
+            let state = ticket.state.clone();
+            let outcome = run_connection(conn, &state, limits).await;
+            match outcome {
+                Closed::Done(Err(err)) => {
+                    tracing::debug!(error = %err, %peer, "connection closed with error");
+                }
+                Closed::Done(Ok(())) | Closed::Shed => {}
+                Closed::NoFirstByte => table.note_first_byte_timeout(),
+                Closed::NoHeader => table.note_header_timeout(),
             }
+            drop(ticket);
         });
     }
     drop(listener);
@@ -86,6 +129,117 @@ pub async fn serve(
         () = tokio::time::sleep(drain) => {
             tracing::warn!("in-flight requests did not finish in {drain:?}; closing");
         }
+    }
+}
+
+/// How a connection ended.
+enum Closed<E> {
+    /// hyper finished it (the client closed, a timeout, an error).
+    Done(Result<(), E>),
+    /// The table shed it to make room.
+    Shed,
+    /// No byte arrived within the first-byte timeout.
+    NoFirstByte,
+    /// The first request's head did not arrive within the header timeout.
+    NoHeader,
+}
+
+/// Drives `conn` until it ends, the table sheds it, or its deadlines from accept pass first.
+async fn run_connection<F, E>(conn: F, state: &ConnState, limits: ConnLimits) -> Closed<E>
+where
+    F: Future<Output = Result<(), E>>,
+{
+    tokio::pin!(conn);
+    let first_byte = tokio::time::sleep(limits.first_byte_timeout.min(limits.header_timeout));
+    let header = tokio::time::sleep(limits.header_timeout);
+    tokio::pin!(first_byte, header);
+    let mut first_byte_armed = true;
+    let mut header_armed = true;
+    loop {
+        tokio::select! {
+            done = &mut conn => return Closed::Done(done),
+            () = state.shed.notified() => return Closed::Shed,
+            () = &mut first_byte, if first_byte_armed => {
+                if !state.saw_byte.load(Ordering::Relaxed) {
+                    return Closed::NoFirstByte;
+                }
+                first_byte_armed = false;
+            }
+            () = &mut header, if header_armed => {
+                if state.started.load(Ordering::Relaxed) == 0 {
+                    return Closed::NoHeader;
+                }
+                header_armed = false;
+            }
+        }
+    }
+}
+
+/// Counts a request as in flight from its head's arrival until its response is written (or the
+/// request is dropped).
+struct InFlight(Arc<ConnState>);
+
+impl InFlight {
+    fn start(state: Arc<ConnState>) -> InFlight {
+        state.started.fetch_add(1, Ordering::Relaxed);
+        InFlight(state)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.completed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// The socket, noting in the connection's state when the first byte arrives.
+struct Watched {
+    inner: Pin<Box<TimeoutStream<TcpStream>>>,
+    state: Arc<ConnState>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = self.inner.as_mut().poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.state.saw_byte.store(true, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.inner.as_mut().poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        self.inner.as_mut().poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.inner.as_mut().poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.inner.as_mut().poll_shutdown(cx)
     }
 }
 

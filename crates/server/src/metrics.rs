@@ -11,7 +11,7 @@ use std::{
 
 use prometheus_client::{
     encoding::{text::encode, EncodeLabelSet},
-    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
 
@@ -35,6 +35,43 @@ pub struct Metrics {
     latency: Family<CallLabels, Histogram>,
     commits: Counter,
     committed_writes: Counter,
+    connections: ConnMetrics,
+}
+
+/// The API port's connections, set from the connection table's totals.
+#[derive(Default)]
+struct ConnMetrics {
+    open: Gauge,
+    cap: Gauge,
+    shed: Counter,
+    refused: Counter,
+    first_byte_timeouts: Counter,
+    header_timeouts: Counter,
+}
+
+impl ConnMetrics {
+    fn register(&self, registry: &mut Registry) {
+        let gauges = [
+            ("connections_open", "Open API connections", &self.open),
+            (
+                "connections_cap",
+                "Most API connections open at once",
+                &self.cap,
+            ),
+        ];
+        for (name, help, gauge) in gauges {
+            registry.register(name, help, gauge.clone());
+        }
+        let counters = [
+            ("connections_shed", "Connections closed to make room for new ones (oldest without a completed request first)", &self.shed),
+            ("connections_refused", "New connections refused while every open one had a request in flight", &self.refused),
+            ("connections_first_byte_timeouts", "Connections closed for sending no byte in time after accept", &self.first_byte_timeouts),
+            ("connections_header_timeouts", "Connections closed for not sending a first request head in time after accept", &self.header_timeouts),
+        ];
+        for (name, help, counter) in counters {
+            registry.register(name, help, counter.clone());
+        }
+    }
 }
 
 impl Metrics {
@@ -70,6 +107,8 @@ impl Metrics {
             "Write transactions made durable by those commits",
             committed_writes.clone(),
         );
+        let connections = ConnMetrics::default();
+        connections.register(&mut registry);
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Metrics {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -78,7 +117,23 @@ impl Metrics {
             latency,
             commits,
             committed_writes,
+            connections,
         }
+    }
+
+    /// Sets the connection metrics from the connection table's counters.
+    pub fn set_connections(&self, stats: crate::conn_table::ConnStats) {
+        let c = &self.connections;
+        c.open.set(i64::try_from(stats.open).unwrap_or(i64::MAX));
+        c.cap.set(i64::try_from(stats.cap).unwrap_or(i64::MAX));
+        c.shed.inner().store(stats.shed, Ordering::Relaxed);
+        c.refused.inner().store(stats.refused, Ordering::Relaxed);
+        c.first_byte_timeouts
+            .inner()
+            .store(stats.first_byte_timeouts, Ordering::Relaxed);
+        c.header_timeouts
+            .inner()
+            .store(stats.header_timeouts, Ordering::Relaxed);
     }
 
     /// Records one finished call.

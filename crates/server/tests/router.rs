@@ -35,6 +35,9 @@ async fn harness(dev: bool) -> Harness {
         max_body_bytes: 64 * 1024,
         request_timeout_secs: 5,
         idle_timeout_secs: 5,
+        first_byte_timeout_secs: 5,
+        max_connections: 0,
+        init: false,
     };
     let started = App::start(config).await.expect("start");
     let router = router(started.app.clone());
@@ -386,7 +389,7 @@ async fn a_renamed_user_is_seen_at_once_by_its_key() {
 #[tokio::test]
 async fn iam_resources_are_dated_on_the_request_clock() {
     let h = harness(true).await;
-    let jumped = h.app().clock.advance(400 * 86_400);
+    let jumped = h.app().clock.advance(400 * 86_400).expect("advance");
     let calls = [
         "Action=CreateUser&Version=2010-05-08&UserName=later",
         "Action=CreateGroup&Version=2010-05-08&GroupName=later",
@@ -447,7 +450,7 @@ async fn handshakes_expire_on_the_request_clock() {
     let describe = format!(r#"{{"HandshakeId":"{id}"}}"#);
     let shown = org("DescribeHandshake", describe.clone()).await;
     assert_eq!(shown["Handshake"]["State"], "OPEN");
-    h.app().clock.advance(16 * 86_400);
+    h.app().clock.advance(16 * 86_400).expect("advance");
     let shown = org("DescribeHandshake", describe).await;
     assert_eq!(shown["Handshake"]["State"], "EXPIRED");
 }
@@ -487,7 +490,7 @@ async fn lookup_events_reaches_back_ninety_days() {
     let (status, body) = who().await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(found(by_name).await, 1);
-    h.app().clock.advance(91 * 86_400);
+    h.app().clock.advance(91 * 86_400).expect("advance");
     assert_eq!(found(by_name).await, 0, "older than 90 days");
     let (status, body) = who().await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -5,6 +5,7 @@
 //! error named after AWS's error code. They never see HTTP: the wire crate decodes and encodes.
 
 pub mod authz;
+pub mod checked_time;
 pub mod cloudtrail;
 pub mod context;
 pub mod db;

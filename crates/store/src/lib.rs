@@ -27,6 +27,7 @@ mod group;
 mod journal;
 mod migrate;
 mod settings;
+mod sqlite_check;
 mod store;
 mod tx;
 mod wipe;

@@ -285,8 +285,16 @@ async fn open_sqlite(path: &std::path::Path, config: &StoreConfig) -> Result<Poo
         .max_connections(config.max_connections)
         .acquire_timeout(config.busy_timeout)
         .connect_with(opts)
-        .await?;
+        .await
+        .map_err(|e| {
+            if crate::sqlite_check::is_damage(&e) {
+                crate::sqlite_check::damaged(path, &e.to_string())
+            } else {
+                e.into()
+            }
+        })?;
     restrict_permissions(path);
+    crate::sqlite_check::quick_check(&pool, path).await?;
     Ok(Pools::Sqlite(pool))
 }
 

@@ -29,7 +29,22 @@ impl Server {
 
     /// Starts a server on `data_dir` (which may hold an earlier run's state).
     pub fn start_in(data_dir: &Path, args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        Server::start_wrapped(data_dir, args, &[])
+    }
+
+    /// Starts a server on `data_dir` through `wrapper` (a command line that runs the binary
+    /// given as its last argument, e.g. `["prlimit", "--nofile=256:256", "--"]`).
+    pub fn start_wrapped(data_dir: &Path, args: &[&str], wrapper: &[&str]) -> Server {
+        let bin = env!("CARGO_BIN_EXE_rampart");
+        let mut command = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = command
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
@@ -76,6 +91,12 @@ impl Server {
             endpoint,
             banner,
         }
+    }
+
+    /// Stops the server with SIGKILL, as a crash would: no shutdown, no checkpoint.
+    pub fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// SDK configuration signing with the given key.
@@ -131,4 +152,60 @@ impl Drop for Server {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `rampart serve` on `data_dir` expecting it to refuse to start within 60 s; returns what
+/// it printed on stderr. Panics if the server starts instead.
+pub fn start_refused(data_dir: &Path, args: &[&str]) -> String {
+    use std::io::Read as _;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .args(args)
+        .env("RAMPART_LOG", "warn")
+        .env_remove("RAMPART_ROOT_ACCESS_KEY_ID")
+        .env_remove("RAMPART_ROOT_SECRET_ACCESS_KEY")
+        .env_remove("RAMPART_MASTER_KEY")
+        .env_remove("RAMPART_INIT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rampart");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let mut out = String::new();
+            let _ = child
+                .stdout
+                .take()
+                .expect("stdout")
+                .read_to_string(&mut out);
+            panic!("the server started instead of refusing:\n{out}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    let _ = child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut stdout);
+    let _ = child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr);
+    assert!(
+        !status.success(),
+        "start must fail; stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(!stdout.contains("Ready."), "it must not serve:\n{stdout}");
+    stderr
 }

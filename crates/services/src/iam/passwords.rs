@@ -5,7 +5,7 @@ use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Argon2,
 };
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rampart_store::Entity;
 use serde::{Deserialize, Serialize};
 
@@ -212,7 +212,7 @@ impl LoginDoc {
     /// When the password expires under `policy`, if it does.
     pub fn expires_at(&self, policy: Option<&PasswordPolicy>) -> Option<DateTime<Utc>> {
         let days = policy?.max_password_age?;
-        Some(self.changed_at + Duration::days(days))
+        crate::checked_time::plus_days(self.changed_at, days)
     }
 }
 

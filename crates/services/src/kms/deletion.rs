@@ -3,7 +3,7 @@
 //! rotation is due, and deletes expired imported material. What is due is indexed in the
 //! store, so the schedule survives restarts.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rampart_store::Store;
 use serde_json::{json, Value};
 
@@ -33,7 +33,9 @@ pub async fn schedule(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsRe
             "AWS managed keys cannot be scheduled for deletion.".into(),
         ));
     }
-    let date = ctx.now + Duration::days(days);
+    let date = crate::checked_time::plus_days(ctx.now, days).ok_or_else(|| {
+        KmsError::KMSInternalException("The resulting date is out of range.".into())
+    })?;
     key.doc.state = KeyState::PendingDeletion;
     key.doc.deletion_date = Some(date);
     key.doc.pending_window_days = Some(days);
@@ -121,7 +123,7 @@ async fn apply_due(
         if let (Some(next), Some(days)) = (key.doc.next_rotation, key.doc.rotation_period_days) {
             if next <= now {
                 rotation::rotate(db, &mut key, now, "AUTOMATIC")?;
-                key.doc.next_rotation = Some(now + Duration::days(days));
+                key.doc.next_rotation = crate::checked_time::plus_days(now, days);
                 report.rotated += 1;
                 changed = true;
             }

@@ -4,7 +4,7 @@
 //! The import token is `0x01 || key id (16) || token id (16)`; the wrapping key's private half
 //! is sealed in the key's document until the token is used or expires (24 hours).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{
@@ -63,7 +63,10 @@ pub async fn get_parameters(input: &Value, ctx: &CallContext, mut db: Db<'_>) ->
     let private = crypto::generate(spec)?;
     let public = crypto::public_key_der(spec, &private)?;
     let token_id = crypto::random(16)?;
-    let valid_to = ctx.now + Duration::hours(PARAMETERS_HOURS);
+    let valid_to = crate::checked_time::plus_secs(ctx.now, PARAMETERS_HOURS.saturating_mul(3600))
+        .ok_or_else(|| {
+        KmsError::KMSInternalException("The resulting date is out of range.".into())
+    })?;
     key.doc.import = Some(ImportParams {
         token_id: crypto::hex(&token_id),
         sealed_wrapping_key: repo::seal_other(&db, key.id(), "wrapping-key", &private)?,
@@ -92,7 +95,9 @@ fn expiry(input: &Value, now: DateTime<Utc>) -> KmsResult<(String, Option<DateTi
         ("KEY_MATERIAL_DOES_NOT_EXPIRE", Some(_)) => Err(KmsError::ValidationException(
             "ValidTo must not be set when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.".into(),
         )),
-        ("KEY_MATERIAL_EXPIRES", Some(t)) if t > now && t <= now + Duration::days(365) => {
+        ("KEY_MATERIAL_EXPIRES", Some(t))
+            if t > now && crate::checked_time::plus_days(now, 365).is_some_and(|max| t <= max) =>
+        {
             Ok((model.into(), Some(t)))
         }
         ("KEY_MATERIAL_EXPIRES", Some(_)) => Err(KmsError::ValidationException(

@@ -2,7 +2,7 @@
 //! `RotateKeyOnDemand`, `ListKeyRotations`. Rotation appends a material version; older
 //! versions stay, so ciphertexts made under them keep decrypting.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use super::{
@@ -65,9 +65,11 @@ pub async fn enable(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
         .materials
         .last()
         .map_or(key.entity.created_at, |m| m.created);
-    let mut next = last + Duration::days(days);
+    let out_of_range =
+        || KmsError::KMSInternalException("The resulting date is out of range.".into());
+    let mut next = crate::checked_time::plus_days(last, days).ok_or_else(out_of_range)?;
     if next <= ctx.now {
-        next = ctx.now + Duration::days(days);
+        next = crate::checked_time::plus_days(ctx.now, days).ok_or_else(out_of_range)?;
     }
     key.doc.rotation_period_days = Some(days);
     key.doc.next_rotation = Some(next);

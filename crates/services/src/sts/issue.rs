@@ -1,7 +1,7 @@
 //! Issuing temporary credentials: an `ASIA` key, its sealed secret, a session token of which
 //! only the hash is stored, an expiry and the session context the authorizer reads back.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rampart_policy::PolicyKind;
 use rampart_store::{hash_session_token, AccessKey, KeyStatus, Principal as KeyOwner, Session};
 use serde_json::{json, Value};
@@ -69,7 +69,8 @@ pub async fn issue(
     let access_key_id = ids::access_key_id(true).map_err(|_| ServiceError::internal())?;
     let secret_access_key = ids::secret_access_key().map_err(|_| ServiceError::internal())?;
     let token = session_token()?;
-    let expires_at = now + Duration::seconds(duration_secs);
+    let expires_at =
+        crate::checked_time::plus_secs(now, duration_secs).ok_or_else(ServiceError::internal)?;
     let key = AccessKey {
         access_key_id: access_key_id.clone(),
         principal: owner,

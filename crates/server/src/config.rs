@@ -58,6 +58,25 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// The settings `rampart serve` uses when no flag or variable is given, with `data_dir`
+    /// and any free loopback port: for in-process servers (tests, benchmarks), which then
+    /// change what they need with struct update syntax.
+    pub fn new(data_dir: PathBuf) -> ServeConfig {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            database_url: None,
+            dev: false,
+            init: false,
+            dev_account_id: "000000000000".into(),
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            first_byte_timeout_secs: 5,
+            max_connections: 0,
+        }
+    }
+
     /// How long a client may take to send headers or body.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs.max(1))

@@ -27,17 +27,11 @@ struct Harness {
 async fn harness(dev: bool) -> Harness {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = ServeConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        data_dir: dir.path().to_path_buf(),
-        database_url: None,
         dev,
-        dev_account_id: "000000000000".into(),
         max_body_bytes: 64 * 1024,
         request_timeout_secs: 5,
         idle_timeout_secs: 5,
-        first_byte_timeout_secs: 5,
-        max_connections: 0,
-        init: false,
+        ..ServeConfig::new(dir.path().to_path_buf())
     };
     let started = App::start(config).await.expect("start");
     let router = router(started.app.clone());

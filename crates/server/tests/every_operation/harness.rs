@@ -41,14 +41,10 @@ impl Harness {
     pub async fn start() -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = ServeConfig {
-            listen: "127.0.0.1:0".parse().expect("addr"),
-            data_dir: dir.path().to_path_buf(),
-            database_url: None,
-            dev: false,
-            dev_account_id: "000000000000".into(),
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 5,
             idle_timeout_secs: 5,
+            ..ServeConfig::new(dir.path().to_path_buf())
         };
         let started = App::start(config).await.expect("start");
         let router = router(started.app.clone());

@@ -33,6 +33,11 @@ const SQLITE: &[Migration] = &[
         name: "audit_rowid",
         sql: include_str!("../migrations/sqlite/0003_audit_rowid.sql"),
     },
+    Migration {
+        version: 5,
+        name: "jobs",
+        sql: include_str!("../migrations/sqlite/0005_jobs.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -45,6 +50,11 @@ const POSTGRES: &[Migration] = &[
         version: 2,
         name: "entities",
         sql: include_str!("../migrations/postgres/0002_entities.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "jobs",
+        sql: include_str!("../migrations/postgres/0004_jobs.sql"),
     },
 ];
 

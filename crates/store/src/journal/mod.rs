@@ -18,6 +18,7 @@
 pub(crate) mod frame;
 mod read;
 mod segment_reader;
+mod stream;
 mod summary;
 mod writer;
 
@@ -30,6 +31,7 @@ use crate::error::{Result, StoreError};
 use frame::{Hash, RecordView};
 pub(crate) use read::{lookup, verify};
 use segment_reader::SegmentReader;
+pub(crate) use stream::read_after;
 use summary::Summary;
 pub(crate) use writer::JournalWriter;
 

@@ -208,6 +208,8 @@ fn main() {
             max_body_bytes: 64 * 1024,
             request_timeout_secs: 30,
             idle_timeout_secs: 30,
+            node_id: None,
+            job_lease_ms: 15_000,
         };
         let started = App::start(config).await.expect("start");
         let app = started.app.clone();

@@ -39,12 +39,26 @@ pub struct ServeConfig {
     /// Seconds an idle keep-alive connection stays open.
     #[arg(long, env = "RAMPART_IDLE_TIMEOUT_SECS", default_value_t = 60)]
     pub idle_timeout_secs: u64,
+
+    /// This node's id in job leases (default: the host name and a random suffix).
+    #[arg(long, env = "RAMPART_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// Milliseconds a background job's lease lasts unless renewed: when its node dies, another
+    /// node takes the job over within this time.
+    #[arg(long, env = "RAMPART_JOB_LEASE_MS", default_value_t = 15_000)]
+    pub job_lease_ms: u64,
 }
 
 impl ServeConfig {
     /// How long a client may take to send headers or body.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs.max(1))
+    }
+
+    /// How long a background job's lease lasts.
+    pub fn job_lease(&self) -> Duration {
+        Duration::from_millis(self.job_lease_ms.max(100))
     }
 
     /// How long an idle connection is kept.

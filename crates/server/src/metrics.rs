@@ -35,6 +35,8 @@ pub struct Metrics {
     latency: Family<CallLabels, Histogram>,
     commits: Counter,
     committed_writes: Counter,
+    /// The background jobs' metrics.
+    pub jobs: crate::jobs::metrics::JobMetrics,
 }
 
 impl Metrics {
@@ -70,8 +72,10 @@ impl Metrics {
             "Write transactions made durable by those commits",
             committed_writes.clone(),
         );
+        let jobs = crate::jobs::metrics::JobMetrics::register(&mut registry);
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Metrics {
+            jobs,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             registry: Mutex::new(registry),
             requests,

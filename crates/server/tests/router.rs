@@ -35,6 +35,8 @@ async fn harness(dev: bool) -> Harness {
         max_body_bytes: 64 * 1024,
         request_timeout_secs: 5,
         idle_timeout_secs: 5,
+        node_id: None,
+        job_lease_ms: 15_000,
     };
     let started = App::start(config).await.expect("start");
     let router = router(started.app.clone());

@@ -4,8 +4,9 @@
 //! owner across the nodes sharing a database: each round the node takes or renews the job's
 //! lease row (`rampart_store::Jobs`), and only the owner runs the step, passing its lease to
 //! every transaction the step commits, which then commits only while the lease's fencing
-//! token is current. A node that is not the owner looks again a third of a lease later, so
-//! it takes over within one lease time of the owner's death. Node jobs (flushes of this
+//! token is current. The owner renews every third of a lease; a node that is not the owner
+//! looks again when the owner's lease ends, so it takes over within one lease time of the
+//! owner's last renewal. Node jobs (flushes of this
 //! node's in-memory counts) run on every node without a lease.
 //!
 //! Steps read what is due from the store on the request clock (`App::clock`), so the dev
@@ -215,7 +216,7 @@ impl Runtime {
                             s.lease = None;
                             s.ran_last_round = false;
                         });
-                        return self.lease / 3;
+                        return self.until_expiry(app, job.name()).await;
                     }
                     Err(err) => {
                         tracing::warn!(job = job.name(), error = %err, "lease not taken");
@@ -274,6 +275,25 @@ impl Runtime {
             s.runs += 1;
         });
         wait
+    }
+}
+
+impl Runtime {
+    /// How long a node that is not the owner waits before trying again: until the owner's
+    /// lease ends (so it takes over within one lease time of the owner's last renewal), at
+    /// most a third of a lease.
+    async fn until_expiry(&self, app: &App, job: &str) -> Duration {
+        let most = self.lease / 3;
+        let Ok(rows) = app.store.jobs().list().await else {
+            return most;
+        };
+        let Some(row) = rows.into_iter().find(|r| r.job == job) else {
+            return most;
+        };
+        let left = (row.expires_at - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO);
+        left.min(most) + Duration::from_millis(5)
     }
 }
 

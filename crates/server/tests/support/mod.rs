@@ -111,6 +111,27 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Kills the process at once (SIGKILL): no shutdown, no flush, no lease release.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// `GET /_rampart/health` as JSON.
+    pub async fn health(&self) -> serde_json::Value {
+        let text = reqwest::Client::new()
+            .get(format!("{}/_rampart/health", self.endpoint))
+            .send()
+            .await
+            .expect("health")
+            .text()
+            .await
+            .expect("health body");
+        serde_json::from_str(&text).expect("health JSON")
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         // SIGTERM first so the graceful shutdown (and the audit flush) runs.

@@ -16,6 +16,7 @@ pub struct Server {
     pub root_key: String,
     pub root_secret: String,
     pub banner: String,
+    killed: bool,
 }
 
 impl Server {
@@ -75,6 +76,7 @@ impl Server {
             data_dir: data_dir.to_path_buf(),
             endpoint,
             banner,
+            killed: false,
         }
     }
 
@@ -116,6 +118,7 @@ impl Server {
     pub fn kill_hard(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        self.killed = true;
     }
 
     /// `GET /_rampart/health` as JSON.
@@ -134,6 +137,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if self.killed {
+            return;
+        }
         // SIGTERM first so the graceful shutdown (and the audit flush) runs.
         let _ = Command::new("kill")
             .arg(self.child.id().to_string())

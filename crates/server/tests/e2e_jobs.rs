@@ -116,6 +116,39 @@ async fn kms_deletion_follows_the_dev_clock_and_records_delete_key() {
     assert_eq!(json["resources"][0]["type"], "AWS::KMS::Key");
     assert_eq!(json["readOnly"], false);
 
+    // Automatic rotation is due 90 days after creation: RotateKey, with AWS's details.
+    let rotating = c.create_key().send().await.expect("CreateKey");
+    let rotating = rotating.key_metadata().expect("m").arn().expect("arn").to_string();
+    c.enable_key_rotation()
+        .key_id(&rotating)
+        .rotation_period_in_days(90)
+        .send()
+        .await
+        .expect("EnableKeyRotation");
+    advance(&server, 91 * 86_400).await;
+    let page = server
+        .cloudtrail()
+        .await
+        .lookup_events()
+        .lookup_attributes(
+            LookupAttribute::builder()
+                .attribute_key(LookupAttributeKey::EventName)
+                .attribute_value("RotateKey")
+                .build()
+                .expect("attribute"),
+        )
+        .send()
+        .await
+        .expect("LookupEvents");
+    assert_eq!(page.events().len(), 1, "one RotateKey event");
+    let json: Value =
+        serde_json::from_str(page.events()[0].cloud_trail_event().expect("json")).expect("JSON");
+    assert_eq!(json["eventSource"], "kms.amazonaws.com");
+    assert_eq!(json["eventType"], "AwsServiceEvent");
+    assert_eq!(json["resources"][0]["ARN"], rotating.as_str());
+    assert_eq!(json["serviceEventDetails"]["rotationType"], "AUTOMATIC");
+    assert!(json["serviceEventDetails"]["currentKeyMaterialId"].is_string());
+
     let health = server.health().await;
     let kms_job = job(&health, "kms-due");
     assert_eq!(kms_job["scope"], "cluster");

@@ -1,7 +1,7 @@
 //! Background jobs against the real binary: KMS deletion driven by the dev clock and recorded
 //! as AWS records it, job state in health and metrics, and, on PostgreSQL (when
-//! `RAMPART_TEST_DATABASE_URL` is set), two nodes where killing the lease owner hands its jobs
-//! to the other within the lease time.
+//! `RAMPART_TEST_DATABASE_URL` is set), two nodes where a job step runs once and killing the
+//! lease owner hands its jobs to the other within the lease time.
 
 mod support;
 
@@ -118,7 +118,12 @@ async fn kms_deletion_follows_the_dev_clock_and_records_delete_key() {
 
     // Automatic rotation is due 90 days after creation: RotateKey, with AWS's details.
     let rotating = c.create_key().send().await.expect("CreateKey");
-    let rotating = rotating.key_metadata().expect("m").arn().expect("arn").to_string();
+    let rotating = rotating
+        .key_metadata()
+        .expect("m")
+        .arn()
+        .expect("arn")
+        .to_string();
     c.enable_key_rotation()
         .key_id(&rotating)
         .rotation_period_in_days(90)
@@ -266,6 +271,72 @@ async fn two_nodes_on_postgres_take_over_when_the_owner_is_killed() {
         assert_eq!(j["owner"], "node-a", "{j}");
         assert_eq!(j["owned_here"], false, "{j}");
     }
+    // A CreateAccount sent to node-b is completed once, by the lease owner (node-a).
+    let o = aws_sdk_organizations::Client::new(
+        &b.sdk_config(&b.root_key, &b.root_secret, REGION).await,
+    );
+    o.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("CreateOrganization");
+    let request = o
+        .create_account()
+        .account_name("dev")
+        .email("dev@example.com")
+        .send()
+        .await
+        .expect("CreateAccount");
+    let request = request
+        .create_account_status()
+        .and_then(|s| s.id())
+        .expect("request id")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let s = o
+            .describe_create_account_status()
+            .create_account_request_id(&request)
+            .send()
+            .await
+            .expect("DescribeCreateAccountStatus");
+        let state = s.create_account_status().and_then(|s| s.state()).cloned();
+        if state == Some(aws_sdk_organizations::types::CreateAccountState::Succeeded) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "account never created: {state:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let results = b
+        .cloudtrail()
+        .await
+        .lookup_events()
+        .lookup_attributes(
+            LookupAttribute::builder()
+                .attribute_key(LookupAttributeKey::EventName)
+                .attribute_value("CreateAccountResult")
+                .build()
+                .expect("attribute"),
+        )
+        .send()
+        .await
+        .expect("LookupEvents");
+    assert_eq!(results.events().len(), 1, "the step ran once");
+    let json: Value =
+        serde_json::from_str(results.events()[0].cloud_trail_event().expect("json")).expect("JSON");
+    assert_eq!(json["eventSource"], "organizations.amazonaws.com");
+    assert_eq!(
+        json["serviceEventDetails"]["createAccountStatus"]["state"],
+        "SUCCEEDED"
+    );
+    assert_eq!(
+        json["serviceEventDetails"]["createAccountStatus"]["id"],
+        request.as_str()
+    );
+
     let c = kms(&b).await;
     let arn = doomed_key(&c).await;
 

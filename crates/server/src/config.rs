@@ -56,9 +56,9 @@ impl ServeConfig {
         Duration::from_secs(self.request_timeout_secs.max(1))
     }
 
-    /// How long a background job's lease lasts.
+    /// How long a background job's lease lasts (0.1 s to 1 h).
     pub fn job_lease(&self) -> Duration {
-        Duration::from_millis(self.job_lease_ms.max(100))
+        Duration::from_millis(self.job_lease_ms.clamp(100, 3_600_000))
     }
 
     /// How long an idle connection is kept.

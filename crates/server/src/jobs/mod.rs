@@ -95,7 +95,7 @@ impl Runtime {
     pub fn new(node_id: String, lease: Duration, jobs: Vec<Arc<dyn Job>>) -> Runtime {
         Runtime {
             node_id,
-            lease: lease.max(Duration::from_millis(100)),
+            lease: lease.clamp(Duration::from_millis(100), Duration::from_secs(3600)),
             entries: jobs
                 .into_iter()
                 .map(|job| Entry {
@@ -204,12 +204,23 @@ impl Runtime {
             Scope::Node => None,
             Scope::Cluster => {
                 let ttl = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
-                match app
-                    .store
-                    .jobs()
-                    .acquire(job.name(), &self.node_id, Utc::now(), ttl)
-                    .await
-                {
+                let now = Utc::now();
+                // A lease with more than two thirds of its time left is used as it is: renewing
+                // is a write (an fsync on SQLite), needed only every third of a lease.
+                let held = self.state(i).and_then(|s| s.lease).filter(|l| {
+                    let left = i128::from((l.expires_at - now).num_milliseconds());
+                    left * 3 > i128::from(ttl.num_milliseconds()) * 2
+                });
+                let acquired = match held {
+                    Some(lease) => Ok(Some(lease)),
+                    None => {
+                        app.store
+                            .jobs()
+                            .acquire(job.name(), &self.node_id, now, ttl)
+                            .await
+                    }
+                };
+                match acquired {
                     Ok(Some(lease)) => Some(lease),
                     Ok(None) => {
                         e.update(|s| {

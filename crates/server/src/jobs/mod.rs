@@ -163,11 +163,18 @@ impl Runtime {
     /// Stops the loops, runs every node job one last time (the flushes) and gives up this
     /// node's leases so that another node can take over at once.
     pub async fn shutdown(&self, app: &App) {
+        // Steps in flight finish first: a flush cut off between taking its counts and
+        // committing them would lose them.
+        let mut idle = Vec::with_capacity(self.entries.len());
+        for e in &self.entries {
+            idle.push(e.running.lock().await);
+        }
         if let Ok(mut tasks) = self.tasks.lock() {
             for t in tasks.drain(..) {
                 t.abort();
             }
         }
+        drop(idle);
         for (i, e) in self.entries.iter().enumerate() {
             match e.job.scope() {
                 Scope::Node => {

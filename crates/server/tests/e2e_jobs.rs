@@ -375,3 +375,52 @@ async fn two_nodes_on_postgres_take_over_when_the_owner_is_killed() {
     drop(a);
     db.drop_it().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioning_follows_the_request_clock() {
+    let server = Server::start(&["--dev"]);
+    advance(&server, 86_400).await;
+    let o = aws_sdk_organizations::Client::new(
+        &server
+            .sdk_config(&server.root_key, &server.root_secret, REGION)
+            .await,
+    );
+    o.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("CreateOrganization");
+    let request = o
+        .create_account()
+        .account_name("dev")
+        .email("dev@example.com")
+        .send()
+        .await
+        .expect("CreateAccount");
+    let request = request
+        .create_account_status()
+        .and_then(|s| s.id())
+        .expect("id")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let completed = loop {
+        let s = o
+            .describe_create_account_status()
+            .create_account_request_id(&request)
+            .send()
+            .await
+            .expect("DescribeCreateAccountStatus");
+        let s = s.create_account_status().expect("status");
+        if let Some(t) = s.completed_timestamp() {
+            break t.secs();
+        }
+        assert!(Instant::now() < deadline, "never completed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Completed a day ahead of the wall clock, like everything else the dev clock drives.
+    let wall = chrono::Utc::now().timestamp();
+    assert!(
+        completed >= wall + 86_400 - 60,
+        "completed at {completed}, wall clock {wall}"
+    );
+}

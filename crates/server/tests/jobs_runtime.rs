@@ -174,3 +174,50 @@ async fn stream_consumer_job_sees_both_chains_once() {
     assert_eq!(status[0].owner.as_deref(), Some("node-t"));
     assert_eq!(status[0].runs_here, 3);
 }
+
+/// A step that takes several lease times.
+struct Slow;
+
+impl Job for Slow {
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+
+    fn scope(&self) -> rampart::jobs::Scope {
+        rampart::jobs::Scope::Cluster
+    }
+
+    fn period(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    fn step<'a>(
+        &'a self,
+        _app: &'a App,
+        _lease: Option<&'a rampart_store::Lease>,
+    ) -> rampart::jobs::StepFuture<'a> {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(1_000)).await;
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_step_keeps_its_lease() {
+    let (_dir, started) = start().await;
+    let app = started.app.clone();
+    let lease = Duration::from_millis(300);
+    let node_a = Runtime::new("node-a".into(), lease, vec![Arc::new(Slow)]);
+    let node_b = Runtime::new("node-b".into(), lease, vec![Arc::new(Slow)]);
+    let a = tokio::spawn({
+        let app = app.clone();
+        async move { node_a.run_now(&app, "slow").await }
+    });
+    // Two lease times into node-a's step: renewed, so node-b cannot take the job.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(!node_b.run_now(&app, "slow").await);
+    assert!(a.await.unwrap(), "node-a ran its step");
+    let rows = app.store.jobs().list().await.unwrap();
+    assert_eq!((rows[0].owner.as_str(), rows[0].token), ("node-a", 1));
+}

@@ -266,7 +266,17 @@ impl Runtime {
             return wait;
         }
         e.update(|s| s.last_started = Some(std::time::Instant::now()));
-        let outcome = job.step(app, lease.as_ref()).await;
+        let outcome = match &lease {
+            // The lease is renewed while a long step runs; once it is lost, the step's
+            // remaining transactions are fenced off.
+            Some(held) => {
+                tokio::select! {
+                    outcome = job.step(app, lease.as_ref()) => outcome,
+                    () = self.keep(app, held) => Ok(()),
+                }
+            }
+            None => job.step(app, None).await,
+        };
         let error = outcome.err().map(|err| format!("{err:#}"));
         if let Some(err) = &error {
             tracing::error!(job = job.name(), error = %err, "job step failed");
@@ -297,6 +307,25 @@ impl Runtime {
 }
 
 impl Runtime {
+    /// Renews `held` every third of a lease for as long as it stays this node's; never
+    /// returns (it waits forever once the lease is lost).
+    async fn keep(&self, app: &App, held: &Lease) {
+        let ttl = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
+        loop {
+            tokio::time::sleep(self.lease / 3).await;
+            let renewed = app
+                .store
+                .jobs()
+                .acquire(&held.job, &self.node_id, Utc::now(), ttl)
+                .await;
+            match renewed {
+                Ok(Some(l)) if l.token == held.token => {}
+                _ => break,
+            }
+        }
+        std::future::pending::<()>().await;
+    }
+
     /// How long a node that is not the owner waits before trying again: until the owner's
     /// lease ends (so it takes over within one lease time of the owner's last renewal), at
     /// most a third of a lease.

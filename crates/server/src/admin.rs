@@ -11,13 +11,27 @@ use serde_json::json;
 
 use crate::app::App;
 
-/// `GET /_rampart/health`: liveness plus a store round trip.
+/// `GET /_rampart/health`: liveness plus a store round trip, and the background jobs' state.
 pub async fn health(State(app): State<Arc<App>>) -> Response {
     match app.store.ping().await {
-        Ok(()) => json_response(
-            StatusCode::OK,
-            json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }),
-        ),
+        Ok(()) => {
+            let jobs: Vec<_> = app
+                .jobs
+                .status(&app)
+                .await
+                .iter()
+                .map(|j| j.to_json())
+                .collect();
+            json_response(
+                StatusCode::OK,
+                json!({
+                    "status": "ok",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "node": app.jobs.node_id(),
+                    "jobs": jobs,
+                }),
+            )
+        }
         Err(err) => {
             tracing::error!(error = %err, "health check: store unreachable");
             json_response(
@@ -40,6 +54,7 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
         app.metrics.set_group_commit(stats);
     }
     app.metrics.set_connections(app.conns.stats());
+    app.metrics.jobs.set(&app.jobs.status(&app).await);
     (
         [(
             header::CONTENT_TYPE,
@@ -71,7 +86,7 @@ pub async fn reset(State(app): State<Arc<App>>) -> Response {
 }
 
 /// `POST /_rampart/clock` with `{"advance_seconds": N}`: moves the server's clock forward and
-/// runs the KMS scheduler at once (dev mode only).
+/// runs the KMS due-work job at once (dev mode only).
 pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
     if !app.config.dev {
         return json_response(
@@ -94,7 +109,7 @@ pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes)
             )
         }
     };
-    crate::kms_scheduler::tick(&app).await;
+    app.jobs.run_now(&app, crate::jobs::kms::NAME).await;
     json_response(
         StatusCode::OK,
         json!({ "now": now.to_rfc3339(), "epoch_seconds": now.timestamp() }),

@@ -47,6 +47,8 @@ pub struct App {
     /// each, by design) run at once, one per core: unbounded, a burst of sign-ins would start
     /// a blocking thread and its memory for each.
     pub password_work: tokio::sync::Semaphore,
+    /// Background jobs (leases, flushes, the outbox).
+    pub jobs: crate::jobs::Runtime,
 }
 
 impl App {
@@ -144,6 +146,13 @@ impl App {
             password_work: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
+            jobs: crate::jobs::Runtime::standard(
+                config
+                    .node_id
+                    .clone()
+                    .unwrap_or_else(crate::jobs::default_node_id),
+                config.job_lease(),
+            ),
             registry: Registry,
             metrics: Metrics::new(),
             audit,
@@ -176,10 +185,8 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         )
     })?;
     let local = listener.local_addr()?;
-    let provisioner = crate::provisioner::spawn(&app);
-    let meter_flush = spawn_meter_flush(&app);
     print_banner(&app.config, &local.to_string(), &boot);
-    let scheduler = crate::kms_scheduler::spawn(&app);
+    crate::jobs::Runtime::spawn(&app);
 
     http_server::serve(
         listener,
@@ -190,35 +197,14 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         Duration::from_secs(30),
     )
     .await;
-    scheduler.abort();
-    tracing::info!("shutting down: flushing the audit trail");
+    tracing::info!("shutting down: flushing the audit trail and the node's counts");
+    app.jobs.shutdown(&app).await;
     app.audit.flush().await?;
-    provisioner.abort();
-    meter_flush.abort();
-    if let Err(err) = app.meter.flush(&app.store).await {
-        tracing::error!(error = %err, "request meter not flushed");
-    }
     drop(app);
     let _ = audit_task.await;
     // The terminal may be gone by now (a closed pipe); that is no reason to fail.
     let _ = writeln!(std::io::stdout(), "Stopped.");
     Ok(())
-}
-
-/// Flushes the request meter to the store every few seconds, until the application is dropped.
-fn spawn_meter_flush(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
-    let weak = Arc::downgrade(app);
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            let Some(app) = weak.upgrade() else {
-                return;
-            };
-            if let Err(err) = app.meter.flush(&app.store).await {
-                tracing::error!(error = %err, "request meter not flushed");
-            }
-        }
-    })
 }
 
 /// The routes: operator endpoints, then every AWS API on `/`.

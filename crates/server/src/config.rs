@@ -55,6 +55,15 @@ pub struct ServeConfig {
     /// quarters of it, at most 10000).
     #[arg(long, env = "RAMPART_MAX_CONNECTIONS", default_value_t = 0)]
     pub max_connections: u64,
+
+    /// This node's id in job leases (default: the host name and a random suffix).
+    #[arg(long, env = "RAMPART_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// Milliseconds a background job's lease lasts unless renewed: when its node dies, another
+    /// node takes the job over within this time.
+    #[arg(long, env = "RAMPART_JOB_LEASE_MS", default_value_t = 15_000)]
+    pub job_lease_ms: u64,
 }
 
 impl ServeConfig {
@@ -74,6 +83,8 @@ impl ServeConfig {
             idle_timeout_secs: 60,
             first_byte_timeout_secs: 5,
             max_connections: 0,
+            node_id: None,
+            job_lease_ms: 15_000,
         }
     }
 
@@ -85,6 +96,12 @@ impl ServeConfig {
     /// How long a new connection may stay silent.
     pub fn first_byte_timeout(&self) -> Duration {
         Duration::from_secs(self.first_byte_timeout_secs.max(1))
+
+    }
+
+    /// How long a background job's lease lasts (0.1 s to 1 h).
+    pub fn job_lease(&self) -> Duration {
+        Duration::from_millis(self.job_lease_ms.clamp(100, 3_600_000))
     }
 
     /// How long an idle connection is kept.

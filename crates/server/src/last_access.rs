@@ -1,6 +1,7 @@
 //! Service last-accessed recording on the request path: which IAM user or role used which
-//! service, and when. Cheap per request (one in-memory map lookup); the store is written in
-//! the background at most once a minute per entity and service, like access-key last use.
+//! service, and when. Cheap per request (one in-memory map lookup); what is noted waits in
+//! memory for the node's flush job (`jobs::last_access`), and each entity and service is
+//! written at most once a minute, like access-key last use.
 
 use std::{collections::HashMap, sync::Mutex};
 
@@ -13,15 +14,24 @@ const GRANULARITY_SECS: i64 = 60;
 /// Entries kept in memory before the map is cleared (bounds memory under churn).
 const MAX_ENTRIES: usize = 100_000;
 
-/// When this node last recorded each (entity, service).
+/// One noted access, waiting for the flush.
+#[derive(Debug, Clone)]
+struct Noted {
+    account: String,
+    region: String,
+    at: DateTime<Utc>,
+}
+
+/// When this node last recorded each (entity, service), and what waits to be written.
 #[derive(Debug, Default)]
 pub struct LastAccess {
     recorded: Mutex<HashMap<(String, &'static str), DateTime<Utc>>>,
+    pending: Mutex<HashMap<(String, &'static str), Noted>>,
 }
 
 impl LastAccess {
     /// Notes an authorized request of `ctx`'s caller to `service` (its signing name).
-    pub fn note(&self, store: &Store, ctx: &CallContext, service: &'static str) {
+    pub fn note(&self, ctx: &CallContext, service: &'static str) {
         let Some(entity) = entity_arn(ctx) else {
             return;
         };
@@ -42,18 +52,40 @@ impl LastAccess {
             }
             map.insert(key, now);
         }
-        let store = store.clone();
-        let account = ctx.principal.account_id.clone();
-        let region = ctx.region.clone();
-        tokio::spawn(async move {
+        let noted = Noted {
+            account: ctx.principal.account_id.clone(),
+            region: ctx.region.clone(),
+            at: now,
+        };
+        if let Ok(mut pending) = self.pending.lock() {
+            if pending.len() < MAX_ENTRIES {
+                pending.insert((entity, service), noted);
+            }
+        }
+    }
+
+    /// Writes every noted access to the store (one transaction each); the first error is
+    /// returned after the others are tried.
+    pub async fn flush(&self, store: &Store) -> anyhow::Result<()> {
+        let taken = match self.pending.lock() {
+            Ok(mut pending) => std::mem::take(&mut *pending),
+            Err(_) => return Ok(()),
+        };
+        let mut first_err = None;
+        for ((entity, service), n) in taken {
             let done = rampart_services::iam::last_accessed::record(
-                &store, &account, &entity, service, &region, now,
+                store, &n.account, &entity, service, &n.region, n.at,
             )
             .await;
             if let Err(err) = done {
                 tracing::warn!(error = %err, entity = %entity, "service last access not recorded");
+                first_err.get_or_insert(err);
             }
-        });
+        }
+        match first_err {
+            Some(err) => Err(anyhow::anyhow!("service last access not recorded: {err}")),
+            None => Ok(()),
+        }
     }
 }
 

@@ -36,6 +36,8 @@ pub struct Metrics {
     commits: Counter,
     committed_writes: Counter,
     connections: ConnMetrics,
+    /// The background jobs' metrics.
+    pub jobs: crate::jobs::metrics::JobMetrics,
 }
 
 /// The API port's connections, set from the connection table's totals.
@@ -109,8 +111,10 @@ impl Metrics {
         );
         let connections = ConnMetrics::default();
         connections.register(&mut registry);
+        let jobs = crate::jobs::metrics::JobMetrics::register(&mut registry);
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Metrics {
+            jobs,
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             registry: Mutex::new(registry),
             requests,

@@ -41,7 +41,7 @@ async fn installation(dir: &Path, crash_with_wal: bool) -> Vec<u8> {
     checkpoint(&dir.join("rampart.db"));
     assert!(!dir.join("rampart.db-wal").exists());
     if crash_with_wal {
-        let server = Server::start_in(dir, &[]);
+        let mut server = Server::start_in(dir, &[]);
         let iam = server.iam(&server.root_key, &server.root_secret).await;
         iam.create_user()
             .user_name("after-restart")

@@ -35,6 +35,10 @@ pub enum StoreError {
     /// Stored data is not what the store wrote (an unknown enum value, a bad hash).
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// A job step's fencing token is no longer its lease's: another node owns the job now,
+    /// and the step's writes must not commit.
+    #[error("lease lost: {0}")]
+    Fenced(String),
     /// The background audit writer has stopped and can take no more records.
     #[error("audit writer closed")]
     WriterClosed,

@@ -38,6 +38,11 @@ const SQLITE: &[Migration] = &[
         name: "audit_genesis",
         sql: include_str!("../migrations/sqlite/0004_audit_genesis.sql"),
     },
+    Migration {
+        version: 5,
+        name: "jobs",
+        sql: include_str!("../migrations/sqlite/0005_jobs.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -55,6 +60,11 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         name: "audit_genesis",
         sql: include_str!("../migrations/postgres/0003_audit_genesis.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "jobs",
+        sql: include_str!("../migrations/postgres/0004_jobs.sql"),
     },
 ];
 

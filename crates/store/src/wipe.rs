@@ -14,6 +14,8 @@ const TABLES: &[&str] = &[
     "entities",
     "access_keys",
     "accounts",
+    "stream_cursors",
+    "outbox",
 ];
 
 impl Store {

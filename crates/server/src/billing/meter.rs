@@ -131,14 +131,14 @@ impl Meter {
         all
     }
 
-    /// Adds the counted requests to the store's counters, in one transaction; the counts are
-    /// put back if it fails.
-    pub async fn flush(&self, store: &Store) -> anyhow::Result<()> {
+    /// Adds the counted requests to the store's counters, in one transaction stamped `now`
+    /// (the request clock); the counts are put back if it fails.
+    pub async fn flush(&self, store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
         let taken = self.take();
         if taken.is_empty() {
             return Ok(());
         }
-        match write(store, &taken).await {
+        match write(store, &taken, now).await {
             Ok(()) => Ok(()),
             Err(err) => {
                 if let Some(shard) = self.new_shard() {
@@ -162,8 +162,7 @@ fn merge(into: &mut Counts, from: Counts) {
     }
 }
 
-async fn write(store: &Store, counts: &Counts) -> anyhow::Result<()> {
-    let now = Utc::now();
+async fn write(store: &Store, counts: &Counts, now: DateTime<Utc>) -> anyhow::Result<()> {
     let mut tx = store.begin().await?;
     for (account, services) in counts {
         for ((service, (year, month)), n) in services {

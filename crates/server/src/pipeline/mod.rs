@@ -314,7 +314,7 @@ async fn process(
             return error_response(call);
         }
     }
-    app.last_access.note(&app.store, &ctx, service.signing_name);
+    app.last_access.note(&ctx, service.signing_name);
 
     let result = match call.access {
         Access::Read => {

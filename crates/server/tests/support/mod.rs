@@ -16,6 +16,7 @@ pub struct Server {
     pub root_key: String,
     pub root_secret: String,
     pub banner: String,
+    killed: bool,
 }
 
 impl Server {
@@ -90,13 +91,8 @@ impl Server {
             data_dir: data_dir.to_path_buf(),
             endpoint,
             banner,
+            killed: false,
         }
-    }
-
-    /// Stops the server with SIGKILL, as a crash would: no shutdown, no checkpoint.
-    pub fn kill_hard(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 
     /// SDK configuration signing with the given key.
@@ -133,17 +129,37 @@ impl Server {
 }
 
 impl Server {
-    /// Kills the server with SIGKILL (no shutdown, no flush), as a crash or power cut would.
+    /// Kills the server with SIGKILL (no shutdown, no flush), as a crash or power cut would,
+    /// and gives back its data directory.
     pub fn kill9(mut self) -> PathBuf {
+        self.kill_hard();
+        self.data_dir.clone()
+    }
+
+    /// Kills the process at once (SIGKILL): no shutdown, no flush, no lease release.
+    pub fn kill_hard(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.data_dir.clone()
+        self.killed = true;
+    }
+
+    /// `GET /_rampart/health` as JSON.
+    pub async fn health(&self) -> serde_json::Value {
+        let text = reqwest::Client::new()
+            .get(format!("{}/_rampart/health", self.endpoint))
+            .send()
+            .await
+            .expect("health")
+            .text()
+            .await
+            .expect("health body");
+        serde_json::from_str(&text).expect("health JSON")
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
+        if self.killed || matches!(self.child.try_wait(), Ok(Some(_))) {
             return;
         }
         // SIGTERM first so the graceful shutdown (and the audit flush) runs.

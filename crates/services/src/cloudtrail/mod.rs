@@ -1,6 +1,7 @@
 //! AWS CloudTrail: the audit trail of every call, read back with `LookupEvents`.
 
 pub mod event;
+pub mod service_event;
 
 use chrono::{DateTime, Utc};
 use rampart_store::{LookupAttribute, LookupQuery, Store, StoreError, StoredEvent};

@@ -1,10 +1,11 @@
 //! Deletion and the scheduler: `ScheduleKeyDeletion`, `CancelKeyDeletion`, and
 //! [`run_due`], which destroys keys whose window has ended, rotates keys whose automatic
 //! rotation is due, and deletes expired imported material. What is due is indexed in the
-//! store, so the schedule survives restarts.
+//! store, so the schedule survives restarts. Each change commits with its CloudTrail service
+//! event (`DeleteKey`, `RotateKey`, `DeleteExpiredKeyMaterial`), as AWS records them.
 
 use chrono::{DateTime, Utc};
-use rampart_store::Store;
+use rampart_store::{AuditRecord, Lease, Store};
 use serde_json::{json, Value};
 
 use super::{
@@ -14,7 +15,10 @@ use super::{
     repo::{self, Key},
     rotation,
 };
-use crate::{context::CallContext, db::Db};
+use crate::{cloudtrail::service_event::ServiceEvent, context::CallContext, db::Db};
+
+/// The event source of KMS's own work.
+const KMS: &str = "kms.amazonaws.com";
 
 /// `ScheduleKeyDeletion` (7-30 days, default 30).
 pub async fn schedule(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
@@ -76,8 +80,13 @@ pub struct DueReport {
     pub expired: usize,
 }
 
-/// Applies everything due at `now`, one key per transaction.
-pub async fn run_due(store: &Store, now: DateTime<Utc>) -> KmsResult<DueReport> {
+/// Applies everything due at `now`, one key per transaction, each with its events. Under a
+/// job `lease`, each transaction commits only while the lease is still current.
+pub async fn run_due(
+    store: &Store,
+    now: DateTime<Utc>,
+    lease: Option<&Lease>,
+) -> KmsResult<DueReport> {
     let mut report = DueReport::default();
     let mut after: Option<String> = None;
     loop {
@@ -87,14 +96,19 @@ pub async fn run_due(store: &Store, now: DateTime<Utc>) -> KmsResult<DueReport> 
             .await?;
         for entry in &page.items {
             let mut tx = store.begin().await?;
+            if let Some(lease) = lease {
+                tx.jobs().fence(lease).await?;
+            }
+            let mut events = Vec::new();
             let mut db = Db::Write(&mut tx);
             if let Some(key) = repo::load_by_id(&mut db, &entry.name_key).await? {
-                apply_due(&mut db, key, now, &mut report).await?;
+                apply_due(&mut db, key, now, &mut report, &mut events).await?;
             } else {
                 db.entities()
                     .delete(DUE_ACCOUNT, DUE_KIND, &entry.name_key)
                     .await?;
             }
+            tx.append_audit_batch(&events).await?;
             tx.commit().await?;
         }
         if !page.truncated {
@@ -110,10 +124,24 @@ async fn apply_due(
     mut key: Key,
     now: DateTime<Utc>,
     report: &mut DueReport,
+    events: &mut Vec<AuditRecord>,
 ) -> KmsResult<()> {
+    let event = |key: &Key, name: &str, details: Option<Value>| {
+        ServiceEvent {
+            source: KMS,
+            name,
+            account_id: key.account(),
+            region: &key.doc.region,
+            time: now,
+            resources: vec![("AWS::KMS::Key", key.arn())],
+            details,
+        }
+        .to_record()
+    };
     if repo::is_destroyed(&key.doc, now) {
         // The material goes with the row; nothing of the key remains.
         repo::destroy(db, &key).await?;
+        events.push(event(&key, "DeleteKey", None));
         tracing::info!(key = %key.arn(), "kms key deleted at the end of its waiting period");
         report.destroyed += 1;
         return Ok(());
@@ -122,7 +150,15 @@ async fn apply_due(
     if key.doc.state == KeyState::Enabled {
         if let (Some(next), Some(days)) = (key.doc.next_rotation, key.doc.rotation_period_days) {
             if next <= now {
+                let previous = key.doc.materials.last().map(|m| m.id.clone());
                 rotation::rotate(db, &mut key, now, "AUTOMATIC")?;
+                let details = json!({
+                    "rotationType": "AUTOMATIC",
+                    "keyOrigin": key.doc.origin,
+                    "previousKeyMaterialId": previous,
+                    "currentKeyMaterialId": key.doc.materials.last().map(|m| m.id.clone()),
+                });
+                events.push(event(&key, "RotateKey", Some(details)));
                 key.doc.next_rotation = crate::checked_time::plus_days(now, days);
                 report.rotated += 1;
                 changed = true;
@@ -137,6 +173,7 @@ async fn apply_due(
         }
     }
     if expired {
+        events.push(event(&key, "DeleteExpiredKeyMaterial", None));
         report.expired += 1;
         changed = true;
         if matches!(key.doc.state, KeyState::Enabled | KeyState::Disabled) {

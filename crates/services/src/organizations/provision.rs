@@ -6,13 +6,15 @@
 //! A new account gets its root user (with one access key, whose secret is returned once so
 //! the operator can hand it over, as the bootstrap does for the management account) and the
 //! role the request named (`OrganizationAccountAccessRole` by default) with
-//! `AdministratorAccess`, trusted by the management account.
+//! `AdministratorAccess`, trusted by the management account. Each completed request commits
+//! with its `CreateAccountResult` service event in the management account's trail.
 
-use chrono::Utc;
+use chrono::{DateTime, SecondsFormat, Utc};
 use rampart_store::{
-    AccessKey, Account, AccountStatus, Entity, KeyStatus, Principal as KeyOwner, PrincipalKind,
-    Store, Zeroizing,
+    AccessKey, Account, AccountStatus, Entity, KeyStatus, Lease, Principal as KeyOwner,
+    PrincipalKind, Store, Zeroizing,
 };
+use serde_json::json;
 
 use super::{
     common::{bump, doc, org_of, save, Res},
@@ -20,6 +22,7 @@ use super::{
     policies, tree,
 };
 use crate::{
+    cloudtrail::service_event::ServiceEvent,
     db::Db,
     iam::{
         common::{aws_managed, to_text},
@@ -39,8 +42,13 @@ pub struct NewAccount {
     pub secret_access_key: Zeroizing<String>,
 }
 
-/// Completes every pending `CreateAccount` request, each in its own transaction.
-pub async fn run_pending(store: &Store) -> Res<Vec<NewAccount>> {
+/// Completes every pending `CreateAccount` request at `now`, each in its own transaction
+/// (which, under a job `lease`, commits only while the lease is current).
+pub async fn run_pending(
+    store: &Store,
+    now: DateTime<Utc>,
+    lease: Option<&Lease>,
+) -> Res<Vec<NewAccount>> {
     let pending = store
         .links()
         .sources(model::LINK_PENDING, model::PENDING)
@@ -48,17 +56,74 @@ pub async fn run_pending(store: &Store) -> Res<Vec<NewAccount>> {
     let mut created = Vec::new();
     for (management, request_id) in pending {
         let mut tx = store.begin().await?;
-        let outcome = complete(&mut Db::Write(&mut tx), &management, &request_id).await?;
+        if let Some(lease) = lease {
+            tx.jobs().fence(lease).await?;
+        }
+        let outcome = complete(&mut Db::Write(&mut tx), &management, &request_id, now).await?;
+        let status = match &outcome {
+            Some(_) => Db::Write(&mut tx)
+                .entities()
+                .get(&management, model::CREATE_STATUS, &request_id)
+                .await?
+                .map(|e| doc::<CreateStatusDoc>(&e))
+                .transpose()?,
+            None => None,
+        };
+        if let Some(d) = status {
+            tx.append_audit(&result_event(&management, &request_id, &d, now))
+                .await?;
+        }
         tx.commit().await?;
-        if let Some(n) = outcome {
+        if let Some(Some(n)) = outcome {
             created.push(n);
         }
     }
     Ok(created)
 }
 
-/// Completes one request; `Some` when an account was created.
-async fn complete(db: &mut Db<'_>, management: &str, request_id: &str) -> Res<Option<NewAccount>> {
+/// Organizations' `CreateAccountResult` service event for a finished request.
+fn result_event(
+    management: &str,
+    request_id: &str,
+    d: &CreateStatusDoc,
+    now: DateTime<Utc>,
+) -> rampart_store::AuditRecord {
+    let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let mut status = json!({
+        "id": request_id,
+        "state": d.state,
+        "accountName": "***",
+        "requestedTimestamp": ts(d.requested_at),
+        "completedTimestamp": ts(now),
+    });
+    if let Some(obj) = status.as_object_mut() {
+        if let Some(id) = &d.account_id {
+            obj.insert("accountId".into(), json!(id));
+        }
+        if let Some(reason) = &d.failure_reason {
+            obj.insert("failureReason".into(), json!(reason));
+        }
+    }
+    ServiceEvent {
+        source: "organizations.amazonaws.com",
+        name: "CreateAccountResult",
+        account_id: management,
+        region: "us-east-1",
+        time: now,
+        resources: Vec::new(),
+        details: Some(json!({ "createAccountStatus": status })),
+    }
+    .to_record()
+}
+
+/// Completes one request: `None` when another run claimed it, `Some(None)` when it failed,
+/// `Some(Some(_))` when an account was created.
+async fn complete(
+    db: &mut Db<'_>,
+    management: &str,
+    request_id: &str,
+    now: DateTime<Utc>,
+) -> Res<Option<Option<NewAccount>>> {
     // Claim the request: with several nodes on one database only one removes the link.
     if !db
         .links()
@@ -75,12 +140,11 @@ async fn complete(db: &mut Db<'_>, management: &str, request_id: &str) -> Res<Op
         return Ok(None);
     };
     let mut d: CreateStatusDoc = doc(&e)?;
-    let now = Utc::now();
     let Some(org) = org_of(db, management).await?.filter(|o| o.id == d.org_id) else {
-        return fail(db, e, d, "INTERNAL_FAILURE").await;
+        return fail(db, e, d, "INTERNAL_FAILURE", now).await.map(Some);
     };
     if db.accounts().get_by_email(&d.email).await?.is_some() {
-        return fail(db, e, d, "EMAIL_ALREADY_EXISTS").await;
+        return fail(db, e, d, "EMAIL_ALREADY_EXISTS", now).await.map(Some);
     }
     let account_id = fresh_account_id(db).await?;
     db.accounts()
@@ -132,11 +196,11 @@ async fn complete(db: &mut Db<'_>, management: &str, request_id: &str) -> Res<Op
     d.account_id = Some(account_id.clone());
     save(db, e, &d).await?;
     bump(db).await?;
-    Ok(Some(NewAccount {
+    Ok(Some(Some(NewAccount {
         account_id,
         access_key_id,
         secret_access_key: secret,
-    }))
+    })))
 }
 
 async fn fail(
@@ -144,9 +208,10 @@ async fn fail(
     e: Entity,
     mut d: CreateStatusDoc,
     reason: &str,
+    now: DateTime<Utc>,
 ) -> Res<Option<NewAccount>> {
     d.state = "FAILED".into();
-    d.completed_at = Some(Utc::now());
+    d.completed_at = Some(now);
     d.failure_reason = Some(reason.into());
     save(db, e, &d).await?;
     Ok(None)

@@ -20,6 +20,7 @@ mod anchor;
 pub(crate) mod frame;
 pub(crate) mod read;
 pub(crate) mod segment_reader;
+mod stream;
 mod summary;
 mod writer;
 
@@ -33,6 +34,7 @@ pub(crate) use anchor::{Genesis, Head, GENESIS_FILE};
 use frame::RecordView;
 pub(crate) use read::{lookup, verify, Expect};
 use segment_reader::SegmentReader;
+pub(crate) use stream::read_after;
 use summary::Summary;
 pub(crate) use writer::JournalWriter;
 

@@ -20,7 +20,8 @@ use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use rampart_model::{Operation, Protocol, Service};
 use rampart_services::{
-    cloudtrail::event::EventFacts, registry::Access, CallContext, Db, Principal,
+    cloudtrail::event::EventFacts, registry::Access, Authorizer, AuthzError, CallContext, Db,
+    Principal,
 };
 use rampart_sigv4::{RequestParts, SigV4Error};
 use rampart_wire::{ApiError, CommonError, HttpRequest, WireHeader, WireResponse};
@@ -140,7 +141,7 @@ async fn read_body(app: &App, body: Body) -> Result<Bytes, ApiError> {
 
 /// Decodes, authenticates, authorizes and runs one call; fills `call` as it learns.
 async fn process(
-    app: &App,
+    app: &Arc<App>,
     call: &mut Call,
     headers: &HeaderMap,
     method: &str,
@@ -251,6 +252,8 @@ async fn process(
         now: call.now,
         secure_transport: false,
         prepared: None,
+        authorizer: Authorizer::new(app.clone()),
+        via_service: None,
     };
 
     // Deny by default: an operation without an authorization entry is refused.
@@ -285,30 +288,18 @@ async fn process(
             return error_response(call);
         }
     };
-    if !question.always_allowed {
-        let caller = match caller_policies(app, &ctx).await {
-            Ok(set) => set,
-            Err(err) => {
-                call.error = Some(service_error(service, err));
-                return error_response(call);
-            }
-        };
-        let others = match resource_orgs(app, &ctx, &question).await {
-            Ok(o) => o,
-            Err(err) => {
-                call.error = Some(service_error(service, err));
-                return error_response(call);
-            }
-        };
-        if let Err(err) = authz::authorize(
-            service.protocol,
-            &ctx,
-            &question,
-            &caller,
-            &others,
-            &app.policies,
-        ) {
-            call.error = Some(err);
+    match authz::authorize(app, &ctx, &question).await {
+        Ok(()) => {}
+        Err(AuthzError::AccessDenied(message)) => {
+            call.error = Some(ApiError::common(
+                service.protocol,
+                CommonError::AccessDenied,
+                message,
+            ));
+            return error_response(call);
+        }
+        Err(AuthzError::InternalFailure(err)) => {
+            call.error = Some(service_error(service, err));
             return error_response(call);
         }
     }
@@ -354,60 +345,6 @@ fn service_error(service: &'static Service, err: rampart_services::ServiceError)
     let mut api = ApiError::from_code(service, err.code, err.message);
     api.reason = err.reason.map(str::to_string);
     api
-}
-
-/// The caller's compiled policies, from the cache when the authorization epoch is unchanged.
-async fn caller_policies(
-    app: &App,
-    ctx: &CallContext,
-) -> Result<Arc<policies::CallerSet>, rampart_services::ServiceError> {
-    let epoch = app.store.authz_epoch().get().await?;
-    let akid = &ctx.principal.access_key_id;
-    if let Some(hit) = app.policies.caller_set(akid, epoch) {
-        return Ok(hit);
-    }
-    let loaded = app.registry.caller_policies(ctx, &app.store).await?;
-    let org = org_levels(app, &ctx.principal.account_id, epoch).await?;
-    Ok(app.policies.store_caller_set(akid, epoch, &loaded, org))
-}
-
-/// An account's organization levels, from the cache when the authorization epoch is
-/// unchanged (every organization change bumps it).
-async fn org_levels(
-    app: &App,
-    account: &str,
-    epoch: i64,
-) -> Result<Arc<policies::OrgLevels>, rampart_services::ServiceError> {
-    if let Some(hit) = app.policies.org_levels(account, epoch) {
-        return Ok(hit);
-    }
-    use rampart_services::organizations::enforcement;
-    let view = enforcement::view(&app.store, account).await?;
-    let closed = enforcement::is_closed(&app.store, account).await?;
-    Ok(app.policies.store_org_levels(account, epoch, view, closed))
-}
-
-/// The organization levels of every resource account other than the caller's.
-async fn resource_orgs(
-    app: &App,
-    ctx: &CallContext,
-    question: &rampart_services::AuthzRequest,
-) -> Result<Vec<(String, Arc<policies::OrgLevels>)>, rampart_services::ServiceError> {
-    let mut out: Vec<(String, Arc<policies::OrgLevels>)> = Vec::new();
-    let own = &ctx.principal.account_id;
-    // Read once for every resource account of the call, and only when there is one.
-    let mut epoch = None;
-    for r in &question.resources {
-        if r.account.is_empty() || &r.account == own || out.iter().any(|(a, _)| *a == r.account) {
-            continue;
-        }
-        let e = match epoch {
-            Some(e) => e,
-            None => *epoch.insert(app.store.authz_epoch().get().await?),
-        };
-        out.push((r.account.clone(), org_levels(app, &r.account, e).await?));
-    }
-    Ok(out)
 }
 
 /// Does the call's slow work that needs no transaction (password hashing) on a blocking

@@ -210,6 +210,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/moto-api/reset", post(admin::reset))
         .route("/_rampart/clock", post(admin::advance_clock))
         .route("/_rampart/signin", post(signin::signin))
+        .route_layer(axum::middleware::from_fn(pipeline::panic::guard_route))
         .fallback(pipeline::api)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(app)

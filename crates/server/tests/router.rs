@@ -570,3 +570,155 @@ async fn password_hashing_waits_for_a_turn() {
     let (status, body) = call.await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// A member account of a new organization (created by the provisioner): its id, root key and
+/// secret.
+async fn member_account(h: &Harness) -> (String, String, String) {
+    let orgs = |op: &str| format!("AWSOrganizationsV20161128.{op}");
+    h.root_json(
+        "organizations",
+        &orgs("CreateOrganization"),
+        r#"{"FeatureSet":"ALL"}"#,
+    )
+    .await;
+    let provisioner = rampart::provisioner::spawn(h.app());
+    let created = h
+        .root_json(
+            "organizations",
+            &orgs("CreateAccount"),
+            r#"{"AccountName":"member","Email":"member@example.com"}"#,
+        )
+        .await;
+    let request_id = created["CreateAccountStatus"]["Id"]
+        .as_str()
+        .expect("request id")
+        .to_string();
+    let mut account = None;
+    for _ in 0..200 {
+        let status = h
+            .root_json(
+                "organizations",
+                &orgs("DescribeCreateAccountStatus"),
+                &serde_json::json!({"CreateAccountRequestId": request_id}).to_string(),
+            )
+            .await;
+        if status["CreateAccountStatus"]["State"] == "SUCCEEDED" {
+            account = status["CreateAccountStatus"]["AccountId"]
+                .as_str()
+                .map(str::to_string);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    provisioner.abort();
+    let account = account.expect("account created");
+    let text = std::fs::read_to_string(
+        h.app()
+            .config
+            .data_dir
+            .join("accounts")
+            .join(&account)
+            .join("root-credentials"),
+    )
+    .expect("member credentials");
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == name).then(|| v.trim().to_string())
+            })
+            .expect("field")
+    };
+    (
+        account,
+        field("aws_access_key_id"),
+        field("aws_secret_access_key"),
+    )
+}
+
+/// A call one service makes to KMS on the caller's behalf goes through the one authorizer:
+/// an SCP that denies `kms:Decrypt` via Secrets Manager refuses it (and only it).
+#[tokio::test]
+async fn on_behalf_requests_are_decided_with_scps() {
+    use rampart_services::{AuthzError, Authorizer, CallContext, Principal};
+    let h = harness(false).await;
+    let (account, key, secret) = member_account(&h).await;
+    let kms = |op: &str| format!("TrentService.{op}");
+    let json = "application/x-amz-json-1.1";
+    let (status, out) = h
+        .send_signed("kms", Some(&kms("CreateKey")), json, "{}", &key, &secret)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let key_id = serde_json::from_str::<serde_json::Value>(&out).expect("json")["KeyMetadata"]
+        ["KeyId"]
+        .as_str()
+        .expect("key id")
+        .to_string();
+    let body = serde_json::json!({"KeyId": key_id, "Plaintext": "aGVsbG8="}).to_string();
+    let (status, out) = h
+        .send_signed("kms", Some(&kms("Encrypt")), json, &body, &key, &secret)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let blob = serde_json::from_str::<serde_json::Value>(&out).expect("json")["CiphertextBlob"]
+        .clone();
+    let decrypt = serde_json::json!({ "CiphertextBlob": blob });
+
+    let app = h.app();
+    let direct = CallContext {
+        request_id: "r".into(),
+        principal: Arc::new(Principal::root(&account, &key)),
+        region: "eu-west-1".into(),
+        source_ip: "127.0.0.1".parse().expect("ip"),
+        user_agent: "test".into(),
+        now: app.clock.now(),
+        secure_transport: false,
+        prepared: None,
+        authorizer: Authorizer::new(app.clone()),
+        via_service: None,
+    };
+    let via = direct.on_behalf_of("secretsmanager");
+    let ask = |ctx: CallContext| {
+        let decrypt = decrypt.clone();
+        async move {
+            app.registry
+                .authorize_on_behalf("kms", "Decrypt", &decrypt, &ctx, &app.store)
+                .await
+                .expect("question")
+        }
+    };
+    assert_eq!(ask(via.clone()).await, Ok(()), "allowed without the SCP");
+
+    let scp = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*","Condition":{"StringLike":{"kms:ViaService":"secretsmanager.*.amazonaws.com"}}}]}"#;
+    let created = h
+        .root_json(
+            "organizations",
+            "AWSOrganizationsV20161128.CreatePolicy",
+            &serde_json::json!({"Name": "NoDecryptViaSecrets", "Description": "d",
+                "Type": "SERVICE_CONTROL_POLICY", "Content": scp})
+            .to_string(),
+        )
+        .await;
+    let policy_id = created["Policy"]["PolicySummary"]["Id"]
+        .as_str()
+        .expect("policy id");
+    h.root_json(
+        "organizations",
+        "AWSOrganizationsV20161128.AttachPolicy",
+        &serde_json::json!({"PolicyId": policy_id, "TargetId": account}).to_string(),
+    )
+    .await;
+
+    match ask(via).await {
+        Err(AuthzError::AccessDenied(message)) => assert!(
+            message.contains("service control policy"),
+            "{message}"
+        ),
+        other => panic!("on-behalf Decrypt not refused: {other:?}"),
+    }
+    // The SCP's condition decides: the caller's own Decrypt is still allowed.
+    assert_eq!(ask(direct).await, Ok(()));
+    let (status, out) = h
+        .send_signed("kms", Some(&kms("Decrypt")), json, &decrypt.to_string(), &key, &secret)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+}

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod authn;
 pub mod authz;
+pub mod panic;
 pub mod policies;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, task::Poll, time::Instant};
@@ -63,41 +64,77 @@ pub async fn api(
 ) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let mut call = Call {
-        request_id: uuid_string(uuid::Uuid::new_v4()),
-        event_id: new_event_id(),
-        now: app.clock.now(),
-        source_ip: peer.ip(),
-        user_agent: header_str(&parts.headers, header::USER_AGENT.as_str())
-            .unwrap_or_default()
-            .to_string(),
-        region: DEFAULT_REGION.to_string(),
-        service: None,
-        protocol: Protocol::Query,
-        operation: None,
-        access: Access::Read,
-        access_key_id: None,
-        principal: None,
-        account_id: None,
-        input: None,
-        output: None,
-        error: None,
-        audited: false,
-    };
-    let wire = match read_body(&app, body).await {
+    let mut call = Call::new(&app, peer, &parts.headers);
+    let outcome = panic::catch_panic(respond(&app, &mut call, &parts, body)).await;
+    finish(&app, call, outcome, started).await
+}
+
+impl Call {
+    /// A call that has just arrived: nothing is known of it but its circumstances.
+    fn new(app: &App, peer: SocketAddr, headers: &HeaderMap) -> Call {
+        Call {
+            request_id: uuid_string(uuid::Uuid::new_v4()),
+            event_id: new_event_id(),
+            now: app.clock.now(),
+            source_ip: peer.ip(),
+            user_agent: header_str(headers, header::USER_AGENT.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            region: DEFAULT_REGION.to_string(),
+            service: None,
+            protocol: Protocol::Query,
+            operation: None,
+            access: Access::Read,
+            access_key_id: None,
+            principal: None,
+            account_id: None,
+            input: None,
+            output: None,
+            error: None,
+            audited: false,
+        }
+    }
+}
+
+/// Reads the body and runs the call.
+async fn respond(
+    app: &Arc<App>,
+    call: &mut Call,
+    parts: &axum::http::request::Parts,
+    body: Body,
+) -> WireResponse {
+    match read_body(app, body).await {
         Ok(bytes) => {
             let method = parts.method.as_str();
             let path = parts.uri.path();
             let query = parts.uri.query().unwrap_or("");
-            process(&app, &mut call, &parts.headers, method, path, query, &bytes).await
+            process(app, call, &parts.headers, method, path, query, &bytes).await
         }
         Err(error) => {
             call.error = Some(error);
+            error_response(call)
+        }
+    }
+}
+
+/// Audits and answers a call; a call that panicked answers `InternalFailure` and is audited
+/// with that error.
+async fn finish(
+    app: &App,
+    mut call: Call,
+    outcome: Result<WireResponse, String>,
+    started: Instant,
+) -> Response {
+    let wire = match outcome {
+        Ok(wire) => wire,
+        Err(panic) => {
+            tracing::error!(request_id = %call.request_id, %panic, "request panicked");
+            call.error = Some(ApiError::internal());
             error_response(&call)
         }
     };
-    audit(&app, &call).await;
-    observe(&app, &call, started);
+    audit(app, &call).await;
+    observe(app, &call, started);
     into_response(wire, &call.request_id)
 }
 

@@ -374,18 +374,25 @@ pub fn page_of(input: &Value) -> Res<(usize, usize)> {
 }
 
 /// Builds a page response: `items[start..start+max]` under `key`, with `NextToken` when more.
+/// A token past the end of the list is `InvalidInputException` (`INVALID_PAGINATION_TOKEN`).
 pub fn paged(key: &str, items: Vec<Value>, input: &Value) -> Res<Value> {
     let (start, max) = page_of(input)?;
     let total = items.len();
+    if start > total {
+        return Err(OrgError::invalid(
+            "INVALID_PAGINATION_TOKEN",
+            "The pagination token is not valid.",
+        )
+        .into());
+    }
+    let end = start.saturating_add(max);
     let slice: Vec<Value> = items.into_iter().skip(start).take(max).collect();
     let mut out = serde_json::Map::new();
     out.insert(key.into(), Value::Array(slice));
-    if start + max < total {
+    if end < total {
         out.insert(
             "NextToken".into(),
-            Value::String(crate::iam::common::page::encode_marker(
-                &(start + max).to_string(),
-            )),
+            Value::String(crate::iam::common::page::encode_marker(&end.to_string())),
         );
     }
     Ok(Value::Object(out))
@@ -393,6 +400,20 @@ pub fn paged(key: &str, items: Vec<Value>, input: &Value) -> Res<Value> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tokens_past_the_end_are_invalid_not_an_overflow() {
+        use crate::iam::common::page::encode_marker;
+        let items: Vec<Value> = (0..3).map(|i| serde_json::json!(i)).collect();
+        let huge = serde_json::json!({"NextToken": encode_marker(&usize::MAX.to_string())});
+        let err = super::paged("Items", items.clone(), &huge).unwrap_err();
+        assert_eq!(err.code, "InvalidInputException");
+        let first = super::paged("Items", items.clone(), &serde_json::json!({"MaxResults": 2}))
+            .unwrap();
+        let next = first["NextToken"].as_str().unwrap();
+        let rest = super::paged("Items", items, &serde_json::json!({"NextToken": next})).unwrap();
+        assert_eq!(rest["Items"], serde_json::json!([2]));
+        assert!(rest.get("NextToken").is_none());
+    }
     use super::*;
     use serde_json::json;
 

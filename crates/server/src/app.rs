@@ -45,6 +45,8 @@ pub struct App {
     /// each, by design) run at once, one per core: unbounded, a burst of sign-ins would start
     /// a blocking thread and its memory for each.
     pub password_work: tokio::sync::Semaphore,
+    /// Sign-in attempts per client address (cleared by a reset).
+    pub signin_limiter: signin::Limiter,
 }
 
 impl App {
@@ -54,6 +56,7 @@ impl App {
         let keep = bootstrap::current(&self.store).await?;
         self.audit.flush().await?;
         self.store.wipe_all().await?;
+        self.signin_limiter.clear();
         bootstrap::ensure(&self.config, &self.store, keep).await?;
         Ok(())
     }
@@ -124,6 +127,7 @@ impl App {
             password_work: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),
+            signin_limiter: signin::Limiter::default(),
             registry: Registry,
             metrics: Metrics::new(),
             audit,

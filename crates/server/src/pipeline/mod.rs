@@ -30,8 +30,8 @@ use serde_json::Value;
 
 use crate::{app::App, metrics::CallLabels};
 
-/// Region assumed when a request carries no credential scope.
-const DEFAULT_REGION: &str = "us-east-1";
+/// Region assumed when a request carries no credential scope (and by sign-in, which has none).
+pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// Everything learned about one call, for its response, audit record and metrics.
 struct Call {

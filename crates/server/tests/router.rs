@@ -722,3 +722,67 @@ async fn on_behalf_requests_are_decided_with_scps() {
         .await;
     assert_eq!(status, StatusCode::OK, "{out}");
 }
+
+impl Harness {
+    /// `POST path` with a JSON body, from the test's client address.
+    async fn post_json(&self, path: &str, body: &str) -> (StatusCode, String) {
+        let req = Request::post(path)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        self.send(req).await
+    }
+}
+
+/// The sign-in limiter belongs to the application: a dev reset clears it.
+#[tokio::test]
+async fn reset_clears_the_signin_limiter() {
+    let h = harness(true).await;
+    // Malformed attempts count too (the limiter admits before parsing) and cost no hashing.
+    for _ in 0..30 {
+        let (status, out) = h.post_json("/_rampart/signin", "{}").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{out}");
+    }
+    let (status, out) = h.post_json("/_rampart/signin", "{}").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{out}");
+    let (status, out) = h.post_json("/_rampart/reset", "").await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let (status, out) = h.post_json("/_rampart/signin", "{}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "admitted after the reset: {out}");
+}
+
+/// Sign-in reads the request clock: advancing the dev clock past the lockout ends it.
+#[tokio::test]
+async fn signin_lockout_ends_on_the_request_clock() {
+    let h = harness(true).await;
+    let password = "Str0ng-Passw0rd!";
+    for body in [
+        "Action=CreateUser&UserName=alice&Version=2010-05-08".to_string(),
+        format!(
+            "Action=CreateLoginProfile&UserName=alice&Password={}&Version=2010-05-08",
+            password.replace('!', "%21")
+        ),
+    ] {
+        let (status, out) = h.as_root("iam", None, &body).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+    }
+    let account = h.started.boot.account_id.clone();
+    let attempt = |password: &str| {
+        serde_json::json!({"account": account, "user": "alice", "password": password}).to_string()
+    };
+    for _ in 0..5 {
+        let (status, out) = h.post_json("/_rampart/signin", &attempt("wrong")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{out}");
+    }
+    let (status, out) = h.post_json("/_rampart/signin", &attempt(password)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{out}");
+    assert!(out.contains("LockedOut"), "{out}");
+
+    let (status, out) = h
+        .post_json("/_rampart/clock", r#"{"advance_seconds": 901}"#)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let (status, out) = h.post_json("/_rampart/signin", &attempt(password)).await;
+    assert_eq!(status, StatusCode::OK, "lockout over on the request clock: {out}");
+    assert!(out.contains("Success"), "{out}");
+}

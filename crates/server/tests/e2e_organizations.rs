@@ -1027,7 +1027,9 @@ async fn scp_denying_reencrypt_to_refuses_reencrypt() {
         .send()
         .await
         .expect("AttachPolicy");
-    let err = reencrypt().await.expect_err("ReEncryptTo denied by the SCP");
+    let err = reencrypt()
+        .await
+        .expect_err("ReEncryptTo denied by the SCP");
     assert_eq!(code(&err), "AccessDeniedException");
     assert!(
         err.message()

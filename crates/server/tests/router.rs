@@ -640,7 +640,7 @@ async fn member_account(h: &Harness) -> (String, String, String) {
 /// an SCP that denies `kms:Decrypt` via Secrets Manager refuses it (and only it).
 #[tokio::test]
 async fn on_behalf_requests_are_decided_with_scps() {
-    use rampart_services::{AuthzError, Authorizer, CallContext, Principal};
+    use rampart_services::{Authorizer, AuthzError, CallContext, Principal};
     let h = harness(false).await;
     let (account, key, secret) = member_account(&h).await;
     let kms = |op: &str| format!("TrentService.{op}");
@@ -659,8 +659,8 @@ async fn on_behalf_requests_are_decided_with_scps() {
         .send_signed("kms", Some(&kms("Encrypt")), json, &body, &key, &secret)
         .await;
     assert_eq!(status, StatusCode::OK, "{out}");
-    let blob = serde_json::from_str::<serde_json::Value>(&out).expect("json")["CiphertextBlob"]
-        .clone();
+    let blob =
+        serde_json::from_str::<serde_json::Value>(&out).expect("json")["CiphertextBlob"].clone();
     let decrypt = serde_json::json!({ "CiphertextBlob": blob });
 
     let app = h.app();
@@ -709,16 +709,22 @@ async fn on_behalf_requests_are_decided_with_scps() {
     .await;
 
     match ask(via).await {
-        Err(AuthzError::AccessDenied(message)) => assert!(
-            message.contains("service control policy"),
-            "{message}"
-        ),
+        Err(AuthzError::AccessDenied(message)) => {
+            assert!(message.contains("service control policy"), "{message}")
+        }
         other => panic!("on-behalf Decrypt not refused: {other:?}"),
     }
     // The SCP's condition decides: the caller's own Decrypt is still allowed.
     assert_eq!(ask(direct).await, Ok(()));
     let (status, out) = h
-        .send_signed("kms", Some(&kms("Decrypt")), json, &decrypt.to_string(), &key, &secret)
+        .send_signed(
+            "kms",
+            Some(&kms("Decrypt")),
+            json,
+            &decrypt.to_string(),
+            &key,
+            &secret,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{out}");
 }
@@ -748,7 +754,11 @@ async fn reset_clears_the_signin_limiter() {
     let (status, out) = h.post_json("/_rampart/reset", "").await;
     assert_eq!(status, StatusCode::OK, "{out}");
     let (status, out) = h.post_json("/_rampart/signin", "{}").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "admitted after the reset: {out}");
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "admitted after the reset: {out}"
+    );
 }
 
 /// Sign-in reads the request clock: advancing the dev clock past the lockout ends it.
@@ -783,6 +793,10 @@ async fn signin_lockout_ends_on_the_request_clock() {
         .await;
     assert_eq!(status, StatusCode::OK, "{out}");
     let (status, out) = h.post_json("/_rampart/signin", &attempt(password)).await;
-    assert_eq!(status, StatusCode::OK, "lockout over on the request clock: {out}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "lockout over on the request clock: {out}"
+    );
     assert!(out.contains("Success"), "{out}");
 }

@@ -63,10 +63,7 @@ struct Refuse;
 
 impl Decide for Refuse {
     fn decide<'a>(&'a self, ctx: &'a CallContext, question: &'a AuthzQuestion) -> Decision<'a> {
-        let action = question
-            .requests
-            .first()
-            .map_or("", |r| r.action.as_str());
+        let action = question.requests.first().map_or("", |r| r.action.as_str());
         let message = format!(
             "User: {} is not authorized to perform: {action}",
             ctx.principal.arn

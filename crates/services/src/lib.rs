@@ -20,8 +20,10 @@ pub mod sts;
 #[cfg(test)]
 mod test_support;
 
-pub use authorizer::{AuthzError, Authorizer};
-pub use authz::{AuthzQuestion, AuthzRequest, CallerPolicies, NamedPolicy, ResourcePolicy, ResourceRef};
+pub use authorizer::{Authorizer, AuthzError};
+pub use authz::{
+    AuthzQuestion, AuthzRequest, CallerPolicies, NamedPolicy, ResourcePolicy, ResourceRef,
+};
 pub use context::{CallContext, Preparation, Prepared};
 pub use db::Db;
 pub use error::ServiceError;

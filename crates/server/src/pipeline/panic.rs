@@ -21,13 +21,13 @@ use axum::{
 /// that panicked is never polled again; it is dropped here.
 pub async fn catch_panic<F: Future>(future: F) -> Result<F::Output, String> {
     let mut future = std::pin::pin!(future);
-    std::future::poll_fn(
-        move |cx| match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+    std::future::poll_fn(move |cx| {
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
-        },
-    )
+        }
+    })
     .await
 }
 

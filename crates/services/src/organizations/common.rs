@@ -407,8 +407,12 @@ mod tests {
         let huge = serde_json::json!({"NextToken": encode_marker(&usize::MAX.to_string())});
         let err = super::paged("Items", items.clone(), &huge).unwrap_err();
         assert_eq!(err.code, "InvalidInputException");
-        let first = super::paged("Items", items.clone(), &serde_json::json!({"MaxResults": 2}))
-            .unwrap();
+        let first = super::paged(
+            "Items",
+            items.clone(),
+            &serde_json::json!({"MaxResults": 2}),
+        )
+        .unwrap();
         let next = first["NextToken"].as_str().unwrap();
         let rest = super::paged("Items", items, &serde_json::json!({"NextToken": next})).unwrap();
         assert_eq!(rest["Items"], serde_json::json!([2]));

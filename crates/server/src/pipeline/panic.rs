@@ -99,6 +99,24 @@ mod tests {
         assert_eq!(catch_panic(async { 5 }).await, Ok(5));
     }
 
+    /// An operator route that panics answers 500 `InternalFailure` through the guard.
+    #[tokio::test]
+    async fn a_panicking_operator_route_answers_500() {
+        use axum::{body::Body, http::Request, routing::get, Router};
+        use tower::ServiceExt;
+        async fn broken() -> &'static str {
+            panic!("operator route panicked")
+        }
+        let router = Router::new()
+            .route("/_rampart/broken", get(broken))
+            .route_layer(axum::middleware::from_fn(super::guard_route));
+        let request = Request::get("/_rampart/broken").body(Body::empty()).unwrap();
+        let response = router.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 500);
+        let body = to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("InternalFailure"));
+    }
+
     /// The stages of a call panic after it was routed: the client gets KMS's JSON
     /// `InternalFailure` with status 500, and the call's audit record says so.
     #[tokio::test]

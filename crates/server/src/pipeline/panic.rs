@@ -110,7 +110,9 @@ mod tests {
         let router = Router::new()
             .route("/_rampart/broken", get(broken))
             .route_layer(axum::middleware::from_fn(super::guard_route));
-        let request = Request::get("/_rampart/broken").body(Body::empty()).unwrap();
+        let request = Request::get("/_rampart/broken")
+            .body(Body::empty())
+            .unwrap();
         let response = router.oneshot(request).await.unwrap();
         assert_eq!(response.status(), 500);
         let body = to_bytes(response.into_body(), 1 << 16).await.unwrap();

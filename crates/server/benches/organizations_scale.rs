@@ -35,6 +35,8 @@ fn ctx(account: &str) -> CallContext {
         now: Utc::now(),
         secure_transport: false,
         prepared: None,
+        authorizer: rampart_services::Authorizer::refusing(),
+        via_service: None,
     }
 }
 

@@ -49,6 +49,8 @@ pub struct App {
     pub password_work: tokio::sync::Semaphore,
     /// Background jobs (leases, flushes, the outbox).
     pub jobs: crate::jobs::Runtime,
+    /// Sign-in attempts per client address (cleared by a reset).
+    pub signin_limiter: signin::Limiter,
 }
 
 impl App {
@@ -58,6 +60,7 @@ impl App {
         let keep = bootstrap::current(&self.store).await?;
         self.audit.flush().await?;
         self.store.wipe_all().await?;
+        self.signin_limiter.clear();
         let boot = bootstrap::ensure(&self.config, &self.store, keep).await?;
         self.store.ensure_audit_genesis(&boot.account_id).await?;
         Ok(())
@@ -153,6 +156,7 @@ impl App {
                     .unwrap_or_else(crate::jobs::default_node_id),
                 config.job_lease(),
             ),
+            signin_limiter: signin::Limiter::default(),
             registry: Registry,
             metrics: Metrics::new(),
             audit,
@@ -218,6 +222,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/moto-api/reset", post(admin::reset))
         .route("/_rampart/clock", post(admin::advance_clock))
         .route("/_rampart/signin", post(signin::signin))
+        .route_layer(axum::middleware::from_fn(pipeline::panic::guard_route))
         .fallback(pipeline::api)
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(app)

@@ -96,7 +96,6 @@ impl ServeConfig {
     /// How long a new connection may stay silent.
     pub fn first_byte_timeout(&self) -> Duration {
         Duration::from_secs(self.first_byte_timeout_secs.max(1))
-
     }
 
     /// How long a background job's lease lasts (0.1 s to 1 h).

@@ -5,7 +5,7 @@
 use std::{
     collections::HashMap,
     net::{IpAddr, SocketAddr},
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, Mutex},
 };
 
 use axum::{
@@ -14,16 +14,21 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rampart_services::{
     cloudtrail::event::EventFacts,
-    iam::signin::{check_password, sign_in, stored_hash, SignInOutcome, SignInRequest},
+    iam::signin::{
+        check_password, failure_status, sign_in, stored_hash, SignInOutcome, SignInRequest,
+    },
     Db,
 };
 use rampart_store::Zeroizing;
 use serde_json::{json, Value};
 
-use crate::{app::App, pipeline::audit};
+use crate::{
+    app::App,
+    pipeline::{audit, DEFAULT_REGION},
+};
 
 /// Handles one sign-in attempt. The transaction commits whatever the outcome, so failed
 /// attempts count towards the lockout.
@@ -33,8 +38,9 @@ pub async fn signin(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let now = Utc::now();
-    if !admit(peer.ip(), now.timestamp()) {
+    // The request clock, as every API call reads it (the dev clock moves it).
+    let now = app.clock.now();
+    if !app.signin_limiter.admit(peer.ip(), now.timestamp()) {
         return reply(
             StatusCode::TOO_MANY_REQUESTS,
             json!({"result": "Failure", "error": "Throttled", "message": "Too many sign-in attempts from this address; try again in a minute.", "retry_after_secs": WINDOW_SECS}),
@@ -84,7 +90,7 @@ pub async fn signin(
             record(
                 &app,
                 &req,
-                peer,
+                (peer, now),
                 user_agent,
                 Some(&account_id),
                 None,
@@ -108,23 +114,18 @@ pub async fn signin(
             retry_after_secs,
             account_id,
         })) => {
+            let status =
+                StatusCode::from_u16(failure_status(code)).unwrap_or(StatusCode::UNAUTHORIZED);
             record(
                 &app,
                 &req,
-                peer,
+                (peer, now),
                 user_agent,
                 account_id.as_deref(),
                 Some(code),
                 false,
             )
             .await;
-            let status = match code {
-                "LockedOut" => StatusCode::TOO_MANY_REQUESTS,
-                "PasswordResetRequired" | "PasswordPolicyViolation" | "PasswordExpired" => {
-                    StatusCode::FORBIDDEN
-                }
-                _ => StatusCode::UNAUTHORIZED,
-            };
             let mut body = json!({"result": "Failure", "error": code, "message": message});
             if let Some(s) = retry_after_secs {
                 body["retry_after_secs"] = json!(s);
@@ -149,23 +150,38 @@ const PER_ADDRESS: u32 = 30;
 /// The window of [`PER_ADDRESS`], in seconds.
 const WINDOW_SECS: i64 = 60;
 
-/// Counts an attempt from `ip`; false when the address is over its budget for this window.
-/// Per node and in memory (a fixed window): a coarse guard, not an account lockout.
-fn admit(ip: IpAddr, now_secs: i64) -> bool {
-    static SEEN: OnceLock<Mutex<HashMap<IpAddr, (i64, u32)>>> = OnceLock::new();
-    let Ok(mut seen) = SEEN.get_or_init(|| Mutex::new(HashMap::new())).lock() else {
-        return false;
-    };
-    let window = now_secs.div_euclid(WINDOW_SECS);
-    if seen.len() > 100_000 {
-        seen.retain(|_, (w, _)| *w == window);
+/// Sign-in attempts per client address in fixed windows of the request clock. Per node and in
+/// memory: a coarse guard against argon2 floods, not an account lockout. Owned by [`App`], so
+/// `POST /_rampart/reset` clears it.
+#[derive(Debug, Default)]
+pub struct Limiter {
+    seen: Mutex<HashMap<IpAddr, (i64, u32)>>,
+}
+
+impl Limiter {
+    /// Counts an attempt from `ip`; false when the address is over its budget for this window.
+    pub fn admit(&self, ip: IpAddr, now_secs: i64) -> bool {
+        let Ok(mut seen) = self.seen.lock() else {
+            return false;
+        };
+        let window = now_secs.div_euclid(WINDOW_SECS);
+        if seen.len() > 100_000 {
+            seen.retain(|_, (w, _)| *w == window);
+        }
+        let entry = seen.entry(ip).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        entry.1 <= PER_ADDRESS
     }
-    let entry = seen.entry(ip).or_insert((window, 0));
-    if entry.0 != window {
-        *entry = (window, 0);
+
+    /// Forgets every address's attempts.
+    pub fn clear(&self) {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.clear();
+        }
     }
-    entry.1 += 1;
-    entry.1 <= PER_ADDRESS
 }
 
 fn internal() -> (StatusCode, Value) {
@@ -188,7 +204,7 @@ fn reply(status: StatusCode, body: Value) -> Response {
 async fn record(
     app: &App,
     req: &SignInRequest,
-    peer: SocketAddr,
+    (peer, now): (SocketAddr, DateTime<Utc>),
     user_agent: &str,
     account_id: Option<&str>,
     error: Option<&str>,
@@ -211,10 +227,10 @@ async fn record(
     let facts = EventFacts {
         request_id: &request_id,
         event_id: &event_id,
-        event_time: Utc::now(),
+        event_time: now,
         service: Some("signin"),
         operation: Some("ConsoleLogin"),
-        region: "us-east-1",
+        region: DEFAULT_REGION,
         source_ip: &ip,
         user_agent,
         principal: None,
@@ -237,13 +253,19 @@ mod tests {
 
     #[test]
     fn addresses_get_a_budget_per_window() {
+        let limiter = Limiter::default();
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
         let t = 1_700_000_040; // start of a window
         for _ in 0..PER_ADDRESS {
-            assert!(admit(ip, t));
+            assert!(limiter.admit(ip, t));
         }
-        assert!(!admit(ip, t + 1));
-        assert!(admit(ip, t + WINDOW_SECS));
-        assert!(admit("192.0.2.8".parse().unwrap(), t));
+        assert!(!limiter.admit(ip, t + 1));
+        assert!(limiter.admit(ip, t + WINDOW_SECS));
+        assert!(limiter.admit("192.0.2.8".parse().unwrap(), t));
+        for _ in 0..PER_ADDRESS {
+            limiter.admit(ip, t);
+        }
+        limiter.clear();
+        assert!(limiter.admit(ip, t));
     }
 }

@@ -1324,3 +1324,36 @@ async fn aws_managed_key_created_on_first_describe() {
         .expect("p")
         .contains("s3.us-east-1.amazonaws.com"));
 }
+
+/// A marker that is not a position in the list (here the largest u64, which overflowed the
+/// page arithmetic) is KMS's `InvalidMarkerException`, and the server keeps serving.
+#[tokio::test]
+async fn list_markers_out_of_range_are_invalid() {
+    let server = Server::start(&[]);
+    let c = root_kms(&server).await;
+    let key = symmetric_key(&c).await;
+    let huge = u64::MAX.to_string();
+    let err = c
+        .list_grants()
+        .key_id(&key)
+        .marker(&huge)
+        .send()
+        .await
+        .expect_err("ListGrants with an out-of-range marker");
+    assert_eq!(code(&err), "InvalidMarkerException");
+    let err = c
+        .list_resource_tags()
+        .key_id(&key)
+        .marker(&huge)
+        .send()
+        .await
+        .expect_err("ListResourceTags with an out-of-range marker");
+    assert_eq!(code(&err), "InvalidMarkerException");
+    let grants = c
+        .list_grants()
+        .key_id(&key)
+        .send()
+        .await
+        .expect("ListGrants after the refusals");
+    assert!(grants.grants().is_empty());
+}

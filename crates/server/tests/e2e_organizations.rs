@@ -982,3 +982,65 @@ price = 2.0
     }
     assert_eq!(amount(&find("ALL", "TOTAL")[5]), grand);
 }
+
+/// `ReEncrypt` needs `kms:ReEncryptTo` on the destination key, decided with every layer: an
+/// SCP that denies it refuses the call although the key policies allow it.
+#[tokio::test]
+async fn scp_denying_reencrypt_to_refuses_reencrypt() {
+    use aws_sdk_kms::primitives::Blob;
+    let t = org().await;
+    let member = create_account(&t.o, "crypto", "crypto@example.com").await;
+    let member_root = member_root(&t.server, &member);
+    let kms = aws_sdk_kms::Client::new(&config(&t.server, &member_root).await);
+    let key_id = |out: aws_sdk_kms::operation::create_key::CreateKeyOutput| {
+        out.key_metadata().expect("metadata").key_id().to_string()
+    };
+    let source = key_id(kms.create_key().send().await.expect("CreateKey"));
+    let dest = key_id(kms.create_key().send().await.expect("CreateKey"));
+    let blob = kms
+        .encrypt()
+        .key_id(&source)
+        .plaintext(Blob::new("secret"))
+        .send()
+        .await
+        .expect("Encrypt")
+        .ciphertext_blob()
+        .expect("ciphertext")
+        .clone();
+    let reencrypt = || {
+        kms.re_encrypt()
+            .ciphertext_blob(blob.clone())
+            .destination_key_id(&dest)
+            .send()
+    };
+    reencrypt().await.expect("ReEncrypt before the SCP");
+
+    let deny = create_scp(
+        &t.o,
+        "DenyReEncryptTo",
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:ReEncryptTo","Resource":"*"}]}"#,
+    )
+    .await;
+    t.o.attach_policy()
+        .policy_id(&deny)
+        .target_id(&member)
+        .send()
+        .await
+        .expect("AttachPolicy");
+    let err = reencrypt()
+        .await
+        .expect_err("ReEncryptTo denied by the SCP");
+    assert_eq!(code(&err), "AccessDeniedException");
+    assert!(
+        err.message()
+            .is_some_and(|m| m.contains("kms:ReEncryptTo") && m.contains("service control policy")),
+        "{:?}",
+        err.message()
+    );
+    // Only the destination's action is denied: the source key still decrypts.
+    kms.decrypt()
+        .ciphertext_blob(blob.clone())
+        .send()
+        .await
+        .expect("Decrypt");
+}

@@ -567,3 +567,233 @@ async fn password_hashing_waits_for_a_turn() {
     let (status, body) = call.await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// A member account of a new organization (created by the provisioner): its id, root key and
+/// secret.
+async fn member_account(h: &Harness) -> (String, String, String) {
+    let orgs = |op: &str| format!("AWSOrganizationsV20161128.{op}");
+    h.root_json(
+        "organizations",
+        &orgs("CreateOrganization"),
+        r#"{"FeatureSet":"ALL"}"#,
+    )
+    .await;
+    let created = h
+        .root_json(
+            "organizations",
+            &orgs("CreateAccount"),
+            r#"{"AccountName":"member","Email":"member@example.com"}"#,
+        )
+        .await;
+    let request_id = created["CreateAccountStatus"]["Id"]
+        .as_str()
+        .expect("request id")
+        .to_string();
+    let mut account = None;
+    for _ in 0..200 {
+        let app = h.app();
+        app.jobs.run_now(&app, rampart::jobs::provision::NAME).await;
+        let status = h
+            .root_json(
+                "organizations",
+                &orgs("DescribeCreateAccountStatus"),
+                &serde_json::json!({"CreateAccountRequestId": request_id}).to_string(),
+            )
+            .await;
+        if status["CreateAccountStatus"]["State"] == "SUCCEEDED" {
+            account = status["CreateAccountStatus"]["AccountId"]
+                .as_str()
+                .map(str::to_string);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let account = account.expect("account created");
+    let text = std::fs::read_to_string(
+        h.app()
+            .config
+            .data_dir
+            .join("accounts")
+            .join(&account)
+            .join("root-credentials"),
+    )
+    .expect("member credentials");
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == name).then(|| v.trim().to_string())
+            })
+            .expect("field")
+    };
+    (
+        account,
+        field("aws_access_key_id"),
+        field("aws_secret_access_key"),
+    )
+}
+
+/// A call one service makes to KMS on the caller's behalf goes through the one authorizer:
+/// an SCP that denies `kms:Decrypt` via Secrets Manager refuses it (and only it).
+#[tokio::test]
+async fn on_behalf_requests_are_decided_with_scps() {
+    use rampart_services::{Authorizer, AuthzError, CallContext, Principal};
+    let h = harness(false).await;
+    let (account, key, secret) = member_account(&h).await;
+    let kms = |op: &str| format!("TrentService.{op}");
+    let json = "application/x-amz-json-1.1";
+    let (status, out) = h
+        .send_signed("kms", Some(&kms("CreateKey")), json, "{}", &key, &secret)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let key_id = serde_json::from_str::<serde_json::Value>(&out).expect("json")["KeyMetadata"]
+        ["KeyId"]
+        .as_str()
+        .expect("key id")
+        .to_string();
+    let body = serde_json::json!({"KeyId": key_id, "Plaintext": "aGVsbG8="}).to_string();
+    let (status, out) = h
+        .send_signed("kms", Some(&kms("Encrypt")), json, &body, &key, &secret)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let blob =
+        serde_json::from_str::<serde_json::Value>(&out).expect("json")["CiphertextBlob"].clone();
+    let decrypt = serde_json::json!({ "CiphertextBlob": blob });
+
+    let app = h.app();
+    let direct = CallContext {
+        request_id: "r".into(),
+        principal: Arc::new(Principal::root(&account, &key)),
+        region: "eu-west-1".into(),
+        source_ip: "127.0.0.1".parse().expect("ip"),
+        user_agent: "test".into(),
+        now: app.clock.now(),
+        secure_transport: false,
+        prepared: None,
+        authorizer: Authorizer::new(app.clone()),
+        via_service: None,
+    };
+    let via = direct.on_behalf_of("secretsmanager");
+    let ask = |ctx: CallContext| {
+        let decrypt = decrypt.clone();
+        async move {
+            app.registry
+                .authorize_on_behalf("kms", "Decrypt", &decrypt, &ctx, &app.store)
+                .await
+                .expect("question")
+        }
+    };
+    assert_eq!(ask(via.clone()).await, Ok(()), "allowed without the SCP");
+
+    let scp = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*","Condition":{"StringLike":{"kms:ViaService":"secretsmanager.*.amazonaws.com"}}}]}"#;
+    let created = h
+        .root_json(
+            "organizations",
+            "AWSOrganizationsV20161128.CreatePolicy",
+            &serde_json::json!({"Name": "NoDecryptViaSecrets", "Description": "d",
+                "Type": "SERVICE_CONTROL_POLICY", "Content": scp})
+            .to_string(),
+        )
+        .await;
+    let policy_id = created["Policy"]["PolicySummary"]["Id"]
+        .as_str()
+        .expect("policy id");
+    h.root_json(
+        "organizations",
+        "AWSOrganizationsV20161128.AttachPolicy",
+        &serde_json::json!({"PolicyId": policy_id, "TargetId": account}).to_string(),
+    )
+    .await;
+
+    match ask(via).await {
+        Err(AuthzError::AccessDenied(message)) => {
+            assert!(message.contains("service control policy"), "{message}")
+        }
+        other => panic!("on-behalf Decrypt not refused: {other:?}"),
+    }
+    // The SCP's condition decides: the caller's own Decrypt is still allowed.
+    assert_eq!(ask(direct).await, Ok(()));
+    let (status, out) = h
+        .send_signed(
+            "kms",
+            Some(&kms("Decrypt")),
+            json,
+            &decrypt.to_string(),
+            &key,
+            &secret,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+}
+
+impl Harness {
+    /// `POST path` with a JSON body, from the test's client address.
+    async fn post_json(&self, path: &str, body: &str) -> (StatusCode, String) {
+        let req = Request::post(path)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        self.send(req).await
+    }
+}
+
+/// The sign-in limiter belongs to the application: a dev reset clears it.
+#[tokio::test]
+async fn reset_clears_the_signin_limiter() {
+    let h = harness(true).await;
+    // Malformed attempts count too (the limiter admits before parsing) and cost no hashing.
+    for _ in 0..30 {
+        let (status, out) = h.post_json("/_rampart/signin", "{}").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{out}");
+    }
+    let (status, out) = h.post_json("/_rampart/signin", "{}").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{out}");
+    let (status, out) = h.post_json("/_rampart/reset", "").await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let (status, out) = h.post_json("/_rampart/signin", "{}").await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "admitted after the reset: {out}"
+    );
+}
+
+/// Sign-in reads the request clock: advancing the dev clock past the lockout ends it.
+#[tokio::test]
+async fn signin_lockout_ends_on_the_request_clock() {
+    let h = harness(true).await;
+    let password = "Str0ng-Passw0rd!";
+    for body in [
+        "Action=CreateUser&UserName=alice&Version=2010-05-08".to_string(),
+        format!(
+            "Action=CreateLoginProfile&UserName=alice&Password={}&Version=2010-05-08",
+            password.replace('!', "%21")
+        ),
+    ] {
+        let (status, out) = h.as_root("iam", None, &body).await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+    }
+    let account = h.started.boot.account_id.clone();
+    let attempt = |password: &str| {
+        serde_json::json!({"account": account, "user": "alice", "password": password}).to_string()
+    };
+    for _ in 0..5 {
+        let (status, out) = h.post_json("/_rampart/signin", &attempt("wrong")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{out}");
+    }
+    let (status, out) = h.post_json("/_rampart/signin", &attempt(password)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{out}");
+    assert!(out.contains("LockedOut"), "{out}");
+
+    let (status, out) = h
+        .post_json("/_rampart/clock", r#"{"advance_seconds": 901}"#)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let (status, out) = h.post_json("/_rampart/signin", &attempt(password)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "lockout over on the request clock: {out}"
+    );
+    assert!(out.contains("Success"), "{out}");
+}

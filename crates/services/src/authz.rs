@@ -52,7 +52,8 @@ pub struct CallerPolicies {
     pub principal_tags: Vec<(String, String)>,
 }
 
-/// The authorization question for one call; every resource must be allowed.
+/// One request of an authorization question: an action on resources; every resource must be
+/// allowed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthzRequest {
     /// The IAM action, `service:Operation`.
@@ -92,5 +93,31 @@ impl AuthzRequest {
             context: Vec::new(),
             always_allowed: false,
         }
+    }
+}
+
+/// The authorization question of one call: one request, or several when the call acts on
+/// several resources with different actions (KMS `ReEncrypt`: `kms:ReEncryptFrom` on the source
+/// key and `kms:ReEncryptTo` on the destination, each with its own condition keys). Every
+/// request must be allowed; the call is audited once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthzQuestion {
+    /// The requests, decided in order.
+    pub requests: Vec<AuthzRequest>,
+}
+
+impl From<AuthzRequest> for AuthzQuestion {
+    fn from(request: AuthzRequest) -> AuthzQuestion {
+        AuthzQuestion {
+            requests: vec![request],
+        }
+    }
+}
+
+impl AuthzQuestion {
+    /// True when every request is one AWS lets every authenticated caller make (never for a
+    /// question without requests).
+    pub fn always_allowed(&self) -> bool {
+        !self.requests.is_empty() && self.requests.iter().all(|r| r.always_allowed)
     }
 }

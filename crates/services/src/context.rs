@@ -4,7 +4,7 @@ use std::{net::IpAddr, sync::Arc};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::principal::Principal;
+use crate::{authorizer::Authorizer, principal::Principal};
 
 /// Everything about a call that is not its input: the caller and the request's circumstances.
 #[derive(Debug, Clone)]
@@ -27,6 +27,13 @@ pub struct CallContext {
     /// Slow work done for the call before its write transaction (see
     /// [`crate::Registry::prepare`]); `None` for most calls.
     pub prepared: Option<Arc<Prepared>>,
+    /// The one authorizer, for questions a service asks during a call (calls on the caller's
+    /// behalf, hypothetical checks).
+    pub authorizer: Authorizer,
+    /// The service making this call on the caller's behalf (`secretsmanager`), when a
+    /// service calls another one for the caller (AWS's forward access); `None` for a call
+    /// the caller made directly.
+    pub via_service: Option<String>,
 }
 
 /// Slow work a call needs, planned by [`crate::Registry::prepare`] from the store and done by
@@ -78,7 +85,7 @@ impl CallContext {
             one("aws:SecureTransport", self.secure_transport.to_string()),
             one("aws:RequestedRegion", self.region.clone()),
             one("aws:UserAgent", self.user_agent.clone()),
-            one("aws:ViaAWSService", "false".to_string()),
+            one("aws:ViaAWSService", self.via_service.is_some().to_string()),
         ];
         if let Some(session) = &p.session {
             keys.push(one(
@@ -97,6 +104,17 @@ impl CallContext {
 }
 
 impl CallContext {
+    /// The context of a call `service` (`secretsmanager`, `s3`) makes to another service on
+    /// this caller's behalf: the same caller, with `aws:ViaAWSService` true and the calling
+    /// service recorded for service keys such as `kms:ViaService`.
+    pub fn on_behalf_of(&self, service: &str) -> CallContext {
+        CallContext {
+            via_service: Some(service.to_string()),
+            prepared: None,
+            ..self.clone()
+        }
+    }
+
     /// The caller and condition context as the policy engine takes them: the principal (with
     /// its role ARN, path included, for a role session), AWS's global keys, the operation's
     /// own keys and the caller's principal tags. The one place both the authorizer and the
@@ -156,6 +174,8 @@ mod tests {
             now: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             secure_transport: false,
             prepared: None,
+            authorizer: Authorizer::refusing(),
+            via_service: None,
         }
     }
 
@@ -172,6 +192,16 @@ mod tests {
         assert_eq!(get(&keys, "aws:userid"), Some("111122223333"));
         assert_eq!(get(&keys, "aws:EpochTime"), Some("1700000000"));
         assert_eq!(get(&keys, "aws:CurrentTime"), Some("2023-11-14T22:13:20Z"));
+        assert_eq!(get(&keys, "aws:ViaAWSService"), Some("false"));
+    }
+
+    #[test]
+    fn on_behalf_calls_are_via_a_service() {
+        let direct = ctx(Principal::root("111122223333", "AKIA"));
+        let via = direct.on_behalf_of("secretsmanager");
+        assert_eq!(via.via_service.as_deref(), Some("secretsmanager"));
+        assert_eq!(via.principal.arn, direct.principal.arn);
+        assert_eq!(get(&via.global_keys(), "aws:ViaAWSService"), Some("true"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! [`CallContext`] of the authenticated caller and the store, and return an output value or an
 //! error named after AWS's error code. They never see HTTP: the wire crate decodes and encodes.
 
+pub mod authorizer;
 pub mod authz;
 pub mod checked_time;
 pub mod cloudtrail;
@@ -20,7 +21,10 @@ pub mod sts;
 #[cfg(test)]
 mod test_support;
 
-pub use authz::{AuthzRequest, CallerPolicies, NamedPolicy, ResourcePolicy, ResourceRef};
+pub use authorizer::{Authorizer, AuthzError};
+pub use authz::{
+    AuthzQuestion, AuthzRequest, CallerPolicies, NamedPolicy, ResourcePolicy, ResourceRef,
+};
 pub use context::{CallContext, Preparation, Prepared};
 pub use db::Db;
 pub use error::ServiceError;

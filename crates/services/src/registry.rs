@@ -7,7 +7,7 @@ use rampart_store::Store;
 use serde_json::Value;
 
 use crate::{
-    authz::{AuthzRequest, CallerPolicies},
+    authz::{AuthzQuestion, AuthzRequest, CallerPolicies},
     cloudtrail,
     context::CallContext,
     db::Db,
@@ -73,17 +73,44 @@ impl Registry {
         input: &Value,
         ctx: &CallContext,
         store: &Store,
-    ) -> Result<Option<AuthzRequest>, ServiceError> {
+    ) -> Result<Option<AuthzQuestion>, ServiceError> {
         // Each service's future is boxed: unboxed, every caller's future would be as large as
         // the largest service's (kilobytes), and be copied that large at each move.
+        let single = |r: Option<AuthzRequest>| r.map(AuthzQuestion::from);
         match service {
-            "sts" => Box::pin(sts::authz(operation, input, ctx, store)).await,
-            "iam" => Box::pin(iam::authz(operation, input, ctx, store)).await,
-            "cloudtrail" => Ok(cloudtrail::authz(operation, input, ctx)),
+            "sts" => Box::pin(sts::authz(operation, input, ctx, store))
+                .await
+                .map(single),
+            "iam" => Box::pin(iam::authz(operation, input, ctx, store))
+                .await
+                .map(single),
+            "cloudtrail" => Ok(single(cloudtrail::authz(operation, input, ctx))),
             "kms" => Box::pin(kms::authz(operation, input, ctx, store)).await,
-            "organizations" => Box::pin(organizations::authz(operation, input, ctx, store)).await,
+            "organizations" => Box::pin(organizations::authz(operation, input, ctx, store))
+                .await
+                .map(single),
             _ => Ok(None),
         }
+    }
+
+    /// Authorizes a call a service makes to `service` on the caller's behalf (`ctx` from
+    /// [`CallContext::on_behalf_of`]): the target operation's own question, decided by the one
+    /// authorizer. `Ok(None)` means the operation has no entry (so it is refused).
+    pub async fn authorize_on_behalf(
+        &self,
+        service: &str,
+        operation: &str,
+        input: &Value,
+        ctx: &CallContext,
+        store: &Store,
+    ) -> Result<Result<(), crate::AuthzError>, ServiceError> {
+        let Some(question) = self.authz(service, operation, input, ctx, store).await? else {
+            return Ok(Err(crate::AuthzError::AccessDenied(format!(
+                "User: {} is not authorized to perform: {service}:{operation}",
+                ctx.principal.arn
+            ))));
+        };
+        Ok(ctx.authorizer.authorize(ctx, &question).await)
     }
 
     /// Slow work a mutating call needs that can be done before its write transaction (today:

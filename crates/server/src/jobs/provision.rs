@@ -11,6 +11,9 @@ use rampart_store::Lease;
 use super::{Job, Scope, StepFuture};
 use crate::{app::App, bootstrap};
 
+/// The job's name in leases, health and metrics.
+pub const NAME: &str = "organizations-create-account";
+
 /// Where a created account's root credentials are written.
 pub fn credentials_path(data_dir: &Path, account_id: &str) -> std::path::PathBuf {
     data_dir
@@ -25,7 +28,7 @@ pub struct Provision;
 
 impl Job for Provision {
     fn name(&self) -> &'static str {
-        "organizations-create-account"
+        NAME
     }
 
     fn scope(&self) -> Scope {

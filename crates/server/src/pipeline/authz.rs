@@ -3,31 +3,117 @@
 use std::sync::Arc;
 
 use rampart_policy::{evaluate, ContextValue, Decision, Layer, Outcome, PolicySet, Request};
-use rampart_services::{AuthzRequest, CallContext};
-use rampart_wire::{ApiError, CommonError, Protocol};
+use rampart_services::{
+    authorizer::{Decide, Decision as Pending},
+    AuthzError, AuthzQuestion, AuthzRequest, CallContext, ServiceError,
+};
 
 use super::policies::{CallerSet, OrgLevels, PolicyCache};
+use crate::app::App;
 
-/// Decides one call. The principal's policies are read fresh for every request, so a policy
-/// change takes effect on the next request. `others` holds the organizations of resource
-/// accounts other than the caller's (their RCPs and `aws:ResourceOrg*` keys).
-pub fn authorize(
-    protocol: Protocol,
+/// The one decision function: API calls (through the pipeline) and questions services ask
+/// during a call (through [`rampart_services::Authorizer`]) are decided here.
+impl Decide for App {
+    fn decide<'a>(&'a self, ctx: &'a CallContext, question: &'a AuthzQuestion) -> Pending<'a> {
+        Box::pin(authorize(self, ctx, question))
+    }
+}
+
+/// Decides every request of a question with every layer: the caller's identity, boundary and
+/// session policies, the resource's policy, the SCPs of the caller's account, the RCPs of the
+/// resource's account, and a closed account. A question without requests is refused.
+pub async fn authorize(
+    app: &App,
+    ctx: &CallContext,
+    question: &AuthzQuestion,
+) -> Result<(), AuthzError> {
+    if question.always_allowed() {
+        return Ok(());
+    }
+    if question.requests.is_empty() {
+        return Err(AuthzError::AccessDenied(format!(
+            "User: {} is not authorized to perform this operation",
+            ctx.principal.arn
+        )));
+    }
+    let caller = caller_policies(app, ctx)
+        .await
+        .map_err(AuthzError::InternalFailure)?;
+    for request in question.requests.iter().filter(|r| !r.always_allowed) {
+        let others = resource_orgs(app, ctx, request)
+            .await
+            .map_err(AuthzError::InternalFailure)?;
+        decide(ctx, request, &caller, &others, &app.policies)?;
+    }
+    Ok(())
+}
+
+/// The caller's compiled policies, from the cache when the authorization epoch is unchanged.
+async fn caller_policies(app: &App, ctx: &CallContext) -> Result<Arc<CallerSet>, ServiceError> {
+    let epoch = app.store.authz_epoch().get().await?;
+    let akid = &ctx.principal.access_key_id;
+    if let Some(hit) = app.policies.caller_set(akid, epoch) {
+        return Ok(hit);
+    }
+    let loaded = app.registry.caller_policies(ctx, &app.store).await?;
+    let org = org_levels(app, &ctx.principal.account_id, epoch).await?;
+    Ok(app.policies.store_caller_set(akid, epoch, &loaded, org))
+}
+
+/// An account's organization levels, from the cache when the authorization epoch is
+/// unchanged (every organization change bumps it).
+async fn org_levels(app: &App, account: &str, epoch: i64) -> Result<Arc<OrgLevels>, ServiceError> {
+    if let Some(hit) = app.policies.org_levels(account, epoch) {
+        return Ok(hit);
+    }
+    use rampart_services::organizations::enforcement;
+    let view = enforcement::view(&app.store, account).await?;
+    let closed = enforcement::is_closed(&app.store, account).await?;
+    Ok(app.policies.store_org_levels(account, epoch, view, closed))
+}
+
+/// The organization levels of every resource account of a request other than the caller's.
+async fn resource_orgs(
+    app: &App,
+    ctx: &CallContext,
+    request: &AuthzRequest,
+) -> Result<Vec<(String, Arc<OrgLevels>)>, ServiceError> {
+    let mut out: Vec<(String, Arc<OrgLevels>)> = Vec::new();
+    let own = &ctx.principal.account_id;
+    // Read once for every resource account of the request, and only when there is one.
+    let mut epoch = None;
+    for r in &request.resources {
+        if r.account.is_empty() || &r.account == own || out.iter().any(|(a, _)| *a == r.account) {
+            continue;
+        }
+        let e = match epoch {
+            Some(e) => e,
+            None => *epoch.insert(app.store.authz_epoch().get().await?),
+        };
+        out.push((r.account.clone(), org_levels(app, &r.account, e).await?));
+    }
+    Ok(out)
+}
+
+/// Decides one request with the caller's compiled policies. `others` holds the organizations
+/// of resource accounts other than the caller's (their RCPs and `aws:ResourceOrg*` keys).
+fn decide(
     ctx: &CallContext,
     request: &AuthzRequest,
     caller: &Arc<CallerSet>,
     others: &[(String, Arc<OrgLevels>)],
     cache: &PolicyCache,
-) -> Result<(), ApiError> {
+) -> Result<(), AuthzError> {
     if request.always_allowed {
         return Ok(());
     }
     let denied = |resource: &str, decision: &Decision| {
-        ApiError::common(
-            protocol,
-            CommonError::AccessDenied,
-            denied_message(&ctx.principal.arn, &request.action, resource, decision),
-        )
+        AuthzError::AccessDenied(denied_message(
+            &ctx.principal.arn,
+            &request.action,
+            resource,
+            decision,
+        ))
     };
     // A closed account's principals cannot act, whatever their policies say.
     if caller.org.closed {

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod authn;
 pub mod authz;
+pub mod panic;
 pub mod policies;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, task::Poll, time::Instant};
@@ -20,7 +21,8 @@ use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use rampart_model::{Operation, Protocol, Service};
 use rampart_services::{
-    cloudtrail::event::EventFacts, registry::Access, CallContext, Db, Principal,
+    cloudtrail::event::EventFacts, registry::Access, Authorizer, AuthzError, CallContext, Db,
+    Principal,
 };
 use rampart_sigv4::{RequestParts, SigV4Error};
 use rampart_wire::{ApiError, CommonError, HttpRequest, WireHeader, WireResponse};
@@ -28,8 +30,8 @@ use serde_json::Value;
 
 use crate::{app::App, metrics::CallLabels};
 
-/// Region assumed when a request carries no credential scope.
-const DEFAULT_REGION: &str = "us-east-1";
+/// Region assumed when a request carries no credential scope (and by sign-in, which has none).
+pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// Everything learned about one call, for its response, audit record and metrics.
 struct Call {
@@ -62,41 +64,77 @@ pub async fn api(
 ) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
-    let mut call = Call {
-        request_id: uuid_string(uuid::Uuid::new_v4()),
-        event_id: new_event_id(),
-        now: app.clock.now(),
-        source_ip: peer.ip(),
-        user_agent: header_str(&parts.headers, header::USER_AGENT.as_str())
-            .unwrap_or_default()
-            .to_string(),
-        region: DEFAULT_REGION.to_string(),
-        service: None,
-        protocol: Protocol::Query,
-        operation: None,
-        access: Access::Read,
-        access_key_id: None,
-        principal: None,
-        account_id: None,
-        input: None,
-        output: None,
-        error: None,
-        audited: false,
-    };
-    let wire = match read_body(&app, body).await {
+    let mut call = Call::new(&app, peer, &parts.headers);
+    let outcome = panic::catch_panic(respond(&app, &mut call, &parts, body)).await;
+    finish(&app, call, outcome, started).await
+}
+
+impl Call {
+    /// A call that has just arrived: nothing is known of it but its circumstances.
+    fn new(app: &App, peer: SocketAddr, headers: &HeaderMap) -> Call {
+        Call {
+            request_id: uuid_string(uuid::Uuid::new_v4()),
+            event_id: new_event_id(),
+            now: app.clock.now(),
+            source_ip: peer.ip(),
+            user_agent: header_str(headers, header::USER_AGENT.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            region: DEFAULT_REGION.to_string(),
+            service: None,
+            protocol: Protocol::Query,
+            operation: None,
+            access: Access::Read,
+            access_key_id: None,
+            principal: None,
+            account_id: None,
+            input: None,
+            output: None,
+            error: None,
+            audited: false,
+        }
+    }
+}
+
+/// Reads the body and runs the call.
+async fn respond(
+    app: &Arc<App>,
+    call: &mut Call,
+    parts: &axum::http::request::Parts,
+    body: Body,
+) -> WireResponse {
+    match read_body(app, body).await {
         Ok(bytes) => {
             let method = parts.method.as_str();
             let path = parts.uri.path();
             let query = parts.uri.query().unwrap_or("");
-            process(&app, &mut call, &parts.headers, method, path, query, &bytes).await
+            process(app, call, &parts.headers, method, path, query, &bytes).await
         }
         Err(error) => {
             call.error = Some(error);
+            error_response(call)
+        }
+    }
+}
+
+/// Audits and answers a call; a call that panicked answers `InternalFailure` and is audited
+/// with that error.
+async fn finish(
+    app: &App,
+    mut call: Call,
+    outcome: Result<WireResponse, String>,
+    started: Instant,
+) -> Response {
+    let wire = match outcome {
+        Ok(wire) => wire,
+        Err(panic) => {
+            tracing::error!(request_id = %call.request_id, %panic, "request panicked");
+            call.error = Some(ApiError::internal());
             error_response(&call)
         }
     };
-    audit(&app, &call).await;
-    observe(&app, &call, started);
+    audit(app, &call).await;
+    observe(app, &call, started);
     into_response(wire, &call.request_id)
 }
 
@@ -140,7 +178,7 @@ async fn read_body(app: &App, body: Body) -> Result<Bytes, ApiError> {
 
 /// Decodes, authenticates, authorizes and runs one call; fills `call` as it learns.
 async fn process(
-    app: &App,
+    app: &Arc<App>,
     call: &mut Call,
     headers: &HeaderMap,
     method: &str,
@@ -253,6 +291,8 @@ async fn process(
         now: call.now,
         secure_transport: false,
         prepared: None,
+        authorizer: Authorizer::new(app.clone()),
+        via_service: None,
     };
 
     // Deny by default: an operation without an authorization entry is refused.
@@ -287,30 +327,18 @@ async fn process(
             return error_response(call);
         }
     };
-    if !question.always_allowed {
-        let caller = match caller_policies(app, &ctx).await {
-            Ok(set) => set,
-            Err(err) => {
-                call.error = Some(service_error(service, err));
-                return error_response(call);
-            }
-        };
-        let others = match resource_orgs(app, &ctx, &question).await {
-            Ok(o) => o,
-            Err(err) => {
-                call.error = Some(service_error(service, err));
-                return error_response(call);
-            }
-        };
-        if let Err(err) = authz::authorize(
-            service.protocol,
-            &ctx,
-            &question,
-            &caller,
-            &others,
-            &app.policies,
-        ) {
-            call.error = Some(err);
+    match authz::authorize(app, &ctx, &question).await {
+        Ok(()) => {}
+        Err(AuthzError::AccessDenied(message)) => {
+            call.error = Some(ApiError::common(
+                service.protocol,
+                CommonError::AccessDenied,
+                message,
+            ));
+            return error_response(call);
+        }
+        Err(AuthzError::InternalFailure(err)) => {
+            call.error = Some(service_error(service, err));
             return error_response(call);
         }
     }
@@ -356,60 +384,6 @@ fn service_error(service: &'static Service, err: rampart_services::ServiceError)
     let mut api = ApiError::from_code(service, err.code, err.message);
     api.reason = err.reason.map(str::to_string);
     api
-}
-
-/// The caller's compiled policies, from the cache when the authorization epoch is unchanged.
-async fn caller_policies(
-    app: &App,
-    ctx: &CallContext,
-) -> Result<Arc<policies::CallerSet>, rampart_services::ServiceError> {
-    let epoch = app.store.authz_epoch().get().await?;
-    let akid = &ctx.principal.access_key_id;
-    if let Some(hit) = app.policies.caller_set(akid, epoch) {
-        return Ok(hit);
-    }
-    let loaded = app.registry.caller_policies(ctx, &app.store).await?;
-    let org = org_levels(app, &ctx.principal.account_id, epoch).await?;
-    Ok(app.policies.store_caller_set(akid, epoch, &loaded, org))
-}
-
-/// An account's organization levels, from the cache when the authorization epoch is
-/// unchanged (every organization change bumps it).
-async fn org_levels(
-    app: &App,
-    account: &str,
-    epoch: i64,
-) -> Result<Arc<policies::OrgLevels>, rampart_services::ServiceError> {
-    if let Some(hit) = app.policies.org_levels(account, epoch) {
-        return Ok(hit);
-    }
-    use rampart_services::organizations::enforcement;
-    let view = enforcement::view(&app.store, account).await?;
-    let closed = enforcement::is_closed(&app.store, account).await?;
-    Ok(app.policies.store_org_levels(account, epoch, view, closed))
-}
-
-/// The organization levels of every resource account other than the caller's.
-async fn resource_orgs(
-    app: &App,
-    ctx: &CallContext,
-    question: &rampart_services::AuthzRequest,
-) -> Result<Vec<(String, Arc<policies::OrgLevels>)>, rampart_services::ServiceError> {
-    let mut out: Vec<(String, Arc<policies::OrgLevels>)> = Vec::new();
-    let own = &ctx.principal.account_id;
-    // Read once for every resource account of the call, and only when there is one.
-    let mut epoch = None;
-    for r in &question.resources {
-        if r.account.is_empty() || &r.account == own || out.iter().any(|(a, _)| *a == r.account) {
-            continue;
-        }
-        let e = match epoch {
-            Some(e) => e,
-            None => *epoch.insert(app.store.authz_epoch().get().await?),
-        };
-        out.push((r.account.clone(), org_levels(app, &r.account, e).await?));
-    }
-    Ok(out)
 }
 
 /// Does the call's slow work that needs no transaction (password hashing) on a blocking

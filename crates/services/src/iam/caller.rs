@@ -191,6 +191,8 @@ mod tests {
             now: chrono::Utc::now(),
             secure_transport: false,
             prepared: None,
+            authorizer: crate::Authorizer::refusing(),
+            via_service: None,
         }
     }
 
@@ -350,6 +352,12 @@ mod tests {
             marker = next["Marker"].as_str().map(str::to_string);
         }
         assert_eq!(seen, crate::iam::common::aws_managed::POLICIES.len() + 1);
+        // A marker naming a phase that does not exist is refused, not read as the start.
+        let forged = crate::iam::common::page::encode_marker("18446744073709551615:x");
+        let err = call(&store, "ListPolicies", json!({"Marker": forged}))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "InvalidInput");
         let err = call(
             &store,
             "DeletePolicy",

@@ -460,6 +460,8 @@ mod tests {
             now: chrono::Utc::now(),
             secure_transport: false,
             prepared: prepared.map(Arc::new),
+            authorizer: crate::Authorizer::refusing(),
+            via_service: None,
         }
     }
 

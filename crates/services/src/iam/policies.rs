@@ -361,10 +361,14 @@ async fn list_policies(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Val
     let usage_filter = opt_str(input, "PolicyUsageFilter");
     let phases = scope_accounts(opt_str(input, "Scope").unwrap_or("All"), account);
     // The marker is the phase index and the last name key.
+    // A marker names a phase that exists, or it is not one of ours.
     let (start, mut after) = match &req.after {
-        Some(m) => match m.split_once(':') {
-            Some((p, k)) => (p.parse::<usize>().unwrap_or(0), Some(k.to_string())),
-            None => (0, None),
+        Some(m) => match m
+            .split_once(':')
+            .and_then(|(p, k)| Some((p.parse::<usize>().ok()?, k)))
+        {
+            Some((p, k)) if p < phases.len() => (p, Some(k.to_string())),
+            _ => return Err(IamError::InvalidInput("Invalid Marker.".into()).into()),
         },
         None => (0, None),
     };

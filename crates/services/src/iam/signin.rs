@@ -72,6 +72,26 @@ pub enum SignInOutcome {
     },
 }
 
+impl SignInOutcome {
+    /// The HTTP status that answers this outcome: 200 for success; for a refusal, 429 while
+    /// locked out, 403 when the password must change first, 401 otherwise.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            SignInOutcome::Success { .. } => 200,
+            SignInOutcome::Failure { code, .. } => failure_status(code),
+        }
+    }
+}
+
+/// The HTTP status of a refusal's code.
+pub fn failure_status(code: &str) -> u16 {
+    match code {
+        "LockedOut" => 429,
+        "PasswordResetRequired" | "PasswordPolicyViolation" | "PasswordExpired" => 403,
+        _ => 401,
+    }
+}
+
 fn failure(code: &'static str, message: impl Into<String>) -> SignInOutcome {
     SignInOutcome::Failure {
         code,
@@ -304,4 +324,23 @@ async fn attempt(
         user_name,
         mfa_authenticated,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_map_to_their_statuses() {
+        let refused = |code| SignInOutcome::Failure {
+            code,
+            message: String::new(),
+            retry_after_secs: None,
+            account_id: None,
+        };
+        assert_eq!(refused("LockedOut").http_status(), 429);
+        assert_eq!(refused("PasswordExpired").http_status(), 403);
+        assert_eq!(refused("InvalidCredentials").http_status(), 401);
+        assert_eq!(refused("MfaRequired").http_status(), 401);
+    }
 }

@@ -361,6 +361,8 @@ mod tests {
             now: chrono::Utc::now(),
             secure_transport: false,
             prepared: None,
+            authorizer: crate::Authorizer::refusing(),
+            via_service: None,
         }
     }
 

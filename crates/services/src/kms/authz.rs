@@ -7,9 +7,9 @@
 //! asked for and only when the request meets the grant's constraints, so the policy engine's
 //! rules (explicit deny, cross-account, SCPs) apply to them as to any statement.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::collections::BTreeMap;
 
-use rampart_policy::{evaluate, Outcome, Policy, PolicyKind, PolicyLayer, PolicySet, Request};
+use rampart_policy::PolicyKind;
 use rampart_store::Store;
 use serde_json::{json, Value};
 
@@ -21,7 +21,8 @@ use super::{
     repo::{self, alias_arn, Key, KeyName},
 };
 use crate::{
-    authz::{AuthzRequest, ResourcePolicy, ResourceRef},
+    authorizer::AuthzError,
+    authz::{AuthzQuestion, AuthzRequest, ResourcePolicy, ResourceRef},
     context::{CallContext, ContextEntry},
     db::Db,
     error::ServiceError,
@@ -200,13 +201,13 @@ fn request(action: &str, resources: Vec<ResourceRef>, context: Vec<ContextEntry>
     }
 }
 
-/// The authorization entry of a KMS operation.
+/// The authorization question of a KMS operation.
 pub async fn authz(
     operation: &str,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
-) -> Result<Option<AuthzRequest>, ServiceError> {
+) -> Result<Option<AuthzQuestion>, ServiceError> {
     Ok(entry(operation, input, ctx, store).await?)
 }
 
@@ -215,9 +216,16 @@ async fn entry(
     input: &Value,
     ctx: &CallContext,
     store: &Store,
-) -> KmsResult<Option<AuthzRequest>> {
+) -> KmsResult<Option<AuthzQuestion>> {
     let account = &ctx.principal.account_id;
     let mut keys: Vec<ContextEntry> = vec![one("kms:CallerAccount", account.clone())];
+    // A call another service makes for the caller names that service's endpoint.
+    if let Some(service) = &ctx.via_service {
+        keys.push(one(
+            "kms:ViaService",
+            format!("{service}.{}.amazonaws.com", ctx.region),
+        ));
+    }
     let empty = BTreeMap::new();
     let on_any = |action: &str, keys: Vec<ContextEntry>| {
         let mut r = AuthzRequest::on_any(&format!("kms:{action}"), account);
@@ -273,7 +281,7 @@ async fn entry(
         "CreateAlias" | "DeleteAlias" | "UpdateAlias" => {
             return alias_entry(operation, input, ctx, store, keys)
                 .await
-                .map(Some);
+                .map(|r| Some(r.into()));
         }
         "Decrypt" => {
             let key = key_of_ciphertext(store, ctx, input, "CiphertextBlob", "KeyId").await?;
@@ -296,27 +304,29 @@ async fn entry(
             let dest = key_of(store, ctx, input, "DestinationKeyId").await?;
             let src_ctx = encryption_context(input, "SourceEncryptionContext")?;
             let dst_ctx = encryption_context(input, "DestinationEncryptionContext")?;
-            // ReEncryptTo on the destination is a second question with its own keys.
+            // ReEncryptTo on the destination is a second request with its own keys.
             let mut to_keys = keys.clone();
             context_keys(&dst_ctx, &mut to_keys);
             key_keys(&dest, &mut to_keys);
-            let to = request(
-                "ReEncryptTo",
-                vec![key_resource(&dest, Some("ReEncryptTo"), &dst_ctx)],
-                to_keys,
-            );
-            check_extra(ctx, store, &to).await?;
             context_keys(&src_ctx, &mut keys);
             key_keys(&source, &mut keys);
             keys.push(one(
                 "kms:ReEncryptOnSameKey",
                 (source.id() == dest.id()).to_string(),
             ));
-            request(
+            let from = request(
                 "ReEncryptFrom",
                 vec![key_resource(&source, Some("ReEncryptFrom"), &src_ctx)],
                 keys,
-            )
+            );
+            let to = request(
+                "ReEncryptTo",
+                vec![key_resource(&dest, Some("ReEncryptTo"), &dst_ctx)],
+                to_keys,
+            );
+            return Ok(Some(AuthzQuestion {
+                requests: vec![from, to],
+            }));
         }
         _ => {
             let Some(field) = key_field(operation) else {
@@ -336,7 +346,7 @@ async fn entry(
             )
         }
     };
-    Ok(Some(req))
+    Ok(Some(req.into()))
 }
 
 /// The input member naming the key of a key operation; `None` for unknown operations.
@@ -518,71 +528,16 @@ async fn alias_entry(
     Ok(request(operation, resources, keys))
 }
 
-/// Decides a second authorization question inside one call (`ReEncryptTo`), with the
-/// caller's own policies and the key policy.
-async fn check_extra(ctx: &CallContext, store: &Store, q: &AuthzRequest) -> KmsResult<()> {
-    let caller = crate::iam::caller_policies(&ctx.principal, store)
-        .await
-        .map_err(|_| KmsError::KMSInternalException("An internal error occurred.".into()))?;
-    let parse_all = |list: &[crate::authz::NamedPolicy], kind: PolicyKind| {
-        PolicyLayer::new(
-            list.iter()
-                .filter_map(|p| {
-                    Policy::parse(&p.document, kind)
-                        .ok()
-                        .map(|x| Arc::new(x.with_name(p.name.clone())))
-                })
-                .collect(),
-        )
-    };
-    let (principal, context) = ctx.policy_subject(&q.context, &caller.principal_tags);
-    for r in &q.resources {
-        let mut set = PolicySet {
-            identity: parse_all(&caller.identity, PolicyKind::Identity),
-            boundary: caller
-                .boundary
-                .as_ref()
-                .map(|b| parse_all(std::slice::from_ref(b), PolicyKind::Boundary)),
-            session: caller
-                .session
-                .as_ref()
-                .map(|s| parse_all(s, PolicyKind::Session)),
-            ..PolicySet::default()
-        };
-        if let Some(rp) = &r.policy {
-            let doc = Policy::parse(&rp.document, PolicyKind::Resource)
-                .ok()
-                .map(Arc::new);
-            set.resource = Some(PolicyLayer::new(doc.into_iter().collect()));
-            set.resource_policy_required = rp.required;
-        }
-        let req = Request::new(
-            principal.clone(),
-            &q.action,
-            &r.arn,
-            Some(r.account.clone()),
-            context.clone(),
-        );
-        if evaluate(&req, &set).outcome != Outcome::Allow {
-            return Err(KmsError::AccessDeniedException(format!(
-                "User: {} is not authorized to perform: {} on resource: {}",
-                ctx.principal.arn, q.action, r.arn
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Whether `principal_arn` is the key policy's answer to `kms:PutKeyPolicy` (the lockout
-/// safety check): evaluates the new policy as the key policy for the caller.
+/// Whether the caller may still put a key policy once `policy` is the key's policy (the
+/// policy lockout safety check): a hypothetical `kms:PutKeyPolicy` request with the new
+/// policy as the key policy, decided by the one authorizer.
 pub async fn caller_may_put_policy(
     ctx: &CallContext,
-    store: &Store,
     key_arn: &str,
     key_account: &str,
     policy: &str,
-) -> bool {
-    let q = AuthzRequest {
+) -> Result<bool, ServiceError> {
+    let request = AuthzRequest {
         action: "kms:PutKeyPolicy".into(),
         resources: vec![ResourceRef {
             arn: key_arn.to_string(),
@@ -597,7 +552,11 @@ pub async fn caller_may_put_policy(
         context: vec![one("kms:CallerAccount", ctx.principal.account_id.clone())],
         always_allowed: false,
     };
-    check_extra(ctx, store, &q).await.is_ok()
+    match ctx.authorizer.authorize(ctx, &request.into()).await {
+        Ok(()) => Ok(true),
+        Err(AuthzError::AccessDenied(_)) => Ok(false),
+        Err(AuthzError::InternalFailure(err)) => Err(err),
+    }
 }
 
 /// The name a key identifier names, for handlers that need the account before loading.

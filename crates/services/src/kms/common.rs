@@ -166,22 +166,30 @@ pub fn paging(input: &Value) -> KmsResult<(usize, Option<String>)> {
             "1 validation error detected: Value at 'limit' failed to satisfy constraint: Member must have value between 1 and 1000".into(),
         ));
     }
-    Ok((limit as usize, opt_str(input, "Marker").map(str::to_string)))
+    let limit = usize::try_from(limit).unwrap_or(100);
+    Ok((limit, opt_str(input, "Marker").map(str::to_string)))
 }
 
-/// A page of an in-memory list: items after the marker (an index), at most `limit`.
+/// A page of an in-memory list: items after the marker (an index), at most `limit`. A marker
+/// that is not an index of the list is AWS's `InvalidMarkerException`.
 pub fn page<T: Clone>(
     items: &[T],
     limit: usize,
     marker: Option<&str>,
 ) -> KmsResult<(Vec<T>, Option<String>)> {
+    let invalid = || {
+        KmsError::InvalidMarkerException(
+            "The request was rejected because the marker that specifies where pagination should next begin is not valid.".into(),
+        )
+    };
     let start = match marker {
-        Some(m) => m
-            .parse::<usize>()
-            .map_err(|_| KmsError::InvalidMarkerException("Invalid marker.".into()))?,
+        Some(m) => m.parse::<usize>().map_err(|_| invalid())?,
         None => 0,
     };
-    let end = (start + limit).min(items.len());
+    if start > items.len() {
+        return Err(invalid());
+    }
+    let end = start.saturating_add(limit).min(items.len());
     let slice = items.get(start..end).unwrap_or_default().to_vec();
     let next = (end < items.len()).then(|| end.to_string());
     Ok((slice, next))
@@ -194,4 +202,30 @@ pub fn with_marker(mut out: Value, next: Option<String>) -> Value {
         out["NextMarker"] = json!(n);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_follow_their_markers() {
+        let items: Vec<u32> = (0..5).collect();
+        let (first, next) = page(&items, 2, None).unwrap();
+        assert_eq!((first, next.as_deref()), (vec![0, 1], Some("2")));
+        let (last, next) = page(&items, 10, Some("4")).unwrap();
+        assert_eq!((last, next), (vec![4], None));
+        assert_eq!(page(&items, 2, Some("5")).unwrap(), (vec![], None));
+    }
+
+    #[test]
+    fn markers_outside_the_list_are_invalid() {
+        let items: Vec<u32> = (0..5).collect();
+        for marker in ["6", "18446744073709551615", "-1", "x"] {
+            match page(&items, 1000, Some(marker)) {
+                Err(KmsError::InvalidMarkerException(_)) => {}
+                other => panic!("marker {marker}: {other:?}"),
+            }
+        }
+    }
 }

@@ -28,7 +28,7 @@ use rampart_store::Store;
 use serde_json::Value;
 
 use crate::{
-    authz::AuthzRequest,
+    authz::AuthzQuestion,
     context::CallContext,
     db::Db,
     error::ServiceError,
@@ -96,14 +96,14 @@ pub async fn authz(
     input: &Value,
     ctx: &CallContext,
     store: &Store,
-) -> Result<Option<AuthzRequest>, ServiceError> {
+) -> Result<Option<AuthzQuestion>, ServiceError> {
     let entry = authz::authz(operation, input, ctx, store).await?;
     if matches!(operation, "CreateKey" | "PutKeyPolicy")
         && input["BypassPolicyLockoutSafetyCheck"].as_bool() != Some(true)
     {
         if let (Some(policy), Some(q)) = (common::opt_str(input, "Policy"), &entry) {
             keys::validate_policy(policy)?;
-            let (arn, account) = match q.resources.first() {
+            let (arn, account) = match q.requests.first().and_then(|r| r.resources.first()) {
                 Some(r) if r.arn != "*" => (r.arn.clone(), r.account.clone()),
                 _ => (
                     repo::key_arn(
@@ -114,7 +114,7 @@ pub async fn authz(
                     ctx.principal.account_id.clone(),
                 ),
             };
-            if !authz::caller_may_put_policy(ctx, store, &arn, &account, policy).await {
+            if !authz::caller_may_put_policy(ctx, &arn, &account, policy).await? {
                 return Err(KmsError::MalformedPolicyDocumentException(
                     "The new key policy will not allow you to update the key policy in the future."
                         .into(),

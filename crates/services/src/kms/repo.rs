@@ -336,6 +336,8 @@ mod tests {
             now: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             secure_transport: false,
             prepared: None,
+            authorizer: crate::Authorizer::refusing(),
+            via_service: None,
         }
     }
 

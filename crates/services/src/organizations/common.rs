@@ -374,14 +374,21 @@ pub fn page_of(input: &Value) -> Res<(usize, usize)> {
 }
 
 /// Builds a page response: `items[start..start+max]` under `key`, with `NextToken` when more.
+/// A token past the end of the list is `InvalidInputException` (`INVALID_PAGINATION_TOKEN`).
 pub fn paged(key: &str, items: Vec<Value>, input: &Value) -> Res<Value> {
     let (start, max) = page_of(input)?;
     let total = items.len();
+    if start > total {
+        return Err(OrgError::invalid(
+            "INVALID_PAGINATION_TOKEN",
+            "The pagination token is not valid.",
+        )
+        .into());
+    }
+    let end = start.saturating_add(max);
     let slice: Vec<Value> = items.into_iter().skip(start).take(max).collect();
     let mut out = serde_json::Map::new();
     out.insert(key.into(), Value::Array(slice));
-    // The token is the caller's: an offset near usize::MAX must not overflow.
-    let end = start.saturating_add(max);
     if end < total {
         out.insert(
             "NextToken".into(),
@@ -393,6 +400,24 @@ pub fn paged(key: &str, items: Vec<Value>, input: &Value) -> Res<Value> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tokens_past_the_end_are_invalid_not_an_overflow() {
+        use crate::iam::common::page::encode_marker;
+        let items: Vec<Value> = (0..3).map(|i| serde_json::json!(i)).collect();
+        let huge = serde_json::json!({"NextToken": encode_marker(&usize::MAX.to_string())});
+        let err = super::paged("Items", items.clone(), &huge).unwrap_err();
+        assert_eq!(err.code, "InvalidInputException");
+        let first = super::paged(
+            "Items",
+            items.clone(),
+            &serde_json::json!({"MaxResults": 2}),
+        )
+        .unwrap();
+        let next = first["NextToken"].as_str().unwrap();
+        let rest = super::paged("Items", items, &serde_json::json!({"NextToken": next})).unwrap();
+        assert_eq!(rest["Items"], serde_json::json!([2]));
+        assert!(rest.get("NextToken").is_none());
+    }
     use super::*;
     use serde_json::json;
 
@@ -407,14 +432,5 @@ mod tests {
         assert!(second.get("NextToken").is_none());
         let bad = paged("Items", Vec::new(), &json!({"MaxResults": 21})).unwrap_err();
         assert_eq!(bad.code, "InvalidInputException");
-    }
-
-    #[test]
-    fn a_token_at_the_end_of_usize_is_an_empty_last_page() {
-        let items: Vec<Value> = (0..3).map(|i| json!(i)).collect();
-        let token = crate::iam::common::page::encode_marker(&usize::MAX.to_string());
-        let page = paged("Items", items, &json!({"NextToken": token})).unwrap();
-        assert_eq!(page["Items"], json!([]));
-        assert!(page.get("NextToken").is_none());
     }
 }

@@ -592,7 +592,7 @@ async fn member_account(h: &Harness) -> (String, String, String) {
     let mut account = None;
     for _ in 0..200 {
         let app = h.app();
-        app.jobs.run_now(&app, rampart::jobs::provision::NAME).await;
+        app.jobs.run_now(app, rampart::jobs::provision::NAME).await;
         let status = h
             .root_json(
                 "organizations",

@@ -196,28 +196,48 @@ async fn an_emptied_trail_fails_verify_every_way() {
 }
 
 #[tokio::test]
-async fn after_kill_9_the_server_restarts_and_the_trail_verifies() {
+async fn after_kill_9_no_acknowledged_write_is_lost_and_the_trail_verifies() {
     let dir = tempfile::tempdir().unwrap();
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     for round in 0..3 {
         let server = Server::start_in(dir.path(), &[]);
         let sts = server
             .sts(&server.root_key, &server.root_secret, "us-east-1")
             .await;
         let iam = server.iam(&server.root_key, &server.root_secret).await;
+        let acked = acknowledged.clone();
         let load = tokio::spawn(async move {
             for i in 0.. {
                 let _ = sts.get_caller_identity().send().await;
-                let _ = iam
-                    .create_user()
-                    .user_name(format!("u{round}-{i}"))
-                    .send()
-                    .await;
+                let name = format!("u{round}-{i}");
+                if iam.create_user().user_name(&name).send().await.is_ok() {
+                    acked.lock().unwrap().push(name);
+                }
             }
         });
         tokio::time::sleep(Duration::from_millis(400)).await;
         server.kill9();
         load.abort();
+        let _ = load.await;
         let again = Server::start_in(dir.path(), &[]);
+        let iam = again.iam(&again.root_key, &again.root_secret).await;
+        let mut present = std::collections::HashSet::new();
+        let mut pages = iam.list_users().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            for user in page.unwrap().users() {
+                present.insert(user.user_name().to_string());
+            }
+        }
+        let acked = acknowledged.lock().unwrap().clone();
+        assert!(
+            !acked.is_empty(),
+            "round {round}: no write was acknowledged"
+        );
+        let lost: Vec<&String> = acked.iter().filter(|n| !present.contains(*n)).collect();
+        assert!(
+            lost.is_empty(),
+            "round {round}: acknowledged users lost: {lost:?}"
+        );
         drop(again);
         let (ok, out) = verify(dir.path());
         assert!(ok, "round {round}: {out}");

@@ -9,6 +9,17 @@
 //!
 //! Run: `cargo bench -p rampart-policy --bench organizations`
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;

@@ -59,13 +59,14 @@ impl ArnPattern {
             }
         }
         let is_arn = segs.len() >= 2
-            && segs[0]
-                .iter()
-                .map(|t| match t {
-                    Tok::Lit(c) => *c,
-                    _ => '\0',
-                })
-                .eq("arn".chars());
+            && segs.first().is_some_and(|s| {
+                s.iter()
+                    .map(|t| match t {
+                        Tok::Lit(c) => *c,
+                        _ => '\0',
+                    })
+                    .eq("arn".chars())
+            });
         let segments = is_arn.then(|| {
             segs.into_iter()
                 .map(|s| {
@@ -137,8 +138,7 @@ fn match_segments(segs: &[(Pattern, bool)], text: &str, depth: usize) -> bool {
 /// Matches `text` against pattern tokens with the same rules as [`ArnPattern`], without
 /// compiling (used after policy-variable substitution).
 pub fn match_tokens(toks: &[Tok], text: &str, expand: bool) -> bool {
-    let is_arn = toks.len() >= 4
-        && toks[..4] == [Tok::Lit('a'), Tok::Lit('r'), Tok::Lit('n'), Tok::Lit(':')];
+    let is_arn = toks.starts_with(&[Tok::Lit('a'), Tok::Lit('r'), Tok::Lit('n'), Tok::Lit(':')]);
     if !is_arn {
         return glob_tokens(toks, text);
     }
@@ -146,27 +146,26 @@ pub fn match_tokens(toks: &[Tok], text: &str, expand: bool) -> bool {
 }
 
 fn seg_tokens(toks: &[Tok], text: &str, expand: bool, depth: usize) -> bool {
-    let end = if depth < 5 {
-        toks.iter().position(|t| *t == Tok::Lit(':'))
+    let split = if depth < 5 {
+        toks.iter()
+            .position(|t| *t == Tok::Lit(':'))
+            .and_then(|e| Some((toks.get(..e)?, toks.get(e + 1..)?)))
     } else {
         None
     };
-    let Some(e) = end else {
+    let Some((seg, rest)) = split else {
         let star = expand && toks.last() == Some(&Tok::Star);
         return (star || depth >= 5 || !text.contains(':')) && glob_tokens(toks, text);
     };
-    let (seg, rest) = (&toks[..e], &toks[e + 1..]);
     let star = expand && seg.last() == Some(&Tok::Star);
-    let mut from = 0;
-    while let Some(off) = text[from..].find(':') {
-        let c = from + off;
-        if glob_tokens(seg, &text[..c]) && seg_tokens(rest, &text[c + 1..], expand, depth + 1) {
+    for (c, _) in text.match_indices(':') {
+        let (head, tail) = (&text[..c], &text[c + 1..]);
+        if glob_tokens(seg, head) && seg_tokens(rest, tail, expand, depth + 1) {
             return true;
         }
         if !star {
             return false;
         }
-        from = c + 1;
     }
     false
 }
@@ -192,27 +191,29 @@ pub fn match_pattern_str(pat: &str, text: &str, expand: bool) -> bool {
 }
 
 fn seg_bytes(pat: &[u8], text: &[u8], expand: bool, depth: usize) -> bool {
-    let end = if depth < 5 {
-        pat.iter().position(|b| *b == b':')
+    let split = if depth < 5 {
+        pat.iter()
+            .position(|b| *b == b':')
+            .and_then(|e| Some((pat.get(..e)?, pat.get(e + 1..)?)))
     } else {
         None
     };
-    let Some(e) = end else {
+    let Some((seg, rest)) = split else {
         let star = expand && pat.last() == Some(&b'*');
         return (star || depth >= 5 || !text.contains(&b':')) && glob_bytes(pat, text);
     };
-    let (seg, rest) = (&pat[..e], &pat[e + 1..]);
     let star = expand && seg.last() == Some(&b'*');
-    let mut from = 0;
-    while let Some(off) = text[from..].iter().position(|b| *b == b':') {
-        let c = from + off;
-        if glob_bytes(seg, &text[..c]) && seg_bytes(rest, &text[c + 1..], expand, depth + 1) {
+    let colons = text.iter().enumerate().filter(|(_, b)| **b == b':');
+    for (c, _) in colons {
+        let (Some(head), Some(tail)) = (text.get(..c), text.get(c + 1..)) else {
+            return false;
+        };
+        if glob_bytes(seg, head) && seg_bytes(rest, tail, expand, depth + 1) {
             return true;
         }
         if !star {
             return false;
         }
-        from = c + 1;
     }
     false
 }
@@ -221,7 +222,7 @@ fn seg_bytes(pat: &[u8], text: &[u8], expand: bool, depth: usize) -> bool {
 fn glob_bytes(pat: &[u8], text: &[u8]) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     let (mut star_p, mut star_t) = (usize::MAX, 0usize);
-    while ti < text.len() {
+    while let Some(&tc) = text.get(ti) {
         match pat.get(pi) {
             Some(b'*') => {
                 star_p = pi;
@@ -232,7 +233,7 @@ fn glob_bytes(pat: &[u8], text: &[u8]) -> bool {
                 pi += 1;
                 ti += 1;
             }
-            Some(c) if *c == text[ti] => {
+            Some(c) if *c == tc => {
                 pi += 1;
                 ti += 1;
             }
@@ -246,7 +247,7 @@ fn glob_bytes(pat: &[u8], text: &[u8]) -> bool {
             }
         }
     }
-    pat[pi.min(pat.len())..].iter().all(|b| *b == b'*')
+    pat.get(pi..).unwrap_or_default().iter().all(|b| *b == b'*')
 }
 
 /// The fields of an ARN string (`arn:partition:service:region:account:resource`).

@@ -29,7 +29,9 @@ impl Hasher for FxHasher {
         let r = chunks.remainder();
         if !r.is_empty() {
             let mut w = [0u8; 8];
-            w[..r.len()].copy_from_slice(r);
+            for (d, s) in w.iter_mut().zip(r) {
+                *d = *s;
+            }
             self.add(u64::from_le_bytes(w));
         }
     }

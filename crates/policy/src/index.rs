@@ -47,6 +47,10 @@ impl CandList {
     fn build(list: Vec<StmtPos>, policies: &[Arc<Policy>]) -> CandList {
         let mut out = CandList::default();
         for pos in list {
+            #[expect(
+                clippy::indexing_slicing,
+                reason = "`list` holds positions PolicyLayer::new took by enumerating `policies` and their statements"
+            )]
             let stmt = &policies[pos.0 as usize].statements[pos.1 as usize];
             match resource_guard(stmt) {
                 Some(g) if !g.is_empty() => {
@@ -57,7 +61,9 @@ impl CandList {
                             i
                         }
                     };
-                    out.guarded[i].1.entry(g.into()).or_default().push(pos);
+                    if let Some((_, map)) = out.guarded.get_mut(i) {
+                        map.entry(g.into()).or_default().push(pos);
+                    }
                 }
                 _ => out.open.push(pos),
             }
@@ -186,6 +192,10 @@ impl PolicyLayer {
                             per_service.len() - 1
                         }
                     };
+                    #[expect(
+                        clippy::indexing_slicing,
+                        reason = "`idx` is a position found in per_service or the index of the element just pushed"
+                    )]
                     let filing = &mut per_service[idx].1;
                     *filing = match (std::mem::replace(filing, Filing::Wild), name) {
                         (Filing::Wild, _) => Filing::Wild,

@@ -197,7 +197,7 @@ impl PrincipalSpec {
 
     /// True when the element is exactly `"*"` (or `{"AWS": "*"}`).
     pub fn is_wildcard(&self) -> bool {
-        self.entries.len() == 1 && self.entries[0] == PrincipalEntry::Any
+        matches!(self.entries.as_slice(), [PrincipalEntry::Any])
     }
 }
 

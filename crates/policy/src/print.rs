@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 use crate::document::{Effect, Policy};
 
 fn list(raw: &[String], single: bool) -> Value {
-    if single && raw.len() == 1 {
-        Value::String(raw[0].clone())
+    if let (true, [one]) = (single, raw) {
+        Value::String(one.clone())
     } else {
         Value::Array(raw.iter().cloned().map(Value::String).collect())
     }

@@ -220,7 +220,7 @@ fn parse_var(s: &str) -> Option<(Part, usize)> {
     if name.is_empty() || name.contains(char::is_whitespace) {
         return None;
     }
-    if s.as_bytes()[end_name] == b'}' {
+    if s.as_bytes().get(end_name) == Some(&b'}') {
         let part = match name {
             "*" => Part::Char('*'),
             "?" => Part::Char('?'),

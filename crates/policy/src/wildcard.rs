@@ -42,7 +42,7 @@ impl Pattern {
     /// Compiles a pattern from tokens (used after policy-variable substitution).
     pub fn from_tokens(toks: impl IntoIterator<Item = Tok>) -> Pattern {
         let toks: Vec<Tok> = toks.into_iter().collect();
-        if toks.len() == 1 && toks[0] == Tok::Star {
+        if toks == [Tok::Star] {
             return Pattern::Any;
         }
         let stars = toks.iter().filter(|t| **t == Tok::Star).count();
@@ -58,8 +58,8 @@ impl Pattern {
         if stars == 0 && ones == 0 {
             return Pattern::Exact(lit(&toks));
         }
-        if stars == 1 && ones == 0 && toks.last() == Some(&Tok::Star) {
-            return Pattern::Prefix(lit(&toks[..toks.len() - 1]));
+        if let (1, 0, Some((Tok::Star, head))) = (stars, ones, toks.split_last()) {
+            return Pattern::Prefix(lit(head));
         }
         Pattern::Glob(toks.into_boxed_slice())
     }
@@ -97,9 +97,9 @@ fn glob(toks: &[Tok], text: &str) -> bool {
     let chars: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0usize, 0usize);
     let (mut star_p, mut star_t) = (usize::MAX, 0usize);
-    while ti < chars.len() {
+    while let Some(&tc) = chars.get(ti) {
         match toks.get(pi) {
-            Some(Tok::Lit(c)) if *c == chars[ti] => {
+            Some(Tok::Lit(c)) if *c == tc => {
                 pi += 1;
                 ti += 1;
             }
@@ -122,15 +122,18 @@ fn glob(toks: &[Tok], text: &str) -> bool {
             }
         }
     }
-    toks[pi.min(toks.len())..].iter().all(|t| *t == Tok::Star)
+    toks.get(pi..)
+        .unwrap_or_default()
+        .iter()
+        .all(|t| *t == Tok::Star)
 }
 
 fn glob_ascii(toks: &[Tok], text: &[u8]) -> bool {
     let (mut pi, mut ti) = (0usize, 0usize);
     let (mut star_p, mut star_t) = (usize::MAX, 0usize);
-    while ti < text.len() {
+    while let Some(&tc) = text.get(ti) {
         match toks.get(pi) {
-            Some(Tok::Lit(c)) if (*c as u32) == u32::from(text[ti]) => {
+            Some(Tok::Lit(c)) if (*c as u32) == u32::from(tc) => {
                 pi += 1;
                 ti += 1;
             }
@@ -153,7 +156,10 @@ fn glob_ascii(toks: &[Tok], text: &[u8]) -> bool {
             }
         }
     }
-    toks[pi.min(toks.len())..].iter().all(|t| *t == Tok::Star)
+    toks.get(pi..)
+        .unwrap_or_default()
+        .iter()
+        .all(|t| *t == Tok::Star)
 }
 
 #[cfg(test)]

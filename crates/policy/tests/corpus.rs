@@ -1,5 +1,16 @@
 //! Runs every `tests/corpus/*.json` file (SIMULATE_FORMAT.md) and checks each case's `expect`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use std::path::PathBuf;
 
 use rampart_policy::simulate::{parse_cases, run_case};

@@ -1,6 +1,17 @@
 //! Property tests: explicit Deny always wins, adding a Deny never grants, adding an Allow never
 //! revokes, and parse -> print -> parse is stable.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use std::sync::Arc;
 
 use proptest::prelude::*;

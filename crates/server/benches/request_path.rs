@@ -10,6 +10,17 @@
 //!
 //! Run: `cargo bench -p rampart --bench request_path [-- calls]`
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use std::{net::SocketAddr, sync::Arc, time::Instant};
 
 use axum::{

@@ -1,5 +1,16 @@
 //! `rampart policy validate|simulate` on the examples shipped in `examples/policy/`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use std::process::Command;
 
 fn example(name: &str) -> String {

@@ -2,6 +2,17 @@
 //! connections are capped below the open-file limit, and a full table sheds the oldest
 //! connection that never completed a request, so a real client still gets in.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod support;
 
 use std::{

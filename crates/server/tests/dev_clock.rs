@@ -1,6 +1,17 @@
 //! The dev-mode clock takes only bounded, non-negative whole-second advances; whatever it is
 //! sent, the API keeps answering signed calls.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod support;
 
 use support::Server;

@@ -1,5 +1,16 @@
 //! End-to-end IAM with aws-sdk-rust: a user's lifecycle from creation to denial.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod support;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;

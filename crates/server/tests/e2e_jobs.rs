@@ -3,6 +3,17 @@
 //! `RAMPART_TEST_DATABASE_URL` is set), two nodes where a job step runs once and killing the
 //! lease owner hands its jobs to the other within the lease time.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod support;
 
 use std::time::{Duration, Instant};

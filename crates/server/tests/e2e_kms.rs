@@ -2,6 +2,17 @@
 //! algorithm, encryption context binding, rotation, key states and their errors, deletion at
 //! the end of the window (test clock, across a restart), key policies, grants, cross-account.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod support;
 
 use aws_sdk_kms::{

@@ -3,6 +3,17 @@
 //! and an MFA session, single-use and throttled codes, AssumeRole with MFA, password policy,
 //! sign-in with and without MFA, lockout, and the credential report.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod support;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;

@@ -4,6 +4,17 @@
 //! detached, inheritance across three levels, an RCP, moves that change permissions at once,
 //! and cross-account role assumption decided on both sides.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod support;
 
 use std::time::Duration;

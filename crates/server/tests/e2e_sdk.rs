@@ -1,5 +1,16 @@
 //! End-to-end: the real `rampart` binary on a loopback port, driven by aws-sdk-rust.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod support;
 
 use aws_sdk_sts::error::ProvideErrorMetadata;

@@ -1,6 +1,17 @@
 //! End-to-end STS with aws-sdk-rust: a role assumed by a user, the session's identity and
 //! permissions, a session policy, role chaining, and the end of a deleted role's sessions.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod support;
 
 use aws_sdk_iam::error::ProvideErrorMetadata;

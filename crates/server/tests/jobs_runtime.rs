@@ -2,6 +2,17 @@
 //! (retries on the request clock, dead letters), and an audit-stream consumer job that sees
 //! every record of both chains once, with its lag in the job's state.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use std::{
     sync::{Arc, Mutex},
     time::Duration,

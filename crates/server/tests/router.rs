@@ -1,6 +1,17 @@
 //! In-process tests of the router: the same `App` and routes the binary serves, driven
 //! without a socket (requests are signed with the project's own SigV4 signer).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{

@@ -2,6 +2,17 @@
 //! the master key, the audit journal and the root credentials stops start-up with a message
 //! saying what to do; it never becomes a new installation, and nothing is overwritten.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod support;
 
 use std::path::Path;

@@ -1,6 +1,17 @@
 //! Cost of the CloudTrail record every request writes: the event JSON of a signed
 //! `GetCallerIdentity` (empty parameters) and of a `CreateUser` (parameters and response).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use chrono::Utc;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use rampart_services::{

@@ -2,6 +2,17 @@
 //! under the master key, then AES-256-GCM with the ciphertext header and encryption context as
 //! AAD (what `Encrypt`/`Decrypt` do once the key is loaded), reported as bytes per second.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use std::collections::BTreeMap;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

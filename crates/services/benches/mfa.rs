@@ -2,6 +2,17 @@
 //! hashing and verification of a password (every password set and sign-in), and the QR code
 //! PNG of a new virtual MFA device.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use chrono::Utc;
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use rampart_services::iam::{passwords, totp};

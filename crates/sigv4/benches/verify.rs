@@ -1,6 +1,17 @@
 //! Verify of a typical STS GetCallerIdentity POST (as the aws CLI sends it), with the signing
 //! key derived per request, cached in a `SigningKeyCache`, and pre-derived.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use chrono::{TimeZone, Utc};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use rampart_sigv4::{

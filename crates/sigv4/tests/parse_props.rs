@@ -1,6 +1,17 @@
 //! Property tests: parsing never panics on arbitrary input, and verification of arbitrary
 //! requests returns an error rather than panicking.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use chrono::{TimeZone, Utc};
 use proptest::prelude::*;
 use rampart_sigv4::{

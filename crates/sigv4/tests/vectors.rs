@@ -1,6 +1,17 @@
 //! AWS's published SigV4 test vectors (tests/vectors/*.vec): canonical request, string to sign,
 //! verification of the published signature, and signing reproducing it.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

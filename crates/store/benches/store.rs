@@ -2,6 +2,17 @@
 //! one by one versus group commit through `AuditWriter`. SQLite always; PostgreSQL too when
 //! `RAMPART_TEST_DATABASE_URL` is set. Run: `cargo bench -p rampart-store`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,17 @@
 //! One conformance suite, run against SQLite always and PostgreSQL when
 //! `RAMPART_TEST_DATABASE_URL` is set.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod common;
 
 use std::collections::HashSet;

@@ -2,6 +2,17 @@
 //! and `tokio::spawn` require. (sqlx's `RawSql::execute` once broke this: rustc's
 //! higher-ranked lifetime limitation; call `Executor::execute(conn, raw_sql(..))` instead.)
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use rampart_store::*;
 
 fn send<T: Send>(_: T) {}

@@ -2,6 +2,17 @@
 //! PostgreSQL: job leases with fencing tokens between two store handles (two nodes), audit
 //! stream consumers across restarts and crashes, and the delivery outbox.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod common;
 
 use std::collections::HashSet;

@@ -1,6 +1,17 @@
 //! With `RAMPART_WIRE_DUMP=<dir>` set, writes sample responses (`<service>.<Operation>.<status>`)
 //! for cross-checking with botocore's own parsers; a no-op otherwise.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod common;
 
 use rampart_wire::*;

@@ -1,6 +1,17 @@
 //! awsJson 1.1: decoding, type checks, validation, exact bodies and routing through
 //! `decode_request`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod common;
 
 use common::*;

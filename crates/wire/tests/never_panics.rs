@@ -1,5 +1,16 @@
 //! Property tests: decoders and encoders never panic on arbitrary input.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod common;
 
 use proptest::prelude::*;

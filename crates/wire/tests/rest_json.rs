@@ -3,6 +3,17 @@
 //! for the bindings the security models do not use in inputs (headers, header prefixes,
 //! payloads, query lists).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 use rampart_model::*;
 use rampart_wire::{
     decode_request, encode_error, encode_output, ApiError, DecodeFailure, Decoded, HttpRequest,

@@ -271,8 +271,8 @@ pub fn encode_error_protocol(
         // `__type`/`code`) and the message from the body's `message`; both protocols send both.
         Protocol::Json | Protocol::RestJson => {
             let mut body = serde_json::json!({ "__type": err.code, "message": err.message });
-            if let Some(reason) = &err.reason {
-                body["Reason"] = serde_json::json!(reason);
+            if let (Some(reason), Some(fields)) = (&err.reason, body.as_object_mut()) {
+                fields.insert("Reason".into(), serde_json::json!(reason));
             }
             let content_type = if protocol == Protocol::RestJson {
                 "application/json"

@@ -286,10 +286,8 @@ pub(crate) fn java_to_rust(p: &str) -> String {
     let mut out = String::with_capacity(p.len() + 8);
     let mut in_class = 0usize;
     let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '\\' && i + 1 < chars.len() {
-            let n = chars[i + 1];
+    while let Some(&c) = chars.get(i) {
+        if let Some(&n) = chars.get(i + 1).filter(|_| c == '\\') {
             let ascii = match n {
                 'w' => Some("0-9A-Za-z_"),
                 'd' => Some("0-9"),

@@ -82,9 +82,12 @@ impl Head {
     fn slot(&self) -> [u8; SLOT_LEN] {
         let text = format!("{} {} {}", self.seq, hex::encode(self.hash), self.mac);
         let mut out = [b' '; SLOT_LEN];
-        let n = text.len().min(SLOT_LEN - 1);
-        out[..n].copy_from_slice(&text.as_bytes()[..n]);
-        out[SLOT_LEN - 1] = b'\n';
+        for (slot, byte) in out.iter_mut().zip(text.as_bytes()).take(SLOT_LEN - 1) {
+            *slot = *byte;
+        }
+        if let Some(last) = out.last_mut() {
+            *last = b'\n';
+        }
         out
     }
 

@@ -54,11 +54,13 @@ impl SegmentHeader {
     /// Parses a header; `None` if the bytes are too short or not a journal segment.
     pub(crate) fn decode(bytes: &[u8]) -> Option<SegmentHeader> {
         let head = bytes.get(..HEADER_LEN)?;
-        if &head[..8] != MAGIC {
+        let (magic, rest) = head.split_at_checked(8)?;
+        if magic != MAGIC {
             return None;
         }
-        let first_seq = i64::from_be_bytes(head[8..16].try_into().ok()?);
-        let prev_hash: Hash = head[16..].try_into().ok()?;
+        let (seq, prev) = rest.split_at_checked(8)?;
+        let first_seq = i64::from_be_bytes(seq.try_into().ok()?);
+        let prev_hash: Hash = prev.try_into().ok()?;
         Some(SegmentHeader {
             first_seq,
             prev_hash,
@@ -164,7 +166,7 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
     fn u8(&mut self) -> Result<u8> {
-        Ok(self.take(1)?[0])
+        self.take(1)?.first().copied().ok_or_else(short)
     }
     fn u64(&mut self) -> Result<u64> {
         let b: [u8; 8] = self.take(8)?.try_into().map_err(|_| short())?;

@@ -65,9 +65,14 @@ impl SegmentReader {
             return Ok(None);
         }
         self.pos += 4 + self.frame.len() as u64;
-        let mut hash = [0u8; 32];
-        hash.copy_from_slice(&self.frame[n..]);
-        Ok(Some((&self.frame[..n], hash)))
+        // The frame is n + 32 bytes long (resized above): payload, then the stored hash.
+        let Some((payload, stored)) = self.frame.split_at_checked(n) else {
+            return Ok(None);
+        };
+        let Ok(hash) = Hash::try_from(stored) else {
+            return Ok(None);
+        };
+        Ok(Some((payload, hash)))
     }
 
     /// The offset just past the last frame returned.

@@ -19,7 +19,8 @@ fn random_chars(alphabet: &[u8], n: usize) -> Result<String, RandomError> {
         .map_err(|_| RandomError)?;
     Ok(bytes
         .iter()
-        .map(|b| alphabet[usize::from(*b) % alphabet.len()] as char)
+        .filter_map(|b| alphabet.get(usize::from(*b) % alphabet.len()))
+        .map(|c| char::from(*c))
         .collect())
 }
 

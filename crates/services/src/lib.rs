@@ -13,6 +13,7 @@ pub mod db;
 pub mod error;
 pub mod iam;
 pub mod ids;
+pub mod json_field;
 pub mod kms;
 pub mod organizations;
 pub mod principal;

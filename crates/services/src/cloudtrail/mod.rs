@@ -3,6 +3,7 @@
 pub mod event;
 pub mod service_event;
 
+use crate::json_field::SetField;
 use chrono::{DateTime, Utc};
 use rampart_store::{LookupAttribute, LookupQuery, Store, StoreError, StoredEvent};
 use serde_json::{json, Value};
@@ -105,7 +106,7 @@ async fn lookup_events(
     let events: Vec<Value> = page.events.iter().map(event_summary).collect();
     let mut out = json!({ "Events": events });
     if let Some(token) = page.next_token {
-        out["NextToken"] = json!(token);
+        out.set_field("NextToken", json!(token));
     }
     Ok(out)
 }
@@ -196,10 +197,10 @@ fn event_summary(e: &StoredEvent) -> Value {
         "CloudTrailEvent": r.event_json,
     });
     if let Some(akid) = &r.access_key_id {
-        out["AccessKeyId"] = json!(akid);
+        out.set_field("AccessKeyId", json!(akid));
     }
     if let Some(user) = &r.username {
-        out["Username"] = json!(user);
+        out.set_field("Username", json!(user));
     }
     out
 }

@@ -1,5 +1,6 @@
 //! IAM: instance profiles and the (at most one) role each holds.
 
+use crate::json_field::SetField;
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 
@@ -176,7 +177,7 @@ async fn profile_json(
         "Roles": roles,
     });
     if with_tags && !doc.tags.is_empty() {
-        v["Tags"] = tags::to_json(&doc.tags);
+        v.set_field("Tags", tags::to_json(&doc.tags));
     }
     Ok(v)
 }

@@ -2,6 +2,7 @@
 //!
 //! Attaching managed policies to roles lives with the managed policies (`policies.rs`).
 
+use crate::json_field::SetField;
 use chrono::{DateTime, Utc};
 use rampart_policy::PolicyKind;
 use rampart_store::{Entity, Store, StoreError};
@@ -131,23 +132,26 @@ pub fn role_json(e: &Entity, doc: &RoleDoc, full: bool) -> Value {
         "MaxSessionDuration": doc.max_session_duration,
     });
     if let Some(d) = &doc.description {
-        v["Description"] = json!(d);
+        v.set_field("Description", json!(d));
     }
     if full {
         if let Some(b) = &doc.permissions_boundary {
-            v["PermissionsBoundary"] = json!({
-                "PermissionsBoundaryType": "Policy",
-                "PermissionsBoundaryArn": b,
-            });
+            v.set_field(
+                "PermissionsBoundary",
+                json!({
+                    "PermissionsBoundaryType": "Policy",
+                    "PermissionsBoundaryArn": b,
+                }),
+            );
         }
         if !doc.tags.is_empty() {
-            v["Tags"] = tags::to_json(&doc.tags);
+            v.set_field("Tags", tags::to_json(&doc.tags));
         }
         let mut last = json!({});
         if let Some(l) = &doc.last_used {
             last = json!({"LastUsedDate": ts(l.date), "Region": l.region});
         }
-        v["RoleLastUsed"] = last;
+        v.set_field("RoleLastUsed", last);
     }
     v
 }

@@ -166,17 +166,20 @@ pub fn statement_spans(text: &str) -> Vec<(Pos, Pos)> {
     let mut in_str = false;
     let mut str_start = 0;
     let mut start_value = None;
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some(&c) = chars.get(i) {
         if in_str {
             if c == '\\' {
                 i += 1;
             } else if c == '"' {
                 in_str = false;
-                let s: String = chars[str_start + 1..i].iter().collect();
+                let s: String = chars
+                    .get(str_start + 1..i)
+                    .unwrap_or_default()
+                    .iter()
+                    .collect();
                 if depth == 1 && s == "Statement" {
                     let mut j = i + 1;
-                    while j < chars.len() && (chars[j].is_whitespace() || chars[j] == ':') {
+                    while chars.get(j).is_some_and(|c| c.is_whitespace() || *c == ':') {
                         j += 1;
                     }
                     start_value = Some(j);
@@ -205,8 +208,7 @@ pub fn statement_spans(text: &str) -> Vec<(Pos, Pos)> {
     let mut in_str = false;
     let mut obj_start = None;
     let mut i = v;
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some(&c) = chars.get(i) {
         if in_str {
             if c == '\\' {
                 i += 1;
@@ -226,9 +228,11 @@ pub fn statement_spans(text: &str) -> Vec<(Pos, Pos)> {
                 '}' | ']' => {
                     let obj_depth = if single { 1 } else { 2 };
                     if c == '}' && depth == obj_depth {
-                        if let Some(s) = obj_start.take() {
-                            let end = pos[i];
-                            spans.push((pos[s], (end.0, end.1 + 1)));
+                        let found = obj_start
+                            .take()
+                            .and_then(|s| Some((*pos.get(s)?, *pos.get(i)?)));
+                        if let Some((start, end)) = found {
+                            spans.push((start, (end.0, end.1 + 1)));
                         }
                     }
                     depth -= 1;

@@ -2,6 +2,7 @@
 //! `GetContextKeysForPrincipalPolicy` and `GetContextKeysForCustomPolicy`, on the same policy
 //! engine that authorizes real calls.
 
+use crate::json_field::SetField;
 use std::{collections::HashMap, sync::Arc};
 
 use rampart_policy::{
@@ -186,8 +187,8 @@ fn matched(d: &Decision, spans: &HashMap<String, Vec<(Pos, Pos)>>) -> Value {
                 if let Some(((sl, sc), (el, ec))) =
                     spans.get(name).and_then(|sp| sp.get(s.index)).copied()
                 {
-                    v["StartPosition"] = json!({"Line": sl, "Column": sc});
-                    v["EndPosition"] = json!({"Line": el, "Column": ec});
+                    v.set_field("StartPosition", json!({"Line": sl, "Column": sc}));
+                    v.set_field("EndPosition", json!({"Line": el, "Column": ec}));
                 }
                 v
             })
@@ -306,8 +307,10 @@ fn simulate(
                     identity: b.layer.clone(),
                     ..PolicySet::default()
                 };
-                r["PermissionsBoundaryDecisionDetail"] =
-                    json!({ "AllowedByPermissionsBoundary": evaluate(&req, &only).is_allowed() });
+                r.set_field(
+                    "PermissionsBoundaryDecisionDetail",
+                    json!({ "AllowedByPermissionsBoundary": evaluate(&req, &only).is_allowed() }),
+                );
             }
             if let Some(rp) = &resource {
                 let iam_only = PolicySet {
@@ -319,18 +322,24 @@ fn simulate(
                     resource: Some(rp.layer.clone()),
                     ..PolicySet::default()
                 };
-                r["EvalDecisionDetails"] = json!({
-                    "IAM Policy": decision_name(evaluate(&req, &iam_only).outcome),
-                    "Resource Policy": decision_name(evaluate(&req, &res_only).outcome),
-                });
+                r.set_field(
+                    "EvalDecisionDetails",
+                    json!({
+                        "IAM Policy": decision_name(evaluate(&req, &iam_only).outcome),
+                        "Resource Policy": decision_name(evaluate(&req, &res_only).outcome),
+                    }),
+                );
             }
             if !given_resources.is_empty() {
-                r["ResourceSpecificResults"] = json!([{
-                    "EvalResourceName": res,
-                    "EvalResourceDecision": decision_name(d.outcome),
-                    "MatchedStatements": matched(&d, &spans),
-                    "MissingContextValues": d.missing_context_keys,
-                }]);
+                r.set_field(
+                    "ResourceSpecificResults",
+                    json!([{
+                        "EvalResourceName": res,
+                        "EvalResourceDecision": decision_name(d.outcome),
+                        "MatchedStatements": matched(&d, &spans),
+                        "MissingContextValues": d.missing_context_keys,
+                    }]),
+                );
             }
             results.push(r);
         }

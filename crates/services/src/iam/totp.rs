@@ -132,7 +132,9 @@ pub fn qr_png(text: &str) -> Option<Vec<u8>> {
         let (mx, my) = (i % width + QUIET, i / width + QUIET);
         for y in my * SCALE..(my + 1) * SCALE {
             let row = y * side;
-            pixels[row + mx * SCALE..row + (mx + 1) * SCALE].fill(0);
+            if let Some(run) = pixels.get_mut(row + mx * SCALE..row + (mx + 1) * SCALE) {
+                run.fill(0);
+            }
         }
     }
     let mut out = Vec::new();

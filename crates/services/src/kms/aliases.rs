@@ -100,7 +100,7 @@ pub async fn update_alias(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
     let key = target_key(&mut db, ctx, input).await?;
     let current = serde_json::from_str::<Value>(&entity.doc)
         .ok()
-        .and_then(|v| v["target"].as_str().map(str::to_string))
+        .and_then(|v| v.get("target").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_default();
     if let Some(old) = repo::load(&mut db, &account, &current).await? {
         if old.doc.key_usage != key.doc.key_usage
@@ -162,7 +162,7 @@ pub async fn list_aliases(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
         for e in &page.items {
             let target = serde_json::from_str::<Value>(&e.doc)
                 .ok()
-                .and_then(|v| v["target"].as_str().map(str::to_string));
+                .and_then(|v| v.get("target").and_then(Value::as_str).map(str::to_string));
             if filter.is_some() && target != filter {
                 continue;
             }

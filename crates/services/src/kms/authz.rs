@@ -7,6 +7,7 @@
 //! asked for and only when the request meets the grant's constraints, so the policy engine's
 //! rules (explicit deny, cross-account, SCPs) apply to them as to any statement.
 
+use crate::json_field::SetField;
 use std::collections::BTreeMap;
 
 use rampart_policy::PolicyKind;
@@ -166,7 +167,7 @@ fn key_policy(
                     None => Vec::new(),
                 };
                 statements.extend(extra);
-                v["Statement"] = Value::Array(statements);
+                v.set_field("Statement", Value::Array(statements));
                 document = v.to_string();
             }
         }

@@ -1,6 +1,7 @@
 //! Helpers every KMS family uses: input members, blobs, encryption contexts, key-state rules
 //! and the `KeyMetadata` shape.
 
+use crate::json_field::SetField;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
@@ -125,34 +126,37 @@ pub fn metadata(key: &Key) -> Value {
     });
     let enc = spec.encryption_algorithms(&d.key_usage);
     if !enc.is_empty() {
-        m["EncryptionAlgorithms"] = json!(enc);
+        m.set_field("EncryptionAlgorithms", json!(enc));
     }
     let sig = spec.signing_algorithms(&d.key_usage);
     if !sig.is_empty() {
-        m["SigningAlgorithms"] = json!(sig);
+        m.set_field("SigningAlgorithms", json!(sig));
     }
     let mac = spec.mac_algorithms();
     if !mac.is_empty() {
-        m["MacAlgorithms"] = json!(mac);
+        m.set_field("MacAlgorithms", json!(mac));
     }
     if let Some(date) = d.deletion_date {
-        m["DeletionDate"] = epoch(date);
+        m.set_field("DeletionDate", epoch(date));
     }
     if let Some(days) = d.pending_window_days {
-        m["PendingDeletionWindowInDays"] = json!(days);
+        m.set_field("PendingDeletionWindowInDays", json!(days));
     }
     if d.origin == "EXTERNAL" {
-        m["ExpirationModel"] = json!(d
-            .expiration_model
-            .clone()
-            .unwrap_or_else(|| "KEY_MATERIAL_DOES_NOT_EXPIRE".into()));
+        m.set_field(
+            "ExpirationModel",
+            json!(d
+                .expiration_model
+                .clone()
+                .unwrap_or_else(|| "KEY_MATERIAL_DOES_NOT_EXPIRE".into())),
+        );
         if let Some(t) = d.current().and_then(|c| c.valid_to) {
-            m["ValidTo"] = epoch(t);
+            m.set_field("ValidTo", epoch(t));
         }
     }
     if let Some(c) = d.current() {
         if d.key_spec == "SYMMETRIC_DEFAULT" {
-            m["CurrentKeyMaterialId"] = json!(c.id);
+            m.set_field("CurrentKeyMaterialId", json!(c.id));
         }
     }
     m
@@ -197,9 +201,9 @@ pub fn page<T: Clone>(
 
 /// Adds `NextMarker`/`Truncated` to a list response.
 pub fn with_marker(mut out: Value, next: Option<String>) -> Value {
-    out["Truncated"] = json!(next.is_some());
+    out.set_field("Truncated", json!(next.is_some()));
     if let Some(n) = next {
-        out["NextMarker"] = json!(n);
+        out.set_field("NextMarker", json!(n));
     }
     out
 }

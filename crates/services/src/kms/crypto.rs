@@ -322,12 +322,16 @@ pub fn header(key_id: &[u8; KEY_ID_LEN], material_id: &[u8; MATERIAL_ID_LEN]) ->
 
 /// The key id and material id a symmetric ciphertext names, if it has the format.
 pub fn parse_header(blob: &[u8]) -> Option<([u8; KEY_ID_LEN], [u8; MATERIAL_ID_LEN])> {
-    if blob.len() < HEADER_LEN + NONCE_LEN + TAG_LEN || blob[0] != FORMAT_V1 {
+    if blob.len() < HEADER_LEN + NONCE_LEN + TAG_LEN {
         return None;
     }
-    let key: [u8; KEY_ID_LEN] = blob[1..1 + KEY_ID_LEN].try_into().ok()?;
-    let mat: [u8; MATERIAL_ID_LEN] = blob[1 + KEY_ID_LEN..HEADER_LEN].try_into().ok()?;
-    Some((key, mat))
+    let (&format, rest) = blob.split_first()?;
+    if format != FORMAT_V1 {
+        return None;
+    }
+    let (key, rest) = rest.split_first_chunk::<KEY_ID_LEN>()?;
+    let (mat, _) = rest.split_first_chunk::<MATERIAL_ID_LEN>()?;
+    Some((*key, *mat))
 }
 
 fn aad(header: &[u8], context: &[u8]) -> Vec<u8> {
@@ -351,11 +355,16 @@ pub fn encrypt_symmetric(
     out.extend_from_slice(header);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(plaintext);
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "`out` starts with the HEADER_LEN header and NONCE_LEN nonce bytes written above"
+    )]
+    let in_out = &mut out[HEADER_LEN + NONCE_LEN..];
     let tag = key
         .seal_in_place_separate_tag(
             Nonce::assume_unique_for_key(nonce),
             Aad::from(aad(header, context)),
-            &mut out[HEADER_LEN + NONCE_LEN..],
+            in_out,
         )
         .map_err(internal)?;
     out.extend_from_slice(tag.as_ref());

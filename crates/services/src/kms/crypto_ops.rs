@@ -2,6 +2,7 @@
 //! `GenerateDataKeyPair*`, `GenerateRandom`, `Sign`, `Verify`, `GenerateMac`, `VerifyMac`,
 //! `GetPublicKey`. Key material is opened only for the call and zeroized when dropped.
 
+use crate::json_field::SetField;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -200,7 +201,7 @@ pub async fn decrypt(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsRes
         "EncryptionAlgorithm": algorithm,
     });
     if let Some(m) = material {
-        out["KeyMaterialId"] = json!(m);
+        out.set_field("KeyMaterialId", json!(m));
     }
     Ok(out)
 }
@@ -224,14 +225,14 @@ pub async fn re_encrypt(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
         "DestinationEncryptionAlgorithm": dst_alg,
     });
     if let Some(m) = src_mid {
-        out["SourceKeyMaterialId"] = json!(m);
+        out.set_field("SourceKeyMaterialId", json!(m));
     }
     if let Some(c) = dest
         .doc
         .current()
         .filter(|_| dest.doc.spec() == KeySpec::SymmetricDefault)
     {
-        out["DestinationKeyMaterialId"] = json!(c.id);
+        out.set_field("DestinationKeyMaterialId", json!(c.id));
     }
     Ok(out)
 }
@@ -298,7 +299,7 @@ pub async fn generate_data_key(
         "KeyMaterialId": mid,
     });
     if with_plaintext {
-        out["Plaintext"] = json!(b64(&plain));
+        out.set_field("Plaintext", json!(b64(&plain)));
     }
     Ok(out)
 }
@@ -335,7 +336,7 @@ pub async fn generate_data_key_pair(
         "KeyMaterialId": mid,
     });
     if with_plaintext {
-        out["PrivateKeyPlaintext"] = json!(b64(&private));
+        out.set_field("PrivateKeyPlaintext", json!(b64(&private)));
     }
     Ok(out)
 }
@@ -505,11 +506,11 @@ pub async fn get_public_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) ->
     });
     let enc = spec.encryption_algorithms(&key.doc.key_usage);
     if !enc.is_empty() {
-        out["EncryptionAlgorithms"] = json!(enc);
+        out.set_field("EncryptionAlgorithms", json!(enc));
     }
     let sig = spec.signing_algorithms(&key.doc.key_usage);
     if !sig.is_empty() {
-        out["SigningAlgorithms"] = json!(sig);
+        out.set_field("SigningAlgorithms", json!(sig));
     }
     Ok(out)
 }

@@ -2,6 +2,7 @@
 //! Grants live in their key's document; the authorizer turns the ones that apply to a call
 //! into key-policy statements (see [`super::authz`]).
 
+use crate::json_field::SetField;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -174,10 +175,10 @@ fn entry(key: &Key, g: &Grant) -> Value {
         "Operations": g.operations,
     });
     if let Some(n) = &g.name {
-        v["Name"] = json!(n);
+        v.set_field("Name", json!(n));
     }
     if let Some(r) = &g.retiring {
-        v["RetiringPrincipal"] = json!(r);
+        v.set_field("RetiringPrincipal", json!(r));
     }
     let mut c = serde_json::Map::new();
     if let Some(s) = &g.context_subset {
@@ -187,7 +188,7 @@ fn entry(key: &Key, g: &Grant) -> Value {
         c.insert("EncryptionContextEquals".into(), json!(e));
     }
     if !c.is_empty() {
-        v["Constraints"] = Value::Object(c);
+        v.set_field("Constraints", Value::Object(c));
     }
     v
 }
@@ -293,12 +294,17 @@ pub async fn retire_grant(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
         }
     };
     let mut key = repo::resolve(&mut db, ctx, &key_ref).await?;
-    let Some(pos) = key.doc.grants.iter().position(|g| g.id == grant_id) else {
+    let found = key
+        .doc
+        .grants
+        .iter()
+        .enumerate()
+        .find(|(_, g)| g.id == grant_id);
+    let Some((pos, g)) = found else {
         return Err(KmsError::NotFoundException(format!(
             "Grant ID {grant_id} not found"
         )));
     };
-    let g = &key.doc.grants[pos];
     let allowed = g.retiring.as_deref().is_some_and(|r| caller_is(ctx, r))
         || (g.operations.iter().any(|o| o == "RetireGrant") && caller_is(ctx, &g.grantee))
         || caller_is(ctx, &g.issuing_account);

@@ -4,6 +4,7 @@
 //! The import token is `0x01 || key id (16) || token id (16)`; the wrapping key's private half
 //! is sealed in the key's document until the token is used or expires (24 hours).
 
+use crate::json_field::SetField;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -123,11 +124,19 @@ pub async fn import(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
     let invalid = || {
         KmsError::InvalidImportTokenException("The import token is not valid for this key.".into())
     };
-    if token.len() != 33 || token[0] != TOKEN_V1 || token[1..17] != key_uuid(&key)? {
+    // The token: version byte, the key's UUID (16 bytes), the token id (16 bytes).
+    let Some((uuid, token_id)) = token
+        .split_first()
+        .filter(|(v, rest)| **v == TOKEN_V1 && rest.len() == 32)
+        .and_then(|(_, rest)| rest.split_at_checked(16))
+    else {
+        return Err(invalid());
+    };
+    if uuid != key_uuid(&key)? {
         return Err(invalid());
     }
     let params = key.doc.import.clone().ok_or_else(invalid)?;
-    if crypto::hex(&token[17..]) != params.token_id {
+    if crypto::hex(token_id) != params.token_id {
         return Err(invalid());
     }
     if params.valid_to <= ctx.now {
@@ -198,7 +207,7 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
     repo::save(&mut db, &mut key, ctx.now).await?;
     let mut out = json!({ "KeyId": key.arn() });
     if let Some(id) = id {
-        out["KeyMaterialId"] = json!(id);
+        out.set_field("KeyMaterialId", json!(id));
     }
     Ok(out)
 }

@@ -156,7 +156,11 @@ pub async fn alias_target(
     Ok(found.and_then(|e| {
         serde_json::from_str::<serde_json::Value>(&e.doc)
             .ok()
-            .and_then(|v| v["target"].as_str().map(str::to_string))
+            .and_then(|v| {
+                v.get("target")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_string)
+            })
     }))
 }
 
@@ -244,7 +248,11 @@ pub async fn destroy(db: &mut Db<'_>, key: &Key) -> KmsResult<()> {
         for a in &page.items {
             let target = serde_json::from_str::<serde_json::Value>(&a.doc)
                 .ok()
-                .and_then(|v| v["target"].as_str().map(str::to_string));
+                .and_then(|v| {
+                    v.get("target")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_string)
+                });
             if target.as_deref() == Some(key.id()) {
                 db.entities()
                     .delete(key.account(), ALIAS_KIND, &a.name_key)

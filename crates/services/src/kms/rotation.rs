@@ -2,6 +2,7 @@
 //! `RotateKeyOnDemand`, `ListKeyRotations`. Rotation appends a material version; older
 //! versions stay, so ciphertexts made under them keep decrypting.
 
+use crate::json_field::SetField;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -100,13 +101,13 @@ pub async fn status(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
         "KeyRotationEnabled": key.doc.rotation_period_days.is_some(),
     });
     if let Some(d) = key.doc.rotation_period_days {
-        out["RotationPeriodInDays"] = json!(d);
+        out.set_field("RotationPeriodInDays", json!(d));
     }
     if let Some(n) = key.doc.next_rotation {
-        out["NextRotationDate"] = epoch(n);
+        out.set_field("NextRotationDate", epoch(n));
     }
     if let Some(s) = key.doc.on_demand_rotation_start {
-        out["OnDemandRotationStartDate"] = epoch(s);
+        out.set_field("OnDemandRotationStartDate", epoch(s));
     }
     Ok(out)
 }
@@ -158,8 +159,8 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult
                 "KeyMaterialState": if Some(&m.id) == current.as_ref() { "CURRENT" } else { "NON_CURRENT" },
             });
             if let Some(t) = &m.rotation_type {
-                v["RotationType"] = json!(t);
-                v["RotationDate"] = epoch(m.created);
+                v.set_field("RotationType", json!(t));
+                v.set_field("RotationDate", epoch(m.created));
             }
             v
         })

@@ -3,6 +3,7 @@
 //! `ListDelegatedServicesForAccount`. A delegated administrator may call the organization's
 //! read-only operations.
 
+use crate::json_field::SetField;
 use serde_json::{json, Value};
 
 use super::{
@@ -98,7 +99,7 @@ async fn list_admins(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
         };
         if let Some(since) = since {
             let mut v = account_json(&org, &a, &m);
-            v["DelegationEnabledDate"] = json!(ts(since));
+            v.set_field("DelegationEnabledDate", json!(ts(since)));
             items.push(v);
         }
     }

@@ -207,7 +207,8 @@ fn random(alphabet: &[u8], count: usize) -> Result<String, ServiceError> {
         .map_err(|_| ServiceError::internal())?;
     Ok(bytes
         .iter()
-        .map(|b| alphabet[usize::from(*b) % alphabet.len()] as char)
+        .filter_map(|b| alphabet.get(usize::from(*b) % alphabet.len()))
+        .map(|c| char::from(*c))
         .collect())
 }
 

@@ -62,7 +62,7 @@ fn check(tags: &[Tag]) -> Res<()> {
             )
             .into());
         }
-        if tags[..i].iter().any(|o| o.key == t.key) {
+        if tags.iter().take(i).any(|o| o.key == t.key) {
             return Err(OrgError::invalid("DUPLICATE_TAG_KEY", "Duplicate tag keys.").into());
         }
     }

@@ -1,6 +1,7 @@
 //! `AssumeRole`: the trust policy (a required resource policy) and the caller's identity
 //! policies decide; the session gets the role's permissions, capped by session policies.
 
+use crate::json_field::SetField;
 use std::sync::Arc;
 
 use rampart_policy::{evaluate, Outcome, Policy, PolicyKind, PolicyLayer, PolicySet, Request};
@@ -358,7 +359,7 @@ pub async fn handle(
         "PackedPolicySize": packed_pct,
     });
     if let Some(si) = source_identity {
-        out["SourceIdentity"] = json!(si);
+        out.set_field("SourceIdentity", json!(si));
     }
     Ok(out)
 }

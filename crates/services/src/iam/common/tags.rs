@@ -37,7 +37,11 @@ fn check(tags: &[Tag], reserved: bool) -> Res<()> {
             )
             .into());
         }
-        if tags[..i].iter().any(|o| o.key.eq_ignore_ascii_case(&t.key)) {
+        if tags
+            .iter()
+            .take(i)
+            .any(|o| o.key.eq_ignore_ascii_case(&t.key))
+        {
             return Err(IamError::InvalidInput(
                 "Duplicate tag keys found. Please note that Tag keys are case insensitive.".into(),
             )

@@ -15,6 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
+use rampart_services::json_field::SetField;
 use rampart_services::{
     cloudtrail::event::EventFacts,
     iam::signin::{
@@ -128,7 +129,7 @@ pub async fn signin(
             .await;
             let mut body = json!({"result": "Failure", "error": code, "message": message});
             if let Some(s) = retry_after_secs {
-                body["retry_after_secs"] = json!(s);
+                body.set_field("retry_after_secs", json!(s));
             }
             (status, body)
         }

@@ -10,6 +10,17 @@
 //! default 2) and `RAMPART_EVERY_OP_SEED`. `RAMPART_EVERY_OP_ONLY=kms:ListGrants,iam` narrows
 //! the run to some operations or services; `RAMPART_EVERY_OP_VERBOSE=1` prints every answer.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unreachable,
+    clippy::todo,
+    clippy::unimplemented,
+    reason = "test and bench code, not the request path"
+)]
+
 mod encode;
 mod fixture;
 mod generate;

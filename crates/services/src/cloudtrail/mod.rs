@@ -3,11 +3,11 @@
 pub mod event;
 pub mod service_event;
 
-use crate::json_field::SetField;
 use chrono::{DateTime, Utc};
 use rampart_store::{LookupAttribute, LookupQuery, Store, StoreError, StoredEvent};
 use serde_json::{json, Value};
 
+use crate::json_field::SetField;
 use crate::{
     authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError,
     registry::not_implemented, registry::Access,

@@ -1,9 +1,9 @@
 //! IAM: instance profiles and the (at most one) role each holds.
 
-use crate::json_field::SetField;
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 
+use crate::json_field::SetField;
 use crate::{
     authz::AuthzRequest,
     context::CallContext,

@@ -2,12 +2,12 @@
 //!
 //! Attaching managed policies to roles lives with the managed policies (`policies.rs`).
 
-use crate::json_field::SetField;
 use chrono::{DateTime, Utc};
 use rampart_policy::PolicyKind;
 use rampart_store::{Entity, Store, StoreError};
 use serde_json::{json, Value};
 
+use crate::json_field::SetField;
 use crate::{
     authz::AuthzRequest,
     context::CallContext,

@@ -2,7 +2,6 @@
 //! `GetContextKeysForPrincipalPolicy` and `GetContextKeysForCustomPolicy`, on the same policy
 //! engine that authorizes real calls.
 
-use crate::json_field::SetField;
 use std::{collections::HashMap, sync::Arc};
 
 use rampart_policy::{
@@ -12,6 +11,7 @@ use rampart_policy::{
 use rampart_store::Store;
 use serde_json::{json, Value};
 
+use crate::json_field::SetField;
 use crate::{
     authz::AuthzRequest,
     context::CallContext,

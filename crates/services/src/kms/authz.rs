@@ -7,7 +7,6 @@
 //! asked for and only when the request meets the grant's constraints, so the policy engine's
 //! rules (explicit deny, cross-account, SCPs) apply to them as to any statement.
 
-use crate::json_field::SetField;
 use std::collections::BTreeMap;
 
 use rampart_policy::PolicyKind;
@@ -21,6 +20,7 @@ use super::{
     model::Grant,
     repo::{self, alias_arn, Key, KeyName},
 };
+use crate::json_field::SetField;
 use crate::{
     authorizer::AuthzError,
     authz::{AuthzQuestion, AuthzRequest, ResourcePolicy, ResourceRef},

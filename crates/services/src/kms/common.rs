@@ -1,7 +1,6 @@
 //! Helpers every KMS family uses: input members, blobs, encryption contexts, key-state rules
 //! and the `KeyMetadata` shape.
 
-use crate::json_field::SetField;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
@@ -14,6 +13,7 @@ use super::{
     model::KeyState,
     repo::Key,
 };
+use crate::json_field::SetField;
 
 /// A string member, if present.
 pub fn opt_str<'a>(input: &'a Value, name: &str) -> Option<&'a str> {

@@ -2,7 +2,6 @@
 //! `GenerateDataKeyPair*`, `GenerateRandom`, `Sign`, `Verify`, `GenerateMac`, `VerifyMac`,
 //! `GetPublicKey`. Key material is opened only for the call and zeroized when dropped.
 
-use crate::json_field::SetField;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -14,6 +13,7 @@ use super::{
     error::{KmsError, KmsResult},
     repo::{self, Key},
 };
+use crate::json_field::SetField;
 use crate::{context::CallContext, db::Db};
 
 /// Largest plaintext `Encrypt` accepts.

@@ -2,7 +2,6 @@
 //! Grants live in their key's document; the authorizer turns the ones that apply to a call
 //! into key-policy statements (see [`super::authz`]).
 
-use crate::json_field::SetField;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -17,6 +16,7 @@ use super::{
     model::{Grant, KEY_KIND},
     repo::{self, region_path, Key},
 };
+use crate::json_field::SetField;
 use crate::{context::CallContext, db::Db};
 
 /// Operations that take an encryption context (the only ones grant constraints may cover).

@@ -4,7 +4,6 @@
 //! The import token is `0x01 || key id (16) || token id (16)`; the wrapping key's private half
 //! is sealed in the key's document until the token is used or expires (24 hours).
 
-use crate::json_field::SetField;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -15,6 +14,7 @@ use super::{
     model::{ImportParams, KeyState, Material},
     repo::{self, Key},
 };
+use crate::json_field::SetField;
 use crate::{context::CallContext, db::Db};
 
 const TOKEN_V1: u8 = 1;

@@ -2,7 +2,6 @@
 //! `RotateKeyOnDemand`, `ListKeyRotations`. Rotation appends a material version; older
 //! versions stay, so ciphertexts made under them keep decrypting.
 
-use crate::json_field::SetField;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
@@ -13,6 +12,7 @@ use super::{
     model::KeyState,
     repo::{self, Key},
 };
+use crate::json_field::SetField;
 use crate::{context::CallContext, db::Db};
 
 /// Default automatic rotation period.

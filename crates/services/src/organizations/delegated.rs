@@ -3,7 +3,6 @@
 //! `ListDelegatedServicesForAccount`. A delegated administrator may call the organization's
 //! read-only operations.
 
-use crate::json_field::SetField;
 use serde_json::{json, Value};
 
 use super::{
@@ -12,6 +11,7 @@ use super::{
     model::{self, MemberDoc},
     tree, OrgError,
 };
+use crate::json_field::SetField;
 use crate::{
     context::CallContext, db::Db, error::ServiceError, iam::common::ts, registry::not_implemented,
     registry::Access,

@@ -1,13 +1,13 @@
 //! `AssumeRole`: the trust policy (a required resource policy) and the caller's identity
 //! policies decide; the session gets the role's permissions, capped by session policies.
 
-use crate::json_field::SetField;
 use std::sync::Arc;
 
 use rampart_policy::{evaluate, Outcome, Policy, PolicyKind, PolicyLayer, PolicySet, Request};
 use rampart_store::{Principal as KeyOwner, PrincipalKind, Store};
 use serde_json::{json, Value};
 
+use crate::json_field::SetField;
 use crate::{
     authz::{AuthzRequest, ResourcePolicy, ResourceRef},
     context::{CallContext, ContextEntry},

@@ -227,9 +227,15 @@ fn eval_layer(
     let mut hits = Hits::default();
     let (svc, op) = (req.service_lc(), req.name_lc());
     layer.for_each_candidate(svc, op, &req.resource, |(pi, si), action_known| {
-        #[expect(clippy::indexing_slicing, reason = "StmtPos values come from the layer's own index, built by enumerating these same policies and their statements (PolicyLayer::new); a layer's policies never change after it is built")]
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "the layer's index holds only positions PolicyLayer::new took by enumerating its policies and their statements, which never change"
+        )]
         let policy = &layer.policies()[pi as usize];
-        #[expect(clippy::indexing_slicing, reason = "StmtPos values come from the layer's own index, built by enumerating these same policies and their statements (PolicyLayer::new); a layer's policies never change after it is built")]
+        #[expect(
+            clippy::indexing_slicing,
+            reason = "the layer's index holds only positions PolicyLayer::new took by enumerating its policies and their statements, which never change"
+        )]
         let stmt = &policy.statements[si as usize];
         if !action_known && !stmt.action.matches(svc, op) {
             return;

@@ -5,9 +5,32 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use crate::audit::{AuditRecord, AuditResource, StoredEvent};
-use crate::db::{dispatch, from_ms, to_ms, Conn};
+use crate::audit::{AuditResource, StoredEvent};
+use crate::db::{dispatch, to_ms, Conn};
 use crate::error::{Result, StoreError};
+
+/// A [`StoredEvent`] (without its resources) from an `audit_events` row of either backend.
+macro_rules! stored_event_from_row {
+    ($r:expr) => {
+        crate::audit::StoredEvent {
+            seq: $r.try_get("seq")?,
+            record: crate::audit::AuditRecord {
+                event_id: $r.try_get("event_id")?,
+                event_time: crate::db::from_ms($r.try_get("event_time_ms")?)?,
+                event_name: $r.try_get("event_name")?,
+                event_source: $r.try_get("event_source")?,
+                username: $r.try_get("username")?,
+                access_key_id: $r.try_get("access_key_id")?,
+                read_only: $r.try_get("read_only")?,
+                error_code: $r.try_get("error_code")?,
+                account_id: $r.try_get("account_id")?,
+                resources: Vec::new(),
+                event_json: $r.try_get("event_json")?,
+            },
+        }
+    };
+}
+pub(crate) use stored_event_from_row;
 
 /// Largest page the store returns (the CloudTrail service layer caps at 50 itself).
 pub const MAX_PAGE: u32 = 1000;
@@ -239,22 +262,7 @@ pub(crate) async fn lookup(
         let rows = query.fetch_all(&mut *c).await?;
         let mut events = Vec::with_capacity(rows.len());
         for r in &rows {
-            events.push(StoredEvent {
-                seq: r.try_get("seq")?,
-                record: AuditRecord {
-                    event_id: r.try_get("event_id")?,
-                    event_time: from_ms(r.try_get("event_time_ms")?)?,
-                    event_name: r.try_get("event_name")?,
-                    event_source: r.try_get("event_source")?,
-                    username: r.try_get("username")?,
-                    access_key_id: r.try_get("access_key_id")?,
-                    read_only: r.try_get("read_only")?,
-                    error_code: r.try_get("error_code")?,
-                    account_id: r.try_get("account_id")?,
-                    resources: Vec::new(),
-                    event_json: r.try_get("event_json")?,
-                },
-            });
+            events.push(stored_event_from_row!(r));
         }
         if !events.is_empty() {
             let placeholders: Vec<String> = (1..=events.len()).map(|i| format!("${i}")).collect();

@@ -16,7 +16,8 @@
 //! batch was read at, so two nodes consuming at once cannot both commit the same records.
 
 use crate::audit::{AuditResource, StoredEvent};
-use crate::db::{dispatch, from_ms, to_ms, Conn, Handle};
+use crate::audit_lookup::stored_event_from_row;
+use crate::db::{dispatch, to_ms, Conn, Handle};
 use crate::error::{Result, StoreError};
 use crate::store::Store;
 use crate::tx::Tx;
@@ -266,22 +267,7 @@ async fn table_after(conn: Conn<'_>, after: i64, limit: usize) -> Result<Vec<Sto
         .await?;
         let mut events = Vec::with_capacity(rows.len());
         for r in &rows {
-            events.push(StoredEvent {
-                seq: r.try_get("seq")?,
-                record: crate::audit::AuditRecord {
-                    event_id: r.try_get("event_id")?,
-                    event_time: from_ms(r.try_get("event_time_ms")?)?,
-                    event_name: r.try_get("event_name")?,
-                    event_source: r.try_get("event_source")?,
-                    username: r.try_get("username")?,
-                    access_key_id: r.try_get("access_key_id")?,
-                    read_only: r.try_get("read_only")?,
-                    error_code: r.try_get("error_code")?,
-                    account_id: r.try_get("account_id")?,
-                    resources: Vec::new(),
-                    event_json: r.try_get("event_json")?,
-                },
-            });
+            events.push(stored_event_from_row!(r));
         }
         if let (Some(first), Some(last)) = (events.first(), events.last()) {
             let res = sqlx::query(

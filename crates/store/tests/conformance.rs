@@ -12,6 +12,7 @@
     reason = "test and bench code, not the request path"
 )]
 
+#[macro_use]
 mod common;
 
 use std::collections::HashSet;
@@ -22,33 +23,7 @@ use rampart_store::{
     LookupAttribute, LookupQuery, Session, StoreError,
 };
 
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let h = super::Harness::sqlite().await;
-                    super::run(h, |h| async move { super::$name(&h).await }).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(h) = super::Harness::postgres().await else {
-                        eprintln!("skipped: {} is not set", super::common::PG_ENV);
-                        return;
-                    };
-                    super::run(h, |h| async move { super::$name(&h).await }).await;
-                }
-            )*
-        }
-    };
-}
-
-conformance!(
+on_both_backends!(
     accounts_crud,
     unique_and_reference_violations,
     credentials_crud,
@@ -84,19 +59,6 @@ conformance!(
 );
 
 /// Runs a test body on its own task so that the database is cleaned up even when it panics.
-async fn run<F, Fut>(h: Harness, body: F)
-where
-    F: FnOnce(std::sync::Arc<Harness>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let h = std::sync::Arc::new(h);
-    let outcome = tokio::spawn(body(h.clone())).await;
-    h.cleanup().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
 async fn accounts_crud(h: &Harness) {
     let s = &h.store;
     let mut a = account("111111111111", "a@example.com");

@@ -13,42 +13,16 @@
     reason = "test and bench code, not the request path"
 )]
 
+#[macro_use]
 mod common;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use chrono::Duration;
 use common::{record, t, Harness};
 use rampart_store::{AuditWriter, AuditWriterConfig, Lease, Store, StoreError, StreamSource};
 
-macro_rules! both {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let h = super::Harness::sqlite().await;
-                    super::run(h, |h| async move { super::$name(&h).await }).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(h) = super::Harness::postgres().await else {
-                        eprintln!("skipped: {} is not set", super::common::PG_ENV);
-                        return;
-                    };
-                    super::run(h, |h| async move { super::$name(&h).await }).await;
-                }
-            )*
-        }
-    };
-}
-
-both!(
+on_both_backends!(
     one_owner_at_a_time_and_renewal_keeps_the_token,
     a_step_runs_once_when_both_nodes_try,
     expired_lease_moves_and_the_stale_token_cannot_commit,
@@ -56,19 +30,6 @@ both!(
     two_consumers_on_one_cursor_cannot_both_commit,
     outbox_retries_then_dead_letters,
 );
-
-async fn run<F, Fut>(h: Harness, body: F)
-where
-    F: FnOnce(Arc<Harness>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let h = Arc::new(h);
-    let outcome = tokio::spawn(body(h.clone())).await;
-    h.cleanup().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
 
 const TTL_S: i64 = 10;
 

@@ -184,3 +184,48 @@ pub fn resource(ty: &str, name: &str) -> AuditResource {
         resource_name: Some(name.into()),
     }
 }
+
+/// Runs each named `async fn NAME(h: &Harness)` of the calling test file twice: on SQLite, and
+/// on PostgreSQL when `RAMPART_TEST_DATABASE_URL` is set (skipped otherwise).
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let h = super::common::Harness::sqlite().await;
+                    super::common::run(h, |h| async move { super::$name(&h).await }).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(h) = super::common::Harness::postgres().await else {
+                        eprintln!("skipped: {} is not set", super::common::PG_ENV);
+                        return;
+                    };
+                    super::common::run(h, |h| async move { super::$name(&h).await }).await;
+                }
+            )*
+        }
+    };
+}
+
+/// Runs `body` on its own task, then drops the harness's database (PostgreSQL schema) even
+/// when `body` panicked, and re-raises the panic.
+#[allow(dead_code)]
+pub async fn run<F, Fut>(h: Harness, body: F)
+where
+    F: FnOnce(std::sync::Arc<Harness>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let h = std::sync::Arc::new(h);
+    let outcome = tokio::spawn(body(h.clone())).await;
+    h.cleanup().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}

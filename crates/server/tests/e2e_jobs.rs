@@ -25,16 +25,6 @@ use support::Server;
 
 const REGION: &str = "us-east-1";
 
-async fn advance(server: &Server, secs: i64) {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/_rampart/clock", server.endpoint))
-        .body(format!(r#"{{"advance_seconds": {secs}}}"#))
-        .send()
-        .await
-        .expect("clock");
-    assert!(resp.status().is_success(), "clock: {}", resp.status());
-}
-
 async fn kms(server: &Server) -> aws_sdk_kms::Client {
     aws_sdk_kms::Client::new(
         &server
@@ -75,13 +65,13 @@ async fn kms_deletion_follows_the_dev_clock_and_records_delete_key() {
     let server = Server::start(&["--dev"]);
     let c = kms(&server).await;
     let arn = doomed_key(&c).await;
-    advance(&server, 6 * 86_400).await;
+    server.advance_clock(6 * 86_400).await;
     c.describe_key()
         .key_id(&arn)
         .send()
         .await
         .expect("still pending on day 6");
-    advance(&server, 2 * 86_400).await;
+    server.advance_clock(2 * 86_400).await;
     let err = c
         .describe_key()
         .key_id(&arn)
@@ -141,7 +131,7 @@ async fn kms_deletion_follows_the_dev_clock_and_records_delete_key() {
         .send()
         .await
         .expect("EnableKeyRotation");
-    advance(&server, 91 * 86_400).await;
+    server.advance_clock(91 * 86_400).await;
     let page = server
         .cloudtrail()
         .await
@@ -286,41 +276,12 @@ async fn two_nodes_on_postgres_take_over_when_the_owner_is_killed() {
     let o = aws_sdk_organizations::Client::new(
         &b.sdk_config(&b.root_key, &b.root_secret, REGION).await,
     );
-    o.create_organization()
-        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-        .send()
-        .await
-        .expect("CreateOrganization");
-    let request = o
-        .create_account()
-        .account_name("dev")
-        .email("dev@example.com")
-        .send()
-        .await
-        .expect("CreateAccount");
-    let request = request
-        .create_account_status()
-        .and_then(|s| s.id())
-        .expect("request id")
-        .to_string();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let s = o
-            .describe_create_account_status()
-            .create_account_request_id(&request)
-            .send()
-            .await
-            .expect("DescribeCreateAccountStatus");
-        let state = s.create_account_status().and_then(|s| s.state()).cloned();
-        if state == Some(aws_sdk_organizations::types::CreateAccountState::Succeeded) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "account never created: {state:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let status = organization_with_one_account(&o).await;
+    assert_eq!(
+        status.state(),
+        Some(&aws_sdk_organizations::types::CreateAccountState::Succeeded),
+        "{status:?}"
+    );
     let results = b
         .cloudtrail()
         .await
@@ -345,7 +306,7 @@ async fn two_nodes_on_postgres_take_over_when_the_owner_is_killed() {
     );
     assert_eq!(
         json["serviceEventDetails"]["createAccountStatus"]["id"],
-        request.as_str()
+        status.id().expect("request id")
     );
 
     let c = kms(&b).await;
@@ -374,7 +335,7 @@ async fn two_nodes_on_postgres_take_over_when_the_owner_is_killed() {
     );
 
     // The new owner does the work: the dev clock on node-b now deletes the key.
-    advance(&b, 8 * 86_400).await;
+    b.advance_clock(8 * 86_400).await;
     let err = c
         .describe_key()
         .key_id(&arn)
@@ -390,12 +351,30 @@ async fn two_nodes_on_postgres_take_over_when_the_owner_is_killed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provisioning_follows_the_request_clock() {
     let server = Server::start(&["--dev"]);
-    advance(&server, 86_400).await;
+    server.advance_clock(86_400).await;
     let o = aws_sdk_organizations::Client::new(
         &server
             .sdk_config(&server.root_key, &server.root_secret, REGION)
             .await,
     );
+    let completed = organization_with_one_account(&o)
+        .await
+        .completed_timestamp()
+        .expect("completed")
+        .secs();
+    // Completed a day ahead of the wall clock, like everything else the dev clock drives.
+    let wall = chrono::Utc::now().timestamp();
+    assert!(
+        completed >= wall + 86_400 - 60,
+        "completed at {completed}, wall clock {wall}"
+    );
+}
+
+/// Creates an organization and one account through `o`, and waits (10 s at most) until the
+/// account request is no longer in progress; returns its final status.
+async fn organization_with_one_account(
+    o: &aws_sdk_organizations::Client,
+) -> aws_sdk_organizations::types::CreateAccountStatus {
     o.create_organization()
         .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
         .send()
@@ -411,27 +390,24 @@ async fn provisioning_follows_the_request_clock() {
     let request = request
         .create_account_status()
         .and_then(|s| s.id())
-        .expect("id")
+        .expect("request id")
         .to_string();
     let deadline = Instant::now() + Duration::from_secs(10);
-    let completed = loop {
+    loop {
         let s = o
             .describe_create_account_status()
             .create_account_request_id(&request)
             .send()
             .await
             .expect("DescribeCreateAccountStatus");
-        let s = s.create_account_status().expect("status");
-        if let Some(t) = s.completed_timestamp() {
-            break t.secs();
+        let status = s.create_account_status().expect("status").clone();
+        if status.state() != Some(&aws_sdk_organizations::types::CreateAccountState::InProgress) {
+            return status;
         }
-        assert!(Instant::now() < deadline, "never completed");
+        assert!(
+            Instant::now() < deadline,
+            "account never created: {status:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    // Completed a day ahead of the wall clock, like everything else the dev clock drives.
-    let wall = chrono::Utc::now().timestamp();
-    assert!(
-        completed >= wall + 86_400 - 60,
-        "completed at {completed}, wall clock {wall}"
-    );
+    }
 }

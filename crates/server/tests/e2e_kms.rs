@@ -40,20 +40,6 @@ fn code<E: ProvideErrorMetadata>(e: &E) -> String {
     e.code().unwrap_or("<none>").to_string()
 }
 
-async fn advance(server: &Server, secs: i64) {
-    let resp = reqwest::Client::new()
-        .post(format!("{}/_rampart/clock", server.endpoint))
-        .body(format!(r#"{{"advance_seconds": {secs}}}"#))
-        .send()
-        .await
-        .expect("clock");
-    assert!(
-        resp.status().is_success(),
-        "clock advance refused: {}",
-        resp.status()
-    );
-}
-
 async fn symmetric_key(c: &Client) -> String {
     c.create_key()
         .send()
@@ -695,7 +681,7 @@ async fn key_states_deletion_window_and_automatic_rotation() {
             .expect("status");
         assert!(status.key_rotation_enabled());
         assert_eq!(status.rotation_period_in_days(), Some(90));
-        advance(&server, 91 * 86_400).await;
+        server.advance_clock(91 * 86_400).await;
         let rotations = c
             .list_key_rotations()
             .key_id(&key_id)
@@ -740,7 +726,7 @@ async fn key_states_deletion_window_and_automatic_rotation() {
         Some(&KeyState::PendingDeletion)
     );
     // The clock's offset is not persisted: the restarted clock starts at the real time again.
-    advance(&server, (91 + 8) * 86_400).await;
+    server.advance_clock((91 + 8) * 86_400).await;
     let err = c
         .describe_key()
         .key_id(&doomed)

@@ -95,7 +95,7 @@ async fn resource_orgs(
     Ok(out)
 }
 
-/// Decides one request with the caller's compiled policies. `others` holds the organizations
+/// Decides one request (not an always-allowed one) with the caller's compiled policies. `others` holds the organizations
 /// of resource accounts other than the caller's (their RCPs and `aws:ResourceOrg*` keys).
 fn decide(
     ctx: &CallContext,
@@ -104,9 +104,6 @@ fn decide(
     others: &[(String, Arc<OrgLevels>)],
     cache: &PolicyCache,
 ) -> Result<(), AuthzError> {
-    if request.always_allowed {
-        return Ok(());
-    }
     let denied = |resource: &str, decision: &Decision| {
         AuthzError::AccessDenied(denied_message(
             &ctx.principal.arn,

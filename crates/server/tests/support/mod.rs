@@ -95,6 +95,22 @@ impl Server {
         }
     }
 
+    /// Moves the dev-mode clock forward by `secs` (`POST /_rampart/clock`); panics when the
+    /// server refuses.
+    pub async fn advance_clock(&self, secs: i64) {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/_rampart/clock", self.endpoint))
+            .body(format!(r#"{{"advance_seconds": {secs}}}"#))
+            .send()
+            .await
+            .expect("clock");
+        assert!(
+            resp.status().is_success(),
+            "clock advance refused: {}",
+            resp.status()
+        );
+    }
+
     /// SDK configuration signing with the given key.
     pub async fn sdk_config(&self, key: &str, secret: &str, region: &str) -> aws_config::SdkConfig {
         aws_config::defaults(aws_config::BehaviorVersion::latest())

@@ -18,6 +18,7 @@ pub mod kms;
 pub mod organizations;
 pub mod principal;
 pub mod registry;
+pub mod route;
 pub mod sts;
 #[cfg(test)]
 mod test_support;

@@ -42,6 +42,9 @@ pub struct CallContext {
 pub enum Preparation {
     /// Argon2 hashing and checks of a password being set.
     Password(crate::iam::passwords::PasswordPlan),
+    /// A secret value already sealed with its KMS data key (the KMS calls read the store, so
+    /// they run before the transaction; nothing is left for the blocking thread).
+    Secret(Box<crate::secretsmanager::crypto::Sealed>),
 }
 
 impl Preparation {
@@ -49,6 +52,7 @@ impl Preparation {
     pub fn run(self) -> Result<Prepared, crate::ServiceError> {
         match self {
             Preparation::Password(plan) => plan.run().map(Prepared::Password),
+            Preparation::Secret(sealed) => Ok(Prepared::Secret(sealed)),
         }
     }
 }
@@ -58,6 +62,8 @@ impl Preparation {
 pub enum Prepared {
     /// The argon2 hashing and checks of a password being set.
     Password(crate::iam::passwords::PasswordWork),
+    /// A secret value sealed with its KMS data key.
+    Secret(Box<crate::secretsmanager::crypto::Sealed>),
 }
 
 /// A condition context key with its values (several for multi-valued keys).

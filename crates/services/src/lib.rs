@@ -18,7 +18,9 @@ pub mod kms;
 pub mod organizations;
 pub mod principal;
 pub mod registry;
+#[macro_use]
 pub mod route;
+pub mod secretsmanager;
 pub mod sts;
 #[cfg(test)]
 mod test_support;

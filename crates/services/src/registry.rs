@@ -12,8 +12,19 @@ use crate::{
     context::CallContext,
     db::Db,
     error::ServiceError,
-    iam, kms, organizations, sts,
+    iam, kms, organizations,
+    route::Route,
+    secretsmanager, sts,
 };
+
+/// The table entry of a service written with [`crate::routes!`].
+fn table_route(service: &str, operation: &str) -> Option<Route> {
+    use rampart_model::ServiceOp as _;
+    match service {
+        "secretsmanager" => secretsmanager::route(secretsmanager::Op::from_name(operation)?),
+        _ => None,
+    }
+}
 
 /// How an operation touches state, which decides how its audit record is committed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +70,7 @@ impl Registry {
             "cloudtrail" => cloudtrail::access(operation)?,
             "kms" => kms::access(operation)?,
             "organizations" => organizations::access(operation)?,
-            _ => return None,
+            _ => table_route(service, operation)?.access,
         };
         Some(Dispatch { access })
     }
@@ -89,7 +100,10 @@ impl Registry {
             "organizations" => Box::pin(organizations::authz(operation, input, ctx, store))
                 .await
                 .map(single),
-            _ => Ok(None),
+            _ => match table_route(service, operation) {
+                Some(route) => route.authz(input, ctx, store).await,
+                None => Ok(None),
+            },
         }
     }
 
@@ -131,7 +145,10 @@ impl Registry {
                     .await?
                     .map(crate::context::Preparation::Password),
             ),
-            _ => Ok(None),
+            _ => match table_route(service, operation) {
+                Some(route) => route.prepare(input, ctx, store).await,
+                None => Ok(None),
+            },
         }
     }
 
@@ -151,7 +168,10 @@ impl Registry {
             "cloudtrail" => Box::pin(cloudtrail::handle(operation, input, ctx, db)).await,
             "kms" => Box::pin(kms::handle(operation, input, ctx, db)).await,
             "organizations" => Box::pin(organizations::handle(operation, input, ctx, db)).await,
-            _ => Err(not_implemented(service, operation)),
+            _ => match table_route(service, operation) {
+                Some(route) => route.handle(input, ctx, db).await,
+                None => Err(not_implemented(service, operation)),
+            },
         }
     }
 

@@ -12,8 +12,8 @@ use rampart_store::Store;
 use serde_json::Value;
 
 use crate::{
-    authz::AuthzQuestion, context::CallContext, context::Preparation, db::Db,
-    error::ServiceError, registry::Access,
+    authz::AuthzQuestion, context::CallContext, context::Preparation, db::Db, error::ServiceError,
+    registry::Access,
 };
 
 /// A boxed, sendable future: the table's entries have one type whatever their handler, at the

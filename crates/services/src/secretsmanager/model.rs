@@ -1,0 +1,112 @@
+//! The stored documents of secrets (generic store entities of kind `secretsmanager:secret`).
+//!
+//! A secret's document holds its metadata, tags, resource policy, deletion schedule and every
+//! version. A version's value is sealed with a KMS data key (envelope encryption, as AWS does):
+//! the document keeps the KMS ciphertext of the data key and the AES-GCM ciphertext of the
+//! value, plus a keyed digest for `ClientRequestToken` idempotency, so the database alone
+//! reveals no value.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Entity kind of secrets.
+pub const SECRET_KIND: &str = "secretsmanager:secret";
+/// Entity kind of the scheduler's index (one entry per secret scheduled for deletion).
+pub const DUE_KIND: &str = "secretsmanager:due";
+/// The pseudo-account holding the scheduler's index.
+pub const DUE_ACCOUNT: &str = "~secretsmanager";
+
+/// The label of the current version.
+pub const AWSCURRENT: &str = "AWSCURRENT";
+/// The label of the version current before it.
+pub const AWSPREVIOUS: &str = "AWSPREVIOUS";
+/// The label of a version being rotated in.
+pub const AWSPENDING: &str = "AWSPENDING";
+
+/// A tag.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: String,
+}
+
+/// One version of a secret's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    /// The version id (the `ClientRequestToken` that made it).
+    pub id: String,
+    /// Its staging labels.
+    pub stages: Vec<String>,
+    /// When it was made.
+    pub created: DateTime<Utc>,
+    /// The ARN of the KMS key its data key is encrypted under.
+    pub kms_key_arn: String,
+    /// The KMS ciphertext of the data key, base64.
+    pub data_key: String,
+    /// The value sealed with the data key (AES-256-GCM, nonce first), base64.
+    pub ciphertext: String,
+    /// True for a `SecretBinary` value.
+    pub binary: bool,
+    /// The keyed digest of the value (hex), to recognise a retried request.
+    pub digest: String,
+}
+
+/// A secret's document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretDoc {
+    /// The region it lives in.
+    pub region: String,
+    /// Its description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The `KmsKeyId` given (`None`: the AWS managed key `aws/secretsmanager`).
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    /// Its tags, in the order given.
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    /// Its versions, oldest first.
+    #[serde(default)]
+    pub versions: Vec<Version>,
+    /// Its resource policy.
+    #[serde(default)]
+    pub policy: Option<String>,
+    /// When `DeleteSecret` was called, while the secret waits for deletion.
+    #[serde(default)]
+    pub deleted_date: Option<DateTime<Utc>>,
+    /// When the recovery window ends.
+    #[serde(default)]
+    pub deletion_date: Option<DateTime<Utc>>,
+    /// When its value or metadata last changed.
+    pub last_changed: DateTime<Utc>,
+    /// The key of the version digests, sealed under the master key (base64).
+    pub digest_key: String,
+    /// The `Type` given at creation.
+    #[serde(default, rename = "type")]
+    pub secret_type: Option<String>,
+}
+
+impl SecretDoc {
+    /// The version with this id.
+    pub fn version(&self, id: &str) -> Option<&Version> {
+        self.versions.iter().find(|v| v.id == id)
+    }
+
+    /// The version carrying this label.
+    pub fn labelled(&self, stage: &str) -> Option<&Version> {
+        self.versions
+            .iter()
+            .find(|v| v.stages.iter().any(|s| s == stage))
+    }
+
+    /// `VersionIdsToStages`: every labelled version and its labels.
+    pub fn versions_to_stages(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        for v in self.versions.iter().filter(|v| !v.stages.is_empty()) {
+            map.insert(v.id.clone(), serde_json::json!(v.stages));
+        }
+        serde_json::Value::Object(map)
+    }
+}

@@ -110,6 +110,9 @@ pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes)
         }
     };
     app.jobs.run_now(&app, crate::jobs::kms::NAME).await;
+    app.jobs
+        .run_now(&app, crate::jobs::secretsmanager::NAME)
+        .await;
     json_response(
         StatusCode::OK,
         json!({ "now": now.to_rfc3339(), "epoch_seconds": now.timestamp() }),

@@ -215,7 +215,12 @@ impl Database {
 }
 
 const LEASE_MS: u64 = 1_500;
-const CLUSTER_JOBS: &[&str] = &["kms-due", "organizations-create-account", "outbox-delivery"];
+const CLUSTER_JOBS: &[&str] = &[
+    "kms-due",
+    "secretsmanager-due",
+    "organizations-create-account",
+    "outbox-delivery",
+];
 
 async fn owns_all(server: &Server, node: &str) -> bool {
     let health = server.health().await;

@@ -20,6 +20,7 @@ pub mod meter;
 pub mod metrics;
 pub mod outbox;
 pub mod provision;
+pub mod secretsmanager;
 pub mod status;
 
 use std::{
@@ -115,6 +116,7 @@ impl Runtime {
             lease,
             vec![
                 Arc::new(kms::KmsDue),
+                Arc::new(secretsmanager::SecretsDue),
                 Arc::new(provision::Provision),
                 Arc::new(meter::MeterFlush),
                 Arc::new(last_access::LastAccessFlush),

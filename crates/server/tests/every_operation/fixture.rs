@@ -290,9 +290,49 @@ pub async fn seed(h: &Harness) -> Fixture {
     pool.add("SourceCiphertextBlob", text(&sealed["CiphertextBlob"]));
     pool.add("GranteePrincipal", role_arn.clone());
     pool.add("RetiringPrincipal", user_arn.clone());
-    pool.add("Policy", key_policy);
+    pool.add("Policy", key_policy.clone());
     pool.add("PolicyName", "default");
     pool.add("*Arn", key_arn);
+
+    // Secrets Manager: a secret with a current and a pending version, under the AWS managed
+    // key, and one under the fixture's customer key.
+    let sm = |op: &'static str, input: Value| async move {
+        parse(&h.must("secretsmanager", op, input).await)
+    };
+    let secret = sm(
+        "CreateSecret",
+        json!({"Name": "fx/secret", "SecretString": "fx-value"}),
+    )
+    .await;
+    let secret_arn = text(&secret["ARN"]);
+    let current = text(&secret["VersionId"]);
+    let pending = sm(
+        "PutSecretValue",
+        json!({"SecretId": "fx/secret", "SecretString": "fx-next",
+               "VersionStages": ["AWSPENDING"]}),
+    )
+    .await;
+    let pending = text(&pending["VersionId"]);
+    sm(
+        "CreateSecret",
+        json!({"Name": "fx/cmk", "SecretString": "fx-cmk", "KmsKeyId": key_id}),
+    )
+    .await;
+    let partial = secret_arn
+        .rsplit_once('-')
+        .map(|(p, _)| p.to_string())
+        .unwrap_or_default();
+    for v in ["fx/secret", "fx/cmk", &secret_arn, &partial] {
+        pool.add("SecretId", v);
+    }
+    for member in ["VersionId", "RemoveFromVersionId", "MoveToVersionId"] {
+        pool.add(member, current.clone());
+        pool.add(member, pending.clone());
+    }
+    for stage in ["AWSCURRENT", "AWSPENDING", "AWSPREVIOUS"] {
+        pool.add("VersionStage", stage);
+    }
+    pool.add("ResourcePolicy", key_policy);
 
     // Organizations.
     let org = |op: &'static str, input: Value| async move {

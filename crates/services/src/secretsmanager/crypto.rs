@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use zeroize::Zeroizing;
 
 use super::{
+    common::opt_str,
     error::{SmError, SmResult},
     model::Version,
 };
@@ -195,12 +196,10 @@ pub async fn seal(
         .await
         .map_err(|e| kms_failed(e, encryption_failure))?;
     let plain_key = b64_member(&out, "Plaintext")?;
-    let data_key = out["CiphertextBlob"]
-        .as_str()
+    let data_key = opt_str(&out, "CiphertextBlob")
         .ok_or_else(SmError::internal)?
         .to_string();
-    let kms_key_arn = out["KeyId"]
-        .as_str()
+    let kms_key_arn = opt_str(&out, "KeyId")
         .ok_or_else(SmError::internal)?
         .to_string();
     let ciphertext = aead_seal(&plain_key, &aead_aad(arn, version_id), value.bytes())?;
@@ -253,7 +252,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn b64_member(out: &Value, name: &str) -> SmResult<Zeroizing<Vec<u8>>> {
-    let text = out[name].as_str().ok_or_else(SmError::internal)?;
+    let text = opt_str(out, name).ok_or_else(SmError::internal)?;
     base64::engine::general_purpose::STANDARD
         .decode(text)
         .map(Zeroizing::new)

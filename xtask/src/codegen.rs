@@ -169,7 +169,7 @@ fn generate_mod(version: &str, metas: &[Meta]) -> Result<String> {
     for m in metas {
         let _ = writeln!(
             s,
-            "#[rustfmt::skip]\npub(crate) mod {};",
+            "#[rustfmt::skip]\npub mod {};",
             module_name(m.name)
         );
     }
@@ -242,6 +242,39 @@ fn generate_mod(version: &str, metas: &[Meta]) -> Result<String> {
             .collect(),
     )?;
     Ok(s)
+}
+
+/// The service's operations as an enum in the order of its operation table, with the
+/// [`ServiceOp`](rampart_model::ServiceOp) lookups as `match`es.
+fn generate_op_enum(name: &str, op_names: &[&String]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "/// A `{name}` operation: every operation of the model, in the order of its table."
+    );
+    s.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum Op {\n");
+    for n in op_names {
+        let _ = writeln!(s, "    {n},");
+    }
+    s.push_str("}\n\n");
+    let _ = writeln!(s, "static ALL: [Op; {}] = [", op_names.len());
+    for n in op_names {
+        let _ = writeln!(s, "    Op::{n},");
+    }
+    s.push_str("];\n\nimpl ServiceOp for Op {\n");
+    s.push_str("    fn service() -> &'static Service {\n        &SERVICE\n    }\n\n");
+    s.push_str("    fn all() -> &'static [Op] {\n        &ALL\n    }\n\n");
+    s.push_str("    fn name(self) -> &'static str {\n        match self {\n");
+    for n in op_names {
+        let _ = writeln!(s, "            Op::{n} => {},", lit(n));
+    }
+    s.push_str("        }\n    }\n\n");
+    s.push_str("    fn from_name(name: &str) -> Option<Op> {\n        Some(match name {\n");
+    for n in op_names {
+        let _ = writeln!(s, "            {} => Op::{n},", lit(n));
+    }
+    s.push_str("            _ => return None,\n        })\n    }\n}\n\n");
+    s
 }
 
 /// A Rust string literal.
@@ -342,7 +375,7 @@ fn generate_service(name: &str, model: &Value, version: &str) -> Result<String> 
     let mut op_names: Vec<&String> = operations.keys().collect();
     op_names.sort_unstable();
     let _ = writeln!(s, "static OPERATIONS: [Operation; {}] = [", op_names.len());
-    for op_name in op_names {
+    for op_name in op_names.iter().copied() {
         let op = obj(&operations[op_name.as_str()], op_name)?;
         let input = match op.get("input") {
             Some(i) => format!("Some({})", id_of(i, op_name)?),
@@ -389,6 +422,7 @@ fn generate_service(name: &str, model: &Value, version: &str) -> Result<String> 
         );
     }
     s.push_str("];\n\n");
+    s.push_str(&generate_op_enum(name, &op_names));
 
     // Shapes, sorted by name; the index is the ShapeId.
     let _ = writeln!(s, "static SHAPES: [Shape; {}] = [", names.len());

@@ -9,7 +9,8 @@
 mod generated;
 mod types;
 
-pub use generated::{BOTOCORE_VERSION, SERVICES};
+// The service modules (`rampart_model::kms::Op`, ...), `BOTOCORE_VERSION` and `SERVICES`.
+pub use generated::*;
 pub use types::*;
 
 /// The service with this model name (botocore's directory name: `iam`, `kms`, `guardduty`,

@@ -107,6 +107,23 @@ impl Service {
     }
 }
 
+/// A service's generated operation enum (`rampart_model::kms::Op`, ...): one variant per
+/// modelled operation, so a table keyed by it is checked for completeness by the compiler.
+pub trait ServiceOp: Copy + Eq + Ord + std::hash::Hash + std::fmt::Debug + Send + Sync + 'static {
+    /// The service's model.
+    fn service() -> &'static Service;
+    /// Every operation, in the order of [`Service::operations`].
+    fn all() -> &'static [Self];
+    /// The operation's name (`CreateKey`).
+    fn name(self) -> &'static str;
+    /// The operation with this exact name.
+    fn from_name(name: &str) -> Option<Self>;
+    /// The operation's model entry.
+    fn model(self) -> Option<&'static Operation> {
+        Self::service().operation(self.name())
+    }
+}
+
 /// One operation.
 #[derive(Debug)]
 pub struct Operation {

@@ -18,6 +18,8 @@ pub mod kms;
 pub mod organizations;
 pub mod principal;
 pub mod registry;
+#[macro_use]
+pub mod route;
 pub mod sts;
 #[cfg(test)]
 mod test_support;

@@ -40,6 +40,103 @@ static OPERATIONS: [Operation; 17] = [
     op("UpdateCertificateOptions", Some(134), None, None, &[68, 80, 71, 106], false),
 ];
 
+/// A `acm` operation: every operation of the model, in the order of its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    AddTagsToCertificate,
+    DeleteCertificate,
+    DescribeCertificate,
+    ExportCertificate,
+    GetAccountConfiguration,
+    GetCertificate,
+    ImportCertificate,
+    ListCertificates,
+    ListTagsForCertificate,
+    PutAccountConfiguration,
+    RemoveTagsFromCertificate,
+    RenewCertificate,
+    RequestCertificate,
+    ResendValidationEmail,
+    RevokeCertificate,
+    SearchCertificates,
+    UpdateCertificateOptions,
+}
+
+static ALL: [Op; 17] = [
+    Op::AddTagsToCertificate,
+    Op::DeleteCertificate,
+    Op::DescribeCertificate,
+    Op::ExportCertificate,
+    Op::GetAccountConfiguration,
+    Op::GetCertificate,
+    Op::ImportCertificate,
+    Op::ListCertificates,
+    Op::ListTagsForCertificate,
+    Op::PutAccountConfiguration,
+    Op::RemoveTagsFromCertificate,
+    Op::RenewCertificate,
+    Op::RequestCertificate,
+    Op::ResendValidationEmail,
+    Op::RevokeCertificate,
+    Op::SearchCertificates,
+    Op::UpdateCertificateOptions,
+];
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Op::AddTagsToCertificate => "AddTagsToCertificate",
+            Op::DeleteCertificate => "DeleteCertificate",
+            Op::DescribeCertificate => "DescribeCertificate",
+            Op::ExportCertificate => "ExportCertificate",
+            Op::GetAccountConfiguration => "GetAccountConfiguration",
+            Op::GetCertificate => "GetCertificate",
+            Op::ImportCertificate => "ImportCertificate",
+            Op::ListCertificates => "ListCertificates",
+            Op::ListTagsForCertificate => "ListTagsForCertificate",
+            Op::PutAccountConfiguration => "PutAccountConfiguration",
+            Op::RemoveTagsFromCertificate => "RemoveTagsFromCertificate",
+            Op::RenewCertificate => "RenewCertificate",
+            Op::RequestCertificate => "RequestCertificate",
+            Op::ResendValidationEmail => "ResendValidationEmail",
+            Op::RevokeCertificate => "RevokeCertificate",
+            Op::SearchCertificates => "SearchCertificates",
+            Op::UpdateCertificateOptions => "UpdateCertificateOptions",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Some(match name {
+            "AddTagsToCertificate" => Op::AddTagsToCertificate,
+            "DeleteCertificate" => Op::DeleteCertificate,
+            "DescribeCertificate" => Op::DescribeCertificate,
+            "ExportCertificate" => Op::ExportCertificate,
+            "GetAccountConfiguration" => Op::GetAccountConfiguration,
+            "GetCertificate" => Op::GetCertificate,
+            "ImportCertificate" => Op::ImportCertificate,
+            "ListCertificates" => Op::ListCertificates,
+            "ListTagsForCertificate" => Op::ListTagsForCertificate,
+            "PutAccountConfiguration" => Op::PutAccountConfiguration,
+            "RemoveTagsFromCertificate" => Op::RemoveTagsFromCertificate,
+            "RenewCertificate" => Op::RenewCertificate,
+            "RequestCertificate" => Op::RequestCertificate,
+            "ResendValidationEmail" => Op::ResendValidationEmail,
+            "RevokeCertificate" => Op::RevokeCertificate,
+            "SearchCertificates" => Op::SearchCertificates,
+            "UpdateCertificateOptions" => Op::UpdateCertificateOptions,
+            _ => return None,
+        })
+    }
+}
+
 static SHAPES: [Shape; 141] = [
     shape("AccessDeniedException", ShapeKind::Structure(&[m("Message", 117)])),
     shape("AcmCertificateMetadata", ShapeKind::Structure(&[m("CreatedAt", 123), m("Exported", 87), m("ImportedAt", 123), m("InUse", 87), m("IssuedAt", 123), m("RenewalEligibility", 98), m("RevokedAt", 123), m("Status", 20), m("RenewalStatus", 99), m("Type", 25), m("ExportOption", 11), m("ManagedBy", 15), m("ValidationMethod", 138)])),

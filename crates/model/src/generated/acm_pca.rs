@@ -46,6 +46,127 @@ static OPERATIONS: [Operation; 23] = [
     op("UpdateCertificateAuthority", Some(146), None, None, &[116, 75, 76, 80, 30, 78], false),
 ];
 
+/// A `acm-pca` operation: every operation of the model, in the order of its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    CreateCertificateAuthority,
+    CreateCertificateAuthorityAuditReport,
+    CreatePermission,
+    DeleteCertificateAuthority,
+    DeletePermission,
+    DeletePolicy,
+    DescribeCertificateAuthority,
+    DescribeCertificateAuthorityAuditReport,
+    GetCertificate,
+    GetCertificateAuthorityCertificate,
+    GetCertificateAuthorityCsr,
+    GetPolicy,
+    ImportCertificateAuthorityCertificate,
+    IssueCertificate,
+    ListCertificateAuthorities,
+    ListPermissions,
+    ListTags,
+    PutPolicy,
+    RestoreCertificateAuthority,
+    RevokeCertificate,
+    TagCertificateAuthority,
+    UntagCertificateAuthority,
+    UpdateCertificateAuthority,
+}
+
+static ALL: [Op; 23] = [
+    Op::CreateCertificateAuthority,
+    Op::CreateCertificateAuthorityAuditReport,
+    Op::CreatePermission,
+    Op::DeleteCertificateAuthority,
+    Op::DeletePermission,
+    Op::DeletePolicy,
+    Op::DescribeCertificateAuthority,
+    Op::DescribeCertificateAuthorityAuditReport,
+    Op::GetCertificate,
+    Op::GetCertificateAuthorityCertificate,
+    Op::GetCertificateAuthorityCsr,
+    Op::GetPolicy,
+    Op::ImportCertificateAuthorityCertificate,
+    Op::IssueCertificate,
+    Op::ListCertificateAuthorities,
+    Op::ListPermissions,
+    Op::ListTags,
+    Op::PutPolicy,
+    Op::RestoreCertificateAuthority,
+    Op::RevokeCertificate,
+    Op::TagCertificateAuthority,
+    Op::UntagCertificateAuthority,
+    Op::UpdateCertificateAuthority,
+];
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Op::CreateCertificateAuthority => "CreateCertificateAuthority",
+            Op::CreateCertificateAuthorityAuditReport => "CreateCertificateAuthorityAuditReport",
+            Op::CreatePermission => "CreatePermission",
+            Op::DeleteCertificateAuthority => "DeleteCertificateAuthority",
+            Op::DeletePermission => "DeletePermission",
+            Op::DeletePolicy => "DeletePolicy",
+            Op::DescribeCertificateAuthority => "DescribeCertificateAuthority",
+            Op::DescribeCertificateAuthorityAuditReport => "DescribeCertificateAuthorityAuditReport",
+            Op::GetCertificate => "GetCertificate",
+            Op::GetCertificateAuthorityCertificate => "GetCertificateAuthorityCertificate",
+            Op::GetCertificateAuthorityCsr => "GetCertificateAuthorityCsr",
+            Op::GetPolicy => "GetPolicy",
+            Op::ImportCertificateAuthorityCertificate => "ImportCertificateAuthorityCertificate",
+            Op::IssueCertificate => "IssueCertificate",
+            Op::ListCertificateAuthorities => "ListCertificateAuthorities",
+            Op::ListPermissions => "ListPermissions",
+            Op::ListTags => "ListTags",
+            Op::PutPolicy => "PutPolicy",
+            Op::RestoreCertificateAuthority => "RestoreCertificateAuthority",
+            Op::RevokeCertificate => "RevokeCertificate",
+            Op::TagCertificateAuthority => "TagCertificateAuthority",
+            Op::UntagCertificateAuthority => "UntagCertificateAuthority",
+            Op::UpdateCertificateAuthority => "UpdateCertificateAuthority",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Some(match name {
+            "CreateCertificateAuthority" => Op::CreateCertificateAuthority,
+            "CreateCertificateAuthorityAuditReport" => Op::CreateCertificateAuthorityAuditReport,
+            "CreatePermission" => Op::CreatePermission,
+            "DeleteCertificateAuthority" => Op::DeleteCertificateAuthority,
+            "DeletePermission" => Op::DeletePermission,
+            "DeletePolicy" => Op::DeletePolicy,
+            "DescribeCertificateAuthority" => Op::DescribeCertificateAuthority,
+            "DescribeCertificateAuthorityAuditReport" => Op::DescribeCertificateAuthorityAuditReport,
+            "GetCertificate" => Op::GetCertificate,
+            "GetCertificateAuthorityCertificate" => Op::GetCertificateAuthorityCertificate,
+            "GetCertificateAuthorityCsr" => Op::GetCertificateAuthorityCsr,
+            "GetPolicy" => Op::GetPolicy,
+            "ImportCertificateAuthorityCertificate" => Op::ImportCertificateAuthorityCertificate,
+            "IssueCertificate" => Op::IssueCertificate,
+            "ListCertificateAuthorities" => Op::ListCertificateAuthorities,
+            "ListPermissions" => Op::ListPermissions,
+            "ListTags" => Op::ListTags,
+            "PutPolicy" => Op::PutPolicy,
+            "RestoreCertificateAuthority" => Op::RestoreCertificateAuthority,
+            "RevokeCertificate" => Op::RevokeCertificate,
+            "TagCertificateAuthority" => Op::TagCertificateAuthority,
+            "UntagCertificateAuthority" => Op::UntagCertificateAuthority,
+            "UpdateCertificateAuthority" => Op::UpdateCertificateAuthority,
+            _ => return None,
+        })
+    }
+}
+
 static SHAPES: [Shape; 149] = [
     shape("ASN1PrintableString64", ShapeKind::String).min(0).max(64).pattern("[a-zA-Z0-9'()+-.?:/= ]*"),
     shape("ASN1Subject", ShapeKind::Structure(&[m("Country", 31), m("Organization", 137), m("OrganizationalUnit", 137), m("DistinguishedNameQualifier", 0), m("State", 128), m("CommonName", 137), m("SerialNumber", 0), m("Locality", 128), m("Title", 137), m("Surname", 135), m("GivenName", 129), m("Initials", 136), m("Pseudonym", 128), m("GenerationQualifier", 133), m("CustomAttributes", 45)])),

@@ -31,6 +31,67 @@ static OPERATIONS: [Operation; 8] = [
     op("PutAccountSettings", Some(33), Some(34), None, &[39, 45, 1, 5, 21, 48, 41], false).http("PUT", "/v1/account-settings/put", 200),
 ];
 
+/// A `artifact` operation: every operation of the model, in the order of its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    GetAccountSettings,
+    GetReport,
+    GetReportMetadata,
+    GetTermForReport,
+    ListCustomerAgreements,
+    ListReportVersions,
+    ListReports,
+    PutAccountSettings,
+}
+
+static ALL: [Op; 8] = [
+    Op::GetAccountSettings,
+    Op::GetReport,
+    Op::GetReportMetadata,
+    Op::GetTermForReport,
+    Op::ListCustomerAgreements,
+    Op::ListReportVersions,
+    Op::ListReports,
+    Op::PutAccountSettings,
+];
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Op::GetAccountSettings => "GetAccountSettings",
+            Op::GetReport => "GetReport",
+            Op::GetReportMetadata => "GetReportMetadata",
+            Op::GetTermForReport => "GetTermForReport",
+            Op::ListCustomerAgreements => "ListCustomerAgreements",
+            Op::ListReportVersions => "ListReportVersions",
+            Op::ListReports => "ListReports",
+            Op::PutAccountSettings => "PutAccountSettings",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Some(match name {
+            "GetAccountSettings" => Op::GetAccountSettings,
+            "GetReport" => Op::GetReport,
+            "GetReportMetadata" => Op::GetReportMetadata,
+            "GetTermForReport" => Op::GetTermForReport,
+            "ListCustomerAgreements" => Op::ListCustomerAgreements,
+            "ListReportVersions" => Op::ListReportVersions,
+            "ListReports" => Op::ListReports,
+            "PutAccountSettings" => Op::PutAccountSettings,
+            _ => return None,
+        })
+    }
+}
+
 static SHAPES: [Shape; 53] = [
     shape("AcceptanceType", ShapeKind::String).enums(&["PASSTHROUGH", "EXPLICIT"]),
     shape("AccessDeniedException", ShapeKind::Structure(&[m("message", 44).req()])),

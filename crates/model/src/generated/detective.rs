@@ -52,6 +52,151 @@ static OPERATIONS: [Operation; 29] = [
     op("UpdateOrganizationConfiguration", Some(144), None, None, &[4, 66, 146, 133], false).http("POST", "/orgs/updateOrganizationConfiguration", 200),
 ];
 
+/// A `detective` operation: every operation of the model, in the order of its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    AcceptInvitation,
+    BatchGetGraphMemberDatasources,
+    BatchGetMembershipDatasources,
+    CreateGraph,
+    CreateMembers,
+    DeleteGraph,
+    DeleteMembers,
+    DescribeOrganizationConfiguration,
+    DisableOrganizationAdminAccount,
+    DisassociateMembership,
+    EnableOrganizationAdminAccount,
+    GetInvestigation,
+    GetMembers,
+    ListDatasourcePackages,
+    ListGraphs,
+    ListIndicators,
+    ListInvestigations,
+    ListInvitations,
+    ListMembers,
+    ListOrganizationAdminAccounts,
+    ListTagsForResource,
+    RejectInvitation,
+    StartInvestigation,
+    StartMonitoringMember,
+    TagResource,
+    UntagResource,
+    UpdateDatasourcePackages,
+    UpdateInvestigationState,
+    UpdateOrganizationConfiguration,
+}
+
+static ALL: [Op; 29] = [
+    Op::AcceptInvitation,
+    Op::BatchGetGraphMemberDatasources,
+    Op::BatchGetMembershipDatasources,
+    Op::CreateGraph,
+    Op::CreateMembers,
+    Op::DeleteGraph,
+    Op::DeleteMembers,
+    Op::DescribeOrganizationConfiguration,
+    Op::DisableOrganizationAdminAccount,
+    Op::DisassociateMembership,
+    Op::EnableOrganizationAdminAccount,
+    Op::GetInvestigation,
+    Op::GetMembers,
+    Op::ListDatasourcePackages,
+    Op::ListGraphs,
+    Op::ListIndicators,
+    Op::ListInvestigations,
+    Op::ListInvitations,
+    Op::ListMembers,
+    Op::ListOrganizationAdminAccounts,
+    Op::ListTagsForResource,
+    Op::RejectInvitation,
+    Op::StartInvestigation,
+    Op::StartMonitoringMember,
+    Op::TagResource,
+    Op::UntagResource,
+    Op::UpdateDatasourcePackages,
+    Op::UpdateInvestigationState,
+    Op::UpdateOrganizationConfiguration,
+];
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Op::AcceptInvitation => "AcceptInvitation",
+            Op::BatchGetGraphMemberDatasources => "BatchGetGraphMemberDatasources",
+            Op::BatchGetMembershipDatasources => "BatchGetMembershipDatasources",
+            Op::CreateGraph => "CreateGraph",
+            Op::CreateMembers => "CreateMembers",
+            Op::DeleteGraph => "DeleteGraph",
+            Op::DeleteMembers => "DeleteMembers",
+            Op::DescribeOrganizationConfiguration => "DescribeOrganizationConfiguration",
+            Op::DisableOrganizationAdminAccount => "DisableOrganizationAdminAccount",
+            Op::DisassociateMembership => "DisassociateMembership",
+            Op::EnableOrganizationAdminAccount => "EnableOrganizationAdminAccount",
+            Op::GetInvestigation => "GetInvestigation",
+            Op::GetMembers => "GetMembers",
+            Op::ListDatasourcePackages => "ListDatasourcePackages",
+            Op::ListGraphs => "ListGraphs",
+            Op::ListIndicators => "ListIndicators",
+            Op::ListInvestigations => "ListInvestigations",
+            Op::ListInvitations => "ListInvitations",
+            Op::ListMembers => "ListMembers",
+            Op::ListOrganizationAdminAccounts => "ListOrganizationAdminAccounts",
+            Op::ListTagsForResource => "ListTagsForResource",
+            Op::RejectInvitation => "RejectInvitation",
+            Op::StartInvestigation => "StartInvestigation",
+            Op::StartMonitoringMember => "StartMonitoringMember",
+            Op::TagResource => "TagResource",
+            Op::UntagResource => "UntagResource",
+            Op::UpdateDatasourcePackages => "UpdateDatasourcePackages",
+            Op::UpdateInvestigationState => "UpdateInvestigationState",
+            Op::UpdateOrganizationConfiguration => "UpdateOrganizationConfiguration",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Some(match name {
+            "AcceptInvitation" => Op::AcceptInvitation,
+            "BatchGetGraphMemberDatasources" => Op::BatchGetGraphMemberDatasources,
+            "BatchGetMembershipDatasources" => Op::BatchGetMembershipDatasources,
+            "CreateGraph" => Op::CreateGraph,
+            "CreateMembers" => Op::CreateMembers,
+            "DeleteGraph" => Op::DeleteGraph,
+            "DeleteMembers" => Op::DeleteMembers,
+            "DescribeOrganizationConfiguration" => Op::DescribeOrganizationConfiguration,
+            "DisableOrganizationAdminAccount" => Op::DisableOrganizationAdminAccount,
+            "DisassociateMembership" => Op::DisassociateMembership,
+            "EnableOrganizationAdminAccount" => Op::EnableOrganizationAdminAccount,
+            "GetInvestigation" => Op::GetInvestigation,
+            "GetMembers" => Op::GetMembers,
+            "ListDatasourcePackages" => Op::ListDatasourcePackages,
+            "ListGraphs" => Op::ListGraphs,
+            "ListIndicators" => Op::ListIndicators,
+            "ListInvestigations" => Op::ListInvestigations,
+            "ListInvitations" => Op::ListInvitations,
+            "ListMembers" => Op::ListMembers,
+            "ListOrganizationAdminAccounts" => Op::ListOrganizationAdminAccounts,
+            "ListTagsForResource" => Op::ListTagsForResource,
+            "RejectInvitation" => Op::RejectInvitation,
+            "StartInvestigation" => Op::StartInvestigation,
+            "StartMonitoringMember" => Op::StartMonitoringMember,
+            "TagResource" => Op::TagResource,
+            "UntagResource" => Op::UntagResource,
+            "UpdateDatasourcePackages" => Op::UpdateDatasourcePackages,
+            "UpdateInvestigationState" => Op::UpdateInvestigationState,
+            "UpdateOrganizationConfiguration" => Op::UpdateOrganizationConfiguration,
+            _ => return None,
+        })
+    }
+}
+
 static SHAPES: [Shape; 149] = [
     shape("APIFailureCount", ShapeKind::Long),
     shape("APIName", ShapeKind::String),

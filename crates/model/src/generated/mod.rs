@@ -4,45 +4,45 @@
 use crate::types::Service;
 
 #[rustfmt::skip]
-pub(crate) mod iam;
+pub mod iam;
 #[rustfmt::skip]
-pub(crate) mod sts;
+pub mod sts;
 #[rustfmt::skip]
-pub(crate) mod organizations;
+pub mod organizations;
 #[rustfmt::skip]
-pub(crate) mod kms;
+pub mod kms;
 #[rustfmt::skip]
-pub(crate) mod secretsmanager;
+pub mod secretsmanager;
 #[rustfmt::skip]
-pub(crate) mod cloudtrail;
+pub mod cloudtrail;
 #[rustfmt::skip]
-pub(crate) mod guardduty;
+pub mod guardduty;
 #[rustfmt::skip]
-pub(crate) mod detective;
+pub mod detective;
 #[rustfmt::skip]
-pub(crate) mod securityhub;
+pub mod securityhub;
 #[rustfmt::skip]
-pub(crate) mod accessanalyzer;
+pub mod accessanalyzer;
 #[rustfmt::skip]
-pub(crate) mod inspector2;
+pub mod inspector2;
 #[rustfmt::skip]
-pub(crate) mod macie2;
+pub mod macie2;
 #[rustfmt::skip]
-pub(crate) mod artifact;
+pub mod artifact;
 #[rustfmt::skip]
-pub(crate) mod config;
+pub mod config;
 #[rustfmt::skip]
-pub(crate) mod wafv2;
+pub mod wafv2;
 #[rustfmt::skip]
-pub(crate) mod shield;
+pub mod shield;
 #[rustfmt::skip]
-pub(crate) mod events;
+pub mod events;
 #[rustfmt::skip]
-pub(crate) mod elbv2;
+pub mod elbv2;
 #[rustfmt::skip]
-pub(crate) mod acm;
+pub mod acm;
 #[rustfmt::skip]
-pub(crate) mod acm_pca;
+pub mod acm_pca;
 
 /// The botocore release the tables were generated from.
 pub const BOTOCORE_VERSION: &str = "1.43.11";

@@ -46,6 +46,127 @@ static OPERATIONS: [Operation; 23] = [
     op("ValidateResourcePolicy", Some(136), Some(137), None, &[62, 91, 50, 48, 51], false),
 ];
 
+/// A `secretsmanager` operation: every operation of the model, in the order of its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    BatchGetSecretValue,
+    CancelRotateSecret,
+    CreateSecret,
+    DeleteResourcePolicy,
+    DeleteSecret,
+    DescribeSecret,
+    GetRandomPassword,
+    GetResourcePolicy,
+    GetSecretValue,
+    ListSecretVersionIds,
+    ListSecrets,
+    PutResourcePolicy,
+    PutSecretValue,
+    RemoveRegionsFromReplication,
+    ReplicateSecretToRegions,
+    RestoreSecret,
+    RotateSecret,
+    StopReplicationToReplica,
+    TagResource,
+    UntagResource,
+    UpdateSecret,
+    UpdateSecretVersionStage,
+    ValidateResourcePolicy,
+}
+
+static ALL: [Op; 23] = [
+    Op::BatchGetSecretValue,
+    Op::CancelRotateSecret,
+    Op::CreateSecret,
+    Op::DeleteResourcePolicy,
+    Op::DeleteSecret,
+    Op::DescribeSecret,
+    Op::GetRandomPassword,
+    Op::GetResourcePolicy,
+    Op::GetSecretValue,
+    Op::ListSecretVersionIds,
+    Op::ListSecrets,
+    Op::PutResourcePolicy,
+    Op::PutSecretValue,
+    Op::RemoveRegionsFromReplication,
+    Op::ReplicateSecretToRegions,
+    Op::RestoreSecret,
+    Op::RotateSecret,
+    Op::StopReplicationToReplica,
+    Op::TagResource,
+    Op::UntagResource,
+    Op::UpdateSecret,
+    Op::UpdateSecretVersionStage,
+    Op::ValidateResourcePolicy,
+];
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Op::BatchGetSecretValue => "BatchGetSecretValue",
+            Op::CancelRotateSecret => "CancelRotateSecret",
+            Op::CreateSecret => "CreateSecret",
+            Op::DeleteResourcePolicy => "DeleteResourcePolicy",
+            Op::DeleteSecret => "DeleteSecret",
+            Op::DescribeSecret => "DescribeSecret",
+            Op::GetRandomPassword => "GetRandomPassword",
+            Op::GetResourcePolicy => "GetResourcePolicy",
+            Op::GetSecretValue => "GetSecretValue",
+            Op::ListSecretVersionIds => "ListSecretVersionIds",
+            Op::ListSecrets => "ListSecrets",
+            Op::PutResourcePolicy => "PutResourcePolicy",
+            Op::PutSecretValue => "PutSecretValue",
+            Op::RemoveRegionsFromReplication => "RemoveRegionsFromReplication",
+            Op::ReplicateSecretToRegions => "ReplicateSecretToRegions",
+            Op::RestoreSecret => "RestoreSecret",
+            Op::RotateSecret => "RotateSecret",
+            Op::StopReplicationToReplica => "StopReplicationToReplica",
+            Op::TagResource => "TagResource",
+            Op::UntagResource => "UntagResource",
+            Op::UpdateSecret => "UpdateSecret",
+            Op::UpdateSecretVersionStage => "UpdateSecretVersionStage",
+            Op::ValidateResourcePolicy => "ValidateResourcePolicy",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Some(match name {
+            "BatchGetSecretValue" => Op::BatchGetSecretValue,
+            "CancelRotateSecret" => Op::CancelRotateSecret,
+            "CreateSecret" => Op::CreateSecret,
+            "DeleteResourcePolicy" => Op::DeleteResourcePolicy,
+            "DeleteSecret" => Op::DeleteSecret,
+            "DescribeSecret" => Op::DescribeSecret,
+            "GetRandomPassword" => Op::GetRandomPassword,
+            "GetResourcePolicy" => Op::GetResourcePolicy,
+            "GetSecretValue" => Op::GetSecretValue,
+            "ListSecretVersionIds" => Op::ListSecretVersionIds,
+            "ListSecrets" => Op::ListSecrets,
+            "PutResourcePolicy" => Op::PutResourcePolicy,
+            "PutSecretValue" => Op::PutSecretValue,
+            "RemoveRegionsFromReplication" => Op::RemoveRegionsFromReplication,
+            "ReplicateSecretToRegions" => Op::ReplicateSecretToRegions,
+            "RestoreSecret" => Op::RestoreSecret,
+            "RotateSecret" => Op::RotateSecret,
+            "StopReplicationToReplica" => Op::StopReplicationToReplica,
+            "TagResource" => Op::TagResource,
+            "UntagResource" => Op::UntagResource,
+            "UpdateSecret" => Op::UpdateSecret,
+            "UpdateSecretVersionStage" => Op::UpdateSecretVersionStage,
+            "ValidateResourcePolicy" => Op::ValidateResourcePolicy,
+            _ => return None,
+        })
+    }
+}
+
 static SHAPES: [Shape; 140] = [
     shape("APIErrorListType", list(1)),
     shape("APIErrorType", ShapeKind::Structure(&[m("SecretId", 105), m("ErrorCode", 25), m("Message", 26)])),

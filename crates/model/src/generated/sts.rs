@@ -34,6 +34,79 @@ static OPERATIONS: [Operation; 11] = [
     op("GetWebIdentityToken", Some(26), Some(27), Some("GetWebIdentityTokenResult"), &[44, 36, 33], false),
 ];
 
+/// A `sts` operation: every operation of the model, in the order of its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    AssumeRole,
+    AssumeRoleWithSAML,
+    AssumeRoleWithWebIdentity,
+    AssumeRoot,
+    DecodeAuthorizationMessage,
+    GetAccessKeyInfo,
+    GetCallerIdentity,
+    GetDelegatedAccessToken,
+    GetFederationToken,
+    GetSessionToken,
+    GetWebIdentityToken,
+}
+
+static ALL: [Op; 11] = [
+    Op::AssumeRole,
+    Op::AssumeRoleWithSAML,
+    Op::AssumeRoleWithWebIdentity,
+    Op::AssumeRoot,
+    Op::DecodeAuthorizationMessage,
+    Op::GetAccessKeyInfo,
+    Op::GetCallerIdentity,
+    Op::GetDelegatedAccessToken,
+    Op::GetFederationToken,
+    Op::GetSessionToken,
+    Op::GetWebIdentityToken,
+];
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Op::AssumeRole => "AssumeRole",
+            Op::AssumeRoleWithSAML => "AssumeRoleWithSAML",
+            Op::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
+            Op::AssumeRoot => "AssumeRoot",
+            Op::DecodeAuthorizationMessage => "DecodeAuthorizationMessage",
+            Op::GetAccessKeyInfo => "GetAccessKeyInfo",
+            Op::GetCallerIdentity => "GetCallerIdentity",
+            Op::GetDelegatedAccessToken => "GetDelegatedAccessToken",
+            Op::GetFederationToken => "GetFederationToken",
+            Op::GetSessionToken => "GetSessionToken",
+            Op::GetWebIdentityToken => "GetWebIdentityToken",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Some(match name {
+            "AssumeRole" => Op::AssumeRole,
+            "AssumeRoleWithSAML" => Op::AssumeRoleWithSAML,
+            "AssumeRoleWithWebIdentity" => Op::AssumeRoleWithWebIdentity,
+            "AssumeRoot" => Op::AssumeRoot,
+            "DecodeAuthorizationMessage" => Op::DecodeAuthorizationMessage,
+            "GetAccessKeyInfo" => Op::GetAccessKeyInfo,
+            "GetCallerIdentity" => Op::GetCallerIdentity,
+            "GetDelegatedAccessToken" => Op::GetDelegatedAccessToken,
+            "GetFederationToken" => Op::GetFederationToken,
+            "GetSessionToken" => Op::GetSessionToken,
+            "GetWebIdentityToken" => Op::GetWebIdentityToken,
+            _ => return None,
+        })
+    }
+}
+
 static SHAPES: [Shape; 98] = [
     shape("AssumeRoleRequest", ShapeKind::Structure(&[m("RoleArn", 52).req(), m("RoleSessionName", 77).req(), m("PolicyArns", 74), m("Policy", 89), m("DurationSeconds", 76), m("Tags", 84), m("TransitiveTagKeys", 82), m("ExternalId", 62), m("SerialNumber", 78), m("TokenCode", 86), m("SourceIdentity", 81), m("ProvidedContexts", 40)])),
     shape("AssumeRoleResponse", ShapeKind::Structure(&[m("Credentials", 10), m("AssumedRoleUser", 8), m("PackedPolicySize", 71), m("SourceIdentity", 81)])),

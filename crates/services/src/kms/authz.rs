@@ -15,11 +15,11 @@ use serde_json::{json, Value};
 
 use super::{
     common::{blob, encryption_context, opt_str},
-    Op,
     crypto,
     error::{KmsError, KmsResult},
     model::Grant,
     repo::{self, alias_arn, Key, KeyName},
+    Op,
 };
 use crate::json_field::SetField;
 use crate::{

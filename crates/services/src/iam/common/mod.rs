@@ -36,7 +36,7 @@ service_errors! {
         InvalidInput,
         /// 400: a value fails a documented constraint.
         ValidationError,
-        /// 409: the entity cannot be changed (service-linked or AWS-owned).
+        /// 400: the entity cannot be changed (service-linked or AWS-owned).
         UnmodifiableEntity,
         /// 403: the operation is refused whatever the caller's permissions.
         AccessDenied,

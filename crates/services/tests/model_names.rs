@@ -2,6 +2,11 @@
 //! rather than answering wrongly: every error code built from a literal outside a service enum
 //! is in `LITERAL_CODES` (whose codes the unit tests check), and every member name a handler
 //! reads from a request is a member of one of its service's input shapes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test code, not the request path"
+)]
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -67,7 +67,7 @@ pub const LITERAL_CODES: &[&str] = &[
 
 /// Whether error `code` of `service` is the caller's fault: the model's error table, else AWS's
 /// common errors, else the caller's (as the wire layer renders an unknown code).
-pub fn model_sender_fault(service: &str, code: &str) -> bool {
+pub(crate) fn model_sender_fault(service: &str, code: &str) -> bool {
     rampart_model::service(service)
         .and_then(|s| s.error_status(code))
         .or_else(|| rampart_model::default_status(code))
@@ -162,6 +162,7 @@ macro_rules! service_errors {
             $($($rest)*)?
         );
     };
+    // The entry: read the variants one at a time.
     (
         $(#[$meta:meta])*
         $vis:vis enum $name:ident for $service:literal $(, reason = $reason:path)? {

@@ -8,47 +8,32 @@ use rampart_store::{LookupAttribute, LookupQuery, Store, StoreError, StoredEvent
 use serde_json::{json, Value};
 
 use crate::json_field::SetField;
-use crate::{authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError};
+use crate::{
+    authz::AuthzRequest,
+    context::CallContext,
+    db::Db,
+    error::{service_errors, ServiceError},
+};
 
 pub use rampart_model::cloudtrail::Op;
 
-/// CloudTrail's errors, named after its codes.
-#[derive(Debug, thiserror::Error)]
-pub enum CloudTrailError {
-    /// A lookup attribute key is unknown, or more than one attribute was given.
-    #[error("{0}")]
-    InvalidLookupAttributesException(String),
-    /// The start time is after the end time.
-    #[error("Start time must be before end time.")]
-    InvalidTimeRangeException,
-    /// The pagination token is not one this server issued.
-    #[error("Invalid NextToken.")]
-    InvalidNextTokenException,
-    /// An event category other than `insight`.
-    #[error("Invalid EventCategory: {0}")]
-    InvalidEventCategoryException(String),
-    /// `MaxResults` outside 1..=50.
-    #[error("MaxResults must be between 1 and 50.")]
-    InvalidMaxResultsException,
-}
-
-impl CloudTrailError {
-    fn code(&self) -> &'static str {
-        match self {
-            CloudTrailError::InvalidLookupAttributesException(_) => {
-                "InvalidLookupAttributesException"
-            }
-            CloudTrailError::InvalidTimeRangeException => "InvalidTimeRangeException",
-            CloudTrailError::InvalidNextTokenException => "InvalidNextTokenException",
-            CloudTrailError::InvalidEventCategoryException(_) => "InvalidEventCategoryException",
-            CloudTrailError::InvalidMaxResultsException => "InvalidMaxResultsException",
-        }
-    }
-}
-
-impl From<CloudTrailError> for ServiceError {
-    fn from(err: CloudTrailError) -> ServiceError {
-        ServiceError::sender(err.code(), err.to_string())
+service_errors! {
+    /// CloudTrail's errors, named after its codes.
+    pub enum CloudTrailError for "cloudtrail" {
+        /// A lookup attribute key is unknown, or more than one attribute was given.
+        InvalidLookupAttributesException,
+        /// The start time is after the end time.
+        #[error("Start time must be before end time.")]
+        InvalidTimeRangeException,
+        /// The pagination token is not one this server issued.
+        #[error("Invalid NextToken.")]
+        InvalidNextTokenException,
+        /// An event category other than `insight`.
+        #[error("Invalid EventCategory: {0}")]
+        InvalidEventCategoryException(String),
+        /// `MaxResults` outside 1..=50.
+        #[error("MaxResults must be between 1 and 50.")]
+        InvalidMaxResultsException,
     }
 }
 

@@ -15,51 +15,29 @@ pub mod session_token;
 use rampart_store::Store;
 use serde_json::Value;
 
-use crate::{authz::AuthzRequest, context::CallContext, error::ServiceError};
+use crate::{
+    authz::AuthzRequest,
+    context::CallContext,
+    error::{service_errors, ServiceError},
+};
 
 pub use rampart_model::sts::Op;
 
-/// STS's errors, named after its codes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StsError {
-    /// A value fails AWS's validation.
-    #[error("{0}")]
-    ValidationError(String),
-    /// A session policy is not valid.
-    #[error("{0}")]
-    MalformedPolicyDocument(String),
-    /// Session policies and tags together are too large.
-    #[error("{0}")]
-    PackedPolicyTooLarge(String),
-    /// The caller may not do this (session credentials, MFA, ...).
-    #[error("{0}")]
-    AccessDenied(String),
-    /// The message was not encoded by this server.
-    #[error("{0}")]
-    InvalidAuthorizationMessageException(String),
-    /// A parameter value is not valid.
-    #[error("{0}")]
-    InvalidParameterValue(String),
-}
-
-impl StsError {
-    fn code(&self) -> &'static str {
-        match self {
-            StsError::ValidationError(_) => "ValidationError",
-            StsError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
-            StsError::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
-            StsError::AccessDenied(_) => "AccessDenied",
-            StsError::InvalidAuthorizationMessageException(_) => {
-                "InvalidAuthorizationMessageException"
-            }
-            StsError::InvalidParameterValue(_) => "InvalidParameterValue",
-        }
-    }
-}
-
-impl From<StsError> for ServiceError {
-    fn from(err: StsError) -> ServiceError {
-        ServiceError::sender(err.code(), err.to_string())
+service_errors! {
+    /// STS's errors, named after its codes.
+    pub enum StsError for "sts" {
+        /// A value fails AWS's validation.
+        ValidationError,
+        /// A session policy is not valid.
+        MalformedPolicyDocument,
+        /// Session policies and tags together are too large.
+        PackedPolicyTooLarge,
+        /// The caller may not do this (session credentials, MFA, ...).
+        AccessDenied,
+        /// The message was not encoded by this server.
+        InvalidAuthorizationMessageException,
+        /// A parameter value is not valid.
+        InvalidParameterValue,
     }
 }
 

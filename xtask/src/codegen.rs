@@ -167,11 +167,7 @@ fn generate_mod(version: &str, metas: &[Meta]) -> Result<String> {
     );
     s.push_str("use crate::types::Service;\n\n");
     for m in metas {
-        let _ = writeln!(
-            s,
-            "#[rustfmt::skip]\npub mod {};",
-            module_name(m.name)
-        );
+        let _ = writeln!(s, "#[rustfmt::skip]\npub mod {};", module_name(m.name));
     }
     let _ = writeln!(
         s,
@@ -252,7 +248,9 @@ fn generate_op_enum(name: &str, op_names: &[&String]) -> String {
         s,
         "/// A `{name}` operation: every operation of the model, in the order of its table."
     );
-    s.push_str("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum Op {\n");
+    s.push_str(
+        "#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum Op {\n",
+    );
     for n in op_names {
         let _ = writeln!(s, "    {n},");
     }
@@ -261,19 +259,24 @@ fn generate_op_enum(name: &str, op_names: &[&String]) -> String {
     for n in op_names {
         let _ = writeln!(s, "    Op::{n},");
     }
-    s.push_str("];\n\nimpl ServiceOp for Op {\n");
-    s.push_str("    fn service() -> &'static Service {\n        &SERVICE\n    }\n\n");
-    s.push_str("    fn all() -> &'static [Op] {\n        &ALL\n    }\n\n");
-    s.push_str("    fn name(self) -> &'static str {\n        match self {\n");
+    s.push_str("];\n\nimpl Op {\n");
+    s.push_str("    /// The operation's name.\n    pub const fn name(self) -> &'static str {\n        match self {\n");
     for n in op_names {
         let _ = writeln!(s, "            Op::{n} => {},", lit(n));
     }
     s.push_str("        }\n    }\n\n");
-    s.push_str("    fn from_name(name: &str) -> Option<Op> {\n        Some(match name {\n");
+    s.push_str("    /// The operation with this exact name.\n    pub fn from_name(name: &str) -> Option<Op> {\n        Some(match name {\n");
     for n in op_names {
         let _ = writeln!(s, "            {} => Op::{n},", lit(n));
     }
     s.push_str("            _ => return None,\n        })\n    }\n}\n\n");
+    s.push_str("impl ServiceOp for Op {\n");
+    s.push_str("    fn service() -> &'static Service {\n        &SERVICE\n    }\n\n");
+    s.push_str("    fn all() -> &'static [Op] {\n        &ALL\n    }\n\n");
+    s.push_str("    fn name(self) -> &'static str {\n        Op::name(self)\n    }\n\n");
+    s.push_str(
+        "    fn from_name(name: &str) -> Option<Op> {\n        Op::from_name(name)\n    }\n}\n\n",
+    );
     s
 }
 

@@ -5,10 +5,12 @@
 //! index into [`Service::shapes`]) and errors by code, so every lookup is a binary search or an
 //! index, with no start-up cost.
 
+mod common_errors;
 #[rustfmt::skip]
 mod generated;
 mod types;
 
+pub use common_errors::default_status;
 // The service modules (`rampart_model::kms::Op`, ...), `BOTOCORE_VERSION` and `SERVICES`.
 pub use generated::*;
 pub use types::*;

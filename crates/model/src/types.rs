@@ -109,7 +109,9 @@ impl Service {
 
 /// A service's generated operation enum (`rampart_model::kms::Op`, ...): one variant per
 /// modelled operation, so a table keyed by it is checked for completeness by the compiler.
-pub trait ServiceOp: Copy + Eq + Ord + std::hash::Hash + std::fmt::Debug + Send + Sync + 'static {
+pub trait ServiceOp:
+    Copy + Eq + Ord + std::hash::Hash + std::fmt::Debug + Send + Sync + 'static
+{
     /// The service's model.
     fn service() -> &'static Service;
     /// Every operation, in the order of [`Service::operations`].

@@ -51,9 +51,22 @@ fn ctx(account: &str) -> CallContext {
     }
 }
 
+/// Runs an Organizations operation by name through its table entry.
+async fn handle(
+    op: &str,
+    input: Value,
+    ctx: &rampart_services::CallContext,
+    db: Db<'_>,
+) -> Result<Value, rampart_services::ServiceError> {
+    let route = organizations::Op::from_name(op)
+        .and_then(organizations::route)
+        .unwrap_or_else(|| panic!("{op} is not built"));
+    route.handle(input, ctx, db).await
+}
+
 async fn write(store: &Store, op: &str, input: Value) -> Value {
     let mut tx = store.begin().await.expect("begin");
-    let out = organizations::handle(op, input, &ctx(MGMT), Db::Write(&mut tx))
+    let out = handle(op, input, &ctx(MGMT), Db::Write(&mut tx))
         .await
         .unwrap_or_else(|e| panic!("{op}: {e}"));
     tx.commit().await.expect("commit");
@@ -80,7 +93,7 @@ async fn organization(dir: &std::path::Path, n: usize) -> (Store, String) {
         .await
         .expect("account");
     write(&store, "CreateOrganization", json!({})).await;
-    let roots = organizations::handle("ListRoots", json!({}), &ctx(MGMT), Db::Read(&store))
+    let roots = handle("ListRoots", json!({}), &ctx(MGMT), Db::Read(&store))
         .await
         .expect("roots");
     let root = roots["Roots"][0]["Id"].as_str().expect("root").to_string();
@@ -134,7 +147,7 @@ async fn organization(dir: &std::path::Path, n: usize) -> (Store, String) {
                 .expect("provision");
         }
     }
-    let listed = organizations::handle(
+    let listed = handle(
         "ListAccounts",
         json!({"MaxResults": 20}),
         &ctx(MGMT),
@@ -201,7 +214,7 @@ fn main() {
         let mut g = c.benchmark_group(format!("organization_{n}_accounts"));
         g.bench_function("ListAccounts", |b| {
             b.iter(|| {
-                rt.block_on(organizations::handle(
+                rt.block_on(handle(
                     "ListAccounts",
                     json!({"MaxResults": 20}),
                     &ctx(MGMT),
@@ -213,7 +226,7 @@ fn main() {
         // The same page size in both organizations (10 accounts: the whole organization).
         g.bench_function("ListAccounts_page_of_10", |b| {
             b.iter(|| {
-                rt.block_on(organizations::handle(
+                rt.block_on(handle(
                     "ListAccounts",
                     json!({"MaxResults": 10}),
                     &ctx(MGMT),
@@ -243,7 +256,7 @@ fn main() {
         // Side by side: mean of 200 calls each.
         let t = Instant::now();
         for _ in 0..200 {
-            rt.block_on(organizations::handle(
+            rt.block_on(handle(
                 "ListAccounts",
                 json!({"MaxResults": 20}),
                 &ctx(MGMT),
@@ -254,7 +267,7 @@ fn main() {
         let list = t.elapsed().as_micros() as f64 / 200.0;
         let t = Instant::now();
         for _ in 0..200 {
-            rt.block_on(organizations::handle(
+            rt.block_on(handle(
                 "ListAccounts",
                 json!({"MaxResults": 10}),
                 &ctx(MGMT),

@@ -1,8 +1,9 @@
 //! The error every handler returns: an AWS error code and its message.
 //!
-//! Each service defines a thiserror enum named after its AWS error codes and converts into
-//! [`ServiceError`]; the wire layer renders it once per protocol, taking the HTTP status from
-//! the service model.
+//! Each service defines its error enum with [`service_errors!`]: a thiserror enum named after
+//! its AWS error codes that converts into [`ServiceError`], with the list of its codes so the
+//! tests check every one against the service's botocore model. The wire layer renders a
+//! [`ServiceError`] once per protocol, taking the HTTP status from the model.
 
 /// An AWS error: the code clients match on and the message they show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,9 +54,259 @@ impl ServiceError {
     }
 }
 
+/// The codes built from string literals rather than a service enum: the constructors above,
+/// `registry::not_implemented` and IAM's session-token gate (`InvalidClientTokenId`). All are
+/// AWS common errors; the tests check each against the common-error table and check the
+/// crate's source for any other literal.
+pub const LITERAL_CODES: &[&str] = &[
+    "InternalFailure",
+    "ValidationError",
+    "NotImplemented",
+    "InvalidClientTokenId",
+];
+
+/// Whether error `code` of `service` is the caller's fault: the model's error table, else AWS's
+/// common errors, else the caller's (as the wire layer renders an unknown code).
+pub(crate) fn model_sender_fault(service: &str, code: &str) -> bool {
+    rampart_model::service(service)
+        .and_then(|s| s.error_status(code))
+        .or_else(|| rampart_model::default_status(code))
+        .is_none_or(|(_, sender_fault)| sender_fault)
+}
+
+/// Defines a service's error enum: one variant per AWS error code, named after it.
+///
+/// ```ignore
+/// service_errors! {
+///     /// An error of a KMS operation.
+///     pub enum KmsError for "kms" {
+///         /// A variant with only doc comments holds its message (`KmsError::NotFoundException(m)`).
+///         NotFoundException,
+///         /// Any other variant is taken as written, with its own `#[error]`.
+///         #[error("Invalid EventCategory: {0}")]
+///         InvalidEventCategoryException(String),
+///     }
+/// }
+/// ```
+///
+/// Besides the enum (`Debug, Clone, PartialEq, Eq, thiserror::Error`) it defines `SERVICE` (the
+/// botocore model name), `CODES` (every variant's code), `code()`, and `From<_> for
+/// ServiceError` with the fault the model gives the code. `reason = path` names a function
+/// `fn(&Enum) -> Option<&'static str>` that gives AWS's `Reason` member (Organizations).
+macro_rules! service_errors {
+    // Every variant normalised: emit the enum and its impls.
+    (@emit
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident for $service:literal $(, reason = $reason:path)? {
+            $($(#[$vmeta:meta])* $variant:ident $(($($field:ty),*))?;)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, ::thiserror::Error)]
+        $vis enum $name {
+            $($(#[$vmeta])* $variant $(($($field),*))?,)*
+        }
+
+        impl $name {
+            /// The botocore model whose error table lists these codes.
+            pub const SERVICE: &'static str = $service;
+            /// Every variant's AWS error code.
+            pub const CODES: &'static [&'static str] = &[$(stringify!($variant)),*];
+
+            /// AWS's error code.
+            pub fn code(&self) -> &'static str {
+                match self {
+                    $($name::$variant { .. } => stringify!($variant),)*
+                }
+            }
+
+            /// One value of every variant, fields defaulted (for the model checks).
+            #[cfg(test)]
+            pub(crate) fn every_variant() -> Vec<$name> {
+                vec![$($name::$variant $(($(<$field as Default>::default()),*))?),*]
+            }
+        }
+
+        impl From<$name> for $crate::error::ServiceError {
+            fn from(err: $name) -> $crate::error::ServiceError {
+                let code = err.code();
+                let reason: Option<&'static str> = None $(.or_else(|| $reason(&err)))?;
+                $crate::error::ServiceError {
+                    code,
+                    message: err.to_string(),
+                    sender_fault: $crate::error::model_sender_fault($service, code),
+                    reason,
+                }
+            }
+        }
+    };
+    // All variants read.
+    (@munch ($($head:tt)*) [$($done:tt)*]) => {
+        $crate::error::service_errors!(@emit $($head)* { $($done)* });
+    };
+    // A variant with only doc comments and no fields holds its message.
+    (@munch $head:tt [$($done:tt)*]
+        $(#[doc = $doc:literal])* $variant:ident $(, $($rest:tt)*)?
+    ) => {
+        $crate::error::service_errors!(@munch $head
+            [$($done)* $(#[doc = $doc])* #[error("{0}")] $variant(String);]
+            $($($rest)*)?
+        );
+    };
+    // Any other variant is taken as written.
+    (@munch $head:tt [$($done:tt)*]
+        $(#[$vmeta:meta])* $variant:ident $(($($field:ty),* $(,)?))? $(, $($rest:tt)*)?
+    ) => {
+        $crate::error::service_errors!(@munch $head
+            [$($done)* $(#[$vmeta])* $variant $(($($field),*))?;]
+            $($($rest)*)?
+        );
+    };
+    // The entry: read the variants one at a time.
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident for $service:literal $(, reason = $reason:path)? {
+            $($body:tt)*
+        }
+    ) => {
+        $crate::error::service_errors!(@munch
+            ($(#[$meta])* $vis enum $name for $service $(, reason = $reason)?)
+            []
+            $($body)*
+        );
+    };
+}
+pub(crate) use service_errors;
+
 impl From<rampart_store::StoreError> for ServiceError {
     fn from(err: rampart_store::StoreError) -> ServiceError {
         tracing::error!(error = %err, "store failure");
         ServiceError::internal()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        cloudtrail::CloudTrailError, iam::common::IamError, kms::error::KmsError,
+        organizations::common::OrgError, sts::StsError,
+    };
+
+    /// Every service enum: its model, its codes, and one conversion of every variant.
+    fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
+        fn converted<E: Into<ServiceError>>(all: Vec<E>) -> Vec<ServiceError> {
+            all.into_iter().map(Into::into).collect()
+        }
+        vec![
+            (
+                KmsError::SERVICE,
+                KmsError::CODES,
+                converted(KmsError::every_variant()),
+            ),
+            (
+                IamError::SERVICE,
+                IamError::CODES,
+                converted(IamError::every_variant()),
+            ),
+            (
+                OrgError::SERVICE,
+                OrgError::CODES,
+                converted(OrgError::every_variant()),
+            ),
+            (
+                StsError::SERVICE,
+                StsError::CODES,
+                converted(StsError::every_variant()),
+            ),
+            (
+                CloudTrailError::SERVICE,
+                CloudTrailError::CODES,
+                converted(CloudTrailError::every_variant()),
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_enum_code_is_a_model_or_common_error_with_the_models_fault() {
+        let mut wrong = Vec::new();
+        for (service, codes, errors) in enums() {
+            let model = rampart_model::service(service).unwrap();
+            let emitted: Vec<&str> = errors.iter().map(|e| e.code).collect();
+            assert_eq!(emitted, codes, "{service}: CODES and code() disagree");
+            for e in &errors {
+                match model.error_status(e.code) {
+                    None => wrong.push(format!(
+                        "{service}: {} is neither in the model nor a common error",
+                        e.code
+                    )),
+                    Some((status, fault)) if fault != e.sender_fault => wrong.push(format!(
+                        "{service}: {} converts with sender_fault {} but the model says {status}/{fault}",
+                        e.code, e.sender_fault
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn literal_codes_are_common_errors_with_their_fault() {
+        let built = [
+            ServiceError::internal(),
+            ServiceError::validation("m"),
+            crate::registry::not_implemented("iam", "CreateUser"),
+            ServiceError::sender("InvalidClientTokenId", "m"),
+        ];
+        for e in &built {
+            assert!(LITERAL_CODES.contains(&e.code), "{} is not listed", e.code);
+            assert_eq!(
+                rampart_model::default_status(e.code).map(|(_, fault)| fault),
+                Some(e.sender_fault),
+                "{}",
+                e.code
+            );
+        }
+        for code in LITERAL_CODES {
+            assert!(rampart_model::default_status(code).is_some(), "{code}");
+        }
+    }
+
+    #[test]
+    fn conversions_keep_code_message_fault_and_reason() {
+        let e = ServiceError::from(KmsError::NotFoundException("no key".into()));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("NotFoundException", "no key")
+        );
+        assert!(e.sender_fault && e.reason.is_none());
+        assert!(!ServiceError::from(KmsError::KMSInternalException("x".into())).sender_fault);
+        let e = ServiceError::from(OrgError::invalid("INPUT_REQUIRED", "You must specify X."));
+        assert_eq!(
+            (e.code, e.message.as_str(), e.reason),
+            (
+                "InvalidInputException",
+                "You must specify X.",
+                Some("INPUT_REQUIRED")
+            )
+        );
+        let e = ServiceError::from(OrgError::constraint("ACCOUNT_NUMBER_LIMIT_EXCEEDED", "m"));
+        assert_eq!(e.reason, Some("ACCOUNT_NUMBER_LIMIT_EXCEEDED"));
+        let e = ServiceError::from(OrgError::HandshakeConstraintViolationException(
+            "m".into(),
+            "ALREADY_IN_AN_ORGANIZATION",
+        ));
+        assert_eq!(e.reason, Some("ALREADY_IN_AN_ORGANIZATION"));
+        let e = ServiceError::from(OrgError::PolicyNotFoundException);
+        assert_eq!(
+            (e.message.as_str(), e.reason),
+            (
+                "We can't find a policy with the PolicyId that you specified.",
+                None
+            )
+        );
+        let e = ServiceError::from(CloudTrailError::InvalidEventCategoryException("x".into()));
+        assert_eq!(e.message, "Invalid EventCategory: x");
     }
 }

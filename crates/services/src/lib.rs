@@ -4,6 +4,8 @@
 //! [`CallContext`] of the authenticated caller and the store, and return an output value or an
 //! error named after AWS's error code. They never see HTTP: the wire crate decodes and encodes.
 
+#[macro_use]
+pub mod route;
 pub mod authorizer;
 pub mod authz;
 pub mod checked_time;
@@ -18,8 +20,6 @@ pub mod kms;
 pub mod organizations;
 pub mod principal;
 pub mod registry;
-#[macro_use]
-pub mod route;
 pub mod secretsmanager;
 pub mod sts;
 #[cfg(test)]
@@ -33,4 +33,5 @@ pub use context::{CallContext, Preparation, Prepared};
 pub use db::Db;
 pub use error::ServiceError;
 pub use principal::{Principal, PrincipalKind};
-pub use registry::{Dispatch, Registry};
+pub use registry::Registry;
+pub use route::Route;

@@ -84,6 +84,27 @@ impl Route {
         (self.handle)(input, ctx, db).await
     }
 
+    /// Runs the call straight on the store, in its own transaction when it writes: no
+    /// authorization, no preparation, no audit record. For tests and benchmarks of a service
+    /// alone; the server never calls it.
+    #[doc(hidden)]
+    pub async fn call_unaudited(
+        &self,
+        input: Value,
+        ctx: &CallContext,
+        store: &Store,
+    ) -> Result<Value, ServiceError> {
+        match self.access {
+            Access::Read => self.handle(input, ctx, Db::Read(store)).await,
+            Access::Write => {
+                let mut tx = store.begin().await?;
+                let out = self.handle(input, ctx, Db::Write(&mut tx)).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+        }
+    }
+
     /// Plans the call's slow work; `Ok(None)` when it has none.
     pub async fn prepare(
         &self,
@@ -103,6 +124,8 @@ impl Route {
 /// ```ignore
 /// routes! {
 ///     authz: authz::entry;             // async fn(Op, &Value, &CallContext, &Store)
+///     guard: session_token_gate;       // optional: fn(&CallContext) -> Result<(), ServiceError>,
+///                                      // checked before every operation's authorization
 ///     built {
 ///         CreateKey => Write, |i, c, d| keys::create_key(i, c, d);
 ///         EnableKey => Write, |i, c, d| keys::set_enabled(i, c, d, true);
@@ -122,9 +145,10 @@ impl Route {
 macro_rules! routes {
     (
         authz: $default_authz:path;
+        $(guard: $guard:path;)?
         built {
             $(
-                $op:ident => $access:ident, |$i:ident, $c:ident, $(mut)? $d:ident| $body:expr
+                $op:ident => $access:ident, |$i:ident, $c:ident, $d:pat_param| $body:expr
                 $(, authz: $authz:path)? $(, prepare: $prepare:path)?
             );* $(;)?
         }
@@ -133,6 +157,13 @@ macro_rules! routes {
         /// The table of this service: the entry of each built operation, `None` for the
         /// operations not built yet.
         pub fn route(op: Op) -> Option<$crate::route::Route> {
+            /// Runs before every authorization function of the table (`guard:`).
+            fn guard(
+                _ctx: &$crate::context::CallContext,
+            ) -> Result<(), $crate::error::ServiceError> {
+                $($guard(_ctx)?;)?
+                Ok(())
+            }
             match op {
                 $(
                     Op::$op => Some($crate::route::Route {
@@ -148,6 +179,7 @@ macro_rules! routes {
                                 Result<Option<$crate::authz::AuthzQuestion>, $crate::error::ServiceError>,
                             > {
                                 Box::pin(async move {
+                                    guard(ctx)?;
                                     $crate::routes!(@authz $default_authz $(, $authz)?)(Op::$op, input, ctx, store)
                                         .await
                                         .map(|q| q.map(Into::into))
@@ -157,11 +189,11 @@ macro_rules! routes {
                             authz
                         },
                         handle: {
-                            #[allow(unused_mut)]
+                            #[allow(unused_variables)]
                             fn handle<'a>(
                                 input: ::serde_json::Value,
                                 $c: &'a $crate::context::CallContext,
-                                mut $d: $crate::db::Db<'a>,
+                                $d: $crate::db::Db<'a>,
                             ) -> $crate::route::BoxFuture<'a, Result<::serde_json::Value, $crate::error::ServiceError>> {
                                 Box::pin(async move {
                                     let $i = &input;

@@ -103,47 +103,9 @@ impl CommonError {
     }
 }
 
-/// Default `(status, sender_fault)` of error codes common to AWS services (AWS's "common
-/// errors" tables), for codes the service model does not list.
-pub fn default_status(code: &str) -> Option<(u16, bool)> {
-    Some(match code {
-        "AccessDenied"
-        | "InvalidClientTokenId"
-        | "SignatureDoesNotMatch"
-        | "OptInRequired"
-        | "MissingAuthenticationToken"
-        | "ExpiredToken" => (403, true),
-        "AccessDeniedException"
-        | "UnrecognizedClientException"
-        | "InvalidSignatureException"
-        | "IncompleteSignature"
-        | "IncompleteSignatureException"
-        | "MissingAuthenticationTokenException"
-        | "ExpiredTokenException"
-        | "RequestExpired"
-        | "ValidationError"
-        | "ValidationException"
-        | "InvalidAction"
-        | "MissingAction"
-        | "MissingParameter"
-        | "InvalidParameterValue"
-        | "InvalidParameterCombination"
-        | "InvalidQueryParameter"
-        | "UnknownOperationException"
-        | "SerializationException"
-        | "Throttling"
-        | "ThrottlingException"
-        | "NotAuthorized" => (400, true),
-        "MalformedQueryString" => (404, true),
-        "RequestEntityTooLarge" => (413, true),
-        "InternalFailure" | "InternalError" | "InternalServerError" | "ServiceFailure" => {
-            (500, false)
-        }
-        "NotImplemented" => (501, false),
-        "ServiceUnavailable" => (503, false),
-        _ => return None,
-    })
-}
+/// AWS's common errors' `(status, sender_fault)` (one table in `rampart-model`, shared with the
+/// services' error-code checks).
+pub use rampart_model::default_status;
 
 impl ApiError {
     /// An error with every field given.
@@ -165,10 +127,7 @@ impl ApiError {
     /// An error named by its code: status and fault from `service`'s model table, else from
     /// [`default_status`], else 400/Sender.
     pub fn from_code(service: &Service, code: &str, message: impl Into<String>) -> ApiError {
-        let (status, sender_fault) = match service.error(code) {
-            Some(e) => (e.status, e.sender_fault),
-            None => default_status(code).unwrap_or((400, true)),
-        };
+        let (status, sender_fault) = service.error_status(code).unwrap_or((400, true));
         ApiError::new(code, message, status, sender_fault)
     }
 

@@ -148,16 +148,9 @@ static ALL: [Op; 39] = [
     Op::ValidatePolicy,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::ApplyArchiveRule => "ApplyArchiveRule",
             Op::CancelPolicyGeneration => "CancelPolicyGeneration",
@@ -201,7 +194,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "ApplyArchiveRule" => Op::ApplyArchiveRule,
             "CancelPolicyGeneration" => Op::CancelPolicyGeneration,
@@ -244,6 +238,24 @@ impl ServiceOp for Op {
             "ValidatePolicy" => Op::ValidatePolicy,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

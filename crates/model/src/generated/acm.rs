@@ -82,16 +82,9 @@ static ALL: [Op; 17] = [
     Op::UpdateCertificateOptions,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AddTagsToCertificate => "AddTagsToCertificate",
             Op::DeleteCertificate => "DeleteCertificate",
@@ -113,7 +106,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AddTagsToCertificate" => Op::AddTagsToCertificate,
             "DeleteCertificate" => Op::DeleteCertificate,
@@ -134,6 +128,24 @@ impl ServiceOp for Op {
             "UpdateCertificateOptions" => Op::UpdateCertificateOptions,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

@@ -55,16 +55,9 @@ static ALL: [Op; 8] = [
     Op::PutAccountSettings,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::GetAccountSettings => "GetAccountSettings",
             Op::GetReport => "GetReport",
@@ -77,7 +70,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "GetAccountSettings" => Op::GetAccountSettings,
             "GetReport" => Op::GetReport,
@@ -89,6 +83,24 @@ impl ServiceOp for Op {
             "PutAccountSettings" => Op::PutAccountSettings,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

@@ -211,16 +211,9 @@ static ALL: [Op; 60] = [
     Op::UpdateTrail,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AddTags => "AddTags",
             Op::CancelQuery => "CancelQuery",
@@ -285,7 +278,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AddTags" => Op::AddTags,
             "CancelQuery" => Op::CancelQuery,
@@ -349,6 +343,24 @@ impl ServiceOp for Op {
             "UpdateTrail" => Op::UpdateTrail,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

@@ -322,16 +322,9 @@ static ALL: [Op; 97] = [
     Op::UntagResource,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AssociateResourceTypes => "AssociateResourceTypes",
             Op::BatchGetAggregateResourceConfig => "BatchGetAggregateResourceConfig",
@@ -433,7 +426,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AssociateResourceTypes" => Op::AssociateResourceTypes,
             "BatchGetAggregateResourceConfig" => Op::BatchGetAggregateResourceConfig,
@@ -534,6 +528,24 @@ impl ServiceOp for Op {
             "UntagResource" => Op::UntagResource,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

@@ -118,16 +118,9 @@ static ALL: [Op; 29] = [
     Op::UpdateOrganizationConfiguration,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AcceptInvitation => "AcceptInvitation",
             Op::BatchGetGraphMemberDatasources => "BatchGetGraphMemberDatasources",
@@ -161,7 +154,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AcceptInvitation" => Op::AcceptInvitation,
             "BatchGetGraphMemberDatasources" => Op::BatchGetGraphMemberDatasources,
@@ -194,6 +188,24 @@ impl ServiceOp for Op {
             "UpdateOrganizationConfiguration" => Op::UpdateOrganizationConfiguration,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

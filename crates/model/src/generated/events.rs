@@ -202,16 +202,9 @@ static ALL: [Op; 57] = [
     Op::UpdateEventBus,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::ActivateEventSource => "ActivateEventSource",
             Op::CancelReplay => "CancelReplay",
@@ -273,7 +266,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "ActivateEventSource" => Op::ActivateEventSource,
             "CancelReplay" => Op::CancelReplay,
@@ -334,6 +328,24 @@ impl ServiceOp for Op {
             "UpdateEventBus" => Op::UpdateEventBus,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

@@ -292,16 +292,9 @@ static ALL: [Op; 87] = [
     Op::UpdateTrustedEntitySet,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AcceptAdministratorInvitation => "AcceptAdministratorInvitation",
             Op::AcceptInvitation => "AcceptInvitation",
@@ -393,7 +386,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AcceptAdministratorInvitation" => Op::AcceptAdministratorInvitation,
             "AcceptInvitation" => Op::AcceptInvitation,
@@ -484,6 +478,24 @@ impl ServiceOp for Op {
             "UpdateTrustedEntitySet" => Op::UpdateTrustedEntitySet,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

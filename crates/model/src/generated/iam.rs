@@ -559,16 +559,9 @@ static ALL: [Op; 176] = [
     Op::UploadSigningCertificate,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AcceptDelegationRequest => "AcceptDelegationRequest",
             Op::AddClientIDToOpenIDConnectProvider => "AddClientIDToOpenIDConnectProvider",
@@ -749,7 +742,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AcceptDelegationRequest" => Op::AcceptDelegationRequest,
             "AddClientIDToOpenIDConnectProvider" => Op::AddClientIDToOpenIDConnectProvider,
@@ -929,6 +923,24 @@ impl ServiceOp for Op {
             "UploadSigningCertificate" => Op::UploadSigningCertificate,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

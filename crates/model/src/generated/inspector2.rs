@@ -256,16 +256,9 @@ static ALL: [Op; 75] = [
     Op::UpdateOrganizationConfiguration,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AssociateMember => "AssociateMember",
             Op::BatchAssociateCodeSecurityScanConfiguration => "BatchAssociateCodeSecurityScanConfiguration",
@@ -345,7 +338,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AssociateMember" => Op::AssociateMember,
             "BatchAssociateCodeSecurityScanConfiguration" => Op::BatchAssociateCodeSecurityScanConfiguration,
@@ -424,6 +418,24 @@ impl ServiceOp for Op {
             "UpdateOrganizationConfiguration" => Op::UpdateOrganizationConfiguration,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

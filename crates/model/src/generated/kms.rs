@@ -193,16 +193,9 @@ static ALL: [Op; 54] = [
     Op::VerifyMac,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::CancelKeyDeletion => "CancelKeyDeletion",
             Op::ConnectCustomKeyStore => "ConnectCustomKeyStore",
@@ -261,7 +254,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "CancelKeyDeletion" => Op::CancelKeyDeletion,
             "ConnectCustomKeyStore" => Op::ConnectCustomKeyStore,
@@ -319,6 +313,24 @@ impl ServiceOp for Op {
             "VerifyMac" => Op::VerifyMac,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

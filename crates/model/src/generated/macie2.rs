@@ -274,16 +274,9 @@ static ALL: [Op; 81] = [
     Op::UpdateSensitivityInspectionTemplate,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AcceptInvitation => "AcceptInvitation",
             Op::BatchGetCustomDataIdentifiers => "BatchGetCustomDataIdentifiers",
@@ -369,7 +362,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AcceptInvitation" => Op::AcceptInvitation,
             "BatchGetCustomDataIdentifiers" => Op::BatchGetCustomDataIdentifiers,
@@ -454,6 +448,24 @@ impl ServiceOp for Op {
             "UpdateSensitivityInspectionTemplate" => Op::UpdateSensitivityInspectionTemplate,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

@@ -220,16 +220,9 @@ static ALL: [Op; 63] = [
     Op::UpdateResponsibilityTransfer,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AcceptHandshake => "AcceptHandshake",
             Op::AttachPolicy => "AttachPolicy",
@@ -297,7 +290,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AcceptHandshake" => Op::AcceptHandshake,
             "AttachPolicy" => Op::AttachPolicy,
@@ -364,6 +358,24 @@ impl ServiceOp for Op {
             "UpdateResponsibilityTransfer" => Op::UpdateResponsibilityTransfer,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

@@ -100,16 +100,9 @@ static ALL: [Op; 23] = [
     Op::ValidateResourcePolicy,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::BatchGetSecretValue => "BatchGetSecretValue",
             Op::CancelRotateSecret => "CancelRotateSecret",
@@ -137,7 +130,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "BatchGetSecretValue" => Op::BatchGetSecretValue,
             "CancelRotateSecret" => Op::CancelRotateSecret,
@@ -164,6 +158,24 @@ impl ServiceOp for Op {
             "ValidateResourcePolicy" => Op::ValidateResourcePolicy,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

@@ -358,16 +358,9 @@ static ALL: [Op; 109] = [
     Op::UpdateStandardsControl,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AcceptAdministratorInvitation => "AcceptAdministratorInvitation",
             Op::AcceptInvitation => "AcceptInvitation",
@@ -481,7 +474,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AcceptAdministratorInvitation" => Op::AcceptAdministratorInvitation,
             "AcceptInvitation" => Op::AcceptInvitation,
@@ -594,6 +588,24 @@ impl ServiceOp for Op {
             "UpdateStandardsControl" => Op::UpdateStandardsControl,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

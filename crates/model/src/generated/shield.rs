@@ -139,16 +139,9 @@ static ALL: [Op; 36] = [
     Op::UpdateSubscription,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AssociateDRTLogBucket => "AssociateDRTLogBucket",
             Op::AssociateDRTRole => "AssociateDRTRole",
@@ -189,7 +182,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AssociateDRTLogBucket" => Op::AssociateDRTLogBucket,
             "AssociateDRTRole" => Op::AssociateDRTRole,
@@ -229,6 +223,24 @@ impl ServiceOp for Op {
             "UpdateSubscription" => Op::UpdateSubscription,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

@@ -64,16 +64,9 @@ static ALL: [Op; 11] = [
     Op::GetWebIdentityToken,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AssumeRole => "AssumeRole",
             Op::AssumeRoleWithSAML => "AssumeRoleWithSAML",
@@ -89,7 +82,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AssumeRole" => Op::AssumeRole,
             "AssumeRoleWithSAML" => Op::AssumeRoleWithSAML,
@@ -104,6 +98,24 @@ impl ServiceOp for Op {
             "GetWebIdentityToken" => Op::GetWebIdentityToken,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

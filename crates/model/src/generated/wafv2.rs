@@ -196,16 +196,9 @@ static ALL: [Op; 55] = [
     Op::UpdateWebACL,
 ];
 
-impl ServiceOp for Op {
-    fn service() -> &'static Service {
-        &SERVICE
-    }
-
-    fn all() -> &'static [Op] {
-        &ALL
-    }
-
-    fn name(self) -> &'static str {
+impl Op {
+    /// The operation's name.
+    pub const fn name(self) -> &'static str {
         match self {
             Op::AssociateWebACL => "AssociateWebACL",
             Op::CheckCapacity => "CheckCapacity",
@@ -265,7 +258,8 @@ impl ServiceOp for Op {
         }
     }
 
-    fn from_name(name: &str) -> Option<Op> {
+    /// The operation with this exact name.
+    pub fn from_name(name: &str) -> Option<Op> {
         Some(match name {
             "AssociateWebACL" => Op::AssociateWebACL,
             "CheckCapacity" => Op::CheckCapacity,
@@ -324,6 +318,24 @@ impl ServiceOp for Op {
             "UpdateWebACL" => Op::UpdateWebACL,
             _ => return None,
         })
+    }
+}
+
+impl ServiceOp for Op {
+    fn service() -> &'static Service {
+        &SERVICE
+    }
+
+    fn all() -> &'static [Op] {
+        &ALL
+    }
+
+    fn name(self) -> &'static str {
+        Op::name(self)
+    }
+
+    fn from_name(name: &str) -> Option<Op> {
+        Op::from_name(name)
     }
 }
 

@@ -22,7 +22,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use rampart_model::{Operation, Protocol, Service};
 use rampart_services::{
     cloudtrail::event::EventFacts, registry::Access, Authorizer, AuthzError, CallContext, Db,
-    Principal,
+    Principal, Route,
 };
 use rampart_sigv4::{RequestParts, SigV4Error};
 use rampart_wire::{ApiError, CommonError, HttpRequest, WireHeader, WireResponse};
@@ -267,11 +267,11 @@ async fn process(
     };
     let operation = decoded.operation;
     call.input = Some(decoded.input.clone());
-    let Some(dispatch) = app.registry.lookup(service.name, operation.name) else {
+    let Some(route) = app.registry.lookup(service.name, operation.name) else {
         call.error = Some(ApiError::not_implemented(operation.name));
         return error_response(call);
     };
-    call.access = dispatch.access;
+    call.access = route.access;
     let Some(principal) = call.principal.clone() else {
         // An unsigned call to an operation that is built must bring its own proof
         // (web identity token, SAML assertion); none is built yet.
@@ -306,17 +306,7 @@ async fn process(
             ),
         )
     };
-    let question = match app
-        .registry
-        .authz(
-            service.name,
-            operation.name,
-            &decoded.input,
-            &ctx,
-            &app.store,
-        )
-        .await
-    {
+    let question = match route.authz(&decoded.input, &ctx, &app.store).await {
         Ok(Some(q)) => q,
         Ok(None) => {
             call.error = Some(denied(&ctx));
@@ -346,18 +336,12 @@ async fn process(
 
     let result = match call.access {
         Access::Read => {
-            app.registry
-                .handle(
-                    service.name,
-                    operation.name,
-                    decoded.input,
-                    &ctx,
-                    Db::Read(&app.store),
-                )
+            route
+                .handle(decoded.input, &ctx, Db::Read(&app.store))
                 .await
         }
-        Access::Write => match prepare(app, service, operation, &decoded.input, &mut ctx).await {
-            Ok(()) => run_write(app, call, service, operation, decoded.input, &ctx).await,
+        Access::Write => match prepare(app, &route, &decoded.input, &mut ctx).await {
+            Ok(()) => run_write(app, call, &route, decoded.input, &ctx).await,
             Err(err) => Err(err),
         },
     };
@@ -390,16 +374,11 @@ fn service_error(service: &'static Service, err: rampart_services::ServiceError)
 /// thread, before the write transaction: held inside it, every other writer would wait.
 async fn prepare(
     app: &App,
-    service: &'static Service,
-    operation: &'static Operation,
+    route: &Route,
     input: &Value,
     ctx: &mut CallContext,
 ) -> Result<(), rampart_services::ServiceError> {
-    let Some(work) = app
-        .registry
-        .prepare(service.name, operation.name, input, ctx, &app.store)
-        .await?
-    else {
+    let Some(work) = route.prepare(input, ctx, &app.store).await? else {
         return Ok(());
     };
     let _turn = app
@@ -420,24 +399,14 @@ async fn prepare(
 async fn run_write(
     app: &App,
     call: &mut Call,
-    service: &'static Service,
-    operation: &'static Operation,
+    route: &Route,
     input: Value,
     ctx: &CallContext,
 ) -> Result<Value, rampart_services::ServiceError> {
     const ATTEMPTS: usize = 5;
     for attempt in 1..=ATTEMPTS {
         let mut tx = app.store.begin().await?;
-        let outcome = app
-            .registry
-            .handle(
-                service.name,
-                operation.name,
-                input.clone(),
-                ctx,
-                Db::Write(&mut tx),
-            )
-            .await;
+        let outcome = route.handle(input.clone(), ctx, Db::Write(&mut tx)).await;
         let output = match outcome {
             Ok(output) => output,
             Err(err) => {

@@ -9,83 +9,71 @@ use serde_json::{json, Value};
 
 use crate::json_field::SetField;
 use crate::{
-    authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError,
-    registry::not_implemented, registry::Access,
+    authz::AuthzRequest,
+    context::CallContext,
+    db::Db,
+    error::{service_errors, ServiceError},
 };
 
-/// CloudTrail's errors, named after its codes.
-#[derive(Debug, thiserror::Error)]
-pub enum CloudTrailError {
-    /// A lookup attribute key is unknown, or more than one attribute was given.
-    #[error("{0}")]
-    InvalidLookupAttributesException(String),
-    /// The start time is after the end time.
-    #[error("Start time must be before end time.")]
-    InvalidTimeRangeException,
-    /// The pagination token is not one this server issued.
-    #[error("Invalid NextToken.")]
-    InvalidNextTokenException,
-    /// An event category other than `insight`.
-    #[error("Invalid EventCategory: {0}")]
-    InvalidEventCategoryException(String),
-    /// `MaxResults` outside 1..=50.
-    #[error("MaxResults must be between 1 and 50.")]
-    InvalidMaxResultsException,
-}
+pub use rampart_model::cloudtrail::Op;
 
-impl CloudTrailError {
-    fn code(&self) -> &'static str {
-        match self {
-            CloudTrailError::InvalidLookupAttributesException(_) => {
-                "InvalidLookupAttributesException"
-            }
-            CloudTrailError::InvalidTimeRangeException => "InvalidTimeRangeException",
-            CloudTrailError::InvalidNextTokenException => "InvalidNextTokenException",
-            CloudTrailError::InvalidEventCategoryException(_) => "InvalidEventCategoryException",
-            CloudTrailError::InvalidMaxResultsException => "InvalidMaxResultsException",
-        }
+service_errors! {
+    /// CloudTrail's errors, named after its codes.
+    pub enum CloudTrailError for "cloudtrail" {
+        /// A lookup attribute key is unknown, or more than one attribute was given.
+        InvalidLookupAttributesException,
+        /// The start time is after the end time.
+        #[error("Start time must be before end time.")]
+        InvalidTimeRangeException,
+        /// The pagination token is not one this server issued.
+        #[error("Invalid NextToken.")]
+        InvalidNextTokenException,
+        /// An event category other than `insight`.
+        #[error("Invalid EventCategory: {0}")]
+        InvalidEventCategoryException(String),
+        /// `MaxResults` outside 1..=50.
+        #[error("MaxResults must be between 1 and 50.")]
+        InvalidMaxResultsException,
     }
 }
 
-impl From<CloudTrailError> for ServiceError {
-    fn from(err: CloudTrailError) -> ServiceError {
-        ServiceError::sender(err.code(), err.to_string())
+routes! {
+    authz: authorize;
+    built {
+        LookupEvents => Read, |i, c, d| lookup_events(i, c, d);
+    }
+    not_built {
+        // Trails, event data stores, channels, Lake queries, insights and dashboards.
+        AddTags, CancelQuery, CreateChannel, CreateDashboard, CreateEventDataStore, CreateTrail,
+        DeleteChannel, DeleteDashboard, DeleteEventDataStore, DeleteResourcePolicy, DeleteTrail,
+        DeregisterOrganizationDelegatedAdmin, DescribeQuery, DescribeTrails, DisableFederation,
+        EnableFederation, GenerateQuery, GetChannel, GetDashboard, GetEventConfiguration,
+        GetEventDataStore, GetEventSelectors, GetImport, GetInsightSelectors, GetQueryResults,
+        GetResourcePolicy, GetTrail, GetTrailStatus, ListChannels, ListDashboards,
+        ListEventDataStores, ListImportFailures, ListImports, ListInsightsData,
+        ListInsightsMetricData, ListPublicKeys, ListQueries, ListTags, ListTrails,
+        PutEventConfiguration, PutEventSelectors, PutInsightSelectors, PutResourcePolicy,
+        RegisterOrganizationDelegatedAdmin, RemoveTags, RestoreEventDataStore,
+        SearchSampleQueries, StartDashboardRefresh, StartEventDataStoreIngestion, StartImport,
+        StartLogging, StartQuery, StopEventDataStoreIngestion, StopImport, StopLogging,
+        UpdateChannel, UpdateDashboard, UpdateEventDataStore, UpdateTrail,
     }
 }
 
-/// Whether a CloudTrail operation is built, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    match operation {
-        "LookupEvents" => Some(Access::Read),
-        _ => None,
-    }
-}
-
-/// The authorization entry of a CloudTrail operation.
-pub fn authz(operation: &str, _input: &Value, ctx: &CallContext) -> Option<AuthzRequest> {
-    match operation {
-        "LookupEvents" => Some(AuthzRequest::on_any(
+/// The authorization question of a CloudTrail operation.
+async fn authorize(
+    op: Op,
+    _input: &Value,
+    ctx: &CallContext,
+    _store: &Store,
+) -> Result<Option<AuthzRequest>, ServiceError> {
+    Ok(match op {
+        Op::LookupEvents => Some(AuthzRequest::on_any(
             "cloudtrail:LookupEvents",
             &ctx.principal.account_id,
         )),
         _ => None,
-    }
-}
-
-/// Runs a CloudTrail operation.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let Db::Read(store) = db else {
-        return Err(ServiceError::internal());
-    };
-    match operation {
-        "LookupEvents" => lookup_events(&input, ctx, store).await,
-        _ => Err(not_implemented("cloudtrail", operation)),
-    }
+    })
 }
 
 /// The page size CloudTrail uses when `MaxResults` is absent, and its largest.
@@ -96,8 +84,11 @@ const HISTORY_DAYS: i64 = 90;
 async fn lookup_events(
     input: &Value,
     ctx: &CallContext,
-    store: &Store,
+    db: Db<'_>,
 ) -> Result<Value, ServiceError> {
+    let Db::Read(store) = db else {
+        return Err(ServiceError::internal());
+    };
     let query = lookup_query(input, ctx)?;
     let page = store.lookup_events(&query).await.map_err(|err| match err {
         StoreError::InvalidInput(_) => CloudTrailError::InvalidNextTokenException.into(),

@@ -1,6 +1,7 @@
 //! Access keys of IAM users and of the root user: create (at most 2), list, activate or
 //! deactivate, delete, last use. Secrets are sealed by the store; this module never keeps them.
 
+use super::Op;
 use rampart_store::{AccessKey, KeyStatus, Principal as KeyOwner, Store, Zeroizing};
 use serde_json::{json, Map, Value};
 
@@ -15,38 +16,29 @@ use crate::{
     error::ServiceError,
     ids,
     principal::{root_arn, PrincipalKind},
-    registry::{not_implemented, Access},
 };
 
 /// Long-term access keys per user (and per root user).
 pub const KEYS_PER_USER: u64 = 2;
 
-/// Whether this family owns `operation`, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    Some(match operation {
-        "ListAccessKeys" | "GetAccessKeyLastUsed" => Access::Read,
-        "CreateAccessKey" | "UpdateAccessKey" | "DeleteAccessKey" => Access::Write,
-        _ => return None,
-    })
-}
-
 /// The authorization entry of an operation of this family.
 pub async fn authz(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
+    let operation = op.name();
     let account = ctx.principal.account_id.as_str();
     let action = format!("iam:{operation}");
-    let req = match operation {
-        "CreateAccessKey" | "ListAccessKeys" | "UpdateAccessKey" | "DeleteAccessKey" => {
+    let req = match op {
+        Op::CreateAccessKey | Op::ListAccessKeys | Op::UpdateAccessKey | Op::DeleteAccessKey => {
             match opt_str(input, "UserName") {
                 Some(name) => users::authz_on_user(&action, name, ctx, store, Vec::new()).await?,
                 None => AuthzRequest::on(&action, ctx.principal.arn.clone(), account),
             }
         }
-        "GetAccessKeyLastUsed" => {
+        Op::GetAccessKeyLastUsed => {
             let id = req_str(input, "AccessKeyId")?;
             let arn = match store.credentials().get(id).await? {
                 Some(k) if k.principal.account_id == account => k.principal.arn,
@@ -57,24 +49,6 @@ pub async fn authz(
         _ => return Ok(None),
     };
     Ok(Some(req))
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "CreateAccessKey" => create(&input, ctx, db).await,
-        "ListAccessKeys" => list(&input, ctx, db).await,
-        "UpdateAccessKey" => update(&input, ctx, db).await,
-        "DeleteAccessKey" => delete(&input, ctx, db).await,
-        "GetAccessKeyLastUsed" => last_used(&input, ctx, db).await,
-        _ => Err(not_implemented("iam", operation)),
-    }
 }
 
 /// Whose keys an operation addresses: the named user, or the caller (an IAM user or root).
@@ -130,7 +104,7 @@ fn key_json(k: &AccessKey, user: Option<&str>) -> Map<String, Value> {
     m
 }
 
-async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let (owner, user) = owner(input, ctx, db).await?;
     let count = db
         .credentials()
@@ -168,7 +142,7 @@ async fn long_term_keys(db: &mut Db<'_>, owner: &KeyOwner) -> Res<Vec<AccessKey>
         .collect())
 }
 
-async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let (owner, user) = owner(input, ctx, db).await?;
     let keys = long_term_keys(db, &owner).await?;
     let req = page::page_req(input)?;
@@ -205,7 +179,7 @@ async fn owned_key(db: &mut Db<'_>, owner: &KeyOwner, id: &str) -> Res<AccessKey
     }
 }
 
-async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let (owner, _) = owner(input, ctx, db).await?;
     let id = req_str(input, "AccessKeyId")?;
     let status = match req_str(input, "Status")? {
@@ -223,7 +197,7 @@ async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({}))
 }
 
-async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let (owner, _) = owner(input, ctx, db).await?;
     let id = req_str(input, "AccessKeyId")?;
     owned_key(db, &owner, id).await?;
@@ -231,7 +205,7 @@ async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({}))
 }
 
-async fn last_used(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn last_used(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let id = req_str(input, "AccessKeyId")?;
     let key = match db.credentials().get(id).await? {
         Some(k) if k.principal.account_id == ctx.principal.account_id => k,
@@ -291,9 +265,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn families_and_json() {
-        assert_eq!(access("CreateAccessKey"), Some(Access::Write));
-        assert_eq!(access("GetAccessKeyLastUsed"), Some(Access::Read));
+    fn key_json_names_the_user_when_there_is_one() {
         let k = AccessKey {
             access_key_id: "AKIAEXAMPLEEXAMPLE12".into(),
             principal: KeyOwner {

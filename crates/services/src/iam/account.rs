@@ -1,6 +1,7 @@
 //! Account-level IAM: the account alias, `GetAccountSummary` and
 //! `GetAccountAuthorizationDetails`.
 
+use super::Op;
 use chrono::{DateTime, Utc};
 use rampart_store::{Entity, KeyStatus, Store};
 use serde_json::{json, Map, Value};
@@ -14,53 +15,19 @@ use super::{
     },
     users,
 };
-use crate::{
-    authz::AuthzRequest,
-    context::CallContext,
-    db::Db,
-    error::ServiceError,
-    registry::{not_implemented, Access},
-};
-
-/// Whether this family owns `operation`, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    Some(match operation {
-        "ListAccountAliases" | "GetAccountSummary" | "GetAccountAuthorizationDetails" => {
-            Access::Read
-        }
-        "CreateAccountAlias" | "DeleteAccountAlias" => Access::Write,
-        _ => return None,
-    })
-}
+use crate::{authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError};
 
 /// The authorization entry of an operation of this family (all on `*`).
 pub async fn authz(
-    operation: &str,
+    op: Op,
     _input: &Value,
     ctx: &CallContext,
     _store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
-    Ok(access(operation)
-        .map(|_| AuthzRequest::on_any(&format!("iam:{operation}"), &ctx.principal.account_id)))
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    let account = ctx.principal.account_id.as_str();
-    match operation {
-        "CreateAccountAlias" => create_alias(&input, account, ctx.now, db).await,
-        "DeleteAccountAlias" => delete_alias(&input, account, db).await,
-        "ListAccountAliases" => list_aliases(&input, account, db).await,
-        "GetAccountSummary" => summary(account, db).await,
-        "GetAccountAuthorizationDetails" => details(&input, account, db).await,
-        _ => Err(not_implemented("iam", operation)),
-    }
+    Ok(Some(AuthzRequest::on_any(
+        &format!("iam:{}", op.name()),
+        &ctx.principal.account_id,
+    )))
 }
 
 fn alias_id(alias: &str) -> String {
@@ -85,7 +52,7 @@ pub async fn all(db: &mut Db<'_>, account: &str, kind: &str) -> Res<Vec<Entity>>
 }
 
 /// An account has one alias; a new one replaces it. Aliases are unique across accounts.
-async fn create_alias(
+pub async fn create_alias(
     input: &Value,
     account: &str,
     now: DateTime<Utc>,
@@ -124,7 +91,7 @@ async fn create_alias(
     Ok(json!({}))
 }
 
-async fn delete_alias(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete_alias(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
     let alias = req_str(input, "AccountAlias")?;
     match db.entities().get(account, ACCOUNT_ALIAS, alias).await? {
         Some(_) => {
@@ -137,7 +104,7 @@ async fn delete_alias(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Valu
     }
 }
 
-async fn list_aliases(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_aliases(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
     let names: Vec<String> = all(db, account, ACCOUNT_ALIAS)
         .await?
         .into_iter()
@@ -151,7 +118,7 @@ async fn list_aliases(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Valu
     Ok(Value::Object(m))
 }
 
-async fn summary(account: &str, db: &mut Db<'_>) -> Res<Value> {
+pub async fn summary(account: &str, db: &mut Db<'_>) -> Res<Value> {
     let users = db.entities().count(account, USER).await?;
     let groups = db.entities().count(account, GROUP).await?;
     let roles = db.entities().count(account, ROLE).await?;
@@ -383,7 +350,7 @@ enum Part {
     Policy,
 }
 
-async fn details(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+pub async fn details(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
     let filter = str_list(input, "Filter");
     let wants = |f: &str| filter.is_empty() || filter.iter().any(|x| x == f);
     let mut items: Vec<(Part, Entity)> = Vec::new();
@@ -430,16 +397,4 @@ async fn details(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
     m.insert("Policies".into(), Value::Array(policies_out));
     page::finish(&mut m, truncated, last.as_deref());
     Ok(Value::Object(m))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn alias_ids_are_global() {
-        assert_eq!(alias_id("acme"), "alias:acme");
-        assert_eq!(access("CreateAccountAlias"), Some(Access::Write));
-        assert_eq!(access("GetAccountSummary"), Some(Access::Read));
-    }
 }

@@ -202,15 +202,10 @@ mod tests {
         input: serde_json::Value,
     ) -> Result<serde_json::Value, ServiceError> {
         let ctx = root_ctx();
-        match crate::iam::access(op) {
-            Some(crate::registry::Access::Write) => {
-                let mut tx = store.begin().await.unwrap();
-                let out = crate::iam::handle(op, input, &ctx, Db::Write(&mut tx)).await?;
-                tx.commit().await.unwrap();
-                Ok(out)
-            }
-            _ => crate::iam::handle(op, input, &ctx, Db::Read(store)).await,
-        }
+        let route = crate::iam::Op::from_name(op)
+            .and_then(crate::iam::route)
+            .unwrap();
+        route.call_unaudited(input, &ctx, store).await
     }
 
     #[tokio::test]

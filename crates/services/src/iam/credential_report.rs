@@ -1,6 +1,7 @@
 //! The credential report: one CSV row per IAM user plus the root user, with AWS's columns,
 //! generated on request and kept (like AWS) for four hours.
 
+use super::Op;
 use base64::Engine;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use rampart_store::{AccessKey, Entity, KeyStatus, Store};
@@ -15,12 +16,7 @@ use super::{
     passwords::{login_of, policy_of, PasswordPolicy},
 };
 use crate::{
-    authz::AuthzRequest,
-    context::CallContext,
-    db::Db,
-    error::ServiceError,
-    principal::root_arn,
-    registry::{not_implemented, Access},
+    authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError, principal::root_arn,
 };
 
 /// Entity kind of the account's last credential report (name key `report`).
@@ -54,39 +50,17 @@ pub const COLUMNS: [&str; 22] = [
     "cert_2_last_rotated",
 ];
 
-/// Whether this family owns `operation`, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    Some(match operation {
-        "GetCredentialReport" => Access::Read,
-        "GenerateCredentialReport" => Access::Write,
-        _ => return None,
-    })
-}
-
 /// The authorization entry of an operation of this family (both on `*`).
 pub async fn authz(
-    operation: &str,
+    op: Op,
     _input: &Value,
     ctx: &CallContext,
     _store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
-    Ok(access(operation)
-        .map(|_| AuthzRequest::on_any(&format!("iam:{operation}"), &ctx.principal.account_id)))
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    _input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "GenerateCredentialReport" => generate(ctx, db).await,
-        "GetCredentialReport" => get(ctx, db).await,
-        _ => Err(not_implemented("iam", operation)),
-    }
+    Ok(Some(AuthzRequest::on_any(
+        &format!("iam:{}", op.name()),
+        &ctx.principal.account_id,
+    )))
 }
 
 /// The stored report.
@@ -100,7 +74,7 @@ fn fresh(doc: &ReportDoc, now: DateTime<Utc>) -> bool {
     now - doc.generated_at < Duration::hours(REPORT_TTL_HOURS)
 }
 
-async fn generate(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn generate(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let existing = find(db, account, CREDENTIAL_REPORT, "report").await?;
     if let Some(e) = &existing {
@@ -138,7 +112,7 @@ async fn generate(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     }))
 }
 
-async fn get(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn get(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let Some(e) = find(db, account, CREDENTIAL_REPORT, "report").await? else {
         return Err(IamError::ReportNotPresent(

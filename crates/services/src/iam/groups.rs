@@ -1,5 +1,6 @@
 //! IAM groups: lifecycle, membership and inline policies.
 
+use super::Op;
 use chrono::{DateTime, Utc};
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
@@ -12,32 +13,10 @@ use super::{
     model::{self, name_key, GroupDoc, UserDoc, GROUP, LINK_ATTACHED, LINK_MEMBER},
     users,
 };
-use crate::{
-    authz::AuthzRequest,
-    context::CallContext,
-    db::Db,
-    error::ServiceError,
-    registry::{not_implemented, Access},
-};
+use crate::{authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError};
 
 /// A user may belong to at most this many groups.
 pub const GROUPS_PER_USER: usize = 10;
-
-/// Whether this family owns `operation`, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    Some(match operation {
-        "GetGroup" | "ListGroups" | "ListGroupsForUser" | "GetGroupPolicy"
-        | "ListGroupPolicies" => Access::Read,
-        "CreateGroup"
-        | "UpdateGroup"
-        | "DeleteGroup"
-        | "AddUserToGroup"
-        | "RemoveUserFromGroup"
-        | "PutGroupPolicy"
-        | "DeleteGroupPolicy" => Access::Write,
-        _ => return None,
-    })
-}
 
 /// The ARN of a group.
 pub fn group_arn(account: &str, path: &str, name: &str) -> String {
@@ -58,32 +37,33 @@ pub async fn group_arn_stored(store: &Store, account: &str, name: &str) -> Res<S
 
 /// The authorization entry of an operation of this family.
 pub async fn authz(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
+    let operation = op.name();
     let account = ctx.principal.account_id.as_str();
     let action = format!("iam:{operation}");
-    let req = match operation {
-        "CreateGroup" => {
+    let req = match op {
+        Op::CreateGroup => {
             let name = req_str(input, "GroupName")?;
             AuthzRequest::on(&action, group_arn(account, &path_of(input), name), account)
         }
-        "ListGroups" => AuthzRequest::on(&action, group_arn(account, "/", "*"), account),
-        "ListGroupsForUser" => {
+        Op::ListGroups => AuthzRequest::on(&action, group_arn(account, "/", "*"), account),
+        Op::ListGroupsForUser => {
             let name = req_str(input, "UserName")?;
             users::authz_on_user(&action, name, ctx, store, Vec::new()).await?
         }
-        "GetGroup"
-        | "UpdateGroup"
-        | "DeleteGroup"
-        | "AddUserToGroup"
-        | "RemoveUserFromGroup"
-        | "PutGroupPolicy"
-        | "DeleteGroupPolicy"
-        | "GetGroupPolicy"
-        | "ListGroupPolicies" => {
+        Op::GetGroup
+        | Op::UpdateGroup
+        | Op::DeleteGroup
+        | Op::AddUserToGroup
+        | Op::RemoveUserFromGroup
+        | Op::PutGroupPolicy
+        | Op::DeleteGroupPolicy
+        | Op::GetGroupPolicy
+        | Op::ListGroupPolicies => {
             let name = req_str(input, "GroupName")?;
             AuthzRequest::on(
                 &action,
@@ -94,31 +74,6 @@ pub async fn authz(
         _ => return Ok(None),
     };
     Ok(Some(req))
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "CreateGroup" => create_group(&input, ctx, db).await,
-        "GetGroup" => get_group(&input, ctx, db).await,
-        "ListGroups" => list_groups(&input, ctx, db).await,
-        "UpdateGroup" => update_group(&input, ctx, db).await,
-        "DeleteGroup" => delete_group(&input, ctx, db).await,
-        "AddUserToGroup" => add_user(&input, ctx, db).await,
-        "RemoveUserFromGroup" => remove_user(&input, ctx, db).await,
-        "ListGroupsForUser" => list_groups_for_user(&input, ctx, db).await,
-        "PutGroupPolicy" => put_group_policy(&input, ctx, db).await,
-        "GetGroupPolicy" => get_group_policy(&input, ctx, db).await,
-        "DeleteGroupPolicy" => delete_group_policy(&input, ctx, db).await,
-        "ListGroupPolicies" => list_group_policies(&input, ctx, db).await,
-        _ => Err(not_implemented("iam", operation)),
-    }
 }
 
 /// A group as outputs carry it.
@@ -132,7 +87,7 @@ pub fn group_json(e: &Entity) -> Value {
     })
 }
 
-async fn create_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn create_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let name = req_str(input, "GroupName")?;
     let path = path_of(input);
@@ -189,7 +144,7 @@ pub async fn groups_of(db: &mut Db<'_>, user: &Entity) -> Res<Vec<Entity>> {
     Ok(out)
 }
 
-async fn get_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn get_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let name = req_str(input, "GroupName")?;
     let g = load(db, &ctx.principal.account_id, name).await?;
     let req = page::page_req(input)?;
@@ -207,7 +162,7 @@ async fn get_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Val
     Ok(Value::Object(out))
 }
 
-async fn list_groups(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_groups(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let req = page::page_req(input)?;
     let got = db
         .entities()
@@ -232,7 +187,7 @@ async fn list_groups(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
     Ok(Value::Object(out))
 }
 
-async fn update_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn update_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let name = req_str(input, "GroupName")?;
     let mut g = load(db, account, name).await?;
@@ -260,7 +215,7 @@ async fn update_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
     Ok(json!({}))
 }
 
-async fn delete_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let name = req_str(input, "GroupName")?;
     let g = load(db, account, name).await?;
@@ -287,7 +242,7 @@ async fn delete_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
     Ok(json!({}))
 }
 
-async fn add_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn add_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let g = load(db, account, req_str(input, "GroupName")?).await?;
     let u = users::load(db, account, req_str(input, "UserName")?).await?;
@@ -306,7 +261,7 @@ async fn add_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
     Ok(json!({}))
 }
 
-async fn remove_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn remove_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let group_name = req_str(input, "GroupName")?;
     let user_name = req_str(input, "UserName")?;
@@ -326,7 +281,7 @@ async fn remove_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
     Ok(json!({}))
 }
 
-async fn list_groups_for_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_groups_for_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let u = users::load(db, &ctx.principal.account_id, req_str(input, "UserName")?).await?;
     let req = page::page_req(input)?;
     let all = groups_of(db, &u).await?;
@@ -352,7 +307,7 @@ fn no_such_policy(name: &str) -> ServiceError {
     .into()
 }
 
-async fn put_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn put_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let g = load(db, &ctx.principal.account_id, req_str(input, "GroupName")?).await?;
     let policy_name = req_str(input, "PolicyName")?;
     let text = req_str(input, "PolicyDocument")?;
@@ -367,7 +322,7 @@ async fn put_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> 
     Ok(json!({}))
 }
 
-async fn get_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn get_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let g = load(db, &ctx.principal.account_id, req_str(input, "GroupName")?).await?;
     let policy_name = req_str(input, "PolicyName")?;
     let doc: GroupDoc = read_doc(&g)?;
@@ -381,7 +336,7 @@ async fn get_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> 
     }))
 }
 
-async fn delete_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let g = load(db, &ctx.principal.account_id, req_str(input, "GroupName")?).await?;
     let policy_name = req_str(input, "PolicyName")?;
     let mut doc: GroupDoc = read_doc(&g)?;
@@ -392,24 +347,8 @@ async fn delete_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) 
     Ok(json!({}))
 }
 
-async fn list_group_policies(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_group_policies(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let g = load(db, &ctx.principal.account_id, req_str(input, "GroupName")?).await?;
     let doc: GroupDoc = read_doc(&g)?;
     page::names_page(doc.inline_policies.keys().cloned().collect(), input)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn group_arns_have_paths() {
-        assert_eq!(
-            group_arn("111122223333", "/eng/", "Devs"),
-            "arn:aws:iam::111122223333:group/eng/Devs"
-        );
-        assert_eq!(access("AddUserToGroup"), Some(Access::Write));
-        assert_eq!(access("ListGroupsForUser"), Some(Access::Read));
-        assert_eq!(access("CreateRole"), None);
-    }
 }

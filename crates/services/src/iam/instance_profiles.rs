@@ -1,5 +1,6 @@
 //! IAM: instance profiles and the (at most one) role each holds.
 
+use super::Op;
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 
@@ -18,43 +19,26 @@ use crate::{
         model::{self, InstanceProfileDoc, RoleDoc},
         roles::{load_role, role_json},
     },
-    registry::{not_implemented, Access},
 };
-
-/// Whether this family owns `operation`, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    match operation {
-        "GetInstanceProfile"
-        | "ListInstanceProfiles"
-        | "ListInstanceProfilesForRole"
-        | "ListInstanceProfileTags" => Some(Access::Read),
-        "CreateInstanceProfile"
-        | "DeleteInstanceProfile"
-        | "AddRoleToInstanceProfile"
-        | "RemoveRoleFromInstanceProfile"
-        | "TagInstanceProfile"
-        | "UntagInstanceProfile" => Some(Access::Write),
-        _ => None,
-    }
-}
 
 /// The authorization entry of an operation of this family.
 pub async fn authz(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
+    let operation = op.name();
     let account = &ctx.principal.account_id;
     let action = format!("iam:{operation}");
-    match operation {
-        "ListInstanceProfiles" => Ok(Some(AuthzRequest::on_any(&action, account))),
-        "ListInstanceProfilesForRole" => {
+    match op {
+        Op::ListInstanceProfiles => Ok(Some(AuthzRequest::on_any(&action, account))),
+        Op::ListInstanceProfilesForRole => {
             let name = opt_str(input, "RoleName").unwrap_or_default();
             let arn = stored_arn(store, account, model::ROLE, "role", name).await?;
             Ok(Some(AuthzRequest::on(&action, arn, account)))
         }
-        "CreateInstanceProfile" => {
+        Op::CreateInstanceProfile => {
             let name = opt_str(input, "InstanceProfileName").unwrap_or_default();
             let path = opt_str(input, "Path").unwrap_or("/");
             let mut q = AuthzRequest::on(
@@ -69,9 +53,9 @@ pub async fn authz(
             let Some(name) = opt_str(input, "InstanceProfileName") else {
                 return Ok(None);
             };
-            let extra = match operation {
-                "TagInstanceProfile" => tags::request_context(&tags::from_input(input)?),
-                "UntagInstanceProfile" => {
+            let extra = match op {
+                Op::TagInstanceProfile => tags::request_context(&tags::from_input(input)?),
+                Op::UntagInstanceProfile => {
                     let keys = str_list(input, "TagKeys");
                     if keys.is_empty() {
                         Vec::new()
@@ -96,48 +80,6 @@ pub async fn authz(
             .await?;
             Ok(Some(q))
         }
-    }
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    let input = &input;
-    match operation {
-        "CreateInstanceProfile" => create(input, ctx, db).await,
-        "GetInstanceProfile" => {
-            let (e, doc) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
-            Ok(json!({ "InstanceProfile": profile_json(db, &e, &doc, true).await? }))
-        }
-        "ListInstanceProfiles" => list(input, ctx, db).await,
-        "DeleteInstanceProfile" => delete(input, ctx, db).await,
-        "AddRoleToInstanceProfile" => add_role(input, ctx, db).await,
-        "RemoveRoleFromInstanceProfile" => remove_role(input, ctx, db).await,
-        "ListInstanceProfilesForRole" => list_for_role(input, ctx, db).await,
-        "TagInstanceProfile" => {
-            let (e, mut doc) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
-            doc.tags = tags::merge(&doc.tags, &tags::from_input(input)?)?;
-            save_doc(db, e, &doc, ctx.now).await?;
-            bump(db).await?;
-            Ok(json!({}))
-        }
-        "UntagInstanceProfile" => {
-            let (e, mut doc) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
-            doc.tags = tags::remove(&doc.tags, &str_list(input, "TagKeys"));
-            save_doc(db, e, &doc, ctx.now).await?;
-            bump(db).await?;
-            Ok(json!({}))
-        }
-        "ListInstanceProfileTags" => {
-            let (_, doc) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
-            page::tags_page(&doc.tags, input)
-        }
-        _ => Err(not_implemented("iam", operation)),
     }
 }
 
@@ -182,7 +124,11 @@ async fn profile_json(
     Ok(v)
 }
 
-async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Value, ServiceError> {
+pub async fn create(
+    input: &Value,
+    ctx: &CallContext,
+    db: &mut Db<'_>,
+) -> Result<Value, ServiceError> {
     let account = &ctx.principal.account_id;
     let name = req_str(input, "InstanceProfileName")?;
     let path = checked_path(input, "Path")?;
@@ -208,7 +154,11 @@ async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Val
     Ok(json!({ "InstanceProfile": profile_json(db, &e, &doc, true).await? }))
 }
 
-async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Value, ServiceError> {
+pub async fn list(
+    input: &Value,
+    ctx: &CallContext,
+    db: &mut Db<'_>,
+) -> Result<Value, ServiceError> {
     let req = page::page_req(input)?;
     let got = db
         .entities()
@@ -224,7 +174,11 @@ async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Value
     profiles_page(db, &got.items, got.truncated, last).await
 }
 
-async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Value, ServiceError> {
+pub async fn delete(
+    input: &Value,
+    ctx: &CallContext,
+    db: &mut Db<'_>,
+) -> Result<Value, ServiceError> {
     let (e, _) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
     if !db
         .links()
@@ -243,7 +197,7 @@ async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Result<Val
     Ok(json!({}))
 }
 
-async fn add_role(
+pub async fn add_role(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -267,7 +221,7 @@ async fn add_role(
     Ok(json!({}))
 }
 
-async fn remove_role(
+pub async fn remove_role(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -290,7 +244,7 @@ async fn remove_role(
     Ok(json!({}))
 }
 
-async fn list_for_role(
+pub async fn list_for_role(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -333,14 +287,32 @@ async fn profiles_page(
     Ok(Value::Object(out))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `GetInstanceProfile`.
+pub async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let (e, doc) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
+    Ok(json!({ "InstanceProfile": profile_json(db, &e, &doc, true).await? }))
+}
 
-    #[test]
-    fn operations_are_classified() {
-        assert_eq!(access("GetInstanceProfile"), Some(Access::Read));
-        assert_eq!(access("AddRoleToInstanceProfile"), Some(Access::Write));
-        assert_eq!(access("CreateRole"), None);
-    }
+/// `TagInstanceProfile`.
+pub async fn tag(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let (e, mut doc) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
+    doc.tags = tags::merge(&doc.tags, &tags::from_input(input)?)?;
+    save_doc(db, e, &doc, ctx.now).await?;
+    bump(db).await?;
+    Ok(json!({}))
+}
+
+/// `UntagInstanceProfile`.
+pub async fn untag(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let (e, mut doc) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
+    doc.tags = tags::remove(&doc.tags, &str_list(input, "TagKeys"));
+    save_doc(db, e, &doc, ctx.now).await?;
+    bump(db).await?;
+    Ok(json!({}))
+}
+
+/// `ListInstanceProfileTags`.
+pub async fn list_tags(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let (_, doc) = load(db, ctx, req_str(input, "InstanceProfileName")?).await?;
+    page::tags_page(&doc.tags, input)
 }

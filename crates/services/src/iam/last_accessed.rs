@@ -2,6 +2,7 @@
 //! by the server from real requests, debounced), and the `GenerateServiceLastAccessedDetails`
 //! / `GetServiceLastAccessedDetails` jobs that report it for a user, role, group or policy.
 
+use super::Op;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -22,7 +23,6 @@ use crate::{
     context::CallContext,
     db::Db,
     error::ServiceError,
-    registry::{not_implemented, Access},
 };
 
 /// Entity kind of an IAM entity's per-service last access (name key: the entity's ARN).
@@ -96,51 +96,25 @@ pub async fn record(
     Ok(())
 }
 
-/// Whether this family owns `operation`, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    Some(match operation {
-        "GetServiceLastAccessedDetails" | "GetServiceLastAccessedDetailsWithEntities" => {
-            Access::Read
-        }
-        "GenerateServiceLastAccessedDetails" => Access::Write,
-        _ => return None,
-    })
-}
-
 /// The authorization entry: generating acts on the entity, reading a job on `*`.
 pub async fn authz(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     _store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
+    let operation = op.name();
     let account = &ctx.principal.account_id;
     let action = format!("iam:{operation}");
-    Ok(Some(match operation {
-        "GenerateServiceLastAccessedDetails" => {
+    Ok(Some(match op {
+        Op::GenerateServiceLastAccessedDetails => {
             AuthzRequest::on(&action, req_str(input, "Arn")?.to_string(), account)
         }
-        "GetServiceLastAccessedDetails" | "GetServiceLastAccessedDetailsWithEntities" => {
+        Op::GetServiceLastAccessedDetails | Op::GetServiceLastAccessedDetailsWithEntities => {
             AuthzRequest::on_any(&action, account)
         }
         _ => return Ok(None),
     }))
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "GenerateServiceLastAccessedDetails" => generate(&input, ctx, db).await,
-        "GetServiceLastAccessedDetails" => get(&input, ctx, db).await,
-        "GetServiceLastAccessedDetailsWithEntities" => get_entities(&input, ctx, db).await,
-        _ => Err(not_implemented("iam", operation)),
-    }
 }
 
 /// A finished job.
@@ -282,7 +256,7 @@ fn allowed_services(policies: &[NamedPolicy]) -> Vec<&'static str> {
         .collect()
 }
 
-async fn generate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn generate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let arn = req_str(input, "Arn")?;
     if opt_str(input, "Granularity") == Some("ACTION_LEVEL") {
@@ -379,7 +353,7 @@ async fn job(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<JobDoc> {
 }
 
 /// The users and roles of a job with their last use of one service.
-async fn get_entities(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn get_entities(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let ns = req_str(input, "ServiceNamespace")?.to_string();
     let doc = job(input, ctx, db).await?;
     let req = page::page_req(input)?;
@@ -408,7 +382,7 @@ async fn get_entities(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
     Ok(Value::Object(out))
 }
 
-async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let doc = job(input, ctx, db).await?;
     let req = page::page_req(input)?;
     let indexed: Vec<(usize, Value)> = doc.services.into_iter().enumerate().collect();

@@ -1,6 +1,7 @@
 //! Console passwords: login profiles, `ChangePassword` by the user, and the account password
 //! policy, enforced on every password set.
 
+use super::Op;
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 
@@ -14,46 +15,33 @@ use super::{
 };
 use crate::{
     authz::AuthzRequest,
-    context::{CallContext, Prepared},
+    context::{CallContext, Preparation, Prepared},
     db::Db,
     error::ServiceError,
     principal::{root_arn, PrincipalKind},
-    registry::{not_implemented, Access},
 };
-
-/// Whether this family owns `operation`, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    Some(match operation {
-        "GetLoginProfile" | "GetAccountPasswordPolicy" => Access::Read,
-        "CreateLoginProfile"
-        | "UpdateLoginProfile"
-        | "DeleteLoginProfile"
-        | "ChangePassword"
-        | "UpdateAccountPasswordPolicy"
-        | "DeleteAccountPasswordPolicy" => Access::Write,
-        _ => return None,
-    })
-}
 
 /// The authorization entry of an operation of this family.
 pub async fn authz(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
+    let operation = op.name();
     let account = ctx.principal.account_id.as_str();
     let action = format!("iam:{operation}");
-    let req = match operation {
-        "CreateLoginProfile" | "UpdateLoginProfile" | "DeleteLoginProfile" | "GetLoginProfile" => {
-            match opt_str(input, "UserName") {
-                Some(name) => users::authz_on_user(&action, name, ctx, store, Vec::new()).await?,
-                None => AuthzRequest::on(&action, ctx.principal.arn.clone(), account),
-            }
-        }
+    let req = match op {
+        Op::CreateLoginProfile
+        | Op::UpdateLoginProfile
+        | Op::DeleteLoginProfile
+        | Op::GetLoginProfile => match opt_str(input, "UserName") {
+            Some(name) => users::authz_on_user(&action, name, ctx, store, Vec::new()).await?,
+            None => AuthzRequest::on(&action, ctx.principal.arn.clone(), account),
+        },
         // A policy with AllowUsersToChangePassword lets every user change their own password
         // without an iam:ChangePassword grant.
-        "ChangePassword" => {
+        Op::ChangePassword => {
             let allowed = policy_of(&mut Db::Read(store), account)
                 .await?
                 .is_some_and(|(_, p)| p.allow_users_to_change_password);
@@ -62,33 +50,12 @@ pub async fn authz(
                 ..AuthzRequest::on(&action, ctx.principal.arn.clone(), account)
             }
         }
-        "UpdateAccountPasswordPolicy"
-        | "GetAccountPasswordPolicy"
-        | "DeleteAccountPasswordPolicy" => AuthzRequest::on_any(&action, account),
+        Op::UpdateAccountPasswordPolicy
+        | Op::GetAccountPasswordPolicy
+        | Op::DeleteAccountPasswordPolicy => AuthzRequest::on_any(&action, account),
         _ => return Ok(None),
     };
     Ok(Some(req))
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "CreateLoginProfile" => create(&input, ctx, db).await,
-        "GetLoginProfile" => get(&input, ctx, db).await,
-        "UpdateLoginProfile" => update(&input, ctx, db).await,
-        "DeleteLoginProfile" => delete(&input, ctx, db).await,
-        "ChangePassword" => change_password(&input, ctx, db).await,
-        "UpdateAccountPasswordPolicy" => update_policy(&input, ctx, db).await,
-        "GetAccountPasswordPolicy" => get_policy(ctx, db).await,
-        "DeleteAccountPasswordPolicy" => delete_policy(ctx, db).await,
-        _ => Err(not_implemented("iam", operation)),
-    }
 }
 
 /// The user an operation names (or the calling user).
@@ -196,14 +163,25 @@ fn password_owner(ctx: &CallContext) -> Res<(String, String)> {
 /// transaction (see [`PasswordWork`]); reads the store, hashes nothing. `None` when the call
 /// sets no password, or when it will fail anyway (the handler then says why).
 pub async fn prepare(
-    operation: &str,
+    op: Op,
+    input: &Value,
+    ctx: &CallContext,
+    store: &Store,
+) -> Res<Option<Preparation>> {
+    Ok(plan(op, input, ctx, store)
+        .await?
+        .map(Preparation::Password))
+}
+
+async fn plan(
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
 ) -> Res<Option<PasswordPlan>> {
-    let (new, old) = match operation {
-        "CreateLoginProfile" | "UpdateLoginProfile" => (opt_str(input, "Password"), None),
-        "ChangePassword" => (opt_str(input, "NewPassword"), opt_str(input, "OldPassword")),
+    let (new, old) = match op {
+        Op::CreateLoginProfile | Op::UpdateLoginProfile => (opt_str(input, "Password"), None),
+        Op::ChangePassword => (opt_str(input, "NewPassword"), opt_str(input, "OldPassword")),
         _ => return Ok(None),
     };
     let Some(new) = new else {
@@ -211,7 +189,7 @@ pub async fn prepare(
     };
     let db = &mut Db::Read(store);
     let account = &ctx.principal.account_id;
-    let owner = if operation == "ChangePassword" {
+    let owner = if op == Op::ChangePassword {
         password_owner(ctx).ok().map(|(id, _)| id)
     } else {
         target_user(input, ctx, db).await.ok().map(|u| u.id)
@@ -232,7 +210,7 @@ pub async fn prepare(
     }))
 }
 
-async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let user = target_user(input, ctx, db).await?;
     let password = req_str(input, "Password")?;
@@ -256,7 +234,7 @@ async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(profile_json(&user.name, &e, &doc))
 }
 
-async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let user = target_user(input, ctx, db).await?;
     let (e, doc) = login_of(db, &ctx.principal.account_id, &user.id)
         .await?
@@ -264,7 +242,7 @@ async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     Ok(profile_json(&user.name, &e, &doc))
 }
 
-async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let user = target_user(input, ctx, db).await?;
     let (e, mut doc) = login_of(db, account, &user.id)
@@ -285,7 +263,7 @@ async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({}))
 }
 
-async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let user = target_user(input, ctx, db).await?;
     let (e, _) = login_of(db, account, &user.id)
@@ -299,7 +277,7 @@ async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
 
 /// The caller changes their own password (an IAM user; the root user changes the root
 /// password, which nobody else can).
-async fn change_password(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn change_password(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let old = req_str(input, "OldPassword")?;
     let new = req_str(input, "NewPassword")?;
@@ -330,7 +308,7 @@ async fn change_password(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     Ok(json!({}))
 }
 
-async fn update_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn update_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let positive = |v: Option<i64>| v.filter(|n| *n > 0);
     let policy = PasswordPolicy {
@@ -368,7 +346,7 @@ async fn update_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res
     Ok(json!({}))
 }
 
-async fn get_policy(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn get_policy(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let (_, p) = policy_of(db, account)
         .await?
@@ -413,7 +391,7 @@ fn no_policy(account: &str) -> ServiceError {
     .into()
 }
 
-async fn delete_policy(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete_policy(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     policy_of(db, account)
         .await?
@@ -467,7 +445,11 @@ mod tests {
 
     async fn write(store: &Store, op: &str, input: &Value, ctx: &CallContext) -> Value {
         let mut tx = store.begin().await.unwrap();
-        let out = crate::iam::handle(op, input.clone(), ctx, Db::Write(&mut tx))
+        let op = crate::iam::Op::from_name(op)
+            .and_then(crate::iam::route)
+            .unwrap();
+        let out = op
+            .handle(input.clone(), ctx, Db::Write(&mut tx))
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -498,7 +480,7 @@ mod tests {
         };
 
         let create = json!({"UserName": "ann", "Password": "First-pass-1"});
-        let plan = prepare("CreateLoginProfile", &create, &ctx, &store)
+        let plan = super::plan(Op::CreateLoginProfile, &create, &ctx, &store)
             .await
             .unwrap();
         let prepared = root(Some(marked(plan, "Marker-one-1")));
@@ -509,7 +491,7 @@ mod tests {
         ));
 
         let update = json!({"UserName": "ann", "Password": "Second-pass-2"});
-        let plan = prepare("UpdateLoginProfile", &update, &ctx, &store)
+        let plan = super::plan(Op::UpdateLoginProfile, &update, &ctx, &store)
             .await
             .unwrap();
         let stale = root(Some(marked(plan, "Marker-two-2")));
@@ -523,7 +505,7 @@ mod tests {
 
         // No password, no work.
         let reset = json!({"UserName": "ann", "PasswordResetRequired": true});
-        assert!(prepare("UpdateLoginProfile", &reset, &ctx, &store)
+        assert!(super::plan(Op::UpdateLoginProfile, &reset, &ctx, &store)
             .await
             .unwrap()
             .is_none());
@@ -553,13 +535,6 @@ mod tests {
         let change =
             PasswordWork::compute(Some(&d), "Pass-four-4", Some("Pass-three-3"), 0).unwrap();
         assert_eq!(change.old_ok(), Some(true));
-    }
-
-    #[test]
-    fn families() {
-        assert_eq!(access("ChangePassword"), Some(Access::Write));
-        assert_eq!(access("GetAccountPasswordPolicy"), Some(Access::Read));
-        assert_eq!(access("GetUser"), None);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Virtual MFA devices: create (a real seed and QR code), enable with two consecutive codes,
 //! resync, deactivate, delete, list, tags; for IAM users and for the root user.
 
+use super::Op;
 use base64::Engine;
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
@@ -25,61 +26,45 @@ use crate::{
     db::Db,
     error::ServiceError,
     principal::{root_arn, PrincipalKind},
-    registry::{not_implemented, Access},
 };
-
-/// Whether this family owns `operation`, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    Some(match operation {
-        "ListMFADevices" | "ListVirtualMFADevices" | "ListMFADeviceTags" | "GetMFADevice" => {
-            Access::Read
-        }
-        "CreateVirtualMFADevice"
-        | "EnableMFADevice"
-        | "ResyncMFADevice"
-        | "DeactivateMFADevice"
-        | "DeleteVirtualMFADevice"
-        | "TagMFADevice"
-        | "UntagMFADevice" => Access::Write,
-        _ => return None,
-    })
-}
 
 /// The authorization entry of an operation of this family: device operations act on the
 /// device (`arn:aws:iam::A:mfa/...`), assignment operations on the user.
 pub async fn authz(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
+    let operation = op.name();
     let account = ctx.principal.account_id.as_str();
     let action = format!("iam:{operation}");
-    let req = match operation {
-        "CreateVirtualMFADevice" => {
+    let req = match op {
+        Op::CreateVirtualMFADevice => {
             let name = req_str(input, "VirtualMFADeviceName")?;
             let path = checked_path(input, "Path")?;
             let mut req = AuthzRequest::on(&action, serial_of(account, &path, name), account);
             req.context = tags::request_context(&tags::from_input(input)?);
             req
         }
-        "EnableMFADevice" | "ResyncMFADevice" | "DeactivateMFADevice" | "ListMFADevices" => {
-            match opt_str(input, "UserName") {
-                Some(name) if !is_root_call(ctx, input) => {
-                    users::authz_on_user(&action, name, ctx, store, Vec::new()).await?
-                }
-                _ => AuthzRequest::on(&action, ctx.principal.arn.clone(), account),
+        Op::EnableMFADevice
+        | Op::ResyncMFADevice
+        | Op::DeactivateMFADevice
+        | Op::ListMFADevices => match opt_str(input, "UserName") {
+            Some(name) if !is_root_call(ctx, input) => {
+                users::authz_on_user(&action, name, ctx, store, Vec::new()).await?
             }
-        }
-        "ListVirtualMFADevices" => AuthzRequest::on_any(&action, account),
-        "DeleteVirtualMFADevice" | "ListMFADeviceTags" | "GetMFADevice" => {
+            _ => AuthzRequest::on(&action, ctx.principal.arn.clone(), account),
+        },
+        Op::ListVirtualMFADevices => AuthzRequest::on_any(&action, account),
+        Op::DeleteVirtualMFADevice | Op::ListMFADeviceTags | Op::GetMFADevice => {
             device_authz(&action, input, ctx, store, Vec::new()).await?
         }
-        "TagMFADevice" => {
+        Op::TagMFADevice => {
             let context = tags::request_context(&tags::from_input(input)?);
             device_authz(&action, input, ctx, store, context).await?
         }
-        "UntagMFADevice" => {
+        Op::UntagMFADevice => {
             let context = vec![tags::tag_keys_context(&str_list(input, "TagKeys"))];
             device_authz(&action, input, ctx, store, context).await?
         }
@@ -114,30 +99,6 @@ fn is_root_call(ctx: &CallContext, input: &Value) -> bool {
             .is_some_and(|s| s == serial_of(&ctx.principal.account_id, "/", ROOT_DEVICE_NAME))
 }
 
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "CreateVirtualMFADevice" => create(&input, ctx, db).await,
-        "EnableMFADevice" => enable(&input, ctx, db).await,
-        "ResyncMFADevice" => resync(&input, ctx, db).await,
-        "DeactivateMFADevice" => deactivate(&input, ctx, db).await,
-        "DeleteVirtualMFADevice" => delete(&input, ctx, db).await,
-        "ListMFADevices" => list_mfa(&input, ctx, db).await,
-        "ListVirtualMFADevices" => list_virtual(&input, ctx, db).await,
-        "GetMFADevice" => get(&input, ctx, db).await,
-        "TagMFADevice" => tag(&input, ctx, db).await,
-        "UntagMFADevice" => untag(&input, ctx, db).await,
-        "ListMFADeviceTags" => list_tags(&input, ctx, db).await,
-        _ => Err(not_implemented("iam", operation)),
-    }
-}
-
 fn no_such_device(serial: &str) -> ServiceError {
     IamError::NoSuchEntity(format!(
         "VirtualMFADevice with serial number {serial} doesn't exist."
@@ -150,7 +111,7 @@ fn invalid_code() -> ServiceError {
         .into()
 }
 
-async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let p = &ctx.principal;
     let account = &p.account_id;
     let name = req_str(input, "VirtualMFADeviceName")?;
@@ -236,7 +197,7 @@ async fn assignee(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Assi
     })
 }
 
-async fn enable(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn enable(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let serial = req_str(input, "SerialNumber")?;
     let code1 = req_str(input, "AuthenticationCode1")?;
@@ -312,7 +273,7 @@ async fn assigned(
     }
 }
 
-async fn resync(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn resync(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let serial = req_str(input, "SerialNumber")?;
     let code1 = req_str(input, "AuthenticationCode1")?;
@@ -325,7 +286,7 @@ async fn resync(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({}))
 }
 
-async fn deactivate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn deactivate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let serial = req_str(input, "SerialNumber")?;
     let who = assignee(input, ctx, db).await?;
@@ -339,7 +300,7 @@ async fn deactivate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
     Ok(json!({}))
 }
 
-async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let serial = req_str(input, "SerialNumber")?;
     let (e, doc) = by_serial(db, account, serial)
@@ -370,7 +331,7 @@ fn mfa_json(serial: &str, doc: &DeviceDoc, user: &str) -> Value {
     Value::Object(m)
 }
 
-async fn list_mfa(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_mfa(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let who = assignee(input, ctx, db).await?;
     let mut items = Vec::new();
@@ -417,7 +378,7 @@ async fn user_of(db: &mut Db<'_>, account: &str, who: &Assignee) -> Res<Option<V
     }
 }
 
-async fn list_virtual(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_virtual(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let status = opt_str(input, "AssignmentStatus").unwrap_or("Any");
     let mut items = Vec::new();
@@ -457,7 +418,7 @@ async fn list_virtual(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
     Ok(Value::Object(out))
 }
 
-async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let serial = req_str(input, "SerialNumber")?;
     let (_, doc) = by_serial(db, account, serial)
@@ -490,7 +451,7 @@ async fn device(db: &mut Db<'_>, ctx: &CallContext, input: &Value) -> Res<(Entit
         .ok_or_else(|| no_such_device(serial))
 }
 
-async fn tag(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn tag(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let new = tags::from_input(input)?;
     let (e, mut doc) = device(db, ctx, input).await?;
     doc.tags = tags::merge(&doc.tags, &new)?;
@@ -498,7 +459,7 @@ async fn tag(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     Ok(json!({}))
 }
 
-async fn untag(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn untag(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let keys = str_list(input, "TagKeys");
     let (e, mut doc) = device(db, ctx, input).await?;
     doc.tags = tags::remove(&doc.tags, &keys);
@@ -506,7 +467,7 @@ async fn untag(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> 
     Ok(json!({}))
 }
 
-async fn list_tags(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_tags(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let (_, doc) = device(db, ctx, input).await?;
     page::tags_page(&doc.tags, input)
 }
@@ -514,13 +475,6 @@ async fn list_tags(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Val
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn families() {
-        assert_eq!(access("CreateVirtualMFADevice"), Some(Access::Write));
-        assert_eq!(access("ListVirtualMFADevices"), Some(Access::Read));
-        assert_eq!(access("CreateUser"), None);
-    }
 
     #[test]
     fn listed_device_names_root_by_account() {

@@ -1,6 +1,7 @@
 //! Managed policies: lifecycle, versions, attachment to users, groups and roles, tags.
 //! AWS-managed policies live under [`AWS_ACCOUNT`] and cannot be changed by customers.
 
+use super::Op;
 use chrono::{DateTime, Utc};
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
@@ -22,42 +23,13 @@ use crate::{
     context::{CallContext, ContextEntry},
     db::Db,
     error::ServiceError,
-    registry::{not_implemented, Access},
+    registry::Access,
 };
 
 /// Managed policies per user, group or role (AWS's default quota).
 pub const ATTACHED_PER_ENTITY: usize = 10;
 /// Versions per managed policy.
 pub const MAX_VERSIONS: usize = 5;
-
-/// Whether this family owns `operation`, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    Some(match operation {
-        "GetPolicy"
-        | "ListPolicies"
-        | "GetPolicyVersion"
-        | "ListPolicyVersions"
-        | "ListAttachedUserPolicies"
-        | "ListAttachedGroupPolicies"
-        | "ListAttachedRolePolicies"
-        | "ListEntitiesForPolicy"
-        | "ListPolicyTags" => Access::Read,
-        "CreatePolicy"
-        | "DeletePolicy"
-        | "CreatePolicyVersion"
-        | "DeletePolicyVersion"
-        | "SetDefaultPolicyVersion"
-        | "AttachUserPolicy"
-        | "DetachUserPolicy"
-        | "AttachGroupPolicy"
-        | "DetachGroupPolicy"
-        | "AttachRolePolicy"
-        | "DetachRolePolicy"
-        | "TagPolicy"
-        | "UntagPolicy" => Access::Write,
-        _ => return None,
-    })
-}
 
 /// The ARN of a customer-managed policy.
 pub fn policy_arn(account: &str, path: &str, name: &str) -> String {
@@ -111,11 +83,12 @@ pub async fn default_document(db: &mut Db<'_>, account: &str, arn: &str) -> Res<
 
 /// The authorization entry of an operation of this family.
 pub async fn authz(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
+    let operation = op.name();
     let account = ctx.principal.account_id.as_str();
     let action = format!("iam:{operation}");
     let policy_arn_ctx = |input: &Value| -> Vec<ContextEntry> {
@@ -123,27 +96,27 @@ pub async fn authz(
             .map(|a| vec![("iam:PolicyARN".to_string(), vec![a.to_string()])])
             .unwrap_or_default()
     };
-    let req = match operation {
-        "CreatePolicy" => {
+    let req = match op {
+        Op::CreatePolicy => {
             let name = req_str(input, "PolicyName")?;
             let mut req =
                 AuthzRequest::on(&action, policy_arn(account, &path_of(input), name), account);
             req.context = tags::request_context(&tags::from_input(input)?);
             req
         }
-        "ListPolicies" => AuthzRequest::on_any(&action, account),
-        "AttachUserPolicy" | "DetachUserPolicy" | "ListAttachedUserPolicies" => {
+        Op::ListPolicies => AuthzRequest::on_any(&action, account),
+        Op::AttachUserPolicy | Op::DetachUserPolicy | Op::ListAttachedUserPolicies => {
             let name = req_str(input, "UserName")?;
             users::authz_on_user(&action, name, ctx, store, policy_arn_ctx(input)).await?
         }
-        "AttachGroupPolicy" | "DetachGroupPolicy" | "ListAttachedGroupPolicies" => {
+        Op::AttachGroupPolicy | Op::DetachGroupPolicy | Op::ListAttachedGroupPolicies => {
             let name = req_str(input, "GroupName")?;
             let arn = groups::group_arn_stored(store, account, name).await?;
             let mut req = AuthzRequest::on(&action, arn, account);
             req.context = policy_arn_ctx(input);
             req
         }
-        "AttachRolePolicy" | "DetachRolePolicy" | "ListAttachedRolePolicies" => {
+        Op::AttachRolePolicy | Op::DetachRolePolicy | Op::ListAttachedRolePolicies => {
             let name = req_str(input, "RoleName")?;
             let mut db = Db::Read(store);
             let mut context = policy_arn_ctx(input);
@@ -159,23 +132,25 @@ pub async fn authz(
             req.context = context;
             req
         }
-        "GetPolicy"
-        | "GetPolicyVersion"
-        | "ListPolicyVersions"
-        | "ListEntitiesForPolicy"
-        | "ListPolicyTags"
-        | "DeletePolicy"
-        | "CreatePolicyVersion"
-        | "DeletePolicyVersion"
-        | "SetDefaultPolicyVersion"
-        | "TagPolicy"
-        | "UntagPolicy" => {
+        Op::GetPolicy
+        | Op::GetPolicyVersion
+        | Op::ListPolicyVersions
+        | Op::ListEntitiesForPolicy
+        | Op::ListPolicyTags
+        | Op::DeletePolicy
+        | Op::CreatePolicyVersion
+        | Op::DeletePolicyVersion
+        | Op::SetDefaultPolicyVersion
+        | Op::TagPolicy
+        | Op::UntagPolicy => {
             let arn = req_str(input, "PolicyArn")?;
             let owner = parse_iam_arn(arn, "policy").map(|(a, _, _)| a);
             // AWS-owned policies are readable by every account (the caller's identity
             // policies decide) and writable by none (another account's resource).
             let resource_account = match owner {
-                Some(AWS_ACCOUNT) if access(operation) == Some(Access::Read) => account,
+                Some(AWS_ACCOUNT) if super::route(op).map(|r| r.access) == Some(Access::Read) => {
+                    account
+                }
                 Some(o) => o,
                 None => account,
             };
@@ -185,9 +160,11 @@ pub async fn authz(
                 let doc: PolicyDoc = read_doc(&e)?;
                 context.extend(tags::resource_context(&doc.tags));
             }
-            match operation {
-                "TagPolicy" => context.extend(tags::request_context(&tags::from_input(input)?)),
-                "UntagPolicy" => context.push(tags::tag_keys_context(&str_list(input, "TagKeys"))),
+            match op {
+                Op::TagPolicy => context.extend(tags::request_context(&tags::from_input(input)?)),
+                Op::UntagPolicy => {
+                    context.push(tags::tag_keys_context(&str_list(input, "TagKeys")))
+                }
                 _ => {}
             }
             let mut req = AuthzRequest::on(&action, arn.to_string(), resource_account);
@@ -197,46 +174,6 @@ pub async fn authz(
         _ => return Ok(None),
     };
     Ok(Some(req))
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    let account = ctx.principal.account_id.as_str();
-    match operation {
-        "CreatePolicy" => create_policy(&input, account, ctx.now, db).await,
-        "GetPolicy" => get_policy(&input, account, db).await,
-        "ListPolicies" => list_policies(&input, account, db).await,
-        "DeletePolicy" => delete_policy(&input, account, db).await,
-        "CreatePolicyVersion" => create_version(&input, account, ctx.now, db).await,
-        "GetPolicyVersion" => get_version(&input, account, db).await,
-        "ListPolicyVersions" => list_versions(&input, account, db).await,
-        "DeletePolicyVersion" => delete_version(&input, account, ctx.now, db).await,
-        "SetDefaultPolicyVersion" => set_default(&input, account, ctx.now, db).await,
-        "AttachUserPolicy" | "AttachGroupPolicy" | "AttachRolePolicy" => {
-            attach(operation, &input, account, db).await
-        }
-        "DetachUserPolicy" | "DetachGroupPolicy" | "DetachRolePolicy" => {
-            detach(operation, &input, account, db).await
-        }
-        "ListAttachedUserPolicies" | "ListAttachedGroupPolicies" | "ListAttachedRolePolicies" => {
-            list_attached(operation, &input, account, db).await
-        }
-        "ListEntitiesForPolicy" => list_entities(&input, account, db).await,
-        "TagPolicy" => tag_policy(&input, account, ctx.now, db).await,
-        "UntagPolicy" => untag_policy(&input, account, ctx.now, db).await,
-        "ListPolicyTags" => {
-            let e = resolve(db, account, req_str(&input, "PolicyArn")?).await?;
-            let doc: PolicyDoc = read_doc(&e)?;
-            page::tags_page(&doc.tags, &input)
-        }
-        _ => Err(not_implemented("iam", operation)),
-    }
 }
 
 /// How many entities of `account` use the policy: (attachments, boundary uses).
@@ -295,7 +232,7 @@ fn refuse_aws_owned(e: &Entity, what: &str) -> Res<()> {
     Ok(())
 }
 
-async fn create_policy(
+pub async fn create_policy(
     input: &Value,
     account: &str,
     now: DateTime<Utc>,
@@ -340,7 +277,7 @@ async fn create_policy(
     Ok(json!({ "Policy": policy_json(db, account, &e, true).await? }))
 }
 
-async fn get_policy(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+pub async fn get_policy(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
     let e = resolve(db, account, req_str(input, "PolicyArn")?).await?;
     Ok(json!({ "Policy": policy_json(db, account, &e, true).await? }))
 }
@@ -354,7 +291,7 @@ fn scope_accounts<'a>(scope: &str, account: &'a str) -> Vec<&'a str> {
     }
 }
 
-async fn list_policies(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_policies(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
     let req = page::page_req(input)?;
     let prefix = path_prefix_of(input);
     let only_attached = opt_bool(input, "OnlyAttached").unwrap_or(false);
@@ -414,7 +351,7 @@ async fn list_policies(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Val
     Ok(Value::Object(m))
 }
 
-async fn delete_policy(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete_policy(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
     let e = resolve(db, account, req_str(input, "PolicyArn")?).await?;
     refuse_aws_owned(&e, "deleted")?;
     let doc: PolicyDoc = read_doc(&e)?;
@@ -455,7 +392,7 @@ fn version_json(v: &PolicyVersion, default: &str, with_document: bool) -> Value 
     Value::Object(m)
 }
 
-async fn create_version(
+pub async fn create_version(
     input: &Value,
     account: &str,
     now: DateTime<Utc>,
@@ -499,7 +436,7 @@ fn find_version<'a>(doc: &'a PolicyDoc, arn: &str, id: &str) -> Res<&'a PolicyVe
         })
 }
 
-async fn get_version(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+pub async fn get_version(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
     let arn = req_str(input, "PolicyArn")?;
     let e = resolve(db, account, arn).await?;
     let doc: PolicyDoc = read_doc(&e)?;
@@ -511,7 +448,7 @@ fn version_number(id: &str) -> u32 {
     id.trim_start_matches('v').parse().unwrap_or(0)
 }
 
-async fn list_versions(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_versions(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
     let e = resolve(db, account, req_str(input, "PolicyArn")?).await?;
     let doc: PolicyDoc = read_doc(&e)?;
     let mut versions = doc.versions.clone();
@@ -534,7 +471,7 @@ async fn list_versions(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Val
     Ok(Value::Object(m))
 }
 
-async fn delete_version(
+pub async fn delete_version(
     input: &Value,
     account: &str,
     now: DateTime<Utc>,
@@ -557,7 +494,7 @@ async fn delete_version(
     Ok(json!({}))
 }
 
-async fn set_default(
+pub async fn set_default(
     input: &Value,
     account: &str,
     now: DateTime<Utc>,
@@ -598,8 +535,8 @@ async fn attach_target(
     }
 }
 
-async fn attach(operation: &str, input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
-    let (target, quota) = attach_target(operation, input, account, db).await?;
+pub async fn attach(op: Op, input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+    let (target, quota) = attach_target(op.name(), input, account, db).await?;
     let arn = req_str(input, "PolicyArn")?;
     resolve(db, account, arn).await?;
     let current = db
@@ -622,8 +559,8 @@ async fn attach(operation: &str, input: &Value, account: &str, db: &mut Db<'_>) 
     Ok(json!({}))
 }
 
-async fn detach(operation: &str, input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
-    let (target, _) = attach_target(operation, input, account, db).await?;
+pub async fn detach(op: Op, input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+    let (target, _) = attach_target(op.name(), input, account, db).await?;
     let arn = req_str(input, "PolicyArn")?;
     if parse_iam_arn(arn, "policy").is_none() {
         return Err(IamError::InvalidInput(format!("ARN {arn} is not valid.")).into());
@@ -639,13 +576,8 @@ async fn detach(operation: &str, input: &Value, account: &str, db: &mut Db<'_>) 
     Ok(json!({}))
 }
 
-async fn list_attached(
-    operation: &str,
-    input: &Value,
-    account: &str,
-    db: &mut Db<'_>,
-) -> Res<Value> {
-    let (target, _) = attach_target(operation, input, account, db).await?;
+pub async fn list_attached(op: Op, input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+    let (target, _) = attach_target(op.name(), input, account, db).await?;
     let prefix = path_prefix_of(input);
     let mut attached: Vec<(String, String)> = db
         .links()
@@ -679,7 +611,7 @@ async fn list_attached(
     Ok(Value::Object(m))
 }
 
-async fn list_entities(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_entities(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
     let e = resolve(db, account, req_str(input, "PolicyArn")?).await?;
     let filter = opt_str(input, "EntityFilter");
     let usage_filter = opt_str(input, "PolicyUsageFilter");
@@ -746,7 +678,7 @@ async fn list_entities(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Val
     Ok(Value::Object(m))
 }
 
-async fn tag_policy(
+pub async fn tag_policy(
     input: &Value,
     account: &str,
     now: DateTime<Utc>,
@@ -761,7 +693,7 @@ async fn tag_policy(
     Ok(json!({}))
 }
 
-async fn untag_policy(
+pub async fn untag_policy(
     input: &Value,
     account: &str,
     now: DateTime<Utc>,
@@ -774,6 +706,13 @@ async fn untag_policy(
     doc.tags = tags::remove(&doc.tags, &keys);
     save(db, e, &doc, now).await?;
     Ok(json!({}))
+}
+
+/// `ListPolicyTags`.
+pub async fn list_policy_tags(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
+    let e = resolve(db, account, req_str(input, "PolicyArn")?).await?;
+    let doc: PolicyDoc = read_doc(&e)?;
+    page::tags_page(&doc.tags, input)
 }
 
 #[cfg(test)]

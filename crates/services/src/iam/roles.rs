@@ -2,6 +2,7 @@
 //!
 //! Attaching managed policies to roles lives with the managed policies (`policies.rs`).
 
+use super::Op;
 use chrono::{DateTime, Utc};
 use rampart_policy::PolicyKind;
 use rampart_store::{Entity, Store, StoreError};
@@ -22,7 +23,6 @@ use crate::{
         model::{self, RoleDoc},
         policies,
     },
-    registry::{not_implemented, Access},
 };
 
 /// Link kind: role id -> access key id of a session of that role (so deleting the role ends
@@ -32,34 +32,14 @@ pub const LINK_ROLE_SESSION: &str = "sts:role-session";
 /// Trust policy size quota (`ACLSizePerRole`, characters without whitespace).
 const TRUST_POLICY_LIMIT: usize = 2048;
 
-/// Whether this family owns `operation`, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    match operation {
-        "GetRole" | "ListRoles" | "ListRoleTags" | "GetRolePolicy" | "ListRolePolicies" => {
-            Some(Access::Read)
-        }
-        "CreateRole"
-        | "UpdateRole"
-        | "UpdateRoleDescription"
-        | "UpdateAssumeRolePolicy"
-        | "DeleteRole"
-        | "TagRole"
-        | "UntagRole"
-        | "PutRolePermissionsBoundary"
-        | "DeleteRolePermissionsBoundary"
-        | "PutRolePolicy"
-        | "DeleteRolePolicy" => Some(Access::Write),
-        _ => None,
-    }
-}
-
 /// The authorization entry of an operation of this family.
 pub async fn authz(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
+    let operation = op.name();
     let account = &ctx.principal.account_id;
     let action = format!("iam:{operation}");
     if operation == "ListRoles" {
@@ -69,9 +49,9 @@ pub async fn authz(
         return Ok(None);
     };
     let mut extra = Vec::new();
-    match operation {
-        "CreateRole" | "TagRole" => extra = tags::request_context(&tags::from_input(input)?),
-        "UntagRole" => {
+    match op {
+        Op::CreateRole | Op::TagRole => extra = tags::request_context(&tags::from_input(input)?),
+        Op::UntagRole => {
             let keys = str_list(input, "TagKeys");
             if !keys.is_empty() {
                 extra.push(tags::tag_keys_context(&keys));
@@ -156,35 +136,6 @@ pub fn role_json(e: &Entity, doc: &RoleDoc, full: bool) -> Value {
     v
 }
 
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "CreateRole" => create_role(&input, ctx, db).await,
-        "GetRole" => get_role(&input, ctx, db).await,
-        "ListRoles" => list_roles(&input, ctx, db).await,
-        "UpdateRole" => update_role(&input, ctx, db).await,
-        "UpdateRoleDescription" => update_role_description(&input, ctx, db).await,
-        "UpdateAssumeRolePolicy" => update_assume_role_policy(&input, ctx, db).await,
-        "DeleteRole" => delete_role(&input, ctx, db).await,
-        "TagRole" => tag_role(&input, ctx, db).await,
-        "UntagRole" => untag_role(&input, ctx, db).await,
-        "ListRoleTags" => list_role_tags(&input, ctx, db).await,
-        "PutRolePermissionsBoundary" => put_boundary(&input, ctx, db).await,
-        "DeleteRolePermissionsBoundary" => delete_boundary(&input, ctx, db).await,
-        "PutRolePolicy" => put_role_policy(&input, ctx, db).await,
-        "GetRolePolicy" => get_role_policy(&input, ctx, db).await,
-        "DeleteRolePolicy" => delete_role_policy(&input, ctx, db).await,
-        "ListRolePolicies" => list_role_policies(&input, ctx, db).await,
-        _ => Err(not_implemented("iam", operation)),
-    }
-}
-
 /// Validates a trust policy as `CreateRole`/`UpdateAssumeRolePolicy` do.
 pub fn check_trust_policy(doc: &str) -> Result<(), ServiceError> {
     document::parse(doc, PolicyKind::Trust)?;
@@ -208,7 +159,7 @@ async fn check_boundary(db: &mut Db<'_>, arn: &str) -> Result<(), ServiceError> 
     Ok(())
 }
 
-async fn create_role(
+pub async fn create_role(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -263,7 +214,7 @@ async fn create_role(
     Ok(json!({ "Role": role }))
 }
 
-async fn get_role(
+pub async fn get_role(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -272,7 +223,7 @@ async fn get_role(
     Ok(json!({ "Role": role_json(&e, &doc, true) }))
 }
 
-async fn list_roles(
+pub async fn list_roles(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -300,7 +251,7 @@ async fn list_roles(
     Ok(Value::Object(out))
 }
 
-async fn update_role(
+pub async fn update_role(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -323,7 +274,7 @@ async fn update_role(
     Ok(json!({}))
 }
 
-async fn update_role_description(
+pub async fn update_role_description(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -336,7 +287,7 @@ async fn update_role_description(
     Ok(json!({ "Role": out }))
 }
 
-async fn update_assume_role_policy(
+pub async fn update_assume_role_policy(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -351,7 +302,7 @@ async fn update_assume_role_policy(
     Ok(json!({}))
 }
 
-async fn delete_role(
+pub async fn delete_role(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -412,7 +363,7 @@ async fn end_sessions(db: &mut Db<'_>, account: &str, role_id: &str) -> Result<(
     Ok(())
 }
 
-async fn tag_role(
+pub async fn tag_role(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -425,7 +376,7 @@ async fn tag_role(
     Ok(json!({}))
 }
 
-async fn untag_role(
+pub async fn untag_role(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -438,7 +389,7 @@ async fn untag_role(
     Ok(json!({}))
 }
 
-async fn list_role_tags(
+pub async fn list_role_tags(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -447,7 +398,7 @@ async fn list_role_tags(
     page::tags_page(&doc.tags, input)
 }
 
-async fn put_boundary(
+pub async fn put_boundary(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -462,7 +413,7 @@ async fn put_boundary(
     Ok(json!({}))
 }
 
-async fn delete_boundary(
+pub async fn delete_boundary(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -485,7 +436,7 @@ fn inline_size_with(doc: &RoleDoc, name: &str, document: &str) -> usize {
         + document::counted_size(document)
 }
 
-async fn put_role_policy(
+pub async fn put_role_policy(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -513,7 +464,7 @@ fn no_such_policy(name: &str) -> ServiceError {
     IamError::NoSuchEntity(format!("The role policy with name {name} cannot be found.")).into()
 }
 
-async fn get_role_policy(
+pub async fn get_role_policy(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -531,7 +482,7 @@ async fn get_role_policy(
     }))
 }
 
-async fn delete_role_policy(
+pub async fn delete_role_policy(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -547,7 +498,7 @@ async fn delete_role_policy(
     Ok(json!({}))
 }
 
-async fn list_role_policies(
+pub async fn list_role_policies(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
@@ -559,13 +510,6 @@ async fn list_role_policies(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn operations_are_classified() {
-        assert_eq!(access("GetRole"), Some(Access::Read));
-        assert_eq!(access("CreateRole"), Some(Access::Write));
-        assert_eq!(access("AttachRolePolicy"), None);
-    }
 
     #[test]
     fn trust_policies_are_validated() {

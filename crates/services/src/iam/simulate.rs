@@ -2,6 +2,7 @@
 //! `GetContextKeysForPrincipalPolicy` and `GetContextKeysForCustomPolicy`, on the same policy
 //! engine that authorizes real calls.
 
+use super::{common::Res, Op};
 use std::{collections::HashMap, sync::Arc};
 
 use rampart_policy::{
@@ -21,92 +22,31 @@ use crate::{
         common::{opt_str, page, req_str, str_list, IamError},
         sim_principal::{self, statement_spans, Pos, SourcedPolicy},
     },
-    registry::{not_implemented, Access},
 };
 
 /// Separates a policy's type and id in the names given to compiled policies.
 const SEP: char = '\u{1f}';
 
-/// Whether this family owns `operation`, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    match operation {
-        "SimulatePrincipalPolicy"
-        | "SimulateCustomPolicy"
-        | "GetContextKeysForPrincipalPolicy"
-        | "GetContextKeysForCustomPolicy" => Some(Access::Read),
-        _ => None,
-    }
-}
-
 /// The authorization entry of an operation of this family.
 pub async fn authz(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     _store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
+    let operation = op.name();
     let account = &ctx.principal.account_id;
     let action = format!("iam:{operation}");
-    Ok(match operation {
-        "SimulateCustomPolicy" | "GetContextKeysForCustomPolicy" => {
+    Ok(match op {
+        Op::SimulateCustomPolicy | Op::GetContextKeysForCustomPolicy => {
             Some(AuthzRequest::on_any(&action, account))
         }
-        "SimulatePrincipalPolicy" | "GetContextKeysForPrincipalPolicy" => {
+        Op::SimulatePrincipalPolicy | Op::GetContextKeysForPrincipalPolicy => {
             opt_str(input, "PolicySourceArn")
                 .map(|arn| AuthzRequest::on(&action, arn.to_string(), account))
         }
         _ => None,
     })
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let custom = |list: &str| -> Vec<SourcedPolicy> {
-        str_list(&input, list)
-            .into_iter()
-            .enumerate()
-            .map(|(i, document)| SourcedPolicy {
-                id: format!("{list}.{}", i + 1),
-                kind: "none",
-                document,
-            })
-            .collect()
-    };
-    match operation {
-        "SimulateCustomPolicy" => {
-            let identity = custom("PolicyInputList");
-            let boundary = custom("PermissionsBoundaryPolicyInputList");
-            simulate(&input, ctx, identity, boundary, None)
-        }
-        "SimulatePrincipalPolicy" => {
-            let source = req_str(&input, "PolicySourceArn")?;
-            let stored = sim_principal::load(&mut db, source).await?;
-            let mut identity = stored.identity;
-            identity.extend(custom("PolicyInputList"));
-            let mut boundary = custom("PermissionsBoundaryPolicyInputList");
-            if boundary.is_empty() {
-                boundary.extend(stored.boundary);
-            }
-            let caller = (source.contains(":user/") || source.contains(":role/"))
-                .then(|| source.to_string());
-            simulate(&input, ctx, identity, boundary, caller)
-        }
-        "GetContextKeysForCustomPolicy" => context_keys(&custom("PolicyInputList")),
-        "GetContextKeysForPrincipalPolicy" => {
-            let source = req_str(&input, "PolicySourceArn")?;
-            let stored = sim_principal::load(&mut db, source).await?;
-            let mut all = stored.identity;
-            all.extend(stored.boundary);
-            all.extend(custom("PolicyInputList"));
-            context_keys(&all)
-        }
-        _ => Err(not_implemented("iam", operation)),
-    }
 }
 
 /// The condition keys a policy uses, in order of first use (case-insensitively distinct).
@@ -353,6 +293,56 @@ fn simulate(
     out.insert("EvaluationResults".into(), Value::Array(items));
     page::finish(&mut out, truncated, last.as_deref());
     Ok(Value::Object(out))
+}
+
+/// The policies of a `PolicyInputList`-style member, named as AWS names them in results.
+fn custom(input: &Value, list: &str) -> Vec<SourcedPolicy> {
+    str_list(input, list)
+        .into_iter()
+        .enumerate()
+        .map(|(i, document)| SourcedPolicy {
+            id: format!("{list}.{}", i + 1),
+            kind: "none",
+            document,
+        })
+        .collect()
+}
+
+/// `SimulateCustomPolicy`.
+pub fn simulate_custom(input: &Value, ctx: &CallContext) -> Res<Value> {
+    let identity = custom(input, "PolicyInputList");
+    let boundary = custom(input, "PermissionsBoundaryPolicyInputList");
+    simulate(input, ctx, identity, boundary, None)
+}
+
+/// `SimulatePrincipalPolicy`.
+pub async fn simulate_principal(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let source = req_str(input, "PolicySourceArn")?;
+    let stored = sim_principal::load(db, source).await?;
+    let mut identity = stored.identity;
+    identity.extend(custom(input, "PolicyInputList"));
+    let mut boundary = custom(input, "PermissionsBoundaryPolicyInputList");
+    if boundary.is_empty() {
+        boundary.extend(stored.boundary);
+    }
+    let caller =
+        (source.contains(":user/") || source.contains(":role/")).then(|| source.to_string());
+    simulate(input, ctx, identity, boundary, caller)
+}
+
+/// `GetContextKeysForCustomPolicy`.
+pub fn context_keys_custom(input: &Value) -> Res<Value> {
+    context_keys(&custom(input, "PolicyInputList"))
+}
+
+/// `GetContextKeysForPrincipalPolicy`.
+pub async fn context_keys_principal(input: &Value, db: &mut Db<'_>) -> Res<Value> {
+    let source = req_str(input, "PolicySourceArn")?;
+    let stored = sim_principal::load(db, source).await?;
+    let mut all = stored.identity;
+    all.extend(stored.boundary);
+    all.extend(custom(input, "PolicyInputList"));
+    context_keys(&all)
 }
 
 #[cfg(test)]

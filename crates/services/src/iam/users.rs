@@ -1,5 +1,6 @@
 //! IAM users: lifecycle, tags, permissions boundaries and inline policies.
 
+use super::Op;
 use chrono::{DateTime, Utc};
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
@@ -19,27 +20,7 @@ use crate::{
     db::Db,
     error::ServiceError,
     principal::PrincipalKind,
-    registry::{not_implemented, Access},
 };
-
-/// Whether this family owns `operation`, and how it touches state.
-pub fn access(operation: &str) -> Option<Access> {
-    Some(match operation {
-        "GetUser" | "ListUsers" | "ListUserTags" | "GetUserPolicy" | "ListUserPolicies" => {
-            Access::Read
-        }
-        "CreateUser"
-        | "UpdateUser"
-        | "DeleteUser"
-        | "TagUser"
-        | "UntagUser"
-        | "PutUserPermissionsBoundary"
-        | "DeleteUserPermissionsBoundary"
-        | "PutUserPolicy"
-        | "DeleteUserPolicy" => Access::Write,
-        _ => return None,
-    })
-}
 
 /// The ARN of a user.
 pub fn user_arn(account: &str, path: &str, name: &str) -> String {
@@ -74,15 +55,16 @@ pub async fn authz_on_user(
 
 /// The authorization entry of an operation of this family.
 pub async fn authz(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
+    let operation = op.name();
     let account = ctx.principal.account_id.as_str();
     let action = format!("iam:{operation}");
-    let req = match operation {
-        "CreateUser" => {
+    let req = match op {
+        Op::CreateUser => {
             let name = req_str(input, "UserName")?;
             let mut context = tags::request_context(&tags::from_input(input)?);
             if let Some(b) = opt_str(input, "PermissionsBoundary") {
@@ -93,22 +75,22 @@ pub async fn authz(
             req.context = context;
             req
         }
-        "ListUsers" => AuthzRequest::on(&action, user_arn(account, "/", "*"), account),
-        "GetUser" => match opt_str(input, "UserName") {
+        Op::ListUsers => AuthzRequest::on(&action, user_arn(account, "/", "*"), account),
+        Op::GetUser => match opt_str(input, "UserName") {
             Some(name) => authz_on_user(&action, name, ctx, store, Vec::new()).await?,
             None => AuthzRequest::on(&action, ctx.principal.arn.clone(), account),
         },
-        "TagUser" => {
+        Op::TagUser => {
             let name = req_str(input, "UserName")?;
             let context = tags::request_context(&tags::from_input(input)?);
             authz_on_user(&action, name, ctx, store, context).await?
         }
-        "UntagUser" => {
+        Op::UntagUser => {
             let name = req_str(input, "UserName")?;
             let context = vec![tags::tag_keys_context(&str_list(input, "TagKeys"))];
             authz_on_user(&action, name, ctx, store, context).await?
         }
-        "PutUserPermissionsBoundary" | "DeleteUserPermissionsBoundary" => {
+        Op::PutUserPermissionsBoundary | Op::DeleteUserPermissionsBoundary => {
             let name = req_str(input, "UserName")?;
             let context = match opt_str(input, "PermissionsBoundary") {
                 Some(b) => vec![("iam:PermissionsBoundary".into(), vec![b.to_string()])],
@@ -116,41 +98,19 @@ pub async fn authz(
             };
             authz_on_user(&action, name, ctx, store, context).await?
         }
-        "UpdateUser" | "DeleteUser" | "ListUserTags" | "GetUserPolicy" | "ListUserPolicies"
-        | "PutUserPolicy" | "DeleteUserPolicy" => {
+        Op::UpdateUser
+        | Op::DeleteUser
+        | Op::ListUserTags
+        | Op::GetUserPolicy
+        | Op::ListUserPolicies
+        | Op::PutUserPolicy
+        | Op::DeleteUserPolicy => {
             let name = req_str(input, "UserName")?;
             authz_on_user(&action, name, ctx, store, Vec::new()).await?
         }
         _ => return Ok(None),
     };
     Ok(Some(req))
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "CreateUser" => create_user(&input, ctx, db).await,
-        "GetUser" => get_user(&input, ctx, db).await,
-        "ListUsers" => list_users(&input, ctx, db).await,
-        "UpdateUser" => update_user(&input, ctx, db).await,
-        "DeleteUser" => delete_user(&input, ctx, db).await,
-        "TagUser" => tag_user(&input, ctx, db).await,
-        "UntagUser" => untag_user(&input, ctx, db).await,
-        "ListUserTags" => list_user_tags(&input, ctx, db).await,
-        "PutUserPermissionsBoundary" => put_boundary(&input, ctx, db).await,
-        "DeleteUserPermissionsBoundary" => delete_boundary(&input, ctx, db).await,
-        "PutUserPolicy" => put_user_policy(&input, ctx, db).await,
-        "GetUserPolicy" => get_user_policy(&input, ctx, db).await,
-        "DeleteUserPolicy" => delete_user_policy(&input, ctx, db).await,
-        "ListUserPolicies" => list_user_policies(&input, ctx, db).await,
-        _ => Err(not_implemented("iam", operation)),
-    }
 }
 
 /// A user as `GetUser`/`CreateUser` return it (`full`: with boundary and tags, which the
@@ -181,7 +141,7 @@ pub fn boundary_json(arn: &str) -> Value {
     json!({"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": arn})
 }
 
-async fn create_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn create_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let name = req_str(input, "UserName")?;
     let path = path_of(input);
@@ -225,7 +185,7 @@ async fn create_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
     Ok(json!({ "User": user_json(&e, &doc, true) }))
 }
 
-async fn get_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn get_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let p = &ctx.principal;
     let name = match opt_str(input, "UserName") {
         Some(n) => n.to_string(),
@@ -256,7 +216,7 @@ async fn get_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
     Ok(json!({ "User": user_json(&e, &doc, true) }))
 }
 
-async fn list_users(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_users(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let req = page::page_req(input)?;
     let prefix = path_prefix_of(input);
     let got = db
@@ -284,7 +244,7 @@ async fn list_users(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
     Ok(Value::Object(out))
 }
 
-async fn update_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn update_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let name = req_str(input, "UserName")?;
     let mut e = load(db, account, name).await?;
@@ -311,7 +271,7 @@ async fn update_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
     Ok(json!({}))
 }
 
-async fn delete_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let name = req_str(input, "UserName")?;
     let e = load(db, account, name).await?;
@@ -377,7 +337,7 @@ async fn update_doc(
     Ok(())
 }
 
-async fn tag_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn tag_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let name = req_str(input, "UserName")?;
     let new = tags::from_input(input)?;
     let e = load(db, &ctx.principal.account_id, name).await?;
@@ -387,7 +347,7 @@ async fn tag_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
     Ok(json!({}))
 }
 
-async fn untag_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn untag_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let name = req_str(input, "UserName")?;
     let keys = str_list(input, "TagKeys");
     let e = load(db, &ctx.principal.account_id, name).await?;
@@ -397,14 +357,14 @@ async fn untag_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
     Ok(json!({}))
 }
 
-async fn list_user_tags(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_user_tags(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let name = req_str(input, "UserName")?;
     let e = load(db, &ctx.principal.account_id, name).await?;
     let doc: UserDoc = read_doc(&e)?;
     page::tags_page(&doc.tags, input)
 }
 
-async fn put_boundary(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn put_boundary(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let name = req_str(input, "UserName")?;
     let arn = req_str(input, "PermissionsBoundary")?;
@@ -421,7 +381,7 @@ async fn put_boundary(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
     Ok(json!({}))
 }
 
-async fn delete_boundary(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete_boundary(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let name = req_str(input, "UserName")?;
     let e = load(db, &ctx.principal.account_id, name).await?;
     let mut doc: UserDoc = read_doc(&e)?;
@@ -449,7 +409,7 @@ pub fn inline_key(
         .cloned()
 }
 
-async fn put_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn put_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let name = req_str(input, "UserName")?;
     let policy_name = req_str(input, "PolicyName")?;
     let text = req_str(input, "PolicyDocument")?;
@@ -465,7 +425,7 @@ async fn put_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     Ok(json!({}))
 }
 
-async fn get_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn get_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let name = req_str(input, "UserName")?;
     let policy_name = req_str(input, "PolicyName")?;
     let e = load(db, &ctx.principal.account_id, name).await?;
@@ -483,7 +443,7 @@ async fn get_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     }))
 }
 
-async fn delete_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let name = req_str(input, "UserName")?;
     let policy_name = req_str(input, "PolicyName")?;
     let e = load(db, &ctx.principal.account_id, name).await?;
@@ -498,7 +458,7 @@ async fn delete_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -
     Ok(json!({}))
 }
 
-async fn list_user_policies(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_user_policies(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let name = req_str(input, "UserName")?;
     let e = load(db, &ctx.principal.account_id, name).await?;
     let doc: UserDoc = read_doc(&e)?;

@@ -19,6 +19,7 @@ use super::{
     error::{KmsError, KmsResult},
     model::Grant,
     repo::{self, alias_arn, Key, KeyName},
+    Op,
 };
 use crate::json_field::SetField;
 use crate::{
@@ -120,10 +121,7 @@ fn grant_statements(
         .filter(|g| g.operations.iter().any(|o| o == operation))
         .filter(|g| grant_constraints_met(g, context))
         .map(|g| {
-            let action = match operation {
-                "ReEncryptFrom" | "ReEncryptTo" => format!("kms:{operation}"),
-                op => format!("kms:{op}"),
-            };
+            let action = format!("kms:{operation}");
             json!({
                 "Sid": format!("grant{}", &g.id[..16.min(g.id.len())]),
                 "Effect": "Allow",
@@ -204,16 +202,16 @@ fn request(action: &str, resources: Vec<ResourceRef>, context: Vec<ContextEntry>
 
 /// The authorization question of a KMS operation.
 pub async fn authz(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
 ) -> Result<Option<AuthzQuestion>, ServiceError> {
-    Ok(entry(operation, input, ctx, store).await?)
+    Ok(entry(op, input, ctx, store).await?)
 }
 
 async fn entry(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
@@ -233,8 +231,9 @@ async fn entry(
         r.context = keys;
         r
     };
-    let req = match operation {
-        "CreateKey" => {
+    let operation = op.name();
+    let req = match op {
+        Op::CreateKey => {
             let spec = opt_str(input, "KeySpec")
                 .or_else(|| opt_str(input, "CustomerMasterKeySpec"))
                 .unwrap_or("SYMMETRIC_DEFAULT");
@@ -260,9 +259,11 @@ async fn entry(
             request_tags(input, "Tags", &mut keys);
             on_any("CreateKey", keys)
         }
-        "ListKeys" | "ListAliases" if opt_str(input, "KeyId").is_none() => on_any(operation, keys),
-        "ListRetirableGrants" => on_any(operation, keys),
-        "DescribeKey"
+        Op::ListKeys | Op::ListAliases if opt_str(input, "KeyId").is_none() => {
+            on_any(operation, keys)
+        }
+        Op::ListRetirableGrants => on_any(operation, keys),
+        Op::DescribeKey
             if super::aws_managed::is_missing_predefined(
                 &mut Db::Read(store),
                 ctx,
@@ -273,18 +274,18 @@ async fn entry(
         {
             on_any(operation, keys)
         }
-        "GenerateRandom" => on_any(operation, keys),
+        Op::GenerateRandom => on_any(operation, keys),
         // The grant decides (retiring or grantee principal); checked by the handler.
-        "RetireGrant" => AuthzRequest {
+        Op::RetireGrant => AuthzRequest {
             always_allowed: true,
             ..on_any("RetireGrant", keys)
         },
-        "CreateAlias" | "DeleteAlias" | "UpdateAlias" => {
-            return alias_entry(operation, input, ctx, store, keys)
+        Op::CreateAlias | Op::DeleteAlias | Op::UpdateAlias => {
+            return alias_entry(op, input, ctx, store, keys)
                 .await
                 .map(|r| Some(r.into()));
         }
-        "Decrypt" => {
+        Op::Decrypt => {
             let key = key_of_ciphertext(store, ctx, input, "CiphertextBlob", "KeyId").await?;
             let context = encryption_context(input, "EncryptionContext")?;
             context_keys(&context, &mut keys);
@@ -299,7 +300,7 @@ async fn entry(
                 keys,
             )
         }
-        "ReEncrypt" => {
+        Op::ReEncrypt => {
             let source =
                 key_of_ciphertext(store, ctx, input, "CiphertextBlob", "SourceKeyId").await?;
             let dest = key_of(store, ctx, input, "DestinationKeyId").await?;
@@ -330,14 +331,14 @@ async fn entry(
             }));
         }
         _ => {
-            let Some(field) = key_field(operation) else {
+            let Some(field) = key_field(op) else {
                 return Ok(None);
             };
             let key = key_of(store, ctx, input, field).await?;
             key_keys(&key, &mut keys);
             let context = encryption_context(input, "EncryptionContext")?;
             context_keys(&context, &mut keys);
-            operation_keys(operation, input, &mut keys);
+            operation_keys(op, input, &mut keys);
             let grant_op = GRANT_OPERATIONS.contains(&operation).then_some(operation);
             let ctx_for_grants = if grant_op.is_some() { &context } else { &empty };
             request(
@@ -351,90 +352,90 @@ async fn entry(
 }
 
 /// The input member naming the key of a key operation; `None` for unknown operations.
-fn key_field(operation: &str) -> Option<&'static str> {
-    Some(match operation {
-        "DescribeKey"
-        | "Encrypt"
-        | "GenerateDataKey"
-        | "GenerateDataKeyWithoutPlaintext"
-        | "GenerateDataKeyPair"
-        | "GenerateDataKeyPairWithoutPlaintext"
-        | "Sign"
-        | "Verify"
-        | "GetPublicKey"
-        | "GenerateMac"
-        | "VerifyMac"
-        | "EnableKey"
-        | "DisableKey"
-        | "UpdateKeyDescription"
-        | "ScheduleKeyDeletion"
-        | "CancelKeyDeletion"
-        | "EnableKeyRotation"
-        | "DisableKeyRotation"
-        | "GetKeyRotationStatus"
-        | "RotateKeyOnDemand"
-        | "ListKeyRotations"
-        | "GetKeyPolicy"
-        | "PutKeyPolicy"
-        | "ListKeyPolicies"
-        | "CreateGrant"
-        | "ListGrants"
-        | "RevokeGrant"
-        | "TagResource"
-        | "UntagResource"
-        | "ListResourceTags"
-        | "GetParametersForImport"
-        | "ImportKeyMaterial"
-        | "DeleteImportedKeyMaterial"
-        | "ListAliases" => "KeyId",
+fn key_field(op: Op) -> Option<&'static str> {
+    Some(match op {
+        Op::DescribeKey
+        | Op::Encrypt
+        | Op::GenerateDataKey
+        | Op::GenerateDataKeyWithoutPlaintext
+        | Op::GenerateDataKeyPair
+        | Op::GenerateDataKeyPairWithoutPlaintext
+        | Op::Sign
+        | Op::Verify
+        | Op::GetPublicKey
+        | Op::GenerateMac
+        | Op::VerifyMac
+        | Op::EnableKey
+        | Op::DisableKey
+        | Op::UpdateKeyDescription
+        | Op::ScheduleKeyDeletion
+        | Op::CancelKeyDeletion
+        | Op::EnableKeyRotation
+        | Op::DisableKeyRotation
+        | Op::GetKeyRotationStatus
+        | Op::RotateKeyOnDemand
+        | Op::ListKeyRotations
+        | Op::GetKeyPolicy
+        | Op::PutKeyPolicy
+        | Op::ListKeyPolicies
+        | Op::CreateGrant
+        | Op::ListGrants
+        | Op::RevokeGrant
+        | Op::TagResource
+        | Op::UntagResource
+        | Op::ListResourceTags
+        | Op::GetParametersForImport
+        | Op::ImportKeyMaterial
+        | Op::DeleteImportedKeyMaterial
+        | Op::ListAliases => "KeyId",
         _ => return None,
     })
 }
 
 /// Condition keys taken from an operation's own parameters.
-fn operation_keys(operation: &str, input: &Value, keys: &mut Vec<ContextEntry>) {
+fn operation_keys(op: Op, input: &Value, keys: &mut Vec<ContextEntry>) {
     let copy = |param: &str, key: &str, keys: &mut Vec<ContextEntry>| {
         if let Some(v) = opt_str(input, param) {
             keys.push(one(key, v));
         }
     };
-    match operation {
-        "Encrypt" => copy("EncryptionAlgorithm", "kms:EncryptionAlgorithm", keys),
-        "Sign" | "Verify" => {
+    match op {
+        Op::Encrypt => copy("EncryptionAlgorithm", "kms:EncryptionAlgorithm", keys),
+        Op::Sign | Op::Verify => {
             copy("SigningAlgorithm", "kms:SigningAlgorithm", keys);
             keys.push(one(
                 "kms:MessageType",
                 opt_str(input, "MessageType").unwrap_or("RAW"),
             ));
         }
-        "GenerateMac" | "VerifyMac" => copy("MacAlgorithm", "kms:MacAlgorithm", keys),
-        "GenerateDataKeyPair" | "GenerateDataKeyPairWithoutPlaintext" => {
+        Op::GenerateMac | Op::VerifyMac => copy("MacAlgorithm", "kms:MacAlgorithm", keys),
+        Op::GenerateDataKeyPair | Op::GenerateDataKeyPairWithoutPlaintext => {
             copy("KeyPairSpec", "kms:DataKeyPairSpec", keys)
         }
-        "GetParametersForImport" => {
+        Op::GetParametersForImport => {
             copy("WrappingAlgorithm", "kms:WrappingAlgorithm", keys);
             copy("WrappingKeySpec", "kms:WrappingKeySpec", keys);
         }
-        "ImportKeyMaterial" => copy("ExpirationModel", "kms:ExpirationModel", keys),
-        "ScheduleKeyDeletion" => {
+        Op::ImportKeyMaterial => copy("ExpirationModel", "kms:ExpirationModel", keys),
+        Op::ScheduleKeyDeletion => {
             let days = input["PendingWindowInDays"].as_i64().unwrap_or(30);
             keys.push(one(
                 "kms:ScheduleKeyDeletionPendingWindowInDays",
                 days.to_string(),
             ));
         }
-        "EnableKeyRotation" => {
+        Op::EnableKeyRotation => {
             let days = input["RotationPeriodInDays"].as_i64().unwrap_or(365);
             keys.push(one("kms:RotationPeriodInDays", days.to_string()));
         }
-        "PutKeyPolicy" => keys.push(one(
+        Op::PutKeyPolicy => keys.push(one(
             "kms:BypassPolicyLockoutSafetyCheck",
             input["BypassPolicyLockoutSafetyCheck"]
                 .as_bool()
                 .unwrap_or(false)
                 .to_string(),
         )),
-        "CreateGrant" => {
+        Op::CreateGrant => {
             if let Some(ops) = input["Operations"].as_array() {
                 keys.push((
                     "kms:GrantOperations".into(),
@@ -453,8 +454,8 @@ fn operation_keys(operation: &str, input: &Value, keys: &mut Vec<ContextEntry>) 
                 }
             }
         }
-        "TagResource" => request_tags(input, "Tags", keys),
-        "UntagResource" => {
+        Op::TagResource => request_tags(input, "Tags", keys),
+        Op::UntagResource => {
             if let Some(t) = input["TagKeys"].as_array() {
                 keys.push((
                     "aws:TagKeys".into(),
@@ -488,7 +489,7 @@ fn request_tags(input: &Value, field: &str, keys: &mut Vec<ContextEntry>) {
 /// Alias operations need permission on the alias (IAM policy) and on each key involved (key
 /// policy), all with the same action.
 async fn alias_entry(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
@@ -504,7 +505,7 @@ async fn alias_entry(
     let mut resources = vec![alias];
     let empty = BTreeMap::new();
     let mut db = Db::Read(store);
-    if operation != "CreateAlias" {
+    if op != Op::CreateAlias {
         if let Some(target) = repo::alias_target(&mut db, account, &ctx.region, name).await? {
             if let Some(key) = repo::load(&mut db, account, &target).await? {
                 resources.push(key_resource(&key, None, &empty));
@@ -516,7 +517,7 @@ async fn alias_entry(
             )));
         }
     }
-    if operation != "DeleteAlias" {
+    if op != Op::DeleteAlias {
         let key = key_of(store, ctx, input, "TargetKeyId").await?;
         if key.account() != account {
             return Err(KmsError::NotFoundException(format!(
@@ -526,7 +527,7 @@ async fn alias_entry(
         }
         resources.push(key_resource(&key, None, &empty));
     }
-    Ok(request(operation, resources, keys))
+    Ok(request(op.name(), resources, keys))
 }
 
 /// Whether the caller may still put a key policy once `policy` is the key's policy (the

@@ -27,78 +27,80 @@ pub mod rotation;
 use rampart_store::Store;
 use serde_json::Value;
 
-use crate::{
-    authz::AuthzQuestion,
-    context::CallContext,
-    db::Db,
-    error::ServiceError,
-    registry::{not_implemented, Access},
-};
+use crate::{authz::AuthzQuestion, context::CallContext, error::ServiceError};
 
 pub use error::KmsError;
+pub use rampart_model::kms::Op;
 
-/// Whether a KMS operation is built, and how it touches state. Cryptographic operations and
-/// reads change nothing (CloudTrail records them as read-only).
-pub fn access(operation: &str) -> Option<Access> {
-    Some(match operation {
-        "DescribeKey"
-        | "ListKeys"
-        | "ListAliases"
-        | "GetKeyPolicy"
-        | "ListKeyPolicies"
-        | "ListGrants"
-        | "ListRetirableGrants"
-        | "ListResourceTags"
-        | "GetKeyRotationStatus"
-        | "ListKeyRotations"
-        | "GetPublicKey"
-        | "Encrypt"
-        | "Decrypt"
-        | "ReEncrypt"
-        | "GenerateDataKey"
-        | "GenerateDataKeyWithoutPlaintext"
-        | "GenerateDataKeyPair"
-        | "GenerateDataKeyPairWithoutPlaintext"
-        | "GenerateRandom"
-        | "Sign"
-        | "Verify"
-        | "GenerateMac"
-        | "VerifyMac" => Access::Read,
-        "CreateKey"
-        | "UpdateKeyDescription"
-        | "EnableKey"
-        | "DisableKey"
-        | "TagResource"
-        | "UntagResource"
-        | "CreateAlias"
-        | "UpdateAlias"
-        | "DeleteAlias"
-        | "PutKeyPolicy"
-        | "CreateGrant"
-        | "RetireGrant"
-        | "RevokeGrant"
-        | "EnableKeyRotation"
-        | "DisableKeyRotation"
-        | "RotateKeyOnDemand"
-        | "ScheduleKeyDeletion"
-        | "CancelKeyDeletion"
-        | "GetParametersForImport"
-        | "ImportKeyMaterial"
-        | "DeleteImportedKeyMaterial" => Access::Write,
-        _ => return None,
-    })
+routes! {
+    authz: authorize;
+    built {
+        CreateKey => Write, |i, c, d| keys::create_key(i, c, d);
+        DescribeKey => Read, |i, c, d| keys::describe_key(i, c, d);
+        ListKeys => Read, |i, c, d| keys::list_keys(i, c, d);
+        UpdateKeyDescription => Write, |i, c, d| keys::update_description(i, c, d);
+        EnableKey => Write, |i, c, d| keys::set_enabled(i, c, d, true);
+        DisableKey => Write, |i, c, d| keys::set_enabled(i, c, d, false);
+        TagResource => Write, |i, c, d| keys::tag_resource(i, c, d);
+        UntagResource => Write, |i, c, d| keys::untag_resource(i, c, d);
+        ListResourceTags => Read, |i, c, d| keys::list_resource_tags(i, c, d);
+        CreateAlias => Write, |i, c, d| aliases::create_alias(i, c, d);
+        UpdateAlias => Write, |i, c, d| aliases::update_alias(i, c, d);
+        DeleteAlias => Write, |i, c, d| aliases::delete_alias(i, c, d);
+        ListAliases => Read, |i, c, d| aliases::list_aliases(i, c, d);
+        // Cryptographic operations change nothing (CloudTrail records them as read-only).
+        Encrypt => Read, |i, c, d| crypto_ops::encrypt(i, c, d);
+        Decrypt => Read, |i, c, d| crypto_ops::decrypt(i, c, d);
+        ReEncrypt => Read, |i, c, d| crypto_ops::re_encrypt(i, c, d);
+        GenerateDataKey => Read, |i, c, d| crypto_ops::generate_data_key(i, c, d, true);
+        GenerateDataKeyWithoutPlaintext => Read,
+            |i, c, d| crypto_ops::generate_data_key(i, c, d, false);
+        GenerateDataKeyPair => Read, |i, c, d| crypto_ops::generate_data_key_pair(i, c, d, true);
+        GenerateDataKeyPairWithoutPlaintext => Read,
+            |i, c, d| crypto_ops::generate_data_key_pair(i, c, d, false);
+        GenerateRandom => Read, |i, c, d| std::future::ready(crypto_ops::generate_random(i));
+        Sign => Read, |i, c, d| crypto_ops::sign(i, c, d);
+        Verify => Read, |i, c, d| crypto_ops::verify(i, c, d);
+        GenerateMac => Read, |i, c, d| crypto_ops::generate_mac(i, c, d);
+        VerifyMac => Read, |i, c, d| crypto_ops::verify_mac(i, c, d);
+        GetPublicKey => Read, |i, c, d| crypto_ops::get_public_key(i, c, d);
+        GetKeyPolicy => Read, |i, c, d| policies::get_key_policy(i, c, d);
+        PutKeyPolicy => Write, |i, c, d| policies::put_key_policy(i, c, d);
+        ListKeyPolicies => Read, |i, c, d| policies::list_key_policies(i, c, d);
+        CreateGrant => Write, |i, c, d| grants::create_grant(i, c, d);
+        ListGrants => Read, |i, c, d| grants::list_grants(i, c, d);
+        ListRetirableGrants => Read, |i, c, d| grants::list_retirable_grants(i, c, d);
+        RetireGrant => Write, |i, c, d| grants::retire_grant(i, c, d);
+        RevokeGrant => Write, |i, c, d| grants::revoke_grant(i, c, d);
+        EnableKeyRotation => Write, |i, c, d| rotation::enable(i, c, d);
+        DisableKeyRotation => Write, |i, c, d| rotation::disable(i, c, d);
+        GetKeyRotationStatus => Read, |i, c, d| rotation::status(i, c, d);
+        RotateKeyOnDemand => Write, |i, c, d| rotation::rotate_on_demand(i, c, d);
+        ListKeyRotations => Read, |i, c, d| rotation::list(i, c, d);
+        ScheduleKeyDeletion => Write, |i, c, d| deletion::schedule(i, c, d);
+        CancelKeyDeletion => Write, |i, c, d| deletion::cancel(i, c, d);
+        GetParametersForImport => Write, |i, c, d| import::get_parameters(i, c, d);
+        ImportKeyMaterial => Write, |i, c, d| import::import(i, c, d);
+        DeleteImportedKeyMaterial => Write, |i, c, d| import::delete(i, c, d);
+    }
+    not_built {
+        // Custom key stores (CloudHSM, external), multi-Region keys, key agreement.
+        ConnectCustomKeyStore, CreateCustomKeyStore, DeleteCustomKeyStore,
+        DescribeCustomKeyStores, DisconnectCustomKeyStore, UpdateCustomKeyStore,
+        ReplicateKey, UpdatePrimaryRegion, DeriveSharedSecret, GetKeyLastUsage,
+    }
 }
 
-/// The authorization entry of a KMS operation, after the policy lockout safety check of
+/// The authorization question of a KMS operation, after the policy lockout safety check of
 /// `CreateKey`/`PutKeyPolicy` (which needs the caller's policies, so it runs here).
-pub async fn authz(
-    operation: &str,
+async fn authorize(
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
 ) -> Result<Option<AuthzQuestion>, ServiceError> {
-    let entry = authz::authz(operation, input, ctx, store).await?;
-    if matches!(operation, "CreateKey" | "PutKeyPolicy")
+    let entry = authz::authz(op, input, ctx, store).await?;
+    if matches!(op, Op::CreateKey | Op::PutKeyPolicy)
         && input["BypassPolicyLockoutSafetyCheck"].as_bool() != Some(true)
     {
         if let (Some(policy), Some(q)) = (common::opt_str(input, "Policy"), &entry) {
@@ -124,64 +126,4 @@ pub async fn authz(
         }
     }
     Ok(entry)
-}
-
-/// Runs a KMS operation.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let i = &input;
-    let out = match operation {
-        "CreateKey" => keys::create_key(i, ctx, db).await,
-        "DescribeKey" => keys::describe_key(i, ctx, db).await,
-        "ListKeys" => keys::list_keys(i, ctx, db).await,
-        "UpdateKeyDescription" => keys::update_description(i, ctx, db).await,
-        "EnableKey" => keys::set_enabled(i, ctx, db, true).await,
-        "DisableKey" => keys::set_enabled(i, ctx, db, false).await,
-        "TagResource" => keys::tag_resource(i, ctx, db).await,
-        "UntagResource" => keys::untag_resource(i, ctx, db).await,
-        "ListResourceTags" => keys::list_resource_tags(i, ctx, db).await,
-        "CreateAlias" => aliases::create_alias(i, ctx, db).await,
-        "UpdateAlias" => aliases::update_alias(i, ctx, db).await,
-        "DeleteAlias" => aliases::delete_alias(i, ctx, db).await,
-        "ListAliases" => aliases::list_aliases(i, ctx, db).await,
-        "Encrypt" => crypto_ops::encrypt(i, ctx, db).await,
-        "Decrypt" => crypto_ops::decrypt(i, ctx, db).await,
-        "ReEncrypt" => crypto_ops::re_encrypt(i, ctx, db).await,
-        "GenerateDataKey" => crypto_ops::generate_data_key(i, ctx, db, true).await,
-        "GenerateDataKeyWithoutPlaintext" => crypto_ops::generate_data_key(i, ctx, db, false).await,
-        "GenerateDataKeyPair" => crypto_ops::generate_data_key_pair(i, ctx, db, true).await,
-        "GenerateDataKeyPairWithoutPlaintext" => {
-            crypto_ops::generate_data_key_pair(i, ctx, db, false).await
-        }
-        "GenerateRandom" => crypto_ops::generate_random(i),
-        "Sign" => crypto_ops::sign(i, ctx, db).await,
-        "Verify" => crypto_ops::verify(i, ctx, db).await,
-        "GenerateMac" => crypto_ops::generate_mac(i, ctx, db).await,
-        "VerifyMac" => crypto_ops::verify_mac(i, ctx, db).await,
-        "GetPublicKey" => crypto_ops::get_public_key(i, ctx, db).await,
-        "GetKeyPolicy" => policies::get_key_policy(i, ctx, db).await,
-        "PutKeyPolicy" => policies::put_key_policy(i, ctx, db).await,
-        "ListKeyPolicies" => policies::list_key_policies(i, ctx, db).await,
-        "CreateGrant" => grants::create_grant(i, ctx, db).await,
-        "ListGrants" => grants::list_grants(i, ctx, db).await,
-        "ListRetirableGrants" => grants::list_retirable_grants(i, ctx, db).await,
-        "RetireGrant" => grants::retire_grant(i, ctx, db).await,
-        "RevokeGrant" => grants::revoke_grant(i, ctx, db).await,
-        "EnableKeyRotation" => rotation::enable(i, ctx, db).await,
-        "DisableKeyRotation" => rotation::disable(i, ctx, db).await,
-        "GetKeyRotationStatus" => rotation::status(i, ctx, db).await,
-        "RotateKeyOnDemand" => rotation::rotate_on_demand(i, ctx, db).await,
-        "ListKeyRotations" => rotation::list(i, ctx, db).await,
-        "ScheduleKeyDeletion" => deletion::schedule(i, ctx, db).await,
-        "CancelKeyDeletion" => deletion::cancel(i, ctx, db).await,
-        "GetParametersForImport" => import::get_parameters(i, ctx, db).await,
-        "ImportKeyMaterial" => import::import(i, ctx, db).await,
-        "DeleteImportedKeyMaterial" => import::delete(i, ctx, db).await,
-        _ => return Err(not_implemented("kms", operation)),
-    };
-    out.map_err(ServiceError::from)
 }

@@ -17,46 +17,7 @@ use crate::{
     db::Db,
     error::ServiceError,
     iam::common::{page, to_text, ts},
-    registry::not_implemented,
-    registry::Access,
 };
-
-/// The operations of this family.
-pub fn access(operation: &str) -> Option<Access> {
-    match operation {
-        "DescribeCreateAccountStatus"
-        | "ListCreateAccountStatus"
-        | "DescribeAccount"
-        | "ListAccounts"
-        | "ListAccountsForParent" => Some(Access::Read),
-        "CreateAccount" | "MoveAccount" | "RemoveAccountFromOrganization" | "CloseAccount" => {
-            Some(Access::Write)
-        }
-        _ => None,
-    }
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "CreateAccount" => create(&input, ctx, db).await,
-        "DescribeCreateAccountStatus" => describe_status(&input, ctx, db).await,
-        "ListCreateAccountStatus" => list_status(&input, ctx, db).await,
-        "DescribeAccount" => describe(&input, ctx, db).await,
-        "ListAccounts" => list(&input, ctx, db).await,
-        "ListAccountsForParent" => list_for_parent(&input, ctx, db).await,
-        "MoveAccount" => move_account(&input, ctx, db).await,
-        "RemoveAccountFromOrganization" => remove(&input, ctx, db).await,
-        "CloseAccount" => close(&input, ctx, db).await,
-        _ => Err(not_implemented("organizations", operation)),
-    }
-}
 
 /// The `Account` structure.
 pub fn account_json(org: &Org, a: &Account, m: &MemberDoc) -> Value {
@@ -152,7 +113,7 @@ fn check_create_input(email: &str, name: &str, role: &str) -> Res<()> {
     Ok(())
 }
 
-async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let email = req(input, "Email")?;
     let name = req(input, "AccountName")?;
@@ -194,7 +155,7 @@ async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({ "CreateAccountStatus": status_json(&e, &d) }))
 }
 
-async fn describe_status(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn describe_status(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let id = req(input, "CreateAccountRequestId")?;
     let e = find(db, &org, model::CREATE_STATUS, id)
@@ -204,7 +165,7 @@ async fn describe_status(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     Ok(json!({ "CreateAccountStatus": status_json(&e, &d) }))
 }
 
-async fn list_status(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_status(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let states = crate::iam::common::str_list(input, "States");
     let mut items = Vec::new();
@@ -234,7 +195,7 @@ async fn list_status(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
     paged("CreateAccountStatuses", items, input)
 }
 
-async fn describe(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn describe(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let (_, m, a) = member(db, &org, req(input, "AccountId")?).await?;
     Ok(json!({ "Account": account_json(&org, &a, &m) }))
@@ -242,7 +203,7 @@ async fn describe(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
 
 /// `ListAccounts` pages with the store's keyset pagination, so a page costs the same in an
 /// organization of ten accounts or of thousands.
-async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let max = match input.get("MaxResults").and_then(Value::as_i64) {
         None => 20,
@@ -289,7 +250,7 @@ async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     Ok(Value::Object(out))
 }
 
-async fn list_for_parent(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_for_parent(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let parent = req(input, "ParentId")?;
     tree::parent(db, &org, parent, OrgError::ParentNotFoundException).await?;
@@ -302,7 +263,7 @@ async fn list_for_parent(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     paged("Accounts", items, input)
 }
 
-async fn move_account(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn move_account(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let account = req(input, "AccountId")?;
     let source = req(input, "SourceParentId")?;
@@ -328,7 +289,7 @@ async fn move_account(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
     Ok(json!({}))
 }
 
-async fn remove(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn remove(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let account = req(input, "AccountId")?;
     member(db, &org, account).await?;
@@ -340,7 +301,7 @@ async fn remove(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({}))
 }
 
-async fn close(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn close(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let account = req(input, "AccountId")?;
     let (_, _, a) = member(db, &org, account).await?;

@@ -15,6 +15,7 @@ use super::{
     common::{org_of, Org, Res},
     model,
     tree::{self, Node},
+    Op,
 };
 use crate::{
     authz::{AuthzRequest, ResourceRef},
@@ -37,17 +38,17 @@ const MEMBERS: [&str; 9] = [
 
 /// The authorization question of an Organizations operation.
 pub async fn request(
-    operation: &str,
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
-) -> Res<AuthzRequest> {
+) -> Res<Option<AuthzRequest>> {
     let account = &ctx.principal.account_id;
-    let action = format!("organizations:{operation}");
+    let action = format!("organizations:{}", op.name());
     let mut req = AuthzRequest::on_any(&action, account);
     req.context = condition_keys(input);
     let Some(org) = org_of(&mut Db::Read(store), account).await? else {
-        return Ok(req);
+        return Ok(Some(req));
     };
     let mut resources = Vec::new();
     for member in MEMBERS {
@@ -77,7 +78,7 @@ pub async fn request(
     if !resources.is_empty() {
         req.resources = resources;
     }
-    Ok(req)
+    Ok(Some(req))
 }
 
 fn condition_keys(input: &Value) -> Vec<ContextEntry> {

@@ -9,175 +9,127 @@ use super::model::{self, MemberDoc, OrgDoc};
 use crate::{
     context::CallContext,
     db::Db,
-    error::ServiceError,
+    error::{service_errors, ServiceError},
     iam::common::{read_doc, to_text},
 };
 
-/// Organizations' error codes (all 400 unless the model says otherwise).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OrgError {
-    /// The caller's account is not in an organization.
-    #[error("Your account is not a member of an organization.")]
-    AWSOrganizationsNotInUseException,
-    /// The caller may not perform this operation.
-    #[error("{0}")]
-    AccessDeniedException(String),
-    /// The account is already in an organization.
-    #[error("The AWS account is already a member of an organization.")]
-    AlreadyInOrganizationException,
-    /// No such account in the organization.
-    #[error("You specified an account that doesn't exist.")]
-    AccountNotFoundException,
-    /// The account is closed already.
-    #[error("You attempted to close an account that is already closed.")]
-    AccountAlreadyClosedException,
-    /// A documented limit or rule: the message, and AWS's `Reason` code.
-    #[error("{0}")]
-    ConstraintViolationException(String, &'static str),
-    /// No such create-account request.
-    #[error("We can't find an create account request with the CreateAccountRequestId that you specified.")]
-    CreateAccountStatusNotFoundException,
-    /// The move's destination does not exist.
-    #[error("We can't find the destination container (a root or OU) with the ParentId that you specified.")]
-    DestinationParentNotFoundException,
-    /// The account is already there.
-    #[error("That account is already present in the specified destination.")]
-    DuplicateAccountException,
-    /// An OU of that name exists under the parent.
-    #[error("An OU with the same name already exists.")]
-    DuplicateOrganizationalUnitException,
-    /// The policy is already attached to the target.
-    #[error("The selected policy is already attached to the specified target.")]
-    DuplicatePolicyAttachmentException,
-    /// A policy of that name and type exists.
-    #[error("A policy with the same name already exists.")]
-    DuplicatePolicyException,
-    /// An open invitation to that account exists.
-    #[error("A handshake with the same action and target already exists.")]
-    DuplicateHandshakeException,
-    /// No such handshake.
-    #[error("We can't find a handshake with the HandshakeId that you specified.")]
-    HandshakeNotFoundException,
-    /// The handshake is already in that state.
-    #[error("The specified handshake is already in the requested state.")]
-    HandshakeAlreadyInStateException,
-    /// The handshake cannot move to that state.
-    #[error("You can't perform the operation on the handshake in its current state.")]
-    InvalidHandshakeTransitionException,
-    /// A rule of invitations.
-    #[error("{0}")]
-    HandshakeConstraintViolationException(String, &'static str),
-    /// An input value is not valid: the message, and AWS's `Reason` code.
-    #[error("{0}")]
-    InvalidInputException(String, &'static str),
-    /// The policy text is not valid.
-    #[error(
-        "The provided policy document doesn't meet the requirements of the specified policy type."
-    )]
-    MalformedPolicyDocumentException,
-    /// The management account cannot leave.
-    #[error("You can't remove a management account from an organization.")]
-    MasterCannotLeaveOrganizationException,
-    /// The organization still has members.
-    #[error("The organization isn't empty. To delete an organization, you must first remove all accounts except the management account.")]
-    OrganizationNotEmptyException,
-    /// The OU still has children.
-    #[error("The specified OU is not empty. Move all accounts to another root or to other OUs, remove all child OUs, and try the operation again.")]
-    OrganizationalUnitNotEmptyException,
-    /// No such OU.
-    #[error("We can't find an OU with the OrganizationalUnitId that you specified.")]
-    OrganizationalUnitNotFoundException,
-    /// No such parent.
-    #[error("We can't find a root or OU with the ParentId that you specified.")]
-    ParentNotFoundException,
-    /// No such child.
-    #[error("We can't find an organizational unit (OU) or AWS account with the ChildId that you specified.")]
-    ChildNotFoundException,
-    /// The policy is still attached.
-    #[error("The policy is attached to one or more entities. You must detach it from all roots, OUs, and accounts before performing this operation.")]
-    PolicyInUseException,
-    /// The policy is not attached to that target.
-    #[error("The policy isn't attached to the specified target in the specified root.")]
-    PolicyNotAttachedException,
-    /// No such policy.
-    #[error("We can't find a policy with the PolicyId that you specified.")]
-    PolicyNotFoundException,
-    /// The type is enabled already.
-    #[error("The specified policy type is already enabled in the specified root.")]
-    PolicyTypeAlreadyEnabledException,
-    /// The type is not enabled on the root.
-    #[error("The specified policy type isn't currently enabled in this root. You can't attach policies of the specified type to entities in a root until you enable that type in the root.")]
-    PolicyTypeNotEnabledException,
-    /// The type needs all features.
-    #[error("You can't use the specified policy type with the feature set currently enabled for this organization.")]
-    PolicyTypeNotAvailableForOrganizationException,
-    /// No such root.
-    #[error("We can't find a root with the RootId that you specified.")]
-    RootNotFoundException,
-    /// The move's source is not the account's parent.
-    #[error("We can't find a source root or OU with the ParentId that you specified.")]
-    SourceParentNotFoundException,
-    /// No such target.
-    #[error("We can't find a root, OU, account, or policy with the TargetId that you specified.")]
-    TargetNotFoundException,
-    /// No effective policy of that type.
-    #[error("We can't find an effective policy of the specified type for the specified target.")]
-    EffectivePolicyNotFoundException,
-    /// The account is already a delegated administrator for the service.
-    #[error("The provided account is already a delegated administrator for your organization.")]
-    AccountAlreadyRegisteredException,
-    /// The account is not a delegated administrator for the service.
-    #[error("The specified account is not a delegated administrator for this AWS service.")]
-    AccountNotRegisteredException,
+service_errors! {
+    /// Organizations' error codes (all 400 unless the model says otherwise).
+    pub enum OrgError for "organizations", reason = OrgError::reason {
+        /// The caller's account is not in an organization.
+        #[error("Your account is not a member of an organization.")]
+        AWSOrganizationsNotInUseException,
+        /// The caller may not perform this operation.
+        AccessDeniedException,
+        /// The account is already in an organization.
+        #[error("The AWS account is already a member of an organization.")]
+        AlreadyInOrganizationException,
+        /// No such account in the organization.
+        #[error("You specified an account that doesn't exist.")]
+        AccountNotFoundException,
+        /// The account is closed already.
+        #[error("You attempted to close an account that is already closed.")]
+        AccountAlreadyClosedException,
+        /// A documented limit or rule: the message, and AWS's `Reason` code.
+        #[error("{0}")]
+        ConstraintViolationException(String, &'static str),
+        /// No such create-account request.
+        #[error("We can't find an create account request with the CreateAccountRequestId that you specified.")]
+        CreateAccountStatusNotFoundException,
+        /// The move's destination does not exist.
+        #[error("We can't find the destination container (a root or OU) with the ParentId that you specified.")]
+        DestinationParentNotFoundException,
+        /// The account is already there.
+        #[error("That account is already present in the specified destination.")]
+        DuplicateAccountException,
+        /// An OU of that name exists under the parent.
+        #[error("An OU with the same name already exists.")]
+        DuplicateOrganizationalUnitException,
+        /// The policy is already attached to the target.
+        #[error("The selected policy is already attached to the specified target.")]
+        DuplicatePolicyAttachmentException,
+        /// A policy of that name and type exists.
+        #[error("A policy with the same name already exists.")]
+        DuplicatePolicyException,
+        /// An open invitation to that account exists.
+        #[error("A handshake with the same action and target already exists.")]
+        DuplicateHandshakeException,
+        /// No such handshake.
+        #[error("We can't find a handshake with the HandshakeId that you specified.")]
+        HandshakeNotFoundException,
+        /// The handshake is already in that state.
+        #[error("The specified handshake is already in the requested state.")]
+        HandshakeAlreadyInStateException,
+        /// The handshake cannot move to that state.
+        #[error("You can't perform the operation on the handshake in its current state.")]
+        InvalidHandshakeTransitionException,
+        /// A rule of invitations.
+        #[error("{0}")]
+        HandshakeConstraintViolationException(String, &'static str),
+        /// An input value is not valid: the message, and AWS's `Reason` code.
+        #[error("{0}")]
+        InvalidInputException(String, &'static str),
+        /// The policy text is not valid.
+        #[error("The provided policy document doesn't meet the requirements of the specified policy type.")]
+        MalformedPolicyDocumentException,
+        /// The management account cannot leave.
+        #[error("You can't remove a management account from an organization.")]
+        MasterCannotLeaveOrganizationException,
+        /// The organization still has members.
+        #[error("The organization isn't empty. To delete an organization, you must first remove all accounts except the management account.")]
+        OrganizationNotEmptyException,
+        /// The OU still has children.
+        #[error("The specified OU is not empty. Move all accounts to another root or to other OUs, remove all child OUs, and try the operation again.")]
+        OrganizationalUnitNotEmptyException,
+        /// No such OU.
+        #[error("We can't find an OU with the OrganizationalUnitId that you specified.")]
+        OrganizationalUnitNotFoundException,
+        /// No such parent.
+        #[error("We can't find a root or OU with the ParentId that you specified.")]
+        ParentNotFoundException,
+        /// No such child.
+        #[error("We can't find an organizational unit (OU) or AWS account with the ChildId that you specified.")]
+        ChildNotFoundException,
+        /// The policy is still attached.
+        #[error("The policy is attached to one or more entities. You must detach it from all roots, OUs, and accounts before performing this operation.")]
+        PolicyInUseException,
+        /// The policy is not attached to that target.
+        #[error("The policy isn't attached to the specified target in the specified root.")]
+        PolicyNotAttachedException,
+        /// No such policy.
+        #[error("We can't find a policy with the PolicyId that you specified.")]
+        PolicyNotFoundException,
+        /// The type is enabled already.
+        #[error("The specified policy type is already enabled in the specified root.")]
+        PolicyTypeAlreadyEnabledException,
+        /// The type is not enabled on the root.
+        #[error("The specified policy type isn't currently enabled in this root. You can't attach policies of the specified type to entities in a root until you enable that type in the root.")]
+        PolicyTypeNotEnabledException,
+        /// The type needs all features.
+        #[error("You can't use the specified policy type with the feature set currently enabled for this organization.")]
+        PolicyTypeNotAvailableForOrganizationException,
+        /// No such root.
+        #[error("We can't find a root with the RootId that you specified.")]
+        RootNotFoundException,
+        /// The move's source is not the account's parent.
+        #[error("We can't find a source root or OU with the ParentId that you specified.")]
+        SourceParentNotFoundException,
+        /// No such target.
+        #[error("We can't find a root, OU, account, or policy with the TargetId that you specified.")]
+        TargetNotFoundException,
+        /// No effective policy of that type.
+        #[error("We can't find an effective policy of the specified type for the specified target.")]
+        EffectivePolicyNotFoundException,
+        /// The account is already a delegated administrator for the service.
+        #[error("The provided account is already a delegated administrator for your organization.")]
+        AccountAlreadyRegisteredException,
+        /// The account is not a delegated administrator for the service.
+        #[error("The specified account is not a delegated administrator for this AWS service.")]
+        AccountNotRegisteredException,
+    }
 }
 
 impl OrgError {
-    /// AWS's error code.
-    pub fn code(&self) -> &'static str {
-        use OrgError::*;
-        match self {
-            AWSOrganizationsNotInUseException => "AWSOrganizationsNotInUseException",
-            AccessDeniedException(_) => "AccessDeniedException",
-            AlreadyInOrganizationException => "AlreadyInOrganizationException",
-            AccountNotFoundException => "AccountNotFoundException",
-            AccountAlreadyClosedException => "AccountAlreadyClosedException",
-            ConstraintViolationException(..) => "ConstraintViolationException",
-            CreateAccountStatusNotFoundException => "CreateAccountStatusNotFoundException",
-            DestinationParentNotFoundException => "DestinationParentNotFoundException",
-            DuplicateAccountException => "DuplicateAccountException",
-            DuplicateOrganizationalUnitException => "DuplicateOrganizationalUnitException",
-            DuplicatePolicyAttachmentException => "DuplicatePolicyAttachmentException",
-            DuplicatePolicyException => "DuplicatePolicyException",
-            DuplicateHandshakeException => "DuplicateHandshakeException",
-            HandshakeNotFoundException => "HandshakeNotFoundException",
-            HandshakeAlreadyInStateException => "HandshakeAlreadyInStateException",
-            InvalidHandshakeTransitionException => "InvalidHandshakeTransitionException",
-            HandshakeConstraintViolationException(..) => "HandshakeConstraintViolationException",
-            InvalidInputException(..) => "InvalidInputException",
-            MalformedPolicyDocumentException => "MalformedPolicyDocumentException",
-            MasterCannotLeaveOrganizationException => "MasterCannotLeaveOrganizationException",
-            OrganizationNotEmptyException => "OrganizationNotEmptyException",
-            OrganizationalUnitNotEmptyException => "OrganizationalUnitNotEmptyException",
-            OrganizationalUnitNotFoundException => "OrganizationalUnitNotFoundException",
-            ParentNotFoundException => "ParentNotFoundException",
-            ChildNotFoundException => "ChildNotFoundException",
-            PolicyInUseException => "PolicyInUseException",
-            PolicyNotAttachedException => "PolicyNotAttachedException",
-            PolicyNotFoundException => "PolicyNotFoundException",
-            PolicyTypeAlreadyEnabledException => "PolicyTypeAlreadyEnabledException",
-            PolicyTypeNotEnabledException => "PolicyTypeNotEnabledException",
-            PolicyTypeNotAvailableForOrganizationException => {
-                "PolicyTypeNotAvailableForOrganizationException"
-            }
-            RootNotFoundException => "RootNotFoundException",
-            SourceParentNotFoundException => "SourceParentNotFoundException",
-            TargetNotFoundException => "TargetNotFoundException",
-            EffectivePolicyNotFoundException => "EffectivePolicyNotFoundException",
-            AccountAlreadyRegisteredException => "AccountAlreadyRegisteredException",
-            AccountNotRegisteredException => "AccountNotRegisteredException",
-        }
-    }
-
     /// `ConstraintViolationException` with AWS's reason code.
     pub fn constraint(reason: &'static str, message: &str) -> OrgError {
         OrgError::ConstraintViolationException(message.to_string(), reason)
@@ -195,16 +147,6 @@ impl OrgError {
             | OrgError::HandshakeConstraintViolationException(_, r)
             | OrgError::InvalidInputException(_, r) => Some(r),
             _ => None,
-        }
-    }
-}
-
-impl From<OrgError> for ServiceError {
-    fn from(err: OrgError) -> ServiceError {
-        let error = ServiceError::sender(err.code(), err.to_string());
-        match err.reason() {
-            Some(reason) => error.with_reason(reason),
-            None => error,
         }
     }
 }

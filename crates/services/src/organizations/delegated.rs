@@ -12,40 +12,9 @@ use super::{
     tree, OrgError,
 };
 use crate::json_field::SetField;
-use crate::{
-    context::CallContext, db::Db, error::ServiceError, iam::common::ts, registry::not_implemented,
-    registry::Access,
-};
+use crate::{context::CallContext, db::Db, iam::common::ts};
 
-/// The operations of this family.
-pub fn access(operation: &str) -> Option<Access> {
-    match operation {
-        "ListDelegatedAdministrators" | "ListDelegatedServicesForAccount" => Some(Access::Read),
-        "RegisterDelegatedAdministrator" | "DeregisterDelegatedAdministrator" => {
-            Some(Access::Write)
-        }
-        _ => None,
-    }
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "RegisterDelegatedAdministrator" => register(&input, ctx, db, true).await,
-        "DeregisterDelegatedAdministrator" => register(&input, ctx, db, false).await,
-        "ListDelegatedAdministrators" => list_admins(&input, ctx, db).await,
-        "ListDelegatedServicesForAccount" => list_services(&input, ctx, db).await,
-        _ => Err(not_implemented("organizations", operation)),
-    }
-}
-
-async fn register(input: &Value, ctx: &CallContext, db: &mut Db<'_>, add: bool) -> Res<Value> {
+pub async fn register(input: &Value, ctx: &CallContext, db: &mut Db<'_>, add: bool) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let account = req(input, "AccountId")?;
     let service = req(input, "ServicePrincipal")?;
@@ -87,7 +56,7 @@ async fn register(input: &Value, ctx: &CallContext, db: &mut Db<'_>, add: bool) 
     Ok(json!({}))
 }
 
-async fn list_admins(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_admins(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let filter = opt(input, "ServicePrincipal");
     let mut items = Vec::new();
@@ -106,7 +75,7 @@ async fn list_admins(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
     paged("DelegatedAdministrators", items, input)
 }
 
-async fn list_services(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_services(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let (_, m, _): (_, MemberDoc, _) = member(db, &org, req(input, "AccountId")?).await?;
     if m.delegations.is_empty() {

@@ -16,46 +16,10 @@ use crate::{
     db::Db,
     error::ServiceError,
     iam::common::{to_text, ts},
-    registry::not_implemented,
-    registry::Access,
 };
 
 /// How long an invitation stays open.
 const OPEN_DAYS: i64 = 15;
-
-/// The operations of this family.
-pub fn access(operation: &str) -> Option<Access> {
-    match operation {
-        "DescribeHandshake" | "ListHandshakesForAccount" | "ListHandshakesForOrganization" => {
-            Some(Access::Read)
-        }
-        "InviteAccountToOrganization"
-        | "AcceptHandshake"
-        | "DeclineHandshake"
-        | "CancelHandshake" => Some(Access::Write),
-        _ => None,
-    }
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "InviteAccountToOrganization" => invite(&input, ctx, db).await,
-        "AcceptHandshake" => transition(&input, ctx, db, "ACCEPTED").await,
-        "DeclineHandshake" => transition(&input, ctx, db, "DECLINED").await,
-        "CancelHandshake" => transition(&input, ctx, db, "CANCELED").await,
-        "DescribeHandshake" => describe(&input, ctx, db).await,
-        "ListHandshakesForAccount" => list_for_account(&input, ctx, db).await,
-        "ListHandshakesForOrganization" => list_for_org(&input, ctx, db).await,
-        _ => Err(not_implemented("organizations", operation)),
-    }
-}
 
 /// The `Handshake` structure.
 fn handshake_json(e: &Entity, d: &HandshakeDoc) -> Value {
@@ -81,7 +45,7 @@ fn handshake_json(e: &Entity, d: &HandshakeDoc) -> Value {
     })
 }
 
-async fn invite(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn invite(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let target = input.get("Target").cloned().unwrap_or(Value::Null);
     let id = req(&target, "Id")?;
@@ -175,7 +139,7 @@ fn party(ctx: &CallContext, d: &HandshakeDoc) -> bool {
     *me == d.target_account || *me == d.management_account
 }
 
-async fn transition(input: &Value, ctx: &CallContext, db: &mut Db<'_>, to: &str) -> Res<Value> {
+pub async fn transition(input: &Value, ctx: &CallContext, db: &mut Db<'_>, to: &str) -> Res<Value> {
     let (e, mut d) = load(db, req(input, "HandshakeId")?, ctx.now).await?;
     let me = &ctx.principal.account_id;
     // Only the invited account accepts or declines; only the sender cancels.
@@ -226,7 +190,7 @@ async fn transition(input: &Value, ctx: &CallContext, db: &mut Db<'_>, to: &str)
     Ok(json!({ "Handshake": handshake_json(&e, &d) }))
 }
 
-async fn describe(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn describe(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let (e, d) = load(db, req(input, "HandshakeId")?, ctx.now).await?;
     if !party(ctx, &d) {
         return Err(OrgError::HandshakeNotFoundException.into());
@@ -234,7 +198,7 @@ async fn describe(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
     Ok(json!({ "Handshake": handshake_json(&e, &d) }))
 }
 
-async fn list_for_account(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_for_account(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let me = &ctx.principal.account_id;
     let mut items = Vec::new();
     for h in db.links().targets(me, model::LINK_HANDSHAKE, me).await? {
@@ -245,7 +209,7 @@ async fn list_for_account(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> 
     paged("Handshakes", items, input)
 }
 
-async fn list_for_org(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_for_org(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = caller_org(db, ctx).await?;
     if !org.is_management(ctx) {
         return Err(super::common::not_management());

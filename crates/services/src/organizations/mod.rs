@@ -1,7 +1,7 @@
 //! AWS Organizations (awsJson1.1, `AWSOrganizationsV20161128.*`).
 //!
-//! One file per resource family, each exposing `access`, `authz` and `handle` for the
-//! operations it owns; this module chains them. Everything an organization owns is stored as
+//! One file per resource family with the handlers of the operations it owns; this module's
+//! table ([`route`]) names them per operation, and [`authz`] answers for every operation. Everything an organization owns is stored as
 //! generic store entities under its management account ([`model`]). Every change that can
 //! alter an authorization decision (membership, tree, policies, attachments) bumps the store's
 //! authorization epoch, so SCPs and RCPs take effect on the next request.
@@ -30,65 +30,70 @@ pub mod provision;
 pub mod tags;
 pub mod tree;
 
-use rampart_store::Store;
-use serde_json::Value;
-
 pub use common::OrgError;
 
-use crate::{
-    authz::AuthzRequest,
-    context::CallContext,
-    db::Db,
-    error::ServiceError,
-    registry::{not_implemented, Access},
-};
+pub use rampart_model::organizations::Op;
 
-macro_rules! chain {
-    ($($family:ident),* $(,)?) => {
-        /// Whether an Organizations operation is built, and how it touches state.
-        pub fn access(operation: &str) -> Option<Access> {
-            None$(.or_else(|| $family::access(operation)))*
-        }
-
-        /// The authorization entry of an Organizations operation: `organizations:<Op>` on
-        /// the resources it names. Who may call at all (the management account, a delegated
-        /// administrator, a member) is the handler's check, as in AWS where it is not a
-        /// matter of IAM policy.
-        pub async fn authz(
-            operation: &str,
-            input: &Value,
-            ctx: &CallContext,
-            store: &Store,
-        ) -> Result<Option<AuthzRequest>, ServiceError> {
-            if access(operation).is_none() {
-                return Ok(None);
-            }
-            Ok(Some(authz::request(operation, input, ctx, store).await?))
-        }
-
-        /// Runs an Organizations operation.
-        pub async fn handle(
-            operation: &str,
-            input: Value,
-            ctx: &CallContext,
-            db: Db<'_>,
-        ) -> Result<Value, ServiceError> {
-            $(
-                if $family::access(operation).is_some() {
-                    return $family::handle(operation, input, ctx, db).await;
-                }
-            )*
-            Err(not_implemented("organizations", operation))
-        }
-    };
+routes! {
+    authz: authz::request;
+    built {
+        AcceptHandshake => Write, |i, c, mut d| handshakes::transition(i, c, &mut d, "ACCEPTED");
+        AttachPolicy => Write, |i, c, mut d| policies::attach(i, c, &mut d);
+        CancelHandshake => Write, |i, c, mut d| handshakes::transition(i, c, &mut d, "CANCELED");
+        CloseAccount => Write, |i, c, mut d| accounts::close(i, c, &mut d);
+        CreateAccount => Write, |i, c, mut d| accounts::create(i, c, &mut d);
+        CreateOrganization => Write, |i, c, mut d| organization::create(i, c, &mut d);
+        CreateOrganizationalUnit => Write, |i, c, mut d| tree::create_ou(i, c, &mut d);
+        CreatePolicy => Write, |i, c, mut d| policies::create(i, c, &mut d);
+        DeclineHandshake => Write, |i, c, mut d| handshakes::transition(i, c, &mut d, "DECLINED");
+        DeleteOrganization => Write, |i, c, mut d| organization::delete(c, &mut d);
+        DeleteOrganizationalUnit => Write, |i, c, mut d| tree::delete_ou(i, c, &mut d);
+        DeletePolicy => Write, |i, c, mut d| policies::delete(i, c, &mut d);
+        DeregisterDelegatedAdministrator => Write, |i, c, mut d| delegated::register(i, c, &mut d, false);
+        DescribeAccount => Read, |i, c, mut d| accounts::describe(i, c, &mut d);
+        DescribeCreateAccountStatus => Read, |i, c, mut d| accounts::describe_status(i, c, &mut d);
+        DescribeEffectivePolicy => Read, |i, c, mut d| policies::effective(i, c, &mut d);
+        DescribeHandshake => Read, |i, c, mut d| handshakes::describe(i, c, &mut d);
+        DescribeOrganization => Read, |i, c, mut d| organization::describe(c, &mut d);
+        DescribeOrganizationalUnit => Read, |i, c, mut d| tree::describe_ou(i, c, &mut d);
+        DescribePolicy => Read, |i, c, mut d| policies::describe(i, c, &mut d);
+        DetachPolicy => Write, |i, c, mut d| policies::detach(i, c, &mut d);
+        DisableAWSServiceAccess => Write, |i, c, mut d| organization::service_access(i, c, &mut d, false);
+        DisablePolicyType => Write, |i, c, mut d| policies::set_type(i, c, &mut d, false);
+        EnableAWSServiceAccess => Write, |i, c, mut d| organization::service_access(i, c, &mut d, true);
+        EnablePolicyType => Write, |i, c, mut d| policies::set_type(i, c, &mut d, true);
+        InviteAccountToOrganization => Write, |i, c, mut d| handshakes::invite(i, c, &mut d);
+        LeaveOrganization => Write, |i, c, mut d| organization::leave(c, &mut d);
+        ListAWSServiceAccessForOrganization => Read, |i, c, mut d| organization::list_service_access(i, c, &mut d);
+        ListAccounts => Read, |i, c, mut d| accounts::list(i, c, &mut d);
+        ListAccountsForParent => Read, |i, c, mut d| accounts::list_for_parent(i, c, &mut d);
+        ListChildren => Read, |i, c, mut d| tree::list_children(i, c, &mut d);
+        ListCreateAccountStatus => Read, |i, c, mut d| accounts::list_status(i, c, &mut d);
+        ListDelegatedAdministrators => Read, |i, c, mut d| delegated::list_admins(i, c, &mut d);
+        ListDelegatedServicesForAccount => Read, |i, c, mut d| delegated::list_services(i, c, &mut d);
+        ListHandshakesForAccount => Read, |i, c, mut d| handshakes::list_for_account(i, c, &mut d);
+        ListHandshakesForOrganization => Read, |i, c, mut d| handshakes::list_for_org(i, c, &mut d);
+        ListOrganizationalUnitsForParent => Read, |i, c, mut d| tree::list_ous(i, c, &mut d);
+        ListParents => Read, |i, c, mut d| tree::list_parents(i, c, &mut d);
+        ListPolicies => Read, |i, c, mut d| policies::list(i, c, &mut d);
+        ListPoliciesForTarget => Read, |i, c, mut d| policies::list_for_target(i, c, &mut d);
+        ListRoots => Read, |i, c, mut d| tree::list_roots(i, c, &mut d);
+        ListTagsForResource => Read, |i, c, mut d| tags::list(i, c, &mut d);
+        ListTargetsForPolicy => Read, |i, c, mut d| policies::list_targets(i, c, &mut d);
+        MoveAccount => Write, |i, c, mut d| accounts::move_account(i, c, &mut d);
+        RegisterDelegatedAdministrator => Write, |i, c, mut d| delegated::register(i, c, &mut d, true);
+        RemoveAccountFromOrganization => Write, |i, c, mut d| accounts::remove(i, c, &mut d);
+        TagResource => Write, |i, c, mut d| tags::change(i, c, &mut d, true);
+        UntagResource => Write, |i, c, mut d| tags::change(i, c, &mut d, false);
+        UpdateOrganizationalUnit => Write, |i, c, mut d| tree::update_ou(i, c, &mut d);
+        UpdatePolicy => Write, |i, c, mut d| policies::update(i, c, &mut d);
+    }
+    not_built {
+        CreateGovCloudAccount, DeleteResourcePolicy, DescribeResourcePolicy,
+        DescribeResponsibilityTransfer, EnableAllFeatures,
+        InviteOrganizationToTransferResponsibility, ListAccountsWithInvalidEffectivePolicy,
+        ListEffectivePolicyValidationErrors, ListInboundResponsibilityTransfers,
+        ListOutboundResponsibilityTransfers, PutResourcePolicy, TerminateResponsibilityTransfer,
+        UpdateResponsibilityTransfer,
+    }
 }
-
-chain!(
-    organization,
-    tree,
-    accounts,
-    handshakes,
-    policies,
-    delegated,
-    tags
-);

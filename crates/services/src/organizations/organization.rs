@@ -11,43 +11,7 @@ use super::{
     model::{self, MemberDoc, OrgDoc, RootDoc},
     policies, tree,
 };
-use crate::{
-    context::CallContext, db::Db, error::ServiceError, iam::common::to_text,
-    registry::not_implemented, registry::Access,
-};
-
-/// The operations of this family.
-pub fn access(operation: &str) -> Option<Access> {
-    match operation {
-        "DescribeOrganization" | "ListAWSServiceAccessForOrganization" => Some(Access::Read),
-        "CreateOrganization"
-        | "DeleteOrganization"
-        | "LeaveOrganization"
-        | "EnableAWSServiceAccess"
-        | "DisableAWSServiceAccess" => Some(Access::Write),
-        _ => None,
-    }
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "CreateOrganization" => create(&input, ctx, db).await,
-        "DescribeOrganization" => describe(ctx, db).await,
-        "DeleteOrganization" => delete(ctx, db).await,
-        "LeaveOrganization" => leave(ctx, db).await,
-        "EnableAWSServiceAccess" => service_access(&input, ctx, db, true).await,
-        "DisableAWSServiceAccess" => service_access(&input, ctx, db, false).await,
-        "ListAWSServiceAccessForOrganization" => list_service_access(&input, ctx, db).await,
-        _ => Err(not_implemented("organizations", operation)),
-    }
-}
+use crate::{context::CallContext, db::Db, error::ServiceError, iam::common::to_text};
 
 /// The `Organization` structure.
 pub async fn org_json(db: &mut Db<'_>, org: &Org) -> Res<Value> {
@@ -76,7 +40,7 @@ pub async fn org_json(db: &mut Db<'_>, org: &Org) -> Res<Value> {
     }))
 }
 
-async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = ctx.principal.account_id.clone();
     let feature_set = opt(input, "FeatureSet").unwrap_or("ALL").to_string();
     if feature_set != "ALL" && feature_set != "CONSOLIDATED_BILLING" {
@@ -164,12 +128,12 @@ async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({ "Organization": org_json(db, &org).await? }))
 }
 
-async fn describe(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn describe(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = caller_org(db, ctx).await?;
     Ok(json!({ "Organization": org_json(db, &org).await? }))
 }
 
-async fn delete(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let m = org.management.clone();
     let members = db.entities().list(&m, model::MEMBER, "/", None, 2).await?;
@@ -229,7 +193,7 @@ pub async fn delegations(db: &mut Db<'_>, management: &str) -> Res<Vec<(String, 
     Ok(out)
 }
 
-async fn leave(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn leave(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = caller_org(db, ctx).await?;
     if org.is_management(ctx) {
         return Err(OrgError::MasterCannotLeaveOrganizationException.into());
@@ -239,7 +203,12 @@ async fn leave(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     Ok(json!({}))
 }
 
-async fn service_access(input: &Value, ctx: &CallContext, db: &mut Db<'_>, on: bool) -> Res<Value> {
+pub async fn service_access(
+    input: &Value,
+    ctx: &CallContext,
+    db: &mut Db<'_>,
+    on: bool,
+) -> Res<Value> {
     let mut org = managed_org(db, ctx).await?;
     let service = super::common::req(input, "ServicePrincipal")?;
     if !service.ends_with(".amazonaws.com") {
@@ -269,7 +238,7 @@ async fn service_access(input: &Value, ctx: &CallContext, db: &mut Db<'_>, on: b
     Ok(json!({}))
 }
 
-async fn list_service_access(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_service_access(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = super::common::readable_org(db, ctx).await?;
     let items = org
         .doc

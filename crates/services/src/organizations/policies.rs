@@ -11,10 +11,7 @@ use super::{
     model::{self, PolicyDoc, RootDoc},
     tree::{self, Node},
 };
-use crate::{
-    context::CallContext, db::Db, error::ServiceError, iam::common::to_text,
-    registry::not_implemented, registry::Access,
-};
+use crate::{context::CallContext, db::Db, iam::common::to_text};
 
 /// Most characters in an SCP or RCP.
 pub const MAX_SCP_SIZE: usize = 5120;
@@ -24,45 +21,6 @@ pub const MAX_TAG_POLICY_SIZE: usize = 10_000;
 pub const MAX_PER_TARGET: usize = 5;
 /// Most tag policies attached to one target.
 pub const MAX_TAG_POLICIES_PER_TARGET: usize = 10;
-
-/// The operations of this family.
-pub fn access(operation: &str) -> Option<Access> {
-    match operation {
-        "DescribePolicy"
-        | "ListPolicies"
-        | "ListPoliciesForTarget"
-        | "ListTargetsForPolicy"
-        | "DescribeEffectivePolicy" => Some(Access::Read),
-        "CreatePolicy" | "UpdatePolicy" | "DeletePolicy" | "AttachPolicy" | "DetachPolicy"
-        | "EnablePolicyType" | "DisablePolicyType" => Some(Access::Write),
-        _ => None,
-    }
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "CreatePolicy" => create(&input, ctx, db).await,
-        "UpdatePolicy" => update(&input, ctx, db).await,
-        "DeletePolicy" => delete(&input, ctx, db).await,
-        "DescribePolicy" => describe(&input, ctx, db).await,
-        "ListPolicies" => list(&input, ctx, db).await,
-        "AttachPolicy" => attach(&input, ctx, db).await,
-        "DetachPolicy" => detach(&input, ctx, db).await,
-        "ListPoliciesForTarget" => list_for_target(&input, ctx, db).await,
-        "ListTargetsForPolicy" => list_targets(&input, ctx, db).await,
-        "EnablePolicyType" => set_type(&input, ctx, db, true).await,
-        "DisablePolicyType" => set_type(&input, ctx, db, false).await,
-        "DescribeEffectivePolicy" => effective(&input, ctx, db).await,
-        _ => Err(not_implemented("organizations", operation)),
-    }
-}
 
 /// Creates the organization's copy of a type's AWS-managed policy, if missing.
 pub async fn ensure_managed_policy(
@@ -222,7 +180,7 @@ async fn enabled_types(db: &mut Db<'_>, org: &Org) -> Res<Vec<String>> {
     Ok(doc::<RootDoc>(&root)?.policy_types)
 }
 
-async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let name = req(input, "Name")?;
     let description = req(input, "Description")?;
@@ -275,7 +233,7 @@ fn not_managed(d: &PolicyDoc) -> Res<()> {
     Ok(())
 }
 
-async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let (mut e, mut d) = load(db, &org, req(input, "PolicyId")?).await?;
     not_managed(&d)?;
@@ -303,7 +261,7 @@ async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({"Policy": {"PolicySummary": summary_json(&e, &d), "Content": d.content}}))
 }
 
-async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let (e, d) = load(db, &org, req(input, "PolicyId")?).await?;
     not_managed(&d)?;
@@ -316,13 +274,13 @@ async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({}))
 }
 
-async fn describe(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn describe(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let (e, d) = load(db, &org, req(input, "PolicyId")?).await?;
     Ok(json!({"Policy": {"PolicySummary": summary_json(&e, &d), "Content": d.content}}))
 }
 
-async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let filter = req(input, "Filter")?;
     check_type(filter)?;
@@ -382,7 +340,7 @@ async fn targets_of(db: &mut Db<'_>, org: &Org, policy_id: &str) -> Res<Vec<Stri
         .collect())
 }
 
-async fn attach(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn attach(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let (p, d) = load(db, &org, req(input, "PolicyId")?).await?;
     let t = target(db, &org, req(input, "TargetId")?).await?;
@@ -417,7 +375,7 @@ async fn attach(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({}))
 }
 
-async fn detach(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn detach(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let (p, d) = load(db, &org, req(input, "PolicyId")?).await?;
     let t = target(db, &org, req(input, "TargetId")?).await?;
@@ -445,7 +403,7 @@ async fn detach(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value>
     Ok(json!({}))
 }
 
-async fn list_for_target(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_for_target(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let t = target(db, &org, req(input, "TargetId")?).await?;
     let filter = req(input, "Filter")?;
@@ -458,7 +416,7 @@ async fn list_for_target(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     paged("Policies", items, input)
 }
 
-async fn list_targets(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_targets(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let (p, _) = load(db, &org, req(input, "PolicyId")?).await?;
     let mut items = Vec::new();
@@ -484,7 +442,12 @@ async fn list_targets(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
     paged("Targets", items, input)
 }
 
-async fn set_type(input: &Value, ctx: &CallContext, db: &mut Db<'_>, enable: bool) -> Res<Value> {
+pub async fn set_type(
+    input: &Value,
+    ctx: &CallContext,
+    db: &mut Db<'_>,
+    enable: bool,
+) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let root_id = req(input, "RootId")?;
     let policy_type = req(input, "PolicyType")?;
@@ -560,7 +523,7 @@ fn merge(base: &mut Value, over: &Value) {
     }
 }
 
-async fn effective(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn effective(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let policy_type = req(input, "PolicyType")?;
     let org = super::common::caller_org(db, ctx).await?;
     let target_id = input

@@ -9,38 +9,10 @@ use super::{
     model::{self, MemberDoc, OuDoc, PolicyDoc, RootDoc},
     tree::{self, Node},
 };
-use crate::{
-    context::CallContext, db::Db, error::ServiceError, iam::model::Tag, registry::not_implemented,
-    registry::Access,
-};
+use crate::{context::CallContext, db::Db, iam::model::Tag};
 
 /// Most tags on one resource.
 pub const MAX_TAGS: usize = 50;
-
-/// The operations of this family.
-pub fn access(operation: &str) -> Option<Access> {
-    match operation {
-        "ListTagsForResource" => Some(Access::Read),
-        "TagResource" | "UntagResource" => Some(Access::Write),
-        _ => None,
-    }
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "TagResource" => change(&input, ctx, db, true).await,
-        "UntagResource" => change(&input, ctx, db, false).await,
-        "ListTagsForResource" => list(&input, ctx, db).await,
-        _ => Err(not_implemented("organizations", operation)),
-    }
-}
 
 /// The `Tags` member of an input (absent: none), checked as Organizations does.
 pub fn from_input(input: &Value) -> Res<Vec<Tag>> {
@@ -127,7 +99,7 @@ async fn store_tags(db: &mut Db<'_>, e: Entity, tags: Vec<Tag>) -> Res<()> {
     }
 }
 
-async fn change(input: &Value, ctx: &CallContext, db: &mut Db<'_>, add: bool) -> Res<Value> {
+pub async fn change(input: &Value, ctx: &CallContext, db: &mut Db<'_>, add: bool) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let e = resource(db, &org, req(input, "ResourceId")?).await?;
     let mut tags = tags_of(&e)?;
@@ -147,7 +119,7 @@ async fn change(input: &Value, ctx: &CallContext, db: &mut Db<'_>, add: bool) ->
     Ok(json!({}))
 }
 
-async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let e = resource(db, &org, req(input, "ResourceId")?).await?;
     let items = tags_of(&e)?

@@ -12,49 +12,10 @@ use super::{
     model::{self, MemberDoc, OuDoc, RootDoc},
     policies,
 };
-use crate::{
-    context::CallContext, db::Db, error::ServiceError, iam::common::to_text,
-    registry::not_implemented, registry::Access,
-};
+use crate::{context::CallContext, db::Db, error::ServiceError, iam::common::to_text};
 
 /// AWS's limit on OU nesting below the root.
 pub const MAX_OU_DEPTH: usize = 5;
-
-/// The operations of this family.
-pub fn access(operation: &str) -> Option<Access> {
-    match operation {
-        "ListRoots"
-        | "DescribeOrganizationalUnit"
-        | "ListChildren"
-        | "ListParents"
-        | "ListOrganizationalUnitsForParent" => Some(Access::Read),
-        "CreateOrganizationalUnit" | "UpdateOrganizationalUnit" | "DeleteOrganizationalUnit" => {
-            Some(Access::Write)
-        }
-        _ => None,
-    }
-}
-
-/// Runs an operation of this family.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    match operation {
-        "ListRoots" => list_roots(&input, ctx, db).await,
-        "CreateOrganizationalUnit" => create_ou(&input, ctx, db).await,
-        "UpdateOrganizationalUnit" => update_ou(&input, ctx, db).await,
-        "DeleteOrganizationalUnit" => delete_ou(&input, ctx, db).await,
-        "DescribeOrganizationalUnit" => describe_ou(&input, ctx, db).await,
-        "ListChildren" => list_children(&input, ctx, db).await,
-        "ListParents" => list_parents(&input, ctx, db).await,
-        "ListOrganizationalUnitsForParent" => list_ous(&input, ctx, db).await,
-        _ => Err(not_implemented("organizations", operation)),
-    }
-}
 
 /// What kind of node an id names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -223,7 +184,7 @@ pub async fn all_member_ids(db: &mut Db<'_>, management: &str) -> Res<Vec<String
     Ok(out)
 }
 
-async fn list_roots(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_roots(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let r = root(db, &org).await?;
     paged("Roots", vec![root_json(&r)?], input)
@@ -251,7 +212,7 @@ async fn sibling_named(db: &mut Db<'_>, org: &Org, parent: &str, name: &str) -> 
     Ok(false)
 }
 
-async fn create_ou(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn create_ou(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let parent_id = req(input, "ParentId")?;
     let name = req(input, "Name")?;
@@ -305,7 +266,7 @@ async fn load_ou(db: &mut Db<'_>, org: &Org, id: &str) -> Res<Entity> {
         .ok_or_else(|| OrgError::OrganizationalUnitNotFoundException.into())
 }
 
-async fn update_ou(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn update_ou(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let mut e = load_ou(db, &org, req(input, "OrganizationalUnitId")?).await?;
     if let Some(name) = input.get("Name").and_then(Value::as_str) {
@@ -320,7 +281,7 @@ async fn update_ou(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Val
     Ok(json!({ "OrganizationalUnit": ou_json(&e) }))
 }
 
-async fn delete_ou(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn delete_ou(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let e = load_ou(db, &org, req(input, "OrganizationalUnitId")?).await?;
     let kids = db
@@ -342,13 +303,13 @@ async fn delete_ou(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Val
     Ok(json!({}))
 }
 
-async fn describe_ou(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn describe_ou(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let e = load_ou(db, &org, req(input, "OrganizationalUnitId")?).await?;
     Ok(json!({ "OrganizationalUnit": ou_json(&e) }))
 }
 
-async fn list_children(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_children(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let parent_id = req(input, "ParentId")?;
     parent(db, &org, parent_id, OrgError::ParentNotFoundException).await?;
@@ -367,7 +328,7 @@ async fn list_children(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res
     paged("Children", items, input)
 }
 
-async fn list_parents(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_parents(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let child = req(input, "ChildId")?;
     let Some(p) = parent_of(db, &org, child).await? else {
@@ -381,7 +342,7 @@ async fn list_parents(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
     paged("Parents", vec![json!({"Id": p, "Type": kind})], input)
 }
 
-async fn list_ous(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+pub async fn list_ous(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let parent_id = req(input, "ParentId")?;
     parent(db, &org, parent_id, OrgError::ParentNotFoundException).await?;

@@ -16,111 +16,71 @@ use rampart_store::Store;
 use serde_json::Value;
 
 use crate::{
-    authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError,
-    registry::not_implemented, registry::Access,
+    authz::AuthzRequest,
+    context::CallContext,
+    error::{service_errors, ServiceError},
 };
 
-/// STS's errors, named after its codes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum StsError {
-    /// A value fails AWS's validation.
-    #[error("{0}")]
-    ValidationError(String),
-    /// A session policy is not valid.
-    #[error("{0}")]
-    MalformedPolicyDocument(String),
-    /// Session policies and tags together are too large.
-    #[error("{0}")]
-    PackedPolicyTooLarge(String),
-    /// The caller may not do this (session credentials, MFA, ...).
-    #[error("{0}")]
-    AccessDenied(String),
-    /// The message was not encoded by this server.
-    #[error("{0}")]
-    InvalidAuthorizationMessageException(String),
-    /// A parameter value is not valid.
-    #[error("{0}")]
-    InvalidParameterValue(String),
-}
+pub use rampart_model::sts::Op;
 
-impl StsError {
-    fn code(&self) -> &'static str {
-        match self {
-            StsError::ValidationError(_) => "ValidationError",
-            StsError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
-            StsError::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
-            StsError::AccessDenied(_) => "AccessDenied",
-            StsError::InvalidAuthorizationMessageException(_) => {
-                "InvalidAuthorizationMessageException"
-            }
-            StsError::InvalidParameterValue(_) => "InvalidParameterValue",
-        }
+service_errors! {
+    /// STS's errors, named after its codes.
+    pub enum StsError for "sts" {
+        /// A value fails AWS's validation.
+        ValidationError,
+        /// A session policy is not valid.
+        MalformedPolicyDocument,
+        /// Session policies and tags together are too large.
+        PackedPolicyTooLarge,
+        /// The caller may not do this (session credentials, MFA, ...).
+        AccessDenied,
+        /// The message was not encoded by this server.
+        InvalidAuthorizationMessageException,
+        /// A parameter value is not valid.
+        InvalidParameterValue,
     }
 }
 
-impl From<StsError> for ServiceError {
-    fn from(err: StsError) -> ServiceError {
-        ServiceError::sender(err.code(), err.to_string())
+routes! {
+    authz: authorize;
+    built {
+        GetCallerIdentity => Read, |i, c, d| std::future::ready(Ok::<_, ServiceError>(info::get_caller_identity(c)));
+        GetAccessKeyInfo => Read, |i, c, d| info::get_access_key_info(i, d);
+        DecodeAuthorizationMessage => Read,
+            |i, c, d| std::future::ready(Err::<Value, _>(info::decode_authorization_message()));
+        // Operations that issue a key write it in the same transaction as their audit record.
+        AssumeRole => Write, |i, c, d| assume_role::handle(i, c, d);
+        GetSessionToken => Write, |i, c, d| session_token::get_session_token(i, c, d);
+        GetFederationToken => Write, |i, c, d| session_token::get_federation_token(i, c, d);
+    }
+    not_built {
+        AssumeRoleWithSAML, AssumeRoleWithWebIdentity, AssumeRoot, GetDelegatedAccessToken,
+        GetWebIdentityToken,
     }
 }
 
-/// Whether an STS operation is built, and how it touches state. Operations that issue a key
-/// write it in the same transaction as their audit record.
-pub fn access(operation: &str) -> Option<Access> {
-    match operation {
-        "GetCallerIdentity" | "GetAccessKeyInfo" | "DecodeAuthorizationMessage" => {
-            Some(Access::Read)
-        }
-        "AssumeRole" | "GetSessionToken" | "GetFederationToken" => Some(Access::Write),
-        _ => None,
-    }
-}
-
-/// The authorization entry of an STS operation.
-pub async fn authz(
-    operation: &str,
+/// The authorization question of an STS operation.
+async fn authorize(
+    op: Op,
     input: &Value,
     ctx: &CallContext,
     store: &Store,
 ) -> Result<Option<AuthzRequest>, ServiceError> {
     let account = &ctx.principal.account_id;
-    Ok(match operation {
-        // AWS: "No permissions are required to perform this operation."
-        "GetCallerIdentity" => Some(AuthzRequest {
+    let action = format!("sts:{}", op.name());
+    Ok(match op {
+        // AWS: "No permissions are required to perform this operation." GetSessionToken: "No
+        // permissions are required for users to perform this operation ... You cannot use
+        // policies to control authentication operations."
+        Op::GetCallerIdentity | Op::GetSessionToken => Some(AuthzRequest {
             always_allowed: true,
-            ..AuthzRequest::on_any("sts:GetCallerIdentity", account)
+            ..AuthzRequest::on_any(&action, account)
         }),
-        // AWS: "No permissions are required for users to perform this operation ... You
-        // cannot use policies to control authentication operations."
-        "GetSessionToken" => Some(AuthzRequest {
-            always_allowed: true,
-            ..AuthzRequest::on_any("sts:GetSessionToken", account)
-        }),
-        "GetAccessKeyInfo" => Some(AuthzRequest::on_any("sts:GetAccessKeyInfo", account)),
-        "DecodeAuthorizationMessage" => Some(AuthzRequest::on_any(
-            "sts:DecodeAuthorizationMessage",
-            account,
-        )),
-        "GetFederationToken" => Some(session_token::federation_authz(input, ctx)),
-        "AssumeRole" => assume_role::authz(input, ctx, store).await?,
+        Op::GetAccessKeyInfo | Op::DecodeAuthorizationMessage => {
+            Some(AuthzRequest::on_any(&action, account))
+        }
+        Op::GetFederationToken => Some(session_token::federation_authz(input, ctx)),
+        Op::AssumeRole => assume_role::authz(input, ctx, store).await?,
         _ => None,
     })
-}
-
-/// Runs an STS operation.
-pub async fn handle(
-    operation: &str,
-    input: Value,
-    ctx: &CallContext,
-    db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    match operation {
-        "GetCallerIdentity" => Ok(info::get_caller_identity(ctx)),
-        "GetAccessKeyInfo" => info::get_access_key_info(&input, db).await,
-        "DecodeAuthorizationMessage" => Err(info::decode_authorization_message()),
-        "AssumeRole" => assume_role::handle(&input, ctx, db).await,
-        "GetSessionToken" => session_token::get_session_token(&input, ctx, db).await,
-        "GetFederationToken" => session_token::get_federation_token(&input, ctx, db).await,
-        _ => Err(not_implemented("sts", operation)),
-    }
 }

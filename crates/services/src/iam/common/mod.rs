@@ -16,85 +16,42 @@ use crate::{
     authz::AuthzRequest,
     context::{CallContext, ContextEntry},
     db::Db,
-    error::ServiceError,
+    error::{service_errors, ServiceError},
 };
 
-/// IAM's error codes (the model gives each its HTTP status).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IamError {
-    /// 404: the named entity does not exist.
-    #[error("{0}")]
-    NoSuchEntity(String),
-    /// 409: the name is taken.
-    #[error("{0}")]
-    EntityAlreadyExists(String),
-    /// 409: the entity still has subordinate entities.
-    #[error("{0}")]
-    DeleteConflict(String),
-    /// 409: a quota would be exceeded.
-    #[error("{0}")]
-    LimitExceeded(String),
-    /// 400: the policy document does not parse or validate.
-    #[error("{0}")]
-    MalformedPolicyDocument(String),
-    /// 400: an input value is not acceptable.
-    #[error("{0}")]
-    InvalidInput(String),
-    /// 400: a value fails a documented constraint.
-    #[error("{0}")]
-    ValidationError(String),
-    /// 409: the entity cannot be changed (service-linked or AWS-owned).
-    #[error("{0}")]
-    UnmodifiableEntity(String),
-    /// 403: the operation is refused whatever the caller's permissions.
-    #[error("{0}")]
-    AccessDenied(String),
-    /// 403: an MFA authentication code is wrong, reused or throttled.
-    #[error("{0}")]
-    InvalidAuthenticationCode(String),
-    /// 409: the entity is being changed and cannot be changed again yet.
-    #[error("{0}")]
-    EntityTemporarilyUnmodifiable(String),
-    /// 400: a password does not satisfy the account password policy.
-    #[error("{0}")]
-    PasswordPolicyViolation(String),
-    /// 410: no credential report was generated.
-    #[error("{0}")]
-    ReportNotPresent(String),
-    /// 410: the credential report is older than AWS keeps it.
-    #[error("{0}")]
-    ReportExpired(String),
-    /// 400: the operation does not apply to this kind of caller.
-    #[error("{0}")]
-    InvalidUserType(String),
-}
-
-impl IamError {
-    /// AWS's error code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            IamError::NoSuchEntity(_) => "NoSuchEntity",
-            IamError::EntityAlreadyExists(_) => "EntityAlreadyExists",
-            IamError::DeleteConflict(_) => "DeleteConflict",
-            IamError::LimitExceeded(_) => "LimitExceeded",
-            IamError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
-            IamError::InvalidInput(_) => "InvalidInput",
-            IamError::ValidationError(_) => "ValidationError",
-            IamError::UnmodifiableEntity(_) => "UnmodifiableEntity",
-            IamError::AccessDenied(_) => "AccessDenied",
-            IamError::InvalidAuthenticationCode(_) => "InvalidAuthenticationCode",
-            IamError::EntityTemporarilyUnmodifiable(_) => "EntityTemporarilyUnmodifiable",
-            IamError::PasswordPolicyViolation(_) => "PasswordPolicyViolation",
-            IamError::ReportNotPresent(_) => "ReportNotPresent",
-            IamError::ReportExpired(_) => "ReportExpired",
-            IamError::InvalidUserType(_) => "InvalidUserType",
-        }
-    }
-}
-
-impl From<IamError> for ServiceError {
-    fn from(err: IamError) -> ServiceError {
-        ServiceError::sender(err.code(), err.to_string())
+service_errors! {
+    /// IAM's error codes (the model gives each its HTTP status).
+    pub enum IamError for "iam" {
+        /// 404: the named entity does not exist.
+        NoSuchEntity,
+        /// 409: the name is taken.
+        EntityAlreadyExists,
+        /// 409: the entity still has subordinate entities.
+        DeleteConflict,
+        /// 409: a quota would be exceeded.
+        LimitExceeded,
+        /// 400: the policy document does not parse or validate.
+        MalformedPolicyDocument,
+        /// 400: an input value is not acceptable.
+        InvalidInput,
+        /// 400: a value fails a documented constraint.
+        ValidationError,
+        /// 400: the entity cannot be changed (service-linked or AWS-owned).
+        UnmodifiableEntity,
+        /// 403: the operation is refused whatever the caller's permissions.
+        AccessDenied,
+        /// 403: an MFA authentication code is wrong, reused or throttled.
+        InvalidAuthenticationCode,
+        /// 409: the entity is being changed and cannot be changed again yet.
+        EntityTemporarilyUnmodifiable,
+        /// 400: a password does not satisfy the account password policy.
+        PasswordPolicyViolation,
+        /// 410: no credential report was generated.
+        ReportNotPresent,
+        /// 410: the credential report is older than AWS keeps it.
+        ReportExpired,
+        /// 400: the operation does not apply to this kind of caller.
+        InvalidUserType,
     }
 }
 

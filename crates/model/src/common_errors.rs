@@ -1,0 +1,71 @@
+//! AWS's common errors: the codes every service may answer whether or not its model lists them,
+//! with their HTTP status and fault. One table for the wire layer (which renders them) and the
+//! services (which check their error codes against the models).
+
+use crate::Service;
+
+/// Default `(status, sender_fault)` of error codes common to AWS services (AWS's "common
+/// errors" tables), for codes the service model does not list.
+pub fn default_status(code: &str) -> Option<(u16, bool)> {
+    Some(match code {
+        "AccessDenied"
+        | "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "OptInRequired"
+        | "MissingAuthenticationToken"
+        | "ExpiredToken" => (403, true),
+        "AccessDeniedException"
+        | "UnrecognizedClientException"
+        | "InvalidSignatureException"
+        | "IncompleteSignature"
+        | "IncompleteSignatureException"
+        | "MissingAuthenticationTokenException"
+        | "ExpiredTokenException"
+        | "RequestExpired"
+        | "ValidationError"
+        | "ValidationException"
+        | "InvalidAction"
+        | "MissingAction"
+        | "MissingParameter"
+        | "InvalidParameterValue"
+        | "InvalidParameterCombination"
+        | "InvalidQueryParameter"
+        | "UnknownOperationException"
+        | "SerializationException"
+        | "Throttling"
+        | "ThrottlingException"
+        | "NotAuthorized" => (400, true),
+        "MalformedQueryString" => (404, true),
+        "RequestEntityTooLarge" => (413, true),
+        "InternalFailure" | "InternalError" | "InternalServerError" | "ServiceFailure" => {
+            (500, false)
+        }
+        "NotImplemented" => (501, false),
+        "ServiceUnavailable" => (503, false),
+        _ => return None,
+    })
+}
+
+impl Service {
+    /// The `(status, sender_fault)` of error `code` in this service: the model's entry, else
+    /// AWS's common-error default, else `None` (a code neither knows).
+    pub fn error_status(&self, code: &str) -> Option<(u16, bool)> {
+        self.error(code)
+            .map(|e| (e.status, e.sender_fault))
+            .or_else(|| default_status(code))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_model_comes_before_the_common_table() {
+        let iam = crate::service("iam").unwrap();
+        assert_eq!(iam.error_status("NoSuchEntity"), Some((404, true)));
+        assert_eq!(iam.error_status("InternalFailure"), Some((500, false)));
+        assert_eq!(iam.error_status("NoSuchThing"), None);
+        assert_eq!(default_status("ExpiredToken"), Some((403, true)));
+    }
+}

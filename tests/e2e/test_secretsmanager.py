@@ -270,6 +270,17 @@ def test_a_disabled_customer_key_makes_the_value_unreadable(sm, server):
     assert code(err) == "EncryptionFailure"
     kms.enable_key(KeyId=key)
     assert sm.get_secret_value(SecretId="cmk/app")["SecretString"] == "sealed"
+    # A new key re-encrypts the labelled versions: the old key is then no longer needed.
+    sm.put_secret_value(SecretId="cmk/app", SecretString="sealed-2")
+    new_key = kms.create_key()["KeyMetadata"]["Arn"]
+    sm.update_secret(SecretId="cmk/app", KmsKeyId=new_key)
+    versions = sm.list_secret_version_ids(SecretId="cmk/app")["Versions"]
+    assert {k for v in versions for k in v["KmsKeyIds"]} == {new_key}
+    kms.disable_key(KeyId=key)
+    assert sm.get_secret_value(SecretId="cmk/app")["SecretString"] == "sealed-2"
+    assert sm.get_secret_value(
+        SecretId="cmk/app", VersionStage="AWSPREVIOUS")["SecretString"] == "sealed"
+    kms.enable_key(KeyId=key)
     # The AWS managed key was made on first use, as AWS does.
     managed = kms.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]
     assert managed["KeyManager"] == "AWS"
@@ -389,3 +400,17 @@ def test_the_database_holds_no_value_in_clear(fresh_server):
             for needle in needles:
                 assert needle not in data, f"{name} holds a secret value in clear"
     assert checked > 0
+
+
+def test_aws_cli_round_trip(server):
+    out = json.loads(server.cli(
+        "secretsmanager", "create-secret", "--name", "cli/app",
+        "--secret-string", '{"username":"app","password":"p4ss"}').stdout)
+    assert out["Name"] == "cli/app"
+    got = json.loads(server.cli(
+        "secretsmanager", "get-secret-value", "--secret-id", out["ARN"]).stdout)
+    assert json.loads(got["SecretString"]) == {"username": "app", "password": "p4ss"}
+    proc = server.cli("secretsmanager", "get-secret-value", "--secret-id", "cli/none", check=False)
+    assert proc.returncode != 0
+    assert "(ResourceNotFoundException)" in proc.stderr
+    assert "Secrets Manager can't find the specified secret." in proc.stderr

@@ -44,7 +44,7 @@ pub enum Preparation {
     Password(crate::iam::passwords::PasswordPlan),
     /// A secret value already sealed with its KMS data key (the KMS calls read the store, so
     /// they run before the transaction; nothing is left for the blocking thread).
-    Secret(Box<crate::secretsmanager::crypto::Sealed>),
+    Secret(Box<crate::secretsmanager::sealing::Sealing>),
 }
 
 impl Preparation {
@@ -63,7 +63,7 @@ pub enum Prepared {
     /// The argon2 hashing and checks of a password being set.
     Password(crate::iam::passwords::PasswordWork),
     /// A secret value sealed with its KMS data key.
-    Secret(Box<crate::secretsmanager::crypto::Sealed>),
+    Secret(Box<crate::secretsmanager::sealing::Sealing>),
 }
 
 /// A condition context key with its values (several for multi-valued keys).

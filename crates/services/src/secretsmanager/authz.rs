@@ -90,6 +90,22 @@ fn absent(input: &str, ctx: &CallContext, keys: &mut Vec<ContextEntry>) -> Resou
     }
 }
 
+/// The ARN of the KMS key a `KmsKeyId` names (an alias is followed; an alias that names
+/// nothing is left as given, and the call then fails on the key).
+async fn kms_key_arn(id: &str, ctx: &CallContext, store: &Store) -> SmResult<String> {
+    use crate::kms::repo::{alias_target, key_arn, parse_key_name, KeyName};
+    Ok(match parse_key_name(id, ctx) {
+        Ok(KeyName::Key { account, id }) => key_arn(&ctx.region, &account, &id),
+        Ok(KeyName::Alias { account, alias }) => {
+            match alias_target(&mut Db::Read(store), &account, &ctx.region, &alias).await {
+                Ok(Some(target)) => key_arn(&ctx.region, &account, &target),
+                _ => id.to_string(),
+            }
+        }
+        Err(_) => id.to_string(),
+    })
+}
+
 /// The authorization request of an operation.
 pub async fn question(
     op: Op,
@@ -129,7 +145,10 @@ pub async fn question(
         keys.push(one("secretsmanager:Description", d));
     }
     if let Some(k) = opt_str(input, "KmsKeyId") {
-        keys.push(one("secretsmanager:KmsKeyArn", k));
+        keys.push(one(
+            "secretsmanager:KmsKeyArn",
+            kms_key_arn(k, ctx, store).await?,
+        ));
     }
     if let Some(v) = opt_str(input, "VersionId") {
         keys.push(one("secretsmanager:VersionId", v));

@@ -91,7 +91,7 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
         return create_again(&db, ctx, repo::parse(existing)?, input, value.as_ref());
     }
     let arn = match &value {
-        Some(_) => versions::sealed(ctx)?.arn.clone(),
+        Some(_) => super::sealing::new_value(ctx)?.arn.clone(),
         None => repo::secret_arn(&ctx.region, &account, name, &repo::random_suffix()?),
     };
     let doc = SecretDoc {
@@ -210,6 +210,7 @@ pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
         secret.doc.description = Some(d.to_string());
     }
     if let Some(k) = opt_str(input, "KmsKeyId") {
+        super::sealing::apply_reencrypted(ctx, &mut secret);
         secret.doc.kms_key_id = Some(k.to_string()).filter(|k| !k.is_empty());
     }
     let mut out = json!({ "ARN": secret.arn(), "Name": secret.name() });

@@ -8,17 +8,13 @@ use serde_json::{json, Value};
 
 use super::{
     common::{epoch, opt_str, page, paging, req_str, str_list},
-    crypto::{self, Plain, Sealed},
+    crypto::{self, Plain},
     error::{SmError, SmResult},
     model::{SecretDoc, Version, AWSCURRENT, AWSPREVIOUS},
     repo::{self, Secret},
     Op,
 };
-use crate::{
-    context::{CallContext, Preparation, Prepared},
-    db::Db,
-    json_field::SetField,
-};
+use crate::{context::CallContext, db::Db, json_field::SetField};
 
 /// Most versions a secret keeps.
 pub const MAX_VERSIONS: usize = 100;
@@ -78,83 +74,6 @@ pub fn version_id_of(input: &Value) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// Seals a request's new value before its write transaction (the KMS calls read the store
-/// and may create the AWS managed key, which a write transaction must not wait on). Nothing
-/// is sealed when the request makes no new version: no value, an existing name, or a retried
-/// `ClientRequestToken` (the handler then answers from what is stored).
-pub async fn prepare(
-    op: Op,
-    input: &Value,
-    ctx: &CallContext,
-    store: &Store,
-) -> SmResult<Option<Preparation>> {
-    let Some(value) = crypto::value_of(input)? else {
-        return Ok(None);
-    };
-    let token = opt_str(input, "ClientRequestToken");
-    let version_id = version_id_of(input);
-    let mut db = Db::Read(store);
-    let (owner, arn, kms_key) = match op {
-        Op::CreateSecret => {
-            let name = req_str(input, "Name")?;
-            let existing = db
-                .entities()
-                .get(
-                    &ctx.principal.account_id,
-                    super::model::SECRET_KIND,
-                    &repo::name_key(&ctx.region, name),
-                )
-                .await?;
-            if existing.is_some() {
-                return Ok(None);
-            }
-            let arn = repo::secret_arn(
-                &ctx.region,
-                &ctx.principal.account_id,
-                name,
-                &repo::random_suffix()?,
-            );
-            let kms = opt_str(input, "KmsKeyId").map(str::to_string);
-            (ctx.principal.account_id.clone(), arn, kms)
-        }
-        Op::PutSecretValue | Op::UpdateSecret => {
-            let secret = repo::resolve_active(&mut db, ctx, req_str(input, "SecretId")?).await?;
-            if token.is_some_and(|t| secret.doc.version(t).is_some()) {
-                return Ok(None);
-            }
-            let kms = match op {
-                Op::UpdateSecret => opt_str(input, "KmsKeyId").map(str::to_string),
-                _ => None,
-            }
-            .or_else(|| secret.doc.kms_key_id.clone());
-            (secret.account().to_string(), secret.arn().to_string(), kms)
-        }
-        _ => return Ok(None),
-    };
-    let sealed = crypto::seal(
-        store,
-        ctx,
-        &owner,
-        &arn,
-        &version_id,
-        kms_key.as_deref(),
-        &value,
-    )
-    .await?;
-    Ok(Some(Preparation::Secret(Box::new(sealed))))
-}
-
-/// The value sealed for this call by [`prepare`].
-pub fn sealed(ctx: &CallContext) -> SmResult<&Sealed> {
-    match ctx.prepared.as_deref() {
-        Some(Prepared::Secret(s)) => Ok(s),
-        _ => {
-            tracing::error!("secretsmanager: a new value reached its handler unsealed");
-            Err(SmError::internal())
-        }
-    }
-}
-
 /// What a request with a value does: add a version, or recognise a retried token.
 pub enum NewValue {
     /// A version was added with this id.
@@ -187,7 +106,7 @@ pub fn store_value(
             };
         }
     }
-    let sealed = sealed(ctx)?;
+    let sealed = super::sealing::new_value(ctx)?;
     if sealed.arn != secret.arn() {
         tracing::error!("secretsmanager: a value was sealed for another secret");
         return Err(SmError::internal());

@@ -57,6 +57,17 @@ def test_names_arns_and_partial_arns(sm):
     assert sm.get_secret_value(SecretId=binary["ARN"])["SecretBinary"] == b"\x00\x01binary"
 
 
+def test_secrets_are_regional(server, sm):
+    arn = sm.create_secret(Name="regional/app", SecretString="here")["ARN"]
+    elsewhere = server.client("secretsmanager", region="eu-west-1")
+    for secret_id in ("regional/app", arn):
+        with pytest.raises(ClientError) as err:
+            elsewhere.get_secret_value(SecretId=secret_id)
+        assert code(err) == "ResourceNotFoundException"
+    assert elsewhere.create_secret(Name="regional/app", SecretString="there")["ARN"] != arn
+    assert sm.get_secret_value(SecretId="regional/app")["SecretString"] == "here"
+
+
 def test_label_life_cycle(sm):
     v1 = sm.create_secret(Name="labels/app", SecretString="v1")["VersionId"]
     assert stages(sm, "labels/app") == {v1: ["AWSCURRENT"]}
@@ -391,6 +402,12 @@ def test_the_database_holds_no_value_in_clear(fresh_server):
     assert sm.get_secret_value(SecretId="grep/app")["SecretString"] == marker + "-2"
     sm.batch_get_secret_value(SecretIdList=["grep/app", "grep/bin"])
     needles = [marker.encode(), base64.b64encode(marker.encode())]
+    # The trail recorded the calls, with the values hidden as AWS hides them.
+    trail = fresh_server.client("cloudtrail").lookup_events(LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "CreateSecret"}])["Events"]
+    params = [json.loads(e["CloudTrailEvent"])["requestParameters"] for e in trail]
+    assert {p.get("secretString") or p.get("secretBinary") for p in params} == {
+        "HIDDEN_DUE_TO_SECURITY_REASONS"}
     checked = 0
     for root, _, files in os.walk(fresh_server.data_dir):
         for name in files:

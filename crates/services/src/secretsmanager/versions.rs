@@ -254,6 +254,9 @@ pub async fn batch_get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmRe
             )
         }
         (None, Some(_)) => {
+            // Filtering lists secrets, which the caller must be allowed to do too.
+            let list = super::authz::question(Op::ListSecrets, input, ctx, store).await?;
+            authorize(ctx, list).await?;
             let (limit, start) = paging(input, 20, 20)?;
             let matching = super::secrets::matching(&mut db, ctx, input, false).await?;
             let arns: Vec<String> = matching.iter().map(|s| s.arn().to_string()).collect();
@@ -279,15 +282,21 @@ pub async fn batch_get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmRe
     Ok(out)
 }
 
+/// Decides a further request of the caller's inside a call (a batch's own checks).
+async fn authorize(ctx: &CallContext, request: crate::authz::AuthzRequest) -> SmResult<()> {
+    ctx.authorizer
+        .authorize(ctx, &request.into())
+        .await
+        .map_err(|err| match err {
+            crate::AuthzError::AccessDenied(m) => SmError::AccessDeniedException(m),
+            crate::AuthzError::InternalFailure(_) => SmError::internal(),
+        })
+}
+
 async fn batch_one(store: &Store, ctx: &CallContext, db: &mut Db<'_>, id: &str) -> SmResult<Value> {
     let question =
         super::authz::question(Op::GetSecretValue, &json!({ "SecretId": id }), ctx, store).await?;
-    if let Err(err) = ctx.authorizer.authorize(ctx, &question.into()).await {
-        return Err(match err {
-            crate::AuthzError::AccessDenied(m) => SmError::AccessDeniedException(m),
-            crate::AuthzError::InternalFailure(_) => SmError::internal(),
-        });
-    }
+    authorize(ctx, question).await?;
     let secret = repo::resolve_active(db, ctx, id).await?;
     let version = pick(&secret, &json!({}))?;
     value_out(store, ctx, &secret, version).await

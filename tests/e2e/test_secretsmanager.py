@@ -245,8 +245,9 @@ def test_deletion_window_and_restore_on_the_dev_clock(dev_server):
     with pytest.raises(ClientError) as err:
         sm.create_secret(Name="window/app", SecretString="new")
     assert code(err) == "InvalidRequestException"
-    assert sm.list_secrets()["SecretList"] == []
-    assert len(sm.list_secrets(IncludePlannedDeletion=True)["SecretList"]) == 1
+    window = [{"Key": "name", "Values": ["window/"]}]
+    assert sm.list_secrets(Filters=window)["SecretList"] == []
+    assert len(sm.list_secrets(Filters=window, IncludePlannedDeletion=True)["SecretList"]) == 1
 
     sm.restore_secret(SecretId=arn)
     assert sm.get_secret_value(SecretId=arn)["SecretString"] == "keep me"

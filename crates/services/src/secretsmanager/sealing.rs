@@ -54,13 +54,10 @@ pub async fn prepare(
             let name = req_str(input, "Name")?;
             let account = &ctx.principal.account_id;
             let key = repo::name_key(&ctx.region, name);
-            if db
-                .entities()
-                .get(account, SECRET_KIND, &key)
-                .await?
-                .is_some()
-            {
-                return Ok(None);
+            if let Some(e) = db.entities().get(account, SECRET_KIND, &key).await? {
+                if !repo::is_destroyed(&repo::parse(e)?.doc, ctx.now) {
+                    return Ok(None);
+                }
             }
             let arn = repo::secret_arn(&ctx.region, account, name, &repo::random_suffix()?);
             let kms = opt_str(input, "KmsKeyId");

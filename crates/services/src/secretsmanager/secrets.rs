@@ -88,7 +88,12 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
     let account = ctx.principal.account_id.clone();
     let key = repo::name_key(&ctx.region, name);
     if let Some(existing) = db.entities().get(&account, SECRET_KIND, &key).await? {
-        return create_again(&db, ctx, repo::parse(existing)?, input, value.as_ref());
+        let existing = repo::parse(existing)?;
+        if !repo::is_destroyed(&existing.doc, ctx.now) {
+            return create_again(&db, ctx, existing, input, value.as_ref());
+        }
+        // Its recovery window has ended: the scheduler has not come by yet, but it is gone.
+        repo::destroy(&mut db, &existing).await?;
     }
     let arn = match &value {
         Some(_) => super::sealing::new_value(ctx)?.arn.clone(),
@@ -425,6 +430,64 @@ pub async fn untag(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ctx(days: i64) -> CallContext {
+        CallContext {
+            request_id: "r".into(),
+            principal: std::sync::Arc::new(crate::principal::Principal::root(
+                "111122223333",
+                "AKIA",
+            )),
+            region: "eu-west-1".into(),
+            source_ip: "127.0.0.1".parse().unwrap(),
+            user_agent: "t".into(),
+            now: chrono::DateTime::from_timestamp(1_700_000_000 + days * 86_400, 0).unwrap(),
+            secure_transport: false,
+            prepared: None,
+            authorizer: crate::Authorizer::refusing(),
+            via_service: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_secret_past_its_window_is_gone_before_the_scheduler_comes() {
+        let (store, dir) = crate::test_support::store().await;
+        let mut tx = store.begin().await.unwrap();
+        let first = create(&json!({"Name": "app"}), &ctx(0), Db::Write(&mut tx))
+            .await
+            .unwrap();
+        delete(
+            &json!({"SecretId": "app", "RecoveryWindowInDays": 7}),
+            &ctx(0),
+            Db::Write(&mut tx),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let seen = describe(&json!({"SecretId": "app"}), &ctx(6), Db::Read(&store)).await;
+        assert!(seen.unwrap().get("DeletedDate").is_some());
+        match create(&json!({"Name": "app"}), &ctx(6), Db::Read(&store)).await {
+            Err(SmError::InvalidRequestException(_)) => {}
+            other => panic!("a name waiting for deletion was reused: {other:?}"),
+        }
+        let gone = describe(&json!({"SecretId": "app"}), &ctx(8), Db::Read(&store)).await;
+        assert_eq!(gone.unwrap_err(), SmError::no_secret());
+        let mut tx = store.begin().await.unwrap();
+        let second = create(&json!({"Name": "app"}), &ctx(8), Db::Write(&mut tx))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_ne!(first["ARN"], second["ARN"]);
+        assert_eq!(
+            super::super::deletion::run_due(&store, ctx(9).now, None)
+                .await
+                .unwrap(),
+            0
+        );
+        let found = describe(&json!({"SecretId": "app"}), &ctx(9), Db::Read(&store)).await;
+        assert_eq!(found.unwrap()["ARN"], second["ARN"]);
+        std::fs::remove_dir_all(dir).ok();
+    }
 
     #[test]
     fn names_follow_aws_characters() {

@@ -260,6 +260,11 @@ def test_deletion_window_and_restore_on_the_dev_clock(dev_server):
         sm.describe_secret(SecretId=arn)
     assert code(err) == "ResourceNotFoundException"
     assert sm.create_secret(Name="window/app", SecretString="new")["ARN"] != arn
+    trail = dev_server.client("cloudtrail").lookup_events(LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "EndSecretVersionDelete"}])["Events"]
+    event = json.loads(trail[0]["CloudTrailEvent"])
+    assert event["eventType"] == "AwsServiceEvent"
+    assert event["resources"][0]["ARN"] == arn
 
     sm.delete_secret(SecretId="window/app", ForceDeleteWithoutRecovery=True)
     with pytest.raises(ClientError) as err:

@@ -53,6 +53,9 @@ def test_names_arns_and_partial_arns(sm):
     for secret_id in ("arns/app", arn, prefix):
         got = sm.get_secret_value(SecretId=secret_id)
         assert got["ARN"] == arn and got["SecretString"] == "one"
+    # Reads are dated to the day, as AWS keeps them.
+    accessed = sm.describe_secret(SecretId=arn)["LastAccessedDate"]
+    assert (accessed.hour, accessed.minute, accessed.second) == (0, 0, 0)
     binary = sm.create_secret(Name="arns/bin", SecretBinary=b"\x00\x01binary")
     assert sm.get_secret_value(SecretId=binary["ARN"])["SecretBinary"] == b"\x00\x01binary"
 

@@ -51,6 +51,9 @@ pub struct Version {
     pub binary: bool,
     /// The keyed digest of the value (hex), to recognise a retried request.
     pub digest: String,
+    /// The day it was last read (AWS keeps the date only).
+    #[serde(default)]
+    pub last_accessed: Option<DateTime<Utc>>,
 }
 
 /// A secret's document.
@@ -81,6 +84,9 @@ pub struct SecretDoc {
     pub deletion_date: Option<DateTime<Utc>>,
     /// When its value or metadata last changed.
     pub last_changed: DateTime<Utc>,
+    /// The day a value was last read (AWS keeps the date only).
+    #[serde(default)]
+    pub last_accessed: Option<DateTime<Utc>>,
     /// The key of the version digests, sealed under the master key (base64).
     pub digest_key: String,
     /// The `Type` given at creation.

@@ -109,6 +109,7 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
         deleted_date: None,
         deletion_date: None,
         last_changed: ctx.now,
+        last_accessed: None,
         digest_key: crypto::new_digest_key(&db, &arn)?,
         secret_type: opt_str(input, "Type").map(str::to_string),
     };
@@ -187,6 +188,9 @@ fn describe_json(secret: &Secret, versions_member: &str) -> Value {
     }
     if let Some(t) = &d.secret_type {
         out.set_field("Type", json!(t));
+    }
+    if let Some(at) = d.last_accessed {
+        out.set_field("LastAccessedDate", epoch(at));
     }
     if let Some(at) = d.deleted_date {
         out.set_field("DeletedDate", epoch(at));
@@ -373,8 +377,8 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<
     match opt_str(input, "SortBy").unwrap_or("created-date") {
         "name" => secrets.sort_by(|a, b| a.name().cmp(b.name())),
         "last-changed-date" => secrets.sort_by_key(|s| s.doc.last_changed),
-        // No access is recorded yet: the creation date orders it.
-        "created-date" | "last-accessed-date" => secrets.sort_by_key(|s| s.entity.created_at),
+        "last-accessed-date" => secrets.sort_by_key(|s| s.doc.last_accessed),
+        "created-date" => secrets.sort_by_key(|s| s.entity.created_at),
         other => {
             return Err(SmError::InvalidParameterException(format!(
                 "Invalid SortBy value: {other}"

@@ -120,6 +120,7 @@ pub fn store_value(
         ciphertext: sealed.ciphertext.clone(),
         binary: value.is_binary(),
         digest,
+        last_accessed: None,
     };
     add_version(&mut secret.doc, version, stages)?;
     secret.doc.last_changed = ctx.now;
@@ -211,7 +212,42 @@ async fn value_out(
         Plain::Text(s) => out.set_field("SecretString", json!(s.as_str())),
         Plain::Binary(b) => out.set_field("SecretBinary", json!(crypto_b64(&b))),
     }
+    note_access(store, ctx, secret, v).await;
     Ok(out)
+}
+
+/// The day of `now`, as AWS keeps access dates.
+fn day_of(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// Records the day a version was read (`LastAccessedDate`): one small write per secret and
+/// version per day, in its own transaction. It is bookkeeping: a failure is logged, and the
+/// read it follows still succeeds.
+async fn note_access(store: &Store, ctx: &CallContext, secret: &Secret, v: &Version) {
+    let day = day_of(ctx.now);
+    if secret.doc.last_accessed == Some(day) && v.last_accessed == Some(day) {
+        return;
+    }
+    let noted = async {
+        let mut tx = store.begin().await?;
+        let mut db = Db::Write(&mut tx);
+        let Some(e) = db.entities().get_by_id(secret.arn()).await? else {
+            return Ok(());
+        };
+        let mut fresh = repo::parse(e)?;
+        fresh.doc.last_accessed = Some(day);
+        if let Some(version) = fresh.doc.versions.iter_mut().find(|x| x.id == v.id) {
+            version.last_accessed = Some(day);
+        }
+        let updated = fresh.entity.updated_at;
+        repo::save(&mut db, &mut fresh, updated).await?;
+        tx.commit().await?;
+        Ok::<(), SmError>(())
+    };
+    if let Err(err) = noted.await {
+        tracing::warn!(error = %err, secret = %secret.arn(), "secret access date not recorded");
+    }
 }
 
 fn crypto_b64(bytes: &[u8]) -> String {
@@ -314,12 +350,16 @@ pub async fn list_version_ids(input: &Value, ctx: &CallContext, mut db: Db<'_>) 
         .rev()
         .filter(|v| deprecated || !v.stages.is_empty())
         .map(|v| {
-            json!({
+            let mut out = json!({
                 "VersionId": v.id,
                 "VersionStages": v.stages,
                 "CreatedDate": epoch(v.created),
                 "KmsKeyIds": [v.kms_key_arn],
-            })
+            });
+            if let Some(at) = v.last_accessed {
+                out.set_field("LastAccessedDate", epoch(at));
+            }
+            out
         })
         .collect();
     let (items, next) = page(&entries, limit, start)?;
@@ -395,6 +435,7 @@ mod tests {
             deleted_date: None,
             deletion_date: None,
             last_changed: DateTime::from_timestamp(0, 0).unwrap(),
+            last_accessed: None,
             digest_key: String::new(),
             secret_type: None,
         }
@@ -410,6 +451,7 @@ mod tests {
             ciphertext: String::new(),
             binary: false,
             digest: String::new(),
+            last_accessed: None,
         }
     }
 

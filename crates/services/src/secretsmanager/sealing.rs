@@ -73,7 +73,7 @@ pub async fn prepare(
             let kms = new_key.or(secret.doc.kms_key_id.as_deref());
             let token = opt_str(input, "ClientRequestToken");
             if let Some(value) = value {
-                if !token.is_some_and(|t| secret.doc.version(t).is_some()) {
+                if token.is_none_or(|t| secret.doc.version(t).is_none()) {
                     let id = version_id_of(input);
                     let (owner, arn) = (secret.account(), secret.arn());
                     sealing.value =

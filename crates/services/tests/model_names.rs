@@ -47,7 +47,9 @@ fn line_of(text: &str, offset: usize) -> usize {
 fn service_of(file: &str) -> Option<&'static Service> {
     let folder = file.split(['/', '\\']).next()?;
     match folder {
-        "kms" | "iam" | "organizations" | "sts" | "cloudtrail" => rampart_model::service(folder),
+        "kms" | "iam" | "organizations" | "sts" | "cloudtrail" | "secretsmanager" => {
+            rampart_model::service(folder)
+        }
         _ => None,
     }
 }

@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use rampart_model::{Operation, Protocol, Service};
 use rampart_services::{
-    cloudtrail::event::EventFacts, registry::Access, Authorizer, AuthzError, CallContext, Db,
+    cloudtrail::event::EventFacts, route::Access, Authorizer, AuthzError, CallContext, Db,
     Principal, Route,
 };
 use rampart_sigv4::{RequestParts, SigV4Error};

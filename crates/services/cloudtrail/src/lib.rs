@@ -1,0 +1,199 @@
+//! AWS CloudTrail: the audit trail of every call, read back with `LookupEvents`.
+
+use rampart_kit::routes;
+
+pub mod event;
+pub mod service_event;
+
+use chrono::{DateTime, Utc};
+use rampart_store::{LookupAttribute, LookupQuery, Store, StoreError, StoredEvent};
+use serde_json::{json, Value};
+
+use rampart_kit::json_field::SetField;
+use rampart_kit::{
+    authz::AuthzRequest,
+    context::CallContext,
+    db::Db,
+    error::{service_errors, ServiceError},
+};
+
+pub use rampart_model::cloudtrail::Op;
+
+service_errors! {
+    /// CloudTrail's errors, named after its codes.
+    pub enum CloudTrailError for "cloudtrail" {
+        /// A lookup attribute key is unknown, or more than one attribute was given.
+        InvalidLookupAttributesException,
+        /// The start time is after the end time.
+        #[error("Start time must be before end time.")]
+        InvalidTimeRangeException,
+        /// The pagination token is not one this server issued.
+        #[error("Invalid NextToken.")]
+        InvalidNextTokenException,
+        /// An event category other than `insight`.
+        #[error("Invalid EventCategory: {0}")]
+        InvalidEventCategoryException(String),
+        /// `MaxResults` outside 1..=50.
+        #[error("MaxResults must be between 1 and 50.")]
+        InvalidMaxResultsException,
+    }
+}
+
+routes! {
+    authz: authorize;
+    built {
+        LookupEvents => Read, |i, c, d| lookup_events(i, c, d);
+    }
+    not_built {
+        // Trails, event data stores, channels, Lake queries, insights and dashboards.
+        AddTags, CancelQuery, CreateChannel, CreateDashboard, CreateEventDataStore, CreateTrail,
+        DeleteChannel, DeleteDashboard, DeleteEventDataStore, DeleteResourcePolicy, DeleteTrail,
+        DeregisterOrganizationDelegatedAdmin, DescribeQuery, DescribeTrails, DisableFederation,
+        EnableFederation, GenerateQuery, GetChannel, GetDashboard, GetEventConfiguration,
+        GetEventDataStore, GetEventSelectors, GetImport, GetInsightSelectors, GetQueryResults,
+        GetResourcePolicy, GetTrail, GetTrailStatus, ListChannels, ListDashboards,
+        ListEventDataStores, ListImportFailures, ListImports, ListInsightsData,
+        ListInsightsMetricData, ListPublicKeys, ListQueries, ListTags, ListTrails,
+        PutEventConfiguration, PutEventSelectors, PutInsightSelectors, PutResourcePolicy,
+        RegisterOrganizationDelegatedAdmin, RemoveTags, RestoreEventDataStore,
+        SearchSampleQueries, StartDashboardRefresh, StartEventDataStoreIngestion, StartImport,
+        StartLogging, StartQuery, StopEventDataStoreIngestion, StopImport, StopLogging,
+        UpdateChannel, UpdateDashboard, UpdateEventDataStore, UpdateTrail,
+    }
+}
+
+/// The authorization question of a CloudTrail operation.
+async fn authorize(
+    op: Op,
+    _input: &Value,
+    ctx: &CallContext,
+    _store: &Store,
+) -> Result<Option<AuthzRequest>, ServiceError> {
+    Ok(match op {
+        Op::LookupEvents => Some(AuthzRequest::on_any(
+            "cloudtrail:LookupEvents",
+            &ctx.principal.account_id,
+        )),
+        _ => None,
+    })
+}
+
+/// The page size CloudTrail uses when `MaxResults` is absent, and its largest.
+const MAX_RESULTS: u32 = 50;
+/// How far back event history (`LookupEvents`) reaches.
+const HISTORY_DAYS: i64 = 90;
+
+async fn lookup_events(
+    input: &Value,
+    ctx: &CallContext,
+    db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    let Db::Read(store) = db else {
+        return Err(ServiceError::internal());
+    };
+    let query = lookup_query(input, ctx)?;
+    let page = store.lookup_events(&query).await.map_err(|err| match err {
+        StoreError::InvalidInput(_) => CloudTrailError::InvalidNextTokenException.into(),
+        other => ServiceError::from(other),
+    })?;
+    let events: Vec<Value> = page.events.iter().map(event_summary).collect();
+    let mut out = json!({ "Events": events });
+    if let Some(token) = page.next_token {
+        out.set_field("NextToken", json!(token));
+    }
+    Ok(out)
+}
+
+fn lookup_query(input: &Value, ctx: &CallContext) -> Result<LookupQuery, CloudTrailError> {
+    if let Some(category) = input.get("EventCategory").and_then(Value::as_str) {
+        // Insights events are never produced here, so the only valid category finds nothing;
+        // AWS accepts `insight` and rejects anything else.
+        if category != "insight" {
+            return Err(CloudTrailError::InvalidEventCategoryException(
+                category.to_string(),
+            ));
+        }
+    }
+    let attrs = input
+        .get("LookupAttributes")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    if attrs.len() > 1 {
+        return Err(CloudTrailError::InvalidLookupAttributesException(
+            "You cannot specify more than one lookup attribute.".into(),
+        ));
+    }
+    let attribute = match attrs.first() {
+        None => None,
+        Some(a) => {
+            let key = a.get("AttributeKey").and_then(Value::as_str).unwrap_or("");
+            let value = a
+                .get("AttributeValue")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let parsed = LookupAttribute::parse(key).ok_or_else(|| {
+                CloudTrailError::InvalidLookupAttributesException(format!(
+                    "Invalid attribute key: {key}"
+                ))
+            })?;
+            Some((parsed, value.to_string()))
+        }
+    };
+    let start_time = timestamp(input.get("StartTime"));
+    let end_time = timestamp(input.get("EndTime"));
+    if let (Some(s), Some(e)) = (start_time, end_time) {
+        if s > e {
+            return Err(CloudTrailError::InvalidTimeRangeException);
+        }
+    }
+    // Event history covers the last 90 days, as in AWS: an earlier start finds only what is
+    // inside the window (the request clock's, so dev mode can reach its end).
+    let oldest = ctx.now - chrono::Duration::days(HISTORY_DAYS);
+    let start_time = Some(start_time.map_or(oldest, |s| s.max(oldest)));
+    let max_results = match input.get("MaxResults").and_then(Value::as_i64) {
+        None => MAX_RESULTS,
+        Some(n) if (1..=i64::from(MAX_RESULTS)).contains(&n) => n as u32,
+        Some(_) => return Err(CloudTrailError::InvalidMaxResultsException),
+    };
+    Ok(LookupQuery {
+        account_id: Some(ctx.principal.account_id.clone()),
+        attribute,
+        start_time,
+        end_time,
+        max_results,
+        next_token: input
+            .get("NextToken")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+/// Decoded timestamps are epoch seconds (possibly fractional).
+fn timestamp(v: Option<&Value>) -> Option<DateTime<Utc>> {
+    let secs = v?.as_f64()?;
+    DateTime::from_timestamp_millis((secs * 1000.0) as i64)
+}
+
+fn event_summary(e: &StoredEvent) -> Value {
+    let r = &e.record;
+    let mut out = json!({
+        "EventId": r.event_id,
+        "EventName": r.event_name,
+        "ReadOnly": r.read_only.to_string(),
+        "EventTime": r.event_time.timestamp_millis() as f64 / 1000.0,
+        "EventSource": r.event_source,
+        "Resources": r.resources.iter().map(|res| json!({
+            "ResourceType": res.resource_type,
+            "ResourceName": res.resource_name,
+        })).collect::<Vec<_>>(),
+        "CloudTrailEvent": r.event_json,
+    });
+    if let Some(akid) = &r.access_key_id {
+        out.set_field("AccessKeyId", json!(akid));
+    }
+    if let Some(user) = &r.username {
+        out.set_field("Username", json!(user));
+    }
+    out
+}

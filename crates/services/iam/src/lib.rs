@@ -1,0 +1,229 @@
+//! AWS Identity and Access Management (awsQuery).
+//!
+//! One file per resource family; each exposes its handlers and one authorization function for
+//! the operations it owns, and this module's table ([`route`]) names them per operation. Entities are stored as generic store
+//! entities whose JSON documents are defined in [`model`].
+
+use rampart_kit::routes;
+
+pub mod access_keys;
+pub mod account;
+pub mod caller;
+pub mod common;
+pub mod credential_report;
+pub mod groups;
+pub mod instance_profiles;
+pub mod last_accessed;
+pub mod login_profiles;
+pub mod mfa;
+pub mod mfa_device;
+pub mod model;
+pub mod passwords;
+pub mod policies;
+pub mod roles;
+pub mod signin;
+pub mod sim_principal;
+pub mod simulate;
+pub mod totp;
+pub mod users;
+
+use rampart_store::Store;
+
+use rampart_kit::{
+    authz::CallerPolicies, context::CallContext, error::ServiceError, principal::Principal,
+};
+
+pub use rampart_model::iam::Op;
+
+routes! {
+    authz: users::authz;
+    guard: session_token_gate;
+    built {
+        AddRoleToInstanceProfile => Write, |i, c, mut d| instance_profiles::add_role(i, c, &mut d), authz: instance_profiles::authz;
+        AddUserToGroup => Write, |i, c, mut d| groups::add_user(i, c, &mut d), authz: groups::authz;
+        AttachGroupPolicy => Write, |i, c, mut d| policies::attach(Op::AttachGroupPolicy, i, &c.principal.account_id, &mut d), authz: policies::authz;
+        AttachRolePolicy => Write, |i, c, mut d| policies::attach(Op::AttachRolePolicy, i, &c.principal.account_id, &mut d), authz: policies::authz;
+        AttachUserPolicy => Write, |i, c, mut d| policies::attach(Op::AttachUserPolicy, i, &c.principal.account_id, &mut d), authz: policies::authz;
+        ChangePassword => Write, |i, c, mut d| login_profiles::change_password(i, c, &mut d), authz: login_profiles::authz, prepare: login_profiles::prepare;
+        CreateAccessKey => Write, |i, c, mut d| access_keys::create(i, c, &mut d), authz: access_keys::authz;
+        CreateAccountAlias => Write, |i, c, mut d| account::create_alias(i, &c.principal.account_id, c.now, &mut d), authz: account::authz;
+        CreateGroup => Write, |i, c, mut d| groups::create_group(i, c, &mut d), authz: groups::authz;
+        CreateInstanceProfile => Write, |i, c, mut d| instance_profiles::create(i, c, &mut d), authz: instance_profiles::authz;
+        CreateLoginProfile => Write, |i, c, mut d| login_profiles::create(i, c, &mut d), authz: login_profiles::authz, prepare: login_profiles::prepare;
+        CreatePolicy => Write, |i, c, mut d| policies::create_policy(i, &c.principal.account_id, c.now, &mut d), authz: policies::authz;
+        CreatePolicyVersion => Write, |i, c, mut d| policies::create_version(i, &c.principal.account_id, c.now, &mut d), authz: policies::authz;
+        CreateRole => Write, |i, c, mut d| roles::create_role(i, c, &mut d), authz: roles::authz;
+        CreateUser => Write, |i, c, mut d| users::create_user(i, c, &mut d), authz: users::authz;
+        CreateVirtualMFADevice => Write, |i, c, mut d| mfa::create(i, c, &mut d), authz: mfa::authz;
+        DeactivateMFADevice => Write, |i, c, mut d| mfa::deactivate(i, c, &mut d), authz: mfa::authz;
+        DeleteAccessKey => Write, |i, c, mut d| access_keys::delete(i, c, &mut d), authz: access_keys::authz;
+        DeleteAccountAlias => Write, |i, c, mut d| account::delete_alias(i, &c.principal.account_id, &mut d), authz: account::authz;
+        DeleteAccountPasswordPolicy => Write, |i, c, mut d| login_profiles::delete_policy(c, &mut d), authz: login_profiles::authz;
+        DeleteGroup => Write, |i, c, mut d| groups::delete_group(i, c, &mut d), authz: groups::authz;
+        DeleteGroupPolicy => Write, |i, c, mut d| groups::delete_group_policy(i, c, &mut d), authz: groups::authz;
+        DeleteInstanceProfile => Write, |i, c, mut d| instance_profiles::delete(i, c, &mut d), authz: instance_profiles::authz;
+        DeleteLoginProfile => Write, |i, c, mut d| login_profiles::delete(i, c, &mut d), authz: login_profiles::authz;
+        DeletePolicy => Write, |i, c, mut d| policies::delete_policy(i, &c.principal.account_id, &mut d), authz: policies::authz;
+        DeletePolicyVersion => Write, |i, c, mut d| policies::delete_version(i, &c.principal.account_id, c.now, &mut d), authz: policies::authz;
+        DeleteRole => Write, |i, c, mut d| roles::delete_role(i, c, &mut d), authz: roles::authz;
+        DeleteRolePermissionsBoundary => Write, |i, c, mut d| roles::delete_boundary(i, c, &mut d), authz: roles::authz;
+        DeleteRolePolicy => Write, |i, c, mut d| roles::delete_role_policy(i, c, &mut d), authz: roles::authz;
+        DeleteUser => Write, |i, c, mut d| users::delete_user(i, c, &mut d), authz: users::authz;
+        DeleteUserPermissionsBoundary => Write, |i, c, mut d| users::delete_boundary(i, c, &mut d), authz: users::authz;
+        DeleteUserPolicy => Write, |i, c, mut d| users::delete_user_policy(i, c, &mut d), authz: users::authz;
+        DeleteVirtualMFADevice => Write, |i, c, mut d| mfa::delete(i, c, &mut d), authz: mfa::authz;
+        DetachGroupPolicy => Write, |i, c, mut d| policies::detach(Op::DetachGroupPolicy, i, &c.principal.account_id, &mut d), authz: policies::authz;
+        DetachRolePolicy => Write, |i, c, mut d| policies::detach(Op::DetachRolePolicy, i, &c.principal.account_id, &mut d), authz: policies::authz;
+        DetachUserPolicy => Write, |i, c, mut d| policies::detach(Op::DetachUserPolicy, i, &c.principal.account_id, &mut d), authz: policies::authz;
+        EnableMFADevice => Write, |i, c, mut d| mfa::enable(i, c, &mut d), authz: mfa::authz;
+        GenerateCredentialReport => Write, |i, c, mut d| credential_report::generate(c, &mut d), authz: credential_report::authz;
+        GenerateServiceLastAccessedDetails => Write, |i, c, mut d| last_accessed::generate(i, c, &mut d), authz: last_accessed::authz;
+        GetAccessKeyLastUsed => Read, |i, c, mut d| access_keys::last_used(i, c, &mut d), authz: access_keys::authz;
+        GetAccountAuthorizationDetails => Read, |i, c, mut d| account::details(i, &c.principal.account_id, &mut d), authz: account::authz;
+        GetAccountPasswordPolicy => Read, |i, c, mut d| login_profiles::get_policy(c, &mut d), authz: login_profiles::authz;
+        GetAccountSummary => Read, |i, c, mut d| account::summary(&c.principal.account_id, &mut d), authz: account::authz;
+        GetContextKeysForCustomPolicy => Read, |i, c, d| std::future::ready(simulate::context_keys_custom(i)), authz: simulate::authz;
+        GetContextKeysForPrincipalPolicy => Read, |i, c, mut d| simulate::context_keys_principal(i, &mut d), authz: simulate::authz;
+        GetCredentialReport => Read, |i, c, mut d| credential_report::get(c, &mut d), authz: credential_report::authz;
+        GetGroup => Read, |i, c, mut d| groups::get_group(i, c, &mut d), authz: groups::authz;
+        GetGroupPolicy => Read, |i, c, mut d| groups::get_group_policy(i, c, &mut d), authz: groups::authz;
+        GetInstanceProfile => Read, |i, c, mut d| instance_profiles::get(i, c, &mut d), authz: instance_profiles::authz;
+        GetLoginProfile => Read, |i, c, mut d| login_profiles::get(i, c, &mut d), authz: login_profiles::authz;
+        GetMFADevice => Read, |i, c, mut d| mfa::get(i, c, &mut d), authz: mfa::authz;
+        GetPolicy => Read, |i, c, mut d| policies::get_policy(i, &c.principal.account_id, &mut d), authz: policies::authz;
+        GetPolicyVersion => Read, |i, c, mut d| policies::get_version(i, &c.principal.account_id, &mut d), authz: policies::authz;
+        GetRole => Read, |i, c, mut d| roles::get_role(i, c, &mut d), authz: roles::authz;
+        GetRolePolicy => Read, |i, c, mut d| roles::get_role_policy(i, c, &mut d), authz: roles::authz;
+        GetServiceLastAccessedDetails => Read, |i, c, mut d| last_accessed::get(i, c, &mut d), authz: last_accessed::authz;
+        GetServiceLastAccessedDetailsWithEntities => Read, |i, c, mut d| last_accessed::get_entities(i, c, &mut d), authz: last_accessed::authz;
+        GetUser => Read, |i, c, mut d| users::get_user(i, c, &mut d), authz: users::authz;
+        GetUserPolicy => Read, |i, c, mut d| users::get_user_policy(i, c, &mut d), authz: users::authz;
+        ListAccessKeys => Read, |i, c, mut d| access_keys::list(i, c, &mut d), authz: access_keys::authz;
+        ListAccountAliases => Read, |i, c, mut d| account::list_aliases(i, &c.principal.account_id, &mut d), authz: account::authz;
+        ListAttachedGroupPolicies => Read, |i, c, mut d| policies::list_attached(Op::ListAttachedGroupPolicies, i, &c.principal.account_id, &mut d), authz: policies::authz;
+        ListAttachedRolePolicies => Read, |i, c, mut d| policies::list_attached(Op::ListAttachedRolePolicies, i, &c.principal.account_id, &mut d), authz: policies::authz;
+        ListAttachedUserPolicies => Read, |i, c, mut d| policies::list_attached(Op::ListAttachedUserPolicies, i, &c.principal.account_id, &mut d), authz: policies::authz;
+        ListEntitiesForPolicy => Read, |i, c, mut d| policies::list_entities(i, &c.principal.account_id, &mut d), authz: policies::authz;
+        ListGroupPolicies => Read, |i, c, mut d| groups::list_group_policies(i, c, &mut d), authz: groups::authz;
+        ListGroups => Read, |i, c, mut d| groups::list_groups(i, c, &mut d), authz: groups::authz;
+        ListGroupsForUser => Read, |i, c, mut d| groups::list_groups_for_user(i, c, &mut d), authz: groups::authz;
+        ListInstanceProfileTags => Read, |i, c, mut d| instance_profiles::list_tags(i, c, &mut d), authz: instance_profiles::authz;
+        ListInstanceProfiles => Read, |i, c, mut d| instance_profiles::list(i, c, &mut d), authz: instance_profiles::authz;
+        ListInstanceProfilesForRole => Read, |i, c, mut d| instance_profiles::list_for_role(i, c, &mut d), authz: instance_profiles::authz;
+        ListMFADeviceTags => Read, |i, c, mut d| mfa::list_tags(i, c, &mut d), authz: mfa::authz;
+        ListMFADevices => Read, |i, c, mut d| mfa::list_mfa(i, c, &mut d), authz: mfa::authz;
+        ListPolicies => Read, |i, c, mut d| policies::list_policies(i, &c.principal.account_id, &mut d), authz: policies::authz;
+        ListPolicyTags => Read, |i, c, mut d| policies::list_policy_tags(i, &c.principal.account_id, &mut d), authz: policies::authz;
+        ListPolicyVersions => Read, |i, c, mut d| policies::list_versions(i, &c.principal.account_id, &mut d), authz: policies::authz;
+        ListRolePolicies => Read, |i, c, mut d| roles::list_role_policies(i, c, &mut d), authz: roles::authz;
+        ListRoleTags => Read, |i, c, mut d| roles::list_role_tags(i, c, &mut d), authz: roles::authz;
+        ListRoles => Read, |i, c, mut d| roles::list_roles(i, c, &mut d), authz: roles::authz;
+        ListUserPolicies => Read, |i, c, mut d| users::list_user_policies(i, c, &mut d), authz: users::authz;
+        ListUserTags => Read, |i, c, mut d| users::list_user_tags(i, c, &mut d), authz: users::authz;
+        ListUsers => Read, |i, c, mut d| users::list_users(i, c, &mut d), authz: users::authz;
+        ListVirtualMFADevices => Read, |i, c, mut d| mfa::list_virtual(i, c, &mut d), authz: mfa::authz;
+        PutGroupPolicy => Write, |i, c, mut d| groups::put_group_policy(i, c, &mut d), authz: groups::authz;
+        PutRolePermissionsBoundary => Write, |i, c, mut d| roles::put_boundary(i, c, &mut d), authz: roles::authz;
+        PutRolePolicy => Write, |i, c, mut d| roles::put_role_policy(i, c, &mut d), authz: roles::authz;
+        PutUserPermissionsBoundary => Write, |i, c, mut d| users::put_boundary(i, c, &mut d), authz: users::authz;
+        PutUserPolicy => Write, |i, c, mut d| users::put_user_policy(i, c, &mut d), authz: users::authz;
+        RemoveRoleFromInstanceProfile => Write, |i, c, mut d| instance_profiles::remove_role(i, c, &mut d), authz: instance_profiles::authz;
+        RemoveUserFromGroup => Write, |i, c, mut d| groups::remove_user(i, c, &mut d), authz: groups::authz;
+        ResyncMFADevice => Write, |i, c, mut d| mfa::resync(i, c, &mut d), authz: mfa::authz;
+        SetDefaultPolicyVersion => Write, |i, c, mut d| policies::set_default(i, &c.principal.account_id, c.now, &mut d), authz: policies::authz;
+        SimulateCustomPolicy => Read, |i, c, d| std::future::ready(simulate::simulate_custom(i, c)), authz: simulate::authz;
+        SimulatePrincipalPolicy => Read, |i, c, mut d| simulate::simulate_principal(i, c, &mut d), authz: simulate::authz;
+        TagInstanceProfile => Write, |i, c, mut d| instance_profiles::tag(i, c, &mut d), authz: instance_profiles::authz;
+        TagMFADevice => Write, |i, c, mut d| mfa::tag(i, c, &mut d), authz: mfa::authz;
+        TagPolicy => Write, |i, c, mut d| policies::tag_policy(i, &c.principal.account_id, c.now, &mut d), authz: policies::authz;
+        TagRole => Write, |i, c, mut d| roles::tag_role(i, c, &mut d), authz: roles::authz;
+        TagUser => Write, |i, c, mut d| users::tag_user(i, c, &mut d), authz: users::authz;
+        UntagInstanceProfile => Write, |i, c, mut d| instance_profiles::untag(i, c, &mut d), authz: instance_profiles::authz;
+        UntagMFADevice => Write, |i, c, mut d| mfa::untag(i, c, &mut d), authz: mfa::authz;
+        UntagPolicy => Write, |i, c, mut d| policies::untag_policy(i, &c.principal.account_id, c.now, &mut d), authz: policies::authz;
+        UntagRole => Write, |i, c, mut d| roles::untag_role(i, c, &mut d), authz: roles::authz;
+        UntagUser => Write, |i, c, mut d| users::untag_user(i, c, &mut d), authz: users::authz;
+        UpdateAccessKey => Write, |i, c, mut d| access_keys::update(i, c, &mut d), authz: access_keys::authz;
+        UpdateAccountPasswordPolicy => Write, |i, c, mut d| login_profiles::update_policy(i, c, &mut d), authz: login_profiles::authz;
+        UpdateAssumeRolePolicy => Write, |i, c, mut d| roles::update_assume_role_policy(i, c, &mut d), authz: roles::authz;
+        UpdateGroup => Write, |i, c, mut d| groups::update_group(i, c, &mut d), authz: groups::authz;
+        UpdateLoginProfile => Write, |i, c, mut d| login_profiles::update(i, c, &mut d), authz: login_profiles::authz, prepare: login_profiles::prepare;
+        UpdateRole => Write, |i, c, mut d| roles::update_role(i, c, &mut d), authz: roles::authz;
+        UpdateRoleDescription => Write, |i, c, mut d| roles::update_role_description(i, c, &mut d), authz: roles::authz;
+        UpdateUser => Write, |i, c, mut d| users::update_user(i, c, &mut d), authz: users::authz;
+    }
+    not_built {
+        // OpenID Connect and SAML providers, service-linked roles, SSH keys, server and
+        // signing certificates, service-specific credentials, organizations features.
+        AcceptDelegationRequest, AddClientIDToOpenIDConnectProvider, AssociateDelegationRequest,
+        CreateDelegationRequest, CreateOpenIDConnectProvider, CreateSAMLProvider,
+        CreateServiceLinkedRole, CreateServiceSpecificCredential, DeleteOpenIDConnectProvider,
+        DeleteSAMLProvider, DeleteSSHPublicKey, DeleteServerCertificate,
+        DeleteServiceLinkedRole, DeleteServiceSpecificCredential, DeleteSigningCertificate,
+        DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
+        DisableOutboundWebIdentityFederation, EnableOrganizationsRootCredentialsManagement,
+        EnableOrganizationsRootSessions, EnableOutboundWebIdentityFederation,
+        GenerateOrganizationsAccessReport, GetDelegationRequest, GetHumanReadableSummary,
+        GetOpenIDConnectProvider, GetOrganizationsAccessReport,
+        GetOutboundWebIdentityFederationInfo, GetSAMLProvider, GetSSHPublicKey,
+        GetServerCertificate, GetServiceLinkedRoleDeletionStatus, ListDelegationRequests,
+        ListOpenIDConnectProviderTags, ListOpenIDConnectProviders, ListOrganizationsFeatures,
+        ListPoliciesGrantingServiceAccess, ListSAMLProviderTags, ListSAMLProviders,
+        ListSSHPublicKeys, ListServerCertificateTags, ListServerCertificates,
+        ListServiceSpecificCredentials, ListSigningCertificates, RejectDelegationRequest,
+        RemoveClientIDFromOpenIDConnectProvider, ResetServiceSpecificCredential,
+        SendDelegationToken, SetSecurityTokenServicePreferences, TagOpenIDConnectProvider,
+        TagSAMLProvider, TagServerCertificate, UntagOpenIDConnectProvider, UntagSAMLProvider,
+        UntagServerCertificate, UpdateDelegationRequest, UpdateOpenIDConnectProviderThumbprint,
+        UpdateSAMLProvider, UpdateSSHPublicKey, UpdateServerCertificate,
+        UpdateServiceSpecificCredential, UpdateSigningCertificate, UploadSSHPublicKey,
+        UploadServerCertificate, UploadSigningCertificate,
+    }
+}
+
+/// AWS: credentials from `GetSessionToken` cannot call any IAM operation unless MFA was
+/// presented to obtain them; AWS answers as if the token were invalid.
+fn session_token_gate(ctx: &CallContext) -> Result<(), ServiceError> {
+    let p = &ctx.principal;
+    let from_get_session_token = matches!(
+        p.kind,
+        rampart_kit::principal::PrincipalKind::User | rampart_kit::principal::PrincipalKind::Root
+    );
+    match &p.session {
+        Some(s) if from_get_session_token && s.mfa_authenticated_at.is_none() => {
+            Err(ServiceError::sender(
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The caller's identity-based policies, boundary and session policies, read fresh.
+pub async fn caller_policies(
+    principal: &Principal,
+    store: &Store,
+) -> Result<CallerPolicies, ServiceError> {
+    caller::policies(principal, store).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_kit::route::Access;
+
+    #[test]
+    fn operations_are_classified() {
+        let access = |op: Op| route(op).map(|r| r.access);
+        assert_eq!(access(Op::CreateAccessKey), Some(Access::Write));
+        assert_eq!(access(Op::GetAccessKeyLastUsed), Some(Access::Read));
+        assert_eq!(access(Op::GetAccountSummary), Some(Access::Read));
+        assert_eq!(access(Op::ChangePassword), Some(Access::Write));
+        assert_eq!(access(Op::ListVirtualMFADevices), Some(Access::Read));
+        assert_eq!(access(Op::AttachRolePolicy), Some(Access::Write));
+        assert_eq!(access(Op::CreateOpenIDConnectProvider), None);
+        assert!(route(Op::ChangePassword).is_some_and(|r| r.prepare.is_some()));
+        assert!(route(Op::CreateUser).is_some_and(|r| r.prepare.is_none()));
+    }
+}

@@ -1,0 +1,31 @@
+//! What every Rampart service is built from, below the services themselves.
+//!
+//! Services take a decoded input (`serde_json::Value` with AWS member names), the
+//! [`CallContext`] of the authenticated caller and the store, and return an output value or an
+//! error named after AWS's error code. They never see HTTP: the wire crate decodes and encodes.
+//! Each service is a crate that writes its table with [`routes!`] and its errors with
+//! [`service_errors!`](error::service_errors); the `rampart-services` crate names the tables.
+
+#[macro_use]
+pub mod route;
+pub mod authorizer;
+pub mod authz;
+pub mod checked_time;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod ids;
+pub mod json_field;
+pub mod principal;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
+
+pub use authorizer::{Authorizer, AuthzError};
+pub use authz::{
+    AuthzQuestion, AuthzRequest, CallerPolicies, NamedPolicy, ResourcePolicy, ResourceRef,
+};
+pub use context::{CallContext, Preparation, Prepared};
+pub use db::Db;
+pub use error::ServiceError;
+pub use principal::{Principal, PrincipalKind};
+pub use route::{Access, Route};

@@ -1,0 +1,329 @@
+//! Keys: `CreateKey`, `DescribeKey`, `ListKeys`, `UpdateKeyDescription`, `EnableKey`,
+//! `DisableKey` and tags (`TagResource`, `UntagResource`, `ListResourceTags`).
+
+use chrono::{DateTime, Utc};
+use rampart_policy::{Policy, PolicyKind};
+use rampart_store::Entity;
+use serde_json::{json, Value};
+
+use super::{
+    common::{
+        invalid_state, metadata, opt_str, page, paging, require_not_pending_deletion, with_marker,
+    },
+    crypto::{self, KeySpec},
+    error::{KmsError, KmsResult},
+    model::{KeyDoc, KeyState, Material, KEY_KIND},
+    repo::{self, key_arn, region_path, Key},
+};
+use rampart_kit::{context::CallContext, db::Db};
+
+/// Largest key policy, in characters.
+pub const MAX_POLICY_LEN: usize = 32_768;
+
+/// The key policy AWS gives a key created without one: the account root, delegating to IAM.
+pub fn default_policy(account: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Id": "key-default-1",
+        "Statement": [{
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Action": "kms:*",
+            "Resource": "*",
+        }],
+    })
+    .to_string()
+}
+
+/// Checks a key policy's syntax and grammar.
+pub fn validate_policy(policy: &str) -> KmsResult<()> {
+    if policy.len() > MAX_POLICY_LEN {
+        return Err(KmsError::LimitExceededException(
+            "The key policy exceeds the maximum size of 32 KB.".into(),
+        ));
+    }
+    Policy::parse(policy, PolicyKind::Resource)
+        .map(|_| ())
+        .map_err(|err| {
+            KmsError::MalformedPolicyDocumentException(format!(
+                "The new key policy is not valid: {err}"
+            ))
+        })
+}
+
+/// Validates a `Tags` list (`TagResource`, `CreateKey`): no `aws:` keys, no duplicates.
+pub fn parse_tags(input: &Value) -> KmsResult<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for t in input["Tags"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let k = t["TagKey"].as_str().unwrap_or_default().to_string();
+        let v = t["TagValue"].as_str().unwrap_or_default().to_string();
+        if k.to_ascii_lowercase().starts_with("aws:") {
+            return Err(KmsError::TagException(
+                "Tags beginning with aws: are reserved.".into(),
+            ));
+        }
+        if out.iter().any(|(x, _)| x == &k) {
+            return Err(KmsError::TagException(format!("Duplicate tag key {k}.")));
+        }
+        out.push((k, v));
+    }
+    Ok(out)
+}
+
+/// A fresh material version.
+pub fn new_material(
+    db: &Db<'_>,
+    key_id: &str,
+    spec: KeySpec,
+    now: DateTime<Utc>,
+    rotation: Option<&str>,
+) -> KmsResult<Material> {
+    let material = crypto::generate(spec)?;
+    let id = crypto::hex(&crypto::random(crypto::MATERIAL_ID_LEN)?);
+    Ok(Material {
+        sealed: Some(repo::seal(db, key_id, &id, &material)?),
+        id,
+        created: now,
+        rotation_type: rotation.map(str::to_string),
+        valid_to: None,
+    })
+}
+
+/// `CreateKey`.
+pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
+    let account = ctx.principal.account_id.clone();
+    let spec_name = match (opt_str(input, "KeySpec"), opt_str(input, "CustomerMasterKeySpec")) {
+        (Some(_), Some(_)) => {
+            return Err(KmsError::ValidationException(
+                "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.".into(),
+            ))
+        }
+        (Some(s), None) | (None, Some(s)) => s,
+        (None, None) => "SYMMETRIC_DEFAULT",
+    };
+    let spec = KeySpec::parse(spec_name).ok_or_else(|| {
+        KmsError::ValidationException(format!("KeySpec {spec_name} is not supported."))
+    })?;
+    // AWS: the default is ENCRYPT_DECRYPT, which must then suit the spec.
+    let usage = opt_str(input, "KeyUsage").unwrap_or("ENCRYPT_DECRYPT");
+    if !spec.usages().contains(&usage) {
+        return Err(KmsError::ValidationException(format!(
+            "KeyUsage {usage} is not compatible with KeySpec {spec_name}"
+        )));
+    }
+    let usage = usage.to_string();
+    let origin = opt_str(input, "Origin").unwrap_or("AWS_KMS");
+    match origin {
+        "AWS_KMS" => {}
+        "EXTERNAL" if spec == KeySpec::SymmetricDefault => {}
+        "EXTERNAL" => {
+            return Err(KmsError::UnsupportedOperationException(
+                "Rampart imports key material for SYMMETRIC_DEFAULT keys only.".into(),
+            ))
+        }
+        _ => {
+            return Err(KmsError::UnsupportedOperationException(format!(
+                "Origin {origin} needs a custom key store, which Rampart does not provide."
+            )))
+        }
+    }
+    if input["MultiRegion"].as_bool() == Some(true) {
+        return Err(KmsError::UnsupportedOperationException(
+            "Rampart does not provide multi-Region keys.".into(),
+        ));
+    }
+    if opt_str(input, "CustomKeyStoreId").is_some() {
+        return Err(KmsError::UnsupportedOperationException(
+            "Rampart does not provide custom key stores.".into(),
+        ));
+    }
+    let policy = match opt_str(input, "Policy") {
+        Some(p) => {
+            validate_policy(p)?;
+            p.to_string()
+        }
+        None => default_policy(&account),
+    };
+    let tags = parse_tags(input)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let now = ctx.now;
+    let (state, materials) = if origin == "EXTERNAL" {
+        (KeyState::PendingImport, Vec::new())
+    } else {
+        (
+            KeyState::Enabled,
+            vec![new_material(&db, &id, spec, now, None)?],
+        )
+    };
+    let doc = KeyDoc {
+        region: ctx.region.clone(),
+        description: opt_str(input, "Description")
+            .unwrap_or_default()
+            .to_string(),
+        key_usage: usage,
+        key_spec: spec.as_str().to_string(),
+        origin: origin.to_string(),
+        key_manager: "CUSTOMER".into(),
+        state,
+        deletion_date: None,
+        pending_window_days: None,
+        policy,
+        tags,
+        materials,
+        rotation_period_days: None,
+        next_rotation: None,
+        on_demand_rotation_start: None,
+        grants: Vec::new(),
+        import: None,
+        expiration_model: None,
+    };
+    let mut key = Key {
+        entity: Entity {
+            account_id: account.clone(),
+            kind: KEY_KIND.into(),
+            name: id.clone(),
+            name_key: id.clone(),
+            id: id.clone(),
+            path: region_path(&ctx.region),
+            arn: key_arn(&ctx.region, &account, &id),
+            created_at: now,
+            updated_at: now,
+            doc: String::new(),
+        },
+        doc,
+    };
+    repo::insert(&mut db, &mut key, now).await?;
+    Ok(json!({ "KeyMetadata": metadata(&key) }))
+}
+
+/// `DescribeKey`.
+pub async fn describe_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
+    let id = opt_str(input, "KeyId").unwrap_or_default();
+    // AWS: describing a predefined alias (`alias/aws/s3`) creates its AWS managed key.
+    if let Some(service) = super::aws_managed::is_missing_predefined(&mut db, ctx, id).await? {
+        if let Db::Read(store) = db {
+            let key = super::aws_managed::create_for_describe(store, ctx, &service).await?;
+            return Ok(json!({ "KeyMetadata": metadata(&key) }));
+        }
+    }
+    let key = repo::resolve(&mut db, ctx, id).await?;
+    Ok(json!({ "KeyMetadata": metadata(&key) }))
+}
+
+/// `ListKeys`: the caller's keys in the region, in key id order.
+pub async fn list_keys(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
+    let (limit, marker) = paging(input)?;
+    let account = &ctx.principal.account_id;
+    let page = db
+        .entities()
+        .list(
+            account,
+            KEY_KIND,
+            &region_path(&ctx.region),
+            marker.as_deref(),
+            limit as u32,
+        )
+        .await?;
+    let keys: Vec<Value> = page
+        .items
+        .iter()
+        .map(|e| json!({"KeyId": e.id, "KeyArn": e.arn}))
+        .collect();
+    let next = if page.truncated {
+        page.items.last().map(|e| e.name_key.clone())
+    } else {
+        None
+    };
+    Ok(with_marker(json!({ "Keys": keys }), next))
+}
+
+/// `UpdateKeyDescription`.
+pub async fn update_description(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> KmsResult<Value> {
+    let mut key = repo::resolve(&mut db, ctx, opt_str(input, "KeyId").unwrap_or_default()).await?;
+    require_not_pending_deletion(&key)?;
+    key.doc.description = opt_str(input, "Description")
+        .unwrap_or_default()
+        .to_string();
+    repo::save(&mut db, &mut key, ctx.now).await?;
+    Ok(json!({}))
+}
+
+/// `EnableKey` and `DisableKey`.
+pub async fn set_enabled(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+    enable: bool,
+) -> KmsResult<Value> {
+    let mut key = repo::resolve(&mut db, ctx, opt_str(input, "KeyId").unwrap_or_default()).await?;
+    match key.doc.state {
+        KeyState::Enabled | KeyState::Disabled => {}
+        other => return Err(invalid_state(&key, other)),
+    }
+    key.doc.state = if enable {
+        KeyState::Enabled
+    } else {
+        KeyState::Disabled
+    };
+    repo::save(&mut db, &mut key, ctx.now).await?;
+    Ok(json!({}))
+}
+
+/// `TagResource`.
+pub async fn tag_resource(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
+    let mut key = repo::resolve(&mut db, ctx, opt_str(input, "KeyId").unwrap_or_default()).await?;
+    require_not_pending_deletion(&key)?;
+    for (k, v) in parse_tags(input)? {
+        match key.doc.tags.iter_mut().find(|(x, _)| *x == k) {
+            Some(slot) => slot.1 = v,
+            None => key.doc.tags.push((k, v)),
+        }
+    }
+    if key.doc.tags.len() > 50 {
+        return Err(KmsError::TagException(
+            "A key can have at most 50 tags.".into(),
+        ));
+    }
+    repo::save(&mut db, &mut key, ctx.now).await?;
+    Ok(json!({}))
+}
+
+/// `UntagResource`.
+pub async fn untag_resource(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
+    let mut key = repo::resolve(&mut db, ctx, opt_str(input, "KeyId").unwrap_or_default()).await?;
+    require_not_pending_deletion(&key)?;
+    let remove: Vec<&str> = input["TagKeys"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    key.doc.tags.retain(|(k, _)| !remove.contains(&k.as_str()));
+    repo::save(&mut db, &mut key, ctx.now).await?;
+    Ok(json!({}))
+}
+
+/// `ListResourceTags`.
+pub async fn list_resource_tags(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> KmsResult<Value> {
+    let (limit, marker) = paging(input)?;
+    let key = repo::resolve(&mut db, ctx, opt_str(input, "KeyId").unwrap_or_default()).await?;
+    let tags: Vec<Value> = key
+        .doc
+        .tags
+        .iter()
+        .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
+        .collect();
+    let (items, next) = page(&tags, limit, marker.as_deref())?;
+    Ok(with_marker(json!({ "Tags": items }), next))
+}

@@ -1,0 +1,91 @@
+//! Delegated administrators: `RegisterDelegatedAdministrator`,
+//! `DeregisterDelegatedAdministrator`, `ListDelegatedAdministrators`,
+//! `ListDelegatedServicesForAccount`. A delegated administrator may call the organization's
+//! read-only operations.
+
+use serde_json::{json, Value};
+
+use super::{
+    accounts::{account_json, member},
+    common::{bump, managed_org, opt, paged, readable_org, req, save, Res},
+    model::{self, MemberDoc},
+    tree, OrgError,
+};
+use rampart_iam::common::ts;
+use rampart_kit::json_field::SetField;
+use rampart_kit::{context::CallContext, db::Db};
+
+pub async fn register(input: &Value, ctx: &CallContext, db: &mut Db<'_>, add: bool) -> Res<Value> {
+    let org = managed_org(db, ctx).await?;
+    let account = req(input, "AccountId")?;
+    let service = req(input, "ServicePrincipal")?;
+    if !service.ends_with(".amazonaws.com") {
+        return Err(OrgError::invalid(
+            "INVALID_SERVICE_PRINCIPAL",
+            "You specified an invalid service principal.",
+        )
+        .into());
+    }
+    let (e, mut m, _) = member(db, &org, account).await?;
+    if account == org.management {
+        return Err(OrgError::constraint(
+            "CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR",
+            "You can't register the management account of your organization as a delegated administrator.",
+        )
+        .into());
+    }
+    let present = m.delegations.contains_key(service);
+    if add {
+        if present {
+            return Err(OrgError::AccountAlreadyRegisteredException.into());
+        }
+        m.delegations.insert(service.to_string(), ctx.now);
+        db.links()
+            .add(&org.management, model::LINK_DELEGATED, account, service)
+            .await?;
+    } else {
+        if !present {
+            return Err(OrgError::AccountNotRegisteredException.into());
+        }
+        m.delegations.remove(service);
+        db.links()
+            .remove(&org.management, model::LINK_DELEGATED, account, service)
+            .await?;
+    }
+    save(db, e, &m).await?;
+    bump(db).await?;
+    Ok(json!({}))
+}
+
+pub async fn list_admins(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let org = readable_org(db, ctx).await?;
+    let filter = opt(input, "ServicePrincipal");
+    let mut items = Vec::new();
+    for id in tree::all_member_ids(db, &org.management).await? {
+        let (_, m, a) = member(db, &org, &id).await?;
+        let since = match filter {
+            Some(s) => m.delegations.get(s).copied(),
+            None => m.delegations.values().min().copied(),
+        };
+        if let Some(since) = since {
+            let mut v = account_json(&org, &a, &m);
+            v.set_field("DelegationEnabledDate", json!(ts(since)));
+            items.push(v);
+        }
+    }
+    paged("DelegatedAdministrators", items, input)
+}
+
+pub async fn list_services(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let org = readable_org(db, ctx).await?;
+    let (_, m, _): (_, MemberDoc, _) = member(db, &org, req(input, "AccountId")?).await?;
+    if m.delegations.is_empty() {
+        return Err(OrgError::AccountNotRegisteredException.into());
+    }
+    let items = m
+        .delegations
+        .iter()
+        .map(|(s, t)| json!({"ServicePrincipal": s, "DelegationEnabledDate": ts(*t)}))
+        .collect();
+    paged("DelegatedServices", items, input)
+}

@@ -1,0 +1,223 @@
+//! Invitations of existing accounts: `InviteAccountToOrganization`, `AcceptHandshake`,
+//! `DeclineHandshake`, `CancelHandshake`, `DescribeHandshake`, `ListHandshakesForAccount`,
+//! `ListHandshakesForOrganization`.
+
+use chrono::{DateTime, Duration, Utc};
+use rampart_store::Entity;
+use serde_json::{json, Value};
+
+use super::{
+    common::{bump, caller_org, doc, managed_org, membership, org_of, paged, req, save, Res},
+    model::{self, HandshakeDoc, MemberDoc},
+    policies, tree, OrgError,
+};
+use rampart_iam::common::{to_text, ts};
+use rampart_kit::{context::CallContext, db::Db, error::ServiceError};
+
+/// How long an invitation stays open.
+const OPEN_DAYS: i64 = 15;
+
+/// The `Handshake` structure.
+fn handshake_json(e: &Entity, d: &HandshakeDoc) -> Value {
+    let mut resources = vec![
+        json!({"Type": "ORGANIZATION", "Value": d.org_id}),
+        json!({"Type": "ACCOUNT", "Value": d.target_account}),
+    ];
+    if let Some(n) = &d.notes {
+        resources.push(json!({"Type": "NOTES", "Value": n}));
+    }
+    json!({
+        "Id": e.name_key,
+        "Arn": e.arn,
+        "Parties": [
+            {"Id": d.org_id, "Type": "ORGANIZATION"},
+            {"Id": d.target_account, "Type": "ACCOUNT"},
+        ],
+        "State": d.state,
+        "RequestedTimestamp": ts(d.requested_at),
+        "ExpirationTimestamp": ts(d.expires_at),
+        "Action": d.action,
+        "Resources": resources,
+    })
+}
+
+pub async fn invite(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let org = managed_org(db, ctx).await?;
+    let target = input.get("Target").cloned().unwrap_or(Value::Null);
+    let id = req(&target, "Id")?;
+    let account = match req(&target, "Type")? {
+        "ACCOUNT" => db.accounts().get(id).await?,
+        "EMAIL" => db.accounts().get_by_email(id).await?,
+        _ => {
+            return Err(OrgError::invalid(
+                "INVALID_PARTY_TYPE_TARGET",
+                "You specified the wrong type for the invited party.",
+            )
+            .into())
+        }
+    }
+    .ok_or_else(|| -> ServiceError {
+        OrgError::invalid(
+            "INVALID_PARTY_TYPE_TARGET",
+            "The invited account does not exist.",
+        )
+        .into()
+    })?;
+    if membership(db, &account.id).await?.is_some() {
+        return Err(OrgError::HandshakeConstraintViolationException(
+            "The account is already a member of an organization.".into(),
+            "ALREADY_IN_AN_ORGANIZATION",
+        )
+        .into());
+    }
+    for h in db
+        .links()
+        .targets(&account.id, model::LINK_HANDSHAKE, &account.id)
+        .await?
+    {
+        if let Some(e) = db.entities().get_by_id(&h).await? {
+            let d: HandshakeDoc = doc(&e)?;
+            if d.state == "OPEN" && d.org_id == org.id {
+                return Err(OrgError::DuplicateHandshakeException.into());
+            }
+        }
+    }
+    let hid = model::new_handshake_id()?;
+    let d = HandshakeDoc {
+        org_id: org.id.clone(),
+        management_account: org.management.clone(),
+        target_account: account.id.clone(),
+        action: "INVITE".into(),
+        state: "OPEN".into(),
+        notes: input
+            .get("Notes")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        requested_at: ctx.now,
+        expires_at: ctx.now + Duration::days(OPEN_DAYS),
+    };
+    let e = Entity {
+        account_id: org.management.clone(),
+        kind: model::HANDSHAKE.into(),
+        name: hid.clone(),
+        name_key: hid.clone(),
+        id: hid.clone(),
+        path: "/".into(),
+        arn: model::handshake_arn(&org.management, &org.id, &hid),
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        doc: to_text(&d)?,
+    };
+    db.entities().create(&e).await?;
+    db.links()
+        .add(&account.id, model::LINK_HANDSHAKE, &account.id, &hid)
+        .await?;
+    Ok(json!({ "Handshake": handshake_json(&e, &d) }))
+}
+
+/// The handshake `id`, shown as `EXPIRED` once its window has passed on the request clock.
+async fn load(db: &mut Db<'_>, id: &str, now: DateTime<Utc>) -> Res<(Entity, HandshakeDoc)> {
+    let e = db
+        .entities()
+        .get_by_id(id)
+        .await?
+        .filter(|e| e.kind == model::HANDSHAKE)
+        .ok_or(OrgError::HandshakeNotFoundException)?;
+    let mut d: HandshakeDoc = doc(&e)?;
+    if d.state == "OPEN" && d.expires_at < now {
+        d.state = "EXPIRED".into();
+    }
+    Ok((e, d))
+}
+
+fn party(ctx: &CallContext, d: &HandshakeDoc) -> bool {
+    let me = &ctx.principal.account_id;
+    *me == d.target_account || *me == d.management_account
+}
+
+pub async fn transition(input: &Value, ctx: &CallContext, db: &mut Db<'_>, to: &str) -> Res<Value> {
+    let (e, mut d) = load(db, req(input, "HandshakeId")?, ctx.now).await?;
+    let me = &ctx.principal.account_id;
+    // Only the invited account accepts or declines; only the sender cancels.
+    let allowed = if to == "CANCELED" {
+        *me == d.management_account
+    } else {
+        *me == d.target_account
+    };
+    if !allowed {
+        return Err(if party(ctx, &d) {
+            OrgError::InvalidHandshakeTransitionException.into()
+        } else {
+            OrgError::HandshakeNotFoundException.into()
+        });
+    }
+    if d.state == to {
+        return Err(OrgError::HandshakeAlreadyInStateException.into());
+    }
+    if d.state != "OPEN" {
+        return Err(OrgError::InvalidHandshakeTransitionException.into());
+    }
+    if to == "ACCEPTED" {
+        if membership(db, me).await?.is_some() {
+            return Err(OrgError::HandshakeConstraintViolationException(
+                "The account is already a member of an organization.".into(),
+                "ALREADY_IN_AN_ORGANIZATION",
+            )
+            .into());
+        }
+        let org = org_of(db, &d.management_account)
+            .await?
+            .filter(|o| o.id == d.org_id)
+            .ok_or(OrgError::HandshakeNotFoundException)?;
+        let member = MemberDoc {
+            org_id: org.id.clone(),
+            parent_id: org.doc.root_id.clone(),
+            joined_method: "INVITED".into(),
+            joined_at: ctx.now,
+            tags: Vec::new(),
+            delegations: Default::default(),
+        };
+        tree::add_member(db, &org, me, &member, ctx.now).await?;
+        policies::attach_defaults(db, &org, me).await?;
+        bump(db).await?;
+    }
+    d.state = to.into();
+    save(db, e.clone(), &d).await?;
+    Ok(json!({ "Handshake": handshake_json(&e, &d) }))
+}
+
+pub async fn describe(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let (e, d) = load(db, req(input, "HandshakeId")?, ctx.now).await?;
+    if !party(ctx, &d) {
+        return Err(OrgError::HandshakeNotFoundException.into());
+    }
+    Ok(json!({ "Handshake": handshake_json(&e, &d) }))
+}
+
+pub async fn list_for_account(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let me = &ctx.principal.account_id;
+    let mut items = Vec::new();
+    for h in db.links().targets(me, model::LINK_HANDSHAKE, me).await? {
+        if let Ok((e, d)) = load(db, &h, ctx.now).await {
+            items.push(handshake_json(&e, &d));
+        }
+    }
+    paged("Handshakes", items, input)
+}
+
+pub async fn list_for_org(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let org = caller_org(db, ctx).await?;
+    if !org.is_management(ctx) {
+        return Err(super::common::not_management());
+    }
+    let page = db
+        .entities()
+        .list(&org.management, model::HANDSHAKE, "/", None, 1000)
+        .await?;
+    let mut items = Vec::new();
+    for e in &page.items {
+        let (e, d) = load(db, &e.name_key, ctx.now).await?;
+        items.push(handshake_json(&e, &d));
+    }
+    paged("Handshakes", items, input)
+}

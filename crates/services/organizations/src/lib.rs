@@ -1,0 +1,101 @@
+//! AWS Organizations (awsJson1.1, `AWSOrganizationsV20161128.*`).
+//!
+//! One file per resource family with the handlers of the operations it owns; this module's
+//! table ([`route`]) names them per operation, and [`authz`] answers for every operation. Everything an organization owns is stored as
+//! generic store entities under its management account ([`model`]). Every change that can
+//! alter an authorization decision (membership, tree, policies, attachments) bumps the store's
+//! authorization epoch, so SCPs and RCPs take effect on the next request.
+//!
+//! - [`organization`] — create, describe, delete, leave.
+//! - [`tree`] — roots and organizational units.
+//! - [`accounts`] — accounts, `CreateAccount` requests, moves and removals.
+//! - [`provision`] — completes `CreateAccount` requests in the background.
+//! - [`handshakes`] — invitations.
+//! - [`policies`] — SCPs, RCPs and tag policies, policy types, attachments.
+//! - [`delegated`] — delegated administrators.
+//! - [`tags`] — tags on accounts, OUs, roots and policies.
+//! - [`enforcement`] — the SCP and RCP levels of an account, for the authorizer.
+//! - [`authz`] — the authorization entry of each operation.
+
+use rampart_kit::routes;
+
+pub mod accounts;
+pub mod authz;
+pub mod common;
+pub mod delegated;
+pub mod enforcement;
+pub mod handshakes;
+pub mod model;
+pub mod organization;
+pub mod policies;
+pub mod provision;
+pub mod tags;
+pub mod tree;
+
+pub use common::OrgError;
+
+pub use rampart_model::organizations::Op;
+
+routes! {
+    authz: authz::request;
+    built {
+        AcceptHandshake => Write, |i, c, mut d| handshakes::transition(i, c, &mut d, "ACCEPTED");
+        AttachPolicy => Write, |i, c, mut d| policies::attach(i, c, &mut d);
+        CancelHandshake => Write, |i, c, mut d| handshakes::transition(i, c, &mut d, "CANCELED");
+        CloseAccount => Write, |i, c, mut d| accounts::close(i, c, &mut d);
+        CreateAccount => Write, |i, c, mut d| accounts::create(i, c, &mut d);
+        CreateOrganization => Write, |i, c, mut d| organization::create(i, c, &mut d);
+        CreateOrganizationalUnit => Write, |i, c, mut d| tree::create_ou(i, c, &mut d);
+        CreatePolicy => Write, |i, c, mut d| policies::create(i, c, &mut d);
+        DeclineHandshake => Write, |i, c, mut d| handshakes::transition(i, c, &mut d, "DECLINED");
+        DeleteOrganization => Write, |i, c, mut d| organization::delete(c, &mut d);
+        DeleteOrganizationalUnit => Write, |i, c, mut d| tree::delete_ou(i, c, &mut d);
+        DeletePolicy => Write, |i, c, mut d| policies::delete(i, c, &mut d);
+        DeregisterDelegatedAdministrator => Write, |i, c, mut d| delegated::register(i, c, &mut d, false);
+        DescribeAccount => Read, |i, c, mut d| accounts::describe(i, c, &mut d);
+        DescribeCreateAccountStatus => Read, |i, c, mut d| accounts::describe_status(i, c, &mut d);
+        DescribeEffectivePolicy => Read, |i, c, mut d| policies::effective(i, c, &mut d);
+        DescribeHandshake => Read, |i, c, mut d| handshakes::describe(i, c, &mut d);
+        DescribeOrganization => Read, |i, c, mut d| organization::describe(c, &mut d);
+        DescribeOrganizationalUnit => Read, |i, c, mut d| tree::describe_ou(i, c, &mut d);
+        DescribePolicy => Read, |i, c, mut d| policies::describe(i, c, &mut d);
+        DetachPolicy => Write, |i, c, mut d| policies::detach(i, c, &mut d);
+        DisableAWSServiceAccess => Write, |i, c, mut d| organization::service_access(i, c, &mut d, false);
+        DisablePolicyType => Write, |i, c, mut d| policies::set_type(i, c, &mut d, false);
+        EnableAWSServiceAccess => Write, |i, c, mut d| organization::service_access(i, c, &mut d, true);
+        EnablePolicyType => Write, |i, c, mut d| policies::set_type(i, c, &mut d, true);
+        InviteAccountToOrganization => Write, |i, c, mut d| handshakes::invite(i, c, &mut d);
+        LeaveOrganization => Write, |i, c, mut d| organization::leave(c, &mut d);
+        ListAWSServiceAccessForOrganization => Read, |i, c, mut d| organization::list_service_access(i, c, &mut d);
+        ListAccounts => Read, |i, c, mut d| accounts::list(i, c, &mut d);
+        ListAccountsForParent => Read, |i, c, mut d| accounts::list_for_parent(i, c, &mut d);
+        ListChildren => Read, |i, c, mut d| tree::list_children(i, c, &mut d);
+        ListCreateAccountStatus => Read, |i, c, mut d| accounts::list_status(i, c, &mut d);
+        ListDelegatedAdministrators => Read, |i, c, mut d| delegated::list_admins(i, c, &mut d);
+        ListDelegatedServicesForAccount => Read, |i, c, mut d| delegated::list_services(i, c, &mut d);
+        ListHandshakesForAccount => Read, |i, c, mut d| handshakes::list_for_account(i, c, &mut d);
+        ListHandshakesForOrganization => Read, |i, c, mut d| handshakes::list_for_org(i, c, &mut d);
+        ListOrganizationalUnitsForParent => Read, |i, c, mut d| tree::list_ous(i, c, &mut d);
+        ListParents => Read, |i, c, mut d| tree::list_parents(i, c, &mut d);
+        ListPolicies => Read, |i, c, mut d| policies::list(i, c, &mut d);
+        ListPoliciesForTarget => Read, |i, c, mut d| policies::list_for_target(i, c, &mut d);
+        ListRoots => Read, |i, c, mut d| tree::list_roots(i, c, &mut d);
+        ListTagsForResource => Read, |i, c, mut d| tags::list(i, c, &mut d);
+        ListTargetsForPolicy => Read, |i, c, mut d| policies::list_targets(i, c, &mut d);
+        MoveAccount => Write, |i, c, mut d| accounts::move_account(i, c, &mut d);
+        RegisterDelegatedAdministrator => Write, |i, c, mut d| delegated::register(i, c, &mut d, true);
+        RemoveAccountFromOrganization => Write, |i, c, mut d| accounts::remove(i, c, &mut d);
+        TagResource => Write, |i, c, mut d| tags::change(i, c, &mut d, true);
+        UntagResource => Write, |i, c, mut d| tags::change(i, c, &mut d, false);
+        UpdateOrganizationalUnit => Write, |i, c, mut d| tree::update_ou(i, c, &mut d);
+        UpdatePolicy => Write, |i, c, mut d| policies::update(i, c, &mut d);
+    }
+    not_built {
+        CreateGovCloudAccount, DeleteResourcePolicy, DescribeResourcePolicy,
+        DescribeResponsibilityTransfer, EnableAllFeatures,
+        InviteOrganizationToTransferResponsibility, ListAccountsWithInvalidEffectivePolicy,
+        ListEffectivePolicyValidationErrors, ListInboundResponsibilityTransfers,
+        ListOutboundResponsibilityTransfers, PutResourcePolicy, TerminateResponsibilityTransfer,
+        UpdateResponsibilityTransfer,
+    }
+}

@@ -1,0 +1,264 @@
+//! Completes `CreateAccount` requests after the request's own transaction: AWS's
+//! `CreateAccount` is asynchronous (`DescribeCreateAccountStatus` goes from `IN_PROGRESS` to
+//! `SUCCEEDED` or `FAILED`), and so is Rampart's. The server runs [`run_pending`] in the
+//! background.
+//!
+//! A new account gets its root user (with one access key, whose secret is returned once so
+//! the operator can hand it over, as the bootstrap does for the management account) and the
+//! role the request named (`OrganizationAccountAccessRole` by default) with
+//! `AdministratorAccess`, trusted by the management account. Each completed request commits
+//! with its `CreateAccountResult` service event in the management account's trail.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rampart_store::{
+    AccessKey, Account, AccountStatus, Entity, KeyStatus, Lease, Principal as KeyOwner,
+    PrincipalKind, Store, Zeroizing,
+};
+use serde_json::json;
+
+use super::{
+    common::{bump, doc, org_of, save, Res},
+    model::{self, CreateStatusDoc, MemberDoc},
+    policies, tree,
+};
+use rampart_cloudtrail::service_event::ServiceEvent;
+use rampart_iam::{
+    common::{aws_managed, to_text},
+    model::{self as iam_model, RoleDoc},
+};
+use rampart_kit::{db::Db, ids, principal::root_arn};
+
+/// An account the provisioner created, with its root user's first access key.
+pub struct NewAccount {
+    /// The account id.
+    pub account_id: String,
+    /// The root user's access key id.
+    pub access_key_id: String,
+    /// The root user's secret access key (shown once).
+    pub secret_access_key: Zeroizing<String>,
+}
+
+/// Completes every pending `CreateAccount` request at `now`, each in its own transaction
+/// (which, under a job `lease`, commits only while the lease is current).
+pub async fn run_pending(
+    store: &Store,
+    now: DateTime<Utc>,
+    lease: Option<&Lease>,
+) -> Res<Vec<NewAccount>> {
+    let pending = store
+        .links()
+        .sources(model::LINK_PENDING, model::PENDING)
+        .await?;
+    let mut created = Vec::new();
+    for (management, request_id) in pending {
+        let mut tx = store.begin().await?;
+        if let Some(lease) = lease {
+            tx.jobs().fence(lease).await?;
+        }
+        let outcome = complete(&mut Db::Write(&mut tx), &management, &request_id, now).await?;
+        let status = match &outcome {
+            Some(_) => Db::Write(&mut tx)
+                .entities()
+                .get(&management, model::CREATE_STATUS, &request_id)
+                .await?
+                .map(|e| doc::<CreateStatusDoc>(&e))
+                .transpose()?,
+            None => None,
+        };
+        if let Some(d) = status {
+            tx.append_audit(&result_event(&management, &request_id, &d, now))
+                .await?;
+        }
+        tx.commit().await?;
+        if let Some(Some(n)) = outcome {
+            created.push(n);
+        }
+    }
+    Ok(created)
+}
+
+/// Organizations' `CreateAccountResult` service event for a finished request.
+fn result_event(
+    management: &str,
+    request_id: &str,
+    d: &CreateStatusDoc,
+    now: DateTime<Utc>,
+) -> rampart_store::AuditRecord {
+    let ts = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
+    let mut status = json!({
+        "id": request_id,
+        "state": d.state,
+        "accountName": "***",
+        "requestedTimestamp": ts(d.requested_at),
+        "completedTimestamp": ts(now),
+    });
+    if let Some(obj) = status.as_object_mut() {
+        if let Some(id) = &d.account_id {
+            obj.insert("accountId".into(), json!(id));
+        }
+        if let Some(reason) = &d.failure_reason {
+            obj.insert("failureReason".into(), json!(reason));
+        }
+    }
+    ServiceEvent {
+        source: "organizations.amazonaws.com",
+        name: "CreateAccountResult",
+        account_id: management,
+        region: "us-east-1",
+        time: now,
+        resources: Vec::new(),
+        details: Some(json!({ "createAccountStatus": status })),
+    }
+    .to_record()
+}
+
+/// Completes one request: `None` when another run claimed it, `Some(None)` when it failed,
+/// `Some(Some(_))` when an account was created.
+async fn complete(
+    db: &mut Db<'_>,
+    management: &str,
+    request_id: &str,
+    now: DateTime<Utc>,
+) -> Res<Option<Option<NewAccount>>> {
+    // Claim the request: with several nodes on one database only one removes the link.
+    if !db
+        .links()
+        .remove(management, model::LINK_PENDING, request_id, model::PENDING)
+        .await?
+    {
+        return Ok(None);
+    }
+    let Some(e) = db
+        .entities()
+        .get(management, model::CREATE_STATUS, request_id)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut d: CreateStatusDoc = doc(&e)?;
+    let Some(org) = org_of(db, management).await?.filter(|o| o.id == d.org_id) else {
+        return fail(db, e, d, "INTERNAL_FAILURE", now).await.map(Some);
+    };
+    if db.accounts().get_by_email(&d.email).await?.is_some() {
+        return fail(db, e, d, "EMAIL_ALREADY_EXISTS", now).await.map(Some);
+    }
+    let account_id = fresh_account_id(db).await?;
+    db.accounts()
+        .create(&Account {
+            id: account_id.clone(),
+            name: d.account_name.clone(),
+            email: d.email.clone(),
+            status: AccountStatus::Active,
+            is_management: false,
+            created_at: now,
+        })
+        .await?;
+    let access_key_id =
+        ids::access_key_id(false).map_err(|_| rampart_kit::error::ServiceError::internal())?;
+    let secret = Zeroizing::new(
+        ids::secret_access_key().map_err(|_| rampart_kit::error::ServiceError::internal())?,
+    );
+    db.credentials()
+        .create(
+            &AccessKey {
+                access_key_id: access_key_id.clone(),
+                principal: KeyOwner {
+                    account_id: account_id.clone(),
+                    kind: PrincipalKind::Root,
+                    id: account_id.clone(),
+                    arn: root_arn(&account_id),
+                },
+                status: KeyStatus::Active,
+                created_at: now,
+                last_used: None,
+                session: None,
+            },
+            &secret,
+        )
+        .await?;
+    create_access_role(db, &account_id, management, &d.role_name, now).await?;
+    let member = MemberDoc {
+        org_id: org.id.clone(),
+        parent_id: org.doc.root_id.clone(),
+        joined_method: "CREATED".into(),
+        joined_at: now,
+        tags: d.tags.clone(),
+        delegations: Default::default(),
+    };
+    tree::add_member(db, &org, &account_id, &member, now).await?;
+    policies::attach_defaults(db, &org, &account_id).await?;
+    d.state = "SUCCEEDED".into();
+    d.completed_at = Some(now);
+    d.account_id = Some(account_id.clone());
+    save(db, e, &d).await?;
+    bump(db).await?;
+    Ok(Some(Some(NewAccount {
+        account_id,
+        access_key_id,
+        secret_access_key: secret,
+    })))
+}
+
+async fn fail(
+    db: &mut Db<'_>,
+    e: Entity,
+    mut d: CreateStatusDoc,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Res<Option<NewAccount>> {
+    d.state = "FAILED".into();
+    d.completed_at = Some(now);
+    d.failure_reason = Some(reason.into());
+    save(db, e, &d).await?;
+    Ok(None)
+}
+
+async fn fresh_account_id(db: &mut Db<'_>) -> Res<String> {
+    for _ in 0..16 {
+        let id = ids::account_id().map_err(|_| rampart_kit::error::ServiceError::internal())?;
+        if db.accounts().get(&id).await?.is_none() {
+            return Ok(id);
+        }
+    }
+    Err(rampart_kit::error::ServiceError::internal())
+}
+
+/// The role the management account administers the new account through.
+async fn create_access_role(
+    db: &mut Db<'_>,
+    account: &str,
+    management: &str,
+    name: &str,
+    now: chrono::DateTime<Utc>,
+) -> Res<()> {
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{management}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    let doc = RoleDoc {
+        assume_role_policy: trust,
+        max_session_duration: 3600,
+        ..RoleDoc::default()
+    };
+    let role = Entity {
+        account_id: account.to_string(),
+        kind: iam_model::ROLE.into(),
+        name: name.to_string(),
+        name_key: iam_model::name_key(name),
+        id: ids::unique_id("AROA").map_err(|_| rampart_kit::error::ServiceError::internal())?,
+        path: "/".into(),
+        arn: iam_model::arn(account, "role", "/", name),
+        created_at: now,
+        updated_at: now,
+        doc: to_text(&doc)?,
+    };
+    db.entities().create(&role).await?;
+    db.links()
+        .add(
+            account,
+            iam_model::LINK_ATTACHED,
+            &role.id,
+            &aws_managed::policy_arn("AdministratorAccess"),
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! Rampart's AWS services: the registry naming each service's table, over one crate per
+//! service (`rampart-iam`, `rampart-kms`, ...) built from the shared kit (`rampart-kit`).
+//!
+//! The kit's items and each service crate are re-exported here under their usual names
+//! (`rampart_services::iam`, `rampart_services::context`, ...), so the server depends on this
+//! crate alone.
+
+pub mod registry;
+
+pub use rampart_cloudtrail as cloudtrail;
+pub use rampart_iam as iam;
+pub use rampart_kit::{
+    authorizer, authz, checked_time, context, db, error, ids, json_field, principal, route,
+};
+pub use rampart_kit::{
+    Access, Authorizer, AuthzError, AuthzQuestion, AuthzRequest, CallContext, CallerPolicies, Db,
+    NamedPolicy, Preparation, Prepared, Principal, PrincipalKind, ResourcePolicy, ResourceRef,
+    Route, ServiceError,
+};
+pub use rampart_kms as kms;
+pub use rampart_organizations as organizations;
+pub use rampart_secretsmanager as secretsmanager;
+pub use rampart_sts as sts;
+pub use registry::Registry;

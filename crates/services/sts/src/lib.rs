@@ -1,0 +1,88 @@
+//! AWS Security Token Service: caller identity and temporary credentials.
+//!
+//! - [`assume_role`]: `AssumeRole` (trust policy, session policies, tags, chaining).
+//! - [`session_token`]: `GetSessionToken` and `GetFederationToken`.
+//! - [`info`]: `GetCallerIdentity`, `GetAccessKeyInfo`, `DecodeAuthorizationMessage`.
+//! - [`issue`]: issuing a temporary key with its session context.
+//! - [`mfa`]: MFA codes presented to STS.
+
+use rampart_kit::routes;
+
+pub mod assume_role;
+pub mod info;
+pub mod issue;
+pub mod mfa;
+pub mod session_token;
+
+use rampart_store::Store;
+use serde_json::Value;
+
+use rampart_kit::{
+    authz::AuthzRequest,
+    context::CallContext,
+    error::{service_errors, ServiceError},
+};
+
+pub use rampart_model::sts::Op;
+
+service_errors! {
+    /// STS's errors, named after its codes.
+    pub enum StsError for "sts" {
+        /// A value fails AWS's validation.
+        ValidationError,
+        /// A session policy is not valid.
+        MalformedPolicyDocument,
+        /// Session policies and tags together are too large.
+        PackedPolicyTooLarge,
+        /// The caller may not do this (session credentials, MFA, ...).
+        AccessDenied,
+        /// The message was not encoded by this server.
+        InvalidAuthorizationMessageException,
+        /// A parameter value is not valid.
+        InvalidParameterValue,
+    }
+}
+
+routes! {
+    authz: authorize;
+    built {
+        GetCallerIdentity => Read, |i, c, d| std::future::ready(Ok::<_, ServiceError>(info::get_caller_identity(c)));
+        GetAccessKeyInfo => Read, |i, c, d| info::get_access_key_info(i, d);
+        DecodeAuthorizationMessage => Read,
+            |i, c, d| std::future::ready(Err::<Value, _>(info::decode_authorization_message()));
+        // Operations that issue a key write it in the same transaction as their audit record.
+        AssumeRole => Write, |i, c, d| assume_role::handle(i, c, d);
+        GetSessionToken => Write, |i, c, d| session_token::get_session_token(i, c, d);
+        GetFederationToken => Write, |i, c, d| session_token::get_federation_token(i, c, d);
+    }
+    not_built {
+        AssumeRoleWithSAML, AssumeRoleWithWebIdentity, AssumeRoot, GetDelegatedAccessToken,
+        GetWebIdentityToken,
+    }
+}
+
+/// The authorization question of an STS operation.
+async fn authorize(
+    op: Op,
+    input: &Value,
+    ctx: &CallContext,
+    store: &Store,
+) -> Result<Option<AuthzRequest>, ServiceError> {
+    let account = &ctx.principal.account_id;
+    let action = format!("sts:{}", op.name());
+    Ok(match op {
+        // AWS: "No permissions are required to perform this operation." GetSessionToken: "No
+        // permissions are required for users to perform this operation ... You cannot use
+        // policies to control authentication operations."
+        Op::GetCallerIdentity | Op::GetSessionToken => Some(AuthzRequest {
+            always_allowed: true,
+            ..AuthzRequest::on_any(&action, account)
+        }),
+        Op::GetAccessKeyInfo | Op::DecodeAuthorizationMessage => {
+            Some(AuthzRequest::on_any(&action, account))
+        }
+        Op::GetFederationToken => Some(session_token::federation_authz(input, ctx)),
+        Op::AssumeRole => assume_role::authz(input, ctx, store).await?,
+        _ => None,
+    })
+}

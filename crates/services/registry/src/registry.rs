@@ -25,6 +25,21 @@ fn find<O: ServiceOp>(table: Table<O>, operation: &str) -> Option<Route> {
     table(O::from_name(operation)?)
 }
 
+/// Every service's table, by model name (one line per service, as in [`Registry::lookup`]).
+#[cfg(test)]
+fn tables() -> Vec<(&'static str, Vec<(&'static str, Option<Route>)>)> {
+    fn all<O: ServiceOp>(table: Table<O>) -> Vec<(&'static str, Option<Route>)> {
+        O::all().iter().map(|op| (op.name(), table(*op))).collect()
+    }
+    vec![
+        ("sts", all(sts::route)),
+        ("iam", all(iam::route)),
+        ("cloudtrail", all(cloudtrail::route)),
+        ("kms", all(kms::route)),
+        ("organizations", all(organizations::route)),
+    ]
+}
+
 impl Registry {
     /// The entry of a built operation, or `None` when it is not modelled or not built yet.
     pub fn lookup(&self, service: &str, operation: &str) -> Option<Route> {
@@ -68,5 +83,35 @@ impl Registry {
         store: &Store,
     ) -> Result<CallerPolicies, ServiceError> {
         Box::pin(iam::caller_policies(&ctx.principal, store)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every table covers its model (the `match` over the generated enum is exhaustive, so an
+    /// operation missing from both the built and the not-built lists does not compile); each
+    /// entry names its own operation, and the registry finds exactly the built ones.
+    #[test]
+    fn tables_cover_their_models_and_the_registry_finds_the_built_operations() {
+        let mut built = 0;
+        for (service, entries) in tables() {
+            let model = rampart_model::service(service).unwrap();
+            assert_eq!(entries.len(), model.operations.len(), "{service}");
+            for (name, route) in entries {
+                assert!(model.operation(name).is_some(), "{service}:{name}");
+                let found = Registry.lookup(service, name).map(|r| r.operation);
+                assert_eq!(found, route.map(|r| r.operation), "{service}:{name}");
+                if let Some(r) = route {
+                    assert_eq!(r.operation, name, "{service}: entry of {name}");
+                    built += 1;
+                }
+            }
+            assert!(Registry.lookup(service, "NoSuchOperation").is_none());
+        }
+        assert!(Registry.lookup("s3", "GetObject").is_none());
+        // The built surface only grows; a drop means an operation fell out of a table.
+        assert!(built >= 213, "{built} built operations");
     }
 }

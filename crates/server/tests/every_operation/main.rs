@@ -3,7 +3,8 @@
 //! an IAM user allowed everything, one allowed nothing, or a role session, and sent through
 //! the in-process router. Every call must
 //! be answered without a panic and without a 5xx, and a call answered with an error must
-//! leave the store as it found it.
+//! leave the store as it found it and name an error the service's model (or AWS's common
+//! errors) knows, with that error's HTTP status.
 //!
 //! The seed is fixed, so a run is reproducible. More cases: `RAMPART_EVERY_OP_CASES` (per
 //! operation and round, default 6), `RAMPART_EVERY_OP_ROUNDS` (fresh store and fixture each,
@@ -98,6 +99,18 @@ async fn state(h: &Harness) -> Vec<String> {
     rows
 }
 
+/// The error code of an error body: awsQuery's `<Code>`, awsJson's `__type` (the part after
+/// a `#`, as clients read it).
+fn error_code(body: &str) -> Option<String> {
+    if let Ok(v) = serde_json::from_str::<Value>(body) {
+        let t = v.get("__type")?.as_str()?;
+        return Some(t.rsplit('#').next().unwrap_or(t).to_string());
+    }
+    let start = body.find("<Code>")? + "<Code>".len();
+    let end = body.get(start..)?.find("</Code>")? + start;
+    body.get(start..end).map(str::to_string)
+}
+
 /// Leaves out the one input this test must not send yet.
 fn clip(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
@@ -178,6 +191,21 @@ async fn every_built_operation_survives_generated_inputs() {
                         succeeded.insert(op.name);
                     }
                     Outcome::Answered { status, body } => {
+                        match error_code(&body) {
+                            None => failures.push(fail(format!(
+                                "answered {status} without an error code: {}",
+                                clip(&body, 200)
+                            ))),
+                            Some(code) => match service.error_status(&code) {
+                                Some((expected, _)) if expected == status => {}
+                                Some((expected, _)) => failures.push(fail(format!(
+                                    "{code} answered {status}; the model says {expected}"
+                                ))),
+                                None => failures.push(fail(format!(
+                                    "{code} ({status}) is neither in the model nor a common error"
+                                ))),
+                            },
+                        }
                         let after = state(&h).await;
                         if after != before {
                             let changed: Vec<String> = after
@@ -228,4 +256,16 @@ async fn every_built_operation_survives_generated_inputs() {
             report.join("\n")
         );
     }
+}
+
+#[test]
+fn error_codes_are_read_from_both_envelopes() {
+    let xml = "<ErrorResponse><Error><Type>Sender</Type><Code>NoSuchEntity</Code>\
+               <Message>m</Message></Error></ErrorResponse>";
+    assert_eq!(error_code(xml).as_deref(), Some("NoSuchEntity"));
+    let json = r#"{"__type":"NotFoundException","message":"m"}"#;
+    assert_eq!(error_code(json).as_deref(), Some("NotFoundException"));
+    let prefixed = r#"{"__type":"com.amazonaws.kms#NotFoundException"}"#;
+    assert_eq!(error_code(prefixed).as_deref(), Some("NotFoundException"));
+    assert_eq!(error_code("{}"), None);
 }

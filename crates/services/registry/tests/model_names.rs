@@ -53,15 +53,11 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset].matches('\n').count() + 1
 }
 
-/// The model of the service whose folder holds `file` (`kms/keys.rs` is KMS's).
+/// The model of the service whose crate holds `file` (`kms/keys.rs` is KMS's); the crate's
+/// folder is the model's name with `_` for `-` (`acm_pca`). `kit` and `registry` have none.
 fn service_of(file: &str) -> Option<&'static Service> {
     let folder = file.split(['/', '\\']).next()?;
-    match folder {
-        "kms" | "iam" | "organizations" | "sts" | "cloudtrail" | "secretsmanager" => {
-            rampart_model::service(folder)
-        }
-        _ => None,
-    }
+    rampart_model::service(&folder.replace('_', "-"))
 }
 
 /// Every member name of every operation's input, through nested structures, lists and maps.

@@ -25,36 +25,41 @@ fn find<O: ServiceOp>(table: Table<O>, operation: &str) -> Option<Route> {
     table(O::from_name(operation)?)
 }
 
-/// Every service's table, by model name (one line per service, as in [`Registry::lookup`]).
-#[cfg(test)]
-fn tables() -> Vec<(&'static str, Vec<(&'static str, Option<Route>)>)> {
-    fn all<O: ServiceOp>(table: Table<O>) -> Vec<(&'static str, Option<Route>)> {
-        O::all().iter().map(|op| (op.name(), table(*op))).collect()
-    }
-    vec![
-        ("sts", all(sts::route)),
-        ("iam", all(iam::route)),
-        ("cloudtrail", all(cloudtrail::route)),
-        ("kms", all(kms::route)),
-        ("organizations", all(organizations::route)),
-        ("secretsmanager", all(secretsmanager::route)),
-    ]
+/// The services, one line each: the model name and the crate whose table serves it. Writes
+/// [`Registry::lookup`] and the tests' list of tables.
+macro_rules! services {
+    ($($name:literal => $service:ident),* $(,)?) => {
+        impl Registry {
+            /// The entry of a built operation, or `None` when it is not modelled or not built.
+            pub fn lookup(&self, service: &str, operation: &str) -> Option<Route> {
+                match service {
+                    $($name => find($service::route, operation),)*
+                    _ => None,
+                }
+            }
+        }
+
+        /// Every service's table, by model name: each operation with its entry.
+        #[cfg(test)]
+        fn tables() -> Vec<(&'static str, Vec<(&'static str, Option<Route>)>)> {
+            fn all<O: ServiceOp>(table: Table<O>) -> Vec<(&'static str, Option<Route>)> {
+                O::all().iter().map(|op| (op.name(), table(*op))).collect()
+            }
+            vec![$(($name, all($service::route)),)*]
+        }
+    };
+}
+
+services! {
+    "sts" => sts,
+    "iam" => iam,
+    "cloudtrail" => cloudtrail,
+    "kms" => kms,
+    "organizations" => organizations,
+    "secretsmanager" => secretsmanager,
 }
 
 impl Registry {
-    /// The entry of a built operation, or `None` when it is not modelled or not built yet.
-    pub fn lookup(&self, service: &str, operation: &str) -> Option<Route> {
-        match service {
-            "sts" => find(sts::route, operation),
-            "iam" => find(iam::route, operation),
-            "cloudtrail" => find(cloudtrail::route, operation),
-            "kms" => find(kms::route, operation),
-            "organizations" => find(organizations::route, operation),
-            "secretsmanager" => find(secretsmanager::route, operation),
-            _ => None,
-        }
-    }
-
     /// Authorizes a call a service makes to `service` on the caller's behalf (`ctx` from
     /// [`CallContext::on_behalf_of`]): the target operation's own question, decided by the one
     /// authorizer. An operation without an entry is refused.

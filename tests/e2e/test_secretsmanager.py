@@ -312,7 +312,8 @@ def test_resource_tag_and_version_stage_condition_keys(server, sm):
     policy = {"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
         "Condition": {"StringEquals": {"secretsmanager:ResourceTag/team": "blue"},
-                      "ForAllValues:StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"}}}]}
+                      "ForAllValues:StringEquals": {"secretsmanager:VersionStage": "AWSCURRENT"}}},
+        {"Effect": "Allow", "Action": "secretsmanager:BatchGetSecretValue", "Resource": "*"}]}
     iam.put_user_policy(UserName="sm-reader", PolicyName="read", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName="sm-reader")["AccessKey"]
     reader = server.client("secretsmanager", key["AccessKeyId"], key["SecretAccessKey"])
@@ -324,6 +325,15 @@ def test_resource_tag_and_version_stage_condition_keys(server, sm):
     assert code(err) == "AccessDeniedException"
     with pytest.raises(ClientError) as err:
         reader.get_secret_value(SecretId="cond/blue", VersionStage="AWSPREVIOUS")
+    assert code(err) == "AccessDeniedException"
+    # A batch decides GetSecretValue for each secret; refusals are listed, not raised.
+    batch = reader.batch_get_secret_value(SecretIdList=["cond/blue", "cond/red"])
+    assert [v["Name"] for v in batch["SecretValues"]] == ["cond/blue"]
+    assert [(e["SecretId"], e["ErrorCode"]) for e in batch["Errors"]] == [
+        ("cond/red", "AccessDeniedException")]
+    # Filtering also needs ListSecrets, which the reader lacks.
+    with pytest.raises(ClientError) as err:
+        reader.batch_get_secret_value(Filters=[{"Key": "name", "Values": ["cond/"]}])
     assert code(err) == "AccessDeniedException"
 
 

@@ -206,3 +206,110 @@ pub async fn authorize(
 ) -> SmResult<Option<AuthzQuestion>> {
     Ok(Some(question(op, input, ctx, store).await?.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx() -> CallContext {
+        CallContext {
+            request_id: "r".into(),
+            principal: std::sync::Arc::new(rampart_kit::principal::Principal::root(
+                "111122223333",
+                "AKIA",
+            )),
+            region: "eu-west-1".into(),
+            source_ip: "127.0.0.1".parse().unwrap(),
+            user_agent: "t".into(),
+            now: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            secure_transport: false,
+            prepared: None,
+            authorizer: rampart_kit::Authorizer::refusing(),
+            via_service: None,
+        }
+    }
+
+    fn key<'a>(r: &'a AuthzRequest, k: &str) -> Option<&'a [String]> {
+        r.context
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    #[tokio::test]
+    async fn questions_carry_the_secret_its_policy_and_the_service_keys() {
+        let (store, dir) = rampart_kit::test_support::store().await;
+        let c = ctx();
+        let create = json!({"Name": "app/db", "Description": "d",
+            "Tags": [{"Key": "team", "Value": "blue"}]});
+        let q = question(Op::CreateSecret, &create, &c, &store)
+            .await
+            .unwrap();
+        assert_eq!(q.action, "secretsmanager:CreateSecret");
+        let arn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:app/db-??????";
+        assert_eq!(q.resources[0].arn, arn);
+        assert_eq!(
+            key(&q, "secretsmanager:Name"),
+            Some(&["app/db".to_string()][..])
+        );
+        assert_eq!(
+            key(&q, "aws:RequestTag/team"),
+            Some(&["blue".to_string()][..])
+        );
+        assert_eq!(key(&q, "aws:TagKeys"), Some(&["team".to_string()][..]));
+
+        let mut tx = store.begin().await.unwrap();
+        let made = crate::secrets::create(&create, &c, Db::Write(&mut tx))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let arn = made["ARN"].as_str().unwrap().to_string();
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:root"},"Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
+        let mut tx = store.begin().await.unwrap();
+        crate::policy::put(
+            &json!({"SecretId": "app/db", "ResourcePolicy": policy}),
+            &c,
+            Db::Write(&mut tx),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let get = json!({"SecretId": "app/db", "VersionStage": "AWSPREVIOUS"});
+        let q = question(Op::GetSecretValue, &get, &c, &store)
+            .await
+            .unwrap();
+        assert_eq!(q.resources[0].arn, arn);
+        let p = q.resources[0].policy.as_ref().unwrap();
+        assert_eq!((p.document.as_str(), p.required), (policy, false));
+        assert_eq!(key(&q, "secretsmanager:SecretId"), Some(&[arn.clone()][..]));
+        assert_eq!(
+            key(&q, "secretsmanager:ResourceTag/team"),
+            Some(&["blue".to_string()][..])
+        );
+        assert_eq!(
+            key(&q, "aws:ResourceTag/team"),
+            Some(&["blue".to_string()][..])
+        );
+        assert_eq!(
+            key(&q, "secretsmanager:VersionStage"),
+            Some(&["AWSPREVIOUS".to_string()][..])
+        );
+
+        // Another account's secret is named by its ARN and owned by that account.
+        let other = "arn:aws:secretsmanager:eu-west-1:444455556666:secret:theirs-AbCdEf";
+        let q = question(Op::DescribeSecret, &json!({"SecretId": other}), &c, &store)
+            .await
+            .unwrap();
+        assert_eq!(
+            (q.resources[0].arn.as_str(), q.resources[0].account.as_str()),
+            (other, "444455556666")
+        );
+        let q = question(Op::ListSecrets, &json!({}), &c, &store)
+            .await
+            .unwrap();
+        assert_eq!(q.resources[0].arn, "*");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -380,6 +380,15 @@ def test_cross_account_read_needs_both_sides(org):
     with pytest.raises(ClientError) as err:
         nobody.get_secret_value(SecretId=arn)
     assert code(err) == "AccessDeniedException"
+    # The key must allow it too: a secret under a key the member may not use stays closed.
+    own_key = kms.create_key()["KeyMetadata"]["Arn"]
+    closed = owner_sm.create_secret(
+        Name="shared/closed", SecretString="owner only", KmsKeyId=own_key)["ARN"]
+    owner_sm.put_resource_policy(SecretId=closed, ResourcePolicy=json.dumps(policy))
+    with pytest.raises(ClientError) as err:
+        member_sm.get_secret_value(SecretId=closed)
+    assert code(err) == "AccessDeniedException"
+    assert message(err) == "Access to KMS is not allowed"
     # Without the resource policy the member is refused again.
     owner_sm.delete_resource_policy(SecretId=arn)
     assert "ResourcePolicy" not in owner_sm.get_resource_policy(SecretId=arn)

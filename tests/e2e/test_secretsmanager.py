@@ -155,6 +155,7 @@ def test_errors_have_aws_codes(sm):
         (lambda: sm.create_secret(Name="errors/both", SecretString="a", SecretBinary=b"b"),
          "InvalidParameterException"),
         (lambda: sm.create_secret(Name="bad name!"), "ValidationException"),
+        (lambda: sm.get_secret_value(SecretId="bad name"), "ValidationException"),
         (lambda: sm.get_random_password(PasswordLength=2), "InvalidParameterException"),
         (lambda: sm.list_secrets(NextToken="not-a-token"), "InvalidNextTokenException"),
         (lambda: sm.put_resource_policy(SecretId="errors/app", ResourcePolicy="{not json"),

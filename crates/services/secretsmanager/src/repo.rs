@@ -71,6 +71,23 @@ pub fn random_suffix() -> SmResult<String> {
         .collect())
 }
 
+/// Refuses a name with characters AWS does not allow (letters, digits and `/_+=.@-`).
+pub fn check_name(name: &str) -> SmResult<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 512
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(SmError::ValidationException(
+            "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!"
+                .into(),
+        ))
+    }
+}
+
 /// The uniqueness key of a name (names are unique per account and region).
 pub fn name_key(region: &str, name: &str) -> String {
     format!("{region}/{name}")
@@ -125,6 +142,9 @@ pub fn parse_secret_id(input: &str, ctx: &CallContext) -> Option<SecretName> {
 /// Loads the secret a `SecretId` names, in the caller's region, if it exists. A secret whose
 /// recovery window has ended is gone, even before the scheduler destroys it.
 pub async fn find(db: &mut Db<'_>, ctx: &CallContext, input: &str) -> SmResult<Option<Secret>> {
+    if !input.starts_with("arn:") {
+        check_name(input)?;
+    }
     let Some(id) = parse_secret_id(input, ctx) else {
         return Ok(None);
     };
@@ -318,6 +338,13 @@ mod tests {
             parse_secret_id("arn:aws:secretsmanager:us-east-1:444455556666:secret:x", &c).is_none()
         );
         assert!(parse_secret_id("arn:aws:kms:eu-west-1:444455556666:key/x", &c).is_none());
+    }
+
+    #[test]
+    fn names_follow_aws_characters() {
+        assert!(check_name("prod/db-credentials_1+=.@").is_ok());
+        assert!(check_name("white space").is_err());
+        assert!(check_name("").is_err());
     }
 
     #[test]

@@ -23,6 +23,9 @@ use super::{
 use rampart_kit::{authorizer::AuthzError, context::CallContext, db::Db};
 use rampart_kms::{self as kms, KmsError};
 
+/// Largest secret value, in bytes.
+pub const MAX_VALUE_BYTES: usize = 65_536;
+
 /// The service name Secrets Manager calls KMS as.
 const SERVICE: &str = "secretsmanager";
 
@@ -69,7 +72,7 @@ impl Plain {
 pub fn value_of(input: &Value) -> SmResult<Option<Plain>> {
     let text = input.get("SecretString").and_then(Value::as_str);
     let binary = input.get("SecretBinary").and_then(Value::as_str);
-    match (text, binary) {
+    let value = match (text, binary) {
         (Some(_), Some(_)) => Err(SmError::InvalidParameterException(
             "You can't specify both a binary secret value and a string secret value in the same secret."
                 .into(),
@@ -82,7 +85,21 @@ pub fn value_of(input: &Value) -> SmResult<Option<Plain>> {
                 SmError::InvalidParameterException("SecretBinary is not valid base64.".into())
             }),
         (None, None) => Ok(None),
+    }?;
+    // The model counts characters; AWS's quota is 64 KiB of bytes.
+    if let Some(v) = &value {
+        if v.bytes().len() > MAX_VALUE_BYTES {
+            let member = if v.is_binary() {
+                "secretBinary"
+            } else {
+                "secretString"
+            };
+            return Err(SmError::ValidationException(format!(
+                "1 validation error detected: Value at '{member}' failed to satisfy constraint: Member must have length less than or equal to {MAX_VALUE_BYTES}"
+            )));
+        }
     }
+    Ok(value)
 }
 
 /// The encryption context of a version, as AWS sets it.

@@ -386,5 +386,8 @@ mod tests {
             .unwrap()
             .unwrap()
             .is_binary());
+        // 64 KiB of bytes, however many characters.
+        assert!(value_of(&json!({"SecretString": "é".repeat(32_768)})).is_ok());
+        assert!(value_of(&json!({"SecretString": "é".repeat(32_769)})).is_err());
     }
 }

@@ -460,3 +460,15 @@ def test_aws_cli_round_trip(server):
     assert proc.returncode != 0
     assert "(ResourceNotFoundException)" in proc.stderr
     assert "Secrets Manager can't find the specified secret." in proc.stderr
+
+
+def test_the_caching_client_reads_through_rampart(sm):
+    caching = pytest.importorskip("aws_secretsmanager_caching")
+    sm.create_secret(Name="cache/app", SecretString="cached value")
+    cache = caching.SecretCache(config=caching.SecretCacheConfig(), client=sm)
+    assert cache.get_secret_string("cache/app") == "cached value"
+    sm.put_secret_value(SecretId="cache/app", SecretString="next value")
+    cache.refresh_secret_now("cache/app")
+    assert cache.get_secret_string("cache/app") == "next value"
+    sm.create_secret(Name="cache/bin", SecretBinary=b"\x01\x02")
+    assert cache.get_secret_binary("cache/bin") == b"\x01\x02"

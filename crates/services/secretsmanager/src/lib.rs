@@ -1,7 +1,8 @@
 //! AWS Secrets Manager (awsJson1.1, `secretsmanager`).
 //!
 //! - [`secrets`]: create, describe, update, delete (recovery window) and restore, list, tags.
-//! - [`versions`]: values, versions and staging labels; [`crypto`]: values sealed with KMS
+//! - [`versions`]: new values, versions and staging labels; [`values`]: reading values;
+//!   [`crypto`]: values sealed with KMS
 //!   data keys, the KMS calls made on the caller's behalf; [`sealing`]: that work done
 //!   before a call's write transaction.
 //! - [`policy`]: resource policies; [`authz`]: the authorization entries.
@@ -21,6 +22,7 @@ pub mod random_password;
 pub mod repo;
 pub mod sealing;
 pub mod secrets;
+pub mod values;
 pub mod versions;
 
 pub use error::SmError;
@@ -38,8 +40,8 @@ routes! {
         TagResource => Write, |i, c, d| secrets::tag(i, c, d);
         UntagResource => Write, |i, c, d| secrets::untag(i, c, d);
         PutSecretValue => Write, |i, c, d| versions::put_value(i, c, d), prepare: sealing::prepare;
-        GetSecretValue => Read, |i, c, d| versions::get_value(i, c, d);
-        BatchGetSecretValue => Read, |i, c, d| versions::batch_get(i, c, d);
+        GetSecretValue => Read, |i, c, d| values::get_value(i, c, d);
+        BatchGetSecretValue => Read, |i, c, d| values::batch_get(i, c, d);
         ListSecretVersionIds => Read, |i, c, d| versions::list_version_ids(i, c, d);
         UpdateSecretVersionStage => Write, |i, c, d| versions::update_stage(i, c, d);
         PutResourcePolicy => Write, |i, c, d| policy::put(i, c, d);

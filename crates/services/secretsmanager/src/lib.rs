@@ -1,6 +1,7 @@
 //! AWS Secrets Manager (awsJson1.1, `secretsmanager`).
 //!
-//! - [`secrets`]: create, describe, update, delete (recovery window) and restore, list, tags.
+//! - [`secrets`]: create, describe, update, delete (recovery window) and restore, tags;
+//!   [`list`]: `ListSecrets`.
 //! - [`versions`]: new values, versions and staging labels; [`values`]: reading values;
 //!   [`crypto`]: values sealed with KMS
 //!   data keys, the KMS calls made on the caller's behalf; [`sealing`]: that work done
@@ -16,6 +17,7 @@ pub mod common;
 pub mod crypto;
 pub mod deletion;
 pub mod error;
+pub mod list;
 pub mod model;
 pub mod policy;
 pub mod random_password;
@@ -36,7 +38,7 @@ routes! {
         UpdateSecret => Write, |i, c, d| secrets::update(i, c, d), prepare: sealing::prepare;
         DeleteSecret => Write, |i, c, d| secrets::delete(i, c, d);
         RestoreSecret => Write, |i, c, d| secrets::restore(i, c, d);
-        ListSecrets => Read, |i, c, d| secrets::list(i, c, d);
+        ListSecrets => Read, |i, c, d| list::list(i, c, d);
         TagResource => Write, |i, c, d| secrets::tag(i, c, d);
         UntagResource => Write, |i, c, d| secrets::untag(i, c, d);
         PutSecretValue => Write, |i, c, d| versions::put_value(i, c, d), prepare: sealing::prepare;

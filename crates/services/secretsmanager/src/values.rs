@@ -150,7 +150,7 @@ pub async fn batch_get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmRe
             let list = super::authz::question(Op::ListSecrets, input, ctx, store).await?;
             authorize(ctx, list).await?;
             let (limit, start) = paging(input, 20, 20)?;
-            let matching = super::secrets::matching(&mut db, ctx, input, false).await?;
+            let matching = super::list::matching(&mut db, ctx, input, false).await?;
             let arns: Vec<String> = matching.iter().map(|s| s.arn().to_string()).collect();
             page(&arns, limit, start)?
         }

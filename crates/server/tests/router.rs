@@ -737,6 +737,59 @@ async fn on_behalf_requests_are_decided_with_scps() {
     assert_eq!(status, StatusCode::OK, "{out}");
 }
 
+/// Issue 18's regression test through Secrets Manager itself: `GetSecretValue` opens the value
+/// with KMS on the caller's behalf, so an SCP denying `kms:Decrypt` via Secrets Manager
+/// refuses the read, and only the read.
+#[tokio::test]
+async fn an_scp_on_kms_decrypt_refuses_get_secret_value() {
+    let h = harness(false).await;
+    let (account, key, secret) = member_account(&h).await;
+    let json = "application/x-amz-json-1.1";
+    let sm = |op: &str| format!("secretsmanager.{op}");
+    let call = |op: String, body: String| {
+        let (h, key, secret) = (&h, key.clone(), secret.clone());
+        async move {
+            h.send_signed("secretsmanager", Some(&op), json, &body, &key, &secret)
+                .await
+        }
+    };
+    let create = r#"{"Name":"scp/app","SecretString":"guarded","ClientRequestToken":"00000000-0000-4000-8000-000000000001"}"#;
+    let (status, out) = call(sm("CreateSecret"), create.into()).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let get = r#"{"SecretId":"scp/app"}"#.to_string();
+    let (status, out) = call(sm("GetSecretValue"), get.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert!(out.contains(r#""SecretString":"guarded""#), "{out}");
+
+    let scp = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"kms:Decrypt","Resource":"*","Condition":{"StringLike":{"kms:ViaService":"secretsmanager.*.amazonaws.com"}}}]}"#;
+    let created = h
+        .root_json(
+            "organizations",
+            "AWSOrganizationsV20161128.CreatePolicy",
+            &serde_json::json!({"Name": "NoSecretsDecrypt", "Description": "d",
+                "Type": "SERVICE_CONTROL_POLICY", "Content": scp})
+            .to_string(),
+        )
+        .await;
+    let policy_id = created["Policy"]["PolicySummary"]["Id"]
+        .as_str()
+        .expect("policy id");
+    h.root_json(
+        "organizations",
+        "AWSOrganizationsV20161128.AttachPolicy",
+        &serde_json::json!({"PolicyId": policy_id, "TargetId": account}).to_string(),
+    )
+    .await;
+
+    let (status, out) = call(sm("GetSecretValue"), get.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["__type"], "AccessDeniedException", "{out}");
+    assert!(!out.contains("guarded"), "{out}");
+    let (status, out) = call(sm("DescribeSecret"), get).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+}
+
 impl Harness {
     /// `POST path` with a JSON body, from the test's client address.
     async fn post_json(&self, path: &str, body: &str) -> (StatusCode, String) {

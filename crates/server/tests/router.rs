@@ -683,6 +683,7 @@ async fn on_behalf_requests_are_decided_with_scps() {
         prepared: None,
         authorizer: Authorizer::new(app.clone()),
         via_service: None,
+        side_calls: Default::default(),
     };
     let via = direct.on_behalf_of("secretsmanager");
     let ask = |ctx: CallContext| {

@@ -76,6 +76,7 @@ mod tests {
                 error,
                 read_only: true,
                 model: None,
+                invoked_by: None,
             };
             let record = record(&facts, Some("123456789012"));
             assert_eq!(record.event_source, "iam.amazonaws.com");

@@ -293,6 +293,7 @@ async fn process(
         prepared: None,
         authorizer: Authorizer::new(app.clone()),
         via_service: None,
+        side_calls: Default::default(),
     };
 
     // Deny by default: an operation without an authorization entry is refused.
@@ -520,6 +521,7 @@ fn facts<'a>(call: &'a Call, error: Option<&'a ApiError>, source_ip: &'a str) ->
         error: error.map(|e| (e.code.as_str(), e.message.as_str())),
         read_only: call.access == Access::Read,
         model: call.service.zip(call.operation),
+        invoked_by: None,
     }
 }
 

@@ -24,8 +24,8 @@ pub use authorizer::{Authorizer, AuthzError};
 pub use authz::{
     AuthzQuestion, AuthzRequest, CallerPolicies, NamedPolicy, ResourcePolicy, ResourceRef,
 };
-pub use context::{CallContext, Preparation, Prepared};
+pub use context::{CallContext, Preparation, Prepared, SideCall, SideCalls};
 pub use db::Db;
 pub use error::ServiceError;
 pub use principal::{Principal, PrincipalKind};
-pub use route::{Access, Route};
+pub use route::{Access, OnBehalfError, Route};

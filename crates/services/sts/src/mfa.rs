@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use crate::StsError;
 use rampart_iam::{
-    common::opt_str,
     mfa_device::{verify_code, MfaRefusal},
     totp,
 };
+use rampart_kit::input::opt_str;
 use rampart_kit::{
     context::{CallContext, ContextEntry},
     db::Db,

@@ -23,9 +23,9 @@ pub struct PageReq {
 /// Reads `Marker` and `MaxItems` from an input.
 pub fn page_req(input: &Value) -> Res<PageReq> {
     let after = match input.get("Marker").and_then(Value::as_str) {
-        Some(m) => Some(
-            page::decode(m).ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?,
-        ),
+        Some(m) => {
+            Some(page::decode(m).ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?)
+        }
         None => None,
     };
     let max = input
@@ -90,7 +90,10 @@ mod tests {
     #[test]
     fn garbage_markers_are_invalid_input() {
         let e = page_req(&json!({"Marker": "zz"})).unwrap_err();
-        assert_eq!((e.code, e.message.as_str()), ("InvalidInput", "Invalid Marker."));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            ("InvalidInput", "Invalid Marker.")
+        );
         assert!(page_req(&json!({"Marker": "abc"})).is_err());
     }
 

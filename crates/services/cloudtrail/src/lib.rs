@@ -1,6 +1,14 @@
 //! AWS CloudTrail: the audit trail of every call, read back with `LookupEvents`.
 
-use rampart_kit::routes;
+use rampart_kit::{
+    authz::AuthzRequest,
+    context::CallContext,
+    db::Db,
+    error::{service_errors, ServiceError},
+    input::{opt_int, opt_str},
+    json_field::SetField,
+    routes,
+};
 
 pub mod event;
 pub mod service_event;
@@ -8,15 +16,6 @@ pub mod service_event;
 use chrono::{DateTime, Utc};
 use rampart_store::{LookupAttribute, LookupQuery, Store, StoreError, StoredEvent};
 use serde_json::{json, Value};
-
-use rampart_kit::json_field::SetField;
-use rampart_kit::{
-    authz::AuthzRequest,
-    context::CallContext,
-    db::Db,
-    error::{service_errors, ServiceError},
-    input::{opt_int, opt_str},
-};
 
 pub use rampart_model::cloudtrail::Op;
 

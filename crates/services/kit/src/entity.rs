@@ -3,7 +3,7 @@
 //! epoch a permission change bumps. Update times come from the request clock (`ctx.now`),
 //! never the wall clock, so that dev mode's clock governs them too.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use rampart_store::Entity;
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -86,11 +86,6 @@ pub async fn bump(db: &mut Db<'_>) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// A timestamp as query-protocol outputs carry it (RFC 3339, UTC, whole seconds).
-pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,18 +132,6 @@ mod tests {
         write_doc(&mut e, &d, now).unwrap();
         assert_eq!(e.doc, r#"{"tags":["a"]}"#);
         assert_eq!(e.updated_at, now);
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_seconds() {
-        let t = Utc
-            .with_ymd_and_hms(2026, 12, 6, 15, 5, 24)
-            .single()
-            .unwrap_or_default();
-        assert_eq!(
-            ts(t + chrono::TimeDelta::milliseconds(789)),
-            "2026-12-06T15:05:24Z"
-        );
     }
 
     #[tokio::test]

@@ -22,6 +22,7 @@ pub mod page;
 pub mod principal;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
+pub mod timestamp;
 
 pub use authorizer::{Authorizer, AuthzError};
 pub use authz::{

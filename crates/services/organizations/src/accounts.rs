@@ -10,11 +10,13 @@ use super::{
     model::{self, CreateStatusDoc, MemberDoc},
     tree::{self, Node},
 };
-use rampart_kit::{context::CallContext, db::Db};
 use rampart_kit::{
-    entity::{bump, read_doc, save_doc, to_text, ts},
+    context::CallContext,
+    db::Db,
+    entity::{bump, read_doc, save_doc, to_text},
     input::{opt_str, str_list},
     page,
+    timestamp::ts,
 };
 
 /// The `Account` structure.

@@ -11,11 +11,13 @@ use super::{
     model::{self, MemberDoc},
     tree, OrgError,
 };
-use rampart_kit::json_field::SetField;
-use rampart_kit::{context::CallContext, db::Db};
 use rampart_kit::{
-    entity::{bump, save_doc, ts},
+    context::CallContext,
+    db::Db,
+    entity::{bump, save_doc},
     input::opt_str,
+    json_field::SetField,
+    timestamp::ts,
 };
 
 pub async fn register(input: &Value, ctx: &CallContext, db: &mut Db<'_>, add: bool) -> Res<Value> {

@@ -12,8 +12,7 @@ use super::{
     model::{self, RootDoc},
     policies, tree,
 };
-use rampart_kit::entity::read_doc;
-use rampart_kit::{authz::NamedPolicy, db::Db};
+use rampart_kit::{authz::NamedPolicy, db::Db, entity::read_doc};
 
 /// One level (root, OU or account) and the policies of one type attached there.
 pub type Level = (String, Vec<NamedPolicy>);

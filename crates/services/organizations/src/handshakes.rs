@@ -11,8 +11,13 @@ use super::{
     model::{self, HandshakeDoc, MemberDoc},
     policies, tree, OrgError,
 };
-use rampart_kit::entity::{bump, read_doc, save_doc, to_text, ts};
-use rampart_kit::{context::CallContext, db::Db, error::ServiceError};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity::{bump, read_doc, save_doc, to_text},
+    error::ServiceError,
+    timestamp::ts,
+};
 
 /// How long an invitation stays open.
 const OPEN_DAYS: i64 = 15;

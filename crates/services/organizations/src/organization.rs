@@ -11,10 +11,13 @@ use super::{
     model::{self, MemberDoc, OrgDoc, RootDoc},
     policies, tree,
 };
-use rampart_kit::{context::CallContext, db::Db, error::ServiceError};
 use rampart_kit::{
-    entity::{bump, read_doc, save_doc, to_text, ts},
+    context::CallContext,
+    db::Db,
+    entity::{bump, read_doc, save_doc, to_text},
+    error::ServiceError,
     input::opt_str,
+    timestamp::ts,
 };
 
 /// The `Organization` structure.

@@ -11,8 +11,12 @@ use super::{
     model::{self, PolicyDoc, RootDoc},
     tree::{self, Node},
 };
-use rampart_kit::entity::{bump, read_doc, save_doc, to_text, ts};
-use rampart_kit::{context::CallContext, db::Db};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity::{bump, read_doc, save_doc, to_text},
+    timestamp::ts,
+};
 
 /// Most characters in an SCP or RCP.
 pub const MAX_SCP_SIZE: usize = 5120;

@@ -26,8 +26,12 @@ use rampart_iam::{
     common::aws_managed,
     model::{self as iam_model, RoleDoc},
 };
-use rampart_kit::entity::{bump, read_doc, save_doc, to_text};
-use rampart_kit::{db::Db, ids, principal::root_arn};
+use rampart_kit::{
+    db::Db,
+    entity::{bump, read_doc, save_doc, to_text},
+    ids,
+    principal::root_arn,
+};
 
 /// An account the provisioner created, with its root user's first access key.
 pub struct NewAccount {

@@ -11,8 +11,9 @@ use super::{
     tree::{self, Node},
 };
 use rampart_iam::model::Tag;
-use rampart_kit::{context::CallContext, db::Db};
 use rampart_kit::{
+    context::CallContext,
+    db::Db,
     entity::{read_doc, save_doc},
     input::str_list,
 };

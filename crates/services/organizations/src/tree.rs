@@ -12,8 +12,12 @@ use super::{
     model::{self, MemberDoc, OuDoc, RootDoc},
     policies,
 };
-use rampart_kit::entity::{bump, read_doc, save_doc, to_text};
-use rampart_kit::{context::CallContext, db::Db, error::ServiceError};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity::{bump, read_doc, save_doc, to_text},
+    error::ServiceError,
+};
 
 /// AWS's limit on OU nesting below the root.
 pub const MAX_OU_DEPTH: usize = 5;

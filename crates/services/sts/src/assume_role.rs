@@ -13,17 +13,15 @@ use rampart_iam::{
     model::{self, RoleDoc, RoleLastUsed},
     roles::{self, LINK_ROLE_SESSION},
 };
-use rampart_kit::json_field::SetField;
 use rampart_kit::{
     authz::{AuthzRequest, ResourcePolicy, ResourceRef},
     context::{CallContext, ContextEntry},
     db::Db,
-    error::ServiceError,
-    principal::SessionContext,
-};
-use rampart_kit::{
     entity::read_doc,
+    error::ServiceError,
     input::{missing_member, opt_int, opt_str, required, str_list},
+    json_field::SetField,
+    principal::SessionContext,
 };
 
 /// Most session tags.

@@ -9,13 +9,8 @@ use serde_json::{json, Value};
 use crate::StsError;
 use rampart_iam::{common::document, policies};
 use rampart_kit::{
-    authz::NamedPolicy,
-    db::Db,
-    entity::{to_text, ts},
-    error::ServiceError,
-    ids,
-    input::opt_str,
-    principal::SessionContext,
+    authz::NamedPolicy, db::Db, entity::to_text, error::ServiceError, ids, input::opt_str,
+    principal::SessionContext, timestamp::ts,
 };
 
 /// Most managed session policies (`PolicyArns`).

@@ -9,11 +9,11 @@ use rampart_iam::{
     mfa_device::{verify_code, MfaRefusal},
     totp,
 };
-use rampart_kit::input::opt_str;
 use rampart_kit::{
     context::{CallContext, ContextEntry},
     db::Db,
     error::ServiceError,
+    input::opt_str,
 };
 
 /// When MFA was presented with this request (now), `None` when the request carries none,

@@ -22,8 +22,9 @@ use rampart_kit::{
 };
 // The shared helpers IAM's families use, by the names they use them.
 pub(crate) use rampart_kit::{
-    entity::{bump, read_doc, save_doc, to_text, ts, write_doc},
+    entity::{bump, read_doc, save_doc, to_text, write_doc},
     input::{opt_bool, opt_int, opt_str, str_list},
+    timestamp::ts,
 };
 
 service_errors! {

@@ -179,12 +179,12 @@ pub fn key_after(marker: Option<&str>) -> KmsResult<Option<String>> {
 
 /// A page of an in-memory list: at most `limit` items from the offset the marker names. A
 /// marker that is not an offset into the list is `InvalidMarkerException`.
-pub fn page<T: Clone>(
-    items: &[T],
+pub fn page<T>(
+    items: Vec<T>,
     limit: usize,
     marker: Option<&str>,
 ) -> KmsResult<(Vec<T>, Option<String>)> {
-    let got = page::at_offset(items.to_vec(), marker, limit).ok_or_else(invalid_marker)?;
+    let got = page::at_offset(items, marker, limit).ok_or_else(invalid_marker)?;
     Ok((got.items, got.next))
 }
 
@@ -204,14 +204,14 @@ mod tests {
     #[test]
     fn pages_follow_their_markers() {
         let items: Vec<u32> = (0..5).collect();
-        let (first, next) = page(&items, 2, None).unwrap();
+        let (first, next) = page(items.clone(), 2, None).unwrap();
         assert_eq!(first, vec![0, 1]);
-        let (second, next) = page(&items, 2, next.as_deref()).unwrap();
+        let (second, next) = page(items.clone(), 2, next.as_deref()).unwrap();
         assert_eq!(second, vec![2, 3]);
-        let (last, next) = page(&items, 10, next.as_deref()).unwrap();
+        let (last, next) = page(items.clone(), 10, next.as_deref()).unwrap();
         assert_eq!((last, next), (vec![4], None));
         let end = page::offset_token(5);
-        assert_eq!(page(&items, 2, Some(&end)).unwrap(), (vec![], None));
+        assert_eq!(page(items.clone(), 2, Some(&end)).unwrap(), (vec![], None));
     }
 
     #[test]
@@ -220,7 +220,7 @@ mod tests {
         let huge = page::offset_token(usize::MAX);
         let past = page::offset_token(6);
         for marker in ["6", "18446744073709551615", "-1", "x", &huge, &past] {
-            match page(&items, 1000, Some(marker)) {
+            match page(items.clone(), 1000, Some(marker)) {
                 Err(KmsError::InvalidMarkerException(_)) => {}
                 other => panic!("marker {marker}: {other:?}"),
             }

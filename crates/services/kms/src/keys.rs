@@ -328,6 +328,6 @@ pub async fn list_resource_tags(
         .iter()
         .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
         .collect();
-    let (items, next) = page(&tags, limit, marker.as_deref())?;
+    let (items, next) = page(tags, limit, marker.as_deref())?;
     Ok(with_marker(json!({ "Tags": items }), next))
 }

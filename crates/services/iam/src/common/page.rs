@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::{tags, IamError, Res};
 use crate::model::Tag;
-use rampart_kit::page;
+use rampart_kit::{input::opt_str, page};
 
 /// Default `MaxItems` (AWS: 100).
 pub const DEFAULT_MAX_ITEMS: u32 = 100;
@@ -22,7 +22,7 @@ pub struct PageReq {
 
 /// Reads `Marker` and `MaxItems` from an input.
 pub fn page_req(input: &Value) -> Res<PageReq> {
-    let after = match input.get("Marker").and_then(Value::as_str) {
+    let after = match opt_str(input, "Marker") {
         Some(m) => {
             Some(page::decode(m).ok_or_else(|| IamError::InvalidInput("Invalid Marker.".into()))?)
         }

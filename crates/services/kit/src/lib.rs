@@ -13,12 +13,16 @@ pub mod authz;
 pub mod checked_time;
 pub mod context;
 pub mod db;
+pub mod entity;
 pub mod error;
 pub mod ids;
+pub mod input;
 pub mod json_field;
+pub mod page;
 pub mod principal;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
+pub mod timestamp;
 
 pub use authorizer::{Authorizer, AuthzError};
 pub use authz::{

@@ -730,9 +730,7 @@ mod tests {
                             error,
                             read_only: error.is_none(),
                             model: None,
-                            invoked_by: error
-                                .is_none()
-                                .then_some("secretsmanager.amazonaws.com"),
+                            invoked_by: error.is_none().then_some("secretsmanager.amazonaws.com"),
                         };
                         assert_eq!(build(&facts), reference_build(&facts), "{facts:?}");
                         cases += 1;

@@ -66,13 +66,19 @@ impl SideCalls {
     /// Notes one side call.
     pub fn push(&self, call: SideCall) {
         // A panic elsewhere while holding the lock leaves a usable list behind.
-        let mut calls = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut calls = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         calls.push(call);
     }
 
     /// Every side call noted so far, in order, leaving none.
     pub fn take(&self) -> Vec<SideCall> {
-        let mut calls = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut calls = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         std::mem::take(&mut *calls)
     }
 }

@@ -98,6 +98,7 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
         last_accessed: None,
         digest_key: crypto::new_digest_key(&db, &arn)?,
         secret_type: opt_str(input, "Type").map(str::to_string),
+        rotation: Default::default(),
     };
     let mut secret = Secret {
         entity: Entity {
@@ -189,6 +190,7 @@ pub fn describe_json(secret: &Secret, versions_member: &str) -> Value {
     if stages.as_object().is_some_and(|m| !m.is_empty()) {
         out.set_field(versions_member, stages);
     }
+    super::rotation::describe_into(secret, &mut out);
     out
 }
 

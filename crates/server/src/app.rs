@@ -124,6 +124,7 @@ impl App {
             Arc::new(MasterKey::from_env_or_data_dir(&config.data_dir).context(
                 "cannot load the master key (RAMPART_MASTER_KEY or <data-dir>/master.key)",
             )?);
+        crate::jobs::rotation_hooks::Hooks::parse(&config.rotation_hooks)?;
         let store_config = match &config.database_url {
             Some(url) => StoreConfig::postgres(url.clone(), master_key),
             None => StoreConfig::sqlite_in(&config.data_dir, master_key),

@@ -1,5 +1,6 @@
-//! Secrets Manager's due work: destroys secrets whose recovery window ended. What is due is
-//! indexed in the store and read on the request clock.
+//! Secrets Manager's due work: destroys secrets whose recovery window ended, and runs the
+//! rotations asked for or come due (through the registered hooks, [`super::rotation_hooks`]).
+//! What is due is indexed in the store and read on the request clock.
 
 use std::time::Duration;
 
@@ -39,6 +40,46 @@ impl Job for SecretsDue {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             if destroyed > 0 {
                 tracing::info!(destroyed, "secrets manager due work done");
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The rotation job's name (`POST /_rampart/clock` runs it at once).
+pub const ROTATION: &str = "secretsmanager-rotation";
+
+/// Secrets Manager's rotations.
+#[derive(Debug)]
+pub struct SecretsRotation;
+
+impl Job for SecretsRotation {
+    fn name(&self) -> &'static str {
+        ROTATION
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Cluster
+    }
+
+    /// Short: `RotateSecret` starts a rotation that should run at once, as in AWS.
+    fn period(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
+        Box::pin(async move {
+            let hooks = super::rotation_hooks::Hooks::parse(&app.config.rotation_hooks)?;
+            let ran = rampart_services::secretsmanager::rotation_run::run_due(
+                &app.store,
+                app.clock.now(),
+                lease,
+                &hooks,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if ran > 0 {
+                tracing::info!(ran, "secrets manager rotations run");
             }
             Ok(())
         })

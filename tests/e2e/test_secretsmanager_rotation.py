@@ -217,3 +217,47 @@ def test_the_dev_clock_brings_a_schedule_due_and_cancel_stops_it(rig):
     rotated = value(sm, arn)["password"]
     advance(server, 3 * 86400)
     assert value(sm, arn)["password"] == rotated
+
+
+def test_the_builtin_strategy_rotates_an_iam_users_access_keys():
+    server = Server()
+    try:
+        iam = server.client("iam")
+        sm = server.client("secretsmanager")
+        account = server.client("sts").get_caller_identity()["Account"]
+        iam.create_user(UserName="rotator")
+        old = iam.create_access_key(UserName="rotator")["AccessKey"]
+        arn = sm.create_secret(Name="rot/iam", SecretString=json.dumps({
+            "UserName": "rotator", "AccessKeyId": old["AccessKeyId"],
+            "SecretAccessKey": old["SecretAccessKey"]}))["ARN"]
+        strategy = f"arn:aws:lambda:us-east-1:{account}:function:rampart-builtin-iam-access-keys"
+        sm.rotate_secret(SecretId=arn, RotationLambdaARN=strategy,
+                         RotationRules={"AutomaticallyAfterDays": 90})
+        wait_for(lambda: sm.describe_secret(SecretId=arn).get("LastRotatedDate"))
+        new = value(sm, arn)
+        assert new["UserName"] == "rotator"
+        assert new["AccessKeyId"] != old["AccessKeyId"]
+        keys = iam.list_access_keys(UserName="rotator")["AccessKeyMetadata"]
+        assert [k["AccessKeyId"] for k in keys] == [new["AccessKeyId"]]
+        who = server.client("sts", key=new["AccessKeyId"], secret=new["SecretAccessKey"]).get_caller_identity()
+        assert who["Arn"].endswith(":user/rotator")
+        with pytest.raises(ClientError) as err:
+            server.client("sts", key=old["AccessKeyId"], secret=old["SecretAccessKey"]).get_caller_identity()
+        assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"
+        assert value(sm, arn, VersionStage="AWSPREVIOUS")["AccessKeyId"] == old["AccessKeyId"]
+        # The test step went through the request path, signed with the new key.
+        seen = trail_events(server, "RotationSucceeded", arn)
+        assert seen
+        calls = server.client("cloudtrail").lookup_events(LookupAttributes=[
+            {"AttributeKey": "AccessKeyId", "AttributeValue": new["AccessKeyId"]}])["Events"]
+        assert any(e["EventName"] == "GetCallerIdentity" for e in calls)
+
+        # A secret without a UserName fails at createSecret and keeps its value.
+        bad = sm.create_secret(Name="rot/iam-bad", SecretString=json.dumps({"AccessKeyId": "x"}))["ARN"]
+        sm.rotate_secret(SecretId=bad, RotationLambdaARN=strategy)
+        failed = wait_for(lambda: trail_events(server, "RotationFailed", bad))
+        assert failed[0]["serviceEventDetails"]["step"] == "createSecret"
+        assert "UserName" in failed[0]["serviceEventDetails"]["failureReason"]
+        assert value(sm, bad) == {"AccessKeyId": "x"}
+    finally:
+        server.stop()

@@ -51,6 +51,9 @@ pub struct App {
     pub jobs: crate::jobs::Runtime,
     /// Sign-in attempts per client address (cleared by a reset).
     pub signin_limiter: signin::Limiter,
+    /// This application, for background work that goes through the request path (the
+    /// authorizer handle, in-process API calls): jobs are handed `&App`.
+    pub me: std::sync::Weak<App>,
 }
 
 impl App {
@@ -140,7 +143,8 @@ impl App {
             .ensure_audit_genesis(&boot.account_id)
             .await
             .context("the audit trail does not check out")?;
-        let app = Arc::new(App {
+        let app = Arc::new_cyclic(|me| App {
+            me: me.clone(),
             authn: pipeline::authn::AuthnCache::default(),
             policies: pipeline::policies::PolicyCache::default(),
             clock: crate::clock::Clock::default(),

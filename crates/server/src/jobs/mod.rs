@@ -20,6 +20,7 @@ pub mod meter;
 pub mod metrics;
 pub mod outbox;
 pub mod provision;
+pub mod rotation_builtin;
 pub mod rotation_hooks;
 pub mod secretsmanager;
 pub mod status;

@@ -62,6 +62,16 @@ impl Hooks {
                 .split_once('=')
                 .filter(|(arn, _)| arn.starts_with("arn:aws:lambda:"))
                 .and_then(|(arn, url)| Some((arn.trim().to_string(), parse_url(url.trim())?)));
+            let builtin = parsed.as_ref().is_some_and(|(arn, _)| {
+                super::rotation_builtin::function_name(arn)
+                    .is_some_and(|n| n.starts_with(super::rotation_builtin::BUILTIN_PREFIX))
+            });
+            if builtin {
+                anyhow::bail!(
+                    "--rotation-hook {entry:?}: function names starting with {} are Rampart's built-in strategies",
+                    super::rotation_builtin::BUILTIN_PREFIX
+                );
+            }
             let Some((arn, url)) = parsed else {
                 anyhow::bail!(
                     "--rotation-hook {entry:?}: expected arn:aws:lambda:REGION:ACCOUNT:function:NAME=http://HOST:PORT/PATH"

@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use rampart_services::secretsmanager::rotation_run::{
+    Rotator, StepCall, StepFuture as RotationStep,
+};
 use rampart_store::Lease;
 
 use super::{Job, Scope, StepFuture};
@@ -70,11 +73,12 @@ impl Job for SecretsRotation {
     fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
         Box::pin(async move {
             let hooks = super::rotation_hooks::Hooks::parse(&app.config.rotation_hooks)?;
+            let strategies = Strategies { app, hooks };
             let ran = rampart_services::secretsmanager::rotation_run::run_due(
                 &app.store,
                 app.clock.now(),
                 lease,
-                &hooks,
+                &strategies,
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -83,5 +87,23 @@ impl Job for SecretsRotation {
             }
             Ok(())
         })
+    }
+}
+
+/// The rotation strategies: built-in ones by their reserved function names, hooks otherwise.
+struct Strategies<'a> {
+    app: &'a App,
+    hooks: super::rotation_hooks::Hooks,
+}
+
+impl Rotator for Strategies<'_> {
+    fn step<'a>(&'a self, call: &'a StepCall) -> RotationStep<'a> {
+        let builtin = super::rotation_builtin::function_name(&call.lambda_arn)
+            .is_some_and(|n| n.starts_with(super::rotation_builtin::BUILTIN_PREFIX));
+        if builtin {
+            Box::pin(super::rotation_builtin::step(self.app, call))
+        } else {
+            self.hooks.step(call)
+        }
     }
 }

@@ -261,3 +261,67 @@ def test_the_builtin_strategy_rotates_an_iam_users_access_keys():
         assert value(sm, bad) == {"AccessKeyId": "x"}
     finally:
         server.stop()
+
+
+def psql(sql):
+    """Runs SQL as postgres on the local PostgreSQL (trust auth); None when there is none."""
+    import shutil
+    import subprocess
+    if not shutil.which("psql"):
+        return None
+    proc = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", sql],
+                          capture_output=True, text=True, timeout=20)
+    return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def scram_matches(verifier, password):
+    """True when a PostgreSQL SCRAM-SHA-256 verifier was made from `password`."""
+    import base64
+    import hashlib
+    import hmac
+    method, rest = verifier.split("$", 1)
+    assert method == "SCRAM-SHA-256"
+    iter_salt, keys = rest.split("$")
+    iterations, salt = iter_salt.split(":")
+    stored_key = keys.split(":")[0]
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    return base64.b64encode(hashlib.sha256(client_key).digest()).decode() == stored_key
+
+
+def test_the_builtin_strategy_rotates_a_postgresql_password(rig):
+    if psql("select 1") != "1":
+        pytest.skip("no local PostgreSQL at 127.0.0.1:5432")
+    server, _ = rig
+    sm = server.client("secretsmanager")
+    role = "rampart_rotation_e2e"
+    psql(f"DROP ROLE IF EXISTS {role}")
+    assert psql(f"CREATE ROLE {role} LOGIN PASSWORD 'old-password'") is not None
+    try:
+        creds = {"engine": "postgres", "host": "127.0.0.1", "port": 5432, "username": role,
+                 "password": "old-password", "dbname": "postgres"}
+        arn = sm.create_secret(Name="rot/postgres", SecretString=json.dumps(creds))["ARN"]
+        strategy = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rampart-builtin-postgresql-single-user"
+        sm.rotate_secret(SecretId=arn, RotationLambdaARN=strategy, RotationRules={"AutomaticallyAfterDays": 30})
+        wait_for(lambda: sm.describe_secret(SecretId=arn).get("LastRotatedDate"))
+        new = value(sm, arn)
+        assert new["password"] != "old-password" and len(new["password"]) == 32
+        assert {k: v for k, v in new.items() if k != "password"} == {
+            k: v for k, v in creds.items() if k != "password"}
+        # The role's stored verifier is now the new password's, no longer the old one's (the
+        # local server trusts loopback logins, so a refused old login cannot be shown here).
+        verifier = psql(f"SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'")
+        assert scram_matches(verifier, new["password"])
+        assert not scram_matches(verifier, "old-password")
+        assert value(sm, arn, VersionStage="AWSPREVIOUS")["password"] == "old-password"
+
+        # A database that cannot be reached fails setSecret and keeps the current value.
+        bad = dict(creds, port=1)
+        bad_arn = sm.create_secret(Name="rot/postgres-down", SecretString=json.dumps(bad))["ARN"]
+        sm.rotate_secret(SecretId=bad_arn, RotationLambdaARN=strategy)
+        failed = wait_for(lambda: trail_events(server, "RotationFailed", bad_arn))
+        assert failed[0]["serviceEventDetails"]["step"] == "setSecret"
+        assert value(sm, bad_arn) == bad
+        assert "old-password" not in json.dumps(failed)
+    finally:
+        psql(f"DROP ROLE IF EXISTS {role}")

@@ -22,6 +22,7 @@ pub mod outbox;
 pub mod provision;
 pub mod rotation_builtin;
 pub mod rotation_hooks;
+pub mod rotation_postgres;
 pub mod secretsmanager;
 pub mod status;
 

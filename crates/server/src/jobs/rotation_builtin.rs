@@ -31,6 +31,8 @@ use crate::app::App;
 pub const BUILTIN_PREFIX: &str = "rampart-builtin-";
 /// The IAM access-key strategy's function name.
 pub const IAM_ACCESS_KEYS: &str = "rampart-builtin-iam-access-keys";
+/// The PostgreSQL single-user strategy's function name.
+pub const POSTGRESQL: &str = "rampart-builtin-postgresql-single-user";
 
 /// The function name of a Lambda ARN.
 pub fn function_name(arn: &str) -> Option<&str> {
@@ -41,8 +43,9 @@ pub fn function_name(arn: &str) -> Option<&str> {
 pub async fn step(app: &App, call: &StepCall) -> Result<(), String> {
     match function_name(&call.lambda_arn) {
         Some(IAM_ACCESS_KEYS) => iam_step(app, call).await,
+        Some(POSTGRESQL) => super::rotation_postgres::step(app, call).await,
         other => Err(format!(
-            "{} is not a built-in rotation strategy of Rampart (known: {IAM_ACCESS_KEYS}).",
+            "{} is not a built-in rotation strategy of Rampart (known: {IAM_ACCESS_KEYS}, {POSTGRESQL}).",
             other.unwrap_or_default()
         )),
     }
@@ -50,7 +53,7 @@ pub async fn step(app: &App, call: &StepCall) -> Result<(), String> {
 
 /// One operation run as Secrets Manager on the owning account's behalf (see the module's
 /// documentation): authorized, prepared and handled as the request path does.
-async fn call(app: &App, at: &StepCall, service: &str, op: &str, input: Value) -> Result<Value, String> {
+pub(super) async fn call(app: &App, at: &StepCall, service: &str, op: &str, input: Value) -> Result<Value, String> {
     let arc = app.me.upgrade().ok_or("the server is stopping")?;
     let route = app
         .registry
@@ -92,7 +95,7 @@ async fn call(app: &App, at: &StepCall, service: &str, op: &str, input: Value) -
 }
 
 /// The JSON value of the version `stage` (and `version`, if given) of the secret.
-async fn value_of(app: &App, at: &StepCall, stage: &str, version: Option<&str>) -> Result<Value, String> {
+pub(super) async fn value_of(app: &App, at: &StepCall, stage: &str, version: Option<&str>) -> Result<Value, String> {
     let mut input = json!({ "SecretId": at.secret_arn, "VersionStage": stage });
     if let Some(v) = version {
         input.set_field("VersionId", json!(v));
@@ -104,7 +107,7 @@ async fn value_of(app: &App, at: &StepCall, stage: &str, version: Option<&str>) 
         .ok_or_else(|| format!("The {stage} value of the secret is not a JSON object."))
 }
 
-fn member<'a>(v: &'a Value, name: &str) -> Result<&'a str, String> {
+pub(super) fn member<'a>(v: &'a Value, name: &str) -> Result<&'a str, String> {
     v.get(name)
         .and_then(Value::as_str)
         .ok_or_else(|| format!("The secret's JSON has no {name}."))
@@ -154,32 +157,47 @@ async fn iam_create(app: &App, at: &StepCall) -> Result<(), String> {
     Ok(())
 }
 
-async fn iam_finish(app: &App, at: &StepCall) -> Result<(), String> {
+/// `finishSecret`: moves `AWSCURRENT` to the rotation's version; returns the value it left
+/// (`None` when it had moved already).
+pub(super) async fn finish(app: &App, at: &StepCall) -> Result<Option<Value>, String> {
     let described = call(app, at, "secretsmanager", "DescribeSecret", json!({ "SecretId": at.secret_arn })).await?;
     let stages = described["VersionIdsToStages"].as_object().cloned().unwrap_or_default();
     let current = stages
         .iter()
         .find(|(_, s)| s.as_array().is_some_and(|a| a.iter().any(|x| x == "AWSCURRENT")))
         .map(|(id, _)| id.clone());
+    let Some(current) = current.filter(|c| *c != at.token) else {
+        return Ok(None);
+    };
+    let old = value_of(app, at, "AWSCURRENT", None).await?;
+    let input = json!({
+        "SecretId": at.secret_arn,
+        "VersionStage": "AWSCURRENT",
+        "MoveToVersionId": at.token,
+        "RemoveFromVersionId": current,
+    });
+    call(app, at, "secretsmanager", "UpdateSecretVersionStage", input).await?;
+    Ok(Some(old))
+}
+
+async fn iam_finish(app: &App, at: &StepCall) -> Result<(), String> {
     let new = value_of(app, at, "AWSPENDING", Some(&at.token)).await?;
-    if let Some(current) = current.filter(|c| *c != at.token) {
-        let old = value_of(app, at, "AWSCURRENT", None).await?;
-        let input = json!({
-            "SecretId": at.secret_arn,
-            "VersionStage": "AWSCURRENT",
-            "MoveToVersionId": at.token,
-            "RemoveFromVersionId": current,
-        });
-        call(app, at, "secretsmanager", "UpdateSecretVersionStage", input).await?;
-        let (user, old_id) = (member(&old, "UserName")?, member(&old, "AccessKeyId")?);
-        if old_id != member(&new, "AccessKeyId")? {
-            let key = json!({ "UserName": user, "AccessKeyId": old_id });
-            let mut inactive = key.clone();
-            inactive.set_field("Status", json!("Inactive"));
-            // A key already gone is what this step wants.
-            if call(app, at, "iam", "UpdateAccessKey", inactive).await.is_ok() {
-                call(app, at, "iam", "DeleteAccessKey", key).await?;
-            }
+    let old = match finish(app, at).await? {
+        Some(old) => old,
+        // Finished before (a step cut short): the old key is the AWSPREVIOUS one.
+        None => match value_of(app, at, "AWSPREVIOUS", None).await {
+            Ok(old) => old,
+            Err(_) => return Ok(()),
+        },
+    };
+    let (user, old_id) = (member(&old, "UserName")?, member(&old, "AccessKeyId")?);
+    if old_id != member(&new, "AccessKeyId")? {
+        let key = json!({ "UserName": user, "AccessKeyId": old_id });
+        let mut inactive = key.clone();
+        inactive.set_field("Status", json!("Inactive"));
+        // A key already gone is what this step wants.
+        if call(app, at, "iam", "UpdateAccessKey", inactive).await.is_ok() {
+            call(app, at, "iam", "DeleteAccessKey", key).await?;
         }
     }
     Ok(())

@@ -273,3 +273,223 @@ async fn end(
     tx.commit().await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::{model::Version, rotation, secrets};
+    use rampart_kit::context::CallContext;
+
+    const HOOK: &str = "arn:aws:lambda:eu-west-1:111122223333:function:rotate";
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+    }
+
+    fn ctx(now: DateTime<Utc>) -> CallContext {
+        CallContext {
+            request_id: "r".into(),
+            principal: std::sync::Arc::new(rampart_kit::principal::Principal::root(
+                "111122223333",
+                "AKIA",
+            )),
+            region: "eu-west-1".into(),
+            source_ip: "127.0.0.1".parse().unwrap(),
+            user_agent: "t".into(),
+            now,
+            secure_transport: false,
+            prepared: None,
+            authorizer: rampart_kit::Authorizer::refusing(),
+            via_service: None,
+        }
+    }
+
+    /// A rotation function: records the steps, fails at `fail_at`, and finishes by moving
+    /// `AWSCURRENT` as a rotation function does.
+    struct Fake {
+        store: Store,
+        fail_at: Option<Step>,
+        seen: Mutex<Vec<Step>>,
+    }
+
+    impl Rotator for Fake {
+        fn step<'a>(&'a self, call: &'a StepCall) -> StepFuture<'a> {
+            Box::pin(async move {
+                self.seen.lock().unwrap().push(call.step);
+                if self.fail_at == Some(call.step) {
+                    return Err("the new password does not log in".into());
+                }
+                if call.step == Step::FinishSecret {
+                    let mut tx = self.store.begin().await.unwrap();
+                    let mut db = Db::Write(&mut tx);
+                    let e = db.entities().get_by_id(&call.secret_arn).await.unwrap().unwrap();
+                    let mut s = repo::parse(e).unwrap();
+                    move_label(&mut s.doc, AWSCURRENT, Some(&call.token));
+                    repo::save(&mut db, &mut s, at(0)).await.unwrap();
+                    tx.commit().await.unwrap();
+                }
+                Ok(())
+            })
+        }
+    }
+
+    async fn secret_with_value(store: &Store) -> String {
+        let mut tx = store.begin().await.unwrap();
+        let out = secrets::create(&json!({"Name": "app"}), &ctx(at(0)), Db::Write(&mut tx))
+            .await
+            .unwrap();
+        let arn = out["ARN"].as_str().unwrap().to_string();
+        let mut db = Db::Write(&mut tx);
+        let mut s = repo::parse(db.entities().get_by_id(&arn).await.unwrap().unwrap()).unwrap();
+        let v = Version {
+            id: "v1".into(),
+            stages: Vec::new(),
+            created: at(0),
+            kms_key_arn: "k".into(),
+            data_key: String::new(),
+            ciphertext: String::new(),
+            binary: false,
+            digest: String::new(),
+            last_accessed: None,
+            empty: false,
+        };
+        crate::versions::add_version(&mut s.doc, v, &[AWSCURRENT.into()]).unwrap();
+        repo::save(&mut db, &mut s, at(0)).await.unwrap();
+        tx.commit().await.unwrap();
+        arn
+    }
+
+    async fn rotate(store: &Store, input: Value, now: DateTime<Utc>) -> SmResult<Value> {
+        let mut tx = store.begin().await?;
+        let out = rotation::rotate(&input, &ctx(now), Db::Write(&mut tx)).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn load(store: &Store, arn: &str) -> Secret {
+        repo::parse(store.entities().get_by_id(arn).await.unwrap().unwrap()).unwrap()
+    }
+
+    fn fake(store: &Store, fail_at: Option<Step>) -> Fake {
+        Fake {
+            store: store.clone(),
+            fail_at,
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_rotation_runs_the_four_steps_and_moves_the_current_label() {
+        let (store, dir) = rampart_kit::test_support::store().await;
+        let arn = secret_with_value(&store).await;
+        let input = json!({"SecretId": arn, "RotationLambdaARN": HOOK,
+            "RotationRules": {"AutomaticallyAfterDays": 1}});
+        let token = rotate(&store, input, at(10)).await.unwrap()["VersionId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let pending = load(&store, &arn).await;
+        assert!(pending.doc.version(&token).unwrap().empty);
+        assert_eq!(pending.doc.labelled(AWSPENDING).unwrap().id, token);
+        let f = fake(&store, None);
+        assert_eq!(run_due(&store, at(20), None, &f).await.unwrap(), 1);
+        assert_eq!(*f.seen.lock().unwrap(), Step::ALL.to_vec());
+        let done = load(&store, &arn).await;
+        assert_eq!(done.doc.version(&token).unwrap().stages, vec![AWSCURRENT]);
+        assert_eq!(done.doc.version("v1").unwrap().stages, vec!["AWSPREVIOUS"]);
+        assert_eq!(done.doc.rotation.last_rotated, Some(at(20)));
+        assert_eq!(done.doc.rotation.next, Some(at(20 + 86_400)));
+        assert!(done.doc.rotation.run.is_none());
+        // Nothing is due until the next date; then the schedule rotates with a new token.
+        let f = fake(&store, None);
+        assert_eq!(run_due(&store, at(30), None, &f).await.unwrap(), 0);
+        assert_eq!(run_due(&store, at(20 + 86_400), None, &f).await.unwrap(), 1);
+        let again = load(&store, &arn).await;
+        assert_ne!(again.doc.labelled(AWSCURRENT).unwrap().id, token);
+        assert_eq!(again.doc.labelled("AWSPREVIOUS").unwrap().id, token);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[tokio::test]
+    async fn a_failed_step_leaves_the_current_version_and_blocks_a_new_rotation() {
+        let (store, dir) = rampart_kit::test_support::store().await;
+        let arn = secret_with_value(&store).await;
+        let input = json!({"SecretId": arn, "RotationLambdaARN": HOOK});
+        let token = rotate(&store, input.clone(), at(10)).await.unwrap()["VersionId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let f = fake(&store, Some(Step::TestSecret));
+        run_due(&store, at(20), None, &f).await.unwrap();
+        assert_eq!(f.seen.lock().unwrap().len(), 3);
+        let s = load(&store, &arn).await;
+        assert_eq!(s.doc.labelled(AWSCURRENT).unwrap().id, "v1");
+        assert_eq!(s.doc.labelled(AWSPENDING).unwrap().id, token);
+        assert!(s.doc.rotation.last_rotated.is_none());
+        assert!(s.doc.rotation.last_failure.as_deref().unwrap().starts_with("testSecret"));
+        // Nothing runs again by itself (no schedule); a new rotation is refused, as in AWS.
+        assert_eq!(run_due(&store, at(30), None, &f).await.unwrap(), 0);
+        match rotate(&store, input, at(40)).await {
+            Err(crate::SmError::InvalidRequestException(m)) => assert!(m.contains("previous rotation")),
+            other => panic!("a second rotation started: {other:?}"),
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[tokio::test]
+    async fn a_finish_that_does_not_move_the_label_is_a_failure() {
+        let (store, dir) = rampart_kit::test_support::store().await;
+        let arn = secret_with_value(&store).await;
+        rotate(&store, json!({"SecretId": arn, "RotationLambdaARN": HOOK}), at(10))
+            .await
+            .unwrap();
+        // A function whose finishSecret does nothing.
+        struct Idle;
+        impl Rotator for Idle {
+            fn step<'a>(&'a self, _call: &'a StepCall) -> StepFuture<'a> {
+                Box::pin(async { Ok(()) })
+            }
+        }
+        run_due(&store, at(20), None, &Idle).await.unwrap();
+        let s = load(&store, &arn).await;
+        assert_eq!(s.doc.labelled(AWSCURRENT).unwrap().id, "v1");
+        assert!(s.doc.rotation.last_failure.as_deref().unwrap().starts_with("finishSecret"));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[tokio::test]
+    async fn rotate_and_cancel_keep_aws_rules() {
+        let (store, dir) = rampart_kit::test_support::store().await;
+        let arn = secret_with_value(&store).await;
+        let no_function = rotate(&store, json!({"SecretId": arn}), at(0)).await;
+        assert!(matches!(no_function, Err(crate::SmError::InvalidRequestException(_))));
+        let bad_rules = json!({"SecretId": arn, "RotationLambdaARN": HOOK,
+            "RotationRules": {"AutomaticallyAfterDays": 2, "ScheduleExpression": "rate(1 days)"}});
+        assert!(matches!(
+            rotate(&store, bad_rules, at(0)).await,
+            Err(crate::SmError::InvalidParameterException(_))
+        ));
+        let later = json!({"SecretId": arn, "RotationLambdaARN": HOOK, "RotateImmediately": false,
+            "RotationRules": {"ScheduleExpression": "rate(4 hours)"}});
+        let out = rotate(&store, later, at(0)).await.unwrap();
+        assert!(out.get("VersionId").is_none());
+        let described = secrets::describe_json(&load(&store, &arn).await, "VersionIdsToStages");
+        assert_eq!(described["RotationEnabled"], json!(true));
+        assert_eq!(described["RotationLambdaARN"], json!(HOOK));
+        assert_eq!(described["RotationRules"], json!({"ScheduleExpression": "rate(4 hours)"}));
+        assert!(described.get("NextRotationDate").is_some());
+        let mut tx = store.begin().await.unwrap();
+        rotation::cancel(&json!({"SecretId": arn}), &ctx(at(1)), Db::Write(&mut tx))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let described = secrets::describe_json(&load(&store, &arn).await, "VersionIdsToStages");
+        assert_eq!(described["RotationEnabled"], json!(false));
+        assert!(described.get("NextRotationDate").is_none());
+        let f = fake(&store, None);
+        assert_eq!(run_due(&store, at(86_400), None, &f).await.unwrap(), 0);
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -50,6 +50,7 @@ pub async fn prepare(
     };
     match op {
         Op::CreateSecret => {
+            super::secrets::refuse_replicas(input)?;
             let Some(value) = value else { return Ok(None) };
             let name = req_str(input, "Name")?;
             let account = &ctx.principal.account_id;

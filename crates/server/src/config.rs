@@ -68,7 +68,11 @@ pub struct ServeConfig {
     /// A Secrets Manager rotation hook, `LAMBDA_ARN=http://HOST:PORT/PATH` (repeatable; the
     /// variable takes a comma-separated list): rotating a secret whose `RotationLambdaARN` is
     /// that ARN POSTs each step's event to that URL.
-    #[arg(long = "rotation-hook", env = "RAMPART_ROTATION_HOOKS", value_delimiter = ',')]
+    #[arg(
+        long = "rotation-hook",
+        env = "RAMPART_ROTATION_HOOKS",
+        value_delimiter = ','
+    )]
     pub rotation_hooks: Vec<String>,
 }
 

@@ -53,7 +53,13 @@ pub async fn step(app: &App, call: &StepCall) -> Result<(), String> {
 
 /// One operation run as Secrets Manager on the owning account's behalf (see the module's
 /// documentation): authorized, prepared and handled as the request path does.
-pub(super) async fn call(app: &App, at: &StepCall, service: &str, op: &str, input: Value) -> Result<Value, String> {
+pub(super) async fn call(
+    app: &App,
+    at: &StepCall,
+    service: &str,
+    op: &str,
+    input: Value,
+) -> Result<Value, String> {
     let arc = app.me.upgrade().ok_or("the server is stopping")?;
     let route = app
         .registry
@@ -72,14 +78,25 @@ pub(super) async fn call(app: &App, at: &StepCall, service: &str, op: &str, inpu
         via_service: Some("secretsmanager".into()),
     };
     let failed = |e: ServiceError| format!("{service}:{op}: {} ({})", e.message, e.code);
-    match route.authorize(&input, &ctx, &app.store).await.map_err(failed)? {
+    match route
+        .authorize(&input, &ctx, &app.store)
+        .await
+        .map_err(failed)?
+    {
         Ok(()) => {}
         Err(denied) => return Err(format!("{service}:{op}: {denied}")),
     }
     match route.access {
-        Access::Read => route.handle(input, &ctx, Db::Read(&app.store)).await.map_err(failed),
+        Access::Read => route
+            .handle(input, &ctx, Db::Read(&app.store))
+            .await
+            .map_err(failed),
         Access::Write => {
-            if let Some(work) = route.prepare(&input, &ctx, &app.store).await.map_err(failed)? {
+            if let Some(work) = route
+                .prepare(&input, &ctx, &app.store)
+                .await
+                .map_err(failed)?
+            {
                 let done = tokio::task::spawn_blocking(move || work.run())
                     .await
                     .map_err(|_| format!("{service}:{op}: its preparation failed"))?
@@ -87,7 +104,10 @@ pub(super) async fn call(app: &App, at: &StepCall, service: &str, op: &str, inpu
                 ctx.prepared = Some(Arc::new(done));
             }
             let mut tx = app.store.begin().await.map_err(|e| e.to_string())?;
-            let out = route.handle(input, &ctx, Db::Write(&mut tx)).await.map_err(failed)?;
+            let out = route
+                .handle(input, &ctx, Db::Write(&mut tx))
+                .await
+                .map_err(failed)?;
             tx.commit().await.map_err(|e| e.to_string())?;
             Ok(out)
         }
@@ -95,7 +115,12 @@ pub(super) async fn call(app: &App, at: &StepCall, service: &str, op: &str, inpu
 }
 
 /// The JSON value of the version `stage` (and `version`, if given) of the secret.
-pub(super) async fn value_of(app: &App, at: &StepCall, stage: &str, version: Option<&str>) -> Result<Value, String> {
+pub(super) async fn value_of(
+    app: &App,
+    at: &StepCall,
+    stage: &str,
+    version: Option<&str>,
+) -> Result<Value, String> {
     let mut input = json!({ "SecretId": at.secret_arn, "VersionStage": stage });
     if let Some(v) = version {
         input.set_field("VersionId", json!(v));
@@ -120,11 +145,18 @@ async fn iam_step(app: &App, at: &StepCall) -> Result<(), String> {
         Step::TestSecret => {
             let pending = value_of(app, at, "AWSPENDING", Some(&at.token)).await?;
             let user = member(&pending, "UserName")?;
-            let arn = caller_identity(app, member(&pending, "AccessKeyId")?, member(&pending, "SecretAccessKey")?).await?;
+            let arn = caller_identity(
+                app,
+                member(&pending, "AccessKeyId")?,
+                member(&pending, "SecretAccessKey")?,
+            )
+            .await?;
             if arn.ends_with(&format!(":user/{user}")) || arn.ends_with(&format!("/{user}")) {
                 Ok(())
             } else {
-                Err(format!("The new access key answers as {arn}, not as user {user}."))
+                Err(format!(
+                    "The new access key answers as {arn}, not as user {user}."
+                ))
             }
         }
         Step::FinishSecret => iam_finish(app, at).await,
@@ -132,13 +164,23 @@ async fn iam_step(app: &App, at: &StepCall) -> Result<(), String> {
 }
 
 async fn iam_create(app: &App, at: &StepCall) -> Result<(), String> {
-    if value_of(app, at, "AWSPENDING", Some(&at.token)).await.is_ok() {
+    if value_of(app, at, "AWSPENDING", Some(&at.token))
+        .await
+        .is_ok()
+    {
         return Ok(());
     }
     let mut value = value_of(app, at, "AWSCURRENT", None).await?;
     let user = member(&value, "UserName")?.to_string();
-    let out = call(app, at, "iam", "CreateAccessKey", json!({ "UserName": user })).await?;
-    let key = &out["AccessKey"];
+    let out = call(
+        app,
+        at,
+        "iam",
+        "CreateAccessKey",
+        json!({ "UserName": user }),
+    )
+    .await?;
+    let key = out.get("AccessKey").unwrap_or(&Value::Null);
     let id = member(key, "AccessKeyId")?.to_string();
     let secret = member(key, "SecretAccessKey")?.to_string();
     value.set_field("AccessKeyId", json!(id));
@@ -151,7 +193,14 @@ async fn iam_create(app: &App, at: &StepCall) -> Result<(), String> {
     });
     if let Err(err) = call(app, at, "secretsmanager", "PutSecretValue", put).await {
         // The new key is of no use unrecorded.
-        let _ = call(app, at, "iam", "DeleteAccessKey", json!({ "UserName": user, "AccessKeyId": id })).await;
+        let _ = call(
+            app,
+            at,
+            "iam",
+            "DeleteAccessKey",
+            json!({ "UserName": user, "AccessKeyId": id }),
+        )
+        .await;
         return Err(err);
     }
     Ok(())
@@ -160,11 +209,25 @@ async fn iam_create(app: &App, at: &StepCall) -> Result<(), String> {
 /// `finishSecret`: moves `AWSCURRENT` to the rotation's version; returns the value it left
 /// (`None` when it had moved already).
 pub(super) async fn finish(app: &App, at: &StepCall) -> Result<Option<Value>, String> {
-    let described = call(app, at, "secretsmanager", "DescribeSecret", json!({ "SecretId": at.secret_arn })).await?;
-    let stages = described["VersionIdsToStages"].as_object().cloned().unwrap_or_default();
+    let described = call(
+        app,
+        at,
+        "secretsmanager",
+        "DescribeSecret",
+        json!({ "SecretId": at.secret_arn }),
+    )
+    .await?;
+    let stages = described
+        .get("VersionIdsToStages")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let current = stages
         .iter()
-        .find(|(_, s)| s.as_array().is_some_and(|a| a.iter().any(|x| x == "AWSCURRENT")))
+        .find(|(_, s)| {
+            s.as_array()
+                .is_some_and(|a| a.iter().any(|x| x == "AWSCURRENT"))
+        })
         .map(|(id, _)| id.clone());
     let Some(current) = current.filter(|c| *c != at.token) else {
         return Ok(None);
@@ -196,7 +259,10 @@ async fn iam_finish(app: &App, at: &StepCall) -> Result<(), String> {
         let mut inactive = key.clone();
         inactive.set_field("Status", json!("Inactive"));
         // A key already gone is what this step wants.
-        if call(app, at, "iam", "UpdateAccessKey", inactive).await.is_ok() {
+        if call(app, at, "iam", "UpdateAccessKey", inactive)
+            .await
+            .is_ok()
+        {
             call(app, at, "iam", "DeleteAccessKey", key).await?;
         }
     }
@@ -209,7 +275,10 @@ async fn caller_identity(app: &App, key_id: &str, secret: &str) -> Result<String
     let body = "Action=GetCallerIdentity&Version=2011-06-15";
     let host = "sts.amazonaws.com";
     let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-    let headers: [(&str, &[u8]); 2] = [("host", host.as_bytes()), ("content-type", content_type.as_bytes())];
+    let headers: [(&str, &[u8]); 2] = [
+        ("host", host.as_bytes()),
+        ("content-type", content_type.as_bytes()),
+    ];
     let parts = rampart_sigv4::RequestParts {
         method: "POST",
         path: "/",
@@ -244,7 +313,9 @@ async fn caller_identity(app: &App, key_id: &str, secret: &str) -> Result<String
         .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&bytes);
     if !status.is_success() {
-        return Err(format!("GetCallerIdentity with the new key was refused (HTTP {status})."));
+        return Err(format!(
+            "GetCallerIdentity with the new key was refused (HTTP {status})."
+        ));
     }
     text.split("<Arn>")
         .nth(1)

@@ -38,7 +38,10 @@ fn parse_url(url: &str) -> Option<Url> {
         Some(i) => (rest.get(..i)?, rest.get(i..)?),
         None => (rest, "/"),
     };
-    if authority.is_empty() || authority.contains(char::is_whitespace) || path.contains(char::is_whitespace) {
+    if authority.is_empty()
+        || authority.contains(char::is_whitespace)
+        || path.contains(char::is_whitespace)
+    {
         return None;
     }
     let authority = if authority.contains(':') {
@@ -104,11 +107,22 @@ impl Hooks {
             Ok::<_, std::io::Error>(answer)
         };
         let answer = match tokio::time::timeout(STEP_TIMEOUT, exchange).await {
-            Err(_) => return Err(format!("The rotation function timed out after {} seconds.", STEP_TIMEOUT.as_secs())),
-            Ok(Err(err)) => return Err(format!("The rotation function could not be reached: {err}.")),
+            Err(_) => {
+                return Err(format!(
+                    "The rotation function timed out after {} seconds.",
+                    STEP_TIMEOUT.as_secs()
+                ))
+            }
+            Ok(Err(err)) => {
+                return Err(format!(
+                    "The rotation function could not be reached: {err}."
+                ))
+            }
             Ok(Ok(answer)) => String::from_utf8_lossy(&answer).into_owned(),
         };
-        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((answer.as_str(), ""));
+        let (head, body) = answer
+            .split_once("\r\n\r\n")
+            .unwrap_or((answer.as_str(), ""));
         let status = head
             .split_whitespace()
             .nth(1)
@@ -119,9 +133,15 @@ impl Hooks {
         }
         let message = serde_json::from_str::<serde_json::Value>(body.trim())
             .ok()
-            .and_then(|v| v.get("errorMessage").and_then(|m| m.as_str()).map(str::to_string))
+            .and_then(|v| {
+                v.get("errorMessage")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| body.trim().to_string());
-        Err(format!("The rotation function failed (HTTP {status}): {message}"))
+        Err(format!(
+            "The rotation function failed (HTTP {status}): {message}"
+        ))
     }
 }
 
@@ -138,13 +158,17 @@ mod tests {
     #[test]
     fn hooks_parse_arn_and_url() {
         let hooks = Hooks::parse(&[
-            "arn:aws:lambda:us-east-1:123456789012:function:rotate=http://127.0.0.1:9000/hook".into(),
+            "arn:aws:lambda:us-east-1:123456789012:function:rotate=http://127.0.0.1:9000/hook"
+                .into(),
             "arn:aws:lambda:us-east-1:123456789012:function:other=http://localhost".into(),
         ])
         .unwrap();
         assert_eq!(
             hooks.urls["arn:aws:lambda:us-east-1:123456789012:function:rotate"],
-            Url { authority: "127.0.0.1:9000".into(), path: "/hook".into() }
+            Url {
+                authority: "127.0.0.1:9000".into(),
+                path: "/hook".into()
+            }
         );
         assert_eq!(
             hooks.urls["arn:aws:lambda:us-east-1:123456789012:function:other"].authority,

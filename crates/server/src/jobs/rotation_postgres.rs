@@ -12,7 +12,10 @@
 
 use std::time::Duration;
 
-use rampart_services::{json_field::SetField, secretsmanager::rotation_run::{Step, StepCall}};
+use rampart_services::{
+    json_field::SetField,
+    secretsmanager::rotation_run::{Step, StepCall},
+};
 use serde_json::{json, Value};
 use sqlx::{postgres::PgConnectOptions, ConnectOptions, Connection, PgConnection};
 
@@ -38,7 +41,10 @@ pub async fn step(app: &App, at: &StepCall) -> Result<(), String> {
 }
 
 async fn create(app: &App, at: &StepCall) -> Result<(), String> {
-    if value_of(app, at, "AWSPENDING", Some(&at.token)).await.is_ok() {
+    if value_of(app, at, "AWSPENDING", Some(&at.token))
+        .await
+        .is_ok()
+    {
         return Ok(());
     }
     let mut value = value_of(app, at, "AWSCURRENT", None).await?;
@@ -53,7 +59,9 @@ async fn create(app: &App, at: &StepCall) -> Result<(), String> {
         "SecretString": value.to_string(),
         "VersionStages": ["AWSPENDING"],
     });
-    call(app, at, "secretsmanager", "PutSecretValue", put).await.map(|_| ())
+    call(app, at, "secretsmanager", "PutSecretValue", put)
+        .await
+        .map(|_| ())
 }
 
 async fn set(app: &App, at: &StepCall) -> Result<(), String> {
@@ -85,13 +93,17 @@ async fn run(creds: Value, sql: String) -> Result<(), String> {
         let _ = conn.close().await;
         done.map(|_| ())
     });
-    work.await.map_err(|_| "the database task failed".to_string())?
+    work.await
+        .map_err(|_| "the database task failed".to_string())?
 }
 
 fn check_engine(value: &Value) -> Result<(), String> {
     match value.get("engine").and_then(Value::as_str) {
         Some("postgres" | "postgresql" | "aurora-postgresql") => Ok(()),
-        Some(other) => Err(format!("The engine {other} is not supported by {} (PostgreSQL only).", super::rotation_builtin::POSTGRESQL)),
+        Some(other) => Err(format!(
+            "The engine {other} is not supported by {} (PostgreSQL only).",
+            super::rotation_builtin::POSTGRESQL
+        )),
         None => Err("The secret's JSON has no engine.".into()),
     }
 }

@@ -250,7 +250,9 @@ async fn sync_index(
             db.entities().create(&e).await?;
         }
         (false, Some(_)) => {
-            db.entities().delete(DUE_ACCOUNT, kind, secret.arn()).await?;
+            db.entities()
+                .delete(DUE_ACCOUNT, kind, secret.arn())
+                .await?;
         }
         _ => {}
     }
@@ -263,8 +265,15 @@ pub async fn destroy(db: &mut Db<'_>, secret: &Secret) -> SmResult<()> {
         .delete(secret.account(), SECRET_KIND, &secret.entity.name_key)
         .await?;
     for kind in [DUE_KIND, ROTATION_KIND] {
-        if db.entities().get(DUE_ACCOUNT, kind, secret.arn()).await?.is_some() {
-            db.entities().delete(DUE_ACCOUNT, kind, secret.arn()).await?;
+        if db
+            .entities()
+            .get(DUE_ACCOUNT, kind, secret.arn())
+            .await?
+            .is_some()
+        {
+            db.entities()
+                .delete(DUE_ACCOUNT, kind, secret.arn())
+                .await?;
         }
     }
     Ok(())

@@ -47,7 +47,11 @@ pub fn unfinished(doc: &SecretDoc) -> Option<&Version> {
 }
 
 /// Adds the empty `AWSPENDING` version a rotation fills, as AWS does before `createSecret`.
-pub fn open_pending(doc: &mut SecretDoc, token: &str, now: chrono::DateTime<chrono::Utc>) -> SmResult<()> {
+pub fn open_pending(
+    doc: &mut SecretDoc,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> SmResult<()> {
     if doc.version(token).is_some() {
         return Ok(());
     }

@@ -127,7 +127,10 @@ pub async fn run_due(
             };
             let mut outcome = Ok(());
             for step in Step::ALL {
-                let call = StepCall { step, ..call.clone() };
+                let call = StepCall {
+                    step,
+                    ..call.clone()
+                };
                 if let Err(reason) = rotator.step(&call).await {
                     outcome = Err((step, reason));
                     break;
@@ -143,7 +146,12 @@ pub async fn run_due(
     }
 }
 
-fn event(secret: &Secret, name: &'static str, now: DateTime<Utc>, details: Option<Value>) -> rampart_store::AuditRecord {
+fn event(
+    secret: &Secret,
+    name: &'static str,
+    now: DateTime<Utc>,
+    details: Option<Value>,
+) -> rampart_store::AuditRecord {
     ServiceEvent {
         source: SECRETS_MANAGER,
         name,
@@ -169,7 +177,9 @@ async fn start(
     }
     let mut db = Db::Write(&mut tx);
     let Some(entity) = db.entities().get_by_id(arn).await? else {
-        db.entities().delete(DUE_ACCOUNT, ROTATION_KIND, arn).await?;
+        db.entities()
+            .delete(DUE_ACCOUNT, ROTATION_KIND, arn)
+            .await?;
         tx.commit().await?;
         return Ok(None);
     };
@@ -248,7 +258,11 @@ async fn end(
                 (Some(r), true) => schedule::next_after(r, now)?,
                 _ => None,
             };
-            if secret.doc.labelled(AWSPENDING).is_some_and(|v| v.id == call.token) {
+            if secret
+                .doc
+                .labelled(AWSPENDING)
+                .is_some_and(|v| v.id == call.token)
+            {
                 move_label(&mut secret.doc, AWSPENDING, None);
             }
             secret.doc.last_changed = now;
@@ -324,7 +338,12 @@ mod tests {
                 if call.step == Step::FinishSecret {
                     let mut tx = self.store.begin().await.unwrap();
                     let mut db = Db::Write(&mut tx);
-                    let e = db.entities().get_by_id(&call.secret_arn).await.unwrap().unwrap();
+                    let e = db
+                        .entities()
+                        .get_by_id(&call.secret_arn)
+                        .await
+                        .unwrap()
+                        .unwrap();
                     let mut s = repo::parse(e).unwrap();
                     move_label(&mut s.doc, AWSCURRENT, Some(&call.token));
                     repo::save(&mut db, &mut s, at(0)).await.unwrap();
@@ -428,11 +447,19 @@ mod tests {
         assert_eq!(s.doc.labelled(AWSCURRENT).unwrap().id, "v1");
         assert_eq!(s.doc.labelled(AWSPENDING).unwrap().id, token);
         assert!(s.doc.rotation.last_rotated.is_none());
-        assert!(s.doc.rotation.last_failure.as_deref().unwrap().starts_with("testSecret"));
+        assert!(s
+            .doc
+            .rotation
+            .last_failure
+            .as_deref()
+            .unwrap()
+            .starts_with("testSecret"));
         // Nothing runs again by itself (no schedule); a new rotation is refused, as in AWS.
         assert_eq!(run_due(&store, at(30), None, &f).await.unwrap(), 0);
         match rotate(&store, input, at(40)).await {
-            Err(crate::SmError::InvalidRequestException(m)) => assert!(m.contains("previous rotation")),
+            Err(crate::SmError::InvalidRequestException(m)) => {
+                assert!(m.contains("previous rotation"))
+            }
             other => panic!("a second rotation started: {other:?}"),
         }
         std::fs::remove_dir_all(dir).ok();
@@ -442,9 +469,13 @@ mod tests {
     async fn a_finish_that_does_not_move_the_label_is_a_failure() {
         let (store, dir) = rampart_kit::test_support::store().await;
         let arn = secret_with_value(&store).await;
-        rotate(&store, json!({"SecretId": arn, "RotationLambdaARN": HOOK}), at(10))
-            .await
-            .unwrap();
+        rotate(
+            &store,
+            json!({"SecretId": arn, "RotationLambdaARN": HOOK}),
+            at(10),
+        )
+        .await
+        .unwrap();
         // A function whose finishSecret does nothing.
         struct Idle;
         impl Rotator for Idle {
@@ -455,7 +486,13 @@ mod tests {
         run_due(&store, at(20), None, &Idle).await.unwrap();
         let s = load(&store, &arn).await;
         assert_eq!(s.doc.labelled(AWSCURRENT).unwrap().id, "v1");
-        assert!(s.doc.rotation.last_failure.as_deref().unwrap().starts_with("finishSecret"));
+        assert!(s
+            .doc
+            .rotation
+            .last_failure
+            .as_deref()
+            .unwrap()
+            .starts_with("finishSecret"));
         std::fs::remove_dir_all(dir).ok();
     }
 
@@ -464,7 +501,10 @@ mod tests {
         let (store, dir) = rampart_kit::test_support::store().await;
         let arn = secret_with_value(&store).await;
         let no_function = rotate(&store, json!({"SecretId": arn}), at(0)).await;
-        assert!(matches!(no_function, Err(crate::SmError::InvalidRequestException(_))));
+        assert!(matches!(
+            no_function,
+            Err(crate::SmError::InvalidRequestException(_))
+        ));
         let bad_rules = json!({"SecretId": arn, "RotationLambdaARN": HOOK,
             "RotationRules": {"AutomaticallyAfterDays": 2, "ScheduleExpression": "rate(1 days)"}});
         assert!(matches!(
@@ -478,7 +518,10 @@ mod tests {
         let described = secrets::describe_json(&load(&store, &arn).await, "VersionIdsToStages");
         assert_eq!(described["RotationEnabled"], json!(true));
         assert_eq!(described["RotationLambdaARN"], json!(HOOK));
-        assert_eq!(described["RotationRules"], json!({"ScheduleExpression": "rate(4 hours)"}));
+        assert_eq!(
+            described["RotationRules"],
+            json!({"ScheduleExpression": "rate(4 hours)"})
+        );
         assert!(described.get("NextRotationDate").is_some());
         let mut tx = store.begin().await.unwrap();
         rotation::cancel(&json!({"SecretId": arn}), &ctx(at(1)), Db::Write(&mut tx))

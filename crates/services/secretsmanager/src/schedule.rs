@@ -34,7 +34,9 @@ pub fn check(rules: &RotationRules) -> SmResult<()> {
     }
     if let Some(d) = &rules.duration {
         let hours = parse_duration(d)?;
-        if let Some(Schedule::Rate(every)) = rules.schedule.as_deref().map(Schedule::parse).transpose()? {
+        if let Some(Schedule::Rate(every)) =
+            rules.schedule.as_deref().map(Schedule::parse).transpose()?
+        {
             if Duration::hours(hours) >= every {
                 return Err(invalid(
                     "The rotation window (Duration) must be shorter than the rotation interval.",
@@ -138,7 +140,13 @@ fn field(field: &str, lo: u32, hi: u32, names: &[&str]) -> SmResult<Vec<bool>> {
     let mut allowed = vec![false; len];
     for part in field.split(',') {
         let (range, step) = match part.split_once('/') {
-            Some((r, s)) => (r, s.parse::<u32>().ok().filter(|s| *s > 0).ok_or_else(bad_cron)?),
+            Some((r, s)) => (
+                r,
+                s.parse::<u32>()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .ok_or_else(bad_cron)?,
+            ),
             None => (part, 1),
         };
         let (start, end) = match range {
@@ -266,7 +274,10 @@ mod tests {
             after_days: Some(30),
             ..Default::default()
         };
-        assert_eq!(next_after(&days, from).unwrap(), Some(at("2026-01-31T10:00:00Z")));
+        assert_eq!(
+            next_after(&days, from).unwrap(),
+            Some(at("2026-01-31T10:00:00Z"))
+        );
         assert_eq!(
             next_after(&rules("rate(10 days)"), from).unwrap(),
             Some(at("2026-01-11T10:00:00Z"))
@@ -289,7 +300,13 @@ mod tests {
         assert_eq!(next("cron(0 0 ? * 2#1 *)"), at("2026-01-05T00:00:00Z"));
         assert_eq!(next("cron(0/15 * * * ? *)"), at("2026-01-01T10:15:00Z"));
         assert_eq!(next("cron(0 12 1 JAN ? 2027)"), at("2027-01-01T12:00:00Z"));
-        for bad in ["cron(0 12 * * * *)", "cron(0 12 ? * ? *)", "cron(0 25 ? * MON *)", "cron(0 12)", "every day"] {
+        for bad in [
+            "cron(0 12 * * * *)",
+            "cron(0 12 ? * ? *)",
+            "cron(0 25 ? * MON *)",
+            "cron(0 12)",
+            "every day",
+        ] {
             assert!(check(&rules(bad)).is_err(), "{bad} was accepted");
         }
     }
@@ -314,6 +331,10 @@ mod tests {
             ..Default::default()
         };
         assert!(check(&fine).is_ok());
-        assert!(check(&RotationRules { duration: Some("25h".into()), ..Default::default() }).is_err());
+        assert!(check(&RotationRules {
+            duration: Some("25h".into()),
+            ..Default::default()
+        })
+        .is_err());
     }
 }

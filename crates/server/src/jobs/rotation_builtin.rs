@@ -11,8 +11,8 @@
 //!
 //! Built-in steps act as Secrets Manager on the owning account's behalf, as AWS's managed
 //! rotation does: each operation (Secrets Manager's own, IAM's, the KMS calls sealing the new
-//! value) is decided by the one authorizer for the account's root principal with
-//! `aws:ViaAWSService` and `aws:CalledVia` = `secretsmanager.amazonaws.com`, so the account's
+//! value) is decided by the one authorizer for the account's root principal, marked as made
+//! through Secrets Manager (`aws:ViaAWSService`; `kms:ViaService` for KMS), so the account's
 //! SCPs and the KMS key's policy apply. The rotation's service events record each run.
 
 use std::{net::SocketAddr, sync::Arc};

@@ -135,16 +135,11 @@ pub async fn rotate(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
 }
 
 /// `CancelRotateSecret`: turns automatic rotation off and drops a rotation not yet run. The
-/// labels stay as they are (a partly made `AWSPENDING` version too), as in AWS.
+/// labels stay as they are (a partly made `AWSPENDING` version too), as in AWS. A secret
+/// without rotation is left as it is.
 pub async fn cancel(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
     let mut secret = repo::resolve_active(&mut db, ctx, req_str(input, "SecretId")?).await?;
     let rot = &mut secret.doc.rotation;
-    if !rot.enabled && rot.run.is_none() {
-        return Err(SmError::InvalidRequestException(
-            "Secrets Manager can't cancel rotation because rotation isn't enabled for this secret."
-                .into(),
-        ));
-    }
     rot.enabled = false;
     rot.next = None;
     let pending = rot

@@ -16,9 +16,6 @@ use super::{
 };
 use rampart_kit::{context::CallContext, db::Db, json_field::SetField};
 
-/// The ARN prefix of the built-in strategy that rotates a Rampart IAM user's access keys.
-pub const IAM_KEYS_ARN_PREFIX: &str = "arn:aws:lambda:rampart:builtin:function:";
-
 /// The `RotationRules` of a request.
 fn rules_of(input: &Value) -> Option<RotationRules> {
     let r = input.get("RotationRules")?;

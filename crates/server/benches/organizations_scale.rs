@@ -48,6 +48,7 @@ fn ctx(account: &str) -> CallContext {
         prepared: None,
         authorizer: rampart_services::Authorizer::refusing(),
         via_service: None,
+        side_calls: Default::default(),
     }
 }
 

@@ -241,6 +241,7 @@ async fn record(
         error: error.map(|code| (code, message)),
         read_only: false,
         model: None,
+        invoked_by: None,
     };
     let rec = audit::encoded(&facts, account_id);
     if let Err(err) = app.audit.submit_encoded(rec).await {

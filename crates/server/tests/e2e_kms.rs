@@ -1354,3 +1354,151 @@ async fn list_markers_out_of_range_are_invalid() {
         .expect("ListGrants after the refusals");
     assert!(grants.grants().is_empty());
 }
+
+/// Every list pages to its end one item at a time: each `NextMarker` is accepted back as the
+/// `Marker`, no item repeats or goes missing, and `Truncated` is false on the last page.
+#[tokio::test]
+async fn lists_page_through_their_markers() {
+    let server = Server::start(&[]);
+    let c = root_kms(&server).await;
+    let mut keys = Vec::new();
+    for i in 0..3 {
+        let key = symmetric_key(&c).await;
+        c.create_alias()
+            .alias_name(format!("alias/paged-{i}"))
+            .target_key_id(&key)
+            .send()
+            .await
+            .expect("CreateAlias");
+        keys.push(key);
+    }
+    let key = keys[0].clone();
+    for (k, v) in [("a", "1"), ("b", "2"), ("c", "3")] {
+        c.tag_resource()
+            .key_id(&key)
+            .tags(
+                aws_sdk_kms::types::Tag::builder()
+                    .tag_key(k)
+                    .tag_value(v)
+                    .build()
+                    .expect("tag"),
+            )
+            .send()
+            .await
+            .expect("TagResource");
+    }
+    let me = format!(
+        "arn:aws:iam::{}:root",
+        c.describe_key()
+            .key_id(&key)
+            .send()
+            .await
+            .expect("DescribeKey")
+            .key_metadata()
+            .and_then(|m| m.aws_account_id())
+            .expect("account")
+    );
+    for _ in 0..3 {
+        c.create_grant()
+            .key_id(&key)
+            .grantee_principal(&me)
+            .operations(GrantOperation::Encrypt)
+            .send()
+            .await
+            .expect("CreateGrant");
+    }
+
+    let mut listed = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = c
+            .list_keys()
+            .limit(1)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .expect("ListKeys");
+        listed.extend(
+            page.keys()
+                .iter()
+                .filter_map(|k| k.key_id())
+                .map(str::to_string),
+        );
+        marker = page.next_marker().map(str::to_string);
+        assert_eq!(page.truncated(), marker.is_some());
+        if marker.is_none() {
+            break;
+        }
+    }
+    let mut expected = keys.clone();
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    let mut aliases = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = c
+            .list_aliases()
+            .limit(1)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .expect("ListAliases");
+        aliases.extend(
+            page.aliases()
+                .iter()
+                .filter_map(|a| a.alias_name())
+                .map(str::to_string),
+        );
+        marker = page.next_marker().map(str::to_string);
+        if marker.is_none() {
+            break;
+        }
+    }
+    let paged: Vec<&String> = aliases
+        .iter()
+        .filter(|a| a.starts_with("alias/paged-"))
+        .collect();
+    assert_eq!(paged, ["alias/paged-0", "alias/paged-1", "alias/paged-2"]);
+
+    let mut tags = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = c
+            .list_resource_tags()
+            .key_id(&key)
+            .limit(1)
+            .set_marker(marker.clone())
+            .send()
+            .await
+            .expect("ListResourceTags");
+        tags.extend(page.tags().iter().map(|t| t.tag_key().to_string()));
+        marker = page.next_marker().map(str::to_string);
+        if marker.is_none() {
+            break;
+        }
+    }
+    assert_eq!(tags, ["a", "b", "c"]);
+
+    let grants: Vec<_> = c
+        .list_grants()
+        .key_id(&key)
+        .limit(2)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("ListGrants pages");
+    assert_eq!(grants.len(), 3);
+
+    for bad in ["not-a-marker", "zz"] {
+        let err = c
+            .list_keys()
+            .marker(bad)
+            .send()
+            .await
+            .expect_err("ListKeys with a marker it did not issue");
+        assert_eq!(code(&err), "InvalidMarkerException");
+    }
+}

@@ -1055,3 +1055,66 @@ async fn scp_denying_reencrypt_to_refuses_reencrypt() {
         .await
         .expect("Decrypt");
 }
+
+/// Lists page through their `NextToken`s one item at a time, and a token this server did not
+/// issue (or one past the end of the list) is `InvalidInputException`.
+#[tokio::test]
+async fn lists_page_through_their_tokens() {
+    let org = org().await;
+    let mut made = Vec::new();
+    for name in ["one", "two", "three"] {
+        made.push(create_ou(&org.o, &org.root_id, name).await);
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = org
+            .o
+            .list_organizational_units_for_parent()
+            .parent_id(&org.root_id)
+            .max_results(1)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .expect("ListOrganizationalUnitsForParent");
+        assert!(page.organizational_units().len() <= 1);
+        seen.extend(
+            page.organizational_units()
+                .iter()
+                .filter_map(|u| u.id())
+                .map(str::to_string),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    seen.sort();
+    made.sort();
+    assert_eq!(seen, made);
+
+    let pages: Vec<_> = org
+        .o
+        .list_accounts()
+        .max_results(1)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("ListAccounts pages");
+    let accounts: Vec<_> = pages.iter().flat_map(|p| p.accounts()).collect();
+    assert_eq!(accounts.len(), 1);
+
+    let past_the_end = "3939"; // an offset token for 99
+    for bad in ["not-a-token", "zz", past_the_end] {
+        let err = org
+            .o
+            .list_organizational_units_for_parent()
+            .parent_id(&org.root_id)
+            .next_token(bad)
+            .send()
+            .await
+            .expect_err("a token the server did not issue");
+        assert_eq!(code(&err), "InvalidInputException", "{bad}");
+    }
+}

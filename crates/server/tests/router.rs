@@ -683,6 +683,7 @@ async fn on_behalf_requests_are_decided_with_scps() {
         prepared: None,
         authorizer: Authorizer::new(app.clone()),
         via_service: None,
+        side_calls: Default::default(),
     };
     let via = direct.on_behalf_of("secretsmanager");
     let ask = |ctx: CallContext| {
@@ -788,6 +789,58 @@ async fn an_scp_on_kms_decrypt_refuses_get_secret_value() {
     assert!(!out.contains("guarded"), "{out}");
     let (status, out) = call(sm("DescribeSecret"), get).await;
     assert_eq!(status, StatusCode::OK, "{out}");
+
+    // The KMS calls Secrets Manager made for the caller are in the caller's trail as AWS
+    // records them: the caller, invoked by Secrets Manager; the refused one with its error.
+    let lookup = r#"{"LookupAttributes":[{"AttributeKey":"EventSource","AttributeValue":"kms.amazonaws.com"}]}"#;
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        let (status, out) = call(
+            "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents".into(),
+            lookup.into(),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{out}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        events = v["Events"].as_array().cloned().unwrap_or_default();
+        if events.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let records: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| serde_json::from_str(e["CloudTrailEvent"].as_str().expect("event")).expect("json"))
+        .collect();
+    let names: Vec<&str> = records
+        .iter()
+        .filter_map(|r| r["eventName"].as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["Decrypt", "Decrypt", "GenerateDataKey"],
+        "{records:#?}"
+    );
+    for r in &records {
+        assert_eq!(
+            r["userIdentity"]["invokedBy"], "secretsmanager.amazonaws.com",
+            "{r}"
+        );
+        assert_eq!(r["sourceIPAddress"], "secretsmanager.amazonaws.com", "{r}");
+        assert_eq!(r["userIdentity"]["accountId"], account.as_str(), "{r}");
+        assert!(!r.to_string().contains("guarded"), "{r}");
+    }
+    assert_eq!(
+        records[0]["errorCode"], "AccessDeniedException",
+        "{:#}",
+        records[0]
+    );
+    assert!(records[1].get("errorCode").is_none(), "{:#}", records[1]);
+    assert_eq!(
+        records[2]["requestParameters"]["keySpec"], "AES_256",
+        "{:#}",
+        records[2]
+    );
 }
 
 impl Harness {

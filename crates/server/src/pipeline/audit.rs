@@ -1,6 +1,9 @@
 //! The audit record of one request, in CloudTrail's format.
 
-use rampart_services::cloudtrail::event::{self, EventFacts};
+use rampart_services::{
+    cloudtrail::event::{self, EventFacts},
+    SideCall,
+};
 use rampart_store::{AuditFields, AuditRecord, EncodedAudit};
 
 /// Builds the store record (the CloudTrail event plus the columns `LookupEvents` filters on),
@@ -17,6 +20,38 @@ pub fn encoded(facts: &EventFacts<'_>, account_id: Option<&str>) -> EncodedAudit
     EncodedAudit::new(&fields(facts, account_id, &source), |out| {
         event::build_into(out, facts)
     })
+}
+
+/// The record of a call a service made on the caller's behalf during `call` (Secrets Manager's
+/// `kms:Decrypt`): the caller as `userIdentity` with `invokedBy` the calling service, which is
+/// also the source address and user agent, and an id of its own, as AWS records it.
+pub(super) fn side_call(call: &super::Call, side: &SideCall) -> EncodedAudit {
+    let model =
+        rampart_model::service(side.service).and_then(|s| Some((s, s.operation(side.operation)?)));
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let event_id = super::new_event_id();
+    let facts = EventFacts {
+        request_id: &request_id,
+        event_id: &event_id,
+        event_time: call.now,
+        service: model.map(|(s, _)| s.signing_name),
+        operation: Some(side.operation),
+        region: &call.region,
+        source_ip: &side.invoked_by,
+        user_agent: &side.invoked_by,
+        principal: call.principal.as_deref(),
+        access_key_id: call.access_key_id.as_deref(),
+        request_parameters: Some(&side.request_parameters),
+        response_elements: None,
+        error: side
+            .error
+            .as_ref()
+            .map(|(code, message)| (*code, message.as_str())),
+        read_only: side.read_only,
+        model,
+        invoked_by: Some(&side.invoked_by),
+    };
+    encoded(&facts, call.account_id.as_deref())
 }
 
 fn event_source(facts: &EventFacts<'_>) -> String {
@@ -76,6 +111,7 @@ mod tests {
                 error,
                 read_only: true,
                 model: None,
+                invoked_by: None,
             };
             let record = record(&facts, Some("123456789012"));
             assert_eq!(record.event_source, "iam.amazonaws.com");

@@ -22,7 +22,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use rampart_model::{Operation, Protocol, Service};
 use rampart_services::{
     cloudtrail::event::EventFacts, route::Access, Authorizer, AuthzError, CallContext, Db,
-    Principal, Route,
+    Principal, Route, SideCalls,
 };
 use rampart_sigv4::{RequestParts, SigV4Error};
 use rampart_wire::{ApiError, CommonError, HttpRequest, WireHeader, WireResponse};
@@ -54,6 +54,8 @@ struct Call {
     error: Option<ApiError>,
     /// True once the record committed with the call's own transaction.
     audited: bool,
+    /// The calls services made on the caller's behalf, each audited as its own record.
+    side_calls: SideCalls,
 }
 
 /// The handler for every AWS API request (any path, `GET` or `POST`).
@@ -92,6 +94,7 @@ impl Call {
             output: None,
             error: None,
             audited: false,
+            side_calls: SideCalls::default(),
         }
     }
 }
@@ -293,6 +296,7 @@ async fn process(
         prepared: None,
         authorizer: Authorizer::new(app.clone()),
         via_service: None,
+        side_calls: call.side_calls.clone(),
     };
 
     // Deny by default: an operation without an authorization entry is refused.
@@ -472,15 +476,22 @@ fn error_response(call: &Call) -> WireResponse {
 /// Writes the call's audit record through the group-committing writer, unless it already
 /// committed with the call's own transaction.
 async fn audit(app: &App, call: &Call) {
-    if call.audited {
-        return;
+    if !call.audited {
+        let record = audit::encoded(
+            &facts(call, call.error.as_ref(), &ip_text(call.source_ip)),
+            call.account_id.as_deref(),
+        );
+        if let Err(err) = app.audit.submit_encoded(record).await {
+            tracing::error!(error = %err, request_id = %call.request_id, "audit record not queued");
+        }
     }
-    let record = audit::encoded(
-        &facts(call, call.error.as_ref(), &ip_text(call.source_ip)),
-        call.account_id.as_deref(),
-    );
-    if let Err(err) = app.audit.submit_encoded(record).await {
-        tracing::error!(error = %err, request_id = %call.request_id, "audit record not queued");
+    // What services did on the caller's behalf is recorded whatever became of the call (the
+    // KMS call of a secret read happened even if the read then failed), as AWS does.
+    for side in call.side_calls.take() {
+        let record = audit::side_call(call, &side);
+        if let Err(err) = app.audit.submit_encoded(record).await {
+            tracing::error!(error = %err, request_id = %call.request_id, "audit record not queued");
+        }
     }
 }
 
@@ -520,6 +531,7 @@ fn facts<'a>(call: &'a Call, error: Option<&'a ApiError>, source_ip: &'a str) ->
         error: error.map(|e| (e.code.as_str(), e.message.as_str())),
         read_only: call.access == Access::Read,
         model: call.service.zip(call.operation),
+        invoked_by: None,
     }
 }
 

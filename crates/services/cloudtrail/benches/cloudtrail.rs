@@ -38,6 +38,7 @@ fn events(c: &mut Criterion) {
         read_only: true,
         model: rampart_model::service("sts")
             .and_then(|s| Some((s, s.operation("GetCallerIdentity")?))),
+        invoked_by: None,
     };
     c.bench_function("cloudtrail_event/get_caller_identity", |b| {
         b.iter(|| build(black_box(&facts)))

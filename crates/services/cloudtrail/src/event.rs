@@ -76,6 +76,9 @@ pub struct EventFacts<'a> {
     /// The operation's model, when it is known: members its shapes mark sensitive are hidden
     /// wherever they are, on top of the member names in [`SECRET_MEMBERS`].
     pub model: Option<(&'static Service, &'static Operation)>,
+    /// The service that made the call on the caller's behalf (`secretsmanager.amazonaws.com`),
+    /// recorded as `userIdentity.invokedBy`.
+    pub invoked_by: Option<&'a str>,
 }
 
 /// Where a value sits in a service's model, when that is known.
@@ -208,6 +211,9 @@ fn user_identity(out: &mut Vec<u8>, f: &EventFacts<'_>) {
     id.str("accessKeyId", &p.access_key_id);
     if p.kind == PrincipalKind::User {
         id.str("userName", &p.name);
+    }
+    if let Some(service) = f.invoked_by {
+        id.str("invokedBy", service);
     }
     if let Some(session) = &p.session {
         id.key("sessionContext");
@@ -544,6 +550,9 @@ mod tests {
             if p.kind == PrincipalKind::User {
                 id.insert("userName".into(), json!(p.name));
             }
+            if let Some(service) = f.invoked_by {
+                id.insert("invokedBy".into(), json!(service));
+            }
             if let Some(session) = &p.session {
                 id.insert(
                     "sessionContext".into(),
@@ -721,6 +730,7 @@ mod tests {
                             error,
                             read_only: error.is_none(),
                             model: None,
+                            invoked_by: error.is_none().then_some("secretsmanager.amazonaws.com"),
                         };
                         assert_eq!(build(&facts), reference_build(&facts), "{facts:?}");
                         cases += 1;
@@ -767,6 +777,7 @@ mod tests {
             error: Some(("InvalidClientTokenId", "bad")),
             read_only: true,
             model: None,
+            invoked_by: None,
         };
         let e: Value = serde_json::from_str(&build(&facts)).unwrap();
         assert_eq!(e["userIdentity"]["accessKeyId"], "AKIAEXAMPLE");

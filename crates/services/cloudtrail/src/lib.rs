@@ -1,6 +1,14 @@
 //! AWS CloudTrail: the audit trail of every call, read back with `LookupEvents`.
 
-use rampart_kit::routes;
+use rampart_kit::{
+    authz::AuthzRequest,
+    context::CallContext,
+    db::Db,
+    error::{service_errors, ServiceError},
+    input::{opt_int, opt_str},
+    json_field::SetField,
+    routes,
+};
 
 pub mod event;
 pub mod service_event;
@@ -8,14 +16,6 @@ pub mod service_event;
 use chrono::{DateTime, Utc};
 use rampart_store::{LookupAttribute, LookupQuery, Store, StoreError, StoredEvent};
 use serde_json::{json, Value};
-
-use rampart_kit::json_field::SetField;
-use rampart_kit::{
-    authz::AuthzRequest,
-    context::CallContext,
-    db::Db,
-    error::{service_errors, ServiceError},
-};
 
 pub use rampart_model::cloudtrail::Op;
 
@@ -105,7 +105,7 @@ async fn lookup_events(
 }
 
 fn lookup_query(input: &Value, ctx: &CallContext) -> Result<LookupQuery, CloudTrailError> {
-    if let Some(category) = input.get("EventCategory").and_then(Value::as_str) {
+    if let Some(category) = opt_str(input, "EventCategory") {
         // Insights events are never produced here, so the only valid category finds nothing;
         // AWS accepts `insight` and rejects anything else.
         if category != "insight" {
@@ -127,11 +127,8 @@ fn lookup_query(input: &Value, ctx: &CallContext) -> Result<LookupQuery, CloudTr
     let attribute = match attrs.first() {
         None => None,
         Some(a) => {
-            let key = a.get("AttributeKey").and_then(Value::as_str).unwrap_or("");
-            let value = a
-                .get("AttributeValue")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let key = opt_str(a, "AttributeKey").unwrap_or("");
+            let value = opt_str(a, "AttributeValue").unwrap_or("");
             let parsed = LookupAttribute::parse(key).ok_or_else(|| {
                 CloudTrailError::InvalidLookupAttributesException(format!(
                     "Invalid attribute key: {key}"
@@ -151,7 +148,7 @@ fn lookup_query(input: &Value, ctx: &CallContext) -> Result<LookupQuery, CloudTr
     // inside the window (the request clock's, so dev mode can reach its end).
     let oldest = ctx.now - chrono::Duration::days(HISTORY_DAYS);
     let start_time = Some(start_time.map_or(oldest, |s| s.max(oldest)));
-    let max_results = match input.get("MaxResults").and_then(Value::as_i64) {
+    let max_results = match opt_int(input, "MaxResults") {
         None => MAX_RESULTS,
         Some(n) if (1..=i64::from(MAX_RESULTS)).contains(&n) => n as u32,
         Some(_) => return Err(CloudTrailError::InvalidMaxResultsException),
@@ -162,10 +159,7 @@ fn lookup_query(input: &Value, ctx: &CallContext) -> Result<LookupQuery, CloudTr
         start_time,
         end_time,
         max_results,
-        next_token: input
-            .get("NextToken")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        next_token: opt_str(input, "NextToken").map(str::to_string),
     })
 }
 

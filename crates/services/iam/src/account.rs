@@ -379,7 +379,8 @@ pub async fn details(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value
     }
     let req = page::page_req(input)?;
     let indexed: Vec<(usize, (Part, Entity))> = items.into_iter().enumerate().collect();
-    let (page_items, truncated, last) = page::slice(indexed, |(i, _)| page::index_key(*i), &req);
+    let (page_items, truncated, last) =
+        page::slice(indexed, |(i, _)| rampart_kit::page::index_key(*i), &req);
     let (mut users_out, mut groups_out, mut roles_out, mut policies_out) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (_, (part, e)) in &page_items {

@@ -193,6 +193,7 @@ mod tests {
             prepared: None,
             authorizer: rampart_kit::Authorizer::refusing(),
             via_service: None,
+            side_calls: Default::default(),
         }
     }
 
@@ -346,7 +347,7 @@ mod tests {
         }
         assert_eq!(seen, crate::common::aws_managed::POLICIES.len() + 1);
         // A marker naming a phase that does not exist is refused, not read as the start.
-        let forged = crate::common::page::encode_marker("18446744073709551615:x");
+        let forged = rampart_kit::page::encode("18446744073709551615:x");
         let err = call(&store, "ListPolicies", json!({"Marker": forged}))
             .await
             .unwrap_err();

@@ -358,7 +358,8 @@ pub async fn get_entities(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> 
     let doc = job(input, ctx, db).await?;
     let req = page::page_req(input)?;
     let indexed: Vec<(usize, JobEntity)> = doc.entities.into_iter().enumerate().collect();
-    let (items, truncated, last) = page::slice(indexed, |(i, _)| page::index_key(*i), &req);
+    let (items, truncated, last) =
+        page::slice(indexed, |(i, _)| rampart_kit::page::index_key(*i), &req);
     let list: Vec<Value> = items
         .into_iter()
         .map(|(_, e)| {
@@ -386,7 +387,8 @@ pub async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value
     let doc = job(input, ctx, db).await?;
     let req = page::page_req(input)?;
     let indexed: Vec<(usize, Value)> = doc.services.into_iter().enumerate().collect();
-    let (items, truncated, last) = page::slice(indexed, |(i, _)| page::index_key(*i), &req);
+    let (items, truncated, last) =
+        page::slice(indexed, |(i, _)| rampart_kit::page::index_key(*i), &req);
     let mut out = Map::new();
     out.insert("JobStatus".into(), json!("COMPLETED"));
     out.insert("JobType".into(), json!("SERVICE_LEVEL"));

@@ -440,6 +440,7 @@ mod tests {
             prepared: prepared.map(Arc::new),
             authorizer: rampart_kit::Authorizer::refusing(),
             via_service: None,
+            side_calls: Default::default(),
         }
     }
 

@@ -456,7 +456,8 @@ pub async fn list_versions(input: &Value, account: &str, db: &mut Db<'_>) -> Res
     versions.sort_by_key(|v| std::cmp::Reverse(version_number(&v.version_id)));
     let req = page::page_req(input)?;
     let indexed: Vec<(usize, PolicyVersion)> = versions.into_iter().enumerate().collect();
-    let (items, truncated, last) = page::slice(indexed, |(i, _)| page::index_key(*i), &req);
+    let (items, truncated, last) =
+        page::slice(indexed, |(i, _)| rampart_kit::page::index_key(*i), &req);
     let mut m = Map::new();
     m.insert(
         "Versions".into(),

@@ -282,7 +282,8 @@ fn simulate(
     // Pagination over results by position.
     let req = page::page_req(input)?;
     let indexed: Vec<(usize, Value)> = results.into_iter().enumerate().collect();
-    let (items, truncated, last) = page::slice(indexed, |(i, _)| page::index_key(*i), &req);
+    let (items, truncated, last) =
+        page::slice(indexed, |(i, _)| rampart_kit::page::index_key(*i), &req);
     let mut out = serde_json::Map::new();
     let items: Vec<Value> = items.into_iter().map(|(_, r)| r).collect();
     out.insert("EvaluationResults".into(), Value::Array(items));
@@ -357,6 +358,7 @@ mod tests {
             prepared: None,
             authorizer: rampart_kit::Authorizer::refusing(),
             via_service: None,
+            side_calls: Default::default(),
         }
     }
 
@@ -425,7 +427,10 @@ mod tests {
         let out = simulate(&input, &ctx(), custom(&[ALLOW]), vec![], None).unwrap();
         assert_eq!(out["IsTruncated"], true);
         let marker = out["Marker"].as_str().unwrap();
-        assert_eq!(page::decode_marker(marker).unwrap(), page::index_key(1));
+        assert_eq!(
+            rampart_kit::page::decode(marker).unwrap(),
+            rampart_kit::page::index_key(1)
+        );
         let next =
             json!({"ActionNames": ["s3:A", "s3:B", "s3:C"], "MaxItems": 2, "Marker": marker});
         let out = simulate(&next, &ctx(), custom(&[ALLOW]), vec![], None).unwrap();

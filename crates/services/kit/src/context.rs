@@ -34,6 +34,53 @@ pub struct CallContext {
     /// service calls another one for the caller (AWS's forward access); `None` for a call
     /// the caller made directly.
     pub via_service: Option<String>,
+    /// The calls services made on this caller's behalf during the call, which the pipeline
+    /// audits as their own records (shared by the contexts made with
+    /// [`CallContext::on_behalf_of`]).
+    pub side_calls: SideCalls,
+}
+
+/// A call a service made to another on the caller's behalf, to be audited as AWS records it:
+/// the caller as `userIdentity`, with `invokedBy` the calling service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SideCall {
+    /// The called service's model name (`kms`).
+    pub service: &'static str,
+    /// The operation (`Decrypt`).
+    pub operation: &'static str,
+    /// The calling service's endpoint name (`secretsmanager.amazonaws.com`).
+    pub invoked_by: String,
+    /// The input as sent.
+    pub request_parameters: serde_json::Value,
+    /// The error code and message, when the call failed or was refused.
+    pub error: Option<(&'static str, String)>,
+    /// Whether the operation only reads.
+    pub read_only: bool,
+}
+
+/// The side calls of one call (cheap to clone: shared).
+#[derive(Debug, Clone, Default)]
+pub struct SideCalls(Arc<std::sync::Mutex<Vec<SideCall>>>);
+
+impl SideCalls {
+    /// Notes one side call.
+    pub fn push(&self, call: SideCall) {
+        // A panic elsewhere while holding the lock leaves a usable list behind.
+        let mut calls = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        calls.push(call);
+    }
+
+    /// Every side call noted so far, in order, leaving none.
+    pub fn take(&self) -> Vec<SideCall> {
+        let mut calls = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut *calls)
+    }
 }
 
 /// Slow work a call needs (today: argon2 password hashing), planned by its route's `prepare`
@@ -198,6 +245,7 @@ mod tests {
             prepared: None,
             authorizer: Authorizer::refusing(),
             via_service: None,
+            side_calls: Default::default(),
         }
     }
 

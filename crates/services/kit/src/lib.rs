@@ -13,19 +13,23 @@ pub mod authz;
 pub mod checked_time;
 pub mod context;
 pub mod db;
+pub mod entity;
 pub mod error;
 pub mod ids;
+pub mod input;
 pub mod json_field;
+pub mod page;
 pub mod principal;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
+pub mod timestamp;
 
 pub use authorizer::{Authorizer, AuthzError};
 pub use authz::{
     AuthzQuestion, AuthzRequest, CallerPolicies, NamedPolicy, ResourcePolicy, ResourceRef,
 };
-pub use context::{CallContext, Preparation, Prepared};
+pub use context::{CallContext, Preparation, Prepared, SideCall, SideCalls};
 pub use db::Db;
 pub use error::ServiceError;
 pub use principal::{Principal, PrincipalKind};
-pub use route::{Access, Route};
+pub use route::{Access, OnBehalfError, Route};

@@ -12,8 +12,11 @@ use rampart_store::Store;
 use serde_json::Value;
 
 use crate::{
-    authorizer::AuthzError, authz::AuthzQuestion, context::CallContext, context::Preparation,
-    db::Db, error::ServiceError,
+    authorizer::AuthzError,
+    authz::AuthzQuestion,
+    context::{CallContext, Preparation, SideCall},
+    db::Db,
+    error::ServiceError,
 };
 
 /// How an operation touches state, which decides how its audit record is committed.
@@ -38,6 +41,17 @@ impl Access {
             Access::Write
         }
     }
+}
+
+/// Why a call made on the caller's behalf did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OnBehalfError {
+    /// The one authorizer refused it (AWS's access-denied message).
+    #[error("{0}")]
+    Refused(String),
+    /// It was allowed, and failed (or the decision could not be made).
+    #[error(transparent)]
+    Failed(ServiceError),
 }
 
 /// A boxed, sendable future: the table's entries have one type whatever their handler, at the
@@ -65,6 +79,8 @@ pub type PrepareFn = for<'a> fn(
 /// One built operation's entry.
 #[derive(Clone, Copy)]
 pub struct Route {
+    /// The service's model name (`kms`).
+    pub service: &'static str,
     /// The operation's name (`CreateKey`).
     pub operation: &'static str,
     /// Whether it reads or writes, which decides how its audit record is committed.
@@ -80,6 +96,7 @@ pub struct Route {
 impl std::fmt::Debug for Route {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Route")
+            .field("service", &self.service)
             .field("operation", &self.operation)
             .field("access", &self.access)
             .field("prepare", &self.prepare.is_some())
@@ -114,6 +131,49 @@ impl Route {
                 ctx.principal.arn, self.operation
             )))),
         }
+    }
+
+    /// Makes this call on the caller's behalf (`via` from [`CallContext::on_behalf_of`]):
+    /// asks the one authorizer its question, runs it, and notes it in the caller's side calls
+    /// whatever the outcome, so that the pipeline audits it as AWS does (the caller, invoked
+    /// by the calling service). A refusal is `Err(Refused(..))`; the handler's error is
+    /// `Err(Failed(..))`.
+    pub async fn call_on_behalf(
+        &self,
+        input: Value,
+        via: &CallContext,
+        store: &Store,
+        db: Db<'_>,
+    ) -> Result<Value, OnBehalfError> {
+        let invoked_by = format!(
+            "{}.amazonaws.com",
+            via.via_service.as_deref().unwrap_or_default()
+        );
+        let mut note = SideCall {
+            service: self.service,
+            operation: self.operation,
+            invoked_by,
+            request_parameters: input.clone(),
+            error: None,
+            read_only: self.access == Access::Read,
+        };
+        let outcome = match self.authorize(&input, via, store).await {
+            Ok(Ok(())) => self
+                .handle(input, via, db)
+                .await
+                .map_err(OnBehalfError::Failed),
+            Ok(Err(AuthzError::AccessDenied(message))) => Err(OnBehalfError::Refused(message)),
+            Ok(Err(AuthzError::InternalFailure(err))) | Err(err) => Err(OnBehalfError::Failed(err)),
+        };
+        note.error = match &outcome {
+            Ok(_) => None,
+            Err(OnBehalfError::Refused(message)) => {
+                Some(("AccessDeniedException", message.clone()))
+            }
+            Err(OnBehalfError::Failed(err)) => Some((err.code, err.message.clone())),
+        };
+        via.side_calls.push(note);
+        outcome
     }
 
     /// Runs the call.
@@ -209,6 +269,7 @@ macro_rules! routes {
             match op {
                 $(
                     Op::$op => Some($crate::route::Route {
+                        service: <Op as ::rampart_model::ServiceOp>::service().name,
                         operation: stringify!($op),
                         access: $crate::route::Access::$access,
                         authz: {

@@ -6,7 +6,9 @@ use rampart_store::Entity;
 use serde_json::{json, Value};
 
 use super::{
-    common::{epoch, opt_str, paging, req_str, require_not_pending_deletion, with_marker},
+    common::{
+        epoch, key_after, opt_str, paging, req_str, require_not_pending_deletion, with_marker,
+    },
     error::{KmsError, KmsResult},
     model::ALIAS_KIND,
     repo::{self, alias_arn, alias_key, region_path, Key},
@@ -146,7 +148,7 @@ pub async fn list_aliases(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
         None => None,
     };
     let mut out = Vec::new();
-    let mut after = marker.clone();
+    let mut after = key_after(marker.as_deref())?;
     let mut next = None;
     'pages: loop {
         let page = db
@@ -167,7 +169,9 @@ pub async fn list_aliases(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
                 continue;
             }
             if out.len() == limit {
-                next = out.last().map(|(k, _): &(String, Value)| k.clone());
+                next = out
+                    .last()
+                    .map(|(k, _): &(String, Value)| rampart_kit::page::encode(k));
                 break 'pages;
             }
             out.push((

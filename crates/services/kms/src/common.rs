@@ -13,17 +13,14 @@ use super::{
     model::KeyState,
     repo::Key,
 };
-use rampart_kit::json_field::SetField;
-
-/// A string member, if present.
-pub fn opt_str<'a>(input: &'a Value, name: &str) -> Option<&'a str> {
-    input.get(name).and_then(Value::as_str)
-}
+pub(crate) use rampart_kit::input::opt_str;
+use rampart_kit::{input, json_field::SetField, page};
 
 /// A required string member (the wire layer has checked presence; this guards the rest).
 pub fn req_str<'a>(input: &'a Value, name: &str) -> KmsResult<&'a str> {
-    opt_str(input, name)
-        .ok_or_else(|| KmsError::ValidationException(format!("{name} is required.")))
+    input::required(input, name, |name| {
+        KmsError::ValidationException(format!("{name} is required."))
+    })
 }
 
 /// A blob member, decoded (zeroized when dropped).
@@ -44,16 +41,8 @@ pub fn b64(bytes: &[u8]) -> String {
 
 /// An encryption context member (a string map), sorted.
 pub fn encryption_context(input: &Value, name: &str) -> KmsResult<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    if let Some(map) = input.get(name).and_then(Value::as_object) {
-        for (k, v) in map {
-            let v = v.as_str().ok_or_else(|| {
-                KmsError::ValidationException(format!("{name} values must be strings."))
-            })?;
-            out.insert(k.clone(), v.to_string());
-        }
-    }
-    Ok(out)
+    input::str_map(input, name)
+        .map_err(|_| KmsError::ValidationException(format!("{name} values must be strings.")))
 }
 
 /// Epoch seconds, as awsJson sends timestamps.
@@ -174,29 +163,29 @@ pub fn paging(input: &Value) -> KmsResult<(usize, Option<String>)> {
     Ok((limit, opt_str(input, "Marker").map(str::to_string)))
 }
 
-/// A page of an in-memory list: items after the marker (an index), at most `limit`. A marker
-/// that is not an index of the list is AWS's `InvalidMarkerException`.
-pub fn page<T: Clone>(
-    items: &[T],
+/// AWS's `InvalidMarkerException`: a marker this server did not issue for the list.
+pub fn invalid_marker() -> KmsError {
+    KmsError::InvalidMarkerException(
+        "The request was rejected because the marker that specifies where pagination should next begin is not valid.".into(),
+    )
+}
+
+/// The sort key a marker of a stored list (keys, aliases) names.
+pub fn key_after(marker: Option<&str>) -> KmsResult<Option<String>> {
+    marker
+        .map(|m| page::decode(m).ok_or_else(invalid_marker))
+        .transpose()
+}
+
+/// A page of an in-memory list: at most `limit` items from the offset the marker names. A
+/// marker that is not an offset into the list is `InvalidMarkerException`.
+pub fn page<T>(
+    items: Vec<T>,
     limit: usize,
     marker: Option<&str>,
 ) -> KmsResult<(Vec<T>, Option<String>)> {
-    let invalid = || {
-        KmsError::InvalidMarkerException(
-            "The request was rejected because the marker that specifies where pagination should next begin is not valid.".into(),
-        )
-    };
-    let start = match marker {
-        Some(m) => m.parse::<usize>().map_err(|_| invalid())?,
-        None => 0,
-    };
-    if start > items.len() {
-        return Err(invalid());
-    }
-    let end = start.saturating_add(limit).min(items.len());
-    let slice = items.get(start..end).unwrap_or_default().to_vec();
-    let next = (end < items.len()).then(|| end.to_string());
-    Ok((slice, next))
+    let got = page::at_offset(items, marker, limit).ok_or_else(invalid_marker)?;
+    Ok((got.items, got.next))
 }
 
 /// Adds `NextMarker`/`Truncated` to a list response.
@@ -215,18 +204,23 @@ mod tests {
     #[test]
     fn pages_follow_their_markers() {
         let items: Vec<u32> = (0..5).collect();
-        let (first, next) = page(&items, 2, None).unwrap();
-        assert_eq!((first, next.as_deref()), (vec![0, 1], Some("2")));
-        let (last, next) = page(&items, 10, Some("4")).unwrap();
+        let (first, next) = page(items.clone(), 2, None).unwrap();
+        assert_eq!(first, vec![0, 1]);
+        let (second, next) = page(items.clone(), 2, next.as_deref()).unwrap();
+        assert_eq!(second, vec![2, 3]);
+        let (last, next) = page(items.clone(), 10, next.as_deref()).unwrap();
         assert_eq!((last, next), (vec![4], None));
-        assert_eq!(page(&items, 2, Some("5")).unwrap(), (vec![], None));
+        let end = page::offset_token(5);
+        assert_eq!(page(items.clone(), 2, Some(&end)).unwrap(), (vec![], None));
     }
 
     #[test]
     fn markers_outside_the_list_are_invalid() {
         let items: Vec<u32> = (0..5).collect();
-        for marker in ["6", "18446744073709551615", "-1", "x"] {
-            match page(&items, 1000, Some(marker)) {
+        let huge = page::offset_token(usize::MAX);
+        let past = page::offset_token(6);
+        for marker in ["6", "18446744073709551615", "-1", "x", &huge, &past] {
+            match page(items.clone(), 1000, Some(marker)) {
                 Err(KmsError::InvalidMarkerException(_)) => {}
                 other => panic!("marker {marker}: {other:?}"),
             }

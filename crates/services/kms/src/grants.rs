@@ -207,7 +207,7 @@ pub async fn list_grants(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Km
         .filter(|g| grantee.is_none_or(|p| g.grantee == p))
         .map(|g| entry(&key, g))
         .collect();
-    let (items, next) = page(&all, limit, marker.as_deref())?;
+    let (items, next) = page(all, limit, marker.as_deref())?;
     Ok(with_marker(json!({ "Grants": items }), next))
 }
 
@@ -249,7 +249,7 @@ pub async fn list_retirable_grants(
         }
         after = page.items.last().map(|e| e.name_key.clone());
     }
-    let (items, next) = page(&all, limit, marker.as_deref())?;
+    let (items, next) = page(all, limit, marker.as_deref())?;
     Ok(with_marker(json!({ "Grants": items }), next))
 }
 

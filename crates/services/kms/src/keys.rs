@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 
 use super::{
     common::{
-        invalid_state, metadata, opt_str, page, paging, require_not_pending_deletion, with_marker,
+        invalid_state, key_after, metadata, opt_str, page, paging, require_not_pending_deletion,
+        with_marker,
     },
     crypto::{self, KeySpec},
     error::{KmsError, KmsResult},
@@ -218,6 +219,7 @@ pub async fn describe_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
 /// `ListKeys`: the caller's keys in the region, in key id order.
 pub async fn list_keys(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
     let (limit, marker) = paging(input)?;
+    let after = key_after(marker.as_deref())?;
     let account = &ctx.principal.account_id;
     let page = db
         .entities()
@@ -225,7 +227,7 @@ pub async fn list_keys(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsR
             account,
             KEY_KIND,
             &region_path(&ctx.region),
-            marker.as_deref(),
+            after.as_deref(),
             limit as u32,
         )
         .await?;
@@ -235,7 +237,9 @@ pub async fn list_keys(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsR
         .map(|e| json!({"KeyId": e.id, "KeyArn": e.arn}))
         .collect();
     let next = if page.truncated {
-        page.items.last().map(|e| e.name_key.clone())
+        page.items
+            .last()
+            .map(|e| rampart_kit::page::encode(&e.name_key))
     } else {
         None
     };
@@ -324,6 +328,6 @@ pub async fn list_resource_tags(
         .iter()
         .map(|(k, v)| json!({"TagKey": k, "TagValue": v}))
         .collect();
-    let (items, next) = page(&tags, limit, marker.as_deref())?;
+    let (items, next) = page(tags, limit, marker.as_deref())?;
     Ok(with_marker(json!({ "Tags": items }), next))
 }

@@ -165,6 +165,6 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult
             v
         })
         .collect();
-    let (items, next) = page(&entries, limit, marker.as_deref())?;
+    let (items, next) = page(entries, limit, marker.as_deref())?;
     Ok(with_marker(json!({ "Rotations": items }), next))
 }

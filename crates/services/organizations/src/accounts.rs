@@ -6,14 +6,18 @@ use rampart_store::{Account, AccountStatus, Entity};
 use serde_json::{json, Map, Value};
 
 use super::{
-    common::{
-        bump, doc, find, managed_org, opt, paged, readable_org, req, save, Org, OrgError, Res,
-    },
+    common::{find, key_after, managed_org, paged, readable_org, req, Org, OrgError, Res},
     model::{self, CreateStatusDoc, MemberDoc},
     tree::{self, Node},
 };
-use rampart_iam::common::{page, to_text, ts};
-use rampart_kit::{context::CallContext, db::Db, error::ServiceError};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity::{bump, read_doc, save_doc, to_text},
+    input::{opt_str, str_list},
+    page,
+    timestamp::ts,
+};
 
 /// The `Account` structure.
 pub fn account_json(org: &Org, a: &Account, m: &MemberDoc) -> Value {
@@ -65,7 +69,7 @@ pub async fn member(db: &mut Db<'_>, org: &Org, id: &str) -> Res<(Entity, Member
     let e = find(db, org, model::MEMBER, id)
         .await?
         .ok_or(OrgError::AccountNotFoundException)?;
-    let m: MemberDoc = doc(&e)?;
+    let m: MemberDoc = read_doc(&e)?;
     let a = db
         .accounts()
         .get(id)
@@ -113,7 +117,7 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
     let org = managed_org(db, ctx).await?;
     let email = req(input, "Email")?;
     let name = req(input, "AccountName")?;
-    let role = opt(input, "RoleName").unwrap_or(model::DEFAULT_ACCESS_ROLE);
+    let role = opt_str(input, "RoleName").unwrap_or(model::DEFAULT_ACCESS_ROLE);
     check_create_input(email, name, role)?;
     let id = model::new_create_status_id()?;
     let d = CreateStatusDoc {
@@ -157,13 +161,13 @@ pub async fn describe_status(input: &Value, ctx: &CallContext, db: &mut Db<'_>) 
     let e = find(db, &org, model::CREATE_STATUS, id)
         .await?
         .ok_or(OrgError::CreateAccountStatusNotFoundException)?;
-    let d: CreateStatusDoc = doc(&e)?;
+    let d: CreateStatusDoc = read_doc(&e)?;
     Ok(json!({ "CreateAccountStatus": status_json(&e, &d) }))
 }
 
 pub async fn list_status(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
-    let states = rampart_iam::common::str_list(input, "States");
+    let states = str_list(input, "States");
     let mut items = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -178,7 +182,7 @@ pub async fn list_status(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
             )
             .await?;
         for e in &got.items {
-            let d: CreateStatusDoc = doc(e)?;
+            let d: CreateStatusDoc = read_doc(e)?;
             if states.is_empty() || states.contains(&d.state) {
                 items.push(status_json(e, &d));
             }
@@ -210,16 +214,7 @@ pub async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
             )
         }
     };
-    let after = match opt(input, "NextToken") {
-        Some(t) => Some(page::decode_marker(t).map_err(|_| -> ServiceError {
-            OrgError::invalid(
-                "INVALID_PAGINATION_TOKEN",
-                "The pagination token is not valid.",
-            )
-            .into()
-        })?),
-        None => None,
-    };
+    let after = key_after(input)?;
     let got = db
         .entities()
         .list(&org.management, model::MEMBER, "/", after.as_deref(), max)
@@ -228,7 +223,7 @@ pub async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
     let found = db.accounts().get_many(&ids).await?;
     let mut accounts = Vec::with_capacity(got.items.len());
     for e in &got.items {
-        let m: MemberDoc = doc(e)?;
+        let m: MemberDoc = read_doc(e)?;
         if let Some(a) = found.iter().find(|a| a.id == e.name_key) {
             accounts.push(account_json(&org, a, &m));
         }
@@ -237,10 +232,7 @@ pub async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Valu
     out.insert("Accounts".into(), Value::Array(accounts));
     if got.truncated {
         if let Some(last) = got.items.last() {
-            out.insert(
-                "NextToken".into(),
-                json!(page::encode_marker(&last.name_key)),
-            );
+            out.insert("NextToken".into(), json!(page::encode(&last.name_key)));
         }
     }
     Ok(Value::Object(out))
@@ -280,7 +272,7 @@ pub async fn move_account(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> 
         .add(&org.management, model::LINK_CHILD, dest, account)
         .await?;
     m.parent_id = dest.to_string();
-    save(db, e, &m).await?;
+    save_doc(db, e, &m, ctx.now).await?;
     bump(db).await?;
     Ok(json!({}))
 }

@@ -1,16 +1,17 @@
 //! Helpers shared by the Organizations families: AWS's error codes, finding the caller's
-//! organization, who may call, and reading and writing the stored documents.
+//! organization, who may call, and Organizations' input and `NextToken` errors over the
+//! shared helpers of `rampart_kit`.
 
 use rampart_store::Entity;
-use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
 
 use super::model::{self, MemberDoc, OrgDoc};
-use rampart_iam::common::{read_doc, to_text};
 use rampart_kit::{
     context::CallContext,
     db::Db,
+    entity::{self, read_doc},
     error::{service_errors, ServiceError},
+    input, page,
 };
 
 service_errors! {
@@ -251,91 +252,56 @@ pub async fn readable_org(db: &mut Db<'_>, ctx: &CallContext) -> Res<Org> {
 
 /// An entity of the organization by kind and id.
 pub async fn find(db: &mut Db<'_>, org: &Org, kind: &str, id: &str) -> Res<Option<Entity>> {
-    Ok(db.entities().get(&org.management, kind, id).await?)
-}
-
-/// Reads a typed document.
-pub fn doc<T: DeserializeOwned + Default>(e: &Entity) -> Res<T> {
-    read_doc(e)
-}
-
-/// Writes a typed document back into an entity and the store.
-pub async fn save<T: Serialize>(db: &mut Db<'_>, mut e: Entity, doc: &T) -> Res<()> {
-    e.doc = to_text(doc)?;
-    e.updated_at = chrono::Utc::now();
-    let key = e.name_key.clone();
-    db.entities().update(&key, &e).await?;
-    Ok(())
-}
-
-/// Bumps the authorization epoch: an organization change takes effect on the next request.
-pub async fn bump(db: &mut Db<'_>) -> Res<()> {
-    db.authz_epoch().bump().await?;
-    Ok(())
+    entity::find(db, &org.management, kind, id).await
 }
 
 /// A required string member, with Organizations' error for a missing one.
 pub fn req<'a>(input: &'a Value, key: &str) -> Res<&'a str> {
-    input.get(key).and_then(Value::as_str).ok_or_else(|| {
+    input::required(input, key, |key| {
         OrgError::invalid("INPUT_REQUIRED", &format!("You must specify {key}.")).into()
     })
 }
 
-/// An optional string member.
-pub fn opt<'a>(input: &'a Value, key: &str) -> Option<&'a str> {
-    input.get(key).and_then(Value::as_str)
+/// AWS's refusal of a `NextToken` this server did not issue for the list.
+fn invalid_token() -> ServiceError {
+    OrgError::invalid(
+        "INVALID_PAGINATION_TOKEN",
+        "The pagination token is not valid.",
+    )
+    .into()
 }
 
-/// Organizations' `MaxResults` (1..=20) and `NextToken` (an opaque offset).
-pub fn page_of(input: &Value) -> Res<(usize, usize)> {
-    let max = match input.get("MaxResults").and_then(Value::as_i64) {
-        None => 20,
-        Some(n) if (1..=20).contains(&n) => n as usize,
-        Some(_) => {
-            return Err(OrgError::invalid(
-                "INVALID_PAGINATION_TOKEN",
-                "MaxResults must be between 1 and 20.",
-            )
-            .into())
-        }
-    };
-    let start = match opt(input, "NextToken") {
-        None => 0,
-        Some(t) => rampart_iam::common::page::decode_marker(t)
-            .ok()
-            .and_then(|s| s.parse::<usize>().ok())
-            .ok_or_else(|| -> ServiceError {
-                OrgError::invalid(
-                    "INVALID_PAGINATION_TOKEN",
-                    "The pagination token is not valid.",
-                )
-                .into()
-            })?,
-    };
-    Ok((start, max))
-}
-
-/// Builds a page response: `items[start..start+max]` under `key`, with `NextToken` when more.
-/// A token past the end of the list is `InvalidInputException` (`INVALID_PAGINATION_TOKEN`).
-pub fn paged(key: &str, items: Vec<Value>, input: &Value) -> Res<Value> {
-    let (start, max) = page_of(input)?;
-    let total = items.len();
-    if start > total {
-        return Err(OrgError::invalid(
+/// Organizations' `MaxResults` (1..=20, default 20).
+fn max_results(input: &Value) -> Res<usize> {
+    match input::opt_int(input, "MaxResults") {
+        None => Ok(20),
+        Some(n) if (1..=20).contains(&n) => Ok(usize::try_from(n).unwrap_or(20)),
+        Some(_) => Err(OrgError::invalid(
             "INVALID_PAGINATION_TOKEN",
-            "The pagination token is not valid.",
+            "MaxResults must be between 1 and 20.",
         )
-        .into());
+        .into()),
     }
-    let end = start.saturating_add(max);
-    let slice: Vec<Value> = items.into_iter().skip(start).take(max).collect();
+}
+
+/// The sort key after which a stored list continues (`NextToken`), if any.
+pub fn key_after(input: &Value) -> Res<Option<String>> {
+    input::opt_str(input, "NextToken")
+        .map(|t| page::decode(t).ok_or_else(invalid_token))
+        .transpose()
+}
+
+/// Builds a page response: at most `MaxResults` of `items` from the offset `NextToken` names,
+/// under `key`, with `NextToken` when more follow. A token that is not an offset into the
+/// list is `InvalidInputException` (`INVALID_PAGINATION_TOKEN`).
+pub fn paged(key: &str, items: Vec<Value>, input: &Value) -> Res<Value> {
+    let max = max_results(input)?;
+    let got = page::at_offset(items, input::opt_str(input, "NextToken"), max)
+        .ok_or_else(invalid_token)?;
     let mut out = serde_json::Map::new();
-    out.insert(key.into(), Value::Array(slice));
-    if end < total {
-        out.insert(
-            "NextToken".into(),
-            Value::String(rampart_iam::common::page::encode_marker(&end.to_string())),
-        );
+    out.insert(key.into(), Value::Array(got.items));
+    if let Some(next) = got.next {
+        out.insert("NextToken".into(), Value::String(next));
     }
     Ok(Value::Object(out))
 }
@@ -344,9 +310,8 @@ pub fn paged(key: &str, items: Vec<Value>, input: &Value) -> Res<Value> {
 mod tests {
     #[test]
     fn tokens_past_the_end_are_invalid_not_an_overflow() {
-        use rampart_iam::common::page::encode_marker;
         let items: Vec<Value> = (0..3).map(|i| serde_json::json!(i)).collect();
-        let huge = serde_json::json!({"NextToken": encode_marker(&usize::MAX.to_string())});
+        let huge = serde_json::json!({"NextToken": page::offset_token(usize::MAX)});
         let err = super::paged("Items", items.clone(), &huge).unwrap_err();
         assert_eq!(err.code, "InvalidInputException");
         let first = super::paged(

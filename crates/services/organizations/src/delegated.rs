@@ -7,13 +7,18 @@ use serde_json::{json, Value};
 
 use super::{
     accounts::{account_json, member},
-    common::{bump, managed_org, opt, paged, readable_org, req, save, Res},
+    common::{managed_org, paged, readable_org, req, Res},
     model::{self, MemberDoc},
     tree, OrgError,
 };
-use rampart_iam::common::ts;
-use rampart_kit::json_field::SetField;
-use rampart_kit::{context::CallContext, db::Db};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity::{bump, save_doc},
+    input::opt_str,
+    json_field::SetField,
+    timestamp::ts,
+};
 
 pub async fn register(input: &Value, ctx: &CallContext, db: &mut Db<'_>, add: bool) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
@@ -52,14 +57,14 @@ pub async fn register(input: &Value, ctx: &CallContext, db: &mut Db<'_>, add: bo
             .remove(&org.management, model::LINK_DELEGATED, account, service)
             .await?;
     }
-    save(db, e, &m).await?;
+    save_doc(db, e, &m, ctx.now).await?;
     bump(db).await?;
     Ok(json!({}))
 }
 
 pub async fn list_admins(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
-    let filter = opt(input, "ServicePrincipal");
+    let filter = opt_str(input, "ServicePrincipal");
     let mut items = Vec::new();
     for id in tree::all_member_ids(db, &org.management).await? {
         let (_, m, a) = member(db, &org, &id).await?;

@@ -12,7 +12,7 @@ use super::{
     model::{self, RootDoc},
     policies, tree,
 };
-use rampart_kit::{authz::NamedPolicy, db::Db};
+use rampart_kit::{authz::NamedPolicy, db::Db, entity::read_doc};
 
 /// One level (root, OU or account) and the policies of one type attached there.
 pub type Level = (String, Vec<NamedPolicy>);
@@ -49,7 +49,7 @@ pub async fn view(store: &Store, account: &str) -> Res<Option<OrgView>> {
     };
     let path = tree::path_to(db, &org, account).await?;
     let root = tree::root(db, &org).await?;
-    let types = super::common::doc::<RootDoc>(&root)?.policy_types;
+    let types = read_doc::<RootDoc>(&root)?.policy_types;
     let mut org_path = format!("{}/", org.id);
     for id in path.iter().take(path.len().saturating_sub(1)) {
         org_path.push_str(id);

@@ -7,12 +7,17 @@ use rampart_store::Entity;
 use serde_json::{json, Value};
 
 use super::{
-    common::{bump, caller_org, doc, managed_org, membership, org_of, paged, req, save, Res},
+    common::{caller_org, managed_org, membership, org_of, paged, req, Res},
     model::{self, HandshakeDoc, MemberDoc},
     policies, tree, OrgError,
 };
-use rampart_iam::common::{to_text, ts};
-use rampart_kit::{context::CallContext, db::Db, error::ServiceError};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity::{bump, read_doc, save_doc, to_text},
+    error::ServiceError,
+    timestamp::ts,
+};
 
 /// How long an invitation stays open.
 const OPEN_DAYS: i64 = 15;
@@ -76,7 +81,7 @@ pub async fn invite(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         .await?
     {
         if let Some(e) = db.entities().get_by_id(&h).await? {
-            let d: HandshakeDoc = doc(&e)?;
+            let d: HandshakeDoc = read_doc(&e)?;
             if d.state == "OPEN" && d.org_id == org.id {
                 return Err(OrgError::DuplicateHandshakeException.into());
             }
@@ -123,7 +128,7 @@ async fn load(db: &mut Db<'_>, id: &str, now: DateTime<Utc>) -> Res<(Entity, Han
         .await?
         .filter(|e| e.kind == model::HANDSHAKE)
         .ok_or(OrgError::HandshakeNotFoundException)?;
-    let mut d: HandshakeDoc = doc(&e)?;
+    let mut d: HandshakeDoc = read_doc(&e)?;
     if d.state == "OPEN" && d.expires_at < now {
         d.state = "EXPIRED".into();
     }
@@ -182,7 +187,7 @@ pub async fn transition(input: &Value, ctx: &CallContext, db: &mut Db<'_>, to: &
         bump(db).await?;
     }
     d.state = to.into();
-    save(db, e.clone(), &d).await?;
+    save_doc(db, e.clone(), &d, ctx.now).await?;
     Ok(json!({ "Handshake": handshake_json(&e, &d) }))
 }
 

@@ -7,12 +7,18 @@ use rampart_store::Entity;
 use serde_json::{json, Value};
 
 use super::{
-    common::{bump, caller_org, doc, managed_org, membership, opt, Org, OrgError, Res},
+    common::{caller_org, managed_org, membership, Org, OrgError, Res},
     model::{self, MemberDoc, OrgDoc, RootDoc},
     policies, tree,
 };
-use rampart_iam::common::to_text;
-use rampart_kit::{context::CallContext, db::Db, error::ServiceError};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity::{bump, read_doc, save_doc, to_text},
+    error::ServiceError,
+    input::opt_str,
+    timestamp::ts,
+};
 
 /// The `Organization` structure.
 pub async fn org_json(db: &mut Db<'_>, org: &Org) -> Res<Value> {
@@ -21,7 +27,7 @@ pub async fn org_json(db: &mut Db<'_>, org: &Org) -> Res<Value> {
         .get(&org.management, model::ROOT, &org.doc.root_id)
         .await?
     {
-        Some(root) => doc::<RootDoc>(&root)?.policy_types,
+        Some(root) => read_doc::<RootDoc>(&root)?.policy_types,
         None => Vec::new(),
     };
     // Deprecated by AWS but still returned: the SCP type's status in the root.
@@ -43,7 +49,7 @@ pub async fn org_json(db: &mut Db<'_>, org: &Org) -> Res<Value> {
 
 pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = ctx.principal.account_id.clone();
-    let feature_set = opt(input, "FeatureSet").unwrap_or("ALL").to_string();
+    let feature_set = opt_str(input, "FeatureSet").unwrap_or("ALL").to_string();
     if feature_set != "ALL" && feature_set != "CONSOLIDATED_BILLING" {
         return Err(OrgError::invalid(
             "INVALID_ENUM",
@@ -235,7 +241,7 @@ pub async fn service_access(
     } else {
         org.doc.service_access.remove(service);
     }
-    super::common::save(db, org.entity.clone(), &org.doc).await?;
+    save_doc(db, org.entity.clone(), &org.doc, ctx.now).await?;
     Ok(json!({}))
 }
 
@@ -245,7 +251,7 @@ pub async fn list_service_access(input: &Value, ctx: &CallContext, db: &mut Db<'
         .doc
         .service_access
         .iter()
-        .map(|(s, t)| json!({"ServicePrincipal": s, "DateEnabled": rampart_iam::common::ts(*t)}))
+        .map(|(s, t)| json!({"ServicePrincipal": s, "DateEnabled": ts(*t)}))
         .collect();
     super::common::paged("EnabledServicePrincipals", items, input)
 }

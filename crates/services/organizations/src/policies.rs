@@ -7,12 +7,16 @@ use rampart_store::Entity;
 use serde_json::{json, Map, Value};
 
 use super::{
-    common::{bump, doc, find, managed_org, paged, readable_org, req, save, Org, OrgError, Res},
+    common::{find, managed_org, paged, readable_org, req, Org, OrgError, Res},
     model::{self, PolicyDoc, RootDoc},
     tree::{self, Node},
 };
-use rampart_iam::common::to_text;
-use rampart_kit::{context::CallContext, db::Db};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity::{bump, read_doc, save_doc, to_text},
+    timestamp::ts,
+};
 
 /// Most characters in an SCP or RCP.
 pub const MAX_SCP_SIZE: usize = 5120;
@@ -81,7 +85,7 @@ pub async fn attach_default(
 /// does for new OUs and accounts.
 pub async fn attach_defaults(db: &mut Db<'_>, org: &Org, target: &str) -> Res<()> {
     let root = tree::root(db, org).await?;
-    let d: RootDoc = doc(&root)?;
+    let d: RootDoc = read_doc(&root)?;
     for t in &d.policy_types {
         attach_default(db, org, target, t).await?;
     }
@@ -158,7 +162,7 @@ pub async fn all(db: &mut Db<'_>, org: &Org) -> Res<Vec<(Entity, PolicyDoc)>> {
             .list(&org.management, model::POLICY, "/", after.as_deref(), 1000)
             .await?;
         for e in &page.items {
-            out.push((e.clone(), doc::<PolicyDoc>(e)?));
+            out.push((e.clone(), read_doc::<PolicyDoc>(e)?));
         }
         if !page.truncated {
             break;
@@ -172,13 +176,13 @@ async fn load(db: &mut Db<'_>, org: &Org, id: &str) -> Res<(Entity, PolicyDoc)> 
     let e = find(db, org, model::POLICY, id)
         .await?
         .ok_or(OrgError::PolicyNotFoundException)?;
-    let d = doc(&e)?;
+    let d = read_doc(&e)?;
     Ok((e, d))
 }
 
 async fn enabled_types(db: &mut Db<'_>, org: &Org) -> Res<Vec<String>> {
     let root = tree::root(db, org).await?;
-    Ok(doc::<RootDoc>(&root)?.policy_types)
+    Ok(read_doc::<RootDoc>(&root)?.policy_types)
 }
 
 pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
@@ -257,7 +261,7 @@ pub async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         check_content(&d.policy_type, content)?;
         d.content = content.into();
     }
-    save(db, e.clone(), &d).await?;
+    save_doc(db, e.clone(), &d, ctx.now).await?;
     bump(db).await?;
     Ok(json!({"Policy": {"PolicySummary": summary_json(&e, &d), "Content": d.content}}))
 }
@@ -321,7 +325,7 @@ pub async fn attached(
         .await?
     {
         if let Some(e) = find(db, org, model::POLICY, &id).await? {
-            let d: PolicyDoc = doc(&e)?;
+            let d: PolicyDoc = read_doc(&e)?;
             if d.policy_type == policy_type {
                 out.push((e, d));
             }
@@ -460,7 +464,7 @@ pub async fn set_type(
         return Err(OrgError::PolicyTypeNotAvailableForOrganizationException.into());
     }
     let root = tree::root(db, &org).await?;
-    let mut d: RootDoc = doc(&root)?;
+    let mut d: RootDoc = read_doc(&root)?;
     let on = d.policy_types.iter().any(|t| t == policy_type);
     if enable && on {
         return Err(OrgError::PolicyTypeAlreadyEnabledException.into());
@@ -488,7 +492,7 @@ pub async fn set_type(
         }
         d.policy_types.retain(|t| t != policy_type);
     }
-    save(db, root.clone(), &d).await?;
+    save_doc(db, root.clone(), &d, ctx.now).await?;
     bump(db).await?;
     let root = tree::root(db, &org).await?;
     Ok(json!({"Root": tree::root_json(&root)?}))
@@ -560,7 +564,7 @@ pub async fn effective(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res
     }
     Ok(json!({"EffectivePolicy": {
         "PolicyContent": merged.to_string(),
-        "LastUpdatedTimestamp": rampart_iam::common::ts(updated),
+        "LastUpdatedTimestamp": ts(updated),
         "TargetId": target_id,
         "PolicyType": policy_type,
     }}))

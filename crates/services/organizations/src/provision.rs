@@ -17,16 +17,21 @@ use rampart_store::{
 use serde_json::json;
 
 use super::{
-    common::{bump, doc, org_of, save, Res},
+    common::{org_of, Res},
     model::{self, CreateStatusDoc, MemberDoc},
     policies, tree,
 };
 use rampart_cloudtrail::service_event::ServiceEvent;
 use rampart_iam::{
-    common::{aws_managed, to_text},
+    common::aws_managed,
     model::{self as iam_model, RoleDoc},
 };
-use rampart_kit::{db::Db, ids, principal::root_arn};
+use rampart_kit::{
+    db::Db,
+    entity::{bump, read_doc, save_doc, to_text},
+    ids,
+    principal::root_arn,
+};
 
 /// An account the provisioner created, with its root user's first access key.
 pub struct NewAccount {
@@ -61,7 +66,7 @@ pub async fn run_pending(
                 .entities()
                 .get(&management, model::CREATE_STATUS, &request_id)
                 .await?
-                .map(|e| doc::<CreateStatusDoc>(&e))
+                .map(|e| read_doc::<CreateStatusDoc>(&e))
                 .transpose()?,
             None => None,
         };
@@ -135,7 +140,7 @@ async fn complete(
     else {
         return Ok(None);
     };
-    let mut d: CreateStatusDoc = doc(&e)?;
+    let mut d: CreateStatusDoc = read_doc(&e)?;
     let Some(org) = org_of(db, management).await?.filter(|o| o.id == d.org_id) else {
         return fail(db, e, d, "INTERNAL_FAILURE", now).await.map(Some);
     };
@@ -190,7 +195,7 @@ async fn complete(
     d.state = "SUCCEEDED".into();
     d.completed_at = Some(now);
     d.account_id = Some(account_id.clone());
-    save(db, e, &d).await?;
+    save_doc(db, e, &d, now).await?;
     bump(db).await?;
     Ok(Some(Some(NewAccount {
         account_id,
@@ -209,7 +214,7 @@ async fn fail(
     d.state = "FAILED".into();
     d.completed_at = Some(now);
     d.failure_reason = Some(reason.into());
-    save(db, e, &d).await?;
+    save_doc(db, e, &d, now).await?;
     Ok(None)
 }
 

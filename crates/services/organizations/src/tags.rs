@@ -1,16 +1,22 @@
 //! Tags on accounts, OUs, the root and policies: `TagResource`, `UntagResource`,
 //! `ListTagsForResource`.
 
+use chrono::{DateTime, Utc};
 use rampart_store::Entity;
 use serde_json::{json, Value};
 
 use super::{
-    common::{doc, find, managed_org, paged, readable_org, req, save, Org, OrgError, Res},
+    common::{find, managed_org, paged, readable_org, req, Org, OrgError, Res},
     model::{self, MemberDoc, OuDoc, PolicyDoc, RootDoc},
     tree::{self, Node},
 };
 use rampart_iam::model::Tag;
-use rampart_kit::{context::CallContext, db::Db};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity::{read_doc, save_doc},
+    input::str_list,
+};
 
 /// Most tags on one resource.
 pub const MAX_TAGS: usize = 50;
@@ -68,34 +74,34 @@ async fn resource(db: &mut Db<'_>, org: &Org, id: &str) -> Res<Entity> {
 
 fn tags_of(e: &Entity) -> Res<Vec<Tag>> {
     Ok(match e.kind.as_str() {
-        model::POLICY => doc::<PolicyDoc>(e)?.tags,
-        model::ROOT => doc::<RootDoc>(e)?.tags,
-        model::OU => doc::<OuDoc>(e)?.tags,
-        _ => doc::<MemberDoc>(e)?.tags,
+        model::POLICY => read_doc::<PolicyDoc>(e)?.tags,
+        model::ROOT => read_doc::<RootDoc>(e)?.tags,
+        model::OU => read_doc::<OuDoc>(e)?.tags,
+        _ => read_doc::<MemberDoc>(e)?.tags,
     })
 }
 
-async fn store_tags(db: &mut Db<'_>, e: Entity, tags: Vec<Tag>) -> Res<()> {
+async fn store_tags(db: &mut Db<'_>, e: Entity, tags: Vec<Tag>, now: DateTime<Utc>) -> Res<()> {
     match e.kind.as_str() {
         model::POLICY => {
-            let mut d: PolicyDoc = doc(&e)?;
+            let mut d: PolicyDoc = read_doc(&e)?;
             d.tags = tags;
-            save(db, e, &d).await
+            save_doc(db, e, &d, now).await
         }
         model::ROOT => {
-            let mut d: RootDoc = doc(&e)?;
+            let mut d: RootDoc = read_doc(&e)?;
             d.tags = tags;
-            save(db, e, &d).await
+            save_doc(db, e, &d, now).await
         }
         model::OU => {
-            let mut d: OuDoc = doc(&e)?;
+            let mut d: OuDoc = read_doc(&e)?;
             d.tags = tags;
-            save(db, e, &d).await
+            save_doc(db, e, &d, now).await
         }
         _ => {
-            let mut d: MemberDoc = doc(&e)?;
+            let mut d: MemberDoc = read_doc(&e)?;
             d.tags = tags;
-            save(db, e, &d).await
+            save_doc(db, e, &d, now).await
         }
     }
 }
@@ -113,10 +119,10 @@ pub async fn change(input: &Value, ctx: &CallContext, db: &mut Db<'_>, add: bool
         }
         check(&tags)?;
     } else {
-        let keys = rampart_iam::common::str_list(input, "TagKeys");
+        let keys = str_list(input, "TagKeys");
         tags.retain(|t| !keys.contains(&t.key));
     }
-    store_tags(db, e, tags).await?;
+    store_tags(db, e, tags, ctx.now).await?;
     Ok(json!({}))
 }
 

@@ -8,12 +8,16 @@ use rampart_store::Entity;
 use serde_json::{json, Value};
 
 use super::{
-    common::{bump, doc, find, managed_org, paged, readable_org, req, save, Org, OrgError, Res},
+    common::{find, managed_org, paged, readable_org, req, Org, OrgError, Res},
     model::{self, MemberDoc, OuDoc, RootDoc},
     policies,
 };
-use rampart_iam::common::to_text;
-use rampart_kit::{context::CallContext, db::Db, error::ServiceError};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity::{bump, read_doc, save_doc, to_text},
+    error::ServiceError,
+};
 
 /// AWS's limit on OU nesting below the root.
 pub const MAX_OU_DEPTH: usize = 5;
@@ -44,7 +48,7 @@ pub fn node_of(id: &str) -> Option<Node> {
 
 /// The `Root` structure.
 pub fn root_json(e: &Entity) -> Res<Value> {
-    let d: RootDoc = doc(e)?;
+    let d: RootDoc = read_doc(e)?;
     let types: Vec<Value> = d
         .policy_types
         .iter()
@@ -79,11 +83,11 @@ pub async fn parent(db: &mut Db<'_>, org: &Org, id: &str, err: OrgError) -> Res<
 pub async fn parent_of(db: &mut Db<'_>, org: &Org, id: &str) -> Res<Option<String>> {
     Ok(match node_of(id) {
         Some(Node::Ou) => match find(db, org, model::OU, id).await? {
-            Some(e) => Some(doc::<OuDoc>(&e)?.parent_id),
+            Some(e) => Some(read_doc::<OuDoc>(&e)?.parent_id),
             None => None,
         },
         Some(Node::Account) => match find(db, org, model::MEMBER, id).await? {
-            Some(e) => Some(doc::<MemberDoc>(&e)?.parent_id),
+            Some(e) => Some(read_doc::<MemberDoc>(&e)?.parent_id),
             None => None,
         },
         _ => None,
@@ -272,12 +276,12 @@ pub async fn update_ou(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res
     let mut e = load_ou(db, &org, req(input, "OrganizationalUnitId")?).await?;
     if let Some(name) = input.get("Name").and_then(Value::as_str) {
         check_ou_name(name)?;
-        let d: OuDoc = doc(&e)?;
+        let d: OuDoc = read_doc(&e)?;
         if name != e.name && sibling_named(db, &org, &d.parent_id, name).await? {
             return Err(OrgError::DuplicateOrganizationalUnitException.into());
         }
         e.name = name.to_string();
-        save(db, e.clone(), &d).await?;
+        save_doc(db, e.clone(), &d, ctx.now).await?;
     }
     Ok(json!({ "OrganizationalUnit": ou_json(&e) }))
 }

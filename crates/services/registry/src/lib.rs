@@ -15,7 +15,7 @@ pub use rampart_kit::{
 pub use rampart_kit::{
     Access, Authorizer, AuthzError, AuthzQuestion, AuthzRequest, CallContext, CallerPolicies, Db,
     NamedPolicy, Preparation, Prepared, Principal, PrincipalKind, ResourcePolicy, ResourceRef,
-    Route, ServiceError,
+    Route, ServiceError, SideCall, SideCalls,
 };
 pub use rampart_kms as kms;
 pub use rampart_organizations as organizations;

@@ -20,8 +20,8 @@ use super::{
     error::{SmError, SmResult},
     model::Version,
 };
-use rampart_kit::{authorizer::AuthzError, context::CallContext, db::Db};
-use rampart_kms::{self as kms, KmsError};
+use rampart_kit::{context::CallContext, db::Db, OnBehalfError};
+use rampart_kms as kms;
 
 /// Largest secret value, in bytes.
 pub const MAX_VALUE_BYTES: usize = 65_536;
@@ -129,23 +129,21 @@ fn kms_route(op: kms::Op) -> SmResult<rampart_kit::Route> {
     })
 }
 
-fn kms_refused(err: AuthzError) -> SmError {
+/// Secrets Manager's answer to a KMS call that did not succeed: a refusal is AWS's
+/// `AccessDeniedException`, a KMS failure (key disabled, pending deletion, not found) the
+/// operation's `failure`, an internal one `InternalFailure`.
+fn kms_error(err: OnBehalfError, failure: fn() -> SmError) -> SmError {
+    let denied = || SmError::AccessDeniedException("Access to KMS is not allowed".into());
     match err {
-        AuthzError::AccessDenied(message) => {
+        OnBehalfError::Refused(message) => {
             tracing::debug!(%message, "kms refused a call made through secrets manager");
-            SmError::AccessDeniedException("Access to KMS is not allowed".into())
+            denied()
         }
-        AuthzError::InternalFailure(_) => SmError::internal(),
-    }
-}
-
-fn kms_failed(err: KmsError, failure: fn() -> SmError) -> SmError {
-    match err {
-        KmsError::KMSInternalException(_) => SmError::internal(),
-        KmsError::AccessDeniedException(_) => {
-            SmError::AccessDeniedException("Access to KMS is not allowed".into())
-        }
-        _ => failure(),
+        OnBehalfError::Failed(e) => match e.code {
+            "KMSInternalException" | "InternalFailure" => SmError::internal(),
+            "AccessDeniedException" => denied(),
+            _ => failure(),
+        },
     }
 }
 
@@ -173,7 +171,7 @@ async fn key_id_for(
         "alias/aws/secretsmanager",
     )
     .await
-    .map_err(|e| kms_failed(e, encryption_failure))?;
+    .map_err(|e| kms_error(OnBehalfError::Failed(e.into()), encryption_failure))?;
     let id = match found {
         Some(id) => id,
         None => match kms::aws_managed::create_for_describe(store, ctx, SERVICE).await {
@@ -186,7 +184,7 @@ async fn key_id_for(
                 "alias/aws/secretsmanager",
             )
             .await
-            .map_err(|e| kms_failed(e, encryption_failure))?
+            .map_err(|e| kms_error(OnBehalfError::Failed(e.into()), encryption_failure))?
             .ok_or_else(SmError::internal)?,
         },
     };
@@ -211,14 +209,10 @@ pub async fn seal(
         "KeySpec": "AES_256",
         "EncryptionContext": encryption_context(arn, version_id),
     });
-    kms_route(kms::Op::GenerateDataKey)?
-        .authorize(&request, &via, store)
+    let out = kms_route(kms::Op::GenerateDataKey)?
+        .call_on_behalf(request, &via, store, Db::Read(store))
         .await
-        .map_err(|_| encryption_failure())?
-        .map_err(kms_refused)?;
-    let out = kms::crypto_ops::generate_data_key(&request, &via, Db::Read(store), true)
-        .await
-        .map_err(|e| kms_failed(e, encryption_failure))?;
+        .map_err(|e| kms_error(e, encryption_failure))?;
     let plain_key = b64_member(&out, "Plaintext")?;
     let data_key = opt_str(&out, "CiphertextBlob")
         .ok_or_else(SmError::internal)?
@@ -249,14 +243,10 @@ pub async fn unseal(
         "CiphertextBlob": version.data_key,
         "EncryptionContext": encryption_context(arn, &version.id),
     });
-    kms_route(kms::Op::Decrypt)?
-        .authorize(&request, &via, store)
+    let out = kms_route(kms::Op::Decrypt)?
+        .call_on_behalf(request, &via, store, Db::Read(store))
         .await
-        .map_err(|_| decryption_failure())?
-        .map_err(kms_refused)?;
-    let out = kms::crypto_ops::decrypt(&request, &via, Db::Read(store))
-        .await
-        .map_err(|e| kms_failed(e, decryption_failure))?;
+        .map_err(|e| kms_error(e, decryption_failure))?;
     let plain_key = b64_member(&out, "Plaintext")?;
     let sealed = base64::engine::general_purpose::STANDARD
         .decode(&version.ciphertext)

@@ -103,7 +103,7 @@ pub async fn matching(
 
 /// `ListSecrets`.
 pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
-    let (limit, start) = paging(input, 100, 100)?;
+    let limit = paging(input, 100, 100)?;
     let planned = input["IncludePlannedDeletion"].as_bool().unwrap_or(false);
     let mut secrets = matching(&mut db, ctx, input, planned).await?;
     match opt_str(input, "SortBy").unwrap_or("created-date") {
@@ -126,7 +126,7 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<
             )))
         }
     }
-    let (items, next) = page(&secrets, limit, start)?;
+    let (items, next) = page(&secrets, limit, input)?;
     let list: Vec<Value> = items
         .iter()
         .map(|s| describe_json(s, "SecretVersionsToStages"))

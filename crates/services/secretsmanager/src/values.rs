@@ -150,10 +150,10 @@ pub async fn batch_get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmRe
             // Filtering lists secrets, which the caller must be allowed to do too.
             let list = super::authz::question(Op::ListSecrets, input, ctx, store).await?;
             authorize(ctx, list).await?;
-            let (limit, start) = paging(input, 20, 20)?;
+            let limit = paging(input, 20, 20)?;
             let matching = super::list::matching(&mut db, ctx, input, false).await?;
             let arns: Vec<String> = matching.iter().map(|s| s.arn().to_string()).collect();
-            page(&arns, limit, start)?
+            page(&arns, limit, input)?
         }
     };
     let mut values = Vec::new();

@@ -172,7 +172,7 @@ pub async fn put_value(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmRe
 /// `ListSecretVersionIds` (newest first; unlabelled versions with `IncludeDeprecated`).
 pub async fn list_version_ids(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
     let secret = repo::resolve(&mut db, ctx, req_str(input, "SecretId")?).await?;
-    let (limit, start) = paging(input, 100, 100)?;
+    let limit = paging(input, 100, 100)?;
     let deprecated = input["IncludeDeprecated"].as_bool().unwrap_or(false);
     let entries: Vec<Value> = secret
         .doc
@@ -195,7 +195,7 @@ pub async fn list_version_ids(input: &Value, ctx: &CallContext, mut db: Db<'_>) 
             out
         })
         .collect();
-    let (items, next) = page(&entries, limit, start)?;
+    let (items, next) = page(&entries, limit, input)?;
     let mut out = json!({ "ARN": secret.arn(), "Name": secret.name(), "Versions": items });
     if let Some(n) = next {
         out.set_field("NextToken", json!(n));

@@ -9,16 +9,18 @@ use serde_json::{json, Value};
 
 use crate::{issue, mfa, StsError};
 use rampart_iam::{
-    common::{opt_int, opt_str, parse_iam_arn, read_doc, req_str, str_list, tags},
+    common::{parse_iam_arn, tags},
     model::{self, RoleDoc, RoleLastUsed},
     roles::{self, LINK_ROLE_SESSION},
 };
-use rampart_kit::json_field::SetField;
 use rampart_kit::{
     authz::{AuthzRequest, ResourcePolicy, ResourceRef},
     context::{CallContext, ContextEntry},
     db::Db,
+    entity::read_doc,
     error::ServiceError,
+    input::{missing_member, opt_int, opt_str, required, str_list},
+    json_field::SetField,
     principal::SessionContext,
 };
 
@@ -194,7 +196,7 @@ pub async fn handle(
     mut db: Db<'_>,
 ) -> Result<Value, ServiceError> {
     let db = &mut db;
-    let role_arn = req_str(input, "RoleArn")?;
+    let role_arn = required(input, "RoleArn", missing_member)?;
     let Some((account, _, name)) = parse_iam_arn(role_arn, "role") else {
         return Err(denied(ctx, "sts:AssumeRole", role_arn));
     };
@@ -203,7 +205,7 @@ pub async fn handle(
         Ok(found) if found.0.arn == role_arn => found,
         _ => return Err(denied(ctx, "sts:AssumeRole", role_arn)),
     };
-    let session_name = req_str(input, "RoleSessionName")?;
+    let session_name = required(input, "RoleSessionName", missing_member)?;
     check_session_name(session_name, "roleSessionName", 64)?;
     let mfa_at = mfa::check(input, ctx, db, &ctx.principal.user_id).await?;
     let mfa_keys = mfa::context_keys(mfa_at, ctx.now);

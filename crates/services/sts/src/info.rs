@@ -3,8 +3,12 @@
 use serde_json::{json, Map, Value};
 
 use crate::StsError;
-use rampart_iam::common::req_str;
-use rampart_kit::{context::CallContext, db::Db, error::ServiceError};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    error::ServiceError,
+    input::{missing_member, required},
+};
 
 /// `GetCallerIdentity`: who signed the request (root, user, role session, federated user).
 pub fn get_caller_identity(ctx: &CallContext) -> Value {
@@ -19,7 +23,7 @@ pub fn get_caller_identity(ctx: &CallContext) -> Value {
 
 /// `GetAccessKeyInfo`: the account owning an access key id.
 pub async fn get_access_key_info(input: &Value, mut db: Db<'_>) -> Result<Value, ServiceError> {
-    let akid = req_str(input, "AccessKeyId")?;
+    let akid = required(input, "AccessKeyId", missing_member)?;
     match db.credentials().get(akid).await? {
         Some(key) => Ok(json!({ "Account": key.principal.account_id })),
         None => Err(StsError::InvalidParameterValue(format!(

@@ -7,12 +7,10 @@ use rampart_store::{hash_session_token, AccessKey, KeyStatus, Principal as KeyOw
 use serde_json::{json, Value};
 
 use crate::StsError;
-use rampart_iam::{
-    common::{document, opt_str, to_text, ts},
-    policies,
-};
+use rampart_iam::{common::document, policies};
 use rampart_kit::{
-    authz::NamedPolicy, db::Db, error::ServiceError, ids, principal::SessionContext,
+    authz::NamedPolicy, db::Db, entity::to_text, error::ServiceError, ids, input::opt_str,
+    principal::SessionContext, timestamp::ts,
 };
 
 /// Most managed session policies (`PolicyArns`).

@@ -6,7 +6,6 @@ use serde_json::Value;
 
 use crate::StsError;
 use rampart_iam::{
-    common::opt_str,
     mfa_device::{verify_code, MfaRefusal},
     totp,
 };
@@ -14,6 +13,7 @@ use rampart_kit::{
     context::{CallContext, ContextEntry},
     db::Db,
     error::ServiceError,
+    input::opt_str,
 };
 
 /// When MFA was presented with this request (now), `None` when the request carries none,

@@ -9,12 +9,13 @@ use crate::{
     assume_role::{check_session_name, session_tags},
     issue, mfa, StsError,
 };
-use rampart_iam::{
-    common::{opt_int, opt_str, req_str, tags},
-    model::Tag,
-};
+use rampart_iam::{common::tags, model::Tag};
 use rampart_kit::{
-    authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError,
+    authz::AuthzRequest,
+    context::CallContext,
+    db::Db,
+    error::ServiceError,
+    input::{missing_member, opt_int, opt_str, required},
     principal::SessionContext,
 };
 
@@ -120,7 +121,7 @@ pub async fn get_federation_token(
 ) -> Result<Value, ServiceError> {
     require_long_term(ctx, "GetFederationToken", false)?;
     let p = &ctx.principal;
-    let name = req_str(input, "Name")?;
+    let name = required(input, "Name", missing_member)?;
     check_session_name(name, "name", 32)?;
     let duration = issue::check_duration(
         opt_int(input, "DurationSeconds"),

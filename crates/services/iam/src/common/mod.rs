@@ -1,14 +1,14 @@
-//! Helpers shared by the IAM families: AWS's error codes, typed input access, `Marker`
-//! pagination, tags, policy documents, entity documents and AWS-managed policies.
+//! Helpers shared by the IAM families: AWS's error codes, IAM's paths, names and ARNs, `Marker`
+//! pagination, tags, policy documents and AWS-managed policies. Input access, entity documents
+//! and timestamps come from `rampart_kit`.
 
 pub mod aws_managed;
 pub mod document;
 pub mod page;
 pub mod tags;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use rampart_store::{Entity, Store};
-use serde::{de::DeserializeOwned, Serialize};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::model::{self, Tag};
@@ -16,7 +16,15 @@ use rampart_kit::{
     authz::AuthzRequest,
     context::{CallContext, ContextEntry},
     db::Db,
+    entity,
     error::{service_errors, ServiceError},
+    input::{lower_first, missing_member, required},
+};
+// The shared helpers IAM's families use, by the names they use them.
+pub(crate) use rampart_kit::{
+    entity::{bump, read_doc, save_doc, to_text, write_doc},
+    input::{opt_bool, opt_int, opt_str, str_list},
+    timestamp::ts,
 };
 
 service_errors! {
@@ -58,63 +66,10 @@ service_errors! {
 /// The result type of IAM helpers.
 pub type Res<T> = Result<T, ServiceError>;
 
-/// An optional string member.
-pub fn opt_str<'a>(input: &'a Value, key: &str) -> Option<&'a str> {
-    input.get(key).and_then(Value::as_str)
-}
-
 /// A required string member (the wire layer already checked presence; this guards direct
-/// callers).
+/// callers) with AWS's generic `ValidationError`.
 pub fn req_str<'a>(input: &'a Value, key: &str) -> Res<&'a str> {
-    opt_str(input, key).ok_or_else(|| {
-        ServiceError::validation(format!(
-            "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
-            lower_first(key)
-        ))
-    })
-}
-
-/// An optional boolean member.
-pub fn opt_bool(input: &Value, key: &str) -> Option<bool> {
-    input.get(key).and_then(Value::as_bool)
-}
-
-/// An optional integer member.
-pub fn opt_int(input: &Value, key: &str) -> Option<i64> {
-    input.get(key).and_then(Value::as_i64)
-}
-
-/// A list of strings member (absent: empty).
-pub fn str_list(input: &Value, key: &str) -> Vec<String> {
-    input
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Deserializes a typed input from the decoded value.
-pub fn typed<T: DeserializeOwned>(input: &Value) -> Res<T> {
-    serde_json::from_value(input.clone())
-        .map_err(|e| ServiceError::validation(format!("Invalid input: {e}")))
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
-}
-
-/// A timestamp as outputs carry it (RFC 3339, UTC, seconds).
-pub fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    required(input, key, missing_member)
 }
 
 /// The path member (`/` when absent).
@@ -140,45 +95,6 @@ pub fn checked_path(input: &Value, member: &str) -> Res<String> {
     Ok(path.to_string())
 }
 
-/// An entity's typed document (an empty document reads as the default).
-pub fn read_doc<T: DeserializeOwned + Default>(e: &Entity) -> Res<T> {
-    if e.doc.trim().is_empty() {
-        return Ok(T::default());
-    }
-    serde_json::from_str(&e.doc).map_err(|err| {
-        tracing::error!(kind = %e.kind, id = %e.id, error = %err, "unreadable entity document");
-        ServiceError::internal()
-    })
-}
-
-/// The JSON text of a document.
-pub fn to_text<T: Serialize>(doc: &T) -> Res<String> {
-    serde_json::to_string(doc).map_err(|err| {
-        tracing::error!(error = %err, "document does not serialize");
-        ServiceError::internal()
-    })
-}
-
-/// Serializes a typed document into the entity and stamps its update time.
-pub fn write_doc<T: Serialize>(e: &mut Entity, doc: &T, now: DateTime<Utc>) -> Res<()> {
-    e.doc = to_text(doc)?;
-    e.updated_at = now;
-    Ok(())
-}
-
-/// Writes a changed document back to its entity.
-pub async fn save_doc<T: Serialize>(
-    db: &mut Db<'_>,
-    mut e: Entity,
-    doc: &T,
-    now: DateTime<Utc>,
-) -> Res<()> {
-    write_doc(&mut e, doc, now)?;
-    let key = e.name_key.clone();
-    db.entities().update(&key, &e).await?;
-    Ok(())
-}
-
 /// The entity of `kind` named `name` with its typed document, or the `missing` error.
 pub async fn load_doc<T: DeserializeOwned + Default>(
     db: &mut Db<'_>,
@@ -187,11 +103,9 @@ pub async fn load_doc<T: DeserializeOwned + Default>(
     name: &str,
     missing: impl FnOnce(&str) -> ServiceError,
 ) -> Res<(Entity, T)> {
-    let e = find(db, account, kind, name)
+    entity::load_doc(db, account, kind, &model::name_key(name))
         .await?
-        .ok_or_else(|| missing(name))?;
-    let doc = read_doc(&e)?;
-    Ok((e, doc))
+        .ok_or_else(|| missing(name))
 }
 
 /// The stored ARN of the entity of `kind` named `name` (ARN type `resource_type`), or its ARN
@@ -240,16 +154,7 @@ pub async fn authz_on_entity<T: DeserializeOwned + Default>(
 
 /// The entity of `kind` named `name` (case-insensitively) in `account`, if any.
 pub async fn find(db: &mut Db<'_>, account: &str, kind: &str, name: &str) -> Res<Option<Entity>> {
-    Ok(db
-        .entities()
-        .get(account, kind, &model::name_key(name))
-        .await?)
-}
-
-/// Bumps the authorization epoch (inside the write transaction of a permission change).
-pub async fn bump(db: &mut Db<'_>) -> Res<()> {
-    db.authz_epoch().bump().await?;
-    Ok(())
+    entity::find(db, account, kind, &model::name_key(name)).await
 }
 
 /// A fresh unique id with AWS's prefix.

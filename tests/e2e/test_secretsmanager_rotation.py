@@ -251,6 +251,16 @@ def test_the_builtin_strategy_rotates_an_iam_users_access_keys():
         calls = server.client("cloudtrail").lookup_events(LookupAttributes=[
             {"AttributeKey": "AccessKeyId", "AttributeValue": new["AccessKeyId"]}])["Events"]
         assert any(e["EventName"] == "GetCallerIdentity" for e in calls)
+        # The built-in IAM calls are audited as Secrets Manager's, for the account.
+        made = server.client("cloudtrail").lookup_events(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "CreateAccessKey"}])["Events"]
+        made = [json.loads(e["CloudTrailEvent"]) for e in made]
+        by_rotation = [e for e in made if e["userIdentity"].get("invokedBy") == "secretsmanager.amazonaws.com"]
+        assert by_rotation and by_rotation[0]["requestParameters"]["userName"] == "rotator"
+        assert new["SecretAccessKey"] not in json.dumps(made)
+        puts = server.client("cloudtrail").lookup_events(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "PutSecretValue"}])["Events"]
+        assert new["SecretAccessKey"] not in json.dumps([json.loads(e["CloudTrailEvent"]) for e in puts])
 
         # A secret without a UserName fails at createSecret and keeps its value.
         bad = sm.create_secret(Name="rot/iam-bad", SecretString=json.dumps({"AccessKeyId": "x"}))["ARN"]

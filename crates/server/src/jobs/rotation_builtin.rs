@@ -13,16 +13,20 @@
 //! rotation does: each operation (Secrets Manager's own, IAM's, the KMS calls sealing the new
 //! value) is decided by the one authorizer for the account's root principal, marked as made
 //! through Secrets Manager (`aws:ViaAWSService`; `kms:ViaService` for KMS), so the account's
-//! SCPs and the KMS key's policy apply. The rotation's service events record each run.
+//! SCPs and the KMS key's policy apply. Each such call is audited as AWS records a service's
+//! calls for an account: the root principal with `invokedBy` `secretsmanager.amazonaws.com`,
+//! with the KMS calls it made; the rotation's service events record each run.
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{body::Body, extract::ConnectInfo, extract::State};
 use rampart_services::{
+    cloudtrail::event::EventFacts,
     json_field::SetField,
     secretsmanager::rotation_run::{Step, StepCall},
     Access, Authorizer, CallContext, Db, Principal, ServiceError,
 };
+use rampart_store::AuditRecord;
 use serde_json::{json, Value};
 
 use crate::app::App;
@@ -51,8 +55,12 @@ pub async fn step(app: &App, call: &StepCall) -> Result<(), String> {
     }
 }
 
+/// Who built-in steps say they are in the trail (`invokedBy`, source and user agent).
+const INVOKED_BY: &str = "secretsmanager.amazonaws.com";
+
 /// One operation run as Secrets Manager on the owning account's behalf (see the module's
-/// documentation): authorized, prepared and handled as the request path does.
+/// documentation): authorized, prepared and handled as the request path does, and audited
+/// with the calls it made on that behalf (the KMS calls sealing or opening a value).
 pub(super) async fn call(
     app: &App,
     at: &StepCall,
@@ -70,48 +78,130 @@ pub(super) async fn call(
         principal: Arc::new(Principal::root(&at.account, "")),
         region: at.region.clone(),
         source_ip: std::net::IpAddr::from([127, 0, 0, 1]),
-        user_agent: "secretsmanager.amazonaws.com".into(),
+        user_agent: INVOKED_BY.into(),
         now: app.clock.now(),
         secure_transport: true,
         prepared: None,
         authorizer: Authorizer::new(arc),
         via_service: Some("secretsmanager".into()),
+        side_calls: Default::default(),
     };
-    let failed = |e: ServiceError| format!("{service}:{op}: {} ({})", e.message, e.code);
-    match route
-        .authorize(&input, &ctx, &app.store)
-        .await
-        .map_err(failed)?
-    {
-        Ok(()) => {}
-        Err(denied) => return Err(format!("{service}:{op}: {denied}")),
-    }
-    match route.access {
-        Access::Read => route
-            .handle(input, &ctx, Db::Read(&app.store))
-            .await
-            .map_err(failed),
-        Access::Write => {
-            if let Some(work) = route
-                .prepare(&input, &ctx, &app.store)
-                .await
-                .map_err(failed)?
-            {
-                let done = tokio::task::spawn_blocking(move || work.run())
-                    .await
-                    .map_err(|_| format!("{service}:{op}: its preparation failed"))?
-                    .map_err(failed)?;
-                ctx.prepared = Some(Arc::new(done));
-            }
-            let mut tx = app.store.begin().await.map_err(|e| e.to_string())?;
-            let out = route
-                .handle(input, &ctx, Db::Write(&mut tx))
-                .await
-                .map_err(failed)?;
-            tx.commit().await.map_err(|e| e.to_string())?;
-            Ok(out)
+    let read_only = route.access == Access::Read;
+    let outcome = match route.authorize(&input, &ctx, &app.store).await {
+        Err(e) => Err(e),
+        Ok(Err(denied)) => {
+            let code = if service == "iam" {
+                "AccessDenied"
+            } else {
+                "AccessDeniedException"
+            };
+            Err(ServiceError::sender(code, denied.to_string()))
         }
+        Ok(Ok(())) if read_only => {
+            route
+                .handle(input.clone(), &ctx, Db::Read(&app.store))
+                .await
+        }
+        Ok(Ok(())) => match prepare(app, &route, &input, &mut ctx).await {
+            Err(e) => Err(e),
+            Ok(()) => {
+                let mut tx = app.store.begin().await.map_err(|e| e.to_string())?;
+                match route.handle(input.clone(), &ctx, Db::Write(&mut tx)).await {
+                    Ok(out) => {
+                        // The change and its records commit together.
+                        let records = records(&ctx, service, op, &input, false, None);
+                        tx.append_audit_batch(&records)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        tx.commit().await.map_err(|e| e.to_string())?;
+                        return Ok(out);
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        },
+    };
+    // A read, or a call that failed: its records in a transaction of their own.
+    let error = outcome.as_ref().err().map(|e| (e.code, e.message.as_str()));
+    let records = records(&ctx, service, op, &input, read_only, error);
+    let mut tx = app.store.begin().await.map_err(|e| e.to_string())?;
+    tx.append_audit_batch(&records)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    outcome.map_err(|e| format!("{service}:{op}: {} ({})", e.message, e.code))
+}
+
+/// Runs a write's preparation (sealing a new value) as the request path does.
+async fn prepare(
+    app: &App,
+    route: &rampart_services::Route,
+    input: &Value,
+    ctx: &mut CallContext,
+) -> Result<(), ServiceError> {
+    if let Some(work) = route.prepare(input, ctx, &app.store).await? {
+        let done = tokio::task::spawn_blocking(move || work.run())
+            .await
+            .map_err(|_| ServiceError::internal())??;
+        ctx.prepared = Some(Arc::new(done));
     }
+    Ok(())
+}
+
+/// The audit records of a built-in step's call and of the calls it made on that behalf.
+fn records(
+    ctx: &CallContext,
+    service: &str,
+    op: &str,
+    input: &Value,
+    read_only: bool,
+    error: Option<(&str, &str)>,
+) -> Vec<AuditRecord> {
+    let mut out = vec![record(ctx, service, op, input, read_only, error)];
+    for side in ctx.side_calls.take() {
+        let error = side.error.as_ref().map(|(c, m)| (*c, m.as_str()));
+        out.push(record(
+            ctx,
+            side.service,
+            side.operation,
+            &side.request_parameters,
+            side.read_only,
+            error,
+        ));
+    }
+    out
+}
+
+fn record(
+    ctx: &CallContext,
+    service: &str,
+    op: &str,
+    input: &Value,
+    read_only: bool,
+    error: Option<(&str, &str)>,
+) -> AuditRecord {
+    let model = rampart_model::service(service).and_then(|s| Some((s, s.operation(op)?)));
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let facts = EventFacts {
+        request_id: &request_id,
+        event_id: &event_id,
+        event_time: ctx.now,
+        service: model.map(|(s, _)| s.signing_name),
+        operation: Some(op),
+        region: &ctx.region,
+        source_ip: INVOKED_BY,
+        user_agent: INVOKED_BY,
+        principal: Some(ctx.principal.as_ref()),
+        access_key_id: None,
+        request_parameters: Some(input),
+        response_elements: None,
+        error,
+        read_only,
+        model,
+        invoked_by: Some(INVOKED_BY),
+    };
+    crate::pipeline::audit::record(&facts, Some(&ctx.principal.account_id))
 }
 
 /// The JSON value of the version `stage` (and `version`, if given) of the secret.

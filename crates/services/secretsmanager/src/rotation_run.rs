@@ -317,6 +317,7 @@ mod tests {
             prepared: None,
             authorizer: rampart_kit::Authorizer::refusing(),
             via_service: None,
+            side_calls: Default::default(),
         }
     }
 

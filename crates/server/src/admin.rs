@@ -86,7 +86,8 @@ pub async fn reset(State(app): State<Arc<App>>) -> Response {
 }
 
 /// `POST /_rampart/clock` with `{"advance_seconds": N}`: moves the server's clock forward and
-/// runs the KMS due-work job at once (dev mode only).
+/// runs the KMS and Secrets Manager due-work jobs (deletions, rotations) at once (dev mode
+/// only).
 pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
     if !app.config.dev {
         return json_response(
@@ -112,6 +113,9 @@ pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes)
     app.jobs.run_now(&app, crate::jobs::kms::NAME).await;
     app.jobs
         .run_now(&app, crate::jobs::secretsmanager::NAME)
+        .await;
+    app.jobs
+        .run_now(&app, crate::jobs::secretsmanager::ROTATION)
         .await;
     json_response(
         StatusCode::OK,

@@ -51,6 +51,9 @@ pub struct App {
     pub jobs: crate::jobs::Runtime,
     /// Sign-in attempts per client address (cleared by a reset).
     pub signin_limiter: signin::Limiter,
+    /// This application, for background work that goes through the request path (the
+    /// authorizer handle, in-process API calls): jobs are handed `&App`.
+    pub me: std::sync::Weak<App>,
 }
 
 impl App {
@@ -124,6 +127,7 @@ impl App {
             Arc::new(MasterKey::from_env_or_data_dir(&config.data_dir).context(
                 "cannot load the master key (RAMPART_MASTER_KEY or <data-dir>/master.key)",
             )?);
+        crate::jobs::rotation_hooks::Hooks::parse(&config.rotation_hooks)?;
         let store_config = match &config.database_url {
             Some(url) => StoreConfig::postgres(url.clone(), master_key),
             None => StoreConfig::sqlite_in(&config.data_dir, master_key),
@@ -139,7 +143,8 @@ impl App {
             .ensure_audit_genesis(&boot.account_id)
             .await
             .context("the audit trail does not check out")?;
-        let app = Arc::new(App {
+        let app = Arc::new_cyclic(|me| App {
+            me: me.clone(),
             authn: pipeline::authn::AuthnCache::default(),
             policies: pipeline::policies::PolicyCache::default(),
             clock: crate::clock::Clock::default(),

@@ -64,6 +64,16 @@ pub struct ServeConfig {
     /// node takes the job over within this time.
     #[arg(long, env = "RAMPART_JOB_LEASE_MS", default_value_t = 15_000)]
     pub job_lease_ms: u64,
+
+    /// A Secrets Manager rotation hook, `LAMBDA_ARN=http://HOST:PORT/PATH` (repeatable; the
+    /// variable takes a comma-separated list): rotating a secret whose `RotationLambdaARN` is
+    /// that ARN POSTs each step's event to that URL.
+    #[arg(
+        long = "rotation-hook",
+        env = "RAMPART_ROTATION_HOOKS",
+        value_delimiter = ','
+    )]
+    pub rotation_hooks: Vec<String>,
 }
 
 impl ServeConfig {
@@ -85,6 +95,7 @@ impl ServeConfig {
             max_connections: 0,
             node_id: None,
             job_lease_ms: 15_000,
+            rotation_hooks: Vec::new(),
         }
     }
 

@@ -20,6 +20,9 @@ pub mod meter;
 pub mod metrics;
 pub mod outbox;
 pub mod provision;
+pub mod rotation_builtin;
+pub mod rotation_hooks;
+pub mod rotation_postgres;
 pub mod secretsmanager;
 pub mod status;
 
@@ -117,6 +120,7 @@ impl Runtime {
             vec![
                 Arc::new(kms::KmsDue),
                 Arc::new(secretsmanager::SecretsDue),
+                Arc::new(secretsmanager::SecretsRotation),
                 Arc::new(provision::Provision),
                 Arc::new(meter::MeterFlush),
                 Arc::new(last_access::LastAccessFlush),

@@ -183,6 +183,11 @@ pub async fn question(
                 keys.push(one("secretsmanager:RecoveryWindowInDays", days.to_string()));
             }
         }
+        Op::RotateSecret => {
+            if let Some(arn) = opt_str(input, "RotationLambdaARN") {
+                keys.push(one("secretsmanager:RotationLambdaARN", arn));
+            }
+        }
         Op::PutResourcePolicy => {
             let block = input["BlockPublicPolicy"].as_bool().unwrap_or(false);
             keys.push(one("secretsmanager:BlockPublicPolicy", block.to_string()));

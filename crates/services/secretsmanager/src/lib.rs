@@ -7,6 +7,8 @@
 //!   data keys, the KMS calls made on the caller's behalf; [`sealing`]: that work done
 //!   before a call's write transaction.
 //! - [`policy`]: resource policies; [`authz`]: the authorization entries.
+//! - [`rotation`]: `RotateSecret`, `CancelRotateSecret`; [`rotation_run`]: the four steps run
+//!   in the background; [`schedule`]: rotation rules and the next rotation date.
 //! - [`random_password`]: `GetRandomPassword`; [`deletion`]: the end of recovery windows.
 //! - [`repo`], [`model`]: storage; [`common`]: input and paging helpers.
 
@@ -22,6 +24,9 @@ pub mod model;
 pub mod policy;
 pub mod random_password;
 pub mod repo;
+pub mod rotation;
+pub mod rotation_run;
+pub mod schedule;
 pub mod sealing;
 pub mod secrets;
 pub mod values;
@@ -49,12 +54,14 @@ routes! {
         PutResourcePolicy => Write, |i, c, d| policy::put(i, c, d);
         GetResourcePolicy => Read, |i, c, d| policy::get(i, c, d);
         DeleteResourcePolicy => Write, |i, c, d| policy::delete(i, c, d);
+        RotateSecret => Write, |i, c, d| rotation::rotate(i, c, d);
+        CancelRotateSecret => Write, |i, c, d| rotation::cancel(i, c, d);
         GetRandomPassword => Read,
             |i, _c, _d| std::future::ready(random_password::get_random_password(i));
     }
     not_built {
-        // Rotation, replication and policy validation come in later slices.
-        RotateSecret, CancelRotateSecret, ValidateResourcePolicy,
+        // Replication and policy validation come in later slices.
+        ValidateResourcePolicy,
         ReplicateSecretToRegions, RemoveRegionsFromReplication, StopReplicationToReplica,
     }
 }

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 pub const SECRET_KIND: &str = "secretsmanager:secret";
 /// Entity kind of the scheduler's index (one entry per secret scheduled for deletion).
 pub const DUE_KIND: &str = "secretsmanager:due";
+/// Entity kind of the rotation index (one entry per secret with rotation on or under way).
+pub const ROTATION_KIND: &str = "secretsmanager:rotation";
 /// The pseudo-account holding the scheduler's index.
 pub const DUE_ACCOUNT: &str = "~secretsmanager";
 
@@ -54,6 +56,59 @@ pub struct Version {
     /// The day it was last read (AWS keeps the date only).
     #[serde(default)]
     pub last_accessed: Option<DateTime<Utc>>,
+    /// True for the version a rotation made before its `createSecret` step gave it a value
+    /// (AWS's "empty secret version" carrying `AWSPENDING`).
+    #[serde(default)]
+    pub empty: bool,
+}
+
+/// The rotation rules of a secret, as `RotationRules` gives them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationRules {
+    /// `AutomaticallyAfterDays`.
+    #[serde(default)]
+    pub after_days: Option<i64>,
+    /// `ScheduleExpression` (`rate(...)` or `cron(...)`).
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// `Duration` (`Nh`), the rotation window's length.
+    #[serde(default)]
+    pub duration: Option<String>,
+}
+
+/// A rotation under way: the version it makes and the steps already done.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationRun {
+    /// The `ClientRequestToken` of the rotation (the new version's id).
+    pub token: String,
+    /// When it was asked for.
+    pub requested: DateTime<Utc>,
+}
+
+/// A secret's rotation configuration and state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    /// `RotationEnabled`.
+    #[serde(default)]
+    pub enabled: bool,
+    /// `RotationLambdaARN`: a registered hook, or a built-in strategy's reserved ARN.
+    #[serde(default)]
+    pub lambda_arn: Option<String>,
+    /// `RotationRules`.
+    #[serde(default)]
+    pub rules: Option<RotationRules>,
+    /// `LastRotatedDate`.
+    #[serde(default)]
+    pub last_rotated: Option<DateTime<Utc>>,
+    /// `NextRotationDate`.
+    #[serde(default)]
+    pub next: Option<DateTime<Utc>>,
+    /// The rotation waiting to run (`RotateSecret`, or the schedule come due).
+    #[serde(default)]
+    pub run: Option<RotationRun>,
+    /// Why the last rotation failed (shown in the trail's `RotationFailed` event).
+    #[serde(default)]
+    pub last_failure: Option<String>,
 }
 
 /// A secret's document.
@@ -92,6 +147,9 @@ pub struct SecretDoc {
     /// The `Type` given at creation.
     #[serde(default, rename = "type")]
     pub secret_type: Option<String>,
+    /// Its rotation.
+    #[serde(default)]
+    pub rotation: Rotation,
 }
 
 impl SecretDoc {

@@ -7,7 +7,7 @@ use rampart_store::Entity;
 
 use super::{
     error::{SmError, SmResult},
-    model::{SecretDoc, DUE_ACCOUNT, DUE_KIND, SECRET_KIND},
+    model::{SecretDoc, DUE_ACCOUNT, DUE_KIND, ROTATION_KIND, SECRET_KIND},
 };
 use rampart_kit::{context::CallContext, db::Db};
 
@@ -217,23 +217,30 @@ pub async fn save(db: &mut Db<'_>, secret: &mut Secret, now: DateTime<Utc>) -> S
     secret.entity.updated_at = now;
     let key = secret.entity.name_key.clone();
     db.entities().update(&key, &secret.entity).await?;
-    sync_due(db, secret, now).await
+    let waiting = secret.doc.deletion_date.is_some();
+    sync_index(db, secret, DUE_KIND, waiting, now).await?;
+    let rotating = secret.doc.rotation.enabled || secret.doc.rotation.run.is_some();
+    sync_index(db, secret, ROTATION_KIND, rotating, now).await
 }
 
-/// The scheduler's index entry of a secret exists exactly while it waits for deletion.
-async fn sync_due(db: &mut Db<'_>, secret: &Secret, now: DateTime<Utc>) -> SmResult<()> {
-    let existing = db
-        .entities()
-        .get(DUE_ACCOUNT, DUE_KIND, secret.arn())
-        .await?;
-    match (secret.doc.deletion_date, existing) {
-        (Some(_), None) => {
+/// The scheduler's index entry of kind `kind` (deletion: [`DUE_KIND`], rotation:
+/// [`ROTATION_KIND`]) exists exactly while `wanted`.
+async fn sync_index(
+    db: &mut Db<'_>,
+    secret: &Secret,
+    kind: &str,
+    wanted: bool,
+    now: DateTime<Utc>,
+) -> SmResult<()> {
+    let existing = db.entities().get(DUE_ACCOUNT, kind, secret.arn()).await?;
+    match (wanted, existing) {
+        (true, None) => {
             let e = Entity {
                 account_id: DUE_ACCOUNT.into(),
-                kind: DUE_KIND.into(),
+                kind: kind.into(),
                 name: secret.arn().into(),
                 name_key: secret.arn().into(),
-                id: format!("secretsmanager-due/{}", secret.arn()),
+                id: format!("{kind}/{}", secret.arn()),
                 path: "/".into(),
                 arn: secret.arn().into(),
                 created_at: now,
@@ -242,9 +249,9 @@ async fn sync_due(db: &mut Db<'_>, secret: &Secret, now: DateTime<Utc>) -> SmRes
             };
             db.entities().create(&e).await?;
         }
-        (None, Some(_)) => {
+        (false, Some(_)) => {
             db.entities()
-                .delete(DUE_ACCOUNT, DUE_KIND, secret.arn())
+                .delete(DUE_ACCOUNT, kind, secret.arn())
                 .await?;
         }
         _ => {}
@@ -252,20 +259,22 @@ async fn sync_due(db: &mut Db<'_>, secret: &Secret, now: DateTime<Utc>) -> SmRes
     Ok(())
 }
 
-/// Removes a secret, every version with it, and its scheduler entry.
+/// Removes a secret, every version with it, and its scheduler entries.
 pub async fn destroy(db: &mut Db<'_>, secret: &Secret) -> SmResult<()> {
     db.entities()
         .delete(secret.account(), SECRET_KIND, &secret.entity.name_key)
         .await?;
-    if db
-        .entities()
-        .get(DUE_ACCOUNT, DUE_KIND, secret.arn())
-        .await?
-        .is_some()
-    {
-        db.entities()
-            .delete(DUE_ACCOUNT, DUE_KIND, secret.arn())
-            .await?;
+    for kind in [DUE_KIND, ROTATION_KIND] {
+        if db
+            .entities()
+            .get(DUE_ACCOUNT, kind, secret.arn())
+            .await?
+            .is_some()
+        {
+            db.entities()
+                .delete(DUE_ACCOUNT, kind, secret.arn())
+                .await?;
+        }
     }
     Ok(())
 }

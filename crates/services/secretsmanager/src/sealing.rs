@@ -50,6 +50,7 @@ pub async fn prepare(
     };
     match op {
         Op::CreateSecret => {
+            super::secrets::refuse_replicas(input)?;
             let Some(value) = value else { return Ok(None) };
             let name = req_str(input, "Name")?;
             let account = &ctx.principal.account_id;
@@ -73,7 +74,7 @@ pub async fn prepare(
             let kms = new_key.or(secret.doc.kms_key_id.as_deref());
             let token = opt_str(input, "ClientRequestToken");
             if let Some(value) = value {
-                if token.is_none_or(|t| secret.doc.version(t).is_none()) {
+                if token.is_none_or(|t| secret.doc.version(t).is_none_or(|v| v.empty)) {
                     let id = version_id_of(input);
                     let (owner, arn) = (secret.account(), secret.arn());
                     sealing.value =
@@ -102,7 +103,7 @@ async fn reencrypt(
     new_key: &str,
 ) -> SmResult<Vec<Sealed>> {
     let mut out = Vec::new();
-    for v in &secret.doc.versions {
+    for v in secret.doc.versions.iter().filter(|v| !v.empty) {
         if !v
             .stages
             .iter()

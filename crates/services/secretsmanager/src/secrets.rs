@@ -60,10 +60,21 @@ fn tags_json(tags: &[Tag]) -> Value {
         .collect::<Vec<_>>())
 }
 
+/// Refuses `AddReplicaRegions` until replication is built.
+pub fn refuse_replicas(input: &Value) -> SmResult<()> {
+    if input.get("AddReplicaRegions").is_some() {
+        return Err(SmError::InvalidRequestException(
+            "Replication to other regions is not available in Rampart yet: create the secret without AddReplicaRegions.".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// `CreateSecret`.
 pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
     let name = req_str(input, "Name")?;
     repo::check_name(name)?;
+    refuse_replicas(input)?;
     let value = crypto::value_of(input)?;
     let tags = tags_of(input)?;
     if tags.len() > MAX_TAGS {
@@ -98,6 +109,7 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
         last_accessed: None,
         digest_key: crypto::new_digest_key(&db, &arn)?,
         secret_type: opt_str(input, "Type").map(str::to_string),
+        rotation: Default::default(),
     };
     let mut secret = Secret {
         entity: Entity {
@@ -189,6 +201,7 @@ pub fn describe_json(secret: &Secret, versions_member: &str) -> Value {
     if stages.as_object().is_some_and(|m| !m.is_empty()) {
         out.set_field(versions_member, stages);
     }
+    super::rotation::describe_into(secret, &mut out);
     out
 }
 
@@ -263,6 +276,19 @@ pub async fn restore(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResu
         secret.doc.deleted_date = None;
         secret.doc.deletion_date = None;
         repo::save(&mut db, &mut secret, ctx.now).await?;
+        // AWS records the cancelled deletion as a service event besides the call itself.
+        let event = rampart_cloudtrail::service_event::ServiceEvent {
+            source: "secretsmanager.amazonaws.com",
+            name: "CancelSecretVersionDelete",
+            account_id: secret.account(),
+            region: &secret.doc.region,
+            time: ctx.now,
+            resources: vec![("AWS::SecretsManager::Secret", secret.arn())],
+            details: None,
+        };
+        if let Db::Write(tx) = &mut db {
+            tx.append_audit_batch(&[event.to_record()]).await?;
+        }
     }
     Ok(json!({ "ARN": secret.arn(), "Name": secret.name() }))
 }

@@ -26,7 +26,8 @@ fn pick<'a>(secret: &'a Secret, input: &Value) -> SmResult<&'a Version> {
             .filter(|v| stage.is_none_or(|s| v.stages.iter().any(|x| x == s))),
         (None, stage) => secret.doc.labelled(stage.unwrap_or(AWSCURRENT)),
     };
-    found.ok_or_else(|| {
+    // A rotation's version before its createSecret step has no value yet.
+    found.filter(|v| !v.empty).ok_or_else(|| {
         SmError::ResourceNotFoundException(match (id, stage) {
             (Some(id), _) => {
                 format!("Secrets Manager can't find the specified secret value for VersionId: {id}")

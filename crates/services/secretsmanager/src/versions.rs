@@ -93,7 +93,7 @@ pub fn store_value(
 ) -> SmResult<NewValue> {
     let digest = crypto::digest(db, secret.arn(), &secret.doc.digest_key, value)?;
     if let Some(token) = opt_str(input, "ClientRequestToken") {
-        if let Some(existing) = secret.doc.version(token) {
+        if let Some(existing) = secret.doc.version(token).filter(|v| !v.empty) {
             return if existing.digest == digest {
                 Ok(NewValue::Same(token.to_string()))
             } else {
@@ -119,8 +119,20 @@ pub fn store_value(
         binary: value.is_binary(),
         digest,
         last_accessed: None,
+        empty: false,
     };
-    add_version(&mut secret.doc, version, stages)?;
+    // A rotation's empty version takes its value and keeps its labels.
+    if let Some(pos) = secret.doc.versions.iter().position(|v| v.id == version.id) {
+        let mut all = secret.doc.versions.remove(pos).stages;
+        for s in stages {
+            if !all.contains(s) {
+                all.push(s.clone());
+            }
+        }
+        add_version(&mut secret.doc, version, &all)?;
+    } else {
+        add_version(&mut secret.doc, version, stages)?;
+    }
     secret.doc.last_changed = ctx.now;
     Ok(NewValue::Added(sealed.version_id.clone()))
 }
@@ -173,8 +185,10 @@ pub async fn list_version_ids(input: &Value, ctx: &CallContext, mut db: Db<'_>) 
                 "VersionId": v.id,
                 "VersionStages": v.stages,
                 "CreatedDate": epoch(v.created),
-                "KmsKeyIds": [v.kms_key_arn],
             });
+            if !v.empty {
+                out.set_field("KmsKeyIds", json!([v.kms_key_arn]));
+            }
             if let Some(at) = v.last_accessed {
                 out.set_field("LastAccessedDate", epoch(at));
             }
@@ -257,6 +271,7 @@ mod tests {
             last_accessed: None,
             digest_key: String::new(),
             secret_type: None,
+            rotation: Default::default(),
         }
     }
 
@@ -271,6 +286,7 @@ mod tests {
             binary: false,
             digest: String::new(),
             last_accessed: None,
+            empty: false,
         }
     }
 

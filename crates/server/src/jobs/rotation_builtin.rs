@@ -1,0 +1,415 @@
+//! Rotation strategies built into Rampart, chosen by a reserved `RotationLambdaARN` function
+//! name (`arn:aws:lambda:REGION:ACCOUNT:function:rampart-builtin-...`); any other ARN goes to
+//! its registered hook ([`super::rotation_hooks`]).
+//!
+//! - `rampart-builtin-iam-access-keys`: the secret holds a Rampart IAM user's key pair
+//!   (`{"UserName", "AccessKeyId", "SecretAccessKey", ...}`). `createSecret` creates a new key
+//!   for the user and stores it as `AWSPENDING`; `setSecret` has nothing to do; `testSecret`
+//!   signs a `GetCallerIdentity` with the new key and sends it through the request path (SigV4,
+//!   authentication, audit), which must answer as that user; `finishSecret` moves
+//!   `AWSCURRENT`, then deactivates and deletes the old key.
+//!
+//! Built-in steps act as Secrets Manager on the owning account's behalf, as AWS's managed
+//! rotation does: each operation (Secrets Manager's own, IAM's, the KMS calls sealing the new
+//! value) is decided by the one authorizer for the account's root principal, marked as made
+//! through Secrets Manager (`aws:ViaAWSService`; `kms:ViaService` for KMS), so the account's
+//! SCPs and the KMS key's policy apply. Each such call is audited as AWS records a service's
+//! calls for an account: the root principal with `invokedBy` `secretsmanager.amazonaws.com`,
+//! with the KMS calls it made; the rotation's service events record each run.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{body::Body, extract::ConnectInfo, extract::State};
+use rampart_services::{
+    cloudtrail::event::EventFacts,
+    json_field::SetField,
+    secretsmanager::rotation_run::{Step, StepCall},
+    Access, Authorizer, CallContext, Db, Principal, ServiceError,
+};
+use rampart_store::AuditRecord;
+use serde_json::{json, Value};
+
+use crate::app::App;
+
+/// The reserved function-name prefix of built-in strategies.
+pub const BUILTIN_PREFIX: &str = "rampart-builtin-";
+/// The IAM access-key strategy's function name.
+pub const IAM_ACCESS_KEYS: &str = "rampart-builtin-iam-access-keys";
+/// The PostgreSQL single-user strategy's function name.
+pub const POSTGRESQL: &str = "rampart-builtin-postgresql-single-user";
+
+/// The function name of a Lambda ARN.
+pub fn function_name(arn: &str) -> Option<&str> {
+    arn.splitn(7, ':').nth(6)
+}
+
+/// Runs one step of a built-in strategy.
+pub async fn step(app: &App, call: &StepCall) -> Result<(), String> {
+    match function_name(&call.lambda_arn) {
+        Some(IAM_ACCESS_KEYS) => iam_step(app, call).await,
+        Some(POSTGRESQL) => super::rotation_postgres::step(app, call).await,
+        other => Err(format!(
+            "{} is not a built-in rotation strategy of Rampart (known: {IAM_ACCESS_KEYS}, {POSTGRESQL}).",
+            other.unwrap_or_default()
+        )),
+    }
+}
+
+/// Who built-in steps say they are in the trail (`invokedBy`, source and user agent).
+const INVOKED_BY: &str = "secretsmanager.amazonaws.com";
+
+/// One operation run as Secrets Manager on the owning account's behalf (see the module's
+/// documentation): authorized, prepared and handled as the request path does, and audited
+/// with the calls it made on that behalf (the KMS calls sealing or opening a value).
+pub(super) async fn call(
+    app: &App,
+    at: &StepCall,
+    service: &str,
+    op: &str,
+    input: Value,
+) -> Result<Value, String> {
+    let arc = app.me.upgrade().ok_or("the server is stopping")?;
+    let route = app
+        .registry
+        .lookup(service, op)
+        .ok_or_else(|| format!("{service}:{op} is not built"))?;
+    let mut ctx = CallContext {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        principal: Arc::new(Principal::root(&at.account, "")),
+        region: at.region.clone(),
+        source_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+        user_agent: INVOKED_BY.into(),
+        now: app.clock.now(),
+        secure_transport: true,
+        prepared: None,
+        authorizer: Authorizer::new(arc),
+        via_service: Some("secretsmanager".into()),
+        side_calls: Default::default(),
+    };
+    let read_only = route.access == Access::Read;
+    let outcome = match route.authorize(&input, &ctx, &app.store).await {
+        Err(e) => Err(e),
+        Ok(Err(denied)) => {
+            let code = if service == "iam" {
+                "AccessDenied"
+            } else {
+                "AccessDeniedException"
+            };
+            Err(ServiceError::sender(code, denied.to_string()))
+        }
+        Ok(Ok(())) if read_only => {
+            route
+                .handle(input.clone(), &ctx, Db::Read(&app.store))
+                .await
+        }
+        Ok(Ok(())) => match prepare(app, &route, &input, &mut ctx).await {
+            Err(e) => Err(e),
+            Ok(()) => {
+                let mut tx = app.store.begin().await.map_err(|e| e.to_string())?;
+                match route.handle(input.clone(), &ctx, Db::Write(&mut tx)).await {
+                    Ok(out) => {
+                        // The change and its records commit together.
+                        let records = records(&ctx, service, op, &input, false, None);
+                        tx.append_audit_batch(&records)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        tx.commit().await.map_err(|e| e.to_string())?;
+                        return Ok(out);
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        },
+    };
+    // A read, or a call that failed: its records in a transaction of their own.
+    let error = outcome.as_ref().err().map(|e| (e.code, e.message.as_str()));
+    let records = records(&ctx, service, op, &input, read_only, error);
+    let mut tx = app.store.begin().await.map_err(|e| e.to_string())?;
+    tx.append_audit_batch(&records)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    outcome.map_err(|e| format!("{service}:{op}: {} ({})", e.message, e.code))
+}
+
+/// Runs a write's preparation (sealing a new value) as the request path does.
+async fn prepare(
+    app: &App,
+    route: &rampart_services::Route,
+    input: &Value,
+    ctx: &mut CallContext,
+) -> Result<(), ServiceError> {
+    if let Some(work) = route.prepare(input, ctx, &app.store).await? {
+        let done = tokio::task::spawn_blocking(move || work.run())
+            .await
+            .map_err(|_| ServiceError::internal())??;
+        ctx.prepared = Some(Arc::new(done));
+    }
+    Ok(())
+}
+
+/// The audit records of a built-in step's call and of the calls it made on that behalf.
+fn records(
+    ctx: &CallContext,
+    service: &str,
+    op: &str,
+    input: &Value,
+    read_only: bool,
+    error: Option<(&str, &str)>,
+) -> Vec<AuditRecord> {
+    let mut out = vec![record(ctx, service, op, input, read_only, error)];
+    for side in ctx.side_calls.take() {
+        let error = side.error.as_ref().map(|(c, m)| (*c, m.as_str()));
+        out.push(record(
+            ctx,
+            side.service,
+            side.operation,
+            &side.request_parameters,
+            side.read_only,
+            error,
+        ));
+    }
+    out
+}
+
+fn record(
+    ctx: &CallContext,
+    service: &str,
+    op: &str,
+    input: &Value,
+    read_only: bool,
+    error: Option<(&str, &str)>,
+) -> AuditRecord {
+    let model = rampart_model::service(service).and_then(|s| Some((s, s.operation(op)?)));
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let event_id = uuid::Uuid::now_v7().to_string();
+    let facts = EventFacts {
+        request_id: &request_id,
+        event_id: &event_id,
+        event_time: ctx.now,
+        service: model.map(|(s, _)| s.signing_name),
+        operation: Some(op),
+        region: &ctx.region,
+        source_ip: INVOKED_BY,
+        user_agent: INVOKED_BY,
+        principal: Some(ctx.principal.as_ref()),
+        access_key_id: None,
+        request_parameters: Some(input),
+        response_elements: None,
+        error,
+        read_only,
+        model,
+        invoked_by: Some(INVOKED_BY),
+    };
+    crate::pipeline::audit::record(&facts, Some(&ctx.principal.account_id))
+}
+
+/// The JSON value of the version `stage` (and `version`, if given) of the secret.
+pub(super) async fn value_of(
+    app: &App,
+    at: &StepCall,
+    stage: &str,
+    version: Option<&str>,
+) -> Result<Value, String> {
+    let mut input = json!({ "SecretId": at.secret_arn, "VersionStage": stage });
+    if let Some(v) = version {
+        input.set_field("VersionId", json!(v));
+    }
+    let out = call(app, at, "secretsmanager", "GetSecretValue", input).await?;
+    out.get("SecretString")
+        .and_then(Value::as_str)
+        .and_then(|s| serde_json::from_str(s).ok())
+        .ok_or_else(|| format!("The {stage} value of the secret is not a JSON object."))
+}
+
+pub(super) fn member<'a>(v: &'a Value, name: &str) -> Result<&'a str, String> {
+    v.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("The secret's JSON has no {name}."))
+}
+
+async fn iam_step(app: &App, at: &StepCall) -> Result<(), String> {
+    match at.step {
+        Step::CreateSecret => iam_create(app, at).await,
+        Step::SetSecret => Ok(()),
+        Step::TestSecret => {
+            let pending = value_of(app, at, "AWSPENDING", Some(&at.token)).await?;
+            let user = member(&pending, "UserName")?;
+            let arn = caller_identity(
+                app,
+                member(&pending, "AccessKeyId")?,
+                member(&pending, "SecretAccessKey")?,
+            )
+            .await?;
+            if arn.ends_with(&format!(":user/{user}")) || arn.ends_with(&format!("/{user}")) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "The new access key answers as {arn}, not as user {user}."
+                ))
+            }
+        }
+        Step::FinishSecret => iam_finish(app, at).await,
+    }
+}
+
+async fn iam_create(app: &App, at: &StepCall) -> Result<(), String> {
+    if value_of(app, at, "AWSPENDING", Some(&at.token))
+        .await
+        .is_ok()
+    {
+        return Ok(());
+    }
+    let mut value = value_of(app, at, "AWSCURRENT", None).await?;
+    let user = member(&value, "UserName")?.to_string();
+    let out = call(
+        app,
+        at,
+        "iam",
+        "CreateAccessKey",
+        json!({ "UserName": user }),
+    )
+    .await?;
+    let key = out.get("AccessKey").unwrap_or(&Value::Null);
+    let id = member(key, "AccessKeyId")?.to_string();
+    let secret = member(key, "SecretAccessKey")?.to_string();
+    value.set_field("AccessKeyId", json!(id));
+    value.set_field("SecretAccessKey", json!(secret));
+    let put = json!({
+        "SecretId": at.secret_arn,
+        "ClientRequestToken": at.token,
+        "SecretString": value.to_string(),
+        "VersionStages": ["AWSPENDING"],
+    });
+    if let Err(err) = call(app, at, "secretsmanager", "PutSecretValue", put).await {
+        // The new key is of no use unrecorded.
+        let _ = call(
+            app,
+            at,
+            "iam",
+            "DeleteAccessKey",
+            json!({ "UserName": user, "AccessKeyId": id }),
+        )
+        .await;
+        return Err(err);
+    }
+    Ok(())
+}
+
+/// `finishSecret`: moves `AWSCURRENT` to the rotation's version; returns the value it left
+/// (`None` when it had moved already).
+pub(super) async fn finish(app: &App, at: &StepCall) -> Result<Option<Value>, String> {
+    let described = call(
+        app,
+        at,
+        "secretsmanager",
+        "DescribeSecret",
+        json!({ "SecretId": at.secret_arn }),
+    )
+    .await?;
+    let stages = described
+        .get("VersionIdsToStages")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let current = stages
+        .iter()
+        .find(|(_, s)| {
+            s.as_array()
+                .is_some_and(|a| a.iter().any(|x| x == "AWSCURRENT"))
+        })
+        .map(|(id, _)| id.clone());
+    let Some(current) = current.filter(|c| *c != at.token) else {
+        return Ok(None);
+    };
+    let old = value_of(app, at, "AWSCURRENT", None).await?;
+    let input = json!({
+        "SecretId": at.secret_arn,
+        "VersionStage": "AWSCURRENT",
+        "MoveToVersionId": at.token,
+        "RemoveFromVersionId": current,
+    });
+    call(app, at, "secretsmanager", "UpdateSecretVersionStage", input).await?;
+    Ok(Some(old))
+}
+
+async fn iam_finish(app: &App, at: &StepCall) -> Result<(), String> {
+    let new = value_of(app, at, "AWSPENDING", Some(&at.token)).await?;
+    let old = match finish(app, at).await? {
+        Some(old) => old,
+        // Finished before (a step cut short): the old key is the AWSPREVIOUS one.
+        None => match value_of(app, at, "AWSPREVIOUS", None).await {
+            Ok(old) => old,
+            Err(_) => return Ok(()),
+        },
+    };
+    let (user, old_id) = (member(&old, "UserName")?, member(&old, "AccessKeyId")?);
+    if old_id != member(&new, "AccessKeyId")? {
+        let key = json!({ "UserName": user, "AccessKeyId": old_id });
+        let mut inactive = key.clone();
+        inactive.set_field("Status", json!("Inactive"));
+        // A key already gone is what this step wants.
+        if call(app, at, "iam", "UpdateAccessKey", inactive)
+            .await
+            .is_ok()
+        {
+            call(app, at, "iam", "DeleteAccessKey", key).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The caller ARN of a signed `GetCallerIdentity` sent through the request path with the key.
+async fn caller_identity(app: &App, key_id: &str, secret: &str) -> Result<String, String> {
+    let arc = app.me.upgrade().ok_or("the server is stopping")?;
+    let body = "Action=GetCallerIdentity&Version=2011-06-15";
+    let host = "sts.amazonaws.com";
+    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    let headers: [(&str, &[u8]); 2] = [
+        ("host", host.as_bytes()),
+        ("content-type", content_type.as_bytes()),
+    ];
+    let parts = rampart_sigv4::RequestParts {
+        method: "POST",
+        path: "/",
+        query: "",
+        headers: &headers,
+        body: body.as_bytes(),
+    };
+    let secret_key = rampart_sigv4::SecretKey::new(secret.as_bytes().to_vec());
+    let params = rampart_sigv4::SigningParams {
+        access_key_id: key_id,
+        secret: &secret_key,
+        region: "us-east-1",
+        service: "sts",
+        time: app.clock.now(),
+        security_token: None,
+    };
+    let signed = rampart_sigv4::sign(&parts, &params).map_err(|e| e.to_string())?;
+    let mut request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("host", host)
+        .header("content-type", content_type);
+    for (name, value) in signed.headers() {
+        request = request.header(name, value);
+    }
+    let request = request.body(Body::from(body)).map_err(|e| e.to_string())?;
+    let peer = ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let response = crate::pipeline::api(State(arc), peer, request).await;
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&bytes);
+    if !status.is_success() {
+        return Err(format!(
+            "GetCallerIdentity with the new key was refused (HTTP {status})."
+        ));
+    }
+    text.split("<Arn>")
+        .nth(1)
+        .and_then(|rest| rest.split("</Arn>").next())
+        .map(str::to_string)
+        .ok_or_else(|| "GetCallerIdentity answered without an Arn.".into())
+}

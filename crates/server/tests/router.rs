@@ -505,8 +505,8 @@ async fn lookup_events_reaches_back_ninety_days() {
     assert_eq!(found(from_epoch).await, 1);
 }
 
-/// The audit trail hides what the model marks sensitive, by shape: KMS `Sign`'s message never
-/// reaches the record, while its key id does.
+/// The audit trail keeps secrets out by shape: KMS `Sign`'s message (a blob) is left out of the
+/// record, as in AWS's, while its key id is there.
 #[tokio::test]
 async fn sensitive_members_stay_out_of_the_audit_trail() {
     let h = harness(false).await;
@@ -541,9 +541,9 @@ async fn sensitive_members_stay_out_of_the_audit_trail() {
         .expect("event");
     assert!(!event.contains(message), "{event}");
     let event: serde_json::Value = serde_json::from_str(event).expect("event json");
-    assert_eq!(
-        event["requestParameters"]["message"],
-        "HIDDEN_DUE_TO_SECURITY_REASONS"
+    assert!(
+        event["requestParameters"].get("message").is_none(),
+        "{event}"
     );
     assert_eq!(event["requestParameters"]["keyId"], key_id.as_str());
 }

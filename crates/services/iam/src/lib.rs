@@ -240,7 +240,8 @@ mod tests {
         assert_eq!(access(Op::ChangePassword), Some(Access::Write));
         assert_eq!(access(Op::ListVirtualMFADevices), Some(Access::Read));
         assert_eq!(access(Op::AttachRolePolicy), Some(Access::Write));
-        assert_eq!(access(Op::CreateOpenIDConnectProvider), None);
+        assert_eq!(access(Op::CreateOpenIDConnectProvider), Some(Access::Write));
+        assert_eq!(access(Op::CreateSAMLProvider), None);
         assert!(route(Op::ChangePassword).is_some_and(|r| r.prepare.is_some()));
         assert!(route(Op::CreateUser).is_some_and(|r| r.prepare.is_none()));
     }

@@ -121,6 +121,12 @@ pub async fn question(
             account,
             policy: None,
         },
+        // Validating a policy without naming a secret acts on no secret.
+        Op::ValidateResourcePolicy if opt_str(input, "SecretId").is_none() => ResourceRef {
+            arn: "*".into(),
+            account,
+            policy: None,
+        },
         Op::CreateSecret => {
             let name = opt_str(input, "Name").unwrap_or_default();
             keys.push(one("secretsmanager:Name", name));

@@ -46,7 +46,7 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<V
                 .into(),
         ));
     }
-    let mut secret = repo::resolve_active(&mut db, ctx, req_str(input, "SecretId")?).await?;
+    let mut secret = repo::resolve_writable(&mut db, ctx, req_str(input, "SecretId")?).await?;
     secret.doc.policy = Some(policy.to_string());
     repo::save(&mut db, &mut secret, ctx.now).await?;
     Ok(json!({ "ARN": secret.arn(), "Name": secret.name() }))
@@ -105,7 +105,7 @@ fn statement_label(policy: &Policy, index: usize) -> String {
 
 /// `DeleteResourcePolicy`.
 pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
-    let mut secret = repo::resolve_active(&mut db, ctx, req_str(input, "SecretId")?).await?;
+    let mut secret = repo::resolve_writable(&mut db, ctx, req_str(input, "SecretId")?).await?;
     secret.doc.policy = None;
     repo::save(&mut db, &mut secret, ctx.now).await?;
     Ok(json!({ "ARN": secret.arn(), "Name": secret.name() }))

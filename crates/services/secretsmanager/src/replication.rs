@@ -18,7 +18,7 @@ use rampart_store::{AuditRecord, Entity, Lease, Store};
 use serde_json::{json, Value};
 
 use super::{
-    common::{epoch, opt_str, req_str, str_list},
+    common::{opt_str, req_str, str_list},
     crypto,
     error::{SmError, SmResult},
     model::{Replica, SecretDoc, Version, DUE_ACCOUNT, FAILED, IN_PROGRESS, IN_SYNC},
@@ -139,9 +139,6 @@ pub fn status_json(doc: &SecretDoc, only: Option<&[String]>) -> Value {
                 }
                 if let Some(m) = &r.message {
                     obj.insert("StatusMessage".into(), json!(m));
-                }
-                if let Some(at) = doc.last_accessed {
-                    obj.insert("LastAccessedDate".into(), epoch(at));
                 }
             }
             e

@@ -176,7 +176,9 @@ mod tests {
         let (store, dir) = rampart_kit::test_support::store().await;
         let c = ctx();
         let check = |policy: &str| json!({ "ResourcePolicy": policy });
-        let ok = validate_op(&check(ORG), &c, Db::Read(&store)).await.unwrap();
+        let ok = validate_op(&check(ORG), &c, Db::Read(&store))
+            .await
+            .unwrap();
         assert_eq!(
             ok,
             json!({"PolicyValidationPassed": true, "ValidationErrors": []})
@@ -185,11 +187,24 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(open["PolicyValidationPassed"], false);
-        assert_eq!(open["ValidationErrors"][0]["CheckName"], PUBLIC_ACCESS_CHECK);
-        let message = open["ValidationErrors"][0]["ErrorMessage"].as_str().unwrap();
-        assert!(message.starts_with("Statement 0 (Sid \"Open\")"), "{message}");
-        for bad in ["{not json", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#] {
-            let out = validate_op(&check(bad), &c, Db::Read(&store)).await.unwrap();
+        assert_eq!(
+            open["ValidationErrors"][0]["CheckName"],
+            PUBLIC_ACCESS_CHECK
+        );
+        let message = open["ValidationErrors"][0]["ErrorMessage"]
+            .as_str()
+            .unwrap();
+        assert!(
+            message.starts_with("Statement 0 (Sid \"Open\")"),
+            "{message}"
+        );
+        for bad in [
+            "{not json",
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+        ] {
+            let out = validate_op(&check(bad), &c, Db::Read(&store))
+                .await
+                .unwrap();
             assert_eq!(out["PolicyValidationPassed"], false);
             assert_eq!(out["ValidationErrors"][0]["CheckName"], SYNTAX_CHECK);
         }

@@ -179,8 +179,10 @@ mod tests {
     fn a_wildcard_principal_without_condition_is_public() {
         assert!(public(json!({"Effect": "Allow", "Principal": "*",
             "Action": "secretsmanager:*", "Resource": "*"})));
-        assert!(public(json!({"Effect": "Allow", "Principal": {"AWS": ["*"]},
-            "Action": "secretsmanager:GetSecretValue", "Resource": "*"})));
+        assert!(public(
+            json!({"Effect": "Allow", "Principal": {"AWS": ["*"]},
+            "Action": "secretsmanager:GetSecretValue", "Resource": "*"})
+        ));
         assert!(public(json!({"Effect": "Allow",
             "Principal": {"AWS": ["arn:aws:iam::111122223333:root", "*"]},
             "Action": "secretsmanager:GetSecretValue", "Resource": "*"})));
@@ -219,19 +221,51 @@ mod tests {
     #[test]
     fn fixed_values_of_the_limiting_keys_make_a_wildcard_principal_private() {
         for (op, key, value) in [
-            ("StringEquals", "aws:PrincipalAccount", json!("111122223333")),
+            (
+                "StringEquals",
+                "aws:PrincipalAccount",
+                json!("111122223333"),
+            ),
             ("StringEquals", "aws:PrincipalOrgID", json!("o-abcdefghij")),
-            ("StringEquals", "aws:SourceAccount", json!(["111122223333", "444455556666"])),
-            ("ArnEquals", "aws:PrincipalArn", json!("arn:aws:iam::111122223333:role/app")),
-            ("ArnLike", "aws:PrincipalArn", json!("arn:aws:iam::111122223333:role/*")),
-            ("ArnLike", "aws:SourceArn", json!("arn:aws:lambda:eu-west-1:111122223333:function:*")),
+            (
+                "StringEquals",
+                "aws:SourceAccount",
+                json!(["111122223333", "444455556666"]),
+            ),
+            (
+                "ArnEquals",
+                "aws:PrincipalArn",
+                json!("arn:aws:iam::111122223333:role/app"),
+            ),
+            (
+                "ArnLike",
+                "aws:PrincipalArn",
+                json!("arn:aws:iam::111122223333:role/*"),
+            ),
+            (
+                "ArnLike",
+                "aws:SourceArn",
+                json!("arn:aws:lambda:eu-west-1:111122223333:function:*"),
+            ),
             ("StringEquals", "aws:SourceVpc", json!("vpc-1a2b3c4d")),
             ("StringEquals", "aws:SourceVpce", json!("vpce-1a2b3c4d")),
             ("StringEquals", "aws:SourceOwner", json!("111122223333")),
-            ("IpAddress", "aws:SourceIp", json!(["192.0.2.0/24", "203.0.113.7"])),
+            (
+                "IpAddress",
+                "aws:SourceIp",
+                json!(["192.0.2.0/24", "203.0.113.7"]),
+            ),
             ("StringLike", "aws:userid", json!("AROAEXAMPLEID:*")),
-            ("StringEqualsIgnoreCase", "AWS:PRINCIPALORGID", json!("o-abcdefghij")),
-            ("ForAnyValue:StringLike", "aws:PrincipalOrgPaths", json!("o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/")),
+            (
+                "StringEqualsIgnoreCase",
+                "AWS:PRINCIPALORGID",
+                json!("o-abcdefghij"),
+            ),
+            (
+                "ForAnyValue:StringLike",
+                "aws:PrincipalOrgPaths",
+                json!("o-a1b2c3d4e5/r-ab12/ou-ab12-11111111/"),
+            ),
         ] {
             assert!(
                 !public(star(json!({ op: { key: value } }))),
@@ -258,7 +292,10 @@ mod tests {
             json!({"StringLike": {"aws:userid": "*:alice"}}),
             json!({"Null": {"aws:PrincipalOrgID": "false"}}),
         ] {
-            assert!(public(star(condition.clone())), "{condition} should not limit");
+            assert!(
+                public(star(condition.clone())),
+                "{condition} should not limit"
+            );
         }
     }
 

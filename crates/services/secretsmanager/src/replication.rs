@@ -101,7 +101,11 @@ pub fn requested(own_region: &str, existing: &[Replica], input: &Value) -> SmRes
                 "Invalid replica region: a secret cannot be replicated to its own region.".into(),
             ));
         }
-        if existing.iter().chain(out.iter()).any(|x| x.region == region) {
+        if existing
+            .iter()
+            .chain(out.iter())
+            .any(|x| x.region == region)
+        {
             return Err(SmError::InvalidParameterException(format!(
                 "The secret is already replicated to {region}."
             )));
@@ -277,7 +281,12 @@ pub async fn run_due(
                 continue;
             };
             let primary = repo::parse(e)?;
-            for r in primary.doc.replicas.iter().filter(|r| r.status == IN_PROGRESS) {
+            for r in primary
+                .doc
+                .replicas
+                .iter()
+                .filter(|r| r.status == IN_PROGRESS)
+            {
                 if sync_one(store, &primary, r, now, lease, replicator).await? {
                     done += 1;
                 }
@@ -312,8 +321,7 @@ async fn sync_one(
         Some(e) => Some(repo::parse(e)?),
         None => None,
     };
-    if let Some(mut fresh) = fresh.filter(|f| f.doc.replicas.iter().any(|x| x.region == r.region))
-    {
+    if let Some(mut fresh) = fresh.filter(|f| f.doc.replicas.iter().any(|x| x.region == r.region)) {
         let outcome = match built {
             Ok(mut replica) => place(&mut db, &fresh, r, &mut replica).await,
             Err(message) => Err(message),
@@ -334,9 +342,10 @@ async fn sync_one(
         }
         repo::save_quiet(&mut db, &mut fresh, now).await?;
     }
-    drop(db);
     // The KMS calls were made whatever came of them: they are audited.
-    tx.append_audit_batch(&records).await?;
+    if let Db::Write(tx) = &mut db {
+        tx.append_audit_batch(&records).await?;
+    }
     tx.commit().await?;
     Ok(synced)
 }

@@ -8,8 +8,7 @@ use rampart_store::Entity;
 use super::{
     error::{SmError, SmResult},
     model::{
-        SecretDoc, DUE_ACCOUNT, DUE_KIND, IN_PROGRESS, REPLICATION_KIND, ROTATION_KIND,
-        SECRET_KIND,
+        SecretDoc, DUE_ACCOUNT, DUE_KIND, IN_PROGRESS, REPLICATION_KIND, ROTATION_KIND, SECRET_KIND,
     },
 };
 use rampart_kit::{context::CallContext, db::Db};
@@ -198,11 +197,7 @@ pub async fn resolve_primary(db: &mut Db<'_>, ctx: &CallContext, input: &str) ->
 }
 
 /// Like [`resolve_active`], refusing a replica: the secret a write may change.
-pub async fn resolve_writable(
-    db: &mut Db<'_>,
-    ctx: &CallContext,
-    input: &str,
-) -> SmResult<Secret> {
+pub async fn resolve_writable(db: &mut Db<'_>, ctx: &CallContext, input: &str) -> SmResult<Secret> {
     let secret = resolve_primary(db, ctx, input).await?;
     secret.require_active()?;
     Ok(secret)
@@ -250,11 +245,7 @@ pub async fn save(db: &mut Db<'_>, secret: &mut Secret, now: DateTime<Utc>) -> S
 
 /// Writes a secret's document back as it is (the replication job's own bookkeeping), and keeps
 /// the scheduler's indexes in step.
-pub async fn save_quiet(
-    db: &mut Db<'_>,
-    secret: &mut Secret,
-    now: DateTime<Utc>,
-) -> SmResult<()> {
+pub async fn save_quiet(db: &mut Db<'_>, secret: &mut Secret, now: DateTime<Utc>) -> SmResult<()> {
     encode(secret)?;
     secret.entity.updated_at = now;
     let key = secret.entity.name_key.clone();

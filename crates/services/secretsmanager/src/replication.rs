@@ -521,6 +521,115 @@ async fn reseal(
 mod tests {
     use super::*;
 
+    fn ctx(region: &str) -> CallContext {
+        CallContext {
+            request_id: "r".into(),
+            principal: std::sync::Arc::new(rampart_kit::principal::Principal::root(
+                "111122223333",
+                "AKIA",
+            )),
+            region: region.into(),
+            source_ip: "127.0.0.1".parse().unwrap(),
+            user_agent: "t".into(),
+            now: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            secure_transport: false,
+            prepared: None,
+            authorizer: rampart_kit::Authorizer::refusing(),
+            via_service: None,
+            side_calls: Default::default(),
+        }
+    }
+
+    struct Calls;
+
+    impl Replicator for Calls {
+        fn context(&self, _account: &str, region: &str) -> CallContext {
+            ctx(region)
+        }
+        fn records(&self, _ctx: &CallContext) -> Vec<AuditRecord> {
+            Vec::new()
+        }
+    }
+
+    /// Runs a handler in a write transaction, committed when it succeeds.
+    macro_rules! write {
+        ($store:expr, $f:path, $input:expr, $ctx:expr) => {{
+            let mut tx = $store.begin().await.unwrap();
+            let out = $f($input, $ctx, Db::Write(&mut tx)).await;
+            if out.is_ok() {
+                tx.commit().await.unwrap();
+            }
+            out
+        }};
+    }
+
+    async fn status(store: &Store, id: &str) -> Value {
+        let d = crate::secrets::describe(
+            &json!({ "SecretId": id }),
+            &ctx("us-east-1"),
+            Db::Read(store),
+        )
+        .await
+        .unwrap();
+        d["ReplicationStatus"][0].clone()
+    }
+
+    #[tokio::test]
+    async fn replicas_are_copied_by_the_job_and_a_taken_name_needs_force() {
+        let (store, dir) = rampart_kit::test_support::store().await;
+        let (east, west) = (ctx("us-east-1"), ctx("eu-west-1"));
+        let make = json!({"Name": "app", "Description": "d"});
+        write!(store, crate::secrets::create, &make, &east).unwrap();
+        let mine = json!({"Name": "app"});
+        write!(store, crate::secrets::create, &mine, &west).unwrap();
+        let add = json!({"SecretId": "app", "AddReplicaRegions": [{"Region": "eu-west-1"}]});
+        let out = write!(store, replicate, &add, &east).unwrap();
+        assert_eq!(out["ReplicationStatus"][0]["Status"], IN_PROGRESS);
+
+        // The region has a standalone secret of that name: replication fails and leaves it.
+        let now = east.now;
+        assert_eq!(run_due(&store, now, None, &Calls).await.unwrap(), 0);
+        assert_eq!(status(&store, "app").await["Status"], FAILED);
+        let theirs = crate::secrets::describe(&json!({"SecretId": "app"}), &west, Db::Read(&store))
+            .await
+            .unwrap();
+        assert!(theirs.get("PrimaryRegion").is_none());
+
+        let drop_it = json!({"SecretId": "app", "RemoveReplicaRegions": ["eu-west-1"]});
+        write!(store, remove, &drop_it, &east).unwrap();
+        let forced = json!({"SecretId": "app", "ForceOverwriteReplicaSecret": true,
+            "AddReplicaRegions": [{"Region": "eu-west-1"}]});
+        write!(store, replicate, &forced, &east).unwrap();
+        assert_eq!(run_due(&store, now, None, &Calls).await.unwrap(), 1);
+        assert_eq!(status(&store, "app").await["Status"], IN_SYNC);
+        let copy = crate::secrets::describe(&json!({"SecretId": "app"}), &west, Db::Read(&store))
+            .await
+            .unwrap();
+        assert_eq!(
+            (copy["PrimaryRegion"].as_str(), copy["Description"].as_str()),
+            (Some("us-east-1"), Some("d"))
+        );
+
+        // A replica refuses writes; the primary's change puts it back in progress.
+        let tag = json!({"SecretId": "app", "Tags": [{"Key": "k", "Value": "v"}]});
+        let refused = write!(store, crate::secrets::tag, &tag, &west);
+        assert_eq!(refused.unwrap_err(), replica_refusal());
+        write!(store, crate::secrets::tag, &tag, &east).unwrap();
+        assert_eq!(status(&store, "app").await["Status"], IN_PROGRESS);
+        assert_eq!(run_due(&store, now, None, &Calls).await.unwrap(), 1);
+        let copy = crate::secrets::describe(&json!({"SecretId": "app"}), &west, Db::Read(&store))
+            .await
+            .unwrap();
+        assert_eq!(copy["Tags"], json!([{"Key": "k", "Value": "v"}]));
+
+        // Promoted, it is standalone and the primary forgets it.
+        let stop_it = json!({"SecretId": "app"});
+        write!(store, stop, &stop_it, &west).unwrap();
+        write!(store, crate::secrets::tag, &tag, &west).unwrap();
+        assert_eq!(status(&store, "app").await, Value::Null);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
     #[test]
     fn replica_arns_change_the_region_only() {
         assert_eq!(

@@ -59,6 +59,12 @@ def test_replicas_follow_their_primary_and_refuse_writes(clients):
     assert previous["SecretString"] == "v1"
     assert replica.describe_secret(SecretId="repl/app")["VersionIdsToStages"][v2] == ["AWSCURRENT"]
 
+    # ListSecrets finds both by their primary region.
+    for sm, expected in ((primary, arn), (replica, replica_arn)):
+        listed = sm.list_secrets(Filters=[{"Key": "primary-region", "Values": [PRIMARY]}])
+        assert [s["ARN"] for s in listed["SecretList"]] == [expected]
+        assert listed["SecretList"][0]["PrimaryRegion"] == PRIMARY
+
     # Writes go through the primary.
     for call in (
         lambda: replica.put_secret_value(SecretId="repl/app", SecretString="nope"),

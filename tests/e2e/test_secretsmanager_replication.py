@@ -89,7 +89,7 @@ def test_replicas_follow_their_primary_and_refuse_writes(clients):
     assert "PrimaryRegion" not in primary.describe_secret(SecretId=arn)
 
 
-def test_replica_values_are_sealed_with_the_replica_regions_key(clients):
+def test_replica_values_are_sealed_with_the_replica_regions_key(server, clients):
     primary, replica, kms = clients
     key = kms.create_key(Description="replica key")["KeyMetadata"]["Arn"]
     arn = primary.create_secret(Name="repl/cmk", SecretString="sealed")["ARN"]
@@ -101,6 +101,14 @@ def test_replica_values_are_sealed_with_the_replica_regions_key(clients):
     assert wait_in_sync(primary, arn)["Status"] == "InSync"
     assert replica.describe_secret(SecretId="repl/cmk")["KmsKeyId"] == key
     assert replica.get_secret_value(SecretId="repl/cmk")["SecretString"] == "sealed"
+    # The replication's KMS calls are in the trail, made through Secrets Manager.
+    trail = server.client("cloudtrail", region=REPLICA)
+    events = [json.loads(e["CloudTrailEvent"]) for e in trail.lookup_events(LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "GenerateDataKey"}])["Events"]]
+    sealed_here = [e for e in events if e["awsRegion"] == REPLICA
+                   and e["requestParameters"]["keyId"] == key]
+    assert sealed_here, events
+    assert sealed_here[0]["userIdentity"]["invokedBy"] == "secretsmanager.amazonaws.com"
     # The replica's key disabled: the replica is unreadable, the primary is not.
     kms.disable_key(KeyId=key)
     with pytest.raises(ClientError) as err:

@@ -179,3 +179,140 @@ async fn aws_managed_policies_and_inline_documents() {
         .expect_err("malformed");
     assert_eq!(bad.code(), Some("MalformedPolicyDocument"));
 }
+
+/// OpenID Connect providers with aws-sdk-iam: create (ARN from the URL), read back, audiences
+/// and thumbprints changed, tags, AWS's errors, an idempotent delete, and a role whose trust
+/// policy names the provider.
+#[tokio::test]
+async fn oidc_provider_life_cycle() {
+    let server = Server::start(&[]);
+    let root = server.iam(&server.root_key, &server.root_secret).await;
+    let thumb = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
+
+    let created = root
+        .create_open_id_connect_provider()
+        .url("https://token.example.com/tenant")
+        .client_id_list("app-1")
+        .client_id_list("app-1")
+        .thumbprint_list(thumb)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("team")
+                .value("id")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("CreateOpenIDConnectProvider");
+    let arn = created
+        .open_id_connect_provider_arn()
+        .expect("arn")
+        .to_string();
+    assert!(
+        arn.ends_with(":oidc-provider/token.example.com/tenant"),
+        "{arn}"
+    );
+    assert_eq!(created.tags().len(), 1);
+
+    let dup = root
+        .create_open_id_connect_provider()
+        .url("https://token.example.com/tenant")
+        .send()
+        .await
+        .expect_err("duplicate");
+    assert_eq!(dup.code(), Some("EntityAlreadyExists"));
+    for bad in ["http://token.example.com", "https://token.example.com/?a=b"] {
+        let err = root
+            .create_open_id_connect_provider()
+            .url(bad)
+            .send()
+            .await
+            .expect_err(bad);
+        assert_eq!(err.code(), Some("InvalidInput"), "{bad}");
+    }
+
+    root.add_client_id_to_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .client_id("app-2")
+        .send()
+        .await
+        .expect("AddClientID");
+    root.remove_client_id_from_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .client_id("nobody")
+        .send()
+        .await
+        .expect("RemoveClientID of an absent id");
+    let other = "0123456789abcdef0123456789abcdef01234567";
+    root.update_open_id_connect_provider_thumbprint()
+        .open_id_connect_provider_arn(&arn)
+        .thumbprint_list(other)
+        .send()
+        .await
+        .expect("UpdateThumbprint");
+    let got = root
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .send()
+        .await
+        .expect("GetOpenIDConnectProvider");
+    assert_eq!(got.url(), Some("token.example.com/tenant"));
+    assert_eq!(got.client_id_list(), ["app-1", "app-2"]);
+    assert_eq!(got.thumbprint_list(), [other]);
+    assert!(got.create_date().is_some());
+
+    root.untag_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .tag_keys("team")
+        .send()
+        .await
+        .expect("Untag");
+    let tags = root
+        .list_open_id_connect_provider_tags()
+        .open_id_connect_provider_arn(&arn)
+        .send()
+        .await
+        .expect("ListTags");
+    assert!(tags.tags().is_empty());
+
+    let trust = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"Federated":"{arn}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{{"StringEquals":{{"token.example.com/tenant:aud":"app-1"}}}}}}]}}"#
+    );
+    root.create_role()
+        .role_name("web")
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .expect("a role trusting the provider");
+
+    let listed = root
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .expect("List");
+    let arns: Vec<&str> = listed
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|p| p.arn())
+        .collect();
+    assert_eq!(arns, [arn.as_str()]);
+
+    root.delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .send()
+        .await
+        .expect("Delete");
+    root.delete_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .send()
+        .await
+        .expect("Delete again is idempotent");
+    let gone = root
+        .get_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .send()
+        .await
+        .expect_err("deleted");
+    assert_eq!(gone.code(), Some("NoSuchEntity"));
+}

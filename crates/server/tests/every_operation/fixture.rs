@@ -202,6 +202,17 @@ pub async fn seed(h: &Harness) -> Fixture {
         )
         .await;
     let serial = tag_text(&mfa, "SerialNumber");
+    let oidc = h
+        .must(
+            "iam",
+            "CreateOpenIDConnectProvider",
+            form(&[
+                ("Url", "https://fx.example.com"),
+                ("ClientIDList.member.1", "fx-app"),
+            ]),
+        )
+        .await;
+    let oidc_arn = tag_text(&oidc, "OpenIDConnectProviderArn");
     for (member, value) in [
         ("UserName", "fx-user"),
         ("RoleName", "fx-role"),
@@ -228,6 +239,10 @@ pub async fn seed(h: &Harness) -> Fixture {
     pool.add("PolicyArn", policy_arn.clone());
     pool.add("PermissionsBoundary", policy_arn.clone());
     pool.add("SerialNumber", serial.clone());
+    pool.add("OpenIDConnectProviderArn", oidc_arn.clone());
+    pool.add("Url", "https://fx.example.com");
+    pool.add("ClientID", "fx-app");
+    pool.add("ThumbprintList", "9e99a48a9960b14926bb7f3b02e22da2b0ab7280");
     pool.add("AccessKeyId", unprivileged.key.clone());
     pool.add("RoleArn", role_arn.clone());
     pool.add("PolicySourceArn", user_arn.clone());

@@ -95,6 +95,15 @@ fn holds_secret(service: &Service, id: ShapeId) -> bool {
         }
 }
 
+/// Whether a member at `at` is left out of the record altogether: KMS writes no ciphertext or
+/// plaintext blob into its records (`Decrypt`'s `ciphertextBlob`, `Encrypt`'s `plaintext`),
+/// where other services show a secret as [`HIDDEN`].
+fn omitted(at: At) -> bool {
+    at.is_some_and(|(service, id)| {
+        service.name == "kms" && matches!(service.shape(id).kind, ShapeKind::Blob)
+    })
+}
+
 /// The member `key` of a structure at `at`: whether its value is secret, and where it sits.
 fn member_at(at: At, key: &str) -> (bool, At) {
     let Some((service, id)) = at else {
@@ -358,9 +367,12 @@ impl Serialize for Shaped<'_> {
                 if sorted.windows(2).any(|w| w.first() == w.get(1)) {
                     return cloudtrail_shape_at(self.0, self.1).serialize(s);
                 }
-                let mut out = s.serialize_map(Some(map.len()))?;
+                let mut out = s.serialize_map(None)?;
                 for ((key, v), name) in map.iter().zip(&names) {
                     let (secret, at) = member_at(self.1, key);
+                    if omitted(at) {
+                        continue;
+                    }
                     if secret || SECRET_MEMBERS.contains(&name.as_str()) {
                         out.serialize_entry(name, HIDDEN)?;
                     } else {
@@ -393,6 +405,7 @@ fn cloudtrail_shape_at(value: &Value, at: At) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
+                .filter(|(k, _)| !omitted(member_at(at, k).1))
                 .map(|(k, v)| {
                     let name = lower_camel(k);
                     let (secret, member) = member_at(at, k);
@@ -455,13 +468,15 @@ mod tests {
                     let value = serde_json::json!({ m.name: "secret", "Other": "shown" });
                     let name = super::lower_camel(m.name);
                     let tree = super::cloudtrail_shape_at(&value, at);
+                    let expected = if super::omitted(Some((service, m.shape))) {
+                        serde_json::Value::Null
+                    } else {
+                        serde_json::json!(super::HIDDEN)
+                    };
                     assert_eq!(
-                        tree[&name],
-                        super::HIDDEN,
+                        tree[&name], expected,
                         "{}: {}.{}",
-                        service.name,
-                        shape.name,
-                        m.name
+                        service.name, shape.name, m.name
                     );
                     let streamed: serde_json::Value = serde_json::from_str(
                         &serde_json::to_string(&super::Shaped(&value, at)).unwrap(),
@@ -473,6 +488,28 @@ mod tests {
             }
         }
         assert!(checked > 50, "only {checked} sensitive members found");
+    }
+
+    /// KMS records leave ciphertext and plaintext out, as AWS's do, and keep the rest.
+    #[test]
+    fn kms_records_leave_blobs_out() {
+        let kms = rampart_model::service("kms").unwrap();
+        let op = kms.operation("Decrypt").unwrap();
+        let input = serde_json::json!({
+            "CiphertextBlob": "AQIDBA==",
+            "KeyId": "alias/app",
+            "EncryptionContext": {"app": "x"},
+        });
+        let at = op.input.map(|id| (kms, id));
+        let tree = super::cloudtrail_shape_at(&input, at);
+        assert_eq!(
+            tree,
+            serde_json::json!({"keyId": "alias/app", "encryptionContext": {"app": "x"}})
+        );
+        let streamed: serde_json::Value =
+            serde_json::from_str(&serde_json::to_string(&super::Shaped(&input, at)).unwrap())
+                .unwrap();
+        assert_eq!(streamed, tree);
     }
 
     /// The security module's services record under AWS's event sources (their signing names).
@@ -499,8 +536,8 @@ mod tests {
         }
     }
 
-    /// KMS `Sign`'s message and an account's email are hidden by their shapes; members of the
-    /// same names elsewhere (an OU's `Name`) are not.
+    /// KMS `Sign`'s message (a blob) is left out and an account's email is hidden, by their
+    /// shapes; members of the same names elsewhere (an OU's `Name`) are shown.
     #[test]
     fn sensitivity_follows_the_shape_not_the_name() {
         let kms = rampart_model::service("kms").unwrap();
@@ -511,7 +548,7 @@ mod tests {
         };
         let sign = serde_json::json!({"KeyId": "alias/k", "Message": "c2VjcmV0", "SigningAlgorithm": "ECDSA_SHA_256"});
         let shaped = super::cloudtrail_shape_at(&sign, at(kms, "Sign"));
-        assert_eq!(shaped["message"], super::HIDDEN);
+        assert!(shaped.get("message").is_none(), "{shaped}");
         assert_eq!(shaped["keyId"], "alias/k");
         let account = serde_json::json!({"Email": "a@example.com", "AccountName": "prod"});
         let shaped = super::cloudtrail_shape_at(&account, at(orgs, "CreateAccount"));

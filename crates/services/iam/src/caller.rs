@@ -183,17 +183,8 @@ mod tests {
 
     fn root_ctx() -> CallContext {
         CallContext {
-            request_id: "r".into(),
-            principal: std::sync::Arc::new(Principal::root("111122223333", "AKIAROOT")),
-            region: "us-east-1".into(),
-            source_ip: "127.0.0.1".parse().unwrap(),
-            user_agent: "test".into(),
             now: chrono::Utc::now(),
-            secure_transport: false,
-            prepared: None,
-            authorizer: rampart_kit::Authorizer::refusing(),
-            via_service: None,
-            side_calls: Default::default(),
+            ..rampart_kit::test_support::root_context()
         }
     }
 

@@ -18,6 +18,7 @@ pub mod login_profiles;
 pub mod mfa;
 pub mod mfa_device;
 pub mod model;
+pub mod oidc_providers;
 pub mod passwords;
 pub mod policies;
 pub mod roles;
@@ -151,31 +152,48 @@ routes! {
         UpdateRole => Write, |i, c, mut d| roles::update_role(i, c, &mut d), authz: roles::authz;
         UpdateRoleDescription => Write, |i, c, mut d| roles::update_role_description(i, c, &mut d), authz: roles::authz;
         UpdateUser => Write, |i, c, mut d| users::update_user(i, c, &mut d), authz: users::authz;
+        AddClientIDToOpenIDConnectProvider => Write, |i, c, mut d| oidc_providers::add_client_id(i, c, &mut d),
+            authz: oidc_providers::authz;
+        CreateOpenIDConnectProvider => Write, |i, c, mut d| oidc_providers::create(i, c, &mut d),
+            authz: oidc_providers::authz;
+        DeleteOpenIDConnectProvider => Write, |i, c, mut d| oidc_providers::delete(i, c, &mut d),
+            authz: oidc_providers::authz;
+        GetOpenIDConnectProvider => Read, |i, c, mut d| oidc_providers::get(i, c, &mut d),
+            authz: oidc_providers::authz;
+        ListOpenIDConnectProviders => Read, |i, c, mut d| oidc_providers::list(i, c, &mut d),
+            authz: oidc_providers::authz;
+        ListOpenIDConnectProviderTags => Read, |i, c, mut d| oidc_providers::list_tags(i, c, &mut d),
+            authz: oidc_providers::authz;
+        RemoveClientIDFromOpenIDConnectProvider => Write, |i, c, mut d| oidc_providers::remove_client_id(i, c, &mut d),
+            authz: oidc_providers::authz;
+        TagOpenIDConnectProvider => Write, |i, c, mut d| oidc_providers::tag(i, c, &mut d),
+            authz: oidc_providers::authz;
+        UntagOpenIDConnectProvider => Write, |i, c, mut d| oidc_providers::untag(i, c, &mut d),
+            authz: oidc_providers::authz;
+        UpdateOpenIDConnectProviderThumbprint => Write, |i, c, mut d| oidc_providers::update_thumbprints(i, c, &mut d),
+            authz: oidc_providers::authz;
     }
     not_built {
-        // OpenID Connect and SAML providers, service-linked roles, SSH keys, server and
+        // SAML providers, service-linked roles, SSH keys, server and
         // signing certificates, service-specific credentials, organizations features.
-        AcceptDelegationRequest, AddClientIDToOpenIDConnectProvider, AssociateDelegationRequest,
-        CreateDelegationRequest, CreateOpenIDConnectProvider, CreateSAMLProvider,
-        CreateServiceLinkedRole, CreateServiceSpecificCredential, DeleteOpenIDConnectProvider,
-        DeleteSAMLProvider, DeleteSSHPublicKey, DeleteServerCertificate,
+        AcceptDelegationRequest, AssociateDelegationRequest,
+        CreateDelegationRequest, CreateSAMLProvider,
+        CreateServiceLinkedRole, CreateServiceSpecificCredential, DeleteSAMLProvider, DeleteSSHPublicKey, DeleteServerCertificate,
         DeleteServiceLinkedRole, DeleteServiceSpecificCredential, DeleteSigningCertificate,
         DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
         DisableOutboundWebIdentityFederation, EnableOrganizationsRootCredentialsManagement,
         EnableOrganizationsRootSessions, EnableOutboundWebIdentityFederation,
         GenerateOrganizationsAccessReport, GetDelegationRequest, GetHumanReadableSummary,
-        GetOpenIDConnectProvider, GetOrganizationsAccessReport,
+        GetOrganizationsAccessReport,
         GetOutboundWebIdentityFederationInfo, GetSAMLProvider, GetSSHPublicKey,
         GetServerCertificate, GetServiceLinkedRoleDeletionStatus, ListDelegationRequests,
-        ListOpenIDConnectProviderTags, ListOpenIDConnectProviders, ListOrganizationsFeatures,
+        ListOrganizationsFeatures,
         ListPoliciesGrantingServiceAccess, ListSAMLProviderTags, ListSAMLProviders,
         ListSSHPublicKeys, ListServerCertificateTags, ListServerCertificates,
         ListServiceSpecificCredentials, ListSigningCertificates, RejectDelegationRequest,
-        RemoveClientIDFromOpenIDConnectProvider, ResetServiceSpecificCredential,
-        SendDelegationToken, SetSecurityTokenServicePreferences, TagOpenIDConnectProvider,
-        TagSAMLProvider, TagServerCertificate, UntagOpenIDConnectProvider, UntagSAMLProvider,
-        UntagServerCertificate, UpdateDelegationRequest, UpdateOpenIDConnectProviderThumbprint,
-        UpdateSAMLProvider, UpdateSSHPublicKey, UpdateServerCertificate,
+        ResetServiceSpecificCredential,
+        SendDelegationToken, SetSecurityTokenServicePreferences, TagSAMLProvider, TagServerCertificate, UntagSAMLProvider,
+        UntagServerCertificate, UpdateDelegationRequest, UpdateSAMLProvider, UpdateSSHPublicKey, UpdateServerCertificate,
         UpdateServiceSpecificCredential, UpdateSigningCertificate, UploadSSHPublicKey,
         UploadServerCertificate, UploadSigningCertificate,
     }

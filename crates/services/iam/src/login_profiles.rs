@@ -425,22 +425,13 @@ pub async fn ensure_root_password(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rampart_kit::principal::Principal;
     use std::sync::Arc;
 
     fn root(prepared: Option<Prepared>) -> CallContext {
         CallContext {
-            request_id: "r".into(),
-            principal: Arc::new(Principal::root("111122223333", "AKIAROOT")),
-            region: "us-east-1".into(),
-            source_ip: "127.0.0.1".parse().unwrap(),
-            user_agent: "test".into(),
             now: chrono::Utc::now(),
-            secure_transport: false,
             prepared: prepared.map(Arc::new),
-            authorizer: rampart_kit::Authorizer::refusing(),
-            via_service: None,
-            side_calls: Default::default(),
+            ..rampart_kit::test_support::root_context()
         }
     }
 

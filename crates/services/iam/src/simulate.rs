@@ -344,21 +344,11 @@ pub async fn context_keys_principal(input: &Value, db: &mut Db<'_>) -> Res<Value
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rampart_kit::principal::Principal;
 
     fn ctx() -> CallContext {
         CallContext {
-            request_id: "r".into(),
-            principal: std::sync::Arc::new(Principal::root("111122223333", "AKIA")),
-            region: "us-east-1".into(),
-            source_ip: "127.0.0.1".parse().unwrap(),
-            user_agent: "t".into(),
             now: chrono::Utc::now(),
-            secure_transport: false,
-            prepared: None,
-            authorizer: rampart_kit::Authorizer::refusing(),
-            via_service: None,
-            side_calls: Default::default(),
+            ..rampart_kit::test_support::root_context()
         }
     }
 

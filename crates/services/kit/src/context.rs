@@ -235,17 +235,8 @@ mod tests {
 
     fn ctx(principal: Principal) -> CallContext {
         CallContext {
-            request_id: "r".into(),
-            principal: Arc::new(principal),
             region: "eu-west-1".into(),
-            source_ip: "127.0.0.1".parse().unwrap(),
-            user_agent: "test".into(),
-            now: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            secure_transport: false,
-            prepared: None,
-            authorizer: Authorizer::refusing(),
-            via_service: None,
-            side_calls: Default::default(),
+            ..crate::test_support::context(principal)
         }
     }
 

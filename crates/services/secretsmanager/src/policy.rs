@@ -117,20 +117,8 @@ mod tests {
 
     fn ctx() -> CallContext {
         CallContext {
-            request_id: "r".into(),
-            principal: std::sync::Arc::new(rampart_kit::principal::Principal::root(
-                "111122223333",
-                "AKIA",
-            )),
             region: "eu-west-1".into(),
-            source_ip: "127.0.0.1".parse().unwrap(),
-            user_agent: "t".into(),
-            now: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
-            secure_transport: false,
-            prepared: None,
-            authorizer: rampart_kit::Authorizer::refusing(),
-            via_service: None,
-            side_calls: Default::default(),
+            ..rampart_kit::test_support::root_context()
         }
     }
 

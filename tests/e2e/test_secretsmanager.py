@@ -338,6 +338,42 @@ def test_resource_tag_and_version_stage_condition_keys(server, sm):
     assert code(err) == "AccessDeniedException"
 
 
+def test_block_public_policy_and_validation(sm):
+    arn = sm.create_secret(Name="policies/public", SecretString="x")["ARN"]
+    open_policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "Everyone", "Effect": "Allow", "Principal": {"AWS": "*"},
+        "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]})
+    org_policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue",
+        "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}}}]})
+
+    with pytest.raises(ClientError) as err:
+        sm.put_resource_policy(SecretId=arn, ResourcePolicy=open_policy, BlockPublicPolicy=True)
+    assert code(err) == "PublicPolicyException"
+    assert "ResourcePolicy" not in sm.get_resource_policy(SecretId=arn)
+    sm.put_resource_policy(SecretId=arn, ResourcePolicy=org_policy, BlockPublicPolicy=True)
+    # Public policies are not blocked by default, as in AWS.
+    sm.put_resource_policy(SecretId=arn, ResourcePolicy=open_policy)
+    assert sm.get_resource_policy(SecretId=arn)["ResourcePolicy"] == open_policy
+
+    passed = sm.validate_resource_policy(ResourcePolicy=org_policy)
+    assert passed["PolicyValidationPassed"] is True
+    assert passed["ValidationErrors"] == []
+    assert sm.validate_resource_policy(SecretId=arn, ResourcePolicy=org_policy)[
+        "PolicyValidationPassed"] is True
+    public = sm.validate_resource_policy(ResourcePolicy=open_policy)
+    assert public["PolicyValidationPassed"] is False
+    [entry] = public["ValidationErrors"]
+    assert entry["CheckName"] == "PUBLIC_ACCESS_CHECK"
+    assert "Everyone" in entry["ErrorMessage"]
+    broken = sm.validate_resource_policy(ResourcePolicy="{not json")
+    assert broken["PolicyValidationPassed"] is False
+    assert broken["ValidationErrors"][0]["CheckName"] == "SYNTAX_CHECK"
+    with pytest.raises(ClientError) as err:
+        sm.validate_resource_policy(SecretId="policies/none", ResourcePolicy=org_policy)
+    assert code(err) == "ResourceNotFoundException"
+
+
 @pytest.fixture
 def org(fresh_server):
     orgs = fresh_server.client("organizations")

@@ -121,6 +121,7 @@ impl Runtime {
                 Arc::new(kms::KmsDue),
                 Arc::new(secretsmanager::SecretsDue),
                 Arc::new(secretsmanager::SecretsRotation),
+                Arc::new(secretsmanager::SecretsReplication),
                 Arc::new(provision::Provision),
                 Arc::new(meter::MeterFlush),
                 Arc::new(last_access::LastAccessFlush),

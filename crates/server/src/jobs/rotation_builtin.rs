@@ -56,7 +56,7 @@ pub async fn step(app: &App, call: &StepCall) -> Result<(), String> {
 }
 
 /// Who built-in steps say they are in the trail (`invokedBy`, source and user agent).
-const INVOKED_BY: &str = "secretsmanager.amazonaws.com";
+pub(super) const INVOKED_BY: &str = "secretsmanager.amazonaws.com";
 
 /// One operation run as Secrets Manager on the owning account's behalf (see the module's
 /// documentation): authorized, prepared and handled as the request path does, and audited
@@ -172,7 +172,7 @@ fn records(
     out
 }
 
-fn record(
+pub(super) fn record(
     ctx: &CallContext,
     service: &str,
     op: &str,

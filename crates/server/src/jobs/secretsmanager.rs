@@ -1,13 +1,18 @@
-//! Secrets Manager's due work: destroys secrets whose recovery window ended, and runs the
-//! rotations asked for or come due (through the registered hooks, [`super::rotation_hooks`]).
+//! Secrets Manager's due work: destroys secrets whose recovery window ended, runs the
+//! rotations asked for or come due (through the registered hooks, [`super::rotation_hooks`]),
+//! and copies primaries to their replicas in other regions.
 //! What is due is indexed in the store and read on the request clock.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use rampart_services::secretsmanager::rotation_run::{
-    Rotator, StepCall, StepFuture as RotationStep,
+use rampart_services::{
+    secretsmanager::{
+        replication::Replicator,
+        rotation_run::{Rotator, StepCall, StepFuture as RotationStep},
+    },
+    Authorizer, CallContext, Principal,
 };
-use rampart_store::Lease;
+use rampart_store::{AuditRecord, Lease};
 
 use super::{Job, Scope, StepFuture};
 use crate::app::App;
@@ -105,5 +110,96 @@ impl Rotator for Strategies<'_> {
         } else {
             self.hooks.step(call)
         }
+    }
+}
+
+/// The replication job's name.
+pub const REPLICATION: &str = "secretsmanager-replication";
+
+/// Secrets Manager's replication: every replica `InProgress` is brought in step with its
+/// primary, its values sealed again in its region (as AWS does, asynchronously).
+#[derive(Debug)]
+pub struct SecretsReplication;
+
+impl Job for SecretsReplication {
+    fn name(&self) -> &'static str {
+        REPLICATION
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Cluster
+    }
+
+    /// Short: a change reaches the replicas within about a second.
+    fn period(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+
+    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
+        Box::pin(async move {
+            let arc = app
+                .me
+                .upgrade()
+                .ok_or_else(|| anyhow::anyhow!("the server is stopping"))?;
+            let replicator = Replication {
+                app,
+                authorizer: Authorizer::new(arc),
+            };
+            let synced = rampart_services::secretsmanager::replication::run_due(
+                &app.store,
+                app.clock.now(),
+                lease,
+                &replicator,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            if synced > 0 {
+                tracing::info!(synced, "secrets manager replicas brought in sync");
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The replication's KMS calls: made as Secrets Manager for the owning account (its root
+/// principal, through Secrets Manager), and audited as the built-in rotation's are.
+struct Replication<'a> {
+    app: &'a App,
+    authorizer: Authorizer,
+}
+
+impl Replicator for Replication<'_> {
+    fn context(&self, account: &str, region: &str) -> CallContext {
+        CallContext {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            principal: Arc::new(Principal::root(account, "")),
+            region: region.to_string(),
+            source_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            user_agent: super::rotation_builtin::INVOKED_BY.into(),
+            now: self.app.clock.now(),
+            secure_transport: true,
+            prepared: None,
+            authorizer: self.authorizer.clone(),
+            via_service: Some("secretsmanager".into()),
+            side_calls: Default::default(),
+        }
+    }
+
+    fn records(&self, ctx: &CallContext) -> Vec<AuditRecord> {
+        ctx.side_calls
+            .take()
+            .into_iter()
+            .map(|side| {
+                let error = side.error.as_ref().map(|(c, m)| (*c, m.as_str()));
+                super::rotation_builtin::record(
+                    ctx,
+                    side.service,
+                    side.operation,
+                    &side.request_parameters,
+                    side.read_only,
+                    error,
+                )
+            })
+            .collect()
     }
 }

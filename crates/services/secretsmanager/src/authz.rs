@@ -2,7 +2,8 @@
 //! ARN with the secret's resource policy, and the service's condition keys
 //! (`secretsmanager:SecretId`, `Name`, `Description`, `KmsKeyArn`, `VersionId`,
 //! `VersionStage`, `ResourceTag/*`, `ForceDeleteWithoutRecovery`, `RecoveryWindowInDays`,
-//! `BlockPublicPolicy`) with `aws:ResourceTag/*`, `aws:RequestTag/*` and `aws:TagKeys`.
+//! `BlockPublicPolicy`, `AddReplicaRegions`, `ForceOverwriteReplicaSecret`) with
+//! `aws:ResourceTag/*`, `aws:RequestTag/*` and `aws:TagKeys`.
 
 use rampart_policy::PolicyKind;
 use rampart_store::Store;
@@ -121,6 +122,12 @@ pub async fn question(
             account,
             policy: None,
         },
+        // Validating a policy without naming a secret acts on no secret.
+        Op::ValidateResourcePolicy if opt_str(input, "SecretId").is_none() => ResourceRef {
+            arn: "*".into(),
+            account,
+            policy: None,
+        },
         Op::CreateSecret => {
             let name = opt_str(input, "Name").unwrap_or_default();
             keys.push(one("secretsmanager:Name", name));
@@ -186,6 +193,25 @@ pub async fn question(
         Op::RotateSecret => {
             if let Some(arn) = opt_str(input, "RotationLambdaARN") {
                 keys.push(one("secretsmanager:RotationLambdaARN", arn));
+            }
+        }
+        Op::CreateSecret | Op::ReplicateSecretToRegions => {
+            let regions: Vec<String> = input
+                .get("AddReplicaRegions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| opt_str(r, "Region").map(str::to_string))
+                .collect();
+            if !regions.is_empty() {
+                keys.push(("secretsmanager:AddReplicaRegions".into(), regions));
+                let force = input["ForceOverwriteReplicaSecret"]
+                    .as_bool()
+                    .unwrap_or(false);
+                keys.push(one(
+                    "secretsmanager:ForceOverwriteReplicaSecret",
+                    force.to_string(),
+                ));
             }
         }
         Op::PutResourcePolicy => {

@@ -335,6 +335,23 @@ pub fn new_digest_key(db: &Db<'_>, arn: &str) -> SmResult<String> {
     Ok(b64(&sealed))
 }
 
+/// A secret's digest key sealed again for another ARN (its replica's), so both compute the
+/// same digests.
+pub fn reseal_digest_key(db: &Db<'_>, from: &str, to: &str, sealed_key: &str) -> SmResult<String> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(sealed_key)
+        .map_err(|_| SmError::internal())?;
+    let key = db
+        .master_key()
+        .open(&digest_aad(from), &raw)
+        .map_err(|_| SmError::internal())?;
+    let sealed = db
+        .master_key()
+        .seal(&digest_aad(to), key.as_ref())
+        .map_err(|_| SmError::internal())?;
+    Ok(b64(&sealed))
+}
+
 /// The keyed digest of a value (hex): equal digests mean equal values, and the digest alone
 /// reveals nothing without the sealed key.
 pub fn digest(db: &Db<'_>, arn: &str, sealed_key: &str, value: &Plain) -> SmResult<String> {

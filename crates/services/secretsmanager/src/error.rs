@@ -19,6 +19,8 @@ service_errors! {
         LimitExceededException,
         /// The resource policy is not valid.
         MalformedPolicyDocumentException,
+        /// `BlockPublicPolicy` is set and the resource policy grants public access.
+        PublicPolicyException,
         /// KMS could not encrypt the value.
         EncryptionFailure,
         /// KMS could not decrypt the value.

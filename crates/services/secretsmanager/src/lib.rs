@@ -6,9 +6,11 @@
 //!   [`crypto`]: values sealed with KMS
 //!   data keys, the KMS calls made on the caller's behalf; [`sealing`]: that work done
 //!   before a call's write transaction.
-//! - [`policy`]: resource policies; [`authz`]: the authorization entries.
+//! - [`policy`]: resource policies; [`public_policy`]: whether one grants public access;
+//!   [`authz`]: the authorization entries.
 //! - [`rotation`]: `RotateSecret`, `CancelRotateSecret`; [`rotation_run`]: the four steps run
 //!   in the background; [`schedule`]: rotation rules and the next rotation date.
+//! - [`replication`]: replicas in other regions, kept in step by a background job.
 //! - [`random_password`]: `GetRandomPassword`; [`deletion`]: the end of recovery windows.
 //! - [`repo`], [`model`]: storage; [`common`]: input and paging helpers.
 
@@ -22,7 +24,9 @@ pub mod error;
 pub mod list;
 pub mod model;
 pub mod policy;
+pub mod public_policy;
 pub mod random_password;
+pub mod replication;
 pub mod repo;
 pub mod rotation;
 pub mod rotation_run;
@@ -54,14 +58,14 @@ routes! {
         PutResourcePolicy => Write, |i, c, d| policy::put(i, c, d);
         GetResourcePolicy => Read, |i, c, d| policy::get(i, c, d);
         DeleteResourcePolicy => Write, |i, c, d| policy::delete(i, c, d);
+        ValidateResourcePolicy => Read, |i, c, d| policy::validate_op(i, c, d);
+        ReplicateSecretToRegions => Write, |i, c, d| replication::replicate(i, c, d);
+        RemoveRegionsFromReplication => Write, |i, c, d| replication::remove(i, c, d);
+        StopReplicationToReplica => Write, |i, c, d| replication::stop(i, c, d);
         RotateSecret => Write, |i, c, d| rotation::rotate(i, c, d);
         CancelRotateSecret => Write, |i, c, d| rotation::cancel(i, c, d);
         GetRandomPassword => Read,
             |i, _c, _d| std::future::ready(random_password::get_random_password(i));
     }
-    not_built {
-        // Replication and policy validation come in later slices.
-        ValidateResourcePolicy,
-        ReplicateSecretToRegions, RemoveRegionsFromReplication, StopReplicationToReplica,
-    }
+    not_built {}
 }

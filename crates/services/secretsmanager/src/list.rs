@@ -1,5 +1,5 @@
 //! `ListSecrets`: the caller's secrets in its region, filtered (`name`, `description`,
-//! `tag-key`, `tag-value`, `all`; `!` negates a value), sorted and paged. The same filters
+//! `tag-key`, `tag-value`, `primary-region`, `all`; `!` negates a value), sorted and paged. The same filters
 //! select the secrets of `BatchGetSecretValue`.
 
 use serde_json::{json, Value};
@@ -47,7 +47,13 @@ fn filter_matches(secret: &Secret, key: &str, values: &[String]) -> SmResult<boo
         "description" => (vec![description.as_str()], false, false),
         "tag-key" => (keys, true, false),
         "tag-value" => (vals, true, false),
-        "primary-region" | "owning-service" => (Vec::new(), true, false),
+        // The `PrimaryRegion` DescribeSecret shows: a replica's primary, or a primary's own.
+        "primary-region" => match (&d.primary_region, d.replicas.is_empty()) {
+            (Some(primary), _) => (vec![primary.as_str()], true, false),
+            (None, false) => (vec![d.region.as_str()], true, false),
+            (None, true) => (Vec::new(), true, false),
+        },
+        "owning-service" => (Vec::new(), true, false),
         "all" => {
             let mut all = vec![secret.name(), description.as_str()];
             all.extend(keys);

@@ -15,6 +15,9 @@ pub const SECRET_KIND: &str = "secretsmanager:secret";
 pub const DUE_KIND: &str = "secretsmanager:due";
 /// Entity kind of the rotation index (one entry per secret with rotation on or under way).
 pub const ROTATION_KIND: &str = "secretsmanager:rotation";
+/// Entity kind of the replication index (one entry per primary with a replica to bring in
+/// sync).
+pub const REPLICATION_KIND: &str = "secretsmanager:replication";
 /// The pseudo-account holding the scheduler's index.
 pub const DUE_ACCOUNT: &str = "~secretsmanager";
 
@@ -85,6 +88,31 @@ pub struct RotationRun {
     pub requested: DateTime<Utc>,
 }
 
+/// A replica's `Status`: being brought in step with its primary.
+pub const IN_PROGRESS: &str = "InProgress";
+/// A replica's `Status`: in step with its primary.
+pub const IN_SYNC: &str = "InSync";
+/// A replica's `Status`: replication failed (`StatusMessage` says why).
+pub const FAILED: &str = "Failed";
+
+/// One replica of a primary secret, as the primary's document records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replica {
+    /// The replica's region.
+    pub region: String,
+    /// The `KmsKeyId` given for it (`None`: that region's `aws/secretsmanager`).
+    #[serde(default)]
+    pub kms_key_id: Option<String>,
+    /// `InProgress`, `InSync` or `Failed`.
+    pub status: String,
+    /// Why it failed.
+    #[serde(default)]
+    pub message: Option<String>,
+    /// `ForceOverwriteReplicaSecret`: a secret of the same name in the region is replaced.
+    #[serde(default)]
+    pub force: bool,
+}
+
 /// A secret's rotation configuration and state.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rotation {
@@ -150,6 +178,16 @@ pub struct SecretDoc {
     /// Its rotation.
     #[serde(default)]
     pub rotation: Rotation,
+    /// On a replica: its primary's region (a replica refuses writes).
+    #[serde(default)]
+    pub primary_region: Option<String>,
+    /// On a primary: its replicas.
+    #[serde(default)]
+    pub replicas: Vec<Replica>,
+    /// On a primary with replicas: counts its changes, so the replication job knows whether
+    /// what it copied is still the latest.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 impl SecretDoc {

@@ -7,7 +7,9 @@ use rampart_store::Entity;
 
 use super::{
     error::{SmError, SmResult},
-    model::{SecretDoc, DUE_ACCOUNT, DUE_KIND, ROTATION_KIND, SECRET_KIND},
+    model::{
+        SecretDoc, DUE_ACCOUNT, DUE_KIND, IN_PROGRESS, REPLICATION_KIND, ROTATION_KIND, SECRET_KIND,
+    },
 };
 use rampart_kit::{context::CallContext, db::Db};
 
@@ -185,6 +187,22 @@ pub async fn resolve_active(db: &mut Db<'_>, ctx: &CallContext, input: &str) -> 
     Ok(secret)
 }
 
+/// Like [`resolve`], refusing a replica (whose writes are made through its primary).
+pub async fn resolve_primary(db: &mut Db<'_>, ctx: &CallContext, input: &str) -> SmResult<Secret> {
+    let secret = resolve(db, ctx, input).await?;
+    if secret.doc.primary_region.is_some() {
+        return Err(super::replication::replica_refusal());
+    }
+    Ok(secret)
+}
+
+/// Like [`resolve_active`], refusing a replica: the secret a write may change.
+pub async fn resolve_writable(db: &mut Db<'_>, ctx: &CallContext, input: &str) -> SmResult<Secret> {
+    let secret = resolve_primary(db, ctx, input).await?;
+    secret.require_active()?;
+    Ok(secret)
+}
+
 /// True once a secret's recovery window has ended.
 pub fn is_destroyed(doc: &SecretDoc, now: DateTime<Utc>) -> bool {
     doc.deletion_date.is_some_and(|d| d <= now)
@@ -211,8 +229,23 @@ pub async fn insert(db: &mut Db<'_>, secret: &mut Secret) -> SmResult<()> {
     Ok(())
 }
 
-/// Writes a secret's document back, and keeps the scheduler's index in step.
+/// Writes a secret's document back, and keeps the scheduler's index in step. A primary with
+/// replicas counts the change and its replicas go back to `InProgress` (the replication job
+/// copies it to them).
 pub async fn save(db: &mut Db<'_>, secret: &mut Secret, now: DateTime<Utc>) -> SmResult<()> {
+    if !secret.doc.replicas.is_empty() {
+        secret.doc.generation = secret.doc.generation.wrapping_add(1);
+        for r in &mut secret.doc.replicas {
+            r.status = IN_PROGRESS.into();
+            r.message = None;
+        }
+    }
+    save_quiet(db, secret, now).await
+}
+
+/// Writes a secret's document back as it is (the replication job's own bookkeeping), and keeps
+/// the scheduler's indexes in step.
+pub async fn save_quiet(db: &mut Db<'_>, secret: &mut Secret, now: DateTime<Utc>) -> SmResult<()> {
     encode(secret)?;
     secret.entity.updated_at = now;
     let key = secret.entity.name_key.clone();
@@ -220,11 +253,13 @@ pub async fn save(db: &mut Db<'_>, secret: &mut Secret, now: DateTime<Utc>) -> S
     let waiting = secret.doc.deletion_date.is_some();
     sync_index(db, secret, DUE_KIND, waiting, now).await?;
     let rotating = secret.doc.rotation.enabled || secret.doc.rotation.run.is_some();
-    sync_index(db, secret, ROTATION_KIND, rotating, now).await
+    sync_index(db, secret, ROTATION_KIND, rotating, now).await?;
+    let replicating = secret.doc.replicas.iter().any(|r| r.status == IN_PROGRESS);
+    sync_index(db, secret, REPLICATION_KIND, replicating, now).await
 }
 
 /// The scheduler's index entry of kind `kind` (deletion: [`DUE_KIND`], rotation:
-/// [`ROTATION_KIND`]) exists exactly while `wanted`.
+/// [`ROTATION_KIND`], replication: [`REPLICATION_KIND`]) exists exactly while `wanted`.
 async fn sync_index(
     db: &mut Db<'_>,
     secret: &Secret,
@@ -264,7 +299,7 @@ pub async fn destroy(db: &mut Db<'_>, secret: &Secret) -> SmResult<()> {
     db.entities()
         .delete(secret.account(), SECRET_KIND, &secret.entity.name_key)
         .await?;
-    for kind in [DUE_KIND, ROTATION_KIND] {
+    for kind in [DUE_KIND, ROTATION_KIND, REPLICATION_KIND] {
         if db
             .entities()
             .get(DUE_ACCOUNT, kind, secret.arn())

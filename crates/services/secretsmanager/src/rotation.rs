@@ -69,7 +69,7 @@ pub fn open_pending(
 
 /// `RotateSecret`.
 pub async fn rotate(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
-    let mut secret = repo::resolve_active(&mut db, ctx, req_str(input, "SecretId")?).await?;
+    let mut secret = repo::resolve_writable(&mut db, ctx, req_str(input, "SecretId")?).await?;
     let lambda = opt_str(input, "RotationLambdaARN").filter(|a| !a.is_empty());
     if let Some(arn) = lambda {
         check_lambda_arn(arn)?;
@@ -135,7 +135,7 @@ pub async fn rotate(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
 /// labels stay as they are (a partly made `AWSPENDING` version too), as in AWS. A secret
 /// without rotation is left as it is.
 pub async fn cancel(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
-    let mut secret = repo::resolve_active(&mut db, ctx, req_str(input, "SecretId")?).await?;
+    let mut secret = repo::resolve_writable(&mut db, ctx, req_str(input, "SecretId")?).await?;
     let rot = &mut secret.doc.rotation;
     rot.enabled = false;
     rot.next = None;

@@ -50,7 +50,8 @@ pub async fn prepare(
     };
     match op {
         Op::CreateSecret => {
-            super::secrets::refuse_replicas(input)?;
+            // Bad replica regions are refused before any sealing.
+            super::replication::requested(&ctx.region, &[], input)?;
             let Some(value) = value else { return Ok(None) };
             let name = req_str(input, "Name")?;
             let account = &ctx.principal.account_id;
@@ -66,7 +67,7 @@ pub async fn prepare(
             sealing.value = Some(crypto::seal(store, ctx, account, &arn, &id, kms, &value).await?);
         }
         Op::PutSecretValue | Op::UpdateSecret => {
-            let secret = repo::resolve_active(&mut db, ctx, req_str(input, "SecretId")?).await?;
+            let secret = repo::resolve_writable(&mut db, ctx, req_str(input, "SecretId")?).await?;
             let new_key = match op {
                 Op::UpdateSecret => opt_str(input, "KmsKeyId").filter(|k| !k.is_empty()),
                 _ => None,

@@ -60,21 +60,10 @@ fn tags_json(tags: &[Tag]) -> Value {
         .collect::<Vec<_>>())
 }
 
-/// Refuses `AddReplicaRegions` until replication is built.
-pub fn refuse_replicas(input: &Value) -> SmResult<()> {
-    if input.get("AddReplicaRegions").is_some() {
-        return Err(SmError::InvalidRequestException(
-            "Replication to other regions is not available in Rampart yet: create the secret without AddReplicaRegions.".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// `CreateSecret`.
 pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
     let name = req_str(input, "Name")?;
     repo::check_name(name)?;
-    refuse_replicas(input)?;
     let value = crypto::value_of(input)?;
     let tags = tags_of(input)?;
     if tags.len() > MAX_TAGS {
@@ -110,6 +99,9 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
         digest_key: crypto::new_digest_key(&db, &arn)?,
         secret_type: opt_str(input, "Type").map(str::to_string),
         rotation: Default::default(),
+        primary_region: None,
+        replicas: Vec::new(),
+        generation: 0,
     };
     let mut secret = Secret {
         entity: Entity {
@@ -126,6 +118,7 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
         },
         doc,
     };
+    let replicas = super::replication::add_regions(&mut secret.doc, input)?;
     let mut out = json!({ "ARN": arn, "Name": name });
     if let Some(value) = &value {
         let current = [AWSCURRENT.to_string()];
@@ -134,6 +127,14 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
         out.set_field("VersionId", json!(id));
     }
     repo::insert(&mut db, &mut secret).await?;
+    if !replicas.is_empty() {
+        // The replication job's index entry.
+        repo::save_quiet(&mut db, &mut secret, ctx.now).await?;
+        out.set_field(
+            "ReplicationStatus",
+            super::replication::status_json(&secret.doc, None),
+        );
+    }
     Ok(out)
 }
 
@@ -202,6 +203,7 @@ pub fn describe_json(secret: &Secret, versions_member: &str) -> Value {
         out.set_field(versions_member, stages);
     }
     super::rotation::describe_into(secret, &mut out);
+    super::replication::describe_into(d, &mut out);
     out
 }
 
@@ -214,7 +216,7 @@ pub async fn describe(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmRes
 /// `UpdateSecret`: description, KMS key for new versions, and a new `AWSCURRENT` value.
 pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
     let value = crypto::value_of(input)?;
-    let mut secret = repo::resolve_active(&mut db, ctx, req_str(input, "SecretId")?).await?;
+    let mut secret = repo::resolve_writable(&mut db, ctx, req_str(input, "SecretId")?).await?;
     if let Some(d) = opt_str(input, "Description") {
         secret.doc.description = Some(d.to_string());
     }
@@ -252,7 +254,13 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
             "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).".into(),
         ));
     }
-    let mut secret = repo::resolve(&mut db, ctx, req_str(input, "SecretId")?).await?;
+    let mut secret = repo::resolve_primary(&mut db, ctx, req_str(input, "SecretId")?).await?;
+    if !secret.doc.replicas.is_empty() {
+        return Err(SmError::InvalidRequestException(format!(
+            "You can't delete secret {} because it is replicated to other regions. Remove the replicas first with RemoveRegionsFromReplication.",
+            secret.name()
+        )));
+    }
     if force {
         repo::destroy(&mut db, &secret).await?;
         return Ok(json!({
@@ -271,7 +279,7 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
 
 /// `RestoreSecret`: cancels a scheduled deletion.
 pub async fn restore(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
-    let mut secret = repo::resolve(&mut db, ctx, req_str(input, "SecretId")?).await?;
+    let mut secret = repo::resolve_primary(&mut db, ctx, req_str(input, "SecretId")?).await?;
     if secret.is_deleted() {
         secret.doc.deleted_date = None;
         secret.doc.deletion_date = None;
@@ -295,7 +303,7 @@ pub async fn restore(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResu
 
 /// `TagResource`: adds or replaces tags.
 pub async fn tag(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
-    let mut secret = repo::resolve_active(&mut db, ctx, req_str(input, "SecretId")?).await?;
+    let mut secret = repo::resolve_writable(&mut db, ctx, req_str(input, "SecretId")?).await?;
     for t in tags_of(input)? {
         secret.doc.tags.retain(|x| x.key != t.key);
         secret.doc.tags.push(t);
@@ -311,7 +319,7 @@ pub async fn tag(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<V
 
 /// `UntagResource`.
 pub async fn untag(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
-    let mut secret = repo::resolve_active(&mut db, ctx, req_str(input, "SecretId")?).await?;
+    let mut secret = repo::resolve_writable(&mut db, ctx, req_str(input, "SecretId")?).await?;
     let keys = str_list(input, "TagKeys");
     secret.doc.tags.retain(|t| !keys.contains(&t.key));
     repo::save(&mut db, &mut secret, ctx.now).await?;

@@ -98,7 +98,8 @@ async fn note_access(store: &Store, ctx: &CallContext, secret: &Secret, v: &Vers
             version.last_accessed = Some(day);
         }
         let updated = fresh.entity.updated_at;
-        repo::save(&mut db, &mut fresh, updated).await?;
+        // A read is no change to replicate.
+        repo::save_quiet(&mut db, &mut fresh, updated).await?;
         tx.commit().await?;
         Ok::<(), SmError>(())
     };

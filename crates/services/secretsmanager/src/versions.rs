@@ -144,7 +144,7 @@ pub async fn put_value(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmRe
             "You must provide either SecretString or SecretBinary.".into(),
         )
     })?;
-    let mut secret = repo::resolve_active(&mut db, ctx, req_str(input, "SecretId")?).await?;
+    let mut secret = repo::resolve_writable(&mut db, ctx, req_str(input, "SecretId")?).await?;
     let mut stages = str_list(input, "VersionStages");
     if input.get("VersionStages").is_none() {
         stages = vec![AWSCURRENT.to_string()];
@@ -205,7 +205,7 @@ pub async fn list_version_ids(input: &Value, ctx: &CallContext, mut db: Db<'_>) 
 
 /// `UpdateSecretVersionStage`: moves or removes one label.
 pub async fn update_stage(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResult<Value> {
-    let mut secret = repo::resolve_active(&mut db, ctx, req_str(input, "SecretId")?).await?;
+    let mut secret = repo::resolve_writable(&mut db, ctx, req_str(input, "SecretId")?).await?;
     let label = req_str(input, "VersionStage")?;
     let remove_from = opt_str(input, "RemoveFromVersionId");
     let move_to = opt_str(input, "MoveToVersionId");
@@ -272,6 +272,9 @@ mod tests {
             digest_key: String::new(),
             secret_type: None,
             rotation: Default::default(),
+            primary_region: None,
+            replicas: Vec::new(),
+            generation: 0,
         }
     }
 

@@ -12,8 +12,8 @@
 # longer than the run; the server still verifies every signature in full). Prints requests/s,
 # latency, the server's CPU time per request (robust on a busy machine) and the ratio
 # GetSecretValue / GetCallerIdentity (target: at least 0.5).
-# The secret is named by its full ARN (looked up by id: not served by the store's entity cache)
-# or, with `name` as the third argument, by its name (looked up by name key: cached).
+# The secret is named by its full ARN (the default) or, with `name` as the third argument, by its
+# name; both are looked up by name key, through the store's entity cache.
 # Usage: bench/sm_load.sh [seconds] [connections] [arn|name]    (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."

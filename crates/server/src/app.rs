@@ -47,6 +47,8 @@ pub struct App {
     /// each, by design) run at once, one per core: unbounded, a burst of sign-ins would start
     /// a blocking thread and its memory for each.
     pub password_work: tokio::sync::Semaphore,
+    /// The rotation hooks registered with `--rotation-hook` (Lambda ARN to URL).
+    pub rotation_hooks: crate::jobs::rotation_hooks::Hooks,
     /// Background jobs (leases, flushes, the outbox).
     pub jobs: crate::jobs::Runtime,
     /// Sign-in attempts per client address (cleared by a reset).
@@ -127,7 +129,8 @@ impl App {
             Arc::new(MasterKey::from_env_or_data_dir(&config.data_dir).context(
                 "cannot load the master key (RAMPART_MASTER_KEY or <data-dir>/master.key)",
             )?);
-        crate::jobs::rotation_hooks::Hooks::parse(&config.rotation_hooks)?;
+        // Parsed once, at start-up: a bad `--rotation-hook` stops the server here.
+        let rotation_hooks = crate::jobs::rotation_hooks::Hooks::parse(&config.rotation_hooks)?;
         let store_config = match &config.database_url {
             Some(url) => StoreConfig::postgres(url.clone(), master_key),
             None => StoreConfig::sqlite_in(&config.data_dir, master_key),
@@ -151,6 +154,7 @@ impl App {
             conns: Arc::new(crate::conn_table::ConnTable::new(conn_cap)),
             meter: crate::billing::meter::Meter::default(),
             last_access: crate::last_access::LastAccess::default(),
+            rotation_hooks,
             password_work: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),

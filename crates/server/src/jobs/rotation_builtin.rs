@@ -20,6 +20,7 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{body::Body, extract::ConnectInfo, extract::State};
+use rampart_model::Protocol;
 use rampart_services::{
     cloudtrail::event::EventFacts,
     json_field::SetField,
@@ -90,11 +91,9 @@ pub(super) async fn call(
     let outcome = match route.authorize(&input, &ctx, &app.store).await {
         Err(e) => Err(e),
         Ok(Err(denied)) => {
-            let code = if service == "iam" {
-                "AccessDenied"
-            } else {
-                "AccessDeniedException"
-            };
+            // AWS's access-denied code in the service's protocol, as the request path answers.
+            let protocol = rampart_model::service(service).map_or(Protocol::Json, |s| s.protocol);
+            let code = rampart_wire::CommonError::AccessDenied.code(protocol);
             Err(ServiceError::sender(code, denied.to_string()))
         }
         Ok(Ok(())) if read_only => {
@@ -102,7 +101,7 @@ pub(super) async fn call(
                 .handle(input.clone(), &ctx, Db::Read(&app.store))
                 .await
         }
-        Ok(Ok(())) => match prepare(app, &route, &input, &mut ctx).await {
+        Ok(Ok(())) => match crate::pipeline::prepare(app, &route, &input, &mut ctx).await {
             Err(e) => Err(e),
             Ok(()) => {
                 let mut tx = app.store.begin().await.map_err(|e| e.to_string())?;
@@ -130,22 +129,6 @@ pub(super) async fn call(
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
     outcome.map_err(|e| format!("{service}:{op}: {} ({})", e.message, e.code))
-}
-
-/// Runs a write's preparation (sealing a new value) as the request path does.
-async fn prepare(
-    app: &App,
-    route: &rampart_services::Route,
-    input: &Value,
-    ctx: &mut CallContext,
-) -> Result<(), ServiceError> {
-    if let Some(work) = route.prepare(input, ctx, &app.store).await? {
-        let done = tokio::task::spawn_blocking(move || work.run())
-            .await
-            .map_err(|_| ServiceError::internal())??;
-        ctx.prepared = Some(Arc::new(done));
-    }
-    Ok(())
 }
 
 /// The audit records of a built-in step's call and of the calls it made on that behalf.

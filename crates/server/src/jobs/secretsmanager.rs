@@ -77,8 +77,10 @@ impl Job for SecretsRotation {
 
     fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
         Box::pin(async move {
-            let hooks = super::rotation_hooks::Hooks::parse(&app.config.rotation_hooks)?;
-            let strategies = Strategies { app, hooks };
+            let strategies = Strategies {
+                app,
+                hooks: &app.rotation_hooks,
+            };
             let ran = rampart_services::secretsmanager::rotation_run::run_due(
                 &app.store,
                 app.clock.now(),
@@ -98,7 +100,7 @@ impl Job for SecretsRotation {
 /// The rotation strategies: built-in ones by their reserved function names, hooks otherwise.
 struct Strategies<'a> {
     app: &'a App,
-    hooks: super::rotation_hooks::Hooks,
+    hooks: &'a super::rotation_hooks::Hooks,
 }
 
 impl Rotator for Strategies<'_> {

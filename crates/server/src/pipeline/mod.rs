@@ -375,8 +375,9 @@ fn service_error(service: &'static Service, err: rampart_services::ServiceError)
 }
 
 /// Does the call's slow work that needs no transaction (password hashing) on a blocking
-/// thread, before the write transaction: held inside it, every other writer would wait.
-async fn prepare(
+/// thread, before the write transaction: held inside it, every other writer would wait. Also
+/// used by calls the server makes itself (built-in rotation steps).
+pub(crate) async fn prepare(
     app: &App,
     route: &Route,
     input: &Value,

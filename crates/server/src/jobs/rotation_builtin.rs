@@ -22,10 +22,9 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::{body::Body, extract::ConnectInfo, extract::State};
 use rampart_model::Protocol;
 use rampart_services::{
-    cloudtrail::event::EventFacts,
     json_field::SetField,
     secretsmanager::rotation_run::{Step, StepCall},
-    Access, Authorizer, CallContext, Db, Principal, ServiceError,
+    Access, Authorizer, CallContext, Db, Principal, ServiceError, SideCall,
 };
 use rampart_store::AuditRecord;
 use serde_json::{json, Value};
@@ -59,14 +58,37 @@ pub async fn step(app: &App, call: &StepCall) -> Result<(), String> {
 /// Who built-in steps say they are in the trail (`invokedBy`, source and user agent).
 pub(super) const INVOKED_BY: &str = "secretsmanager.amazonaws.com";
 
+/// The context of a call Secrets Manager makes for `account` in `region`: the account's root
+/// principal, through Secrets Manager, on the request clock.
+pub(super) fn service_context(
+    app: &App,
+    account: &str,
+    region: &str,
+    authorizer: Authorizer,
+) -> CallContext {
+    CallContext {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        principal: Arc::new(Principal::root(account, "")),
+        region: region.to_string(),
+        source_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+        user_agent: INVOKED_BY.into(),
+        now: app.clock.now(),
+        secure_transport: true,
+        prepared: None,
+        authorizer,
+        via_service: Some("secretsmanager".into()),
+        side_calls: Default::default(),
+    }
+}
+
 /// One operation run as Secrets Manager on the owning account's behalf (see the module's
 /// documentation): authorized, prepared and handled as the request path does, and audited
 /// with the calls it made on that behalf (the KMS calls sealing or opening a value).
 pub(super) async fn call(
     app: &App,
     at: &StepCall,
-    service: &str,
-    op: &str,
+    service: &'static str,
+    op: &'static str,
     input: Value,
 ) -> Result<Value, String> {
     let arc = app.me.upgrade().ok_or("the server is stopping")?;
@@ -74,19 +96,7 @@ pub(super) async fn call(
         .registry
         .lookup(service, op)
         .ok_or_else(|| format!("{service}:{op} is not built"))?;
-    let mut ctx = CallContext {
-        request_id: uuid::Uuid::new_v4().to_string(),
-        principal: Arc::new(Principal::root(&at.account, "")),
-        region: at.region.clone(),
-        source_ip: std::net::IpAddr::from([127, 0, 0, 1]),
-        user_agent: INVOKED_BY.into(),
-        now: app.clock.now(),
-        secure_transport: true,
-        prepared: None,
-        authorizer: Authorizer::new(arc),
-        via_service: Some("secretsmanager".into()),
-        side_calls: Default::default(),
-    };
+    let mut ctx = service_context(app, &at.account, &at.region, Authorizer::new(arc));
     let read_only = route.access == Access::Read;
     let outcome = match route.authorize(&input, &ctx, &app.store).await {
         Err(e) => Err(e),
@@ -134,57 +144,47 @@ pub(super) async fn call(
 /// The audit records of a built-in step's call and of the calls it made on that behalf.
 fn records(
     ctx: &CallContext,
-    service: &str,
-    op: &str,
+    service: &'static str,
+    op: &'static str,
     input: &Value,
     read_only: bool,
-    error: Option<(&str, &str)>,
+    error: Option<(&'static str, &str)>,
 ) -> Vec<AuditRecord> {
     let mut out = vec![record(ctx, service, op, input, read_only, error)];
-    for side in ctx.side_calls.take() {
-        let error = side.error.as_ref().map(|(c, m)| (*c, m.as_str()));
-        out.push(record(
-            ctx,
-            side.service,
-            side.operation,
-            &side.request_parameters,
-            side.read_only,
-            error,
-        ));
-    }
+    out.extend(
+        ctx.side_calls
+            .take()
+            .iter()
+            .map(|side| side_record(ctx, side)),
+    );
     out
 }
 
+/// The record of a call a built-in step's call made on that behalf (a KMS call).
+pub(super) fn side_record(ctx: &CallContext, side: &SideCall) -> AuditRecord {
+    crate::pipeline::audit::on_behalf(&ctx.principal, None, &ctx.region, ctx.now, side, |f| {
+        crate::pipeline::audit::record(f, Some(&ctx.principal.account_id))
+    })
+}
+
+/// The record of a call made as Secrets Manager on the account's behalf.
 pub(super) fn record(
     ctx: &CallContext,
-    service: &str,
-    op: &str,
+    service: &'static str,
+    op: &'static str,
     input: &Value,
     read_only: bool,
-    error: Option<(&str, &str)>,
+    error: Option<(&'static str, &str)>,
 ) -> AuditRecord {
-    let model = rampart_model::service(service).and_then(|s| Some((s, s.operation(op)?)));
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let event_id = uuid::Uuid::now_v7().to_string();
-    let facts = EventFacts {
-        request_id: &request_id,
-        event_id: &event_id,
-        event_time: ctx.now,
-        service: model.map(|(s, _)| s.signing_name),
-        operation: Some(op),
-        region: &ctx.region,
-        source_ip: INVOKED_BY,
-        user_agent: INVOKED_BY,
-        principal: Some(ctx.principal.as_ref()),
-        access_key_id: None,
-        request_parameters: Some(input),
-        response_elements: None,
-        error,
+    let side = SideCall {
+        service,
+        operation: op,
+        invoked_by: INVOKED_BY.into(),
+        request_parameters: input.clone(),
+        error: error.map(|(code, message)| (code, message.to_string())),
         read_only,
-        model,
-        invoked_by: Some(INVOKED_BY),
     };
-    crate::pipeline::audit::record(&facts, Some(&ctx.principal.account_id))
+    side_record(ctx, &side)
 }
 
 /// The JSON value of the version `stage` (and `version`, if given) of the secret.

@@ -3,14 +3,14 @@
 //! and copies primaries to their replicas in other regions.
 //! What is due is indexed in the store and read on the request clock.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use rampart_services::{
     secretsmanager::{
         replication::Replicator,
         rotation_run::{Rotator, StepCall, StepFuture as RotationStep},
     },
-    Authorizer, CallContext, Principal,
+    Authorizer, CallContext,
 };
 use rampart_store::{AuditRecord, Lease};
 
@@ -172,36 +172,14 @@ struct Replication<'a> {
 
 impl Replicator for Replication<'_> {
     fn context(&self, account: &str, region: &str) -> CallContext {
-        CallContext {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            principal: Arc::new(Principal::root(account, "")),
-            region: region.to_string(),
-            source_ip: std::net::IpAddr::from([127, 0, 0, 1]),
-            user_agent: super::rotation_builtin::INVOKED_BY.into(),
-            now: self.app.clock.now(),
-            secure_transport: true,
-            prepared: None,
-            authorizer: self.authorizer.clone(),
-            via_service: Some("secretsmanager".into()),
-            side_calls: Default::default(),
-        }
+        super::rotation_builtin::service_context(self.app, account, region, self.authorizer.clone())
     }
 
     fn records(&self, ctx: &CallContext) -> Vec<AuditRecord> {
         ctx.side_calls
             .take()
-            .into_iter()
-            .map(|side| {
-                let error = side.error.as_ref().map(|(c, m)| (*c, m.as_str()));
-                super::rotation_builtin::record(
-                    ctx,
-                    side.service,
-                    side.operation,
-                    &side.request_parameters,
-                    side.read_only,
-                    error,
-                )
-            })
+            .iter()
+            .map(|side| super::rotation_builtin::side_record(ctx, side))
             .collect()
     }
 }

@@ -2,7 +2,7 @@
 
 use rampart_services::{
     cloudtrail::event::{self, EventFacts},
-    SideCall,
+    Principal, SideCall,
 };
 use rampart_store::{AuditFields, AuditRecord, EncodedAudit};
 
@@ -22,25 +22,34 @@ pub fn encoded(facts: &EventFacts<'_>, account_id: Option<&str>) -> EncodedAudit
     })
 }
 
-/// The record of a call a service made on the caller's behalf during `call` (Secrets Manager's
-/// `kms:Decrypt`): the caller as `userIdentity` with `invokedBy` the calling service, which is
-/// also the source address and user agent, and an id of its own, as AWS records it.
-pub(super) fn side_call(call: &super::Call, side: &SideCall) -> EncodedAudit {
+/// The facts of a call a service made on a caller's behalf (Secrets Manager's `kms:Decrypt`),
+/// handed to `build`: the caller as `userIdentity` with `invokedBy` the calling service, which
+/// is also the source address and user agent, and request and event ids of its own, as AWS
+/// records it. One place for the request path's side calls and the server's own (built-in
+/// rotation steps, replication).
+pub(crate) fn on_behalf<T>(
+    principal: &Principal,
+    access_key_id: Option<&str>,
+    region: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    side: &SideCall,
+    build: impl FnOnce(&EventFacts<'_>) -> T,
+) -> T {
     let model =
         rampart_model::service(side.service).and_then(|s| Some((s, s.operation(side.operation)?)));
     let request_id = uuid::Uuid::new_v4().to_string();
     let event_id = super::new_event_id();
-    let facts = EventFacts {
+    build(&EventFacts {
         request_id: &request_id,
         event_id: &event_id,
-        event_time: call.now,
+        event_time: now,
         service: model.map(|(s, _)| s.signing_name),
         operation: Some(side.operation),
-        region: &call.region,
+        region,
         source_ip: &side.invoked_by,
         user_agent: &side.invoked_by,
-        principal: call.principal.as_deref(),
-        access_key_id: call.access_key_id.as_deref(),
+        principal: Some(principal),
+        access_key_id,
         request_parameters: Some(&side.request_parameters),
         response_elements: None,
         error: side
@@ -50,8 +59,20 @@ pub(super) fn side_call(call: &super::Call, side: &SideCall) -> EncodedAudit {
         read_only: side.read_only,
         model,
         invoked_by: Some(&side.invoked_by),
-    };
-    encoded(&facts, call.account_id.as_deref())
+    })
+}
+
+/// The record of a side call made during `call`, for the audit writer.
+pub(super) fn side_call(call: &super::Call, side: &SideCall) -> Option<EncodedAudit> {
+    let principal = call.principal.as_deref()?;
+    Some(on_behalf(
+        principal,
+        call.access_key_id.as_deref(),
+        &call.region,
+        call.now,
+        side,
+        |facts| encoded(facts, call.account_id.as_deref()),
+    ))
 }
 
 fn event_source(facts: &EventFacts<'_>) -> String {

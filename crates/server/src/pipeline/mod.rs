@@ -488,8 +488,13 @@ async fn audit(app: &App, call: &Call) {
     }
     // What services did on the caller's behalf is recorded whatever became of the call (the
     // KMS call of a secret read happened even if the read then failed), as AWS does.
-    for side in call.side_calls.take() {
-        let record = audit::side_call(call, &side);
+    // A side call only happens for an authenticated caller, so each has its principal.
+    for record in call
+        .side_calls
+        .take()
+        .iter()
+        .filter_map(|side| audit::side_call(call, side))
+    {
         if let Err(err) = app.audit.submit_encoded(record).await {
             tracing::error!(error = %err, request_id = %call.request_id, "audit record not queued");
         }

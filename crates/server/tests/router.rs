@@ -690,7 +690,9 @@ async fn on_behalf_requests_are_decided_with_scps() {
         let decrypt = decrypt.clone();
         async move {
             app.registry
-                .authorize_on_behalf("kms", "Decrypt", &decrypt, &ctx, &app.store)
+                .lookup("kms", "Decrypt")
+                .expect("built")
+                .authorize(&decrypt, &ctx, &app.store)
                 .await
                 .expect("question")
         }

@@ -5,7 +5,6 @@
 //! indirection without adding freedom.
 
 use rampart_store::Store;
-use serde_json::Value;
 
 use rampart_model::ServiceOp;
 
@@ -60,29 +59,6 @@ services! {
 }
 
 impl Registry {
-    /// Authorizes a call a service makes to `service` on the caller's behalf (`ctx` from
-    /// [`CallContext::on_behalf_of`]): the target operation's own question, decided by the one
-    /// authorizer. An operation without an entry is refused.
-    pub async fn authorize_on_behalf(
-        &self,
-        service: &str,
-        operation: &str,
-        input: &Value,
-        ctx: &CallContext,
-        store: &Store,
-    ) -> Result<Result<(), rampart_kit::AuthzError>, ServiceError> {
-        let denied = || {
-            Ok(Err(rampart_kit::AuthzError::AccessDenied(format!(
-                "User: {} is not authorized to perform: {service}:{operation}",
-                ctx.principal.arn
-            ))))
-        };
-        match self.lookup(service, operation) {
-            Some(route) => route.authorize(input, ctx, store).await,
-            None => denied(),
-        }
-    }
-
     /// The caller's own policies (identity, boundary, session), read fresh from the store.
     pub async fn caller_policies(
         &self,

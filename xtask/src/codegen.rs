@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// The services Rampart generates tables for (botocore directory names), in the order of
 /// `rampart_model::SERVICES`. awsQuery services come first where two share an action name.
-const SERVICES: [&str; 20] = [
+const SERVICES: [&str; 21] = [
     "iam",
     "sts",
     "organizations",
@@ -32,6 +32,7 @@ const SERVICES: [&str; 20] = [
     "elbv2",
     "acm",
     "acm-pca",
+    "s3",
 ];
 
 /// The Rust module of a service (`acm-pca` -> `acm_pca`).
@@ -301,6 +302,53 @@ fn str_field<'a>(v: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
+/// Whether structure `shape` has a streaming payload member (a `streaming` blob bound to the
+/// whole body: S3's `PutObject`/`UploadPart` input and `GetObject` output `Body`).
+fn streaming_payload(shapes: &Map<String, Value>, shape: &str) -> bool {
+    let Some(sh) = shapes.get(shape) else {
+        return false;
+    };
+    let Some(member) = str_field_v(sh, "payload").and_then(|p| sh.get("members")?.get(p)) else {
+        return false;
+    };
+    let target = member.get("shape").and_then(Value::as_str).unwrap_or("");
+    let blob = shapes.get(target).and_then(|t| str_field_v(t, "type")) == Some("blob");
+    let flagged = |v: &Value| v.get("streaming").and_then(Value::as_bool) == Some(true);
+    blob && (flagged(member) || shapes.get(target).is_some_and(flagged))
+}
+
+fn str_field_v<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// The XML namespace a REST-XML model gives its payload members (S3 has no service-level
+/// `xmlNamespace` but names `http://s3.amazonaws.com/doc/2006-03-01/` on every XML payload):
+/// the most common member namespace, the first in name order on a tie.
+fn payload_namespace(shapes: &Map<String, Value>) -> Option<String> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for sh in shapes.values() {
+        for mv in sh
+            .get("members")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values())
+        {
+            if let Some(uri) = mv
+                .get("xmlNamespace")
+                .and_then(|n| n.get("uri"))
+                .and_then(Value::as_str)
+            {
+                *counts.entry(uri).or_default() += 1;
+            }
+        }
+    }
+    let best = counts.values().copied().max()?;
+    counts
+        .into_iter()
+        .find(|(_, n)| *n == best)
+        .map(|(uri, _)| uri.to_string())
+}
+
 fn generate_service(name: &str, model: &Value, version: &str) -> Result<String> {
     let meta = obj(&model["metadata"], "metadata")?;
     let shapes = obj(&model["shapes"], "shapes")?;
@@ -327,11 +375,12 @@ fn generate_service(name: &str, model: &Value, version: &str) -> Result<String> 
         Some("query") => "Protocol::Query",
         Some("json") => "Protocol::Json",
         Some("rest-json") => "Protocol::RestJson",
+        Some("rest-xml") => "Protocol::RestXml",
         other => return Err(format!("unsupported protocol {other:?}")),
     };
     let endpoint_prefix = str_field(meta, "endpointPrefix").ok_or("no endpointPrefix")?;
     let signing_name = str_field(meta, "signingName").unwrap_or(endpoint_prefix);
-    let rest = protocol == "Protocol::RestJson";
+    let rest = matches!(protocol, "Protocol::RestJson" | "Protocol::RestXml");
 
     let mut s = header(version);
     let _ = writeln!(
@@ -370,7 +419,12 @@ fn generate_service(name: &str, model: &Value, version: &str) -> Result<String> 
     let _ = writeln!(
         s,
         "    xml_namespace: {},",
-        opt_lit(str_field(meta, "xmlNamespace"))
+        opt_lit(
+            str_field(meta, "xmlNamespace")
+                .map(str::to_string)
+                .or_else(|| payload_namespace(shapes))
+                .as_deref()
+        )
     );
     s.push_str("    operations: &OPERATIONS,\n    shapes: &SHAPES,\n    errors: &ERRORS,\n};\n\n");
 
@@ -416,6 +470,25 @@ fn generate_service(name: &str, model: &Value, version: &str) -> Result<String> 
                 str_field(h, "requestUri").ok_or_else(|| format!("{op_name}: no requestUri"))?;
             let status = h.get("responseCode").and_then(Value::as_u64).unwrap_or(200);
             let _ = write!(http, ".http({}, {}, {status})", lit(method), lit(uri));
+        }
+        let streams = |io: &str| -> bool {
+            op.get(io)
+                .and_then(|r| r.get("shape"))
+                .and_then(Value::as_str)
+                .is_some_and(|n| streaming_payload(shapes, n))
+        };
+        let (stream_in, stream_out) = (streams("input"), streams("output"));
+        if stream_in || stream_out {
+            let _ = write!(http, ".stream({stream_in}, {stream_out})");
+        }
+        let checksum = op
+            .get("httpChecksum")
+            .and_then(|c| c.get("requestChecksumRequired"))
+            .and_then(Value::as_bool)
+            == Some(true)
+            || op.get("httpChecksumRequired").and_then(Value::as_bool) == Some(true);
+        if checksum {
+            http.push_str(".checksum()");
         }
         let _ = writeln!(
             s,
@@ -475,6 +548,28 @@ fn generate_service(name: &str, model: &Value, version: &str) -> Result<String> 
                         }
                         if mv.get("idempotencyToken").and_then(Value::as_bool) == Some(true) {
                             m.push_str(".idem()");
+                        }
+                        if let Some(ns) = mv
+                            .get("xmlNamespace")
+                            .and_then(|n| n.get("uri"))
+                            .and_then(Value::as_str)
+                        {
+                            let _ = write!(m, ".ns({})", lit(ns));
+                        }
+                        if mv.get("xmlAttribute").and_then(Value::as_bool) == Some(true) {
+                            m.push_str(".attr()");
+                        }
+                        if mv.get("streaming").and_then(Value::as_bool) == Some(true)
+                            || shapes
+                                .get(mv.get("shape").and_then(Value::as_str).unwrap_or(""))
+                                .and_then(|t| t.get("streaming"))
+                                .and_then(Value::as_bool)
+                                == Some(true)
+                        {
+                            m.push_str(".stream()");
+                        }
+                        if mv.get("requiresLength").and_then(Value::as_bool) == Some(true) {
+                            m.push_str(".sized()");
                         }
                         ms.push(m);
                     }

@@ -2,7 +2,7 @@
 //! with their HTTP status and fault. One table for the wire layer (which renders them) and the
 //! services (which check their error codes against the models).
 
-use crate::Service;
+use crate::{Protocol, Service};
 
 /// Default `(status, sender_fault)` of error codes common to AWS services (AWS's "common
 /// errors" tables), for codes the service model does not list.
@@ -48,10 +48,16 @@ pub fn default_status(code: &str) -> Option<(u16, bool)> {
 
 impl Service {
     /// The `(status, sender_fault)` of error `code` in this service: the model's entry, else
-    /// AWS's common-error default, else `None` (a code neither knows).
+    /// (restXml) S3's error table, else AWS's common-error default, else `None` (a code none
+    /// knows).
     pub fn error_status(&self, code: &str) -> Option<(u16, bool)> {
         self.error(code)
             .map(|e| (e.status, e.sender_fault))
+            .or_else(|| {
+                (self.protocol == Protocol::RestXml)
+                    .then(|| crate::s3_errors::s3_error_status(code))
+                    .flatten()
+            })
             .or_else(|| default_status(code))
     }
 }
@@ -67,5 +73,10 @@ mod tests {
         assert_eq!(iam.error_status("InternalFailure"), Some((500, false)));
         assert_eq!(iam.error_status("NoSuchThing"), None);
         assert_eq!(default_status("ExpiredToken"), Some((403, true)));
+        let s3 = crate::service("s3").unwrap();
+        assert_eq!(s3.error_status("NoSuchKey"), Some((404, true)));
+        assert_eq!(s3.error_status("BucketNotEmpty"), Some((409, true)));
+        assert_eq!(s3.error_status("InternalFailure"), Some((500, false)));
+        assert_eq!(iam.error_status("BucketNotEmpty"), None);
     }
 }

@@ -6,11 +6,15 @@
 //! index, with no start-up cost.
 
 mod common_errors;
+mod s3_errors;
+mod xml_roots;
 #[rustfmt::skip]
 mod generated;
 mod types;
 
 pub use common_errors::default_status;
+pub use s3_errors::s3_error_status;
+pub use xml_roots::output_root;
 // The service modules (`rampart_model::kms::Op`, ...), `BOTOCORE_VERSION` and `SERVICES`.
 pub use generated::*;
 pub use types::*;
@@ -173,7 +177,26 @@ mod tests {
             .operations
             .iter()
             .all(|o| o.http.uri == "/"));
-        assert!(service("nope").is_none() && service_by_signing_name("s3").is_none());
+        assert!(service("nope").is_none());
+        let s3 = service_by_signing_name("s3").unwrap();
+        assert_eq!(s3.protocol, Protocol::RestXml);
+        assert_eq!(
+            s3.xml_namespace,
+            Some("http://s3.amazonaws.com/doc/2006-03-01/")
+        );
+        let put = s3.operation("PutObject").unwrap();
+        assert!(put.streaming_input && !put.streaming_output);
+        let body = s3.payload_member(put.input.unwrap()).unwrap();
+        assert!(body.streaming && body.name == "Body");
+        let get = s3.operation("GetObject").unwrap();
+        assert!(get.streaming_output && !get.streaming_input);
+        assert!(s3.operation("DeleteObjects").unwrap().checksum_required);
+        assert!(!s3.operation("ListObjectsV2").unwrap().checksum_required);
+        assert_eq!(s3.operation("DeleteObject").unwrap().http.status, 204);
+        assert_eq!(
+            output_root(s3, s3.operation("ListObjectsV2").unwrap()),
+            Some("ListBucketResult")
+        );
     }
 
     #[test]

@@ -13,6 +13,9 @@ pub enum Protocol {
     /// restJson1: the operation is the HTTP method plus a URI template ([`Operation::http`]);
     /// members bind to the path, query string, headers and JSON body ([`Member::location`]).
     RestJson,
+    /// restXml (S3): routed like restJson1 ([`Operation::http`], [`Member::location`]); XML
+    /// bodies named by [`Member::location_name`], in [`Service::xml_namespace`].
+    RestXml,
 }
 
 impl Protocol {
@@ -42,7 +45,8 @@ pub struct Service {
     pub target_prefix: Option<&'static str>,
     /// The awsJson version (`1.0` or `1.1`).
     pub json_version: Option<&'static str>,
-    /// The XML namespace of awsQuery responses.
+    /// The XML namespace of awsQuery responses (restXml: of the XML bodies, from the payload
+    /// members' `xmlNamespace` when the model names none for the service).
     pub xml_namespace: Option<&'static str>,
     /// Operations sorted by name.
     pub operations: &'static [Operation],
@@ -101,6 +105,18 @@ impl Service {
         }
     }
 
+    /// The member of structure `shape` bound to the whole body ([`Location::Payload`]), if any:
+    /// for an operation with [`Operation::streaming_input`]/[`Operation::streaming_output`],
+    /// the streaming blob (S3's `Body`).
+    pub fn payload_member(&self, shape: ShapeId) -> Option<&'static Member> {
+        match self.shape(shape).kind {
+            ShapeKind::Structure(members) => {
+                members.iter().find(|m| m.location == Location::Payload)
+            }
+            _ => None,
+        }
+    }
+
     /// The error whose exception shape is `shape`.
     pub fn error_by_shape(&self, shape: ShapeId) -> Option<&'static ErrorInfo> {
         self.errors.iter().find(|e| e.shape == shape)
@@ -143,6 +159,15 @@ pub struct Operation {
     pub unsigned: bool,
     /// The HTTP binding (restJson1 services; `POST /` and 200 elsewhere).
     pub http: Http,
+    /// The input's payload is a streaming blob (S3 `PutObject`, `UploadPart`): the body is the
+    /// data, not read into the decoded input.
+    pub streaming_input: bool,
+    /// The output's payload is a streaming blob (S3 `GetObject`): the body is the data, which
+    /// the encoder leaves to the server.
+    pub streaming_output: bool,
+    /// The request must carry a checksum of its body (`httpChecksum.requestChecksumRequired`:
+    /// `Content-MD5` or an `x-amz-checksum-*` header; S3 `DeleteObjects`, `PutBucketPolicy`, ...).
+    pub checksum_required: bool,
 }
 
 /// An operation's HTTP binding.
@@ -279,6 +304,14 @@ pub struct Member {
     pub flattened: bool,
     /// The SDK fills this member with a fresh token when the caller omits it.
     pub idempotency_token: bool,
+    /// The XML namespace the member's element declares (`xmlNamespace.uri`; restXml payloads).
+    pub xml_namespace: Option<&'static str>,
+    /// Written as an XML attribute of the enclosing element, not a child (`xsi:type`).
+    pub xml_attribute: bool,
+    /// A streaming blob: the HTTP body itself (S3 object data).
+    pub streaming: bool,
+    /// The streamed body must come with a known length (`requiresLength`).
+    pub requires_length: bool,
 }
 
 impl Member {
@@ -403,6 +436,10 @@ pub(crate) mod build {
             required: false,
             flattened: false,
             idempotency_token: false,
+            xml_namespace: None,
+            xml_attribute: false,
+            streaming: false,
+            requires_length: false,
         }
     }
 
@@ -429,6 +466,22 @@ pub(crate) mod build {
             self.idempotency_token = true;
             self
         }
+        pub(crate) const fn ns(mut self, uri: &'static str) -> Member {
+            self.xml_namespace = Some(uri);
+            self
+        }
+        pub(crate) const fn attr(mut self) -> Member {
+            self.xml_attribute = true;
+            self
+        }
+        pub(crate) const fn stream(mut self) -> Member {
+            self.streaming = true;
+            self
+        }
+        pub(crate) const fn sized(mut self) -> Member {
+            self.requires_length = true;
+            self
+        }
     }
 
     /// An operation.
@@ -452,6 +505,9 @@ pub(crate) mod build {
                 uri: "/",
                 status: 200,
             },
+            streaming_input: false,
+            streaming_output: false,
+            checksum_required: false,
         }
     }
 
@@ -468,6 +524,19 @@ pub(crate) mod build {
                 uri,
                 status,
             };
+            self
+        }
+
+        /// Streaming blob payloads in the input and output.
+        pub(crate) const fn stream(mut self, input: bool, output: bool) -> Operation {
+            self.streaming_input = input;
+            self.streaming_output = output;
+            self
+        }
+
+        /// The request must carry a body checksum.
+        pub(crate) const fn checksum(mut self) -> Operation {
+            self.checksum_required = true;
             self
         }
     }

@@ -43,12 +43,14 @@ pub mod elbv2;
 pub mod acm;
 #[rustfmt::skip]
 pub mod acm_pca;
+#[rustfmt::skip]
+pub mod s3;
 
 /// The botocore release the tables were generated from.
 pub const BOTOCORE_VERSION: &str = "1.43.11";
 
 /// Every service in the model, in a fixed order.
-pub static SERVICES: [&Service; 20] = [
+pub static SERVICES: [&Service; 21] = [
     &iam::SERVICE,
     &sts::SERVICE,
     &organizations::SERVICE,
@@ -69,6 +71,7 @@ pub static SERVICES: [&Service; 20] = [
     &elbv2::SERVICE,
     &acm::SERVICE,
     &acm_pca::SERVICE,
+    &s3::SERVICE,
 ];
 
 /// The service with this model name.
@@ -94,6 +97,7 @@ pub(crate) fn by_name(key: &str) -> Option<&'static Service> {
         "elbv2" => Some(&elbv2::SERVICE),
         "acm" => Some(&acm::SERVICE),
         "acm-pca" => Some(&acm_pca::SERVICE),
+        "s3" => Some(&s3::SERVICE),
         _ => None,
     }
 }
@@ -121,6 +125,7 @@ pub(crate) fn by_signing_name(key: &str) -> Option<&'static Service> {
         "elasticloadbalancing" => Some(&elbv2::SERVICE),
         "acm" => Some(&acm::SERVICE),
         "acm-pca" => Some(&acm_pca::SERVICE),
+        "s3" => Some(&s3::SERVICE),
         _ => None,
     }
 }

@@ -54,6 +54,7 @@ pub mod index;
 mod parse;
 pub mod principal;
 mod print;
+pub mod public;
 pub mod request;
 pub mod resource;
 mod scratch;

@@ -49,6 +49,7 @@ fn ctx(account: &str) -> CallContext {
         authorizer: rampart_services::Authorizer::refusing(),
         via_service: None,
         side_calls: Default::default(),
+        payload: Default::default(),
     }
 }
 

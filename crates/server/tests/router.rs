@@ -684,6 +684,7 @@ async fn on_behalf_requests_are_decided_with_scps() {
         authorizer: Authorizer::new(app.clone()),
         via_service: None,
         side_calls: Default::default(),
+        payload: Default::default(),
     };
     let via = direct.on_behalf_of("secretsmanager");
     let ask = |ctx: CallContext| {

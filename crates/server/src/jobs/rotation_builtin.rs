@@ -78,6 +78,7 @@ pub(super) fn service_context(
         authorizer,
         via_service: Some("secretsmanager".into()),
         side_calls: Default::default(),
+        payload: Default::default(),
     }
 }
 

@@ -297,6 +297,7 @@ async fn process(
         authorizer: Authorizer::new(app.clone()),
         via_service: None,
         side_calls: call.side_calls.clone(),
+        payload: rampart_services::Payload::default(),
     };
 
     // Deny by default: an operation without an authorization entry is refused.

@@ -38,6 +38,9 @@ pub struct CallContext {
     /// audits as their own records (shared by the contexts made with
     /// [`CallContext::on_behalf_of`]).
     pub side_calls: SideCalls,
+    /// The call's large bodies: an upload the pipeline staged, a download to stream
+    /// (S3 objects); empty for every other call.
+    pub payload: crate::payload::Payload,
 }
 
 /// A call a service made to another on the caller's behalf, to be audited as AWS records it:

@@ -19,6 +19,7 @@ pub mod ids;
 pub mod input;
 pub mod json_field;
 pub mod page;
+pub mod payload;
 pub mod principal;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
@@ -31,5 +32,6 @@ pub use authz::{
 pub use context::{CallContext, Preparation, Prepared, SideCall, SideCalls};
 pub use db::Db;
 pub use error::ServiceError;
+pub use payload::{BlobStore, OutboundBody, Payload, StagedBody};
 pub use principal::{Principal, PrincipalKind};
 pub use route::{Access, OnBehalfError, Route};

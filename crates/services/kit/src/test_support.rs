@@ -39,6 +39,7 @@ pub fn context(principal: Principal) -> CallContext {
         authorizer: Authorizer::refusing(),
         via_service: None,
         side_calls: Default::default(),
+        payload: Default::default(),
     }
 }
 

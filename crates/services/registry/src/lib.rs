@@ -10,15 +10,16 @@ pub mod registry;
 pub use rampart_cloudtrail as cloudtrail;
 pub use rampart_iam as iam;
 pub use rampart_kit::{
-    authorizer, authz, checked_time, context, db, error, ids, json_field, principal, route,
+    authorizer, authz, checked_time, context, db, error, ids, json_field, payload, principal, route,
 };
 pub use rampart_kit::{
     Access, Authorizer, AuthzError, AuthzQuestion, AuthzRequest, CallContext, CallerPolicies, Db,
-    NamedPolicy, Preparation, Prepared, Principal, PrincipalKind, ResourcePolicy, ResourceRef,
-    Route, ServiceError, SideCall, SideCalls,
+    NamedPolicy, Payload, Preparation, Prepared, Principal, PrincipalKind, ResourcePolicy,
+    ResourceRef, Route, ServiceError, SideCall, SideCalls,
 };
 pub use rampart_kms as kms;
 pub use rampart_organizations as organizations;
+pub use rampart_s3 as s3;
 pub use rampart_secretsmanager as secretsmanager;
 pub use rampart_sts as sts;
 pub use registry::Registry;

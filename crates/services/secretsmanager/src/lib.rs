@@ -24,7 +24,7 @@ pub mod error;
 pub mod list;
 pub mod model;
 pub mod policy;
-pub mod public_policy;
+pub use rampart_policy::public as public_policy;
 pub mod random_password;
 pub mod replication;
 pub mod repo;

@@ -1,6 +1,6 @@
-//! Whether a resource policy grants public ("broad") access: the test behind
-//! `PutResourcePolicy`'s `BlockPublicPolicy` and `ValidateResourcePolicy` (and, later, S3 Block
-//! Public Access and IAM Access Analyzer's public findings).
+//! Whether a resource policy grants public ("broad") access: the test behind Secrets
+//! Manager's `BlockPublicPolicy` and `ValidateResourcePolicy`, S3's `GetBucketPolicyStatus` and
+//! Block Public Access (and, later, IAM Access Analyzer's public findings).
 //!
 //! The rule is the one AWS documents for S3 ("The meaning of public", the
 //! `PublicAccessBlockConfiguration` reference) and applies through IAM Access Analyzer to
@@ -20,7 +20,7 @@
 //!
 //! Pure: it reads the parsed policy only.
 
-use rampart_policy::{
+use crate::{
     condition::{Base, Operator, SetOp},
     principal::PrincipalEntry,
     Effect, Policy, Statement,
@@ -162,7 +162,7 @@ fn arn_with_fixed_account(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rampart_policy::PolicyKind;
+    use crate::PolicyKind;
     use serde_json::json;
 
     fn public(statement: Value) -> bool {

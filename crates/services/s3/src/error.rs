@@ -1,0 +1,124 @@
+//! S3's errors, named after its error codes (AWS's "Error responses" list; S3's botocore model
+//! lists only a few, so the wire layer's S3 table gives the others their HTTP status).
+
+use rampart_kit::error::service_errors;
+
+service_errors! {
+    /// An error of an S3 operation.
+    pub enum S3Error for "s3" {
+        /// The bucket does not exist.
+        NoSuchBucket,
+        /// The key does not exist.
+        NoSuchKey,
+        /// The multipart upload does not exist (aborted or completed).
+        NoSuchUpload,
+        /// The bucket has no policy.
+        NoSuchBucketPolicy,
+        /// The bucket has no tag set.
+        NoSuchTagSet,
+        /// Another account owns a bucket of this name.
+        BucketAlreadyExists,
+        /// The caller already owns a bucket of this name (outside us-east-1).
+        BucketAlreadyOwnedByYou,
+        /// The bucket still holds objects.
+        BucketNotEmpty,
+        /// The bucket name breaks S3's naming rules.
+        InvalidBucketName,
+        /// An argument is not valid.
+        InvalidArgument,
+        /// The request is not valid as a whole.
+        InvalidRequest,
+        /// The XML body does not parse or does not fit the schema.
+        MalformedXML,
+        /// The bucket policy is not valid.
+        MalformedPolicy,
+        /// A precondition (`If-Match`, `If-Unmodified-Since`, ...) failed.
+        PreconditionFailed,
+        /// `If-None-Match`/`If-Modified-Since` say the client's copy is current.
+        NotModified,
+        /// The range is not satisfiable.
+        InvalidRange,
+        /// A part of `CompleteMultipartUpload` is missing or its ETag differs.
+        InvalidPart,
+        /// The parts of `CompleteMultipartUpload` are not in ascending order.
+        InvalidPartOrder,
+        /// A part other than the last is smaller than 5 MiB.
+        EntityTooSmall,
+        /// The body exceeds the size allowed.
+        EntityTooLarge,
+        /// The key is longer than 1024 bytes.
+        KeyTooLongError,
+        /// `Content-MD5` does not match the body.
+        BadDigest,
+        /// `Content-MD5` is not a valid MD5 digest.
+        InvalidDigest,
+        /// The caller may not perform the action.
+        AccessDenied,
+        /// `LocationConstraint` names another region than the endpoint's.
+        IllegalLocationConstraintException,
+        /// `LocationConstraint` is not valid (`us-east-1` given explicitly).
+        InvalidLocationConstraint,
+        /// A tag is not valid.
+        InvalidTag,
+        /// The account has as many buckets as it may.
+        TooManyBuckets,
+        /// The operation is not built.
+        NotImplemented,
+        /// An internal failure.
+        InternalError,
+    }
+}
+
+impl S3Error {
+    /// The internal failure, whose message carries no detail.
+    pub fn internal() -> S3Error {
+        S3Error::InternalError("We encountered an internal error. Please try again.".into())
+    }
+
+    /// The bucket does not exist.
+    pub fn no_bucket() -> S3Error {
+        S3Error::NoSuchBucket("The specified bucket does not exist".into())
+    }
+
+    /// The key does not exist.
+    pub fn no_key() -> S3Error {
+        S3Error::NoSuchKey("The specified key does not exist.".into())
+    }
+
+    /// The upload does not exist.
+    pub fn no_upload() -> S3Error {
+        S3Error::NoSuchUpload(
+            "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."
+                .into(),
+        )
+    }
+
+    /// A precondition failed.
+    pub fn precondition() -> S3Error {
+        S3Error::PreconditionFailed(
+            "At least one of the pre-conditions you specified did not hold".into(),
+        )
+    }
+
+    /// An argument is not valid.
+    pub fn argument(message: impl Into<String>) -> S3Error {
+        S3Error::InvalidArgument(message.into())
+    }
+}
+
+/// A result of an S3 operation.
+pub type S3Result<T> = Result<T, S3Error>;
+
+impl From<rampart_store::StoreError> for S3Error {
+    fn from(err: rampart_store::StoreError) -> S3Error {
+        tracing::error!(error = %err, "s3 store failure");
+        S3Error::internal()
+    }
+}
+
+impl From<rampart_kit::ServiceError> for S3Error {
+    fn from(err: rampart_kit::ServiceError) -> S3Error {
+        tracing::error!(code = err.code, "s3: a shared helper failed");
+        S3Error::internal()
+    }
+}

@@ -1,0 +1,85 @@
+//! Amazon S3 (REST-XML, `s3`): buckets and objects behind the shared authentication, policy
+//! engine and audit trail.
+//!
+//! - [`buckets`]: create, delete, head, list, location, tags; [`policy`]: bucket policies.
+//! - [`objects`]: put, get, head, delete (one or many), object tags; [`copy`]: `CopyObject`;
+//!   [`list`]: `ListObjectsV2`/`ListObjects`; [`multipart`]: multipart uploads.
+//! - [`conditions`]: preconditions and ranges; [`authz`]: the authorization entries.
+//! - [`repo`]: storage (object bytes are blobs the pipeline stages and streams, see
+//!   `rampart_kit::payload`); [`names`], [`input`]: names, ARNs and inputs.
+
+use rampart_kit::routes;
+
+pub mod authz;
+pub mod buckets;
+pub mod conditions;
+pub mod copy;
+pub mod error;
+pub mod input;
+pub mod list;
+pub mod multipart;
+pub mod names;
+pub mod objects;
+pub mod policy;
+pub mod repo;
+
+pub use error::S3Error;
+pub use rampart_model::s3::Op;
+
+routes! {
+    authz: authz::authorize;
+    built {
+        CreateBucket => Write, |i, c, d| buckets::create(i, c, d);
+        DeleteBucket => Write, |i, c, d| buckets::delete(i, c, d);
+        HeadBucket => Read, |i, c, d| buckets::head(i, c, d);
+        ListBuckets => Read, |i, c, d| buckets::list(i, c, d);
+        GetBucketLocation => Read, |i, c, d| buckets::location(i, c, d);
+        PutBucketTagging => Write, |i, c, d| buckets::put_tagging(i, c, d);
+        GetBucketTagging => Read, |i, c, d| buckets::get_tagging(i, c, d);
+        DeleteBucketTagging => Write, |i, c, d| buckets::delete_tagging(i, c, d);
+        PutBucketPolicy => Write, |i, c, d| policy::put(i, c, d);
+        GetBucketPolicy => Read, |i, c, d| policy::get(i, c, d);
+        DeleteBucketPolicy => Write, |i, c, d| policy::delete(i, c, d);
+        GetBucketPolicyStatus => Read, |i, c, d| policy::status(i, c, d);
+        PutObject => Write, |i, c, d| objects::put(i, c, d);
+        GetObject => Read, |i, c, d| objects::get(i, c, d);
+        HeadObject => Read, |i, c, d| objects::head(i, c, d);
+        DeleteObject => Write, |i, c, d| objects::delete(i, c, d);
+        DeleteObjects => Write, |i, c, d| objects::delete_many(i, c, d);
+        CopyObject => Write, |i, c, d| copy::copy(i, c, d), prepare: copy::prepare;
+        PutObjectTagging => Write, |i, c, d| objects::put_tagging(i, c, d);
+        GetObjectTagging => Read, |i, c, d| objects::get_tagging(i, c, d);
+        DeleteObjectTagging => Write, |i, c, d| objects::delete_tagging(i, c, d);
+        ListObjects => Read, |i, c, d| list::list_v1(i, c, d);
+        ListObjectsV2 => Read, |i, c, d| list::list_v2(i, c, d);
+        CreateMultipartUpload => Write, |i, c, d| multipart::create(i, c, d);
+        UploadPart => Write, |i, c, d| multipart::upload_part(i, c, d);
+        CompleteMultipartUpload => Write, |i, c, d| multipart::complete(i, c, d);
+        AbortMultipartUpload => Write, |i, c, d| multipart::abort(i, c, d);
+        ListParts => Read, |i, c, d| multipart::list_parts(i, c, d);
+        ListMultipartUploads => Read, |i, c, d| multipart::list_uploads(i, c, d);
+    }
+    not_built {
+        CreateBucketMetadataConfiguration, CreateBucketMetadataTableConfiguration, CreateSession, DeleteBucketAnalyticsConfiguration,
+        DeleteBucketCors, DeleteBucketEncryption, DeleteBucketIntelligentTieringConfiguration, DeleteBucketInventoryConfiguration,
+        DeleteBucketLifecycle, DeleteBucketMetadataConfiguration, DeleteBucketMetadataTableConfiguration, DeleteBucketMetricsConfiguration,
+        DeleteBucketOwnershipControls, DeleteBucketReplication, DeleteBucketWebsite, DeletePublicAccessBlock,
+        GetBucketAbac, GetBucketAccelerateConfiguration, GetBucketAcl, GetBucketAnalyticsConfiguration,
+        GetBucketCors, GetBucketEncryption, GetBucketIntelligentTieringConfiguration, GetBucketInventoryConfiguration,
+        GetBucketLifecycle, GetBucketLifecycleConfiguration, GetBucketLogging, GetBucketMetadataConfiguration,
+        GetBucketMetadataTableConfiguration, GetBucketMetricsConfiguration, GetBucketNotification, GetBucketNotificationConfiguration,
+        GetBucketOwnershipControls, GetBucketReplication, GetBucketRequestPayment, GetBucketVersioning,
+        GetBucketWebsite, GetObjectAcl, GetObjectAttributes, GetObjectLegalHold,
+        GetObjectLockConfiguration, GetObjectRetention, GetObjectTorrent, GetPublicAccessBlock,
+        ListBucketAnalyticsConfigurations, ListBucketIntelligentTieringConfigurations, ListBucketInventoryConfigurations, ListBucketMetricsConfigurations,
+        ListDirectoryBuckets, ListObjectVersions, PutBucketAbac, PutBucketAccelerateConfiguration,
+        PutBucketAcl, PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketEncryption,
+        PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle, PutBucketLifecycleConfiguration,
+        PutBucketLogging, PutBucketMetricsConfiguration, PutBucketNotification, PutBucketNotificationConfiguration,
+        PutBucketOwnershipControls, PutBucketReplication, PutBucketRequestPayment, PutBucketVersioning,
+        PutBucketWebsite, PutObjectAcl, PutObjectLegalHold, PutObjectLockConfiguration,
+        PutObjectRetention, PutPublicAccessBlock, RenameObject, RestoreObject,
+        SelectObjectContent, UpdateBucketMetadataInventoryTableConfiguration, UpdateBucketMetadataJournalTableConfiguration, UpdateObjectEncryption,
+        UploadPartCopy, WriteGetObjectResponse,
+    }
+}

@@ -1,0 +1,471 @@
+//! Objects: `PutObject`, `GetObject`, `HeadObject`, `DeleteObject`, `DeleteObjects`,
+//! `CopyObject` and object tags.
+//!
+//! The bytes of a `PutObject` arrive staged by the pipeline (verified and durable); the handler
+//! records them and the object becomes visible when its transaction commits. A read hands the
+//! pipeline the stretch of blobs to stream.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use rampart_kit::{
+    authz::AuthzQuestion,
+    context::CallContext,
+    db::Db,
+    payload::{OutboundBody, Segment},
+};
+use serde_json::{json, Map, Value};
+
+use crate::{
+    authz,
+    buckets::{tag_list, tag_set},
+    conditions::{self, Preconditions},
+    error::{S3Error, S3Result},
+    input::{bucket_name, key, opt_nonempty, opt_time},
+    names::check_key,
+    repo::{self, Object, ObjectDoc, Piece, StoredChecksum},
+};
+
+/// The standard headers stored with an object, by member name.
+pub const STORED_HEADERS: [&str; 7] = [
+    "ContentType",
+    "ContentEncoding",
+    "ContentDisposition",
+    "ContentLanguage",
+    "CacheControl",
+    "Expires",
+    "WebsiteRedirectLocation",
+];
+
+/// The content type S3 gives an object stored without one.
+const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
+
+/// The stored headers of an input.
+pub fn headers_of(input: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for name in STORED_HEADERS {
+        if let Some(v) = input.get(name).filter(|v| !v.is_null()) {
+            out.insert(name.to_string(), v.clone());
+        }
+    }
+    out.entry("ContentType".to_string())
+        .or_insert_with(|| json!(DEFAULT_CONTENT_TYPE));
+    out
+}
+
+/// The user metadata of an input (`Metadata`, names lowercased as S3 stores them).
+pub fn metadata_of(input: &Value) -> BTreeMap<String, String> {
+    input
+        .get("Metadata")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The tags of an `x-amz-tagging` header (a query string: `k1=v1&k2=v2`).
+pub fn tags_of_header(input: &Value) -> S3Result<BTreeMap<String, String>> {
+    let Some(text) = opt_nonempty(input, "Tagging") else {
+        return Ok(BTreeMap::new());
+    };
+    let mut set = Vec::new();
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        set.push(json!({ "Key": form_decode(k), "Value": form_decode(v) }));
+    }
+    tag_set(&json!({ "Tagging": { "TagSet": set } }))
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component.
+fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = |j: usize| bytes.get(j).and_then(|c| (*c as char).to_digit(16));
+        match (b, hex(i + 1), hex(i + 2)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b'+', _, _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Checks `Content-MD5` (base64 of the digest) against the body's digest.
+pub fn check_content_md5(input: &Value, md5: &[u8; 16]) -> S3Result<()> {
+    let Some(given) = opt_nonempty(input, "ContentMD5") else {
+        return Ok(());
+    };
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(given)
+        .ok()
+        .filter(|d| d.len() == 16)
+        .ok_or_else(|| {
+            S3Error::InvalidDigest("The Content-MD5 you specified was invalid.".into())
+        })?;
+    if decoded.as_slice() != md5.as_slice() {
+        return Err(S3Error::BadDigest(
+            "The Content-MD5 you specified did not match what we received.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The checksum members of an output (`ChecksumCRC32`, ...), for the algorithms stored.
+fn checksum_members(out: &mut Map<String, Value>, checksums: &[StoredChecksum]) {
+    for c in checksums {
+        out.insert(format!("Checksum{}", c.algorithm), json!(c.value));
+    }
+}
+
+/// Conditional writes: `If-None-Match: *` refuses to overwrite, `If-Match` needs the current
+/// ETag.
+fn check_write_conditions(input: &Value, existing: Option<&Object>) -> S3Result<()> {
+    if let Some(none_match) = opt_nonempty(input, "IfNoneMatch") {
+        if none_match.trim() != "*" {
+            return Err(S3Error::NotImplemented(
+                "A header you provided implies functionality that is not implemented".into(),
+            ));
+        }
+        if existing.is_some() {
+            return Err(S3Error::precondition());
+        }
+    }
+    if let Some(if_match) = opt_nonempty(input, "IfMatch") {
+        match existing {
+            Some(o) if if_match.trim().trim_matches('"') == o.doc.etag => {}
+            Some(_) => return Err(S3Error::precondition()),
+            None => return Err(S3Error::no_key()),
+        }
+    }
+    Ok(())
+}
+
+/// `PutObject`.
+pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<Value> {
+    let bucket = repo::bucket(&mut db, bucket_name(input)?).await?;
+    let key = key(input)?;
+    check_key(key)?;
+    let staged = ctx.payload.inbound().ok_or_else(|| {
+        tracing::error!("PutObject reached its handler without a staged body");
+        S3Error::internal()
+    })?;
+    check_content_md5(input, &staged.md5)?;
+    let existing = repo::find_object(&mut db, &bucket, key).await?;
+    check_write_conditions(input, existing.as_ref())?;
+    let checksums: Vec<StoredChecksum> = staged.checksums.iter().map(Into::into).collect();
+    let doc = ObjectDoc {
+        size: staged.len,
+        etag: hex::encode(staged.md5),
+        headers: headers_of(input),
+        metadata: metadata_of(input),
+        tags: tags_of_header(input)?,
+        checksums: checksums.clone(),
+        pieces: vec![Piece {
+            blob: staged.blob.clone(),
+            len: staged.len,
+        }],
+        parts_count: None,
+    };
+    let previous = repo::put_object(&mut db, &bucket, key, &doc, ctx.now).await?;
+    ctx.payload.adopt_inbound();
+    if let Some(old) = previous {
+        old.blobs()
+            .into_iter()
+            .for_each(|b| ctx.payload.release_after_commit(b));
+    }
+    let mut out = Map::new();
+    out.insert("ETag".into(), json!(format!("\"{}\"", doc.etag)));
+    checksum_members(&mut out, &checksums);
+    Ok(Value::Object(out))
+}
+
+/// The conditional headers of a read.
+fn preconditions(input: &Value) -> Preconditions<'_> {
+    Preconditions {
+        if_match: opt_nonempty(input, "IfMatch"),
+        if_none_match: opt_nonempty(input, "IfNoneMatch"),
+        if_modified_since: opt_time(input, "IfModifiedSince"),
+        if_unmodified_since: opt_time(input, "IfUnmodifiedSince"),
+    }
+}
+
+/// The members `GetObject` and `HeadObject` share.
+fn described(o: &Object, input: &Value) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("AcceptRanges".into(), json!("bytes"));
+    out.insert("LastModified".into(), json!(o.last_modified().timestamp()));
+    out.insert("ETag".into(), json!(o.quoted_etag()));
+    for (k, v) in &o.doc.headers {
+        out.insert(k.clone(), v.clone());
+    }
+    if !o.doc.metadata.is_empty() {
+        out.insert("Metadata".into(), json!(o.doc.metadata));
+    }
+    if !o.doc.tags.is_empty() {
+        out.insert("TagCount".into(), json!(o.doc.tags.len()));
+    }
+    if let Some(n) = o.doc.parts_count {
+        out.insert("PartsCount".into(), json!(n));
+    }
+    if opt_nonempty(input, "ChecksumMode") == Some("ENABLED") {
+        checksum_members(&mut out, &o.doc.checksums);
+    }
+    // Response-header overrides (`response-content-type`, ...), as presigned downloads use.
+    for (member, header) in [
+        ("ResponseContentType", "ContentType"),
+        ("ResponseContentLanguage", "ContentLanguage"),
+        ("ResponseExpires", "Expires"),
+        ("ResponseCacheControl", "CacheControl"),
+        ("ResponseContentDisposition", "ContentDisposition"),
+        ("ResponseContentEncoding", "ContentEncoding"),
+    ] {
+        if let Some(v) = input.get(member).filter(|v| !v.is_null()) {
+            out.insert(header.into(), v.clone());
+        }
+    }
+    out
+}
+
+/// The object a read names, its preconditions checked.
+async fn readable(input: &Value, db: &mut Db<'_>) -> S3Result<Object> {
+    let bucket = repo::bucket(db, bucket_name(input)?).await?;
+    let object = repo::find_object(db, &bucket, key(input)?)
+        .await?
+        .ok_or_else(S3Error::no_key)?;
+    conditions::check(
+        &preconditions(input),
+        &object.doc.etag,
+        object.last_modified().timestamp(),
+    )?;
+    Ok(object)
+}
+
+/// The blob stretches holding bytes `first..=last` of an object.
+pub fn segments(pieces: &[Piece], first: u64, len: u64) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut start = 0u64;
+    let end = first.saturating_add(len);
+    for p in pieces {
+        let p_end = start + p.len;
+        if p_end > first && start < end {
+            let from = first.max(start);
+            let to = end.min(p_end);
+            out.push(Segment {
+                blob: p.blob.clone(),
+                offset: from - start,
+                len: to - from,
+            });
+        }
+        start = p_end;
+    }
+    out
+}
+
+/// `GetObject` and `HeadObject` (`send_body` false): the object's headers, and for a get the
+/// stretch of blobs the pipeline streams (a `Range` gives `206` with `Content-Range`).
+async fn read(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+    send_body: bool,
+) -> S3Result<Value> {
+    let object = readable(input, &mut db).await?;
+    let size = object.doc.size;
+    let range = conditions::range(opt_nonempty(input, "Range"), size)?;
+    let mut out = described(&object, input);
+    let (first, len) = match range {
+        Some(r) => {
+            out.insert("ContentRange".into(), json!(r.content_range(size)));
+            (r.first, r.len())
+        }
+        None => (0, size),
+    };
+    out.insert("ContentLength".into(), json!(len));
+    let body = OutboundBody {
+        segments: if send_body {
+            segments(&object.doc.pieces, first, len)
+        } else {
+            Vec::new()
+        },
+        partial: range.is_some(),
+    };
+    ctx.payload.set_outbound(body);
+    Ok(Value::Object(out))
+}
+
+/// `GetObject`.
+pub async fn get(input: &Value, ctx: &CallContext, db: Db<'_>) -> S3Result<Value> {
+    read(input, ctx, db, true).await
+}
+
+/// `HeadObject`.
+pub async fn head(input: &Value, ctx: &CallContext, db: Db<'_>) -> S3Result<Value> {
+    read(input, ctx, db, false).await
+}
+
+/// `DeleteObject`: deleting a key that does not exist succeeds, as in S3.
+pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<Value> {
+    let bucket = repo::bucket(&mut db, bucket_name(input)?).await?;
+    if let Some(old) = repo::delete_object(&mut db, &bucket, key(input)?).await? {
+        old.blobs()
+            .into_iter()
+            .for_each(|b| ctx.payload.release_after_commit(b));
+    }
+    Ok(json!({}))
+}
+
+/// The most keys one `DeleteObjects` may name.
+const MAX_DELETE_KEYS: usize = 1000;
+
+/// `DeleteObjects`: each key is authorized on its own (`s3:DeleteObject` on its ARN) through
+/// the one authorizer; a refused key is reported in `Errors` while the others are deleted.
+pub async fn delete_many(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<Value> {
+    let bucket = repo::bucket(&mut db, bucket_name(input)?).await?;
+    let objects = input
+        .pointer("/Delete/Objects")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if objects.is_empty() || objects.len() > MAX_DELETE_KEYS {
+        return Err(S3Error::MalformedXML(
+            "The XML you provided was not well-formed or did not validate against our published schema".into(),
+        ));
+    }
+    let quiet = input
+        .pointer("/Delete/Quiet")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let mut deleted = Vec::new();
+    let mut errors = Vec::new();
+    for o in &objects {
+        let Some(k) = o["Key"].as_str() else { continue };
+        let question: AuthzQuestion =
+            authz::object_request("s3:DeleteObject", &bucket, k, Vec::new()).into();
+        if ctx.authorizer.authorize(ctx, &question).await.is_err() {
+            errors.push(json!({ "Key": k, "Code": "AccessDenied", "Message": "Access Denied" }));
+            continue;
+        }
+        if let Some(old) = repo::delete_object(&mut db, &bucket, k).await? {
+            old.blobs()
+                .into_iter()
+                .for_each(|b| ctx.payload.release_after_commit(b));
+        }
+        if !quiet {
+            deleted.push(json!({ "Key": k }));
+        }
+    }
+    let mut out = Map::new();
+    if !deleted.is_empty() {
+        out.insert("Deleted".into(), Value::Array(deleted));
+    }
+    if !errors.is_empty() {
+        out.insert("Errors".into(), Value::Array(errors));
+    }
+    Ok(Value::Object(out))
+}
+
+/// The object of a tagging call.
+async fn tagged(input: &Value, db: &mut Db<'_>) -> S3Result<(repo::Bucket, Object)> {
+    let bucket = repo::bucket(db, bucket_name(input)?).await?;
+    let object = repo::find_object(db, &bucket, key(input)?)
+        .await?
+        .ok_or_else(S3Error::no_key)?;
+    Ok((bucket, object))
+}
+
+/// `PutObjectTagging`.
+pub async fn put_tagging(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<Value> {
+    let (bucket, mut object) = tagged(input, &mut db).await?;
+    object.doc.tags = tag_set(input)?;
+    let key = object.key().to_string();
+    // Tags change no content: the last-modified time stays.
+    repo::put_object(&mut db, &bucket, &key, &object.doc, object.last_modified()).await?;
+    let _ = ctx;
+    Ok(json!({}))
+}
+
+/// `GetObjectTagging`.
+pub async fn get_tagging(input: &Value, _ctx: &CallContext, mut db: Db<'_>) -> S3Result<Value> {
+    let (_, object) = tagged(input, &mut db).await?;
+    Ok(json!({ "TagSet": tag_list(&object.doc.tags) }))
+}
+
+/// `DeleteObjectTagging`.
+pub async fn delete_tagging(input: &Value, _ctx: &CallContext, mut db: Db<'_>) -> S3Result<Value> {
+    let (bucket, mut object) = tagged(input, &mut db).await?;
+    object.doc.tags.clear();
+    let key = object.key().to_string();
+    repo::put_object(&mut db, &bucket, &key, &object.doc, object.last_modified()).await?;
+    Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_cover_exactly_the_range() {
+        let pieces = vec![
+            Piece {
+                blob: "a".into(),
+                len: 10,
+            },
+            Piece {
+                blob: "b".into(),
+                len: 10,
+            },
+            Piece {
+                blob: "c".into(),
+                len: 5,
+            },
+        ];
+        let s = segments(&pieces, 5, 10);
+        assert_eq!(
+            s,
+            vec![
+                Segment {
+                    blob: "a".into(),
+                    offset: 5,
+                    len: 5
+                },
+                Segment {
+                    blob: "b".into(),
+                    offset: 0,
+                    len: 5
+                },
+            ]
+        );
+        let all = segments(&pieces, 0, 25);
+        assert_eq!(all.iter().map(|s| s.len).sum::<u64>(), 25);
+        assert_eq!(
+            segments(&pieces, 24, 1),
+            vec![Segment {
+                blob: "c".into(),
+                offset: 4,
+                len: 1
+            }]
+        );
+        assert!(segments(&pieces, 0, 0).is_empty());
+    }
+
+    #[test]
+    fn tagging_headers_decode_as_forms() {
+        let tags = tags_of_header(&json!({ "Tagging": "a=1&b%20c=x+y" })).expect("tags");
+        assert_eq!(tags.get("a").map(String::as_str), Some("1"));
+        assert_eq!(tags.get("b c").map(String::as_str), Some("x y"));
+    }
+}

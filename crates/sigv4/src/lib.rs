@@ -44,6 +44,8 @@
 #![warn(missing_docs)]
 
 pub mod canonical;
+pub mod checksum;
+pub mod chunked;
 pub mod error;
 pub mod parse;
 pub mod secret;
@@ -51,14 +53,16 @@ pub mod sign;
 pub mod verify;
 
 pub use canonical::{UriRules, EMPTY_SHA256_HEX};
+pub use checksum::{ChecksumAlgorithm, ChecksumHasher};
+pub use chunked::{ChunkError, ChunkSigner, ChunkedDecoder, ChunkedMode};
 pub use error::{Mismatch, SigV4Error};
 pub use parse::{
     parse_authorization, parse_credential, parse_presigned_query, parse_request, AuthKind,
     AuthorizationHeader, ContentSha256, CredentialScope, ParsedAuth, PresignedParams,
-    SignedHeaders, MAX_PRESIGNED_EXPIRES_SECS, UNSIGNED_PAYLOAD,
+    SignedHeaders, StreamingForm, MAX_PRESIGNED_EXPIRES_SECS, UNSIGNED_PAYLOAD,
 };
 pub use secret::{AccessKeyId, SecretKey, SigningKey};
-pub use sign::{presign, sign, SignedRequest, SigningParams};
+pub use sign::{presign, sign, sign_chunked, sign_with_payload_hash, SignedRequest, SigningParams};
 pub use verify::{
     check_time, verify, verify_with_key, verify_with_options, SigningKeyCache, VerifiedScope,
     VerifyOptions, MAX_CLOCK_SKEW,

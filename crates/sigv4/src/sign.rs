@@ -237,7 +237,7 @@ pub fn sign_chunked(
     };
     let mut out = Vec::with_capacity(body.len() + (body.len() / chunk_size + 2) * 90);
     let mut write_chunk = |out: &mut Vec<u8>, data: &[u8]| {
-        out.extend_from_slice(format!("{:x}", data.len()).as_bytes());
+        out.extend_from_slice(format!("{:X}", data.len()).as_bytes());
         if let Some(s) = &mut signer {
             out.extend_from_slice(b";chunk-signature=");
             out.extend_from_slice(Hex32::new(&s.sign_chunk(data)).as_str().as_bytes());

@@ -39,11 +39,10 @@ fn signer(seed_hex: &str) -> ChunkSigner {
     ChunkSigner::new(seed, key(), AMZ_DATE, SCOPE)
 }
 
-fn decode_all(
-    mode: ChunkedMode,
-    body: &[u8],
-    frame: usize,
-) -> Result<(Vec<u8>, Vec<(String, String)>), ChunkError> {
+/// Decoded bytes and trailers.
+type Decoded = (Vec<u8>, Vec<(String, String)>);
+
+fn decode_all(mode: ChunkedMode, body: &[u8], frame: usize) -> Result<Decoded, ChunkError> {
     let mut d = ChunkedDecoder::new(mode);
     let mut out = Vec::new();
     for f in body.chunks(frame.max(1)) {

@@ -3,6 +3,18 @@
 //! server looked up. Signing ([`sign`], [`presign`]) is here for tests, benchmarks and load
 //! generators.
 //!
+//! S3 bodies are verified while they stream, never held whole: verify the headers with
+//! [`VerifyOptions::s3`] (`defer_payload` and `allow_streaming`; every other service keeps the
+//! defaults, which refuse the `STREAMING-*` forms with `NotImplemented`), then check the body
+//! as it arrives:
+//! - a hex `x-amz-content-sha256`: hash the body ([`checksum`]'s SHA-256) and compare with
+//!   [`ParsedAuth::claimed_sha256`] (`XAmzContentSHA256Mismatch` when different);
+//! - a streaming form: feed the body to a [`chunked::ChunkedDecoder`] built from
+//!   [`chunked::ChunkedMode::for_request`] (with the signing key the headers verified with) and
+//!   `x-amz-decoded-content-length`; it checks every chunk signature and gives the trailers
+//!   (check an `x-amz-checksum-*` trailer with [`checksum`]);
+//! - `UNSIGNED-PAYLOAD`: nothing to check but any `x-amz-checksum-*` header.
+//!
 //! ```
 //! use rampart_sigv4::{parse_request, sign, verify, RequestParts, SecretKey, SigningParams};
 //! use chrono::{TimeZone, Utc};

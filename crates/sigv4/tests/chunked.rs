@@ -570,6 +570,37 @@ proptest! {
         prop_assert!(result.is_err() || same_hex, "flip at {} accepted", i);
     }
 
+    /// Arbitrary input never panics, and never decodes to more bytes than it holds.
+    #[test]
+    fn arbitrary_input_is_refused_or_decoded(
+        body in prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..400),
+            "([0-9a-fA-F]{1,3}(;chunk-signature=[0-9a-f]{64})?\r\n[a-z]{0,20}\r\n){0,4}0\r\n([a-z-]{1,10}:[ -~]{0,10}\r\n){0,2}\r\n"
+                .prop_map(String::into_bytes),
+        ],
+        form in 0usize..3,
+        frame in 1usize..50,
+    ) {
+        let mode = match form {
+            0 => signed_mode(false),
+            1 => signed_mode(true),
+            _ => ChunkedMode::UnsignedTrailer,
+        };
+        let mut d = ChunkedDecoder::new(mode).with_min_chunk_size(0);
+        let mut out = Vec::new();
+        let mut ok = true;
+        for f in body.chunks(frame) {
+            ok = d.push(f, &mut out).is_ok();
+            if !ok {
+                break;
+            }
+        }
+        prop_assert!(out.len() <= body.len());
+        if ok {
+            let _ = d.finish();
+        }
+    }
+
     /// A flipped byte inside chunk data is a signature mismatch.
     #[test]
     fn flipped_data_byte_is_a_signature_mismatch(

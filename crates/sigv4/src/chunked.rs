@@ -45,8 +45,9 @@ use crate::secret::SigningKey;
 pub const MAX_CHUNK_LINE: usize = 4096;
 /// Largest trailer section accepted (every trailer line with its CRLF).
 pub const MAX_TRAILER_BYTES: usize = 16 * 1024;
-/// S3's smallest chunk for the signed forms (every chunk but the last may not be smaller).
-pub const MIN_SIGNED_CHUNK: u64 = 8192;
+/// S3's smallest chunk: every data chunk but the last must be at least this long (S3 refuses
+/// shorter ones with `InvalidChunkSizeError` in the signed and the unsigned forms alike).
+pub const MIN_CHUNK_SIZE: u64 = 8192;
 /// The name of the trailer that carries the trailer signature.
 pub const TRAILER_SIGNATURE: &str = "x-amz-trailer-signature";
 
@@ -324,13 +325,13 @@ impl std::fmt::Debug for ChunkedDecoder {
 }
 
 impl ChunkedDecoder {
-    /// A decoder for `mode`. Signed forms require chunks of at least [`MIN_SIGNED_CHUNK`]
-    /// bytes but the last (S3's rule); see [`Self::with_min_chunk_size`].
+    /// A decoder for `mode`. Every data chunk but the last must be at least
+    /// [`MIN_CHUNK_SIZE`] bytes (S3's rule); see [`Self::with_min_chunk_size`].
     pub fn new(mode: ChunkedMode) -> Self {
         let trailer = mode.has_trailer();
-        let (signer, min_chunk) = match mode {
-            ChunkedMode::Signed { signer, .. } => (Some(signer), MIN_SIGNED_CHUNK),
-            ChunkedMode::UnsignedTrailer => (None, 0),
+        let signer = match mode {
+            ChunkedMode::Signed { signer, .. } => Some(signer),
+            ChunkedMode::UnsignedTrailer => None,
         };
         Self {
             signer,
@@ -342,7 +343,7 @@ impl ChunkedDecoder {
             decoded: 0,
             verified: 0,
             declared: None,
-            min_chunk,
+            min_chunk: MIN_CHUNK_SIZE,
             short_chunk_seen: false,
             trailers: Vec::new(),
             trailer_signature: None,

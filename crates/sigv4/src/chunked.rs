@@ -417,38 +417,10 @@ impl ChunkedDecoder {
     fn push_inner(&mut self, mut input: &[u8], out: &mut Vec<u8>) -> Result<(), ChunkError> {
         while !input.is_empty() {
             input = match self.state {
-                State::SizeLine => match self.take_line(input, MAX_CHUNK_LINE)? {
-                    (Some(line), rest) => {
-                        self.start_chunk(&line)?;
-                        rest
-                    }
-                    (None, rest) => rest,
-                },
+                State::SizeLine => self.take_size_line(input)?,
                 State::Data(remaining) => self.take_data(input, remaining, out)?,
-                State::DataEnd(seen) => {
-                    let (first, rest) = input.split_first().unwrap_or((&0, &[]));
-                    let want = if seen == 0 { b'\r' } else { b'\n' };
-                    if *first != want {
-                        return Err(ChunkError::malformed("chunk data is not followed by CRLF"));
-                    }
-                    self.state = if seen == 0 {
-                        State::DataEnd(1)
-                    } else {
-                        State::SizeLine
-                    };
-                    rest
-                }
-                State::Trailer => {
-                    let budget = MAX_TRAILER_BYTES.saturating_sub(self.trailer_bytes);
-                    match self.take_line(input, budget)? {
-                        (Some(line), rest) => {
-                            self.trailer_bytes += line.len() + 2;
-                            self.trailer_line(&line)?;
-                            rest
-                        }
-                        (None, rest) => rest,
-                    }
-                }
+                State::DataEnd(seen) => self.take_data_crlf(input, seen)?,
+                State::Trailer => self.take_trailer_line(input)?,
                 State::Done => {
                     return Err(ChunkError::malformed(
                         "bytes follow the end of the aws-chunked body",
@@ -457,6 +429,43 @@ impl ChunkedDecoder {
             };
         }
         Ok(())
+    }
+
+    /// Reads (part of) a chunk-size line; a complete one starts its chunk.
+    fn take_size_line<'i>(&mut self, input: &'i [u8]) -> Result<&'i [u8], ChunkError> {
+        let (line, rest) = self.take_line(input, MAX_CHUNK_LINE)?;
+        if let Some(line) = line {
+            self.start_chunk(&line)?;
+        }
+        Ok(rest)
+    }
+
+    /// Reads the CRLF after a chunk's data, `seen` bytes of which have been read already.
+    fn take_data_crlf<'i>(&mut self, input: &'i [u8], seen: u8) -> Result<&'i [u8], ChunkError> {
+        let Some((&first, rest)) = input.split_first() else {
+            return Ok(input);
+        };
+        let (want, next) = if seen == 0 {
+            (b'\r', State::DataEnd(1))
+        } else {
+            (b'\n', State::SizeLine)
+        };
+        if first != want {
+            return Err(ChunkError::malformed("chunk data is not followed by CRLF"));
+        }
+        self.state = next;
+        Ok(rest)
+    }
+
+    /// Reads (part of) a trailer line, within the trailer section's budget.
+    fn take_trailer_line<'i>(&mut self, input: &'i [u8]) -> Result<&'i [u8], ChunkError> {
+        let budget = MAX_TRAILER_BYTES.saturating_sub(self.trailer_bytes);
+        let (line, rest) = self.take_line(input, budget)?;
+        if let Some(line) = line {
+            self.trailer_bytes += line.len() + 2;
+            self.trailer_line(&line)?;
+        }
+        Ok(rest)
     }
 
     /// Adds `input` up to the next LF to the current line. Gives the complete line (without
@@ -593,6 +602,8 @@ impl ChunkedDecoder {
                 ChunkError::malformed("x-amz-trailer-signature is not 64 hex digits")
             })?;
             self.trailer_signature = Some(sig);
+        } else if self.trailers.iter().any(|(n, _)| *n == name) {
+            return Err(ChunkError::malformed("a trailing header is sent twice"));
         } else {
             self.trailers.push((name, value));
         }

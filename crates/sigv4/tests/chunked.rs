@@ -260,10 +260,11 @@ fn framing_errors() {
     assert!(malformed(unsigned(), b"1\r\na\rx").contains("CRLF"));
     // Trailers.
     assert!(malformed(unsigned(), b"0\r\nno colon\r\n\r\n").contains("name:value"));
+    assert!(malformed(unsigned(), b"0\r\na:1\r\nA:2\r\n\r\n").contains("twice"));
     assert!(malformed(unsigned(), b"0\r\nx-amz-trailer-signature:00\r\n\r\n").contains("unsigned"));
     let mut big = b"0\r\n".to_vec();
-    for _ in 0..1000 {
-        big.extend_from_slice(b"x-amz-meta-padding:0123456789\r\n");
+    for i in 0..1000 {
+        big.extend_from_slice(format!("x-amz-meta-padding-{i}:0123456789\r\n").as_bytes());
     }
     assert!(malformed(unsigned(), &big).contains("too long"));
     // Bytes after the end.

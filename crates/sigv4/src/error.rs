@@ -44,8 +44,8 @@ pub enum SigV4Error {
         message: String,
     },
 
-    /// A recognised but unsupported SigV4 feature, e.g. streaming (chunked) payload signing
-    /// (AWS: 501).
+    /// A recognised but unsupported SigV4 feature: SigV4a (ECDSA) chunk signing, or a
+    /// streaming (chunked) payload sent to a service that does not take one (AWS: 501).
     #[error("A header you provided implies functionality that is not implemented: {what}")]
     NotImplemented {
         /// What was asked for, e.g. `x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD`.

@@ -3,6 +3,18 @@
 //! server looked up. Signing ([`sign`], [`presign`]) is here for tests, benchmarks and load
 //! generators.
 //!
+//! S3 bodies are verified while they stream, never held whole: verify the headers with
+//! [`VerifyOptions::s3`] (`defer_payload` and `allow_streaming`; every other service keeps the
+//! defaults, which refuse the `STREAMING-*` forms with `NotImplemented`), then check the body
+//! as it arrives:
+//! - a hex `x-amz-content-sha256`: hash the body ([`checksum`]'s SHA-256) and compare with
+//!   [`ParsedAuth::claimed_sha256`] (`XAmzContentSHA256Mismatch` when different);
+//! - a streaming form: feed the body to a [`chunked::ChunkedDecoder`] built from
+//!   [`chunked::ChunkedMode::for_request`] (with the signing key the headers verified with) and
+//!   `x-amz-decoded-content-length`; it checks every chunk signature and gives the trailers
+//!   (check an `x-amz-checksum-*` trailer with [`checksum`]);
+//! - `UNSIGNED-PAYLOAD`: nothing to check but any `x-amz-checksum-*` header.
+//!
 //! ```
 //! use rampart_sigv4::{parse_request, sign, verify, RequestParts, SecretKey, SigningParams};
 //! use chrono::{TimeZone, Utc};
@@ -44,6 +56,8 @@
 #![warn(missing_docs)]
 
 pub mod canonical;
+pub mod checksum;
+pub mod chunked;
 pub mod error;
 pub mod parse;
 pub mod secret;
@@ -51,14 +65,16 @@ pub mod sign;
 pub mod verify;
 
 pub use canonical::{UriRules, EMPTY_SHA256_HEX};
+pub use checksum::{ChecksumAlgorithm, ChecksumHasher};
+pub use chunked::{ChunkError, ChunkSigner, ChunkedDecoder, ChunkedMode};
 pub use error::{Mismatch, SigV4Error};
 pub use parse::{
     parse_authorization, parse_credential, parse_presigned_query, parse_request, AuthKind,
     AuthorizationHeader, ContentSha256, CredentialScope, ParsedAuth, PresignedParams,
-    SignedHeaders, MAX_PRESIGNED_EXPIRES_SECS, UNSIGNED_PAYLOAD,
+    SignedHeaders, StreamingForm, MAX_PRESIGNED_EXPIRES_SECS, UNSIGNED_PAYLOAD,
 };
 pub use secret::{AccessKeyId, SecretKey, SigningKey};
-pub use sign::{presign, sign, SignedRequest, SigningParams};
+pub use sign::{presign, sign, sign_chunked, sign_with_payload_hash, SignedRequest, SigningParams};
 pub use verify::{
     check_time, verify, verify_with_key, verify_with_options, SigningKeyCache, VerifiedScope,
     VerifyOptions, MAX_CLOCK_SKEW,

@@ -19,10 +19,8 @@ pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 /// ISO 8601 basic format used by `X-Amz-Date`.
 pub(crate) const AMZ_DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
 
-const STREAMING_FORMS: &[&str] = &[
-    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
-    "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+/// The SigV4a (ECDSA) streaming forms: recognised, not implemented.
+const ECDSA_STREAMING_FORMS: &[&str] = &[
     "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
     "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER",
 ];
@@ -96,6 +94,53 @@ pub enum ContentSha256 {
     Hash(String),
     /// `UNSIGNED-PAYLOAD`.
     Unsigned,
+    /// An `aws-chunked` body (S3 only; refused unless [`crate::VerifyOptions::allow_streaming`]).
+    Streaming(StreamingForm),
+}
+
+/// The `aws-chunked` payload forms of `x-amz-content-sha256` (S3's chunked uploads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamingForm {
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD`: every chunk signed, no trailer.
+    SignedPayload,
+    /// `STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER`: every chunk and the trailer signed.
+    SignedPayloadTrailer,
+    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER`: unsigned chunks, an unsigned trailer (usually a
+    /// checksum the server must check).
+    UnsignedPayloadTrailer,
+}
+
+impl StreamingForm {
+    /// Every form, in the order AWS documents them.
+    pub const ALL: [StreamingForm; 3] = [
+        StreamingForm::SignedPayload,
+        StreamingForm::SignedPayloadTrailer,
+        StreamingForm::UnsignedPayloadTrailer,
+    ];
+
+    /// The header value, which is also the canonical request's payload line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StreamingForm::SignedPayload => "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+            StreamingForm::SignedPayloadTrailer => "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+            StreamingForm::UnsignedPayloadTrailer => "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        }
+    }
+
+    /// The form named by a header value, if it is one of the three.
+    pub fn from_header_value(v: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == v)
+    }
+
+    /// `true` when the chunks carry signatures.
+    pub fn is_signed(self) -> bool {
+        !matches!(self, StreamingForm::UnsignedPayloadTrailer)
+    }
+
+    /// `true` when trailing headers follow the last chunk.
+    pub fn has_trailer(self) -> bool {
+        !matches!(self, StreamingForm::SignedPayload)
+    }
 }
 
 /// Everything SigV4 needs from a request, parsed without any key lookup.
@@ -128,6 +173,25 @@ impl ParsedAuth {
     /// `true` for the presigned-URL form.
     pub fn is_presigned(&self) -> bool {
         matches!(self.kind, AuthKind::Presigned { .. })
+    }
+
+    /// The `aws-chunked` form the body is sent in, if any.
+    pub fn streaming_form(&self) -> Option<StreamingForm> {
+        match self.content_sha256 {
+            Some(ContentSha256::Streaming(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The body's SHA-256 as claimed by `x-amz-content-sha256` (a hex hash), for a caller that
+    /// verified with [`crate::VerifyOptions::defer_payload`] and hashes the body as it streams.
+    pub fn claimed_sha256(&self) -> Option<[u8; 32]> {
+        let Some(ContentSha256::Hash(h)) = &self.content_sha256 else {
+            return None;
+        };
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(h, &mut out).ok()?;
+        Some(out)
     }
 }
 
@@ -491,9 +555,12 @@ fn parse_content_sha256(req: &RequestParts<'_>) -> Result<Option<ContentSha256>,
     if v == UNSIGNED_PAYLOAD {
         return Ok(Some(ContentSha256::Unsigned));
     }
-    if STREAMING_FORMS.contains(&v) {
+    if let Some(form) = StreamingForm::from_header_value(v) {
+        return Ok(Some(ContentSha256::Streaming(form)));
+    }
+    if ECDSA_STREAMING_FORMS.contains(&v) {
         return Err(SigV4Error::NotImplemented {
-            what: format!("x-amz-content-sha256: {v}"),
+            what: format!("x-amz-content-sha256: {v} (SigV4a chunk signing)"),
         });
     }
     if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -501,8 +568,9 @@ fn parse_content_sha256(req: &RequestParts<'_>) -> Result<Option<ContentSha256>,
     }
     Err(SigV4Error::InvalidArgument {
         message: format!(
-            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, {} or a valid sha256 value; got '{v}'.",
-            STREAMING_FORMS.join(", ")
+            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, {}, {} or a valid sha256 value; got '{v}'.",
+            StreamingForm::ALL.map(StreamingForm::as_str).join(", "),
+            ECDSA_STREAMING_FORMS.join(", ")
         ),
     })
 }

@@ -1,5 +1,5 @@
-//! Signing (for tests, benchmarks and the load generator): the `Authorization` header form and
-//! presigned-URL query strings.
+//! Signing (for tests, benchmarks and the load generator): the `Authorization` header form,
+//! presigned-URL query strings and `aws-chunked` bodies.
 
 use chrono::{DateTime, Utc};
 
@@ -7,6 +7,7 @@ use crate::canonical::{
     canonical_query, canonical_request, canonical_uri, sha256_hex, string_to_sign, uri_encode,
     Hex32, UriRules,
 };
+use crate::chunked::{ChunkedMode, TRAILER_SIGNATURE};
 use crate::error::SigV4Error;
 use crate::parse::{format_amz_date, CredentialScope, ALGORITHM, MAX_PRESIGNED_EXPIRES_SECS};
 use crate::secret::{SecretKey, SigningKey};
@@ -88,6 +89,18 @@ pub fn sign(
     req: &RequestParts<'_>,
     params: &SigningParams<'_>,
 ) -> Result<SignedRequest, SigV4Error> {
+    sign_with_payload_hash(req, params, &sha256_hex(req.body))
+}
+
+/// [`sign`] with the canonical request's payload line given: a hex SHA-256, `UNSIGNED-PAYLOAD`
+/// or a `STREAMING-...` form (for an `aws-chunked` body, see [`sign_chunked`]); `req.body` is
+/// not read. The caller sends `x-amz-content-sha256` with the same value (put it in
+/// `req.headers` to sign it, as the AWS SDKs do).
+pub fn sign_with_payload_hash(
+    req: &RequestParts<'_>,
+    params: &SigningParams<'_>,
+    payload_hash: &str,
+) -> Result<SignedRequest, SigV4Error> {
     let x_amz_date = format_amz_date(&params.time);
     let mut headers: Vec<(&str, &[u8])> = req
         .headers
@@ -118,7 +131,7 @@ pub fn sign(
         &canonical_query(req.query, false),
         &headers,
         &names,
-        &sha256_hex(req.body),
+        payload_hash,
     );
     let sts = string_to_sign(&x_amz_date, &scope, &creq);
     let key = SigningKey::for_scope(params.secret, &scope);
@@ -204,4 +217,52 @@ pub fn presign(
     query.push_str("&X-Amz-Signature=");
     query.push_str(&signature);
     Ok(query)
+}
+
+/// Encodes `body` as an `aws-chunked` body in chunks of `chunk_size` bytes (the last one
+/// shorter), then the zero-size chunk and, for the trailer forms, `trailers` (with the trailer
+/// signature for [`ChunkedMode::Signed`]); `trailers` are not written for the form without a
+/// trailer. For a signed mode start the signer at the request's signature
+/// ([`crate::chunked::ChunkSigner::new`] with the seed from [`sign_with_payload_hash`]).
+pub fn sign_chunked(
+    mode: ChunkedMode,
+    body: &[u8],
+    chunk_size: usize,
+    trailers: &[(&str, &str)],
+) -> Vec<u8> {
+    let chunk_size = chunk_size.max(1);
+    let (mut signer, with_trailer) = match mode {
+        ChunkedMode::Signed { signer, trailer } => (Some(signer), trailer),
+        ChunkedMode::UnsignedTrailer => (None, true),
+    };
+    let mut out = Vec::with_capacity(body.len() + (body.len() / chunk_size + 2) * 90);
+    let mut write_chunk = |out: &mut Vec<u8>, data: &[u8]| {
+        out.extend_from_slice(format!("{:X}", data.len()).as_bytes());
+        if let Some(s) = &mut signer {
+            out.extend_from_slice(b";chunk-signature=");
+            out.extend_from_slice(Hex32::new(&s.sign_chunk(data)).as_str().as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        if !data.is_empty() {
+            out.extend_from_slice(data);
+            out.extend_from_slice(b"\r\n");
+        }
+    };
+    for data in body.chunks(chunk_size) {
+        write_chunk(&mut out, data);
+    }
+    write_chunk(&mut out, &[]);
+    if with_trailer {
+        for (name, value) in trailers {
+            out.extend_from_slice(format!("{name}:{value}\r\n").as_bytes());
+        }
+        if let Some(s) = &mut signer {
+            let sig = s.sign_trailer(trailers);
+            out.extend_from_slice(
+                format!("{TRAILER_SIGNATURE}:{}\r\n", Hex32::new(&sig).as_str()).as_bytes(),
+            );
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    out
 }

@@ -60,6 +60,18 @@ pub struct VerifyOptions {
     /// Accept `UNSIGNED-PAYLOAD` for a request that has a body (the body is then not covered
     /// by the signature). Always accepted for an empty body.
     pub allow_unsigned_payload: bool,
+    /// Accept the `aws-chunked` forms of `x-amz-content-sha256` (`STREAMING-...`, S3 only).
+    /// When `false` they are refused with `NotImplemented` (501), as every other service does.
+    /// The signature then covers the headers only (the payload line is the form's name); the
+    /// caller checks the chunks with [`crate::chunked::ChunkedDecoder`].
+    pub allow_streaming: bool,
+    /// Check the signature without reading `req.body` (the server streams the body later):
+    /// a hex `x-amz-content-sha256` is taken as the payload line as claimed, and the caller
+    /// compares it with the SHA-256 of the body it streams ([`ParsedAuth::claimed_sha256`]);
+    /// `UNSIGNED-PAYLOAD` is accepted whatever the body; a presigned URL without
+    /// `x-amz-content-sha256` is checked as `UNSIGNED-PAYLOAD` (S3's rule); a header-signed
+    /// request without it is refused (`InvalidArgument`), since its payload hash is unknown.
+    pub defer_payload: bool,
 }
 
 impl Default for VerifyOptions {
@@ -68,6 +80,25 @@ impl Default for VerifyOptions {
             uri: UriRules::default(),
             max_skew: MAX_CLOCK_SKEW,
             allow_unsigned_payload: false,
+            allow_streaming: false,
+            defer_payload: false,
+        }
+    }
+}
+
+impl VerifyOptions {
+    /// S3's rules: no path normalisation, single URI encoding, unsigned payloads and streaming
+    /// bodies accepted, the payload checked by the caller as it streams (`defer_payload`).
+    pub fn s3() -> Self {
+        Self {
+            uri: UriRules {
+                normalize: false,
+                double_encode: false,
+            },
+            max_skew: MAX_CLOCK_SKEW,
+            allow_unsigned_payload: true,
+            allow_streaming: true,
+            defer_payload: true,
         }
     }
 }
@@ -187,20 +218,50 @@ fn payload_candidates<'a>(
     };
     match &auth.content_sha256 {
         Some(ContentSha256::Hash(h)) => {
-            let claimed = hex::decode(h).map_err(|_| SigV4Error::XAmzContentSHA256Mismatch)?;
-            let actual = sha256(req.body);
-            if !bool::from(claimed.as_slice().ct_eq(&actual[..])) {
-                return Err(SigV4Error::XAmzContentSHA256Mismatch);
+            if !opts.defer_payload {
+                let claimed = hex::decode(h).map_err(|_| SigV4Error::XAmzContentSHA256Mismatch)?;
+                let actual = sha256(req.body);
+                if !bool::from(claimed.as_slice().ct_eq(&actual[..])) {
+                    return Err(SigV4Error::XAmzContentSHA256Mismatch);
+                }
             }
             Ok(only(PayloadHash::Given(h)))
         }
         Some(ContentSha256::Unsigned) => {
-            if !req.body.is_empty() && !opts.allow_unsigned_payload {
+            if !opts.defer_payload && !req.body.is_empty() && !opts.allow_unsigned_payload {
                 return Err(SigV4Error::InvalidArgument {
                     message: "UNSIGNED-PAYLOAD is not accepted for a request with a body; sign the payload.".to_owned(),
                 });
             }
             Ok(only(PayloadHash::Given(UNSIGNED_PAYLOAD)))
+        }
+        Some(ContentSha256::Streaming(form)) => {
+            if !opts.allow_streaming {
+                return Err(SigV4Error::NotImplemented {
+                    what: format!("x-amz-content-sha256: {}", form.as_str()),
+                });
+            }
+            if auth.is_presigned() {
+                // The chunk signatures chain from a header signature (AWS's chunked upload is
+                // defined for the Authorization header form only).
+                return Err(SigV4Error::InvalidArgument {
+                    message: format!(
+                        "x-amz-content-sha256: {} requires the Authorization header form.",
+                        form.as_str()
+                    ),
+                });
+            }
+            Ok(only(PayloadHash::Given(form.as_str())))
+        }
+        None if opts.defer_payload => {
+            if auth.is_presigned() {
+                Ok(only(PayloadHash::Given(UNSIGNED_PAYLOAD)))
+            } else {
+                Err(SigV4Error::InvalidArgument {
+                    message: "Missing required header for this request: x-amz-content-sha256"
+                        .to_owned(),
+                })
+            }
         }
         None => Ok(PayloadCandidates {
             first: PayloadHash::Computed(sha256_hex32(req.body)),
@@ -388,17 +449,30 @@ impl SigningKeyCache {
         secret: &SecretKey,
         now: DateTime<Utc>,
     ) -> Result<(), SigV4Error> {
-        check_time(auth, now, MAX_CLOCK_SKEW)?;
-        let opts = VerifyOptions::default();
+        self.check_with_options(auth, req, secret, now, &VerifyOptions::default())
+    }
+
+    /// [`Self::check`] with explicit options (S3: [`VerifyOptions::s3`]). A streaming body's
+    /// chunks need the signing key too: [`Self::get_or_derive`] gives it from the cache, and
+    /// [`crate::chunked::ChunkedMode::for_request`] the decoder's mode.
+    pub fn check_with_options(
+        &self,
+        auth: &ParsedAuth,
+        req: &RequestParts<'_>,
+        secret: &SecretKey,
+        now: DateTime<Utc>,
+        opts: &VerifyOptions,
+    ) -> Result<(), SigV4Error> {
+        check_time(auth, now, opts.max_skew)?;
         // On a hit, verify with the cached key in place (cloning its HMAC state costs more
         // than holding the read lock for the verification).
         if let Ok(map) = self.entries.read() {
             if let Some(key) = map.get(&auth.access_key_id, secret, &auth.scope) {
-                return check_signature(auth, req, key, &opts);
+                return check_signature(auth, req, key, opts);
             }
         }
         let key = self.get_or_derive(&auth.access_key_id, secret, &auth.scope);
-        check_signature(auth, req, &key, &opts)
+        check_signature(auth, req, &key, opts)
     }
 }
 

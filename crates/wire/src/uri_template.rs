@@ -90,25 +90,48 @@ fn query_literals_match(literals: &str, query: &str) -> bool {
 }
 
 /// Matches `path` (as sent, percent-encoded) against a template's path part; the labels'
-/// values on success.
+/// values on success. A greedy label at the end of the template takes the rest of the path
+/// verbatim (empty segments and a trailing slash included: S3 keys such as `dir/` or `a//b`).
 fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
-    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // Non-empty segments with the offset where each ends.
+    let mut parts: Vec<(&str, usize)> = Vec::new();
+    let mut offset = 0usize;
+    for seg in path.split('/') {
+        offset = offset.checked_add(seg.len())?;
+        if !seg.is_empty() {
+            parts.push((seg, offset));
+        }
+        offset = offset.checked_add(1)?;
+    }
     let segs: Vec<Segment<'static>> = segments(template).collect();
     let mut labels = Vec::new();
     let mut at = 0usize;
     for (i, seg) in segs.iter().enumerate() {
         match *seg {
             Segment::Literal(lit) => {
-                let part = parts.get(at)?;
+                let (part, _) = parts.get(at)?;
                 if *part != lit && percent_decode(part)? != lit {
                     return None;
                 }
                 at = at.checked_add(1)?;
             }
             Segment::Label(name) => {
-                let part = parts.get(at)?;
+                let (part, _) = parts.get(at)?;
                 labels.push((name, percent_decode(part)?.into_owned()));
                 at = at.checked_add(1)?;
+            }
+            Segment::Greedy(name) if i.checked_add(1)? == segs.len() => {
+                // The rest of the path after the slash that ends the previous segment.
+                let start = match at.checked_sub(1) {
+                    Some(prev) => parts.get(prev)?.1.checked_add(1)?,
+                    None => usize::from(path.starts_with('/')),
+                };
+                let rest = path.get(start..).filter(|r| !r.is_empty())?;
+                if at >= parts.len() {
+                    return None;
+                }
+                labels.push((name, percent_decode(rest)?.into_owned()));
+                at = parts.len();
             }
             Segment::Greedy(name) => {
                 // The greedy label takes what the segments after it leave, at least one.
@@ -119,7 +142,7 @@ fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, S
                 }
                 let taken = parts.get(at..end)?;
                 let mut value = String::new();
-                for (n, p) in taken.iter().enumerate() {
+                for (n, (p, _)) in taken.iter().enumerate() {
                     if n > 0 {
                         value.push('/');
                     }
@@ -219,6 +242,25 @@ mod tests {
             Some(vec![("Arn", "arn:aws/a/b".to_string())])
         );
         assert_eq!(labels("/actionTargets/{Arn+}", "/actionTargets"), None);
+        assert_eq!(labels("/actionTargets/{Arn+}", "/actionTargets/"), None);
+        assert_eq!(
+            labels("/{Bucket}/{Key+}", "/b/dir/"),
+            Some(vec![
+                ("Bucket", "b".to_string()),
+                ("Key", "dir/".to_string())
+            ])
+        );
+        assert_eq!(
+            labels("/{Bucket}/{Key+}", "/b//a//c%2Fd%2520"),
+            Some(vec![
+                ("Bucket", "b".to_string()),
+                ("Key", "/a//c/d%20".to_string())
+            ])
+        );
+        assert_eq!(
+            labels("/{Key+}", "/a/b"),
+            Some(vec![("Key", "a/b".to_string())])
+        );
         assert_eq!(
             labels("/k/{Key+}/tail", "/k/a/b/tail"),
             Some(vec![("Key", "a/b".to_string())])

@@ -232,10 +232,14 @@ pub fn identify(req: &HttpRequest<'_>) -> Option<(&'static Service, &'static Ope
     let service = route(route_input(req, target, action.as_deref())).ok()?;
     match service.protocol {
         Protocol::RestXml => find_rest_xml_operation(service, req).map(|m| (service, m.operation)),
-        Protocol::RestJson => {
-            crate::uri_template::find_operation(service, req.method, req.path, req.query)
-                .map(|m| (service, m.operation))
-        }
+        Protocol::RestJson => crate::uri_template::find_operation_with_headers(
+            service,
+            req.method,
+            req.path,
+            req.query,
+            req.headers,
+        )
+        .map(|m| (service, m.operation)),
         Protocol::Query | Protocol::Json => None,
     }
 }

@@ -10,7 +10,7 @@ use crate::error::{ApiError, EncodeError};
 use crate::json::{convert, encode};
 use crate::query_decode::scalar;
 use crate::request::HttpRequest;
-use crate::uri_template::find_operation;
+use crate::uri_template::find_operation_with_headers;
 use crate::{WireHeader, WireResponse};
 use base64::Engine as _;
 use rampart_model::{Location, Member, Operation, Service, ShapeId, ShapeKind, TimestampFormat};
@@ -41,7 +41,7 @@ pub fn decode_rest_json(
     service: &'static Service,
     req: &HttpRequest<'_>,
 ) -> Result<(&'static Operation, Value), ApiError> {
-    let found = find_operation(service, req.method, req.path, req.query)
+    let found = find_operation_with_headers(service, req.method, req.path, req.query, req.headers)
         .ok_or_else(|| unknown_operation(req.method, req.path))?;
     let op = found.operation;
     let members = match op.input.map(|id| service.shape(id).kind) {

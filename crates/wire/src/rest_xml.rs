@@ -13,7 +13,7 @@ use crate::query_decode::scalar;
 use crate::query_encode::push_escaped_xml;
 use crate::request::HttpRequest;
 use crate::rest_json::{header, header_text, header_value, query_value, text_value};
-use crate::uri_template::{find_operation, UriMatch};
+use crate::uri_template::{find_operation_with_headers, UriMatch};
 use crate::xml_tree::{self, Element};
 use crate::{WireHeader, WireResponse};
 use base64::Engine as _;
@@ -104,7 +104,13 @@ pub fn find_rest_xml_operation(
     service: &'static Service,
     req: &HttpRequest<'_>,
 ) -> Option<UriMatch> {
-    find_operation(service, req.method, &routing_path(req), req.query)
+    find_operation_with_headers(
+        service,
+        req.method,
+        &routing_path(req),
+        req.query,
+        req.headers,
+    )
 }
 
 /// Decodes a restXml request for `service`. Errors: `MethodNotAllowed` (405, no template

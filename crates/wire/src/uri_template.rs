@@ -4,7 +4,7 @@
 //! Smithy's routing: at the first segment where they differ a literal beats a label and a
 //! label beats a greedy label; then more query literals win.
 
-use rampart_model::{Operation, Protocol, Service, SERVICES};
+use rampart_model::{Location, Operation, Protocol, Service, ShapeKind, SERVICES};
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
@@ -168,14 +168,61 @@ fn specificity(a: &str, b: &str) -> Ordering {
 }
 
 /// The operation of restJson1 `service` whose method and URI template match the request, the
-/// most specific when several do.
+/// most specific when several do (see [`find_operation_with_headers`]).
 pub fn find_operation(
     service: &'static Service,
     method: &str,
     path: &str,
     query: &str,
 ) -> Option<UriMatch> {
-    let mut best: Option<UriMatch> = None;
+    find_operation_with_headers(service, method, path, query, &[])
+}
+
+/// How well a request fits an operation's required query and header bindings: templates alone
+/// do not tell S3's `PutObject`, `CopyObject` (`x-amz-copy-source`), `UploadPart`
+/// (`partNumber`, `uploadId`) and `UploadPartCopy` apart. Compared as a tuple, greater is
+/// better: every required binding present, then more of them, then not deprecated.
+fn binding_fit(
+    service: &'static Service,
+    op: &'static Operation,
+    query: &str,
+    headers: &[(&str, &[u8])],
+) -> (bool, usize, bool) {
+    let members = match op.input.map(|id| service.shape(id).kind) {
+        Some(ShapeKind::Structure(members)) => members,
+        _ => &[],
+    };
+    let (mut present, mut missing) = (0usize, false);
+    for m in members.iter().filter(|m| m.required) {
+        let found = match m.location {
+            Location::Query => {
+                form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == m.wire_name())
+            }
+            Location::Header => headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(m.wire_name())),
+            _ => continue,
+        };
+        if found {
+            present = present.saturating_add(1);
+        } else {
+            missing = true;
+        }
+    }
+    (!missing, present, !op.deprecated)
+}
+
+/// The operation of restJson1 or restXml `service` whose method and URI template match the
+/// request, the most specific when several do; on equally specific templates, the one whose
+/// required query and header members the request carries ([`binding_fit`]).
+pub fn find_operation_with_headers(
+    service: &'static Service,
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(&str, &[u8])],
+) -> Option<UriMatch> {
+    let mut best: Option<(UriMatch, (bool, usize, bool))> = None;
     for op in service.operations {
         if !op.http.method.eq_ignore_ascii_case(method) {
             continue;
@@ -187,18 +234,24 @@ pub fn find_operation(
         let Some(labels) = match_path(tpath, path) else {
             continue;
         };
+        let fit = binding_fit(service, op, query, headers);
         let better = match &best {
             None => true,
-            Some(b) => specificity(op.http.uri, b.operation.http.uri) == Ordering::Less,
+            Some((b, best_fit)) => match specificity(op.http.uri, b.operation.http.uri) {
+                Ordering::Less => true,
+                Ordering::Equal => fit > *best_fit,
+                Ordering::Greater => false,
+            },
         };
         if better {
-            best = Some(UriMatch {
+            let m = UriMatch {
                 operation: op,
                 labels,
-            });
+            };
+            best = Some((m, fit));
         }
     }
-    best
+    best.map(|(m, _)| m)
 }
 
 /// The first restJson1 service (in [`SERVICES`] order) with an operation for this method and

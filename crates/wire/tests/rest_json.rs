@@ -394,6 +394,7 @@ static OPS: [Operation; 1] = [Operation {
     streaming_input: false,
     streaming_output: false,
     checksum_required: false,
+    deprecated: false,
 }];
 
 static REST: Service = Service {

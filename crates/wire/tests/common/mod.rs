@@ -113,6 +113,7 @@ static OPS: [Operation; 1] = [Operation {
     streaming_input: false,
     streaming_output: false,
     checksum_required: false,
+    deprecated: false,
 }];
 
 /// The synthetic awsQuery service.

@@ -490,6 +490,9 @@ fn generate_service(name: &str, model: &Value, version: &str) -> Result<String> 
         if checksum {
             http.push_str(".checksum()");
         }
+        if op.get("deprecated").and_then(Value::as_bool) == Some(true) {
+            http.push_str(".deprecated()");
+        }
         let _ = writeln!(
             s,
             "    op({}, {input}, {output}, {wrapper}, &[{}], {unsigned}){http},",

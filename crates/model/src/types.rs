@@ -168,6 +168,9 @@ pub struct Operation {
     /// The request must carry a checksum of its body (`httpChecksum.requestChecksumRequired`:
     /// `Content-MD5` or an `x-amz-checksum-*` header; S3 `DeleteObjects`, `PutBucketPolicy`, ...).
     pub checksum_required: bool,
+    /// Deprecated in the model (S3's `GetBucketLifecycle`, superseded by
+    /// `GetBucketLifecycleConfiguration` on the same method and URI).
+    pub deprecated: bool,
 }
 
 /// An operation's HTTP binding.
@@ -508,6 +511,7 @@ pub(crate) mod build {
             streaming_input: false,
             streaming_output: false,
             checksum_required: false,
+            deprecated: false,
         }
     }
 
@@ -537,6 +541,12 @@ pub(crate) mod build {
         /// The request must carry a body checksum.
         pub(crate) const fn checksum(mut self) -> Operation {
             self.checksum_required = true;
+            self
+        }
+
+        /// Deprecated in the model.
+        pub(crate) const fn deprecated(mut self) -> Operation {
+            self.deprecated = true;
             self
         }
     }

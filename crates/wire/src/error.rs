@@ -74,6 +74,9 @@ pub enum CommonError {
 impl CommonError {
     /// The error code in `protocol`.
     pub fn code(self, protocol: Protocol) -> &'static str {
+        if protocol == Protocol::RestXml {
+            return self.s3_code();
+        }
         let json = protocol.is_json();
         match self {
             CommonError::AccessDenied if json => "AccessDeniedException",
@@ -99,6 +102,26 @@ impl CommonError {
             CommonError::ServiceUnavailable => "ServiceUnavailable",
             CommonError::NotImplemented => "NotImplemented",
             CommonError::RequestEntityTooLarge => "RequestEntityTooLarge",
+        }
+    }
+}
+
+impl CommonError {
+    /// The code S3 answers with (its own names: `InvalidAccessKeyId`, `SlowDown`, ...).
+    fn s3_code(self) -> &'static str {
+        match self {
+            CommonError::AccessDenied | CommonError::MissingAuthenticationToken => "AccessDenied",
+            CommonError::Validation => "InvalidArgument",
+            CommonError::InvalidClientTokenId => "InvalidAccessKeyId",
+            CommonError::SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            CommonError::IncompleteSignature => "AuthorizationHeaderMalformed",
+            CommonError::ExpiredToken => "ExpiredToken",
+            CommonError::RequestExpired => "RequestTimeTooSkewed",
+            CommonError::Throttling => "SlowDown",
+            CommonError::InternalFailure => "InternalError",
+            CommonError::ServiceUnavailable => "ServiceUnavailable",
+            CommonError::NotImplemented => "NotImplemented",
+            CommonError::RequestEntityTooLarge => "EntityTooLarge",
         }
     }
 }
@@ -135,6 +158,17 @@ impl ApiError {
     /// and access errors with 403 (awsJson with 400).
     pub fn common(protocol: Protocol, kind: CommonError, message: impl Into<String>) -> ApiError {
         let code = kind.code(protocol);
+        if protocol == Protocol::RestXml {
+            let (status, sender_fault) = rampart_model::s3_error_status(code)
+                .or_else(|| default_status(code))
+                .unwrap_or((400, true));
+            // S3 tells an anonymous caller no more than this.
+            let message = match kind {
+                CommonError::MissingAuthenticationToken => "Access Denied".to_string(),
+                _ => message.into(),
+            };
+            return ApiError::new(code, message, status, sender_fault);
+        }
         let (mut status, sender_fault) = default_status(code).unwrap_or((400, true));
         if protocol == Protocol::RestJson
             && matches!(
@@ -194,6 +228,39 @@ pub fn encode_error(service: &Service, err: &ApiError, request_id: &str) -> Wire
     }
 }
 
+/// S3's `x-amz-id-2` for a request: an opaque token derived from the request id (AWS's is an
+/// opaque host and request token too).
+pub(crate) fn s3_host_id(request_id: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(request_id.as_bytes())
+}
+
+/// S3's error document: `<Error><Code/><Message/><RequestId/><HostId/></Error>`.
+fn s3_error(err: &ApiError, request_id: &str) -> WireResponse {
+    let host_id = s3_host_id(request_id);
+    // The generic server failure has S3's own name.
+    let code = match err.code.as_str() {
+        "InternalFailure" => "InternalError",
+        code => code,
+    };
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId><HostId>{}</HostId></Error>",
+        escape_xml(code),
+        escape_xml(&err.message),
+        escape_xml(request_id),
+        escape_xml(&host_id)
+    );
+    WireResponse {
+        status: err.status,
+        headers: vec![
+            (WireHeader::ContentType, "application/xml".into()),
+            (WireHeader::Named("x-amz-request-id"), request_id.into()),
+            (WireHeader::Named("x-amz-id-2"), host_id),
+        ],
+        body: body.into_bytes(),
+    }
+}
+
 /// Renders `err` for a protocol when no service could be determined (awsQuery without a
 /// namespace uses IAM's).
 pub fn encode_error_protocol(
@@ -203,6 +270,7 @@ pub fn encode_error_protocol(
     request_id: &str,
 ) -> WireResponse {
     match protocol {
+        Protocol::RestXml => s3_error(err, request_id),
         Protocol::Query => {
             let ns = xml_namespace.unwrap_or("https://iam.amazonaws.com/doc/2010-05-08/");
             let kind = if err.sender_fault {
@@ -334,6 +402,41 @@ mod tests {
         assert_eq!((e.code.as_str(), e.status), ("ValidationException", 400));
         let e = ApiError::from_code(gd, "BadRequestException", "m");
         assert_eq!(e.status, 400);
+    }
+
+    #[test]
+    fn s3_error_document() {
+        let s3 = rampart_model::service("s3").unwrap();
+        let err = ApiError::from_code(s3, "NoSuchKey", "The specified key does not exist.");
+        assert_eq!((err.status, err.sender_fault), (404, true));
+        let r = encode_error(s3, &err, "RID");
+        assert_eq!(r.status, 404);
+        assert_eq!(
+            String::from_utf8(r.body.clone()).unwrap(),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><RequestId>RID</RequestId><HostId>UklE</HostId></Error>"
+        );
+        assert_eq!(r.header(WireHeader::ContentType), Some("application/xml"));
+        assert_eq!(r.header(WireHeader::Named("x-amz-request-id")), Some("RID"));
+        assert_eq!(r.header(WireHeader::Named("x-amz-id-2")), Some("UklE"));
+        let e = ApiError::from_code(s3, "BucketNotEmpty", "m");
+        assert_eq!(e.status, 409);
+        let p = Protocol::RestXml;
+        let e = ApiError::common(p, CommonError::InvalidClientTokenId, "m");
+        assert_eq!((e.code.as_str(), e.status), ("InvalidAccessKeyId", 403));
+        let e = ApiError::common(p, CommonError::SignatureDoesNotMatch, "m");
+        assert_eq!((e.code.as_str(), e.status), ("SignatureDoesNotMatch", 403));
+        let e = ApiError::common(p, CommonError::MissingAuthenticationToken, "m");
+        assert_eq!(
+            (e.code.as_str(), e.status, e.message.as_str()),
+            ("AccessDenied", 403, "Access Denied")
+        );
+        let e = ApiError::common(p, CommonError::RequestExpired, "m");
+        assert_eq!((e.code.as_str(), e.status), ("RequestTimeTooSkewed", 403));
+        let e = ApiError::common(p, CommonError::InternalFailure, "m");
+        assert_eq!(
+            (e.code.as_str(), e.status, e.sender_fault),
+            ("InternalError", 500, false)
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use crate::error::{encode_error, encode_error_protocol, ApiError};
 use crate::json::{decode_json, JSON_CONTENT_TYPE_PREFIX};
 use crate::query_decode::{decode_query, parse_form};
 use crate::rest_json::decode_rest_json;
+use crate::rest_xml::{decode_rest_xml, find_rest_xml_operation, virtual_host_bucket};
 use crate::route::{route, RouteInput};
 use crate::validate::{validate, validation_message};
 use crate::WireResponse;
@@ -30,8 +31,23 @@ pub struct HttpRequest<'a> {
     pub signed_service: Option<&'a str>,
     /// Every header as `(name, value)` (names in any case): restJson1 members bound to headers.
     pub headers: &'a [(&'a str, &'a [u8])],
-    /// The body.
+    /// The body. For an operation with a streaming input ([`identify`],
+    /// [`Operation::streaming_input`]) the server may pass an empty body: the data is not part
+    /// of the decoded input.
     pub body: &'a [u8],
+    /// The `Host` header (`mybucket.s3.localhost:4566`): S3's virtual-hosted-style bucket.
+    pub host: Option<&'a str>,
+    /// The domains under which a Host's leading labels name an S3 bucket (see
+    /// [`default_virtual_host_domains`]); empty turns virtual-hosted style off.
+    pub virtual_host_domains: &'a [String],
+}
+
+/// The default S3 virtual-host domains: `s3.localhost` and `localhost`
+/// (`mybucket.s3.localhost:4566`, `mybucket.localhost:4566`).
+pub fn default_virtual_host_domains() -> &'static [String] {
+    static DOMAINS: std::sync::LazyLock<Vec<String>> =
+        std::sync::LazyLock::new(|| vec!["s3.localhost".to_string(), "localhost".to_string()]);
+    &DOMAINS
 }
 
 /// A decoded, validated request.
@@ -100,7 +116,7 @@ fn is_json(content_type: Option<&str>) -> bool {
 pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
     let target = req.target.map(str::trim).filter(|t| !t.is_empty());
     let mut params = Default::default();
-    if target.is_none() {
+    if target.is_none() && !signed_for_rest(req) {
         params = parse_form(req.query.as_bytes());
         if !req.method.eq_ignore_ascii_case("GET") && is_form(req.content_type) {
             let body = parse_form(req.body);
@@ -111,14 +127,11 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
             }
         }
     }
-    let service = route(RouteInput {
+    let service = route(route_input(
+        req,
         target,
-        action: params.get("Action").map(|a| a.as_ref()),
-        signed_service: req.signed_service,
-        method: req.method,
-        path: req.path,
-        query: req.query,
-    })
+        params.get("Action").map(|a| a.as_ref()),
+    ))
     .map_err(|(protocol, error)| DecodeFailure {
         service: None,
         protocol,
@@ -133,6 +146,7 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
     };
     let (operation, input) = match (service.protocol, target) {
         (Protocol::RestJson, _) => decode_rest_json(service, req).map_err(|e| fail(None, e))?,
+        (Protocol::RestXml, _) => decode_rest_xml(service, req).map_err(|e| fail(None, e))?,
         (Protocol::Query, _) => decode_query(service, &params).map_err(|e| fail(None, e))?,
         (Protocol::Json, None) => {
             return Err(fail(
@@ -175,6 +189,59 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
         operation,
         input,
     })
+}
+
+/// The request is signed for a restJson1 or restXml service: its query and body are not
+/// awsQuery parameters (an S3 upload's body is never parsed as a form).
+fn signed_for_rest(req: &HttpRequest<'_>) -> bool {
+    req.signed_service
+        .and_then(rampart_model::service_by_signing_name)
+        .is_some_and(|s| matches!(s.protocol, Protocol::RestJson | Protocol::RestXml))
+}
+
+fn route_input<'a>(
+    req: &HttpRequest<'a>,
+    target: Option<&'a str>,
+    action: Option<&'a str>,
+) -> RouteInput<'a> {
+    RouteInput {
+        target,
+        action,
+        signed_service: req.signed_service,
+        method: req.method,
+        path: req.path,
+        query: req.query,
+        s3_virtual_host: req
+            .host
+            .and_then(|h| virtual_host_bucket(h, req.virtual_host_domains))
+            .is_some(),
+    }
+}
+
+/// The service and operation of a restJson1 or restXml request from its method, path, query
+/// and headers alone (the body is not read): how the server learns, before reading the body,
+/// that the operation streams its input ([`Operation::streaming_input`]: S3 `PutObject`,
+/// `UploadPart`) or output ([`Operation::streaming_output`]: `GetObject`). `None` for the
+/// other protocols (their operation is in the target header or the body) and for requests no
+/// template matches.
+pub fn identify(req: &HttpRequest<'_>) -> Option<(&'static Service, &'static Operation)> {
+    let target = req.target.map(str::trim).filter(|t| !t.is_empty());
+    let action = form_urlencoded::parse(req.query.as_bytes())
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v);
+    let service = route(route_input(req, target, action.as_deref())).ok()?;
+    match service.protocol {
+        Protocol::RestXml => find_rest_xml_operation(service, req).map(|m| (service, m.operation)),
+        Protocol::RestJson => crate::uri_template::find_operation_with_headers(
+            service,
+            req.method,
+            req.path,
+            req.query,
+            req.headers,
+        )
+        .map(|m| (service, m.operation)),
+        Protocol::Query | Protocol::Json => None,
+    }
 }
 
 #[cfg(test)]

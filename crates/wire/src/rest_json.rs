@@ -10,7 +10,7 @@ use crate::error::{ApiError, EncodeError};
 use crate::json::{convert, encode};
 use crate::query_decode::scalar;
 use crate::request::HttpRequest;
-use crate::uri_template::find_operation;
+use crate::uri_template::find_operation_with_headers;
 use crate::{WireHeader, WireResponse};
 use base64::Engine as _;
 use rampart_model::{Location, Member, Operation, Service, ShapeId, ShapeKind, TimestampFormat};
@@ -41,7 +41,7 @@ pub fn decode_rest_json(
     service: &'static Service,
     req: &HttpRequest<'_>,
 ) -> Result<(&'static Operation, Value), ApiError> {
-    let found = find_operation(service, req.method, req.path, req.query)
+    let found = find_operation_with_headers(service, req.method, req.path, req.query, req.headers)
         .ok_or_else(|| unknown_operation(req.method, req.path))?;
     let op = found.operation;
     let members = match op.input.map(|id| service.shape(id).kind) {
@@ -105,7 +105,7 @@ fn body_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
 }
 
 /// A header's value (names compare ignoring case); `None` when absent or not text.
-fn header<'a>(req: &HttpRequest<'a>, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(req: &HttpRequest<'a>, name: &str) -> Option<&'a str> {
     req.headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -113,7 +113,7 @@ fn header<'a>(req: &HttpRequest<'a>, name: &str) -> Option<&'a str> {
 }
 
 /// One text value (a path label, query parameter or header) as shape `id`'s in-memory value.
-fn text_value(
+pub(crate) fn text_value(
     service: &'static Service,
     m: &Member,
     id: ShapeId,
@@ -149,7 +149,7 @@ fn text_value(
 
 /// A query-bound member: a list takes every value of its parameter, a map every parameter no
 /// other member is bound to, a scalar the first value.
-fn query_value(
+pub(crate) fn query_value(
     service: &'static Service,
     m: &Member,
     members: &[Member],
@@ -185,7 +185,7 @@ fn query_value(
 }
 
 /// A header-bound member: a list is the comma-separated values.
-fn header_value(
+pub(crate) fn header_value(
     service: &'static Service,
     m: &Member,
     raw: &str,
@@ -335,7 +335,11 @@ pub fn encode_rest_json_output(
 
 /// An output member's header text: timestamps as RFC 7231 dates unless the shape says
 /// otherwise, lists comma-separated.
-fn header_text(service: &'static Service, m: &Member, v: &Value) -> Result<String, EncodeError> {
+pub(crate) fn header_text(
+    service: &'static Service,
+    m: &Member,
+    v: &Value,
+) -> Result<String, EncodeError> {
     let mismatch = |expected| EncodeError::TypeMismatch {
         path: m.name.to_string(),
         expected,

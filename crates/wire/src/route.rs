@@ -1,9 +1,10 @@
 //! Deciding which service a request is for: one port serves every service, so route by
 //! `X-Amz-Target` (awsJson), else by the service name in the SigV4 credential scope (any
 //! protocol; restJson1 then matches method and path within that service), else by the form
-//! `Action` (awsQuery), else, for an unsigned request, by a restJson1 URI template. The Host
-//! header is never consulted: clients sign with their configured region and send to whatever
-//! endpoint URL they were given.
+//! `Action` (awsQuery), else, for an unsigned request, by a restJson1 URI template, else to S3,
+//! the one service that serves anonymous requests. The Host header only matters when it names
+//! an S3 bucket (virtual-hosted style): clients sign with their configured region and send to
+//! whatever endpoint URL they were given.
 
 use crate::error::ApiError;
 use rampart_model::{Protocol, Service, SERVICES};
@@ -24,6 +25,8 @@ pub struct RouteInput<'a> {
     pub path: &'a str,
     /// The raw query string (restJson1 query literals).
     pub query: &'a str,
+    /// The Host names a bucket under a configured S3 domain (virtual-hosted style).
+    pub s3_virtual_host: bool,
 }
 
 /// Picks the service for a request. An `X-Amz-Target` whose prefix is unknown fails with
@@ -32,8 +35,10 @@ pub struct RouteInput<'a> {
 /// service goes to the awsQuery service that has that operation (IAM when none has it, so the
 /// reply is IAM's `InvalidAction`). A signed awsJson service without a target is routed to that
 /// service, whose decoder answers `UnknownOperationException`. A request with none of these
-/// goes to the first restJson1 service with an operation for its method and path (so an
-/// unsigned call gets that service's authentication error), else fails with `MissingAction`.
+/// goes to S3 when its Host names a bucket, else to the first restJson1 service with an
+/// operation for its method and path (so an unsigned call gets that service's authentication
+/// error), else to S3 (anonymous access is S3's alone; its decoder or authentication answers).
+/// Without an S3 model the last case fails with `MissingAction`.
 pub fn route(input: RouteInput<'_>) -> Result<&'static Service, (Protocol, ApiError)> {
     if let Some(target) = input.target.map(str::trim).filter(|t| !t.is_empty()) {
         let prefix = target.rsplit_once('.').map_or(target, |(p, _)| p);
@@ -64,13 +69,19 @@ pub fn route(input: RouteInput<'_>) -> Result<&'static Service, (Protocol, ApiEr
             .or_else(|| rampart_model::service("iam"))
             .unwrap_or(SERVICES[0]));
     }
+    let s3 = rampart_model::service("s3");
+    if let Some(s3) = s3.filter(|_| input.s3_virtual_host) {
+        return Ok(s3);
+    }
     if let Some(svc) = crate::uri_template::service_by_path(input.method, input.path, input.query) {
         return Ok(svc);
     }
-    Err((
-        Protocol::Query,
-        ApiError::new("MissingAction", "Missing Action", 400, true),
-    ))
+    s3.ok_or_else(|| {
+        (
+            Protocol::Query,
+            ApiError::new("MissingAction", "Missing Action", 400, true),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -133,10 +144,12 @@ mod tests {
         assert_eq!(t(None, Some("CreateUser"), Some("iam")), "iam");
         assert_eq!(t(None, Some("AssumeRoleWithWebIdentity"), None), "sts");
         assert_eq!(t(None, Some("CreateUser"), None), "iam");
-        assert_eq!(t(None, Some("CreateUser"), Some("s3")), "iam");
+        assert_eq!(t(None, Some("CreateUser"), Some("s3")), "s3");
+        assert_eq!(t(None, Some("CreateUser"), Some("nope")), "iam");
         assert_eq!(t(None, Some("Bogus"), None), "iam");
         assert_eq!(t(None, None, Some("kms")), "kms");
-        assert_eq!(t(None, None, None), "MissingAction");
+        assert_eq!(t(None, None, None), "s3");
+        assert_eq!(t(None, None, Some("s3")), "s3");
         // The services of the security module, by their signing names and target prefixes.
         assert_eq!(t(None, None, Some("guardduty")), "guardduty");
         assert_eq!(t(None, None, Some("access-analyzer")), "accessanalyzer");
@@ -182,7 +195,17 @@ mod tests {
         };
         assert_eq!(by_path("GET", "/detector"), "guardduty");
         assert_eq!(by_path("GET", "/analyzer"), "accessanalyzer");
-        assert_eq!(by_path("POST", "/"), "MissingAction");
-        assert_eq!(by_path("GET", "/nothing/here"), "MissingAction");
+        // Anonymous requests no other rule routes are S3's.
+        assert_eq!(by_path("POST", "/"), "s3");
+        assert_eq!(by_path("GET", "/nothing/here"), "s3");
+        assert_eq!(by_path("GET", "/mybucket/some/key"), "s3");
+        // A virtual-hosted bucket wins over a restJson1 path.
+        let vhost = route(RouteInput {
+            method: "GET",
+            path: "/detector",
+            s3_virtual_host: true,
+            ..Default::default()
+        });
+        assert_eq!(name(vhost), "s3");
     }
 }

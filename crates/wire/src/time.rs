@@ -69,6 +69,17 @@ pub(crate) fn format_iso8601(secs: f64) -> Option<String> {
     Some(dt.to_rfc3339_opts(fmt, true))
 }
 
+/// Formats epoch seconds as ISO 8601 with milliseconds always written
+/// (`2024-01-02T03:04:05.000Z`), as S3 writes timestamps in its XML bodies.
+pub(crate) fn format_iso8601_millis(secs: f64) -> Option<String> {
+    if !(-1.0e13..=1.0e13).contains(&secs) {
+        return None;
+    }
+    let millis = (secs * 1000.0).round() as i64;
+    let dt = DateTime::<Utc>::from_timestamp_millis(millis)?;
+    Some(dt.to_rfc3339_opts(SecondsFormat::Millis, true))
+}
+
 /// Formats epoch seconds as an RFC 7231 HTTP date (`Tue, 02 Jan 2024 03:04:05 GMT`).
 pub(crate) fn format_http_date(secs: f64) -> Option<String> {
     if !(-1.0e13..=1.0e13).contains(&secs) {
@@ -120,6 +131,15 @@ mod tests {
             serde_json::json!(1704164645.25)
         );
         assert_eq!(format_iso8601(f64::MAX), None);
+        assert_eq!(
+            format_iso8601_millis(1704164645.0).unwrap(),
+            "2024-01-02T03:04:05.000Z"
+        );
+        assert_eq!(
+            format_iso8601_millis(1704164645.25).unwrap(),
+            "2024-01-02T03:04:05.250Z"
+        );
+        assert_eq!(format_iso8601_millis(f64::MAX), None);
         assert_eq!(
             format_http_date(1704164645.0).unwrap(),
             "Tue, 02 Jan 2024 03:04:05 GMT"

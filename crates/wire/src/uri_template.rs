@@ -4,7 +4,7 @@
 //! Smithy's routing: at the first segment where they differ a literal beats a label and a
 //! label beats a greedy label; then more query literals win.
 
-use rampart_model::{Operation, Protocol, Service, SERVICES};
+use rampart_model::{Location, Operation, Protocol, Service, ShapeKind, SERVICES};
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
@@ -90,25 +90,48 @@ fn query_literals_match(literals: &str, query: &str) -> bool {
 }
 
 /// Matches `path` (as sent, percent-encoded) against a template's path part; the labels'
-/// values on success.
+/// values on success. A greedy label at the end of the template takes the rest of the path
+/// verbatim (empty segments and a trailing slash included: S3 keys such as `dir/` or `a//b`).
 fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, String)>> {
-    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // Non-empty segments with the offset where each ends.
+    let mut parts: Vec<(&str, usize)> = Vec::new();
+    let mut offset = 0usize;
+    for seg in path.split('/') {
+        offset = offset.checked_add(seg.len())?;
+        if !seg.is_empty() {
+            parts.push((seg, offset));
+        }
+        offset = offset.checked_add(1)?;
+    }
     let segs: Vec<Segment<'static>> = segments(template).collect();
     let mut labels = Vec::new();
     let mut at = 0usize;
     for (i, seg) in segs.iter().enumerate() {
         match *seg {
             Segment::Literal(lit) => {
-                let part = parts.get(at)?;
+                let (part, _) = parts.get(at)?;
                 if *part != lit && percent_decode(part)? != lit {
                     return None;
                 }
                 at = at.checked_add(1)?;
             }
             Segment::Label(name) => {
-                let part = parts.get(at)?;
+                let (part, _) = parts.get(at)?;
                 labels.push((name, percent_decode(part)?.into_owned()));
                 at = at.checked_add(1)?;
+            }
+            Segment::Greedy(name) if i.checked_add(1)? == segs.len() => {
+                // The rest of the path after the slash that ends the previous segment.
+                let start = match at.checked_sub(1) {
+                    Some(prev) => parts.get(prev)?.1.checked_add(1)?,
+                    None => usize::from(path.starts_with('/')),
+                };
+                let rest = path.get(start..).filter(|r| !r.is_empty())?;
+                if at >= parts.len() {
+                    return None;
+                }
+                labels.push((name, percent_decode(rest)?.into_owned()));
+                at = parts.len();
             }
             Segment::Greedy(name) => {
                 // The greedy label takes what the segments after it leave, at least one.
@@ -119,7 +142,7 @@ fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, S
                 }
                 let taken = parts.get(at..end)?;
                 let mut value = String::new();
-                for (n, p) in taken.iter().enumerate() {
+                for (n, (p, _)) in taken.iter().enumerate() {
                     if n > 0 {
                         value.push('/');
                     }
@@ -145,14 +168,61 @@ fn specificity(a: &str, b: &str) -> Ordering {
 }
 
 /// The operation of restJson1 `service` whose method and URI template match the request, the
-/// most specific when several do.
+/// most specific when several do (see [`find_operation_with_headers`]).
 pub fn find_operation(
     service: &'static Service,
     method: &str,
     path: &str,
     query: &str,
 ) -> Option<UriMatch> {
-    let mut best: Option<UriMatch> = None;
+    find_operation_with_headers(service, method, path, query, &[])
+}
+
+/// How well a request fits an operation's required query and header bindings: templates alone
+/// do not tell S3's `PutObject`, `CopyObject` (`x-amz-copy-source`), `UploadPart`
+/// (`partNumber`, `uploadId`) and `UploadPartCopy` apart. Compared as a tuple, greater is
+/// better: every required binding present, then more of them, then not deprecated.
+fn binding_fit(
+    service: &'static Service,
+    op: &'static Operation,
+    query: &str,
+    headers: &[(&str, &[u8])],
+) -> (bool, usize, bool) {
+    let members = match op.input.map(|id| service.shape(id).kind) {
+        Some(ShapeKind::Structure(members)) => members,
+        _ => &[],
+    };
+    let (mut present, mut missing) = (0usize, false);
+    for m in members.iter().filter(|m| m.required) {
+        let found = match m.location {
+            Location::Query => {
+                form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == m.wire_name())
+            }
+            Location::Header => headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(m.wire_name())),
+            _ => continue,
+        };
+        if found {
+            present = present.saturating_add(1);
+        } else {
+            missing = true;
+        }
+    }
+    (!missing, present, !op.deprecated)
+}
+
+/// The operation of restJson1 or restXml `service` whose method and URI template match the
+/// request, the most specific when several do; on equally specific templates, the one whose
+/// required query and header members the request carries ([`binding_fit`]).
+pub fn find_operation_with_headers(
+    service: &'static Service,
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(&str, &[u8])],
+) -> Option<UriMatch> {
+    let mut best: Option<(UriMatch, (bool, usize, bool))> = None;
     for op in service.operations {
         if !op.http.method.eq_ignore_ascii_case(method) {
             continue;
@@ -164,18 +234,24 @@ pub fn find_operation(
         let Some(labels) = match_path(tpath, path) else {
             continue;
         };
+        let fit = binding_fit(service, op, query, headers);
         let better = match &best {
             None => true,
-            Some(b) => specificity(op.http.uri, b.operation.http.uri) == Ordering::Less,
+            Some((b, best_fit)) => match specificity(op.http.uri, b.operation.http.uri) {
+                Ordering::Less => true,
+                Ordering::Equal => fit > *best_fit,
+                Ordering::Greater => false,
+            },
         };
         if better {
-            best = Some(UriMatch {
+            let m = UriMatch {
                 operation: op,
                 labels,
-            });
+            };
+            best = Some((m, fit));
         }
     }
-    best
+    best.map(|(m, _)| m)
 }
 
 /// The first restJson1 service (in [`SERVICES`] order) with an operation for this method and
@@ -219,6 +295,25 @@ mod tests {
             Some(vec![("Arn", "arn:aws/a/b".to_string())])
         );
         assert_eq!(labels("/actionTargets/{Arn+}", "/actionTargets"), None);
+        assert_eq!(labels("/actionTargets/{Arn+}", "/actionTargets/"), None);
+        assert_eq!(
+            labels("/{Bucket}/{Key+}", "/b/dir/"),
+            Some(vec![
+                ("Bucket", "b".to_string()),
+                ("Key", "dir/".to_string())
+            ])
+        );
+        assert_eq!(
+            labels("/{Bucket}/{Key+}", "/b//a//c%2Fd%2520"),
+            Some(vec![
+                ("Bucket", "b".to_string()),
+                ("Key", "/a//c/d%20".to_string())
+            ])
+        );
+        assert_eq!(
+            labels("/{Key+}", "/a/b"),
+            Some(vec![("Key", "a/b".to_string())])
+        );
         assert_eq!(
             labels("/k/{Key+}/tail", "/k/a/b/tail"),
             Some(vec![("Key", "a/b".to_string())])

@@ -323,6 +323,10 @@ const fn m(name: &'static str, shape: ShapeId, location: Location, wire: &'stati
         required: false,
         flattened: false,
         idempotency_token: false,
+        xml_namespace: None,
+        xml_attribute: false,
+        streaming: false,
+        requires_length: false,
     }
 }
 
@@ -387,6 +391,10 @@ static OPS: [Operation; 1] = [Operation {
         uri: "/{Bucket}/{Key+}?thing",
         status: 200,
     },
+    streaming_input: false,
+    streaming_output: false,
+    checksum_required: false,
+    deprecated: false,
 }];
 
 static REST: Service = Service {

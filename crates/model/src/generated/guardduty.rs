@@ -22,7 +22,7 @@ pub(crate) static SERVICE: Service = Service {
 
 static OPERATIONS: [Operation; 87] = [
     op("AcceptAdministratorInvitation", Some(0), Some(1), None, &[44, 304], false).http("POST", "/detector/{DetectorId}/administrator", 200),
-    op("AcceptInvitation", Some(2), Some(3), None, &[44, 304], false).http("POST", "/detector/{DetectorId}/master", 200),
+    op("AcceptInvitation", Some(2), Some(3), None, &[44, 304], false).http("POST", "/detector/{DetectorId}/master", 200).deprecated(),
     op("ArchiveFindings", Some(38), Some(39), None, &[44, 304], false).http("POST", "/detector/{DetectorId}/findings/archive", 200),
     op("CreateDetector", Some(85), Some(86), None, &[44, 304], false).http("POST", "/detector", 200),
     op("CreateFilter", Some(87), Some(88), None, &[44, 304], false).http("POST", "/detector/{DetectorId}/filter", 200),
@@ -50,7 +50,7 @@ static OPERATIONS: [Operation; 87] = [
     op("DescribePublishingDestination", Some(144), Some(145), None, &[44, 304], false).http("GET", "/detector/{DetectorId}/publishingDestination/{DestinationId}", 200),
     op("DisableOrganizationAdminAccount", Some(165), Some(166), None, &[44, 304], false).http("POST", "/admin/disable", 200),
     op("DisassociateFromAdministratorAccount", Some(167), Some(168), None, &[44, 304], false).http("POST", "/detector/{DetectorId}/administrator/disassociate", 200),
-    op("DisassociateFromMasterAccount", Some(169), Some(170), None, &[44, 304], false).http("POST", "/detector/{DetectorId}/master/disassociate", 200),
+    op("DisassociateFromMasterAccount", Some(169), Some(170), None, &[44, 304], false).http("POST", "/detector/{DetectorId}/master/disassociate", 200).deprecated(),
     op("DisassociateMembers", Some(171), Some(172), None, &[44, 304], false).http("POST", "/detector/{DetectorId}/member/disassociate", 200),
     op("EnableOrganizationAdminAccount", Some(200), Some(201), None, &[44, 304], false).http("POST", "/admin/enable", 200),
     op("GetAdministratorAccount", Some(240), Some(241), None, &[44, 304], false).http("GET", "/detector/{DetectorId}/administrator", 200),
@@ -64,7 +64,7 @@ static OPERATIONS: [Operation; 87] = [
     op("GetMalwareProtectionPlan", Some(256), Some(257), None, &[44, 304, 5, 503], false).http("GET", "/malware-protection-plan/{MalwareProtectionPlanId}", 200),
     op("GetMalwareScan", Some(258), Some(259), None, &[44, 304, 503], false).http("GET", "/malware-scan/{ScanId}", 200),
     op("GetMalwareScanSettings", Some(261), Some(262), None, &[44, 304], false).http("GET", "/detector/{DetectorId}/malware-scan-settings", 200),
-    op("GetMasterAccount", Some(263), Some(264), None, &[44, 304], false).http("GET", "/detector/{DetectorId}/master", 200),
+    op("GetMasterAccount", Some(263), Some(264), None, &[44, 304], false).http("GET", "/detector/{DetectorId}/master", 200).deprecated(),
     op("GetMemberDetectors", Some(265), Some(266), None, &[44, 304], false).http("POST", "/detector/{DetectorId}/member/detector/get", 200),
     op("GetMembers", Some(267), Some(268), None, &[44, 304], false).http("POST", "/detector/{DetectorId}/member/get", 200),
     op("GetOrganizationStatistics", None, Some(269), None, &[44, 304], false).http("GET", "/organization/statistics", 200),

@@ -22,7 +22,7 @@ pub(crate) static SERVICE: Service = Service {
 
 static OPERATIONS: [Operation; 109] = [
     op("AcceptAdministratorInvitation", Some(0), Some(1), None, &[990, 993, 1008, 1160, 992], false).http("POST", "/administrator", 200),
-    op("AcceptInvitation", Some(2), Some(3), None, &[990, 993, 1008, 1160, 992], false).http("POST", "/master", 200),
+    op("AcceptInvitation", Some(2), Some(3), None, &[990, 993, 1008, 1160, 992], false).http("POST", "/master", 200).deprecated(),
     op("BatchDeleteAutomationRules", Some(712), Some(713), None, &[990, 992, 993, 1008, 1160], false).http("POST", "/automationrules/delete", 200),
     op("BatchDisableStandards", Some(714), Some(715), None, &[990, 993, 992, 1008, 4], false).http("POST", "/standards/deregister", 200),
     op("BatchEnableStandards", Some(716), Some(717), None, &[990, 993, 992, 1008, 4], false).http("POST", "/standards/register", 200),
@@ -68,7 +68,7 @@ static OPERATIONS: [Operation; 109] = [
     op("DisableSecurityHub", Some(859), Some(860), None, &[990, 1008, 992, 1160, 4], false).http("DELETE", "/accounts", 200),
     op("DisableSecurityHubV2", Some(861), Some(862), None, &[4, 991, 1319, 1369], false).http("DELETE", "/hubv2", 200),
     op("DisassociateFromAdministratorAccount", Some(864), Some(865), None, &[990, 993, 992, 1008, 1160], false).http("POST", "/administrator/disassociate", 200),
-    op("DisassociateFromMasterAccount", Some(866), Some(867), None, &[990, 993, 992, 1008, 1160], false).http("POST", "/master/disassociate", 200),
+    op("DisassociateFromMasterAccount", Some(866), Some(867), None, &[990, 993, 992, 1008, 1160], false).http("POST", "/master/disassociate", 200).deprecated(),
     op("DisassociateMembers", Some(868), Some(869), None, &[990, 993, 992, 1008, 1160, 4], false).http("POST", "/members/disassociate", 200),
     op("EnableImportFindingsForProduct", Some(873), Some(874), None, &[990, 993, 992, 1151, 1008], false).http("POST", "/productSubscriptions", 200),
     op("EnableOrganizationAdminAccount", Some(875), Some(876), None, &[990, 993, 992, 1008, 4], false).http("POST", "/organization/admin/enable", 200),
@@ -91,7 +91,7 @@ static OPERATIONS: [Operation; 109] = [
     op("GetInsightResults", Some(943), Some(944), None, &[990, 993, 992, 1008, 1160], false).http("GET", "/insights/results/{InsightArn+}", 200),
     op("GetInsights", Some(945), Some(946), None, &[990, 993, 992, 1008, 1160], false).http("POST", "/insights/get", 200),
     op("GetInvitationsCount", Some(947), Some(948), None, &[990, 993, 992, 1008], false).http("GET", "/invitations/count", 200),
-    op("GetMasterAccount", Some(949), Some(950), None, &[990, 993, 992, 1008, 1160], false).http("GET", "/master", 200),
+    op("GetMasterAccount", Some(949), Some(950), None, &[990, 993, 992, 1008, 1160], false).http("GET", "/master", 200).deprecated(),
     op("GetMembers", Some(951), Some(952), None, &[990, 993, 992, 1008, 1160], false).http("POST", "/members/get", 200),
     op("GetRecommendedPolicyV2", Some(953), Some(954), None, &[993, 991, 4, 1160, 1319, 1369], false).http("GET", "/recommendedPolicyV2/{MetadataUid}", 200),
     op("GetResourcesStatisticsV2", Some(955), Some(956), None, &[991, 4, 1319, 773, 1369, 1160, 1098, 1097], false).http("POST", "/resourcesv2/statistics", 200),

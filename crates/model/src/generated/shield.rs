@@ -30,7 +30,7 @@ static OPERATIONS: [Operation; 36] = [
     op("CreateSubscription", Some(36), Some(37), None, &[85, 136], false),
     op("DeleteProtection", Some(40), Some(41), None, &[85, 141, 113], false),
     op("DeleteProtectionGroup", Some(38), Some(39), None, &[85, 113, 141], false),
-    op("DeleteSubscription", Some(42), Some(43), None, &[85, 105, 141], false),
+    op("DeleteSubscription", Some(42), Some(43), None, &[85, 105, 141], false).deprecated(),
     op("DescribeAttack", Some(44), Some(45), None, &[85, 0], false),
     op("DescribeAttackStatistics", Some(46), Some(47), None, &[85], false),
     op("DescribeDRTAccess", Some(48), Some(49), None, &[85, 141], false),

@@ -24,6 +24,10 @@ const fn m(name: &'static str, shape: ShapeId, required: bool) -> Member {
         required,
         flattened: false,
         idempotency_token: false,
+        xml_namespace: None,
+        xml_attribute: false,
+        streaming: false,
+        requires_length: false,
     }
 }
 
@@ -106,6 +110,10 @@ static OPS: [Operation; 1] = [Operation {
         uri: "/",
         status: 200,
     },
+    streaming_input: false,
+    streaming_output: false,
+    checksum_required: false,
+    deprecated: false,
 }];
 
 /// The synthetic awsQuery service.

@@ -308,7 +308,6 @@ fn anonymous_requests_go_to_s3() {
     // An anonymous upload's body is not read as a form.
     let mut r = req("PUT", "/b/k", "", &[], b"Action=CreateUser&UserName=x");
     r.signed_service = None;
-    r.content_type = Some("text/plain");
     let d = decode_request(&r).unwrap();
     assert_eq!(d.operation.name, "PutObject");
     // awsQuery's Action and restJson1 paths still route as before.

@@ -69,6 +69,7 @@ fn put_object_reads_headers_metadata_and_a_key_with_slashes_and_escapes() {
         ("content-md5", b"XrY7u+Ae7tCTyyK7j1rNww=="),
         ("x-amz-meta-Color", b"blue"),
         ("x-amz-meta-shape", b" round "),
+        ("x-amz-meta-", b"no name"),
         ("x-amz-storage-class", b"STANDARD_IA"),
         ("x-amz-server-side-encryption-bucket-key-enabled", b"true"),
         (

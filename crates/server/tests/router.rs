@@ -917,3 +917,57 @@ async fn signin_lockout_ends_on_the_request_clock() {
     );
     assert!(out.contains("Success"), "{out}");
 }
+
+/// S3 is modelled but not built: a signed call is routed, decoded and answered NotImplemented
+/// in S3's XML error document; an anonymous one is refused with S3's AccessDenied.
+#[tokio::test]
+async fn s3_calls_get_s3_error_documents() {
+    let h = harness(false).await;
+    let key = h.started.boot.root_access_key_id.clone();
+    let secret = SecretKey::from(h.root_secret().as_str());
+    let headers: Vec<(&str, &[u8])> = vec![("host", b"localhost")];
+    let parts = RequestParts {
+        method: "GET",
+        path: "/mybucket",
+        query: "list-type=2",
+        headers: &headers,
+        body: b"",
+    };
+    let signed = sign(
+        &parts,
+        &SigningParams {
+            access_key_id: &key,
+            secret: &secret,
+            region: "us-east-1",
+            service: "s3",
+            time: Utc::now(),
+            security_token: None,
+        },
+    )
+    .expect("sign");
+    let req = Request::get("/mybucket?list-type=2")
+        .header("host", "localhost")
+        .header("authorization", signed.authorization)
+        .header("x-amz-date", signed.x_amz_date)
+        .body(Body::empty())
+        .expect("request");
+    let (status, body) = h.send(req).await;
+    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+    assert!(
+        body.starts_with(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NotImplemented</Code>"
+        ),
+        "{body}"
+    );
+
+    let req = Request::get("/public/index.html")
+        .header("host", "localhost")
+        .body(Body::empty())
+        .expect("request");
+    let (status, body) = h.send(req).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body.contains("<Code>AccessDenied</Code><Message>Access Denied</Message>"),
+        "{body}"
+    );
+}

@@ -110,7 +110,8 @@ fn is_json(content_type: Option<&str>) -> bool {
 }
 
 /// Routes, decodes and validates one request. awsQuery parameters come from the query string
-/// and, for a form-encoded body, the body (the body wins on a repeated name). awsJson requires a
+/// and, for a form-encoded POST body, the body (the body wins on a repeated name); a request
+/// signed for a restJson1 or restXml service has none. awsJson requires a
 /// JSON content type (`application/x-amz-json-1.x` or `application/json`). restJson1 finds the
 /// operation by method and path and reads members from where the model binds them.
 pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
@@ -118,7 +119,7 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
     let mut params = Default::default();
     if target.is_none() && !signed_for_rest(req) {
         params = parse_form(req.query.as_bytes());
-        if !req.method.eq_ignore_ascii_case("GET") && is_form(req.content_type) {
+        if req.method.eq_ignore_ascii_case("POST") && is_form(req.content_type) {
             let body = parse_form(req.body);
             if params.is_empty() {
                 params = body;

@@ -181,7 +181,8 @@ fn prefix_headers(req: &HttpRequest<'_>, prefix: &str) -> Option<Value> {
             continue;
         };
         if head.eq_ignore_ascii_case(prefix) {
-            if let (Some(key), Ok(v)) = (name.get(prefix.len()..), std::str::from_utf8(value)) {
+            let key = name.get(prefix.len()..).filter(|k| !k.is_empty());
+            if let (Some(key), Ok(v)) = (key, std::str::from_utf8(value)) {
                 map.insert(
                     key.to_ascii_lowercase(),
                     Value::String(v.trim().to_string()),

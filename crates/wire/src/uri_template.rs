@@ -127,9 +127,6 @@ fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, S
                     None => usize::from(path.starts_with('/')),
                 };
                 let rest = path.get(start..).filter(|r| !r.is_empty())?;
-                if at >= parts.len() {
-                    return None;
-                }
                 labels.push((name, percent_decode(rest)?.into_owned()));
                 at = parts.len();
             }
@@ -310,6 +307,11 @@ mod tests {
                 ("Key", "/a//c/d%20".to_string())
             ])
         );
+        assert_eq!(
+            labels("/{Bucket}/{Key+}", "/b//"),
+            Some(vec![("Bucket", "b".to_string()), ("Key", "/".to_string())])
+        );
+        assert_eq!(labels("/{Bucket}/{Key+}", "/b/"), None);
         assert_eq!(
             labels("/{Key+}", "/a/b"),
             Some(vec![("Key", "a/b".to_string())])

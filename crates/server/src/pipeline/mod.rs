@@ -214,6 +214,8 @@ async fn process(
         target: header_str(headers, "x-amz-target"),
         signed_service: auth.as_ref().ok().map(|a| a.scope.service.as_str()),
         body,
+        host: header_str(headers, header::HOST.as_str()),
+        virtual_host_domains: rampart_wire::default_virtual_host_domains(),
     });
     let (service, operation) = match &decoded {
         Ok(d) => (Some(d.service), Some(d.operation)),
@@ -596,6 +598,10 @@ fn into_response(wire: WireResponse, request_id: &str) -> Response {
             WireHeader::RequestId => REQUEST_ID,
             WireHeader::ErrorType => ERROR_TYPE,
             WireHeader::Named(name) => match HeaderName::try_from(name) {
+                Ok(name) => name,
+                Err(_) => continue,
+            },
+            WireHeader::Owned(name) => match HeaderName::try_from(name) {
                 Ok(name) => name,
                 Err(_) => continue,
             },

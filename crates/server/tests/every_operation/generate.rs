@@ -344,7 +344,7 @@ impl Generator<'_> {
             };
         }
         match self.service.protocol {
-            Protocol::Json | Protocol::RestJson => json!(t),
+            Protocol::Json | Protocol::RestJson | Protocol::RestXml => json!(t),
             Protocol::Query => json!(chrono::DateTime::from_timestamp(t, 0)
                 .unwrap_or_default()
                 .to_rfc3339()),

@@ -99,7 +99,7 @@ impl Harness {
             ),
             // No restJson1 service is built yet; the first one extends this harness with
             // its HTTP bindings (method, URI template, header and query members).
-            Protocol::RestJson => unimplemented!(
+            Protocol::RestJson | Protocol::RestXml => unimplemented!(
                 "{}:{}: the harness does not encode restJson1 requests yet",
                 service.name,
                 op.name

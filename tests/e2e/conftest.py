@@ -53,7 +53,7 @@ class Server:
         self.root_key = creds["default"]["aws_access_key_id"]
         self.root_secret = creds["default"]["aws_secret_access_key"]
 
-    def client(self, service, key=None, secret=None, token=None, region="us-east-1"):
+    def client(self, service, key=None, secret=None, token=None, region="us-east-1", config=None):
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
@@ -61,11 +61,13 @@ class Server:
             aws_access_key_id=key or self.root_key,
             aws_secret_access_key=secret or self.root_secret,
             aws_session_token=token,
-            config=Config(retries={"max_attempts": 1}),
+            config=Config(retries={"max_attempts": 1}).merge(config or Config()),
         )
 
-    def cli(self, *args, key=None, secret=None, region="us-east-1", check=True):
-        """Runs the aws CLI against this server; returns the completed process."""
+    def cli(self, *args, key=None, secret=None, region="us-east-1", check=True, env=None):
+        """Runs the aws CLI against this server (with `env` added); returns the completed
+        process."""
+        extra_env = env
         env = dict(os.environ)
         env.update(
             AWS_ACCESS_KEY_ID=key or self.root_key,
@@ -74,6 +76,7 @@ class Server:
             AWS_MAX_ATTEMPTS="1",
         )
         env.pop("AWS_PROFILE", None)
+        env.update(extra_env or {})
         proc = subprocess.run(
             ["aws", "--endpoint-url", self.endpoint, *args],
             capture_output=True,

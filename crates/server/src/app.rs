@@ -53,6 +53,8 @@ pub struct App {
     pub jobs: crate::jobs::Runtime,
     /// Sign-in attempts per client address (cleared by a reset).
     pub signin_limiter: signin::Limiter,
+    /// Where S3 object bytes live.
+    pub blobs: rampart_services::BlobStore,
     /// This application, for background work that goes through the request path (the
     /// authorizer handle, in-process API calls): jobs are handed `&App`.
     pub me: std::sync::Weak<App>,
@@ -142,6 +144,14 @@ impl App {
         let (audit, audit_task) = AuditWriter::spawn(store.clone(), AuditWriterConfig::default())
             .context("cannot open the audit journal")?;
         let boot = bootstrap::ensure(&config, &store, None).await?;
+        let blobs = rampart_services::BlobStore::new(config.blob_dir());
+        // Uploads a crash cut short are never referenced: remove them before serving.
+        let swept = blobs
+            .sweep_partials()
+            .with_context(|| format!("cannot read {}", config.blob_dir().display()))?;
+        if swept > 0 {
+            tracing::info!(swept, "removed partial S3 uploads left by an earlier run");
+        }
         store
             .ensure_audit_genesis(&boot.account_id)
             .await
@@ -155,6 +165,7 @@ impl App {
             meter: crate::billing::meter::Meter::default(),
             last_access: crate::last_access::LastAccess::default(),
             rotation_hooks,
+            blobs,
             password_work: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             ),

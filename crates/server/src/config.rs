@@ -74,6 +74,16 @@ pub struct ServeConfig {
         value_delimiter = ','
     )]
     pub rotation_hooks: Vec<String>,
+
+    /// Largest S3 object a single `PutObject` (or one part of a multipart upload) may carry,
+    /// in bytes (AWS: 5 GiB).
+    #[arg(long, env = "RAMPART_MAX_OBJECT_BYTES", default_value_t = 5 * 1024 * 1024 * 1024)]
+    pub max_object_bytes: u64,
+
+    /// Folder for S3 object bytes (default: `s3` in the data dir). With several nodes on
+    /// PostgreSQL it must be a folder every node shares.
+    #[arg(long, env = "RAMPART_BLOB_DIR")]
+    pub blob_dir: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -96,6 +106,8 @@ impl ServeConfig {
             node_id: None,
             job_lease_ms: 15_000,
             rotation_hooks: Vec::new(),
+            max_object_bytes: 5 * 1024 * 1024 * 1024,
+            blob_dir: None,
         }
     }
 
@@ -112,6 +124,13 @@ impl ServeConfig {
     /// How long a background job's lease lasts (0.1 s to 1 h).
     pub fn job_lease(&self) -> Duration {
         Duration::from_millis(self.job_lease_ms.clamp(100, 3_600_000))
+    }
+
+    /// Where S3 object bytes live.
+    pub fn blob_dir(&self) -> PathBuf {
+        self.blob_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("s3"))
     }
 
     /// How long an idle connection is kept.

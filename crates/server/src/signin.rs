@@ -242,6 +242,7 @@ async fn record(
         read_only: false,
         model: None,
         invoked_by: None,
+        data_resources: None,
     };
     let rec = audit::encoded(&facts, account_id);
     if let Err(err) = app.audit.submit_encoded(rec).await {

@@ -246,6 +246,12 @@ pub enum ChunkedMode {
     },
     /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER`: no signatures; trailers (a checksum) follow.
     UnsignedTrailer,
+    /// A signed form read for its framing only, its signatures unchecked: for a server that
+    /// takes any key without checking signatures (a development mode), never otherwise.
+    Unverified {
+        /// Trailing headers (and a trailer signature) follow the last chunk.
+        trailer: bool,
+    },
 }
 
 impl ChunkedMode {
@@ -261,11 +267,27 @@ impl ChunkedMode {
         }
     }
 
+    /// The mode that reads `form`'s framing without checking any signature (see
+    /// [`ChunkedMode::Unverified`]).
+    pub fn unverified(form: StreamingForm) -> Self {
+        match form {
+            StreamingForm::UnsignedPayloadTrailer => ChunkedMode::UnsignedTrailer,
+            form => ChunkedMode::Unverified {
+                trailer: form.has_trailer(),
+            },
+        }
+    }
+
     fn has_trailer(&self) -> bool {
         match self {
-            ChunkedMode::Signed { trailer, .. } => *trailer,
+            ChunkedMode::Signed { trailer, .. } | ChunkedMode::Unverified { trailer } => *trailer,
             ChunkedMode::UnsignedTrailer => true,
         }
+    }
+
+    /// Whether chunk-size lines carry `chunk-signature` (checked or not).
+    fn signed_framing(&self) -> bool {
+        !matches!(self, ChunkedMode::UnsignedTrailer)
     }
 }
 
@@ -293,6 +315,8 @@ enum State {
 /// After an error the decoder refuses every further push with that error.
 pub struct ChunkedDecoder {
     signer: Option<ChunkSigner>,
+    /// Chunk-size lines carry signatures (checked only with a signer).
+    signed_framing: bool,
     trailer: bool,
     state: State,
     /// The current size or trailer line, without its CRLF.
@@ -329,12 +353,14 @@ impl ChunkedDecoder {
     /// [`MIN_CHUNK_SIZE`] bytes (S3's rule); see [`Self::with_min_chunk_size`].
     pub fn new(mode: ChunkedMode) -> Self {
         let trailer = mode.has_trailer();
+        let signed_framing = mode.signed_framing();
         let signer = match mode {
             ChunkedMode::Signed { signer, .. } => Some(signer),
-            ChunkedMode::UnsignedTrailer => None,
+            ChunkedMode::UnsignedTrailer | ChunkedMode::Unverified { .. } => None,
         };
         Self {
             signer,
+            signed_framing,
             trailer,
             state: State::SizeLine,
             line: Vec::new(),
@@ -501,7 +527,7 @@ impl ChunkedDecoder {
 
     /// Handles a chunk-size line.
     fn start_chunk(&mut self, line: &[u8]) -> Result<(), ChunkError> {
-        let (size, signature) = parse_size_line(line, self.signer.is_some())?;
+        let (size, signature) = parse_size_line(line, self.signed_framing)?;
         if let Some(declared) = self.declared {
             if self.decoded.saturating_add(size) > declared {
                 return Err(ChunkError::LengthMismatch {
@@ -592,7 +618,7 @@ impl ChunkedDecoder {
         }
         let (name, value) = parse_trailer_line(line)?;
         if name == TRAILER_SIGNATURE {
-            if self.signer.is_none() {
+            if !self.signed_framing {
                 return Err(ChunkError::malformed(
                     "x-amz-trailer-signature is sent with an unsigned payload",
                 ));

@@ -231,9 +231,11 @@ pub fn sign_chunked(
     trailers: &[(&str, &str)],
 ) -> Vec<u8> {
     let chunk_size = chunk_size.max(1);
-    let (mut signer, with_trailer) = match mode {
-        ChunkedMode::Signed { signer, trailer } => (Some(signer), trailer),
-        ChunkedMode::UnsignedTrailer => (None, true),
+    // The unverified mode writes signed framing with zero signatures (nothing checks them).
+    let (mut signer, with_trailer, zero_signatures) = match mode {
+        ChunkedMode::Signed { signer, trailer } => (Some(signer), trailer, false),
+        ChunkedMode::UnsignedTrailer => (None, true, false),
+        ChunkedMode::Unverified { trailer } => (None, trailer, true),
     };
     let mut out = Vec::with_capacity(body.len() + (body.len() / chunk_size + 2) * 90);
     let mut write_chunk = |out: &mut Vec<u8>, data: &[u8]| {
@@ -241,6 +243,9 @@ pub fn sign_chunked(
         if let Some(s) = &mut signer {
             out.extend_from_slice(b";chunk-signature=");
             out.extend_from_slice(Hex32::new(&s.sign_chunk(data)).as_str().as_bytes());
+        } else if zero_signatures {
+            out.extend_from_slice(b";chunk-signature=");
+            out.extend_from_slice(&[b'0'; 64]);
         }
         out.extend_from_slice(b"\r\n");
         if !data.is_empty() {

@@ -652,3 +652,37 @@ proptest! {
         prop_assert_eq!(result.and_then(|()| d.finish().map(|_| ())), Err(ChunkError::SignatureDoesNotMatch));
     }
 }
+
+/// The unverified mode reads signed framing (real signatures or zeros) without checking it;
+/// a signed decoder refuses the zero signatures.
+#[test]
+fn unverified_mode_reads_framing_only() {
+    let data = vec![b'z'; 3 * MIN_CHUNK_SIZE as usize + 5];
+    for trailer in [false, true] {
+        let trailers: &[(&str, &str)] = if trailer {
+            &[("x-amz-checksum-crc32", "AAAAAA==")]
+        } else {
+            &[]
+        };
+        let real = sign_chunked(
+            signed_mode(trailer),
+            &data,
+            MIN_CHUNK_SIZE as usize,
+            trailers,
+        );
+        let zeros = sign_chunked(
+            ChunkedMode::Unverified { trailer },
+            &data,
+            MIN_CHUNK_SIZE as usize,
+            trailers,
+        );
+        for body in [&real, &zeros] {
+            let out = decode_all(ChunkedMode::Unverified { trailer }, body, 777).expect("decodes");
+            assert_eq!(out.0, data);
+        }
+        assert_eq!(
+            decode_all(signed_mode(trailer), &zeros, 777).err(),
+            Some(ChunkError::SignatureDoesNotMatch)
+        );
+    }
+}

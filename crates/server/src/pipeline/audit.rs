@@ -59,6 +59,7 @@ pub(crate) fn on_behalf<T>(
         read_only: side.read_only,
         model,
         invoked_by: Some(&side.invoked_by),
+        data_resources: None,
     })
 }
 
@@ -133,6 +134,7 @@ mod tests {
                 read_only: true,
                 model: None,
                 invoked_by: None,
+                data_resources: None,
             };
             let record = record(&facts, Some("123456789012"));
             assert_eq!(record.event_source, "iam.amazonaws.com");

@@ -12,7 +12,9 @@ use rampart_services::{
     principal::{SessionContext, SessionInfo},
     Principal, PrincipalKind,
 };
-use rampart_sigv4::{ParsedAuth, RequestParts, SecretKey, SigV4Error, SigningKeyCache};
+use rampart_sigv4::{
+    ChunkedMode, ParsedAuth, RequestParts, SecretKey, SigV4Error, SigningKeyCache, VerifyOptions,
+};
 use rampart_store::{hash_session_token, AccessKey, KeyStatus, LastUsed, SharedKey};
 use rampart_wire::{ApiError, CommonError, Protocol};
 use subtle::ConstantTimeEq;
@@ -54,14 +56,25 @@ pub struct AuthnFailure {
 const INVALID_TOKEN: &str = "The security token included in the request is invalid.";
 const EXPIRED_TOKEN: &str = "The security token included in the request is expired";
 
-/// Verifies a parsed SigV4 request and returns its principal.
+/// Who an authenticated request comes from, and how to check an `aws-chunked` body's chunks
+/// (S3 uploads signed chunk by chunk).
+pub struct Authenticated {
+    /// The caller.
+    pub principal: Arc<Principal>,
+    /// The decoder mode of a streaming body, chained from the request's signature.
+    pub chunked: Option<ChunkedMode>,
+}
+
+/// Verifies a parsed SigV4 request with `opts` (S3's rules or the default) and returns its
+/// principal.
 pub async fn authenticate(
     app: &App,
     protocol: Protocol,
     auth: &ParsedAuth,
     parts: &RequestParts<'_>,
     now: DateTime<Utc>,
-) -> Result<Arc<Principal>, AuthnFailure> {
+    opts: &VerifyOptions,
+) -> Result<Authenticated, AuthnFailure> {
     let akid = auth.access_key_id.as_str();
     let found = app
         .store
@@ -79,7 +92,11 @@ pub async fn authenticate(
         if app.config.dev {
             // Dev mode: unknown keys act as the dev account's root, unsigned-checked, so
             // LocalStack/moto-style suites with dummy credentials work.
-            return Ok(Arc::new(Principal::root(&app.config.dev_account_id, akid)));
+            // Chunks then carry signatures nothing can check: only their framing is read.
+            return Ok(Authenticated {
+                principal: Arc::new(Principal::root(&app.config.dev_account_id, akid)),
+                chunked: auth.streaming_form().map(ChunkedMode::unverified),
+            });
         }
         return Err(fail(
             protocol,
@@ -108,16 +125,27 @@ pub async fn authenticate(
     let secret = SecretKey::from(secret.as_str());
     app.authn
         .signing
-        .check(auth, parts, &secret, now)
+        .check_with_options(auth, parts, &secret, now, opts)
         .map_err(|err| AuthnFailure {
             error: sigv4_error(protocol, &err),
             account_id: account(),
         })?;
+    let chunked = match auth.streaming_form() {
+        Some(_) => {
+            let key = app
+                .authn
+                .signing
+                .get_or_derive(&auth.access_key_id, &secret, &auth.scope);
+            ChunkedMode::for_request(auth, &key)
+        }
+        None => None,
+    };
     record_use(app, key, auth, now);
-    principal_for(app, &shared).map_err(|()| AuthnFailure {
+    let principal = principal_for(app, &shared).map_err(|()| AuthnFailure {
         error: ApiError::internal(),
         account_id: account(),
-    })
+    })?;
+    Ok(Authenticated { principal, chunked })
 }
 
 /// The principal of a key, built once per key: building copies several strings and, for a

@@ -6,8 +6,10 @@
 pub mod audit;
 pub mod authn;
 pub mod authz;
+mod download;
 pub mod panic;
 pub mod policies;
+mod upload;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, task::Poll, time::Instant};
 
@@ -21,7 +23,7 @@ use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use rampart_model::{Operation, Protocol, Service};
 use rampart_services::{
-    cloudtrail::event::EventFacts, route::Access, Authorizer, AuthzError, CallContext, Db,
+    cloudtrail::event::EventFacts, route::Access, Authorizer, AuthzError, CallContext, Db, Payload,
     Principal, Route, SideCalls,
 };
 use rampart_sigv4::{RequestParts, SigV4Error};
@@ -56,6 +58,10 @@ struct Call {
     audited: bool,
     /// The calls services made on the caller's behalf, each audited as its own record.
     side_calls: SideCalls,
+    /// The call's large bodies (S3): the staged upload, the download to stream.
+    payload: Payload,
+    /// The resources of a data event (S3 object calls); `None` for management events.
+    data_resources: Option<Vec<(&'static str, String)>>,
 }
 
 /// The handler for every AWS API request (any path, `GET` or `POST`).
@@ -95,8 +101,51 @@ impl Call {
             error: None,
             audited: false,
             side_calls: SideCalls::default(),
+            payload: Payload::default(),
+            data_resources: None,
         }
     }
+}
+
+/// A request's body: read whole (every call but an upload), or left on the socket for an
+/// operation that streams its input (S3 `PutObject`, `UploadPart`), to be staged once the
+/// call is authorized.
+enum RequestBody {
+    Read(Bytes),
+    Stream(Body),
+}
+
+/// Whether a request is for an operation that streams its input: only S3 uploads, which are
+/// `PUT`s (so other calls pay nothing for the question).
+fn streams_input(parts: &axum::http::request::Parts) -> bool {
+    if parts.method != axum::http::Method::PUT {
+        return false;
+    }
+    let headers: Vec<(&str, &[u8])> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_bytes()))
+        .collect();
+    let auth = rampart_sigv4::parse_request(&RequestParts {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &headers,
+        body: &[],
+    });
+    let request = HttpRequest {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &headers,
+        content_type: header_str(&parts.headers, header::CONTENT_TYPE.as_str()),
+        target: header_str(&parts.headers, "x-amz-target"),
+        signed_service: auth.as_ref().ok().map(|a| a.scope.service.as_str()),
+        body: &[],
+        host: header_str(&parts.headers, header::HOST.as_str()),
+        virtual_host_domains: rampart_wire::default_virtual_host_domains(),
+    };
+    rampart_wire::identify(&request).is_some_and(|(_, op)| op.streaming_input)
 }
 
 /// Reads the body and runs the call.
@@ -106,12 +155,17 @@ async fn respond(
     parts: &axum::http::request::Parts,
     body: Body,
 ) -> WireResponse {
+    let method = parts.method.as_str();
+    let path = parts.uri.path();
+    let query = parts.uri.query().unwrap_or("");
+    if streams_input(parts) {
+        let body = RequestBody::Stream(body);
+        return process(app, call, &parts.headers, method, path, query, body).await;
+    }
     match read_body(app, body).await {
         Ok(bytes) => {
-            let method = parts.method.as_str();
-            let path = parts.uri.path();
-            let query = parts.uri.query().unwrap_or("");
-            process(app, call, &parts.headers, method, path, query, &bytes).await
+            let body = RequestBody::Read(bytes);
+            process(app, call, &parts.headers, method, path, query, body).await
         }
         Err(error) => {
             call.error = Some(error);
@@ -138,7 +192,39 @@ async fn finish(
     };
     audit(app, &call).await;
     observe(app, &call, started);
-    into_response(wire, &call.request_id)
+    let outbound = call.payload.settle(call.error.is_none());
+    let mut response = into_response(wire, &call.request_id);
+    if let Some(body) = outbound {
+        match download::open(&app.blobs, &body).await {
+            Ok(stream) => {
+                *response.body_mut() = stream;
+                if body.partial {
+                    *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+                }
+            }
+            Err(err) => {
+                // The object changed between the read and the open: the client retries.
+                tracing::warn!(error = %err, request_id = %call.request_id, "object bytes not opened");
+                let error = ApiError::new(
+                    "InternalError",
+                    "We encountered an internal error. Please try again.",
+                    500,
+                    false,
+                );
+                let wire = match call.service {
+                    Some(s) => rampart_wire::encode_error(s, &error, &call.request_id),
+                    None => rampart_wire::encode_error_protocol(
+                        call.protocol,
+                        None,
+                        &error,
+                        &call.request_id,
+                    ),
+                };
+                return into_response(wire, &call.request_id);
+            }
+        }
+    }
+    response
 }
 
 /// Reads the body within the size limit and the request timeout.
@@ -187,8 +273,13 @@ async fn process(
     method: &str,
     path: &str,
     query: &str,
-    body: &[u8],
+    request_body: RequestBody,
 ) -> WireResponse {
+    let (read, mut stream) = match request_body {
+        RequestBody::Read(bytes) => (bytes, None),
+        RequestBody::Stream(body) => (Bytes::new(), Some(body)),
+    };
+    let body: &[u8] = &read;
     let header_pairs: Vec<(&str, &[u8])> = headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_bytes()))
@@ -238,21 +329,53 @@ async fn process(
         return error_response(call);
     };
 
+    let mut chunked = None;
     // Authentication comes before input validation, as in AWS: an unauthenticated caller
     // learns nothing about the API from validation messages.
     let unsigned_ok = operation.is_some_and(|op| op.unsigned);
+    let s3 = service.protocol == Protocol::RestXml;
     match &auth {
         Err(SigV4Error::MissingAuthenticationToken) if unsigned_ok => {}
+        Err(SigV4Error::MissingAuthenticationToken) if s3 => {
+            call.error = Some(if signature_v2(headers, query) {
+                // Signature Version 2, which S3 no longer accepts for new buckets.
+                ApiError::new(
+                    "InvalidRequest",
+                    "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+                    400,
+                    true,
+                )
+            } else {
+                // S3 serves anonymous requests where a bucket policy allows everyone; that
+                // evaluation is not built yet, so an anonymous request is refused as S3
+                // refuses it.
+                ApiError::new("AccessDenied", "Access Denied", 403, true)
+            });
+            return error_response(call);
+        }
         Err(err) => {
             call.error = Some(authn::sigv4_error(service.protocol, err));
             return error_response(call);
         }
         Ok(parsed) => {
             // SigV4's time window compares with the client's real clock, not the test clock.
-            match authn::authenticate(app, service.protocol, parsed, &parts, Utc::now()).await {
-                Ok(principal) => {
+            let opts = if s3 {
+                // S3's URI rules and payload forms; an upload's body is checked as it streams.
+                rampart_sigv4::VerifyOptions {
+                    defer_payload: stream.is_some(),
+                    ..rampart_sigv4::VerifyOptions::s3()
+                }
+            } else {
+                rampart_sigv4::VerifyOptions::default()
+            };
+            match authn::authenticate(app, service.protocol, parsed, &parts, Utc::now(), &opts)
+                .await
+            {
+                Ok(authenticated) => {
+                    let principal = authenticated.principal;
                     call.account_id = Some(principal.account_id.clone());
                     call.principal = Some(principal);
+                    chunked = authenticated.chunked;
                 }
                 Err(failure) => {
                     call.account_id = failure.account_id;
@@ -272,11 +395,18 @@ async fn process(
     };
     let operation = decoded.operation;
     call.input = Some(decoded.input.clone());
+    if s3 {
+        call.data_resources =
+            rampart_services::s3::trail::data_event_resources(operation.name, &decoded.input);
+    }
     let Some(route) = app.registry.lookup(service.name, operation.name) else {
         call.error = Some(ApiError::not_implemented(operation.name));
         return error_response(call);
     };
     call.access = route.access;
+    if s3 {
+        call.payload = Payload::with_blobs(app.blobs.clone());
+    }
     let Some(principal) = call.principal.clone() else {
         // An unsigned call to an operation that is built must bring its own proof
         // (web identity token, SAML assertion); none is built yet.
@@ -299,7 +429,7 @@ async fn process(
         authorizer: Authorizer::new(app.clone()),
         via_service: None,
         side_calls: call.side_calls.clone(),
-        payload: rampart_services::Payload::default(),
+        payload: call.payload.clone(),
     };
 
     // Deny by default: an operation without an authorization entry is refused.
@@ -340,6 +470,21 @@ async fn process(
         }
     }
     app.last_access.note(&ctx, service.signing_name);
+    if let Some(body) = stream.take() {
+        let upload = upload::Upload {
+            check: upload::payload_check(call_auth(&auth), chunked, headers),
+            checksums: upload::expected_checksums(headers),
+            max_bytes: app.config.max_object_bytes,
+            idle: app.config.idle_timeout(),
+        };
+        match upload::stage(body, upload, &app.blobs).await {
+            Ok(staged) => call.payload.set_inbound(staged),
+            Err(error) => {
+                call.error = Some(error);
+                return error_response(call);
+            }
+        }
+    }
 
     let result = match call.access {
         Access::Read => {
@@ -368,6 +513,28 @@ async fn process(
             error_response(call)
         }
     }
+}
+
+/// Whether a request carries a Signature Version 2 signature (`Authorization: AWS ...` or a
+/// presigned URL with `AWSAccessKeyId` and `Signature`).
+fn signature_v2(headers: &HeaderMap, query: &str) -> bool {
+    let header =
+        header_str(headers, header::AUTHORIZATION.as_str()).is_some_and(|a| a.starts_with("AWS "));
+    let presigned = || {
+        let mut names = query
+            .split('&')
+            .map(|p| p.split('=').next().unwrap_or_default());
+        names.any(|n| n == "AWSAccessKeyId")
+            && query.split('&').any(|p| p.starts_with("Signature="))
+    };
+    header || presigned()
+}
+
+/// The parsed signature of an authenticated call.
+fn call_auth(
+    auth: &Result<rampart_sigv4::ParsedAuth, SigV4Error>,
+) -> Option<&rampart_sigv4::ParsedAuth> {
+    auth.as_ref().ok()
 }
 
 /// A service's error as the wire layer renders it (status and fault from the model).
@@ -413,6 +580,7 @@ async fn run_write(
 ) -> Result<Value, rampart_services::ServiceError> {
     const ATTEMPTS: usize = 5;
     for attempt in 1..=ATTEMPTS {
+        ctx.payload.reset_attempt();
         let mut tx = app.store.begin().await?;
         let outcome = route.handle(input.clone(), ctx, Db::Write(&mut tx)).await;
         let output = match outcome {
@@ -541,6 +709,7 @@ fn facts<'a>(call: &'a Call, error: Option<&'a ApiError>, source_ip: &'a str) ->
         read_only: call.access == Access::Read,
         model: call.service.zip(call.operation),
         invoked_by: None,
+        data_resources: call.data_resources.as_deref(),
     }
 }
 

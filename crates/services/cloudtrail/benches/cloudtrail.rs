@@ -39,6 +39,7 @@ fn events(c: &mut Criterion) {
         model: rampart_model::service("sts")
             .and_then(|s| Some((s, s.operation("GetCallerIdentity")?))),
         invoked_by: None,
+        data_resources: None,
     };
     c.bench_function("cloudtrail_event/get_caller_identity", |b| {
         b.iter(|| build(black_box(&facts)))

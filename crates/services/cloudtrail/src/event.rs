@@ -14,6 +14,10 @@ use rampart_kit::principal::{Principal, PrincipalKind};
 /// CloudTrail's event format version that these records follow.
 pub const EVENT_VERSION: &str = "1.08";
 
+/// The `eventCategory` of data events (S3 object calls), which `LookupEvents` leaves out as
+/// AWS does (trails deliver them when their selectors ask).
+pub const DATA: &str = "Data";
+
 /// What CloudTrail writes in place of a secret value.
 pub const HIDDEN: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
@@ -79,6 +83,9 @@ pub struct EventFacts<'a> {
     /// The service that made the call on the caller's behalf (`secretsmanager.amazonaws.com`),
     /// recorded as `userIdentity.invokedBy`.
     pub invoked_by: Option<&'a str>,
+    /// The resources of a data event (S3 object calls): `(CloudTrail type, ARN)`; `None`
+    /// for a management event.
+    pub data_resources: Option<&'a [(&'static str, String)]>,
 }
 
 /// Where a value sits in a service's model, when that is known.
@@ -185,12 +192,40 @@ pub fn build_into(out: &mut Vec<u8>, f: &EventFacts<'_>) {
     e.str("requestID", f.request_id);
     e.str("eventID", f.event_id);
     e.raw("readOnly", if f.read_only { "true" } else { "false" });
+    if let Some(resources) = f.data_resources {
+        e.key("resources");
+        e.out.push(b'[');
+        for (i, (kind, arn)) in resources.iter().enumerate() {
+            if i > 0 {
+                e.out.push(b',');
+            }
+            let mut r = ObjectWriter::open(e.out);
+            r.str("type", kind);
+            r.str("ARN", arn);
+            r.close();
+        }
+        e.out.push(b']');
+    }
     e.str("eventType", "AwsApiCall");
-    e.raw("managementEvent", "true");
+    e.raw(
+        "managementEvent",
+        if f.data_resources.is_some() {
+            "false"
+        } else {
+            "true"
+        },
+    );
     if let Some(p) = f.principal {
         e.str("recipientAccountId", &p.account_id);
     }
-    e.str("eventCategory", "Management");
+    e.str(
+        "eventCategory",
+        if f.data_resources.is_some() {
+            DATA
+        } else {
+            "Management"
+        },
+    );
     e.close();
 }
 
@@ -768,6 +803,7 @@ mod tests {
                             read_only: error.is_none(),
                             model: None,
                             invoked_by: error.is_none().then_some("secretsmanager.amazonaws.com"),
+                            data_resources: None,
                         };
                         assert_eq!(build(&facts), reference_build(&facts), "{facts:?}");
                         cases += 1;
@@ -815,6 +851,7 @@ mod tests {
             read_only: true,
             model: None,
             invoked_by: None,
+            data_resources: None,
         };
         let e: Value = serde_json::from_str(&build(&facts)).unwrap();
         assert_eq!(e["userIdentity"]["accessKeyId"], "AKIAEXAMPLE");

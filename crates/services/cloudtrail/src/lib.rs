@@ -96,7 +96,13 @@ async fn lookup_events(
         StoreError::InvalidInput(_) => CloudTrailError::InvalidNextTokenException.into(),
         other => ServiceError::from(other),
     })?;
-    let events: Vec<Value> = page.events.iter().map(event_summary).collect();
+    // Data events (S3 object calls) are for trails; LookupEvents shows management events.
+    let events: Vec<Value> = page
+        .events
+        .iter()
+        .filter(|e| !is_data_event(e))
+        .map(event_summary)
+        .collect();
     let mut out = json!({ "Events": events });
     if let Some(token) = page.next_token {
         out.set_field("NextToken", json!(token));
@@ -167,6 +173,11 @@ fn lookup_query(input: &Value, ctx: &CallContext) -> Result<LookupQuery, CloudTr
 fn timestamp(v: Option<&Value>) -> Option<DateTime<Utc>> {
     let secs = v?.as_f64()?;
     DateTime::from_timestamp_millis((secs * 1000.0) as i64)
+}
+
+/// Whether a stored record is a data event.
+fn is_data_event(e: &StoredEvent) -> bool {
+    e.record.event_json.contains("\"eventCategory\":\"Data\"")
 }
 
 fn event_summary(e: &StoredEvent) -> Value {

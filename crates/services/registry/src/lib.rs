@@ -13,9 +13,9 @@ pub use rampart_kit::{
     authorizer, authz, checked_time, context, db, error, ids, json_field, payload, principal, route,
 };
 pub use rampart_kit::{
-    Access, Authorizer, AuthzError, AuthzQuestion, AuthzRequest, CallContext, CallerPolicies, Db,
-    NamedPolicy, Payload, Preparation, Prepared, Principal, PrincipalKind, ResourcePolicy,
-    ResourceRef, Route, ServiceError, SideCall, SideCalls,
+    Access, Authorizer, AuthzError, AuthzQuestion, AuthzRequest, BlobStore, CallContext,
+    CallerPolicies, Db, NamedPolicy, Payload, Preparation, Prepared, Principal, PrincipalKind,
+    ResourcePolicy, ResourceRef, Route, ServiceError, SideCall, SideCalls,
 };
 pub use rampart_kms as kms;
 pub use rampart_organizations as organizations;

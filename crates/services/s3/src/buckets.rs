@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use rampart_kit::{context::CallContext, db::Db, page};
+use rampart_kit::{context::CallContext, db::Db, json_field::SetField, page};
 use serde_json::{json, Value};
 
 use crate::{
@@ -169,10 +169,10 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<
     }
     let mut out = json!({ "Buckets": buckets, "Owner": owner(account) });
     if let Some(token) = next {
-        out["ContinuationToken"] = json!(token);
+        out.set_field("ContinuationToken", json!(token));
     }
     if !prefix.is_empty() {
-        out["Prefix"] = json!(prefix);
+        out.set_field("Prefix", json!(prefix));
     }
     Ok(out)
 }
@@ -199,8 +199,16 @@ pub fn tag_set(input: &Value) -> S3Result<BTreeMap<String, String>> {
     }
     let mut out = BTreeMap::new();
     for t in tags {
-        let k = t["Key"].as_str().unwrap_or_default().to_string();
-        let v = t["Value"].as_str().unwrap_or_default().to_string();
+        let k = t
+            .get("Key")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let v = t
+            .get("Value")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
             return Err(S3Error::InvalidTag(
                 "The TagKey you have provided is invalid".into(),

@@ -22,6 +22,7 @@ pub mod names;
 pub mod objects;
 pub mod policy;
 pub mod repo;
+pub mod trail;
 
 pub use error::S3Error;
 pub use rampart_model::s3::Op;

@@ -2,7 +2,7 @@
 //! (markers), with `Prefix`, `Delimiter` (common prefixes), `MaxKeys` and
 //! `EncodingType=url`, in UTF-8 binary key order as S3 lists.
 
-use rampart_kit::{context::CallContext, db::Db, page};
+use rampart_kit::{context::CallContext, db::Db, json_field::SetField, page};
 use serde_json::{json, Map, Value};
 
 use crate::{
@@ -162,10 +162,10 @@ impl Params<'_> {
                         "StorageClass": "STANDARD",
                     });
                     if let Some(algorithm) = o.doc.checksums.first() {
-                        c["ChecksumAlgorithm"] = json!([algorithm.algorithm]);
+                        c.set_field("ChecksumAlgorithm", json!([algorithm.algorithm]));
                     }
                     if with_owner {
-                        c["Owner"] = owner(self.bucket.owner());
+                        c.set_field("Owner", owner(self.bucket.owner()));
                     }
                     contents.push(c);
                 }

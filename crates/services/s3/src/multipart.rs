@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use md5::{Digest, Md5};
-use rampart_kit::{context::CallContext, db::Db, entity};
+use rampart_kit::{context::CallContext, db::Db, entity, json_field::SetField};
 use rampart_store::Entity;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -137,7 +137,7 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Resul
     db.entities().create(&e).await?;
     let mut out = json!({ "Bucket": bucket.name(), "Key": key, "UploadId": upload_id });
     if let Some(a) = &doc.checksum_algorithm {
-        out["ChecksumAlgorithm"] = json!(a);
+        out.set_field("ChecksumAlgorithm", json!(a));
     }
     Ok(out)
 }
@@ -243,18 +243,19 @@ pub async fn complete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Res
     let invalid_part = || {
         S3Error::InvalidPart("One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.".into())
     };
-    let mut previous = 0;
+    let numbers: Vec<i64> = chosen
+        .iter()
+        .map(|p| p["PartNumber"].as_i64().unwrap_or(0))
+        .collect();
+    if numbers.windows(2).any(|w| matches!(w, [a, b] if b <= a)) {
+        return Err(S3Error::InvalidPartOrder(
+            "The list of parts was not in ascending order. The parts list must be specified in order by part number.".into(),
+        ));
+    }
     let mut pieces = Vec::new();
     let mut digests = Md5::new();
     let mut size = 0u64;
-    for (i, p) in chosen.iter().enumerate() {
-        let number = p["PartNumber"].as_i64().unwrap_or(0);
-        if number <= previous {
-            return Err(S3Error::InvalidPartOrder(
-                "The list of parts was not in ascending order. The parts list must be specified in order by part number.".into(),
-            ));
-        }
-        previous = number;
+    for (i, (p, &number)) in chosen.iter().zip(&numbers).enumerate() {
         let part = stored.get(&number).ok_or_else(invalid_part)?;
         let etag = p["ETag"]
             .as_str()
@@ -346,7 +347,11 @@ pub async fn list_parts(input: &Value, _ctx: &CallContext, mut db: Db<'_>) -> S3
             })
         })
         .collect();
-    let next = all.iter().take(max).last().map(|(e, _)| part_number(e));
+    let next = all
+        .iter()
+        .take(max)
+        .next_back()
+        .map(|(e, _)| part_number(e));
     let mut out = json!({
         "Bucket": bucket.name(),
         "Key": key,
@@ -360,7 +365,7 @@ pub async fn list_parts(input: &Value, _ctx: &CallContext, mut db: Db<'_>) -> S3
         "StorageClass": "STANDARD",
     });
     if let Some(n) = next {
-        out["NextPartNumberMarker"] = json!(n);
+        out.set_field("NextPartNumberMarker", json!(n));
     }
     Ok(out)
 }
@@ -428,8 +433,8 @@ pub async fn list_uploads(input: &Value, _ctx: &CallContext, mut db: Db<'_>) -> 
     });
     if truncated {
         if let Some(last) = all.last() {
-            out["NextKeyMarker"] = json!(last.name);
-            out["NextUploadIdMarker"] = json!(last.name_key);
+            out.set_field("NextKeyMarker", json!(last.name));
+            out.set_field("NextUploadIdMarker", json!(last.name_key));
         }
     }
     Ok(out)

@@ -221,7 +221,10 @@ fn described(o: &Object, input: &Value) -> Map<String, Value> {
     if let Some(n) = o.doc.parts_count {
         out.insert("PartsCount".into(), json!(n));
     }
-    if opt_nonempty(input, "ChecksumMode") == Some("ENABLED") {
+    // A checksum covers the whole object: a range gets none, as in S3.
+    if opt_nonempty(input, "ChecksumMode") == Some("ENABLED")
+        && opt_nonempty(input, "Range").is_none()
+    {
         checksum_members(&mut out, &o.doc.checksums);
     }
     // Response-header overrides (`response-content-type`, ...), as presigned downloads use.

@@ -259,6 +259,7 @@ mod tests {
             authorizer: rampart_kit::Authorizer::refusing(),
             via_service: None,
             side_calls: Default::default(),
+            payload: Default::default(),
         }
     }
 

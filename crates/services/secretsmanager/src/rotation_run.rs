@@ -318,6 +318,7 @@ mod tests {
             authorizer: rampart_kit::Authorizer::refusing(),
             via_service: None,
             side_calls: Default::default(),
+            payload: Default::default(),
         }
     }
 

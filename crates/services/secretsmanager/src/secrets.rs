@@ -346,6 +346,7 @@ mod tests {
             authorizer: rampart_kit::Authorizer::refusing(),
             via_service: None,
             side_calls: Default::default(),
+            payload: Default::default(),
         }
     }
 

@@ -1,0 +1,313 @@
+//! Staging an upload's body (S3 `PutObject`, `UploadPart`): the bytes flow from the socket
+//! through their verification (the SHA-256 the signature covers, or each `aws-chunked`
+//! chunk's signature, and the checksums the client sent) to a blob on disk, never held whole
+//! in memory. The blob is fsynced and renamed into place before the handler runs; a body that
+//! fails any check leaves nothing behind.
+
+use std::time::Duration;
+
+use aws_lc_rs::digest;
+use axum::body::Body;
+use http_body_util::BodyExt;
+use md5::{Digest, Md5};
+use rampart_services::payload::{BlobStore, Checksum, StagedBody};
+use rampart_sigv4::{ChecksumAlgorithm, ChecksumHasher, ChunkError, ChunkedDecoder};
+use rampart_wire::ApiError;
+use tokio::io::AsyncWriteExt;
+
+/// How the bytes are proven to be what the client signed.
+pub(crate) enum PayloadCheck {
+    /// `x-amz-content-sha256` is the body's SHA-256.
+    Sha256([u8; 32]),
+    /// `UNSIGNED-PAYLOAD`: the signature leaves the body out.
+    Unsigned,
+    /// An `aws-chunked` body, each chunk checked by the decoder.
+    Chunked(Box<ChunkedDecoder>),
+}
+
+/// A checksum the client asked for: its value from a header now, or from a trailer at the end.
+pub(crate) struct ExpectedChecksum {
+    pub algorithm: ChecksumAlgorithm,
+    /// The base64 value of the `x-amz-checksum-*` header; `None` when it comes as a trailer.
+    pub value: Option<String>,
+}
+
+/// What staging needs to know of the request.
+pub(crate) struct Upload {
+    pub check: PayloadCheck,
+    pub checksums: Vec<ExpectedChecksum>,
+    /// The most bytes the object may have.
+    pub max_bytes: u64,
+    /// How long the client may leave the body idle.
+    pub idle: Duration,
+}
+
+/// Bytes written to the file at once.
+const WRITE_BUFFER: usize = 1 << 20;
+
+fn error(code: &str, message: impl Into<String>, status: u16) -> ApiError {
+    ApiError::new(code, message, status, true)
+}
+
+fn chunk_error(err: &ChunkError) -> ApiError {
+    error(err.code(), err.to_string(), err.http_status())
+}
+
+fn too_large(max: u64) -> ApiError {
+    error(
+        "EntityTooLarge",
+        format!("Your proposed upload exceeds the maximum allowed size of {max} bytes."),
+        400,
+    )
+}
+
+fn io_failed(err: &std::io::Error) -> ApiError {
+    tracing::error!(error = %err, "writing an upload to disk failed");
+    ApiError::new(
+        "InternalError",
+        "We encountered an internal error. Please try again.",
+        500,
+        false,
+    )
+}
+
+/// The running digests of the decoded bytes.
+struct Digests {
+    md5: Md5,
+    sha256: Option<digest::Context>,
+    checksums: Vec<(ChecksumHasher, Option<String>)>,
+    len: u64,
+}
+
+impl Digests {
+    fn update(&mut self, data: &[u8]) {
+        self.md5.update(data);
+        if let Some(s) = &mut self.sha256 {
+            s.update(data);
+        }
+        for (h, _) in &mut self.checksums {
+            h.update(data);
+        }
+        self.len += data.len() as u64;
+    }
+}
+
+/// Streams `body` into a new blob, verifying it; the staged body, or the error to answer.
+pub(crate) async fn stage(
+    body: Body,
+    upload: Upload,
+    blobs: &BlobStore,
+) -> Result<StagedBody, ApiError> {
+    let id = BlobStore::new_id();
+    let partial = blobs.partial_path_of(&id);
+    let result = write_blob(body, upload, blobs, &id).await;
+    if result.is_err() {
+        // Nothing of a refused body stays on disk.
+        let _ = tokio::fs::remove_file(&partial).await;
+    }
+    result
+}
+
+async fn write_blob(
+    mut body: Body,
+    upload: Upload,
+    blobs: &BlobStore,
+    id: &str,
+) -> Result<StagedBody, ApiError> {
+    let Upload {
+        mut check,
+        checksums,
+        max_bytes,
+        idle,
+    } = upload;
+    tokio::fs::create_dir_all(blobs.dir_of(id))
+        .await
+        .map_err(|e| io_failed(&e))?;
+    let mut file = tokio::fs::File::create(blobs.partial_path_of(id))
+        .await
+        .map_err(|e| io_failed(&e))?;
+    let mut digests = Digests {
+        md5: Md5::new(),
+        sha256: matches!(check, PayloadCheck::Sha256(_))
+            .then(|| digest::Context::new(&digest::SHA256)),
+        checksums: checksums
+            .into_iter()
+            .map(|c| (c.algorithm.hasher(), c.value))
+            .collect(),
+        len: 0,
+    };
+    let mut buffer: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
+    loop {
+        let frame = match tokio::time::timeout(idle, body.frame()).await {
+            Err(_) => {
+                return Err(error(
+                    "RequestTimeout",
+                    "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed.",
+                    400,
+                ))
+            }
+            Ok(None) => break,
+            Ok(Some(Err(_))) => {
+                return Err(error(
+                    "IncompleteBody",
+                    "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+                    400,
+                ))
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let start = buffer.len();
+        match &mut check {
+            PayloadCheck::Chunked(decoder) => decoder
+                .push(&data, &mut buffer)
+                .map_err(|e| chunk_error(&e))?,
+            _ => buffer.extend_from_slice(&data),
+        }
+        digests.update(buffer.get(start..).unwrap_or_default());
+        if digests.len > max_bytes {
+            return Err(too_large(max_bytes));
+        }
+        if buffer.len() >= WRITE_BUFFER {
+            file.write_all(&buffer).await.map_err(|e| io_failed(&e))?;
+            buffer.clear();
+        }
+    }
+    let trailers = match check {
+        PayloadCheck::Chunked(decoder) => decoder.finish().map_err(|e| chunk_error(&e))?,
+        PayloadCheck::Sha256(claimed) => {
+            let actual = digests.sha256.take().map(digest::Context::finish);
+            if actual.as_ref().map(digest::Digest::as_ref) != Some(claimed.as_slice()) {
+                return Err(error(
+                    "XAmzContentSHA256Mismatch",
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                    400,
+                ));
+            }
+            Vec::new()
+        }
+        PayloadCheck::Unsigned => Vec::new(),
+    };
+    let checksums = verify_checksums(digests.checksums, &trailers)?;
+    file.write_all(&buffer).await.map_err(|e| io_failed(&e))?;
+    file.sync_all().await.map_err(|e| io_failed(&e))?;
+    drop(file);
+    tokio::fs::rename(blobs.partial_path_of(id), blobs.path_of(id))
+        .await
+        .map_err(|e| io_failed(&e))?;
+    let dir = blobs.dir_of(id);
+    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+        .await
+        .map_err(|_| io_failed(&std::io::Error::other("directory sync task failed")))?
+        .map_err(|e| io_failed(&e))?;
+    Ok(StagedBody {
+        blob: id.to_string(),
+        len: digests.len,
+        md5: digests.md5.finalize().into(),
+        checksums,
+    })
+}
+
+/// Compares each computed checksum with the client's value (header or trailer).
+fn verify_checksums(
+    computed: Vec<(ChecksumHasher, Option<String>)>,
+    trailers: &[(String, String)],
+) -> Result<Vec<Checksum>, ApiError> {
+    let mut out = Vec::new();
+    for (hasher, header_value) in computed {
+        let algorithm = hasher.algorithm();
+        let name = algorithm.header_name();
+        let given = header_value.or_else(|| {
+            trailers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_string())
+        });
+        let Some(given) = given else {
+            return Err(error(
+                "InvalidRequest",
+                format!("The {name} trailer was declared but not sent."),
+                400,
+            ));
+        };
+        let actual = hasher.finish_base64();
+        if actual != given {
+            return Err(error(
+                "BadDigest",
+                format!(
+                    "The {} you specified did not match the calculated checksum.",
+                    algorithm.as_str()
+                ),
+                400,
+            ));
+        }
+        out.push(Checksum {
+            algorithm: algorithm.as_str().to_string(),
+            value: actual,
+        });
+    }
+    Ok(out)
+}
+
+/// How an upload's bytes are checked, from its signature: the claimed SHA-256, the chunk
+/// chain of an `aws-chunked` body, or nothing for `UNSIGNED-PAYLOAD` (and presigned URLs,
+/// which S3 signs without their payload).
+pub(crate) fn payload_check(
+    auth: Option<&rampart_sigv4::ParsedAuth>,
+    chunked: Option<rampart_sigv4::ChunkedMode>,
+    headers: &axum::http::HeaderMap,
+) -> PayloadCheck {
+    if let Some(mode) = chunked {
+        let mut decoder = ChunkedDecoder::new(mode);
+        // Without the declared length, chunk sizes are bounded only by the object limit.
+        if let Some(len) = headers
+            .get("x-amz-decoded-content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+        {
+            decoder = decoder.with_decoded_length(len);
+        }
+        return PayloadCheck::Chunked(Box::new(decoder));
+    }
+    match auth.and_then(|a| a.content_sha256.as_ref()) {
+        Some(rampart_sigv4::ContentSha256::Hash(h)) => {
+            let mut claimed = [0u8; 32];
+            match hex::decode_to_slice(h, &mut claimed) {
+                Ok(()) => PayloadCheck::Sha256(claimed),
+                // Verification refused malformed hashes before; never reached.
+                Err(_) => PayloadCheck::Sha256([0; 32]),
+            }
+        }
+        _ => PayloadCheck::Unsigned,
+    }
+}
+
+/// The checksums a request asks the server to check: `x-amz-checksum-*` headers, and the
+/// checksum trailers `x-amz-trailer` announces.
+pub(crate) fn expected_checksums(headers: &axum::http::HeaderMap) -> Vec<ExpectedChecksum> {
+    let mut out = Vec::new();
+    for (name, value) in headers {
+        if let Some(algorithm) = ChecksumAlgorithm::from_header_name(name.as_str()) {
+            out.push(ExpectedChecksum {
+                algorithm,
+                value: value.to_str().ok().map(|v| v.trim().to_string()),
+            });
+        }
+    }
+    for trailer in headers.get_all("x-amz-trailer") {
+        let Ok(list) = trailer.to_str() else { continue };
+        for name in list.split(',').map(str::trim) {
+            if let Some(algorithm) = ChecksumAlgorithm::from_header_name(name) {
+                if !out.iter().any(|c| c.algorithm == algorithm) {
+                    out.push(ExpectedChecksum {
+                        algorithm,
+                        value: None,
+                    });
+                }
+            }
+        }
+    }
+    out
+}

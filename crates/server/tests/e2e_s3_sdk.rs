@@ -35,7 +35,11 @@ async fn s3(server: &Server) -> aws_sdk_s3::Client {
 async fn objects_round_trip_through_the_rust_sdk() {
     let server = Server::start(&[]);
     let s3 = s3(&server).await;
-    s3.create_bucket().bucket("sdk-bucket").send().await.expect("create");
+    s3.create_bucket()
+        .bucket("sdk-bucket")
+        .send()
+        .await
+        .expect("create");
     let body: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
     let put = s3
         .put_object()
@@ -47,7 +51,10 @@ async fn objects_round_trip_through_the_rust_sdk() {
         .send()
         .await
         .expect("put");
-    assert_eq!(put.server_side_encryption(), Some(&ServerSideEncryption::Aes256));
+    assert_eq!(
+        put.server_side_encryption(),
+        Some(&ServerSideEncryption::Aes256)
+    );
     let got = s3
         .get_object()
         .bucket("sdk-bucket")
@@ -56,7 +63,12 @@ async fn objects_round_trip_through_the_rust_sdk() {
         .await
         .expect("get");
     assert_eq!(got.content_type(), Some("application/x-test"));
-    assert_eq!(got.metadata().and_then(|m| m.get("owner")).map(String::as_str), Some("rust"));
+    assert_eq!(
+        got.metadata()
+            .and_then(|m| m.get("owner"))
+            .map(String::as_str),
+        Some("rust")
+    );
     let bytes = got.body.collect().await.expect("body").into_bytes();
     assert_eq!(bytes.as_ref(), body.as_slice());
     let range = s3
@@ -101,7 +113,11 @@ async fn objects_round_trip_through_the_rust_sdk() {
 async fn multipart_upload_through_the_rust_sdk() {
     let server = Server::start(&[]);
     let s3 = s3(&server).await;
-    s3.create_bucket().bucket("sdk-mp").send().await.expect("create");
+    s3.create_bucket()
+        .bucket("sdk-mp")
+        .send()
+        .await
+        .expect("create");
     let up = s3
         .create_multipart_upload()
         .bucket("sdk-mp")
@@ -136,12 +152,22 @@ async fn multipart_upload_through_the_rust_sdk() {
         .bucket("sdk-mp")
         .key("big")
         .upload_id(id)
-        .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(done)).build())
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(done))
+                .build(),
+        )
         .send()
         .await
         .expect("complete");
     assert!(out.e_tag().expect("etag").ends_with("-2\""));
-    let got = s3.get_object().bucket("sdk-mp").key("big").send().await.expect("get");
+    let got = s3
+        .get_object()
+        .bucket("sdk-mp")
+        .key("big")
+        .send()
+        .await
+        .expect("get");
     let bytes = got.body.collect().await.expect("body").into_bytes();
     assert_eq!(bytes.len(), parts[0].len() + parts[1].len());
     assert_eq!(&bytes[..parts[0].len()], parts[0].as_slice());

@@ -21,7 +21,9 @@ use crate::{
     error::{S3Error, S3Result},
     input::{bucket_name, key, opt_nonempty, opt_time},
     names::check_key,
-    objects::{headers_of, metadata_of, prepared_sse, tags_of_header, PreparedSse},
+    objects::{
+        headers_of, metadata_of, prepared_sse, release, tags_of_header, version_member, PreparedSse,
+    },
     repo::{self, ObjectDoc, Piece, StoredChecksum},
     sse, Op,
 };
@@ -257,19 +259,20 @@ pub async fn copy(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<
         }],
         parts_count: None,
         sse: Some(prepared_sse(ctx)?),
+        ..ObjectDoc::default()
     };
-    let previous = repo::put_object(&mut db, &bucket, dest_key, &doc, ctx.now).await?;
+    let mut doc = doc;
+    release(
+        ctx,
+        repo::write_current(&mut db, &bucket, dest_key, &mut doc, ctx.now).await?,
+    );
     ctx.payload.adopt_inbound();
-    if let Some(old) = previous {
-        old.blobs()
-            .into_iter()
-            .for_each(|b| ctx.payload.release_after_commit(b));
-    }
     let mut out = serde_json::Map::new();
     out.insert(
         "CopyObjectResult".into(),
         json!({ "ETag": format!("\"{}\"", doc.etag), "LastModified": ctx.now.timestamp() }),
     );
     sse::describe(doc.sse.as_ref(), &mut out);
+    version_member(&doc, &mut out);
     Ok(Value::Object(out))
 }

@@ -24,6 +24,7 @@ pub mod policy;
 pub mod repo;
 pub mod sse;
 pub mod trail;
+pub mod versioning;
 
 pub use error::S3Error;
 pub use rampart_model::s3::Op;
@@ -43,6 +44,9 @@ routes! {
         GetBucketPolicy => Read, |i, c, d| policy::get(i, c, d);
         DeleteBucketPolicy => Write, |i, c, d| policy::delete(i, c, d);
         GetBucketPolicyStatus => Read, |i, c, d| policy::status(i, c, d);
+        PutBucketVersioning => Write, |i, c, d| versioning::put(i, c, d);
+        GetBucketVersioning => Read, |i, c, d| versioning::get(i, c, d);
+        ListObjectVersions => Read, |i, c, d| versioning::list(i, c, d);
         PutBucketEncryption => Write, |i, c, d| buckets::put_encryption(i, c, d);
         GetBucketEncryption => Read, |i, c, d| buckets::get_encryption(i, c, d);
         DeleteBucketEncryption => Write, |i, c, d| buckets::delete_encryption(i, c, d);
@@ -73,15 +77,13 @@ routes! {
         GetBucketCors, GetBucketIntelligentTieringConfiguration, GetBucketInventoryConfiguration,
         GetBucketLifecycle, GetBucketLifecycleConfiguration, GetBucketLogging, GetBucketMetadataConfiguration,
         GetBucketMetadataTableConfiguration, GetBucketMetricsConfiguration, GetBucketNotification, GetBucketNotificationConfiguration,
-        GetBucketOwnershipControls, GetBucketReplication, GetBucketRequestPayment, GetBucketVersioning,
-        GetBucketWebsite, GetObjectAcl, GetObjectAttributes, GetObjectLegalHold,
+        GetBucketOwnershipControls, GetBucketReplication, GetBucketRequestPayment, GetBucketWebsite, GetObjectAcl, GetObjectAttributes, GetObjectLegalHold,
         GetObjectLockConfiguration, GetObjectRetention, GetObjectTorrent, GetPublicAccessBlock,
         ListBucketAnalyticsConfigurations, ListBucketIntelligentTieringConfigurations, ListBucketInventoryConfigurations, ListBucketMetricsConfigurations,
-        ListDirectoryBuckets, ListObjectVersions, PutBucketAbac, PutBucketAccelerateConfiguration,
+        ListDirectoryBuckets, PutBucketAbac, PutBucketAccelerateConfiguration,
         PutBucketAcl, PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle, PutBucketLifecycleConfiguration,
         PutBucketLogging, PutBucketMetricsConfiguration, PutBucketNotification, PutBucketNotificationConfiguration,
-        PutBucketOwnershipControls, PutBucketReplication, PutBucketRequestPayment, PutBucketVersioning,
-        PutBucketWebsite, PutObjectAcl, PutObjectLegalHold, PutObjectLockConfiguration,
+        PutBucketOwnershipControls, PutBucketReplication, PutBucketRequestPayment, PutBucketWebsite, PutObjectAcl, PutObjectLegalHold, PutObjectLockConfiguration,
         PutObjectRetention, PutPublicAccessBlock, RenameObject, RestoreObject,
         SelectObjectContent, UpdateBucketMetadataInventoryTableConfiguration, UpdateBucketMetadataJournalTableConfiguration, UpdateObjectEncryption,
         UploadPartCopy, WriteGetObjectResponse,

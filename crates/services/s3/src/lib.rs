@@ -63,6 +63,7 @@ routes! {
         ListObjectsV2 => Read, |i, c, d| list::list_v2(i, c, d);
         CreateMultipartUpload => Write, |i, c, d| multipart::create(i, c, d), prepare: multipart::prepare_create;
         UploadPart => Write, |i, c, d| multipart::upload_part(i, c, d), prepare: multipart::prepare_part;
+        UploadPartCopy => Write, |i, c, d| multipart::upload_part_copy(i, c, d), prepare: copy::prepare_part;
         CompleteMultipartUpload => Write, |i, c, d| multipart::complete(i, c, d);
         AbortMultipartUpload => Write, |i, c, d| multipart::abort(i, c, d);
         ListParts => Read, |i, c, d| multipart::list_parts(i, c, d);
@@ -86,6 +87,6 @@ routes! {
         PutBucketOwnershipControls, PutBucketReplication, PutBucketRequestPayment, PutBucketWebsite, PutObjectAcl, PutObjectLegalHold, PutObjectLockConfiguration,
         PutObjectRetention, PutPublicAccessBlock, RenameObject, RestoreObject,
         SelectObjectContent, UpdateBucketMetadataInventoryTableConfiguration, UpdateBucketMetadataJournalTableConfiguration, UpdateObjectEncryption,
-        UploadPartCopy, WriteGetObjectResponse,
+        WriteGetObjectResponse,
     }
 }

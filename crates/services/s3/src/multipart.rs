@@ -248,6 +248,13 @@ pub async fn prepare_part(
     Ok(None)
 }
 
+/// `UploadPartCopy`: the bytes its preparation copied become the part.
+pub async fn upload_part_copy(input: &Value, ctx: &CallContext, db: Db<'_>) -> S3Result<Value> {
+    let out = upload_part(input, ctx, db).await?;
+    let etag = out.get("ETag").cloned().unwrap_or(Value::Null);
+    Ok(json!({ "CopyPartResult": { "ETag": etag, "LastModified": ctx.now.timestamp() } }))
+}
+
 /// Removes an upload and its parts, noting the blobs to release except `keep`.
 async fn remove_upload(
     db: &mut Db<'_>,

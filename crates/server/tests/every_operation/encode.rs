@@ -215,7 +215,10 @@ pub fn rest(service: &Service, op: &Operation, input: &Value) -> RestRequest {
                 .into_iter()
                 .map(|(m, v)| (m.wire_name().to_string(), v.clone()))
                 .collect();
-            (Value::Object(object).to_string().into_bytes(), Some("application/json"))
+            (
+                Value::Object(object).to_string().into_bytes(),
+                Some("application/json"),
+            )
         }
     };
     RestRequest {
@@ -391,7 +394,12 @@ fn xml_element(
                 .iter()
                 .filter(|m| m.xml_attribute)
                 .filter(present)
-                .map(|m| (m.wire_name(), scalar_text(service, m.shape, &map[m.name], Place::Text)))
+                .map(|m| {
+                    (
+                        m.wire_name(),
+                        scalar_text(service, m.shape, &map[m.name], Place::Text),
+                    )
+                })
                 .collect();
             open(out, name, ns, &attributes);
             for m in members.iter().filter(|m| !m.xml_attribute).filter(present) {

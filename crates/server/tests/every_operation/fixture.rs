@@ -424,7 +424,7 @@ pub async fn seed(h: &Harness) -> Fixture {
     );
     pool.add("*Arn", org_arn);
 
-    // S3: a bucket with two objects, a tag set and an upload in progress, and an empty
+    // S3: a bucket with two objects, a tag set, a policy and an upload in progress, and an empty
     // bucket that a `DeleteBucket` may remove.
     let s3 = |op: &'static str, input: Value| async move { h.must("s3", op, input).await };
     for bucket in ["fx-bucket", "fx-empty"] {
@@ -452,6 +452,15 @@ pub async fn seed(h: &Harness) -> Fixture {
                "Tagging": {"TagSet": [{"Key": "fx", "Value": "tag"}]}}),
     )
     .await;
+    let bucket_policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::fx-bucket/*"}}]}}"#
+    );
+    s3(
+        "PutBucketPolicy",
+        json!({"Bucket": "fx-bucket", "Policy": bucket_policy}),
+    )
+    .await;
+    pool.add("Policy", bucket_policy);
     let upload = s3(
         "CreateMultipartUpload",
         json!({"Bucket": "fx-bucket", "Key": "fx-key"}),

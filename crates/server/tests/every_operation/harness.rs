@@ -12,9 +12,9 @@ use axum::{
     Router,
 };
 use base64::Engine as _;
-use md5::{Digest as _, Md5};
 use chrono::Utc;
 use http_body_util::BodyExt;
+use md5::{Digest as _, Md5};
 use rampart::{
     app::{router, App, Started},
     config::ServeConfig,
@@ -178,12 +178,7 @@ pub fn tag_text(xml: &str, name: &str) -> String {
 /// as S3 requires) and the `Content-MD5` an SDK computes for an operation that requires a
 /// checksum. S3 signs the path as sent (not normalized, encoded once). A header member whose
 /// name or value HTTP cannot carry (a control character) is left out: no client can send it.
-fn signed(
-    caller: &Caller,
-    service: &Service,
-    op: &Operation,
-    wire: RestRequest,
-) -> Request<Body> {
+fn signed(caller: &Caller, service: &Service, op: &Operation, wire: RestRequest) -> Request<Body> {
     let s3 = service.signing_name == "s3";
     let mut headers: Vec<(HeaderName, HeaderValue)> = vec![(
         HeaderName::from_static("host"),
@@ -199,7 +194,10 @@ fn signed(
         headers.iter().any(|(n, _)| n.as_str().starts_with(prefix))
     };
     if let Some(t) = wire.content_type.filter(|_| !has(&headers, "content-type")) {
-        headers.push((CONTENT_TYPE, HeaderValue::from_str(&t).expect("content type")));
+        headers.push((
+            CONTENT_TYPE,
+            HeaderValue::from_str(&t).expect("content type"),
+        ));
     }
     if !wire.body.is_empty() || matches!(wire.method, "PUT" | "POST") {
         headers.push((CONTENT_LENGTH, HeaderValue::from(wire.body.len())));
@@ -210,7 +208,10 @@ fn signed(
             HeaderName::from_static("x-amz-content-sha256"),
             HeaderValue::from_str(&payload_hash).expect("hash"),
         ));
-        if op.checksum_required && !has(&headers, "content-md5") && !has(&headers, "x-amz-checksum-") {
+        if op.checksum_required
+            && !has(&headers, "content-md5")
+            && !has(&headers, "x-amz-checksum-")
+        {
             let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&wire.body));
             headers.push((
                 HeaderName::from_static("content-md5"),

@@ -310,8 +310,10 @@ mod tests {
             double_encode: false,
         };
         let hash = sha256_hex(b"");
-        let headers: Vec<(&str, &[u8])> =
-            vec![("host", b"localhost"), ("x-amz-content-sha256", hash.as_bytes())];
+        let headers: Vec<(&str, &[u8])> = vec![
+            ("host", b"localhost"),
+            ("x-amz-content-sha256", hash.as_bytes()),
+        ];
         let path = "/bucket/a%20b//../c";
         let req = RequestParts {
             method: "GET",

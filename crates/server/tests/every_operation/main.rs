@@ -52,6 +52,7 @@ const DESTRUCTIVE: &[&str] = &[
     "Revoke",
     "Decline",
     "Cancel",
+    "Abort",
     "Move",
     "Update",
     "Untag",
@@ -87,7 +88,8 @@ fn built_operations() -> Vec<(&'static Service, &'static Operation)> {
     ops
 }
 
-/// The store's state as calls leave it, without what background work writes.
+/// The store's state as calls leave it, without what background work writes, and the blob
+/// files (object data) on disk: a refused upload must leave no blob behind.
 async fn state(h: &Harness) -> Vec<String> {
     let mut rows = h.app().store.dump_state().await.expect("dump");
     rows.retain(|r| {
@@ -96,6 +98,19 @@ async fn state(h: &Harness) -> Vec<String> {
                 .iter()
                 .any(|k| r.contains(&format!("|{k}|"))))
     });
+    let shards = std::fs::read_dir(h.app().blobs.root())
+        .into_iter()
+        .flatten();
+    for shard in shards.flatten() {
+        for blob in std::fs::read_dir(shard.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            rows.push(format!("blobs|{}", blob.file_name().to_string_lossy()));
+        }
+    }
+    rows.sort();
     rows
 }
 

@@ -487,3 +487,59 @@ fn escape(s: &str, out: &mut String) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn s3_rest(op: &str, input: Value) -> RestRequest {
+        let service = rampart_model::service("s3").unwrap();
+        rest(service, service.operation(op).unwrap(), &input)
+    }
+
+    #[test]
+    fn labels_query_and_an_xml_payload_follow_the_model() {
+        let req = s3_rest(
+            "PutObjectTagging",
+            json!({"Bucket": "b", "Key": "a b/c+d", "VersionId": "v1",
+                   "Tagging": {"TagSet": [{"Key": "k", "Value": "v&"}]}}),
+        );
+        assert_eq!((req.method, req.path.as_str()), ("PUT", "/b/a%20b/c%2Bd"));
+        assert_eq!(req.query, "tagging&versionId=v1");
+        assert_eq!(
+            String::from_utf8(req.body).unwrap(),
+            "<Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet><Tag>\
+             <Key>k</Key><Value>v&amp;</Value></Tag></TagSet></Tagging>"
+        );
+    }
+
+    #[test]
+    fn flattened_lists_headers_and_prefix_maps() {
+        let req = s3_rest(
+            "DeleteObjects",
+            json!({"Bucket": "b", "Delete": {"Objects": [{"Key": "x"}, {"Key": "y"}]}}),
+        );
+        assert_eq!((req.path.as_str(), req.query.as_str()), ("/b", "delete"));
+        assert!(String::from_utf8(req.body)
+            .unwrap()
+            .ends_with("><Object><Key>x</Key></Object><Object><Key>y</Key></Object></Delete>"));
+        let req = s3_rest(
+            "CopyObject",
+            json!({"Bucket": "b", "Key": "k", "CopySource": "b/j",
+                   "CopySourceIfModifiedSince": 0, "Metadata": {"m": "v"}}),
+        );
+        let header = |name: &str| {
+            req.headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| String::from_utf8(v.clone()).unwrap())
+        };
+        assert_eq!(
+            header("x-amz-copy-source-if-modified-since").as_deref(),
+            Some("Thu, 01 Jan 1970 00:00:00 GMT")
+        );
+        assert_eq!(header("x-amz-meta-m").as_deref(), Some("v"));
+        assert!(req.body.is_empty());
+    }
+}

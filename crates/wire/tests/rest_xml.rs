@@ -235,6 +235,17 @@ fn delete_objects_reads_its_xml_payload() {
 }
 
 #[test]
+fn body_timestamps_read_in_the_shapes_format() {
+    // `ObjectIdentifier.LastModifiedTime` is an `rfc822` timestamp: SDKs send an HTTP date.
+    let body = br#"<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>a</Key><LastModifiedTime>Tue, 02 Jan 2024 03:04:05 GMT</LastModifiedTime></Object></Delete>"#;
+    let d = send("POST", "/b", "delete", &[], body).unwrap();
+    assert_eq!(
+        d.input["Delete"]["Objects"][0]["LastModifiedTime"],
+        json!(1_704_164_645)
+    );
+}
+
+#[test]
 fn create_bucket_with_and_without_a_configuration() {
     let body = br#"<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>"#;
     let d = send("PUT", "/new-bucket", "", &[("x-amz-acl", b"private")], body).unwrap();

@@ -122,6 +122,14 @@ fn keys_keep_empty_segments_and_trailing_slashes() {
     );
     let d = send("GET", "/b/", "", &[], b"").unwrap();
     assert_eq!(d.operation.name, "ListObjects");
+    // Keys of slashes alone are keys, not the bucket.
+    for (path, key) in [("/b//", "/"), ("/b///", "//")] {
+        let d = send("PUT", path, "", &[], b"").unwrap();
+        assert_eq!(
+            (d.operation.name, d.input["Key"].as_str()),
+            ("PutObject", Some(key))
+        );
+    }
 }
 
 #[test]

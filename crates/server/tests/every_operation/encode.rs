@@ -562,7 +562,7 @@ mod tests {
                         headers: &headers,
                         body: &req.body,
                         host: Some("localhost"),
-                        virtual_host_domains: &domains,
+                        virtual_host_domains: domains,
                     },
                 );
                 let map = input.as_object_mut().unwrap();

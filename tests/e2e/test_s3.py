@@ -412,3 +412,28 @@ def test_cli_copies_a_large_file_both_ways_and_syncs(server, bucket):
     assert again.strip() == ""
     os.remove(src)
     os.remove(dst)
+
+
+def test_bucket_policy_on_how_requests_are_signed(server, s3, bucket):
+    """`s3:authType` and `s3:signatureAge` in a bucket policy: presigned URLs refused while
+    signed requests work."""
+    s3.put_object(Bucket=bucket, Key="doc", Body=b"signed only")
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                       "Resource": f"arn:aws:s3:::{bucket}/*",
+                       "Condition": {"StringEquals": {"s3:authType": "REST-QUERY-STRING"}}},
+                      {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                       "Resource": f"arn:aws:s3:::{bucket}/*",
+                       "Condition": {"NumericGreaterThan": {"s3:signatureAge": "600000"}}}],
+    }))
+    assert s3.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"signed only"
+    v4 = server.client("s3", config=Config(signature_version="s3v4"))
+    url = v4.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "doc"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(url)
+    assert e.value.code == 403
+    s3.put_object(Bucket=bucket, Key="fresh", Body=b"recently signed")
+    s3.delete_bucket_policy(Bucket=bucket)
+    with urllib.request.urlopen(url) as resp:
+        assert resp.read() == b"signed only"

@@ -450,7 +450,15 @@ async fn process(
         )
     };
     let question = match route.authz(&decoded.input, &ctx, &app.store).await {
-        Ok(Some(q)) => q,
+        Ok(Some(mut q)) => {
+            if s3 {
+                let keys = s3_signature_keys(call_auth(&auth), headers, Utc::now());
+                for request in &mut q.requests {
+                    request.context.extend(keys.iter().cloned());
+                }
+            }
+            q
+        }
         Ok(None) => {
             call.error = Some(denied(&ctx));
             return error_response(call);
@@ -543,6 +551,38 @@ fn signature_v2(headers: &HeaderMap, query: &str) -> bool {
             && query.split('&').any(|p| p.starts_with("Signature="))
     };
     header || presigned()
+}
+
+/// S3's condition keys about how a request was signed: `s3:authType` (`REST-HEADER` or
+/// `REST-QUERY-STRING` for a presigned URL), `s3:signatureversion`, `s3:signatureAge`
+/// (milliseconds since the signing time) and `s3:x-amz-content-sha256`. An anonymous request
+/// has none.
+fn s3_signature_keys(
+    auth: Option<&rampart_sigv4::ParsedAuth>,
+    headers: &HeaderMap,
+    now: DateTime<Utc>,
+) -> Vec<(String, Vec<String>)> {
+    let Some(auth) = auth else {
+        return Vec::new();
+    };
+    let kind = if auth.is_presigned() {
+        "REST-QUERY-STRING"
+    } else {
+        "REST-HEADER"
+    };
+    let age = (now - auth.request_time).num_milliseconds().max(0);
+    let mut keys = vec![
+        ("s3:authType".to_string(), vec![kind.to_string()]),
+        (
+            "s3:signatureversion".to_string(),
+            vec!["AWS4-HMAC-SHA256".to_string()],
+        ),
+        ("s3:signatureAge".to_string(), vec![age.to_string()]),
+    ];
+    if let Some(v) = header_str(headers, "x-amz-content-sha256") {
+        keys.push(("s3:x-amz-content-sha256".to_string(), vec![v.to_string()]));
+    }
+    keys
 }
 
 /// The parsed signature of an authenticated call.

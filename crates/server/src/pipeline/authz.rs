@@ -21,7 +21,9 @@ impl Decide for App {
 
 /// Decides every request of a question with every layer: the caller's identity, boundary and
 /// session policies, the resource's policy, the SCPs of the caller's account, the RCPs of the
-/// resource's account, and a closed account. A question without requests is refused.
+/// resource's account, and a closed account. A question without requests is refused. The
+/// anonymous caller (an unsigned S3 request) has none of the caller's layers: only a resource
+/// policy that allows everyone lets it act, within the RCPs of the resource's account.
 pub async fn authorize(
     app: &App,
     ctx: &CallContext,
@@ -36,9 +38,14 @@ pub async fn authorize(
             ctx.principal.arn
         )));
     }
-    let caller = caller_policies(app, ctx)
-        .await
-        .map_err(AuthzError::InternalFailure)?;
+    // The anonymous caller has no identity: no policies, no account, no organization.
+    let caller = if ctx.principal.is_anonymous() {
+        Arc::new(CallerSet::default())
+    } else {
+        caller_policies(app, ctx)
+            .await
+            .map_err(AuthzError::InternalFailure)?
+    };
     for request in question.requests.iter().filter(|r| !r.always_allowed) {
         let others = resource_orgs(app, ctx, request)
             .await
@@ -157,8 +164,14 @@ fn decide(
             Some(resource.account.clone()),
             context,
         );
+        // A policy that grants only within its resource's account (S3's
+        // RestrictPublicBuckets) takes no part for a caller from outside it.
+        let resource_policy = resource
+            .policy
+            .as_ref()
+            .filter(|rp| own || !rp.account_only);
         let adjusted;
-        let policies: &PolicySet = match (&resource.policy, own) {
+        let policies: &PolicySet = match (resource_policy, own) {
             (None, true) => &caller.policies,
             (policy, _) => {
                 let mut set = match policy {

@@ -1,7 +1,8 @@
 //! Amazon S3 (REST-XML, `s3`): buckets and objects behind the shared authentication, policy
 //! engine and audit trail.
 //!
-//! - [`buckets`]: create, delete, head, list, location, tags; [`policy`]: bucket policies.
+//! - [`buckets`]: create, delete, head, list, location, tags; [`policy`]: bucket policies;
+//!   [`public_access`]: Block Public Access.
 //! - [`objects`]: put, get, head, delete (one or many), object tags; [`copy`]: `CopyObject`;
 //!   [`list`]: `ListObjectsV2`/`ListObjects`; [`multipart`]: multipart uploads.
 //! - [`conditions`]: preconditions and ranges; [`authz`]: the authorization entries.
@@ -21,6 +22,7 @@ pub mod multipart;
 pub mod names;
 pub mod objects;
 pub mod policy;
+pub mod public_access;
 pub mod repo;
 pub mod trail;
 
@@ -42,6 +44,9 @@ routes! {
         GetBucketPolicy => Read, |i, c, d| policy::get(i, c, d);
         DeleteBucketPolicy => Write, |i, c, d| policy::delete(i, c, d);
         GetBucketPolicyStatus => Read, |i, c, d| policy::status(i, c, d);
+        PutPublicAccessBlock => Write, |i, c, d| public_access::put(i, c, d);
+        GetPublicAccessBlock => Read, |i, c, d| public_access::get(i, c, d);
+        DeletePublicAccessBlock => Write, |i, c, d| public_access::delete(i, c, d);
         PutObject => Write, |i, c, d| objects::put(i, c, d);
         GetObject => Read, |i, c, d| objects::get(i, c, d);
         HeadObject => Read, |i, c, d| objects::head(i, c, d);
@@ -64,14 +69,14 @@ routes! {
         CreateBucketMetadataConfiguration, CreateBucketMetadataTableConfiguration, CreateSession, DeleteBucketAnalyticsConfiguration,
         DeleteBucketCors, DeleteBucketEncryption, DeleteBucketIntelligentTieringConfiguration, DeleteBucketInventoryConfiguration,
         DeleteBucketLifecycle, DeleteBucketMetadataConfiguration, DeleteBucketMetadataTableConfiguration, DeleteBucketMetricsConfiguration,
-        DeleteBucketOwnershipControls, DeleteBucketReplication, DeleteBucketWebsite, DeletePublicAccessBlock,
+        DeleteBucketOwnershipControls, DeleteBucketReplication, DeleteBucketWebsite,
         GetBucketAbac, GetBucketAccelerateConfiguration, GetBucketAcl, GetBucketAnalyticsConfiguration,
         GetBucketCors, GetBucketEncryption, GetBucketIntelligentTieringConfiguration, GetBucketInventoryConfiguration,
         GetBucketLifecycle, GetBucketLifecycleConfiguration, GetBucketLogging, GetBucketMetadataConfiguration,
         GetBucketMetadataTableConfiguration, GetBucketMetricsConfiguration, GetBucketNotification, GetBucketNotificationConfiguration,
         GetBucketOwnershipControls, GetBucketReplication, GetBucketRequestPayment, GetBucketVersioning,
         GetBucketWebsite, GetObjectAcl, GetObjectAttributes, GetObjectLegalHold,
-        GetObjectLockConfiguration, GetObjectRetention, GetObjectTorrent, GetPublicAccessBlock,
+        GetObjectLockConfiguration, GetObjectRetention, GetObjectTorrent,
         ListBucketAnalyticsConfigurations, ListBucketIntelligentTieringConfigurations, ListBucketInventoryConfigurations, ListBucketMetricsConfigurations,
         ListDirectoryBuckets, ListObjectVersions, PutBucketAbac, PutBucketAccelerateConfiguration,
         PutBucketAcl, PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketEncryption,
@@ -79,7 +84,7 @@ routes! {
         PutBucketLogging, PutBucketMetricsConfiguration, PutBucketNotification, PutBucketNotificationConfiguration,
         PutBucketOwnershipControls, PutBucketReplication, PutBucketRequestPayment, PutBucketVersioning,
         PutBucketWebsite, PutObjectAcl, PutObjectLegalHold, PutObjectLockConfiguration,
-        PutObjectRetention, PutPublicAccessBlock, RenameObject, RestoreObject,
+        PutObjectRetention, RenameObject, RestoreObject,
         SelectObjectContent, UpdateBucketMetadataInventoryTableConfiguration, UpdateBucketMetadataJournalTableConfiguration, UpdateObjectEncryption,
         UploadPartCopy, WriteGetObjectResponse,
     }

@@ -834,7 +834,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cases, 240);
+        assert_eq!(cases, 288);
     }
 
     #[test]

@@ -542,6 +542,10 @@ def test_cli_copies_a_large_file_both_ways_and_syncs(server, bucket):
     for rel in ["one.txt", "sub/two.txt", "sub/three words.txt"]:
         with open(os.path.join(tree, rel), "w") as f:
             f.write(rel)
+        # Older than the upload by more than LastModified's one-second precision, so the
+        # second sync sees the objects as current (as against AWS).
+        old = time.time() - 60
+        os.utime(os.path.join(tree, rel), (old, old))
     server.cli("s3", "sync", tree, f"s3://{bucket}/tree")
     listed = server.cli("s3", "ls", "--recursive", f"s3://{bucket}/tree/").stdout
     for rel in ["one.txt", "sub/two.txt", "sub/three words.txt"]:

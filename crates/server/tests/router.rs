@@ -918,8 +918,8 @@ async fn signin_lockout_ends_on_the_request_clock() {
     assert!(out.contains("Success"), "{out}");
 }
 
-/// S3 is modelled but not built: a signed call is routed, decoded and answered NotImplemented
-/// in S3's XML error document; an anonymous one is refused with S3's AccessDenied.
+/// S3 errors are S3's XML error documents: a signed call to a bucket that does not exist is
+/// `NoSuchBucket` (404); an anonymous one is refused with S3's AccessDenied.
 #[tokio::test]
 async fn s3_calls_get_s3_error_documents() {
     let h = harness(false).await;
@@ -952,10 +952,10 @@ async fn s3_calls_get_s3_error_documents() {
         .body(Body::empty())
         .expect("request");
     let (status, body) = h.send(req).await;
-    assert_eq!(status, StatusCode::NOT_IMPLEMENTED, "{body}");
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert!(
         body.starts_with(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NotImplemented</Code>"
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchBucket</Code>"
         ),
         "{body}"
     );

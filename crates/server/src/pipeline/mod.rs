@@ -480,12 +480,20 @@ async fn process(
         }
     }
     app.last_access.note(&ctx, service.signing_name);
+    // An upload's preparation (choosing its data key) comes before its body is read.
+    let mut prepared = false;
     if let Some(body) = stream.take() {
+        if let Err(err) = prepare(app, &route, &decoded.input, &mut ctx).await {
+            call.error = Some(service_error(service, err));
+            return error_response(call);
+        }
+        prepared = true;
         let upload = upload::Upload {
             check: upload::payload_check(call_auth(&auth), chunked, headers),
             checksums: upload::expected_checksums(headers),
             max_bytes: app.config.max_object_bytes,
             idle: app.config.idle_timeout(),
+            sealing: call.payload.sealing_key(),
         };
         match upload::stage(body, upload, &app.blobs).await {
             Ok(staged) => call.payload.set_inbound(staged),
@@ -502,6 +510,7 @@ async fn process(
                 .handle(decoded.input, &ctx, Db::Read(&app.store))
                 .await
         }
+        Access::Write if prepared => run_write(app, call, &route, decoded.input, &ctx).await,
         Access::Write => match prepare(app, &route, &decoded.input, &mut ctx).await {
             Ok(()) => run_write(app, call, &route, decoded.input, &ctx).await,
             Err(err) => Err(err),

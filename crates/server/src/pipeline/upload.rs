@@ -10,7 +10,10 @@ use aws_lc_rs::digest;
 use axum::body::Body;
 use http_body_util::BodyExt;
 use md5::{Digest, Md5};
-use rampart_services::payload::{BlobStore, Checksum, StagedBody};
+use rampart_services::{
+    blob_cipher::{BlobCipher, BlobKey, SEGMENT, TAG},
+    payload::{BlobStore, Checksum, StagedBody},
+};
 use rampart_sigv4::{ChecksumAlgorithm, ChecksumHasher, ChunkError, ChunkedDecoder};
 use rampart_wire::ApiError;
 use tokio::io::AsyncWriteExt;
@@ -40,6 +43,60 @@ pub(crate) struct Upload {
     pub max_bytes: u64,
     /// How long the client may leave the body idle.
     pub idle: Duration,
+    /// The data key to seal the blob with (`None`: stored in clear).
+    pub sealing: Option<BlobKey>,
+}
+
+/// Writes plaintext to the blob file, sealed segment by segment when there is a key.
+struct Sealer {
+    cipher: Option<BlobCipher>,
+    /// The next segment's index.
+    index: u64,
+    /// Sealed bytes waiting to be written.
+    sealed: Vec<u8>,
+}
+
+impl Sealer {
+    fn new(key: Option<&BlobKey>, blob: &str) -> Sealer {
+        Sealer {
+            cipher: key.map(|k| BlobCipher::new(k, blob)),
+            index: 0,
+            sealed: Vec::with_capacity(WRITE_BUFFER + WRITE_BUFFER / SEGMENT * TAG + TAG),
+        }
+    }
+
+    /// Writes what `plain` holds (whole segments only, unless `last`), leaving the rest.
+    async fn write(
+        &mut self,
+        file: &mut tokio::fs::File,
+        plain: &mut Vec<u8>,
+        last: bool,
+    ) -> Result<(), ApiError> {
+        let Some(cipher) = &self.cipher else {
+            file.write_all(plain).await.map_err(|e| io_failed(&e))?;
+            plain.clear();
+            return Ok(());
+        };
+        let whole = if last {
+            plain.len()
+        } else {
+            plain.len() - plain.len() % SEGMENT
+        };
+        for chunk in plain.get(..whole).unwrap_or_default().chunks(SEGMENT) {
+            let mut segment = chunk.to_vec();
+            cipher
+                .seal(self.index, &mut segment)
+                .map_err(|_| io_failed(&std::io::Error::other("segment sealing failed")))?;
+            self.index += 1;
+            self.sealed.extend_from_slice(&segment);
+        }
+        plain.drain(..whole);
+        file.write_all(&self.sealed)
+            .await
+            .map_err(|e| io_failed(&e))?;
+        self.sealed.clear();
+        Ok(())
+    }
 }
 
 /// Bytes written to the file at once.
@@ -119,6 +176,7 @@ async fn write_blob(
         checksums,
         max_bytes,
         idle,
+        sealing,
     } = upload;
     tokio::fs::create_dir_all(blobs.dir_of(id))
         .await
@@ -136,7 +194,8 @@ async fn write_blob(
             .collect(),
         len: 0,
     };
-    let mut buffer: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
+    let mut out = Sealer::new(sealing.as_ref(), id);
+    let mut plain: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
     loop {
         let frame = match tokio::time::timeout(idle, body.frame()).await {
             Err(_) => {
@@ -159,20 +218,19 @@ async fn write_blob(
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        let start = buffer.len();
+        let start = plain.len();
         match &mut check {
             PayloadCheck::Chunked(decoder) => decoder
-                .push(&data, &mut buffer)
+                .push(&data, &mut plain)
                 .map_err(|e| chunk_error(&e))?,
-            _ => buffer.extend_from_slice(&data),
+            _ => plain.extend_from_slice(&data),
         }
-        digests.update(buffer.get(start..).unwrap_or_default());
+        digests.update(plain.get(start..).unwrap_or_default());
         if digests.len > max_bytes {
             return Err(too_large(max_bytes));
         }
-        if buffer.len() >= WRITE_BUFFER {
-            file.write_all(&buffer).await.map_err(|e| io_failed(&e))?;
-            buffer.clear();
+        if plain.len() >= WRITE_BUFFER {
+            out.write(&mut file, &mut plain, false).await?;
         }
     }
     let trailers = match check {
@@ -191,7 +249,7 @@ async fn write_blob(
         PayloadCheck::Unsigned => Vec::new(),
     };
     let checksums = verify_checksums(digests.checksums, &trailers)?;
-    file.write_all(&buffer).await.map_err(|e| io_failed(&e))?;
+    out.write(&mut file, &mut plain, true).await?;
     file.sync_all().await.map_err(|e| io_failed(&e))?;
     drop(file);
     tokio::fs::rename(blobs.partial_path_of(id), blobs.path_of(id))

@@ -10,6 +10,7 @@
 pub mod route;
 pub mod authorizer;
 pub mod authz;
+pub mod blob_cipher;
 pub mod checked_time;
 pub mod context;
 pub mod db;

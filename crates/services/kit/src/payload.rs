@@ -12,6 +12,8 @@ use std::{
     sync::{Arc, Mutex, PoisonError},
 };
 
+use crate::blob_cipher::BlobKey;
+
 /// Where blobs live: `<root>/<first two characters of the id>/<id>`, written as
 /// `<id>.part` and renamed when complete and durable.
 #[derive(Debug, Clone)]
@@ -118,10 +120,13 @@ pub struct StagedBody {
 pub struct Segment {
     /// The blob.
     pub blob: String,
-    /// The first byte to send.
+    /// The first byte to send (of the plaintext).
     pub offset: u64,
     /// How many bytes to send.
     pub len: u64,
+    /// The data key the blob is sealed with (see [`crate::blob_cipher`]); `None` for a blob
+    /// stored in clear.
+    pub key: Option<BlobKey>,
 }
 
 /// A response body to stream: the segments, in order.
@@ -148,6 +153,7 @@ impl OutboundBody {
 #[derive(Debug, Default)]
 struct State {
     blobs: Option<BlobStore>,
+    sealing: Option<BlobKey>,
     inbound: Option<StagedBody>,
     adopted: bool,
     outbound: Option<OutboundBody>,
@@ -174,6 +180,16 @@ impl Payload {
     /// The blob store, when the server has one.
     pub fn blobs(&self) -> Option<BlobStore> {
         self.state().blobs.clone()
+    }
+
+    /// The data key the upload is to be sealed with, chosen before the body is read.
+    pub fn set_sealing_key(&self, key: BlobKey) {
+        self.state().sealing = Some(key);
+    }
+
+    /// The data key to seal the upload with.
+    pub fn sealing_key(&self) -> Option<BlobKey> {
+        self.state().sealing.clone()
     }
 
     /// Hands the staged upload to the handler.

@@ -85,6 +85,8 @@ fn action(op: Op) -> Option<&'static str> {
         Op::GetPublicAccessBlock => "s3:GetBucketPublicAccessBlock",
         Op::PutBucketTagging | Op::DeleteBucketTagging => "s3:PutBucketTagging",
         Op::GetBucketTagging => "s3:GetBucketTagging",
+        Op::PutBucketEncryption | Op::DeleteBucketEncryption => "s3:PutEncryptionConfiguration",
+        Op::GetBucketEncryption => "s3:GetEncryptionConfiguration",
         Op::ListMultipartUploads => "s3:ListBucketMultipartUploads",
         Op::PutObject
         | Op::CreateMultipartUpload

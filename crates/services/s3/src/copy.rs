@@ -2,10 +2,11 @@
 //! (a [`Preparation`], on a blocking thread), then recorded under the destination key like
 //! an upload. Metadata and tags are copied or replaced as the directives say.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 
 use md5::{Digest, Md5};
 use rampart_kit::{
+    blob_cipher::{BlobCipher, BlobKey, SEGMENT, TAG},
     context::{CallContext, Preparation},
     db::Db,
     payload::{BlobStore, StagedBody},
@@ -20,9 +21,9 @@ use crate::{
     error::{S3Error, S3Result},
     input::{bucket_name, key, opt_nonempty, opt_time},
     names::check_key,
-    objects::{headers_of, metadata_of, tags_of_header},
+    objects::{headers_of, metadata_of, prepared_sse, tags_of_header, PreparedSse},
     repo::{self, ObjectDoc, Piece, StoredChecksum},
-    Op,
+    sse, Op,
 };
 
 /// The copy's preconditions (`x-amz-copy-source-if-*`), on the source.
@@ -57,8 +58,8 @@ pub async fn prepare(
         )
     })?;
     let dest_bucket = bucket_name(input)?;
-    let dest_key = key(input)?;
-    check_key(dest_key)?;
+    let dest_key_name = key(input)?;
+    check_key(dest_key_name)?;
     let mut db = Db::Read(store);
     let source_bucket = repo::bucket(&mut db, &src_bucket).await?;
     let source = repo::find_object(&mut db, &source_bucket, &src_key)
@@ -66,7 +67,7 @@ pub async fn prepare(
         .ok_or_else(S3Error::no_key)?;
     let replace_meta = replaces(input, "MetadataDirective")?;
     replaces(input, "TaggingDirective")?;
-    if src_bucket == dest_bucket && src_key == dest_key && !replace_meta {
+    if src_bucket == dest_bucket && src_key == dest_key_name && !replace_meta {
         return Err(S3Error::InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into()));
     }
     conditions::check(
@@ -83,53 +84,137 @@ pub async fn prepare(
         tracing::error!("CopyObject without a blob store");
         S3Error::internal()
     })?;
+    let source_key = match &source.doc.sse {
+        Some(sse) => Some(sse::open_key(sse, store, ctx, &src_bucket, &src_key).await?),
+        None => None,
+    };
+    let dest = repo::bucket(&mut db, dest_bucket).await?;
+    let wanted = sse::wanted(input, dest.doc.encryption.as_ref())?;
+    let (dest_sse, dest_key) = sse::new_key(
+        &wanted,
+        store,
+        ctx,
+        dest.owner(),
+        dest.name(),
+        dest_key_name,
+    )
+    .await?;
     let pieces = source.doc.pieces.clone();
     Ok(Some(Preparation::new(move || {
-        let staged = copy_pieces(&blobs, &pieces).map_err(|err| {
-            tracing::error!(error = %err, "copying an object's bytes failed");
-            ServiceError::from(S3Error::internal())
-        })?;
+        let staged =
+            copy_pieces(&blobs, &pieces, source_key.as_ref(), Some(&dest_key)).map_err(|err| {
+                tracing::error!(error = %err, "copying an object's bytes failed");
+                ServiceError::from(S3Error::internal())
+            })?;
         payload.set_inbound(staged);
-        Ok(())
+        Ok(PreparedSse(dest_sse))
     })))
 }
 
-/// Copies the pieces into one new durable blob, hashing as it goes.
-pub fn copy_pieces(blobs: &BlobStore, pieces: &[Piece]) -> std::io::Result<StagedBody> {
+/// Copies the pieces into one new durable blob, hashing as it goes: opened with the source's
+/// data key (when sealed) and sealed with the destination's.
+pub fn copy_pieces(
+    blobs: &BlobStore,
+    pieces: &[Piece],
+    source_key: Option<&BlobKey>,
+    dest_key: Option<&BlobKey>,
+) -> std::io::Result<StagedBody> {
     let id = BlobStore::new_id();
     std::fs::create_dir_all(blobs.dir_of(&id))?;
     let partial = blobs.partial_path_of(&id);
-    let mut out = std::fs::File::create(&partial)?;
+    let result = copy_into(blobs, pieces, source_key, dest_key, &id);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+fn copy_into(
+    blobs: &BlobStore,
+    pieces: &[Piece],
+    source_key: Option<&BlobKey>,
+    dest_key: Option<&BlobKey>,
+    id: &str,
+) -> std::io::Result<StagedBody> {
+    let partial = blobs.partial_path_of(id);
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&partial)?);
+    let sealer = dest_key.map(|k| BlobCipher::new(k, id));
+    let mut index = 0u64;
+    let mut pending: Vec<u8> = Vec::with_capacity(SEGMENT);
     let mut md5 = Md5::new();
     let mut len = 0u64;
-    let mut buf = vec![0u8; 1 << 20];
+    let mut emit = |data: &[u8],
+                    pending: &mut Vec<u8>,
+                    out: &mut std::io::BufWriter<std::fs::File>,
+                    last: bool|
+     -> std::io::Result<()> {
+        pending.extend_from_slice(data);
+        let Some(cipher) = &sealer else {
+            out.write_all(pending)?;
+            pending.clear();
+            return Ok(());
+        };
+        while pending.len() >= SEGMENT || (last && !pending.is_empty()) {
+            let take = pending.len().min(SEGMENT);
+            let mut segment: Vec<u8> = pending.drain(..take).collect();
+            cipher
+                .seal(index, &mut segment)
+                .map_err(std::io::Error::other)?;
+            index += 1;
+            out.write_all(&segment)?;
+        }
+        Ok(())
+    };
     for p in pieces {
-        let mut src = std::fs::File::open(blobs.path_of(&p.blob))?;
-        src.seek(SeekFrom::Start(0))?;
+        let mut src = std::io::BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(blobs.path_of(&p.blob))?,
+        );
+        let opener = source_key.map(|k| BlobCipher::new(k, &p.blob));
         let mut left = p.len;
+        let mut segment_index = 0u64;
         while left > 0 {
-            let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-            let chunk = buf.get_mut(..want).unwrap_or_default();
-            let n = src.read(chunk)?;
-            if n == 0 {
+            let mut chunk = match &opener {
+                Some(cipher) => {
+                    let mut sealed = Vec::with_capacity(SEGMENT + TAG);
+                    (&mut src)
+                        .take((SEGMENT + TAG) as u64)
+                        .read_to_end(&mut sealed)?;
+                    cipher
+                        .open(segment_index, &mut sealed)
+                        .map_err(std::io::Error::other)?;
+                    segment_index += 1;
+                    sealed
+                }
+                None => {
+                    let want = usize::try_from(left).map_or(1 << 20, |l| l.min(1 << 20));
+                    let mut buf = vec![0u8; want];
+                    let n = src.read(&mut buf)?;
+                    buf.truncate(n);
+                    buf
+                }
+            };
+            if chunk.is_empty() {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::UnexpectedEof,
                     "blob shorter than recorded",
                 ));
             }
-            let got = chunk.get(..n).unwrap_or_default();
-            md5.update(got);
-            out.write_all(got)?;
-            left -= n as u64;
-            len += n as u64;
+            chunk.truncate(usize::try_from(left).map_or(chunk.len(), |l| l.min(chunk.len())));
+            md5.update(&chunk);
+            left -= chunk.len() as u64;
+            len += chunk.len() as u64;
+            emit(&chunk, &mut pending, &mut out, false)?;
         }
     }
-    out.sync_all()?;
-    drop(out);
-    std::fs::rename(&partial, blobs.path_of(&id))?;
-    std::fs::File::open(blobs.dir_of(&id))?.sync_all()?;
+    emit(&[], &mut pending, &mut out, true)?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&partial, blobs.path_of(id))?;
+    std::fs::File::open(blobs.dir_of(id))?.sync_all()?;
     Ok(StagedBody {
-        blob: id,
+        blob: id.to_string(),
         len,
         md5: md5.finalize().into(),
         checksums: Vec::new(),
@@ -171,6 +256,7 @@ pub async fn copy(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<
             len: staged.len,
         }],
         parts_count: None,
+        sse: Some(prepared_sse(ctx)?),
     };
     let previous = repo::put_object(&mut db, &bucket, dest_key, &doc, ctx.now).await?;
     ctx.payload.adopt_inbound();
@@ -179,10 +265,11 @@ pub async fn copy(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<
             .into_iter()
             .for_each(|b| ctx.payload.release_after_commit(b));
     }
-    Ok(json!({
-        "CopyObjectResult": {
-            "ETag": format!("\"{}\"", doc.etag),
-            "LastModified": ctx.now.timestamp(),
-        }
-    }))
+    let mut out = serde_json::Map::new();
+    out.insert(
+        "CopyObjectResult".into(),
+        json!({ "ETag": format!("\"{}\"", doc.etag), "LastModified": ctx.now.timestamp() }),
+    );
+    sse::describe(doc.sse.as_ref(), &mut out);
+    Ok(Value::Object(out))
 }

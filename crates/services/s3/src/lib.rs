@@ -24,6 +24,7 @@ pub mod objects;
 pub mod policy;
 pub mod public_access;
 pub mod repo;
+pub mod sse;
 pub mod trail;
 
 pub use error::S3Error;
@@ -47,7 +48,10 @@ routes! {
         PutPublicAccessBlock => Write, |i, c, d| public_access::put(i, c, d);
         GetPublicAccessBlock => Read, |i, c, d| public_access::get(i, c, d);
         DeletePublicAccessBlock => Write, |i, c, d| public_access::delete(i, c, d);
-        PutObject => Write, |i, c, d| objects::put(i, c, d);
+        PutBucketEncryption => Write, |i, c, d| buckets::put_encryption(i, c, d);
+        GetBucketEncryption => Read, |i, c, d| buckets::get_encryption(i, c, d);
+        DeleteBucketEncryption => Write, |i, c, d| buckets::delete_encryption(i, c, d);
+        PutObject => Write, |i, c, d| objects::put(i, c, d), prepare: objects::prepare_put;
         GetObject => Read, |i, c, d| objects::get(i, c, d);
         HeadObject => Read, |i, c, d| objects::head(i, c, d);
         DeleteObject => Write, |i, c, d| objects::delete(i, c, d);
@@ -58,8 +62,8 @@ routes! {
         DeleteObjectTagging => Write, |i, c, d| objects::delete_tagging(i, c, d);
         ListObjects => Read, |i, c, d| list::list_v1(i, c, d);
         ListObjectsV2 => Read, |i, c, d| list::list_v2(i, c, d);
-        CreateMultipartUpload => Write, |i, c, d| multipart::create(i, c, d);
-        UploadPart => Write, |i, c, d| multipart::upload_part(i, c, d);
+        CreateMultipartUpload => Write, |i, c, d| multipart::create(i, c, d), prepare: multipart::prepare_create;
+        UploadPart => Write, |i, c, d| multipart::upload_part(i, c, d), prepare: multipart::prepare_part;
         CompleteMultipartUpload => Write, |i, c, d| multipart::complete(i, c, d);
         AbortMultipartUpload => Write, |i, c, d| multipart::abort(i, c, d);
         ListParts => Read, |i, c, d| multipart::list_parts(i, c, d);
@@ -67,11 +71,11 @@ routes! {
     }
     not_built {
         CreateBucketMetadataConfiguration, CreateBucketMetadataTableConfiguration, CreateSession, DeleteBucketAnalyticsConfiguration,
-        DeleteBucketCors, DeleteBucketEncryption, DeleteBucketIntelligentTieringConfiguration, DeleteBucketInventoryConfiguration,
+        DeleteBucketCors, DeleteBucketIntelligentTieringConfiguration, DeleteBucketInventoryConfiguration,
         DeleteBucketLifecycle, DeleteBucketMetadataConfiguration, DeleteBucketMetadataTableConfiguration, DeleteBucketMetricsConfiguration,
         DeleteBucketOwnershipControls, DeleteBucketReplication, DeleteBucketWebsite,
         GetBucketAbac, GetBucketAccelerateConfiguration, GetBucketAcl, GetBucketAnalyticsConfiguration,
-        GetBucketCors, GetBucketEncryption, GetBucketIntelligentTieringConfiguration, GetBucketInventoryConfiguration,
+        GetBucketCors, GetBucketIntelligentTieringConfiguration, GetBucketInventoryConfiguration,
         GetBucketLifecycle, GetBucketLifecycleConfiguration, GetBucketLogging, GetBucketMetadataConfiguration,
         GetBucketMetadataTableConfiguration, GetBucketMetricsConfiguration, GetBucketNotification, GetBucketNotificationConfiguration,
         GetBucketOwnershipControls, GetBucketReplication, GetBucketRequestPayment, GetBucketVersioning,
@@ -79,8 +83,7 @@ routes! {
         GetObjectLockConfiguration, GetObjectRetention, GetObjectTorrent,
         ListBucketAnalyticsConfigurations, ListBucketIntelligentTieringConfigurations, ListBucketInventoryConfigurations, ListBucketMetricsConfigurations,
         ListDirectoryBuckets, ListObjectVersions, PutBucketAbac, PutBucketAccelerateConfiguration,
-        PutBucketAcl, PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketEncryption,
-        PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle, PutBucketLifecycleConfiguration,
+        PutBucketAcl, PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle, PutBucketLifecycleConfiguration,
         PutBucketLogging, PutBucketMetricsConfiguration, PutBucketNotification, PutBucketNotificationConfiguration,
         PutBucketOwnershipControls, PutBucketReplication, PutBucketRequestPayment, PutBucketVersioning,
         PutBucketWebsite, PutObjectAcl, PutObjectLegalHold, PutObjectLockConfiguration,

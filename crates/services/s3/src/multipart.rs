@@ -8,8 +8,14 @@
 use std::collections::BTreeMap;
 
 use md5::{Digest, Md5};
-use rampart_kit::{context::CallContext, db::Db, entity, json_field::SetField};
+use rampart_kit::{
+    context::{CallContext, Preparation},
+    db::Db,
+    entity,
+    json_field::SetField,
+};
 use rampart_store::Entity;
+use rampart_store::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -19,7 +25,9 @@ use crate::{
     input::{bucket_name, key, opt_nonempty},
     names::check_key,
     objects::{headers_of, metadata_of, tags_of_header},
+    objects::{prepared_sse, PreparedSse},
     repo::{self, Bucket, ObjectDoc, Piece, StoredChecksum, PART, UPLOAD},
+    sse::{self, Sse},
 };
 
 /// The smallest part other than the last: 5 MiB.
@@ -37,6 +45,9 @@ struct UploadDoc {
     initiator: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     checksum_algorithm: Option<String>,
+    /// The upload's encryption: every part is sealed with its data key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sse: Option<Sse>,
 }
 
 /// A part uploaded.
@@ -121,6 +132,7 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Resul
         tags: tags_of_header(input)?,
         initiator: ctx.principal.arn.clone(),
         checksum_algorithm: opt_nonempty(input, "ChecksumAlgorithm").map(str::to_string),
+        sse: Some(prepared_sse(ctx)?),
     };
     let e = Entity {
         account_id: bucket.owner().to_string(),
@@ -135,11 +147,15 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Resul
         doc: entity::to_text(&doc)?,
     };
     db.entities().create(&e).await?;
-    let mut out = json!({ "Bucket": bucket.name(), "Key": key, "UploadId": upload_id });
+    let mut out = Map::new();
+    out.insert("Bucket".into(), json!(bucket.name()));
+    out.insert("Key".into(), json!(key));
+    out.insert("UploadId".into(), json!(upload_id));
     if let Some(a) = &doc.checksum_algorithm {
-        out.set_field("ChecksumAlgorithm", json!(a));
+        out.insert("ChecksumAlgorithm".into(), json!(a));
     }
-    Ok(out)
+    sse::describe(doc.sse.as_ref(), &mut out);
+    Ok(Value::Object(out))
 }
 
 /// `UploadPart`: the staged body becomes part `PartNumber` (replacing an earlier upload of
@@ -195,6 +211,41 @@ pub async fn upload_part(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3
         out.insert(format!("Checksum{}", c.algorithm), json!(c.value));
     }
     Ok(Value::Object(out))
+}
+
+/// Prepares `CreateMultipartUpload`: chooses the encryption and makes the upload's data key.
+pub async fn prepare_create(
+    _op: crate::Op,
+    input: &Value,
+    ctx: &CallContext,
+    store: &Store,
+) -> S3Result<Option<Preparation>> {
+    let bucket = repo::bucket(&mut Db::Read(store), bucket_name(input)?).await?;
+    let key = key(input)?;
+    check_key(key)?;
+    let wanted = sse::wanted(input, bucket.doc.encryption.as_ref())?;
+    let (sse, _) = sse::new_key(&wanted, store, ctx, bucket.owner(), bucket.name(), key).await?;
+    Ok(Some(Preparation::new(move || Ok(PreparedSse(sse)))))
+}
+
+/// Prepares `UploadPart` (before its body is read): opens the upload's data key, which the
+/// pipeline seals the part with (SSE-KMS: KMS `Decrypt` for the caller, as AWS requires).
+pub async fn prepare_part(
+    _op: crate::Op,
+    input: &Value,
+    ctx: &CallContext,
+    store: &Store,
+) -> S3Result<Option<Preparation>> {
+    let mut db = Db::Read(store);
+    let bucket = repo::bucket(&mut db, bucket_name(input)?).await?;
+    let key = key(input)?;
+    let upload_id = crate::input::req_str(input, "UploadId")?;
+    let (_, up) = upload(&mut db, &bucket, key, upload_id).await?;
+    if let Some(sse) = &up.sse {
+        let data_key = sse::open_key(sse, store, ctx, bucket.name(), key).await?;
+        ctx.payload.set_sealing_key(data_key);
+    }
+    Ok(None)
 }
 
 /// Removes an upload and its parts, noting the blobs to release except `keep`.
@@ -288,6 +339,7 @@ pub async fn complete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Res
         checksums: Vec::new(),
         parts_count: Some(pieces.len() as u32),
         pieces,
+        sse: up.sse,
     };
     let kept: Vec<String> = doc.pieces.iter().map(|p| p.blob.clone()).collect();
     remove_upload(&mut db, ctx, &bucket, upload_id, &kept).await?;
@@ -296,12 +348,16 @@ pub async fn complete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Res
             .into_iter()
             .for_each(|b| ctx.payload.release_after_commit(b));
     }
-    Ok(json!({
-        "Location": format!("/{}/{}", bucket.name(), key),
-        "Bucket": bucket.name(),
-        "Key": key,
-        "ETag": format!("\"{etag}\""),
-    }))
+    let mut out = Map::new();
+    out.insert(
+        "Location".into(),
+        json!(format!("/{}/{}", bucket.name(), key)),
+    );
+    out.insert("Bucket".into(), json!(bucket.name()));
+    out.insert("Key".into(), json!(key));
+    out.insert("ETag".into(), json!(format!("\"{etag}\"")));
+    sse::describe(doc.sse.as_ref(), &mut out);
+    Ok(Value::Object(out))
 }
 
 /// `AbortMultipartUpload`.

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use rampart_kit::{
     authz::AuthzQuestion,
-    context::CallContext,
+    blob_cipher::BlobKey,
+    context::{CallContext, Preparation},
     db::Db,
     payload::{OutboundBody, Segment},
 };
@@ -24,6 +25,7 @@ use crate::{
     input::{bucket_name, key, opt_nonempty, opt_time},
     names::check_key,
     repo::{self, Object, ObjectDoc, Piece, StoredChecksum},
+    sse::{self, Sse},
 };
 
 /// The standard headers stored with an object, by member name.
@@ -167,6 +169,7 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
     let existing = repo::find_object(&mut db, &bucket, key).await?;
     check_write_conditions(input, existing.as_ref())?;
     let checksums: Vec<StoredChecksum> = staged.checksums.iter().map(Into::into).collect();
+    let sse = prepared_sse(ctx)?;
     let doc = ObjectDoc {
         size: staged.len,
         etag: hex::encode(staged.md5),
@@ -179,6 +182,7 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
             len: staged.len,
         }],
         parts_count: None,
+        sse: Some(sse),
     };
     let previous = repo::put_object(&mut db, &bucket, key, &doc, ctx.now).await?;
     ctx.payload.adopt_inbound();
@@ -190,7 +194,42 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
     let mut out = Map::new();
     out.insert("ETag".into(), json!(format!("\"{}\"", doc.etag)));
     checksum_members(&mut out, &checksums);
+    sse::describe(doc.sse.as_ref(), &mut out);
     Ok(Value::Object(out))
+}
+
+/// The encryption a write's preparation chose.
+#[derive(Debug, Clone)]
+pub struct PreparedSse(pub Sse);
+
+/// The encryption chosen by the call's preparation.
+pub fn prepared_sse(ctx: &CallContext) -> S3Result<Sse> {
+    ctx.prepared
+        .as_ref()
+        .and_then(|p| p.get::<PreparedSse>())
+        .map(|p| p.0.clone())
+        .ok_or_else(|| {
+            tracing::error!("an S3 write reached its handler without its encryption");
+            S3Error::internal()
+        })
+}
+
+/// Prepares `PutObject` (before its body is read): chooses the encryption and makes the data
+/// key the pipeline seals the body with.
+pub async fn prepare_put(
+    _op: crate::Op,
+    input: &Value,
+    ctx: &CallContext,
+    store: &rampart_store::Store,
+) -> S3Result<Option<Preparation>> {
+    let bucket = repo::bucket(&mut Db::Read(store), bucket_name(input)?).await?;
+    let key = key(input)?;
+    check_key(key)?;
+    let wanted = sse::wanted(input, bucket.doc.encryption.as_ref())?;
+    let (sse, data_key) =
+        sse::new_key(&wanted, store, ctx, bucket.owner(), bucket.name(), key).await?;
+    ctx.payload.set_sealing_key(data_key);
+    Ok(Some(Preparation::new(move || Ok(PreparedSse(sse)))))
 }
 
 /// The conditional headers of a read.
@@ -218,6 +257,7 @@ fn described(o: &Object, input: &Value) -> Map<String, Value> {
     if !o.doc.tags.is_empty() {
         out.insert("TagCount".into(), json!(o.doc.tags.len()));
     }
+    sse::describe(o.doc.sse.as_ref(), &mut out);
     if let Some(n) = o.doc.parts_count {
         out.insert("PartsCount".into(), json!(n));
     }
@@ -258,7 +298,7 @@ async fn readable(input: &Value, db: &mut Db<'_>) -> S3Result<Object> {
 }
 
 /// The blob stretches holding bytes `first..=last` of an object.
-pub fn segments(pieces: &[Piece], first: u64, len: u64) -> Vec<Segment> {
+pub fn segments(pieces: &[Piece], first: u64, len: u64, key: Option<&BlobKey>) -> Vec<Segment> {
     let mut out = Vec::new();
     let mut start = 0u64;
     let end = first.saturating_add(len);
@@ -271,6 +311,7 @@ pub fn segments(pieces: &[Piece], first: u64, len: u64) -> Vec<Segment> {
                 blob: p.blob.clone(),
                 offset: from - start,
                 len: to - from,
+                key: key.cloned(),
             });
         }
         start = p_end;
@@ -287,6 +328,16 @@ async fn read(
     send_body: bool,
 ) -> S3Result<Value> {
     let object = readable(input, &mut db).await?;
+    let Db::Read(store) = db else {
+        return Err(S3Error::internal());
+    };
+    // A get opens the data key (SSE-KMS: KMS `Decrypt` for the caller); a head does not.
+    let data_key = match (&object.doc.sse, send_body) {
+        (Some(sse), true) => {
+            Some(sse::open_key(sse, store, ctx, bucket_name(input)?, object.key()).await?)
+        }
+        _ => None,
+    };
     let size = object.doc.size;
     let range = conditions::range(opt_nonempty(input, "Range"), size)?;
     let mut out = described(&object, input);
@@ -300,7 +351,7 @@ async fn read(
     out.insert("ContentLength".into(), json!(len));
     let body = OutboundBody {
         segments: if send_body {
-            segments(&object.doc.pieces, first, len)
+            segments(&object.doc.pieces, first, len, data_key.as_ref())
         } else {
             Vec::new()
         },
@@ -436,7 +487,7 @@ mod tests {
                 len: 5,
             },
         ];
-        let s = segments(&pieces, 5, 10);
+        let s = segments(&pieces, 5, 10, None);
         assert_eq!(
             s,
             vec![
@@ -452,17 +503,17 @@ mod tests {
                 },
             ]
         );
-        let all = segments(&pieces, 0, 25);
+        let all = segments(&pieces, 0, 25, None);
         assert_eq!(all.iter().map(|s| s.len).sum::<u64>(), 25);
         assert_eq!(
-            segments(&pieces, 24, 1),
+            segments(&pieces, 24, 1, None),
             vec![Segment {
                 blob: "c".into(),
                 offset: 4,
                 len: 1
             }]
         );
-        assert!(segments(&pieces, 0, 0).is_empty());
+        assert!(segments(&pieces, 0, 0, None).is_empty());
     }
 
     #[test]

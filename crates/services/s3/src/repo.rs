@@ -44,6 +44,9 @@ pub struct BucketDoc {
     /// they were built, as for an AWS bucket made before April 2023).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_access_block: Option<crate::public_access::PublicAccessBlock>,
+    /// The default encryption (`ServerSideEncryptionConfiguration`); SSE-S3 when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<serde_json::Value>,
 }
 
 /// A bucket as stored.
@@ -102,6 +105,9 @@ pub struct ObjectDoc {
     /// The number of parts of a multipart object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parts_count: Option<u32>,
+    /// How the object's data key is kept (`None`: stored in clear, never for new objects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sse: Option<crate::sse::Sse>,
 }
 
 /// A checksum as stored (`rampart_kit::payload::Checksum` with serde).

@@ -237,6 +237,17 @@ def test_multipart_uploads(s3, bucket):
     assert got["Body"].read() == first + second
     span = s3.get_object(Bucket=bucket, Key="big", Range=f"bytes={len(first) - 3}-{len(first) + 2}")
     assert span["Body"].read() == first[-3:] + second[:3]
+    # A part copied from a range of another object.
+    cp = s3.create_multipart_upload(Bucket=bucket, Key="assembled")["UploadId"]
+    c1 = s3.upload_part_copy(Bucket=bucket, Key="assembled", UploadId=cp, PartNumber=1,
+                             CopySource={"Bucket": bucket, "Key": "big"},
+                             CopySourceRange=f"bytes=0-{len(first) - 1}")["CopyPartResult"]["ETag"]
+    c2 = s3.upload_part_copy(Bucket=bucket, Key="assembled", UploadId=cp, PartNumber=2,
+                             CopySource={"Bucket": bucket, "Key": "big"},
+                             CopySourceRange=f"bytes={len(first)}-{len(first) + 4}")["CopyPartResult"]["ETag"]
+    s3.complete_multipart_upload(Bucket=bucket, Key="assembled", UploadId=cp, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": c1}, {"PartNumber": 2, "ETag": c2}]})
+    assert s3.get_object(Bucket=bucket, Key="assembled")["Body"].read() == first + second[:5]
     with pytest.raises(ClientError) as e:
         s3.list_parts(Bucket=bucket, Key="big", UploadId=uid)
     assert code(e) == "NoSuchUpload"
@@ -533,8 +544,10 @@ def test_cli_copies_a_large_file_both_ways_and_syncs(server, bucket):
         for _ in range(25):
             f.write(os.urandom(4 * 1024 * 1024))
     server.cli("s3", "cp", src, f"s3://{bucket}/big.bin")
+    # An S3-to-S3 copy of a large object goes part by part (UploadPartCopy).
+    server.cli("s3", "cp", f"s3://{bucket}/big.bin", f"s3://{bucket}/copy/big.bin")
     dst = os.path.join(work, "back.bin")
-    server.cli("s3", "cp", f"s3://{bucket}/big.bin", dst)
+    server.cli("s3", "cp", f"s3://{bucket}/copy/big.bin", dst)
     with open(src, "rb") as a, open(dst, "rb") as b:
         assert hashlib.sha256(a.read()).digest() == hashlib.sha256(b.read()).digest()
     tree = os.path.join(work, "tree")

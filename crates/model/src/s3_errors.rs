@@ -3,7 +3,7 @@
 //! for restXml services after the model's own table.
 
 /// `(code, status)` of S3's errors, sorted by code (all client faults below 500).
-static S3_ERRORS: [(&str, u16); 60] = [
+static S3_ERRORS: [(&str, u16); 62] = [
     ("AccessDenied", 403),
     ("AccountProblem", 403),
     ("AllAccessDisabled", 403),
@@ -15,6 +15,7 @@ static S3_ERRORS: [(&str, u16); 60] = [
     ("EntityTooLarge", 400),
     ("EntityTooSmall", 400),
     ("ExpiredToken", 400),
+    ("IllegalLocationConstraintException", 400),
     ("IllegalVersioningConfigurationException", 400),
     ("IncompleteBody", 400),
     ("InternalError", 500),
@@ -23,6 +24,7 @@ static S3_ERRORS: [(&str, u16); 60] = [
     ("InvalidBucketName", 400),
     ("InvalidBucketState", 409),
     ("InvalidDigest", 400),
+    ("InvalidLocationConstraint", 400),
     ("InvalidObjectState", 403),
     ("InvalidPart", 400),
     ("InvalidPartOrder", 400),
@@ -84,6 +86,10 @@ mod tests {
         assert!(S3_ERRORS.windows(2).all(|w| w[0].0 < w[1].0));
         assert_eq!(s3_error_status("NoSuchKey"), Some((404, true)));
         assert_eq!(s3_error_status("InvalidRange"), Some((416, true)));
+        assert_eq!(
+            s3_error_status("IllegalLocationConstraintException"),
+            Some((400, true))
+        );
         assert_eq!(s3_error_status("SlowDown"), Some((503, false)));
         assert_eq!(s3_error_status("NoSuchEntity"), None);
     }

@@ -74,7 +74,10 @@ pub use parse::{
     SignedHeaders, StreamingForm, MAX_PRESIGNED_EXPIRES_SECS, UNSIGNED_PAYLOAD,
 };
 pub use secret::{AccessKeyId, SecretKey, SigningKey};
-pub use sign::{presign, sign, sign_chunked, sign_with_payload_hash, SignedRequest, SigningParams};
+pub use sign::{
+    presign, sign, sign_chunked, sign_with_payload_hash, sign_with_uri_rules, SignedRequest,
+    SigningParams,
+};
 pub use verify::{
     check_time, verify, verify_with_key, verify_with_options, SigningKeyCache, VerifiedScope,
     VerifyOptions, MAX_CLOCK_SKEW,

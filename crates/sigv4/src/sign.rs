@@ -101,6 +101,18 @@ pub fn sign_with_payload_hash(
     params: &SigningParams<'_>,
     payload_hash: &str,
 ) -> Result<SignedRequest, SigV4Error> {
+    sign_with_uri_rules(req, params, payload_hash, UriRules::default())
+}
+
+/// [`sign_with_payload_hash`] with the canonical URI derived by `rules`: S3 signs the path as
+/// sent, neither normalized nor encoded twice (`UriRules { normalize: false, double_encode:
+/// false }`, as [`crate::VerifyOptions::s3`] checks it).
+pub fn sign_with_uri_rules(
+    req: &RequestParts<'_>,
+    params: &SigningParams<'_>,
+    payload_hash: &str,
+    rules: UriRules,
+) -> Result<SignedRequest, SigV4Error> {
     let x_amz_date = format_amz_date(&params.time);
     let mut headers: Vec<(&str, &[u8])> = req
         .headers
@@ -127,7 +139,7 @@ pub fn sign_with_payload_hash(
     let scope = params.scope();
     let creq = canonical_request(
         req.method,
-        &canonical_uri(req.path, UriRules::default()),
+        &canonical_uri(req.path, rules),
         &canonical_query(req.query, false),
         &headers,
         &names,
@@ -270,4 +282,63 @@ pub fn sign_chunked(
     }
     out.extend_from_slice(b"\r\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use super::*;
+    use crate::{parse_request, verify_with_options, VerifyOptions};
+
+    /// A path S3 keeps as sent (a `//`, a `..` segment, an encoded space) verifies under S3's
+    /// rules only when signed with them.
+    #[test]
+    fn s3_rules_sign_the_path_as_sent() {
+        let secret = SecretKey::from("secret");
+        let time = Utc::now();
+        let params = SigningParams {
+            access_key_id: "AKIDEXAMPLE",
+            secret: &secret,
+            region: "us-east-1",
+            service: "s3",
+            time,
+            security_token: None,
+        };
+        let s3 = UriRules {
+            normalize: false,
+            double_encode: false,
+        };
+        let hash = sha256_hex(b"");
+        let headers: Vec<(&str, &[u8])> = vec![
+            ("host", b"localhost"),
+            ("x-amz-content-sha256", hash.as_bytes()),
+        ];
+        let path = "/bucket/a%20b//../c";
+        let req = RequestParts {
+            method: "GET",
+            path,
+            query: "",
+            headers: &headers,
+            body: b"",
+        };
+        let verifies = |signed: SignedRequest| {
+            let mut all = headers.clone();
+            all.push(("authorization", signed.authorization.as_bytes()));
+            all.push(("x-amz-date", signed.x_amz_date.as_bytes()));
+            let req = RequestParts {
+                headers: &all,
+                ..req
+            };
+            let auth = parse_request(&req).unwrap();
+            let key = SigningKey::for_scope(&secret, &auth.scope);
+            verify_with_options(&auth, &req, &key, time, &VerifyOptions::s3()).is_ok()
+        };
+        assert!(verifies(
+            sign_with_uri_rules(&req, &params, &hash, s3).unwrap()
+        ));
+        assert!(!verifies(
+            sign_with_payload_hash(&req, &params, &hash).unwrap()
+        ));
+    }
 }

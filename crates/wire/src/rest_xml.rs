@@ -324,12 +324,13 @@ fn element_value(
     }
 }
 
-/// A scalar from XML text: strings verbatim, blobs as their base64 text, timestamps ISO 8601.
+/// A scalar from XML text: strings verbatim, blobs as their base64 text, timestamps ISO 8601
+/// or, where the shape says `rfc822` (`ObjectIdentifier.LastModifiedTime`), an HTTP date.
 fn scalar_value(service: &'static Service, id: ShapeId, text: &str) -> Result<Value, ApiError> {
     match service.shape(id).kind {
         ShapeKind::String | ShapeKind::Document => Ok(Value::String(text.to_string())),
         ShapeKind::Blob => Ok(Value::String(text.trim().to_string())),
-        ShapeKind::Timestamp(_) => crate::time::parse_timestamp(text)
+        ShapeKind::Timestamp(_) => crate::time::parse_http_date(text)
             .map(crate::time::epoch_to_json)
             .filter(|v| !v.is_null())
             .ok_or_else(malformed_xml),

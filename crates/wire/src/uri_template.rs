@@ -104,6 +104,15 @@ fn match_path(template: &'static str, path: &str) -> Option<Vec<(&'static str, S
         offset = offset.checked_add(1)?;
     }
     let segs: Vec<Segment<'static>> = segments(template).collect();
+    // An empty segment (`/b//`: the S3 key `/`) is only a greedy label's to take; without one
+    // the path matches only with a single trailing slash at most (`/b/`).
+    if !segs.iter().any(|s| matches!(s, Segment::Greedy(_))) {
+        let inner = path.strip_prefix('/').unwrap_or(path);
+        let inner = inner.strip_suffix('/').unwrap_or(inner);
+        if !inner.is_empty() && inner.split('/').any(str::is_empty) {
+            return None;
+        }
+    }
     let mut labels = Vec::new();
     let mut at = 0usize;
     for (i, seg) in segs.iter().enumerate() {

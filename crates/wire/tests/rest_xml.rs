@@ -122,6 +122,14 @@ fn keys_keep_empty_segments_and_trailing_slashes() {
     );
     let d = send("GET", "/b/", "", &[], b"").unwrap();
     assert_eq!(d.operation.name, "ListObjects");
+    // Keys of slashes alone are keys, not the bucket.
+    for (path, key) in [("/b//", "/"), ("/b///", "//")] {
+        let d = send("PUT", path, "", &[], b"").unwrap();
+        assert_eq!(
+            (d.operation.name, d.input["Key"].as_str()),
+            ("PutObject", Some(key))
+        );
+    }
 }
 
 #[test]
@@ -232,6 +240,17 @@ fn delete_objects_reads_its_xml_payload() {
             "The XML you provided was not well-formed or did not validate against our published schema"
         );
     }
+}
+
+#[test]
+fn body_timestamps_read_in_the_shapes_format() {
+    // `ObjectIdentifier.LastModifiedTime` is an `rfc822` timestamp: SDKs send an HTTP date.
+    let body = br#"<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Object><Key>a</Key><LastModifiedTime>Tue, 02 Jan 2024 03:04:05 GMT</LastModifiedTime></Object></Delete>"#;
+    let d = send("POST", "/b", "delete", &[], body).unwrap();
+    assert_eq!(
+        d.input["Delete"]["Objects"][0]["LastModifiedTime"],
+        json!(1_704_164_645)
+    );
 }
 
 #[test]

@@ -393,6 +393,12 @@ async fn process(
     };
     let operation = decoded.operation;
     call.input = Some(decoded.input.clone());
+    if s3 && operation.checksum_required && stream.is_none() {
+        if let Err(error) = upload::check_body_integrity(headers, body) {
+            call.error = Some(error);
+            return error_response(call);
+        }
+    }
     if s3 {
         call.data_resources =
             rampart_services::s3::trail::data_event_resources(operation.name, &decoded.input);

@@ -369,3 +369,97 @@ pub(crate) fn expected_checksums(headers: &axum::http::HeaderMap) -> Vec<Expecte
     }
     out
 }
+
+/// The integrity check S3 requires of some small bodies (`DeleteObjects`, `PutBucketPolicy`,
+/// tagging, ...: the model's `httpChecksum.requestChecksumRequired`): a `Content-MD5` or an
+/// `x-amz-checksum-*` header, which must match the body.
+pub(crate) fn check_body_integrity(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    use base64::Engine as _;
+    let mut checked = false;
+    if let Some(given) = headers.get("content-md5").and_then(|v| v.to_str().ok()) {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(given.trim())
+            .ok()
+            .filter(|d| d.len() == 16)
+            .ok_or_else(|| {
+                error(
+                    "InvalidDigest",
+                    "The Content-MD5 you specified was invalid.",
+                    400,
+                )
+            })?;
+        if decoded.as_slice() != Md5::digest(body).as_slice() {
+            return Err(error(
+                "BadDigest",
+                "The Content-MD5 you specified did not match what we received.",
+                400,
+            ));
+        }
+        checked = true;
+    }
+    for expected in expected_checksums(headers) {
+        let Some(given) = expected.value else {
+            continue;
+        };
+        let mut hasher = expected.algorithm.hasher();
+        hasher.update(body);
+        if hasher.finish_base64() != given {
+            return Err(error(
+                "BadDigest",
+                format!(
+                    "The {} you specified did not match the calculated checksum.",
+                    expected.algorithm.as_str()
+                ),
+                400,
+            ));
+        }
+        checked = true;
+    }
+    if checked {
+        Ok(())
+    } else {
+        Err(error(
+            "InvalidRequest",
+            "Missing required header for this request: Content-MD5",
+            400,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderMap, HeaderValue};
+    use base64::Engine as _;
+
+    #[test]
+    fn bodies_that_need_a_checksum_are_checked() {
+        let body = b"<Delete><Object><Key>k</Key></Object></Delete>";
+        let mut headers = HeaderMap::new();
+        assert_eq!(
+            check_body_integrity(&headers, body).unwrap_err().code,
+            "InvalidRequest"
+        );
+        let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(body));
+        headers.insert("content-md5", HeaderValue::from_str(&md5).unwrap());
+        assert!(check_body_integrity(&headers, body).is_ok());
+        assert_eq!(
+            check_body_integrity(&headers, b"other").unwrap_err().code,
+            "BadDigest"
+        );
+        let mut crc = HeaderMap::new();
+        let value = ChecksumAlgorithm::Crc32.checksum_base64(body);
+        crc.insert(
+            "x-amz-checksum-crc32",
+            HeaderValue::from_str(&value).unwrap(),
+        );
+        assert!(check_body_integrity(&crc, body).is_ok());
+        assert_eq!(
+            check_body_integrity(&crc, b"other").unwrap_err().code,
+            "BadDigest"
+        );
+    }
+}

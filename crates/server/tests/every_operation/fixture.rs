@@ -1,7 +1,7 @@
 //! A small set of real resources, so that generated calls get past `NotFound` some of the
 //! time: a user with a key (the unprivileged caller), a role, a group, policies, an instance
 //! profile, an MFA device, KMS keys with an alias, a grant and a ciphertext, an organization
-//! with an OU, an SCP, a handshake and an account request.
+//! with an OU, an SCP, a handshake and an account request, S3 buckets, objects and an upload.
 
 use rampart_store::{Account, AccountStatus};
 use serde_json::{json, Value};
@@ -423,6 +423,50 @@ pub async fn seed(h: &Harness) -> Fixture {
         text(&request["CreateAccountStatus"]["Id"]),
     );
     pool.add("*Arn", org_arn);
+
+    // S3: a bucket with two objects, a tag set, a policy and an upload in progress, and an empty
+    // bucket that a `DeleteBucket` may remove.
+    let s3 = |op: &'static str, input: Value| async move { h.must("s3", op, input).await };
+    for bucket in ["fx-bucket", "fx-empty"] {
+        s3(
+            "CreateBucket",
+            json!({"Bucket": bucket,
+                   "CreateBucketConfiguration": {"LocationConstraint": "eu-west-1"}}),
+        )
+        .await;
+        pool.add("Bucket", bucket);
+    }
+    pool.add("LocationConstraint", "eu-west-1");
+    for key in ["fx-key", "fx/dir/obj.txt"] {
+        s3(
+            "PutObject",
+            json!({"Bucket": "fx-bucket", "Key": key, "Body": "aGVsbG8="}),
+        )
+        .await;
+        pool.add("Key", key);
+        pool.add("CopySource", format!("fx-bucket/{key}"));
+    }
+    s3(
+        "PutBucketTagging",
+        json!({"Bucket": "fx-bucket",
+               "Tagging": {"TagSet": [{"Key": "fx", "Value": "tag"}]}}),
+    )
+    .await;
+    let bucket_policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::fx-bucket/*"}}]}}"#
+    );
+    s3(
+        "PutBucketPolicy",
+        json!({"Bucket": "fx-bucket", "Policy": bucket_policy}),
+    )
+    .await;
+    pool.add("Policy", bucket_policy);
+    let upload = s3(
+        "CreateMultipartUpload",
+        json!({"Bucket": "fx-bucket", "Key": "fx-key"}),
+    )
+    .await;
+    pool.add("UploadId", tag_text(&upload, "UploadId"));
     Fixture {
         pool,
         unprivileged,

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use base64::Engine as _;
-use rampart_model::{Operation, Protocol, Service, Shape, ShapeId, ShapeKind};
+use rampart_model::{Location, Operation, Protocol, Service, Shape, ShapeId, ShapeKind};
 use serde_json::{json, Map, Value};
 
 /// Deepest structure generated; deeper members are left out.
@@ -184,7 +184,12 @@ impl Generator<'_> {
             return Value::Object(map);
         };
         for m in members {
-            let include = if m.required {
+            // A path label is always sent and never empty: an SDK refuses a request without
+            // one, and an empty one would address another resource (`/bucket/` is the bucket).
+            let label = m.location == Location::Uri;
+            let include = if label {
+                true
+            } else if m.required {
                 !self.mutate(10)
             } else if is_token(m.name) && self.hostile {
                 // Tokens are where caller-controlled numbers meet paging arithmetic.
@@ -195,7 +200,10 @@ impl Generator<'_> {
                 self.rng.chance(if depth == 0 { 40 } else { 25 })
             };
             if include && depth < MAX_DEPTH {
-                let v = self.value(m.name, m.shape, depth + 1);
+                let mut v = self.value(m.name, m.shape, depth + 1);
+                if label && (v.is_null() || v.as_str() == Some("")) {
+                    v = json!(self.word(8));
+                }
                 map.insert(m.name.to_string(), v);
             }
         }

@@ -13,6 +13,7 @@ use rampart_services::{
     iam::common::IamError,
     kms::error::KmsError,
     organizations::common::OrgError,
+    s3::S3Error,
     secretsmanager::SmError,
     sts::StsError,
 };
@@ -52,6 +53,11 @@ fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
             SmError::SERVICE,
             SmError::CODES,
             converted(SmError::every_variant()),
+        ),
+        (
+            S3Error::SERVICE,
+            S3Error::CODES,
+            converted(S3Error::every_variant()),
         ),
     ]
 }

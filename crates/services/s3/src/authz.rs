@@ -87,6 +87,9 @@ fn action(op: Op) -> Option<&'static str> {
         Op::GetBucketTagging => "s3:GetBucketTagging",
         Op::PutBucketEncryption | Op::DeleteBucketEncryption => "s3:PutEncryptionConfiguration",
         Op::GetBucketEncryption => "s3:GetEncryptionConfiguration",
+        Op::PutBucketVersioning => "s3:PutBucketVersioning",
+        Op::GetBucketVersioning => "s3:GetBucketVersioning",
+        Op::ListObjectVersions => "s3:ListBucketVersions",
         Op::ListMultipartUploads => "s3:ListBucketMultipartUploads",
         Op::PutObject
         | Op::CreateMultipartUpload
@@ -253,7 +256,10 @@ pub async fn authorize(
         return Ok(None);
     };
     if !on_object(op) {
-        let keys = if matches!(op, Op::ListObjects | Op::ListObjectsV2) {
+        let keys = if matches!(
+            op,
+            Op::ListObjects | Op::ListObjectsV2 | Op::ListObjectVersions
+        ) {
             list_keys(input)
         } else {
             Vec::new()
@@ -274,6 +280,16 @@ pub async fn authorize(
             | Op::DeleteObjectTagging
     ) {
         keys.extend(existing_tag_keys(&bucket, key, store).await?);
+    }
+    let version = opt_nonempty(input, "VersionId");
+    let action = match (op, version) {
+        (Op::GetObject | Op::HeadObject, Some(_)) => "s3:GetObjectVersion",
+        (Op::DeleteObject, Some(_)) => "s3:DeleteObjectVersion",
+        (Op::GetObjectTagging, Some(_)) => "s3:GetObjectVersionTagging",
+        _ => action,
+    };
+    if let Some(v) = version {
+        keys.push(one("s3:VersionId", v));
     }
     let mut requests = vec![object_request(action, &bucket, key, keys)];
     if matches!(op, Op::CopyObject | Op::UploadPartCopy) {

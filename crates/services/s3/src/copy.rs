@@ -2,14 +2,14 @@
 //! (a [`Preparation`], on a blocking thread), then recorded under the destination key like
 //! an upload. Metadata and tags are copied or replaced as the directives say.
 
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 
 use md5::{Digest, Md5};
 use rampart_kit::{
     blob_cipher::{BlobCipher, BlobKey, SEGMENT, TAG},
     context::{CallContext, Preparation},
     db::Db,
-    payload::{BlobStore, StagedBody},
+    payload::{BlobStore, Segment, StagedBody},
     ServiceError,
 };
 use rampart_store::Store;
@@ -21,7 +21,10 @@ use crate::{
     error::{S3Error, S3Result},
     input::{bucket_name, key, opt_nonempty, opt_time},
     names::check_key,
-    objects::{headers_of, metadata_of, prepared_sse, tags_of_header, PreparedSse},
+    objects::{
+        headers_of, metadata_of, prepared_sse, release, segments, tags_of_header, version_member,
+        PreparedSse,
+    },
     repo::{self, ObjectDoc, Piece, StoredChecksum},
     sse, Op,
 };
@@ -99,30 +102,85 @@ pub async fn prepare(
         dest_key_name,
     )
     .await?;
-    let pieces = source.doc.pieces.clone();
+    let stretches = segments(&source.doc.pieces, 0, source.doc.size, source_key.as_ref());
     Ok(Some(Preparation::new(move || {
-        let staged =
-            copy_pieces(&blobs, &pieces, source_key.as_ref(), Some(&dest_key)).map_err(|err| {
-                tracing::error!(error = %err, "copying an object's bytes failed");
-                ServiceError::from(S3Error::internal())
-            })?;
+        let staged = copy_stretches(&blobs, &stretches, Some(&dest_key)).map_err(|err| {
+            tracing::error!(error = %err, "copying an object's bytes failed");
+            ServiceError::from(S3Error::internal())
+        })?;
         payload.set_inbound(staged);
         Ok(PreparedSse(dest_sse))
     })))
 }
 
+/// Prepares `UploadPartCopy`: the source's bytes (or `CopySourceRange`) copied into a new blob
+/// sealed with the upload's data key, which the handler records as the part.
+pub async fn prepare_part(
+    _op: Op,
+    input: &Value,
+    ctx: &CallContext,
+    store: &Store,
+) -> S3Result<Option<Preparation>> {
+    let (src_bucket, src_key) = copy_source(input).ok_or_else(|| {
+        S3Error::argument(
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+        )
+    })?;
+    let mut db = Db::Read(store);
+    let source_bucket = repo::bucket(&mut db, &src_bucket).await?;
+    let source = crate::versioning::readable(&mut db, &source_bucket, &src_key, None).await?;
+    conditions::check(
+        &source_preconditions(input),
+        &source.doc.etag,
+        source.last_modified().timestamp(),
+    )
+    .map_err(|e| match e {
+        S3Error::NotModified(_) => S3Error::precondition(),
+        other => other,
+    })?;
+    let size = source.doc.size;
+    let (first, len) = match opt_nonempty(input, "CopySourceRange") {
+        None => (0, size),
+        Some(range) => match conditions::range(Some(range), size) {
+            Ok(Some(r)) => (r.first, r.len()),
+            _ => {
+                return Err(S3Error::InvalidRange(
+                    "The requested range is not satisfiable".into(),
+                ))
+            }
+        },
+    };
+    let source_key = match &source.doc.sse {
+        Some(sse) => Some(sse::open_key(sse, store, ctx, &src_bucket, &src_key).await?),
+        None => None,
+    };
+    // The upload's key: `prepare_part` of an upload opens it and leaves it in the payload.
+    crate::multipart::prepare_part(_op, input, ctx, store).await?;
+    let dest_key = ctx.payload.sealing_key();
+    let payload = ctx.payload.clone();
+    let blobs = payload.blobs().ok_or_else(S3Error::internal)?;
+    let stretches = segments(&source.doc.pieces, first, len, source_key.as_ref());
+    Ok(Some(Preparation::new(move || {
+        let staged = copy_stretches(&blobs, &stretches, dest_key.as_ref()).map_err(|err| {
+            tracing::error!(error = %err, "copying a part's bytes failed");
+            ServiceError::from(S3Error::internal())
+        })?;
+        payload.set_inbound(staged);
+        Ok(())
+    })))
+}
+
 /// Copies the pieces into one new durable blob, hashing as it goes: opened with the source's
 /// data key (when sealed) and sealed with the destination's.
-pub fn copy_pieces(
+pub fn copy_stretches(
     blobs: &BlobStore,
-    pieces: &[Piece],
-    source_key: Option<&BlobKey>,
+    stretches: &[Segment],
     dest_key: Option<&BlobKey>,
 ) -> std::io::Result<StagedBody> {
     let id = BlobStore::new_id();
     std::fs::create_dir_all(blobs.dir_of(&id))?;
     let partial = blobs.partial_path_of(&id);
-    let result = copy_into(blobs, pieces, source_key, dest_key, &id);
+    let result = copy_into(blobs, stretches, dest_key, &id);
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
@@ -131,8 +189,7 @@ pub fn copy_pieces(
 
 fn copy_into(
     blobs: &BlobStore,
-    pieces: &[Piece],
-    source_key: Option<&BlobKey>,
+    stretches: &[Segment],
     dest_key: Option<&BlobKey>,
     id: &str,
 ) -> std::io::Result<StagedBody> {
@@ -165,14 +222,22 @@ fn copy_into(
         }
         Ok(())
     };
-    for p in pieces {
-        let mut src = std::io::BufReader::with_capacity(
-            1 << 20,
-            std::fs::File::open(blobs.path_of(&p.blob))?,
-        );
-        let opener = source_key.map(|k| BlobCipher::new(k, &p.blob));
+    for p in stretches {
+        let mut file = std::fs::File::open(blobs.path_of(&p.blob))?;
+        let opener = p.key.as_ref().map(|k| BlobCipher::new(k, &p.blob));
+        // A sealed blob is read from the segment holding the first byte.
+        let mut segment_index = p.offset / SEGMENT as u64;
+        let mut skip = (p.offset % SEGMENT as u64) as usize;
+        let start = match opener {
+            Some(_) => segment_index * (SEGMENT + TAG) as u64,
+            None => {
+                skip = 0;
+                p.offset
+            }
+        };
+        file.seek(SeekFrom::Start(start))?;
+        let mut src = std::io::BufReader::with_capacity(1 << 20, file);
         let mut left = p.len;
-        let mut segment_index = 0u64;
         while left > 0 {
             let mut chunk = match &opener {
                 Some(cipher) => {
@@ -184,6 +249,8 @@ fn copy_into(
                         .open(segment_index, &mut sealed)
                         .map_err(std::io::Error::other)?;
                     segment_index += 1;
+                    sealed.drain(..skip.min(sealed.len()));
+                    skip = 0;
                     sealed
                 }
                 None => {
@@ -257,19 +324,20 @@ pub async fn copy(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<
         }],
         parts_count: None,
         sse: Some(prepared_sse(ctx)?),
+        ..ObjectDoc::default()
     };
-    let previous = repo::put_object(&mut db, &bucket, dest_key, &doc, ctx.now).await?;
+    let mut doc = doc;
+    release(
+        ctx,
+        repo::write_current(&mut db, &bucket, dest_key, &mut doc, ctx.now).await?,
+    );
     ctx.payload.adopt_inbound();
-    if let Some(old) = previous {
-        old.blobs()
-            .into_iter()
-            .for_each(|b| ctx.payload.release_after_commit(b));
-    }
     let mut out = serde_json::Map::new();
     out.insert(
         "CopyObjectResult".into(),
         json!({ "ETag": format!("\"{}\"", doc.etag), "LastModified": ctx.now.timestamp() }),
     );
     sse::describe(doc.sse.as_ref(), &mut out);
+    version_member(&doc, &mut out);
     Ok(Value::Object(out))
 }

@@ -10,6 +10,10 @@ service_errors! {
         NoSuchBucket,
         /// The key does not exist.
         NoSuchKey,
+        /// The version does not exist.
+        NoSuchVersion,
+        /// The method does not apply to the resource (a delete marker's version).
+        MethodNotAllowed,
         /// The multipart upload does not exist (aborted or completed).
         NoSuchUpload,
         /// The bucket has no policy.

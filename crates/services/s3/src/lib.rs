@@ -26,6 +26,7 @@ pub mod public_access;
 pub mod repo;
 pub mod sse;
 pub mod trail;
+pub mod versioning;
 
 pub use error::S3Error;
 pub use rampart_model::s3::Op;
@@ -48,6 +49,9 @@ routes! {
         PutPublicAccessBlock => Write, |i, c, d| public_access::put(i, c, d);
         GetPublicAccessBlock => Read, |i, c, d| public_access::get(i, c, d);
         DeletePublicAccessBlock => Write, |i, c, d| public_access::delete(i, c, d);
+        PutBucketVersioning => Write, |i, c, d| versioning::put(i, c, d);
+        GetBucketVersioning => Read, |i, c, d| versioning::get(i, c, d);
+        ListObjectVersions => Read, |i, c, d| versioning::list(i, c, d);
         PutBucketEncryption => Write, |i, c, d| buckets::put_encryption(i, c, d);
         GetBucketEncryption => Read, |i, c, d| buckets::get_encryption(i, c, d);
         DeleteBucketEncryption => Write, |i, c, d| buckets::delete_encryption(i, c, d);
@@ -64,6 +68,7 @@ routes! {
         ListObjectsV2 => Read, |i, c, d| list::list_v2(i, c, d);
         CreateMultipartUpload => Write, |i, c, d| multipart::create(i, c, d), prepare: multipart::prepare_create;
         UploadPart => Write, |i, c, d| multipart::upload_part(i, c, d), prepare: multipart::prepare_part;
+        UploadPartCopy => Write, |i, c, d| multipart::upload_part_copy(i, c, d), prepare: copy::prepare_part;
         CompleteMultipartUpload => Write, |i, c, d| multipart::complete(i, c, d);
         AbortMultipartUpload => Write, |i, c, d| multipart::abort(i, c, d);
         ListParts => Read, |i, c, d| multipart::list_parts(i, c, d);
@@ -78,17 +83,15 @@ routes! {
         GetBucketCors, GetBucketIntelligentTieringConfiguration, GetBucketInventoryConfiguration,
         GetBucketLifecycle, GetBucketLifecycleConfiguration, GetBucketLogging, GetBucketMetadataConfiguration,
         GetBucketMetadataTableConfiguration, GetBucketMetricsConfiguration, GetBucketNotification, GetBucketNotificationConfiguration,
-        GetBucketOwnershipControls, GetBucketReplication, GetBucketRequestPayment, GetBucketVersioning,
-        GetBucketWebsite, GetObjectAcl, GetObjectAttributes, GetObjectLegalHold,
+        GetBucketOwnershipControls, GetBucketReplication, GetBucketRequestPayment, GetBucketWebsite, GetObjectAcl, GetObjectAttributes, GetObjectLegalHold,
         GetObjectLockConfiguration, GetObjectRetention, GetObjectTorrent,
         ListBucketAnalyticsConfigurations, ListBucketIntelligentTieringConfigurations, ListBucketInventoryConfigurations, ListBucketMetricsConfigurations,
-        ListDirectoryBuckets, ListObjectVersions, PutBucketAbac, PutBucketAccelerateConfiguration,
+        ListDirectoryBuckets, PutBucketAbac, PutBucketAccelerateConfiguration,
         PutBucketAcl, PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle, PutBucketLifecycleConfiguration,
         PutBucketLogging, PutBucketMetricsConfiguration, PutBucketNotification, PutBucketNotificationConfiguration,
-        PutBucketOwnershipControls, PutBucketReplication, PutBucketRequestPayment, PutBucketVersioning,
-        PutBucketWebsite, PutObjectAcl, PutObjectLegalHold, PutObjectLockConfiguration,
+        PutBucketOwnershipControls, PutBucketReplication, PutBucketRequestPayment, PutBucketWebsite, PutObjectAcl, PutObjectLegalHold, PutObjectLockConfiguration,
         PutObjectRetention, RenameObject, RestoreObject,
         SelectObjectContent, UpdateBucketMetadataInventoryTableConfiguration, UpdateBucketMetadataJournalTableConfiguration, UpdateObjectEncryption,
-        UploadPartCopy, WriteGetObjectResponse,
+        WriteGetObjectResponse,
     }
 }

@@ -48,6 +48,9 @@ async fn scan(
         let (objects, more) =
             repo::list_objects(db, bucket, prefix, after.as_deref(), MAX_KEYS as u32).await?;
         for o in objects {
+            if o.doc.delete_marker {
+                continue;
+            }
             let key = o.key().to_string();
             let common = delimiter.and_then(|d| {
                 let rest = key.get(prefix.len()..)?;

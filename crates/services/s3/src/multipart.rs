@@ -25,7 +25,7 @@ use crate::{
     input::{bucket_name, key, opt_nonempty},
     names::check_key,
     objects::{headers_of, metadata_of, tags_of_header},
-    objects::{prepared_sse, PreparedSse},
+    objects::{prepared_sse, release, version_member, PreparedSse},
     repo::{self, Bucket, ObjectDoc, Piece, StoredChecksum, PART, UPLOAD},
     sse::{self, Sse},
 };
@@ -248,6 +248,13 @@ pub async fn prepare_part(
     Ok(None)
 }
 
+/// `UploadPartCopy`: the bytes its preparation copied become the part.
+pub async fn upload_part_copy(input: &Value, ctx: &CallContext, db: Db<'_>) -> S3Result<Value> {
+    let out = upload_part(input, ctx, db).await?;
+    let etag = out.get("ETag").cloned().unwrap_or(Value::Null);
+    Ok(json!({ "CopyPartResult": { "ETag": etag, "LastModified": ctx.now.timestamp() } }))
+}
+
 /// Removes an upload and its parts, noting the blobs to release except `keep`.
 async fn remove_upload(
     db: &mut Db<'_>,
@@ -340,14 +347,15 @@ pub async fn complete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Res
         parts_count: Some(pieces.len() as u32),
         pieces,
         sse: up.sse,
+        ..ObjectDoc::default()
     };
     let kept: Vec<String> = doc.pieces.iter().map(|p| p.blob.clone()).collect();
     remove_upload(&mut db, ctx, &bucket, upload_id, &kept).await?;
-    if let Some(old) = repo::put_object(&mut db, &bucket, key, &doc, ctx.now).await? {
-        old.blobs()
-            .into_iter()
-            .for_each(|b| ctx.payload.release_after_commit(b));
-    }
+    let mut doc = doc;
+    release(
+        ctx,
+        repo::write_current(&mut db, &bucket, key, &mut doc, ctx.now).await?,
+    );
     let mut out = Map::new();
     out.insert(
         "Location".into(),
@@ -357,6 +365,7 @@ pub async fn complete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Res
     out.insert("Key".into(), json!(key));
     out.insert("ETag".into(), json!(format!("\"{etag}\"")));
     sse::describe(doc.sse.as_ref(), &mut out);
+    version_member(&doc, &mut out);
     Ok(Value::Object(out))
 }
 

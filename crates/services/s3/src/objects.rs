@@ -26,6 +26,7 @@ use crate::{
     names::check_key,
     repo::{self, Object, ObjectDoc, Piece, StoredChecksum},
     sse::{self, Sse},
+    versioning,
 };
 
 /// The standard headers stored with an object, by member name.
@@ -183,19 +184,34 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
         }],
         parts_count: None,
         sse: Some(sse),
+        ..ObjectDoc::default()
     };
-    let previous = repo::put_object(&mut db, &bucket, key, &doc, ctx.now).await?;
+    let mut doc = doc;
+    release(
+        ctx,
+        repo::write_current(&mut db, &bucket, key, &mut doc, ctx.now).await?,
+    );
     ctx.payload.adopt_inbound();
-    if let Some(old) = previous {
-        old.blobs()
-            .into_iter()
-            .for_each(|b| ctx.payload.release_after_commit(b));
-    }
     let mut out = Map::new();
     out.insert("ETag".into(), json!(format!("\"{}\"", doc.etag)));
     checksum_members(&mut out, &checksums);
     sse::describe(doc.sse.as_ref(), &mut out);
+    version_member(&doc, &mut out);
     Ok(Value::Object(out))
+}
+
+/// Notes the blobs a write left unreferenced, removed once the call commits.
+pub fn release(ctx: &CallContext, displaced: repo::Displaced) {
+    for blob in displaced.released {
+        ctx.payload.release_after_commit(blob);
+    }
+}
+
+/// `VersionId` of an output, once the bucket's versioning was ever enabled.
+pub fn version_member(doc: &ObjectDoc, out: &mut Map<String, Value>) {
+    if let Some(v) = &doc.version_id {
+        out.insert("VersionId".into(), json!(v));
+    }
 }
 
 /// The encryption a write's preparation chose.
@@ -258,6 +274,7 @@ fn described(o: &Object, input: &Value) -> Map<String, Value> {
         out.insert("TagCount".into(), json!(o.doc.tags.len()));
     }
     sse::describe(o.doc.sse.as_ref(), &mut out);
+    version_member(&o.doc, &mut out);
     if let Some(n) = o.doc.parts_count {
         out.insert("PartsCount".into(), json!(n));
     }
@@ -286,9 +303,8 @@ fn described(o: &Object, input: &Value) -> Map<String, Value> {
 /// The object a read names, its preconditions checked.
 async fn readable(input: &Value, db: &mut Db<'_>) -> S3Result<Object> {
     let bucket = repo::bucket(db, bucket_name(input)?).await?;
-    let object = repo::find_object(db, &bucket, key(input)?)
-        .await?
-        .ok_or_else(S3Error::no_key)?;
+    let object =
+        versioning::readable(db, &bucket, key(input)?, versioning::version_of(input)).await?;
     conditions::check(
         &preconditions(input),
         &object.doc.etag,
@@ -374,12 +390,9 @@ pub async fn head(input: &Value, ctx: &CallContext, db: Db<'_>) -> S3Result<Valu
 /// `DeleteObject`: deleting a key that does not exist succeeds, as in S3.
 pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<Value> {
     let bucket = repo::bucket(&mut db, bucket_name(input)?).await?;
-    if let Some(old) = repo::delete_object(&mut db, &bucket, key(input)?).await? {
-        old.blobs()
-            .into_iter()
-            .for_each(|b| ctx.payload.release_after_commit(b));
-    }
-    Ok(json!({}))
+    let version = versioning::version_of(input);
+    let out = versioning::delete(input, key(input)?, version, ctx, &mut db, &bucket).await?;
+    Ok(Value::Object(out))
 }
 
 /// The most keys one `DeleteObjects` may name.
@@ -407,19 +420,41 @@ pub async fn delete_many(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3
     let mut errors = Vec::new();
     for o in &objects {
         let Some(k) = o["Key"].as_str() else { continue };
-        let question: AuthzQuestion =
-            authz::object_request("s3:DeleteObject", &bucket, k, Vec::new()).into();
+        let action = if o.get("VersionId").is_some() {
+            "s3:DeleteObjectVersion"
+        } else {
+            "s3:DeleteObject"
+        };
+        let question: AuthzQuestion = authz::object_request(action, &bucket, k, Vec::new()).into();
         if ctx.authorizer.authorize(ctx, &question).await.is_err() {
             errors.push(json!({ "Key": k, "Code": "AccessDenied", "Message": "Access Denied" }));
             continue;
         }
-        if let Some(old) = repo::delete_object(&mut db, &bucket, k).await? {
-            old.blobs()
-                .into_iter()
-                .for_each(|b| ctx.payload.release_after_commit(b));
-        }
+        let version = o.get("VersionId").and_then(Value::as_str);
+        let done = match versioning::delete(input, k, version, ctx, &mut db, &bucket).await {
+            Ok(done) => done,
+            Err(e @ (S3Error::AccessDenied(_) | S3Error::InvalidArgument(_))) => {
+                let err = rampart_kit::ServiceError::from(e);
+                errors.push(json!({ "Key": k, "Code": err.code, "Message": err.message }));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         if !quiet {
-            deleted.push(json!({ "Key": k }));
+            let mut entry = Map::new();
+            entry.insert("Key".into(), json!(k));
+            if let Some(v) = version {
+                entry.insert("VersionId".into(), json!(v));
+            }
+            if done.get("DeleteMarker").is_some() {
+                entry.insert("DeleteMarker".into(), json!(true));
+                if version.is_none() {
+                    if let Some(v) = done.get("VersionId") {
+                        entry.insert("DeleteMarkerVersionId".into(), v.clone());
+                    }
+                }
+            }
+            deleted.push(Value::Object(entry));
         }
     }
     let mut out = Map::new();
@@ -494,12 +529,14 @@ mod tests {
                 Segment {
                     blob: "a".into(),
                     offset: 5,
-                    len: 5
+                    len: 5,
+                    key: None
                 },
                 Segment {
                     blob: "b".into(),
                     offset: 0,
-                    len: 5
+                    len: 5,
+                    key: None
                 },
             ]
         );
@@ -510,7 +547,8 @@ mod tests {
             vec![Segment {
                 blob: "c".into(),
                 offset: 4,
-                len: 1
+                len: 1,
+                key: None
             }]
         );
         assert!(segments(&pieces, 0, 0, None).is_empty());

@@ -28,6 +28,12 @@ pub const OBJECT: &str = "s3:object";
 pub const UPLOAD: &str = "s3:upload";
 /// Parts of uploads in progress.
 pub const PART: &str = "s3:part";
+/// Noncurrent versions of objects (keyed `BUCKET/KEY\0VERSIONID`; version ids sort newest
+/// first).
+pub const VERSION: &str = "s3:version";
+
+/// The version id of an object written while versioning was never enabled or is suspended.
+pub const NULL_VERSION: &str = "null";
 
 /// A bucket's own settings.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -47,6 +53,24 @@ pub struct BucketDoc {
     /// The default encryption (`ServerSideEncryptionConfiguration`); SSE-S3 when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<serde_json::Value>,
+    /// `Enabled` or `Suspended`; `None` while versioning was never enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versioning: Option<String>,
+    /// `Enabled` or `Disabled` once set (MFA Delete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_delete: Option<String>,
+}
+
+impl BucketDoc {
+    /// Whether versioning is on.
+    pub fn versioning_enabled(&self) -> bool {
+        self.versioning.as_deref() == Some("Enabled")
+    }
+
+    /// Whether MFA Delete is on.
+    pub fn mfa_delete_enabled(&self) -> bool {
+        self.mfa_delete.as_deref() == Some("Enabled")
+    }
 }
 
 /// A bucket as stored.
@@ -108,6 +132,20 @@ pub struct ObjectDoc {
     /// How the object's data key is kept (`None`: stored in clear, never for new objects).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sse: Option<crate::sse::Sse>,
+    /// The version id, once the bucket's versioning was ever enabled (`null` for a version
+    /// written while it was not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    /// A delete marker: the key's current version says it is deleted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delete_marker: bool,
+}
+
+impl ObjectDoc {
+    /// The version id as S3 reports it (`null` for an object without one).
+    pub fn version(&self) -> &str {
+        self.version_id.as_deref().unwrap_or(NULL_VERSION)
+    }
 }
 
 /// A checksum as stored (`rampart_kit::payload::Checksum` with serde).
@@ -332,8 +370,182 @@ pub async fn list_objects(
     Ok((out, page.truncated))
 }
 
-/// Whether the bucket holds any object.
+/// Whether the bucket holds any object, version or delete marker.
 pub async fn has_objects(db: &mut Db<'_>, bucket: &Bucket) -> S3Result<bool> {
     let (objects, _) = list_objects(db, bucket, "", None, 1).await?;
-    Ok(!objects.is_empty())
+    Ok(!objects.is_empty() || has_versions(db, bucket).await?)
+}
+
+/// A fresh version id: newer ids sort first (the complement of the time in nanoseconds, then
+/// random digits).
+pub fn new_version_id(now: DateTime<Utc>) -> String {
+    let nanos = now.timestamp_nanos_opt().unwrap_or_default().max(0) as u64;
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "{:016x}{}",
+        u64::MAX - nanos,
+        random.get(..16).unwrap_or_default()
+    )
+}
+
+/// Whether a version id is one this store could have issued (`null` or a generated id).
+pub fn is_version_id(id: &str) -> bool {
+    id == NULL_VERSION || (id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn version_key(bucket: &str, key: &str, version: &str) -> String {
+    format!("{bucket}/{key}\u{0}{version}")
+}
+
+/// Keeps `object` as a noncurrent version.
+pub async fn archive(db: &mut Db<'_>, bucket: &Bucket, object: &Object) -> S3Result<()> {
+    let name_key = version_key(bucket.name(), object.key(), object.doc.version());
+    let e = Entity {
+        kind: VERSION.to_string(),
+        name_key: name_key.clone(),
+        id: format!("s3:version/{name_key}"),
+        path: name_key,
+        ..object.entity.clone()
+    };
+    match db.entities().create(&e).await {
+        Ok(()) => Ok(()),
+        // An older noncurrent `null` version: the newer one replaces it (its blobs are
+        // released by the caller, who found it first).
+        Err(StoreError::AlreadyExists(_)) => {
+            db.entities().update(&e.name_key, &e).await?;
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The noncurrent version `version` of `key`, if any.
+pub async fn find_version(
+    db: &mut Db<'_>,
+    bucket: &Bucket,
+    key: &str,
+    version: &str,
+) -> S3Result<Option<Object>> {
+    let name_key = version_key(bucket.name(), key, version);
+    let Some(e) = db
+        .entities()
+        .get(bucket.owner(), VERSION, &name_key)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let doc = entity::read_doc(&e)?;
+    Ok(Some(Object { entity: e, doc }))
+}
+
+/// Deletes a noncurrent version.
+pub async fn delete_version(db: &mut Db<'_>, bucket: &Bucket, object: &Object) -> S3Result<()> {
+    db.entities()
+        .delete(bucket.owner(), VERSION, &object.entity.name_key)
+        .await?;
+    Ok(())
+}
+
+/// The newest noncurrent version of `key`, if any.
+pub async fn newest_version(
+    db: &mut Db<'_>,
+    bucket: &Bucket,
+    key: &str,
+) -> S3Result<Option<Object>> {
+    let prefix = format!("{}/{key}\u{0}", bucket.name());
+    let page = db
+        .entities()
+        .list(bucket.owner(), VERSION, &prefix, None, 1)
+        .await?;
+    match page.items.into_iter().next() {
+        Some(e) => {
+            let doc = entity::read_doc(&e)?;
+            Ok(Some(Object { entity: e, doc }))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Noncurrent versions whose key starts with `prefix`, in store-key order after `after` (a
+/// store key), at most `limit`.
+pub async fn list_versions(
+    db: &mut Db<'_>,
+    bucket: &Bucket,
+    prefix: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> S3Result<(Vec<Object>, bool)> {
+    let page = db
+        .entities()
+        .list(
+            bucket.owner(),
+            VERSION,
+            &object_key(bucket.name(), prefix),
+            after,
+            limit,
+        )
+        .await?;
+    let mut out = Vec::with_capacity(page.items.len());
+    for e in page.items {
+        let doc = entity::read_doc(&e)?;
+        out.push(Object { entity: e, doc });
+    }
+    Ok((out, page.truncated))
+}
+
+/// Whether the bucket holds any noncurrent version.
+pub async fn has_versions(db: &mut Db<'_>, bucket: &Bucket) -> S3Result<bool> {
+    let (versions, _) = list_versions(db, bucket, "", None, 1).await?;
+    Ok(!versions.is_empty())
+}
+
+/// What writing a key's current version displaced.
+#[derive(Debug, Default)]
+pub struct Displaced {
+    /// Blobs no version references any more.
+    pub released: Vec<String>,
+}
+
+/// Writes `doc` as the current version of `key` under the bucket's versioning: a new version
+/// id while versioning is on (the previous current version kept as noncurrent), `null` while
+/// it is suspended (replacing a `null` current version), none while it was never on
+/// (replacing the object). Sets `doc.version_id`.
+pub async fn write_current(
+    db: &mut Db<'_>,
+    bucket: &Bucket,
+    key: &str,
+    doc: &mut ObjectDoc,
+    now: DateTime<Utc>,
+) -> S3Result<Displaced> {
+    let previous = find_object(db, bucket, key).await?;
+    let mut displaced = Displaced::default();
+    doc.version_id = match bucket.doc.versioning.as_deref() {
+        None => None,
+        Some("Enabled") => Some(new_version_id(now)),
+        Some(_) => Some(NULL_VERSION.to_string()),
+    };
+    if let Some(prev) = &previous {
+        let replaced = doc.version_id.is_none() || prev.doc.version() == doc.version();
+        if replaced {
+            displaced.released = prev.blobs();
+        } else {
+            if prev.doc.version() == NULL_VERSION {
+                if let Some(old) = find_version(db, bucket, key, NULL_VERSION).await? {
+                    displaced.released.extend(old.blobs());
+                }
+            }
+            archive(db, bucket, prev).await?;
+        }
+    }
+    // A key has one `null` version: a new one (or a current `null` version just archived over
+    // an older noncurrent one) replaces it.
+    let null_written = doc.version() == NULL_VERSION && doc.version_id.is_some();
+    if null_written {
+        if let Some(old) = find_version(db, bucket, key, NULL_VERSION).await? {
+            displaced.released.extend(old.blobs());
+            delete_version(db, bucket, &old).await?;
+        }
+    }
+    put_object(db, bucket, key, doc, now).await?;
+    Ok(displaced)
 }

@@ -303,6 +303,8 @@ def test_bucket_policy_grants_within_the_account(server, s3, bucket):
         s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(bad))
     assert code(e) == "MalformedPolicy"
     public = dict(policy, Statement=[dict(policy["Statement"][0], Principal="*")])
+    # A new bucket blocks public policies (AWS's default since April 2023).
+    s3.delete_public_access_block(Bucket=bucket)
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public))
     assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
     s3.delete_bucket_policy(Bucket=bucket)
@@ -351,6 +353,159 @@ def test_signature_and_anonymous_requests(server, s3, bucket):
     except urllib.error.HTTPError as err:
         assert err.code == 403
         assert b"<Code>AccessDenied</Code>" in err.read()
+
+
+ALL_BLOCKED = {"BlockPublicAcls": True, "IgnorePublicAcls": True,
+               "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+
+
+def public_access(s3, bucket):
+    return s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+
+
+def anonymous(server, path, method="GET", data=None):
+    """An unsigned request; returns (status, body)."""
+    req = urllib.request.Request(f"{server.endpoint}{path}", data=data, method=method)
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def read_policy(bucket, principal="*"):
+    """Everyone may read `pub/*` and list the bucket (`Principal` as given)."""
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject",
+             "Resource": f"arn:aws:s3:::{bucket}/pub/*"},
+            {"Effect": "Allow", "Principal": principal, "Action": "s3:ListBucket",
+             "Resource": f"arn:aws:s3:::{bucket}"},
+        ],
+    })
+
+
+def test_block_public_access_get_put_delete_and_errors(server, s3, bucket):
+    # A new bucket has every setting on.
+    assert public_access(s3, bucket) == ALL_BLOCKED
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={"BlockPublicPolicy": True})
+    assert public_access(s3, bucket) == {"BlockPublicAcls": False, "IgnorePublicAcls": False,
+                                         "BlockPublicPolicy": True, "RestrictPublicBuckets": False}
+    with pytest.raises(ClientError) as e:
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={})
+    assert code(e) == "InvalidRequest" and status(e) == 400
+    s3.delete_public_access_block(Bucket=bucket)
+    with pytest.raises(ClientError) as e:
+        s3.get_public_access_block(Bucket=bucket)
+    assert code(e) == "NoSuchPublicAccessBlockConfiguration" and status(e) == 404
+    s3.delete_public_access_block(Bucket=bucket)
+    with pytest.raises(ClientError) as e:
+        s3.get_public_access_block(Bucket=name())
+    assert code(e) == "NoSuchBucket"
+    # Reading takes s3:GetBucketPublicAccessBlock; changing and deleting s3:PutBucketPublicAccessBlock.
+    iam = server.client("iam")
+    _, reader = make_user(server, iam, {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetBucketPublicAccessBlock", "Resource": f"arn:aws:s3:::{bucket}"}]})
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=ALL_BLOCKED)
+    assert public_access(reader, bucket) == ALL_BLOCKED
+    for call in (lambda: reader.delete_public_access_block(Bucket=bucket),
+                 lambda: reader.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=ALL_BLOCKED)):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert code(e) == "AccessDenied"
+    assert public_access(s3, bucket) == ALL_BLOCKED
+
+
+def test_block_public_policy_refuses_public_policies(s3, bucket):
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_policy(Bucket=bucket, Policy=read_policy(bucket))
+    assert code(e) == "AccessDenied" and status(e) == 403
+    assert e.value.response["Error"]["Message"].endswith(
+        f'on resource: "arn:aws:s3:::{bucket}" because public policies are blocked by the '
+        "BlockPublicPolicy block public access setting.")
+    with pytest.raises(ClientError) as e:
+        s3.put_bucket_policy(Bucket=bucket, Policy=read_policy(bucket, {"AWS": "*"}))
+    assert code(e) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        s3.get_bucket_policy(Bucket=bucket)
+    assert code(e) == "NoSuchBucketPolicy"
+    # A policy naming one account is not public.
+    s3.put_bucket_policy(Bucket=bucket, Policy=read_policy(bucket, {"AWS": "111122223333"}))
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is False
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=dict(ALL_BLOCKED, BlockPublicPolicy=False))
+    s3.put_bucket_policy(Bucket=bucket, Policy=read_policy(bucket))
+    assert s3.get_bucket_policy_status(Bucket=bucket)["PolicyStatus"]["IsPublic"] is True
+
+
+def test_anonymous_requests_follow_public_policies_and_restrict_public_buckets(server, s3, bucket):
+    s3.put_object(Bucket=bucket, Key="pub/a.txt", Body=b"hello")
+    s3.put_object(Bucket=bucket, Key="private/b.txt", Body=b"secret")
+    s3.delete_public_access_block(Bucket=bucket)
+    # Without a policy nobody anonymous gets in, and S3 says no more than that.
+    st, body = anonymous(server, f"/{bucket}/pub/a.txt")
+    assert st == 403 and b"<Code>AccessDenied</Code>" in body and b"<Message>Access Denied</Message>" in body
+    s3.put_bucket_policy(Bucket=bucket, Policy=read_policy(bucket))
+    assert anonymous(server, f"/{bucket}/pub/a.txt") == (200, b"hello")
+    assert anonymous(server, f"/{bucket}/pub/a.txt", method="HEAD")[0] == 200
+    st, body = anonymous(server, f"/{bucket}/?list-type=2")
+    assert st == 200 and b"<Key>pub/a.txt</Key>" in body
+    # Only what the policy allows everyone.
+    assert anonymous(server, f"/{bucket}/private/b.txt")[0] == 403
+    assert anonymous(server, f"/{bucket}/pub/new.txt", method="PUT", data=b"x")[0] == 403
+    assert anonymous(server, f"/{bucket}/pub/a.txt", method="DELETE")[0] == 403
+    assert anonymous(server, f"/{bucket}?policy")[0] == 403
+    assert anonymous(server, "/")[0] == 403
+    other = name()
+    assert anonymous(server, f"/{other}", method="PUT")[0] == 403
+    with pytest.raises(ClientError) as e:
+        s3.head_bucket(Bucket=other)
+    assert status(e) == 404
+    assert s3.get_object(Bucket=bucket, Key="pub/a.txt")["Body"].read() == b"hello"
+    # The anonymous listing is audited in the bucket owner's trail, as AnonymousUser.
+    trail = server.client("cloudtrail")
+    deadline = time.time() + 5
+    mine = []
+    while not mine and time.time() < deadline:
+        events = trail.lookup_events(LookupAttributes=[
+            {"AttributeKey": "EventName", "AttributeValue": "ListObjectsV2"}])["Events"]
+        mine = [json.loads(ev["CloudTrailEvent"]) for ev in events if bucket in ev["CloudTrailEvent"]]
+        time.sleep(0.1)
+    assert mine and mine[0]["userIdentity"]["type"] == "AnonymousUser"
+    # RestrictPublicBuckets: the public policy no longer serves anyone outside the account.
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={"RestrictPublicBuckets": True})
+    assert anonymous(server, f"/{bucket}/pub/a.txt")[0] == 403
+    assert anonymous(server, f"/{bucket}/?list-type=2")[0] == 403
+    assert s3.get_object(Bucket=bucket, Key="pub/a.txt")["Body"].read() == b"hello"
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={"RestrictPublicBuckets": False})
+    assert anonymous(server, f"/{bucket}/pub/a.txt") == (200, b"hello")
+
+
+def test_restrict_public_buckets_blocks_cross_account_grants(fresh_server):
+    orgs = fresh_server.client("organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    member = create_account(orgs, "s3-restrict", "s3-restrict@example.com")
+    key, secret = member_root(fresh_server, member)
+    theirs = fresh_server.client("s3", key=key, secret=secret)
+    s3 = fresh_server.client("s3")
+    b = name()
+    s3.create_bucket(Bucket=b)
+    s3.put_object(Bucket=b, Key="pub/report", Body=b"numbers")
+    s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration=dict(ALL_BLOCKED, BlockPublicPolicy=False))
+    # A public statement next to a grant to one account: both stop at the account boundary.
+    policy = json.loads(read_policy(b))
+    policy["Statement"].append({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{member}:root"},
+                                "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{b}/*"})
+    s3.put_bucket_policy(Bucket=b, Policy=json.dumps(policy))
+    with pytest.raises(ClientError) as e:
+        theirs.get_object(Bucket=b, Key="pub/report")
+    assert code(e) == "AccessDenied"
+    assert anonymous(fresh_server, f"/{b}/pub/report")[0] == 403
+    assert s3.get_object(Bucket=b, Key="pub/report")["Body"].read() == b"numbers"
+    s3.put_public_access_block(Bucket=b, PublicAccessBlockConfiguration=dict(ALL_BLOCKED, BlockPublicPolicy=False,
+                                                                              RestrictPublicBuckets=False))
+    assert theirs.get_object(Bucket=b, Key="pub/report")["Body"].read() == b"numbers"
+    assert anonymous(fresh_server, f"/{b}/pub/report") == (200, b"numbers")
 
 
 def test_presigned_urls(server, s3, bucket):

@@ -918,8 +918,9 @@ async fn signin_lockout_ends_on_the_request_clock() {
     assert!(out.contains("Success"), "{out}");
 }
 
-/// S3 errors are S3's XML error documents: a signed call to a bucket that does not exist is
-/// `NoSuchBucket` (404); an anonymous one is refused with S3's AccessDenied.
+/// S3 errors are S3's XML error documents: a call to a bucket that does not exist is
+/// `NoSuchBucket` (404), signed or anonymous (as on AWS); an anonymous call that no bucket
+/// policy allows (`ListBuckets`) is refused with S3's bare AccessDenied.
 #[tokio::test]
 async fn s3_calls_get_s3_error_documents() {
     let h = harness(false).await;
@@ -961,6 +962,14 @@ async fn s3_calls_get_s3_error_documents() {
     );
 
     let req = Request::get("/public/index.html")
+        .header("host", "localhost")
+        .body(Body::empty())
+        .expect("request");
+    let (status, body) = h.send(req).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body.contains("<Code>NoSuchBucket</Code>"), "{body}");
+
+    let req = Request::get("/")
         .header("host", "localhost")
         .body(Body::empty())
         .expect("request");

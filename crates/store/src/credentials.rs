@@ -24,6 +24,9 @@ pub enum PrincipalKind {
     AssumedRole,
     /// A federated user (`sts:GetFederationToken`).
     FederatedUser,
+    /// The caller of an unsigned request (S3 serves them where a bucket policy allows
+    /// everyone); no key is ever stored for it.
+    Anonymous,
 }
 
 impl PrincipalKind {
@@ -34,10 +37,11 @@ impl PrincipalKind {
             PrincipalKind::User => "IAMUser",
             PrincipalKind::AssumedRole => "AssumedRole",
             PrincipalKind::FederatedUser => "FederatedUser",
+            PrincipalKind::Anonymous => "AnonymousUser",
         }
     }
 
-    /// Parses the stored spelling.
+    /// Parses the stored spelling (a stored key never belongs to the anonymous caller).
     pub fn parse(s: &str) -> Result<PrincipalKind> {
         match s {
             "Root" => Ok(PrincipalKind::Root),

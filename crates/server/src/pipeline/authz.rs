@@ -21,7 +21,9 @@ impl Decide for App {
 
 /// Decides every request of a question with every layer: the caller's identity, boundary and
 /// session policies, the resource's policy, the SCPs of the caller's account, the RCPs of the
-/// resource's account, and a closed account. A question without requests is refused.
+/// resource's account, and a closed account. A question without requests is refused. The
+/// anonymous caller (an unsigned S3 request) has none of the caller's layers: only a resource
+/// policy that allows everyone lets it act, within the RCPs of the resource's account.
 pub async fn authorize(
     app: &App,
     ctx: &CallContext,
@@ -36,9 +38,14 @@ pub async fn authorize(
             ctx.principal.arn
         )));
     }
-    let caller = caller_policies(app, ctx)
-        .await
-        .map_err(AuthzError::InternalFailure)?;
+    // The anonymous caller has no identity: no policies, no account, no organization.
+    let caller = if ctx.principal.is_anonymous() {
+        Arc::new(CallerSet::default())
+    } else {
+        caller_policies(app, ctx)
+            .await
+            .map_err(AuthzError::InternalFailure)?
+    };
     for request in question.requests.iter().filter(|r| !r.always_allowed) {
         let others = resource_orgs(app, ctx, request)
             .await
@@ -157,8 +164,14 @@ fn decide(
             Some(resource.account.clone()),
             context,
         );
+        // A policy that grants only within its resource's account (S3's
+        // RestrictPublicBuckets) takes no part for a caller from outside it.
+        let resource_policy = resource
+            .policy
+            .as_ref()
+            .filter(|rp| own || !rp.account_only);
         let adjusted;
-        let policies: &PolicySet = match (&resource.policy, own) {
+        let policies: &PolicySet = match (resource_policy, own) {
             (None, true) => &caller.policies,
             (policy, _) => {
                 let mut set = match policy {
@@ -230,5 +243,109 @@ fn layer_noun(layer: Option<&Layer>) -> &'static str {
         Some(Layer::Scp(_)) => "service control policy",
         Some(Layer::Rcp(_)) => "resource control policy",
         Some(Layer::Identity) | None => "identity-based policy",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_policy::PolicyKind;
+    use rampart_services::{
+        Authorizer, Payload, Principal, PrincipalKind, ResourcePolicy, ResourceRef, SideCalls,
+    };
+
+    const OWNER: &str = "111122223333";
+    const OTHER: &str = "444455556666";
+
+    fn ctx(principal: Principal) -> CallContext {
+        CallContext {
+            request_id: "req".into(),
+            principal: Arc::new(principal),
+            region: "us-east-1".into(),
+            source_ip: std::net::IpAddr::from([127, 0, 0, 1]),
+            user_agent: "test".into(),
+            now: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+            secure_transport: false,
+            prepared: None,
+            authorizer: Authorizer::refusing(),
+            via_service: None,
+            side_calls: SideCalls::default(),
+            payload: Payload::default(),
+        }
+    }
+
+    fn user(account: &str) -> Principal {
+        Principal {
+            account_id: account.into(),
+            kind: PrincipalKind::User,
+            arn: format!("arn:aws:iam::{account}:user/reader"),
+            user_id: "AIDAREADER".into(),
+            name: "reader".into(),
+            access_key_id: "AKIAREADER".into(),
+            session: None,
+        }
+    }
+
+    /// `s3:GetObject` on an object of `OWNER`'s bucket whose policy lets `principal` read.
+    fn read(principal: &str, account_only: bool) -> AuthzRequest {
+        let document = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{principal},"Action":"s3:GetObject","Resource":"arn:aws:s3:::docs/*"}}]}}"#
+        );
+        AuthzRequest {
+            action: "s3:GetObject".into(),
+            resources: vec![ResourceRef {
+                arn: "arn:aws:s3:::docs/k".into(),
+                account: OWNER.into(),
+                policy: Some(ResourcePolicy {
+                    name: "bucket policy of docs".into(),
+                    document,
+                    required: false,
+                    kind: PolicyKind::Resource,
+                    account_only,
+                }),
+            }],
+            context: Vec::new(),
+            always_allowed: false,
+        }
+    }
+
+    fn allowed(principal: Principal, request: &AuthzRequest) -> bool {
+        // No identity policies: what is allowed, the resource policy allows.
+        let caller = Arc::new(CallerSet::default());
+        decide(
+            &ctx(principal),
+            request,
+            &caller,
+            &[],
+            &PolicyCache::default(),
+        )
+        .is_ok()
+    }
+
+    #[test]
+    fn the_anonymous_caller_acts_only_through_a_policy_that_allows_everyone() {
+        assert!(allowed(Principal::anonymous(), &read(r#""*""#, false)));
+        assert!(allowed(
+            Principal::anonymous(),
+            &read(r#"{"AWS":"*"}"#, false)
+        ));
+        let named = format!(r#"{{"AWS":"{OWNER}"}}"#);
+        assert!(!allowed(Principal::anonymous(), &read(&named, false)));
+        let mut no_policy = read(r#""*""#, false);
+        no_policy.resources[0].policy = None;
+        assert!(!allowed(Principal::anonymous(), &no_policy));
+    }
+
+    #[test]
+    fn an_account_only_policy_grants_nothing_outside_its_account() {
+        let public = read(r#""*""#, true);
+        assert!(!allowed(Principal::anonymous(), &public));
+        assert!(!allowed(Principal::root(OTHER, "AKIAOTHER"), &public));
+        assert!(!allowed(user(OTHER), &public));
+        assert!(allowed(user(OWNER), &public));
+        let delegated = read(&format!(r#"{{"AWS":"{OTHER}"}}"#), true);
+        assert!(!allowed(Principal::root(OTHER, "AKIAOTHER"), &delegated));
+        let delegated = read(&format!(r#"{{"AWS":"{OTHER}"}}"#), false);
+        assert!(allowed(Principal::root(OTHER, "AKIAOTHER"), &delegated));
     }
 }

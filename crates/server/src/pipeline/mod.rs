@@ -336,22 +336,20 @@ async fn process(
     let s3 = service.protocol == Protocol::RestXml;
     match &auth {
         Err(SigV4Error::MissingAuthenticationToken) if unsigned_ok => {}
-        Err(SigV4Error::MissingAuthenticationToken) if s3 => {
-            call.error = Some(if signature_v2(headers, query) {
-                // Signature Version 2, which S3 no longer accepts for new buckets.
-                ApiError::new(
-                    "InvalidRequest",
-                    "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
-                    400,
-                    true,
-                )
-            } else {
-                // S3 serves anonymous requests where a bucket policy allows everyone; that
-                // evaluation is not built yet, so an anonymous request is refused as S3
-                // refuses it.
-                ApiError::new("AccessDenied", "Access Denied", 403, true)
-            });
+        Err(SigV4Error::MissingAuthenticationToken) if s3 && signature_v2(headers, query) => {
+            // Signature Version 2, which S3 no longer accepts for new buckets.
+            call.error = Some(ApiError::new(
+                "InvalidRequest",
+                "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+                400,
+                true,
+            ));
             return error_response(call);
+        }
+        Err(SigV4Error::MissingAuthenticationToken) if s3 => {
+            // S3 serves anonymous requests where a bucket policy allows everyone: the call
+            // goes on as the anonymous principal, which only such a policy lets act.
+            call.principal = Some(Arc::new(Principal::anonymous()));
         }
         Err(err) => {
             call.error = Some(authn::sigv4_error(service.protocol, err));
@@ -443,9 +441,12 @@ async fn process(
         ApiError::common(
             service.protocol,
             CommonError::AccessDenied,
-            format!(
-                "User: {} is not authorized to perform: {}:{}",
-                ctx.principal.arn, service.signing_name, operation.name
+            denied_text(
+                ctx,
+                format!(
+                    "User: {} is not authorized to perform: {}:{}",
+                    ctx.principal.arn, service.signing_name, operation.name
+                ),
             ),
         )
     };
@@ -468,13 +469,22 @@ async fn process(
             return error_response(call);
         }
     };
+    if ctx.principal.is_anonymous() {
+        // An anonymous call shows in the trail of the account whose resource it asked for.
+        call.account_id = question
+            .requests
+            .iter()
+            .flat_map(|r| &r.resources)
+            .map(|r| r.account.clone())
+            .find(|a| !a.is_empty());
+    }
     match authz::authorize(app, &ctx, &question).await {
         Ok(()) => {}
         Err(AuthzError::AccessDenied(message)) => {
             call.error = Some(ApiError::common(
                 service.protocol,
                 CommonError::AccessDenied,
-                message,
+                denied_text(&ctx, message),
             ));
             return error_response(call);
         }
@@ -535,6 +545,16 @@ async fn process(
             call.error = Some(service_error(service, err));
             error_response(call)
         }
+    }
+}
+
+/// The text of an access denial: the authorizer's, or S3's bare `Access Denied` for the
+/// anonymous caller (who is told nothing about the resource or its policies).
+fn denied_text(ctx: &CallContext, message: String) -> String {
+    if ctx.principal.is_anonymous() {
+        "Access Denied".to_string()
+    } else {
+        message
     }
 }
 
@@ -772,7 +792,10 @@ fn observe(app: &App, call: &Call, started: Instant) {
     let elapsed = started.elapsed();
     // Successful calls are metered for billing (refused and failed ones are not charged).
     if let (Some(p), Some(s), None) = (&call.principal, call.service, &call.error) {
-        app.meter.record(&p.account_id, s.signing_name, call.now);
+        // The anonymous caller has no account to meter.
+        if !p.is_anonymous() {
+            app.meter.record(&p.account_id, s.signing_name, call.now);
+        }
     }
     let service = call.service.map_or("unknown", |s| s.name);
     let operation = call.operation.map_or("unknown", |o| o.name);

@@ -215,7 +215,7 @@ pub fn build_into(out: &mut Vec<u8>, f: &EventFacts<'_>) {
             "true"
         },
     );
-    if let Some(p) = f.principal {
+    if let Some(p) = f.principal.filter(|p| !p.is_anonymous()) {
         e.str("recipientAccountId", &p.account_id);
     }
     e.str(
@@ -237,6 +237,17 @@ pub fn event_source(service: &str) -> String {
     out
 }
 
+/// `userIdentity` of an unsigned (anonymous) S3 request, as S3 records it.
+fn anonymous_identity(mut id: ObjectWriter<'_>) {
+    id.str("type", PrincipalKind::Anonymous.as_str());
+    id.str("principalId", "");
+    id.str("accountId", ANONYMOUS_ACCOUNT);
+    id.close();
+}
+
+/// The `accountId` S3 records for an anonymous caller.
+const ANONYMOUS_ACCOUNT: &str = "ANONYMOUS_PRINCIPAL";
+
 /// `userIdentity`: the caller, or `Unknown` with the claimed access key id.
 fn user_identity(out: &mut Vec<u8>, f: &EventFacts<'_>) {
     let mut id = ObjectWriter::open(out);
@@ -248,6 +259,10 @@ fn user_identity(out: &mut Vec<u8>, f: &EventFacts<'_>) {
         id.close();
         return;
     };
+    if p.is_anonymous() {
+        anonymous_identity(id);
+        return;
+    }
     id.str("type", p.kind.as_str());
     id.str("principalId", &p.user_id);
     id.str("arn", &p.arn);
@@ -614,6 +629,12 @@ mod tests {
                 return Value::Object(unknown);
             };
             let mut id = Map::new();
+            if p.is_anonymous() {
+                id.insert("type".into(), json!("AnonymousUser"));
+                id.insert("principalId".into(), json!(""));
+                id.insert("accountId".into(), json!("ANONYMOUS_PRINCIPAL"));
+                return Value::Object(id);
+            }
             id.insert("type".into(), json!(p.kind.as_str()));
             id.insert("principalId".into(), json!(p.user_id));
             id.insert("arn".into(), json!(p.arn));
@@ -703,7 +724,7 @@ mod tests {
         e.insert("readOnly".into(), json!(f.read_only));
         e.insert("eventType".into(), json!("AwsApiCall"));
         e.insert("managementEvent".into(), json!(true));
-        if let Some(p) = f.principal {
+        if let Some(p) = f.principal.filter(|p| !p.is_anonymous()) {
             e.insert("recipientAccountId".into(), json!(p.account_id));
         }
         e.insert("eventCategory".into(), json!("Management"));
@@ -761,8 +782,10 @@ mod tests {
         let colliding = json!({"UserName": "a", "userName": "b", "Other": 1});
         let output = json!({"User": {"UserName": "bob", "CreateDate": 1_700_000_000}});
         let empty = json!({});
+        let anonymous = Principal::anonymous();
         let principals = [
             None,
+            Some(&anonymous),
             Some(&root),
             Some(&user),
             Some(&with_mfa),
@@ -811,7 +834,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(cases, 240);
+        assert_eq!(cases, 288);
     }
 
     #[test]

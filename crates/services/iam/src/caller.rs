@@ -20,7 +20,7 @@ const DENY_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#;
 
 /// Reads the identity-based policies, boundary and session policies of `principal`.
-/// The root user has none (identity policies do not limit it).
+/// The root user has none (identity policies do not limit it), nor has the anonymous caller.
 pub async fn policies(
     principal: &Principal,
     store: &Store,
@@ -28,7 +28,8 @@ pub async fn policies(
     let mut db = Db::Read(store);
     let account = principal.account_id.as_str();
     match principal.kind {
-        PrincipalKind::Root => Ok(CallerPolicies::default()),
+        // The anonymous caller has no identity, hence no policies of its own.
+        PrincipalKind::Root | PrincipalKind::Anonymous => Ok(CallerPolicies::default()),
         PrincipalKind::User => user_policies(&mut db, account, &principal.user_id).await,
         PrincipalKind::AssumedRole => {
             let context = principal.session.as_ref().map(|s| &s.context);

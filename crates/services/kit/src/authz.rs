@@ -26,6 +26,10 @@ pub struct ResourcePolicy {
     /// The policy's type, which decides its validation rules (a trust policy has no
     /// `Resource` element: its statements apply to the role itself).
     pub kind: rampart_policy::PolicyKind,
+    /// True when the policy grants nothing to callers outside the resource's account
+    /// (anonymous ones included): S3's `RestrictPublicBuckets` on a bucket whose policy is
+    /// public. Its statements still apply to the account's own principals.
+    pub account_only: bool,
 }
 
 /// A named identity-based policy document of the caller.

@@ -87,7 +87,31 @@ impl Principal {
             session: None,
         }
     }
+
+    /// The caller of an unsigned request: AWS's anonymous principal (`*` in a policy's
+    /// `Principal`, `AnonymousUser` in CloudTrail, `aws:userid` `anonymous`). It belongs to no
+    /// account and has no policies of its own: only a resource policy that allows everyone
+    /// lets it act.
+    pub fn anonymous() -> Principal {
+        Principal {
+            account_id: String::new(),
+            kind: PrincipalKind::Anonymous,
+            arn: ANONYMOUS_ARN.to_string(),
+            user_id: "anonymous".to_string(),
+            name: String::new(),
+            access_key_id: String::new(),
+            session: None,
+        }
+    }
+
+    /// True for the caller of an unsigned request.
+    pub fn is_anonymous(&self) -> bool {
+        self.kind == PrincipalKind::Anonymous
+    }
 }
+
+/// The anonymous principal's "ARN": `*`, the name the policy engine reads as anonymous.
+pub const ANONYMOUS_ARN: &str = "*";
 
 /// The ARN of an account's root user.
 pub fn root_arn(account_id: &str) -> String {
@@ -104,5 +128,16 @@ mod tests {
         assert_eq!(p.arn, "arn:aws:iam::123456789012:root");
         assert_eq!(p.user_id, "123456789012");
         assert_eq!(p.kind.as_str(), "Root");
+    }
+
+    #[test]
+    fn the_anonymous_principal_has_no_account_and_reads_as_anonymous() {
+        let p = Principal::anonymous();
+        assert!(p.is_anonymous() && p.account_id.is_empty());
+        assert_eq!(p.kind.as_str(), "AnonymousUser");
+        let policy = rampart_policy::Principal::from_arn(&p.arn);
+        assert_eq!(policy.kind, rampart_policy::PrincipalType::Anonymous);
+        assert_eq!(policy.account, None);
+        assert!(!Principal::root("111122223333", "AKIA").is_anonymous());
     }
 }

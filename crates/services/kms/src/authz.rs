@@ -175,6 +175,7 @@ fn key_policy(
         document,
         required: true,
         kind: PolicyKind::Resource,
+        account_only: false,
     }
 }
 
@@ -549,6 +550,7 @@ pub async fn caller_may_put_policy(
                 document: policy.to_string(),
                 required: true,
                 kind: PolicyKind::Resource,
+                account_only: false,
             }),
         }],
         context: vec![one("kms:CallerAccount", ctx.principal.account_id.clone())],

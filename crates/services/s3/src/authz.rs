@@ -29,7 +29,8 @@ fn one(key: &str, value: impl Into<String>) -> ContextEntry {
     (key.to_string(), vec![value.into()])
 }
 
-/// The bucket as a resource: its ARN, owner and policy.
+/// The bucket as a resource: its ARN, owner and policy (which grants only within the
+/// owner's account under `RestrictPublicBuckets`).
 fn bucket_resource(bucket: &Bucket, arn: String) -> ResourceRef {
     ResourceRef {
         arn,
@@ -39,6 +40,7 @@ fn bucket_resource(bucket: &Bucket, arn: String) -> ResourceRef {
             document: document.clone(),
             required: false,
             kind: PolicyKind::Resource,
+            account_only: crate::public_access::restricts_policy(bucket),
         }),
     }
 }
@@ -79,6 +81,8 @@ fn action(op: Op) -> Option<&'static str> {
         Op::GetBucketPolicy => "s3:GetBucketPolicy",
         Op::DeleteBucketPolicy => "s3:DeleteBucketPolicy",
         Op::GetBucketPolicyStatus => "s3:GetBucketPolicyStatus",
+        Op::PutPublicAccessBlock | Op::DeletePublicAccessBlock => "s3:PutBucketPublicAccessBlock",
+        Op::GetPublicAccessBlock => "s3:GetBucketPublicAccessBlock",
         Op::PutBucketTagging | Op::DeleteBucketTagging => "s3:PutBucketTagging",
         Op::GetBucketTagging => "s3:GetBucketTagging",
         Op::PutBucketEncryption | Op::DeleteBucketEncryption => "s3:PutEncryptionConfiguration",

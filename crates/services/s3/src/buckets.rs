@@ -61,8 +61,10 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Resul
             "You have attempted to create more buckets than allowed".into(),
         ));
     }
+    // AWS turns every Block Public Access setting on for a new bucket (since April 2023).
     let doc = BucketDoc {
         region: ctx.region.clone(),
+        public_access_block: Some(crate::public_access::PublicAccessBlock::ALL),
         ..BucketDoc::default()
     };
     if repo::create_bucket(&mut db, account, name, &doc, ctx.now)

@@ -20,6 +20,8 @@ service_errors! {
         NoSuchBucketPolicy,
         /// The bucket has no tag set.
         NoSuchTagSet,
+        /// The bucket has no Block Public Access configuration.
+        NoSuchPublicAccessBlockConfiguration,
         /// Another account owns a bucket of this name.
         BucketAlreadyExists,
         /// The caller already owns a bucket of this name (outside us-east-1).

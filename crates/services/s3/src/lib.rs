@@ -1,7 +1,8 @@
 //! Amazon S3 (REST-XML, `s3`): buckets and objects behind the shared authentication, policy
 //! engine and audit trail.
 //!
-//! - [`buckets`]: create, delete, head, list, location, tags; [`policy`]: bucket policies.
+//! - [`buckets`]: create, delete, head, list, location, tags; [`policy`]: bucket policies;
+//!   [`public_access`]: Block Public Access.
 //! - [`objects`]: put, get, head, delete (one or many), object tags; [`copy`]: `CopyObject`;
 //!   [`list`]: `ListObjectsV2`/`ListObjects`; [`multipart`]: multipart uploads.
 //! - [`conditions`]: preconditions and ranges; [`authz`]: the authorization entries.
@@ -21,6 +22,7 @@ pub mod multipart;
 pub mod names;
 pub mod objects;
 pub mod policy;
+pub mod public_access;
 pub mod repo;
 pub mod sse;
 pub mod trail;
@@ -44,6 +46,9 @@ routes! {
         GetBucketPolicy => Read, |i, c, d| policy::get(i, c, d);
         DeleteBucketPolicy => Write, |i, c, d| policy::delete(i, c, d);
         GetBucketPolicyStatus => Read, |i, c, d| policy::status(i, c, d);
+        PutPublicAccessBlock => Write, |i, c, d| public_access::put(i, c, d);
+        GetPublicAccessBlock => Read, |i, c, d| public_access::get(i, c, d);
+        DeletePublicAccessBlock => Write, |i, c, d| public_access::delete(i, c, d);
         PutBucketVersioning => Write, |i, c, d| versioning::put(i, c, d);
         GetBucketVersioning => Read, |i, c, d| versioning::get(i, c, d);
         ListObjectVersions => Read, |i, c, d| versioning::list(i, c, d);
@@ -73,19 +78,19 @@ routes! {
         CreateBucketMetadataConfiguration, CreateBucketMetadataTableConfiguration, CreateSession, DeleteBucketAnalyticsConfiguration,
         DeleteBucketCors, DeleteBucketIntelligentTieringConfiguration, DeleteBucketInventoryConfiguration,
         DeleteBucketLifecycle, DeleteBucketMetadataConfiguration, DeleteBucketMetadataTableConfiguration, DeleteBucketMetricsConfiguration,
-        DeleteBucketOwnershipControls, DeleteBucketReplication, DeleteBucketWebsite, DeletePublicAccessBlock,
+        DeleteBucketOwnershipControls, DeleteBucketReplication, DeleteBucketWebsite,
         GetBucketAbac, GetBucketAccelerateConfiguration, GetBucketAcl, GetBucketAnalyticsConfiguration,
         GetBucketCors, GetBucketIntelligentTieringConfiguration, GetBucketInventoryConfiguration,
         GetBucketLifecycle, GetBucketLifecycleConfiguration, GetBucketLogging, GetBucketMetadataConfiguration,
         GetBucketMetadataTableConfiguration, GetBucketMetricsConfiguration, GetBucketNotification, GetBucketNotificationConfiguration,
         GetBucketOwnershipControls, GetBucketReplication, GetBucketRequestPayment, GetBucketWebsite, GetObjectAcl, GetObjectAttributes, GetObjectLegalHold,
-        GetObjectLockConfiguration, GetObjectRetention, GetObjectTorrent, GetPublicAccessBlock,
+        GetObjectLockConfiguration, GetObjectRetention, GetObjectTorrent,
         ListBucketAnalyticsConfigurations, ListBucketIntelligentTieringConfigurations, ListBucketInventoryConfigurations, ListBucketMetricsConfigurations,
         ListDirectoryBuckets, PutBucketAbac, PutBucketAccelerateConfiguration,
         PutBucketAcl, PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle, PutBucketLifecycleConfiguration,
         PutBucketLogging, PutBucketMetricsConfiguration, PutBucketNotification, PutBucketNotificationConfiguration,
         PutBucketOwnershipControls, PutBucketReplication, PutBucketRequestPayment, PutBucketWebsite, PutObjectAcl, PutObjectLegalHold, PutObjectLockConfiguration,
-        PutObjectRetention, PutPublicAccessBlock, RenameObject, RestoreObject,
+        PutObjectRetention, RenameObject, RestoreObject,
         SelectObjectContent, UpdateBucketMetadataInventoryTableConfiguration, UpdateBucketMetadataJournalTableConfiguration, UpdateObjectEncryption,
         WriteGetObjectResponse,
     }

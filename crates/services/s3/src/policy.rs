@@ -1,5 +1,5 @@
-//! Bucket policies: `PutBucketPolicy` (checked by the policy engine's grammar and S3's own
-//! rules), `GetBucketPolicy`, `DeleteBucketPolicy`, `GetBucketPolicyStatus` (public as AWS
+//! Bucket policies: `PutBucketPolicy` (checked by the policy engine's grammar, S3's own
+//! rules and the bucket's `BlockPublicPolicy`), `GetBucketPolicy`, `DeleteBucketPolicy`, `GetBucketPolicyStatus` (public as AWS
 //! defines it). The policy takes part in every decision on the bucket and its objects (see
 //! [`crate::authz`]).
 
@@ -60,7 +60,8 @@ fn names_bucket(resource: &str, bucket: &str) -> bool {
 pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<Value> {
     let mut bucket = repo::bucket(&mut db, bucket_name(input)?).await?;
     let text = req_str(input, "Policy")?;
-    validate(bucket.name(), text)?;
+    let policy = validate(bucket.name(), text)?;
+    crate::public_access::check_policy(&bucket, &policy, ctx)?;
     bucket.doc.policy = Some(text.to_string());
     repo::save_bucket(&mut db, bucket, ctx.now).await?;
     rampart_kit::entity::bump(&mut db).await?;

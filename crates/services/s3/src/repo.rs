@@ -46,6 +46,10 @@ pub struct BucketDoc {
     /// The bucket's tags.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+    /// The Block Public Access settings, if configured (none for a bucket stored before
+    /// they were built, as for an AWS bucket made before April 2023).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block: Option<crate::public_access::PublicAccessBlock>,
     /// The default encryption (`ServerSideEncryptionConfiguration`); SSE-S3 when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<serde_json::Value>,

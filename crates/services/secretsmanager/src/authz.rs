@@ -66,6 +66,7 @@ fn existing(secret: &Secret, keys: &mut Vec<ContextEntry>) -> ResourceRef {
             document: document.clone(),
             required: false,
             kind: PolicyKind::Resource,
+            account_only: false,
         }),
     }
 }

@@ -121,6 +121,7 @@ pub async fn authz(
                 document: doc.assume_role_policy.clone(),
                 required: true,
                 kind: PolicyKind::Trust,
+                account_only: false,
             }),
         }],
         context,

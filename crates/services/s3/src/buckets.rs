@@ -259,29 +259,6 @@ pub async fn delete_tagging(input: &Value, ctx: &CallContext, mut db: Db<'_>) ->
     Ok(json!({}))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn location_constraints_follow_the_endpoint_region() {
-        assert!(check_location(None, "us-east-1").is_ok());
-        assert!(check_location(Some("eu-west-1"), "eu-west-1").is_ok());
-        assert!(matches!(
-            check_location(None, "eu-west-1"),
-            Err(S3Error::IllegalLocationConstraintException(_))
-        ));
-        assert!(matches!(
-            check_location(Some("us-east-1"), "us-east-1"),
-            Err(S3Error::InvalidLocationConstraint(_))
-        ));
-        assert!(matches!(
-            check_location(Some("eu-west-1"), "us-west-2"),
-            Err(S3Error::IllegalLocationConstraintException(_))
-        ));
-    }
-}
-
 /// The default encryption every bucket has unless set otherwise: SSE-S3.
 fn default_encryption() -> Value {
     json!({ "Rules": [{
@@ -344,4 +321,27 @@ pub async fn delete_encryption(
         repo::save_bucket(&mut db, bucket, ctx.now).await?;
     }
     Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_constraints_follow_the_endpoint_region() {
+        assert!(check_location(None, "us-east-1").is_ok());
+        assert!(check_location(Some("eu-west-1"), "eu-west-1").is_ok());
+        assert!(matches!(
+            check_location(None, "eu-west-1"),
+            Err(S3Error::IllegalLocationConstraintException(_))
+        ));
+        assert!(matches!(
+            check_location(Some("us-east-1"), "us-east-1"),
+            Err(S3Error::InvalidLocationConstraint(_))
+        ));
+        assert!(matches!(
+            check_location(Some("eu-west-1"), "us-west-2"),
+            Err(S3Error::IllegalLocationConstraintException(_))
+        ));
+    }
 }

@@ -43,6 +43,10 @@ def test_versions_delete_markers_and_listing(server):
         s3.get_object(Bucket=b, Key="doc")
     assert code(e) == "NoSuchKey"
     assert s3.list_objects_v2(Bucket=b)["KeyCount"] == 0
+    # A copy from a deleted key finds nothing to copy.
+    with pytest.raises(ClientError) as e:
+        s3.copy_object(Bucket=b, Key="copy", CopySource=f"{b}/doc")
+    assert code(e) == "NoSuchKey"
     listing = s3.list_object_versions(Bucket=b)
     assert [m["VersionId"] for m in listing["DeleteMarkers"]] == [marker["VersionId"]]
     assert listing["DeleteMarkers"][0]["IsLatest"] is True

@@ -47,6 +47,44 @@ fn replaces(input: &Value, member: &str) -> S3Result<bool> {
     }
 }
 
+/// The object a copy reads: the object (the current version; a delete
+/// marker is `NoSuchKey`), its `x-amz-copy-source-if-*` preconditions checked, and its data
+/// key opened for the caller.
+struct Source {
+    object: repo::Object,
+    data_key: Option<BlobKey>,
+}
+
+async fn checked_source(input: &Value, ctx: &CallContext, store: &Store) -> S3Result<Source> {
+    let (bucket, key) = copy_source(input).ok_or_else(|| {
+        S3Error::argument(
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+        )
+    })?;
+    let mut db = Db::Read(store);
+    let source_bucket = repo::bucket(&mut db, &bucket).await?;
+    let object = crate::versioning::readable(&mut db, &source_bucket, &key, None)
+        .await
+        .map_err(|e| match e {
+            S3Error::MethodNotAllowed(_) => S3Error::no_key(),
+            other => other,
+        })?;
+    conditions::check(
+        &source_preconditions(input),
+        &object.doc.etag,
+        object.last_modified().timestamp(),
+    )
+    .map_err(|e| match e {
+        S3Error::NotModified(_) => S3Error::precondition(),
+        other => other,
+    })?;
+    let data_key = match &object.doc.sse {
+        Some(sse) => Some(sse::open_key(sse, store, ctx, &bucket, &key).await?),
+        None => None,
+    };
+    Ok(Source { object, data_key })
+}
+
 /// Plans the copy: checks the source and the directives, then copies the bytes into a new
 /// blob that the call's payload holds as its staged upload.
 pub async fn prepare(
@@ -55,42 +93,23 @@ pub async fn prepare(
     ctx: &CallContext,
     store: &Store,
 ) -> S3Result<Option<Preparation>> {
-    let (src_bucket, src_key) = copy_source(input).ok_or_else(|| {
-        S3Error::argument(
-            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
-        )
-    })?;
     let dest_bucket = bucket_name(input)?;
     let dest_key_name = key(input)?;
     check_key(dest_key_name)?;
-    let mut db = Db::Read(store);
-    let source_bucket = repo::bucket(&mut db, &src_bucket).await?;
-    let source = repo::find_object(&mut db, &source_bucket, &src_key)
-        .await?
-        .ok_or_else(S3Error::no_key)?;
     let replace_meta = replaces(input, "MetadataDirective")?;
     replaces(input, "TaggingDirective")?;
-    if src_bucket == dest_bucket && src_key == dest_key_name && !replace_meta {
+    if copy_source(input).is_some_and(|(b, k)| b == dest_bucket && k == dest_key_name)
+        && !replace_meta
+    {
         return Err(S3Error::InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.".into()));
     }
-    conditions::check(
-        &source_preconditions(input),
-        &source.doc.etag,
-        source.last_modified().timestamp(),
-    )
-    .map_err(|e| match e {
-        S3Error::NotModified(_) => S3Error::precondition(),
-        other => other,
-    })?;
+    let source = checked_source(input, ctx, store).await?;
+    let mut db = Db::Read(store);
     let payload = ctx.payload.clone();
     let blobs = payload.blobs().ok_or_else(|| {
         tracing::error!("CopyObject without a blob store");
         S3Error::internal()
     })?;
-    let source_key = match &source.doc.sse {
-        Some(sse) => Some(sse::open_key(sse, store, ctx, &src_bucket, &src_key).await?),
-        None => None,
-    };
     let dest = repo::bucket(&mut db, dest_bucket).await?;
     let wanted = sse::wanted(input, dest.doc.encryption.as_ref())?;
     let (dest_sse, dest_key) = sse::new_key(
@@ -102,7 +121,12 @@ pub async fn prepare(
         dest_key_name,
     )
     .await?;
-    let stretches = segments(&source.doc.pieces, 0, source.doc.size, source_key.as_ref());
+    let stretches = segments(
+        &source.object.doc.pieces,
+        0,
+        source.object.doc.size,
+        source.data_key.as_ref(),
+    );
     Ok(Some(Preparation::new(move || {
         let staged = copy_stretches(&blobs, &stretches, Some(&dest_key)).map_err(|err| {
             tracing::error!(error = %err, "copying an object's bytes failed");
@@ -121,24 +145,8 @@ pub async fn prepare_part(
     ctx: &CallContext,
     store: &Store,
 ) -> S3Result<Option<Preparation>> {
-    let (src_bucket, src_key) = copy_source(input).ok_or_else(|| {
-        S3Error::argument(
-            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
-        )
-    })?;
-    let mut db = Db::Read(store);
-    let source_bucket = repo::bucket(&mut db, &src_bucket).await?;
-    let source = crate::versioning::readable(&mut db, &source_bucket, &src_key, None).await?;
-    conditions::check(
-        &source_preconditions(input),
-        &source.doc.etag,
-        source.last_modified().timestamp(),
-    )
-    .map_err(|e| match e {
-        S3Error::NotModified(_) => S3Error::precondition(),
-        other => other,
-    })?;
-    let size = source.doc.size;
+    let source = checked_source(input, ctx, store).await?;
+    let size = source.object.doc.size;
     let (first, len) = match opt_nonempty(input, "CopySourceRange") {
         None => (0, size),
         Some(range) => match conditions::range(Some(range), size) {
@@ -150,16 +158,17 @@ pub async fn prepare_part(
             }
         },
     };
-    let source_key = match &source.doc.sse {
-        Some(sse) => Some(sse::open_key(sse, store, ctx, &src_bucket, &src_key).await?),
-        None => None,
-    };
     // The upload's key: `prepare_part` of an upload opens it and leaves it in the payload.
     crate::multipart::prepare_part(_op, input, ctx, store).await?;
     let dest_key = ctx.payload.sealing_key();
     let payload = ctx.payload.clone();
     let blobs = payload.blobs().ok_or_else(S3Error::internal)?;
-    let stretches = segments(&source.doc.pieces, first, len, source_key.as_ref());
+    let stretches = segments(
+        &source.object.doc.pieces,
+        first,
+        len,
+        source.data_key.as_ref(),
+    );
     Ok(Some(Preparation::new(move || {
         let staged = copy_stretches(&blobs, &stretches, dest_key.as_ref()).map_err(|err| {
             tracing::error!(error = %err, "copying a part's bytes failed");
@@ -296,9 +305,9 @@ pub async fn copy(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<
     })?;
     let (src_bucket, src_key) = copy_source(input).ok_or_else(S3Error::no_key)?;
     let source_bucket = repo::bucket(&mut db, &src_bucket).await?;
-    let source = repo::find_object(&mut db, &source_bucket, &src_key)
-        .await?
-        .ok_or_else(S3Error::no_key)?;
+    let source = crate::versioning::readable(&mut db, &source_bucket, &src_key, None)
+        .await
+        .map_err(|_| S3Error::no_key())?;
     let bucket = repo::bucket(&mut db, bucket_name(input)?).await?;
     let dest_key = key(input)?;
     let (headers, metadata) = if replaces(input, "MetadataDirective")? {

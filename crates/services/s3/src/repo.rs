@@ -350,15 +350,27 @@ pub async fn list_objects(
     after: Option<&str>,
     limit: u32,
 ) -> S3Result<(Vec<Object>, bool)> {
-    let path_prefix = object_key(bucket.name(), prefix);
     let after_key = after.map(|a| object_key(bucket.name(), a));
+    list_kind(db, bucket, OBJECT, prefix, after_key.as_deref(), limit).await
+}
+
+/// Entities of `kind` in the bucket whose key starts with `prefix`, in store-key order after
+/// `after` (a store key), at most `limit`.
+async fn list_kind(
+    db: &mut Db<'_>,
+    bucket: &Bucket,
+    kind: &str,
+    prefix: &str,
+    after: Option<&str>,
+    limit: u32,
+) -> S3Result<(Vec<Object>, bool)> {
     let page = db
         .entities()
         .list(
             bucket.owner(),
-            OBJECT,
-            &path_prefix,
-            after_key.as_deref(),
+            kind,
+            &object_key(bucket.name(), prefix),
+            after,
             limit,
         )
         .await?;
@@ -475,22 +487,7 @@ pub async fn list_versions(
     after: Option<&str>,
     limit: u32,
 ) -> S3Result<(Vec<Object>, bool)> {
-    let page = db
-        .entities()
-        .list(
-            bucket.owner(),
-            VERSION,
-            &object_key(bucket.name(), prefix),
-            after,
-            limit,
-        )
-        .await?;
-    let mut out = Vec::with_capacity(page.items.len());
-    for e in page.items {
-        let doc = entity::read_doc(&e)?;
-        out.push(Object { entity: e, doc });
-    }
-    Ok((out, page.truncated))
+    list_kind(db, bucket, VERSION, prefix, after, limit).await
 }
 
 /// Whether the bucket holds any noncurrent version.

@@ -23,6 +23,7 @@ pub mod provision;
 pub mod rotation_builtin;
 pub mod rotation_hooks;
 pub mod rotation_postgres;
+pub mod s3;
 pub mod secretsmanager;
 pub mod status;
 
@@ -122,6 +123,7 @@ impl Runtime {
                 Arc::new(secretsmanager::SecretsDue),
                 Arc::new(secretsmanager::SecretsRotation),
                 Arc::new(secretsmanager::SecretsReplication),
+                Arc::new(s3::S3Lifecycle),
                 Arc::new(provision::Provision),
                 Arc::new(meter::MeterFlush),
                 Arc::new(last_access::LastAccessFlush),

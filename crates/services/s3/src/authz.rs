@@ -91,6 +91,10 @@ fn action(op: Op) -> Option<&'static str> {
         Op::GetBucketVersioning => "s3:GetBucketVersioning",
         Op::ListObjectVersions => "s3:ListBucketVersions",
         Op::ListMultipartUploads => "s3:ListBucketMultipartUploads",
+        Op::PutBucketLifecycleConfiguration | Op::DeleteBucketLifecycle => {
+            "s3:PutLifecycleConfiguration"
+        }
+        Op::GetBucketLifecycleConfiguration => "s3:GetLifecycleConfiguration",
         Op::PutObject
         | Op::CreateMultipartUpload
         | Op::UploadPart

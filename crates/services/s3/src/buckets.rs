@@ -103,6 +103,7 @@ pub async fn delete(input: &Value, _ctx: &CallContext, mut db: Db<'_>) -> S3Resu
             "The bucket you tried to delete is not empty".into(),
         ));
     }
+    crate::lifecycle::unindex(&mut db, bucket.name()).await?;
     repo::delete_bucket(&mut db, &bucket).await?;
     Ok(json!({}))
 }

@@ -18,6 +18,8 @@ service_errors! {
         NoSuchUpload,
         /// The bucket has no policy.
         NoSuchBucketPolicy,
+        /// The bucket has no lifecycle configuration.
+        NoSuchLifecycleConfiguration,
         /// The bucket has no tag set.
         NoSuchTagSet,
         /// The bucket has no Block Public Access configuration.

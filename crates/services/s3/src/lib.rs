@@ -5,6 +5,7 @@
 //!   [`public_access`]: Block Public Access.
 //! - [`objects`]: put, get, head, delete (one or many), object tags; [`copy`]: `CopyObject`;
 //!   [`list`]: `ListObjectsV2`/`ListObjects`; [`multipart`]: multipart uploads.
+//! - [`lifecycle`]: lifecycle rules, applied by [`lifecycle_run`].
 //! - [`conditions`]: preconditions and ranges; [`authz`]: the authorization entries.
 //! - [`repo`]: storage (object bytes are blobs the pipeline stages and streams, see
 //!   `rampart_kit::payload`); [`names`], [`input`]: names, ARNs and inputs.
@@ -17,6 +18,8 @@ pub mod conditions;
 pub mod copy;
 pub mod error;
 pub mod input;
+pub mod lifecycle;
+pub mod lifecycle_run;
 pub mod list;
 pub mod multipart;
 pub mod names;
@@ -73,21 +76,24 @@ routes! {
         AbortMultipartUpload => Write, |i, c, d| multipart::abort(i, c, d);
         ListParts => Read, |i, c, d| multipart::list_parts(i, c, d);
         ListMultipartUploads => Read, |i, c, d| multipart::list_uploads(i, c, d);
+        PutBucketLifecycleConfiguration => Write, |i, c, d| lifecycle::put(i, c, d);
+        GetBucketLifecycleConfiguration => Read, |i, c, d| lifecycle::get(i, c, d);
+        DeleteBucketLifecycle => Write, |i, c, d| lifecycle::delete(i, c, d);
     }
     not_built {
         CreateBucketMetadataConfiguration, CreateBucketMetadataTableConfiguration, CreateSession, DeleteBucketAnalyticsConfiguration,
         DeleteBucketCors, DeleteBucketIntelligentTieringConfiguration, DeleteBucketInventoryConfiguration,
-        DeleteBucketLifecycle, DeleteBucketMetadataConfiguration, DeleteBucketMetadataTableConfiguration, DeleteBucketMetricsConfiguration,
+        DeleteBucketMetadataConfiguration, DeleteBucketMetadataTableConfiguration, DeleteBucketMetricsConfiguration,
         DeleteBucketOwnershipControls, DeleteBucketReplication, DeleteBucketWebsite,
         GetBucketAbac, GetBucketAccelerateConfiguration, GetBucketAcl, GetBucketAnalyticsConfiguration,
         GetBucketCors, GetBucketIntelligentTieringConfiguration, GetBucketInventoryConfiguration,
-        GetBucketLifecycle, GetBucketLifecycleConfiguration, GetBucketLogging, GetBucketMetadataConfiguration,
+        GetBucketLifecycle, GetBucketLogging, GetBucketMetadataConfiguration,
         GetBucketMetadataTableConfiguration, GetBucketMetricsConfiguration, GetBucketNotification, GetBucketNotificationConfiguration,
         GetBucketOwnershipControls, GetBucketReplication, GetBucketRequestPayment, GetBucketWebsite, GetObjectAcl, GetObjectAttributes, GetObjectLegalHold,
         GetObjectLockConfiguration, GetObjectRetention, GetObjectTorrent,
         ListBucketAnalyticsConfigurations, ListBucketIntelligentTieringConfigurations, ListBucketInventoryConfigurations, ListBucketMetricsConfigurations,
         ListDirectoryBuckets, PutBucketAbac, PutBucketAccelerateConfiguration,
-        PutBucketAcl, PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle, PutBucketLifecycleConfiguration,
+        PutBucketAcl, PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle,
         PutBucketLogging, PutBucketMetricsConfiguration, PutBucketNotification, PutBucketNotificationConfiguration,
         PutBucketOwnershipControls, PutBucketReplication, PutBucketRequestPayment, PutBucketWebsite, PutObjectAcl, PutObjectLegalHold, PutObjectLockConfiguration,
         PutObjectRetention, RenameObject, RestoreObject,

@@ -256,7 +256,7 @@ pub async fn upload_part_copy(input: &Value, ctx: &CallContext, db: Db<'_>) -> S
 }
 
 /// Removes an upload and its parts, noting the blobs to release except `keep`.
-async fn remove_upload(
+pub(crate) async fn remove_upload(
     db: &mut Db<'_>,
     ctx: &CallContext,
     bucket: &Bucket,
@@ -275,6 +275,35 @@ async fn remove_upload(
         .delete(bucket.owner(), UPLOAD, upload_id)
         .await?;
     Ok(())
+}
+
+/// The uploads in progress whose key starts with `prefix`: their ids and when they began.
+pub(crate) async fn uploads_under(
+    db: &mut Db<'_>,
+    bucket: &Bucket,
+    prefix: &str,
+) -> S3Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = db
+            .entities()
+            .list(
+                bucket.owner(),
+                UPLOAD,
+                &repo::object_key(bucket.name(), prefix),
+                after.as_deref(),
+                1000,
+            )
+            .await?;
+        for e in page.items {
+            after = Some(e.name_key.clone());
+            out.push((e.name_key, e.created_at));
+        }
+        if !page.truncated {
+            return Ok(out);
+        }
+    }
 }
 
 /// `CompleteMultipartUpload`.

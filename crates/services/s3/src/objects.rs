@@ -24,7 +24,7 @@ use crate::{
     error::{S3Error, S3Result},
     input::{bucket_name, key, opt_nonempty, opt_time},
     names::check_key,
-    repo::{self, Object, ObjectDoc, Piece, StoredChecksum},
+    repo::{self, Bucket, Object, ObjectDoc, Piece, StoredChecksum},
     sse::{self, Sse},
     versioning,
 };
@@ -194,6 +194,7 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
     ctx.payload.adopt_inbound();
     let mut out = Map::new();
     out.insert("ETag".into(), json!(format!("\"{}\"", doc.etag)));
+    expiration_member(&bucket, key, &doc, ctx.now, &mut out);
     checksum_members(&mut out, &checksums);
     sse::describe(doc.sse.as_ref(), &mut out);
     version_member(&doc, &mut out);
@@ -300,8 +301,8 @@ fn described(o: &Object, input: &Value) -> Map<String, Value> {
     out
 }
 
-/// The object a read names, its preconditions checked.
-async fn readable(input: &Value, db: &mut Db<'_>) -> S3Result<Object> {
+/// The object a read names, its preconditions checked, and its bucket.
+async fn readable(input: &Value, db: &mut Db<'_>) -> S3Result<(Bucket, Object)> {
     let bucket = repo::bucket(db, bucket_name(input)?).await?;
     let object =
         versioning::readable(db, &bucket, key(input)?, versioning::version_of(input)).await?;
@@ -310,7 +311,20 @@ async fn readable(input: &Value, db: &mut Db<'_>) -> S3Result<Object> {
         &object.doc.etag,
         object.last_modified().timestamp(),
     )?;
-    Ok(object)
+    Ok((bucket, object))
+}
+
+/// `Expiration` (`x-amz-expiration`) of a current version a lifecycle rule will expire.
+fn expiration_member(
+    bucket: &Bucket,
+    key: &str,
+    doc: &ObjectDoc,
+    created: chrono::DateTime<chrono::Utc>,
+    out: &mut Map<String, Value>,
+) {
+    if let Some(header) = crate::lifecycle::expiration_header(bucket, key, doc, created) {
+        out.insert("Expiration".into(), json!(header));
+    }
 }
 
 /// The blob stretches holding bytes `first..=last` of an object.
@@ -343,7 +357,7 @@ async fn read(
     mut db: Db<'_>,
     send_body: bool,
 ) -> S3Result<Value> {
-    let object = readable(input, &mut db).await?;
+    let (bucket, object) = readable(input, &mut db).await?;
     let Db::Read(store) = db else {
         return Err(S3Error::internal());
     };
@@ -357,6 +371,16 @@ async fn read(
     let size = object.doc.size;
     let range = conditions::range(opt_nonempty(input, "Range"), size)?;
     let mut out = described(&object, input);
+    // The header is for the current version only (kept as an `s3:object` entity).
+    if object.entity.kind == repo::OBJECT {
+        expiration_member(
+            &bucket,
+            object.key(),
+            &object.doc,
+            object.last_modified(),
+            &mut out,
+        );
+    }
     let (first, len) = match range {
         Some(r) => {
             out.insert("ContentRange".into(), json!(r.content_range(size)));

@@ -59,6 +59,10 @@ pub struct BucketDoc {
     /// `Enabled` or `Disabled` once set (MFA Delete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_delete: Option<String>,
+    /// The lifecycle configuration (`{"Rules": [...]}` as given, checked by
+    /// `crate::lifecycle::rules`), if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<serde_json::Value>,
 }
 
 impl BucketDoc {

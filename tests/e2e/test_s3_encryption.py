@@ -130,3 +130,56 @@ def test_bucket_default_encryption_multipart_and_copies(server, s3, kms):
     assert s3.get_object(Bucket=b, Key="copy")["Body"].read() == whole
     s3.delete_bucket_encryption(Bucket=b)
     assert s3.put_object(Bucket=b, Key="after", Body=b"x")["ServerSideEncryption"] == "AES256"
+
+
+def kms_events(server, event_name, bucket):
+    """The KMS calls S3 made with the bucket-level encryption context of `bucket`."""
+    ct = server.client("cloudtrail")
+    events = ct.lookup_events(LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": event_name}], MaxResults=50)["Events"]
+    records = [json.loads(e["CloudTrailEvent"]) for e in events]
+    return [r for r in records
+            if (r.get("requestParameters") or {}).get("encryptionContext", {}).get("aws:s3:arn")
+            == f"arn:aws:s3:::{bucket}"]
+
+
+def test_bucket_keys_cut_kms_calls_per_caller(server, s3, kms):
+    key = kms.create_key()["KeyMetadata"]
+    b = name("bk")
+    s3.create_bucket(Bucket=b)
+    s3.put_bucket_encryption(Bucket=b, ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key["Arn"]},
+        "BucketKeyEnabled": True}]})
+    bodies = {f"obj-{i}": os.urandom(100_000 + i) for i in range(5)}
+    for k, body in bodies.items():
+        out = s3.put_object(Bucket=b, Key=k, Body=body)
+        assert out["BucketKeyEnabled"] is True and out["SSEKMSKeyId"] == key["Arn"]
+    # One bucket-level key from KMS for the five objects, with the bucket's ARN as context.
+    assert len(kms_events(server, "GenerateDataKey", b)) == 1
+    for k, body in bodies.items():
+        got = s3.get_object(Bucket=b, Key=k)
+        assert got["Body"].read() == body and got["BucketKeyEnabled"] is True
+    assert s3.get_object(Bucket=b, Key="obj-3", Range="bytes=70000-70010")["Body"].read() == \
+        bodies["obj-3"][70000:70011]
+    # A caller without rights on the KMS key is refused although the owner's key is cached.
+    iam = server.client("iam")
+    user = name("bku")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="s3", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{b}/*"}],
+    }))
+    creds = iam.create_access_key(UserName=user)["AccessKey"]
+    reader = server.client("s3", key=creds["AccessKeyId"], secret=creds["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        reader.get_object(Bucket=b, Key="obj-0")
+    assert code(e) == "AccessDenied"
+    iam.put_user_policy(UserName=user, PolicyName="kms", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": key["Arn"]}],
+    }))
+    for k, body in bodies.items():
+        assert reader.get_object(Bucket=b, Key=k)["Body"].read() == body
+    decrypts = kms_events(server, "Decrypt", b)
+    users = [r["userIdentity"].get("userName") for r in decrypts if not r.get("errorCode")]
+    assert users == [user]

@@ -30,6 +30,9 @@ pub struct Store {
     pub(crate) inner: Arc<Inner>,
 }
 
+/// The next [`Store::instance`].
+static NEXT_INSTANCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 #[derive(Debug)]
 pub(crate) struct Inner {
     pub(crate) pools: Pools,
@@ -42,6 +45,8 @@ pub(crate) struct Inner {
     pub(crate) cache: Arc<crate::cache::LocalCache>,
     /// SQLite only: the audit journal for records that commit with no call of their own.
     pub(crate) journal: Option<crate::journal::Journal>,
+    /// This store's number in the process (see [`Store::instance`]).
+    pub(crate) instance: u64,
 }
 
 /// Which kind of database a store runs on.
@@ -82,6 +87,7 @@ impl Store {
                 group,
                 cache,
                 journal,
+                instance: NEXT_INSTANCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             }),
         };
         store.check_master_key().await?;
@@ -135,6 +141,12 @@ impl Store {
     /// The master key sealing secrets (for services that seal their own values, e.g. KMS).
     pub fn master_key(&self) -> &MasterKey {
         &self.inner.key
+    }
+
+    /// A number unique to this open store within the process, so an in-memory cache shared
+    /// by several stores (tests run many servers in one process) never mixes their entries.
+    pub fn instance(&self) -> u64 {
+        self.inner.instance
     }
 
     /// Starts a write transaction. On SQLite it waits for the store's writer lock, then takes

@@ -62,6 +62,25 @@ impl BlobKey {
         &self.0
     }
 
+    /// A key derived from this one with HKDF-SHA256 (`salt` random per derived key, `info`
+    /// naming what it is for): S3 Bucket Keys derive each object's data key this way from the
+    /// bucket-level key. `None` only if the derivation fails.
+    pub fn derive(&self, salt: &[u8], info: &[u8]) -> Option<BlobKey> {
+        use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
+        struct Len32;
+        impl aws_lc_rs::hkdf::KeyType for Len32 {
+            fn len(&self) -> usize {
+                32
+            }
+        }
+        let prk = Salt::new(HKDF_SHA256, salt).extract(self.0.as_slice());
+        let info = [info];
+        let okm = prk.expand(&info, Len32).ok()?;
+        let mut out = Zeroizing::new([0u8; 32]);
+        okm.fill(out.as_mut()).ok()?;
+        Some(BlobKey(Arc::new(out)))
+    }
+
     fn aead(&self) -> LessSafeKey {
         // A 32-byte key is always a valid AES-256 key.
         let unbound =
@@ -138,6 +157,16 @@ impl BlobCipher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_depend_on_salt_and_info() {
+        let k = BlobKey::generate().expect("key");
+        let a = k.derive(b"salt-1", b"a").expect("derive");
+        assert_eq!(a, k.derive(b"salt-1", b"a").expect("derive"));
+        assert_ne!(a, k.derive(b"salt-2", b"a").expect("derive"));
+        assert_ne!(a, k.derive(b"salt-1", b"b").expect("derive"));
+        assert_ne!(a, k);
+    }
 
     #[test]
     fn segments_round_trip_and_are_bound_to_blob_and_index() {

@@ -13,6 +13,7 @@
 use rampart_kit::routes;
 
 pub mod authz;
+pub mod bucket_key;
 pub mod buckets;
 pub mod conditions;
 pub mod copy;

@@ -3,8 +3,9 @@
 //! data key with Rampart's master key; SSE-KMS (`aws:kms`) takes it from Rampart's KMS with
 //! `GenerateDataKey` on the caller's behalf (`kms:ViaService` `s3`, encryption context
 //! `aws:s3:arn` = the object's ARN), and a read needs `kms:Decrypt` on the key for the caller,
-//! both decided by the one authorizer. The bucket's default encryption applies when a request
-//! names none.
+//! both decided by the one authorizer. With `BucketKeyEnabled` the data key is derived from a
+//! bucket-level key instead ([`crate::bucket_key`]). The bucket's default encryption applies
+//! when a request names none.
 
 use base64::Engine as _;
 use rampart_kit::{
@@ -16,9 +17,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::{
+    bucket_key::{self, BucketKey, Slot},
     error::{S3Error, S3Result},
     input::opt_nonempty,
-    names::object_arn,
+    names::{bucket_arn, object_arn},
 };
 
 /// SSE-S3.
@@ -42,10 +44,14 @@ pub struct Sse {
     /// The encryption context KMS was given (SSE-KMS), JSON object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<Value>,
-    /// `BucketKeyEnabled` as asked (recorded and returned; every object still has its own
-    /// data key).
+    /// `BucketKeyEnabled`: the data key is derived from a bucket-level key (see
+    /// [`crate::bucket_key`]).
     #[serde(default)]
     pub bucket_key: bool,
+    /// With a bucket key: the salt (base64) the object's data key is derived with; `data_key`
+    /// then holds the bucket-level key's KMS ciphertext and `context` the bucket's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub derivation: Option<String>,
 }
 
 /// What a request asks for, before any key is made.
@@ -207,6 +213,7 @@ pub async fn new_key(
             data_key: b64(&sealed),
             context: None,
             bucket_key: false,
+            derivation: None,
         };
         return Ok((sse, data_key));
     }
@@ -215,31 +222,103 @@ pub async fn new_key(
         None => default_kms_key(store, ctx, owner).await?,
     };
     let mut context = wanted.context.clone().unwrap_or_else(|| json!({}));
+    if wanted.bucket_key {
+        context.set_field("aws:s3:arn", json!(bucket_arn(bucket)));
+        let bucket_level = bucket_level_key(store, ctx, &key_id, bucket, &context).await?;
+        let mut salt = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut salt).map_err(|_| S3Error::internal())?;
+        let plain = bucket_level
+            .plain
+            .derive(&salt, &bucket_key::info(bucket, key))
+            .ok_or_else(S3Error::internal)?;
+        let sse = Sse {
+            algorithm: AWS_KMS.into(),
+            kms_key_arn: bucket_level.kms_key_arn,
+            data_key: bucket_level.ciphertext,
+            context: Some(context),
+            bucket_key: true,
+            derivation: Some(b64(&salt)),
+        };
+        return Ok((sse, plain));
+    }
     context.set_field("aws:s3:arn", json!(object_arn(bucket, key)));
+    let generated = generate(store, ctx, &key_id, &context).await?;
+    let sse = Sse {
+        algorithm: AWS_KMS.into(),
+        kms_key_arn: generated.kms_key_arn,
+        data_key: generated.ciphertext,
+        context: Some(context),
+        bucket_key: false,
+        derivation: None,
+    };
+    Ok((sse, generated.plain))
+}
+
+/// `GenerateDataKey` under `key_id` with `context`, on the caller's behalf.
+async fn generate(
+    store: &Store,
+    ctx: &CallContext,
+    key_id: &str,
+    context: &Value,
+) -> S3Result<BucketKey> {
     let via = ctx.on_behalf_of(SERVICE);
     let request = json!({ "KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": context });
     let out = kms_route(kms::Op::GenerateDataKey)?
         .call_on_behalf(request, &via, store, Db::Read(store))
         .await
         .map_err(kms_error)?;
-    let plain = out
-        .get("Plaintext")
-        .and_then(Value::as_str)
-        .and_then(|p| base64::engine::general_purpose::STANDARD.decode(p).ok())
-        .and_then(|b| BlobKey::from_slice(&b))
-        .ok_or_else(S3Error::internal)?;
-    let sse = Sse {
-        algorithm: AWS_KMS.into(),
-        kms_key_arn: out.get("KeyId").and_then(Value::as_str).map(str::to_string),
-        data_key: out
+    Ok(BucketKey {
+        plain: plaintext_of(&out)?,
+        ciphertext: out
             .get("CiphertextBlob")
             .and_then(Value::as_str)
             .ok_or_else(S3Error::internal)?
             .to_string(),
-        context: Some(context),
-        bucket_key: wanted.bucket_key,
+        kms_key_arn: out.get("KeyId").and_then(Value::as_str).map(str::to_string),
+    })
+}
+
+fn plaintext_of(out: &Value) -> S3Result<BlobKey> {
+    out.get("Plaintext")
+        .and_then(Value::as_str)
+        .and_then(|p| base64::engine::general_purpose::STANDARD.decode(p).ok())
+        .and_then(|b| BlobKey::from_slice(&b))
+        .ok_or_else(S3Error::internal)
+}
+
+/// The caller's bucket-level key for `bucket` under `key_id`: cached, or generated by KMS.
+async fn bucket_level_key(
+    store: &Store,
+    ctx: &CallContext,
+    key_id: &str,
+    bucket: &str,
+    context: &Value,
+) -> S3Result<BucketKey> {
+    let slot = Slot::Write {
+        store: store.instance(),
+        principal: ctx.principal.arn.clone(),
+        kms_key: key_id.to_string(),
+        bucket: bucket.to_string(),
+        context: context.to_string(),
     };
-    Ok((sse, plain))
+    if let Some(found) = bucket_key::get(&slot) {
+        return Ok(found);
+    }
+    let generated = generate(store, ctx, key_id, context).await?;
+    bucket_key::put(slot, generated.clone());
+    bucket_key::put(
+        read_slot(store, ctx, &generated.ciphertext),
+        generated.clone(),
+    );
+    Ok(generated)
+}
+
+fn read_slot(store: &Store, ctx: &CallContext, ciphertext: &str) -> Slot {
+    Slot::Read {
+        store: store.instance(),
+        principal: ctx.principal.arn.clone(),
+        ciphertext: ciphertext.to_string(),
+    }
 }
 
 /// Opens an object's data key: the master key (SSE-S3) or KMS `Decrypt` on the caller's
@@ -264,6 +343,33 @@ pub async fn open_key(
             })?;
         return BlobKey::from_slice(&plain).ok_or_else(S3Error::internal);
     }
+    let Some(salt) = &sse.derivation else {
+        return decrypt(sse, store, ctx).await;
+    };
+    let salt = base64::engine::general_purpose::STANDARD
+        .decode(salt)
+        .map_err(|_| S3Error::internal())?;
+    let slot = read_slot(store, ctx, &sse.data_key);
+    let bucket_level = match bucket_key::get(&slot) {
+        Some(found) => found.plain,
+        None => {
+            let plain = decrypt(sse, store, ctx).await?;
+            let entry = BucketKey {
+                plain: plain.clone(),
+                ciphertext: sse.data_key.clone(),
+                kms_key_arn: sse.kms_key_arn.clone(),
+            };
+            bucket_key::put(slot, entry);
+            plain
+        }
+    };
+    bucket_level
+        .derive(&salt, &bucket_key::info(bucket, key))
+        .ok_or_else(S3Error::internal)
+}
+
+/// KMS `Decrypt` of the stored key on the caller's behalf.
+async fn decrypt(sse: &Sse, store: &Store, ctx: &CallContext) -> S3Result<BlobKey> {
     let via = ctx.on_behalf_of(SERVICE);
     let mut request = json!({
         "CiphertextBlob": sse.data_key,
@@ -276,11 +382,7 @@ pub async fn open_key(
         .call_on_behalf(request, &via, store, Db::Read(store))
         .await
         .map_err(kms_error)?;
-    out.get("Plaintext")
-        .and_then(Value::as_str)
-        .and_then(|p| base64::engine::general_purpose::STANDARD.decode(p).ok())
-        .and_then(|b| BlobKey::from_slice(&b))
-        .ok_or_else(S3Error::internal)
+    plaintext_of(&out)
 }
 
 /// The encryption members of an output (`ServerSideEncryption`, `SSEKMSKeyId`,

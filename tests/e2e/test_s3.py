@@ -83,6 +83,37 @@ def test_bucket_life_cycle_and_errors(server, s3):
     assert code(e) == "NoSuchBucket"
 
 
+def test_a_request_signed_for_another_region_names_the_buckets(server, s3):
+    eu = server.client("s3", region="eu-west-1")
+    b = name("eu")
+    eu.create_bucket(Bucket=b, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    eu.put_object(Bucket=b, Key="k", Body=b"in eu")
+    # The raw answer to a request signed for us-east-1: S3's error, naming the region.
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    url = f"{server.endpoint}/{b}/k"
+    request = AWSRequest(method="GET", url=url, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    SigV4Auth(Credentials(server.root_key, server.root_secret), "s3", "us-east-1").add_auth(request)
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(urllib.request.Request(url, headers=dict(request.headers)))
+    assert e.value.code == 400
+    assert e.value.headers["x-amz-bucket-region"] == "eu-west-1"
+    body = e.value.read().decode()
+    assert "<Code>AuthorizationHeaderMalformed</Code>" in body
+    assert "<Region>eu-west-1</Region>" in body
+    # boto3 follows it: signed for us-east-1, it signs again for eu-west-1 and succeeds.
+    us = server.client("s3")
+    signed_for = []
+    us.meta.events.register(
+        "before-send.s3",
+        lambda request, **kw: signed_for.append(request.headers["Authorization"].split(b"/")[2]))
+    assert us.get_object(Bucket=b, Key="k")["Body"].read() == b"in eu"
+    assert signed_for == [b"us-east-1", b"eu-west-1"]
+    # Where a bucket is can be asked from any region.
+    assert s3.get_bucket_location(Bucket=b)["LocationConstraint"] == "eu-west-1"
+
+
 def test_objects_metadata_ranges_and_preconditions(s3, bucket):
     body = bytes(range(256)) * 40
     put = s3.put_object(

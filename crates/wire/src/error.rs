@@ -20,6 +20,8 @@ pub struct ApiError {
     /// The error's `Reason` member, for the JSON errors AWS models with one (Organizations'
     /// `ConstraintViolationException`, `InvalidInputException`, ...).
     pub reason: Option<String>,
+    /// Further members of the error document (S3's `Region`, ...), in order.
+    pub details: Vec<(String, String)>,
 }
 
 /// A failure to encode an output value against its shape (a handler bug: answer
@@ -144,6 +146,7 @@ impl ApiError {
             status,
             sender_fault,
             reason: None,
+            details: Vec::new(),
         }
     }
 
@@ -243,20 +246,30 @@ fn s3_error(err: &ApiError, request_id: &str) -> WireResponse {
         "InternalFailure" => "InternalError",
         code => code,
     };
+    let details: String = err
+        .details
+        .iter()
+        .map(|(name, value)| format!("<{name}>{}</{name}>", escape_xml(value)))
+        .collect();
     let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message><RequestId>{}</RequestId><HostId>{}</HostId></Error>",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message>{details}<RequestId>{}</RequestId><HostId>{}</HostId></Error>",
         escape_xml(code),
         escape_xml(&err.message),
         escape_xml(request_id),
         escape_xml(&host_id)
     );
+    let mut headers = vec![
+        (WireHeader::ContentType, "application/xml".into()),
+        (WireHeader::Named("x-amz-request-id"), request_id.into()),
+        (WireHeader::Named("x-amz-id-2"), host_id),
+    ];
+    // S3 names a bucket's region in a header too, for a `HEAD` whose error has no body.
+    if let Some((_, region)) = err.details.iter().find(|(name, _)| name == "Region") {
+        headers.push((WireHeader::Named("x-amz-bucket-region"), region.clone()));
+    }
     WireResponse {
         status: err.status,
-        headers: vec![
-            (WireHeader::ContentType, "application/xml".into()),
-            (WireHeader::Named("x-amz-request-id"), request_id.into()),
-            (WireHeader::Named("x-amz-id-2"), host_id),
-        ],
+        headers,
         body: body.into_bytes(),
     }
 }

@@ -616,6 +616,11 @@ fn call_auth(
 fn service_error(service: &'static Service, err: rampart_services::ServiceError) -> ApiError {
     let mut api = ApiError::from_code(service, err.code, err.message);
     api.reason = err.reason.map(str::to_string);
+    api.details = err
+        .details
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect();
     api
 }
 

@@ -17,6 +17,9 @@ pub struct ServiceError {
     pub sender_fault: bool,
     /// The `Reason` member of errors AWS models with one (Organizations).
     pub reason: Option<&'static str>,
+    /// Further members of the error document where AWS adds them (S3's `Region` on a
+    /// request signed for the wrong region, `BucketName`, ...).
+    pub details: Vec<(&'static str, String)>,
 }
 
 impl ServiceError {
@@ -27,7 +30,14 @@ impl ServiceError {
             message: message.into(),
             sender_fault: true,
             reason: None,
+            details: Vec::new(),
         }
+    }
+
+    /// The same error with a further member of its document.
+    pub fn with_detail(mut self, name: &'static str, value: impl Into<String>) -> ServiceError {
+        self.details.push((name, value.into()));
+        self
     }
 
     /// The same error with AWS's `Reason` member.
@@ -45,6 +55,7 @@ impl ServiceError {
             message: "The request processing has failed because of an unknown error, exception or failure.".into(),
             sender_fault: false,
             reason: None,
+            details: Vec::new(),
         }
     }
 
@@ -93,13 +104,15 @@ pub fn model_sender_fault(service: &str, code: &str) -> bool {
 /// Besides the enum (`Debug, Clone, PartialEq, Eq, thiserror::Error`) it defines `SERVICE` (the
 /// botocore model name), `CODES` (every variant's code), `code()`, and `From<_> for
 /// ServiceError` with the fault the model gives the code. `reason = path` names a function
-/// `fn(&Enum) -> Option<&'static str>` that gives AWS's `Reason` member (Organizations).
+/// `fn(&Enum) -> Option<&'static str>` that gives AWS's `Reason` member (Organizations);
+/// `details = path` a function `fn(&Enum) -> Vec<(&'static str, String)>` giving further members
+/// of the error document (S3's `Region`).
 #[macro_export]
 macro_rules! service_errors {
     // Every variant normalised: emit the enum and its impls.
     (@emit
         $(#[$meta:meta])*
-        $vis:vis enum $name:ident for $service:literal $(, reason = $reason:path)? {
+        $vis:vis enum $name:ident for $service:literal $(, reason = $reason:path)? $(, details = $details:path)? {
             $($(#[$vmeta:meta])* $variant:ident $(($($field:ty),*))?;)*
         }
     ) => {
@@ -133,11 +146,15 @@ macro_rules! service_errors {
             fn from(err: $name) -> $crate::error::ServiceError {
                 let code = err.code();
                 let reason: Option<&'static str> = None $(.or_else(|| $reason(&err)))?;
+                #[allow(unused_mut)]
+                let mut details: Vec<(&'static str, String)> = Vec::new();
+                $(details = $details(&err);)?
                 $crate::error::ServiceError {
                     code,
                     message: err.to_string(),
                     sender_fault: $crate::error::model_sender_fault($service, code),
                     reason,
+                    details,
                 }
             }
         }
@@ -167,12 +184,12 @@ macro_rules! service_errors {
     // The entry: read the variants one at a time.
     (
         $(#[$meta:meta])*
-        $vis:vis enum $name:ident for $service:literal $(, reason = $reason:path)? {
+        $vis:vis enum $name:ident for $service:literal $(, reason = $reason:path)? $(, details = $details:path)? {
             $($body:tt)*
         }
     ) => {
         $crate::service_errors!(@munch
-            ($(#[$meta])* $vis enum $name for $service $(, reason = $reason)?)
+            ($(#[$meta])* $vis enum $name for $service $(, reason = $reason)? $(, details = $details)?)
             []
             $($body)*
         );
@@ -194,5 +211,6 @@ pub fn not_implemented(service: &str, operation: &str) -> ServiceError {
         message: format!("{service}:{operation} is not implemented by Rampart yet."),
         sender_fault: false,
         reason: None,
+        details: Vec::new(),
     }
 }

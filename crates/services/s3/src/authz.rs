@@ -18,7 +18,7 @@ use rampart_store::Store;
 use serde_json::Value;
 
 use crate::{
-    error::S3Result,
+    error::{S3Error, S3Result},
     input::{bucket_name, opt_nonempty},
     names::{bucket_arn, object_arn},
     repo::{self, Bucket},
@@ -250,6 +250,13 @@ pub async fn authorize(
         _ => {}
     }
     let bucket = repo::bucket(&mut Db::Read(store), bucket_name(input)?).await?;
+    // A bucket lives in one region: a request signed for another is refused before any
+    // decision, naming the bucket's region (SDKs then sign again for it), except the call
+    // that asks where the bucket is. Unsigned requests name no region.
+    let signed = !ctx.principal.is_anonymous();
+    if signed && bucket.doc.region != ctx.region && op != Op::GetBucketLocation {
+        return Err(S3Error::wrong_region(&ctx.region, &bucket.doc.region));
+    }
     if op == Op::DeleteObjects {
         // Each key is authorized by the handler, on its own: the call needs only the bucket.
         let mut request = bucket_request("s3:DeleteObject", &bucket, Vec::new());

@@ -5,7 +5,7 @@ use rampart_kit::error::service_errors;
 
 service_errors! {
     /// An error of an S3 operation.
-    pub enum S3Error for "s3" {
+    pub enum S3Error for "s3", details = S3Error::details {
         /// The bucket does not exist.
         NoSuchBucket,
         /// The key does not exist.
@@ -72,12 +72,35 @@ service_errors! {
         TooManyBuckets,
         /// The operation is not built.
         NotImplemented,
+        /// The request was signed for another region than the bucket's (message, the
+        /// bucket's region).
+        #[error("{0}")]
+        AuthorizationHeaderMalformed(String, String),
         /// An internal failure.
         InternalError,
     }
 }
 
 impl S3Error {
+    /// The further members of the error document: the bucket's `Region` for a request signed
+    /// for another one (with the `x-amz-bucket-region` header, which SDKs follow).
+    pub fn details(&self) -> Vec<(&'static str, String)> {
+        match self {
+            S3Error::AuthorizationHeaderMalformed(_, region) => vec![("Region", region.clone())],
+            _ => Vec::new(),
+        }
+    }
+
+    /// A request signed for `asked` on a bucket in `region`.
+    pub fn wrong_region(asked: &str, region: &str) -> S3Error {
+        S3Error::AuthorizationHeaderMalformed(
+            format!(
+                "The authorization header is malformed; the region '{asked}' is wrong; expecting '{region}'"
+            ),
+            region.to_string(),
+        )
+    }
+
     /// The internal failure, whose message carries no detail.
     pub fn internal() -> S3Error {
         S3Error::InternalError("We encountered an internal error. Please try again.".into())

@@ -20,8 +20,9 @@ pub struct ApiError {
     /// The error's `Reason` member, for the JSON errors AWS models with one (Organizations'
     /// `ConstraintViolationException`, `InvalidInputException`, ...).
     pub reason: Option<String>,
-    /// Further members of the error document (S3's `Region`, ...), in order.
-    pub details: Vec<(String, String)>,
+    /// Further members of the error document (S3's `Region`, ...), in order (boxed: most
+    /// errors have none, and errors travel in `Result`s).
+    pub details: Box<[(String, String)]>,
 }
 
 /// A failure to encode an output value against its shape (a handler bug: answer
@@ -146,7 +147,7 @@ impl ApiError {
             status,
             sender_fault,
             reason: None,
-            details: Vec::new(),
+            details: Box::default(),
         }
     }
 

@@ -620,7 +620,8 @@ fn service_error(service: &'static Service, err: rampart_services::ServiceError)
         .details
         .into_iter()
         .map(|(name, value)| (name.to_string(), value))
-        .collect();
+        .collect::<Vec<_>>()
+        .into_boxed_slice();
     api
 }
 

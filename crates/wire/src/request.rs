@@ -9,7 +9,7 @@ use crate::rest_xml::{decode_rest_xml, find_rest_xml_operation, virtual_host_buc
 use crate::route::{route, RouteInput};
 use crate::validate::{validate, validation_message};
 use crate::WireResponse;
-use rampart_model::{Operation, Protocol, Service};
+use rampart_model::{Operation, Protocol, Service, ShapeId, ShapeKind};
 use serde_json::Value;
 
 /// The parts of an HTTP request the protocols read.
@@ -181,7 +181,13 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
     if let Some(id) = operation.input {
         let violations = validate(service, id, &input);
         if !violations.is_empty() {
-            let err = ApiError::validation(service.protocol, validation_message(&violations));
+            let err = if in_xml_payload(service, id, &violations) {
+                // S3 answers a body that breaks the schema (an unknown enum value, a missing
+                // element) as XML that does not validate.
+                crate::rest_xml::malformed_xml()
+            } else {
+                ApiError::validation(service.protocol, validation_message(&violations))
+            };
             return Err(fail(Some(operation), err));
         }
     }
@@ -190,6 +196,21 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
         operation,
         input,
     })
+}
+
+/// Whether a restXml input's violations lie in its XML body (the payload member).
+fn in_xml_payload(service: &Service, input: ShapeId, violations: &[String]) -> bool {
+    if service.protocol != Protocol::RestXml {
+        return false;
+    }
+    let ShapeKind::Structure(members) = service.shape(input).kind else {
+        return false;
+    };
+    members
+        .iter()
+        .filter(|m| m.location == rampart_model::Location::Payload)
+        .map(|m| format!(" at '{}", crate::validate::path_name(m.name)))
+        .any(|at| violations.iter().any(|v| v.contains(&at)))
 }
 
 /// The request is signed for a restJson1 or restXml service: its query and body are not

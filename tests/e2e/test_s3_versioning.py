@@ -103,3 +103,37 @@ def test_mfa_delete_needs_the_root_users_code(fresh_server):
     with pytest.raises(ClientError) as e:
         s3.get_object(Bucket=b, Key="k", VersionId=v)
     assert code(e) == "NoSuchVersion"
+
+
+def test_version_listing_with_a_delimiter_and_pages(server):
+    s3 = server.client("s3")
+    b = f"verd-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=b)
+    s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Enabled"})
+    for key in ["a.txt", "dir/x", "dir/y", "dir/sub/z", "e.txt"]:
+        for n in range(2):
+            s3.put_object(Bucket=b, Key=key, Body=f"{key}-{n}".encode())
+    s3.delete_object(Bucket=b, Key="e.txt")
+    out = s3.list_object_versions(Bucket=b, Delimiter="/")
+    assert [p["Prefix"] for p in out["CommonPrefixes"]] == ["dir/"]
+    assert [v["Key"] for v in out["Versions"]] == ["a.txt", "a.txt", "e.txt", "e.txt"]
+    assert [m["Key"] for m in out["DeleteMarkers"]] == ["e.txt"]
+    inside = s3.list_object_versions(Bucket=b, Prefix="dir/", Delimiter="/")
+    assert [p["Prefix"] for p in inside["CommonPrefixes"]] == ["dir/sub/"]
+    assert [v["Key"] for v in inside["Versions"]] == ["dir/x"] * 2 + ["dir/y"] * 2
+    # Paged one entry at a time, a common prefix is one entry and its marker skips it.
+    seen, kwargs = [], {}
+    while True:
+        page = s3.list_object_versions(Bucket=b, Delimiter="/", MaxKeys=1, **kwargs)
+        entries = ([("v", v["Key"], v["VersionId"]) for v in page.get("Versions", [])]
+                   + [("m", m["Key"], m["VersionId"]) for m in page.get("DeleteMarkers", [])]
+                   + [("p", p["Prefix"], None) for p in page.get("CommonPrefixes", [])])
+        assert len(entries) == 1
+        seen.extend(entries)
+        if not page["IsTruncated"]:
+            break
+        kwargs = {"KeyMarker": page["NextKeyMarker"]}
+        if "NextVersionIdMarker" in page:
+            kwargs["VersionIdMarker"] = page["NextVersionIdMarker"]
+    assert [(k, key) for k, key, _ in seen] == [
+        ("v", "a.txt"), ("v", "a.txt"), ("p", "dir/"), ("m", "e.txt"), ("v", "e.txt"), ("v", "e.txt")]

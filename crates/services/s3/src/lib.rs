@@ -22,6 +22,7 @@ pub mod input;
 pub mod lifecycle;
 pub mod lifecycle_run;
 pub mod list;
+pub mod list_versions;
 pub mod multipart;
 pub mod names;
 pub mod objects;
@@ -55,7 +56,7 @@ routes! {
         DeletePublicAccessBlock => Write, |i, c, d| public_access::delete(i, c, d);
         PutBucketVersioning => Write, |i, c, d| versioning::put(i, c, d);
         GetBucketVersioning => Read, |i, c, d| versioning::get(i, c, d);
-        ListObjectVersions => Read, |i, c, d| versioning::list(i, c, d);
+        ListObjectVersions => Read, |i, c, d| list_versions::list(i, c, d);
         PutBucketEncryption => Write, |i, c, d| buckets::put_encryption(i, c, d);
         GetBucketEncryption => Read, |i, c, d| buckets::get_encryption(i, c, d);
         DeleteBucketEncryption => Write, |i, c, d| buckets::delete_encryption(i, c, d);

@@ -10,7 +10,6 @@ use rampart_kit::{context::CallContext, db::Db};
 use serde_json::{json, Map, Value};
 
 use crate::{
-    buckets::owner,
     error::{S3Error, S3Result},
     input::{bucket_name, key, opt_nonempty},
     repo::{self, Bucket, Object, ObjectDoc},
@@ -212,98 +211,6 @@ pub async fn delete(
         repo::put_object(db, bucket, key, &next.doc, next.last_modified()).await?;
     }
     Ok(out)
-}
-
-/// `ListObjectVersions`: current and noncurrent versions and delete markers by key, newest
-/// first, paged by `KeyMarker`/`VersionIdMarker`.
-pub async fn list(input: &Value, _ctx: &CallContext, mut db: Db<'_>) -> S3Result<Value> {
-    let bucket = repo::bucket(&mut db, bucket_name(input)?).await?;
-    let prefix = opt_nonempty(input, "Prefix").unwrap_or("");
-    let max = input
-        .get("MaxKeys")
-        .and_then(Value::as_i64)
-        .unwrap_or(1000)
-        .clamp(0, 1000) as usize;
-    let key_marker = opt_nonempty(input, "KeyMarker");
-    let version_marker = opt_nonempty(input, "VersionIdMarker");
-    // Store keys: the current version `B/K`, noncurrent ones `B/K\0V`.
-    // After a version marker, the key's older versions follow; after a key marker alone,
-    // none of the key's versions do (`\u{1}` sorts after every `\u{0}VERSION`).
-    let mut after = key_marker.map(|k| match version_marker {
-        Some(v) => format!("{}/{k}\u{0}{v}", bucket.name()),
-        None => format!("{}/{k}\u{1}", bucket.name()),
-    });
-    // A marker naming a key's current version: all its noncurrent versions follow.
-    if let (Some(k), Some(v)) = (key_marker, version_marker) {
-        if let Some(current) = repo::find_object(&mut db, &bucket, k).await? {
-            if current.doc.version() == v {
-                after = Some(format!("{}/{k}\u{0}", bucket.name()));
-            }
-        }
-    }
-    let current_after = key_marker.map(str::to_string);
-    let (currents, _) = repo::list_objects(
-        &mut db,
-        &bucket,
-        prefix,
-        current_after.as_deref(),
-        max as u32 + 1,
-    )
-    .await?;
-    let (versions, _) =
-        repo::list_versions(&mut db, &bucket, prefix, after.as_deref(), max as u32 + 1).await?;
-    let mut all: Vec<(Object, bool)> = currents
-        .into_iter()
-        .map(|o| (o, true))
-        .chain(versions.into_iter().map(|o| (o, false)))
-        .collect();
-    all.sort_by(|a, b| a.0.entity.name_key.cmp(&b.0.entity.name_key));
-    let truncated = all.len() > max;
-    all.truncate(max);
-    let mut versions_out = Vec::new();
-    let mut markers = Vec::new();
-    for (o, latest) in &all {
-        let mut v = json!({
-            "Key": o.key(),
-            "VersionId": o.doc.version(),
-            "IsLatest": latest,
-            "LastModified": o.last_modified().timestamp(),
-            "Owner": owner(bucket.owner()),
-        });
-        if o.doc.delete_marker {
-            markers.push(v);
-        } else {
-            if let Some(obj) = v.as_object_mut() {
-                obj.insert("ETag".into(), json!(o.quoted_etag()));
-                obj.insert("Size".into(), json!(o.doc.size));
-                obj.insert("StorageClass".into(), json!("STANDARD"));
-            }
-            versions_out.push(v);
-        }
-    }
-    let mut out = Map::new();
-    out.insert("Name".into(), json!(bucket.name()));
-    out.insert("Prefix".into(), json!(prefix));
-    out.insert("KeyMarker".into(), json!(key_marker.unwrap_or("")));
-    out.insert(
-        "VersionIdMarker".into(),
-        json!(version_marker.unwrap_or("")),
-    );
-    out.insert("MaxKeys".into(), json!(max));
-    out.insert("IsTruncated".into(), json!(truncated));
-    if !versions_out.is_empty() {
-        out.insert("Versions".into(), Value::Array(versions_out));
-    }
-    if !markers.is_empty() {
-        out.insert("DeleteMarkers".into(), Value::Array(markers));
-    }
-    if truncated {
-        if let Some((last, _)) = all.last() {
-            out.insert("NextKeyMarker".into(), json!(last.key()));
-            out.insert("NextVersionIdMarker".into(), json!(last.doc.version()));
-        }
-    }
-    Ok(Value::Object(out))
 }
 
 /// Reads the `VersionId` member of an input.

@@ -68,3 +68,48 @@ def test_kill_9_during_uploads_loses_nothing_acknowledged():
         assert parts == [], "partial uploads survived the restart"
     finally:
         again.stop()
+
+
+def blob_files(data_dir):
+    return {f: os.path.join(base, f) for base, _, files in os.walk(os.path.join(data_dir, "s3"))
+            for f in files}
+
+
+def test_blobs_no_object_references_are_swept_after_a_grace_period():
+    s = Server()
+    try:
+        s3 = s.client("s3")
+        s3.create_bucket(Bucket="sweep")
+        s3.put_object(Bucket="sweep", Key="kept", Body=b"kept" * 1000)
+        up = s3.create_multipart_upload(Bucket="sweep", Key="mp")
+        s3.upload_part(Bucket="sweep", Key="mp", UploadId=up["UploadId"], PartNumber=1, Body=b"p" * 100)
+        referenced = blob_files(s.data_dir)
+        assert len(referenced) == 2
+    finally:
+        s.stop()
+    # What a crash between a blob's rename and its commit leaves: complete blobs nothing
+    # names, one old and one recent; every referenced blob is made old too.
+    stray_old, stray_new = "0" * 31 + "a", "0" * 31 + "b"
+    shard = os.path.join(s.data_dir, "s3", "00")
+    os.makedirs(shard, exist_ok=True)
+    two_hours_ago = time.time() - 7200
+    for name in (stray_old, stray_new):
+        with open(os.path.join(shard, name), "wb") as f:
+            f.write(b"orphan")
+    for path in [os.path.join(shard, stray_old), *referenced.values()]:
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    again = Server(data_dir=s.data_dir)
+    try:
+        deadline = time.time() + 20
+        while stray_old in blob_files(again.data_dir) and time.time() < deadline:
+            time.sleep(0.2)
+        left = blob_files(again.data_dir)
+        assert stray_old not in left, "an old unreferenced blob survived the sweep"
+        assert stray_new in left, "a recent blob was swept before its grace period"
+        assert set(referenced) <= set(left), "a referenced blob was swept"
+        s3 = again.client("s3")
+        assert s3.get_object(Bucket="sweep", Key="kept")["Body"].read() == b"kept" * 1000
+        parts = s3.list_parts(Bucket="sweep", Key="mp", UploadId=up["UploadId"])["Parts"]
+        assert [p["Size"] for p in parts] == [100]
+    finally:
+        again.stop()

@@ -124,6 +124,7 @@ impl Runtime {
                 Arc::new(secretsmanager::SecretsRotation),
                 Arc::new(secretsmanager::SecretsReplication),
                 Arc::new(s3::S3Lifecycle),
+                Arc::new(s3::S3BlobSweep),
                 Arc::new(provision::Provision),
                 Arc::new(meter::MeterFlush),
                 Arc::new(last_access::LastAccessFlush),

@@ -87,3 +87,50 @@ impl Host for Owner<'_> {
         }
     }
 }
+
+/// The blob sweep's name.
+pub const SWEEP: &str = "s3-blob-sweep";
+
+/// How long a blob may go unreferenced before the sweep takes it: longer than any upload's
+/// time between its blob's rename and its object's commit.
+const SWEEP_GRACE: Duration = Duration::from_secs(3600);
+
+/// Removes blobs no object, version or upload part references (left by a crash between a
+/// blob's rename and its commit, or before a replaced object's blobs were removed). Runs at
+/// start and every six hours; the blob directory is shared by all nodes, so one node sweeps.
+#[derive(Debug)]
+pub struct S3BlobSweep;
+
+impl Job for S3BlobSweep {
+    fn name(&self) -> &'static str {
+        SWEEP
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Cluster
+    }
+
+    fn period(&self) -> Duration {
+        Duration::from_secs(6 * 3600)
+    }
+
+    fn step<'a>(&'a self, app: &'a App, _lease: Option<&'a Lease>) -> StepFuture<'a> {
+        Box::pin(async move {
+            // The cutoff is taken before the references are read: a blob written after it
+            // is never considered, whatever commits meanwhile.
+            let cutoff = std::time::SystemTime::now() - SWEEP_GRACE;
+            let refs = rampart_services::s3::blob_refs::collect(&app.store)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let blobs = app.blobs.clone();
+            let removed = tokio::task::spawn_blocking(move || {
+                blobs.sweep_unreferenced(|id| refs.contains(id), cutoff)
+            })
+            .await??;
+            if removed > 0 {
+                tracing::info!(removed, "unreferenced s3 blobs removed");
+            }
+            Ok(())
+        })
+    }
+}

@@ -68,6 +68,47 @@ impl BlobStore {
         }
     }
 
+    /// Removes complete blobs that `referenced` does not claim and that were last written
+    /// before `written_before` (so a blob whose object has not committed yet is left alone);
+    /// returns how many. A crash between a blob's rename and its object's commit, or before a
+    /// replaced object's blobs were removed, leaves such blobs.
+    pub fn sweep_unreferenced(
+        &self,
+        referenced: impl Fn(&str) -> bool,
+        written_before: std::time::SystemTime,
+    ) -> std::io::Result<u64> {
+        let mut removed = 0;
+        let Ok(shards) = std::fs::read_dir(self.root.as_path()) else {
+            return Ok(0);
+        };
+        for shard in shards {
+            let shard = shard?.path();
+            if !shard.is_dir() {
+                continue;
+            }
+            for entry in std::fs::read_dir(&shard)? {
+                let entry = entry?;
+                let name = entry.file_name();
+                let Some(id) = name.to_str() else { continue };
+                if id.ends_with(".part") || referenced(id) {
+                    continue;
+                }
+                let old = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < written_before);
+                if old {
+                    match std::fs::remove_file(entry.path()) {
+                        Ok(()) => removed += 1,
+                        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(err) => return Err(err),
+                    }
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Removes partial blobs left by a crash mid-upload (at start-up, before serving).
     pub fn sweep_partials(&self) -> std::io::Result<u64> {
         let mut removed = 0;

@@ -13,6 +13,7 @@
 use rampart_kit::routes;
 
 pub mod authz;
+pub mod blob_refs;
 pub mod bucket_key;
 pub mod buckets;
 pub mod conditions;

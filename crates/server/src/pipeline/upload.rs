@@ -16,7 +16,7 @@ use rampart_services::{
 };
 use rampart_sigv4::{ChecksumAlgorithm, ChecksumHasher, ChunkError, ChunkedDecoder};
 use rampart_wire::ApiError;
-use tokio::io::AsyncWriteExt;
+use std::io::Write as _;
 
 /// How the bytes are proven to be what the client signed.
 pub(crate) enum PayloadCheck {
@@ -47,61 +47,84 @@ pub(crate) struct Upload {
     pub sealing: Option<BlobKey>,
 }
 
-/// Writes plaintext to the blob file, sealed segment by segment when there is a key.
+/// Writes plaintext to the blob file, sealed segment by segment when there is a key. The
+/// sealed buffer is handed to a blocking task by value and comes back for reuse, so an upload
+/// holds two buffers (plaintext, sealed) and nothing else.
 struct Sealer {
     cipher: Option<BlobCipher>,
     /// The next segment's index.
     index: u64,
     /// Sealed bytes waiting to be written.
     sealed: Vec<u8>,
+    /// The blob file (`None` only while a write is in flight).
+    file: Option<std::fs::File>,
 }
 
 impl Sealer {
-    fn new(key: Option<&BlobKey>, blob: &str) -> Sealer {
+    fn new(key: Option<&BlobKey>, blob: &str, file: std::fs::File) -> Sealer {
         Sealer {
             cipher: key.map(|k| BlobCipher::new(k, blob)),
             index: 0,
             sealed: Vec::with_capacity(WRITE_BUFFER + WRITE_BUFFER / SEGMENT * TAG + TAG),
+            file: Some(file),
         }
     }
 
     /// Writes what `plain` holds (whole segments only, unless `last`), leaving the rest.
-    async fn write(
-        &mut self,
-        file: &mut tokio::fs::File,
-        plain: &mut Vec<u8>,
-        last: bool,
-    ) -> Result<(), ApiError> {
-        let Some(cipher) = &self.cipher else {
-            file.write_all(plain).await.map_err(|e| io_failed(&e))?;
-            plain.clear();
-            return Ok(());
-        };
-        let whole = if last {
-            plain.len()
-        } else {
-            plain.len() - plain.len() % SEGMENT
-        };
-        for chunk in plain.get(..whole).unwrap_or_default().chunks(SEGMENT) {
-            let mut segment = chunk.to_vec();
-            cipher
-                .seal(self.index, &mut segment)
-                .map_err(|_| io_failed(&std::io::Error::other("segment sealing failed")))?;
-            self.index += 1;
-            self.sealed.extend_from_slice(&segment);
+    async fn write(&mut self, plain: &mut Vec<u8>, last: bool) -> Result<(), ApiError> {
+        match &self.cipher {
+            None => std::mem::swap(plain, &mut self.sealed),
+            Some(cipher) => {
+                let whole = if last {
+                    plain.len()
+                } else {
+                    plain.len() - plain.len() % SEGMENT
+                };
+                for chunk in plain.get(..whole).unwrap_or_default().chunks(SEGMENT) {
+                    let start = self.sealed.len();
+                    self.sealed.extend_from_slice(chunk);
+                    cipher
+                        .seal_tail(self.index, &mut self.sealed, start)
+                        .map_err(|_| io_failed(&std::io::Error::other("segment sealing failed")))?;
+                    self.index += 1;
+                }
+                plain.drain(..whole);
+            }
         }
-        plain.drain(..whole);
-        file.write_all(&self.sealed)
-            .await
-            .map_err(|e| io_failed(&e))?;
-        self.sealed.clear();
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| io_failed(&std::io::Error::other("blob file lost")))?;
+        let buf = std::mem::take(&mut self.sealed);
+        let (file, mut buf, written) = tokio::task::spawn_blocking(move || {
+            let written = file.write_all(&buf);
+            (file, buf, written)
+        })
+        .await
+        .map_err(|_| io_failed(&std::io::Error::other("blob write task failed")))?;
+        written.map_err(|e| io_failed(&e))?;
+        buf.clear();
+        self.sealed = buf;
+        self.file = Some(file);
         Ok(())
+    }
+
+    /// Makes the blob durable and closes it.
+    async fn sync(mut self) -> Result<(), ApiError> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io_failed(&std::io::Error::other("blob file lost")))?;
+        tokio::task::spawn_blocking(move || file.sync_all())
+            .await
+            .map_err(|_| io_failed(&std::io::Error::other("blob sync task failed")))?
+            .map_err(|e| io_failed(&e))
     }
 }
 
-/// Bytes written to the file at once. Each upload holds about three of these (the plaintext,
-/// its sealed form, tokio's copy for the blocking write): at 1 MiB, 16 clients uploading 1 GiB
-/// each peaked at 195 MiB of RSS (`bench/s3_memory.sh`, goal under 100 MiB).
+/// Bytes written to the file at once. Each upload holds two of these (the plaintext and its
+/// sealed form): at 1 MiB with a third (tokio's copy for the blocking write), 16 clients
+/// uploading 1 GiB each peaked at 195 MiB of RSS (`bench/s3_memory.sh`, goal under 100 MiB).
 const WRITE_BUFFER: usize = 256 * 1024;
 
 fn error(code: &str, message: impl Into<String>, status: u16) -> ApiError {
@@ -183,10 +206,11 @@ async fn write_blob(
     tokio::fs::create_dir_all(blobs.dir_of(id))
         .await
         .map_err(|e| io_failed(&e))?;
-    let mut file = tokio::fs::File::create(blobs.partial_path_of(id))
+    let file = tokio::fs::File::create(blobs.partial_path_of(id))
         .await
-        .map_err(|e| io_failed(&e))?;
-    file.set_max_buf_size(WRITE_BUFFER + WRITE_BUFFER / SEGMENT * TAG + TAG);
+        .map_err(|e| io_failed(&e))?
+        .into_std()
+        .await;
     let mut digests = Digests {
         md5: Md5::new(),
         sha256: matches!(check, PayloadCheck::Sha256(_))
@@ -197,7 +221,7 @@ async fn write_blob(
             .collect(),
         len: 0,
     };
-    let mut out = Sealer::new(sealing.as_ref(), id);
+    let mut out = Sealer::new(sealing.as_ref(), id, file);
     let mut plain: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
     loop {
         let frame = match tokio::time::timeout(idle, body.frame()).await {
@@ -221,19 +245,27 @@ async fn write_blob(
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        let start = plain.len();
-        match &mut check {
-            PayloadCheck::Chunked(decoder) => decoder
-                .push(&data, &mut plain)
-                .map_err(|e| chunk_error(&e))?,
-            _ => plain.extend_from_slice(&data),
-        }
-        digests.update(plain.get(start..).unwrap_or_default());
-        if digests.len > max_bytes {
-            return Err(too_large(max_bytes));
-        }
-        if plain.len() >= WRITE_BUFFER {
-            out.write(&mut file, &mut plain, false).await?;
+        // The frame goes in pieces that fit what `plain` has left, so the buffer never
+        // grows past its capacity (decoding never makes more bytes than it reads).
+        let mut rest: &[u8] = &data;
+        while !rest.is_empty() {
+            let room = WRITE_BUFFER.saturating_sub(plain.len()).max(1);
+            let (piece, after) = rest.split_at(room.min(rest.len()));
+            rest = after;
+            let start = plain.len();
+            match &mut check {
+                PayloadCheck::Chunked(decoder) => decoder
+                    .push(piece, &mut plain)
+                    .map_err(|e| chunk_error(&e))?,
+                _ => plain.extend_from_slice(piece),
+            }
+            digests.update(plain.get(start..).unwrap_or_default());
+            if digests.len > max_bytes {
+                return Err(too_large(max_bytes));
+            }
+            if plain.len() >= WRITE_BUFFER {
+                out.write(&mut plain, false).await?;
+            }
         }
     }
     let trailers = match check {
@@ -252,9 +284,8 @@ async fn write_blob(
         PayloadCheck::Unsigned => Vec::new(),
     };
     let checksums = verify_checksums(digests.checksums, &trailers)?;
-    out.write(&mut file, &mut plain, true).await?;
-    file.sync_all().await.map_err(|e| io_failed(&e))?;
-    drop(file);
+    out.write(&mut plain, true).await?;
+    out.sync().await?;
     tokio::fs::rename(blobs.partial_path_of(id), blobs.path_of(id))
         .await
         .map_err(|e| io_failed(&e))?;

@@ -159,6 +159,16 @@ impl BlobCipher {
         Ok(())
     }
 
+    /// Opens segment `index` (its bytes and tag, the whole of `sealed`) in place; returns the
+    /// plaintext's length (it is at the start of `sealed`).
+    pub fn open_slice(&self, index: u64, sealed: &mut [u8]) -> Result<usize, Unauthentic> {
+        let nonce = self.nonce(index)?;
+        self.key
+            .open_in_place(nonce, Aad::from(self.aad.as_slice()), sealed)
+            .map(|plain| plain.len())
+            .map_err(|_| Unauthentic)
+    }
+
     /// Opens segment `index` (its bytes and tag) in place, leaving the plaintext.
     pub fn open(&self, index: u64, sealed: &mut Vec<u8>) -> Result<(), Unauthentic> {
         let nonce = self.nonce(index)?;

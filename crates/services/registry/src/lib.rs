@@ -23,4 +23,5 @@ pub use rampart_organizations as organizations;
 pub use rampart_s3 as s3;
 pub use rampart_secretsmanager as secretsmanager;
 pub use rampart_sts as sts;
+pub use rampart_trails as trails;
 pub use registry::Registry;

@@ -172,3 +172,131 @@ def test_trail_api_shapes_errors_and_the_bucket_policy_check(server):
     with pytest.raises(ClientError) as e:
         ct.get_trail(Name="trail1")
     assert code(e) == "TrailNotFoundException"
+
+
+def dev_now(server):
+    return advance(server, 0)["epoch_seconds"]
+
+
+def iso(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def log_files(s3, bucket, kind="CloudTrail"):
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for o in page.get("Contents", []):
+            if f"/{kind}/" in o["Key"]:
+                keys.append(o["Key"])
+    return sorted(keys)
+
+
+def records(s3, bucket):
+    out = []
+    for key in log_files(s3, bucket):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        out.extend(json.loads(gzip.decompress(body))["Records"])
+    return out
+
+
+@pytest.fixture
+def trail_server():
+    from conftest import Server
+
+    s = Server("--dev", "--trail-delivery-secs", "60")
+    yield s
+    s.stop()
+
+
+def validate(server, arn, start, end):
+    return server.cli(
+        "cloudtrail", "validate-logs", "--trail-arn", arn,
+        "--start-time", iso(start), "--end-time", iso(end), "--verbose",
+        check=False, env={"AWS_ENDPOINT_URL": server.endpoint},
+    )
+
+
+def test_log_files_and_digests_validate_and_tampering_is_detected(trail_server):
+    server = trail_server
+    account = account_of(server)
+    s3 = make_bucket(server, "ct-logs")
+    ct = server.client("cloudtrail")
+    arn = ct.create_trail(Name="main", S3BucketName="ct-logs", EnableLogFileValidation=True)["TrailARN"]
+    start = dev_now(server) - 60
+    ct.start_logging(Name="main")
+    iam = server.client("iam")
+    iam.create_user(UserName="alice")
+    iam.list_users()
+    key = iam.create_access_key(UserName="alice")["AccessKey"]
+    alice = server.client("iam", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    with pytest.raises(ClientError):
+        alice.list_roles()
+
+    # Nothing is delivered before the interval; then every call, refused ones included.
+    assert log_files(s3, "ct-logs") == []
+    advance(server, 120)
+    recs = records(s3, "ct-logs")
+    names = [r["eventName"] for r in recs]
+    for name in ["StartLogging", "CreateUser", "ListUsers", "CreateAccessKey", "ListRoles"]:
+        assert names.count(name) == 1, (name, names)
+    denied = next(r for r in recs if r["eventName"] == "ListRoles")
+    assert denied["errorCode"].startswith("AccessDenied")
+    first = log_files(s3, "ct-logs")[0]
+    assert first.startswith(f"AWSLogs/{account}/CloudTrail/{REGION}/")
+    assert first.split("/")[-1].startswith(f"{account}_CloudTrail_{REGION}_")
+    head = s3.head_object(Bucket="ct-logs", Key=first)
+    assert head["ServerSideEncryption"] == "AES256"
+    status = ct.get_trail_status(Name="main")
+    assert "LatestDeliveryTime" in status and "LatestDeliveryError" not in status
+
+    # Three digests: the hour runs out three times, with calls in between.
+    for i in range(3):
+        iam.create_user(UserName=f"user{i}")
+        advance(server, 120)
+        advance(server, 3600)
+    digests = log_files(s3, "ct-logs", "CloudTrail-Digest")
+    assert len(digests) == 3, digests
+    meta = s3.head_object(Bucket="ct-logs", Key=digests[0])["Metadata"]
+    assert meta["signature-algorithm"] == "SHA256withRSA" and len(meta["signature"]) == 512
+    d1 = json.loads(gzip.decompress(s3.get_object(Bucket="ct-logs", Key=digests[1])["Body"].read()))
+    assert d1["previousDigestS3Object"] == digests[0]
+    assert d1["logFiles"] and d1["logFiles"][0]["hashAlgorithm"] == "SHA-256"
+    assert "LatestDigestDeliveryTime" in ct.get_trail_status(Name="main")
+    keys = ct.list_public_keys()["PublicKeyList"]
+    assert keys and keys[0]["Fingerprint"] == d1["digestPublicKeyFingerprint"]
+
+    end = dev_now(server) + 60
+    ok = validate(server, arn, start, end)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    logs = log_files(s3, "ct-logs")
+    assert f"3/3 digest files valid" in ok.stdout, ok.stdout
+    assert f"{len(logs)}/{len(logs)} log files valid" in ok.stdout, ok.stdout
+
+    # A log file altered, then deleted.
+    victim = logs[0]
+    original = s3.get_object(Bucket="ct-logs", Key=victim)["Body"].read()
+    forged = json.loads(gzip.decompress(original))
+    forged["Records"] = forged["Records"][1:]
+    s3.put_object(Bucket="ct-logs", Key=victim, Body=gzip.compress(json.dumps(forged).encode()))
+    bad = validate(server, arn, start, end)
+    assert bad.returncode == 1 and "hash value doesn't match" in bad.stderr, bad.stderr
+    s3.delete_object(Bucket="ct-logs", Key=victim)
+    bad = validate(server, arn, start, end)
+    assert bad.returncode == 1 and f"{victim}\tINVALID: not found" in bad.stderr, bad.stderr
+    s3.put_object(Bucket="ct-logs", Key=victim, Body=original)
+    assert validate(server, arn, start, end).returncode == 0
+
+    # A digest altered (its signature no longer holds), then one deleted from the middle.
+    middle = digests[1]
+    obj = s3.get_object(Bucket="ct-logs", Key=middle)
+    body, meta = obj["Body"].read(), obj["Metadata"]
+    doc = json.loads(gzip.decompress(body))
+    doc["logFiles"] = []
+    s3.put_object(Bucket="ct-logs", Key=middle, Body=gzip.compress(json.dumps(doc).encode()), Metadata=meta)
+    bad = validate(server, arn, start, end)
+    assert bad.returncode == 1 and "signature verification failed" in bad.stderr, bad.stderr
+    s3.delete_object(Bucket="ct-logs", Key=middle)
+    bad = validate(server, arn, start, end)
+    assert bad.returncode == 1 and f"{middle}\tINVALID: not found" in bad.stderr, bad.stderr
+    s3.put_object(Bucket="ct-logs", Key=middle, Body=body, Metadata=meta)
+    assert validate(server, arn, start, end).returncode == 0

@@ -25,6 +25,7 @@ pub mod rotation_hooks;
 pub mod rotation_postgres;
 pub mod secretsmanager;
 pub mod status;
+pub mod trails;
 
 use std::{
     future::Future,
@@ -126,6 +127,7 @@ impl Runtime {
                 Arc::new(meter::MeterFlush),
                 Arc::new(last_access::LastAccessFlush),
                 Arc::new(outbox::Drain::new(Vec::new())),
+                Arc::new(trails::TrailDelivery),
             ],
         )
     }

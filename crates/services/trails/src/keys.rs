@@ -208,8 +208,8 @@ fn time_of(v: Option<&Value>) -> Option<DateTime<Utc>> {
 }
 
 /// `ListPublicKeys`: the region's keys whose window overlaps `StartTime`..`EndTime` (the
-/// current key when neither is given). `Value` is the base64 text of the DER key, which the
-/// wire's blob encoding wraps once more, as CloudTrail does.
+/// current key when neither is given). `Value` is the DER key (base64 on the wire, which the
+/// aws CLI leaves undecoded and `validate-logs` decodes itself).
 pub async fn list_public_keys(
     input: &Value,
     ctx: &CallContext,
@@ -235,7 +235,7 @@ pub async fn list_public_keys(
         .filter(|k| k.valid_from <= to && from < k.valid_to)
         .map(|k| {
             json!({
-                "Value": b64(k.public_der.as_bytes()),
+                "Value": k.public_der,
                 "ValidityStartTime": k.valid_from.timestamp(),
                 "ValidityEndTime": k.valid_to.timestamp(),
                 "Fingerprint": k.fingerprint,

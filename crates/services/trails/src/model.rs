@@ -85,11 +85,14 @@ pub struct Window {
 }
 
 impl TrailDoc {
-    /// Whether a record of `time` falls in a logging period.
+    /// Whether a record of `time` falls in a logging period (to the millisecond: records
+    /// keep their time to the millisecond, and `StartLogging`'s own record has its start).
     pub fn logged_at(&self, time: DateTime<Utc>) -> bool {
+        let ms = |t: DateTime<Utc>| t.timestamp_millis();
+        let at = ms(time);
         self.windows
             .iter()
-            .any(|w| w.start <= time && w.stop.is_none_or(|s| time <= s))
+            .any(|w| ms(w.start) <= at && w.stop.is_none_or(|s| at <= ms(s)))
     }
 
     /// When logging last started.

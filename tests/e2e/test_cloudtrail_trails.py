@@ -300,3 +300,153 @@ def test_log_files_and_digests_validate_and_tampering_is_detected(trail_server):
     assert bad.returncode == 1 and f"{middle}\tINVALID: not found" in bad.stderr, bad.stderr
     s3.put_object(Bucket="ct-logs", Key=middle, Body=body, Metadata=meta)
     assert validate(server, arn, start, end).returncode == 0
+
+
+def lookup_ids(ct):
+    """Every management event id `LookupEvents` returns."""
+    ids = []
+    for page in ct.get_paginator("lookup_events").paginate():
+        ids.extend(e["EventId"] for e in page["Events"])
+    return ids
+
+
+def test_kill_9_then_restart_delivers_every_record_once(tmp_path):
+    import signal
+
+    from conftest import Server
+
+    # Short leases: the restarted node takes the delivery job over from the killed one soon.
+    lease = ("--job-lease-ms", "300")
+    s = Server("--dev", "--trail-delivery-secs", "60", *lease)
+    try:
+        s3 = make_bucket(s, "ct-crash")
+        ct = s.client("cloudtrail")
+        ct.create_trail(Name="crashy", S3BucketName="ct-crash")
+        ct.start_logging(Name="crashy")
+        iam = s.client("iam")
+        for i in range(40):
+            iam.create_user(UserName=f"c{i}")
+            iam.get_user(UserName=f"c{i}")
+            if i == 20:
+                advance(s, 120)  # a delivery in the middle
+        killed_at = dev_now(s)
+        os.kill(s.proc.pid, signal.SIGKILL)
+        s.proc.wait()
+    except BaseException:
+        s.stop()
+        raise
+    again = Server("--dev", "--trail-delivery-secs", "60", *lease, data_dir=s.data_dir)
+    try:
+        ct = again.client("cloudtrail")
+        time.sleep(1)  # the killed node's lease runs out
+        advance(again, 3 * 3600)
+        delivered = [r["eventID"] for r in records(again.client("s3"), "ct-crash")]
+        assert len(delivered) == len(set(delivered)), "a record was delivered twice"
+        recorded = set(lookup_ids(ct))
+        # Every management event recorded after logging started is in a log file.
+        started = [r for r in records(again.client("s3"), "ct-crash") if r["eventName"] == "StartLogging"]
+        assert len(started) == 1
+        missing = [
+            (e["EventName"], e["EventTime"])
+            # From the second after logging started (event times in files are to the second).
+            for page in ct.get_paginator("lookup_events").paginate(
+                StartTime=time.mktime(time.strptime(started[0]["eventTime"], "%Y-%m-%dT%H:%M:%SZ"))
+                - time.timezone + 1,
+                EndTime=killed_at,
+            )
+            for e in page["Events"]
+            if e["EventName"] != "LookupEvents" and e["EventId"] not in delivered
+        ]
+        assert not missing, (missing, started[0]["eventTime"])
+        names = [r["eventName"] for r in records(again.client("s3"), "ct-crash")]
+        assert names.count("CreateUser") == 40 and names.count("GetUser") == 40
+        assert recorded
+    finally:
+        again.stop()
+
+
+def test_stop_logging_stops_delivery_and_data_events_only_when_selected(trail_server):
+    server = trail_server
+    s3 = make_bucket(server, "ct-stop")
+    s3.create_bucket(Bucket="ct-data")
+    ct = server.client("cloudtrail")
+    ct.create_trail(Name="stopper", S3BucketName="ct-stop")
+    ct.start_logging(Name="stopper")
+    s3.put_object(Bucket="ct-data", Key="before-selectors", Body=b"x")
+    ct.put_event_selectors(
+        TrailName="stopper",
+        EventSelectors=[
+            {
+                "ReadWriteType": "WriteOnly",
+                "IncludeManagementEvents": True,
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::ct-data/in/"]}],
+            }
+        ],
+    )
+    s3.put_object(Bucket="ct-data", Key="in/selected", Body=b"x")
+    s3.put_object(Bucket="ct-data", Key="out/not-selected", Body=b"x")
+    s3.get_object(Bucket="ct-data", Key="in/selected")
+    advance(server, 120)
+    recs = records(s3, "ct-stop")
+    puts = [r["requestParameters"]["key"] for r in recs if r["eventName"] == "PutObject"]
+    assert puts == ["in/selected"], puts
+    assert not [r for r in recs if r["eventName"] == "GetObject"]
+    put = next(r for r in recs if r["eventName"] == "PutObject")
+    assert put["eventCategory"] == "Data" and put["managementEvent"] is False
+
+    ct.stop_logging(Name="stopper")
+    server.client("iam").create_user(UserName="after-stop")
+    advance(server, 120)
+    recs = records(s3, "ct-stop")
+    names = [r["eventName"] for r in recs]
+    assert names.count("StopLogging") == 1, names
+    assert "CreateUser" not in names, names
+    # Deliveries are CloudTrail's own writes, decided by the bucket policy.
+    deliveries = [
+        r for r in recs
+        if r["eventName"] == "PutObject" and r["userIdentity"].get("type") == "AWSService"
+    ]
+    assert deliveries == []  # the trail does not select its own bucket's objects
+    assert ct.get_trail_status(Name="stopper")["IsLogging"] is False
+
+
+def test_kms_encrypted_log_files_need_the_key(trail_server):
+    server = trail_server
+    account = account_of(server)
+    kms = server.client("kms")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "cloudtrail", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+             "Action": "kms:GenerateDataKey*", "Resource": "*",
+             "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"}}},
+        ],
+    }
+    bare = kms.create_key()["KeyMetadata"]["Arn"]
+    key = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    s3 = make_bucket(server, "ct-kms")
+    ct = server.client("cloudtrail")
+    with pytest.raises(ClientError) as e:
+        ct.create_trail(Name="sealed", S3BucketName="ct-kms", KmsKeyId=bare)
+    assert code(e) == "InsufficientEncryptionPolicyException"
+    out = ct.create_trail(Name="sealed", S3BucketName="ct-kms", KmsKeyId=key)
+    assert out["KmsKeyId"] == key
+    ct.start_logging(Name="sealed")
+    advance(server, 120)
+    [first] = log_files(s3, "ct-kms")
+    head = s3.head_object(Bucket="ct-kms", Key=first)
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key
+    assert json.loads(gzip.decompress(s3.get_object(Bucket="ct-kms", Key=first)["Body"].read()))["Records"]
+    iam = server.client("iam")
+    iam.create_user(UserName="reader")
+    iam.put_user_policy(UserName="reader", PolicyName="s3", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    }))
+    k = iam.create_access_key(UserName="reader")["AccessKey"]
+    reader = server.client("s3", key=k["AccessKeyId"], secret=k["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        reader.get_object(Bucket="ct-kms", Key=first)
+    assert code(e) == "AccessDenied"

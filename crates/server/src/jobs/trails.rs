@@ -16,6 +16,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use rampart_services::{
     entity,
+    json_field::SetField,
     trails::{
         destination, digest, keys,
         logfile::{self, LogFile},
@@ -386,17 +387,22 @@ fn put_input(trail: &Trail, key: &str, signature: Option<&str>) -> Value {
         "ACL": "bucket-owner-full-control",
     });
     if let Some(sig) = signature {
-        input["Metadata"] = json!({
-            "signature": sig,
-            "signature-algorithm": digest::ALGORITHM,
-        });
+        input.set_field(
+            "Metadata",
+            json!({
+                "signature": sig,
+                "signature-algorithm": digest::ALGORITHM,
+            }),
+        );
     }
     if let Some(kms) = &trail.doc.kms_key_arn {
         let context = json!({ "aws:cloudtrail:arn": trail.arn() }).to_string();
-        input["ServerSideEncryption"] = json!("aws:kms");
-        input["SSEKMSKeyId"] = json!(kms);
-        input["SSEKMSEncryptionContext"] =
-            json!(base64::engine::general_purpose::STANDARD.encode(context));
+        input.set_field("ServerSideEncryption", json!("aws:kms"));
+        input.set_field("SSEKMSKeyId", json!(kms));
+        input.set_field(
+            "SSEKMSEncryptionContext",
+            json!(base64::engine::general_purpose::STANDARD.encode(context)),
+        );
     }
     input
 }
@@ -410,6 +416,9 @@ fn is_global(source: &str) -> bool {
     )
 }
 
+/// A record's JSON and time.
+type Timed<'a> = (&'a str, DateTime<Utc>);
+
 /// The log files of a batch: the records `trail` delivers, one file per account and region.
 fn files_of(
     trail: &Trail,
@@ -417,7 +426,7 @@ fn files_of(
     now: DateTime<Utc>,
 ) -> Result<Vec<Pending>, ServiceError> {
     let doc = &trail.doc;
-    let mut groups: BTreeMap<(String, String), Vec<(&str, DateTime<Utc>)>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Vec<Timed<'_>>> = BTreeMap::new();
     for r in records {
         let rec = &r.event.record;
         if !doc.logged_at(rec.event_time) {

@@ -227,24 +227,6 @@ impl Store {
 }
 
 impl Store {
-    /// The stream's end now: the last record of each chain. A consumer placed there sees only
-    /// records committed after this call (a trail that starts logging).
-    pub async fn stream_head(&self) -> Result<StreamPosition> {
-        let table_seq: i64 = {
-            let mut h = Handle::Store(self);
-            let mut g = h.conn().await?;
-            dispatch!(g.conn(), c => {
-                sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_events")
-                    .fetch_one(&mut *c)
-                    .await?
-            })
-        };
-        Ok(StreamPosition {
-            table_seq,
-            journal_seq: self.journal_last_seq()?,
-        })
-    }
-
     fn journal_last_seq(&self) -> Result<i64> {
         Ok(self.journal_writer()?.map_or(0, |w| w.last_seq()))
     }

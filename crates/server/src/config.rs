@@ -84,6 +84,11 @@ pub struct ServeConfig {
     /// PostgreSQL it must be a folder every node shares.
     #[arg(long, env = "RAMPART_BLOB_DIR")]
     pub blob_dir: Option<PathBuf>,
+
+    /// Seconds a recorded call waits at most before a trail delivers it in a log file (on the
+    /// request clock, so the dev clock moves it; AWS: about 5 minutes).
+    #[arg(long, env = "RAMPART_TRAIL_DELIVERY_SECS", default_value_t = 300)]
+    pub trail_delivery_secs: u64,
 }
 
 impl ServeConfig {
@@ -108,6 +113,7 @@ impl ServeConfig {
             rotation_hooks: Vec::new(),
             max_object_bytes: 5 * 1024 * 1024 * 1024,
             blob_dir: None,
+            trail_delivery_secs: 300,
         }
     }
 

@@ -226,6 +226,60 @@ impl Store {
     }
 }
 
+impl Store {
+    fn journal_last_seq(&self) -> Result<i64> {
+        Ok(self.journal_writer()?.map_or(0, |w| w.last_seq()))
+    }
+}
+
+impl Tx {
+    /// Places `consumer`'s cursor at the stream's end as this transaction sees it (the audit
+    /// table's head in this transaction, the journal's last record), creating it if needed.
+    pub async fn place_stream_cursor_at_head(&mut self, consumer: &str) -> Result<StreamPosition> {
+        let journal_seq = self.store().journal_last_seq()?;
+        let mut h = Handle::Tx(self);
+        let mut g = h.write_conn().await?;
+        // The records this shared transaction already holds count (the head row is written
+        // once at its commit).
+        let table_seq: i64 = dispatch!(g.conn(), c => {
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_events")
+                .fetch_one(&mut *c)
+                .await?
+        });
+        dispatch!(g.conn(), c => {
+            sqlx::query(
+                "INSERT INTO stream_cursors (consumer, table_seq, journal_seq, updated_at_ms)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (consumer) DO UPDATE SET table_seq = $2, journal_seq = $3,
+                 updated_at_ms = $4",
+            )
+            .bind(consumer)
+            .bind(table_seq)
+            .bind(journal_seq)
+            .bind(to_ms(crate::db::now_ms()))
+            .execute(&mut *c)
+            .await?;
+        });
+        Ok(StreamPosition {
+            table_seq,
+            journal_seq,
+        })
+    }
+
+    /// Removes `consumer`'s cursor (a deleted trail).
+    pub async fn drop_stream_cursor(&mut self, consumer: &str) -> Result<()> {
+        let mut h = Handle::Tx(self);
+        let mut g = h.write_conn().await?;
+        dispatch!(g.conn(), c => {
+            sqlx::query("DELETE FROM stream_cursors WHERE consumer = $1")
+                .bind(consumer)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+}
+
 /// Interleaves the two chains (each already in sequence order) by event time, table first on
 /// a tie, and keeps the first `limit`.
 fn merge(table: Vec<StoredEvent>, journal: Vec<StoredEvent>, limit: usize) -> Vec<StreamRecord> {

@@ -27,6 +27,9 @@ pub enum PrincipalKind {
     /// The caller of an unsigned request (S3 serves them where a bucket policy allows
     /// everyone); no key is ever stored for it.
     Anonymous,
+    /// An AWS service principal acting on its own (`cloudtrail.amazonaws.com` delivering log
+    /// files); no key is ever stored for it.
+    Service,
 }
 
 impl PrincipalKind {
@@ -38,6 +41,7 @@ impl PrincipalKind {
             PrincipalKind::AssumedRole => "AssumedRole",
             PrincipalKind::FederatedUser => "FederatedUser",
             PrincipalKind::Anonymous => "AnonymousUser",
+            PrincipalKind::Service => "AWSService",
         }
     }
 

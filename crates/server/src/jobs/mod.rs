@@ -26,6 +26,7 @@ pub mod rotation_postgres;
 pub mod s3;
 pub mod secretsmanager;
 pub mod status;
+pub mod trails;
 
 use std::{
     future::Future,
@@ -129,6 +130,7 @@ impl Runtime {
                 Arc::new(meter::MeterFlush),
                 Arc::new(last_access::LastAccessFlush),
                 Arc::new(outbox::Drain::new(Vec::new())),
+                Arc::new(trails::TrailDelivery),
             ],
         )
     }

@@ -90,7 +90,7 @@ fn fields<'a>(
         event_time: facts.event_time,
         event_name: facts.operation.unwrap_or_default(),
         event_source,
-        username: facts.principal.map(|p| {
+        username: facts.principal.filter(|p| !p.is_service()).map(|p| {
             if p.name.is_empty() {
                 "root"
             } else {

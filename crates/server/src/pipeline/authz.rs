@@ -38,8 +38,9 @@ pub async fn authorize(
             ctx.principal.arn
         )));
     }
-    // The anonymous caller has no identity: no policies, no account, no organization.
-    let caller = if ctx.principal.is_anonymous() {
+    // The anonymous caller and AWS service principals have no identity: no policies, no
+    // organization.
+    let caller = if ctx.principal.has_no_identity() {
         Arc::new(CallerSet::default())
     } else {
         caller_policies(app, ctx)

@@ -9,6 +9,7 @@ pub mod authz;
 mod download;
 pub mod panic;
 pub mod policies;
+pub mod service_put;
 mod upload;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, task::Poll, time::Instant};

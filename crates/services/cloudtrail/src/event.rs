@@ -263,6 +263,13 @@ fn user_identity(out: &mut Vec<u8>, f: &EventFacts<'_>) {
         anonymous_identity(id);
         return;
     }
+    if p.is_service() {
+        // An AWS service acting on its own, as CloudTrail records its deliveries.
+        id.str("type", p.kind.as_str());
+        id.str("invokedBy", &p.arn);
+        id.close();
+        return;
+    }
     id.str("type", p.kind.as_str());
     id.str("principalId", &p.user_id);
     id.str("arn", &p.arn);

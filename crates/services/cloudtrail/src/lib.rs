@@ -1,20 +1,21 @@
-//! AWS CloudTrail: the audit trail of every call, read back with `LookupEvents`.
+//! AWS CloudTrail: the record format of every call ([`event`], [`service_event`]), the
+//! service's errors, and the event history (`LookupEvents`). The service's table, with trails,
+//! is `rampart-trails`, which also needs S3 and KMS (who depend on this crate for the record
+//! format).
 
 use rampart_kit::{
-    authz::AuthzRequest,
     context::CallContext,
     db::Db,
     error::{service_errors, ServiceError},
     input::{opt_int, opt_str},
     json_field::SetField,
-    routes,
 };
 
 pub mod event;
 pub mod service_event;
 
 use chrono::{DateTime, Utc};
-use rampart_store::{LookupAttribute, LookupQuery, Store, StoreError, StoredEvent};
+use rampart_store::{LookupAttribute, LookupQuery, StoreError, StoredEvent};
 use serde_json::{json, Value};
 
 pub use rampart_model::cloudtrail::Op;
@@ -36,46 +37,57 @@ service_errors! {
         /// `MaxResults` outside 1..=50.
         #[error("MaxResults must be between 1 and 50.")]
         InvalidMaxResultsException,
+        /// No trail of that name or ARN.
+        TrailNotFoundException,
+        /// A trail of that name exists already.
+        TrailAlreadyExistsException,
+        /// A trail name that breaks CloudTrail's naming rules.
+        InvalidTrailNameException,
+        /// A trail ARN that does not parse.
+        CloudTrailARNInvalidException,
+        /// The destination bucket does not exist.
+        S3BucketDoesNotExistException,
+        /// The destination bucket's policy does not let CloudTrail write.
+        InsufficientS3BucketPolicyException,
+        /// The KMS key's policy does not let CloudTrail use it.
+        InsufficientEncryptionPolicyException,
+        /// A bucket name S3 refuses.
+        InvalidS3BucketNameException,
+        /// A key prefix CloudTrail refuses.
+        InvalidS3PrefixException,
+        /// A `KmsKeyId` that names no key.
+        KmsKeyNotFoundException,
+        /// A disabled KMS key.
+        KmsKeyDisabledException,
+        /// A malformed `KmsKeyId`.
+        InvalidKmsKeyIdException,
+        /// Event selectors CloudTrail refuses.
+        InvalidEventSelectorsException,
+        /// A parameter value CloudTrail refuses.
+        InvalidParameterException,
+        /// Parameters that do not go together.
+        InvalidParameterCombinationException,
+        /// Tags CloudTrail refuses.
+        InvalidTagParameterException,
+        /// More than 50 tags.
+        TagsLimitExceededException,
+        /// No resource with that id.
+        ResourceNotFoundException,
+        /// A resource id of a kind that takes no tags here.
+        ResourceTypeNotSupportedException,
+        /// Five trails per region already.
+        MaximumNumberOfTrailsExceededException,
+        /// The trail's home region is another one.
+        InvalidHomeRegionException,
+        /// An organization trail made outside an organization's management account.
+        NotOrganizationMasterAccountException,
+        /// An organization trail for an account in no organization.
+        OrganizationsNotInUseException,
+        /// A call CloudTrail does not support here.
+        UnsupportedOperationException,
+        /// A pagination token this server did not issue.
+        InvalidTokenException,
     }
-}
-
-routes! {
-    authz: authorize;
-    built {
-        LookupEvents => Read, |i, c, d| lookup_events(i, c, d);
-    }
-    not_built {
-        // Trails, event data stores, channels, Lake queries, insights and dashboards.
-        AddTags, CancelQuery, CreateChannel, CreateDashboard, CreateEventDataStore, CreateTrail,
-        DeleteChannel, DeleteDashboard, DeleteEventDataStore, DeleteResourcePolicy, DeleteTrail,
-        DeregisterOrganizationDelegatedAdmin, DescribeQuery, DescribeTrails, DisableFederation,
-        EnableFederation, GenerateQuery, GetChannel, GetDashboard, GetEventConfiguration,
-        GetEventDataStore, GetEventSelectors, GetImport, GetInsightSelectors, GetQueryResults,
-        GetResourcePolicy, GetTrail, GetTrailStatus, ListChannels, ListDashboards,
-        ListEventDataStores, ListImportFailures, ListImports, ListInsightsData,
-        ListInsightsMetricData, ListPublicKeys, ListQueries, ListTags, ListTrails,
-        PutEventConfiguration, PutEventSelectors, PutInsightSelectors, PutResourcePolicy,
-        RegisterOrganizationDelegatedAdmin, RemoveTags, RestoreEventDataStore,
-        SearchSampleQueries, StartDashboardRefresh, StartEventDataStoreIngestion, StartImport,
-        StartLogging, StartQuery, StopEventDataStoreIngestion, StopImport, StopLogging,
-        UpdateChannel, UpdateDashboard, UpdateEventDataStore, UpdateTrail,
-    }
-}
-
-/// The authorization question of a CloudTrail operation.
-async fn authorize(
-    op: Op,
-    _input: &Value,
-    ctx: &CallContext,
-    _store: &Store,
-) -> Result<Option<AuthzRequest>, ServiceError> {
-    Ok(match op {
-        Op::LookupEvents => Some(AuthzRequest::on_any(
-            "cloudtrail:LookupEvents",
-            &ctx.principal.account_id,
-        )),
-        _ => None,
-    })
 }
 
 /// The page size CloudTrail uses when `MaxResults` is absent, and its largest.
@@ -83,7 +95,8 @@ const MAX_RESULTS: u32 = 50;
 /// How far back event history (`LookupEvents`) reaches.
 const HISTORY_DAYS: i64 = 90;
 
-async fn lookup_events(
+/// `LookupEvents`.
+pub async fn lookup_events(
     input: &Value,
     ctx: &CallContext,
     db: Db<'_>,

@@ -29,7 +29,9 @@ pub async fn policies(
     let account = principal.account_id.as_str();
     match principal.kind {
         // The anonymous caller has no identity, hence no policies of its own.
-        PrincipalKind::Root | PrincipalKind::Anonymous => Ok(CallerPolicies::default()),
+        PrincipalKind::Root | PrincipalKind::Anonymous | PrincipalKind::Service => {
+            Ok(CallerPolicies::default())
+        }
         PrincipalKind::User => user_policies(&mut db, account, &principal.user_id).await,
         PrincipalKind::AssumedRole => {
             let context = principal.session.as_ref().map(|s| &s.context);

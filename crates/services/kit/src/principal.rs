@@ -104,6 +104,32 @@ impl Principal {
         }
     }
 
+    /// An AWS service principal (`cloudtrail.amazonaws.com`) acting for `account_id` (the
+    /// account whose resources it writes to, whose trail records the call). It has no
+    /// policies of its own: only a resource policy that names the service lets it act.
+    pub fn service(service: &str, account_id: &str) -> Principal {
+        Principal {
+            account_id: account_id.to_string(),
+            kind: PrincipalKind::Service,
+            arn: service.to_string(),
+            user_id: service.to_string(),
+            name: String::new(),
+            access_key_id: String::new(),
+            session: None,
+        }
+    }
+
+    /// True for an AWS service principal.
+    pub fn is_service(&self) -> bool {
+        self.kind == PrincipalKind::Service
+    }
+
+    /// True for callers with no IAM identity (anonymous or an AWS service): no identity
+    /// policies, boundary, session policies or SCPs apply to them.
+    pub fn has_no_identity(&self) -> bool {
+        matches!(self.kind, PrincipalKind::Anonymous | PrincipalKind::Service)
+    }
+
     /// True for the caller of an unsigned request.
     pub fn is_anonymous(&self) -> bool {
         self.kind == PrincipalKind::Anonymous
@@ -139,5 +165,15 @@ mod tests {
         assert_eq!(policy.kind, rampart_policy::PrincipalType::Anonymous);
         assert_eq!(policy.account, None);
         assert!(!Principal::root("111122223333", "AKIA").is_anonymous());
+    }
+
+    #[test]
+    fn a_service_principal_reads_as_a_service_with_no_identity() {
+        let p = Principal::service("cloudtrail.amazonaws.com", "111122223333");
+        assert!(p.is_service() && p.has_no_identity() && !p.is_anonymous());
+        assert_eq!(p.kind.as_str(), "AWSService");
+        let policy = rampart_policy::Principal::from_arn(&p.arn);
+        assert_eq!(policy.kind, rampart_policy::PrincipalType::Service);
+        assert_eq!(policy.account, None);
     }
 }

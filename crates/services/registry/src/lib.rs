@@ -10,8 +10,8 @@ pub mod registry;
 pub use rampart_cloudtrail as cloudtrail;
 pub use rampart_iam as iam;
 pub use rampart_kit::{
-    authorizer, authz, blob_cipher, checked_time, context, db, error, ids, json_field, payload,
-    principal, route,
+    authorizer, authz, blob_cipher, checked_time, context, db, entity, error, ids, json_field,
+    payload, principal, route,
 };
 pub use rampart_kit::{
     Access, Authorizer, AuthzError, AuthzQuestion, AuthzRequest, BlobStore, CallContext,
@@ -23,4 +23,5 @@ pub use rampart_organizations as organizations;
 pub use rampart_s3 as s3;
 pub use rampart_secretsmanager as secretsmanager;
 pub use rampart_sts as sts;
+pub use rampart_trails as trails;
 pub use registry::Registry;

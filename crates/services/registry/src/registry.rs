@@ -10,7 +10,7 @@ use rampart_model::ServiceOp;
 
 use rampart_kit::{authz::CallerPolicies, context::CallContext, error::ServiceError, route::Route};
 
-use crate::{cloudtrail, iam, kms, organizations, s3, secretsmanager, sts};
+use crate::{iam, kms, organizations, s3, secretsmanager, sts, trails};
 
 /// The registry of services: one line per service, naming its table.
 #[derive(Debug, Default, Clone, Copy)]
@@ -52,7 +52,7 @@ macro_rules! services {
 services! {
     "sts" => sts,
     "iam" => iam,
-    "cloudtrail" => cloudtrail,
+    "cloudtrail" => trails,
     "kms" => kms,
     "organizations" => organizations,
     "secretsmanager" => secretsmanager,

@@ -54,11 +54,20 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// The model of the service whose crate holds `file` (`kms/keys.rs` is KMS's); the crate's
-/// folder is the model's name with `_` for `-` (`acm_pca`). `kit` and `registry` have none.
+/// folder is the model's name with `_` for `-` (`acm_pca`), or a folder of [`SERVING`].
+/// `kit` and `registry` have none.
 fn service_of(file: &str) -> Option<&'static Service> {
     let folder = file.split(['/', '\\']).next()?;
-    rampart_model::service(&folder.replace('_', "-"))
+    let model = SERVING
+        .iter()
+        .find(|(f, _)| *f == folder)
+        .map_or_else(|| folder.replace('_', "-"), |(_, m)| (*m).to_string());
+    rampart_model::service(&model)
 }
+
+/// Crates that serve a model other than their folder's name: `trails` holds CloudTrail's
+/// table (the `cloudtrail` crate holds its record format, which S3 and KMS depend on).
+const SERVING: &[(&str, &str)] = &[("trails", "cloudtrail")];
 
 /// Every member name of every operation's input, through nested structures, lists and maps.
 fn input_members(service: &Service) -> BTreeSet<&'static str> {

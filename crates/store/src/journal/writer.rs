@@ -98,6 +98,11 @@ impl JournalWriter {
         self.active.lock().map_or((0, 0), |a| *a)
     }
 
+    /// The sequence number of the last record appended (0 for none).
+    pub(crate) fn last_seq(&self) -> i64 {
+        self.state.lock().map_or(0, |s| s.seq)
+    }
+
     fn publish(&self, first_seq: i64, len: u64) {
         if let Ok(mut a) = self.active.lock() {
             *a = (first_seq, len);

@@ -1,0 +1,452 @@
+"""CloudTrail trails end to end: the trail API with boto3 (AWS's shapes and errors, the
+destination bucket policy check), log files delivered to Rampart's S3 as the service
+principal, and digest files that the unmodified `aws cloudtrail validate-logs` verifies and
+that reveal tampering."""
+
+import gzip
+import json
+import os
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from botocore.exceptions import ClientError
+
+REGION = "us-east-1"
+
+
+def code(excinfo):
+    return excinfo.value.response["Error"]["Code"]
+
+
+def advance(server, seconds):
+    req = urllib.request.Request(
+        server.endpoint + "/_rampart/clock",
+        data=json.dumps({"advance_seconds": seconds}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read())
+
+
+def account_of(server):
+    return server.client("sts").get_caller_identity()["Account"]
+
+
+def trail_policy(bucket, account, prefix=None, trail_arn=None):
+    """The bucket policy AWS documents for a trail's bucket."""
+    root = f"{prefix}/AWSLogs/{account}/*" if prefix else f"AWSLogs/{account}/*"
+    condition = {"StringEquals": {"aws:SourceArn": trail_arn}} if trail_arn else {}
+    write_condition = {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}
+    if trail_arn:
+        write_condition["StringEquals"]["aws:SourceArn"] = trail_arn
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "AWSCloudTrailAclCheck",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                    "Action": "s3:GetBucketAcl",
+                    "Resource": f"arn:aws:s3:::{bucket}",
+                    **({"Condition": condition} if condition else {}),
+                },
+                {
+                    "Sid": "AWSCloudTrailWrite",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudtrail.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/{root}",
+                    "Condition": write_condition,
+                },
+            ],
+        }
+    )
+
+
+def make_bucket(server, bucket, prefix=None, trail_arn=None):
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    account = account_of(server)
+    s3.put_bucket_policy(
+        Bucket=bucket, Policy=trail_policy(bucket, account, prefix, trail_arn)
+    )
+    return s3
+
+
+def test_trail_api_shapes_errors_and_the_bucket_policy_check(server):
+    ct = server.client("cloudtrail")
+    s3 = server.client("s3")
+    account = account_of(server)
+    s3.create_bucket(Bucket="ct-no-policy")
+    with pytest.raises(ClientError) as e:
+        ct.create_trail(Name="trail1", S3BucketName="ct-no-policy")
+    assert code(e) == "InsufficientS3BucketPolicyException"
+    with pytest.raises(ClientError) as e:
+        ct.create_trail(Name="trail1", S3BucketName="ct-missing-bucket")
+    assert code(e) == "S3BucketDoesNotExistException"
+    with pytest.raises(ClientError) as e:
+        ct.create_trail(Name="-bad", S3BucketName="ct-no-policy")
+    assert code(e) == "InvalidTrailNameException"
+    # A policy for another prefix does not let CloudTrail write under this one.
+    make_bucket(server, "ct-api", prefix="right")
+    with pytest.raises(ClientError) as e:
+        ct.create_trail(Name="trail1", S3BucketName="ct-api", S3KeyPrefix="wrong")
+    assert code(e) == "InsufficientS3BucketPolicyException"
+
+    out = ct.create_trail(
+        Name="trail1",
+        S3BucketName="ct-api",
+        S3KeyPrefix="right",
+        IsMultiRegionTrail=True,
+        EnableLogFileValidation=True,
+        TagsList=[{"Key": "team", "Value": "blue"}],
+    )
+    arn = f"arn:aws:cloudtrail:{REGION}:{account}:trail/trail1"
+    assert out["TrailARN"] == arn
+    assert out["LogFileValidationEnabled"] is True and out["IsMultiRegionTrail"] is True
+    with pytest.raises(ClientError) as e:
+        ct.create_trail(Name="trail1", S3BucketName="ct-api", S3KeyPrefix="right")
+    assert code(e) == "TrailAlreadyExistsException"
+
+    trail = ct.get_trail(Name=arn)["Trail"]
+    assert trail["HomeRegion"] == REGION and trail["S3KeyPrefix"] == "right"
+    assert trail["HasCustomEventSelectors"] is False
+    assert [t["TrailARN"] for t in ct.describe_trails()["trailList"]] == [arn]
+    # A multi-region trail shows in other regions as a shadow trail.
+    west = server.client("cloudtrail", region="eu-west-1")
+    assert [t["Name"] for t in west.describe_trails()["trailList"]] == ["trail1"]
+    assert west.describe_trails(includeShadowTrails=False)["trailList"] == []
+    with pytest.raises(ClientError) as e:
+        west.start_logging(Name=arn)
+    assert code(e) == "InvalidHomeRegionException"
+    assert ct.list_trails()["Trails"] == [{"TrailARN": arn, "Name": "trail1", "HomeRegion": REGION}]
+
+    assert ct.get_trail_status(Name="trail1")["IsLogging"] is False
+    ct.start_logging(Name="trail1")
+    status = ct.get_trail_status(Name="trail1")
+    assert status["IsLogging"] is True and "StartLoggingTime" in status
+    ct.stop_logging(Name="trail1")
+    assert "StopLoggingTime" in ct.get_trail_status(Name="trail1")
+
+    sel = ct.get_event_selectors(TrailName="trail1")
+    assert sel["EventSelectors"][0]["ReadWriteType"] == "All"
+    ct.put_event_selectors(
+        TrailName="trail1",
+        EventSelectors=[
+            {
+                "ReadWriteType": "All",
+                "IncludeManagementEvents": True,
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::ct-api/"]}],
+            }
+        ],
+    )
+    assert ct.get_trail(Name="trail1")["Trail"]["HasCustomEventSelectors"] is True
+    with pytest.raises(ClientError) as e:
+        ct.put_event_selectors(
+            TrailName="trail1",
+            EventSelectors=[{"ReadWriteType": "All"}],
+            AdvancedEventSelectors=[
+                {"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}]}
+            ],
+        )
+    assert code(e) == "InvalidEventSelectorsException"
+    adv = ct.put_event_selectors(
+        TrailName="trail1",
+        AdvancedEventSelectors=[
+            {"Name": "mgmt", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}
+        ],
+    )
+    assert adv["AdvancedEventSelectors"][0]["Name"] == "mgmt"
+
+    ct.add_tags(ResourceId=arn, TagsList=[{"Key": "env", "Value": "prod"}])
+    ct.remove_tags(ResourceId=arn, TagsList=[{"Key": "team"}])
+    tags = ct.list_tags(ResourceIdList=[arn])["ResourceTagList"][0]["TagsList"]
+    assert tags == [{"Key": "env", "Value": "prod"}]
+
+    ct.update_trail(Name="trail1", EnableLogFileValidation=False)
+    assert ct.get_trail(Name="trail1")["Trail"]["LogFileValidationEnabled"] is False
+    ct.delete_trail(Name=arn)
+    with pytest.raises(ClientError) as e:
+        ct.get_trail(Name="trail1")
+    assert code(e) == "TrailNotFoundException"
+
+
+def dev_now(server):
+    return advance(server, 0)["epoch_seconds"]
+
+
+def iso(epoch):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def log_files(s3, bucket, kind="CloudTrail"):
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for o in page.get("Contents", []):
+            if f"/{kind}/" in o["Key"]:
+                keys.append(o["Key"])
+    return sorted(keys)
+
+
+def records(s3, bucket):
+    out = []
+    for key in log_files(s3, bucket):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        out.extend(json.loads(gzip.decompress(body))["Records"])
+    return out
+
+
+@pytest.fixture
+def trail_server():
+    from conftest import Server
+
+    s = Server("--dev", "--trail-delivery-secs", "60")
+    yield s
+    s.stop()
+
+
+def validate(server, arn, start, end):
+    return server.cli(
+        "cloudtrail", "validate-logs", "--trail-arn", arn,
+        "--start-time", iso(start), "--end-time", iso(end), "--verbose",
+        check=False, env={"AWS_ENDPOINT_URL": server.endpoint},
+    )
+
+
+def test_log_files_and_digests_validate_and_tampering_is_detected(trail_server):
+    server = trail_server
+    account = account_of(server)
+    s3 = make_bucket(server, "ct-logs")
+    ct = server.client("cloudtrail")
+    arn = ct.create_trail(Name="main", S3BucketName="ct-logs", EnableLogFileValidation=True)["TrailARN"]
+    start = dev_now(server) - 60
+    ct.start_logging(Name="main")
+    iam = server.client("iam")
+    iam.create_user(UserName="alice")
+    iam.list_users()
+    key = iam.create_access_key(UserName="alice")["AccessKey"]
+    alice = server.client("iam", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    with pytest.raises(ClientError):
+        alice.list_roles()
+
+    # Nothing is delivered before the interval; then every call, refused ones included.
+    assert log_files(s3, "ct-logs") == []
+    advance(server, 120)
+    recs = records(s3, "ct-logs")
+    names = [r["eventName"] for r in recs]
+    for name in ["StartLogging", "CreateUser", "ListUsers", "CreateAccessKey", "ListRoles"]:
+        assert names.count(name) == 1, (name, names)
+    denied = next(r for r in recs if r["eventName"] == "ListRoles")
+    assert denied["errorCode"].startswith("AccessDenied")
+    first = log_files(s3, "ct-logs")[0]
+    assert first.startswith(f"AWSLogs/{account}/CloudTrail/{REGION}/")
+    assert first.split("/")[-1].startswith(f"{account}_CloudTrail_{REGION}_")
+    head = s3.head_object(Bucket="ct-logs", Key=first)
+    assert head["ServerSideEncryption"] == "AES256"
+    status = ct.get_trail_status(Name="main")
+    assert "LatestDeliveryTime" in status and "LatestDeliveryError" not in status
+
+    # Three digests: the hour runs out three times, with calls in between.
+    for i in range(3):
+        iam.create_user(UserName=f"user{i}")
+        advance(server, 120)
+        advance(server, 3600)
+    digests = log_files(s3, "ct-logs", "CloudTrail-Digest")
+    assert len(digests) == 3, digests
+    meta = s3.head_object(Bucket="ct-logs", Key=digests[0])["Metadata"]
+    assert meta["signature-algorithm"] == "SHA256withRSA" and len(meta["signature"]) == 512
+    d1 = json.loads(gzip.decompress(s3.get_object(Bucket="ct-logs", Key=digests[1])["Body"].read()))
+    assert d1["previousDigestS3Object"] == digests[0]
+    assert d1["logFiles"] and d1["logFiles"][0]["hashAlgorithm"] == "SHA-256"
+    assert "LatestDigestDeliveryTime" in ct.get_trail_status(Name="main")
+    keys = ct.list_public_keys()["PublicKeyList"]
+    assert keys and keys[0]["Fingerprint"] == d1["digestPublicKeyFingerprint"]
+
+    end = dev_now(server) + 60
+    ok = validate(server, arn, start, end)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    logs = log_files(s3, "ct-logs")
+    assert f"3/3 digest files valid" in ok.stdout, ok.stdout
+    assert f"{len(logs)}/{len(logs)} log files valid" in ok.stdout, ok.stdout
+
+    # A log file altered, then deleted.
+    victim = logs[0]
+    original = s3.get_object(Bucket="ct-logs", Key=victim)["Body"].read()
+    forged = json.loads(gzip.decompress(original))
+    forged["Records"] = forged["Records"][1:]
+    s3.put_object(Bucket="ct-logs", Key=victim, Body=gzip.compress(json.dumps(forged).encode()))
+    bad = validate(server, arn, start, end)
+    assert bad.returncode == 1 and "hash value doesn't match" in bad.stderr, bad.stderr
+    s3.delete_object(Bucket="ct-logs", Key=victim)
+    bad = validate(server, arn, start, end)
+    assert bad.returncode == 1 and f"{victim}\tINVALID: not found" in bad.stderr, bad.stderr
+    s3.put_object(Bucket="ct-logs", Key=victim, Body=original)
+    assert validate(server, arn, start, end).returncode == 0
+
+    # A digest altered (its signature no longer holds), then one deleted from the middle.
+    middle = digests[1]
+    obj = s3.get_object(Bucket="ct-logs", Key=middle)
+    body, meta = obj["Body"].read(), obj["Metadata"]
+    doc = json.loads(gzip.decompress(body))
+    doc["logFiles"] = []
+    s3.put_object(Bucket="ct-logs", Key=middle, Body=gzip.compress(json.dumps(doc).encode()), Metadata=meta)
+    bad = validate(server, arn, start, end)
+    assert bad.returncode == 1 and "signature verification failed" in bad.stderr, bad.stderr
+    s3.delete_object(Bucket="ct-logs", Key=middle)
+    bad = validate(server, arn, start, end)
+    assert bad.returncode == 1 and f"{middle}\tINVALID: not found" in bad.stderr, bad.stderr
+    s3.put_object(Bucket="ct-logs", Key=middle, Body=body, Metadata=meta)
+    assert validate(server, arn, start, end).returncode == 0
+
+
+def lookup_ids(ct):
+    """Every management event id `LookupEvents` returns."""
+    ids = []
+    for page in ct.get_paginator("lookup_events").paginate():
+        ids.extend(e["EventId"] for e in page["Events"])
+    return ids
+
+
+def test_kill_9_then_restart_delivers_every_record_once(tmp_path):
+    import signal
+
+    from conftest import Server
+
+    # Short leases: the restarted node takes the delivery job over from the killed one soon.
+    lease = ("--job-lease-ms", "300")
+    s = Server("--dev", "--trail-delivery-secs", "60", *lease)
+    try:
+        s3 = make_bucket(s, "ct-crash")
+        ct = s.client("cloudtrail")
+        ct.create_trail(Name="crashy", S3BucketName="ct-crash")
+        ct.start_logging(Name="crashy")
+        iam = s.client("iam")
+        for i in range(40):
+            iam.create_user(UserName=f"c{i}")
+            iam.get_user(UserName=f"c{i}")
+            if i == 20:
+                advance(s, 120)  # a delivery in the middle
+        killed_at = dev_now(s)
+        os.kill(s.proc.pid, signal.SIGKILL)
+        s.proc.wait()
+    except BaseException:
+        s.stop()
+        raise
+    again = Server("--dev", "--trail-delivery-secs", "60", *lease, data_dir=s.data_dir)
+    try:
+        ct = again.client("cloudtrail")
+        time.sleep(1)  # the killed node's lease runs out
+        advance(again, 3 * 3600)
+        delivered = [r["eventID"] for r in records(again.client("s3"), "ct-crash")]
+        assert len(delivered) == len(set(delivered)), "a record was delivered twice"
+        recorded = set(lookup_ids(ct))
+        # Every management event recorded after logging started is in a log file.
+        started = [r for r in records(again.client("s3"), "ct-crash") if r["eventName"] == "StartLogging"]
+        assert len(started) == 1
+        missing = [
+            (e["EventName"], e["EventTime"])
+            # From the second after logging started (event times in files are to the second).
+            for page in ct.get_paginator("lookup_events").paginate(
+                StartTime=time.mktime(time.strptime(started[0]["eventTime"], "%Y-%m-%dT%H:%M:%SZ"))
+                - time.timezone + 1,
+                EndTime=killed_at,
+            )
+            for e in page["Events"]
+            if e["EventName"] != "LookupEvents" and e["EventId"] not in delivered
+        ]
+        assert not missing, (missing, started[0]["eventTime"])
+        names = [r["eventName"] for r in records(again.client("s3"), "ct-crash")]
+        assert names.count("CreateUser") == 40 and names.count("GetUser") == 40
+        assert recorded
+    finally:
+        again.stop()
+
+
+def test_stop_logging_stops_delivery_and_data_events_only_when_selected(trail_server):
+    server = trail_server
+    s3 = make_bucket(server, "ct-stop")
+    s3.create_bucket(Bucket="ct-data")
+    ct = server.client("cloudtrail")
+    ct.create_trail(Name="stopper", S3BucketName="ct-stop")
+    ct.start_logging(Name="stopper")
+    s3.put_object(Bucket="ct-data", Key="before-selectors", Body=b"x")
+    ct.put_event_selectors(
+        TrailName="stopper",
+        EventSelectors=[
+            {
+                "ReadWriteType": "WriteOnly",
+                "IncludeManagementEvents": True,
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::ct-data/in/"]}],
+            }
+        ],
+    )
+    s3.put_object(Bucket="ct-data", Key="in/selected", Body=b"x")
+    s3.put_object(Bucket="ct-data", Key="out/not-selected", Body=b"x")
+    s3.get_object(Bucket="ct-data", Key="in/selected")
+    advance(server, 120)
+    recs = records(s3, "ct-stop")
+    puts = [r["requestParameters"]["key"] for r in recs if r["eventName"] == "PutObject"]
+    assert puts == ["in/selected"], puts
+    assert not [r for r in recs if r["eventName"] == "GetObject"]
+    put = next(r for r in recs if r["eventName"] == "PutObject")
+    assert put["eventCategory"] == "Data" and put["managementEvent"] is False
+
+    ct.stop_logging(Name="stopper")
+    server.client("iam").create_user(UserName="after-stop")
+    advance(server, 120)
+    recs = records(s3, "ct-stop")
+    names = [r["eventName"] for r in recs]
+    assert names.count("StopLogging") == 1, names
+    assert "CreateUser" not in names, names
+    # Deliveries are CloudTrail's own writes, decided by the bucket policy.
+    deliveries = [
+        r for r in recs
+        if r["eventName"] == "PutObject" and r["userIdentity"].get("type") == "AWSService"
+    ]
+    assert deliveries == []  # the trail does not select its own bucket's objects
+    assert ct.get_trail_status(Name="stopper")["IsLogging"] is False
+
+
+def test_kms_encrypted_log_files_need_the_key(trail_server):
+    server = trail_server
+    account = account_of(server)
+    kms = server.client("kms")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+             "Action": "kms:*", "Resource": "*"},
+            {"Sid": "cloudtrail", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+             "Action": "kms:GenerateDataKey*", "Resource": "*",
+             "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"}}},
+        ],
+    }
+    bare = kms.create_key()["KeyMetadata"]["Arn"]
+    key = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    s3 = make_bucket(server, "ct-kms")
+    ct = server.client("cloudtrail")
+    with pytest.raises(ClientError) as e:
+        ct.create_trail(Name="sealed", S3BucketName="ct-kms", KmsKeyId=bare)
+    assert code(e) == "InsufficientEncryptionPolicyException"
+    out = ct.create_trail(Name="sealed", S3BucketName="ct-kms", KmsKeyId=key)
+    assert out["KmsKeyId"] == key
+    ct.start_logging(Name="sealed")
+    advance(server, 120)
+    [first] = log_files(s3, "ct-kms")
+    head = s3.head_object(Bucket="ct-kms", Key=first)
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key
+    assert json.loads(gzip.decompress(s3.get_object(Bucket="ct-kms", Key=first)["Body"].read()))["Records"]
+    iam = server.client("iam")
+    iam.create_user(UserName="reader")
+    iam.put_user_policy(UserName="reader", PolicyName="s3", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+    }))
+    k = iam.create_access_key(UserName="reader")["AccessKey"]
+    reader = server.client("s3", key=k["AccessKeyId"], secret=k["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        reader.get_object(Bucket="ct-kms", Key=first)
+    assert code(e) == "AccessDenied"

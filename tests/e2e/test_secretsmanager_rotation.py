@@ -337,6 +337,57 @@ def test_the_builtin_strategy_rotates_a_postgresql_password(rig):
         psql(f"DROP ROLE IF EXISTS {role}")
 
 
+def test_the_alternating_users_strategy_keeps_the_previous_login(rig):
+    if psql("select 1") != "1":
+        pytest.skip("no local PostgreSQL at 127.0.0.1:5432")
+    server, _ = rig
+    sm = server.client("secretsmanager")
+    role, clone = "rampart_alt_e2e", "rampart_alt_e2e_clone"
+    for r in (clone, role):
+        psql(f"DROP ROLE IF EXISTS {r}")
+    assert psql(f"CREATE ROLE {role} LOGIN PASSWORD 'old-password'") is not None
+    try:
+        master = {"engine": "postgres", "host": "127.0.0.1", "port": 5432, "username": "postgres",
+                  "password": "unused-with-trust", "dbname": "postgres"}
+        master_arn = sm.create_secret(Name="rot/pg-master", SecretString=json.dumps(master))["ARN"]
+        creds = {"engine": "postgres", "host": "127.0.0.1", "port": 5432, "username": role,
+                 "password": "old-password", "dbname": "postgres", "masterarn": master_arn}
+        arn = sm.create_secret(Name="rot/pg-alt", SecretString=json.dumps(creds))["ARN"]
+        strategy = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rampart-builtin-postgresql-multi-user"
+        sm.rotate_secret(SecretId=arn, RotationLambdaARN=strategy)
+        wait_for(lambda: sm.describe_secret(SecretId=arn).get("LastRotatedDate"))
+        first = value(sm, arn)
+        assert first["username"] == clone and first["masterarn"] == master_arn
+        # The clone logs in with the new password and holds the first role's privileges; the
+        # first role's password is untouched, so its sessions keep working.
+        verifier = lambda r: psql(f"SELECT rolpassword FROM pg_authid WHERE rolname = '{r}'")
+        assert scram_matches(verifier(clone), first["password"])
+        assert scram_matches(verifier(role), "old-password")
+        assert psql(f"SELECT rolcanlogin FROM pg_roles WHERE rolname = '{clone}'") == "t"
+        assert psql(f"SELECT pg_has_role('{clone}', '{role}', 'MEMBER')") == "t"
+        assert value(sm, arn, VersionStage="AWSPREVIOUS")["username"] == role
+        # The next rotation switches back to the first role, with a new password of its own.
+        rotated = sm.describe_secret(SecretId=arn)["LastRotatedDate"]
+        sm.rotate_secret(SecretId=arn)
+        wait_for(lambda: sm.describe_secret(SecretId=arn).get("LastRotatedDate") != rotated
+                 and value(sm, arn)["username"] == role)
+        second = value(sm, arn)
+        assert second["password"] not in ("old-password", first["password"])
+        assert scram_matches(verifier(role), second["password"])
+        assert scram_matches(verifier(clone), first["password"])
+        # Without a master secret, createSecret fails and the value stays.
+        lone = sm.create_secret(Name="rot/pg-alt-lone", SecretString=json.dumps(
+            {k: v for k, v in creds.items() if k != "masterarn"}))["ARN"]
+        sm.rotate_secret(SecretId=lone, RotationLambdaARN=strategy)
+        failed = wait_for(lambda: trail_events(server, "RotationFailed", lone))
+        assert failed[0]["serviceEventDetails"]["step"] == "createSecret"
+        assert "masterarn" in failed[0]["serviceEventDetails"]["failureReason"]
+    finally:
+        for r in (clone, role):
+            psql(f"DROP OWNED BY {r}")
+            psql(f"DROP ROLE IF EXISTS {r}")
+
+
 def test_restore_records_its_event(rig):
     server, _ = rig
     sm = server.client("secretsmanager")

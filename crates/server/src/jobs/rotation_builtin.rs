@@ -37,6 +37,8 @@ pub const BUILTIN_PREFIX: &str = "rampart-builtin-";
 pub const IAM_ACCESS_KEYS: &str = "rampart-builtin-iam-access-keys";
 /// The PostgreSQL single-user strategy's function name.
 pub const POSTGRESQL: &str = "rampart-builtin-postgresql-single-user";
+/// The PostgreSQL alternating-users strategy's function name.
+pub const POSTGRESQL_MULTI: &str = "rampart-builtin-postgresql-multi-user";
 
 /// The function name of a Lambda ARN.
 pub fn function_name(arn: &str) -> Option<&str> {
@@ -48,8 +50,9 @@ pub async fn step(app: &App, call: &StepCall) -> Result<(), String> {
     match function_name(&call.lambda_arn) {
         Some(IAM_ACCESS_KEYS) => iam_step(app, call).await,
         Some(POSTGRESQL) => super::rotation_postgres::step(app, call).await,
+        Some(POSTGRESQL_MULTI) => super::rotation_postgres::alternating_step(app, call).await,
         other => Err(format!(
-            "{} is not a built-in rotation strategy of Rampart (known: {IAM_ACCESS_KEYS}, {POSTGRESQL}).",
+            "{} is not a built-in rotation strategy of Rampart (known: {IAM_ACCESS_KEYS}, {POSTGRESQL}, {POSTGRESQL_MULTI}).",
             other.unwrap_or_default()
         )),
     }

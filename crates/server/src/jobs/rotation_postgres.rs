@@ -9,6 +9,16 @@
 //!   already works, since a server that trusts the client accepts any password;
 //! - `testSecret`: logs in with the new credentials and runs `SELECT 1`;
 //! - `finishSecret`: moves `AWSCURRENT`.
+//!
+//! The alternating-users strategy (`rampart-builtin-postgresql-multi-user`, AWS's
+//! "alternating users") keeps two roles, `USER` and `USER_clone`, and sets the password of
+//! the one not in use, so the previous credentials keep working until the next rotation. The
+//! secret names a superuser secret in `masterarn` (read through Secrets Manager, authorized
+//! as any read of it):
+//! - `createSecret`: the other role's name and a new password, stored as `AWSPENDING`;
+//! - `setSecret`: as the superuser, creates the other role (`LOGIN`, member of the current
+//!   one, so it has its privileges) or sets its password;
+//! - `testSecret` and `finishSecret`: as for the single user.
 
 use std::time::Duration;
 
@@ -40,14 +50,77 @@ pub async fn step(app: &App, at: &StepCall) -> Result<(), String> {
     }
 }
 
-async fn create(app: &App, at: &StepCall) -> Result<(), String> {
+/// Runs one step of the alternating-users strategy.
+pub async fn alternating_step(app: &App, at: &StepCall) -> Result<(), String> {
+    match at.step {
+        Step::CreateSecret => create_alternate(app, at).await,
+        Step::SetSecret => set_alternate(app, at).await,
+        Step::TestSecret | Step::FinishSecret => step(app, at).await,
+    }
+}
+
+/// The role an alternating rotation switches to: `USER_clone` from `USER` and back.
+fn other_user(current: &str) -> String {
+    match current.strip_suffix(CLONE_SUFFIX) {
+        Some(base) => base.to_string(),
+        None => format!("{current}{CLONE_SUFFIX}"),
+    }
+}
+
+/// The suffix of the second role, as AWS's template names it.
+const CLONE_SUFFIX: &str = "_clone";
+
+async fn create_alternate(app: &App, at: &StepCall) -> Result<(), String> {
     if value_of(app, at, "AWSPENDING", Some(&at.token))
         .await
         .is_ok()
     {
         return Ok(());
     }
-    let mut value = value_of(app, at, "AWSCURRENT", None).await?;
+    let current = value_of(app, at, "AWSCURRENT", None).await?;
+    member(&current, "masterarn")?;
+    let mut value = current.clone();
+    value.set_field("username", json!(other_user(member(&current, "username")?)));
+    put_pending(app, at, value).await
+}
+
+async fn set_alternate(app: &App, at: &StepCall) -> Result<(), String> {
+    let pending = value_of(app, at, "AWSPENDING", Some(&at.token)).await?;
+    let current = value_of(app, at, "AWSCURRENT", None).await?;
+    let master_arn = member(&current, "masterarn")?;
+    let master_at = StepCall {
+        secret_arn: master_arn.to_string(),
+        ..at.clone()
+    };
+    let mut master = value_of(app, &master_at, "AWSCURRENT", None)
+        .await
+        .map_err(|e| format!("The master secret could not be read: {e}"))?;
+    // The master secret's own database may differ; the roles are created where the user's is.
+    if let Some(db) = current.get("dbname") {
+        master.set_field("dbname", db.clone());
+    }
+    let user = member(&pending, "username")?;
+    let password = quote_literal(member(&pending, "password")?);
+    let sql = format!(
+        "DO $rotate$ BEGIN \
+           IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {name}) THEN \
+             ALTER ROLE {user} WITH PASSWORD {password}; \
+           ELSE \
+             CREATE ROLE {user} WITH LOGIN PASSWORD {password}; \
+             GRANT {current} TO {user}; \
+           END IF; \
+         END $rotate$",
+        name = quote_literal(user),
+        user = quote_ident(user),
+        current = quote_ident(member(&current, "username")?),
+    );
+    run(master, sql)
+        .await
+        .map_err(|e| format!("Setting the new password failed: {e}"))
+}
+
+/// Stores `value`, with a new password, as the rotation's `AWSPENDING` version.
+async fn put_pending(app: &App, at: &StepCall, mut value: Value) -> Result<(), String> {
     check_engine(&value)?;
     let input = json!({ "ExcludeCharacters": "/@\"'\\", "PasswordLength": 32 });
     let out = call(app, at, "secretsmanager", "GetRandomPassword", input).await?;
@@ -62,6 +135,17 @@ async fn create(app: &App, at: &StepCall) -> Result<(), String> {
     call(app, at, "secretsmanager", "PutSecretValue", put)
         .await
         .map(|_| ())
+}
+
+async fn create(app: &App, at: &StepCall) -> Result<(), String> {
+    if value_of(app, at, "AWSPENDING", Some(&at.token))
+        .await
+        .is_ok()
+    {
+        return Ok(());
+    }
+    let value = value_of(app, at, "AWSCURRENT", None).await?;
+    put_pending(app, at, value).await
 }
 
 async fn set(app: &App, at: &StepCall) -> Result<(), String> {
@@ -144,6 +228,12 @@ fn quote_literal(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alternating_users_switch_between_two_roles() {
+        assert_eq!(other_user("app"), "app_clone");
+        assert_eq!(other_user("app_clone"), "app");
+    }
 
     #[test]
     fn names_and_passwords_are_quoted() {

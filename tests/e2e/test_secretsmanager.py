@@ -118,14 +118,31 @@ def test_label_life_cycle(sm):
         SecretId="labels/app", IncludeDeprecated=True, NextToken=page["NextToken"])
     assert len(page["Versions"]) == 3 and len(rest["Versions"]) == 1
 
-    # Unlabelled versions beyond 100 go, oldest first.
-    for i in range(100):
-        sm.put_secret_value(SecretId="labels/app", SecretString=f"n{i}")
-    every = sm.list_secret_version_ids(
-        SecretId="labels/app", IncludeDeprecated=True, MaxResults=100)
-    ids = {v["VersionId"] for v in every["Versions"]}
-    assert "NextToken" not in every and len(ids) == 100
-    assert v1 not in ids and v4 in ids
+
+
+def all_version_ids(sm, secret):
+    ids, kwargs = [], {}
+    while True:
+        page = sm.list_secret_version_ids(SecretId=secret, IncludeDeprecated=True, **kwargs)
+        ids += [v["VersionId"] for v in page["Versions"]]
+        if "NextToken" not in page:
+            return set(ids)
+        kwargs = {"NextToken": page["NextToken"]}
+
+
+def test_versions_past_one_hundred_go_once_a_day_old(dev_server):
+    sm = dev_server.client("secretsmanager")
+    first = sm.create_secret(Name="many/app", SecretString="v0")["VersionId"]
+    puts = [sm.put_secret_value(SecretId="many/app", SecretString=f"n{i}")["VersionId"]
+            for i in range(100)]
+    # 101 versions, none a day old: AWS removes none of them.
+    assert all_version_ids(sm, "many/app") == {first, *puts}
+    advance(dev_server, 86400 + 60)
+    last = sm.put_secret_value(SecretId="many/app", SecretString="later")["VersionId"]
+    # Now the oldest unlabelled versions, a day old, go until 100 remain.
+    ids = all_version_ids(sm, "many/app")
+    assert len(ids) == 100 and last in ids
+    assert first not in ids and puts[0] not in ids and puts[1] in ids
 
 
 def test_client_request_token_idempotency(sm):

@@ -1,7 +1,8 @@
 //! Versions and staging labels: `PutSecretValue`, `ListSecretVersionIds`,
 //! `UpdateSecretVersionStage`, and the label rules every new version
 //! follows (a label on at most one version; `AWSCURRENT` moving makes its former version
-//! `AWSPREVIOUS`; at most 100 versions, the oldest unlabelled ones removed first).
+//! `AWSPREVIOUS`; past 100 versions, the oldest unlabelled ones at least a day old are
+//! removed, as AWS does).
 
 use serde_json::{json, Value};
 
@@ -14,8 +15,14 @@ use super::{
 };
 use rampart_kit::{context::CallContext, db::Db, json_field::SetField};
 
-/// Most versions a secret keeps.
+/// Past this many versions, the oldest unlabelled ones go (if at least a day old).
 pub const MAX_VERSIONS: usize = 100;
+/// Versions younger than this are never removed to make room (AWS's rule).
+const KEEP_YOUNGER_THAN: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// Rampart's own ceiling on a secret's versions, reached only by writing many versions within
+/// a day (AWS documents a quota without publishing the figure): a secret's document holds
+/// every version, so it must stay bounded.
+pub const VERSION_CEILING: usize = 1000;
 /// Most labels on one version.
 const MAX_LABELS: usize = 20;
 
@@ -49,6 +56,7 @@ pub fn add_version(doc: &mut SecretDoc, version: Version, stages: &[String]) -> 
         )));
     }
     let id = version.id.clone();
+    let now = version.created;
     doc.versions.push(Version {
         stages: Vec::new(),
         ..version
@@ -57,10 +65,16 @@ pub fn add_version(doc: &mut SecretDoc, version: Version, stages: &[String]) -> 
         move_label(doc, s, Some(&id));
     }
     while doc.versions.len() > MAX_VERSIONS {
-        let Some(oldest) = doc.versions.iter().position(|v| v.stages.is_empty()) else {
+        let removable = |v: &Version| v.stages.is_empty() && v.created + KEEP_YOUNGER_THAN <= now;
+        let Some(oldest) = doc.versions.iter().position(removable) else {
             break;
         };
         doc.versions.remove(oldest);
+    }
+    if doc.versions.len() > VERSION_CEILING {
+        return Err(SmError::LimitExceededException(format!(
+            "The secret has {VERSION_CEILING} versions; versions younger than a day are kept, so write new values less often (Secrets Manager removes unlabeled versions past 100 once they are a day old)."
+        )));
     }
     Ok(())
 }
@@ -320,16 +334,44 @@ mod tests {
         assert!(stages(&d, "v2").is_empty());
     }
 
+    fn version_at(id: &str, hours: i64) -> Version {
+        Version {
+            created: DateTime::from_timestamp(hours * 3600, 0).unwrap(),
+            ..version(id)
+        }
+    }
+
     #[test]
-    fn at_most_one_hundred_versions_oldest_unlabelled_first() {
+    fn past_one_hundred_the_oldest_unlabelled_versions_a_day_old_go() {
         let mut d = doc();
-        add_version(&mut d, version("keep"), &["pinned".into()]).unwrap();
+        add_version(&mut d, version_at("keep", 0), &["pinned".into()]).unwrap();
+        // 120 versions an hour apart: at each write, only versions a day older may go.
         for i in 0..120 {
-            add_version(&mut d, version(&format!("v{i}")), &[AWSCURRENT.into()]).unwrap();
+            add_version(
+                &mut d,
+                version_at(&format!("v{i}"), i),
+                &[AWSCURRENT.into()],
+            )
+            .unwrap();
         }
         assert_eq!(d.versions.len(), MAX_VERSIONS);
         assert!(d.version("keep").is_some());
         assert!(d.version("v0").is_none());
         assert!(d.version("v119").is_some());
+        // Within one day nothing goes, up to Rampart's ceiling.
+        let mut d = doc();
+        for i in 0..VERSION_CEILING {
+            add_version(
+                &mut d,
+                version_at(&format!("w{i}"), 1),
+                &[AWSCURRENT.into()],
+            )
+            .unwrap();
+        }
+        assert_eq!(d.versions.len(), VERSION_CEILING);
+        assert!(matches!(
+            add_version(&mut d, version_at("over", 1), &[AWSCURRENT.into()]),
+            Err(SmError::LimitExceededException(_))
+        ));
     }
 }

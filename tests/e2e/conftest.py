@@ -1,8 +1,10 @@
 """Starts the real `rampart` binary for the end-to-end suite and hands out real clients."""
 
+import atexit
 import configparser
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -16,11 +18,17 @@ BIN = os.environ.get("RAMPART_BIN") or os.path.join(
 )
 
 
+# Every server's data dir lives under one directory removed when the run ends (a test may
+# restart a server on a stopped one's data dir, so they outlive each server).
+RUN_DIR = tempfile.mkdtemp(prefix="rampart-e2e-run-")
+atexit.register(shutil.rmtree, RUN_DIR, ignore_errors=True)
+
+
 class Server:
     """One running `rampart serve` on a free loopback port with its own data dir."""
 
     def __init__(self, *extra_args, data_dir=None):
-        self.data_dir = data_dir or tempfile.mkdtemp(prefix="rampart-e2e-")
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="rampart-e2e-", dir=RUN_DIR)
         env = dict(os.environ)
         for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
             env.pop(var, None)

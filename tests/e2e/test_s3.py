@@ -17,6 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from conftest import RUN_DIR
 from test_organizations import create_account, member_root
 
 
@@ -559,7 +560,7 @@ def test_presigned_urls(server, s3, bucket):
     with urllib.request.urlopen(req) as resp:
         assert resp.status == 200
     assert s3.get_object(Bucket=bucket, Key="p/up")["Body"].read() == b"uploaded"
-    config = os.path.join(tempfile.mkdtemp(prefix="rampart-cli-"), "config")
+    config = os.path.join(tempfile.mkdtemp(prefix="rampart-cli-", dir=RUN_DIR), "config")
     with open(config, "w") as f:
         f.write("[default]\ns3 =\n    signature_version = s3v4\n")
     out = server.cli("s3", "presign", f"s3://{bucket}/p/file.txt", "--expires-in", "60", env={"AWS_CONFIG_FILE": config})
@@ -569,7 +570,7 @@ def test_presigned_urls(server, s3, bucket):
 
 
 def test_cli_copies_a_large_file_both_ways_and_syncs(server, bucket):
-    work = tempfile.mkdtemp(prefix="rampart-s3-")
+    work = tempfile.mkdtemp(prefix="rampart-s3-", dir=RUN_DIR)
     src = os.path.join(work, "big.bin")
     with open(src, "wb") as f:
         for _ in range(25):

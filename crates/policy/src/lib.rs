@@ -50,6 +50,8 @@ pub mod error;
 pub mod evaluate;
 mod explain;
 mod fxhash;
+mod iam_dates;
+pub mod iam_grammar;
 pub mod index;
 mod parse;
 pub mod principal;
@@ -69,6 +71,7 @@ pub use error::{Location, PolicyError, Problem, SimulateError};
 pub use evaluate::{
     evaluate, AllowBasis, Decision, Layer, OrgLevel, Outcome, PolicySet, StatementRef,
 };
+pub use iam_grammar::IamDocument;
 pub use index::PolicyLayer;
 pub use principal::Grant;
 pub use request::{Principal, PrincipalType, Request};

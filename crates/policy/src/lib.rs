@@ -43,6 +43,7 @@
 
 pub mod action;
 pub mod arn;
+pub mod aws_rules;
 pub mod condition;
 pub mod context;
 pub mod document;

@@ -242,7 +242,7 @@ pub async fn create_policy(
     let text = req_str(input, "PolicyDocument")?;
     let path = path_of(input);
     let tag_list = tags::from_input(input)?;
-    document::validate_identity(text, "PolicySize", document::MANAGED_POLICY_SIZE)?;
+    document::validate_managed(text)?;
     let doc = PolicyDoc {
         description: opt_str(input, "Description").map(str::to_string),
         default_version_id: "v1".into(),
@@ -401,7 +401,7 @@ pub async fn create_version(
     let e = resolve(db, account, req_str(input, "PolicyArn")?).await?;
     refuse_aws_owned(&e, "modified")?;
     let text = req_str(input, "PolicyDocument")?;
-    document::validate_identity(text, "PolicySize", document::MANAGED_POLICY_SIZE)?;
+    document::validate_managed(text)?;
     let mut doc: PolicyDoc = read_doc(&e)?;
     if doc.versions.len() >= MAX_VERSIONS {
         return Err(IamError::LimitExceeded(format!(

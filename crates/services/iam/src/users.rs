@@ -414,7 +414,7 @@ pub async fn put_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) 
     let policy_name = req_str(input, "PolicyName")?;
     let text = req_str(input, "PolicyDocument")?;
     let e = load(db, &ctx.principal.account_id, name).await?;
-    document::validate_identity(text, "UserPolicySize", document::USER_POLICY_SIZE)?;
+    document::validate_inline(text, "UserPolicySize", document::USER_POLICY_SIZE)?;
     let mut doc: UserDoc = read_doc(&e)?;
     if let Some(old) = inline_key(&doc.inline_policies, policy_name) {
         doc.inline_policies.remove(&old);

@@ -84,8 +84,9 @@ pub fn fixed(action: &str, resource: &str) -> Option<Fixed> {
                 } else {
                     "AccessDeniedException"
                 },
-                message: "Alias names that begin with alias/aws/ are reserved for AWS managed keys."
-                    .into(),
+                message:
+                    "Alias names that begin with alias/aws/ are reserved for AWS managed keys."
+                        .into(),
                 rule: "alias/aws/ aliases belong to AWS managed keys",
             }))
         }
@@ -149,29 +150,46 @@ mod tests {
             Some(Fixed::AlwaysAllowed)
         );
         let aws = "arn:aws:iam::aws:policy/ReadOnlyAccess";
-        assert!(matches!(fixed("iam:DeletePolicy", aws), Some(Fixed::Refused(_))));
+        assert!(matches!(
+            fixed("iam:DeletePolicy", aws),
+            Some(Fixed::Refused(_))
+        ));
         assert_eq!(fixed("iam:GetPolicy", aws), None);
         assert_eq!(
             fixed("iam:DeletePolicy", "arn:aws:iam::123456789012:policy/aws"),
             None
         );
-        let reserved = "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_1";
+        let reserved =
+            "arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_1";
         match fixed("iam:DeleteRole", reserved) {
             Some(Fixed::Refused(r)) => {
                 assert_eq!(r.code, "UnmodifiableEntity");
-                assert!(r.message.contains("'AWSReservedSSO_Admin_1'"), "{}", r.message);
+                assert!(
+                    r.message.contains("'AWSReservedSSO_Admin_1'"),
+                    "{}",
+                    r.message
+                );
             }
             other => panic!("{other:?}"),
         }
         assert_eq!(fixed("iam:GetRole", reserved), None);
         assert_eq!(
-            fixed("iam:DeleteRole", "arn:aws:iam::123456789012:role/app/aws-reserved"),
+            fixed(
+                "iam:DeleteRole",
+                "arn:aws:iam::123456789012:role/app/aws-reserved"
+            ),
             None
         );
         let alias = "arn:aws:kms:us-east-1:123456789012:alias/aws/s3";
-        assert!(matches!(fixed("kms:DeleteAlias", alias), Some(Fixed::Refused(_))));
+        assert!(matches!(
+            fixed("kms:DeleteAlias", alias),
+            Some(Fixed::Refused(_))
+        ));
         assert_eq!(
-            fixed("kms:DeleteAlias", "arn:aws:kms:us-east-1:123456789012:alias/awsome"),
+            fixed(
+                "kms:DeleteAlias",
+                "arn:aws:kms:us-east-1:123456789012:alias/awsome"
+            ),
             None
         );
     }

@@ -558,7 +558,7 @@ pub async fn caller_may_put_policy(
     };
     match ctx.authorizer.authorize(ctx, &request.into()).await {
         Ok(()) => Ok(true),
-        Err(AuthzError::AccessDenied(_)) => Ok(false),
+        Err(AuthzError::AccessDenied(_) | AuthzError::Refused(_)) => Ok(false),
         Err(AuthzError::InternalFailure(err)) => Err(err),
     }
 }

@@ -41,7 +41,8 @@ pub fn parse(text: &str, doc: IamDocument) -> Res<Policy> {
         IamDocument::Trust => PolicyKind::Trust,
         IamDocument::Managed | IamDocument::Inline => PolicyKind::Identity,
     };
-    Policy::parse(text, kind).map_err(|e| IamError::MalformedPolicyDocument(engine_message(&e)).into())
+    Policy::parse(text, kind)
+        .map_err(|e| IamError::MalformedPolicyDocument(engine_message(&e)).into())
 }
 
 /// IAM's wording for a document its grammar passes but the engine refuses: an invalid
@@ -57,7 +58,12 @@ fn engine_message(e: &PolicyError) -> String {
 
 /// A customer managed policy document (`CreatePolicy`, `CreatePolicyVersion`).
 pub fn validate_managed(text: &str) -> Res<()> {
-    validate(text, IamDocument::Managed, "PolicySize", MANAGED_POLICY_SIZE)
+    validate(
+        text,
+        IamDocument::Managed,
+        "PolicySize",
+        MANAGED_POLICY_SIZE,
+    )
 }
 
 /// An inline policy document within `limit`.

@@ -1,6 +1,7 @@
 //! IAM users: lifecycle, tags, permissions boundaries and inline policies.
 
 use super::Op;
+use crate::common::checked_path;
 use chrono::{DateTime, Utc};
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
@@ -144,7 +145,7 @@ pub fn boundary_json(arn: &str) -> Value {
 pub async fn create_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let name = req_str(input, "UserName")?;
-    let path = path_of(input);
+    let path = checked_path(input, "Path")?;
     let tag_list = tags::from_input(input)?;
     let boundary = match opt_str(input, "PermissionsBoundary") {
         Some(arn) => {

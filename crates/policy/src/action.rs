@@ -30,7 +30,7 @@ impl ActionPattern {
         if svc.is_empty()
             || !svc
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*' || c == '?')
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '*' | '?'))
         {
             return Err(format!(
                 "Action \"{text}\" has an invalid vendor \"{svc}\"."

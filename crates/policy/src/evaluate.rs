@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::aws_rules::{self, Fixed, Refusal};
 use crate::document::{Effect, Policy};
 use crate::index::PolicyLayer;
 use crate::principal::Grant;
@@ -146,6 +147,8 @@ pub enum AllowBasis {
     RootUser,
     /// A principal outside IAM (anonymous, service, ...) allowed by the resource policy.
     ResourcePublic,
+    /// One of AWS's fixed rules allows it whatever the policies say ([`crate::aws_rules`]).
+    AwsRule,
 }
 
 /// The result of an evaluation.
@@ -164,6 +167,8 @@ pub struct Decision {
     pub basis: Option<AllowBasis>,
     /// For ImplicitDeny in the resource layer: whether a resource policy existed at all.
     pub resource_policy_present: bool,
+    /// For ExplicitDeny by one of AWS's fixed rules: the error the call answers.
+    pub refusal: Option<Refusal>,
 }
 
 impl Decision {
@@ -176,6 +181,29 @@ impl Decision {
     pub fn statement_refs(&self) -> Vec<String> {
         self.statements.iter().map(ToString::to_string).collect()
     }
+}
+
+/// AWS's fixed decision for the request, before any policy (AWS services are not refused).
+fn fixed_decision(req: &Request) -> Option<Decision> {
+    let fixed = aws_rules::fixed(&req.action, &req.resource)?;
+    let mut d = Decision {
+        outcome: Outcome::Allow,
+        statements: Vec::new(),
+        layer: None,
+        missing_context_keys: Vec::new(),
+        basis: None,
+        resource_policy_present: false,
+        refusal: None,
+    };
+    match fixed {
+        Fixed::AlwaysAllowed => d.basis = Some(AllowBasis::AwsRule),
+        Fixed::Refused(_) if req.principal.kind == PrincipalType::Service => return None,
+        Fixed::Refused(r) => {
+            d.outcome = Outcome::ExplicitDeny;
+            d.refusal = Some(r);
+        }
+    }
+    Some(d)
 }
 
 #[derive(Default)]
@@ -295,6 +323,9 @@ fn dedup_keys(mut keys: Vec<String>) -> Vec<String> {
 
 /// Evaluates `req` against every applicable policy, following AWS's documented logic.
 pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
+    if let Some(fixed) = fixed_decision(req) {
+        return fixed;
+    }
     let p = &req.principal;
     let mut missing = Vec::new();
     let root = p.kind == PrincipalType::Root;
@@ -366,6 +397,7 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
         missing_context_keys: Vec::new(),
         basis: None,
         resource_policy_present: set.resource.is_some(),
+        refusal: None,
     };
 
     // 1. Explicit deny anywhere.

@@ -27,6 +27,10 @@ impl Decision {
             format!(" on {}", req.resource)
         };
         let mut text = match self.outcome {
+            Outcome::ExplicitDeny if self.refusal.is_some() => format!(
+                "refused by AWS whatever the policies say: {}",
+                self.refusal.as_ref().map_or("", |r| r.rule)
+            ),
             Outcome::ExplicitDeny => format!(
                 "explicitly denied: {action}{on} matches Deny statement(s) {}",
                 refs(self)
@@ -50,6 +54,7 @@ impl Decision {
                         "the account root user is not limited by identity-based policies"
                     }
                     Some(AllowBasis::ResourcePublic) => "the resource-based policy allows the caller",
+                    Some(AllowBasis::AwsRule) => "AWS allows it whatever the policies say",
                     None => "allowed",
                 };
                 if self.statements.is_empty() {

@@ -43,6 +43,7 @@
 
 pub mod action;
 pub mod arn;
+pub mod aws_rules;
 pub mod condition;
 pub mod context;
 pub mod document;
@@ -50,6 +51,8 @@ pub mod error;
 pub mod evaluate;
 mod explain;
 mod fxhash;
+mod iam_dates;
+pub mod iam_grammar;
 pub mod index;
 mod parse;
 pub mod principal;
@@ -69,6 +72,7 @@ pub use error::{Location, PolicyError, Problem, SimulateError};
 pub use evaluate::{
     evaluate, AllowBasis, Decision, Layer, OrgLevel, Outcome, PolicySet, StatementRef,
 };
+pub use iam_grammar::IamDocument;
 pub use index::PolicyLayer;
 pub use principal::Grant;
 pub use request::{Principal, PrincipalType, Request};

@@ -424,7 +424,11 @@ fn listed(
     at: Option<(usize, Option<&str>)>,
     p: &mut Problems,
 ) -> Option<(Vec<String>, bool)> {
-    let Some((raw, single)) = strings(v) else {
+    let without_nulls = match v {
+        Value::Array(a) => Value::Array(a.iter().filter(|x| !x.is_null()).cloned().collect()),
+        other => other.clone(),
+    };
+    let Some((raw, single)) = strings(&without_nulls) else {
         p.push(
             at,
             Some(el),
@@ -482,8 +486,7 @@ fn parse_resources(
     let mut items = Vec::with_capacity(raw.len());
     let mut ok = true;
     for r in &raw {
-        let arn_like =
-            r == "*" || (r.starts_with("arn:") && (r.split(':').count() >= 6 || r.ends_with('*')));
+        let arn_like = r == "*" || (r.starts_with("arn:") && r.split(':').count() >= 3);
         if !arn_like {
             ok = false;
             p.push(
@@ -602,6 +605,9 @@ fn parse_conditions(
         return out;
     };
     for (opname, keys) in ops {
+        if keys.as_object().is_some_and(Map::is_empty) {
+            continue;
+        }
         let Some(op) = Operator::parse(opname) else {
             p.push(
                 at,
@@ -618,22 +624,7 @@ fn parse_conditions(
             );
             continue;
         };
-        if keys.is_empty() {
-            p.push(
-                at,
-                Some("Condition"),
-                format!("Condition operator {opname} has no keys."),
-            );
-        }
         for (key, vals) in keys {
-            if key.is_empty() || !key.contains(':') {
-                p.push(
-                    at,
-                    Some("Condition"),
-                    format!("Condition key \"{key}\" must be prefaced by a vendor, e.g. aws:."),
-                );
-                continue;
-            }
             let texts: Option<Vec<String>> = match vals {
                 Value::Array(a) => a.iter().map(scalar_text).collect(),
                 other => scalar_text(other).map(|t| vec![t]),

@@ -85,6 +85,32 @@ pub async fn reset(State(app): State<Arc<App>>) -> Response {
     }
 }
 
+/// `POST /moto-api/reset-auth` with a number N as the body: dev mode keeps its leniency for N
+/// more API calls, then enforces fully (dev mode only). Answers moto's
+/// `{"status": "ok", "PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT": "..."}`.
+pub async fn reset_auth(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
+    if !app.config.dev {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            json!({ "message": "reset-auth is only available in dev mode (rampart serve --dev)" }),
+        );
+    }
+    match crate::dev_auth::parse_limit(&body) {
+        Ok(limit) => {
+            let previous = app.dev_auth.reset(limit);
+            tracing::info!(limit, "dev mode authentication countdown set");
+            json_response(
+                StatusCode::OK,
+                json!({
+                    "status": "ok",
+                    "PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT": crate::dev_auth::render_limit(previous),
+                }),
+            )
+        }
+        Err(message) => json_response(StatusCode::BAD_REQUEST, json!({ "message": message })),
+    }
+}
+
 /// `POST /_rampart/clock` with `{"advance_seconds": N}`: moves the server's clock forward and
 /// runs the KMS and Secrets Manager due-work jobs (deletions, rotations) at once (dev mode
 /// only).

@@ -55,6 +55,8 @@ pub struct App {
     pub signin_limiter: signin::Limiter,
     /// Where S3 object bytes live.
     pub blobs: rampart_services::BlobStore,
+    /// Dev mode's leniency countdown (`POST /moto-api/reset-auth`).
+    pub dev_auth: crate::dev_auth::DevAuth,
     /// This application, for background work that goes through the request path (the
     /// authorizer handle, in-process API calls): jobs are handed `&App`.
     pub me: std::sync::Weak<App>,
@@ -177,6 +179,7 @@ impl App {
                 config.job_lease(),
             ),
             signin_limiter: signin::Limiter::default(),
+            dev_auth: crate::dev_auth::DevAuth::default(),
             registry: Registry,
             metrics: Metrics::new(),
             audit,
@@ -240,6 +243,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(admin::metrics))
         .route("/_rampart/reset", post(admin::reset))
         .route("/moto-api/reset", post(admin::reset))
+        .route("/moto-api/reset-auth", post(admin::reset_auth))
         .route("/_rampart/clock", post(admin::advance_clock))
         .route("/_rampart/signin", post(signin::signin))
         .route_layer(axum::middleware::from_fn(pipeline::panic::guard_route))

@@ -20,7 +20,8 @@ pub struct ServeConfig {
     pub database_url: Option<String>,
 
     /// Development mode: unknown access keys act as the root user of the dev account, without
-    /// a signature check, and `POST /_rampart/reset` wipes all state.
+    /// a signature check (until `POST /moto-api/reset-auth` N switches to full enforcement
+    /// after N more calls), and `POST /_rampart/reset` wipes all state.
     #[arg(long, env = "RAMPART_DEV")]
     pub dev: bool,
 

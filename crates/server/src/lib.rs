@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod conn_table;
 pub mod data_dir;
+pub mod dev_auth;
 pub mod fd_limit;
 pub mod http_server;
 pub mod jobs;

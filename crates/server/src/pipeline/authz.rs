@@ -129,6 +129,7 @@ fn decide(
             missing_context_keys: Vec::new(),
             basis: None,
             resource_policy_present: false,
+            refusal: None,
         };
         return Err(denied("*", &closed));
     }
@@ -188,6 +189,9 @@ fn decide(
             }
         };
         let decision = evaluate(&req, policies);
+        if let Some(r) = decision.refusal {
+            return Err(AuthzError::Refused(ServiceError::sender(r.code, r.message)));
+        }
         if decision.outcome != Outcome::Allow {
             tracing::debug!(
                 action = %request.action,

@@ -489,7 +489,7 @@ async fn process(
             ));
             return error_response(call);
         }
-        Err(AuthzError::InternalFailure(err)) => {
+        Err(AuthzError::InternalFailure(err) | AuthzError::Refused(err)) => {
             call.error = Some(service_error(service, err));
             return error_response(call);
         }

@@ -1,6 +1,7 @@
 //! IAM groups: lifecycle, membership and inline policies.
 
 use super::Op;
+use crate::common::checked_path;
 use chrono::{DateTime, Utc};
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
@@ -90,7 +91,7 @@ pub fn group_json(e: &Entity) -> Value {
 pub async fn create_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let name = req_str(input, "GroupName")?;
-    let path = path_of(input);
+    let path = checked_path(input, "Path")?;
     let now = ctx.now;
     let mut e = Entity {
         account_id: account.clone(),
@@ -311,7 +312,7 @@ pub async fn put_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>)
     let g = load(db, &ctx.principal.account_id, req_str(input, "GroupName")?).await?;
     let policy_name = req_str(input, "PolicyName")?;
     let text = req_str(input, "PolicyDocument")?;
-    document::validate_identity(text, "GroupPolicySize", document::GROUP_POLICY_SIZE)?;
+    document::validate_inline(text, "GroupPolicySize", document::GROUP_POLICY_SIZE)?;
     let mut doc: GroupDoc = read_doc(&g)?;
     if let Some(old) = users::inline_key(&doc.inline_policies, policy_name) {
         doc.inline_policies.remove(&old);

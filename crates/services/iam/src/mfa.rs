@@ -14,7 +14,7 @@ use super::{
         IamError, Res,
     },
     mfa_device::{
-        by_serial, enabled_for, open_seed, seal_seed, serial_of, Assignee, DeviceDoc,
+        by_serial, device_key, enabled_for, open_seed, seal_seed, serial_of, Assignee, DeviceDoc,
         DEVICES_PER_USER, LINK_MFA, MFA_DEVICE, ROOT_DEVICE_NAME,
     },
     model::{name_key, UserDoc},
@@ -134,7 +134,7 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         account_id: account.clone(),
         kind: MFA_DEVICE.into(),
         name: name.to_string(),
-        name_key: name_key(name),
+        name_key: device_key(&path, name),
         id: serial.clone(),
         path,
         arn: serial.clone(),

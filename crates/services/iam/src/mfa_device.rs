@@ -13,7 +13,7 @@ use super::{
     model::{self, Tag},
     totp,
 };
-use rampart_kit::{db::Db, error::ServiceError};
+use rampart_kit::{db::Db, entity, error::ServiceError};
 
 /// Entity kind of virtual MFA devices (id and ARN: the serial number).
 pub const MFA_DEVICE: &str = "iam:mfa-device";
@@ -81,19 +81,34 @@ pub fn serial_of(account: &str, path: &str, name: &str) -> String {
     model::arn(account, "mfa", path, name)
 }
 
+/// A device's store key: its name at `/`, its path and name elsewhere, so devices of the same
+/// name on different paths (different serial numbers, as in AWS) coexist.
+pub fn device_key(path: &str, name: &str) -> String {
+    if path == "/" {
+        model::name_key(name)
+    } else {
+        model::name_key(&format!("{path}{name}"))
+    }
+}
+
 /// The device with this serial number in `account`, with its document.
 pub async fn by_serial(
     db: &mut Db<'_>,
     account: &str,
     serial: &str,
 ) -> Res<Option<(Entity, DeviceDoc)>> {
-    let Some((acct, _, name)) = parse_iam_arn(serial, "mfa") else {
+    let Some((acct, path, name)) = parse_iam_arn(serial, "mfa") else {
         return Ok(None);
     };
     if acct != account {
         return Ok(None);
     }
-    match find(db, account, MFA_DEVICE, name).await? {
+    let found = match entity::find(db, account, MFA_DEVICE, &device_key(&path, name)).await? {
+        Some(e) => Some(e),
+        // Devices stored before paths took part in the key.
+        None => find(db, account, MFA_DEVICE, name).await?,
+    };
+    match found {
         Some(e) if e.arn == serial => {
             let doc: DeviceDoc = read_doc(&e)?;
             Ok(Some((e, doc)))

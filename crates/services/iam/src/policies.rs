@@ -2,6 +2,7 @@
 //! AWS-managed policies live under [`AWS_ACCOUNT`] and cannot be changed by customers.
 
 use super::Op;
+use crate::common::checked_path;
 use chrono::{DateTime, Utc};
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
@@ -195,8 +196,19 @@ async fn usage(db: &mut Db<'_>, account: &str, arn: &str) -> Res<(usize, usize)>
     Ok((attached, bounded))
 }
 
-/// A policy as outputs carry it (`full`: with description and tags, as `GetPolicy` does).
-async fn policy_json(db: &mut Db<'_>, account: &str, e: &Entity, full: bool) -> Res<Value> {
+/// What a policy output carries beyond the common members.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// Lists: neither description nor tags.
+    Brief,
+    /// `CreatePolicy`: tags, but not the description (as AWS answers).
+    Created,
+    /// `GetPolicy`: description and tags.
+    Full,
+}
+
+/// A policy as outputs carry it.
+async fn policy_json(db: &mut Db<'_>, account: &str, e: &Entity, detail: Detail) -> Res<Value> {
     let doc: PolicyDoc = read_doc(e)?;
     let (attached, bounded) = usage(db, account, &e.arn).await?;
     let mut m = Map::new();
@@ -208,14 +220,14 @@ async fn policy_json(db: &mut Db<'_>, account: &str, e: &Entity, full: bool) -> 
     m.insert("AttachmentCount".into(), json!(attached));
     m.insert("PermissionsBoundaryUsageCount".into(), json!(bounded));
     m.insert("IsAttachable".into(), json!(true));
-    if full {
+    if detail == Detail::Full {
         if let Some(d) = &doc.description {
             m.insert("Description".into(), json!(d));
         }
     }
     m.insert("CreateDate".into(), json!(ts(e.created_at)));
     m.insert("UpdateDate".into(), json!(ts(e.updated_at)));
-    if full && !doc.tags.is_empty() {
+    if detail != Detail::Brief && !doc.tags.is_empty() {
         m.insert("Tags".into(), tags::to_json(&doc.tags));
     }
     Ok(Value::Object(m))
@@ -240,9 +252,9 @@ pub async fn create_policy(
 ) -> Res<Value> {
     let name = req_str(input, "PolicyName")?;
     let text = req_str(input, "PolicyDocument")?;
-    let path = path_of(input);
+    let path = checked_path(input, "Path")?;
     let tag_list = tags::from_input(input)?;
-    document::validate_identity(text, "PolicySize", document::MANAGED_POLICY_SIZE)?;
+    document::validate_managed(text)?;
     let doc = PolicyDoc {
         description: opt_str(input, "Description").map(str::to_string),
         default_version_id: "v1".into(),
@@ -274,12 +286,12 @@ pub async fn create_policy(
             format!("A policy called {name} already exists. Duplicate names are not allowed."),
         )
     })?;
-    Ok(json!({ "Policy": policy_json(db, account, &e, true).await? }))
+    Ok(json!({ "Policy": policy_json(db, account, &e, Detail::Created).await? }))
 }
 
 pub async fn get_policy(input: &Value, account: &str, db: &mut Db<'_>) -> Res<Value> {
     let e = resolve(db, account, req_str(input, "PolicyArn")?).await?;
-    Ok(json!({ "Policy": policy_json(db, account, &e, true).await? }))
+    Ok(json!({ "Policy": policy_json(db, account, &e, Detail::Full).await? }))
 }
 
 /// Which policies `ListPolicies` walks.
@@ -337,7 +349,7 @@ pub async fn list_policies(input: &Value, account: &str, db: &mut Db<'_>) -> Res
                     truncated = true;
                     break 'phases;
                 }
-                out.push(policy_json(db, account, e, false).await?);
+                out.push(policy_json(db, account, e, Detail::Brief).await?);
                 last = Some(format!("{pi}:{}", e.name_key));
             }
             if !got.truncated {
@@ -401,7 +413,7 @@ pub async fn create_version(
     let e = resolve(db, account, req_str(input, "PolicyArn")?).await?;
     refuse_aws_owned(&e, "modified")?;
     let text = req_str(input, "PolicyDocument")?;
-    document::validate_identity(text, "PolicySize", document::MANAGED_POLICY_SIZE)?;
+    document::validate_managed(text)?;
     let mut doc: PolicyDoc = read_doc(&e)?;
     if doc.versions.len() >= MAX_VERSIONS {
         return Err(IamError::LimitExceeded(format!(

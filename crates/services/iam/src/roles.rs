@@ -4,7 +4,7 @@
 
 use super::Op;
 use chrono::{DateTime, Utc};
-use rampart_policy::PolicyKind;
+use rampart_policy::IamDocument;
 use rampart_store::{Entity, Store, StoreError};
 use serde_json::{json, Value};
 
@@ -133,7 +133,7 @@ pub fn role_json(e: &Entity, doc: &RoleDoc, full: bool) -> Value {
 
 /// Validates a trust policy as `CreateRole`/`UpdateAssumeRolePolicy` do.
 pub fn check_trust_policy(doc: &str) -> Result<(), ServiceError> {
-    document::parse(doc, PolicyKind::Trust)?;
+    document::parse(doc, IamDocument::Trust)?;
     if document::counted_size(doc) > TRUST_POLICY_LIMIT {
         return Err(IamError::LimitExceeded(format!(
             "Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_LIMIT}"
@@ -440,7 +440,7 @@ pub async fn put_role_policy(
     let (e, mut doc) = load_role(db, &ctx.principal.account_id, role_name).await?;
     let name = req_str(input, "PolicyName")?;
     let document = req_str(input, "PolicyDocument")?;
-    document::parse(document, PolicyKind::Identity)?;
+    document::parse(document, IamDocument::Inline)?;
     if inline_size_with(&doc, name, document) > document::ROLE_POLICY_SIZE {
         return Err(IamError::LimitExceeded(format!(
             "Maximum policy size of {} bytes exceeded for role {role_name}",

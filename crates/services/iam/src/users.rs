@@ -1,6 +1,7 @@
 //! IAM users: lifecycle, tags, permissions boundaries and inline policies.
 
 use super::Op;
+use crate::common::checked_path;
 use chrono::{DateTime, Utc};
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
@@ -144,7 +145,7 @@ pub fn boundary_json(arn: &str) -> Value {
 pub async fn create_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let name = req_str(input, "UserName")?;
-    let path = path_of(input);
+    let path = checked_path(input, "Path")?;
     let tag_list = tags::from_input(input)?;
     let boundary = match opt_str(input, "PermissionsBoundary") {
         Some(arn) => {
@@ -414,7 +415,7 @@ pub async fn put_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) 
     let policy_name = req_str(input, "PolicyName")?;
     let text = req_str(input, "PolicyDocument")?;
     let e = load(db, &ctx.principal.account_id, name).await?;
-    document::validate_identity(text, "UserPolicySize", document::USER_POLICY_SIZE)?;
+    document::validate_inline(text, "UserPolicySize", document::USER_POLICY_SIZE)?;
     let mut doc: UserDoc = read_doc(&e)?;
     if let Some(old) = inline_key(&doc.inline_policies, policy_name) {
         doc.inline_policies.remove(&old);

@@ -13,6 +13,10 @@ pub enum AuthzError {
     /// A request of the question is not allowed; the message is AWS's access-denied text.
     #[error("{0}")]
     AccessDenied(String),
+    /// AWS refuses the request whatever the policies say (`rampart_policy::aws_rules`): the
+    /// call answers this error (`UnmodifiableEntity`, ...).
+    #[error("{0}")]
+    Refused(ServiceError),
     /// The decision could not be made (the store failed).
     #[error(transparent)]
     InternalFailure(ServiceError),

@@ -163,7 +163,9 @@ impl Route {
                 .await
                 .map_err(OnBehalfError::Failed),
             Ok(Err(AuthzError::AccessDenied(message))) => Err(OnBehalfError::Refused(message)),
-            Ok(Err(AuthzError::InternalFailure(err))) | Err(err) => Err(OnBehalfError::Failed(err)),
+            Ok(Err(AuthzError::InternalFailure(err) | AuthzError::Refused(err))) | Err(err) => {
+                Err(OnBehalfError::Failed(err))
+            }
         };
         note.error = match &outcome {
             Ok(_) => None,

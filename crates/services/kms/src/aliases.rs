@@ -15,11 +15,16 @@ use super::{
 };
 use rampart_kit::{context::CallContext, db::Db};
 
+/// AWS's refusal of an alias name without the `alias/` prefix.
+pub fn missing_prefix() -> KmsError {
+    KmsError::ValidationException(
+        "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html".into(),
+    )
+}
+
 /// Checks an alias name: `alias/` prefix, AWS's characters, and not the reserved prefix.
 pub fn validate_name(name: &str) -> KmsResult<()> {
-    let rest = name.strip_prefix("alias/").ok_or_else(|| {
-        KmsError::InvalidAliasNameException("Alias must start with the prefix \"alias/\".".into())
-    })?;
+    let rest = name.strip_prefix("alias/").ok_or_else(missing_prefix)?;
     let ok_chars = rest
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'_' | b'-'));
@@ -203,7 +208,7 @@ mod tests {
         assert!(validate_name("alias/app-1/prod_x").is_ok());
         assert!(matches!(
             validate_name("app"),
-            Err(KmsError::InvalidAliasNameException(_))
+            Err(KmsError::ValidationException(_))
         ));
         assert!(matches!(
             validate_name("alias/"),

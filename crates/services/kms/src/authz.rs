@@ -50,6 +50,49 @@ pub const GRANT_OPERATIONS: &[&str] = &[
     "VerifyMac",
 ];
 
+/// Operations whose `KeyId` is a key id or key ARN only (AWS's reference: "Specify the key ID
+/// or key ARN of the KMS key"): an alias there is not a key.
+const KEY_ID_ONLY: [&str; 24] = [
+    "CancelKeyDeletion",
+    "ScheduleKeyDeletion",
+    "DisableKey",
+    "EnableKey",
+    "DisableKeyRotation",
+    "EnableKeyRotation",
+    "GetKeyRotationStatus",
+    "ListKeyRotations",
+    "RotateKeyOnDemand",
+    "GetKeyPolicy",
+    "PutKeyPolicy",
+    "ListKeyPolicies",
+    "TagResource",
+    "UntagResource",
+    "ListResourceTags",
+    "UpdateKeyDescription",
+    "CreateGrant",
+    "ListGrants",
+    "RevokeGrant",
+    "ImportKeyMaterial",
+    "GetParametersForImport",
+    "DeleteImportedKeyMaterial",
+    "ReplicateKey",
+    "UpdatePrimaryRegion",
+];
+
+/// Refuses an alias name or alias ARN where only a key id or key ARN is accepted.
+fn refuse_alias(id: &str) -> KmsResult<()> {
+    let alias = id.starts_with("alias/")
+        || (id.starts_with("arn:")
+            && id
+                .split(':')
+                .nth(5)
+                .is_some_and(|r| r.starts_with("alias/")));
+    if alias {
+        return Err(KmsError::NotFoundException(format!("Invalid keyId {id}")));
+    }
+    Ok(())
+}
+
 fn one(k: &str, v: impl Into<String>) -> ContextEntry {
     (k.to_string(), vec![v.into()])
 }
@@ -233,6 +276,9 @@ async fn entry(
         r
     };
     let operation = op.name();
+    if KEY_ID_ONLY.contains(&operation) {
+        refuse_alias(opt_str(input, "KeyId").unwrap_or_default())?;
+    }
     let req = match op {
         Op::CreateKey => {
             let spec = opt_str(input, "KeySpec")
@@ -498,6 +544,9 @@ async fn alias_entry(
 ) -> KmsResult<AuthzRequest> {
     let account = &ctx.principal.account_id;
     let name = opt_str(input, "AliasName").unwrap_or_default();
+    if !name.starts_with("alias/") {
+        return Err(super::aliases::missing_prefix());
+    }
     let alias = ResourceRef {
         arn: alias_arn(&ctx.region, account, name),
         account: account.clone(),
@@ -558,7 +607,7 @@ pub async fn caller_may_put_policy(
     };
     match ctx.authorizer.authorize(ctx, &request.into()).await {
         Ok(()) => Ok(true),
-        Err(AuthzError::AccessDenied(_)) => Ok(false),
+        Err(AuthzError::AccessDenied(_) | AuthzError::Refused(_)) => Ok(false),
         Err(AuthzError::InternalFailure(err)) => Err(err),
     }
 }

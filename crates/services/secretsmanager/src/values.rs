@@ -183,6 +183,7 @@ async fn authorize(ctx: &CallContext, request: rampart_kit::authz::AuthzRequest)
         .await
         .map_err(|err| match err {
             rampart_kit::AuthzError::AccessDenied(m) => SmError::AccessDeniedException(m),
+            rampart_kit::AuthzError::Refused(e) => SmError::AccessDeniedException(e.message),
             rampart_kit::AuthzError::InternalFailure(_) => SmError::internal(),
         })
 }

@@ -1,8 +1,9 @@
-//! Policy documents: AWS's size quotas (whitespace excluded), validation by the policy engine
+//! Policy documents: AWS's size quotas (whitespace excluded), validation by IAM's grammar
 //! and the URL encoding IAM's responses use.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use rampart_policy::{Policy, PolicyKind};
+use rampart_policy::iam_grammar::{self, IamDocument};
+use rampart_policy::{Policy, PolicyError, PolicyKind};
 
 use super::{IamError, Res};
 
@@ -21,26 +22,53 @@ pub fn counted_size(text: &str) -> usize {
 }
 
 /// Checks a document against its quota (`LimitExceeded` naming it, e.g. `PolicySize`) and
-/// validates it as `kind` (`MalformedPolicyDocument` with the engine's message).
-pub fn validate(text: &str, kind: PolicyKind, quota: &str, limit: usize) -> Res<()> {
+/// validates it as `doc` (`MalformedPolicyDocument` with IAM's message).
+pub fn validate(text: &str, doc: IamDocument, quota: &str, limit: usize) -> Res<()> {
     if counted_size(text) > limit {
         return Err(
             IamError::LimitExceeded(format!("Cannot exceed quota for {quota}: {limit}")).into(),
         );
     }
-    parse(text, kind)?;
+    parse(text, doc)?;
     Ok(())
 }
 
-/// Parses and validates a document as `kind` (`MalformedPolicyDocument` with the engine's
-/// message).
-pub fn parse(text: &str, kind: PolicyKind) -> Res<Policy> {
-    Policy::parse(text, kind).map_err(|e| IamError::MalformedPolicyDocument(e.to_string()).into())
+/// Parses a document written as `doc`. A refusal carries IAM's own message and nothing else
+/// (IAM's grammar decides); the engine's located problems stay with `rampart policy validate`.
+pub fn parse(text: &str, doc: IamDocument) -> Res<Policy> {
+    iam_grammar::check(text, doc).map_err(IamError::MalformedPolicyDocument)?;
+    let kind = match doc {
+        IamDocument::Trust => PolicyKind::Trust,
+        IamDocument::Managed | IamDocument::Inline => PolicyKind::Identity,
+    };
+    Policy::parse(text, kind)
+        .map_err(|e| IamError::MalformedPolicyDocument(engine_message(&e)).into())
 }
 
-/// An identity policy document within `limit`.
-pub fn validate_identity(text: &str, quota: &str, limit: usize) -> Res<()> {
-    validate(text, PolicyKind::Identity, quota, limit)
+/// IAM's wording for a document its grammar passes but the engine refuses: an invalid
+/// principal names it as IAM does; anything else is a syntax error.
+fn engine_message(e: &PolicyError) -> String {
+    e.problems
+        .iter()
+        .map(|p| p.message.as_str())
+        .find(|m| m.starts_with("Invalid principal in policy"))
+        .unwrap_or(iam_grammar::SYNTAX)
+        .to_string()
+}
+
+/// A customer managed policy document (`CreatePolicy`, `CreatePolicyVersion`).
+pub fn validate_managed(text: &str) -> Res<()> {
+    validate(
+        text,
+        IamDocument::Managed,
+        "PolicySize",
+        MANAGED_POLICY_SIZE,
+    )
+}
+
+/// An inline policy document within `limit`.
+pub fn validate_inline(text: &str, quota: &str, limit: usize) -> Res<()> {
+    validate(text, IamDocument::Inline, quota, limit)
 }
 
 /// RFC 3986 unreserved characters stay; everything else is percent-encoded.
@@ -68,12 +96,13 @@ mod tests {
 
     #[test]
     fn size_and_syntax() {
-        assert!(validate_identity(OK, "PolicySize", MANAGED_POLICY_SIZE).is_ok());
-        let e = validate_identity(OK, "UserPolicySize", 10).unwrap_err();
+        assert!(validate_managed(OK).is_ok());
+        let e = validate_inline(OK, "UserPolicySize", 10).unwrap_err();
         assert_eq!(e.code, "LimitExceeded");
         assert_eq!(e.message, "Cannot exceed quota for UserPolicySize: 10");
-        let e = validate_identity("{\"Statement\": 3}", "PolicySize", 100).unwrap_err();
+        let e = validate_inline("{\"Statement\": 3}", "PolicySize", 100).unwrap_err();
         assert_eq!(e.code, "MalformedPolicyDocument");
+        assert_eq!(e.message, "Syntax errors in policy.");
     }
 
     #[test]

@@ -85,7 +85,8 @@ pub fn path_prefix_of(input: &Value) -> String {
 /// The path member `member` (`/` when absent), checked as AWS does (`ValidationError`).
 pub fn checked_path(input: &Value, member: &str) -> Res<String> {
     let path = opt_str(input, member).unwrap_or("/");
-    if !path.starts_with('/') || !path.ends_with('/') || path.contains("//") {
+    let printable = path.chars().all(|c| ('!'..='~').contains(&c));
+    if !path.starts_with('/') || !path.ends_with('/') || path.contains("//") || !printable {
         return Err(IamError::ValidationError(format!(
             "The specified value for {} is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.",
             lower_first(member)

@@ -89,7 +89,8 @@ async fn run(
             rampart_services::AuthzError::AccessDenied(message) => {
                 ServiceError::from(s3::S3Error::AccessDenied(message))
             }
-            rampart_services::AuthzError::InternalFailure(err) => err,
+            rampart_services::AuthzError::Refused(err)
+            | rampart_services::AuthzError::InternalFailure(err) => err,
         })?;
     super::prepare(app, route, input, ctx).await?;
     let sha = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes);

@@ -73,13 +73,15 @@ impl BucketDoc {
     }
 }
 
-/// A bucket as stored.
+/// A bucket as stored, with its owner's account-level Block Public Access settings.
 #[derive(Debug, Clone)]
 pub struct Bucket {
     /// The entity.
     pub entity: Entity,
     /// Its settings.
     pub doc: BucketDoc,
+    /// The owner's account-level Block Public Access settings (S3 Control), if set.
+    pub account_block: Option<crate::public_access::PublicAccessBlock>,
 }
 
 impl Bucket {
@@ -215,7 +217,12 @@ pub async fn find_bucket(db: &mut Db<'_>, name: &str) -> S3Result<Option<Bucket>
         return Ok(None);
     }
     let doc = entity::read_doc(&e)?;
-    Ok(Some(Bucket { entity: e, doc }))
+    let account_block = crate::public_access::account_block(db, &e.account_id).await?;
+    Ok(Some(Bucket {
+        entity: e,
+        doc,
+        account_block,
+    }))
 }
 
 /// The bucket of this name, or `NoSuchBucket`.
@@ -245,6 +252,7 @@ pub async fn create_bucket(
     };
     match db.entities().create(&e).await {
         Ok(()) => Ok(Some(Bucket {
+            account_block: crate::public_access::account_block(db, account).await?,
             entity: e,
             doc: doc.clone(),
         })),
@@ -255,7 +263,7 @@ pub async fn create_bucket(
 
 /// Saves a bucket's changed settings.
 pub async fn save_bucket(db: &mut Db<'_>, bucket: Bucket, now: DateTime<Utc>) -> S3Result<()> {
-    let Bucket { entity: e, doc } = bucket;
+    let Bucket { entity: e, doc, .. } = bucket;
     entity::save_doc(db, e, &doc, now).await?;
     Ok(())
 }
@@ -279,10 +287,15 @@ pub async fn list_buckets(
         .entities()
         .list(account, BUCKET, "", after, limit)
         .await?;
+    let account_block = crate::public_access::account_block(db, account).await?;
     let mut out = Vec::with_capacity(page.items.len());
     for e in page.items {
         let doc = entity::read_doc(&e)?;
-        out.push(Bucket { entity: e, doc });
+        out.push(Bucket {
+            entity: e,
+            doc,
+            account_block,
+        });
     }
     Ok((out, page.truncated))
 }

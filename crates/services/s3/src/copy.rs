@@ -320,7 +320,10 @@ pub async fn copy(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<
     } else {
         source.doc.tags.clone()
     };
+    let (owner, acl) = crate::ownership::object_acl_at_write(input, ctx, &bucket, &mut db).await?;
     let doc = ObjectDoc {
+        owner,
+        acl,
         size: staged.len,
         etag: hex::encode(staged.md5),
         headers,

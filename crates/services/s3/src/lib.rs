@@ -2,7 +2,8 @@
 //! engine and audit trail.
 //!
 //! - [`buckets`]: create, delete, head, list, location, tags; [`policy`]: bucket policies;
-//!   [`public_access`]: Block Public Access.
+//!   [`public_access`]: Block Public Access; [`ownership`]: Object Ownership and the ACL
+//!   calls, over [`acl`]: ACLs and the grants they stand for.
 //! - [`objects`]: put, get, head, delete (one or many), object tags; [`copy`]: `CopyObject`;
 //!   [`list`]: `ListObjectsV2`/`ListObjects`; [`multipart`]: multipart uploads.
 //! - [`conditions`]: preconditions and ranges; [`authz`]: the authorization entries.
@@ -11,6 +12,7 @@
 
 use rampart_kit::routes;
 
+pub mod acl;
 pub mod authz;
 pub mod buckets;
 pub mod conditions;
@@ -21,6 +23,7 @@ pub mod list;
 pub mod multipart;
 pub mod names;
 pub mod objects;
+pub mod ownership;
 pub mod policy;
 pub mod public_access;
 pub mod repo;
@@ -73,23 +76,30 @@ routes! {
         AbortMultipartUpload => Write, |i, c, d| multipart::abort(i, c, d);
         ListParts => Read, |i, c, d| multipart::list_parts(i, c, d);
         ListMultipartUploads => Read, |i, c, d| multipart::list_uploads(i, c, d);
+        PutBucketOwnershipControls => Write, |i, c, d| ownership::put_controls(i, c, d);
+        GetBucketOwnershipControls => Read, |i, c, d| ownership::get_controls(i, c, d);
+        DeleteBucketOwnershipControls => Write, |i, c, d| ownership::delete_controls(i, c, d);
+        GetBucketAcl => Read, |i, c, d| ownership::get_bucket_acl(i, c, d);
+        PutBucketAcl => Write, |i, c, d| ownership::put_bucket_acl(i, c, d);
+        GetObjectAcl => Read, |i, c, d| ownership::get_object_acl(i, c, d);
+        PutObjectAcl => Write, |i, c, d| ownership::put_object_acl(i, c, d);
     }
     not_built {
         CreateBucketMetadataConfiguration, CreateBucketMetadataTableConfiguration, CreateSession, DeleteBucketAnalyticsConfiguration,
         DeleteBucketCors, DeleteBucketIntelligentTieringConfiguration, DeleteBucketInventoryConfiguration,
         DeleteBucketLifecycle, DeleteBucketMetadataConfiguration, DeleteBucketMetadataTableConfiguration, DeleteBucketMetricsConfiguration,
-        DeleteBucketOwnershipControls, DeleteBucketReplication, DeleteBucketWebsite,
-        GetBucketAbac, GetBucketAccelerateConfiguration, GetBucketAcl, GetBucketAnalyticsConfiguration,
+        DeleteBucketReplication, DeleteBucketWebsite,
+        GetBucketAbac, GetBucketAccelerateConfiguration, GetBucketAnalyticsConfiguration,
         GetBucketCors, GetBucketIntelligentTieringConfiguration, GetBucketInventoryConfiguration,
         GetBucketLifecycle, GetBucketLifecycleConfiguration, GetBucketLogging, GetBucketMetadataConfiguration,
         GetBucketMetadataTableConfiguration, GetBucketMetricsConfiguration, GetBucketNotification, GetBucketNotificationConfiguration,
-        GetBucketOwnershipControls, GetBucketReplication, GetBucketRequestPayment, GetBucketWebsite, GetObjectAcl, GetObjectAttributes, GetObjectLegalHold,
+        GetBucketReplication, GetBucketRequestPayment, GetBucketWebsite, GetObjectAttributes, GetObjectLegalHold,
         GetObjectLockConfiguration, GetObjectRetention, GetObjectTorrent,
         ListBucketAnalyticsConfigurations, ListBucketIntelligentTieringConfigurations, ListBucketInventoryConfigurations, ListBucketMetricsConfigurations,
         ListDirectoryBuckets, PutBucketAbac, PutBucketAccelerateConfiguration,
-        PutBucketAcl, PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle, PutBucketLifecycleConfiguration,
+        PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle, PutBucketLifecycleConfiguration,
         PutBucketLogging, PutBucketMetricsConfiguration, PutBucketNotification, PutBucketNotificationConfiguration,
-        PutBucketOwnershipControls, PutBucketReplication, PutBucketRequestPayment, PutBucketWebsite, PutObjectAcl, PutObjectLegalHold, PutObjectLockConfiguration,
+        PutBucketReplication, PutBucketRequestPayment, PutBucketWebsite, PutObjectLegalHold, PutObjectLockConfiguration,
         PutObjectRetention, RenameObject, RestoreObject,
         SelectObjectContent, UpdateBucketMetadataInventoryTableConfiguration, UpdateBucketMetadataJournalTableConfiguration, UpdateObjectEncryption,
         WriteGetObjectResponse,

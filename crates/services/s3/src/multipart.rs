@@ -48,6 +48,11 @@ struct UploadDoc {
     /// The upload's encryption: every part is sealed with its data key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sse: Option<Sse>,
+    /// The object's owner when not the bucket's, and its ACL (`x-amz-acl`, `x-amz-grant-*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    acl: Option<crate::acl::Acl>,
 }
 
 /// A part uploaded.
@@ -125,7 +130,10 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Resul
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
+    let (owner, acl) = crate::ownership::object_acl_at_write(input, ctx, &bucket, &mut db).await?;
     let doc = UploadDoc {
+        owner,
+        acl,
         bucket: bucket.name().to_string(),
         headers: headers_of(input),
         metadata: metadata_of(input),
@@ -347,6 +355,8 @@ pub async fn complete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Res
         parts_count: Some(pieces.len() as u32),
         pieces,
         sse: up.sse,
+        owner: up.owner,
+        acl: up.acl,
         ..ObjectDoc::default()
     };
     let kept: Vec<String> = doc.pieces.iter().map(|p| p.blob.clone()).collect();

@@ -171,6 +171,7 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
     check_write_conditions(input, existing.as_ref())?;
     let checksums: Vec<StoredChecksum> = staged.checksums.iter().map(Into::into).collect();
     let sse = prepared_sse(ctx)?;
+    let (owner, acl) = crate::ownership::object_acl_at_write(input, ctx, &bucket, &mut db).await?;
     let doc = ObjectDoc {
         size: staged.len,
         etag: hex::encode(staged.md5),
@@ -184,6 +185,8 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
         }],
         parts_count: None,
         sse: Some(sse),
+        owner,
+        acl,
         ..ObjectDoc::default()
     };
     let mut doc = doc;
@@ -425,7 +428,9 @@ pub async fn delete_many(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3
         } else {
             "s3:DeleteObject"
         };
-        let question: AuthzQuestion = authz::object_request(action, &bucket, k, Vec::new()).into();
+        let caller = ctx.principal.account_id.as_str();
+        let question: AuthzQuestion =
+            authz::object_request(action, &bucket, k, None, caller, Vec::new()).into();
         if ctx.authorizer.authorize(ctx, &question).await.is_err() {
             errors.push(json!({ "Key": k, "Code": "AccessDenied", "Message": "Access Denied" }));
             continue;

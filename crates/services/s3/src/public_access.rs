@@ -12,8 +12,8 @@
 //! - `RestrictPublicBuckets`: while the bucket's policy is public, that policy grants nothing
 //!   to callers outside the bucket owner's account, anonymous ones included (see
 //!   [`restricts_policy`]; the authorizer drops such a policy for them).
-//! - `BlockPublicAcls`, `IgnorePublicAcls`: stored and returned; ACLs are disabled
-//!   (`BucketOwnerEnforced`), so there is no public ACL to block or ignore.
+//! - `BlockPublicAcls`: a call that sets a public ACL is refused; `IgnorePublicAcls`: public
+//!   grants take no part in authorization (see [`crate::ownership`]).
 
 use rampart_kit::{context::CallContext, db::Db};
 use rampart_policy::{Policy, PolicyKind};
@@ -41,9 +41,9 @@ const ACCOUNT_BLOCK_KEY: &str = "default";
 /// A bucket's Block Public Access settings.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PublicAccessBlock {
-    /// Refuse public ACLs (ACLs are disabled: stored only).
+    /// Refuse calls that set a public ACL.
     pub block_public_acls: bool,
-    /// Ignore public ACLs (ACLs are disabled: stored only).
+    /// Leave public ACL grants out of authorization.
     pub ignore_public_acls: bool,
     /// Refuse a public bucket policy.
     pub block_public_policy: bool,

@@ -59,6 +59,13 @@ pub struct BucketDoc {
     /// `Enabled` or `Disabled` once set (MFA Delete).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_delete: Option<String>,
+    /// Object Ownership (`BucketOwnerEnforced`, `BucketOwnerPreferred`, `ObjectWriter`);
+    /// `None` when the bucket has no ownership controls (ACLs then apply, as `ObjectWriter`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ownership: Option<String>,
+    /// The bucket's ACL; `None` is the owner's `FULL_CONTROL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<crate::acl::Acl>,
 }
 
 impl BucketDoc {
@@ -70,6 +77,11 @@ impl BucketDoc {
     /// Whether MFA Delete is on.
     pub fn mfa_delete_enabled(&self) -> bool {
         self.mfa_delete.as_deref() == Some("Enabled")
+    }
+
+    /// Whether ACLs take part in access (every Object Ownership but `BucketOwnerEnforced`).
+    pub fn acls_enabled(&self) -> bool {
+        self.ownership.as_deref() != Some(crate::ownership::BUCKET_OWNER_ENFORCED)
     }
 }
 
@@ -141,6 +153,13 @@ pub struct ObjectDoc {
     /// A delete marker: the key's current version says it is deleted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete_marker: bool,
+    /// The account that owns the object when it is not the bucket's owner (a writer of
+    /// another account while ACLs are enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The object's ACL; `None` is its owner's `FULL_CONTROL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<crate::acl::Acl>,
 }
 
 impl ObjectDoc {
@@ -338,6 +357,16 @@ pub async fn put_object(
         None => db.entities().create(&e).await?,
     }
     Ok(previous)
+}
+
+/// Saves the changed document of an object or noncurrent version (its ACL, retention, legal
+/// hold), keeping its times: such changes are not writes of its content.
+pub async fn save_version(db: &mut Db<'_>, object: &Object) -> S3Result<()> {
+    let mut e = object.entity.clone();
+    e.doc = entity::to_text(&object.doc)?;
+    let key = e.name_key.clone();
+    db.entities().update(&key, &e).await?;
+    Ok(())
 }
 
 /// Deletes an object; returns it, or `None` when there was none.

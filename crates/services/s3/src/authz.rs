@@ -208,6 +208,12 @@ fn action(op: Op) -> Option<&'static str> {
         Op::PutBucketAcl => "s3:PutBucketAcl",
         Op::GetObjectAcl => "s3:GetObjectAcl",
         Op::PutObjectAcl => "s3:PutObjectAcl",
+        Op::PutObjectLockConfiguration => "s3:PutBucketObjectLockConfiguration",
+        Op::GetObjectLockConfiguration => "s3:GetBucketObjectLockConfiguration",
+        Op::PutObjectRetention => "s3:PutObjectRetention",
+        Op::GetObjectRetention => "s3:GetObjectRetention",
+        Op::PutObjectLegalHold => "s3:PutObjectLegalHold",
+        Op::GetObjectLegalHold => "s3:GetObjectLegalHold",
         _ => return None,
     })
 }
@@ -232,6 +238,10 @@ fn on_object(op: Op) -> bool {
             | Op::DeleteObjectTagging
             | Op::GetObjectAcl
             | Op::PutObjectAcl
+            | Op::PutObjectRetention
+            | Op::GetObjectRetention
+            | Op::PutObjectLegalHold
+            | Op::GetObjectLegalHold
     )
 }
 
@@ -429,6 +439,27 @@ pub async fn authorize(
         account,
         keys,
     )];
+    // A write that locks its new version needs the permissions to lock it.
+    if matches!(
+        op,
+        Op::PutObject | Op::CopyObject | Op::CreateMultipartUpload
+    ) {
+        for (member, lock_action) in [
+            ("ObjectLockMode", "s3:PutObjectRetention"),
+            ("ObjectLockLegalHoldStatus", "s3:PutObjectLegalHold"),
+        ] {
+            if opt_nonempty(input, member).is_some() {
+                requests.push(object_request(
+                    lock_action,
+                    &bucket,
+                    key,
+                    None,
+                    account,
+                    Vec::new(),
+                ));
+            }
+        }
+    }
     if matches!(op, Op::CopyObject | Op::UploadPartCopy) {
         if let Some((src_bucket, src_key)) = copy_source(input) {
             if let Some(source) = repo::find_bucket(&mut Db::Read(store), &src_bucket).await? {

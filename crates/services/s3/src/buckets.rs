@@ -67,12 +67,19 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Resul
         .map(crate::ownership::check_ownership)
         .transpose()?
         .unwrap_or(crate::ownership::BUCKET_OWNER_ENFORCED);
-    let doc = BucketDoc {
+    let mut doc = BucketDoc {
         region: ctx.region.clone(),
         public_access_block: Some(crate::public_access::PublicAccessBlock::ALL),
         ownership: Some(ownership.to_string()),
         ..BucketDoc::default()
     };
+    if input
+        .get("ObjectLockEnabledForBucket")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        crate::object_lock::enable_at_create(&mut doc);
+    }
     let Some(mut bucket) = repo::create_bucket(&mut db, account, name, &doc, ctx.now).await? else {
         return Err(S3Error::BucketAlreadyExists(
             "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.".into(),

@@ -3,7 +3,7 @@
 //!
 //! - [`buckets`]: create, delete, head, list, location, tags; [`policy`]: bucket policies;
 //!   [`public_access`]: Block Public Access; [`ownership`]: Object Ownership and the ACL
-//!   calls, over [`acl`]: ACLs and the grants they stand for.
+//!   calls, over [`acl`]: ACLs and the grants they stand for; [`object_lock`]: Object Lock.
 //! - [`objects`]: put, get, head, delete (one or many), object tags; [`copy`]: `CopyObject`;
 //!   [`list`]: `ListObjectsV2`/`ListObjects`; [`multipart`]: multipart uploads.
 //! - [`conditions`]: preconditions and ranges; [`authz`]: the authorization entries.
@@ -22,6 +22,7 @@ pub mod input;
 pub mod list;
 pub mod multipart;
 pub mod names;
+pub mod object_lock;
 pub mod objects;
 pub mod ownership;
 pub mod policy;
@@ -83,6 +84,12 @@ routes! {
         PutBucketAcl => Write, |i, c, d| ownership::put_bucket_acl(i, c, d);
         GetObjectAcl => Read, |i, c, d| ownership::get_object_acl(i, c, d);
         PutObjectAcl => Write, |i, c, d| ownership::put_object_acl(i, c, d);
+        PutObjectLockConfiguration => Write, |i, c, d| object_lock::put_configuration(i, c, d);
+        GetObjectLockConfiguration => Read, |i, c, d| object_lock::get_configuration(i, c, d);
+        PutObjectRetention => Write, |i, c, d| object_lock::put_retention(i, c, d);
+        GetObjectRetention => Read, |i, c, d| object_lock::get_retention(i, c, d);
+        PutObjectLegalHold => Write, |i, c, d| object_lock::put_legal_hold(i, c, d);
+        GetObjectLegalHold => Read, |i, c, d| object_lock::get_legal_hold(i, c, d);
     }
     not_built {
         CreateBucketMetadataConfiguration, CreateBucketMetadataTableConfiguration, CreateSession, DeleteBucketAnalyticsConfiguration,
@@ -93,14 +100,12 @@ routes! {
         GetBucketCors, GetBucketIntelligentTieringConfiguration, GetBucketInventoryConfiguration,
         GetBucketLifecycle, GetBucketLifecycleConfiguration, GetBucketLogging, GetBucketMetadataConfiguration,
         GetBucketMetadataTableConfiguration, GetBucketMetricsConfiguration, GetBucketNotification, GetBucketNotificationConfiguration,
-        GetBucketReplication, GetBucketRequestPayment, GetBucketWebsite, GetObjectAttributes, GetObjectLegalHold,
-        GetObjectLockConfiguration, GetObjectRetention, GetObjectTorrent,
+        GetBucketReplication, GetBucketRequestPayment, GetBucketWebsite, GetObjectAttributes,         GetObjectTorrent,
         ListBucketAnalyticsConfigurations, ListBucketIntelligentTieringConfigurations, ListBucketInventoryConfigurations, ListBucketMetricsConfigurations,
         ListDirectoryBuckets, PutBucketAbac, PutBucketAccelerateConfiguration,
         PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle, PutBucketLifecycleConfiguration,
         PutBucketLogging, PutBucketMetricsConfiguration, PutBucketNotification, PutBucketNotificationConfiguration,
-        PutBucketReplication, PutBucketRequestPayment, PutBucketWebsite, PutObjectLegalHold, PutObjectLockConfiguration,
-        PutObjectRetention, RenameObject, RestoreObject,
+        PutBucketReplication, PutBucketRequestPayment, PutBucketWebsite,         RenameObject, RestoreObject,
         SelectObjectContent, UpdateBucketMetadataInventoryTableConfiguration, UpdateBucketMetadataJournalTableConfiguration, UpdateObjectEncryption,
         WriteGetObjectResponse,
     }

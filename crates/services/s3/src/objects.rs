@@ -172,6 +172,7 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
     let checksums: Vec<StoredChecksum> = staged.checksums.iter().map(Into::into).collect();
     let sse = prepared_sse(ctx)?;
     let (owner, acl) = crate::ownership::object_acl_at_write(input, ctx, &bucket, &mut db).await?;
+    let (retention, legal_hold) = crate::object_lock::at_write(input, &bucket, ctx.now)?;
     let doc = ObjectDoc {
         size: staged.len,
         etag: hex::encode(staged.md5),
@@ -187,6 +188,8 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
         sse: Some(sse),
         owner,
         acl,
+        retention,
+        legal_hold,
         ..ObjectDoc::default()
     };
     let mut doc = doc;
@@ -278,6 +281,7 @@ fn described(o: &Object, input: &Value) -> Map<String, Value> {
     }
     sse::describe(o.doc.sse.as_ref(), &mut out);
     version_member(&o.doc, &mut out);
+    crate::object_lock::describe(&o.doc, &mut out);
     if let Some(n) = o.doc.parts_count {
         out.insert("PartsCount".into(), json!(n));
     }

@@ -66,6 +66,9 @@ pub struct BucketDoc {
     /// The bucket's ACL; `None` is the owner's `FULL_CONTROL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acl: Option<crate::acl::Acl>,
+    /// Object Lock, once enabled (it cannot be turned off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<crate::object_lock::LockConfig>,
 }
 
 impl BucketDoc {
@@ -160,6 +163,12 @@ pub struct ObjectDoc {
     /// The object's ACL; `None` is its owner's `FULL_CONTROL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acl: Option<crate::acl::Acl>,
+    /// Object Lock retention of this version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::object_lock::Retention>,
+    /// Object Lock legal hold of this version (`None`: never set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<bool>,
 }
 
 impl ObjectDoc {

@@ -186,3 +186,16 @@ def test_governance_bypass_needs_its_permission_and_legal_holds(srv, s3, locked)
     mv = s3.complete_multipart_upload(Bucket=locked, Key="mp", UploadId=up["UploadId"],
                                       MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]})["VersionId"]
     assert s3.get_object_legal_hold(Bucket=locked, Key="mp", VersionId=mv)["LegalHold"]["Status"] == "ON"
+
+
+def test_locked_uploads_need_an_integrity_header(srv, locked):
+    # botocore sends a CRC32 checksum by default; asked to send one only where required, it
+    # sends none with a plain PutObject.
+    from botocore.config import Config
+    bare = srv.client("s3", config=Config(request_checksum_calculation="when_required"))
+    with pytest.raises(ClientError) as e:
+        bare.put_object(Bucket=locked, Key="k", Body=b"x", ObjectLockLegalHoldStatus="ON")
+    assert code(e) == "InvalidRequest" and "Content-MD5" in e.value.response["Error"]["Message"]
+    bare.put_object(Bucket=locked, Key="k", Body=b"x")
+    bare.put_object(Bucket=locked, Key="k", Body=b"x", ObjectLockLegalHoldStatus="ON",
+                    ChecksumAlgorithm="SHA256")

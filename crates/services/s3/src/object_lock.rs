@@ -148,6 +148,18 @@ pub fn at_write(
     Ok((retention, legal_hold))
 }
 
+/// A `PutObject` that locks its version must prove its body's integrity: a `Content-MD5` or
+/// an `x-amz-checksum-*` (AWS's rule for uploads with Object Lock parameters, the bucket's
+/// default retention included).
+pub fn check_integrity(locked: bool, input: &Value, has_checksum: bool) -> S3Result<()> {
+    if locked && !has_checksum && opt_nonempty(input, "ContentMD5").is_none() {
+        return Err(S3Error::InvalidRequest(
+            "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A retention a caller asks for: a known mode and a date in the future.
 fn new_retention(mode: &str, until: i64, now: DateTime<Utc>) -> S3Result<Retention> {
     let mode = Mode::parse(mode).ok_or_else(|| S3Error::argument("Unknown wormMode directive."))?;
@@ -396,6 +408,17 @@ mod tests {
             years: Some(1),
         };
         assert_eq!(default_until(&y, now), 1_700_000_000 + 365 * 86_400);
+    }
+
+    #[test]
+    fn locked_uploads_need_an_integrity_header() {
+        assert!(check_integrity(false, &json!({}), false).is_ok());
+        assert!(matches!(
+            check_integrity(true, &json!({}), false),
+            Err(S3Error::InvalidRequest(_))
+        ));
+        assert!(check_integrity(true, &json!({}), true).is_ok());
+        assert!(check_integrity(true, &json!({ "ContentMD5": "x" }), false).is_ok());
     }
 
     #[test]

@@ -173,6 +173,8 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
     let sse = prepared_sse(ctx)?;
     let (owner, acl) = crate::ownership::object_acl_at_write(input, ctx, &bucket, &mut db).await?;
     let (retention, legal_hold) = crate::object_lock::at_write(input, &bucket, ctx.now)?;
+    let locked = retention.is_some() || legal_hold.is_some();
+    crate::object_lock::check_integrity(locked, input, !staged.checksums.is_empty())?;
     let doc = ObjectDoc {
         size: staged.len,
         etag: hex::encode(staged.md5),

@@ -156,3 +156,19 @@ def test_newer_noncurrent_versions_are_kept(dev_server):
     listing = s3.list_object_versions(Bucket=b)
     assert [v["VersionId"] for v in listing["Versions"]] == [versions[4], versions[3], versions[2]]
     assert s3.get_object(Bucket=b, Key="doc")["Body"].read() == b"v4"
+
+
+def test_locked_versions_outlive_their_lifecycle(dev_server):
+    s3 = dev_server.client("s3")
+    b = f"lc-lock-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=b, ObjectLockEnabledForBucket=True)
+    s3.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": [
+        rule("old", NoncurrentVersionExpiration={"NoncurrentDays": 1})]})
+    # The held version is the newer noncurrent one, so the job meets it first and must go on.
+    free = s3.put_object(Bucket=b, Key="doc", Body=b"free")["VersionId"]
+    held = s3.put_object(Bucket=b, Key="doc", Body=b"held", ObjectLockLegalHoldStatus="ON",
+                         ChecksumAlgorithm="SHA256")["VersionId"]
+    s3.put_object(Bucket=b, Key="doc", Body=b"current")
+    advance(dev_server, 3 * DAY)
+    ids = [v["VersionId"] for v in s3.list_object_versions(Bucket=b)["Versions"]]
+    assert held in ids and free not in ids

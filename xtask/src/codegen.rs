@@ -10,8 +10,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// The services Rampart generates tables for (botocore directory names), in the order of
-/// `rampart_model::SERVICES`. awsQuery services come first where two share an action name.
-const SERVICES: [&str; 21] = [
+/// `rampart_model::SERVICES`. awsQuery services come first where two share an action name; S3
+/// comes before S3 Control, which signs as `s3` too (the wire layer routes it by its path).
+const SERVICES: [&str; 22] = [
     "iam",
     "sts",
     "organizations",
@@ -33,6 +34,7 @@ const SERVICES: [&str; 21] = [
     "acm",
     "acm-pca",
     "s3",
+    "s3control",
 ];
 
 /// The Rust module of a service (`acm-pca` -> `acm_pca`).
@@ -184,17 +186,30 @@ fn generate_mod(version: &str, metas: &[Meta]) -> Result<String> {
     }
     s.push_str("];\n");
 
-    let mut arms = |doc: &str, fn_name: &str, keys: Vec<(Vec<String>, &str)>| -> Result<()> {
+    // `shared`: a key an earlier service already has goes to that service (a signing name two
+    // services share); otherwise a repeated key is an error.
+    let mut arms = |doc: &str,
+                    fn_name: &str,
+                    keys: Vec<(Vec<String>, &str)>,
+                    shared: bool|
+     -> Result<()> {
         let mut seen = std::collections::BTreeSet::new();
         let _ = writeln!(
             s,
             "\n{doc}\npub(crate) fn {fn_name}(key: &str) -> Option<&'static Service> {{\n    match key {{"
         );
         for (names, name) in keys {
-            for n in &names {
-                if !seen.insert(n.clone()) {
+            let mut fresh = Vec::new();
+            for n in names {
+                if seen.insert(n.clone()) {
+                    fresh.push(n);
+                } else if !shared {
                     return Err(format!("{fn_name}: {n} names two services"));
                 }
+            }
+            let names = fresh;
+            if names.is_empty() {
+                continue;
             }
             let pats: Vec<String> = names.iter().map(|n| lit(n)).collect();
             let _ = writeln!(
@@ -214,14 +229,16 @@ fn generate_mod(version: &str, metas: &[Meta]) -> Result<String> {
             .iter()
             .map(|m| (vec![m.name.to_string()], m.name))
             .collect(),
+        false,
     )?;
     arms(
-        "/// The service SigV4 signs as this name.",
+        "/// The service SigV4 signs as this name (the first of the services that share it).",
         "by_signing_name",
         metas
             .iter()
             .map(|m| (vec![m.signing_name.clone()], m.name))
             .collect(),
+        true,
     )?;
     arms(
         "/// The awsJson service with this `X-Amz-Target` prefix: the model's full prefix, or its\n/// last dotted segment as the Smithy SDKs send it.",
@@ -237,6 +254,7 @@ fn generate_mod(version: &str, metas: &[Meta]) -> Result<String> {
                 Some((keys, m.name))
             })
             .collect(),
+        false,
     )?;
     Ok(s)
 }

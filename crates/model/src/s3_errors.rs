@@ -3,7 +3,8 @@
 //! for restXml services after the model's own table.
 
 /// `(code, status)` of S3's errors, sorted by code (all client faults below 500).
-static S3_ERRORS: [(&str, u16); 62] = [
+static S3_ERRORS: [(&str, u16); 68] = [
+    ("AccessControlListNotSupported", 400),
     ("AccessDenied", 403),
     ("AccountProblem", 403),
     ("AllAccessDisabled", 403),
@@ -21,6 +22,7 @@ static S3_ERRORS: [(&str, u16); 62] = [
     ("InternalError", 500),
     ("InvalidAccessKeyId", 403),
     ("InvalidArgument", 400),
+    ("InvalidBucketAclWithObjectOwnership", 400),
     ("InvalidBucketName", 400),
     ("InvalidBucketState", 409),
     ("InvalidDigest", 400),
@@ -34,6 +36,7 @@ static S3_ERRORS: [(&str, u16); 62] = [
     ("InvalidTag", 400),
     ("InvalidToken", 400),
     ("KeyTooLongError", 400),
+    ("MalformedACLError", 400),
     ("MalformedPolicy", 400),
     ("MalformedXML", 400),
     ("MaxMessageLengthExceeded", 400),
@@ -47,12 +50,14 @@ static S3_ERRORS: [(&str, u16); 62] = [
     ("NoSuchCORSConfiguration", 404),
     ("NoSuchKey", 404),
     ("NoSuchLifecycleConfiguration", 404),
+    ("NoSuchObjectLockConfiguration", 404),
     ("NoSuchPublicAccessBlockConfiguration", 404),
     ("NoSuchTagSet", 404),
     ("NoSuchUpload", 404),
     ("NoSuchVersion", 404),
     ("NotImplemented", 501),
     ("NotModified", 304),
+    ("ObjectLockConfigurationNotFoundError", 404),
     ("OwnershipControlsNotFoundError", 404),
     ("PermanentRedirect", 301),
     ("PreconditionFailed", 412),
@@ -65,6 +70,7 @@ static S3_ERRORS: [(&str, u16); 62] = [
     ("TemporaryRedirect", 307),
     ("TooManyBuckets", 400),
     ("UnexpectedContent", 400),
+    ("UnresolvableGrantByEmailAddress", 400),
     ("XAmzContentSHA256Mismatch", 400),
 ];
 

@@ -84,12 +84,14 @@ pub fn virtual_host_bucket<'h>(host: &'h str, domains: &[String]) -> Option<&'h 
         .map(|(_, bucket)| bucket)
 }
 
-/// The path to route on: the request's path, with a virtual-hosted bucket put in front.
-fn routing_path<'a>(req: &HttpRequest<'a>) -> Cow<'a, str> {
-    match req
+/// The path to route on: the request's path, with a virtual-hosted bucket put in front (S3
+/// only: S3 Control's Host names an account, not a bucket).
+fn routing_path<'a>(service: &Service, req: &HttpRequest<'a>) -> Cow<'a, str> {
+    let bucket = req
         .host
-        .and_then(|h| virtual_host_bucket(h, req.virtual_host_domains))
-    {
+        .filter(|_| service.name == "s3")
+        .and_then(|h| virtual_host_bucket(h, req.virtual_host_domains));
+    match bucket {
         Some(bucket) => {
             let sep = if req.path.starts_with('/') { "" } else { "/" };
             Cow::Owned(format!("/{bucket}{sep}{}", req.path))
@@ -107,7 +109,7 @@ pub fn find_rest_xml_operation(
     find_operation_with_headers(
         service,
         req.method,
-        &routing_path(req),
+        &routing_path(service, req),
         req.query,
         req.headers,
     )

@@ -58,7 +58,7 @@ pub fn route(input: RouteInput<'_>) -> Result<&'static Service, (Protocol, ApiEr
         .signed_service
         .and_then(rampart_model::service_by_signing_name);
     if let Some(svc) = signed {
-        return Ok(svc);
+        return Ok(s3_control(svc, input.path).unwrap_or(svc));
     }
     if let Some(action) = input.action.map(str::trim).filter(|a| !a.is_empty()) {
         let by_action = SERVICES
@@ -70,6 +70,9 @@ pub fn route(input: RouteInput<'_>) -> Result<&'static Service, (Protocol, ApiEr
             .unwrap_or(SERVICES[0]));
     }
     let s3 = rampart_model::service("s3");
+    if let Some(control) = s3.and_then(|s3| s3_control(s3, input.path)) {
+        return Ok(control);
+    }
     if let Some(s3) = s3.filter(|_| input.s3_virtual_host) {
         return Ok(s3);
     }
@@ -82,6 +85,19 @@ pub fn route(input: RouteInput<'_>) -> Result<&'static Service, (Protocol, ApiEr
             ApiError::new("MissingAction", "Missing Action", 400, true),
         )
     })
+}
+
+/// Where every S3 Control path starts (`/v20180820/configuration/publicAccessBlock`).
+pub const S3_CONTROL_PATH_PREFIX: &str = "/v20180820/";
+
+/// S3 Control, for a request signed as (or routed to) S3 whose path is one of S3 Control's.
+/// S3 Control signs as `s3`, and its Host (`ACCOUNT.s3-control.REGION.amazonaws.com`, or
+/// `ACCOUNT.` before a custom endpoint) can look like a virtual-hosted bucket, so its path
+/// prefix decides: it wins over a path-style bucket of that name.
+fn s3_control(routed: &'static Service, path: &str) -> Option<&'static Service> {
+    (routed.name == "s3" && path.starts_with(S3_CONTROL_PATH_PREFIX))
+        .then(|| rampart_model::service("s3control"))
+        .flatten()
 }
 
 #[cfg(test)]
@@ -207,5 +223,31 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(name(vhost), "s3");
+    }
+
+    #[test]
+    fn s3_control_paths_win_over_s3_buckets() {
+        let control = rampart_model::service("s3control").unwrap();
+        assert!(control
+            .operations
+            .iter()
+            .all(|o| o.http.uri.starts_with(S3_CONTROL_PATH_PREFIX)));
+        let path = "/v20180820/configuration/publicAccessBlock";
+        let r = |signed, path, s3_virtual_host| {
+            name(route(RouteInput {
+                signed_service: signed,
+                method: "GET",
+                path,
+                s3_virtual_host,
+                ..Default::default()
+            }))
+        };
+        assert_eq!(r(Some("s3"), path, false), "s3control");
+        assert_eq!(r(Some("s3"), path, true), "s3control");
+        assert_eq!(r(None, path, true), "s3control");
+        assert_eq!(r(None, path, false), "s3control");
+        assert_eq!(r(Some("s3"), "/v20180820", false), "s3");
+        assert_eq!(r(Some("s3"), "/bucket/v20180820/x", false), "s3");
+        assert_eq!(r(Some("kms"), path, false), "kms");
     }
 }

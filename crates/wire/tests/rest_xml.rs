@@ -320,6 +320,50 @@ fn virtual_hosted_style_names_the_bucket_in_the_host() {
 }
 
 #[test]
+fn s3_control_routes_by_its_path_whatever_the_host() {
+    const CONTROL_NS: &str = "http://awss3control.amazonaws.com/doc/2018-08-20/";
+    let headers: &[(&str, &[u8])] = &[("x-amz-account-id", b"123456789012")];
+    let body = format!(
+        r#"<PublicAccessBlockConfiguration xmlns="{CONTROL_NS}"><BlockPublicPolicy>true</BlockPublicPolicy></PublicAccessBlockConfiguration>"#
+    );
+    let path = "/v20180820/configuration/publicAccessBlock";
+    // The SDKs put the account id in front of a custom endpoint's host, which looks like a
+    // virtual-hosted bucket under `localhost`.
+    for host in [
+        "123456789012.localhost:4566",
+        "localhost:4566",
+        "123456789012.127.0.0.1:4566",
+    ] {
+        let mut r = req("PUT", path, "", headers, body.as_bytes());
+        r.host = Some(host);
+        let d = decode_request(&r).unwrap();
+        assert_eq!(
+            (d.service.name, d.operation.name),
+            ("s3control", "PutPublicAccessBlock"),
+            "{host}"
+        );
+        assert_eq!(
+            d.input,
+            json!({
+                "AccountId": "123456789012",
+                "PublicAccessBlockConfiguration": { "BlockPublicPolicy": true },
+            })
+        );
+    }
+    let control = service("s3control").unwrap();
+    let op = control.operation("GetPublicAccessBlock").unwrap();
+    let out = json!({ "PublicAccessBlockConfiguration": { "BlockPublicAcls": true } });
+    let resp = encode_output(control, op, &out, "req-1").unwrap();
+    let text = body_text(&resp);
+    assert!(
+        text.contains(&format!(
+            r#"<PublicAccessBlockConfiguration xmlns="{CONTROL_NS}"><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration>"#
+        )),
+        "{text}"
+    );
+}
+
+#[test]
 fn anonymous_requests_go_to_s3() {
     let mut r = req("GET", "/public-bucket/index.html", "", &[], b"");
     r.signed_service = None;

@@ -45,12 +45,14 @@ pub mod acm;
 pub mod acm_pca;
 #[rustfmt::skip]
 pub mod s3;
+#[rustfmt::skip]
+pub mod s3control;
 
 /// The botocore release the tables were generated from.
 pub const BOTOCORE_VERSION: &str = "1.43.11";
 
 /// Every service in the model, in a fixed order.
-pub static SERVICES: [&Service; 21] = [
+pub static SERVICES: [&Service; 22] = [
     &iam::SERVICE,
     &sts::SERVICE,
     &organizations::SERVICE,
@@ -72,6 +74,7 @@ pub static SERVICES: [&Service; 21] = [
     &acm::SERVICE,
     &acm_pca::SERVICE,
     &s3::SERVICE,
+    &s3control::SERVICE,
 ];
 
 /// The service with this model name.
@@ -98,11 +101,12 @@ pub(crate) fn by_name(key: &str) -> Option<&'static Service> {
         "acm" => Some(&acm::SERVICE),
         "acm-pca" => Some(&acm_pca::SERVICE),
         "s3" => Some(&s3::SERVICE),
+        "s3control" => Some(&s3control::SERVICE),
         _ => None,
     }
 }
 
-/// The service SigV4 signs as this name.
+/// The service SigV4 signs as this name (the first of the services that share it).
 pub(crate) fn by_signing_name(key: &str) -> Option<&'static Service> {
     match key {
         "iam" => Some(&iam::SERVICE),

@@ -400,7 +400,7 @@ async fn process(
             return error_response(call);
         }
     }
-    if s3 {
+    if service.name == "s3" {
         call.data_resources =
             rampart_services::s3::trail::data_event_resources(operation.name, &decoded.input);
     }

@@ -14,6 +14,7 @@ use rampart_services::{
     kms::error::KmsError,
     organizations::common::OrgError,
     s3::S3Error,
+    s3control::S3ControlError,
     secretsmanager::SmError,
     sts::StsError,
 };
@@ -58,6 +59,11 @@ fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
             S3Error::SERVICE,
             S3Error::CODES,
             converted(S3Error::every_variant()),
+        ),
+        (
+            S3ControlError::SERVICE,
+            S3ControlError::CODES,
+            converted(S3ControlError::every_variant()),
         ),
     ]
 }

@@ -15,13 +15,14 @@ use rampart_kit::{
 };
 use rampart_policy::PolicyKind;
 use rampart_store::Store;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::{
+    acl,
     error::{S3Error, S3Result},
     input::{bucket_name, opt_nonempty},
     names::{bucket_arn, object_arn},
-    repo::{self, Bucket},
+    repo::{self, Bucket, Object},
     Op,
 };
 
@@ -29,42 +30,137 @@ fn one(key: &str, value: impl Into<String>) -> ContextEntry {
     (key.to_string(), vec![value.into()])
 }
 
-/// The bucket as a resource: its ARN, owner and policy (which grants only within the
-/// owner's account under `RestrictPublicBuckets`).
-fn bucket_resource(bucket: &Bucket, arn: String) -> ResourceRef {
-    ResourceRef {
-        arn,
-        account: bucket.owner().to_string(),
-        policy: bucket.doc.policy.as_ref().map(|document| ResourcePolicy {
-            name: format!("bucket policy of {}", bucket.name()),
+/// The bucket as a resource: its ARN, owner, and its policy together with the grants of its
+/// ACLs (the bucket's, and `object`'s when the request reads or changes one), all in the
+/// resource-based layer of the one authorizer. Under `RestrictPublicBuckets` a public policy
+/// grants nothing outside the owner's account; under `IgnorePublicAcls` public grants are left
+/// out; with ACLs disabled no grant takes part.
+fn bucket_resource(
+    bucket: &Bucket,
+    arn: String,
+    object: Option<(&str, &Object)>,
+    caller: &str,
+) -> ResourceRef {
+    let grants = acl_statements(bucket, object);
+    let restricted = crate::public_access::restricts_policy(bucket);
+    let name = format!("bucket policy of {}", bucket.name());
+    let policy = if grants.is_empty() {
+        bucket.doc.policy.as_ref().map(|document| ResourcePolicy {
+            name,
             document: document.clone(),
             required: false,
             kind: PolicyKind::Resource,
-            account_only: crate::public_access::restricts_policy(bucket),
-        }),
+            account_only: restricted,
+        })
+    } else {
+        // The policy and the grants are one layer; the policy's part is dropped here for a
+        // caller outside the account when it is restricted, since the grants are not.
+        let policy = bucket
+            .doc
+            .policy
+            .as_deref()
+            .filter(|_| !restricted || caller == bucket.owner());
+        Some(ResourcePolicy {
+            name: format!("{name} and its ACLs"),
+            document: merged(policy, grants),
+            required: false,
+            kind: PolicyKind::Resource,
+            account_only: false,
+        })
+    };
+    ResourceRef {
+        arn,
+        account: bucket.owner().to_string(),
+        policy,
     }
 }
 
-/// A request on the bucket itself.
-pub fn bucket_request(action: &str, bucket: &Bucket, context: Vec<ContextEntry>) -> AuthzRequest {
+/// The policy statements the bucket's ACL and `object`'s stand for (none with ACLs disabled).
+fn acl_statements(bucket: &Bucket, object: Option<(&str, &Object)>) -> Vec<Value> {
+    if !bucket.doc.acls_enabled() {
+        return Vec::new();
+    }
+    let ignore = crate::public_access::effective(bucket).ignore_public_acls;
+    let mut out = Vec::new();
+    if let Some(acl) = &bucket.doc.acl {
+        out.extend(acl::statements(
+            acl,
+            bucket.name(),
+            None,
+            bucket.owner(),
+            ignore,
+        ));
+    }
+    if let Some((key, o)) = object {
+        let owner = crate::ownership::object_owner(bucket, o);
+        let own = acl::Acl::private(owner);
+        let acl = o.doc.acl.as_ref().unwrap_or(&own);
+        out.extend(acl::statements(
+            acl,
+            bucket.name(),
+            Some(key),
+            bucket.owner(),
+            ignore,
+        ));
+    }
+    out
+}
+
+/// One policy document of the bucket policy's statements (in its `Version`) and `grants`.
+fn merged(policy: Option<&str>, grants: Vec<Value>) -> String {
+    let parsed: Option<Value> = policy.and_then(|p| serde_json::from_str(p).ok());
+    let version = parsed
+        .as_ref()
+        .and_then(|p| p.get("Version"))
+        .cloned()
+        .unwrap_or_else(|| json!("2012-10-17"));
+    let mut statements = match parsed.as_ref().and_then(|p| p.get("Statement")) {
+        Some(Value::Array(list)) => list.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    statements.extend(grants);
+    json!({ "Version": version, "Statement": statements }).to_string()
+}
+
+/// A request on the bucket itself by a caller of account `caller`.
+pub fn bucket_request(
+    action: &str,
+    bucket: &Bucket,
+    caller: &str,
+    context: Vec<ContextEntry>,
+) -> AuthzRequest {
     AuthzRequest {
         action: action.to_string(),
-        resources: vec![bucket_resource(bucket, bucket_arn(bucket.name()))],
+        resources: vec![bucket_resource(
+            bucket,
+            bucket_arn(bucket.name()),
+            None,
+            caller,
+        )],
         context,
         always_allowed: false,
     }
 }
 
-/// A request on one object of the bucket.
+/// A request on one object of the bucket (`object`: its current state, when the request reads
+/// or changes it) by a caller of account `caller`.
 pub fn object_request(
     action: &str,
     bucket: &Bucket,
     key: &str,
+    object: Option<&Object>,
+    caller: &str,
     context: Vec<ContextEntry>,
 ) -> AuthzRequest {
     AuthzRequest {
         action: action.to_string(),
-        resources: vec![bucket_resource(bucket, object_arn(bucket.name(), key))],
+        resources: vec![bucket_resource(
+            bucket,
+            object_arn(bucket.name(), key),
+            object.map(|o| (key, o)),
+            caller,
+        )],
         context,
         always_allowed: false,
     }
@@ -108,6 +204,20 @@ fn action(op: Op) -> Option<&'static str> {
         Op::PutObjectTagging => "s3:PutObjectTagging",
         Op::GetObjectTagging => "s3:GetObjectTagging",
         Op::DeleteObjectTagging => "s3:DeleteObjectTagging",
+        Op::PutBucketOwnershipControls | Op::DeleteBucketOwnershipControls => {
+            "s3:PutBucketOwnershipControls"
+        }
+        Op::GetBucketOwnershipControls => "s3:GetBucketOwnershipControls",
+        Op::GetBucketAcl => "s3:GetBucketAcl",
+        Op::PutBucketAcl => "s3:PutBucketAcl",
+        Op::GetObjectAcl => "s3:GetObjectAcl",
+        Op::PutObjectAcl => "s3:PutObjectAcl",
+        Op::PutObjectLockConfiguration => "s3:PutBucketObjectLockConfiguration",
+        Op::GetObjectLockConfiguration => "s3:GetBucketObjectLockConfiguration",
+        Op::PutObjectRetention => "s3:PutObjectRetention",
+        Op::GetObjectRetention => "s3:GetObjectRetention",
+        Op::PutObjectLegalHold => "s3:PutObjectLegalHold",
+        Op::GetObjectLegalHold => "s3:GetObjectLegalHold",
         _ => return None,
     })
 }
@@ -130,6 +240,12 @@ fn on_object(op: Op) -> bool {
             | Op::PutObjectTagging
             | Op::GetObjectTagging
             | Op::DeleteObjectTagging
+            | Op::GetObjectAcl
+            | Op::PutObjectAcl
+            | Op::PutObjectRetention
+            | Op::GetObjectRetention
+            | Op::PutObjectLegalHold
+            | Op::GetObjectLegalHold
     )
 }
 
@@ -179,13 +295,8 @@ fn write_keys(input: &Value) -> Vec<ContextEntry> {
 }
 
 /// `s3:ExistingObjectTag/*` of the object a call reads or changes, when it exists.
-async fn existing_tag_keys(
-    bucket: &Bucket,
-    key: &str,
-    store: &Store,
-) -> S3Result<Vec<ContextEntry>> {
-    let found = repo::find_object(&mut Db::Read(store), bucket, key).await?;
-    Ok(found
+fn existing_tag_keys(found: Option<&Object>) -> Vec<ContextEntry> {
+    found
         .map(|o| {
             o.doc
                 .tags
@@ -193,7 +304,26 @@ async fn existing_tag_keys(
                 .map(|(k, v)| one(&format!("s3:ExistingObjectTag/{k}"), v.clone()))
                 .collect()
         })
-        .unwrap_or_default())
+        .unwrap_or_default()
+}
+
+/// The object (or version) a call reads or changes, when it exists.
+async fn existing(
+    bucket: &Bucket,
+    key: &str,
+    version: Option<&str>,
+    store: &Store,
+) -> S3Result<Option<Object>> {
+    let mut db = Db::Read(store);
+    match version {
+        None => repo::find_object(&mut db, bucket, key).await,
+        // A malformed version id is the handler's to answer.
+        Some(v) => Ok(crate::versioning::find(&mut db, bucket, key, v)
+            .await
+            .ok()
+            .flatten()
+            .map(|(o, _)| o)),
+    }
 }
 
 /// The source of a `CopyObject`/`UploadPartCopy` (`bucket/key`, URL-encoded, an optional
@@ -259,7 +389,7 @@ pub async fn authorize(
     }
     if op == Op::DeleteObjects {
         // Each key is authorized by the handler, on its own: the call needs only the bucket.
-        let mut request = bucket_request("s3:DeleteObject", &bucket, Vec::new());
+        let mut request = bucket_request("s3:DeleteObject", &bucket, account, Vec::new());
         request.always_allowed = true;
         return Ok(Some(request.into()));
     }
@@ -275,39 +405,85 @@ pub async fn authorize(
         } else {
             Vec::new()
         };
-        return Ok(Some(bucket_request(action, &bucket, keys).into()));
+        return Ok(Some(bucket_request(action, &bucket, account, keys).into()));
     }
     let key = crate::input::key(input)?;
     let mut keys = match op {
         Op::PutObject | Op::CreateMultipartUpload | Op::CopyObject => write_keys(input),
         _ => Vec::new(),
     };
-    if matches!(
+    let version = opt_nonempty(input, "VersionId");
+    // The object a call reads or changes: its tags are condition keys, its ACL grants.
+    let found = if matches!(
         op,
         Op::GetObject
             | Op::HeadObject
             | Op::PutObjectTagging
             | Op::GetObjectTagging
             | Op::DeleteObjectTagging
+            | Op::GetObjectAcl
+            | Op::PutObjectAcl
     ) {
-        keys.extend(existing_tag_keys(&bucket, key, store).await?);
+        existing(&bucket, key, version, store).await?
+    } else {
+        None
+    };
+    if !matches!(op, Op::GetObjectAcl | Op::PutObjectAcl) {
+        keys.extend(existing_tag_keys(found.as_ref()));
     }
-    let version = opt_nonempty(input, "VersionId");
     let action = match (op, version) {
         (Op::GetObject | Op::HeadObject, Some(_)) => "s3:GetObjectVersion",
         (Op::DeleteObject, Some(_)) => "s3:DeleteObjectVersion",
         (Op::GetObjectTagging, Some(_)) => "s3:GetObjectVersionTagging",
+        (Op::GetObjectAcl, Some(_)) => "s3:GetObjectVersionAcl",
+        (Op::PutObjectAcl, Some(_)) => "s3:PutObjectVersionAcl",
         _ => action,
     };
     if let Some(v) = version {
         keys.push(one("s3:VersionId", v));
     }
-    let mut requests = vec![object_request(action, &bucket, key, keys)];
+    let mut requests = vec![object_request(
+        action,
+        &bucket,
+        key,
+        found.as_ref(),
+        account,
+        keys,
+    )];
+    // A write that locks its new version needs the permissions to lock it.
+    if matches!(
+        op,
+        Op::PutObject | Op::CopyObject | Op::CreateMultipartUpload
+    ) {
+        for (member, lock_action) in [
+            ("ObjectLockMode", "s3:PutObjectRetention"),
+            ("ObjectLockLegalHoldStatus", "s3:PutObjectLegalHold"),
+        ] {
+            if opt_nonempty(input, member).is_some() {
+                requests.push(object_request(
+                    lock_action,
+                    &bucket,
+                    key,
+                    None,
+                    account,
+                    Vec::new(),
+                ));
+            }
+        }
+    }
     if matches!(op, Op::CopyObject | Op::UploadPartCopy) {
         if let Some((src_bucket, src_key)) = copy_source(input) {
             if let Some(source) = repo::find_bucket(&mut Db::Read(store), &src_bucket).await? {
-                let tags = existing_tag_keys(&source, &src_key, store).await?;
-                requests.push(object_request("s3:GetObject", &source, &src_key, tags));
+                let src = existing(&source, &src_key, None, store).await?;
+                let tags = existing_tag_keys(src.as_ref());
+                requests.push(object_request(
+                    "s3:GetObject",
+                    &source,
+                    &src_key,
+                    src.as_ref(),
+                    account,
+                    tags,
+                ));
             }
         }
     }

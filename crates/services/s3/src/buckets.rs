@@ -26,9 +26,9 @@ const MAX_LIST: u32 = 10_000;
 /// us-east-1, whose buckets have no `LocationConstraint`.
 const US_EAST_1: &str = "us-east-1";
 
-/// The owner element of listings: the account's canonical id stands for itself.
+/// The owner element of listings: the account's canonical user id.
 pub fn owner(account: &str) -> Value {
-    json!({ "ID": account, "DisplayName": account })
+    crate::acl::owner(account)
 }
 
 /// `CreateBucket`.
@@ -61,19 +61,37 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Resul
             "You have attempted to create more buckets than allowed".into(),
         ));
     }
-    // AWS turns every Block Public Access setting on for a new bucket (since April 2023).
-    let doc = BucketDoc {
+    // AWS turns every Block Public Access setting on for a new bucket and disables its ACLs
+    // (since April 2023).
+    let ownership = opt_nonempty(input, "ObjectOwnership")
+        .map(crate::ownership::check_ownership)
+        .transpose()?
+        .unwrap_or(crate::ownership::BUCKET_OWNER_ENFORCED);
+    let mut doc = BucketDoc {
         region: ctx.region.clone(),
         public_access_block: Some(crate::public_access::PublicAccessBlock::ALL),
+        ownership: Some(ownership.to_string()),
         ..BucketDoc::default()
     };
-    if repo::create_bucket(&mut db, account, name, &doc, ctx.now)
-        .await?
-        .is_none()
+    if input
+        .get("ObjectLockEnabledForBucket")
+        .and_then(Value::as_bool)
+        == Some(true)
     {
+        crate::object_lock::enable_at_create(&mut doc);
+    }
+    let Some(mut bucket) = repo::create_bucket(&mut db, account, name, &doc, ctx.now).await? else {
         return Err(S3Error::BucketAlreadyExists(
             "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.".into(),
         ));
+    };
+    // The new bucket's ACL: only its account's BlockPublicAcls applies (the bucket's own
+    // settings follow its creation).
+    bucket.doc.public_access_block = None;
+    if let Some(acl) = crate::ownership::bucket_acl_at_create(input, &bucket, &mut db).await? {
+        bucket.doc.acl = Some(acl);
+        bucket.doc.public_access_block = Some(crate::public_access::PublicAccessBlock::ALL);
+        repo::save_bucket(&mut db, bucket, ctx.now).await?;
     }
     Ok(json!({ "Location": format!("/{name}") }))
 }

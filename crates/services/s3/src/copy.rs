@@ -320,7 +320,13 @@ pub async fn copy(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<
     } else {
         source.doc.tags.clone()
     };
+    let (owner, acl) = crate::ownership::object_acl_at_write(input, ctx, &bucket, &mut db).await?;
+    let (retention, legal_hold) = crate::object_lock::at_write(input, &bucket, ctx.now)?;
     let doc = ObjectDoc {
+        owner,
+        acl,
+        retention,
+        legal_hold,
         size: staged.len,
         etag: hex::encode(staged.md5),
         headers,

@@ -70,6 +70,27 @@ service_errors! {
         InvalidTag,
         /// The account has as many buckets as it may.
         TooManyBuckets,
+        /// The bucket's ACLs are disabled (`BucketOwnerEnforced`).
+        AccessControlListNotSupported,
+        /// ACLs were asked for on a bucket whose ACLs are disabled.
+        InvalidBucketAclWithObjectOwnership,
+        /// An ACL document is not valid.
+        MalformedACLError,
+        /// A request carries both ACL headers and an ACL body.
+        UnexpectedContent,
+        /// An ACL call sets no ACL.
+        MissingSecurityHeader,
+        /// A grant names an e-mail address (not supported).
+        UnresolvableGrantByEmailAddress,
+        /// The bucket has no ownership controls.
+        OwnershipControlsNotFoundError,
+        /// The bucket has no Object Lock configuration, or the object no retention or legal
+        /// hold.
+        ObjectLockConfigurationNotFoundError,
+        /// The object has no retention or legal hold.
+        NoSuchObjectLockConfiguration,
+        /// The object is in a state the operation does not allow.
+        InvalidBucketState,
         /// The operation is not built.
         NotImplemented,
         /// The request was signed for another region than the bucket's (message, the

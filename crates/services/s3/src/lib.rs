@@ -2,7 +2,8 @@
 //! engine and audit trail.
 //!
 //! - [`buckets`]: create, delete, head, list, location, tags; [`policy`]: bucket policies;
-//!   [`public_access`]: Block Public Access.
+//!   [`public_access`]: Block Public Access; [`ownership`]: Object Ownership and the ACL
+//!   calls, over [`acl`]: ACLs and the grants they stand for; [`object_lock`]: Object Lock.
 //! - [`objects`]: put, get, head, delete (one or many), object tags; [`copy`]: `CopyObject`;
 //!   [`list`]: `ListObjectsV2`/`ListObjects`; [`multipart`]: multipart uploads.
 //! - [`lifecycle`]: lifecycle rules, applied by [`lifecycle_run`].
@@ -12,6 +13,7 @@
 
 use rampart_kit::routes;
 
+pub mod acl;
 pub mod authz;
 pub mod blob_refs;
 pub mod bucket_key;
@@ -26,7 +28,9 @@ pub mod list;
 pub mod list_versions;
 pub mod multipart;
 pub mod names;
+pub mod object_lock;
 pub mod objects;
+pub mod ownership;
 pub mod policy;
 pub mod public_access;
 pub mod repo;
@@ -82,24 +86,35 @@ routes! {
         PutBucketLifecycleConfiguration => Write, |i, c, d| lifecycle::put(i, c, d);
         GetBucketLifecycleConfiguration => Read, |i, c, d| lifecycle::get(i, c, d);
         DeleteBucketLifecycle => Write, |i, c, d| lifecycle::delete(i, c, d);
+        PutBucketOwnershipControls => Write, |i, c, d| ownership::put_controls(i, c, d);
+        GetBucketOwnershipControls => Read, |i, c, d| ownership::get_controls(i, c, d);
+        DeleteBucketOwnershipControls => Write, |i, c, d| ownership::delete_controls(i, c, d);
+        GetBucketAcl => Read, |i, c, d| ownership::get_bucket_acl(i, c, d);
+        PutBucketAcl => Write, |i, c, d| ownership::put_bucket_acl(i, c, d);
+        GetObjectAcl => Read, |i, c, d| ownership::get_object_acl(i, c, d);
+        PutObjectAcl => Write, |i, c, d| ownership::put_object_acl(i, c, d);
+        PutObjectLockConfiguration => Write, |i, c, d| object_lock::put_configuration(i, c, d);
+        GetObjectLockConfiguration => Read, |i, c, d| object_lock::get_configuration(i, c, d);
+        PutObjectRetention => Write, |i, c, d| object_lock::put_retention(i, c, d);
+        GetObjectRetention => Read, |i, c, d| object_lock::get_retention(i, c, d);
+        PutObjectLegalHold => Write, |i, c, d| object_lock::put_legal_hold(i, c, d);
+        GetObjectLegalHold => Read, |i, c, d| object_lock::get_legal_hold(i, c, d);
     }
     not_built {
         CreateBucketMetadataConfiguration, CreateBucketMetadataTableConfiguration, CreateSession, DeleteBucketAnalyticsConfiguration,
         DeleteBucketCors, DeleteBucketIntelligentTieringConfiguration, DeleteBucketInventoryConfiguration,
         DeleteBucketMetadataConfiguration, DeleteBucketMetadataTableConfiguration, DeleteBucketMetricsConfiguration,
-        DeleteBucketOwnershipControls, DeleteBucketReplication, DeleteBucketWebsite,
-        GetBucketAbac, GetBucketAccelerateConfiguration, GetBucketAcl, GetBucketAnalyticsConfiguration,
+        DeleteBucketReplication, DeleteBucketWebsite,
+        GetBucketAbac, GetBucketAccelerateConfiguration, GetBucketAnalyticsConfiguration,
         GetBucketCors, GetBucketIntelligentTieringConfiguration, GetBucketInventoryConfiguration,
         GetBucketLifecycle, GetBucketLogging, GetBucketMetadataConfiguration,
         GetBucketMetadataTableConfiguration, GetBucketMetricsConfiguration, GetBucketNotification, GetBucketNotificationConfiguration,
-        GetBucketOwnershipControls, GetBucketReplication, GetBucketRequestPayment, GetBucketWebsite, GetObjectAcl, GetObjectAttributes, GetObjectLegalHold,
-        GetObjectLockConfiguration, GetObjectRetention, GetObjectTorrent,
+        GetBucketReplication, GetBucketRequestPayment, GetBucketWebsite, GetObjectAttributes,         GetObjectTorrent,
         ListBucketAnalyticsConfigurations, ListBucketIntelligentTieringConfigurations, ListBucketInventoryConfigurations, ListBucketMetricsConfigurations,
         ListDirectoryBuckets, PutBucketAbac, PutBucketAccelerateConfiguration,
-        PutBucketAcl, PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle,
+        PutBucketAnalyticsConfiguration, PutBucketCors, PutBucketIntelligentTieringConfiguration, PutBucketInventoryConfiguration, PutBucketLifecycle,
         PutBucketLogging, PutBucketMetricsConfiguration, PutBucketNotification, PutBucketNotificationConfiguration,
-        PutBucketOwnershipControls, PutBucketReplication, PutBucketRequestPayment, PutBucketWebsite, PutObjectAcl, PutObjectLegalHold, PutObjectLockConfiguration,
-        PutObjectRetention, RenameObject, RestoreObject,
+        PutBucketReplication, PutBucketRequestPayment, PutBucketWebsite,         RenameObject, RestoreObject,
         SelectObjectContent, UpdateBucketMetadataInventoryTableConfiguration, UpdateBucketMetadataJournalTableConfiguration, UpdateObjectEncryption,
         WriteGetObjectResponse,
     }

@@ -314,10 +314,13 @@ async fn remove_version(
     key: &str,
     version: &str,
 ) -> S3Result<bool> {
-    if repo::find_version(db, bucket, key, version)
-        .await?
-        .is_none()
-    {
+    let Some(found) = repo::find_version(db, bucket, key, version).await? else {
+        return Ok(false);
+    };
+    // Object Lock holds a version against lifecycle as against anyone (AWS's rule).
+    let locked = found.doc.legal_hold == Some(true)
+        || found.doc.retention.is_some_and(|r| r.active(ctx.now));
+    if locked {
         return Ok(false);
     }
     crate::versioning::delete(&json!({}), key, Some(version), ctx, db, bucket).await?;

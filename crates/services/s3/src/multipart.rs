@@ -48,6 +48,16 @@ struct UploadDoc {
     /// The upload's encryption: every part is sealed with its data key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sse: Option<Sse>,
+    /// The object's owner when not the bucket's, and its ACL (`x-amz-acl`, `x-amz-grant-*`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    acl: Option<crate::acl::Acl>,
+    /// The object's Object Lock retention and legal hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    retention: Option<crate::object_lock::Retention>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    legal_hold: Option<bool>,
 }
 
 /// A part uploaded.
@@ -125,7 +135,13 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Resul
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
+    let (owner, acl) = crate::ownership::object_acl_at_write(input, ctx, &bucket, &mut db).await?;
+    let (retention, legal_hold) = crate::object_lock::at_write(input, &bucket, ctx.now)?;
     let doc = UploadDoc {
+        owner,
+        acl,
+        retention,
+        legal_hold,
         bucket: bucket.name().to_string(),
         headers: headers_of(input),
         metadata: metadata_of(input),
@@ -376,6 +392,10 @@ pub async fn complete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Res
         parts_count: Some(pieces.len() as u32),
         pieces,
         sse: up.sse,
+        owner: up.owner,
+        acl: up.acl,
+        retention: up.retention,
+        legal_hold: up.legal_hold,
         ..ObjectDoc::default()
     };
     let kept: Vec<String> = doc.pieces.iter().map(|p| p.blob.clone()).collect();

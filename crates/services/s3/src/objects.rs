@@ -171,6 +171,10 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
     check_write_conditions(input, existing.as_ref())?;
     let checksums: Vec<StoredChecksum> = staged.checksums.iter().map(Into::into).collect();
     let sse = prepared_sse(ctx)?;
+    let (owner, acl) = crate::ownership::object_acl_at_write(input, ctx, &bucket, &mut db).await?;
+    let (retention, legal_hold) = crate::object_lock::at_write(input, &bucket, ctx.now)?;
+    let locked = retention.is_some() || legal_hold.is_some();
+    crate::object_lock::check_integrity(locked, input, !staged.checksums.is_empty())?;
     let doc = ObjectDoc {
         size: staged.len,
         etag: hex::encode(staged.md5),
@@ -184,6 +188,10 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
         }],
         parts_count: None,
         sse: Some(sse),
+        owner,
+        acl,
+        retention,
+        legal_hold,
         ..ObjectDoc::default()
     };
     let mut doc = doc;
@@ -276,6 +284,7 @@ fn described(o: &Object, input: &Value) -> Map<String, Value> {
     }
     sse::describe(o.doc.sse.as_ref(), &mut out);
     version_member(&o.doc, &mut out);
+    crate::object_lock::describe(&o.doc, &mut out);
     if let Some(n) = o.doc.parts_count {
         out.insert("PartsCount".into(), json!(n));
     }
@@ -449,7 +458,9 @@ pub async fn delete_many(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3
         } else {
             "s3:DeleteObject"
         };
-        let question: AuthzQuestion = authz::object_request(action, &bucket, k, Vec::new()).into();
+        let caller = ctx.principal.account_id.as_str();
+        let question: AuthzQuestion =
+            authz::object_request(action, &bucket, k, None, caller, Vec::new()).into();
         if ctx.authorizer.authorize(ctx, &question).await.is_err() {
             errors.push(json!({ "Key": k, "Code": "AccessDenied", "Message": "Access Denied" }));
             continue;

@@ -1,23 +1,28 @@
-//! S3 Block Public Access at the bucket level: `PutPublicAccessBlock`, `GetPublicAccessBlock`,
-//! `DeletePublicAccessBlock`, and what the settings do.
+//! S3 Block Public Access: the bucket-level calls (`PutPublicAccessBlock`,
+//! `GetPublicAccessBlock`, `DeletePublicAccessBlock`), the account-level settings S3 Control
+//! sets (stored here, see [`account_block`]), and what the settings do.
 //!
 //! - A new bucket has all four settings on (AWS's default for buckets made since April 2023);
 //!   `DeletePublicAccessBlock` removes the configuration (and `GetPublicAccessBlock` then
 //!   answers `NoSuchPublicAccessBlockConfiguration`).
+//! - What applies to a bucket is the most restrictive combination of its own settings and its
+//!   owner's account-level ones: each setting is on when either level has it on
+//!   ([`effective`]).
 //! - `BlockPublicPolicy`: `PutBucketPolicy` refuses a public policy (see [`check_policy`]).
 //! - `RestrictPublicBuckets`: while the bucket's policy is public, that policy grants nothing
 //!   to callers outside the bucket owner's account, anonymous ones included (see
 //!   [`restricts_policy`]; the authorizer drops such a policy for them).
-//! - `BlockPublicAcls`, `IgnorePublicAcls`: stored and returned; ACLs are disabled
-//!   (`BucketOwnerEnforced`), so there is no public ACL to block or ignore.
-//!
-//! Account-level settings (`s3control`) are not built: a bucket's own settings are the only
-//! ones.
+//! - `BlockPublicAcls`: a call that sets a public ACL is refused; `IgnorePublicAcls`: public
+//!   grants take no part in authorization (see [`crate::ownership`]).
 
 use rampart_kit::{context::CallContext, db::Db};
 use rampart_policy::{Policy, PolicyKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+use chrono::{DateTime, Utc};
+use rampart_kit::entity;
+use rampart_store::Entity;
 
 use crate::{
     error::{S3Error, S3Result},
@@ -26,12 +31,19 @@ use crate::{
     repo::{self, Bucket},
 };
 
+/// The entity kind of an account's Block Public Access settings (one per account, keyed
+/// [`ACCOUNT_BLOCK_KEY`]).
+pub const ACCOUNT_BLOCK: &str = "s3:account-public-access-block";
+
+/// The name key of an account's settings.
+const ACCOUNT_BLOCK_KEY: &str = "default";
+
 /// A bucket's Block Public Access settings.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct PublicAccessBlock {
-    /// Refuse public ACLs (ACLs are disabled: stored only).
+    /// Refuse calls that set a public ACL.
     pub block_public_acls: bool,
-    /// Ignore public ACLs (ACLs are disabled: stored only).
+    /// Leave public ACL grants out of authorization.
     pub ignore_public_acls: bool,
     /// Refuse a public bucket policy.
     pub block_public_policy: bool,
@@ -40,6 +52,24 @@ pub struct PublicAccessBlock {
 }
 
 impl PublicAccessBlock {
+    /// Every setting off.
+    pub const NONE: PublicAccessBlock = PublicAccessBlock {
+        block_public_acls: false,
+        ignore_public_acls: false,
+        block_public_policy: false,
+        restrict_public_buckets: false,
+    };
+
+    /// Each setting on where either configuration has it on.
+    pub fn or(self, other: PublicAccessBlock) -> PublicAccessBlock {
+        PublicAccessBlock {
+            block_public_acls: self.block_public_acls || other.block_public_acls,
+            ignore_public_acls: self.ignore_public_acls || other.ignore_public_acls,
+            block_public_policy: self.block_public_policy || other.block_public_policy,
+            restrict_public_buckets: self.restrict_public_buckets || other.restrict_public_buckets,
+        }
+    }
+
     /// Every setting on: a new bucket's configuration.
     pub const ALL: PublicAccessBlock = PublicAccessBlock {
         block_public_acls: true,
@@ -82,13 +112,20 @@ impl PublicAccessBlock {
     }
 }
 
-/// `BlockPublicPolicy`: refuses `policy` for `bucket` when it is public and the bucket blocks
-/// public policies, with AWS's message.
-pub fn check_policy(bucket: &Bucket, policy: &Policy, ctx: &CallContext) -> S3Result<()> {
-    let blocks = bucket
+/// The settings in force for a bucket: its own and its owner's account-level ones, combined
+/// (the most restrictive of the two, as AWS applies them).
+pub fn effective(bucket: &Bucket) -> PublicAccessBlock {
+    let own = bucket
         .doc
         .public_access_block
-        .is_some_and(|b| b.block_public_policy);
+        .unwrap_or(PublicAccessBlock::NONE);
+    own.or(bucket.account_block.unwrap_or(PublicAccessBlock::NONE))
+}
+
+/// `BlockPublicPolicy`: refuses `policy` for `bucket` when it is public and the bucket or its
+/// owner's account blocks public policies, with AWS's message.
+pub fn check_policy(bucket: &Bucket, policy: &Policy, ctx: &CallContext) -> S3Result<()> {
+    let blocks = effective(bucket).block_public_policy;
     if blocks && rampart_policy::public::is_public(policy) {
         return Err(S3Error::AccessDenied(format!(
             "User: {} is not authorized to perform: s3:PutBucketPolicy on resource: \"{}\" because public policies are blocked by the BlockPublicPolicy block public access setting.",
@@ -102,11 +139,7 @@ pub fn check_policy(bucket: &Bucket, policy: &Policy, ctx: &CallContext) -> S3Re
 /// `RestrictPublicBuckets`: whether the bucket's policy grants only within the owner's
 /// account, which holds while the setting is on and the policy is public.
 pub fn restricts_policy(bucket: &Bucket) -> bool {
-    let restricts = bucket
-        .doc
-        .public_access_block
-        .is_some_and(|b| b.restrict_public_buckets);
-    restricts
+    effective(bucket).restrict_public_buckets
         && bucket.doc.policy.as_deref().is_some_and(|text| {
             // A stored policy was validated when written; one that no longer parses grants
             // nothing (the authorizer leaves it out), so restricting it changes nothing.
@@ -120,6 +153,63 @@ fn no_configuration() -> S3Error {
     S3Error::NoSuchPublicAccessBlockConfiguration(
         "The public access block configuration was not found".into(),
     )
+}
+
+/// The account's own Block Public Access settings (S3 Control's), if set.
+pub async fn account_block(db: &mut Db<'_>, account: &str) -> S3Result<Option<PublicAccessBlock>> {
+    let found = entity::load_doc::<Option<PublicAccessBlock>>(
+        db,
+        account,
+        ACCOUNT_BLOCK,
+        ACCOUNT_BLOCK_KEY,
+    )
+    .await?;
+    Ok(found.and_then(|(_, block)| block))
+}
+
+/// Sets the account's Block Public Access settings, which apply to all its buckets.
+pub async fn put_account_block(
+    db: &mut Db<'_>,
+    account: &str,
+    block: PublicAccessBlock,
+    now: DateTime<Utc>,
+) -> S3Result<()> {
+    let found = entity::find(db, account, ACCOUNT_BLOCK, ACCOUNT_BLOCK_KEY).await?;
+    match found {
+        Some(e) => entity::save_doc(db, e, &Some(block), now).await?,
+        None => {
+            let e = Entity {
+                account_id: account.to_string(),
+                kind: ACCOUNT_BLOCK.to_string(),
+                name: ACCOUNT_BLOCK_KEY.to_string(),
+                name_key: ACCOUNT_BLOCK_KEY.to_string(),
+                id: format!("{ACCOUNT_BLOCK}/{account}"),
+                path: "/".to_string(),
+                arn: String::new(),
+                created_at: now,
+                updated_at: now,
+                doc: entity::to_text(&Some(block))?,
+            };
+            db.entities().create(&e).await?;
+        }
+    }
+    entity::bump(db).await?;
+    Ok(())
+}
+
+/// Removes the account's Block Public Access settings; `false` when there were none.
+pub async fn delete_account_block(db: &mut Db<'_>, account: &str) -> S3Result<bool> {
+    if entity::find(db, account, ACCOUNT_BLOCK, ACCOUNT_BLOCK_KEY)
+        .await?
+        .is_none()
+    {
+        return Ok(false);
+    }
+    db.entities()
+        .delete(account, ACCOUNT_BLOCK, ACCOUNT_BLOCK_KEY)
+        .await?;
+    entity::bump(db).await?;
+    Ok(true)
 }
 
 /// `PutPublicAccessBlock`: replaces the bucket's settings.
@@ -174,6 +264,7 @@ mod tests {
         };
         let now = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
         Bucket {
+            account_block: None,
             entity: rampart_store::Entity {
                 account_id: "111122223333".into(),
                 kind: repo::BUCKET.into(),
@@ -229,6 +320,39 @@ mod tests {
         };
         assert!(check_policy(&bucket(Some(off), None), &parsed(PUBLIC), &ctx).is_ok());
         assert!(check_policy(&bucket(None, None), &parsed(PUBLIC), &ctx).is_ok());
+    }
+
+    #[test]
+    fn the_account_settings_add_to_the_bucket_settings() {
+        let ctx = rampart_kit::test_support::context(Principal::root("111122223333", "AKIA"));
+        let mut b = bucket(None, Some(PUBLIC));
+        assert_eq!(effective(&b), PublicAccessBlock::NONE);
+        assert!(!restricts_policy(&b));
+        b.account_block = Some(PublicAccessBlock {
+            restrict_public_buckets: true,
+            ..PublicAccessBlock::NONE
+        });
+        assert!(restricts_policy(&b));
+        assert!(check_policy(&b, &parsed(PUBLIC), &ctx).is_ok());
+        b.account_block = Some(PublicAccessBlock {
+            block_public_policy: true,
+            ..PublicAccessBlock::NONE
+        });
+        assert!(matches!(
+            check_policy(&b, &parsed(PUBLIC), &ctx),
+            Err(S3Error::AccessDenied(_))
+        ));
+        // A bucket setting that is off does not turn the account's off.
+        b.doc.public_access_block = Some(PublicAccessBlock::NONE);
+        assert!(check_policy(&b, &parsed(PUBLIC), &ctx).is_err());
+        let own = PublicAccessBlock {
+            ignore_public_acls: true,
+            ..PublicAccessBlock::NONE
+        };
+        b.doc.public_access_block = Some(own);
+        let both = effective(&b);
+        assert!(both.ignore_public_acls && both.block_public_policy);
+        assert!(!both.block_public_acls && !both.restrict_public_buckets);
     }
 
     #[test]

@@ -63,6 +63,16 @@ pub struct BucketDoc {
     /// `crate::lifecycle::rules`), if set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<serde_json::Value>,
+    /// Object Ownership (`BucketOwnerEnforced`, `BucketOwnerPreferred`, `ObjectWriter`);
+    /// `None` when the bucket has no ownership controls (ACLs then apply, as `ObjectWriter`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ownership: Option<String>,
+    /// The bucket's ACL; `None` is the owner's `FULL_CONTROL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<crate::acl::Acl>,
+    /// Object Lock, once enabled (it cannot be turned off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<crate::object_lock::LockConfig>,
 }
 
 impl BucketDoc {
@@ -75,15 +85,22 @@ impl BucketDoc {
     pub fn mfa_delete_enabled(&self) -> bool {
         self.mfa_delete.as_deref() == Some("Enabled")
     }
+
+    /// Whether ACLs take part in access (every Object Ownership but `BucketOwnerEnforced`).
+    pub fn acls_enabled(&self) -> bool {
+        self.ownership.as_deref() != Some(crate::ownership::BUCKET_OWNER_ENFORCED)
+    }
 }
 
-/// A bucket as stored.
+/// A bucket as stored, with its owner's account-level Block Public Access settings.
 #[derive(Debug, Clone)]
 pub struct Bucket {
     /// The entity.
     pub entity: Entity,
     /// Its settings.
     pub doc: BucketDoc,
+    /// The owner's account-level Block Public Access settings (S3 Control), if set.
+    pub account_block: Option<crate::public_access::PublicAccessBlock>,
 }
 
 impl Bucket {
@@ -143,6 +160,19 @@ pub struct ObjectDoc {
     /// A delete marker: the key's current version says it is deleted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delete_marker: bool,
+    /// The account that owns the object when it is not the bucket's owner (a writer of
+    /// another account while ACLs are enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The object's ACL; `None` is its owner's `FULL_CONTROL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acl: Option<crate::acl::Acl>,
+    /// Object Lock retention of this version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::object_lock::Retention>,
+    /// Object Lock legal hold of this version (`None`: never set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<bool>,
 }
 
 impl ObjectDoc {
@@ -219,7 +249,12 @@ pub async fn find_bucket(db: &mut Db<'_>, name: &str) -> S3Result<Option<Bucket>
         return Ok(None);
     }
     let doc = entity::read_doc(&e)?;
-    Ok(Some(Bucket { entity: e, doc }))
+    let account_block = crate::public_access::account_block(db, &e.account_id).await?;
+    Ok(Some(Bucket {
+        entity: e,
+        doc,
+        account_block,
+    }))
 }
 
 /// The bucket of this name, or `NoSuchBucket`.
@@ -249,6 +284,7 @@ pub async fn create_bucket(
     };
     match db.entities().create(&e).await {
         Ok(()) => Ok(Some(Bucket {
+            account_block: crate::public_access::account_block(db, account).await?,
             entity: e,
             doc: doc.clone(),
         })),
@@ -259,7 +295,7 @@ pub async fn create_bucket(
 
 /// Saves a bucket's changed settings.
 pub async fn save_bucket(db: &mut Db<'_>, bucket: Bucket, now: DateTime<Utc>) -> S3Result<()> {
-    let Bucket { entity: e, doc } = bucket;
+    let Bucket { entity: e, doc, .. } = bucket;
     entity::save_doc(db, e, &doc, now).await?;
     Ok(())
 }
@@ -283,10 +319,15 @@ pub async fn list_buckets(
         .entities()
         .list(account, BUCKET, "", after, limit)
         .await?;
+    let account_block = crate::public_access::account_block(db, account).await?;
     let mut out = Vec::with_capacity(page.items.len());
     for e in page.items {
         let doc = entity::read_doc(&e)?;
-        out.push(Bucket { entity: e, doc });
+        out.push(Bucket {
+            entity: e,
+            doc,
+            account_block,
+        });
     }
     Ok((out, page.truncated))
 }
@@ -329,6 +370,16 @@ pub async fn put_object(
         None => db.entities().create(&e).await?,
     }
     Ok(previous)
+}
+
+/// Saves the changed document of an object or noncurrent version (its ACL, retention, legal
+/// hold), keeping its times: such changes are not writes of its content.
+pub async fn save_version(db: &mut Db<'_>, object: &Object) -> S3Result<()> {
+    let mut e = object.entity.clone();
+    e.doc = entity::to_text(&object.doc)?;
+    let key = e.name_key.clone();
+    db.entities().update(&key, &e).await?;
+    Ok(())
 }
 
 /// Deletes an object; returns it, or `None` when there was none.

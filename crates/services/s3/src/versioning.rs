@@ -85,6 +85,11 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<V
             "MFA Delete can be enabled only on a bucket with versioning enabled.".into(),
         ));
     }
+    if bucket.doc.object_lock.is_some() && status.as_deref() == Some("Suspended") {
+        return Err(S3Error::InvalidBucketState(
+            "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.".into(),
+        ));
+    }
     if let Some(s) = status {
         bucket.doc.versioning = Some(s);
     }
@@ -194,6 +199,7 @@ pub async fn delete(
     let Some((object, current)) = find(db, bucket, key, version).await? else {
         return Ok(out);
     };
+    crate::object_lock::check_delete(input, ctx, bucket, &object).await?;
     if object.doc.delete_marker {
         out.insert("DeleteMarker".into(), json!(true));
     }

@@ -86,13 +86,15 @@ pub async fn check_bucket(
     };
     let account = &ctx.principal.account_id;
     let keys = write_keys(trail_arn, account);
+    let svc = service_context(ctx, account);
+    let caller = svc.principal.account_id.as_str();
+    let prefix = format!("{root}CloudTrail/");
     let question = AuthzQuestion {
         requests: vec![
-            s3::authz::bucket_request("s3:GetBucketAcl", &found, keys.clone()),
-            s3::authz::object_request("s3:PutObject", &found, &format!("{root}CloudTrail/"), keys),
+            s3::authz::bucket_request("s3:GetBucketAcl", &found, caller, keys.clone()),
+            s3::authz::object_request("s3:PutObject", &found, &prefix, None, caller, keys),
         ],
     };
-    let svc = service_context(ctx, account);
     svc.authorizer
         .authorize(&svc, &question)
         .await

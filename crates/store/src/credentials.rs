@@ -27,6 +27,12 @@ pub enum PrincipalKind {
     /// The caller of an unsigned request (S3 serves them where a bucket policy allows
     /// everyone); no key is ever stored for it.
     Anonymous,
+    /// The caller of `AssumeRoleWithWebIdentity`, proven by an OpenID Connect token; no key
+    /// is ever stored for it.
+    WebIdentityUser,
+    /// The caller of `AssumeRoleWithSAML`, proven by a SAML assertion; no key is ever stored
+    /// for it.
+    SamlUser,
 }
 
 impl PrincipalKind {
@@ -38,6 +44,8 @@ impl PrincipalKind {
             PrincipalKind::AssumedRole => "AssumedRole",
             PrincipalKind::FederatedUser => "FederatedUser",
             PrincipalKind::Anonymous => "AnonymousUser",
+            PrincipalKind::WebIdentityUser => "WebIdentityUser",
+            PrincipalKind::SamlUser => "SAMLUser",
         }
     }
 

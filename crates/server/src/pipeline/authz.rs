@@ -38,8 +38,9 @@ pub async fn authorize(
             ctx.principal.arn
         )));
     }
-    // The anonymous caller has no identity: no policies, no account, no organization.
-    let caller = if ctx.principal.is_anonymous() {
+    // The anonymous caller and a caller proven by an identity provider have no IAM identity:
+    // no policies, no organization.
+    let caller = if ctx.principal.is_external() {
         Arc::new(CallerSet::default())
     } else {
         caller_policies(app, ctx)

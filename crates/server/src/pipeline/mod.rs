@@ -411,19 +411,22 @@ async fn process(
     if s3 {
         call.payload = Payload::with_blobs(app.blobs.clone());
     }
-    let Some(principal) = call.principal.clone() else {
-        // An unsigned call to an operation that is built must bring its own proof
-        // (web identity token, SAML assertion); none is built yet.
+    // An operation that brings its own proof (a web identity token, a SAML assertion) is
+    // called as the caller that proof names, whether or not the request is signed, as in AWS.
+    if call.principal.is_none() && route.authn.is_none() {
         call.error = Some(ApiError::common(
             service.protocol,
             CommonError::MissingAuthenticationToken,
             "Request is missing Authentication Token",
         ));
         return error_response(call);
-    };
+    }
     let mut ctx = CallContext {
         request_id: call.request_id.clone(),
-        principal,
+        principal: call
+            .principal
+            .clone()
+            .unwrap_or_else(|| Arc::new(Principal::anonymous())),
         region: call.region.clone(),
         source_ip: call.source_ip,
         user_agent: call.user_agent.clone(),
@@ -435,6 +438,25 @@ async fn process(
         side_calls: call.side_calls.clone(),
         payload: call.payload.clone(),
     };
+
+    if let Some(proven) = route
+        .authenticate(&decoded.input, &ctx, &app.store, &app.extensions)
+        .await
+    {
+        match proven {
+            Ok(proof) => {
+                let principal = Arc::new(proof.principal);
+                call.account_id = Some(principal.account_id.clone());
+                call.principal = Some(principal.clone());
+                ctx.principal = principal;
+                ctx.prepared = Some(Arc::new(proof.facts));
+            }
+            Err(err) => {
+                call.error = Some(service_error(service, err));
+                return error_response(call);
+            }
+        }
+    }
 
     // Deny by default: an operation without an authorization entry is refused.
     let denied = |ctx: &CallContext| {

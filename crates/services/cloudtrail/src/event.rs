@@ -245,6 +245,16 @@ fn anonymous_identity(mut id: ObjectWriter<'_>) {
     id.close();
 }
 
+/// `userIdentity` of `AssumeRoleWithWebIdentity`/`AssumeRoleWithSAML`, as AWS records it:
+/// the provider and the token's subject, no ARN and no key.
+fn federated_identity(mut id: ObjectWriter<'_>, p: &Principal) {
+    id.str("type", p.kind.as_str());
+    id.str("principalId", &p.user_id);
+    id.str("userName", &p.name);
+    id.str("identityProvider", &p.arn);
+    id.close();
+}
+
 /// The `accountId` S3 records for an anonymous caller.
 const ANONYMOUS_ACCOUNT: &str = "ANONYMOUS_PRINCIPAL";
 
@@ -261,6 +271,13 @@ fn user_identity(out: &mut Vec<u8>, f: &EventFacts<'_>) {
     };
     if p.is_anonymous() {
         anonymous_identity(id);
+        return;
+    }
+    if matches!(
+        p.kind,
+        PrincipalKind::WebIdentityUser | PrincipalKind::SamlUser
+    ) {
+        federated_identity(id, p);
         return;
     }
     id.str("type", p.kind.as_str());

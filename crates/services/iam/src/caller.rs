@@ -28,8 +28,12 @@ pub async fn policies(
     let mut db = Db::Read(store);
     let account = principal.account_id.as_str();
     match principal.kind {
-        // The anonymous caller has no identity, hence no policies of its own.
-        PrincipalKind::Root | PrincipalKind::Anonymous => Ok(CallerPolicies::default()),
+        // The anonymous caller and the callers an identity provider proves have no IAM
+        // identity, hence no policies of their own.
+        PrincipalKind::Root
+        | PrincipalKind::Anonymous
+        | PrincipalKind::WebIdentityUser
+        | PrincipalKind::SamlUser => Ok(CallerPolicies::default()),
         PrincipalKind::User => user_policies(&mut db, account, &principal.user_id).await,
         PrincipalKind::AssumedRole => {
             let context = principal.session.as_ref().map(|s| &s.context);

@@ -52,6 +52,11 @@ pub struct SessionContext {
     /// True when this session was obtained with another role session (role chaining).
     #[serde(default)]
     pub chained: bool,
+    /// For a session obtained from an identity provider (`AssumeRoleWithWebIdentity`,
+    /// `AssumeRoleWithSAML`): the provider's ARN (`aws:FederatedProvider`), carried by
+    /// sessions chained from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated_provider: Option<String>,
 }
 
 /// An authenticated caller.
@@ -107,6 +112,38 @@ impl Principal {
     /// True for the caller of an unsigned request.
     pub fn is_anonymous(&self) -> bool {
         self.kind == PrincipalKind::Anonymous
+    }
+
+    /// The caller of an unsigned federation call, proven by a token or assertion of the
+    /// identity provider `provider_arn` (`arn:aws:iam::A:oidc-provider/...`, which a trust
+    /// policy's `Federated` element names) of `account_id`. `user_id` is CloudTrail's
+    /// `principalId` and `name` its `userName` (the token's subject).
+    pub fn federated(
+        kind: PrincipalKind,
+        account_id: &str,
+        provider_arn: &str,
+        user_id: String,
+        name: String,
+    ) -> Principal {
+        Principal {
+            account_id: account_id.to_string(),
+            kind,
+            arn: provider_arn.to_string(),
+            user_id,
+            name,
+            access_key_id: String::new(),
+            session: None,
+        }
+    }
+
+    /// True for a caller with no IAM identity, hence no policies and no organization of its
+    /// own: the anonymous caller and the callers proven by an identity provider. Only a
+    /// resource policy (a bucket policy, a role's trust policy) lets them act.
+    pub fn is_external(&self) -> bool {
+        matches!(
+            self.kind,
+            PrincipalKind::Anonymous | PrincipalKind::WebIdentityUser | PrincipalKind::SamlUser
+        )
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`info`]: `GetCallerIdentity`, `GetAccessKeyInfo`, `DecodeAuthorizationMessage`.
 //! - [`issue`]: issuing a temporary key with its session context.
 //! - [`mfa`]: MFA codes presented to STS.
+//! - [`web_identity`]: `AssumeRoleWithWebIdentity`, with [`oidc`] verifying the token.
 
 use rampart_kit::routes;
 
@@ -12,7 +13,9 @@ pub mod assume_role;
 pub mod info;
 pub mod issue;
 pub mod mfa;
+pub mod oidc;
 pub mod session_token;
+pub mod web_identity;
 
 use rampart_store::Store;
 use serde_json::Value;
@@ -40,6 +43,14 @@ service_errors! {
         InvalidAuthorizationMessageException,
         /// A parameter value is not valid.
         InvalidParameterValue,
+        /// The web identity token could not be validated.
+        InvalidIdentityToken,
+        /// The web identity token has expired.
+        ExpiredTokenException,
+        /// The identity provider could not be reached to verify the token.
+        IDPCommunicationError,
+        /// The identity provider's claim is not acceptable.
+        IDPRejectedClaim,
     }
 }
 
@@ -54,9 +65,12 @@ routes! {
         AssumeRole => Write, |i, c, d| assume_role::handle(i, c, d);
         GetSessionToken => Write, |i, c, d| session_token::get_session_token(i, c, d);
         GetFederationToken => Write, |i, c, d| session_token::get_federation_token(i, c, d);
+        // Unsigned: the token is the proof, checked before authorization.
+        AssumeRoleWithWebIdentity => Write, |i, c, d| web_identity::handle(i, c, d),
+            authz: web_identity::authz, authn: web_identity::authenticate;
     }
     not_built {
-        AssumeRoleWithSAML, AssumeRoleWithWebIdentity, AssumeRoot, GetDelegatedAccessToken,
+        AssumeRoleWithSAML, AssumeRoot, GetDelegatedAccessToken,
         GetWebIdentityToken,
     }
 }

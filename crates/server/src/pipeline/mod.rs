@@ -24,7 +24,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use rampart_model::{Operation, Protocol, Service};
 use rampart_services::{
     cloudtrail::event::EventFacts, route::Access, Authorizer, AuthzError, CallContext, Db, Payload,
-    Principal, Route, SideCalls,
+    Principal, PrincipalKind, Route, SideCalls,
 };
 use rampart_sigv4::{RequestParts, SigV4Error};
 use rampart_wire::{ApiError, CommonError, HttpRequest, WireHeader, WireResponse};
@@ -570,13 +570,18 @@ async fn process(
     }
 }
 
-/// The text of an access denial: the authorizer's, or S3's bare `Access Denied` for the
-/// anonymous caller (who is told nothing about the resource or its policies).
+/// The text of an access denial: the authorizer's, S3's bare `Access Denied` for the
+/// anonymous caller (who is told nothing about the resource or its policies), or STS's
+/// `Not authorized to perform sts:AssumeRoleWithWebIdentity` for a caller an identity
+/// provider proved (told nothing about the role's trust policy).
 fn denied_text(ctx: &CallContext, message: String) -> String {
-    if ctx.principal.is_anonymous() {
-        "Access Denied".to_string()
-    } else {
-        message
+    match ctx.principal.kind {
+        PrincipalKind::Anonymous => "Access Denied".to_string(),
+        PrincipalKind::WebIdentityUser => {
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity".to_string()
+        }
+        PrincipalKind::SamlUser => "Not authorized to perform sts:AssumeRoleWithSAML".to_string(),
+        _ => message,
     }
 }
 

@@ -6,14 +6,19 @@
 //! - [`issue`]: issuing a temporary key with its session context.
 //! - [`mfa`]: MFA codes presented to STS.
 //! - [`web_identity`]: `AssumeRoleWithWebIdentity`, with [`oidc`] verifying the token.
+//! - [`saml`]: `AssumeRoleWithSAML`, with [`saml_assertion`] reading the signed assertion.
+//! - [`federated`]: the trust policy's question and the session for both.
 
 use rampart_kit::routes;
 
 pub mod assume_role;
+pub mod federated;
 pub mod info;
 pub mod issue;
 pub mod mfa;
 pub mod oidc;
+pub mod saml;
+pub mod saml_assertion;
 pub mod session_token;
 pub mod web_identity;
 
@@ -66,13 +71,25 @@ routes! {
         GetSessionToken => Write, |i, c, d| session_token::get_session_token(i, c, d);
         GetFederationToken => Write, |i, c, d| session_token::get_federation_token(i, c, d);
         // Unsigned: the token is the proof, checked before authorization.
-        AssumeRoleWithWebIdentity => Write, |i, c, d| web_identity::handle(i, c, d),
-            authz: web_identity::authz, authn: web_identity::authenticate;
+        AssumeRoleWithWebIdentity => Write, |i, c, d| federated::handle(i, c, d),
+            authz: federated_authz, authn: web_identity::authenticate;
+        AssumeRoleWithSAML => Write, |i, c, d| federated::handle(i, c, d),
+            authz: federated_authz, authn: saml::authenticate;
     }
     not_built {
-        AssumeRoleWithSAML, AssumeRoot, GetDelegatedAccessToken,
+        AssumeRoot, GetDelegatedAccessToken,
         GetWebIdentityToken,
     }
+}
+
+/// The trust policy's question for a call proven by an identity provider.
+async fn federated_authz(
+    _op: Op,
+    input: &Value,
+    ctx: &CallContext,
+    store: &Store,
+) -> Result<Option<AuthzRequest>, ServiceError> {
+    federated::authz(input, ctx, store).await
 }
 
 /// The authorization question of an STS operation.

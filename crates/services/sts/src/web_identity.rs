@@ -5,43 +5,36 @@
 //!   issuer's keys ([`crate::oidc`]), its audience must be one of the provider's client ids,
 //!   and it must be within `nbf`..`exp`. The caller is then the provider
 //!   (`WebIdentityUser`), which a trust policy names as `"Federated"`.
-//! - [`authz`]: `sts:AssumeRoleWithWebIdentity` on the role, decided by its trust policy with
-//!   the token's condition keys (`ISSUER:sub`, `ISSUER:aud`, `ISSUER:amr`, ...).
-//! - [`handle`]: issues the role session, with the session tags of the token's
-//!   `https://aws.amazon.com/tags` claim.
+//! - [`crate::federated`]: `sts:AssumeRoleWithWebIdentity` on the role, decided by its trust
+//!   policy with the token's condition keys (`ISSUER:sub`, `ISSUER:aud`, `ISSUER:amr`, ...), and
+//!   the role session, with the session tags of the token's `https://aws.amazon.com/tags`
+//!   claim.
 //!
 //! The token itself is never logged or stored: its model shape is sensitive, so the audit
 //! record hides it.
 
 use chrono::{DateTime, Utc};
-use rampart_policy::PolicyKind;
-use rampart_store::{Principal as KeyOwner, PrincipalKind, Store};
+use rampart_store::{PrincipalKind, Store};
 use serde_json::{json, Map, Value};
 
 use crate::{
-    assume_role::{check_session_name, denied, trust_allows_with},
-    issue,
+    federated::{Proven, Tag},
     oidc::{
         jwks::{KeySets, KeysError},
         jwt::{Jwt, JwtError},
     },
-    Op, StsError,
+    StsError,
 };
 use rampart_iam::{
-    common::{parse_iam_arn, tags as iam_tags},
-    model::{self, RoleDoc, RoleLastUsed},
+    common::parse_iam_arn,
     oidc_providers::{self, provider_arn},
-    roles::{self, LINK_ROLE_SESSION},
 };
 use rampart_kit::{
-    authz::{AuthzRequest, ResourcePolicy, ResourceRef},
     context::{CallContext, ContextEntry, Prepared},
     db::Db,
-    entity::read_doc,
     error::ServiceError,
-    input::{missing_member, opt_int, opt_str, required},
-    json_field::SetField,
-    principal::{Principal, SessionContext},
+    input::{missing_member, required},
+    principal::Principal,
     route::{Extensions, Proof},
 };
 
@@ -53,28 +46,6 @@ const TAGS_CLAIM: &str = "https://aws.amazon.com/tags";
 const SOURCE_IDENTITY_CLAIM: &str = "https://aws.amazon.com/source_identity";
 /// Most session tags.
 const MAX_SESSION_TAGS: usize = 50;
-
-/// A session tag: key and value.
-type Tag = (String, String);
-
-/// What a verified token established, for the authorization and the handler.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebIdentity {
-    /// The provider's ARN (`aws:FederatedProvider`, the response's `Provider`).
-    pub provider_arn: String,
-    /// The token's `sub`.
-    pub subject: String,
-    /// The client id the token was issued to (`azp`, else the matching `aud`).
-    pub audience: String,
-    /// The trust policy's condition keys from the token.
-    pub keys: Vec<ContextEntry>,
-    /// Session tags from the tags claim.
-    pub tags: Vec<Tag>,
-    /// Which of them are transitive.
-    pub transitive: Vec<String>,
-    /// The source identity claim.
-    pub source_identity: Option<String>,
-}
 
 fn invalid(message: impl Into<String>) -> ServiceError {
     StsError::InvalidIdentityToken(message.into()).into()
@@ -151,14 +122,21 @@ pub async fn authenticate(
         .to_string();
     let arn = provider_arn(account, &doc.url);
     let (tags, transitive) = session_tags(&jwt)?;
-    let facts = WebIdentity {
-        keys: token_keys(&provider.name, &jwt, &subject, &audience),
+    let keys = token_keys(&provider.name, &jwt, &subject, &audience);
+    let facts = Proven {
+        action: "sts:AssumeRoleWithWebIdentity",
         provider_arn: arn.clone(),
-        source_identity: jwt.claim_str(SOURCE_IDENTITY_CLAIM).map(str::to_string),
-        subject: subject.clone(),
-        audience: audience.clone(),
+        keys,
         tags,
         transitive,
+        source_identity: jwt.claim_str(SOURCE_IDENTITY_CLAIM).map(str::to_string),
+        session_name: None,
+        session_duration: None,
+        output: json!({
+            "SubjectFromWebIdentityToken": subject,
+            "Provider": arn,
+            "Audience": audience,
+        }),
     };
     Ok(Proof {
         principal: Principal::federated(
@@ -306,183 +284,6 @@ fn session_tags(jwt: &Jwt) -> Result<(Vec<Tag>, Vec<String>), ServiceError> {
         Some(_) => return Err(rejected("transitive_tag_keys must be a list")),
     }
     Ok((tags, transitive))
-}
-
-/// The verified token of this call.
-fn facts(ctx: &CallContext) -> Result<&WebIdentity, ServiceError> {
-    ctx.prepared
-        .as_deref()
-        .and_then(Prepared::get::<WebIdentity>)
-        .ok_or_else(not_authorized)
-}
-
-/// Every condition key of the trust policy's decision: the token's, the request's and the
-/// session tags.
-fn trust_keys(input: &Value, facts: &WebIdentity) -> Vec<ContextEntry> {
-    let mut keys = facts.keys.clone();
-    keys.push((
-        "aws:FederatedProvider".into(),
-        vec![facts.provider_arn.clone()],
-    ));
-    if let Some(name) = opt_str(input, "RoleSessionName") {
-        keys.push(("sts:RoleSessionName".into(), vec![name.to_string()]));
-    }
-    if let Some(si) = &facts.source_identity {
-        keys.push(("sts:SourceIdentity".into(), vec![si.clone()]));
-    }
-    for (k, v) in &facts.tags {
-        keys.push((format!("aws:RequestTag/{k}"), vec![v.clone()]));
-    }
-    if !facts.tags.is_empty() {
-        keys.push((
-            "aws:TagKeys".into(),
-            facts.tags.iter().map(|(k, _)| k.clone()).collect(),
-        ));
-    }
-    if !facts.transitive.is_empty() {
-        keys.push(("sts:TransitiveTagKeys".into(), facts.transitive.clone()));
-    }
-    keys
-}
-
-/// `sts:AssumeRoleWithWebIdentity` on the role, its trust policy required; a role that does
-/// not exist gets no entry (AccessDenied, as AWS answers).
-pub async fn authz(
-    _op: Op,
-    input: &Value,
-    ctx: &CallContext,
-    store: &Store,
-) -> Result<Option<AuthzRequest>, ServiceError> {
-    let facts = facts(ctx)?;
-    let Some(arn) = opt_str(input, "RoleArn") else {
-        return Ok(None);
-    };
-    let Some((account, _, name)) = parse_iam_arn(arn, "role") else {
-        return Ok(None);
-    };
-    let Some(role) = store
-        .entities()
-        .get(account, model::ROLE, &model::name_key(name))
-        .await?
-        .filter(|r| r.arn == arn)
-    else {
-        return Ok(None);
-    };
-    let doc: RoleDoc = read_doc(&role)?;
-    let mut context = trust_keys(input, facts);
-    context.extend(iam_tags::resource_context(&doc.tags));
-    Ok(Some(AuthzRequest {
-        action: "sts:AssumeRoleWithWebIdentity".into(),
-        resources: vec![ResourceRef {
-            arn: role.arn.clone(),
-            account: account.to_string(),
-            policy: Some(ResourcePolicy {
-                name: format!("trust policy of role {}", role.name),
-                document: doc.assume_role_policy.clone(),
-                required: true,
-                kind: PolicyKind::Trust,
-                account_only: false,
-            }),
-        }],
-        context,
-        always_allowed: false,
-    }))
-}
-
-/// Issues the role session.
-pub async fn handle(
-    input: &Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> Result<Value, ServiceError> {
-    let db = &mut db;
-    let facts = facts(ctx)?;
-    let role_arn = required(input, "RoleArn", missing_member)?;
-    let (account, name) = match parse_iam_arn(role_arn, "role") {
-        Some((account, _, name)) => (account.to_string(), name),
-        None => return Err(not_authorized()),
-    };
-    let (role, mut doc) = match roles::load_role(db, &account, name).await {
-        Ok(found) if found.0.arn == role_arn => found,
-        _ => return Err(not_authorized()),
-    };
-    let session_name = required(input, "RoleSessionName", missing_member)?;
-    check_session_name(session_name, "roleSessionName", 64)?;
-    let duration = issue::check_duration(
-        opt_int(input, "DurationSeconds"),
-        3600,
-        doc.max_session_duration,
-        "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
-    )?;
-    let keys = trust_keys(input, facts);
-    let allows = |action: &str| {
-        trust_allows_with(
-            &doc.assume_role_policy,
-            action,
-            &role.arn,
-            &account,
-            ctx,
-            &keys,
-        )
-    };
-    if !facts.tags.is_empty() && !allows("sts:TagSession") {
-        return Err(denied(ctx, "sts:TagSession", &role.arn));
-    }
-    if facts.source_identity.is_some() && !allows("sts:SetSourceIdentity") {
-        return Err(denied(ctx, "sts:SetSourceIdentity", &role.arn));
-    }
-    let (session_policies, mut packed) = issue::session_policies(db, input).await?;
-    packed += facts
-        .tags
-        .iter()
-        .map(|(k, v)| k.len() + v.len())
-        .sum::<usize>();
-    let packed_pct = issue::packed_percent(packed)?;
-
-    let assumed_id = format!("{}:{session_name}", role.id);
-    let assumed_arn = format!(
-        "arn:aws:sts::{account}:assumed-role/{}/{session_name}",
-        role.name
-    );
-    let context = SessionContext {
-        role_id: Some(role.id.clone()),
-        role_arn: Some(role.arn.clone()),
-        session_name: session_name.to_string(),
-        session_policies,
-        source_identity: facts.source_identity.clone(),
-        tags: facts.tags.clone(),
-        transitive_tag_keys: facts.transitive.clone(),
-        federated_provider: Some(facts.provider_arn.clone()),
-        ..SessionContext::default()
-    };
-    let owner = KeyOwner {
-        account_id: account.clone(),
-        kind: PrincipalKind::AssumedRole,
-        id: assumed_id.clone(),
-        arn: assumed_arn.clone(),
-    };
-    let issued = issue::issue(db, owner, &context, ctx.now, duration).await?;
-    db.links()
-        .add(&account, LINK_ROLE_SESSION, &role.id, &issued.access_key_id)
-        .await?;
-    doc.last_used = Some(RoleLastUsed {
-        date: ctx.now,
-        region: ctx.region.clone(),
-    });
-    roles::save_role(db, role, &doc, ctx.now).await?;
-
-    let mut out = json!({
-        "Credentials": issued.to_json(),
-        "SubjectFromWebIdentityToken": facts.subject,
-        "AssumedRoleUser": { "AssumedRoleId": assumed_id, "Arn": assumed_arn },
-        "PackedPolicySize": packed_pct,
-        "Provider": facts.provider_arn,
-        "Audience": facts.audience,
-    });
-    if let Some(si) = &facts.source_identity {
-        out.set_field("SourceIdentity", json!(si));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -104,10 +104,13 @@ fn holds_secret(service: &Service, id: ShapeId) -> bool {
 
 /// Whether a member at `at` is left out of the record altogether: KMS writes no ciphertext or
 /// plaintext blob into its records (`Decrypt`'s `ciphertextBlob`, `Encrypt`'s `plaintext`),
-/// where other services show a secret as [`HIDDEN`].
+/// and STS no web identity token or SAML assertion (its sensitive strings), where other
+/// services show a secret as [`HIDDEN`].
 fn omitted(at: At) -> bool {
     at.is_some_and(|(service, id)| {
-        service.name == "kms" && matches!(service.shape(id).kind, ShapeKind::Blob)
+        let shape = service.shape(id);
+        (service.name == "kms" && matches!(shape.kind, ShapeKind::Blob))
+            || (service.name == "sts" && shape.sensitive && matches!(shape.kind, ShapeKind::String))
     })
 }
 
@@ -577,6 +580,31 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&super::Shaped(&input, at)).unwrap())
                 .unwrap();
         assert_eq!(streamed, tree);
+    }
+
+    /// STS records leave web identity tokens and SAML assertions out, as AWS's do.
+    #[test]
+    fn sts_records_leave_tokens_and_assertions_out() {
+        let sts = rampart_model::service("sts").unwrap();
+        for (op, secret) in [
+            ("AssumeRoleWithWebIdentity", "WebIdentityToken"),
+            ("AssumeRoleWithSAML", "SAMLAssertion"),
+        ] {
+            let input = serde_json::json!({
+                "RoleArn": "arn:aws:iam::111122223333:role/r",
+                secret: "eyJhbGciOi...",
+            });
+            let at = sts.operation(op).unwrap().input.map(|id| (sts, id));
+            let tree = super::cloudtrail_shape_at(&input, at);
+            assert_eq!(
+                tree,
+                serde_json::json!({"roleArn": "arn:aws:iam::111122223333:role/r"})
+            );
+            let streamed: serde_json::Value =
+                serde_json::from_str(&serde_json::to_string(&super::Shaped(&input, at)).unwrap())
+                    .unwrap();
+            assert_eq!(streamed, tree);
+        }
     }
 
     /// The security module's services record under AWS's event sources (their signing names).

@@ -108,3 +108,53 @@ pub fn parse(xml: &str) -> Result<Metadata, String> {
         valid_until,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real identity provider's signing certificate (see crates/xmldsig/tests/README.md).
+    const CERT: &[u8] =
+        include_bytes!("../../../xmldsig/tests/fixtures/signed_assertion_response.cert.der");
+
+    fn metadata(key_descriptor_use: &str, cert: &str) -> String {
+        format!(
+            r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com" validUntil="2030-01-01T00:00:00Z"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol"><md:KeyDescriptor{key_descriptor_use}><ds:KeyInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:X509Data><ds:X509Certificate>
+{cert}
+</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor></md:IDPSSODescriptor></md:EntityDescriptor>"#
+        )
+    }
+
+    #[test]
+    fn signing_certificates_entity_id_and_validity_are_read() {
+        let b64 = STANDARD.encode(CERT);
+        for use_ in ["", r#" use="signing""#] {
+            let m = parse(&metadata(use_, &b64)).unwrap();
+            assert_eq!(m.entity_id, "https://idp.example.com");
+            assert_eq!(m.certificates, [CERT.to_vec()]);
+            assert_eq!(
+                m.valid_until.unwrap().to_rfc3339(),
+                "2030-01-01T00:00:00+00:00"
+            );
+        }
+    }
+
+    #[test]
+    fn metadata_iam_cannot_use_is_refused() {
+        let b64 = STANDARD.encode(CERT);
+        // Only an encryption key: nothing verifies assertions.
+        assert!(parse(&metadata(r#" use="encryption""#, &b64)).is_err());
+        // Not a certificate.
+        assert!(parse(&metadata("", &STANDARD.encode(b"not a certificate"))).is_err());
+        assert!(parse(&metadata("", "%%%")).is_err());
+        // No entity id, a DTD, two entities, not XML.
+        let good = metadata("", &b64);
+        assert!(parse(&good.replace(r#"entityID="https://idp.example.com""#, "")).is_err());
+        assert!(parse(&format!("<!DOCTYPE x>{good}")).is_err());
+        let two = format!(
+            r#"<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata">{good}{good}</md:EntitiesDescriptor>"#
+        );
+        assert!(parse(&two).is_err());
+        assert!(parse("<md:EntityDescriptor").is_err());
+    }
+}

@@ -13,6 +13,11 @@ step() { printf '\n==> %s (%ds so far)\n' "$*" "$SECONDS"; }
 export RAMPART_FUZZ_SECONDS="${RAMPART_FUZZ_SECONDS:-10}"
 
 
+step "System libraries (libxmlsec1 for SAML signatures)"
+if ! pkg-config --exists xmlsec1-openssl; then
+    apt-get update -qq && apt-get install -y -qq libxmlsec1-dev pkg-config
+fi
+
 step "Python test dependencies (pinned in tests/e2e/requirements.txt)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/e2e/requirements.txt
 

@@ -57,6 +57,9 @@ pub struct App {
     pub blobs: rampart_services::BlobStore,
     /// Dev mode's leniency countdown (`POST /moto-api/reset-auth`).
     pub dev_auth: crate::dev_auth::DevAuth,
+    /// What services keep for checking the proofs of unsigned calls (the key sets of
+    /// OpenID Connect issuers, `<data-dir>/oidc/` for offline ones).
+    pub extensions: rampart_services::Extensions,
     /// This application, for background work that goes through the request path (the
     /// authorizer handle, in-process API calls): jobs are handed `&App`.
     pub me: std::sync::Weak<App>,
@@ -158,8 +161,13 @@ impl App {
             .ensure_audit_genesis(&boot.account_id)
             .await
             .context("the audit trail does not check out")?;
+        let mut extensions = rampart_services::Extensions::default();
+        extensions.insert(rampart_services::sts::oidc::jwks::KeySets::new(Some(
+            config.data_dir.join("oidc"),
+        )));
         let app = Arc::new_cyclic(|me| App {
             me: me.clone(),
+            extensions,
             authn: pipeline::authn::AuthnCache::default(),
             policies: pipeline::policies::PolicyCache::default(),
             clock: crate::clock::Clock::default(),

@@ -30,6 +30,12 @@ pub enum PrincipalKind {
     /// An AWS service principal acting on its own (`cloudtrail.amazonaws.com` delivering log
     /// files); no key is ever stored for it.
     Service,
+    /// The caller of `AssumeRoleWithWebIdentity`, proven by an OpenID Connect token; no key
+    /// is ever stored for it.
+    WebIdentityUser,
+    /// The caller of `AssumeRoleWithSAML`, proven by a SAML assertion; no key is ever stored
+    /// for it.
+    SamlUser,
 }
 
 impl PrincipalKind {
@@ -42,6 +48,8 @@ impl PrincipalKind {
             PrincipalKind::FederatedUser => "FederatedUser",
             PrincipalKind::Anonymous => "AnonymousUser",
             PrincipalKind::Service => "AWSService",
+            PrincipalKind::WebIdentityUser => "WebIdentityUser",
+            PrincipalKind::SamlUser => "SAMLUser",
         }
     }
 

@@ -38,8 +38,8 @@ pub async fn authorize(
             ctx.principal.arn
         )));
     }
-    // The anonymous caller and AWS service principals have no identity: no policies, no
-    // organization.
+    // The anonymous caller, AWS service principals and callers proven by an identity provider
+    // have no IAM identity: no policies, no organization.
     let caller = if ctx.principal.has_no_identity() {
         Arc::new(CallerSet::default())
     } else {

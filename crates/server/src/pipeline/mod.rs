@@ -25,7 +25,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use rampart_model::{Operation, Protocol, Service};
 use rampart_services::{
     cloudtrail::event::EventFacts, route::Access, Authorizer, AuthzError, CallContext, Db, Payload,
-    Principal, Route, SideCalls,
+    Principal, PrincipalKind, Route, SideCalls,
 };
 use rampart_sigv4::{RequestParts, SigV4Error};
 use rampart_wire::{ApiError, CommonError, HttpRequest, WireHeader, WireResponse};
@@ -412,19 +412,22 @@ async fn process(
     if s3 {
         call.payload = Payload::with_blobs(app.blobs.clone());
     }
-    let Some(principal) = call.principal.clone() else {
-        // An unsigned call to an operation that is built must bring its own proof
-        // (web identity token, SAML assertion); none is built yet.
+    // An operation that brings its own proof (a web identity token, a SAML assertion) is
+    // called as the caller that proof names, whether or not the request is signed, as in AWS.
+    if call.principal.is_none() && route.authn.is_none() {
         call.error = Some(ApiError::common(
             service.protocol,
             CommonError::MissingAuthenticationToken,
             "Request is missing Authentication Token",
         ));
         return error_response(call);
-    };
+    }
     let mut ctx = CallContext {
         request_id: call.request_id.clone(),
-        principal,
+        principal: call
+            .principal
+            .clone()
+            .unwrap_or_else(|| Arc::new(Principal::anonymous())),
         region: call.region.clone(),
         source_ip: call.source_ip,
         user_agent: call.user_agent.clone(),
@@ -436,6 +439,25 @@ async fn process(
         side_calls: call.side_calls.clone(),
         payload: call.payload.clone(),
     };
+
+    if let Some(proven) = route
+        .authenticate(&decoded.input, &ctx, &app.store, &app.extensions)
+        .await
+    {
+        match proven {
+            Ok(proof) => {
+                let principal = Arc::new(proof.principal);
+                call.account_id = Some(principal.account_id.clone());
+                call.principal = Some(principal.clone());
+                ctx.principal = principal;
+                ctx.prepared = Some(Arc::new(proof.facts));
+            }
+            Err(err) => {
+                call.error = Some(service_error(service, err));
+                return error_response(call);
+            }
+        }
+    }
 
     // Deny by default: an operation without an authorization entry is refused.
     let denied = |ctx: &CallContext| {
@@ -549,13 +571,18 @@ async fn process(
     }
 }
 
-/// The text of an access denial: the authorizer's, or S3's bare `Access Denied` for the
-/// anonymous caller (who is told nothing about the resource or its policies).
+/// The text of an access denial: the authorizer's, S3's bare `Access Denied` for the
+/// anonymous caller (who is told nothing about the resource or its policies), or STS's
+/// `Not authorized to perform sts:AssumeRoleWithWebIdentity` for a caller an identity
+/// provider proved (told nothing about the role's trust policy).
 fn denied_text(ctx: &CallContext, message: String) -> String {
-    if ctx.principal.is_anonymous() {
-        "Access Denied".to_string()
-    } else {
-        message
+    match ctx.principal.kind {
+        PrincipalKind::Anonymous => "Access Denied".to_string(),
+        PrincipalKind::WebIdentityUser => {
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity".to_string()
+        }
+        PrincipalKind::SamlUser => "Not authorized to perform sts:AssumeRoleWithSAML".to_string(),
+        _ => message,
     }
 }
 

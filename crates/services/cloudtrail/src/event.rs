@@ -104,10 +104,13 @@ fn holds_secret(service: &Service, id: ShapeId) -> bool {
 
 /// Whether a member at `at` is left out of the record altogether: KMS writes no ciphertext or
 /// plaintext blob into its records (`Decrypt`'s `ciphertextBlob`, `Encrypt`'s `plaintext`),
-/// where other services show a secret as [`HIDDEN`].
+/// and STS no web identity token or SAML assertion (its sensitive strings), where other
+/// services show a secret as [`HIDDEN`].
 fn omitted(at: At) -> bool {
     at.is_some_and(|(service, id)| {
-        service.name == "kms" && matches!(service.shape(id).kind, ShapeKind::Blob)
+        let shape = service.shape(id);
+        (service.name == "kms" && matches!(shape.kind, ShapeKind::Blob))
+            || (service.name == "sts" && shape.sensitive && matches!(shape.kind, ShapeKind::String))
     })
 }
 
@@ -245,6 +248,16 @@ fn anonymous_identity(mut id: ObjectWriter<'_>) {
     id.close();
 }
 
+/// `userIdentity` of `AssumeRoleWithWebIdentity`/`AssumeRoleWithSAML`, as AWS records it:
+/// the provider and the token's subject, no ARN and no key.
+fn federated_identity(mut id: ObjectWriter<'_>, p: &Principal) {
+    id.str("type", p.kind.as_str());
+    id.str("principalId", &p.user_id);
+    id.str("userName", &p.name);
+    id.str("identityProvider", &p.arn);
+    id.close();
+}
+
 /// The `accountId` S3 records for an anonymous caller.
 const ANONYMOUS_ACCOUNT: &str = "ANONYMOUS_PRINCIPAL";
 
@@ -268,6 +281,13 @@ fn user_identity(out: &mut Vec<u8>, f: &EventFacts<'_>) {
         id.str("type", p.kind.as_str());
         id.str("invokedBy", &p.arn);
         id.close();
+        return;
+    }
+    if matches!(
+        p.kind,
+        PrincipalKind::WebIdentityUser | PrincipalKind::SamlUser
+    ) {
+        federated_identity(id, p);
         return;
     }
     id.str("type", p.kind.as_str());
@@ -567,6 +587,31 @@ mod tests {
             serde_json::from_str(&serde_json::to_string(&super::Shaped(&input, at)).unwrap())
                 .unwrap();
         assert_eq!(streamed, tree);
+    }
+
+    /// STS records leave web identity tokens and SAML assertions out, as AWS's do.
+    #[test]
+    fn sts_records_leave_tokens_and_assertions_out() {
+        let sts = rampart_model::service("sts").unwrap();
+        for (op, secret) in [
+            ("AssumeRoleWithWebIdentity", "WebIdentityToken"),
+            ("AssumeRoleWithSAML", "SAMLAssertion"),
+        ] {
+            let input = serde_json::json!({
+                "RoleArn": "arn:aws:iam::111122223333:role/r",
+                secret: "eyJhbGciOi...",
+            });
+            let at = sts.operation(op).unwrap().input.map(|id| (sts, id));
+            let tree = super::cloudtrail_shape_at(&input, at);
+            assert_eq!(
+                tree,
+                serde_json::json!({"roleArn": "arn:aws:iam::111122223333:role/r"})
+            );
+            let streamed: serde_json::Value =
+                serde_json::from_str(&serde_json::to_string(&super::Shaped(&input, at)).unwrap())
+                    .unwrap();
+            assert_eq!(streamed, tree);
+        }
     }
 
     /// The security module's services record under AWS's event sources (their signing names).

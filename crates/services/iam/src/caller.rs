@@ -28,10 +28,13 @@ pub async fn policies(
     let mut db = Db::Read(store);
     let account = principal.account_id.as_str();
     match principal.kind {
-        // The anonymous caller has no identity, hence no policies of its own.
-        PrincipalKind::Root | PrincipalKind::Anonymous | PrincipalKind::Service => {
-            Ok(CallerPolicies::default())
-        }
+        // The anonymous caller, AWS service principals and the callers an identity provider
+        // proves have no IAM identity, hence no policies of their own.
+        PrincipalKind::Root
+        | PrincipalKind::Anonymous
+        | PrincipalKind::Service
+        | PrincipalKind::WebIdentityUser
+        | PrincipalKind::SamlUser => Ok(CallerPolicies::default()),
         PrincipalKind::User => user_policies(&mut db, account, &principal.user_id).await,
         PrincipalKind::AssumedRole => {
             let context = principal.session.as_ref().map(|s| &s.context);

@@ -22,6 +22,8 @@ pub mod oidc_providers;
 pub mod passwords;
 pub mod policies;
 pub mod roles;
+pub mod saml_metadata;
+pub mod saml_providers;
 pub mod signin;
 pub mod sim_principal;
 pub mod simulate;
@@ -172,28 +174,44 @@ routes! {
             authz: oidc_providers::authz;
         UpdateOpenIDConnectProviderThumbprint => Write, |i, c, mut d| oidc_providers::update_thumbprints(i, c, &mut d),
             authz: oidc_providers::authz;
+        CreateSAMLProvider => Write, |i, c, mut d| saml_providers::create(i, c, &mut d),
+            authz: saml_providers::authz;
+        GetSAMLProvider => Read, |i, c, mut d| saml_providers::get(i, c, &mut d),
+            authz: saml_providers::authz;
+        ListSAMLProviders => Read, |i, c, mut d| saml_providers::list(i, c, &mut d),
+            authz: saml_providers::authz;
+        UpdateSAMLProvider => Write, |i, c, mut d| saml_providers::update(i, c, &mut d),
+            authz: saml_providers::authz;
+        DeleteSAMLProvider => Write, |i, c, mut d| saml_providers::delete(i, c, &mut d),
+            authz: saml_providers::authz;
+        TagSAMLProvider => Write, |i, c, mut d| saml_providers::tag(i, c, &mut d),
+            authz: saml_providers::authz;
+        UntagSAMLProvider => Write, |i, c, mut d| saml_providers::untag(i, c, &mut d),
+            authz: saml_providers::authz;
+        ListSAMLProviderTags => Read, |i, c, mut d| saml_providers::list_tags(i, c, &mut d),
+            authz: saml_providers::authz;
     }
     not_built {
-        // SAML providers, service-linked roles, SSH keys, server and
+        // Service-linked roles, SSH keys, server and
         // signing certificates, service-specific credentials, organizations features.
         AcceptDelegationRequest, AssociateDelegationRequest,
-        CreateDelegationRequest, CreateSAMLProvider,
-        CreateServiceLinkedRole, CreateServiceSpecificCredential, DeleteSAMLProvider, DeleteSSHPublicKey, DeleteServerCertificate,
+        CreateDelegationRequest,
+        CreateServiceLinkedRole, CreateServiceSpecificCredential, DeleteSSHPublicKey, DeleteServerCertificate,
         DeleteServiceLinkedRole, DeleteServiceSpecificCredential, DeleteSigningCertificate,
         DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
         DisableOutboundWebIdentityFederation, EnableOrganizationsRootCredentialsManagement,
         EnableOrganizationsRootSessions, EnableOutboundWebIdentityFederation,
         GenerateOrganizationsAccessReport, GetDelegationRequest, GetHumanReadableSummary,
         GetOrganizationsAccessReport,
-        GetOutboundWebIdentityFederationInfo, GetSAMLProvider, GetSSHPublicKey,
+        GetOutboundWebIdentityFederationInfo, GetSSHPublicKey,
         GetServerCertificate, GetServiceLinkedRoleDeletionStatus, ListDelegationRequests,
         ListOrganizationsFeatures,
-        ListPoliciesGrantingServiceAccess, ListSAMLProviderTags, ListSAMLProviders,
+        ListPoliciesGrantingServiceAccess,
         ListSSHPublicKeys, ListServerCertificateTags, ListServerCertificates,
         ListServiceSpecificCredentials, ListSigningCertificates, RejectDelegationRequest,
         ResetServiceSpecificCredential,
-        SendDelegationToken, SetSecurityTokenServicePreferences, TagSAMLProvider, TagServerCertificate, UntagSAMLProvider,
-        UntagServerCertificate, UpdateDelegationRequest, UpdateSAMLProvider, UpdateSSHPublicKey, UpdateServerCertificate,
+        SendDelegationToken, SetSecurityTokenServicePreferences, TagServerCertificate,
+        UntagServerCertificate, UpdateDelegationRequest, UpdateSSHPublicKey, UpdateServerCertificate,
         UpdateServiceSpecificCredential, UpdateSigningCertificate, UploadSSHPublicKey,
         UploadServerCertificate, UploadSigningCertificate,
     }
@@ -241,7 +259,7 @@ mod tests {
         assert_eq!(access(Op::ListVirtualMFADevices), Some(Access::Read));
         assert_eq!(access(Op::AttachRolePolicy), Some(Access::Write));
         assert_eq!(access(Op::CreateOpenIDConnectProvider), Some(Access::Write));
-        assert_eq!(access(Op::CreateSAMLProvider), None);
+        assert_eq!(access(Op::CreateSAMLProvider), Some(Access::Write));
         assert!(route(Op::ChangePassword).is_some_and(|r| r.prepare.is_some()));
         assert!(route(Op::CreateUser).is_some_and(|r| r.prepare.is_none()));
     }

@@ -49,7 +49,7 @@ pub fn provider_arn(account: &str, url: &str) -> String {
 }
 
 /// A provider's name: its URL without the scheme and without a trailing `/`.
-fn url_name(url: &str) -> &str {
+pub fn url_name(url: &str) -> &str {
     url.strip_prefix("https://")
         .unwrap_or(url)
         .trim_end_matches('/')
@@ -123,6 +123,23 @@ async fn load(db: &mut Db<'_>, ctx: &CallContext, input: &Value) -> Res<(Entity,
         .ok_or_else(|| not_found(arn))?;
     let doc = read_doc(&e)?;
     Ok((e, doc))
+}
+
+/// The provider of `account` whose URL is a token's issuer `iss` (`https://...`), with its
+/// document.
+pub async fn for_issuer(
+    db: &mut Db<'_>,
+    account: &str,
+    iss: &str,
+) -> Res<Option<(Entity, OidcProviderDoc)>> {
+    if !iss.starts_with("https://") {
+        return Ok(None);
+    }
+    let Some(e) = find(db, account, OIDC_PROVIDER, url_name(iss)).await? else {
+        return Ok(None);
+    };
+    let doc = read_doc(&e)?;
+    Ok(Some((e, doc)))
 }
 
 /// The URL as AWS accepts it: `https://`, a host, an optional path, no query or fragment.

@@ -170,6 +170,9 @@ impl CallContext {
                 let age = (self.now - at).num_seconds().max(0);
                 keys.push(one("aws:MultiFactorAuthAge", age.to_string()));
             }
+            if let Some(provider) = &session.context.federated_provider {
+                keys.push(one("aws:FederatedProvider", provider.clone()));
+            }
         }
         keys
     }

@@ -35,4 +35,4 @@ pub use db::Db;
 pub use error::ServiceError;
 pub use payload::{BlobStore, OutboundBody, Payload, StagedBody};
 pub use principal::{Principal, PrincipalKind};
-pub use route::{Access, OnBehalfError, Route};
+pub use route::{Access, Extensions, OnBehalfError, Proof, Route};

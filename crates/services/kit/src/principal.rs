@@ -52,6 +52,11 @@ pub struct SessionContext {
     /// True when this session was obtained with another role session (role chaining).
     #[serde(default)]
     pub chained: bool,
+    /// For a session obtained from an identity provider (`AssumeRoleWithWebIdentity`,
+    /// `AssumeRoleWithSAML`): the provider's ARN (`aws:FederatedProvider`), carried by
+    /// sessions chained from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated_provider: Option<String>,
 }
 
 /// An authenticated caller.
@@ -124,15 +129,45 @@ impl Principal {
         self.kind == PrincipalKind::Service
     }
 
-    /// True for callers with no IAM identity (anonymous or an AWS service): no identity
-    /// policies, boundary, session policies or SCPs apply to them.
+    /// True for callers with no IAM identity (anonymous, an AWS service, or a caller proven by
+    /// an identity provider): no identity policies, boundary, session policies, SCPs or
+    /// organization apply to them; only a resource policy (a bucket policy, a role's trust
+    /// policy) lets them act.
     pub fn has_no_identity(&self) -> bool {
-        matches!(self.kind, PrincipalKind::Anonymous | PrincipalKind::Service)
+        matches!(
+            self.kind,
+            PrincipalKind::Anonymous
+                | PrincipalKind::Service
+                | PrincipalKind::WebIdentityUser
+                | PrincipalKind::SamlUser
+        )
     }
 
     /// True for the caller of an unsigned request.
     pub fn is_anonymous(&self) -> bool {
         self.kind == PrincipalKind::Anonymous
+    }
+
+    /// The caller of an unsigned federation call, proven by a token or assertion of the
+    /// identity provider `provider_arn` (`arn:aws:iam::A:oidc-provider/...`, which a trust
+    /// policy's `Federated` element names) of `account_id`. `user_id` is CloudTrail's
+    /// `principalId` and `name` its `userName` (the token's subject).
+    pub fn federated(
+        kind: PrincipalKind,
+        account_id: &str,
+        provider_arn: &str,
+        user_id: String,
+        name: String,
+    ) -> Principal {
+        Principal {
+            account_id: account_id.to_string(),
+            kind,
+            arn: provider_arn.to_string(),
+            user_id,
+            name,
+            access_key_id: String::new(),
+            session: None,
+        }
     }
 }
 

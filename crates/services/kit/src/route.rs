@@ -76,6 +76,52 @@ pub type PrepareFn = for<'a> fn(
     &'a Store,
 ) -> BoxFuture<'a, Result<Option<Preparation>, ServiceError>>;
 
+/// What an unsigned call's own proof (a web identity token, a SAML assertion) established:
+/// the caller, and what the proof said, which the call's authorization and handler read back
+/// from [`CallContext::prepared`].
+pub struct Proof {
+    /// The caller the proof names.
+    pub principal: crate::principal::Principal,
+    /// The verified content of the proof.
+    pub facts: crate::context::Prepared,
+}
+
+/// Process-wide state a service keeps for authentication (the JWKS cache of OpenID Connect
+/// issuers, the operator's offline key sets), one value per type, set up when the server
+/// starts.
+#[derive(Clone, Default)]
+pub struct Extensions(
+    std::collections::HashMap<std::any::TypeId, std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+);
+
+impl Extensions {
+    /// Adds (or replaces) the value of type `T`.
+    pub fn insert<T: std::any::Any + Send + Sync>(&mut self, value: T) {
+        self.0
+            .insert(std::any::TypeId::of::<T>(), std::sync::Arc::new(value));
+    }
+
+    /// The value of type `T`, if the server set one up.
+    pub fn get<T: std::any::Any + Send + Sync>(&self) -> Option<&T> {
+        self.0.get(&std::any::TypeId::of::<T>())?.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Extensions({})", self.0.len())
+    }
+}
+
+/// Verifies the proof an unsigned call brings in its input (the context's principal is the
+/// anonymous caller); an error is the call's answer (`InvalidIdentityToken`, ...).
+pub type AuthnFn = for<'a> fn(
+    &'a Value,
+    &'a CallContext,
+    &'a Store,
+    &'a Extensions,
+) -> BoxFuture<'a, Result<Proof, ServiceError>>;
+
 /// One built operation's entry.
 #[derive(Clone, Copy)]
 pub struct Route {
@@ -91,6 +137,8 @@ pub struct Route {
     pub handle: HandleFn,
     /// Its slow work before the write transaction, if any.
     pub prepare: Option<PrepareFn>,
+    /// For an operation AWS accepts unsigned with a proof of its own, the proof's check.
+    pub authn: Option<AuthnFn>,
 }
 
 impl std::fmt::Debug for Route {
@@ -100,6 +148,7 @@ impl std::fmt::Debug for Route {
             .field("operation", &self.operation)
             .field("access", &self.access)
             .field("prepare", &self.prepare.is_some())
+            .field("authn", &self.authn.is_some())
             .finish()
     }
 }
@@ -209,6 +258,20 @@ impl Route {
         }
     }
 
+    /// Checks the proof of an unsigned call; `None` when the operation takes none.
+    pub async fn authenticate(
+        &self,
+        input: &Value,
+        ctx: &CallContext,
+        store: &Store,
+        extensions: &Extensions,
+    ) -> Option<Result<Proof, ServiceError>> {
+        match self.authn {
+            Some(f) => Some(f(input, ctx, store, extensions).await),
+            None => None,
+        }
+    }
+
     /// Plans the call's slow work; `Ok(None)` when it has none.
     pub async fn prepare(
         &self,
@@ -236,6 +299,9 @@ impl Route {
 ///         // an arm may name its own authorization and a preparation:
 ///         ChangePassword => Write, |i, c, mut d| passwords::change(i, c, &mut d),
 ///             authz: passwords::authz, prepare: login_profiles::prepare;
+///         // an operation AWS takes unsigned names the check of its own proof:
+///         AssumeRoleWithWebIdentity => Write, |i, c, d| web_identity::handle(i, c, d),
+///             authz: web_identity::authz, authn: web_identity::authenticate;
 ///     }
 ///     not_built { ConnectCustomKeyStore, CreateCustomKeyStore }
 /// }
@@ -253,7 +319,7 @@ macro_rules! routes {
         built {
             $(
                 $op:ident => $access:ident, |$i:ident, $c:ident, $d:pat_param| $body:expr
-                $(, authz: $authz:path)? $(, prepare: $prepare:path)?
+                $(, authz: $authz:path)? $(, prepare: $prepare:path)? $(, authn: $authn:path)?
             );* $(;)?
         }
         not_built { $($missing:ident),* $(,)? }
@@ -308,6 +374,7 @@ macro_rules! routes {
                             handle
                         },
                         prepare: $crate::routes!(@prepare $op $($prepare)?),
+                        authn: $crate::routes!(@authn $op $($authn)?),
                     }),
                 )*
                 $(Op::$missing => None,)*
@@ -316,6 +383,18 @@ macro_rules! routes {
     };
     (@authz $default:path) => { $default };
     (@authz $default:path, $own:path) => { $own };
+    (@authn $op:ident) => { None };
+    (@authn $op:ident $authn:path) => {{
+        fn authn<'a>(
+            input: &'a ::serde_json::Value,
+            ctx: &'a $crate::context::CallContext,
+            store: &'a ::rampart_store::Store,
+            extensions: &'a $crate::route::Extensions,
+        ) -> $crate::route::BoxFuture<'a, Result<$crate::route::Proof, $crate::error::ServiceError>> {
+            Box::pin(async move { $authn(input, ctx, store, extensions).await.map_err(Into::into) })
+        }
+        Some(authn as $crate::route::AuthnFn)
+    }};
     (@prepare $op:ident) => { None };
     (@prepare $op:ident $prepare:path) => {{
         fn prepare<'a>(

@@ -15,8 +15,8 @@ pub use rampart_kit::{
 };
 pub use rampart_kit::{
     Access, Authorizer, AuthzError, AuthzQuestion, AuthzRequest, BlobStore, CallContext,
-    CallerPolicies, Db, NamedPolicy, Payload, Preparation, Prepared, Principal, PrincipalKind,
-    ResourcePolicy, ResourceRef, Route, ServiceError, SideCall, SideCalls,
+    CallerPolicies, Db, Extensions, NamedPolicy, Payload, Preparation, Prepared, Principal,
+    PrincipalKind, ResourcePolicy, ResourceRef, Route, ServiceError, SideCall, SideCalls,
 };
 pub use rampart_kms as kms;
 pub use rampart_organizations as organizations;

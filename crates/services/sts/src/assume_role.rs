@@ -140,6 +140,21 @@ fn trust_allows(
     input: &Value,
     mfa_keys: &[ContextEntry],
 ) -> bool {
+    let mut keys = request_keys(input);
+    keys.extend_from_slice(mfa_keys);
+    trust_allows_with(trust, action, role_arn, role_account, ctx, &keys)
+}
+
+/// Whether the trust policy alone allows `action` on the role for this caller with these
+/// condition keys.
+pub(crate) fn trust_allows_with(
+    trust: &str,
+    action: &str,
+    role_arn: &str,
+    role_account: &str,
+    ctx: &CallContext,
+    keys: &[ContextEntry],
+) -> bool {
     let Ok(trust) = Policy::parse(trust, PolicyKind::Trust) else {
         return false;
     };
@@ -155,9 +170,7 @@ fn trust_allows(
         resource_policy_required: true,
         ..PolicySet::default()
     };
-    let mut keys = request_keys(input);
-    keys.extend_from_slice(mfa_keys);
-    let (principal, context) = ctx.policy_subject(&keys, &[]);
+    let (principal, context) = ctx.policy_subject(keys, &[]);
     let req = Request::new(
         principal,
         action,
@@ -168,7 +181,7 @@ fn trust_allows(
     evaluate(&req, &set).outcome == Outcome::Allow
 }
 
-fn denied(ctx: &CallContext, action: &str, arn: &str) -> ServiceError {
+pub(crate) fn denied(ctx: &CallContext, action: &str, arn: &str) -> ServiceError {
     StsError::AccessDenied(format!(
         "User: {} is not authorized to perform: {action} on resource: {arn}",
         ctx.principal.arn
@@ -339,6 +352,7 @@ pub async fn handle(
         tags,
         transitive_tag_keys: transitive,
         chained,
+        federated_provider: previous.and_then(|p| p.federated_provider.clone()),
     };
     let owner = KeyOwner {
         account_id: account.clone(),

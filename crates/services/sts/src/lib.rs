@@ -5,14 +5,22 @@
 //! - [`info`]: `GetCallerIdentity`, `GetAccessKeyInfo`, `DecodeAuthorizationMessage`.
 //! - [`issue`]: issuing a temporary key with its session context.
 //! - [`mfa`]: MFA codes presented to STS.
+//! - [`web_identity`]: `AssumeRoleWithWebIdentity`, with [`oidc`] verifying the token.
+//! - [`saml`]: `AssumeRoleWithSAML`, with [`saml_assertion`] reading the signed assertion.
+//! - [`federated`]: the trust policy's question and the session for both.
 
 use rampart_kit::routes;
 
 pub mod assume_role;
+pub mod federated;
 pub mod info;
 pub mod issue;
 pub mod mfa;
+pub mod oidc;
+pub mod saml;
+pub mod saml_assertion;
 pub mod session_token;
+pub mod web_identity;
 
 use rampart_store::Store;
 use serde_json::Value;
@@ -40,6 +48,14 @@ service_errors! {
         InvalidAuthorizationMessageException,
         /// A parameter value is not valid.
         InvalidParameterValue,
+        /// The web identity token could not be validated.
+        InvalidIdentityToken,
+        /// The web identity token has expired.
+        ExpiredTokenException,
+        /// The identity provider could not be reached to verify the token.
+        IDPCommunicationError,
+        /// The identity provider's claim is not acceptable.
+        IDPRejectedClaim,
     }
 }
 
@@ -54,11 +70,26 @@ routes! {
         AssumeRole => Write, |i, c, d| assume_role::handle(i, c, d);
         GetSessionToken => Write, |i, c, d| session_token::get_session_token(i, c, d);
         GetFederationToken => Write, |i, c, d| session_token::get_federation_token(i, c, d);
+        // Unsigned: the token is the proof, checked before authorization.
+        AssumeRoleWithWebIdentity => Write, |i, c, d| federated::handle(i, c, d),
+            authz: federated_authz, authn: web_identity::authenticate;
+        AssumeRoleWithSAML => Write, |i, c, d| federated::handle(i, c, d),
+            authz: federated_authz, authn: saml::authenticate;
     }
     not_built {
-        AssumeRoleWithSAML, AssumeRoleWithWebIdentity, AssumeRoot, GetDelegatedAccessToken,
+        AssumeRoot, GetDelegatedAccessToken,
         GetWebIdentityToken,
     }
+}
+
+/// The trust policy's question for a call proven by an identity provider.
+async fn federated_authz(
+    _op: Op,
+    input: &Value,
+    ctx: &CallContext,
+    store: &Store,
+) -> Result<Option<AuthzRequest>, ServiceError> {
+    federated::authz(input, ctx, store).await
 }
 
 /// The authorization question of an STS operation.

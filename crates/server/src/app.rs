@@ -298,6 +298,11 @@ fn print_banner(config: &ServeConfig, addr: &str, boot: &bootstrap::Bootstrap) {
             boot.credentials_file.display()
         ),
     }
+    if !rampart_services::saml_signatures_available() {
+        println!(
+            "  SAML:       unavailable: built without libxmlsec1 (install libxmlsec1-dev and pkg-config, then rebuild)"
+        );
+    }
     println!(
         "Try: AWS_SHARED_CREDENTIALS_FILE={} aws --endpoint-url http://{addr} sts get-caller-identity",
         boot.credentials_file.display()

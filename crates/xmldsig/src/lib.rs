@@ -35,6 +35,14 @@ pub enum XmlDsigError {
     /// Out of memory.
     #[error("out of memory")]
     Memory,
+    /// Rampart was built without libxmlsec1.
+    #[error("Rampart was built without libxmlsec1, so SAML signatures cannot be checked: install libxmlsec1-dev and pkg-config (Debian) and rebuild")]
+    Unavailable,
+}
+
+/// Whether this build can check XML signatures (it was built with libxmlsec1).
+pub fn available() -> bool {
+    !cfg!(xmldsig_unavailable)
 }
 
 fn from_code(code: i32) -> XmlDsigError {
@@ -45,10 +53,51 @@ fn from_code(code: i32) -> XmlDsigError {
         -5 => XmlDsigError::Invalid,
         -6 => XmlDsigError::References,
         -7 => XmlDsigError::Memory,
+        UNAVAILABLE => XmlDsigError::Unavailable,
         _ => XmlDsigError::Init,
     }
 }
 
+/// The code of a build without the library.
+const UNAVAILABLE: i32 = -8;
+
+/// Stand-ins for a build without libxmlsec1: `init` fails first, so nothing else is reached.
+#[cfg(xmldsig_unavailable)]
+#[allow(clippy::missing_safety_doc)]
+mod ffi {
+    use std::os::raw::{c_char, c_int, c_uchar, c_void};
+
+    pub unsafe fn rampart_xmldsig_init() -> c_int {
+        super::UNAVAILABLE
+    }
+    pub unsafe fn rampart_xmldsig_free(_p: *mut c_void) {}
+    pub unsafe fn rampart_xmldsig_check_cert(_der: *const c_uchar, _len: usize) -> c_int {
+        super::UNAVAILABLE
+    }
+    pub unsafe fn rampart_xmldsig_verify(
+        _xml: *const c_char,
+        _xml_len: usize,
+        _certs: *const *const c_uchar,
+        _cert_lens: *const usize,
+        _ncerts: usize,
+        _out: *mut *mut c_uchar,
+        _out_len: *mut usize,
+    ) -> c_int {
+        super::UNAVAILABLE
+    }
+    pub unsafe fn rampart_xmldsig_sign(
+        _xml: *const c_char,
+        _xml_len: usize,
+        _key_pem: *const c_uchar,
+        _key_len: usize,
+        _out: *mut *mut c_uchar,
+        _out_len: *mut usize,
+    ) -> c_int {
+        super::UNAVAILABLE
+    }
+}
+
+#[cfg(not(xmldsig_unavailable))]
 mod ffi {
     use std::os::raw::{c_char, c_int, c_uchar, c_void};
 

@@ -82,8 +82,11 @@ pub fn parse(xml: &str) -> Result<Metadata, String> {
                         let der = STANDARD
                             .decode(b64)
                             .map_err(|_| "a certificate is not base64".to_string())?;
-                        rampart_xmldsig::check_certificate(&der).map_err(|_| {
-                            "a signing certificate is not a valid X.509 certificate".to_string()
+                        rampart_xmldsig::check_certificate(&der).map_err(|e| match e {
+                            rampart_xmldsig::XmlDsigError::Unavailable => e.to_string(),
+                            _ => {
+                                "a signing certificate is not a valid X.509 certificate".to_string()
+                            }
                         })?;
                         certificates.push(der);
                     }

@@ -117,3 +117,9 @@ async fn authorize(
         _ => None,
     })
 }
+
+/// Whether this build can check SAML signatures (it was built with libxmlsec1); without it
+/// `AssumeRoleWithSAML` answers `InvalidIdentityToken` saying what to install.
+pub fn saml_signatures_available() -> bool {
+    rampart_xmldsig::available()
+}

@@ -111,6 +111,7 @@ pub async fn authenticate(
         rampart_xmldsig::XmlDsigError::Parse => {
             invalid("Invalid SAML response: not well-formed XML")
         }
+        rampart_xmldsig::XmlDsigError::Unavailable => invalid(e.to_string()),
         _ => invalid("Response signature invalid"),
     })?;
     let assertion = saml_assertion::read(&signed)

@@ -216,6 +216,33 @@ def validate(server, arn, start, end):
     )
 
 
+def rampart_validate(server, arn):
+    """`rampart trail validate` over the server's data dir (read while the server runs)."""
+    from conftest import BIN
+
+    proc = subprocess.run(
+        [BIN, "trail", "validate", "--trail-arn", arn, "--data-dir", server.data_dir, "--verbose"],
+        capture_output=True, text=True,
+    )
+    return proc
+
+
+def both_detect(server, arn, start, end, aws_says, rampart_says):
+    """Both validators fail, each naming what is wrong."""
+    bad = validate(server, arn, start, end)
+    assert bad.returncode == 1 and aws_says in bad.stderr, bad.stderr
+    ours = rampart_validate(server, arn)
+    assert ours.returncode == 1 and rampart_says in ours.stdout, ours.stdout + ours.stderr
+
+
+def both_pass(server, arn, start, end):
+    ok = validate(server, arn, start, end)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    ours = rampart_validate(server, arn)
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    return ours
+
+
 def test_log_files_and_digests_validate_and_tampering_is_detected(trail_server):
     server = trail_server
     account = account_of(server)
@@ -272,34 +299,56 @@ def test_log_files_and_digests_validate_and_tampering_is_detected(trail_server):
     assert f"3/3 digest files valid" in ok.stdout, ok.stdout
     assert f"{len(logs)}/{len(logs)} log files valid" in ok.stdout, ok.stdout
 
+    ours = both_pass(server, arn, start, end)
+    assert "3/3 digest files valid" in ours.stdout, ours.stdout
+    assert f"{len(logs)}/{len(logs)} log files valid" in ours.stdout, ours.stdout
+
     # A log file altered, then deleted.
     victim = logs[0]
+    url = f"s3://ct-logs/{victim}"
     original = s3.get_object(Bucket="ct-logs", Key=victim)["Body"].read()
     forged = json.loads(gzip.decompress(original))
     forged["Records"] = forged["Records"][1:]
     s3.put_object(Bucket="ct-logs", Key=victim, Body=gzip.compress(json.dumps(forged).encode()))
-    bad = validate(server, arn, start, end)
-    assert bad.returncode == 1 and "hash value doesn't match" in bad.stderr, bad.stderr
+    both_detect(server, arn, start, end, "hash value doesn't match",
+                f"Log file\t{url}\tINVALID: hash value doesn't match")
     s3.delete_object(Bucket="ct-logs", Key=victim)
-    bad = validate(server, arn, start, end)
-    assert bad.returncode == 1 and f"{victim}\tINVALID: not found" in bad.stderr, bad.stderr
+    both_detect(server, arn, start, end, f"{victim}\tINVALID: not found",
+                f"Log file\t{url}\tINVALID: not found")
     s3.put_object(Bucket="ct-logs", Key=victim, Body=original)
-    assert validate(server, arn, start, end).returncode == 0
+    both_pass(server, arn, start, end)
 
     # A digest altered (its signature no longer holds), then one deleted from the middle.
     middle = digests[1]
+    murl = f"s3://ct-logs/{middle}"
     obj = s3.get_object(Bucket="ct-logs", Key=middle)
     body, meta = obj["Body"].read(), obj["Metadata"]
     doc = json.loads(gzip.decompress(body))
     doc["logFiles"] = []
     s3.put_object(Bucket="ct-logs", Key=middle, Body=gzip.compress(json.dumps(doc).encode()), Metadata=meta)
-    bad = validate(server, arn, start, end)
-    assert bad.returncode == 1 and "signature verification failed" in bad.stderr, bad.stderr
+    both_detect(server, arn, start, end, "signature verification failed",
+                f"Digest file\t{murl}\tINVALID: signature verification failed")
     s3.delete_object(Bucket="ct-logs", Key=middle)
-    bad = validate(server, arn, start, end)
-    assert bad.returncode == 1 and f"{middle}\tINVALID: not found" in bad.stderr, bad.stderr
+    both_detect(server, arn, start, end, f"{middle}\tINVALID: not found",
+                f"Digest file\t{murl}\tINVALID: not found")
     s3.put_object(Bucket="ct-logs", Key=middle, Body=body, Metadata=meta)
+    both_pass(server, arn, start, end)
+
+    # A forged log file added under the trail's root: validate-logs checks only the files
+    # the digests list and passes; `rampart trail validate` names it.
+    added = victim.rsplit("_", 1)[0] + "_ForgedForgedForg.json.gz"
+    s3.put_object(Bucket="ct-logs", Key=added, Body=original)
     assert validate(server, arn, start, end).returncode == 0
+    ours = rampart_validate(server, arn)
+    assert ours.returncode == 1, ours.stdout
+    assert f"Log file\ts3://ct-logs/{added}\tINVALID: not listed in any digest" in ours.stdout, ours.stdout
+    s3.delete_object(Bucket="ct-logs", Key=added)
+    # So is a forged digest outside the chain.
+    forged_digest = digests[0][:-24] + "20000101T000000Z.json.gz"
+    s3.put_object(Bucket="ct-logs", Key=forged_digest, Body=body, Metadata=meta)
+    ours = rampart_validate(server, arn)
+    assert ours.returncode == 1, ours.stdout
+    assert f"s3://ct-logs/{forged_digest}\tINVALID: not in the digest chain" in ours.stdout, ours.stdout
 
 
 def lookup_ids(ct):

@@ -11,8 +11,8 @@ use rampart_services::{
     blob_cipher::{BlobCipher, SEGMENT, TAG},
     s3::{repo, sse},
     trails::{
-        destination, keys,
-        model::{self, DeliveryDoc},
+        destination, digest, keys,
+        model::{self, DeliveryDoc, Trail},
         validate::{self, ChainPlan, Kind, Object, Report, Source},
     },
     BlobStore, Db,
@@ -86,7 +86,8 @@ fn print_report(bucket: &str, report: &Report, verbose: bool) {
     println!("{logs_ok}/{logs} log files valid");
 }
 
-/// Validates every chain of the trail `arn`: (its bucket, the verdicts).
+/// Validates every chain of the trail `arn` (per account and region): (its bucket, the
+/// verdicts).
 pub async fn validate_trail(
     store: &Store,
     blobs: BlobStore,
@@ -113,18 +114,13 @@ pub async fn validate_trail(
         .await
         .map_err(|_| anyhow::anyhow!("cannot read the bucket"))?
         .with_context(|| format!("bucket {} does not exist", trail.doc.bucket))?;
-    let root = destination::logs_root(
-        trail.doc.prefix.as_deref(),
-        trail.doc.organization_id.as_deref(),
-        account,
-    );
     let mut src = DataDir {
         store,
         blobs,
         bucket,
     };
     let mut report = Report::default();
-    for plan in plans(&mut src, &root, &state).await? {
+    for plan in plans(&mut src, &trail, &state).await? {
         validate::validate_chain(&mut src, &trail.doc.bucket, &plan, &mut report)
             .await
             .map_err(anyhow::Error::msg)?;
@@ -132,27 +128,48 @@ pub async fn validate_trail(
     Ok((trail.doc.bucket.clone(), report))
 }
 
-/// One plan per region the trail's state names or the bucket holds files for under `root`.
+/// One plan per account and region the trail's state names or the bucket holds files for
+/// under the trail's roots (the owner's, and for an organization trail every account's).
 async fn plans(
     src: &mut DataDir<'_>,
-    root: &str,
+    trail: &Trail,
     state: &DeliveryDoc,
 ) -> anyhow::Result<Vec<ChainPlan>> {
-    let mut regions: BTreeSet<String> = state.chains.keys().cloned().collect();
-    for dir in ["CloudTrail/", "CloudTrail-Digest/"] {
-        let prefix = format!("{root}{dir}");
-        for key in src.list(&prefix).await.map_err(anyhow::Error::msg)? {
-            if let Some(region) = key.get(prefix.len()..).and_then(|r| r.split('/').next()) {
-                regions.insert(region.to_string());
-            }
+    let owner = trail.account();
+    let org = trail.doc.organization_id.as_deref();
+    let root_of = |account: &str| destination::logs_root(trail.doc.prefix.as_deref(), org, account);
+    let own_root = root_of(owner);
+    let base = own_root
+        .strip_suffix(&format!("{owner}/"))
+        .unwrap_or(&own_root)
+        .to_string();
+    let mut chains: BTreeSet<(String, String)> = state
+        .chains
+        .keys()
+        .map(|k| {
+            let (account, region) = digest::parse_chain_key(owner, k);
+            (account.to_string(), region.to_string())
+        })
+        .collect();
+    for key in src.list(&base).await.map_err(anyhow::Error::msg)? {
+        let mut parts = key.get(base.len()..).unwrap_or_default().split('/');
+        let (Some(account), Some(dir), Some(region)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let ours = account == owner || (org.is_some() && is_account_id(account));
+        if ours && (dir == "CloudTrail" || dir == "CloudTrail-Digest") {
+            chains.insert((account.to_string(), region.to_string()));
         }
     }
-    Ok(regions
+    Ok(chains
         .into_iter()
-        .map(|region| {
-            let chain = state.chains.get(&region);
+        .map(|(account, region)| {
+            let chain = state
+                .chains
+                .get(&digest::chain_key(owner, &account, &region));
             ChainPlan {
-                root: root.to_string(),
+                root: root_of(&account),
                 head: chain
                     .and_then(|c| c.previous.as_ref())
                     .map(|p| p.key.clone()),
@@ -162,6 +179,10 @@ async fn plans(
             }
         })
         .collect())
+}
+
+fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The trail's bucket as the data dir holds it.

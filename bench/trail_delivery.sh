@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Delivery throughput of a CloudTrail trail against the release binary: one trail with log
+# file validation logs every call while rampart-loadgen drives signed sts:GetCallerIdentity
+# (each call one audit record, a management event the trail delivers) as fast as the server
+# serves them. When the load stops, the script polls the trail's bucket until every call's
+# record is in a log file, and prints the calls/s offered, the records/s delivered over the
+# whole run and the lag: how long after the last call its record was in the bucket (target:
+# keeps up with 20,000 calls/s, lag under the delivery interval + 5 s).
+# Usage: bench/trail_delivery.sh [seconds] [connections] [delivery-interval-seconds]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-30}
+conns=${2:-32}
+interval=${3:-10}
+
+source bench/lib.sh
+cargo build --release --quiet -p rampart-loadgen
+target="${CARGO_TARGET_DIR:-target}/release"
+start_server --trail-delivery-secs "$interval"
+
+python3 - "$data/root-credentials" "$port" <<'PY'
+import configparser, json, sys
+import boto3
+c = configparser.ConfigParser(); c.read(sys.argv[1])
+kw = dict(endpoint_url=f"http://127.0.0.1:{sys.argv[2]}", region_name="us-east-1",
+          aws_access_key_id=c["default"]["aws_access_key_id"],
+          aws_secret_access_key=c["default"]["aws_secret_access_key"])
+account = boto3.client("sts", **kw).get_caller_identity()["Account"]
+s3 = boto3.client("s3", **kw)
+s3.create_bucket(Bucket="bench-trail")
+s3.put_bucket_policy(Bucket="bench-trail", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+     "Action": "s3:GetBucketAcl", "Resource": "arn:aws:s3:::bench-trail"},
+    {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+     "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::bench-trail/AWSLogs/{account}/*",
+     "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}}]}))
+ct = boto3.client("cloudtrail", **kw)
+ct.create_trail(Name="bench", S3BucketName="bench-trail", EnableLogFileValidation=True)
+ct.start_logging(Name="bench")
+PY
+
+t0=$(cpu_ticks)
+start_ns=$(date +%s%N)
+out=$("$target/rampart-loadgen" --endpoint "http://127.0.0.1:$port" \
+    --credentials "$data/root-credentials" --op sts-get-caller-identity \
+    --connections "$conns" --seconds "$secs" --json)
+end_ns=$(date +%s%N)
+
+python3 - "$data/root-credentials" "$port" "$out" "$start_ns" "$end_ns" "$interval" <<'PY'
+import configparser, gzip, json, sys, time
+import boto3
+c = configparser.ConfigParser(); c.read(sys.argv[1])
+s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{sys.argv[2]}", region_name="us-east-1",
+                  aws_access_key_id=c["default"]["aws_access_key_id"],
+                  aws_secret_access_key=c["default"]["aws_secret_access_key"])
+load = json.loads(sys.argv[3])
+calls = load["ok"] + load["failed"]
+start, end, interval = int(sys.argv[4]) / 1e9, int(sys.argv[5]) / 1e9, int(sys.argv[6])
+seen, delivered, files = set(), 0, 0
+deadline = end + interval + 120
+while delivered < calls and time.time() < deadline:
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="bench-trail", Prefix="AWSLogs/"):
+        for o in page.get("Contents", []):
+            k = o["Key"]
+            if "/CloudTrail/" not in k or k in seen:
+                continue
+            seen.add(k)
+            files += 1
+            body = gzip.decompress(s3.get_object(Bucket="bench-trail", Key=k)["Body"].read())
+            delivered += sum(1 for r in json.loads(body)["Records"]
+                             if r["eventName"] == "GetCallerIdentity")
+    if delivered < calls:
+        time.sleep(0.2)
+done = time.time()
+print(f"calls: {calls} in {end - start:.1f} s = {calls / (end - start):,.0f} calls/s "
+      f"({load['connections'] if 'connections' in load else ''} connections, p50 {load['p50_us']} us)")
+print(f"delivered: {delivered} records in {files} log files; all delivered {done - end:.1f} s "
+      f"after the last call (interval {interval} s)")
+print(f"delivery throughput over the run: {delivered / (done - start):,.0f} records/s")
+ok = delivered >= calls and done - end < interval + 5
+print(f"RESULT {'PASS' if ok else 'FAIL'}: lag {done - end:.1f} s (target < {interval + 5} s)")
+PY
+echo "server CPU over the run: $(( ($(cpu_ticks) - t0) / $(getconf CLK_TCK) )) s; RSS $(( $(ps -o rss= -p $pid) / 1024 )) MiB"

@@ -73,7 +73,7 @@ while delivered < calls and time.time() < deadline:
         time.sleep(0.2)
 done = time.time()
 print(f"calls: {calls} in {end - start:.1f} s = {calls / (end - start):,.0f} calls/s "
-      f"({load['connections'] if 'connections' in load else ''} connections, p50 {load['p50_us']} us)")
+      f"(p50 {load['p50_us']} us, p99 {load['p99_us']} us, failed {load['failed']})")
 print(f"delivered: {delivered} records in {files} log files; all delivered {done - end:.1f} s "
       f"after the last call (interval {interval} s)")
 print(f"delivery throughput over the run: {delivered / (done - start):,.0f} records/s")

@@ -208,10 +208,10 @@ def trail_server():
     s.stop()
 
 
-def validate(server, arn, start, end):
+def validate(server, arn, start, end, *extra):
     return server.cli(
         "cloudtrail", "validate-logs", "--trail-arn", arn,
-        "--start-time", iso(start), "--end-time", iso(end), "--verbose",
+        "--start-time", iso(start), "--end-time", iso(end), "--verbose", *extra,
         check=False, env={"AWS_ENDPOINT_URL": server.endpoint},
     )
 
@@ -601,6 +601,12 @@ def test_organization_trail_delivers_member_accounts_records(trail_server):
     ours = rampart_validate(server, arn)
     assert ours.returncode == 0, ours.stdout + ours.stderr
     assert "2/2 digest files valid" in ours.stdout, ours.stdout
+    # validate-logs checks a member's chain with --account-id.
+    start, end = dev_now(server) - 7200, dev_now(server) + 60
+    theirs = validate(server, arn, start, end, "--account-id", member)
+    assert theirs.returncode == 0, theirs.stdout + theirs.stderr
+    assert "1/1 digest files valid" in theirs.stdout, theirs.stdout
+    assert f"{len(member_keys)}/{len(member_keys)} log files valid" in theirs.stdout, theirs.stdout
     victim = member_keys[0]
     s3.put_object(Bucket="ct-org", Key=victim, Body=gzip.compress(b'{"Records":[]}'))
     ours = rampart_validate(server, arn)

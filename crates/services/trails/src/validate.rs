@@ -363,7 +363,14 @@ fn reported(report: &Report, key: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::{DateTime, Duration, Utc};
+    use rampart_kit::db::Db;
+    use rampart_store::Store;
+
     use super::*;
+    use crate::{digest::Chain, keys};
 
     #[test]
     fn stamps_order_digest_keys() {
@@ -381,5 +388,188 @@ mod tests {
             Some("a_20150817T140000Z.json.gz")
         );
         assert_eq!(older(&stored, "a_20150817T130000Z.json.gz", &walked), None);
+    }
+
+    /// A bucket in memory, with the store's public keys.
+    struct Mem<'a> {
+        objects: BTreeMap<String, Object>,
+        store: &'a Store,
+    }
+
+    impl Source for Mem<'_> {
+        async fn list(&mut self, prefix: &str) -> Result<Vec<String>, String> {
+            Ok(self
+                .objects
+                .keys()
+                .filter(|k| k.starts_with(prefix))
+                .cloned()
+                .collect())
+        }
+
+        async fn fetch(&mut self, key: &str) -> Result<Option<Object>, String> {
+            Ok(self.objects.get(key).cloned())
+        }
+
+        async fn public_key(&mut self, region: &str, fp: &str) -> Result<Option<Vec<u8>>, String> {
+            let all = keys::public_keys(&mut Db::Read(self.store), region)
+                .await
+                .map_err(|e| e.message)?;
+            Ok(all.into_iter().find(|(f, _)| f == fp).map(|(_, d)| d))
+        }
+    }
+
+    const ROOT: &str = "AWSLogs/111122223333/";
+
+    fn names() -> digest::Names<'static> {
+        digest::Names {
+            account: "111122223333",
+            region: "us-east-1",
+            trail: "t",
+            home_region: "us-east-1",
+            bucket: "b",
+            root: ROOT,
+        }
+    }
+
+    /// Three hours of one log file each, digested; returns the bucket, the chain plan and
+    /// the log files' keys.
+    async fn delivered(store: &Store) -> (BTreeMap<String, Object>, ChainPlan, Vec<String>) {
+        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        let mut objects = BTreeMap::new();
+        let mut chain = Chain::default();
+        let mut logs = Vec::new();
+        let mut tx = store.begin().await.unwrap();
+        for hour in 0..3 {
+            let at: DateTime<Utc> = t0 + Duration::hours(hour);
+            let key = logfile::key(ROOT, "111122223333", "us-east-1", at, &logfile::unique());
+            let record = format!(r#"{{"eventName":"E{hour}"}}"#);
+            let file = logfile::build(key.clone(), &[(record.as_str(), at)]).unwrap();
+            objects.insert(
+                key.clone(),
+                Object {
+                    body: file.gz.clone(),
+                    signature: None,
+                },
+            );
+            chain.start = Some(at);
+            chain.files = vec![digest::Logged {
+                bucket: "b".into(),
+                key: key.clone(),
+                hash: file.sha256.clone(),
+                oldest: at,
+                newest: at,
+            }];
+            let end = at + Duration::hours(1);
+            let signer = keys::current(&mut Db::Write(&mut tx), "us-east-1", end)
+                .await
+                .unwrap();
+            let d = digest::build(&chain, &names(), end, &signer).unwrap();
+            objects.insert(
+                d.key.clone(),
+                Object {
+                    body: d.gz,
+                    signature: Some(d.signature),
+                },
+            );
+            chain.previous = Some(d.link);
+            logs.push(key);
+        }
+        tx.commit().await.unwrap();
+        let plan = ChainPlan {
+            root: ROOT.into(),
+            region: "us-east-1".into(),
+            head: chain.previous.map(|p| p.key),
+            state_known: true,
+            pending: Vec::new(),
+        };
+        (objects, plan, logs)
+    }
+
+    async fn check(store: &Store, objects: &BTreeMap<String, Object>, plan: &ChainPlan) -> Report {
+        let mut src = Mem {
+            objects: objects.clone(),
+            store,
+        };
+        let mut report = Report::default();
+        validate_chain(&mut src, "b", plan, &mut report)
+            .await
+            .unwrap();
+        report
+    }
+
+    fn problem_of(report: &Report, key: &str) -> Option<Problem> {
+        report
+            .verdicts
+            .iter()
+            .find(|v| v.key == key)
+            .and_then(|v| v.problem)
+    }
+
+    #[tokio::test]
+    async fn finds_altered_missing_and_added_files() {
+        let (store, dir) = rampart_kit::test_support::store().await;
+        let (objects, plan, logs) = delivered(&store).await;
+        let digests: Vec<String> = objects
+            .keys()
+            .filter(|k| k.contains("-Digest/"))
+            .cloned()
+            .collect();
+        let ok = check(&store, &objects, &plan).await;
+        assert!(ok.ok(), "{ok:?}");
+        assert_eq!(ok.count(Kind::Digest), (3, 3));
+        assert_eq!(ok.count(Kind::Log), (3, 3));
+
+        // A log file altered, then deleted.
+        let mut bad = objects.clone();
+        let forged = logfile::build(logs[1].clone(), &[("{}", DateTime::default())]).unwrap();
+        bad.insert(
+            logs[1].clone(),
+            Object {
+                body: forged.gz.clone(),
+                signature: None,
+            },
+        );
+        let r = check(&store, &bad, &plan).await;
+        assert_eq!(problem_of(&r, &logs[1]), Some(Problem::HashMismatch));
+        bad.remove(&logs[1]);
+        let r = check(&store, &bad, &plan).await;
+        assert_eq!(problem_of(&r, &logs[1]), Some(Problem::NotFound));
+
+        // The middle digest re-signed with nothing, altered, then deleted: the walk goes on.
+        let mut bad = objects.clone();
+        let middle = digests[1].clone();
+        let mut altered = bad[&middle].clone();
+        altered.body = logfile::gzip(b"{}").unwrap();
+        bad.insert(middle.clone(), altered);
+        let r = check(&store, &bad, &plan).await;
+        assert_eq!(problem_of(&r, &middle), Some(Problem::Unreadable));
+        let mut resigned = bad[&middle].clone();
+        resigned.body = objects[&middle].body.clone();
+        resigned.signature = objects[&digests[0]].signature.clone();
+        bad.insert(middle.clone(), resigned);
+        let r = check(&store, &bad, &plan).await;
+        assert_eq!(problem_of(&r, &middle), Some(Problem::SignatureFailed));
+        bad.remove(&middle);
+        let r = check(&store, &bad, &plan).await;
+        assert_eq!(problem_of(&r, &middle), Some(Problem::NotFound));
+        assert_eq!(
+            problem_of(&r, &digests[0]),
+            None,
+            "the walk reaches the oldest"
+        );
+        assert_eq!(problem_of(&r, &logs[0]), None);
+        assert_eq!(problem_of(&r, &logs[1]), Some(Problem::NotInAnyDigest));
+
+        // Files added: a log file, and a digest the chain does not reach.
+        let mut bad = objects.clone();
+        let added = format!("{ROOT}CloudTrail/us-east-1/2023/11/14/added.json.gz");
+        bad.insert(added.clone(), objects[&logs[0]].clone());
+        let extra = digests[0].replace(".json.gz", "-extra.json.gz");
+        bad.insert(extra.clone(), objects[&digests[0]].clone());
+        let r = check(&store, &bad, &plan).await;
+        assert_eq!(problem_of(&r, &added), Some(Problem::NotInAnyDigest));
+        assert_eq!(problem_of(&r, &extra), Some(Problem::NotInChain));
+        assert!(!r.ok());
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

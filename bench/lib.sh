@@ -1,6 +1,6 @@
 # Sourced by the load benchmarks: starts the release binary on a fresh data dir and a random
 # loopback port, and stops it (and removes the data dir) when the script exits.
-# RAMPART_BIN, if set, is the binary to run. After start_server: $bin, $data, $port, $pid, $ready_ms (start-up time); cpu_ticks reads the
+# RAMPART_BIN, if set, is the binary to run; start_server's arguments go to `serve`. After start_server: $bin, $data, $port, $pid, $ready_ms (start-up time); cpu_ticks reads the
 # server's CPU time so far (user + system, in clock ticks), ctx_switches its context switches.
 
 start_server() {
@@ -16,7 +16,7 @@ start_server() {
     trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT
     local start
     start=$(date +%s%N)
-    "$bin" serve --listen 127.0.0.1:$port --data-dir "$data" > "$data/out" 2>/dev/null &
+    "$bin" serve --listen 127.0.0.1:$port --data-dir "$data" "$@" > "$data/out" 2>/dev/null &
     pid=$!
     # Bounded: a server that dies or never gets ready must not leave this loop spinning.
     local i

@@ -208,12 +208,39 @@ def trail_server():
     s.stop()
 
 
-def validate(server, arn, start, end):
+def validate(server, arn, start, end, *extra):
     return server.cli(
         "cloudtrail", "validate-logs", "--trail-arn", arn,
-        "--start-time", iso(start), "--end-time", iso(end), "--verbose",
+        "--start-time", iso(start), "--end-time", iso(end), "--verbose", *extra,
         check=False, env={"AWS_ENDPOINT_URL": server.endpoint},
     )
+
+
+def rampart_validate(server, arn):
+    """`rampart trail validate` over the server's data dir (read while the server runs)."""
+    from conftest import BIN
+
+    proc = subprocess.run(
+        [BIN, "trail", "validate", "--trail-arn", arn, "--data-dir", server.data_dir, "--verbose"],
+        capture_output=True, text=True,
+    )
+    return proc
+
+
+def both_detect(server, arn, start, end, aws_says, rampart_says):
+    """Both validators fail, each naming what is wrong."""
+    bad = validate(server, arn, start, end)
+    assert bad.returncode == 1 and aws_says in bad.stderr, bad.stderr
+    ours = rampart_validate(server, arn)
+    assert ours.returncode == 1 and rampart_says in ours.stdout, ours.stdout + ours.stderr
+
+
+def both_pass(server, arn, start, end):
+    ok = validate(server, arn, start, end)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    ours = rampart_validate(server, arn)
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    return ours
 
 
 def test_log_files_and_digests_validate_and_tampering_is_detected(trail_server):
@@ -272,34 +299,56 @@ def test_log_files_and_digests_validate_and_tampering_is_detected(trail_server):
     assert f"3/3 digest files valid" in ok.stdout, ok.stdout
     assert f"{len(logs)}/{len(logs)} log files valid" in ok.stdout, ok.stdout
 
+    ours = both_pass(server, arn, start, end)
+    assert "3/3 digest files valid" in ours.stdout, ours.stdout
+    assert f"{len(logs)}/{len(logs)} log files valid" in ours.stdout, ours.stdout
+
     # A log file altered, then deleted.
     victim = logs[0]
+    url = f"s3://ct-logs/{victim}"
     original = s3.get_object(Bucket="ct-logs", Key=victim)["Body"].read()
     forged = json.loads(gzip.decompress(original))
     forged["Records"] = forged["Records"][1:]
     s3.put_object(Bucket="ct-logs", Key=victim, Body=gzip.compress(json.dumps(forged).encode()))
-    bad = validate(server, arn, start, end)
-    assert bad.returncode == 1 and "hash value doesn't match" in bad.stderr, bad.stderr
+    both_detect(server, arn, start, end, "hash value doesn't match",
+                f"Log file\t{url}\tINVALID: hash value doesn't match")
     s3.delete_object(Bucket="ct-logs", Key=victim)
-    bad = validate(server, arn, start, end)
-    assert bad.returncode == 1 and f"{victim}\tINVALID: not found" in bad.stderr, bad.stderr
+    both_detect(server, arn, start, end, f"{victim}\tINVALID: not found",
+                f"Log file\t{url}\tINVALID: not found")
     s3.put_object(Bucket="ct-logs", Key=victim, Body=original)
-    assert validate(server, arn, start, end).returncode == 0
+    both_pass(server, arn, start, end)
 
     # A digest altered (its signature no longer holds), then one deleted from the middle.
     middle = digests[1]
+    murl = f"s3://ct-logs/{middle}"
     obj = s3.get_object(Bucket="ct-logs", Key=middle)
     body, meta = obj["Body"].read(), obj["Metadata"]
     doc = json.loads(gzip.decompress(body))
     doc["logFiles"] = []
     s3.put_object(Bucket="ct-logs", Key=middle, Body=gzip.compress(json.dumps(doc).encode()), Metadata=meta)
-    bad = validate(server, arn, start, end)
-    assert bad.returncode == 1 and "signature verification failed" in bad.stderr, bad.stderr
+    both_detect(server, arn, start, end, "signature verification failed",
+                f"Digest file\t{murl}\tINVALID: signature verification failed")
     s3.delete_object(Bucket="ct-logs", Key=middle)
-    bad = validate(server, arn, start, end)
-    assert bad.returncode == 1 and f"{middle}\tINVALID: not found" in bad.stderr, bad.stderr
+    both_detect(server, arn, start, end, f"{middle}\tINVALID: not found",
+                f"Digest file\t{murl}\tINVALID: not found")
     s3.put_object(Bucket="ct-logs", Key=middle, Body=body, Metadata=meta)
+    both_pass(server, arn, start, end)
+
+    # A forged log file added under the trail's root: validate-logs checks only the files
+    # the digests list and passes; `rampart trail validate` names it.
+    added = victim.rsplit("_", 1)[0] + "_ForgedForgedForg.json.gz"
+    s3.put_object(Bucket="ct-logs", Key=added, Body=original)
     assert validate(server, arn, start, end).returncode == 0
+    ours = rampart_validate(server, arn)
+    assert ours.returncode == 1, ours.stdout
+    assert f"Log file\ts3://ct-logs/{added}\tINVALID: not listed in any digest" in ours.stdout, ours.stdout
+    s3.delete_object(Bucket="ct-logs", Key=added)
+    # So is a forged digest outside the chain.
+    forged_digest = digests[0][:-24] + "20000101T000000Z.json.gz"
+    s3.put_object(Bucket="ct-logs", Key=forged_digest, Body=body, Metadata=meta)
+    ours = rampart_validate(server, arn)
+    assert ours.returncode == 1, ours.stdout
+    assert f"s3://ct-logs/{forged_digest}\tINVALID: not in the digest chain" in ours.stdout, ours.stdout
 
 
 def lookup_ids(ct):
@@ -450,3 +499,116 @@ def test_kms_encrypted_log_files_need_the_key(trail_server):
     with pytest.raises(ClientError) as e:
         reader.get_object(Bucket="ct-kms", Key=first)
     assert code(e) == "AccessDenied"
+
+
+def create_member(server, orgs, name):
+    """A member account made by the organization, and a client factory for its root."""
+    import configparser
+
+    status = orgs.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
+    for _ in range(100):
+        status = orgs.describe_create_account_status(CreateAccountRequestId=status["Id"])[
+            "CreateAccountStatus"
+        ]
+        if status["State"] != "IN_PROGRESS":
+            break
+        time.sleep(0.1)
+    assert status["State"] == "SUCCEEDED", status
+    account = status["AccountId"]
+    creds = configparser.ConfigParser()
+    creds.read(os.path.join(server.data_dir, "accounts", account, "root-credentials"))
+    key = creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"]
+    return account, lambda service: server.client(service, key=key[0], secret=key[1])
+
+
+def test_organization_trail_delivers_member_accounts_records(trail_server):
+    server = trail_server
+    orgs = server.client("organizations")
+    org_id = orgs.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    management = account_of(server)
+    member, member_client = create_member(server, orgs, "member")
+    s3 = server.client("s3")
+    s3.create_bucket(Bucket="ct-org")
+    policy = json.loads(trail_policy("ct-org", management))
+    policy["Statement"][1]["Resource"] = [
+        f"arn:aws:s3:::ct-org/AWSLogs/{management}/*",
+        f"arn:aws:s3:::ct-org/AWSLogs/{org_id}/*",
+    ]
+    s3.put_bucket_policy(Bucket="ct-org", Policy=json.dumps(policy))
+    ct = server.client("cloudtrail")
+    arn = ct.create_trail(
+        Name="org", S3BucketName="ct-org", IsOrganizationTrail=True, EnableLogFileValidation=True
+    )["TrailARN"]
+    ct.start_logging(Name="org")
+
+    # The member sees the trail, as AWS shows it, and cannot change it.
+    member_ct = member_client("cloudtrail")
+    seen = member_ct.describe_trails()["trailList"]
+    assert [(t["TrailARN"], t["IsOrganizationTrail"]) for t in seen] == [(arn, True)]
+    assert member_ct.get_trail(Name=arn)["Trail"]["TrailARN"] == arn
+    assert [t["TrailARN"] for t in member_ct.list_trails()["Trails"]] == [arn]
+    assert "IsLogging" in member_ct.get_trail_status(Name=arn)
+    for change in (
+        lambda: member_ct.stop_logging(Name=arn),
+        lambda: member_ct.delete_trail(Name=arn),
+        lambda: member_ct.update_trail(Name=arn, S3BucketName="ct-org"),
+        lambda: member_ct.put_event_selectors(
+            TrailName=arn, EventSelectors=[{"ReadWriteType": "WriteOnly"}]
+        ),
+    ):
+        with pytest.raises(ClientError) as e:
+            change()
+        assert code(e) == "NotOrganizationMasterAccountException"
+    assert ct.get_trail_status(Name="org")["IsLogging"] is True
+    # An account outside the organization does not see it.
+    with pytest.raises(ClientError) as e:
+        server.client("cloudtrail").get_trail(Name=arn.replace(management, "999999999999"))
+    assert code(e) == "TrailNotFoundException"
+
+    # The member's calls are delivered under the organization's prefix, in its own files.
+    member_client("iam").create_user(UserName="bob")
+    server.client("iam").create_user(UserName="carol")
+    advance(server, 120)
+    keys = log_files(s3, "ct-org")
+    member_keys = [k for k in keys if k.startswith(f"AWSLogs/{org_id}/{member}/CloudTrail/{REGION}/")]
+    own_keys = [k for k in keys if k.startswith(f"AWSLogs/{org_id}/{management}/CloudTrail/{REGION}/")]
+    assert member_keys and own_keys and len(member_keys) + len(own_keys) == len(keys), keys
+
+    def recs(ks):
+        out = []
+        for k in ks:
+            body = s3.get_object(Bucket="ct-org", Key=k)["Body"].read()
+            out.extend(json.loads(gzip.decompress(body))["Records"])
+        return out
+
+    member_recs = recs(member_keys)
+    bob = [r for r in member_recs if r["eventName"] == "CreateUser"]
+    assert len(bob) == 1 and bob[0]["recipientAccountId"] == member, member_recs
+    assert {r["recipientAccountId"] for r in member_recs} == {member}
+    refused = [r for r in member_recs if r["eventName"] == "StopLogging"]
+    assert refused and refused[0]["errorCode"] == "NotOrganizationMasterAccountException"
+    own = [r["eventName"] for r in recs(own_keys)]
+    assert "CreateUser" in own and "StartLogging" in own
+
+    # Each account's files have their own signed digest chain; the validator checks both.
+    advance(server, 3600)
+    digests = log_files(s3, "ct-org", "CloudTrail-Digest")
+    assert sorted(d.split("/")[2] for d in digests) == sorted([management, member]), digests
+    member_digest = next(d for d in digests if d.split("/")[2] == member)
+    doc = json.loads(gzip.decompress(s3.get_object(Bucket="ct-org", Key=member_digest)["Body"].read()))
+    assert doc["awsAccountId"] == member
+    assert {f["s3Object"] for f in doc["logFiles"]} == set(member_keys)
+    ours = rampart_validate(server, arn)
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    assert "2/2 digest files valid" in ours.stdout, ours.stdout
+    # validate-logs checks a member's chain with --account-id.
+    start, end = dev_now(server) - 7200, dev_now(server) + 60
+    theirs = validate(server, arn, start, end, "--account-id", member)
+    assert theirs.returncode == 0, theirs.stdout + theirs.stderr
+    assert "1/1 digest files valid" in theirs.stdout, theirs.stdout
+    assert f"{len(member_keys)}/{len(member_keys)} log files valid" in theirs.stdout, theirs.stdout
+    victim = member_keys[0]
+    s3.put_object(Bucket="ct-org", Key=victim, Body=gzip.compress(b'{"Records":[]}'))
+    ours = rampart_validate(server, arn)
+    assert ours.returncode == 1
+    assert f"s3://ct-org/{victim}\tINVALID: hash value doesn't match" in ours.stdout, ours.stdout

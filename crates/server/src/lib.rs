@@ -23,3 +23,4 @@ pub mod offline;
 pub mod pipeline;
 pub mod policy_cli;
 pub mod signin;
+pub mod trail_cli;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use rampart::{app, audit_cli, backup_cli, billing, config, policy_cli};
+use rampart::{app, audit_cli, backup_cli, billing, config, policy_cli, trail_cli};
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +33,9 @@ enum Command {
     /// The audit trail: check its hash chains.
     #[command(subcommand)]
     Audit(audit_cli::AuditCommand),
+    /// CloudTrail trails: validate their log and digest files offline.
+    #[command(subcommand)]
+    Trail(trail_cli::TrailCommand),
     /// Copy a data directory consistently while its server runs (the master key aside).
     Backup(backup_cli::BackupArgs),
     /// Put a backup back into a data directory.
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Policy(cmd) => policy_cli::run(cmd),
         Command::Billing(cmd) => billing::report::run(cmd),
         Command::Audit(cmd) => audit_cli::run(cmd),
+        Command::Trail(cmd) => trail_cli::run(cmd),
         Command::Backup(args) => backup_cli::run_backup(args),
         Command::Restore(args) => backup_cli::run_restore(args),
     }

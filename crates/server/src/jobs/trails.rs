@@ -10,13 +10,18 @@
 //! same records again. Files are written through S3's `PutObject` as
 //! `cloudtrail.amazonaws.com` (`pipeline::service_put`), decided by the bucket policy.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use rampart_services::{
     entity,
     json_field::SetField,
+    organizations,
     trails::{
         destination, digest, keys,
         logfile::{self, LogFile},
@@ -108,6 +113,7 @@ struct Run<'a> {
 
 /// A log file ready to put, with where its records came from.
 struct Pending {
+    account: String,
     region: String,
     file: LogFile,
 }
@@ -182,7 +188,8 @@ impl Run<'_> {
             return Ok(false);
         }
         let mut batch = app.store.consume(&cursor, MAX_RECORDS).await?;
-        let pending = files_of(trail, batch.records(), now)?;
+        let accounts = accounts_of(app, trail, batch.records()).await?;
+        let pending = files_of(trail, &accounts, batch.records(), now)?;
         if let Some(lease) = self.lease {
             batch.tx().jobs().fence(lease).await?;
         }
@@ -236,12 +243,10 @@ impl Run<'_> {
             .await?;
             written.push(w);
             if trail.doc.validation {
-                let chain = state.chains.entry(p.region.clone()).or_default();
-                // The period starts when logging did (or now, for another region).
-                let started = trail
-                    .doc
-                    .started()
-                    .filter(|_| p.region == trail.doc.home_region);
+                let key = digest::chain_key(trail.account(), &p.account, &p.region);
+                let chain = state.chains.entry(key.clone()).or_default();
+                // The period starts when logging did (or now, for another chain).
+                let started = trail.doc.started().filter(|_| key == trail.doc.home_region);
                 chain.start.get_or_insert(started.unwrap_or(now));
                 chain.files.push(digest::Logged {
                     bucket: trail.doc.bucket.clone(),
@@ -295,8 +300,8 @@ impl Run<'_> {
         if trail.doc.logging && !regions.contains(&trail.doc.home_region) {
             regions.push(trail.doc.home_region.clone());
         }
-        for region in regions {
-            let chain = state.chains.get(&region).cloned().unwrap_or_default();
+        for key in regions {
+            let chain = state.chains.get(&key).cloned().unwrap_or_default();
             let start = chain
                 .start
                 .or_else(|| trail.doc.logging.then(|| trail.doc.started()).flatten());
@@ -304,18 +309,20 @@ impl Run<'_> {
             if !chain.due(now) {
                 continue;
             }
-            self.write_digest(trail, &region, chain, now).await?;
+            self.write_digest(trail, &key, chain, now).await?;
         }
         Ok(())
     }
 
+    /// Writes the digest of the chain `chain_key` (`digest::chain_key`).
     async fn write_digest(
         &self,
         trail: &Trail,
-        region: &str,
+        chain_key: &str,
         mut chain: digest::Chain,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
+        let (account, region) = digest::parse_chain_key(trail.account(), chain_key);
         let mut tx = self.app.store.begin().await?;
         if let Some(lease) = self.lease {
             tx.jobs().fence(lease).await?;
@@ -324,10 +331,10 @@ impl Run<'_> {
         let root = destination::logs_root(
             trail.doc.prefix.as_deref(),
             trail.doc.organization_id.as_deref(),
-            trail.account(),
+            account,
         );
         let names = digest::Names {
-            account: trail.account(),
+            account,
             region,
             trail: &trail.doc.name,
             home_region: &trail.doc.home_region,
@@ -363,7 +370,7 @@ impl Run<'_> {
             chain.previous = Some(file.link);
             chain.files.clear();
             chain.start = trail.doc.logging.then_some(now);
-            state.chains.insert(region.to_string(), chain);
+            state.chains.insert(chain_key.to_string(), chain);
             state.latest_digest = Some(now);
             state.latest_digest_error = None;
             entity::save_doc(&mut Db::Write(&mut tx), entity, &state, now).await
@@ -419,9 +426,37 @@ fn is_global(source: &str) -> bool {
 /// A record's JSON and time.
 type Timed<'a> = (&'a str, DateTime<Utc>);
 
-/// The log files of a batch: the records `trail` delivers, one file per account and region.
+/// The accounts whose records `trail` delivers among a batch's: its own, and for an
+/// organization trail every account of its organization at delivery time.
+async fn accounts_of(
+    app: &App,
+    trail: &Trail,
+    records: &[StreamRecord],
+) -> Result<BTreeSet<String>, ServiceError> {
+    let mut out = BTreeSet::from([trail.account().to_string()]);
+    let Some(org_id) = trail.doc.organization_id.as_deref() else {
+        return Ok(out);
+    };
+    let seen: BTreeSet<&str> = records
+        .iter()
+        .filter_map(|r| r.event.record.account_id.as_deref())
+        .collect();
+    for account in seen {
+        let org = organizations::common::org_of(&mut Db::Read(&app.store), account)
+            .await
+            .map_err(|_| ServiceError::internal())?;
+        if org.is_some_and(|o| o.id == org_id) {
+            out.insert(account.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The log files of a batch: the records `trail` delivers for `accounts`, one file per
+/// account and region.
 fn files_of(
     trail: &Trail,
+    accounts: &BTreeSet<String>,
     records: &[StreamRecord],
     now: DateTime<Utc>,
 ) -> Result<Vec<Pending>, ServiceError> {
@@ -435,7 +470,7 @@ fn files_of(
         let Some(account) = rec.account_id.as_deref() else {
             continue;
         };
-        if account != trail.account() {
+        if !accounts.contains(account) {
             continue;
         }
         let Some(facts) = Facts::of(&rec.event_json) else {
@@ -464,7 +499,11 @@ fn files_of(
         );
         let key = logfile::key(&root, &account, &region, now, &logfile::unique());
         let file = logfile::build(key, &records).map_err(|_| ServiceError::internal())?;
-        out.push(Pending { region, file });
+        out.push(Pending {
+            account,
+            region,
+            file,
+        });
     }
     Ok(out)
 }

@@ -368,6 +368,23 @@ pub async fn open_key(
         .ok_or_else(S3Error::internal)
 }
 
+/// Opens an SSE-S3 object's data key with the master key alone, for offline tools; `None`
+/// for an SSE-KMS object (its key opens only through KMS, for a caller) or a key that does
+/// not open.
+pub fn open_master_key(sse: &Sse, store: &Store, bucket: &str, key: &str) -> Option<BlobKey> {
+    if sse.algorithm != AES256 {
+        return None;
+    }
+    let sealed = base64::engine::general_purpose::STANDARD
+        .decode(&sse.data_key)
+        .ok()?;
+    let plain = store
+        .master_key()
+        .open(&master_aad(bucket, key), &sealed)
+        .ok()?;
+    BlobKey::from_slice(&plain)
+}
+
 /// KMS `Decrypt` of the stored key on the caller's behalf.
 async fn decrypt(sse: &Sse, store: &Store, ctx: &CallContext) -> S3Result<BlobKey> {
     let via = ctx.on_behalf_of(SERVICE);

@@ -54,36 +54,55 @@ pub fn check_name(name: &str) -> Result<(), CloudTrailError> {
 
 /// The trail a `Name` member names (a name or an ARN) for the caller, as seen from the
 /// caller's region: a trail of another home region is visible only when it is multi-region.
+/// A member account of an organization also sees its organization's trails.
 pub async fn resolve(
     db: &mut Db<'_>,
     ctx: &CallContext,
     given: &str,
 ) -> Result<Trail, ServiceError> {
     let account = &ctx.principal.account_id;
-    let name = if given.starts_with("arn:") {
+    let (owner, name, region) = if given.starts_with("arn:") {
         let Some((region, owner, name)) = model::parse_arn(given) else {
             return Err(CloudTrailError::CloudTrailARNInvalidException(format!(
                 "{given} is not a valid trail ARN."
             ))
             .into());
         };
-        if owner != account {
-            return Err(not_found(given, ctx));
-        }
-        let trail = model::find(db, account, name)
-            .await?
-            .ok_or_else(|| not_found(given, ctx))?;
-        if trail.doc.home_region != region {
-            return Err(not_found(given, ctx));
-        }
-        return visible(trail, ctx, given);
+        (owner.to_string(), name, Some(region))
     } else {
-        given
+        (account.clone(), given, None)
     };
-    let trail = model::find(db, account, name)
-        .await?
+    let own = if owner == *account {
+        model::find(db, account, name).await?
+    } else {
+        None
+    };
+    let found = match own {
+        Some(t) => Some(t),
+        None => org_trails(db, account)
+            .await?
+            .into_iter()
+            .find(|t| t.doc.name == name && (region.is_none() || t.account() == owner)),
+    };
+    let trail = found
+        .filter(|t| region.is_none_or(|r| t.doc.home_region == r))
         .ok_or_else(|| not_found(given, ctx))?;
     visible(trail, ctx, given)
+}
+
+/// The organization trails a member account sees: its organization's management account's
+/// trails with `IsOrganizationTrail` (none for the management account itself, whose own
+/// trails they are).
+pub async fn org_trails(db: &mut Db<'_>, account: &str) -> Result<Vec<Trail>, ServiceError> {
+    let org = rampart_organizations::common::org_of(db, account)
+        .await
+        .map_err(|_| ServiceError::internal())?;
+    let Some(org) = org.filter(|o| o.management != account) else {
+        return Ok(Vec::new());
+    };
+    let mut trails = model::list(db, &org.management).await?;
+    trails.retain(|t| t.doc.organization_id.as_deref() == Some(org.id.as_str()));
+    Ok(trails)
 }
 
 fn visible(trail: Trail, ctx: &CallContext, given: &str) -> Result<Trail, ServiceError> {
@@ -101,6 +120,13 @@ async fn resolve_home(
     given: &str,
 ) -> Result<Trail, ServiceError> {
     let trail = resolve(db, ctx, given).await?;
+    if trail.account() != ctx.principal.account_id {
+        return Err(CloudTrailError::NotOrganizationMasterAccountException(format!(
+            "The organization trail {} can be changed only by the organization's management account.",
+            trail.arn()
+        ))
+        .into());
+    }
     if trail.doc.home_region != ctx.region {
         return Err(CloudTrailError::InvalidHomeRegionException(format!(
             "This operation must be called from the trail's home region, {}.",
@@ -426,7 +452,9 @@ pub async fn describe_trails(
     let names = str_list(input, "trailNameList");
     let mut out = Vec::new();
     if names.is_empty() {
-        for t in model::list(&mut db, &ctx.principal.account_id).await? {
+        let mut trails = model::list(&mut db, &ctx.principal.account_id).await?;
+        trails.extend(org_trails(&mut db, &ctx.principal.account_id).await?);
+        for t in trails {
             let home = t.doc.home_region == ctx.region;
             if home || (shadows && t.doc.multi_region) {
                 out.push(describe(&t));
@@ -445,14 +473,15 @@ pub async fn describe_trails(
     Ok(json!({ "trailList": out }))
 }
 
-/// `ListTrails`: every trail of the account, all regions.
+/// `ListTrails`: every trail of the account, all regions, and its organization's trails.
 pub async fn list(
     _input: &Value,
     ctx: &CallContext,
     mut db: Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let trails: Vec<Value> = model::list(&mut db, &ctx.principal.account_id)
-        .await?
+    let mut all = model::list(&mut db, &ctx.principal.account_id).await?;
+    all.extend(org_trails(&mut db, &ctx.principal.account_id).await?);
+    let trails: Vec<Value> = all
         .iter()
         .map(
             |t| json!({ "TrailARN": t.arn(), "Name": t.doc.name, "HomeRegion": t.doc.home_region }),

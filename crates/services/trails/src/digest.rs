@@ -67,6 +67,24 @@ pub struct Previous {
     pub signature: String,
 }
 
+/// The key of a chain in a trail's delivery state: the region for the trail's own account,
+/// `ACCOUNT/REGION` for a member account of an organization trail.
+pub fn chain_key(owner: &str, account: &str, region: &str) -> String {
+    if account == owner {
+        region.to_string()
+    } else {
+        format!("{account}/{region}")
+    }
+}
+
+/// The (account, region) of a chain key of `owner`'s trail.
+pub fn parse_chain_key<'a>(owner: &'a str, key: &'a str) -> (&'a str, &'a str) {
+    match key.split_once('/') {
+        Some((account, region)) => (account, region),
+        None => (owner, key),
+    }
+}
+
 impl Chain {
     /// Whether the period has run its hour at `now`.
     pub fn due(&self, now: DateTime<Utc>) -> bool {
@@ -240,5 +258,9 @@ mod tests {
         };
         assert!(chain.due(end));
         assert!(!chain.due(end - chrono::Duration::seconds(1)));
+        assert_eq!(chain_key("1", "1", "r"), "r");
+        assert_eq!(chain_key("1", "2", "r"), "2/r");
+        assert_eq!(parse_chain_key("1", "2/r"), ("2", "r"));
+        assert_eq!(parse_chain_key("1", "r"), ("1", "r"));
     }
 }

@@ -121,6 +121,22 @@ async fn keys_of(db: &mut Db<'_>, region: &str) -> Result<Vec<KeyDoc>, ServiceEr
     Ok(out)
 }
 
+/// The public keys (PKCS#1 `RSAPublicKey` DER) that ever signed for `region`, by
+/// fingerprint: what a validator checks digest signatures against.
+pub async fn public_keys(
+    db: &mut Db<'_>,
+    region: &str,
+) -> Result<Vec<(String, Vec<u8>)>, ServiceError> {
+    let mut out = Vec::new();
+    for k in keys_of(db, region).await? {
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(&k.public_der)
+            .map_err(|_| internal("public key"))?;
+        out.push((k.fingerprint, der));
+    }
+    Ok(out)
+}
+
 /// The key that signs for `region` at `now`, made (inside the caller's write transaction)
 /// when no stored key's window holds `now`.
 pub async fn current(

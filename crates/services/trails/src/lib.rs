@@ -5,6 +5,7 @@
 //!   [`destination`]: the bucket and KMS key checks, as the service principal.
 //! - [`logfile`]: log files (gzipped `{"Records": [...]}` at AWS's keys); [`digest`]: digest
 //!   files and their chain; [`keys`]: the signing key pairs and `ListPublicKeys`.
+//! - [`validate`]: the checks of `aws cloudtrail validate-logs` over a trail's bucket.
 //! - [`model`]: how trails and their delivery state are stored.
 //!
 //! Delivery itself is a job of the server (`crates/server/src/jobs/trails.rs`): it reads the
@@ -25,6 +26,7 @@ pub mod logfile;
 pub mod model;
 pub mod selectors;
 pub mod tags;
+pub mod validate;
 
 pub use rampart_cloudtrail::CloudTrailError;
 pub use rampart_model::cloudtrail::Op;

@@ -22,6 +22,7 @@ pub mod oidc_providers;
 pub mod passwords;
 pub mod policies;
 pub mod roles;
+pub mod service_linked_roles;
 pub mod signin;
 pub mod sim_principal;
 pub mod simulate;
@@ -172,21 +173,27 @@ routes! {
             authz: oidc_providers::authz;
         UpdateOpenIDConnectProviderThumbprint => Write, |i, c, mut d| oidc_providers::update_thumbprints(i, c, &mut d),
             authz: oidc_providers::authz;
+        CreateServiceLinkedRole => Write, |i, c, mut d| service_linked_roles::create(i, c, &mut d),
+            authz: service_linked_roles::authz;
+        DeleteServiceLinkedRole => Write, |i, c, mut d| service_linked_roles::delete(i, c, &mut d),
+            authz: service_linked_roles::authz;
+        GetServiceLinkedRoleDeletionStatus => Read, |i, c, mut d| service_linked_roles::deletion_status(i, c, &mut d),
+            authz: service_linked_roles::authz;
     }
     not_built {
         // SAML providers, service-linked roles, SSH keys, server and
         // signing certificates, service-specific credentials, organizations features.
         AcceptDelegationRequest, AssociateDelegationRequest,
         CreateDelegationRequest, CreateSAMLProvider,
-        CreateServiceLinkedRole, CreateServiceSpecificCredential, DeleteSAMLProvider, DeleteSSHPublicKey, DeleteServerCertificate,
-        DeleteServiceLinkedRole, DeleteServiceSpecificCredential, DeleteSigningCertificate,
+        CreateServiceSpecificCredential, DeleteSAMLProvider, DeleteSSHPublicKey, DeleteServerCertificate,
+        DeleteServiceSpecificCredential, DeleteSigningCertificate,
         DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
         DisableOutboundWebIdentityFederation, EnableOrganizationsRootCredentialsManagement,
         EnableOrganizationsRootSessions, EnableOutboundWebIdentityFederation,
         GenerateOrganizationsAccessReport, GetDelegationRequest, GetHumanReadableSummary,
         GetOrganizationsAccessReport,
         GetOutboundWebIdentityFederationInfo, GetSAMLProvider, GetSSHPublicKey,
-        GetServerCertificate, GetServiceLinkedRoleDeletionStatus, ListDelegationRequests,
+        GetServerCertificate, ListDelegationRequests,
         ListOrganizationsFeatures,
         ListPoliciesGrantingServiceAccess, ListSAMLProviderTags, ListSAMLProviders,
         ListSSHPublicKeys, ListServerCertificateTags, ListServerCertificates,

@@ -341,7 +341,11 @@ pub async fn delete_role(
 }
 
 /// Deletes the temporary keys of every session of a role: they stop working at once.
-async fn end_sessions(db: &mut Db<'_>, account: &str, role_id: &str) -> Result<(), ServiceError> {
+pub(crate) async fn end_sessions(
+    db: &mut Db<'_>,
+    account: &str,
+    role_id: &str,
+) -> Result<(), ServiceError> {
     let keys = db
         .links()
         .targets(account, LINK_ROLE_SESSION, role_id)

@@ -78,3 +78,89 @@ def test_service_linked_roles(server):
         iam.delete_service_linked_role(RoleName="plain-role")
     assert code(e) == "InvalidInput"
     iam.delete_role(RoleName="plain-role")
+
+
+def rsa_key(bits=2048):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def openssh(key):
+    from cryptography.hazmat.primitives import serialization
+
+    return key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
+def spki_pem(key):
+    from cryptography.hazmat.primitives import serialization
+
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def md5_fingerprint(ssh_body):
+    import base64
+    import hashlib
+
+    digest = hashlib.md5(base64.b64decode(ssh_body.split()[1])).hexdigest()
+    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
+
+
+def test_ssh_public_keys(server):
+    iam = server.client("iam")
+    user = f"ssh-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    key = rsa_key()
+    body = openssh(key) + " me@laptop"
+    up = iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=body)["SSHPublicKey"]
+    kid = up["SSHPublicKeyId"]
+    assert kid.startswith("APKA") and len(kid) == 20
+    assert up["Status"] == "Active"
+    assert up["Fingerprint"] == md5_fingerprint(body)
+
+    ssh = iam.get_ssh_public_key(UserName=user, SSHPublicKeyId=kid, Encoding="SSH")["SSHPublicKey"]
+    assert ssh["SSHPublicKeyBody"].split()[:2] == openssh(key).split()[:2]
+    pem = iam.get_ssh_public_key(UserName=user, SSHPublicKeyId=kid, Encoding="PEM")["SSHPublicKey"]
+    assert pem["SSHPublicKeyBody"].strip() == spki_pem(key).strip()
+
+    # A PEM upload is the same key format; the same key again is a duplicate.
+    with pytest.raises(ClientError) as e:
+        iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=spki_pem(key))
+    assert code(e) == "DuplicateSSHPublicKey"
+    other = rsa_key()
+    up2 = iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=spki_pem(other))["SSHPublicKey"]
+    assert up2["Fingerprint"] == md5_fingerprint(openssh(other))
+
+    for bad, want in [
+        ("not a key", "UnrecognizedPublicKeyEncoding"),
+        ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQ==", "InvalidPublicKey"),
+        (openssh(rsa_key(1024)), "InvalidPublicKey"),
+    ]:
+        with pytest.raises(ClientError) as e:
+            iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=bad)
+        assert code(e) == want, bad
+
+    listed = iam.list_ssh_public_keys(UserName=user)["SSHPublicKeys"]
+    assert sorted(k["SSHPublicKeyId"] for k in listed) == sorted([kid, up2["SSHPublicKeyId"]])
+    iam.update_ssh_public_key(UserName=user, SSHPublicKeyId=kid, Status="Inactive")
+    got = iam.get_ssh_public_key(UserName=user, SSHPublicKeyId=kid, Encoding="SSH")["SSHPublicKey"]
+    assert got["Status"] == "Inactive"
+
+    # At most 5 per user.
+    for _ in range(3):
+        iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=openssh(rsa_key()))
+    with pytest.raises(ClientError) as e:
+        iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=openssh(rsa_key()))
+    assert code(e) == "LimitExceeded"
+
+    with pytest.raises(ClientError) as e:
+        iam.delete_user(UserName=user)
+    assert code(e) == "DeleteConflict"
+    for k in iam.list_ssh_public_keys(UserName=user)["SSHPublicKeys"]:
+        iam.delete_ssh_public_key(UserName=user, SSHPublicKeyId=k["SSHPublicKeyId"])
+    with pytest.raises(ClientError) as e:
+        iam.get_ssh_public_key(UserName=user, SSHPublicKeyId=kid, Encoding="SSH")
+    assert code(e) == "NoSuchEntity"
+    iam.delete_user(UserName=user)

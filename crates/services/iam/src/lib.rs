@@ -26,7 +26,10 @@ pub mod service_linked_roles;
 pub mod signin;
 pub mod sim_principal;
 pub mod simulate;
+pub mod ssh_key_format;
+pub mod ssh_keys;
 pub mod totp;
+pub mod user_items;
 pub mod users;
 
 use rampart_store::Store;
@@ -179,30 +182,38 @@ routes! {
             authz: service_linked_roles::authz;
         GetServiceLinkedRoleDeletionStatus => Read, |i, c, mut d| service_linked_roles::deletion_status(i, c, &mut d),
             authz: service_linked_roles::authz;
+        UploadSSHPublicKey => Write, |i, c, mut d| ssh_keys::upload(i, c, &mut d),
+            authz: ssh_keys::authz;
+        GetSSHPublicKey => Read, |i, c, mut d| ssh_keys::get(i, c, &mut d),
+            authz: ssh_keys::authz;
+        ListSSHPublicKeys => Read, |i, c, mut d| ssh_keys::list(i, c, &mut d),
+            authz: ssh_keys::authz;
+        UpdateSSHPublicKey => Write, |i, c, mut d| ssh_keys::update(i, c, &mut d),
+            authz: ssh_keys::authz;
+        DeleteSSHPublicKey => Write, |i, c, mut d| ssh_keys::delete(i, c, &mut d),
+            authz: ssh_keys::authz;
     }
     not_built {
         // SAML providers, service-linked roles, SSH keys, server and
         // signing certificates, service-specific credentials, organizations features.
         AcceptDelegationRequest, AssociateDelegationRequest,
         CreateDelegationRequest, CreateSAMLProvider,
-        CreateServiceSpecificCredential, DeleteSAMLProvider, DeleteSSHPublicKey, DeleteServerCertificate,
+        CreateServiceSpecificCredential, DeleteSAMLProvider, DeleteServerCertificate,
         DeleteServiceSpecificCredential, DeleteSigningCertificate,
         DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
         DisableOutboundWebIdentityFederation, EnableOrganizationsRootCredentialsManagement,
         EnableOrganizationsRootSessions, EnableOutboundWebIdentityFederation,
         GenerateOrganizationsAccessReport, GetDelegationRequest, GetHumanReadableSummary,
         GetOrganizationsAccessReport,
-        GetOutboundWebIdentityFederationInfo, GetSAMLProvider, GetSSHPublicKey,
-        GetServerCertificate, ListDelegationRequests,
+        GetOutboundWebIdentityFederationInfo, GetSAMLProvider, GetServerCertificate, ListDelegationRequests,
         ListOrganizationsFeatures,
         ListPoliciesGrantingServiceAccess, ListSAMLProviderTags, ListSAMLProviders,
-        ListSSHPublicKeys, ListServerCertificateTags, ListServerCertificates,
+        ListServerCertificateTags, ListServerCertificates,
         ListServiceSpecificCredentials, ListSigningCertificates, RejectDelegationRequest,
         ResetServiceSpecificCredential,
         SendDelegationToken, SetSecurityTokenServicePreferences, TagSAMLProvider, TagServerCertificate, UntagSAMLProvider,
-        UntagServerCertificate, UpdateDelegationRequest, UpdateSAMLProvider, UpdateSSHPublicKey, UpdateServerCertificate,
-        UpdateServiceSpecificCredential, UpdateSigningCertificate, UploadSSHPublicKey,
-        UploadServerCertificate, UploadSigningCertificate,
+        UntagServerCertificate, UpdateDelegationRequest, UpdateSAMLProvider, UpdateServerCertificate,
+        UpdateServiceSpecificCredential, UpdateSigningCertificate, UploadServerCertificate, UploadSigningCertificate,
     }
 }
 

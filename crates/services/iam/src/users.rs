@@ -299,6 +299,9 @@ pub async fn delete_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     {
         return Err(conflict("delete MFA device"));
     }
+    if super::user_items::any(db, super::ssh_keys::SSH_KEY, &e).await? {
+        return Err(conflict("delete SSH public keys"));
+    }
     if !doc.inline_policies.is_empty() {
         return Err(conflict("delete policies"));
     }

@@ -164,3 +164,78 @@ def test_ssh_public_keys(server):
         iam.get_ssh_public_key(UserName=user, SSHPublicKeyId=kid, Encoding="SSH")
     assert code(e) == "NoSuchEntity"
     iam.delete_user(UserName=user)
+
+
+def self_signed(key, days_valid=365, start_days_ago=1):
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"rampart-{uuid.uuid4().hex[:6]}")])
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=start_days_ago)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=days_valid))
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_signing_certificates(server):
+    iam = server.client("iam")
+    user = f"cert-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    key = rsa_key()
+    pem = self_signed(key)
+    up = iam.upload_signing_certificate(UserName=user, CertificateBody=pem)["Certificate"]
+    cid = up["CertificateId"]
+    assert up["Status"] == "Active" and up["UserName"] == user and len(cid) >= 24
+    assert up["CertificateBody"].strip() == pem.strip()
+
+    # The same certificate again, for this user or another, is a duplicate.
+    other = f"cert-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=other)
+    for who in (user, other):
+        with pytest.raises(ClientError) as e:
+            iam.upload_signing_certificate(UserName=who, CertificateBody=pem)
+        assert code(e) == "DuplicateCertificate"
+
+    for bad in [
+        "not a certificate",
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        spki_pem(key),
+        self_signed(key, days_valid=1, start_days_ago=10),
+    ]:
+        with pytest.raises(ClientError) as e:
+            iam.upload_signing_certificate(UserName=user, CertificateBody=bad)
+        assert code(e) == "MalformedCertificate", bad
+
+    second = iam.upload_signing_certificate(UserName=user, CertificateBody=self_signed(rsa_key()))
+    with pytest.raises(ClientError) as e:
+        iam.upload_signing_certificate(UserName=user, CertificateBody=self_signed(rsa_key()))
+    assert code(e) == "LimitExceeded"
+
+    listed = iam.list_signing_certificates(UserName=user)["Certificates"]
+    assert sorted(c["CertificateId"] for c in listed) == sorted([cid, second["Certificate"]["CertificateId"]])
+    iam.update_signing_certificate(UserName=user, CertificateId=cid, Status="Inactive")
+    statuses = {c["CertificateId"]: c["Status"] for c in iam.list_signing_certificates(UserName=user)["Certificates"]}
+    assert statuses[cid] == "Inactive"
+
+    with pytest.raises(ClientError) as e:
+        iam.delete_user(UserName=user)
+    assert code(e) == "DeleteConflict"
+    for c in listed:
+        iam.delete_signing_certificate(UserName=user, CertificateId=c["CertificateId"])
+    with pytest.raises(ClientError) as e:
+        iam.delete_signing_certificate(UserName=user, CertificateId=cid)
+    assert code(e) == "NoSuchEntity"
+    assert iam.list_signing_certificates(UserName=user)["Certificates"] == []
+    iam.delete_user(UserName=user)
+    iam.delete_user(UserName=other)

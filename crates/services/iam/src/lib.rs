@@ -9,6 +9,7 @@ use rampart_kit::routes;
 pub mod access_keys;
 pub mod account;
 pub mod caller;
+pub mod cert_format;
 pub mod common;
 pub mod credential_report;
 pub mod groups;
@@ -24,6 +25,7 @@ pub mod policies;
 pub mod roles;
 pub mod service_linked_roles;
 pub mod signin;
+pub mod signing_certs;
 pub mod sim_principal;
 pub mod simulate;
 pub mod ssh_key_format;
@@ -192,6 +194,14 @@ routes! {
             authz: ssh_keys::authz;
         DeleteSSHPublicKey => Write, |i, c, mut d| ssh_keys::delete(i, c, &mut d),
             authz: ssh_keys::authz;
+        UploadSigningCertificate => Write, |i, c, mut d| signing_certs::upload(i, c, &mut d),
+            authz: signing_certs::authz;
+        ListSigningCertificates => Read, |i, c, mut d| signing_certs::list(i, c, &mut d),
+            authz: signing_certs::authz;
+        UpdateSigningCertificate => Write, |i, c, mut d| signing_certs::update(i, c, &mut d),
+            authz: signing_certs::authz;
+        DeleteSigningCertificate => Write, |i, c, mut d| signing_certs::delete(i, c, &mut d),
+            authz: signing_certs::authz;
     }
     not_built {
         // SAML providers, service-linked roles, SSH keys, server and
@@ -199,8 +209,7 @@ routes! {
         AcceptDelegationRequest, AssociateDelegationRequest,
         CreateDelegationRequest, CreateSAMLProvider,
         CreateServiceSpecificCredential, DeleteSAMLProvider, DeleteServerCertificate,
-        DeleteServiceSpecificCredential, DeleteSigningCertificate,
-        DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
+        DeleteServiceSpecificCredential, DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
         DisableOutboundWebIdentityFederation, EnableOrganizationsRootCredentialsManagement,
         EnableOrganizationsRootSessions, EnableOutboundWebIdentityFederation,
         GenerateOrganizationsAccessReport, GetDelegationRequest, GetHumanReadableSummary,
@@ -209,12 +218,11 @@ routes! {
         ListOrganizationsFeatures,
         ListPoliciesGrantingServiceAccess, ListSAMLProviderTags, ListSAMLProviders,
         ListServerCertificateTags, ListServerCertificates,
-        ListServiceSpecificCredentials, ListSigningCertificates, RejectDelegationRequest,
+        ListServiceSpecificCredentials, RejectDelegationRequest,
         ResetServiceSpecificCredential,
         SendDelegationToken, SetSecurityTokenServicePreferences, TagSAMLProvider, TagServerCertificate, UntagSAMLProvider,
         UntagServerCertificate, UpdateDelegationRequest, UpdateSAMLProvider, UpdateServerCertificate,
-        UpdateServiceSpecificCredential, UpdateSigningCertificate, UploadServerCertificate, UploadSigningCertificate,
-    }
+        UpdateServiceSpecificCredential, UploadServerCertificate, }
 }
 
 /// AWS: credentials from `GetSessionToken` cannot call any IAM operation unless MFA was

@@ -67,7 +67,7 @@ fn no_such_key(id: &str) -> ServiceError {
     IamError::NoSuchEntity(format!("The Public Key with id {id} cannot be found.")).into()
 }
 
-fn status_of(input: &Value) -> Res<&str> {
+pub(crate) fn status_of(input: &Value) -> Res<&str> {
     match req_str(input, "Status")? {
         s @ ("Active" | "Inactive") => Ok(s),
         other => Err(IamError::ValidationError(format!(

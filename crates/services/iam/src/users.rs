@@ -302,6 +302,9 @@ pub async fn delete_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     if super::user_items::any(db, super::ssh_keys::SSH_KEY, &e).await? {
         return Err(conflict("delete SSH public keys"));
     }
+    if super::user_items::any(db, super::signing_certs::SIGNING_CERT, &e).await? {
+        return Err(conflict("delete signing certificates"));
+    }
     if !doc.inline_policies.is_empty() {
         return Err(conflict("delete policies"));
     }

@@ -239,3 +239,72 @@ def test_signing_certificates(server):
     assert iam.list_signing_certificates(UserName=user)["Certificates"] == []
     iam.delete_user(UserName=user)
     iam.delete_user(UserName=other)
+
+
+def private_pem(key, fmt="PKCS8"):
+    from cryptography.hazmat.primitives import serialization
+
+    f = serialization.PrivateFormat.PKCS8 if fmt == "PKCS8" else serialization.PrivateFormat.TraditionalOpenSSL
+    return key.private_bytes(serialization.Encoding.PEM, f, serialization.NoEncryption()).decode()
+
+
+def assert_not_stored(server, marker):
+    import os
+
+    for root, _, files in os.walk(server.data_dir):
+        for f in files:
+            with open(os.path.join(root, f), "rb") as fh:
+                assert marker.encode() not in fh.read(), f
+
+
+def test_server_certificates(server):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    iam = server.client("iam")
+    key = rsa_key()
+    body = self_signed(key)
+    chain = self_signed(rsa_key())
+    name = f"web-{uuid.uuid4().hex[:6]}"
+    meta = iam.upload_server_certificate(
+        Path="/cloudfront/", ServerCertificateName=name, CertificateBody=body,
+        PrivateKey=private_pem(key, "PKCS1"), CertificateChain=chain,
+        Tags=[{"Key": "env", "Value": "prod"}],
+    )["ServerCertificateMetadata"]
+    assert meta["ServerCertificateId"].startswith("ASCA")
+    assert meta["Arn"].endswith(f":server-certificate/cloudfront/{name}")
+    assert "Expiration" in meta
+
+    got = iam.get_server_certificate(ServerCertificateName=name)["ServerCertificate"]
+    assert got["CertificateBody"].strip() == body.strip()
+    assert got["CertificateChain"].strip() == chain.strip()
+    assert got["Tags"] == [{"Key": "env", "Value": "prod"}]
+    assert "PrivateKey" not in got
+    # The private key is sealed at rest: its text is nowhere in the data dir.
+    assert_not_stored(server, private_pem(key, "PKCS1").splitlines()[5])
+
+    # An EC key (PKCS#8) works too; a key that is not the certificate's is refused.
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    ec_name = f"ec-{uuid.uuid4().hex[:6]}"
+    iam.upload_server_certificate(ServerCertificateName=ec_name, CertificateBody=self_signed(ec_key), PrivateKey=private_pem(ec_key))
+    for bad_key, want in [(private_pem(rsa_key()), "KeyPairMismatch"), ("garbage", "MalformedCertificate")]:
+        with pytest.raises(ClientError) as e:
+            iam.upload_server_certificate(ServerCertificateName="x-" + name, CertificateBody=self_signed(key), PrivateKey=bad_key)
+        assert code(e) == want
+    with pytest.raises(ClientError) as e:
+        iam.upload_server_certificate(ServerCertificateName="y-" + name, CertificateBody="nope", PrivateKey=private_pem(key))
+    assert code(e) == "MalformedCertificate"
+    with pytest.raises(ClientError) as e:
+        iam.upload_server_certificate(ServerCertificateName=name, CertificateBody=body, PrivateKey=private_pem(key))
+    assert code(e) == "EntityAlreadyExists"
+
+    names = [m["ServerCertificateName"] for m in iam.list_server_certificates(PathPrefix="/cloudfront/")["ServerCertificateMetadataList"]]
+    assert names == [name]
+    iam.update_server_certificate(ServerCertificateName=name, NewServerCertificateName=name + "-2", NewPath="/elb/")
+    moved = iam.get_server_certificate(ServerCertificateName=name + "-2")["ServerCertificate"]["ServerCertificateMetadata"]
+    assert moved["Path"] == "/elb/" and moved["ServerCertificateId"] == meta["ServerCertificateId"]
+    with pytest.raises(ClientError) as e:
+        iam.get_server_certificate(ServerCertificateName=name)
+    assert code(e) == "NoSuchEntity"
+    iam.delete_server_certificate(ServerCertificateName=name + "-2")
+    iam.delete_server_certificate(ServerCertificateName=ec_name)
+    assert iam.list_server_certificates()["ServerCertificateMetadataList"] == []

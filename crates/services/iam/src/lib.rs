@@ -23,6 +23,7 @@ pub mod oidc_providers;
 pub mod passwords;
 pub mod policies;
 pub mod roles;
+pub mod server_certs;
 pub mod service_linked_roles;
 pub mod signin;
 pub mod signing_certs;
@@ -202,27 +203,34 @@ routes! {
             authz: signing_certs::authz;
         DeleteSigningCertificate => Write, |i, c, mut d| signing_certs::delete(i, c, &mut d),
             authz: signing_certs::authz;
+        UploadServerCertificate => Write, |i, c, mut d| server_certs::upload(i, c, &mut d),
+            authz: server_certs::authz;
+        GetServerCertificate => Read, |i, c, mut d| server_certs::get(i, c, &mut d),
+            authz: server_certs::authz;
+        ListServerCertificates => Read, |i, c, mut d| server_certs::list(i, c, &mut d),
+            authz: server_certs::authz;
+        UpdateServerCertificate => Write, |i, c, mut d| server_certs::update(i, c, &mut d),
+            authz: server_certs::authz;
+        DeleteServerCertificate => Write, |i, c, mut d| server_certs::delete(i, c, &mut d),
+            authz: server_certs::authz;
     }
     not_built {
         // SAML providers, service-linked roles, SSH keys, server and
         // signing certificates, service-specific credentials, organizations features.
         AcceptDelegationRequest, AssociateDelegationRequest,
         CreateDelegationRequest, CreateSAMLProvider,
-        CreateServiceSpecificCredential, DeleteSAMLProvider, DeleteServerCertificate,
-        DeleteServiceSpecificCredential, DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
+        CreateServiceSpecificCredential, DeleteSAMLProvider, DeleteServiceSpecificCredential, DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
         DisableOutboundWebIdentityFederation, EnableOrganizationsRootCredentialsManagement,
         EnableOrganizationsRootSessions, EnableOutboundWebIdentityFederation,
         GenerateOrganizationsAccessReport, GetDelegationRequest, GetHumanReadableSummary,
         GetOrganizationsAccessReport,
-        GetOutboundWebIdentityFederationInfo, GetSAMLProvider, GetServerCertificate, ListDelegationRequests,
+        GetOutboundWebIdentityFederationInfo, GetSAMLProvider, ListDelegationRequests,
         ListOrganizationsFeatures,
         ListPoliciesGrantingServiceAccess, ListSAMLProviderTags, ListSAMLProviders,
-        ListServerCertificateTags, ListServerCertificates,
-        ListServiceSpecificCredentials, RejectDelegationRequest,
+        ListServerCertificateTags, ListServiceSpecificCredentials, RejectDelegationRequest,
         ResetServiceSpecificCredential,
         SendDelegationToken, SetSecurityTokenServicePreferences, TagSAMLProvider, TagServerCertificate, UntagSAMLProvider,
-        UntagServerCertificate, UpdateDelegationRequest, UpdateSAMLProvider, UpdateServerCertificate,
-        UpdateServiceSpecificCredential, UploadServerCertificate, }
+        UntagServerCertificate, UpdateDelegationRequest, UpdateSAMLProvider, UpdateServiceSpecificCredential, }
 }
 
 /// AWS: credentials from `GetSessionToken` cannot call any IAM operation unless MFA was

@@ -312,3 +312,51 @@ def test_server_certificates(server):
     iam.delete_server_certificate(ServerCertificateName=name + "-2")
     iam.delete_server_certificate(ServerCertificateName=ec_name)
     assert iam.list_server_certificates()["ServerCertificateMetadataList"] == []
+
+
+def test_service_specific_credentials(server):
+    iam = server.client("iam")
+    user = f"git-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    account = server.client("sts").get_caller_identity()["Account"]
+    cred = iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")[
+        "ServiceSpecificCredential"
+    ]
+    cid = cred["ServiceSpecificCredentialId"]
+    assert cid.startswith("ACCA") and len(cid) == 20
+    assert cred["ServiceUserName"] == f"{user}-at-{account}"
+    assert cred["Status"] == "Active" and len(cred["ServicePassword"]) >= 32
+    # The password is shown once and is nowhere in the store.
+    assert not stored(server, cred["ServicePassword"])
+
+    listed = iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]
+    assert [c["ServiceSpecificCredentialId"] for c in listed] == [cid]
+    assert "ServicePassword" not in listed[0]
+    assert iam.list_service_specific_credentials(UserName=user, ServiceName="cassandra.amazonaws.com")[
+        "ServiceSpecificCredentials"
+    ] == []
+
+    reset = iam.reset_service_specific_credential(UserName=user, ServiceSpecificCredentialId=cid)["ServiceSpecificCredential"]
+    assert reset["ServicePassword"] != cred["ServicePassword"]
+    iam.update_service_specific_credential(UserName=user, ServiceSpecificCredentialId=cid, Status="Inactive")
+    assert iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"][0]["Status"] == "Inactive"
+
+    with pytest.raises(ClientError) as e:
+        iam.create_service_specific_credential(UserName=user, ServiceName="s3.amazonaws.com")
+    assert code(e) == "NotSupportedService"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
+    with pytest.raises(ClientError) as e:
+        iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
+    assert code(e) == "LimitExceeded"
+    iam.create_service_specific_credential(UserName=user, ServiceName="cassandra.amazonaws.com")
+
+    with pytest.raises(ClientError) as e:
+        iam.delete_user(UserName=user)
+    assert code(e) == "DeleteConflict"
+    for c in iam.list_service_specific_credentials(UserName=user)["ServiceSpecificCredentials"]:
+        iam.delete_service_specific_credential(UserName=user, ServiceSpecificCredentialId=c["ServiceSpecificCredentialId"])
+    with pytest.raises(ClientError) as e:
+        iam.reset_service_specific_credential(UserName=user, ServiceSpecificCredentialId=cid)
+    assert code(e) == "NoSuchEntity"
+    iam.delete_user(UserName=user)

@@ -24,6 +24,7 @@ pub mod passwords;
 pub mod policies;
 pub mod roles;
 pub mod server_certs;
+pub mod service_credentials;
 pub mod service_linked_roles;
 pub mod signin;
 pub mod signing_certs;
@@ -213,13 +214,23 @@ routes! {
             authz: server_certs::authz;
         DeleteServerCertificate => Write, |i, c, mut d| server_certs::delete(i, c, &mut d),
             authz: server_certs::authz;
+        CreateServiceSpecificCredential => Write, |i, c, mut d| service_credentials::create(i, c, &mut d),
+            authz: service_credentials::authz;
+        ListServiceSpecificCredentials => Read, |i, c, mut d| service_credentials::list(i, c, &mut d),
+            authz: service_credentials::authz;
+        ResetServiceSpecificCredential => Write, |i, c, mut d| service_credentials::reset(i, c, &mut d),
+            authz: service_credentials::authz;
+        UpdateServiceSpecificCredential => Write, |i, c, mut d| service_credentials::update(i, c, &mut d),
+            authz: service_credentials::authz;
+        DeleteServiceSpecificCredential => Write, |i, c, mut d| service_credentials::delete(i, c, &mut d),
+            authz: service_credentials::authz;
     }
     not_built {
         // SAML providers, service-linked roles, SSH keys, server and
         // signing certificates, service-specific credentials, organizations features.
         AcceptDelegationRequest, AssociateDelegationRequest,
         CreateDelegationRequest, CreateSAMLProvider,
-        CreateServiceSpecificCredential, DeleteSAMLProvider, DeleteServiceSpecificCredential, DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
+        DeleteSAMLProvider, DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
         DisableOutboundWebIdentityFederation, EnableOrganizationsRootCredentialsManagement,
         EnableOrganizationsRootSessions, EnableOutboundWebIdentityFederation,
         GenerateOrganizationsAccessReport, GetDelegationRequest, GetHumanReadableSummary,
@@ -227,10 +238,9 @@ routes! {
         GetOutboundWebIdentityFederationInfo, GetSAMLProvider, ListDelegationRequests,
         ListOrganizationsFeatures,
         ListPoliciesGrantingServiceAccess, ListSAMLProviderTags, ListSAMLProviders,
-        ListServerCertificateTags, ListServiceSpecificCredentials, RejectDelegationRequest,
-        ResetServiceSpecificCredential,
+        ListServerCertificateTags, RejectDelegationRequest,
         SendDelegationToken, SetSecurityTokenServicePreferences, TagSAMLProvider, TagServerCertificate, UntagSAMLProvider,
-        UntagServerCertificate, UpdateDelegationRequest, UpdateSAMLProvider, UpdateServiceSpecificCredential, }
+        UntagServerCertificate, UpdateDelegationRequest, UpdateSAMLProvider, }
 }
 
 /// AWS: credentials from `GetSessionToken` cannot call any IAM operation unless MFA was

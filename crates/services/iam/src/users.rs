@@ -305,6 +305,9 @@ pub async fn delete_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     if super::user_items::any(db, super::signing_certs::SIGNING_CERT, &e).await? {
         return Err(conflict("delete signing certificates"));
     }
+    if super::user_items::any(db, super::service_credentials::SERVICE_CREDENTIAL, &e).await? {
+        return Err(conflict("delete service specific credentials"));
+    }
     if !doc.inline_policies.is_empty() {
         return Err(conflict("delete policies"));
     }

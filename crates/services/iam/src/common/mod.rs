@@ -74,6 +74,8 @@ service_errors! {
         InvalidCertificate,
         /// 400: the private key does not match the certificate.
         KeyPairMismatch,
+        /// 404: the service does not support service-specific credentials.
+        NotSupportedService,
     }
 }
 

@@ -301,6 +301,9 @@ def test_server_certificates(server):
         iam.upload_server_certificate(ServerCertificateName=name, CertificateBody=body, PrivateKey=private_pem(key))
     assert code(e) == "EntityAlreadyExists"
 
+    iam.tag_server_certificate(ServerCertificateName=name, Tags=[{"Key": "team", "Value": "edge"}])
+    iam.untag_server_certificate(ServerCertificateName=name, TagKeys=["env"])
+    assert iam.list_server_certificate_tags(ServerCertificateName=name)["Tags"] == [{"Key": "team", "Value": "edge"}]
     names = [m["ServerCertificateName"] for m in iam.list_server_certificates(PathPrefix="/cloudfront/")["ServerCertificateMetadataList"]]
     assert names == [name]
     iam.update_server_certificate(ServerCertificateName=name, NewServerCertificateName=name + "-2", NewPath="/elb/")

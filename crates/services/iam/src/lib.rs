@@ -224,6 +224,12 @@ routes! {
             authz: service_credentials::authz;
         DeleteServiceSpecificCredential => Write, |i, c, mut d| service_credentials::delete(i, c, &mut d),
             authz: service_credentials::authz;
+        TagServerCertificate => Write, |i, c, mut d| server_certs::tag(i, c, &mut d),
+            authz: server_certs::authz;
+        UntagServerCertificate => Write, |i, c, mut d| server_certs::untag(i, c, &mut d),
+            authz: server_certs::authz;
+        ListServerCertificateTags => Read, |i, c, mut d| server_certs::list_tags(i, c, &mut d),
+            authz: server_certs::authz;
     }
     not_built {
         // SAML providers, service-linked roles, SSH keys, server and
@@ -238,9 +244,9 @@ routes! {
         GetOutboundWebIdentityFederationInfo, GetSAMLProvider, ListDelegationRequests,
         ListOrganizationsFeatures,
         ListPoliciesGrantingServiceAccess, ListSAMLProviderTags, ListSAMLProviders,
-        ListServerCertificateTags, RejectDelegationRequest,
-        SendDelegationToken, SetSecurityTokenServicePreferences, TagSAMLProvider, TagServerCertificate, UntagSAMLProvider,
-        UntagServerCertificate, UpdateDelegationRequest, UpdateSAMLProvider, }
+        RejectDelegationRequest,
+        SendDelegationToken, SetSecurityTokenServicePreferences, TagSAMLProvider, UntagSAMLProvider,
+        UpdateDelegationRequest, UpdateSAMLProvider, }
 }
 
 /// AWS: credentials from `GetSessionToken` cannot call any IAM operation unless MFA was

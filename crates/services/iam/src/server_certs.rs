@@ -14,7 +14,7 @@ use super::{
     cert_format::{self, KeyRefusal},
     common::{
         authz_on_entity, bump, checked_path, exists_or, find, load_doc, new_id, opt_str, page,
-        path_prefix_of, read_doc, req_str, tags, to_text, ts, IamError, Res,
+        path_prefix_of, read_doc, req_str, save_doc, str_list, tags, to_text, ts, IamError, Res,
     },
     model::{self, Tag},
 };
@@ -62,6 +62,18 @@ pub async fn authz(
         req.context = tags::request_context(&tags::from_input(input)?);
         return Ok(Some(req));
     }
+    let extra = match op {
+        Op::TagServerCertificate => tags::request_context(&tags::from_input(input)?),
+        Op::UntagServerCertificate => {
+            let keys = str_list(input, "TagKeys");
+            if keys.is_empty() {
+                Vec::new()
+            } else {
+                vec![tags::tag_keys_context(&keys)]
+            }
+        }
+        _ => Vec::new(),
+    };
     let tags_of = |d: ServerCertDoc| d.tags;
     let req = authz_on_entity(
         &action,
@@ -71,7 +83,7 @@ pub async fn authz(
         "server-certificate",
         name,
         tags_of,
-        Vec::new(),
+        extra,
     )
     .await?;
     Ok(Some(req))
@@ -256,4 +268,28 @@ pub async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         .await?;
     bump(db).await?;
     Ok(json!({}))
+}
+
+pub async fn tag(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let name = req_str(input, "ServerCertificateName")?;
+    let (e, mut doc) = load(db, &ctx.principal.account_id, name).await?;
+    doc.tags = tags::merge(&doc.tags, &tags::from_input(input)?)?;
+    save_doc(db, e, &doc, ctx.now).await?;
+    bump(db).await?;
+    Ok(json!({}))
+}
+
+pub async fn untag(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let name = req_str(input, "ServerCertificateName")?;
+    let (e, mut doc) = load(db, &ctx.principal.account_id, name).await?;
+    doc.tags = tags::remove(&doc.tags, &str_list(input, "TagKeys"));
+    save_doc(db, e, &doc, ctx.now).await?;
+    bump(db).await?;
+    Ok(json!({}))
+}
+
+pub async fn list_tags(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    let name = req_str(input, "ServerCertificateName")?;
+    let (_, doc) = load(db, &ctx.principal.account_id, name).await?;
+    page::tags_page(&doc.tags, input)
 }

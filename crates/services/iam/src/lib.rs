@@ -232,8 +232,8 @@ routes! {
             authz: server_certs::authz;
     }
     not_built {
-        // SAML providers, service-linked roles, SSH keys, server and
-        // signing certificates, service-specific credentials, organizations features.
+        // SAML providers, delegation requests, organizations features and reports, outbound
+        // web identity federation, STS preferences.
         AcceptDelegationRequest, AssociateDelegationRequest,
         CreateDelegationRequest, CreateSAMLProvider,
         DeleteSAMLProvider, DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
@@ -246,7 +246,8 @@ routes! {
         ListPoliciesGrantingServiceAccess, ListSAMLProviderTags, ListSAMLProviders,
         RejectDelegationRequest,
         SendDelegationToken, SetSecurityTokenServicePreferences, TagSAMLProvider, UntagSAMLProvider,
-        UpdateDelegationRequest, UpdateSAMLProvider, }
+        UpdateDelegationRequest, UpdateSAMLProvider,
+    }
 }
 
 /// AWS: credentials from `GetSessionToken` cannot call any IAM operation unless MFA was

@@ -69,7 +69,16 @@ def test_service_linked_roles(server):
         )
     assert code(e) == "NoSuchEntity"
 
-    # An ordinary role is not deleted through this path.
+    # The service-linked path is reserved; an ordinary role is not deleted through this path.
+    with pytest.raises(ClientError) as e:
+        iam.create_role(
+            RoleName="AWSServiceRoleForECS", Path="/aws-service-role/ecs.amazonaws.com/",
+            AssumeRolePolicyDocument=json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            }),
+        )
+    assert code(e) == "InvalidInput"
     iam.create_role(RoleName="plain-role", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],

@@ -268,6 +268,23 @@ def stored(server, marker):
     return False
 
 
+def audit_record(server, event_name, request_id):
+    import time
+
+    trail = server.client("cloudtrail")
+    deadline = time.time() + 5
+    while True:
+        events = trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": event_name}]
+        )["Events"]
+        records = [json.loads(e["CloudTrailEvent"]) for e in events]
+        found = [r for r in records if r["requestID"] == request_id]
+        if found or time.time() > deadline:
+            assert len(found) == 1, records
+            return found[0]
+        time.sleep(0.1)
+
+
 def test_server_certificates(server):
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -276,11 +293,12 @@ def test_server_certificates(server):
     body = self_signed(key)
     chain = self_signed(rsa_key())
     name = f"web-{uuid.uuid4().hex[:6]}"
-    meta = iam.upload_server_certificate(
+    uploaded = iam.upload_server_certificate(
         Path="/cloudfront/", ServerCertificateName=name, CertificateBody=body,
         PrivateKey=private_pem(key, "PKCS1"), CertificateChain=chain,
         Tags=[{"Key": "env", "Value": "prod"}],
-    )["ServerCertificateMetadata"]
+    )
+    meta = uploaded["ServerCertificateMetadata"]
     assert meta["ServerCertificateId"].startswith("ASCA")
     assert meta["Arn"].endswith(f":server-certificate/cloudfront/{name}")
     assert "Expiration" in meta
@@ -291,6 +309,11 @@ def test_server_certificates(server):
     assert got["Tags"] == [{"Key": "env", "Value": "prod"}]
     assert "PrivateKey" not in got
     # The private key is sealed at rest: its text is nowhere in the data dir.
+    # The trail records the upload with the key hidden.
+    record = audit_record(server, "UploadServerCertificate", uploaded["ResponseMetadata"]["RequestId"])
+    assert record["requestParameters"]["serverCertificateName"] == name
+    assert "privateKey" in record["requestParameters"]
+    assert "PRIVATE KEY" not in json.dumps(record)
     # (The certificate, which is public, is found by the same scan.)
     assert stored(server, body.splitlines()[5])
     assert not stored(server, private_pem(key, "PKCS1").splitlines()[5])
@@ -372,3 +395,29 @@ def test_service_specific_credentials(server):
         iam.reset_service_specific_credential(UserName=user, ServiceSpecificCredentialId=cid)
     assert code(e) == "NoSuchEntity"
     iam.delete_user(UserName=user)
+
+
+def test_service_linked_role_authorization(fresh_server):
+    """CreateServiceLinkedRole goes through the authorizer with `iam:AWSServiceName`, as
+    AWS managed policies such as AWSOrganizationsFullAccess expect."""
+    iam = fresh_server.client("iam")
+    user = "slr-maker"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="slr", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole", "Resource": "*",
+            "Condition": {"StringEquals": {"iam:AWSServiceName": "organizations.amazonaws.com"}},
+        }],
+    }))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    mine = fresh_server.client("iam", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    role = mine.create_service_linked_role(AWSServiceName="organizations.amazonaws.com")["Role"]
+    assert role["RoleName"] == "AWSServiceRoleForOrganizations"
+    with pytest.raises(ClientError) as e:
+        mine.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
+    assert code(e) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        mine.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=openssh(rsa_key()))
+    assert code(e) == "AccessDenied"
+    assert iam.list_ssh_public_keys(UserName=user)["SSHPublicKeys"] == []

@@ -421,3 +421,18 @@ def test_service_linked_role_authorization(fresh_server):
         mine.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=openssh(rsa_key()))
     assert code(e) == "AccessDenied"
     assert iam.list_ssh_public_keys(UserName=user)["SSHPublicKeys"] == []
+
+
+def test_sts_preferences_and_account_summary(fresh_server):
+    iam = fresh_server.client("iam")
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert summary["GlobalEndpointTokenVersion"] == 1
+    assert summary["ServerCertificates"] == 0
+    iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v2Token")
+    key = rsa_key()
+    iam.upload_server_certificate(ServerCertificateName="one", CertificateBody=self_signed(key), PrivateKey=private_pem(key))
+    summary = iam.get_account_summary()["SummaryMap"]
+    assert summary["GlobalEndpointTokenVersion"] == 2
+    assert summary["ServerCertificates"] == 1
+    iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v1Token")
+    assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 1

@@ -32,6 +32,7 @@ pub mod sim_principal;
 pub mod simulate;
 pub mod ssh_key_format;
 pub mod ssh_keys;
+pub mod sts_preferences;
 pub mod totp;
 pub mod user_items;
 pub mod users;
@@ -230,10 +231,12 @@ routes! {
             authz: server_certs::authz;
         ListServerCertificateTags => Read, |i, c, mut d| server_certs::list_tags(i, c, &mut d),
             authz: server_certs::authz;
+        SetSecurityTokenServicePreferences => Write, |i, c, mut d| sts_preferences::set(i, c, &mut d),
+            authz: account::authz;
     }
     not_built {
         // SAML providers, delegation requests, organizations features and reports, outbound
-        // web identity federation, STS preferences.
+        // web identity federation.
         AcceptDelegationRequest, AssociateDelegationRequest,
         CreateDelegationRequest, CreateSAMLProvider,
         DeleteSAMLProvider, DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
@@ -245,7 +248,7 @@ routes! {
         ListOrganizationsFeatures,
         ListPoliciesGrantingServiceAccess, ListSAMLProviderTags, ListSAMLProviders,
         RejectDelegationRequest,
-        SendDelegationToken, SetSecurityTokenServicePreferences, TagSAMLProvider, UntagSAMLProvider,
+        SendDelegationToken, TagSAMLProvider, UntagSAMLProvider,
         UpdateDelegationRequest, UpdateSAMLProvider,
     }
 }

@@ -42,8 +42,7 @@ def prepare(server, account):
     trust = TRUST.replace("ACCOUNT", account)
     iam.create_role(RoleName="AWSReservedSSO_Admin_0123", Path="/aws-reserved/sso.amazonaws.com/",
                     AssumeRolePolicyDocument=trust)
-    iam.create_role(RoleName="AWSServiceRoleForExample", Path="/aws-service-role/example.amazonaws.com/",
-                    AssumeRolePolicyDocument=trust)
+    iam.create_service_linked_role(AWSServiceName="ecs.amazonaws.com")
     iam.create_role(RoleName="ordinary", AssumeRolePolicyDocument=trust)
     iam.create_role(RoleName="worker", AssumeRolePolicyDocument=trust)
     return server.client("kms").create_key()["KeyMetadata"]["KeyId"], trust

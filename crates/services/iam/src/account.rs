@@ -157,6 +157,11 @@ pub async fn summary(account: &str, db: &mut Db<'_>) -> Res<Value> {
             in_use += usize::from(attached > 0);
         }
     }
+    let server_certs = db
+        .entities()
+        .count(account, super::server_certs::SERVER_CERT)
+        .await?;
+    let token_version = super::sts_preferences::token_version(db, account).await?;
     Ok(json!({ "SummaryMap": {
         "Users": users,
         "UsersQuota": 5000,
@@ -176,7 +181,7 @@ pub async fn summary(account: &str, db: &mut Db<'_>) -> Res<Value> {
         "AttachedPoliciesPerGroupQuota": super::policies::ATTACHED_PER_ENTITY,
         "AttachedPoliciesPerRoleQuota": super::policies::ATTACHED_PER_ENTITY,
         "AccessKeysPerUserQuota": super::access_keys::KEYS_PER_USER,
-        "SigningCertificatesPerUserQuota": 2,
+        "SigningCertificatesPerUserQuota": super::signing_certs::CERTS_PER_USER,
         "UserPolicySizeQuota": document::USER_POLICY_SIZE,
         "GroupPolicySizeQuota": document::GROUP_POLICY_SIZE,
         "RolePolicySizeQuota": document::ROLE_POLICY_SIZE,
@@ -188,10 +193,10 @@ pub async fn summary(account: &str, db: &mut Db<'_>) -> Res<Value> {
         "AccountSigningCertificatesPresent": 0,
         "MFADevices": mfa_devices,
         "MFADevicesInUse": mfa_in_use,
-        "ServerCertificates": 0,
-        "ServerCertificatesQuota": 20,
+        "ServerCertificates": server_certs,
+        "ServerCertificatesQuota": super::server_certs::CERTS_PER_ACCOUNT,
         "Providers": 0,
-        "GlobalEndpointTokenVersion": 1,
+        "GlobalEndpointTokenVersion": token_version,
     }}))
 }
 

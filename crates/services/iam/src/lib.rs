@@ -9,6 +9,7 @@ use rampart_kit::routes;
 pub mod access_keys;
 pub mod account;
 pub mod caller;
+pub mod cert_format;
 pub mod common;
 pub mod credential_report;
 pub mod groups;
@@ -24,10 +25,18 @@ pub mod policies;
 pub mod roles;
 pub mod saml_metadata;
 pub mod saml_providers;
+pub mod server_certs;
+pub mod service_credentials;
+pub mod service_linked_roles;
 pub mod signin;
+pub mod signing_certs;
 pub mod sim_principal;
 pub mod simulate;
+pub mod ssh_key_format;
+pub mod ssh_keys;
+pub mod sts_preferences;
 pub mod totp;
+pub mod user_items;
 pub mod users;
 
 use rampart_store::Store;
@@ -190,30 +199,75 @@ routes! {
             authz: saml_providers::authz;
         ListSAMLProviderTags => Read, |i, c, mut d| saml_providers::list_tags(i, c, &mut d),
             authz: saml_providers::authz;
+        CreateServiceLinkedRole => Write, |i, c, mut d| service_linked_roles::create(i, c, &mut d),
+            authz: service_linked_roles::authz;
+        DeleteServiceLinkedRole => Write, |i, c, mut d| service_linked_roles::delete(i, c, &mut d),
+            authz: service_linked_roles::authz;
+        GetServiceLinkedRoleDeletionStatus => Read, |i, c, mut d| service_linked_roles::deletion_status(i, c, &mut d),
+            authz: service_linked_roles::authz;
+        UploadSSHPublicKey => Write, |i, c, mut d| ssh_keys::upload(i, c, &mut d),
+            authz: ssh_keys::authz;
+        GetSSHPublicKey => Read, |i, c, mut d| ssh_keys::get(i, c, &mut d),
+            authz: ssh_keys::authz;
+        ListSSHPublicKeys => Read, |i, c, mut d| ssh_keys::list(i, c, &mut d),
+            authz: ssh_keys::authz;
+        UpdateSSHPublicKey => Write, |i, c, mut d| ssh_keys::update(i, c, &mut d),
+            authz: ssh_keys::authz;
+        DeleteSSHPublicKey => Write, |i, c, mut d| ssh_keys::delete(i, c, &mut d),
+            authz: ssh_keys::authz;
+        UploadSigningCertificate => Write, |i, c, mut d| signing_certs::upload(i, c, &mut d),
+            authz: signing_certs::authz;
+        ListSigningCertificates => Read, |i, c, mut d| signing_certs::list(i, c, &mut d),
+            authz: signing_certs::authz;
+        UpdateSigningCertificate => Write, |i, c, mut d| signing_certs::update(i, c, &mut d),
+            authz: signing_certs::authz;
+        DeleteSigningCertificate => Write, |i, c, mut d| signing_certs::delete(i, c, &mut d),
+            authz: signing_certs::authz;
+        UploadServerCertificate => Write, |i, c, mut d| server_certs::upload(i, c, &mut d),
+            authz: server_certs::authz;
+        GetServerCertificate => Read, |i, c, mut d| server_certs::get(i, c, &mut d),
+            authz: server_certs::authz;
+        ListServerCertificates => Read, |i, c, mut d| server_certs::list(i, c, &mut d),
+            authz: server_certs::authz;
+        UpdateServerCertificate => Write, |i, c, mut d| server_certs::update(i, c, &mut d),
+            authz: server_certs::authz;
+        DeleteServerCertificate => Write, |i, c, mut d| server_certs::delete(i, c, &mut d),
+            authz: server_certs::authz;
+        CreateServiceSpecificCredential => Write, |i, c, mut d| service_credentials::create(i, c, &mut d),
+            authz: service_credentials::authz;
+        ListServiceSpecificCredentials => Read, |i, c, mut d| service_credentials::list(i, c, &mut d),
+            authz: service_credentials::authz;
+        ResetServiceSpecificCredential => Write, |i, c, mut d| service_credentials::reset(i, c, &mut d),
+            authz: service_credentials::authz;
+        UpdateServiceSpecificCredential => Write, |i, c, mut d| service_credentials::update(i, c, &mut d),
+            authz: service_credentials::authz;
+        DeleteServiceSpecificCredential => Write, |i, c, mut d| service_credentials::delete(i, c, &mut d),
+            authz: service_credentials::authz;
+        TagServerCertificate => Write, |i, c, mut d| server_certs::tag(i, c, &mut d),
+            authz: server_certs::authz;
+        UntagServerCertificate => Write, |i, c, mut d| server_certs::untag(i, c, &mut d),
+            authz: server_certs::authz;
+        ListServerCertificateTags => Read, |i, c, mut d| server_certs::list_tags(i, c, &mut d),
+            authz: server_certs::authz;
+        SetSecurityTokenServicePreferences => Write, |i, c, mut d| sts_preferences::set(i, c, &mut d),
+            authz: account::authz;
     }
     not_built {
-        // Service-linked roles, SSH keys, server and
-        // signing certificates, service-specific credentials, organizations features.
+        // Delegation requests, organizations features and reports, outbound web identity
+        // federation.
         AcceptDelegationRequest, AssociateDelegationRequest,
         CreateDelegationRequest,
-        CreateServiceLinkedRole, CreateServiceSpecificCredential, DeleteSSHPublicKey, DeleteServerCertificate,
-        DeleteServiceLinkedRole, DeleteServiceSpecificCredential, DeleteSigningCertificate,
         DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
         DisableOutboundWebIdentityFederation, EnableOrganizationsRootCredentialsManagement,
         EnableOrganizationsRootSessions, EnableOutboundWebIdentityFederation,
         GenerateOrganizationsAccessReport, GetDelegationRequest, GetHumanReadableSummary,
         GetOrganizationsAccessReport,
-        GetOutboundWebIdentityFederationInfo, GetSSHPublicKey,
-        GetServerCertificate, GetServiceLinkedRoleDeletionStatus, ListDelegationRequests,
+        GetOutboundWebIdentityFederationInfo, ListDelegationRequests,
         ListOrganizationsFeatures,
         ListPoliciesGrantingServiceAccess,
-        ListSSHPublicKeys, ListServerCertificateTags, ListServerCertificates,
-        ListServiceSpecificCredentials, ListSigningCertificates, RejectDelegationRequest,
-        ResetServiceSpecificCredential,
-        SendDelegationToken, SetSecurityTokenServicePreferences, TagServerCertificate,
-        UntagServerCertificate, UpdateDelegationRequest, UpdateSSHPublicKey, UpdateServerCertificate,
-        UpdateServiceSpecificCredential, UpdateSigningCertificate, UploadSSHPublicKey,
-        UploadServerCertificate, UploadSigningCertificate,
+        RejectDelegationRequest,
+        SendDelegationToken,
+        UpdateDelegationRequest,
     }
 }
 

@@ -162,6 +162,12 @@ pub async fn create_role(
     let account = &ctx.principal.account_id;
     let name = req_str(input, "RoleName")?;
     let path = checked_path(input, "Path")?;
+    if path.starts_with(crate::service_linked_roles::SERVICE_ROLE_PATH) {
+        return Err(IamError::InvalidInput(
+            "Path prefix '/aws-service-role/' can only be used for AWS Service linked Roles".into(),
+        )
+        .into());
+    }
     let trust = req_str(input, "AssumeRolePolicyDocument")?;
     check_trust_policy(trust)?;
     let max = opt_int(input, "MaxSessionDuration").unwrap_or(3600);
@@ -341,7 +347,11 @@ pub async fn delete_role(
 }
 
 /// Deletes the temporary keys of every session of a role: they stop working at once.
-async fn end_sessions(db: &mut Db<'_>, account: &str, role_id: &str) -> Result<(), ServiceError> {
+pub(crate) async fn end_sessions(
+    db: &mut Db<'_>,
+    account: &str,
+    role_id: &str,
+) -> Result<(), ServiceError> {
     let keys = db
         .links()
         .targets(account, LINK_ROLE_SESSION, role_id)

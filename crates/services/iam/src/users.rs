@@ -299,6 +299,15 @@ pub async fn delete_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     {
         return Err(conflict("delete MFA device"));
     }
+    if super::user_items::any(db, super::ssh_keys::SSH_KEY, &e).await? {
+        return Err(conflict("delete SSH public keys"));
+    }
+    if super::user_items::any(db, super::signing_certs::SIGNING_CERT, &e).await? {
+        return Err(conflict("delete signing certificates"));
+    }
+    if super::user_items::any(db, super::service_credentials::SERVICE_CREDENTIAL, &e).await? {
+        return Err(conflict("delete service specific credentials"));
+    }
     if !doc.inline_policies.is_empty() {
         return Err(conflict("delete policies"));
     }

@@ -60,6 +60,22 @@ service_errors! {
         ReportExpired,
         /// 400: the operation does not apply to this kind of caller.
         InvalidUserType,
+        /// 400: the SSH public key is already associated with the user.
+        DuplicateSSHPublicKey,
+        /// 400: the public key is in neither ssh-rsa nor PEM encoding.
+        UnrecognizedPublicKeyEncoding,
+        /// 400: the public key is not an acceptable key.
+        InvalidPublicKey,
+        /// 400: the certificate does not parse.
+        MalformedCertificate,
+        /// 409: the certificate is already uploaded.
+        DuplicateCertificate,
+        /// 400: the certificate is not valid.
+        InvalidCertificate,
+        /// 400: the private key does not match the certificate.
+        KeyPairMismatch,
+        /// 404: the service does not support service-specific credentials.
+        NotSupportedService,
     }
 }
 

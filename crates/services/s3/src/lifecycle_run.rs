@@ -266,11 +266,15 @@ impl BucketRun<'_> {
             &rule.filter.prefix,
         )
         .await?;
-        for (upload_id, initiated) in stale {
-            if due_after(initiated, days) > self.now {
+        for upload in stale {
+            if due_after(upload.created_at, days) > self.now {
                 continue;
             }
-            let acted = self.act(Action::Upload { id: &upload_id }).await?;
+            let acted = self
+                .act(Action::Upload {
+                    id: &upload.name_key,
+                })
+                .await?;
             if acted {
                 done.uploads += 1;
             }

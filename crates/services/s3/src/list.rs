@@ -31,7 +31,14 @@ struct Listing {
 }
 
 /// The greatest character: appended to a common prefix, it sorts after every key under it.
-const AFTER_ALL: char = '\u{10FFFF}';
+pub(crate) const AFTER_ALL: char = '\u{10FFFF}';
+
+/// The common prefix `key` rolls up into: up to the first `delimiter` after `prefix`.
+pub(crate) fn common_prefix(key: &str, prefix: &str, delimiter: Option<&str>) -> Option<String> {
+    let d = delimiter?;
+    let at = key.get(prefix.len()..)?.find(d)?;
+    key.get(..prefix.len() + at + d.len()).map(str::to_string)
+}
 
 /// Lists up to `max` entries after `after`.
 async fn scan(
@@ -52,11 +59,7 @@ async fn scan(
                 continue;
             }
             let key = o.key().to_string();
-            let common = delimiter.and_then(|d| {
-                let rest = key.get(prefix.len()..)?;
-                let at = rest.find(d)?;
-                key.get(..prefix.len() + at + d.len()).map(str::to_string)
-            });
+            let common = common_prefix(&key, prefix, delimiter);
             if entries.len() == max {
                 return Ok(Listing {
                     entries,

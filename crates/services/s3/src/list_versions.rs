@@ -13,14 +13,12 @@ use crate::{
     buckets::owner,
     error::S3Result,
     input::{bucket_name, opt_nonempty},
+    list::{common_prefix, AFTER_ALL},
     repo::{self, Bucket, Object},
 };
 
 /// Rows read per scan.
 const WINDOW: u32 = 1000;
-
-/// The greatest character: appended to a common prefix, it sorts after every key under it.
-const AFTER_ALL: char = '\u{10FFFF}';
 
 /// What the listing finds, in order.
 enum Entry {
@@ -101,13 +99,7 @@ async fn scan(
             if entries.len() == max {
                 return Ok((entries, true));
             }
-            let key = object.key();
-            let common = delimiter.and_then(|d| {
-                let rest = key.get(prefix.len()..)?;
-                let at = rest.find(d)?;
-                key.get(..prefix.len() + at + d.len()).map(str::to_string)
-            });
-            if let Some(cp) = common {
+            if let Some(cp) = common_prefix(object.key(), prefix, delimiter) {
                 cursor = Some(format!("{base}{cp}{AFTER_ALL}"));
                 entries.push(Entry::Prefix(cp));
                 continue 'window;

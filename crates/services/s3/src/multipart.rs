@@ -293,12 +293,13 @@ pub(crate) async fn remove_upload(
     Ok(())
 }
 
-/// The uploads in progress whose key starts with `prefix`: their ids and when they began.
+/// The upload entities of the bucket whose key starts with `prefix` (name: the key,
+/// `name_key`: the upload id, `created_at`: when it began).
 pub(crate) async fn uploads_under(
     db: &mut Db<'_>,
     bucket: &Bucket,
     prefix: &str,
-) -> S3Result<Vec<(String, chrono::DateTime<chrono::Utc>)>> {
+) -> S3Result<Vec<Entity>> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -312,10 +313,8 @@ pub(crate) async fn uploads_under(
                 1000,
             )
             .await?;
-        for e in page.items {
-            after = Some(e.name_key.clone());
-            out.push((e.name_key, e.created_at));
-        }
+        after = page.items.last().map(|e| e.name_key.clone());
+        out.extend(page.items);
         if !page.truncated {
             return Ok(out);
         }
@@ -494,29 +493,8 @@ pub async fn list_uploads(input: &Value, _ctx: &CallContext, mut db: Db<'_>) -> 
         .unwrap_or(1000)
         .clamp(0, 1000) as usize;
     let key_marker = opt_nonempty(input, "KeyMarker").unwrap_or("");
-    let mut all = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = db
-            .entities()
-            .list(
-                bucket.owner(),
-                UPLOAD,
-                &repo::object_key(bucket.name(), prefix),
-                after.as_deref(),
-                1000,
-            )
-            .await?;
-        for e in page.items {
-            after = Some(e.name_key.clone());
-            if e.name.as_str() > key_marker {
-                all.push(e);
-            }
-        }
-        if !page.truncated {
-            break;
-        }
-    }
+    let mut all = uploads_under(&mut db, &bucket, prefix).await?;
+    all.retain(|e| e.name.as_str() > key_marker);
     all.sort_by(|a, b| (&a.name, a.created_at).cmp(&(&b.name, b.created_at)));
     let truncated = all.len() > max;
     all.truncate(max);

@@ -155,6 +155,20 @@ impl<'a> Outbox<'a> {
         Ok(())
     }
 
+    /// Moves a pending delivery to `at` without counting an attempt (a rate limit).
+    pub async fn postpone(&mut self, id: &str, at: DateTime<Utc>) -> Result<()> {
+        let mut g = self.h.write_conn().await?;
+        dispatch!(g.conn(), c => {
+            sqlx::query("UPDATE outbox SET next_attempt_ms = $2 WHERE id = $1 AND state = $3")
+                .bind(id)
+                .bind(to_ms(at))
+                .bind(PENDING)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(())
+    }
+
     /// How many deliveries are pending and dead.
     pub async fn counts(&mut self) -> Result<(i64, i64)> {
         let mut g = self.h.conn().await?;

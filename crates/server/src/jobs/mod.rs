@@ -14,6 +14,9 @@
 //! `/metrics` ([`status`]).
 
 pub mod consumer;
+pub mod events;
+pub mod events_api_calls;
+pub mod http_out;
 pub mod kms;
 pub mod last_access;
 pub mod meter;
@@ -129,8 +132,11 @@ impl Runtime {
                 Arc::new(provision::Provision),
                 Arc::new(meter::MeterFlush),
                 Arc::new(last_access::LastAccessFlush),
-                Arc::new(outbox::Drain::new(Vec::new())),
+                Arc::new(outbox::Drain::new(vec![Arc::new(
+                    events::EventsDelivery::default(),
+                )])),
                 Arc::new(trails::TrailDelivery),
+                Arc::new(consumer::ConsumerJob(events_api_calls::ApiCallEvents)),
             ],
         )
     }

@@ -6,6 +6,10 @@
 //! exactly when the change that caused it committed. A delivery is removed only after its
 //! target accepted it; a crash in between delivers it again, so targets must tolerate
 //! duplicates (the item id is stable, for deduplication).
+//!
+//! A delivery may bring its own retry policy (EventBridge targets' `RetryPolicy`) by
+//! answering [`Outcome::Failed`] with its own next time, and may postpone an item without an
+//! attempt ([`Outcome::Postponed`], a rate limit).
 
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
@@ -14,6 +18,8 @@ use rampart_store::{Lease, OutboxItem};
 use super::{Job, Scope, StepFuture};
 use crate::app::App;
 
+/// The job's name.
+pub const NAME: &str = "outbox-delivery";
 /// Attempts before a delivery is dead.
 pub const MAX_ATTEMPTS: i32 = 8;
 /// Deliveries taken per round.
@@ -22,15 +28,47 @@ const BATCH: i64 = 100;
 const FIRST_BACKOFF: chrono::Duration = chrono::Duration::seconds(1);
 const MAX_BACKOFF: chrono::Duration = chrono::Duration::minutes(10);
 
-/// A delivery's future: `Err` with a message to retry.
-pub type DeliveryFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+/// What became of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The target accepted it: the item is removed.
+    Delivered,
+    /// The attempt failed: the item is due again at `retry_at`, or dead when it is `None`.
+    Failed {
+        /// Why.
+        error: String,
+        /// When to try again.
+        retry_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Not attempted (a rate limit): due again then, its attempts unchanged.
+    Postponed(chrono::DateTime<chrono::Utc>),
+}
+
+impl Outcome {
+    /// A failure retried on the outbox's own schedule ([`retry_at`]).
+    pub fn retry(error: String, item: &OutboxItem, now: chrono::DateTime<chrono::Utc>) -> Outcome {
+        Outcome::Failed {
+            error,
+            retry_at: retry_at(item.attempts, now),
+        }
+    }
+}
+
+/// A delivery's future.
+pub type DeliveryFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
 
 /// Where deliveries of one target kind go (an HTTP endpoint, a queue, a bucket...).
 pub trait Delivery: Send + Sync + 'static {
     /// The target kind this delivers (`OutboxItem::target`).
     fn target(&self) -> &'static str;
-    /// Delivers one item. It may be called again for the same item after a crash.
-    fn deliver<'a>(&'a self, item: &'a OutboxItem) -> DeliveryFuture<'a>;
+    /// Delivers one item at `now` (the request clock). It may be called again for the same
+    /// item after a crash.
+    fn deliver<'a>(
+        &'a self,
+        app: &'a App,
+        item: &'a OutboxItem,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DeliveryFuture<'a>;
 }
 
 /// The outbox job, with the delivery function of each target kind.
@@ -51,23 +89,25 @@ impl Drain {
         let due = app.store.outbox().due(now, BATCH).await?;
         for item in due {
             let outcome = match self.targets.get(item.target.as_str()) {
-                Some(d) => d.deliver(&item).await,
-                None => Err(format!("no delivery for target {}", item.target)),
+                Some(d) => d.deliver(app, &item, now).await,
+                None => Outcome::retry(format!("no delivery for target {}", item.target), &item, now),
             };
             let mut tx = app.store.begin().await?;
             if let Some(lease) = lease {
                 tx.jobs().fence(lease).await?;
             }
             match outcome {
-                Ok(()) => {
+                Outcome::Delivered => {
                     tx.outbox().delivered(&item.id).await?;
                 }
-                Err(err) => {
-                    let retry_at = retry_at(item.attempts, now);
+                Outcome::Failed { error, retry_at } => {
                     if retry_at.is_none() {
-                        tracing::warn!(id = %item.id, target = %item.target, error = %err, "delivery dead");
+                        tracing::warn!(id = %item.id, target = %item.target, error = %error, "delivery dead");
                     }
-                    tx.outbox().failed(&item.id, &err, retry_at).await?;
+                    tx.outbox().failed(&item.id, &error, retry_at).await?;
+                }
+                Outcome::Postponed(at) => {
+                    tx.outbox().postpone(&item.id, at).await?;
                 }
             }
             tx.commit().await?;
@@ -95,7 +135,7 @@ pub fn retry_at(
 
 impl Job for Drain {
     fn name(&self) -> &'static str {
-        "outbox-delivery"
+        NAME
     }
 
     fn scope(&self) -> Scope {

@@ -138,7 +138,10 @@ async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
         .map_err(|e| format!("sending failed: {e}"))?;
     let mut answer = Vec::new();
     // A TLS peer that closes without close_notify still gave its answer.
-    let _ = (&mut stream).take(MAX_ANSWER).read_to_end(&mut answer).await;
+    let _ = (&mut stream)
+        .take(MAX_ANSWER)
+        .read_to_end(&mut answer)
+        .await;
     if answer.is_empty() {
         return Err("the connection closed without an answer".into());
     }

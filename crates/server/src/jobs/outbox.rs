@@ -90,7 +90,11 @@ impl Drain {
         for item in due {
             let outcome = match self.targets.get(item.target.as_str()) {
                 Some(d) => d.deliver(app, &item, now).await,
-                None => Outcome::retry(format!("no delivery for target {}", item.target), &item, now),
+                None => Outcome::retry(
+                    format!("no delivery for target {}", item.target),
+                    &item,
+                    now,
+                ),
             };
             let mut tx = app.store.begin().await?;
             if let Some(lease) = lease {

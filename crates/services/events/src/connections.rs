@@ -10,13 +10,7 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use rampart_kit::{
-    context::CallContext,
-    db::Db,
-    entity,
-    input::opt_str,
-    page,
-};
+use rampart_kit::{context::CallContext, db::Db, entity, input::opt_str, page};
 use rampart_store::{Entity, MasterKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -65,7 +59,9 @@ fn key_of(region: &str, name: &str) -> String {
 }
 
 fn not_found(name: &str) -> EventsError {
-    EventsError::ResourceNotFoundException(format!("Failed to describe the connection(s). Connection '{name}' does not exist."))
+    EventsError::ResourceNotFoundException(format!(
+        "Failed to describe the connection(s). Connection '{name}' does not exist."
+    ))
 }
 
 /// The connection `name` in the caller's account and region.
@@ -209,7 +205,10 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsR
     let params = params_of(input);
     check(auth_type, &params)?;
     let key = key_of(&ctx.region, name);
-    if entity::find(&mut db, account, CONNECTION, &key).await?.is_some() {
+    if entity::find(&mut db, account, CONNECTION, &key)
+        .await?
+        .is_some()
+    {
         return Err(EventsError::ResourceAlreadyExistsException(format!(
             "Connection {name} already exists."
         )));
@@ -249,7 +248,11 @@ pub async fn describe(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Event
     if let Some(d) = &doc.description {
         o.insert("Description".into(), json!(d));
     }
-    let mut auth = doc.public.get("AuthParameters").cloned().unwrap_or(json!({}));
+    let mut auth = doc
+        .public
+        .get("AuthParameters")
+        .cloned()
+        .unwrap_or(json!({}));
     if let (Some(a), Some(inv)) = (
         auth.as_object_mut(),
         doc.public.get("InvocationHttpParameters"),
@@ -266,7 +269,13 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsRes
     let state = opt_str(input, "ConnectionState");
     let page = db
         .entities()
-        .list(&ctx.principal.account_id, CONNECTION, &format!("/{}/", ctx.region), None, 10_000)
+        .list(
+            &ctx.principal.account_id,
+            CONNECTION,
+            &format!("/{}/", ctx.region),
+            None,
+            10_000,
+        )
         .await?;
     let mut items = Vec::new();
     for e in page.items {
@@ -294,7 +303,9 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsRes
 pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsResult<Value> {
     let (e, mut doc) = load(&mut db, ctx, opt_str(input, "Name").unwrap_or_default()).await?;
     let old = open(db.master_key(), &e.arn, &doc)?;
-    let auth_type = opt_str(input, "AuthorizationType").unwrap_or(&doc.auth_type).to_string();
+    let auth_type = opt_str(input, "AuthorizationType")
+        .unwrap_or(&doc.auth_type)
+        .to_string();
     let params = if auth_type == doc.auth_type {
         merged(&old, &params_of(input))
     } else {
@@ -334,7 +345,13 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsR
     let account = &ctx.principal.account_id;
     let destinations = db
         .entities()
-        .list(account, DESTINATION, &format!("/{}/", ctx.region), None, 10_000)
+        .list(
+            account,
+            DESTINATION,
+            &format!("/{}/", ctx.region),
+            None,
+            10_000,
+        )
         .await?;
     for d in destinations.items {
         let dest: crate::destinations::DestinationDoc = entity::read_doc(&d)?;
@@ -345,7 +362,9 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsR
             )));
         }
     }
-    db.entities().delete(account, CONNECTION, &e.name_key).await?;
+    db.entities()
+        .delete(account, CONNECTION, &e.name_key)
+        .await?;
     Ok(state_out(&e, &doc, "DELETING"))
 }
 
@@ -358,8 +377,8 @@ pub async fn by_arn(
     let Some((region, name)) = parse_arn(arn) else {
         return Ok(None);
     };
-    let found = entity::load_doc::<ConnectionDoc>(db, account, CONNECTION, &key_of(region, name))
-        .await?;
+    let found =
+        entity::load_doc::<ConnectionDoc>(db, account, CONNECTION, &key_of(region, name)).await?;
     Ok(found.filter(|(e, _)| e.arn == arn))
 }
 
@@ -387,11 +406,23 @@ mod tests {
                 {"Key": "a", "Value": "1", "IsValueSecret": false},
                 {"Key": "b", "Value": "2", "IsValueSecret": true}]}});
         let r = redacted(&params);
-        assert_eq!(r["AuthParameters"]["BasicAuthParameters"], json!({"Username": "u"}));
-        assert_eq!(r["InvocationHttpParameters"]["HeaderParameters"][1], json!({"Key": "b", "IsValueSecret": true}));
+        assert_eq!(
+            r["AuthParameters"]["BasicAuthParameters"],
+            json!({"Username": "u"})
+        );
+        assert_eq!(
+            r["InvocationHttpParameters"]["HeaderParameters"][1],
+            json!({"Key": "b", "IsValueSecret": true})
+        );
         assert!(!r.to_string().contains("\"p\""));
-        let m = merged(&params, &json!({"AuthParameters": {"BasicAuthParameters": {"Password": "q"}}}));
-        assert_eq!(m["AuthParameters"]["BasicAuthParameters"], json!({"Username": "u", "Password": "q"}));
+        let m = merged(
+            &params,
+            &json!({"AuthParameters": {"BasicAuthParameters": {"Password": "q"}}}),
+        );
+        assert_eq!(
+            m["AuthParameters"]["BasicAuthParameters"],
+            json!({"Username": "u", "Password": "q"})
+        );
         assert!(check("BASIC", &params).is_ok());
         assert!(check("API_KEY", &params).is_err());
         assert_eq!(

@@ -219,23 +219,35 @@ mod tests {
             if let (Some(o), Some(x)) = (t.as_object_mut(), extra.as_object()) {
                 o.extend(x.clone());
             }
-            Delivery::for_target(&e, "arn:rule", &t, Utc::now()).unwrap().body
+            Delivery::for_target(&e, "arn:rule", &t, Utc::now())
+                .unwrap()
+                .body
         };
         assert_eq!(t(json!({})), e.to_string());
         assert_eq!(t(json!({"Input": "{\"k\":1}"})), "{\"k\":1}");
         assert_eq!(t(json!({"InputPath": "$.detail.a"})), "{\"b\":7}");
         assert_eq!(
-            t(json!({"InputTransformer": {"InputPathsMap": {"b": "$.detail.a.b", "s": "$.detail.s"},
-                "InputTemplate": "{\"n\": <b>, \"s\": \"<s>\", \"r\": \"<aws.events.rule-arn>\"}"}})),
+            t(
+                json!({"InputTransformer": {"InputPathsMap": {"b": "$.detail.a.b", "s": "$.detail.s"},
+                "InputTemplate": "{\"n\": <b>, \"s\": \"<s>\", \"r\": \"<aws.events.rule-arn>\"}"}})
+            ),
             "{\"n\": 7, \"s\": \"x\", \"r\": \"arn:rule\"}"
         );
-        assert!(Delivery::for_target(&e, "r", &json!({"Id": "t", "Arn": "arn:aws:sqs:us-east-1:1:q"}), Utc::now()).is_none());
+        assert!(Delivery::for_target(
+            &e,
+            "r",
+            &json!({"Id": "t", "Arn": "arn:aws:sqs:us-east-1:1:q"}),
+            Utc::now()
+        )
+        .is_none());
     }
 
     #[test]
     fn retries_back_off_within_the_policy() {
         let e = envelope();
-        let t0 = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let t0 = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let d = Delivery::for_target(&e, "r", &json!({"Id": "t", "Arn": DEST}), t0).unwrap();
         assert_eq!(d.max_retries, DEFAULT_MAX_ATTEMPTS);
         assert_eq!(d.retry_at(0, t0), Some(t0 + Duration::seconds(1)));
@@ -243,8 +255,14 @@ mod tests {
         assert_eq!(d.retry_at(30, t0), Some(t0 + Duration::seconds(300)));
         // Past the event's age: dead.
         assert_eq!(d.retry_at(3, t0 + Duration::seconds(86_399)), None);
-        let limited = Delivery::for_target(&e, "r", &json!({"Id": "t", "Arn": DEST,
-            "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 60}}), t0).unwrap();
+        let limited = Delivery::for_target(
+            &e,
+            "r",
+            &json!({"Id": "t", "Arn": DEST,
+            "RetryPolicy": {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 60}}),
+            t0,
+        )
+        .unwrap();
         assert!(limited.retry_at(1, t0).is_some());
         assert_eq!(limited.retry_at(2, t0), None);
         assert_eq!(limited.retry_at(0, t0 + Duration::seconds(60)), None);

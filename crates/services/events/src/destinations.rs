@@ -52,10 +52,19 @@ fn not_found(name: &str) -> EventsError {
     EventsError::ResourceNotFoundException(format!("An api-destination '{name}' does not exist."))
 }
 
-async fn load(db: &mut Db<'_>, ctx: &CallContext, name: &str) -> EventsResult<(Entity, DestinationDoc)> {
-    entity::load_doc(db, &ctx.principal.account_id, DESTINATION, &key_of(&ctx.region, name))
-        .await?
-        .ok_or_else(|| not_found(name))
+async fn load(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+    name: &str,
+) -> EventsResult<(Entity, DestinationDoc)> {
+    entity::load_doc(
+        db,
+        &ctx.principal.account_id,
+        DESTINATION,
+        &key_of(&ctx.region, name),
+    )
+    .await?
+    .ok_or_else(|| not_found(name))
 }
 
 /// Checks an endpoint: `https://` as AWS requires, or `http://` (Rampart also delivers to
@@ -124,7 +133,10 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsR
     let connection_arn = opt_str(input, "ConnectionArn").unwrap_or_default();
     check_connection(&mut db, ctx, connection_arn).await?;
     let key = key_of(&ctx.region, name);
-    if entity::find(&mut db, account, DESTINATION, &key).await?.is_some() {
+    if entity::find(&mut db, account, DESTINATION, &key)
+        .await?
+        .is_some()
+    {
         return Err(EventsError::ResourceAlreadyExistsException(format!(
             "An api-destination '{name}' already exists."
         )));
@@ -142,7 +154,15 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsR
         ctx.region,
         uuid::Uuid::new_v4()
     );
-    let mut e = model::new_entity(account, DESTINATION, name, key, format!("/{}/", ctx.region), arn, ctx.now);
+    let mut e = model::new_entity(
+        account,
+        DESTINATION,
+        name,
+        key,
+        format!("/{}/", ctx.region),
+        arn,
+        ctx.now,
+    );
     entity::write_doc(&mut e, &doc, ctx.now)?;
     db.entities().create(&e).await?;
     Ok(state_out(&e))
@@ -164,7 +184,13 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsRes
     let connection = opt_str(input, "ConnectionArn");
     let all = db
         .entities()
-        .list(&ctx.principal.account_id, DESTINATION, &format!("/{}/", ctx.region), None, 10_000)
+        .list(
+            &ctx.principal.account_id,
+            DESTINATION,
+            &format!("/{}/", ctx.region),
+            None,
+            10_000,
+        )
         .await?;
     let mut items = Vec::new();
     for e in all.items {
@@ -269,7 +295,12 @@ fn pairs(list: Option<&Value>) -> Vec<(String, String)> {
     list.and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|p| Some((opt_str(p, "Key")?.to_string(), opt_str(p, "Value")?.to_string())))
+        .filter_map(|p| {
+            Some((
+                opt_str(p, "Key")?.to_string(),
+                opt_str(p, "Value")?.to_string(),
+            ))
+        })
         .collect()
 }
 
@@ -304,19 +335,29 @@ pub async fn resolve(store: &Store, delivery: &Delivery) -> Result<Request, Unre
         permanent: false,
     };
     let mut db = Db::Read(store);
-    let (dest_entity, dest) = entity::load_doc::<DestinationDoc>(&mut db, account, DESTINATION, &key_of(region, name))
-        .await
-        .map_err(|e| transient(e.into()))?
-        .filter(|(e, _)| &e.arn == arn)
-        .ok_or_else(|| gone(format!("API destination {arn} does not exist.")))?;
+    let (dest_entity, dest) =
+        entity::load_doc::<DestinationDoc>(&mut db, account, DESTINATION, &key_of(region, name))
+            .await
+            .map_err(|e| transient(e.into()))?
+            .filter(|(e, _)| &e.arn == arn)
+            .ok_or_else(|| gone(format!("API destination {arn} does not exist.")))?;
     let (conn_entity, conn) = connections::by_arn(&mut db, account, &dest.connection_arn)
         .await
         .map_err(transient)?
-        .ok_or_else(|| gone(format!("Connection {} does not exist.", dest.connection_arn)))?;
+        .ok_or_else(|| {
+            gone(format!(
+                "Connection {} does not exist.",
+                dest.connection_arn
+            ))
+        })?;
     if conn.state != "AUTHORIZED" {
-        return Err(gone(format!("Connection {} is {}.", conn_entity.arn, conn.state)));
+        return Err(gone(format!(
+            "Connection {} is {}.",
+            conn_entity.arn, conn.state
+        )));
     }
-    let params = connections::open(store.master_key(), &conn_entity.arn, &conn).map_err(transient)?;
+    let params =
+        connections::open(store.master_key(), &conn_entity.arn, &conn).map_err(transient)?;
     let auth = params.get("AuthParameters");
     let at = |path: &[&str]| -> String {
         let mut v = auth;
@@ -357,7 +398,9 @@ pub async fn resolve(store: &Store, delivery: &Delivery) -> Result<Request, Unre
         url = url.replacen('*', value, 1);
     }
     let mut query: Vec<(String, String)> = delivery.query.clone().into_iter().collect();
-    query.extend(pairs(invocation.and_then(|i| i.get("QueryStringParameters"))));
+    query.extend(pairs(
+        invocation.and_then(|i| i.get("QueryStringParameters")),
+    ));
     if !query.is_empty() {
         let q: Vec<String> = query
             .iter()

@@ -3,18 +3,16 @@
 //!
 //! - [`pattern`]: event patterns (parse, validate, match), pure;
 //! - [`rules`]: rules, `TestEventPattern`, the default bus; [`targets`]: targets of a rule;
-//!   [`tags`]: rule tags;
+//!   rule tags in [`tags`];
 //! - [`connections`]: connections, their secrets sealed at rest; [`destinations`]: API
 //!   destinations and the HTTP request of a delivery;
 //! - [`put_events`]: `PutEvents`; [`publish`]: putting an event on the bus from any service,
 //!   in its transaction; [`delivery`]: a delivery in the outbox and its retry policy;
-//! - [`model`]: storage.
+//! - storage in [`model`].
 //!
 //! Deliveries are made by the server's outbox job (`crates/server/src/jobs/events.rs`).
 
-use rampart_kit::{
-    authz::AuthzRequest, context::CallContext, db::Db, input::opt_str, routes,
-};
+use rampart_kit::{authz::AuthzRequest, context::CallContext, db::Db, input::opt_str, routes};
 use rampart_store::Store;
 use serde_json::Value;
 
@@ -125,7 +123,9 @@ async fn authorize(
             on(model::bus_arn(region, account, model::DEFAULT_BUS))
         }
         Op::TagResource | Op::UntagResource | Op::ListTagsForResource => {
-            on(opt_str(input, "ResourceARN").unwrap_or_default().to_string())
+            on(opt_str(input, "ResourceARN")
+                .unwrap_or_default()
+                .to_string())
         }
         Op::CreateConnection
         | Op::DescribeConnection

@@ -107,8 +107,14 @@ pub async fn put(input: &Value, ctx: &CallContext, db: Db<'_>) -> EventsResult<V
                         json!(time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
                     );
                 }
-                publish::route(tx, &ctx.principal.account_id, &ctx.region, &envelope, ctx.now)
-                    .await?;
+                publish::route(
+                    tx,
+                    &ctx.principal.account_id,
+                    &ctx.region,
+                    &envelope,
+                    ctx.now,
+                )
+                .await?;
                 out.push(json!({ "EventId": id }));
             }
             Err((code, message)) => {

@@ -5,7 +5,7 @@ use rampart_kit::{
     context::CallContext,
     db::Db,
     entity,
-    input::{opt_str, opt_int},
+    input::{opt_int, opt_str},
     page,
 };
 use serde_json::{json, Value};
@@ -240,7 +240,11 @@ fn default_bus(ctx: &CallContext) -> Value {
 
 /// `DescribeEventBus`: the default bus (no resource policy).
 pub fn describe_bus(input: &Value, ctx: &CallContext) -> EventsResult<Value> {
-    model::bus_of(opt_str(input, "Name"), &ctx.region, &ctx.principal.account_id)?;
+    model::bus_of(
+        opt_str(input, "Name"),
+        &ctx.region,
+        &ctx.principal.account_id,
+    )?;
     Ok(default_bus(ctx))
 }
 

@@ -42,7 +42,8 @@ pub fn parse(list: Option<&Value>) -> EventsResult<BTreeMap<String, String>> {
 
 /// The rule a `ResourceARN` names (`arn:aws:events:REGION:ACCOUNT:rule/[BUS/]NAME`).
 async fn rule_of(db: &mut Db<'_>, ctx: &CallContext, arn: &str) -> EventsResult<Rule> {
-    let not_found = || EventsError::ResourceNotFoundException(format!("Rule {arn} does not exist."));
+    let not_found =
+        || EventsError::ResourceNotFoundException(format!("Rule {arn} does not exist."));
     let prefix = format!(
         "arn:aws:events:{}:{}:rule/",
         ctx.region, ctx.principal.account_id

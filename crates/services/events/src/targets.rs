@@ -71,8 +71,12 @@ pub async fn remove(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsR
 /// `ListTargetsByRule`.
 pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsResult<Value> {
     let rule = rule_of(input, ctx, &mut db).await?;
-    let page = page::at_offset(rule.doc.targets, opt_str(input, "NextToken"), limit_of(input)?)
-        .ok_or_else(|| EventsError::invalid("The NextToken is not valid."))?;
+    let page = page::at_offset(
+        rule.doc.targets,
+        opt_str(input, "NextToken"),
+        limit_of(input)?,
+    )
+    .ok_or_else(|| EventsError::invalid("The NextToken is not valid."))?;
     let mut out = json!({ "Targets": page.items });
     if let (Some(o), Some(next)) = (out.as_object_mut(), page.next) {
         o.insert("NextToken".into(), json!(next));

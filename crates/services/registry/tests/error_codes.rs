@@ -10,6 +10,7 @@
 use rampart_services::{
     cloudtrail::CloudTrailError,
     error::{not_implemented, ServiceError, LITERAL_CODES},
+    events::EventsError,
     iam::common::IamError,
     kms::error::KmsError,
     organizations::common::OrgError,
@@ -64,6 +65,11 @@ fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
             S3ControlError::SERVICE,
             S3ControlError::CODES,
             converted(S3ControlError::every_variant()),
+        ),
+        (
+            EventsError::SERVICE,
+            EventsError::CODES,
+            converted(EventsError::every_variant()),
         ),
     ]
 }

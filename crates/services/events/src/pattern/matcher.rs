@@ -101,10 +101,10 @@ impl AnythingBut {
     fn excludes(&self, value: &Value) -> bool {
         let text = value.as_str();
         match self {
-            AnythingBut::Strings(list) => text.is_some_and(|t| list.iter().any(|s| s == t)),
-            AnythingBut::Numbers(list) => value
-                .as_f64()
-                .is_some_and(|n| list.iter().any(|x| *x == n)),
+            AnythingBut::Strings(list) => {
+                text.is_some_and(|t| list.iter().any(|s| s.as_str() == t))
+            }
+            AnythingBut::Numbers(list) => value.as_f64().is_some_and(|n| list.contains(&n)),
             AnythingBut::Prefix(p) => text.is_some_and(|t| t.starts_with(p.as_str())),
             AnythingBut::Suffix(s) => text.is_some_and(|t| t.ends_with(s.as_str())),
             AnythingBut::IgnoreCase(list) => text.is_some_and(|t| {

@@ -215,9 +215,7 @@ fn anything_but(value: &Value) -> Parsed<AnythingBut> {
                 (other, _) => return fail(format!("Unsupported anything-but pattern: {other}")),
             }
         }
-        _ => {
-            return fail("Value of anything-but must be an array or single string/number value.")
-        }
+        _ => return fail("Value of anything-but must be an array or single string/number value."),
     })
 }
 
@@ -355,6 +353,8 @@ fn cidr(text: &str) -> Parsed<Cidr> {
     let max = if net.is_ipv4() { 32 } else { 128 };
     match bits.parse::<u8>() {
         Ok(b) if b <= max => Ok(Cidr { net, bits: b }),
-        _ => fail(format!("Malformed CIDR, mask bits must be between 0 and {max}: {text}")),
+        _ => fail(format!(
+            "Malformed CIDR, mask bits must be between 0 and {max}: {text}"
+        )),
     }
 }

@@ -52,8 +52,12 @@ fn exact_values_and_arrays_as_or() {
     assert!(m(json!({"source": ["aws.s3", "aws.ec2"]})));
     assert!(!m(json!({"source": ["aws.s3"]})));
     assert!(!m(json!({"source": ["AWS.EC2"]})));
-    assert!(m(json!({"source": ["aws.ec2"], "detail": {"state": ["terminated"]}})));
-    assert!(!m(json!({"source": ["aws.ec2"], "detail": {"state": ["running"]}})));
+    assert!(m(
+        json!({"source": ["aws.ec2"], "detail": {"state": ["terminated"]}})
+    ));
+    assert!(!m(
+        json!({"source": ["aws.ec2"], "detail": {"state": ["running"]}})
+    ));
     // A number matches a numerically equal number, not a string.
     assert!(m(json!({"detail": {"c-count": [5.0]}})));
     assert!(!m(json!({"detail": {"c-count": ["5"]}})));
@@ -71,8 +75,12 @@ fn exact_values_and_arrays_as_or() {
 
 #[test]
 fn nested_objects_and_arrays_of_objects() {
-    assert!(m(json!({"detail": {"nested": {"deep": {"value": ["here"]}}}})));
-    assert!(!m(json!({"detail": {"nested": {"deep": {"value": ["there"]}}}})));
+    assert!(m(
+        json!({"detail": {"nested": {"deep": {"value": ["here"]}}}})
+    ));
+    assert!(!m(
+        json!({"detail": {"nested": {"deep": {"value": ["there"]}}}})
+    ));
     // One element of an array of objects must satisfy the whole sub-pattern.
     assert!(m(json!({"detail": {"items": {"kind": ["b"], "n": [2]}}})));
     assert!(!m(json!({"detail": {"items": {"kind": ["b"], "n": [1]}}})));
@@ -85,44 +93,84 @@ fn nested_objects_and_arrays_of_objects() {
 fn prefix_suffix_and_ignore_case() {
     assert!(m(json!({"time": [{"prefix": "2017-12-22"}]})));
     assert!(!m(json!({"time": [{"prefix": "2018"}]})));
-    assert!(m(json!({"detail": {"state": [{"prefix": {"equals-ignore-case": "TERM"}}]}})));
+    assert!(m(
+        json!({"detail": {"state": [{"prefix": {"equals-ignore-case": "TERM"}}]}})
+    ));
     assert!(m(json!({"detail": {"FileName": [{"suffix": ".PNG"}]}})));
     assert!(!m(json!({"detail": {"FileName": [{"suffix": ".png"}]}})));
-    assert!(m(json!({"detail": {"FileName": [{"suffix": {"equals-ignore-case": ".png"}}]}})));
-    assert!(m(json!({"detail": {"state": [{"equals-ignore-case": "TERMINATED"}]}})));
-    assert!(!m(json!({"detail": {"state": [{"equals-ignore-case": "running"}]}})));
+    assert!(m(
+        json!({"detail": {"FileName": [{"suffix": {"equals-ignore-case": ".png"}}]}})
+    ));
+    assert!(m(
+        json!({"detail": {"state": [{"equals-ignore-case": "TERMINATED"}]}})
+    ));
+    assert!(!m(
+        json!({"detail": {"state": [{"equals-ignore-case": "running"}]}})
+    ));
     // String operators never match numbers.
     assert!(!m(json!({"detail": {"c-count": [{"prefix": "5"}]}})));
 }
 
 #[test]
 fn anything_but_forms() {
-    assert!(m(json!({"detail": {"state": [{"anything-but": "running"}]}})));
-    assert!(!m(json!({"detail": {"state": [{"anything-but": "terminated"}]}})));
-    assert!(!m(json!({"detail": {"state": [{"anything-but": ["stopped", "terminated"]}]}})));
-    assert!(m(json!({"detail": {"c-count": [{"anything-but": [1, 2, 3]}]}})));
+    assert!(m(
+        json!({"detail": {"state": [{"anything-but": "running"}]}})
+    ));
+    assert!(!m(
+        json!({"detail": {"state": [{"anything-but": "terminated"}]}})
+    ));
+    assert!(!m(
+        json!({"detail": {"state": [{"anything-but": ["stopped", "terminated"]}]}})
+    ));
+    assert!(m(
+        json!({"detail": {"c-count": [{"anything-but": [1, 2, 3]}]}})
+    ));
     assert!(!m(json!({"detail": {"c-count": [{"anything-but": 5}]}})));
-    assert!(!m(json!({"detail": {"state": [{"anything-but": {"prefix": "term"}}]}})));
-    assert!(m(json!({"detail": {"state": [{"anything-but": {"prefix": "run"}}]}})));
-    assert!(!m(json!({"detail": {"FileName": [{"anything-but": {"suffix": ".PNG"}}]}})));
-    assert!(m(json!({"detail": {"FileName": [{"anything-but": {"suffix": ".jpg"}}]}})));
-    assert!(!m(json!({"detail": {"state": [{"anything-but": {"equals-ignore-case": ["TERMINATED"]}}]}})));
-    assert!(m(json!({"detail": {"state": [{"anything-but": {"equals-ignore-case": "running"}}]}})));
-    assert!(!m(json!({"detail": {"FileName": [{"anything-but": {"wildcard": "*.PNG"}}]}})));
-    assert!(m(json!({"detail": {"FileName": [{"anything-but": {"wildcard": ["*.jpg", "x*"]}}]}})));
+    assert!(!m(
+        json!({"detail": {"state": [{"anything-but": {"prefix": "term"}}]}})
+    ));
+    assert!(m(
+        json!({"detail": {"state": [{"anything-but": {"prefix": "run"}}]}})
+    ));
+    assert!(!m(
+        json!({"detail": {"FileName": [{"anything-but": {"suffix": ".PNG"}}]}})
+    ));
+    assert!(m(
+        json!({"detail": {"FileName": [{"anything-but": {"suffix": ".jpg"}}]}})
+    ));
+    assert!(!m(
+        json!({"detail": {"state": [{"anything-but": {"equals-ignore-case": ["TERMINATED"]}}]}})
+    ));
+    assert!(m(
+        json!({"detail": {"state": [{"anything-but": {"equals-ignore-case": "running"}}]}})
+    ));
+    assert!(!m(
+        json!({"detail": {"FileName": [{"anything-but": {"wildcard": "*.PNG"}}]}})
+    ));
+    assert!(m(
+        json!({"detail": {"FileName": [{"anything-but": {"wildcard": ["*.jpg", "x*"]}}]}})
+    ));
     // anything-but needs the field to be there.
     assert!(!m(json!({"detail": {"missing": [{"anything-but": "x"}]}})));
     // An array matches when one element is not excluded.
     assert!(m(json!({"detail": {"tags": [{"anything-but": "prod"}]}})));
-    assert!(!m(json!({"detail": {"tags": [{"anything-but": ["prod", "web"]}]}})));
+    assert!(!m(
+        json!({"detail": {"tags": [{"anything-but": ["prod", "web"]}]}})
+    ));
 }
 
 #[test]
 fn numeric_ranges() {
-    assert!(m(json!({"detail": {"c-count": [{"numeric": [">", 0, "<=", 5]}]}})));
-    assert!(!m(json!({"detail": {"c-count": [{"numeric": [">", 0, "<", 5]}]}})));
+    assert!(m(
+        json!({"detail": {"c-count": [{"numeric": [">", 0, "<=", 5]}]}})
+    ));
+    assert!(!m(
+        json!({"detail": {"c-count": [{"numeric": [">", 0, "<", 5]}]}})
+    ));
     assert!(m(json!({"detail": {"d-count": [{"numeric": ["<", 10]}]}})));
-    assert!(m(json!({"detail": {"x-limit": [{"numeric": ["=", 3.018e2]}]}})));
+    assert!(m(
+        json!({"detail": {"x-limit": [{"numeric": ["=", 3.018e2]}]}})
+    ));
     assert!(m(json!({"detail": {"c-count": [{"numeric": [">=", 5]}]}})));
     assert!(!m(json!({"detail": {"c-count": [{"numeric": [">", 5]}]}})));
     assert!(!m(json!({"detail": {"state": [{"numeric": [">", 0]}]}})));
@@ -148,7 +196,9 @@ fn wildcard() {
     assert!(m(json!({"detail": {"FileName": [{"wildcard": "im*G"}]}})));
     assert!(m(json!({"detail": {"FileName": [{"wildcard": "i*a*e*"}]}})));
     assert!(!m(json!({"detail": {"FileName": [{"wildcard": "*.png"}]}})));
-    assert!(m(json!({"detail": {"FileName": [{"wildcard": "image.PNG"}]}})));
+    assert!(m(
+        json!({"detail": {"FileName": [{"wildcard": "image.PNG"}]}})
+    ));
     assert!(!m(json!({"detail": {"FileName": [{"wildcard": "image"}]}})));
     let star = parse_value(&json!({"a": [{"wildcard": "x\\*y*"}]})).unwrap();
     assert!(star.matches(&json!({"a": "x*yz"})));
@@ -160,12 +210,22 @@ fn wildcard() {
 
 #[test]
 fn cidr() {
-    assert!(m(json!({"detail": {"source-ip": [{"cidr": "10.0.0.0/24"}]}})));
-    assert!(!m(json!({"detail": {"source-ip": [{"cidr": "10.0.1.0/24"}]}})));
-    assert!(m(json!({"detail": {"source-ip": [{"cidr": "10.0.0.120/30"}]}})));
+    assert!(m(
+        json!({"detail": {"source-ip": [{"cidr": "10.0.0.0/24"}]}})
+    ));
+    assert!(!m(
+        json!({"detail": {"source-ip": [{"cidr": "10.0.1.0/24"}]}})
+    ));
+    assert!(m(
+        json!({"detail": {"source-ip": [{"cidr": "10.0.0.120/30"}]}})
+    ));
     assert!(m(json!({"detail": {"source-ip": [{"cidr": "0.0.0.0/0"}]}})));
-    assert!(m(json!({"detail": {"source-ip6": [{"cidr": "2001:db8::/32"}]}})));
-    assert!(!m(json!({"detail": {"source-ip6": [{"cidr": "10.0.0.0/8"}]}})));
+    assert!(m(
+        json!({"detail": {"source-ip6": [{"cidr": "2001:db8::/32"}]}})
+    ));
+    assert!(!m(
+        json!({"detail": {"source-ip6": [{"cidr": "10.0.0.0/8"}]}})
+    ));
     assert!(!m(json!({"detail": {"state": [{"cidr": "10.0.0.0/8"}]}})));
 }
 
@@ -179,9 +239,13 @@ fn or_groups() {
         {"c-count": [{"numeric": [">", 10]}]},
         {"d-count": [{"numeric": [">", 10]}]}
     ]}})));
-    assert!(m(json!({"$or": [{"source": ["aws.s3"]}, {"detail": {"state": ["terminated"]}}]})));
+    assert!(m(
+        json!({"$or": [{"source": ["aws.s3"]}, {"detail": {"state": ["terminated"]}}]})
+    ));
     // Fields beside $or still apply.
-    assert!(!m(json!({"source": ["aws.s3"], "$or": [{"region": ["us-west-1"]}, {"account": ["1"]}]})));
+    assert!(!m(
+        json!({"source": ["aws.s3"], "$or": [{"region": ["us-west-1"]}, {"account": ["1"]}]})
+    ));
 }
 
 #[test]
@@ -189,21 +253,51 @@ fn refusals_with_aws_reasons() {
     assert_eq!(reason("[1]"), "Filter is not an object");
     assert_eq!(reason("{}"), "Empty objects are not allowed");
     assert_eq!(reason(r#"{"detail": {}}"#), "Empty objects are not allowed");
-    assert_eq!(reason(r#"{"source": "aws.ec2"}"#), "\"source\" must be an object or an array");
+    assert_eq!(
+        reason(r#"{"source": "aws.ec2"}"#),
+        "\"source\" must be an object or an array"
+    );
     assert_eq!(reason(r#"{"source": []}"#), "Empty arrays are not allowed");
-    assert_eq!(reason(r#"{"a": [{"foo": "x"}]}"#), "Unrecognized match type foo");
-    assert_eq!(reason(r#"{"a": [{"prefix": 1}]}"#), "prefix match pattern must be a string");
+    assert_eq!(
+        reason(r#"{"a": [{"foo": "x"}]}"#),
+        "Unrecognized match type foo"
+    );
+    assert_eq!(
+        reason(r#"{"a": [{"prefix": 1}]}"#),
+        "prefix match pattern must be a string"
+    );
     assert_eq!(
         reason(r#"{"a": [{"prefix": "x", "suffix": "y"}]}"#),
         "Only one key allowed in match expression"
     );
-    assert_eq!(reason(r#"{"a": [{"exists": "yes"}]}"#), "exists match pattern must be either true or false.");
-    assert_eq!(reason(r#"{"a": [{"numeric": 5}]}"#), "Value of numeric must be an array.");
-    assert_eq!(reason(r#"{"a": [{"numeric": [">", "x"]}]}"#), "Value of > must be numeric");
-    assert_eq!(reason(r#"{"a": [{"numeric": ["!", 1]}]}"#), "Unrecognized numeric range operator: !");
-    assert_eq!(reason(r#"{"a": [{"numeric": [">", 5, "<", 1]}]}"#), "Bottom must be less than top");
-    assert_eq!(reason(r#"{"a": [{"numeric": [">", 5, ">", 1]}]}"#), "Bad numeric range operator: >");
-    assert_eq!(reason(r#"{"a": [{"numeric": ["=", 5, "<", 1]}]}"#), "Too many elements in numeric expression");
+    assert_eq!(
+        reason(r#"{"a": [{"exists": "yes"}]}"#),
+        "exists match pattern must be either true or false."
+    );
+    assert_eq!(
+        reason(r#"{"a": [{"numeric": 5}]}"#),
+        "Value of numeric must be an array."
+    );
+    assert_eq!(
+        reason(r#"{"a": [{"numeric": [">", "x"]}]}"#),
+        "Value of > must be numeric"
+    );
+    assert_eq!(
+        reason(r#"{"a": [{"numeric": ["!", 1]}]}"#),
+        "Unrecognized numeric range operator: !"
+    );
+    assert_eq!(
+        reason(r#"{"a": [{"numeric": [">", 5, "<", 1]}]}"#),
+        "Bottom must be less than top"
+    );
+    assert_eq!(
+        reason(r#"{"a": [{"numeric": [">", 5, ">", 1]}]}"#),
+        "Bad numeric range operator: >"
+    );
+    assert_eq!(
+        reason(r#"{"a": [{"numeric": ["=", 5, "<", 1]}]}"#),
+        "Too many elements in numeric expression"
+    );
     assert_eq!(
         reason(r#"{"a": [{"anything-but": ["x", 1]}]}"#),
         "Inside anything but list, either all values are number or string, mixed type is not supported"
@@ -212,15 +306,42 @@ fn refusals_with_aws_reasons() {
         reason(r#"{"a": [{"anything-but": true}]}"#),
         "Value of anything-but must be an array or single string/number value."
     );
-    assert_eq!(reason(r#"{"a": [{"anything-but": {"numeric": [">", 1]}}]}"#), "Unsupported anything-but pattern: numeric");
-    assert_eq!(reason(r#"{"a": [{"anything-but": {"prefix": ""}}]}"#), "Null prefix/suffix not allowed");
-    assert_eq!(reason(r#"{"a": [{"wildcard": "ab**c"}]}"#), "Consecutive wildcard characters at pos 2");
-    assert_eq!(reason(r#"{"a": [{"cidr": "10.0.0.0"}]}"#), "Malformed CIDR, one '/' required: 10.0.0.0");
-    assert_eq!(reason(r#"{"a": [{"cidr": "10.0.0.0/33"}]}"#), "Malformed CIDR, mask bits must be between 0 and 32: 10.0.0.0/33");
-    assert_eq!(reason(r#"{"$or": [{"a": ["x"]}]}"#), "There must have at least 2 Objects in $or relationship.");
-    assert_eq!(reason(r#"{"$or": {"a": ["x"]}}"#), "It must be an Array followed with $or.");
-    assert_eq!(reason(r#"{"$or": [{"a": ["x"]}, 1]}"#), "Only JSON object is allowed in array of $or relationship.");
-    assert_eq!(reason(r#"{"a": [[1]]}"#), "Match value must be String, number, true, false, or null");
+    assert_eq!(
+        reason(r#"{"a": [{"anything-but": {"numeric": [">", 1]}}]}"#),
+        "Unsupported anything-but pattern: numeric"
+    );
+    assert_eq!(
+        reason(r#"{"a": [{"anything-but": {"prefix": ""}}]}"#),
+        "Null prefix/suffix not allowed"
+    );
+    assert_eq!(
+        reason(r#"{"a": [{"wildcard": "ab**c"}]}"#),
+        "Consecutive wildcard characters at pos 2"
+    );
+    assert_eq!(
+        reason(r#"{"a": [{"cidr": "10.0.0.0"}]}"#),
+        "Malformed CIDR, one '/' required: 10.0.0.0"
+    );
+    assert_eq!(
+        reason(r#"{"a": [{"cidr": "10.0.0.0/33"}]}"#),
+        "Malformed CIDR, mask bits must be between 0 and 32: 10.0.0.0/33"
+    );
+    assert_eq!(
+        reason(r#"{"$or": [{"a": ["x"]}]}"#),
+        "There must have at least 2 Objects in $or relationship."
+    );
+    assert_eq!(
+        reason(r#"{"$or": {"a": ["x"]}}"#),
+        "It must be an Array followed with $or."
+    );
+    assert_eq!(
+        reason(r#"{"$or": [{"a": ["x"]}, 1]}"#),
+        "Only JSON object is allowed in array of $or relationship."
+    );
+    assert_eq!(
+        reason(r#"{"a": [[1]]}"#),
+        "Match value must be String, number, true, false, or null"
+    );
     assert!(parse("{not json").is_err());
     assert_eq!(
         PatternError("x".into()).to_string(),
@@ -248,8 +369,12 @@ fn any_json() -> impl Strategy<Value = Value> {
     scalar().prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-            prop::collection::btree_map("[a-c$]{1,3}|prefix|numeric|anything-but|exists", inner, 0..4)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(
+                "[a-c$]{1,3}|prefix|numeric|anything-but|exists",
+                inner,
+                0..4
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }

@@ -23,7 +23,7 @@ use rampart::{
     config::ServeConfig,
     jobs::{
         consumer::{ConsumerJob, HandleFuture, StreamConsumer},
-        outbox::{Delivery, DeliveryFuture, Drain},
+        outbox::{Delivery, DeliveryFuture, Drain, Outcome},
         Job, Runtime,
     },
 };
@@ -52,15 +52,20 @@ impl Delivery for Memory {
         "test:memory"
     }
 
-    fn deliver<'a>(&'a self, item: &'a OutboxItem) -> DeliveryFuture<'a> {
+    fn deliver<'a>(
+        &'a self,
+        _app: &'a App,
+        item: &'a OutboxItem,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DeliveryFuture<'a> {
         Box::pin(async move {
             let mut attempts = self.attempts.lock().unwrap();
             attempts.push(item.id.clone());
             if attempts.iter().filter(|id| **id == item.id).count() <= self.failures {
-                return Err("target unavailable".into());
+                return Outcome::retry("target unavailable".into(), item, now);
             }
             self.delivered.lock().unwrap().push(item.payload.clone());
-            Ok(())
+            Outcome::Delivered
         })
     }
 }

@@ -49,6 +49,7 @@ class Receiver:
     def __init__(self, port=None):
         self.port = port or free_port()
         self.received = []
+        self.times = []
         self.httpd = None
 
     def start(self):
@@ -67,6 +68,7 @@ class Receiver:
                     self.wfile.write(payload)
                     return
                 outer.received.append((self.path, dict(self.headers), body))
+                outer.times.append(time.monotonic())
                 self.send_response(200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -412,6 +414,25 @@ def test_delivery_retries_while_the_receiver_is_down(server):
         down.stop()
         events.remove_targets(Rule="retry", Ids=["t"])
         events.delete_rule(Name="retry")
+
+
+def test_the_invocation_rate_limit_spreads_deliveries(server, receiver):
+    events = server.client("events")
+    conn, _ = api_key_destination(events, "rate", receiver.url("/unused"))
+    dest = events.create_api_destination(Name="slow-dest", ConnectionArn=conn,
+                                         InvocationEndpoint=receiver.url(), HttpMethod="POST",
+                                         InvocationRateLimitPerSecond=1)["ApiDestinationArn"]
+    events.put_rule(Name="rate", EventPattern=json.dumps({"source": ["com.example.rate"]}))
+    events.put_targets(Rule="rate", Targets=[{"Id": "t", "Arn": dest}])
+    entry = {"Source": "com.example.rate", "DetailType": "t", "Detail": "{}"}
+    out = events.put_events(Entries=[entry] * 4)
+    assert out["FailedEntryCount"] == 0
+    got = receiver.wait(4, timeout=20)
+    assert sorted(e["id"] for e in got) == sorted(e["EventId"] for e in out["Entries"])
+    # One per second: four take at least about three seconds, none is dropped.
+    assert receiver.times[-1] - receiver.times[0] >= 2.5
+    events.remove_targets(Rule="rate", Ids=["t"])
+    events.delete_rule(Name="rate")
 
 
 def test_deliveries_survive_a_restart(tmp_path):

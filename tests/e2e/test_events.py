@@ -476,3 +476,24 @@ def test_api_calls_become_events(server, receiver):
     assert got[0]["detail"]["requestParameters"]["userName"] == "watched-user"
     events.remove_targets(Rule="new-users", Ids=["t"])
     events.delete_rule(Name="new-users")
+
+
+def test_read_calls_reach_only_rules_enabled_for_all_management_events(server, receiver):
+    events = server.client("events")
+    _, dest = api_key_destination(events, "reads", receiver.url("/unused"))
+    _, all_dest = api_key_destination(events, "reads-all", receiver.url("/all"))
+    pattern = json.dumps({"source": ["aws.iam"], "detail": {"eventName": ["ListUsers"]}})
+    events.put_rule(Name="reads-plain", EventPattern=pattern)
+    events.put_rule(Name="reads-all", EventPattern=pattern,
+                    State="ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
+    events.put_targets(Rule="reads-plain", Targets=[{"Id": "t", "Arn": dest}])
+    events.put_targets(Rule="reads-all", Targets=[{"Id": "t", "Arn": all_dest}])
+    server.client("iam").list_users()
+    got = receiver.wait(1, "/all")
+    assert [e["detail"]["eventName"] for e in got] == ["ListUsers"]
+    assert got[0]["detail"]["readOnly"] is True
+    time.sleep(1.5)
+    assert receiver.events("/unused") == []
+    for name in ("reads-plain", "reads-all"):
+        events.remove_targets(Rule=name, Ids=["t"])
+        events.delete_rule(Name=name)

@@ -1,6 +1,7 @@
 //! "AWS API Call via CloudTrail" events: a consumer of the audit stream puts each management
 //! write call (`readOnly: false`, failed ones included) on the default bus of the account
-//! that owns its record, in the region of the call, as AWS does, so rules on real activity
+//! that owns its record, in the region of the call, as AWS does; read-only calls go only to
+//! the rules in state `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`. So rules on real activity
 //! (`{"source": ["aws.iam"], "detail": {"eventName": ["CreateUser"]}}`) match. The event's
 //! `source` is `aws.` and the service (`iam.amazonaws.com` gives `aws.iam`), its `detail` the
 //! CloudTrail record. Deliveries are enqueued in the batch's transaction, with the cursor.
@@ -22,12 +23,12 @@ pub const DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 /// The consumer.
 pub struct ApiCallEvents;
 
-/// The event of one audit record: (account, region, event); `None` for reads, records with
-/// no account, and EventBridge's own `PutEvents`.
+/// The rule state that also receives read-only calls.
+const ALL_MANAGEMENT_EVENTS: &str = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS";
+
+/// The event of one audit record: (account, region, event); `None` for records with no
+/// account, and EventBridge's own `PutEvents`.
 fn event_of(record: &rampart_store::AuditRecord) -> Option<(String, String, publish::Event)> {
-    if record.read_only {
-        return None;
-    }
     let account = record.account_id.clone()?;
     let service = record.event_source.strip_suffix(".amazonaws.com")?;
     if service == "events" && record.event_name == "PutEvents" {
@@ -55,10 +56,10 @@ impl StreamConsumer for ApiCallEvents {
             let events: Vec<_> = batch
                 .records()
                 .iter()
-                .filter_map(|r| event_of(&r.event.record))
+                .filter_map(|r| Some((r.event.record.read_only, event_of(&r.event.record)?)))
                 .collect();
             let mut rules: HashMap<(String, String), Vec<model::Rule>> = HashMap::new();
-            for (account, region, event) in events {
+            for (read_only, (account, region, event)) in events {
                 let key = (account.clone(), region.clone());
                 if !rules.contains_key(&key) {
                     let found = model::rules_of_bus(
@@ -74,12 +75,23 @@ impl StreamConsumer for ApiCallEvents {
                 let Some(of_bus) = rules.get(&key) else {
                     continue;
                 };
-                if of_bus.is_empty() {
+                let readers: Vec<model::Rule>;
+                let eligible = if read_only {
+                    readers = of_bus
+                        .iter()
+                        .filter(|r| r.doc.state == ALL_MANAGEMENT_EVENTS)
+                        .cloned()
+                        .collect();
+                    &readers
+                } else {
+                    of_bus
+                };
+                if eligible.is_empty() {
                     continue;
                 }
                 let id = uuid::Uuid::new_v4().to_string();
                 let envelope = publish::envelope(&id, &account, &region, &event);
-                publish::route_to(batch.tx(), of_bus, &envelope, event.time)
+                publish::route_to(batch.tx(), eligible, &envelope, event.time)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             }

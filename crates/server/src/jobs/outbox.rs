@@ -13,6 +13,7 @@
 
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
+use futures_util::StreamExt;
 use rampart_store::{Lease, OutboxItem};
 
 use super::{Job, Scope, StepFuture};
@@ -24,6 +25,8 @@ pub const NAME: &str = "outbox-delivery";
 pub const MAX_ATTEMPTS: i32 = 8;
 /// Deliveries taken per round.
 const BATCH: i64 = 100;
+/// Deliveries attempted at once.
+const CONCURRENCY: usize = 16;
 /// The first retry's delay; each further one doubles, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: chrono::Duration = chrono::Duration::seconds(1);
 const MAX_BACKOFF: chrono::Duration = chrono::Duration::minutes(10);
@@ -87,7 +90,8 @@ impl Drain {
     async fn drain(&self, app: &App, lease: Option<&Lease>) -> anyhow::Result<()> {
         let now = app.clock.now();
         let due = app.store.outbox().due(now, BATCH).await?;
-        for item in due {
+        // Attempts run side by side, so a slow target holds up no other delivery of the round.
+        let attempts = futures_util::stream::iter(due).map(|item| async move {
             let outcome = match self.targets.get(item.target.as_str()) {
                 Some(d) => d.deliver(app, &item, now).await,
                 None => Outcome::retry(
@@ -96,6 +100,10 @@ impl Drain {
                     now,
                 ),
             };
+            (item, outcome)
+        });
+        let outcomes: Vec<(OutboxItem, Outcome)> = attempts.buffered(CONCURRENCY).collect().await;
+        for (item, outcome) in outcomes {
             let mut tx = app.store.begin().await?;
             if let Some(lease) = lease {
                 tx.jobs().fence(lease).await?;

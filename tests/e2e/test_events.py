@@ -76,7 +76,11 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Listener(ThreadingHTTPServer):
+            # Rampart delivers up to 16 at once: a backlog of 5 would drop connections.
+            request_queue_size = 64
+
+        self.httpd = Listener(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 

@@ -25,6 +25,8 @@ pub const NAME: &str = "outbox-delivery";
 pub const MAX_ATTEMPTS: i32 = 8;
 /// Deliveries taken per round.
 const BATCH: i64 = 100;
+/// Batches per round at most.
+const BATCHES_PER_ROUND: usize = 10;
 /// Deliveries attempted at once.
 const CONCURRENCY: usize = 16;
 /// The first retry's delay; each further one doubles, up to [`MAX_BACKOFF`].
@@ -87,9 +89,28 @@ impl Drain {
         }
     }
 
+    /// Up to [`BATCHES_PER_ROUND`] batches, while batches come full.
     async fn drain(&self, app: &App, lease: Option<&Lease>) -> anyhow::Result<()> {
         let now = app.clock.now();
+        for _ in 0..BATCHES_PER_ROUND {
+            // Each batch leaves its items delivered, dead or due after `now`: the next one
+            // takes others.
+            if self.batch(app, lease, now).await? < BATCH {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// One batch of the deliveries due at `now`; returns how many it took.
+    async fn batch(
+        &self,
+        app: &App,
+        lease: Option<&Lease>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<i64> {
         let due = app.store.outbox().due(now, BATCH).await?;
+        let taken = i64::try_from(due.len()).unwrap_or(BATCH);
         // Attempts run side by side, so a slow target holds up no other delivery of the round.
         let attempts = futures_util::stream::iter(due).map(|item| async move {
             let outcome = match self.targets.get(item.target.as_str()) {
@@ -103,11 +124,16 @@ impl Drain {
             (item, outcome)
         });
         let outcomes: Vec<(OutboxItem, Outcome)> = attempts.buffered(CONCURRENCY).collect().await;
+        if outcomes.is_empty() {
+            return Ok(0);
+        }
+        // The round's outcomes commit together: one transaction (one fsync) per round, not
+        // per delivery. A failed commit only means those deliveries are made again.
+        let mut tx = app.store.begin().await?;
+        if let Some(lease) = lease {
+            tx.jobs().fence(lease).await?;
+        }
         for (item, outcome) in outcomes {
-            let mut tx = app.store.begin().await?;
-            if let Some(lease) = lease {
-                tx.jobs().fence(lease).await?;
-            }
             match outcome {
                 Outcome::Delivered => {
                     tx.outbox().delivered(&item.id).await?;
@@ -122,9 +148,9 @@ impl Drain {
                     tx.outbox().postpone(&item.id, at).await?;
                 }
             }
-            tx.commit().await?;
         }
-        Ok(())
+        tx.commit().await?;
+        Ok(taken)
     }
 }
 

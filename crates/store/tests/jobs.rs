@@ -305,6 +305,11 @@ async fn outbox_retries_then_dead_letters(h: &Harness) {
     assert!(h.store.outbox().due(t(4), 10).await.unwrap().is_empty());
     let again = h.store.outbox().due(t(5), 10).await.unwrap();
     assert_eq!(again[0].attempts, 1);
+    // Postponed (a rate limit): due later, no attempt counted.
+    h.store.outbox().postpone(&id, t(8)).await.unwrap();
+    assert!(h.store.outbox().due(t(7), 10).await.unwrap().is_empty());
+    let later = h.store.outbox().due(t(8), 10).await.unwrap();
+    assert_eq!(later[0].attempts, 1);
     h.store.outbox().failed(&id, "503", None).await.unwrap();
     assert!(h.store.outbox().due(t(100), 10).await.unwrap().is_empty());
     let dead = h.store.outbox().dead(10).await.unwrap();
@@ -313,6 +318,9 @@ async fn outbox_retries_then_dead_letters(h: &Harness) {
         (2, Some("503"))
     );
     assert_eq!(h.store.outbox().counts().await.unwrap(), (0, 1));
+    // A dead delivery is not brought back by a postponement.
+    h.store.outbox().postpone(&id, t(200)).await.unwrap();
+    assert!(h.store.outbox().due(t(300), 10).await.unwrap().is_empty());
     assert!(h.store.outbox().delivered(&id).await.unwrap());
     assert_eq!(h.store.outbox().counts().await.unwrap(), (0, 0));
 }

@@ -216,30 +216,40 @@ def validate(server, arn, start, end, *extra):
     )
 
 
-def rampart_validate(server, arn):
-    """`rampart trail validate` over the server's data dir (read while the server runs)."""
+def rampart_validate(server, arn, api=False):
+    """`rampart trail validate` over the server's data dir (read while the server runs), or
+    with `api` through the server's API, signed with the root user's credentials file."""
     from conftest import BIN
 
+    where = (
+        ["--endpoint-url", server.endpoint,
+         "--credentials-file", os.path.join(server.data_dir, "root-credentials")]
+        if api else ["--data-dir", server.data_dir]
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     proc = subprocess.run(
-        [BIN, "trail", "validate", "--trail-arn", arn, "--data-dir", server.data_dir, "--verbose"],
-        capture_output=True, text=True,
+        [BIN, "trail", "validate", "--trail-arn", arn, "--verbose", *where],
+        capture_output=True, text=True, env=env,
     )
     return proc
 
 
 def both_detect(server, arn, start, end, aws_says, rampart_says):
-    """Both validators fail, each naming what is wrong."""
+    """Both validators fail, each naming what is wrong; `rampart trail validate` does in both
+    of its modes."""
     bad = validate(server, arn, start, end)
     assert bad.returncode == 1 and aws_says in bad.stderr, bad.stderr
-    ours = rampart_validate(server, arn)
-    assert ours.returncode == 1 and rampart_says in ours.stdout, ours.stdout + ours.stderr
+    for api in (False, True):
+        ours = rampart_validate(server, arn, api)
+        assert ours.returncode == 1 and rampart_says in ours.stdout, (api, ours.stdout + ours.stderr)
 
 
 def both_pass(server, arn, start, end):
     ok = validate(server, arn, start, end)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    ours = rampart_validate(server, arn)
-    assert ours.returncode == 0, ours.stdout + ours.stderr
+    for api in (True, False):
+        ours = rampart_validate(server, arn, api)
+        assert ours.returncode == 0, (api, ours.stdout + ours.stderr)
     return ours
 
 
@@ -339,16 +349,39 @@ def test_log_files_and_digests_validate_and_tampering_is_detected(trail_server):
     added = victim.rsplit("_", 1)[0] + "_ForgedForgedForg.json.gz"
     s3.put_object(Bucket="ct-logs", Key=added, Body=original)
     assert validate(server, arn, start, end).returncode == 0
-    ours = rampart_validate(server, arn)
-    assert ours.returncode == 1, ours.stdout
-    assert f"Log file\ts3://ct-logs/{added}\tINVALID: not listed in any digest" in ours.stdout, ours.stdout
+    for api in (False, True):
+        ours = rampart_validate(server, arn, api)
+        assert ours.returncode == 1, ours.stdout
+        assert f"Log file\ts3://ct-logs/{added}\tINVALID: not listed in any digest" in ours.stdout, ours.stdout
     s3.delete_object(Bucket="ct-logs", Key=added)
     # So is a forged digest outside the chain.
     forged_digest = digests[0][:-24] + "20000101T000000Z.json.gz"
     s3.put_object(Bucket="ct-logs", Key=forged_digest, Body=body, Metadata=meta)
-    ours = rampart_validate(server, arn)
-    assert ours.returncode == 1, ours.stdout
-    assert f"s3://ct-logs/{forged_digest}\tINVALID: not in the digest chain" in ours.stdout, ours.stdout
+    for api in (False, True):
+        ours = rampart_validate(server, arn, api)
+        assert ours.returncode == 1, ours.stdout
+        assert f"s3://ct-logs/{forged_digest}\tINVALID: not in the digest chain" in ours.stdout, ours.stdout
+    s3.delete_object(Bucket="ct-logs", Key=forged_digest)
+
+    # Through the API, log files delivered after the newest digest are not digested yet:
+    # counted, not flagged.
+    iam.create_user(UserName="late")
+    advance(server, 120)
+    ours = rampart_validate(server, arn, api=True)
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    assert "log files delivered after the newest digest" in ours.stdout, ours.stdout
+    # Without credentials that may read the trail, the validator says so.
+    from conftest import BIN
+
+    server.client("iam").create_user(UserName="nobody")
+    k = server.client("iam").create_access_key(UserName="nobody")["AccessKey"]
+    proc = subprocess.run(
+        [BIN, "trail", "validate", "--trail-arn", arn, "--endpoint-url", server.endpoint],
+        capture_output=True, text=True,
+        env={"PATH": os.environ.get("PATH", ""), "AWS_ACCESS_KEY_ID": k["AccessKeyId"],
+             "AWS_SECRET_ACCESS_KEY": k["SecretAccessKey"]},
+    )
+    assert proc.returncode == 1 and "AccessDenied" in proc.stderr, proc.stdout + proc.stderr
 
 
 def lookup_ids(ct):

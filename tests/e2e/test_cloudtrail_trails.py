@@ -515,11 +515,17 @@ def test_kms_encrypted_log_files_need_the_key(trail_server):
     with pytest.raises(ClientError) as e:
         ct.create_trail(Name="sealed", S3BucketName="ct-kms", KmsKeyId=bare)
     assert code(e) == "InsufficientEncryptionPolicyException"
-    out = ct.create_trail(Name="sealed", S3BucketName="ct-kms", KmsKeyId=key)
+    out = ct.create_trail(
+        Name="sealed", S3BucketName="ct-kms", KmsKeyId=key, EnableLogFileValidation=True
+    )
     assert out["KmsKeyId"] == key
     ct.start_logging(Name="sealed")
     advance(server, 120)
-    [first] = log_files(s3, "ct-kms")
+    # The validator reading through the API gets the files S3 decrypts for the caller.
+    advance(server, 3600)
+    ours = rampart_validate(server, out["TrailARN"], api=True)
+    assert ours.returncode == 0 and "1/1 digest files valid" in ours.stdout, ours.stdout + ours.stderr
+    first = log_files(s3, "ct-kms")[0]
     head = s3.head_object(Bucket="ct-kms", Key=first)
     assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key
     assert json.loads(gzip.decompress(s3.get_object(Bucket="ct-kms", Key=first)["Body"].read()))["Records"]

@@ -568,6 +568,7 @@ def test_organization_trail_delivers_member_accounts_records(trail_server):
     org_id = orgs.create_organization(FeatureSet="ALL")["Organization"]["Id"]
     management = account_of(server)
     member, member_client = create_member(server, orgs, "member")
+    quiet, _ = create_member(server, orgs, "quiet")
     s3 = server.client("s3")
     s3.create_bucket(Bucket="ct-org")
     policy = json.loads(trail_policy("ct-org", management))
@@ -631,17 +632,22 @@ def test_organization_trail_delivers_member_accounts_records(trail_server):
     own = [r["eventName"] for r in recs(own_keys)]
     assert "CreateUser" in own and "StartLogging" in own
 
-    # Each account's files have their own signed digest chain; the validator checks both.
+    # Each account's files have their own signed digest chain, also an account that made no
+    # call (an empty digest); the validator checks them all.
     advance(server, 3600)
     digests = log_files(s3, "ct-org", "CloudTrail-Digest")
-    assert sorted(d.split("/")[2] for d in digests) == sorted([management, member]), digests
+    assert sorted(d.split("/")[2] for d in digests) == sorted([management, member, quiet]), digests
+    quiet_digest = next(d for d in digests if d.split("/")[2] == quiet)
+    doc = json.loads(gzip.decompress(s3.get_object(Bucket="ct-org", Key=quiet_digest)["Body"].read()))
+    assert doc["awsAccountId"] == quiet and doc["logFiles"] == [], doc
     member_digest = next(d for d in digests if d.split("/")[2] == member)
     doc = json.loads(gzip.decompress(s3.get_object(Bucket="ct-org", Key=member_digest)["Body"].read()))
     assert doc["awsAccountId"] == member
     assert {f["s3Object"] for f in doc["logFiles"]} == set(member_keys)
-    ours = rampart_validate(server, arn)
-    assert ours.returncode == 0, ours.stdout + ours.stderr
-    assert "2/2 digest files valid" in ours.stdout, ours.stdout
+    for api in (False, True):
+        ours = rampart_validate(server, arn, api)
+        assert ours.returncode == 0, ours.stdout + ours.stderr
+        assert "3/3 digest files valid" in ours.stdout, ours.stdout
     # validate-logs checks a member's chain with --account-id.
     start, end = dev_now(server) - 7200, dev_now(server) + 60
     theirs = validate(server, arn, start, end, "--account-id", member)

@@ -61,8 +61,11 @@ impl Zone {
         let fixed = !value.is_empty() && !value.contains("${");
         let literal = fixed && !value.contains('*') && !value.contains('?');
         Some(match key {
-            "aws:principalaccount" | "aws:sourceaccount" | "aws:sourceowner"
-            | "kms:calleraccount" | "aws:resourceaccount" => literal && self.trusts(value),
+            "aws:principalaccount"
+            | "aws:sourceaccount"
+            | "aws:sourceowner"
+            | "kms:calleraccount"
+            | "aws:resourceaccount" => literal && self.trusts(value),
             "aws:principalorgid" | "aws:sourceorgid" => {
                 literal && self.org_id.as_deref() == Some(value)
             }
@@ -129,7 +132,8 @@ pub fn policy_accesses(
             continue;
         };
         for principal in external_principals(s, zone) {
-            let is_public = principal.get("AWS").is_some_and(|p| p == "*") && public.contains(&index);
+            let is_public =
+                principal.get("AWS").is_some_and(|p| p == "*") && public.contains(&index);
             merge(
                 &mut out,
                 Access {
@@ -270,7 +274,12 @@ fn external_principals(s: &Statement, zone: &Zone) -> Vec<BTreeMap<String, Strin
 /// `NotPrincipal` Deny) that is unconditional, or whose every test is a negated test of a
 /// caller-identifying key whose values are all in the zone (`StringNotEquals
 /// aws:PrincipalOrgID o-zone`: "deny unless the caller is in the zone").
-fn denied_everywhere(policy: &Policy, resource: &str, actions: &[&str], zone: &Zone) -> Vec<String> {
+fn denied_everywhere(
+    policy: &Policy,
+    resource: &str,
+    actions: &[&str],
+    zone: &Zone,
+) -> Vec<String> {
     let mut out = Vec::new();
     for s in &policy.statements {
         if s.effect != Effect::Deny || !applies_to(s, resource) {
@@ -293,16 +302,16 @@ fn denies_outsiders(s: &Statement, zone: &Zone) -> bool {
         return true;
     };
     ops.iter().all(|(op_name, tests)| {
-        let negated = Operator::parse(op_name)
-            .is_some_and(|op| op.negated && op.set != SetOp::ForAllValues);
+        let negated =
+            Operator::parse(op_name).is_some_and(|op| op.negated && op.set != SetOp::ForAllValues);
         negated
             && tests.as_object().is_some_and(|tests| {
                 tests.iter().all(|(key, values)| {
                     let texts = texts(values);
                     !texts.is_empty()
-                        && texts.iter().all(|v| {
-                            zone.confines(&key.to_ascii_lowercase(), v) == Some(true)
-                        })
+                        && texts
+                            .iter()
+                            .all(|v| zone.confines(&key.to_ascii_lowercase(), v) == Some(true))
                 })
             })
     })
@@ -334,8 +343,11 @@ mod tests {
         policy_accesses(&policy, BUCKET, actions, zone, None)
     }
 
-    /// (principal key, value, actions, isPublic, condition) of each access.
-    fn summary(found: &[Access]) -> Vec<(String, Vec<String>, bool, Vec<String>)> {
+    /// `KEY=value` of the principal, the actions, isPublic, `key=values` of the condition.
+    type Summary = (String, Vec<String>, bool, Vec<String>);
+
+    /// The summary of each access.
+    fn summary(found: &[Access]) -> Vec<Summary> {
         found
             .iter()
             .map(|a| {
@@ -344,7 +356,10 @@ mod tests {
                     format!("{k}={v}"),
                     a.actions.iter().cloned().collect(),
                     a.is_public,
-                    a.condition.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+                    a.condition
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect(),
                 )
             })
             .collect()
@@ -360,63 +375,143 @@ mod tests {
             }
             json!([s])
         };
-        let cases: Vec<(Value, Vec<(String, Vec<String>, bool, Vec<String>)>)> = vec![
+        let cases: Vec<(Value, Vec<Summary>)> = vec![
             // Another account: its id, the actions matched, not public.
             (
-                allow(json!({"AWS": format!("arn:aws:iam::{OTHER}:root")}), json!("s3:Get*"), Value::Null),
-                vec![(format!("AWS={OTHER}"), vec!["s3:GetObject".into()], false, vec![])],
+                allow(
+                    json!({"AWS": format!("arn:aws:iam::{OTHER}:root")}),
+                    json!("s3:Get*"),
+                    Value::Null,
+                ),
+                vec![(
+                    format!("AWS={OTHER}"),
+                    vec!["s3:GetObject".into()],
+                    false,
+                    vec![],
+                )],
             ),
             // The owner's own account and roles: nothing.
             (
-                allow(json!({"AWS": [ME, format!("arn:aws:iam::{ME}:role/app")]}), json!("s3:*"), Value::Null),
+                allow(
+                    json!({"AWS": [ME, format!("arn:aws:iam::{ME}:role/app")]}),
+                    json!("s3:*"),
+                    Value::Null,
+                ),
                 vec![],
             ),
             // A role of another account, named by ARN.
             (
-                allow(json!({"AWS": format!("arn:aws:iam::{OTHER}:role/r")}), json!(["s3:PutObject"]), Value::Null),
-                vec![(format!("AWS=arn:aws:iam::{OTHER}:role/r"), vec!["s3:PutObject".into()], false, vec![])],
+                allow(
+                    json!({"AWS": format!("arn:aws:iam::{OTHER}:role/r")}),
+                    json!(["s3:PutObject"]),
+                    Value::Null,
+                ),
+                vec![(
+                    format!("AWS=arn:aws:iam::{OTHER}:role/r"),
+                    vec!["s3:PutObject".into()],
+                    false,
+                    vec![],
+                )],
             ),
             // Everyone: public, every action of s3:*.
             (
                 allow(json!("*"), json!("s3:*"), Value::Null),
-                vec![("AWS=*".into(), vec!["s3:GetObject".into(), "s3:ListBucket".into(), "s3:PutObject".into()], true, vec![])],
+                vec![(
+                    "AWS=*".into(),
+                    vec![
+                        "s3:GetObject".into(),
+                        "s3:ListBucket".into(),
+                        "s3:PutObject".into(),
+                    ],
+                    true,
+                    vec![],
+                )],
             ),
             // Everyone from a network: reported with the condition, not public.
             (
-                allow(json!("*"), json!("s3:GetObject"), json!({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})),
-                vec![("AWS=*".into(), vec!["s3:GetObject".into()], false, vec!["aws:SourceIp=10.0.0.0/8".into()])],
+                allow(
+                    json!("*"),
+                    json!("s3:GetObject"),
+                    json!({"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+                ),
+                vec![(
+                    "AWS=*".into(),
+                    vec!["s3:GetObject".into()],
+                    false,
+                    vec!["aws:SourceIp=10.0.0.0/8".into()],
+                )],
             ),
             // Everyone, but only callers of the owner's account: nothing.
             (
-                allow(json!("*"), json!("s3:GetObject"), json!({"StringEquals": {"aws:PrincipalAccount": ME}})),
+                allow(
+                    json!("*"),
+                    json!("s3:GetObject"),
+                    json!({"StringEquals": {"aws:PrincipalAccount": ME}}),
+                ),
                 vec![],
             ),
             // Everyone of another account: the condition names it, not public.
             (
-                allow(json!("*"), json!("s3:GetObject"), json!({"StringEquals": {"aws:PrincipalAccount": OTHER}})),
-                vec![("AWS=*".into(), vec!["s3:GetObject".into()], false, vec![format!("aws:PrincipalAccount={OTHER}")])],
+                allow(
+                    json!("*"),
+                    json!("s3:GetObject"),
+                    json!({"StringEquals": {"aws:PrincipalAccount": OTHER}}),
+                ),
+                vec![(
+                    "AWS=*".into(),
+                    vec!["s3:GetObject".into()],
+                    false,
+                    vec![format!("aws:PrincipalAccount={OTHER}")],
+                )],
             ),
             // A negated test confines nothing.
             (
-                allow(json!("*"), json!("s3:GetObject"), json!({"StringNotEquals": {"aws:PrincipalAccount": ME}})),
-                vec![("AWS=*".into(), vec!["s3:GetObject".into()], true, vec![format!("aws:PrincipalAccount={ME}")])],
+                allow(
+                    json!("*"),
+                    json!("s3:GetObject"),
+                    json!({"StringNotEquals": {"aws:PrincipalAccount": ME}}),
+                ),
+                vec![(
+                    "AWS=*".into(),
+                    vec!["s3:GetObject".into()],
+                    true,
+                    vec![format!("aws:PrincipalAccount={ME}")],
+                )],
             ),
             // A service principal: no finding.
             (
-                allow(json!({"Service": "logging.s3.amazonaws.com"}), json!("s3:PutObject"), Value::Null),
+                allow(
+                    json!({"Service": "logging.s3.amazonaws.com"}),
+                    json!("s3:PutObject"),
+                    Value::Null,
+                ),
                 vec![],
             ),
             // A canonical user of another account.
             (
-                allow(json!({"CanonicalUser": rampart_s3::acl::canonical_id(OTHER)}), json!("s3:GetObject"), Value::Null),
-                vec![(format!("CanonicalUser={}", rampart_s3::acl::canonical_id(OTHER)), vec!["s3:GetObject".into()], false, vec![])],
+                allow(
+                    json!({"CanonicalUser": rampart_s3::acl::canonical_id(OTHER)}),
+                    json!("s3:GetObject"),
+                    Value::Null,
+                ),
+                vec![(
+                    format!("CanonicalUser={}", rampart_s3::acl::canonical_id(OTHER)),
+                    vec!["s3:GetObject".into()],
+                    false,
+                    vec![],
+                )],
             ),
             // Actions of another service grant nothing on a bucket.
             (allow(json!("*"), json!("sqs:*"), Value::Null), vec![]),
             // NotAction: every other action.
             (
                 json!([{"Effect": "Allow", "Principal": {"AWS": OTHER}, "NotAction": "s3:PutObject", "Resource": "*"}]),
-                vec![(format!("AWS={OTHER}"), vec!["s3:GetObject".into(), "s3:ListBucket".into()], false, vec![])],
+                vec![(
+                    format!("AWS={OTHER}"),
+                    vec!["s3:GetObject".into(), "s3:ListBucket".into()],
+                    false,
+                    vec![],
+                )],
             ),
             // Another bucket's resources: nothing here.
             (
@@ -430,7 +525,12 @@ mod tests {
                     {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::b/*",
                      "Condition": {"StringNotEquals": {"aws:PrincipalAccount": ME}}},
                 ]),
-                vec![(format!("AWS={OTHER}"), vec!["s3:GetObject".into(), "s3:ListBucket".into()], false, vec![])],
+                vec![(
+                    format!("AWS={OTHER}"),
+                    vec!["s3:GetObject".into(), "s3:ListBucket".into()],
+                    false,
+                    vec![],
+                )],
             ),
         ];
         for (i, (statements, expected)) in cases.into_iter().enumerate() {
@@ -451,7 +551,12 @@ mod tests {
         let found = run(PolicyKind::Resource, org, S3, &zone());
         assert_eq!(
             summary(&found),
-            vec![("AWS=*".into(), vec!["s3:GetObject".into()], false, vec!["aws:PrincipalOrgID=o-abc123".into()])]
+            vec![(
+                "AWS=*".into(),
+                vec!["s3:GetObject".into()],
+                false,
+                vec!["aws:PrincipalOrgID=o-abc123".into()]
+            )]
         );
     }
 
@@ -464,13 +569,27 @@ mod tests {
              "Action": "sts:AssumeRoleWithWebIdentity",
              "Condition": {"StringEquals": {"accounts.google.com:aud": "app-1"}}},
         ]);
-        let found = run(PolicyKind::Trust, trust, &["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"], &zone());
+        let found = run(
+            PolicyKind::Trust,
+            trust,
+            &["sts:AssumeRole", "sts:AssumeRoleWithWebIdentity"],
+            &zone(),
+        );
         assert_eq!(
             summary(&found),
             vec![
-                (format!("AWS={OTHER}"), vec!["sts:AssumeRole".into()], false, vec![]),
-                ("Federated=accounts.google.com".into(), vec!["sts:AssumeRoleWithWebIdentity".into()], false,
-                 vec!["accounts.google.com:aud=app-1".into()]),
+                (
+                    format!("AWS={OTHER}"),
+                    vec!["sts:AssumeRole".into()],
+                    false,
+                    vec![]
+                ),
+                (
+                    "Federated=accounts.google.com".into(),
+                    vec!["sts:AssumeRoleWithWebIdentity".into()],
+                    false,
+                    vec!["accounts.google.com:aud=app-1".into()]
+                ),
             ]
         );
         let own = json!([{"Effect": "Allow", "Principal": {"AWS": ME}, "Action": "sts:*"}]);

@@ -37,7 +37,12 @@ fn to_output(r: &ResourceDoc) -> Value {
 
 /// `StartResourceScan`: analyses one resource again now.
 pub async fn start_scan(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let mut a = by_arn(&mut db, ctx, opt_str(input, "analyzerArn").unwrap_or_default()).await?;
+    let mut a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerArn").unwrap_or_default(),
+    )
+    .await?;
     let arn = opt_str(input, "resourceArn").unwrap_or_default();
     let locator = resources::locator_of_arn(arn)
         .ok_or_else(|| invalid(format!("Unsupported resource type for {arn}")))?;
@@ -57,7 +62,12 @@ pub async fn start_scan(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaR
 
 /// `GetAnalyzedResource`.
 pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let a = by_arn(&mut db, ctx, opt_str(input, "analyzerArn").unwrap_or_default()).await?;
+    let a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerArn").unwrap_or_default(),
+    )
+    .await?;
     let arn = opt_str(input, "resourceArn").unwrap_or_default();
     let key = format!("{}/{}/{arn}", a.doc.region, a.doc.name);
     let e = db
@@ -71,7 +81,12 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<V
 
 /// `ListAnalyzedResources` (optionally of one `resourceType`).
 pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let a = by_arn(&mut db, ctx, opt_str(input, "analyzerArn").unwrap_or_default()).await?;
+    let a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerArn").unwrap_or_default(),
+    )
+    .await?;
     let wanted = opt_str(input, "resourceType");
     let mut all = Vec::new();
     for e in model::all(&mut db, a.account(), model::RESOURCE, &a.prefix()).await? {

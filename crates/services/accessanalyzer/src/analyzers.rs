@@ -114,7 +114,10 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
             )))
         }
     };
-    if model::find(&mut db, &account, &ctx.region, name).await?.is_some() {
+    if model::find(&mut db, &account, &ctx.region, name)
+        .await?
+        .is_some()
+    {
         return Err(AnalyzerError::ConflictException(
             format!("Analyzer {name} already exists"),
             name.to_string(),
@@ -127,7 +130,11 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
         .into_iter()
         .filter(|a| a.doc.analyzer_type == analyzer_type)
         .count();
-    let limit = if org_id.is_some() { MAX_ORG_ANALYZERS } else { 1 };
+    let limit = if org_id.is_some() {
+        MAX_ORG_ANALYZERS
+    } else {
+        1
+    };
     if same_type >= limit {
         return Err(AnalyzerError::ServiceQuotaExceededException(
             format!("You have reached the limit of {limit} analyzer(s) of type {analyzer_type} in this region."),
@@ -171,7 +178,12 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
 
 /// `GetAnalyzer`.
 pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let a = named(&mut db, ctx, opt_str(input, "analyzerName").unwrap_or_default()).await?;
+    let a = named(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerName").unwrap_or_default(),
+    )
+    .await?;
     Ok(json!({ "analyzer": summary(&a) }))
 }
 
@@ -203,14 +215,24 @@ pub fn max_results(input: &Value) -> usize {
 
 /// `DeleteAnalyzer`: the analyzer with its findings and archive rules.
 pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let a = named(&mut db, ctx, opt_str(input, "analyzerName").unwrap_or_default()).await?;
+    let a = named(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerName").unwrap_or_default(),
+    )
+    .await?;
     model::delete(&mut db, &a).await?;
     Ok(json!({}))
 }
 
 /// `TagResource`.
 pub async fn tag(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let mut a = by_arn(&mut db, ctx, opt_str(input, "resourceArn").unwrap_or_default()).await?;
+    let mut a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "resourceArn").unwrap_or_default(),
+    )
+    .await?;
     a.doc.tags.extend(tags_of(input)?);
     if a.doc.tags.len() > 50 {
         return Err(invalid("An analyzer can have at most 50 tags."));
@@ -221,7 +243,12 @@ pub async fn tag(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<V
 
 /// `UntagResource`.
 pub async fn untag(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let mut a = by_arn(&mut db, ctx, opt_str(input, "resourceArn").unwrap_or_default()).await?;
+    let mut a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "resourceArn").unwrap_or_default(),
+    )
+    .await?;
     for k in str_list(input, "tagKeys") {
         a.doc.tags.remove(&k);
     }
@@ -231,6 +258,11 @@ pub async fn untag(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult
 
 /// `ListTagsForResource`.
 pub async fn list_tags(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let a = by_arn(&mut db, ctx, opt_str(input, "resourceArn").unwrap_or_default()).await?;
+    let a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "resourceArn").unwrap_or_default(),
+    )
+    .await?;
     Ok(json!({ "tags": a.doc.tags }))
 }

@@ -29,7 +29,11 @@ pub const ARCHIVED: &str = "ARCHIVED";
 pub const RESOLVED: &str = "RESOLVED";
 
 /// The accounts of the organization `org_id` (its management account's member records).
-async fn org_accounts(db: &mut Db<'_>, org_id: &str, owner: &str) -> Result<Vec<String>, ServiceError> {
+async fn org_accounts(
+    db: &mut Db<'_>,
+    org_id: &str,
+    owner: &str,
+) -> Result<Vec<String>, ServiceError> {
     let Some(org) = rampart_organizations::common::org_of(db, owner).await? else {
         return Ok(vec![owner.to_string()]);
     };
@@ -353,7 +357,8 @@ mod tests {
         assert_eq!(id.matches('-').count(), 4);
         assert_ne!(id, finding_id("arn:y", "arn:r", &a));
         let mut b = a.clone();
-        b.condition.insert("aws:SourceIp".into(), "10.0.0.0/8".into());
+        b.condition
+            .insert("aws:SourceIp".into(), "10.0.0.0/8".into());
         assert_ne!(id, finding_id("arn:x", "arn:r", &b));
     }
 }

@@ -109,7 +109,7 @@ pub fn matches(filter: &BTreeMap<String, Criterion>, f: &FindingDoc) -> bool {
                 have.iter()
                     .any(|v| subs.iter().any(|s| v.contains(s.as_str())))
             })
-            && c.exists.is_none_or(|e| e == !have.is_empty())
+            && c.exists.is_none_or(|e| e != have.is_empty())
     })
 }
 
@@ -146,8 +146,12 @@ mod tests {
         assert!(check(json!({"principal.AWS": {"eq": ["444455556666"]}})));
         assert!(!check(json!({"principal.AWS": {"neq": ["444455556666"]}})));
         assert!(check(json!({"resource": {"contains": [":::b"]}})));
-        assert!(check(json!({"isPublic": {"eq": ["false"]}, "status": {"eq": ["ACTIVE"]}})));
-        assert!(!check(json!({"isPublic": {"eq": ["true"]}, "status": {"eq": ["ACTIVE"]}})));
+        assert!(check(
+            json!({"isPublic": {"eq": ["false"]}, "status": {"eq": ["ACTIVE"]}})
+        ));
+        assert!(!check(
+            json!({"isPublic": {"eq": ["true"]}, "status": {"eq": ["ACTIVE"]}})
+        ));
         assert!(check(json!({"principal.Federated": {"exists": false}})));
         assert!(check(json!({"condition.aws:SourceIp": {"exists": true}})));
         assert!(check(json!({})));

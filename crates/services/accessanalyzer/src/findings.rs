@@ -73,7 +73,11 @@ async fn all(db: &mut Db<'_>, a: &Analyzer) -> AaResult<Vec<(rampart_store::Enti
 
 /// The findings a list call asks for: filtered, sorted (`sort.attributeName`, `orderBy`;
 /// by id by default), one page.
-async fn listed(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> AaResult<(Vec<FindingDoc>, Option<String>)> {
+async fn listed(
+    input: &Value,
+    ctx: &CallContext,
+    db: &mut Db<'_>,
+) -> AaResult<(Vec<FindingDoc>, Option<String>)> {
     let a = by_arn(db, ctx, opt_str(input, "analyzerArn").unwrap_or_default()).await?;
     let filter = filter::parse(input.get("filter"))?;
     let mut found: Vec<FindingDoc> = all(db, &a)
@@ -100,8 +104,15 @@ async fn listed(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> AaResult<(
     };
     if let Some(name) = attribute {
         const SORTABLE: &[&str] = &[
-            "createdAt", "updatedAt", "analyzedAt", "resource", "resourceType",
-            "resourceOwnerAccount", "status", "isPublic", "id",
+            "createdAt",
+            "updatedAt",
+            "analyzedAt",
+            "resource",
+            "resourceType",
+            "resourceOwnerAccount",
+            "status",
+            "isPublic",
+            "id",
         ];
         if !SORTABLE.contains(&name) {
             return Err(invalid(format!("Invalid sort attribute: {name}")));
@@ -183,7 +194,12 @@ pub async fn get_v2(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
 /// `UpdateFindings`: sets `ACTIVE` or `ARCHIVED` on the findings named by `ids` or on those
 /// of `resourceArn`. A resolved finding stays resolved.
 pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let a = by_arn(&mut db, ctx, opt_str(input, "analyzerArn").unwrap_or_default()).await?;
+    let a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerArn").unwrap_or_default(),
+    )
+    .await?;
     let status = opt_str(input, "status").unwrap_or_default();
     if status != ACTIVE && status != ARCHIVED {
         return Err(invalid(format!("Invalid status: {status}")));
@@ -205,7 +221,12 @@ pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
         targets.push((e, doc));
     }
     if let Some(arn) = resource {
-        targets.extend(all(&mut db, &a).await?.into_iter().filter(|(_, f)| f.resource == arn));
+        targets.extend(
+            all(&mut db, &a)
+                .await?
+                .into_iter()
+                .filter(|(_, f)| f.resource == arn),
+        );
     }
     for (e, mut f) in targets {
         if f.status != RESOLVED && f.status != status {
@@ -219,7 +240,12 @@ pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
 
 /// `GetFindingsStatistics`: counts by status and by resource type.
 pub async fn statistics(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let a = by_arn(&mut db, ctx, opt_str(input, "analyzerArn").unwrap_or_default()).await?;
+    let a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerArn").unwrap_or_default(),
+    )
+    .await?;
     let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
     let mut by_type: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
     let mut last = None;

@@ -92,12 +92,10 @@ async fn authorize(
                 _ => None,
             }
         }
-        Op::ApplyArchiveRule => {
-            match (opt_str(input, "analyzerArn"), opt_str(input, "ruleName")) {
-                (Some(a), Some(r)) => Some(format!("{a}/archive-rule/{r}")),
-                _ => None,
-            }
-        }
+        Op::ApplyArchiveRule => match (opt_str(input, "analyzerArn"), opt_str(input, "ruleName")) {
+            (Some(a), Some(r)) => Some(format!("{a}/archive-rule/{r}")),
+            _ => None,
+        },
         Op::TagResource | Op::UntagResource | Op::ListTagsForResource => {
             opt_str(input, "resourceArn").map(str::to_string)
         }

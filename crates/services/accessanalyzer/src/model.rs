@@ -219,14 +219,10 @@ pub async fn insert(
 pub async fn delete(db: &mut Db<'_>, a: &Analyzer) -> Result<(), ServiceError> {
     for kind in [FINDING, RESOURCE] {
         for e in all(db, a.account(), kind, &a.prefix()).await? {
-            db.entities()
-                .delete(a.account(), kind, &e.name_key)
-                .await?;
+            db.entities().delete(a.account(), kind, &e.name_key).await?;
         }
     }
-    db.entities()
-        .delete(SYSTEM_ACCOUNT, INDEX, a.arn())
-        .await?;
+    db.entities().delete(SYSTEM_ACCOUNT, INDEX, a.arn()).await?;
     db.entities()
         .delete(a.account(), ANALYZER, &a.entity.name_key)
         .await?;

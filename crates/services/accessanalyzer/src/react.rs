@@ -97,7 +97,10 @@ pub fn touches(event: &Value) -> Vec<Touch> {
         }
         (
             "kms.amazonaws.com",
-            "PutKeyPolicy" | "CreateGrant" | "RevokeGrant" | "ScheduleKeyDeletion"
+            "PutKeyPolicy"
+            | "CreateGrant"
+            | "RevokeGrant"
+            | "ScheduleKeyDeletion"
             | "CancelKeyDeletion",
         ) => match req("keyId") {
             Some(id) if !id.starts_with("alias/") && !id.contains(":alias/") => {
@@ -130,8 +133,13 @@ pub fn touches(event: &Value) -> Vec<Touch> {
         ("secretsmanager.amazonaws.com", "DeleteSecret") => all(resources::SECRET),
         (
             "s3.amazonaws.com",
-            "CreateBucket" | "PutBucketPolicy" | "DeleteBucketPolicy" | "PutBucketAcl"
-            | "PutPublicAccessBlock" | "DeletePublicAccessBlock" | "PutBucketOwnershipControls"
+            "CreateBucket"
+            | "PutBucketPolicy"
+            | "DeleteBucketPolicy"
+            | "PutBucketAcl"
+            | "PutPublicAccessBlock"
+            | "DeletePublicAccessBlock"
+            | "PutBucketOwnershipControls"
             | "DeleteBucketOwnershipControls",
         ) => match req("bucket") {
             Some(b) => one(resources::BUCKET, Locator::Bucket(b)),
@@ -144,15 +152,23 @@ pub fn touches(event: &Value) -> Vec<Touch> {
         }
         (
             "organizations.amazonaws.com",
-            "AcceptHandshake" | "CreateAccount" | "RemoveAccountFromOrganization"
-            | "LeaveOrganization" | "DeleteOrganization" | "CloseAccount",
+            "AcceptHandshake"
+            | "CreateAccount"
+            | "RemoveAccountFromOrganization"
+            | "LeaveOrganization"
+            | "DeleteOrganization"
+            | "CloseAccount",
         ) => vec![Touch::Organizations],
         _ => Vec::new(),
     }
 }
 
 /// Analyses again what `events` touched, for every analyzer that covers it.
-pub async fn react(db: &mut Db<'_>, events: &[Value], now: DateTime<Utc>) -> Result<(), ServiceError> {
+pub async fn react(
+    db: &mut Db<'_>,
+    events: &[Value],
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
     let mut wanted: BTreeSet<Touch> = BTreeSet::new();
     for e in events {
         wanted.extend(touches(e));
@@ -189,9 +205,7 @@ pub async fn react(db: &mut Db<'_>, events: &[Value], now: DateTime<Utc>) -> Res
                     None => rescan_type(db, &analyzers, &account, rtype, now).await?,
                 }
             }
-            Touch::All(account, rtype) => {
-                rescan_type(db, &analyzers, &account, rtype, now).await?
-            }
+            Touch::All(account, rtype) => rescan_type(db, &analyzers, &account, rtype, now).await?,
         }
     }
     for (i, arn) in last {

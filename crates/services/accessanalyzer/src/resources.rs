@@ -416,7 +416,10 @@ mod tests {
 
     #[test]
     fn arns_name_their_types_and_locators() {
-        assert_eq!(type_of_arn("arn:aws:iam::111122223333:role/a/b"), Some(ROLE));
+        assert_eq!(
+            type_of_arn("arn:aws:iam::111122223333:role/a/b"),
+            Some(ROLE)
+        );
         assert_eq!(
             locator_of_arn("arn:aws:iam::111122223333:role/a/b"),
             Some(Locator::Role("b".into()))

@@ -49,7 +49,12 @@ pub async fn apply(db: &mut Db<'_>, a: &Analyzer, r: &Rule, ctx: &CallContext) -
 
 /// `CreateArchiveRule`.
 pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let mut a = named(&mut db, ctx, opt_str(input, "analyzerName").unwrap_or_default()).await?;
+    let mut a = named(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerName").unwrap_or_default(),
+    )
+    .await?;
     let name = opt_str(input, "ruleName").unwrap_or_default().to_string();
     if a.doc.rules.contains_key(&name) {
         return Err(AnalyzerError::ConflictException(
@@ -80,14 +85,24 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
 
 /// `GetArchiveRule`.
 pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let a = named(&mut db, ctx, opt_str(input, "analyzerName").unwrap_or_default()).await?;
+    let a = named(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerName").unwrap_or_default(),
+    )
+    .await?;
     let name = opt_str(input, "ruleName").unwrap_or_default();
     Ok(json!({ "archiveRule": summary(name, rule(&a, name)?) }))
 }
 
 /// `ListArchiveRules`.
 pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let a = named(&mut db, ctx, opt_str(input, "analyzerName").unwrap_or_default()).await?;
+    let a = named(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerName").unwrap_or_default(),
+    )
+    .await?;
     let all: Vec<Value> = a.doc.rules.iter().map(|(n, r)| summary(n, r)).collect();
     let page = page::at_offset(all, opt_str(input, "nextToken"), max_results(input))
         .ok_or_else(|| invalid("Invalid nextToken"))?;
@@ -100,7 +115,12 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<
 
 /// `UpdateArchiveRule`.
 pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let mut a = named(&mut db, ctx, opt_str(input, "analyzerName").unwrap_or_default()).await?;
+    let mut a = named(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerName").unwrap_or_default(),
+    )
+    .await?;
     let name = opt_str(input, "ruleName").unwrap_or_default().to_string();
     let mut r = rule(&a, &name)?.clone();
     r.filter = filter::parse(input.get("filter"))?;
@@ -113,7 +133,12 @@ pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
 
 /// `DeleteArchiveRule` (findings it archived stay archived).
 pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let mut a = named(&mut db, ctx, opt_str(input, "analyzerName").unwrap_or_default()).await?;
+    let mut a = named(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerName").unwrap_or_default(),
+    )
+    .await?;
     let name = opt_str(input, "ruleName").unwrap_or_default();
     rule(&a, name)?;
     a.doc.rules.remove(name);
@@ -123,7 +148,12 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
 
 /// `ApplyArchiveRule`.
 pub async fn apply_rule(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let a = by_arn(&mut db, ctx, opt_str(input, "analyzerArn").unwrap_or_default()).await?;
+    let a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerArn").unwrap_or_default(),
+    )
+    .await?;
     let r = rule(&a, opt_str(input, "ruleName").unwrap_or_default())?.clone();
     apply(&mut db, &a, &r, ctx).await?;
     Ok(json!({}))

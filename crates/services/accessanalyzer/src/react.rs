@@ -153,7 +153,7 @@ pub fn touches(event: &Value) -> Vec<Touch> {
         (
             "organizations.amazonaws.com",
             "AcceptHandshake"
-            | "CreateAccount"
+            | "CreateAccountResult"
             | "RemoveAccountFromOrganization"
             | "LeaveOrganization"
             | "DeleteOrganization"

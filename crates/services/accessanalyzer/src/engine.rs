@@ -362,3 +362,127 @@ mod tests {
         assert_ne!(id, finding_id("arn:x", "arn:r", &b));
     }
 }
+
+#[cfg(test)]
+mod store_tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
+
+    use super::*;
+    use crate::{
+        filter::Criterion,
+        model::{AnalyzerDoc, Rule},
+        resources::{Body, ROLE},
+    };
+    use serde_json::json;
+
+    const ME: &str = "111122223333";
+    const ARN: &str = "arn:aws:iam::111122223333:role/r";
+
+    fn role(principal: &str) -> Resource {
+        let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}]});
+        Resource {
+            arn: ARN.into(),
+            rtype: ROLE,
+            owner: ME.into(),
+            region: None,
+            body: Body::Role {
+                trust: trust.to_string(),
+            },
+        }
+    }
+
+    async fn statuses(db: &mut Db<'_>, a: &Analyzer) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = findings_of(db, a, ARN)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(_, f)| (f.principal["AWS"].clone(), f.status))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[tokio::test]
+    async fn findings_appear_resolve_return_and_follow_archive_rules() {
+        let (store, dir) = rampart_kit::test_support::store().await;
+        let mut tx = store.begin().await.unwrap();
+        let mut db = Db::Write(&mut tx);
+        let now = Utc::now();
+        let doc = AnalyzerDoc {
+            name: "a".into(),
+            region: "us-east-1".into(),
+            analyzer_type: "ACCOUNT".into(),
+            status: ACTIVE.into(),
+            rules: [(
+                "partner".to_string(),
+                Rule {
+                    filter: [(
+                        "principal.AWS".to_string(),
+                        Criterion {
+                            eq: Some(vec!["777777777777".into()]),
+                            ..Default::default()
+                        },
+                    )]
+                    .into(),
+                    created: now,
+                    updated: now,
+                },
+            )]
+            .into(),
+            ..Default::default()
+        };
+        let a = model::insert(&mut db, ME, &doc, now).await.unwrap();
+        let z = zone(&mut db, &a).await.unwrap();
+        let other = "444455556666";
+        reconcile(&mut db, &a, &z, ARN, Some(&role(other)), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses(&mut db, &a).await,
+            vec![(other.to_string(), ACTIVE.to_string())]
+        );
+        // The grant moves to a partner the archive rule matches: the old finding resolves,
+        // the new one is archived as it is made.
+        reconcile(&mut db, &a, &z, ARN, Some(&role("777777777777")), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            statuses(&mut db, &a).await,
+            vec![
+                (other.to_string(), RESOLVED.to_string()),
+                ("777777777777".to_string(), ARCHIVED.to_string()),
+            ]
+        );
+        // Back to the first account: its finding is active again.
+        reconcile(&mut db, &a, &z, ARN, Some(&role(other)), now)
+            .await
+            .unwrap();
+        assert_eq!(statuses(&mut db, &a).await[0].1, ACTIVE);
+        // Trusting only the owner, then deletion: everything resolved, the record gone.
+        reconcile(&mut db, &a, &z, ARN, Some(&role(ME)), now)
+            .await
+            .unwrap();
+        assert!(statuses(&mut db, &a)
+            .await
+            .iter()
+            .all(|(_, s)| s == RESOLVED));
+        let key = format!("us-east-1/a/{ARN}");
+        assert!(db
+            .entities()
+            .get(ME, model::RESOURCE, &key)
+            .await
+            .unwrap()
+            .is_some());
+        reconcile(&mut db, &a, &z, ARN, None, now).await.unwrap();
+        assert!(db
+            .entities()
+            .get(ME, model::RESOURCE, &key)
+            .await
+            .unwrap()
+            .is_none());
+        drop(db);
+        tx.commit().await.unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

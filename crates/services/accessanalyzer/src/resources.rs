@@ -436,4 +436,86 @@ mod tests {
         assert!(kms_actions().iter().any(|a| a == "kms:Decrypt"));
         assert!(s3_actions().iter().any(|a| a == "s3:GetObject"));
     }
+
+    fn bucket(
+        policy: Option<&str>,
+        acl: Option<&str>,
+        block: Option<PublicAccessBlock>,
+    ) -> Resource {
+        let now = chrono::Utc::now();
+        let entity = Entity {
+            account_id: "111122223333".into(),
+            kind: rampart_s3::repo::BUCKET.into(),
+            name: "b".into(),
+            name_key: "b".into(),
+            id: "s3:bucket/b".into(),
+            path: "/".into(),
+            arn: "arn:aws:s3:::b".into(),
+            created_at: now,
+            updated_at: now,
+            doc: String::new(),
+        };
+        let doc = rampart_s3::repo::BucketDoc {
+            region: "us-east-1".into(),
+            policy: policy.map(str::to_string),
+            public_access_block: block,
+            acl: acl
+                .map(|c| rampart_s3::acl::Acl::canned(c, "111122223333", "111122223333").unwrap()),
+            ..Default::default()
+        };
+        Resource {
+            arn: "arn:aws:s3:::b".into(),
+            rtype: BUCKET,
+            owner: "111122223333".into(),
+            region: Some("us-east-1".into()),
+            body: Body::Bucket(Box::new(rampart_s3::repo::Bucket {
+                entity,
+                doc,
+                account_block: None,
+            })),
+        }
+    }
+
+    use rampart_s3::public_access::PublicAccessBlock;
+
+    #[test]
+    fn block_public_access_decides_what_a_bucket_grants() {
+        let zone = Zone::of(["111122223333".to_string()], None);
+        let public = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",
+            "Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
+        let found = bucket(Some(public), None, None).accesses(&zone);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].is_public);
+        assert_eq!(found[0].sources.iter().collect::<Vec<_>>(), vec!["POLICY"]);
+        let restrict = PublicAccessBlock {
+            restrict_public_buckets: true,
+            ..PublicAccessBlock::NONE
+        };
+        assert!(bucket(Some(public), None, Some(restrict))
+            .accesses(&zone)
+            .is_empty());
+        // BlockPublicPolicy refuses new public policies; it leaves a stored one public.
+        let block_policy = PublicAccessBlock {
+            block_public_policy: true,
+            ..PublicAccessBlock::NONE
+        };
+        assert!(bucket(Some(public), None, Some(block_policy)).accesses(&zone)[0].is_public);
+        let acl = bucket(None, Some("public-read"), None).accesses(&zone);
+        assert_eq!(acl.len(), 1);
+        assert!(acl[0].is_public);
+        assert_eq!(
+            acl[0].sources.iter().collect::<Vec<_>>(),
+            vec!["BUCKET_ACL"]
+        );
+        let ignore = PublicAccessBlock {
+            ignore_public_acls: true,
+            ..PublicAccessBlock::NONE
+        };
+        assert!(bucket(None, Some("public-read"), Some(ignore))
+            .accesses(&zone)
+            .is_empty());
+        assert!(bucket(None, Some("private"), None)
+            .accesses(&zone)
+            .is_empty());
+    }
 }

@@ -481,7 +481,6 @@ mod store_tests {
             .await
             .unwrap()
             .is_none());
-        drop(db);
         tx.commit().await.unwrap();
         let _ = std::fs::remove_dir_all(dir);
     }

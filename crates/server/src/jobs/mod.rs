@@ -13,6 +13,7 @@
 //! clock moves them; lease times are wall-clock times. State shows in `/_rampart/health` and
 //! `/metrics` ([`status`]).
 
+pub mod accessanalyzer;
 pub mod consumer;
 pub mod kms;
 pub mod last_access;
@@ -131,6 +132,7 @@ impl Runtime {
                 Arc::new(last_access::LastAccessFlush),
                 Arc::new(outbox::Drain::new(Vec::new())),
                 Arc::new(trails::TrailDelivery),
+                Arc::new(consumer::ConsumerJob(accessanalyzer::Reanalysis)),
             ],
         )
     }

@@ -10,7 +10,7 @@ use rampart_model::ServiceOp;
 
 use rampart_kit::{authz::CallerPolicies, context::CallContext, error::ServiceError, route::Route};
 
-use crate::{iam, kms, organizations, s3, s3control, secretsmanager, sts, trails};
+use crate::{accessanalyzer, iam, kms, organizations, s3, s3control, secretsmanager, sts, trails};
 
 /// The registry of services: one line per service, naming its table.
 #[derive(Debug, Default, Clone, Copy)]
@@ -58,6 +58,7 @@ services! {
     "secretsmanager" => secretsmanager,
     "s3" => s3,
     "s3control" => s3control,
+    "accessanalyzer" => accessanalyzer,
 }
 
 impl Registry {

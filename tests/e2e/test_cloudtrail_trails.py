@@ -216,30 +216,40 @@ def validate(server, arn, start, end, *extra):
     )
 
 
-def rampart_validate(server, arn):
-    """`rampart trail validate` over the server's data dir (read while the server runs)."""
+def rampart_validate(server, arn, api=False):
+    """`rampart trail validate` over the server's data dir (read while the server runs), or
+    with `api` through the server's API, signed with the root user's credentials file."""
     from conftest import BIN
 
+    where = (
+        ["--endpoint-url", server.endpoint,
+         "--credentials-file", os.path.join(server.data_dir, "root-credentials")]
+        if api else ["--data-dir", server.data_dir]
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     proc = subprocess.run(
-        [BIN, "trail", "validate", "--trail-arn", arn, "--data-dir", server.data_dir, "--verbose"],
-        capture_output=True, text=True,
+        [BIN, "trail", "validate", "--trail-arn", arn, "--verbose", *where],
+        capture_output=True, text=True, env=env,
     )
     return proc
 
 
 def both_detect(server, arn, start, end, aws_says, rampart_says):
-    """Both validators fail, each naming what is wrong."""
+    """Both validators fail, each naming what is wrong; `rampart trail validate` does in both
+    of its modes."""
     bad = validate(server, arn, start, end)
     assert bad.returncode == 1 and aws_says in bad.stderr, bad.stderr
-    ours = rampart_validate(server, arn)
-    assert ours.returncode == 1 and rampart_says in ours.stdout, ours.stdout + ours.stderr
+    for api in (False, True):
+        ours = rampart_validate(server, arn, api)
+        assert ours.returncode == 1 and rampart_says in ours.stdout, (api, ours.stdout + ours.stderr)
 
 
 def both_pass(server, arn, start, end):
     ok = validate(server, arn, start, end)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    ours = rampart_validate(server, arn)
-    assert ours.returncode == 0, ours.stdout + ours.stderr
+    for api in (True, False):
+        ours = rampart_validate(server, arn, api)
+        assert ours.returncode == 0, (api, ours.stdout + ours.stderr)
     return ours
 
 
@@ -339,16 +349,39 @@ def test_log_files_and_digests_validate_and_tampering_is_detected(trail_server):
     added = victim.rsplit("_", 1)[0] + "_ForgedForgedForg.json.gz"
     s3.put_object(Bucket="ct-logs", Key=added, Body=original)
     assert validate(server, arn, start, end).returncode == 0
-    ours = rampart_validate(server, arn)
-    assert ours.returncode == 1, ours.stdout
-    assert f"Log file\ts3://ct-logs/{added}\tINVALID: not listed in any digest" in ours.stdout, ours.stdout
+    for api in (False, True):
+        ours = rampart_validate(server, arn, api)
+        assert ours.returncode == 1, ours.stdout
+        assert f"Log file\ts3://ct-logs/{added}\tINVALID: not listed in any digest" in ours.stdout, ours.stdout
     s3.delete_object(Bucket="ct-logs", Key=added)
     # So is a forged digest outside the chain.
     forged_digest = digests[0][:-24] + "20000101T000000Z.json.gz"
     s3.put_object(Bucket="ct-logs", Key=forged_digest, Body=body, Metadata=meta)
-    ours = rampart_validate(server, arn)
-    assert ours.returncode == 1, ours.stdout
-    assert f"s3://ct-logs/{forged_digest}\tINVALID: not in the digest chain" in ours.stdout, ours.stdout
+    for api in (False, True):
+        ours = rampart_validate(server, arn, api)
+        assert ours.returncode == 1, ours.stdout
+        assert f"s3://ct-logs/{forged_digest}\tINVALID: not in the digest chain" in ours.stdout, ours.stdout
+    s3.delete_object(Bucket="ct-logs", Key=forged_digest)
+
+    # Through the API, log files delivered after the newest digest are not digested yet:
+    # counted, not flagged.
+    iam.create_user(UserName="late")
+    advance(server, 120)
+    ours = rampart_validate(server, arn, api=True)
+    assert ours.returncode == 0, ours.stdout + ours.stderr
+    assert "log files delivered after the newest digest" in ours.stdout, ours.stdout
+    # Without credentials that may read the trail, the validator says so.
+    from conftest import BIN
+
+    server.client("iam").create_user(UserName="nobody")
+    k = server.client("iam").create_access_key(UserName="nobody")["AccessKey"]
+    proc = subprocess.run(
+        [BIN, "trail", "validate", "--trail-arn", arn, "--endpoint-url", server.endpoint],
+        capture_output=True, text=True,
+        env={"PATH": os.environ.get("PATH", ""), "AWS_ACCESS_KEY_ID": k["AccessKeyId"],
+             "AWS_SECRET_ACCESS_KEY": k["SecretAccessKey"]},
+    )
+    assert proc.returncode == 1 and "AccessDenied" in proc.stderr, proc.stdout + proc.stderr
 
 
 def lookup_ids(ct):
@@ -379,6 +412,8 @@ def test_kill_9_then_restart_delivers_every_record_once(tmp_path):
             if i == 20:
                 advance(s, 120)  # a delivery in the middle
         killed_at = dev_now(s)
+        # A read answered just before the kill: its record is durable before its answer.
+        iam.get_user(UserName="c0")
         os.kill(s.proc.pid, signal.SIGKILL)
         s.proc.wait()
     except BaseException:
@@ -408,7 +443,7 @@ def test_kill_9_then_restart_delivers_every_record_once(tmp_path):
         ]
         assert not missing, (missing, started[0]["eventTime"])
         names = [r["eventName"] for r in records(again.client("s3"), "ct-crash")]
-        assert names.count("CreateUser") == 40 and names.count("GetUser") == 40
+        assert names.count("CreateUser") == 40 and names.count("GetUser") == 41
         assert recorded
     finally:
         again.stop()
@@ -480,11 +515,17 @@ def test_kms_encrypted_log_files_need_the_key(trail_server):
     with pytest.raises(ClientError) as e:
         ct.create_trail(Name="sealed", S3BucketName="ct-kms", KmsKeyId=bare)
     assert code(e) == "InsufficientEncryptionPolicyException"
-    out = ct.create_trail(Name="sealed", S3BucketName="ct-kms", KmsKeyId=key)
+    out = ct.create_trail(
+        Name="sealed", S3BucketName="ct-kms", KmsKeyId=key, EnableLogFileValidation=True
+    )
     assert out["KmsKeyId"] == key
     ct.start_logging(Name="sealed")
     advance(server, 120)
-    [first] = log_files(s3, "ct-kms")
+    # The validator reading through the API gets the files S3 decrypts for the caller.
+    advance(server, 3600)
+    ours = rampart_validate(server, out["TrailARN"], api=True)
+    assert ours.returncode == 0 and "1/1 digest files valid" in ours.stdout, ours.stdout + ours.stderr
+    first = log_files(s3, "ct-kms")[0]
     head = s3.head_object(Bucket="ct-kms", Key=first)
     assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"] == key
     assert json.loads(gzip.decompress(s3.get_object(Bucket="ct-kms", Key=first)["Body"].read()))["Records"]
@@ -527,6 +568,7 @@ def test_organization_trail_delivers_member_accounts_records(trail_server):
     org_id = orgs.create_organization(FeatureSet="ALL")["Organization"]["Id"]
     management = account_of(server)
     member, member_client = create_member(server, orgs, "member")
+    quiet, _ = create_member(server, orgs, "quiet")
     s3 = server.client("s3")
     s3.create_bucket(Bucket="ct-org")
     policy = json.loads(trail_policy("ct-org", management))
@@ -590,17 +632,22 @@ def test_organization_trail_delivers_member_accounts_records(trail_server):
     own = [r["eventName"] for r in recs(own_keys)]
     assert "CreateUser" in own and "StartLogging" in own
 
-    # Each account's files have their own signed digest chain; the validator checks both.
+    # Each account's files have their own signed digest chain, also an account that made no
+    # call (an empty digest); the validator checks them all.
     advance(server, 3600)
     digests = log_files(s3, "ct-org", "CloudTrail-Digest")
-    assert sorted(d.split("/")[2] for d in digests) == sorted([management, member]), digests
+    assert sorted(d.split("/")[2] for d in digests) == sorted([management, member, quiet]), digests
+    quiet_digest = next(d for d in digests if d.split("/")[2] == quiet)
+    doc = json.loads(gzip.decompress(s3.get_object(Bucket="ct-org", Key=quiet_digest)["Body"].read()))
+    assert doc["awsAccountId"] == quiet and doc["logFiles"] == [], doc
     member_digest = next(d for d in digests if d.split("/")[2] == member)
     doc = json.loads(gzip.decompress(s3.get_object(Bucket="ct-org", Key=member_digest)["Body"].read()))
     assert doc["awsAccountId"] == member
     assert {f["s3Object"] for f in doc["logFiles"]} == set(member_keys)
-    ours = rampart_validate(server, arn)
-    assert ours.returncode == 0, ours.stdout + ours.stderr
-    assert "2/2 digest files valid" in ours.stdout, ours.stdout
+    for api in (False, True):
+        ours = rampart_validate(server, arn, api)
+        assert ours.returncode == 0, ours.stdout + ours.stderr
+        assert "3/3 digest files valid" in ours.stdout, ours.stdout
     # validate-logs checks a member's chain with --account-id.
     start, end = dev_now(server) - 7200, dev_now(server) + 60
     theirs = validate(server, arn, start, end, "--account-id", member)

@@ -251,3 +251,71 @@ def test_sign_messages_stay_out_of_the_trail_which_reaches_back_90_days(dev_serv
     _advance(dev_server, 91 * 86_400)
     assert trail.lookup_events(LookupAttributes=by_name)["Events"] == []
     assert trail.lookup_events(LookupAttributes=by_name, StartTime=0)["Events"] == []
+
+
+CURVES = {"ECC_NIST_P256": ec.SECP256R1, "ECC_NIST_P384": ec.SECP384R1, "ECC_NIST_P521": ec.SECP521R1}
+
+
+@pytest.mark.parametrize("spec", sorted(CURVES))
+def test_derive_shared_secret_agrees_with_a_local_ecdh_peer(kms, spec):
+    key = kms.create_key(KeySpec=spec, KeyUsage="KEY_AGREEMENT")["KeyMetadata"]
+    assert key["KeyAgreementAlgorithms"] == ["ECDH"] and "SigningAlgorithms" not in key
+    public = kms.get_public_key(KeyId=key["KeyId"])
+    assert public["KeyAgreementAlgorithms"] == ["ECDH"] and public["KeyUsage"] == "KEY_AGREEMENT"
+    theirs = serialization.load_der_public_key(public["PublicKey"])
+    # Bob's key pair, made outside Rampart, on the same curve.
+    bob = ec.generate_private_key(CURVES[spec]())
+    bob_public = bob.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    out = kms.derive_shared_secret(
+        KeyId=key["KeyId"], KeyAgreementAlgorithm="ECDH", PublicKey=bob_public
+    )
+    assert out["KeyId"] == key["Arn"] and out["KeyAgreementAlgorithm"] == "ECDH"
+    assert out["KeyOrigin"] == "AWS_KMS"
+    assert out["SharedSecret"] == bob.exchange(ec.ECDH(), theirs)
+
+
+def test_derive_shared_secret_errors_and_trail(dev_server):
+    kms = dev_server.client("kms")
+    alice = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="KEY_AGREEMENT")["KeyMetadata"]["KeyId"]
+    bob = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="KEY_AGREEMENT")["KeyMetadata"]["KeyId"]
+    alice_pub = kms.get_public_key(KeyId=alice)["PublicKey"]
+    bob_pub = kms.get_public_key(KeyId=bob)["PublicKey"]
+    # Two KMS key pairs agree with each other.
+    ab = kms.derive_shared_secret(KeyId=alice, KeyAgreementAlgorithm="ECDH", PublicKey=bob_pub)
+    ba = kms.derive_shared_secret(KeyId=bob, KeyAgreementAlgorithm="ECDH", PublicKey=alice_pub)
+    assert ab["SharedSecret"] == ba["SharedSecret"] and len(ab["SharedSecret"]) == 32
+
+    def code(call):
+        with pytest.raises(ClientError) as e:
+            call()
+        return e.value.response["Error"]["Code"]
+
+    # A peer on another curve, and bytes that are no key.
+    p384 = ec.generate_private_key(ec.SECP384R1()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    for bad in (p384, b"not a key"):
+        assert code(lambda: kms.derive_shared_secret(
+            KeyId=alice, KeyAgreementAlgorithm="ECDH", PublicKey=bad)) == "ValidationException"
+    signing = kms.create_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    assert code(lambda: kms.derive_shared_secret(
+        KeyId=signing, KeyAgreementAlgorithm="ECDH", PublicKey=bob_pub)) == "InvalidKeyUsageException"
+    assert code(lambda: kms.create_key(
+        KeySpec="ECC_SECG_P256K1", KeyUsage="KEY_AGREEMENT")) == "ValidationException"
+    assert code(lambda: kms.sign(
+        KeyId=alice, Message=b"m", SigningAlgorithm="ECDSA_SHA_256")) == "InvalidKeyUsageException"
+    assert code(lambda: kms.derive_shared_secret(
+        KeyId=alice, KeyAgreementAlgorithm="ECDH", PublicKey=bob_pub, DryRun=True)) == "DryRunOperationException"
+    kms.disable_key(KeyId=alice)
+    assert code(lambda: kms.derive_shared_secret(
+        KeyId=alice, KeyAgreementAlgorithm="ECDH", PublicKey=bob_pub)) == "DisabledException"
+
+    # The trail records the calls, never the secret.
+    trail = dev_server.client("cloudtrail")
+    by_name = [{"AttributeKey": "EventName", "AttributeValue": "DeriveSharedSecret"}]
+    events = trail.lookup_events(LookupAttributes=by_name)["Events"]
+    assert len(events) >= 2
+    secret = base64.b64encode(ab["SharedSecret"]).decode()
+    assert all(secret not in e["CloudTrailEvent"] for e in events)

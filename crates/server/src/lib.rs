@@ -23,4 +23,5 @@ pub mod offline;
 pub mod pipeline;
 pub mod policy_cli;
 pub mod signin;
+pub mod trail_api;
 pub mod trail_cli;

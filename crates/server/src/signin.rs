@@ -245,8 +245,8 @@ async fn record(
         data_resources: None,
     };
     let rec = audit::encoded(&facts, account_id);
-    if let Err(err) = app.audit.submit_encoded(rec).await {
-        tracing::error!(error = %err, "sign-in audit record not queued");
+    if let Err(err) = app.audit.record_durably(vec![rec]).await {
+        tracing::error!(error = %err, "sign-in audit record not written");
     }
 }
 

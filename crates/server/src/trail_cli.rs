@@ -1,7 +1,8 @@
 //! `rampart trail validate`: checks a trail's log and digest files offline, from the server's
 //! data dir (its store, blobs and master key), with the verdicts of `aws cloudtrail
 //! validate-logs` (`rampart_services::trails::validate`) and, beyond them, the files no digest
-//! accounts for. Safe while the server runs: it only reads.
+//! accounts for. Safe while the server runs: it only reads. With `--endpoint-url` it reads
+//! through the API instead (`trail_api`).
 
 use std::{collections::BTreeSet, path::PathBuf, process::ExitCode};
 
@@ -18,6 +19,8 @@ use rampart_services::{
     BlobStore, Db,
 };
 use rampart_store::Store;
+
+use crate::trail_api;
 
 /// The `trail` subcommands.
 #[derive(Debug, Subcommand)]
@@ -45,6 +48,17 @@ pub struct ValidateArgs {
     /// Print every file's verdict, not only the invalid ones.
     #[arg(long)]
     pub verbose: bool,
+    /// Read the trail, its bucket and the public keys through this Rampart endpoint's API
+    /// (`http://127.0.0.1:4566`), signed with the caller's credentials, instead of the data dir.
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// With `--endpoint-url`: a shared-credentials file (default: the AWS_* variables, else
+    /// `~/.aws/credentials`).
+    #[arg(long, requires = "endpoint_url")]
+    pub credentials_file: Option<PathBuf>,
+    /// With `--endpoint-url`: the profile of the credentials file.
+    #[arg(long, env = "AWS_PROFILE", default_value = "default")]
+    pub profile: String,
 }
 
 /// Runs a `trail` subcommand: exit 0 when every file is valid, 1 otherwise.
@@ -61,6 +75,18 @@ pub fn run(cmd: TrailCommand) -> ExitCode {
 }
 
 async fn run_validate(args: &ValidateArgs) -> anyhow::Result<bool> {
+    if let Some(endpoint) = &args.endpoint_url {
+        let Some((_, _, _)) = model::parse_arn(&args.trail_arn) else {
+            bail!("{} is not a trail ARN", args.trail_arn);
+        };
+        let region = args.trail_arn.split(':').nth(3).unwrap_or_default();
+        let credentials =
+            trail_api::Credentials::load(args.credentials_file.as_deref(), &args.profile)?;
+        let api = trail_api::Api::new(endpoint, credentials, region)?;
+        let (bucket, report) = trail_api::validate_trail(api, &args.trail_arn).await?;
+        print_report(&bucket, &report, args.verbose);
+        return Ok(report.ok());
+    }
     let store = crate::offline::open_store(&args.data_dir, args.database_url.as_deref()).await?;
     let blobs = BlobStore::new(
         args.blob_dir
@@ -84,6 +110,12 @@ fn print_report(bucket: &str, report: &Report, verbose: bool) {
     let (logs_ok, logs) = report.count(Kind::Log);
     println!("{digests_ok}/{digests} digest files valid");
     println!("{logs_ok}/{logs} log files valid");
+    if report.undigested > 0 {
+        println!(
+            "{} log files delivered after the newest digest (not digested yet, not checked)",
+            report.undigested
+        );
+    }
 }
 
 /// Validates every chain of the trail `arn` (per account and region): (its bucket, the

@@ -32,9 +32,10 @@ pub struct AuditWriterConfig {
     pub max_batch: usize,
     /// Queue length; senders wait (backpressure) rather than drop when it is full.
     pub queue: usize,
-    /// How long a batch waits for more records after its first one. Each commit rewrites the
-    /// index pages it touched, so larger batches cost less per record; a few milliseconds of
-    /// delay before a read's record is durable is far below CloudTrail's own delivery delay.
+    /// How long a batch of records nobody waits for (`submit`) waits for more after its first
+    /// one. Each commit rewrites the index pages it touched, so larger batches cost less per
+    /// record. A record someone waits for ends the wait at once: under load, the records
+    /// queued while the previous batch was syncing make the next batch.
     pub linger: Duration,
 }
 
@@ -95,6 +96,29 @@ impl AuditWriter {
             .send(Msg::Record(record.0, None))
             .await
             .map_err(|_| StoreError::WriterClosed)
+    }
+
+    /// Queues records built in their canonical bytes and returns once the batch holding the
+    /// last of them is durable: the request path answers a call only after its records are
+    /// on disk, so a crash right after an answer loses no record of it.
+    pub async fn record_durably(&self, records: Vec<EncodedAudit>) -> Result<()> {
+        let mut waits = Vec::new();
+        for record in records {
+            let (reply, wait) = oneshot::channel();
+            self.tx
+                .send(Msg::Record(record.0, Some(reply)))
+                .await
+                .map_err(|_| StoreError::WriterClosed)?;
+            waits.push(wait);
+        }
+        let mut outcome = Ok(());
+        for wait in waits {
+            let appended = wait.await.map_err(|_| StoreError::WriterClosed)?;
+            if let Err(e) = appended {
+                outcome = Err(e);
+            }
+        }
+        outcome
     }
 
     /// Queues a record and returns once its batch has committed.

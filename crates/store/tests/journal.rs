@@ -571,3 +571,37 @@ async fn a_removed_first_or_middle_segment_fails_verify() {
         std::fs::write(victim, saved).unwrap();
     }
 }
+
+/// A record written with `record_durably` is on disk when the call returns, even with a
+/// linger far longer than the test: a reopened store (as after `kill -9`) finds it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_durably_recorded_record_is_on_disk_when_the_call_returns() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    let store = open(&dir.0, &key).await;
+    let slow = AuditWriterConfig {
+        linger: std::time::Duration::from_secs(600),
+        ..quick()
+    };
+    let (writer, _task) = AuditWriter::spawn(store.clone(), slow).unwrap();
+    let records = (1..=3)
+        .map(|i| rampart_store::EncodedAudit::from(&record(i, t(i64::from(i)))))
+        .collect();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        writer.record_durably(records),
+    )
+    .await
+    .expect("not held back by the linger")
+    .unwrap();
+    // What another process reading the directory sees: whole frames up to the durable end.
+    let reader = open_unchecked(&dir.0, &key).await;
+    let page = reader
+        .lookup_events(&LookupQuery {
+            account_id: Some("111111111111".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.events.len(), 3);
+}

@@ -13,6 +13,7 @@
 //! clock moves them; lease times are wall-clock times. State shows in `/_rampart/health` and
 //! `/metrics` ([`status`]).
 
+pub mod accessanalyzer;
 pub mod consumer;
 pub mod events;
 pub mod events_api_calls;
@@ -137,6 +138,7 @@ impl Runtime {
                 )])),
                 Arc::new(trails::TrailDelivery),
                 Arc::new(consumer::ConsumerJob(events_api_calls::ApiCallEvents)),
+                Arc::new(consumer::ConsumerJob(accessanalyzer::Reanalysis)),
             ],
         )
     }

@@ -297,8 +297,15 @@ impl Run<'_> {
             return Ok(());
         };
         let mut regions: Vec<String> = state.chains.keys().cloned().collect();
-        if trail.doc.logging && !regions.contains(&trail.doc.home_region) {
-            regions.push(trail.doc.home_region.clone());
+        if trail.doc.logging {
+            // Every account the trail logs has a chain in the home region from the trail's
+            // start, digested hourly even while it delivers nothing (an empty digest).
+            for account in self.logged_accounts(trail).await? {
+                let key = digest::chain_key(trail.account(), &account, &trail.doc.home_region);
+                if !regions.contains(&key) {
+                    regions.push(key);
+                }
+            }
         }
         for key in regions {
             let chain = state.chains.get(&key).cloned().unwrap_or_default();
@@ -312,6 +319,25 @@ impl Run<'_> {
             self.write_digest(trail, &key, chain, now).await?;
         }
         Ok(())
+    }
+
+    /// The accounts the trail logs: its own, and for an organization trail every active
+    /// account of its organization.
+    async fn logged_accounts(&self, trail: &Trail) -> Result<Vec<String>, ServiceError> {
+        let own = vec![trail.account().to_string()];
+        if trail.doc.organization_id.is_none() {
+            return Ok(own);
+        }
+        let mut db = Db::Read(&self.app.store);
+        let org = organizations::common::org_of(&mut db, trail.account())
+            .await
+            .map_err(|_| ServiceError::internal())?;
+        match org.filter(|o| Some(o.id.as_str()) == trail.doc.organization_id.as_deref()) {
+            Some(org) => organizations::accounts::active_ids(&mut db, &org)
+                .await
+                .map_err(|_| ServiceError::internal()),
+            None => Ok(own),
+        }
     }
 
     /// Writes the digest of the chain `chain_key` (`digest::chain_key`).

@@ -755,29 +755,29 @@ fn error_response(call: &Call) -> WireResponse {
 }
 
 /// Writes the call's audit record through the group-committing writer, unless it already
-/// committed with the call's own transaction.
+/// committed with the call's own transaction, and returns once it is durable: no call is
+/// answered before its record would survive a crash.
 async fn audit(app: &App, call: &Call) {
-    if !call.audited {
-        let record = audit::encoded(
+    let own = (!call.audited).then(|| {
+        audit::encoded(
             &facts(call, call.error.as_ref(), &ip_text(call.source_ip)),
             call.account_id.as_deref(),
-        );
-        if let Err(err) = app.audit.submit_encoded(record).await {
-            tracing::error!(error = %err, request_id = %call.request_id, "audit record not queued");
-        }
-    }
+        )
+    });
     // What services did on the caller's behalf is recorded whatever became of the call (the
     // KMS call of a secret read happened even if the read then failed), as AWS does.
     // A side call only happens for an authenticated caller, so each has its principal.
-    for record in call
-        .side_calls
-        .take()
-        .iter()
-        .filter_map(|side| audit::side_call(call, side))
-    {
-        if let Err(err) = app.audit.submit_encoded(record).await {
-            tracing::error!(error = %err, request_id = %call.request_id, "audit record not queued");
-        }
+    let side_calls = call.side_calls.take();
+    let records: Vec<_> = own
+        .into_iter()
+        .chain(
+            side_calls
+                .iter()
+                .filter_map(|side| audit::side_call(call, side)),
+        )
+        .collect();
+    if let Err(err) = app.audit.record_durably(records).await {
+        tracing::error!(error = %err, request_id = %call.request_id, "audit record not written");
     }
 }
 

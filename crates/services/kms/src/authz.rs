@@ -48,6 +48,7 @@ pub const GRANT_OPERATIONS: &[&str] = &[
     "GenerateDataKeyPairWithoutPlaintext",
     "GenerateMac",
     "VerifyMac",
+    "DeriveSharedSecret",
 ];
 
 /// Operations whose `KeyId` is a key id or key ARN only (AWS's reference: "Specify the key ID
@@ -412,6 +413,7 @@ fn key_field(op: Op) -> Option<&'static str> {
         | Op::GetPublicKey
         | Op::GenerateMac
         | Op::VerifyMac
+        | Op::DeriveSharedSecret
         | Op::EnableKey
         | Op::DisableKey
         | Op::UpdateKeyDescription
@@ -456,6 +458,7 @@ fn operation_keys(op: Op, input: &Value, keys: &mut Vec<ContextEntry>) {
             ));
         }
         Op::GenerateMac | Op::VerifyMac => copy("MacAlgorithm", "kms:MacAlgorithm", keys),
+        Op::DeriveSharedSecret => copy("KeyAgreementAlgorithm", "kms:KeyAgreementAlgorithm", keys),
         Op::GenerateDataKeyPair | Op::GenerateDataKeyPairWithoutPlaintext => {
             copy("KeyPairSpec", "kms:DataKeyPairSpec", keys)
         }

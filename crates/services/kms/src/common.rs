@@ -125,6 +125,10 @@ pub fn metadata(key: &Key) -> Value {
     if !mac.is_empty() {
         m.set_field("MacAlgorithms", json!(mac));
     }
+    let agreement = spec.key_agreement_algorithms(&d.key_usage);
+    if !agreement.is_empty() {
+        m.set_field("KeyAgreementAlgorithms", json!(agreement));
+    }
     if let Some(date) = d.deletion_date {
         m.set_field("DeletionDate", epoch(date));
     }

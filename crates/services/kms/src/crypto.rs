@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use aws_lc_rs::{
     aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN},
-    digest,
+    agreement, digest,
     encoding::AsDer,
     hmac, rand,
     rsa::{
@@ -165,8 +165,10 @@ impl KeySpec {
             &["ENCRYPT_DECRYPT"]
         } else if self.is_rsa() {
             &["ENCRYPT_DECRYPT", "SIGN_VERIFY"]
-        } else if self.is_ecc() {
+        } else if self == KeySpec::EccSecgP256k1 {
             &["SIGN_VERIFY"]
+        } else if self.is_ecc() {
+            &["SIGN_VERIFY", "KEY_AGREEMENT"]
         } else {
             &["GENERATE_VERIFY_MAC"]
         }
@@ -192,11 +194,29 @@ impl KeySpec {
                 "RSASSA_PKCS1_V1_5_SHA_384",
                 "RSASSA_PKCS1_V1_5_SHA_512",
             ],
-            (KeySpec::EccNistP256 | KeySpec::EccSecgP256k1, _) => &["ECDSA_SHA_256"],
-            (KeySpec::EccNistP384, _) => &["ECDSA_SHA_384"],
-            (KeySpec::EccNistP521, _) => &["ECDSA_SHA_512"],
+            (KeySpec::EccNistP256 | KeySpec::EccSecgP256k1, "SIGN_VERIFY") => &["ECDSA_SHA_256"],
+            (KeySpec::EccNistP384, "SIGN_VERIFY") => &["ECDSA_SHA_384"],
+            (KeySpec::EccNistP521, "SIGN_VERIFY") => &["ECDSA_SHA_512"],
             _ => &[],
         }
+    }
+
+    /// The key agreement algorithms of a key of this spec and usage.
+    pub fn key_agreement_algorithms(self, usage: &str) -> &'static [&'static str] {
+        if usage == "KEY_AGREEMENT" && self.ecdh().is_some() {
+            &["ECDH"]
+        } else {
+            &[]
+        }
+    }
+
+    fn ecdh(self) -> Option<&'static agreement::Algorithm> {
+        Some(match self {
+            KeySpec::EccNistP256 => &agreement::ECDH_P256,
+            KeySpec::EccNistP384 => &agreement::ECDH_P384,
+            KeySpec::EccNistP521 => &agreement::ECDH_P521,
+            _ => return None,
+        })
     }
 
     /// The MAC algorithm of an HMAC spec.
@@ -297,6 +317,23 @@ pub fn public_key_der(spec: KeySpec, material: &[u8]) -> Result<Vec<u8>> {
         return Ok(der.as_ref().to_vec());
     }
     Err(CryptoError::InvalidInput)
+}
+
+/// ECDH between the key pair's private key (`material`, PKCS#8) and a peer's public key
+/// (DER `SubjectPublicKeyInfo` on the same curve): the raw shared secret (the x-coordinate),
+/// as KMS returns it. A peer key that does not parse, or is on another curve, is
+/// `InvalidInput`.
+pub fn derive_shared_secret(
+    spec: KeySpec,
+    material: &[u8],
+    peer_der: &[u8],
+) -> Result<Zeroizing<Vec<u8>>> {
+    let alg = spec.ecdh().ok_or(CryptoError::InvalidInput)?;
+    let private = agreement::PrivateKey::from_private_key_der(alg, material).map_err(internal)?;
+    let peer = agreement::UnparsedPublicKey::new(alg, peer_der);
+    agreement::agree(&private, peer, CryptoError::InvalidInput, |secret| {
+        Ok(Zeroizing::new(secret.to_vec()))
+    })
 }
 
 /// The canonical bytes of an encryption context (sorted, length-prefixed).

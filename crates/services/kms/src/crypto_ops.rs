@@ -512,5 +512,62 @@ pub async fn get_public_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) ->
     if !sig.is_empty() {
         out.set_field("SigningAlgorithms", json!(sig));
     }
+    let agreement = spec.key_agreement_algorithms(&key.doc.key_usage);
+    if !agreement.is_empty() {
+        out.set_field("KeyAgreementAlgorithms", json!(agreement));
+    }
     Ok(out)
+}
+
+/// `DeriveSharedSecret`: ECDH between the key pair's private key and the caller's public key
+/// on the same curve; the raw shared secret in the clear (the model marks it sensitive, so
+/// the trail never holds it). `Recipient` (a Nitro Enclave attestation) is refused: Rampart
+/// has no enclaves to attest.
+pub async fn derive_shared_secret(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> KmsResult<Value> {
+    let key = repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
+    require_usable(&key)?;
+    require_usage(&key, "KEY_AGREEMENT", "DeriveSharedSecret")?;
+    let algorithm = req_str(input, "KeyAgreementAlgorithm")?;
+    if !key
+        .doc
+        .spec()
+        .key_agreement_algorithms(&key.doc.key_usage)
+        .contains(&algorithm)
+    {
+        return Err(KmsError::InvalidKeyUsageException(format!(
+            "{} does not support the key agreement algorithm {algorithm}.",
+            key.arn()
+        )));
+    }
+    if input.get("Recipient").is_some_and(|r| !r.is_null()) {
+        return Err(KmsError::UnsupportedOperationException(
+            "Rampart has no Nitro Enclaves: Recipient attestation documents are not supported."
+                .into(),
+        ));
+    }
+    let peer = blob(input, "PublicKey")?.unwrap_or_default();
+    let current = key.doc.current().ok_or_else(invalid_ciphertext)?;
+    let material = repo::unseal(&db, key.id(), current)?;
+    let secret = crypto::derive_shared_secret(key.doc.spec(), &material, &peer).map_err(|_| {
+        KmsError::ValidationException(format!(
+            "The public key is not a valid DER-encoded X.509 SubjectPublicKeyInfo on the curve of {} ({}).",
+            key.arn(),
+            key.doc.key_spec
+        ))
+    })?;
+    if input["DryRun"].as_bool() == Some(true) {
+        return Err(KmsError::DryRunOperationException(
+            "The request would have succeeded, but the DryRun option is set.".into(),
+        ));
+    }
+    Ok(json!({
+        "KeyId": key.arn(),
+        "SharedSecret": b64(&secret),
+        "KeyAgreementAlgorithm": algorithm,
+        "KeyOrigin": key.doc.origin,
+    }))
 }

@@ -51,6 +51,8 @@ service_errors! {
         LimitExceededException,
         /// The caller may not do this.
         AccessDeniedException,
+        /// The request would have succeeded; `DryRun` was set.
+        DryRunOperationException,
         /// An internal failure.
         KMSInternalException,
     }

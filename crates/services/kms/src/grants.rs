@@ -57,6 +57,7 @@ fn operation_fits(key: &Key, op: &str) -> bool {
         "Sign" | "Verify" => key.doc.key_usage == "SIGN_VERIFY",
         "GetPublicKey" => spec.is_rsa() || spec.is_ecc(),
         "GenerateMac" | "VerifyMac" => spec.is_hmac(),
+        "DeriveSharedSecret" => key.doc.key_usage == "KEY_AGREEMENT",
         _ => true,
     }
 }

@@ -66,6 +66,7 @@ routes! {
         GenerateMac => Read, |i, c, d| crypto_ops::generate_mac(i, c, d);
         VerifyMac => Read, |i, c, d| crypto_ops::verify_mac(i, c, d);
         GetPublicKey => Read, |i, c, d| crypto_ops::get_public_key(i, c, d);
+        DeriveSharedSecret => Read, |i, c, d| crypto_ops::derive_shared_secret(i, c, d);
         GetKeyPolicy => Read, |i, c, d| policies::get_key_policy(i, c, d);
         PutKeyPolicy => Write, |i, c, d| policies::put_key_policy(i, c, d);
         ListKeyPolicies => Read, |i, c, d| policies::list_key_policies(i, c, d);
@@ -86,10 +87,10 @@ routes! {
         DeleteImportedKeyMaterial => Write, |i, c, d| import::delete(i, c, d);
     }
     not_built {
-        // Custom key stores (CloudHSM, external), multi-Region keys, key agreement.
+        // Custom key stores (CloudHSM, external), multi-Region keys.
         ConnectCustomKeyStore, CreateCustomKeyStore, DeleteCustomKeyStore,
         DescribeCustomKeyStores, DisconnectCustomKeyStore, UpdateCustomKeyStore,
-        ReplicateKey, UpdatePrimaryRegion, DeriveSharedSecret, GetKeyLastUsage,
+        ReplicateKey, UpdatePrimaryRegion, GetKeyLastUsage,
     }
 }
 

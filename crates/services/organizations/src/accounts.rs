@@ -203,6 +203,31 @@ pub async fn describe(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
 
 /// `ListAccounts` pages with the store's keyset pagination, so a page costs the same in an
 /// organization of ten accounts or of thousands.
+/// The ids of the organization's active accounts (the management account too), for work done
+/// on the organization's behalf (an organization trail's digests).
+pub async fn active_ids(db: &mut Db<'_>, org: &Org) -> Res<Vec<String>> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let got = db
+            .entities()
+            .list(&org.management, model::MEMBER, "/", after.as_deref(), 1000)
+            .await?;
+        let ids: Vec<&str> = got.items.iter().map(|e| e.name_key.as_str()).collect();
+        let found = db.accounts().get_many(&ids).await?;
+        out.extend(
+            found
+                .into_iter()
+                .filter(|a| a.status == AccountStatus::Active)
+                .map(|a| a.id),
+        );
+        match got.items.last() {
+            Some(last) if got.truncated => after = Some(last.name_key.clone()),
+            _ => return Ok(out),
+        }
+    }
+}
+
 pub async fn list(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let org = readable_org(db, ctx).await?;
     let max = match input.get("MaxResults").and_then(Value::as_i64) {

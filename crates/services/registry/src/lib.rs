@@ -7,6 +7,7 @@
 
 pub mod registry;
 
+pub use rampart_accessanalyzer as accessanalyzer;
 pub use rampart_cloudtrail as cloudtrail;
 pub use rampart_events as events;
 pub use rampart_iam as iam;

@@ -10,7 +10,9 @@ use rampart_model::ServiceOp;
 
 use rampart_kit::{authz::CallerPolicies, context::CallContext, error::ServiceError, route::Route};
 
-use crate::{events, iam, kms, organizations, s3, s3control, secretsmanager, sts, trails};
+use crate::{
+    accessanalyzer, events, iam, kms, organizations, s3, s3control, secretsmanager, sts, trails,
+};
 
 /// The registry of services: one line per service, naming its table.
 #[derive(Debug, Default, Clone, Copy)]
@@ -59,6 +61,7 @@ services! {
     "s3" => s3,
     "s3control" => s3control,
     "events" => events,
+    "accessanalyzer" => accessanalyzer,
 }
 
 impl Registry {

@@ -8,6 +8,7 @@
 )]
 
 use rampart_services::{
+    accessanalyzer::AnalyzerError,
     cloudtrail::CloudTrailError,
     error::{not_implemented, ServiceError, LITERAL_CODES},
     events::EventsError,
@@ -26,6 +27,11 @@ fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
         all.into_iter().map(Into::into).collect()
     }
     vec![
+        (
+            AnalyzerError::SERVICE,
+            AnalyzerError::CODES,
+            converted(AnalyzerError::every_variant()),
+        ),
         (
             KmsError::SERVICE,
             KmsError::CODES,

@@ -168,7 +168,7 @@ pub fn object_request(
 
 /// The IAM action of an operation on a bucket or object (`None` for the operations with their
 /// own question).
-fn action(op: Op) -> Option<&'static str> {
+pub fn action(op: Op) -> Option<&'static str> {
     Some(match op {
         Op::DeleteBucket => "s3:DeleteBucket",
         Op::HeadBucket | Op::ListObjects | Op::ListObjectsV2 => "s3:ListBucket",

@@ -113,6 +113,9 @@ impl Verdict {
 pub struct Report {
     /// In the order the files were checked.
     pub verdicts: Vec<Verdict>,
+    /// Log files delivered after the newest digest, when the trail's state is not known
+    /// (read through the API): not digested yet, so not checked.
+    pub undigested: usize,
 }
 
 impl Report {
@@ -316,6 +319,9 @@ pub async fn validate_chain<S: Source>(
     let mut accounted = BTreeSet::new();
     // What the newer digest says the current one hashes to.
     let mut expected: Option<String> = None;
+    // Without the trail's state: the end of the newest valid digest, after which log files
+    // are not digested yet.
+    let mut digested_until: Option<String> = None;
     while let Some(key) = next.take() {
         if !walked.insert(key.clone()) {
             break;
@@ -331,6 +337,9 @@ pub async fn validate_chain<S: Source>(
             next = older(&stored_digests, &key, &walked);
             continue;
         };
+        if !plan.state_known && digested_until.is_none() {
+            digested_until = str_of(&doc, "digestEndTime").map(minute_stamp);
+        }
         for (log, hash) in listed(&doc, bucket) {
             check_log(src, report, &log, &hash).await?;
             accounted.insert(log);
@@ -346,11 +355,39 @@ pub async fn validate_chain<S: Source>(
         report.push(Kind::Digest, key, Some(Problem::NotInChain));
     }
     for key in src.list(&log_dir).await? {
-        if !accounted.contains(&key) && !reported(report, &key) {
+        if accounted.contains(&key) || reported(report, &key) {
+            continue;
+        }
+        let undigested = !plan.state_known
+            && digested_until
+                .as_deref()
+                .is_none_or(|until| log_stamp(&key) >= until);
+        if undigested {
+            report.undigested += 1;
+        } else {
             report.push(Kind::Log, &key, Some(Problem::NotInAnyDigest));
         }
     }
     Ok(())
+}
+
+/// `YYYYMMDDTHHMM` of a digest's `digestEndTime` (`YYYY-MM-DDTHH:MM:SSZ`).
+fn minute_stamp(time: &str) -> String {
+    time.chars()
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .take(13)
+        .collect()
+}
+
+/// `YYYYMMDDTHHMM` of a log file's key (`..._YYYYMMDDTHHMMZ_UNIQUE.json.gz`); empty when the
+/// key has no such stamp.
+fn log_stamp(key: &str) -> &str {
+    let name = key.rsplit('/').next().unwrap_or_default();
+    name.rsplit('_')
+        .nth(1)
+        .and_then(|s| s.strip_suffix('Z'))
+        .filter(|s| s.len() == 13)
+        .unwrap_or_default()
 }
 
 /// Whether a log file was already reported on (a checked digest listed it).
@@ -371,6 +408,15 @@ mod tests {
 
     use super::*;
     use crate::{digest::Chain, keys};
+
+    #[test]
+    fn stamps_of_log_files_and_digest_ends_compare() {
+        let log = "AWSLogs/1/CloudTrail/r/2015/08/17/1_CloudTrail_r_20150817T1505Z_abcdefghijklmnop.json.gz";
+        assert_eq!(log_stamp(log), "20150817T1505");
+        assert_eq!(minute_stamp("2015-08-17T15:01:31Z"), "20150817T1501");
+        assert!(log_stamp(log) >= minute_stamp("2015-08-17T15:01:31Z").as_str());
+        assert_eq!(log_stamp("AWSLogs/forged.json.gz"), "");
+    }
 
     #[test]
     fn stamps_order_digest_keys() {

@@ -1,0 +1,268 @@
+//! Analyzers: `CreateAnalyzer`, `GetAnalyzer`, `ListAnalyzers`, `DeleteAnalyzer` and the
+//! analyzer tags (`TagResource`, `UntagResource`, `ListTagsForResource`).
+//!
+//! External access analyzers only: `ACCOUNT` (the zone of trust is the account) and
+//! `ORGANIZATION` (the organization's accounts, created from its management account or a
+//! delegated administrator). The unused and internal access types answer a
+//! `ValidationException`. An account has at most one `ACCOUNT` analyzer per region
+//! (`ServiceQuotaExceededException`, AWS's quota of 1) and at most 5 `ORGANIZATION` ones.
+//! Creating an analyzer analyses every resource of its zone at once, in the same transaction.
+
+use std::collections::BTreeMap;
+
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity,
+    input::{opt_str, str_list},
+    page,
+    timestamp::ts,
+};
+use serde_json::{json, Value};
+
+use crate::{
+    engine,
+    error::{invalid, not_found, AaResult, AnalyzerError},
+    filter,
+    model::{self, Analyzer, AnalyzerDoc, Rule},
+};
+
+/// Organization analyzers per account and region (AWS's default quota).
+const MAX_ORG_ANALYZERS: usize = 5;
+
+/// The analyzer `name` of the caller in its region, or `ResourceNotFoundException`.
+pub async fn named(db: &mut Db<'_>, ctx: &CallContext, name: &str) -> AaResult<Analyzer> {
+    model::find(db, &ctx.principal.account_id, &ctx.region, name)
+        .await?
+        .ok_or_else(|| not_found(format!("Analyzer {name} not found")))
+}
+
+/// The analyzer an ARN names, which must be the caller's, or `ResourceNotFoundException`.
+pub async fn by_arn(db: &mut Db<'_>, ctx: &CallContext, arn: &str) -> AaResult<Analyzer> {
+    model::find_arn(db, arn)
+        .await?
+        .filter(|a| a.account() == ctx.principal.account_id)
+        .ok_or_else(|| not_found(format!("Analyzer {arn} not found")))
+}
+
+/// `AnalyzerSummary`.
+pub fn summary(a: &Analyzer) -> Value {
+    let mut out = json!({
+        "arn": a.arn(),
+        "name": a.doc.name,
+        "type": a.doc.analyzer_type,
+        "createdAt": ts(a.entity.created_at),
+        "status": a.doc.status,
+        "tags": a.doc.tags,
+    });
+    if let (Some((arn, at)), Some(o)) = (&a.doc.last_resource, out.as_object_mut()) {
+        o.insert("lastResourceAnalyzed".into(), json!(arn));
+        o.insert("lastResourceAnalyzedAt".into(), json!(ts(*at)));
+    }
+    out
+}
+
+fn tags_of(input: &Value) -> AaResult<BTreeMap<String, String>> {
+    let tags = rampart_kit::input::str_map(input, "tags").map_err(|_| invalid("Invalid tags"))?;
+    for k in tags.keys() {
+        if k.is_empty() || k.chars().count() > 128 || k.starts_with("aws:") {
+            return Err(invalid(format!("Invalid tag key: {k}")));
+        }
+    }
+    Ok(tags)
+}
+
+/// The organization an `ORGANIZATION` analyzer of the caller would cover: the caller must be
+/// its management account or a delegated administrator.
+async fn caller_org(db: &mut Db<'_>, ctx: &CallContext) -> AaResult<String> {
+    let account = &ctx.principal.account_id;
+    let org = rampart_organizations::common::org_of(db, account)
+        .await?
+        .ok_or_else(|| {
+            invalid("You must belong to an organization to create an organization analyzer.")
+        })?;
+    if &org.management != account {
+        let delegated = db
+            .links()
+            .targets(
+                &org.management,
+                rampart_organizations::model::LINK_DELEGATED,
+                account,
+            )
+            .await?;
+        if delegated.is_empty() {
+            return Err(AnalyzerError::AccessDeniedException(
+                "Only the management account or a delegated administrator can create an organization analyzer.".into(),
+            )
+            .into());
+        }
+    }
+    Ok(org.id)
+}
+
+/// `CreateAnalyzer`.
+pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let name = opt_str(input, "analyzerName").unwrap_or_default();
+    let analyzer_type = opt_str(input, "type").unwrap_or_default();
+    let account = ctx.principal.account_id.clone();
+    let org_id = match analyzer_type {
+        "ACCOUNT" => None,
+        "ORGANIZATION" => Some(caller_org(&mut db, ctx).await?),
+        other => {
+            return Err(invalid(format!(
+                "Analyzer type {other} is not supported: Rampart builds external access analyzers (ACCOUNT, ORGANIZATION) only."
+            )))
+        }
+    };
+    if model::find(&mut db, &account, &ctx.region, name)
+        .await?
+        .is_some()
+    {
+        return Err(AnalyzerError::ConflictException(
+            format!("Analyzer {name} already exists"),
+            name.to_string(),
+            "AWS::AccessAnalyzer::Analyzer".into(),
+        )
+        .into());
+    }
+    let same_type = model::list(&mut db, &account, &ctx.region)
+        .await?
+        .into_iter()
+        .filter(|a| a.doc.analyzer_type == analyzer_type)
+        .count();
+    let limit = if org_id.is_some() {
+        MAX_ORG_ANALYZERS
+    } else {
+        1
+    };
+    if same_type >= limit {
+        return Err(AnalyzerError::ServiceQuotaExceededException(
+            format!("You have reached the limit of {limit} analyzer(s) of type {analyzer_type} in this region."),
+            name.to_string(),
+            "AWS::AccessAnalyzer::Analyzer".into(),
+        )
+        .into());
+    }
+    let mut rules = BTreeMap::new();
+    for r in input
+        .get("archiveRules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let rule_name = opt_str(r, "ruleName").unwrap_or_default().to_string();
+        let filter = filter::parse(r.get("filter"))?;
+        rules.insert(
+            rule_name,
+            Rule {
+                filter,
+                created: ctx.now,
+                updated: ctx.now,
+            },
+        );
+    }
+    let doc = AnalyzerDoc {
+        name: name.to_string(),
+        region: ctx.region.clone(),
+        analyzer_type: analyzer_type.to_string(),
+        status: "ACTIVE".into(),
+        org_id,
+        tags: tags_of(input)?,
+        rules,
+        last_resource: None,
+    };
+    let mut analyzer = model::insert(&mut db, &account, &doc, ctx.now).await?;
+    engine::scan(&mut db, &mut analyzer, ctx.now).await?;
+    Ok(json!({ "arn": analyzer.arn() }))
+}
+
+/// `GetAnalyzer`.
+pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let a = named(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerName").unwrap_or_default(),
+    )
+    .await?;
+    Ok(json!({ "analyzer": summary(&a) }))
+}
+
+/// `ListAnalyzers`.
+pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let wanted = opt_str(input, "type");
+    let all: Vec<Analyzer> = model::list(&mut db, &ctx.principal.account_id, &ctx.region)
+        .await?
+        .into_iter()
+        .filter(|a| wanted.is_none_or(|t| a.doc.analyzer_type == t))
+        .collect();
+    let max = max_results(input);
+    let page = page::at_offset(all, opt_str(input, "nextToken"), max)
+        .ok_or_else(|| invalid("Invalid nextToken"))?;
+    let mut out = json!({ "analyzers": page.items.iter().map(summary).collect::<Vec<_>>() });
+    if let (Some(next), Some(o)) = (page.next, out.as_object_mut()) {
+        o.insert("nextToken".into(), json!(next));
+    }
+    Ok(out)
+}
+
+/// `maxResults` (default 100).
+pub fn max_results(input: &Value) -> usize {
+    rampart_kit::input::opt_int(input, "maxResults")
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(100)
+}
+
+/// `DeleteAnalyzer`: the analyzer with its findings and archive rules.
+pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let a = named(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerName").unwrap_or_default(),
+    )
+    .await?;
+    model::delete(&mut db, &a).await?;
+    Ok(json!({}))
+}
+
+/// `TagResource`.
+pub async fn tag(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let mut a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "resourceArn").unwrap_or_default(),
+    )
+    .await?;
+    a.doc.tags.extend(tags_of(input)?);
+    if a.doc.tags.len() > 50 {
+        return Err(invalid("An analyzer can have at most 50 tags."));
+    }
+    entity::save_doc(&mut db, a.entity, &a.doc, ctx.now).await?;
+    Ok(json!({}))
+}
+
+/// `UntagResource`.
+pub async fn untag(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let mut a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "resourceArn").unwrap_or_default(),
+    )
+    .await?;
+    for k in str_list(input, "tagKeys") {
+        a.doc.tags.remove(&k);
+    }
+    entity::save_doc(&mut db, a.entity, &a.doc, ctx.now).await?;
+    Ok(json!({}))
+}
+
+/// `ListTagsForResource`.
+pub async fn list_tags(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "resourceArn").unwrap_or_default(),
+    )
+    .await?;
+    Ok(json!({ "tags": a.doc.tags }))
+}

@@ -1,0 +1,293 @@
+//! Findings: `ListFindings`, `ListFindingsV2`, `GetFinding`, `GetFindingV2`,
+//! `UpdateFindings` and `GetFindingsStatistics`.
+
+use std::collections::BTreeMap;
+
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity,
+    input::{opt_str, str_list},
+    page,
+    timestamp::ts,
+};
+use serde_json::{json, Value};
+
+use crate::{
+    analyzers::{by_arn, max_results},
+    engine::{ACTIVE, ARCHIVED, RESOLVED},
+    error::{invalid, not_found, AaResult},
+    filter,
+    model::{self, Analyzer, FindingDoc},
+};
+
+/// `Finding` / `FindingSummary`.
+pub fn to_output(f: &FindingDoc) -> Value {
+    let mut out = json!({
+        "id": f.id,
+        "principal": f.principal,
+        "action": f.action,
+        "resource": f.resource,
+        "isPublic": f.is_public,
+        "resourceType": f.resource_type,
+        "condition": f.condition,
+        "createdAt": ts(f.created),
+        "analyzedAt": ts(f.analyzed),
+        "updatedAt": ts(f.updated),
+        "status": f.status,
+        "resourceOwnerAccount": f.owner,
+    });
+    if !f.sources.is_empty() {
+        if let Some(o) = out.as_object_mut() {
+            let sources: Vec<Value> = f.sources.iter().map(|s| json!({ "type": s })).collect();
+            o.insert("sources".into(), json!(sources));
+        }
+    }
+    out
+}
+
+/// `FindingSummaryV2`.
+fn to_output_v2(f: &FindingDoc) -> Value {
+    json!({
+        "id": f.id,
+        "resource": f.resource,
+        "resourceType": f.resource_type,
+        "resourceOwnerAccount": f.owner,
+        "status": f.status,
+        "createdAt": ts(f.created),
+        "analyzedAt": ts(f.analyzed),
+        "updatedAt": ts(f.updated),
+        "findingType": "ExternalAccess",
+    })
+}
+
+/// Every finding of the analyzer, with its entity.
+async fn all(db: &mut Db<'_>, a: &Analyzer) -> AaResult<Vec<(rampart_store::Entity, FindingDoc)>> {
+    let mut out = Vec::new();
+    for e in model::all(db, a.account(), model::FINDING, &a.prefix()).await? {
+        let doc: FindingDoc = entity::read_doc(&e)?;
+        out.push((e, doc));
+    }
+    Ok(out)
+}
+
+/// The findings a list call asks for: filtered, sorted (`sort.attributeName`, `orderBy`;
+/// by id by default), one page.
+async fn listed(
+    input: &Value,
+    ctx: &CallContext,
+    db: &mut Db<'_>,
+) -> AaResult<(Vec<FindingDoc>, Option<String>)> {
+    let a = by_arn(db, ctx, opt_str(input, "analyzerArn").unwrap_or_default()).await?;
+    let filter = filter::parse(input.get("filter"))?;
+    let mut found: Vec<FindingDoc> = all(db, &a)
+        .await?
+        .into_iter()
+        .map(|(_, f)| f)
+        .filter(|f| filter::matches(&filter, f))
+        .collect();
+    let sort = input.get("sort");
+    let attribute = sort.and_then(|s| opt_str(s, "attributeName"));
+    let descending = sort.and_then(|s| opt_str(s, "orderBy")) == Some("DESC");
+    let key = |f: &FindingDoc| -> String {
+        match attribute {
+            Some("createdAt") => f.created.to_rfc3339(),
+            Some("updatedAt") => f.updated.to_rfc3339(),
+            Some("analyzedAt") => f.analyzed.to_rfc3339(),
+            Some("resource") => f.resource.clone(),
+            Some("resourceType") => f.resource_type.clone(),
+            Some("resourceOwnerAccount") => f.owner.clone(),
+            Some("status") => f.status.clone(),
+            Some("isPublic") => f.is_public.to_string(),
+            _ => String::new(),
+        }
+    };
+    if let Some(name) = attribute {
+        const SORTABLE: &[&str] = &[
+            "createdAt",
+            "updatedAt",
+            "analyzedAt",
+            "resource",
+            "resourceType",
+            "resourceOwnerAccount",
+            "status",
+            "isPublic",
+            "id",
+        ];
+        if !SORTABLE.contains(&name) {
+            return Err(invalid(format!("Invalid sort attribute: {name}")));
+        }
+    }
+    found.sort_by(|x, y| key(x).cmp(&key(y)).then_with(|| x.id.cmp(&y.id)));
+    if descending {
+        found.reverse();
+    }
+    let page = page::at_offset(found, opt_str(input, "nextToken"), max_results(input))
+        .ok_or_else(|| invalid("Invalid nextToken"))?;
+    Ok((page.items, page.next))
+}
+
+fn with_token(mut out: Value, next: Option<String>) -> Value {
+    if let (Some(next), Some(o)) = (next, out.as_object_mut()) {
+        o.insert("nextToken".into(), json!(next));
+    }
+    out
+}
+
+/// `ListFindings`.
+pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let (items, next) = listed(input, ctx, &mut db).await?;
+    let findings: Vec<Value> = items.iter().map(to_output).collect();
+    Ok(with_token(json!({ "findings": findings }), next))
+}
+
+/// `ListFindingsV2`.
+pub async fn list_v2(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let (items, next) = listed(input, ctx, &mut db).await?;
+    let findings: Vec<Value> = items.iter().map(to_output_v2).collect();
+    Ok(with_token(json!({ "findings": findings }), next))
+}
+
+async fn one(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> AaResult<FindingDoc> {
+    let a = by_arn(db, ctx, opt_str(input, "analyzerArn").unwrap_or_default()).await?;
+    let id = opt_str(input, "id").unwrap_or_default();
+    let e = db
+        .entities()
+        .get(a.account(), model::FINDING, id)
+        .await?
+        .filter(|e| e.path.starts_with(&a.prefix()))
+        .ok_or_else(|| not_found(format!("Finding {id} not found")))?;
+    entity::read_doc(&e)
+}
+
+/// `GetFinding`.
+pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let f = one(input, ctx, &mut db).await?;
+    Ok(json!({ "finding": to_output(&f) }))
+}
+
+/// `GetFindingV2`: the summary and its `externalAccessDetails`.
+pub async fn get_v2(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let f = one(input, ctx, &mut db).await?;
+    let mut out = to_output_v2(&f);
+    let mut details = json!({
+        "action": f.action,
+        "condition": f.condition,
+        "isPublic": f.is_public,
+        "principal": f.principal,
+    });
+    if !f.sources.is_empty() {
+        if let Some(o) = details.as_object_mut() {
+            let sources: Vec<Value> = f.sources.iter().map(|s| json!({ "type": s })).collect();
+            o.insert("sources".into(), json!(sources));
+        }
+    }
+    if let Some(o) = out.as_object_mut() {
+        o.insert(
+            "findingDetails".into(),
+            json!([{ "externalAccessDetails": details }]),
+        );
+    }
+    Ok(out)
+}
+
+/// `UpdateFindings`: sets `ACTIVE` or `ARCHIVED` on the findings named by `ids` or on those
+/// of `resourceArn`. A resolved finding stays resolved.
+pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerArn").unwrap_or_default(),
+    )
+    .await?;
+    let status = opt_str(input, "status").unwrap_or_default();
+    if status != ACTIVE && status != ARCHIVED {
+        return Err(invalid(format!("Invalid status: {status}")));
+    }
+    let ids = str_list(input, "ids");
+    let resource = opt_str(input, "resourceArn");
+    if ids.is_empty() && resource.is_none() {
+        return Err(invalid("Either ids or resourceArn must be given."));
+    }
+    let mut targets = Vec::new();
+    for id in &ids {
+        let e = db
+            .entities()
+            .get(a.account(), model::FINDING, id)
+            .await?
+            .filter(|e| e.path.starts_with(&a.prefix()))
+            .ok_or_else(|| not_found(format!("Finding {id} not found")))?;
+        let doc: FindingDoc = entity::read_doc(&e)?;
+        targets.push((e, doc));
+    }
+    if let Some(arn) = resource {
+        targets.extend(
+            all(&mut db, &a)
+                .await?
+                .into_iter()
+                .filter(|(_, f)| f.resource == arn),
+        );
+    }
+    for (e, mut f) in targets {
+        if f.status != RESOLVED && f.status != status {
+            f.status = status.to_string();
+            f.updated = ctx.now;
+            entity::save_doc(&mut db, e, &f, ctx.now).await?;
+        }
+    }
+    Ok(json!({}))
+}
+
+/// `GetFindingsStatistics`: counts by status and by resource type.
+pub async fn statistics(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let a = by_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerArn").unwrap_or_default(),
+    )
+    .await?;
+    let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
+    let mut by_type: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+    let mut last = None;
+    for (_, f) in all(&mut db, &a).await? {
+        *by_status.entry(f.status.clone()).or_default() += 1;
+        let t = by_type.entry(f.resource_type.clone()).or_default();
+        if f.status == ACTIVE {
+            t.0 += 1;
+            if f.is_public {
+                t.1 += 1;
+            } else {
+                t.2 += 1;
+            }
+        }
+        last = last.max(Some(f.updated));
+    }
+    let types: serde_json::Map<String, Value> = by_type
+        .into_iter()
+        .map(|(t, (_, public, cross))| {
+            (
+                t,
+                json!({
+                    "totalActivePublic": public,
+                    "totalActiveCrossAccount": cross,
+                    "totalActiveErrors": 0,
+                }),
+            )
+        })
+        .collect();
+    let count = |s: &str| by_status.get(s).copied().unwrap_or(0);
+    let mut out = json!({
+        "findingsStatistics": [{
+            "externalAccessFindingsStatistics": {
+                "resourceTypeStatistics": types,
+                "totalActiveFindings": count(ACTIVE),
+                "totalArchivedFindings": count(ARCHIVED),
+                "totalResolvedFindings": count(RESOLVED),
+            }
+        }]
+    });
+    if let (Some(t), Some(o)) = (last, out.as_object_mut()) {
+        o.insert("lastUpdatedAt".into(), json!(ts(t)));
+    }
+    Ok(out)
+}

@@ -501,3 +501,12 @@ def test_read_calls_reach_only_rules_enabled_for_all_management_events(server, r
     for name in ("reads-plain", "reads-all"):
         events.remove_targets(Rule=name, Ids=["t"])
         events.delete_rule(Name=name)
+
+
+def test_scheduled_rules_are_refused_rather_than_stored_and_never_run(server):
+    ev = server.client("events")
+    for schedule in ("rate(5 minutes)", "cron(0 12 * * ? *)"):
+        with pytest.raises(ClientError) as e:
+            ev.put_rule(Name="nightly", ScheduleExpression=schedule)
+        assert code(e) == "ValidationException" and "ScheduleExpression" in message(e)
+    assert "nightly" not in [r["Name"] for r in ev.list_rules()["Rules"]]

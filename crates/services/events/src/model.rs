@@ -36,7 +36,7 @@ pub struct RuleDoc {
     /// `EventPattern`, as given.
     #[serde(default)]
     pub pattern: Option<String>,
-    /// `ScheduleExpression` (stored; scheduled rules are not triggered).
+    /// `ScheduleExpression` (always `None`: `PutRule` refuses schedules until they run).
     #[serde(default)]
     pub schedule: Option<String>,
     /// `ENABLED`, `DISABLED` or `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.

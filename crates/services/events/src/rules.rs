@@ -60,6 +60,11 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsResu
                 "Parameter ScheduleExpression is not valid.",
             ));
         }
+        // A scheduled rule that never fires would be a silent gap (a remediation that never
+        // runs): refused until schedules run.
+        return Err(EventsError::invalid(
+            "Rampart does not run scheduled rules yet: ScheduleExpression is not supported; use an EventPattern.",
+        ));
     }
     let new_tags = tags::parse(input.get("Tags"))?;
     let doc_of = |previous: Option<&RuleDoc>| RuleDoc {

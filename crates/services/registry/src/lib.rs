@@ -10,6 +10,7 @@ pub mod registry;
 pub use rampart_accessanalyzer as accessanalyzer;
 pub use rampart_cloudtrail as cloudtrail;
 pub use rampart_events as events;
+pub use rampart_guardduty as guardduty;
 pub use rampart_iam as iam;
 pub use rampart_kit::{
     authorizer, authz, blob_cipher, checked_time, context, db, entity, error, ids, json_field,

@@ -11,7 +11,8 @@ use rampart_model::ServiceOp;
 use rampart_kit::{authz::CallerPolicies, context::CallContext, error::ServiceError, route::Route};
 
 use crate::{
-    accessanalyzer, events, iam, kms, organizations, s3, s3control, secretsmanager, sts, trails,
+    accessanalyzer, events, guardduty, iam, kms, organizations, s3, s3control, secretsmanager, sts,
+    trails,
 };
 
 /// The registry of services: one line per service, naming its table.
@@ -62,6 +63,7 @@ services! {
     "s3control" => s3control,
     "events" => events,
     "accessanalyzer" => accessanalyzer,
+    "guardduty" => guardduty,
 }
 
 impl Registry {
@@ -99,7 +101,7 @@ mod tests {
             }
             assert!(Registry.lookup(service, "NoSuchOperation").is_none());
         }
-        assert!(Registry.lookup("guardduty", "CreateDetector").is_none());
+        assert!(Registry.lookup("macie2", "EnableMacie").is_none());
         // The built surface only grows; a drop means an operation fell out of a table.
         assert!(built >= 259, "{built} built operations");
     }

@@ -12,6 +12,7 @@ use rampart_services::{
     cloudtrail::CloudTrailError,
     error::{not_implemented, ServiceError, LITERAL_CODES},
     events::EventsError,
+    guardduty::GuardDutyError,
     iam::common::IamError,
     kms::error::KmsError,
     organizations::common::OrgError,
@@ -76,6 +77,11 @@ fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
             EventsError::SERVICE,
             EventsError::CODES,
             converted(EventsError::every_variant()),
+        ),
+        (
+            GuardDutyError::SERVICE,
+            GuardDutyError::CODES,
+            converted(GuardDutyError::every_variant()),
         ),
     ]
 }

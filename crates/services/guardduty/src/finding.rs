@@ -1,0 +1,271 @@
+//! Findings: an observation of the detection rules becomes a finding in AWS's schema
+//! (`SchemaVersion` 2.0), and a repeat of the same activity updates that finding.
+//!
+//! The same-finding key is the detector, the finding type, the affected resource (the bucket
+//! or trail the call acted on, else the caller's access key) and the principal (the caller's
+//! ARN). The finding id is derived from the key (the first 32 hex digits of its SHA-256), so
+//! a repeat finds the stored finding by id: its `Service.Count` grows by one,
+//! `Service.EventLastSeen` and `UpdatedAt` move to the new event, and its action details are
+//! the latest occurrence's. An archived finding stays archived when it is updated, as
+//! GuardDuty does. [`record`] is the one place a finding is created or updated.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rampart_kit::{db::Db, entity, error::ServiceError};
+use rampart_store::Entity;
+use serde_json::{json, Map, Value};
+
+use crate::model::{self, Detector, FINDING};
+
+/// GuardDuty's finding schema version.
+pub const SCHEMA_VERSION: &str = "2.0";
+
+/// The severity of a finding type's level: GuardDuty's Low (1.0-3.9), Medium (4.0-6.9) and
+/// High (7.0-8.9) bands, at the value GuardDuty gives its findings of that level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+impl Level {
+    /// The numeric severity.
+    pub fn severity(self) -> f64 {
+        match self {
+            Level::Low => 2.0,
+            Level::Medium => 5.0,
+            Level::High => 8.0,
+        }
+    }
+}
+
+/// What a detection rule saw once: a finding's content before it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    /// The finding type (`Policy:IAMUser/RootCredentialUsage`, ...).
+    pub finding_type: String,
+    /// The severity.
+    pub severity: f64,
+    /// `Title`.
+    pub title: String,
+    /// `Description`.
+    pub description: String,
+    /// `Resource` (AWS member names).
+    pub resource: Value,
+    /// What the resource part of the same-finding key names (a bucket or trail ARN, or the
+    /// access key id).
+    pub resource_key: String,
+    /// The principal part of the same-finding key (the caller's ARN).
+    pub principal: String,
+    /// `Service.Action`.
+    pub action: Value,
+    /// When the activity happened.
+    pub event_time: DateTime<Utc>,
+    /// `Service.AdditionalInfo`, when the rule has any.
+    pub additional_info: Option<Value>,
+}
+
+/// GuardDuty's timestamp text (`2026-12-06T15:05:24.123Z`).
+pub fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The finding id of an observation under a detector: derived from the same-finding key.
+pub fn finding_id(detector_id: &str, o: &Observation) -> String {
+    let key = [
+        detector_id,
+        o.finding_type.as_str(),
+        o.resource_key.as_str(),
+        o.principal.as_str(),
+    ]
+    .join("\n");
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, key.as_bytes());
+    hex::encode(digest.as_ref().get(..16).unwrap_or_default())
+}
+
+/// A new finding of `detector` with id `id` from `o`, recorded at `now`.
+pub fn new_finding(detector: &Detector, id: &str, o: &Observation, now: DateTime<Utc>) -> Value {
+    let mut service = Map::new();
+    service.insert("Action".into(), o.action.clone());
+    service.insert("Archived".into(), json!(false));
+    service.insert("Count".into(), json!(1));
+    service.insert("DetectorId".into(), json!(detector.id()));
+    service.insert("EventFirstSeen".into(), json!(time_text(o.event_time)));
+    service.insert("EventLastSeen".into(), json!(time_text(o.event_time)));
+    service.insert("ResourceRole".into(), json!("TARGET"));
+    service.insert("ServiceName".into(), json!("guardduty"));
+    if let Some(info) = &o.additional_info {
+        service.insert("AdditionalInfo".into(), info.clone());
+    }
+    json!({
+        "AccountId": detector.account(),
+        "Arn": format!("{}/finding/{id}", detector.entity.arn),
+        "CreatedAt": time_text(now),
+        "Description": o.description,
+        "Id": id,
+        "Partition": "aws",
+        "Region": detector.doc.region,
+        "Resource": o.resource,
+        "SchemaVersion": SCHEMA_VERSION,
+        "Service": Value::Object(service),
+        "Severity": o.severity,
+        "Title": o.title,
+        "Type": o.finding_type,
+        "UpdatedAt": time_text(now),
+    })
+}
+
+/// `finding` updated by a repeat `o` at `now`: one more occurrence, the latest details.
+pub fn repeat(finding: &mut Value, o: &Observation, now: DateTime<Utc>) {
+    let Some(obj) = finding.as_object_mut() else {
+        return;
+    };
+    obj.insert("UpdatedAt".into(), json!(time_text(now)));
+    obj.insert("Resource".into(), o.resource.clone());
+    if let Some(service) = obj.get_mut("Service").and_then(Value::as_object_mut) {
+        let count = service.get("Count").and_then(Value::as_i64).unwrap_or(0);
+        service.insert("Count".into(), json!(count.saturating_add(1)));
+        let later = service
+            .get("EventLastSeen")
+            .and_then(Value::as_str)
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .is_none_or(|last| o.event_time >= last);
+        if later {
+            service.insert("EventLastSeen".into(), json!(time_text(o.event_time)));
+            service.insert("Action".into(), o.action.clone());
+        }
+    }
+}
+
+/// Creates or updates (a repeat) the finding of `o` under `detector`, in `db` (the detection
+/// batch's transaction or a `CreateSampleFindings` call's). Every finding GuardDuty creates or
+/// updates passes here: a publisher of findings (EventBridge) is called here with the
+/// finding returned.
+pub async fn record(
+    db: &mut Db<'_>,
+    detector: &Detector,
+    o: &Observation,
+    now: DateTime<Utc>,
+) -> Result<Value, ServiceError> {
+    let id = finding_id(detector.id(), o);
+    save(db, detector, &id, o, now).await
+}
+
+/// Creates the finding `id` from `o`, or updates the stored one.
+pub async fn save(
+    db: &mut Db<'_>,
+    detector: &Detector,
+    id: &str,
+    o: &Observation,
+    now: DateTime<Utc>,
+) -> Result<Value, ServiceError> {
+    let account = detector.account().to_string();
+    if let Some(e) = entity::find(db, &account, FINDING, id).await? {
+        let mut doc: Value = entity::read_doc(&e)?;
+        repeat(&mut doc, o, now);
+        entity::save_doc(db, e, &doc, now).await?;
+        return Ok(doc);
+    }
+    let doc = new_finding(detector, id, o, now);
+    let mut e = Entity {
+        account_id: account,
+        kind: FINDING.into(),
+        name: id.to_string(),
+        name_key: id.to_string(),
+        id: format!("guardduty-finding-{id}"),
+        path: model::under(detector.id()),
+        arn: format!("{}/finding/{id}", detector.entity.arn),
+        created_at: now,
+        updated_at: now,
+        doc: String::new(),
+    };
+    entity::write_doc(&mut e, &doc, now)?;
+    db.entities().create(&e).await?;
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::DetectorDoc;
+    use chrono::TimeZone;
+
+    fn at(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_800_000_000 + s, 0).single().unwrap()
+    }
+
+    fn detector() -> Detector {
+        Detector {
+            entity: Entity {
+                account_id: "123456789012".into(),
+                kind: model::DETECTOR.into(),
+                name: "us-east-1".into(),
+                name_key: "us-east-1".into(),
+                id: "0123456789abcdef0123456789abcdef".into(),
+                path: "/".into(),
+                arn: model::detector_arn(
+                    "us-east-1",
+                    "123456789012",
+                    "0123456789abcdef0123456789abcdef",
+                ),
+                created_at: at(0),
+                updated_at: at(0),
+                doc: String::new(),
+            },
+            doc: DetectorDoc {
+                region: "us-east-1".into(),
+                enabled: true,
+                ..DetectorDoc::default()
+            },
+        }
+    }
+
+    fn observation(principal: &str, time: DateTime<Utc>) -> Observation {
+        Observation {
+            finding_type: "PenTest:IAMUser/KaliLinux".into(),
+            severity: Level::Medium.severity(),
+            title: "t".into(),
+            description: "d".into(),
+            resource: json!({ "ResourceType": "AccessKey" }),
+            resource_key: "AKIAEXAMPLE".into(),
+            principal: principal.into(),
+            action: json!({ "ActionType": "AWS_API_CALL", "AwsApiCallAction": { "Api": "ListUsers" } }),
+            event_time: time,
+            additional_info: None,
+        }
+    }
+
+    #[test]
+    fn the_same_activity_keeps_its_id_and_other_activity_does_not() {
+        let d = detector();
+        let a = observation("arn:aws:iam::123456789012:user/alice", at(1));
+        let again = observation("arn:aws:iam::123456789012:user/alice", at(9));
+        let other = observation("arn:aws:iam::123456789012:user/bob", at(1));
+        assert_eq!(finding_id(d.id(), &a), finding_id(d.id(), &again));
+        assert_ne!(finding_id(d.id(), &a), finding_id(d.id(), &other));
+        assert_eq!(finding_id(d.id(), &a).len(), 32);
+    }
+
+    #[test]
+    fn a_repeat_counts_and_moves_the_last_seen_time() {
+        let d = detector();
+        let first = observation("p", at(1));
+        let mut f = new_finding(&d, "abc", &first, at(2));
+        assert_eq!(f["SchemaVersion"], "2.0");
+        assert_eq!(f["Service"]["Count"], 1);
+        assert_eq!(f["Service"]["DetectorId"], d.id());
+        assert_eq!(f["Arn"], format!("{}/finding/abc", d.entity.arn));
+        repeat(&mut f, &observation("p", at(5)), at(6));
+        assert_eq!(f["Service"]["Count"], 2);
+        assert_eq!(f["Service"]["EventFirstSeen"], time_text(at(1)));
+        assert_eq!(f["Service"]["EventLastSeen"], time_text(at(5)));
+        assert_eq!(f["UpdatedAt"], time_text(at(6)));
+        // An older event counts but does not move the last-seen time back.
+        repeat(&mut f, &observation("p", at(3)), at(7));
+        assert_eq!(f["Service"]["Count"], 3);
+        assert_eq!(f["Service"]["EventLastSeen"], time_text(at(5)));
+    }
+}

@@ -1,0 +1,134 @@
+//! Amazon GuardDuty's service table: detectors, findings in AWS's finding schema, trusted IP
+//! lists and threat lists, and the detection rules the server runs over the audit stream.
+//!
+//! - [`detectors`]: detectors; [`tags`]: their tags and the lists' tags.
+//! - [`findings`]: the findings API; [`criteria`]: `FindingCriteria` and `SortCriteria`;
+//!   [`finding`]: findings in AWS's schema, the same-finding key, and [`finding::record`],
+//!   where every finding is created or updated.
+//! - [`detect`]: the detection rules over one audit record; [`stream`]: a batch of the audit
+//!   stream through them, run by the server's GuardDuty consumer
+//!   (`crates/server/src/jobs/guardduty.rs`).
+//! - [`threatlists`]: trusted IP lists and threat lists; [`lists`]: their entries;
+//!   [`fetch`]: reading a list file from Rampart's S3 on the caller's behalf.
+//! - [`model`]: how detectors, findings and lists are stored.
+
+use rampart_kit::{
+    authz::AuthzRequest, context::CallContext, error::ServiceError, input::opt_str, routes,
+};
+use rampart_store::Store;
+use serde_json::Value;
+
+pub mod criteria;
+pub mod detect;
+pub mod detectors;
+pub mod error;
+pub mod fetch;
+pub mod finding;
+pub mod findings;
+pub mod lists;
+pub mod model;
+pub mod stream;
+pub mod tags;
+pub mod threatlists;
+
+pub use error::GuardDutyError;
+pub use rampart_model::guardduty::Op;
+
+routes! {
+    authz: authorize;
+    built {
+        CreateDetector => Write, |i, c, d| detectors::create(i, c, d);
+        GetDetector => Read, |i, c, d| detectors::get(i, c, d);
+        UpdateDetector => Write, |i, c, d| detectors::update(i, c, d);
+        DeleteDetector => Write, |i, c, d| detectors::delete(i, c, d);
+        ListDetectors => Read, |i, c, d| detectors::list(i, c, d);
+        TagResource => Write, |i, c, d| tags::tag(i, c, d);
+        UntagResource => Write, |i, c, d| tags::untag(i, c, d);
+        ListTagsForResource => Read, |i, c, d| tags::list(i, c, d);
+        ListFindings => Read, |i, c, d| findings::list(i, c, d);
+        GetFindings => Read, |i, c, d| findings::get(i, c, d);
+        GetFindingsStatistics => Read, |i, c, d| findings::statistics(i, c, d);
+        ArchiveFindings => Write, |i, c, d| findings::archive(i, c, d);
+        UnarchiveFindings => Write, |i, c, d| findings::unarchive(i, c, d);
+        UpdateFindingsFeedback => Write, |i, c, d| findings::feedback(i, c, d);
+        CreateSampleFindings => Write, |i, c, d| findings::create_samples(i, c, d);
+        CreateIPSet => Write, |i, c, d| threatlists::create(Op::CreateIPSet, i, c, d),
+            prepare: threatlists::prepare;
+        GetIPSet => Read, |i, c, d| threatlists::get(Op::GetIPSet, i, c, d);
+        UpdateIPSet => Write, |i, c, d| threatlists::update(Op::UpdateIPSet, i, c, d),
+            prepare: threatlists::prepare;
+        DeleteIPSet => Write, |i, c, d| threatlists::delete(Op::DeleteIPSet, i, c, d);
+        ListIPSets => Read, |i, c, d| threatlists::list(Op::ListIPSets, i, c, d);
+        CreateThreatIntelSet => Write,
+            |i, c, d| threatlists::create(Op::CreateThreatIntelSet, i, c, d),
+            prepare: threatlists::prepare;
+        GetThreatIntelSet => Read, |i, c, d| threatlists::get(Op::GetThreatIntelSet, i, c, d);
+        UpdateThreatIntelSet => Write,
+            |i, c, d| threatlists::update(Op::UpdateThreatIntelSet, i, c, d),
+            prepare: threatlists::prepare;
+        DeleteThreatIntelSet => Write,
+            |i, c, d| threatlists::delete(Op::DeleteThreatIntelSet, i, c, d);
+        ListThreatIntelSets => Read, |i, c, d| threatlists::list(Op::ListThreatIntelSets, i, c, d);
+    }
+    not_built {
+        // Filters (suppression rules), entity sets, publishing destinations.
+        CreateFilter, DeleteFilter, GetFilter, ListFilters, UpdateFilter,
+        CreateThreatEntitySet, CreateTrustedEntitySet, DeleteThreatEntitySet,
+        DeleteTrustedEntitySet, GetThreatEntitySet, GetTrustedEntitySet, ListThreatEntitySets,
+        ListTrustedEntitySets, UpdateThreatEntitySet, UpdateTrustedEntitySet,
+        CreatePublishingDestination, DeletePublishingDestination, DescribePublishingDestination,
+        ListPublishingDestinations, UpdatePublishingDestination,
+        // Organizations, members and invitations.
+        AcceptAdministratorInvitation, AcceptInvitation, CreateMembers, DeclineInvitations,
+        DeleteInvitations, DeleteMembers, DescribeOrganizationConfiguration,
+        DisableOrganizationAdminAccount, DisassociateFromAdministratorAccount,
+        DisassociateFromMasterAccount, DisassociateMembers, EnableOrganizationAdminAccount,
+        GetAdministratorAccount, GetInvitationsCount, GetMasterAccount, GetMemberDetectors,
+        GetMembers, GetOrganizationStatistics, InviteMembers, ListInvitations, ListMembers,
+        ListOrganizationAdminAccounts, StartMonitoringMembers, StopMonitoringMembers,
+        UpdateMemberDetectors, UpdateOrganizationConfiguration,
+        // Malware protection, coverage, usage.
+        CreateMalwareProtectionPlan, DeleteMalwareProtectionPlan, DescribeMalwareScans,
+        GetMalwareProtectionPlan, GetMalwareScan, GetMalwareScanSettings,
+        ListMalwareProtectionPlans, ListMalwareScans, SendObjectMalwareScan, StartMalwareScan,
+        UpdateMalwareProtectionPlan, UpdateMalwareScanSettings, GetCoverageStatistics,
+        ListCoverage, GetRemainingFreeTrialDays, GetUsageStatistics,
+    }
+}
+
+/// The authorization question of a GuardDuty operation: `guardduty:<Operation>` on the
+/// detector (or list, or tagged resource) it names, or on `*`.
+async fn authorize(
+    op: Op,
+    input: &Value,
+    ctx: &CallContext,
+    _store: &Store,
+) -> Result<Option<AuthzRequest>, ServiceError> {
+    let action = format!("guardduty:{}", op.name());
+    let account = &ctx.principal.account_id;
+    let detector = |id: &str| model::detector_arn(&ctx.region, account, id);
+    let detector_id = opt_str(input, "DetectorId").unwrap_or_default();
+    let arn = match op {
+        Op::CreateDetector | Op::ListDetectors => {
+            return Ok(Some(AuthzRequest::on_any(&action, account)))
+        }
+        Op::TagResource | Op::UntagResource | Op::ListTagsForResource => {
+            opt_str(input, "ResourceArn")
+                .unwrap_or_default()
+                .to_string()
+        }
+        Op::GetIPSet | Op::UpdateIPSet | Op::DeleteIPSet => format!(
+            "{}/ipset/{}",
+            detector(detector_id),
+            opt_str(input, "IpSetId").unwrap_or_default()
+        ),
+        Op::GetThreatIntelSet | Op::UpdateThreatIntelSet | Op::DeleteThreatIntelSet => format!(
+            "{}/threatintelset/{}",
+            detector(detector_id),
+            opt_str(input, "ThreatIntelSetId").unwrap_or_default()
+        ),
+        _ if input.get("DetectorId").is_some() => detector(detector_id),
+        _ => return Ok(None),
+    };
+    Ok(Some(AuthzRequest::on(&action, arn, account)))
+}

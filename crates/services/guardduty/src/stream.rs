@@ -1,0 +1,122 @@
+//! Detection over the audit stream: the server's GuardDuty consumer hands each batch of
+//! records here, with the batch's transaction, so the findings commit with the consumer's
+//! cursor (each record is looked at exactly once).
+//!
+//! A record is looked at by the detector of its account (`recipientAccountId`) in its region
+//! (`awsRegion`) when that detector is enabled, with the detector's active lists as they are
+//! when the batch is read.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use rampart_kit::{db::Db, error::ServiceError};
+use rampart_store::{StreamRecord, Tx};
+use serde_json::Value;
+
+use crate::{
+    detect::{self, Call, Intel, ThreatList},
+    finding,
+    lists::IpList,
+    model::{self, Detector},
+};
+
+/// A detector and its lists, as a batch uses them.
+struct Watch {
+    detector: Detector,
+    intel: Intel,
+}
+
+/// The active lists of a detector.
+async fn intel_of(db: &mut Db<'_>, d: &Detector) -> Result<Intel, ServiceError> {
+    let mut trusted = Vec::new();
+    for l in model::lists(db, d.account(), model::IPSET, d.id()).await? {
+        if l.doc.status == "ACTIVE" {
+            trusted.extend(l.doc.entries);
+        }
+    }
+    let mut threats = Vec::new();
+    for l in model::lists(db, d.account(), model::THREAT_INTEL_SET, d.id()).await? {
+        if l.doc.status == "ACTIVE" {
+            threats.push(ThreatList {
+                ranges: IpList::of(&l.doc.entries),
+                name: l.doc.name,
+            });
+        }
+    }
+    Ok(Intel {
+        trusted: IpList::of(&trusted),
+        threats,
+    })
+}
+
+/// Whether `account` has a detector in any region (read once per batch and account, so the
+/// records of accounts without GuardDuty are passed over unparsed).
+async fn has_detector(db: &mut Db<'_>, account: &str) -> Result<bool, ServiceError> {
+    let page = db
+        .entities()
+        .list(account, model::DETECTOR, "/", None, 1)
+        .await?;
+    Ok(!page.items.is_empty())
+}
+
+/// Looks at `records` and records what they show in `tx`; returns how many findings were
+/// created or updated. Activity from before a detector was created is not its to see.
+pub async fn detect(
+    tx: &mut Tx,
+    records: &[StreamRecord],
+    now: DateTime<Utc>,
+) -> Result<usize, ServiceError> {
+    let mut db = Db::Write(tx);
+    let mut accounts: HashMap<String, bool> = HashMap::new();
+    let mut watches: HashMap<(String, String), Option<Watch>> = HashMap::new();
+    let mut recorded = 0;
+    for r in records {
+        let Some(account) = r.event.record.account_id.as_deref() else {
+            continue;
+        };
+        let watched = match accounts.get(account) {
+            Some(w) => *w,
+            None => {
+                let w = has_detector(&mut db, account).await?;
+                accounts.insert(account.to_string(), w);
+                w
+            }
+        };
+        if !watched {
+            continue;
+        }
+        let Ok(event) = serde_json::from_str::<Value>(&r.event.record.event_json) else {
+            continue;
+        };
+        let Some(call) = Call::of(&event) else {
+            continue;
+        };
+        let region = event
+            .get("awsRegion")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let key = (account.to_string(), region);
+        if !watches.contains_key(&key) {
+            let watch = match model::detector_in(&mut db, &key.0, &key.1).await? {
+                Some(d) if d.doc.enabled => {
+                    let intel = intel_of(&mut db, &d).await?;
+                    Some(Watch { detector: d, intel })
+                }
+                _ => None,
+            };
+            watches.insert(key.clone(), watch);
+        }
+        let Some(Some(w)) = watches.get(&key) else {
+            continue;
+        };
+        if call.time.timestamp() < w.detector.entity.created_at.timestamp() {
+            continue;
+        }
+        for o in detect::observe(&call, &w.intel) {
+            finding::record(&mut db, &w.detector, &o, now).await?;
+            recorded += 1;
+        }
+    }
+    Ok(recorded)
+}

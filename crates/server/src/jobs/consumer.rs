@@ -26,6 +26,10 @@ pub trait StreamConsumer: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// Writes the effects of `batch.records()` through `batch.tx()`; nothing else.
     fn handle<'a>(&'a self, app: &'a App, batch: &'a mut StreamBatch) -> HandleFuture<'a>;
+    /// Time between rounds (a second unless the consumer must follow the stream closer).
+    fn period(&self) -> Duration {
+        Duration::from_secs(1)
+    }
 }
 
 /// The job that drives a [`StreamConsumer`].
@@ -41,7 +45,7 @@ impl<C: StreamConsumer> Job for ConsumerJob<C> {
     }
 
     fn period(&self) -> Duration {
-        Duration::from_secs(1)
+        self.0.period()
     }
 
     fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {

@@ -18,6 +18,7 @@ pub mod consumer;
 pub mod events;
 pub mod events_api_calls;
 pub mod http_out;
+pub mod guardduty;
 pub mod kms;
 pub mod last_access;
 pub mod meter;
@@ -139,6 +140,7 @@ impl Runtime {
                 Arc::new(trails::TrailDelivery),
                 Arc::new(consumer::ConsumerJob(events_api_calls::ApiCallEvents)),
                 Arc::new(consumer::ConsumerJob(accessanalyzer::Reanalysis)),
+                Arc::new(consumer::ConsumerJob(guardduty::GuardDutyDetection)),
             ],
         )
     }

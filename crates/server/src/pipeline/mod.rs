@@ -409,7 +409,8 @@ async fn process(
         return error_response(call);
     };
     call.access = route.access;
-    if s3 {
+    // S3 streams bodies from blobs; GuardDuty reads its lists' objects through S3.
+    if s3 || service.name == "guardduty" {
         call.payload = Payload::with_blobs(app.blobs.clone());
     }
     // An operation that brings its own proof (a web identity token, a SAML assertion) is

@@ -58,8 +58,27 @@ impl Service {
                     .then(|| crate::s3_errors::s3_error_status(code))
                     .flatten()
             })
+            .or_else(|| {
+                (self.protocol == Protocol::RestJson)
+                    .then(|| rest_json_auth_status(code))
+                    .flatten()
+            })
             .or_else(|| default_status(code))
     }
+}
+
+/// restJson1 services answer the authentication and access errors with 403 where awsJson
+/// answers 400 (the wire layer renders them so).
+fn rest_json_auth_status(code: &str) -> Option<(u16, bool)> {
+    matches!(
+        code,
+        "AccessDeniedException"
+            | "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "MissingAuthenticationTokenException"
+            | "ExpiredTokenException"
+    )
+    .then_some((403, true))
 }
 
 #[cfg(test)]
@@ -78,5 +97,15 @@ mod tests {
         assert_eq!(s3.error_status("BucketNotEmpty"), Some((409, true)));
         assert_eq!(s3.error_status("InternalFailure"), Some((500, false)));
         assert_eq!(iam.error_status("BucketNotEmpty"), None);
+        let kms = crate::service("kms").unwrap();
+        assert_eq!(
+            kms.error_status("UnrecognizedClientException"),
+            Some((400, true))
+        );
+        let guardduty = crate::service("guardduty").unwrap();
+        assert_eq!(
+            guardduty.error_status("UnrecognizedClientException"),
+            Some((403, true))
+        );
     }
 }

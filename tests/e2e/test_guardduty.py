@@ -393,3 +393,36 @@ def test_a_trusted_ip_list_is_never_flagged(env):
     # One per caller from the listed address: the root user and the administrator.
     callers = {f["Resource"]["AccessKeyDetails"]["UserType"] for f in wait_for(gd, detector, of_type(MALICIOUS_IP), 2)}
     assert callers == {"Root", "IAMUser"}
+
+
+def test_findings_reach_an_eventbridge_rule_as_guardduty_finding_events(env):
+    """A rule on `aws.guardduty` findings delivers each new finding to an HTTP receiver;
+    a repeat within the publishing frequency updates the finding without a second event."""
+    from test_events import Receiver, api_key_destination
+
+    region = "eu-west-1"
+    receiver = Receiver().start()
+    try:
+        events = admin(env, "events", region=region)
+        _, dest = api_key_destination(events, "gd", receiver.url())
+        events.put_rule(Name="findings", EventPattern=json.dumps(
+            {"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"],
+             "detail": {"severity": [{"numeric": [">=", 4]}]}}))
+        events.put_targets(Rule="findings", Targets=[{"Id": "hook", "Arn": dest}])
+        gd = admin(env, "guardduty", region=region)
+        detector = gd.create_detector(Enable=True)["DetectorId"]
+        kali = admin(env, "sts", region=region, config=Config(user_agent_extra="kali"))
+        kali.get_caller_identity()
+        [finding] = wait_for(gd, detector, of_type(KALI))
+        got = receiver.wait(1)
+        assert len(got) == 1, got
+        event = got[0]
+        assert (event["source"], event["detail-type"], event["region"]) == (
+            "aws.guardduty", "GuardDuty Finding", region)
+        assert event["detail"]["id"] == finding["Id"] and event["detail"]["type"] == KALI
+        kali.get_caller_identity()
+        assert wait_count(gd, detector, of_type(KALI), 2)[0]["Service"]["Count"] == 2
+        time.sleep(2)
+        assert len(receiver.events()) == 1, "a repeat within the frequency is not published again"
+    finally:
+        receiver.stop()

@@ -165,8 +165,17 @@ pub async fn save(
     let account = detector.account().to_string();
     if let Some(e) = entity::find(db, &account, FINDING, id).await? {
         let mut doc: Value = entity::read_doc(&e)?;
+        let quiet_since = doc
+            .get("UpdatedAt")
+            .and_then(Value::as_str)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| now.signed_duration_since(t));
         repeat(&mut doc, o, now);
         entity::save_doc(db, e, &doc, now).await?;
+        let period = publishing_period(&detector.doc.publishing_frequency);
+        if quiet_since.is_none_or(|quiet| quiet >= period) {
+            publish(db, detector, &doc, now).await?;
+        }
         return Ok(doc);
     }
     let doc = new_finding(detector, id, o, now);
@@ -184,7 +193,64 @@ pub async fn save(
     };
     entity::write_doc(&mut e, &doc, now)?;
     db.entities().create(&e).await?;
+    publish(db, detector, &doc, now).await?;
     Ok(doc)
+}
+
+/// How often repeats of a finding reach EventBridge (`FindingPublishingFrequency`).
+fn publishing_period(frequency: &str) -> chrono::Duration {
+    match frequency {
+        "FIFTEEN_MINUTES" => chrono::Duration::minutes(15),
+        "ONE_HOUR" => chrono::Duration::hours(1),
+        _ => chrono::Duration::hours(6),
+    }
+}
+
+/// The finding as events carry it: the API's shape with each member name in camelCase
+/// (`Severity` is `severity`, `Service.Action` is `service.action`), as AWS's finding events.
+fn camel_case(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let mut name = k.clone();
+                    if let Some(first) = name.get(..1) {
+                        let lower = first.to_ascii_lowercase();
+                        name.replace_range(..1, &lower);
+                    }
+                    (name, camel_case(v))
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(camel_case).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Puts a finding on the account's default event bus as AWS's `GuardDuty Finding` event
+/// (`source: aws.guardduty`, the finding in camelCase as `detail`), in the transaction that saved it: a new
+/// finding at once, a repeat once `FindingPublishingFrequency` has passed since the finding's
+/// last update (AWS aggregates repeats over that period).
+async fn publish(
+    db: &mut Db<'_>,
+    detector: &Detector,
+    finding: &Value,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let Db::Write(tx) = db else {
+        return Ok(());
+    };
+    let event = rampart_events::publish::Event {
+        source: "aws.guardduty".into(),
+        detail_type: "GuardDuty Finding".into(),
+        detail: camel_case(finding),
+        resources: Vec::new(),
+        time: now,
+    };
+    rampart_events::publish::publish(tx, detector.account(), &detector.doc.region, &event)
+        .await
+        .map(|_| ())
+        .map_err(ServiceError::from)
 }
 
 #[cfg(test)]
@@ -267,5 +333,18 @@ mod tests {
         repeat(&mut f, &observation("p", at(3)), at(7));
         assert_eq!(f["Service"]["Count"], 3);
         assert_eq!(f["Service"]["EventLastSeen"], time_text(at(5)));
+    }
+
+    #[test]
+    fn events_carry_the_finding_in_camel_case() {
+        let f = json!({"Severity": 5.0, "Service": {"Action": {"ActionType": "AWS_API_CALL"}},
+            "Resource": {"InstanceDetails": {"Tags": [{"Key": "Name", "Value": "x"}]}}});
+        let e = camel_case(&f);
+        assert_eq!(e["severity"], json!(5.0));
+        assert_eq!(e["service"]["action"]["actionType"], json!("AWS_API_CALL"));
+        assert_eq!(
+            e["resource"]["instanceDetails"]["tags"][0]["key"],
+            json!("Name")
+        );
     }
 }

@@ -400,7 +400,7 @@ def test_findings_reach_an_eventbridge_rule_as_guardduty_finding_events(env):
     a repeat within the publishing frequency updates the finding without a second event."""
     from test_events import Receiver, api_key_destination
 
-    region = "eu-west-1"
+    region = "ap-southeast-2"
     receiver = Receiver().start()
     try:
         events = admin(env, "events", region=region)

@@ -146,8 +146,14 @@ impl App {
             .await
             .context("cannot open the store")?;
         // First, so a second server on the same data directory stops before writing anything.
-        let (audit, audit_task) = AuditWriter::spawn(store.clone(), AuditWriterConfig::default())
-            .context("cannot open the audit journal")?;
+        let (audit, audit_task) = AuditWriter::spawn(
+            store.clone(),
+            AuditWriterConfig {
+                durable_answers: !config.audit_queued_answers,
+                ..AuditWriterConfig::default()
+            },
+        )
+        .context("cannot open the audit journal")?;
         let boot = bootstrap::ensure(&config, &store, None).await?;
         let blobs = rampart_services::BlobStore::new(config.blob_dir());
         // Uploads a crash cut short are never referenced: remove them before serving.

@@ -90,6 +90,13 @@ pub struct ServeConfig {
     /// request clock, so the dev clock moves it; AWS: about 5 minutes).
     #[arg(long, env = "RAMPART_TRAIL_DELIVERY_SECS", default_value_t = 300)]
     pub trail_delivery_secs: u64,
+
+    /// Answer calls once their audit records are queued instead of on disk: about 1.5x the
+    /// throughput of the cheapest calls (BENCHMARKS.md), but a crash in the few milliseconds
+    /// before a batch's sync loses the records of calls already answered (the chain still
+    /// verifies; the calls leave no trace).
+    #[arg(long, env = "RAMPART_AUDIT_QUEUED_ANSWERS")]
+    pub audit_queued_answers: bool,
 }
 
 impl ServeConfig {
@@ -115,6 +122,7 @@ impl ServeConfig {
             max_object_bytes: 5 * 1024 * 1024 * 1024,
             blob_dir: None,
             trail_delivery_secs: 300,
+            audit_queued_answers: false,
         }
     }
 

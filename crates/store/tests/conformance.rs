@@ -991,6 +991,7 @@ async fn audit_writer_group_commits_and_flushes(h: &Harness) {
             max_batch: 64,
             queue: 128,
             linger: std::time::Duration::from_millis(2),
+            ..AuditWriterConfig::default()
         },
     )
     .unwrap();

@@ -148,6 +148,7 @@ async fn seed_stream(store: &Store) -> HashSet<String> {
             max_batch: 4,
             queue: 16,
             linger: std::time::Duration::from_millis(1),
+            ..AuditWriterConfig::default()
         },
     )
     .unwrap();

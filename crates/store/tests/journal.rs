@@ -68,6 +68,7 @@ fn quick() -> AuditWriterConfig {
         max_batch: 16,
         queue: 64,
         linger: std::time::Duration::from_millis(1),
+        ..AuditWriterConfig::default()
     }
 }
 
@@ -604,4 +605,36 @@ async fn a_durably_recorded_record_is_on_disk_when_the_call_returns() {
         .await
         .unwrap();
     assert_eq!(page.events.len(), 3);
+}
+
+/// With `durable_answers` off, `record_durably` returns once the records are queued: with a
+/// long linger they are not on disk yet (the trade `--audit-queued-answers` makes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_answers_return_before_the_records_are_on_disk() {
+    let dir = temp_dir();
+    let key = Arc::new(MasterKey::generate().unwrap());
+    let store = open(&dir.0, &key).await;
+    let queued = AuditWriterConfig {
+        linger: std::time::Duration::from_secs(600),
+        durable_answers: false,
+        ..quick()
+    };
+    let (writer, _task) = AuditWriter::spawn(store.clone(), queued).unwrap();
+    let records = vec![rampart_store::EncodedAudit::from(&record(1, t(1)))];
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        writer.record_durably(records),
+    )
+    .await
+    .expect("queued at once")
+    .unwrap();
+    let reader = open_unchecked(&dir.0, &key).await;
+    let page = reader
+        .lookup_events(&LookupQuery {
+            account_id: Some("111111111111".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(page.events.is_empty());
 }

@@ -8,8 +8,6 @@
 //! Without the trail's delivery state, a chain's head is the newest digest the bucket holds,
 //! and log files delivered after it are counted as not yet digested rather than checked.
 
-use std::collections::BTreeSet;
-
 use anyhow::{bail, Context as _};
 use base64::Engine as _;
 use rampart_services::trails::{
@@ -452,21 +450,7 @@ pub async fn open(mut api: Api, arn: &str) -> anyhow::Result<(ApiSource, TrailIn
         .strip_suffix(&format!("{owner}/"))
         .unwrap_or(&own_root)
         .to_string();
-    let mut chains = BTreeSet::new();
-    for key in source.list(&base).await.map_err(anyhow::Error::msg)? {
-        let mut parts = key.get(base.len()..).unwrap_or_default().split('/');
-        let (Some(account), Some(dir), Some(region)) = (parts.next(), parts.next(), parts.next())
-        else {
-            continue;
-        };
-        let ours = account == owner
-            || (org.is_some()
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit()));
-        if ours && (dir == "CloudTrail" || dir == "CloudTrail-Digest") {
-            chains.insert((account.to_string(), region.to_string()));
-        }
-    }
+    let chains = crate::trail_cli::chains_in(&mut source, &base, &owner, org.is_some()).await?;
     let plans = chains
         .into_iter()
         .map(|(account, region)| ChainPlan {

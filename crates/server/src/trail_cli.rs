@@ -183,17 +183,7 @@ async fn plans(
             (account.to_string(), region.to_string())
         })
         .collect();
-    for key in src.list(&base).await.map_err(anyhow::Error::msg)? {
-        let mut parts = key.get(base.len()..).unwrap_or_default().split('/');
-        let (Some(account), Some(dir), Some(region)) = (parts.next(), parts.next(), parts.next())
-        else {
-            continue;
-        };
-        let ours = account == owner || (org.is_some() && is_account_id(account));
-        if ours && (dir == "CloudTrail" || dir == "CloudTrail-Digest") {
-            chains.insert((account.to_string(), region.to_string()));
-        }
-    }
+    chains.extend(chains_in(src, &base, owner, org.is_some()).await?);
     Ok(chains
         .into_iter()
         .map(|(account, region)| {
@@ -211,6 +201,29 @@ async fn plans(
             }
         })
         .collect())
+}
+
+/// The (account, region) chains the bucket holds files for under `base` (the trail's root
+/// without its account): the owner's, and with `organization` any account's.
+pub(crate) async fn chains_in<S: Source>(
+    src: &mut S,
+    base: &str,
+    owner: &str,
+    organization: bool,
+) -> anyhow::Result<BTreeSet<(String, String)>> {
+    let mut chains = BTreeSet::new();
+    for key in src.list(base).await.map_err(anyhow::Error::msg)? {
+        let mut parts = key.get(base.len()..).unwrap_or_default().split('/');
+        let (Some(account), Some(dir), Some(region)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let ours = account == owner || (organization && is_account_id(account));
+        if ours && (dir == "CloudTrail" || dir == "CloudTrail-Digest") {
+            chains.insert((account.to_string(), region.to_string()));
+        }
+    }
+    Ok(chains)
 }
 
 fn is_account_id(s: &str) -> bool {

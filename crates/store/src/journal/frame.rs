@@ -94,6 +94,15 @@ pub(crate) fn set_seq(payload: &mut [u8], seq: i64) -> Result<()> {
     Ok(())
 }
 
+/// The sequence number of canonical bytes, read without decoding the rest.
+pub(crate) fn seq_of(payload: &[u8]) -> Option<i64> {
+    if !payload.starts_with(CANONICAL_TAG) {
+        return None;
+    }
+    let bytes: [u8; 8] = payload.get(SEQ_AT..SEQ_AT + 8)?.try_into().ok()?;
+    Some(i64::from_be_bytes(bytes))
+}
+
 /// Appends the frame of one record's canonical bytes after `prev` to `buf`; returns its hash.
 pub(crate) fn encode_frame(buf: &mut Vec<u8>, prev: &Hash, payload: &[u8]) -> Result<Hash> {
     let Ok(len) = u32::try_from(payload.len()) else {

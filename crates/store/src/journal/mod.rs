@@ -52,6 +52,8 @@ pub(crate) struct Journal {
     writer: Mutex<Option<Arc<JournalWriter>>>,
     /// Summaries of sealed segments (immutable once written), by first sequence number.
     summaries: Mutex<HashMap<i64, Arc<Summary>>>,
+    /// Where recent forward reads stopped.
+    positions: stream::Positions,
 }
 
 impl Journal {
@@ -63,6 +65,7 @@ impl Journal {
             segment_bytes,
             writer: Mutex::new(None),
             summaries: Mutex::new(HashMap::new()),
+            positions: stream::Positions::default(),
         }
     }
 
@@ -112,6 +115,7 @@ impl Journal {
         if let Ok(mut s) = self.summaries.lock() {
             s.clear();
         }
+        self.positions.clear();
         Ok(())
     }
 
@@ -151,11 +155,21 @@ impl Journal {
     /// process's writer has made durable (or, written by another process, whatever whole
     /// frames are there).
     fn open_segment(&self, first_seq: i64, path: &Path) -> Result<SegmentReader> {
-        let limit = self.open_writer().and_then(|w| {
+        SegmentReader::open(path, self.durable_limit(first_seq))
+    }
+
+    /// [`Self::open_segment`], reading from byte `offset`, a frame boundary.
+    fn open_segment_at(&self, first_seq: i64, path: &Path, offset: u64) -> Result<SegmentReader> {
+        SegmentReader::open_at(path, self.durable_limit(first_seq), offset)
+    }
+
+    /// How much of segment `first_seq` may be read: what this process's writer made durable
+    /// if it is the active one, else all of it.
+    fn durable_limit(&self, first_seq: i64) -> Option<u64> {
+        self.open_writer().and_then(|w| {
             let (active, len) = w.durable();
             (active == first_seq).then_some(len)
-        });
-        SegmentReader::open(path, limit)
+        })
     }
 }
 

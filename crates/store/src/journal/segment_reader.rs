@@ -2,7 +2,7 @@
 //! time, not the (up to 32 MiB) file.
 
 use std::fs::File;
-use std::io::{BufReader, ErrorKind, Read, Take};
+use std::io::{BufReader, ErrorKind, Read, Seek, SeekFrom, Take};
 use std::path::Path;
 
 use crate::error::Result;
@@ -22,21 +22,34 @@ pub(crate) struct SegmentReader {
 impl SegmentReader {
     /// Opens `path`, reading at most `limit` bytes of it.
     pub(crate) fn open(path: &Path, limit: Option<u64>) -> Result<SegmentReader> {
-        let file = File::open(path).map_err(|e| io_err(path, e))?;
+        SegmentReader::open_at(path, limit, HEADER_LEN as u64)
+    }
+
+    /// Opens `path` to read frames from byte `offset` (a frame boundary, as [`Self::pos`]
+    /// returned it), reading at most `limit` bytes of the file. The header is still read
+    /// and checked.
+    pub(crate) fn open_at(path: &Path, limit: Option<u64>, offset: u64) -> Result<SegmentReader> {
+        let mut file = File::open(path).map_err(|e| io_err(path, e))?;
         let size = file.metadata().map_err(|e| io_err(path, e))?.len();
         let len = limit.map_or(size, |l| l.min(size));
-        let mut inner = BufReader::with_capacity(64 * 1024, file.take(len));
         let mut head = [0u8; HEADER_LEN];
-        let header = match inner.read_exact(&mut head) {
-            Ok(()) => SegmentHeader::decode(&head),
+        let header = match file.read_exact(&mut head) {
+            Ok(()) if len >= HEADER_LEN as u64 => SegmentHeader::decode(&head),
+            Ok(()) => None,
             Err(e) if e.kind() == ErrorKind::UnexpectedEof => None,
             Err(e) => return Err(io_err(path, e)),
         };
+        let pos = offset.clamp(HEADER_LEN as u64, len.max(HEADER_LEN as u64));
+        if pos != HEADER_LEN as u64 {
+            file.seek(SeekFrom::Start(pos))
+                .map_err(|e| io_err(path, e))?;
+        }
+        let inner = BufReader::with_capacity(64 * 1024, file.take(len.saturating_sub(pos)));
         Ok(SegmentReader {
             inner,
             header,
             frame: Vec::new(),
-            pos: HEADER_LEN as u64,
+            pos,
             len,
         })
     }

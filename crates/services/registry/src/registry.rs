@@ -11,7 +11,7 @@ use rampart_model::ServiceOp;
 use rampart_kit::{authz::CallerPolicies, context::CallContext, error::ServiceError, route::Route};
 
 use crate::{
-    accessanalyzer, events, guardduty, iam, kms, organizations, s3, s3control, secretsmanager, sts,
+    accessanalyzer, config, events, guardduty, iam, kms, organizations, s3, s3control, secretsmanager, sts,
     trails,
 };
 
@@ -64,6 +64,7 @@ services! {
     "events" => events,
     "accessanalyzer" => accessanalyzer,
     "guardduty" => guardduty,
+    "config" => config,
 }
 
 impl Registry {

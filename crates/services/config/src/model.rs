@@ -25,6 +25,9 @@ pub const RULE: &str = "config:rule";
 pub const EVALUATION: &str = "config:evaluation";
 /// Kind of the index of accounts that have rules (in [`SYSTEM_ACCOUNT`], name: the account).
 pub const RULE_INDEX: &str = "config:rule-account";
+/// Kind of the index of accounts whose recorder runs (in [`SYSTEM_ACCOUNT`], name: the
+/// account): while it is empty, Config has nothing to record and writes nothing.
+pub const RECORDING_INDEX: &str = "config:recording-account";
 /// Kind of the change-log cursor.
 pub const CURSOR: &str = "config:cursor";
 /// The pseudo-account holding the cursor.

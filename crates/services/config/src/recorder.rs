@@ -257,6 +257,7 @@ pub async fn start(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigRe
     doc.last_start = Some(ctx.now);
     doc.last_status_change = Some(ctx.now);
     save(&mut db, e, &doc, ctx.now).await?;
+    sync::set_recording(&mut db, &ctx.principal.account_id, true, ctx.now).await?;
     if !was {
         let account = ctx.principal.account_id.clone();
         for (kind, _) in RECORDED {
@@ -275,6 +276,7 @@ pub async fn stop(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigRes
     doc.last_stop = Some(ctx.now);
     doc.last_status_change = Some(ctx.now);
     save(&mut db, e, &doc, ctx.now).await?;
+    sync::set_recording(&mut db, &ctx.principal.account_id, false, ctx.now).await?;
     Ok(json!({}))
 }
 
@@ -285,6 +287,7 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigR
     db.entities()
         .delete(&e.account_id, RECORDER, &e.name_key)
         .await?;
+    sync::set_recording(&mut db, &ctx.principal.account_id, false, ctx.now).await?;
     Ok(json!({}))
 }
 

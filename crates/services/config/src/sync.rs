@@ -19,7 +19,7 @@ use crate::build::{self, doc_of, Target};
 use crate::error::ConfigResult;
 use crate::evaluate;
 use crate::managed;
-use crate::model::{CursorDoc, RuleDoc, CURSOR, RULE_INDEX, SYSTEM_ACCOUNT};
+use crate::model::{CursorDoc, RuleDoc, CURSOR, RECORDING_INDEX, RULE_INDEX, SYSTEM_ACCOUNT};
 use crate::record;
 
 /// Changes read per transaction.
@@ -123,6 +123,9 @@ pub async fn record_family(
 /// Processes one batch of the change log on `db` (a write transaction); returns how many
 /// changes it read (a full batch means more may follow).
 pub async fn process_batch(db: &mut Db<'_>, now: DateTime<Utc>) -> ConfigResult<usize> {
+    if !any_recording(db).await? {
+        return Ok(0);
+    }
     let (entity, seq) = cursor(db).await?;
     let changes = db.changes().after(seq, BATCH).await?;
     let Some(last) = changes.last().map(|c| c.seq) else {
@@ -152,6 +155,78 @@ pub async fn process_batch(db: &mut Db<'_>, now: DateTime<Utc>) -> ConfigResult<
     Ok(changes.len())
 }
 
+/// True when some account's recorder runs.
+pub async fn any_recording(db: &mut Db<'_>) -> ConfigResult<bool> {
+    let page = db
+        .entities()
+        .list(SYSTEM_ACCOUNT, RECORDING_INDEX, "", None, 1)
+        .await?;
+    Ok(!page.items.is_empty())
+}
+
+/// Notes whether `account`'s recorder runs (see [`RECORDING_INDEX`]).
+pub async fn set_recording(
+    db: &mut Db<'_>,
+    account: &str,
+    on: bool,
+    now: DateTime<Utc>,
+) -> ConfigResult<()> {
+    let found = db
+        .entities()
+        .get(SYSTEM_ACCOUNT, RECORDING_INDEX, account)
+        .await?
+        .is_some();
+    if on && !found {
+        db.entities()
+            .create(&Entity {
+                account_id: SYSTEM_ACCOUNT.into(),
+                kind: RECORDING_INDEX.into(),
+                name: account.to_string(),
+                name_key: account.to_string(),
+                id: format!("config-recording-account/{account}"),
+                path: "/".into(),
+                arn: String::new(),
+                created_at: now,
+                updated_at: now,
+                doc: "{}".into(),
+            })
+            .await?;
+    } else if !on && found {
+        db.entities()
+            .delete(SYSTEM_ACCOUNT, RECORDING_INDEX, account)
+            .await?;
+    }
+    Ok(())
+}
+
+/// While nothing records, forgets the logged changes (nothing will ever read them).
+async fn trim_unrecorded(store: &Store, lease: Option<&Lease>) -> ConfigResult<()> {
+    let mut tx = store.begin().await?;
+    if let Some(lease) = lease {
+        tx.jobs().fence(lease).await?;
+    }
+    let mut db = Db::Write(&mut tx);
+    let mut trimmed = 0;
+    if !any_recording(&mut db).await? {
+        loop {
+            let rows = db.changes().after(0, BATCH).await?;
+            let Some(last) = rows.last().map(|c| c.seq) else {
+                break;
+            };
+            trimmed += db.changes().trim(last).await?;
+            if rows.len() < BATCH as usize {
+                break;
+            }
+        }
+    }
+    if trimmed > 0 {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(())
+}
+
 /// Processes the whole change log on `db`.
 pub async fn catch_up_in(db: &mut Db<'_>, now: DateTime<Utc>) -> ConfigResult<()> {
     while process_batch(db, now).await? >= BATCH as usize {}
@@ -161,9 +236,13 @@ pub async fn catch_up_in(db: &mut Db<'_>, now: DateTime<Utc>) -> ConfigResult<()
 /// Processes the change log before an operation answers: inside its transaction for a
 /// write, in transactions of its own for a read.
 pub async fn catch_up(db: &mut Db<'_>, now: DateTime<Utc>) -> ConfigResult<()> {
-    match db {
-        Db::Write(_) => catch_up_in(db, now).await,
-        Db::Read(store) => run(store, now, None).await.map(|_| ()),
+    let store: Option<&Store> = match db {
+        Db::Read(s) => Some(*s),
+        Db::Write(_) => None,
+    };
+    match store {
+        Some(s) => run(s, now, None).await.map(|_| ()),
+        None => catch_up_in(db, now).await,
     }
 }
 
@@ -232,6 +311,12 @@ pub async fn save_rule(
 /// The job's step: the whole change log, then the periodic rules that are due, each batch
 /// in its own transaction (fenced by the job's lease). Returns the changes' batches run.
 pub async fn run(store: &Store, now: DateTime<Utc>, lease: Option<&Lease>) -> ConfigResult<usize> {
+    if !any_recording(&mut Db::Read(store)).await? {
+        if lease.is_some() {
+            trim_unrecorded(store, lease).await?;
+        }
+        return Ok(0);
+    }
     let mut batches = 0;
     loop {
         let mut tx = store.begin().await?;

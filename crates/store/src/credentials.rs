@@ -277,7 +277,10 @@ impl<'a> Credentials<'a> {
             .await?;
         });
         if session.is_none()
-            && matches!(key.principal.kind, PrincipalKind::User | PrincipalKind::Root)
+            && matches!(
+                key.principal.kind,
+                PrincipalKind::User | PrincipalKind::Root
+            )
         {
             crate::changes::log(
                 g.conn(),

@@ -72,10 +72,9 @@ pub async fn targets(db: &mut Db<'_>, change: &Change) -> ConfigResult<Vec<Targe
     }
     match kind {
         "iam:password-policy" => Ok(vec![Target::Account]),
-        "s3:account-public-access-block" => Ok(vec![
-            Target::Family("s3:bucket".into()),
-            Target::Account,
-        ]),
+        "s3:account-public-access-block" => {
+            Ok(vec![Target::Family("s3:bucket".into()), Target::Account])
+        }
         // Links, login profiles and access keys are keyed by the owning entity's id.
         _ => {
             if change.key == change.account_id {

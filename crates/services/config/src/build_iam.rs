@@ -3,11 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use rampart_iam::model::{
-    GroupDoc, PolicyDoc, RoleDoc, Tag, UserDoc, GROUP, LINK_ATTACHED, LINK_BOUNDARY,
-    LINK_MEMBER,
-};
 use rampart_iam::mfa_device::LINK_MFA;
+use rampart_iam::model::{
+    GroupDoc, PolicyDoc, RoleDoc, Tag, UserDoc, GROUP, LINK_ATTACHED, LINK_BOUNDARY, LINK_MEMBER,
+};
 use rampart_iam::passwords::{LoginDoc, LOGIN_PROFILE};
 use rampart_kit::db::Db;
 use rampart_kit::timestamp::ts;
@@ -39,7 +38,10 @@ fn inline_list(policies: &BTreeMap<String, String>) -> Vec<Value> {
 }
 
 async fn attached(db: &mut Db<'_>, e: &Entity) -> ConfigResult<Vec<String>> {
-    Ok(db.links().targets(&e.account_id, LINK_ATTACHED, &e.id).await?)
+    Ok(db
+        .links()
+        .targets(&e.account_id, LINK_ATTACHED, &e.id)
+        .await?)
 }
 
 fn attached_list(arns: &[String]) -> Vec<Value> {
@@ -252,4 +254,3 @@ pub async fn policy(db: &mut Db<'_>, e: &Entity) -> ConfigResult<Snapshot> {
         facts: json!({ "defaultDocument": default_document }),
     })
 }
-

@@ -119,7 +119,9 @@ fn trail_matches(t: &TrailDoc, params: &Params) -> bool {
 /// `CLOUD_TRAIL_ENABLED`: a logging trail (delivering to `s3BucketName`, when given).
 pub fn trail_enabled(f: &AccountFacts, params: &Params, _: DateTime<Utc>) -> Verdict {
     Verdict::check(
-        f.trails.iter().any(|t| t.logging && trail_matches(t, params)),
+        f.trails
+            .iter()
+            .any(|t| t.logging && trail_matches(t, params)),
         "No trail is logging in the account.",
     )
 }
@@ -136,7 +138,11 @@ pub fn multi_region_trail(f: &AccountFacts, params: &Params, _: DateTime<Utc>) -
 
 /// `S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS_PERIODIC`: the account-level block has the settings
 /// the parameters ask for.
-pub fn account_public_access_blocks(f: &AccountFacts, params: &Params, _: DateTime<Utc>) -> Verdict {
+pub fn account_public_access_blocks(
+    f: &AccountFacts,
+    params: &Params,
+    _: DateTime<Utc>,
+) -> Verdict {
     let b = f.s3_block.unwrap_or(PublicAccessBlock::NONE);
     let wanted = [
         ("BlockPublicAcls", b.block_public_acls),
@@ -151,7 +157,10 @@ pub fn account_public_access_blocks(f: &AccountFacts, params: &Params, _: DateTi
         .collect();
     Verdict::check(
         missing.is_empty(),
-        format!("The account's public access block lacks: {}.", missing.join(", ")),
+        format!(
+            "The account's public access block lacks: {}.",
+            missing.join(", ")
+        ),
     )
 }
 
@@ -163,7 +172,10 @@ mod tests {
     fn a_weak_password_policy_fails_the_strict_parameters() {
         let params = Params::from([("MinimumPasswordLength".to_string(), "14".to_string())]);
         let none = AccountFacts::default();
-        assert_eq!(password_policy(&none, &params, Utc::now()).compliance, "NON_COMPLIANT");
+        assert_eq!(
+            password_policy(&none, &params, Utc::now()).compliance,
+            "NON_COMPLIANT"
+        );
         let weak = AccountFacts {
             password_policy: Some(PasswordPolicy {
                 minimum_password_length: 8,
@@ -171,7 +183,10 @@ mod tests {
             }),
             ..AccountFacts::default()
         };
-        assert_eq!(password_policy(&weak, &params, Utc::now()).compliance, "NON_COMPLIANT");
+        assert_eq!(
+            password_policy(&weak, &params, Utc::now()).compliance,
+            "NON_COMPLIANT"
+        );
         let strong = AccountFacts {
             password_policy: Some(PasswordPolicy {
                 minimum_password_length: 16,
@@ -179,7 +194,10 @@ mod tests {
             }),
             ..AccountFacts::default()
         };
-        assert_eq!(password_policy(&strong, &params, Utc::now()).compliance, "COMPLIANT");
+        assert_eq!(
+            password_policy(&strong, &params, Utc::now()).compliance,
+            "COMPLIANT"
+        );
     }
 
     fn passwords_default() -> PasswordPolicy {

@@ -29,7 +29,10 @@ fn active_keys(s: &Snapshot) -> Vec<&Value> {
 }
 
 fn mfa_devices(s: &Snapshot) -> u64 {
-    s.facts.get("mfaDevices").and_then(Value::as_u64).unwrap_or(0)
+    s.facts
+        .get("mfaDevices")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
 }
 
 fn console(s: &Snapshot) -> bool {
@@ -73,10 +76,7 @@ pub fn keys_rotated(s: &Snapshot, params: &Params, now: DateTime<Utc>) -> Verdic
         .collect::<Vec<_>>();
     Verdict::check(
         old.is_empty(),
-        format!(
-            "Access keys older than {max} days: {}.",
-            old.join(", ")
-        ),
+        format!("Access keys older than {max} days: {}.", old.join(", ")),
     )
 }
 
@@ -187,7 +187,9 @@ pub fn no_admin(s: &Snapshot, params: &Params, _: DateTime<Utc>) -> Verdict {
         return Verdict::not_applicable();
     }
     let admin = allow_statements(s).iter().any(|st| {
-        as_list(st.get("Action")).iter().any(|a| *a == "*" || *a == "*:*")
+        as_list(st.get("Action"))
+            .iter()
+            .any(|a| *a == "*" || *a == "*:*")
             && as_list(st.get("Resource")).contains(&"*")
     });
     Verdict::check(
@@ -249,23 +251,38 @@ mod tests {
             json!({"accessKeys": [{"id": "AKIA1", "active": true, "created": "2026-01-01T00:00:00Z"}]}),
             json!({}),
         );
-        assert_eq!(keys_rotated(&old, &params, now()).compliance, "NON_COMPLIANT");
+        assert_eq!(
+            keys_rotated(&old, &params, now()).compliance,
+            "NON_COMPLIANT"
+        );
         let inactive = user(
             json!({"accessKeys": [{"id": "AKIA1", "active": false, "created": "2026-01-01T00:00:00Z"}]}),
             json!({}),
         );
-        assert_eq!(keys_rotated(&inactive, &params, now()).compliance, "COMPLIANT");
+        assert_eq!(
+            keys_rotated(&inactive, &params, now()).compliance,
+            "COMPLIANT"
+        );
     }
 
     #[test]
     fn policies_on_users_are_found() {
-        let none = user(json!({}), json!({"attachedManagedPolicies": [], "userPolicyList": []}));
-        assert_eq!(no_policies(&none, &Params::new(), now()).compliance, "COMPLIANT");
+        let none = user(
+            json!({}),
+            json!({"attachedManagedPolicies": [], "userPolicyList": []}),
+        );
+        assert_eq!(
+            no_policies(&none, &Params::new(), now()).compliance,
+            "COMPLIANT"
+        );
         let one = user(
             json!({}),
             json!({"attachedManagedPolicies": [{"policyArn": "arn:aws:iam::aws:policy/X"}]}),
         );
-        assert_eq!(no_policies(&one, &Params::new(), now()).compliance, "NON_COMPLIANT");
+        assert_eq!(
+            no_policies(&one, &Params::new(), now()).compliance,
+            "NON_COMPLIANT"
+        );
     }
 
     #[test]
@@ -274,12 +291,21 @@ mod tests {
             facts: json!({"defaultDocument": r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#}),
             ..Snapshot::default()
         };
-        assert_eq!(no_admin(&admin, &Params::new(), now()).compliance, "NON_COMPLIANT");
+        assert_eq!(
+            no_admin(&admin, &Params::new(), now()).compliance,
+            "NON_COMPLIANT"
+        );
         let narrow = Snapshot {
             facts: json!({"defaultDocument": r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#}),
             ..Snapshot::default()
         };
-        assert_eq!(no_admin(&narrow, &Params::new(), now()).compliance, "COMPLIANT");
-        assert_eq!(no_full_access(&narrow, &Params::new(), now()).compliance, "NON_COMPLIANT");
+        assert_eq!(
+            no_admin(&narrow, &Params::new(), now()).compliance,
+            "COMPLIANT"
+        );
+        assert_eq!(
+            no_full_access(&narrow, &Params::new(), now()).compliance,
+            "NON_COMPLIANT"
+        );
     }
 }

@@ -39,7 +39,7 @@ pub fn key_rotation(s: &Snapshot, _: &Params, _: DateTime<Utc>) -> Verdict {
 /// `KMS_CMK_NOT_SCHEDULED_FOR_DELETION`: the key is not pending deletion.
 pub fn key_not_deleting(s: &Snapshot, params: &Params, _: DateTime<Utc>) -> Verdict {
     let ids = list(params, "kmsKeyIds");
-    if !ids.is_empty() && !ids.iter().any(|i| *i == s.resource_id) {
+    if !ids.is_empty() && !ids.contains(&s.resource_id) {
         return Verdict::not_applicable();
     }
     let state = s.configuration.get("keyState").and_then(Value::as_str);
@@ -62,10 +62,7 @@ pub fn secret_rotation(s: &Snapshot, params: &Params, _: DateTime<Utc>) -> Verdi
         (Some(d), None, Some(h)) => d.saturating_mul(24) > h,
         _ => false,
     };
-    Verdict::check(
-        !too_long,
-        "The rotation frequency is longer than allowed.",
-    )
+    Verdict::check(!too_long, "The rotation frequency is longer than allowed.")
 }
 
 /// `SECRETSMANAGER_USING_CMK`: the secret is encrypted with a customer managed key (one of
@@ -125,7 +122,10 @@ fn bucket_public(s: &Snapshot, permissions: &[&str], actions: &[&str]) -> Option
                 && permissions.contains(&g.permission.as_str())
         });
         if let Some(g) = public_grant {
-            return Some(format!("The bucket ACL grants {} to everyone.", g.permission));
+            return Some(format!(
+                "The bucket ACL grants {} to everyone.",
+                g.permission
+            ));
         }
     }
     if pab.restrict_public_buckets {
@@ -133,9 +133,10 @@ fn bucket_public(s: &Snapshot, permissions: &[&str], actions: &[&str]) -> Option
     }
     let policy = fact_str(s, "policy").and_then(|t| Policy::parse(t, PolicyKind::Resource).ok())?;
     let public = rampart_policy::public::public_statements(&policy);
-    let grants = public.iter().filter_map(|i| policy.statements.get(*i)).any(|st| {
-        actions.iter().any(|a| st.action.matches("s3", a))
-    });
+    let grants = public
+        .iter()
+        .filter_map(|i| policy.statements.get(*i))
+        .any(|st| actions.iter().any(|a| st.action.matches("s3", a)));
     grants.then(|| "The bucket policy grants public access.".to_string())
 }
 
@@ -289,19 +290,29 @@ mod tests {
         let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#;
         let open = bucket(json!({"policy": policy}));
         let now = Utc::now();
-        assert_eq!(bucket_public_read(&open, &Params::new(), now).compliance, "NON_COMPLIANT");
-        assert_eq!(bucket_public_write(&open, &Params::new(), now).compliance, "COMPLIANT");
+        assert_eq!(
+            bucket_public_read(&open, &Params::new(), now).compliance,
+            "NON_COMPLIANT"
+        );
+        assert_eq!(
+            bucket_public_write(&open, &Params::new(), now).compliance,
+            "COMPLIANT"
+        );
         let restricted = bucket(json!({"policy": policy, "accountBlock": {
             "block_public_acls": false, "ignore_public_acls": false,
             "block_public_policy": false, "restrict_public_buckets": true}}));
-        assert_eq!(bucket_public_read(&restricted, &Params::new(), now).compliance, "COMPLIANT");
+        assert_eq!(
+            bucket_public_read(&restricted, &Params::new(), now).compliance,
+            "COMPLIANT"
+        );
     }
 
     #[test]
     fn versioning_is_read_from_the_facts() {
         let now = Utc::now();
         assert_eq!(
-            bucket_versioning(&bucket(json!({"versioning": false})), &Params::new(), now).compliance,
+            bucket_versioning(&bucket(json!({"versioning": false})), &Params::new(), now)
+                .compliance,
             "NON_COMPLIANT"
         );
         assert_eq!(

@@ -26,7 +26,10 @@ pub fn limit(input: &Value, member: &str, default: usize, max: usize) -> ConfigR
 
 /// The page of `items` at the request's token, or `InvalidNextTokenException`.
 pub fn page<T>(items: Vec<T>, input: &Value, member: &str, max: usize) -> ConfigResult<Page<T>> {
-    let token = input.get(member).and_then(Value::as_str).filter(|t| !t.is_empty());
+    let token = input
+        .get(member)
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty());
     at_offset(items, token, max).ok_or_else(|| {
         ConfigError::InvalidNextTokenException("The nextToken provided is invalid".into())
     })
@@ -46,4 +49,18 @@ pub fn time(input: &Value, member: &str) -> Option<DateTime<Utc>> {
 pub fn random_suffix(n: usize) -> String {
     let raw = uuid::Uuid::new_v4().simple().to_string();
     raw.chars().take(n).collect()
+}
+
+/// Sets `member` of a JSON object (outputs are built as objects; anything else is left).
+pub fn set(v: &mut Value, member: &str, value: Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(member.to_string(), value);
+    }
+}
+
+/// The `ComplianceType` of a compliance object.
+pub fn compliance_type(v: &Value) -> &str {
+    v.get("ComplianceType")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }

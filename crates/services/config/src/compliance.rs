@@ -63,7 +63,7 @@ fn result_json(r: &EvaluationDoc) -> Value {
         "ConfigRuleInvokedTime": epoch(r.invoked),
     });
     if let Some(a) = &r.annotation {
-        v["Annotation"] = json!(a);
+        crate::common::set(&mut v, "Annotation", json!(a));
     }
     v
 }
@@ -78,7 +78,7 @@ pub async fn by_rule(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Config
     for (e, _) in rules::named(&mut db, account, &names).await? {
         let results = evaluate::results_of(&mut db, account, &e.name).await?;
         let compliance = aggregate(results.iter());
-        let t = compliance["ComplianceType"].as_str().unwrap_or_default().to_string();
+        let t = crate::common::compliance_type(&compliance).to_string();
         if types.is_empty() || types.contains(&t) {
             out.push(json!({ "ConfigRuleName": e.name, "Compliance": compliance }));
         }
@@ -86,7 +86,7 @@ pub async fn by_rule(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Config
     let p = page(out, input, "NextToken", 25)?;
     let mut v = json!({ "ComplianceByConfigRules": p.items });
     if let Some(next) = p.next {
-        v["NextToken"] = json!(next);
+        crate::common::set(&mut v, "NextToken", json!(next));
     }
     Ok(v)
 }
@@ -112,7 +112,7 @@ pub async fn by_resource(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Co
     let mut out = Vec::new();
     for ((t, id), results) in &grouped {
         let compliance = aggregate(results.iter());
-        let c = compliance["ComplianceType"].as_str().unwrap_or_default().to_string();
+        let c = crate::common::compliance_type(&compliance).to_string();
         if types.is_empty() || types.contains(&c) {
             out.push(json!({ "ResourceType": t, "ResourceId": id, "Compliance": compliance }));
         }
@@ -120,16 +120,23 @@ pub async fn by_resource(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Co
     let p = page(out, input, "NextToken", max)?;
     let mut v = json!({ "ComplianceByResources": p.items });
     if let Some(next) = p.next {
-        v["NextToken"] = json!(next);
+        crate::common::set(&mut v, "NextToken", json!(next));
     }
     Ok(v)
 }
 
 /// `GetComplianceDetailsByConfigRule`.
-pub async fn details_by_rule(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+pub async fn details_by_rule(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> ConfigResult<Value> {
     sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
-    let name = input.get("ConfigRuleName").and_then(Value::as_str).unwrap_or_default();
+    let name = input
+        .get("ConfigRuleName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     rules::load(&mut db, account, name).await?;
     let types = wanted(input, &["COMPLIANT", "NON_COMPLIANT"]);
     let max = limit(input, "Limit", 100, 100)?;
@@ -142,17 +149,27 @@ pub async fn details_by_rule(input: &Value, ctx: &CallContext, mut db: Db<'_>) -
     let p = page(results, input, "NextToken", max)?;
     let mut v = json!({ "EvaluationResults": p.items });
     if let Some(next) = p.next {
-        v["NextToken"] = json!(next);
+        crate::common::set(&mut v, "NextToken", json!(next));
     }
     Ok(v)
 }
 
 /// `GetComplianceDetailsByResource`.
-pub async fn details_by_resource(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+pub async fn details_by_resource(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> ConfigResult<Value> {
     sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
-    let rtype = input.get("ResourceType").and_then(Value::as_str).unwrap_or_default();
-    let rid = input.get("ResourceId").and_then(Value::as_str).unwrap_or_default();
+    let rtype = input
+        .get("ResourceType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let rid = input
+        .get("ResourceId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let types = wanted(input, &["COMPLIANT", "NON_COMPLIANT"]);
     let results: Vec<Value> = evaluate::all_results(&mut db, account)
         .await?
@@ -164,20 +181,24 @@ pub async fn details_by_resource(input: &Value, ctx: &CallContext, mut db: Db<'_
     let p = page(results, input, "NextToken", 100)?;
     let mut v = json!({ "EvaluationResults": p.items });
     if let Some(next) = p.next {
-        v["NextToken"] = json!(next);
+        crate::common::set(&mut v, "NextToken", json!(next));
     }
     Ok(v)
 }
 
 /// `GetComplianceSummaryByConfigRule`: how many rules are compliant and not.
-pub async fn summary_by_rule(_input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+pub async fn summary_by_rule(
+    _input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> ConfigResult<Value> {
     sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
     let mut compliant = 0u64;
     let mut failing = 0u64;
     for (e, _) in evaluate::rules(&mut db, account).await? {
         let results = evaluate::results_of(&mut db, account, &e.name).await?;
-        match aggregate(results.iter())["ComplianceType"].as_str() {
+        match Some(crate::common::compliance_type(&aggregate(results.iter()))) {
             Some("COMPLIANT") => compliant += 1,
             Some("NON_COMPLIANT") => failing += 1,
             _ => {}
@@ -195,7 +216,11 @@ fn summary(compliant: u64, failing: u64, ctx: &CallContext) -> Value {
 }
 
 /// `GetComplianceSummaryByResourceType`: how many resources of each type are compliant and not.
-pub async fn summary_by_type(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+pub async fn summary_by_type(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> ConfigResult<Value> {
     sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
     let only = strings(input, "ResourceTypes");
@@ -212,7 +237,7 @@ pub async fn summary_by_type(input: &Value, ctx: &CallContext, mut db: Db<'_>) -
             continue;
         }
         let entry = counts.entry(t.clone()).or_default();
-        match aggregate(results.iter())["ComplianceType"].as_str() {
+        match Some(crate::common::compliance_type(&aggregate(results.iter()))) {
             Some("COMPLIANT") => entry.0 += 1,
             Some("NON_COMPLIANT") => entry.1 += 1,
             _ => {}

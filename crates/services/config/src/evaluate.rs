@@ -78,7 +78,10 @@ pub fn in_scope(managed: &Managed, rule: &RuleDoc, r: &ResourceDoc) -> bool {
         }
     }
     if let Some(key) = scope.get("TagKey").and_then(Value::as_str) {
-        match (r.snapshot.tags.get(key), scope.get("TagValue").and_then(Value::as_str)) {
+        match (
+            r.snapshot.tags.get(key),
+            scope.get("TagValue").and_then(Value::as_str),
+        ) {
             (None, _) => return false,
             (Some(v), Some(want)) if v != want => return false,
             _ => {}
@@ -102,9 +105,9 @@ async fn store_result(
         Some(e) => Some(doc_of(e)?),
         None => None,
     };
-    let unchanged = previous.as_ref().is_some_and(|p| {
-        p.compliance == verdict.compliance && p.annotation == verdict.annotation
-    });
+    let unchanged = previous
+        .as_ref()
+        .is_some_and(|p| p.compliance == verdict.compliance && p.annotation == verdict.annotation);
     let doc = EvaluationDoc {
         rule: rule.to_string(),
         resource_type: resource_type.to_string(),
@@ -153,7 +156,12 @@ async fn forget(
     resource_id: &str,
 ) -> ConfigResult<()> {
     let key = evaluation_key(rule, resource_type, resource_id);
-    if db.entities().get(account, EVALUATION, &key).await?.is_some() {
+    if db
+        .entities()
+        .get(account, EVALUATION, &key)
+        .await?
+        .is_some()
+    {
         db.entities().delete(account, EVALUATION, &key).await?;
     }
     Ok(())
@@ -180,8 +188,15 @@ pub async fn run_rule(
             for r in resources(db, account).await? {
                 if in_scope(managed, rule, &r) {
                     let verdict = check(&r.snapshot, &rule.params, now);
-                    store_result(db, account, name, (&r.resource_type, &r.resource_id), verdict, now)
-                        .await?;
+                    store_result(
+                        db,
+                        account,
+                        name,
+                        (&r.resource_type, &r.resource_id),
+                        verdict,
+                        now,
+                    )
+                    .await?;
                 }
             }
             Ok(())
@@ -207,8 +222,15 @@ pub async fn on_resource(
             forget(db, account, &e.name, &r.resource_type, &r.resource_id).await?;
         } else if in_scope(managed, &rule, r) {
             let verdict = check(&r.snapshot, &rule.params, now);
-            store_result(db, account, &e.name, (&r.resource_type, &r.resource_id), verdict, now)
-                .await?;
+            store_result(
+                db,
+                account,
+                &e.name,
+                (&r.resource_type, &r.resource_id),
+                verdict,
+                now,
+            )
+            .await?;
         }
     }
     Ok(())
@@ -241,7 +263,9 @@ pub async fn forget_rule(db: &mut Db<'_>, account: &str, name: &str) -> ConfigRe
             .list(account, EVALUATION, &format!("/{name}/"), None, 100)
             .await?;
         for e in &page.items {
-            db.entities().delete(account, EVALUATION, &e.name_key).await?;
+            db.entities()
+                .delete(account, EVALUATION, &e.name_key)
+                .await?;
         }
         if !page.truncated {
             return Ok(());
@@ -260,7 +284,13 @@ pub async fn results_of(
     loop {
         let page = db
             .entities()
-            .list(account, EVALUATION, &format!("/{name}/"), after.as_deref(), 200)
+            .list(
+                account,
+                EVALUATION,
+                &format!("/{name}/"),
+                after.as_deref(),
+                200,
+            )
             .await?;
         for e in &page.items {
             out.push(doc_of(e)?);

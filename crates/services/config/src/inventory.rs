@@ -45,19 +45,19 @@ pub fn item_json(account: &str, item: &ItemDoc, full: bool) -> Value {
         "recordingFrequency": "CONTINUOUS",
     });
     if let Some(name) = &s.resource_name {
-        v["resourceName"] = json!(name);
+        crate::common::set(&mut v, "resourceName", json!(name));
     }
     if let Some(created) = s.created {
-        v["resourceCreationTime"] = epoch(created);
+        crate::common::set(&mut v, "resourceCreationTime", epoch(created));
     }
     if !configuration.is_null() {
-        v["configuration"] = configuration;
+        crate::common::set(&mut v, "configuration", configuration);
     }
     if full {
-        v["tags"] = json!(s.tags);
-        v["relationships"] = json!(s.relationships);
-        v["relatedEvents"] = json!([]);
-        v["configurationItemMD5Hash"] = json!("");
+        crate::common::set(&mut v, "tags", json!(s.tags));
+        crate::common::set(&mut v, "relationships", json!(s.relationships));
+        crate::common::set(&mut v, "relatedEvents", json!([]));
+        crate::common::set(&mut v, "configurationItemMD5Hash", json!(""));
     }
     v
 }
@@ -102,8 +102,14 @@ async fn items_of(
 pub async fn history(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
     sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
-    let rtype = input.get("resourceType").and_then(Value::as_str).unwrap_or_default();
-    let id = input.get("resourceId").and_then(Value::as_str).unwrap_or_default();
+    let rtype = input
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let id = input
+        .get("resourceId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let later = time(input, "laterTime");
     let earlier = time(input, "earlierTime");
     if let (Some(l), Some(e)) = (later, earlier) {
@@ -114,7 +120,10 @@ pub async fn history(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Config
         }
     }
     let max = limit(input, "limit", 10, 100)?;
-    if record::resource(&mut db, account, rtype, id).await?.is_none() {
+    if record::resource(&mut db, account, rtype, id)
+        .await?
+        .is_none()
+    {
         return Err(not_discovered(rtype, id));
     }
     let mut items: Vec<ItemDoc> = items_of(&mut db, account, rtype, id)
@@ -137,10 +146,14 @@ pub async fn history(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Config
         items.reverse();
     }
     let p = page(items, input, "nextToken", max)?;
-    let out: Vec<Value> = p.items.iter().map(|i| item_json(account, i, true)).collect();
+    let out: Vec<Value> = p
+        .items
+        .iter()
+        .map(|i| item_json(account, i, true))
+        .collect();
     let mut v = json!({ "configurationItems": out });
     if let Some(next) = p.next {
-        v["nextToken"] = json!(next);
+        crate::common::set(&mut v, "nextToken", json!(next));
     }
     Ok(v)
 }
@@ -149,7 +162,10 @@ pub async fn history(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Config
 pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
     sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
-    let rtype = input.get("resourceType").and_then(Value::as_str).unwrap_or_default();
+    let rtype = input
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let ids = strings(input, "resourceIds");
     let name = input.get("resourceName").and_then(Value::as_str);
     if !ids.is_empty() && name.is_some() {
@@ -177,17 +193,17 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigRes
         .map(|r| {
             let mut v = json!({ "resourceType": r.resource_type, "resourceId": r.resource_id });
             if let Some(n) = &r.resource_name {
-                v["resourceName"] = json!(n);
+                crate::common::set(&mut v, "resourceName", json!(n));
             }
             if let Some(t) = r.deleted_at {
-                v["resourceDeletionTime"] = epoch(t);
+                crate::common::set(&mut v, "resourceDeletionTime", epoch(t));
             }
             v
         })
         .collect();
     let mut v = json!({ "resourceIdentifiers": out });
     if let Some(next) = p.next {
-        v["nextToken"] = json!(next);
+        crate::common::set(&mut v, "nextToken", json!(next));
     }
     Ok(v)
 }
@@ -223,8 +239,14 @@ pub async fn batch_get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Conf
     let mut items = Vec::new();
     let mut unprocessed = Vec::new();
     for k in keys {
-        let rtype = k.get("resourceType").and_then(Value::as_str).unwrap_or_default();
-        let id = k.get("resourceId").and_then(Value::as_str).unwrap_or_default();
+        let rtype = k
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let id = k
+            .get("resourceId")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         match items_of(&mut db, account, rtype, id).await?.pop() {
             Some(item) if item.status != "ResourceDeleted" => {
                 items.push(item_json(account, &item, false));
@@ -259,7 +281,7 @@ pub async fn counts(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigR
         .collect();
     let mut v = json!({ "totalDiscoveredResources": total, "resourceCounts": out });
     if let Some(next) = p.next {
-        v["nextToken"] = json!(next);
+        crate::common::set(&mut v, "nextToken", json!(next));
     }
     Ok(v)
 }

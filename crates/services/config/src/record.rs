@@ -111,11 +111,7 @@ pub async fn resource(
     }
 }
 
-async fn write_item(
-    db: &mut Db<'_>,
-    account: &str,
-    item: &ItemDoc,
-) -> ConfigResult<()> {
+async fn write_item(db: &mut Db<'_>, account: &str, item: &ItemDoc) -> ConfigResult<()> {
     let s = &item.snapshot;
     let key = item_key(&s.resource_type, &s.resource_id, item.version);
     db.entities()

@@ -54,7 +54,10 @@ fn recorder_arn(ctx: &CallContext, name: &str) -> String {
 
 /// The recording group's problems, as AWS refuses them.
 fn check_group(group: &Value) -> ConfigResult<()> {
-    let all_supported = group.get("allSupported").and_then(Value::as_bool).unwrap_or(true);
+    let all_supported = group
+        .get("allSupported")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     let global = group
         .get("includeGlobalResourceTypes")
         .and_then(Value::as_bool)
@@ -78,14 +81,20 @@ fn check_group(group: &Value) -> ConfigResult<()> {
 
 /// `PutConfigurationRecorder`: creates or updates the region's one recorder.
 pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
-    let rec = input.get("ConfigurationRecorder").cloned().unwrap_or(Value::Null);
+    let rec = input
+        .get("ConfigurationRecorder")
+        .cloned()
+        .unwrap_or(Value::Null);
     let name = rec.get("name").and_then(Value::as_str).unwrap_or("default");
     if name.trim().is_empty() {
         return Err(ConfigError::InvalidConfigurationRecorderNameException(
             "The configuration recorder name cannot be empty.".into(),
         ));
     }
-    let role = rec.get("roleARN").and_then(Value::as_str).unwrap_or_default();
+    let role = rec
+        .get("roleARN")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !(role.starts_with("arn:aws:iam::") && role.contains(":role/")) {
         return Err(ConfigError::InvalidRoleException(
             "The role ARN provided is not valid.".into(),
@@ -178,7 +187,7 @@ pub async fn describe(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Confi
                 "recordingGroup": d.recording_group,
             });
             if let Some(m) = d.recording_mode {
-                v["recordingMode"] = m;
+                crate::common::set(&mut v, "recordingMode", m);
             }
             v
         })
@@ -203,12 +212,16 @@ pub async fn status(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigR
                 "recording": d.recording,
             });
             if d.last_start.is_some() {
-                v["lastStartTime"] = opt_epoch(d.last_start);
-                v["lastStatus"] = json!("SUCCESS");
-                v["lastStatusChangeTime"] = opt_epoch(d.last_status_change);
+                crate::common::set(&mut v, "lastStartTime", opt_epoch(d.last_start));
+                crate::common::set(&mut v, "lastStatus", json!("SUCCESS"));
+                crate::common::set(
+                    &mut v,
+                    "lastStatusChangeTime",
+                    opt_epoch(d.last_status_change),
+                );
             }
             if d.last_stop.is_some() {
-                v["lastStopTime"] = opt_epoch(d.last_stop);
+                crate::common::set(&mut v, "lastStopTime", opt_epoch(d.last_stop));
             }
             v
         })
@@ -234,7 +247,12 @@ async fn one(
     Ok((e, doc))
 }
 
-async fn save(db: &mut Db<'_>, mut e: Entity, doc: &RecorderDoc, now: DateTime<Utc>) -> ConfigResult<()> {
+async fn save(
+    db: &mut Db<'_>,
+    mut e: Entity,
+    doc: &RecorderDoc,
+    now: DateTime<Utc>,
+) -> ConfigResult<()> {
     e.doc = to_text(doc)?;
     e.updated_at = now;
     let k = e.name_key.clone();
@@ -300,7 +318,10 @@ pub async fn put_channel(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Co
             "The delivery channel name cannot be empty.".into(),
         ));
     }
-    let bucket = ch.get("s3BucketName").and_then(Value::as_str).unwrap_or_default();
+    let bucket = ch
+        .get("s3BucketName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if bucket.is_empty() {
         return Err(ConfigError::NoSuchBucketException(
             "Cannot find a S3 bucket with an empty bucket name.".into(),
@@ -330,7 +351,7 @@ pub async fn put_channel(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Co
         )));
     }
     let mut stored = ch.clone();
-    stored["name"] = json!(name);
+    crate::common::set(&mut stored, "name", json!(name));
     match mine {
         Some(mut e) => {
             e.doc = stored.to_string();
@@ -359,7 +380,11 @@ pub async fn put_channel(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Co
 }
 
 /// `DescribeDeliveryChannels`.
-pub async fn describe_channels(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+pub async fn describe_channels(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> ConfigResult<Value> {
     let names = strings(input, "DeliveryChannelNames");
     let found = all(&mut db, ctx, CHANNEL).await?;
     for n in &names {
@@ -376,13 +401,22 @@ pub async fn describe_channels(input: &Value, ctx: &CallContext, mut db: Db<'_>)
 }
 
 /// `DeleteDeliveryChannel`: refused while a recorder runs.
-pub async fn delete_channel(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+pub async fn delete_channel(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> ConfigResult<Value> {
     let name = input
         .get("DeliveryChannelName")
         .and_then(Value::as_str)
         .unwrap_or_default();
     let account = ctx.principal.account_id.clone();
-    if db.entities().get(&account, CHANNEL, &key(ctx, name)).await?.is_none() {
+    if db
+        .entities()
+        .get(&account, CHANNEL, &key(ctx, name))
+        .await?
+        .is_none()
+    {
         return Err(no_channel(name));
     }
     for e in all(&mut db, ctx, RECORDER).await? {
@@ -393,7 +427,9 @@ pub async fn delete_channel(input: &Value, ctx: &CallContext, mut db: Db<'_>) ->
             )));
         }
     }
-    db.entities().delete(&account, CHANNEL, &key(ctx, name)).await?;
+    db.entities()
+        .delete(&account, CHANNEL, &key(ctx, name))
+        .await?;
     Ok(json!({}))
 }
 
@@ -404,9 +440,17 @@ mod tests {
 
     #[test]
     fn recording_groups_are_checked_as_aws_does() {
-        assert!(check_group(&json!({"allSupported": true, "includeGlobalResourceTypes": true})).is_ok());
-        assert!(check_group(&json!({"allSupported": true, "resourceTypes": ["AWS::S3::Bucket"]})).is_err());
-        assert!(check_group(&json!({"allSupported": false, "resourceTypes": ["AWS::S3::Bucket"]})).is_ok());
+        assert!(
+            check_group(&json!({"allSupported": true, "includeGlobalResourceTypes": true})).is_ok()
+        );
+        assert!(
+            check_group(&json!({"allSupported": true, "resourceTypes": ["AWS::S3::Bucket"]}))
+                .is_err()
+        );
+        assert!(
+            check_group(&json!({"allSupported": false, "resourceTypes": ["AWS::S3::Bucket"]}))
+                .is_ok()
+        );
         assert!(check_group(&json!({"allSupported": false, "includeGlobalResourceTypes": true, "resourceTypes": ["AWS::IAM::User"]})).is_err());
         assert!(check_group(&json!({"allSupported": false})).is_err());
     }

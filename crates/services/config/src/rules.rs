@@ -60,7 +60,10 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
         ));
     }
     let source = rule.get("Source").cloned().unwrap_or(Value::Null);
-    let owner = source.get("Owner").and_then(Value::as_str).unwrap_or_default();
+    let owner = source
+        .get("Owner")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if owner != "AWS" {
         return Err(ConfigError::invalid(format!(
             "Rules with Owner {owner} are not supported by Rampart; use an AWS managed rule."
@@ -148,7 +151,12 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
     } else {
         sync::save_rule(&mut db, &mut e, &doc, ctx.now).await?;
     }
-    if db.entities().get(SYSTEM_ACCOUNT, RULE_INDEX, &account).await?.is_none() {
+    if db
+        .entities()
+        .get(SYSTEM_ACCOUNT, RULE_INDEX, &account)
+        .await?
+        .is_none()
+    {
         db.entities()
             .create(&Entity {
                 account_id: SYSTEM_ACCOUNT.into(),
@@ -180,16 +188,16 @@ fn rule_json(e: &Entity, d: &RuleDoc) -> Value {
         "EvaluationModes": [{ "Mode": "DETECTIVE" }],
     });
     if let Some(p) = &d.input_parameters {
-        v["InputParameters"] = json!(p);
+        crate::common::set(&mut v, "InputParameters", json!(p));
     }
     if let Some(s) = &d.scope {
-        v["Scope"] = s.clone();
+        crate::common::set(&mut v, "Scope", s.clone());
     }
     if let Some(desc) = &d.description {
-        v["Description"] = json!(desc);
+        crate::common::set(&mut v, "Description", json!(desc));
     }
     if let Some(f) = &d.frequency {
-        v["MaximumExecutionFrequency"] = json!(f);
+        crate::common::set(&mut v, "MaximumExecutionFrequency", json!(f));
     }
     v
 }
@@ -218,7 +226,7 @@ pub async fn describe(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Confi
     let out: Vec<Value> = p.items.iter().map(|(e, d)| rule_json(e, d)).collect();
     let mut v = json!({ "ConfigRules": out });
     if let Some(next) = p.next {
-        v["NextToken"] = json!(next);
+        crate::common::set(&mut v, "NextToken", json!(next));
     }
     Ok(v)
 }
@@ -226,7 +234,10 @@ pub async fn describe(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Confi
 /// `DeleteConfigRule`: the rule and its results.
 pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
     let account = &ctx.principal.account_id;
-    let name = input.get("ConfigRuleName").and_then(Value::as_str).unwrap_or_default();
+    let name = input
+        .get("ConfigRuleName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let (e, _) = load(&mut db, account, name).await?;
     evaluate::forget_rule(&mut db, account, name).await?;
     db.entities().delete(account, RULE, &e.name_key).await?;
@@ -234,7 +245,11 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigR
 }
 
 /// `StartConfigRulesEvaluation`: runs the named rules now.
-pub async fn start_evaluation(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+pub async fn start_evaluation(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> ConfigResult<Value> {
     let account = ctx.principal.account_id.clone();
     let names = strings(input, "ConfigRuleNames");
     sync::catch_up_in(&mut db, ctx.now).await?;
@@ -247,7 +262,11 @@ pub async fn start_evaluation(input: &Value, ctx: &CallContext, mut db: Db<'_>) 
 }
 
 /// `DescribeConfigRuleEvaluationStatus`.
-pub async fn evaluation_status(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+pub async fn evaluation_status(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> ConfigResult<Value> {
     sync::catch_up(&mut db, ctx.now).await?;
     let names = strings(input, "ConfigRuleNames");
     let max = crate::common::limit(input, "Limit", 50, 50)?;
@@ -265,15 +284,15 @@ pub async fn evaluation_status(input: &Value, ctx: &CallContext, mut db: Db<'_>)
                 "FirstEvaluationStarted": d.last_run.is_some(),
             });
             if let Some(t) = d.last_run {
-                v["LastSuccessfulInvocationTime"] = epoch(t);
-                v["LastSuccessfulEvaluationTime"] = epoch(t);
+                crate::common::set(&mut v, "LastSuccessfulInvocationTime", epoch(t));
+                crate::common::set(&mut v, "LastSuccessfulEvaluationTime", epoch(t));
             }
             v
         })
         .collect();
     let mut v = json!({ "ConfigRulesEvaluationStatus": out });
     if let Some(next) = p.next {
-        v["NextToken"] = json!(next);
+        crate::common::set(&mut v, "NextToken", json!(next));
     }
     Ok(v)
 }

@@ -27,7 +27,11 @@ const BATCH: u32 = 200;
 const CURSOR_KEY: &str = "log";
 
 async fn cursor(db: &mut Db<'_>) -> ConfigResult<(Option<Entity>, i64)> {
-    match db.entities().get(SYSTEM_ACCOUNT, CURSOR, CURSOR_KEY).await? {
+    match db
+        .entities()
+        .get(SYSTEM_ACCOUNT, CURSOR, CURSOR_KEY)
+        .await?
+    {
         Some(e) => {
             let doc: CursorDoc = doc_of(&e)?;
             Ok((Some(e), doc.seq))

@@ -184,6 +184,7 @@ def test_a_change_shows_in_history_with_before_and_after(server):
 
     bucket = unique("cfg-bucket")
     s3.create_bucket(Bucket=bucket)
+    assert len(history(cfg, "AWS::S3::Bucket", bucket)) == 1
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     items = history(cfg, "AWS::S3::Bucket", bucket)
     states = [json.loads(i["supplementaryConfiguration"]["BucketVersioningConfiguration"])["status"] for i in items]
@@ -232,7 +233,7 @@ def test_inventory_lists_batch_reads_and_counts(server):
     assert conf["keyState"] == "Enabled" and conf["description"] == "config inventory"
     assert got["unprocessedResourceKeys"] == [{"resourceType": "AWS::KMS::Key", "resourceId": "no-such-key"}]
     # No secret value or key material enters an item.
-    assert "s3cr3t" not in json.dumps(history(cfg, "AWS::SecretsManager::Secret", secret["ARN"]))
+    assert "s3cr3t" not in json.dumps(history(cfg, "AWS::SecretsManager::Secret", secret["ARN"]), default=str)
 
     counts = cfg.get_discovered_resource_counts()
     by_type = {c["resourceType"]: c["count"] for c in counts["resourceCounts"]}

@@ -420,10 +420,12 @@ pub fn params(rule: &Managed, input: Option<&str>) -> ConfigResult<Params> {
         };
         let value = match value.or_else(|| p.default.map(str::to_string)) {
             Some(v) => v,
-            None if p.required => return Err(ConfigError::invalid(format!(
+            None if p.required => {
+                return Err(ConfigError::invalid(format!(
                 "Required parameters not provided in the input parameters for the Config rule: {}.",
                 p.name
-            ))),
+            )))
+            }
             None => continue,
         };
         let valid = match p.kind {

@@ -377,3 +377,27 @@ def test_access_keys_rotated_follows_the_dev_clock(dev_server):
     iam.delete_access_key(UserName=name, AccessKeyId=old)
     iam.create_access_key(UserName=name)
     wait_compliance(cfg, rule, "AWS::IAM::User", uid, "COMPLIANT")
+
+
+def test_public_bucket_policy_is_judged_by_the_policy_engine(server):
+    cfg = ensure_recording(server)
+    s3 = server.client("s3")
+    bucket = unique("cfg-public")
+    s3.create_bucket(Bucket=bucket)
+    try:
+        s3.delete_public_access_block(Bucket=bucket)
+    except ClientError:
+        pass
+    rule = unique("public-read")
+    put_rule(cfg, rule, "S3_BUCKET_PUBLIC_READ_PROHIBITED", scope={"ComplianceResourceId": bucket})
+    wait_compliance(cfg, rule, "AWS::S3::Bucket", bucket, "COMPLIANT")
+    public = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                       "Resource": f"arn:aws:s3:::{bucket}/*"}],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public))
+    failed = wait_compliance(cfg, rule, "AWS::S3::Bucket", bucket, "NON_COMPLIANT")
+    assert "policy" in failed["Annotation"]
+    s3.delete_bucket_policy(Bucket=bucket)
+    wait_compliance(cfg, rule, "AWS::S3::Bucket", bucket, "COMPLIANT")

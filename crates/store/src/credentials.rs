@@ -276,6 +276,21 @@ impl<'a> Credentials<'a> {
             .execute(&mut *c)
             .await?;
         });
+        if session.is_none()
+            && matches!(
+                key.principal.kind,
+                PrincipalKind::User | PrincipalKind::Root
+            )
+        {
+            crate::changes::log(
+                g.conn(),
+                &key.principal.account_id,
+                crate::changes::ACCESS_KEY_KIND,
+                &key.principal.id,
+                false,
+            )
+            .await?;
+        }
         drop(g);
         self.h.touched(Domain::Credentials);
         Ok(())
@@ -394,6 +409,7 @@ impl<'a> Credentials<'a> {
     /// Activates or deactivates a key; `NotFound` if it does not exist.
     pub async fn set_status(&mut self, access_key_id: &str, status: KeyStatus) -> Result<()> {
         let mut g = self.h.write_conn().await?;
+        crate::changes::log_access_key(g.conn(), access_key_id).await?;
         let n = dispatch!(g.conn(), c => {
             sqlx::query("UPDATE access_keys SET status = $1 WHERE access_key_id = $2")
                 .bind(status.as_str())
@@ -431,6 +447,7 @@ impl<'a> Credentials<'a> {
     /// Deletes a key; `NotFound` if it does not exist.
     pub async fn delete(&mut self, access_key_id: &str) -> Result<()> {
         let mut g = self.h.write_conn().await?;
+        crate::changes::log_access_key(g.conn(), access_key_id).await?;
         let n = dispatch!(g.conn(), c => {
             sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1")
                 .bind(access_key_id)

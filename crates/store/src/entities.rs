@@ -98,6 +98,7 @@ impl<'a> Entities<'a> {
             .execute(&mut *c)
             .await?;
         });
+        crate::changes::log(g.conn(), &e.account_id, &e.kind, &e.name_key, false).await?;
         Ok(())
     }
 
@@ -194,6 +195,9 @@ impl<'a> Entities<'a> {
             .await?
             .rows_affected()
         });
+        if n > 0 {
+            crate::changes::log(g.conn(), &e.account_id, &e.kind, &e.name_key, false).await?;
+        }
         drop(g);
         // Creating needs no invalidation (absence is never cached); changing or deleting does.
         self.h.touched(Domain::Entities);
@@ -218,6 +222,9 @@ impl<'a> Entities<'a> {
                 .await?
                 .rows_affected()
         });
+        if n > 0 {
+            crate::changes::log(g.conn(), account_id, kind, name_key, true).await?;
+        }
         drop(g);
         self.h.touched(Domain::Entities);
         if n == 0 {
@@ -311,6 +318,9 @@ impl<'a> Links<'a> {
             .await?
             .rows_affected()
         });
+        if n == 1 {
+            crate::changes::log(g.conn(), account_id, kind, from, false).await?;
+        }
         Ok(n == 1)
     }
 
@@ -335,6 +345,9 @@ impl<'a> Links<'a> {
             .await?
             .rows_affected()
         });
+        if n == 1 {
+            crate::changes::log(g.conn(), account_id, kind, from, false).await?;
+        }
         Ok(n == 1)
     }
 
@@ -383,6 +396,21 @@ impl<'a> Links<'a> {
     /// Removes every link from or to `key` of `kind` in the account; returns how many.
     pub async fn remove_all(&mut self, account_id: &str, kind: &str, key: &str) -> Result<u64> {
         let mut g = self.h.write_conn().await?;
+        // The entities losing a link are the ones it came from (logged before they go).
+        if crate::changes::is_recorded(kind) {
+            dispatch!(g.conn(), c => {
+                sqlx::query(
+                    "INSERT INTO resource_changes (account_id, kind, key, deleted)
+                     SELECT account_id, kind, from_key, 0 FROM links
+                     WHERE account_id = $1 AND kind = $2 AND (from_key = $3 OR to_key = $3)",
+                )
+                .bind(account_id)
+                .bind(kind)
+                .bind(key)
+                .execute(&mut *c)
+                .await?;
+            });
+        }
         let n = dispatch!(g.conn(), c => {
             sqlx::query(
                 "DELETE FROM links WHERE account_id = $1 AND kind = $2 AND (from_key = $3 OR to_key = $3)",

@@ -17,6 +17,7 @@ mod audit_stream;
 mod audit_writer;
 mod backup;
 mod cache;
+mod changes;
 mod config;
 mod credentials;
 mod crypto;
@@ -44,6 +45,7 @@ pub use audit_stream::{StreamBatch, StreamPosition, StreamRecord, StreamSource};
 pub use audit_writer::{AuditWriter, AuditWriterConfig};
 pub use backup::{backup_embedded, BackupReport};
 pub use cache::{KeyWithSecret, SharedKey};
+pub use changes::{Change, Changes, ACCESS_KEY_KIND, RECORDED_KINDS};
 pub use config::{Backend, StoreConfig, SQLITE_FILE};
 pub use credentials::{
     hash_session_token, is_valid_access_key_id, AccessKey, Credentials, KeyStatus, LastUsed,

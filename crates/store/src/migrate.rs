@@ -43,6 +43,11 @@ const SQLITE: &[Migration] = &[
         name: "jobs",
         sql: include_str!("../migrations/sqlite/0005_jobs.sql"),
     },
+    Migration {
+        version: 6,
+        name: "resource_changes",
+        sql: include_str!("../migrations/sqlite/0006_resource_changes.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -65,6 +70,11 @@ const POSTGRES: &[Migration] = &[
         version: 4,
         name: "jobs",
         sql: include_str!("../migrations/postgres/0004_jobs.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "resource_changes",
+        sql: include_str!("../migrations/postgres/0005_resource_changes.sql"),
     },
 ];
 

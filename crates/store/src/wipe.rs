@@ -16,6 +16,7 @@ const TABLES: &[&str] = &[
     "accounts",
     "stream_cursors",
     "outbox",
+    "resource_changes",
 ];
 
 impl Store {

@@ -25,6 +25,7 @@ use rampart_store::{
 
 on_both_backends!(
     accounts_crud,
+    resource_changes_commit_with_their_write,
     unique_and_reference_violations,
     credentials_crud,
     temporary_credentials_expire,
@@ -1541,4 +1542,52 @@ async fn entity_reads_never_serve_a_replaced_value(h: &Harness) {
         .await
         .unwrap();
     assert!(get().await.is_none());
+}
+
+async fn resource_changes_commit_with_their_write(h: &Harness) {
+    let s = &h.store;
+    let a = "111111111111";
+    // Rolled back: the change goes with the write.
+    let mut tx = s.begin().await.unwrap();
+    tx.entities()
+        .create(&entity(a, "iam:user", "Gone", "/"))
+        .await
+        .unwrap();
+    assert_eq!(tx.changes().after(0, 10).await.unwrap().len(), 1);
+    tx.rollback().await.unwrap();
+    assert!(s.changes().after(0, 10).await.unwrap().is_empty());
+    // Committed: one row per recorded write, none for families Config does not record.
+    let mut tx = s.begin().await.unwrap();
+    let user = entity(a, "iam:user", "Kept", "/");
+    tx.entities().create(&user).await.unwrap();
+    tx.entities()
+        .create(&entity(a, "s3:object", "k", "/"))
+        .await
+        .unwrap();
+    tx.links()
+        .add(a, "iam:attached", &user.id, "arn:aws:iam::aws:policy/X")
+        .await
+        .unwrap();
+    tx.entities()
+        .delete(a, "iam:user", &user.name_key)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let rows = s.changes().after(0, 10).await.unwrap();
+    let seen: Vec<(&str, &str, bool)> = rows
+        .iter()
+        .map(|c| (c.kind.as_str(), c.key.as_str(), c.deleted))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("iam:user", user.name_key.as_str(), false),
+            ("iam:attached", user.id.as_str(), false),
+            ("iam:user", user.name_key.as_str(), true),
+        ]
+    );
+    assert!(rows.windows(2).all(|w| w[0].seq < w[1].seq));
+    let last = rows.last().unwrap().seq;
+    assert_eq!(s.changes().trim(last).await.unwrap(), 3);
+    assert!(s.changes().after(0, 10).await.unwrap().is_empty());
 }

@@ -14,6 +14,7 @@
 //! `/metrics` ([`status`]).
 
 pub mod accessanalyzer;
+pub mod config;
 pub mod consumer;
 pub mod events;
 pub mod events_api_calls;
@@ -126,6 +127,7 @@ impl Runtime {
             lease,
             vec![
                 Arc::new(kms::KmsDue),
+                Arc::new(config::ConfigRecording),
                 Arc::new(secretsmanager::SecretsDue),
                 Arc::new(secretsmanager::SecretsRotation),
                 Arc::new(secretsmanager::SecretsReplication),

@@ -122,7 +122,7 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         access_key_id: id,
         principal: owner,
         status: KeyStatus::Active,
-        created_at: rampart_store::now_ms(),
+        created_at: ctx.now,
         last_used: None,
         session: None,
     };

@@ -1,7 +1,9 @@
 //! How a handler reaches the store: read-only calls on the pool, mutating calls inside the
 //! transaction that also commits their audit record.
 
-use rampart_store::{Accounts, AuthzEpoch, Credentials, Entities, Links, Settings, Store, Tx};
+use rampart_store::{
+    Accounts, AuthzEpoch, Changes, Credentials, Entities, Links, Settings, Store, Tx,
+};
 
 /// The store access a handler gets. Repositories come from here, never from the [`Store`]
 /// directly: inside a write transaction a second SQLite writer would wait for itself.
@@ -40,6 +42,8 @@ impl Db<'_> {
         links -> Links,
         /// The authorization epoch.
         authz_epoch -> AuthzEpoch,
+        /// The resource change log (AWS Config reads it).
+        changes -> Changes,
     );
 
     /// The master key sealing secrets at rest.

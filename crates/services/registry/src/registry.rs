@@ -11,8 +11,8 @@ use rampart_model::ServiceOp;
 use rampart_kit::{authz::CallerPolicies, context::CallContext, error::ServiceError, route::Route};
 
 use crate::{
-    accessanalyzer, events, guardduty, iam, kms, organizations, s3, s3control, secretsmanager, sts,
-    trails,
+    accessanalyzer, config, events, guardduty, iam, kms, organizations, s3, s3control,
+    secretsmanager, sts, trails,
 };
 
 /// The registry of services: one line per service, naming its table.
@@ -64,6 +64,7 @@ services! {
     "events" => events,
     "accessanalyzer" => accessanalyzer,
     "guardduty" => guardduty,
+    "config" => config,
 }
 
 impl Registry {

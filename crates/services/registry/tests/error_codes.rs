@@ -10,6 +10,7 @@
 use rampart_services::{
     accessanalyzer::AnalyzerError,
     cloudtrail::CloudTrailError,
+    config::ConfigError,
     error::{not_implemented, ServiceError, LITERAL_CODES},
     events::EventsError,
     guardduty::GuardDutyError,
@@ -32,6 +33,11 @@ fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
             AnalyzerError::SERVICE,
             AnalyzerError::CODES,
             converted(AnalyzerError::every_variant()),
+        ),
+        (
+            ConfigError::SERVICE,
+            ConfigError::CODES,
+            converted(ConfigError::every_variant()),
         ),
         (
             KmsError::SERVICE,

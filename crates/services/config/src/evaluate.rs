@@ -1,0 +1,322 @@
+//! Running rules: one rule over every resource in its scope, every rule over one changed
+//! resource, the account-level rules over the account; results stored as evaluations.
+
+use chrono::{DateTime, Utc};
+use rampart_kit::db::Db;
+use rampart_kit::entity::to_text;
+use rampart_store::Entity;
+use serde_json::Value;
+
+use crate::build::doc_of;
+use crate::checks_account;
+use crate::error::ConfigResult;
+use crate::managed::{self, Check, Managed, Verdict};
+use crate::model::{
+    evaluation_key, EvaluationDoc, ResourceDoc, RuleDoc, ACCOUNT_TYPE, EVALUATION, RESOURCE, RULE,
+};
+
+/// Every rule of the account, with its name and entity.
+pub async fn rules(db: &mut Db<'_>, account: &str) -> ConfigResult<Vec<(Entity, RuleDoc)>> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = db
+            .entities()
+            .list(account, RULE, "", after.as_deref(), 100)
+            .await?;
+        for e in &page.items {
+            out.push((e.clone(), doc_of::<RuleDoc>(e)?));
+        }
+        after = page.items.last().map(|e| e.name_key.clone());
+        if !page.truncated {
+            return Ok(out);
+        }
+    }
+}
+
+/// Every discovered resource of the account that is not deleted.
+pub async fn resources(db: &mut Db<'_>, account: &str) -> ConfigResult<Vec<ResourceDoc>> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = db
+            .entities()
+            .list(account, RESOURCE, "", after.as_deref(), 200)
+            .await?;
+        for e in &page.items {
+            let doc: ResourceDoc = doc_of(e)?;
+            if doc.deleted_at.is_none() {
+                out.push(doc);
+            }
+        }
+        after = page.items.last().map(|e| e.name_key.clone());
+        if !page.truncated {
+            return Ok(out);
+        }
+    }
+}
+
+/// True when the rule's scope takes the resource.
+pub fn in_scope(managed: &Managed, rule: &RuleDoc, r: &ResourceDoc) -> bool {
+    if !managed.types.contains(&r.resource_type.as_str()) {
+        return false;
+    }
+    let Some(scope) = &rule.scope else {
+        return true;
+    };
+    let types: Vec<&str> = scope
+        .get("ComplianceResourceTypes")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !types.is_empty() && !types.contains(&r.resource_type.as_str()) {
+        return false;
+    }
+    if let Some(id) = scope.get("ComplianceResourceId").and_then(Value::as_str) {
+        if id != r.resource_id {
+            return false;
+        }
+    }
+    if let Some(key) = scope.get("TagKey").and_then(Value::as_str) {
+        match (
+            r.snapshot.tags.get(key),
+            scope.get("TagValue").and_then(Value::as_str),
+        ) {
+            (None, _) => return false,
+            (Some(v), Some(want)) if v != want => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
+async fn store_result(
+    db: &mut Db<'_>,
+    account: &str,
+    rule: &str,
+    resource: (&str, &str),
+    verdict: Verdict,
+    now: DateTime<Utc>,
+) -> ConfigResult<()> {
+    let (resource_type, resource_id) = resource;
+    let key = evaluation_key(rule, resource_type, resource_id);
+    let existing = db.entities().get(account, EVALUATION, &key).await?;
+    let previous: Option<EvaluationDoc> = match &existing {
+        Some(e) => Some(doc_of(e)?),
+        None => None,
+    };
+    let unchanged = previous
+        .as_ref()
+        .is_some_and(|p| p.compliance == verdict.compliance && p.annotation == verdict.annotation);
+    let doc = EvaluationDoc {
+        rule: rule.to_string(),
+        resource_type: resource_type.to_string(),
+        resource_id: resource_id.to_string(),
+        compliance: verdict.compliance.to_string(),
+        annotation: verdict.annotation,
+        invoked: now,
+        recorded: if unchanged {
+            previous.as_ref().map_or(now, |p| p.recorded)
+        } else {
+            now
+        },
+        ordering: now,
+    };
+    match existing {
+        Some(mut e) => {
+            e.doc = to_text(&doc)?;
+            e.updated_at = now;
+            db.entities().update(&key, &e).await?;
+        }
+        None => {
+            db.entities()
+                .create(&Entity {
+                    account_id: account.to_string(),
+                    kind: EVALUATION.into(),
+                    name: key.clone(),
+                    id: format!("config-evaluation/{account}/{key}"),
+                    name_key: key,
+                    path: format!("/{rule}/"),
+                    arn: String::new(),
+                    created_at: now,
+                    updated_at: now,
+                    doc: to_text(&doc)?,
+                })
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+async fn forget(
+    db: &mut Db<'_>,
+    account: &str,
+    rule: &str,
+    resource_type: &str,
+    resource_id: &str,
+) -> ConfigResult<()> {
+    let key = evaluation_key(rule, resource_type, resource_id);
+    if db
+        .entities()
+        .get(account, EVALUATION, &key)
+        .await?
+        .is_some()
+    {
+        db.entities().delete(account, EVALUATION, &key).await?;
+    }
+    Ok(())
+}
+
+/// Runs one rule over everything in its scope.
+pub async fn run_rule(
+    db: &mut Db<'_>,
+    account: &str,
+    name: &str,
+    rule: &RuleDoc,
+    now: DateTime<Utc>,
+) -> ConfigResult<()> {
+    let Some(managed) = managed::find(&rule.source_identifier) else {
+        return Ok(());
+    };
+    match managed.check {
+        Check::Account(check) => {
+            let facts = checks_account::gather(db, account).await?;
+            let verdict = check(&facts, &rule.params, now);
+            store_result(db, account, name, (ACCOUNT_TYPE, account), verdict, now).await
+        }
+        Check::Resource(check) => {
+            for r in resources(db, account).await? {
+                if in_scope(managed, rule, &r) {
+                    let verdict = check(&r.snapshot, &rule.params, now);
+                    store_result(
+                        db,
+                        account,
+                        name,
+                        (&r.resource_type, &r.resource_id),
+                        verdict,
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Runs every rule whose scope takes a changed resource (a deleted one loses its results).
+pub async fn on_resource(
+    db: &mut Db<'_>,
+    account: &str,
+    r: &ResourceDoc,
+    now: DateTime<Utc>,
+) -> ConfigResult<()> {
+    for (e, rule) in rules(db, account).await? {
+        let Some(managed) = managed::find(&rule.source_identifier) else {
+            continue;
+        };
+        let Check::Resource(check) = managed.check else {
+            continue;
+        };
+        if r.deleted_at.is_some() {
+            forget(db, account, &e.name, &r.resource_type, &r.resource_id).await?;
+        } else if in_scope(managed, &rule, r) {
+            let verdict = check(&r.snapshot, &rule.params, now);
+            store_result(
+                db,
+                account,
+                &e.name,
+                (&r.resource_type, &r.resource_id),
+                verdict,
+                now,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the account-level rules of the account.
+pub async fn on_account(db: &mut Db<'_>, account: &str, now: DateTime<Utc>) -> ConfigResult<()> {
+    let mut facts = None;
+    for (e, rule) in rules(db, account).await? {
+        let Some(Check::Account(check)) = managed::find(&rule.source_identifier).map(|m| m.check)
+        else {
+            continue;
+        };
+        if facts.is_none() {
+            facts = Some(checks_account::gather(db, account).await?);
+        }
+        if let Some(f) = &facts {
+            let verdict = check(f, &rule.params, now);
+            store_result(db, account, &e.name, (ACCOUNT_TYPE, account), verdict, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every result of a rule.
+pub async fn forget_rule(db: &mut Db<'_>, account: &str, name: &str) -> ConfigResult<()> {
+    loop {
+        let page = db
+            .entities()
+            .list(account, EVALUATION, &format!("/{name}/"), None, 100)
+            .await?;
+        for e in &page.items {
+            db.entities()
+                .delete(account, EVALUATION, &e.name_key)
+                .await?;
+        }
+        if !page.truncated {
+            return Ok(());
+        }
+    }
+}
+
+/// Every result of a rule.
+pub async fn results_of(
+    db: &mut Db<'_>,
+    account: &str,
+    name: &str,
+) -> ConfigResult<Vec<EvaluationDoc>> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = db
+            .entities()
+            .list(
+                account,
+                EVALUATION,
+                &format!("/{name}/"),
+                after.as_deref(),
+                200,
+            )
+            .await?;
+        for e in &page.items {
+            out.push(doc_of(e)?);
+        }
+        after = page.items.last().map(|e| e.name_key.clone());
+        if !page.truncated {
+            return Ok(out);
+        }
+    }
+}
+
+/// Every result in the account.
+pub async fn all_results(db: &mut Db<'_>, account: &str) -> ConfigResult<Vec<EvaluationDoc>> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = db
+            .entities()
+            .list(account, EVALUATION, "", after.as_deref(), 200)
+            .await?;
+        for e in &page.items {
+            out.push(doc_of(e)?);
+        }
+        after = page.items.last().map(|e| e.name_key.clone());
+        if !page.truncated {
+            return Ok(out);
+        }
+    }
+}

@@ -9,7 +9,9 @@ pub mod registry;
 
 pub use rampart_accessanalyzer as accessanalyzer;
 pub use rampart_cloudtrail as cloudtrail;
+pub use rampart_elbv2 as elbv2;
 pub use rampart_events as events;
+pub use rampart_wafv2 as wafv2;
 pub use rampart_guardduty as guardduty;
 pub use rampart_iam as iam;
 pub use rampart_kit::{

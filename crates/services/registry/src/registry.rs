@@ -11,8 +11,8 @@ use rampart_model::ServiceOp;
 use rampart_kit::{authz::CallerPolicies, context::CallContext, error::ServiceError, route::Route};
 
 use crate::{
-    accessanalyzer, events, guardduty, iam, kms, organizations, s3, s3control, secretsmanager, sts,
-    trails,
+    accessanalyzer, elbv2, events, guardduty, iam, kms, organizations, s3, s3control,
+    secretsmanager, sts, trails, wafv2,
 };
 
 /// The registry of services: one line per service, naming its table.
@@ -64,6 +64,8 @@ services! {
     "events" => events,
     "accessanalyzer" => accessanalyzer,
     "guardduty" => guardduty,
+    "elbv2" => elbv2,
+    "wafv2" => wafv2,
 }
 
 impl Registry {

@@ -10,6 +10,7 @@
 use rampart_services::{
     accessanalyzer::AnalyzerError,
     cloudtrail::CloudTrailError,
+    elbv2::ElbError,
     error::{not_implemented, ServiceError, LITERAL_CODES},
     events::EventsError,
     guardduty::GuardDutyError,
@@ -20,6 +21,7 @@ use rampart_services::{
     s3control::S3ControlError,
     secretsmanager::SmError,
     sts::StsError,
+    wafv2::WafError,
 };
 
 /// Every service enum: its model, its codes, and one conversion of every variant.
@@ -82,6 +84,16 @@ fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
             GuardDutyError::SERVICE,
             GuardDutyError::CODES,
             converted(GuardDutyError::every_variant()),
+        ),
+        (
+            ElbError::SERVICE,
+            ElbError::CODES,
+            converted(ElbError::every_variant()),
+        ),
+        (
+            WafError::SERVICE,
+            WafError::CODES,
+            converted(WafError::every_variant()),
         ),
     ]
 }

@@ -37,7 +37,7 @@ pub const HEALTH: &str = "elbv2:health:";
 pub const MAX_TAGS: usize = 50;
 
 /// A health check's settings (`CreateTargetGroup`'s `HealthCheck*` members).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthCheck {
     /// `HealthCheckEnabled`.
     pub enabled: bool,

@@ -297,7 +297,10 @@ def test_web_acl_filters_proxied_traffic(server, app):
         waf.check_capacity(Scope="REGIONAL", Rules=[{
             "Name": "r", "Priority": 1, "Action": {"Block": {}},
             "VisibilityConfig": visibility("r"),
-            "Statement": {"RateBasedStatement": {"Limit": 5, "AggregateKeyType": "IP"}}}])
+            "Statement": {"ByteMatchStatement": {
+                "SearchString": b"two words", "FieldToMatch": {"UriPath": {}},
+                "PositionalConstraint": "CONTAINS_WORD",
+                "TextTransformations": [{"Priority": 0, "Type": "NONE"}]}}}])
     assert code(e) == "WAFInvalidParameterException"
     with pytest.raises(ClientError) as e:
         server.client("wafv2", region="eu-west-1").list_web_acls(Scope="CLOUDFRONT")
@@ -313,7 +316,7 @@ def test_web_acl_filters_proxied_traffic(server, app):
              what="updated IP set")
     assert request(port, "/", headers={"X-Forwarded-For": "203.0.113.9"})[0] == 200
     waf.disassociate_web_acl(ResourceArn=lb["LoadBalancerArn"])
-    wait_for(lambda: request(port, "/search?q=<script>")[0] == 200, what="web ACL lifted")
+    wait_for(lambda: request(port, "/search?q=%3Cscript%3E")[0] == 200, what="web ACL lifted")
     assert waf.get_web_acl_for_resource(ResourceArn=lb["LoadBalancerArn"]).get("WebACL") is None
     listed = waf.list_web_acls(Scope="REGIONAL")["WebACLs"]
     assert [a["Name"] for a in listed] == ["app-acl"]

@@ -124,7 +124,8 @@ fn headers_of(v: Option<&Value>) -> Vec<(String, String)> {
 }
 
 /// An `Action`/`DefaultAction` shape.
-fn action_of(v: &Value, bodies: &Value, default: bool) -> Result<Action, Invalid> {
+/// `bodies` is `None` when only capacity is asked (`CheckCapacity` has no bodies).
+fn action_of(v: &Value, bodies: Option<&Value>, default: bool) -> Result<Action, Invalid> {
     let obj = v.as_object().filter(|o| o.len() == 1).ok_or_else(|| {
         inv("RULE_ACTION", "", "Exactly one action is required.")
     })?;
@@ -145,8 +146,9 @@ fn action_of(v: &Value, bodies: &Value, default: bool) -> Result<Action, Invalid
                 .ok_or_else(|| inv("CUSTOM_RESPONSE", status.to_string(), "The response code must be from 200 to 599."))?;
             let body = match custom.get("CustomResponseBodyKey").and_then(Value::as_str) {
                 None => None,
+                Some(_) if bodies.is_none() => None,
                 Some(key) => {
-                    let b = bodies.get(key).ok_or_else(|| {
+                    let b = bodies.and_then(|b| b.get(key)).ok_or_else(|| {
                         inv("CUSTOM_RESPONSE_BODY_KEY", key, "The custom response body key does not exist.")
                     })?;
                     let ct = b.get("ContentType").and_then(Value::as_str).and_then(content_type).unwrap_or("text/plain");
@@ -168,6 +170,16 @@ impl WebAcl {
         rules: &[Value],
         default_action: &Value,
         bodies: &Value,
+        refs: &Refs,
+    ) -> Result<WebAcl, Invalid> {
+        WebAcl::compile_with(arn, rules, default_action, Some(bodies), refs)
+    }
+
+    fn compile_with(
+        arn: &str,
+        rules: &[Value],
+        default_action: &Value,
+        bodies: Option<&Value>,
         refs: &Refs,
     ) -> Result<WebAcl, Invalid> {
         let mut out = Vec::new();
@@ -233,7 +245,7 @@ impl WebAcl {
 
 /// The WCUs of a list of rules (`CheckCapacity`).
 pub fn capacity(rules: &[Value], refs: &Refs) -> Result<u64, Invalid> {
-    let acl = WebAcl::compile("check", rules, &serde_json::json!({"Allow": {}}), &Value::Null, refs)?;
+    let acl = WebAcl::compile_with("check", rules, &serde_json::json!({"Allow": {}}), None, refs)?;
     Ok(acl.capacity)
 }
 

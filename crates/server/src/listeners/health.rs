@@ -54,7 +54,12 @@ impl HealthTable {
             for (arn, targets) in m.iter_mut() {
                 let keys: BTreeSet<String> = groups
                     .get(arn)
-                    .map(|g| g.targets.iter().map(|t| target_key(&t.id, t.port)).collect())
+                    .map(|g| {
+                        g.targets
+                            .iter()
+                            .map(|t| target_key(&t.id, t.port))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 targets.retain(|k, _| keys.contains(k));
             }
@@ -86,7 +91,11 @@ impl HealthTable {
                 t.ok = t.ok.saturating_add(1);
                 t.failed = 0;
                 if t.ok >= hc.healthy_threshold {
-                    t.health = TargetHealth { state: "healthy".into(), reason: None, description: None };
+                    t.health = TargetHealth {
+                        state: "healthy".into(),
+                        reason: None,
+                        description: None,
+                    };
                 }
             }
             Err((reason, description)) => {
@@ -112,13 +121,16 @@ impl HealthTable {
 
 /// Whether a status code passes the matcher (`200`, `200,202`, `200-299`).
 pub fn matcher_accepts(matcher: &str, status: u16) -> bool {
-    matcher.split(',').map(str::trim).any(|part| match part.split_once('-') {
-        Some((lo, hi)) => match (lo.parse::<u16>(), hi.parse::<u16>()) {
-            (Ok(lo), Ok(hi)) => (lo..=hi).contains(&status),
-            _ => false,
-        },
-        None => part.parse::<u16>() == Ok(status),
-    })
+    matcher
+        .split(',')
+        .map(str::trim)
+        .any(|part| match part.split_once('-') {
+            Some((lo, hi)) => match (lo.parse::<u16>(), hi.parse::<u16>()) {
+                (Ok(lo), Ok(hi)) => (lo..=hi).contains(&status),
+                _ => false,
+            },
+            None => part.parse::<u16>() == Ok(status),
+        })
 }
 
 /// One health check of a target.
@@ -133,26 +145,40 @@ async fn probe(target: &Target, hc: &HealthCheck) -> Result<(), (String, String)
     let check = async {
         let mut stream = tokio::net::TcpStream::connect((host.as_str(), port))
             .await
-            .map_err(|_| ("Target.FailedHealthChecks".to_string(), "Health checks failed".to_string()))?;
+            .map_err(|_| {
+                (
+                    "Target.FailedHealthChecks".to_string(),
+                    "Health checks failed".to_string(),
+                )
+            })?;
         let request = format!(
             "GET {} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: ELB-HealthChecker/2.0\r\nAccept-Encoding: gzip, compressed\r\nConnection: close\r\n\r\n",
             hc.path
         );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|_| ("Target.FailedHealthChecks".to_string(), "Health checks failed".to_string()))?;
+        stream.write_all(request.as_bytes()).await.map_err(|_| {
+            (
+                "Target.FailedHealthChecks".to_string(),
+                "Health checks failed".to_string(),
+            )
+        })?;
         let mut head = [0u8; 64];
-        let n = stream
-            .read(&mut head)
-            .await
-            .map_err(|_| ("Target.FailedHealthChecks".to_string(), "Health checks failed".to_string()))?;
+        let n = stream.read(&mut head).await.map_err(|_| {
+            (
+                "Target.FailedHealthChecks".to_string(),
+                "Health checks failed".to_string(),
+            )
+        })?;
         let line = String::from_utf8_lossy(head.get(..n).unwrap_or_default()).to_string();
         let status = line
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse::<u16>().ok())
-            .ok_or_else(|| ("Target.FailedHealthChecks".to_string(), "Health checks failed".to_string()))?;
+            .ok_or_else(|| {
+                (
+                    "Target.FailedHealthChecks".to_string(),
+                    "Health checks failed".to_string(),
+                )
+            })?;
         if matcher_accepts(&hc.matcher, status) {
             Ok(())
         } else {
@@ -164,7 +190,10 @@ async fn probe(target: &Target, hc: &HealthCheck) -> Result<(), (String, String)
     };
     match tokio::time::timeout(timeout, check).await {
         Ok(r) => r,
-        Err(_) => Err(("Target.Timeout".to_string(), "Request timed out".to_string())),
+        Err(_) => Err((
+            "Target.Timeout".to_string(),
+            "Request timed out".to_string(),
+        )),
     }
 }
 
@@ -220,15 +249,33 @@ mod tests {
     #[test]
     fn thresholds_move_targets_between_states() {
         let table = HealthTable::default();
-        let hc = HealthCheck { healthy_threshold: 2, unhealthy_threshold: 2, ..HealthCheck::default() };
-        let fail = || Err(("Target.Timeout".to_string(), "Request timed out".to_string()));
-        assert!(table.record("g", "t", Ok(()), &hc).is_none(), "still initial");
+        let hc = HealthCheck {
+            healthy_threshold: 2,
+            unhealthy_threshold: 2,
+            ..HealthCheck::default()
+        };
+        let fail = || {
+            Err((
+                "Target.Timeout".to_string(),
+                "Request timed out".to_string(),
+            ))
+        };
+        assert!(
+            table.record("g", "t", Ok(()), &hc).is_none(),
+            "still initial"
+        );
         assert!(table.record("g", "t", Ok(()), &hc).is_some(), "healthy");
-        let t = Target { id: "t".into(), port: 0 };
+        let t = Target {
+            id: "t".into(),
+            port: 0,
+        };
         let _ = t;
         assert!(table.record("g", "t", fail(), &hc).is_none());
         let all = table.record("g", "t", fail(), &hc).unwrap();
         assert_eq!(all.get("t").unwrap().state, "unhealthy");
-        assert_eq!(all.get("t").unwrap().reason.as_deref(), Some("Target.Timeout"));
+        assert_eq!(
+            all.get("t").unwrap().reason.as_deref(),
+            Some("Target.Timeout")
+        );
     }
 }

@@ -105,7 +105,11 @@ impl Job for Listeners {
         Duration::from_millis(500)
     }
 
-    fn step<'a>(&'a self, app: &'a App, _lease: Option<&'a rampart_store::Lease>) -> StepFuture<'a> {
+    fn step<'a>(
+        &'a self,
+        app: &'a App,
+        _lease: Option<&'a rampart_store::Lease>,
+    ) -> StepFuture<'a> {
         Box::pin(async move {
             let generation = runtime::generation(&app.store)
                 .await
@@ -120,9 +124,12 @@ impl Job for Listeners {
             let mut acls = HashMap::new();
             for l in &snapshot.listeners {
                 if !acls.contains_key(&l.load_balancer_arn) {
-                    let acl = rampart_services::wafv2::compiled::for_resource(&app.store, &l.load_balancer_arn)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{}", e.code()))?;
+                    let acl = rampart_services::wafv2::compiled::for_resource(
+                        &app.store,
+                        &l.load_balancer_arn,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.code()))?;
                     acls.insert(l.load_balancer_arn.clone(), acl.map(Arc::new));
                 }
             }
@@ -188,11 +195,8 @@ impl Listeners {
             }) {
                 Ok(listener) => {
                     let slot = Arc::new(RwLock::new(config));
-                    let task = tokio::spawn(proxy::serve(
-                        listener,
-                        slot.clone(),
-                        self.shared.clone(),
-                    ));
+                    let task =
+                        tokio::spawn(proxy::serve(listener, slot.clone(), self.shared.clone()));
                     tracing::info!(%addr, "load balancer listener bound");
                     state.ports.insert(port, Bound { task, config: slot });
                 }

@@ -64,7 +64,10 @@ pub async fn serve(
                 async move {
                     Ok::<_, Infallible>(match current {
                         Some(cfg) => handle(req, peer, &cfg, &shared).await,
-                        None => plain(StatusCode::SERVICE_UNAVAILABLE, "503 Service Temporarily Unavailable"),
+                        None => plain(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "503 Service Temporarily Unavailable",
+                        ),
                     })
                 }
             });
@@ -114,11 +117,21 @@ fn response(status: u16, headers: &[(String, String)], body: Option<(&str, &str)
 }
 
 /// One request through the listener.
-async fn handle(req: Request<Incoming>, peer: SocketAddr, cfg: &PortConfig, shared: &Shared) -> Reply {
+async fn handle(
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    cfg: &PortConfig,
+    shared: &Shared,
+) -> Reply {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return plain(StatusCode::PAYLOAD_TOO_LARGE, "413 Request Entity Too Large"),
+        Err(_) => {
+            return plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "413 Request Entity Too Large",
+            )
+        }
     };
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or_default().to_string();
@@ -128,7 +141,11 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr, cfg: &PortConfig, shar
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let host = host_header.split(':').next().unwrap_or_default().to_string();
+    let host = host_header
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let mut inserted: Vec<(String, String)> = Vec::new();
     if let Some(acl) = &cfg.web_acl {
         let waf_request = engine::fields::Request {
@@ -138,9 +155,17 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr, cfg: &PortConfig, shar
             headers: parts
                 .headers
                 .iter()
-                .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
                 .collect(),
-            body: body.get(..INSPECTION_LIMIT.min(body.len())).unwrap_or_default().to_vec(),
+            body: body
+                .get(..INSPECTION_LIMIT.min(body.len()))
+                .unwrap_or_default()
+                .to_vec(),
             body_oversize: body.len() > INSPECTION_LIMIT,
             source_ip: Some(peer.ip()),
         };
@@ -159,7 +184,11 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr, cfg: &PortConfig, shar
         }
     }
     match cfg.listener.route(&host, &path) {
-        Action::Fixed { status, content_type, body } => response(
+        Action::Fixed {
+            status,
+            content_type,
+            body,
+        } => response(
             *status,
             &[],
             Some((
@@ -167,7 +196,14 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr, cfg: &PortConfig, shar
                 body.as_deref().unwrap_or_default(),
             )),
         ),
-        Action::Redirect { protocol, port, host: to_host, path: to_path, query: to_query, status } => {
+        Action::Redirect {
+            protocol,
+            port,
+            host: to_host,
+            path: to_path,
+            query: to_query,
+            status,
+        } => {
             let listener_port = cfg.listener.port.to_string();
             let fill = |s: &str| {
                 s.replace("#{protocol}", "http")
@@ -178,7 +214,8 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr, cfg: &PortConfig, shar
             };
             let scheme = fill(protocol).to_ascii_lowercase();
             let port = fill(port);
-            let default_port = (scheme == "http" && port == "80") || (scheme == "https" && port == "443");
+            let default_port =
+                (scheme == "http" && port == "80") || (scheme == "https" && port == "443");
             let mut location = format!("{scheme}://{}", fill(to_host));
             if !default_port {
                 location.push(':');
@@ -194,7 +231,10 @@ async fn handle(req: Request<Incoming>, peer: SocketAddr, cfg: &PortConfig, shar
         }
         Action::Forward(groups) => {
             let Some(target) = pick(cfg, shared, groups) else {
-                return plain(StatusCode::SERVICE_UNAVAILABLE, "503 Service Temporarily Unavailable");
+                return plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "503 Service Temporarily Unavailable",
+                );
             };
             forward(parts, body, peer, cfg.listener.port, &target, &inserted).await
         }
@@ -278,7 +318,11 @@ async fn forward(
             headers.append(k.clone(), v.clone());
         }
     }
-    let xff = match parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+    let xff = match parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
         Some(prior) => format!("{prior}, {}", peer.ip()),
         None => peer.ip().to_string(),
     };

@@ -76,7 +76,9 @@ pub fn parse_action(v: &Value) -> ElbResult<Action> {
         }
         "fixed-response" => {
             let cfg = v.get("FixedResponseConfig").ok_or_else(|| {
-                ElbError::invalid("A fixed response config must be specified for a fixed-response action")
+                ElbError::invalid(
+                    "A fixed response config must be specified for a fixed-response action",
+                )
             })?;
             let code = s(cfg, "StatusCode").unwrap_or_default();
             let status = code
@@ -97,11 +99,17 @@ pub fn parse_action(v: &Value) -> ElbResult<Action> {
             let status = match s(cfg, "StatusCode").unwrap_or_default() {
                 "HTTP_301" => 301,
                 "HTTP_302" => 302,
-                other => return Err(bad_action(format!("Invalid redirect status code '{other}'"))),
+                other => {
+                    return Err(bad_action(format!(
+                        "Invalid redirect status code '{other}'"
+                    )))
+                }
             };
             let protocol = s(cfg, "Protocol").unwrap_or("#{protocol}").to_string();
             if !matches!(protocol.as_str(), "#{protocol}" | "HTTP" | "HTTPS") {
-                return Err(bad_action(format!("Invalid redirect protocol '{protocol}'")));
+                return Err(bad_action(format!(
+                    "Invalid redirect protocol '{protocol}'"
+                )));
             }
             Ok(Action::Redirect {
                 protocol,
@@ -173,7 +181,12 @@ pub fn parse_condition(v: &Value) -> ElbResult<Condition> {
         .and_then(|c| c.get("Values"))
         .or_else(|| v.get("Values"))
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     values.dedup();
     if values.is_empty() {
@@ -182,7 +195,9 @@ pub fn parse_condition(v: &Value) -> ElbResult<Condition> {
         )));
     }
     if values.iter().any(|p| p.len() > 128) {
-        return Err(ElbError::invalid("A condition value cannot exceed 128 characters"));
+        return Err(ElbError::invalid(
+            "A condition value cannot exceed 128 characters",
+        ));
     }
     Ok(match field {
         "path-pattern" => Condition::Path(values),
@@ -215,7 +230,9 @@ pub fn wildcard(pattern: &[u8], text: &[u8]) -> bool {
             },
         }
     }
-    pattern.get(p..).is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
+    pattern
+        .get(p..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
 }
 
 #[cfg(test)]
@@ -242,7 +259,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             f,
-            Action::Fixed { status: 418, content_type: None, body: Some("tea".into()) }
+            Action::Fixed {
+                status: 418,
+                content_type: None,
+                body: Some("tea".into())
+            }
         );
         let e = parse_action(&json!({"Type": "fixed-response",
             "FixedResponseConfig": {"StatusCode": "302"}}))

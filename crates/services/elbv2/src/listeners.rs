@@ -184,9 +184,13 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbResu
     let l = model::listener(&mut db, account, arn).await?;
     let path = model::rule_path(&ctx.region, l.arn());
     for r in model::list_all::<RuleDoc>(&mut db, account, RULE, &path).await? {
-        db.entities().delete(account, RULE, &r.entity.name_key).await?;
+        db.entities()
+            .delete(account, RULE, &r.entity.name_key)
+            .await?;
     }
-    db.entities().delete(account, LISTENER, &l.entity.name_key).await?;
+    db.entities()
+        .delete(account, LISTENER, &l.entity.name_key)
+        .await?;
     model::bump_generation(&mut db).await?;
     Ok(json!({}))
 }

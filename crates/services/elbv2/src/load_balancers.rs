@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::{
     error::{ElbError, ElbResult},
-    model::{self, Loaded, LoadBalancerDoc, LISTENER, LOAD_BALANCER, RULE},
+    model::{self, LoadBalancerDoc, Loaded, LISTENER, LOAD_BALANCER, RULE},
     tags,
 };
 
@@ -59,12 +59,19 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbResu
     }
     let mut subnets = strings(input, "Subnets");
     if let Some(maps) = input.get("SubnetMappings").and_then(Value::as_array) {
-        subnets.extend(maps.iter().filter_map(|m| opt_str(m, "SubnetId").map(str::to_string)));
+        subnets.extend(
+            maps.iter()
+                .filter_map(|m| opt_str(m, "SubnetId").map(str::to_string)),
+        );
     }
     let doc = LoadBalancerDoc {
         name: name.to_string(),
-        scheme: opt_str(input, "Scheme").unwrap_or("internet-facing").to_string(),
-        ip_address_type: opt_str(input, "IpAddressType").unwrap_or("ipv4").to_string(),
+        scheme: opt_str(input, "Scheme")
+            .unwrap_or("internet-facing")
+            .to_string(),
+        ip_address_type: opt_str(input, "IpAddressType")
+            .unwrap_or("ipv4")
+            .to_string(),
         // Rampart has no VPCs: one stand-in id, the same for every load balancer.
         vpc_id: Some("vpc-00000000".into()),
         subnets,
@@ -148,9 +155,7 @@ pub async fn describe(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbRe
             let lb = model::load::<LoadBalancerDoc>(&mut db, account, LOAD_BALANCER, &key)
                 .await?
                 .ok_or_else(|| {
-                    ElbError::LoadBalancerNotFound(format!(
-                        "Load balancers '[{name}]' not found"
-                    ))
+                    ElbError::LoadBalancerNotFound(format!("Load balancers '[{name}]' not found"))
                 })?;
             out.push(shown(&lb, &ctx.region));
         }
@@ -190,9 +195,13 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbResu
         )
         .await?;
         for r in rules {
-            db.entities().delete(account, RULE, &r.entity.name_key).await?;
+            db.entities()
+                .delete(account, RULE, &r.entity.name_key)
+                .await?;
         }
-        db.entities().delete(account, LISTENER, &l.entity.name_key).await?;
+        db.entities()
+            .delete(account, LISTENER, &l.entity.name_key)
+            .await?;
     }
     db.entities()
         .delete(account, LOAD_BALANCER, &lb.entity.name_key)

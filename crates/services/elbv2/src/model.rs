@@ -181,7 +181,12 @@ impl<T> Loaded<T> {
 
 /// A new random resource id (16 hex digits, as AWS's).
 pub fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string().chars().take(16).collect()
+    uuid::Uuid::new_v4()
+        .simple()
+        .to_string()
+        .chars()
+        .take(16)
+        .collect()
 }
 
 /// The ARN prefix of the account's resources in `region`.
@@ -275,9 +280,8 @@ pub async fn load_balancer(
     region: &str,
     arn: &str,
 ) -> ElbResult<Loaded<LoadBalancerDoc>> {
-    let missing = || {
-        ElbError::LoadBalancerNotFound(format!("One or more load balancers not found: {arn}"))
-    };
+    let missing =
+        || ElbError::LoadBalancerNotFound(format!("One or more load balancers not found: {arn}"));
     let name = name_in_arn(arn, "loadbalancer").ok_or_else(missing)?;
     match load::<LoadBalancerDoc>(db, account, LOAD_BALANCER, &name_key(region, &name)).await? {
         Some(lb) if lb.arn() == arn => Ok(lb),
@@ -302,14 +306,12 @@ pub async fn target_group(
 }
 
 /// The listener an ARN names, or `ListenerNotFound`.
-pub async fn listener(
-    db: &mut Db<'_>,
-    account: &str,
-    arn: &str,
-) -> ElbResult<Loaded<ListenerDoc>> {
+pub async fn listener(db: &mut Db<'_>, account: &str, arn: &str) -> ElbResult<Loaded<ListenerDoc>> {
     load::<ListenerDoc>(db, account, LISTENER, arn)
         .await?
-        .ok_or_else(|| ElbError::ListenerNotFound(format!("One or more listeners not found: {arn}")))
+        .ok_or_else(|| {
+            ElbError::ListenerNotFound(format!("One or more listeners not found: {arn}"))
+        })
 }
 
 /// The rule an ARN names, or `RuleNotFound`.
@@ -374,6 +376,13 @@ pub fn epoch(t: DateTime<Utc>) -> Value {
     serde_json::json!(t.timestamp_millis() as f64 / 1000.0)
 }
 
+/// Sets a member of a JSON object (a no-op on anything else).
+pub fn put(v: &mut Value, key: &str, value: impl Into<Value>) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_string(), value.into());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -383,7 +392,8 @@ mod tests {
         let lb = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/0123456789abcdef";
         assert_eq!(name_in_arn(lb, "loadbalancer").as_deref(), Some("web"));
         assert_eq!(name_in_arn(lb, "targetgroup"), None);
-        let tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg1/0123456789abcdef";
+        let tg =
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg1/0123456789abcdef";
         assert_eq!(name_in_arn(tg, "targetgroup").as_deref(), Some("tg1"));
         assert_eq!(last_segment(tg), "0123456789abcdef");
         assert_eq!(name_in_arn("nonsense", "targetgroup"), None);

@@ -43,7 +43,9 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbResu
         .cloned()
         .unwrap_or_default();
     if conditions.is_empty() {
-        return Err(ElbError::invalid("At least one condition must be specified"));
+        return Err(ElbError::invalid(
+            "At least one condition must be specified",
+        ));
     }
     for c in &conditions {
         parse_condition(c)?;
@@ -137,7 +139,9 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbResu
         ));
     }
     let r = model::rule(&mut db, account, arn).await?;
-    db.entities().delete(account, RULE, &r.entity.name_key).await?;
+    db.entities()
+        .delete(account, RULE, &r.entity.name_key)
+        .await?;
     model::bump_generation(&mut db).await?;
     Ok(json!({}))
 }

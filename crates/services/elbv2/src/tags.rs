@@ -28,7 +28,9 @@ pub fn parse(tags: Option<&Value>) -> ElbResult<BTreeMap<String, String>> {
         }
     }
     if out.len() > MAX_TAGS {
-        return Err(ElbError::TooManyTags("The quota for tags has been reached".into()));
+        return Err(ElbError::TooManyTags(
+            "The quota for tags has been reached".into(),
+        ));
     }
     Ok(out)
 }
@@ -114,7 +116,9 @@ async fn on_resource(
         let l = model::listener(db, account, arn).await?;
         apply(db, ctx, l, change).await
     } else {
-        Err(ElbError::invalid(format!("'{arn}' is not a valid resource ARN")))
+        Err(ElbError::invalid(format!(
+            "'{arn}' is not a valid resource ARN"
+        )))
     }
 }
 

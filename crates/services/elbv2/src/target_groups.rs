@@ -18,8 +18,8 @@ use crate::{
     actions::{parse_actions, Action},
     error::{ElbError, ElbResult},
     model::{
-        self, HealthCheck, ListenerDoc, Loaded, RuleDoc, Target, TargetGroupDoc, HEALTH,
-        LISTENER, RULE, TARGET_GROUP,
+        self, HealthCheck, ListenerDoc, Loaded, RuleDoc, Target, TargetGroupDoc, HEALTH, LISTENER,
+        RULE, TARGET_GROUP,
     },
     tags,
 };
@@ -73,13 +73,21 @@ fn health_check(input: &Value) -> ElbResult<HealthCheck> {
     let d = HealthCheck::default();
     let path = opt_str(input, "HealthCheckPath").unwrap_or("/").to_string();
     if !path.starts_with('/') {
-        return Err(ElbError::invalid("Health check path must begin with a '/' character"));
+        return Err(ElbError::invalid(
+            "Health check path must begin with a '/' character",
+        ));
     }
-    let port = opt_str(input, "HealthCheckPort").unwrap_or("traffic-port").to_string();
+    let port = opt_str(input, "HealthCheckPort")
+        .unwrap_or("traffic-port")
+        .to_string();
     if port != "traffic-port" && port.parse::<u16>().map_or(true, |p| p == 0) {
-        return Err(ElbError::invalid(format!("Health check port '{port}' is not valid")));
+        return Err(ElbError::invalid(format!(
+            "Health check port '{port}' is not valid"
+        )));
     }
-    let protocol = opt_str(input, "HealthCheckProtocol").unwrap_or("HTTP").to_string();
+    let protocol = opt_str(input, "HealthCheckProtocol")
+        .unwrap_or("HTTP")
+        .to_string();
     if protocol != "HTTP" {
         return Err(ElbError::invalid(format!(
             "Health check protocol '{protocol}' is not supported by Rampart (HTTP)"
@@ -93,7 +101,13 @@ fn health_check(input: &Value) -> ElbResult<HealthCheck> {
         interval: int_in(input, "HealthCheckIntervalSeconds", 5, 300, d.interval)?,
         timeout: int_in(input, "HealthCheckTimeoutSeconds", 2, 120, d.timeout)?,
         healthy_threshold: int_in(input, "HealthyThresholdCount", 2, 10, d.healthy_threshold)?,
-        unhealthy_threshold: int_in(input, "UnhealthyThresholdCount", 2, 10, d.unhealthy_threshold)?,
+        unhealthy_threshold: int_in(
+            input,
+            "UnhealthyThresholdCount",
+            2,
+            10,
+            d.unhealthy_threshold,
+        )?,
         matcher: input
             .get("Matcher")
             .and_then(|m| opt_str(m, "HttpCode"))
@@ -185,7 +199,9 @@ pub async fn usage(
         lb_of.insert(l.arn().to_string(), l.doc.load_balancer_arn.clone());
         if let Ok(Action::Forward(groups)) = parse_actions(&l.doc.default_actions) {
             for (tg, _) in groups {
-                out.entry(tg).or_default().insert(l.doc.load_balancer_arn.clone());
+                out.entry(tg)
+                    .or_default()
+                    .insert(l.doc.load_balancer_arn.clone());
             }
         }
     }
@@ -298,10 +314,17 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbResu
 /// The targets an input lists, with the group's port as the default.
 fn targets_in(input: &Value, tg: &TargetGroupDoc) -> ElbResult<Vec<Target>> {
     let mut out = Vec::new();
-    for t in input.get("Targets").and_then(Value::as_array).into_iter().flatten() {
+    for t in input
+        .get("Targets")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let id = opt_str(t, "Id").unwrap_or_default().to_string();
         if id.is_empty() {
-            return Err(ElbError::InvalidTarget("A target ID must be specified".into()));
+            return Err(ElbError::InvalidTarget(
+                "A target ID must be specified".into(),
+            ));
         }
         if tg.target_type == "ip" && id.parse::<std::net::IpAddr>().is_err() {
             return Err(ElbError::InvalidTarget(format!(
@@ -370,11 +393,7 @@ pub async fn recorded_health(
 
 /// `DescribeTargetHealth`: the health checker's verdicts; `unused` for a group no listener
 /// forwards to, `initial` before the first verdict.
-pub async fn describe_health(
-    input: &Value,
-    ctx: &CallContext,
-    mut db: Db<'_>,
-) -> ElbResult<Value> {
+pub async fn describe_health(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbResult<Value> {
     let account = &ctx.principal.account_id;
     let arn = opt_str(input, "TargetGroupArn").unwrap_or_default();
     let tg = model::target_group(&mut db, account, &ctx.region, arn).await?;
@@ -384,7 +403,9 @@ pub async fn describe_health(
     } else {
         asked
     };
-    let in_use = usage(&mut db, account, &ctx.region).await?.contains_key(arn);
+    let in_use = usage(&mut db, account, &ctx.region)
+        .await?
+        .contains_key(arn);
     let health = recorded_health(&mut db, arn).await?;
     let hc_port = &tg.doc.health_check.port;
     let out: Vec<Value> = targets
@@ -406,18 +427,21 @@ pub async fn describe_health(
                     ),
                 }
             } else {
-                health.get(&target_key(&t.id, t.port)).cloned().unwrap_or(TargetHealth {
-                    state: "initial".into(),
-                    reason: Some("Elb.InitialHealthChecking".into()),
-                    description: Some("Initial health checks in progress".into()),
-                })
+                health
+                    .get(&target_key(&t.id, t.port))
+                    .cloned()
+                    .unwrap_or(TargetHealth {
+                        state: "initial".into(),
+                        reason: Some("Elb.InitialHealthChecking".into()),
+                        description: Some("Initial health checks in progress".into()),
+                    })
             };
             let mut th = json!({"State": h.state});
             if let Some(r) = h.reason {
-                th["Reason"] = json!(r);
+                crate::model::put(&mut th, "Reason", json!(r));
             }
             if let Some(d) = h.description {
-                th["Description"] = json!(d);
+                crate::model::put(&mut th, "Description", json!(d));
             }
             let port = if hc_port == "traffic-port" {
                 t.port.to_string()

@@ -11,7 +11,6 @@ pub use rampart_accessanalyzer as accessanalyzer;
 pub use rampart_cloudtrail as cloudtrail;
 pub use rampart_elbv2 as elbv2;
 pub use rampart_events as events;
-pub use rampart_wafv2 as wafv2;
 pub use rampart_guardduty as guardduty;
 pub use rampart_iam as iam;
 pub use rampart_kit::{
@@ -31,4 +30,5 @@ pub use rampart_secretsmanager as secretsmanager;
 pub use rampart_sts as sts;
 pub use rampart_sts::saml_signatures_available;
 pub use rampart_trails as trails;
+pub use rampart_wafv2 as wafv2;
 pub use registry::Registry;

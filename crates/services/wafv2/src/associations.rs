@@ -90,7 +90,11 @@ pub async fn disassociate(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> W
 pub async fn for_resource(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResult<Value> {
     let resource = opt_str(input, "ResourceArn").unwrap_or_default();
     load_balancer(&mut db, ctx, resource).await?;
-    let Some(acl) = db.settings().get(&format!("{ASSOCIATION}{resource}")).await? else {
+    let Some(acl) = db
+        .settings()
+        .get(&format!("{ASSOCIATION}{resource}"))
+        .await?
+    else {
         return Ok(json!({}));
     };
     let got = web_acls::get(&json!({ "ARN": acl }), ctx, db).await?;
@@ -101,7 +105,8 @@ pub async fn for_resource(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> W
 pub async fn resources(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResult<Value> {
     let acl_arn = opt_str(input, "WebACLArn").unwrap_or_default();
     let item = model::find_arn(&mut db, ctx, acl_arn).await?;
-    if item.doc.scope != "REGIONAL" || model::parse_arn(acl_arn).is_none_or(|p| p.0 != Kind::WebAcl) {
+    if item.doc.scope != "REGIONAL" || model::parse_arn(acl_arn).is_none_or(|p| p.0 != Kind::WebAcl)
+    {
         return Err(WafError::missing());
     }
     match opt_str(input, "ResourceType") {

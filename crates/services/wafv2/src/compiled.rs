@@ -39,11 +39,14 @@ pub async fn refs(
     };
     for (list, kind) in [(ips, Kind::IpSet), (regexes, Kind::RegexSet)] {
         for arn in list {
-            let (k, region, scope, name, id) = model::parse_arn(&arn).ok_or_else(|| {
-                WafError::invalid("RESOURCE_ARN", &arn, "The ARN isn’t valid.")
-            })?;
+            let (k, region, scope, name, id) = model::parse_arn(&arn)
+                .ok_or_else(|| WafError::invalid("RESOURCE_ARN", &arn, "The ARN isn’t valid."))?;
             if k != kind {
-                return Err(WafError::invalid("RESOURCE_ARN", &arn, "The ARN names another kind of set."));
+                return Err(WafError::invalid(
+                    "RESOURCE_ARN",
+                    &arn,
+                    "The ARN names another kind of set.",
+                ));
             }
             let key = model::key(&region, &scope, &name);
             let doc = entity::load_doc::<ItemDoc>(db, account, kind.entity_kind(), &key)

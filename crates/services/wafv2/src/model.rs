@@ -127,7 +127,11 @@ pub fn scope_of(input: &Value, ctx: &CallContext) -> WafResult<String> {
     match opt_str(input, "Scope").unwrap_or_default() {
         "REGIONAL" => Ok("REGIONAL".into()),
         "CLOUDFRONT" if ctx.region == "us-east-1" => Ok("CLOUDFRONT".into()),
-        other => Err(WafError::invalid("SCOPE_VALUE", other, "The scope is not valid.")),
+        other => Err(WafError::invalid(
+            "SCOPE_VALUE",
+            other,
+            "The scope is not valid.",
+        )),
     }
 }
 
@@ -135,7 +139,9 @@ pub fn scope_of(input: &Value, ctx: &CallContext) -> WafResult<String> {
 pub fn check_name(name: &str) -> WafResult<()> {
     let ok = !name.is_empty()
         && name.len() <= 128
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     if ok {
         Ok(())
     } else {
@@ -150,7 +156,11 @@ pub fn key(region: &str, scope: &str, name: &str) -> String {
 
 /// The ARN of an item.
 pub fn arn(kind: Kind, region: &str, account: &str, scope: &str, name: &str, id: &str) -> String {
-    let s = if scope == "CLOUDFRONT" { "global" } else { "regional" };
+    let s = if scope == "CLOUDFRONT" {
+        "global"
+    } else {
+        "regional"
+    };
     format!(
         "arn:aws:wafv2:{region}:{account}:{s}/{}/{name}/{id}",
         kind.segment()
@@ -208,9 +218,8 @@ pub async fn find(
 
 /// The item an ARN names in the caller's account, or `WAFNonexistentItemException`.
 pub async fn find_arn(db: &mut Db<'_>, ctx: &CallContext, arn: &str) -> WafResult<Item> {
-    let (kind, region, scope, name, id) = parse_arn(arn).ok_or_else(|| {
-        WafError::invalid("RESOURCE_ARN", arn, "The ARN isn’t valid.")
-    })?;
+    let (kind, region, scope, name, id) = parse_arn(arn)
+        .ok_or_else(|| WafError::invalid("RESOURCE_ARN", arn, "The ARN isn’t valid."))?;
     if region != ctx.region {
         return Err(WafError::missing());
     }
@@ -269,10 +278,20 @@ pub fn tags_in(input: &Value) -> BTreeMap<String, String> {
         .filter_map(|t| {
             Some((
                 t.get("Key")?.as_str()?.to_string(),
-                t.get("Value").and_then(Value::as_str).unwrap_or_default().to_string(),
+                t.get("Value")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
             ))
         })
         .collect()
+}
+
+/// Sets a member of a JSON object (a no-op on anything else).
+pub fn put(v: &mut Value, key: &str, value: impl Into<Value>) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_string(), value.into());
+    }
 }
 
 #[cfg(test)]
@@ -281,11 +300,23 @@ mod tests {
 
     #[test]
     fn arns_round_trip() {
-        let a = arn(Kind::IpSet, "eu-west-1", "123456789012", "REGIONAL", "ips", "abc");
-        assert_eq!(a, "arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/ips/abc");
+        let a = arn(
+            Kind::IpSet,
+            "eu-west-1",
+            "123456789012",
+            "REGIONAL",
+            "ips",
+            "abc",
+        );
+        assert_eq!(
+            a,
+            "arn:aws:wafv2:eu-west-1:123456789012:regional/ipset/ips/abc"
+        );
         let (k, r, s, n, i) = parse_arn(&a).unwrap();
-        assert_eq!((k, r.as_str(), s.as_str(), n.as_str(), i.as_str()),
-            (Kind::IpSet, "eu-west-1", "REGIONAL", "ips", "abc"));
+        assert_eq!(
+            (k, r.as_str(), s.as_str(), n.as_str(), i.as_str()),
+            (Kind::IpSet, "eu-west-1", "REGIONAL", "ips", "abc")
+        );
         assert!(parse_arn("arn:aws:s3:::bucket").is_none());
         assert!(check_name("a_b-1").is_ok());
         assert!(check_name("a b").is_err());

@@ -22,13 +22,18 @@ fn addresses(input: &Value, version: &str) -> WafResult<Vec<String>> {
     let list = rampart_kit::input::str_list(input, "Addresses");
     if list.len() > MAX_ADDRESSES {
         return Err(WafError::WAFLimitsExceededException(
-            "AWS WAF couldn’t perform the operation because you exceeded your resource limit.".into(),
+            "AWS WAF couldn’t perform the operation because you exceeded your resource limit."
+                .into(),
         ));
     }
     for a in &list {
         let ok = Net::parse(a).is_some_and(|n| n.addr.is_ipv4() == (version == "IPV4"));
         if !ok {
-            return Err(WafError::invalid("IP_ADDRESS", a, "The IP address is not valid."));
+            return Err(WafError::invalid(
+                "IP_ADDRESS",
+                a,
+                "The IP address is not valid.",
+            ));
         }
     }
     Ok(list)
@@ -46,25 +51,42 @@ fn patterns(input: &Value) -> WafResult<Vec<String>> {
         .collect();
     if list.len() > MAX_PATTERNS {
         return Err(WafError::WAFLimitsExceededException(
-            "AWS WAF couldn’t perform the operation because you exceeded your resource limit.".into(),
+            "AWS WAF couldn’t perform the operation because you exceeded your resource limit."
+                .into(),
         ));
     }
     for p in &list {
-        if regex::bytes::RegexBuilder::new(p).size_limit(1 << 20).build().is_err() {
-            return Err(WafError::invalid("REGEX_STRING", p, "The regular expression is not valid."));
+        if regex::bytes::RegexBuilder::new(p)
+            .size_limit(1 << 20)
+            .build()
+            .is_err()
+        {
+            return Err(WafError::invalid(
+                "REGEX_STRING",
+                p,
+                "The regular expression is not valid.",
+            ));
         }
     }
     Ok(list)
 }
 
 /// `CreateIPSet` and `CreateRegexPatternSet`.
-pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>, kind: Kind) -> WafResult<Value> {
+pub async fn create(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+    kind: Kind,
+) -> WafResult<Value> {
     let scope = model::scope_of(input, ctx)?;
     let name = opt_str(input, "Name").unwrap_or_default();
     model::check_name(name)?;
     let account = &ctx.principal.account_id;
     let key = model::key(&ctx.region, &scope, name);
-    if entity::find(&mut db, account, kind.entity_kind(), &key).await?.is_some() {
+    if entity::find(&mut db, account, kind.entity_kind(), &key)
+        .await?
+        .is_some()
+    {
         return Err(WafError::WAFDuplicateItemException(
             "AWS WAF couldn’t perform the operation because some resource in your request is a duplicate of an existing one.".into(),
         ));
@@ -98,18 +120,22 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>, kind: Kind) -
     let d = &item.doc;
     let mut out = json!({"Name": d.name, "Id": d.id, "ARN": item.arn()});
     if let Some(desc) = &d.description {
-        out["Description"] = json!(desc);
+        crate::model::put(&mut out, "Description", json!(desc));
     }
     let member = if kind == Kind::IpSet {
-        out["IPAddressVersion"] = json!(d.ip_address_version);
-        out["Addresses"] = json!(d.addresses);
+        crate::model::put(&mut out, "IPAddressVersion", json!(d.ip_address_version));
+        crate::model::put(&mut out, "Addresses", json!(d.addresses));
         "IPSet"
     } else {
-        out["RegularExpressionList"] = json!(d
-            .patterns
-            .iter()
-            .map(|p| json!({"RegexString": p}))
-            .collect::<Vec<_>>());
+        crate::model::put(
+            &mut out,
+            "RegularExpressionList",
+            json!(d
+                .patterns
+                .iter()
+                .map(|p| json!({"RegexString": p}))
+                .collect::<Vec<_>>()),
+        );
         "RegexPatternSet"
     };
     Ok(json!({ member: out, "LockToken": d.lock_token }))
@@ -117,7 +143,12 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>, kind: Kind) -
 
 /// `UpdateIPSet` and `UpdateRegexPatternSet`: replaces the contents when the lock token is
 /// current.
-pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>, kind: Kind) -> WafResult<Value> {
+pub async fn update(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+    kind: Kind,
+) -> WafResult<Value> {
     let mut item = find_named(&mut db, input, ctx, kind).await?;
     model::check_lock(input, &item)?;
     if kind == Kind::IpSet {
@@ -136,11 +167,17 @@ pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>, kind: Kind
 }
 
 /// `DeleteIPSet` and `DeleteRegexPatternSet`: refused while a web ACL references the set.
-pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>, kind: Kind) -> WafResult<Value> {
+pub async fn delete(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+    kind: Kind,
+) -> WafResult<Value> {
     let item = find_named(&mut db, input, ctx, kind).await?;
     model::check_lock(input, &item)?;
     let account = &ctx.principal.account_id;
-    let acls = model::list_all(&mut db, account, &ctx.region, Kind::WebAcl, &item.doc.scope).await?;
+    let acls =
+        model::list_all(&mut db, account, &ctx.region, Kind::WebAcl, &item.doc.scope).await?;
     let arn = item.arn().to_string();
     let used = acls.iter().any(|a| {
         serde_json::to_string(&a.doc.rules).is_ok_and(|t| t.contains(&format!("\"{arn}\"")))

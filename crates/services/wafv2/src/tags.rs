@@ -1,7 +1,12 @@
 //! Tags: `TagResource`, `UntagResource`, `ListTagsForResource` on web ACLs, IP sets and
 //! regex pattern sets.
 
-use rampart_kit::{context::CallContext, db::Db, entity, input::{opt_str, str_list}};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity,
+    input::{opt_str, str_list},
+};
 use serde_json::{json, Value};
 
 use crate::{
@@ -19,7 +24,8 @@ pub async fn tag(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResult<
     item.doc.tags.extend(model::tags_in(input));
     if item.doc.tags.len() > MAX_TAGS {
         return Err(WafError::WAFLimitsExceededException(
-            "AWS WAF couldn’t perform the operation because you exceeded your resource limit.".into(),
+            "AWS WAF couldn’t perform the operation because you exceeded your resource limit."
+                .into(),
         ));
     }
     entity::save_doc(&mut db, item.entity, &item.doc, ctx.now).await?;

@@ -6,8 +6,7 @@ use rampart_kit::{context::CallContext, db::Db, entity, input::opt_str};
 use serde_json::{json, Value};
 
 use crate::{
-    compiled,
-    engine,
+    compiled, engine,
     error::{WafError, WafResult},
     model::{self, Item, ItemDoc, Kind},
 };
@@ -57,12 +56,29 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResu
         tags: model::tags_in(input),
         default_action: input.get("DefaultAction").cloned().unwrap_or(Value::Null),
         rules: rules_in(input),
-        visibility_config: input.get("VisibilityConfig").cloned().unwrap_or(Value::Null),
-        custom_response_bodies: input.get("CustomResponseBodies").cloned().unwrap_or(Value::Null),
+        visibility_config: input
+            .get("VisibilityConfig")
+            .cloned()
+            .unwrap_or(Value::Null),
+        custom_response_bodies: input
+            .get("CustomResponseBodies")
+            .cloned()
+            .unwrap_or(Value::Null),
         ..ItemDoc::default()
     };
-    doc.capacity = compiled::compile(&mut db, account, &arn, &doc).await?.capacity;
-    let mut e = rampart_kit_entity(account, Kind::WebAcl, name, key, &ctx.region, &scope, arn, ctx);
+    doc.capacity = compiled::compile(&mut db, account, &arn, &doc)
+        .await?
+        .capacity;
+    let mut e = rampart_kit_entity(
+        account,
+        Kind::WebAcl,
+        name,
+        key,
+        &ctx.region,
+        &scope,
+        arn,
+        ctx,
+    );
     entity::write_doc(&mut e, &doc, ctx.now)?;
     db.entities().create(&e).await?;
     let item = Item { entity: e, doc };
@@ -131,10 +147,14 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResult<
         "LabelNamespace": compiled::namespace(&ctx.principal.account_id, &d.name),
     });
     if let Some(desc) = &d.description {
-        acl["Description"] = json!(desc);
+        crate::model::put(&mut acl, "Description", json!(desc));
     }
     if !d.custom_response_bodies.is_null() {
-        acl["CustomResponseBodies"] = d.custom_response_bodies.clone();
+        crate::model::put(
+            &mut acl,
+            "CustomResponseBodies",
+            d.custom_response_bodies.clone(),
+        );
     }
     Ok(json!({ "WebACL": acl, "LockToken": d.lock_token }))
 }
@@ -146,8 +166,14 @@ pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResu
     let d = &mut item.doc;
     d.default_action = input.get("DefaultAction").cloned().unwrap_or(Value::Null);
     d.rules = rules_in(input);
-    d.visibility_config = input.get("VisibilityConfig").cloned().unwrap_or(Value::Null);
-    d.custom_response_bodies = input.get("CustomResponseBodies").cloned().unwrap_or(Value::Null);
+    d.visibility_config = input
+        .get("VisibilityConfig")
+        .cloned()
+        .unwrap_or(Value::Null);
+    d.custom_response_bodies = input
+        .get("CustomResponseBodies")
+        .cloned()
+        .unwrap_or(Value::Null);
     if let Some(desc) = opt_str(input, "Description") {
         d.description = Some(desc.to_string());
     }
@@ -172,7 +198,11 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResu
         ));
     }
     db.entities()
-        .delete(&ctx.principal.account_id, Kind::WebAcl.entity_kind(), &item.entity.name_key)
+        .delete(
+            &ctx.principal.account_id,
+            Kind::WebAcl.entity_kind(),
+            &item.entity.name_key,
+        )
         .await?;
     Ok(json!({}))
 }
@@ -193,7 +223,14 @@ pub async fn list_kind(
         .unwrap_or(100)
         .clamp(1, 100) as usize;
     let marker = opt_str(input, "NextMarker");
-    let all = model::list_all(&mut db, &ctx.principal.account_id, &ctx.region, kind, &scope).await?;
+    let all = model::list_all(
+        &mut db,
+        &ctx.principal.account_id,
+        &ctx.region,
+        kind,
+        &scope,
+    )
+    .await?;
     let page: Vec<&Item> = all
         .iter()
         .filter(|i| marker.is_none_or(|m| i.doc.name.as_str() > m))
@@ -207,7 +244,7 @@ pub async fn list_kind(
         > limit;
     if more {
         if let Some(last) = page.last() {
-            out["NextMarker"] = json!(last.doc.name);
+            crate::model::put(&mut out, "NextMarker", json!(last.doc.name));
         }
     }
     Ok(out)
@@ -218,7 +255,13 @@ pub async fn check_capacity(input: &Value, ctx: &CallContext, mut db: Db<'_>) ->
     model::scope_of(input, ctx)?;
     let rules = rules_in(input);
     let account = &ctx.principal.account_id;
-    let refs = compiled::refs(&mut db, account, &rules, compiled::namespace(account, "check")).await?;
+    let refs = compiled::refs(
+        &mut db,
+        account,
+        &rules,
+        compiled::namespace(account, "check"),
+    )
+    .await?;
     let capacity = engine::capacity(&rules, &refs).map_err(compiled::invalid)?;
     Ok(json!({ "Capacity": capacity }))
 }

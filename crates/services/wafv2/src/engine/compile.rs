@@ -24,7 +24,11 @@ pub struct Invalid {
     pub reason: String,
 }
 
-fn invalid(field: &'static str, parameter: impl Into<String>, reason: impl Into<String>) -> Invalid {
+fn invalid(
+    field: &'static str,
+    parameter: impl Into<String>,
+    reason: impl Into<String>,
+) -> Invalid {
     Invalid {
         field,
         parameter: parameter.into(),
@@ -59,44 +63,69 @@ fn field_of(v: &Value) -> Result<(Field, u64), Invalid> {
         .get("FieldToMatch")
         .and_then(Value::as_object)
         .ok_or_else(|| invalid("FIELD_TO_MATCH", "", "A FieldToMatch is required."))?;
-    let (name, spec) = f
-        .iter()
-        .next()
-        .ok_or_else(|| invalid("FIELD_TO_MATCH", "", "Exactly one field to match is required."))?;
+    let (name, spec) = f.iter().next().ok_or_else(|| {
+        invalid(
+            "FIELD_TO_MATCH",
+            "",
+            "Exactly one field to match is required.",
+        )
+    })?;
     if f.len() != 1 {
-        return Err(invalid("FIELD_TO_MATCH", "", "Exactly one field to match is required."));
+        return Err(invalid(
+            "FIELD_TO_MATCH",
+            "",
+            "Exactly one field to match is required.",
+        ));
     }
     let oversize = |spec: &Value| {
-        Oversize::parse(s(spec, "OversizeHandling"))
-            .ok_or_else(|| invalid("OVERSIZE_HANDLING", s(spec, "OversizeHandling").unwrap_or_default(), "Not a valid oversize handling."))
+        Oversize::parse(s(spec, "OversizeHandling")).ok_or_else(|| {
+            invalid(
+                "OVERSIZE_HANDLING",
+                s(spec, "OversizeHandling").unwrap_or_default(),
+                "Not a valid oversize handling.",
+            )
+        })
     };
-    let keys = |spec: &Value, inc: &str, exc: &str, fold: bool| -> Result<(KeyPattern, Scope), Invalid> {
-        let p = spec.get("MatchPattern").cloned().unwrap_or(Value::Null);
-        let list = |k: &str| -> Option<Vec<String>> {
-            p.get(k).and_then(Value::as_array).map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(|x| if fold { x.to_ascii_lowercase() } else { x.to_string() })
-                    .collect()
-            })
+    let keys =
+        |spec: &Value, inc: &str, exc: &str, fold: bool| -> Result<(KeyPattern, Scope), Invalid> {
+            let p = spec.get("MatchPattern").cloned().unwrap_or(Value::Null);
+            let list = |k: &str| -> Option<Vec<String>> {
+                p.get(k).and_then(Value::as_array).map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(|x| {
+                            if fold {
+                                x.to_ascii_lowercase()
+                            } else {
+                                x.to_string()
+                            }
+                        })
+                        .collect()
+                })
+            };
+            let pattern = if p.get("All").is_some() {
+                KeyPattern::All
+            } else if let Some(l) = list(inc) {
+                KeyPattern::Included(l)
+            } else if let Some(l) = list(exc) {
+                KeyPattern::Excluded(l)
+            } else {
+                return Err(invalid("MATCH_PATTERN", "", "A match pattern is required."));
+            };
+            let scope = match s(spec, "MatchScope") {
+                Some("ALL") => Scope::All,
+                Some("KEY") => Scope::Key,
+                Some("VALUE") => Scope::Value,
+                other => {
+                    return Err(invalid(
+                        "MATCH_SCOPE",
+                        other.unwrap_or_default(),
+                        "Not a valid match scope.",
+                    ))
+                }
+            };
+            Ok((pattern, scope))
         };
-        let pattern = if p.get("All").is_some() {
-            KeyPattern::All
-        } else if let Some(l) = list(inc) {
-            KeyPattern::Included(l)
-        } else if let Some(l) = list(exc) {
-            KeyPattern::Excluded(l)
-        } else {
-            return Err(invalid("MATCH_PATTERN", "", "A match pattern is required."));
-        };
-        let scope = match s(spec, "MatchScope") {
-            Some("ALL") => Scope::All,
-            Some("KEY") => Scope::Key,
-            Some("VALUE") => Scope::Value,
-            other => return Err(invalid("MATCH_SCOPE", other.unwrap_or_default(), "Not a valid match scope.")),
-        };
-        Ok((pattern, scope))
-    };
     Ok(match name.as_str() {
         "UriPath" => (Field::UriPath, 0),
         "QueryString" => (Field::QueryString, 0),
@@ -134,19 +163,36 @@ fn field_of(v: &Value) -> Result<(Field, u64), Invalid> {
 
 fn transforms_of(v: &Value) -> Result<(Vec<Transform>, u64), Invalid> {
     let mut list: Vec<(i64, Transform)> = Vec::new();
-    for t in v.get("TextTransformations").and_then(Value::as_array).into_iter().flatten() {
+    for t in v
+        .get("TextTransformations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let ty = s(t, "Type").unwrap_or_default();
         let tr = Transform::parse(ty).ok_or_else(|| {
-            invalid("TEXT_TRANSFORMATION", ty, "This text transformation is not supported by Rampart.")
+            invalid(
+                "TEXT_TRANSFORMATION",
+                ty,
+                "This text transformation is not supported by Rampart.",
+            )
         })?;
         let prio = t.get("Priority").and_then(Value::as_i64).unwrap_or(0);
         if list.iter().any(|(p, _)| *p == prio) {
-            return Err(invalid("TEXT_TRANSFORMATION", prio.to_string(), "Duplicate priority."));
+            return Err(invalid(
+                "TEXT_TRANSFORMATION",
+                prio.to_string(),
+                "Duplicate priority.",
+            ));
         }
         list.push((prio, tr));
     }
     if list.is_empty() {
-        return Err(invalid("TEXT_TRANSFORMATION", "", "At least one text transformation is required."));
+        return Err(invalid(
+            "TEXT_TRANSFORMATION",
+            "",
+            "At least one text transformation is required.",
+        ));
     }
     list.sort_by_key(|(p, _)| *p);
     let cost = 10 * list.iter().filter(|(_, t)| *t != Transform::None).count() as u64;
@@ -161,15 +207,31 @@ fn forwarded(v: Option<&Value>, with_position: bool) -> Result<Option<Forwarded>
     let fallback_match = match s(v, "FallbackBehavior") {
         Some("MATCH") => true,
         Some("NO_MATCH") => false,
-        other => return Err(invalid("FALLBACK_BEHAVIOR", other.unwrap_or_default(), "Not a valid fallback behavior.")),
+        other => {
+            return Err(invalid(
+                "FALLBACK_BEHAVIOR",
+                other.unwrap_or_default(),
+                "Not a valid fallback behavior.",
+            ))
+        }
     };
     let position = match (with_position, s(v, "Position")) {
         (false, _) | (true, Some("FIRST")) => ForwardedPosition::First,
         (true, Some("LAST")) => ForwardedPosition::Last,
         (true, Some("ANY")) => ForwardedPosition::Any,
-        (true, other) => return Err(invalid("POSITION", other.unwrap_or_default(), "Not a valid position.")),
+        (true, other) => {
+            return Err(invalid(
+                "POSITION",
+                other.unwrap_or_default(),
+                "Not a valid position.",
+            ))
+        }
     };
-    Ok(Some(Forwarded { header: header.to_string(), fallback_match, position }))
+    Ok(Some(Forwarded {
+        header: header.to_string(),
+        fallback_match,
+        position,
+    }))
 }
 
 /// Compiles a `Statement` with its WCUs.
@@ -196,13 +258,31 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
                 "ENDS_WITH" => (Position::EndsWith, 2),
                 "CONTAINS" => (Position::Contains, 10),
                 "CONTAINS_WORD" => (Position::ContainsWord, 10),
-                other => return Err(invalid("POSITIONAL_CONSTRAINT", other, "Not a valid positional constraint.")),
+                other => {
+                    return Err(invalid(
+                        "POSITIONAL_CONSTRAINT",
+                        other,
+                        "Not a valid positional constraint.",
+                    ))
+                }
             };
-            if pos == Position::ContainsWord && !search.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_') {
-                return Err(invalid("SEARCH_STRING", b64, "CONTAINS_WORD takes alphanumeric characters and underscores only."));
+            if pos == Position::ContainsWord
+                && !search
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            {
+                return Err(invalid(
+                    "SEARCH_STRING",
+                    b64,
+                    "CONTAINS_WORD takes alphanumeric characters and underscores only.",
+                ));
             }
             if search.is_empty() || search.len() > 200 {
-                return Err(invalid("SEARCH_STRING", b64, "The search string must be 1 to 200 bytes."));
+                return Err(invalid(
+                    "SEARCH_STRING",
+                    b64,
+                    "The search string must be 1 to 200 bytes.",
+                ));
             }
             Ok((Stmt::Byte(field, t, pos, search), base + fc + tc))
         }
@@ -213,21 +293,36 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
             let re = RegexBuilder::new(pattern)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
-                .map_err(|_| invalid("REGEX_STRING", pattern, "The regular expression is not valid."))?;
+                .map_err(|_| {
+                    invalid(
+                        "REGEX_STRING",
+                        pattern,
+                        "The regular expression is not valid.",
+                    )
+                })?;
             Ok((Stmt::Regex(field, t, re), 3 + fc + tc))
         }
         "RegexPatternSetReferenceStatement" => {
             let (field, fc) = field_of(body)?;
             let (t, tc) = transforms_of(body)?;
             let arn = s(body, "ARN").unwrap_or_default();
-            let patterns = refs
-                .regex_sets
-                .get(arn)
-                .ok_or_else(|| invalid("REGEX_PATTERN_SET", arn, "The regex pattern set does not exist."))?;
+            let patterns = refs.regex_sets.get(arn).ok_or_else(|| {
+                invalid(
+                    "REGEX_PATTERN_SET",
+                    arn,
+                    "The regex pattern set does not exist.",
+                )
+            })?;
             let set = RegexSetBuilder::new(patterns)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
-                .map_err(|_| invalid("REGEX_PATTERN_SET", arn, "A pattern of the set is not valid."))?;
+                .map_err(|_| {
+                    invalid(
+                        "REGEX_PATTERN_SET",
+                        arn,
+                        "A pattern of the set is not valid.",
+                    )
+                })?;
             Ok((Stmt::RegexSet(field, t, set), 25 + fc + tc))
         }
         "SizeConstraintStatement" => {
@@ -240,7 +335,13 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
                 "LT" => Cmp::Lt,
                 "GE" => Cmp::Ge,
                 "GT" => Cmp::Gt,
-                other => return Err(invalid("COMPARISON_OPERATOR", other, "Not a valid comparison operator.")),
+                other => {
+                    return Err(invalid(
+                        "COMPARISON_OPERATOR",
+                        other,
+                        "Not a valid comparison operator.",
+                    ))
+                }
             };
             let size = body.get("Size").and_then(Value::as_u64).unwrap_or(0);
             Ok((Stmt::Size(field, t, cmp, size), 1 + fc + tc))
@@ -253,7 +354,14 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
                 .ok_or_else(|| invalid("IP_SET", arn, "The IP set does not exist."))?;
             let nets = addresses.iter().filter_map(|a| Net::parse(a)).collect();
             let fwd = forwarded(body.get("IPSetForwardedIPConfig"), true)?;
-            let extra = if fwd.as_ref().is_some_and(|f| f.position == ForwardedPosition::Any) { 4 } else { 0 };
+            let extra = if fwd
+                .as_ref()
+                .is_some_and(|f| f.position == ForwardedPosition::Any)
+            {
+                4
+            } else {
+                0
+            };
             Ok((Stmt::IpSet(nets, fwd), 1 + extra))
         }
         "LabelMatchStatement" => {
@@ -261,18 +369,40 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
             let namespace = match s(body, "Scope") {
                 Some("LABEL") => false,
                 Some("NAMESPACE") => true,
-                other => return Err(invalid("LABEL_MATCH_SCOPE", other.unwrap_or_default(), "Not a valid scope.")),
+                other => {
+                    return Err(invalid(
+                        "LABEL_MATCH_SCOPE",
+                        other.unwrap_or_default(),
+                        "Not a valid scope.",
+                    ))
+                }
             };
             if namespace && !key.ends_with(':') {
-                return Err(invalid("LABEL_MATCH_KEY", key, "A namespace must end with a colon."));
+                return Err(invalid(
+                    "LABEL_MATCH_KEY",
+                    key,
+                    "A namespace must end with a colon.",
+                ));
             }
-            let full = if key.starts_with("awswaf:") { key.to_string() } else { format!("{}{key}", refs.namespace) };
+            let full = if key.starts_with("awswaf:") {
+                key.to_string()
+            } else {
+                format!("{}{key}", refs.namespace)
+            };
             Ok((Stmt::Label(namespace, full), 1))
         }
         "AndStatement" | "OrStatement" => {
-            let list = body.get("Statements").and_then(Value::as_array).cloned().unwrap_or_default();
+            let list = body
+                .get("Statements")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             if list.len() < 2 {
-                return Err(invalid("STATEMENT", kind.clone(), "A logical statement needs at least two statements."));
+                return Err(invalid(
+                    "STATEMENT",
+                    kind.clone(),
+                    "A logical statement needs at least two statements.",
+                ));
             }
             let mut out = Vec::new();
             let mut cost = 0;
@@ -281,33 +411,68 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
                 out.push(c);
                 cost += w;
             }
-            Ok((if kind == "AndStatement" { Stmt::And(out) } else { Stmt::Or(out) }, cost))
+            Ok((
+                if kind == "AndStatement" {
+                    Stmt::And(out)
+                } else {
+                    Stmt::Or(out)
+                },
+                cost,
+            ))
         }
         "NotStatement" => {
-            let inner = body.get("Statement").ok_or_else(|| invalid("STATEMENT", "NotStatement", "A statement is required."))?;
+            let inner = body
+                .get("Statement")
+                .ok_or_else(|| invalid("STATEMENT", "NotStatement", "A statement is required."))?;
             let (c, w) = compile(inner, refs)?;
             Ok((Stmt::Not(Box::new(c)), w))
         }
         "RateBasedStatement" => {
             let limit = body.get("Limit").and_then(Value::as_u64).unwrap_or(0);
             if !(10..=2_000_000_000).contains(&limit) {
-                return Err(invalid("RATE_BASED_STATEMENT", limit.to_string(), "The limit must be from 10 to 2,000,000,000."));
+                return Err(invalid(
+                    "RATE_BASED_STATEMENT",
+                    limit.to_string(),
+                    "The limit must be from 10 to 2,000,000,000.",
+                ));
             }
-            let window = body.get("EvaluationWindowSec").and_then(Value::as_u64).unwrap_or(300);
+            let window = body
+                .get("EvaluationWindowSec")
+                .and_then(Value::as_u64)
+                .unwrap_or(300);
             if ![60, 120, 300, 600].contains(&window) {
-                return Err(invalid("EVALUATION_WINDOW_SEC", window.to_string(), "The window must be 60, 120, 300 or 600 seconds."));
+                return Err(invalid(
+                    "EVALUATION_WINDOW_SEC",
+                    window.to_string(),
+                    "The window must be 60, 120, 300 or 600 seconds.",
+                ));
             }
             let agg = match s(body, "AggregateKeyType").unwrap_or("IP") {
                 "IP" => Aggregate::Ip,
                 "CONSTANT" => Aggregate::Constant,
                 "FORWARDED_IP" => Aggregate::ForwardedIp(
-                    forwarded(body.get("ForwardedIPConfig"), false)?
-                        .ok_or_else(|| invalid("FORWARDED_IP_CONFIG", "", "A forwarded IP config is required."))?,
+                    forwarded(body.get("ForwardedIPConfig"), false)?.ok_or_else(|| {
+                        invalid(
+                            "FORWARDED_IP_CONFIG",
+                            "",
+                            "A forwarded IP config is required.",
+                        )
+                    })?,
                 ),
-                other => return Err(invalid("AGGREGATE_KEY_TYPE", other, "This aggregation is not supported by Rampart.")),
+                other => {
+                    return Err(invalid(
+                        "AGGREGATE_KEY_TYPE",
+                        other,
+                        "This aggregation is not supported by Rampart.",
+                    ))
+                }
             };
             if matches!(agg, Aggregate::Constant) && body.get("ScopeDownStatement").is_none() {
-                return Err(invalid("SCOPE_DOWN", "", "A CONSTANT aggregation requires a scope-down statement."));
+                return Err(invalid(
+                    "SCOPE_DOWN",
+                    "",
+                    "A CONSTANT aggregation requires a scope-down statement.",
+                ));
             }
             let (scope, sc) = match body.get("ScopeDownStatement") {
                 Some(st) => {
@@ -316,8 +481,15 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
                 }
                 None => (None, 0),
             };
-            Ok((Stmt::Rate(refs.counter.clone(), limit, window, agg, scope), 2 + sc))
+            Ok((
+                Stmt::Rate(refs.counter.clone(), limit, window, agg, scope),
+                2 + sc,
+            ))
         }
-        other => Err(invalid("STATEMENT", other, "This statement is not supported by Rampart.")),
+        other => Err(invalid(
+            "STATEMENT",
+            other,
+            "This statement is not supported by Rampart.",
+        )),
     }
 }

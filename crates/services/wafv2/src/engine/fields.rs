@@ -57,7 +57,10 @@ impl Request {
     }
 
     fn headers_size(&self) -> usize {
-        self.headers.iter().map(|(k, v)| k.len() + v.len() + 4).sum()
+        self.headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 4)
+            .sum()
     }
 }
 
@@ -97,7 +100,13 @@ pub enum KeyPattern {
 
 impl KeyPattern {
     fn admits(&self, key: &str, fold: bool) -> bool {
-        let eq = |k: &String| if fold { k.eq_ignore_ascii_case(key) } else { k == key };
+        let eq = |k: &String| {
+            if fold {
+                k.eq_ignore_ascii_case(key)
+            } else {
+                k == key
+            }
+        };
         match self {
             KeyPattern::All => true,
             KeyPattern::Included(l) => l.iter().any(eq),
@@ -180,7 +189,9 @@ impl Field {
                     .collect(),
             ),
             Field::AllQueryArguments => Inspected::Values(
-                req.query_args().map(|(_, v)| v.as_bytes().to_vec()).collect(),
+                req.query_args()
+                    .map(|(_, v)| v.as_bytes().to_vec())
+                    .collect(),
             ),
             Field::SingleHeader(name) => Inspected::Values(
                 req.headers
@@ -215,7 +226,12 @@ impl Field {
                         Oversize::Continue => {}
                     }
                 }
-                Inspected::Values(pairs(cookies.into_iter().take(200).collect(), pattern, *scope, false))
+                Inspected::Values(pairs(
+                    cookies.into_iter().take(200).collect(),
+                    pattern,
+                    *scope,
+                    false,
+                ))
             }
             Field::Body(oversize) => match (req.body_oversize, oversize) {
                 (true, Oversize::Match) => Inspected::Decided(true),
@@ -248,7 +264,10 @@ mod tests {
 
     fn values(i: Inspected) -> Vec<String> {
         match i {
-            Inspected::Values(v) => v.into_iter().map(|b| String::from_utf8(b).unwrap()).collect(),
+            Inspected::Values(v) => v
+                .into_iter()
+                .map(|b| String::from_utf8(b).unwrap())
+                .collect(),
             Inspected::Decided(d) => vec![format!("decided {d}")],
         }
     }
@@ -258,17 +277,43 @@ mod tests {
         let r = req();
         assert_eq!(values(Field::UriPath.inspect(&r)), ["/a/b"]);
         assert_eq!(values(Field::Method.inspect(&r)), ["POST"]);
-        assert_eq!(values(Field::SingleQueryArgument("y".into()).inspect(&r)), ["two"]);
-        assert_eq!(values(Field::AllQueryArguments.inspect(&r)), ["1", "two", ""]);
-        assert_eq!(values(Field::SingleHeader("user-agent".into()).inspect(&r)), ["curl"]);
-        let h = Field::Headers(KeyPattern::Included(vec!["host".into()]), Scope::Value, Oversize::Continue);
+        assert_eq!(
+            values(Field::SingleQueryArgument("y".into()).inspect(&r)),
+            ["two"]
+        );
+        assert_eq!(
+            values(Field::AllQueryArguments.inspect(&r)),
+            ["1", "two", ""]
+        );
+        assert_eq!(
+            values(Field::SingleHeader("user-agent".into()).inspect(&r)),
+            ["curl"]
+        );
+        let h = Field::Headers(
+            KeyPattern::Included(vec!["host".into()]),
+            Scope::Value,
+            Oversize::Continue,
+        );
         assert_eq!(values(h.inspect(&r)), ["example.com"]);
-        let c = Field::Cookies(KeyPattern::Excluded(vec!["sid".into()]), Scope::All, Oversize::Continue);
+        let c = Field::Cookies(
+            KeyPattern::Excluded(vec!["sid".into()]),
+            Scope::All,
+            Oversize::Continue,
+        );
         assert_eq!(values(c.inspect(&r)), ["Theme", "dark"]);
         let mut big = r.clone();
         big.body_oversize = true;
-        assert_eq!(Field::Body(Oversize::Match).inspect(&big), Inspected::Decided(true));
-        assert_eq!(Field::Body(Oversize::NoMatch).inspect(&big), Inspected::Decided(false));
-        assert_eq!(values(Field::Body(Oversize::Continue).inspect(&big)), ["hello"]);
+        assert_eq!(
+            Field::Body(Oversize::Match).inspect(&big),
+            Inspected::Decided(true)
+        );
+        assert_eq!(
+            Field::Body(Oversize::NoMatch).inspect(&big),
+            Inspected::Decided(false)
+        );
+        assert_eq!(
+            values(Field::Body(Oversize::Continue).inspect(&big)),
+            ["hello"]
+        );
     }
 }

@@ -98,7 +98,11 @@ pub struct Decision {
 }
 
 fn inv(field: &'static str, parameter: impl Into<String>, reason: &str) -> Invalid {
-    Invalid { field, parameter: parameter.into(), reason: reason.into() }
+    Invalid {
+        field,
+        parameter: parameter.into(),
+        reason: reason.into(),
+    }
 }
 
 fn content_type(t: &str) -> Option<&'static str> {
@@ -126,39 +130,69 @@ fn headers_of(v: Option<&Value>) -> Vec<(String, String)> {
 /// An `Action`/`DefaultAction` shape.
 /// `bodies` is `None` when only capacity is asked (`CheckCapacity` has no bodies).
 fn action_of(v: &Value, bodies: Option<&Value>, default: bool) -> Result<Action, Invalid> {
-    let obj = v.as_object().filter(|o| o.len() == 1).ok_or_else(|| {
-        inv("RULE_ACTION", "", "Exactly one action is required.")
-    })?;
-    let (kind, spec) = obj.iter().next().ok_or_else(|| inv("RULE_ACTION", "", "An action is required."))?;
+    let obj = v
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .ok_or_else(|| inv("RULE_ACTION", "", "Exactly one action is required."))?;
+    let (kind, spec) = obj
+        .iter()
+        .next()
+        .ok_or_else(|| inv("RULE_ACTION", "", "An action is required."))?;
     match kind.as_str() {
         "Allow" => Ok(Action::Allow(headers_of(
-            spec.get("CustomRequestHandling").and_then(|c| c.get("InsertHeaders")),
+            spec.get("CustomRequestHandling")
+                .and_then(|c| c.get("InsertHeaders")),
         ))),
         "Count" if !default => Ok(Action::Count),
         "Block" => {
             let Some(custom) = spec.get("CustomResponse") else {
                 return Ok(Action::Block(Response::forbidden()));
             };
-            let status = custom.get("ResponseCode").and_then(Value::as_u64).unwrap_or(403);
+            let status = custom
+                .get("ResponseCode")
+                .and_then(Value::as_u64)
+                .unwrap_or(403);
             let status = u16::try_from(status)
                 .ok()
                 .filter(|s| (200..=599).contains(s))
-                .ok_or_else(|| inv("CUSTOM_RESPONSE", status.to_string(), "The response code must be from 200 to 599."))?;
+                .ok_or_else(|| {
+                    inv(
+                        "CUSTOM_RESPONSE",
+                        status.to_string(),
+                        "The response code must be from 200 to 599.",
+                    )
+                })?;
             let body = match custom.get("CustomResponseBodyKey").and_then(Value::as_str) {
                 None => None,
                 Some(_) if bodies.is_none() => None,
                 Some(key) => {
                     let b = bodies.and_then(|b| b.get(key)).ok_or_else(|| {
-                        inv("CUSTOM_RESPONSE_BODY_KEY", key, "The custom response body key does not exist.")
+                        inv(
+                            "CUSTOM_RESPONSE_BODY_KEY",
+                            key,
+                            "The custom response body key does not exist.",
+                        )
                     })?;
-                    let ct = b.get("ContentType").and_then(Value::as_str).and_then(content_type).unwrap_or("text/plain");
+                    let ct = b
+                        .get("ContentType")
+                        .and_then(Value::as_str)
+                        .and_then(content_type)
+                        .unwrap_or("text/plain");
                     let content = b.get("Content").and_then(Value::as_str).unwrap_or_default();
                     Some((ct.to_string(), content.to_string()))
                 }
             };
-            Ok(Action::Block(Response { status, headers: headers_of(custom.get("ResponseHeaders")), body }))
+            Ok(Action::Block(Response {
+                status,
+                headers: headers_of(custom.get("ResponseHeaders")),
+                body,
+            }))
         }
-        other => Err(inv("RULE_ACTION", other, "This action is not supported by Rampart.")),
+        other => Err(inv(
+            "RULE_ACTION",
+            other,
+            "This action is not supported by Rampart.",
+        )),
     }
 }
 
@@ -187,22 +221,40 @@ impl WebAcl {
         let mut priorities = HashSet::new();
         let mut capacity = 0;
         for r in rules {
-            let name = r.get("Name").and_then(Value::as_str).unwrap_or_default().to_string();
+            let name = r
+                .get("Name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
             let priority = r.get("Priority").and_then(Value::as_i64).unwrap_or(0);
             if !names.insert(name.clone()) {
                 return Err(inv("RULE", name, "A rule name is used twice."));
             }
             if !priorities.insert(priority) {
-                return Err(inv("RULE", priority.to_string(), "A rule priority is used twice."));
+                return Err(inv(
+                    "RULE",
+                    priority.to_string(),
+                    "A rule priority is used twice.",
+                ));
             }
             if r.get("OverrideAction").is_some() {
-                return Err(inv("RULE", name, "OverrideAction applies to rule group statements only."));
+                return Err(inv(
+                    "RULE",
+                    name,
+                    "OverrideAction applies to rule group statements only.",
+                ));
             }
-            let refs = Refs { counter: format!("{arn}#{name}"), ..refs.clone() };
-            let statement = r.get("Statement").ok_or_else(|| inv("STATEMENT", name.clone(), "A statement is required."))?;
+            let refs = Refs {
+                counter: format!("{arn}#{name}"),
+                ..refs.clone()
+            };
+            let statement = r
+                .get("Statement")
+                .ok_or_else(|| inv("STATEMENT", name.clone(), "A statement is required."))?;
             let (statement, wcu) = compile(statement, &refs)?;
             let action = action_of(
-                r.get("Action").ok_or_else(|| inv("RULE_ACTION", name.clone(), "An action is required."))?,
+                r.get("Action")
+                    .ok_or_else(|| inv("RULE_ACTION", name.clone(), "An action is required."))?,
                 bodies,
                 false,
             )?;
@@ -215,7 +267,13 @@ impl WebAcl {
                 .map(|l| format!("{}{l}", refs.namespace))
                 .collect();
             capacity += wcu;
-            out.push(Rule { name, priority, statement, action, labels });
+            out.push(Rule {
+                name,
+                priority,
+                statement,
+                action,
+                labels,
+            });
         }
         out.sort_by_key(|r| r.priority);
         Ok(WebAcl {
@@ -230,22 +288,43 @@ impl WebAcl {
     pub fn evaluate(&self, req: &Request, rates: &RateCounters, now: u64) -> Decision {
         let mut labels: Vec<String> = Vec::new();
         for rule in &self.rules {
-            let matched = rule.statement.matches(req, &Env { labels: &labels, rates, now });
+            let matched = rule.statement.matches(
+                req,
+                &Env {
+                    labels: &labels,
+                    rates,
+                    now,
+                },
+            );
             if !matched {
                 continue;
             }
             labels.extend(rule.labels.iter().cloned());
             if rule.action != Action::Count {
-                return Decision { action: rule.action.clone(), rule: Some(rule.name.clone()), labels };
+                return Decision {
+                    action: rule.action.clone(),
+                    rule: Some(rule.name.clone()),
+                    labels,
+                };
             }
         }
-        Decision { action: self.default.clone(), rule: None, labels }
+        Decision {
+            action: self.default.clone(),
+            rule: None,
+            labels,
+        }
     }
 }
 
 /// The WCUs of a list of rules (`CheckCapacity`).
 pub fn capacity(rules: &[Value], refs: &Refs) -> Result<u64, Invalid> {
-    let acl = WebAcl::compile_with("check", rules, &serde_json::json!({"Allow": {}}), None, refs)?;
+    let acl = WebAcl::compile_with(
+        "check",
+        rules,
+        &serde_json::json!({"Allow": {}}),
+        None,
+        refs,
+    )?;
     Ok(acl.capacity)
 }
 

@@ -3,10 +3,7 @@
 //! key is bounded by the window whatever the limit. A key is over the limit while more than
 //! `limit` of its requests fall in the window; it is released once they age out.
 
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-};
+use std::{collections::HashMap, sync::Mutex};
 
 /// Keys tracked per rule before stale ones are swept.
 const SWEEP_AT: usize = 10_000;
@@ -88,9 +85,18 @@ mod tests {
             assert!(!c.hit("r", "1.2.3.4", 100 + i / 5, 60, 10), "request {i}");
         }
         assert!(c.hit("r", "1.2.3.4", 102, 60, 10));
-        assert!(!c.hit("r", "5.6.7.8", 102, 60, 10), "other keys are not limited");
+        assert!(
+            !c.hit("r", "5.6.7.8", 102, 60, 10),
+            "other keys are not limited"
+        );
         assert_eq!(c.over("r", 102, 60, 10), vec!["1.2.3.4".to_string()]);
-        assert!(c.hit("r", "1.2.3.4", 159, 60, 10), "still inside the window");
-        assert!(!c.hit("r", "1.2.3.4", 163, 60, 10), "released once the flood aged out");
+        assert!(
+            c.hit("r", "1.2.3.4", 159, 60, 10),
+            "still inside the window"
+        );
+        assert!(
+            !c.hit("r", "1.2.3.4", 163, 60, 10),
+            "released once the flood aged out"
+        );
     }
 }

@@ -85,11 +85,15 @@ impl Net {
         };
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(n) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(n) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -201,8 +205,7 @@ pub fn positional(pos: Position, v: &[u8], s: &[u8]) -> bool {
 
 fn find_all<'a>(v: &'a [u8], s: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
     let n = s.len();
-    (0..=v.len().saturating_sub(n))
-        .filter(move |&i| v.len() >= n && v.get(i..i + n) == Some(s))
+    (0..=v.len().saturating_sub(n)).filter(move |&i| v.len() >= n && v.get(i..i + n) == Some(s))
 }
 
 fn any_value(field: &Field, t: &[Transform], req: &Request, f: impl Fn(&[u8]) -> bool) -> bool {
@@ -290,8 +293,12 @@ mod tests {
         assert!(n.contains("192.0.2.77".parse().unwrap()));
         assert!(!n.contains("192.0.3.1".parse().unwrap()));
         assert!(n.contains("::ffff:192.0.2.1".parse().unwrap()));
-        assert!(Net::parse("10.0.0.1/32").unwrap().contains("10.0.0.1".parse().unwrap()));
-        assert!(Net::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(Net::parse("10.0.0.1/32")
+            .unwrap()
+            .contains("10.0.0.1".parse().unwrap()));
+        assert!(Net::parse("0.0.0.0/0")
+            .unwrap()
+            .contains("8.8.8.8".parse().unwrap()));
         let v6 = Net::parse("2001:db8::/32").unwrap();
         assert!(v6.contains("2001:db8::1".parse().unwrap()));
         assert!(Net::parse("10.0.0.1/33").is_none());

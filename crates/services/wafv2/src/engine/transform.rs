@@ -115,7 +115,9 @@ fn url_decode(v: &[u8], uni: bool) -> Vec<u8> {
         }
         if b == b'%' {
             if uni && matches!(v.get(i + 1), Some(b'u' | b'U')) {
-                let digits: Option<Vec<u8>> = (2..6).map(|k| v.get(i + k).and_then(|c| hex_val(*c))).collect();
+                let digits: Option<Vec<u8>> = (2..6)
+                    .map(|k| v.get(i + k).and_then(|c| hex_val(*c)))
+                    .collect();
                 if let Some(d) = digits {
                     let low = d.get(2).copied().unwrap_or(0) * 16 + d.get(3).copied().unwrap_or(0);
                     out.push(low);
@@ -236,7 +238,7 @@ fn cmd_line(v: &[u8]) -> Vec<u8> {
 }
 
 fn hex_decode(v: &[u8]) -> Option<Vec<u8>> {
-    if v.len() % 2 != 0 {
+    if !v.len().is_multiple_of(2) {
         return None;
     }
     v.chunks(2)
@@ -258,8 +260,14 @@ mod tests {
             Transform::HtmlEntityDecode.apply(b"&lt;script&gt;&#65;&#x42;&amp;&bogus;"),
             b"<script>AB&&bogus;"
         );
-        assert_eq!(Transform::CompressWhiteSpace.apply(b"a \t\n b\x0cc"), b"a b c");
-        assert_eq!(Transform::CmdLine.apply(b"C^MD.E\"XE /c  w'ho,am;i"), b"cmd.exe/c who am i");
+        assert_eq!(
+            Transform::CompressWhiteSpace.apply(b"a \t\n b\x0cc"),
+            b"a b c"
+        );
+        assert_eq!(
+            Transform::CmdLine.apply(b"C^MD.E\"XE /c  w'ho,am;i"),
+            b"cmd.exe/c who am i"
+        );
         assert_eq!(Transform::Base64Decode.apply(b"c2VsZWN0"), b"select");
         assert_eq!(Transform::Base64Decode.apply(b"!!"), b"!!");
         assert_eq!(Transform::Base64DecodeExt.apply(b"c2Vs.ZWN0"), b"select");

@@ -344,3 +344,33 @@ def test_rate_based_rule_blocks_a_flood_then_releases_it(server, app):
     assert statuses[10:] == [403] * 30, statuses
     time.sleep(61)
     assert request(port, "/")[0] == 200
+
+
+def test_listeners_and_web_acls_come_back_after_a_restart(app):
+    from conftest import Server
+
+    first = Server()
+    try:
+        elb, lb, tg, listener, port = load_balancer(first, "web-d", app)
+        waf = first.client("wafv2")
+        acl = waf.create_web_acl(
+            Name="restart-acl", Scope="REGIONAL", DefaultAction={"Allow": {}},
+            VisibilityConfig=visibility("restart"),
+            Rules=[{"Name": "no-admin", "Priority": 0, "Action": {"Block": {}},
+                    "VisibilityConfig": visibility("no-admin"),
+                    "Statement": {"ByteMatchStatement": {
+                        "SearchString": b"/admin", "FieldToMatch": {"UriPath": {}},
+                        "PositionalConstraint": "STARTS_WITH",
+                        "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}]}}}],
+        )["Summary"]
+        waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=lb["LoadBalancerArn"])
+        wait_for(lambda: request(port, "/ADMIN")[0] == 403, what="web ACL in force")
+    finally:
+        first.stop()
+    assert request(port, "/")[0] is None, "the listener stops with the server"
+    second = Server(data_dir=first.data_dir)
+    try:
+        wait_for(lambda: request(port, "/hello")[0] == 200, what="listener back")
+        assert request(port, "/admin/x")[0] == 403
+    finally:
+        second.stop()

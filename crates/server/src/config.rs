@@ -97,6 +97,10 @@ pub struct ServeConfig {
     /// verifies; the calls leave no trace).
     #[arg(long, env = "RAMPART_AUDIT_QUEUED_ANSWERS")]
     pub audit_queued_answers: bool,
+
+    /// The address load balancer listeners listen on (each at its own `Port`).
+    #[arg(long, env = "RAMPART_LISTENER_ADDRESS", default_value = "127.0.0.1")]
+    pub listener_address: std::net::IpAddr,
 }
 
 impl ServeConfig {
@@ -123,6 +127,7 @@ impl ServeConfig {
             blob_dir: None,
             trail_delivery_secs: 300,
             audit_queued_answers: false,
+            listener_address: std::net::IpAddr::from([127, 0, 0, 1]),
         }
     }
 

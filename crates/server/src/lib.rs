@@ -18,6 +18,7 @@ pub mod fd_limit;
 pub mod http_server;
 pub mod jobs;
 pub mod last_access;
+pub mod listeners;
 pub mod metrics;
 pub mod offline;
 pub mod pipeline;

@@ -143,6 +143,7 @@ impl Runtime {
                 Arc::new(consumer::ConsumerJob(events_api_calls::ApiCallEvents)),
                 Arc::new(consumer::ConsumerJob(accessanalyzer::Reanalysis)),
                 Arc::new(consumer::ConsumerJob(guardduty::GuardDutyDetection)),
+                Arc::new(crate::listeners::Listeners::default()),
             ],
         )
     }

@@ -11,8 +11,8 @@ use rampart_model::ServiceOp;
 use rampart_kit::{authz::CallerPolicies, context::CallContext, error::ServiceError, route::Route};
 
 use crate::{
-    accessanalyzer, config, events, guardduty, iam, kms, organizations, s3, s3control,
-    secretsmanager, sts, trails,
+    accessanalyzer, config, elbv2, events, guardduty, iam, kms, organizations, s3, s3control,
+    secretsmanager, sts, trails, wafv2,
 };
 
 /// The registry of services: one line per service, naming its table.
@@ -65,6 +65,8 @@ services! {
     "accessanalyzer" => accessanalyzer,
     "guardduty" => guardduty,
     "config" => config,
+    "elbv2" => elbv2,
+    "wafv2" => wafv2,
 }
 
 impl Registry {

@@ -11,6 +11,7 @@ use rampart_services::{
     accessanalyzer::AnalyzerError,
     cloudtrail::CloudTrailError,
     config::ConfigError,
+    elbv2::ElbError,
     error::{not_implemented, ServiceError, LITERAL_CODES},
     events::EventsError,
     guardduty::GuardDutyError,
@@ -21,6 +22,7 @@ use rampart_services::{
     s3control::S3ControlError,
     secretsmanager::SmError,
     sts::StsError,
+    wafv2::WafError,
 };
 
 /// Every service enum: its model, its codes, and one conversion of every variant.
@@ -88,6 +90,16 @@ fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
             GuardDutyError::SERVICE,
             GuardDutyError::CODES,
             converted(GuardDutyError::every_variant()),
+        ),
+        (
+            ElbError::SERVICE,
+            ElbError::CODES,
+            converted(ElbError::every_variant()),
+        ),
+        (
+            WafError::SERVICE,
+            WafError::CODES,
+            converted(WafError::every_variant()),
         ),
     ]
 }

@@ -1,0 +1,234 @@
+//! The load balancers' listeners: each stored ELB listener really listens on the listener
+//! address (`--listener-address`, default 127.0.0.1) at its port and proxies HTTP/1.1 to its
+//! targets ([`proxy`]), through its load balancer's web ACL when one is associated, with the
+//! target groups' health checks running alongside ([`health`]).
+//!
+//! A node job watches ELB's configuration generation every half second: on a change it reads
+//! every listener, target group and associated web ACL, compiles each web ACL once, and swaps
+//! the new configuration in; ports no longer wanted stop, new ones bind. Listeners therefore
+//! come back after a restart (the first round binds them) and changes apply within a second.
+
+pub mod health;
+pub mod proxy;
+
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use rampart_services::{
+    elbv2::{
+        actions::Action,
+        runtime::{self, ListenerSpec, Snapshot, TargetGroupSpec},
+    },
+    wafv2::engine::{rate::RateCounters, WebAcl},
+};
+
+use crate::{
+    app::App,
+    jobs::{Job, Scope, StepFuture},
+};
+
+/// What one port serves, swapped whole on each reload.
+pub struct PortConfig {
+    /// The listener.
+    pub listener: ListenerSpec,
+    /// Its load balancer's web ACL, compiled.
+    pub web_acl: Option<Arc<WebAcl>>,
+    /// Every target group, by ARN.
+    pub groups: Arc<BTreeMap<String, TargetGroupSpec>>,
+}
+
+/// What every port shares: health verdicts, round-robin positions, rate counters.
+#[derive(Default)]
+pub struct Shared {
+    /// Health per target group and target (`ID:PORT`), from the health checker.
+    pub health: health::HealthTable,
+    /// Round-robin positions per target group.
+    pub turns: std::sync::Mutex<HashMap<String, usize>>,
+    /// Rate-based rule counters, kept across reloads.
+    pub rates: RateCounters,
+    /// The runtime's start, for the rate counters' seconds.
+    pub started: std::sync::OnceLock<Instant>,
+}
+
+impl Shared {
+    /// Seconds since the runtime started (monotonic).
+    pub fn now_secs(&self) -> u64 {
+        self.started.get_or_init(Instant::now).elapsed().as_secs()
+    }
+}
+
+/// A bound port: its accept loop and its configuration slot.
+struct Bound {
+    task: tokio::task::JoinHandle<()>,
+    config: Arc<RwLock<Arc<PortConfig>>>,
+}
+
+impl Drop for Bound {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// What the job keeps between rounds.
+#[derive(Default)]
+struct State {
+    generation: Option<i64>,
+    ports: HashMap<u16, Bound>,
+    checkers: HashMap<String, (TargetGroupSpec, tokio::task::JoinHandle<()>)>,
+    unbound: BTreeSet<u16>,
+}
+
+/// The listener runtime's job.
+#[derive(Default)]
+pub struct Listeners {
+    state: tokio::sync::Mutex<State>,
+    shared: Arc<Shared>,
+}
+
+/// The job's name.
+pub const NAME: &str = "elb-listeners";
+
+impl Job for Listeners {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Node
+    }
+
+    fn period(&self) -> Duration {
+        Duration::from_millis(500)
+    }
+
+    fn step<'a>(
+        &'a self,
+        app: &'a App,
+        _lease: Option<&'a rampart_store::Lease>,
+    ) -> StepFuture<'a> {
+        Box::pin(async move {
+            let generation = runtime::generation(&app.store)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.code()))?;
+            let mut state = self.state.lock().await;
+            if state.generation == Some(generation) && state.unbound.is_empty() {
+                return Ok(());
+            }
+            let snapshot = runtime::snapshot(&app.store)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.code()))?;
+            let mut acls = HashMap::new();
+            for l in &snapshot.listeners {
+                if !acls.contains_key(&l.load_balancer_arn) {
+                    let acl = rampart_services::wafv2::compiled::for_resource(
+                        &app.store,
+                        &l.load_balancer_arn,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.code()))?;
+                    acls.insert(l.load_balancer_arn.clone(), acl.map(Arc::new));
+                }
+            }
+            self.apply(app, &mut state, snapshot, &acls);
+            state.generation = Some(generation);
+            Ok(())
+        })
+    }
+}
+
+/// The target groups some listener forwards to.
+fn groups_in_use(snapshot: &Snapshot) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for l in &snapshot.listeners {
+        let actions = std::iter::once(&l.default_action).chain(l.rules.iter().map(|r| &r.action));
+        for a in actions {
+            if let Action::Forward(groups) = a {
+                out.extend(groups.iter().map(|(g, _)| g.clone()));
+            }
+        }
+    }
+    out
+}
+
+impl Listeners {
+    /// Swaps a new configuration in: binds new ports, stops old ones, starts and stops
+    /// health checkers.
+    fn apply(
+        &self,
+        app: &App,
+        state: &mut State,
+        snapshot: Snapshot,
+        acls: &HashMap<String, Option<Arc<WebAcl>>>,
+    ) {
+        let groups = Arc::new(snapshot.target_groups.clone());
+        let mut wanted: BTreeMap<u16, ListenerSpec> = BTreeMap::new();
+        for l in snapshot.listeners.iter() {
+            if wanted.contains_key(&l.port) {
+                tracing::warn!(port = l.port, listener = %l.arn, "two listeners on one port: the second is not served");
+                continue;
+            }
+            wanted.insert(l.port, l.clone());
+        }
+        state.ports.retain(|port, _| wanted.contains_key(port));
+        state.unbound.clear();
+        let address: IpAddr = app.config.listener_address;
+        for (port, listener) in wanted {
+            let config = Arc::new(PortConfig {
+                web_acl: acls.get(&listener.load_balancer_arn).cloned().flatten(),
+                listener,
+                groups: groups.clone(),
+            });
+            if let Some(bound) = state.ports.get(&port) {
+                if let Ok(mut slot) = bound.config.write() {
+                    *slot = config;
+                }
+                continue;
+            }
+            let addr = SocketAddr::new(address, port);
+            match std::net::TcpListener::bind(addr).and_then(|l| {
+                l.set_nonblocking(true)?;
+                tokio::net::TcpListener::from_std(l)
+            }) {
+                Ok(listener) => {
+                    let slot = Arc::new(RwLock::new(config));
+                    let task =
+                        tokio::spawn(proxy::serve(listener, slot.clone(), self.shared.clone()));
+                    tracing::info!(%addr, "load balancer listener bound");
+                    state.ports.insert(port, Bound { task, config: slot });
+                }
+                Err(err) => {
+                    tracing::warn!(%addr, error = %err, "load balancer listener cannot bind; retrying");
+                    state.unbound.insert(port);
+                }
+            }
+        }
+        let in_use = groups_in_use(&snapshot);
+        // A checker restarts only when its group's targets or settings change.
+        state.checkers.retain(|arn, (spec, task)| {
+            let keep = in_use.contains(arn) && snapshot.target_groups.get(arn) == Some(spec);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        self.shared.health.retain(&snapshot.target_groups, &in_use);
+        for arn in in_use {
+            let Some(group) = snapshot.target_groups.get(&arn) else {
+                continue;
+            };
+            if state.checkers.contains_key(&arn) {
+                continue;
+            }
+            let task = tokio::spawn(health::check_loop(
+                group.clone(),
+                app.store.clone(),
+                self.shared.clone(),
+            ));
+            state.checkers.insert(arn, (group.clone(), task));
+        }
+    }
+}

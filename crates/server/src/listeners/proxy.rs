@@ -1,0 +1,388 @@
+//! One listener's HTTP/1.1 proxy: each request goes through the web ACL (when its load
+//! balancer has one), then the listener's rules pick an action: a fixed response, a
+//! redirect, or forwarding to a healthy target of the chosen group (round-robin; all
+//! registered targets when none is healthy, as ALB fails open), with `X-Forwarded-For`,
+//! `X-Forwarded-Proto`, `X-Forwarded-Port` and `X-Amzn-Trace-Id` added as ALB adds them.
+
+use std::{
+    convert::Infallible,
+    net::SocketAddr,
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::{body::Incoming, header::HeaderValue, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rampart_services::{
+    elbv2::{actions::Action, model::Target},
+    wafv2::engine::{self, fields::INSPECTION_LIMIT},
+};
+
+use super::{PortConfig, Shared};
+
+/// Largest request body the proxy buffers (ALB has no limit; Rampart buffers to inspect).
+const MAX_BODY: usize = 10 * 1024 * 1024;
+/// How long a target has to answer (ALB's default idle timeout).
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
+/// Headers that belong to one hop and are not forwarded.
+const HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authorization",
+];
+
+type Reply = Response<Full<Bytes>>;
+
+/// Accepts connections until aborted.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    config: Arc<RwLock<Arc<PortConfig>>>,
+    shared: Arc<Shared>,
+) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(pair) => pair,
+            Err(err) => {
+                tracing::warn!(error = %err, "listener accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (config, shared) = (config.clone(), shared.clone());
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let current = config.read().map(|c| c.clone()).ok();
+                let shared = shared.clone();
+                async move {
+                    Ok::<_, Infallible>(match current {
+                        Some(cfg) => handle(req, peer, &cfg, &shared).await,
+                        None => plain(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "503 Service Temporarily Unavailable",
+                        ),
+                    })
+                }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(60))
+                .serve_connection(TokioIo::new(stream), service);
+            if let Err(err) = conn.await {
+                tracing::debug!(error = %err, %peer, "listener connection closed with error");
+            }
+        });
+    }
+}
+
+fn plain(status: StatusCode, text: &str) -> Reply {
+    let body = format!("<html>\r\n<head><title>{text}</title></head>\r\n<body>\r\n<center><h1>{text}</h1></center>\r\n</body>\r\n</html>\r\n");
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("text/html"));
+    r.headers_mut()
+        .insert("server", HeaderValue::from_static("awselb/2.0"));
+    r
+}
+
+fn response(status: u16, headers: &[(String, String)], body: Option<(&str, &str)>) -> Reply {
+    let mut r = Response::new(Full::new(Bytes::from(
+        body.map(|(_, b)| b.to_string()).unwrap_or_default(),
+    )));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+    let h = r.headers_mut();
+    h.insert("server", HeaderValue::from_static("awselb/2.0"));
+    if let Some((ct, _)) = body {
+        if let Ok(v) = HeaderValue::from_str(ct) {
+            h.insert("content-type", v);
+        }
+    }
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (
+            hyper::header::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            h.append(k, v);
+        }
+    }
+    r
+}
+
+/// One request through the listener.
+async fn handle(
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    cfg: &PortConfig,
+    shared: &Shared,
+) -> Reply {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            return plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "413 Request Entity Too Large",
+            )
+        }
+    };
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or_default().to_string();
+    let host_header = parts
+        .headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let host = host_header
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let mut inserted: Vec<(String, String)> = Vec::new();
+    if let Some(acl) = &cfg.web_acl {
+        let waf_request = engine::fields::Request {
+            method: parts.method.as_str().to_string(),
+            uri_path: path.clone(),
+            query: query.clone(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            body: body
+                .get(..INSPECTION_LIMIT.min(body.len()))
+                .unwrap_or_default()
+                .to_vec(),
+            body_oversize: body.len() > INSPECTION_LIMIT,
+            source_ip: Some(peer.ip()),
+        };
+        let decision = acl.evaluate(&waf_request, &shared.rates, shared.now_secs());
+        match decision.action {
+            engine::Action::Block(r) => {
+                tracing::debug!(rule = ?decision.rule, %peer, "web ACL blocked a request");
+                return response(
+                    r.status,
+                    &r.headers,
+                    r.body.as_ref().map(|(ct, b)| (ct.as_str(), b.as_str())),
+                );
+            }
+            engine::Action::Allow(headers) => inserted = headers,
+            engine::Action::Count => {}
+        }
+    }
+    match cfg.listener.route(&host, &path) {
+        Action::Fixed {
+            status,
+            content_type,
+            body,
+        } => response(
+            *status,
+            &[],
+            Some((
+                content_type.as_deref().unwrap_or("text/plain"),
+                body.as_deref().unwrap_or_default(),
+            )),
+        ),
+        Action::Redirect {
+            protocol,
+            port,
+            host: to_host,
+            path: to_path,
+            query: to_query,
+            status,
+        } => {
+            let listener_port = cfg.listener.port.to_string();
+            let fill = |s: &str| {
+                s.replace("#{protocol}", "http")
+                    .replace("#{host}", &host)
+                    .replace("#{port}", &listener_port)
+                    .replace("#{path}", path.trim_start_matches('/'))
+                    .replace("#{query}", &query)
+            };
+            let scheme = fill(protocol).to_ascii_lowercase();
+            let port = fill(port);
+            let default_port =
+                (scheme == "http" && port == "80") || (scheme == "https" && port == "443");
+            let mut location = format!("{scheme}://{}", fill(to_host));
+            if !default_port {
+                location.push(':');
+                location.push_str(&port);
+            }
+            location.push_str(&fill(to_path));
+            let q = fill(to_query);
+            if !q.is_empty() {
+                location.push('?');
+                location.push_str(&q);
+            }
+            response(*status, &[("location".to_string(), location)], None)
+        }
+        Action::Forward(groups) => {
+            let Some(target) = pick(cfg, shared, groups) else {
+                return plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "503 Service Temporarily Unavailable",
+                );
+            };
+            forward(parts, body, peer, cfg.listener.port, &target, &inserted).await
+        }
+    }
+}
+
+/// The target for a request: a group by weight (round-robin over the weights), then a
+/// healthy target of it round-robin, or any registered one when none is healthy.
+fn pick(cfg: &PortConfig, shared: &Shared, groups: &[(String, u32)]) -> Option<Target> {
+    let mut turns = shared.turns.lock().ok()?;
+    let total: u64 = groups.iter().map(|(_, w)| u64::from(*w)).sum();
+    let group = if groups.len() == 1 || total == 0 {
+        groups.first()?.0.clone()
+    } else {
+        let key = format!("{}#groups", cfg.listener.arn);
+        let turn = turns.entry(key).or_insert(0);
+        *turn = turn.wrapping_add(1);
+        let mut at = (*turn as u64) % total;
+        let mut chosen = groups.first()?.0.clone();
+        for (g, w) in groups {
+            if at < u64::from(*w) {
+                chosen = g.clone();
+                break;
+            }
+            at -= u64::from(*w);
+        }
+        chosen
+    };
+    let spec = cfg.groups.get(&group)?;
+    let healthy: Vec<&Target> = spec
+        .targets
+        .iter()
+        .filter(|t| shared.health.healthy(&group, t))
+        .collect();
+    let pool: Vec<&Target> = if healthy.is_empty() {
+        spec.targets.iter().collect()
+    } else {
+        healthy
+    };
+    if pool.is_empty() {
+        return None;
+    }
+    let turn = turns.entry(group).or_insert(0);
+    *turn = turn.wrapping_add(1);
+    pool.get(*turn % pool.len()).map(|t| (*t).clone())
+}
+
+/// A trace id in ALB's format (`Root=1-<epoch hex>-<24 hex>`).
+fn trace_id() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("Root=1-{secs:08x}-{}", id.get(..24).unwrap_or_default())
+}
+
+/// Sends the request to the target and relays its answer.
+async fn forward(
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+    peer: SocketAddr,
+    port: u16,
+    target: &Target,
+    inserted: &[(String, String)],
+) -> Reply {
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "/".into());
+    let mut up = Request::builder()
+        .method(parts.method.clone())
+        .uri(path_and_query)
+        .version(hyper::Version::HTTP_11);
+    let Some(headers) = up.headers_mut() else {
+        return plain(StatusCode::BAD_GATEWAY, "502 Bad Gateway");
+    };
+    for (k, v) in parts.headers.iter() {
+        if !HOP.contains(&k.as_str()) {
+            headers.append(k.clone(), v.clone());
+        }
+    }
+    let xff = match parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(prior) => format!("{prior}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&xff) {
+        headers.insert("x-forwarded-for", v);
+    }
+    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    if let Ok(v) = HeaderValue::from_str(&port.to_string()) {
+        headers.insert("x-forwarded-port", v);
+    }
+    if !headers.contains_key("x-amzn-trace-id") {
+        if let Ok(v) = HeaderValue::from_str(&trace_id()) {
+            headers.insert("x-amzn-trace-id", v);
+        }
+    }
+    for (k, v) in inserted {
+        if let (Ok(k), Ok(v)) = (
+            hyper::header::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            headers.insert(k, v);
+        }
+    }
+    let Ok(request) = up.body(Full::new(body)) else {
+        return plain(StatusCode::BAD_GATEWAY, "502 Bad Gateway");
+    };
+    let exchange = async {
+        let stream = tokio::net::TcpStream::connect((target.id.as_str(), target.port)).await?;
+        let _ = stream.set_nodelay(true);
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(std::io::Error::other)?;
+        tokio::spawn(conn);
+        let answer = sender
+            .send_request(request)
+            .await
+            .map_err(std::io::Error::other)?;
+        let (parts, body) = answer.into_parts();
+        let bytes = body
+            .collect()
+            .await
+            .map_err(std::io::Error::other)?
+            .to_bytes();
+        Ok::<_, std::io::Error>((parts, bytes))
+    };
+    match tokio::time::timeout(UPSTREAM_TIMEOUT, exchange).await {
+        Ok(Ok((parts, bytes))) => {
+            let mut r = Response::new(Full::new(bytes));
+            *r.status_mut() = parts.status;
+            for (k, v) in parts.headers.iter() {
+                if !HOP.contains(&k.as_str()) && k != "content-length" {
+                    r.headers_mut().append(k.clone(), v.clone());
+                }
+            }
+            r
+        }
+        Ok(Err(err)) => {
+            tracing::debug!(error = %err, target = %target.id, "target did not answer");
+            plain(StatusCode::BAD_GATEWAY, "502 Bad Gateway")
+        }
+        Err(_) => plain(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Time-out"),
+    }
+}

@@ -1,0 +1,120 @@
+//! From stored web ACLs to compiled ones: loading the sets a web ACL references and compiling
+//! it, for the operations (to check and count capacity) and for the listener runtime.
+
+use rampart_kit::{db::Db, entity};
+use rampart_store::Store;
+use serde_json::Value;
+
+use crate::{
+    engine::{
+        compile::{Invalid, Refs},
+        references, WebAcl, MAX_CAPACITY,
+    },
+    error::{WafError, WafResult},
+    model::{self, ItemDoc, Kind, ASSOCIATION},
+};
+
+/// A compile error as AWS's `WAFInvalidParameterException`.
+pub fn invalid(e: Invalid) -> WafError {
+    WafError::invalid(e.field, &e.parameter, &e.reason)
+}
+
+/// The label namespace of a web ACL.
+pub fn namespace(account: &str, name: &str) -> String {
+    format!("awswaf:{account}:webacl:{name}:")
+}
+
+/// Loads the sets `rules` reference (in `account`); a missing one is
+/// `WAFNonexistentItemException`.
+pub async fn refs(
+    db: &mut Db<'_>,
+    account: &str,
+    rules: &[Value],
+    namespace: String,
+) -> WafResult<Refs> {
+    let (ips, regexes) = references(rules);
+    let mut out = Refs {
+        namespace,
+        ..Refs::default()
+    };
+    for (list, kind) in [(ips, Kind::IpSet), (regexes, Kind::RegexSet)] {
+        for arn in list {
+            let (k, region, scope, name, id) = model::parse_arn(&arn)
+                .ok_or_else(|| WafError::invalid("RESOURCE_ARN", &arn, "The ARN isn’t valid."))?;
+            if k != kind {
+                return Err(WafError::invalid(
+                    "RESOURCE_ARN",
+                    &arn,
+                    "The ARN names another kind of set.",
+                ));
+            }
+            let key = model::key(&region, &scope, &name);
+            let doc = entity::load_doc::<ItemDoc>(db, account, kind.entity_kind(), &key)
+                .await?
+                .map(|(_, d)| d)
+                .filter(|d| d.id == id)
+                .ok_or_else(WafError::missing)?;
+            match kind {
+                Kind::IpSet => out.ip_sets.insert(arn, doc.addresses),
+                _ => out.regex_sets.insert(arn, doc.patterns),
+            };
+        }
+    }
+    Ok(out)
+}
+
+/// Compiles a web ACL's definition, checking its capacity against AWS's limit.
+pub async fn compile(
+    db: &mut Db<'_>,
+    account: &str,
+    arn: &str,
+    doc: &ItemDoc,
+) -> WafResult<WebAcl> {
+    let refs = refs(db, account, &doc.rules, namespace(account, &doc.name)).await?;
+    let acl = WebAcl::compile(
+        arn,
+        &doc.rules,
+        &doc.default_action,
+        &doc.custom_response_bodies,
+        &refs,
+    )
+    .map_err(invalid)?;
+    if acl.capacity > MAX_CAPACITY {
+        return Err(WafError::WAFLimitsExceededException(format!(
+            "AWS WAF couldn’t perform the operation because you exceeded your resource limit: the web ACL needs {} WCUs, the limit is {MAX_CAPACITY}.",
+            acl.capacity
+        )));
+    }
+    Ok(acl)
+}
+
+/// The web ACL associated with a resource, compiled; `None` when there is none (or it no
+/// longer compiles, which is logged: the listener then serves without it).
+pub async fn for_resource(store: &Store, resource_arn: &str) -> WafResult<Option<WebAcl>> {
+    let mut db = Db::Read(store);
+    let Some(acl_arn) = db
+        .settings()
+        .get(&format!("{ASSOCIATION}{resource_arn}"))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some((kind, region, scope, name, id)) = model::parse_arn(&acl_arn) else {
+        return Ok(None);
+    };
+    let account = acl_arn.split(':').nth(4).unwrap_or_default().to_string();
+    let key = model::key(&region, &scope, &name);
+    let Some((_, doc)) = entity::load_doc::<ItemDoc>(&mut db, &account, kind.entity_kind(), &key)
+        .await?
+        .filter(|(_, d)| d.id == id)
+    else {
+        return Ok(None);
+    };
+    match compile(&mut db, &account, &acl_arn, &doc).await {
+        Ok(acl) => Ok(Some(acl)),
+        Err(e) => {
+            tracing::warn!(web_acl = %acl_arn, code = e.code(), "wafv2: stored web ACL does not compile");
+            Ok(None)
+        }
+    }
+}

@@ -1,0 +1,495 @@
+//! Compiling a rule's `Statement` (AWS's JSON shape) into a [`Stmt`], with its capacity in
+//! WCUs as AWS counts them. A statement Rampart cannot evaluate is refused, never ignored.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use regex::bytes::{RegexBuilder, RegexSetBuilder};
+use serde_json::Value;
+
+use super::{
+    fields::{Field, KeyPattern, Oversize, Scope},
+    stmt::{Aggregate, Cmp, Forwarded, ForwardedPosition, Net, Position, Stmt},
+    transform::Transform,
+};
+
+/// Why a statement does not compile: AWS's `WAFInvalidParameterException` parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The field (`STATEMENT`, `FIELD_TO_MATCH`, ...).
+    pub field: &'static str,
+    /// The parameter.
+    pub parameter: String,
+    /// The reason.
+    pub reason: String,
+}
+
+fn invalid(
+    field: &'static str,
+    parameter: impl Into<String>,
+    reason: impl Into<String>,
+) -> Invalid {
+    Invalid {
+        field,
+        parameter: parameter.into(),
+        reason: reason.into(),
+    }
+}
+
+/// What compiling needs: the sets a statement references, the label namespace, and the
+/// prefix of rate counters.
+#[derive(Debug, Clone, Default)]
+pub struct Refs {
+    /// IP sets by ARN: their addresses.
+    pub ip_sets: HashMap<String, Vec<String>>,
+    /// Regex pattern sets by ARN: their patterns.
+    pub regex_sets: HashMap<String, Vec<String>>,
+    /// The web ACL's label namespace (`awswaf:ACCOUNT:webacl:NAME:`).
+    pub namespace: String,
+    /// The prefix of the rule's rate counter (the web ACL's ARN and the rule's name).
+    pub counter: String,
+}
+
+type Compiled = Result<(Stmt, u64), Invalid>;
+
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
+    v.get(k).and_then(Value::as_str)
+}
+
+fn field_of(v: &Value) -> Result<(Field, u64), Invalid> {
+    let f = v
+        .get("FieldToMatch")
+        .and_then(Value::as_object)
+        .ok_or_else(|| invalid("FIELD_TO_MATCH", "", "A FieldToMatch is required."))?;
+    let (name, spec) = f.iter().next().ok_or_else(|| {
+        invalid(
+            "FIELD_TO_MATCH",
+            "",
+            "Exactly one field to match is required.",
+        )
+    })?;
+    if f.len() != 1 {
+        return Err(invalid(
+            "FIELD_TO_MATCH",
+            "",
+            "Exactly one field to match is required.",
+        ));
+    }
+    let oversize = |spec: &Value| {
+        Oversize::parse(s(spec, "OversizeHandling")).ok_or_else(|| {
+            invalid(
+                "OVERSIZE_HANDLING",
+                s(spec, "OversizeHandling").unwrap_or_default(),
+                "Not a valid oversize handling.",
+            )
+        })
+    };
+    let keys =
+        |spec: &Value, inc: &str, exc: &str, fold: bool| -> Result<(KeyPattern, Scope), Invalid> {
+            let p = spec.get("MatchPattern").cloned().unwrap_or(Value::Null);
+            let list = |k: &str| -> Option<Vec<String>> {
+                p.get(k).and_then(Value::as_array).map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(|x| {
+                            if fold {
+                                x.to_ascii_lowercase()
+                            } else {
+                                x.to_string()
+                            }
+                        })
+                        .collect()
+                })
+            };
+            let pattern = if p.get("All").is_some() {
+                KeyPattern::All
+            } else if let Some(l) = list(inc) {
+                KeyPattern::Included(l)
+            } else if let Some(l) = list(exc) {
+                KeyPattern::Excluded(l)
+            } else {
+                return Err(invalid("MATCH_PATTERN", "", "A match pattern is required."));
+            };
+            let scope = match s(spec, "MatchScope") {
+                Some("ALL") => Scope::All,
+                Some("KEY") => Scope::Key,
+                Some("VALUE") => Scope::Value,
+                other => {
+                    return Err(invalid(
+                        "MATCH_SCOPE",
+                        other.unwrap_or_default(),
+                        "Not a valid match scope.",
+                    ))
+                }
+            };
+            Ok((pattern, scope))
+        };
+    Ok(match name.as_str() {
+        "UriPath" => (Field::UriPath, 0),
+        "QueryString" => (Field::QueryString, 0),
+        "Method" => (Field::Method, 0),
+        "AllQueryArguments" => (Field::AllQueryArguments, 10),
+        "SingleQueryArgument" | "SingleHeader" => {
+            let n = s(spec, "Name")
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| invalid("FIELD_TO_MATCH", name.clone(), "A name is required."))?
+                .to_ascii_lowercase();
+            if name == "SingleHeader" {
+                (Field::SingleHeader(n), 0)
+            } else {
+                (Field::SingleQueryArgument(n), 0)
+            }
+        }
+        "Headers" => {
+            let (p, sc) = keys(spec, "IncludedHeaders", "ExcludedHeaders", true)?;
+            (Field::Headers(p, sc, oversize(spec)?), 0)
+        }
+        "Cookies" => {
+            let (p, sc) = keys(spec, "IncludedCookies", "ExcludedCookies", false)?;
+            (Field::Cookies(p, sc, oversize(spec)?), 0)
+        }
+        "Body" => (Field::Body(oversize(spec)?), 0),
+        other => {
+            return Err(invalid(
+                "FIELD_TO_MATCH",
+                other,
+                "This field to match is not supported by Rampart.",
+            ))
+        }
+    })
+}
+
+fn transforms_of(v: &Value) -> Result<(Vec<Transform>, u64), Invalid> {
+    let mut list: Vec<(i64, Transform)> = Vec::new();
+    for t in v
+        .get("TextTransformations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let ty = s(t, "Type").unwrap_or_default();
+        let tr = Transform::parse(ty).ok_or_else(|| {
+            invalid(
+                "TEXT_TRANSFORMATION",
+                ty,
+                "This text transformation is not supported by Rampart.",
+            )
+        })?;
+        let prio = t.get("Priority").and_then(Value::as_i64).unwrap_or(0);
+        if list.iter().any(|(p, _)| *p == prio) {
+            return Err(invalid(
+                "TEXT_TRANSFORMATION",
+                prio.to_string(),
+                "Duplicate priority.",
+            ));
+        }
+        list.push((prio, tr));
+    }
+    if list.is_empty() {
+        return Err(invalid(
+            "TEXT_TRANSFORMATION",
+            "",
+            "At least one text transformation is required.",
+        ));
+    }
+    list.sort_by_key(|(p, _)| *p);
+    let cost = 10 * list.iter().filter(|(_, t)| *t != Transform::None).count() as u64;
+    Ok((list.into_iter().map(|(_, t)| t).collect(), cost))
+}
+
+fn forwarded(v: Option<&Value>, with_position: bool) -> Result<Option<Forwarded>, Invalid> {
+    let Some(v) = v else { return Ok(None) };
+    let header = s(v, "HeaderName")
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| invalid("HEADER_NAME", "", "A header name is required."))?;
+    let fallback_match = match s(v, "FallbackBehavior") {
+        Some("MATCH") => true,
+        Some("NO_MATCH") => false,
+        other => {
+            return Err(invalid(
+                "FALLBACK_BEHAVIOR",
+                other.unwrap_or_default(),
+                "Not a valid fallback behavior.",
+            ))
+        }
+    };
+    let position = match (with_position, s(v, "Position")) {
+        (false, _) | (true, Some("FIRST")) => ForwardedPosition::First,
+        (true, Some("LAST")) => ForwardedPosition::Last,
+        (true, Some("ANY")) => ForwardedPosition::Any,
+        (true, other) => {
+            return Err(invalid(
+                "POSITION",
+                other.unwrap_or_default(),
+                "Not a valid position.",
+            ))
+        }
+    };
+    Ok(Some(Forwarded {
+        header: header.to_string(),
+        fallback_match,
+        position,
+    }))
+}
+
+/// Compiles a `Statement` with its WCUs.
+pub fn compile(v: &Value, refs: &Refs) -> Compiled {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| invalid("STATEMENT", "", "A statement is required."))?;
+    let (kind, body) = obj
+        .iter()
+        .next()
+        .filter(|_| obj.len() == 1)
+        .ok_or_else(|| invalid("STATEMENT", "", "Exactly one statement is required."))?;
+    match kind.as_str() {
+        "ByteMatchStatement" => {
+            let (field, fc) = field_of(body)?;
+            let (t, tc) = transforms_of(body)?;
+            let b64 = s(body, "SearchString").unwrap_or_default();
+            let search = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|_| invalid("SEARCH_STRING", b64, "Not valid Base64."))?;
+            let (pos, base) = match s(body, "PositionalConstraint").unwrap_or_default() {
+                "EXACTLY" => (Position::Exactly, 2),
+                "STARTS_WITH" => (Position::StartsWith, 2),
+                "ENDS_WITH" => (Position::EndsWith, 2),
+                "CONTAINS" => (Position::Contains, 10),
+                "CONTAINS_WORD" => (Position::ContainsWord, 10),
+                other => {
+                    return Err(invalid(
+                        "POSITIONAL_CONSTRAINT",
+                        other,
+                        "Not a valid positional constraint.",
+                    ))
+                }
+            };
+            if pos == Position::ContainsWord
+                && !search
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+            {
+                return Err(invalid(
+                    "SEARCH_STRING",
+                    b64,
+                    "CONTAINS_WORD takes alphanumeric characters and underscores only.",
+                ));
+            }
+            if search.is_empty() || search.len() > 200 {
+                return Err(invalid(
+                    "SEARCH_STRING",
+                    b64,
+                    "The search string must be 1 to 200 bytes.",
+                ));
+            }
+            Ok((Stmt::Byte(field, t, pos, search), base + fc + tc))
+        }
+        "RegexMatchStatement" => {
+            let (field, fc) = field_of(body)?;
+            let (t, tc) = transforms_of(body)?;
+            let pattern = s(body, "RegexString").unwrap_or_default();
+            let re = RegexBuilder::new(pattern)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map_err(|_| {
+                    invalid(
+                        "REGEX_STRING",
+                        pattern,
+                        "The regular expression is not valid.",
+                    )
+                })?;
+            Ok((Stmt::Regex(field, t, re), 3 + fc + tc))
+        }
+        "RegexPatternSetReferenceStatement" => {
+            let (field, fc) = field_of(body)?;
+            let (t, tc) = transforms_of(body)?;
+            let arn = s(body, "ARN").unwrap_or_default();
+            let patterns = refs.regex_sets.get(arn).ok_or_else(|| {
+                invalid(
+                    "REGEX_PATTERN_SET",
+                    arn,
+                    "The regex pattern set does not exist.",
+                )
+            })?;
+            let set = RegexSetBuilder::new(patterns)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map_err(|_| {
+                    invalid(
+                        "REGEX_PATTERN_SET",
+                        arn,
+                        "A pattern of the set is not valid.",
+                    )
+                })?;
+            Ok((Stmt::RegexSet(field, t, set), 25 + fc + tc))
+        }
+        "SizeConstraintStatement" => {
+            let (field, fc) = field_of(body)?;
+            let (t, tc) = transforms_of(body)?;
+            let cmp = match s(body, "ComparisonOperator").unwrap_or_default() {
+                "EQ" => Cmp::Eq,
+                "NE" => Cmp::Ne,
+                "LE" => Cmp::Le,
+                "LT" => Cmp::Lt,
+                "GE" => Cmp::Ge,
+                "GT" => Cmp::Gt,
+                other => {
+                    return Err(invalid(
+                        "COMPARISON_OPERATOR",
+                        other,
+                        "Not a valid comparison operator.",
+                    ))
+                }
+            };
+            let size = body.get("Size").and_then(Value::as_u64).unwrap_or(0);
+            Ok((Stmt::Size(field, t, cmp, size), 1 + fc + tc))
+        }
+        "IPSetReferenceStatement" => {
+            let arn = s(body, "ARN").unwrap_or_default();
+            let addresses = refs
+                .ip_sets
+                .get(arn)
+                .ok_or_else(|| invalid("IP_SET", arn, "The IP set does not exist."))?;
+            let nets = addresses.iter().filter_map(|a| Net::parse(a)).collect();
+            let fwd = forwarded(body.get("IPSetForwardedIPConfig"), true)?;
+            let extra = if fwd
+                .as_ref()
+                .is_some_and(|f| f.position == ForwardedPosition::Any)
+            {
+                4
+            } else {
+                0
+            };
+            Ok((Stmt::IpSet(nets, fwd), 1 + extra))
+        }
+        "LabelMatchStatement" => {
+            let key = s(body, "Key").unwrap_or_default();
+            let namespace = match s(body, "Scope") {
+                Some("LABEL") => false,
+                Some("NAMESPACE") => true,
+                other => {
+                    return Err(invalid(
+                        "LABEL_MATCH_SCOPE",
+                        other.unwrap_or_default(),
+                        "Not a valid scope.",
+                    ))
+                }
+            };
+            if namespace && !key.ends_with(':') {
+                return Err(invalid(
+                    "LABEL_MATCH_KEY",
+                    key,
+                    "A namespace must end with a colon.",
+                ));
+            }
+            let full = if key.starts_with("awswaf:") {
+                key.to_string()
+            } else {
+                format!("{}{key}", refs.namespace)
+            };
+            Ok((Stmt::Label(namespace, full), 1))
+        }
+        "AndStatement" | "OrStatement" => {
+            let list = body
+                .get("Statements")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            if list.len() < 2 {
+                return Err(invalid(
+                    "STATEMENT",
+                    kind.clone(),
+                    "A logical statement needs at least two statements.",
+                ));
+            }
+            let mut out = Vec::new();
+            let mut cost = 0;
+            for st in &list {
+                let (c, w) = compile(st, refs)?;
+                out.push(c);
+                cost += w;
+            }
+            Ok((
+                if kind == "AndStatement" {
+                    Stmt::And(out)
+                } else {
+                    Stmt::Or(out)
+                },
+                cost,
+            ))
+        }
+        "NotStatement" => {
+            let inner = body
+                .get("Statement")
+                .ok_or_else(|| invalid("STATEMENT", "NotStatement", "A statement is required."))?;
+            let (c, w) = compile(inner, refs)?;
+            Ok((Stmt::Not(Box::new(c)), w))
+        }
+        "RateBasedStatement" => {
+            let limit = body.get("Limit").and_then(Value::as_u64).unwrap_or(0);
+            if !(10..=2_000_000_000).contains(&limit) {
+                return Err(invalid(
+                    "RATE_BASED_STATEMENT",
+                    limit.to_string(),
+                    "The limit must be from 10 to 2,000,000,000.",
+                ));
+            }
+            let window = body
+                .get("EvaluationWindowSec")
+                .and_then(Value::as_u64)
+                .unwrap_or(300);
+            if ![60, 120, 300, 600].contains(&window) {
+                return Err(invalid(
+                    "EVALUATION_WINDOW_SEC",
+                    window.to_string(),
+                    "The window must be 60, 120, 300 or 600 seconds.",
+                ));
+            }
+            let agg = match s(body, "AggregateKeyType").unwrap_or("IP") {
+                "IP" => Aggregate::Ip,
+                "CONSTANT" => Aggregate::Constant,
+                "FORWARDED_IP" => Aggregate::ForwardedIp(
+                    forwarded(body.get("ForwardedIPConfig"), false)?.ok_or_else(|| {
+                        invalid(
+                            "FORWARDED_IP_CONFIG",
+                            "",
+                            "A forwarded IP config is required.",
+                        )
+                    })?,
+                ),
+                other => {
+                    return Err(invalid(
+                        "AGGREGATE_KEY_TYPE",
+                        other,
+                        "This aggregation is not supported by Rampart.",
+                    ))
+                }
+            };
+            if matches!(agg, Aggregate::Constant) && body.get("ScopeDownStatement").is_none() {
+                return Err(invalid(
+                    "SCOPE_DOWN",
+                    "",
+                    "A CONSTANT aggregation requires a scope-down statement.",
+                ));
+            }
+            let (scope, sc) = match body.get("ScopeDownStatement") {
+                Some(st) => {
+                    let (c, w) = compile(st, refs)?;
+                    (Some(Box::new(c)), w)
+                }
+                None => (None, 0),
+            };
+            Ok((
+                Stmt::Rate(refs.counter.clone(), limit, window, agg, scope),
+                2 + sc,
+            ))
+        }
+        other => Err(invalid(
+            "STATEMENT",
+            other,
+            "This statement is not supported by Rampart.",
+        )),
+    }
+}

@@ -1,0 +1,365 @@
+//! The web ACL engine: a web ACL compiled once per change ([`WebAcl::compile`]) and evaluated
+//! on each request ([`WebAcl::evaluate`]) as AWS documents: rules in priority order, a
+//! matching rule's labels added, `Count` continuing, `Allow` and `Block` ending evaluation,
+//! the default action when no rule ends it. No HTTP types: the listener builds a
+//! [`fields::Request`].
+
+pub mod compile;
+pub mod fields;
+pub mod rate;
+pub mod stmt;
+pub mod transform;
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use compile::{compile, Invalid, Refs};
+use fields::Request;
+use rate::RateCounters;
+use stmt::{Env, Stmt};
+
+/// AWS's largest web ACL capacity (WCUs); above 1,500 AWS bills extra.
+pub const MAX_CAPACITY: u64 = 5000;
+
+/// A custom or default block response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Headers (custom ones prefixed `x-amzn-waf-`, as AWS does).
+    pub headers: Vec<(String, String)>,
+    /// The content type and body.
+    pub body: Option<(String, String)>,
+}
+
+impl Response {
+    /// AWS's default block: 403 with an empty-looking page.
+    pub fn forbidden() -> Response {
+        Response {
+            status: 403,
+            headers: Vec::new(),
+            body: Some((
+                "text/html".into(),
+                "<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n<center><h1>403 Forbidden</h1></center>\r\n</body>\r\n</html>\r\n".into(),
+            )),
+        }
+    }
+}
+
+/// A rule's or the default action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// `Allow` (with headers to insert into the forwarded request).
+    Allow(Vec<(String, String)>),
+    /// `Block`.
+    Block(Response),
+    /// `Count`.
+    Count,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// `Name`.
+    pub name: String,
+    /// `Priority`.
+    pub priority: i64,
+    /// The statement.
+    pub statement: Stmt,
+    /// The action.
+    pub action: Action,
+    /// `RuleLabels`, fully qualified.
+    pub labels: Vec<String>,
+}
+
+/// A compiled web ACL.
+#[derive(Debug, Clone)]
+pub struct WebAcl {
+    /// Its ARN.
+    pub arn: String,
+    /// Rules by priority.
+    pub rules: Vec<Rule>,
+    /// The default action (`Allow` or `Block`).
+    pub default: Action,
+    /// Its capacity.
+    pub capacity: u64,
+}
+
+/// What the web ACL decided for a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// `Allow` or `Block` (never `Count`).
+    pub action: Action,
+    /// The rule that ended evaluation (none: the default action).
+    pub rule: Option<String>,
+    /// Labels added.
+    pub labels: Vec<String>,
+}
+
+fn inv(field: &'static str, parameter: impl Into<String>, reason: &str) -> Invalid {
+    Invalid {
+        field,
+        parameter: parameter.into(),
+        reason: reason.into(),
+    }
+}
+
+fn content_type(t: &str) -> Option<&'static str> {
+    match t {
+        "TEXT_PLAIN" => Some("text/plain"),
+        "TEXT_HTML" => Some("text/html"),
+        "APPLICATION_JSON" => Some("application/json"),
+        _ => None,
+    }
+}
+
+fn headers_of(v: Option<&Value>) -> Vec<(String, String)> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|h| {
+            Some((
+                format!("x-amzn-waf-{}", h.get("Name")?.as_str()?),
+                h.get("Value")?.as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// An `Action`/`DefaultAction` shape.
+/// `bodies` is `None` when only capacity is asked (`CheckCapacity` has no bodies).
+fn action_of(v: &Value, bodies: Option<&Value>, default: bool) -> Result<Action, Invalid> {
+    let obj = v
+        .as_object()
+        .filter(|o| o.len() == 1)
+        .ok_or_else(|| inv("RULE_ACTION", "", "Exactly one action is required."))?;
+    let (kind, spec) = obj
+        .iter()
+        .next()
+        .ok_or_else(|| inv("RULE_ACTION", "", "An action is required."))?;
+    match kind.as_str() {
+        "Allow" => Ok(Action::Allow(headers_of(
+            spec.get("CustomRequestHandling")
+                .and_then(|c| c.get("InsertHeaders")),
+        ))),
+        "Count" if !default => Ok(Action::Count),
+        "Block" => {
+            let Some(custom) = spec.get("CustomResponse") else {
+                return Ok(Action::Block(Response::forbidden()));
+            };
+            let status = custom
+                .get("ResponseCode")
+                .and_then(Value::as_u64)
+                .unwrap_or(403);
+            let status = u16::try_from(status)
+                .ok()
+                .filter(|s| (200..=599).contains(s))
+                .ok_or_else(|| {
+                    inv(
+                        "CUSTOM_RESPONSE",
+                        status.to_string(),
+                        "The response code must be from 200 to 599.",
+                    )
+                })?;
+            let body = match custom.get("CustomResponseBodyKey").and_then(Value::as_str) {
+                None => None,
+                Some(_) if bodies.is_none() => None,
+                Some(key) => {
+                    let b = bodies.and_then(|b| b.get(key)).ok_or_else(|| {
+                        inv(
+                            "CUSTOM_RESPONSE_BODY_KEY",
+                            key,
+                            "The custom response body key does not exist.",
+                        )
+                    })?;
+                    let ct = b
+                        .get("ContentType")
+                        .and_then(Value::as_str)
+                        .and_then(content_type)
+                        .unwrap_or("text/plain");
+                    let content = b.get("Content").and_then(Value::as_str).unwrap_or_default();
+                    Some((ct.to_string(), content.to_string()))
+                }
+            };
+            Ok(Action::Block(Response {
+                status,
+                headers: headers_of(custom.get("ResponseHeaders")),
+                body,
+            }))
+        }
+        other => Err(inv(
+            "RULE_ACTION",
+            other,
+            "This action is not supported by Rampart.",
+        )),
+    }
+}
+
+impl WebAcl {
+    /// Compiles a web ACL's `Rules` and `DefaultAction`. `refs` holds its sets and namespace;
+    /// each rule's rate counter is keyed by the ARN and the rule name.
+    pub fn compile(
+        arn: &str,
+        rules: &[Value],
+        default_action: &Value,
+        bodies: &Value,
+        refs: &Refs,
+    ) -> Result<WebAcl, Invalid> {
+        WebAcl::compile_with(arn, rules, default_action, Some(bodies), refs)
+    }
+
+    fn compile_with(
+        arn: &str,
+        rules: &[Value],
+        default_action: &Value,
+        bodies: Option<&Value>,
+        refs: &Refs,
+    ) -> Result<WebAcl, Invalid> {
+        let mut out = Vec::new();
+        let mut names = HashSet::new();
+        let mut priorities = HashSet::new();
+        let mut capacity = 0;
+        for r in rules {
+            let name = r
+                .get("Name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let priority = r.get("Priority").and_then(Value::as_i64).unwrap_or(0);
+            if !names.insert(name.clone()) {
+                return Err(inv("RULE", name, "A rule name is used twice."));
+            }
+            if !priorities.insert(priority) {
+                return Err(inv(
+                    "RULE",
+                    priority.to_string(),
+                    "A rule priority is used twice.",
+                ));
+            }
+            if r.get("OverrideAction").is_some() {
+                return Err(inv(
+                    "RULE",
+                    name,
+                    "OverrideAction applies to rule group statements only.",
+                ));
+            }
+            let refs = Refs {
+                counter: format!("{arn}#{name}"),
+                ..refs.clone()
+            };
+            let statement = r
+                .get("Statement")
+                .ok_or_else(|| inv("STATEMENT", name.clone(), "A statement is required."))?;
+            let (statement, wcu) = compile(statement, &refs)?;
+            let action = action_of(
+                r.get("Action")
+                    .ok_or_else(|| inv("RULE_ACTION", name.clone(), "An action is required."))?,
+                bodies,
+                false,
+            )?;
+            let labels = r
+                .get("RuleLabels")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|l| l.get("Name").and_then(Value::as_str))
+                .map(|l| format!("{}{l}", refs.namespace))
+                .collect();
+            capacity += wcu;
+            out.push(Rule {
+                name,
+                priority,
+                statement,
+                action,
+                labels,
+            });
+        }
+        out.sort_by_key(|r| r.priority);
+        Ok(WebAcl {
+            arn: arn.to_string(),
+            rules: out,
+            default: action_of(default_action, bodies, true)?,
+            capacity,
+        })
+    }
+
+    /// Evaluates the web ACL on a request at second `now`.
+    pub fn evaluate(&self, req: &Request, rates: &RateCounters, now: u64) -> Decision {
+        let mut labels: Vec<String> = Vec::new();
+        for rule in &self.rules {
+            let matched = rule.statement.matches(
+                req,
+                &Env {
+                    labels: &labels,
+                    rates,
+                    now,
+                },
+            );
+            if !matched {
+                continue;
+            }
+            labels.extend(rule.labels.iter().cloned());
+            if rule.action != Action::Count {
+                return Decision {
+                    action: rule.action.clone(),
+                    rule: Some(rule.name.clone()),
+                    labels,
+                };
+            }
+        }
+        Decision {
+            action: self.default.clone(),
+            rule: None,
+            labels,
+        }
+    }
+}
+
+/// The WCUs of a list of rules (`CheckCapacity`).
+pub fn capacity(rules: &[Value], refs: &Refs) -> Result<u64, Invalid> {
+    let acl = WebAcl::compile_with(
+        "check",
+        rules,
+        &serde_json::json!({"Allow": {}}),
+        None,
+        refs,
+    )?;
+    Ok(acl.capacity)
+}
+
+/// The sets a list of rules references: (IP set ARNs, regex pattern set ARNs).
+pub fn references(rules: &[Value]) -> (Vec<String>, Vec<String>) {
+    fn walk(v: &Value, ips: &mut Vec<String>, res: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let arn = || x.get("ARN").and_then(Value::as_str).map(str::to_string);
+                    if k == "IPSetReferenceStatement" {
+                        ips.extend(arn());
+                    } else if k == "RegexPatternSetReferenceStatement" {
+                        res.extend(arn());
+                    }
+                    walk(x, ips, res);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, ips, res)),
+            _ => {}
+        }
+    }
+    let (mut ips, mut res) = (Vec::new(), Vec::new());
+    for r in rules {
+        walk(r, &mut ips, &mut res);
+    }
+    ips.sort();
+    ips.dedup();
+    res.sort();
+    res.dedup();
+    (ips, res)
+}
+
+/// Every set a compile needs, by ARN, for [`Refs`].
+pub type Sets = HashMap<String, Vec<String>>;
+
+#[cfg(test)]
+mod tests;

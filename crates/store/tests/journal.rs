@@ -664,7 +664,9 @@ async fn the_stream_reads_every_record_once_from_any_cursor_across_segments() {
         loop {
             let batch = stream_seqs(&store, after, limit).await;
             assert!(batch.len() <= limit);
-            let Some(last) = batch.last().copied() else { break };
+            let Some(last) = batch.last().copied() else {
+                break;
+            };
             got.extend(batch);
             after = last;
         }
@@ -673,7 +675,11 @@ async fn the_stream_reads_every_record_once_from_any_cursor_across_segments() {
     // Cursors a consumer may hold that no read ended at.
     for after in [0i64, 5, 31, 32, 33, 95, 96, 149, 150] {
         let expected: Vec<i64> = ((after + 1)..=150.min(after + 10)).collect();
-        assert_eq!(stream_seqs(&store, after, 10).await, expected, "after {after}");
+        assert_eq!(
+            stream_seqs(&store, after, 10).await,
+            expected,
+            "after {after}"
+        );
     }
     // After a wipe, the old marks lead nowhere: the new records are read from the start.
     store.wipe_all().await.unwrap();
@@ -685,6 +691,12 @@ async fn the_stream_reads_every_record_once_from_any_cursor_across_segments() {
     writer.flush().await.unwrap();
     drop(writer);
     task.await.unwrap();
-    assert_eq!(stream_seqs(&store, 32, 100).await, (33..=40).collect::<Vec<_>>());
-    assert_eq!(stream_seqs(&store, 0, 100).await, (1..=40).collect::<Vec<_>>());
+    assert_eq!(
+        stream_seqs(&store, 32, 100).await,
+        (33..=40).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        stream_seqs(&store, 0, 100).await,
+        (1..=40).collect::<Vec<_>>()
+    );
 }

@@ -20,6 +20,7 @@ pub mod ids;
 pub mod input;
 pub mod json_field;
 pub mod page;
+pub mod parse_cache;
 pub mod payload;
 pub mod principal;
 #[cfg(any(test, feature = "test-support"))]

@@ -10,7 +10,8 @@ use super::{
     error::{KmsError, KmsResult},
     model::{KeyDoc, KeyState, Material, ALIAS_KIND, DUE_ACCOUNT, DUE_KIND, KEY_KIND},
 };
-use rampart_kit::{context::CallContext, db::Db};
+use rampart_kit::{context::CallContext, db::Db, parse_cache::ParseCache};
+use std::sync::LazyLock;
 
 /// A stored key: its entity row and its parsed document.
 #[derive(Debug, Clone)]
@@ -182,7 +183,8 @@ pub async fn load_by_id(db: &mut Db<'_>, id: &str) -> KmsResult<Option<Key>> {
 
 /// Parses a stored key entity.
 pub fn parse(entity: Entity) -> KmsResult<Key> {
-    let doc: KeyDoc = serde_json::from_str(&entity.doc).map_err(|err| {
+    static PARSED: LazyLock<ParseCache<KeyDoc>> = LazyLock::new(|| ParseCache::new(1024));
+    let doc: KeyDoc = PARSED.parse(&entity.id, &entity.doc).map_err(|err| {
         tracing::error!(error = %err, key = %entity.id, "stored key does not parse");
         KmsError::KMSInternalException("An internal error occurred.".into())
     })?;

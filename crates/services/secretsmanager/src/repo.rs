@@ -11,7 +11,8 @@ use super::{
         SecretDoc, DUE_ACCOUNT, DUE_KIND, IN_PROGRESS, REPLICATION_KIND, ROTATION_KIND, SECRET_KIND,
     },
 };
-use rampart_kit::{context::CallContext, db::Db};
+use rampart_kit::{context::CallContext, db::Db, parse_cache::ParseCache};
+use std::sync::LazyLock;
 
 /// A stored secret: its entity row and its parsed document.
 #[derive(Debug, Clone)]
@@ -229,7 +230,8 @@ pub fn is_destroyed(doc: &SecretDoc, now: DateTime<Utc>) -> bool {
 
 /// Parses a stored secret entity.
 pub fn parse(entity: Entity) -> SmResult<Secret> {
-    let doc: SecretDoc = serde_json::from_str(&entity.doc).map_err(|err| {
+    static PARSED: LazyLock<ParseCache<SecretDoc>> = LazyLock::new(|| ParseCache::new(1024));
+    let doc: SecretDoc = PARSED.parse(&entity.arn, &entity.doc).map_err(|err| {
         tracing::error!(error = %err, secret = %entity.arn, "stored secret does not parse");
         SmError::internal()
     })?;

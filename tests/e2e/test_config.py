@@ -58,6 +58,40 @@ def history(cfg, rtype, rid, **kw):
     ]
 
 
+def eventually(read, ok, timeout=10):
+    """Config records asynchronously, as AWS does: polls `read()` until `ok` holds of its
+    result (a ResourceNotDiscoveredException counts as not yet) and returns that result."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = read()
+            if ok(last):
+                return last
+        except ClientError as e:
+            if code_of(e) != "ResourceNotDiscoveredException":
+                raise
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout}s; last read {last}")
+
+
+def code_of(error):
+    return error.response["Error"]["Code"]
+
+
+def wait_history(cfg, rtype, rid, ok):
+    return eventually(lambda: history(cfg, rtype, rid), ok)
+
+
+def statuses(items):
+    return [i["configurationItemStatus"] for i in items]
+
+
+def discovered_ids(cfg, rtype, **kw):
+    listed = cfg.list_discovered_resources(resourceType=rtype, **kw)["resourceIdentifiers"]
+    return [r["resourceId"] for r in listed]
+
+
 def wait_compliance(cfg, rule, rtype, rid, want, timeout=10):
     """Polls the rule's result for one resource until it is `want`; returns the result."""
     deadline = time.time() + timeout
@@ -120,9 +154,8 @@ def test_recorder_lifecycle_and_errors(fresh_server):
     assert status["lastStatus"] == "SUCCESS" and "lastStartTime" in status
     recorders = cfg.describe_configuration_recorders()["ConfigurationRecorders"]
     assert recorders[0]["roleARN"] == ROLE
-    # The bucket existing before the start was recorded when recording began.
-    ids = [r["resourceId"] for r in cfg.list_discovered_resources(resourceType="AWS::S3::Bucket")["resourceIdentifiers"]]
-    assert "config-lifecycle" in ids
+    # The bucket existing before the start is recorded once recording begins.
+    eventually(lambda: discovered_ids(cfg, "AWS::S3::Bucket"), lambda ids: "config-lifecycle" in ids)
     with pytest.raises(ClientError) as e:
         cfg.delete_delivery_channel(DeliveryChannelName="default")
     assert code(e) == "LastDeliveryChannelDeleteFailedException"
@@ -130,10 +163,10 @@ def test_recorder_lifecycle_and_errors(fresh_server):
     cfg.stop_configuration_recorder(ConfigurationRecorderName="default")
     status = cfg.describe_configuration_recorder_status()["ConfigurationRecordersStatus"][0]
     assert status["recording"] is False and "lastStopTime" in status
-    # Nothing is recorded while stopped.
+    # Nothing is recorded while stopped (the recording job runs every second).
     s3.create_bucket(Bucket="config-unrecorded")
-    ids = [r["resourceId"] for r in cfg.list_discovered_resources(resourceType="AWS::S3::Bucket")["resourceIdentifiers"]]
-    assert "config-unrecorded" not in ids
+    time.sleep(1.5)
+    assert "config-unrecorded" not in discovered_ids(cfg, "AWS::S3::Bucket")
 
     cfg.delete_delivery_channel(DeliveryChannelName="default")
     with pytest.raises(ClientError) as e:
@@ -153,8 +186,8 @@ def test_a_change_shows_in_history_with_before_and_after(server):
     name = unique("cfg-user")
     user = iam.create_user(UserName=name)["User"]
     uid = user["UserId"]
-    items = history(cfg, "AWS::IAM::User", uid)
-    assert [i["configurationItemStatus"] for i in items] == ["ResourceDiscovered"]
+    items = wait_history(cfg, "AWS::IAM::User", uid, lambda items: len(items) >= 1)
+    assert statuses(items) == ["ResourceDiscovered"]
     assert items[0]["resourceName"] == name and items[0]["arn"] == user["Arn"]
     assert items[0]["awsRegion"] == "global"
     before = json.loads(items[0]["configuration"])
@@ -162,8 +195,8 @@ def test_a_change_shows_in_history_with_before_and_after(server):
 
     policy = "arn:aws:iam::aws:policy/ReadOnlyAccess"
     iam.attach_user_policy(UserName=name, PolicyArn=policy)
-    items = history(cfg, "AWS::IAM::User", uid)
-    assert [i["configurationItemStatus"] for i in items] == ["OK", "ResourceDiscovered"]
+    items = wait_history(cfg, "AWS::IAM::User", uid, lambda items: len(items) >= 2)
+    assert statuses(items) == ["OK", "ResourceDiscovered"]
     after = json.loads(items[0]["configuration"])
     assert after["attachedManagedPolicies"] == [{"policyName": "ReadOnlyAccess", "policyArn": policy}]
     assert json.loads(items[1]["configuration"])["attachedManagedPolicies"] == []
@@ -184,16 +217,17 @@ def test_a_change_shows_in_history_with_before_and_after(server):
 
     bucket = unique("cfg-bucket")
     s3.create_bucket(Bucket=bucket)
-    assert len(history(cfg, "AWS::S3::Bucket", bucket)) == 1
+    assert len(wait_history(cfg, "AWS::S3::Bucket", bucket, lambda items: len(items) >= 1)) == 1
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    items = history(cfg, "AWS::S3::Bucket", bucket)
+    items = wait_history(cfg, "AWS::S3::Bucket", bucket, lambda items: len(items) >= 2)
     states = [json.loads(i["supplementaryConfiguration"]["BucketVersioningConfiguration"])["status"] for i in items]
     assert states == ["Enabled", "Off"]
 
     iam.detach_user_policy(UserName=name, PolicyArn=policy)
     iam.delete_user(UserName=name)
-    items = history(cfg, "AWS::IAM::User", uid)
-    assert items[0]["configurationItemStatus"] == "ResourceDeleted"
+    items = wait_history(cfg, "AWS::IAM::User", uid, lambda items: statuses(items)[0] == "ResourceDeleted")
+    # The detach and the delete may land in one recording pass, as in AWS: one item or two.
+    assert statuses(items)[-1] == "ResourceDiscovered" and statuses(items).count("ResourceDeleted") == 1
     assert "configuration" not in items[0]
     listed = cfg.list_discovered_resources(resourceType="AWS::IAM::User")["resourceIdentifiers"]
     assert uid not in [r["resourceId"] for r in listed]
@@ -217,8 +251,10 @@ def test_inventory_lists_batch_reads_and_counts(server):
     sm = server.client("secretsmanager")
     key = kms.create_key(Description="config inventory")["KeyMetadata"]
     secret = sm.create_secret(Name=unique("cfg-secret"), SecretString="s3cr3t")
-    keys = cfg.list_discovered_resources(resourceType="AWS::KMS::Key")["resourceIdentifiers"]
-    assert key["KeyId"] in [k["resourceId"] for k in keys]
+    eventually(lambda: discovered_ids(cfg, "AWS::KMS::Key"), lambda ids: key["KeyId"] in ids)
+    eventually(
+        lambda: discovered_ids(cfg, "AWS::SecretsManager::Secret"), lambda ids: secret["ARN"] in ids
+    )
     secrets = cfg.list_discovered_resources(resourceType="AWS::SecretsManager::Secret", resourceIds=[secret["ARN"]])
     assert [s["resourceName"] for s in secrets["resourceIdentifiers"]] == [secret["Name"]]
 

@@ -2,7 +2,8 @@
 of a small local HTTP app really proxies (X-Forwarded-* added), health checks mark a dead
 target unhealthy, rules answer fixed responses and redirects; a web ACL associated with it
 blocks requests that match its byte, IP set, size and regex rules and passes ordinary ones;
-a rate-based rule blocks a bounded flood (loopback only) and releases it after its window;
+a rate-based rule blocks a bounded flood (loopback only) and releases it after its window
+(on the dev clock);
 AWS's errors for duplicates, stale lock tokens, bad rules and items in use."""
 
 import base64
@@ -11,6 +12,7 @@ import json
 import socket
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -49,6 +51,16 @@ def app():
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield httpd.server_address[1]
     httpd.shutdown()
+
+
+def advance(server, seconds):
+    req = urllib.request.Request(
+        server.endpoint + "/_rampart/clock",
+        data=json.dumps({"advance_seconds": seconds}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read())
 
 
 def free_port():
@@ -325,7 +337,8 @@ def test_web_acl_filters_proxied_traffic(server, app):
     assert waf.list_web_acls(Scope="REGIONAL")["WebACLs"] == []
 
 
-def test_rate_based_rule_blocks_a_flood_then_releases_it(server, app):
+def test_rate_based_rule_blocks_a_flood_then_releases_it(dev_server, app):
+    server = dev_server
     elb, lb, tg, listener, port = load_balancer(server, "web-c", app)
     waf = server.client("wafv2")
     acl = waf.create_web_acl(
@@ -342,7 +355,10 @@ def test_rate_based_rule_blocks_a_flood_then_releases_it(server, app):
     statuses = [request(port, "/")[0] for _ in range(40)]
     assert statuses[:10] == [200] * 10, statuses
     assert statuses[10:] == [403] * 30, statuses
-    time.sleep(61)
+    # The window runs on the request clock: the dev clock moves it past the flood.
+    advance(server, 30)
+    assert request(port, "/")[0] == 403
+    advance(server, 31)
     assert request(port, "/")[0] == 200
 
 

@@ -36,7 +36,7 @@ pub struct App {
     /// Compiled policies and callers' policy sets.
     pub policies: pipeline::policies::PolicyCache,
     /// The request clock (system time, advanced only by tests in dev mode).
-    pub clock: crate::clock::Clock,
+    pub clock: Arc<crate::clock::Clock>,
     /// API requests per account and service, for billing.
     pub meter: crate::billing::meter::Meter,
     /// Service last-accessed recording (debounced).
@@ -176,7 +176,7 @@ impl App {
             extensions,
             authn: pipeline::authn::AuthnCache::default(),
             policies: pipeline::policies::PolicyCache::default(),
-            clock: crate::clock::Clock::default(),
+            clock: Arc::default(),
             conns: Arc::new(crate::conn_table::ConnTable::new(conn_cap)),
             meter: crate::billing::meter::Meter::default(),
             last_access: crate::last_access::LastAccess::default(),

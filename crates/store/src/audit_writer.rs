@@ -25,6 +25,26 @@ enum Sink {
     Journal(Arc<JournalWriter>),
 }
 
+/// Queued records' commits: [`Durability::wait`] returns once every one is durable.
+#[derive(Debug)]
+pub struct Durability {
+    waits: Vec<oneshot::Receiver<Result<Appended>>>,
+}
+
+impl Durability {
+    /// Returns once every record is durable, or the first error among them.
+    pub async fn wait(self) -> Result<()> {
+        let mut outcome = Ok(());
+        for wait in self.waits {
+            let appended = wait.await.map_err(|_| StoreError::WriterClosed)?;
+            if let Err(e) = appended {
+                outcome = Err(e);
+            }
+        }
+        outcome
+    }
+}
+
 /// Tuning for [`AuditWriter`].
 #[derive(Debug, Clone, Copy)]
 pub struct AuditWriterConfig {
@@ -114,13 +134,20 @@ impl AuditWriter {
     /// on disk, so a crash right after an answer loses no record of it. With
     /// `durable_answers` off, returns once they are queued.
     pub async fn record_durably(&self, records: Vec<EncodedAudit>) -> Result<()> {
+        self.queue_durably(records).await?.wait().await
+    }
+
+    /// Queues records and returns, once they are queued, what resolves when they are durable
+    /// (at once with `durable_answers` off). A streamed answer sends its body meanwhile and
+    /// holds back only its last bytes until then.
+    pub async fn queue_durably(&self, records: Vec<EncodedAudit>) -> Result<Durability> {
         if !self.durable_answers {
             for record in records {
                 self.submit_encoded(record).await?;
             }
-            return Ok(());
+            return Ok(Durability { waits: Vec::new() });
         }
-        let mut waits = Vec::new();
+        let mut waits = Vec::with_capacity(records.len());
         for record in records {
             let (reply, wait) = oneshot::channel();
             self.tx
@@ -129,14 +156,7 @@ impl AuditWriter {
                 .map_err(|_| StoreError::WriterClosed)?;
             waits.push(wait);
         }
-        let mut outcome = Ok(());
-        for wait in waits {
-            let appended = wait.await.map_err(|_| StoreError::WriterClosed)?;
-            if let Err(e) = appended {
-                outcome = Err(e);
-            }
-        }
-        outcome
+        Ok(Durability { waits })
     }
 
     /// Queues a record and returns once its batch has committed.

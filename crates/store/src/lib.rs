@@ -42,7 +42,7 @@ pub use audit_chain::{ChainBreak, ChainReport, GENESIS_HASH};
 pub use audit_encoded::{AuditFields, EncodedAudit};
 pub use audit_lookup::{EventPage, LookupAttribute, LookupQuery, MAX_PAGE};
 pub use audit_stream::{StreamBatch, StreamPosition, StreamRecord, StreamSource};
-pub use audit_writer::{AuditWriter, AuditWriterConfig};
+pub use audit_writer::{AuditWriter, AuditWriterConfig, Durability};
 pub use backup::{backup_embedded, BackupReport};
 pub use cache::{KeyWithSecret, SharedKey};
 pub use changes::{Change, Changes, ACCESS_KEY_KIND, RECORDED_KINDS};

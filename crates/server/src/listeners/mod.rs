@@ -15,7 +15,7 @@ use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     net::{IpAddr, SocketAddr},
     sync::{Arc, RwLock},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use rampart_services::{
@@ -28,6 +28,7 @@ use rampart_services::{
 
 use crate::{
     app::App,
+    clock::Clock,
     jobs::{Job, Scope, StepFuture},
 };
 
@@ -50,14 +51,18 @@ pub struct Shared {
     pub turns: std::sync::Mutex<HashMap<String, usize>>,
     /// Rate-based rule counters, kept across reloads.
     pub rates: RateCounters,
-    /// The runtime's start, for the rate counters' seconds.
-    pub started: std::sync::OnceLock<Instant>,
+    /// The request clock, for the rate counters' seconds (so dev mode's clock moves a
+    /// rate-based rule's window as it moves every other window).
+    pub clock: std::sync::OnceLock<Arc<Clock>>,
 }
 
 impl Shared {
-    /// Seconds since the runtime started (monotonic).
+    /// The request clock's epoch seconds (0 before the first round sets the clock).
     pub fn now_secs(&self) -> u64 {
-        self.started.get_or_init(Instant::now).elapsed().as_secs()
+        self.clock
+            .get()
+            .and_then(|c| u64::try_from(c.now().timestamp()).ok())
+            .unwrap_or(0)
     }
 }
 
@@ -111,6 +116,7 @@ impl Job for Listeners {
         _lease: Option<&'a rampart_store::Lease>,
     ) -> StepFuture<'a> {
         Box::pin(async move {
+            self.shared.clock.get_or_init(|| app.clock.clone());
             let generation = runtime::generation(&app.store)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.code()))?;

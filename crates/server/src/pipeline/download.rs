@@ -10,6 +10,8 @@
 
 use std::{collections::VecDeque, os::unix::fs::FileExt, sync::Arc};
 
+use futures_util::{Stream, StreamExt};
+
 use axum::body::{Body, Bytes};
 use rampart_services::{
     blob_cipher::{BlobCipher, SEGMENT, TAG},
@@ -144,9 +146,13 @@ impl Part {
     }
 }
 
+/// A body's chunks.
+pub(crate) type Chunks =
+    std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send + 'static>>;
+
 /// Opens the body's stretches; an error when a blob is gone (the object changed under the
 /// read) or unreadable.
-pub(crate) async fn open(blobs: &BlobStore, body: &OutboundBody) -> std::io::Result<Body> {
+pub(crate) async fn open(blobs: &BlobStore, body: &OutboundBody) -> std::io::Result<Chunks> {
     let mut parts = VecDeque::with_capacity(body.segments.len());
     for s in &body.segments {
         let file = tokio::fs::File::open(blobs.path_of(&s.blob))
@@ -190,5 +196,34 @@ pub(crate) async fn open(blobs: &BlobStore, body: &OutboundBody) -> std::io::Res
             }
         }
     });
-    Ok(Body::from_stream(stream))
+    Ok(Box::pin(stream))
+}
+
+/// The body of `chunks`, each sent as it comes except the last, which waits for `gate`: the
+/// client has the whole answer only once the call's audit record is durable, while reading
+/// and sending the rest overlap the record's sync. An error is passed on at once (the client
+/// never has a whole answer then).
+pub(crate) fn held_until(chunks: Chunks, gate: super::Durable) -> Body {
+    let state = (chunks.fuse(), None::<Bytes>, Some(gate));
+    let stream =
+        futures_util::stream::unfold(state, |(mut chunks, mut held, mut gate)| async move {
+            loop {
+                match chunks.next().await {
+                    Some(Ok(bytes)) => {
+                        if let Some(previous) = held.replace(bytes) {
+                            return Some((Ok(previous), (chunks, held, gate)));
+                        }
+                    }
+                    Some(Err(err)) => return Some((Err(err), (chunks, held, gate))),
+                    None => {
+                        if let Some(gate) = gate.take() {
+                            gate.await;
+                        }
+                        let last = held.take()?;
+                        return Some((Ok(last), (chunks, held, gate)));
+                    }
+                }
+            }
+        });
+    Body::from_stream(stream)
 }

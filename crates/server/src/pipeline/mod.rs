@@ -191,41 +191,53 @@ async fn finish(
             error_response(&call)
         }
     };
-    audit(app, &call).await;
+    let durable = queue_audit(app, &call).await;
     observe(app, &call, started);
     let outbound = call.payload.settle(call.error.is_none());
     let mut response = into_response(wire, &call.request_id);
-    if let Some(body) = outbound {
-        match download::open(&app.blobs, &body).await {
-            Ok(stream) => {
-                *response.body_mut() = stream;
-                if body.partial {
-                    *response.status_mut() = StatusCode::PARTIAL_CONTENT;
-                }
+    let Some(body) = outbound else {
+        durable.await;
+        return response;
+    };
+    // With no bytes to send (a HEAD, an empty object), the headers are the whole answer:
+    // they wait for the record.
+    let durable: Durable = if body.is_empty() {
+        durable.await;
+        Box::pin(std::future::ready(()))
+    } else {
+        durable
+    };
+    match download::open(&app.blobs, &body).await {
+        Ok(stream) => {
+            // The body goes out while its record is synced; only its last bytes wait.
+            *response.body_mut() = download::held_until(stream, durable);
+            if body.partial {
+                *response.status_mut() = StatusCode::PARTIAL_CONTENT;
             }
-            Err(err) => {
-                // The object changed between the read and the open: the client retries.
-                tracing::warn!(error = %err, request_id = %call.request_id, "object bytes not opened");
-                let error = ApiError::new(
-                    "InternalError",
-                    "We encountered an internal error. Please try again.",
-                    500,
-                    false,
-                );
-                let wire = match call.service {
-                    Some(s) => rampart_wire::encode_error(s, &error, &call.request_id),
-                    None => rampart_wire::encode_error_protocol(
-                        call.protocol,
-                        None,
-                        &error,
-                        &call.request_id,
-                    ),
-                };
-                return into_response(wire, &call.request_id);
-            }
+            response
+        }
+        Err(err) => {
+            durable.await;
+            // The object changed between the read and the open: the client retries.
+            tracing::warn!(error = %err, request_id = %call.request_id, "object bytes not opened");
+            let error = ApiError::new(
+                "InternalError",
+                "We encountered an internal error. Please try again.",
+                500,
+                false,
+            );
+            let wire = match call.service {
+                Some(s) => rampart_wire::encode_error(s, &error, &call.request_id),
+                None => rampart_wire::encode_error_protocol(
+                    call.protocol,
+                    None,
+                    &error,
+                    &call.request_id,
+                ),
+            };
+            into_response(wire, &call.request_id)
         }
     }
-    response
 }
 
 /// Reads the body within the size limit and the request timeout.
@@ -755,10 +767,10 @@ fn error_response(call: &Call) -> WireResponse {
     }
 }
 
-/// Writes the call's audit record through the group-committing writer, unless it already
-/// committed with the call's own transaction, and returns once it is durable: no call is
-/// answered before its record would survive a crash.
-async fn audit(app: &App, call: &Call) {
+/// Queues the call's audit record on the group-committing writer, unless it already committed
+/// with the call's own transaction, and returns what resolves once it is durable: no call is
+/// answered (no response's last byte sent) before its record would survive a crash.
+async fn queue_audit(app: &App, call: &Call) -> Durable {
     let own = (!call.audited).then(|| {
         audit::encoded(
             &facts(call, call.error.as_ref(), &ip_text(call.source_ip)),
@@ -777,10 +789,22 @@ async fn audit(app: &App, call: &Call) {
                 .filter_map(|side| audit::side_call(call, side)),
         )
         .collect();
-    if let Err(err) = app.audit.record_durably(records).await {
-        tracing::error!(error = %err, request_id = %call.request_id, "audit record not written");
-    }
+    let request_id = call.request_id.clone();
+    let queued = app.audit.queue_durably(records).await;
+    Box::pin(async move {
+        let outcome = match queued {
+            Ok(durability) => durability.wait().await,
+            Err(err) => Err(err),
+        };
+        if let Err(err) = outcome {
+            tracing::error!(error = %err, %request_id, "audit record not written");
+        }
+    })
 }
+
+/// Resolves once a call's audit records are durable (failures are logged: the answer goes
+/// out either way, as it always has).
+pub(crate) type Durable = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
 /// The text form of the caller's address. std's `Display` for IPv4 formats octet by octet
 /// through the formatting machinery, which showed in profiles of every call's audit record.

@@ -25,7 +25,7 @@ pub fn limit(input: &Value, member: &str, default: usize, max: usize) -> ConfigR
 }
 
 /// The page of `items` at the request's token, or `InvalidNextTokenException`.
-pub fn page<T>(items: Vec<T>, input: &Value, member: &str, max: usize) -> ConfigResult<Page<T>> {
+fn page<T>(items: Vec<T>, input: &Value, member: &str, max: usize) -> ConfigResult<Page<T>> {
     let token = input
         .get(member)
         .and_then(Value::as_str)
@@ -33,6 +33,24 @@ pub fn page<T>(items: Vec<T>, input: &Value, member: &str, max: usize) -> Config
     at_offset(items, token, max).ok_or_else(|| {
         ConfigError::InvalidNextTokenException("The nextToken provided is invalid".into())
     })
+}
+
+/// The page of `items` at the request's token as an output: the page under `list`, each item
+/// shown by `show`, and the next token (when more remain) under `token`.
+pub fn paged<T>(
+    items: Vec<T>,
+    input: &Value,
+    token: &str,
+    max: usize,
+    list: &str,
+    show: impl FnMut(&T) -> Value,
+) -> ConfigResult<Value> {
+    let p = page(items, input, token, max)?;
+    let mut v = serde_json::json!({ list: p.items.iter().map(show).collect::<Vec<_>>() });
+    if let Some(next) = p.next {
+        set(&mut v, token, Value::String(next));
+    }
+    Ok(v)
 }
 
 /// A timestamp member (epoch seconds, as awsJson sends them).

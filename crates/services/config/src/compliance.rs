@@ -7,12 +7,11 @@ use rampart_kit::context::CallContext;
 use rampart_kit::db::Db;
 use serde_json::{json, Value};
 
-use crate::common::{limit, page, strings};
+use crate::common::{limit, paged, strings};
 use crate::error::ConfigResult;
 use crate::evaluate;
 use crate::model::{epoch, EvaluationDoc};
 use crate::rules;
-use crate::sync;
 
 /// The compliance of a set of results: any non-compliant makes it `NON_COMPLIANT` (with the
 /// count), else any compliant `COMPLIANT`, else `INSUFFICIENT_DATA`.
@@ -70,7 +69,6 @@ fn result_json(r: &EvaluationDoc) -> Value {
 
 /// `DescribeComplianceByConfigRule`.
 pub async fn by_rule(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
-    sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
     let names = strings(input, "ConfigRuleNames");
     let types = strings(input, "ComplianceTypes");
@@ -83,17 +81,18 @@ pub async fn by_rule(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Config
             out.push(json!({ "ConfigRuleName": e.name, "Compliance": compliance }));
         }
     }
-    let p = page(out, input, "NextToken", 25)?;
-    let mut v = json!({ "ComplianceByConfigRules": p.items });
-    if let Some(next) = p.next {
-        crate::common::set(&mut v, "NextToken", json!(next));
-    }
-    Ok(v)
+    paged(
+        out,
+        input,
+        "NextToken",
+        25,
+        "ComplianceByConfigRules",
+        Value::clone,
+    )
 }
 
 /// `DescribeComplianceByResource`.
 pub async fn by_resource(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
-    sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
     let rtype = input.get("ResourceType").and_then(Value::as_str);
     let rid = input.get("ResourceId").and_then(Value::as_str);
@@ -117,12 +116,14 @@ pub async fn by_resource(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Co
             out.push(json!({ "ResourceType": t, "ResourceId": id, "Compliance": compliance }));
         }
     }
-    let p = page(out, input, "NextToken", max)?;
-    let mut v = json!({ "ComplianceByResources": p.items });
-    if let Some(next) = p.next {
-        crate::common::set(&mut v, "NextToken", json!(next));
-    }
-    Ok(v)
+    paged(
+        out,
+        input,
+        "NextToken",
+        max,
+        "ComplianceByResources",
+        Value::clone,
+    )
 }
 
 /// `GetComplianceDetailsByConfigRule`.
@@ -131,7 +132,6 @@ pub async fn details_by_rule(
     ctx: &CallContext,
     mut db: Db<'_>,
 ) -> ConfigResult<Value> {
-    sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
     let name = input
         .get("ConfigRuleName")
@@ -146,12 +146,14 @@ pub async fn details_by_rule(
         .filter(|r| types.contains(&r.compliance))
         .map(result_json)
         .collect();
-    let p = page(results, input, "NextToken", max)?;
-    let mut v = json!({ "EvaluationResults": p.items });
-    if let Some(next) = p.next {
-        crate::common::set(&mut v, "NextToken", json!(next));
-    }
-    Ok(v)
+    paged(
+        results,
+        input,
+        "NextToken",
+        max,
+        "EvaluationResults",
+        Value::clone,
+    )
 }
 
 /// `GetComplianceDetailsByResource`.
@@ -160,7 +162,6 @@ pub async fn details_by_resource(
     ctx: &CallContext,
     mut db: Db<'_>,
 ) -> ConfigResult<Value> {
-    sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
     let rtype = input
         .get("ResourceType")
@@ -178,12 +179,14 @@ pub async fn details_by_resource(
         .filter(|r| types.contains(&r.compliance))
         .map(result_json)
         .collect();
-    let p = page(results, input, "NextToken", 100)?;
-    let mut v = json!({ "EvaluationResults": p.items });
-    if let Some(next) = p.next {
-        crate::common::set(&mut v, "NextToken", json!(next));
-    }
-    Ok(v)
+    paged(
+        results,
+        input,
+        "NextToken",
+        100,
+        "EvaluationResults",
+        Value::clone,
+    )
 }
 
 /// `GetComplianceSummaryByConfigRule`: how many rules are compliant and not.
@@ -192,7 +195,6 @@ pub async fn summary_by_rule(
     ctx: &CallContext,
     mut db: Db<'_>,
 ) -> ConfigResult<Value> {
-    sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
     let mut compliant = 0u64;
     let mut failing = 0u64;
@@ -221,7 +223,6 @@ pub async fn summary_by_type(
     ctx: &CallContext,
     mut db: Db<'_>,
 ) -> ConfigResult<Value> {
-    sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
     let only = strings(input, "ResourceTypes");
     let mut grouped: BTreeMap<(String, String), Vec<EvaluationDoc>> = BTreeMap::new();

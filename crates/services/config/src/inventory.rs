@@ -8,12 +8,11 @@ use rampart_kit::db::Db;
 use serde_json::{json, Value};
 
 use crate::build::doc_of;
-use crate::common::{limit, page, strings, time};
+use crate::common::{limit, paged, strings, time};
 use crate::error::{ConfigError, ConfigResult};
 use crate::evaluate;
 use crate::model::{epoch, ItemDoc, ResourceDoc, ITEM};
 use crate::record;
-use crate::sync;
 
 /// A configuration item in AWS's schema (`configuration` and each supplementary
 /// configuration as JSON text). `full` adds tags, relationships and related events (the
@@ -100,7 +99,6 @@ async fn items_of(
 
 /// `GetResourceConfigHistory`: newest first unless `chronologicalOrder` is `Forward`.
 pub async fn history(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
-    sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
     let rtype = input
         .get("resourceType")
@@ -145,22 +143,13 @@ pub async fn history(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Config
     if input.get("chronologicalOrder").and_then(Value::as_str) != Some("Forward") {
         items.reverse();
     }
-    let p = page(items, input, "nextToken", max)?;
-    let out: Vec<Value> = p
-        .items
-        .iter()
-        .map(|i| item_json(account, i, true))
-        .collect();
-    let mut v = json!({ "configurationItems": out });
-    if let Some(next) = p.next {
-        crate::common::set(&mut v, "nextToken", json!(next));
-    }
-    Ok(v)
+    paged(items, input, "nextToken", max, "configurationItems", |i| {
+        item_json(account, i, true)
+    })
 }
 
 /// `ListDiscoveredResources`.
 pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
-    sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
     let rtype = input
         .get("resourceType")
@@ -186,26 +175,16 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigRes
         .filter(|r| ids.is_empty() || ids.contains(&r.resource_id))
         .filter(|r| name.is_none_or(|n| r.resource_name.as_deref() == Some(n)))
         .collect();
-    let p = page(found, input, "nextToken", max)?;
-    let out: Vec<Value> = p
-        .items
-        .iter()
-        .map(|r| {
-            let mut v = json!({ "resourceType": r.resource_type, "resourceId": r.resource_id });
-            if let Some(n) = &r.resource_name {
-                crate::common::set(&mut v, "resourceName", json!(n));
-            }
-            if let Some(t) = r.deleted_at {
-                crate::common::set(&mut v, "resourceDeletionTime", epoch(t));
-            }
-            v
-        })
-        .collect();
-    let mut v = json!({ "resourceIdentifiers": out });
-    if let Some(next) = p.next {
-        crate::common::set(&mut v, "nextToken", json!(next));
-    }
-    Ok(v)
+    paged(found, input, "nextToken", max, "resourceIdentifiers", |r| {
+        let mut v = json!({ "resourceType": r.resource_type, "resourceId": r.resource_id });
+        if let Some(n) = &r.resource_name {
+            crate::common::set(&mut v, "resourceName", json!(n));
+        }
+        if let Some(t) = r.deleted_at {
+            crate::common::set(&mut v, "resourceDeletionTime", epoch(t));
+        }
+        v
+    })
 }
 
 async fn all_resources(db: &mut Db<'_>, account: &str) -> ConfigResult<Vec<ResourceDoc>> {
@@ -229,7 +208,6 @@ async fn all_resources(db: &mut Db<'_>, account: &str) -> ConfigResult<Vec<Resou
 /// `BatchGetResourceConfig`: the current item of each key; keys never recorded come back
 /// unprocessed.
 pub async fn batch_get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
-    sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
     let keys = input
         .get("resourceKeys")
@@ -260,7 +238,6 @@ pub async fn batch_get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Conf
 
 /// `GetDiscoveredResourceCounts`: resources not deleted, by type, most numerous first.
 pub async fn counts(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
-    sync::catch_up(&mut db, ctx.now).await?;
     let account = &ctx.principal.account_id;
     let types = strings(input, "resourceTypes");
     let max = limit(input, "limit", 100, 100)?;
@@ -273,15 +250,14 @@ pub async fn counts(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigR
     let total: u64 = by_type.values().sum();
     let mut rows: Vec<(String, u64)> = by_type.into_iter().collect();
     rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let p = page(rows, input, "nextToken", max)?;
-    let out: Vec<Value> = p
-        .items
-        .iter()
-        .map(|(t, n)| json!({ "resourceType": t, "count": n }))
-        .collect();
-    let mut v = json!({ "totalDiscoveredResources": total, "resourceCounts": out });
-    if let Some(next) = p.next {
-        crate::common::set(&mut v, "nextToken", json!(next));
-    }
+    let mut v = paged(
+        rows,
+        input,
+        "nextToken",
+        max,
+        "resourceCounts",
+        |(t, n)| json!({ "resourceType": t, "count": n }),
+    )?;
+    crate::common::set(&mut v, "totalDiscoveredResources", json!(total));
     Ok(v)
 }

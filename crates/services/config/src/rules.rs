@@ -9,7 +9,7 @@ use rampart_store::Entity;
 use serde_json::{json, Value};
 
 use crate::build::doc_of;
-use crate::common::{page, random_suffix, strings};
+use crate::common::{paged, random_suffix, strings};
 use crate::error::{ConfigError, ConfigResult};
 use crate::evaluate;
 use crate::managed;
@@ -222,13 +222,9 @@ pub async fn named(
 pub async fn describe(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
     let names = strings(input, "ConfigRuleNames");
     let rules = named(&mut db, &ctx.principal.account_id, &names).await?;
-    let p = page(rules, input, "NextToken", 25)?;
-    let out: Vec<Value> = p.items.iter().map(|(e, d)| rule_json(e, d)).collect();
-    let mut v = json!({ "ConfigRules": out });
-    if let Some(next) = p.next {
-        crate::common::set(&mut v, "NextToken", json!(next));
-    }
-    Ok(v)
+    paged(rules, input, "NextToken", 25, "ConfigRules", |(e, d)| {
+        rule_json(e, d)
+    })
 }
 
 /// `DeleteConfigRule`: the rule and its results.
@@ -267,15 +263,16 @@ pub async fn evaluation_status(
     ctx: &CallContext,
     mut db: Db<'_>,
 ) -> ConfigResult<Value> {
-    sync::catch_up(&mut db, ctx.now).await?;
     let names = strings(input, "ConfigRuleNames");
     let max = crate::common::limit(input, "Limit", 50, 50)?;
     let rules = named(&mut db, &ctx.principal.account_id, &names).await?;
-    let p = page(rules, input, "NextToken", max)?;
-    let out: Vec<Value> = p
-        .items
-        .iter()
-        .map(|(e, d)| {
+    paged(
+        rules,
+        input,
+        "NextToken",
+        max,
+        "ConfigRulesEvaluationStatus",
+        |(e, d)| {
             let mut v = json!({
                 "ConfigRuleName": e.name,
                 "ConfigRuleArn": e.arn,
@@ -288,11 +285,6 @@ pub async fn evaluation_status(
                 crate::common::set(&mut v, "LastSuccessfulEvaluationTime", epoch(t));
             }
             v
-        })
-        .collect();
-    let mut v = json!({ "ConfigRulesEvaluationStatus": out });
-    if let Some(next) = p.next {
-        crate::common::set(&mut v, "NextToken", json!(next));
-    }
-    Ok(v)
+        },
+    )
 }

@@ -4,8 +4,10 @@
 //! transaction (`rampart_store::Changes`). This module reads the rows after Config's durable
 //! cursor, records the resource each one concerns as it stands (a new item when its
 //! configuration changed), re-runs the rules whose scope takes it, and moves the cursor, all
-//! in one transaction. The server's `config` job runs it every second; Config's own operations
-//! run it first, so an answer always reflects every committed change. Periodic rules whose
+//! in one transaction. The server's `config` job runs it every second; Config's writes that
+//! evaluate (starting a recorder, putting or re-running a rule) run it first in their own
+//! transaction. Reads answer from what is recorded, as AWS's do: items and results follow a
+//! change within a second, and no read does the job's work. Periodic rules whose
 //! `MaximumExecutionFrequency` has passed on the request clock re-run here too.
 
 use std::collections::BTreeSet;
@@ -235,19 +237,6 @@ async fn trim_unrecorded(store: &Store, lease: Option<&Lease>) -> ConfigResult<(
 pub async fn catch_up_in(db: &mut Db<'_>, now: DateTime<Utc>) -> ConfigResult<()> {
     while process_batch(db, now).await? >= BATCH as usize {}
     Ok(())
-}
-
-/// Processes the change log before an operation answers: inside its transaction for a
-/// write, in transactions of its own for a read.
-pub async fn catch_up(db: &mut Db<'_>, now: DateTime<Utc>) -> ConfigResult<()> {
-    let store: Option<&Store> = match db {
-        Db::Read(s) => Some(*s),
-        Db::Write(_) => None,
-    };
-    match store {
-        Some(s) => run(s, now, None).await.map(|_| ()),
-        None => catch_up_in(db, now).await,
-    }
 }
 
 /// The frequency's length.

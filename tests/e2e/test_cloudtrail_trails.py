@@ -405,6 +405,17 @@ def test_kill_9_then_restart_delivers_every_record_once(tmp_path):
         ct = s.client("cloudtrail")
         ct.create_trail(Name="crashy", S3BucketName="ct-crash")
         ct.start_logging(Name="crashy")
+        s3.create_bucket(Bucket="ct-crash-data")
+        ct.put_event_selectors(
+            TrailName="crashy",
+            EventSelectors=[{
+                "ReadWriteType": "All",
+                "IncludeManagementEvents": True,
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::ct-crash-data/"]}],
+            }],
+        )
+        big = os.urandom(1 << 20)
+        s3.put_object(Bucket="ct-crash-data", Key="big", Body=big)
         iam = s.client("iam")
         for i in range(40):
             iam.create_user(UserName=f"c{i}")
@@ -412,8 +423,10 @@ def test_kill_9_then_restart_delivers_every_record_once(tmp_path):
             if i == 20:
                 advance(s, 120)  # a delivery in the middle
         killed_at = dev_now(s)
-        # A read answered just before the kill: its record is durable before its answer.
+        # Reads answered just before the kill: each record is durable before its answer (a
+        # streamed object's last bytes wait for it).
         iam.get_user(UserName="c0")
+        assert s3.get_object(Bucket="ct-crash-data", Key="big")["Body"].read() == big
         os.kill(s.proc.pid, signal.SIGKILL)
         s.proc.wait()
     except BaseException:
@@ -444,6 +457,9 @@ def test_kill_9_then_restart_delivers_every_record_once(tmp_path):
         assert not missing, (missing, started[0]["eventTime"])
         names = [r["eventName"] for r in records(again.client("s3"), "ct-crash")]
         assert names.count("CreateUser") == 40 and names.count("GetUser") == 41
+        data = [r for r in records(again.client("s3"), "ct-crash") if r.get("eventCategory") == "Data"]
+        gets = [r for r in data if r["eventName"] == "GetObject"]
+        assert len(gets) == 1 and gets[0]["requestParameters"]["key"] == "big", data
         assert recorded
     finally:
         again.stop()

@@ -2,12 +2,14 @@
 
 import atexit
 import configparser
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import boto3
 import pytest
@@ -22,6 +24,17 @@ BIN = os.environ.get("RAMPART_BIN") or os.path.join(
 # restart a server on a stopped one's data dir, so they outlive each server).
 RUN_DIR = tempfile.mkdtemp(prefix="rampart-e2e-run-")
 atexit.register(shutil.rmtree, RUN_DIR, ignore_errors=True)
+
+
+def advance(server, seconds):
+    """Moves a dev-mode server's request clock forward; returns the clock's answer."""
+    req = urllib.request.Request(
+        server.endpoint + "/_rampart/clock",
+        data=json.dumps({"advance_seconds": seconds}).encode(),
+        method="POST",
+    )
+    with urllib.request.urlopen(req) as resp:
+        return json.loads(resp.read())
 
 
 class Server:

@@ -8,10 +8,10 @@ import json
 import os
 import subprocess
 import time
-import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import advance
 
 REGION = "us-east-1"
 
@@ -20,14 +20,6 @@ def code(excinfo):
     return excinfo.value.response["Error"]["Code"]
 
 
-def advance(server, seconds):
-    req = urllib.request.Request(
-        server.endpoint + "/_rampart/clock",
-        data=json.dumps({"advance_seconds": seconds}).encode(),
-        method="POST",
-    )
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read())
 
 
 def account_of(server):

@@ -5,11 +5,11 @@ COMPLIANT as the real resources are changed and fixed (ACCESS_KEYS_ROTATED on th
 
 import json
 import time
-import urllib.request
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import advance
 
 
 def code(excinfo):
@@ -20,14 +20,6 @@ def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def advance(server, seconds):
-    req = urllib.request.Request(
-        server.endpoint + "/_rampart/clock",
-        data=json.dumps({"advance_seconds": seconds}).encode(),
-        method="POST",
-    )
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read())
 
 
 ROLE = "arn:aws:iam::123456789012:role/config-role"

@@ -6,17 +6,16 @@ a rate-based rule blocks a bounded flood (loopback only) and releases it after i
 (on the dev clock);
 AWS's errors for duplicates, stale lock tokens, bad rules and items in use."""
 
-import base64
 import http.client
 import json
 import socket
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import advance
 
 
 def code(excinfo):
@@ -53,14 +52,6 @@ def app():
     httpd.shutdown()
 
 
-def advance(server, seconds):
-    req = urllib.request.Request(
-        server.endpoint + "/_rampart/clock",
-        data=json.dumps({"advance_seconds": seconds}).encode(),
-        method="POST",
-    )
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read())
 
 
 def free_port():

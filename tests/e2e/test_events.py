@@ -10,13 +10,13 @@ import os
 import socket
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Server
+from conftest import advance
 
 
 def code(excinfo):
@@ -27,14 +27,6 @@ def message(excinfo):
     return excinfo.value.response["Error"]["Message"]
 
 
-def advance(server, seconds):
-    req = urllib.request.Request(
-        server.endpoint + "/_rampart/clock",
-        data=json.dumps({"advance_seconds": seconds}).encode(),
-        method="POST",
-    )
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read())
 
 
 def free_port():

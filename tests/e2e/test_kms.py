@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from conftest import advance
 
 MESSAGE = b"Rampart signs this"
 
@@ -181,19 +182,11 @@ def test_aws_cli_round_trip(server, tmp_path):
     assert [a["AliasName"] for a in aliases] == ["alias/cli"]
 
 
-def _advance(server, seconds):
-    req = urllib.request.Request(
-        server.endpoint + "/_rampart/clock",
-        data=json.dumps({"advance_seconds": seconds}).encode(),
-        method="POST",
-    )
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read())
 
 
 def test_test_clock_is_dev_only(server):
     with pytest.raises(urllib.error.HTTPError) as err:
-        _advance(server, 60)
+        advance(server, 60)
     assert err.value.code == 404
 
 
@@ -207,8 +200,8 @@ def test_test_clock_expires_sts_sessions_and_ends_deletion_windows(dev_server):
         "sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
     )
     assert session.get_caller_identity()["Arn"].endswith(":user/clocked")
-    before = _advance(dev_server, 0)["epoch_seconds"]
-    after = _advance(dev_server, 901)["epoch_seconds"]
+    before = advance(dev_server, 0)["epoch_seconds"]
+    after = advance(dev_server, 901)["epoch_seconds"]
     assert after - before >= 901
     with pytest.raises(ClientError) as err:
         session.get_caller_identity()
@@ -218,9 +211,9 @@ def test_test_clock_expires_sts_sessions_and_ends_deletion_windows(dev_server):
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]
     out = kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
     assert out["KeyState"] == "PendingDeletion"
-    _advance(dev_server, 6 * 86400)
+    advance(dev_server, 6 * 86400)
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"
-    _advance(dev_server, 86400 + 60)
+    advance(dev_server, 86400 + 60)
     with pytest.raises(ClientError) as err:
         kms.describe_key(KeyId=key_id)
     assert err.value.response["Error"]["Code"] == "NotFoundException"
@@ -248,7 +241,7 @@ def test_sign_messages_stay_out_of_the_trail_which_reaches_back_90_days(dev_serv
     assert record["requestParameters"]["keyId"] == key_id
     assert record["requestParameters"]["signingAlgorithm"] == "ECDSA_SHA_256"
     # Event history covers 90 days, even for a start time long before them.
-    _advance(dev_server, 91 * 86_400)
+    advance(dev_server, 91 * 86_400)
     assert trail.lookup_events(LookupAttributes=by_name)["Events"] == []
     assert trail.lookup_events(LookupAttributes=by_name, StartTime=0)["Events"] == []
 

@@ -4,13 +4,12 @@ marker when versioned), noncurrent versions (keeping `NewerNoncurrentVersions`),
 object delete markers and incomplete multipart uploads; the bytes of what expired leave the
 disk."""
 
-import json
 import os
-import urllib.request
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import advance
 
 DAY = 86400
 
@@ -19,14 +18,6 @@ def code(excinfo):
     return excinfo.value.response["Error"]["Code"]
 
 
-def advance(server, seconds):
-    req = urllib.request.Request(
-        server.endpoint + "/_rampart/clock",
-        data=json.dumps({"advance_seconds": seconds}).encode(),
-        method="POST",
-    )
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read())
 
 
 def blob_count(server):

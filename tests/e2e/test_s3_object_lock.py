@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from conftest import Server
 from test_s3 import code, make_user, name, status
+from conftest import advance
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +27,6 @@ def s3(srv):
     return srv.client("s3")
 
 
-def advance(server, seconds):
-    req = urllib.request.Request(server.endpoint + "/_rampart/clock",
-                                 data=json.dumps({"advance_seconds": seconds}).encode(),
-                                 method="POST")
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read())
 
 
 def server_now(server):

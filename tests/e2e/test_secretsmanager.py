@@ -7,13 +7,13 @@ refused by an SCP."""
 import base64
 import json
 import os
-import urllib.request
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
 
 from test_organizations import create_account, member_root
+from conftest import advance
 
 
 def code(excinfo):
@@ -24,14 +24,6 @@ def message(excinfo):
     return excinfo.value.response["Error"]["Message"]
 
 
-def advance(server, seconds):
-    req = urllib.request.Request(
-        server.endpoint + "/_rampart/clock",
-        data=json.dumps({"advance_seconds": seconds}).encode(),
-        method="POST",
-    )
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read())
 
 
 @pytest.fixture(scope="module")

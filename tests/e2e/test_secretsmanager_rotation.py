@@ -6,13 +6,13 @@ dev clock bringing a schedule due, and CancelRotateSecret."""
 import json
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Server
+from conftest import advance
 
 ACCOUNT = "123456789012"
 GOOD = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rotate"
@@ -93,11 +93,6 @@ def rig():
     hook.stop()
 
 
-def advance(server, seconds):
-    req = urllib.request.Request(server.endpoint + "/_rampart/clock",
-                                 data=json.dumps({"advance_seconds": seconds}).encode(), method="POST")
-    with urllib.request.urlopen(req) as resp:
-        return json.loads(resp.read())
 
 
 def wait_for(predicate, timeout=20):

@@ -328,6 +328,42 @@ def test_web_acl_filters_proxied_traffic(server, app):
     assert waf.list_web_acls(Scope="REGIONAL")["WebACLs"] == []
 
 
+def test_sql_injection_and_xss_rules_block_attacks_and_pass_ordinary_requests(server, app):
+    elb, lb, tg, listener, port = load_balancer(server, "web-e", app)
+    waf = server.client("wafv2")
+    decode = [{"Priority": 0, "Type": "URL_DECODE"}, {"Priority": 1, "Type": "HTML_ENTITY_DECODE"}]
+    rules = [
+        {"Name": "sqli", "Priority": 1, "Action": {"Block": {}}, "VisibilityConfig": visibility("sqli"),
+         "Statement": {"SqliMatchStatement": {"FieldToMatch": {"AllQueryArguments": {}},
+                                              "TextTransformations": decode, "SensitivityLevel": "HIGH"}}},
+        {"Name": "xss", "Priority": 2, "Action": {"Block": {}}, "VisibilityConfig": visibility("xss-body"),
+         "Statement": {"XssMatchStatement": {"FieldToMatch": {"Body": {"OversizeHandling": "CONTINUE"}},
+                                             "TextTransformations": decode}}},
+    ]
+    # AWS's capacity units: SQLi HIGH 30 + 10 for all query arguments, XSS 40, +10 per
+    # transformation.
+    assert waf.check_capacity(Scope="REGIONAL", Rules=rules)["Capacity"] == (30 + 10 + 20) + (40 + 20)
+    bad = dict(rules[0], Statement={"SqliMatchStatement": {
+        "FieldToMatch": {"UriPath": {}}, "TextTransformations": decode, "SensitivityLevel": "MEDIUM"}})
+    with pytest.raises(ClientError) as e:
+        waf.check_capacity(Scope="REGIONAL", Rules=[bad])
+    # Outside the model's enum, as AWS answers any constraint the model states.
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert "sensitivityLevel" in e.value.response["Error"]["Message"]
+    acl = waf.create_web_acl(Name="inject-acl", Scope="REGIONAL", DefaultAction={"Allow": {}},
+                             Rules=rules, VisibilityConfig=visibility("inject"))["Summary"]
+    waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=lb["LoadBalancerArn"])
+    wait_for(lambda: request(port, "/item?id=1%27%20OR%20%271%27%3D%271")[0] == 403,
+             what="web ACL in force")
+    assert request(port, "/item?id=1%20UNION%20SELECT%20password%20FROM%20users")[0] == 403
+    assert request(port, "/item?id=1%20AND%20SLEEP(5)")[0] == 403
+    assert request(port, "/item?id=42&name=John%20O%27Brien%20Smith")[0] == 200
+    assert request(port, "/comment", method="POST",
+                   body=b"text=%3Cscript%3Ealert(document.cookie)%3C/script%3E")[0] == 403
+    assert request(port, "/comment", method="POST", body=b"<img src=x onerror=alert(1)>")[0] == 403
+    assert request(port, "/comment", method="POST", body=b"text=a nice cup of tea")[0] == 200
+
+
 def test_rate_based_rule_blocks_a_flood_then_releases_it(dev_server, app):
     server = dev_server
     elb, lb, tg, listener, port = load_balancer(server, "web-c", app)

@@ -346,6 +346,27 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
             let size = body.get("Size").and_then(Value::as_u64).unwrap_or(0);
             Ok((Stmt::Size(field, t, cmp, size), 1 + fc + tc))
         }
+        "SqliMatchStatement" => {
+            let (field, fc) = field_of(body)?;
+            let (t, tc) = transforms_of(body)?;
+            let (high, base) = match s(body, "SensitivityLevel") {
+                None | Some("LOW") => (false, 20),
+                Some("HIGH") => (true, 30),
+                Some(other) => {
+                    return Err(invalid(
+                        "SENSITIVITY_LEVEL",
+                        other,
+                        "Not a valid sensitivity level.",
+                    ))
+                }
+            };
+            Ok((Stmt::Sqli(field, t, high), base + fc + tc))
+        }
+        "XssMatchStatement" => {
+            let (field, fc) = field_of(body)?;
+            let (t, tc) = transforms_of(body)?;
+            Ok((Stmt::Xss(field, t), 40 + fc + tc))
+        }
         "IPSetReferenceStatement" => {
             let arn = s(body, "ARN").unwrap_or_default();
             let addresses = refs

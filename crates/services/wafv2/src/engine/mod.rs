@@ -6,6 +6,7 @@
 
 pub mod compile;
 pub mod fields;
+pub mod injection;
 pub mod rate;
 pub mod stmt;
 pub mod transform;

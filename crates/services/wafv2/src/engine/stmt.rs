@@ -6,6 +6,7 @@ use regex::bytes::{Regex, RegexSet};
 
 use super::{
     fields::{Field, Inspected, Request},
+    injection,
     rate::RateCounters,
     transform::{apply_all, Transform},
 };
@@ -160,6 +161,10 @@ pub enum Stmt {
     RegexSet(Field, Vec<Transform>, RegexSet),
     /// `SizeConstraintStatement`.
     Size(Field, Vec<Transform>, Cmp, u64),
+    /// `SqliMatchStatement`; `true` for `SensitivityLevel` `HIGH`.
+    Sqli(Field, Vec<Transform>, bool),
+    /// `XssMatchStatement`.
+    Xss(Field, Vec<Transform>),
     /// `IPSetReferenceStatement`.
     IpSet(Vec<Net>, Option<Forwarded>),
     /// `LabelMatchStatement`: a label (`false`) or namespace (`true`), fully qualified.
@@ -225,6 +230,8 @@ impl Stmt {
             Stmt::Size(f, t, cmp, size) => {
                 any_value(f, t, req, |v| cmp.holds(v.len() as u64, *size))
             }
+            Stmt::Sqli(f, t, high) => any_value(f, t, req, |v| injection::sqli(v, *high)),
+            Stmt::Xss(f, t) => any_value(f, t, req, injection::xss),
             Stmt::IpSet(nets, fwd) => {
                 let ips = match fwd {
                     None => req.source_ip.into_iter().collect(),

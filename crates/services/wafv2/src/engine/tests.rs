@@ -314,3 +314,83 @@ fn references_are_found_anywhere() {
     )];
     assert_eq!(references(&rules), (vec!["arn:ips".to_string()], vec![]));
 }
+
+#[test]
+fn sqli_and_xss_statements_inspect_the_decoded_component() {
+    let decode = json!([{"Priority": 0, "Type": "URL_DECODE"}]);
+    let a = acl(
+        json!([
+            rule(
+                "sqli",
+                1,
+                json!({"SqliMatchStatement": {"FieldToMatch": {"QueryString": {}},
+                "TextTransformations": decode, "SensitivityLevel": "LOW"}}),
+                json!({"Block": {}})
+            ),
+            rule(
+                "xss",
+                2,
+                json!({"XssMatchStatement": {"FieldToMatch": {"QueryString": {}},
+                "TextTransformations": decode}}),
+                json!({"Block": {}})
+            ),
+        ]),
+        json!({"Allow": {}}),
+    );
+    assert!(blocked(&a, &req("/", "id=1%27%20OR%20%271%27%3D%271")));
+    assert!(blocked(
+        &a,
+        &req("/", "q=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+    ));
+    assert!(!blocked(&a, &req("/", "id=42&name=John%20Smith")));
+    // LOW leaves a bare time-delay probe; HIGH takes it.
+    let probe = "id=1%20AND%20SLEEP(5)";
+    let high = acl(
+        json!([rule(
+            "sqli",
+            1,
+            json!({"SqliMatchStatement": {"FieldToMatch": {"QueryString": {}},
+            "TextTransformations": decode, "SensitivityLevel": "HIGH"}}),
+            json!({"Block": {}})
+        )]),
+        json!({"Allow": {}}),
+    );
+    assert!(blocked(&high, &req("/", probe)));
+    assert!(!blocked(&high, &req("/", "id=42&name=John%20Smith")));
+}
+
+#[test]
+fn sqli_and_xss_cost_awss_capacity_units() {
+    let cost = |st: Value| compile::compile(&st, &refs()).map(|(_, w)| w).unwrap();
+    let none = json!([{"Priority": 0, "Type": "NONE"}]);
+    let lower = json!([{"Priority": 0, "Type": "LOWERCASE"}]);
+    assert_eq!(
+        cost(
+            json!({"SqliMatchStatement": {"FieldToMatch": {"Body": {}}, "TextTransformations": none}})
+        ),
+        20
+    );
+    assert_eq!(
+        cost(
+            json!({"SqliMatchStatement": {"FieldToMatch": {"Body": {}}, "TextTransformations": none, "SensitivityLevel": "HIGH"}})
+        ),
+        30
+    );
+    assert_eq!(
+        cost(
+            json!({"SqliMatchStatement": {"FieldToMatch": {"AllQueryArguments": {}}, "TextTransformations": lower}})
+        ),
+        40
+    );
+    assert_eq!(
+        cost(
+            json!({"XssMatchStatement": {"FieldToMatch": {"UriPath": {}}, "TextTransformations": none}})
+        ),
+        40
+    );
+    assert!(compile::compile(
+        &json!({"SqliMatchStatement": {"FieldToMatch": {"UriPath": {}}, "TextTransformations": none, "SensitivityLevel": "MEDIUM"}}),
+        &refs()
+    )
+    .is_err());
+}

@@ -1,5 +1,6 @@
-//! Durable write benchmarks: single-row inserts (one transaction each) and audit appends,
-//! one by one versus group commit through `AuditWriter`. SQLite always; PostgreSQL too when
+//! Durable write benchmarks: single-row inserts (one transaction each), entity writes of a
+//! family AWS Config records (which add a change-log row in the same transaction) against an
+//! unrecorded one, and audit appends, one by one versus group commit through `AuditWriter`. SQLite always; PostgreSQL too when
 //! `RAMPART_TEST_DATABASE_URL` is set. Run: `cargo bench -p rampart-store`.
 
 #![allow(
@@ -17,7 +18,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rampart_store::{AuditRecord, AuditWriter, AuditWriterConfig, MasterKey, Store, StoreConfig};
+use rampart_store::{
+    AuditRecord, AuditWriter, AuditWriterConfig, Entity, MasterKey, Store, StoreConfig,
+};
 
 /// Records per measured iteration.
 const BATCH: u64 = 256;
@@ -35,6 +38,22 @@ fn record(n: u64) -> AuditRecord {
         account_id: Some("111111111111".into()),
         resources: vec![],
         event_json: format!(r#"{{"eventVersion":"1.08","n":{n}}}"#),
+    }
+}
+
+fn entity(kind: &str, n: u64) -> Entity {
+    let now = chrono::Utc::now();
+    Entity {
+        account_id: "111111111111".into(),
+        kind: kind.into(),
+        name: format!("e{n}"),
+        name_key: format!("e{n}"),
+        id: format!("AIDA{n:016}"),
+        path: "/".into(),
+        arn: format!("arn:aws:iam::111111111111:user/e{n}"),
+        created_at: now,
+        updated_at: now,
+        doc: "{}".into(),
     }
 }
 
@@ -107,6 +126,34 @@ fn durable_writes(c: &mut Criterion) {
                 })
             })
         });
+
+        // A user (logged for Config) against an unlogged kind: the same create and update,
+        // one transaction each; the difference is the change log's insert.
+        for (label, kind) in [
+            ("entity_write_logged", "iam:user"),
+            ("entity_write_unlogged", "bench:thing"),
+        ] {
+            g.bench_function(label, |b| {
+                b.iter_custom(|iters| {
+                    rt.block_on(async {
+                        let start = Instant::now();
+                        for _ in 0..iters * BATCH {
+                            counter += 1;
+                            let mut e = entity(kind, counter);
+                            let mut tx = store.begin().await.expect("begin");
+                            tx.entities().create(&e).await.expect("create");
+                            tx.commit().await.expect("commit");
+                            e.doc = r#"{"tags":{"k":"v"}}"#.into();
+                            let mut tx = store.begin().await.expect("begin");
+                            let key = e.name_key.clone();
+                            tx.entities().update(&key, &e).await.expect("update");
+                            tx.commit().await.expect("commit");
+                        }
+                        start.elapsed()
+                    })
+                })
+            });
+        }
 
         g.bench_function("audit_append_one_by_one", |b| {
             b.iter_custom(|iters| {

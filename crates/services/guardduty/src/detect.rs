@@ -91,6 +91,11 @@ impl<'a> Call<'a> {
         })
     }
 
+    /// The whole event.
+    pub fn event(&self) -> &'a Value {
+        self.event
+    }
+
     fn ok(&self) -> bool {
         self.error.is_none()
     }
@@ -149,7 +154,7 @@ impl<'a> Call<'a> {
     }
 
     /// `Service.Action` of the call.
-    fn action(&self) -> Value {
+    pub fn action(&self) -> Value {
         let mut remote = Map::new();
         match self.ip() {
             Some(IpAddr::V4(v4)) => {

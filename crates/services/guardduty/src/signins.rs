@@ -89,10 +89,16 @@ fn login_of<'a>(call: &Call<'a>) -> Option<Login<'a>> {
         .pointer("/requestParameters/userName")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let success = call.error.is_none()
-        && e.pointer("/responseElements/ConsoleLogin")
-            .and_then(Value::as_str)
-            == Some("Success");
+    // The audit record spells it `consoleLogin`; CloudTrail's own records `ConsoleLogin`.
+    let outcome = e
+        .get("responseElements")
+        .and_then(Value::as_object)
+        .and_then(|m| {
+            m.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("ConsoleLogin"))
+        })
+        .and_then(|(_, v)| v.as_str());
+    let success = call.error.is_none() && outcome == Some("Success");
     Some(Login {
         user,
         root: user == "root",
@@ -304,13 +310,20 @@ mod tests {
             "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin",
             "sourceIPAddress": "192.0.2.1", "userIdentity": {"type": "Unknown"},
             "requestParameters": {"userName": "frank"},
-            "responseElements": {"ConsoleLogin": "Success"}});
+            "responseElements": {"consoleLogin": "Success"}});
         let call = Call::of(&ok).unwrap();
         let l = login_of(&call).unwrap();
         assert!(l.success && l.user == "frank" && !l.root);
         let mut failed = ok.clone();
         failed["errorCode"] = json!("InvalidCredentials");
-        failed["responseElements"]["ConsoleLogin"] = json!("Failure");
+        failed["responseElements"]["consoleLogin"] = json!("Failure");
+        assert!(!login_of(&Call::of(&failed).unwrap()).unwrap().success);
+        let mut no_outcome = ok.clone();
+        no_outcome["responseElements"] = Value::Null;
+        assert!(!login_of(&Call::of(&no_outcome).unwrap()).unwrap().success);
+        let mut aws_spelling = ok.clone();
+        aws_spelling["responseElements"] = json!({"ConsoleLogin": "Success"});
+        assert!(login_of(&Call::of(&aws_spelling).unwrap()).unwrap().success);
         assert!(!login_of(&Call::of(&failed).unwrap()).unwrap().success);
         let mut other = ok.clone();
         other["eventName"] = json!("GetUser");

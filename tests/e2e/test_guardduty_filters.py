@@ -143,6 +143,23 @@ def test_filter_crud_errors_tags_and_paging(env):
     gd.untag_resource(ResourceArn=arn, TagKeys=["team"])
     assert gd.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"env": "prod"}
 
+    # The authorizer is asked about the filter's ARN.
+    iam = env.client("iam")
+    iam.create_user(UserName="filter-reader")
+    iam.put_user_policy(UserName="filter-reader", PolicyName="one", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "guardduty:GetFilter", "Resource": arn}],
+    }))
+    k = iam.create_access_key(UserName="filter-reader")["AccessKey"]
+    reader = env.client("guardduty", key=k["AccessKeyId"], secret=k["SecretAccessKey"], region=region)
+    assert reader.get_filter(DetectorId=detector, FilterName="kali-suppress")["Name"] == "kali-suppress"
+    with pytest.raises(ClientError) as e:
+        reader.get_filter(DetectorId=detector, FilterName="view.1")
+    assert code(e) == "AccessDeniedException"
+    with pytest.raises(ClientError) as e:
+        reader.delete_filter(DetectorId=detector, FilterName="kali-suppress")
+    assert code(e) == "AccessDeniedException"
+
     # Paging by name.
     for i in range(3):
         gd.create_filter(DetectorId=detector, Name=f"page-{i}", FindingCriteria=criteria)
@@ -273,3 +290,34 @@ def test_bursts_of_failed_console_logins_are_found(env):
     time.sleep(1.0)
     found = findings(gd, detector, of_type(LOGIN_AFTER_BURST))
     assert found[0]["Service"]["Count"] == 1
+
+
+def test_suppressed_findings_are_not_sent_to_eventbridge(env):
+    """A rule on every GuardDuty finding receives the unsuppressed finding only."""
+    from test_events import Receiver, api_key_destination
+
+    region = "ca-central-1"
+    receiver = Receiver().start()
+    try:
+        events = admin(env, "events", region=region)
+        _, dest = api_key_destination(events, "gd", receiver.url())
+        events.put_rule(Name="findings", EventPattern=json.dumps(
+            {"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"]}))
+        events.put_targets(Rule="findings", Targets=[{"Id": "hook", "Arn": dest}])
+        gd = admin(env, "guardduty", region=region)
+        detector = gd.create_detector(Enable=True)["DetectorId"]
+        gd.create_filter(
+            DetectorId=detector, Name="suppress-kali", Action="ARCHIVE",
+            FindingCriteria=of_type(KALI),
+        )
+        admin(env, "sts", region=region, config=Config(user_agent_extra="kali")).get_caller_identity()
+        assert findings(gd, detector, of_type(KALI))[0]["Service"]["Archived"] is True
+        admin(env, "sts", region=region, config=Config(user_agent_extra="parrot")).get_caller_identity()
+        [parrot] = findings(gd, detector, of_type("PenTest:IAMUser/ParrotLinux"))
+        got = receiver.wait(1)
+        time.sleep(1.0)
+        got = receiver.events()
+        assert [e["detail"]["type"] for e in got] == ["PenTest:IAMUser/ParrotLinux"], got
+        assert got[0]["detail"]["id"] == parrot["Id"]
+    finally:
+        receiver.stop()

@@ -87,6 +87,15 @@ def test_filter_crud_errors_tags_and_paging(env):
     assert got["FindingCriteria"]["Criterion"]["severity"]["Gte"] == 4
     assert got["Tags"] == {"team": "sec"}
 
+    # A retry with the same client token is the same create; without it, a duplicate.
+    again = dict(DetectorId=detector, Name="kali-suppress", FindingCriteria=criteria)
+    gd.create_filter(ClientToken="retry-1", **dict(again, Name="tokened"))
+    assert gd.create_filter(ClientToken="retry-1", **dict(again, Name="tokened"))["Name"] == "tokened"
+    with pytest.raises(ClientError) as e:
+        gd.create_filter(ClientToken="retry-2", **dict(again, Name="tokened"))
+    assert code(e) == "BadRequestException"
+    gd.delete_filter(DetectorId=detector, FilterName="tokened")
+
     # Action defaults to NOOP; the rank defaults to the next place.
     gd.create_filter(DetectorId=detector, Name="view.1", FindingCriteria=of_type(ROOT_USAGE))
     got = gd.get_filter(DetectorId=detector, FilterName="view.1")

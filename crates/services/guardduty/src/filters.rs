@@ -3,7 +3,8 @@
 //! [`suppressed`] is asked by `finding::save` for every finding it creates or updates, and a
 //! finding that matches is stored archived and not published. `NOOP` filters are saved views
 //! that never change a finding. Filters apply in `Rank` order (ties by name); findings that
-//! existed before a filter are not changed by creating it.
+//! existed before a filter are not changed by creating it. A `CreateFilter` repeated with the
+//! same `ClientToken` and name answers as the first one did.
 
 use rampart_kit::{
     context::CallContext,
@@ -46,6 +47,9 @@ pub struct FilterDoc {
     /// Tags.
     #[serde(default)]
     pub tags: std::collections::BTreeMap<String, String>,
+    /// The `ClientToken` of the `CreateFilter` that made it.
+    #[serde(default)]
+    pub client_token: Option<String>,
 }
 
 /// The name key of a filter: unique per detector.
@@ -180,7 +184,12 @@ pub async fn create(
     let existing = all(&mut db, &d).await?;
     let rank = opt_int(input, "Rank").unwrap_or(existing.len() as i64 + 1);
     check_rank(rank)?;
-    if existing.iter().any(|(_, f)| f.name == name) {
+    let token = opt_str(input, "ClientToken").filter(|t| !t.is_empty());
+    if let Some((_, same)) = existing.iter().find(|(_, f)| f.name == name) {
+        // A retry of the same create (same name and client token) answers as the first did.
+        if token.is_some() && same.client_token.as_deref() == token {
+            return Ok(json!({ "Name": name }));
+        }
         return Err(GuardDutyError::BadRequestException(
             "The request is rejected because a filter with the same name already exists.".into(),
         )
@@ -199,6 +208,7 @@ pub async fn create(
         rank,
         criteria,
         tags: tags::parse(input.get("Tags"))?,
+        client_token: token.map(str::to_string),
     };
     let k = key(d.id(), name);
     let mut e = Entity {

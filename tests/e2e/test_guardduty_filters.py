@@ -330,3 +330,32 @@ def test_suppressed_findings_are_not_sent_to_eventbridge(env):
         assert got[0]["detail"]["id"] == parrot["Id"]
     finally:
         receiver.stop()
+
+
+def test_sign_in_windows_survive_a_restart():
+    """Five failures before a restart and five after make one burst: the windows are stored."""
+    first = Server("--dev")
+    try:
+        account = first.client("sts").get_caller_identity()["Account"]
+        gd = first.client("guardduty")
+        detector = gd.create_detector(Enable=True)["DetectorId"]
+        iam = first.client("iam")
+        iam.create_user(UserName="eve")
+        iam.create_login_profile(UserName="eve", Password="Eve-pass-1234!")
+        for _ in range(5):
+            signin(first, account=account, user="eve", password="wrong-pass-9!")
+        iam.get_user(UserName="eve")
+        time.sleep(1.0)  # let the consumer pass the failures before the restart
+    finally:
+        first.stop()
+    again = Server("--dev", data_dir=first.data_dir)
+    try:
+        gd = again.client("guardduty")
+        assert findings(gd, detector, of_type(BRUTE_FORCE), timeout=0.5) == []
+        for _ in range(5):
+            signin(again, account=account, user="eve", password="wrong-pass-9!")
+        [found] = findings(gd, detector, of_type(BRUTE_FORCE))
+        assert found["Resource"]["AccessKeyDetails"]["UserName"] == "eve"
+        assert json.loads(found["Service"]["AdditionalInfo"]["Value"])["failedConsoleLogins"] == 10
+    finally:
+        again.stop()

@@ -323,6 +323,7 @@ mod tests {
         assert!(!login_of(&Call::of(&no_outcome).unwrap()).unwrap().success);
         let mut aws_spelling = ok.clone();
         aws_spelling["responseElements"] = json!({"ConsoleLogin": "Success"});
+        aws_spelling["eventType"] = json!("AwsConsoleSignIn");
         assert!(login_of(&Call::of(&aws_spelling).unwrap()).unwrap().success);
         assert!(!login_of(&Call::of(&failed).unwrap()).unwrap().success);
         let mut other = ok.clone();

@@ -71,9 +71,14 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
 }
 
 impl<'a> Call<'a> {
-    /// The facts of a parsed event, or `None` for an event that is not a caller's API call.
+    /// The facts of a parsed event, or `None` for an event that is not a caller's API call or
+    /// console sign-in (CloudTrail's `AwsConsoleSignIn`; Rampart records `ConsoleLogin` as
+    /// `AwsApiCall`).
     pub fn of(event: &'a Value) -> Option<Call<'a>> {
-        if str_at(event, "/eventType") != "AwsApiCall" {
+        if !matches!(
+            str_at(event, "/eventType"),
+            "AwsApiCall" | "AwsConsoleSignIn"
+        ) {
             return None;
         }
         let time = DateTime::parse_from_rfc3339(str_at(event, "/eventTime"))
@@ -89,6 +94,11 @@ impl<'a> Call<'a> {
             error: event.get("errorCode").and_then(Value::as_str),
             time,
         })
+    }
+
+    /// The whole event.
+    pub fn event(&self) -> &'a Value {
+        self.event
     }
 
     fn ok(&self) -> bool {
@@ -149,7 +159,7 @@ impl<'a> Call<'a> {
     }
 
     /// `Service.Action` of the call.
-    fn action(&self) -> Value {
+    pub fn action(&self) -> Value {
         let mut remote = Map::new();
         match self.ip() {
             Some(IpAddr::V4(v4)) => {

@@ -295,7 +295,7 @@ pub async fn update(
     Ok(json!({}))
 }
 
-/// `DeleteDetector`: the detector, its findings and its lists.
+/// `DeleteDetector`: the detector, its findings, lists, filters and sign-in windows.
 pub async fn delete(
     input: &Value,
     ctx: &CallContext,
@@ -308,7 +308,13 @@ pub async fn delete(
     )
     .await?;
     let account = d.account().to_string();
-    for kind in [model::FINDING, model::IPSET, model::THREAT_INTEL_SET] {
+    for kind in [
+        model::FINDING,
+        model::IPSET,
+        model::THREAT_INTEL_SET,
+        crate::filters::FILTER,
+        crate::signins::SIGNINS,
+    ] {
         for e in model::all_under(&mut db, &account, kind, d.id()).await? {
             db.entities().delete(&account, kind, &e.name_key).await?;
         }

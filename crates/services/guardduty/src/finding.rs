@@ -7,14 +7,19 @@
 //! a repeat finds the stored finding by id: its `Service.Count` grows by one,
 //! `Service.EventLastSeen` and `UpdatedAt` move to the new event, and its action details are
 //! the latest occurrence's. An archived finding stays archived when it is updated, as
-//! GuardDuty does. [`record`] is the one place a finding is created or updated.
+//! GuardDuty does. [`record`] is the one place a finding is created or updated. A new
+//! finding or a repeat that matches one of the detector's `ARCHIVE` filters (suppression
+//! rules, `filters`) is stored archived and not published to EventBridge, as AWS suppresses.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rampart_kit::{db::Db, entity, error::ServiceError};
 use rampart_store::Entity;
 use serde_json::{json, Map, Value};
 
-use crate::model::{self, Detector, FINDING};
+use crate::{
+    filters,
+    model::{self, Detector, FINDING},
+};
 
 /// GuardDuty's finding schema version.
 pub const SCHEMA_VERSION: &str = "2.0";
@@ -171,14 +176,22 @@ pub async fn save(
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| now.signed_duration_since(t));
         repeat(&mut doc, o, now);
+        let suppressed = filters::suppressed(db, detector, &doc).await?;
+        if suppressed {
+            archive(&mut doc);
+        }
         entity::save_doc(db, e, &doc, now).await?;
         let period = publishing_period(&detector.doc.publishing_frequency);
-        if quiet_since.is_none_or(|quiet| quiet >= period) {
+        if !suppressed && quiet_since.is_none_or(|quiet| quiet >= period) {
             publish(db, detector, &doc, now).await?;
         }
         return Ok(doc);
     }
-    let doc = new_finding(detector, id, o, now);
+    let mut doc = new_finding(detector, id, o, now);
+    let suppressed = filters::suppressed(db, detector, &doc).await?;
+    if suppressed {
+        archive(&mut doc);
+    }
     let mut e = Entity {
         account_id: account,
         kind: FINDING.into(),
@@ -193,8 +206,17 @@ pub async fn save(
     };
     entity::write_doc(&mut e, &doc, now)?;
     db.entities().create(&e).await?;
-    publish(db, detector, &doc, now).await?;
+    if !suppressed {
+        publish(db, detector, &doc, now).await?;
+    }
     Ok(doc)
+}
+
+/// Marks a finding archived (`Service.Archived`), as a suppression rule stores it.
+fn archive(finding: &mut Value) {
+    if let Some(service) = finding.get_mut("Service").and_then(Value::as_object_mut) {
+        service.insert("Archived".into(), json!(true));
+    }
 }
 
 /// How often repeats of a finding reach EventBridge (`FindingPublishingFrequency`).

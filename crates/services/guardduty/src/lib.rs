@@ -8,6 +8,8 @@
 //! - [`detect`]: the detection rules over one audit record; [`stream`]: a batch of the audit
 //!   stream through them, run by the server's GuardDuty consumer
 //!   (`crates/server/src/jobs/guardduty.rs`).
+//! - [`filters`]: saved filters, and the suppression rules (`ARCHIVE` filters) every new or
+//!   repeated finding passes; [`signins`]: console sign-in bursts over the audit stream.
 //! - [`threatlists`]: trusted IP lists and threat lists; [`lists`]: their entries;
 //!   [`fetch`]: reading a list file from Rampart's S3 on the caller's behalf.
 //! - [`model`]: how detectors, findings and lists are stored.
@@ -23,10 +25,12 @@ pub mod detect;
 pub mod detectors;
 pub mod error;
 pub mod fetch;
+pub mod filters;
 pub mod finding;
 pub mod findings;
 pub mod lists;
 pub mod model;
+pub mod signins;
 pub mod stream;
 pub mod tags;
 pub mod threatlists;
@@ -69,10 +73,14 @@ routes! {
         DeleteThreatIntelSet => Write,
             |i, c, d| threatlists::delete(Op::DeleteThreatIntelSet, i, c, d);
         ListThreatIntelSets => Read, |i, c, d| threatlists::list(Op::ListThreatIntelSets, i, c, d);
+        CreateFilter => Write, |i, c, d| filters::create(i, c, d);
+        GetFilter => Read, |i, c, d| filters::get(i, c, d);
+        UpdateFilter => Write, |i, c, d| filters::update(i, c, d);
+        DeleteFilter => Write, |i, c, d| filters::delete(i, c, d);
+        ListFilters => Read, |i, c, d| filters::list(i, c, d);
     }
     not_built {
-        // Filters (suppression rules), entity sets, publishing destinations.
-        CreateFilter, DeleteFilter, GetFilter, ListFilters, UpdateFilter,
+        // Entity sets, publishing destinations.
         CreateThreatEntitySet, CreateTrustedEntitySet, DeleteThreatEntitySet,
         DeleteTrustedEntitySet, GetThreatEntitySet, GetTrustedEntitySet, ListThreatEntitySets,
         ListTrustedEntitySets, UpdateThreatEntitySet, UpdateTrustedEntitySet,
@@ -126,6 +134,16 @@ async fn authorize(
             "{}/threatintelset/{}",
             detector(detector_id),
             opt_str(input, "ThreatIntelSetId").unwrap_or_default()
+        ),
+        Op::CreateFilter => format!(
+            "{}/filter/{}",
+            detector(detector_id),
+            opt_str(input, "Name").unwrap_or_default()
+        ),
+        Op::GetFilter | Op::UpdateFilter | Op::DeleteFilter => format!(
+            "{}/filter/{}",
+            detector(detector_id),
+            opt_str(input, "FilterName").unwrap_or_default()
         ),
         _ if input.get("DetectorId").is_some() => detector(detector_id),
         _ => return Ok(None),

@@ -4,7 +4,8 @@
 //!
 //! A record is looked at by the detector of its account (`recipientAccountId`) in its region
 //! (`awsRegion`) when that detector is enabled, with the detector's active lists as they are
-//! when the batch is read.
+//! when the batch is read. `ConsoleLogin` records also pass through [`signins`], whose
+//! failure windows live in the store.
 
 use std::collections::HashMap;
 
@@ -18,6 +19,7 @@ use crate::{
     finding,
     lists::IpList,
     model::{self, Detector},
+    signins,
 };
 
 /// A detector and its lists, as a batch uses them.
@@ -113,7 +115,12 @@ pub async fn detect(
         if call.time.timestamp() < w.detector.entity.created_at.timestamp() {
             continue;
         }
-        for o in detect::observe(&call, &w.intel) {
+        let mut seen = detect::observe(&call, &w.intel);
+        let trusted = call.ip.parse().is_ok_and(|ip| w.intel.trusted.contains(ip));
+        if !trusted {
+            seen.extend(signins::observe(&mut db, &w.detector, &call).await?);
+        }
+        for o in seen {
             finding::record(&mut db, &w.detector, &o, now).await?;
             recorded += 1;
         }

@@ -1,4 +1,4 @@
-//! Tags of detectors and lists: `TagResource`, `UntagResource`, `ListTagsForResource`, and
+//! Tags of detectors, lists and filters: `TagResource`, `UntagResource`, `ListTagsForResource`, and
 //! `Tags` on the create calls.
 
 use std::collections::BTreeMap;
@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::{
     error::GuardDutyError,
+    filters::{self, FilterDoc},
     model::{self, DetectorDoc, ListDoc},
 };
 
@@ -50,11 +51,12 @@ pub struct Named {
     pub account: String,
     /// The detector id.
     pub detector_id: String,
-    /// The list's entity kind and id, when the ARN names a list.
+    /// The list's or filter's entity kind and name key, when the ARN names one.
     pub list: Option<(&'static str, String)>,
 }
 
-/// What a GuardDuty ARN (`...:detector/ID`, `.../ipset/ID`, `.../threatintelset/ID`) names.
+/// What a GuardDuty ARN (`...:detector/ID`, `.../ipset/ID`, `.../threatintelset/ID`,
+/// `.../filter/NAME`) names.
 pub fn parse_arn(arn: &str) -> Option<Named> {
     let rest = arn.strip_prefix("arn:aws:guardduty:")?;
     let mut parts = rest.splitn(3, ':');
@@ -66,6 +68,10 @@ pub fn parse_arn(arn: &str) -> Option<Named> {
         ["detector", id, "ipset", set] => {
             ((*id).to_string(), Some((model::IPSET, (*set).to_string())))
         }
+        ["detector", id, "filter", name] => (
+            (*id).to_string(),
+            Some((filters::FILTER, filters::key(id, name))),
+        ),
         ["detector", id, "threatintelset", set] => (
             (*id).to_string(),
             Some((model::THREAT_INTEL_SET, (*set).to_string())),
@@ -113,6 +119,13 @@ async fn change(
 ) -> Result<(), ServiceError> {
     if e.kind == model::DETECTOR {
         let mut doc: DetectorDoc = entity::read_doc(&e)?;
+        f(&mut doc.tags);
+        if doc.tags.len() > MAX_TAGS {
+            return Err(GuardDutyError::invalid_input().into());
+        }
+        entity::save_doc(db, e, &doc, ctx.now).await
+    } else if e.kind == filters::FILTER {
+        let mut doc: FilterDoc = entity::read_doc(&e)?;
         f(&mut doc.tags);
         if doc.tags.len() > MAX_TAGS {
             return Err(GuardDutyError::invalid_input().into());
@@ -173,6 +186,8 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
     .await?;
     let tags = if e.kind == model::DETECTOR {
         entity::read_doc::<DetectorDoc>(&e)?.tags
+    } else if e.kind == filters::FILTER {
+        entity::read_doc::<FilterDoc>(&e)?.tags
     } else {
         entity::read_doc::<ListDoc>(&e)?.tags
     };

@@ -163,7 +163,7 @@ fn finding_doc(
         "aws/securityhub/FindingId": format!("{product}/{id}"),
     });
     if let Some(a) = &o.verdict.annotation {
-        product_fields["aws/securityhub/annotation"] = json!(a);
+        crate::set(&mut product_fields, "aws/securityhub/annotation", json!(a));
     }
     json!({
         "SchemaVersion": asff::SCHEMA_VERSION,
@@ -260,15 +260,19 @@ async fn write_outcome(
         return Ok(());
     }
     let workflow = workflow_after(previous, status_of(&o.verdict));
-    doc["Workflow"] = json!({"Status": workflow});
-    doc["WorkflowState"] = json!(if workflow == "RESOLVED" {
-        "RESOLVED"
-    } else {
-        "NEW"
-    });
+    crate::set(&mut doc, "Workflow", json!({"Status": workflow}));
+    crate::set(
+        &mut doc,
+        "WorkflowState",
+        json!(if workflow == "RESOLVED" {
+            "RESOLVED"
+        } else {
+            "NEW"
+        }),
+    );
     for key in ["Note", "UserDefinedFields", "VerificationState"] {
         if let Some(v) = previous.and_then(|p| p.get(key)) {
-            doc[key] = v.clone();
+            crate::set(&mut doc, key, v.clone());
         }
     }
     let entity = stored.and_then(|s| s.entity);
@@ -290,8 +294,8 @@ async fn archive_others(
         let id = f.doc.get("Id").and_then(Value::as_str).unwrap_or("");
         if ours && active && !keep.contains(id) {
             let mut f = f;
-            f.doc["RecordState"] = json!("ARCHIVED");
-            f.doc["UpdatedAt"] = json!(time_text(now));
+            crate::set(&mut f.doc, "RecordState", json!("ARCHIVED"));
+            crate::set(&mut f.doc, "UpdatedAt", json!(time_text(now)));
             model::save_finding(db, account, region, f, now).await?;
         }
     }

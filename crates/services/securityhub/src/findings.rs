@@ -121,7 +121,7 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Val
         .ok_or_else(|| SecurityHubError::invalid("The NextToken is not valid."))?;
     let mut out = json!({ "Findings": page.items });
     if let Some(next) = page.next {
-        out["NextToken"] = json!(next);
+        crate::set(&mut out, "NextToken", json!(next));
     }
     Ok(out)
 }

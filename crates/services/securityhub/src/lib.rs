@@ -88,6 +88,13 @@ pub fn time_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// Sets a member of a JSON object (a value that is not an object is left as it is).
+pub fn set(v: &mut Value, key: &str, value: Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_string(), value);
+    }
+}
+
 /// The authorization question of a Security Hub operation: `securityhub:<Operation>` on the
 /// caller's hub in the caller's region (`arn:aws:securityhub:REGION:ACCOUNT:hub/default`).
 async fn authorize(

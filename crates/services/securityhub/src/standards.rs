@@ -39,7 +39,7 @@ fn page_of(
         .ok_or_else(|| SecurityHubError::invalid("The NextToken is not valid."))?;
     let mut out = json!({ member: page.items });
     if let Some(next) = page.next {
-        out["NextToken"] = json!(next);
+        crate::set(&mut out, "NextToken", json!(next));
     }
     Ok(out)
 }
@@ -192,7 +192,7 @@ pub async fn controls(
                 "RelatedRequirements": [],
             });
             if let Some(d) = off {
-                v["DisabledReason"] = json!(d.reason);
+                crate::set(&mut v, "DisabledReason", json!(d.reason));
             }
             v
         })

@@ -4,6 +4,8 @@ number filters, BatchUpdateFindings, and a Foundational Security Best Practices 
 (IAM.2) turning FAILED then PASSED as a real IAM user is changed, from AWS Config's records."""
 
 import datetime
+import os
+import subprocess
 import time
 import uuid
 
@@ -209,6 +211,19 @@ def wait_status(sh, control, resource_id, want, timeout=10):
     raise AssertionError(f"{control} on {resource_id}: wanted {want}, last {last}")
 
 
+def posture(server, region):
+    env = dict(os.environ)
+    env.pop("AWS_PROFILE", None)
+    env.update(AWS_ACCESS_KEY_ID=server.root_key, AWS_SECRET_ACCESS_KEY=server.root_secret)
+    return subprocess.run(
+        [os.environ["RAMPART_BIN"], "posture", "--endpoint-url", server.endpoint, "--region", region],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=10,
+    )
+
+
 def test_standards_and_controls_follow_config(server):
     region = "us-east-1"
     sh = fresh_hub(server, region, EnableDefaultStandards=False)
@@ -250,9 +265,15 @@ def test_standards_and_controls_follow_config(server):
     assert failed["Resources"][0]["Type"] == "AwsIamUser"
     assert failed["Workflow"]["Status"] == "NEW"
     assert failed["Compliance"]["AssociatedStandards"] == [{"StandardsId": f"standards/{FSBP}"}]
+    out = posture(server, region)
+    assert out.returncode == 1 and "Security score: " in out.stdout, out.stderr
+    lines = out.stdout.splitlines()
+    assert "LOW" in lines and any(line.strip().startswith("IAM.2 ") for line in lines)
     iam.delete_user_policy(UserName=user, PolicyName="inline")
     passed = wait_status(sh, "IAM.2", arn, "PASSED")
     assert passed["Id"] == failed["Id"] and passed["Workflow"]["Status"] == "RESOLVED"
+    out = posture(server, region)
+    assert not any(line.strip().startswith("IAM.2 ") for line in out.stdout.splitlines())
 
     # Turning the control off archives its findings; on again brings them back.
     ctl = controls["IAM.2"]["StandardsControlArn"]

@@ -24,6 +24,7 @@ pub mod filters;
 pub mod findings;
 pub mod hub;
 pub mod model;
+pub mod posture;
 pub mod standards;
 
 pub use error::SecurityHubError;

@@ -9,6 +9,8 @@
 //!   [`catalog`]: the standards and controls Rampart runs; [`controls`]: running them into
 //!   findings, driven by the server's `securityhub-controls` job
 //!   (`crates/server/src/jobs/securityhub.rs`) and before each `GetFindings`;
+//!   [`control_finding`]: one control finding's document and workflow;
+//! - [`posture`]: the security score (`rampart posture`);
 //! - [`model`]: how the hub and findings are stored.
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -18,6 +20,7 @@ use serde_json::Value;
 
 pub mod asff;
 pub mod catalog;
+pub mod control_finding;
 pub mod controls;
 pub mod error;
 pub mod filters;

@@ -13,7 +13,7 @@ CALLS = [
     (["guardduty", "list-organization-admin-accounts"], "ListOrganizationAdminAccounts",
      "guardduty.amazonaws.com"),
     (["detective", "list-graphs"], "ListGraphs", "detective.amazonaws.com"),
-    (["securityhub", "describe-hub"], "DescribeHub", "securityhub.amazonaws.com"),
+    (["securityhub", "get-insights"], "GetInsights", "securityhub.amazonaws.com"),
     (["accessanalyzer", "list-policy-generations", "--max-items", "5"], "ListPolicyGenerations",
      "access-analyzer.amazonaws.com"),
     (["inspector2", "list-coverage"], "ListCoverage", "inspector2.amazonaws.com"),

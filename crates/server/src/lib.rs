@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod offline;
 pub mod pipeline;
 pub mod policy_cli;
+pub mod posture_cli;
 pub mod signin;
 pub mod trail_api;
 pub mod trail_cli;

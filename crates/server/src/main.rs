@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use rampart::{app, audit_cli, backup_cli, billing, config, policy_cli, trail_cli};
+use rampart::{app, audit_cli, backup_cli, billing, config, policy_cli, posture_cli, trail_cli};
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +36,8 @@ enum Command {
     /// CloudTrail trails: validate their log and digest files offline.
     #[command(subcommand)]
     Trail(trail_cli::TrailCommand),
+    /// Security Hub: the security score and the failed controls, by severity.
+    Posture(posture_cli::PostureArgs),
     /// Copy a data directory consistently while its server runs (the master key aside).
     Backup(backup_cli::BackupArgs),
     /// Put a backup back into a data directory.
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Billing(cmd) => billing::report::run(cmd),
         Command::Audit(cmd) => audit_cli::run(cmd),
         Command::Trail(cmd) => trail_cli::run(cmd),
+        Command::Posture(args) => posture_cli::run(args),
         Command::Backup(args) => backup_cli::run_backup(args),
         Command::Restore(args) => backup_cli::run_restore(args),
     }

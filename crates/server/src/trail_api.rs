@@ -248,6 +248,40 @@ impl Api {
         Ok(out)
     }
 
+    /// A restJson1 call (`rampart posture`'s Security Hub reads); an error answer is an
+    /// error naming AWS's code and message.
+    pub async fn rest_json(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        input: &Value,
+    ) -> anyhow::Result<Value> {
+        let body = input.to_string();
+        let answer = self
+            .send(Request {
+                service,
+                region: &self.region,
+                method,
+                path,
+                query: "",
+                headers: &[("content-type", "application/json")],
+                body: body.as_bytes(),
+            })
+            .await?;
+        let out: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+        if answer.status != 200 {
+            let code = out.get("__type").and_then(Value::as_str).unwrap_or("error");
+            let message = out
+                .get("message")
+                .or_else(|| out.get("Message"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            bail!("{service} {path}: {code} ({}): {message}", answer.status);
+        }
+        Ok(out)
+    }
+
     /// An S3 GET, retried once in the bucket's own region when S3 names another one.
     async fn s3_get(&mut self, path: &str, query: &str) -> anyhow::Result<Answer> {
         let answer = self.send(s3_get(&self.bucket_region, path, query)).await?;

@@ -31,6 +31,7 @@ pub mod rotation_hooks;
 pub mod rotation_postgres;
 pub mod s3;
 pub mod secretsmanager;
+pub mod securityhub;
 pub mod status;
 pub mod trails;
 
@@ -128,6 +129,7 @@ impl Runtime {
             vec![
                 Arc::new(kms::KmsDue),
                 Arc::new(config::ConfigRecording),
+                Arc::new(securityhub::SecurityHubControls),
                 Arc::new(secretsmanager::SecretsDue),
                 Arc::new(secretsmanager::SecretsRotation),
                 Arc::new(secretsmanager::SecretsReplication),

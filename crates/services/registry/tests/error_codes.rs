@@ -21,6 +21,7 @@ use rampart_services::{
     s3::S3Error,
     s3control::S3ControlError,
     secretsmanager::SmError,
+    securityhub::SecurityHubError,
     sts::StsError,
     wafv2::WafError,
 };
@@ -90,6 +91,11 @@ fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
             GuardDutyError::SERVICE,
             GuardDutyError::CODES,
             converted(GuardDutyError::every_variant()),
+        ),
+        (
+            SecurityHubError::SERVICE,
+            SecurityHubError::CODES,
+            converted(SecurityHubError::every_variant()),
         ),
         (
             ElbError::SERVICE,

@@ -1,0 +1,114 @@
+//! AWS Security Hub (restJson1): the hub, findings in the AWS Security Finding Format with
+//! their filters, and standards whose controls run AWS Config's managed checks on what
+//! Config records.
+//!
+//! - [`hub`]: `EnableSecurityHub`, `DescribeHub`, `DisableSecurityHub`;
+//! - [`findings`]: import, query and update findings; [`asff`]: checking and completing an
+//!   imported finding; [`filters`]: `AwsSecurityFindingFilters` and `SortCriteria`;
+//! - [`standards`]: standards, their controls and the security control definitions;
+//!   [`catalog`]: the standards and controls Rampart runs; [`controls`]: running them into
+//!   findings, driven by the server's `securityhub-controls` job
+//!   (`crates/server/src/jobs/securityhub.rs`) and before each `GetFindings`;
+//!   [`control_finding`]: one control finding's document and workflow;
+//! - [`posture`]: the security score (`rampart posture`);
+//! - [`model`]: how the hub and findings are stored.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rampart_kit::{authz::AuthzRequest, context::CallContext, error::ServiceError, routes};
+use rampart_store::Store;
+use serde_json::Value;
+
+pub mod asff;
+pub mod catalog;
+pub mod control_finding;
+pub mod controls;
+pub mod error;
+pub mod filters;
+pub mod findings;
+pub mod hub;
+pub mod model;
+pub mod posture;
+pub mod standards;
+
+pub use error::SecurityHubError;
+pub use rampart_model::securityhub::Op;
+
+routes! {
+    authz: authorize;
+    built {
+        EnableSecurityHub => Write, |i, c, d| hub::enable(i, c, d);
+        DescribeHub => Read, |i, c, d| hub::describe(i, c, d);
+        DisableSecurityHub => Write, |i, c, d| hub::disable(i, c, d);
+        BatchImportFindings => Write, |i, c, d| findings::import(i, c, d);
+        GetFindings => Read, |i, c, d| findings::get(i, c, d);
+        BatchUpdateFindings => Write, |i, c, d| findings::update(i, c, d);
+        DescribeStandards => Read, |i, c, d| standards::describe(i, c, d);
+        BatchEnableStandards => Write, |i, c, d| standards::enable(i, c, d);
+        BatchDisableStandards => Write, |i, c, d| standards::disable(i, c, d);
+        GetEnabledStandards => Read, |i, c, d| standards::enabled(i, c, d);
+        DescribeStandardsControls => Read, |i, c, d| standards::controls(i, c, d);
+        UpdateStandardsControl => Write, |i, c, d| standards::update_control(i, c, d);
+        ListSecurityControlDefinitions => Read, |i, c, d| standards::list_definitions(i, c, d);
+        GetSecurityControlDefinition => Read, |i, c, d| standards::get_definition(i, c, d);
+    }
+    not_built {
+        // Organizations and members, automation rules, insights, action targets,
+        // aggregation, configuration policies, product integrations, tags, the V2 API.
+        AcceptAdministratorInvitation, AcceptInvitation, BatchDeleteAutomationRules,
+        BatchGetAutomationRules, BatchGetConfigurationPolicyAssociations,
+        BatchGetSecurityControls, BatchGetStandardsControlAssociations,
+        BatchUpdateAutomationRules, BatchUpdateFindingsV2,
+        BatchUpdateStandardsControlAssociations, CreateActionTarget, CreateAggregatorV2,
+        CreateAutomationRule, CreateAutomationRuleV2, CreateConfigurationPolicy,
+        CreateConnectorV2, CreateFindingAggregator, CreateInsight, CreateMembers,
+        CreateTicketV2, DeclineInvitations, DeleteActionTarget, DeleteAggregatorV2,
+        DeleteAutomationRuleV2, DeleteConfigurationPolicy, DeleteConnectorV2,
+        DeleteFindingAggregator, DeleteInsight, DeleteInvitations, DeleteMembers,
+        DescribeActionTargets, DescribeOrganizationConfiguration, DescribeProducts,
+        DescribeProductsV2, DescribeSecurityHubV2, DisableImportFindingsForProduct,
+        DisableOrganizationAdminAccount, DisableSecurityHubV2,
+        DisassociateFromAdministratorAccount, DisassociateFromMasterAccount,
+        DisassociateMembers, EnableImportFindingsForProduct, EnableOrganizationAdminAccount,
+        EnableSecurityHubV2, GenerateRecommendedPolicyV2, GetAdministratorAccount,
+        GetAggregatorV2, GetAutomationRuleV2, GetConfigurationPolicy,
+        GetConfigurationPolicyAssociation, GetConnectorV2, GetFindingAggregator,
+        GetFindingHistory, GetFindingStatisticsV2, GetFindingsTrendsV2, GetFindingsV2,
+        GetInsightResults, GetInsights, GetInvitationsCount, GetMasterAccount, GetMembers,
+        GetRecommendedPolicyV2, GetResourcesStatisticsV2, GetResourcesTrendsV2, GetResourcesV2,
+        InviteMembers, ListAggregatorsV2, ListAutomationRules, ListAutomationRulesV2,
+        ListConfigurationPolicies, ListConfigurationPolicyAssociations, ListConnectorsV2,
+        ListEnabledProductsForImport, ListFindingAggregators, ListInvitations, ListMembers,
+        ListOrganizationAdminAccounts, ListStandardsControlAssociations, ListTagsForResource,
+        RegisterConnectorV2, StartConfigurationPolicyAssociation,
+        StartConfigurationPolicyDisassociation, TagResource, UntagResource, UpdateActionTarget,
+        UpdateAggregatorV2, UpdateAutomationRuleV2, UpdateConfigurationPolicy,
+        UpdateConnectorV2, UpdateFindingAggregator, UpdateFindings, UpdateInsight,
+        UpdateOrganizationConfiguration, UpdateSecurityControl, UpdateSecurityHubConfiguration,
+    }
+}
+
+/// An ASFF timestamp: RFC 3339 in UTC with milliseconds (`2026-12-07T05:00:00.000Z`).
+pub fn time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Sets a member of a JSON object (a value that is not an object is left as it is).
+pub fn set(v: &mut Value, key: &str, value: Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_string(), value);
+    }
+}
+
+/// The authorization question of a Security Hub operation: `securityhub:<Operation>` on the
+/// caller's hub in the caller's region (`arn:aws:securityhub:REGION:ACCOUNT:hub/default`).
+async fn authorize(
+    op: Op,
+    _input: &Value,
+    ctx: &CallContext,
+    _store: &Store,
+) -> Result<Option<AuthzRequest>, ServiceError> {
+    let action = format!("securityhub:{}", op.name());
+    let account = &ctx.principal.account_id;
+    let arn = model::hub_arn(&ctx.region, account);
+    Ok(Some(AuthzRequest::on(&action, arn, account)))
+}

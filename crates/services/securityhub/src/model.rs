@@ -1,0 +1,212 @@
+//! What Security Hub keeps in the store.
+//!
+//! - The hub is an entity of kind `securityhub:hub` in its account, keyed by its region (one
+//!   per account and region, as in AWS); its document holds the enabled standards and the
+//!   controls turned off in them. An index entity per hub (in [`SYSTEM_ACCOUNT`]) lets the
+//!   controls job find every hub without scanning accounts.
+//! - A finding is an entity of kind `securityhub:finding` under the path `/<region>/`, keyed
+//!   by a digest of (region, `ProductArn`, `Id`), which is a finding's identity in AWS; its
+//!   document is the finding in ASFF (`AwsSecurityFinding`, AWS member names).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rampart_kit::{context::CallContext, db::Db, entity, error::ServiceError};
+use rampart_store::Entity;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::SecurityHubError;
+
+/// The entity kind of a hub.
+pub const HUB: &str = "securityhub:hub";
+/// The entity kind of the index of hubs (in [`SYSTEM_ACCOUNT`], name `ACCOUNT|REGION`).
+pub const HUB_INDEX: &str = "securityhub:hub-index";
+/// The entity kind of a finding.
+pub const FINDING: &str = "securityhub:finding";
+/// The pseudo-account holding the index of hubs.
+pub const SYSTEM_ACCOUNT: &str = "securityhub";
+
+/// A hub's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HubDoc {
+    /// When the account subscribed.
+    pub subscribed_at: DateTime<Utc>,
+    /// `AutoEnableControls`.
+    pub auto_enable_controls: bool,
+    /// `ControlFindingGenerator` (`SECURITY_CONTROL` or `STANDARD_CONTROL`).
+    pub control_finding_generator: String,
+    /// Enabled standards by key (`aws-foundational-security-best-practices/v/1.0.0`), with
+    /// when each was enabled.
+    #[serde(default)]
+    pub standards: BTreeMap<String, DateTime<Utc>>,
+    /// Controls turned off, by `STANDARD_KEY|CONTROL_ID`.
+    #[serde(default)]
+    pub disabled_controls: BTreeMap<String, Disabled>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A control turned off in a standard.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Disabled {
+    /// `DisabledReason`.
+    pub reason: String,
+    /// When it was turned off.
+    pub at: DateTime<Utc>,
+}
+
+impl HubDoc {
+    /// True when `control` runs in the enabled standard `standard`.
+    pub fn control_enabled(&self, standard: &str, control: &str) -> bool {
+        self.standards.contains_key(standard)
+            && !self
+                .disabled_controls
+                .contains_key(&format!("{standard}|{control}"))
+    }
+}
+
+/// The ARN of the hub of `account` in `region`.
+pub fn hub_arn(region: &str, account: &str) -> String {
+    format!("arn:aws:securityhub:{region}:{account}:hub/default")
+}
+
+/// The hub of `account` in `region`, if the account is subscribed there.
+pub async fn hub_in(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+) -> Result<Option<(Entity, HubDoc)>, ServiceError> {
+    entity::load_doc::<HubDoc>(db, account, HUB, region).await
+}
+
+/// The caller's hub, or AWS's `InvalidAccessException` when the account is not subscribed.
+pub async fn require_hub(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+) -> Result<(Entity, HubDoc), ServiceError> {
+    let account = &ctx.principal.account_id;
+    hub_in(db, account, &ctx.region)
+        .await?
+        .ok_or_else(|| SecurityHubError::not_subscribed(account).into())
+}
+
+/// Every subscribed (account, region), from the index.
+pub async fn hubs(db: &mut Db<'_>) -> Result<Vec<(String, String)>, ServiceError> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = db
+            .entities()
+            .list(SYSTEM_ACCOUNT, HUB_INDEX, "", after.as_deref(), 500)
+            .await?;
+        after = page.items.last().map(|e| e.name_key.clone());
+        for e in &page.items {
+            if let Some((account, region)) = e.name_key.split_once('|') {
+                out.push((account.to_string(), region.to_string()));
+            }
+        }
+        if !page.truncated {
+            return Ok(out);
+        }
+    }
+}
+
+/// The name key of a finding: a digest of its identity (region, product, id).
+pub fn finding_key(region: &str, product_arn: &str, id: &str) -> String {
+    let text = format!("{region}\n{product_arn}\n{id}");
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+    hex::encode(digest.as_ref())
+}
+
+/// A finding as stored.
+#[derive(Debug, Clone)]
+pub struct StoredFinding {
+    /// Its entity (`None` for a finding not stored yet).
+    pub entity: Option<Entity>,
+    /// The finding in ASFF.
+    pub doc: Value,
+}
+
+/// The finding of `account` in `region` with this product and id, if stored.
+pub async fn finding(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+    product_arn: &str,
+    id: &str,
+) -> Result<Option<StoredFinding>, ServiceError> {
+    let key = finding_key(region, product_arn, id);
+    Ok(entity::load_doc::<Value>(db, account, FINDING, &key)
+        .await?
+        .map(|(e, doc)| StoredFinding {
+            entity: Some(e),
+            doc,
+        }))
+}
+
+/// Every finding of `account` in `region`.
+pub async fn findings(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+) -> Result<Vec<StoredFinding>, ServiceError> {
+    let path = format!("/{region}/");
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = db
+            .entities()
+            .list(account, FINDING, &path, after.as_deref(), 500)
+            .await?;
+        after = page.items.last().map(|e| e.name_key.clone());
+        for e in page.items {
+            let doc = entity::read_doc::<Value>(&e)?;
+            out.push(StoredFinding {
+                entity: Some(e),
+                doc,
+            });
+        }
+        if !page.truncated {
+            return Ok(out);
+        }
+    }
+}
+
+/// Creates or updates a finding of `account` in `region`.
+pub async fn save_finding(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+    f: StoredFinding,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    match f.entity {
+        Some(e) => entity::save_doc(db, e, &f.doc, now).await,
+        None => {
+            let product = f
+                .doc
+                .get("ProductArn")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let id = f.doc.get("Id").and_then(Value::as_str).unwrap_or("");
+            let key = finding_key(region, product, id);
+            let mut e = Entity {
+                account_id: account.to_string(),
+                kind: FINDING.into(),
+                name: key.clone(),
+                id: format!("securityhub-finding/{account}/{key}"),
+                name_key: key,
+                path: format!("/{region}/"),
+                arn: String::new(),
+                created_at: now,
+                updated_at: now,
+                doc: String::new(),
+            };
+            entity::write_doc(&mut e, &f.doc, now)?;
+            db.entities().create(&e).await?;
+            Ok(())
+        }
+    }
+}

@@ -211,6 +211,17 @@ def wait_status(sh, control, resource_id, want, timeout=10):
     raise AssertionError(f"{control} on {resource_id}: wanted {want}, last {last}")
 
 
+def wait_gone(sh, control, resource_id, timeout=10):
+    """Polls until the control has no active finding for the resource (archived)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        last = control_finding(sh, control, resource_id)
+        if last is None:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{control} on {resource_id} still active: {last}")
+
+
 def posture(server, region):
     env = dict(os.environ)
     env.pop("AWS_PROFILE", None)
@@ -290,7 +301,7 @@ def test_standards_and_controls_follow_config(server):
         sh.update_standards_control(StandardsControlArn=ctl, ControlStatus="DISABLED")
     assert code(e) == "InvalidInputException"
     sh.update_standards_control(StandardsControlArn=ctl, ControlStatus="DISABLED", DisabledReason="not used here")
-    assert control_finding(sh, "IAM.2", arn) is None
+    wait_gone(sh, "IAM.2", arn)
     status = {c["ControlId"]: c for c in sh.describe_standards_controls(StandardsSubscriptionArn=sub_arn)["Controls"]}
     assert status["IAM.2"]["ControlStatus"] == "DISABLED" and status["IAM.2"]["DisabledReason"] == "not used here"
     sh.update_standards_control(StandardsControlArn=ctl, ControlStatus="ENABLED")
@@ -298,6 +309,6 @@ def test_standards_and_controls_follow_config(server):
 
     sh.batch_disable_standards(StandardsSubscriptionArns=[sub_arn])
     assert sh.get_enabled_standards()["StandardsSubscriptions"] == []
-    assert control_finding(sh, "IAM.2", arn) is None
+    wait_gone(sh, "IAM.2", arn)
     iam.delete_user(UserName=user)
     sh.disable_security_hub()

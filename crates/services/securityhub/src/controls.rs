@@ -17,7 +17,7 @@ use rampart_config::{
     managed::{self, Check, Params},
     model::{RecorderDoc, ResourceDoc, ACCOUNT_TYPE, RECORDER},
 };
-use rampart_kit::{context::CallContext, db::Db, entity, error::ServiceError};
+use rampart_kit::{db::Db, entity, error::ServiceError};
 use rampart_store::{Lease, Store};
 use serde_json::{json, Value};
 
@@ -234,34 +234,5 @@ pub async fn run(
         evaluate_hub(&mut Db::Write(&mut tx), &account, &region, now).await?;
         tx.commit().await?;
     }
-    Ok(())
-}
-
-/// Brings Config's records and the caller's control findings up to date before a read, as
-/// Config's own reads do: an answer reflects every committed change. A refresh that fails (a
-/// concurrent writer on PostgreSQL, say) is logged and the read answers from what is stored;
-/// the controls job catches up within a second.
-pub async fn refresh_before_read(db: &mut Db<'_>, ctx: &CallContext) -> Result<(), ServiceError> {
-    let Db::Read(store) = db else {
-        return Ok(());
-    };
-    let store: &Store = store;
-    if let Err(e) = refresh(store, ctx).await {
-        tracing::warn!(error = %e, "security hub: refresh before a read failed");
-    }
-    Ok(())
-}
-
-async fn refresh(store: &Store, ctx: &CallContext) -> Result<(), ServiceError> {
-    rampart_config::sync::run(store, ctx.now, None).await?;
-    let mut tx = store.begin().await?;
-    evaluate_hub(
-        &mut Db::Write(&mut tx),
-        &ctx.principal.account_id,
-        &ctx.region,
-        ctx.now,
-    )
-    .await?;
-    tx.commit().await?;
     Ok(())
 }

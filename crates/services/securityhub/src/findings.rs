@@ -15,7 +15,7 @@ use rampart_kit::{
 use serde_json::{json, Map, Value};
 
 use crate::{
-    asff, controls,
+    asff,
     error::SecurityHubError,
     filters,
     model::{self, StoredFinding},
@@ -97,7 +97,6 @@ fn sort_criteria(input: &Value) -> Vec<(String, bool)> {
 
 /// `GetFindings`.
 pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
-    controls::refresh_before_read(&mut db, ctx).await?;
     model::require_hub(&mut db, ctx).await?;
     let empty = Map::new();
     let filters = input

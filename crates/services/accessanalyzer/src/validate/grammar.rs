@@ -141,7 +141,9 @@ fn statement(c: &mut Checker, s: &Node, path: &[Step], sids: &mut Vec<String>) {
     sid(c, s, path, sids);
     let allow = effect(c, s, path);
     let action = exclusive(c, s, path, "Action", "NotAction");
+    let both = s.get("Action").is_some() && s.get("NotAction").is_some();
     match action {
+        None if both => {}
         None => c.error(
             "MISSING_ACTION",
             "Add an Action or NotAction element to the policy statement.".into(),

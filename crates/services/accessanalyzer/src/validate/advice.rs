@@ -12,6 +12,15 @@ use super::checker::{at, key, val, Checker, Target};
 use super::finding::{FindingType, Step};
 use super::json::{Node, Span};
 
+/// Lists longer than this (actions or resources of a statement, statements of a policy) are
+/// not compared pairwise: the comparisons grow with the square of the length, and a request
+/// must not buy unbounded work. AWS's largest policies hold far fewer.
+const MAX_COMPARED: usize = 200;
+
+/// Patterns whose comparison table would exceed this many cells are compared for equality
+/// only (the same bound on work, for very long strings).
+const MAX_CELLS: usize = 1 << 20;
+
 /// A string of an element, with where it is.
 type Item<'n> = (&'n str, Span, Vec<Step>);
 
@@ -25,6 +34,9 @@ pub fn covers(a: &str, b: &str, fold: bool) -> bool {
         }
     };
     let (a, b) = (norm(a), norm(b));
+    if a.len().saturating_mul(b.len()) > MAX_CELLS {
+        return a == b;
+    }
     let width = b.len() + 1;
     // dp[i * width + j]: a[i..] covers b[j..]; filled from the ends.
     let mut dp = vec![false; (a.len() + 1) * width];
@@ -102,6 +114,9 @@ pub fn check(c: &mut Checker, statements: &[(&Node, Vec<Step>)]) {
 }
 
 fn redundant_items(c: &mut Checker, list: &[Item], fold: bool, code: &'static str, what: &str) {
+    if list.len() > MAX_COMPARED {
+        return;
+    }
     let usable = |x: &str| !x.contains("${");
     for (i, (b, span, path)) in list.iter().enumerate() {
         let by = list.iter().enumerate().find(|(j, (a, _, _))| {
@@ -164,6 +179,9 @@ fn statement_covers(a: &Node, b: &Node) -> bool {
     ) else {
         return false;
     };
+    if [&aa, &ba, &ar, &br].iter().any(|l| l.len() > MAX_COMPARED) {
+        return false;
+    }
     let within = |xs: &[String], ys: &[String], f: &dyn Fn(&str, &str) -> bool| {
         ys.iter()
             .all(|y| !y.contains("${") && xs.iter().any(|x| f(x, y)))
@@ -175,6 +193,9 @@ fn statement_covers(a: &Node, b: &Node) -> bool {
 }
 
 fn redundant_statements(c: &mut Checker, statements: &[(&Node, Vec<Step>)]) {
+    if statements.len() > MAX_COMPARED {
+        return;
+    }
     for (j, (b, path)) in statements.iter().enumerate() {
         let by = statements.iter().enumerate().find(|(i, (a, _))| {
             *i != j && statement_covers(a, b) && (!statement_covers(b, a) || *i < j)
@@ -285,6 +306,10 @@ mod tests {
         assert!(!covers("a", "A", false));
         assert!(resource_covers("arn:aws:s3:::b/*", "arn:aws:s3:::b/x/*"));
         assert!(!resource_covers("arn:aws:s3:::b/*", "arn:aws:s3:::b"));
+        let long = "a".repeat(5000);
+        assert!(covers(&long, &long, false));
+        assert!(covers("*", &long, false));
+        assert!(!covers(&format!("{long}*"), &format!("{long}b"), false));
         assert!(every_role("arn:aws:iam::*:*"));
         assert!(every_role("arn:aws:iam::*:role/*"));
         assert!(every_role("arn:aws:iam::111122223333:role/*"));

@@ -149,3 +149,21 @@ fn infer(text: &str) -> Target {
         _ => Target::Identity,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn large_documents_are_bounded_work() {
+        let actions: Vec<String> = (0..5000).map(|i| format!("s3:Get{i}")).collect();
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": actions, "Resource": "*"}]});
+        let started = std::time::Instant::now();
+        assert!(validate(&doc.to_string(), Target::Identity, None).is_empty());
+        assert!(started.elapsed().as_secs() < 10);
+        let f = validate("{\"Version\": 1}", Target::Scp, None);
+        let codes: Vec<&str> = f.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["MISSING_STATEMENT", "DATA_TYPE_MISMATCH"]);
+    }
+}

@@ -8,13 +8,15 @@
 use rampart_model::ServiceOp;
 
 /// Permission-only actions of the catalogued services (no API operation of that name).
-const EXTRA: [(&str, &str); 6] = [
+const EXTRA: [(&str, &str); 8] = [
     ("iam", "PassRole"),
     ("sts", "TagSession"),
     ("sts", "SetSourceIdentity"),
     ("sts", "SetContext"),
+    ("sts", "GetServiceBearerToken"),
     ("kms", "ReEncryptFrom"),
     ("kms", "ReEncryptTo"),
+    ("kms", "SynchronizeMultiRegionKey"),
 ];
 
 /// The catalogued services' prefixes.

@@ -1,15 +1,14 @@
 //! The Condition element: operators, keys (global keys' names, types and cardinality, tag
-//! keys), values (JSON types, the operator's value type, IP ranges, numbers), and the policy
-//! variables inside values and resources.
-
-use std::net::IpAddr;
+//! keys), values (JSON types, the operator's value type, IP ranges, numbers).
 
 use rampart_policy::condition::{compile_value, Base, CondValue, Operator, SetOp};
 
 use super::checker::{at, key, val, Checker};
 use super::finding::{FindingType, Step};
+use super::ip::{host_bits, is_private};
 use super::json::{Kind, Member, Node, Span};
 use super::keys::{self, KeyType};
+use super::variables::variables;
 
 /// The operators, as IAM spells them (case matters).
 const OPERATORS: [&str; 27] = [
@@ -370,136 +369,4 @@ fn private_ips(c: &mut Checker, op: &Operator, all: bool, path: &[Step], span: S
         (true, false) => (FindingType::Warning, "PRIVATE_NOT_IP_ADDRESS_SUBSET"),
     };
     c.add(kind, code, "aws:SourceIp is the public address a request comes from: it never holds a private (RFC 1918) address, so private ranges never match. Use aws:VpcSourceIp for addresses inside a VPC.".into(), path.to_vec(), span);
-}
-
-fn split_cidr(t: &str) -> Option<(IpAddr, u32)> {
-    let (a, p) = t.split_once('/').unwrap_or((t, ""));
-    let ip: IpAddr = a.trim().parse().ok()?;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    let prefix = if p.is_empty() {
-        max
-    } else {
-        p.trim().parse().ok()?
-    };
-    (prefix <= max).then_some((ip, prefix))
-}
-
-fn is_private(t: &str) -> bool {
-    match split_cidr(t) {
-        Some((IpAddr::V4(v4), prefix)) => {
-            let o = v4.octets();
-            o[0] == 10 && prefix >= 8
-                || o[0] == 172 && (16..32).contains(&o[1]) && prefix >= 12
-                || o[0] == 192 && o[1] == 168 && prefix >= 16
-        }
-        Some((IpAddr::V6(v6), prefix)) => v6.segments()[0] & 0xfe00 == 0xfc00 && prefix >= 7,
-        None => false,
-    }
-}
-
-fn host_bits(t: &str) -> bool {
-    match split_cidr(t) {
-        Some((IpAddr::V4(v4), p)) => p < 32 && u32::from(v4) & (u32::MAX >> p) != 0,
-        Some((IpAddr::V6(v6), p)) => p < 128 && u128::from(v6) & (u128::MAX >> p) != 0,
-        None => false,
-    }
-}
-
-/// Checks the policy variables of `text` (a resource or condition value) at `path`; false
-/// when one is malformed or variables are not available in the document's version.
-pub fn variables(c: &mut Checker, text: &str, span: Span, path: &[Step]) -> bool {
-    let mut rest = text;
-    let mut found = false;
-    while let Some(start) = rest.find("${") {
-        found = true;
-        let after = rest.get(start + 2..).unwrap_or_default();
-        let Some(end) = after.find('}') else {
-            return var_error(
-                c,
-                "MISSING_BRACE_IN_VARIABLE",
-                format!("Add a closing brace to the policy variable in {text}."),
-                span,
-                path,
-            );
-        };
-        let inner = after.get(..end).unwrap_or_default();
-        rest = after.get(end + 1..).unwrap_or_default();
-        if let Some(code) = variable_problem(inner) {
-            return var_error(
-                c,
-                code,
-                format!("The policy variable ${{{inner}}} in {text} is not valid."),
-                span,
-                path,
-            );
-        }
-    }
-    if found && !c.vars_ok {
-        return var_error(
-            c,
-            "VARIABLE_UNSUPPORTED_IN_VERSION",
-            "Policy variables need \"Version\": \"2012-10-17\": without it they are literal text."
-                .into(),
-            span,
-            path,
-        );
-    }
-    true
-}
-
-fn var_error(
-    c: &mut Checker,
-    code: &'static str,
-    details: String,
-    span: Span,
-    path: &[Step],
-) -> bool {
-    c.error(code, details, path.to_vec(), span);
-    false
-}
-
-/// What is wrong with the inside of `${...}`: a key, optionally `, 'default'`.
-fn variable_problem(inner: &str) -> Option<&'static str> {
-    if inner.trim().is_empty() {
-        return Some("EMPTY_VARIABLE");
-    }
-    let (name, default) = match inner.split_once(',') {
-        Some((n, d)) => (n, Some(d.strip_prefix(' ').unwrap_or(d))),
-        None => (inner, None),
-    };
-    if name.contains(char::is_whitespace) {
-        return Some("UNSUPPORTED_SPACE_IN_VARIABLE");
-    }
-    match default {
-        Some(d) if !(d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'')) => {
-            Some("MISSING_QUOTE_IN_VARIABLE")
-        }
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_and_variables() {
-        assert!(is_private("10.1.0.0/16"));
-        assert!(is_private("192.168.1.1"));
-        assert!(!is_private("172.32.0.0/16"));
-        assert!(!is_private("10.0.0.0/7"));
-        assert!(host_bits("192.168.1.5/24"));
-        assert!(!host_bits("192.168.1.0/24"));
-        assert_eq!(variable_problem("aws:username"), None);
-        assert_eq!(variable_problem("aws:username, 'x'"), None);
-        assert_eq!(variable_problem(" "), Some("EMPTY_VARIABLE"));
-        assert_eq!(
-            variable_problem("aws: username"),
-            Some("UNSUPPORTED_SPACE_IN_VARIABLE")
-        );
-        assert_eq!(
-            variable_problem("aws:username, x"),
-            Some("MISSING_QUOTE_IN_VARIABLE")
-        );
-    }
 }

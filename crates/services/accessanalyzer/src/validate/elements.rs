@@ -1,14 +1,13 @@
-//! The values of the Action, Resource and Principal elements: action names against the
-//! catalogue, ARN fields, principal formats.
+//! The values of the Action and Resource elements: action names against the catalogue, ARN
+//! fields.
 
-use rampart_policy::principal::parse_aws;
 use rampart_policy::wildcard::Pattern;
 
 use super::catalog;
 use super::checker::{at, key, val, Checker, Target};
-use super::conditions::variables;
 use super::finding::{FindingType, Step};
-use super::json::{Kind, Member, Node, Span};
+use super::json::{Kind, Member, Span};
+use super::variables::variables;
 
 const PARTITIONS: [&str; 8] = [
     "aws",
@@ -181,7 +180,7 @@ fn action(c: &mut Checker, a: &str, span: Span, p: Vec<Step>) {
     }
 }
 
-fn unsupported_variable(c: &mut Checker, element: &str, span: Span, p: Vec<Step>) {
+pub fn unsupported_variable(c: &mut Checker, element: &str, span: Span, p: Vec<Step>) {
     c.error(
         "VARIABLE_UNSUPPORTED_IN_ELEMENT",
         format!(
@@ -327,133 +326,17 @@ fn region_syntax(r: &str) -> bool {
         && last.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The value of a Principal or NotPrincipal element at `path`.
-pub fn principal(c: &mut Checker, node: &Node, path: &[Step]) {
-    match &node.kind {
-        Kind::Str(s) if s == "*" => {}
-        Kind::Str(s) => c.error(
-            "INVALID_PRINCIPAL_FORMAT",
-            format!("The principal {s} is not valid: use \"*\" or an object such as {{\"AWS\": ...}}."),
-            path.to_vec(),
-            node.span,
-        ),
-        Kind::Obj(members) if members.is_empty() => c.add(
-            FindingType::Suggestion,
-            "EMPTY_OBJECT_PRINCIPAL",
-            "The Principal element is an empty object and matches no principal. Specify principals.".into(),
-            path.to_vec(),
-            node.span,
-        ),
-        Kind::Obj(members) => {
-            for m in members {
-                principal_member(c, m, path);
-            }
-        }
-        _ => c.mismatch(node, "string or object", path.to_vec()),
-    }
-}
-
-fn principal_member(c: &mut Checker, m: &Member, path: &[Step]) {
-    if !["AWS", "Service", "Federated", "CanonicalUser"].contains(&m.key.as_str()) {
-        return c.error(
-            "INVALID_PRINCIPAL_KEY",
-            format!(
-                "The principal key {} is not valid. Use AWS, Service, Federated or CanonicalUser.",
-                m.key
-            ),
-            at(path, [key(&m.key)]),
-            m.key_span,
-        );
-    }
-    let p = at(path, [val(&m.key)]);
-    let Some(list) = c.strings(&m.value, &p) else {
-        return;
-    };
-    if list.is_empty() {
-        return c.add(
-            FindingType::Suggestion,
-            "EMPTY_ARRAY_PRINCIPAL",
-            format!(
-                "The principal {} is an empty array and matches no principal.",
-                m.key
-            ),
-            p,
-            m.value.span,
-        );
-    }
-    for (v, span, p) in list {
-        principal_value(c, &m.key, v, span, p);
-    }
-}
-
-fn principal_value(c: &mut Checker, kind: &str, v: &str, span: Span, p: Vec<Step>) {
-    if v.contains("${") {
-        return unsupported_variable(c, "Principal", span, p);
-    }
-    if v == "*" && (kind == "AWS" || kind == "Service") {
-        return;
-    }
-    if v.contains('*') || v.contains('?') {
-        let code = if c.target == Target::Trust {
-            "ROLE_TRUST_POLICY_UNSUPPORTED_WILDCARD_IN_PRINCIPAL"
-        } else {
-            "UNSUPPORTED_WILDCARD_IN_PRINCIPAL"
-        };
-        return c.error(code, format!("Wildcards (*, ?) are not supported with the principal key {kind} except as \"*\": {v}. Use the aws:PrincipalArn condition key to match principals with wildcards."), p, span);
-    }
-    let valid = match kind {
-        "AWS" => parse_aws(v).is_ok(),
-        "Service" => service_principal(v),
-        "Federated" => {
-            !v.starts_with("arn:")
-                || v.split(':').nth(5).is_some_and(|r| {
-                    r.starts_with("saml-provider/") || r.starts_with("oidc-provider/")
-                })
-        }
-        _ => v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()),
-    };
-    if !valid {
-        let code = if kind == "Service" {
-            "INVALID_SERVICE_PRINCIPAL_FORMAT"
-        } else {
-            "INVALID_PRINCIPAL_FORMAT"
-        };
-        c.error(
-            code,
-            format!("The {kind} principal {v} is not valid."),
-            p,
-            span,
-        );
-    }
-}
-
-/// `name.amazonaws.com` (or `.amazonaws.com.cn`), lowercase.
-fn service_principal(v: &str) -> bool {
-    let name = v
-        .strip_suffix(".amazonaws.com")
-        .or_else(|| v.strip_suffix(".amazonaws.com.cn"));
-    name.is_some_and(|n| {
-        !n.is_empty()
-            && n.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn regions_and_service_principals() {
+    fn regions() {
         for r in ["us-east-1", "us-gov-west-1", "cn-north-1", "ap-southeast-2"] {
             assert!(region_syntax(r), "{r}");
         }
         for r in ["us-east", "useast1", "US-EAST-1", "u-east-1", "us-east-123"] {
             assert!(!region_syntax(r), "{r}");
         }
-        assert!(service_principal("ec2.amazonaws.com"));
-        assert!(service_principal("logs.us-east-1.amazonaws.com"));
-        assert!(!service_principal("ec2"));
-        assert!(!service_principal("EC2.amazonaws.com"));
     }
 }

@@ -6,7 +6,7 @@
 use super::checker::{at, key, val, Checker, Target};
 use super::finding::{FindingType, Step};
 use super::json::{Kind, Member, Node};
-use super::{advice, conditions, elements};
+use super::{advice, conditions, elements, principals};
 
 const TOP_KEYS: [&str; 3] = ["Version", "Id", "Statement"];
 const STMT_KEYS: [&str; 9] = [
@@ -370,5 +370,5 @@ fn principal_rules(
             m.key_span,
         );
     }
-    elements::principal(c, &m.value, &at(path, [val(&m.key)]));
+    principals::principal(c, &m.value, &at(path, [val(&m.key)]));
 }

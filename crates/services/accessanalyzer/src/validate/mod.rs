@@ -3,9 +3,10 @@
 //! sent.
 //!
 //! - [`json`]: a JSON parser that records spans; [`checker`]: the findings under way;
-//! - [`grammar`]: the document's elements per policy type; [`elements`]: actions, ARNs and
-//!   principals; [`conditions`]: operators, keys, values and policy variables; [`keys`]: the
-//!   global condition keys; [`catalog`]: the actions of the services Rampart knows fully;
+//! - [`grammar`]: the document's elements per policy type; [`elements`]: actions and ARNs;
+//!   [`principals`]: principals; [`conditions`]: operators, keys and values ([`ip`]: IP
+//!   ranges); [`variables`]: policy variables; [`keys`]: the global condition keys;
+//!   [`catalog`]: the actions of the services Rampart knows fully;
 //! - [`advice`]: redundant actions, resources and statements, `iam:PassRole` on every role.
 //!
 //! The same checks back `rampart policy validate --access-analyzer` ([`cli`]).
@@ -24,8 +25,11 @@ pub mod conditions;
 pub mod elements;
 pub mod finding;
 pub mod grammar;
+pub mod ip;
 pub mod json;
 pub mod keys;
+pub mod principals;
+pub mod variables;
 
 pub use checker::Target;
 pub use finding::{Finding, FindingType};

@@ -1,11 +1,11 @@
 //! A small JSON parser that records where every value and key is in the text.
 //!
-//! `ValidatePolicy` answers with spans (line, column, offset) into the document the caller
-//! sent. serde_json gives no positions for values, and a span-aware crate would be a new
-//! dependency for what fits in one file, so this module parses RFC 8259 JSON itself and keeps, for each
-//! node, where it starts and ends. Positions count characters (Unicode scalar values): `line`
-//! from 1, `column` and `offset` from 0, as Access Analyzer's `Position` does. The end of a
-//! span is the position just past the node's last character.
+//! `ValidatePolicy` answers with spans (line, column, offset) into the document the caller sent.
+//! serde_json gives no positions for values, and a span-aware crate would be a new dependency for
+//! what fits in one file, so this module parses RFC 8259 JSON itself and keeps, for each node,
+//! where it starts and ends. Positions count characters (Unicode scalar values): `line` from 1,
+//! `column` and `offset` from 0, as Access Analyzer's `Position` does. The end of a span is the
+//! position just past the node's last character.
 
 /// A position in the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -4,16 +4,27 @@ use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Subcommand, ValueEnum};
 use rampart_policy::PolicyKind;
+use rampart_services::accessanalyzer::validate::{self, Target};
 
 /// The `policy` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Check policy documents; prints every problem with its statement and element, and exits
-    /// non-zero when any file has one.
+    /// non-zero when any file has one. With `--access-analyzer`, runs IAM Access Analyzer's
+    /// policy checks (`ValidatePolicy`) instead: one line per finding
+    /// (`FILE:LINE:COLUMN: TYPE ISSUE_CODE: details`), exit non-zero on an ERROR or a
+    /// SECURITY_WARNING.
     Validate {
         /// The kind of policy (inferred from each document when omitted).
         #[arg(long, value_enum)]
         kind: Option<KindArg>,
+        /// Run IAM Access Analyzer's policy checks (findings with issue codes).
+        #[arg(long)]
+        access_analyzer: bool,
+        /// With `--access-analyzer`: the resource type of a resource policy
+        /// (`AWS::S3::Bucket`, `AWS::IAM::AssumeRolePolicyDocument`, ...).
+        #[arg(long, requires = "access_analyzer")]
+        resource_type: Option<String>,
         /// Policy documents (JSON).
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -62,10 +73,39 @@ impl From<KindArg> for PolicyKind {
     }
 }
 
+/// The Access Analyzer policy type of a kind (a resource policy of type
+/// `AWS::IAM::AssumeRolePolicyDocument` is a trust policy).
+fn target(kind: KindArg, resource_type: Option<&str>) -> Target {
+    match kind {
+        KindArg::Identity | KindArg::Session | KindArg::Boundary => Target::Identity,
+        KindArg::Trust => Target::Trust,
+        KindArg::Scp => Target::Scp,
+        KindArg::Rcp => Target::Rcp,
+        KindArg::Resource if resource_type == Some("AWS::IAM::AssumeRolePolicyDocument") => {
+            Target::Trust
+        }
+        KindArg::Resource => Target::Resource,
+    }
+}
+
 /// Runs a `policy` subcommand.
 pub fn run(cmd: PolicyCommand) -> ExitCode {
     let (output, ok) = match cmd {
-        PolicyCommand::Validate { kind, files } => {
+        PolicyCommand::Validate {
+            kind,
+            access_analyzer: true,
+            resource_type,
+            files,
+        } => {
+            let rt = resource_type.as_deref();
+            let target = match (kind, rt) {
+                (Some(k), _) => Some(target(k, rt)),
+                (None, Some(_)) => Some(target(KindArg::Resource, rt)),
+                (None, None) => None,
+            };
+            validate::cli(&files, target.map(|t| (t, rt)))
+        }
+        PolicyCommand::Validate { kind, files, .. } => {
             rampart_policy::cli_validate(&files, kind.map(PolicyKind::from))
         }
         PolicyCommand::Simulate { file, json } => rampart_policy::cli_simulate(&file, json),

@@ -88,3 +88,33 @@ fn simulate_fails_when_an_expectation_does_not_hold() {
     let (ok, _) = rampart(&["policy", "simulate", path.to_str().expect("utf8")]);
     assert!(!ok);
 }
+
+#[test]
+fn access_analyzer_findings_with_codes_and_positions() {
+    let (ok, out) = rampart(&[
+        "policy",
+        "validate",
+        "--access-analyzer",
+        "--kind",
+        "identity",
+        &example("broken.json"),
+    ]);
+    assert!(!ok, "an ERROR fails the run: {out}");
+    for expected in [
+        "broken.json:4:30: ERROR INVALID_EFFECT:",
+        "broken.json:4:48: ERROR INVALID_ACTION:",
+        "broken.json:5:24: ERROR UNSUPPORTED_PRINCIPAL:",
+        "broken.json:5:4: ERROR MISSING_RESOURCE:",
+    ] {
+        assert!(out.contains(expected), "{expected} in {out}");
+    }
+    assert_eq!(out.lines().count(), 4, "{out}");
+    let (ok, out) = rampart(&[
+        "policy",
+        "validate",
+        "--access-analyzer",
+        &example("developer.json"),
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("developer.json: OK (no findings)"), "{out}");
+}

@@ -8,6 +8,8 @@
 //!   stream consumer, `crates/server/src/jobs/accessanalyzer.rs`, calls it).
 //! - [`analyzers`], [`rules`], [`findings`], [`analyzed`]: the operations; [`filter`]: the
 //!   filter keys of archive rules and `ListFindings`; [`model`]: what is stored.
+//! - [`validate`]: `ValidatePolicy`'s policy checks (also `rampart policy validate
+//!   --access-analyzer`).
 
 use rampart_kit::{
     authz::AuthzRequest, context::CallContext, error::ServiceError, input::opt_str, routes,
@@ -26,6 +28,7 @@ pub mod model;
 pub mod react;
 pub mod resources;
 pub mod rules;
+pub mod validate;
 
 pub use error::AnalyzerError;
 pub use rampart_model::accessanalyzer::Op;
@@ -55,6 +58,7 @@ routes! {
         StartResourceScan => Write, |i, c, d| analyzed::start_scan(i, c, d);
         GetAnalyzedResource => Read, |i, c, d| analyzed::get(i, c, d);
         ListAnalyzedResources => Read, |i, c, d| analyzed::list(i, c, d);
+        ValidatePolicy => Read, |i, c, d| validate::validate_policy(i, c, d);
     }
     not_built {
         // Unused and internal access, access previews, policy checks and generation,
@@ -62,7 +66,7 @@ routes! {
         UpdateAnalyzer, CreateServiceLinkedAnalyzer, DeleteServiceLinkedAnalyzer,
         GenerateFindingRecommendation, GetFindingRecommendation,
         CreateAccessPreview, GetAccessPreview, ListAccessPreviews, ListAccessPreviewFindings,
-        ValidatePolicy, CheckNoNewAccess, CheckAccessNotGranted, CheckNoPublicAccess,
+        CheckNoNewAccess, CheckAccessNotGranted, CheckNoPublicAccess,
         StartPolicyGeneration, GetGeneratedPolicy, ListPolicyGenerations,
         CancelPolicyGeneration,
     }
@@ -108,7 +112,9 @@ async fn authorize(
         | Op::StartResourceScan
         | Op::GetAnalyzedResource
         | Op::ListAnalyzedResources => opt_str(input, "analyzerArn").map(str::to_string),
-        Op::ListAnalyzers => return Ok(Some(AuthzRequest::on_any(&action, account))),
+        Op::ListAnalyzers | Op::ValidatePolicy => {
+            return Ok(Some(AuthzRequest::on_any(&action, account)))
+        }
         _ => return Ok(None),
     };
     Ok(Some(match arn {

@@ -203,7 +203,15 @@ impl Store {
             })
         };
         let table = usize::try_from(head.saturating_sub(after.table_seq).max(0)).unwrap_or(cap);
-        let journal = self.journal_after(after.journal_seq, cap, false).await?.1;
+        // Journal sequence numbers have no gaps: with this process writing the journal, the lag
+        // is a subtraction, not a read (counting by reading up to `cap` records made each
+        // metrics scrape of a lagging consumer read megabytes of the journal).
+        let written = self.inner.journal.as_ref().and_then(|j| j.open_writer());
+        let journal = match written {
+            Some(w) => usize::try_from(w.last_seq().saturating_sub(after.journal_seq).max(0))
+                .unwrap_or(cap),
+            None => self.journal_after(after.journal_seq, cap, false).await?.1,
+        };
         Ok(table.saturating_add(journal).min(cap))
     }
 

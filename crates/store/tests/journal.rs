@@ -681,6 +681,24 @@ async fn the_stream_reads_every_record_once_from_any_cursor_across_segments() {
             "after {after}"
         );
     }
+    // The lag of a cursor is what remains to read, capped (counted, not read, while this
+    // process writes the journal).
+    for (after, cap, lag) in [
+        (0i64, 1000usize, 150usize),
+        (100, 1000, 50),
+        (150, 1000, 0),
+        (0, 20, 20),
+    ] {
+        let at = rampart_store::StreamPosition {
+            table_seq: i64::MAX,
+            journal_seq: after,
+        };
+        assert_eq!(
+            store.stream_lag(at, cap).await.unwrap(),
+            lag,
+            "after {after}, cap {cap}"
+        );
+    }
     // After a wipe, the old marks lead nowhere: the new records are read from the start.
     store.wipe_all().await.unwrap();
     store.ensure_audit_genesis(common::ACCOUNT).await.unwrap();

@@ -93,7 +93,7 @@ impl Journal {
     }
 
     /// The writer if this process has opened one.
-    fn open_writer(&self) -> Option<Arc<JournalWriter>> {
+    pub(crate) fn open_writer(&self) -> Option<Arc<JournalWriter>> {
         self.writer.lock().ok().and_then(|w| w.clone())
     }
 

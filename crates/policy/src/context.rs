@@ -30,6 +30,14 @@ impl ContextValue {
         }
     }
 
+    /// A key from its values, taken as they are: single-valued when there is exactly one.
+    pub fn from_values(values: Vec<String>) -> ContextValue {
+        ContextValue {
+            multi: values.len() != 1,
+            values,
+        }
+    }
+
     /// The value for a policy variable: only a single-valued key can be substituted.
     pub fn as_variable(&self) -> Option<&str> {
         if self.multi || self.values.len() != 1 {
@@ -50,6 +58,14 @@ impl Context {
     /// An empty context.
     pub fn new() -> Context {
         Context::default()
+    }
+
+    /// An empty context with room for `n` keys (a request's context is built once and read
+    /// often: sized up front, it is not rehashed as it fills).
+    pub fn with_capacity(n: usize) -> Context {
+        Context {
+            entries: HashMap::with_capacity_and_hasher(n, SeededFx::default()),
+        }
     }
 
     /// Sets a key (name case-insensitive), replacing any previous value.

@@ -211,8 +211,14 @@ impl CallContext {
         {
             principal.parent_arn = Some(role_arn);
         }
-        let mut context = Context::new();
-        for (key, values) in self.global_keys().iter().chain(operation_keys) {
+        let globals = self.global_keys();
+        // Room for the principal's own keys too (`fill_context` adds a handful).
+        let mut context =
+            Context::with_capacity(globals.len() + operation_keys.len() + principal_tags.len() + 8);
+        for (key, values) in globals {
+            context.insert(&key, ContextValue::from_values(values));
+        }
+        for (key, values) in operation_keys {
             let value = match values.as_slice() {
                 [one] => ContextValue::single(one.clone()),
                 many => ContextValue::multi(many.iter().cloned()),

@@ -82,6 +82,9 @@ fn stores(
         rt.block_on(Store::open(StoreConfig::sqlite_in(dir, key.clone())))
             .expect("sqlite store"),
     )];
+    // As the server does at first start: the chain verifies from its genesis.
+    rt.block_on(out[0].1.ensure_audit_genesis("111111111111"))
+        .expect("sqlite genesis");
     if let Ok(url) = std::env::var("RAMPART_TEST_DATABASE_URL") {
         out.push((
             "postgres",
@@ -90,6 +93,10 @@ fn stores(
             ))
             .expect("postgres store"),
         ));
+        if let Some((_, pg)) = out.last() {
+            rt.block_on(pg.ensure_audit_genesis("111111111111"))
+                .expect("postgres genesis");
+        }
     }
     out
 }

@@ -50,7 +50,9 @@ const STMT_KEYS: [&str; 9] = [
     "NotPrincipal",
     "Condition",
 ];
-const OPERATORS: [&str; 27] = [
+/// The condition operators, as IAM spells them (case matters), without `...IfExists` and
+/// the `ForAllValues:`/`ForAnyValue:` qualifiers.
+pub const OPERATORS: [&str; 27] = [
     "StringEquals",
     "StringNotEquals",
     "StringEqualsIgnoreCase",

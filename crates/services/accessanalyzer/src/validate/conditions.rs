@@ -9,37 +9,8 @@ use super::ip::{host_bits, is_private};
 use super::json::{Kind, Member, Node, Span};
 use super::keys::{self, KeyType};
 use super::variables::variables;
-
-/// The operators, as IAM spells them (case matters).
-const OPERATORS: [&str; 27] = [
-    "StringEquals",
-    "StringNotEquals",
-    "StringEqualsIgnoreCase",
-    "StringNotEqualsIgnoreCase",
-    "StringLike",
-    "StringNotLike",
-    "NumericEquals",
-    "NumericNotEquals",
-    "NumericLessThan",
-    "NumericLessThanEquals",
-    "NumericGreaterThan",
-    "NumericGreaterThanEquals",
-    "DateEquals",
-    "DateNotEquals",
-    "DateLessThan",
-    "DateLessThanEquals",
-    "DateGreaterThan",
-    "DateGreaterThanEquals",
-    "Bool",
-    "BinaryEquals",
-    "IpAddress",
-    "NotIpAddress",
-    "ArnEquals",
-    "ArnLike",
-    "ArnNotEquals",
-    "ArnNotLike",
-    "Null",
-];
+// The condition operators as IAM spells them: the policy engine's own list.
+use rampart_policy::iam_grammar::OPERATORS;
 
 /// Checks the Condition element `node` at `path` of a statement (`allow`: its effect).
 pub fn check(c: &mut Checker, node: &Node, path: &[Step], allow: Option<bool>) {

@@ -38,8 +38,10 @@ const TRUST_PRINCIPAL: &str = "Missing required field Principal";
 const VENDOR: &str = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.";
 const ONE_COLON: &str = "Actions/Condition can contain only one colon.";
 
-const TOP_KEYS: [&str; 3] = ["Version", "Id", "Statement"];
-const STMT_KEYS: [&str; 9] = [
+/// The members a policy document may have.
+pub const TOP_KEYS: [&str; 3] = ["Version", "Id", "Statement"];
+/// The members a statement may have.
+pub const STMT_KEYS: [&str; 9] = [
     "Sid",
     "Effect",
     "Action",
@@ -81,8 +83,8 @@ pub const OPERATORS: [&str; 27] = [
     "ArnNotLike",
     "Null",
 ];
-/// Partitions IAM knows.
-const PARTITIONS: [&str; 8] = [
+/// The partitions IAM knows.
+pub const PARTITIONS: [&str; 8] = [
     "aws",
     "aws-cn",
     "aws-us-gov",

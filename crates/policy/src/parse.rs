@@ -7,22 +7,10 @@ use crate::arn::ArnPattern;
 use crate::condition::{compile_value, CondValue, Condition, Operator};
 use crate::document::{Effect, Policy, PolicyKind, Statement, Version};
 use crate::error::{Location, PolicyError, Problem};
+use crate::iam_grammar::{STMT_KEYS, TOP_KEYS};
 use crate::principal::{parse_aws, PrincipalEntry, PrincipalSpec};
 use crate::resource::{ResourceItem, ResourceSpec};
 use crate::variables::Template;
-
-const TOP_KEYS: [&str; 3] = ["Version", "Id", "Statement"];
-const STMT_KEYS: [&str; 9] = [
-    "Sid",
-    "Effect",
-    "Action",
-    "NotAction",
-    "Resource",
-    "NotResource",
-    "Principal",
-    "NotPrincipal",
-    "Condition",
-];
 
 /// Collects problems with their location.
 struct Problems {

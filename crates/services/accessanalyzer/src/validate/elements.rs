@@ -5,20 +5,12 @@ use rampart_policy::wildcard::Pattern;
 
 use super::catalog;
 use super::checker::{at, key, val, Checker, Target};
+// The policy engine's own grammar lists.
 use super::finding::{FindingType, Step};
 use super::json::{Kind, Member, Span};
 use super::variables::variables;
+use rampart_policy::iam_grammar::PARTITIONS;
 
-const PARTITIONS: [&str; 8] = [
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-    "aws-eusc",
-];
 /// What an IAM resource starts with.
 const IAM_TYPES: [&str; 15] = [
     "root",

@@ -4,22 +4,12 @@
 //! [`super::conditions`].
 
 use super::checker::{at, key, val, Checker, Target};
+// The policy engine's own grammar lists.
 use super::finding::{FindingType, Step};
 use super::json::{Kind, Member, Node};
 use super::{advice, conditions, elements, principals};
+use rampart_policy::iam_grammar::{STMT_KEYS, TOP_KEYS};
 
-const TOP_KEYS: [&str; 3] = ["Version", "Id", "Statement"];
-const STMT_KEYS: [&str; 9] = [
-    "Sid",
-    "Effect",
-    "Action",
-    "NotAction",
-    "Resource",
-    "NotResource",
-    "Principal",
-    "NotPrincipal",
-    "Condition",
-];
 /// The size quota of a service control policy, in characters without whitespace.
 const SCP_MAX_CHARS: usize = 5120;
 

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import boto3
@@ -35,6 +36,21 @@ def advance(server, seconds):
     )
     with urllib.request.urlopen(req) as resp:
         return json.loads(resp.read())
+
+
+def signin(server, **body):
+    """One console sign-in through `POST /_rampart/signin`: (HTTP status, JSON answer)."""
+    req = urllib.request.Request(
+        server.endpoint + "/_rampart/signin",
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
 
 
 class Server:

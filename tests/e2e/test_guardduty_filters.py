@@ -8,14 +8,12 @@ watches its own region, except sign-in, which CloudTrail records in us-east-1.""
 
 import json
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import Server, advance
+from conftest import Server, advance, signin
 
 KALI = "PenTest:IAMUser/KaliLinux"
 ROOT_USAGE = "Policy:IAMUser/RootCredentialUsage"
@@ -244,18 +242,6 @@ def test_an_archive_filter_suppresses_new_matching_findings(env):
     assert found and found[0]["Service"]["Archived"] is False
 
 
-def signin(env, **body):
-    req = urllib.request.Request(
-        env.endpoint + "/_rampart/signin",
-        data=json.dumps(body).encode(),
-        headers={"content-type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(req) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
 
 
 def test_bursts_of_failed_console_logins_are_found(env):

@@ -12,13 +12,11 @@ import json
 import os
 import struct
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import Server
+from conftest import Server, signin
 
 ROOT_EMAIL = "root-py@example.com"
 ROOT_PASSWORD = "Py-Root-pass-1!"
@@ -180,18 +178,6 @@ def test_mfa_gated_policy(srv, account):
     assert json.loads(out)["MFADevices"][0]["SerialNumber"] == serial
 
 
-def signin(srv, **body):
-    req = urllib.request.Request(
-        srv.endpoint + "/_rampart/signin",
-        data=json.dumps(body).encode(),
-        headers={"content-type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(req) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
 
 
 def test_password_policy_signin_and_lockout(srv, account):

@@ -235,17 +235,7 @@ impl Api {
                 body: body.as_bytes(),
             })
             .await?;
-        let out: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-        if answer.status != 200 {
-            let code = out.get("__type").and_then(Value::as_str).unwrap_or("error");
-            let message = out
-                .get("message")
-                .or_else(|| out.get("Message"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            bail!("{target}: {code} ({}): {message}", answer.status);
-        }
-        Ok(out)
+        json_answer(&answer.body, answer.status, target)
     }
 
     /// A restJson1 call (`rampart posture`'s Security Hub reads); an error answer is an
@@ -269,17 +259,7 @@ impl Api {
                 body: body.as_bytes(),
             })
             .await?;
-        let out: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-        if answer.status != 200 {
-            let code = out.get("__type").and_then(Value::as_str).unwrap_or("error");
-            let message = out
-                .get("message")
-                .or_else(|| out.get("Message"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            bail!("{service} {path}: {code} ({}): {message}", answer.status);
-        }
-        Ok(out)
+        json_answer(&answer.body, answer.status, &format!("{service} {path}"))
     }
 
     /// An S3 GET, retried once in the bucket's own region when S3 names another one.
@@ -508,6 +488,21 @@ pub async fn validate_trail(api: Api, arn: &str) -> anyhow::Result<(String, Repo
             .map_err(anyhow::Error::msg)?;
     }
     Ok((info.bucket, report))
+}
+
+/// A JSON protocol's answer: its body, or an error naming the call, AWS's code and message.
+fn json_answer(body: &[u8], status: u16, call: &str) -> anyhow::Result<Value> {
+    let out: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if status != 200 {
+        let code = out.get("__type").and_then(Value::as_str).unwrap_or("error");
+        let message = out
+            .get("message")
+            .or_else(|| out.get("Message"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        bail!("{call}: {code} ({status}): {message}");
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

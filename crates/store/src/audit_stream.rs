@@ -73,6 +73,11 @@ impl StreamBatch {
         &self.records
     }
 
+    /// The records and the transaction at once, for a consumer that writes while it reads them.
+    pub fn parts(&mut self) -> (&[StreamRecord], &mut Tx) {
+        (&self.records, &mut self.tx)
+    }
+
     /// The cursor this batch starts after.
     pub fn from(&self) -> StreamPosition {
         self.from

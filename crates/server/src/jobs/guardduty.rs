@@ -32,8 +32,8 @@ impl StreamConsumer for GuardDutyDetection {
     fn handle<'a>(&'a self, app: &'a App, batch: &'a mut StreamBatch) -> HandleFuture<'a> {
         Box::pin(async move {
             let now = app.clock.now();
-            let records = batch.records().to_vec();
-            stream::detect(batch.tx(), &records, now)
+            let (records, tx) = batch.parts();
+            stream::detect(tx, records, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
             Ok(())

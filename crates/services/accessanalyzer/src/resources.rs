@@ -404,7 +404,11 @@ pub fn locator_of_arn(arn: &str) -> Option<Locator> {
     let last = |sep: char| arn.rsplit(sep).next().map(str::to_string);
     Some(match type_of_arn(arn)? {
         ROLE => Locator::Role(last('/')?),
-        KEY => Locator::Key(last('/')?),
+        // A multi-Region key's members share a key id; the store tells them apart by region.
+        KEY => Locator::Key(rampart_kms::repo::storage_id(
+            arn.split(':').nth(3)?,
+            &last('/')?,
+        )),
         SECRET => Locator::SecretArn(arn.to_string()),
         _ => Locator::Bucket(arn.strip_prefix("arn:aws:s3:::")?.to_string()),
     })

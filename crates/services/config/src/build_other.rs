@@ -23,13 +23,14 @@ pub fn kms_key(e: &Entity) -> ConfigResult<Snapshot> {
     let rotation = doc.rotation_period_days.is_some();
     Ok(Snapshot {
         resource_type: "AWS::KMS::Key".into(),
-        resource_id: e.id.clone(),
+        // The entity's name is the key id (its id tells multi-Region members apart).
+        resource_id: e.name.clone(),
         resource_name: None,
         arn: e.arn.clone(),
         region: doc.region.clone(),
         created: Some(e.created_at),
         configuration: json!({
-            "keyId": e.id,
+            "keyId": e.name,
             "arn": e.arn,
             "creationDate": ts(e.created_at),
             "enabled": doc.state.as_str() == "Enabled",

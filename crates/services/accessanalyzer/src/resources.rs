@@ -433,6 +433,10 @@ mod tests {
             Some(Locator::Key("abc".into()))
         );
         assert_eq!(
+            locator_of_arn("arn:aws:kms:eu-west-1:111122223333:key/mrk-abc"),
+            Some(Locator::Key("mrk-abc/eu-west-1".into()))
+        );
+        assert_eq!(
             locator_of_arn("arn:aws:s3:::bkt"),
             Some(Locator::Bucket("bkt".into()))
         );

@@ -247,6 +247,13 @@ def test_replicate_key_needs_create_key_in_the_replica_region(fresh_server):
     allow(base + [{"Effect": "Allow", "Action": "kms:CreateKey", "Resource": "*",
                    "Condition": {"StringEquals": {"aws:RequestedRegion": [WEST, SOUTH],
                                                   "kms:MultiRegionKeyType": "REPLICA"}}}])
+    # A replica's Policy passes the lockout safety check: this user could not put it again.
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account(fresh_server)}:root"},
+        "Action": "kms:*", "Resource": "*"}]})
+    assert code(lambda: east.replicate_key(KeyId=key_id, ReplicaRegion=WEST, Policy=policy)) == (
+        "MalformedPolicyDocumentException"
+    )
     # kms:ReplicaRegion limits where the key goes.
     assert code(lambda: east.replicate_key(KeyId=key_id, ReplicaRegion=SOUTH)) == (
         "AccessDeniedException"
@@ -269,6 +276,10 @@ def test_replicate_key_needs_create_key_in_the_replica_region(fresh_server):
                    "Condition": {"StringEquals": {"kms:PrimaryRegion": WEST}}}])
     east.update_primary_region(KeyId=key_id, PrimaryRegion=WEST)
     assert config(west, key_id)["MultiRegionKeyType"] == "PRIMARY"
+
+
+def account(server):
+    return server.client("sts").get_caller_identity()["Account"]
 
 
 def test_multi_region_keys_survive_a_restart():

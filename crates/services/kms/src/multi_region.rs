@@ -156,7 +156,12 @@ fn not_primary(key: &Key) -> KmsError {
 
 /// The multi-Region primary key a request names.
 async fn primary_of(db: &mut Db<'_>, ctx: &CallContext, input: &Value) -> KmsResult<Key> {
-    let key = repo::resolve(db, ctx, req_str(input, "KeyId")?).await?;
+    let id = req_str(input, "KeyId")?;
+    let key = repo::resolve(db, ctx, id).await?;
+    // AWS: no cross-account use (a replica or primary change in another account).
+    if key.account() != ctx.principal.account_id {
+        return Err(KmsError::NotFoundException(format!("Invalid keyId {id}")));
+    }
     if key.doc.multi_region.is_none() {
         return Err(not_multi_region(&key));
     }

@@ -1,13 +1,17 @@
 """Multi-Region KMS keys with boto3, one client per region: a primary in us-east-1 replicated to
 eu-west-1 shares its key id and material (ciphertexts and signatures cross regions), each side
-describes the relationship, the primary Region moves, AWS's errors and deletion order hold,
-ReplicateKey needs kms:CreateKey in the replica Region, and everything survives a restart."""
+describes the relationship, the primary Region moves, replicas of imported material take only
+the primary's material, AWS's errors and deletion order hold, ReplicateKey needs kms:CreateKey
+in the replica Region, and everything survives a restart."""
 
 import json
+import os
 import time
 
 import pytest
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from conftest import Server, advance
 
 EAST, WEST, SOUTH = "us-east-1", "eu-west-1", "ap-south-1"
@@ -138,9 +142,38 @@ def test_errors_have_aws_codes(server):
     east_meta = east.describe_key(KeyId=key_id)["KeyMetadata"]
     west_meta = west.describe_key(KeyId=key_id)["KeyMetadata"]
     assert east_meta["CurrentKeyMaterialId"] == west_meta["CurrentKeyMaterialId"]
-    assert code(
-        lambda: east.create_key(MultiRegion=True, Origin="EXTERNAL")
-    ) == "UnsupportedOperationException"
+
+
+def import_material(kms, key_id, material):
+    params = kms.get_parameters_for_import(
+        KeyId=key_id, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048"
+    )
+    public = serialization.load_der_public_key(params["PublicKey"])
+    oaep = padding.OAEP(mgf=padding.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    return kms.import_key_material(
+        KeyId=key_id,
+        ImportToken=params["ImportToken"],
+        EncryptedKeyMaterial=public.encrypt(material, oaep),
+        ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+    )
+
+
+def test_replicas_of_imported_material_take_only_the_same_material(server):
+    east, west = clients(server)
+    meta = east.create_key(MultiRegion=True, Origin="EXTERNAL")["KeyMetadata"]
+    key_id = meta["KeyId"]
+    assert meta["KeyState"] == "PendingImport" and meta["MultiRegion"] is True
+    replica = east.replicate_key(KeyId=key_id, ReplicaRegion=WEST)["ReplicaKeyMetadata"]
+    assert replica["KeyState"] == "PendingImport"
+    material = os.urandom(32)
+    import_material(east, key_id, material)
+    assert west.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingImport"
+    assert code(lambda: import_material(west, key_id, os.urandom(32))) == (
+        "IncorrectKeyMaterialException"
+    )
+    import_material(west, key_id, material)
+    blob = east.encrypt(KeyId=key_id, Plaintext=b"imported")["CiphertextBlob"]
+    assert west.decrypt(CiphertextBlob=blob)["Plaintext"] == b"imported"
 
 
 def test_update_primary_region_swaps_the_roles(server):

@@ -189,6 +189,7 @@ pub async fn import(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
         key.doc.state = KeyState::Enabled;
     }
     repo::save(&mut db, &mut key, ctx.now).await?;
+    super::multi_region::share_imported_id(&mut db, &key, ctx.now).await?;
     Ok(json!({ "KeyId": key.arn(), "KeyMaterialId": id }))
 }
 

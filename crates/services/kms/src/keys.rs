@@ -134,11 +134,6 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
         }
     }
     let multi_region = input["MultiRegion"].as_bool() == Some(true);
-    if multi_region && origin == "EXTERNAL" {
-        return Err(KmsError::UnsupportedOperationException(
-            "Rampart does not provide multi-Region keys with imported key material.".into(),
-        ));
-    }
     if opt_str(input, "CustomKeyStoreId").is_some() {
         return Err(KmsError::UnsupportedOperationException(
             "Rampart does not provide custom key stores.".into(),

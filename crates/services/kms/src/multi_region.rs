@@ -5,7 +5,8 @@
 //! same key id and key material; its policy, description, tags, grants, aliases and enabled
 //! state are its own. The shared properties (key spec, usage, origin, material versions,
 //! automatic rotation) and the list of members are copied to every member in the same
-//! transaction as the change that makes them, so the members never disagree.
+//! transaction as the change that makes them, so the members never disagree. Imported
+//! material is each member's own import, of the one material whose fingerprint they share.
 
 use chrono::{DateTime, Utc};
 use rampart_store::Entity;
@@ -104,6 +105,25 @@ fn copy_shared(from: &KeyDoc, to: &mut KeyDoc) {
     to.rotation_period_days = from.rotation_period_days;
     to.next_rotation = from.next_rotation;
     to.on_demand_rotation_start = from.on_demand_rotation_start;
+}
+
+/// After material is imported into a member: the members still without any learn its id
+/// (a fingerprint), so each of them accepts only that material, as AWS requires.
+pub async fn share_imported_id(db: &mut Db<'_>, key: &Key, now: DateTime<Utc>) -> KmsResult<()> {
+    let Some(first) = key.doc.materials.first() else {
+        return Ok(());
+    };
+    for mut other in others(db, key).await? {
+        if other.doc.materials.is_empty() {
+            other.doc.materials.push(super::model::Material {
+                sealed: None,
+                valid_to: None,
+                ..first.clone()
+            });
+            repo::save(db, &mut other, now).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `mr` as the member list of `key` and of every member `mr` names.
@@ -237,6 +257,16 @@ pub async fn replicate(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsR
         ..primary.doc.clone()
     };
     copy_shared(&primary.doc, &mut doc);
+    if doc.origin == "EXTERNAL" {
+        // AWS: the replica of a key with imported material starts without it; the ids
+        // (fingerprints) stay, so only the primary's material can be imported into it.
+        for m in &mut doc.materials {
+            m.sealed = None;
+            m.valid_to = None;
+        }
+        doc.expiration_model = None;
+        doc.state = KeyState::PendingImport;
+    }
     let id = primary.id().to_string();
     let sid = storage_id(&region, &id);
     let mut replica = Key {

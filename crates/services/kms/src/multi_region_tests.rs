@@ -167,15 +167,6 @@ async fn replicate_refuses_what_aws_refuses() {
         ),
         Err(KmsError::UnsupportedOperationException(_))
     ));
-    assert!(matches!(
-        call!(
-            store,
-            keys::create_key,
-            east,
-            json!({"MultiRegion": true, "Origin": "EXTERNAL"})
-        ),
-        Err(KmsError::UnsupportedOperationException(_))
-    ));
 }
 
 #[tokio::test]
@@ -376,4 +367,111 @@ async fn cancelling_a_primarys_deletion_brings_it_back_disabled() {
     let m = describe(&store, &east, &id).await;
     assert_eq!(m["KeyState"], "Disabled");
     assert!(m.get("PendingDeletionWindowInDays").is_none());
+}
+
+/// Wraps `material` for `key_id` with fresh import parameters and imports it.
+async fn import(
+    store: &Store,
+    ctx: &CallContext,
+    key_id: &str,
+    material: &[u8],
+) -> KmsResult<Value> {
+    let params = call!(
+        store,
+        crate::import::get_parameters,
+        ctx,
+        json!({"KeyId": key_id, "WrappingAlgorithm": "RSAES_OAEP_SHA_256", "WrappingKeySpec": "RSA_2048"})
+    )?;
+    let spki = crate::common::blob(&params, "PublicKey")?.unwrap();
+    let wrapped = crypto::rsa_encrypt_spki(&spki, "RSAES_OAEP_SHA_256", material).unwrap();
+    call!(
+        store,
+        crate::import::import,
+        ctx,
+        json!({"KeyId": key_id, "ImportToken": params["ImportToken"],
+            "EncryptedKeyMaterial": crate::common::b64(&wrapped),
+            "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"})
+    )
+}
+
+#[tokio::test]
+async fn a_replica_of_imported_material_takes_only_the_primarys_material() {
+    let (store, _dir) = test_support::store().await;
+    let (east, west) = (in_region("us-east-1"), in_region("eu-west-1"));
+    let out = call!(
+        store,
+        keys::create_key,
+        east,
+        json!({"MultiRegion": true, "Origin": "EXTERNAL"})
+    )
+    .unwrap();
+    let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+    assert_eq!(out["KeyMetadata"]["KeyState"], "PendingImport");
+    let replica = call!(
+        store,
+        replicate,
+        east,
+        json!({"KeyId": id, "ReplicaRegion": "eu-west-1"})
+    )
+    .unwrap();
+    assert_eq!(replica["ReplicaKeyMetadata"]["KeyState"], "PendingImport");
+
+    let material = [7u8; 32];
+    import(&store, &east, &id, &material).await.unwrap();
+    assert_eq!(describe(&store, &east, &id).await["KeyState"], "Enabled");
+    // The replica still has no material, and takes no other.
+    assert_eq!(
+        describe(&store, &west, &id).await["KeyState"],
+        "PendingImport"
+    );
+    assert!(matches!(
+        import(&store, &west, &id, &[8u8; 32]).await,
+        Err(KmsError::IncorrectKeyMaterialException(_))
+    ));
+    import(&store, &west, &id, &material).await.unwrap();
+    assert_eq!(describe(&store, &west, &id).await["KeyState"], "Enabled");
+
+    let ct = call!(
+        store,
+        crypto_ops::encrypt,
+        west,
+        json!({"KeyId": id, "Plaintext": "aGk="})
+    )
+    .unwrap()["CiphertextBlob"]
+        .clone();
+    let back = call!(
+        store,
+        crypto_ops::decrypt,
+        east,
+        json!({"CiphertextBlob": ct})
+    )
+    .unwrap();
+    assert_eq!(back["Plaintext"], "aGk=");
+}
+
+#[tokio::test]
+async fn a_replica_imported_first_fixes_the_primarys_material() {
+    let (store, _dir) = test_support::store().await;
+    let (east, west) = (in_region("us-east-1"), in_region("eu-west-1"));
+    let out = call!(
+        store,
+        keys::create_key,
+        east,
+        json!({"MultiRegion": true, "Origin": "EXTERNAL"})
+    )
+    .unwrap();
+    let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+    call!(
+        store,
+        replicate,
+        east,
+        json!({"KeyId": id, "ReplicaRegion": "eu-west-1"})
+    )
+    .unwrap();
+    import(&store, &west, &id, &[1u8; 32]).await.unwrap();
+    assert!(matches!(
+        import(&store, &east, &id, &[2u8; 32]).await,
+        Err(KmsError::IncorrectKeyMaterialException(_))
+    ));
+    import(&store, &east, &id, &[1u8; 32]).await.unwrap();
 }

@@ -328,5 +328,16 @@ def test_multi_region_keys_survive_a_restart():
         assert west.decrypt(CiphertextBlob=blob)["Plaintext"] == b"durable"
         assert west.describe_key(KeyId=key_id)["KeyMetadata"]["Description"] == "kept"
         assert config(east, key_id)["ReplicaKeys"][0]["Region"] == WEST
+        # The call is audited like every KMS call, in the caller's (the primary's) region.
+        trail = again.client("cloudtrail", region=EAST)
+        by_name = [{"AttributeKey": "EventName", "AttributeValue": "ReplicateKey"}]
+        deadline = time.time() + 5
+        while not (events := trail.lookup_events(LookupAttributes=by_name)["Events"]):
+            assert time.time() < deadline, "no ReplicateKey event"
+            time.sleep(0.1)
+        record = json.loads(events[0]["CloudTrailEvent"])
+        assert record["awsRegion"] == EAST
+        assert record["requestParameters"]["replicaRegion"] == WEST
+        assert record["requestParameters"]["keyId"] == key_id
     finally:
         again.stop()

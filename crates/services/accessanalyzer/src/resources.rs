@@ -404,7 +404,11 @@ pub fn locator_of_arn(arn: &str) -> Option<Locator> {
     let last = |sep: char| arn.rsplit(sep).next().map(str::to_string);
     Some(match type_of_arn(arn)? {
         ROLE => Locator::Role(last('/')?),
-        KEY => Locator::Key(last('/')?),
+        // A multi-Region key's members share a key id; the store tells them apart by region.
+        KEY => Locator::Key(rampart_kms::repo::storage_id(
+            arn.split(':').nth(3)?,
+            &last('/')?,
+        )),
         SECRET => Locator::SecretArn(arn.to_string()),
         _ => Locator::Bucket(arn.strip_prefix("arn:aws:s3:::")?.to_string()),
     })
@@ -427,6 +431,10 @@ mod tests {
         assert_eq!(
             locator_of_arn("arn:aws:kms:us-east-1:111122223333:key/abc"),
             Some(Locator::Key("abc".into()))
+        );
+        assert_eq!(
+            locator_of_arn("arn:aws:kms:eu-west-1:111122223333:key/mrk-abc"),
+            Some(Locator::Key("mrk-abc/eu-west-1".into()))
         );
         assert_eq!(
             locator_of_arn("arn:aws:s3:::bkt"),

@@ -23,13 +23,16 @@ pub fn kms_key(e: &Entity) -> ConfigResult<Snapshot> {
     let rotation = doc.rotation_period_days.is_some();
     Ok(Snapshot {
         resource_type: "AWS::KMS::Key".into(),
+        // The entity's id is unique store-wide (a multi-Region key's members, which share
+        // the key id, are `<key id>/<region>`); Config keys its records by it. The
+        // configuration's `keyId` is the key id itself (the entity's name).
         resource_id: e.id.clone(),
         resource_name: None,
         arn: e.arn.clone(),
         region: doc.region.clone(),
         created: Some(e.created_at),
         configuration: json!({
-            "keyId": e.id,
+            "keyId": e.name,
             "arn": e.arn,
             "creationDate": ts(e.created_at),
             "enabled": doc.state.as_str() == "Enabled",

@@ -24,7 +24,7 @@ fn bench(c: &mut Criterion) {
     let material = crypto::generate(KeySpec::SymmetricDefault).expect("material");
     let aad = aad_for("kms:key", "material", "bench");
     let sealed = master.seal(&aad, &material).expect("seal");
-    let header = crypto::header(&[7; 16], &[9; 32]);
+    let header = crypto::header("1234abcd-12ab-34cd-56ef-1234567890ab", &[9; 32]).expect("header");
     let context: BTreeMap<String, String> = [("purpose".to_string(), "bench".to_string())]
         .into_iter()
         .collect();

@@ -109,7 +109,7 @@ pub async fn update_alias(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
         .ok()
         .and_then(|v| v.get("target").and_then(Value::as_str).map(str::to_string))
         .unwrap_or_default();
-    if let Some(old) = repo::load(&mut db, &account, &current).await? {
+    if let Some(old) = repo::load(&mut db, &account, &ctx.region, &current).await? {
         if old.doc.key_usage != key.doc.key_usage
             || old.doc.spec().is_hmac() != key.doc.spec().is_hmac()
             || (old.doc.key_spec == "SYMMETRIC_DEFAULT")

@@ -118,8 +118,7 @@ pub async fn key_of_ciphertext(
     let data = blob(input, blob_field)?.unwrap_or_default();
     let invalid = || KmsError::InvalidCiphertextException("The ciphertext is invalid.".into());
     let (id, _) = crypto::parse_header(&data).ok_or_else(invalid)?;
-    let id = uuid::Uuid::from_bytes(id).to_string();
-    let key = repo::load_by_id(&mut Db::Read(store), &id)
+    let key = repo::load_in_region(&mut Db::Read(store), &ctx.region, &id)
         .await?
         .ok_or_else(invalid)?;
     if key.doc.region != ctx.region || repo::is_destroyed(&key.doc, ctx.now) {
@@ -134,7 +133,18 @@ fn key_keys(key: &Key, keys: &mut Vec<ContextEntry>) {
     keys.push(one("kms:KeyUsage", key.doc.key_usage.clone()));
     keys.push(one("kms:KeyOrigin", key.doc.origin.clone()));
     keys.push(one("kms:KeyManager", key.doc.key_manager.clone()));
-    keys.push(one("kms:MultiRegion", "false"));
+    keys.push(one(
+        "kms:MultiRegion",
+        key.doc.multi_region.is_some().to_string(),
+    ));
+    if key.doc.multi_region.is_some() {
+        let kind = if key.doc.is_primary() {
+            "PRIMARY"
+        } else {
+            "REPLICA"
+        };
+        keys.push(one("kms:MultiRegionKeyType", kind));
+    }
     for (k, v) in &key.doc.tags {
         keys.push((format!("aws:ResourceTag/{k}"), vec![v.clone()]));
     }
@@ -300,12 +310,23 @@ async fn entry(
                     .unwrap_or(false)
                     .to_string(),
             ));
-            keys.push(one(
-                "kms:MultiRegion",
-                input["MultiRegion"].as_bool().unwrap_or(false).to_string(),
-            ));
+            let multi_region = input["MultiRegion"].as_bool().unwrap_or(false);
+            keys.push(one("kms:MultiRegion", multi_region.to_string()));
+            if multi_region {
+                keys.push(one("kms:MultiRegionKeyType", "PRIMARY"));
+            }
             request_tags(input, "Tags", &mut keys);
             on_any("CreateKey", keys)
+        }
+        Op::ReplicateKey => {
+            let primary = key_of(store, ctx, input, "KeyId").await?;
+            return Ok(Some(replicate_question(input, ctx, &primary, keys)));
+        }
+        Op::UpdatePrimaryRegion => {
+            let primary = key_of(store, ctx, input, "KeyId").await?;
+            return Ok(Some(
+                update_primary_question(input, store, &primary, keys).await?,
+            ));
         }
         Op::ListKeys | Op::ListAliases if opt_str(input, "KeyId").is_none() => {
             on_any(operation, keys)
@@ -536,6 +557,94 @@ fn request_tags(input: &Value, field: &str, keys: &mut Vec<ContextEntry>) {
     }
 }
 
+/// `ReplicateKey` asks `kms:ReplicateKey` on the primary key (its key policy), and, as AWS
+/// requires, `kms:CreateKey` (and `kms:TagResource` with `Tags`) in an IAM policy in the
+/// replica Region: those requests carry the replica Region as `aws:RequestedRegion`.
+fn replicate_question(
+    input: &Value,
+    ctx: &CallContext,
+    primary: &Key,
+    base: Vec<ContextEntry>,
+) -> AuthzQuestion {
+    let empty = BTreeMap::new();
+    let replica_region = opt_str(input, "ReplicaRegion").unwrap_or_default();
+    let mut keys = base.clone();
+    key_keys(primary, &mut keys);
+    keys.push(one("kms:ReplicaRegion", replica_region));
+    let replicate = request(
+        "ReplicateKey",
+        vec![key_resource(primary, None, &empty)],
+        keys,
+    );
+    let mut create_keys = base.clone();
+    create_keys.push(one("aws:RequestedRegion", replica_region));
+    create_keys.push(one("kms:KeySpec", primary.doc.key_spec.clone()));
+    create_keys.push(one("kms:KeyUsage", primary.doc.key_usage.clone()));
+    create_keys.push(one("kms:KeyOrigin", primary.doc.origin.clone()));
+    create_keys.push(one("kms:MultiRegion", "true"));
+    create_keys.push(one("kms:MultiRegionKeyType", "REPLICA"));
+    create_keys.push(one(
+        "kms:BypassPolicyLockoutSafetyCheck",
+        input["BypassPolicyLockoutSafetyCheck"]
+            .as_bool()
+            .unwrap_or(false)
+            .to_string(),
+    ));
+    request_tags(input, "Tags", &mut create_keys);
+    let mut create = AuthzRequest::on_any("kms:CreateKey", &ctx.principal.account_id);
+    create.context = create_keys.clone();
+    let mut requests = vec![replicate, create];
+    if input["Tags"].as_array().is_some_and(|t| !t.is_empty()) {
+        let replica_arn = repo::key_arn(replica_region, primary.account(), primary.id());
+        let mut tag = AuthzRequest::on("kms:TagResource", replica_arn, primary.account());
+        tag.context = create_keys;
+        requests.push(tag);
+    }
+    AuthzQuestion { requests }
+}
+
+/// `UpdatePrimaryRegion` asks `kms:UpdatePrimaryRegion` on the current primary key and on the
+/// replica in `PrimaryRegion`, each under its own key policy. A missing replica is left to the
+/// handler (`NotFoundException`) once the primary's question is answered.
+async fn update_primary_question(
+    input: &Value,
+    store: &Store,
+    primary: &Key,
+    base: Vec<ContextEntry>,
+) -> KmsResult<AuthzQuestion> {
+    let empty = BTreeMap::new();
+    let region = opt_str(input, "PrimaryRegion").unwrap_or_default();
+    let on = |key: &Key| {
+        let mut keys = base.clone();
+        key_keys(key, &mut keys);
+        keys.push(one("kms:PrimaryRegion", region));
+        request(
+            "UpdatePrimaryRegion",
+            vec![key_resource(key, None, &empty)],
+            keys,
+        )
+    };
+    let mut requests = vec![on(primary)];
+    let is_replica_region = primary
+        .doc
+        .multi_region
+        .as_ref()
+        .is_some_and(|m| m.replica_regions.iter().any(|r| r == region));
+    if is_replica_region {
+        let replica = repo::load(
+            &mut Db::Read(store),
+            primary.account(),
+            region,
+            primary.id(),
+        )
+        .await?;
+        if let Some(replica) = replica {
+            requests.push(on(&replica));
+        }
+    }
+    Ok(AuthzQuestion { requests })
+}
+
 /// Alias operations need permission on the alias (IAM policy) and on each key involved (key
 /// policy), all with the same action.
 async fn alias_entry(
@@ -560,7 +669,7 @@ async fn alias_entry(
     let mut db = Db::Read(store);
     if op != Op::CreateAlias {
         if let Some(target) = repo::alias_target(&mut db, account, &ctx.region, name).await? {
-            if let Some(key) = repo::load(&mut db, account, &target).await? {
+            if let Some(key) = repo::load(&mut db, account, &ctx.region, &target).await? {
                 resources.push(key_resource(&key, None, &empty));
             }
         } else if name.starts_with("alias/") {

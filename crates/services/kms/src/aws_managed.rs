@@ -56,7 +56,7 @@ pub async fn get_or_create(db: &mut Db<'_>, ctx: &CallContext, service: &str) ->
     let account = ctx.principal.account_id.clone();
     let alias = format!("alias/aws/{service}");
     if let Some(id) = repo::alias_target(db, &account, &ctx.region, &alias).await? {
-        if let Some(key) = repo::load(db, &account, &id).await? {
+        if let Some(key) = repo::load(db, &account, &ctx.region, &id).await? {
             return Ok(key);
         }
     }
@@ -90,6 +90,7 @@ pub async fn get_or_create(db: &mut Db<'_>, ctx: &CallContext, service: &str) ->
         grants: Vec::new(),
         import: None,
         expiration_model: None,
+        multi_region: None,
     };
     let arn = key_arn(&ctx.region, &account, &id);
     let mut key = Key {

@@ -65,7 +65,9 @@ pub fn require_usable(key: &Key) -> KmsResult<()> {
 /// The rule of management operations that a key pending deletion refuses.
 pub fn require_not_pending_deletion(key: &Key) -> KmsResult<()> {
     match key.doc.state {
-        KeyState::PendingDeletion => Err(invalid_state(key, KeyState::PendingDeletion)),
+        s @ (KeyState::PendingDeletion | KeyState::PendingReplicaDeletion) => {
+            Err(invalid_state(key, s))
+        }
         _ => Ok(()),
     }
 }
@@ -77,6 +79,7 @@ pub fn invalid_state(key: &Key, state: KeyState) -> KmsError {
         KeyState::Disabled => "disabled",
         KeyState::PendingDeletion => "pending deletion",
         KeyState::PendingImport => "pending import",
+        KeyState::PendingReplicaDeletion => "pending replica deletion",
     };
     KmsError::KMSInvalidStateException(format!("{} is {what}.", key.arn()))
 }
@@ -111,8 +114,11 @@ pub fn metadata(key: &Key) -> Value {
         "KeyManager": d.key_manager,
         "CustomerMasterKeySpec": d.key_spec,
         "KeySpec": d.key_spec,
-        "MultiRegion": false,
+        "MultiRegion": d.multi_region.is_some(),
     });
+    if let Some(config) = super::multi_region::configuration(key) {
+        m.set_field("MultiRegionConfiguration", config);
+    }
     let enc = spec.encryption_algorithms(&d.key_usage);
     if !enc.is_empty() {
         m.set_field("EncryptionAlgorithms", json!(enc));

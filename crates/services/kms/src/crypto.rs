@@ -38,8 +38,14 @@ use aws_lc_rs::{
 };
 use zeroize::Zeroizing;
 
-/// Version byte of the symmetric ciphertext format.
+/// Version byte of the symmetric ciphertext format under a single-Region key (the key id
+/// that follows is the key's UUID).
 pub const FORMAT_V1: u8 = 1;
+/// Version byte of the same format under a multi-Region key (the key id that follows is the
+/// 16 bytes whose hex follows `mrk-`).
+pub const FORMAT_V1_MULTI_REGION: u8 = 2;
+/// Prefix of multi-Region key ids.
+pub const MULTI_REGION_PREFIX: &str = "mrk-";
 /// Length of the raw key id in a ciphertext header.
 pub const KEY_ID_LEN: usize = 16;
 /// Length of the raw key material id in a ciphertext header.
@@ -348,27 +354,48 @@ pub fn canonical_context(context: &BTreeMap<String, String>) -> Vec<u8> {
     out
 }
 
-/// The header of a symmetric ciphertext.
-pub fn header(key_id: &[u8; KEY_ID_LEN], material_id: &[u8; MATERIAL_ID_LEN]) -> [u8; HEADER_LEN] {
+/// The format byte and raw bytes of a key id: a UUID, or `mrk-` and 32 hex digits.
+pub fn key_id_bytes(id: &str) -> Option<(u8, [u8; KEY_ID_LEN])> {
+    if let Some(hex) = id.strip_prefix(MULTI_REGION_PREFIX) {
+        if hex.len() != 2 * KEY_ID_LEN || hex.bytes().any(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        let raw: [u8; KEY_ID_LEN] = unhex(hex)?.try_into().ok()?;
+        return Some((FORMAT_V1_MULTI_REGION, raw));
+    }
+    let uuid = uuid::Uuid::parse_str(id).ok()?;
+    Some((FORMAT_V1, *uuid.as_bytes()))
+}
+
+/// The key id a format byte and raw key id stand for.
+pub fn key_id_text(format: u8, raw: &[u8; KEY_ID_LEN]) -> Option<String> {
+    match format {
+        FORMAT_V1 => Some(uuid::Uuid::from_bytes(*raw).to_string()),
+        FORMAT_V1_MULTI_REGION => Some(format!("{MULTI_REGION_PREFIX}{}", hex(raw))),
+        _ => None,
+    }
+}
+
+/// The header of a symmetric ciphertext under the key `key_id`; `None` if the id is neither
+/// a UUID nor a multi-Region key id.
+pub fn header(key_id: &str, material_id: &[u8; MATERIAL_ID_LEN]) -> Option<[u8; HEADER_LEN]> {
+    let (format, raw) = key_id_bytes(key_id)?;
     let mut h = [0u8; HEADER_LEN];
-    h[0] = FORMAT_V1;
-    h[1..1 + KEY_ID_LEN].copy_from_slice(key_id);
+    h[0] = format;
+    h[1..1 + KEY_ID_LEN].copy_from_slice(&raw);
     h[1 + KEY_ID_LEN..].copy_from_slice(material_id);
-    h
+    Some(h)
 }
 
 /// The key id and material id a symmetric ciphertext names, if it has the format.
-pub fn parse_header(blob: &[u8]) -> Option<([u8; KEY_ID_LEN], [u8; MATERIAL_ID_LEN])> {
+pub fn parse_header(blob: &[u8]) -> Option<(String, [u8; MATERIAL_ID_LEN])> {
     if blob.len() < HEADER_LEN + NONCE_LEN + TAG_LEN {
         return None;
     }
     let (&format, rest) = blob.split_first()?;
-    if format != FORMAT_V1 {
-        return None;
-    }
     let (key, rest) = rest.split_first_chunk::<KEY_ID_LEN>()?;
     let (mat, _) = rest.split_first_chunk::<MATERIAL_ID_LEN>()?;
-    Some((*key, *mat))
+    Some((key_id_text(format, key)?, *mat))
 }
 
 fn aad(header: &[u8], context: &[u8]) -> Vec<u8> {
@@ -674,10 +701,11 @@ mod tests {
     #[test]
     fn symmetric_round_trip_binds_context_and_header() {
         let material = generate(KeySpec::SymmetricDefault).unwrap();
-        let h = header(&[7; 16], &[9; 32]);
+        let id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+        let h = header(id, &[9; 32]).unwrap();
         let c = ctx(&[("a", "1")]);
         let blob = encrypt_symmetric(&material, &h, &c, b"hello").unwrap();
-        assert_eq!(parse_header(&blob), Some(([7; 16], [9; 32])));
+        assert_eq!(parse_header(&blob), Some((id.to_string(), [9; 32])));
         assert_eq!(
             decrypt_symmetric(&material, &blob, &c).unwrap().as_slice(),
             b"hello"
@@ -691,6 +719,26 @@ mod tests {
         assert!(decrypt_symmetric(&material, &tampered, &c).is_err());
         let other = generate(KeySpec::SymmetricDefault).unwrap();
         assert!(decrypt_symmetric(&other, &blob, &c).is_err());
+    }
+
+    #[test]
+    fn multi_region_key_ids_have_their_own_format_byte() {
+        let id = "mrk-1234abcd12ab34cd56ef1234567890ab";
+        let h = header(id, &[1; 32]).unwrap();
+        assert_eq!(h[0], FORMAT_V1_MULTI_REGION);
+        let material = generate(KeySpec::SymmetricDefault).unwrap();
+        let blob = encrypt_symmetric(&material, &h, &[], b"x").unwrap();
+        assert_eq!(parse_header(&blob), Some((id.to_string(), [1; 32])));
+        for bad in [
+            "mrk-1234",
+            "mrk-1234ABCD12ab34cd56ef1234567890ab",
+            "not-a-key",
+        ] {
+            assert!(header(bad, &[1; 32]).is_none(), "{bad}");
+        }
+        let mut other = blob.clone();
+        other[0] = 9;
+        assert!(parse_header(&other).is_none());
     }
 
     #[test]

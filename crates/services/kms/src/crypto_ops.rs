@@ -19,12 +19,6 @@ use rampart_kit::{context::CallContext, db::Db};
 /// Largest plaintext `Encrypt` accepts.
 const MAX_PLAINTEXT: usize = 4096;
 
-fn uuid_bytes(key: &Key) -> KmsResult<[u8; crypto::KEY_ID_LEN]> {
-    uuid::Uuid::parse_str(key.id())
-        .map(|u| *u.as_bytes())
-        .map_err(|_| KmsError::KMSInternalException("An internal error occurred.".into()))
-}
-
 /// Encrypts under a symmetric key's current material; returns the blob and material id.
 pub fn encrypt_symmetric(
     db: &Db<'_>,
@@ -39,7 +33,8 @@ pub fn encrypt_symmetric(
     let mid: [u8; crypto::MATERIAL_ID_LEN] = crypto::unhex(&current.id)
         .and_then(|v| v.try_into().ok())
         .ok_or_else(|| KmsError::KMSInternalException("An internal error occurred.".into()))?;
-    let header = crypto::header(&uuid_bytes(key)?, &mid);
+    let header = crypto::header(key.id(), &mid)
+        .ok_or_else(|| KmsError::KMSInternalException("An internal error occurred.".into()))?;
     let blob = crypto::encrypt_symmetric(
         &material,
         &header,
@@ -63,7 +58,7 @@ fn decrypt_symmetric(
     context: &BTreeMap<String, String>,
 ) -> KmsResult<(Zeroizing<Vec<u8>>, String)> {
     let (kid, mid) = crypto::parse_header(data).ok_or_else(invalid_ciphertext)?;
-    if kid != uuid_bytes(key)? {
+    if kid != key.id() {
         return Err(KmsError::IncorrectKeyException(
             "The key ID in the request does not identify a KMS key that can perform this operation.".into(),
         ));
@@ -93,9 +88,8 @@ async fn source_key(
     if let Some(id) = opt_str(input, key_field) {
         return repo::resolve(db, ctx, id).await;
     }
-    let (kid, _) = crypto::parse_header(data).ok_or_else(invalid_ciphertext)?;
-    let id = uuid::Uuid::from_bytes(kid).to_string();
-    let key = repo::load_by_id(db, &id)
+    let (id, _) = crypto::parse_header(data).ok_or_else(invalid_ciphertext)?;
+    let key = repo::load_in_region(db, &ctx.region, &id)
         .await?
         .ok_or_else(invalid_ciphertext)?;
     if key.doc.region != ctx.region || repo::is_destroyed(&key.doc, ctx.now) {

@@ -3,6 +3,8 @@
 //! rotation is due, and deletes expired imported material. What is due is indexed in the
 //! store, so the schedule survives restarts. Each change commits with its CloudTrail service
 //! event (`DeleteKey`, `RotateKey`, `DeleteExpiredKeyMaterial`), as AWS records them.
+//! A multi-Region primary key with replicas waits in `PendingReplicaDeletion` until its last
+//! replica is destroyed; only then does its own waiting period start.
 
 use chrono::{DateTime, Utc};
 use rampart_store::{AuditRecord, Lease, Store};
@@ -12,6 +14,7 @@ use super::{
     common::{epoch, invalid_state, req_str},
     error::{KmsError, KmsResult},
     model::{KeyState, DUE_ACCOUNT, DUE_KIND},
+    multi_region,
     repo::{self, Key},
     rotation,
 };
@@ -30,13 +33,25 @@ pub async fn schedule(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsRe
         )));
     }
     let mut key = repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
-    if key.doc.state == KeyState::PendingDeletion {
-        return Err(invalid_state(&key, KeyState::PendingDeletion));
+    if let s @ (KeyState::PendingDeletion | KeyState::PendingReplicaDeletion) = key.doc.state {
+        return Err(invalid_state(&key, s));
     }
     if key.doc.key_manager == "AWS" {
         return Err(KmsError::UnsupportedOperationException(
             "AWS managed keys cannot be scheduled for deletion.".into(),
         ));
+    }
+    if has_replicas(&key) {
+        // AWS: the primary's waiting period starts when its last replica is deleted.
+        key.doc.state = KeyState::PendingReplicaDeletion;
+        key.doc.deletion_date = None;
+        key.doc.pending_window_days = Some(days);
+        repo::save(&mut db, &mut key, ctx.now).await?;
+        return Ok(json!({
+            "KeyId": key.arn(),
+            "KeyState": "PendingReplicaDeletion",
+            "PendingWindowInDays": days,
+        }));
     }
     let date = rampart_kit::checked_time::plus_days(ctx.now, days).ok_or_else(|| {
         KmsError::KMSInternalException("The resulting date is out of range.".into())
@@ -53,10 +68,23 @@ pub async fn schedule(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsRe
     }))
 }
 
+/// A multi-Region primary key with replicas (which it cannot be deleted before).
+fn has_replicas(key: &Key) -> bool {
+    key.doc.is_primary()
+        && key
+            .doc
+            .multi_region
+            .as_ref()
+            .is_some_and(|m| !m.replica_regions.is_empty())
+}
+
 /// `CancelKeyDeletion`: the key comes back disabled (or pending import without material).
 pub async fn cancel(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
     let mut key = repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
-    if key.doc.state != KeyState::PendingDeletion {
+    if !matches!(
+        key.doc.state,
+        KeyState::PendingDeletion | KeyState::PendingReplicaDeletion
+    ) {
         return Err(invalid_state(&key, key.doc.state));
     }
     key.doc.state = if key.doc.current().is_some() {
@@ -139,9 +167,11 @@ async fn apply_due(
         }
         .to_record()
     };
-    if repo::is_destroyed(&key.doc, now) {
-        // The material goes with the row; nothing of the key remains.
+    if repo::is_destroyed(&key.doc, now) && !has_replicas(&key) {
+        // The material goes with the row; nothing of the key remains (but other members of
+        // a multi-Region key keep theirs).
         repo::destroy(db, &key).await?;
+        multi_region::on_destroyed(db, &key, now).await?;
         events.push(event(&key, "DeleteKey", None));
         tracing::info!(key = %key.arn(), "kms key deleted at the end of its waiting period");
         report.destroyed += 1;
@@ -163,6 +193,7 @@ async fn apply_due(
                 key.doc.next_rotation = rampart_kit::checked_time::plus_days(now, days);
                 report.rotated += 1;
                 changed = true;
+                multi_region::sync_shared(db, &key, now).await?;
             }
         }
     }

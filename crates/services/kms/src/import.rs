@@ -32,10 +32,11 @@ fn require_external(key: &Key) -> KmsResult<()> {
     Ok(())
 }
 
+/// The raw key id an import token is bound to.
 fn key_uuid(key: &Key) -> KmsResult<[u8; 16]> {
-    uuid::Uuid::parse_str(key.id())
-        .map(|u| *u.as_bytes())
-        .map_err(|_| KmsError::KMSInternalException("An internal error occurred.".into()))
+    crypto::key_id_bytes(key.id())
+        .map(|(_, raw)| raw)
+        .ok_or_else(|| KmsError::KMSInternalException("An internal error occurred.".into()))
 }
 
 /// `GetParametersForImport`: a fresh RSA wrapping key and an import token.
@@ -188,6 +189,7 @@ pub async fn import(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
         key.doc.state = KeyState::Enabled;
     }
     repo::save(&mut db, &mut key, ctx.now).await?;
+    super::multi_region::share_imported_id(&mut db, &key, ctx.now).await?;
     Ok(json!({ "KeyId": key.arn(), "KeyMaterialId": id }))
 }
 

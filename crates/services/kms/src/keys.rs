@@ -13,7 +13,7 @@ use super::{
     },
     crypto::{self, KeySpec},
     error::{KmsError, KmsResult},
-    model::{KeyDoc, KeyState, Material, KEY_KIND},
+    model::{KeyDoc, KeyState, Material, MultiRegion, KEY_KIND},
     repo::{self, key_arn, region_path, Key},
 };
 use rampart_kit::{context::CallContext, db::Db};
@@ -133,11 +133,7 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
             )))
         }
     }
-    if input["MultiRegion"].as_bool() == Some(true) {
-        return Err(KmsError::UnsupportedOperationException(
-            "Rampart does not provide multi-Region keys.".into(),
-        ));
-    }
+    let multi_region = input["MultiRegion"].as_bool() == Some(true);
     if opt_str(input, "CustomKeyStoreId").is_some() {
         return Err(KmsError::UnsupportedOperationException(
             "Rampart does not provide custom key stores.".into(),
@@ -151,7 +147,12 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
         None => default_policy(&account),
     };
     let tags = parse_tags(input)?;
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = if multi_region {
+        super::multi_region::new_key_id()?
+    } else {
+        uuid::Uuid::new_v4().to_string()
+    };
+    let sid = repo::storage_id(&ctx.region, &id);
     let now = ctx.now;
     let (state, materials) = if origin == "EXTERNAL" {
         (KeyState::PendingImport, Vec::new())
@@ -182,14 +183,18 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
         grants: Vec::new(),
         import: None,
         expiration_model: None,
+        multi_region: multi_region.then(|| MultiRegion {
+            primary_region: ctx.region.clone(),
+            replica_regions: Vec::new(),
+        }),
     };
     let mut key = Key {
         entity: Entity {
             account_id: account.clone(),
             kind: KEY_KIND.into(),
             name: id.clone(),
-            name_key: id.clone(),
-            id: id.clone(),
+            name_key: sid.clone(),
+            id: sid,
             path: region_path(&ctx.region),
             arn: key_arn(&ctx.region, &account, &id),
             created_at: now,
@@ -234,7 +239,7 @@ pub async fn list_keys(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsR
     let keys: Vec<Value> = page
         .items
         .iter()
-        .map(|e| json!({"KeyId": e.id, "KeyArn": e.arn}))
+        .map(|e| json!({"KeyId": e.name, "KeyArn": e.arn}))
         .collect();
     let next = if page.truncated {
         page.items

@@ -4,6 +4,7 @@
 //! - [`aliases`]: aliases (`alias/aws/` reserved); [`aws_managed`]: AWS managed keys.
 //! - [`crypto_ops`]: encrypt, decrypt, data keys, signatures, MACs, public keys, randomness.
 //! - [`policies`]: key policies; [`grants`]: grants; [`authz`]: the authorization entries.
+//! - [`multi_region`]: multi-Region keys (replicas, the primary Region, shared properties).
 //! - [`rotation`]: automatic and on-demand rotation; [`deletion`]: scheduled deletion and the
 //!   scheduler; [`import`]: imported key material.
 //! - [`crypto`]: the primitives and the ciphertext format; [`repo`], [`model`]: storage.
@@ -22,6 +23,7 @@ pub mod grants;
 pub mod import;
 pub mod keys;
 pub mod model;
+pub mod multi_region;
 pub mod policies;
 pub mod repo;
 pub mod rotation;
@@ -85,17 +87,20 @@ routes! {
         GetParametersForImport => Write, |i, c, d| import::get_parameters(i, c, d);
         ImportKeyMaterial => Write, |i, c, d| import::import(i, c, d);
         DeleteImportedKeyMaterial => Write, |i, c, d| import::delete(i, c, d);
+        ReplicateKey => Write, |i, c, d| multi_region::replicate(i, c, d);
+        UpdatePrimaryRegion => Write, |i, c, d| multi_region::update_primary_region(i, c, d);
     }
     not_built {
-        // Custom key stores (CloudHSM, external), multi-Region keys.
+        // Custom key stores (CloudHSM, external).
         ConnectCustomKeyStore, CreateCustomKeyStore, DeleteCustomKeyStore,
         DescribeCustomKeyStores, DisconnectCustomKeyStore, UpdateCustomKeyStore,
-        ReplicateKey, UpdatePrimaryRegion, GetKeyLastUsage,
+        GetKeyLastUsage,
     }
 }
 
 /// The authorization question of a KMS operation, after the policy lockout safety check of
-/// `CreateKey`/`PutKeyPolicy` (which needs the caller's policies, so it runs here).
+/// `CreateKey`/`PutKeyPolicy`/`ReplicateKey` (which needs the caller's policies, so it runs
+/// here).
 async fn authorize(
     op: Op,
     input: &Value,
@@ -103,12 +108,17 @@ async fn authorize(
     store: &Store,
 ) -> Result<Option<AuthzQuestion>, ServiceError> {
     let entry = authz::authz(op, input, ctx, store).await?;
-    if matches!(op, Op::CreateKey | Op::PutKeyPolicy)
+    if matches!(op, Op::CreateKey | Op::PutKeyPolicy | Op::ReplicateKey)
         && input["BypassPolicyLockoutSafetyCheck"].as_bool() != Some(true)
     {
         if let (Some(policy), Some(q)) = (common::opt_str(input, "Policy"), &entry) {
             keys::validate_policy(policy)?;
             let (arn, account) = match q.requests.first().and_then(|r| r.resources.first()) {
+                // The policy of a replica is for the key in the replica Region.
+                Some(r) if op == Op::ReplicateKey => (
+                    replica_arn(&r.arn, common::opt_str(input, "ReplicaRegion")),
+                    r.account.clone(),
+                ),
                 Some(r) if r.arn != "*" => (r.arn.clone(), r.account.clone()),
                 _ => (
                     repo::key_arn(
@@ -129,4 +139,13 @@ async fn authorize(
         }
     }
     Ok(entry)
+}
+
+/// The ARN a primary key's replica in `region` has (the same ARN in another Region).
+fn replica_arn(primary_arn: &str, region: Option<&str>) -> String {
+    let mut parts: Vec<&str> = primary_arn.splitn(5, ':').collect();
+    if let (Some(slot), Some(region)) = (parts.get_mut(3), region) {
+        *slot = region;
+    }
+    parts.join(":")
 }

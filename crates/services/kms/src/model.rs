@@ -27,6 +27,9 @@ pub enum KeyState {
     PendingDeletion,
     /// An EXTERNAL key without key material.
     PendingImport,
+    /// A multi-Region primary key scheduled for deletion while it still has replicas; its
+    /// waiting period starts when the last replica is deleted.
+    PendingReplicaDeletion,
 }
 
 impl KeyState {
@@ -37,6 +40,7 @@ impl KeyState {
             KeyState::Disabled => "Disabled",
             KeyState::PendingDeletion => "PendingDeletion",
             KeyState::PendingImport => "PendingImport",
+            KeyState::PendingReplicaDeletion => "PendingReplicaDeletion",
         }
     }
 }
@@ -101,6 +105,24 @@ pub struct ImportParams {
     pub valid_to: DateTime<Utc>,
 }
 
+/// The members of a multi-Region key, identical in every member's document (the primary and
+/// each replica are separate keys, one per region, with the same key id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultiRegion {
+    /// The primary key's region.
+    pub primary_region: String,
+    /// The replicas' regions, in the order they were created.
+    #[serde(default)]
+    pub replica_regions: Vec<String>,
+}
+
+impl MultiRegion {
+    /// Every member's region, the primary first.
+    pub fn regions(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.primary_region).chain(&self.replica_regions)
+    }
+}
+
 /// A KMS key's document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyDoc {
@@ -151,13 +173,28 @@ pub struct KeyDoc {
     /// For imported material: `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE`.
     #[serde(default)]
     pub expiration_model: Option<String>,
+    /// For a multi-Region key: the primary's and replicas' regions.
+    #[serde(default)]
+    pub multi_region: Option<MultiRegion>,
 }
 
 impl KeyDoc {
+    /// True for a multi-Region primary key.
+    pub fn is_primary(&self) -> bool {
+        self.multi_region
+            .as_ref()
+            .is_some_and(|m| m.primary_region == self.region)
+    }
+
     /// The parsed key spec.
     pub fn spec(&self) -> super::crypto::KeySpec {
         super::crypto::KeySpec::parse(&self.key_spec)
             .unwrap_or(super::crypto::KeySpec::SymmetricDefault)
+    }
+
+    /// True for a multi-Region replica key.
+    pub fn is_replica(&self) -> bool {
+        self.multi_region.is_some() && !self.is_primary()
     }
 
     /// The current material version, if any material is present.
@@ -171,7 +208,9 @@ impl KeyDoc {
             .materials
             .iter()
             .filter_map(|m| m.valid_to.filter(|_| m.sealed.is_some()));
-        [self.deletion_date, self.next_rotation]
+        // A replica rotates when its primary does (the primary copies the new material).
+        let rotation = self.next_rotation.filter(|_| !self.is_replica());
+        [self.deletion_date, rotation]
             .into_iter()
             .flatten()
             .chain(expiry)

@@ -13,7 +13,9 @@ use super::{
 use rampart_kit::{context::CallContext, db::Db, parse_cache::ParseCache};
 use std::sync::LazyLock;
 
-/// A stored key: its entity row and its parsed document.
+/// A stored key: its entity row and its parsed document. The entity's name is the key id; its
+/// id and name key are the storage id ([`storage_id`]), which tells apart the members of a
+/// multi-Region key (one per region, all with the same key id).
 #[derive(Debug, Clone)]
 pub struct Key {
     /// The entity (name and id are the key id).
@@ -23,8 +25,17 @@ pub struct Key {
 }
 
 impl Key {
-    /// The key id (a UUID).
+    /// The key id (a UUID, or `mrk-` and 32 hex digits for a multi-Region key).
+    #[expect(
+        clippy::misnamed_getters,
+        reason = "the entity's name is the key id; its id is the storage id"
+    )]
     pub fn id(&self) -> &str {
+        &self.entity.name
+    }
+
+    /// The storage id (entity id and name key).
+    pub fn storage_id(&self) -> &str {
         &self.entity.id
     }
 
@@ -42,6 +53,16 @@ impl Key {
 /// The ARN of a key.
 pub fn key_arn(region: &str, account: &str, id: &str) -> String {
     format!("arn:aws:kms:{region}:{account}:key/{id}")
+}
+
+/// The storage id of a key: its key id, or for a multi-Region key `<key id>/<region>`, since
+/// each region holds its own member under the same key id (entity ids are unique store-wide).
+pub fn storage_id(region: &str, id: &str) -> String {
+    if id.starts_with(super::crypto::MULTI_REGION_PREFIX) {
+        format!("{id}/{region}")
+    } else {
+        id.to_string()
+    }
 }
 
 /// The ARN of an alias (`alias/name`).
@@ -129,7 +150,7 @@ pub async fn resolve(db: &mut Db<'_>, ctx: &CallContext, input: &str) -> KmsResu
             (account, target)
         }
     };
-    let key = load(db, &account, &id)
+    let key = load(db, &account, &ctx.region, &id)
         .await?
         .ok_or_else(|| not_found(input))?;
     if key.doc.region != ctx.region || is_destroyed(&key.doc, ctx.now) {
@@ -165,15 +186,27 @@ pub async fn alias_target(
     }))
 }
 
-/// Loads a key by account and id.
-pub async fn load(db: &mut Db<'_>, account: &str, id: &str) -> KmsResult<Option<Key>> {
-    let Some(entity) = db.entities().get(account, KEY_KIND, id).await? else {
+/// Loads a key by account, region and key id.
+pub async fn load(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+    id: &str,
+) -> KmsResult<Option<Key>> {
+    let name_key = storage_id(region, id);
+    let Some(entity) = db.entities().get(account, KEY_KIND, &name_key).await? else {
         return Ok(None);
     };
     parse(entity).map(Some)
 }
 
-/// Loads a key by its id alone (ciphertexts carry the id, not the account).
+/// Loads the key a ciphertext names in `region` (ciphertexts carry the key id, not the
+/// account): for a multi-Region key, that region's member.
+pub async fn load_in_region(db: &mut Db<'_>, region: &str, id: &str) -> KmsResult<Option<Key>> {
+    load_by_id(db, &storage_id(region, id)).await
+}
+
+/// Loads a key by its storage id alone.
 pub async fn load_by_id(db: &mut Db<'_>, id: &str) -> KmsResult<Option<Key>> {
     match db.entities().get_by_id(id).await? {
         Some(e) if e.kind == KEY_KIND => parse(e).map(Some),
@@ -211,15 +244,18 @@ pub async fn insert(db: &mut Db<'_>, key: &mut Key, now: DateTime<Utc>) -> KmsRe
 
 /// The scheduler's index entry of a key exists exactly when something is due for it.
 async fn sync_due(db: &mut Db<'_>, key: &Key, now: DateTime<Utc>) -> KmsResult<()> {
-    let existing = db.entities().get(DUE_ACCOUNT, DUE_KIND, key.id()).await?;
+    let existing = db
+        .entities()
+        .get(DUE_ACCOUNT, DUE_KIND, key.storage_id())
+        .await?;
     match (key.doc.next_due(), existing) {
         (Some(_), None) => {
             let e = Entity {
                 account_id: DUE_ACCOUNT.into(),
                 kind: DUE_KIND.into(),
-                name: key.id().into(),
-                name_key: key.id().into(),
-                id: format!("kms-due/{}", key.id()),
+                name: key.storage_id().into(),
+                name_key: key.storage_id().into(),
+                id: format!("kms-due/{}", key.storage_id()),
                 path: "/".into(),
                 arn: key.arn().into(),
                 created_at: now,
@@ -230,7 +266,7 @@ async fn sync_due(db: &mut Db<'_>, key: &Key, now: DateTime<Utc>) -> KmsResult<(
         }
         (None, Some(_)) => {
             db.entities()
-                .delete(DUE_ACCOUNT, DUE_KIND, key.id())
+                .delete(DUE_ACCOUNT, DUE_KIND, key.storage_id())
                 .await?;
         }
         _ => {}
@@ -271,12 +307,12 @@ pub async fn destroy(db: &mut Db<'_>, key: &Key) -> KmsResult<()> {
         .await?;
     if db
         .entities()
-        .get(DUE_ACCOUNT, DUE_KIND, key.id())
+        .get(DUE_ACCOUNT, DUE_KIND, key.storage_id())
         .await?
         .is_some()
     {
         db.entities()
-            .delete(DUE_ACCOUNT, DUE_KIND, key.id())
+            .delete(DUE_ACCOUNT, DUE_KIND, key.storage_id())
             .await?;
     }
     Ok(())

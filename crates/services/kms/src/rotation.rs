@@ -1,6 +1,7 @@
 //! Rotation: `EnableKeyRotation`, `DisableKeyRotation`, `GetKeyRotationStatus`,
 //! `RotateKeyOnDemand`, `ListKeyRotations`. Rotation appends a material version; older
-//! versions stay, so ciphertexts made under them keep decrypting.
+//! versions stay, so ciphertexts made under them keep decrypting. A multi-Region key rotates
+//! on its primary, which copies the new material and schedule to its replicas.
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -10,6 +11,7 @@ use super::{
     error::{KmsError, KmsResult},
     keys::new_material,
     model::KeyState,
+    multi_region,
     repo::{self, Key},
 };
 use rampart_kit::json_field::SetField;
@@ -24,6 +26,17 @@ fn require_rotatable(key: &Key) -> KmsResult<()> {
     if key.doc.key_spec != "SYMMETRIC_DEFAULT" || key.doc.origin != "AWS_KMS" {
         return Err(KmsError::UnsupportedOperationException(format!(
             "{} key rotation is supported only for symmetric encryption keys with AWS_KMS origin.",
+            key.arn()
+        )));
+    }
+    Ok(())
+}
+
+/// Rotation of a multi-Region key is set and done on its primary (the replicas share it).
+fn require_not_replica(key: &Key) -> KmsResult<()> {
+    if key.doc.is_replica() {
+        return Err(KmsError::UnsupportedOperationException(format!(
+            "{} is a multi-Region replica key: manage rotation on its primary key.",
             key.arn()
         )));
     }
@@ -52,6 +65,7 @@ pub fn rotate(db: &Db<'_>, key: &mut Key, now: DateTime<Utc>, kind: &str) -> Kms
 pub async fn enable(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
     let mut key = repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
     require_rotatable(&key)?;
+    require_not_replica(&key)?;
     require_enabled(&key)?;
     let days = input["RotationPeriodInDays"]
         .as_i64()
@@ -75,6 +89,7 @@ pub async fn enable(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
     key.doc.rotation_period_days = Some(days);
     key.doc.next_rotation = Some(next);
     repo::save(&mut db, &mut key, ctx.now).await?;
+    multi_region::sync_shared(&mut db, &key, ctx.now).await?;
     Ok(json!({}))
 }
 
@@ -82,10 +97,12 @@ pub async fn enable(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResu
 pub async fn disable(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
     let mut key = repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
     require_rotatable(&key)?;
+    require_not_replica(&key)?;
     require_enabled(&key)?;
     key.doc.rotation_period_days = None;
     key.doc.next_rotation = None;
     repo::save(&mut db, &mut key, ctx.now).await?;
+    multi_region::sync_shared(&mut db, &key, ctx.now).await?;
     Ok(json!({}))
 }
 
@@ -120,6 +137,7 @@ pub async fn rotate_on_demand(
 ) -> KmsResult<Value> {
     let mut key = repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
     require_rotatable(&key)?;
+    require_not_replica(&key)?;
     require_enabled(&key)?;
     let done = key
         .doc
@@ -136,6 +154,7 @@ pub async fn rotate_on_demand(
     rotate(&db, &mut key, ctx.now, "ON_DEMAND")?;
     key.doc.on_demand_rotation_start = Some(ctx.now);
     repo::save(&mut db, &mut key, ctx.now).await?;
+    multi_region::sync_shared(&mut db, &key, ctx.now).await?;
     Ok(json!({ "KeyId": key.id() }))
 }
 

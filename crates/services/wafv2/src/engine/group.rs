@@ -60,7 +60,10 @@ fn names<'a>(v: &'a Value, list: &str) -> Vec<(&'a str, &'a Value)> {
 
 /// The group a statement names, with its version checked.
 pub fn group_of(body: &Value) -> Result<&'static ManagedGroup, Invalid> {
-    let vendor = body.get("VendorName").and_then(Value::as_str).unwrap_or_default();
+    let vendor = body
+        .get("VendorName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let name = body.get("Name").and_then(Value::as_str).unwrap_or_default();
     let group = managed::find(vendor, name).ok_or_else(|| {
         invalid(
@@ -82,13 +85,16 @@ pub fn group_of(body: &Value) -> Result<&'static ManagedGroup, Invalid> {
 
 /// The `OverrideAction` of a rule group rule: `false` for `None`, `true` for `Count`.
 pub fn override_count(v: Option<&Value>, rule: &str) -> Result<bool, Invalid> {
-    let obj = v.and_then(Value::as_object).filter(|o| o.len() == 1).ok_or_else(|| {
-        invalid(
-            "OVERRIDE_ACTION",
-            rule,
-            "A rule group statement requires exactly one OverrideAction (None or Count).",
-        )
-    })?;
+    let obj = v
+        .and_then(Value::as_object)
+        .filter(|o| o.len() == 1)
+        .ok_or_else(|| {
+            invalid(
+                "OVERRIDE_ACTION",
+                rule,
+                "A rule group statement requires exactly one OverrideAction (None or Count).",
+            )
+        })?;
     match obj.keys().next().map(String::as_str) {
         Some("None") => Ok(false),
         Some("Count") => Ok(true),
@@ -132,9 +138,8 @@ pub fn compile_group(
     let namespace = group.label_namespace();
     let mut out = Vec::new();
     for r in rules {
-        let (statement, _) = compile(&r.statement, &Refs::default()).map_err(|e| {
+        let (statement, _) = compile(&r.statement, &Refs::default()).inspect_err(|e| {
             tracing::error!(rule = r.name, reason = %e.reason, "wafv2: a managed rule does not compile");
-            e
         })?;
         let mut action = Action::Block(super::Response::forbidden());
         if excluded.iter().any(|(n, _)| *n == r.name) {
@@ -142,7 +147,11 @@ pub fn compile_group(
         }
         if let Some((_, o)) = overrides.iter().find(|(n, _)| *n == r.name) {
             let to_use = o.get("ActionToUse").ok_or_else(|| {
-                invalid("RULE_ACTION_OVERRIDE", r.name, "An ActionToUse is required.")
+                invalid(
+                    "RULE_ACTION_OVERRIDE",
+                    r.name,
+                    "An ActionToUse is required.",
+                )
             })?;
             action = action_of(to_use, bodies, false)?;
         }
@@ -181,29 +190,15 @@ impl Group {
         labels: &mut Vec<String>,
     ) -> Option<(Action, String)> {
         let in_scope = |labels: &[String]| -> bool {
-            self.scope_down.as_ref().is_none_or(|s| {
-                s.matches(
-                    req,
-                    &Env {
-                        labels,
-                        rates,
-                        now,
-                    },
-                )
-            })
+            self.scope_down
+                .as_ref()
+                .is_none_or(|s| s.matches(req, &Env { labels, rates, now }))
         };
         if !in_scope(labels) {
             return None;
         }
         for rule in &self.rules {
-            let matched = rule.statement.matches(
-                req,
-                &Env {
-                    labels,
-                    rates,
-                    now,
-                },
-            );
+            let matched = rule.statement.matches(req, &Env { labels, rates, now });
             if !matched {
                 continue;
             }

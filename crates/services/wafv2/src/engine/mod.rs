@@ -314,62 +314,60 @@ fn compile_rule(
     bodies: Option<&Value>,
     refs: &Refs,
 ) -> Result<(Body, Vec<String>, u64), Invalid> {
-        let refs = Refs {
-            counter: format!("{arn}#{name}"),
-            ..refs.clone()
-        };
-        let statement = r
-            .get("Statement")
-            .ok_or_else(|| inv("STATEMENT", name, "A statement is required."))?;
-        let labels: Vec<String> = r
-            .get("RuleLabels")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|l| l.get("Name").and_then(Value::as_str))
-            .map(|l| format!("{}{l}", refs.namespace))
-            .collect();
-        let (body, wcu) = match statement.get("ManagedRuleGroupStatement") {
-            Some(group_statement) => {
-                if r.get("Action").is_some() {
-                    return Err(inv(
-                        "RULE_ACTION",
-                        name.to_string(),
-                        "A rule group statement takes an OverrideAction, not an Action.",
-                    ));
-                }
-                if !labels.is_empty() {
-                    return Err(inv(
-                        "RULE_LABELS",
-                        name.to_string(),
-                        "Rampart does not add RuleLabels to a rule group statement's rule.",
-                    ));
-                }
-                let count_only = group::override_count(r.get("OverrideAction"), &name)?;
-                let (g, wcu) =
-                    group::compile_group(group_statement, count_only, bodies, &refs)?;
-                (Body::Group(g), wcu)
+    let refs = Refs {
+        counter: format!("{arn}#{name}"),
+        ..refs.clone()
+    };
+    let statement = r
+        .get("Statement")
+        .ok_or_else(|| inv("STATEMENT", name, "A statement is required."))?;
+    let labels: Vec<String> = r
+        .get("RuleLabels")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.get("Name").and_then(Value::as_str))
+        .map(|l| format!("{}{l}", refs.namespace))
+        .collect();
+    let (body, wcu) = match statement.get("ManagedRuleGroupStatement") {
+        Some(group_statement) => {
+            if r.get("Action").is_some() {
+                return Err(inv(
+                    "RULE_ACTION",
+                    name.to_string(),
+                    "A rule group statement takes an OverrideAction, not an Action.",
+                ));
             }
-            None => {
-                if r.get("OverrideAction").is_some() {
-                    return Err(inv(
-                        "RULE",
-                        name.to_string(),
-                        "OverrideAction applies to rule group statements only.",
-                    ));
-                }
-                let (statement, wcu) = compile(statement, &refs)?;
-                let action = action_of(
-                    r.get("Action").ok_or_else(|| {
-                        inv("RULE_ACTION", name, "An action is required.")
-                    })?,
-                    bodies,
-                    false,
-                )?;
-                (Body::Statement(statement, action), wcu)
+            if !labels.is_empty() {
+                return Err(inv(
+                    "RULE_LABELS",
+                    name.to_string(),
+                    "Rampart does not add RuleLabels to a rule group statement's rule.",
+                ));
             }
-        };
-        Ok((body, labels, wcu))
+            let count_only = group::override_count(r.get("OverrideAction"), name)?;
+            let (g, wcu) = group::compile_group(group_statement, count_only, bodies, &refs)?;
+            (Body::Group(g), wcu)
+        }
+        None => {
+            if r.get("OverrideAction").is_some() {
+                return Err(inv(
+                    "RULE",
+                    name.to_string(),
+                    "OverrideAction applies to rule group statements only.",
+                ));
+            }
+            let (statement, wcu) = compile(statement, &refs)?;
+            let action = action_of(
+                r.get("Action")
+                    .ok_or_else(|| inv("RULE_ACTION", name, "An action is required."))?,
+                bodies,
+                false,
+            )?;
+            (Body::Statement(statement, action), wcu)
+        }
+    };
+    Ok((body, labels, wcu))
 }
 
 /// The WCUs of a list of rules (`CheckCapacity`).

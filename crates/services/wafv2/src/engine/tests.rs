@@ -414,7 +414,10 @@ fn lfi() -> Request {
 
 #[test]
 fn a_managed_group_blocks_with_its_label_and_counts_as_its_capacity() {
-    let a = acl(json!([managed(CRS, json!({}), "None")]), json!({"Allow": {}}));
+    let a = acl(
+        json!([managed(CRS, json!({}), "None")]),
+        json!({"Allow": {}}),
+    );
     assert_eq!(a.capacity, 700);
     let d = a.evaluate(&lfi(), &RateCounters::default(), 0);
     assert!(matches!(d.action, Action::Block(ref r) if r.status == 403));
@@ -441,7 +444,11 @@ fn count_override_excluded_rules_and_rule_action_overrides() {
     assert_eq!(d.rule.as_deref(), Some("after"));
     // ExcludedRules: the rule counts; others still block.
     let a = acl(
-        json!([managed(CRS, json!({"ExcludedRules": [{"Name": "GenericLFI_QUERYARGUMENTS"}]}), "None")]),
+        json!([managed(
+            CRS,
+            json!({"ExcludedRules": [{"Name": "GenericLFI_QUERYARGUMENTS"}]}),
+            "None"
+        )]),
         json!({"Allow": {}}),
     );
     let d = a.evaluate(&lfi(), &RateCounters::default(), 0);
@@ -450,14 +457,22 @@ fn count_override_excluded_rules_and_rule_action_overrides() {
     assert!(blocked(&a, &req("/", "u=http://169.254.169.254/")));
     // RuleActionOverrides: Count, or a custom Block.
     let a = acl(
-        json!([managed(CRS, json!({"RuleActionOverrides": [
-            {"Name": "GenericLFI_QUERYARGUMENTS", "ActionToUse": {"Count": {}}},
-            {"Name": "EC2MetaDataSSRF_QUERYARGUMENTS", "ActionToUse": {"Block": {"CustomResponse": {"ResponseCode": 451}}}}
-        ]}), "None")]),
+        json!([managed(
+            CRS,
+            json!({"RuleActionOverrides": [
+                {"Name": "GenericLFI_QUERYARGUMENTS", "ActionToUse": {"Count": {}}},
+                {"Name": "EC2MetaDataSSRF_QUERYARGUMENTS", "ActionToUse": {"Block": {"CustomResponse": {"ResponseCode": 451}}}}
+            ]}),
+            "None"
+        )]),
         json!({"Allow": {}}),
     );
     assert!(!blocked(&a, &lfi()));
-    let d = a.evaluate(&req("/", "u=http://169.254.169.254/"), &RateCounters::default(), 0);
+    let d = a.evaluate(
+        &req("/", "u=http://169.254.169.254/"),
+        &RateCounters::default(),
+        0,
+    );
     assert!(matches!(d.action, Action::Block(ref r) if r.status == 451));
 }
 
@@ -486,19 +501,39 @@ fn managed_group_statements_are_checked() {
         .unwrap_err()
     };
     assert_eq!(
-        bad(json!([managed("AWSManagedRulesNoSuchSet", json!({}), "None")])).field,
+        bad(json!([managed(
+            "AWSManagedRulesNoSuchSet",
+            json!({}),
+            "None"
+        )]))
+        .field,
         "MANAGED_RULE_SET"
     );
     assert_eq!(
-        bad(json!([managed(CRS, json!({"Version": "Version_9.9"}), "None")])).field,
+        bad(json!([managed(
+            CRS,
+            json!({"Version": "Version_9.9"}),
+            "None"
+        )]))
+        .field,
         "MANAGED_RULE_GROUP_VERSION"
     );
     assert_eq!(
-        bad(json!([managed(CRS, json!({"ExcludedRules": [{"Name": "NoSuchRule"}]}), "None")])).field,
+        bad(json!([managed(
+            CRS,
+            json!({"ExcludedRules": [{"Name": "NoSuchRule"}]}),
+            "None"
+        )]))
+        .field,
         "RULE"
     );
     assert_eq!(
-        bad(json!([managed(CRS, json!({"ManagedRuleGroupConfigs": [{}]}), "None")])).field,
+        bad(json!([managed(
+            CRS,
+            json!({"ManagedRuleGroupConfigs": [{}]}),
+            "None"
+        )]))
+        .field,
         "MANAGED_RULE_GROUP_CONFIG"
     );
     let mut with_action = managed(CRS, json!({}), "None");

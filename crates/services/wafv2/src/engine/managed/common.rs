@@ -2,8 +2,8 @@
 //! labels, Rampart's patterns.
 
 use super::{
-    body, cookies, header, not, query_args, query_string, regex, rule, size, uri, xss,
-    ManagedRule, DECODED,
+    body, cookies, header, not, query_args, query_string, regex, rule, size, uri, xss, ManagedRule,
+    DECODED,
 };
 
 /// Scanner and attack-tool user agents (AWS's examples: `nessus`, `nmap`).
@@ -26,7 +26,8 @@ const EXTENSIONS_VALUE: &str = r"(?i)\.(log|ini|conf|cfg|bak|backup|old|orig|sql
 
 /// A URL whose host is an IPv4 address (AWS: `http://`, `https://`, `ftp://`, `ftps://`,
 /// `file://` with an IPv4 host).
-const RFI: &str = r"(?i)\b(https?|ftps?|file)://(\[[^\]]*\]|[^/?#\s@]*@)?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}";
+const RFI: &str =
+    r"(?i)\b(https?|ftps?|file)://(\[[^\]]*\]|[^/?#\s@]*@)?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}";
 
 /// The rules, in AWS's order.
 pub fn rules() -> Vec<ManagedRule> {

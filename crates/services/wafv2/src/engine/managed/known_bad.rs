@@ -3,9 +3,7 @@
 
 use serde_json::json;
 
-use super::{
-    body, header, headers, method, query_string, regex, rule, uri, ManagedRule,
-};
+use super::{body, header, headers, method, query_string, regex, rule, uri, ManagedRule};
 
 /// URL decoding (with `%uXXXX`): the one transformation these rules need, which keeps the
 /// group within AWS's 200 WCUs.

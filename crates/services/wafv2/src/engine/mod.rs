@@ -103,6 +103,8 @@ pub struct Decision {
     pub action: Action,
     /// The rule that ended evaluation (none: the default action).
     pub rule: Option<String>,
+    /// When that rule runs a managed rule group: the group's rule that ended it.
+    pub group_rule: Option<String>,
     /// Labels added.
     pub labels: Vec<String>,
 }
@@ -284,16 +286,17 @@ impl WebAcl {
                         continue;
                     }
                     labels.extend(rule.labels.iter().cloned());
-                    (*action != Action::Count).then(|| action.clone())
+                    (*action != Action::Count).then(|| (action.clone(), None))
                 }
                 Body::Group(group) => group
                     .evaluate(req, rates, now, &mut labels)
-                    .map(|(action, _)| action),
+                    .map(|(action, name)| (action, Some(name))),
             };
-            if let Some(action) = ended {
+            if let Some((action, group_rule)) = ended {
                 return Decision {
                     action,
                     rule: Some(rule.name.clone()),
+                    group_rule,
                     labels,
                 };
             }
@@ -301,6 +304,7 @@ impl WebAcl {
         Decision {
             action: self.default.clone(),
             rule: None,
+            group_rule: None,
             labels,
         }
     }

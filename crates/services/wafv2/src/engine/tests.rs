@@ -422,6 +422,7 @@ fn a_managed_group_blocks_with_its_label_and_counts_as_its_capacity() {
     let d = a.evaluate(&lfi(), &RateCounters::default(), 0);
     assert!(matches!(d.action, Action::Block(ref r) if r.status == 403));
     assert_eq!(d.rule.as_deref(), Some(CRS));
+    assert_eq!(d.group_rule.as_deref(), Some("GenericLFI_QUERYARGUMENTS"));
     assert_eq!(d.labels, [LFI_LABEL]);
     assert!(!blocked(&a, &req("/view", "file=report.pdf")));
 }

@@ -110,7 +110,7 @@ static GROUPS: &[ManagedGroup] = &[
     },
     ManagedGroup {
         name: "AWSManagedRulesWindowsRuleSet",
-        description: "Contains rules that block request patterns associated with exploiting vulnerabilities specific to Windows, (e.g., PowerShell commands). This can help prevent exploits that allow attacker to run unauthorized commands or execute malicious code.",
+        description: "Contains rules that block request patterns associated with exploiting vulnerabilities specific to Windows, like remote execution of PowerShell commands.",
         capacity: 200,
         namespace: "windows-os",
         rules: apps::windows,

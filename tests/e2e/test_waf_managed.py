@@ -134,4 +134,7 @@ def test_managed_groups_filter_a_listeners_traffic(server, app):  # noqa: F811
     assert status("/", headers={"Host": "shop.example.com"}) == 403
     assert b"x-amzn-waf-label" not in request(port, "/", headers=BROWSER)[2]
 
+    # Leave the shared server as found.
     waf.disassociate_web_acl(ResourceArn=lb["LoadBalancerArn"])
+    token = waf.get_web_acl(Name="managed-acl", Scope="REGIONAL", Id=acl["Id"])["LockToken"]
+    waf.delete_web_acl(Name="managed-acl", Scope="REGIONAL", Id=acl["Id"], LockToken=token)

@@ -92,3 +92,38 @@ pub async fn versions(input: &Value, ctx: &CallContext, _db: Db<'_>) -> WafResul
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_follow_the_marker_and_the_limit() {
+        let names = ["a", "b", "c"];
+        let (first, next) = page(&json!({"Limit": 2}), &names, |n| n);
+        assert_eq!(first, [&"a", &"b"]);
+        assert_eq!(next.as_deref(), Some("b"));
+        let (rest, next) = page(&json!({"Limit": 2, "NextMarker": "b"}), &names, |n| n);
+        assert_eq!(rest, [&"c"]);
+        assert_eq!(next, None);
+        let (all, next) = page(&json!({}), &names, |n| n);
+        assert_eq!(all.len(), 3);
+        assert_eq!(next, None);
+    }
+
+    #[test]
+    fn groups_are_found_by_vendor_and_name() {
+        let found =
+            group_named(&json!({"VendorName": "AWS", "Name": "AWSManagedRulesSQLiRuleSet"}));
+        assert_eq!(found.map(|g| g.capacity).ok(), Some(200));
+        for missing in [
+            json!({"VendorName": "AWS", "Name": "AWSManagedRulesNope"}),
+            json!({"VendorName": "F5", "Name": "AWSManagedRulesSQLiRuleSet"}),
+        ] {
+            assert!(matches!(
+                group_named(&missing),
+                Err(WafError::WAFNonexistentItemException(_))
+            ));
+        }
+    }
+}

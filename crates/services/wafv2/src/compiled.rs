@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::{
     engine::{
         compile::{Invalid, Refs},
-        references, WebAcl, MAX_CAPACITY,
+        group, managed_statements, references, WebAcl, MAX_CAPACITY,
     },
     error::{WafError, WafResult},
     model::{self, ItemDoc, Kind, ASSOCIATION},
@@ -32,6 +32,9 @@ pub async fn refs(
     rules: &[Value],
     namespace: String,
 ) -> WafResult<Refs> {
+    for statement in managed_statements(rules) {
+        group::group_of(statement).map_err(|_| WafError::missing())?;
+    }
     let (ips, regexes) = references(rules);
     let mut out = Refs {
         namespace,

@@ -1,9 +1,10 @@
 //! AWS WAF (v2) (awsJson1.1, `AWSWAF_20190729.*`): web ACLs, IP sets and regex pattern sets,
-//! associations with load balancers, and the engine the listener runtime evaluates on each
+//! AWS managed rule groups, associations with load balancers, and the engine the listener runtime evaluates on each
 //! proxied request.
 //!
 //! - [`web_acls`]: web ACLs and `CheckCapacity`; [`sets`]: IP sets and regex pattern sets;
-//!   [`associations`]: web ACLs on load balancers; [`tags`];
+//!   [`associations`]: web ACLs on load balancers; [`managed_groups`]: the AWS managed rule
+//!   groups on offer; [`tags`];
 //! - [`engine`]: statements, fields, text transformations, rate counting, evaluation;
 //! - [`compiled`]: stored web ACL to compiled one; storage in [`model`].
 
@@ -15,6 +16,7 @@ pub mod associations;
 pub mod compiled;
 pub mod engine;
 pub mod error;
+pub mod managed_groups;
 pub mod model;
 pub mod sets;
 pub mod tags;
@@ -51,18 +53,22 @@ routes! {
         TagResource => Write, |i, c, d| tags::tag(i, c, d);
         UntagResource => Write, |i, c, d| tags::untag(i, c, d);
         ListTagsForResource => Read, |i, c, d| tags::list(i, c, d);
+        ListAvailableManagedRuleGroups => Read, |i, c, d| managed_groups::list(i, c, d);
+        DescribeManagedRuleGroup => Read, |i, c, d| managed_groups::describe(i, c, d);
+        ListAvailableManagedRuleGroupVersions => Read,
+            |i, c, d| managed_groups::versions(i, c, d);
     }
     not_built {
-        // Rule groups and managed rule groups, logging, sampled requests, API keys, mobile
-        // SDK, permission policies, Firewall Manager.
+        // Rule groups of one's own, managed products and rule sets (the vendor side),
+        // logging, sampled requests, API keys, mobile SDK, permission policies, Firewall
+        // Manager.
         CreateAPIKey, CreateRuleGroup, DeleteAPIKey, DeleteFirewallManagerRuleGroups,
         DeleteLoggingConfiguration, DeletePermissionPolicy, DeleteRuleGroup,
-        DescribeAllManagedProducts, DescribeManagedProductsByVendor, DescribeManagedRuleGroup,
+        DescribeAllManagedProducts, DescribeManagedProductsByVendor,
         GenerateMobileSdkReleaseUrl, GetDecryptedAPIKey, GetLoggingConfiguration,
         GetManagedRuleSet, GetMobileSdkRelease, GetPermissionPolicy,
         GetRateBasedStatementManagedKeys, GetRuleGroup, GetSampledRequests,
-        GetTopPathStatisticsByTraffic, ListAPIKeys, ListAvailableManagedRuleGroupVersions,
-        ListAvailableManagedRuleGroups, ListLoggingConfigurations, ListManagedRuleSets,
+        GetTopPathStatisticsByTraffic, ListAPIKeys, ListLoggingConfigurations, ListManagedRuleSets,
         ListMobileSdkReleases, ListRuleGroups, PutLoggingConfiguration,
         PutManagedRuleSetVersions, PutPermissionPolicy, UpdateManagedRuleSetVersionExpiryDate,
         UpdateRuleGroup,

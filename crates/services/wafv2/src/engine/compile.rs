@@ -507,6 +507,11 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
                 2 + sc,
             ))
         }
+        "ManagedRuleGroupStatement" | "RuleGroupReferenceStatement" => Err(invalid(
+            "STATEMENT",
+            kind.clone(),
+            "A rule group statement cannot be nested in another statement.",
+        )),
         other => Err(invalid(
             "STATEMENT",
             other,

@@ -28,6 +28,16 @@ const HIGH_SIGNATURES: &[&str] = &[
     r"(?i)/\*!|\bload_file\s*\(|\binto\s+(out|dump)file\b",
 ];
 
+/// The `HIGH` signatures as one pattern (each in its own group), for the SQL database managed
+/// rule group's `SQLiExtendedPatterns_*` rules.
+pub fn high_signatures_pattern() -> String {
+    HIGH_SIGNATURES
+        .iter()
+        .map(|s| format!("(?:{s})"))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
 fn high_signatures() -> Option<&'static RegexSet> {
     static SET: OnceLock<Option<RegexSet>> = OnceLock::new();
     SET.get_or_init(|| RegexSetBuilder::new(HIGH_SIGNATURES).build().ok())

@@ -6,7 +6,9 @@
 
 pub mod compile;
 pub mod fields;
+pub mod group;
 pub mod injection;
+pub mod managed;
 pub mod rate;
 pub mod stmt;
 pub mod transform;
@@ -59,6 +61,15 @@ pub enum Action {
     Count,
 }
 
+/// What a rule runs.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// A statement and the rule's `Action`.
+    Statement(Stmt, Action),
+    /// A managed rule group (with the rule's `OverrideAction`).
+    Group(group::Group),
+}
+
 /// A compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -66,10 +77,8 @@ pub struct Rule {
     pub name: String,
     /// `Priority`.
     pub priority: i64,
-    /// The statement.
-    pub statement: Stmt,
-    /// The action.
-    pub action: Action,
+    /// The statement or rule group it runs.
+    pub body: Body,
     /// `RuleLabels`, fully qualified.
     pub labels: Vec<String>,
 }
@@ -94,6 +103,8 @@ pub struct Decision {
     pub action: Action,
     /// The rule that ended evaluation (none: the default action).
     pub rule: Option<String>,
+    /// When that rule runs a managed rule group: the group's rule that ended it.
+    pub group_rule: Option<String>,
     /// Labels added.
     pub labels: Vec<String>,
 }
@@ -130,7 +141,11 @@ fn headers_of(v: Option<&Value>) -> Vec<(String, String)> {
 
 /// An `Action`/`DefaultAction` shape.
 /// `bodies` is `None` when only capacity is asked (`CheckCapacity` has no bodies).
-fn action_of(v: &Value, bodies: Option<&Value>, default: bool) -> Result<Action, Invalid> {
+pub(crate) fn action_of(
+    v: &Value,
+    bodies: Option<&Value>,
+    default: bool,
+) -> Result<Action, Invalid> {
     let obj = v
         .as_object()
         .filter(|o| o.len() == 1)
@@ -238,41 +253,12 @@ impl WebAcl {
                     "A rule priority is used twice.",
                 ));
             }
-            if r.get("OverrideAction").is_some() {
-                return Err(inv(
-                    "RULE",
-                    name,
-                    "OverrideAction applies to rule group statements only.",
-                ));
-            }
-            let refs = Refs {
-                counter: format!("{arn}#{name}"),
-                ..refs.clone()
-            };
-            let statement = r
-                .get("Statement")
-                .ok_or_else(|| inv("STATEMENT", name.clone(), "A statement is required."))?;
-            let (statement, wcu) = compile(statement, &refs)?;
-            let action = action_of(
-                r.get("Action")
-                    .ok_or_else(|| inv("RULE_ACTION", name.clone(), "An action is required."))?,
-                bodies,
-                false,
-            )?;
-            let labels = r
-                .get("RuleLabels")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|l| l.get("Name").and_then(Value::as_str))
-                .map(|l| format!("{}{l}", refs.namespace))
-                .collect();
+            let (body, labels, wcu) = compile_rule(r, &name, arn, bodies, refs)?;
             capacity += wcu;
             out.push(Rule {
                 name,
                 priority,
-                statement,
-                action,
+                body,
                 labels,
             });
         }
@@ -289,22 +275,28 @@ impl WebAcl {
     pub fn evaluate(&self, req: &Request, rates: &RateCounters, now: u64) -> Decision {
         let mut labels: Vec<String> = Vec::new();
         for rule in &self.rules {
-            let matched = rule.statement.matches(
-                req,
-                &Env {
-                    labels: &labels,
-                    rates,
-                    now,
-                },
-            );
-            if !matched {
-                continue;
-            }
-            labels.extend(rule.labels.iter().cloned());
-            if rule.action != Action::Count {
+            let ended = match &rule.body {
+                Body::Statement(statement, action) => {
+                    let env = Env {
+                        labels: &labels,
+                        rates,
+                        now,
+                    };
+                    if !statement.matches(req, &env) {
+                        continue;
+                    }
+                    labels.extend(rule.labels.iter().cloned());
+                    (*action != Action::Count).then(|| (action.clone(), None))
+                }
+                Body::Group(group) => group
+                    .evaluate(req, rates, now, &mut labels)
+                    .map(|(action, name)| (action, Some(name))),
+            };
+            if let Some((action, group_rule)) = ended {
                 return Decision {
-                    action: rule.action.clone(),
+                    action,
                     rule: Some(rule.name.clone()),
+                    group_rule,
                     labels,
                 };
             }
@@ -312,9 +304,74 @@ impl WebAcl {
         Decision {
             action: self.default.clone(),
             rule: None,
+            group_rule: None,
             labels,
         }
     }
+}
+
+/// Compiles one rule's statement or rule group, with its labels and WCUs.
+fn compile_rule(
+    r: &Value,
+    name: &str,
+    arn: &str,
+    bodies: Option<&Value>,
+    refs: &Refs,
+) -> Result<(Body, Vec<String>, u64), Invalid> {
+    let refs = Refs {
+        counter: format!("{arn}#{name}"),
+        ..refs.clone()
+    };
+    let statement = r
+        .get("Statement")
+        .ok_or_else(|| inv("STATEMENT", name, "A statement is required."))?;
+    let labels: Vec<String> = r
+        .get("RuleLabels")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l.get("Name").and_then(Value::as_str))
+        .map(|l| format!("{}{l}", refs.namespace))
+        .collect();
+    let (body, wcu) = match statement.get("ManagedRuleGroupStatement") {
+        Some(group_statement) => {
+            if r.get("Action").is_some() {
+                return Err(inv(
+                    "RULE_ACTION",
+                    name.to_string(),
+                    "A rule group statement takes an OverrideAction, not an Action.",
+                ));
+            }
+            if !labels.is_empty() {
+                return Err(inv(
+                    "RULE_LABELS",
+                    name.to_string(),
+                    "Rampart does not add RuleLabels to a rule group statement's rule.",
+                ));
+            }
+            let count_only = group::override_count(r.get("OverrideAction"), name)?;
+            let (g, wcu) = group::compile_group(group_statement, count_only, bodies, &refs)?;
+            (Body::Group(g), wcu)
+        }
+        None => {
+            if r.get("OverrideAction").is_some() {
+                return Err(inv(
+                    "RULE",
+                    name.to_string(),
+                    "OverrideAction applies to rule group statements only.",
+                ));
+            }
+            let (statement, wcu) = compile(statement, &refs)?;
+            let action = action_of(
+                r.get("Action")
+                    .ok_or_else(|| inv("RULE_ACTION", name, "An action is required."))?,
+                bodies,
+                false,
+            )?;
+            (Body::Statement(statement, action), wcu)
+        }
+    };
+    Ok((body, labels, wcu))
 }
 
 /// The WCUs of a list of rules (`CheckCapacity`).
@@ -357,6 +414,14 @@ pub fn references(rules: &[Value]) -> (Vec<String>, Vec<String>) {
     res.sort();
     res.dedup();
     (ips, res)
+}
+
+/// The `ManagedRuleGroupStatement`s of a list of rules (they are never nested).
+pub fn managed_statements(rules: &[Value]) -> Vec<&Value> {
+    rules
+        .iter()
+        .filter_map(|r| r.get("Statement")?.get("ManagedRuleGroupStatement"))
+        .collect()
 }
 
 /// Every set a compile needs, by ARN, for [`Refs`].

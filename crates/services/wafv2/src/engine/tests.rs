@@ -394,3 +394,168 @@ fn sqli_and_xss_cost_awss_capacity_units() {
     )
     .is_err());
 }
+
+fn managed(name: &str, extra: Value, override_action: &str) -> Value {
+    let mut st = json!({"VendorName": "AWS", "Name": name});
+    if let (Some(o), Some(e)) = (st.as_object_mut(), extra.as_object()) {
+        o.extend(e.clone());
+    }
+    json!({"Name": name, "Priority": 10, "OverrideAction": {override_action: {}},
+        "Statement": {"ManagedRuleGroupStatement": st},
+        "VisibilityConfig": {"SampledRequestsEnabled": false, "CloudWatchMetricsEnabled": false, "MetricName": name}})
+}
+
+const CRS: &str = "AWSManagedRulesCommonRuleSet";
+const LFI_LABEL: &str = "awswaf:managed:aws:core-rule-set:GenericLFI_QueryArguments";
+
+fn lfi() -> Request {
+    req("/view", "file=../../etc/passwd")
+}
+
+#[test]
+fn a_managed_group_blocks_with_its_label_and_counts_as_its_capacity() {
+    let a = acl(
+        json!([managed(CRS, json!({}), "None")]),
+        json!({"Allow": {}}),
+    );
+    assert_eq!(a.capacity, 700);
+    let d = a.evaluate(&lfi(), &RateCounters::default(), 0);
+    assert!(matches!(d.action, Action::Block(ref r) if r.status == 403));
+    assert_eq!(d.rule.as_deref(), Some(CRS));
+    assert_eq!(d.group_rule.as_deref(), Some("GenericLFI_QUERYARGUMENTS"));
+    assert_eq!(d.labels, [LFI_LABEL]);
+    assert!(!blocked(&a, &req("/view", "file=report.pdf")));
+}
+
+#[test]
+fn count_override_excluded_rules_and_rule_action_overrides() {
+    // OverrideAction Count: nothing blocks, labels are still added for later rules.
+    let later = rule(
+        "after",
+        20,
+        json!({"LabelMatchStatement": {"Scope": "LABEL", "Key": LFI_LABEL}}),
+        json!({"Block": {"CustomResponse": {"ResponseCode": 429}}}),
+    );
+    let a = acl(
+        json!([managed(CRS, json!({}), "Count"), later]),
+        json!({"Allow": {}}),
+    );
+    let d = a.evaluate(&lfi(), &RateCounters::default(), 0);
+    assert!(matches!(d.action, Action::Block(ref r) if r.status == 429));
+    assert_eq!(d.rule.as_deref(), Some("after"));
+    // ExcludedRules: the rule counts; others still block.
+    let a = acl(
+        json!([managed(
+            CRS,
+            json!({"ExcludedRules": [{"Name": "GenericLFI_QUERYARGUMENTS"}]}),
+            "None"
+        )]),
+        json!({"Allow": {}}),
+    );
+    let d = a.evaluate(&lfi(), &RateCounters::default(), 0);
+    assert!(matches!(d.action, Action::Allow(_)));
+    assert_eq!(d.labels, [LFI_LABEL]);
+    assert!(blocked(&a, &req("/", "u=http://169.254.169.254/")));
+    // RuleActionOverrides: Count, or a custom Block.
+    let a = acl(
+        json!([managed(
+            CRS,
+            json!({"RuleActionOverrides": [
+                {"Name": "GenericLFI_QUERYARGUMENTS", "ActionToUse": {"Count": {}}},
+                {"Name": "EC2MetaDataSSRF_QUERYARGUMENTS", "ActionToUse": {"Block": {"CustomResponse": {"ResponseCode": 451}}}}
+            ]}),
+            "None"
+        )]),
+        json!({"Allow": {}}),
+    );
+    assert!(!blocked(&a, &lfi()));
+    let d = a.evaluate(
+        &req("/", "u=http://169.254.169.254/"),
+        &RateCounters::default(),
+        0,
+    );
+    assert!(matches!(d.action, Action::Block(ref r) if r.status == 451));
+}
+
+#[test]
+fn a_scope_down_statement_limits_the_group_and_adds_its_capacity() {
+    let scope = byte(json!({"UriPath": {}}), "/api/", "STARTS_WITH", "NONE");
+    let a = acl(
+        json!([managed(CRS, json!({"ScopeDownStatement": scope}), "None")]),
+        json!({"Allow": {}}),
+    );
+    assert_eq!(a.capacity, 702);
+    assert!(!blocked(&a, &lfi()), "outside the scope-down");
+    assert!(blocked(&a, &req("/api/view", "file=../../etc/passwd")));
+}
+
+#[test]
+fn managed_group_statements_are_checked() {
+    let bad = |rules: Value| {
+        WebAcl::compile(
+            "arn:acl",
+            rules.as_array().unwrap(),
+            &json!({"Allow": {}}),
+            &json!({}),
+            &refs(),
+        )
+        .unwrap_err()
+    };
+    assert_eq!(
+        bad(json!([managed(
+            "AWSManagedRulesNoSuchSet",
+            json!({}),
+            "None"
+        )]))
+        .field,
+        "MANAGED_RULE_SET"
+    );
+    assert_eq!(
+        bad(json!([managed(
+            CRS,
+            json!({"Version": "Version_9.9"}),
+            "None"
+        )]))
+        .field,
+        "MANAGED_RULE_GROUP_VERSION"
+    );
+    assert_eq!(
+        bad(json!([managed(
+            CRS,
+            json!({"ExcludedRules": [{"Name": "NoSuchRule"}]}),
+            "None"
+        )]))
+        .field,
+        "RULE"
+    );
+    assert_eq!(
+        bad(json!([managed(
+            CRS,
+            json!({"ManagedRuleGroupConfigs": [{}]}),
+            "None"
+        )]))
+        .field,
+        "MANAGED_RULE_GROUP_CONFIG"
+    );
+    let mut with_action = managed(CRS, json!({}), "None");
+    with_action["Action"] = json!({"Block": {}});
+    assert_eq!(bad(json!([with_action])).field, "RULE_ACTION");
+    let mut without_override = managed(CRS, json!({}), "None");
+    without_override
+        .as_object_mut()
+        .unwrap()
+        .remove("OverrideAction");
+    assert_eq!(bad(json!([without_override])).field, "OVERRIDE_ACTION");
+    let nested = rule(
+        "n",
+        1,
+        json!({"NotStatement": {"Statement": {"ManagedRuleGroupStatement": {"VendorName": "AWS", "Name": CRS}}}}),
+        json!({"Block": {}}),
+    );
+    assert_eq!(bad(json!([nested])).field, "STATEMENT");
+    let ok = acl(
+        json!([managed(CRS, json!({"Version": "Version_1.0"}), "None")]),
+        json!({"Allow": {}}),
+    );
+    assert_eq!(ok.capacity, 700);
+}

@@ -3,8 +3,9 @@ Analyzer and Config produce from real activity reach `GetFindings` in ASFF, as A
 integrations send them, updated in place as the source changes; the product integrations API
 turns each import off and on.
 
-The server is the module's own, with Security Hub enabled in us-east-1 before anything else,
-so every finding here is produced after the integrations were on."""
+The server is the module's own (in dev mode, for its clock), with Security Hub enabled in
+us-east-1 before anything else, so every finding here is produced after the integrations
+were on."""
 
 import json
 import time
@@ -13,7 +14,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import Server
+from conftest import Server, advance
 from test_accessanalyzer import EXTERNAL, trust
 from test_config import ensure_recording, put_rule, unique
 
@@ -38,7 +39,7 @@ def product_arn(key):
 @pytest.fixture(scope="module")
 def env():
     """A server of its own with Security Hub on, an administrator and a second user."""
-    s = Server()
+    s = Server("--dev")
     s.sh = s.client("securityhub")
     s.sh.enable_security_hub(EnableDefaultStandards=False)
     s.account = s.client("sts").get_caller_identity()["Account"]
@@ -137,8 +138,14 @@ def test_guardduty_findings_reach_security_hub(env):
     by_product = hub_findings(env, ProductName=eq("GuardDuty"), Type=eq(KALI_ASFF))
     assert [x["Id"] for x in by_product] == [source["Arn"]]
 
-    # A repeat updates the same finding in place.
+    # A repeat reaches Security Hub at the detector's publishing frequency (six hours by
+    # default), updating the same finding in place.
     kali_call(env, "admin")
+    wait_for(lambda: gd.get_findings(DetectorId=detector, FindingIds=[gd_id])["Findings"][0]["Service"]["Count"] == 2)
+    time.sleep(2.5)
+    assert one_finding(env, source["Arn"])["ProductFields"]["aws/guardduty/service/count"] == "1"
+    gd.update_detector(DetectorId=detector, FindingPublishingFrequency="FIFTEEN_MINUTES")
+    advance(env, 15 * 60)
     again = one_finding(env, source["Arn"], lambda x: x["ProductFields"]["aws/guardduty/service/count"] == "2")
     assert again["UpdatedAt"] > f["UpdatedAt"] and again["CreatedAt"] == f["CreatedAt"]
     assert len(hub_findings(env, ProductName=eq("GuardDuty"), Type=eq(KALI_ASFF))) == 1

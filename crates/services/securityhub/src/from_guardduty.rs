@@ -258,6 +258,16 @@ pub fn to_asff(finding: &Value) -> Value {
     })
 }
 
+/// How often GuardDuty exports a finding's new observations (`FindingPublishingFrequency`;
+/// six hours by default), to Security Hub as to EventBridge and S3.
+pub fn export_period(frequency: &str) -> chrono::Duration {
+    match frequency {
+        "FIFTEEN_MINUTES" => chrono::Duration::minutes(15),
+        "ONE_HOUR" => chrono::Duration::hours(1),
+        _ => chrono::Duration::hours(6),
+    }
+}
+
 /// True when GuardDuty has archived the finding (`Service.Archived`).
 pub fn archived(finding: &Value) -> bool {
     finding
@@ -356,5 +366,10 @@ mod tests {
         assert_eq!(label_of(8.0), "HIGH");
         assert_eq!(label_of(9.5), "CRITICAL");
         assert!(!archived(&finding()));
+        assert_eq!(
+            export_period("FIFTEEN_MINUTES"),
+            chrono::Duration::minutes(15)
+        );
+        assert_eq!(export_period("SIX_HOURS"), chrono::Duration::hours(6));
     }
 }

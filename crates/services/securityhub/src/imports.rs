@@ -13,12 +13,14 @@
 //!
 //! Only products whose import is on are delivered ([`crate::products`]), and a finding the
 //! product produced before its import began is delivered only once it changes afterwards.
-//! As AWS documents, GuardDuty does not send archiving or unarchiving (a finding archived in
-//! GuardDuty stays active in Security Hub) nor findings its suppression rules archived.
+//! As AWS documents, GuardDuty sends a new finding at once and its new observations at the
+//! detector's `FindingPublishingFrequency` (an update waits until that long after the last
+//! delivery), and does not send archiving or unarchiving (a finding archived in GuardDuty
+//! stays active in Security Hub) nor findings its suppression rules archived.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rampart_accessanalyzer::model::{self as aa, FindingDoc};
 use rampart_config::model::{self as cfg, ResourceDoc, RuleDoc};
 use rampart_kit::{db::Db, entity, error::ServiceError};
@@ -43,13 +45,43 @@ fn same_version(stored: &Value, doc: &Value) -> bool {
         .all(|k| stored.get(*k) == doc.get(*k))
 }
 
-/// Delivers one mapped finding. A finding not stored yet is delivered only when `new` and
-/// when it changed since `since` (the product's import began) and is active.
+/// True while an update of `stored` waits for the product's export period to pass since its
+/// last delivery (`ProcessedAt`).
+fn held(stored: &Value, period: Option<Duration>, now: DateTime<Utc>) -> bool {
+    let last = asff::parse_time(text(stored, "ProcessedAt"));
+    match (period, last) {
+        (Some(p), Some(last)) => now.signed_duration_since(last) < p,
+        _ => false,
+    }
+}
+
+/// How a source delivers: since when its import runs, whether a finding not stored yet may
+/// be delivered, and how long an update waits after the last delivery.
+#[derive(Debug, Clone, Copy)]
+struct Terms {
+    since: DateTime<Utc>,
+    new: bool,
+    period: Option<Duration>,
+}
+
+impl Terms {
+    fn at_once(since: DateTime<Utc>) -> Terms {
+        Terms {
+            since,
+            new: true,
+            period: None,
+        }
+    }
+}
+
+/// Delivers one mapped finding. A finding not stored yet is delivered only when `terms.new`,
+/// when it changed since `terms.since` (the product's import began) and is active; a stored
+/// one when its version changed and no export period holds it back.
 async fn deliver(
     db: &mut Db<'_>,
     (account, region): (&str, &str),
     doc: Value,
-    (since, new): (DateTime<Utc>, bool),
+    terms: Terms,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let stored = model::finding(
@@ -60,12 +92,13 @@ async fn deliver(
         text(&doc, "Id"),
     )
     .await?;
+    let since = terms.since;
     match &stored {
-        Some(s) if same_version(&s.doc, &doc) => return Ok(()),
+        Some(s) if same_version(&s.doc, &doc) || held(&s.doc, terms.period, now) => return Ok(()),
         Some(_) => {}
         None => {
             let changed = asff::parse_time(text(&doc, "UpdatedAt")).is_some_and(|t| t >= since);
-            if !new || !changed || text(&doc, "RecordState") != "ACTIVE" {
+            if !terms.new || !changed || text(&doc, "RecordState") != "ACTIVE" {
                 return Ok(());
             }
         }
@@ -94,19 +127,27 @@ async fn deliver(
     model::save_finding(db, account, region, f, now).await
 }
 
-/// Archives the active findings of `product` in the hub whose source is gone.
+/// Archives the hub's active findings of each product given whose source is gone (not in
+/// the product's set of present ids), in one pass over the hub's findings.
 async fn archive_gone(
     db: &mut Db<'_>,
     (account, region): (&str, &str),
-    product: &Product,
-    present: &BTreeSet<String>,
+    present: &[(&Product, BTreeSet<String>)],
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let arn = products::product_arn(region, product);
+    if present.is_empty() {
+        return Ok(());
+    }
+    let by_arn: BTreeMap<String, &BTreeSet<String>> = present
+        .iter()
+        .map(|(p, ids)| (products::product_arn(region, p), ids))
+        .collect();
     for mut f in model::findings(db, account, region).await? {
-        let ours = text(&f.doc, "ProductArn") == arn;
+        let Some(ids) = by_arn.get(text(&f.doc, "ProductArn")) else {
+            continue;
+        };
         let active = text(&f.doc, "RecordState") == "ACTIVE";
-        if ours && active && !present.contains(text(&f.doc, "Id")) {
+        if active && !ids.contains(text(&f.doc, "Id")) {
             crate::set(&mut f.doc, "RecordState", json!("ARCHIVED"));
             crate::set(&mut f.doc, "UpdatedAt", json!(time_text(now)));
             model::save_finding(db, account, region, f, now).await?;
@@ -126,21 +167,26 @@ async fn guardduty(
     let Some(detector) = rampart_guardduty::model::detector_in(db, account, region).await? else {
         return Ok(());
     };
+    let period = from_guardduty::export_period(&detector.doc.publishing_frequency);
     for f in rampart_guardduty::model::findings(db, account, detector.id()).await? {
-        let new = !from_guardduty::archived(&f.doc);
-        deliver(db, hub, from_guardduty::to_asff(&f.doc), (since, new), now).await?;
+        let terms = Terms {
+            since,
+            new: !from_guardduty::archived(&f.doc),
+            period: Some(period),
+        };
+        deliver(db, hub, from_guardduty::to_asff(&f.doc), terms, now).await?;
     }
     Ok(())
 }
 
 /// Access Analyzer's findings of the account's analyzers in the region, one per analyzer and
-/// resource.
+/// resource; answers the ids of the findings whose source is present.
 async fn access_analyzer(
     db: &mut Db<'_>,
     hub: (&str, &str),
     since: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
+) -> Result<BTreeSet<String>, ServiceError> {
     let (account, region) = hub;
     let mut present = BTreeSet::new();
     for a in aa::list(db, account, region).await? {
@@ -155,10 +201,10 @@ async fn access_analyzer(
                 continue;
             };
             present.insert(from_access_analyzer::finding_id(a.arn(), resource));
-            deliver(db, hub, doc, (since, true), now).await?;
+            deliver(db, hub, doc, Terms::at_once(since), now).await?;
         }
     }
-    archive_gone(db, hub, &ACCESS_ANALYZER, &present, now).await
+    Ok(present)
 }
 
 /// The ARN Config knows for a resource, else its id.
@@ -176,13 +222,14 @@ async fn resource_arn(
         .unwrap_or_else(|| resource_id.to_string()))
 }
 
-/// Config's results of the account's rules in the region that Security Hub did not create.
+/// Config's results of the account's rules in the region that Security Hub did not create;
+/// answers the ids of the findings whose source is present.
 async fn config(
     db: &mut Db<'_>,
     hub: (&str, &str),
     since: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
+) -> Result<BTreeSet<String>, ServiceError> {
     let (account, region) = hub;
     let mut present = BTreeSet::new();
     for e in aa::all(db, account, cfg::RULE, "/").await? {
@@ -204,10 +251,10 @@ async fn config(
                 &ev.resource_id,
             ));
             let asff = from_config::to_asff(rule, &ev, &arn, account);
-            deliver(db, hub, asff, (since, true), now).await?;
+            deliver(db, hub, asff, Terms::at_once(since), now).await?;
         }
     }
-    archive_gone(db, hub, &CONFIG, &present, now).await
+    Ok(present)
 }
 
 /// Delivers every enabled product's findings to the hub of `account` in `region`.
@@ -224,13 +271,14 @@ pub async fn import_hub(
     if let Some(since) = hub.imports_since(GUARDDUTY.key) {
         guardduty(db, at, since, now).await?;
     }
+    let mut present = Vec::new();
     if let Some(since) = hub.imports_since(ACCESS_ANALYZER.key) {
-        access_analyzer(db, at, since, now).await?;
+        present.push((&ACCESS_ANALYZER, access_analyzer(db, at, since, now).await?));
     }
     if let Some(since) = hub.imports_since(CONFIG.key) {
-        config(db, at, since, now).await?;
+        present.push((&CONFIG, config(db, at, since, now).await?));
     }
-    Ok(())
+    archive_gone(db, at, &present, now).await
 }
 
 /// The job's step: every hub, each in its own transaction (fenced by the job's lease).
@@ -263,5 +311,15 @@ mod tests {
         assert!(!same_version(&a, &c));
         let d = json!({"UpdatedAt": "2026-12-07T08:00:00.000Z", "RecordState": "ARCHIVED"});
         assert!(!same_version(&a, &d));
+    }
+
+    #[test]
+    fn an_update_waits_for_the_export_period_since_the_last_delivery() {
+        let stored = json!({"ProcessedAt": "2026-12-07T08:00:00.000Z"});
+        let at = |s: &str| asff::parse_time(s).unwrap();
+        let period = Some(Duration::minutes(15));
+        assert!(held(&stored, period, at("2026-12-07T08:14:59Z")));
+        assert!(!held(&stored, period, at("2026-12-07T08:15:00Z")));
+        assert!(!held(&stored, None, at("2026-12-07T08:00:01Z")));
     }
 }

@@ -259,3 +259,37 @@ def test_config_rule_results_reach_security_hub(env):
     cfg.delete_config_rule(ConfigRuleName=rule)
     gone = one_finding(env, f["Id"], lambda x: x["RecordState"] == "ARCHIVED")
     assert gone["Compliance"]["Status"] == "PASSED"
+
+
+def test_delivery_resumes_after_a_restart_without_duplicates():
+    """A change made just before the server stops reaches Security Hub after the restart,
+    once: delivery is an upsert keyed by the source's identity."""
+    first = Server()
+    try:
+        first.client("securityhub").enable_security_hub(EnableDefaultStandards=False)
+        aa = first.client("accessanalyzer")
+        analyzer = aa.create_analyzer(analyzerName="account", type="ACCOUNT")["arn"]
+        role = first.client("iam").create_role(
+            RoleName="shared", AssumeRolePolicyDocument=trust({"AWS": f"arn:aws:iam::{EXTERNAL}:root"})
+        )["Role"]["Arn"]
+    finally:
+        first.stop()
+    second = Server(data_dir=first.data_dir)
+    try:
+        sh = second.client("securityhub")
+        fid = f"{analyzer}/{role}"
+
+        def found():
+            return sh.get_findings(Filters={"Id": eq(fid)})["Findings"]
+
+        [f] = wait_for(found)
+        assert f["RecordState"] == "ACTIVE"
+        aa = second.client("accessanalyzer")
+        [source] = aa.list_findings(analyzerArn=analyzer)["findings"]
+        aa.update_findings(analyzerArn=analyzer, ids=[source["id"]], status="ARCHIVED")
+        wait_for(lambda: [x for x in found() if x["RecordState"] == "ARCHIVED"])
+        assert len(found()) == 1
+        products = sh.get_findings(Filters={"ProductName": eq("IAM Access Analyzer")})["Findings"]
+        assert [x["Id"] for x in products] == [fid]
+    finally:
+        second.stop()

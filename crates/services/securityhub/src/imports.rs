@@ -1,7 +1,7 @@
 //! Delivery of the AWS integrations' findings: GuardDuty's findings, Access Analyzer's and
-//! Config's rule results reach every hub of their account and region as ASFF findings, driven
-//! by the server's `securityhub-imports` job (every second, each hub in its own transaction
-//! fenced by the job's lease).
+//! Config's rule results ([`crate::sources`] reads them) reach every hub of their account and
+//! region as ASFF findings, driven by the server's `securityhub-imports` job (every second,
+//! each hub in its own transaction fenced by the job's lease).
 //!
 //! Delivery is an idempotent upsert keyed by the source's identity (the ASFF `Id` is derived
 //! from the source finding), so a round cut short, a restart or another node taking over
@@ -21,17 +21,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
-use rampart_accessanalyzer::model::{self as aa, FindingDoc};
-use rampart_config::model::{self as cfg, ResourceDoc, RuleDoc};
-use rampart_kit::{db::Db, entity, error::ServiceError};
+use rampart_kit::{db::Db, error::ServiceError};
 use rampart_store::{Lease, Store};
 use serde_json::{json, Value};
 
 use crate::{
-    asff, control_finding, from_access_analyzer, from_config, from_guardduty,
+    asff, control_finding,
     model::{self, StoredFinding},
     products::{self, Product, ACCESS_ANALYZER, CONFIG, GUARDDUTY},
-    time_text,
+    sources, time_text,
 };
 
 fn text<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -58,14 +56,14 @@ fn held(stored: &Value, period: Option<Duration>, now: DateTime<Utc>) -> bool {
 /// How a source delivers: since when its import runs, whether a finding not stored yet may
 /// be delivered, and how long an update waits after the last delivery.
 #[derive(Debug, Clone, Copy)]
-struct Terms {
-    since: DateTime<Utc>,
-    new: bool,
-    period: Option<Duration>,
+pub(crate) struct Terms {
+    pub(crate) since: DateTime<Utc>,
+    pub(crate) new: bool,
+    pub(crate) period: Option<Duration>,
 }
 
 impl Terms {
-    fn at_once(since: DateTime<Utc>) -> Terms {
+    pub(crate) fn at_once(since: DateTime<Utc>) -> Terms {
         Terms {
             since,
             new: true,
@@ -77,7 +75,7 @@ impl Terms {
 /// Delivers one mapped finding. A finding not stored yet is delivered only when `terms.new`,
 /// when it changed since `terms.since` (the product's import began) and is active; a stored
 /// one when its version changed and no export period holds it back.
-async fn deliver(
+pub(crate) async fn deliver(
     db: &mut Db<'_>,
     (account, region): (&str, &str),
     doc: Value,
@@ -156,107 +154,6 @@ async fn archive_gone(
     Ok(())
 }
 
-/// GuardDuty's findings of the account's detector in the region.
-async fn guardduty(
-    db: &mut Db<'_>,
-    hub: (&str, &str),
-    since: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
-    let (account, region) = hub;
-    let Some(detector) = rampart_guardduty::model::detector_in(db, account, region).await? else {
-        return Ok(());
-    };
-    let period = from_guardduty::export_period(&detector.doc.publishing_frequency);
-    for f in rampart_guardduty::model::findings(db, account, detector.id()).await? {
-        let terms = Terms {
-            since,
-            new: !from_guardduty::archived(&f.doc),
-            period: Some(period),
-        };
-        deliver(db, hub, from_guardduty::to_asff(&f.doc), terms, now).await?;
-    }
-    Ok(())
-}
-
-/// Access Analyzer's findings of the account's analyzers in the region, one per analyzer and
-/// resource; answers the ids of the findings whose source is present.
-async fn access_analyzer(
-    db: &mut Db<'_>,
-    hub: (&str, &str),
-    since: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<BTreeSet<String>, ServiceError> {
-    let (account, region) = hub;
-    let mut present = BTreeSet::new();
-    for a in aa::list(db, account, region).await? {
-        let mut by_resource: BTreeMap<String, Vec<FindingDoc>> = BTreeMap::new();
-        for e in aa::all(db, account, aa::FINDING, &a.prefix()).await? {
-            let f: FindingDoc = entity::read_doc(&e)?;
-            by_resource.entry(f.resource.clone()).or_default().push(f);
-        }
-        for (resource, findings) in &by_resource {
-            let refs: Vec<&FindingDoc> = findings.iter().collect();
-            let Some(doc) = from_access_analyzer::to_asff(a.arn(), region, account, &refs) else {
-                continue;
-            };
-            present.insert(from_access_analyzer::finding_id(a.arn(), resource));
-            deliver(db, hub, doc, Terms::at_once(since), now).await?;
-        }
-    }
-    Ok(present)
-}
-
-/// The ARN Config knows for a resource, else its id.
-async fn resource_arn(
-    db: &mut Db<'_>,
-    account: &str,
-    resource_type: &str,
-    resource_id: &str,
-) -> Result<String, ServiceError> {
-    let key = cfg::resource_key(resource_type, resource_id);
-    let found = entity::load_doc::<ResourceDoc>(db, account, cfg::RESOURCE, &key).await?;
-    Ok(found
-        .map(|(_, r)| r.snapshot.arn)
-        .filter(|arn| !arn.is_empty())
-        .unwrap_or_else(|| resource_id.to_string()))
-}
-
-/// Config's results of the account's rules in the region that Security Hub did not create;
-/// answers the ids of the findings whose source is present.
-async fn config(
-    db: &mut Db<'_>,
-    hub: (&str, &str),
-    since: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<BTreeSet<String>, ServiceError> {
-    let (account, region) = hub;
-    let mut present = BTreeSet::new();
-    for e in aa::all(db, account, cfg::RULE, "/").await? {
-        let name = e.name_key.clone();
-        if !from_config::sent(&name) || from_config::region_of(&e.arn) != region {
-            continue;
-        }
-        let doc: RuleDoc = entity::read_doc(&e)?;
-        let rule = from_config::Rule {
-            name: &name,
-            arn: &e.arn,
-            description: doc.description.as_deref(),
-        };
-        for ev in rampart_config::evaluate::results_of(db, account, &name).await? {
-            let arn = resource_arn(db, account, &ev.resource_type, &ev.resource_id).await?;
-            present.insert(from_config::finding_id(
-                &e.arn,
-                &ev.resource_type,
-                &ev.resource_id,
-            ));
-            let asff = from_config::to_asff(rule, &ev, &arn, account);
-            deliver(db, hub, asff, Terms::at_once(since), now).await?;
-        }
-    }
-    Ok(present)
-}
-
 /// Delivers every enabled product's findings to the hub of `account` in `region`.
 pub async fn import_hub(
     db: &mut Db<'_>,
@@ -269,14 +166,17 @@ pub async fn import_hub(
     };
     let at = (account, region);
     if let Some(since) = hub.imports_since(GUARDDUTY.key) {
-        guardduty(db, at, since, now).await?;
+        sources::guardduty(db, at, since, now).await?;
     }
     let mut present = Vec::new();
     if let Some(since) = hub.imports_since(ACCESS_ANALYZER.key) {
-        present.push((&ACCESS_ANALYZER, access_analyzer(db, at, since, now).await?));
+        present.push((
+            &ACCESS_ANALYZER,
+            sources::access_analyzer(db, at, since, now).await?,
+        ));
     }
     if let Some(since) = hub.imports_since(CONFIG.key) {
-        present.push((&CONFIG, config(db, at, since, now).await?));
+        present.push((&CONFIG, sources::config(db, at, since, now).await?));
     }
     archive_gone(db, at, &present, now).await
 }
@@ -301,6 +201,202 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rampart_guardduty::model::{detector_arn, DetectorDoc, DETECTOR, FINDING};
+    use rampart_kit::{context::CallContext, entity, test_support};
+    use rampart_store::Entity;
+
+    const ACCOUNT: &str = "111122223333";
+    const REGION: &str = "us-east-1";
+    const DETECTOR_ID: &str = "0123456789abcdef0123456789abcdef";
+
+    fn at(ctx: &CallContext, secs: i64) -> DateTime<Utc> {
+        ctx.now + Duration::seconds(secs)
+    }
+
+    fn entity(kind: &str, key: &str, path: &str, arn: String, now: DateTime<Utc>) -> Entity {
+        Entity {
+            account_id: ACCOUNT.into(),
+            kind: kind.into(),
+            name: key.into(),
+            name_key: key.into(),
+            id: key.into(),
+            path: path.into(),
+            arn,
+            created_at: now,
+            updated_at: now,
+            doc: String::new(),
+        }
+    }
+
+    fn gd_finding(id: &str, count: i64, updated: DateTime<Utc>, archived: bool) -> Value {
+        let arn = detector_arn(REGION, ACCOUNT, DETECTOR_ID);
+        json!({
+            "AccountId": ACCOUNT, "Arn": format!("{arn}/finding/{id}"), "Id": id,
+            "CreatedAt": "2023-11-14T22:13:20.000Z", "UpdatedAt": time_text(updated),
+            "Region": REGION, "Severity": 5.0, "Title": "t", "Description": "d",
+            "Type": "PenTest:IAMUser/KaliLinux",
+            "Resource": {"ResourceType": "AccessKey", "AccessKeyDetails": {"AccessKeyId": "AKIAX"}},
+            "Service": {"Archived": archived, "Count": count, "DetectorId": DETECTOR_ID},
+        })
+    }
+
+    async fn put_gd(db: &mut Db<'_>, f: &Value, now: DateTime<Utc>) {
+        let id = f["Id"].as_str().unwrap();
+        match db.entities().get(ACCOUNT, FINDING, id).await.unwrap() {
+            Some(e) => entity::save_doc(db, e, f, now).await.unwrap(),
+            None => {
+                let mut e = entity(FINDING, id, &format!("/{DETECTOR_ID}/"), String::new(), now);
+                entity::write_doc(&mut e, f, now).unwrap();
+                db.entities().create(&e).await.unwrap();
+            }
+        }
+    }
+
+    async fn sh_finding(db: &mut Db<'_>, id: &str) -> Option<Value> {
+        let arn = detector_arn(REGION, ACCOUNT, DETECTOR_ID);
+        let product = products::product_arn(REGION, &GUARDDUTY);
+        model::finding(
+            db,
+            ACCOUNT,
+            REGION,
+            &product,
+            &format!("{arn}/finding/{id}"),
+        )
+        .await
+        .unwrap()
+        .map(|f| f.doc)
+    }
+
+    fn count(f: &Value) -> &str {
+        text(&f["ProductFields"], "aws/guardduty/service/count")
+    }
+
+    #[tokio::test]
+    async fn guardduty_findings_are_delivered_once_held_and_switched() {
+        let (store, dir) = test_support::store().await;
+        let ctx = test_support::root_context();
+        let mut tx = store.begin().await.unwrap();
+        // A fresh handle on the test's transaction for each call.
+        macro_rules! db {
+            () => {
+                &mut Db::Write(&mut tx)
+            };
+        }
+        let off = json!({"EnableDefaultStandards": false});
+        crate::hub::enable(&off, &ctx, Db::Write(&mut tx))
+            .await
+            .unwrap();
+        let detector = DetectorDoc {
+            region: REGION.into(),
+            enabled: true,
+            ..DetectorDoc::default()
+        };
+        let mut e = entity(
+            DETECTOR,
+            REGION,
+            "/",
+            detector_arn(REGION, ACCOUNT, DETECTOR_ID),
+            ctx.now,
+        );
+        e.id = DETECTOR_ID.into();
+        entity::write_doc(&mut e, &detector, ctx.now).unwrap();
+        db!().entities().create(&e).await.unwrap();
+
+        // A new finding is delivered; running again rewrites nothing.
+        put_gd(
+            db!(),
+            &gd_finding("f1", 1, at(&ctx, 10), false),
+            at(&ctx, 10),
+        )
+        .await;
+        import_hub(db!(), ACCOUNT, REGION, at(&ctx, 11))
+            .await
+            .unwrap();
+        let first = sh_finding(db!(), "f1").await.unwrap();
+        assert_eq!(count(&first), "1");
+        import_hub(db!(), ACCOUNT, REGION, at(&ctx, 12))
+            .await
+            .unwrap();
+        assert_eq!(sh_finding(db!(), "f1").await.unwrap(), first);
+
+        // A repeat waits for the publishing frequency (six hours), then updates in place.
+        put_gd(
+            db!(),
+            &gd_finding("f1", 2, at(&ctx, 20), false),
+            at(&ctx, 20),
+        )
+        .await;
+        import_hub(db!(), ACCOUNT, REGION, at(&ctx, 21))
+            .await
+            .unwrap();
+        assert_eq!(count(&sh_finding(db!(), "f1").await.unwrap()), "1");
+        import_hub(db!(), ACCOUNT, REGION, at(&ctx, 6 * 3600 + 11))
+            .await
+            .unwrap();
+        let again = sh_finding(db!(), "f1").await.unwrap();
+        assert_eq!(count(&again), "2");
+        assert_eq!(again["CreatedAt"], first["CreatedAt"]);
+
+        // Archiving in GuardDuty is not sent; a suppressed new finding is not sent.
+        put_gd(
+            db!(),
+            &gd_finding("f1", 2, at(&ctx, 20), true),
+            at(&ctx, 30),
+        )
+        .await;
+        put_gd(
+            db!(),
+            &gd_finding("f3", 1, at(&ctx, 30), true),
+            at(&ctx, 30),
+        )
+        .await;
+        import_hub(db!(), ACCOUNT, REGION, at(&ctx, 7 * 3600))
+            .await
+            .unwrap();
+        assert_eq!(sh_finding(db!(), "f1").await.unwrap(), again);
+        assert!(sh_finding(db!(), "f3").await.is_none());
+
+        // While the import is off nothing arrives; on again, only what changes afterwards.
+        let sub = products::subscription_arn(REGION, ACCOUNT, &GUARDDUTY);
+        let later = |secs| CallContext {
+            now: at(&ctx, secs),
+            ..test_support::root_context()
+        };
+        let input = json!({"ProductSubscriptionArn": sub});
+        crate::products::disable(&input, &later(40), Db::Write(&mut tx))
+            .await
+            .unwrap();
+        put_gd(
+            db!(),
+            &gd_finding("f2", 1, at(&ctx, 50), false),
+            at(&ctx, 50),
+        )
+        .await;
+        import_hub(db!(), ACCOUNT, REGION, at(&ctx, 51))
+            .await
+            .unwrap();
+        assert!(sh_finding(db!(), "f2").await.is_none());
+        let input = json!({"ProductArn": products::product_arn(REGION, &GUARDDUTY)});
+        crate::products::enable(&input, &later(60), Db::Write(&mut tx))
+            .await
+            .unwrap();
+        import_hub(db!(), ACCOUNT, REGION, at(&ctx, 61))
+            .await
+            .unwrap();
+        assert!(sh_finding(db!(), "f2").await.is_none());
+        put_gd(
+            db!(),
+            &gd_finding("f2", 2, at(&ctx, 70), false),
+            at(&ctx, 70),
+        )
+        .await;
+        import_hub(db!(), ACCOUNT, REGION, at(&ctx, 71))
+            .await
+            .unwrap();
+        assert_eq!(count(&sh_finding(db!(), "f2").await.unwrap()), "2");
+        drop(tx);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 
     #[test]
     fn a_version_is_its_update_time_and_record_state() {

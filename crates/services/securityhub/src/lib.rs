@@ -12,7 +12,7 @@
 //!   document and workflow;
 //! - [`products`]: the product integrations (GuardDuty, Config, IAM Access Analyzer) and
 //!   their import switches; [`imports`]: delivering their findings, driven by the server's
-//!   `securityhub-imports` job; [`from_guardduty`], [`from_config`],
+//!   `securityhub-imports` job, as `sources` reads them; [`from_guardduty`], [`from_config`],
 //!   [`from_access_analyzer`]: each source's findings in ASFF, as AWS maps them;
 //! - [`posture`]: the security score (`rampart posture`);
 //! - [`model`]: how the hub and findings are stored.
@@ -37,6 +37,7 @@ pub mod imports;
 pub mod model;
 pub mod posture;
 pub mod products;
+mod sources;
 pub mod standards;
 
 pub use error::SecurityHubError;

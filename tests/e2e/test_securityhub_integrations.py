@@ -246,7 +246,8 @@ def test_config_rule_results_reach_security_hub(env):
     assert f["ProductArn"] == product_arn("config") and f["CompanyName"] == "AWS"
     assert f["GeneratorId"] == rule_arn and f["Id"].startswith(f"{rule_arn}/finding/")
     assert f["Types"] == ["Software and Configuration Checks"]
-    assert f["Title"] == rule
+    assert f["Title"] == rule and f["Severity"]["Label"] == "MEDIUM"
+    assert f["Description"] == f"This finding is created for a resource compliance change for config rule: {rule}"
     assert f["Resources"][0]["Type"] == "AwsIamUser"
     assert f["ProductFields"]["aws/config/ConfigComplianceType"] == "NON_COMPLIANT"
     assert f["RecordState"] == "ACTIVE" and f["Workflow"]["Status"] == "NEW"

@@ -1,10 +1,14 @@
-//! AWS Config rule evaluations in ASFF, as Config sends them to Security Hub: one finding per
-//! rule and resource (`Id` `RULE-ARN/finding/DIGEST`, `GeneratorId` the rule's ARN, `Types`
-//! `Software and Configuration Checks`), `Compliance.Status` from the evaluation (`COMPLIANT`
-//! PASSED, `NON_COMPLIANT` FAILED, `NOT_APPLICABLE` NOT_AVAILABLE and archived), the rule's
-//! name, ARN and compliance type in `ProductFields` (`aws/config/ConfigRuleName`, ...). Only
-//! rules Security Hub did not create are sent (Security Hub's own `securityhub-*` rules feed
-//! its controls instead).
+//! AWS Config rule evaluations in ASFF, as Config sends them to Security Hub (Security Hub
+//! User Guide, "Available AWS service integrations", AWS Config): one finding per rule and
+//! resource (`Id` `RULE-ARN/finding/HASH`, `GeneratorId` the rule's ARN, `Title` the rule's
+//! name, AWS's fixed `Description`, `Types` `Software and Configuration Checks`, `Severity`
+//! MEDIUM for every result, `CreatedAt`/`UpdatedAt` the result's recorded time), the resource
+//! by its configuration item's ARN, `Compliance.Status` from the compliance type (`COMPLIANT`
+//! PASSED, `NON_COMPLIANT` FAILED, `NOT_APPLICABLE` NOT_AVAILABLE, `INSUFFICIENT_DATA`
+//! WARNING), the rule's name, ARN and compliance type in `ProductFields`. Only rules Security
+//! Hub did not create are sent (its service-linked `securityhub-*` rules feed its controls).
+//! A NOT_AVAILABLE result is archived, as Security Hub archives control findings whose Config
+//! result is `NOT_APPLICABLE` (the integration page does not say).
 
 use rampart_config::model::EvaluationDoc;
 use serde_json::{json, Value};
@@ -29,11 +33,12 @@ pub fn region_of(rule_arn: &str) -> &str {
     rule_arn.split(':').nth(3).unwrap_or("")
 }
 
-/// `PASSED`, `FAILED` or `NOT_AVAILABLE` for a Config compliance type.
+/// `PASSED`, `FAILED`, `WARNING` or `NOT_AVAILABLE` for a Config compliance type.
 pub fn status_of(compliance: &str) -> &'static str {
     match compliance {
         "COMPLIANT" => "PASSED",
         "NON_COMPLIANT" => "FAILED",
+        "INSUFFICIENT_DATA" => "WARNING",
         _ => "NOT_AVAILABLE",
     }
 }
@@ -55,8 +60,6 @@ pub struct Rule<'a> {
     pub name: &'a str,
     /// Its ARN.
     pub arn: &'a str,
-    /// Its description, when it has one.
-    pub description: Option<&'a str>,
 }
 
 /// The ASFF finding of one evaluation; `resource_arn` is the resource's ARN when Config knows
@@ -66,9 +69,9 @@ pub fn to_asff(rule: Rule<'_>, e: &EvaluationDoc, resource_arn: &str, account: &
     let product = products::product_arn(region, &CONFIG);
     let id = finding_id(rule.arn, &e.resource_type, &e.resource_id);
     let status = status_of(&e.compliance);
-    let description = e.annotation.as_deref().or(rule.description).map_or_else(
-        || format!("AWS Config rule {} evaluated this resource.", rule.name),
-        str::to_string,
+    let description = format!(
+        "This finding is created for a resource compliance change for config rule: {}",
+        rule.name
     );
     let types = ["Software and Configuration Checks"];
     json!({
@@ -131,7 +134,6 @@ mod tests {
         Rule {
             name: "users-without-policies",
             arn: RULE_ARN,
-            description: Some("Users have no inline policies."),
         }
     }
 
@@ -158,7 +160,12 @@ mod tests {
             a["ProductFields"]["aws/config/ConfigComplianceType"],
             "NON_COMPLIANT"
         );
-        assert_eq!(a["Description"], "Users have no inline policies.");
+        assert_eq!(
+            a["Description"],
+            "This finding is created for a resource compliance change for config rule: users-without-policies"
+        );
+        assert_eq!(a["Severity"]["Label"], "MEDIUM");
+        assert_eq!(a["CreatedAt"], a["UpdatedAt"]);
     }
 
     #[test]
@@ -169,6 +176,7 @@ mod tests {
         let b = to_asff(rule(), &evaluation("NOT_APPLICABLE"), "x", "123456789012");
         assert_eq!(b["Compliance"]["Status"], "NOT_AVAILABLE");
         assert_eq!(b["RecordState"], "ARCHIVED");
+        assert_eq!(status_of("INSUFFICIENT_DATA"), "WARNING");
         assert!(sent("my-rule"));
         assert!(!sent("securityhub-iam-user-no-policies-check"));
         assert_eq!(region_of(RULE_ARN), "us-east-1");

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use rampart_accessanalyzer::model::{self as aa, FindingDoc};
-use rampart_config::model::{self as cfg, ResourceDoc, RuleDoc};
+use rampart_config::model::{self as cfg, ResourceDoc};
 use rampart_kit::{db::Db, entity, error::ServiceError};
 
 use crate::{
@@ -96,11 +96,9 @@ pub(crate) async fn config(
         if !from_config::sent(&name) || from_config::region_of(&e.arn) != region {
             continue;
         }
-        let doc: RuleDoc = entity::read_doc(&e)?;
         let rule = from_config::Rule {
             name: &name,
             arn: &e.arn,
-            description: doc.description.as_deref(),
         };
         for ev in rampart_config::evaluate::results_of(db, account, &name).await? {
             let arn = resource_arn(db, account, &ev.resource_type, &ev.resource_id).await?;

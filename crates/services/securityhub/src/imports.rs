@@ -57,8 +57,11 @@ fn held(stored: &Value, period: Option<Duration>, now: DateTime<Utc>) -> bool {
 /// be delivered, and how long an update waits after the last delivery.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Terms {
+    /// When the product's import began.
     pub(crate) since: DateTime<Utc>,
+    /// Whether a finding not stored yet may be delivered.
     pub(crate) new: bool,
+    /// How long an update waits after the last delivery (GuardDuty's publishing frequency).
     pub(crate) period: Option<Duration>,
 }
 
@@ -90,12 +93,12 @@ pub(crate) async fn deliver(
         text(&doc, "Id"),
     )
     .await?;
-    let since = terms.since;
     match &stored {
         Some(s) if same_version(&s.doc, &doc) || held(&s.doc, terms.period, now) => return Ok(()),
         Some(_) => {}
         None => {
-            let changed = asff::parse_time(text(&doc, "UpdatedAt")).is_some_and(|t| t >= since);
+            let changed =
+                asff::parse_time(text(&doc, "UpdatedAt")).is_some_and(|t| t >= terms.since);
             if !terms.new || !changed || text(&doc, "RecordState") != "ACTIVE" {
                 return Ok(());
             }

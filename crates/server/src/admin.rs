@@ -148,6 +148,9 @@ pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes)
     app.jobs.run_now(&app, crate::jobs::outbox::NAME).await;
     app.jobs.run_now(&app, crate::jobs::config::NAME).await;
     app.jobs.run_now(&app, crate::jobs::securityhub::NAME).await;
+    app.jobs
+        .run_now(&app, crate::jobs::securityhub::IMPORTS)
+        .await;
     json_response(
         StatusCode::OK,
         json!({ "now": now.to_rfc3339(), "epoch_seconds": now.timestamp() }),

@@ -130,6 +130,7 @@ impl Runtime {
                 Arc::new(kms::KmsDue),
                 Arc::new(config::ConfigRecording),
                 Arc::new(securityhub::SecurityHubControls),
+                Arc::new(securityhub::SecurityHubImports),
                 Arc::new(secretsmanager::SecretsDue),
                 Arc::new(secretsmanager::SecretsRotation),
                 Arc::new(secretsmanager::SecretsReplication),

@@ -8,8 +8,12 @@
 //! - [`standards`]: standards, their controls and the security control definitions;
 //!   [`catalog`]: the standards and controls Rampart runs; [`controls`]: running them into
 //!   findings, driven by the server's `securityhub-controls` job
-//!   (`crates/server/src/jobs/securityhub.rs`) and before each `GetFindings`;
-//!   [`control_finding`]: one control finding's document and workflow;
+//!   (`crates/server/src/jobs/securityhub.rs`); [`control_finding`]: one control finding's
+//!   document and workflow;
+//! - [`products`]: the product integrations (GuardDuty, Config, IAM Access Analyzer) and
+//!   their import switches; [`imports`]: delivering their findings, driven by the server's
+//!   `securityhub-imports` job, as `sources` reads them; [`from_guardduty`], [`from_config`],
+//!   [`from_access_analyzer`]: each source's findings in ASFF, as AWS maps them;
 //! - [`posture`]: the security score (`rampart posture`);
 //! - [`model`]: how the hub and findings are stored.
 
@@ -25,9 +29,15 @@ pub mod controls;
 pub mod error;
 pub mod filters;
 pub mod findings;
+pub mod from_access_analyzer;
+pub mod from_config;
+pub mod from_guardduty;
 pub mod hub;
+pub mod imports;
 pub mod model;
 pub mod posture;
+pub mod products;
+mod sources;
 pub mod standards;
 
 pub use error::SecurityHubError;
@@ -50,10 +60,14 @@ routes! {
         UpdateStandardsControl => Write, |i, c, d| standards::update_control(i, c, d);
         ListSecurityControlDefinitions => Read, |i, c, d| standards::list_definitions(i, c, d);
         GetSecurityControlDefinition => Read, |i, c, d| standards::get_definition(i, c, d);
+        DescribeProducts => Read, |i, c, d| products::describe(i, c, d);
+        EnableImportFindingsForProduct => Write, |i, c, d| products::enable(i, c, d);
+        DisableImportFindingsForProduct => Write, |i, c, d| products::disable(i, c, d);
+        ListEnabledProductsForImport => Read, |i, c, d| products::list_enabled(i, c, d);
     }
     not_built {
         // Organizations and members, automation rules, insights, action targets,
-        // aggregation, configuration policies, product integrations, tags, the V2 API.
+        // aggregation, configuration policies, tags, the V2 API.
         AcceptAdministratorInvitation, AcceptInvitation, BatchDeleteAutomationRules,
         BatchGetAutomationRules, BatchGetConfigurationPolicyAssociations,
         BatchGetSecurityControls, BatchGetStandardsControlAssociations,
@@ -64,11 +78,11 @@ routes! {
         CreateTicketV2, DeclineInvitations, DeleteActionTarget, DeleteAggregatorV2,
         DeleteAutomationRuleV2, DeleteConfigurationPolicy, DeleteConnectorV2,
         DeleteFindingAggregator, DeleteInsight, DeleteInvitations, DeleteMembers,
-        DescribeActionTargets, DescribeOrganizationConfiguration, DescribeProducts,
-        DescribeProductsV2, DescribeSecurityHubV2, DisableImportFindingsForProduct,
+        DescribeActionTargets, DescribeOrganizationConfiguration,
+        DescribeProductsV2, DescribeSecurityHubV2,
         DisableOrganizationAdminAccount, DisableSecurityHubV2,
         DisassociateFromAdministratorAccount, DisassociateFromMasterAccount,
-        DisassociateMembers, EnableImportFindingsForProduct, EnableOrganizationAdminAccount,
+        DisassociateMembers, EnableOrganizationAdminAccount,
         EnableSecurityHubV2, GenerateRecommendedPolicyV2, GetAdministratorAccount,
         GetAggregatorV2, GetAutomationRuleV2, GetConfigurationPolicy,
         GetConfigurationPolicyAssociation, GetConnectorV2, GetFindingAggregator,
@@ -77,7 +91,7 @@ routes! {
         GetRecommendedPolicyV2, GetResourcesStatisticsV2, GetResourcesTrendsV2, GetResourcesV2,
         InviteMembers, ListAggregatorsV2, ListAutomationRules, ListAutomationRulesV2,
         ListConfigurationPolicies, ListConfigurationPolicyAssociations, ListConnectorsV2,
-        ListEnabledProductsForImport, ListFindingAggregators, ListInvitations, ListMembers,
+        ListFindingAggregators, ListInvitations, ListMembers,
         ListOrganizationAdminAccounts, ListStandardsControlAssociations, ListTagsForResource,
         RegisterConnectorV2, StartConfigurationPolicyAssociation,
         StartConfigurationPolicyDisassociation, TagResource, UntagResource, UpdateActionTarget,

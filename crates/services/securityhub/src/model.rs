@@ -46,6 +46,29 @@ pub struct HubDoc {
     /// Tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// AWS integrations whose import is turned off (`DisableImportFindingsForProduct`), by
+    /// product key (`aws/guardduty`), with when. AWS's integrations import by default.
+    #[serde(default)]
+    pub disabled_products: BTreeMap<String, DateTime<Utc>>,
+    /// When a product's import was turned on again, by product key: findings the product
+    /// produced while it was off are imported only once they change after this.
+    #[serde(default)]
+    pub products_since: BTreeMap<String, DateTime<Utc>>,
+}
+
+impl HubDoc {
+    /// Since when the hub imports the findings of the product `key`; `None` while off.
+    pub fn imports_since(&self, key: &str) -> Option<DateTime<Utc>> {
+        if self.disabled_products.contains_key(key) {
+            return None;
+        }
+        Some(
+            self.products_since
+                .get(key)
+                .copied()
+                .unwrap_or(self.subscribed_at),
+        )
+    }
 }
 
 /// A control turned off in a standard.

@@ -205,10 +205,19 @@ pub async fn check_no_new_access(
             Vec::new(),
         ));
     }
-    let reasons = found
+    let mut reasons: Vec<Value> = found
+        .statements
         .iter()
         .map(|&i| reason(&new, i, "New access in the statement"))
         .collect();
+    if found.statements.is_empty() {
+        // A dropped Deny met by no new statement: the reason names the existing statement.
+        reasons.extend(found.dropped_denies.iter().map(|i| {
+            json!({"description": format!(
+                "New access because the Deny in the existing policy's statement with index: {i} is removed."
+            )})
+        }));
+    }
     Ok(answer(
         false,
         "The modified permissions grant new access compared to your existing policy.",

@@ -3,14 +3,15 @@
 //!
 //! A new Allow statement is cut into pieces (one action pattern, one resource pattern, one
 //! principal; a NotAction, NotResource or NotPrincipal stays whole). It adds no access when
-//! every piece is covered by one existing Allow statement — its actions, resources and
-//! principals contain the piece's, and its conditions are among the new statement's — and no
-//! existing Deny it may meet was dropped: each existing Deny the statement may meet must be
-//! covered by a new Deny (one whose actions, resources and principals contain the old one's
-//! and whose conditions are among the old one's). Then any request the new statement allows
-//! the existing policy allows too, and no Deny of the existing policy refuses it that the new
-//! policy lets through. The new policy's other Denies are not read (they only take access
-//! away).
+//! every piece is covered by one existing Allow statement: its actions, resources and
+//! principals contain the piece's, and its conditions are among the new statement's. Then
+//! any request the new statement allows, the existing policy's Allows allow too.
+//!
+//! Every Deny of the existing policy must be kept: covered by a new Deny (one whose actions,
+//! resources and principals contain the old one's and whose conditions are among the old
+//! one's). A Deny refuses what other policies grant too (the caller's identity policies, the
+//! account's root), so dropping one is new access even when no new Allow meets it. The new
+//! policy's other Denies are not read (they only take access away).
 
 use rampart_policy::{Effect, Policy, Statement};
 
@@ -43,21 +44,48 @@ impl Kinds {
     }
 }
 
-/// The indexes of the new policy's `Allow` statements that may grant new access, in order.
-pub fn new_access(new: &Policy, existing: &Policy) -> Vec<usize> {
+/// What may be new access.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewAccess {
+    /// The new policy's `Allow` statements that may allow more, or meet a dropped Deny.
+    pub statements: Vec<usize>,
+    /// The existing policy's `Deny` statements the new policy does not keep.
+    pub dropped_denies: Vec<usize>,
+}
+
+impl NewAccess {
+    /// True when nothing may be new.
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty() && self.dropped_denies.is_empty()
+    }
+}
+
+/// What the new policy may grant that the existing one does not.
+pub fn new_access(new: &Policy, existing: &Policy) -> NewAccess {
     let k = Kinds::of(new, existing);
-    let dropped: Vec<&Statement> = existing
+    let dropped_denies: Vec<usize> = existing
         .statements
         .iter()
-        .filter(|d| d.effect == Effect::Deny && !kept(d, new, &k))
+        .enumerate()
+        .filter(|(_, d)| d.effect == Effect::Deny && !kept(d, new, &k))
+        .map(|(i, _)| i)
         .collect();
-    new.statements
+    let dropped: Vec<&Statement> = dropped_denies
+        .iter()
+        .filter_map(|&i| existing.statements.get(i))
+        .collect();
+    let statements = new
+        .statements
         .iter()
         .enumerate()
         .filter(|(_, s)| s.effect == Effect::Allow)
         .filter(|(_, s)| !covered(s, existing, &k) || dropped.iter().any(|d| meets(s, d, &k)))
         .map(|(i, _)| i)
-        .collect()
+        .collect();
+    NewAccess {
+        statements,
+        dropped_denies,
+    }
 }
 
 /// The pieces of a set: its patterns one at a time, or the whole negated set.
@@ -130,11 +158,16 @@ mod tests {
     use rampart_policy::PolicyKind;
     use serde_json::{json, Value};
 
+    /// The new statements at fault; a dropped Deny alone shows as `usize::MAX`.
     fn check(kind: PolicyKind, new: Value, existing: Value) -> Vec<usize> {
         let doc = |st: Value| json!({"Version": "2012-10-17", "Statement": st});
         let new = Policy::from_value(&doc(new), kind).unwrap();
         let existing = Policy::from_value(&doc(existing), kind).unwrap();
-        new_access(&new, &existing)
+        let found = new_access(&new, &existing);
+        if found.statements.is_empty() && !found.dropped_denies.is_empty() {
+            return vec![usize::MAX];
+        }
+        found.statements
     }
 
     fn identity(new: Value, existing: Value) -> Vec<usize> {
@@ -269,13 +302,10 @@ mod tests {
             ),
             vec![0]
         );
-        // A new statement that never meets the dropped Deny adds nothing.
-        assert!(identity(
-            json!([{"Effect": "Allow", "Action": "s3:GetObject",
-            "Resource": "*"}]),
-            existing
-        )
-        .is_empty());
+        // Dropping the Deny is new access even when no new Allow meets it: it refused what
+        // other policies grant.
+        let get = json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]);
+        assert_eq!(identity(get, existing), vec![usize::MAX]);
     }
 
     #[test]

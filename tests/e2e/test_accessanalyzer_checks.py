@@ -1,13 +1,17 @@
 """IAM Access Analyzer's custom policy checks end to end with boto3: CheckAccessNotGranted,
 CheckNoNewAccess and CheckNoPublicAccess answer PASS and FAIL with AWS's messages and
-reasons (statement index and Sid), ValidationException for inputs AWS refuses, and
-authorization of access-analyzer:Check* on `*`."""
+reasons (statement index and Sid), ValidationException for inputs AWS refuses,
+authorization of access-analyzer:Check* on `*`, and `rampart policy check` giving the same
+answers offline."""
 
 import json
+import subprocess
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+
+from conftest import BIN
 
 BUCKET = "arn:aws:s3:::DOC-EXAMPLE-BUCKET"
 
@@ -198,3 +202,24 @@ def test_authorized_on_star(server):
     assert aa.check_no_public_access(policyDocument=doc(
         {"Effect": "Allow", "Principal": {"AWS": "111122223333"}, "Action": "s3:*", "Resource": "*"}),
         resourceType="AWS::S3::Bucket")["result"] == "PASS"
+
+
+def test_cli_gives_the_same_answers_offline(server, tmp_path):
+    new = tmp_path / "new.json"
+    new.write_text(doc({"Sid": "Wide", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}))
+    existing = tmp_path / "existing.json"
+    existing.write_text(READ)
+    run = subprocess.run([BIN, "policy", "check", str(new), "--existing", str(existing)],
+                         capture_output=True, text=True)
+    api = server.client("accessanalyzer").check_no_new_access(
+        newPolicyDocument=new.read_text(), existingPolicyDocument=READ, policyType="IDENTITY_POLICY")
+    assert run.returncode != 0
+    assert run.stdout.splitlines() == [f"FAIL: {api['message']}",
+                                       f"  - {api['reasons'][0]['description']}"]
+    run = subprocess.run([BIN, "policy", "check", str(existing), "--action", "s3:DeleteBucket"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout
+    assert run.stdout.startswith("PASS: ")
+    run = subprocess.run([BIN, "policy", "check", str(new), "--policy-type", "RESOURCE_POLICY",
+                          "--public-for", "AWS::S3::Bucket"], capture_output=True, text=True)
+    assert run.returncode != 0 and "ValidationException" in run.stdout

@@ -7,7 +7,8 @@
 //!
 //! - [`patterns`]: intersection and containment of Action and Resource elements;
 //!   [`statements`]: of Principal and Condition elements;
-//! - [`not_granted`], [`new_access`], [`public`]: the three decisions.
+//! - [`not_granted`], [`new_access`], [`public`]: the three decisions; [`cli`]: `rampart
+//!   policy check`, the same answers offline.
 
 use rampart_kit::{context::CallContext, db::Db, input::opt_str};
 use rampart_policy::{Policy, PolicyKind};
@@ -15,6 +16,7 @@ use serde_json::{json, Value};
 
 use crate::error::{invalid, AaResult};
 
+pub mod cli;
 pub mod new_access;
 pub mod not_granted;
 pub mod patterns;
@@ -140,13 +142,36 @@ fn resource_wildcards_ok(r: &str) -> bool {
     parts.len() == 6 && parts.first() == Some(&"arn") && !parts.iter().take(5).any(|p| wild(p))
 }
 
-/// `CheckAccessNotGranted`: `FAIL` when an Allow statement may grant one of the listed
-/// actions on one of the listed resources.
+/// `CheckAccessNotGranted` (the operation).
 pub async fn check_access_not_granted(
     input: &Value,
     _ctx: &CallContext,
     _db: Db<'_>,
 ) -> AaResult<Value> {
+    access_not_granted(input)
+}
+
+/// `CheckNoNewAccess` (the operation).
+pub async fn check_no_new_access(
+    input: &Value,
+    _ctx: &CallContext,
+    _db: Db<'_>,
+) -> AaResult<Value> {
+    no_new_access(input)
+}
+
+/// `CheckNoPublicAccess` (the operation).
+pub async fn check_no_public_access(
+    input: &Value,
+    _ctx: &CallContext,
+    _db: Db<'_>,
+) -> AaResult<Value> {
+    no_public_access(input)
+}
+
+/// `CheckAccessNotGranted`'s answer to `input`: `FAIL` when an Allow statement may grant one
+/// of the listed actions on one of the listed resources.
+pub fn access_not_granted(input: &Value) -> AaResult<Value> {
     let policy_type = required(input, "policyType")?;
     let policy = parse_policy(
         required(input, "policyDocument")?,
@@ -179,13 +204,9 @@ pub async fn check_access_not_granted(
     ))
 }
 
-/// `CheckNoNewAccess`: `FAIL` when a statement of the new policy may allow what the existing
-/// one does not.
-pub async fn check_no_new_access(
-    input: &Value,
-    _ctx: &CallContext,
-    _db: Db<'_>,
-) -> AaResult<Value> {
+/// `CheckNoNewAccess`'s answer to `input`: `FAIL` when a statement of the new policy may
+/// allow what the existing one does not.
+pub fn no_new_access(input: &Value) -> AaResult<Value> {
     let policy_type = required(input, "policyType")?;
     let new = parse_policy(
         required(input, "newPolicyDocument")?,
@@ -225,13 +246,9 @@ pub async fn check_no_new_access(
     ))
 }
 
-/// `CheckNoPublicAccess`: `FAIL` when a statement may grant public access to a resource of
-/// `resourceType`.
-pub async fn check_no_public_access(
-    input: &Value,
-    _ctx: &CallContext,
-    _db: Db<'_>,
-) -> AaResult<Value> {
+/// `CheckNoPublicAccess`'s answer to `input`: `FAIL` when a statement may grant public
+/// access to a resource of `resourceType`.
+pub fn no_public_access(input: &Value) -> AaResult<Value> {
     let resource_type = required(input, "resourceType")?;
     let services = public::services(resource_type)
         .ok_or_else(|| invalid(format!("Invalid resourceType: {resource_type}")))?;

@@ -47,6 +47,8 @@ const CONDITIONS: &[&str] = &[
     r#"{"Bool": {"aws:SecureTransport": "true"}}"#,
     r#"{"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}"#,
     r#"{"StringEquals": {"aws:PrincipalAccount": "111122223333"}}"#,
+    r#"{"StringLike": {"s3:prefix": "${aws:username}/*"}}"#,
+    r#"{"StringEqualsIfExists": {"aws:username": ["alice", "bob"]}}"#,
 ];
 const PRINCIPALS: &[&str] = &[
     "*",
@@ -85,6 +87,7 @@ fn pick(xs: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
 fn statement(principal: bool) -> impl Strategy<Value = Value> {
     (
         prop::bool::weighted(0.75),
+        prop::bool::weighted(0.2),
         prop::collection::vec(pick(ACTIONS), 1..3),
         prop::collection::vec(pick(RESOURCES), 1..3),
         prop::bool::weighted(0.15),
@@ -93,7 +96,16 @@ fn statement(principal: bool) -> impl Strategy<Value = Value> {
         prop::collection::vec(pick(PRINCIPALS), 1..3),
     )
         .prop_map(
-            move |(allow, actions, resources, not_action, not_resource, cond, principals)| {
+            move |(
+                allow,
+                not_principal,
+                actions,
+                resources,
+                not_action,
+                not_resource,
+                cond,
+                principals,
+            )| {
                 let mut s = serde_json::Map::new();
                 s.insert("Effect".into(), json!(if allow { "Allow" } else { "Deny" }));
                 let a = if not_action { "NotAction" } else { "Action" };
@@ -108,7 +120,13 @@ fn statement(principal: bool) -> impl Strategy<Value = Value> {
                     s.insert("Condition".into(), serde_json::from_str(c).unwrap());
                 }
                 if principal {
-                    s.insert("Principal".into(), json!({"AWS": principals}));
+                    // NotPrincipal is only valid in a Deny.
+                    let key = if not_principal && !allow {
+                        "NotPrincipal"
+                    } else {
+                        "Principal"
+                    };
+                    s.insert(key.into(), json!({"AWS": principals}));
                 }
                 Value::Object(s)
             },
@@ -116,8 +134,14 @@ fn statement(principal: bool) -> impl Strategy<Value = Value> {
 }
 
 fn document(principal: bool) -> impl Strategy<Value = Value> {
-    prop::collection::vec(statement(principal), 0..4)
-        .prop_map(|st| json!({"Version": "2012-10-17", "Statement": st}))
+    (
+        prop::collection::vec(statement(principal), 0..4),
+        prop::bool::weighted(0.2),
+    )
+        .prop_map(|(st, old)| {
+            let version = if old { "2008-10-17" } else { "2012-10-17" };
+            json!({"Version": version, "Statement": st})
+        })
 }
 
 /// A new policy: a random one, or the existing one with statements dropped and elements
@@ -173,6 +197,7 @@ fn contexts() -> Vec<Vec<(&'static str, &'static str)>> {
         vec![],
         vec![("aws:SecureTransport", "true")],
         vec![("aws:SourceIp", "10.1.2.3")],
+        vec![("s3:prefix", "alice/x"), ("aws:SecureTransport", "true")],
     ]
 }
 
@@ -252,7 +277,7 @@ fn no_new_access_is_sound(new: &Value, existing: &Value, resource_policy: bool) 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(400))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
 
     #[test]
     fn no_new_access_pass_means_no_new_allow_identity((new, existing) in pair(false)) {

@@ -17,7 +17,20 @@ use crate::validate::advice::covers as glob_covers;
 
 /// Patterns whose intersection table would exceed this many cells are taken to intersect
 /// (sound, and a bound on the work a request can buy).
-const MAX_CELLS: usize = 1 << 20;
+const MAX_CELLS: usize = 1 << 16;
+
+/// How much work one check may do, in table cells (a comparison of patterns of lengths `m`
+/// and `n` costs about `m * n`); past it the checks answer the conservative way (a decision
+/// left unproven is a `FAIL`).
+pub const BUDGET: usize = 1 << 26;
+
+/// The work weight of patterns: their lengths, plus one each.
+pub fn weight<'s>(patterns: impl IntoIterator<Item = &'s String>) -> usize {
+    patterns
+        .into_iter()
+        .map(|p| p.len() + 1)
+        .fold(0, usize::saturating_add)
+}
 
 /// Which element a set of patterns comes from, and how its texts are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +59,11 @@ pub struct Set<'a> {
 }
 
 impl<'a> Set<'a> {
+    /// The number of patterns (the unit of the work budget).
+    pub fn size(&self) -> usize {
+        self.items.len()
+    }
+
     /// The Action or NotAction element.
     pub fn of_action(spec: &'a ActionSpec) -> Set<'a> {
         Set {
@@ -150,8 +168,12 @@ pub fn intersects(kind: Kind, a: &str, b: &str) -> bool {
     }
 }
 
-/// True when every text pattern `b` matches, pattern `a` matches.
+/// True when every text pattern `b` matches, pattern `a` matches (patterns too long to
+/// compare within [`MAX_CELLS`] cover only themselves).
 pub fn item_covers(kind: Kind, a: &str, b: &str) -> bool {
+    if (a.len() + 1).saturating_mul(b.len() + 1) > MAX_CELLS {
+        return a == b && !a.contains("${");
+    }
     match kind {
         Kind::Action => {
             let ((sa, na), (sb, nb)) = (action_parts(a), action_parts(b));

@@ -105,22 +105,24 @@ pub fn new_access(new: &Policy, existing: &Policy) -> NewAccess {
         .iter()
         .filter_map(|&i| existing.statements.get(i))
         .collect();
-    let statements = new
-        .statements
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.effect == Effect::Allow)
-        .filter(|(_, s)| {
-            !affordable
-                || piece_count(s)
-                    .saturating_mul(weight(s))
-                    .saturating_mul(w_old)
-                    > BUDGET
-                || !covered(s, existing, &k)
-                || dropped.iter().any(|d| meets(s, d, &k))
-        })
-        .map(|(i, _)| i)
-        .collect();
+    let mut spent = 0usize;
+    let mut statements = Vec::new();
+    for (i, s) in new.statements.iter().enumerate() {
+        if s.effect != Effect::Allow {
+            continue;
+        }
+        let cost = piece_count(s)
+            .saturating_mul(weight(s))
+            .saturating_mul(w_old);
+        spent = spent.saturating_add(cost);
+        let proven = affordable
+            && spent <= BUDGET
+            && covered(s, existing, &k)
+            && !dropped.iter().any(|d| meets(s, d, &k));
+        if !proven {
+            statements.push(i);
+        }
+    }
     NewAccess {
         statements,
         dropped_denies,

@@ -1,10 +1,14 @@
-//! `rampart policy ...`: offline policy validation and simulation (the policy engine's CLI).
+//! `rampart policy ...`: offline policy validation, IAM Access Analyzer's custom policy checks
+//! and simulation (the policy engine's CLI).
 
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Subcommand, ValueEnum};
 use rampart_policy::PolicyKind;
-use rampart_services::accessanalyzer::validate::{self, Target};
+use rampart_services::accessanalyzer::{
+    checks::cli::{self as checks_cli, Check},
+    validate::{self, Target},
+};
 
 /// The `policy` subcommands.
 #[derive(Debug, Subcommand)]
@@ -28,6 +32,29 @@ pub enum PolicyCommand {
         /// Policy documents (JSON).
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+    /// Run one of IAM Access Analyzer's custom policy checks on a policy document and print the
+    /// API's answer (`PASS`/`FAIL: message`, one line per reason); exits non-zero on FAIL.
+    /// `--existing FILE`: CheckNoNewAccess against that reference policy; `--public-for TYPE`:
+    /// CheckNoPublicAccess; `--action`/`--resource`: CheckAccessNotGranted.
+    Check {
+        /// The policy document (JSON); the new policy for `--existing`.
+        file: PathBuf,
+        /// The policy type: `IDENTITY_POLICY` or `RESOURCE_POLICY`.
+        #[arg(long, default_value = "IDENTITY_POLICY")]
+        policy_type: String,
+        /// CheckNoNewAccess: the existing (reference) policy.
+        #[arg(long, conflicts_with_all = ["public_for", "action", "resource"])]
+        existing: Option<PathBuf>,
+        /// CheckNoPublicAccess: the resource type (`AWS::S3::Bucket`, ...).
+        #[arg(long, conflicts_with_all = ["action", "resource"])]
+        public_for: Option<String>,
+        /// CheckAccessNotGranted: an action that must not be granted (repeatable).
+        #[arg(long)]
+        action: Vec<String>,
+        /// CheckAccessNotGranted: a resource that must not be accessible (repeatable).
+        #[arg(long)]
+        resource: Vec<String>,
     },
     /// Evaluate the requests described in a JSON file (format: crates/policy/SIMULATE_FORMAT.md)
     /// and print each decision with its explanation; exits non-zero when an `expect` fails.
@@ -107,6 +134,24 @@ pub fn run(cmd: PolicyCommand) -> ExitCode {
         }
         PolicyCommand::Validate { kind, files, .. } => {
             rampart_policy::cli_validate(&files, kind.map(PolicyKind::from))
+        }
+        PolicyCommand::Check {
+            file,
+            policy_type,
+            existing,
+            public_for,
+            action,
+            resource,
+        } => {
+            let check = match (existing, public_for) {
+                (Some(e), _) => Check::NoNewAccess(e),
+                (None, Some(t)) => Check::NoPublicAccess(t),
+                (None, None) => Check::AccessNotGranted {
+                    actions: action,
+                    resources: resource,
+                },
+            };
+            checks_cli::run(&file, &policy_type, &check)
         }
         PolicyCommand::Simulate { file, json } => rampart_policy::cli_simulate(&file, json),
     };

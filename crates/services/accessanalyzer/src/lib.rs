@@ -9,7 +9,8 @@
 //! - [`analyzers`], [`rules`], [`findings`], [`analyzed`]: the operations; [`filter`]: the
 //!   filter keys of archive rules and `ListFindings`; [`model`]: what is stored.
 //! - [`validate`]: `ValidatePolicy`'s policy checks (also `rampart policy validate
-//!   --access-analyzer`).
+//!   --access-analyzer`); [`checks`]: the custom policy checks (`CheckAccessNotGranted`,
+//!   `CheckNoNewAccess`, `CheckNoPublicAccess`).
 
 use rampart_kit::{
     authz::AuthzRequest, context::CallContext, error::ServiceError, input::opt_str, routes,
@@ -20,6 +21,7 @@ use serde_json::Value;
 pub mod analysis;
 pub mod analyzed;
 pub mod analyzers;
+pub mod checks;
 pub mod engine;
 pub mod error;
 pub mod filter;
@@ -59,14 +61,16 @@ routes! {
         GetAnalyzedResource => Read, |i, c, d| analyzed::get(i, c, d);
         ListAnalyzedResources => Read, |i, c, d| analyzed::list(i, c, d);
         ValidatePolicy => Read, |i, c, d| validate::validate_policy(i, c, d);
+        CheckAccessNotGranted => Read, |i, c, d| checks::check_access_not_granted(i, c, d);
+        CheckNoNewAccess => Read, |i, c, d| checks::check_no_new_access(i, c, d);
+        CheckNoPublicAccess => Read, |i, c, d| checks::check_no_public_access(i, c, d);
     }
     not_built {
-        // Unused and internal access, access previews, policy checks and generation,
-        // service-linked analyzers.
+        // Unused and internal access, access previews, policy generation, service-linked
+        // analyzers.
         UpdateAnalyzer, CreateServiceLinkedAnalyzer, DeleteServiceLinkedAnalyzer,
         GenerateFindingRecommendation, GetFindingRecommendation,
         CreateAccessPreview, GetAccessPreview, ListAccessPreviews, ListAccessPreviewFindings,
-        CheckNoNewAccess, CheckAccessNotGranted, CheckNoPublicAccess,
         StartPolicyGeneration, GetGeneratedPolicy, ListPolicyGenerations,
         CancelPolicyGeneration,
     }
@@ -112,9 +116,11 @@ async fn authorize(
         | Op::StartResourceScan
         | Op::GetAnalyzedResource
         | Op::ListAnalyzedResources => opt_str(input, "analyzerArn").map(str::to_string),
-        Op::ListAnalyzers | Op::ValidatePolicy => {
-            return Ok(Some(AuthzRequest::on_any(&action, account)))
-        }
+        Op::ListAnalyzers
+        | Op::ValidatePolicy
+        | Op::CheckAccessNotGranted
+        | Op::CheckNoNewAccess
+        | Op::CheckNoPublicAccess => return Ok(Some(AuthzRequest::on_any(&action, account))),
         _ => return Ok(None),
     };
     Ok(Some(match arn {

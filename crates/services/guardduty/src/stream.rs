@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rampart_kit::{db::Db, error::ServiceError};
-use rampart_store::{StreamRecord, Tx};
+use rampart_store::{AuditRecord, StreamRecord, Tx};
 use serde_json::Value;
 
 use crate::{
@@ -19,7 +19,7 @@ use crate::{
     finding,
     lists::IpList,
     model::{self, Detector},
-    signins,
+    org, signins,
 };
 
 /// A detector and its lists, as a batch uses them.
@@ -61,6 +61,27 @@ async fn has_detector(db: &mut Db<'_>, account: &str) -> Result<bool, ServiceErr
     Ok(!page.items.is_empty())
 }
 
+/// The account a record shows joining an organization: Organizations' `CreateAccountResult`
+/// service event of a `SUCCEEDED` request, or a successful `AcceptHandshake` by the invited
+/// account. Auto-enable runs on it ([`org::joined`]).
+fn joined_account(r: &AuditRecord) -> Option<String> {
+    if r.event_source != "organizations.amazonaws.com" || r.error_code.is_some() {
+        return None;
+    }
+    match r.event_name.as_str() {
+        "AcceptHandshake" => r.account_id.clone(),
+        "CreateAccountResult" => {
+            let event: Value = serde_json::from_str(&r.event_json).ok()?;
+            let status = event.pointer("/serviceEventDetails/createAccountStatus")?;
+            (status.get("state").and_then(Value::as_str) == Some("SUCCEEDED"))
+                .then(|| status.get("accountId").and_then(Value::as_str))
+                .flatten()
+                .map(str::to_string)
+        }
+        _ => None,
+    }
+}
+
 /// Looks at `records` and records what they show in `tx`; returns how many findings were
 /// created or updated. Activity from before a detector was created is not its to see.
 pub async fn detect(
@@ -76,6 +97,10 @@ pub async fn detect(
         let Some(account) = r.event.record.account_id.as_deref() else {
             continue;
         };
+        if let Some(new) = joined_account(&r.event.record) {
+            org::joined(&mut db, &new, now).await?;
+            accounts.remove(&new);
+        }
         let watched = match accounts.get(account) {
             Some(w) => *w,
             None => {

@@ -1,0 +1,232 @@
+//! Members, from the delegated administrator: `CreateMembers`, `GetMembers`, `ListMembers`,
+//! `DeleteMembers`, `DisassociateMembers`, `StartMonitoringMembers`, `StopMonitoringMembers`;
+//! and from a member: `GetAdministratorAccount`, `DisassociateFromAdministratorAccount`.
+//!
+//! Organization accounts become members at once, enabled (GuardDuty is turned on in them);
+//! accounts outside the organization would need invitations, which are not built, and are
+//! returned unprocessed.
+
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    error::ServiceError,
+    input::{opt_str, str_list},
+    timestamp::ts,
+};
+use rampart_organizations::common::org_of;
+use rampart_store::Entity;
+use serde_json::{json, Value};
+
+use crate::{
+    detectors::paged,
+    error::GuardDutyError,
+    model,
+    org::{administered, enroll},
+    relation::{self, MemberDoc, DISABLED, ENABLED, REMOVED},
+};
+
+/// Account ids one call may name (AWS's 50).
+const MAX_ACCOUNTS: usize = 50;
+
+fn unprocessed(account: &str, result: &str) -> Value {
+    json!({ "AccountId": account, "Result": result })
+}
+
+/// A member in AWS's `Member` shape.
+fn member_json(admin: &str, e: &Entity, m: &MemberDoc, detector: Option<String>) -> Value {
+    let mut v = json!({
+        "AccountId": m.account,
+        "MasterId": admin,
+        "AdministratorId": admin,
+        "Email": m.email,
+        "RelationshipStatus": m.status,
+        "InvitedAt": ts(e.created_at),
+        "UpdatedAt": ts(e.updated_at),
+    });
+    if let (Some(id), Some(obj)) = (detector, v.as_object_mut()) {
+        obj.insert("DetectorId".into(), json!(id));
+    }
+    v
+}
+
+fn account_ids(input: &Value) -> Result<Vec<String>, ServiceError> {
+    let ids = str_list(input, "AccountIds");
+    if ids.is_empty() || ids.len() > MAX_ACCOUNTS {
+        return Err(GuardDutyError::invalid_input().into());
+    }
+    Ok(ids)
+}
+
+/// `CreateMembers`.
+pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
+    let (_, org, _) = administered(&mut db, ctx, input).await?;
+    let admin = ctx.principal.account_id.clone();
+    let details = input
+        .get("AccountDetails")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    if details.is_empty() || details.len() > MAX_ACCOUNTS {
+        return Err(GuardDutyError::invalid_input().into());
+    }
+    let mut skipped = Vec::new();
+    for d in &details {
+        let account = opt_str(d, "AccountId").unwrap_or_default();
+        let email = opt_str(d, "Email").unwrap_or_default();
+        if account == admin {
+            skipped.push(unprocessed(account, "The request is rejected because the current account cannot be a member of itself."));
+            continue;
+        }
+        let in_org = org_of(&mut db, account).await?.is_some_and(|o| o.id == org.id);
+        if !in_org {
+            skipped.push(unprocessed(account, "The request is rejected because the account is not a member of the organization; invitations are not supported by Rampart."));
+            continue;
+        }
+        if let Some((_, m)) = relation::member(&mut db, &admin, &ctx.region, account).await? {
+            if m.status == ENABLED {
+                skipped.push(unprocessed(account, "The request is rejected because the account is already a member."));
+                continue;
+            }
+        }
+        enroll(&mut db, &admin, &ctx.region, account, email, ctx.now).await?;
+    }
+    Ok(json!({ "UnprocessedAccounts": skipped }))
+}
+
+/// The named members of the caller, with the ids it has no member for.
+async fn named(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+    ids: &[String],
+) -> Result<(Vec<(Entity, MemberDoc)>, Vec<Value>), ServiceError> {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for id in ids {
+        match relation::member(db, &ctx.principal.account_id, &ctx.region, id).await? {
+            Some(m) => found.push(m),
+            None => missing.push(unprocessed(id, "The request is rejected because the input account ID is not associated with the current account.")),
+        }
+    }
+    Ok((found, missing))
+}
+
+async fn shaped(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+    members: &[(Entity, MemberDoc)],
+) -> Result<Vec<Value>, ServiceError> {
+    let mut out = Vec::new();
+    for (e, m) in members {
+        let detector = model::detector_in(db, &m.account, &ctx.region)
+            .await?
+            .map(|d| d.id().to_string());
+        out.push(member_json(&ctx.principal.account_id, e, m, detector));
+    }
+    Ok(out)
+}
+
+/// `GetMembers`.
+pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
+    administered(&mut db, ctx, input).await?;
+    let (found, missing) = named(&mut db, ctx, &account_ids(input)?).await?;
+    let members = shaped(&mut db, ctx, &found).await?;
+    Ok(json!({ "Members": members, "UnprocessedAccounts": missing }))
+}
+
+/// `ListMembers`: with `OnlyAssociated` `true` (the default), members not removed.
+pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
+    administered(&mut db, ctx, input).await?;
+    let only_associated = opt_str(input, "OnlyAssociated") != Some("false");
+    let all = relation::members(&mut db, &ctx.principal.account_id, &ctx.region).await?;
+    let kept: Vec<(Entity, MemberDoc)> = all
+        .into_iter()
+        .filter(|(_, m)| !only_associated || m.status != REMOVED)
+        .collect();
+    let (page, next) = paged(input, kept)?;
+    let members = shaped(&mut db, ctx, &page).await?;
+    let mut out = json!({ "Members": members });
+    if let (Some(n), Some(obj)) = (next, out.as_object_mut()) {
+        obj.insert("NextToken".into(), json!(n));
+    }
+    Ok(out)
+}
+
+/// Sets the status of the named members.
+async fn set_status(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+    status: &str,
+) -> Result<Value, ServiceError> {
+    administered(&mut db, ctx, input).await?;
+    let (found, missing) = named(&mut db, ctx, &account_ids(input)?).await?;
+    for (_, mut m) in found {
+        m.status = status.to_string();
+        relation::put_member(&mut db, &ctx.principal.account_id, &m, ctx.now).await?;
+    }
+    Ok(json!({ "UnprocessedAccounts": missing }))
+}
+
+/// `DisassociateMembers`: the members stay listed (with `OnlyAssociated` `false`) as
+/// `Removed`, and their findings leave the administrator's view.
+pub async fn disassociate(input: &Value, ctx: &CallContext, db: Db<'_>) -> Result<Value, ServiceError> {
+    set_status(input, ctx, db, REMOVED).await
+}
+
+/// `StartMonitoringMembers`.
+pub async fn start_monitoring(input: &Value, ctx: &CallContext, db: Db<'_>) -> Result<Value, ServiceError> {
+    set_status(input, ctx, db, ENABLED).await
+}
+
+/// `StopMonitoringMembers`.
+pub async fn stop_monitoring(input: &Value, ctx: &CallContext, db: Db<'_>) -> Result<Value, ServiceError> {
+    set_status(input, ctx, db, DISABLED).await
+}
+
+/// `DeleteMembers`.
+pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
+    administered(&mut db, ctx, input).await?;
+    let (found, missing) = named(&mut db, ctx, &account_ids(input)?).await?;
+    for (_, m) in found {
+        relation::delete_member(&mut db, &ctx.principal.account_id, &ctx.region, &m.account).await?;
+    }
+    Ok(json!({ "UnprocessedAccounts": missing }))
+}
+
+/// `GetAdministratorAccount` (and the older `GetMasterAccount`, whose member is `Master`).
+pub async fn administrator(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+    member_name: &str,
+) -> Result<Value, ServiceError> {
+    model::detector(&mut db, ctx, opt_str(input, "DetectorId").unwrap_or_default()).await?;
+    let found = relation::administrator_of(&mut db, &ctx.principal.account_id, &ctx.region).await?;
+    let Some((admin, e, m)) = found else {
+        return Ok(json!({}));
+    };
+    Ok(json!({ member_name: {
+        "AccountId": admin,
+        "RelationshipStatus": m.status,
+        "InvitedAt": ts(e.created_at),
+    }}))
+}
+
+/// `DisassociateFromAdministratorAccount`: refused for organization members, whose
+/// relation only the administrator changes (as AWS refuses it).
+pub async fn leave(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
+    model::detector(&mut db, ctx, opt_str(input, "DetectorId").unwrap_or_default()).await?;
+    let found = relation::administrator_of(&mut db, &ctx.principal.account_id, &ctx.region).await?;
+    match found {
+        Some((_, _, m)) if m.by_organization => Err(GuardDutyError::BadRequestException(
+            "The request is rejected because the current account is a member of an organization and cannot disassociate from its GuardDuty administrator.".into(),
+        )
+        .into()),
+        Some((admin, _, mut m)) => {
+            m.status = REMOVED.into();
+            relation::put_member(&mut db, &admin, &m, ctx.now).await?;
+            Ok(json!({}))
+        }
+        None => Ok(json!({})),
+    }
+}

@@ -1,0 +1,204 @@
+//! Organization administration: `EnableOrganizationAdminAccount`,
+//! `DisableOrganizationAdminAccount`, `ListOrganizationAdminAccounts` (the management
+//! account's), `UpdateOrganizationConfiguration`/`DescribeOrganizationConfiguration` (the
+//! delegated administrator's), and [`joined`]: auto-enable for an account that joins the
+//! organization, run by the detection consumer on the join's audit record.
+//!
+//! Rules (AWS's): only the organization's management account names the administrator; it must
+//! be an account of the organization; the organization has one administrator (the same
+//! account in every region).
+
+use chrono::{DateTime, Utc};
+use rampart_kit::{context::CallContext, db::Db, error::ServiceError, input::opt_str};
+use rampart_organizations::common::{org_of, Org};
+use serde_json::{json, Value};
+
+use crate::{
+    detectors::{self, paged},
+    error::GuardDutyError,
+    model::{self, Detector},
+    relation::{self, AdminDoc, MemberDoc, ENABLED},
+};
+
+fn bad(message: &str) -> ServiceError {
+    GuardDutyError::BadRequestException(message.into()).into()
+}
+
+/// The caller's organization, which the caller must manage.
+async fn managed(db: &mut Db<'_>, ctx: &CallContext) -> Result<Org, ServiceError> {
+    let org = org_of(db, &ctx.principal.account_id).await?;
+    org.filter(|o| o.management == ctx.principal.account_id)
+        .ok_or_else(|| {
+            bad("The request is rejected because the current account is not the management account of an organization.")
+        })
+}
+
+/// `EnableOrganizationAdminAccount`.
+pub async fn enable_admin(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    let org = managed(&mut db, ctx).await?;
+    let admin = opt_str(input, "AdminAccountId").unwrap_or_default();
+    let in_org = org_of(&mut db, admin).await?.is_some_and(|o| o.id == org.id);
+    if !in_org {
+        return Err(bad("The request is rejected because the account is not a member of the organization."));
+    }
+    let current = relation::org_admins(&mut db, &org.management).await?;
+    if current.iter().any(|(e, d)| e.name_key == ctx.region || d.admin != admin) {
+        return Err(bad("The request failed because the account is already enabled as the GuardDuty delegated administrator for the organization."));
+    }
+    let doc = AdminDoc {
+        admin: admin.to_string(),
+        auto_enable: "NONE".into(),
+        enabled_at: Some(ctx.now),
+    };
+    relation::put_org_admin(&mut db, &org.management, &ctx.region, &doc, ctx.now).await?;
+    Ok(json!({}))
+}
+
+/// `DisableOrganizationAdminAccount`: the administrator's organization members in the region
+/// are removed with it (their findings are no longer its to see).
+pub async fn disable_admin(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    let org = managed(&mut db, ctx).await?;
+    let admin = opt_str(input, "AdminAccountId").unwrap_or_default();
+    let found = relation::org_admin(&mut db, &org.management, &ctx.region).await?;
+    if !found.is_some_and(|(_, d)| d.admin == admin) {
+        return Err(bad("The request is rejected because the account is not the GuardDuty delegated administrator for the organization."));
+    }
+    for (_, m) in relation::members(&mut db, admin, &ctx.region).await? {
+        if m.by_organization {
+            relation::delete_member(&mut db, admin, &ctx.region, &m.account).await?;
+        }
+    }
+    db.entities()
+        .delete(&org.management, relation::ORG_ADMIN, &ctx.region)
+        .await?;
+    Ok(json!({}))
+}
+
+/// `ListOrganizationAdminAccounts`: the administrator in the caller's region.
+pub async fn list_admins(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    let org = managed(&mut db, ctx).await?;
+    let found = relation::org_admin(&mut db, &org.management, &ctx.region).await?;
+    let items: Vec<Value> = found
+        .into_iter()
+        .map(|(_, d)| json!({ "AdminAccountId": d.admin, "AdminStatus": "ENABLED" }))
+        .collect();
+    let (items, next) = paged(input, items)?;
+    let mut out = json!({ "AdminAccounts": items });
+    if let (Some(n), Some(obj)) = (next, out.as_object_mut()) {
+        obj.insert("NextToken".into(), json!(n));
+    }
+    Ok(out)
+}
+
+/// The organization the caller administers for GuardDuty in its region, with the caller's
+/// own detector (named by the input's `DetectorId`).
+pub async fn administered(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+    input: &Value,
+) -> Result<(Detector, Org, AdminDoc), ServiceError> {
+    let d = model::detector(db, ctx, opt_str(input, "DetectorId").unwrap_or_default()).await?;
+    let org = org_of(db, &ctx.principal.account_id).await?;
+    if let Some(org) = org {
+        if let Some((_, a)) = relation::org_admin(db, &org.management, &ctx.region).await? {
+            if a.admin == ctx.principal.account_id {
+                return Ok((d, org, a));
+            }
+        }
+    }
+    Err(bad("The request is rejected because the current account is not the GuardDuty delegated administrator for the organization."))
+}
+
+/// `UpdateOrganizationConfiguration`: `AutoEnableOrganizationMembers` (or the older
+/// `AutoEnable`, meaning `NEW`), one of them and not both.
+pub async fn update_config(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    let (_, org, mut a) = administered(&mut db, ctx, input).await?;
+    let members = opt_str(input, "AutoEnableOrganizationMembers");
+    let legacy = input.get("AutoEnable").and_then(Value::as_bool);
+    a.auto_enable = match (members, legacy) {
+        (Some(m @ ("NEW" | "ALL" | "NONE")), None) => m.to_string(),
+        (None, Some(true)) => "NEW".into(),
+        (None, Some(false)) => "NONE".into(),
+        _ => return Err(bad("The request is rejected because you must provide a value for either autoEnableOrganizationMembers or autoEnable, but not both.")),
+    };
+    relation::put_org_admin(&mut db, &org.management, &ctx.region, &a, ctx.now).await?;
+    Ok(json!({}))
+}
+
+/// `DescribeOrganizationConfiguration`.
+pub async fn describe_config(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    let (_, _, a) = administered(&mut db, ctx, input).await?;
+    let on = a.auto_enable != "NONE";
+    Ok(json!({
+        "AutoEnable": on,
+        "AutoEnableOrganizationMembers": a.auto_enable,
+        "MemberAccountLimitReached": false,
+    }))
+}
+
+/// Makes `account` a member of each regional administrator of its organization whose
+/// auto-enable is `NEW` or `ALL`, turning GuardDuty on in it: the detection consumer calls
+/// this on the audit record of the account joining (`CreateAccountResult`,
+/// `AcceptHandshake`), so it happens once, after the join has committed.
+pub async fn joined(
+    db: &mut Db<'_>,
+    account: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, ServiceError> {
+    let Some(org) = org_of(db, account).await? else {
+        return Ok(0);
+    };
+    let mut added = 0;
+    for (e, a) in relation::org_admins(db, &org.management).await? {
+        let region = e.name_key;
+        if a.auto_enable == "NONE" || a.admin == account {
+            continue;
+        }
+        if relation::member(db, &a.admin, &region, account).await?.is_some() {
+            continue;
+        }
+        enroll(db, &a.admin, &region, account, "", now).await?;
+        added += 1;
+    }
+    Ok(added)
+}
+
+/// Turns GuardDuty on in an organization account and makes it an enabled member.
+pub async fn enroll(
+    db: &mut Db<'_>,
+    admin: &str,
+    region: &str,
+    account: &str,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    detectors::ensure_enabled(db, account, region, now).await?;
+    let doc = MemberDoc {
+        account: account.to_string(),
+        region: region.to_string(),
+        email: email.to_string(),
+        status: ENABLED.into(),
+        by_organization: true,
+    };
+    relation::put_member(db, admin, &doc, now).await
+}

@@ -1,0 +1,230 @@
+//! How GuardDuty stores an organization's administration and its members.
+//!
+//! - The delegated administrator of an organization in a region is an entity of kind
+//!   [`ORG_ADMIN`] in the organization's management account, keyed by the region; its
+//!   document holds the admin account and the organization's auto-enable setting.
+//! - A member is an entity of kind [`MEMBER`] in the administrator's account, keyed by
+//!   `REGION/ACCOUNT` under the path `/REGION/`; the member account holds a link
+//!   [`LINK_ADMINISTRATOR`] from the region to its administrator, so either side finds the
+//!   relation in one lookup. Cross-account reads of findings follow only these records.
+
+use chrono::{DateTime, Utc};
+use rampart_kit::{db::Db, entity, error::ServiceError};
+use rampart_store::Entity;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{self, Detector};
+
+/// The entity kind of an organization's administrator in a region.
+pub const ORG_ADMIN: &str = "guardduty:org-admin";
+/// The entity kind of a member of an administrator.
+pub const MEMBER: &str = "guardduty:member";
+/// Link (in a member account): region -> administrator account.
+pub const LINK_ADMINISTRATOR: &str = "guardduty:administrator";
+
+/// `RelationshipStatus` of a member whose findings the administrator sees.
+pub const ENABLED: &str = "Enabled";
+/// `RelationshipStatus` of a member whose monitoring is stopped.
+pub const DISABLED: &str = "Disabled";
+/// `RelationshipStatus` of a disassociated member.
+pub const REMOVED: &str = "Removed";
+
+/// An organization's delegated administrator in a region.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdminDoc {
+    /// The administrator account.
+    pub admin: String,
+    /// `AutoEnableOrganizationMembers`: `NEW`, `ALL` or `NONE`.
+    pub auto_enable: String,
+    /// When it was enabled.
+    pub enabled_at: Option<DateTime<Utc>>,
+}
+
+/// A member of an administrator.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemberDoc {
+    /// The member account.
+    pub account: String,
+    /// The region of the relation.
+    pub region: String,
+    /// `Email`.
+    pub email: String,
+    /// `RelationshipStatus`.
+    pub status: String,
+    /// Whether the member came from the organization (not from an invitation).
+    pub by_organization: bool,
+}
+
+/// The name key of a member record.
+pub fn member_key(region: &str, account: &str) -> String {
+    format!("{region}/{account}")
+}
+
+/// The organization's administrator record in `region`, if any.
+pub async fn org_admin(
+    db: &mut Db<'_>,
+    management: &str,
+    region: &str,
+) -> Result<Option<(Entity, AdminDoc)>, ServiceError> {
+    entity::load_doc(db, management, ORG_ADMIN, region).await
+}
+
+/// Every administrator record of the organization (one per region at most).
+pub async fn org_admins(
+    db: &mut Db<'_>,
+    management: &str,
+) -> Result<Vec<(Entity, AdminDoc)>, ServiceError> {
+    let page = db
+        .entities()
+        .list(management, ORG_ADMIN, "/", None, 500)
+        .await?;
+    let mut out = Vec::new();
+    for e in page.items {
+        let doc = entity::read_doc(&e)?;
+        out.push((e, doc));
+    }
+    Ok(out)
+}
+
+/// Writes an administrator record (created or replaced).
+pub async fn put_org_admin(
+    db: &mut Db<'_>,
+    management: &str,
+    region: &str,
+    doc: &AdminDoc,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    if let Some((e, _)) = org_admin(db, management, region).await? {
+        return entity::save_doc(db, e, doc, now).await;
+    }
+    let mut e = new_entity(management, ORG_ADMIN, region, "/", now);
+    entity::write_doc(&mut e, doc, now)?;
+    db.entities().create(&e).await?;
+    Ok(())
+}
+
+fn new_entity(account: &str, kind: &str, key: &str, path: &str, now: DateTime<Utc>) -> Entity {
+    Entity {
+        account_id: account.to_string(),
+        kind: kind.into(),
+        name: key.to_string(),
+        name_key: key.to_string(),
+        id: model::new_id(),
+        path: path.into(),
+        arn: String::new(),
+        created_at: now,
+        updated_at: now,
+        doc: String::new(),
+    }
+}
+
+/// The member record of `account` under `admin` in `region`, if any.
+pub async fn member(
+    db: &mut Db<'_>,
+    admin: &str,
+    region: &str,
+    account: &str,
+) -> Result<Option<(Entity, MemberDoc)>, ServiceError> {
+    entity::load_doc(db, admin, MEMBER, &member_key(region, account)).await
+}
+
+/// Every member record of `admin` in `region`, in account order.
+pub async fn members(
+    db: &mut Db<'_>,
+    admin: &str,
+    region: &str,
+) -> Result<Vec<(Entity, MemberDoc)>, ServiceError> {
+    let path = format!("/{region}/");
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = db
+            .entities()
+            .list(admin, MEMBER, &path, after.as_deref(), 500)
+            .await?;
+        after = page.items.last().map(|e| e.name_key.clone());
+        for e in page.items {
+            let doc = entity::read_doc(&e)?;
+            out.push((e, doc));
+        }
+        if !page.truncated {
+            return Ok(out);
+        }
+    }
+}
+
+/// Writes a member record and the member's link to its administrator.
+pub async fn put_member(
+    db: &mut Db<'_>,
+    admin: &str,
+    doc: &MemberDoc,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    match member(db, admin, &doc.region, &doc.account).await? {
+        Some((e, _)) => entity::save_doc(db, e, doc, now).await?,
+        None => {
+            let key = member_key(&doc.region, &doc.account);
+            let path = format!("/{}/", doc.region);
+            let mut e = new_entity(admin, MEMBER, &key, &path, now);
+            entity::write_doc(&mut e, doc, now)?;
+            db.entities().create(&e).await?;
+        }
+    }
+    db.links()
+        .add(&doc.account, LINK_ADMINISTRATOR, &doc.region, admin)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a member record and the member's link.
+pub async fn delete_member(
+    db: &mut Db<'_>,
+    admin: &str,
+    region: &str,
+    account: &str,
+) -> Result<(), ServiceError> {
+    db.entities()
+        .delete(admin, MEMBER, &member_key(region, account))
+        .await?;
+    db.links()
+        .remove(account, LINK_ADMINISTRATOR, region, admin)
+        .await?;
+    Ok(())
+}
+
+/// The administrator of `account` in `region` and its member record, if it has one.
+pub async fn administrator_of(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+) -> Result<Option<(String, Entity, MemberDoc)>, ServiceError> {
+    for admin in db
+        .links()
+        .targets(account, LINK_ADMINISTRATOR, region)
+        .await?
+    {
+        if let Some((e, doc)) = member(db, &admin, region, account).await? {
+            return Ok(Some((admin, e, doc)));
+        }
+    }
+    Ok(None)
+}
+
+/// The detectors of the administrator's enabled members in `region`: whose findings the
+/// administrator's detector covers.
+pub async fn monitored(
+    db: &mut Db<'_>,
+    admin: &str,
+    region: &str,
+) -> Result<Vec<Detector>, ServiceError> {
+    let mut out = Vec::new();
+    for (_, m) in members(db, admin, region).await? {
+        if m.status != ENABLED {
+            continue;
+        }
+        if let Some(d) = model::detector_in(db, &m.account, region).await? {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}

@@ -129,16 +129,21 @@ pub async fn update_config(
     mut db: Db<'_>,
 ) -> Result<Value, ServiceError> {
     let (_, org, mut a) = administered(&mut db, ctx, input).await?;
-    let members = opt_str(input, "AutoEnableOrganizationMembers");
-    let legacy = input.get("AutoEnable").and_then(Value::as_bool);
-    a.auto_enable = match (members, legacy) {
-        (Some(m @ ("NEW" | "ALL" | "NONE")), None) => m.to_string(),
-        (None, Some(true)) => "NEW".into(),
-        (None, Some(false)) => "NONE".into(),
-        _ => return Err(bad("The request is rejected because you must provide a value for either autoEnableOrganizationMembers or autoEnable, but not both.")),
-    };
+    a.auto_enable = auto_enable_of(input)?;
     relation::put_org_admin(&mut db, &org.management, &ctx.region, &a, ctx.now).await?;
     Ok(json!({}))
+}
+
+/// The auto-enable setting an `UpdateOrganizationConfiguration` input asks for.
+fn auto_enable_of(input: &Value) -> Result<String, ServiceError> {
+    let members = opt_str(input, "AutoEnableOrganizationMembers");
+    let legacy = input.get("AutoEnable").and_then(Value::as_bool);
+    match (members, legacy) {
+        (Some(m @ ("NEW" | "ALL" | "NONE")), None) => Ok(m.to_string()),
+        (None, Some(true)) => Ok("NEW".into()),
+        (None, Some(false)) => Ok("NONE".into()),
+        _ => Err(bad("The request is rejected because you must provide a value for either autoEnableOrganizationMembers or autoEnable, but not both.")),
+    }
 }
 
 /// `DescribeOrganizationConfiguration`.
@@ -201,4 +206,20 @@ pub async fn enroll(
         by_organization: true,
     };
     relation::put_member(db, admin, &doc, now).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_enable_takes_one_of_the_two_members() {
+        let of = |v: Value| auto_enable_of(&v).ok();
+        assert_eq!(of(json!({"AutoEnableOrganizationMembers": "ALL"})).as_deref(), Some("ALL"));
+        assert_eq!(of(json!({"AutoEnable": true})).as_deref(), Some("NEW"));
+        assert_eq!(of(json!({"AutoEnable": false})).as_deref(), Some("NONE"));
+        assert_eq!(of(json!({"AutoEnable": true, "AutoEnableOrganizationMembers": "NEW"})), None);
+        assert_eq!(of(json!({})), None);
+        assert_eq!(of(json!({"AutoEnableOrganizationMembers": "SOME"})), None);
+    }
 }

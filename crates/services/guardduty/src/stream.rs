@@ -152,3 +152,41 @@ pub async fn detect(
     }
     Ok(recorded)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, error: Option<&str>, json: &str) -> AuditRecord {
+        AuditRecord {
+            event_id: "e".into(),
+            event_time: Utc::now(),
+            event_name: name.into(),
+            event_source: "organizations.amazonaws.com".into(),
+            username: None,
+            access_key_id: None,
+            read_only: false,
+            error_code: error.map(str::to_string),
+            account_id: Some("111111111111".into()),
+            resources: Vec::new(),
+            event_json: json.into(),
+        }
+    }
+
+    #[test]
+    fn a_join_is_a_created_account_or_an_accepted_invitation() {
+        let created = r#"{"serviceEventDetails":{"createAccountStatus":{"state":"SUCCEEDED","accountId":"222222222222"}}}"#;
+        let failed = r#"{"serviceEventDetails":{"createAccountStatus":{"state":"FAILED"}}}"#;
+        assert_eq!(
+            joined_account(&record("CreateAccountResult", None, created)).as_deref(),
+            Some("222222222222")
+        );
+        assert_eq!(joined_account(&record("CreateAccountResult", None, failed)), None);
+        assert_eq!(
+            joined_account(&record("AcceptHandshake", None, "{}")).as_deref(),
+            Some("111111111111")
+        );
+        assert_eq!(joined_account(&record("AcceptHandshake", Some("Denied"), "{}")), None);
+        assert_eq!(joined_account(&record("DeclineHandshake", None, "{}")), None);
+    }
+}

@@ -58,7 +58,11 @@ fn account_ids(input: &Value) -> Result<Vec<String>, ServiceError> {
 }
 
 /// `CreateMembers`.
-pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
+pub async fn create(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
     let (_, org, _) = administered(&mut db, ctx, input).await?;
     let admin = ctx.principal.account_id.clone();
     let details = input
@@ -74,17 +78,25 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<
         let account = opt_str(d, "AccountId").unwrap_or_default();
         let email = opt_str(d, "Email").unwrap_or_default();
         if account == admin {
-            skipped.push(unprocessed(account, "The request is rejected because the current account cannot be a member of itself."));
+            skipped.push(unprocessed(
+                account,
+                "The request is rejected because the current account cannot be a member of itself.",
+            ));
             continue;
         }
-        let in_org = org_of(&mut db, account).await?.is_some_and(|o| o.id == org.id);
+        let in_org = org_of(&mut db, account)
+            .await?
+            .is_some_and(|o| o.id == org.id);
         if !in_org {
             skipped.push(unprocessed(account, "The request is rejected because the account is not a member of the organization; invitations are not supported by Rampart."));
             continue;
         }
         if let Some((_, m)) = relation::member(&mut db, &admin, &ctx.region, account).await? {
             if m.status == ENABLED {
-                skipped.push(unprocessed(account, "The request is rejected because the account is already a member."));
+                skipped.push(unprocessed(
+                    account,
+                    "The request is rejected because the account is already a member.",
+                ));
                 continue;
             }
         }
@@ -169,26 +181,43 @@ async fn set_status(
 
 /// `DisassociateMembers`: the members stay listed (with `OnlyAssociated` `false`) as
 /// `Removed`, and their findings leave the administrator's view.
-pub async fn disassociate(input: &Value, ctx: &CallContext, db: Db<'_>) -> Result<Value, ServiceError> {
+pub async fn disassociate(
+    input: &Value,
+    ctx: &CallContext,
+    db: Db<'_>,
+) -> Result<Value, ServiceError> {
     set_status(input, ctx, db, REMOVED).await
 }
 
 /// `StartMonitoringMembers`.
-pub async fn start_monitoring(input: &Value, ctx: &CallContext, db: Db<'_>) -> Result<Value, ServiceError> {
+pub async fn start_monitoring(
+    input: &Value,
+    ctx: &CallContext,
+    db: Db<'_>,
+) -> Result<Value, ServiceError> {
     set_status(input, ctx, db, ENABLED).await
 }
 
 /// `StopMonitoringMembers`.
-pub async fn stop_monitoring(input: &Value, ctx: &CallContext, db: Db<'_>) -> Result<Value, ServiceError> {
+pub async fn stop_monitoring(
+    input: &Value,
+    ctx: &CallContext,
+    db: Db<'_>,
+) -> Result<Value, ServiceError> {
     set_status(input, ctx, db, DISABLED).await
 }
 
 /// `DeleteMembers`.
-pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
+pub async fn delete(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
     administered(&mut db, ctx, input).await?;
     let (found, missing) = named(&mut db, ctx, &account_ids(input)?).await?;
     for (_, m) in found {
-        relation::delete_member(&mut db, &ctx.principal.account_id, &ctx.region, &m.account).await?;
+        relation::delete_member(&mut db, &ctx.principal.account_id, &ctx.region, &m.account)
+            .await?;
     }
     Ok(json!({ "UnprocessedAccounts": missing }))
 }
@@ -200,7 +229,12 @@ pub async fn administrator(
     mut db: Db<'_>,
     member_name: &str,
 ) -> Result<Value, ServiceError> {
-    model::detector(&mut db, ctx, opt_str(input, "DetectorId").unwrap_or_default()).await?;
+    model::detector(
+        &mut db,
+        ctx,
+        opt_str(input, "DetectorId").unwrap_or_default(),
+    )
+    .await?;
     let found = relation::administrator_of(&mut db, &ctx.principal.account_id, &ctx.region).await?;
     let Some((admin, e, m)) = found else {
         return Ok(json!({}));
@@ -214,8 +248,17 @@ pub async fn administrator(
 
 /// `DisassociateFromAdministratorAccount`: refused for organization members, whose
 /// relation only the administrator changes (as AWS refuses it).
-pub async fn leave(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
-    model::detector(&mut db, ctx, opt_str(input, "DetectorId").unwrap_or_default()).await?;
+pub async fn leave(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    model::detector(
+        &mut db,
+        ctx,
+        opt_str(input, "DetectorId").unwrap_or_default(),
+    )
+    .await?;
     let found = relation::administrator_of(&mut db, &ctx.principal.account_id, &ctx.region).await?;
     match found {
         Some((_, _, m)) if m.by_organization => Err(GuardDutyError::BadRequestException(

@@ -41,12 +41,19 @@ pub async fn enable_admin(
 ) -> Result<Value, ServiceError> {
     let org = managed(&mut db, ctx).await?;
     let admin = opt_str(input, "AdminAccountId").unwrap_or_default();
-    let in_org = org_of(&mut db, admin).await?.is_some_and(|o| o.id == org.id);
+    let in_org = org_of(&mut db, admin)
+        .await?
+        .is_some_and(|o| o.id == org.id);
     if !in_org {
-        return Err(bad("The request is rejected because the account is not a member of the organization."));
+        return Err(bad(
+            "The request is rejected because the account is not a member of the organization.",
+        ));
     }
     let current = relation::org_admins(&mut db, &org.management).await?;
-    if current.iter().any(|(e, d)| e.name_key == ctx.region || d.admin != admin) {
+    if current
+        .iter()
+        .any(|(e, d)| e.name_key == ctx.region || d.admin != admin)
+    {
         return Err(bad("The request failed because the account is already enabled as the GuardDuty delegated administrator for the organization."));
     }
     let doc = AdminDoc {
@@ -68,7 +75,7 @@ pub async fn disable_admin(
     let org = managed(&mut db, ctx).await?;
     let admin = opt_str(input, "AdminAccountId").unwrap_or_default();
     let found = relation::org_admin(&mut db, &org.management, &ctx.region).await?;
-    if !found.is_some_and(|(_, d)| d.admin == admin) {
+    if found.is_none_or(|(_, d)| d.admin != admin) {
         return Err(bad("The request is rejected because the account is not the GuardDuty delegated administrator for the organization."));
     }
     for (_, m) in relation::members(&mut db, admin, &ctx.region).await? {
@@ -179,7 +186,10 @@ pub async fn joined(
         if a.auto_enable == "NONE" || a.admin == account {
             continue;
         }
-        if relation::member(db, &a.admin, &region, account).await?.is_some() {
+        if relation::member(db, &a.admin, &region, account)
+            .await?
+            .is_some()
+        {
             continue;
         }
         enroll(db, &a.admin, &region, account, "", now).await?;
@@ -215,10 +225,16 @@ mod tests {
     #[test]
     fn auto_enable_takes_one_of_the_two_members() {
         let of = |v: Value| auto_enable_of(&v).ok();
-        assert_eq!(of(json!({"AutoEnableOrganizationMembers": "ALL"})).as_deref(), Some("ALL"));
+        assert_eq!(
+            of(json!({"AutoEnableOrganizationMembers": "ALL"})).as_deref(),
+            Some("ALL")
+        );
         assert_eq!(of(json!({"AutoEnable": true})).as_deref(), Some("NEW"));
         assert_eq!(of(json!({"AutoEnable": false})).as_deref(), Some("NONE"));
-        assert_eq!(of(json!({"AutoEnable": true, "AutoEnableOrganizationMembers": "NEW"})), None);
+        assert_eq!(
+            of(json!({"AutoEnable": true, "AutoEnableOrganizationMembers": "NEW"})),
+            None
+        );
         assert_eq!(of(json!({})), None);
         assert_eq!(of(json!({"AutoEnableOrganizationMembers": "SOME"})), None);
     }

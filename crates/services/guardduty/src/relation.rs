@@ -255,10 +255,18 @@ mod tests {
         let mut tx = store.begin().await.unwrap();
         let mut db = Db::Write(&mut tx);
         let now = Utc::now();
-        let a_det = detectors::ensure_enabled(&mut db, A, "us-east-1", now).await.unwrap();
-        detectors::ensure_enabled(&mut db, B, "us-east-1", now).await.unwrap();
-        put_member(&mut db, ADMIN, &doc(A, ENABLED), now).await.unwrap();
-        put_member(&mut db, ADMIN, &doc(B, DISABLED), now).await.unwrap();
+        let a_det = detectors::ensure_enabled(&mut db, A, "us-east-1", now)
+            .await
+            .unwrap();
+        detectors::ensure_enabled(&mut db, B, "us-east-1", now)
+            .await
+            .unwrap();
+        put_member(&mut db, ADMIN, &doc(A, ENABLED), now)
+            .await
+            .unwrap();
+        put_member(&mut db, ADMIN, &doc(B, DISABLED), now)
+            .await
+            .unwrap();
         let seen: Vec<String> = monitored(&mut db, ADMIN, "us-east-1")
             .await
             .unwrap()
@@ -267,22 +275,42 @@ mod tests {
             .collect();
         assert_eq!(seen, vec![a_det]);
         // Another region's relation is another relation.
-        assert!(monitored(&mut db, ADMIN, "eu-west-1").await.unwrap().is_empty());
-        let (admin, _, m) = administrator_of(&mut db, A, "us-east-1").await.unwrap().unwrap();
+        assert!(monitored(&mut db, ADMIN, "eu-west-1")
+            .await
+            .unwrap()
+            .is_empty());
+        let (admin, _, m) = administrator_of(&mut db, A, "us-east-1")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((admin.as_str(), m.status.as_str()), (ADMIN, ENABLED));
-        assert!(administrator_of(&mut db, A, "eu-west-1").await.unwrap().is_none());
+        assert!(administrator_of(&mut db, A, "eu-west-1")
+            .await
+            .unwrap()
+            .is_none());
         // Deleting the member ends the relation on both sides.
         delete_member(&mut db, ADMIN, "us-east-1", A).await.unwrap();
-        assert!(administrator_of(&mut db, A, "us-east-1").await.unwrap().is_none());
-        assert!(monitored(&mut db, ADMIN, "us-east-1").await.unwrap().is_empty());
+        assert!(administrator_of(&mut db, A, "us-east-1")
+            .await
+            .unwrap()
+            .is_none());
+        assert!(monitored(&mut db, ADMIN, "us-east-1")
+            .await
+            .unwrap()
+            .is_empty());
         // A member's own detector is turned on, not replaced.
-        let again = detectors::ensure_enabled(&mut db, B, "us-east-1", now).await.unwrap();
+        let again = detectors::ensure_enabled(&mut db, B, "us-east-1", now)
+            .await
+            .unwrap();
         assert_eq!(members(&mut db, ADMIN, "us-east-1").await.unwrap().len(), 1);
         assert_eq!(
-            model::detector_in(&mut db, B, "us-east-1").await.unwrap().unwrap().id(),
+            model::detector_in(&mut db, B, "us-east-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .id(),
             again
         );
-        drop(db);
         drop(tx);
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -181,12 +181,21 @@ mod tests {
             joined_account(&record("CreateAccountResult", None, created)).as_deref(),
             Some("222222222222")
         );
-        assert_eq!(joined_account(&record("CreateAccountResult", None, failed)), None);
+        assert_eq!(
+            joined_account(&record("CreateAccountResult", None, failed)),
+            None
+        );
         assert_eq!(
             joined_account(&record("AcceptHandshake", None, "{}")).as_deref(),
             Some("111111111111")
         );
-        assert_eq!(joined_account(&record("AcceptHandshake", Some("Denied"), "{}")), None);
-        assert_eq!(joined_account(&record("DeclineHandshake", None, "{}")), None);
+        assert_eq!(
+            joined_account(&record("AcceptHandshake", Some("Denied"), "{}")),
+            None
+        );
+        assert_eq!(
+            joined_account(&record("DeclineHandshake", None, "{}")),
+            None
+        );
     }
 }

@@ -67,6 +67,15 @@ def test_delegated_admin_sees_and_archives_member_findings(org):
     assert mgmt_gd.list_organization_admin_accounts()["AdminAccounts"] == [
         {"AdminAccountId": admin, "AdminStatus": "ENABLED"}
     ]
+    # As in AWS, Organizations shows it as GuardDuty's delegated administrator.
+    delegated = orgs.list_delegated_administrators(ServicePrincipal="guardduty.amazonaws.com")
+    assert [d["Id"] for d in delegated["DelegatedAdministrators"]] == [admin]
+    # The same administrator in another region; another account in none.
+    mgmt_west = server.client("guardduty", region="eu-west-1")
+    with pytest.raises(ClientError) as e:
+        mgmt_west.enable_organization_admin_account(AdminAccountId=member)
+    assert code(e) == "BadRequestException"
+    mgmt_west.enable_organization_admin_account(AdminAccountId=admin)
 
     # The administrator makes the member a member: GuardDuty is turned on in it at once.
     admin_det = detector(admin_gd)
@@ -174,3 +183,23 @@ def test_auto_enable_new_accounts(org):
     assert len(late_det) == 1
     assert late_gd.get_detector(DetectorId=late_det[0])["Status"] == "ENABLED"
     assert gd_of(server, member).list_detectors()["DetectorIds"] == []
+
+    # ALL takes in the accounts already there (the management account too).
+    admin_gd.update_organization_configuration(DetectorId=admin_det, AutoEnableOrganizationMembers="ALL")
+    accounts = sorted(m["AccountId"] for m in admin_gd.list_members(DetectorId=admin_det)["Members"])
+    mgmt = server.client("sts").get_caller_identity()["Account"]
+    assert accounts == sorted([late, member, mgmt])
+    assert len(gd_of(server, member).list_detectors()["DetectorIds"]) == 1
+
+    # An account removed from the organization leaves the administrator's members.
+    orgs.remove_account_from_organization(AccountId=late)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        statuses = {
+            m["AccountId"]: m["RelationshipStatus"]
+            for m in admin_gd.list_members(DetectorId=admin_det, OnlyAssociated="false")["Members"]
+        }
+        if statuses[late] == "Removed":
+            break
+        time.sleep(0.1)
+    assert statuses[late] == "Removed"

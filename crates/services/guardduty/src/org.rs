@@ -6,11 +6,16 @@
 //!
 //! Rules (AWS's): only the organization's management account names the administrator; it must
 //! be an account of the organization; the organization has one administrator (the same
-//! account in every region).
+//! account in every region), and it is registered as the organization's delegated
+//! administrator for `guardduty.amazonaws.com` in Organizations (as AWS registers it; disabling
+//! it leaves that registration, which `DeregisterDelegatedAdministrator` removes).
 
 use chrono::{DateTime, Utc};
 use rampart_kit::{context::CallContext, db::Db, error::ServiceError, input::opt_str};
-use rampart_organizations::common::{org_of, Org};
+use rampart_organizations::{
+    common::{org_of, Org},
+    delegated,
+};
 use serde_json::{json, Value};
 
 use crate::{
@@ -19,6 +24,9 @@ use crate::{
     model::{self, Detector},
     relation::{self, AdminDoc, MemberDoc, ENABLED},
 };
+
+/// GuardDuty's service principal, under which Organizations records its administrator.
+const SERVICE: &str = "guardduty.amazonaws.com";
 
 fn bad(message: &str) -> ServiceError {
     GuardDutyError::BadRequestException(message.into()).into()
@@ -50,12 +58,15 @@ pub async fn enable_admin(
         ));
     }
     let current = relation::org_admins(&mut db, &org.management).await?;
-    if current
+    let registered = delegated::registered_for_service(&mut db, &org, SERVICE).await?;
+    let taken = current
         .iter()
         .any(|(e, d)| e.name_key == ctx.region || d.admin != admin)
-    {
+        || registered.iter().any(|r| r != admin);
+    if taken {
         return Err(bad("The request failed because the account is already enabled as the GuardDuty delegated administrator for the organization."));
     }
+    delegated::register_for_service(&mut db, &org, admin, SERVICE, ctx.now).await?;
     let doc = AdminDoc {
         admin: admin.to_string(),
         auto_enable: "NONE".into(),
@@ -138,6 +149,9 @@ pub async fn update_config(
     let (_, org, mut a) = administered(&mut db, ctx, input).await?;
     a.auto_enable = auto_enable_of(input)?;
     relation::put_org_admin(&mut db, &org.management, &ctx.region, &a, ctx.now).await?;
+    if a.auto_enable == "ALL" {
+        enroll_all(&mut db, &org, &a.admin, &ctx.region, ctx.now).await?;
+    }
     Ok(json!({}))
 }
 
@@ -151,6 +165,30 @@ fn auto_enable_of(input: &Value) -> Result<String, ServiceError> {
         (None, Some(false)) => Ok("NONE".into()),
         _ => Err(bad("The request is rejected because you must provide a value for either autoEnableOrganizationMembers or autoEnable, but not both.")),
     }
+}
+
+/// `ALL`: every active account of the organization but the administrator becomes an enabled
+/// member, the ones removed or stopped before included (AWS does this within 24 hours;
+/// Rampart in the call that sets it).
+async fn enroll_all(
+    db: &mut Db<'_>,
+    org: &Org,
+    admin: &str,
+    region: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    for account in rampart_organizations::accounts::active_ids(db, org).await? {
+        if account == admin {
+            continue;
+        }
+        let current = relation::member(db, admin, region, &account).await?;
+        if current.as_ref().is_some_and(|(_, m)| m.status == ENABLED) {
+            continue;
+        }
+        let email = current.map(|(_, m)| m.email).unwrap_or_default();
+        enroll(db, admin, region, &account, &email, now).await?;
+    }
+    Ok(())
 }
 
 /// `DescribeOrganizationConfiguration`.
@@ -196,6 +234,25 @@ pub async fn joined(
         added += 1;
     }
     Ok(added)
+}
+
+/// Removes `account`, which has left its organization, from its organization administrators
+/// (`Removed`, in every region it has a detector in): they no longer see its findings.
+pub async fn left(db: &mut Db<'_>, account: &str, now: DateTime<Utc>) -> Result<(), ServiceError> {
+    let page = db
+        .entities()
+        .list(account, model::DETECTOR, "/", None, 500)
+        .await?;
+    for d in page.items {
+        let region = d.name_key;
+        if let Some((admin, _, mut m)) = relation::administrator_of(db, account, &region).await? {
+            if m.by_organization {
+                m.status = relation::REMOVED.into();
+                relation::put_member(db, &admin, &m, now).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Turns GuardDuty on in an organization account and makes it an enabled member.

@@ -10,6 +10,7 @@
 
 use chrono::{DateTime, Utc};
 use rampart_kit::{db::Db, entity, error::ServiceError};
+use rampart_organizations::common::org_of;
 use rampart_store::Entity;
 use serde::{Deserialize, Serialize};
 
@@ -211,15 +212,24 @@ pub async fn administrator_of(
 }
 
 /// The detectors of the administrator's enabled members in `region`: whose findings the
-/// administrator's detector covers.
+/// administrator's detector covers. An organization member counts only while it is in the
+/// administrator's organization.
 pub async fn monitored(
     db: &mut Db<'_>,
     admin: &str,
     region: &str,
 ) -> Result<Vec<Detector>, ServiceError> {
+    let all = members(db, admin, region).await?;
+    if all.is_empty() {
+        return Ok(Vec::new());
+    }
+    let org = org_of(db, admin).await?.map(|o| o.id);
     let mut out = Vec::new();
-    for (_, m) in members(db, admin, region).await? {
+    for (_, m) in all {
         if m.status != ENABLED {
+            continue;
+        }
+        if m.by_organization && org_of(db, &m.account).await?.map(|o| o.id) != org {
             continue;
         }
         if let Some(d) = model::detector_in(db, &m.account, region).await? {

@@ -61,22 +61,36 @@ async fn has_detector(db: &mut Db<'_>, account: &str) -> Result<bool, ServiceErr
     Ok(!page.items.is_empty())
 }
 
-/// The account a record shows joining an organization: Organizations' `CreateAccountResult`
-/// service event of a `SUCCEEDED` request, or a successful `AcceptHandshake` by the invited
-/// account. Auto-enable runs on it ([`org::joined`]).
-fn joined_account(r: &AuditRecord) -> Option<String> {
+/// An account joining or leaving an organization, as an audit record shows it.
+#[derive(Debug, PartialEq)]
+enum Change {
+    Joined(String),
+    Left(String),
+}
+
+/// The organization change a record shows: Organizations' `CreateAccountResult` service
+/// event of a `SUCCEEDED` request or a successful `AcceptHandshake` by the invited account
+/// (a join: auto-enable runs on it, [`org::joined`]); a successful `LeaveOrganization` or
+/// `RemoveAccountFromOrganization` (a departure: [`org::left`]).
+fn membership_change(r: &AuditRecord) -> Option<Change> {
     if r.event_source != "organizations.amazonaws.com" || r.error_code.is_some() {
         return None;
     }
+    let parsed = || serde_json::from_str::<Value>(&r.event_json).ok();
+    let text = |v: &Value, path: &str| v.pointer(path).and_then(Value::as_str).map(str::to_string);
     match r.event_name.as_str() {
-        "AcceptHandshake" => r.account_id.clone(),
+        "AcceptHandshake" => r.account_id.clone().map(Change::Joined),
+        "LeaveOrganization" => r.account_id.clone().map(Change::Left),
+        "RemoveAccountFromOrganization" => {
+            text(&parsed()?, "/requestParameters/accountId").map(Change::Left)
+        }
         "CreateAccountResult" => {
-            let event: Value = serde_json::from_str(&r.event_json).ok()?;
-            let status = event.pointer("/serviceEventDetails/createAccountStatus")?;
-            (status.get("state").and_then(Value::as_str) == Some("SUCCEEDED"))
-                .then(|| status.get("accountId").and_then(Value::as_str))
+            let event = parsed()?;
+            let status = "/serviceEventDetails/createAccountStatus";
+            (text(&event, &format!("{status}/state")).as_deref() == Some("SUCCEEDED"))
+                .then(|| text(&event, &format!("{status}/accountId")))
                 .flatten()
-                .map(str::to_string)
+                .map(Change::Joined)
         }
         _ => None,
     }
@@ -97,9 +111,13 @@ pub async fn detect(
         let Some(account) = r.event.record.account_id.as_deref() else {
             continue;
         };
-        if let Some(new) = joined_account(&r.event.record) {
-            org::joined(&mut db, &new, now).await?;
-            accounts.remove(&new);
+        match membership_change(&r.event.record) {
+            Some(Change::Joined(new)) => {
+                org::joined(&mut db, &new, now).await?;
+                accounts.remove(&new);
+            }
+            Some(Change::Left(gone)) => org::left(&mut db, &gone, now).await?,
+            None => {}
         }
         let watched = match accounts.get(account) {
             Some(w) => *w,
@@ -174,28 +192,31 @@ mod tests {
     }
 
     #[test]
-    fn a_join_is_a_created_account_or_an_accepted_invitation() {
+    fn joins_and_departures_are_read_from_organizations_records() {
         let created = r#"{"serviceEventDetails":{"createAccountStatus":{"state":"SUCCEEDED","accountId":"222222222222"}}}"#;
         let failed = r#"{"serviceEventDetails":{"createAccountStatus":{"state":"FAILED"}}}"#;
+        let removed = r#"{"requestParameters":{"accountId":"333333333333"}}"#;
+        let change = |name, error, json| membership_change(&record(name, error, json));
+        let joined = |a: &str| Some(Change::Joined(a.into()));
+        let left = |a: &str| Some(Change::Left(a.into()));
         assert_eq!(
-            joined_account(&record("CreateAccountResult", None, created)).as_deref(),
-            Some("222222222222")
+            change("CreateAccountResult", None, created),
+            joined("222222222222")
+        );
+        assert_eq!(change("CreateAccountResult", None, failed), None);
+        assert_eq!(
+            change("AcceptHandshake", None, "{}"),
+            joined("111111111111")
+        );
+        assert_eq!(change("AcceptHandshake", Some("Denied"), "{}"), None);
+        assert_eq!(change("DeclineHandshake", None, "{}"), None);
+        assert_eq!(
+            change("LeaveOrganization", None, "{}"),
+            left("111111111111")
         );
         assert_eq!(
-            joined_account(&record("CreateAccountResult", None, failed)),
-            None
-        );
-        assert_eq!(
-            joined_account(&record("AcceptHandshake", None, "{}")).as_deref(),
-            Some("111111111111")
-        );
-        assert_eq!(
-            joined_account(&record("AcceptHandshake", Some("Denied"), "{}")),
-            None
-        );
-        assert_eq!(
-            joined_account(&record("DeclineHandshake", None, "{}")),
-            None
+            change("RemoveAccountFromOrganization", None, removed),
+            left("333333333333")
         );
     }
 }

@@ -100,6 +100,9 @@ def test_delegated_admin_sees_and_archives_member_findings(org):
     got = admin_gd.get_members(DetectorId=admin_det, AccountIds=[member, "111111111111"])
     assert [m["AccountId"] for m in got["Members"]] == [member]
     assert [u["AccountId"] for u in got["UnprocessedAccounts"]] == ["111111111111"]
+    configs = admin_gd.get_member_detectors(DetectorId=admin_det, AccountIds=[member])
+    assert [c["AccountId"] for c in configs["MemberDataSourceConfigurations"]] == [member]
+    assert {f["Name"] for f in configs["MemberDataSourceConfigurations"][0]["Features"]} >= {"CLOUD_TRAIL"}
     administrator = member_gd.get_administrator_account(DetectorId=member_det)["Administrator"]
     assert (administrator["AccountId"], administrator["RelationshipStatus"]) == (admin, "Enabled")
 

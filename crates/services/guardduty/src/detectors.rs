@@ -237,7 +237,7 @@ pub async fn ensure_enabled(
 }
 
 /// The features as `GetDetector` reports them.
-fn features_out(d: &Detector) -> Value {
+pub(crate) fn features_out(d: &Detector) -> Value {
     let mut out = Vec::new();
     for (name, _) in FEATURES {
         let Some(f) = d.doc.features.get(*name) else {
@@ -268,7 +268,7 @@ fn features_out(d: &Detector) -> Value {
 }
 
 /// The older `DataSources` view of the features.
-fn data_sources_out(d: &Detector) -> Value {
+pub(crate) fn data_sources_out(d: &Detector) -> Value {
     let on = |name: &str| {
         d.doc
             .features

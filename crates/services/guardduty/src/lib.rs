@@ -92,6 +92,7 @@ routes! {
         DescribeOrganizationConfiguration => Read, |i, c, d| org::describe_config(i, c, d);
         CreateMembers => Write, |i, c, d| members::create(i, c, d);
         GetMembers => Read, |i, c, d| members::get(i, c, d);
+        GetMemberDetectors => Read, |i, c, d| members::detectors(i, c, d);
         ListMembers => Read, |i, c, d| members::list(i, c, d);
         DeleteMembers => Write, |i, c, d| members::delete(i, c, d);
         DisassociateMembers => Write, |i, c, d| members::disassociate(i, c, d);
@@ -112,7 +113,7 @@ routes! {
         ListPublishingDestinations, UpdatePublishingDestination,
         // Invitations, member detectors, organization statistics.
         AcceptAdministratorInvitation, AcceptInvitation, DeclineInvitations,
-        DeleteInvitations, GetInvitationsCount, GetMemberDetectors, GetOrganizationStatistics,
+        DeleteInvitations, GetInvitationsCount, GetOrganizationStatistics,
         InviteMembers, ListInvitations, UpdateMemberDetectors,
         // Malware protection, coverage, usage.
         CreateMalwareProtectionPlan, DeleteMalwareProtectionPlan, DescribeMalwareScans,

@@ -18,7 +18,7 @@ use rampart_store::Entity;
 use serde_json::{json, Value};
 
 use crate::{
-    detectors::paged,
+    detectors::{self, paged},
     error::GuardDutyError,
     model,
     org::{administered, enroll},
@@ -220,6 +220,31 @@ pub async fn delete(
             .await?;
     }
     Ok(json!({ "UnprocessedAccounts": missing }))
+}
+
+/// `GetMemberDetectors`: the protection plans of the named members' detectors.
+pub async fn detectors(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    administered(&mut db, ctx, input).await?;
+    let (found, mut missing) = named(&mut db, ctx, &account_ids(input)?).await?;
+    let mut configs = Vec::new();
+    for (_, m) in found {
+        match model::detector_in(&mut db, &m.account, &ctx.region).await? {
+            Some(d) => configs.push(json!({
+                "AccountId": m.account,
+                "DataSources": detectors::data_sources_out(&d),
+                "Features": detectors::features_out(&d),
+            })),
+            None => missing.push(unprocessed(
+                &m.account,
+                "The request is rejected because the member account has no detector.",
+            )),
+        }
+    }
+    Ok(json!({ "MemberDataSourceConfigurations": configs, "UnprocessedAccounts": missing }))
 }
 
 /// `GetAdministratorAccount` (and the older `GetMasterAccount`, whose member is `Master`).

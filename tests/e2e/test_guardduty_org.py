@@ -79,19 +79,24 @@ def test_delegated_admin_sees_and_archives_member_findings(org):
 
     # The administrator makes the member a member: GuardDuty is turned on in it at once.
     admin_det = detector(admin_gd)
+    # Only the organization's administrator adds organization accounts.
+    refused = member_gd.create_members(
+        DetectorId=detector(member_gd), AccountDetails=[{"AccountId": admin, "Email": "a@example.com"}]
+    )
+    assert [u["AccountId"] for u in refused["UnprocessedAccounts"]] == [admin]
     with pytest.raises(ClientError) as e:
-        member_gd.create_members(
-            DetectorId=detector(member_gd), AccountDetails=[{"AccountId": admin, "Email": "a@example.com"}]
+        member_gd.update_organization_configuration(
+            DetectorId=member_gd.list_detectors()["DetectorIds"][0], AutoEnableOrganizationMembers="NEW"
         )
     assert code(e) == "BadRequestException"
     out = admin_gd.create_members(
         DetectorId=admin_det,
         AccountDetails=[
             {"AccountId": member, "Email": "workload@example.com"},
-            {"AccountId": "999999999999", "Email": "outsider@example.com"},
+            {"AccountId": admin, "Email": "security@example.com"},
         ],
     )
-    assert [u["AccountId"] for u in out["UnprocessedAccounts"]] == ["999999999999"]
+    assert [u["AccountId"] for u in out["UnprocessedAccounts"]] == [admin]
     listed = admin_gd.list_members(DetectorId=admin_det)["Members"]
     assert [(m["AccountId"], m["RelationshipStatus"]) for m in listed] == [(member, "Enabled")]
     member_det = member_gd.list_detectors()["DetectorIds"][0]
@@ -147,10 +152,12 @@ def test_delegated_admin_sees_and_archives_member_findings(org):
     assert admin_gd.list_members(DetectorId=admin_det, OnlyAssociated="false")["Members"] == []
     assert "Administrator" not in member_gd.get_administrator_account(DetectorId=member_det)
 
+    admin_gd.create_members(DetectorId=admin_det, AccountDetails=[{"AccountId": member, "Email": "w@example.com"}])
     mgmt_gd.disable_organization_admin_account(AdminAccountId=admin)
     assert mgmt_gd.list_organization_admin_accounts()["AdminAccounts"] == []
+    assert admin_gd.list_members(DetectorId=admin_det, OnlyAssociated="false")["Members"] == []
     with pytest.raises(ClientError) as e:
-        admin_gd.list_members(DetectorId=admin_det)
+        admin_gd.describe_organization_configuration(DetectorId=admin_det)
     assert code(e) == "BadRequestException"
 
 
@@ -206,3 +213,55 @@ def test_auto_enable_new_accounts(org):
             break
         time.sleep(0.1)
     assert statuses[late] == "Removed"
+
+
+def test_invitations_for_an_account_outside_the_organization(org):
+    server, orgs, admin, member = org
+    outsider = create_account(orgs, "outsider", "outsider@example.com")
+    orgs.remove_account_from_organization(AccountId=outsider)
+    admin_gd = gd_of(server, admin)
+    admin_det = detector(admin_gd)
+    out_gd = gd_of(server, outsider)
+    out_det = detector(out_gd)
+
+    admin_gd.create_members(DetectorId=admin_det, AccountDetails=[{"AccountId": outsider, "Email": "o@example.com"}])
+    assert admin_gd.list_members(DetectorId=admin_det)["Members"] == []
+    created = admin_gd.list_members(DetectorId=admin_det, OnlyAssociated="false")["Members"]
+    assert [m["RelationshipStatus"] for m in created] == ["Created"]
+    assert out_gd.get_invitations_count()["InvitationsCount"] == 0
+    # Monitoring cannot start what was never accepted.
+    started = admin_gd.start_monitoring_members(DetectorId=admin_det, AccountIds=[outsider])
+    assert [u["AccountId"] for u in started["UnprocessedAccounts"]] == [outsider]
+
+    assert admin_gd.invite_members(DetectorId=admin_det, AccountIds=[outsider])["UnprocessedAccounts"] == []
+    invitations = out_gd.list_invitations()["Invitations"]
+    assert [(i["AccountId"], i["RelationshipStatus"]) for i in invitations] == [(admin, "Invited")]
+    assert out_gd.get_invitations_count()["InvitationsCount"] == 1
+    with pytest.raises(ClientError) as e:
+        out_gd.accept_administrator_invitation(DetectorId=out_det, AdministratorId=admin, InvitationId="0" * 32)
+    assert code(e) == "BadRequestException"
+
+    # Declined, invited again, accepted: the administrator sees the outsider's findings.
+    out_gd.decline_invitations(AccountIds=[admin])
+    assert out_gd.get_invitations_count()["InvitationsCount"] == 0
+    admin_gd.invite_members(DetectorId=admin_det, AccountIds=[outsider])
+    invitation = out_gd.list_invitations()["Invitations"][0]["InvitationId"]
+    out_gd.accept_administrator_invitation(DetectorId=out_det, AdministratorId=admin, InvitationId=invitation)
+    listed = admin_gd.list_members(DetectorId=admin_det)["Members"]
+    assert [(m["AccountId"], m["RelationshipStatus"]) for m in listed] == [(outsider, "Enabled")]
+    assert out_gd.get_administrator_account(DetectorId=out_det)["Administrator"]["AccountId"] == admin
+
+    key, secret = member_root(server, outsider)
+    kali = server.client(
+        "sts", key=key, secret=secret, region=REGION, config=Config(user_agent_extra="Linux/6.6.9-amd64.kali")
+    )
+    kali.get_caller_identity()
+    criteria = {"Criterion": {"type": {"Eq": [KALI]}}}
+    ids = wait_ids(admin_gd, admin_det, criteria)
+    assert len(ids) == 1
+
+    # An invited member may leave; its findings leave the administrator's view.
+    out_gd.disassociate_from_administrator_account(DetectorId=out_det)
+    gone = admin_gd.list_members(DetectorId=admin_det, OnlyAssociated="false")["Members"]
+    assert [m["RelationshipStatus"] for m in gone] == ["Resigned"]
+    assert admin_gd.list_findings(DetectorId=admin_det, FindingCriteria=criteria)["FindingIds"] == []

@@ -13,7 +13,8 @@
 //! - [`threatlists`]: trusted IP lists and threat lists; [`lists`]: their entries;
 //!   [`fetch`]: reading a list file from Rampart's S3 on the caller's behalf.
 //! - [`org`]: the organization's delegated administrator and auto-enable; [`members`]: the
-//!   administrator's members; [`relation`]: how both are stored. An administrator's
+//!   administrator's members; [`invitations`]: members outside the organization;
+//!   [`relation`]: how they are stored. An administrator's
 //!   `ListFindings`/`GetFindings`/`GetFindingsStatistics`/`ArchiveFindings` cover its
 //!   enabled members' findings in its region ([`findings`]).
 //! - [`model`]: how detectors, findings and lists are stored.
@@ -32,6 +33,7 @@ pub mod fetch;
 pub mod filters;
 pub mod finding;
 pub mod findings;
+pub mod invitations;
 pub mod lists;
 pub mod members;
 pub mod model;
@@ -103,6 +105,14 @@ routes! {
         GetMasterAccount => Read, |i, c, d| members::administrator(i, c, d, "Master");
         DisassociateFromAdministratorAccount => Write, |i, c, d| members::leave(i, c, d);
         DisassociateFromMasterAccount => Write, |i, c, d| members::leave(i, c, d);
+        InviteMembers => Write, |i, c, d| invitations::invite(i, c, d);
+        ListInvitations => Read, |i, c, d| invitations::list(i, c, d);
+        GetInvitationsCount => Read, |i, c, d| invitations::count(i, c, d);
+        AcceptAdministratorInvitation => Write,
+            |i, c, d| invitations::accept(i, c, d, "AdministratorId");
+        AcceptInvitation => Write, |i, c, d| invitations::accept(i, c, d, "MasterId");
+        DeclineInvitations => Write, |i, c, d| invitations::decline(i, c, d);
+        DeleteInvitations => Write, |i, c, d| invitations::decline(i, c, d);
     }
     not_built {
         // Entity sets, publishing destinations.
@@ -111,10 +121,8 @@ routes! {
         ListTrustedEntitySets, UpdateThreatEntitySet, UpdateTrustedEntitySet,
         CreatePublishingDestination, DeletePublishingDestination, DescribePublishingDestination,
         ListPublishingDestinations, UpdatePublishingDestination,
-        // Invitations, member detectors, organization statistics.
-        AcceptAdministratorInvitation, AcceptInvitation, DeclineInvitations,
-        DeleteInvitations, GetInvitationsCount, GetOrganizationStatistics,
-        InviteMembers, ListInvitations, UpdateMemberDetectors,
+        // Member detector updates, organization statistics.
+        GetOrganizationStatistics, UpdateMemberDetectors,
         // Malware protection, coverage, usage.
         CreateMalwareProtectionPlan, DeleteMalwareProtectionPlan, DescribeMalwareScans,
         GetMalwareProtectionPlan, GetMalwareScan, GetMalwareScanSettings,
@@ -141,9 +149,11 @@ async fn authorize(
         | Op::ListDetectors
         | Op::EnableOrganizationAdminAccount
         | Op::DisableOrganizationAdminAccount
-        | Op::ListOrganizationAdminAccounts => {
-            return Ok(Some(AuthzRequest::on_any(&action, account)))
-        }
+        | Op::ListOrganizationAdminAccounts
+        | Op::ListInvitations
+        | Op::GetInvitationsCount
+        | Op::DeclineInvitations
+        | Op::DeleteInvitations => return Ok(Some(AuthzRequest::on_any(&action, account))),
         Op::TagResource | Op::UntagResource | Op::ListTagsForResource => {
             opt_str(input, "ResourceArn")
                 .unwrap_or_default()

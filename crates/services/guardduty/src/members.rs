@@ -13,7 +13,7 @@ use rampart_kit::{
     input::{opt_str, str_list},
     timestamp::ts,
 };
-use rampart_organizations::common::org_of;
+use rampart_organizations::common::{org_of, Org};
 use rampart_store::Entity;
 use serde_json::{json, Value};
 
@@ -21,8 +21,8 @@ use crate::{
     detectors::{self, paged},
     error::GuardDutyError,
     model,
-    org::{administered, enroll},
-    relation::{self, MemberDoc, DISABLED, ENABLED, REMOVED},
+    org::enroll,
+    relation::{self, MemberDoc, CREATED, DISABLED, ENABLED, INVITED, REMOVED, RESIGNED},
 };
 
 /// Account ids one call may name (AWS's 50).
@@ -40,7 +40,7 @@ fn member_json(admin: &str, e: &Entity, m: &MemberDoc, detector: Option<String>)
         "AdministratorId": admin,
         "Email": m.email,
         "RelationshipStatus": m.status,
-        "InvitedAt": ts(e.created_at),
+        "InvitedAt": ts(m.invited_at.unwrap_or(e.created_at)),
         "UpdatedAt": ts(e.updated_at),
     });
     if let (Some(id), Some(obj)) = (detector, v.as_object_mut()) {
@@ -57,14 +57,28 @@ fn account_ids(input: &Value) -> Result<Vec<String>, ServiceError> {
     Ok(ids)
 }
 
-/// `CreateMembers`.
+/// `CreateMembers`: accounts of the caller's organization become enabled members at once
+/// (only the organization's GuardDuty administrator may add them); other accounts are added
+/// `Created`, for `InviteMembers`.
 pub async fn create(
     input: &Value,
     ctx: &CallContext,
     mut db: Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let (_, org, _) = administered(&mut db, ctx, input).await?;
+    model::detector(
+        &mut db,
+        ctx,
+        opt_str(input, "DetectorId").unwrap_or_default(),
+    )
+    .await?;
     let admin = ctx.principal.account_id.clone();
+    let org = org_of(&mut db, &admin).await?;
+    let org_admin = match &org {
+        Some(o) => relation::org_admin(&mut db, &o.management, &ctx.region)
+            .await?
+            .is_some_and(|(_, a)| a.admin == admin),
+        None => false,
+    };
     let details = input
         .get("AccountDetails")
         .and_then(Value::as_array)
@@ -77,32 +91,63 @@ pub async fn create(
     for d in &details {
         let account = opt_str(d, "AccountId").unwrap_or_default();
         let email = opt_str(d, "Email").unwrap_or_default();
-        if account == admin {
-            skipped.push(unprocessed(
-                account,
-                "The request is rejected because the current account cannot be a member of itself.",
-            ));
+        if let Some(why) = refusal(&mut db, ctx, account, org.as_ref(), org_admin).await? {
+            skipped.push(unprocessed(account, why));
             continue;
         }
-        let in_org = org_of(&mut db, account)
-            .await?
-            .is_some_and(|o| o.id == org.id);
-        if !in_org {
-            skipped.push(unprocessed(account, "The request is rejected because the account is not a member of the organization; invitations are not supported by Rampart."));
-            continue;
+        let same_org = match &org {
+            Some(o) => org_of(&mut db, account)
+                .await?
+                .is_some_and(|m| m.id == o.id),
+            None => false,
+        };
+        if same_org {
+            enroll(&mut db, &admin, &ctx.region, account, email, ctx.now).await?;
+        } else {
+            let doc = MemberDoc {
+                account: account.to_string(),
+                region: ctx.region.clone(),
+                email: email.to_string(),
+                status: CREATED.into(),
+                ..Default::default()
+            };
+            relation::put_member(&mut db, &admin, &doc, ctx.now).await?;
         }
-        if let Some((_, m)) = relation::member(&mut db, &admin, &ctx.region, account).await? {
-            if m.status == ENABLED {
-                skipped.push(unprocessed(
-                    account,
-                    "The request is rejected because the account is already a member.",
-                ));
-                continue;
-            }
-        }
-        enroll(&mut db, &admin, &ctx.region, account, email, ctx.now).await?;
     }
     Ok(json!({ "UnprocessedAccounts": skipped }))
+}
+
+/// Why `CreateMembers` passes over an account, if it does.
+async fn refusal(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+    account: &str,
+    org: Option<&Org>,
+    org_admin: bool,
+) -> Result<Option<&'static str>, ServiceError> {
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Some(
+            "The request is rejected because the account ID is not valid.",
+        ));
+    }
+    if account == ctx.principal.account_id {
+        return Ok(Some(
+            "The request is rejected because the current account cannot be a member of itself.",
+        ));
+    }
+    if let Some(o) = org {
+        let same_org = org_of(db, account).await?.is_some_and(|m| m.id == o.id);
+        if same_org && !org_admin {
+            return Ok(Some("The request is rejected because the account is in the organization: only the organization's GuardDuty delegated administrator can add it."));
+        }
+    }
+    let current = relation::member(db, &ctx.principal.account_id, &ctx.region, account).await?;
+    if current.is_some_and(|(_, m)| m.status == ENABLED || m.status == INVITED) {
+        return Ok(Some(
+            "The request is rejected because the account is already a member.",
+        ));
+    }
+    Ok(None)
 }
 
 /// The named members of the caller, with the ids it has no member for.
@@ -139,20 +184,31 @@ async fn shaped(
 
 /// `GetMembers`.
 pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
-    administered(&mut db, ctx, input).await?;
+    model::detector(
+        &mut db,
+        ctx,
+        opt_str(input, "DetectorId").unwrap_or_default(),
+    )
+    .await?;
     let (found, missing) = named(&mut db, ctx, &account_ids(input)?).await?;
     let members = shaped(&mut db, ctx, &found).await?;
     Ok(json!({ "Members": members, "UnprocessedAccounts": missing }))
 }
 
-/// `ListMembers`: with `OnlyAssociated` `true` (the default), members not removed.
+/// `ListMembers`: with `OnlyAssociated` `true` (the default), the associated members only
+/// (`Enabled` or `Disabled`); with `false`, also those created, invited or disassociated.
 pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
-    administered(&mut db, ctx, input).await?;
+    model::detector(
+        &mut db,
+        ctx,
+        opt_str(input, "DetectorId").unwrap_or_default(),
+    )
+    .await?;
     let only_associated = opt_str(input, "OnlyAssociated") != Some("false");
     let all = relation::members(&mut db, &ctx.principal.account_id, &ctx.region).await?;
     let kept: Vec<(Entity, MemberDoc)> = all
         .into_iter()
-        .filter(|(_, m)| !only_associated || m.status != REMOVED)
+        .filter(|(_, m)| !only_associated || m.status == ENABLED || m.status == DISABLED)
         .collect();
     let (page, next) = paged(input, kept)?;
     let members = shaped(&mut db, ctx, &page).await?;
@@ -163,17 +219,35 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
     Ok(out)
 }
 
-/// Sets the status of the named members.
+/// Moves the named members from a status `from` accepts to `to`; members in another
+/// status come back unprocessed (monitoring restarts only what was stopped, so an
+/// invitation is never bypassed).
 async fn set_status(
     input: &Value,
     ctx: &CallContext,
     mut db: Db<'_>,
-    status: &str,
+    from: fn(&str) -> bool,
+    to: &str,
 ) -> Result<Value, ServiceError> {
-    administered(&mut db, ctx, input).await?;
-    let (found, missing) = named(&mut db, ctx, &account_ids(input)?).await?;
+    model::detector(
+        &mut db,
+        ctx,
+        opt_str(input, "DetectorId").unwrap_or_default(),
+    )
+    .await?;
+    let (found, mut missing) = named(&mut db, ctx, &account_ids(input)?).await?;
     for (_, mut m) in found {
-        m.status = status.to_string();
+        if !from(&m.status) {
+            missing.push(unprocessed(
+                &m.account,
+                &format!(
+                    "The request is rejected because the member's relationship status is {}.",
+                    m.status
+                ),
+            ));
+            continue;
+        }
+        m.status = to.to_string();
         relation::put_member(&mut db, &ctx.principal.account_id, &m, ctx.now).await?;
     }
     Ok(json!({ "UnprocessedAccounts": missing }))
@@ -186,16 +260,16 @@ pub async fn disassociate(
     ctx: &CallContext,
     db: Db<'_>,
 ) -> Result<Value, ServiceError> {
-    set_status(input, ctx, db, REMOVED).await
+    set_status(input, ctx, db, |_| true, REMOVED).await
 }
 
-/// `StartMonitoringMembers`.
+/// `StartMonitoringMembers`: a stopped member is monitored again.
 pub async fn start_monitoring(
     input: &Value,
     ctx: &CallContext,
     db: Db<'_>,
 ) -> Result<Value, ServiceError> {
-    set_status(input, ctx, db, ENABLED).await
+    set_status(input, ctx, db, |s| s == DISABLED || s == ENABLED, ENABLED).await
 }
 
 /// `StopMonitoringMembers`.
@@ -204,7 +278,7 @@ pub async fn stop_monitoring(
     ctx: &CallContext,
     db: Db<'_>,
 ) -> Result<Value, ServiceError> {
-    set_status(input, ctx, db, DISABLED).await
+    set_status(input, ctx, db, |s| s == ENABLED || s == DISABLED, DISABLED).await
 }
 
 /// `DeleteMembers`.
@@ -213,7 +287,12 @@ pub async fn delete(
     ctx: &CallContext,
     mut db: Db<'_>,
 ) -> Result<Value, ServiceError> {
-    administered(&mut db, ctx, input).await?;
+    model::detector(
+        &mut db,
+        ctx,
+        opt_str(input, "DetectorId").unwrap_or_default(),
+    )
+    .await?;
     let (found, missing) = named(&mut db, ctx, &account_ids(input)?).await?;
     for (_, m) in found {
         relation::delete_member(&mut db, &ctx.principal.account_id, &ctx.region, &m.account)
@@ -228,7 +307,12 @@ pub async fn detectors(
     ctx: &CallContext,
     mut db: Db<'_>,
 ) -> Result<Value, ServiceError> {
-    administered(&mut db, ctx, input).await?;
+    model::detector(
+        &mut db,
+        ctx,
+        opt_str(input, "DetectorId").unwrap_or_default(),
+    )
+    .await?;
     let (found, mut missing) = named(&mut db, ctx, &account_ids(input)?).await?;
     let mut configs = Vec::new();
     for (_, m) in found {
@@ -267,7 +351,7 @@ pub async fn administrator(
     Ok(json!({ member_name: {
         "AccountId": admin,
         "RelationshipStatus": m.status,
-        "InvitedAt": ts(e.created_at),
+        "InvitedAt": ts(m.invited_at.unwrap_or(e.created_at)),
     }}))
 }
 
@@ -291,7 +375,7 @@ pub async fn leave(
         )
         .into()),
         Some((admin, _, mut m)) => {
-            m.status = REMOVED.into();
+            m.status = RESIGNED.into();
             relation::put_member(&mut db, &admin, &m, ctx.now).await?;
             Ok(json!({}))
         }

@@ -271,6 +271,7 @@ pub async fn enroll(
         email: email.to_string(),
         status: ENABLED.into(),
         by_organization: true,
+        ..Default::default()
     };
     relation::put_member(db, admin, &doc, now).await
 }

@@ -23,6 +23,12 @@ pub const MEMBER: &str = "guardduty:member";
 /// Link (in a member account): region -> administrator account.
 pub const LINK_ADMINISTRATOR: &str = "guardduty:administrator";
 
+/// `RelationshipStatus` of a member added for an invitation not yet sent.
+pub const CREATED: &str = "Created";
+/// `RelationshipStatus` of a member invited and not yet answering.
+pub const INVITED: &str = "Invited";
+/// `RelationshipStatus` of a member that disassociated itself.
+pub const RESIGNED: &str = "Resigned";
 /// `RelationshipStatus` of a member whose findings the administrator sees.
 pub const ENABLED: &str = "Enabled";
 /// `RelationshipStatus` of a member whose monitoring is stopped.
@@ -54,6 +60,12 @@ pub struct MemberDoc {
     pub status: String,
     /// Whether the member came from the organization (not from an invitation).
     pub by_organization: bool,
+    /// The id of the invitation last sent, if any.
+    #[serde(default)]
+    pub invitation_id: Option<String>,
+    /// When the invitation was sent.
+    #[serde(default)]
+    pub invited_at: Option<DateTime<Utc>>,
 }
 
 /// The name key of a member record.
@@ -193,22 +205,46 @@ pub async fn delete_member(
     Ok(())
 }
 
-/// The administrator of `account` in `region` and its member record, if it has one.
+/// The administrator of `account` in `region` and its member record, if it has one: the
+/// relation that is `Enabled` or `Disabled` first, else any other that is not an unanswered
+/// invitation (`Created`, `Invited`).
 pub async fn administrator_of(
     db: &mut Db<'_>,
     account: &str,
     region: &str,
 ) -> Result<Option<(String, Entity, MemberDoc)>, ServiceError> {
+    let mut best: Option<(u8, (String, Entity, MemberDoc))> = None;
+    for (admin, e, m) in relations_of(db, account, region).await? {
+        let rank = match m.status.as_str() {
+            ENABLED => 0,
+            DISABLED => 1,
+            CREATED | INVITED => continue,
+            _ => 2,
+        };
+        if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+            best = Some((rank, (admin, e, m)));
+        }
+    }
+    Ok(best.map(|(_, found)| found))
+}
+
+/// Every member record naming `account` in `region`, with its administrator.
+pub async fn relations_of(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+) -> Result<Vec<(String, Entity, MemberDoc)>, ServiceError> {
+    let mut out = Vec::new();
     for admin in db
         .links()
         .targets(account, LINK_ADMINISTRATOR, region)
         .await?
     {
         if let Some((e, doc)) = member(db, &admin, region, account).await? {
-            return Ok(Some((admin, e, doc)));
+            out.push((admin, e, doc));
         }
     }
-    Ok(None)
+    Ok(out)
 }
 
 /// The detectors of the administrator's enabled members in `region`: whose findings the
@@ -256,6 +292,7 @@ mod tests {
             email: String::new(),
             status: status.into(),
             by_organization: true,
+            ..Default::default()
         }
     }
 

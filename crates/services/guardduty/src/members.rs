@@ -102,7 +102,12 @@ pub async fn create(
             None => false,
         };
         if same_org {
-            enroll(&mut db, &admin, &ctx.region, account, email, ctx.now).await?;
+            if !enroll(&mut db, &admin, &ctx.region, account, email, ctx.now).await? {
+                skipped.push(unprocessed(
+                    account,
+                    "The request is rejected because the account already has a GuardDuty administrator account.",
+                ));
+            }
         } else {
             let doc = MemberDoc {
                 account: account.to_string(),

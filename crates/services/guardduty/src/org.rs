@@ -71,6 +71,7 @@ pub async fn enable_admin(
         admin: admin.to_string(),
         auto_enable: "NONE".into(),
         enabled_at: Some(ctx.now),
+        auto_enable_since: Some(ctx.now),
     };
     relation::put_org_admin(&mut db, &org.management, &ctx.region, &doc, ctx.now).await?;
     Ok(json!({}))
@@ -148,6 +149,7 @@ pub async fn update_config(
 ) -> Result<Value, ServiceError> {
     let (_, org, mut a) = administered(&mut db, ctx, input).await?;
     a.auto_enable = auto_enable_of(input)?;
+    a.auto_enable_since = Some(ctx.now);
     relation::put_org_admin(&mut db, &org.management, &ctx.region, &a, ctx.now).await?;
     if a.auto_enable == "ALL" {
         enroll_all(&mut db, &org, &a.admin, &ctx.region, ctx.now).await?;
@@ -207,12 +209,14 @@ pub async fn describe_config(
 }
 
 /// Makes `account` a member of each regional administrator of its organization whose
-/// auto-enable is `NEW` or `ALL`, turning GuardDuty on in it: the detection consumer calls
-/// this on the audit record of the account joining (`CreateAccountResult`,
-/// `AcceptHandshake`), so it happens once, after the join has committed.
+/// auto-enable was `NEW` or `ALL` when it joined (`joined_at`), turning GuardDuty on in it:
+/// the detection consumer calls this on the audit record of the account joining
+/// (`CreateAccountResult`, `AcceptHandshake`), so it happens once, after the join has
+/// committed, and a consumer running behind applies the setting of the join's time.
 pub async fn joined(
     db: &mut Db<'_>,
     account: &str,
+    joined_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<usize, ServiceError> {
     let Some(org) = org_of(db, account).await? else {
@@ -221,7 +225,7 @@ pub async fn joined(
     let mut added = 0;
     for (e, a) in relation::org_admins(db, &org.management).await? {
         let region = e.name_key;
-        if a.auto_enable == "NONE" || a.admin == account {
+        if !auto_enables(&a, account, joined_at) {
             continue;
         }
         if relation::member(db, &a.admin, &region, account)
@@ -230,10 +234,18 @@ pub async fn joined(
         {
             continue;
         }
-        enroll(db, &a.admin, &region, account, "", now).await?;
-        added += 1;
+        if enroll(db, &a.admin, &region, account, "", now).await? {
+            added += 1;
+        }
     }
     Ok(added)
+}
+
+/// Whether an administrator's auto-enable takes in `account`, joining at `joined_at`: set to
+/// `NEW` or `ALL` before the join, and the account is not the administrator.
+fn auto_enables(a: &AdminDoc, account: &str, joined_at: DateTime<Utc>) -> bool {
+    let set_before = a.auto_enable_since.is_some_and(|t| t <= joined_at);
+    a.auto_enable != "NONE" && set_before && a.admin != account
 }
 
 /// Removes `account`, which has left its organization, from its organization administrators
@@ -255,7 +267,9 @@ pub async fn left(db: &mut Db<'_>, account: &str, now: DateTime<Utc>) -> Result<
     Ok(())
 }
 
-/// Turns GuardDuty on in an organization account and makes it an enabled member.
+/// Turns GuardDuty on in an organization account and makes it an enabled member; false (and
+/// nothing done) when the account has another administrator that monitors it (an account
+/// has one administrator at a time).
 pub async fn enroll(
     db: &mut Db<'_>,
     admin: &str,
@@ -263,7 +277,13 @@ pub async fn enroll(
     account: &str,
     email: &str,
     now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
+) -> Result<bool, ServiceError> {
+    let other = relation::administrator_of(db, account, region).await?;
+    if other.is_some_and(|(a, _, m)| {
+        a != admin && (m.status == ENABLED || m.status == relation::DISABLED)
+    }) {
+        return Ok(false);
+    }
     detectors::ensure_enabled(db, account, region, now).await?;
     let doc = MemberDoc {
         account: account.to_string(),
@@ -273,12 +293,32 @@ pub async fn enroll(
         by_organization: true,
         ..Default::default()
     };
-    relation::put_member(db, admin, &doc, now).await
+    relation::put_member(db, admin, &doc, now).await?;
+    Ok(true)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_enable_takes_accounts_that_join_after_it_is_set() {
+        let t = |s: i64| DateTime::from_timestamp(1_700_000_000 + s, 0).unwrap_or_default();
+        let a = AdminDoc {
+            admin: "111111111111".into(),
+            auto_enable: "NEW".into(),
+            enabled_at: Some(t(0)),
+            auto_enable_since: Some(t(10)),
+        };
+        assert!(auto_enables(&a, "222222222222", t(11)));
+        assert!(!auto_enables(&a, "222222222222", t(9)));
+        assert!(!auto_enables(&a, "111111111111", t(11)));
+        let none = AdminDoc {
+            auto_enable: "NONE".into(),
+            ..a
+        };
+        assert!(!auto_enables(&none, "222222222222", t(11)));
+    }
 
     #[test]
     fn auto_enable_takes_one_of_the_two_members() {

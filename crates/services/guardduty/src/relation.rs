@@ -45,6 +45,9 @@ pub struct AdminDoc {
     pub auto_enable: String,
     /// When it was enabled.
     pub enabled_at: Option<DateTime<Utc>>,
+    /// When `auto_enable` was last set: joins before it are not its to act on.
+    #[serde(default)]
+    pub auto_enable_since: Option<DateTime<Utc>>,
 }
 
 /// A member of an administrator.

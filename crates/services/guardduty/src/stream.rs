@@ -113,7 +113,7 @@ pub async fn detect(
         };
         match membership_change(&r.event.record) {
             Some(Change::Joined(new)) => {
-                org::joined(&mut db, &new, now).await?;
+                org::joined(&mut db, &new, r.event.record.event_time, now).await?;
                 accounts.remove(&new);
             }
             Some(Change::Left(gone)) => org::left(&mut db, &gone, now).await?,

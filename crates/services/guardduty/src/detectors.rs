@@ -178,26 +178,66 @@ pub async fn create(
         features,
         tags: tags::parse(input.get("Tags"))?,
     };
-    let id = model::new_id();
-    let mut e = Entity {
-        account_id: account.clone(),
-        kind: DETECTOR.into(),
-        name: ctx.region.clone(),
-        name_key: ctx.region.clone(),
-        id: id.clone(),
-        path: "/".into(),
-        arn: model::detector_arn(&ctx.region, &account, &id),
-        created_at: ctx.now,
-        updated_at: ctx.now,
-        doc: String::new(),
-    };
-    entity::write_doc(&mut e, &doc, ctx.now)?;
-    db.entities().create(&e).await?;
+    let id = store_new(&mut db, &account, doc, ctx.now).await?;
     Ok(json!({ "DetectorId": id }))
 }
 
+/// Stores a new detector of `account` in `doc.region`; returns its id.
+async fn store_new(
+    db: &mut Db<'_>,
+    account: &str,
+    doc: DetectorDoc,
+    now: DateTime<Utc>,
+) -> Result<String, ServiceError> {
+    let id = model::new_id();
+    let mut e = Entity {
+        account_id: account.to_string(),
+        kind: DETECTOR.into(),
+        name: doc.region.clone(),
+        name_key: doc.region.clone(),
+        id: id.clone(),
+        path: "/".into(),
+        arn: model::detector_arn(&doc.region, account, &id),
+        created_at: now,
+        updated_at: now,
+        doc: String::new(),
+    };
+    entity::write_doc(&mut e, &doc, now)?;
+    db.entities().create(&e).await?;
+    Ok(id)
+}
+
+/// The enabled detector of `account` in `region`, created with the defaults when it has
+/// none and enabled when it is off (how an administrator turns GuardDuty on in a member).
+pub async fn ensure_enabled(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+    now: DateTime<Utc>,
+) -> Result<String, ServiceError> {
+    match model::detector_in(db, account, region).await? {
+        Some(d) if d.doc.enabled => Ok(d.id().to_string()),
+        Some(mut d) => {
+            d.doc.enabled = true;
+            let id = d.id().to_string();
+            entity::save_doc(db, d.entity, &d.doc, now).await?;
+            Ok(id)
+        }
+        None => {
+            let doc = DetectorDoc {
+                region: region.to_string(),
+                enabled: true,
+                publishing_frequency: DEFAULT_FREQUENCY.into(),
+                features: default_features(now),
+                tags: BTreeMap::new(),
+            };
+            store_new(db, account, doc, now).await
+        }
+    }
+}
+
 /// The features as `GetDetector` reports them.
-fn features_out(d: &Detector) -> Value {
+pub(crate) fn features_out(d: &Detector) -> Value {
     let mut out = Vec::new();
     for (name, _) in FEATURES {
         let Some(f) = d.doc.features.get(*name) else {
@@ -228,7 +268,7 @@ fn features_out(d: &Detector) -> Value {
 }
 
 /// The older `DataSources` view of the features.
-fn data_sources_out(d: &Detector) -> Value {
+pub(crate) fn data_sources_out(d: &Detector) -> Value {
     let on = |name: &str| {
         d.doc
             .features

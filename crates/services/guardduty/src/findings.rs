@@ -20,6 +20,7 @@ use crate::{
     error::GuardDutyError,
     finding::{self, Level, Observation},
     model::{self, Detector, StoredFinding, FINDING},
+    relation,
 };
 
 /// Finding ids one call may name.
@@ -33,19 +34,32 @@ async fn detector_of(
     model::detector(db, ctx, opt_str(input, "DetectorId").unwrap_or_default()).await
 }
 
-/// The findings of the detector that match the input's `FindingCriteria`.
+/// The detectors whose findings a detector's account sees: its own, and those of its
+/// enabled members in its region (found through its own member records only).
+async fn scope(db: &mut Db<'_>, d: &Detector) -> Result<Vec<Detector>, ServiceError> {
+    let mut out = vec![d.clone()];
+    out.extend(relation::monitored(db, d.account(), &d.doc.region).await?);
+    Ok(out)
+}
+
+/// The findings in the detector's scope that match the input's `FindingCriteria`.
 async fn matching(
     db: &mut Db<'_>,
     d: &Detector,
     input: &Value,
 ) -> Result<Vec<Value>, ServiceError> {
     let criteria = Criteria::of(input)?;
-    Ok(model::findings(db, d.account(), d.id())
-        .await?
-        .into_iter()
-        .map(|f| f.doc)
-        .filter(|f| criteria.matches(f))
-        .collect())
+    let mut out = Vec::new();
+    for s in scope(db, d).await? {
+        out.extend(
+            model::findings(db, s.account(), s.id())
+                .await?
+                .into_iter()
+                .map(|f| f.doc)
+                .filter(|f| criteria.matches(f)),
+        );
+    }
+    Ok(out)
 }
 
 fn id_of(f: &Value) -> String {
@@ -78,23 +92,40 @@ fn finding_ids(input: &Value) -> Result<Vec<String>, GuardDutyError> {
     Ok(ids)
 }
 
-/// The stored findings of the detector among `ids` (unknown ids are passed over).
+/// The stored findings in the detector's scope among `ids` (unknown ids are passed over).
 async fn stored(
     db: &mut Db<'_>,
     d: &Detector,
     ids: &[String],
 ) -> Result<Vec<StoredFinding>, ServiceError> {
+    let detectors = scope(db, d).await?;
     let mut out = Vec::new();
     for id in ids {
-        let found = entity::find(db, d.account(), FINDING, id)
-            .await?
-            .filter(|e| e.path == model::under(d.id()));
-        if let Some(e) = found {
-            let doc = entity::read_doc(&e)?;
-            out.push(StoredFinding { entity: e, doc });
+        for s in &detectors {
+            let found = entity::find(db, s.account(), FINDING, id)
+                .await?
+                .filter(|e| e.path == model::under(s.id()));
+            if let Some(e) = found {
+                let doc = entity::read_doc(&e)?;
+                out.push(StoredFinding { entity: e, doc });
+                break;
+            }
         }
     }
     Ok(out)
+}
+
+/// Refuses archiving by a member whose findings its administrator manages ("Only the
+/// administrator account can archive findings").
+async fn not_managed(db: &mut Db<'_>, d: &Detector) -> Result<(), ServiceError> {
+    let admin = relation::administrator_of(db, d.account(), &d.doc.region).await?;
+    if admin.is_some_and(|(_, _, m)| m.status == relation::ENABLED) {
+        return Err(GuardDutyError::BadRequestException(
+            "The request is rejected because the current account is a GuardDuty member account: only its administrator account can archive or unarchive its findings.".into(),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// `GetFindings`.
@@ -133,7 +164,13 @@ async fn set_service_member(
 }
 
 /// `ArchiveFindings`.
-pub async fn archive(input: &Value, ctx: &CallContext, db: Db<'_>) -> Result<Value, ServiceError> {
+pub async fn archive(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    let d = detector_of(&mut db, ctx, input).await?;
+    not_managed(&mut db, &d).await?;
     set_service_member(input, ctx, db, "Archived", json!(true)).await
 }
 
@@ -141,8 +178,10 @@ pub async fn archive(input: &Value, ctx: &CallContext, db: Db<'_>) -> Result<Val
 pub async fn unarchive(
     input: &Value,
     ctx: &CallContext,
-    db: Db<'_>,
+    mut db: Db<'_>,
 ) -> Result<Value, ServiceError> {
+    let d = detector_of(&mut db, ctx, input).await?;
+    not_managed(&mut db, &d).await?;
     set_service_member(input, ctx, db, "Archived", json!(false)).await
 }
 

@@ -12,6 +12,11 @@
 //!   repeated finding passes; [`signins`]: console sign-in bursts over the audit stream.
 //! - [`threatlists`]: trusted IP lists and threat lists; [`lists`]: their entries;
 //!   [`fetch`]: reading a list file from Rampart's S3 on the caller's behalf.
+//! - [`org`]: the organization's delegated administrator and auto-enable; [`members`]: the
+//!   administrator's members; [`invitations`]: members outside the organization;
+//!   [`relation`]: how they are stored. An administrator's
+//!   `ListFindings`/`GetFindings`/`GetFindingsStatistics`/`ArchiveFindings` cover its
+//!   enabled members' findings in its region ([`findings`]).
 //! - [`model`]: how detectors, findings and lists are stored.
 
 use rampart_kit::{
@@ -28,8 +33,12 @@ pub mod fetch;
 pub mod filters;
 pub mod finding;
 pub mod findings;
+pub mod invitations;
 pub mod lists;
+pub mod members;
 pub mod model;
+pub mod org;
+pub mod relation;
 pub mod signins;
 pub mod stream;
 pub mod tags;
@@ -78,6 +87,32 @@ routes! {
         UpdateFilter => Write, |i, c, d| filters::update(i, c, d);
         DeleteFilter => Write, |i, c, d| filters::delete(i, c, d);
         ListFilters => Read, |i, c, d| filters::list(i, c, d);
+        EnableOrganizationAdminAccount => Write, |i, c, d| org::enable_admin(i, c, d);
+        DisableOrganizationAdminAccount => Write, |i, c, d| org::disable_admin(i, c, d);
+        ListOrganizationAdminAccounts => Read, |i, c, d| org::list_admins(i, c, d);
+        UpdateOrganizationConfiguration => Write, |i, c, d| org::update_config(i, c, d);
+        DescribeOrganizationConfiguration => Read, |i, c, d| org::describe_config(i, c, d);
+        CreateMembers => Write, |i, c, d| members::create(i, c, d);
+        GetMembers => Read, |i, c, d| members::get(i, c, d);
+        GetMemberDetectors => Read, |i, c, d| members::detectors(i, c, d);
+        ListMembers => Read, |i, c, d| members::list(i, c, d);
+        DeleteMembers => Write, |i, c, d| members::delete(i, c, d);
+        DisassociateMembers => Write, |i, c, d| members::disassociate(i, c, d);
+        StartMonitoringMembers => Write, |i, c, d| members::start_monitoring(i, c, d);
+        StopMonitoringMembers => Write, |i, c, d| members::stop_monitoring(i, c, d);
+        GetAdministratorAccount => Read,
+            |i, c, d| members::administrator(i, c, d, "Administrator");
+        GetMasterAccount => Read, |i, c, d| members::administrator(i, c, d, "Master");
+        DisassociateFromAdministratorAccount => Write, |i, c, d| members::leave(i, c, d);
+        DisassociateFromMasterAccount => Write, |i, c, d| members::leave(i, c, d);
+        InviteMembers => Write, |i, c, d| invitations::invite(i, c, d);
+        ListInvitations => Read, |i, c, d| invitations::list(i, c, d);
+        GetInvitationsCount => Read, |i, c, d| invitations::count(i, c, d);
+        AcceptAdministratorInvitation => Write,
+            |i, c, d| invitations::accept(i, c, d, "AdministratorId");
+        AcceptInvitation => Write, |i, c, d| invitations::accept(i, c, d, "MasterId");
+        DeclineInvitations => Write, |i, c, d| invitations::decline(i, c, d);
+        DeleteInvitations => Write, |i, c, d| invitations::decline(i, c, d);
     }
     not_built {
         // Entity sets, publishing destinations.
@@ -86,15 +121,8 @@ routes! {
         ListTrustedEntitySets, UpdateThreatEntitySet, UpdateTrustedEntitySet,
         CreatePublishingDestination, DeletePublishingDestination, DescribePublishingDestination,
         ListPublishingDestinations, UpdatePublishingDestination,
-        // Organizations, members and invitations.
-        AcceptAdministratorInvitation, AcceptInvitation, CreateMembers, DeclineInvitations,
-        DeleteInvitations, DeleteMembers, DescribeOrganizationConfiguration,
-        DisableOrganizationAdminAccount, DisassociateFromAdministratorAccount,
-        DisassociateFromMasterAccount, DisassociateMembers, EnableOrganizationAdminAccount,
-        GetAdministratorAccount, GetInvitationsCount, GetMasterAccount, GetMemberDetectors,
-        GetMembers, GetOrganizationStatistics, InviteMembers, ListInvitations, ListMembers,
-        ListOrganizationAdminAccounts, StartMonitoringMembers, StopMonitoringMembers,
-        UpdateMemberDetectors, UpdateOrganizationConfiguration,
+        // Member detector updates, organization statistics.
+        GetOrganizationStatistics, UpdateMemberDetectors,
         // Malware protection, coverage, usage.
         CreateMalwareProtectionPlan, DeleteMalwareProtectionPlan, DescribeMalwareScans,
         GetMalwareProtectionPlan, GetMalwareScan, GetMalwareScanSettings,
@@ -117,9 +145,15 @@ async fn authorize(
     let detector = |id: &str| model::detector_arn(&ctx.region, account, id);
     let detector_id = opt_str(input, "DetectorId").unwrap_or_default();
     let arn = match op {
-        Op::CreateDetector | Op::ListDetectors => {
-            return Ok(Some(AuthzRequest::on_any(&action, account)))
-        }
+        Op::CreateDetector
+        | Op::ListDetectors
+        | Op::EnableOrganizationAdminAccount
+        | Op::DisableOrganizationAdminAccount
+        | Op::ListOrganizationAdminAccounts
+        | Op::ListInvitations
+        | Op::GetInvitationsCount
+        | Op::DeclineInvitations
+        | Op::DeleteInvitations => return Ok(Some(AuthzRequest::on_any(&action, account))),
         Op::TagResource | Op::UntagResource | Op::ListTagsForResource => {
             opt_str(input, "ResourceArn")
                 .unwrap_or_default()

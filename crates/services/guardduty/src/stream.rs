@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use rampart_kit::{db::Db, error::ServiceError};
-use rampart_store::{StreamRecord, Tx};
+use rampart_store::{AuditRecord, StreamRecord, Tx};
 use serde_json::Value;
 
 use crate::{
@@ -19,7 +19,7 @@ use crate::{
     finding,
     lists::IpList,
     model::{self, Detector},
-    signins,
+    org, signins,
 };
 
 /// A detector and its lists, as a batch uses them.
@@ -61,6 +61,41 @@ async fn has_detector(db: &mut Db<'_>, account: &str) -> Result<bool, ServiceErr
     Ok(!page.items.is_empty())
 }
 
+/// An account joining or leaving an organization, as an audit record shows it.
+#[derive(Debug, PartialEq)]
+enum Change {
+    Joined(String),
+    Left(String),
+}
+
+/// The organization change a record shows: Organizations' `CreateAccountResult` service
+/// event of a `SUCCEEDED` request or a successful `AcceptHandshake` by the invited account
+/// (a join: auto-enable runs on it, [`org::joined`]); a successful `LeaveOrganization` or
+/// `RemoveAccountFromOrganization` (a departure: [`org::left`]).
+fn membership_change(r: &AuditRecord) -> Option<Change> {
+    if r.event_source != "organizations.amazonaws.com" || r.error_code.is_some() {
+        return None;
+    }
+    let parsed = || serde_json::from_str::<Value>(&r.event_json).ok();
+    let text = |v: &Value, path: &str| v.pointer(path).and_then(Value::as_str).map(str::to_string);
+    match r.event_name.as_str() {
+        "AcceptHandshake" => r.account_id.clone().map(Change::Joined),
+        "LeaveOrganization" => r.account_id.clone().map(Change::Left),
+        "RemoveAccountFromOrganization" => {
+            text(&parsed()?, "/requestParameters/accountId").map(Change::Left)
+        }
+        "CreateAccountResult" => {
+            let event = parsed()?;
+            let status = "/serviceEventDetails/createAccountStatus";
+            (text(&event, &format!("{status}/state")).as_deref() == Some("SUCCEEDED"))
+                .then(|| text(&event, &format!("{status}/accountId")))
+                .flatten()
+                .map(Change::Joined)
+        }
+        _ => None,
+    }
+}
+
 /// Looks at `records` and records what they show in `tx`; returns how many findings were
 /// created or updated. Activity from before a detector was created is not its to see.
 pub async fn detect(
@@ -76,6 +111,14 @@ pub async fn detect(
         let Some(account) = r.event.record.account_id.as_deref() else {
             continue;
         };
+        match membership_change(&r.event.record) {
+            Some(Change::Joined(new)) => {
+                org::joined(&mut db, &new, r.event.record.event_time, now).await?;
+                accounts.remove(&new);
+            }
+            Some(Change::Left(gone)) => org::left(&mut db, &gone, now).await?,
+            None => {}
+        }
         let watched = match accounts.get(account) {
             Some(w) => *w,
             None => {
@@ -126,4 +169,54 @@ pub async fn detect(
         }
     }
     Ok(recorded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(name: &str, error: Option<&str>, json: &str) -> AuditRecord {
+        AuditRecord {
+            event_id: "e".into(),
+            event_time: Utc::now(),
+            event_name: name.into(),
+            event_source: "organizations.amazonaws.com".into(),
+            username: None,
+            access_key_id: None,
+            read_only: false,
+            error_code: error.map(str::to_string),
+            account_id: Some("111111111111".into()),
+            resources: Vec::new(),
+            event_json: json.into(),
+        }
+    }
+
+    #[test]
+    fn joins_and_departures_are_read_from_organizations_records() {
+        let created = r#"{"serviceEventDetails":{"createAccountStatus":{"state":"SUCCEEDED","accountId":"222222222222"}}}"#;
+        let failed = r#"{"serviceEventDetails":{"createAccountStatus":{"state":"FAILED"}}}"#;
+        let removed = r#"{"requestParameters":{"accountId":"333333333333"}}"#;
+        let change = |name, error, json| membership_change(&record(name, error, json));
+        let joined = |a: &str| Some(Change::Joined(a.into()));
+        let left = |a: &str| Some(Change::Left(a.into()));
+        assert_eq!(
+            change("CreateAccountResult", None, created),
+            joined("222222222222")
+        );
+        assert_eq!(change("CreateAccountResult", None, failed), None);
+        assert_eq!(
+            change("AcceptHandshake", None, "{}"),
+            joined("111111111111")
+        );
+        assert_eq!(change("AcceptHandshake", Some("Denied"), "{}"), None);
+        assert_eq!(change("DeclineHandshake", None, "{}"), None);
+        assert_eq!(
+            change("LeaveOrganization", None, "{}"),
+            left("111111111111")
+        );
+        assert_eq!(
+            change("RemoveAccountFromOrganization", None, removed),
+            left("333333333333")
+        );
+    }
 }

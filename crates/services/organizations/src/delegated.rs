@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::{
     accounts::{account_json, member},
-    common::{managed_org, paged, readable_org, req, Res},
+    common::{managed_org, paged, readable_org, req, Org, Res},
     model::{self, MemberDoc},
     tree, OrgError,
 };
@@ -93,4 +93,43 @@ pub async fn list_services(input: &Value, ctx: &CallContext, db: &mut Db<'_>) ->
         .map(|(s, t)| json!({"ServicePrincipal": s, "DelegationEnabledDate": ts(*t)}))
         .collect();
     paged("DelegatedServices", items, input)
+}
+
+/// Registers `account` as a delegated administrator for `service` on the service's behalf, as
+/// AWS services do when their own API names an organization administrator (GuardDuty's
+/// `EnableOrganizationAdminAccount`); nothing when it is already registered. The management
+/// account is never registered (Organizations refuses it).
+pub async fn register_for_service(
+    db: &mut Db<'_>,
+    org: &Org,
+    account: &str,
+    service: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Res<()> {
+    if account == org.management {
+        return Ok(());
+    }
+    let (e, mut m, _) = member(db, org, account).await?;
+    if m.delegations.contains_key(service) {
+        return Ok(());
+    }
+    m.delegations.insert(service.to_string(), now);
+    db.links()
+        .add(&org.management, model::LINK_DELEGATED, account, service)
+        .await?;
+    save_doc(db, e, &m, now).await?;
+    bump(db).await?;
+    Ok(())
+}
+
+/// The accounts registered as delegated administrators for `service` in the organization.
+pub async fn registered_for_service(db: &mut Db<'_>, org: &Org, service: &str) -> Res<Vec<String>> {
+    Ok(db
+        .links()
+        .sources(model::LINK_DELEGATED, service)
+        .await?
+        .into_iter()
+        .filter(|(management, _)| *management == org.management)
+        .map(|(_, account)| account)
+        .collect())
 }

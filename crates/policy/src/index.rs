@@ -155,8 +155,14 @@ fn first_byte(p: &Pattern) -> Option<u8> {
 }
 
 /// One or more compiled policies evaluated together (identity policies, one SCP level, ...).
+/// Built once and shared: a clone is a reference count, so a caller's cached policy set can be
+/// copied per request (to add a resource policy) without copying its index.
 #[derive(Debug, Clone, Default)]
-pub struct PolicyLayer {
+pub struct PolicyLayer(Arc<Layer>);
+
+/// A layer's policies and their index.
+#[derive(Debug, Default)]
+struct Layer {
     policies: Vec<Arc<Policy>>,
     any: CandList,
     services: FxMap<String, Bucket>,
@@ -259,21 +265,21 @@ impl PolicyLayer {
                 (svc, bucket)
             })
             .collect();
-        PolicyLayer {
+        PolicyLayer(Arc::new(Layer {
             any: list(any),
             services,
             policies,
-        }
+        }))
     }
 
     /// The policies in the layer.
     pub fn policies(&self) -> &[Arc<Policy>] {
-        &self.policies
+        &self.0.policies
     }
 
     /// True when the layer has no policies.
     pub fn is_empty(&self) -> bool {
-        self.policies.is_empty()
+        self.0.policies.is_empty()
     }
 
     /// The statements that may match the lowercased action (each at most once).
@@ -294,7 +300,8 @@ impl PolicyLayer {
     ) -> impl Iterator<Item = (StmtPos, bool)> + 'a {
         let (exact, by_first, wild) = self.lists(service, name);
         let unchecked = |p: StmtPos| (p, false);
-        self.any
+        self.0
+            .any
             .all()
             .map(unchecked)
             .chain(exact.into_iter().flat_map(|l| l.all().map(|p| (p, true))))
@@ -311,7 +318,7 @@ impl PolicyLayer {
         service: &str,
         name: &str,
     ) -> (Option<&CandList>, Option<&CandList>, Option<&CandList>) {
-        let Some(bucket) = self.services.get(service) else {
+        let Some(bucket) = self.0.services.get(service) else {
             return (None, None, None);
         };
         let by_first = name.as_bytes().first().and_then(|f| bucket.by_first.get(f));
@@ -329,7 +336,7 @@ impl PolicyLayer {
         mut f: impl FnMut(StmtPos, bool),
     ) {
         let (exact, by_first, wild) = self.lists(service, name);
-        self.any.for_resource(resource, &mut |p| f(p, false));
+        self.0.any.for_resource(resource, &mut |p| f(p, false));
         if let Some(l) = exact {
             l.for_resource(resource, &mut |p| f(p, true));
         }

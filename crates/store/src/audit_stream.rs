@@ -55,6 +55,9 @@ pub struct StreamBatch {
     consumer: String,
     from: StreamPosition,
     records: Vec<StreamRecord>,
+    /// For a consumer of the audit table alone: the journal's end when the batch was read,
+    /// which the cursor moves to (its records are passed over unread).
+    journal_end: Option<i64>,
 }
 
 impl std::fmt::Debug for StreamBatch {
@@ -92,7 +95,10 @@ impl StreamBatch {
     /// Fails with `Conflict` (and commits nothing) if the cursor moved since the batch was
     /// read.
     pub async fn commit(mut self) -> Result<StreamPosition> {
-        let to = end_of(self.from, &self.records);
+        let mut to = end_of(self.from, &self.records);
+        if let Some(end) = self.journal_end {
+            to.journal_seq = to.journal_seq.max(end);
+        }
         if to != self.from {
             let mut h = Handle::Tx(&mut self.tx);
             let mut g = h.write_conn().await?;
@@ -148,6 +154,38 @@ impl Store {
             consumer: consumer.to_string(),
             from,
             records,
+            journal_end: None,
+        })
+    }
+
+    /// Like [`Store::consume`], for a consumer that needs only the calls that changed
+    /// something: it gets the audit table's records, and the journal's (read-only, refused and
+    /// failed calls) are passed over without being read, the cursor moving past them at
+    /// commit. On PostgreSQL, which has no journal, that is every record.
+    pub async fn consume_changes(&self, consumer: &str, limit: usize) -> Result<StreamBatch> {
+        let from = self.stream_cursor(consumer).await?;
+        // Read before the table, so a record the journal gets meanwhile is passed over only if
+        // it is no change: the journal never holds one.
+        let journal_end = self.journal_last_seq()?;
+        let table = {
+            let mut h = Handle::Store(self);
+            let mut g = h.conn().await?;
+            table_after(g.conn(), from.table_seq, limit).await?
+        };
+        let records = table
+            .into_iter()
+            .map(|event| StreamRecord {
+                source: StreamSource::Table,
+                event,
+            })
+            .collect();
+        let tx = self.begin().await?;
+        Ok(StreamBatch {
+            tx,
+            consumer: consumer.to_string(),
+            from,
+            records,
+            journal_end: Some(journal_end),
         })
     }
 

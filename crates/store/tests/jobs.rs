@@ -27,6 +27,7 @@ on_both_backends!(
     a_step_runs_once_when_both_nodes_try,
     expired_lease_moves_and_the_stale_token_cannot_commit,
     consumer_sees_every_record_once_across_restart_and_crash,
+    a_consumer_of_changes_gets_the_table_alone_and_passes_the_journal,
     two_consumers_on_one_cursor_cannot_both_commit,
     outbox_retries_then_dead_letters,
 );
@@ -247,6 +248,31 @@ async fn consumer_sees_every_record_once_across_restart_and_crash(h: &Harness) {
         restarted.stream_lag(Default::default(), 100).await.unwrap(),
         12
     );
+}
+
+async fn a_consumer_of_changes_gets_the_table_alone_and_passes_the_journal(h: &Harness) {
+    seed_stream(&h.store).await;
+    // PostgreSQL has no journal: its table holds every record, and the consumer gets them all.
+    let sqlite = h.store.backend() == rampart_store::BackendKind::Sqlite;
+    let mut got = Vec::new();
+    loop {
+        let batch = h.store.consume_changes("changes", 4).await.unwrap();
+        if batch.records().is_empty() {
+            drop(batch);
+            break;
+        }
+        for r in batch.records() {
+            assert_eq!(r.source, StreamSource::Table);
+            assert!(!sqlite || !r.event.record.read_only, "only changes");
+            got.push(r.event.record.event_id.clone());
+        }
+        batch.commit().await.unwrap();
+    }
+    let expected = if sqlite { 6 } else { 12 };
+    assert_eq!(got.len(), expected, "the table's records, once each");
+    // Its cursor stands past the journal's records too: nothing is left for it.
+    let cursor = h.store.stream_cursor("changes").await.unwrap();
+    assert_eq!(h.store.stream_lag(cursor, 100).await.unwrap(), 0);
 }
 
 async fn two_consumers_on_one_cursor_cannot_both_commit(h: &Harness) {

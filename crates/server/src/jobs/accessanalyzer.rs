@@ -32,6 +32,10 @@ impl StreamConsumer for Reanalysis {
         NAME
     }
 
+    fn changes_only(&self) -> bool {
+        true
+    }
+
     fn handle<'a>(&'a self, app: &'a App, batch: &'a mut StreamBatch) -> HandleFuture<'a> {
         Box::pin(async move {
             let events: Vec<Value> = batch

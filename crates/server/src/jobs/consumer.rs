@@ -30,6 +30,12 @@ pub trait StreamConsumer: Send + Sync + 'static {
     fn period(&self) -> Duration {
         Duration::from_secs(1)
     }
+    /// True for a consumer of changes alone (successful writes): it is handed only the audit
+    /// table's records, and the journal's (read-only, refused and failed calls) are not read
+    /// for it.
+    fn changes_only(&self) -> bool {
+        false
+    }
 }
 
 /// The job that drives a [`StreamConsumer`].
@@ -51,7 +57,11 @@ impl<C: StreamConsumer> Job for ConsumerJob<C> {
     fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
         Box::pin(async move {
             for _ in 0..BATCHES_PER_ROUND {
-                let mut batch = app.store.consume(self.0.name(), BATCH).await?;
+                let mut batch = if self.0.changes_only() {
+                    app.store.consume_changes(self.0.name(), BATCH).await?
+                } else {
+                    app.store.consume(self.0.name(), BATCH).await?
+                };
                 if batch.records().is_empty() {
                     break;
                 }

@@ -1,13 +1,15 @@
 //! Compiled policies for the authorizer, cached so that a request does not parse JSON.
 //!
 //! Two caches, neither of which can serve stale permissions:
-//! - compiled documents, keyed by their exact text (a changed policy is a different key);
+//! - compiled documents and their one-document layers, keyed by their exact text (a changed
+//!   policy is a different key);
 //! - the caller's policy set, keyed by access key and the store's authorization epoch, which
 //!   every permission-changing transaction bumps (so a change takes effect on the next request,
 //!   on every node sharing the database).
 
 use std::{
-    collections::HashMap,
+    collections::{hash_map::RandomState, HashMap},
+    hash::BuildHasher,
     sync::{Arc, RwLock},
 };
 
@@ -23,7 +25,7 @@ const CAPACITY: usize = 50_000;
 /// The authorizer's caches.
 #[derive(Debug, Default)]
 pub struct PolicyCache {
-    compiled: RwLock<HashMap<DocKey, Arc<Policy>>>,
+    compiled: Documents,
     callers: RwLock<HashMap<String, (i64, Arc<CallerSet>)>>,
     orgs: RwLock<HashMap<String, (i64, Arc<OrgLevels>)>>,
 }
@@ -59,11 +61,48 @@ pub struct CallerSet {
     pub org: Arc<OrgLevels>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct DocKey {
-    kind: u8,
+/// Compiled documents, each with the layer of it alone (a resource policy's layer), found by a
+/// hash of (kind, name, text) and confirmed by comparing them: a lookup copies nothing (it
+/// copied the name and the whole document to build a key, and built the resource policy's
+/// layer again, on every call that has a resource policy: two per `GetSecretValue`).
+#[derive(Debug, Default)]
+struct Documents {
+    hasher: RandomState,
+    by_hash: RwLock<HashMap<u64, Vec<Arc<Document>>>>,
+}
+
+/// One compiled document.
+#[derive(Debug)]
+struct Document {
+    kind: PolicyKind,
     name: String,
     text: String,
+    policy: Arc<Policy>,
+    alone: PolicyLayer,
+}
+
+impl Documents {
+    fn hash(&self, kind: PolicyKind, name: &str, text: &str) -> u64 {
+        self.hasher.hash_one((kind as u8, name, text))
+    }
+
+    fn get(&self, kind: PolicyKind, name: &str, text: &str) -> Option<Arc<Document>> {
+        let map = self.by_hash.read().ok()?;
+        map.get(&self.hash(kind, name, text))?
+            .iter()
+            .find(|d| d.kind == kind && d.name == name && d.text == text)
+            .cloned()
+    }
+
+    fn insert(&self, doc: Arc<Document>) {
+        let h = self.hash(doc.kind, &doc.name, &doc.text);
+        if let Ok(mut map) = self.by_hash.write() {
+            if map.len() >= CAPACITY {
+                map.clear();
+            }
+            map.entry(h).or_default().push(doc);
+        }
+    }
 }
 
 impl PolicyCache {
@@ -166,11 +205,11 @@ impl PolicyCache {
     /// The caller's set with a resource policy added.
     pub fn with_resource(&self, caller: &PolicySet, resource: &ResourcePolicy) -> PolicySet {
         let mut set = caller.clone();
-        let named = NamedPolicy {
-            name: resource.name.clone(),
-            document: resource.document.clone(),
-        };
-        set.resource = Some(self.layer(std::slice::from_ref(&named), resource.kind));
+        set.resource = Some(
+            self.document(&resource.name, &resource.document, resource.kind)
+                .map(|d| d.alone.clone())
+                .unwrap_or_default(),
+        );
         set.resource_policy_required = resource.required;
         set
     }
@@ -179,35 +218,33 @@ impl PolicyCache {
         PolicyLayer::new(
             policies
                 .iter()
-                .filter_map(|p| self.compiled(p, kind))
+                .filter_map(|p| self.document(&p.name, &p.document, kind))
+                .map(|d| d.policy.clone())
                 .collect(),
         )
     }
 
     /// A compiled document; stored documents were validated when written, so a parse
     /// failure here means a damaged store: the policy is left out (it grants nothing).
-    fn compiled(&self, p: &NamedPolicy, kind: PolicyKind) -> Option<Arc<Policy>> {
-        let key = DocKey {
-            kind: kind as u8,
-            name: p.name.clone(),
-            text: p.document.clone(),
-        };
-        if let Some(hit) = self.compiled.read().ok()?.get(&key) {
-            return Some(hit.clone());
+    fn document(&self, name: &str, text: &str, kind: PolicyKind) -> Option<Arc<Document>> {
+        if let Some(hit) = self.compiled.get(kind, name, text) {
+            return Some(hit);
         }
-        let parsed = match Policy::parse(&p.document, kind) {
-            Ok(policy) => Arc::new(policy.with_name(p.name.clone())),
+        let policy = match Policy::parse(text, kind) {
+            Ok(policy) => Arc::new(policy.with_name(name.to_string())),
             Err(err) => {
-                tracing::error!(policy = %p.name, error = %err, "stored policy does not parse; ignored");
+                tracing::error!(policy = %name, error = %err, "stored policy does not parse; ignored");
                 return None;
             }
         };
-        if let Ok(mut map) = self.compiled.write() {
-            if map.len() >= CAPACITY {
-                map.clear();
-            }
-            map.insert(key, parsed.clone());
-        }
-        Some(parsed)
+        let doc = Arc::new(Document {
+            kind,
+            name: name.to_string(),
+            text: text.to_string(),
+            alone: PolicyLayer::new(vec![policy.clone()]),
+            policy,
+        });
+        self.compiled.insert(doc.clone());
+        Some(doc)
     }
 }

@@ -74,6 +74,8 @@ def test_documents_are_validated(org):
     bad_documents = [
         ("TAG_POLICY", "[1]"),
         ("TAG_POLICY", '{"tags": {"cc": {"tag_key": {"@@assign": ["x"]}}}}'),
+        ("TAG_POLICY", '{"tags": {"costcenter": {"tag_key": {"@@assign": "Project"}}}}'),
+        ("TAG_POLICY", '{"backup": {}}'),
         ("BACKUP_POLICY", '{"plans": {"p": {"regions": {"@@append": "us-east-1"}}}}'),
         ("CHATBOT_POLICY", '{"chatbot": {"@@bogus": 1}}'),
         ("DECLARATIVE_POLICY_EC2", '{"ec2_attributes": {"@@assign": "x", "other": {}}}'),
@@ -124,8 +126,9 @@ def test_effective_policy_follows_the_inheritance_operators(org):
             "tag_value": {"@@append": ["300"]},
         },
     }})
+    # Policy keys compare ignoring case.
     account_policy = policy(orgs, "acct", "TAG_POLICY", {"tags": {
-        "costcenter": {"tag_value": {"@@remove": ["100"]}},
+        "CostCenter": {"tag_value": {"@@remove": ["100"]}},
     }})
     orgs.attach_policy(PolicyId=root_policy, TargetId=root_id)
     orgs.attach_policy(PolicyId=ou_policy, TargetId=ou)

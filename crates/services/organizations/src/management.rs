@@ -22,8 +22,6 @@ pub const APPEND: &str = "@@append";
 pub const REMOVE: &str = "@@remove";
 /// `@@operators_allowed_for_child_policies`.
 pub const CHILD_CONTROL: &str = "@@operators_allowed_for_child_policies";
-/// `@@enforced_for` (tag policies only).
-pub const ENFORCED_FOR: &str = "@@enforced_for";
 
 const VALUE_OPERATORS: [&str; 3] = [ASSIGN, APPEND, REMOVE];
 
@@ -73,7 +71,6 @@ fn check_node(policy_type: &str, map: &Map<String, Value>, path: &str) -> Result
             ASSIGN => check_value(v, &here, false)?,
             APPEND | REMOVE => check_value(v, &here, true)?,
             CHILD_CONTROL => check_child_control(v, &here)?,
-            ENFORCED_FOR if policy_type == super::model::TAG_POLICY => {}
             op if op.starts_with("@@") => return Err(format!("{here}: unknown operator.")),
             _ => match v {
                 Value::Object(m) => check_node(policy_type, m, &here)?,
@@ -118,8 +115,12 @@ fn check_child_control(v: &Value, path: &str) -> Result<(), Malformed> {
     }
 }
 
-/// Tag policies: `tags` holds objects, each naming its key with a string `tag_key`.
+/// Tag policies: everything is under `tags`, which holds objects keyed by policy key; a
+/// `tag_key` assigns a string equal to its policy key but for case.
 fn check_tags(map: &Map<String, Value>) -> Result<(), Malformed> {
+    if map.keys().any(|k| k != "tags") {
+        return Err("A tag policy starts with the key tags.".into());
+    }
     let Some(tags) = map.get("tags") else {
         return Ok(());
     };
@@ -130,13 +131,33 @@ fn check_tags(map: &Map<String, Value>) -> Result<(), Malformed> {
         let Value::Object(t) = tag else {
             return Err(format!("tags.{name}: must be an object."));
         };
-        match t.get("tag_key") {
-            Some(Value::Object(k)) if k.get(ASSIGN).is_some_and(Value::is_string) => {}
-            Some(Value::String(_)) | None => {}
-            _ => return Err(format!("tags.{name}.tag_key: must assign a string.")),
+        let key = match t.get("tag_key") {
+            None => continue,
+            Some(Value::Object(k)) => k.get(ASSIGN),
+            Some(other) => Some(other),
+        };
+        match key.and_then(Value::as_str) {
+            Some(k) if k.eq_ignore_ascii_case(name) => {}
+            Some(_) => return Err(format!("tags.{name}.tag_key: must match the policy key.")),
+            None => return Err(format!("tags.{name}.tag_key: must assign a string.")),
         }
     }
     Ok(())
+}
+
+/// A tag policy with its policy keys lower-cased, since AWS compares them ignoring case.
+pub fn fold_tag_keys(doc: Value) -> Value {
+    let Value::Object(mut top) = doc else {
+        return doc;
+    };
+    if let Some(Value::Object(tags)) = top.remove("tags") {
+        let folded: Map<String, Value> = tags
+            .into_iter()
+            .map(|(k, v)| (k.to_lowercase(), v))
+            .collect();
+        top.insert("tags".into(), Value::Object(folded));
+    }
+    Value::Object(top)
 }
 
 /// The effective policy being built, with the child-control restrictions inherited so far.
@@ -304,7 +325,7 @@ mod tests {
 
     #[test]
     fn documents_follow_the_operator_grammar() {
-        let ok = r#"{"tags":{"cc":{"tag_key":{"@@assign":"CostCenter"},"tag_value":{"@@append":["1"]},"@@operators_allowed_for_child_policies":["@@none"]}}}"#;
+        let ok = r#"{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"},"tag_value":{"@@append":["1"]},"@@operators_allowed_for_child_policies":["@@none"]}}}"#;
         assert!(validate(TAG, ok).is_ok());
         for bad in [
             "[1]",
@@ -320,10 +341,15 @@ mod tests {
         ] {
             assert!(validate(TAG, bad).is_err(), "{bad}");
         }
-        // `@@enforced_for` belongs to tag policies.
-        let enforced = r#"{"tags":{"cc":{"enforced_for":{"@@assign":["ec2:instance"]}}}}"#;
+        let enforced = r#"{"tags":{"costcenter":{"tag_key":{"@@assign":"CostCenter"},"enforced_for":{"@@assign":["ec2:instance"]}}}}"#;
         assert!(validate(TAG, enforced).is_ok());
-        assert!(validate("BACKUP_POLICY", r#"{"a":{"@@enforced_for":["x"]}}"#).is_err());
+        // A tag policy lives under `tags`, and each tag_key matches its policy key.
+        assert!(validate(TAG, r#"{"other":{}}"#).is_err());
+        assert!(validate(TAG, r#"{"tags":{"cc":{"tag_key":{"@@assign":"Project"}}}}"#).is_err());
+        assert_eq!(
+            fold_tag_keys(serde_json::json!({"tags": {"CostCenter": {}}})),
+            serde_json::json!({"tags": {"costcenter": {}}})
+        );
     }
 
     fn effective(levels: &[Vec<Value>]) -> Value {

@@ -555,7 +555,11 @@ pub async fn effective(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res
         let mut docs = Vec::new();
         for (e, d) in attached(db, &org, &level, policy_type).await? {
             if let Ok(v) = serde_json::from_str::<Value>(&d.content) {
-                docs.push(v);
+                docs.push(if policy_type == model::TAG_POLICY {
+                    management::fold_tag_keys(v)
+                } else {
+                    v
+                });
                 found = true;
                 updated = updated.max(e.updated_at);
             }

@@ -37,14 +37,14 @@ pub fn validate(policy_type: &str, content: &str) -> Result<(), Malformed> {
     let Value::Object(map) = &doc else {
         return Err("The policy must be a JSON object.".into());
     };
-    check_node(policy_type, map, "")?;
+    check_node(map, "")?;
     if policy_type == super::model::TAG_POLICY {
         check_tags(map)?;
     }
     Ok(())
 }
 
-fn check_node(policy_type: &str, map: &Map<String, Value>, path: &str) -> Result<(), Malformed> {
+fn check_node(map: &Map<String, Value>, path: &str) -> Result<(), Malformed> {
     let ops: Vec<&str> = map
         .keys()
         .map(String::as_str)
@@ -73,7 +73,7 @@ fn check_node(policy_type: &str, map: &Map<String, Value>, path: &str) -> Result
             CHILD_CONTROL => check_child_control(v, &here)?,
             op if op.starts_with("@@") => return Err(format!("{here}: unknown operator.")),
             _ => match v {
-                Value::Object(m) => check_node(policy_type, m, &here)?,
+                Value::Object(m) => check_node(m, &here)?,
                 _ => check_value(v, &here, false)?,
             },
         }

@@ -436,3 +436,64 @@ def test_sts_preferences_and_account_summary(fresh_server):
     assert summary["ServerCertificates"] == 1
     iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v1Token")
     assert iam.get_account_summary()["SummaryMap"]["GlobalEndpointTokenVersion"] == 1
+
+
+def test_policies_granting_service_access(fresh_server):
+    iam = fresh_server.client("iam")
+
+    def doc(effect, actions, key="Action"):
+        return json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": effect, key: actions, "Resource": "*"}]})
+
+    s3_read = iam.create_policy(PolicyName="S3Read", PolicyDocument=doc("Allow", ["s3:Get*", "s3:List*"]))["Policy"]["Arn"]
+    kms_use = iam.create_policy(PolicyName="KmsUse", PolicyDocument=doc("Allow", "kms:Decrypt"))["Policy"]["Arn"]
+    iam.create_user(UserName="ana")
+    iam.create_group(GroupName="ops")
+    iam.add_user_to_group(GroupName="ops", UserName="ana")
+    iam.attach_user_policy(UserName="ana", PolicyArn=s3_read)
+    iam.put_user_policy(UserName="ana", PolicyName="not-iam", PolicyDocument=doc("Allow", ["iam:*"], key="NotAction"))
+    iam.put_user_policy(UserName="ana", PolicyName="deny-s3", PolicyDocument=doc("Deny", "s3:*"))
+    iam.attach_group_policy(GroupName="ops", PolicyArn=kms_use)
+    iam.put_group_policy(GroupName="ops", PolicyName="ops-s3", PolicyDocument=doc("Allow", "S3:PutObject"))
+    user_arn = iam.get_user(UserName="ana")["User"]["Arn"]
+    group_arn = iam.get_group(GroupName="ops")["Group"]["Arn"]
+
+    out = iam.list_policies_granting_service_access(Arn=user_arn, ServiceNamespaces=["s3", "kms", "iam"])
+    assert out["IsTruncated"] is False
+    by_ns = {e["ServiceNamespace"]: e["Policies"] for e in out["PoliciesGrantingServiceAccess"]}
+    assert [e["ServiceNamespace"] for e in out["PoliciesGrantingServiceAccess"]] == ["s3", "kms", "iam"]
+    s3 = sorted(by_ns["s3"], key=lambda p: p["PolicyName"])
+    assert s3 == [
+        {"PolicyName": "S3Read", "PolicyType": "MANAGED", "PolicyArn": s3_read},
+        {"PolicyName": "not-iam", "PolicyType": "INLINE", "EntityType": "USER", "EntityName": "ana"},
+        {"PolicyName": "ops-s3", "PolicyType": "INLINE", "EntityType": "GROUP", "EntityName": "ops"},
+    ]
+    assert {p["PolicyName"] for p in by_ns["kms"]} == {"KmsUse", "not-iam"}
+    # The NotAction statement leaves all of IAM out; a Deny grants nothing.
+    assert by_ns["iam"] == []
+
+    # A group's list holds only its own policies.
+    out = iam.list_policies_granting_service_access(Arn=group_arn, ServiceNamespaces=["s3"])
+    assert [p["PolicyName"] for p in out["PoliciesGrantingServiceAccess"][0]["Policies"]] == ["ops-s3"]
+
+    iam.create_role(RoleName="worker", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    }))
+    iam.put_role_policy(RoleName="worker", PolicyName="all", PolicyDocument=doc("Allow", "*"))
+    role_arn = iam.get_role(RoleName="worker")["Role"]["Arn"]
+    out = iam.list_policies_granting_service_access(Arn=role_arn, ServiceNamespaces=["ec2"])
+    assert out["PoliciesGrantingServiceAccess"][0]["Policies"] == [
+        {"PolicyName": "all", "PolicyType": "INLINE", "EntityType": "ROLE", "EntityName": "worker"}
+    ]
+
+    account = user_arn.split(":")[4]
+    with pytest.raises(ClientError) as e:
+        iam.list_policies_granting_service_access(Arn=f"arn:aws:iam::{account}:user/nobody", ServiceNamespaces=["s3"])
+    assert code(e) == "NoSuchEntity"
+    with pytest.raises(ClientError) as e:
+        iam.list_policies_granting_service_access(Arn=s3_read, ServiceNamespaces=["s3"])
+    assert code(e) == "InvalidInput"
+    with pytest.raises(ClientError) as e:
+        iam.list_policies_granting_service_access(Arn=user_arn, ServiceNamespaces=[f"s{i}" for i in range(201)])
+    # More than the model's 200: refused by the model's length check, as AWS does.
+    assert code(e) == "ValidationError"

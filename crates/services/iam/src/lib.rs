@@ -12,6 +12,7 @@ pub mod caller;
 pub mod cert_format;
 pub mod common;
 pub mod credential_report;
+pub mod granting;
 pub mod groups;
 pub mod instance_profiles;
 pub mod last_accessed;
@@ -125,6 +126,7 @@ routes! {
         ListMFADeviceTags => Read, |i, c, mut d| mfa::list_tags(i, c, &mut d), authz: mfa::authz;
         ListMFADevices => Read, |i, c, mut d| mfa::list_mfa(i, c, &mut d), authz: mfa::authz;
         ListPolicies => Read, |i, c, mut d| policies::list_policies(i, &c.principal.account_id, &mut d), authz: policies::authz;
+        ListPoliciesGrantingServiceAccess => Read, |i, c, mut d| granting::list(i, c, &mut d), authz: granting::authz;
         ListPolicyTags => Read, |i, c, mut d| policies::list_policy_tags(i, &c.principal.account_id, &mut d), authz: policies::authz;
         ListPolicyVersions => Read, |i, c, mut d| policies::list_versions(i, &c.principal.account_id, &mut d), authz: policies::authz;
         ListRolePolicies => Read, |i, c, mut d| roles::list_role_policies(i, c, &mut d), authz: roles::authz;
@@ -264,7 +266,6 @@ routes! {
         GetOrganizationsAccessReport,
         GetOutboundWebIdentityFederationInfo, ListDelegationRequests,
         ListOrganizationsFeatures,
-        ListPoliciesGrantingServiceAccess,
         RejectDelegationRequest,
         SendDelegationToken,
         UpdateDelegationRequest,

@@ -11,7 +11,8 @@
 //! - [`accounts`] — accounts, `CreateAccount` requests, moves and removals.
 //! - [`provision`] — completes `CreateAccount` requests in the background.
 //! - [`handshakes`] — invitations.
-//! - [`policies`] — SCPs, RCPs and tag policies, policy types, attachments.
+//! - [`policies`] — SCPs, RCPs and management policies, policy types, attachments.
+//! - [`management`] — management policy syntax and effective policies.
 //! - [`delegated`] — delegated administrators.
 //! - [`tags`] — tags on accounts, OUs, roots and policies.
 //! - [`enforcement`] — the SCP and RCP levels of an account, for the authorizer.
@@ -25,6 +26,7 @@ pub mod common;
 pub mod delegated;
 pub mod enforcement;
 pub mod handshakes;
+pub mod management;
 pub mod model;
 pub mod organization;
 pub mod policies;

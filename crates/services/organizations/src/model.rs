@@ -21,7 +21,7 @@ pub const ROOT: &str = "organizations:root";
 pub const OU: &str = "organizations:ou";
 /// An account's membership of the organization.
 pub const MEMBER: &str = "organizations:account";
-/// A policy (SCP, RCP or tag policy).
+/// A policy (SCP, RCP or management policy).
 pub const POLICY: &str = "organizations:policy";
 /// A `CreateAccount` request and its status.
 pub const CREATE_STATUS: &str = "organizations:create-account-status";
@@ -47,8 +47,29 @@ pub const SCP: &str = "SERVICE_CONTROL_POLICY";
 pub const RCP: &str = "RESOURCE_CONTROL_POLICY";
 /// `TAG_POLICY`.
 pub const TAG_POLICY: &str = "TAG_POLICY";
-/// The policy types Rampart supports.
-pub const POLICY_TYPES: [&str; 3] = [SCP, RCP, TAG_POLICY];
+/// The policy types of the Organizations API (`PolicyType`): the two authorization types
+/// and the management policy types.
+pub const POLICY_TYPES: [&str; 13] = [
+    SCP,
+    RCP,
+    TAG_POLICY,
+    "BACKUP_POLICY",
+    "AISERVICES_OPT_OUT_POLICY",
+    "CHATBOT_POLICY",
+    "DECLARATIVE_POLICY_EC2",
+    "SECURITYHUB_POLICY",
+    "INSPECTOR_POLICY",
+    "UPGRADE_ROLLOUT_POLICY",
+    "BEDROCK_POLICY",
+    "S3_POLICY",
+    "NETWORK_SECURITY_DIRECTOR_POLICY",
+];
+
+/// True for the authorization policy types (SCPs and RCPs); every other type is a
+/// management policy type with an effective policy.
+pub fn is_authorization(policy_type: &str) -> bool {
+    policy_type == SCP || policy_type == RCP
+}
 /// The AWS-managed SCP attached everywhere by default.
 pub const FULL_AWS_ACCESS: &str = "p-FullAWSAccess";
 /// The AWS-managed RCP attached everywhere by default.
@@ -121,7 +142,7 @@ pub struct PolicyDoc {
     pub org_id: String,
     /// The policy's own id (`p-...`).
     pub policy_id: String,
-    /// `SERVICE_CONTROL_POLICY`, `RESOURCE_CONTROL_POLICY` or `TAG_POLICY`.
+    /// One of [`POLICY_TYPES`].
     pub policy_type: String,
     /// Description.
     #[serde(default)]

@@ -1,13 +1,14 @@
-//! Organization policies: SCPs, RCPs and tag policies, the policy types enabled on the root,
-//! and attachments to the root, OUs and accounts.
+//! Organization policies: SCPs, RCPs and the management policy types, the policy types enabled
+//! on the root, attachments to the root, OUs and accounts, and effective policies.
 
 use chrono::{DateTime, Utc};
 use rampart_policy::PolicyKind;
 use rampart_store::Entity;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::{
     common::{find, managed_org, paged, readable_org, req, Org, OrgError, Res},
+    management,
     model::{self, PolicyDoc, RootDoc},
     tree::{self, Node},
 };
@@ -20,11 +21,13 @@ use rampart_kit::{
 
 /// Most characters in an SCP or RCP.
 pub const MAX_SCP_SIZE: usize = 5120;
-/// Most characters in a tag policy.
+/// Most characters in a tag, backup or other management policy.
 pub const MAX_TAG_POLICY_SIZE: usize = 10_000;
+/// Most characters in an AI services opt-out policy.
+pub const MAX_AI_OPT_OUT_SIZE: usize = 2_500;
 /// Most SCPs (or RCPs) attached to one target.
 pub const MAX_PER_TARGET: usize = 5;
-/// Most tag policies attached to one target.
+/// Most management policies of one type attached to one target.
 pub const MAX_TAG_POLICIES_PER_TARGET: usize = 10;
 
 /// Creates the organization's copy of a type's AWS-managed policy, if missing.
@@ -121,6 +124,7 @@ pub fn check_content(policy_type: &str, content: &str) -> Res<()> {
     let (limit, kind) = match policy_type {
         model::SCP => (MAX_SCP_SIZE, Some(PolicyKind::Scp)),
         model::RCP => (MAX_SCP_SIZE, Some(PolicyKind::Rcp)),
+        "AISERVICES_OPT_OUT_POLICY" => (MAX_AI_OPT_OUT_SIZE, None),
         _ => (MAX_TAG_POLICY_SIZE, None),
     };
     if content.chars().count() > limit {
@@ -134,10 +138,8 @@ pub fn check_content(policy_type: &str, content: &str) -> Res<()> {
         Some(k) => rampart_policy::Policy::parse(content, k)
             .map(|_| ())
             .map_err(|_| OrgError::MalformedPolicyDocumentException.into()),
-        None => match serde_json::from_str::<Value>(content) {
-            Ok(Value::Object(_)) => Ok(()),
-            _ => Err(OrgError::MalformedPolicyDocumentException.into()),
-        },
+        None => management::validate(policy_type, content)
+            .map_err(|_| OrgError::MalformedPolicyDocumentException.into()),
     }
 }
 
@@ -194,6 +196,9 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
     check_type(policy_type)?;
     check_name(name)?;
     check_content(policy_type, content)?;
+    if org.doc.feature_set != "ALL" {
+        return Err(OrgError::PolicyTypeNotAvailableForOrganizationException.into());
+    }
     if all(db, &org)
         .await?
         .iter()
@@ -356,10 +361,10 @@ pub async fn attach(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
     if current.iter().any(|(e, _)| e.name_key == p.name_key) {
         return Err(OrgError::DuplicatePolicyAttachmentException.into());
     }
-    let max = if d.policy_type == model::TAG_POLICY {
-        MAX_TAG_POLICIES_PER_TARGET
-    } else {
+    let max = if model::is_authorization(&d.policy_type) {
         MAX_PER_TARGET
+    } else {
+        MAX_TAG_POLICIES_PER_TARGET
     };
     if current.len() >= max {
         return Err(OrgError::constraint(
@@ -389,7 +394,7 @@ pub async fn detach(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         return Err(OrgError::PolicyNotAttachedException.into());
     }
     // Every target keeps at least one SCP (and RCP): without one, nothing would be allowed.
-    if d.policy_type != model::TAG_POLICY && current.len() == 1 {
+    if model::is_authorization(&d.policy_type) && current.len() == 1 {
         return Err(OrgError::constraint(
             "MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED",
             "You attempted to detach a policy from an entity that would cause the entity to have fewer than the minimum number of policies of a certain type required.",
@@ -515,19 +520,8 @@ async fn all_ou_ids(db: &mut Db<'_>, org: &Org) -> Res<Vec<String>> {
     Ok(out)
 }
 
-/// Merges `over` into `base`: objects merge key by key, anything else is replaced (a child's
-/// tag policy refines its parents').
-fn merge(base: &mut Value, over: &Value) {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                merge(b.entry(k.clone()).or_insert(Value::Null), v);
-            }
-        }
-        (b, o) => *b = o.clone(),
-    }
-}
-
+/// `DescribeEffectivePolicy`: the policies of a management type attached to the account and
+/// its ancestors, merged root first by AWS's inheritance rules ([`management::Effective`]).
 pub async fn effective(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let policy_type = req(input, "PolicyType")?;
     let org = super::common::caller_org(db, ctx).await?;
@@ -539,31 +533,44 @@ pub async fn effective(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res
     if target_id != ctx.principal.account_id && !org.is_management(ctx) {
         return Err(super::common::not_management());
     }
-    if policy_type != model::TAG_POLICY {
+    if !model::POLICY_TYPES.contains(&policy_type) || model::is_authorization(policy_type) {
         return Err(OrgError::invalid(
             "UNSUPPORTED_POLICY_TYPE_IN_EFFECTIVE_POLICY",
             "You can't get the effective policy for this policy type.",
         )
         .into());
     }
+    if !matches!(tree::node_of(&target_id), Some(Node::Account)) {
+        return Err(OrgError::invalid(
+            "INVALID_INPUT",
+            "Specifying an organization root or organizational unit (OU) as the target is not supported.",
+        )
+        .into());
+    }
     target(db, &org, &target_id).await?;
-    let mut merged = Value::Object(Map::new());
+    let mut merged = management::Effective::default();
     let mut found = false;
     let mut updated = org.entity.created_at;
     for level in tree::path_to(db, &org, &target_id).await? {
+        let mut docs = Vec::new();
         for (e, d) in attached(db, &org, &level, policy_type).await? {
             if let Ok(v) = serde_json::from_str::<Value>(&d.content) {
-                merge(&mut merged, &v);
+                docs.push(if policy_type == model::TAG_POLICY {
+                    management::fold_tag_keys(v)
+                } else {
+                    v
+                });
                 found = true;
                 updated = updated.max(e.updated_at);
             }
         }
+        merged.apply_level(&docs);
     }
     if !found {
         return Err(OrgError::EffectivePolicyNotFoundException.into());
     }
     Ok(json!({"EffectivePolicy": {
-        "PolicyContent": merged.to_string(),
+        "PolicyContent": Value::Object(merged.doc).to_string(),
         "LastUpdatedTimestamp": ts(updated),
         "TargetId": target_id,
         "PolicyType": policy_type,
@@ -596,18 +603,23 @@ mod tests {
         );
         assert!(check_content(model::TAG_POLICY, r#"{"tags":{}}"#).is_ok());
         assert!(check_content(model::TAG_POLICY, "[1]").is_err());
-    }
-
-    #[test]
-    fn tag_policies_merge_child_over_parent() {
-        let mut base = serde_json::json!({"tags": {"a": {"tag_key": "A"}, "b": {"tag_key": "B"}}});
-        merge(
-            &mut base,
-            &serde_json::json!({"tags": {"b": {"tag_key": "Bee"}, "c": {"tag_key": "C"}}}),
-        );
+        // Management policies follow the operator grammar, with their type's size limit.
         assert_eq!(
-            base,
-            serde_json::json!({"tags": {"a": {"tag_key": "A"}, "b": {"tag_key": "Bee"}, "c": {"tag_key": "C"}}})
+            check_content("BACKUP_POLICY", r#"{"plans":{"@@append":"x"}}"#)
+                .unwrap_err()
+                .code,
+            "MalformedPolicyDocumentException"
+        );
+        let opt_out = format!(
+            r#"{{"services":{{"default":{{"opt_out_policy":{{"@@assign":"{}"}}}}}}}}"#,
+            "x".repeat(MAX_AI_OPT_OUT_SIZE)
+        );
+        assert!(check_content("CHATBOT_POLICY", &opt_out).is_ok());
+        assert_eq!(
+            check_content("AISERVICES_OPT_OUT_POLICY", &opt_out)
+                .unwrap_err()
+                .code,
+            "ConstraintViolationException"
         );
     }
 }

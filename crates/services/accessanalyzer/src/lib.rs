@@ -1,5 +1,5 @@
 //! IAM Access Analyzer's service table: external access analyzers over Rampart's own
-//! resources.
+//! resources, and unused access analyzers over its IAM roles and users.
 //!
 //! - [`analysis`]: what a policy grants outside a zone of trust (pure, over the parsed policy);
 //!   [`resources`]: the analysed resource types, read from their services' stores.
@@ -8,6 +8,9 @@
 //!   stream consumer, `crates/server/src/jobs/accessanalyzer.rs`, calls it).
 //! - [`analyzers`], [`rules`], [`findings`], [`analyzed`]: the operations; [`filter`]: the
 //!   filter keys of archive rules and `ListFindings`; [`model`]: what is stored.
+//! - [`unused`]: what an unused access analyzer finds in one IAM role's or user's facts (pure);
+//!   [`unused_scan`]: reads those facts from the store and reconciles the findings (the
+//!   server's `access-analyzer-unused` job runs it).
 //! - [`validate`]: `ValidatePolicy`'s policy checks (also `rampart policy validate
 //!   --access-analyzer`); [`checks`]: the custom policy checks (`CheckAccessNotGranted`,
 //!   `CheckNoNewAccess`, `CheckNoPublicAccess`).
@@ -30,6 +33,8 @@ pub mod model;
 pub mod react;
 pub mod resources;
 pub mod rules;
+pub mod unused;
+pub mod unused_scan;
 pub mod validate;
 
 pub use error::AnalyzerError;
@@ -66,7 +71,7 @@ routes! {
         CheckNoPublicAccess => Read, |i, c, d| checks::check_no_public_access(i, c, d);
     }
     not_built {
-        // Unused and internal access, access previews, policy generation, service-linked
+        // Internal access, analyzer updates, recommendations, access previews, policy generation, service-linked
         // analyzers.
         UpdateAnalyzer, CreateServiceLinkedAnalyzer, DeleteServiceLinkedAnalyzer,
         GenerateFindingRecommendation, GetFindingRecommendation,

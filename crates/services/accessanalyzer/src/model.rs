@@ -67,6 +67,22 @@ pub struct AnalyzerDoc {
     /// The resource analysed last, and when.
     #[serde(default)]
     pub last_resource: Option<(String, DateTime<Utc>)>,
+    /// The configuration of an unused access analyzer.
+    #[serde(default)]
+    pub unused_access: Option<UnusedConfig>,
+}
+
+/// `UnusedAccessConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnusedConfig {
+    /// `unusedAccessAge`, in days.
+    pub age_days: u32,
+    /// `analysisRule.exclusions` as given (`AnalysisRuleCriteria` objects).
+    #[serde(default)]
+    pub exclusions: Vec<serde_json::Value>,
+    /// When the analysis last ran.
+    #[serde(default)]
+    pub analyzed: Option<DateTime<Utc>>,
 }
 
 /// An analyzer as loaded.
@@ -87,6 +103,11 @@ impl Analyzer {
     /// The owning account.
     pub fn account(&self) -> &str {
         &self.entity.account_id
+    }
+
+    /// Whether it is an unused access analyzer.
+    pub fn is_unused(&self) -> bool {
+        self.doc.unused_access.is_some()
     }
 
     /// The path prefix of its findings and analysed resources.
@@ -259,6 +280,12 @@ pub struct FindingDoc {
     pub analyzed: DateTime<Utc>,
     /// When it last changed.
     pub updated: DateTime<Utc>,
+    /// The finding type of an unused access finding (none: `ExternalAccess`).
+    #[serde(default)]
+    pub finding_type: Option<String>,
+    /// The `FindingDetails` member of an unused access finding.
+    #[serde(default)]
+    pub details: Option<serde_json::Value>,
 }
 
 /// An analysed resource's document.

@@ -74,10 +74,7 @@ fn configuration(c: &UnusedConfig) -> Value {
     let mut unused = json!({ "unusedAccessAge": c.age_days });
     if let Some(o) = unused.as_object_mut() {
         if !c.exclusions.is_empty() {
-            o.insert(
-                "analysisRule".into(),
-                json!({ "exclusions": c.exclusions }),
-            );
+            o.insert("analysisRule".into(), json!({ "exclusions": c.exclusions }));
         }
     }
     json!({ "unusedAccess": unused })
@@ -87,7 +84,9 @@ fn configuration(c: &UnusedConfig) -> Value {
 /// 365 days (default 90), `analysisRule.exclusions` (account ids for organization analyzers
 /// only).
 fn unused_config(input: &Value, org: bool) -> AaResult<UnusedConfig> {
-    let given = input.get("configuration").and_then(|c| c.get("unusedAccess"));
+    let given = input
+        .get("configuration")
+        .and_then(|c| c.get("unusedAccess"));
     let age = match given.and_then(|u| u.get("unusedAccessAge")) {
         None | Some(Value::Null) => DEFAULT_UNUSED_AGE,
         Some(v) => v

@@ -164,12 +164,7 @@ pub async fn list_v2(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResu
     Ok(with_token(json!({ "findings": findings }), next))
 }
 
-async fn one(
-    input: &Value,
-    ctx: &CallContext,
-    db: &mut Db<'_>,
-    v1: bool,
-) -> AaResult<FindingDoc> {
+async fn one(input: &Value, ctx: &CallContext, db: &mut Db<'_>, v1: bool) -> AaResult<FindingDoc> {
     let a = by_arn(db, ctx, opt_str(input, "analyzerArn").unwrap_or_default()).await?;
     v1_refused(&a, v1)?;
     let id = opt_str(input, "id").unwrap_or_default();
@@ -274,7 +269,11 @@ pub async fn statistics(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaR
     )
     .await?;
     if a.is_unused() {
-        let found: Vec<FindingDoc> = all(&mut db, &a).await?.into_iter().map(|(_, f)| f).collect();
+        let found: Vec<FindingDoc> = all(&mut db, &a)
+            .await?
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect();
         return Ok(unused_statistics(&found));
     }
     let mut by_status: BTreeMap<String, i64> = BTreeMap::new();

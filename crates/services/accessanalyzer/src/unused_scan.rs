@@ -120,7 +120,10 @@ async fn facts(db: &mut Db<'_>, account: &str) -> Result<Vec<EntityFacts>, Servi
             created: e.created_at,
             role_last_used: doc.last_used.map(|l| l.date),
             services: service_uses(db, account, &e.arn).await?,
-            allowed: unused::allowed_namespaces(policies.iter().map(|p| p.document.as_str()), &known),
+            allowed: unused::allowed_namespaces(
+                policies.iter().map(|p| p.document.as_str()),
+                &known,
+            ),
             tags: tag_map(&doc.tags),
             arn: e.arn,
             ..Default::default()
@@ -221,7 +224,11 @@ async fn reconcile(
             Some((ent, old)) => {
                 doc.created = old.created;
                 doc.status = old.status.clone();
-                doc.updated = if old.details == doc.details { old.updated } else { now };
+                doc.updated = if old.details == doc.details {
+                    old.updated
+                } else {
+                    now
+                };
                 if old.status == RESOLVED {
                     doc.updated = now;
                     doc.status = if archived(&doc) { ARCHIVED } else { ACTIVE }.into();

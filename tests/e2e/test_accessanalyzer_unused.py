@@ -154,6 +154,22 @@ def test_unused_access_is_found_and_resolves_when_used(world):
         "unusedPermissionDetails": {"serviceNamespace": "secretsmanager"}
     }
 
+    # The recommendation for the worker's unused Secrets Manager permissions keeps its KMS ones.
+    worker = found[("UnusedPermission", "worker")]["id"]
+    with pytest.raises(ClientError) as e:
+        aa.get_finding_recommendation(analyzerArn=arn, id=worker)
+    assert code(e) == "ResourceNotFoundException"
+    aa.generate_finding_recommendation(analyzerArn=arn, id=worker)
+    rec = aa.get_finding_recommendation(analyzerArn=arn, id=worker)
+    assert rec["status"] == "SUCCEEDED" and rec["recommendationType"] == "UnusedPermissionRecommendation"
+    assert rec["resourceArn"] == f"arn:aws:iam::{account}:role/worker"
+    [step] = [s["unusedPermissionsRecommendedStep"] for s in rec["recommendedSteps"]]
+    assert step["recommendedAction"] == "CREATE_POLICY" and step["existingPolicyId"] == "p"
+    assert json.loads(step["recommendedPolicy"])["Statement"][0]["Action"] == ["kms:*"]
+    with pytest.raises(ClientError) as e:
+        aa.generate_finding_recommendation(analyzerArn=arn, id=found[("UnusedIAMRole", "idle")]["id"])
+    assert code(e) == "ValidationException"
+
     stats = aa.get_findings_statistics(analyzerArn=arn)["findingsStatistics"][0]["unusedAccessFindingsStatistics"]
     assert stats["totalActiveFindings"] == 5
     assert {t["unusedAccessType"]: t["total"] for t in stats["unusedAccessTypeStatistics"]} == {

@@ -10,7 +10,8 @@
 //!   filter keys of archive rules and `ListFindings`; [`model`]: what is stored.
 //! - [`unused`]: what an unused access analyzer finds in one IAM role's or user's facts (pure);
 //!   [`unused_scan`]: reads those facts from the store and reconciles the findings (the
-//!   server's `access-analyzer-unused` job runs it).
+//!   server's `access-analyzer-unused` job runs it); [`recommendations`]: the recommended
+//!   policies of `UnusedPermission` findings.
 //! - [`validate`]: `ValidatePolicy`'s policy checks (also `rampart policy validate
 //!   --access-analyzer`); [`checks`]: the custom policy checks (`CheckAccessNotGranted`,
 //!   `CheckNoNewAccess`, `CheckNoPublicAccess`).
@@ -31,6 +32,7 @@ pub mod filter;
 pub mod findings;
 pub mod model;
 pub mod react;
+pub mod recommendations;
 pub mod resources;
 pub mod rules;
 pub mod unused;
@@ -62,6 +64,8 @@ routes! {
         GetFindingV2 => Read, |i, c, d| findings::get_v2(i, c, d);
         UpdateFindings => Write, |i, c, d| findings::update(i, c, d);
         GetFindingsStatistics => Read, |i, c, d| findings::statistics(i, c, d);
+        GenerateFindingRecommendation => Write, |i, c, d| recommendations::generate(i, c, d);
+        GetFindingRecommendation => Read, |i, c, d| recommendations::get(i, c, d);
         StartResourceScan => Write, |i, c, d| analyzed::start_scan(i, c, d);
         GetAnalyzedResource => Read, |i, c, d| analyzed::get(i, c, d);
         ListAnalyzedResources => Read, |i, c, d| analyzed::list(i, c, d);
@@ -71,10 +75,9 @@ routes! {
         CheckNoPublicAccess => Read, |i, c, d| checks::check_no_public_access(i, c, d);
     }
     not_built {
-        // Internal access, analyzer updates, recommendations, access previews, policy generation, service-linked
-        // analyzers.
+        // Internal access, analyzer updates, access previews, policy generation,
+        // service-linked analyzers.
         UpdateAnalyzer, CreateServiceLinkedAnalyzer, DeleteServiceLinkedAnalyzer,
-        GenerateFindingRecommendation, GetFindingRecommendation,
         CreateAccessPreview, GetAccessPreview, ListAccessPreviews, ListAccessPreviewFindings,
         StartPolicyGeneration, GetGeneratedPolicy, ListPolicyGenerations,
         CancelPolicyGeneration,
@@ -118,6 +121,8 @@ async fn authorize(
         | Op::GetFindingV2
         | Op::UpdateFindings
         | Op::GetFindingsStatistics
+        | Op::GenerateFindingRecommendation
+        | Op::GetFindingRecommendation
         | Op::StartResourceScan
         | Op::GetAnalyzedResource
         | Op::ListAnalyzedResources => opt_str(input, "analyzerArn").map(str::to_string),

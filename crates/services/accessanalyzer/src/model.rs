@@ -9,6 +9,8 @@
 //! - A finding is an entity of kind [`FINDING`] in the analyzer's account keyed by its id, path
 //!   `/REGION/NAME/RESOURCE-ARN/`: one analyzer's findings, or one resource's, are a path
 //!   prefix away.
+//! - A finding recommendation is an entity of kind [`RECOMMENDATION`] keyed by the finding's
+//!   id, path `/REGION/NAME/`.
 //! - An analysed resource is an entity of kind [`RESOURCE`] keyed `REGION/NAME/RESOURCE-ARN`,
 //!   path `/REGION/NAME/`.
 
@@ -29,6 +31,8 @@ pub const INDEX: &str = "access-analyzer:index";
 pub const FINDING: &str = "access-analyzer:finding";
 /// The entity kind of analysed resources.
 pub const RESOURCE: &str = "access-analyzer:resource";
+/// The entity kind of finding recommendations (keyed by the finding's id).
+pub const RECOMMENDATION: &str = "access-analyzer:recommendation";
 /// The pseudo-account of the analyzer index.
 pub const SYSTEM_ACCOUNT: &str = "~access-analyzer";
 
@@ -238,7 +242,7 @@ pub async fn insert(
 
 /// Deletes an analyzer with its findings, analysed resources and index entry.
 pub async fn delete(db: &mut Db<'_>, a: &Analyzer) -> Result<(), ServiceError> {
-    for kind in [FINDING, RESOURCE] {
+    for kind in [FINDING, RESOURCE, RECOMMENDATION] {
         for e in all(db, a.account(), kind, &a.prefix()).await? {
             db.entities().delete(a.account(), kind, &e.name_key).await?;
         }

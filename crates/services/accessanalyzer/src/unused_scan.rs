@@ -266,3 +266,103 @@ async fn reconcile(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        filter::Criterion,
+        model::{AnalyzerDoc, Rule, UnusedConfig},
+        unused::{UNUSED_PASSWORD, UNUSED_ROLE},
+    };
+    use serde_json::json;
+
+    const ME: &str = "111122223333";
+
+    fn entity(name: &str) -> EntityFacts {
+        EntityFacts {
+            arn: format!("arn:aws:iam::{ME}:role/{name}"),
+            resource_type: resources::ROLE.into(),
+            owner: ME.into(),
+            ..Default::default()
+        }
+    }
+
+    fn unused(t: &'static str) -> Unused {
+        Unused {
+            finding_type: t,
+            key: String::new(),
+            details: json!({ "unusedIamRoleDetails": {} }),
+        }
+    }
+
+    async fn statuses(db: &mut Db<'_>, a: &Analyzer) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = model::all(db, ME, model::FINDING, &a.prefix())
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let f: FindingDoc = entity::read_doc(e).unwrap();
+                (f.resource.rsplit('/').next().unwrap().to_string(), f.status)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[tokio::test]
+    async fn findings_resolve_when_no_longer_found_and_follow_archive_rules() {
+        let (store, _dir) = rampart_kit::test_support::store().await;
+        let mut tx = store.begin().await.unwrap();
+        let mut db = Db::Write(&mut tx);
+        let now = Utc::now();
+        let doc = AnalyzerDoc {
+            name: "u".into(),
+            region: "us-east-1".into(),
+            analyzer_type: "ACCOUNT_UNUSED_ACCESS".into(),
+            status: ACTIVE.into(),
+            unused_access: Some(UnusedConfig {
+                age_days: 1,
+                ..Default::default()
+            }),
+            rules: [(
+                "pw".to_string(),
+                Rule {
+                    filter: [(
+                        "findingType".to_string(),
+                        Criterion {
+                            eq: Some(vec![UNUSED_PASSWORD.into()]),
+                            ..Default::default()
+                        },
+                    )]
+                    .into(),
+                    created: now,
+                    updated: now,
+                },
+            )]
+            .into(),
+            ..Default::default()
+        };
+        let a = model::insert(&mut db, ME, &doc, now).await.unwrap();
+        let both = [
+            (entity("idle"), unused(UNUSED_ROLE)),
+            (entity("pw"), unused(UNUSED_PASSWORD)),
+        ];
+        reconcile(&mut db, &a, &both, now).await.unwrap();
+        let active = |n: &str, s: &str| (n.to_string(), s.to_string());
+        assert_eq!(
+            statuses(&mut db, &a).await,
+            vec![active("idle", ACTIVE), active("pw", ARCHIVED)]
+        );
+        reconcile(&mut db, &a, &both[1..], now).await.unwrap();
+        assert_eq!(
+            statuses(&mut db, &a).await,
+            vec![active("idle", RESOLVED), active("pw", ARCHIVED)]
+        );
+        reconcile(&mut db, &a, &both, now).await.unwrap();
+        assert_eq!(
+            statuses(&mut db, &a).await,
+            vec![active("idle", ACTIVE), active("pw", ARCHIVED)]
+        );
+    }
+}

@@ -113,7 +113,6 @@ async fn listed(
             Some("resourceOwnerAccount") => f.owner.clone(),
             Some("status") => f.status.clone(),
             Some("isPublic") => f.is_public.to_string(),
-            Some("findingType") => f.finding_type.clone().unwrap_or_default(),
             _ => String::new(),
         }
     };
@@ -128,7 +127,6 @@ async fn listed(
             "status",
             "isPublic",
             "id",
-            "findingType",
         ];
         if !SORTABLE.contains(&name) {
             return Err(invalid(format!("Invalid sort attribute: {name}")));

@@ -217,3 +217,34 @@ def test_archive_rules_and_exclusions_apply(world):
     assert ("UnusedIAMRole", "idle") not in found
     assert found[("UnusedIAMUserPassword", "alice")]["status"] == "ARCHIVED"
     assert found[("UnusedIAMRole", "worker")]["status"] == "ACTIVE"
+
+
+def test_organization_analyzer_covers_member_accounts(dev_server):
+    from test_organizations import create_account, member_root
+
+    s = dev_server
+    orgs = s.client("organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    member = create_account(orgs, "member", "member@example.com")
+    key, secret = member_root(s, member)
+    s.client("iam", key=key, secret=secret).create_role(RoleName="member-idle", AssumeRolePolicyDocument=trust(member))
+    aa = s.client("accessanalyzer")
+    with pytest.raises(ClientError) as e:
+        aa.create_analyzer(
+            analyzerName="bad",
+            type="ACCOUNT_UNUSED_ACCESS",
+            configuration={"unusedAccess": {"analysisRule": {"exclusions": [{"accountIds": [member]}]}}},
+        )
+    assert code(e) == "ValidationException"
+    arn = aa.create_analyzer(
+        analyzerName="org", type="ORGANIZATION_UNUSED_ACCESS", configuration={"unusedAccess": {"unusedAccessAge": 1}}
+    )["arn"]
+    advance(s, 2 * DAY)
+    found = by_type(aa, arn)
+    assert found[("UnusedIAMRole", "member-idle")]["resourceOwnerAccount"] == member
+    # A member's root may not create an organization analyzer.
+    with pytest.raises(ClientError) as e:
+        s.client("accessanalyzer", key=key, secret=secret).create_analyzer(
+            analyzerName="m", type="ORGANIZATION_UNUSED_ACCESS"
+        )
+    assert code(e) == "AccessDeniedException"

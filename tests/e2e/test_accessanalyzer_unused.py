@@ -218,6 +218,21 @@ def test_archive_rules_and_exclusions_apply(world):
     assert found[("UnusedIAMUserPassword", "alice")]["status"] == "ARCHIVED"
     assert found[("UnusedIAMRole", "worker")]["status"] == "ACTIVE"
 
+    # UpdateAnalyzer: a window of 3 days makes the 2-day-old access used again; the exclusion
+    # stays when the analysis rule is left out.
+    out = aa.update_analyzer(analyzerName="unused", configuration={"unusedAccess": {"unusedAccessAge": 3}})
+    assert out["configuration"]["unusedAccess"]["unusedAccessAge"] == 3
+    assert out["configuration"]["unusedAccess"]["analysisRule"]["exclusions"] == [{"resourceTags": [{"keep": "yes"}]}]
+    found = by_type(aa, arn)
+    assert found[("UnusedIAMRole", "worker")]["status"] == "RESOLVED"
+    with pytest.raises(ClientError) as e:
+        aa.update_analyzer(analyzerName="unused", configuration={"unusedAccess": {"unusedAccessAge": 400}})
+    assert code(e) == "ValidationException"
+    aa.create_analyzer(analyzerName="external", type="ACCOUNT")
+    with pytest.raises(ClientError) as e:
+        aa.update_analyzer(analyzerName="external", configuration={"unusedAccess": {"unusedAccessAge": 3}})
+    assert code(e) == "ValidationException"
+
 
 def test_organization_analyzer_covers_member_accounts(dev_server):
     from test_organizations import create_account, member_root

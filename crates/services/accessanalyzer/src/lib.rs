@@ -47,6 +47,7 @@ routes! {
     built {
         CreateAnalyzer => Write, |i, c, d| analyzers::create(i, c, d);
         GetAnalyzer => Read, |i, c, d| analyzers::get(i, c, d);
+        UpdateAnalyzer => Write, |i, c, d| analyzers::update(i, c, d);
         ListAnalyzers => Read, |i, c, d| analyzers::list(i, c, d);
         DeleteAnalyzer => Write, |i, c, d| analyzers::delete(i, c, d);
         TagResource => Write, |i, c, d| analyzers::tag(i, c, d);
@@ -75,9 +76,8 @@ routes! {
         CheckNoPublicAccess => Read, |i, c, d| checks::check_no_public_access(i, c, d);
     }
     not_built {
-        // Internal access, analyzer updates, access previews, policy generation,
-        // service-linked analyzers.
-        UpdateAnalyzer, CreateServiceLinkedAnalyzer, DeleteServiceLinkedAnalyzer,
+        // Internal access, access previews, policy generation, service-linked analyzers.
+        CreateServiceLinkedAnalyzer, DeleteServiceLinkedAnalyzer,
         CreateAccessPreview, GetAccessPreview, ListAccessPreviews, ListAccessPreviewFindings,
         StartPolicyGeneration, GetGeneratedPolicy, ListPolicyGenerations,
         CancelPolicyGeneration,
@@ -96,9 +96,11 @@ async fn authorize(
     let account = &ctx.principal.account_id;
     let by_name = |name: &str| model::analyzer_arn(&ctx.region, account, name);
     let arn = match op {
-        Op::GetAnalyzer | Op::DeleteAnalyzer | Op::CreateAnalyzer | Op::ListArchiveRules => {
-            opt_str(input, "analyzerName").map(by_name)
-        }
+        Op::GetAnalyzer
+        | Op::DeleteAnalyzer
+        | Op::CreateAnalyzer
+        | Op::UpdateAnalyzer
+        | Op::ListArchiveRules => opt_str(input, "analyzerName").map(by_name),
         Op::CreateArchiveRule
         | Op::GetArchiveRule
         | Op::UpdateArchiveRule

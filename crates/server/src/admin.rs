@@ -112,8 +112,8 @@ pub async fn reset_auth(State(app): State<Arc<App>>, body: axum::body::Bytes) ->
 }
 
 /// `POST /_rampart/clock` with `{"advance_seconds": N}`: moves the server's clock forward and
-/// runs the KMS and Secrets Manager due-work jobs (deletions, rotations) at once (dev mode
-/// only).
+/// runs the KMS and Secrets Manager due-work jobs (deletions, rotations) at once, and the
+/// unused access analysis after the service last-accessed flush (dev mode only).
 pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
     if !app.config.dev {
         return json_response(
@@ -147,6 +147,10 @@ pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes)
     app.jobs.run_now(&app, crate::jobs::trails::NAME).await;
     app.jobs.run_now(&app, crate::jobs::outbox::NAME).await;
     app.jobs.run_now(&app, crate::jobs::config::NAME).await;
+    app.jobs.run_now(&app, crate::jobs::last_access::NAME).await;
+    app.jobs
+        .run_now(&app, crate::jobs::accessanalyzer_unused::NAME)
+        .await;
     app.jobs.run_now(&app, crate::jobs::securityhub::NAME).await;
     app.jobs
         .run_now(&app, crate::jobs::securityhub::IMPORTS)

@@ -7,13 +7,16 @@ use rampart_store::Lease;
 use super::{Job, Scope, StepFuture};
 use crate::app::App;
 
+/// The job's name (`POST /_rampart/clock` runs it before the unused access analysis).
+pub const NAME: &str = "iam-last-access-flush";
+
 /// The service last-accessed flush.
 #[derive(Debug)]
 pub struct LastAccessFlush;
 
 impl Job for LastAccessFlush {
     fn name(&self) -> &'static str {
-        "iam-last-access-flush"
+        NAME
     }
 
     fn scope(&self) -> Scope {

@@ -14,6 +14,7 @@
 //! `/metrics` ([`status`]).
 
 pub mod accessanalyzer;
+pub mod accessanalyzer_unused;
 pub mod config;
 pub mod consumer;
 pub mod events;
@@ -145,6 +146,7 @@ impl Runtime {
                 Arc::new(trails::TrailDelivery),
                 Arc::new(consumer::ConsumerJob(events_api_calls::ApiCallEvents)),
                 Arc::new(consumer::ConsumerJob(accessanalyzer::Reanalysis)),
+                Arc::new(accessanalyzer_unused::UnusedAccess),
                 Arc::new(consumer::ConsumerJob(guardduty::GuardDutyDetection)),
                 Arc::new(crate::listeners::Listeners::default()),
             ],

@@ -141,7 +141,9 @@ pub async fn authenticate(
         }
         None => None,
     };
-    record_use(app, key, auth, now);
+    // Last use is on the request clock (as every other last-use record), so the dev clock
+    // ages it; `now` is the wall clock the signature is checked against.
+    record_use(app, key, auth, app.clock.now());
     let principal = principal_for(app, &shared).map_err(|()| AuthnFailure {
         error: ApiError::internal(),
         account_id: account(),

@@ -43,6 +43,11 @@ pub async fn start_scan(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaR
         opt_str(input, "analyzerArn").unwrap_or_default(),
     )
     .await?;
+    if a.is_unused() {
+        return Err(invalid(
+            "StartResourceScan is not supported for unused access analyzers.",
+        ));
+    }
     let arn = opt_str(input, "resourceArn").unwrap_or_default();
     let locator = resources::locator_of_arn(arn)
         .ok_or_else(|| invalid(format!("Unsupported resource type for {arn}")))?;

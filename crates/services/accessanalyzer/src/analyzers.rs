@@ -1,12 +1,14 @@
 //! Analyzers: `CreateAnalyzer`, `GetAnalyzer`, `ListAnalyzers`, `DeleteAnalyzer` and the
 //! analyzer tags (`TagResource`, `UntagResource`, `ListTagsForResource`).
 //!
-//! External access analyzers only: `ACCOUNT` (the zone of trust is the account) and
-//! `ORGANIZATION` (the organization's accounts, created from its management account or a
-//! delegated administrator). The unused and internal access types answer a
-//! `ValidationException`. An account has at most one `ACCOUNT` analyzer per region
-//! (`ServiceQuotaExceededException`, AWS's quota of 1) and at most 5 `ORGANIZATION` ones.
-//! Creating an analyzer analyses every resource of its zone at once, in the same transaction.
+//! External access analyzers (`ACCOUNT`: the zone of trust is the account; `ORGANIZATION`:
+//! the organization's accounts) and unused access analyzers (`ACCOUNT_UNUSED_ACCESS`,
+//! `ORGANIZATION_UNUSED_ACCESS`, with `configuration.unusedAccess`). Organization analyzers
+//! are created from the organization's management account or a delegated administrator. The
+//! internal access types answer a `ValidationException`. An account has at most one account
+//! analyzer of each type per region (`ServiceQuotaExceededException`, AWS's quota of 1) and at
+//! most 5 organization ones. Creating an analyzer analyses its zone at once, in the same
+//! transaction; so does `UpdateAnalyzer` (unused access analyzers only).
 
 use std::collections::BTreeMap;
 
@@ -24,8 +26,12 @@ use crate::{
     engine,
     error::{invalid, not_found, AaResult, AnalyzerError},
     filter,
-    model::{self, Analyzer, AnalyzerDoc, Rule},
+    model::{self, Analyzer, AnalyzerDoc, Rule, UnusedConfig},
+    unused_scan,
 };
+
+/// `unusedAccessAge` when the configuration leaves it out, in days.
+const DEFAULT_UNUSED_AGE: u32 = 90;
 
 /// Organization analyzers per account and region (AWS's default quota).
 const MAX_ORG_ANALYZERS: usize = 5;
@@ -60,6 +66,57 @@ pub fn summary(a: &Analyzer) -> Value {
         o.insert("lastResourceAnalyzedAt".into(), json!(ts(*at)));
     }
     out
+}
+
+/// `AnalyzerConfiguration` of an unused access analyzer (`GetAnalyzer` shows it,
+/// `ListAnalyzers` leaves it out).
+fn configuration(c: &UnusedConfig) -> Value {
+    let mut unused = json!({ "unusedAccessAge": c.age_days });
+    if let Some(o) = unused.as_object_mut() {
+        if !c.exclusions.is_empty() {
+            o.insert("analysisRule".into(), json!({ "exclusions": c.exclusions }));
+        }
+    }
+    json!({ "unusedAccess": unused })
+}
+
+/// The `configuration.unusedAccess` of a `CreateAnalyzer` request: `unusedAccessAge` 1 to
+/// 365 days (default 90), `analysisRule.exclusions` (account ids for organization analyzers
+/// only).
+fn unused_config(input: &Value, org: bool) -> AaResult<UnusedConfig> {
+    let given = input
+        .get("configuration")
+        .and_then(|c| c.get("unusedAccess"));
+    let age = match given.and_then(|u| u.get("unusedAccessAge")) {
+        None | Some(Value::Null) => DEFAULT_UNUSED_AGE,
+        Some(v) => v
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| (1..=365).contains(n))
+            .ok_or_else(|| invalid("unusedAccessAge must be between 1 and 365 days."))?,
+    };
+    let exclusions: Vec<Value> = given
+        .and_then(|u| u.get("analysisRule"))
+        .and_then(|r| r.get("exclusions"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for x in &exclusions {
+        let has_accounts = x
+            .get("accountIds")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        if has_accounts && !org {
+            return Err(invalid(
+                "Account IDs can only be applied to the analysis rule criteria for organization-level analyzers.",
+            ));
+        }
+    }
+    Ok(UnusedConfig {
+        age_days: age,
+        exclusions,
+        analyzed: None,
+    })
 }
 
 fn tags_of(input: &Value) -> AaResult<BTreeMap<String, String>> {
@@ -106,13 +163,18 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
     let analyzer_type = opt_str(input, "type").unwrap_or_default();
     let account = ctx.principal.account_id.clone();
     let org_id = match analyzer_type {
-        "ACCOUNT" => None,
-        "ORGANIZATION" => Some(caller_org(&mut db, ctx).await?),
+        "ACCOUNT" | "ACCOUNT_UNUSED_ACCESS" => None,
+        "ORGANIZATION" | "ORGANIZATION_UNUSED_ACCESS" => Some(caller_org(&mut db, ctx).await?),
         other => {
             return Err(invalid(format!(
-                "Analyzer type {other} is not supported: Rampart builds external access analyzers (ACCOUNT, ORGANIZATION) only."
+                "Analyzer type {other} is not supported: Rampart builds external and unused access analyzers only."
             )))
         }
+    };
+    let unused_access = if analyzer_type.ends_with("_UNUSED_ACCESS") {
+        Some(unused_config(input, org_id.is_some())?)
+    } else {
+        None
     };
     if model::find(&mut db, &account, &ctx.region, name)
         .await?
@@ -170,10 +232,48 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
         tags: tags_of(input)?,
         rules,
         last_resource: None,
+        unused_access,
     };
     let mut analyzer = model::insert(&mut db, &account, &doc, ctx.now).await?;
-    engine::scan(&mut db, &mut analyzer, ctx.now).await?;
+    if analyzer.is_unused() {
+        unused_scan::analyze(&mut db, &mut analyzer, ctx.now).await?;
+    } else {
+        engine::scan(&mut db, &mut analyzer, ctx.now).await?;
+    }
     Ok(json!({ "arn": analyzer.arn() }))
+}
+
+/// `UpdateAnalyzer`: an unused access analyzer's configuration (`unusedAccessAge` and
+/// `analysisRule` each kept when left out), analysed again at once. External access analyzers
+/// have no configuration (`ValidationException`, as AWS documents).
+pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
+    let mut a = named(
+        &mut db,
+        ctx,
+        opt_str(input, "analyzerName").unwrap_or_default(),
+    )
+    .await?;
+    let Some(old) = a.doc.unused_access.clone() else {
+        return Err(invalid(
+            "UpdateAnalyzer is not supported for external access analyzers.",
+        ));
+    };
+    let given = input
+        .get("configuration")
+        .and_then(|c| c.get("unusedAccess"));
+    let mut next = unused_config(input, a.doc.org_id.is_some())?;
+    if given.and_then(|u| u.get("unusedAccessAge")).is_none() {
+        next.age_days = old.age_days;
+    }
+    if given.and_then(|u| u.get("analysisRule")).is_none() {
+        next.exclusions = old.exclusions;
+    }
+    next.analyzed = old.analyzed;
+    let shown = configuration(&next);
+    a.doc.unused_access = Some(next);
+    // The analysis saves the analyzer with its new configuration.
+    unused_scan::analyze(&mut db, &mut a, ctx.now).await?;
+    Ok(json!({ "configuration": shown }))
 }
 
 /// `GetAnalyzer`.
@@ -184,7 +284,11 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<V
         opt_str(input, "analyzerName").unwrap_or_default(),
     )
     .await?;
-    Ok(json!({ "analyzer": summary(&a) }))
+    let mut out = summary(&a);
+    if let (Some(c), Some(o)) = (&a.doc.unused_access, out.as_object_mut()) {
+        o.insert("configuration".into(), configuration(c));
+    }
+    Ok(json!({ "analyzer": out }))
 }
 
 /// `ListAnalyzers`.

@@ -29,7 +29,7 @@ pub const ARCHIVED: &str = "ARCHIVED";
 pub const RESOLVED: &str = "RESOLVED";
 
 /// The accounts of the organization `org_id` (its management account's member records).
-async fn org_accounts(
+pub(crate) async fn org_accounts(
     db: &mut Db<'_>,
     org_id: &str,
     owner: &str,
@@ -135,6 +135,8 @@ pub async fn reconcile(
             created: now,
             analyzed: now,
             updated: now,
+            finding_type: None,
+            details: None,
         };
         match existing.iter_mut().find(|(_, d)| d.id == id) {
             Some((e, old)) => {

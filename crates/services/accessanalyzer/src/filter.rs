@@ -78,7 +78,10 @@ fn values(f: &FindingDoc, key: &str) -> Vec<String> {
         "resourceOwnerAccount" => vec![f.owner.clone()],
         "isPublic" => vec![f.is_public.to_string()],
         "id" => vec![f.id.clone()],
-        "findingType" => vec!["ExternalAccess".into()],
+        "findingType" => vec![f
+            .finding_type
+            .clone()
+            .unwrap_or_else(|| "ExternalAccess".into())],
         _ => {
             if let Some(p) = key.strip_prefix("principal.") {
                 f.principal.get(p).cloned().into_iter().collect()

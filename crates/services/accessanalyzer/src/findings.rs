@@ -1,5 +1,7 @@
 //! Findings: `ListFindings`, `ListFindingsV2`, `GetFinding`, `GetFindingV2`,
-//! `UpdateFindings` and `GetFindingsStatistics`.
+//! `UpdateFindings` and `GetFindingsStatistics`. `ListFindings` and `GetFinding` serve
+//! external access analyzers only (AWS: "You must use ListFindingsV2 for internal and unused
+//! access analyzers"); the V2 operations serve both kinds.
 
 use std::collections::BTreeMap;
 
@@ -57,8 +59,18 @@ fn to_output_v2(f: &FindingDoc) -> Value {
         "createdAt": ts(f.created),
         "analyzedAt": ts(f.analyzed),
         "updatedAt": ts(f.updated),
-        "findingType": "ExternalAccess",
+        "findingType": f.finding_type.as_deref().unwrap_or("ExternalAccess"),
     })
+}
+
+/// The `ValidationException` of a V1 finding operation on an unused access analyzer.
+fn v1_refused(a: &Analyzer, v1: bool) -> AaResult<()> {
+    if v1 && a.is_unused() {
+        return Err(invalid(
+            "This operation is supported only for external access analyzers; use the V2 operation for unused access analyzers.",
+        ));
+    }
+    Ok(())
 }
 
 /// Every finding of the analyzer, with its entity.
@@ -77,8 +89,10 @@ async fn listed(
     input: &Value,
     ctx: &CallContext,
     db: &mut Db<'_>,
+    v1: bool,
 ) -> AaResult<(Vec<FindingDoc>, Option<String>)> {
     let a = by_arn(db, ctx, opt_str(input, "analyzerArn").unwrap_or_default()).await?;
+    v1_refused(&a, v1)?;
     let filter = filter::parse(input.get("filter"))?;
     let mut found: Vec<FindingDoc> = all(db, &a)
         .await?
@@ -136,20 +150,21 @@ fn with_token(mut out: Value, next: Option<String>) -> Value {
 
 /// `ListFindings`.
 pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let (items, next) = listed(input, ctx, &mut db).await?;
+    let (items, next) = listed(input, ctx, &mut db, true).await?;
     let findings: Vec<Value> = items.iter().map(to_output).collect();
     Ok(with_token(json!({ "findings": findings }), next))
 }
 
 /// `ListFindingsV2`.
 pub async fn list_v2(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let (items, next) = listed(input, ctx, &mut db).await?;
+    let (items, next) = listed(input, ctx, &mut db, false).await?;
     let findings: Vec<Value> = items.iter().map(to_output_v2).collect();
     Ok(with_token(json!({ "findings": findings }), next))
 }
 
-async fn one(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> AaResult<FindingDoc> {
+async fn one(input: &Value, ctx: &CallContext, db: &mut Db<'_>, v1: bool) -> AaResult<FindingDoc> {
     let a = by_arn(db, ctx, opt_str(input, "analyzerArn").unwrap_or_default()).await?;
+    v1_refused(&a, v1)?;
     let id = opt_str(input, "id").unwrap_or_default();
     let e = db
         .entities()
@@ -162,14 +177,19 @@ async fn one(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> AaResult<Find
 
 /// `GetFinding`.
 pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let f = one(input, ctx, &mut db).await?;
+    let f = one(input, ctx, &mut db, true).await?;
     Ok(json!({ "finding": to_output(&f) }))
 }
 
-/// `GetFindingV2`: the summary and its `externalAccessDetails`.
+/// `GetFindingV2`: the summary and its details (`externalAccessDetails`, or the unused
+/// access member stored with the finding).
 pub async fn get_v2(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let f = one(input, ctx, &mut db).await?;
+    let f = one(input, ctx, &mut db, false).await?;
     let mut out = to_output_v2(&f);
+    if let (Some(d), Some(o)) = (&f.details, out.as_object_mut()) {
+        o.insert("findingDetails".into(), json!([d]));
+        return Ok(out);
+    }
     let mut details = json!({
         "action": f.action,
         "condition": f.condition,
@@ -246,6 +266,14 @@ pub async fn statistics(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaR
         opt_str(input, "analyzerArn").unwrap_or_default(),
     )
     .await?;
+    if a.is_unused() {
+        let found: Vec<FindingDoc> = all(&mut db, &a)
+            .await?
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect();
+        return Ok(unused_statistics(&found));
+    }
     let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
     let mut by_type: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
     let mut last = None;
@@ -290,4 +318,54 @@ pub async fn statistics(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaR
         o.insert("lastUpdatedAt".into(), json!(ts(t)));
     }
     Ok(out)
+}
+
+/// `GetFindingsStatistics` of an unused access analyzer: counts by status, active findings by
+/// unused access type, and the accounts with the most active findings (at most 10).
+fn unused_statistics(found: &[FindingDoc]) -> Value {
+    let count = |s: &str| found.iter().filter(|f| f.status == s).count();
+    let active: Vec<&FindingDoc> = found.iter().filter(|f| f.status == ACTIVE).collect();
+    let type_of = |f: &FindingDoc| f.finding_type.clone().unwrap_or_default();
+    let types: Vec<Value> = crate::unused::TYPES
+        .iter()
+        .map(|t| {
+            let total = active.iter().filter(|f| type_of(f) == *t).count();
+            json!({ "unusedAccessType": t, "total": total })
+        })
+        .collect();
+    let mut accounts: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for f in &active {
+        *accounts
+            .entry(f.owner.clone())
+            .or_default()
+            .entry(type_of(f))
+            .or_default() += 1;
+    }
+    let mut top: Vec<(String, usize, BTreeMap<String, usize>)> = accounts
+        .into_iter()
+        .map(|(acct, by_type)| (acct, by_type.values().sum(), by_type))
+        .collect();
+    top.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+    top.truncate(10);
+    let top: Vec<Value> = top
+        .into_iter()
+        .map(|(acct, n, details)| {
+            json!({ "account": acct, "numberOfActiveFindings": n, "details": details })
+        })
+        .collect();
+    let mut out = json!({
+        "findingsStatistics": [{
+            "unusedAccessFindingsStatistics": {
+                "unusedAccessTypeStatistics": types,
+                "topAccounts": top,
+                "totalActiveFindings": count(ACTIVE),
+                "totalArchivedFindings": count(ARCHIVED),
+                "totalResolvedFindings": count(RESOLVED),
+            }
+        }]
+    });
+    if let (Some(t), Some(o)) = (found.iter().map(|f| f.updated).max(), out.as_object_mut()) {
+        o.insert("lastUpdatedAt".into(), json!(ts(t)));
+    }
+    out
 }

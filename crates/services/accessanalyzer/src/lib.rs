@@ -1,5 +1,5 @@
 //! IAM Access Analyzer's service table: external access analyzers over Rampart's own
-//! resources.
+//! resources, and unused access analyzers over its IAM roles and users.
 //!
 //! - [`analysis`]: what a policy grants outside a zone of trust (pure, over the parsed policy);
 //!   [`resources`]: the analysed resource types, read from their services' stores.
@@ -8,6 +8,10 @@
 //!   stream consumer, `crates/server/src/jobs/accessanalyzer.rs`, calls it).
 //! - [`analyzers`], [`rules`], [`findings`], [`analyzed`]: the operations; [`filter`]: the
 //!   filter keys of archive rules and `ListFindings`; [`model`]: what is stored.
+//! - [`unused`]: what an unused access analyzer finds in one IAM role's or user's facts (pure);
+//!   [`unused_scan`]: reads those facts from the store and reconciles the findings (the
+//!   server's `access-analyzer-unused` job runs it); [`recommendations`]: the recommended
+//!   policies of `UnusedPermission` findings.
 //! - [`validate`]: `ValidatePolicy`'s policy checks (also `rampart policy validate
 //!   --access-analyzer`); [`checks`]: the custom policy checks (`CheckAccessNotGranted`,
 //!   `CheckNoNewAccess`, `CheckNoPublicAccess`).
@@ -28,8 +32,11 @@ pub mod filter;
 pub mod findings;
 pub mod model;
 pub mod react;
+pub mod recommendations;
 pub mod resources;
 pub mod rules;
+pub mod unused;
+pub mod unused_scan;
 pub mod validate;
 
 pub use error::AnalyzerError;
@@ -40,6 +47,7 @@ routes! {
     built {
         CreateAnalyzer => Write, |i, c, d| analyzers::create(i, c, d);
         GetAnalyzer => Read, |i, c, d| analyzers::get(i, c, d);
+        UpdateAnalyzer => Write, |i, c, d| analyzers::update(i, c, d);
         ListAnalyzers => Read, |i, c, d| analyzers::list(i, c, d);
         DeleteAnalyzer => Write, |i, c, d| analyzers::delete(i, c, d);
         TagResource => Write, |i, c, d| analyzers::tag(i, c, d);
@@ -57,6 +65,8 @@ routes! {
         GetFindingV2 => Read, |i, c, d| findings::get_v2(i, c, d);
         UpdateFindings => Write, |i, c, d| findings::update(i, c, d);
         GetFindingsStatistics => Read, |i, c, d| findings::statistics(i, c, d);
+        GenerateFindingRecommendation => Write, |i, c, d| recommendations::generate(i, c, d);
+        GetFindingRecommendation => Read, |i, c, d| recommendations::get(i, c, d);
         StartResourceScan => Write, |i, c, d| analyzed::start_scan(i, c, d);
         GetAnalyzedResource => Read, |i, c, d| analyzed::get(i, c, d);
         ListAnalyzedResources => Read, |i, c, d| analyzed::list(i, c, d);
@@ -66,10 +76,8 @@ routes! {
         CheckNoPublicAccess => Read, |i, c, d| checks::check_no_public_access(i, c, d);
     }
     not_built {
-        // Unused and internal access, access previews, policy generation, service-linked
-        // analyzers.
-        UpdateAnalyzer, CreateServiceLinkedAnalyzer, DeleteServiceLinkedAnalyzer,
-        GenerateFindingRecommendation, GetFindingRecommendation,
+        // Internal access, access previews, policy generation, service-linked analyzers.
+        CreateServiceLinkedAnalyzer, DeleteServiceLinkedAnalyzer,
         CreateAccessPreview, GetAccessPreview, ListAccessPreviews, ListAccessPreviewFindings,
         StartPolicyGeneration, GetGeneratedPolicy, ListPolicyGenerations,
         CancelPolicyGeneration,
@@ -88,9 +96,11 @@ async fn authorize(
     let account = &ctx.principal.account_id;
     let by_name = |name: &str| model::analyzer_arn(&ctx.region, account, name);
     let arn = match op {
-        Op::GetAnalyzer | Op::DeleteAnalyzer | Op::CreateAnalyzer | Op::ListArchiveRules => {
-            opt_str(input, "analyzerName").map(by_name)
-        }
+        Op::GetAnalyzer
+        | Op::DeleteAnalyzer
+        | Op::CreateAnalyzer
+        | Op::UpdateAnalyzer
+        | Op::ListArchiveRules => opt_str(input, "analyzerName").map(by_name),
         Op::CreateArchiveRule
         | Op::GetArchiveRule
         | Op::UpdateArchiveRule
@@ -113,6 +123,8 @@ async fn authorize(
         | Op::GetFindingV2
         | Op::UpdateFindings
         | Op::GetFindingsStatistics
+        | Op::GenerateFindingRecommendation
+        | Op::GetFindingRecommendation
         | Op::StartResourceScan
         | Op::GetAnalyzedResource
         | Op::ListAnalyzedResources => opt_str(input, "analyzerArn").map(str::to_string),

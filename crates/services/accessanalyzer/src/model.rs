@@ -9,6 +9,8 @@
 //! - A finding is an entity of kind [`FINDING`] in the analyzer's account keyed by its id, path
 //!   `/REGION/NAME/RESOURCE-ARN/`: one analyzer's findings, or one resource's, are a path
 //!   prefix away.
+//! - A finding recommendation is an entity of kind [`RECOMMENDATION`] keyed by the finding's
+//!   id, path `/REGION/NAME/`.
 //! - An analysed resource is an entity of kind [`RESOURCE`] keyed `REGION/NAME/RESOURCE-ARN`,
 //!   path `/REGION/NAME/`.
 
@@ -29,6 +31,8 @@ pub const INDEX: &str = "access-analyzer:index";
 pub const FINDING: &str = "access-analyzer:finding";
 /// The entity kind of analysed resources.
 pub const RESOURCE: &str = "access-analyzer:resource";
+/// The entity kind of finding recommendations (keyed by the finding's id).
+pub const RECOMMENDATION: &str = "access-analyzer:recommendation";
 /// The pseudo-account of the analyzer index.
 pub const SYSTEM_ACCOUNT: &str = "~access-analyzer";
 
@@ -67,6 +71,22 @@ pub struct AnalyzerDoc {
     /// The resource analysed last, and when.
     #[serde(default)]
     pub last_resource: Option<(String, DateTime<Utc>)>,
+    /// The configuration of an unused access analyzer.
+    #[serde(default)]
+    pub unused_access: Option<UnusedConfig>,
+}
+
+/// `UnusedAccessConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnusedConfig {
+    /// `unusedAccessAge`, in days.
+    pub age_days: u32,
+    /// `analysisRule.exclusions` as given (`AnalysisRuleCriteria` objects).
+    #[serde(default)]
+    pub exclusions: Vec<serde_json::Value>,
+    /// When the analysis last ran.
+    #[serde(default)]
+    pub analyzed: Option<DateTime<Utc>>,
 }
 
 /// An analyzer as loaded.
@@ -87,6 +107,11 @@ impl Analyzer {
     /// The owning account.
     pub fn account(&self) -> &str {
         &self.entity.account_id
+    }
+
+    /// Whether it is an unused access analyzer.
+    pub fn is_unused(&self) -> bool {
+        self.doc.unused_access.is_some()
     }
 
     /// The path prefix of its findings and analysed resources.
@@ -217,7 +242,7 @@ pub async fn insert(
 
 /// Deletes an analyzer with its findings, analysed resources and index entry.
 pub async fn delete(db: &mut Db<'_>, a: &Analyzer) -> Result<(), ServiceError> {
-    for kind in [FINDING, RESOURCE] {
+    for kind in [FINDING, RESOURCE, RECOMMENDATION] {
         for e in all(db, a.account(), kind, &a.prefix()).await? {
             db.entities().delete(a.account(), kind, &e.name_key).await?;
         }
@@ -259,6 +284,12 @@ pub struct FindingDoc {
     pub analyzed: DateTime<Utc>,
     /// When it last changed.
     pub updated: DateTime<Utc>,
+    /// The finding type of an unused access finding (none: `ExternalAccess`).
+    #[serde(default)]
+    pub finding_type: Option<String>,
+    /// The `FindingDetails` member of an unused access finding.
+    #[serde(default)]
+    pub details: Option<serde_json::Value>,
 }
 
 /// An analysed resource's document.

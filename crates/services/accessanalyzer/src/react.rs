@@ -177,7 +177,11 @@ pub async fn react(
         return Ok(());
     }
     let mut analyzers: Vec<(Analyzer, Zone)> = Vec::new();
-    for a in model::every(db).await? {
+    for a in model::every(db)
+        .await?
+        .into_iter()
+        .filter(|a| !a.is_unused())
+    {
         let z = engine::zone(db, &a).await?;
         analyzers.push((a, z));
     }

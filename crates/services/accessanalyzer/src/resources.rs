@@ -14,6 +14,8 @@ use crate::analysis::{self, Access, Zone};
 
 /// `AWS::IAM::Role`.
 pub const ROLE: &str = "AWS::IAM::Role";
+/// `AWS::IAM::User` (unused access analyzers only).
+pub const USER: &str = "AWS::IAM::User";
 /// `AWS::KMS::Key`.
 pub const KEY: &str = "AWS::KMS::Key";
 /// `AWS::SecretsManager::Secret`.

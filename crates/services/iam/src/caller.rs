@@ -111,11 +111,7 @@ async fn boundary(db: &mut Db<'_>, account: &str, arn: Option<&str>) -> Res<Opti
 }
 
 /// An IAM user's inline and attached policies and those of its groups, its boundary and tags.
-pub(crate) async fn user_policies(
-    db: &mut Db<'_>,
-    account: &str,
-    user_id: &str,
-) -> Res<CallerPolicies> {
+pub async fn user_policies(db: &mut Db<'_>, account: &str, user_id: &str) -> Res<CallerPolicies> {
     let Some(user) = db.entities().get_by_id(user_id).await? else {
         return Ok(CallerPolicies::default());
     };
@@ -153,11 +149,7 @@ pub(crate) async fn group_policies(
 }
 
 /// A role's inline and attached policies, boundary and tags.
-pub(crate) async fn role_policies(
-    db: &mut Db<'_>,
-    account: &str,
-    role_id: &str,
-) -> Res<CallerPolicies> {
+pub async fn role_policies(db: &mut Db<'_>, account: &str, role_id: &str) -> Res<CallerPolicies> {
     let Some(role) = db.entities().get_by_id(role_id).await? else {
         return Ok(CallerPolicies::default());
     };

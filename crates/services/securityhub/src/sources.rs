@@ -39,7 +39,8 @@ pub(crate) async fn guardduty(
 }
 
 /// Access Analyzer's findings of the account's analyzers in the region, one per analyzer and
-/// resource; answers the ids of the findings whose source is present.
+/// resource (external access analyzers: unused access findings are not imported); answers the
+/// ids of the findings whose source is present.
 pub(crate) async fn access_analyzer(
     db: &mut Db<'_>,
     hub: (&str, &str),
@@ -48,7 +49,11 @@ pub(crate) async fn access_analyzer(
 ) -> Result<BTreeSet<String>, ServiceError> {
     let (account, region) = hub;
     let mut present = BTreeSet::new();
-    for a in aa::list(db, account, region).await? {
+    for a in aa::list(db, account, region)
+        .await?
+        .into_iter()
+        .filter(|a| !a.is_unused())
+    {
         let mut by_resource: BTreeMap<String, Vec<FindingDoc>> = BTreeMap::new();
         for e in aa::all(db, account, aa::FINDING, &a.prefix()).await? {
             let f: FindingDoc = entity::read_doc(&e)?;

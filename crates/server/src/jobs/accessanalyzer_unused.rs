@@ -1,0 +1,48 @@
+//! IAM Access Analyzer's unused access analysis: every unused access analyzer of every
+//! account analysed again on the request clock, so findings age with the dev clock and
+//! resolve once the access is used again. AWS analyses unused access daily; Rampart runs the
+//! analysis every minute (it reads only IAM entities and their last-use records), and
+//! `POST /_rampart/clock` runs it at once after flushing the service last-accessed data.
+
+use std::time::Duration;
+
+use rampart_services::{accessanalyzer::unused_scan, Db};
+use rampart_store::Lease;
+
+use super::{Job, Scope, StepFuture};
+use crate::app::App;
+
+/// The job's name (`POST /_rampart/clock` runs it at once).
+pub const NAME: &str = "access-analyzer-unused";
+
+/// The unused access analysis.
+#[derive(Debug)]
+pub struct UnusedAccess;
+
+impl Job for UnusedAccess {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Cluster
+    }
+
+    fn period(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
+        Box::pin(async move {
+            let mut tx = app.store.begin().await?;
+            if let Some(lease) = lease {
+                tx.jobs().fence(lease).await?;
+            }
+            unused_scan::run_all(&mut Db::Write(&mut tx), app.clock.now())
+                .await
+                .map_err(|e| anyhow::anyhow!("unused access analysis failed: {}", e.message))?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}

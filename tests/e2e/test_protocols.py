@@ -10,7 +10,7 @@ import pytest
 
 # (CLI arguments, operation name, CloudTrail event source)
 CALLS = [
-    (["guardduty", "list-organization-admin-accounts"], "ListOrganizationAdminAccounts",
+    (["guardduty", "list-malware-protection-plans"], "ListMalwareProtectionPlans",
      "guardduty.amazonaws.com"),
     (["detective", "list-graphs"], "ListGraphs", "detective.amazonaws.com"),
     (["securityhub", "get-insights"], "GetInsights", "securityhub.amazonaws.com"),

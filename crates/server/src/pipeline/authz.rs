@@ -138,7 +138,18 @@ fn decide(
         context.insert("aws:PrincipalOrgID", ContextValue::single(id.clone()));
         context.insert("aws:PrincipalOrgPaths", ContextValue::multi([path.clone()]));
     }
-    for resource in &request.resources {
+    // The last (usually the only) resource takes the principal and context themselves; the
+    // others take copies (copying them showed in profiles: two decisions per `GetSecretValue`).
+    let mut shared = Some((principal, context));
+    let last = request.resources.len().saturating_sub(1);
+    for (i, resource) in request.resources.iter().enumerate() {
+        let Some((principal, mut context)) = (if i == last {
+            shared.take()
+        } else {
+            shared.clone()
+        }) else {
+            break;
+        };
         let own = resource.account == ctx.principal.account_id;
         let org: &OrgLevels = if own {
             &caller.org
@@ -148,7 +159,6 @@ fn decide(
                 .find(|(a, _)| *a == resource.account)
                 .map_or(&NO_ORG, |(_, o)| o.as_ref())
         };
-        let mut context = context.clone();
         if !resource.account.is_empty() {
             context.insert(
                 "aws:ResourceAccount",
@@ -160,7 +170,7 @@ fn decide(
             context.insert("aws:ResourceOrgPaths", ContextValue::multi([path.clone()]));
         }
         let req = Request::new(
-            principal.clone(),
+            principal,
             &request.action,
             &resource.arn,
             Some(resource.account.clone()),

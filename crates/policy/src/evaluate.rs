@@ -333,7 +333,9 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
     let slr = p.is_service_linked();
     let mgmt = set.management_account.as_deref();
     let boundary_applies = iam && set.boundary.is_some();
-    let session_applies = iam && set.session.as_ref().is_some_and(|s| !s.is_empty());
+    // A root session from `AssumeRoot` carries its task policy as a session policy: its
+    // Deny statements bind the root user, whose permissions need no Allow.
+    let session_applies = (iam || root) && set.session.as_ref().is_some_and(|s| !s.is_empty());
     let scp_applies = (iam || root)
         && !set.scp.is_empty()
         && p.account.is_some()
@@ -433,7 +435,7 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
     let rgrant = resource.grant.unwrap_or(Grant::None);
     let ident_ok = root || identity.allowed();
     let bnd_ok = !boundary_applies || boundary.allowed();
-    let sess_ok = !session_applies || session.allowed();
+    let sess_ok = !session_applies || root || session.allowed();
     let principal_side = ident_ok && bnd_ok && sess_ok;
     let first_failing = |ident: bool| -> Layer {
         if ident && !ident_ok {

@@ -30,8 +30,16 @@ pub async fn policies(
     match principal.kind {
         // The anonymous caller, AWS service principals and the callers an identity provider
         // proves have no IAM identity, hence no policies of their own.
-        PrincipalKind::Root
-        | PrincipalKind::Anonymous
+        // A root session from `AssumeRoot` is scoped by its task policy (a session policy).
+        PrincipalKind::Root => Ok(CallerPolicies {
+            session: principal
+                .session
+                .as_ref()
+                .filter(|s| s.context.is_assumed_root())
+                .and_then(|s| s.context.session_policies.clone()),
+            ..CallerPolicies::default()
+        }),
+        PrincipalKind::Anonymous
         | PrincipalKind::Service
         | PrincipalKind::WebIdentityUser
         | PrincipalKind::SamlUser => Ok(CallerPolicies::default()),

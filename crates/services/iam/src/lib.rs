@@ -255,8 +255,9 @@ routes! {
             authz: account::authz;
     }
     not_built {
-        // Delegation requests, organizations features and reports, outbound web identity
-        // federation.
+        // Delegation requests, organizations reports, outbound web identity federation.
+        // The organizations root access features are the organization's state: Organizations
+        // serves them (`rampart_organizations::root_access`, joined in by the registry).
         AcceptDelegationRequest, AssociateDelegationRequest,
         CreateDelegationRequest,
         DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
@@ -273,13 +274,17 @@ routes! {
 }
 
 /// AWS: credentials from `GetSessionToken` cannot call any IAM operation unless MFA was
-/// presented to obtain them; AWS answers as if the token were invalid.
-fn session_token_gate(ctx: &CallContext) -> Result<(), ServiceError> {
+/// presented to obtain them; AWS answers as if the token were invalid. A root session from
+/// `AssumeRoot` is not one of them: its task policy decides.
+pub fn session_token_gate(ctx: &CallContext) -> Result<(), ServiceError> {
     let p = &ctx.principal;
     let from_get_session_token = matches!(
         p.kind,
         rampart_kit::principal::PrincipalKind::User | rampart_kit::principal::PrincipalKind::Root
-    );
+    ) && !p
+        .session
+        .as_ref()
+        .is_some_and(|s| s.context.is_assumed_root());
     match &p.session {
         Some(s) if from_get_session_token && s.mfa_authenticated_at.is_none() => {
             Err(ServiceError::sender(

@@ -173,6 +173,10 @@ impl CallContext {
             if let Some(provider) = &session.context.federated_provider {
                 keys.push(one("aws:FederatedProvider", provider.clone()));
             }
+            // AWS: present only for the credentials `AssumeRoot` issued.
+            if session.context.is_assumed_root() {
+                keys.push(one("aws:AssumedRoot", "true".into()));
+            }
         }
         keys
     }
@@ -275,6 +279,24 @@ mod tests {
         assert_eq!(via.via_service.as_deref(), Some("secretsmanager"));
         assert_eq!(via.principal.arn, direct.principal.arn);
         assert_eq!(get(&via.global_keys(), "aws:ViaAWSService"), Some("true"));
+    }
+
+    #[test]
+    fn assumed_root_sessions_carry_aws_assumed_root() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let mut p = Principal::root("111122223333", "ASIA");
+        p.session = Some(SessionInfo {
+            issued_at: now,
+            expires_at: now,
+            mfa_authenticated_at: None,
+            context: crate::principal::SessionContext {
+                root_task_policy: Some("arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy".into()),
+                ..Default::default()
+            },
+        });
+        assert_eq!(get(&ctx(p.clone()).global_keys(), "aws:AssumedRoot"), Some("true"));
+        p.session = None;
+        assert_eq!(get(&ctx(p).global_keys(), "aws:AssumedRoot"), None);
     }
 
     #[test]

@@ -57,6 +57,17 @@ pub struct SessionContext {
     /// sessions chained from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub federated_provider: Option<String>,
+    /// For a root session from `AssumeRoot`: the task policy that scopes it
+    /// (`aws:AssumedRoot` is true for its calls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_task_policy: Option<String>,
+}
+
+impl SessionContext {
+    /// True for a privileged root session obtained with `AssumeRoot`.
+    pub fn is_assumed_root(&self) -> bool {
+        self.root_task_policy.is_some()
+    }
 }
 
 /// An authenticated caller.

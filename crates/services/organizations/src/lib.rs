@@ -16,6 +16,8 @@
 //! - [`delegated`] — delegated administrators.
 //! - [`tags`] — tags on accounts, OUs, roots and policies.
 //! - [`enforcement`] — the SCP and RCP levels of an account, for the authorizer.
+//! - [`root_access`] — IAM's centralized root access for member accounts, stored on the
+//!   organization (IAM's `*OrganizationsRoot*` operations and the checks of STS `AssumeRoot`).
 //! - [`authz`] — the authorization entry of each operation.
 
 use rampart_kit::routes;
@@ -31,6 +33,7 @@ pub mod model;
 pub mod organization;
 pub mod policies;
 pub mod provision;
+pub mod root_access;
 pub mod tags;
 pub mod tree;
 

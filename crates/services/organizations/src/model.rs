@@ -89,6 +89,10 @@ pub struct OrgDoc {
     /// Services with trusted access to the organization, with when it was enabled.
     #[serde(default)]
     pub service_access: BTreeMap<String, DateTime<Utc>>,
+    /// IAM's centralized root access features enabled for the member accounts
+    /// (`RootCredentialsManagement`, `RootSessions`).
+    #[serde(default)]
+    pub root_access_features: std::collections::BTreeSet<String>,
 }
 
 /// The root.

@@ -71,6 +71,7 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         management_email: acct.email.clone(),
         root_id: root_id.clone(),
         service_access: Default::default(),
+        root_access_features: Default::default(),
     };
     let entity = Entity {
         account_id: account.clone(),

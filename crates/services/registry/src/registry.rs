@@ -52,9 +52,19 @@ macro_rules! services {
     };
 }
 
+/// IAM's table, with its centralized root access operations, which Organizations serves
+/// because their state is the organization's.
+mod iam_routes {
+    use super::{iam, organizations, Route};
+
+    pub fn route(op: iam::Op) -> Option<Route> {
+        iam::route(op).or_else(|| organizations::root_access::route(op))
+    }
+}
+
 services! {
     "sts" => sts,
-    "iam" => iam,
+    "iam" => iam_routes,
     "cloudtrail" => trails,
     "kms" => kms,
     "organizations" => organizations,

@@ -353,6 +353,7 @@ pub async fn handle(
         transitive_tag_keys: transitive,
         chained,
         federated_provider: previous.and_then(|p| p.federated_provider.clone()),
+        root_task_policy: None,
     };
     let owner = KeyOwner {
         account_id: account.clone(),

@@ -1,6 +1,8 @@
 //! AWS Security Token Service: caller identity and temporary credentials.
 //!
 //! - [`assume_role`]: `AssumeRole` (trust policy, session policies, tags, chaining).
+//! - [`assume_root`]: `AssumeRoot`, privileged root sessions of member accounts scoped by
+//!   [`root_tasks`].
 //! - [`session_token`]: `GetSessionToken` and `GetFederationToken`.
 //! - [`info`]: `GetCallerIdentity`, `GetAccessKeyInfo`, `DecodeAuthorizationMessage`.
 //! - [`issue`]: issuing a temporary key with its session context.
@@ -12,11 +14,13 @@
 use rampart_kit::routes;
 
 pub mod assume_role;
+pub mod assume_root;
 pub mod federated;
 pub mod info;
 pub mod issue;
 pub mod mfa;
 pub mod oidc;
+pub mod root_tasks;
 pub mod saml;
 pub mod saml_assertion;
 pub mod session_token;
@@ -68,6 +72,7 @@ routes! {
             |i, c, d| std::future::ready(Err::<Value, _>(info::decode_authorization_message()));
         // Operations that issue a key write it in the same transaction as their audit record.
         AssumeRole => Write, |i, c, d| assume_role::handle(i, c, d);
+        AssumeRoot => Write, |i, c, d| assume_root::handle(i, c, d);
         GetSessionToken => Write, |i, c, d| session_token::get_session_token(i, c, d);
         GetFederationToken => Write, |i, c, d| session_token::get_federation_token(i, c, d);
         // Unsigned: the token is the proof, checked before authorization.
@@ -77,7 +82,7 @@ routes! {
             authz: federated_authz, authn: saml::authenticate;
     }
     not_built {
-        AssumeRoot, GetDelegatedAccessToken,
+        GetDelegatedAccessToken,
         GetWebIdentityToken,
     }
 }
@@ -114,6 +119,7 @@ async fn authorize(
         }
         Op::GetFederationToken => Some(session_token::federation_authz(input, ctx)),
         Op::AssumeRole => assume_role::authz(input, ctx, store).await?,
+        Op::AssumeRoot => assume_root::authz(input, ctx).await?,
         _ => None,
     })
 }

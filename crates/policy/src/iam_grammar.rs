@@ -317,7 +317,12 @@ fn resource_format(r: &str) -> Option<String> {
             return Some(format!("Resource {r} can not contain region information."));
         }
     }
-    if service == "iam" && resource != "*" && !IAM_PATHS.iter().any(|p| resource.starts_with(p)) {
+    // `root` is the root user (`sts:AssumeRoot`'s resource, `arn:aws:iam::ACCOUNT:root`).
+    if service == "iam"
+        && resource != "*"
+        && resource != "root"
+        && !IAM_PATHS.iter().any(|p| resource.starts_with(p))
+    {
         return Some(format!(
             "IAM resource path must either be \"*\" or start with {}.",
             IAM_PATHS.join(", ")

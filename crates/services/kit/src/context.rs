@@ -290,11 +290,16 @@ mod tests {
             expires_at: now,
             mfa_authenticated_at: None,
             context: crate::principal::SessionContext {
-                root_task_policy: Some("arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy".into()),
+                root_task_policy: Some(
+                    "arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy".into(),
+                ),
                 ..Default::default()
             },
         });
-        assert_eq!(get(&ctx(p.clone()).global_keys(), "aws:AssumedRoot"), Some("true"));
+        assert_eq!(
+            get(&ctx(p.clone()).global_keys(), "aws:AssumedRoot"),
+            Some("true")
+        );
         p.session = None;
         assert_eq!(get(&ctx(p).global_keys(), "aws:AssumedRoot"), None);
     }

@@ -230,9 +230,8 @@ mod tests {
 
     fn ctx_of(account: &str) -> CallContext {
         let mut ctx = test_support::root_context();
-        ctx.principal = std::sync::Arc::new(rampart_kit::principal::Principal::root(
-            account, "AKIATEST",
-        ));
+        ctx.principal =
+            std::sync::Arc::new(rampart_kit::principal::Principal::root(account, "AKIATEST"));
         ctx
     }
 
@@ -276,9 +275,14 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.code, "OrganizationNotFoundException");
-        org_call(&store, &mgmt, "CreateOrganization", json!({"FeatureSet": "ALL"}))
-            .await
-            .unwrap();
+        org_call(
+            &store,
+            &mgmt,
+            "CreateOrganization",
+            json!({"FeatureSet": "ALL"}),
+        )
+        .await
+        .unwrap();
         let err = call(&store, &mgmt, IamOp::EnableOrganizationsRootSessions)
             .await
             .unwrap_err();
@@ -309,7 +313,9 @@ mod tests {
         assert!(out["OrganizationId"].as_str().unwrap().starts_with("o-"));
         let mgmt_id = mgmt.principal.account_id.clone();
         assert_eq!(
-            root_session_refusal(&mut Db::Read(&store), &mgmt_id, &mgmt_id).await.unwrap(),
+            root_session_refusal(&mut Db::Read(&store), &mgmt_id, &mgmt_id)
+                .await
+                .unwrap(),
             Some(RootSessionRefusal::ManagementAccount)
         );
         assert_eq!(
@@ -341,7 +347,8 @@ mod tests {
     #[test]
     fn only_the_five_operations_are_routed_here() {
         assert!(route(IamOp::ListOrganizationsFeatures).is_some());
-        assert!(route(IamOp::DisableOrganizationsRootSessions).is_some_and(|r| r.access == Access::Write));
+        assert!(route(IamOp::DisableOrganizationsRootSessions)
+            .is_some_and(|r| r.access == Access::Write));
         assert!(route(IamOp::CreateUser).is_none());
     }
 }

@@ -166,6 +166,17 @@ pub fn object_request(
     }
 }
 
+/// AWS: the root user of the bucket owner's account can always get, put and delete the
+/// bucket policy, even when the policy denies it (only SCPs, and a root session's task
+/// policy, still bind it), so that an owner cannot lock itself out of its bucket.
+fn owner_root_policy_call(op: Op, ctx: &CallContext, bucket: &Bucket) -> bool {
+    matches!(
+        op,
+        Op::GetBucketPolicy | Op::PutBucketPolicy | Op::DeleteBucketPolicy
+    ) && ctx.principal.kind == rampart_kit::principal::PrincipalKind::Root
+        && ctx.principal.account_id == bucket.owner()
+}
+
 /// The IAM action of an operation on a bucket or object (`None` for the operations with their
 /// own question).
 pub fn action(op: Op) -> Option<&'static str> {
@@ -405,7 +416,13 @@ pub async fn authorize(
         } else {
             Vec::new()
         };
-        return Ok(Some(bucket_request(action, &bucket, account, keys).into()));
+        let mut request = bucket_request(action, &bucket, account, keys);
+        if owner_root_policy_call(op, ctx, &bucket) {
+            for r in &mut request.resources {
+                r.policy = None;
+            }
+        }
+        return Ok(Some(request.into()));
     }
     let key = crate::input::key(input)?;
     let mut keys = match op {

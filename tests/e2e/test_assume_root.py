@@ -40,6 +40,21 @@ def member_root(server, account):
     return creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"]
 
 
+def audit_record(server, event_name, request_id):
+    trail = server.client("cloudtrail")
+    deadline = time.time() + 5
+    while True:
+        events = trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": event_name}]
+        )["Events"]
+        records = [json.loads(e["CloudTrailEvent"]) for e in events]
+        found = [r for r in records if r["requestID"] == request_id]
+        if found or time.time() > deadline:
+            assert len(found) == 1, records
+            return found[0]
+        time.sleep(0.1)
+
+
 def session_client(server, service, creds):
     return server.client(
         service,
@@ -99,12 +114,20 @@ def test_features_need_trusted_access_and_the_management_account(org):
 def test_delete_root_credentials_session(org):
     server, orgs, org_id, member, admin_sts = org
     enable_everything(server, orgs)
-    creds = admin_sts.assume_root(
+    answer = admin_sts.assume_root(
         TargetPrincipal=member,
         TaskPolicyArn={"arn": TASK + "IAMDeleteRootUserCredentials"},
         DurationSeconds=900,
-    )["Credentials"]
+    )
+    creds = answer["Credentials"]
     assert creds["AccessKeyId"].startswith("ASIA")
+    assert "SourceIdentity" not in answer
+
+    # Audited in the caller's account like every STS call.
+    record = audit_record(server, "AssumeRoot", answer["ResponseMetadata"]["RequestId"])
+    assert record["eventSource"] == "sts.amazonaws.com"
+    assert record["userIdentity"]["arn"].endswith(":user/admin")
+    assert record["requestParameters"]["targetPrincipal"] == member
 
     me = session_client(server, "sts", creds).get_caller_identity()
     assert me["Arn"] == f"arn:aws:iam::{member}:root"

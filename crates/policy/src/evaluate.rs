@@ -505,3 +505,46 @@ pub fn evaluate(req: &Request, set: &PolicySet) -> Decision {
     }
     decision
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{document::PolicyKind, Context};
+
+    fn session(doc: &str) -> PolicySet {
+        let policy = Policy::parse(doc, PolicyKind::Session).unwrap();
+        PolicySet {
+            session: Some(PolicyLayer::new(vec![Arc::new(policy)])),
+            ..PolicySet::default()
+        }
+    }
+
+    fn root_request(action: &str, resource: &str) -> Request {
+        Request::new(
+            crate::request::Principal::from_arn("arn:aws:iam::111122223333:root"),
+            action,
+            resource,
+            Some("111122223333".into()),
+            Context::default(),
+        )
+    }
+
+    /// A root session's task policy holds only Deny statements: they bind the root user,
+    /// whose other permissions need no Allow.
+    #[test]
+    fn a_root_sessions_session_policy_denies_but_need_not_allow() {
+        let task = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotAction":["iam:DeleteAccessKey"],"Resource":"*"},{"Effect":"Deny","Action":["iam:DeleteAccessKey"],"NotResource":"arn:aws:iam::*:root"}]}"#;
+        let set = session(task);
+        let root = "arn:aws:iam::111122223333:root";
+        let ok = evaluate(&root_request("iam:DeleteAccessKey", root), &set);
+        assert_eq!(ok.outcome, Outcome::Allow);
+        let other = evaluate(&root_request("iam:CreateUser", "*"), &set);
+        assert_eq!(other.outcome, Outcome::ExplicitDeny);
+        let user = "arn:aws:iam::111122223333:user/bob";
+        let not_root = evaluate(&root_request("iam:DeleteAccessKey", user), &set);
+        assert_eq!(not_root.outcome, Outcome::ExplicitDeny);
+        // Without a session policy the root user is unbounded, as before.
+        let plain = evaluate(&root_request("iam:CreateUser", "*"), &PolicySet::default());
+        assert_eq!(plain.outcome, Outcome::Allow);
+    }
+}

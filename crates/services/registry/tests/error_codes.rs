@@ -18,6 +18,7 @@ use rampart_services::{
     iam::common::IamError,
     kms::error::KmsError,
     organizations::common::OrgError,
+    organizations::root_access::RootAccessError,
     s3::S3Error,
     s3control::S3ControlError,
     secretsmanager::SmError,
@@ -56,6 +57,11 @@ fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
             OrgError::SERVICE,
             OrgError::CODES,
             converted(OrgError::every_variant()),
+        ),
+        (
+            RootAccessError::SERVICE,
+            RootAccessError::CODES,
+            converted(RootAccessError::every_variant()),
         ),
         (
             StsError::SERVICE,

@@ -15,6 +15,8 @@
 //! - [`validate`]: `ValidatePolicy`'s policy checks (also `rampart policy validate
 //!   --access-analyzer`); [`checks`]: the custom policy checks (`CheckAccessNotGranted`,
 //!   `CheckNoNewAccess`, `CheckNoPublicAccess`).
+//! - [`policygen`]: the policy a principal's successful calls need (pure); [`generations`]:
+//!   the policy generation operations, reading the audit trail.
 
 use rampart_kit::{
     authz::AuthzRequest, context::CallContext, error::ServiceError, input::opt_str, routes,
@@ -30,7 +32,9 @@ pub mod engine;
 pub mod error;
 pub mod filter;
 pub mod findings;
+pub mod generations;
 pub mod model;
+pub mod policygen;
 pub mod react;
 pub mod recommendations;
 pub mod resources;
@@ -74,13 +78,16 @@ routes! {
         CheckAccessNotGranted => Read, |i, c, d| checks::check_access_not_granted(i, c, d);
         CheckNoNewAccess => Read, |i, c, d| checks::check_no_new_access(i, c, d);
         CheckNoPublicAccess => Read, |i, c, d| checks::check_no_public_access(i, c, d);
+        StartPolicyGeneration => Write, |i, c, d| generations::start(i, c, d),
+            prepare: generations::prepare;
+        GetGeneratedPolicy => Read, |i, c, d| generations::get(i, c, d);
+        ListPolicyGenerations => Read, |i, c, d| generations::list(i, c, d);
+        CancelPolicyGeneration => Write, |i, c, d| generations::cancel(i, c, d);
     }
     not_built {
-        // Internal access, access previews, policy generation, service-linked analyzers.
+        // Internal access, access previews, service-linked analyzers.
         CreateServiceLinkedAnalyzer, DeleteServiceLinkedAnalyzer,
         CreateAccessPreview, GetAccessPreview, ListAccessPreviews, ListAccessPreviewFindings,
-        StartPolicyGeneration, GetGeneratedPolicy, ListPolicyGenerations,
-        CancelPolicyGeneration,
     }
 }
 
@@ -132,7 +139,11 @@ async fn authorize(
         | Op::ValidatePolicy
         | Op::CheckAccessNotGranted
         | Op::CheckNoNewAccess
-        | Op::CheckNoPublicAccess => return Ok(Some(AuthzRequest::on_any(&action, account))),
+        | Op::CheckNoPublicAccess
+        | Op::StartPolicyGeneration
+        | Op::GetGeneratedPolicy
+        | Op::ListPolicyGenerations
+        | Op::CancelPolicyGeneration => return Ok(Some(AuthzRequest::on_any(&action, account))),
         _ => return Ok(None),
     };
     Ok(Some(match arn {

@@ -33,6 +33,8 @@ pub const FINDING: &str = "access-analyzer:finding";
 pub const RESOURCE: &str = "access-analyzer:resource";
 /// The entity kind of finding recommendations (keyed by the finding's id).
 pub const RECOMMENDATION: &str = "access-analyzer:recommendation";
+/// The entity kind of policy generation jobs (name: the job id; path: `/<region>/`).
+pub const POLICY_GENERATION: &str = "access-analyzer:policy-generation";
 /// The pseudo-account of the analyzer index.
 pub const SYSTEM_ACCOUNT: &str = "~access-analyzer";
 

@@ -1,0 +1,129 @@
+"""IAM Access Analyzer policy generation end to end with boto3: a role is assumed and used for
+a few IAM, KMS and S3 calls (one of them refused); the policy generated from Rampart's audit
+trail allows exactly the calls that succeeded, one statement per service; jobs are listed and
+an unknown job is refused."""
+
+import datetime
+import json
+import time
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+TRUST = lambda account: json.dumps(  # noqa: E731
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+ALLOWED = ["iam:ListRoles", "iam:GetRole", "kms:ListKeys", "s3:ListAllMyBuckets", "s3:CreateBucket"]
+
+
+def generate(aa, role_arn, start, **details):
+    """Starts a generation over [start, now] and returns the job id."""
+    trail = {
+        "trails": [{"cloudTrailArn": "arn:aws:cloudtrail:us-east-1:000000000000:trail/t", "allRegions": True}],
+        "accessRole": "arn:aws:iam::000000000000:role/reader",
+        "startTime": start,
+        "endTime": datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=5),
+    }
+    trail.update(details)
+    return aa.start_policy_generation(
+        policyGenerationDetails={"principalArn": role_arn}, cloudTrailDetails=trail
+    )["jobId"]
+
+
+def actions_of(policy):
+    doc = json.loads(policy)
+    assert doc["Version"] == "2012-10-17"
+    out = {}
+    for s in doc["Statement"]:
+        assert s["Effect"] == "Allow" and s["Resource"] == "*"
+        assert s["Action"] == sorted(s["Action"])
+        prefixes = {a.split(":")[0] for a in s["Action"]}
+        assert len(prefixes) == 1
+        out[prefixes.pop()] = s["Action"]
+    return out
+
+
+def test_the_generated_policy_allows_what_the_role_did(server):
+    iam = server.client("iam")
+    account = server.client("sts").get_caller_identity()["Account"]
+    role = f"gen-{uuid.uuid4().hex[:8]}"
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST(account))["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName=role,
+        PolicyName="p",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ALLOWED, "Resource": "*"}]}
+        ),
+    )
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)
+    time.sleep(1)
+    # Root may not assume roles: a user with a key does.
+    iam.create_user(UserName=role)
+    iam.put_user_policy(
+        UserName=role,
+        PolicyName="p",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}
+        ),
+    )
+    k = iam.create_access_key(UserName=role)["AccessKey"]
+    sts = server.client("sts", key=k["AccessKeyId"], secret=k["SecretAccessKey"])
+    c = sts.assume_role(RoleArn=role_arn, RoleSessionName="gen-session")["Credentials"]
+    creds = dict(key=c["AccessKeyId"], secret=c["SecretAccessKey"], token=c["SessionToken"])
+    as_role = lambda svc: server.client(svc, **creds)  # noqa: E731
+    as_role("iam").list_roles()
+    as_role("iam").get_role(RoleName=role)
+    as_role("kms").list_keys()
+    as_role("s3").list_buckets()
+    with pytest.raises(ClientError):
+        as_role("iam").create_user(UserName=f"denied-{role}")
+    time.sleep(1.5)
+
+    aa = server.client("accessanalyzer")
+    expected = {
+        "iam": ["iam:GetRole", "iam:ListRoles"],
+        "kms": ["kms:ListKeys"],
+        "s3": ["s3:ListAllMyBuckets"],
+    }
+    for _ in range(10):
+        job = generate(aa, role_arn, start)
+        got = aa.get_generated_policy(jobId=job, includeResourcePlaceholders=True)
+        policies = got["generatedPolicyResult"]["generatedPolicies"]
+        if len(policies) == 1 and actions_of(policies[0]["policy"]) == expected:
+            break
+        time.sleep(1)
+    assert actions_of(policies[0]["policy"]) == expected
+    assert got["jobDetails"]["jobId"] == job
+    assert got["jobDetails"]["status"] == "SUCCEEDED"
+    props = got["generatedPolicyResult"]["properties"]
+    assert props["principalArn"] == role_arn and props["isComplete"] is True
+    trail = props["cloudTrailProperties"]
+    assert trail["trailProperties"][0]["cloudTrailArn"].endswith(":trail/t")
+
+    listed = aa.list_policy_generations(principalArn=role_arn)["policyGenerations"]
+    assert job in [g["jobId"] for g in listed]
+    assert all(g["principalArn"] == role_arn and g["status"] == "SUCCEEDED" for g in listed)
+    aa.cancel_policy_generation(jobId=job)
+    assert aa.get_generated_policy(jobId=job)["jobDetails"]["status"] == "SUCCEEDED"
+
+
+def test_bad_requests_are_refused(server):
+    aa = server.client("accessanalyzer")
+    with pytest.raises(ClientError) as e:
+        aa.cancel_policy_generation(jobId=str(uuid.uuid4()))
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        aa.get_generated_policy(jobId=str(uuid.uuid4()))
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        generate(aa, "arn:aws:s3:::bucket", datetime.datetime.now(datetime.timezone.utc))
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as e:
+        generate(aa, "arn:aws:iam::999999999999:role/elsewhere", datetime.datetime(2020, 1, 1))
+    assert e.value.response["Error"]["Code"] == "ValidationException"

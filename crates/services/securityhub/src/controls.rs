@@ -19,7 +19,7 @@ use rampart_config::{
 };
 use rampart_kit::{db::Db, entity, error::ServiceError};
 use rampart_store::{Lease, Store};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::{
     catalog::{self, Control},
@@ -112,19 +112,8 @@ async fn archive_others(
     keep: &BTreeSet<String>,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let product = product_arn(region);
-    for f in model::findings(db, account, region).await? {
-        let ours = f.doc.get("ProductArn").and_then(Value::as_str) == Some(product.as_str());
-        let active = f.doc.get("RecordState").and_then(Value::as_str) == Some("ACTIVE");
-        let id = f.doc.get("Id").and_then(Value::as_str).unwrap_or("");
-        if ours && active && !keep.contains(id) {
-            let mut f = f;
-            crate::set(&mut f.doc, "RecordState", json!("ARCHIVED"));
-            crate::set(&mut f.doc, "UpdatedAt", json!(time_text(now)));
-            model::save_finding(db, account, region, f, now).await?;
-        }
-    }
-    Ok(())
+    let present = BTreeMap::from([(product_arn(region), keep)]);
+    model::archive_absent(db, account, region, &present, now).await
 }
 
 /// Archives every control finding of a hub (the hub is being turned off).

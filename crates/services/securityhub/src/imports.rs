@@ -29,7 +29,7 @@ use crate::{
     asff, control_finding,
     model::{self, StoredFinding},
     products::{self, Product, ACCESS_ANALYZER, CONFIG, GUARDDUTY},
-    sources, time_text,
+    sources,
 };
 
 fn text<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -143,18 +143,7 @@ async fn archive_gone(
         .iter()
         .map(|(p, ids)| (products::product_arn(region, p), ids))
         .collect();
-    for mut f in model::findings(db, account, region).await? {
-        let Some(ids) = by_arn.get(text(&f.doc, "ProductArn")) else {
-            continue;
-        };
-        let active = text(&f.doc, "RecordState") == "ACTIVE";
-        if active && !ids.contains(text(&f.doc, "Id")) {
-            crate::set(&mut f.doc, "RecordState", json!("ARCHIVED"));
-            crate::set(&mut f.doc, "UpdatedAt", json!(time_text(now)));
-            model::save_finding(db, account, region, f, now).await?;
-        }
-    }
-    Ok(())
+    model::archive_absent(db, account, region, &by_arn, now).await
 }
 
 /// Delivers every enabled product's findings to the hub of `account` in `region`.
@@ -235,7 +224,7 @@ mod tests {
         let arn = detector_arn(REGION, ACCOUNT, DETECTOR_ID);
         json!({
             "AccountId": ACCOUNT, "Arn": format!("{arn}/finding/{id}"), "Id": id,
-            "CreatedAt": "2023-11-14T22:13:20.000Z", "UpdatedAt": time_text(updated),
+            "CreatedAt": "2023-11-14T22:13:20.000Z", "UpdatedAt": crate::time_text(updated),
             "Region": REGION, "Severity": 5.0, "Title": "t", "Description": "d",
             "Type": "PenTest:IAMUser/KaliLinux",
             "Resource": {"ResourceType": "AccessKey", "AccessKeyDetails": {"AccessKeyId": "AKIAX"}},

@@ -197,6 +197,38 @@ pub async fn findings(
     }
 }
 
+/// Archives the active findings of `account` in `region` whose product is a key of `present`
+/// and whose `Id` is not in that product's set (their source is gone), in one pass.
+pub async fn archive_absent(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+    present: &BTreeMap<String, &std::collections::BTreeSet<String>>,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let text = |doc: &Value, key: &str| {
+        doc.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    for mut f in findings(db, account, region).await? {
+        let Some(ids) = present.get(&text(&f.doc, "ProductArn")) else {
+            continue;
+        };
+        if text(&f.doc, "RecordState") == "ACTIVE" && !ids.contains(&text(&f.doc, "Id")) {
+            crate::set(&mut f.doc, "RecordState", serde_json::json!("ARCHIVED"));
+            crate::set(
+                &mut f.doc,
+                "UpdatedAt",
+                serde_json::json!(crate::time_text(now)),
+            );
+            save_finding(db, account, region, f, now).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Creates or updates a finding of `account` in `region`.
 pub async fn save_finding(
     db: &mut Db<'_>,

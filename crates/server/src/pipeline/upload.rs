@@ -47,70 +47,106 @@ pub(crate) struct Upload {
     pub sealing: Option<BlobKey>,
 }
 
-/// Writes plaintext to the blob file, sealed segment by segment when there is a key. The
-/// sealed buffer is handed to a blocking task by value and comes back for reuse, so an upload
-/// holds two buffers (plaintext, sealed) and nothing else.
-struct Sealer {
+/// The blob's bytes on their way to disk, in the blob's own layout: with a key, each segment of
+/// plaintext is sealed in place as soon as it is whole and followed by its tag. An upload holds
+/// this one buffer (handed to a blocking task by value for each write and back for reuse), and
+/// its bytes are never copied between decoding and the file.
+struct BlobWriter {
     cipher: Option<BlobCipher>,
     /// The next segment's index.
     index: u64,
-    /// Sealed bytes waiting to be written.
-    sealed: Vec<u8>,
+    /// Bytes waiting to be written: sealed segments, then the open segment's plaintext.
+    buf: Vec<u8>,
+    /// Where the open (not yet sealed) segment starts in `buf`.
+    open: usize,
+    /// The length of `buf` at which it is written.
+    due: usize,
     /// The blob file (`None` only while a write is in flight).
     file: Option<std::fs::File>,
 }
 
-impl Sealer {
-    fn new(key: Option<&BlobKey>, blob: &str, file: std::fs::File) -> Sealer {
-        Sealer {
+impl BlobWriter {
+    fn new(key: Option<&BlobKey>, blob: &str, file: std::fs::File) -> BlobWriter {
+        let due = match key {
+            Some(_) => WRITE_BUFFER / SEGMENT * (SEGMENT + TAG),
+            None => WRITE_BUFFER,
+        };
+        BlobWriter {
             cipher: key.map(|k| BlobCipher::new(k, blob)),
             index: 0,
-            sealed: Vec::with_capacity(WRITE_BUFFER + WRITE_BUFFER / SEGMENT * TAG + TAG),
+            buf: Vec::with_capacity(due),
+            open: 0,
+            due,
             file: Some(file),
         }
     }
 
-    /// Writes what `plain` holds (whole segments only, unless `last`), leaving the rest.
-    async fn write(&mut self, plain: &mut Vec<u8>, last: bool) -> Result<(), ApiError> {
-        match &self.cipher {
-            None => std::mem::swap(plain, &mut self.sealed),
-            Some(cipher) => {
-                let whole = if last {
-                    plain.len()
-                } else {
-                    plain.len() - plain.len() % SEGMENT
-                };
-                for chunk in plain.get(..whole).unwrap_or_default().chunks(SEGMENT) {
-                    let start = self.sealed.len();
-                    self.sealed.extend_from_slice(chunk);
-                    cipher
-                        .seal_tail(self.index, &mut self.sealed, start)
-                        .map_err(|_| io_failed(&std::io::Error::other("segment sealing failed")))?;
-                    self.index += 1;
-                }
-                plain.drain(..whole);
+    /// How many plaintext bytes may be appended now: up to the open segment's end (with a
+    /// key) and the buffer's due length, so the buffer never grows past its capacity.
+    fn room(&self) -> usize {
+        let to_due = self.due.saturating_sub(self.buf.len());
+        let to_segment_end = match self.cipher {
+            Some(_) => SEGMENT.saturating_sub(self.buf.len() - self.open),
+            None => usize::MAX,
+        };
+        to_due.min(to_segment_end).max(1)
+    }
+
+    /// The plaintext appended since the last call ends here: seals the open segment if it is
+    /// whole, and writes the buffer when it is due.
+    async fn appended(&mut self) -> Result<(), ApiError> {
+        if self.buf.len() - self.open >= SEGMENT {
+            self.seal_open()?;
+        }
+        if self.buf.len() >= self.due {
+            self.write().await?;
+        }
+        Ok(())
+    }
+
+    /// Seals the open segment (a no-op without a key, or when it is empty).
+    fn seal_open(&mut self) -> Result<(), ApiError> {
+        if let Some(cipher) = &self.cipher {
+            if self.buf.len() > self.open {
+                cipher
+                    .seal_tail(self.index, &mut self.buf, self.open)
+                    .map_err(|_| io_failed(&std::io::Error::other("segment sealing failed")))?;
+                self.index += 1;
             }
+        }
+        self.open = self.buf.len();
+        Ok(())
+    }
+
+    /// Writes the sealed part of the buffer (all of it without a key).
+    async fn write(&mut self) -> Result<(), ApiError> {
+        if self.cipher.is_none() {
+            self.open = self.buf.len();
         }
         let mut file = self
             .file
             .take()
             .ok_or_else(|| io_failed(&std::io::Error::other("blob file lost")))?;
-        let buf = std::mem::take(&mut self.sealed);
+        let buf = std::mem::take(&mut self.buf);
+        let ready = self.open;
         let (file, mut buf, written) = tokio::task::spawn_blocking(move || {
-            let written = file.write_all(&buf);
+            let written = file.write_all(buf.get(..ready).unwrap_or_default());
             (file, buf, written)
         })
         .await
         .map_err(|_| io_failed(&std::io::Error::other("blob write task failed")))?;
         written.map_err(|e| io_failed(&e))?;
-        buf.clear();
-        self.sealed = buf;
+        buf.drain(..ready);
+        self.open = 0;
+        self.buf = buf;
         self.file = Some(file);
         Ok(())
     }
 
-    /// Makes the blob durable and closes it.
-    async fn sync(mut self) -> Result<(), ApiError> {
+    /// Seals and writes what is left, makes the blob durable and closes it.
+    async fn finish(mut self) -> Result<(), ApiError> {
+        self.seal_open()?;
+        self.write().await?;
         let file = self
             .file
             .take()
@@ -122,9 +158,9 @@ impl Sealer {
     }
 }
 
-/// Bytes written to the file at once. Each upload holds two of these (the plaintext and its
-/// sealed form): at 1 MiB with a third (tokio's copy for the blocking write), 16 clients
-/// uploading 1 GiB each peaked at 195 MiB of RSS (`bench/s3_memory.sh`, goal under 100 MiB).
+/// Plaintext bytes written to the file at once. Each upload holds one buffer of this size
+/// plus its segments' tags: with a second buffer for the sealed copy, 16 clients uploading
+/// 1 GiB each peaked at 103 MiB of RSS (`bench/s3_memory.sh`, goal under 100 MiB).
 const WRITE_BUFFER: usize = 256 * 1024;
 
 fn error(code: &str, message: impl Into<String>, status: u16) -> ApiError {
@@ -221,8 +257,7 @@ async fn write_blob(
             .collect(),
         len: 0,
     };
-    let mut out = Sealer::new(sealing.as_ref(), id, file);
-    let mut plain: Vec<u8> = Vec::with_capacity(WRITE_BUFFER);
+    let mut out = BlobWriter::new(sealing.as_ref(), id, file);
     loop {
         let frame = match tokio::time::timeout(idle, body.frame()).await {
             Err(_) => {
@@ -245,27 +280,25 @@ async fn write_blob(
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        // The frame goes in pieces that fit what `plain` has left, so the buffer never
-        // grows past its capacity (decoding never makes more bytes than it reads).
+        // The frame goes in pieces that fit the writer's room, so a segment never holds more
+        // than its size and the buffer never grows (decoding never makes more bytes than it
+        // reads).
         let mut rest: &[u8] = &data;
         while !rest.is_empty() {
-            let room = WRITE_BUFFER.saturating_sub(plain.len()).max(1);
-            let (piece, after) = rest.split_at(room.min(rest.len()));
+            let (piece, after) = rest.split_at(out.room().min(rest.len()));
             rest = after;
-            let start = plain.len();
+            let start = out.buf.len();
             match &mut check {
                 PayloadCheck::Chunked(decoder) => decoder
-                    .push(piece, &mut plain)
+                    .push(piece, &mut out.buf)
                     .map_err(|e| chunk_error(&e))?,
-                _ => plain.extend_from_slice(piece),
+                _ => out.buf.extend_from_slice(piece),
             }
-            digests.update(plain.get(start..).unwrap_or_default());
+            digests.update(out.buf.get(start..).unwrap_or_default());
             if digests.len > max_bytes {
                 return Err(too_large(max_bytes));
             }
-            if plain.len() >= WRITE_BUFFER {
-                out.write(&mut plain, false).await?;
-            }
+            out.appended().await?;
         }
     }
     let trailers = match check {
@@ -284,8 +317,7 @@ async fn write_blob(
         PayloadCheck::Unsigned => Vec::new(),
     };
     let checksums = verify_checksums(digests.checksums, &trailers)?;
-    out.write(&mut plain, true).await?;
-    out.sync().await?;
+    out.finish().await?;
     tokio::fs::rename(blobs.partial_path_of(id), blobs.path_of(id))
         .await
         .map_err(|e| io_failed(&e))?;
@@ -468,6 +500,54 @@ mod tests {
     use super::*;
     use axum::http::{HeaderMap, HeaderValue};
     use base64::Engine as _;
+
+    /// Writes `data` through a [`BlobWriter`] in pieces of the given sizes (as the upload loop
+    /// does: each piece cut to the writer's room) and returns the file's bytes.
+    async fn written(key: Option<&BlobKey>, data: &[u8], pieces: &[usize]) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blob");
+        let file = std::fs::File::create(&path).unwrap();
+        let mut out = BlobWriter::new(key, "blob-id", file);
+        let mut rest = data;
+        let mut sizes = pieces.iter().cycle();
+        while !rest.is_empty() {
+            let want = (*sizes.next().unwrap()).max(1).min(rest.len());
+            let (piece, after) = rest.split_at(out.room().min(want));
+            rest = after;
+            out.buf.extend_from_slice(piece);
+            out.appended().await.unwrap();
+        }
+        out.finish().await.unwrap();
+        std::fs::read(&path).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_blob_is_its_segments_sealed_in_order_whatever_the_pieces() {
+        let key = BlobKey::generate().unwrap();
+        let cipher = BlobCipher::new(&key, "blob-id");
+        for len in [
+            0,
+            1,
+            SEGMENT - 1,
+            SEGMENT,
+            SEGMENT + 1,
+            3 * WRITE_BUFFER + 5,
+        ] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            for pieces in [&[1_000_003][..], &[1, 17, 65_536, 300_000], &[4_096]] {
+                let sealed = written(Some(&key), &data, pieces).await;
+                let mut opened = Vec::new();
+                for (index, chunk) in sealed.chunks(SEGMENT + TAG).enumerate() {
+                    let mut segment = chunk.to_vec();
+                    let n = cipher.open_slice(index as u64, &mut segment).unwrap();
+                    opened.extend_from_slice(&segment[..n]);
+                }
+                assert_eq!(opened, data, "len {len}, pieces {pieces:?}");
+                assert_eq!(sealed.len(), len + len.div_ceil(SEGMENT) * TAG);
+                assert_eq!(written(None, &data, pieces).await, data);
+            }
+        }
+    }
 
     #[test]
     fn bodies_that_need_a_checksum_are_checked() {

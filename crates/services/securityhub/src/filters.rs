@@ -52,6 +52,81 @@ const PLACES: &[(&str, &str)] = &[
     ),
     ("FindingProviderFieldsTypes", "FindingProviderFields.Types"),
     (
+        "FindingProviderFieldsRelatedFindingsId",
+        "FindingProviderFields.RelatedFindings.Id",
+    ),
+    (
+        "FindingProviderFieldsRelatedFindingsProductArn",
+        "FindingProviderFields.RelatedFindings.ProductArn",
+    ),
+    ("ResourceDetailsOther", "Resources.Details.Other"),
+    ("ResourceApplicationArn", "Resources.ApplicationArn"),
+    ("ResourceApplicationName", "Resources.ApplicationName"),
+    (
+        "ResourceAwsIamAccessKeyUserName",
+        "Resources.Details.AwsIamAccessKey.UserName",
+    ),
+    (
+        "ResourceAwsIamAccessKeyPrincipalName",
+        "Resources.Details.AwsIamAccessKey.PrincipalName",
+    ),
+    (
+        "ResourceAwsIamAccessKeyStatus",
+        "Resources.Details.AwsIamAccessKey.Status",
+    ),
+    (
+        "ResourceAwsIamUserUserName",
+        "Resources.Details.AwsIamUser.UserName",
+    ),
+    ("ResourceContainerName", "Resources.Details.Container.Name"),
+    (
+        "ResourceContainerImageId",
+        "Resources.Details.Container.ImageId",
+    ),
+    (
+        "ResourceContainerImageName",
+        "Resources.Details.Container.ImageName",
+    ),
+    (
+        "ComplianceSecurityControlParametersName",
+        "Compliance.SecurityControlParameters.Name",
+    ),
+    (
+        "ComplianceSecurityControlParametersValue",
+        "Compliance.SecurityControlParameters.Value",
+    ),
+    ("RecommendationText", "Remediation.Recommendation.Text"),
+    ("MalwareName", "Malware.Name"),
+    ("MalwareType", "Malware.Type"),
+    ("MalwarePath", "Malware.Path"),
+    ("MalwareState", "Malware.State"),
+    ("NetworkDirection", "Network.Direction"),
+    ("NetworkProtocol", "Network.Protocol"),
+    ("NetworkSourceDomain", "Network.SourceDomain"),
+    ("NetworkSourceMac", "Network.SourceMac"),
+    ("NetworkDestinationDomain", "Network.DestinationDomain"),
+    ("ProcessName", "Process.Name"),
+    ("ProcessPath", "Process.Path"),
+    ("ThreatIntelIndicatorType", "ThreatIntelIndicators.Type"),
+    ("ThreatIntelIndicatorValue", "ThreatIntelIndicators.Value"),
+    (
+        "ThreatIntelIndicatorCategory",
+        "ThreatIntelIndicators.Category",
+    ),
+    ("ThreatIntelIndicatorSource", "ThreatIntelIndicators.Source"),
+    (
+        "ThreatIntelIndicatorSourceUrl",
+        "ThreatIntelIndicators.SourceUrl",
+    ),
+    (
+        "VulnerabilitiesExploitAvailable",
+        "Vulnerabilities.ExploitAvailable",
+    ),
+    (
+        "VulnerabilitiesFixAvailable",
+        "Vulnerabilities.FixAvailable",
+    ),
+    (
         "FindingProviderFieldsConfidence",
         "FindingProviderFields.Confidence",
     ),
@@ -60,6 +135,84 @@ const PLACES: &[(&str, &str)] = &[
         "FindingProviderFields.Criticality",
     ),
 ];
+
+/// The string attributes of `AwsSecurityFindingFilters`: what an insight may group by.
+pub const STRING_ATTRIBUTES: &[&str] = &[
+    "ProductArn",
+    "AwsAccountId",
+    "Id",
+    "GeneratorId",
+    "Region",
+    "Type",
+    "SeverityLabel",
+    "Title",
+    "Description",
+    "RecommendationText",
+    "SourceUrl",
+    "ProductName",
+    "CompanyName",
+    "MalwareName",
+    "MalwareType",
+    "MalwarePath",
+    "MalwareState",
+    "NetworkDirection",
+    "NetworkProtocol",
+    "NetworkSourceDomain",
+    "NetworkSourceMac",
+    "NetworkDestinationDomain",
+    "ProcessName",
+    "ProcessPath",
+    "ThreatIntelIndicatorType",
+    "ThreatIntelIndicatorValue",
+    "ThreatIntelIndicatorCategory",
+    "ThreatIntelIndicatorSource",
+    "ThreatIntelIndicatorSourceUrl",
+    "ResourceType",
+    "ResourceId",
+    "ResourcePartition",
+    "ResourceRegion",
+    "ResourceAwsIamAccessKeyUserName",
+    "ResourceAwsIamAccessKeyPrincipalName",
+    "ResourceAwsIamAccessKeyStatus",
+    "ResourceAwsIamUserUserName",
+    "ResourceContainerName",
+    "ResourceContainerImageId",
+    "ResourceContainerImageName",
+    "ComplianceStatus",
+    "VerificationState",
+    "WorkflowState",
+    "WorkflowStatus",
+    "RecordState",
+    "RelatedFindingsProductArn",
+    "RelatedFindingsId",
+    "NoteText",
+    "NoteUpdatedBy",
+    "FindingProviderFieldsRelatedFindingsId",
+    "FindingProviderFieldsRelatedFindingsProductArn",
+    "FindingProviderFieldsSeverityLabel",
+    "FindingProviderFieldsSeverityOriginal",
+    "FindingProviderFieldsTypes",
+    "ComplianceSecurityControlId",
+    "ComplianceAssociatedStandardsId",
+    "VulnerabilitiesExploitAvailable",
+    "VulnerabilitiesFixAvailable",
+    "ComplianceSecurityControlParametersName",
+    "ComplianceSecurityControlParametersValue",
+    "AwsAccountName",
+    "ResourceApplicationName",
+    "ResourceApplicationArn",
+];
+
+/// The texts of a finding at a string attribute, each once (a list member's every element).
+pub fn texts_at(finding: &Value, attribute: &str) -> Vec<String> {
+    let mut out: Vec<String> = values_at(finding, &place(attribute))
+        .into_iter()
+        .filter_map(as_text)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
 
 /// The dotted place in a finding of a filter or sort attribute.
 pub fn place(attribute: &str) -> String {

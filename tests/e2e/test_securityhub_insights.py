@@ -8,9 +8,16 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
+import test_securityhub
 from test_securityhub import code, finding, fresh_hub
 
 REGION = "ca-central-1"
+
+
+@pytest.fixture(autouse=True)
+def _account(server):
+    """`finding` builds findings for the caller's account."""
+    test_securityhub.ACCOUNT = server.client("sts").get_caller_identity()["Account"]
 
 
 def clear_insights(sh):

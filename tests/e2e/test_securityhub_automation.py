@@ -2,7 +2,8 @@
 and deleted with AWS's errors; on import the matching enabled rules update findings in
 RuleOrder (suppressing, raising or lowering severity, adding notes), a terminal rule ends the
 run, findings that match no rule are untouched, and a customer's BatchUpdateFindings does not
-run rules; a rule also applies to a finding GuardDuty delivers through the integration."""
+run rules; a rule also applies to a finding GuardDuty delivers through the integration and
+to Security Hub's own control findings."""
 
 import json
 import uuid
@@ -13,7 +14,8 @@ from botocore.exceptions import ClientError
 
 from conftest import Server
 import test_securityhub
-from test_securityhub import code, finding, fresh_hub
+from test_config import ensure_recording
+from test_securityhub import code, finding, fresh_hub, wait_status
 from test_securityhub_integrations import wait_for
 
 REGION = "sa-east-1"
@@ -227,3 +229,31 @@ def test_rules_apply_to_findings_guardduty_delivers(gd_env):
     for other in others:
         assert other["Workflow"]["Status"] == "NEW" and "Note" not in other
     sh.batch_delete_automation_rules(AutomationRulesArns=[lowered])
+
+
+def test_rules_apply_to_control_findings(gd_env):
+    """A rule suppressing IAM.2's finding for one user: that user's control finding is
+    written SUPPRESSED when the control fails, another user's stays NEW."""
+    sh = gd_env.sh
+    region = "us-east-1"
+    fsbp = f"arn:aws:securityhub:{region}::standards/aws-foundational-security-best-practices/v/1.0.0"
+    sh.batch_enable_standards(StandardsSubscriptionRequests=[{"StandardsArn": fsbp}])
+    ensure_recording(gd_env)
+    iam = gd_env.client("iam")
+    policy = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"}]}'
+    accepted, other = (f"sh-{name}-{uuid.uuid4().hex[:6]}" for name in ("accepted", "other"))
+    arns = {}
+    for user in (accepted, other):
+        arns[user] = iam.create_user(UserName=user)["User"]["Arn"]
+    rule(
+        sh, "accepted-iam2", 1,
+        {"ComplianceSecurityControlId": eq("IAM.2"), "ResourceId": eq(arns[accepted])},
+        update(Workflow={"Status": "SUPPRESSED"}, Note={"Text": "risk accepted", "UpdatedBy": "ciso"}),
+    )
+    for user in (accepted, other):
+        iam.put_user_policy(UserName=user, PolicyName="inline", PolicyDocument=policy)
+    suppressed = wait_status(sh, "IAM.2", arns[accepted], "FAILED")
+    assert suppressed["Workflow"]["Status"] == "SUPPRESSED"
+    assert suppressed["Note"]["Text"] == "risk accepted"
+    failing = wait_status(sh, "IAM.2", arns[other], "FAILED")
+    assert failing["Workflow"]["Status"] == "NEW" and "Note" not in failing

@@ -1,5 +1,6 @@
 //! Running automation rules on findings, as AWS does: when a finding is created or updated
-//! by its provider (`BatchImportFindings`, the AWS integrations' deliveries), the enabled
+//! by its provider (`BatchImportFindings`, the AWS integrations' deliveries, Security Hub's
+//! own control findings when a control's result changes), the enabled
 //! rules run in `RuleOrder` (equal orders: the rule updated earlier first); a rule whose
 //! `Criteria` match the finding as it stands applies its `FindingFieldsUpdate` (the same
 //! change `BatchUpdateFindings` makes, [`crate::findings::apply_update`]: `ProcessedAt` is

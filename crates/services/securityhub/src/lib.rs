@@ -4,7 +4,8 @@
 //!
 //! - [`hub`]: `EnableSecurityHub`, `DescribeHub`, `DisableSecurityHub`;
 //! - [`findings`]: import, query and update findings; [`asff`]: checking and completing an
-//!   imported finding; [`filters`]: `AwsSecurityFindingFilters` and `SortCriteria`;
+//!   imported finding; [`filters`]: `AwsSecurityFindingFilters` and `SortCriteria`, with
+//!   [`attributes`]: where each filter attribute lives in a finding;
 //! - [`standards`]: standards, their controls and the security control definitions;
 //!   [`catalog`]: the standards and controls Rampart runs; [`controls`]: running them into
 //!   findings, driven by the server's `securityhub-controls` job
@@ -26,6 +27,7 @@ use rampart_store::Store;
 use serde_json::Value;
 
 pub mod asff;
+pub mod attributes;
 pub mod automation;
 pub mod automation_apply;
 pub mod catalog;

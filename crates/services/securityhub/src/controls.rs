@@ -1,7 +1,8 @@
 //! Security controls run: each enabled control applies its AWS Config managed rule's check
 //! (Config's own catalog and checks, [`rampart_config::managed`]) to what Config has
 //! recorded, and keeps one ASFF finding per control and resource, updated in place as the
-//! result changes.
+//! result changes. The account's automation rules run on each finding written
+//! ([`crate::automation_apply`]), as AWS runs them on its control findings.
 //!
 //! As in AWS, a control runs only where Config records: while no recorder of the account
 //! records in the hub's region, nothing is evaluated and the findings stay as they were.
@@ -22,6 +23,7 @@ use rampart_store::{Lease, Store};
 use serde_json::json;
 
 use crate::{
+    automation_apply,
     catalog::{self, Control},
     control_finding::{finding_doc, finding_id, same_result, status_of, workflow_after, Outcome},
     model::{self, HubDoc, StoredFinding},
@@ -100,6 +102,7 @@ async fn write_outcome(
             crate::set(&mut doc, key, v.clone());
         }
     }
+    automation_apply::apply_stored(db, (account, region), &mut doc, now).await?;
     let entity = stored.and_then(|s| s.entity);
     model::save_finding(db, account, region, StoredFinding { entity, doc }, now).await
 }

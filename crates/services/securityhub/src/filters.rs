@@ -15,58 +15,17 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 
 use crate::asff::parse_time;
+pub use crate::attributes::{place, STRING_ATTRIBUTES};
 
-/// Filter attributes whose place in the finding is not the attribute's own name.
-const PLACES: &[(&str, &str)] = &[
-    ("Type", "Types"),
-    ("SeverityLabel", "Severity.Label"),
-    ("SeverityNormalized", "Severity.Normalized"),
-    ("SeverityProduct", "Severity.Product"),
-    ("ResourceType", "Resources.Type"),
-    ("ResourceId", "Resources.Id"),
-    ("ResourcePartition", "Resources.Partition"),
-    ("ResourceRegion", "Resources.Region"),
-    ("ResourceTags", "Resources.Tags"),
-    ("ComplianceStatus", "Compliance.Status"),
-    (
-        "ComplianceSecurityControlId",
-        "Compliance.SecurityControlId",
-    ),
-    (
-        "ComplianceAssociatedStandardsId",
-        "Compliance.AssociatedStandards.StandardsId",
-    ),
-    ("WorkflowStatus", "Workflow.Status"),
-    ("NoteText", "Note.Text"),
-    ("NoteUpdatedAt", "Note.UpdatedAt"),
-    ("NoteUpdatedBy", "Note.UpdatedBy"),
-    ("RelatedFindingsProductArn", "RelatedFindings.ProductArn"),
-    ("RelatedFindingsId", "RelatedFindings.Id"),
-    (
-        "FindingProviderFieldsSeverityLabel",
-        "FindingProviderFields.Severity.Label",
-    ),
-    (
-        "FindingProviderFieldsSeverityOriginal",
-        "FindingProviderFields.Severity.Original",
-    ),
-    ("FindingProviderFieldsTypes", "FindingProviderFields.Types"),
-    (
-        "FindingProviderFieldsConfidence",
-        "FindingProviderFields.Confidence",
-    ),
-    (
-        "FindingProviderFieldsCriticality",
-        "FindingProviderFields.Criticality",
-    ),
-];
-
-/// The dotted place in a finding of a filter or sort attribute.
-pub fn place(attribute: &str) -> String {
-    PLACES
-        .iter()
-        .find(|(name, _)| *name == attribute)
-        .map_or_else(|| attribute.to_string(), |(_, p)| (*p).to_string())
+/// The texts of a finding at a string attribute, each once (a list member's every element).
+pub fn texts_at(finding: &Value, attribute: &str) -> Vec<String> {
+    let mut out: Vec<String> = values_at(finding, &place(attribute))
+        .into_iter()
+        .filter_map(as_text)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Every value at a dotted place, through lists.

@@ -3,8 +3,10 @@
 //! Findings are kept per account and region. An import checks each finding on its own
 //! ([`crate::asff::validate`]): a refused finding comes back in `FailedFindings` and the rest
 //! are stored. Re-importing a finding (same `ProductArn` and `Id`) replaces it, keeping the
-//! workflow attributes customers own.
+//! workflow attributes customers own. The account's automation rules run on each finding
+//! imported ([`crate::automation_apply`]); `BatchUpdateFindings` does not run them.
 
+use chrono::{DateTime, Utc};
 use rampart_kit::{
     context::CallContext,
     db::Db,
@@ -15,7 +17,7 @@ use rampart_kit::{
 use serde_json::{json, Map, Value};
 
 use crate::{
-    asff,
+    asff, automation_apply,
     error::SecurityHubError,
     filters,
     model::{self, StoredFinding},
@@ -44,6 +46,7 @@ pub async fn import(
         ))
         .into());
     }
+    let rules = automation_apply::rules(&mut db, &account, &ctx.region).await?;
     let mut failed = Vec::new();
     let mut ok = 0;
     for f in items {
@@ -62,7 +65,8 @@ pub async fn import(
             .unwrap_or("")
             .to_string();
         let previous = model::finding(&mut db, &account, &ctx.region, &product, &id).await?;
-        let doc = asff::complete(f, previous.as_ref().map(|p| &p.doc), &ctx.region, ctx.now);
+        let mut doc = asff::complete(f, previous.as_ref().map(|p| &p.doc), &ctx.region, ctx.now);
+        automation_apply::apply(&rules, &mut doc, ctx.now);
         let entity = previous.and_then(|p| p.entity);
         model::save_finding(
             &mut db,
@@ -125,9 +129,11 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Val
     Ok(out)
 }
 
-/// Applies `BatchUpdateFindings`' changes to one finding.
-fn apply_update(f: &mut Value, input: &Value, ctx: &CallContext) {
-    let now = time_text(ctx.now);
+/// Applies `BatchUpdateFindings`' changes (or an automation rule's `FindingFieldsUpdate`,
+/// which has the same members) to one finding, stamping `ProcessedAt`. `UpdatedAt` is the
+/// finding provider's and stays.
+pub(crate) fn apply_update(f: &mut Value, input: &Value, at: DateTime<Utc>) {
+    let now = time_text(at);
     let Some(obj) = f.as_object_mut() else {
         return;
     };
@@ -231,7 +237,7 @@ pub async fn update(
         let product = opt_str(&ident, "ProductArn").unwrap_or("");
         match model::finding(&mut db, &account, &ctx.region, product, id).await? {
             Some(mut f) => {
-                apply_update(&mut f.doc, input, ctx);
+                apply_update(&mut f.doc, input, ctx.now);
                 model::save_finding(&mut db, &account, &ctx.region, f, ctx.now).await?;
                 processed.push(ident);
             }

@@ -9,7 +9,8 @@
 //! its version (`UpdatedAt`, `RecordState`) differs from the stored one: a new GuardDuty
 //! observation moves `Service.Count` and `UpdatedAt` and updates the same ASFF finding; an
 //! Access Analyzer finding archived or resolved, or a Config result that no longer applies,
-//! archives it. Customers' workflow attributes are kept ([`asff::complete`]).
+//! archives it. Customers' workflow attributes are kept ([`asff::complete`]), and the
+//! account's automation rules run on each finding delivered ([`crate::automation_apply`]).
 //!
 //! Only products whose import is on are delivered ([`crate::products`]), and a finding the
 //! product produced before its import began is delivered only once it changes afterwards.
@@ -26,7 +27,7 @@ use rampart_store::{Lease, Store};
 use serde_json::{json, Value};
 
 use crate::{
-    asff, control_finding,
+    asff, automation_apply, control_finding,
     model::{self, StoredFinding},
     products::{self, Product, ACCESS_ANALYZER, CONFIG, GUARDDUTY},
     sources,
@@ -123,6 +124,7 @@ pub(crate) async fn deliver(
         crate::set(&mut full, "Workflow", json!({"Status": workflow}));
         crate::set(&mut full, "WorkflowState", json!(legacy));
     }
+    automation_apply::apply_stored(db, (account, region), &mut full, now).await?;
     let entity = stored.and_then(|s| s.entity);
     let f = StoredFinding { entity, doc: full };
     model::save_finding(db, account, region, f, now).await

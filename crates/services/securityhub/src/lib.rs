@@ -4,7 +4,8 @@
 //!
 //! - [`hub`]: `EnableSecurityHub`, `DescribeHub`, `DisableSecurityHub`;
 //! - [`findings`]: import, query and update findings; [`asff`]: checking and completing an
-//!   imported finding; [`filters`]: `AwsSecurityFindingFilters` and `SortCriteria`;
+//!   imported finding; [`filters`]: `AwsSecurityFindingFilters` and `SortCriteria`, with
+//!   [`attributes`]: where each filter attribute lives in a finding;
 //! - [`standards`]: standards, their controls and the security control definitions;
 //!   [`catalog`]: the standards and controls Rampart runs; [`controls`]: running them into
 //!   findings, driven by the server's `securityhub-controls` job
@@ -14,6 +15,9 @@
 //!   their import switches; [`imports`]: delivering their findings, driven by the server's
 //!   `securityhub-imports` job, as `sources` reads them; [`from_guardduty`], [`from_config`],
 //!   [`from_access_analyzer`]: each source's findings in ASFF, as AWS maps them;
+//! - [`insights`]: custom and managed insights and their grouped results;
+//! - [`automation`]: automation rules; [`automation_apply`]: running them on findings as
+//!   they are imported;
 //! - [`posture`]: the security score (`rampart posture`);
 //! - [`model`]: how the hub and findings are stored.
 
@@ -23,6 +27,9 @@ use rampart_store::Store;
 use serde_json::Value;
 
 pub mod asff;
+pub mod attributes;
+pub mod automation;
+pub mod automation_apply;
 pub mod catalog;
 pub mod control_finding;
 pub mod controls;
@@ -34,6 +41,7 @@ pub mod from_config;
 pub mod from_guardduty;
 pub mod hub;
 pub mod imports;
+pub mod insights;
 pub mod model;
 pub mod posture;
 pub mod products;
@@ -64,20 +72,30 @@ routes! {
         EnableImportFindingsForProduct => Write, |i, c, d| products::enable(i, c, d);
         DisableImportFindingsForProduct => Write, |i, c, d| products::disable(i, c, d);
         ListEnabledProductsForImport => Read, |i, c, d| products::list_enabled(i, c, d);
+        CreateInsight => Write, |i, c, d| insights::create(i, c, d);
+        GetInsights => Read, |i, c, d| insights::get(i, c, d);
+        UpdateInsight => Write, |i, c, d| insights::update(i, c, d);
+        DeleteInsight => Write, |i, c, d| insights::delete(i, c, d);
+        GetInsightResults => Read, |i, c, d| insights::results(i, c, d);
+        CreateAutomationRule => Write, |i, c, d| automation::create(i, c, d);
+        BatchGetAutomationRules => Read, |i, c, d| automation::batch_get(i, c, d);
+        ListAutomationRules => Read, |i, c, d| automation::list(i, c, d);
+        BatchUpdateAutomationRules => Write, |i, c, d| automation::batch_update(i, c, d);
+        BatchDeleteAutomationRules => Write, |i, c, d| automation::batch_delete(i, c, d);
     }
     not_built {
-        // Organizations and members, automation rules, insights, action targets,
-        // aggregation, configuration policies, tags, the V2 API.
-        AcceptAdministratorInvitation, AcceptInvitation, BatchDeleteAutomationRules,
-        BatchGetAutomationRules, BatchGetConfigurationPolicyAssociations,
+        // Organizations and members, action targets, aggregation, configuration policies,
+        // tags, the V2 API.
+        AcceptAdministratorInvitation, AcceptInvitation,
+        BatchGetConfigurationPolicyAssociations,
         BatchGetSecurityControls, BatchGetStandardsControlAssociations,
-        BatchUpdateAutomationRules, BatchUpdateFindingsV2,
+        BatchUpdateFindingsV2,
         BatchUpdateStandardsControlAssociations, CreateActionTarget, CreateAggregatorV2,
-        CreateAutomationRule, CreateAutomationRuleV2, CreateConfigurationPolicy,
-        CreateConnectorV2, CreateFindingAggregator, CreateInsight, CreateMembers,
+        CreateAutomationRuleV2, CreateConfigurationPolicy,
+        CreateConnectorV2, CreateFindingAggregator, CreateMembers,
         CreateTicketV2, DeclineInvitations, DeleteActionTarget, DeleteAggregatorV2,
         DeleteAutomationRuleV2, DeleteConfigurationPolicy, DeleteConnectorV2,
-        DeleteFindingAggregator, DeleteInsight, DeleteInvitations, DeleteMembers,
+        DeleteFindingAggregator, DeleteInvitations, DeleteMembers,
         DescribeActionTargets, DescribeOrganizationConfiguration,
         DescribeProductsV2, DescribeSecurityHubV2,
         DisableOrganizationAdminAccount, DisableSecurityHubV2,
@@ -87,16 +105,16 @@ routes! {
         GetAggregatorV2, GetAutomationRuleV2, GetConfigurationPolicy,
         GetConfigurationPolicyAssociation, GetConnectorV2, GetFindingAggregator,
         GetFindingHistory, GetFindingStatisticsV2, GetFindingsTrendsV2, GetFindingsV2,
-        GetInsightResults, GetInsights, GetInvitationsCount, GetMasterAccount, GetMembers,
+        GetInvitationsCount, GetMasterAccount, GetMembers,
         GetRecommendedPolicyV2, GetResourcesStatisticsV2, GetResourcesTrendsV2, GetResourcesV2,
-        InviteMembers, ListAggregatorsV2, ListAutomationRules, ListAutomationRulesV2,
+        InviteMembers, ListAggregatorsV2, ListAutomationRulesV2,
         ListConfigurationPolicies, ListConfigurationPolicyAssociations, ListConnectorsV2,
         ListFindingAggregators, ListInvitations, ListMembers,
         ListOrganizationAdminAccounts, ListStandardsControlAssociations, ListTagsForResource,
         RegisterConnectorV2, StartConfigurationPolicyAssociation,
         StartConfigurationPolicyDisassociation, TagResource, UntagResource, UpdateActionTarget,
         UpdateAggregatorV2, UpdateAutomationRuleV2, UpdateConfigurationPolicy,
-        UpdateConnectorV2, UpdateFindingAggregator, UpdateFindings, UpdateInsight,
+        UpdateConnectorV2, UpdateFindingAggregator, UpdateFindings,
         UpdateOrganizationConfiguration, UpdateSecurityControl, UpdateSecurityHubConfiguration,
     }
 }

@@ -7,6 +7,9 @@
 //! - A finding is an entity of kind `securityhub:finding` under the path `/<region>/`, keyed
 //!   by a digest of (region, `ProductArn`, `Id`), which is a finding's identity in AWS; its
 //!   document is the finding in ASFF (`AwsSecurityFinding`, AWS member names).
+//! - Custom insights (`securityhub:insight`) and automation rules
+//!   (`securityhub:automation-rule`) are entities under `/<region>/`, keyed by the id that
+//!   ends their ARN; their documents are in AWS member names.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +27,10 @@ pub const HUB: &str = "securityhub:hub";
 pub const HUB_INDEX: &str = "securityhub:hub-index";
 /// The entity kind of a finding.
 pub const FINDING: &str = "securityhub:finding";
+/// The entity kind of a custom insight (under `/<region>/`, keyed by its id).
+pub const INSIGHT: &str = "securityhub:insight";
+/// The entity kind of an automation rule (under `/<region>/`, keyed by its id).
+pub const AUTOMATION_RULE: &str = "securityhub:automation-rule";
 /// The pseudo-account holding the index of hubs.
 pub const SYSTEM_ACCOUNT: &str = "securityhub";
 
@@ -169,32 +176,67 @@ pub async fn finding(
         }))
 }
 
-/// Every finding of `account` in `region`.
-pub async fn findings(
+/// Every entity of `kind` of `account` kept under the path `/<region>/`.
+pub async fn in_region(
     db: &mut Db<'_>,
     account: &str,
+    kind: &str,
     region: &str,
-) -> Result<Vec<StoredFinding>, ServiceError> {
+) -> Result<Vec<Entity>, ServiceError> {
     let path = format!("/{region}/");
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     loop {
         let page = db
             .entities()
-            .list(account, FINDING, &path, after.as_deref(), 500)
+            .list(account, kind, &path, after.as_deref(), 500)
             .await?;
         after = page.items.last().map(|e| e.name_key.clone());
-        for e in page.items {
-            let doc = entity::read_doc::<Value>(&e)?;
-            out.push(StoredFinding {
-                entity: Some(e),
-                doc,
-            });
-        }
-        if !page.truncated {
+        let truncated = page.truncated;
+        out.extend(page.items);
+        if !truncated {
             return Ok(out);
         }
     }
+}
+
+/// A new entity of `kind` of `account` under `/<region>/`, keyed by `key`, with this ARN.
+pub fn regional_entity(
+    (account, region): (&str, &str),
+    kind: &str,
+    key: &str,
+    arn: String,
+    now: DateTime<Utc>,
+) -> Entity {
+    Entity {
+        account_id: account.to_string(),
+        kind: kind.into(),
+        name: key.to_string(),
+        id: format!("{kind}/{account}/{key}"),
+        name_key: key.to_string(),
+        path: format!("/{region}/"),
+        arn,
+        created_at: now,
+        updated_at: now,
+        doc: String::new(),
+    }
+}
+
+/// Every finding of `account` in `region`.
+pub async fn findings(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+) -> Result<Vec<StoredFinding>, ServiceError> {
+    let mut out = Vec::new();
+    for e in in_region(db, account, FINDING, region).await? {
+        let doc = entity::read_doc::<Value>(&e)?;
+        out.push(StoredFinding {
+            entity: Some(e),
+            doc,
+        });
+    }
+    Ok(out)
 }
 
 /// Archives the active findings of `account` in `region` whose product is a key of `present`

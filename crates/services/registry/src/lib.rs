@@ -33,4 +33,5 @@ pub use rampart_sts as sts;
 pub use rampart_sts::saml_signatures_available;
 pub use rampart_trails as trails;
 pub use rampart_wafv2 as wafv2;
+pub use rampart_shield as shield;
 pub use registry::Registry;

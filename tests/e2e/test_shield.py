@@ -53,10 +53,18 @@ class App(BaseHTTPRequestHandler):
         pass
 
 
+class Quiet(ThreadingHTTPServer):
+    """Says nothing of clients that hang up early (health checks, the proxy's timeouts)."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass
+
+
 @pytest.fixture(scope="module")
 def app():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), App)
-    httpd.daemon_threads = True
+    httpd = Quiet(("127.0.0.1", 0), App)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     yield httpd.server_address[1]
     httpd.shutdown()
@@ -391,6 +399,7 @@ def test_attacks_are_stopped_while_legitimate_clients_keep_working(shield_server
     total = len(latencies) + errors
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(f"legitimate: {total} requests, {errors} errors, p99 {p99 * 1000:.1f} ms")
     assert total > 50, total
     assert errors / total < 0.01, (errors, total)
     assert p99 < 0.05, f"p99 {p99 * 1000:.1f} ms over {total} requests"

@@ -180,9 +180,9 @@ impl App {
             policies: pipeline::policies::PolicyCache::default(),
             clock: Arc::default(),
             conns: Arc::new(crate::conn_table::ConnTable::new(conn_cap)),
-            shield: Arc::new(crate::shield::Guard::new(crate::shield::Settings::from_config(
-                &config,
-            ))),
+            shield: Arc::new(crate::shield::Guard::new(
+                crate::shield::Settings::from_config(&config),
+            )),
             meter: crate::billing::meter::Meter::default(),
             last_access: crate::last_access::LastAccess::default(),
             rotation_hooks,

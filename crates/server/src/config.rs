@@ -104,7 +104,11 @@ pub struct ServeConfig {
 
     /// Shield Standard: milliseconds a load balancer listener's client has to send a
     /// request's headers (Slowloris; the API port uses the request timeout).
-    #[arg(long, env = "RAMPART_SHIELD_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "RAMPART_SHIELD_HEADER_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
     pub shield_header_timeout_ms: u64,
 
     /// Shield Standard: milliseconds a listener's client has to send a request's whole body
@@ -114,17 +118,29 @@ pub struct ServeConfig {
 
     /// Shield Standard: connections one client address may hold open at once, on each
     /// listener and on the API port.
-    #[arg(long, env = "RAMPART_SHIELD_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 1024)]
+    #[arg(
+        long,
+        env = "RAMPART_SHIELD_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 1024
+    )]
     pub shield_max_connections_per_address: u32,
 
     /// Shield Standard: requests per second one client address may send a listener (0: no
     /// cap); over it the listener answers 429.
-    #[arg(long, env = "RAMPART_SHIELD_MAX_REQUESTS_PER_SECOND", default_value_t = 1000)]
+    #[arg(
+        long,
+        env = "RAMPART_SHIELD_MAX_REQUESTS_PER_SECOND",
+        default_value_t = 1000
+    )]
     pub shield_max_requests_per_second: u32,
 
     /// Shield Standard: connections one listener holds open at once; past it the oldest
     /// connection that never completed a request is shed.
-    #[arg(long, env = "RAMPART_SHIELD_MAX_LISTENER_CONNECTIONS", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "RAMPART_SHIELD_MAX_LISTENER_CONNECTIONS",
+        default_value_t = 10_000
+    )]
     pub shield_max_listener_connections: u64,
 
     /// Shield Standard: the listen backlog of each listener (connections the kernel queues

@@ -31,17 +31,20 @@ impl Job for AttackRecording {
         Duration::from_millis(500)
     }
 
-    fn step<'a>(&'a self, app: &'a App, _lease: Option<&'a rampart_store::Lease>) -> StepFuture<'a> {
+    fn step<'a>(
+        &'a self,
+        app: &'a App,
+        _lease: Option<&'a rampart_store::Lease>,
+    ) -> StepFuture<'a> {
         Box::pin(async move {
             let now = app.clock.now().timestamp();
             let quiet = app.shield.settings.attack_quiet_secs;
             if !self.started.swap(true, Ordering::Relaxed) {
-                let accounts =
-                    rampart_services::elbv2::model::accounts(&mut rampart_services::Db::Read(
-                        &app.store,
-                    ))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.code()))?;
+                let accounts = rampart_services::elbv2::model::accounts(
+                    &mut rampart_services::Db::Read(&app.store),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.code()))?;
                 attacks::close_stale(&app.store, &accounts, now, quiet)
                     .await
                     .map_err(|e| anyhow::anyhow!("{}", e.code()))?;

@@ -100,7 +100,12 @@ impl Guard {
         source: Option<IpAddr>,
         at: i64,
     ) {
-        tracing::debug!(resource, vector = vector.as_str(), ?source, "shield: a limit tripped");
+        tracing::debug!(
+            resource,
+            vector = vector.as_str(),
+            ?source,
+            "shield: a limit tripped"
+        );
         self.tracker.observe(Observation {
             account: account.to_string(),
             resource: resource.to_string(),

@@ -87,13 +87,19 @@ pub async fn close_stale(
 }
 
 /// The ongoing attacks on `resource` in `account`.
-pub async fn ongoing(db: &mut Db<'_>, account: &str, resource: &str) -> ShieldResult<Vec<AttackDoc>> {
-    Ok(model::list_all::<AttackDoc>(db, account, ATTACK, &path(resource))
-        .await?
-        .into_iter()
-        .map(|a| a.doc)
-        .filter(AttackDoc::ongoing)
-        .collect())
+pub async fn ongoing(
+    db: &mut Db<'_>,
+    account: &str,
+    resource: &str,
+) -> ShieldResult<Vec<AttackDoc>> {
+    Ok(
+        model::list_all::<AttackDoc>(db, account, ATTACK, &path(resource))
+            .await?
+            .into_iter()
+            .map(|a| a.doc)
+            .filter(AttackDoc::ongoing)
+            .collect(),
+    )
 }
 
 /// Epoch seconds from a timestamp member (a number of seconds, or an ISO 8601 text).

@@ -26,8 +26,15 @@ pub const PRIORITY: i64 = 10_000_000;
 pub const PREFIX: &str = "ShieldMitigationRuleGroup_";
 
 /// The web ACL associated with `resource`: its entity and document.
-async fn web_acl(db: &mut Db<'_>, resource: &str) -> ShieldResult<Option<(rampart_store::Entity, ItemDoc)>> {
-    let Some(acl_arn) = db.settings().get(&format!("{ASSOCIATION}{resource}")).await? else {
+async fn web_acl(
+    db: &mut Db<'_>,
+    resource: &str,
+) -> ShieldResult<Option<(rampart_store::Entity, ItemDoc)>> {
+    let Some(acl_arn) = db
+        .settings()
+        .get(&format!("{ASSOCIATION}{resource}"))
+        .await?
+    else {
         return Ok(None);
     };
     let Some((kind, region, scope, name, id)) = rampart_wafv2::model::parse_arn(&acl_arn) else {
@@ -179,8 +186,15 @@ pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ShieldR
             .and_then(|r| r.pointer("/Statement/RateBasedStatement/Limit"))
             .and_then(Value::as_u64);
         if let (Some(limit), true) = (placed, previous != action) {
-            set_rule(&mut db, &p.doc, &ctx.principal.account_id, Some(&action), limit, ctx.now)
-                .await?;
+            set_rule(
+                &mut db,
+                &p.doc,
+                &ctx.principal.account_id,
+                Some(&action),
+                limit,
+                ctx.now,
+            )
+            .await?;
         }
     }
     entity::save_doc(&mut db, p.entity, &p.doc, ctx.now).await?;
@@ -206,11 +220,7 @@ pub async fn disable(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Shield
 }
 
 /// Removes a protection's rule from its web ACL (when the protection is deleted).
-pub async fn withdraw(
-    db: &mut Db<'_>,
-    ctx: &CallContext,
-    p: &ProtectionDoc,
-) -> ShieldResult<()> {
+pub async fn withdraw(db: &mut Db<'_>, ctx: &CallContext, p: &ProtectionDoc) -> ShieldResult<()> {
     set_rule(db, p, &ctx.principal.account_id, None, 0, ctx.now).await?;
     Ok(())
 }
@@ -247,7 +257,8 @@ pub async fn respond(store: &Store, lease: Option<&Lease>, limit: u64) -> Shield
                 for mut attack in floods {
                     if !attack.mitigations.contains(&name) {
                         attack.mitigations.push(name.clone());
-                        if let Some(e) = entity::find(&mut db, &account, ATTACK, &attack.id).await? {
+                        if let Some(e) = entity::find(&mut db, &account, ATTACK, &attack.id).await?
+                        {
                             entity::save_doc(&mut db, e, &attack, now).await?;
                             dirty = true;
                         }

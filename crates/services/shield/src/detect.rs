@@ -251,11 +251,18 @@ mod tests {
         t.observe(obs("lb-b", Vector::ConnectionFlood, "127.0.0.7", 101));
         let first = t.drain(103, 10);
         assert_eq!(first.len(), 2);
-        let (_, a) = first.iter().find(|(_, d)| d.resource == "lb-a").cloned().unwrap();
+        let (_, a) = first
+            .iter()
+            .find(|(_, d)| d.resource == "lb-a")
+            .cloned()
+            .unwrap();
         assert!(a.ongoing());
         assert_eq!((a.start, a.last), (100, 102));
         let flood = &a.vectors["REQUEST_FLOOD"];
-        assert_eq!((flood.total, flood.max_per_second, flood.seconds), (6, 3, 3));
+        assert_eq!(
+            (flood.total, flood.max_per_second, flood.seconds),
+            (6, 3, 3)
+        );
         assert_eq!(a.vectors["SLOWLORIS"].unit, "Connections");
         assert_eq!(a.sources["127.0.0.9"], 6);
         // Nothing new: nothing drained.

@@ -63,7 +63,9 @@ fn definition(input: &Value, id: &str) -> ShieldResult<GroupDoc> {
     }
     Ok(GroupDoc {
         id: id.to_string(),
-        aggregation: opt_str(input, "Aggregation").unwrap_or_default().to_string(),
+        aggregation: opt_str(input, "Aggregation")
+            .unwrap_or_default()
+            .to_string(),
         pattern,
         resource_type,
         members,
@@ -81,11 +83,16 @@ async fn load(db: &mut Db<'_>, ctx: &CallContext, input: &Value) -> ShieldResult
 /// `CreateProtectionGroup`.
 pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ShieldResult<Value> {
     let account = &ctx.principal.account_id;
-    let id = opt_str(input, "ProtectionGroupId").unwrap_or_default().to_string();
+    let id = opt_str(input, "ProtectionGroupId")
+        .unwrap_or_default()
+        .to_string();
     let mut doc = definition(input, &id)?;
     doc.tags = model::tags_in(input)?;
     model::subscription(&mut db, account).await?;
-    if model::load::<GroupDoc>(&mut db, account, GROUP, &id).await?.is_some() {
+    if model::load::<GroupDoc>(&mut db, account, GROUP, &id)
+        .await?
+        .is_some()
+    {
         return Err(ShieldError::ResourceAlreadyExistsException(
             "The referenced protection group already exists.".into(),
         ));

@@ -175,10 +175,7 @@ pub async fn create<T: Serialize>(
 }
 
 /// The account's subscription, or `ResourceNotFoundException`.
-pub async fn subscription(
-    db: &mut Db<'_>,
-    account: &str,
-) -> ShieldResult<Loaded<SubscriptionDoc>> {
+pub async fn subscription(db: &mut Db<'_>, account: &str) -> ShieldResult<Loaded<SubscriptionDoc>> {
     load::<SubscriptionDoc>(db, account, SUBSCRIPTION, "subscription")
         .await?
         .ok_or_else(|| {

@@ -59,7 +59,9 @@ async fn check_resource(db: &mut Db<'_>, ctx: &CallContext, arn: &str) -> Shield
 pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ShieldResult<Value> {
     let account = &ctx.principal.account_id;
     let name = opt_str(input, "Name").unwrap_or_default().to_string();
-    let resource = opt_str(input, "ResourceArn").unwrap_or_default().to_string();
+    let resource = opt_str(input, "ResourceArn")
+        .unwrap_or_default()
+        .to_string();
     let tags = model::tags_in(input)?;
     model::subscription(&mut db, account).await?;
     check_resource(&mut db, ctx, &resource).await?;
@@ -95,7 +97,10 @@ pub async fn named(
     input: &Value,
 ) -> ShieldResult<Loaded<ProtectionDoc>> {
     let account = &ctx.principal.account_id;
-    match (opt_str(input, "ProtectionId"), opt_str(input, "ResourceArn")) {
+    match (
+        opt_str(input, "ProtectionId"),
+        opt_str(input, "ResourceArn"),
+    ) {
         (Some(id), None) => model::load::<ProtectionDoc>(db, account, PROTECTION, id)
             .await?
             .ok_or_else(|| ShieldError::missing("protection")),

@@ -44,7 +44,9 @@ pub async fn describe(_input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Shie
     } else {
         1
     };
-    let end = d.start.saturating_add(COMMITMENT_SECS.saturating_mul(periods));
+    let end = d
+        .start
+        .saturating_add(COMMITMENT_SECS.saturating_mul(periods));
     Ok(json!({
         "Subscription": {
             "StartTime": model::epoch(d.start),

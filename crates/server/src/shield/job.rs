@@ -51,7 +51,6 @@ impl Job for AttackRecording {
             }
             let drained = app.shield.tracker.drain(now, quiet);
             if let Err(e) = attacks::record(&app.store, &drained).await {
-                // Not lost: put back on the next observation would lose counts, so log it.
                 tracing::warn!(code = e.code(), "shield: attacks not stored");
                 return Err(anyhow::anyhow!("{}", e.code()));
             }
@@ -78,9 +77,14 @@ impl Job for AutomaticResponse {
 
     fn step<'a>(&'a self, app: &'a App, lease: Option<&'a rampart_store::Lease>) -> StepFuture<'a> {
         Box::pin(async move {
-            automatic::respond(&app.store, lease, app.shield.settings.mitigation_limit)
-                .await
-                .map_err(|e| anyhow::anyhow!("{}", e.code()))?;
+            automatic::respond(
+                &app.store,
+                lease,
+                app.shield.settings.mitigation_limit,
+                app.clock.now(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.code()))?;
             Ok(())
         })
     }

@@ -225,11 +225,45 @@ pub async fn withdraw(db: &mut Db<'_>, ctx: &CallContext, p: &ProtectionDoc) -> 
     Ok(())
 }
 
+/// True when the resource's web ACL holds the protection's rule with `action`, or holds no
+/// such rule when `action` is `None`; `None` when the resource has no web ACL.
+async fn rule_in_place(
+    db: &mut Db<'_>,
+    p: &ProtectionDoc,
+    account: &str,
+    action: Option<&str>,
+) -> ShieldResult<Option<(String, bool)>> {
+    let Some((_, doc)) = web_acl(db, &p.resource_arn).await? else {
+        return Ok(None);
+    };
+    let name = rule_name(account, &doc.id, &p.id);
+    let current = doc
+        .rules
+        .iter()
+        .find(|r| r.get("Name").and_then(Value::as_str) == Some(name.as_str()))
+        .map(|r| {
+            r.get("Action")
+                .and_then(|a| a.get(action.unwrap_or("Block")))
+                .is_some()
+        });
+    let in_place = match (action, current) {
+        (None, None) => true,
+        (Some(_), Some(same_action)) => same_action,
+        _ => false,
+    };
+    Ok(Some((name, in_place)))
+}
+
 /// One round of the automatic response: for each protection with it enabled, the rule is in
 /// the web ACL exactly while a request flood on the resource is ongoing. Each change commits
-/// in its own transaction, fenced by the job's lease; the attack notes its mitigation.
-pub async fn respond(store: &Store, lease: Option<&Lease>, limit: u64) -> ShieldResult<usize> {
-    let now = chrono::Utc::now();
+/// in its own transaction, fenced by the job's lease; the attack notes its mitigation. `now`
+/// is the request clock's time.
+pub async fn respond(
+    store: &Store,
+    lease: Option<&Lease>,
+    limit: u64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ShieldResult<usize> {
     let accounts = responding_accounts(&mut Db::Read(store)).await?;
     let mut changes = 0;
     for account in accounts {
@@ -245,32 +279,36 @@ pub async fn respond(store: &Store, lease: Option<&Lease>, limit: u64) -> Shield
                     .filter(|a| a.has(Vector::RequestFlood))
                     .collect();
             let action = (!floods.is_empty()).then_some(response.action.as_str());
+            let Some((name, in_place)) =
+                rule_in_place(&mut Db::Read(store), &p.doc, &account, action).await?
+            else {
+                continue;
+            };
+            let unnoted: Vec<AttackDoc> = floods
+                .into_iter()
+                .filter(|a| !a.mitigations.contains(&name))
+                .collect();
+            if in_place && unnoted.is_empty() {
+                continue;
+            }
             let mut tx = store.begin().await?;
             if let Some(lease) = lease {
                 tx.jobs().fence(lease).await?;
             }
             let mut db = Db::Write(&mut tx);
-            let outcome = set_rule(&mut db, &p.doc, &account, action, limit, now).await?;
-            let mut dirty = false;
-            if let Some((name, changed)) = outcome {
-                dirty = changed;
-                for mut attack in floods {
-                    if !attack.mitigations.contains(&name) {
-                        attack.mitigations.push(name.clone());
-                        if let Some(e) = entity::find(&mut db, &account, ATTACK, &attack.id).await?
-                        {
-                            entity::save_doc(&mut db, e, &attack, now).await?;
-                            dirty = true;
-                        }
+            set_rule(&mut db, &p.doc, &account, action, limit, now).await?;
+            for attack in unnoted {
+                if let Some(e) = entity::find(&mut db, &account, ATTACK, &attack.id).await? {
+                    // The stored document, not the one read before the transaction.
+                    let mut stored = entity::read_doc::<AttackDoc>(&e)?;
+                    if !stored.mitigations.contains(&name) {
+                        stored.mitigations.push(name.clone());
                     }
+                    entity::save_doc(&mut db, e, &stored, now).await?;
                 }
             }
-            if dirty {
-                tx.commit().await?;
-                changes += 1;
-            } else {
-                tx.rollback().await?;
-            }
+            tx.commit().await?;
+            changes += 1;
         }
     }
     Ok(changes)

@@ -75,6 +75,7 @@ impl App {
         self.audit.flush().await?;
         self.store.wipe_all().await?;
         self.signin_limiter.clear();
+        self.shield.tracker.clear();
         let boot = bootstrap::ensure(&self.config, &self.store, keep).await?;
         self.store.ensure_audit_genesis(&boot.account_id).await?;
         Ok(())

@@ -39,7 +39,7 @@ impl Job for AttackRecording {
         Box::pin(async move {
             let now = app.clock.now().timestamp();
             let quiet = app.shield.settings.attack_quiet_secs;
-            if !self.started.swap(true, Ordering::Relaxed) {
+            if !self.started.load(Ordering::Relaxed) {
                 let accounts = rampart_services::elbv2::model::accounts(
                     &mut rampart_services::Db::Read(&app.store),
                 )
@@ -48,6 +48,7 @@ impl Job for AttackRecording {
                 attacks::close_stale(&app.store, &accounts, now, quiet)
                     .await
                     .map_err(|e| anyhow::anyhow!("{}", e.code()))?;
+                self.started.store(true, Ordering::Relaxed);
             }
             let drained = app.shield.tracker.drain(now, quiet);
             if let Err(e) = attacks::record(&app.store, &drained).await {

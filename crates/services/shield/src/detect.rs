@@ -210,6 +210,14 @@ impl Tracker {
         out
     }
 
+    /// Forgets every open attack (dev mode's reset wipes the stored ones).
+    pub fn clear(&self) {
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
     /// Marks the open attack on `resource` as mitigated by `name` (kept once).
     pub fn note_mitigation(&self, resource: &str, name: &str) {
         let mut open = self

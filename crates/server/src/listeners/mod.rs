@@ -1,7 +1,8 @@
 //! The load balancers' listeners: each stored ELB listener really listens on the listener
 //! address (`--listener-address`, default 127.0.0.1) at its port and proxies HTTP/1.1 to its
 //! targets ([`proxy`]), through its load balancer's web ACL when one is associated, with the
-//! target groups' health checks running alongside ([`health`]).
+//! target groups' health checks running alongside ([`health`]). Shield Standard's limits
+//! (`crate::shield`) guard each port's connections and requests.
 //!
 //! A node job watches ELB's configuration generation every half second: on a change it reads
 //! every listener, target group and associated web ACL, compiles each web ACL once, and swaps

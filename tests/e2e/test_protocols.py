@@ -24,7 +24,7 @@ CALLS = [
      "config.amazonaws.com"),
     (["wafv2", "list-rule-groups", "--scope", "REGIONAL"], "ListRuleGroups",
      "wafv2.amazonaws.com"),
-    (["shield", "describe-subscription"], "DescribeSubscription", "shield.amazonaws.com"),
+    (["shield", "describe-drt-access"], "DescribeDRTAccess", "shield.amazonaws.com"),
     (["events", "list-archives"], "ListArchives", "events.amazonaws.com"),
     (["elbv2", "describe-ssl-policies"], "DescribeSSLPolicies",
      "elasticloadbalancing.amazonaws.com"),

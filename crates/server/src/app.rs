@@ -43,6 +43,8 @@ pub struct App {
     pub last_access: crate::last_access::LastAccess,
     /// The API port's open connections (capped; see `conn_table`).
     pub conns: Arc<crate::conn_table::ConnTable>,
+    /// Shield Standard's limits and the attacks they detect.
+    pub shield: Arc<crate::shield::Guard>,
     /// Bounds how many password hashes and checks (argon2: 19 MiB and tens of milliseconds
     /// each, by design) run at once, one per core: unbounded, a burst of sign-ins would start
     /// a blocking thread and its memory for each.
@@ -73,6 +75,7 @@ impl App {
         self.audit.flush().await?;
         self.store.wipe_all().await?;
         self.signin_limiter.clear();
+        self.shield.tracker.clear();
         let boot = bootstrap::ensure(&self.config, &self.store, keep).await?;
         self.store.ensure_audit_genesis(&boot.account_id).await?;
         Ok(())
@@ -178,6 +181,9 @@ impl App {
             policies: pipeline::policies::PolicyCache::default(),
             clock: Arc::default(),
             conns: Arc::new(crate::conn_table::ConnTable::new(conn_cap)),
+            shield: Arc::new(crate::shield::Guard::new(
+                crate::shield::Settings::from_config(&config),
+            )),
             meter: crate::billing::meter::Meter::default(),
             last_access: crate::last_access::LastAccess::default(),
             rotation_hooks,
@@ -234,6 +240,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         router(app.clone()),
         limits,
         app.conns.clone(),
+        app.shield.api.clone(),
         shutdown_signal(),
         Duration::from_secs(30),
     )

@@ -101,6 +101,61 @@ pub struct ServeConfig {
     /// The address load balancer listeners listen on (each at its own `Port`).
     #[arg(long, env = "RAMPART_LISTENER_ADDRESS", default_value = "127.0.0.1")]
     pub listener_address: std::net::IpAddr,
+
+    /// Shield Standard: milliseconds a load balancer listener's client has to send a
+    /// request's headers (Slowloris; the API port uses the request timeout).
+    #[arg(
+        long,
+        env = "RAMPART_SHIELD_HEADER_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub shield_header_timeout_ms: u64,
+
+    /// Shield Standard: milliseconds a listener's client has to send a request's whole body
+    /// (slow POST).
+    #[arg(long, env = "RAMPART_SHIELD_BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    pub shield_body_timeout_ms: u64,
+
+    /// Shield Standard: connections one client address may hold open at once, on each
+    /// listener and on the API port.
+    #[arg(
+        long,
+        env = "RAMPART_SHIELD_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 1024
+    )]
+    pub shield_max_connections_per_address: u32,
+
+    /// Shield Standard: requests per second one client address may send a listener (0: no
+    /// cap); over it the listener answers 429.
+    #[arg(
+        long,
+        env = "RAMPART_SHIELD_MAX_REQUESTS_PER_SECOND",
+        default_value_t = 1000
+    )]
+    pub shield_max_requests_per_second: u32,
+
+    /// Shield Standard: connections one listener holds open at once; past it the oldest
+    /// connection that never completed a request is shed.
+    #[arg(
+        long,
+        env = "RAMPART_SHIELD_MAX_LISTENER_CONNECTIONS",
+        default_value_t = 10_000
+    )]
+    pub shield_max_listener_connections: u64,
+
+    /// Shield Standard: the listen backlog of each listener (connections the kernel queues
+    /// before they are accepted).
+    #[arg(long, env = "RAMPART_SHIELD_ACCEPT_BACKLOG", default_value_t = 1024)]
+    pub shield_accept_backlog: u32,
+
+    /// Seconds without a tripped limit after which an attack has ended.
+    #[arg(long, env = "RAMPART_SHIELD_ATTACK_QUIET_SECS", default_value_t = 60)]
+    pub shield_attack_quiet_secs: u64,
+
+    /// Requests per minute and address that the Shield automatic response's rate-based rule
+    /// lets through during a request flood.
+    #[arg(long, env = "RAMPART_SHIELD_MITIGATION_LIMIT", default_value_t = 600)]
+    pub shield_mitigation_limit: u64,
 }
 
 impl ServeConfig {
@@ -128,6 +183,14 @@ impl ServeConfig {
             trail_delivery_secs: 300,
             audit_queued_answers: false,
             listener_address: std::net::IpAddr::from([127, 0, 0, 1]),
+            shield_header_timeout_ms: 10_000,
+            shield_body_timeout_ms: 30_000,
+            shield_max_connections_per_address: 1024,
+            shield_max_requests_per_second: 1000,
+            shield_max_listener_connections: 10_000,
+            shield_accept_backlog: 1024,
+            shield_attack_quiet_secs: 60,
+            shield_mitigation_limit: 600,
         }
     }
 

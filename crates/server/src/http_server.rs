@@ -9,6 +9,11 @@
 //! connection that has not completed a request is shed), and a deadline from accept: a client
 //! must send its first byte within `first_byte_timeout` and its first request's head within
 //! `header_timeout`, so a connection that sends nothing is closed within seconds.
+//!
+//! One client address holds at most Shield Standard's per-address connection cap
+//! (`shield::limiter`); a connection past it is closed at once. The load balancer listeners
+//! drive their connections with the same pieces ([`run_connection`], [`Watched`],
+//! [`InFlight`]).
 
 use std::{
     future::Future,
@@ -31,7 +36,10 @@ use tokio::{
 use tokio_io_timeout::TimeoutStream;
 use tower::ServiceExt;
 
-use crate::conn_table::{ConnState, ConnTable};
+use crate::{
+    conn_table::{ConnState, ConnTable},
+    shield::limiter::AddressLimiter,
+};
 
 /// The most a connection's read buffer holds.
 const READ_BUFFER: usize = 64 * 1024;
@@ -54,6 +62,7 @@ pub async fn serve(
     router: Router,
     limits: ConnLimits,
     table: Arc<ConnTable>,
+    per_address: Arc<AddressLimiter>,
     shutdown: impl Future<Output = ()>,
     drain: Duration,
 ) {
@@ -80,6 +89,11 @@ pub async fn serve(
                 }
             },
             () = &mut shutdown => break,
+        };
+        let Some(address_ticket) = per_address.connect(peer.ip()) else {
+            // This address holds its share of connections already: close this one.
+            tracing::debug!(%peer, "API connection over the per-address cap");
+            continue;
         };
         let Some(mut ticket) = table.admit() else {
             // Every open connection has a request in flight: this one waits for none.
@@ -127,6 +141,7 @@ pub async fn serve(
                 Closed::NoHeader => table.note_header_timeout(),
             }
             drop(ticket);
+            drop(address_ticket);
         });
     }
     drop(listener);
@@ -139,7 +154,7 @@ pub async fn serve(
 }
 
 /// How a connection ended.
-enum Closed<E> {
+pub(crate) enum Closed<E> {
     /// hyper finished it (the client closed, a timeout, an error).
     Done(Result<(), E>),
     /// The table shed it to make room.
@@ -151,7 +166,11 @@ enum Closed<E> {
 }
 
 /// Drives `conn` until it ends, the table sheds it, or its deadlines from accept pass first.
-async fn run_connection<F, E>(conn: F, state: &ConnState, limits: ConnLimits) -> Closed<E>
+pub(crate) async fn run_connection<F, E>(
+    conn: F,
+    state: &ConnState,
+    limits: ConnLimits,
+) -> Closed<E>
 where
     F: Future<Output = Result<(), E>>,
 {
@@ -183,10 +202,10 @@ where
 
 /// Counts a request as in flight from its head's arrival until its response is written (or the
 /// request is dropped).
-struct InFlight(Arc<ConnState>);
+pub(crate) struct InFlight(Arc<ConnState>);
 
 impl InFlight {
-    fn start(state: Arc<ConnState>) -> InFlight {
+    pub(crate) fn start(state: Arc<ConnState>) -> InFlight {
         state.started.fetch_add(1, Ordering::Relaxed);
         InFlight(state)
     }
@@ -199,9 +218,9 @@ impl Drop for InFlight {
 }
 
 /// The socket, noting in the connection's state when the first byte arrives.
-struct Watched {
-    inner: Pin<Box<TimeoutStream<TcpStream>>>,
-    state: Arc<ConnState>,
+pub(crate) struct Watched {
+    pub(crate) inner: Pin<Box<TimeoutStream<TcpStream>>>,
+    pub(crate) state: Arc<ConnState>,
 }
 
 impl AsyncRead for Watched {

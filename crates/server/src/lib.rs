@@ -24,6 +24,7 @@ pub mod offline;
 pub mod pipeline;
 pub mod policy_cli;
 pub mod posture_cli;
+pub mod shield;
 pub mod signin;
 pub mod trail_api;
 pub mod trail_cli;

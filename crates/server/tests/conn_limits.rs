@@ -120,3 +120,58 @@ async fn signed_calls_get_through_an_idle_flood_under_a_small_open_file_limit() 
     assert!(metric(&server, "rampart_connections_open").await <= 192);
     drop(idle);
 }
+
+/// Shield Standard's per-address cap: past it a new connection from that address is closed at
+/// once, while another address still gets in and is answered.
+#[tokio::test]
+async fn one_address_cannot_hold_more_than_its_share_of_connections() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_wrapped(
+        dir.path(),
+        &[],
+        &["env", "RAMPART_SHIELD_MAX_CONNECTIONS_PER_ADDRESS=3"],
+    );
+    let addr: std::net::SocketAddr = host(&server).parse().expect("address");
+    let from = |source: [u8; 4]| async move {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(std::net::SocketAddr::from((source, 0)))
+            .expect("bind");
+        socket.connect(addr).await.expect("connect")
+    };
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(from([127, 0, 0, 1]).await);
+    }
+    // Let the server accept the three before the fourth arrives.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut fourth = from([127, 0, 0, 1]).await;
+    let mut buf = [0u8; 256];
+    let started = Instant::now();
+    let read = tokio::time::timeout(Duration::from_secs(3), fourth.read(&mut buf))
+        .await
+        .expect("the fourth connection is closed at once");
+    assert!(
+        matches!(read, Ok(0)) || read.is_err(),
+        "closed: {read:?} after {:?}",
+        started.elapsed()
+    );
+    let mut other = from([127, 0, 0, 2]).await;
+    other
+        .write_all(b"GET /_rampart/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), other.read_to_end(&mut answer))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    assert!(
+        answer.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    drop(held);
+}

@@ -149,6 +149,8 @@ impl Runtime {
                 Arc::new(accessanalyzer_unused::UnusedAccess),
                 Arc::new(consumer::ConsumerJob(guardduty::GuardDutyDetection)),
                 Arc::new(crate::listeners::Listeners::default()),
+                Arc::new(crate::shield::job::AttackRecording::default()),
+                Arc::new(crate::shield::job::AutomaticResponse),
             ],
         )
     }

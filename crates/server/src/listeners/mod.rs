@@ -1,7 +1,8 @@
 //! The load balancers' listeners: each stored ELB listener really listens on the listener
 //! address (`--listener-address`, default 127.0.0.1) at its port and proxies HTTP/1.1 to its
 //! targets ([`proxy`]), through its load balancer's web ACL when one is associated, with the
-//! target groups' health checks running alongside ([`health`]).
+//! target groups' health checks running alongside ([`health`]). Shield Standard's limits
+//! (`crate::shield`) guard each port's connections and requests.
 //!
 //! A node job watches ELB's configuration generation every half second: on a change it reads
 //! every listener, target group and associated web ACL, compiles each web ACL once, and swaps
@@ -29,6 +30,8 @@ use rampart_services::{
 use crate::{
     app::App,
     clock::Clock,
+    conn_table::ConnTable,
+    http_server::ConnLimits,
     jobs::{Job, Scope, StepFuture},
 };
 
@@ -146,6 +149,18 @@ impl Job for Listeners {
     }
 }
 
+/// A listening socket on `addr` with a bounded accept backlog.
+fn bind(addr: SocketAddr, backlog: u32) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
+}
+
 /// The target groups some listener forwards to.
 fn groups_in_use(snapshot: &Snapshot) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -195,14 +210,22 @@ impl Listeners {
                 continue;
             }
             let addr = SocketAddr::new(address, port);
-            match std::net::TcpListener::bind(addr).and_then(|l| {
-                l.set_nonblocking(true)?;
-                tokio::net::TcpListener::from_std(l)
-            }) {
+            match bind(addr, app.shield.settings.accept_backlog) {
                 Ok(listener) => {
                     let slot = Arc::new(RwLock::new(config));
-                    let task =
-                        tokio::spawn(proxy::serve(listener, slot.clone(), self.shared.clone()));
+                    let settings = app.shield.settings;
+                    let port_state = Arc::new(proxy::Port {
+                        config: slot.clone(),
+                        shared: self.shared.clone(),
+                        shield: app.shield.clone(),
+                        table: Arc::new(ConnTable::new(settings.max_listener_connections)),
+                        limits: ConnLimits {
+                            header_timeout: settings.header_timeout,
+                            first_byte_timeout: settings.header_timeout.min(Duration::from_secs(5)),
+                            idle_timeout: app.config.idle_timeout(),
+                        },
+                    });
+                    let task = tokio::spawn(proxy::serve(listener, port_state));
                     tracing::info!(%addr, "load balancer listener bound");
                     state.ports.insert(port, Bound { task, config: slot });
                 }

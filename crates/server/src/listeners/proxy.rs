@@ -3,10 +3,11 @@
 //! redirect, or forwarding to a healthy target of the chosen group (round-robin; all
 //! registered targets when none is healthy, as ALB fails open), with `X-Forwarded-For`,
 //! `X-Forwarded-Proto`, `X-Forwarded-Port` and `X-Amzn-Trace-Id` added as ALB adds them.
+//! Shield Standard's limits guard every connection and request (`crate::shield`).
 
 use std::{
     convert::Infallible,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     sync::{Arc, RwLock},
     time::Duration,
 };
@@ -17,10 +18,17 @@ use hyper::{body::Incoming, header::HeaderValue, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rampart_services::{
     elbv2::{actions::Action, model::Target},
+    shield::detect::Vector,
     wafv2::engine::{self, fields::INSPECTION_LIMIT},
 };
+use tokio_io_timeout::TimeoutStream;
 
 use super::{PortConfig, Shared};
+use crate::{
+    conn_table::ConnTable,
+    http_server::{run_connection, Closed, ConnLimits, InFlight, Watched},
+    shield::Guard,
+};
 
 /// Largest request body the proxy buffers (ALB has no limit; Rampart buffers to inspect).
 const MAX_BODY: usize = 10 * 1024 * 1024;
@@ -40,12 +48,44 @@ const HOP: [&str; 8] = [
 
 type Reply = Response<Full<Bytes>>;
 
-/// Accepts connections until aborted.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    config: Arc<RwLock<Arc<PortConfig>>>,
-    shared: Arc<Shared>,
-) {
+/// What a port's connections share besides its configuration.
+pub struct Port {
+    /// The configuration slot, swapped on reload.
+    pub config: Arc<RwLock<Arc<PortConfig>>>,
+    /// What every port shares.
+    pub shared: Arc<Shared>,
+    /// Shield Standard's limits and attack tracker.
+    pub shield: Arc<Guard>,
+    /// This port's open connections (capped, shedding those that never completed a request).
+    pub table: Arc<ConnTable>,
+    /// Header, first-byte and idle timeouts.
+    pub limits: ConnLimits,
+}
+
+impl Port {
+    /// Records a tripped limit on this port's load balancer.
+    fn observe(&self, vector: Vector, source: Option<IpAddr>) {
+        let Ok(cfg) = self.config.read().map(|c| c.clone()) else {
+            return;
+        };
+        let at = i64::try_from(self.shared.now_secs()).unwrap_or(0);
+        self.shield.observe(
+            &cfg.listener.account,
+            &cfg.listener.load_balancer_arn,
+            vector,
+            source,
+            at,
+        );
+    }
+}
+
+/// Accepts connections until aborted, under Shield Standard's limits: per-address
+/// connections, the port's connection cap (shedding), header and idle timeouts from accept.
+pub async fn serve(listener: tokio::net::TcpListener, port: Arc<Port>) {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(port.limits.header_timeout);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(pair) => pair,
@@ -55,31 +95,95 @@ pub async fn serve(
                 continue;
             }
         };
+        let Some(address_ticket) = port.shield.listeners.connect(peer.ip()) else {
+            port.observe(Vector::ConnectionFlood, Some(peer.ip()));
+            continue;
+        };
+        let Some(mut ticket) = port.table.admit() else {
+            port.observe(Vector::ConnectionFlood, Some(peer.ip()));
+            continue;
+        };
+        if let Some(shed) = ticket.made_room_from.take() {
+            port.observe(Vector::ConnectionFlood, None);
+            let _ = tokio::time::timeout(Duration::from_millis(100), shed.closed.notified()).await;
+        }
         let _ = stream.set_nodelay(true);
-        let (config, shared) = (config.clone(), shared.clone());
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let current = config.read().map(|c| c.clone()).ok();
-                let shared = shared.clone();
-                async move {
-                    Ok::<_, Infallible>(match current {
-                        Some(cfg) => handle(req, peer, &cfg, &shared).await,
-                        None => plain(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "503 Service Temporarily Unavailable",
-                        ),
-                    })
-                }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(60))
-                .serve_connection(TokioIo::new(stream), service);
-            if let Err(err) = conn.await {
-                tracing::debug!(error = %err, %peer, "listener connection closed with error");
+        let mut timed = TimeoutStream::new(stream);
+        timed.set_read_timeout(Some(port.limits.idle_timeout));
+        timed.set_write_timeout(Some(port.limits.idle_timeout));
+        let state = ticket.state.clone();
+        let io = TokioIo::new(Watched {
+            inner: Box::pin(timed),
+            state: state.clone(),
+        });
+        let service_port = port.clone();
+        let service = hyper::service::service_fn(move |req| {
+            let port = service_port.clone();
+            let counted = InFlight::start(state.clone());
+            async move {
+                let reply = answer(req, peer, &port).await;
+                drop(counted);
+                Ok::<_, Infallible>(reply)
             }
         });
+        let conn = builder.serve_connection(io, service);
+        let port = port.clone();
+        tokio::spawn(async move {
+            let state = ticket.state.clone();
+            match run_connection(conn, &state, port.limits).await {
+                Closed::Done(Err(err)) if err.is_timeout() => {
+                    port.observe(Vector::Slowloris, Some(peer.ip()));
+                }
+                Closed::Done(Err(err)) => {
+                    tracing::debug!(error = %err, %peer, "listener connection closed with error");
+                }
+                Closed::NoFirstByte | Closed::NoHeader => {
+                    port.observe(Vector::Slowloris, Some(peer.ip()));
+                }
+                Closed::Done(Ok(())) | Closed::Shed => {}
+            }
+            drop(ticket);
+            drop(address_ticket);
+        });
     }
+}
+
+/// One request: the per-address rate first, then the body within the body timeout, then the
+/// listener's handling.
+async fn answer(req: Request<Incoming>, peer: SocketAddr, port: &Port) -> Reply {
+    if !port.shield.listeners.request(peer.ip()) {
+        port.observe(Vector::RequestFlood, Some(peer.ip()));
+        return plain(StatusCode::TOO_MANY_REQUESTS, "429 Too Many Requests");
+    }
+    let Ok(cfg) = port.config.read().map(|c| c.clone()) else {
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "503 Service Temporarily Unavailable",
+        );
+    };
+    let (parts, body) = req.into_parts();
+    let collected = tokio::time::timeout(
+        port.shield.settings.body_timeout,
+        Limited::new(body, MAX_BODY).collect(),
+    )
+    .await;
+    let body = match collected {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(_)) => {
+            return plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "413 Request Entity Too Large",
+            )
+        }
+        Err(_) => {
+            port.observe(Vector::SlowPost, Some(peer.ip()));
+            let mut r = plain(StatusCode::REQUEST_TIMEOUT, "408 Request Time-out");
+            r.headers_mut()
+                .insert("connection", HeaderValue::from_static("close"));
+            return r;
+        }
+    };
+    handle(parts, body, peer, &cfg, &port.shared).await
 }
 
 fn plain(status: StatusCode, text: &str) -> Reply {
@@ -118,21 +222,12 @@ fn response(status: u16, headers: &[(String, String)], body: Option<(&str, &str)
 
 /// One request through the listener.
 async fn handle(
-    req: Request<Incoming>,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
     peer: SocketAddr,
     cfg: &PortConfig,
     shared: &Shared,
 ) -> Reply {
-    let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            return plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "413 Request Entity Too Large",
-            )
-        }
-    };
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or_default().to_string();
     let host_header = parts

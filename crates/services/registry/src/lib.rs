@@ -29,6 +29,7 @@ pub use rampart_s3 as s3;
 pub use rampart_s3control as s3control;
 pub use rampart_secretsmanager as secretsmanager;
 pub use rampart_securityhub as securityhub;
+pub use rampart_shield as shield;
 pub use rampart_sts as sts;
 pub use rampart_sts::saml_signatures_available;
 pub use rampart_trails as trails;

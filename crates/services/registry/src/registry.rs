@@ -12,7 +12,7 @@ use rampart_kit::{authz::CallerPolicies, context::CallContext, error::ServiceErr
 
 use crate::{
     accessanalyzer, config, elbv2, events, guardduty, iam, kms, organizations, s3, s3control,
-    secretsmanager, securityhub, sts, trails, wafv2,
+    secretsmanager, securityhub, shield, sts, trails, wafv2,
 };
 
 /// The registry of services: one line per service, naming its table.
@@ -77,6 +77,7 @@ services! {
     "config" => config,
     "elbv2" => elbv2,
     "wafv2" => wafv2,
+    "shield" => shield,
     "securityhub" => securityhub,
 }
 

@@ -23,6 +23,7 @@ use rampart_services::{
     s3control::S3ControlError,
     secretsmanager::SmError,
     securityhub::SecurityHubError,
+    shield::ShieldError,
     sts::StsError,
     wafv2::WafError,
 };
@@ -112,6 +113,11 @@ fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
             WafError::SERVICE,
             WafError::CODES,
             converted(WafError::every_variant()),
+        ),
+        (
+            ShieldError::SERVICE,
+            ShieldError::CODES,
+            converted(ShieldError::every_variant()),
         ),
     ]
 }

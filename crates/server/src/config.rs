@@ -101,6 +101,17 @@ pub struct ServeConfig {
     /// The address load balancer listeners listen on (each at its own `Port`).
     #[arg(long, env = "RAMPART_LISTENER_ADDRESS", default_value = "127.0.0.1")]
     pub listener_address: std::net::IpAddr,
+
+    /// A MaxMind City database (GeoLite2-City or GeoIP2-City format): Detective's
+    /// investigations place source addresses with it (`NEW_GEOLOCATION`,
+    /// `IMPOSSIBLE_TRAVEL`); without it those indicators are not produced.
+    #[arg(long, env = "RAMPART_GEOIP_CITY_DB")]
+    pub geoip_city_db: Option<PathBuf>,
+
+    /// A MaxMind ASN database (GeoLite2-ASN format): Detective's `NEW_ASO` indicator names
+    /// the autonomous system organization from it; without it that indicator is not produced.
+    #[arg(long, env = "RAMPART_GEOIP_ASN_DB")]
+    pub geoip_asn_db: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -128,6 +139,8 @@ impl ServeConfig {
             trail_delivery_secs: 300,
             audit_queued_answers: false,
             listener_address: std::net::IpAddr::from([127, 0, 0, 1]),
+            geoip_city_db: None,
+            geoip_asn_db: None,
         }
     }
 

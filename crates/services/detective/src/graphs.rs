@@ -84,7 +84,7 @@ pub async fn delete(
     let graph =
         model::own_graph(&mut db, ctx, opt_str(input, "GraphArn").unwrap_or_default()).await?;
     let account = graph.account().to_string();
-    let path = model::under(graph.id());
+    let path = model::under(graph.graph_id());
     for m in model::all(&mut db, &account, model::MEMBER, &path).await? {
         let member: model::MemberDoc = entity::read_doc(&m)?;
         remove_invitation(&mut db, &member.account_id, graph.arn()).await?;

@@ -116,9 +116,12 @@ pub fn compute(activity: &Activity, evidence: &Evidence<'_>) -> Vec<Indicator> {
     out
 }
 
+/// What `TTP_OBSERVED` groups by: tactic, technique, procedure, API, address.
+type TtpKey = (String, String, String, String, String);
+
 fn ttps(activity: &Activity, findings: &[RelatedFinding]) -> Vec<Indicator> {
-    // (tactic, technique, procedure, api, ip) -> (successes, failures)
-    let mut seen: BTreeMap<(String, String, String, String, String), (i64, i64)> = BTreeMap::new();
+    // Successes and failures of each group.
+    let mut seen: BTreeMap<TtpKey, (i64, i64)> = BTreeMap::new();
     for c in &activity.calls {
         let Some(t) = ttp::of_call(&c.source, &c.name) else {
             continue;

@@ -61,7 +61,7 @@ pub async fn start(
     let account = arn.split(':').nth(4).unwrap_or_default();
     if account != g.account() {
         let member = members::member(&mut db, &g, account).await?;
-        if !member.is_some_and(|(_, m)| m.status == model::ENABLED) {
+        if member.is_none_or(|(_, m)| m.status != model::ENABLED) {
             return Err(DetectiveError::invalid(format!(
                 "The entity {arn} is not in an account of the behavior graph."
             ))
@@ -91,7 +91,7 @@ pub async fn start(
         indicators: Vec::new(),
         complete: false,
     };
-    let key = model::investigation_key(g.id(), &id);
+    let key = model::investigation_key(g.graph_id(), &id);
     let text = entity::to_text(&doc)?;
     let investigation = Entity {
         account_id: g.account().to_string(),
@@ -99,7 +99,7 @@ pub async fn start(
         name: id.clone(),
         name_key: key.clone(),
         id: format!("{}/{key}", model::INVESTIGATION),
-        path: model::under(g.id()),
+        path: model::under(g.graph_id()),
         arn: format!("{}/investigation/{id}", g.arn()),
         created_at: ctx.now,
         updated_at: ctx.now,
@@ -132,7 +132,7 @@ async fn named(
 ) -> Result<(Graph, Entity, InvestigationDoc), ServiceError> {
     let g = model::own_graph(db, ctx, opt_str(input, "GraphArn").unwrap_or_default()).await?;
     let id = opt_str(input, "InvestigationId").unwrap_or_default();
-    let key = model::investigation_key(g.id(), id);
+    let key = model::investigation_key(g.graph_id(), id);
     let (e, doc) =
         entity::load_doc::<InvestigationDoc>(db, g.account(), model::INVESTIGATION, &key)
             .await?
@@ -239,7 +239,7 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
         &mut db,
         g.account(),
         model::INVESTIGATION,
-        &model::under(g.id()),
+        &model::under(g.graph_id()),
     )
     .await?
     {

@@ -53,7 +53,7 @@ pub async fn member(
         db,
         g.account(),
         model::MEMBER,
-        &model::member_key(g.id(), account),
+        &model::member_key(g.graph_id(), account),
     )
     .await
 }
@@ -61,7 +61,7 @@ pub async fn member(
 /// Every member of graph `g`, in account order.
 pub async fn all(db: &mut Db<'_>, g: &Graph) -> Result<Vec<MemberDoc>, ServiceError> {
     let mut out = Vec::new();
-    for e in model::all(db, g.account(), model::MEMBER, &model::under(g.id())).await? {
+    for e in model::all(db, g.account(), model::MEMBER, &model::under(g.graph_id())).await? {
         out.push(entity::read_doc(&e)?);
     }
     Ok(out)
@@ -115,7 +115,7 @@ pub async fn create(
             invited_time: ctx.now,
             updated_time: ctx.now,
         };
-        let key = model::member_key(g.id(), account);
+        let key = model::member_key(g.graph_id(), account);
         db.entities()
             .create(&Entity {
                 account_id: g.account().to_string(),
@@ -123,7 +123,7 @@ pub async fn create(
                 name: account.to_string(),
                 name_key: key.clone(),
                 id: format!("{}/{key}", model::MEMBER),
-                path: model::under(g.id()),
+                path: model::under(g.graph_id()),
                 arn: format!("{}/member/{account}", g.arn()),
                 created_at: ctx.now,
                 updated_at: ctx.now,
@@ -133,7 +133,7 @@ pub async fn create(
         graphs::remove_invitation(&mut db, account, g.arn()).await?;
         let invitation = InvitationDoc {
             administrator: g.account().to_string(),
-            graph_id: g.id().to_string(),
+            graph_id: g.graph_id().to_string(),
         };
         db.entities()
             .create(&Entity {
@@ -141,7 +141,7 @@ pub async fn create(
                 kind: model::INVITATION.into(),
                 name: g.arn().to_string(),
                 name_key: g.arn().to_string(),
-                id: format!("{}/{account}/{}", model::INVITATION, g.id()),
+                id: format!("{}/{account}/{}", model::INVITATION, g.graph_id()),
                 path: "/".into(),
                 arn: g.arn().to_string(),
                 created_at: ctx.now,

@@ -53,8 +53,8 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// The graph id.
-    pub fn id(&self) -> &str {
+    /// The graph id (the entity's name; its store id is prefixed with the kind).
+    pub fn graph_id(&self) -> &str {
         &self.entity.name
     }
 
@@ -138,7 +138,7 @@ pub async fn graph_of_arn(db: &mut Db<'_>, arn: &str) -> Result<Option<Graph>, S
     };
     Ok(graph_in(db, &name.account, &name.region)
         .await?
-        .filter(|g| g.id() == name.id))
+        .filter(|g| g.graph_id() == name.id))
 }
 
 /// A member's status (`MemberStatus`).

@@ -304,3 +304,41 @@ def test_an_investigation_lists_the_indicators_of_what_the_user_did(env):
     assert "[FINDING UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom]" in calls[0]
     assert any("sts:GetCallerIdentity" in l and "(Seattle, US)" in l for l in lines)
     assert "Severity: CRITICAL" in lines
+
+
+def test_a_roles_sessions_count_for_the_role(env):
+    dt = env.client("detective", region="ap-southeast-2")
+    graph = dt.create_graph()["GraphArn"]
+    iam = env.client("iam")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{env.account}:root"}, "Action": "sts:AssumeRole"}],
+    }
+    iam.create_role(RoleName="ops", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName="ops", PolicyName="all", PolicyDocument=ADMIN_POLICY)
+    caller = user(env, "operator")
+    creds = client(env, "sts", caller).assume_role(RoleArn=f"arn:aws:iam::{env.account}:role/ops", RoleSessionName="s1")[
+        "Credentials"
+    ]
+    session = env.client(
+        "iam", key=creds["AccessKeyId"], secret=creds["SecretAccessKey"], token=creds["SessionToken"], region="ap-southeast-2"
+    )
+    session.list_users()
+    session.list_users()
+    now = advance(env, 1)["epoch_seconds"]
+
+    role_arn = f"arn:aws:iam::{env.account}:role/ops"
+    started = dt.start_investigation(GraphArn=graph, EntityArn=role_arn, ScopeStartTime=now - 600, ScopeEndTime=now)
+    got = wait_investigation(dt, graph, started["InvestigationId"])
+    assert got["Status"] == "SUCCESSFUL"
+    assert got["EntityType"] == "IAM_ROLE"
+    ttps = [
+        i["IndicatorDetail"]["TTPsObservedDetail"]
+        for i in indicators(dt, graph, started["InvestigationId"], IndicatorType="TTP_OBSERVED")
+    ]
+    assert [(t["APIName"], t["APISuccessCount"]) for t in ttps] == [("ListUsers", 2)]
+    # The user who assumed the role did not list users itself.
+    user_arn = f"arn:aws:iam::{env.account}:user/operator"
+    other = dt.start_investigation(GraphArn=graph, EntityArn=user_arn, ScopeStartTime=now - 600, ScopeEndTime=now)
+    assert wait_investigation(dt, graph, other["InvestigationId"])["Status"] == "SUCCESSFUL"
+    assert indicators(dt, graph, other["InvestigationId"], IndicatorType="TTP_OBSERVED") == []

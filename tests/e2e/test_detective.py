@@ -342,3 +342,10 @@ def test_a_roles_sessions_count_for_the_role(env):
     other = dt.start_investigation(GraphArn=graph, EntityArn=user_arn, ScopeStartTime=now - 600, ScopeEndTime=now)
     assert wait_investigation(dt, graph, other["InvestigationId"])["Status"] == "SUCCESSFUL"
     assert indicators(dt, graph, other["InvestigationId"], IndicatorType="TTP_OBSERVED") == []
+
+
+def test_an_unreadable_geolocation_database_stops_start_up():
+    missing = os.path.join(RUN_DIR, "no-such-city.mmdb")
+    with pytest.raises(RuntimeError) as e:
+        Server("--geoip-city-db", missing)
+    assert "no-such-city.mmdb" in str(e.value)

@@ -2,7 +2,7 @@
 //! from the audit trail, GuardDuty's threat lists and findings and the operator's geolocation
 //! databases (`--geoip-city-db`, `--geoip-asn-db`), outside any transaction, then recorded
 //! `SUCCESSFUL` with its indicators and severity in one fenced transaction
-//! (`rampart_services::detective::run`).
+//! (`rampart_services::detective::run`); one that cannot be read is recorded `FAILED`.
 
 use std::time::Duration;
 
@@ -48,9 +48,15 @@ impl Job for Investigations {
                 .map_err(failed)?;
             let geo = app.extensions.get::<Geo>().map(|g| g as &dyn Locate);
             for p in queued {
-                let outcome = run::compute(&app.store, &p, geo, app.clock.now())
-                    .await
-                    .map_err(failed)?;
+                // One investigation that cannot be computed is recorded FAILED rather than
+                // holding up the ones queued after it.
+                let outcome = match run::compute(&app.store, &p, geo, app.clock.now()).await {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        tracing::warn!(investigation = %p.key, error = %e, "investigation failed");
+                        Some(run::failed())
+                    }
+                };
                 let mut tx = app.store.begin().await?;
                 if let Some(lease) = lease {
                     tx.jobs().fence(lease).await?;

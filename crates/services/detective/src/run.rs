@@ -144,12 +144,7 @@ pub async fn compute(
         return Ok(None);
     };
     let Some(principal) = Principal::of_arn(&doc.entity_arn) else {
-        return Ok(Some(Outcome {
-            indicators: Vec::new(),
-            severity: "INFORMATIONAL".into(),
-            complete: false,
-            status: FAILED,
-        }));
+        return Ok(Some(failed()));
     };
     let account = doc
         .entity_arn
@@ -175,6 +170,17 @@ pub async fn compute(
         complete: activity.complete,
         status: SUCCESSFUL,
     }))
+}
+
+/// The outcome of an investigation that could not be computed: `FAILED`, so that it does not
+/// hold up the queue.
+pub fn failed() -> Outcome {
+    Outcome {
+        indicators: Vec::new(),
+        severity: "INFORMATIONAL".into(),
+        complete: false,
+        status: FAILED,
+    }
 }
 
 /// Records an investigation's outcome and takes it off the queue.

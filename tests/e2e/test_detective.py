@@ -349,3 +349,14 @@ def test_an_unreadable_geolocation_database_stops_start_up():
     with pytest.raises(RuntimeError) as e:
         Server("--geoip-city-db", missing)
     assert "no-such-city.mmdb" in str(e.value)
+
+
+def test_investigate_refuses_a_data_dir_without_a_store():
+    missing = os.path.join(RUN_DIR, "no-data-dir")
+    out = subprocess.run(
+        [BIN, "investigate", "arn:aws:iam::123456789012:user/x", "--data-dir", missing],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 1
+    assert "no Rampart store" in out.stderr
+    assert not os.path.exists(missing)

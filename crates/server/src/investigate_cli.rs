@@ -93,6 +93,14 @@ async fn report(args: &InvestigateArgs) -> anyhow::Result<()> {
     let geo = Geo::open(args.geoip_city_db.as_deref(), args.geoip_asn_db.as_deref())
         .map_err(anyhow::Error::msg)?;
     let geo = (!geo.is_empty()).then_some(&geo as &dyn Locate);
+    // Opening a store creates one: refuse a data dir that holds none.
+    let db_file = args.data_dir.join(rampart_store::SQLITE_FILE);
+    if args.database_url.is_none() && !db_file.exists() {
+        anyhow::bail!(
+            "no Rampart store at {} (give the server's --data-dir or --database-url)",
+            db_file.display()
+        );
+    }
     let store = crate::offline::open_store(&args.data_dir, args.database_url.as_deref()).await?;
     let activity = activity::read(&store, account, &principal, start, end)
         .await

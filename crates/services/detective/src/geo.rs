@@ -146,6 +146,130 @@ mod tests {
         assert!(distance_km((1.0, 1.0), (1.0, 1.0)) < 1e-9);
     }
 
+    /// A tiny MaxMind DB writer: one IPv4 address with one record.
+    mod mmdb {
+        fn ctrl(kind: u8, size: usize) -> Vec<u8> {
+            let (short, extra) = if size < 29 {
+                (u8::try_from(size).unwrap(), vec![])
+            } else {
+                (29, vec![u8::try_from(size - 29).unwrap()])
+            };
+            let mut out = if kind <= 7 {
+                vec![(kind << 5) | short]
+            } else {
+                vec![short, kind - 7]
+            };
+            out.extend(extra);
+            out
+        }
+
+        /// A value of the MaxMind DB data format.
+        pub enum V {
+            S(&'static str),
+            D(f64),
+            U16(u16),
+            U32(u32),
+            U64(u64),
+            A(Vec<V>),
+            M(Vec<(&'static str, V)>),
+        }
+
+        pub fn encode(v: &V) -> Vec<u8> {
+            match v {
+                V::S(s) => [ctrl(2, s.len()), s.as_bytes().to_vec()].concat(),
+                V::D(d) => [ctrl(3, 8), d.to_be_bytes().to_vec()].concat(),
+                V::U16(n) => [ctrl(5, 2), n.to_be_bytes().to_vec()].concat(),
+                V::U32(n) => [ctrl(6, 4), n.to_be_bytes().to_vec()].concat(),
+                V::U64(n) => [ctrl(9, 8), n.to_be_bytes().to_vec()].concat(),
+                V::A(items) => {
+                    let mut out = ctrl(11, items.len());
+                    items.iter().for_each(|i| out.extend(encode(i)));
+                    out
+                }
+                V::M(pairs) => {
+                    let mut out = ctrl(7, pairs.len());
+                    for (k, v) in pairs {
+                        out.extend(encode(&V::S(k)));
+                        out.extend(encode(v));
+                    }
+                    out
+                }
+            }
+        }
+
+        /// A database of `kind` holding `record` for the IPv4 address `ip` only.
+        pub fn database(kind: &'static str, ip: std::net::Ipv4Addr, record: &V) -> Vec<u8> {
+            const NODES: u32 = 32;
+            let bits = u32::from(ip);
+            let mut out = Vec::new();
+            for i in 0..NODES {
+                let on = if i + 1 < NODES { i + 1 } else { NODES + 16 };
+                let (left, right) = if (bits >> (31 - i)) & 1 == 0 {
+                    (on, NODES)
+                } else {
+                    (NODES, on)
+                };
+                out.extend(&left.to_be_bytes()[1..]);
+                out.extend(&right.to_be_bytes()[1..]);
+            }
+            out.extend([0u8; 16]);
+            out.extend(encode(record));
+            out.extend(b"\xab\xcd\xefMaxMind.com");
+            out.extend(encode(&V::M(vec![
+                ("binary_format_major_version", V::U16(2)),
+                ("binary_format_minor_version", V::U16(0)),
+                ("build_epoch", V::U64(1_700_000_000)),
+                ("database_type", V::S(kind)),
+                ("description", V::M(vec![("en", V::S("rampart test"))])),
+                ("ip_version", V::U16(4)),
+                ("languages", V::A(vec![V::S("en")])),
+                ("node_count", V::U32(NODES)),
+                ("record_size", V::U16(24)),
+            ])));
+            out
+        }
+    }
+
+    #[test]
+    fn city_and_asn_databases_place_an_address() {
+        use mmdb::V;
+        let ip = std::net::Ipv4Addr::new(198, 51, 100, 7);
+        let city = V::M(vec![
+            (
+                "city",
+                V::M(vec![("names", V::M(vec![("en", V::S("Sydney"))]))]),
+            ),
+            ("country", V::M(vec![("iso_code", V::S("AU"))])),
+            (
+                "location",
+                V::M(vec![
+                    ("latitude", V::D(-33.87)),
+                    ("longitude", V::D(151.21)),
+                ]),
+            ),
+        ]);
+        let asn = V::M(vec![(
+            "autonomous_system_organization",
+            V::S("Telstra Limited"),
+        )]);
+        let dir = std::env::temp_dir().join(format!("rampart-geo-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (city_path, asn_path) = (dir.join("city.mmdb"), dir.join("asn.mmdb"));
+        std::fs::write(&city_path, mmdb::database("GeoLite2-City", ip, &city)).unwrap();
+        std::fs::write(&asn_path, mmdb::database("GeoLite2-ASN", ip, &asn)).unwrap();
+
+        let geo = Geo::open(Some(&city_path), Some(&asn_path)).unwrap();
+        let place = geo.place(IpAddr::V4(ip));
+        assert_eq!(place.location.as_deref(), Some("Sydney, AU"));
+        assert_eq!(place.coordinates, Some((-33.87, 151.21)));
+        assert_eq!(place.aso.as_deref(), Some("Telstra Limited"));
+        // An address the databases do not hold has no place.
+        assert_eq!(geo.place("198.51.100.8".parse().unwrap()), Place::default());
+        let city_only = Geo::open(Some(&city_path), None).unwrap();
+        assert_eq!(city_only.place(IpAddr::V4(ip)).aso, None);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn a_missing_database_file_is_an_error_naming_it() {
         let err = Geo::open(Some(Path::new("/nonexistent/city.mmdb")), None);

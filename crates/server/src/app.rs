@@ -170,7 +170,16 @@ impl App {
             .ensure_audit_genesis(&boot.account_id)
             .await
             .context("the audit trail does not check out")?;
+        // Read once, at start-up: an unreadable database stops the server here.
+        let geo = rampart_services::detective::geo::Geo::open(
+            config.geoip_city_db.as_deref(),
+            config.geoip_asn_db.as_deref(),
+        )
+        .map_err(|e| anyhow::anyhow!("{e} (--geoip-city-db, --geoip-asn-db)"))?;
         let mut extensions = rampart_services::Extensions::default();
+        if !geo.is_empty() {
+            extensions.insert(geo);
+        }
         extensions.insert(rampart_services::sts::oidc::jwks::KeySets::new(Some(
             config.data_dir.join("oidc"),
         )));

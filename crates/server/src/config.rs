@@ -156,6 +156,17 @@ pub struct ServeConfig {
     /// lets through during a request flood.
     #[arg(long, env = "RAMPART_SHIELD_MITIGATION_LIMIT", default_value_t = 600)]
     pub shield_mitigation_limit: u64,
+
+    /// A MaxMind City database (GeoLite2-City or GeoIP2-City format): Detective's
+    /// investigations place source addresses with it (`NEW_GEOLOCATION`,
+    /// `IMPOSSIBLE_TRAVEL`); without it those indicators are not produced.
+    #[arg(long, env = "RAMPART_GEOIP_CITY_DB")]
+    pub geoip_city_db: Option<PathBuf>,
+
+    /// A MaxMind ASN database (GeoLite2-ASN format): Detective's `NEW_ASO` indicator names
+    /// the autonomous system organization from it; without it that indicator is not produced.
+    #[arg(long, env = "RAMPART_GEOIP_ASN_DB")]
+    pub geoip_asn_db: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -191,6 +202,8 @@ impl ServeConfig {
             shield_accept_backlog: 1024,
             shield_attack_quiet_secs: 60,
             shield_mitigation_limit: 600,
+            geoip_city_db: None,
+            geoip_asn_db: None,
         }
     }
 

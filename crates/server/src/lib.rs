@@ -16,6 +16,7 @@ pub mod data_dir;
 pub mod dev_auth;
 pub mod fd_limit;
 pub mod http_server;
+pub mod investigate_cli;
 pub mod jobs;
 pub mod last_access;
 pub mod listeners;

@@ -2,7 +2,10 @@
 
 use std::process::ExitCode;
 
-use rampart::{app, audit_cli, backup_cli, billing, config, policy_cli, posture_cli, trail_cli};
+use rampart::{
+    app, audit_cli, backup_cli, billing, config, investigate_cli, policy_cli, posture_cli,
+    trail_cli,
+};
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +41,8 @@ enum Command {
     Trail(trail_cli::TrailCommand),
     /// Security Hub: the security score and the failed controls, by severity.
     Posture(posture_cli::PostureArgs),
+    /// Detective: a timeline of what an IAM user or role did, with the findings on it.
+    Investigate(investigate_cli::InvestigateArgs),
     /// Copy a data directory consistently while its server runs (the master key aside).
     Backup(backup_cli::BackupArgs),
     /// Put a backup back into a data directory.
@@ -53,6 +58,7 @@ fn main() -> ExitCode {
         Command::Audit(cmd) => audit_cli::run(cmd),
         Command::Trail(cmd) => trail_cli::run(cmd),
         Command::Posture(args) => posture_cli::run(args),
+        Command::Investigate(args) => investigate_cli::run(args),
         Command::Backup(args) => backup_cli::run_backup(args),
         Command::Restore(args) => backup_cli::run_restore(args),
     }

@@ -17,6 +17,7 @@ pub mod accessanalyzer;
 pub mod accessanalyzer_unused;
 pub mod config;
 pub mod consumer;
+pub mod detective;
 pub mod events;
 pub mod events_api_calls;
 pub mod guardduty;
@@ -148,6 +149,7 @@ impl Runtime {
                 Arc::new(consumer::ConsumerJob(accessanalyzer::Reanalysis)),
                 Arc::new(accessanalyzer_unused::UnusedAccess),
                 Arc::new(consumer::ConsumerJob(guardduty::GuardDutyDetection)),
+                Arc::new(detective::Investigations),
                 Arc::new(crate::listeners::Listeners::default()),
                 Arc::new(crate::shield::job::AttackRecording::default()),
                 Arc::new(crate::shield::job::AutomaticResponse),

@@ -10,6 +10,7 @@ pub mod registry;
 pub use rampart_accessanalyzer as accessanalyzer;
 pub use rampart_cloudtrail as cloudtrail;
 pub use rampart_config as config;
+pub use rampart_detective as detective;
 pub use rampart_elbv2 as elbv2;
 pub use rampart_events as events;
 pub use rampart_guardduty as guardduty;

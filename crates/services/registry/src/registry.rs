@@ -11,8 +11,8 @@ use rampart_model::ServiceOp;
 use rampart_kit::{authz::CallerPolicies, context::CallContext, error::ServiceError, route::Route};
 
 use crate::{
-    accessanalyzer, config, elbv2, events, guardduty, iam, kms, organizations, s3, s3control,
-    secretsmanager, securityhub, shield, sts, trails, wafv2,
+    accessanalyzer, config, detective, elbv2, events, guardduty, iam, kms, organizations, s3,
+    s3control, secretsmanager, securityhub, shield, sts, trails, wafv2,
 };
 
 /// The registry of services: one line per service, naming its table.
@@ -74,6 +74,7 @@ services! {
     "events" => events,
     "accessanalyzer" => accessanalyzer,
     "guardduty" => guardduty,
+    "detective" => detective,
     "config" => config,
     "elbv2" => elbv2,
     "wafv2" => wafv2,

@@ -11,6 +11,7 @@ use rampart_services::{
     accessanalyzer::AnalyzerError,
     cloudtrail::CloudTrailError,
     config::ConfigError,
+    detective::DetectiveError,
     elbv2::ElbError,
     error::{not_implemented, ServiceError, LITERAL_CODES},
     events::EventsError,
@@ -93,6 +94,11 @@ fn enums() -> Vec<(&'static str, &'static [&'static str], Vec<ServiceError>)> {
             EventsError::SERVICE,
             EventsError::CODES,
             converted(EventsError::every_variant()),
+        ),
+        (
+            DetectiveError::SERVICE,
+            DetectiveError::CODES,
+            converted(DetectiveError::every_variant()),
         ),
         (
             GuardDutyError::SERVICE,

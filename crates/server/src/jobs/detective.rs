@@ -1,0 +1,72 @@
+//! Detective's investigations: each investigation `StartInvestigation` queued is computed
+//! from the audit trail, GuardDuty's threat lists and findings and the operator's geolocation
+//! databases (`--geoip-city-db`, `--geoip-asn-db`), outside any transaction, then recorded
+//! `SUCCESSFUL` with its indicators and severity in one fenced transaction
+//! (`rampart_services::detective::run`); one that cannot be read is recorded `FAILED`.
+
+use std::time::Duration;
+
+use rampart_services::{
+    detective::{geo::Geo, geo::Locate, run},
+    Db,
+};
+use rampart_store::Lease;
+
+use super::{Job, Scope, StepFuture};
+use crate::app::App;
+
+/// The job's name.
+pub const NAME: &str = "detective-investigations";
+
+/// Time between rounds: an investigation is computed within about a second of its start.
+const PERIOD: Duration = Duration::from_millis(500);
+
+/// The investigation job.
+#[derive(Debug)]
+pub struct Investigations;
+
+impl Job for Investigations {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Cluster
+    }
+
+    fn period(&self) -> Duration {
+        PERIOD
+    }
+
+    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
+        Box::pin(async move {
+            let failed = |e: rampart_services::ServiceError| {
+                anyhow::anyhow!("investigation failed: {}: {}", e.code, e.message)
+            };
+            let queued = run::pending(&mut Db::Read(&app.store))
+                .await
+                .map_err(failed)?;
+            let geo = app.extensions.get::<Geo>().map(|g| g as &dyn Locate);
+            for p in queued {
+                // One investigation that cannot be computed is recorded FAILED rather than
+                // holding up the ones queued after it.
+                let outcome = match run::compute(&app.store, &p, geo, app.clock.now()).await {
+                    Ok(outcome) => outcome,
+                    Err(e) => {
+                        tracing::warn!(investigation = %p.key, error = %e, "investigation failed");
+                        Some(run::failed())
+                    }
+                };
+                let mut tx = app.store.begin().await?;
+                if let Some(lease) = lease {
+                    tx.jobs().fence(lease).await?;
+                }
+                run::finish(&mut Db::Write(&mut tx), &p, outcome, app.clock.now())
+                    .await
+                    .map_err(failed)?;
+                tx.commit().await?;
+            }
+            Ok(())
+        })
+    }
+}

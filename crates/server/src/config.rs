@@ -101,6 +101,13 @@ pub struct ServeConfig {
     /// The address load balancer listeners listen on (each at its own `Port`).
     #[arg(long, env = "RAMPART_LISTENER_ADDRESS", default_value = "127.0.0.1")]
     pub listener_address: std::net::IpAddr,
+
+    /// A folder of Sigma rules (`*.yml`, `*.yaml`; `logsource` `product: aws`,
+    /// `service: cloudtrail`) GuardDuty runs over the audit stream as findings of type
+    /// `Rampart:Custom/<rule id>`. Read at start: a rule that does not load stops the server
+    /// with its file and the reason; rules for other log sources are skipped with a warning.
+    #[arg(long, env = "RAMPART_SIGMA_RULES")]
+    pub sigma_rules: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -128,6 +135,7 @@ impl ServeConfig {
             trail_delivery_secs: 300,
             audit_queued_answers: false,
             listener_address: std::net::IpAddr::from([127, 0, 0, 1]),
+            sigma_rules: None,
         }
     }
 

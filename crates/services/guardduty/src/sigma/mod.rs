@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use rampart_kit::{db::Db, entity, error::ServiceError};
 use rampart_store::Entity;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::{
     detect::Call,
@@ -179,7 +179,9 @@ pub async fn observe(
         if !rule.matches(record) {
             continue;
         }
-        let mut info = json!({ "sigmaRuleId": rule.id, "sigmaLevel": rule.level.name() });
+        let mut info = Map::new();
+        info.insert("sigmaRuleId".into(), json!(rule.id));
+        info.insert("sigmaLevel".into(), json!(rule.level.name()));
         if let Some(count) = &rule.count {
             let group = count
                 .by
@@ -198,10 +200,10 @@ pub async fn observe(
             if !count.passes(n) {
                 continue;
             }
-            info["count"] = json!(n);
-            info["timeframeSeconds"] = json!(rule.timeframe_secs);
+            info.insert("count".into(), json!(n));
+            info.insert("timeframeSeconds".into(), json!(rule.timeframe_secs));
             if let (Some(by), Some(g)) = (&count.by, &group) {
-                info["groupBy"] = json!({ by.as_str(): g });
+                info.insert("groupBy".into(), json!({ by.as_str(): g }));
             }
         }
         let mut o = call.custom(
@@ -210,7 +212,10 @@ pub async fn observe(
             rule.title.clone(),
             &rule.description,
         );
-        o.additional_info = Some(json!({ "Value": info.to_string(), "Type": "default" }));
+        o.additional_info = Some(json!({
+            "Value": Value::Object(info).to_string(),
+            "Type": "default",
+        }));
         out.push(o);
     }
     Ok(out)

@@ -364,4 +364,24 @@ mod tests {
             .contains("`level` `severe`"));
         assert!(Rule::parse("title: [\n").unwrap_err().contains("not YAML"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_any_detection_never_panics(
+            key in "[a-zA-Z.|*?]{0,24}",
+            value in "[ a-z0-9*?\\\\\\[\\],.:/|()-]{0,24}",
+            condition in proptest::prop_oneof![
+                proptest::strategy::Just("sel".to_string()),
+                proptest::strategy::Just("sel | count() > 2".to_string()),
+                "[ a-z_*()|0-9<>=]{0,40}",
+            ],
+        ) {
+            let text = format!(
+                "{HEAD}detection:\n  sel:\n    '{key}': '{value}'\n  timeframe: 1m\n  condition: '{condition}'\n"
+            );
+            if let Ok(Read::Rule(r)) = Rule::parse(&text) {
+                let _ = r.matches(&json!({ "eventName": value, "a": { "b": [value] } }));
+            }
+        }
+    }
 }

@@ -327,6 +327,45 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_in_sigmahq_layout_loads() {
+        let r = rule(
+            r#"title: AWS CloudTrail Important Change
+id: 4db60cc0-36fb-42b7-9b58-a5b53019fb74
+status: test
+description: Detects disabling, deleting and updating of a Trail
+references:
+    - https://docs.aws.amazon.com/awscloudtrail/latest/userguide/best-practices-security.html
+author: vitaliy0x1
+date: 2020-01-21
+modified: 2022-10-09
+tags:
+    - attack.defense-evasion
+    - attack.t1562.001
+logsource:
+    product: aws
+    service: cloudtrail
+detection:
+    selection_source:
+        eventSource: cloudtrail.amazonaws.com
+        eventName:
+            - StopLogging
+            - UpdateTrail
+            - DeleteTrail
+    condition: selection_source
+falsepositives:
+    - Valid change in a Trail
+level: medium
+"#,
+        );
+        assert_eq!(r.id, "4db60cc0-36fb-42b7-9b58-a5b53019fb74");
+        assert_eq!(r.level, Level::Medium);
+        let e = json!({ "eventSource": "cloudtrail.amazonaws.com", "eventName": "StopLogging" });
+        assert!(r.matches(&e));
+        let e = json!({ "eventSource": "cloudtrail.amazonaws.com", "eventName": "StartLogging" });
+        assert!(!r.matches(&e));
+    }
+
+    #[test]
     fn other_log_sources_are_skipped_and_timeframes_read() {
         let text = "title: T\nid: x\nlevel: low\nlogsource:\n  product: windows\ndetection:\n  s:\n    a: b\n  condition: s\n";
         assert!(matches!(Rule::parse(text).unwrap(), Read::OtherSource(_)));

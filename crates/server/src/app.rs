@@ -51,6 +51,8 @@ pub struct App {
     pub password_work: tokio::sync::Semaphore,
     /// The rotation hooks registered with `--rotation-hook` (Lambda ARN to URL).
     pub rotation_hooks: crate::jobs::rotation_hooks::Hooks,
+    /// The operator's Sigma rules GuardDuty runs (`--sigma-rules`).
+    pub sigma: rampart_services::guardduty::sigma::Rules,
     /// Background jobs (leases, flushes, the outbox).
     pub jobs: crate::jobs::Runtime,
     /// Sign-in attempts per client address (cleared by a reset).
@@ -141,6 +143,9 @@ impl App {
             )?);
         // Parsed once, at start-up: a bad `--rotation-hook` stops the server here.
         let rotation_hooks = crate::jobs::rotation_hooks::Hooks::parse(&config.rotation_hooks)?;
+        // Likewise the Sigma rules: a rule that does not load stops the server, so a typo
+        // never silently disables a detection.
+        let sigma = load_sigma(config.sigma_rules.as_deref())?;
         let store_config = match &config.database_url {
             Some(url) => StoreConfig::postgres(url.clone(), master_key),
             None => StoreConfig::sqlite_in(&config.data_dir, master_key),
@@ -196,6 +201,7 @@ impl App {
             meter: crate::billing::meter::Meter::default(),
             last_access: crate::last_access::LastAccess::default(),
             rotation_hooks,
+            sigma,
             blobs,
             password_work: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -363,4 +369,20 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+/// The Sigma rules of `dir` (none without one); warns of each rule skipped.
+fn load_sigma(
+    dir: Option<&std::path::Path>,
+) -> anyhow::Result<rampart_services::guardduty::sigma::Rules> {
+    use rampart_services::guardduty::sigma::Rules;
+    let Some(dir) = dir else {
+        return Ok(Rules::default());
+    };
+    let (rules, warnings) = Rules::load(dir).context("--sigma-rules: cannot load the rules")?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    tracing::info!(rules = rules.len(), dir = %dir.display(), "Sigma rules loaded");
+    Ok(rules)
 }

@@ -167,6 +167,13 @@ pub struct ServeConfig {
     /// the autonomous system organization from it; without it that indicator is not produced.
     #[arg(long, env = "RAMPART_GEOIP_ASN_DB")]
     pub geoip_asn_db: Option<PathBuf>,
+
+    /// A folder of Sigma rules (`*.yml`, `*.yaml`; `logsource` `product: aws`,
+    /// `service: cloudtrail`) GuardDuty runs over the audit stream as findings of type
+    /// `Rampart:Custom/<rule id>`. Read at start: a rule that does not load stops the server
+    /// with its file and the reason; rules for other log sources are skipped with a warning.
+    #[arg(long, env = "RAMPART_SIGMA_RULES")]
+    pub sigma_rules: Option<PathBuf>,
 }
 
 impl ServeConfig {
@@ -204,6 +211,7 @@ impl ServeConfig {
             shield_mitigation_limit: 600,
             geoip_city_db: None,
             geoip_asn_db: None,
+            sigma_rules: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! GuardDuty's detection as an audit-stream consumer: each batch of records goes through the
-//! detection rules of the detectors that watch their accounts and regions, and the findings
-//! commit with the consumer's cursor (`rampart_services::guardduty::stream`).
+//! detection rules (built in, and the operator's Sigma rules from `--sigma-rules`) of the
+//! detectors that watch their accounts and regions, and the findings commit with the
+//! consumer's cursor (`rampart_services::guardduty::stream`).
 
 use std::time::Duration;
 
@@ -33,7 +34,7 @@ impl StreamConsumer for GuardDutyDetection {
         Box::pin(async move {
             let now = app.clock.now();
             let (records, tx) = batch.parts();
-            stream::detect(tx, records, now)
+            stream::detect(tx, records, &app.sigma, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {}", e.code, e.message))?;
             Ok(())

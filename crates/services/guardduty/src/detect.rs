@@ -182,6 +182,32 @@ impl<'a> Call<'a> {
         json!({ "ActionType": "AWS_API_CALL", "AwsApiCallAction": Value::Object(call) })
     }
 
+    /// What was called, by whom, from where.
+    fn sentence(&self) -> String {
+        format!(
+            "The API {} of {} was called by {} from {}.",
+            self.name,
+            self.source,
+            self.principal_arn(),
+            self.ip
+        )
+    }
+
+    /// An observation of a custom (Sigma) rule about the caller's access key: `description`
+    /// followed by what was called, by whom, from where.
+    pub fn custom(
+        &self,
+        kind: String,
+        severity: f64,
+        title: String,
+        description: &str,
+    ) -> Observation {
+        let mut o = self.observe(&kind, Level::Low, title, None);
+        o.severity = severity;
+        o.description = format!("{} {}", description.trim_end(), self.sentence());
+        o
+    }
+
     /// An observation of `kind` about the caller's access key (and a bucket, when given).
     fn observe(
         &self,
@@ -207,13 +233,7 @@ impl<'a> Call<'a> {
         Observation {
             finding_type: kind.to_string(),
             severity: level.severity(),
-            description: format!(
-                "{title} The API {} of {} was called by {} from {}.",
-                self.name,
-                self.source,
-                self.principal_arn(),
-                self.ip
-            ),
+            description: format!("{title} {}", self.sentence()),
             title,
             resource: Value::Object(resource),
             resource_key,

@@ -7,7 +7,8 @@
 //!   where every finding is created or updated.
 //! - [`detect`]: the detection rules over one audit record; [`stream`]: a batch of the audit
 //!   stream through them, run by the server's GuardDuty consumer
-//!   (`crates/server/src/jobs/guardduty.rs`).
+//!   (`crates/server/src/jobs/guardduty.rs`); [`sigma`]: operators' own detections as Sigma
+//!   rules, run in the same pass.
 //! - [`filters`]: saved filters, and the suppression rules (`ARCHIVE` filters) every new or
 //!   repeated finding passes; [`signins`]: console sign-in bursts over the audit stream.
 //! - [`threatlists`]: trusted IP lists and threat lists; [`lists`]: their entries;
@@ -39,6 +40,7 @@ pub mod members;
 pub mod model;
 pub mod org;
 pub mod relation;
+pub mod sigma;
 pub mod signins;
 pub mod stream;
 pub mod tags;

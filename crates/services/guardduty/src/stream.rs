@@ -5,7 +5,8 @@
 //! A record is looked at by the detector of its account (`recipientAccountId`) in its region
 //! (`awsRegion`) when that detector is enabled, with the detector's active lists as they are
 //! when the batch is read. `ConsoleLogin` records also pass through [`signins`], whose
-//! failure windows live in the store.
+//! failure windows live in the store, and every call passes through the operator's Sigma
+//! rules ([`sigma`]). Calls from a trusted address pass through neither.
 
 use std::collections::HashMap;
 
@@ -19,7 +20,9 @@ use crate::{
     finding,
     lists::IpList,
     model::{self, Detector},
-    org, signins,
+    org,
+    sigma::{self, Rules},
+    signins,
 };
 
 /// A detector and its lists, as a batch uses them.
@@ -96,11 +99,13 @@ fn membership_change(r: &AuditRecord) -> Option<Change> {
     }
 }
 
-/// Looks at `records` and records what they show in `tx`; returns how many findings were
-/// created or updated. Activity from before a detector was created is not its to see.
+/// Looks at `records` with the built-in rules and the operator's Sigma `rules`, and records
+/// what they show in `tx`; returns how many findings were created or updated. Activity from
+/// before a detector was created is not its to see.
 pub async fn detect(
     tx: &mut Tx,
     records: &[StreamRecord],
+    rules: &Rules,
     now: DateTime<Utc>,
 ) -> Result<usize, ServiceError> {
     let mut db = Db::Write(tx);
@@ -162,6 +167,7 @@ pub async fn detect(
         let trusted = call.ip.parse().is_ok_and(|ip| w.intel.trusted.contains(ip));
         if !trusted {
             seen.extend(signins::observe(&mut db, &w.detector, &call).await?);
+            seen.extend(sigma::observe(&mut db, &w.detector, rules, &call).await?);
         }
         for o in seen {
             finding::record(&mut db, &w.detector, &o, now).await?;

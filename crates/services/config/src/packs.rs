@@ -1,0 +1,657 @@
+//! Conformance packs: `PutConformancePack` with a CloudFormation template (YAML or JSON) of
+//! `AWS::Config::ConfigRule` resources and its parameters, `DescribeConformancePacks`,
+//! `DescribeConformancePackStatus`, `DeleteConformancePack`, and the pack's compliance
+//! (`DescribeConformancePackCompliance`, `GetConformancePackComplianceDetails`,
+//! `GetConformancePackComplianceSummary`).
+//!
+//! A pack's rules are ordinary rules named as AWS names them (`NAME-conformance-pack-SUFFIX`,
+//! one suffix per pack), `CreatedBy` `config-conforms.amazonaws.com`, put and evaluated like
+//! any rule in the pack's own transaction: a template any of whose rules is refused changes
+//! nothing.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rampart_kit::context::CallContext;
+use rampart_kit::db::Db;
+use rampart_kit::entity::to_text;
+use rampart_store::Entity;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::build::doc_of;
+use crate::common::{limit, paged, random_suffix, strings};
+use crate::compliance::{aggregate, result_json};
+use crate::error::{ConfigError, ConfigResult};
+use crate::evaluate;
+use crate::model::{epoch, EvaluationDoc, RULE};
+use crate::rules;
+
+/// Kind of conformance packs (name key: the pack's name).
+pub const PACK: &str = "config:conformance-pack";
+
+/// The service AWS names as the creator of a pack's rules.
+pub const CONFORMS: &str = "config-conforms.amazonaws.com";
+
+/// AWS's limit of conformance packs per account and region.
+const MAX_PACKS: usize = 50;
+
+/// A conformance pack.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PackDoc {
+    /// `conformance-pack-xxxxxxxxx`.
+    pub pack_id: String,
+    /// The suffix of its rules' names.
+    pub suffix: String,
+    /// The template as given.
+    pub template: String,
+    /// `ConformancePackInputParameters` as given.
+    pub input_parameters: Value,
+    /// `DeliveryS3Bucket`.
+    pub delivery_bucket: Option<String>,
+    /// `DeliveryS3KeyPrefix`.
+    pub delivery_prefix: Option<String>,
+    /// The names of its rules.
+    pub rules: Vec<String>,
+    /// Last update.
+    pub updated: DateTime<Utc>,
+}
+
+fn template_error(msg: impl Into<String>) -> ConfigError {
+    ConfigError::ConformancePackTemplateValidationException(msg.into())
+}
+
+fn no_pack(name: &str) -> ConfigError {
+    ConfigError::NoSuchConformancePackException(format!(
+        "Could not find a conformance pack with name '{name}'."
+    ))
+}
+
+/// A YAML value as JSON, CloudFormation's short tags (`!Ref X`, `!Sub ...`) in their long
+/// form (`{"Ref": "X"}`, `{"Fn::Sub": ...}`).
+fn to_json(v: serde_yaml::Value) -> ConfigResult<Value> {
+    use serde_yaml::Value as Y;
+    Ok(match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => json!(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                json!(i)
+            } else if let Some(f) = n.as_f64() {
+                json!(f)
+            } else {
+                json!(n.to_string())
+            }
+        }
+        Y::String(s) => json!(s),
+        Y::Sequence(items) => {
+            Value::Array(items.into_iter().map(to_json).collect::<Result<_, _>>()?)
+        }
+        Y::Mapping(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                let key = match k {
+                    Y::String(s) => s,
+                    other => serde_yaml::to_string(&other)
+                        .map_err(|_| template_error("A template key is not valid."))?
+                        .trim()
+                        .to_string(),
+                };
+                out.insert(key, to_json(v)?);
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(t) => {
+            let tag = t.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let key = if name == "Ref" {
+                "Ref".to_string()
+            } else {
+                format!("Fn::{name}")
+            };
+            json!({ key: to_json(t.value)? })
+        }
+    })
+}
+
+/// Replaces each `{"Ref": P}` with the parameter's value; any other intrinsic is refused.
+fn resolve(v: Value, params: &BTreeMap<String, String>) -> ConfigResult<Value> {
+    Ok(match v {
+        Value::Object(m) => {
+            if m.len() == 1 {
+                if let Some(Value::String(p)) = m.get("Ref") {
+                    return params.get(p).map(|s| json!(s)).ok_or_else(|| {
+                        template_error(format!("Unresolved resource dependencies [{p}] in the Resources block of the template"))
+                    });
+                }
+                if let Some(k) = m.keys().find(|k| k.starts_with("Fn::")) {
+                    return Err(template_error(format!(
+                        "The intrinsic function {k} is not supported in conformance pack templates by Rampart."
+                    )));
+                }
+            }
+            let mut out = Map::new();
+            for (k, v) in m {
+                out.insert(k, resolve(v, params)?);
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(
+            a.into_iter()
+                .map(|v| resolve(v, params))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other,
+    })
+}
+
+/// The template's rules as `PutConfigRule`'s `ConfigRule` members, named with `suffix`.
+pub fn template_rules(template: &str, given: &Value, suffix: &str) -> ConfigResult<Vec<Value>> {
+    let yaml: serde_yaml::Value = serde_yaml::from_str(template)
+        .map_err(|e| template_error(format!("Template is not valid YAML or JSON: {e}")))?;
+    let t = to_json(yaml)?;
+    let mut params = BTreeMap::new();
+    if let Some(declared) = t.get("Parameters").and_then(Value::as_object) {
+        for (name, p) in declared {
+            if let Some(d) = p.get("Default") {
+                let text = d.as_str().map_or_else(|| d.to_string(), str::to_string);
+                params.insert(name.clone(), text);
+            }
+        }
+    }
+    for p in given.as_array().into_iter().flatten() {
+        let name = p
+            .get("ParameterName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let value = p
+            .get("ParameterValue")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if t.get("Parameters").and_then(|d| d.get(name)).is_none() {
+            return Err(template_error(format!(
+                "The parameter {name} is not declared in the template."
+            )));
+        }
+        params.insert(name.to_string(), value.to_string());
+    }
+    let resources = t
+        .get("Resources")
+        .and_then(Value::as_object)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| template_error("The template has no Resources."))?;
+    let mut out = Vec::new();
+    for (logical, r) in resources {
+        let kind = r.get("Type").and_then(Value::as_str).unwrap_or_default();
+        if kind != "AWS::Config::ConfigRule" {
+            return Err(template_error(format!(
+                "The resource {logical} of type {kind} is not supported; a conformance pack holds AWS::Config::ConfigRule resources."
+            )));
+        }
+        let props = resolve(r.get("Properties").cloned().unwrap_or(json!({})), &params)?;
+        let base = props
+            .get("ConfigRuleName")
+            .and_then(Value::as_str)
+            .unwrap_or(logical);
+        let mut rule = json!({ "ConfigRuleName": format!("{base}-conformance-pack-{suffix}") });
+        for member in [
+            "Description",
+            "MaximumExecutionFrequency",
+            "Scope",
+            "Source",
+        ] {
+            if let Some(v) = props.get(member) {
+                crate::common::set(&mut rule, member, v.clone());
+            }
+        }
+        match props.get("InputParameters") {
+            Some(Value::Object(p)) => {
+                crate::common::set(
+                    &mut rule,
+                    "InputParameters",
+                    json!(Value::Object(p.clone()).to_string()),
+                );
+            }
+            Some(Value::String(s)) => crate::common::set(&mut rule, "InputParameters", json!(s)),
+            _ => {}
+        }
+        out.push(rule);
+    }
+    Ok(out)
+}
+
+fn arn(ctx: &CallContext, name: &str, id: &str) -> String {
+    format!(
+        "arn:aws:config:{}:{}:conformance-pack/{name}/{id}",
+        ctx.region, ctx.principal.account_id
+    )
+}
+
+async fn load(db: &mut Db<'_>, account: &str, name: &str) -> ConfigResult<(Entity, PackDoc)> {
+    let e = db
+        .entities()
+        .get(account, PACK, name)
+        .await?
+        .ok_or_else(|| no_pack(name))?;
+    let doc = doc_of(&e)?;
+    Ok((e, doc))
+}
+
+async fn all(db: &mut Db<'_>, account: &str) -> ConfigResult<Vec<(Entity, PackDoc)>> {
+    let page = db.entities().list(account, PACK, "", None, 100).await?;
+    page.items
+        .iter()
+        .map(|e| Ok((e.clone(), doc_of(e)?)))
+        .collect()
+}
+
+async fn named(
+    db: &mut Db<'_>,
+    account: &str,
+    names: &[String],
+) -> ConfigResult<Vec<(Entity, PackDoc)>> {
+    if names.is_empty() {
+        return all(db, account).await;
+    }
+    let mut out = Vec::new();
+    for n in names {
+        out.push(load(db, account, n).await?);
+    }
+    Ok(out)
+}
+
+/// Deletes one of a pack's rules and its results.
+async fn drop_rule(db: &mut Db<'_>, account: &str, name: &str) -> ConfigResult<()> {
+    if db.entities().get(account, RULE, name).await?.is_some() {
+        evaluate::forget_rule(db, account, name).await?;
+        db.entities().delete(account, RULE, name).await?;
+    }
+    Ok(())
+}
+
+/// `PutConformancePack`: creates or updates the pack and its rules, evaluated at once.
+pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+    let account = ctx.principal.account_id.clone();
+    let name = input
+        .get("ConformancePackName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let valid_name = name.len() <= 256
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !valid_name {
+        return Err(ConfigError::ValidationException(format!(
+            "1 validation error detected: Value '{name}' at 'conformancePackName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*"
+        )));
+    }
+    let Some(template) = input.get("TemplateBody").and_then(Value::as_str) else {
+        return Err(ConfigError::ValidationException(
+            "Rampart reads conformance pack templates from TemplateBody only; TemplateS3Uri and TemplateSSMDocumentDetails are not supported.".into(),
+        ));
+    };
+    let existing = db.entities().get(&account, PACK, &name).await?;
+    let mut doc = match &existing {
+        Some(e) => doc_of::<PackDoc>(e)?,
+        None => {
+            if all(&mut db, &account).await?.len() >= MAX_PACKS {
+                return Err(ConfigError::MaxNumberOfConformancePacksExceededException(format!(
+                    "You have reached the limit ({MAX_PACKS}) for the number of conformance packs in an account."
+                )));
+            }
+            PackDoc {
+                pack_id: format!("conformance-pack-{}", random_suffix(9)),
+                suffix: random_suffix(8),
+                ..PackDoc::default()
+            }
+        }
+    };
+    let given = input
+        .get("ConformancePackInputParameters")
+        .cloned()
+        .unwrap_or(json!([]));
+    let rules_wanted = template_rules(template, &given, &doc.suffix)?;
+    let names: Vec<String> = rules_wanted
+        .iter()
+        .filter_map(|r| r.get("ConfigRuleName").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    for old in &doc.rules {
+        if !names.contains(old) {
+            drop_rule(&mut db, &account, old).await?;
+        }
+    }
+    for rule in &rules_wanted {
+        rules::put_rule(&mut db, ctx, rule, Some(CONFORMS))
+            .await
+            .map_err(|e| match e {
+                ConfigError::InvalidParameterValueException(m)
+                | ConfigError::NoAvailableConfigurationRecorderException(m) => template_error(m),
+                other => other,
+            })?;
+    }
+    doc.template = template.to_string();
+    doc.input_parameters = given;
+    doc.delivery_bucket = input
+        .get("DeliveryS3Bucket")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    doc.delivery_prefix = input
+        .get("DeliveryS3KeyPrefix")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    doc.rules = names;
+    doc.updated = ctx.now;
+    let pack_arn = arn(ctx, &name, &doc.pack_id);
+    match existing {
+        Some(mut e) => {
+            e.doc = to_text(&doc)?;
+            e.updated_at = ctx.now;
+            db.entities().update(&name, &e).await?;
+        }
+        None => {
+            db.entities()
+                .create(&Entity {
+                    account_id: account.clone(),
+                    kind: PACK.into(),
+                    name: name.clone(),
+                    name_key: name.clone(),
+                    id: format!("config-conformance-pack/{account}/{}", doc.pack_id),
+                    path: "/".into(),
+                    arn: pack_arn.clone(),
+                    created_at: ctx.now,
+                    updated_at: ctx.now,
+                    doc: to_text(&doc)?,
+                })
+                .await?;
+        }
+    }
+    Ok(json!({ "ConformancePackArn": pack_arn }))
+}
+
+/// `DescribeConformancePacks`.
+pub async fn describe(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+    let names = strings(input, "ConformancePackNames");
+    let max = limit(input, "Limit", 20, 20)?;
+    let packs = named(&mut db, &ctx.principal.account_id, &names).await?;
+    paged(
+        packs,
+        input,
+        "NextToken",
+        max,
+        "ConformancePackDetails",
+        |(e, d)| {
+            let mut v = json!({
+                "ConformancePackName": e.name,
+                "ConformancePackArn": e.arn,
+                "ConformancePackId": d.pack_id,
+                "ConformancePackInputParameters": d.input_parameters,
+                "LastUpdateRequestedTime": epoch(d.updated),
+            });
+            if let Some(b) = &d.delivery_bucket {
+                crate::common::set(&mut v, "DeliveryS3Bucket", json!(b));
+            }
+            if let Some(p) = &d.delivery_prefix {
+                crate::common::set(&mut v, "DeliveryS3KeyPrefix", json!(p));
+            }
+            v
+        },
+    )
+}
+
+/// `DescribeConformancePackStatus`: a pack is complete once put (its rules are made and
+/// evaluated in the same transaction).
+pub async fn status(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+    let names = strings(input, "ConformancePackNames");
+    let max = limit(input, "Limit", 20, 20)?;
+    let packs = named(&mut db, &ctx.principal.account_id, &names).await?;
+    let account = ctx.principal.account_id.clone();
+    let region = ctx.region.clone();
+    paged(
+        packs,
+        input,
+        "NextToken",
+        max,
+        "ConformancePackStatusDetails",
+        |(e, d)| {
+            json!({
+                "ConformancePackName": e.name,
+                "ConformancePackId": d.pack_id,
+                "ConformancePackArn": e.arn,
+                "ConformancePackState": "CREATE_COMPLETE",
+                "StackArn": format!(
+                    "arn:aws:cloudformation:{region}:{account}:stack/awsconfigconforms-{}/{}",
+                    e.name, d.pack_id
+                ),
+                "LastUpdateRequestedTime": epoch(d.updated),
+                "LastUpdateCompletedTime": epoch(d.updated),
+            })
+        },
+    )
+}
+
+/// `DeleteConformancePack`: the pack, its rules and their results.
+pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+    let account = ctx.principal.account_id.clone();
+    let name = input
+        .get("ConformancePackName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let (e, doc) = load(&mut db, &account, name).await?;
+    for rule in &doc.rules {
+        drop_rule(&mut db, &account, rule).await?;
+    }
+    db.entities().delete(&account, PACK, &e.name_key).await?;
+    Ok(json!({}))
+}
+
+/// Each rule of a pack with its results.
+async fn results(
+    db: &mut Db<'_>,
+    account: &str,
+    doc: &PackDoc,
+) -> ConfigResult<Vec<(String, Vec<EvaluationDoc>)>> {
+    let mut out = Vec::new();
+    for rule in &doc.rules {
+        out.push((rule.clone(), evaluate::results_of(db, account, rule).await?));
+    }
+    Ok(out)
+}
+
+fn rule_compliance(results: &[EvaluationDoc]) -> String {
+    crate::common::compliance_type(&aggregate(results.iter())).to_string()
+}
+
+/// The rules a `Filters.ConfigRuleNames` names, each of the pack's or refused.
+fn filter_rules(input: &Value, doc: &PackDoc, pack: &str) -> ConfigResult<Vec<String>> {
+    let filters = input.get("Filters").cloned().unwrap_or(Value::Null);
+    let wanted = strings(&filters, "ConfigRuleNames");
+    for w in &wanted {
+        if !doc.rules.contains(w) {
+            return Err(ConfigError::NoSuchConfigRuleInConformancePackException(
+                format!("The rule {w} does not belong to the conformance pack {pack}."),
+            ));
+        }
+    }
+    Ok(wanted)
+}
+
+/// `DescribeConformancePackCompliance`: each rule's compliance.
+pub async fn compliance(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+    let account = &ctx.principal.account_id;
+    let name = input
+        .get("ConformancePackName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let (_, doc) = load(&mut db, account, name).await?;
+    let wanted = filter_rules(input, &doc, name)?;
+    let kind = input
+        .get("Filters")
+        .and_then(|f| f.get("ComplianceType"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let max = limit(input, "Limit", 1000, 1000)?;
+    let rows: Vec<Value> = results(&mut db, account, &doc)
+        .await?
+        .iter()
+        .filter(|(r, _)| wanted.is_empty() || wanted.contains(r))
+        .map(|(r, res)| (r, rule_compliance(res)))
+        .filter(|(_, c)| kind.as_ref().is_none_or(|k| k == c))
+        .map(|(r, c)| json!({ "ConfigRuleName": r, "ComplianceType": c, "Controls": [] }))
+        .collect();
+    let mut out = paged(
+        rows,
+        input,
+        "NextToken",
+        max,
+        "ConformancePackRuleComplianceList",
+        Value::clone,
+    )?;
+    crate::common::set(&mut out, "ConformancePackName", json!(name));
+    Ok(out)
+}
+
+/// `GetConformancePackComplianceDetails`: the results of the pack's rules.
+pub async fn details(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+    let account = &ctx.principal.account_id;
+    let name = input
+        .get("ConformancePackName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let (_, doc) = load(&mut db, account, name).await?;
+    let wanted = filter_rules(input, &doc, name)?;
+    let filters = input.get("Filters").cloned().unwrap_or(Value::Null);
+    let kind = filters.get("ComplianceType").and_then(Value::as_str);
+    let resource_type = filters.get("ResourceType").and_then(Value::as_str);
+    let ids = strings(&filters, "ResourceIds");
+    let max = limit(input, "Limit", 100, 100)?;
+    let rows: Vec<Value> = results(&mut db, account, &doc)
+        .await?
+        .iter()
+        .filter(|(r, _)| wanted.is_empty() || wanted.contains(r))
+        .flat_map(|(_, res)| res.iter())
+        .filter(|r| kind.is_none_or(|k| k == r.compliance))
+        .filter(|r| resource_type.is_none_or(|t| t == r.resource_type))
+        .filter(|r| ids.is_empty() || ids.contains(&r.resource_id))
+        .map(|r| {
+            let mut v = result_json(r);
+            if let Some(m) = v.as_object_mut() {
+                m.remove("ResultRecordedTime");
+            }
+            v
+        })
+        .collect();
+    let mut out = paged(
+        rows,
+        input,
+        "NextToken",
+        max,
+        "ConformancePackRuleEvaluationResults",
+        Value::clone,
+    )?;
+    crate::common::set(&mut out, "ConformancePackName", json!(name));
+    Ok(out)
+}
+
+/// `GetConformancePackComplianceSummary`: each named pack's compliance.
+pub async fn summary(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+    let account = &ctx.principal.account_id;
+    let names = strings(input, "ConformancePackNames");
+    if names.is_empty() {
+        return Err(ConfigError::ValidationException(
+            "1 validation error detected: Value null at 'conformancePackNames' failed to satisfy constraint: Member must not be null".into(),
+        ));
+    }
+    let max = limit(input, "Limit", 20, 20)?;
+    let mut rows = Vec::new();
+    for (e, doc) in named(&mut db, account, &names).await? {
+        let per_rule: Vec<String> = results(&mut db, account, &doc)
+            .await?
+            .iter()
+            .map(|(_, r)| rule_compliance(r))
+            .collect();
+        let status = if per_rule.iter().any(|c| c == "NON_COMPLIANT") {
+            "NON_COMPLIANT"
+        } else if per_rule.iter().any(|c| c == "COMPLIANT") {
+            "COMPLIANT"
+        } else {
+            "INSUFFICIENT_DATA"
+        };
+        rows.push(json!({
+            "ConformancePackName": e.name,
+            "ConformancePackComplianceStatus": status,
+        }));
+    }
+    paged(
+        rows,
+        input,
+        "NextToken",
+        max,
+        "ConformancePackComplianceSummaryList",
+        Value::clone,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = r#"
+Parameters:
+  MaxAge:
+    Type: String
+    Default: "90"
+Resources:
+  Versioning:
+    Type: AWS::Config::ConfigRule
+    Properties:
+      ConfigRuleName: s3-bucket-versioning-enabled
+      Source:
+        Owner: AWS
+        SourceIdentifier: S3_BUCKET_VERSIONING_ENABLED
+  Keys:
+    Type: "AWS::Config::ConfigRule"
+    Properties:
+      InputParameters:
+        maxAccessKeyAge: !Ref MaxAge
+      Source:
+        Owner: AWS
+        SourceIdentifier: ACCESS_KEYS_ROTATED
+      MaximumExecutionFrequency: One_Hour
+"#;
+
+    #[test]
+    fn templates_become_named_rules_with_parameters() {
+        let given = json!([{"ParameterName": "MaxAge", "ParameterValue": "30"}]);
+        let rules = template_rules(TEMPLATE, &given, "abcd1234").unwrap();
+        assert_eq!(rules.len(), 2);
+        assert_eq!(
+            rules[0]["ConfigRuleName"],
+            "s3-bucket-versioning-enabled-conformance-pack-abcd1234"
+        );
+        assert_eq!(rules[1]["ConfigRuleName"], "Keys-conformance-pack-abcd1234");
+        assert_eq!(rules[1]["InputParameters"], r#"{"maxAccessKeyAge":"30"}"#);
+        let defaults = template_rules(TEMPLATE, &json!([]), "x").unwrap();
+        assert_eq!(
+            defaults[1]["InputParameters"],
+            r#"{"maxAccessKeyAge":"90"}"#
+        );
+    }
+
+    #[test]
+    fn bad_templates_are_refused() {
+        for bad in [
+            "Resources: [",
+            "Parameters: {}",
+            "Resources:\n  B:\n    Type: AWS::S3::Bucket\n",
+            "Resources:\n  R:\n    Type: AWS::Config::ConfigRule\n    Properties:\n      InputParameters:\n        a: !Ref Missing\n",
+        ] {
+            assert!(matches!(
+                template_rules(bad, &json!([]), "x"),
+                Err(ConfigError::ConformancePackTemplateValidationException(_))
+            ), "{bad}");
+        }
+        let undeclared = json!([{"ParameterName": "Nope", "ParameterValue": "1"}]);
+        assert!(template_rules(TEMPLATE, &undeclared, "x").is_err());
+    }
+}

@@ -123,13 +123,22 @@ def test_periodic_guard_rule_follows_the_clock(dev_server):
 def test_invalid_guard_rules_are_refused(server):
     cfg = ensure_recording(server)
     rule = unique("guard-bad")
-    for text, runtime in [("rule broken { configuration.x == ", "guard-2.x.x"),
-                          (VERSIONING_GUARD, "guard-1.0.0")]:
+    # Guard that does not parse is refused by Config; another runtime by the model's pattern.
+    for text, runtime, error in [
+        ("rule broken { configuration.x == ", "guard-2.x.x", "InvalidParameterValueException"),
+        ("not guard at all {{", "guard-2.x.x", "InvalidParameterValueException"),
+        (VERSIONING_GUARD, "guard-1.0.0", "ValidationException"),
+    ]:
         body = guard_rule(rule, text)
         body["Source"]["CustomPolicyDetails"]["PolicyRuntime"] = runtime
         with pytest.raises(ClientError) as e:
             cfg.put_config_rule(ConfigRule=body)
-        assert code(e) == "InvalidParameterValueException"
+        assert code(e) == error, text
+    body = guard_rule(rule, VERSIONING_GUARD)
+    body["InputParameters"] = "[1, 2]"
+    with pytest.raises(ClientError) as e:
+        cfg.put_config_rule(ConfigRule=body)
+    assert code(e) == "InvalidParameterValueException"
     with pytest.raises(ClientError) as e:
         cfg.describe_config_rules(ConfigRuleNames=[rule])
     assert code(e) == "NoSuchConfigRuleException"

@@ -386,4 +386,29 @@ mod tests {
             vec![json!({"COUNT(*)": 2})]
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn running_any_parsed_query_never_panics(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::Just("SELECT"), proptest::prelude::Just("WHERE"),
+                    proptest::prelude::Just("AND"), proptest::prelude::Just("OR"),
+                    proptest::prelude::Just("NOT"), proptest::prelude::Just("IN ('tmp', 1)"),
+                    proptest::prelude::Just("BETWEEN 'a' AND 'z'"), proptest::prelude::Just("LIKE 'A%'"),
+                    proptest::prelude::Just("GROUP BY resourceType"), proptest::prelude::Just("COUNT(*)"),
+                    proptest::prelude::Just("ORDER BY"), proptest::prelude::Just("DESC"),
+                    proptest::prelude::Just(","), proptest::prelude::Just("*"),
+                    proptest::prelude::Just("= 'AWS::S3::Bucket'"), proptest::prelude::Just("< 2"),
+                    proptest::prelude::Just("resourceId"), proptest::prelude::Just("resourceType"),
+                    proptest::prelude::Just("tags.tag"), proptest::prelude::Just("configuration.attachedManagedPolicies"),
+                ],
+                0..16,
+            )
+        ) {
+            if let Ok(q) = query::parse(&parts.join(" ")) {
+                let _ = run(&q, items());
+            }
+        }
+    }
 }

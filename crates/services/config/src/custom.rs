@@ -25,6 +25,11 @@ pub const RUNTIME: &str = "guard-2.x.x";
 /// AWS's limit on `PolicyText`.
 const MAX_POLICY: usize = 10_000;
 
+/// The deepest nesting of brackets Guard text may have: Guard's parser recurses on each, and
+/// text nested deeper (a few hundred levels in a debug build) would exhaust the stack rather
+/// than fail to parse; 32 is far past what policies need.
+const MAX_NESTING: usize = 32;
+
 /// AWS's limit on an annotation.
 const MAX_ANNOTATION: usize = 256;
 
@@ -64,6 +69,11 @@ pub fn policy_of(details: Option<&Value>) -> ConfigResult<Policy> {
             "The policy text must have a length between 1 and {MAX_POLICY}."
         )));
     }
+    if nesting(text) > MAX_NESTING {
+        return Err(ConfigError::invalid(format!(
+            "Policy text is not valid Guard: it nests deeper than {MAX_NESTING} levels."
+        )));
+    }
     parse_check(text)?;
     Ok(Policy {
         runtime: runtime.to_string(),
@@ -73,6 +83,23 @@ pub fn policy_of(details: Option<&Value>) -> ConfigResult<Policy> {
             .and_then(Value::as_bool)
             .unwrap_or(false),
     })
+}
+
+/// The deepest nesting of `{`, `[` and `(` in the text.
+fn nesting(text: &str) -> usize {
+    let mut depth = 0usize;
+    let mut deepest = 0;
+    for c in text.chars() {
+        match c {
+            '{' | '[' | '(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            '}' | ']' | ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Runs Guard: its JSON summary, or its error's text. A panic inside the engine is an error.
@@ -278,5 +305,22 @@ rule versioning when resourceType == "AWS::S3::Bucket" {
         let runtime = json!({"PolicyRuntime": "guard-1.0", "PolicyText": VERSIONING});
         assert!(policy_of(Some(&runtime)).is_err());
         assert!(policy_of(None).is_err());
+        let deep = format!("rule x {{ {}a{} }}", "[".repeat(5000), "]".repeat(5000));
+        let deep = json!({"PolicyRuntime": RUNTIME, "PolicyText": deep});
+        assert!(policy_of(Some(&deep)).is_err());
+        // The deepest text allowed parses on a test thread's stack (2 MiB, as tokio's).
+        let n = MAX_NESTING - 1;
+        let edge = format!(
+            "rule x {{ configuration.a == {}1{} }}",
+            "[".repeat(n),
+            "]".repeat(n)
+        );
+        let _ = policy_of(Some(&json!({"PolicyRuntime": RUNTIME, "PolicyText": edge})));
+        let edge = format!(
+            "rule x {{ {}configuration.a == 1{} }}",
+            "(".repeat(n),
+            ")".repeat(n)
+        );
+        let _ = policy_of(Some(&json!({"PolicyRuntime": RUNTIME, "PolicyText": edge})));
     }
 }

@@ -33,6 +33,9 @@ pub const PACK: &str = "config:conformance-pack";
 /// The service AWS names as the creator of a pack's rules.
 pub const CONFORMS: &str = "config-conforms.amazonaws.com";
 
+/// AWS's limit on a rule's name.
+const MAX_RULE_NAME: usize = 128;
+
 /// AWS's limit of conformance packs per account and region.
 const MAX_PACKS: usize = 50;
 
@@ -193,7 +196,13 @@ pub fn template_rules(template: &str, given: &Value, suffix: &str) -> ConfigResu
             .get("ConfigRuleName")
             .and_then(Value::as_str)
             .unwrap_or(logical);
-        let mut rule = json!({ "ConfigRuleName": format!("{base}-conformance-pack-{suffix}") });
+        let name = format!("{base}-conformance-pack-{suffix}");
+        if name.len() > MAX_RULE_NAME {
+            return Err(template_error(format!(
+                "The rule name {name} of {logical} is longer than {MAX_RULE_NAME} characters."
+            )));
+        }
+        let mut rule = json!({ "ConfigRuleName": name });
         for member in [
             "Description",
             "MaximumExecutionFrequency",
@@ -533,13 +542,7 @@ pub async fn details(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Config
         .filter(|r| kind.is_none_or(|k| k == r.compliance))
         .filter(|r| resource_type.is_none_or(|t| t == r.resource_type))
         .filter(|r| ids.is_empty() || ids.contains(&r.resource_id))
-        .map(|r| {
-            let mut v = result_json(r);
-            if let Some(m) = v.as_object_mut() {
-                m.remove("ResultRecordedTime");
-            }
-            v
-        })
+        .map(result_json)
         .collect();
     let mut out = paged(
         rows,

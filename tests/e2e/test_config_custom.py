@@ -270,6 +270,8 @@ def test_conformance_pack_life_cycle(server):
         ConformancePackName=pack, Filters={"ComplianceType": "NON_COMPLIANT"}
     )["ConformancePackRuleEvaluationResults"]
     assert {r["EvaluationResultIdentifier"]["EvaluationResultQualifier"]["ResourceId"] for r in failing} == {bucket}
+    assert {r["EvaluationResultIdentifier"]["EvaluationResultQualifier"]["ConfigRuleName"] for r in failing} == set(rules)
+    assert all(r["ResultRecordedTime"] and r["ConfigRuleInvokedTime"] for r in failing)
 
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     for rule in rules:

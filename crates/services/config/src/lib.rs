@@ -7,9 +7,12 @@
 //!   [`build`], [`build_iam`], [`build_other`]: snapshots of each resource type from what
 //!   IAM, KMS, Secrets Manager, S3 and CloudTrail store;
 //! - [`inventory`]: history, discovered resources, batch reads, counts;
-//! - [`rules`]: rules; [`managed`]: the catalog of managed rules; [`checks_iam`],
+//! - [`rules`]: rules; [`custom`]: custom policy rules run by AWS's Guard engine;
+//!   [`managed`]: the catalog of managed rules; [`checks_iam`],
 //!   [`checks_other`], [`checks_account`]: their checks; [`evaluate`]: running them;
 //!   [`compliance`]: compliance by rule and resource, details and summaries;
+//! - [`query`] and [`select`]: `SelectResourceConfig`'s SQL subset over the current items;
+//! - [`packs`] and [`pack_template`]: conformance packs from CloudFormation templates;
 //! - storage in [`model`], input helpers in [`common`].
 //!
 //! The server's `config` job (`crates/server/src/jobs/config.rs`) runs [`sync::run`] every
@@ -34,6 +37,7 @@ pub mod evaluate;
 pub mod inventory;
 pub mod managed;
 pub mod model;
+pub mod pack_template;
 pub mod packs;
 pub mod query;
 pub mod record;

@@ -15,7 +15,7 @@ use crate::rules;
 
 /// The compliance of a set of results: any non-compliant makes it `NON_COMPLIANT` (with the
 /// count), else any compliant `COMPLIANT`, else `INSUFFICIENT_DATA`.
-fn aggregate<'a>(results: impl Iterator<Item = &'a EvaluationDoc>) -> Value {
+pub fn aggregate<'a>(results: impl Iterator<Item = &'a EvaluationDoc>) -> Value {
     let mut compliant = 0u64;
     let mut failing = 0u64;
     for r in results {
@@ -46,7 +46,8 @@ fn wanted(input: &Value, default: &[&str]) -> Vec<String> {
     }
 }
 
-fn result_json(r: &EvaluationDoc) -> Value {
+/// An evaluation result in AWS's shape.
+pub fn result_json(r: &EvaluationDoc) -> Value {
     let mut v = json!({
         "EvaluationResultIdentifier": {
             "EvaluationResultQualifier": {

@@ -51,6 +51,16 @@ service_errors! {
         LimitExceededException,
         /// The request is not valid.
         ValidationException,
+        /// The query expression is not valid.
+        InvalidExpressionException,
+        /// The named conformance pack does not exist.
+        NoSuchConformancePackException,
+        /// The conformance pack template is not valid.
+        ConformancePackTemplateValidationException,
+        /// The rule is not one of the conformance pack's.
+        NoSuchConfigRuleInConformancePackException,
+        /// The account has its maximum number of conformance packs.
+        MaxNumberOfConformancePacksExceededException,
         /// The caller lacks a permission the operation needs.
         InsufficientPermissionsException,
         /// An internal failure.

@@ -9,8 +9,9 @@ use serde_json::Value;
 
 use crate::build::doc_of;
 use crate::checks_account;
+use crate::custom;
 use crate::error::ConfigResult;
-use crate::managed::{self, Check, Managed, Verdict};
+use crate::managed::{self, Check, Verdict};
 use crate::model::{
     evaluation_key, EvaluationDoc, ResourceDoc, RuleDoc, ACCOUNT_TYPE, EVALUATION, RESOURCE, RULE,
 };
@@ -56,9 +57,10 @@ pub async fn resources(db: &mut Db<'_>, account: &str) -> ConfigResult<Vec<Resou
     }
 }
 
-/// True when the rule's scope takes the resource.
-pub fn in_scope(managed: &Managed, rule: &RuleDoc, r: &ResourceDoc) -> bool {
-    if !managed.types.contains(&r.resource_type.as_str()) {
+/// True when the rule's scope takes the resource (`types`: the types the rule evaluates,
+/// `None` for a custom policy rule, which takes every recorded type).
+pub fn in_scope(types: Option<&[&str]>, rule: &RuleDoc, r: &ResourceDoc) -> bool {
+    if types.is_some_and(|t| !t.contains(&r.resource_type.as_str())) {
         return false;
     }
     let Some(scope) = &rule.scope else {
@@ -175,6 +177,17 @@ pub async fn run_rule(
     rule: &RuleDoc,
     now: DateTime<Utc>,
 ) -> ConfigResult<()> {
+    if let Some(policy) = &rule.policy {
+        for r in resources(db, account).await? {
+            if in_scope(None, rule, &r) {
+                let doc = custom::document(account, &r, rule.input_parameters.as_deref(), now);
+                let verdict = custom::evaluate(policy, &doc);
+                let resource = (r.resource_type.as_str(), r.resource_id.as_str());
+                store_result(db, account, name, resource, verdict, now).await?;
+            }
+        }
+        return Ok(());
+    }
     let Some(managed) = managed::find(&rule.source_identifier) else {
         return Ok(());
     };
@@ -186,7 +199,7 @@ pub async fn run_rule(
         }
         Check::Resource(check) => {
             for r in resources(db, account).await? {
-                if in_scope(managed, rule, &r) {
+                if in_scope(Some(managed.types), rule, &r) {
                     let verdict = check(&r.snapshot, &rule.params, now);
                     store_result(
                         db,
@@ -212,6 +225,17 @@ pub async fn on_resource(
     now: DateTime<Utc>,
 ) -> ConfigResult<()> {
     for (e, rule) in rules(db, account).await? {
+        if let Some(policy) = &rule.policy {
+            if r.deleted_at.is_some() {
+                forget(db, account, &e.name, &r.resource_type, &r.resource_id).await?;
+            } else if rule.change_triggered_policy() && in_scope(None, &rule, r) {
+                let doc = custom::document(account, r, rule.input_parameters.as_deref(), now);
+                let verdict = custom::evaluate(policy, &doc);
+                let resource = (r.resource_type.as_str(), r.resource_id.as_str());
+                store_result(db, account, &e.name, resource, verdict, now).await?;
+            }
+            continue;
+        }
         let Some(managed) = managed::find(&rule.source_identifier) else {
             continue;
         };
@@ -220,7 +244,7 @@ pub async fn on_resource(
         };
         if r.deleted_at.is_some() {
             forget(db, account, &e.name, &r.resource_type, &r.resource_id).await?;
-        } else if in_scope(managed, &rule, r) {
+        } else if in_scope(Some(managed.types), &rule, r) {
             let verdict = check(&r.snapshot, &rule.params, now);
             store_result(
                 db,

@@ -7,9 +7,12 @@
 //!   [`build`], [`build_iam`], [`build_other`]: snapshots of each resource type from what
 //!   IAM, KMS, Secrets Manager, S3 and CloudTrail store;
 //! - [`inventory`]: history, discovered resources, batch reads, counts;
-//! - [`rules`]: rules; [`managed`]: the catalog of managed rules; [`checks_iam`],
+//! - [`rules`]: rules; [`custom`]: custom policy rules run by AWS's Guard engine;
+//!   [`managed`]: the catalog of managed rules; [`checks_iam`],
 //!   [`checks_other`], [`checks_account`]: their checks; [`evaluate`]: running them;
 //!   [`compliance`]: compliance by rule and resource, details and summaries;
+//! - [`query`] and [`select`]: `SelectResourceConfig`'s SQL subset over the current items;
+//! - [`packs`] and [`pack_template`]: conformance packs from CloudFormation templates;
 //! - storage in [`model`], input helpers in [`common`].
 //!
 //! The server's `config` job (`crates/server/src/jobs/config.rs`) runs [`sync::run`] every
@@ -28,14 +31,19 @@ pub mod checks_iam;
 pub mod checks_other;
 pub mod common;
 pub mod compliance;
+pub mod custom;
 pub mod error;
 pub mod evaluate;
 pub mod inventory;
 pub mod managed;
 pub mod model;
+pub mod pack_template;
+pub mod packs;
+pub mod query;
 pub mod record;
 pub mod recorder;
 pub mod rules;
+pub mod select;
 pub mod sync;
 
 pub use error::ConfigError;
@@ -62,6 +70,15 @@ routes! {
         DeleteConfigRule => Write, |i, c, d| rules::delete(i, c, d);
         StartConfigRulesEvaluation => Write, |i, c, d| rules::start_evaluation(i, c, d);
         DescribeConfigRuleEvaluationStatus => Read, |i, c, d| rules::evaluation_status(i, c, d);
+        GetCustomRulePolicy => Read, |i, c, d| rules::custom_policy(i, c, d);
+        SelectResourceConfig => Read, |i, c, d| select::select(i, c, d);
+        PutConformancePack => Write, |i, c, d| packs::put(i, c, d);
+        DescribeConformancePacks => Read, |i, c, d| packs::describe(i, c, d);
+        DescribeConformancePackStatus => Read, |i, c, d| packs::status(i, c, d);
+        DeleteConformancePack => Write, |i, c, d| packs::delete(i, c, d);
+        DescribeConformancePackCompliance => Read, |i, c, d| packs::compliance(i, c, d);
+        GetConformancePackComplianceDetails => Read, |i, c, d| packs::details(i, c, d);
+        GetConformancePackComplianceSummary => Read, |i, c, d| packs::summary(i, c, d);
         DescribeComplianceByConfigRule => Read, |i, c, d| compliance::by_rule(i, c, d);
         DescribeComplianceByResource => Read, |i, c, d| compliance::by_resource(i, c, d);
         GetComplianceDetailsByConfigRule => Read, |i, c, d| compliance::details_by_rule(i, c, d);
@@ -70,37 +87,34 @@ routes! {
         GetComplianceSummaryByResourceType => Read, |i, c, d| compliance::summary_by_type(i, c, d);
     }
     not_built {
-        // Aggregators, conformance packs, organization rules, remediation, custom rules and
-        // evaluations, stored queries and SQL selects, retention, delivery, tags.
+        // Aggregators, organization rules, remediation, Lambda rules and evaluations, stored
+        // queries, retention, delivery, tags.
         AssociateResourceTypes, BatchGetAggregateResourceConfig, DeleteAggregationAuthorization,
-        DeleteConfigurationAggregator, DeleteConformancePack, DeleteEvaluationResults,
-        DeleteOrganizationConfigRule, DeleteOrganizationConformancePack,
-        DeletePendingAggregationRequest, DeleteRemediationConfiguration,
-        DeleteRemediationExceptions, DeleteResourceConfig, DeleteRetentionConfiguration,
-        DeleteServiceLinkedConfigurationRecorder, DeleteStoredQuery, DeliverConfigSnapshot,
-        DescribeAggregateComplianceByConfigRules, DescribeAggregateComplianceByConformancePacks,
-        DescribeAggregationAuthorizations, DescribeConfigurationAggregatorSourcesStatus,
-        DescribeConfigurationAggregators, DescribeConformancePackCompliance,
-        DescribeConformancePackStatus, DescribeConformancePacks, DescribeDeliveryChannelStatus,
-        DescribeOrganizationConfigRuleStatuses, DescribeOrganizationConfigRules,
-        DescribeOrganizationConformancePackStatuses, DescribeOrganizationConformancePacks,
-        DescribePendingAggregationRequests, DescribeRemediationConfigurations,
-        DescribeRemediationExceptions, DescribeRemediationExecutionStatus,
-        DescribeRetentionConfigurations, DisassociateResourceTypes,
-        GetAggregateComplianceDetailsByConfigRule, GetAggregateConfigRuleComplianceSummary,
-        GetAggregateConformancePackComplianceSummary, GetAggregateDiscoveredResourceCounts,
-        GetAggregateResourceConfig, GetConformancePackComplianceDetails,
-        GetConformancePackComplianceSummary, GetCustomRulePolicy,
+        DeleteConfigurationAggregator, DeleteEvaluationResults, DeleteOrganizationConfigRule,
+        DeleteOrganizationConformancePack, DeletePendingAggregationRequest,
+        DeleteRemediationConfiguration, DeleteRemediationExceptions, DeleteResourceConfig,
+        DeleteRetentionConfiguration, DeleteServiceLinkedConfigurationRecorder, DeleteStoredQuery,
+        DeliverConfigSnapshot, DescribeAggregateComplianceByConfigRules,
+        DescribeAggregateComplianceByConformancePacks, DescribeAggregationAuthorizations,
+        DescribeConfigurationAggregatorSourcesStatus, DescribeConfigurationAggregators,
+        DescribeDeliveryChannelStatus, DescribeOrganizationConfigRuleStatuses,
+        DescribeOrganizationConfigRules, DescribeOrganizationConformancePackStatuses,
+        DescribeOrganizationConformancePacks, DescribePendingAggregationRequests,
+        DescribeRemediationConfigurations, DescribeRemediationExceptions,
+        DescribeRemediationExecutionStatus, DescribeRetentionConfigurations,
+        DisassociateResourceTypes, GetAggregateComplianceDetailsByConfigRule,
+        GetAggregateConfigRuleComplianceSummary, GetAggregateConformancePackComplianceSummary,
+        GetAggregateDiscoveredResourceCounts, GetAggregateResourceConfig,
         GetOrganizationConfigRuleDetailedStatus, GetOrganizationConformancePackDetailedStatus,
         GetOrganizationCustomRulePolicy, GetResourceEvaluationSummary, GetStoredQuery,
         ListAggregateDiscoveredResources, ListConfigurationRecorders,
         ListConformancePackComplianceScores, ListResourceEvaluations, ListStoredQueries,
         ListTagsForResource, PutAggregationAuthorization, PutConfigurationAggregator,
-        PutConformancePack, PutEvaluations, PutExternalEvaluation, PutOrganizationConfigRule,
+        PutEvaluations, PutExternalEvaluation, PutOrganizationConfigRule,
         PutOrganizationConformancePack, PutRemediationConfigurations, PutRemediationExceptions,
         PutResourceConfig, PutRetentionConfiguration, PutServiceLinkedConfigurationRecorder,
-        PutStoredQuery, SelectAggregateResourceConfig, SelectResourceConfig,
-        StartRemediationExecution, StartResourceEvaluation, TagResource, UntagResource,
+        PutStoredQuery, SelectAggregateResourceConfig, StartRemediationExecution,
+        StartResourceEvaluation, TagResource, UntagResource,
     }
 }
 
@@ -120,7 +134,7 @@ async fn authorize(
             .get("ConfigRule")
             .and_then(|r| r.get("ConfigRuleName"))
             .and_then(Value::as_str),
-        Op::DeleteConfigRule | Op::GetComplianceDetailsByConfigRule => {
+        Op::DeleteConfigRule | Op::GetComplianceDetailsByConfigRule | Op::GetCustomRulePolicy => {
             input.get("ConfigRuleName").and_then(Value::as_str)
         }
         _ => None,

@@ -148,6 +148,50 @@ pub struct RuleDoc {
     pub first_activated: DateTime<Utc>,
     /// Last evaluation run.
     pub last_run: Option<DateTime<Utc>>,
+    /// `AWS` (managed; also when empty) or `CUSTOM_POLICY`.
+    #[serde(default)]
+    pub owner: String,
+    /// A custom policy rule's Guard policy.
+    #[serde(default)]
+    pub policy: Option<crate::custom::Policy>,
+    /// A custom rule's `SourceDetails` as given (AWS's shape).
+    #[serde(default)]
+    pub source_details: Option<Value>,
+    /// `CreatedBy`: the service that made the rule (conformance packs).
+    #[serde(default)]
+    pub created_by: Option<String>,
+}
+
+impl RuleDoc {
+    /// True for a custom policy rule triggered by configuration changes (also when its
+    /// `SourceDetails` name no message type).
+    pub fn change_triggered_policy(&self) -> bool {
+        let messages = self.messages();
+        self.policy.is_some()
+            && (messages.is_empty()
+                || messages
+                    .iter()
+                    .any(|m| m.ends_with("ConfigurationItemChangeNotification")))
+    }
+
+    /// True for a custom policy rule that runs periodically.
+    pub fn periodic_policy(&self) -> bool {
+        self.policy.is_some()
+            && (self.frequency.is_some() || self.messages().contains(&"ScheduledNotification"))
+    }
+
+    /// The `MessageType`s of the rule's `SourceDetails`.
+    fn messages(&self) -> Vec<&str> {
+        self.source_details
+            .as_ref()
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d.get("MessageType").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// One rule's result for one resource.

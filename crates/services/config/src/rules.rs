@@ -1,4 +1,5 @@
-//! Rules: `PutConfigRule` (AWS managed rules, by `SourceIdentifier`), `DescribeConfigRules`,
+//! Rules: `PutConfigRule` (AWS managed rules by `SourceIdentifier`, custom policy rules in
+//! Guard), `DescribeConfigRules`, `GetCustomRulePolicy`,
 //! `DeleteConfigRule`, `StartConfigRulesEvaluation`, `DescribeConfigRuleEvaluationStatus`.
 //! A new or changed rule evaluates everything in its scope in the same transaction.
 
@@ -10,6 +11,7 @@ use serde_json::{json, Value};
 
 use crate::build::doc_of;
 use crate::common::{paged, random_suffix, strings};
+use crate::custom::{self, Policy};
 use crate::error::{ConfigError, ConfigResult};
 use crate::evaluate;
 use crate::managed;
@@ -45,10 +47,93 @@ pub async fn load(db: &mut Db<'_>, account: &str, name: &str) -> ConfigResult<(E
     Ok((e, doc))
 }
 
-/// `PutConfigRule`: creates or updates a managed rule and evaluates it at once.
+/// `PutConfigRule`: creates or updates a rule and evaluates it at once.
 pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
-    let account = ctx.principal.account_id.clone();
     let rule = input.get("ConfigRule").cloned().unwrap_or(Value::Null);
+    put_rule(&mut db, ctx, &rule, None).await?;
+    Ok(json!({}))
+}
+
+/// What a rule runs: a managed rule's identifier and parameters, or a Guard policy.
+struct Source {
+    identifier: String,
+    params: managed::Params,
+    policy: Option<Policy>,
+    owner: &'static str,
+    /// The resource types it evaluates (none: account-level; `None`: any, a policy).
+    types: Option<&'static [&'static str]>,
+    periodic: bool,
+}
+
+/// The rule's `Source` checked: AWS managed, or custom policy with valid Guard.
+fn source_of(rule: &Value, input_parameters: Option<&str>) -> ConfigResult<Source> {
+    let source = rule.get("Source").cloned().unwrap_or(Value::Null);
+    let owner = source
+        .get("Owner")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match owner {
+        "AWS" => {
+            let identifier = source
+                .get("SourceIdentifier")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let managed = managed::find(identifier).ok_or_else(|| {
+                ConfigError::invalid(format!(
+                    "The sourceIdentifier {identifier} is invalid. Please refer to the documentation for a list of valid sourceIdentifiers that can be used when AWS is the Owner."
+                ))
+            })?;
+            Ok(Source {
+                identifier: identifier.to_string(),
+                params: managed::params(managed, input_parameters)?,
+                policy: None,
+                owner: "AWS",
+                types: Some(managed.types),
+                periodic: managed.periodic,
+            })
+        }
+        "CUSTOM_POLICY" => {
+            if let Some(p) = input_parameters {
+                if !serde_json::from_str::<Value>(p).is_ok_and(|v| v.is_object()) {
+                    return Err(ConfigError::invalid(
+                        "Invalid json string provided for input parameters.",
+                    ));
+                }
+            }
+            let policy = custom::policy_of(source.get("CustomPolicyDetails"))?;
+            let scheduled = source
+                .get("SourceDetails")
+                .and_then(Value::as_array)
+                .is_some_and(|a| {
+                    a.iter().any(|d| {
+                        d.get("MessageType").and_then(Value::as_str)
+                            == Some("ScheduledNotification")
+                    })
+                });
+            Ok(Source {
+                identifier: String::new(),
+                params: managed::Params::new(),
+                policy: Some(policy),
+                owner: "CUSTOM_POLICY",
+                types: None,
+                periodic: scheduled,
+            })
+        }
+        _ => Err(ConfigError::invalid(format!(
+            "Rules with Owner {owner} are not supported by Rampart; use an AWS managed rule or a custom policy rule (CUSTOM_POLICY)."
+        ))),
+    }
+}
+
+/// Creates or updates one rule (`created_by` names the service making it: conformance
+/// packs) and evaluates it at once.
+pub async fn put_rule(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+    rule: &Value,
+    created_by: Option<&str>,
+) -> ConfigResult<()> {
+    let account = ctx.principal.account_id.clone();
     let name = rule
         .get("ConfigRuleName")
         .and_then(Value::as_str)
@@ -59,40 +144,22 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
             "One or more identifiers needs to be provided. Provide Name or Id or Arn",
         ));
     }
-    let source = rule.get("Source").cloned().unwrap_or(Value::Null);
-    let owner = source
-        .get("Owner")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if owner != "AWS" {
-        return Err(ConfigError::invalid(format!(
-            "Rules with Owner {owner} are not supported by Rampart; use an AWS managed rule."
-        )));
-    }
-    let identifier = source
-        .get("SourceIdentifier")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let managed = managed::find(identifier).ok_or_else(|| {
-        ConfigError::invalid(format!(
-            "The sourceIdentifier {identifier} is invalid. Please refer to the documentation for a list of valid sourceIdentifiers that can be used when AWS is the Owner."
-        ))
-    })?;
     let input_parameters = rule
         .get("InputParameters")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let params = managed::params(managed, input_parameters.as_deref())?;
+    let source = source_of(rule, input_parameters.as_deref())?;
     let frequency = rule
         .get("MaximumExecutionFrequency")
         .and_then(Value::as_str)
         .map(str::to_string);
-    if frequency.is_some() && !managed.periodic {
+    if frequency.is_some() && !source.periodic {
         return Err(ConfigError::invalid(
             "A maximum execution frequency is not allowed for rules triggered by configuration changes.",
         ));
     }
-    if !managed.types.is_empty() && record::recording(&mut db, &account).await?.is_none() {
+    let by_change = source.types.is_none_or(|t| !t.is_empty());
+    if by_change && record::recording(db, &account).await?.is_none() {
         let recorders = db
             .entities()
             .list(&account, crate::model::RECORDER, "", None, 1)
@@ -103,12 +170,12 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
             ));
         }
     }
-    sync::catch_up_in(&mut db, ctx.now).await?;
+    sync::catch_up_in(db, ctx.now).await?;
     let existing = db.entities().get(&account, RULE, &name).await?;
     let mut doc = match &existing {
         Some(e) => doc_of::<RuleDoc>(e)?,
         None => {
-            let count = evaluate::rules(&mut db, &account).await?.len();
+            let count = evaluate::rules(db, &account).await?.len();
             if count >= MAX_RULES {
                 return Err(ConfigError::MaxNumberOfConfigRulesExceededException(format!(
                     "Failed to put rule '{name}' because the maximum number of rules: {MAX_RULES} is reached."
@@ -121,9 +188,19 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
             }
         }
     };
-    doc.source_identifier = identifier.to_string();
+    doc.source_identifier = source.identifier;
     doc.input_parameters = input_parameters;
-    doc.params = params;
+    doc.params = source.params;
+    doc.owner = source.owner.to_string();
+    doc.policy = source.policy;
+    doc.source_details = rule
+        .get("Source")
+        .and_then(|s| s.get("SourceDetails"))
+        .filter(|_| doc.policy.is_some())
+        .cloned();
+    if created_by.is_some() {
+        doc.created_by = created_by.map(str::to_string);
+    }
     doc.scope = rule.get("Scope").cloned();
     doc.description = rule
         .get("Description")
@@ -149,7 +226,7 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
         e.doc = to_text(&doc)?;
         db.entities().create(&e).await?;
     } else {
-        sync::save_rule(&mut db, &mut e, &doc, ctx.now).await?;
+        sync::save_rule(db, &mut e, &doc, ctx.now).await?;
     }
     if db
         .entities()
@@ -173,9 +250,28 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
             .await?;
     }
     // A changed scope or parameters: earlier results go, the new ones come now.
-    evaluate::forget_rule(&mut db, &account, &name).await?;
-    evaluate::run_rule(&mut db, &account, &name, &doc, ctx.now).await?;
-    Ok(json!({}))
+    evaluate::forget_rule(db, &account, &name).await?;
+    evaluate::run_rule(db, &account, &name, &doc, ctx.now).await?;
+    Ok(())
+}
+
+fn source_json(d: &RuleDoc) -> Value {
+    match &d.policy {
+        None => json!({ "Owner": "AWS", "SourceIdentifier": d.source_identifier }),
+        Some(p) => {
+            let mut v = json!({
+                "Owner": "CUSTOM_POLICY",
+                "CustomPolicyDetails": {
+                    "PolicyRuntime": p.runtime,
+                    "EnableDebugLogDelivery": p.debug,
+                },
+            });
+            if let Some(details) = &d.source_details {
+                crate::common::set(&mut v, "SourceDetails", details.clone());
+            }
+            v
+        }
+    }
 }
 
 fn rule_json(e: &Entity, d: &RuleDoc) -> Value {
@@ -183,7 +279,7 @@ fn rule_json(e: &Entity, d: &RuleDoc) -> Value {
         "ConfigRuleName": e.name,
         "ConfigRuleArn": e.arn,
         "ConfigRuleId": d.rule_id,
-        "Source": { "Owner": "AWS", "SourceIdentifier": d.source_identifier },
+        "Source": source_json(d),
         "ConfigRuleState": d.state,
         "EvaluationModes": [{ "Mode": "DETECTIVE" }],
     });
@@ -199,7 +295,27 @@ fn rule_json(e: &Entity, d: &RuleDoc) -> Value {
     if let Some(f) = &d.frequency {
         crate::common::set(&mut v, "MaximumExecutionFrequency", json!(f));
     }
+    if let Some(by) = &d.created_by {
+        crate::common::set(&mut v, "CreatedBy", json!(by));
+    }
     v
+}
+
+/// `GetCustomRulePolicy`: a custom policy rule's Guard text.
+pub async fn custom_policy(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> ConfigResult<Value> {
+    let name = input
+        .get("ConfigRuleName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let (_, doc) = load(&mut db, &ctx.principal.account_id, name).await?;
+    Ok(match doc.policy {
+        Some(p) => json!({ "PolicyText": p.text }),
+        None => json!({}),
+    })
 }
 
 /// The named rules (all when `names` is empty), each missing one refused.

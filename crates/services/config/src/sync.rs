@@ -271,7 +271,8 @@ async fn run_due(db: &mut Db<'_>, now: DateTime<Utc>) -> ConfigResult<usize> {
     }
     for account in accounts {
         for (mut e, mut rule) in evaluate::rules(db, &account).await? {
-            let periodic = managed::find(&rule.source_identifier).is_some_and(|m| m.periodic);
+            let periodic = managed::find(&rule.source_identifier).is_some_and(|m| m.periodic)
+                || rule.periodic_policy();
             let due = rule
                 .last_run
                 .is_none_or(|t| t + frequency(rule.frequency.as_deref()) <= now);

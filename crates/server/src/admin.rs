@@ -151,6 +151,9 @@ pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes)
     app.jobs
         .run_now(&app, crate::jobs::accessanalyzer_unused::NAME)
         .await;
+    app.jobs
+        .run_now(&app, crate::jobs::accessanalyzer_policygen::NAME)
+        .await;
     app.jobs.run_now(&app, crate::jobs::securityhub::NAME).await;
     app.jobs
         .run_now(&app, crate::jobs::securityhub::IMPORTS)

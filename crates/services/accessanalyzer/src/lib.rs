@@ -16,7 +16,8 @@
 //!   --access-analyzer`); [`checks`]: the custom policy checks (`CheckAccessNotGranted`,
 //!   `CheckNoNewAccess`, `CheckNoPublicAccess`).
 //! - [`policygen`]: the policy a principal's successful calls need (pure); [`generations`]:
-//!   the policy generation operations, reading the audit trail.
+//!   the policy generation operations; [`generation_run`]: the generation itself, reading the
+//!   audit trail (the server's `access-analyzer-policy-generation` job runs it).
 
 use rampart_kit::{
     authz::AuthzRequest, context::CallContext, error::ServiceError, input::opt_str, routes,
@@ -32,6 +33,7 @@ pub mod engine;
 pub mod error;
 pub mod filter;
 pub mod findings;
+pub mod generation_run;
 pub mod generations;
 pub mod model;
 pub mod policygen;
@@ -78,8 +80,7 @@ routes! {
         CheckAccessNotGranted => Read, |i, c, d| checks::check_access_not_granted(i, c, d);
         CheckNoNewAccess => Read, |i, c, d| checks::check_no_new_access(i, c, d);
         CheckNoPublicAccess => Read, |i, c, d| checks::check_no_public_access(i, c, d);
-        StartPolicyGeneration => Write, |i, c, d| generations::start(i, c, d),
-            prepare: generations::prepare;
+        StartPolicyGeneration => Write, |i, c, d| generations::start(i, c, d);
         GetGeneratedPolicy => Read, |i, c, d| generations::get(i, c, d);
         ListPolicyGenerations => Read, |i, c, d| generations::list(i, c, d);
         CancelPolicyGeneration => Write, |i, c, d| generations::cancel(i, c, d);

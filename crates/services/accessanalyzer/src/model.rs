@@ -35,6 +35,9 @@ pub const RESOURCE: &str = "access-analyzer:resource";
 pub const RECOMMENDATION: &str = "access-analyzer:recommendation";
 /// The entity kind of policy generation jobs (name: the job id; path: `/<region>/`).
 pub const POLICY_GENERATION: &str = "access-analyzer:policy-generation";
+/// The entity kind of the policy generation jobs still to run, in [`SYSTEM_ACCOUNT`] (name:
+/// [`generation_due_key`]).
+pub const GENERATION_DUE: &str = "access-analyzer:policy-generation-due";
 /// The pseudo-account of the analyzer index.
 pub const SYSTEM_ACCOUNT: &str = "~access-analyzer";
 
@@ -177,6 +180,11 @@ pub async fn every(db: &mut Db<'_>) -> Result<Vec<Analyzer>, ServiceError> {
         }
     }
     Ok(out)
+}
+
+/// The key of a job's entry in the due index: `ACCOUNT/JOB-ID`.
+pub fn generation_due_key(account: &str, job_id: &str) -> String {
+    format!("{account}/{job_id}")
 }
 
 /// Every entity of `kind` in `account` under `path`.

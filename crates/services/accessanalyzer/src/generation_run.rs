@@ -90,7 +90,11 @@ pub async fn run_due(
             report.canceled += 1;
         }
         db.entities()
-            .delete(model::SYSTEM_ACCOUNT, model::GENERATION_DUE, &entry.name_key)
+            .delete(
+                model::SYSTEM_ACCOUNT,
+                model::GENERATION_DUE,
+                &entry.name_key,
+            )
             .await?;
         tx.commit().await?;
     }

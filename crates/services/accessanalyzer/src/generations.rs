@@ -7,10 +7,7 @@
 //! come waits for it. The `trails` and `accessRole` given are recorded and echoed, not read.
 
 use chrono::{DateTime, Duration, Utc};
-use rampart_kit::{
-    context::CallContext, db::Db, entity, input::opt_str, page,
-    timestamp::ts,
-};
+use rampart_kit::{context::CallContext, db::Db, entity, input::opt_str, page, timestamp::ts};
 use rampart_store::Entity;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -109,7 +106,14 @@ fn request(input: &Value, ctx: &CallContext) -> AaResult<(String, DateTime<Utc>,
 async fn jobs(ctx: &CallContext, db: &mut Db<'_>) -> AaResult<Vec<JobDoc>> {
     let path = format!("/{}/", ctx.region);
     let mut out = Vec::new();
-    for e in model::all(db, &ctx.principal.account_id, model::POLICY_GENERATION, &path).await? {
+    for e in model::all(
+        db,
+        &ctx.principal.account_id,
+        model::POLICY_GENERATION,
+        &path,
+    )
+    .await?
+    {
         out.push(entity::read_doc::<JobDoc>(&e)?);
     }
     Ok(out)
@@ -242,7 +246,10 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<V
     if let Some(o) = details.as_object_mut() {
         o.remove("principalArn");
         if let Some((code, message)) = &doc.error {
-            o.insert("jobError".into(), json!({ "code": code, "message": message }));
+            o.insert(
+                "jobError".into(),
+                json!({ "code": code, "message": message }),
+            );
         }
     }
     let mut result = json!({

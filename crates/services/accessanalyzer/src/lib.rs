@@ -15,6 +15,8 @@
 //! - [`validate`]: `ValidatePolicy`'s policy checks (also `rampart policy validate
 //!   --access-analyzer`); [`checks`]: the custom policy checks (`CheckAccessNotGranted`,
 //!   `CheckNoNewAccess`, `CheckNoPublicAccess`).
+//! - [`previews`]: access previews, the analysis run on proposed configurations
+//!   ([`preview_config`]) in place of the stored resources.
 //! - [`policygen`]: the policy a principal's successful calls need (pure); [`generations`]:
 //!   the policy generation operations; [`generation_run`]: the generation itself, reading the
 //!   audit trail (the server's `access-analyzer-policy-generation` job runs it).
@@ -37,6 +39,8 @@ pub mod generation_run;
 pub mod generations;
 pub mod model;
 pub mod policygen;
+pub mod preview_config;
+pub mod previews;
 pub mod react;
 pub mod recommendations;
 pub mod resources;
@@ -84,11 +88,14 @@ routes! {
         GetGeneratedPolicy => Read, |i, c, d| generations::get(i, c, d);
         ListPolicyGenerations => Read, |i, c, d| generations::list(i, c, d);
         CancelPolicyGeneration => Write, |i, c, d| generations::cancel(i, c, d);
+        CreateAccessPreview => Write, |i, c, d| previews::create(i, c, d);
+        GetAccessPreview => Read, |i, c, d| previews::get(i, c, d);
+        ListAccessPreviews => Read, |i, c, d| previews::list(i, c, d);
+        ListAccessPreviewFindings => Read, |i, c, d| previews::list_findings(i, c, d);
     }
     not_built {
-        // Internal access, access previews, service-linked analyzers.
+        // Internal access, service-linked analyzers.
         CreateServiceLinkedAnalyzer, DeleteServiceLinkedAnalyzer,
-        CreateAccessPreview, GetAccessPreview, ListAccessPreviews, ListAccessPreviewFindings,
     }
 }
 
@@ -135,7 +142,11 @@ async fn authorize(
         | Op::GetFindingRecommendation
         | Op::StartResourceScan
         | Op::GetAnalyzedResource
-        | Op::ListAnalyzedResources => opt_str(input, "analyzerArn").map(str::to_string),
+        | Op::ListAnalyzedResources
+        | Op::CreateAccessPreview
+        | Op::GetAccessPreview
+        | Op::ListAccessPreviews
+        | Op::ListAccessPreviewFindings => opt_str(input, "analyzerArn").map(str::to_string),
         Op::ListAnalyzers
         | Op::ValidatePolicy
         | Op::CheckAccessNotGranted

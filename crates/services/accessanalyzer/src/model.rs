@@ -38,6 +38,8 @@ pub const POLICY_GENERATION: &str = "access-analyzer:policy-generation";
 /// The entity kind of the policy generation jobs still to run, in [`SYSTEM_ACCOUNT`] (name:
 /// [`generation_due_key`]).
 pub const GENERATION_DUE: &str = "access-analyzer:policy-generation-due";
+/// The entity kind of access previews (name: the preview id; path: the analyzer's prefix).
+pub const ACCESS_PREVIEW: &str = "access-analyzer:access-preview";
 /// The pseudo-account of the analyzer index.
 pub const SYSTEM_ACCOUNT: &str = "~access-analyzer";
 

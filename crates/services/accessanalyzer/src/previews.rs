@@ -31,6 +31,9 @@ use crate::{
     resources::{self, Resource},
 };
 
+/// Most configurations one preview analyses (bounds the request's work).
+pub const MAX_CONFIGURATIONS: usize = 100;
+
 /// AWS's "access previews per analyzer per hour" quota.
 pub const PER_HOUR: usize = 1000;
 
@@ -241,6 +244,11 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
         .and_then(Value::as_object)
         .filter(|m| !m.is_empty())
         .ok_or_else(|| invalid("configurations must name at least one resource"))?;
+    if configurations.len() > MAX_CONFIGURATIONS {
+        return Err(invalid(format!(
+            "An access preview may hold at most {MAX_CONFIGURATIONS} configurations"
+        )));
+    }
     let token = opt_str(input, "clientToken").map(str::to_string);
     let existing = previews(&mut db, &a).await?;
     if let Some((_, same)) = existing
@@ -309,7 +317,7 @@ async fn one(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> AaResult<Prev
         .await?
         .filter(|e| e.path == a.prefix())
         .ok_or_else(|| not_found(format!("Access preview {id} not found")))?;
-    Ok(entity::read_doc(&e)?)
+    entity::read_doc(&e)
 }
 
 /// `AccessPreviewSummary`.

@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from test_accessanalyzer import EXTERNAL, code, findings, name, trust, wait_for
+from test_organizations import create_account
 
 
 def bucket_policy(bucket, *principals):
@@ -57,6 +58,14 @@ def test_a_policy_granting_another_account_is_a_new_finding(analyzer):
     assert findings(aa, arn, resource) == []
     listed = aa.list_access_previews(analyzerArn=arn)["accessPreviews"]
     assert [p["id"] for p in listed] == [pid] and listed[0]["status"] == "COMPLETED"
+    assert listed[0]["analyzerArn"] == arn
+    # An archive rule matching the grant: the preview finding would be archived.
+    aa.create_archive_rule(analyzerName="account", ruleName="trusted", filter={"principal.AWS": {"eq": [EXTERNAL]}})
+    _, found = preview_findings(aa, arn, config)
+    assert [(f["changeType"], f["status"]) for f in found] == [("NEW", "ARCHIVED")]
+    _, found = preview_findings(aa, arn, config, status={"eq": ["ACTIVE"]})
+    assert found == []
+    aa.delete_archive_rule(analyzerName="account", ruleName="trusted")
     # A new bucket (not stored) is previewed too; the same grant on it is NEW.
     other = f"arn:aws:s3:::{name('new')}"
     _, found = preview_findings(aa, arn, {other: {"s3Bucket": {"bucketPolicy": bucket_policy(other[13:], {"AWS": EXTERNAL})}}})
@@ -165,3 +174,19 @@ def test_bad_requests_and_invalid_configurations(analyzer):
     with pytest.raises(ClientError) as e:
         aa.create_access_preview(analyzerArn=unused, configurations=config)
     assert code(e) == "ValidationException"
+
+
+def test_an_organization_analyzer_previews_with_its_zone_of_trust(fresh_server):
+    orgs = fresh_server.client("organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    member = create_account(orgs, "member", "member@example.com")
+    aa = fresh_server.client("accessanalyzer")
+    org_arn = aa.create_analyzer(analyzerName="org", type="ORGANIZATION")["arn"]
+    acct_arn = aa.create_analyzer(analyzerName="acct", type="ACCOUNT")["arn"]
+    account = fresh_server.client("sts").get_caller_identity()["Account"]
+    role = f"arn:aws:iam::{account}:role/{name('new-role')}"
+    config = {role: {"iamRole": {"trustPolicy": trust({"AWS": f"arn:aws:iam::{member}:root"})}}}
+    # A member account is inside the organization's zone, outside the account's.
+    assert preview_findings(aa, org_arn, config)[1] == []
+    _, found = preview_findings(aa, acct_arn, config)
+    assert [(f["changeType"], f["principal"]) for f in found] == [("NEW", {"AWS": member})]

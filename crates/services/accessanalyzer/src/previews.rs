@@ -183,8 +183,11 @@ async fn analyse(
         let Some(locator) = resources::locator_of_arn(arn) else {
             return Err(invalid(format!("Invalid resource ARN: {arn}")));
         };
-        let existing = resources::find(db, a.account(), &locator).await?;
+        // A role, key or secret names its account (an organization's member's, say); a
+        // bucket's ARN does not, and bucket names are global.
         let arn_account = arn.split(':').nth(4).filter(|s| !s.is_empty());
+        let lookup = arn_account.unwrap_or(a.account());
+        let existing = resources::find(db, lookup, &locator).await?;
         let owner = existing
             .as_ref()
             .map(|r| r.owner.clone())

@@ -1,8 +1,8 @@
 //! Policy generation's run (the server's `access-analyzer-policy-generation` job): each job
 //! of the due index whose window has ended is read from the audit trail (its account, at most
 //! [`MAX_RECORDS`] records, outside any transaction), then stored `SUCCEEDED` in one
-//! transaction that first reads the job again: a job canceled meanwhile stays `CANCELED` and
-//! what was read is discarded. A principal deleted meanwhile fails the job with
+//! transaction that first takes the job's due entry ([`model::take_generation_due`]): a job
+//! canceled meanwhile has none, stays `CANCELED`, and what was read is discarded. A principal deleted meanwhile fails the job with
 //! `RESOURCE_NOT_FOUND_ERROR`.
 
 use chrono::{DateTime, Utc};
@@ -68,34 +68,29 @@ pub async fn run_due(
             tx.jobs().fence(lease).await?;
         }
         let mut db = Db::Write(&mut tx);
-        // Read again inside the transaction: a cancel that came while the trail was read wins.
+        // Taking the entry first decides the race with a cancel: a job canceled meanwhile
+        // has no entry left, and a cancel coming now waits for this transaction and then
+        // finds none.
+        let taken = model::take_generation_due(&mut db, account, id).await?;
         let current = db
             .entities()
             .get(account, model::POLICY_GENERATION, id)
             .await?;
-        if let (Some(e), Some(outcome)) = (current, outcome) {
-            let mut doc: JobDoc = entity::read_doc(&e)?;
-            if doc.status == IN_PROGRESS {
-                complete(&mut doc, outcome, now);
-                if doc.status == "SUCCEEDED" {
-                    report.succeeded += 1;
-                } else {
-                    report.failed += 1;
+        match (taken, current, outcome) {
+            (true, Some(e), Some(outcome)) => {
+                let mut doc: JobDoc = entity::read_doc(&e)?;
+                if doc.status == IN_PROGRESS {
+                    complete(&mut doc, outcome, now);
+                    if doc.status == "SUCCEEDED" {
+                        report.succeeded += 1;
+                    } else {
+                        report.failed += 1;
+                    }
+                    entity::save_doc(&mut db, e, &doc, now).await?;
                 }
-                entity::save_doc(&mut db, e, &doc, now).await?;
-            } else {
-                report.canceled += 1;
             }
-        } else {
-            report.canceled += 1;
+            _ => report.canceled += 1,
         }
-        db.entities()
-            .delete(
-                model::SYSTEM_ACCOUNT,
-                model::GENERATION_DUE,
-                &entry.name_key,
-            )
-            .await?;
         tx.commit().await?;
     }
     Ok(report)

@@ -296,11 +296,14 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<
     Ok(out)
 }
 
-/// `CancelPolicyGeneration`: an `IN_PROGRESS` job becomes `CANCELED` (the job's run finds it
-/// so and discards what it read); a finished job stays as it is.
+/// `CancelPolicyGeneration`: an `IN_PROGRESS` job becomes `CANCELED` and leaves the due index
+/// (a run reading its trail meanwhile discards what it read); a finished job stays as it is.
 pub async fn cancel(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
     let (e, mut doc) = job(input, ctx, &mut db).await?;
-    if doc.status == IN_PROGRESS {
+    // Only while the job is still due: once the run has taken its entry, the run decides.
+    if doc.status == IN_PROGRESS
+        && model::take_generation_due(&mut db, &ctx.principal.account_id, &doc.job_id).await?
+    {
         doc.status = "CANCELED".into();
         doc.completed_on = Some(ctx.now);
         entity::save_doc(&mut db, e, &doc, ctx.now).await?;

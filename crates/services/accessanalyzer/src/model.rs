@@ -189,6 +189,26 @@ pub fn generation_due_key(account: &str, job_id: &str) -> String {
     format!("{account}/{job_id}")
 }
 
+/// Takes a job's entry out of the due index; false if it was gone. The entry is what a
+/// cancel and the run contend for: whichever deletes it first decides the job's end (a
+/// concurrent delete waits for the first one's transaction and then finds nothing).
+pub async fn take_generation_due(
+    db: &mut Db<'_>,
+    account: &str,
+    job_id: &str,
+) -> Result<bool, ServiceError> {
+    let key = generation_due_key(account, job_id);
+    match db
+        .entities()
+        .delete(SYSTEM_ACCOUNT, GENERATION_DUE, &key)
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(rampart_store::StoreError::NotFound(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Every entity of `kind` in `account` under `path`.
 pub async fn all(
     db: &mut Db<'_>,

@@ -1,7 +1,10 @@
 """IAM Access Analyzer policy generation end to end with boto3: a role is assumed and used for
-a few IAM, KMS and S3 calls (one of them refused); the policy generated from Rampart's audit
-trail allows exactly the calls that succeeded, one statement per service; jobs are listed and
-an unknown job is refused."""
+a few IAM, KMS and S3 calls (one of them refused); the generation runs as a job, and the policy
+generated from Rampart's audit trail allows exactly the calls that succeeded, one statement per
+service; jobs are listed and an unknown job is refused. On a dev server, a job whose window
+ends in the future stays IN_PROGRESS until the clock passes it: it can be canceled (and stays
+CANCELED, without a policy), a second one is refused while it runs, and its clientToken
+answers the same job."""
 
 import datetime
 import json
@@ -10,6 +13,7 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import advance
 
 TRUST = lambda account: json.dumps(  # noqa: E731
     {
@@ -34,6 +38,16 @@ def generate(aa, role_arn, start, **details):
     return aa.start_policy_generation(
         policyGenerationDetails={"principalArn": role_arn}, cloudTrailDetails=trail
     )["jobId"]
+
+
+def wait_for(aa, job, seconds=30):
+    """Polls GetGeneratedPolicy until the job is no longer IN_PROGRESS; returns the answer."""
+    deadline = time.time() + seconds
+    while True:
+        got = aa.get_generated_policy(jobId=job, includeResourcePlaceholders=True)
+        if got["jobDetails"]["status"] != "IN_PROGRESS" or time.time() > deadline:
+            return got
+        time.sleep(0.5)
 
 
 def actions_of(policy):
@@ -91,16 +105,16 @@ def test_the_generated_policy_allows_what_the_role_did(server):
         "kms": ["kms:ListKeys"],
         "s3": ["s3:ListAllMyBuckets"],
     }
-    for _ in range(10):
-        job = generate(aa, role_arn, start)
-        got = aa.get_generated_policy(jobId=job, includeResourcePlaceholders=True)
-        policies = got["generatedPolicyResult"]["generatedPolicies"]
-        if len(policies) == 1 and actions_of(policies[0]["policy"]) == expected:
-            break
-        time.sleep(1)
-    assert actions_of(policies[0]["policy"]) == expected
+    job = generate(aa, role_arn, start)
+    first = aa.get_generated_policy(jobId=job)
+    assert first["jobDetails"]["status"] in ("IN_PROGRESS", "SUCCEEDED")
+    got = wait_for(aa, job)
     assert got["jobDetails"]["jobId"] == job
     assert got["jobDetails"]["status"] == "SUCCEEDED"
+    assert got["jobDetails"]["completedOn"] >= got["jobDetails"]["startedOn"]
+    policies = got["generatedPolicyResult"]["generatedPolicies"]
+    assert len(policies) == 1
+    assert actions_of(policies[0]["policy"]) == expected
     props = got["generatedPolicyResult"]["properties"]
     assert props["principalArn"] == role_arn and props["isComplete"] is True
     trail = props["cloudTrailProperties"]
@@ -109,6 +123,7 @@ def test_the_generated_policy_allows_what_the_role_did(server):
     listed = aa.list_policy_generations(principalArn=role_arn)["policyGenerations"]
     assert job in [g["jobId"] for g in listed]
     assert all(g["principalArn"] == role_arn and g["status"] == "SUCCEEDED" for g in listed)
+    # Canceling a finished job leaves it as it is.
     aa.cancel_policy_generation(jobId=job)
     assert aa.get_generated_policy(jobId=job)["jobDetails"]["status"] == "SUCCEEDED"
 
@@ -127,3 +142,65 @@ def test_bad_requests_are_refused(server):
     with pytest.raises(ClientError) as e:
         generate(aa, "arn:aws:iam::999999999999:role/elsewhere", datetime.datetime(2020, 1, 1))
     assert e.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_a_job_in_progress_can_be_canceled_and_blocks_a_second(dev_server):
+    aa = dev_server.client("accessanalyzer")
+    iam = dev_server.client("iam")
+    account = dev_server.client("sts").get_caller_identity()["Account"]
+    role_arn = iam.create_role(RoleName="gen-cancel", AssumeRolePolicyDocument=TRUST(account))["Role"]["Arn"]
+    now = datetime.datetime.now(datetime.timezone.utc)
+    # The window ends in an hour: the job waits for it (the dev clock only moves when told).
+    later = dict(endTime=now + datetime.timedelta(hours=1))
+    job = generate(aa, role_arn, now - datetime.timedelta(hours=1), **later)
+    details = aa.get_generated_policy(jobId=job)["jobDetails"]
+    assert details["status"] == "IN_PROGRESS" and "completedOn" not in details
+
+    with pytest.raises(ClientError) as e:
+        generate(aa, role_arn, now - datetime.timedelta(hours=1), **later)
+    assert e.value.response["Error"]["Code"] == "ServiceQuotaExceededException"
+
+    aa.cancel_policy_generation(jobId=job)
+    got = aa.get_generated_policy(jobId=job)
+    assert got["jobDetails"]["status"] == "CANCELED" and "completedOn" in got["jobDetails"]
+    # The job runs once the window has ended, and the canceled generation stays without result.
+    advance(dev_server, 2 * 3600)
+    got = aa.get_generated_policy(jobId=job)
+    assert got["jobDetails"]["status"] == "CANCELED"
+    assert "generatedPolicies" not in got["generatedPolicyResult"]
+
+    # The same clientToken answers the same job; the job completes when the clock passes its end.
+    start = datetime.datetime.fromtimestamp(advance(dev_server, 0)["epoch_seconds"], datetime.timezone.utc)
+    args = dict(
+        policyGenerationDetails={"principalArn": role_arn},
+        cloudTrailDetails={
+            "trails": [{"cloudTrailArn": "arn:aws:cloudtrail:us-east-1:000000000000:trail/t"}],
+            "accessRole": "arn:aws:iam::000000000000:role/reader",
+            "startTime": start - datetime.timedelta(hours=1),
+            "endTime": start + datetime.timedelta(hours=1),
+        },
+        clientToken="token-1",
+    )
+    second = aa.start_policy_generation(**args)["jobId"]
+    assert aa.start_policy_generation(**args)["jobId"] == second
+    assert aa.get_generated_policy(jobId=second)["jobDetails"]["status"] == "IN_PROGRESS"
+    advance(dev_server, 2 * 3600)
+    got = aa.get_generated_policy(jobId=second)
+    assert got["jobDetails"]["status"] == "SUCCEEDED"
+    assert len(got["generatedPolicyResult"]["generatedPolicies"]) == 1
+    statuses = {g["jobId"]: g["status"] for g in aa.list_policy_generations()["policyGenerations"]}
+    assert statuses == {job: "CANCELED", second: "SUCCEEDED"}
+
+
+def test_a_deleted_principal_fails_the_job(dev_server):
+    aa = dev_server.client("accessanalyzer")
+    iam = dev_server.client("iam")
+    account = dev_server.client("sts").get_caller_identity()["Account"]
+    role_arn = iam.create_role(RoleName="gen-gone", AssumeRolePolicyDocument=TRUST(account))["Role"]["Arn"]
+    now = datetime.datetime.fromtimestamp(advance(dev_server, 0)["epoch_seconds"], datetime.timezone.utc)
+    job = generate(aa, role_arn, now - datetime.timedelta(hours=1), endTime=now + datetime.timedelta(hours=1))
+    iam.delete_role(RoleName="gen-gone")
+    advance(dev_server, 2 * 3600)
+    details = aa.get_generated_policy(jobId=job)["jobDetails"]
+    assert details["status"] == "FAILED"
+    assert details["jobError"]["code"] == "RESOURCE_NOT_FOUND_ERROR"

@@ -113,7 +113,8 @@ pub async fn reset_auth(State(app): State<Arc<App>>, body: axum::body::Bytes) ->
 
 /// `POST /_rampart/clock` with `{"advance_seconds": N}`: moves the server's clock forward and
 /// runs the KMS and Secrets Manager due-work jobs (deletions, rotations) at once, and the
-/// unused access analysis after the service last-accessed flush (dev mode only).
+/// unused access analysis after the service last-accessed flush, and the Access Analyzer
+/// policy generations whose window the clock has passed (dev mode only).
 pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
     if !app.config.dev {
         return json_response(
@@ -150,6 +151,9 @@ pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes)
     app.jobs.run_now(&app, crate::jobs::last_access::NAME).await;
     app.jobs
         .run_now(&app, crate::jobs::accessanalyzer_unused::NAME)
+        .await;
+    app.jobs
+        .run_now(&app, crate::jobs::accessanalyzer_policygen::NAME)
         .await;
     app.jobs.run_now(&app, crate::jobs::securityhub::NAME).await;
     app.jobs

@@ -14,6 +14,7 @@
 //! `/metrics` ([`status`]).
 
 pub mod accessanalyzer;
+pub mod accessanalyzer_policygen;
 pub mod accessanalyzer_unused;
 pub mod config;
 pub mod consumer;
@@ -148,6 +149,7 @@ impl Runtime {
                 Arc::new(consumer::ConsumerJob(events_api_calls::ApiCallEvents)),
                 Arc::new(consumer::ConsumerJob(accessanalyzer::Reanalysis)),
                 Arc::new(accessanalyzer_unused::UnusedAccess),
+                Arc::new(accessanalyzer_policygen::PolicyGeneration),
                 Arc::new(consumer::ConsumerJob(guardduty::GuardDutyDetection)),
                 Arc::new(detective::Investigations),
                 Arc::new(crate::listeners::Listeners::default()),

@@ -69,6 +69,11 @@ pub fn finding_id(analyzer: &str, resource: &str, access: &Access) -> String {
         serde_json::to_string(&access.principal).unwrap_or_default(),
         serde_json::to_string(&access.condition).unwrap_or_default()
     );
+    digest_id(&text)
+}
+
+/// A UUID-shaped digest of `text`.
+pub fn digest_id(text: &str) -> String {
     let d = digest::digest(&digest::SHA256, text.as_bytes());
     let h = hex::encode(d.as_ref());
     let part = |a: usize, b: usize| h.get(a..b).unwrap_or_default();
@@ -83,12 +88,12 @@ pub fn finding_id(analyzer: &str, resource: &str, access: &Access) -> String {
 }
 
 /// Whether an archive rule of the analyzer matches the finding.
-fn archived_by_rule(a: &Analyzer, f: &FindingDoc) -> bool {
+pub(crate) fn archived_by_rule(a: &Analyzer, f: &FindingDoc) -> bool {
     a.doc.rules.values().any(|r| filter::matches(&r.filter, f))
 }
 
 /// The findings of `resource` under analyzer `a`.
-async fn findings_of(
+pub(crate) async fn findings_of(
     db: &mut Db<'_>,
     a: &Analyzer,
     resource: &str,

@@ -101,19 +101,23 @@ fn values(f: &FindingDoc, key: &str) -> Vec<String> {
 
 /// Whether the finding matches every criterion.
 pub fn matches(filter: &BTreeMap<String, Criterion>, f: &FindingDoc) -> bool {
-    filter.iter().all(|(key, c)| {
-        let have = values(f, key);
-        c.eq.as_ref()
-            .is_none_or(|eq| have.iter().any(|v| eq.contains(v)))
-            && c.neq
-                .as_ref()
-                .is_none_or(|neq| !have.iter().any(|v| neq.contains(v)))
-            && c.contains.as_ref().is_none_or(|subs| {
-                have.iter()
-                    .any(|v| subs.iter().any(|s| v.contains(s.as_str())))
-            })
-            && c.exists.is_none_or(|e| e != have.is_empty())
-    })
+    filter
+        .iter()
+        .all(|(key, c)| criterion_matches(c, &values(f, key)))
+}
+
+/// Whether the values `have` meet one criterion.
+pub fn criterion_matches(c: &Criterion, have: &[String]) -> bool {
+    c.eq.as_ref()
+        .is_none_or(|eq| have.iter().any(|v| eq.contains(v)))
+        && c.neq
+            .as_ref()
+            .is_none_or(|neq| !have.iter().any(|v| neq.contains(v)))
+        && c.contains.as_ref().is_none_or(|subs| {
+            have.iter()
+                .any(|v| subs.iter().any(|s| v.contains(s.as_str())))
+        })
+        && c.exists.is_none_or(|e| e != have.is_empty())
 }
 
 /// A filter as the API returns it.

@@ -1,38 +1,33 @@
-//! Policy generation: `StartPolicyGeneration`, `GetGeneratedPolicy`, `ListPolicyGenerations`,
-//! `CancelPolicyGeneration`.
+//! Policy generation's operations: `StartPolicyGeneration`, `GetGeneratedPolicy`,
+//! `ListPolicyGenerations`, `CancelPolicyGeneration`.
 //!
-//! The generation reads Rampart's own audit trail (the caller's account, the window
-//! `startTime`..`endTime`) in the route's preparation, before the write transaction, at most
-//! [`MAX_RECORDS`] records (`isComplete` is false when the cap cut it short). The job is stored
-//! already `SUCCEEDED`; the `trails` and `accessRole` given are recorded and echoed, not read.
+//! `StartPolicyGeneration` stores the job `IN_PROGRESS` with an entry in the due index
+//! ([`model::GENERATION_DUE`]); the server's `access-analyzer-policy-generation` job reads the
+//! audit trail and completes it ([`crate::generation_run`]). A job whose `endTime` is still to
+//! come waits for it. The `trails` and `accessRole` given are recorded and echoed, not read.
 
 use chrono::{DateTime, Duration, Utc};
-use rampart_kit::{
-    context::{CallContext, Preparation},
-    db::Db,
-    entity,
-    error::ServiceError,
-    input::opt_str,
-    page,
-    timestamp::ts,
-};
-use rampart_store::{Entity, LookupQuery, Store, MAX_PAGE};
+use rampart_kit::{context::CallContext, db::Db, entity, input::opt_str, page, timestamp::ts};
+use rampart_store::Entity;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::{
     analyzers::max_results,
-    error::{invalid, AaResult},
+    error::{invalid, AaResult, AnalyzerError},
     model,
     policygen::{self, Actions, Principal},
-    Op,
 };
 
-/// Most audit records one generation reads.
-pub const MAX_RECORDS: usize = 100_000;
+/// How far back the window reaches when `cloudTrailDetails` is absent, and the longest window
+/// (AWS's "policy generation CloudTrail time range" quota).
+const MAX_DAYS: i64 = 90;
 
-/// How far back the window reaches when `cloudTrailDetails` is absent.
-const DEFAULT_DAYS: i64 = 90;
+/// AWS's "policy generations per day" quota (canceled generations count).
+pub const PER_DAY: usize = 50;
+
+/// `IN_PROGRESS`.
+pub const IN_PROGRESS: &str = "IN_PROGRESS";
 
 /// A stored policy generation job.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -41,12 +36,13 @@ pub struct JobDoc {
     pub job_id: String,
     /// The role or user.
     pub principal_arn: String,
-    /// `SUCCEEDED` (generation finishes within the request).
+    /// `IN_PROGRESS`, `SUCCEEDED`, `FAILED` or `CANCELED`.
     pub status: String,
-    /// When the job started and completed.
+    /// When the job started.
     pub started_on: DateTime<Utc>,
-    /// When the job completed.
-    pub completed_on: DateTime<Utc>,
+    /// When the job completed (succeeded, failed or was canceled).
+    #[serde(default)]
+    pub completed_on: Option<DateTime<Utc>>,
     /// The window read.
     pub start_time: DateTime<Utc>,
     /// The window's end.
@@ -55,17 +51,16 @@ pub struct JobDoc {
     pub trails: Vec<Value>,
     /// The `accessRole` given.
     pub access_role: Option<String>,
-    /// The actions found.
+    /// The actions found (once `SUCCEEDED`).
     pub actions: Actions,
     /// Whether every record of the window was read.
     pub complete: bool,
-}
-
-/// What the preparation found.
-#[derive(Debug, Clone)]
-struct Generated {
-    actions: Actions,
-    complete: bool,
+    /// The `clientToken` given.
+    #[serde(default)]
+    pub client_token: Option<String>,
+    /// The `JobError` of a `FAILED` job: code and message.
+    #[serde(default)]
+    pub error: Option<(String, String)>,
 }
 
 /// A timestamp member (epoch seconds).
@@ -74,17 +69,14 @@ fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis((secs * 1000.0) as i64)
 }
 
-/// The validated principal ARN, its matcher and the window of a `StartPolicyGeneration`.
-fn request(
-    input: &Value,
-    ctx: &CallContext,
-) -> AaResult<(String, Principal, DateTime<Utc>, DateTime<Utc>)> {
+/// The validated principal ARN and window of a `StartPolicyGeneration`. An `endTime` still to
+/// come is kept: the job waits for it.
+fn request(input: &Value, ctx: &CallContext) -> AaResult<(String, DateTime<Utc>, DateTime<Utc>)> {
     let arn = input
         .pointer("/policyGenerationDetails/principalArn")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid("policyGenerationDetails.principalArn is required"))?;
-    let principal =
-        Principal::of_arn(arn).ok_or_else(|| invalid(format!("Invalid principalArn: {arn}")))?;
+    Principal::of_arn(arn).ok_or_else(|| invalid(format!("Invalid principalArn: {arn}")))?;
     let account = &ctx.principal.account_id;
     if arn.split(':').nth(4) != Some(account.as_str()) {
         return Err(invalid(format!(
@@ -94,60 +86,73 @@ fn request(
     let details = input.get("cloudTrailDetails");
     let start = match details {
         Some(d) => time(d.get("startTime")).ok_or_else(|| invalid("startTime is required"))?,
-        None => ctx.now - Duration::days(DEFAULT_DAYS),
+        None => ctx.now - Duration::days(MAX_DAYS),
     };
     let end = details
         .and_then(|d| time(d.get("endTime")))
-        .unwrap_or(ctx.now)
-        .min(ctx.now);
+        .unwrap_or(ctx.now);
     if start >= end {
         return Err(invalid("startTime must be before endTime"));
     }
-    Ok((arn.to_string(), principal, start, end))
+    if end - start > Duration::days(MAX_DAYS) {
+        return Err(invalid(format!(
+            "The time range between startTime and endTime must not exceed {MAX_DAYS} days"
+        )));
+    }
+    Ok((arn.to_string(), start, end))
 }
 
-/// `StartPolicyGeneration`'s preparation: reads the audit trail of the window.
-pub async fn prepare(
-    _op: Op,
-    input: &Value,
-    ctx: &CallContext,
-    store: &Store,
-) -> AaResult<Option<Preparation>> {
-    let (_, principal, start, end) = request(input, ctx)?;
-    let mut query = LookupQuery {
-        account_id: Some(ctx.principal.account_id.clone()),
-        start_time: Some(start),
-        end_time: Some(end),
-        max_results: MAX_PAGE,
-        ..Default::default()
-    };
-    let mut actions = Actions::new();
-    let mut read = 0usize;
-    let complete = loop {
-        let page = store.lookup_events(&query).await?;
-        for e in &page.events {
-            policygen::note(&mut actions, &principal, &e.record.event_json);
-        }
-        read += page.events.len();
-        match page.next_token {
-            None => break true,
-            Some(_) if read >= MAX_RECORDS => break false,
-            next => query.next_token = next,
-        }
-    };
-    let found = Generated { actions, complete };
-    Ok(Some(Preparation::new(move || Ok(found))))
+/// The region's jobs of the caller's account.
+async fn jobs(ctx: &CallContext, db: &mut Db<'_>) -> AaResult<Vec<JobDoc>> {
+    let path = format!("/{}/", ctx.region);
+    let mut out = Vec::new();
+    for e in model::all(
+        db,
+        &ctx.principal.account_id,
+        model::POLICY_GENERATION,
+        &path,
+    )
+    .await?
+    {
+        out.push(entity::read_doc::<JobDoc>(&e)?);
+    }
+    Ok(out)
 }
 
-/// `StartPolicyGeneration`: stores the job with what the preparation found.
+/// `StartPolicyGeneration`: records the job `IN_PROGRESS` and marks it due. The same
+/// `clientToken` answers the same job; one job may be in progress per account and region, and
+/// [`PER_DAY`] may start per day.
 pub async fn start(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let (arn, _, start_time, end_time) = request(input, ctx)?;
-    let found = ctx
-        .prepared
-        .as_ref()
-        .and_then(|p| p.get::<Generated>())
-        .ok_or_else(ServiceError::internal)?
-        .clone();
+    let (arn, start_time, end_time) = request(input, ctx)?;
+    let token = opt_str(input, "clientToken").map(str::to_string);
+    let existing = jobs(ctx, &mut db).await?;
+    if let Some(same) = existing
+        .iter()
+        .find(|j| token.is_some() && j.client_token == token)
+    {
+        return Ok(json!({ "jobId": same.job_id }));
+    }
+    if let Some(running) = existing.iter().find(|j| j.status == IN_PROGRESS) {
+        return Err(AnalyzerError::ServiceQuotaExceededException(
+            "Concurrent policy generations quota exceeded: a policy generation is in progress"
+                .into(),
+            running.job_id.clone(),
+            "PolicyGeneration".into(),
+        )
+        .into());
+    }
+    let today = existing
+        .iter()
+        .filter(|j| j.started_on > ctx.now - Duration::days(1))
+        .count();
+    if today >= PER_DAY {
+        return Err(AnalyzerError::ServiceQuotaExceededException(
+            format!("Policy generations per day quota ({PER_DAY}) exceeded"),
+            ctx.principal.account_id.clone(),
+            "PolicyGeneration".into(),
+        )
+        .into());
+    }
     let details = input.get("cloudTrailDetails");
     let trails = details
         .and_then(|d| d.get("trails"))
@@ -157,17 +162,19 @@ pub async fn start(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult
     let doc = JobDoc {
         job_id: ctx.request_id.clone(),
         principal_arn: arn,
-        status: "SUCCEEDED".into(),
+        status: IN_PROGRESS.into(),
         started_on: ctx.now,
-        completed_on: ctx.now,
+        completed_on: None,
         start_time,
         end_time,
         trails,
         access_role: details
             .and_then(|d| opt_str(d, "accessRole"))
             .map(str::to_string),
-        actions: found.actions,
-        complete: found.complete,
+        actions: Actions::new(),
+        complete: false,
+        client_token: token,
+        error: None,
     };
     let account = ctx.principal.account_id.clone();
     db.entities()
@@ -185,6 +192,21 @@ pub async fn start(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult
             created_at: ctx.now,
             updated_at: ctx.now,
             doc: entity::to_text(&doc)?,
+        })
+        .await?;
+    let due = model::generation_due_key(&account, &doc.job_id);
+    db.entities()
+        .create(&Entity {
+            account_id: model::SYSTEM_ACCOUNT.into(),
+            kind: model::GENERATION_DUE.into(),
+            name: due.clone(),
+            name_key: due.clone(),
+            id: format!("{}/{due}", model::GENERATION_DUE),
+            path: "/".into(),
+            arn: String::new(),
+            created_at: ctx.now,
+            updated_at: ctx.now,
+            doc: String::new(),
         })
         .await?;
     Ok(json!({ "jobId": doc.job_id }))
@@ -205,21 +227,30 @@ async fn job(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> AaResult<(Ent
 
 /// `JobDetails` / `PolicyGeneration` members of a job.
 fn summary(doc: &JobDoc) -> Value {
-    json!({
+    let mut out = json!({
         "jobId": doc.job_id,
         "principalArn": doc.principal_arn,
         "status": doc.status,
         "startedOn": ts(doc.started_on),
-        "completedOn": ts(doc.completed_on),
-    })
+    });
+    if let (Some(at), Some(o)) = (doc.completed_on, out.as_object_mut()) {
+        o.insert("completedOn".into(), json!(ts(at)));
+    }
+    out
 }
 
-/// `GetGeneratedPolicy`.
+/// `GetGeneratedPolicy`: the job's status; the policy once it has `SUCCEEDED`.
 pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
     let (_, doc) = job(input, ctx, &mut db).await?;
     let mut details = summary(&doc);
     if let Some(o) = details.as_object_mut() {
         o.remove("principalArn");
+        if let Some((code, message)) = &doc.error {
+            o.insert(
+                "jobError".into(),
+                json!({ "code": code, "message": message }),
+            );
+        }
     }
     let mut result = json!({
         "properties": {
@@ -234,28 +265,26 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<V
     });
     // `includeResourcePlaceholders` and `includeServiceLevelTemplate` are accepted; every
     // statement is on `*` (Rampart has no catalogue of each action's resource types).
-    let policy = policygen::policy(&doc.actions);
-    if let Some(o) = result.as_object_mut() {
-        o.insert(
-            "generatedPolicies".into(),
-            json!([{ "policy": policy.to_string() }]),
-        );
+    if doc.status == "SUCCEEDED" {
+        let policy = policygen::policy(&doc.actions);
+        if let Some(o) = result.as_object_mut() {
+            o.insert(
+                "generatedPolicies".into(),
+                json!([{ "policy": policy.to_string() }]),
+            );
+        }
     }
     Ok(json!({ "jobDetails": details, "generatedPolicyResult": result }))
 }
 
 /// `ListPolicyGenerations`: the jobs of the region, optionally of one principal, oldest first.
 pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    let account = ctx.principal.account_id.clone();
-    let path = format!("/{}/", ctx.region);
     let only = opt_str(input, "principalArn");
-    let mut jobs = Vec::new();
-    for e in model::all(&mut db, &account, model::POLICY_GENERATION, &path).await? {
-        let doc: JobDoc = entity::read_doc(&e)?;
-        if only.is_none_or(|p| p == doc.principal_arn) {
-            jobs.push(doc);
-        }
-    }
+    let mut jobs: Vec<JobDoc> = jobs(ctx, &mut db)
+        .await?
+        .into_iter()
+        .filter(|j| only.is_none_or(|p| p == j.principal_arn))
+        .collect();
     jobs.sort_by(|a, b| (a.started_on, &a.job_id).cmp(&(b.started_on, &b.job_id)));
     let items: Vec<Value> = jobs.iter().map(summary).collect();
     let page = page::at_offset(items, opt_str(input, "nextToken"), max_results(input))
@@ -267,9 +296,17 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<
     Ok(out)
 }
 
-/// `CancelPolicyGeneration`: a job that has finished stays as it is (generation completes
-/// within `StartPolicyGeneration`, so none is ever in progress).
+/// `CancelPolicyGeneration`: an `IN_PROGRESS` job becomes `CANCELED` and leaves the due index
+/// (a run reading its trail meanwhile discards what it read); a finished job stays as it is.
 pub async fn cancel(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
-    job(input, ctx, &mut db).await?;
+    let (e, mut doc) = job(input, ctx, &mut db).await?;
+    // Only while the job is still due: once the run has taken its entry, the run decides.
+    if doc.status == IN_PROGRESS
+        && model::take_generation_due(&mut db, &ctx.principal.account_id, &doc.job_id).await?
+    {
+        doc.status = "CANCELED".into();
+        doc.completed_on = Some(ctx.now);
+        entity::save_doc(&mut db, e, &doc, ctx.now).await?;
+    }
     Ok(json!({}))
 }

@@ -15,8 +15,11 @@
 //! - [`validate`]: `ValidatePolicy`'s policy checks (also `rampart policy validate
 //!   --access-analyzer`); [`checks`]: the custom policy checks (`CheckAccessNotGranted`,
 //!   `CheckNoNewAccess`, `CheckNoPublicAccess`).
+//! - [`previews`]: access previews, the analysis run on proposed configurations
+//!   ([`preview_config`]) in place of the stored resources.
 //! - [`policygen`]: the policy a principal's successful calls need (pure); [`generations`]:
-//!   the policy generation operations, reading the audit trail.
+//!   the policy generation operations; [`generation_run`]: the generation itself, reading the
+//!   audit trail (the server's `access-analyzer-policy-generation` job runs it).
 
 use rampart_kit::{
     authz::AuthzRequest, context::CallContext, error::ServiceError, input::opt_str, routes,
@@ -32,9 +35,12 @@ pub mod engine;
 pub mod error;
 pub mod filter;
 pub mod findings;
+pub mod generation_run;
 pub mod generations;
 pub mod model;
 pub mod policygen;
+pub mod preview_config;
+pub mod previews;
 pub mod react;
 pub mod recommendations;
 pub mod resources;
@@ -78,16 +84,18 @@ routes! {
         CheckAccessNotGranted => Read, |i, c, d| checks::check_access_not_granted(i, c, d);
         CheckNoNewAccess => Read, |i, c, d| checks::check_no_new_access(i, c, d);
         CheckNoPublicAccess => Read, |i, c, d| checks::check_no_public_access(i, c, d);
-        StartPolicyGeneration => Write, |i, c, d| generations::start(i, c, d),
-            prepare: generations::prepare;
+        StartPolicyGeneration => Write, |i, c, d| generations::start(i, c, d);
         GetGeneratedPolicy => Read, |i, c, d| generations::get(i, c, d);
         ListPolicyGenerations => Read, |i, c, d| generations::list(i, c, d);
         CancelPolicyGeneration => Write, |i, c, d| generations::cancel(i, c, d);
+        CreateAccessPreview => Write, |i, c, d| previews::create(i, c, d);
+        GetAccessPreview => Read, |i, c, d| previews::get(i, c, d);
+        ListAccessPreviews => Read, |i, c, d| previews::list(i, c, d);
+        ListAccessPreviewFindings => Read, |i, c, d| previews::list_findings(i, c, d);
     }
     not_built {
-        // Internal access, access previews, service-linked analyzers.
+        // Internal access, service-linked analyzers.
         CreateServiceLinkedAnalyzer, DeleteServiceLinkedAnalyzer,
-        CreateAccessPreview, GetAccessPreview, ListAccessPreviews, ListAccessPreviewFindings,
     }
 }
 
@@ -134,7 +142,11 @@ async fn authorize(
         | Op::GetFindingRecommendation
         | Op::StartResourceScan
         | Op::GetAnalyzedResource
-        | Op::ListAnalyzedResources => opt_str(input, "analyzerArn").map(str::to_string),
+        | Op::ListAnalyzedResources
+        | Op::CreateAccessPreview
+        | Op::GetAccessPreview
+        | Op::ListAccessPreviews
+        | Op::ListAccessPreviewFindings => opt_str(input, "analyzerArn").map(str::to_string),
         Op::ListAnalyzers
         | Op::ValidatePolicy
         | Op::CheckAccessNotGranted

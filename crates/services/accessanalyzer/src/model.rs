@@ -35,6 +35,11 @@ pub const RESOURCE: &str = "access-analyzer:resource";
 pub const RECOMMENDATION: &str = "access-analyzer:recommendation";
 /// The entity kind of policy generation jobs (name: the job id; path: `/<region>/`).
 pub const POLICY_GENERATION: &str = "access-analyzer:policy-generation";
+/// The entity kind of the policy generation jobs still to run, in [`SYSTEM_ACCOUNT`] (name:
+/// [`generation_due_key`]).
+pub const GENERATION_DUE: &str = "access-analyzer:policy-generation-due";
+/// The entity kind of access previews (name: the preview id; path: the analyzer's prefix).
+pub const ACCESS_PREVIEW: &str = "access-analyzer:access-preview";
 /// The pseudo-account of the analyzer index.
 pub const SYSTEM_ACCOUNT: &str = "~access-analyzer";
 
@@ -177,6 +182,31 @@ pub async fn every(db: &mut Db<'_>) -> Result<Vec<Analyzer>, ServiceError> {
         }
     }
     Ok(out)
+}
+
+/// The key of a job's entry in the due index: `ACCOUNT/JOB-ID`.
+pub fn generation_due_key(account: &str, job_id: &str) -> String {
+    format!("{account}/{job_id}")
+}
+
+/// Takes a job's entry out of the due index; false if it was gone. The entry is what a
+/// cancel and the run contend for: whichever deletes it first decides the job's end (a
+/// concurrent delete waits for the first one's transaction and then finds nothing).
+pub async fn take_generation_due(
+    db: &mut Db<'_>,
+    account: &str,
+    job_id: &str,
+) -> Result<bool, ServiceError> {
+    let key = generation_due_key(account, job_id);
+    match db
+        .entities()
+        .delete(SYSTEM_ACCOUNT, GENERATION_DUE, &key)
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(rampart_store::StoreError::NotFound(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Every entity of `kind` in `account` under `path`.

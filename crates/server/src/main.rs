@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (embedded store by default; no other process needed).
-    Serve(config::ServeConfig),
+    Serve(Box<config::ServeConfig>),
     /// Work with IAM policy documents offline.
     #[command(subcommand)]
     Policy(policy_cli::PolicyCommand),
@@ -52,7 +52,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(config) => app::run(config),
+        Command::Serve(config) => app::run(*config),
         Command::Policy(cmd) => policy_cli::run(cmd),
         Command::Billing(cmd) => billing::report::run(cmd),
         Command::Audit(cmd) => audit_cli::run(cmd),

@@ -96,24 +96,51 @@ fn set_feature(
     }
 }
 
-/// Applies `Features` and the older `DataSources` of a create or update input.
-fn apply_features(
-    input: &Value,
-    features: &mut BTreeMap<String, Feature>,
-    now: DateTime<Utc>,
-) -> Result<(), GuardDutyError> {
-    let given = input
+/// The protection plans a detector can turn on or off (every feature but the foundational
+/// sources), in the order `GetDetector` lists them: AWS's `OrgFeature` values.
+pub(crate) fn plans() -> impl Iterator<Item = &'static str> {
+    FEATURES
+        .iter()
+        .map(|(name, _)| *name)
+        .filter(|name| !FOUNDATIONAL.contains(name))
+}
+
+/// Whether a stored feature is on.
+pub(crate) fn is_enabled(f: &Feature) -> bool {
+    f.status == "ENABLED"
+}
+
+/// The `Features` of a create or update input.
+fn features_in(input: &Value) -> &[Value] {
+    input
         .get("Features")
         .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+}
+
+/// Refuses `Features` that cannot be applied together (AWS's rule: `EKS_RUNTIME_MONITORING`
+/// and `RUNTIME_MONITORING` not both), before anything changes.
+pub(crate) fn check_features(input: &Value) -> Result<(), GuardDutyError> {
+    let given = features_in(input);
     let named = |n: &str| given.iter().any(|f| opt_str(f, "Name") == Some(n));
     if named("EKS_RUNTIME_MONITORING") && named("RUNTIME_MONITORING") {
         return Err(GuardDutyError::BadRequestException(
             "The request is rejected because both EKS_RUNTIME_MONITORING and RUNTIME_MONITORING are specified. Specify only one of them.".into(),
         ));
     }
-    for f in &given {
+    Ok(())
+}
+
+/// Applies `Features` and the older `DataSources` of a create or update input (of
+/// `CreateDetector`, `UpdateDetector` or, on each member's detector, `UpdateMemberDetectors`).
+pub(crate) fn apply_features(
+    input: &Value,
+    features: &mut BTreeMap<String, Feature>,
+    now: DateTime<Utc>,
+) -> Result<(), GuardDutyError> {
+    check_features(input)?;
+    for f in features_in(input) {
         let Some(name) = opt_str(f, "Name") else {
             continue;
         };
@@ -248,7 +275,7 @@ pub(crate) fn features_out(d: &Detector) -> Value {
         let on = if FOUNDATIONAL.contains(name) {
             d.doc.enabled
         } else {
-            f.status == "ENABLED"
+            is_enabled(f)
         };
         v.insert("Status".into(), json!(status(on)));
         if let Some(at) = f.updated_at {
@@ -269,12 +296,7 @@ pub(crate) fn features_out(d: &Detector) -> Value {
 
 /// The older `DataSources` view of the features.
 pub(crate) fn data_sources_out(d: &Detector) -> Value {
-    let on = |name: &str| {
-        d.doc
-            .features
-            .get(name)
-            .is_some_and(|f| f.status == "ENABLED")
-    };
+    let on = |name: &str| d.doc.features.get(name).is_some_and(is_enabled);
     let base = status(d.doc.enabled);
     json!({
         "CloudTrail": { "Status": base },
@@ -392,4 +414,62 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
         obj.insert("NextToken".into(), json!(n));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn plans_are_the_features_but_the_foundational_sources() {
+        let plans: Vec<&str> = plans().collect();
+        assert_eq!(plans.len(), FEATURES.len() - FOUNDATIONAL.len());
+        assert!(plans.contains(&"RUNTIME_MONITORING"));
+        assert!(!plans.contains(&"CLOUD_TRAIL"));
+    }
+
+    #[test]
+    fn both_runtime_plans_are_refused_and_change_nothing() {
+        let mut features = default_features(t());
+        let before = features.clone();
+        let input = json!({"Features": [
+            {"Name": "EKS_RUNTIME_MONITORING", "Status": "ENABLED"},
+            {"Name": "RUNTIME_MONITORING", "Status": "ENABLED"},
+        ]});
+        assert!(check_features(&input).is_err());
+        assert!(apply_features(&input, &mut features, t()).is_err());
+        assert_eq!(features, before);
+    }
+
+    #[test]
+    fn features_and_data_sources_both_apply() {
+        let mut features = default_features(t());
+        let input = json!({
+            "Features": [{"Name": "RDS_LOGIN_EVENTS", "Status": "DISABLED",
+                "AdditionalConfiguration": [{"Name": "EC2_AGENT_MANAGEMENT", "Status": "ENABLED"}]}],
+            "DataSources": {"S3Logs": {"Enable": false}},
+        });
+        assert!(check_features(&input).is_ok());
+        assert!(apply_features(&input, &mut features, t()).is_ok());
+        let status = |n: &str| {
+            features
+                .get(n)
+                .map(|f| f.status.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(status("RDS_LOGIN_EVENTS"), "DISABLED");
+        assert_eq!(status("S3_DATA_EVENTS"), "DISABLED");
+        assert_eq!(status("EKS_AUDIT_LOGS"), "ENABLED");
+        assert_eq!(
+            features
+                .get("RDS_LOGIN_EVENTS")
+                .and_then(|f| f.additional.get("EC2_AGENT_MANAGEMENT"))
+                .map(String::as_str),
+            Some("ENABLED")
+        );
+    }
 }

@@ -15,7 +15,7 @@
 //!   [`fetch`]: reading a list file from Rampart's S3 on the caller's behalf.
 //! - [`org`]: the organization's delegated administrator and auto-enable; [`members`]: the
 //!   administrator's members; [`invitations`]: members outside the organization;
-//!   [`relation`]: how they are stored. An administrator's
+//!   [`relation`]: how they are stored; [`orgstats`]: `GetOrganizationStatistics`. An administrator's
 //!   `ListFindings`/`GetFindings`/`GetFindingsStatistics`/`ArchiveFindings` cover its
 //!   enabled members' findings in its region ([`findings`]).
 //! - [`model`]: how detectors, findings and lists are stored.
@@ -39,6 +39,7 @@ pub mod lists;
 pub mod members;
 pub mod model;
 pub mod org;
+pub mod orgstats;
 pub mod relation;
 pub mod sigma;
 pub mod signins;
@@ -97,6 +98,8 @@ routes! {
         CreateMembers => Write, |i, c, d| members::create(i, c, d);
         GetMembers => Read, |i, c, d| members::get(i, c, d);
         GetMemberDetectors => Read, |i, c, d| members::detectors(i, c, d);
+        UpdateMemberDetectors => Write, |i, c, d| members::update_detectors(i, c, d);
+        GetOrganizationStatistics => Read, |i, c, d| orgstats::get(i, c, d);
         ListMembers => Read, |i, c, d| members::list(i, c, d);
         DeleteMembers => Write, |i, c, d| members::delete(i, c, d);
         DisassociateMembers => Write, |i, c, d| members::disassociate(i, c, d);
@@ -123,8 +126,6 @@ routes! {
         ListTrustedEntitySets, UpdateThreatEntitySet, UpdateTrustedEntitySet,
         CreatePublishingDestination, DeletePublishingDestination, DescribePublishingDestination,
         ListPublishingDestinations, UpdatePublishingDestination,
-        // Member detector updates, organization statistics.
-        GetOrganizationStatistics, UpdateMemberDetectors,
         // Malware protection, coverage, usage.
         CreateMalwareProtectionPlan, DeleteMalwareProtectionPlan, DescribeMalwareScans,
         GetMalwareProtectionPlan, GetMalwareScan, GetMalwareScanSettings,
@@ -152,6 +153,7 @@ async fn authorize(
         | Op::EnableOrganizationAdminAccount
         | Op::DisableOrganizationAdminAccount
         | Op::ListOrganizationAdminAccounts
+        | Op::GetOrganizationStatistics
         | Op::ListInvitations
         | Op::GetInvitationsCount
         | Op::DeclineInvitations

@@ -1,14 +1,16 @@
 //! Members, from the delegated administrator: `CreateMembers`, `GetMembers`, `ListMembers`,
-//! `DeleteMembers`, `DisassociateMembers`, `StartMonitoringMembers`, `StopMonitoringMembers`;
-//! and from a member: `GetAdministratorAccount`, `DisassociateFromAdministratorAccount`.
+//! `DeleteMembers`, `DisassociateMembers`, `StartMonitoringMembers`, `StopMonitoringMembers`,
+//! `GetMemberDetectors`, `UpdateMemberDetectors`; and from a member: `GetAdministratorAccount`,
+//! `DisassociateFromAdministratorAccount`.
 //!
 //! Organization accounts become members at once, enabled (GuardDuty is turned on in them);
-//! accounts outside the organization would need invitations, which are not built, and are
-//! returned unprocessed.
+//! accounts outside the organization are added `Created`, for an invitation
+//! ([`crate::invitations`]).
 
 use rampart_kit::{
     context::CallContext,
     db::Db,
+    entity,
     error::ServiceError,
     input::{opt_str, str_list},
     timestamp::ts,
@@ -334,6 +336,49 @@ pub async fn detectors(
         }
     }
     Ok(json!({ "MemberDataSourceConfigurations": configs, "UnprocessedAccounts": missing }))
+}
+
+/// `UpdateMemberDetectors`: the administrator sets the protection plans (`Features`, or the
+/// older `DataSources`) of its enabled members' detectors, as `UpdateDetector` sets its own
+/// (the same rules, checked before anything changes). Members not `Enabled`, organization
+/// members no longer in the organization and accounts that are not members come back
+/// unprocessed.
+pub async fn update_detectors(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    model::detector(
+        &mut db,
+        ctx,
+        opt_str(input, "DetectorId").unwrap_or_default(),
+    )
+    .await?;
+    detectors::check_features(input)?;
+    let (found, mut missing) = named(&mut db, ctx, &account_ids(input)?).await?;
+    let org = org_of(&mut db, &ctx.principal.account_id)
+        .await?
+        .map(|o| o.id);
+    for (_, m) in found {
+        let left_org = m.by_organization && org_of(&mut db, &m.account).await?.map(|o| o.id) != org;
+        if m.status != ENABLED || left_org {
+            missing.push(unprocessed(
+                &m.account,
+                "The request is rejected because the member account is not enabled (its relationship status is not Enabled).",
+            ));
+            continue;
+        }
+        let Some(mut d) = model::detector_in(&mut db, &m.account, &ctx.region).await? else {
+            missing.push(unprocessed(
+                &m.account,
+                "The request is rejected because the member account has no detector.",
+            ));
+            continue;
+        };
+        detectors::apply_features(input, &mut d.doc.features, ctx.now)?;
+        entity::save_doc(&mut db, d.entity, &d.doc, ctx.now).await?;
+    }
+    Ok(json!({ "UnprocessedAccounts": missing }))
 }
 
 /// `GetAdministratorAccount` (and the older `GetMasterAccount`, whose member is `Master`).

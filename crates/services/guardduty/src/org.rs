@@ -129,11 +129,21 @@ pub async fn administered(
     input: &Value,
 ) -> Result<(Detector, Org, AdminDoc), ServiceError> {
     let d = model::detector(db, ctx, opt_str(input, "DetectorId").unwrap_or_default()).await?;
+    let (org, a) = administered_org(db, ctx).await?;
+    Ok((d, org, a))
+}
+
+/// The organization the caller administers for GuardDuty in its region, and its
+/// administrator record; `BadRequestException` when the caller is not its administrator.
+pub async fn administered_org(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+) -> Result<(Org, AdminDoc), ServiceError> {
     let org = org_of(db, &ctx.principal.account_id).await?;
     if let Some(org) = org {
         if let Some((_, a)) = relation::org_admin(db, &org.management, &ctx.region).await? {
             if a.admin == ctx.principal.account_id {
-                return Ok((d, org, a));
+                return Ok((org, a));
             }
         }
     }

@@ -41,9 +41,6 @@ use crate::{
     shield::limiter::AddressLimiter,
 };
 
-/// The most a connection's read buffer holds.
-const READ_BUFFER: usize = 64 * 1024;
-
 /// Connection limits applied to every client.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnLimits {
@@ -71,9 +68,6 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
-        // hyper's read buffer grows to about 400 KiB under a fast upload; 64 KiB still holds
-        // any request head AWS accepts (8 KiB) and keeps 16 uploads' buffers to 1 MiB.
-        .max_buf_size(READ_BUFFER)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);

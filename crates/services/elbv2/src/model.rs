@@ -12,9 +12,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use rampart_kit::{db::Db, entity};
+use rampart_kit::db::Db;
+
+pub use rampart_kit::entity::{list_all, load, Loaded};
 use rampart_store::Entity;
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ElbError, ElbResult};
@@ -163,22 +165,6 @@ pub struct RuleDoc {
     pub tags: BTreeMap<String, String>,
 }
 
-/// A stored resource with its typed document.
-#[derive(Debug, Clone)]
-pub struct Loaded<T> {
-    /// The entity.
-    pub entity: Entity,
-    /// Its document.
-    pub doc: T,
-}
-
-impl<T> Loaded<T> {
-    /// Its ARN.
-    pub fn arn(&self) -> &str {
-        &self.entity.arn
-    }
-}
-
 /// A new random resource id (16 hex digits, as AWS's).
 pub fn new_id() -> String {
     uuid::Uuid::new_v4()
@@ -233,43 +219,6 @@ pub fn new_entity(
         created_at: now,
         updated_at: now,
         doc: String::new(),
-    }
-}
-
-/// Loads the entity of `kind` under `key` with its document.
-pub async fn load<T: DeserializeOwned + Default>(
-    db: &mut Db<'_>,
-    account: &str,
-    kind: &str,
-    key: &str,
-) -> ElbResult<Option<Loaded<T>>> {
-    Ok(entity::load_doc::<T>(db, account, kind, key)
-        .await?
-        .map(|(entity, doc)| Loaded { entity, doc }))
-}
-
-/// Every entity of `kind` under `path`, in key order.
-pub async fn list_all<T: DeserializeOwned + Default>(
-    db: &mut Db<'_>,
-    account: &str,
-    kind: &str,
-    path: &str,
-) -> ElbResult<Vec<Loaded<T>>> {
-    let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = db
-            .entities()
-            .list(account, kind, path, after.as_deref(), 500)
-            .await?;
-        for e in page.items {
-            after = Some(e.name_key.clone());
-            let doc = entity::read_doc::<T>(&e)?;
-            out.push(Loaded { entity: e, doc });
-        }
-        if !page.truncated {
-            return Ok(out);
-        }
     }
 }
 

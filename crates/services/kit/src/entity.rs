@@ -79,6 +79,59 @@ pub async fn load_doc<T: DeserializeOwned + Default>(
     }
 }
 
+/// A stored resource with its typed document.
+#[derive(Debug, Clone)]
+pub struct Loaded<T> {
+    /// The entity.
+    pub entity: Entity,
+    /// Its document.
+    pub doc: T,
+}
+
+impl<T> Loaded<T> {
+    /// Its ARN.
+    pub fn arn(&self) -> &str {
+        &self.entity.arn
+    }
+}
+
+/// The entity of `kind` under `key` in `account` with its typed document, if any.
+pub async fn load<T: DeserializeOwned + Default>(
+    db: &mut Db<'_>,
+    account: &str,
+    kind: &str,
+    key: &str,
+) -> Result<Option<Loaded<T>>, ServiceError> {
+    Ok(load_doc::<T>(db, account, kind, key)
+        .await?
+        .map(|(entity, doc)| Loaded { entity, doc }))
+}
+
+/// Every entity of `kind` under `path` in `account`, in key order, with its typed document.
+pub async fn list_all<T: DeserializeOwned + Default>(
+    db: &mut Db<'_>,
+    account: &str,
+    kind: &str,
+    path: &str,
+) -> Result<Vec<Loaded<T>>, ServiceError> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = db
+            .entities()
+            .list(account, kind, path, after.as_deref(), 500)
+            .await?;
+        for e in page.items {
+            after = Some(e.name_key.clone());
+            let doc = read_doc::<T>(&e)?;
+            out.push(Loaded { entity: e, doc });
+        }
+        if !page.truncated {
+            return Ok(out);
+        }
+    }
+}
+
 /// Bumps the authorization epoch inside the write transaction of a permission change, so that
 /// cached authorization inputs are refreshed on the next request.
 pub async fn bump(db: &mut Db<'_>) -> Result<(), ServiceError> {

@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rampart_kit::{db::Db, entity};
+
+pub use rampart_kit::entity::{list_all, load, Loaded};
 use rampart_store::Entity;
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::error::{ShieldError, ShieldResult};
@@ -88,15 +90,6 @@ pub struct GroupDoc {
     pub tags: BTreeMap<String, String>,
 }
 
-/// A stored resource with its typed document.
-#[derive(Debug, Clone)]
-pub struct Loaded<T> {
-    /// The entity.
-    pub entity: Entity,
-    /// Its document.
-    pub doc: T,
-}
-
 /// The ARN of a Shield resource (`arn:aws:shield::ACCOUNT:KIND/ID`).
 pub fn arn(account: &str, kind: &str, id: &str) -> String {
     format!("arn:aws:shield::{account}:{kind}/{id}")
@@ -122,43 +115,6 @@ pub fn new_entity(
         created_at: now,
         updated_at: now,
         doc: String::new(),
-    }
-}
-
-/// Loads the entity of `kind` under `key`.
-pub async fn load<T: DeserializeOwned + Default>(
-    db: &mut Db<'_>,
-    account: &str,
-    kind: &str,
-    key: &str,
-) -> ShieldResult<Option<Loaded<T>>> {
-    Ok(entity::load_doc::<T>(db, account, kind, key)
-        .await?
-        .map(|(entity, doc)| Loaded { entity, doc }))
-}
-
-/// Every entity of `kind` under `path`, in key order.
-pub async fn list_all<T: DeserializeOwned + Default>(
-    db: &mut Db<'_>,
-    account: &str,
-    kind: &str,
-    path: &str,
-) -> ShieldResult<Vec<Loaded<T>>> {
-    let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = db
-            .entities()
-            .list(account, kind, path, after.as_deref(), 500)
-            .await?;
-        for e in page.items {
-            after = Some(e.name_key.clone());
-            let doc = entity::read_doc::<T>(&e)?;
-            out.push(Loaded { entity: e, doc });
-        }
-        if !page.truncated {
-            return Ok(out);
-        }
     }
 }
 
@@ -188,7 +144,7 @@ pub async fn protections(
     db: &mut Db<'_>,
     account: &str,
 ) -> ShieldResult<Vec<Loaded<ProtectionDoc>>> {
-    list_all(db, account, PROTECTION, "/").await
+    Ok(list_all(db, account, PROTECTION, "/").await?)
 }
 
 /// The protection of `resource`, if any.

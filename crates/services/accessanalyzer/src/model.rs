@@ -209,27 +209,7 @@ pub async fn take_generation_due(
     }
 }
 
-/// Every entity of `kind` in `account` under `path`.
-pub async fn all(
-    db: &mut Db<'_>,
-    account: &str,
-    kind: &str,
-    path: &str,
-) -> Result<Vec<Entity>, ServiceError> {
-    let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = db
-            .entities()
-            .list(account, kind, path, after.as_deref(), 500)
-            .await?;
-        after = page.items.last().map(|e| e.name_key.clone());
-        out.extend(page.items);
-        if !page.truncated {
-            return Ok(out);
-        }
-    }
-}
+pub use rampart_kit::entity::all;
 
 /// Stores a new analyzer and its index entry.
 pub async fn insert(

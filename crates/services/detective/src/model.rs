@@ -179,27 +179,7 @@ pub struct InvitationDoc {
     pub graph_id: String,
 }
 
-/// Every entity of `kind` in `account` under `path`.
-pub async fn all(
-    db: &mut Db<'_>,
-    account: &str,
-    kind: &str,
-    path: &str,
-) -> Result<Vec<Entity>, ServiceError> {
-    let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = db
-            .entities()
-            .list(account, kind, path, after.as_deref(), 500)
-            .await?;
-        after = page.items.last().map(|e| e.name_key.clone());
-        out.extend(page.items);
-        if !page.truncated {
-            return Ok(out);
-        }
-    }
-}
+pub use rampart_kit::entity::all;
 
 /// An investigation's document.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

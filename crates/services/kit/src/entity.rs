@@ -107,6 +107,28 @@ pub async fn load<T: DeserializeOwned + Default>(
         .map(|(entity, doc)| Loaded { entity, doc }))
 }
 
+/// Every entity of `kind` under `path` in `account`, in key order.
+pub async fn all(
+    db: &mut Db<'_>,
+    account: &str,
+    kind: &str,
+    path: &str,
+) -> Result<Vec<Entity>, ServiceError> {
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = db
+            .entities()
+            .list(account, kind, path, after.as_deref(), 500)
+            .await?;
+        after = page.items.last().map(|e| e.name_key.clone());
+        out.extend(page.items);
+        if !page.truncated {
+            return Ok(out);
+        }
+    }
+}
+
 /// Every entity of `kind` under `path` in `account`, in key order, with its typed document.
 pub async fn list_all<T: DeserializeOwned + Default>(
     db: &mut Db<'_>,

@@ -109,6 +109,33 @@ pub(crate) async fn findings_of(
     Ok(out)
 }
 
+/// An active finding, first seen `now`, of `access` on resource `r` (at `arn`).
+pub(crate) fn active_finding(
+    id: String,
+    arn: &str,
+    r: &Resource,
+    access: &Access,
+    now: DateTime<Utc>,
+) -> FindingDoc {
+    FindingDoc {
+        id,
+        resource: arn.to_string(),
+        resource_type: r.rtype.to_string(),
+        owner: r.owner.clone(),
+        principal: access.principal.clone(),
+        action: access.actions.iter().cloned().collect(),
+        condition: access.condition.clone(),
+        is_public: access.is_public,
+        sources: access.sources.iter().cloned().collect(),
+        status: ACTIVE.into(),
+        created: now,
+        analyzed: now,
+        updated: now,
+        finding_type: None,
+        details: None,
+    }
+}
+
 /// Brings analyzer `a`'s findings and analysed resource for `arn` in line with what the
 /// resource grants now (`None`: it no longer exists). `zone` is `a`'s.
 pub async fn reconcile(
@@ -126,23 +153,7 @@ pub async fn reconcile(
         let Some(r) = found else { break };
         let id = finding_id(a.arn(), arn, access);
         kept.insert(id.clone());
-        let mut doc = FindingDoc {
-            id: id.clone(),
-            resource: arn.to_string(),
-            resource_type: r.rtype.to_string(),
-            owner: r.owner.clone(),
-            principal: access.principal.clone(),
-            action: access.actions.iter().cloned().collect(),
-            condition: access.condition.clone(),
-            is_public: access.is_public,
-            sources: access.sources.iter().cloned().collect(),
-            status: ACTIVE.into(),
-            created: now,
-            analyzed: now,
-            updated: now,
-            finding_type: None,
-            details: None,
-        };
+        let mut doc = active_finding(id.clone(), arn, r, access, now);
         match existing.iter_mut().find(|(_, d)| d.id == id) {
             Some((e, old)) => {
                 let same = old.action == doc.action

@@ -88,23 +88,13 @@ pub fn compare(
     for access in accesses {
         let id = engine::finding_id(a.arn(), &r.arn, access);
         seen.push(id.clone());
-        let mut doc = FindingDoc {
-            id: engine::digest_id(&format!("{preview_id}\n{id}")),
-            resource: r.arn.clone(),
-            resource_type: r.rtype.to_string(),
-            owner: r.owner.clone(),
-            principal: access.principal.clone(),
-            action: access.actions.iter().cloned().collect(),
-            condition: access.condition.clone(),
-            is_public: access.is_public,
-            sources: access.sources.iter().cloned().collect(),
-            status: ACTIVE.into(),
-            created: now,
-            analyzed: now,
-            updated: now,
-            finding_type: None,
-            details: None,
-        };
+        let mut doc = engine::active_finding(
+            engine::digest_id(&format!("{preview_id}\n{id}")),
+            &r.arn,
+            r,
+            access,
+            now,
+        );
         let old = existing.iter().find(|f| f.id == id);
         doc.status = match old {
             Some(f) if f.status != RESOLVED => f.status.clone(),

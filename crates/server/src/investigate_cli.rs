@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use rampart_services::{
     detective::{
-        activity::{self, Principal},
+        activity::{self, TrailPrincipal},
         geo::{Geo, Locate},
         indicators::{self, Evidence},
         run, timeline,
@@ -72,7 +72,7 @@ pub fn parse_since(text: &str) -> Option<Duration> {
 }
 
 async fn report(args: &InvestigateArgs) -> anyhow::Result<()> {
-    let principal = Principal::of_arn(&args.principal).with_context(|| {
+    let principal = TrailPrincipal::of_arn(&args.principal).with_context(|| {
         format!(
             "{} is not an IAM user or role ARN (arn:aws:iam::ACCOUNT:user/NAME or role/NAME)",
             args.principal

@@ -6,13 +6,13 @@
 //! `RESOURCE_NOT_FOUND_ERROR`.
 
 use chrono::{DateTime, Utc};
-use rampart_kit::{db::Db, entity, error::ServiceError};
+use rampart_kit::{db::Db, entity, error::ServiceError, trail_principal::TrailPrincipal};
 use rampart_store::{Lease, LookupQuery, Store, MAX_PAGE};
 
 use crate::{
     generations::{JobDoc, IN_PROGRESS},
     model,
-    policygen::{self, Actions, Principal},
+    policygen::{self, Actions},
 };
 
 /// Most audit records one generation reads.
@@ -118,7 +118,7 @@ fn complete(doc: &mut JobDoc, outcome: Outcome, now: DateTime<Utc>) {
 
 /// Reads the job's window of its account's audit trail.
 async fn read_trail(store: &Store, account: &str, doc: &JobDoc) -> Result<Outcome, ServiceError> {
-    let Some(principal) = Principal::of_arn(&doc.principal_arn) else {
+    let Some(principal) = TrailPrincipal::of_arn(&doc.principal_arn) else {
         return Ok(Err(("SERVICE_ERROR".into(), "Invalid principalArn".into())));
     };
     if !principal_exists(store, account, &doc.principal_arn).await? {

@@ -7,7 +7,10 @@
 //! come waits for it. The `trails` and `accessRole` given are recorded and echoed, not read.
 
 use chrono::{DateTime, Duration, Utc};
-use rampart_kit::{context::CallContext, db::Db, entity, input::opt_str, page, timestamp::ts};
+use rampart_kit::{
+    context::CallContext, db::Db, entity, input::opt_str, page, timestamp::ts,
+    trail_principal::TrailPrincipal,
+};
 use rampart_store::Entity;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -16,7 +19,7 @@ use crate::{
     analyzers::max_results,
     error::{invalid, AaResult, AnalyzerError},
     model,
-    policygen::{self, Actions, Principal},
+    policygen::{self, Actions},
 };
 
 /// How far back the window reaches when `cloudTrailDetails` is absent, and the longest window
@@ -76,7 +79,7 @@ fn request(input: &Value, ctx: &CallContext) -> AaResult<(String, DateTime<Utc>,
         .pointer("/policyGenerationDetails/principalArn")
         .and_then(Value::as_str)
         .ok_or_else(|| invalid("policyGenerationDetails.principalArn is required"))?;
-    Principal::of_arn(arn).ok_or_else(|| invalid(format!("Invalid principalArn: {arn}")))?;
+    TrailPrincipal::of_arn(arn).ok_or_else(|| invalid(format!("Invalid principalArn: {arn}")))?;
     let account = &ctx.principal.account_id;
     if arn.split(':').nth(4) != Some(account.as_str()) {
         return Err(invalid(format!(

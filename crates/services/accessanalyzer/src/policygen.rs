@@ -10,61 +10,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rampart_kit::trail_principal::TrailPrincipal;
 use serde_json::{json, Value};
 
 /// The actions called, by service prefix, each sorted.
 pub type Actions = BTreeMap<String, BTreeSet<String>>;
 
-/// How the records of one principal are recognised.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    /// An IAM user: `userIdentity.arn` is exactly this ARN.
-    User(String),
-    /// An IAM role: `userIdentity.arn` starts with this assumed-role prefix (ending in `/`).
-    RoleSessions(String),
-}
-
-impl Principal {
-    /// The principal named by a role's or user's IAM ARN; `None` for anything else.
-    pub fn of_arn(arn: &str) -> Option<Principal> {
-        let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(res)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return None;
-        };
-        if account.is_empty() {
-            return None;
-        }
-        let name = res.rsplit('/').next().filter(|n| !n.is_empty())?;
-        if res.starts_with("role/") {
-            Some(Principal::RoleSessions(format!(
-                "arn:{partition}:sts::{account}:assumed-role/{name}/"
-            )))
-        } else if res.starts_with("user/") {
-            Some(Principal::User(arn.to_string()))
-        } else {
-            None
-        }
-    }
-
-    /// Whether a record made by `caller` (its `userIdentity.arn`) is this principal's.
-    pub fn made(&self, caller: &str) -> bool {
-        match self {
-            Principal::User(arn) => caller == arn,
-            Principal::RoleSessions(prefix) => caller.starts_with(prefix.as_str()),
-        }
-    }
-}
-
 /// Adds the action of one CloudTrail record (`event_json`) to `into` when the principal made
 /// it and it succeeded.
-pub fn note(into: &mut Actions, principal: &Principal, event_json: &str) {
+pub fn note(into: &mut Actions, principal: &TrailPrincipal, event_json: &str) {
     let Ok(event) = serde_json::from_str::<Value>(event_json) else {
         return;
     };
@@ -135,7 +89,7 @@ mod tests {
 
     #[test]
     fn a_roles_successful_calls_become_one_statement_per_service() {
-        let role = Principal::of_arn("arn:aws:iam::111122223333:role/app/Worker");
+        let role = TrailPrincipal::of_arn("arn:aws:iam::111122223333:role/app/Worker");
         let Some(role) = role else {
             panic!("a role ARN");
         };
@@ -170,23 +124,5 @@ mod tests {
             ])
         );
         assert!(Policy::parse(&doc.to_string(), PolicyKind::Identity).is_ok());
-    }
-
-    #[test]
-    fn users_match_exactly_and_other_arns_name_no_principal() {
-        let user = Principal::of_arn("arn:aws:iam::111122223333:user/alice");
-        assert_eq!(
-            user,
-            Some(Principal::User(
-                "arn:aws:iam::111122223333:user/alice".into()
-            ))
-        );
-        let Some(user) = user else {
-            panic!("a user ARN");
-        };
-        assert!(!user.made("arn:aws:iam::111122223333:user/alice2"));
-        assert_eq!(Principal::of_arn("arn:aws:iam::111122223333:group/g"), None);
-        assert_eq!(Principal::of_arn("arn:aws:s3:::bucket"), None);
-        assert_eq!(Principal::of_arn("nonsense"), None);
     }
 }

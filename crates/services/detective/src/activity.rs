@@ -22,85 +22,7 @@ pub const MAX_RECORDS: usize = 50_000;
 /// How far back before the window the baseline reaches.
 pub const HISTORY_DAYS: i64 = 90;
 
-/// How one principal's records are recognised.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    /// An IAM user: `userIdentity.arn` is exactly this ARN.
-    User {
-        /// The user's ARN.
-        arn: String,
-        /// The user's name.
-        name: String,
-    },
-    /// An IAM role: `userIdentity.arn` starts with this assumed-role prefix (ending in `/`).
-    Role {
-        /// The assumed-role prefix of its sessions.
-        prefix: String,
-        /// The role's name.
-        name: String,
-    },
-}
-
-impl Principal {
-    /// The principal an IAM user or role ARN names; `None` for anything else.
-    pub fn of_arn(arn: &str) -> Option<Principal> {
-        let mut parts = arn.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some("iam"), Some(""), Some(account), Some(res)) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return None;
-        };
-        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let name = res
-            .rsplit('/')
-            .next()
-            .filter(|n| !n.is_empty())?
-            .to_string();
-        if res.starts_with("role/") {
-            Some(Principal::Role {
-                prefix: format!("arn:{partition}:sts::{account}:assumed-role/{name}/"),
-                name,
-            })
-        } else if res.starts_with("user/") {
-            Some(Principal::User {
-                arn: arn.to_string(),
-                name,
-            })
-        } else {
-            None
-        }
-    }
-
-    /// `IAM_USER` or `IAM_ROLE`.
-    pub fn entity_type(&self) -> &'static str {
-        match self {
-            Principal::User { .. } => "IAM_USER",
-            Principal::Role { .. } => "IAM_ROLE",
-        }
-    }
-
-    /// The user's or role's name.
-    pub fn name(&self) -> &str {
-        match self {
-            Principal::User { name, .. } | Principal::Role { name, .. } => name,
-        }
-    }
-
-    /// Whether a record made by `caller` (its `userIdentity.arn`) is this principal's.
-    pub fn made(&self, caller: &str) -> bool {
-        match self {
-            Principal::User { arn, .. } => caller == arn,
-            Principal::Role { prefix, .. } => caller.starts_with(prefix.as_str()),
-        }
-    }
-}
+pub use rampart_kit::trail_principal::TrailPrincipal;
 
 /// One call, as the indicators and the timeline read it.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,7 +137,7 @@ async fn scan(
 pub async fn read(
     store: &Store,
     account: &str,
-    principal: &Principal,
+    principal: &TrailPrincipal,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<Activity, StoreError> {
@@ -241,27 +163,4 @@ pub async fn read(
     activity.account = all;
     activity.complete = window_done && history_done;
     Ok(activity)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn users_and_roles_are_recognised_by_their_arns() {
-        let user = Principal::of_arn("arn:aws:iam::111111111111:user/dev/alice");
-        let Some(user) = user else { panic!("a user") };
-        assert_eq!(user.entity_type(), "IAM_USER");
-        assert_eq!(user.name(), "alice");
-        assert!(user.made("arn:aws:iam::111111111111:user/dev/alice"));
-        assert!(!user.made("arn:aws:iam::111111111111:user/dev/alice2"));
-        let role = Principal::of_arn("arn:aws:iam::111111111111:role/ops");
-        let Some(role) = role else { panic!("a role") };
-        assert_eq!(role.entity_type(), "IAM_ROLE");
-        assert!(role.made("arn:aws:sts::111111111111:assumed-role/ops/s1"));
-        assert!(!role.made("arn:aws:sts::111111111111:assumed-role/ops2/s1"));
-        assert_eq!(Principal::of_arn("arn:aws:iam::111111111111:group/g"), None);
-        assert_eq!(Principal::of_arn("arn:aws:s3:::bucket"), None);
-        assert_eq!(Principal::of_arn("arn:aws:iam::1:user/a"), None);
-    }
 }

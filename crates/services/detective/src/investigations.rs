@@ -22,7 +22,7 @@ use rampart_store::Entity;
 use serde_json::{json, Value};
 
 use crate::{
-    activity::Principal,
+    activity::TrailPrincipal,
     error::DetectiveError,
     members,
     model::{self, Graph, InvestigationDoc},
@@ -55,7 +55,7 @@ pub async fn start(
 ) -> Result<Value, ServiceError> {
     let g = model::own_graph(&mut db, ctx, opt_str(input, "GraphArn").unwrap_or_default()).await?;
     let arn = opt_str(input, "EntityArn").unwrap_or_default();
-    let principal = Principal::of_arn(arn).ok_or_else(|| {
+    let principal = TrailPrincipal::of_arn(arn).ok_or_else(|| {
         DetectiveError::invalid(format!("The entity {arn} is not an IAM user or role."))
     })?;
     let account = arn.split(':').nth(4).unwrap_or_default();

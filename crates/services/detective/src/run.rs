@@ -9,7 +9,7 @@ use rampart_store::Store;
 use serde_json::Value;
 
 use crate::{
-    activity::{self, Principal},
+    activity::{self, TrailPrincipal},
     geo::Locate,
     indicators::{self, Evidence, Indicator, RelatedFinding},
     investigations::{FAILED, SUCCESSFUL},
@@ -67,14 +67,14 @@ fn finding_time(v: &Value, pointer: &str) -> Option<DateTime<Utc>> {
 /// The finding as a related finding, if it is on `principal` and active in the window.
 fn related(
     f: &Value,
-    principal: &Principal,
+    principal: &TrailPrincipal,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Option<RelatedFinding> {
     let text = |p: &str| f.pointer(p).and_then(Value::as_str);
     let user_type = match principal {
-        Principal::User { .. } => "IAMUser",
-        Principal::Role { .. } => "AssumedRole",
+        TrailPrincipal::User { .. } => "IAMUser",
+        TrailPrincipal::Role { .. } => "AssumedRole",
     };
     if text("/Resource/AccessKeyDetails/UserName") != Some(principal.name())
         || text("/Resource/AccessKeyDetails/UserType") != Some(user_type)
@@ -108,7 +108,7 @@ fn related(
 pub async fn guardduty(
     db: &mut Db<'_>,
     account: &str,
-    principal: &Principal,
+    principal: &TrailPrincipal,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Result<(IpList, Vec<RelatedFinding>), ServiceError> {
@@ -143,7 +143,7 @@ pub async fn compute(
     else {
         return Ok(None);
     };
-    let Some(principal) = Principal::of_arn(&doc.entity_arn) else {
+    let Some(principal) = TrailPrincipal::of_arn(&doc.entity_arn) else {
         return Ok(Some(failed()));
     };
     let account = doc
@@ -234,9 +234,9 @@ mod tests {
                     "RemoteIpDetails": {"IpAddressV4": "10.0.0.1"}}}
             }
         });
-        let alice = Principal::of_arn("arn:aws:iam::111111111111:user/alice").unwrap();
-        let bob = Principal::of_arn("arn:aws:iam::111111111111:user/bob").unwrap();
-        let role = Principal::of_arn("arn:aws:iam::111111111111:role/alice").unwrap();
+        let alice = TrailPrincipal::of_arn("arn:aws:iam::111111111111:user/alice").unwrap();
+        let bob = TrailPrincipal::of_arn("arn:aws:iam::111111111111:user/bob").unwrap();
+        let role = TrailPrincipal::of_arn("arn:aws:iam::111111111111:role/alice").unwrap();
         let got = related(&finding, &alice, t(9), t(12)).unwrap();
         assert_eq!(got.ip.as_deref(), Some("10.0.0.1"));
         assert_eq!(got.api.as_deref(), Some("StopLogging"));

@@ -26,6 +26,7 @@ pub mod principal;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 pub mod timestamp;
+pub mod trail_principal;
 
 pub use authorizer::{Authorizer, AuthzError};
 pub use authz::{

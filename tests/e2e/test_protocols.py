@@ -27,7 +27,7 @@ CALLS = [
      "wafv2.amazonaws.com"),
     (["shield", "describe-drt-access"], "DescribeDRTAccess", "shield.amazonaws.com"),
     (["events", "list-archives"], "ListArchives", "events.amazonaws.com"),
-    (["elbv2", "describe-ssl-policies"], "DescribeSSLPolicies",
+    (["elbv2", "describe-trust-stores"], "DescribeTrustStores",
      "elasticloadbalancing.amazonaws.com"),
     (["acm", "list-certificates"], "ListCertificates", "acm.amazonaws.com"),
     (["acm-pca", "list-certificate-authorities"], "ListCertificateAuthorities",

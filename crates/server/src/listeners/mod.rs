@@ -1,7 +1,8 @@
 //! The load balancers' listeners: each stored ELB listener really listens on the listener
 //! address (`--listener-address`, default 127.0.0.1) at its port and proxies HTTP/1.1 to its
 //! targets ([`proxy`]), through its load balancer's web ACL when one is associated, with the
-//! target groups' health checks running alongside ([`health`]). Shield Standard's limits
+//! target groups' health checks running alongside ([`health`]); HTTPS listeners terminate TLS
+//! with their certificates and security policy first ([`tls`]). Shield Standard's limits
 //! (`crate::shield`) guard each port's connections and requests.
 //!
 //! A node job watches ELB's configuration generation every half second: on a change it reads
@@ -11,6 +12,7 @@
 
 pub mod health;
 pub mod proxy;
+pub mod tls;
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -26,6 +28,7 @@ use rampart_services::{
     },
     wafv2::engine::{rate::RateCounters, WebAcl},
 };
+use tokio_rustls::rustls::ServerConfig;
 
 use crate::{
     app::App,
@@ -41,6 +44,8 @@ pub struct PortConfig {
     pub listener: ListenerSpec,
     /// Its load balancer's web ACL, compiled.
     pub web_acl: Option<Arc<WebAcl>>,
+    /// For an HTTPS listener, its TLS configuration.
+    pub tls: Option<Arc<ServerConfig>>,
     /// Every target group, by ARN.
     pub groups: Arc<BTreeMap<String, TargetGroupSpec>>,
 }
@@ -142,7 +147,19 @@ impl Job for Listeners {
                     acls.insert(l.load_balancer_arn.clone(), acl.map(Arc::new));
                 }
             }
-            self.apply(app, &mut state, snapshot, &acls);
+            let mut tls = HashMap::new();
+            for l in &snapshot.listeners {
+                let Some(spec) = &l.tls else { continue };
+                match tls::server_config(&app.store, &l.account, spec).await {
+                    Ok(config) => {
+                        tls.insert(l.arn.clone(), config);
+                    }
+                    Err(err) => {
+                        tracing::warn!(listener = %l.arn, error = %err, "HTTPS listener not served: its TLS configuration does not load");
+                    }
+                }
+            }
+            self.apply(app, &mut state, snapshot, &acls, &tls);
             state.generation = Some(generation);
             Ok(())
         })
@@ -184,10 +201,14 @@ impl Listeners {
         state: &mut State,
         snapshot: Snapshot,
         acls: &HashMap<String, Option<Arc<WebAcl>>>,
+        tls: &HashMap<String, Arc<ServerConfig>>,
     ) {
         let groups = Arc::new(snapshot.target_groups.clone());
         let mut wanted: BTreeMap<u16, ListenerSpec> = BTreeMap::new();
         for l in snapshot.listeners.iter() {
+            if l.tls.is_some() && !tls.contains_key(&l.arn) {
+                continue;
+            }
             if wanted.contains_key(&l.port) {
                 tracing::warn!(port = l.port, listener = %l.arn, "two listeners on one port: the second is not served");
                 continue;
@@ -200,6 +221,7 @@ impl Listeners {
         for (port, listener) in wanted {
             let config = Arc::new(PortConfig {
                 web_acl: acls.get(&listener.load_balancer_arn).cloned().flatten(),
+                tls: tls.get(&listener.arn).cloned(),
                 listener,
                 groups: groups.clone(),
             });

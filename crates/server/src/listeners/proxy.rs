@@ -22,10 +22,11 @@ use rampart_services::{
     wafv2::engine::{self, fields::INSPECTION_LIMIT},
 };
 use tokio_io_timeout::TimeoutStream;
+use tokio_rustls::TlsAcceptor;
 
 use super::{PortConfig, Shared};
 use crate::{
-    conn_table::ConnTable,
+    conn_table::{ConnState, ConnTable},
     http_server::{run_connection, Closed, ConnLimits, InFlight, Watched},
     shield::Guard,
 };
@@ -47,6 +48,13 @@ const HOP: [&str; 8] = [
 ];
 
 type Reply = Response<Full<Bytes>>;
+
+/// Where a forwarded request came in: the client, the listener's port and its scheme.
+struct Origin {
+    peer: SocketAddr,
+    port: u16,
+    scheme: &'static str,
+}
 
 /// What a port's connections share besides its configuration.
 pub struct Port {
@@ -111,36 +119,32 @@ pub async fn serve(listener: tokio::net::TcpListener, port: Arc<Port>) {
         let mut timed = TimeoutStream::new(stream);
         timed.set_read_timeout(Some(port.limits.idle_timeout));
         timed.set_write_timeout(Some(port.limits.idle_timeout));
-        let state = ticket.state.clone();
-        let io = TokioIo::new(Watched {
+        let watched = Watched {
             inner: Box::pin(timed),
-            state: state.clone(),
-        });
-        let service_port = port.clone();
-        let service = hyper::service::service_fn(move |req| {
-            let port = service_port.clone();
-            let counted = InFlight::start(state.clone());
-            async move {
-                let reply = answer(req, peer, &port).await;
-                drop(counted);
-                Ok::<_, Infallible>(reply)
-            }
-        });
-        let conn = builder.serve_connection(io, service);
+            state: ticket.state.clone(),
+        };
+        let tls = port.config.read().ok().and_then(|c| c.tls.clone());
         let port = port.clone();
+        let builder = builder.clone();
         tokio::spawn(async move {
             let state = ticket.state.clone();
-            match run_connection(conn, &state, port.limits).await {
-                Closed::Done(Err(err)) if err.is_timeout() => {
-                    port.observe(Vector::Slowloris, Some(peer.ip()));
+            match tls {
+                None => {
+                    serve_one(&builder, TokioIo::new(watched), peer, &port, &state, false).await
                 }
-                Closed::Done(Err(err)) => {
-                    tracing::debug!(error = %err, %peer, "listener connection closed with error");
+                Some(config) => {
+                    // The handshake counts against the header timeout, as the header does.
+                    let handshake = TlsAcceptor::from(config).accept(watched);
+                    match tokio::time::timeout(port.limits.header_timeout, handshake).await {
+                        Ok(Ok(tls)) => {
+                            serve_one(&builder, TokioIo::new(tls), peer, &port, &state, true).await
+                        }
+                        Ok(Err(err)) => {
+                            tracing::debug!(error = %err, %peer, "listener TLS handshake failed");
+                        }
+                        Err(_) => port.observe(Vector::Slowloris, Some(peer.ip())),
+                    }
                 }
-                Closed::NoFirstByte | Closed::NoHeader => {
-                    port.observe(Vector::Slowloris, Some(peer.ip()));
-                }
-                Closed::Done(Ok(())) | Closed::Shed => {}
             }
             drop(ticket);
             drop(address_ticket);
@@ -148,9 +152,47 @@ pub async fn serve(listener: tokio::net::TcpListener, port: Arc<Port>) {
     }
 }
 
+/// Serves one connection's requests (`secure`: over TLS) until it closes, noting the slow
+/// clients Shield watches for.
+async fn serve_one<I>(
+    builder: &hyper::server::conn::http1::Builder,
+    io: I,
+    peer: SocketAddr,
+    port: &Arc<Port>,
+    state: &Arc<ConnState>,
+    secure: bool,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let service_port = port.clone();
+    let service_state = state.clone();
+    let service = hyper::service::service_fn(move |req| {
+        let port = service_port.clone();
+        let counted = InFlight::start(service_state.clone());
+        async move {
+            let reply = answer(req, peer, &port, secure).await;
+            drop(counted);
+            Ok::<_, Infallible>(reply)
+        }
+    });
+    let conn = builder.serve_connection(io, service);
+    match run_connection(conn, state, port.limits).await {
+        Closed::Done(Err(err)) if err.is_timeout() => {
+            port.observe(Vector::Slowloris, Some(peer.ip()));
+        }
+        Closed::Done(Err(err)) => {
+            tracing::debug!(error = %err, %peer, "listener connection closed with error");
+        }
+        Closed::NoFirstByte | Closed::NoHeader => {
+            port.observe(Vector::Slowloris, Some(peer.ip()));
+        }
+        Closed::Done(Ok(())) | Closed::Shed => {}
+    }
+}
+
 /// One request: the per-address rate first, then the body within the body timeout, then the
 /// listener's handling.
-async fn answer(req: Request<Incoming>, peer: SocketAddr, port: &Port) -> Reply {
+async fn answer(req: Request<Incoming>, peer: SocketAddr, port: &Port, secure: bool) -> Reply {
     if !port.shield.listeners.request(peer.ip()) {
         port.observe(Vector::RequestFlood, Some(peer.ip()));
         return plain(StatusCode::TOO_MANY_REQUESTS, "429 Too Many Requests");
@@ -183,7 +225,7 @@ async fn answer(req: Request<Incoming>, peer: SocketAddr, port: &Port) -> Reply 
             return r;
         }
     };
-    handle(parts, body, peer, &cfg, &port.shared).await
+    handle(parts, body, peer, &cfg, &port.shared, secure).await
 }
 
 fn plain(status: StatusCode, text: &str) -> Reply {
@@ -227,7 +269,9 @@ async fn handle(
     peer: SocketAddr,
     cfg: &PortConfig,
     shared: &Shared,
+    secure: bool,
 ) -> Reply {
+    let scheme = if secure { "https" } else { "http" };
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or_default().to_string();
     let host_header = parts
@@ -301,7 +345,7 @@ async fn handle(
         } => {
             let listener_port = cfg.listener.port.to_string();
             let fill = |s: &str| {
-                s.replace("#{protocol}", "http")
+                s.replace("#{protocol}", scheme)
                     .replace("#{host}", &host)
                     .replace("#{port}", &listener_port)
                     .replace("#{path}", path.trim_start_matches('/'))
@@ -331,7 +375,12 @@ async fn handle(
                     "503 Service Temporarily Unavailable",
                 );
             };
-            forward(parts, body, peer, cfg.listener.port, &target, &inserted).await
+            let from = Origin {
+                peer,
+                port: cfg.listener.port,
+                scheme,
+            };
+            forward(parts, body, &from, &target, &inserted).await
         }
     }
 }
@@ -391,8 +440,7 @@ fn trace_id() -> String {
 async fn forward(
     parts: hyper::http::request::Parts,
     body: Bytes,
-    peer: SocketAddr,
-    port: u16,
+    from: &Origin,
     target: &Target,
     inserted: &[(String, String)],
 ) -> Reply {
@@ -418,14 +466,14 @@ async fn forward(
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok())
     {
-        Some(prior) => format!("{prior}, {}", peer.ip()),
-        None => peer.ip().to_string(),
+        Some(prior) => format!("{prior}, {}", from.peer.ip()),
+        None => from.peer.ip().to_string(),
     };
     if let Ok(v) = HeaderValue::from_str(&xff) {
         headers.insert("x-forwarded-for", v);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
-    if let Ok(v) = HeaderValue::from_str(&port.to_string()) {
+    headers.insert("x-forwarded-proto", HeaderValue::from_static(from.scheme));
+    if let Ok(v) = HeaderValue::from_str(&from.port.to_string()) {
         headers.insert("x-forwarded-port", v);
     }
     if !headers.contains_key("x-amzn-trace-id") {

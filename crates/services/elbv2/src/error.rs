@@ -35,6 +35,12 @@ service_errors! {
         UnsupportedProtocol,
         /// The resource has too many tags.
         TooManyTags,
+        /// The certificate does not exist.
+        CertificateNotFound,
+        /// The security policy does not exist.
+        SSLPolicyNotFound,
+        /// The listener has too many certificates.
+        TooManyCertificates,
         /// The operation is not permitted.
         OperationNotPermitted,
         /// A member is not valid.

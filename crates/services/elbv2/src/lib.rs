@@ -3,8 +3,8 @@
 //! listener runtime (`crates/server/src/listeners/`) serves them: each listener really
 //! listens and proxies to healthy targets.
 //!
-//! - [`load_balancers`], [`target_groups`] (and targets, health), [`listeners`], [`rules`],
-//!   [`tags`]: the operations;
+//! - [`load_balancers`], [`target_groups`] (and targets, health), [`listeners`] (and their
+//!   [`certificates`] and [`ssl_policies`]), [`rules`], [`tags`]: the operations;
 //! - [`actions`]: actions and conditions, checked and matched;
 //! - [`runtime`]: what the listener runtime reads; storage in [`model`].
 
@@ -13,12 +13,14 @@ use rampart_store::Store;
 use serde_json::Value;
 
 pub mod actions;
+pub mod certificates;
 pub mod error;
 pub mod listeners;
 pub mod load_balancers;
 pub mod model;
 pub mod rules;
 pub mod runtime;
+pub mod ssl_policies;
 pub mod tags;
 pub mod target_groups;
 
@@ -41,6 +43,10 @@ routes! {
         DescribeListeners => Read, |i, c, d| listeners::describe(i, c, d);
         ModifyListener => Write, |i, c, d| listeners::modify(i, c, d);
         DeleteListener => Write, |i, c, d| listeners::delete(i, c, d);
+        AddListenerCertificates => Write, |i, c, d| certificates::add(i, c, d);
+        RemoveListenerCertificates => Write, |i, c, d| certificates::remove(i, c, d);
+        DescribeListenerCertificates => Read, |i, c, d| certificates::describe(i, c, d);
+        DescribeSSLPolicies => Read, |i, c, d| ssl_policies::describe(i, c, d);
         CreateRule => Write, |i, c, d| rules::create(i, c, d);
         DescribeRules => Read, |i, c, d| rules::describe(i, c, d);
         DeleteRule => Write, |i, c, d| rules::delete(i, c, d);
@@ -49,17 +55,17 @@ routes! {
         DescribeTags => Read, |i, c, d| tags::describe(i, c, d);
     }
     not_built {
-        // HTTPS listeners and certificates, trust stores, attributes, capacity, rule and
-        // target group modification, subnets and security groups after creation.
-        AddListenerCertificates, AddTrustStoreRevocations, CreateTrustStore,
+        // Trust stores (mutual TLS), attributes, capacity, rule and target group
+        // modification, subnets and security groups after creation.
+        AddTrustStoreRevocations, CreateTrustStore,
         DeleteSharedTrustStoreAssociation, DeleteTrustStore, DescribeAccountLimits,
-        DescribeCapacityReservation, DescribeListenerAttributes, DescribeListenerCertificates,
-        DescribeLoadBalancerAttributes, DescribeSSLPolicies, DescribeTargetGroupAttributes,
+        DescribeCapacityReservation, DescribeListenerAttributes,
+        DescribeLoadBalancerAttributes, DescribeTargetGroupAttributes,
         DescribeTrustStoreAssociations, DescribeTrustStoreRevocations, DescribeTrustStores,
         GetResourcePolicy, GetTrustStoreCaCertificatesBundle, GetTrustStoreRevocationContent,
         ModifyCapacityReservation, ModifyIpPools, ModifyListenerAttributes,
         ModifyLoadBalancerAttributes, ModifyRule, ModifyTargetGroup,
-        ModifyTargetGroupAttributes, ModifyTrustStore, RemoveListenerCertificates,
+        ModifyTargetGroupAttributes, ModifyTrustStore,
         RemoveTrustStoreRevocations, SetIpAddressType, SetRulePriorities, SetSecurityGroups,
         SetSubnets,
     }
@@ -81,7 +87,12 @@ async fn authorize(
         | Op::RegisterTargets
         | Op::DeregisterTargets
         | Op::DescribeTargetHealth => Some("TargetGroupArn"),
-        Op::ModifyListener | Op::DeleteListener | Op::CreateRule => Some("ListenerArn"),
+        Op::ModifyListener
+        | Op::DeleteListener
+        | Op::CreateRule
+        | Op::AddListenerCertificates
+        | Op::RemoveListenerCertificates
+        | Op::DescribeListenerCertificates => Some("ListenerArn"),
         Op::DeleteRule => Some("RuleArn"),
         _ => None,
     };

@@ -1,6 +1,6 @@
 //! Listeners: `CreateListener`, `DescribeListeners`, `ModifyListener`, `DeleteListener`.
-//! HTTP listeners only; each is served by the server's listener runtime on the listener
-//! address at its port.
+//! HTTP and HTTPS listeners; each is served by the server's listener runtime on the listener
+//! address at its port (HTTPS with its certificates and security policy, [`certificates`]).
 
 use rampart_kit::{
     context::CallContext,
@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::{
     actions::{parse_actions, Action},
+    certificates,
     error::{ElbError, ElbResult},
     model::{self, ListenerDoc, Loaded, RuleDoc, LISTENER, RULE},
     tags,
@@ -34,9 +35,9 @@ pub async fn checked_actions(
 fn protocol_of(input: &Value) -> ElbResult<Option<String>> {
     match opt_str(input, "Protocol") {
         None => Ok(None),
-        Some("HTTP") => Ok(Some("HTTP".into())),
+        Some(p @ ("HTTP" | "HTTPS")) => Ok(Some(p.into())),
         Some(p) => Err(ElbError::UnsupportedProtocol(format!(
-            "Protocol '{p}' is not supported by Rampart's listeners (HTTP)"
+            "Protocol '{p}' is not supported by Rampart's listeners (HTTP, HTTPS)"
         ))),
     }
 }
@@ -89,13 +90,15 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbResu
             "A listener already exists on this port for this load balancer".into(),
         ));
     }
-    let doc = ListenerDoc {
+    let mut doc = ListenerDoc {
         load_balancer_arn: lb.arn().to_string(),
         port,
         protocol,
         default_actions: actions,
         tags: tags::parse(input.get("Tags"))?,
+        ..ListenerDoc::default()
     };
+    certificates::settle(&mut db, ctx, input, &mut doc).await?;
     let tail = model::arn_tail(lb.arn(), "loadbalancer").unwrap_or_default();
     let arn = format!(
         "{}:listener/{tail}/{}",
@@ -119,13 +122,20 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbResu
 
 /// A listener as `DescribeListeners` shows it.
 pub fn shown(l: &Loaded<ListenerDoc>) -> Value {
-    json!({
+    let mut out = json!({
         "ListenerArn": l.arn(),
         "LoadBalancerArn": l.doc.load_balancer_arn,
         "Port": l.doc.port,
         "Protocol": l.doc.protocol,
         "DefaultActions": l.doc.default_actions,
-    })
+    });
+    if let Some(certs) = certificates::shown_default(&l.doc) {
+        model::put(&mut out, "Certificates", certs);
+    }
+    if let Some(policy) = &l.doc.ssl_policy {
+        model::put(&mut out, "SslPolicy", policy.as_str());
+    }
+    out
 }
 
 /// `DescribeListeners`: a load balancer's, or by ARN.
@@ -150,7 +160,8 @@ pub async fn describe(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbRe
     Ok(json!({ "Listeners": out }))
 }
 
-/// `ModifyListener`: port, protocol and default actions.
+/// `ModifyListener`: port, protocol, default certificate, security policy and default
+/// actions.
 pub async fn modify(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbResult<Value> {
     let account = &ctx.principal.account_id;
     let arn = opt_str(input, "ListenerArn").unwrap_or_default();
@@ -172,6 +183,7 @@ pub async fn modify(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbResu
         checked_actions(&mut db, ctx, &actions).await?;
         l.doc.default_actions = actions;
     }
+    certificates::settle(&mut db, ctx, input, &mut l.doc).await?;
     entity::save_doc(&mut db, l.entity.clone(), &l.doc, ctx.now).await?;
     model::bump_generation(&mut db).await?;
     Ok(json!({ "Listeners": [shown(&l)] }))

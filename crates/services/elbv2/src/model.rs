@@ -140,10 +140,19 @@ pub struct ListenerDoc {
     pub load_balancer_arn: String,
     /// `Port`.
     pub port: u16,
-    /// `Protocol` (`HTTP`).
+    /// `Protocol` (`HTTP` or `HTTPS`).
     pub protocol: String,
     /// `DefaultActions`, as given (AWS member names).
     pub default_actions: Vec<Value>,
+    /// `SslPolicy` (HTTPS listeners).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_policy: Option<String>,
+    /// The default certificate's ARN (HTTPS listeners).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// The certificates added by `AddListenerCertificates`, chosen by SNI.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_certificates: Vec<String>,
     /// Tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,

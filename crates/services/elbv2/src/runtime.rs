@@ -43,6 +43,17 @@ pub struct ListenerSpec {
     pub rules: Vec<RuleSpec>,
     /// The default action.
     pub default_action: Action,
+    /// For an HTTPS listener: its security policy and certificates.
+    pub tls: Option<TlsSpec>,
+}
+
+/// What an HTTPS listener terminates TLS with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSpec {
+    /// `SslPolicy`.
+    pub policy: String,
+    /// The default certificate's ARN, then the others (chosen by SNI).
+    pub certificates: Vec<String>,
 }
 
 impl ListenerSpec {
@@ -125,6 +136,7 @@ pub async fn snapshot(store: &Store) -> ElbResult<Snapshot> {
                 port: l.doc.port,
                 rules,
                 default_action,
+                tls: tls_of(&l.doc),
             });
         }
         for tg in model::list_all::<TargetGroupDoc>(&mut db, &account, TARGET_GROUP, "/").await? {
@@ -139,6 +151,26 @@ pub async fn snapshot(store: &Store) -> ElbResult<Snapshot> {
         }
     }
     Ok(out)
+}
+
+/// The TLS settings of an HTTPS listener; `None` for HTTP.
+fn tls_of(doc: &ListenerDoc) -> Option<TlsSpec> {
+    if doc.protocol != "HTTPS" {
+        return None;
+    }
+    let certificates = doc
+        .certificate
+        .iter()
+        .chain(doc.extra_certificates.iter())
+        .cloned()
+        .collect();
+    Some(TlsSpec {
+        policy: doc
+            .ssl_policy
+            .clone()
+            .unwrap_or_else(|| crate::ssl_policies::DEFAULT.to_string()),
+        certificates,
+    })
 }
 
 /// Records a group's health verdicts (target key → health) for `DescribeTargetHealth`.

@@ -5,10 +5,11 @@
 use super::Op;
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use chrono::{DateTime, Utc};
-use rampart_kit::json_field::SetField;
+use rampart_kit::{entity, json_field::SetField};
 use rampart_store::{aad_for, Entity, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
+use zeroize::Zeroizing;
 
 use super::{
     cert_format::{self, KeyRefusal},
@@ -188,6 +189,69 @@ fn key_aad(id: &str) -> Vec<u8> {
 
 async fn load(db: &mut Db<'_>, account: &str, name: &str) -> Res<(Entity, ServerCertDoc)> {
     load_doc(db, account, SERVER_CERT, name, no_such_cert).await
+}
+
+/// The server certificate an ARN names in `account` (`arn:aws:iam::ACCOUNT:server-certificate/PATH/NAME`),
+/// if it exists there: what a load balancer's listener takes as its certificate.
+pub async fn by_arn(
+    db: &mut Db<'_>,
+    account: &str,
+    arn: &str,
+) -> Res<Option<(Entity, ServerCertDoc)>> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(_), Some("iam"), Some(""), Some(owner), Some(res)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Ok(None);
+    };
+    let Some(name) = res
+        .strip_prefix("server-certificate/")
+        .and_then(|r| r.rsplit('/').next())
+    else {
+        return Ok(None);
+    };
+    if owner != account || name.is_empty() {
+        return Ok(None);
+    }
+    let found =
+        entity::load_doc::<ServerCertDoc>(db, account, SERVER_CERT, &model::name_key(name)).await?;
+    Ok(found.filter(|(e, _)| e.arn == arn))
+}
+
+/// A server certificate opened for a TLS endpoint: what an HTTPS listener serves.
+pub struct ServingCert {
+    /// The certificate (PEM).
+    pub body: String,
+    /// The chain (PEM), if uploaded.
+    pub chain: Option<String>,
+    /// The private key (PEM), opened from its seal.
+    pub private_key: Zeroizing<Vec<u8>>,
+}
+
+/// Opens the server certificate `arn` of `account` for serving; `None` when it does not exist
+/// (deleted since the listener named it).
+pub async fn for_serving(store: &Store, account: &str, arn: &str) -> Res<Option<ServingCert>> {
+    let mut db = Db::Read(store);
+    let Some((e, doc)) = by_arn(&mut db, account, arn).await? else {
+        return Ok(None);
+    };
+    let sealed = B64
+        .decode(doc.sealed_key.as_bytes())
+        .map_err(|_| ServiceError::internal())?;
+    let private_key = store
+        .master_key()
+        .open(&key_aad(&e.id), &sealed)
+        .map_err(ServiceError::from)?;
+    Ok(Some(ServingCert {
+        body: doc.body,
+        chain: doc.chain,
+        private_key,
+    }))
 }
 
 pub async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {

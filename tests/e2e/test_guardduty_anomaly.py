@@ -156,7 +156,7 @@ def test_a_family_never_seen_from_a_new_agent_is_its_type(env):
     assert time.time() - start < 2.0, "finding visible within 2 s"
     assert f["Severity"] == 5.0
     assert f["Service"]["Action"]["AwsApiCallAction"]["Api"] == "CreateAccessKey"
-    assert f["Service"]["Action"]["AwsApiCallAction"]["UserAgent"] == "exfil-kit/0.1"
+    assert f["Service"]["Action"]["AwsApiCallAction"]["UserAgent"].startswith("exfil-kit/0.1")
     more = info(f)
     assert more["unusualBehavior"]["unusualUserAgentsUserIdentityProfiling"] == "exfil-kit"
     assert more["unusualBehavior"]["unusualAPIsUserIdentityProfiling"] == "CreateAccessKey"

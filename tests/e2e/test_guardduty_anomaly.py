@@ -263,3 +263,35 @@ def test_a_replay_of_ten_thousand_ordinary_calls_is_no_finding(env):
         makers["worker0"]("iam", agent="recon-kit/2.0").list_access_keys()
     [f] = findings(env, of(DISCOVERY, "worker0"))
     assert f["Service"]["Action"]["AwsApiCallAction"]["Api"] == "ListAccessKeys"
+
+
+def test_baselines_survive_a_restart():
+    """A baseline learned before a restart is the one scored against after it: had it been
+    lost, the principal would be learning again and its unusual call found nothing."""
+    first = Server("--dev")
+    try:
+        first.gd = first.client("guardduty")
+        detector = first.gd.create_detector(Enable=True)["DetectorId"]
+        iam = first.client("iam")
+        iam.create_user(UserName="keeper")
+        doc = {"Version": "2012-10-17",
+               "Statement": [{"Effect": "Allow", "Action": ["iam:ListUsers", "iam:CreateAccessKey"], "Resource": "*"}]}
+        iam.put_user_policy(UserName="keeper", PolicyName="p", PolicyDocument=json.dumps(doc))
+        key = iam.create_access_key(UserName="keeper")["AccessKey"]
+        keeper = first.client("iam", key=key["AccessKeyId"], secret=key["SecretAccessKey"])
+        for _ in range(25):
+            keeper.list_users()
+        caught_up(first)
+    finally:
+        first.stop()
+    again = Server("--dev", data_dir=first.data_dir)
+    try:
+        again.gd, again.detector = again.client("guardduty"), detector
+        advance(again, LEARNING)
+        keeper = again.client("iam", key=key["AccessKeyId"], secret=key["SecretAccessKey"],
+                              config=Config(user_agent="exfil-kit/0.1"))
+        keeper.create_access_key(UserName="keeper")
+        [f] = findings(again, of(PERSISTENCE, "keeper"))
+        assert info(f)["profiledBehavior"]["frequentProfiledAPIsUserIdentityProfiling"] == "iam:ListUsers"
+    finally:
+        again.stop()

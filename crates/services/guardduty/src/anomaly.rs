@@ -53,6 +53,30 @@ fn service_of(source: &str) -> &str {
     source.split('.').next().unwrap_or(source)
 }
 
+/// What a baseline reads of a call.
+fn seen_of<'a>(call: &Call<'a>) -> Seen<'a> {
+    Seen {
+        api: format!("{}:{}", service_of(call.source), call.name),
+        tactic: tactics::classify(call.source, call.name),
+        range: range_of(call.ip),
+        agent: agent_of(call.user_agent),
+        failed: call.error.is_some(),
+        denied: denied(call.error),
+        time: call.time,
+    }
+}
+
+/// The baseline's APIs, user agents and address ranges by frequency band (frequent,
+/// infrequent, rare), with the names AWS's two shapes give each: `profiledBehavior`'s and
+/// `Detection`'s.
+fn profiled(p: &Profile) -> [(&'static str, &'static str, [Vec<String>; 3]); 3] {
+    [
+        ("APIs", "API", p.by_frequency(&p.apis)),
+        ("UserAgents", "USER_AGENT", p.by_frequency(&p.agents)),
+        ("IpRanges", "IP_RANGE", p.by_frequency(&p.ranges)),
+    ]
+}
+
 impl Baselines {
     /// What `call` shows against its principal's baseline under `d`; learns the call.
     pub async fn observe(
@@ -66,18 +90,9 @@ impl Baselines {
         }
         let principal = call.principal_arn();
         let slot = self.slot(db, d, &principal, call.time).await?;
-        let tactic = tactics::classify(call.source, call.name);
-        let seen = Seen {
-            api: format!("{}:{}", service_of(call.source), call.name),
-            tactic,
-            range: range_of(call.ip),
-            agent: agent_of(call.user_agent),
-            failed: call.error.is_some(),
-            denied: denied(call.error),
-            time: call.time,
-        };
+        let seen = seen_of(call);
         let score = slot.profile.score(&seen);
-        let found = match tactic {
+        let found = match seen.tactic {
             Some(t) if score.total >= THRESHOLD => {
                 Some(observation(call, t, &slot.profile, &seen, &score))
             }
@@ -232,19 +247,14 @@ fn additional_info(call: &Call<'_>, p: &Profile, seen: &Seen<'_>, s: &Score) -> 
         }
         _ => format!("{}:[{}:{}]", call.source, call.name, outcome(seen.failed)),
     };
-    let mut profiled = Map::new();
-    for (kind, map) in [
-        ("APIs", &p.apis),
-        ("UserAgents", &p.agents),
-        ("IpRanges", &p.ranges),
-    ] {
-        let [frequent, infrequent, rare] = p.by_frequency(map);
+    let mut profiled_behavior = Map::new();
+    for (kind, _, [frequent, infrequent, rare]) in profiled(p) {
         for (band, items) in [
             ("rare", rare),
             ("infrequent", infrequent),
             ("frequent", frequent),
         ] {
-            profiled.insert(
+            profiled_behavior.insert(
                 format!("{band}Profiled{kind}UserIdentityProfiling"),
                 json!(joined(&items)),
             );
@@ -254,7 +264,7 @@ fn additional_info(call: &Call<'_>, p: &Profile, seen: &Seen<'_>, s: &Score) -> 
     json!({
         "userAgent": { "fullUserAgent": call.user_agent, "userAgentCategory": seen.agent },
         "anomalies": { "anomalousAPIs": anomalous },
-        "profiledBehavior": Value::Object(profiled),
+        "profiledBehavior": Value::Object(profiled_behavior),
         "unusualBehavior": {
             "unusualAPIsUserIdentityProfiling": flag(s.new_api || s.new_tactic, call.name),
             "unusualUserAgentsUserIdentityProfiling": flag(s.new_agent, seen.agent),
@@ -277,12 +287,7 @@ fn detection(p: &Profile, seen: &Seen<'_>, s: &Score) -> Value {
         })
     };
     let mut features = Map::new();
-    for (feature, map) in [
-        ("API", &p.apis),
-        ("USER_AGENT", &p.agents),
-        ("IP_RANGE", &p.ranges),
-    ] {
-        let [frequent, infrequent, rare] = p.by_frequency(map);
+    for (_, feature, [frequent, infrequent, rare]) in profiled(p) {
         let list: Vec<Value> = [
             ("FREQUENT", frequent),
             ("INFREQUENT", infrequent),
@@ -314,4 +319,93 @@ fn detection(p: &Profile, seen: &Seen<'_>, s: &Score) -> Value {
             "Unusual": { "Behavior": { "USER_IDENTITY": Value::Object(unusual) } },
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn event(name: &str, agent: &str, time: &str) -> Value {
+        json!({
+            "eventType": "AwsApiCall",
+            "eventTime": time,
+            "eventSource": "iam.amazonaws.com",
+            "eventName": name,
+            "sourceIPAddress": "198.51.100.7",
+            "userAgent": agent,
+            "userIdentity": {
+                "type": "IAMUser",
+                "arn": "arn:aws:iam::123456789012:user/alice",
+                "principalId": "AIDAEXAMPLE",
+                "accessKeyId": "AKIAEXAMPLE",
+                "userName": "alice",
+            },
+        })
+    }
+
+    #[test]
+    fn an_anomalous_call_is_a_finding_in_aws_shape() {
+        let start = Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        let mut p = Profile::new("arn:aws:iam::123456789012:user/alice", start);
+        let ordinary = event(
+            "ListUsers",
+            "Boto3/1.35.0 md/Botocore#1.35.0",
+            "2026-12-01T10:00:00Z",
+        );
+        for _ in 0..25 {
+            p.observe(&seen_of(&Call::of(&ordinary).unwrap()));
+        }
+        let odd = event("CreateAccessKey", "exfil-kit/0.1", "2026-12-09T10:00:00Z");
+        let call = Call::of(&odd).unwrap();
+        let seen = seen_of(&call);
+        assert_eq!(seen.api, "iam:CreateAccessKey");
+        let score = p.score(&seen);
+        assert!(score.new_tactic && score.new_agent && score.total == THRESHOLD);
+        let o = observation(&call, Tactic::Persistence, &p, &seen, &score);
+        assert_eq!(o.finding_type, "Persistence:IAMUser/AnomalousBehavior");
+        assert_eq!(o.severity, 5.0);
+        assert_eq!(
+            o.title,
+            "User IAMUser : alice is anomalously invoking APIs commonly used in Persistence tactics."
+        );
+        assert!(o.description.contains("Anomaly score 3 (threshold 3)"));
+        assert_eq!(o.resource_key, "AKIAEXAMPLE");
+        let value = o.additional_info.unwrap()["Value"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let info: Value = serde_json::from_str(&value).unwrap();
+        assert_eq!(
+            info["anomalies"]["anomalousAPIs"],
+            "iam.amazonaws.com:[CreateAccessKey:success]"
+        );
+        assert_eq!(
+            info["profiledBehavior"]["frequentProfiledAPIsUserIdentityProfiling"],
+            "iam:ListUsers"
+        );
+        assert_eq!(
+            info["unusualBehavior"]["unusualUserAgentsUserIdentityProfiling"],
+            "exfil-kit"
+        );
+        let anomaly = &o.detection.unwrap()["Anomaly"];
+        assert_eq!(
+            anomaly["Unusual"]["Behavior"]["USER_IDENTITY"]["API"]["Observations"]["Text"],
+            json!(["iam:CreateAccessKey"])
+        );
+        assert_eq!(
+            anomaly["Profiles"]["USER_IDENTITY"]["USER_AGENT"][0]["ProfileSubtype"],
+            "FREQUENT"
+        );
+    }
+
+    #[test]
+    fn refusals_are_told_from_other_failures() {
+        assert!(denied(Some("AccessDenied")));
+        assert!(denied(Some("AccessDeniedException")));
+        assert!(denied(Some("Client.UnauthorizedOperation")));
+        assert!(!denied(Some("NoSuchEntity")));
+        assert!(!denied(None));
+        assert_eq!(service_of("s3.amazonaws.com"), "s3");
+    }
 }

@@ -118,7 +118,8 @@ impl<'a> Call<'a> {
         self.param(name).and_then(Value::as_str)
     }
 
-    fn principal_arn(&self) -> String {
+    /// The caller's ARN (else its type and principal id): the principal of findings.
+    pub(crate) fn principal_arn(&self) -> String {
         let arn = str_at(self.event, "/userIdentity/arn");
         if arn.is_empty() {
             format!(
@@ -136,7 +137,7 @@ impl<'a> Call<'a> {
     }
 
     /// `Resource.AccessKeyDetails` of the caller.
-    fn access_key_details(&self) -> Value {
+    pub(crate) fn access_key_details(&self) -> Value {
         let user_name = match self.identity {
             "Root" => "Root".to_string(),
             _ => {
@@ -208,8 +209,15 @@ impl<'a> Call<'a> {
         o
     }
 
+    /// The bucket a call to S3 names, if any.
+    pub(crate) fn bucket(&self) -> Option<&'a str> {
+        self.param_str("bucket")
+            .or_else(|| self.param_str("bucketName"))
+            .filter(|b| !b.is_empty())
+    }
+
     /// An observation of `kind` about the caller's access key (and a bucket, when given).
-    fn observe(
+    pub(crate) fn observe(
         &self,
         kind: &str,
         level: Level,
@@ -241,6 +249,7 @@ impl<'a> Call<'a> {
             action: self.action(),
             event_time: self.time,
             additional_info: None,
+            detection: None,
         }
     }
 }
@@ -347,13 +356,9 @@ fn configuration_changes(call: &Call<'_>) -> Vec<Observation> {
 
 /// The S3 findings of a successful bucket call.
 fn bucket_exposure(call: &Call<'_>) -> Vec<Observation> {
-    let bucket = call
-        .param_str("bucket")
-        .or_else(|| call.param_str("bucketName"))
-        .unwrap_or_default();
-    if bucket.is_empty() {
+    let Some(bucket) = call.bucket() else {
         return Vec::new();
-    }
+    };
     let mut out = Vec::new();
     match call.name {
         "PutPublicAccessBlock" => {

@@ -376,6 +376,8 @@ pub async fn delete(
         model::THREAT_INTEL_SET,
         crate::filters::FILTER,
         crate::signins::SIGNINS,
+        crate::sigma::WINDOWS,
+        crate::anomaly::PROFILES,
     ] {
         for e in model::all_under(&mut db, &account, kind, d.id()).await? {
             db.entities().delete(&account, kind, &e.name_key).await?;

@@ -71,6 +71,8 @@ pub struct Observation {
     pub event_time: DateTime<Utc>,
     /// `Service.AdditionalInfo`, when the rule has any.
     pub additional_info: Option<Value>,
+    /// `Service.Detection` (the anomaly against a baseline), when the rule has one.
+    pub detection: Option<Value>,
 }
 
 /// GuardDuty's timestamp text (`2026-12-06T15:05:24.123Z`).
@@ -104,6 +106,9 @@ pub fn new_finding(detector: &Detector, id: &str, o: &Observation, now: DateTime
     service.insert("ServiceName".into(), json!("guardduty"));
     if let Some(info) = &o.additional_info {
         service.insert("AdditionalInfo".into(), info.clone());
+    }
+    if let Some(detection) = &o.detection {
+        service.insert("Detection".into(), detection.clone());
     }
     json!({
         "AccountId": detector.account(),
@@ -323,6 +328,7 @@ mod tests {
             action: json!({ "ActionType": "AWS_API_CALL", "AwsApiCallAction": { "Api": "ListUsers" } }),
             event_time: time,
             additional_info: None,
+            detection: None,
         }
     }
 

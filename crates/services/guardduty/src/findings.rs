@@ -334,6 +334,23 @@ pub const DETECTED: &[(&str, Level)] = &[
         "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom",
         Level::Medium,
     ),
+    (
+        "UnauthorizedAccess:IAMUser/ConsoleLoginSuccess.B",
+        Level::Medium,
+    ),
+    ("Discovery:IAMUser/AnomalousBehavior", Level::Low),
+    ("Persistence:IAMUser/AnomalousBehavior", Level::Medium),
+    (
+        "PrivilegeEscalation:IAMUser/AnomalousBehavior",
+        Level::Medium,
+    ),
+    ("DefenseEvasion:IAMUser/AnomalousBehavior", Level::Medium),
+    ("CredentialAccess:IAMUser/AnomalousBehavior", Level::Medium),
+    ("Discovery:S3/AnomalousBehavior", Level::Low),
+    ("Exfiltration:S3/AnomalousBehavior", Level::High),
+    ("Impact:S3/AnomalousBehavior.Write", Level::Medium),
+    ("Impact:S3/AnomalousBehavior.Delete", Level::High),
+    ("Impact:S3/AnomalousBehavior.Permission", Level::High),
 ];
 
 /// A sample finding of `kind`, marked as AWS marks samples (`Service.AdditionalInfo` with
@@ -381,6 +398,7 @@ fn sample(kind: &str, now: DateTime<Utc>) -> Observation {
         }),
         event_time: now,
         additional_info: Some(json!({ "Value": "{\"sample\":true}", "Type": "default" })),
+        detection: None,
     }
 }
 

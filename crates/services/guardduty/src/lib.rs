@@ -11,6 +11,9 @@
 //!   rules, run in the same pass.
 //! - [`filters`]: saved filters, and the suppression rules (`ARCHIVE` filters) every new or
 //!   repeated finding passes; [`signins`]: console sign-in bursts over the audit stream.
+//! - [`anomaly`]: the `*/AnomalousBehavior` findings, each call scored against its
+//!   principal's stored baseline ([`profile`]: the baseline and the score; [`tactics`]: the
+//!   tactic family of each API).
 //! - [`threatlists`]: trusted IP lists and threat lists; [`lists`]: their entries;
 //!   [`fetch`]: reading a list file from Rampart's S3 on the caller's behalf.
 //! - [`org`]: the organization's delegated administrator and auto-enable; [`members`]: the
@@ -26,6 +29,7 @@ use rampart_kit::{
 use rampart_store::Store;
 use serde_json::Value;
 
+pub mod anomaly;
 pub mod criteria;
 pub mod detect;
 pub mod detectors;
@@ -40,10 +44,12 @@ pub mod members;
 pub mod model;
 pub mod org;
 pub mod orgstats;
+pub mod profile;
 pub mod relation;
 pub mod sigma;
 pub mod signins;
 pub mod stream;
+pub mod tactics;
 pub mod tags;
 pub mod threatlists;
 

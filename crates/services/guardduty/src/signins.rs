@@ -266,6 +266,7 @@ fn observation(
         action: call.action(),
         event_time: call.time,
         additional_info: None,
+        detection: None,
     }
 }
 

@@ -5,8 +5,10 @@
 //! A record is looked at by the detector of its account (`recipientAccountId`) in its region
 //! (`awsRegion`) when that detector is enabled, with the detector's active lists as they are
 //! when the batch is read. `ConsoleLogin` records also pass through [`signins`], whose
-//! failure windows live in the store, and every call passes through the operator's Sigma
-//! rules ([`sigma`]). Calls from a trusted address pass through neither.
+//! failure windows live in the store, every call is scored against its principal's
+//! baseline ([`crate::anomaly`], the `*/AnomalousBehavior` types), and every call passes
+//! through the operator's Sigma rules ([`sigma`]). Calls from a trusted address pass through
+//! none of these (and teach no baseline).
 
 use std::collections::HashMap;
 
@@ -16,6 +18,7 @@ use rampart_store::{AuditRecord, StreamRecord, Tx};
 use serde_json::Value;
 
 use crate::{
+    anomaly::Baselines,
     detect::{self, Call, Intel, ThreatList},
     finding,
     lists::IpList,
@@ -111,6 +114,7 @@ pub async fn detect(
     let mut db = Db::Write(tx);
     let mut accounts: HashMap<String, bool> = HashMap::new();
     let mut watches: HashMap<(String, String), Option<Watch>> = HashMap::new();
+    let mut baselines = Baselines::default();
     let mut recorded = 0;
     for r in records {
         let Some(account) = r.event.record.account_id.as_deref() else {
@@ -167,6 +171,7 @@ pub async fn detect(
         let trusted = call.ip.parse().is_ok_and(|ip| w.intel.trusted.contains(ip));
         if !trusted {
             seen.extend(signins::observe(&mut db, &w.detector, &call).await?);
+            seen.extend(baselines.observe(&mut db, &w.detector, &call).await?);
             seen.extend(sigma::observe(&mut db, &w.detector, rules, &call).await?);
         }
         for o in seen {
@@ -174,6 +179,7 @@ pub async fn detect(
             recorded += 1;
         }
     }
+    baselines.save(&mut db).await?;
     Ok(recorded)
 }
 

@@ -63,6 +63,14 @@ service_errors! {
         MaxNumberOfConformancePacksExceededException,
         /// The caller lacks a permission the operation needs.
         InsufficientPermissionsException,
+        /// The named configuration aggregator does not exist.
+        NoSuchConfigurationAggregatorException,
+        /// The caller may not aggregate the organization.
+        OrganizationAccessDeniedException,
+        /// The caller is in no organization.
+        NoAvailableOrganizationException,
+        /// The organization does not have all features enabled.
+        OrganizationAllFeaturesNotEnabledException,
         /// An internal failure.
         InternalFailure,
     }

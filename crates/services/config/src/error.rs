@@ -71,6 +71,10 @@ service_errors! {
         NoAvailableOrganizationException,
         /// The organization does not have all features enabled.
         OrganizationAllFeaturesNotEnabledException,
+        /// The rule has no remediation configuration.
+        NoSuchRemediationConfigurationException,
+        /// A remediation execution is queued or running.
+        RemediationInProgressException,
         /// An internal failure.
         InternalFailure,
     }

@@ -47,6 +47,9 @@ pub mod packs;
 pub mod query;
 pub mod record;
 pub mod recorder;
+pub mod remediation;
+pub mod remediation_docs;
+pub mod remediation_run;
 pub mod rules;
 pub mod select;
 pub mod sync;
@@ -106,29 +109,34 @@ routes! {
         BatchGetAggregateResourceConfig => Read, |i, c, d| aggregate_inventory::batch_get(i, c, d), authz: aggregators::authorize;
         GetAggregateResourceConfig => Read, |i, c, d| aggregate_inventory::get(i, c, d), authz: aggregators::authorize;
         SelectAggregateResourceConfig => Read, |i, c, d| aggregate_inventory::select(i, c, d), authz: aggregators::authorize;
+        // Remediation (remediation.rs; run by the server's config-remediation job).
+        PutRemediationConfigurations => Write, |i, c, d| remediation::put(i, c, d);
+        DescribeRemediationConfigurations => Read, |i, c, d| remediation::describe(i, c, d);
+        DeleteRemediationConfiguration => Write, |i, c, d| remediation::delete(i, c, d);
+        StartRemediationExecution => Write, |i, c, d| remediation::start(i, c, d);
+        DescribeRemediationExecutionStatus => Read, |i, c, d| remediation::status(i, c, d);
     }
     not_built {
-        // Organization rules and packs, pending aggregation requests, remediation,
+        // Organization rules and packs, pending aggregation requests, remediation exceptions,
         // Lambda rules and evaluations, stored queries, retention, delivery, tags.
         AssociateResourceTypes, DeleteEvaluationResults, DeleteOrganizationConfigRule,
         DeleteOrganizationConformancePack, DeletePendingAggregationRequest,
-        DeleteRemediationConfiguration, DeleteRemediationExceptions, DeleteResourceConfig,
+        DeleteRemediationExceptions, DeleteResourceConfig,
         DeleteRetentionConfiguration, DeleteServiceLinkedConfigurationRecorder, DeleteStoredQuery,
         DeliverConfigSnapshot, DescribeAggregateComplianceByConformancePacks,
         DescribeDeliveryChannelStatus, DescribeOrganizationConfigRuleStatuses,
         DescribeOrganizationConfigRules, DescribeOrganizationConformancePackStatuses,
         DescribeOrganizationConformancePacks, DescribePendingAggregationRequests,
-        DescribeRemediationConfigurations, DescribeRemediationExceptions,
-        DescribeRemediationExecutionStatus,
+        DescribeRemediationExceptions,
         DescribeRetentionConfigurations,
         DisassociateResourceTypes, GetAggregateConformancePackComplianceSummary,
         GetOrganizationConfigRuleDetailedStatus, GetOrganizationConformancePackDetailedStatus,
         GetOrganizationCustomRulePolicy, GetResourceEvaluationSummary, GetStoredQuery,
         ListConfigurationRecorders, ListConformancePackComplianceScores, ListResourceEvaluations,
         ListStoredQueries, ListTagsForResource, PutEvaluations, PutExternalEvaluation,
-        PutOrganizationConfigRule, PutOrganizationConformancePack, PutRemediationConfigurations,
+        PutOrganizationConfigRule, PutOrganizationConformancePack,
         PutRemediationExceptions, PutResourceConfig, PutRetentionConfiguration,
-        PutServiceLinkedConfigurationRecorder, PutStoredQuery, StartRemediationExecution,
+        PutServiceLinkedConfigurationRecorder, PutStoredQuery,
         StartResourceEvaluation, TagResource, UntagResource,
     }
 }

@@ -17,6 +17,7 @@ pub mod accessanalyzer;
 pub mod accessanalyzer_policygen;
 pub mod accessanalyzer_unused;
 pub mod config;
+pub mod config_remediation;
 pub mod consumer;
 pub mod detective;
 pub mod events;
@@ -35,6 +36,7 @@ pub mod rotation_postgres;
 pub mod s3;
 pub mod secretsmanager;
 pub mod securityhub;
+pub mod signed;
 pub mod status;
 pub mod trails;
 
@@ -132,6 +134,7 @@ impl Runtime {
             vec![
                 Arc::new(kms::KmsDue),
                 Arc::new(config::ConfigRecording),
+                Arc::new(config_remediation::ConfigRemediation),
                 Arc::new(securityhub::SecurityHubControls),
                 Arc::new(securityhub::SecurityHubImports),
                 Arc::new(secretsmanager::SecretsDue),

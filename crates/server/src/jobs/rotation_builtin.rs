@@ -17,9 +17,8 @@
 //! calls for an account: the root principal with `invokedBy` `secretsmanager.amazonaws.com`,
 //! with the KMS calls it made; the rotation's service events record each run.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
-use axum::{body::Body, extract::ConnectInfo, extract::State};
 use rampart_model::Protocol;
 use rampart_services::{
     json_field::SetField,
@@ -96,11 +95,24 @@ pub(super) async fn call(
     input: Value,
 ) -> Result<Value, String> {
     let arc = app.me.upgrade().ok_or("the server is stopping")?;
+    let ctx = service_context(app, &at.account, &at.region, Authorizer::new(arc));
+    call_as(app, ctx, service, op, input).await
+}
+
+/// One operation run as a service for an account (`ctx`: the principal it acts as, its
+/// `user_agent` the service's endpoint, recorded as `invokedBy`): authorized, prepared and
+/// handled as the request path does, and audited with the calls it made on that behalf.
+pub(super) async fn call_as(
+    app: &App,
+    mut ctx: CallContext,
+    service: &'static str,
+    op: &'static str,
+    input: Value,
+) -> Result<Value, String> {
     let route = app
         .registry
         .lookup(service, op)
         .ok_or_else(|| format!("{service}:{op} is not built"))?;
-    let mut ctx = service_context(app, &at.account, &at.region, Authorizer::new(arc));
     let read_only = route.access == Access::Read;
     let outcome = match route.authorize(&input, &ctx, &app.store).await {
         Err(e) => Err(e),
@@ -183,7 +195,7 @@ pub(super) fn record(
     let side = SideCall {
         service,
         operation: op,
-        invoked_by: INVOKED_BY.into(),
+        invoked_by: ctx.user_agent.clone(),
         request_parameters: input.clone(),
         error: error.map(|(code, message)| (code, message.to_string())),
         read_only,
@@ -348,46 +360,25 @@ async fn iam_finish(app: &App, at: &StepCall) -> Result<(), String> {
 
 /// The caller ARN of a signed `GetCallerIdentity` sent through the request path with the key.
 async fn caller_identity(app: &App, key_id: &str, secret: &str) -> Result<String, String> {
-    let arc = app.me.upgrade().ok_or("the server is stopping")?;
-    let body = "Action=GetCallerIdentity&Version=2011-06-15";
-    let host = "sts.amazonaws.com";
-    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
-    let headers: [(&str, &[u8]); 2] = [
-        ("host", host.as_bytes()),
-        ("content-type", content_type.as_bytes()),
-    ];
-    let parts = rampart_sigv4::RequestParts {
+    let creds = super::signed::Credentials {
+        key_id,
+        secret,
+        token: None,
+    };
+    let request = super::signed::Outgoing {
+        service: "sts",
+        region: "us-east-1",
         method: "POST",
         path: "/",
         query: "",
-        headers: &headers,
-        body: body.as_bytes(),
+        headers: &[(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )],
+        body: b"Action=GetCallerIdentity&Version=2011-06-15",
+        user_agent: INVOKED_BY,
     };
-    let secret_key = rampart_sigv4::SecretKey::new(secret.as_bytes().to_vec());
-    let params = rampart_sigv4::SigningParams {
-        access_key_id: key_id,
-        secret: &secret_key,
-        region: "us-east-1",
-        service: "sts",
-        time: app.clock.now(),
-        security_token: None,
-    };
-    let signed = rampart_sigv4::sign(&parts, &params).map_err(|e| e.to_string())?;
-    let mut request = axum::http::Request::builder()
-        .method("POST")
-        .uri("/")
-        .header("host", host)
-        .header("content-type", content_type);
-    for (name, value) in signed.headers() {
-        request = request.header(name, value);
-    }
-    let request = request.body(Body::from(body)).map_err(|e| e.to_string())?;
-    let peer = ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 0)));
-    let response = crate::pipeline::api(State(arc), peer, request).await;
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (status, bytes) = super::signed::send(app, &creds, &request).await?;
     let text = String::from_utf8_lossy(&bytes);
     if !status.is_success() {
         return Err(format!(

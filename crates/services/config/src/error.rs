@@ -63,6 +63,18 @@ service_errors! {
         MaxNumberOfConformancePacksExceededException,
         /// The caller lacks a permission the operation needs.
         InsufficientPermissionsException,
+        /// The named configuration aggregator does not exist.
+        NoSuchConfigurationAggregatorException,
+        /// The caller may not aggregate the organization.
+        OrganizationAccessDeniedException,
+        /// The caller is in no organization.
+        NoAvailableOrganizationException,
+        /// The organization does not have all features enabled.
+        OrganizationAllFeaturesNotEnabledException,
+        /// The rule has no remediation configuration.
+        NoSuchRemediationConfigurationException,
+        /// A remediation execution is queued or running.
+        RemediationInProgressException,
         /// An internal failure.
         InternalFailure,
     }

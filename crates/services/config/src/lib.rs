@@ -23,6 +23,11 @@ use rampart_kit::{authz::AuthzRequest, context::CallContext, routes};
 use rampart_store::Store;
 use serde_json::Value;
 
+pub mod aggregate_compliance;
+pub mod aggregate_inventory;
+pub mod aggregate_sources;
+pub mod aggregation_auth;
+pub mod aggregators;
 pub mod build;
 pub mod build_iam;
 pub mod build_other;
@@ -42,6 +47,9 @@ pub mod packs;
 pub mod query;
 pub mod record;
 pub mod recorder;
+pub mod remediation;
+pub mod remediation_docs;
+pub mod remediation_run;
 pub mod rules;
 pub mod select;
 pub mod sync;
@@ -85,35 +93,50 @@ routes! {
         GetComplianceDetailsByResource => Read, |i, c, d| compliance::details_by_resource(i, c, d);
         GetComplianceSummaryByConfigRule => Read, |i, c, d| compliance::summary_by_rule(i, c, d);
         GetComplianceSummaryByResourceType => Read, |i, c, d| compliance::summary_by_type(i, c, d);
+        // Aggregators (aggregators.rs and the aggregate_* files), authorized on their ARNs.
+        PutConfigurationAggregator => Write, |i, c, d| aggregators::put(i, c, d), authz: aggregators::authorize;
+        DescribeConfigurationAggregators => Read, |i, c, d| aggregators::describe(i, c, d), authz: aggregators::authorize;
+        DeleteConfigurationAggregator => Write, |i, c, d| aggregators::delete(i, c, d), authz: aggregators::authorize;
+        DescribeConfigurationAggregatorSourcesStatus => Read, |i, c, d| aggregate_sources::sources_status(i, c, d), authz: aggregators::authorize;
+        PutAggregationAuthorization => Write, |i, c, d| aggregation_auth::put(i, c, d), authz: aggregators::authorize;
+        DescribeAggregationAuthorizations => Read, |i, c, d| aggregation_auth::describe(i, c, d), authz: aggregators::authorize;
+        DeleteAggregationAuthorization => Write, |i, c, d| aggregation_auth::delete(i, c, d), authz: aggregators::authorize;
+        DescribeAggregateComplianceByConfigRules => Read, |i, c, d| aggregate_compliance::by_rule(i, c, d), authz: aggregators::authorize;
+        GetAggregateComplianceDetailsByConfigRule => Read, |i, c, d| aggregate_compliance::details(i, c, d), authz: aggregators::authorize;
+        GetAggregateConfigRuleComplianceSummary => Read, |i, c, d| aggregate_compliance::summary(i, c, d), authz: aggregators::authorize;
+        ListAggregateDiscoveredResources => Read, |i, c, d| aggregate_inventory::list(i, c, d), authz: aggregators::authorize;
+        GetAggregateDiscoveredResourceCounts => Read, |i, c, d| aggregate_inventory::counts(i, c, d), authz: aggregators::authorize;
+        BatchGetAggregateResourceConfig => Read, |i, c, d| aggregate_inventory::batch_get(i, c, d), authz: aggregators::authorize;
+        GetAggregateResourceConfig => Read, |i, c, d| aggregate_inventory::get(i, c, d), authz: aggregators::authorize;
+        SelectAggregateResourceConfig => Read, |i, c, d| aggregate_inventory::select(i, c, d), authz: aggregators::authorize;
+        // Remediation (remediation.rs; run by the server's config-remediation job).
+        PutRemediationConfigurations => Write, |i, c, d| remediation::put(i, c, d);
+        DescribeRemediationConfigurations => Read, |i, c, d| remediation::describe(i, c, d);
+        DeleteRemediationConfiguration => Write, |i, c, d| remediation::delete(i, c, d);
+        StartRemediationExecution => Write, |i, c, d| remediation::start(i, c, d);
+        DescribeRemediationExecutionStatus => Read, |i, c, d| remediation::status(i, c, d);
     }
     not_built {
-        // Aggregators, organization rules, remediation, Lambda rules and evaluations, stored
-        // queries, retention, delivery, tags.
-        AssociateResourceTypes, BatchGetAggregateResourceConfig, DeleteAggregationAuthorization,
-        DeleteConfigurationAggregator, DeleteEvaluationResults, DeleteOrganizationConfigRule,
+        // Organization rules and packs, pending aggregation requests, remediation exceptions,
+        // Lambda rules and evaluations, stored queries, retention, delivery, tags.
+        AssociateResourceTypes, DeleteEvaluationResults, DeleteOrganizationConfigRule,
         DeleteOrganizationConformancePack, DeletePendingAggregationRequest,
-        DeleteRemediationConfiguration, DeleteRemediationExceptions, DeleteResourceConfig,
+        DeleteRemediationExceptions, DeleteResourceConfig,
         DeleteRetentionConfiguration, DeleteServiceLinkedConfigurationRecorder, DeleteStoredQuery,
-        DeliverConfigSnapshot, DescribeAggregateComplianceByConfigRules,
-        DescribeAggregateComplianceByConformancePacks, DescribeAggregationAuthorizations,
-        DescribeConfigurationAggregatorSourcesStatus, DescribeConfigurationAggregators,
+        DeliverConfigSnapshot, DescribeAggregateComplianceByConformancePacks,
         DescribeDeliveryChannelStatus, DescribeOrganizationConfigRuleStatuses,
         DescribeOrganizationConfigRules, DescribeOrganizationConformancePackStatuses,
         DescribeOrganizationConformancePacks, DescribePendingAggregationRequests,
-        DescribeRemediationConfigurations, DescribeRemediationExceptions,
-        DescribeRemediationExecutionStatus, DescribeRetentionConfigurations,
-        DisassociateResourceTypes, GetAggregateComplianceDetailsByConfigRule,
-        GetAggregateConfigRuleComplianceSummary, GetAggregateConformancePackComplianceSummary,
-        GetAggregateDiscoveredResourceCounts, GetAggregateResourceConfig,
+        DescribeRemediationExceptions,
+        DescribeRetentionConfigurations,
+        DisassociateResourceTypes, GetAggregateConformancePackComplianceSummary,
         GetOrganizationConfigRuleDetailedStatus, GetOrganizationConformancePackDetailedStatus,
         GetOrganizationCustomRulePolicy, GetResourceEvaluationSummary, GetStoredQuery,
-        ListAggregateDiscoveredResources, ListConfigurationRecorders,
-        ListConformancePackComplianceScores, ListResourceEvaluations, ListStoredQueries,
-        ListTagsForResource, PutAggregationAuthorization, PutConfigurationAggregator,
-        PutEvaluations, PutExternalEvaluation, PutOrganizationConfigRule,
-        PutOrganizationConformancePack, PutRemediationConfigurations, PutRemediationExceptions,
-        PutResourceConfig, PutRetentionConfiguration, PutServiceLinkedConfigurationRecorder,
-        PutStoredQuery, SelectAggregateResourceConfig, StartRemediationExecution,
+        ListConfigurationRecorders, ListConformancePackComplianceScores, ListResourceEvaluations,
+        ListStoredQueries, ListTagsForResource, PutEvaluations, PutExternalEvaluation,
+        PutOrganizationConfigRule, PutOrganizationConformancePack,
+        PutRemediationExceptions, PutResourceConfig, PutRetentionConfiguration,
+        PutServiceLinkedConfigurationRecorder, PutStoredQuery,
         StartResourceEvaluation, TagResource, UntagResource,
     }
 }

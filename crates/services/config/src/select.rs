@@ -24,6 +24,13 @@ const MAX_EXPRESSION: usize = 4096;
 
 /// `SelectResourceConfig`.
 pub async fn select(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResult<Value> {
+    let (q, max) = parse_request(input)?;
+    let items = documents(&mut db, &ctx.principal.account_id).await?;
+    answer(&q, items, input, max)
+}
+
+/// The request's query and page size (`Limit`, or `MaxResults` of the aggregate query).
+pub fn parse_request(input: &Value) -> ConfigResult<(Query, usize)> {
     let expression = input
         .get("Expression")
         .and_then(Value::as_str)
@@ -37,10 +44,19 @@ pub async fn select(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigR
         ConfigError::InvalidExpressionException(format!("Invalid query expression: {}", e.0))
     })?;
     let aggregation = q.group_by.is_some() || q.fields.contains(&Field::Count);
-    let max = limit(input, "Limit", if aggregation { 500 } else { 25 }, 100)?;
-    let account = &ctx.principal.account_id;
-    let items = documents(&mut db, account).await?;
-    let rows = run(&q, items);
+    let default = if aggregation { 500 } else { 25 };
+    let member = if input.get("MaxResults").is_some() {
+        "MaxResults"
+    } else {
+        "Limit"
+    };
+    let max = limit(input, member, default, 100)?;
+    Ok((q, max))
+}
+
+/// The page of a query's results over `items`, with `QueryInfo`.
+pub fn answer(q: &Query, items: Vec<Value>, input: &Value, max: usize) -> ConfigResult<Value> {
+    let rows = run(q, items);
     let names: Vec<Value> = if q.star {
         vec![json!({ "Name": "*" })]
     } else {
@@ -60,7 +76,7 @@ pub async fn select(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigR
 }
 
 /// The account's current items in the advanced-query shape.
-async fn documents(db: &mut Db<'_>, account: &str) -> ConfigResult<Vec<Value>> {
+pub async fn documents(db: &mut Db<'_>, account: &str) -> ConfigResult<Vec<Value>> {
     let mut out = Vec::new();
     let mut after: Option<String> = None;
     loop {

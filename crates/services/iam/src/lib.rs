@@ -25,6 +25,7 @@ pub mod passwords;
 pub mod policies;
 pub mod roles;
 pub mod saml_metadata;
+pub mod saml_private_keys;
 pub mod saml_providers;
 pub mod server_certs;
 pub mod service_credentials;

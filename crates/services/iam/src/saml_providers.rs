@@ -146,6 +146,23 @@ fn checked_metadata(xml: &str) -> Res<Metadata> {
         .map_err(|why| IamError::InvalidInput(format!("Could not parse metadata: {why}")).into())
 }
 
+/// Applies the request's private key and encryption mode changes to `doc`.
+fn apply_encryption(
+    input: &Value,
+    db: &Db<'_>,
+    doc: &mut SamlProviderDoc,
+    ctx: &CallContext,
+) -> Res<()> {
+    saml_private_keys::apply(
+        input,
+        db,
+        &doc.uuid,
+        &mut doc.encryption_mode,
+        &mut doc.private_keys,
+        ctx.now,
+    )
+}
+
 /// `CreateSAMLProvider`.
 pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
@@ -160,14 +177,7 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         private_keys: Vec::new(),
         tags: tags::from_input(input)?,
     };
-    saml_private_keys::apply(
-        input,
-        db,
-        &doc.uuid,
-        &mut doc.encryption_mode,
-        &mut doc.private_keys,
-        ctx.now,
-    )?;
+    apply_encryption(input, db, &mut doc, ctx)?;
     let existing = db
         .entities()
         .list(account, SAML_PROVIDER, "/", None, PROVIDERS_PER_ACCOUNT)
@@ -264,14 +274,7 @@ pub async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         doc.metadata = xml;
         doc.valid_until = meta.valid_until;
     }
-    saml_private_keys::apply(
-        input,
-        db,
-        &doc.uuid,
-        &mut doc.encryption_mode,
-        &mut doc.private_keys,
-        ctx.now,
-    )?;
+    apply_encryption(input, db, &mut doc, ctx)?;
     save_doc(db, e, &doc, ctx.now).await?;
     Ok(json!({ "SAMLProviderArn": arn }))
 }

@@ -1,7 +1,8 @@
 /* Rampart's bridge to libxmlsec1 (OpenSSL back end): verifies an enveloped XML signature
- * with given certificates and hands back the canonical bytes the signature covers, and signs
- * a signature template (test identity providers). Only same-document references and the
- * transforms SAML uses are allowed; keys come from the caller, never from the document. */
+ * with given certificates and hands back the canonical bytes the signature covers, signs a
+ * signature template (test identity providers), and decrypts a SAML response's encrypted
+ * assertion with given private keys. Only same-document references and the transforms SAML
+ * uses are allowed; keys come from the caller, never from the document. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/xmltree.h>
 #include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlenc.h>
+#include <xmlsec/keysmngr.h>
 #include <xmlsec/transforms.h>
 #include <xmlsec/errors.h>
 #include <xmlsec/crypto.h>
@@ -24,6 +27,8 @@
 #define R_INVALID -5
 #define R_REFERENCES -6
 #define R_MEMORY -7
+#define R_NOT_ENCRYPTED -9
+#define R_DECRYPT -10
 
 static const xmlChar SAMLP_NS[] = "urn:oasis:names:tc:SAML:2.0:protocol";
 static const xmlChar SAML_NS[] = "urn:oasis:names:tc:SAML:2.0:assertion";
@@ -206,5 +211,123 @@ int rampart_xmldsig_sign(const char *xml, size_t xml_len, const unsigned char *k
         xmlFree(mem);
     }
     xmlFreeDoc(doc);
+    return result;
+}
+
+/* Copies a dumped document into a malloc'd buffer for the caller. */
+static int dump(xmlDocPtr doc, unsigned char **out, size_t *out_len) {
+    xmlChar *mem = NULL;
+    int size = 0;
+    xmlDocDumpMemory(doc, &mem, &size);
+    int result = R_OK;
+    if (mem == NULL || size <= 0) {
+        result = R_MEMORY;
+    } else {
+        *out = malloc((size_t)size);
+        if (*out == NULL) {
+            result = R_MEMORY;
+        } else {
+            memcpy(*out, mem, (size_t)size);
+            *out_len = (size_t)size;
+        }
+    }
+    xmlFree(mem);
+    return result;
+}
+
+/* SAML lets the wrapped content key sit beside EncryptedData in EncryptedAssertion (named by
+ * a RetrievalMethod): move it into EncryptedData's KeyInfo, where xmlsec looks for it. */
+static int gather_key(xmlNodePtr wrapper, xmlNodePtr data) {
+    xmlNodePtr key = xmlSecFindChild(wrapper, xmlSecNodeEncryptedKey, xmlSecEncNs);
+    if (key == NULL) return 0;
+    xmlNodePtr info = xmlSecFindChild(data, xmlSecNodeKeyInfo, xmlSecDSigNs);
+    if (info == NULL) {
+        xmlNodePtr cipher = xmlSecFindChild(data, xmlSecNodeCipherData, xmlSecEncNs);
+        if (cipher == NULL) return -1;
+        info = xmlNewNode(NULL, xmlSecNodeKeyInfo);
+        if (info == NULL) return -1;
+        xmlSetNs(info, xmlNewNs(info, xmlSecDSigNs, NULL));
+        if (xmlAddPrevSibling(cipher, info) == NULL) return -1;
+    }
+    xmlNodePtr method;
+    while ((method = xmlSecFindChild(info, xmlSecNodeRetrievalMethod, xmlSecDSigNs)) != NULL) {
+        xmlUnlinkNode(method);
+        xmlFreeNode(method);
+    }
+    xmlUnlinkNode(key);
+    return xmlAddChild(info, key) == NULL ? -1 : 0;
+}
+
+/* Decrypts the EncryptedAssertion of a SAML response with one PEM private key and puts the
+ * assertion in its place. */
+static int decrypt_with(xmlDocPtr doc, xmlNodePtr wrapper, const unsigned char *pem, size_t len) {
+    xmlNodePtr data = xmlSecFindChild(wrapper, xmlSecNodeEncryptedData, xmlSecEncNs);
+    if (data == NULL || gather_key(wrapper, data) < 0) return R_DECRYPT;
+    xmlSecKeysMngrPtr mngr = xmlSecKeysMngrCreate();
+    if (mngr == NULL) return R_MEMORY;
+    int result = R_KEY;
+    if (xmlSecCryptoAppDefaultKeysMngrInit(mngr) < 0) {
+        xmlSecKeysMngrDestroy(mngr);
+        return R_INIT;
+    }
+    xmlSecKeyPtr key = xmlSecCryptoAppKeyLoadMemory(pem, (xmlSecSize)len, xmlSecKeyDataFormatPem,
+                                                    NULL, NULL, NULL);
+    if (key == NULL || xmlSecCryptoAppDefaultKeysMngrAdoptKey(mngr, key) < 0) {
+        if (key != NULL) xmlSecKeyDestroy(key);
+        xmlSecKeysMngrDestroy(mngr);
+        return R_KEY;
+    }
+    xmlSecEncCtxPtr ctx = xmlSecEncCtxCreate(mngr);
+    if (ctx == NULL) {
+        xmlSecKeysMngrDestroy(mngr);
+        return R_MEMORY;
+    }
+    /* The certificate an identity provider names in KeyInfo only says which key it used. */
+    ctx->keyInfoReadCtx.flags |= XMLSEC_KEYINFO_FLAGS_X509DATA_DONT_VERIFY_CERTS;
+    ctx->transformCtx.enabledUris = xmlSecTransformUriTypeEmpty | xmlSecTransformUriTypeSameDocument;
+    xmlSecBufferPtr plain = xmlSecEncCtxDecryptToBuffer(ctx, data);
+    if (plain == NULL || xmlSecBufferGetSize(plain) == 0) {
+        result = R_DECRYPT;
+    } else if (xmlSecReplaceNodeBuffer(wrapper, xmlSecBufferGetData(plain),
+                                       xmlSecBufferGetSize(plain)) < 0) {
+        result = R_PARSE;
+    } else {
+        result = R_OK;
+    }
+    xmlSecEncCtxDestroy(ctx);
+    xmlSecKeysMngrDestroy(mngr);
+    (void)doc;
+    return result;
+}
+
+/* Decrypts the encrypted assertion of a SAML response with one of `keys` (PEM private keys);
+ * `*out` holds the response with the assertion in place. R_NOT_ENCRYPTED when the response
+ * has no encrypted assertion. */
+int rampart_xmldsig_decrypt(const char *xml, size_t xml_len, const unsigned char *const *keys,
+                            const size_t *key_lens, size_t nkeys, unsigned char **out,
+                            size_t *out_len) {
+    *out = NULL;
+    *out_len = 0;
+    int result = R_KEY;
+    for (size_t i = 0; i < nkeys || i == 0; i++) {
+        /* A fresh document per key: a failed attempt may have moved nodes. */
+        xmlDocPtr doc = parse(xml, xml_len);
+        if (doc == NULL) return R_PARSE;
+        xmlNodePtr root = xmlDocGetRootElement(doc);
+        xmlNodePtr wrapper =
+            root == NULL ? NULL : xmlSecFindChild(root, (const xmlChar *)"EncryptedAssertion", SAML_NS);
+        if (wrapper == NULL) {
+            xmlFreeDoc(doc);
+            return R_NOT_ENCRYPTED;
+        }
+        if (i >= nkeys) {
+            xmlFreeDoc(doc);
+            return R_KEY;
+        }
+        result = decrypt_with(doc, wrapper, keys[i], key_lens[i]);
+        if (result == R_OK) result = dump(doc, out, out_len);
+        xmlFreeDoc(doc);
+        if (result == R_OK || result == R_MEMORY) break;
+    }
     return result;
 }

@@ -8,6 +8,10 @@
 //! and returns the canonical bytes that reference covers. The caller reads the assertion from
 //! those bytes alone, so nothing outside the signature (a wrapped copy, a second assertion)
 //! is ever believed.
+//!
+//! [`decrypt`] replaces a response's `EncryptedAssertion` (XML Encryption: an AES-CBC or
+//! AES-GCM content key wrapped with RSA-OAEP or RSA 1.5) with the assertion, using the
+//! service provider's private keys; the result is then verified as any response.
 
 use std::sync::OnceLock;
 
@@ -35,6 +39,9 @@ pub enum XmlDsigError {
     /// Out of memory.
     #[error("out of memory")]
     Memory,
+    /// The encrypted assertion cannot be decrypted with any of the keys.
+    #[error("the encrypted assertion cannot be decrypted with the provider's private keys")]
+    Decrypt,
     /// Rampart was built without libxmlsec1.
     #[error("Rampart was built without libxmlsec1, so SAML signatures cannot be checked: install libxmlsec1-dev and pkg-config (Debian) and rebuild")]
     Unavailable,
@@ -53,6 +60,7 @@ fn from_code(code: i32) -> XmlDsigError {
         -5 => XmlDsigError::Invalid,
         -6 => XmlDsigError::References,
         -7 => XmlDsigError::Memory,
+        -10 => XmlDsigError::Decrypt,
         UNAVAILABLE => XmlDsigError::Unavailable,
         _ => XmlDsigError::Init,
     }
@@ -60,6 +68,8 @@ fn from_code(code: i32) -> XmlDsigError {
 
 /// The code of a build without the library.
 const UNAVAILABLE: i32 = -8;
+/// The shim's answer for a response without an encrypted assertion.
+const NOT_ENCRYPTED: i32 = -9;
 
 /// Stand-ins for a build without libxmlsec1: `init` fails first, so nothing else is reached.
 #[cfg(xmldsig_unavailable)]
@@ -95,6 +105,17 @@ mod ffi {
     ) -> c_int {
         super::UNAVAILABLE
     }
+    pub unsafe fn rampart_xmldsig_decrypt(
+        _xml: *const c_char,
+        _xml_len: usize,
+        _keys: *const *const c_uchar,
+        _key_lens: *const usize,
+        _nkeys: usize,
+        _out: *mut *mut c_uchar,
+        _out_len: *mut usize,
+    ) -> c_int {
+        super::UNAVAILABLE
+    }
 }
 
 #[cfg(not(xmldsig_unavailable))]
@@ -119,6 +140,15 @@ mod ffi {
             xml_len: usize,
             key_pem: *const c_uchar,
             key_len: usize,
+            out: *mut *mut c_uchar,
+            out_len: *mut usize,
+        ) -> c_int;
+        pub fn rampart_xmldsig_decrypt(
+            xml: *const c_char,
+            xml_len: usize,
+            keys: *const *const c_uchar,
+            key_lens: *const usize,
+            nkeys: usize,
             out: *mut *mut c_uchar,
             out_len: *mut usize,
         ) -> c_int;
@@ -216,4 +246,32 @@ pub fn sign(xml: &[u8], key_pem: &[u8]) -> Result<Vec<u8>, XmlDsigError> {
         )
     };
     take(code, out, len)
+}
+
+/// Decrypts the `EncryptedAssertion` of a SAML response with one of `private_keys` (PEM) and
+/// returns the response with the assertion in its place; `None` when the response has no
+/// encrypted assertion.
+pub fn decrypt(xml: &[u8], private_keys: &[&[u8]]) -> Result<Option<Vec<u8>>, XmlDsigError> {
+    init()?;
+    no_dtd(xml)?;
+    let ptrs: Vec<*const u8> = private_keys.iter().map(|k| k.as_ptr()).collect();
+    let lens: Vec<usize> = private_keys.iter().map(|k| k.len()).collect();
+    let mut out: *mut u8 = std::ptr::null_mut();
+    let mut len = 0usize;
+    // SAFETY: as in `verify`.
+    let code = unsafe {
+        ffi::rampart_xmldsig_decrypt(
+            xml.as_ptr().cast(),
+            xml.len(),
+            ptrs.as_ptr(),
+            lens.as_ptr(),
+            ptrs.len(),
+            &mut out,
+            &mut len,
+        )
+    };
+    if code == NOT_ENCRYPTED {
+        return Ok(None);
+    }
+    take(code, out, len).map(Some)
 }

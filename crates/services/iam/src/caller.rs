@@ -19,6 +19,11 @@ use rampart_kit::{
 const DENY_ALL: &str =
     r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#;
 
+/// The root user's permissions as an identity policy: everything, for a federated user the
+/// root user obtained (its session policies then cap it).
+const ROOT_PERMISSIONS: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+
 /// Reads the identity-based policies, boundary and session policies of `principal`.
 /// The root user has none (identity policies do not limit it), nor has the anonymous caller.
 pub async fn policies(
@@ -57,11 +62,21 @@ pub async fn policies(
             Ok(out)
         }
         PrincipalKind::FederatedUser => {
-            // A federated user's permissions are its parent user's, capped by the session
-            // policies it was issued with.
+            // A federated user's permissions are its parent user's (everything for the
+            // root user's), capped by the session policies it was issued with.
             let context = principal.session.as_ref().map(|s| &s.context);
-            let mut out = match context.and_then(|c| c.parent_user_id.as_deref()) {
-                Some(parent) => user_policies(&mut db, account, parent).await?,
+            let mut out = match context {
+                Some(c) if c.parent_is_root => CallerPolicies {
+                    identity: vec![NamedPolicy {
+                        name: principal.account_id.clone(),
+                        document: ROOT_PERMISSIONS.to_string(),
+                    }],
+                    ..CallerPolicies::default()
+                },
+                Some(c) => match c.parent_user_id.as_deref() {
+                    Some(parent) => user_policies(&mut db, account, parent).await?,
+                    None => CallerPolicies::default(),
+                },
                 None => CallerPolicies::default(),
             };
             if let Some(c) = context {

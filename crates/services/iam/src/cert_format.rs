@@ -110,6 +110,20 @@ fn private_key_bits(pem: &str) -> Option<Vec<u8>> {
     }
 }
 
+/// Whether `pem` is an RSA private key (PKCS#8 or PKCS#1), the kind that unwraps the content
+/// keys of encrypted SAML assertions.
+pub fn is_rsa_private_key(pem: &str) -> bool {
+    let Ok((_, block)) = parse_x509_pem(pem.trim().as_bytes()) else {
+        return false;
+    };
+    let der = Zeroizing::new(block.contents);
+    match block.label.as_str() {
+        "RSA PRIVATE KEY" => RsaKeyPair::from_der(&der).is_ok(),
+        "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&der).is_ok(),
+        _ => false,
+    }
+}
+
 /// Why a private key was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyRefusal {

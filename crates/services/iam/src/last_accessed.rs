@@ -216,8 +216,16 @@ async fn subjects(
     Ok((arns, policies))
 }
 
+/// AWS's name of a service Rampart serves, by namespace (the namespace itself otherwise).
+pub fn service_name(namespace: &str) -> &str {
+    SERVICES
+        .iter()
+        .find(|(n, _)| *n == namespace)
+        .map_or(namespace, |(_, name)| *name)
+}
+
 /// The service namespaces the Allow statements of `policies` can reach.
-fn allowed_services(policies: &[NamedPolicy]) -> Vec<&'static str> {
+pub fn allowed_services(policies: &[NamedPolicy]) -> Vec<&'static str> {
     let mut patterns: Vec<String> = Vec::new();
     for p in policies {
         let Ok(doc) = serde_json::from_str::<Value>(&p.document) else {
@@ -298,11 +306,7 @@ pub async fn generate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
     namespaces.sort_unstable();
     let mut services = Vec::new();
     for ns in namespaces {
-        let name = SERVICES
-            .iter()
-            .find(|(n, _)| *n == ns)
-            .map(|(_, name)| *name)
-            .unwrap_or(ns);
+        let name = service_name(ns);
         let users: Vec<(&String, &LastUse)> = uses
             .iter()
             .filter_map(|(a, u)| u.get(ns).map(|l| (a, l)))

@@ -25,6 +25,7 @@ pub mod passwords;
 pub mod policies;
 pub mod roles;
 pub mod saml_metadata;
+pub mod saml_private_keys;
 pub mod saml_providers;
 pub mod server_certs;
 pub mod service_credentials;
@@ -255,9 +256,10 @@ routes! {
             authz: account::authz;
     }
     not_built {
-        // Delegation requests, organizations reports, outbound web identity federation.
-        // The organizations root access features are the organization's state: Organizations
-        // serves them (`rampart_organizations::root_access`, joined in by the registry).
+        // Delegation requests, outbound web identity federation.
+        // The organizations root access features and access reports are the organization's
+        // state: Organizations serves them (`rampart_organizations::root_access` and
+        // `::access_report`, joined in by the registry).
         AcceptDelegationRequest, AssociateDelegationRequest,
         CreateDelegationRequest,
         DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,

@@ -1,9 +1,7 @@
 //! IAM SAML providers: identity providers a role's trust policy names
 //! (`"Federated": "arn:aws:iam::A:saml-provider/Name"`), described by their SAML metadata
-//! document (parsed and checked by [`crate::saml_metadata`]), with tags.
-//!
-//! Encrypted assertions (`AssertionEncryptionMode` `Required`, `AddPrivateKey`) are not
-//! supported: such a request is refused rather than stored unused.
+//! document (parsed and checked by [`crate::saml_metadata`]), with tags and the private keys
+//! that decrypt encrypted assertions ([`crate::saml_private_keys`]).
 
 use chrono::{DateTime, Utc};
 use rampart_store::{Entity, Store};
@@ -18,6 +16,7 @@ use crate::{
     },
     model::{self, Tag},
     saml_metadata::{self, Metadata},
+    saml_private_keys::{self, SamlKey},
 };
 use rampart_kit::{
     authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError, json_field::SetField,
@@ -39,9 +38,12 @@ pub struct SamlProviderDoc {
     /// `validUntil` of the metadata.
     #[serde(default)]
     pub valid_until: Option<DateTime<Utc>>,
-    /// `AssertionEncryptionMode` (`Allowed`), if set.
+    /// `AssertionEncryptionMode` (`Allowed` or `Required`), if set.
     #[serde(default)]
     pub encryption_mode: Option<String>,
+    /// The private keys that decrypt assertions, sealed.
+    #[serde(default)]
+    pub private_keys: Vec<SamlKey>,
     /// Tags.
     #[serde(default)]
     pub tags: Vec<Tag>,
@@ -144,21 +146,21 @@ fn checked_metadata(xml: &str) -> Res<Metadata> {
         .map_err(|why| IamError::InvalidInput(format!("Could not parse metadata: {why}")).into())
 }
 
-/// Encryption settings Rampart cannot honour are refused.
-fn checked_encryption(input: &Value) -> Res<Option<String>> {
-    if input.get("AddPrivateKey").is_some() {
-        return Err(IamError::InvalidInput(
-            "Rampart does not decrypt SAML assertions: private keys cannot be added.".into(),
-        )
-        .into());
-    }
-    match opt_str(input, "AssertionEncryptionMode") {
-        Some("Required") => Err(IamError::InvalidInput(
-            "Rampart does not decrypt SAML assertions: AssertionEncryptionMode Required is not supported.".into(),
-        )
-        .into()),
-        other => Ok(other.map(str::to_string)),
-    }
+/// Applies the request's private key and encryption mode changes to `doc`.
+fn apply_encryption(
+    input: &Value,
+    db: &Db<'_>,
+    doc: &mut SamlProviderDoc,
+    ctx: &CallContext,
+) -> Res<()> {
+    saml_private_keys::apply(
+        input,
+        db,
+        &doc.uuid,
+        &mut doc.encryption_mode,
+        &mut doc.private_keys,
+        ctx.now,
+    )
 }
 
 /// `CreateSAMLProvider`.
@@ -167,13 +169,15 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
     let name = req_str(input, "Name")?;
     let metadata = req_str(input, "SAMLMetadataDocument")?;
     let meta = checked_metadata(metadata)?;
-    let doc = SamlProviderDoc {
+    let mut doc = SamlProviderDoc {
         metadata: metadata.to_string(),
         uuid: uuid::Uuid::new_v4().to_string(),
         valid_until: meta.valid_until,
-        encryption_mode: checked_encryption(input)?,
+        encryption_mode: None,
+        private_keys: Vec::new(),
         tags: tags::from_input(input)?,
     };
+    apply_encryption(input, db, &mut doc, ctx)?;
     let existing = db
         .entities()
         .list(account, SAML_PROVIDER, "/", None, PROVIDERS_PER_ACCOUNT)
@@ -222,6 +226,12 @@ pub async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value
     if let Some(mode) = &doc.encryption_mode {
         out.set_field("AssertionEncryptionMode", json!(mode));
     }
+    if !doc.private_keys.is_empty() {
+        out.set_field(
+            "PrivateKeyList",
+            saml_private_keys::list_json(&doc.private_keys),
+        );
+    }
     if !doc.tags.is_empty() {
         out.set_field("Tags", tags::to_json(&doc.tags));
     }
@@ -252,28 +262,19 @@ pub async fn list(_input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Val
     Ok(json!({ "SAMLProviderList": list }))
 }
 
-/// `UpdateSAMLProvider`: new metadata and/or encryption mode.
+/// `UpdateSAMLProvider`: new metadata, encryption mode and/or private keys.
 pub async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let meta = match opt_str(input, "SAMLMetadataDocument") {
         Some(xml) => Some((xml.to_string(), checked_metadata(xml)?)),
         None => None,
     };
-    let mode = checked_encryption(input)?;
-    if input.get("RemovePrivateKey").is_some() {
-        return Err(IamError::InvalidInput(
-            "Rampart does not decrypt SAML assertions: the provider has no private keys.".into(),
-        )
-        .into());
-    }
     let (e, mut doc) = load(db, ctx, input).await?;
     let arn = e.arn.clone();
     if let Some((xml, meta)) = meta {
         doc.metadata = xml;
         doc.valid_until = meta.valid_until;
     }
-    if mode.is_some() {
-        doc.encryption_mode = mode;
-    }
+    apply_encryption(input, db, &mut doc, ctx)?;
     save_doc(db, e, &doc, ctx.now).await?;
     Ok(json!({ "SAMLProviderArn": arn }))
 }

@@ -31,6 +31,10 @@ pub struct SessionContext {
     /// For a federated user or `GetSessionToken` session: the IAM user's id behind it.
     #[serde(default)]
     pub parent_user_id: Option<String>,
+    /// For a federated user: true when the account's root user obtained it
+    /// (`GetFederationToken` with root credentials), whose permissions are everything.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub parent_is_root: bool,
     /// The session name (`RoleSessionName`, or the federated user's name).
     #[serde(default)]
     pub session_name: String,

@@ -18,10 +18,13 @@
 //! - [`enforcement`] — the SCP and RCP levels of an account, for the authorizer.
 //! - [`root_access`] — IAM's centralized root access for member accounts, stored on the
 //!   organization (IAM's `*OrganizationsRoot*` operations and the checks of STS `AssumeRoot`).
+//! - [`access_report`] — IAM's organizations access reports (service last-accessed data
+//!   for a root, OU or account).
 //! - [`authz`] — the authorization entry of each operation.
 
 use rampart_kit::routes;
 
+pub mod access_report;
 pub mod accounts;
 pub mod authz;
 pub mod common;

@@ -52,13 +52,15 @@ macro_rules! services {
     };
 }
 
-/// IAM's table, with its centralized root access operations, which Organizations serves
-/// because their state is the organization's.
+/// IAM's table, with its centralized root access and organizations access report operations,
+/// which Organizations serves because their state is the organization's.
 mod iam_routes {
     use super::{iam, organizations, Route};
 
     pub fn route(op: iam::Op) -> Option<Route> {
-        iam::route(op).or_else(|| organizations::root_access::route(op))
+        iam::route(op)
+            .or_else(|| organizations::root_access::route(op))
+            .or_else(|| organizations::access_report::route(op))
     }
 }
 

@@ -54,9 +54,16 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// The model of the service whose crate holds `file` (`kms/keys.rs` is KMS's); the crate's
-/// folder is the model's name with `_` for `-` (`acm_pca`), or a folder of [`SERVING`].
+/// folder is the model's name with `_` for `-` (`acm_pca`), or a folder of [`SERVING`], or a
+/// file of [`SERVING_FILES`].
 /// `kit` and `registry` have none.
 fn service_of(file: &str) -> Option<&'static Service> {
+    if let Some((_, model)) = SERVING_FILES
+        .iter()
+        .find(|(f, _)| file.replace('\\', "/") == *f)
+    {
+        return rampart_model::service(model);
+    }
     let folder = file.split(['/', '\\']).next()?;
     let model = SERVING
         .iter()
@@ -68,6 +75,10 @@ fn service_of(file: &str) -> Option<&'static Service> {
 /// Crates that serve a model other than their folder's name: `trails` holds CloudTrail's
 /// table (the `cloudtrail` crate holds its record format, which S3 and KMS depend on).
 const SERVING: &[(&str, &str)] = &[("trails", "cloudtrail")];
+
+/// Files that serve another service's operations: Organizations serves IAM's organizations
+/// access reports (the registry joins them into IAM's table).
+const SERVING_FILES: &[(&str, &str)] = &[("organizations/access_report.rs", "iam")];
 
 /// Every member name of every operation's input, through nested structures, lists and maps.
 fn input_members(service: &Service) -> BTreeSet<&'static str> {

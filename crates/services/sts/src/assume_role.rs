@@ -345,6 +345,7 @@ pub async fn handle(
         role_id: Some(role.id.clone()),
         role_arn: Some(role.arn.clone()),
         parent_user_id: None,
+        parent_is_root: false,
         session_name: session_name.to_string(),
         session_policies,
         mfa_authenticated_at: mfa_at.or(previous.and_then(|p| p.mfa_authenticated_at)),

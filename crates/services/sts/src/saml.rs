@@ -1,7 +1,8 @@
 //! `AssumeRoleWithSAML`: an unsigned call whose proof is a SAML response signed by an IAM
 //! SAML provider of the role's account.
 //!
-//! [`authenticate`] verifies the XML signature with the provider's metadata certificates
+//! [`authenticate`] decrypts an encrypted assertion with the provider's private keys (XML
+//! Encryption, libxmlsec1), then verifies the XML signature with the provider's metadata certificates
 //! (libxmlsec1, [`rampart_xmldsig`]) and reads the assertion only from the bytes the
 //! signature covers: issuer (the metadata's entity id), audience (AWS's sign-in endpoint),
 //! `NotBefore`/`NotOnOrAfter`, the `Role` attribute (which must pair the requested role with
@@ -22,7 +23,7 @@ use crate::{
     saml_assertion::{self, Assertion},
     StsError,
 };
-use rampart_iam::saml_providers;
+use rampart_iam::{saml_private_keys, saml_providers};
 use rampart_kit::{
     context::{CallContext, ContextEntry, Prepared},
     db::Db,
@@ -95,7 +96,7 @@ pub async fn authenticate(
         return Err(invalid("The PrincipalArn is not a SAML provider ARN."));
     };
     let mut db = Db::Read(store);
-    let Some((provider, _, metadata)) =
+    let Some((provider, doc, metadata)) =
         saml_providers::by_arn(&mut db, account, provider_arn).await?
     else {
         return Err(invalid(format!(
@@ -106,6 +107,7 @@ pub async fn authenticate(
     let xml = STANDARD
         .decode(compact)
         .map_err(|_| invalid("Invalid base64 SAMLResponse"))?;
+    let xml = decrypted(&db, &doc, xml)?;
     let signed = rampart_xmldsig::verify(&xml, &metadata.certificates).map_err(|e| match e {
         rampart_xmldsig::XmlDsigError::NoSignature => invalid("Response is not signed"),
         rampart_xmldsig::XmlDsigError::Parse => {
@@ -191,6 +193,31 @@ pub async fn authenticate(
         ),
         facts: Prepared::of(proven),
     })
+}
+
+/// The response with its encrypted assertion decrypted by one of the provider's private keys;
+/// a plaintext assertion as it is, unless the provider requires encryption.
+fn decrypted(
+    db: &Db<'_>,
+    provider: &saml_providers::SamlProviderDoc,
+    xml: Vec<u8>,
+) -> Result<Vec<u8>, ServiceError> {
+    let keys = saml_private_keys::open(db, &provider.uuid, &provider.private_keys)?;
+    let pems: Vec<&[u8]> = keys.iter().map(|k| k.as_slice()).collect();
+    match rampart_xmldsig::decrypt(&xml, &pems) {
+        Ok(Some(plain)) => Ok(plain),
+        Ok(None) if provider.encryption_mode.as_deref() == Some("Required") => Err(invalid(
+            "The SAML provider requires encrypted assertions: the assertion is not encrypted.",
+        )),
+        Ok(None) => Ok(xml),
+        Err(rampart_xmldsig::XmlDsigError::Parse) => {
+            Err(invalid("Invalid SAML response: not well-formed XML"))
+        }
+        Err(e @ rampart_xmldsig::XmlDsigError::Unavailable) => Err(invalid(e.to_string())),
+        Err(_) => Err(invalid(
+            "Unable to decrypt the SAML assertion with the provider's private keys.",
+        )),
+    }
 }
 
 /// Issuer, status, audience, recipient and validity window.

@@ -1,6 +1,6 @@
 //! `GetSessionToken` (users and root: a session with the caller's own permissions) and
-//! `GetFederationToken` (users: a federated user whose permissions are the intersection of
-//! the user's policies and the session policies passed).
+//! `GetFederationToken` (users and root: a federated user whose permissions are the
+//! intersection of the caller's and the session policies passed; root's are everything).
 
 use rampart_store::{Principal as KeyOwner, PrincipalKind};
 use serde_json::{json, Value};
@@ -26,20 +26,13 @@ const ROOT_MAX: i64 = 3600;
 /// Default session length.
 const DEFAULT: i64 = 43_200;
 
-/// Only long-term credentials of users (and root) may call these operations.
-fn require_long_term(ctx: &CallContext, op: &str, root_ok: bool) -> Result<(), ServiceError> {
+/// Only long-term credentials of users and root may call these operations.
+fn require_long_term(ctx: &CallContext, op: &str) -> Result<(), ServiceError> {
     let p = &ctx.principal;
     if p.session.is_some() || !matches!(p.kind, PrincipalKind::User | PrincipalKind::Root) {
         return Err(
             StsError::AccessDenied(format!("Cannot call {op} with session credentials")).into(),
         );
-    }
-    if p.kind == PrincipalKind::Root && !root_ok {
-        return Err(StsError::AccessDenied(format!(
-            "User: {} is not authorized to perform: sts:{op}",
-            p.arn
-        ))
-        .into());
     }
     Ok(())
 }
@@ -50,7 +43,7 @@ pub async fn get_session_token(
     ctx: &CallContext,
     mut db: Db<'_>,
 ) -> Result<Value, ServiceError> {
-    require_long_term(ctx, "GetSessionToken", true)?;
+    require_long_term(ctx, "GetSessionToken")?;
     let p = &ctx.principal;
     let max = if p.kind == PrincipalKind::Root {
         ROOT_MAX
@@ -119,8 +112,9 @@ pub async fn get_federation_token(
     ctx: &CallContext,
     mut db: Db<'_>,
 ) -> Result<Value, ServiceError> {
-    require_long_term(ctx, "GetFederationToken", false)?;
+    require_long_term(ctx, "GetFederationToken")?;
     let p = &ctx.principal;
+    let root = p.kind == PrincipalKind::Root;
     let name = required(input, "Name", missing_member)?;
     check_session_name(name, "name", 32)?;
     let duration = issue::check_duration(
@@ -129,6 +123,13 @@ pub async fn get_federation_token(
         USER_MAX,
         "1 validation error detected: Value at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 129600",
     )?;
+    // AWS: a root caller's federated session lasts at most an hour; a longer request is
+    // shortened to an hour, not refused.
+    let duration = if root {
+        duration.min(ROOT_MAX)
+    } else {
+        duration
+    };
     let (policies, mut packed) = issue::session_policies(&mut db, input).await?;
     let tags: Vec<(String, String)> = federation_tags(input)?
         .into_iter()
@@ -138,7 +139,8 @@ pub async fn get_federation_token(
     let packed_pct = issue::packed_percent(packed)?;
     let session_policies = Some(policies.unwrap_or_else(|| vec![issue::deny_all_session_policy()]));
     let context = SessionContext {
-        parent_user_id: Some(p.user_id.clone()),
+        parent_user_id: (!root).then(|| p.user_id.clone()),
+        parent_is_root: root,
         session_name: name.to_string(),
         session_policies,
         tags,

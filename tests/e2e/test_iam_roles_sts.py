@@ -418,24 +418,36 @@ def test_get_session_token(env):
 def test_federation_token_is_the_intersection(env):
     server, iam, account = env
     _, key, secret = make_user(
-        server, iam, doc(allow(["iam:ListRoles", "iam:ListUsers", "sts:GetFederationToken"]))
+        server, iam,
+        doc(allow(["kms:ListKeys", "kms:ListAliases", "iam:ListUsers", "sts:GetFederationToken",
+                   "sts:GetSessionToken"])),
     )
     sts = server.client("sts", key=key, secret=secret)
-    out = sts.get_federation_token(Name="bob", Policy=doc(allow(["iam:ListUsers", "iam:ListGroups"])))
+    session_policy = doc(allow(["kms:ListKeys", "kms:CreateKey", "iam:ListUsers", "sts:*"]))
+    out = sts.get_federation_token(Name="bob", Policy=session_policy)
     assert out["FederatedUser"]["Arn"] == f"arn:aws:sts::{account}:federated-user/bob"
     me = session_client(server, "sts", out["Credentials"]).get_caller_identity()
     assert me["Arn"] == f"arn:aws:sts::{account}:federated-user/bob"
-    fed = session_client(server, "iam", out["Credentials"])
-    fed.list_users()
-    for call in (fed.list_roles, fed.list_groups):
+    fed = session_client(server, "kms", out["Credentials"])
+    fed.list_keys()
+    # Each of the user's policy and the session policy allows only one of these.
+    for call in (fed.list_aliases, lambda: fed.create_key(Description="x")):
         with pytest.raises(ClientError) as e:
             call()
-        assert error_code(e) == "AccessDenied"
+        assert error_code(e) == "AccessDenied" or error_code(e) == "AccessDeniedException"
+    # A federated user cannot call IAM, nor STS except GetCallerIdentity, whatever both
+    # policies allow (AWS's rule).
+    with pytest.raises(ClientError) as e:
+        session_client(server, "iam", out["Credentials"]).list_users()
+    assert error_code(e) == "AccessDenied"
+    with pytest.raises(ClientError) as e:
+        session_client(server, "sts", out["Credentials"]).get_session_token()
+    assert error_code(e) == "AccessDenied"
     # Without a session policy the federated user has no permissions at all.
     bare = sts.get_federation_token(Name="nobody")["Credentials"]
     with pytest.raises(ClientError) as e:
-        session_client(server, "iam", bare).list_users()
-    assert error_code(e) == "AccessDenied"
+        session_client(server, "kms", bare).list_keys()
+    assert error_code(e) == "AccessDeniedException"
 
 
 def test_access_key_info_and_decode(env):

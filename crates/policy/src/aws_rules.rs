@@ -10,6 +10,9 @@
 //!   create, update or delete them.
 //! - Roles whose path begins with `/aws-reserved/` (IAM Identity Center) or
 //!   `/aws-service-role/` (service-linked roles) are modifiable only by AWS.
+//! - A federated user (`GetFederationToken` credentials) "cannot call any IAM API operations"
+//!   and "cannot call any AWS STS API operations except GetCallerIdentity", whatever its
+//!   policies say ([`federated_user`]).
 
 /// A refusal: the AWS error code and message the call answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +61,22 @@ const ROLE_WRITES: [&str; 14] = [
 ];
 /// Role paths only AWS may modify.
 pub const PROTECTED_ROLE_PATHS: [&str; 2] = ["/aws-reserved/", "/aws-service-role/"];
+
+/// AWS's fixed refusal of `action` for a federated user's session (`GetFederationToken`):
+/// IAM, and STS except `GetCallerIdentity` (always allowed by [`fixed`]).
+pub fn federated_user(action: &str) -> Option<Refusal> {
+    let (service, name) = action.split_once(':')?;
+    let service = service.to_ascii_lowercase();
+    let refused =
+        service == "iam" || (service == "sts" && !name.eq_ignore_ascii_case("GetCallerIdentity"));
+    refused.then(|| Refusal {
+        code: "AccessDenied",
+        message: format!(
+            "A federated user session cannot perform: {action} (IAM, and STS except GetCallerIdentity)"
+        ),
+        rule: "federated users cannot call IAM or STS",
+    })
+}
 
 /// AWS's fixed decision for `action` on `resource`, if there is one.
 pub fn fixed(action: &str, resource: &str) -> Option<Fixed> {
@@ -142,6 +161,15 @@ fn protected_role_name(arn: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn federated_users_cannot_call_iam_or_sts_but_get_caller_identity() {
+        assert!(federated_user("iam:ListUsers").is_some());
+        assert!(federated_user("sts:GetSessionToken").is_some());
+        assert!(federated_user("STS:AssumeRole").is_some());
+        assert!(federated_user("sts:GetCallerIdentity").is_none());
+        assert!(federated_user("kms:ListKeys").is_none());
+    }
 
     #[test]
     fn rules() {

@@ -185,7 +185,11 @@ impl Decision {
 
 /// AWS's fixed decision for the request, before any policy (AWS services are not refused).
 fn fixed_decision(req: &Request) -> Option<Decision> {
-    let fixed = aws_rules::fixed(&req.action, &req.resource)?;
+    let fixed = aws_rules::fixed(&req.action, &req.resource).or_else(|| {
+        (req.principal.kind == PrincipalType::FederatedUser)
+            .then(|| aws_rules::federated_user(&req.action).map(Fixed::Refused))
+            .flatten()
+    })?;
     let mut d = Decision {
         outcome: Outcome::Allow,
         statements: Vec::new(),

@@ -316,6 +316,9 @@ mod tests {
         assert_eq!(cells[7], "true");
         assert_eq!(cells[8], "false");
         assert_eq!(cells[9], "N/A");
-        assert_eq!(cells[18..], ["false", "2023-11-14T22:13:20+00:00", "false", "N/A"]);
+        assert_eq!(
+            cells[18..],
+            ["false", "2023-11-14T22:13:20+00:00", "false", "N/A"]
+        );
     }
 }

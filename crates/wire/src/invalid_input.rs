@@ -21,53 +21,60 @@ pub(crate) fn constraint_error(service: &Service, violations: &[String]) -> ApiE
     }
 }
 
+/// Organizations' reasons by the start of the broken constraint (as `validate` words it): the
+/// reason and the message AWS answers with it.
+const REASONS: [(&str, &str, &str); 7] = [
+    (
+        "not be null",
+        "INPUT_REQUIRED",
+        "You must include a value for all required parameters.",
+    ),
+    (
+        "satisfy enum value set",
+        "INVALID_ENUM",
+        "You specified an invalid value.",
+    ),
+    (
+        "satisfy regular expression pattern",
+        "INVALID_PATTERN",
+        "You provided a value that does not match the required pattern.",
+    ),
+    (
+        "have length less than",
+        "MAX_LENGTH_EXCEEDED",
+        "You provided a string parameter that is longer than allowed.",
+    ),
+    (
+        "have length greater than",
+        "MIN_LENGTH_EXCEEDED",
+        "You provided a string parameter that is shorter than allowed.",
+    ),
+    (
+        "have value less than",
+        "MAX_VALUE_EXCEEDED",
+        "You provided a numeric parameter that has a larger value than allowed.",
+    ),
+    (
+        "have value greater than",
+        "MIN_VALUE_EXCEEDED",
+        "You provided a numeric parameter that has a smaller value than allowed.",
+    ),
+];
+
 /// Organizations' reason and message for one violation; `None` for a value of the wrong
-/// type, which keeps the generic answer.
+/// type, which keeps the generic answer. A policy target id off its pattern has its own reason.
 fn organizations_reason(violation: &str) -> Option<(&'static str, &'static str)> {
     let constraint = violation.split("Member must ").nth(1)?;
-    let pair = if constraint.starts_with("not be null") {
-        (
-            "INPUT_REQUIRED",
-            "You must include a value for all required parameters.",
-        )
-    } else if constraint.starts_with("satisfy enum value set") {
-        ("INVALID_ENUM", "You specified an invalid value.")
-    } else if constraint.starts_with("satisfy regular expression pattern") {
-        if violation.contains(" at 'targetId' ") {
-            (
-                "INVALID_PATTERN_TARGET_ID",
-                "You specified a policy target ID that doesn't match the required pattern.",
-            )
-        } else {
-            (
-                "INVALID_PATTERN",
-                "You provided a value that does not match the required pattern.",
-            )
-        }
-    } else if constraint.starts_with("have length less than") {
-        (
-            "MAX_LENGTH_EXCEEDED",
-            "You provided a string parameter that is longer than allowed.",
-        )
-    } else if constraint.starts_with("have length greater than") {
-        (
-            "MIN_LENGTH_EXCEEDED",
-            "You provided a string parameter that is shorter than allowed.",
-        )
-    } else if constraint.starts_with("have value less than") {
-        (
-            "MAX_VALUE_EXCEEDED",
-            "You provided a numeric parameter that has a larger value than allowed.",
-        )
-    } else if constraint.starts_with("have value greater than") {
-        (
-            "MIN_VALUE_EXCEEDED",
-            "You provided a numeric parameter that has a smaller value than allowed.",
-        )
-    } else {
-        return None;
-    };
-    Some(pair)
+    let (_, reason, message) = REASONS
+        .iter()
+        .find(|(start, _, _)| constraint.starts_with(start))?;
+    if *reason == "INVALID_PATTERN" && violation.contains(" at 'targetId' ") {
+        return Some((
+            "INVALID_PATTERN_TARGET_ID",
+            "You specified a policy target ID that doesn't match the required pattern.",
+        ));
+    }
+    Some((reason, message))
 }
 
 #[cfg(test)]

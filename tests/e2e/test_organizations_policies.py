@@ -157,8 +157,10 @@ def test_effective_policy_follows_the_inheritance_operators(org):
         assert code(e) == expected
     with pytest.raises(ClientError) as e:
         orgs.describe_effective_policy(PolicyType="SERVICE_CONTROL_POLICY", TargetId=account)
-    # Not a value of EffectivePolicyType: refused by the model's enum check.
-    assert code(e) == "ValidationException"
+    # Not a value of EffectivePolicyType: refused by the model's enum check, which
+    # Organizations answers as InvalidInputException (INVALID_ENUM).
+    assert code(e) == "InvalidInputException"
+    assert e.value.response["Reason"] == "INVALID_ENUM"
     with pytest.raises(ClientError) as e:
         orgs.describe_effective_policy(PolicyType="BACKUP_POLICY", TargetId=account)
     assert code(e) == "EffectivePolicyNotFoundException"

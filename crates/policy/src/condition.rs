@@ -253,7 +253,8 @@ pub fn parse_date(s: &str) -> Option<i64> {
             .and_hms_opt(0, 0, 0)
             .map(|d| d.and_utc().timestamp_millis());
     }
-    None
+    // The other forms IAM's parser accepts (a year alone, a one-digit hour, `+hh` zones).
+    crate::iam_dates::legacy_date_millis(s)
 }
 
 fn parse_bool(s: &str) -> Option<bool> {

@@ -15,6 +15,7 @@
 //! returns a [`WireResponse`] (status, headers, body).
 
 mod error;
+mod invalid_input;
 mod json;
 mod query_decode;
 mod query_encode;

@@ -7,7 +7,7 @@ use crate::query_decode::{decode_query, parse_form};
 use crate::rest_json::decode_rest_json;
 use crate::rest_xml::{decode_rest_xml, find_rest_xml_operation, virtual_host_bucket};
 use crate::route::{route, RouteInput};
-use crate::validate::{validate, validation_message};
+use crate::validate::validate;
 use crate::WireResponse;
 use rampart_model::{Operation, Protocol, Service, ShapeId, ShapeKind};
 use serde_json::Value;
@@ -186,7 +186,7 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
                 // element) as XML that does not validate.
                 crate::rest_xml::malformed_xml()
             } else {
-                ApiError::validation(service.protocol, validation_message(&violations))
+                crate::invalid_input::constraint_error(service, &violations)
             };
             return Err(fail(Some(operation), err));
         }

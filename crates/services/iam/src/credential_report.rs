@@ -14,6 +14,8 @@ use super::{
     mfa_device::enabled_for,
     model::USER,
     passwords::{login_of, policy_of, PasswordPolicy},
+    signing_certs::{CertDoc, SIGNING_CERT},
+    user_items,
 };
 use rampart_kit::{
     authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError, principal::root_arn,
@@ -172,6 +174,8 @@ struct Row {
     password: [String; 4],
     mfa: bool,
     keys: Vec<AccessKey>,
+    /// The user's signing certificates, oldest first: active, uploaded.
+    certs: Vec<(bool, DateTime<Utc>)>,
 }
 
 impl Row {
@@ -181,9 +185,28 @@ impl Row {
         c.push(self.mfa.to_string());
         c.extend(key_columns(&self.keys, 0));
         c.extend(key_columns(&self.keys, 1));
-        c.extend(["false".into(), na(), "false".into(), na()]);
+        c.extend(cert_columns(&self.certs, 0));
+        c.extend(cert_columns(&self.certs, 1));
         c
     }
+}
+
+/// The two columns of the `i`th signing certificate: active, last rotated (its upload).
+fn cert_columns(certs: &[(bool, DateTime<Utc>)], i: usize) -> [String; 2] {
+    match certs.get(i) {
+        None => ["false".into(), na()],
+        Some((active, at)) => [active.to_string(), when(*at)],
+    }
+}
+
+/// A user's signing certificates, oldest first.
+async fn signing_certs(db: &mut Db<'_>, user: &Entity) -> Res<Vec<(bool, DateTime<Utc>)>> {
+    let mut certs: Vec<(Entity, CertDoc)> = user_items::list(db, SIGNING_CERT, user).await?;
+    certs.sort_by_key(|(e, _)| e.created_at);
+    Ok(certs
+        .into_iter()
+        .map(|(e, d)| (d.status == "Active", e.created_at))
+        .collect())
 }
 
 async fn long_term_keys(db: &mut Db<'_>, account: &str, owner: &str) -> Res<Vec<AccessKey>> {
@@ -244,12 +267,14 @@ pub async fn build(db: &mut Db<'_>, account: &str) -> Res<String> {
         ],
         mfa: !enabled_for(db, account, account).await?.is_empty(),
         keys: long_term_keys(db, account, account).await?,
+        certs: Vec::new(),
     }];
     for u in all(db, account, USER).await? {
         rows.push(Row {
             password: password_cells(db, account, &u.id, policy.as_ref()).await?,
             mfa: !enabled_for(db, account, &u.id).await?.is_empty(),
             keys: long_term_keys(db, account, &u.id).await?,
+            certs: signing_certs(db, &u).await?,
             user: u.name,
             arn: u.arn,
             created: u.created_at,
@@ -283,6 +308,7 @@ mod tests {
             ],
             mfa: true,
             keys: Vec::new(),
+            certs: vec![(false, now)],
         };
         let cells = r.cells();
         assert_eq!(cells.len(), COLUMNS.len());
@@ -290,5 +316,9 @@ mod tests {
         assert_eq!(cells[7], "true");
         assert_eq!(cells[8], "false");
         assert_eq!(cells[9], "N/A");
+        assert_eq!(
+            cells[18..],
+            ["false", "2023-11-14T22:13:20+00:00", "false", "N/A"]
+        );
     }
 }

@@ -203,7 +203,7 @@ enum Detail {
     Brief,
     /// `CreatePolicy`: tags, but not the description (as AWS answers).
     Created,
-    /// `GetPolicy`: description and tags.
+    /// `GetPolicy`: description and tags (an empty list when there are none).
     Full,
 }
 
@@ -227,7 +227,8 @@ async fn policy_json(db: &mut Db<'_>, account: &str, e: &Entity, detail: Detail)
     }
     m.insert("CreateDate".into(), json!(ts(e.created_at)));
     m.insert("UpdateDate".into(), json!(ts(e.updated_at)));
-    if detail != Detail::Brief && !doc.tags.is_empty() {
+    // GetPolicy always carries Tags (an empty list for none); CreatePolicy only when given.
+    if detail == Detail::Full || (detail == Detail::Created && !doc.tags.is_empty()) {
         m.insert("Tags".into(), tags::to_json(&doc.tags));
     }
     Ok(Value::Object(m))

@@ -90,7 +90,7 @@ pub async fn upload(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
     let mine: Vec<(Entity, CertDoc)> = user_items::list(db, SIGNING_CERT, &user).await?;
     if mine.len() >= CERTS_PER_USER {
         return Err(IamError::LimitExceeded(format!(
-            "Cannot exceed quota for SigningCertificatesPerUser: {CERTS_PER_USER}"
+            "Cannot exceed quota for CertificatesPerUser: {CERTS_PER_USER}"
         ))
         .into());
     }

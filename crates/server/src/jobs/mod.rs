@@ -17,6 +17,7 @@ pub mod accessanalyzer;
 pub mod accessanalyzer_policygen;
 pub mod accessanalyzer_unused;
 pub mod config;
+pub mod config_delivery;
 pub mod consumer;
 pub mod detective;
 pub mod events;
@@ -132,6 +133,7 @@ impl Runtime {
             vec![
                 Arc::new(kms::KmsDue),
                 Arc::new(config::ConfigRecording),
+                Arc::new(config_delivery::ConfigDelivery),
                 Arc::new(securityhub::SecurityHubControls),
                 Arc::new(securityhub::SecurityHubImports),
                 Arc::new(secretsmanager::SecretsDue),

@@ -5,6 +5,8 @@ is changed, and COMPLIANT when it is fixed."""
 import json
 import uuid
 
+from botocore.config import Config
+
 from test_config import ensure_recording, wait_compliance
 
 
@@ -194,7 +196,8 @@ def test_account_rules_follow_trails_and_security_services(fresh_server):
 
     block = {"BlockPublicAcls": True, "IgnorePublicAcls": True,
              "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
-    control = server.client("s3control")
+    # The account id goes in the host name: route it to the server.
+    control = server.client("s3control", config=Config(proxies={"http": server.endpoint}))
     control.put_public_access_block(AccountId=account, PublicAccessBlockConfiguration=block)
     account_result(cfg, "account-block", account, "COMPLIANT")
     control.put_public_access_block(

@@ -160,11 +160,15 @@ fn logs_objects(sel: &Selectors, bucket: &str) -> bool {
 /// Whether a trail meets AWS's security trail practices: logging, multi-region, global
 /// service events, log file validation, SSE-KMS, every management event read and write.
 fn security_trail(t: &TrailDoc) -> bool {
-    let every_management = ["iam.amazonaws.com", "kms.amazonaws.com", "rdsdata.amazonaws.com"]
-        .iter()
-        .all(|src| {
-            logs_management(&t.selectors, src, true) && logs_management(&t.selectors, src, false)
-        });
+    let every_management = [
+        "iam.amazonaws.com",
+        "kms.amazonaws.com",
+        "rdsdata.amazonaws.com",
+    ]
+    .iter()
+    .all(|src| {
+        logs_management(&t.selectors, src, true) && logs_management(&t.selectors, src, false)
+    });
     t.logging
         && t.multi_region
         && t.include_global
@@ -189,13 +193,14 @@ pub fn s3_data_events(f: &AccountFacts, params: &Params, _: DateTime<Utc>) -> Ve
         // A name no bucket selector lists: only an every-bucket selector logs it.
         buckets.push("rampart-config-every-bucket".into());
     }
-    let logged = f.trails.iter().any(|t| {
-        t.logging
-            && buckets
-                .iter()
-                .all(|b| logs_objects(&t.selectors, b))
-    });
-    Verdict::check(logged, "No trail is logging S3 data events for the buckets.")
+    let logged = f
+        .trails
+        .iter()
+        .any(|t| t.logging && buckets.iter().all(|b| logs_objects(&t.selectors, b)));
+    Verdict::check(
+        logged,
+        "No trail is logging S3 data events for the buckets.",
+    )
 }
 
 #[cfg(test)]
@@ -217,10 +222,14 @@ mod tests {
 
     #[test]
     fn data_events_need_an_every_bucket_selector() {
-        let one = Selectors::Basic(vec![json!({"ReadWriteType": "All", "IncludeManagementEvents": true,
-            "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::logs/"]}]})]);
-        let every = Selectors::Basic(vec![json!({"ReadWriteType": "All", "IncludeManagementEvents": true,
-            "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]})]);
+        let one = Selectors::Basic(vec![
+            json!({"ReadWriteType": "All", "IncludeManagementEvents": true,
+            "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::logs/"]}]}),
+        ]);
+        let every = Selectors::Basic(vec![
+            json!({"ReadWriteType": "All", "IncludeManagementEvents": true,
+            "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}),
+        ]);
         let now = Utc::now();
         let facts = |s: Selectors| AccountFacts {
             trails: vec![trail(s)],
@@ -254,8 +263,10 @@ mod tests {
             security_trail_enabled(&good, &p, now).compliance,
             "COMPLIANT"
         );
-        let excluding = Selectors::Basic(vec![json!({"ReadWriteType": "All", "IncludeManagementEvents": true,
-            "DataResources": [], "ExcludeManagementEventSources": ["kms.amazonaws.com"]})]);
+        let excluding = Selectors::Basic(vec![
+            json!({"ReadWriteType": "All", "IncludeManagementEvents": true,
+            "DataResources": [], "ExcludeManagementEventSources": ["kms.amazonaws.com"]}),
+        ]);
         let bad = AccountFacts {
             trails: vec![trail(excluding)],
             ..AccountFacts::default()

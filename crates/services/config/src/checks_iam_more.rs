@@ -9,13 +9,16 @@ use crate::checks_iam::{allow_statements, allows_of, as_list, boundary_excluded}
 use crate::managed::{list, Params, Verdict};
 use crate::model::Snapshot;
 
+/// Whether `text` matches the wildcard `pattern`, case-insensitively (as actions compare).
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
+    Pattern::new(pattern, true).matches(&text.to_lowercase())
+}
+
 /// Whether an action of a statement (`kms:*`, `kms:Re*`, `*`) allows the blocked pattern
 /// (`kms:Decrypt*`, `kms:ReEncrypt`): either wildcard covers the other, case-insensitively.
 fn action_allows(action: &str, blocked: &str) -> bool {
     let plain = |p: &str| p.trim_end_matches('*').to_string();
-    Pattern::new(action, true).matches(blocked)
-        || Pattern::new(action, true).matches(&plain(blocked))
-        || Pattern::new(blocked, true).matches(action)
+    glob(action, blocked) || glob(action, &plain(blocked)) || glob(blocked, action)
 }
 
 /// Whether a statement's resources take every KMS key (`*`, `arn:aws:kms:*`, `.../key/*`).
@@ -70,7 +73,10 @@ fn inline_policies(s: &Snapshot) -> Vec<(String, String)> {
         .flatten()
         .map(|p| {
             let text = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default();
-            (text("policyName").to_string(), text("policyDocument").to_string())
+            (
+                text("policyName").to_string(),
+                text("policyDocument").to_string(),
+            )
         })
         .collect()
 }
@@ -220,7 +226,10 @@ mod tests {
             "NON_COMPLIANT"
         );
         let mut q = p.clone();
-        q.insert("exceptionList".into(), "users:[a;b], roles:[x;Admin]".into());
+        q.insert(
+            "exceptionList".into(),
+            "users:[a;b], roles:[x;Admin]".into(),
+        );
         assert_eq!(
             policy_blacklisted(&role, &q, now).compliance,
             "NOT_APPLICABLE"

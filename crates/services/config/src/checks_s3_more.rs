@@ -6,6 +6,7 @@ use rampart_policy::wildcard::Pattern;
 use serde_json::Value;
 
 use crate::checks_iam::{allows_of, as_list};
+use crate::checks_iam_more::glob;
 use crate::managed::{int, list, Params, Verdict};
 use crate::model::Snapshot;
 
@@ -159,10 +160,7 @@ pub fn blacklisted_actions(s: &Snapshot, params: &Params, _: DateTime<Utc>) -> V
                     .iter()
                     .any(|(k, p)| k == "AWS" && principal_account(p) != Some(owner));
                 let acts = as_list(st.get("Action"));
-                foreign
-                    && acts.iter().any(|a| {
-                        Pattern::new(a, true).matches(b) || Pattern::new(b, true).matches(a)
-                    })
+                foreign && acts.iter().any(|a| glob(a, b) || glob(b, a))
             })
         })
         .collect();
@@ -273,10 +271,7 @@ mod tests {
         let ok = params(&[("awsPrincipals", "999900009999")]);
         assert_eq!(policy_grantee(&b, &ok, now).compliance, "COMPLIANT");
         let other = params(&[("awsPrincipals", "111122223333")]);
-        assert_eq!(
-            policy_grantee(&b, &other, now).compliance,
-            "NON_COMPLIANT"
-        );
+        assert_eq!(policy_grantee(&b, &other, now).compliance, "NON_COMPLIANT");
         let banned = params(&[("blacklistedActionPattern", "s3:DeleteBucket")]);
         assert_eq!(
             blacklisted_actions(&b, &banned, now).compliance,

@@ -397,8 +397,14 @@ fn info_json(info: &Info) -> Value {
     set("lastStatus", json!(info.last_status));
     set("lastErrorCode", json!(info.error_code));
     set("lastErrorMessage", json!(info.error_message));
-    set("lastAttemptTime", info.last_attempt.map_or(Value::Null, epoch));
-    set("lastSuccessfulTime", info.last_success.map_or(Value::Null, epoch));
+    set(
+        "lastAttemptTime",
+        info.last_attempt.map_or(Value::Null, epoch),
+    );
+    set(
+        "lastSuccessfulTime",
+        info.last_success.map_or(Value::Null, epoch),
+    );
     set("nextDeliveryTime", info.next.map_or(Value::Null, epoch));
     v
 }

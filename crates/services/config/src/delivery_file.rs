@@ -139,7 +139,8 @@ mod tests {
                 ..Default::default()
             },
         };
-        let v: Value = serde_json::from_slice(&snapshot_body("111122223333", "id", &[item])).unwrap();
+        let v: Value =
+            serde_json::from_slice(&snapshot_body("111122223333", "id", &[item])).unwrap();
         assert_eq!(v["fileVersion"], "1.0");
         assert_eq!(v["configSnapshotId"], "id");
         let i = &v["configurationItems"][0];

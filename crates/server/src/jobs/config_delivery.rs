@@ -6,7 +6,7 @@
 //! and its delivery state commit in one transaction; a refused write is noted as the
 //! delivery's failure (`DescribeDeliveryChannelStatus`) and retried on the next round.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rampart_services::{
@@ -80,23 +80,13 @@ struct Run<'a> {
 impl Run<'_> {
     /// The context of Config's own calls for `ch`.
     fn context(&self, ch: &Channel) -> CallContext {
-        CallContext {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            principal: Arc::new(rampart_services::Principal::service(
-                delivery::SERVICE_PRINCIPAL,
-                &ch.account,
-            )),
-            region: ch.region.clone(),
-            source_ip: std::net::IpAddr::from([0, 0, 0, 0]),
-            user_agent: delivery::SERVICE_PRINCIPAL.into(),
-            now: self.app.clock.now(),
-            secure_transport: true,
-            prepared: None,
-            authorizer: self.authorizer.clone(),
-            via_service: None,
-            side_calls: Default::default(),
-            payload: Default::default(),
-        }
+        service_put::service_context(
+            self.app,
+            self.authorizer.clone(),
+            delivery::SERVICE_PRINCIPAL,
+            &ch.account,
+            &ch.region,
+        )
     }
 
     /// Delivers what is due for `ch`, files and state in one transaction.

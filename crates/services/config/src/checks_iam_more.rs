@@ -173,14 +173,8 @@ pub fn role_managed_policies(s: &Snapshot, params: &Params, _: DateTime<Utc>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::managed::params_of as params;
     use serde_json::json;
-
-    fn params(pairs: &[(&str, &str)]) -> Params {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     #[test]
     fn blocked_kms_actions_on_every_key_are_found() {

@@ -223,6 +223,7 @@ pub fn policy_grantee(s: &Snapshot, params: &Params, _: DateTime<Utc>) -> Verdic
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::managed::params_of as params;
     use serde_json::json;
 
     fn bucket(facts: Value) -> Snapshot {
@@ -232,13 +233,6 @@ mod tests {
             facts,
             ..Snapshot::default()
         }
-    }
-
-    fn params(pairs: &[(&str, &str)]) -> Params {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
     }
 
     #[test]

@@ -473,6 +473,15 @@ pub fn list(params: &Params, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Parameters from pairs (for the checks' tests).
+#[cfg(test)]
+pub(crate) fn params_of(pairs: &[(&str, &str)]) -> Params {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

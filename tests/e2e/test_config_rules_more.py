@@ -5,6 +5,8 @@ is changed, and COMPLIANT when it is fixed."""
 import json
 import uuid
 
+import pytest
+
 from botocore.config import Config
 
 from test_config import ensure_recording, wait_compliance
@@ -21,6 +23,17 @@ def put_rule(cfg, name, identifier, params=None):
     cfg.put_config_rule(ConfigRule=rule)
 
 
+@pytest.fixture
+def rules(server):
+    """The rules a test puts on the shared server, deleted after it (they would judge the
+    resources of other tests)."""
+    names = []
+    yield names
+    cfg = server.client("config")
+    for name in names:
+        cfg.delete_config_rule(ConfigRuleName=name)
+
+
 def policy_doc(action, resource="*"):
     return json.dumps(
         {"Version": "2012-10-17",
@@ -32,8 +45,9 @@ ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 
 
-def test_iam_rules_follow_policies_users_and_roles(server):
+def test_iam_rules_follow_policies_users_and_roles(server, rules):
     cfg = ensure_recording(server)
+    rules += ["kms-customer", "kms-inline", "no-admin", "role-readonly"]
     iam = server.client("iam")
     put_rule(cfg, "kms-customer", "IAM_CUSTOMER_POLICY_BLOCKED_KMS_ACTIONS",
              {"blockedActionsPatterns": "kms:Decrypt*,kms:ReEncryptFrom"})
@@ -74,8 +88,10 @@ def test_iam_rules_follow_policies_users_and_roles(server):
     wait_compliance(cfg, "role-readonly", "AWS::IAM::Role", rid, "COMPLIANT")
 
 
-def test_s3_rules_follow_acls_lifecycle_lock_and_policies(server):
+def test_s3_rules_follow_acls_lifecycle_lock_and_policies(server, rules):
     cfg = ensure_recording(server)
+    rules += ["acl-prohibited", "lifecycle-30", "version-lifecycle", "lock-governance",
+              "no-foreign-delete", "grantees"]
     s3 = server.client("s3")
     account = server.client("sts").get_caller_identity()["Account"]
     put_rule(cfg, "acl-prohibited", "S3_BUCKET_ACL_PROHIBITED")

@@ -148,6 +148,9 @@ pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes)
     app.jobs.run_now(&app, crate::jobs::trails::NAME).await;
     app.jobs.run_now(&app, crate::jobs::outbox::NAME).await;
     app.jobs.run_now(&app, crate::jobs::config::NAME).await;
+    app.jobs
+        .run_now(&app, crate::jobs::config_delivery::NAME)
+        .await;
     app.jobs.run_now(&app, crate::jobs::last_access::NAME).await;
     app.jobs
         .run_now(&app, crate::jobs::accessanalyzer_unused::NAME)

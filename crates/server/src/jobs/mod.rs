@@ -17,6 +17,7 @@ pub mod accessanalyzer;
 pub mod accessanalyzer_policygen;
 pub mod accessanalyzer_unused;
 pub mod config;
+pub mod config_delivery;
 pub mod config_remediation;
 pub mod consumer;
 pub mod detective;
@@ -135,6 +136,7 @@ impl Runtime {
                 Arc::new(kms::KmsDue),
                 Arc::new(config::ConfigRecording),
                 Arc::new(config_remediation::ConfigRemediation),
+                Arc::new(config_delivery::ConfigDelivery),
                 Arc::new(securityhub::SecurityHubControls),
                 Arc::new(securityhub::SecurityHubImports),
                 Arc::new(secretsmanager::SecretsDue),

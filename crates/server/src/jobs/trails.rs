@@ -12,7 +12,6 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet},
-    sync::Arc,
     time::Duration,
 };
 
@@ -141,23 +140,13 @@ impl Run<'_> {
 
     /// The context of CloudTrail's own calls for `trail`.
     fn context(&self, trail: &Trail) -> CallContext {
-        CallContext {
-            request_id: uuid::Uuid::new_v4().to_string(),
-            principal: Arc::new(rampart_services::Principal::service(
-                model::SERVICE_PRINCIPAL,
-                trail.account(),
-            )),
-            region: trail.doc.home_region.clone(),
-            source_ip: std::net::IpAddr::from([0, 0, 0, 0]),
-            user_agent: model::SERVICE_PRINCIPAL.into(),
-            now: self.app.clock.now(),
-            secure_transport: true,
-            prepared: None,
-            authorizer: self.authorizer.clone(),
-            via_service: None,
-            side_calls: Default::default(),
-            payload: Default::default(),
-        }
+        service_put::service_context(
+            self.app,
+            self.authorizer.clone(),
+            model::SERVICE_PRINCIPAL,
+            trail.account(),
+            &trail.doc.home_region,
+        )
     }
 
     /// Writes one log file's worth of records if they are due; true if it wrote (or passed

@@ -27,6 +27,31 @@ impl Written {
     }
 }
 
+/// The context of a call the service principal `service` makes itself for `account` in
+/// `region` (CloudTrail's log files, Config's snapshots).
+pub fn service_context(
+    app: &App,
+    authorizer: rampart_services::Authorizer,
+    service: &str,
+    account: &str,
+    region: &str,
+) -> CallContext {
+    CallContext {
+        request_id: uuid::Uuid::new_v4().to_string(),
+        principal: std::sync::Arc::new(rampart_services::Principal::service(service, account)),
+        region: region.to_string(),
+        source_ip: std::net::IpAddr::from([0, 0, 0, 0]),
+        user_agent: service.to_string(),
+        now: app.clock.now(),
+        secure_transport: true,
+        prepared: None,
+        authorizer,
+        via_service: None,
+        side_calls: Default::default(),
+        payload: Default::default(),
+    }
+}
+
 fn put_route() -> Result<Route, ServiceError> {
     s3::route(s3::Op::PutObject).ok_or_else(ServiceError::internal)
 }

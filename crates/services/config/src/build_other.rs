@@ -169,6 +169,10 @@ pub async fn bucket(db: &mut Db<'_>, e: &Entity) -> ConfigResult<Snapshot> {
             "acl": doc.acl,
             "block": doc.public_access_block,
             "accountBlock": account_block,
+            "account": e.account_id,
+            "ownership": doc.ownership,
+            "lifecycle": doc.lifecycle,
+            "objectLock": doc.object_lock,
         }),
     })
 }

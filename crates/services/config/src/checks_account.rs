@@ -25,6 +25,8 @@ pub struct AccountFacts {
     pub trails: Vec<TrailDoc>,
     /// The account-level S3 public access block.
     pub s3_block: Option<PublicAccessBlock>,
+    /// GuardDuty, Security Hub and IAM Access Analyzer in the account.
+    pub services: crate::checks_account_more::ServiceFacts,
 }
 
 /// Reads the account's facts.
@@ -62,6 +64,7 @@ pub async fn gather(db: &mut Db<'_>, account: &str) -> ConfigResult<AccountFacts
         root_keys,
         trails,
         s3_block,
+        services: crate::checks_account_more::gather(db, account).await?,
     })
 }
 

@@ -146,7 +146,8 @@ pub fn no_inline(s: &Snapshot, _: &Params, _: DateTime<Utc>) -> Verdict {
     Verdict::check(n == 0, format!("{n} inline policies are embedded."))
 }
 
-fn as_list(v: Option<&Value>) -> Vec<&str> {
+/// A policy element that is one string or a list of them, as a list.
+pub(crate) fn as_list(v: Option<&Value>) -> Vec<&str> {
     match v {
         Some(Value::String(s)) => vec![s.as_str()],
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
@@ -154,13 +155,8 @@ fn as_list(v: Option<&Value>) -> Vec<&str> {
     }
 }
 
-/// The Allow statements of the policy's default version.
-fn allow_statements(s: &Snapshot) -> Vec<Value> {
-    let text = s
-        .facts
-        .get("defaultDocument")
-        .and_then(Value::as_str)
-        .unwrap_or("{}");
+/// The Allow statements of a policy document's JSON text (none when it does not parse).
+pub(crate) fn allows_of(text: &str) -> Vec<Value> {
     let doc: Value = serde_json::from_str(text).unwrap_or(Value::Null);
     let statements = match doc.get("Statement") {
         Some(Value::Array(a)) => a.clone(),
@@ -173,7 +169,17 @@ fn allow_statements(s: &Snapshot) -> Vec<Value> {
         .collect()
 }
 
-fn boundary_excluded(s: &Snapshot, params: &Params) -> bool {
+/// The Allow statements of the policy's default version.
+pub(crate) fn allow_statements(s: &Snapshot) -> Vec<Value> {
+    let text = s
+        .facts
+        .get("defaultDocument")
+        .and_then(Value::as_str)
+        .unwrap_or("{}");
+    allows_of(text)
+}
+
+pub(crate) fn boundary_excluded(s: &Snapshot, params: &Params) -> bool {
     boolean(params, "excludePermissionBoundaryPolicy") == Some(true)
         && s.configuration
             .get("permissionsBoundaryUsageCount")

@@ -7,6 +7,8 @@ service_errors! {
     pub enum ConfigError for "config" {
         /// No configuration recorder exists in the region.
         NoAvailableConfigurationRecorderException,
+        /// No configuration recorder is running (`DeliverConfigSnapshot`).
+        NoRunningConfigurationRecorderException,
         /// The named configuration recorder does not exist.
         NoSuchConfigurationRecorderException,
         /// The recording group is not valid.

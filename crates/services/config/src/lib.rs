@@ -2,14 +2,15 @@
 //! store's change log, history and inventory, and AWS managed rules evaluated on the
 //! resources Rampart really holds.
 //!
-//! - [`recorder`]: configuration recorders and delivery channels;
+//! - [`recorder`]: configuration recorders and delivery channels; [`delivery`] and
+//!   [`delivery_file`]: history and snapshot files delivered to the channel's bucket;
 //! - [`sync`]: the change log turned into items and evaluations; [`record`]: writing items;
 //!   [`build`], [`build_iam`], [`build_other`]: snapshots of each resource type from what
 //!   IAM, KMS, Secrets Manager, S3 and CloudTrail store;
 //! - [`inventory`]: history, discovered resources, batch reads, counts;
 //! - [`rules`]: rules; [`custom`]: custom policy rules run by AWS's Guard engine;
-//!   [`managed`]: the catalog of managed rules; [`checks_iam`],
-//!   [`checks_other`], [`checks_account`]: their checks; [`evaluate`]: running them;
+//!   [`managed`] and [`managed_more`]: the catalog of managed rules; [`checks_iam`],
+//!   [`checks_other`], [`checks_account`] and the `_more` modules: their checks; [`evaluate`]: running them;
 //!   [`compliance`]: compliance by rule and resource, details and summaries;
 //! - [`query`] and [`select`]: `SelectResourceConfig`'s SQL subset over the current items;
 //! - [`packs`] and [`pack_template`]: conformance packs from CloudFormation templates;
@@ -32,15 +33,21 @@ pub mod build;
 pub mod build_iam;
 pub mod build_other;
 pub mod checks_account;
+pub mod checks_account_more;
 pub mod checks_iam;
+pub mod checks_iam_more;
 pub mod checks_other;
+pub mod checks_s3_more;
 pub mod common;
 pub mod compliance;
 pub mod custom;
+pub mod delivery;
+pub mod delivery_file;
 pub mod error;
 pub mod evaluate;
 pub mod inventory;
 pub mod managed;
+pub mod managed_more;
 pub mod model;
 pub mod pack_template;
 pub mod packs;
@@ -69,6 +76,8 @@ routes! {
         PutDeliveryChannel => Write, |i, c, d| recorder::put_channel(i, c, d);
         DescribeDeliveryChannels => Read, |i, c, d| recorder::describe_channels(i, c, d);
         DeleteDeliveryChannel => Write, |i, c, d| recorder::delete_channel(i, c, d);
+        DeliverConfigSnapshot => Write, |i, c, d| delivery::deliver_snapshot(i, c, d);
+        DescribeDeliveryChannelStatus => Read, |i, c, d| delivery::status(i, c, d);
         GetResourceConfigHistory => Read, |i, c, d| inventory::history(i, c, d);
         ListDiscoveredResources => Read, |i, c, d| inventory::list(i, c, d);
         BatchGetResourceConfig => Read, |i, c, d| inventory::batch_get(i, c, d);
@@ -118,13 +127,12 @@ routes! {
     }
     not_built {
         // Organization rules and packs, pending aggregation requests, remediation exceptions,
-        // Lambda rules and evaluations, stored queries, retention, delivery, tags.
+        // Lambda rules and evaluations, stored queries, retention, tags.
         AssociateResourceTypes, DeleteEvaluationResults, DeleteOrganizationConfigRule,
         DeleteOrganizationConformancePack, DeletePendingAggregationRequest,
         DeleteRemediationExceptions, DeleteResourceConfig,
         DeleteRetentionConfiguration, DeleteServiceLinkedConfigurationRecorder, DeleteStoredQuery,
-        DeliverConfigSnapshot, DescribeAggregateComplianceByConformancePacks,
-        DescribeDeliveryChannelStatus, DescribeOrganizationConfigRuleStatuses,
+        DescribeAggregateComplianceByConformancePacks, DescribeOrganizationConfigRuleStatuses,
         DescribeOrganizationConfigRules, DescribeOrganizationConformancePackStatuses,
         DescribeOrganizationConformancePacks, DescribePendingAggregationRequests,
         DescribeRemediationExceptions,

@@ -82,7 +82,7 @@ pub struct Param {
     pub default: Option<&'static str>,
 }
 
-const fn p(name: &'static str, kind: Kind, default: Option<&'static str>) -> Param {
+pub(crate) const fn p(name: &'static str, kind: Kind, default: Option<&'static str>) -> Param {
     Param {
         name,
         kind,
@@ -91,7 +91,7 @@ const fn p(name: &'static str, kind: Kind, default: Option<&'static str>) -> Par
     }
 }
 
-const fn req(name: &'static str, kind: Kind, default: Option<&'static str>) -> Param {
+pub(crate) const fn req(name: &'static str, kind: Kind, default: Option<&'static str>) -> Param {
     Param {
         name,
         kind,
@@ -124,13 +124,13 @@ pub struct Managed {
     pub check: Check,
 }
 
-const USER: &[&str] = &["AWS::IAM::User"];
-const POLICY: &[&str] = &["AWS::IAM::Policy"];
+pub(crate) const USER: &[&str] = &["AWS::IAM::User"];
+pub(crate) const POLICY: &[&str] = &["AWS::IAM::Policy"];
 const KMS: &[&str] = &["AWS::KMS::Key"];
 const SECRET: &[&str] = &["AWS::SecretsManager::Secret"];
-const BUCKET: &[&str] = &["AWS::S3::Bucket"];
+pub(crate) const BUCKET: &[&str] = &["AWS::S3::Bucket"];
 const TRAIL: &[&str] = &["AWS::CloudTrail::Trail"];
-const PRINCIPALS: &[&str] = &["AWS::IAM::User", "AWS::IAM::Group", "AWS::IAM::Role"];
+pub(crate) const PRINCIPALS: &[&str] = &["AWS::IAM::User", "AWS::IAM::Group", "AWS::IAM::Role"];
 
 use Kind::{Bool, Int, Str};
 
@@ -374,9 +374,14 @@ pub const CATALOG: &[Managed] = &[
     },
 ];
 
+/// Every managed rule: [`CATALOG`] and the further rules of [`crate::managed_more`].
+pub fn every() -> impl Iterator<Item = &'static Managed> {
+    CATALOG.iter().chain(crate::managed_more::MORE)
+}
+
 /// The managed rule with this identifier.
 pub fn find(id: &str) -> Option<&'static Managed> {
-    CATALOG.iter().find(|m| m.id == id)
+    every().find(|m| m.id == id)
 }
 
 /// The parameters of `InputParameters` checked against the rule's, with defaults filled in,
@@ -468,17 +473,27 @@ pub fn list(params: &Params, name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Parameters from pairs (for the checks' tests).
+#[cfg(test)]
+pub(crate) fn params_of(pairs: &[(&str, &str)]) -> Params {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_catalog_has_unique_identifiers() {
-        let mut ids: Vec<&str> = CATALOG.iter().map(|m| m.id).collect();
+        let mut ids: Vec<&str> = every().map(|m| m.id).collect();
+        let n = ids.len();
         ids.sort_unstable();
         ids.dedup();
-        assert_eq!(ids.len(), CATALOG.len());
-        assert!(CATALOG.len() >= 25);
+        assert_eq!(ids.len(), n);
+        assert!(n >= 40);
     }
 
     #[test]

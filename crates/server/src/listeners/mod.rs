@@ -9,6 +9,7 @@
 //! the new configuration in; ports no longer wanted stop, new ones bind. Listeners therefore
 //! come back after a restart (the first round binds them) and changes apply within a second.
 
+pub mod geo;
 pub mod health;
 pub mod proxy;
 

@@ -3,6 +3,7 @@
 //! proxied request.
 //!
 //! - [`web_acls`]: web ACLs and `CheckCapacity`; [`sets`]: IP sets and regex pattern sets;
+//!   [`rule_groups`]: rule groups of one's own;
 //!   [`associations`]: web ACLs on load balancers; [`managed_groups`]: the AWS managed rule
 //!   groups on offer; [`tags`];
 //! - [`engine`]: statements, fields, text transformations, rate counting, evaluation;
@@ -18,6 +19,7 @@ pub mod engine;
 pub mod error;
 pub mod managed_groups;
 pub mod model;
+pub mod rule_groups;
 pub mod sets;
 pub mod tags;
 pub mod web_acls;
@@ -57,21 +59,25 @@ routes! {
         DescribeManagedRuleGroup => Read, |i, c, d| managed_groups::describe(i, c, d);
         ListAvailableManagedRuleGroupVersions => Read,
             |i, c, d| managed_groups::versions(i, c, d);
+        CreateRuleGroup => Write, |i, c, d| rule_groups::create(i, c, d);
+        GetRuleGroup => Read, |i, c, d| rule_groups::get(i, c, d);
+        UpdateRuleGroup => Write, |i, c, d| rule_groups::update(i, c, d);
+        DeleteRuleGroup => Write, |i, c, d| rule_groups::delete(i, c, d);
+        ListRuleGroups => Read,
+            |i, c, d| web_acls::list_kind(i, c, d, Kind::RuleGroup, "RuleGroups");
     }
     not_built {
-        // Rule groups of one's own, managed products and rule sets (the vendor side),
+        // Managed products and rule sets (the vendor side),
         // logging, sampled requests, API keys, mobile SDK, permission policies, Firewall
         // Manager.
-        CreateAPIKey, CreateRuleGroup, DeleteAPIKey, DeleteFirewallManagerRuleGroups,
-        DeleteLoggingConfiguration, DeletePermissionPolicy, DeleteRuleGroup,
-        DescribeAllManagedProducts, DescribeManagedProductsByVendor,
+        CreateAPIKey, DeleteAPIKey, DeleteFirewallManagerRuleGroups,
+        DeleteLoggingConfiguration, DeletePermissionPolicy, DescribeAllManagedProducts, DescribeManagedProductsByVendor,
         GenerateMobileSdkReleaseUrl, GetDecryptedAPIKey, GetLoggingConfiguration,
         GetManagedRuleSet, GetMobileSdkRelease, GetPermissionPolicy,
-        GetRateBasedStatementManagedKeys, GetRuleGroup, GetSampledRequests,
+        GetRateBasedStatementManagedKeys, GetSampledRequests,
         GetTopPathStatisticsByTraffic, ListAPIKeys, ListLoggingConfigurations, ListManagedRuleSets,
-        ListMobileSdkReleases, ListRuleGroups, PutLoggingConfiguration,
+        ListMobileSdkReleases, PutLoggingConfiguration,
         PutManagedRuleSetVersions, PutPermissionPolicy, UpdateManagedRuleSetVersionExpiryDate,
-        UpdateRuleGroup,
     }
 }
 
@@ -89,7 +95,7 @@ async fn authorize(
         Op::AssociateWebACL | Op::ListResourcesForWebACL => Some("WebACLArn"),
         Op::DisassociateWebACL | Op::GetWebACLForResource => Some("ResourceArn"),
         Op::TagResource | Op::UntagResource | Op::ListTagsForResource => Some("ResourceARN"),
-        Op::GetWebACL => Some("ARN"),
+        Op::GetWebACL | Op::GetRuleGroup => Some("ARN"),
         _ => None,
     };
     if let Some(arn) = arn_member.and_then(|m| opt_str(input, m)) {
@@ -104,6 +110,9 @@ async fn authorize(
         | Op::GetRegexPatternSet
         | Op::UpdateRegexPatternSet
         | Op::DeleteRegexPatternSet => Some(Kind::RegexSet),
+        Op::CreateRuleGroup | Op::GetRuleGroup | Op::UpdateRuleGroup | Op::DeleteRuleGroup => {
+            Some(Kind::RuleGroup)
+        }
         _ => None,
     };
     match (kind, opt_str(input, "Name"), opt_str(input, "Scope")) {

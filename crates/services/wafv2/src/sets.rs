@@ -176,12 +176,7 @@ pub async fn delete(
     let item = find_named(&mut db, input, ctx, kind).await?;
     model::check_lock(input, &item)?;
     let account = &ctx.principal.account_id;
-    let acls =
-        model::list_all(&mut db, account, &ctx.region, Kind::WebAcl, &item.doc.scope).await?;
-    let arn = item.arn().to_string();
-    let used = acls.iter().any(|a| {
-        serde_json::to_string(&a.doc.rules).is_ok_and(|t| t.contains(&format!("\"{arn}\"")))
-    });
+    let used = model::referenced(&mut db, ctx, &item.doc.scope, item.arn()).await?;
     if used {
         return Err(WafError::WAFAssociatedItemException(
             "AWS WAF couldn’t perform the operation because your resource is being used by another resource or it’s associated with another resource.".into(),

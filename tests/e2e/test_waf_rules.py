@@ -5,18 +5,20 @@ namespace, ExcludedRules and RuleActionOverrides, an update reaching every web A
 references the group, deletion refused while referenced); geo match rules reading a small
 MaxMind-format city database the test writes (requests come from chosen loopback addresses,
 which the database places in France and the United States); JsonBody fields with JSON
-Pointers, scopes and invalid-JSON fallbacks."""
+Pointers, scopes and invalid-JSON fallbacks; the addresses rate-based rules (of the web ACL
+and of a rule group) are blocking, as GetRateBasedStatementManagedKeys lists them."""
 
 import http.client
 import json
 import os
+import time
 
 import pytest
 from botocore.exceptions import ClientError
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from conftest import RUN_DIR, Server
+from conftest import RUN_DIR, Server, advance
 from test_elb_waf import app, code, load_balancer, request, visibility, wait_for  # noqa: F401
 
 PARIS = "127.0.0.1"
@@ -344,3 +346,44 @@ def test_json_body_rules_inspect_keys_values_and_paths(server, app):
             "bad", 1, {"MatchPattern": {"All": {}, "IncludedPaths": ["/a"]},
                        "MatchScope": "ALL"}, "x")])
     assert code(e) == "WAFInvalidParameterException"
+
+
+def rate_rule(name, priority):
+    return rule(name, priority, {"RateBasedStatement": {
+        "Limit": 10, "EvaluationWindowSec": 60, "AggregateKeyType": "IP"}}, {"Block": {}})
+
+
+def test_managed_keys_list_the_addresses_rate_based_rules_block(dev_server, app):
+    server = dev_server
+    waf = server.client("wafv2")
+    _, lb, _, _, port = load_balancer(server, "keys", app)
+    group = waf.create_rule_group(Name="rates", Scope="REGIONAL", Capacity=10,
+                                  Rules=[rate_rule("group-flood", 1)],
+                                  VisibilityConfig=visibility("rates"))["Summary"]
+    acl = waf.create_web_acl(
+        Name="keys-acl", Scope="REGIONAL", DefaultAction={"Allow": {}},
+        Rules=[reference(group["ARN"], priority=0, override="Count"), rate_rule("flood", 1)],
+        VisibilityConfig=visibility("keys"))["Summary"]
+
+    def keys(**names):
+        got = waf.get_rate_based_statement_managed_keys(
+            Scope="REGIONAL", WebACLName="keys-acl", WebACLId=acl["Id"], **names)
+        return got["ManagedKeysIPV4"]["Addresses"], got["ManagedKeysIPV6"]["Addresses"]
+
+    assert keys(RuleName="flood") == ([], [])
+    waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=lb["LoadBalancerArn"])
+    time.sleep(1.5)
+    statuses = [request(port, "/")[0] for _ in range(15)]
+    assert statuses == [200] * 10 + [403] * 5, statuses
+    assert keys(RuleName="flood") == (["127.0.0.1/32"], [])
+    assert keys(RuleName="group-flood", RuleGroupRuleName="own-group") == (["127.0.0.1/32"], [])
+    with pytest.raises(ClientError) as e:
+        keys(RuleName="nope")
+    assert code(e) == "WAFNonexistentItemException"
+    with pytest.raises(ClientError) as e:
+        keys(RuleName="flood", RuleGroupRuleName="flood")
+    assert code(e) == "WAFInvalidParameterException"
+    # Once the window passes on the request clock, nothing is blocked.
+    advance(server, 61)
+    assert keys(RuleName="flood") == ([], [])
+    assert keys(RuleName="group-flood", RuleGroupRuleName="own-group") == ([], [])

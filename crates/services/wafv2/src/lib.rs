@@ -5,7 +5,7 @@
 //! - [`web_acls`]: web ACLs and `CheckCapacity`; [`sets`]: IP sets and regex pattern sets;
 //!   [`rule_groups`]: rule groups of one's own;
 //!   [`associations`]: web ACLs on load balancers; [`managed_groups`]: the AWS managed rule
-//!   groups on offer; [`tags`];
+//!   groups on offer; [`managed_keys`]: the addresses rate-based rules block; [`tags`];
 //! - [`engine`]: statements, fields, text transformations, rate counting, evaluation;
 //! - [`compiled`]: stored web ACL to compiled one; storage in [`model`].
 
@@ -18,6 +18,7 @@ pub mod compiled;
 pub mod engine;
 pub mod error;
 pub mod managed_groups;
+pub mod managed_keys;
 pub mod model;
 pub mod rule_groups;
 pub mod sets;
@@ -63,6 +64,7 @@ routes! {
         GetRuleGroup => Read, |i, c, d| rule_groups::get(i, c, d);
         UpdateRuleGroup => Write, |i, c, d| rule_groups::update(i, c, d);
         DeleteRuleGroup => Write, |i, c, d| rule_groups::delete(i, c, d);
+        GetRateBasedStatementManagedKeys => Read, |i, c, d| managed_keys::get(i, c, d);
         ListRuleGroups => Read,
             |i, c, d| web_acls::list_kind(i, c, d, Kind::RuleGroup, "RuleGroups");
     }
@@ -74,7 +76,7 @@ routes! {
         DeleteLoggingConfiguration, DeletePermissionPolicy, DescribeAllManagedProducts, DescribeManagedProductsByVendor,
         GenerateMobileSdkReleaseUrl, GetDecryptedAPIKey, GetLoggingConfiguration,
         GetManagedRuleSet, GetMobileSdkRelease, GetPermissionPolicy,
-        GetRateBasedStatementManagedKeys, GetSampledRequests,
+        GetSampledRequests,
         GetTopPathStatisticsByTraffic, ListAPIKeys, ListLoggingConfigurations, ListManagedRuleSets,
         ListMobileSdkReleases, PutLoggingConfiguration,
         PutManagedRuleSetVersions, PutPermissionPolicy, UpdateManagedRuleSetVersionExpiryDate,
@@ -115,9 +117,16 @@ async fn authorize(
         }
         _ => None,
     };
-    match (kind, opt_str(input, "Name"), opt_str(input, "Scope")) {
+    let name = match op {
+        Op::GetRateBasedStatementManagedKeys => opt_str(input, "WebACLName"),
+        _ => opt_str(input, "Name"),
+    };
+    let kind = kind.or((op == Op::GetRateBasedStatementManagedKeys).then_some(Kind::WebAcl));
+    match (kind, name, opt_str(input, "Scope")) {
         (Some(kind), Some(name), Some(scope)) => {
-            let id = opt_str(input, "Id").unwrap_or("*");
+            let id = opt_str(input, "Id")
+                .or_else(|| opt_str(input, "WebACLId"))
+                .unwrap_or("*");
             let arn = model::arn(kind, &ctx.region, account, scope, name, id);
             Ok(Some(AuthzRequest::on(&action, arn, account)))
         }

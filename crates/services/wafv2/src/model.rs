@@ -268,14 +268,19 @@ pub fn check_lock(input: &Value, item: &Item) -> WafResult<()> {
 }
 
 /// Whether a web ACL in `scope` references the item `arn` (a set or a rule group).
-pub async fn referenced(db: &mut Db<'_>, ctx: &CallContext, scope: &str, arn: &str) -> WafResult<bool> {
+pub async fn referenced(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+    scope: &str,
+    arn: &str,
+) -> WafResult<bool> {
     let account = &ctx.principal.account_id;
     let mut holders = list_all(db, account, &ctx.region, Kind::WebAcl, scope).await?;
     holders.extend(list_all(db, account, &ctx.region, Kind::RuleGroup, scope).await?);
     let quoted = format!("\"{arn}\"");
-    Ok(holders.iter().any(|a| {
-        serde_json::to_string(&a.doc.rules).is_ok_and(|t| t.contains(&quoted))
-    }))
+    Ok(holders
+        .iter()
+        .any(|a| serde_json::to_string(&a.doc.rules).is_ok_and(|t| t.contains(&quoted))))
 }
 
 /// Tells the listener runtime to reload.

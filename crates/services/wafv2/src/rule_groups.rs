@@ -79,7 +79,10 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResu
         description: opt_str(input, "Description").map(str::to_string),
         lock_token: model::new_token(),
         tags: model::tags_in(input),
-        rules: member(input, "Rules").as_array().cloned().unwrap_or_default(),
+        rules: member(input, "Rules")
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
         visibility_config: member(input, "VisibilityConfig"),
         custom_response_bodies: member(input, "CustomResponseBodies"),
         capacity,
@@ -183,7 +186,10 @@ pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResu
     let mut item = find_named(&mut db, input, ctx, Kind::RuleGroup).await?;
     model::check_lock(input, &item)?;
     let d = &mut item.doc;
-    d.rules = member(input, "Rules").as_array().cloned().unwrap_or_default();
+    d.rules = member(input, "Rules")
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     d.visibility_config = member(input, "VisibilityConfig");
     d.custom_response_bodies = member(input, "CustomResponseBodies");
     if let Some(desc) = opt_str(input, "Description") {

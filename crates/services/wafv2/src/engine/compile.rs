@@ -266,7 +266,9 @@ fn json_spec(spec: &Value) -> Result<JsonSpec, Invalid> {
 fn valid_pointer(p: &str) -> bool {
     p.starts_with('/')
         && p.len() <= 512
-        && p.split('~').skip(1).all(|rest| rest.starts_with(['0', '1']))
+        && p.split('~')
+            .skip(1)
+            .all(|rest| rest.starts_with(['0', '1']))
 }
 
 fn transforms_of(v: &Value) -> Result<(Vec<Transform>, u64), Invalid> {
@@ -632,7 +634,12 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
             let codes = body
                 .get("CountryCodes")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect::<Vec<_>>())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
                 .unwrap_or_default();
             if codes.is_empty() {
                 return Err(invalid(

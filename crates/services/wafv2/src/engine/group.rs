@@ -170,7 +170,12 @@ pub fn compile_group(
             labels: vec![format!("{namespace}{}", r.label)],
         });
     }
-    apply_overrides(&mut out, body, bodies, "The managed rule group has no rule of this name.")?;
+    apply_overrides(
+        &mut out,
+        body,
+        bodies,
+        "The managed rule group has no rule of this name.",
+    )?;
     let (scope_down, extra) = match body.get("ScopeDownStatement") {
         Some(st) => {
             let (c, w) = compile(st, refs)?;

@@ -49,8 +49,13 @@ fn refs() -> Refs {
         geo: Some(Arc::new(Table)),
         ..Refs::default()
     };
-    let mut tagged = rule("admin", 1, path_starts("/admin"), json!({"Block": {
-        "CustomResponse": {"ResponseCode": 451, "CustomResponseBodyKey": "no"}}}));
+    let mut tagged = rule(
+        "admin",
+        1,
+        path_starts("/admin"),
+        json!({"Block": {
+        "CustomResponse": {"ResponseCode": 451, "CustomResponseBodyKey": "no"}}}),
+    );
     tagged["RuleLabels"] = json!([{"Name": "seen:admin"}]);
     r.rule_groups.insert(
         GROUP.into(),
@@ -158,7 +163,10 @@ fn rule_group_references_are_checked() {
         .map(|_| ())
         .unwrap_err()
     };
-    let unknown = compile(json!([reference(json!({"ExcludedRules": [{"Name": "nope"}]}), "None")]));
+    let unknown = compile(json!([reference(
+        json!({"ExcludedRules": [{"Name": "nope"}]}),
+        "None"
+    )]));
     assert_eq!(unknown.field, "RULE");
     let mut missing = reference(json!({}), "None");
     missing["Statement"]["RuleGroupReferenceStatement"]["ARN"] = json!("arn:other");
@@ -192,16 +200,29 @@ fn geo(codes: &[&str], fwd: Option<Value>) -> Value {
 fn geo_match_labels_every_request_and_matches_its_countries() {
     let a = acl(json!([
         rule("where", 1, geo(&["US"], None), json!({"Count": {}})),
-        rule("block-fr", 2, json!({"LabelMatchStatement": {"Scope": "LABEL",
-            "Key": "awswaf:clientip:geo:region:FR-IDF"}}), json!({"Block": {}})),
-        rule("block-us", 3, geo(&["US", "CA"], None), json!({"Block": {}})),
+        rule(
+            "block-fr",
+            2,
+            json!({"LabelMatchStatement": {"Scope": "LABEL",
+            "Key": "awswaf:clientip:geo:region:FR-IDF"}}),
+            json!({"Block": {}})
+        ),
+        rule(
+            "block-us",
+            3,
+            geo(&["US", "CA"], None),
+            json!({"Block": {}})
+        ),
     ]));
     assert_eq!(a.capacity, 3);
     let fr = decide(&a, &req("/", "192.0.2.1"));
     assert_eq!(fr.rule.as_deref(), Some("block-fr"));
     assert_eq!(
         fr.labels,
-        ["awswaf:clientip:geo:country:FR", "awswaf:clientip:geo:region:FR-IDF"]
+        [
+            "awswaf:clientip:geo:country:FR",
+            "awswaf:clientip:geo:region:FR-IDF"
+        ]
     );
     let us = decide(&a, &req("/", "198.51.100.1"));
     assert_eq!(us.rule.as_deref(), Some("block-us"));
@@ -215,14 +236,22 @@ fn geo_match_labels_every_request_and_matches_its_countries() {
 #[test]
 fn geo_match_reads_a_forwarded_address_with_its_fallback() {
     let fwd = json!({"HeaderName": "X-Forwarded-For", "FallbackBehavior": "MATCH"});
-    let a = acl(json!([rule("us", 1, geo(&["US"], Some(fwd)), json!({"Block": {}}))]));
+    let a = acl(json!([rule(
+        "us",
+        1,
+        geo(&["US"], Some(fwd)),
+        json!({"Block": {}})
+    )]));
     let mut r = req("/", "127.0.0.1");
     r.headers = vec![("X-Forwarded-For".into(), "198.51.100.1, 10.0.0.1".into())];
     let d = decide(&a, &r);
     assert_eq!(d.rule.as_deref(), Some("us"));
     assert_eq!(
         d.labels,
-        ["awswaf:forwardedip:geo:country:US", "awswaf:forwardedip:geo:region:US-WA"]
+        [
+            "awswaf:forwardedip:geo:country:US",
+            "awswaf:forwardedip:geo:region:US-WA"
+        ]
     );
     r.headers = vec![("X-Forwarded-For".into(), "203.0.113.1".into())];
     assert!(decide(&a, &r).rule.is_none());
@@ -273,16 +302,34 @@ fn with_body(body: &str) -> Request {
 
 #[test]
 fn json_body_statements_inspect_keys_values_and_paths_at_double_cost() {
-    let a = acl(json!([json_rule(json!({"IncludedPaths": ["/user/role"]}), "VALUE", None, "admin")]));
-    assert_eq!(a.capacity, 4, "an EXACTLY byte match costs 2, doubled for the JSON body");
+    let a = acl(json!([json_rule(
+        json!({"IncludedPaths": ["/user/role"]}),
+        "VALUE",
+        None,
+        "admin"
+    )]));
+    assert_eq!(
+        a.capacity, 4,
+        "an EXACTLY byte match costs 2, doubled for the JSON body"
+    );
     let blocked = |a: &WebAcl, b: &str| decide(a, &with_body(b)).rule.is_some();
     assert!(blocked(&a, r#"{"user": {"role": "admin"}}"#));
     assert!(!blocked(&a, r#"{"user": {"name": "admin"}}"#));
     assert!(!blocked(&a, r#"{"role": "admin"}"#));
-    let keys = acl(json!([json_rule(json!({"All": {}}), "KEY", None, "__proto__")]));
+    let keys = acl(json!([json_rule(
+        json!({"All": {}}),
+        "KEY",
+        None,
+        "__proto__"
+    )]));
     assert!(blocked(&keys, r#"{"a": [{"__proto__": 1}]}"#));
     assert!(!blocked(&keys, r#"{"a": "__proto__"}"#));
-    let strict = acl(json!([json_rule(json!({"All": {}}), "ALL", Some("MATCH"), "zzz")]));
+    let strict = acl(json!([json_rule(
+        json!({"All": {}}),
+        "ALL",
+        Some("MATCH"),
+        "zzz"
+    )]));
     assert!(blocked(&strict, "{not json"));
     assert!(!blocked(&strict, r#"{"ok": true}"#));
     let as_string = acl(json!([json_rule(
@@ -297,10 +344,25 @@ fn json_body_statements_inspect_keys_values_and_paths_at_double_cost() {
 #[test]
 fn json_body_fields_are_checked() {
     for (pattern, scope, fallback, field) in [
-        (json!({"IncludedPaths": ["no-slash"]}), "ALL", None, "JSON_MATCH_PATTERN"),
-        (json!({"All": {}, "IncludedPaths": ["/a"]}), "ALL", None, "JSON_MATCH_PATTERN"),
+        (
+            json!({"IncludedPaths": ["no-slash"]}),
+            "ALL",
+            None,
+            "JSON_MATCH_PATTERN",
+        ),
+        (
+            json!({"All": {}, "IncludedPaths": ["/a"]}),
+            "ALL",
+            None,
+            "JSON_MATCH_PATTERN",
+        ),
         (json!({"All": {}}), "BOTH", None, "JSON_MATCH_SCOPE"),
-        (json!({"All": {}}), "ALL", Some("MAYBE"), "BODY_PARSING_FALLBACK_BEHAVIOR"),
+        (
+            json!({"All": {}}),
+            "ALL",
+            Some("MAYBE"),
+            "BODY_PARSING_FALLBACK_BEHAVIOR",
+        ),
     ] {
         let rules = vec![json_rule(pattern, scope, fallback, "x")];
         let err = WebAcl::compile("a", &rules, &json!({"Allow": {}}), &Value::Null, &refs())

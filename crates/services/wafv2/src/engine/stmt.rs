@@ -302,7 +302,7 @@ impl Stmt {
                     region.as_deref(),
                     fwd.is_some(),
                 ));
-                codes.iter().any(|c| *c == country)
+                codes.contains(&country)
             }
         }
     }

@@ -283,6 +283,62 @@ pub async fn referenced(
         .any(|a| serde_json::to_string(&a.doc.rules).is_ok_and(|t| t.contains(&quoted))))
 }
 
+/// The name key of a new item of `kind` named `name` (checked), or
+/// `WAFDuplicateItemException` when one exists.
+pub async fn new_key(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+    kind: Kind,
+    scope: &str,
+    name: &str,
+) -> WafResult<String> {
+    check_name(name)?;
+    let key = key(&ctx.region, scope, name);
+    if entity::find(db, &ctx.principal.account_id, kind.entity_kind(), &key)
+        .await?
+        .is_some()
+    {
+        return Err(WafError::WAFDuplicateItemException(
+            "AWS WAF couldn’t perform the operation because some resource in your request is a duplicate of an existing one.".into(),
+        ));
+    }
+    Ok(key)
+}
+
+/// Deletes an item.
+pub async fn remove(db: &mut Db<'_>, item: &Item) -> WafResult<()> {
+    db.entities()
+        .delete(
+            &item.entity.account_id,
+            &item.entity.kind,
+            &item.entity.name_key,
+        )
+        .await?;
+    Ok(())
+}
+
+/// The error of an item in use.
+pub fn in_use() -> WafError {
+    WafError::WAFAssociatedItemException(
+        "AWS WAF couldn’t perform the operation because your resource is being used by another resource or it’s associated with another resource.".into(),
+    )
+}
+
+/// Adds a web ACL's or rule group's `Description` and `CustomResponseBodies`, when set, to
+/// its `Get` answer.
+pub fn put_extras(out: &mut Value, doc: &ItemDoc) {
+    if let Some(desc) = &doc.description {
+        put(out, "Description", desc.clone());
+    }
+    if !doc.custom_response_bodies.is_null() {
+        put(
+            out,
+            "CustomResponseBodies",
+            doc.custom_response_bodies.clone(),
+        );
+    }
+}
+
 /// Tells the listener runtime to reload.
 pub async fn changed(db: &mut Db<'_>) -> WafResult<()> {
     rampart_elbv2::model::bump_generation(db).await?;

@@ -46,7 +46,6 @@ async fn check(db: &mut Db<'_>, account: &str, arn: &str, doc: &ItemDoc) -> WafR
 pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResult<Value> {
     let scope = model::scope_of(input, ctx)?;
     let name = opt_str(input, "Name").unwrap_or_default();
-    model::check_name(name)?;
     let capacity = input.get("Capacity").and_then(Value::as_u64).unwrap_or(0);
     if capacity == 0 {
         return Err(WafError::invalid(
@@ -61,15 +60,7 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResu
         )));
     }
     let account = &ctx.principal.account_id;
-    let key = model::key(&ctx.region, &scope, name);
-    if entity::find(&mut db, account, Kind::RuleGroup.entity_kind(), &key)
-        .await?
-        .is_some()
-    {
-        return Err(WafError::WAFDuplicateItemException(
-            "AWS WAF couldn’t perform the operation because some resource in your request is a duplicate of an existing one.".into(),
-        ));
-    }
+    let key = model::new_key(&mut db, ctx, Kind::RuleGroup, &scope, name).await?;
     let id = model::new_token();
     let arn = model::arn(Kind::RuleGroup, &ctx.region, account, &scope, name, &id);
     let doc = ItemDoc {
@@ -167,16 +158,7 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResult<
         "AvailableLabels": available,
         "ConsumedLabels": consumed,
     });
-    if let Some(desc) = &d.description {
-        model::put(&mut group, "Description", json!(desc));
-    }
-    if !d.custom_response_bodies.is_null() {
-        model::put(
-            &mut group,
-            "CustomResponseBodies",
-            d.custom_response_bodies.clone(),
-        );
-    }
+    model::put_extras(&mut group, d);
     Ok(json!({ "RuleGroup": group, "LockToken": d.lock_token }))
 }
 
@@ -209,17 +191,9 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResu
     let item = find_named(&mut db, input, ctx, Kind::RuleGroup).await?;
     model::check_lock(input, &item)?;
     if model::referenced(&mut db, ctx, &item.doc.scope, item.arn()).await? {
-        return Err(WafError::WAFAssociatedItemException(
-            "AWS WAF couldn’t perform the operation because your resource is being used by another resource or it’s associated with another resource.".into(),
-        ));
+        return Err(model::in_use());
     }
-    db.entities()
-        .delete(
-            &ctx.principal.account_id,
-            Kind::RuleGroup.entity_kind(),
-            &item.entity.name_key,
-        )
-        .await?;
+    model::remove(&mut db, &item).await?;
     Ok(json!({}))
 }
 

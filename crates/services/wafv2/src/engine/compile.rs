@@ -78,6 +78,20 @@ fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
 }
 
+/// A field's `MatchScope` (`ALL`, `KEY`, `VALUE`); `field` names it in the refusal.
+fn scope_of(spec: &Value, field: &'static str) -> Result<Scope, Invalid> {
+    match s(spec, "MatchScope") {
+        Some("ALL") => Ok(Scope::All),
+        Some("KEY") => Ok(Scope::Key),
+        Some("VALUE") => Ok(Scope::Value),
+        other => Err(invalid(
+            field,
+            other.unwrap_or_default(),
+            "Not a valid match scope.",
+        )),
+    }
+}
+
 fn field_of(v: &Value) -> Result<(Field, u64), Invalid> {
     let f = v
         .get("FieldToMatch")
@@ -132,18 +146,7 @@ fn field_of(v: &Value) -> Result<(Field, u64), Invalid> {
             } else {
                 return Err(invalid("MATCH_PATTERN", "", "A match pattern is required."));
             };
-            let scope = match s(spec, "MatchScope") {
-                Some("ALL") => Scope::All,
-                Some("KEY") => Scope::Key,
-                Some("VALUE") => Scope::Value,
-                other => {
-                    return Err(invalid(
-                        "MATCH_SCOPE",
-                        other.unwrap_or_default(),
-                        "Not a valid match scope.",
-                    ))
-                }
-            };
+            let scope = scope_of(spec, "MATCH_SCOPE")?;
             Ok((pattern, scope))
         };
     Ok(match name.as_str() {
@@ -222,18 +225,7 @@ fn json_spec(spec: &Value) -> Result<JsonSpec, Invalid> {
             ))
         }
     };
-    let scope = match s(spec, "MatchScope") {
-        Some("ALL") => Scope::All,
-        Some("KEY") => Scope::Key,
-        Some("VALUE") => Scope::Value,
-        other => {
-            return Err(invalid(
-                "JSON_MATCH_SCOPE",
-                other.unwrap_or_default(),
-                "Not a valid match scope.",
-            ))
-        }
-    };
+    let scope = scope_of(spec, "JSON_MATCH_SCOPE")?;
     let fallback = match s(spec, "InvalidFallbackBehavior") {
         None => None,
         Some("MATCH") => Some(Fallback::Match),

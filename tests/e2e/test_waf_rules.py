@@ -25,6 +25,14 @@ PARIS = "127.0.0.1"
 SEATTLE = "127.0.0.9"
 
 
+@pytest.fixture(scope="module")
+def server():
+    """A server of this module's own, so its items do not show in other modules' lists."""
+    s = Server()
+    yield s
+    s.stop()
+
+
 def path_starts(prefix):
     return {"ByteMatchStatement": {
         "SearchString": prefix.encode(), "FieldToMatch": {"UriPath": {}},

@@ -339,6 +339,16 @@ pub fn put_extras(out: &mut Value, doc: &ItemDoc) {
     }
 }
 
+/// Saves an updated item with a new lock token, tells the listener runtime, and answers
+/// `NextLockToken`.
+pub async fn save_update(db: &mut Db<'_>, mut item: Item, ctx: &CallContext) -> WafResult<Value> {
+    item.doc.lock_token = new_token();
+    let next = item.doc.lock_token.clone();
+    entity::save_doc(db, item.entity, &item.doc, ctx.now).await?;
+    changed(db).await?;
+    Ok(serde_json::json!({ "NextLockToken": next }))
+}
+
 /// Tells the listener runtime to reload.
 pub async fn changed(db: &mut Db<'_>) -> WafResult<()> {
     rampart_elbv2::model::bump_generation(db).await?;

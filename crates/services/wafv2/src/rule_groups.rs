@@ -179,11 +179,7 @@ pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResu
     }
     let arn = item.arn().to_string();
     check(&mut db, &ctx.principal.account_id, &arn, &item.doc).await?;
-    item.doc.lock_token = model::new_token();
-    let next = item.doc.lock_token.clone();
-    entity::save_doc(&mut db, item.entity, &item.doc, ctx.now).await?;
-    model::changed(&mut db).await?;
-    Ok(json!({ "NextLockToken": next }))
+    model::save_update(&mut db, item, ctx).await
 }
 
 /// `DeleteRuleGroup`: refused while a web ACL references the group.

@@ -150,11 +150,7 @@ pub async fn update(
     if let Some(desc) = opt_str(input, "Description") {
         item.doc.description = Some(desc.to_string());
     }
-    item.doc.lock_token = model::new_token();
-    let next = item.doc.lock_token.clone();
-    entity::save_doc(&mut db, item.entity, &item.doc, ctx.now).await?;
-    model::changed(&mut db).await?;
-    Ok(json!({ "NextLockToken": next }))
+    model::save_update(&mut db, item, ctx).await
 }
 
 /// `DeleteIPSet` and `DeleteRegexPatternSet`: refused while a web ACL references the set.

@@ -181,6 +181,12 @@ impl App {
             config.geoip_asn_db.as_deref(),
         )
         .map_err(|e| anyhow::anyhow!("{e} (--geoip-city-db, --geoip-asn-db)"))?;
+        let geo = Arc::new(geo);
+        // WAF's geo match statements read the city (or country) database too.
+        rampart_services::wafv2::engine::geo::install(geo.has_city().then(|| {
+            Arc::new(crate::listeners::geo::WafGeo(geo.clone()))
+                as Arc<dyn rampart_services::wafv2::engine::geo::Countries>
+        }));
         let mut extensions = rampart_services::Extensions::default();
         if !geo.is_empty() {
             extensions.insert(geo);

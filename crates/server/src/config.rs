@@ -159,7 +159,9 @@ pub struct ServeConfig {
 
     /// A MaxMind City database (GeoLite2-City or GeoIP2-City format): Detective's
     /// investigations place source addresses with it (`NEW_GEOLOCATION`,
-    /// `IMPOSSIBLE_TRAVEL`); without it those indicators are not produced.
+    /// `IMPOSSIBLE_TRAVEL`); without it those indicators are not produced. WAF's geo match
+    /// statements place clients with it too (a GeoLite2-Country file serves them as well);
+    /// without it they are refused.
     #[arg(long, env = "RAMPART_GEOIP_CITY_DB")]
     pub geoip_city_db: Option<PathBuf>,
 

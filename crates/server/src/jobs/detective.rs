@@ -46,7 +46,10 @@ impl Job for Investigations {
             let queued = run::pending(&mut Db::Read(&app.store))
                 .await
                 .map_err(failed)?;
-            let geo = app.extensions.get::<Geo>().map(|g| g as &dyn Locate);
+            let geo = app
+                .extensions
+                .get::<std::sync::Arc<Geo>>()
+                .map(|g| g.as_ref() as &dyn Locate);
             for p in queued {
                 // One investigation that cannot be computed is recorded FAILED rather than
                 // holding up the ones queued after it.

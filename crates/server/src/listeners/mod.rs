@@ -10,6 +10,7 @@
 //! the new configuration in; ports no longer wanted stop, new ones bind. Listeners therefore
 //! come back after a restart (the first round binds them) and changes apply within a second.
 
+pub mod geo;
 pub mod health;
 pub mod proxy;
 pub mod tls;
@@ -57,8 +58,9 @@ pub struct Shared {
     pub health: health::HealthTable,
     /// Round-robin positions per target group.
     pub turns: std::sync::Mutex<HashMap<String, usize>>,
-    /// Rate-based rule counters, kept across reloads.
-    pub rates: RateCounters,
+    /// Rate-based rule counters, kept across reloads (and read by
+    /// `GetRateBasedStatementManagedKeys`).
+    pub rates: Arc<RateCounters>,
     /// The request clock, for the rate counters' seconds (so dev mode's clock moves a
     /// rate-based rule's window as it moves every other window).
     pub clock: std::sync::OnceLock<Arc<Clock>>,
@@ -124,7 +126,10 @@ impl Job for Listeners {
         _lease: Option<&'a rampart_store::Lease>,
     ) -> StepFuture<'a> {
         Box::pin(async move {
-            self.shared.clock.get_or_init(|| app.clock.clone());
+            self.shared.clock.get_or_init(|| {
+                rampart_services::wafv2::engine::rate::install(self.shared.rates.clone());
+                app.clock.clone()
+            });
             let generation = runtime::generation(&app.store)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.code()))?;

@@ -47,9 +47,18 @@ struct Location {
     longitude: Option<f64>,
 }
 
-/// The members of a GeoIP2/GeoLite2 City record Detective reads.
+#[derive(Deserialize)]
+struct Subdivision {
+    #[serde(default)]
+    iso_code: Option<String>,
+}
+
+/// The members of a GeoIP2/GeoLite2 City record Detective reads (a Country record has the
+/// `country` member only).
 #[derive(Deserialize)]
 struct CityRecord {
+    #[serde(default)]
+    subdivisions: Option<Vec<Subdivision>>,
     #[serde(default)]
     city: Option<Names>,
     #[serde(default)]
@@ -94,6 +103,23 @@ impl Geo {
             city: city.map(open).transpose()?,
             asn: asn.map(open).transpose()?,
         })
+    }
+
+    /// The ISO country code of `ip` and, when the city database knows it, the ISO code of
+    /// its first subdivision (`WA` of `US-WA`): what WAF's geo match statements label.
+    pub fn country(&self, ip: IpAddr) -> Option<(String, Option<String>)> {
+        let rec = self.city.as_ref()?.lookup::<CityRecord>(ip).ok()??;
+        let country = rec.country?.iso_code?;
+        let region = rec
+            .subdivisions
+            .and_then(|s| s.into_iter().next())
+            .and_then(|s| s.iso_code);
+        Some((country, region))
+    }
+
+    /// Whether the city (or country) database is loaded.
+    pub fn has_city(&self) -> bool {
+        self.city.is_some()
     }
 
     /// Whether any database is loaded.
@@ -263,6 +289,8 @@ mod tests {
         assert_eq!(place.location.as_deref(), Some("Sydney, AU"));
         assert_eq!(place.coordinates, Some((-33.87, 151.21)));
         assert_eq!(place.aso.as_deref(), Some("Telstra Limited"));
+        assert_eq!(geo.country(IpAddr::V4(ip)), Some(("AU".into(), None)));
+        assert_eq!(geo.country("198.51.100.8".parse().unwrap()), None);
         // An address the databases do not hold has no place.
         assert_eq!(geo.place("198.51.100.8".parse().unwrap()), Place::default());
         let city_only = Geo::open(Some(&city_path), None).unwrap();

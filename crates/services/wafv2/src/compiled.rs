@@ -1,5 +1,5 @@
-//! From stored web ACLs to compiled ones: loading the sets a web ACL references and compiling
-//! it, for the operations (to check and count capacity) and for the listener runtime.
+//! From stored web ACLs to compiled ones: loading the rule groups and sets a web ACL
+//! references and compiling it, for the operations (to check and count capacity) and for the listener runtime.
 
 use rampart_kit::{db::Db, entity};
 use rampart_store::Store;
@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use crate::{
     engine::{
-        compile::{Invalid, Refs},
-        group, managed_statements, references, WebAcl, MAX_CAPACITY,
+        compile::{GroupDef, Invalid, Refs},
+        geo, group, managed_statements, references, rule_group_references, WebAcl, MAX_CAPACITY,
     },
     error::{WafError, WafResult},
     model::{self, ItemDoc, Kind, ASSOCIATION},
@@ -24,8 +24,28 @@ pub fn namespace(account: &str, name: &str) -> String {
     format!("awswaf:{account}:webacl:{name}:")
 }
 
-/// Loads the sets `rules` reference (in `account`); a missing one is
-/// `WAFNonexistentItemException`.
+/// The stored item an ARN names in `account`, of `kind`; `WAFNonexistentItemException` when
+/// there is none, `WAFInvalidParameterException` for an ARN of another kind.
+async fn load_arn(db: &mut Db<'_>, account: &str, arn: &str, kind: Kind) -> WafResult<ItemDoc> {
+    let (k, region, scope, name, id) = model::parse_arn(arn)
+        .ok_or_else(|| WafError::invalid("RESOURCE_ARN", arn, "The ARN isn’t valid."))?;
+    if k != kind {
+        return Err(WafError::invalid(
+            "RESOURCE_ARN",
+            arn,
+            "The ARN names another kind of item.",
+        ));
+    }
+    let key = model::key(&region, &scope, &name);
+    entity::load_doc::<ItemDoc>(db, account, kind.entity_kind(), &key)
+        .await?
+        .map(|(_, d)| d)
+        .filter(|d| d.id == id)
+        .ok_or_else(WafError::missing)
+}
+
+/// Loads the rule groups and sets `rules` reference (in `account`), and the geolocation
+/// database when one is configured; a missing item is `WAFNonexistentItemException`.
 pub async fn refs(
     db: &mut Db<'_>,
     account: &str,
@@ -35,28 +55,30 @@ pub async fn refs(
     for statement in managed_statements(rules) {
         group::group_of(statement).map_err(|_| WafError::missing())?;
     }
-    let (ips, regexes) = references(rules);
     let mut out = Refs {
         namespace,
+        geo: geo::installed(),
         ..Refs::default()
     };
+    let mut all_rules = rules.to_vec();
+    for arn in rule_group_references(rules) {
+        let doc = load_arn(db, account, &arn, Kind::RuleGroup).await?;
+        all_rules.extend(doc.rules.iter().cloned());
+        out.rule_groups.insert(
+            arn,
+            GroupDef {
+                name: doc.name,
+                account: account.to_string(),
+                rules: doc.rules,
+                bodies: doc.custom_response_bodies,
+                capacity: doc.capacity,
+            },
+        );
+    }
+    let (ips, regexes) = references(&all_rules);
     for (list, kind) in [(ips, Kind::IpSet), (regexes, Kind::RegexSet)] {
         for arn in list {
-            let (k, region, scope, name, id) = model::parse_arn(&arn)
-                .ok_or_else(|| WafError::invalid("RESOURCE_ARN", &arn, "The ARN isn’t valid."))?;
-            if k != kind {
-                return Err(WafError::invalid(
-                    "RESOURCE_ARN",
-                    &arn,
-                    "The ARN names another kind of set.",
-                ));
-            }
-            let key = model::key(&region, &scope, &name);
-            let doc = entity::load_doc::<ItemDoc>(db, account, kind.entity_kind(), &key)
-                .await?
-                .map(|(_, d)| d)
-                .filter(|d| d.id == id)
-                .ok_or_else(WafError::missing)?;
+            let doc = load_arn(db, account, &arn, kind).await?;
             match kind {
                 Kind::IpSet => out.ip_sets.insert(arn, doc.addresses),
                 _ => out.regex_sets.insert(arn, doc.patterns),

@@ -3,8 +3,9 @@
 //! proxied request.
 //!
 //! - [`web_acls`]: web ACLs and `CheckCapacity`; [`sets`]: IP sets and regex pattern sets;
+//!   [`rule_groups`]: rule groups of one's own;
 //!   [`associations`]: web ACLs on load balancers; [`managed_groups`]: the AWS managed rule
-//!   groups on offer; [`tags`];
+//!   groups on offer; [`managed_keys`]: the addresses rate-based rules block; [`tags`];
 //! - [`engine`]: statements, fields, text transformations, rate counting, evaluation;
 //! - [`compiled`]: stored web ACL to compiled one; storage in [`model`].
 
@@ -17,7 +18,9 @@ pub mod compiled;
 pub mod engine;
 pub mod error;
 pub mod managed_groups;
+pub mod managed_keys;
 pub mod model;
+pub mod rule_groups;
 pub mod sets;
 pub mod tags;
 pub mod web_acls;
@@ -57,21 +60,26 @@ routes! {
         DescribeManagedRuleGroup => Read, |i, c, d| managed_groups::describe(i, c, d);
         ListAvailableManagedRuleGroupVersions => Read,
             |i, c, d| managed_groups::versions(i, c, d);
+        CreateRuleGroup => Write, |i, c, d| rule_groups::create(i, c, d);
+        GetRuleGroup => Read, |i, c, d| rule_groups::get(i, c, d);
+        UpdateRuleGroup => Write, |i, c, d| rule_groups::update(i, c, d);
+        DeleteRuleGroup => Write, |i, c, d| rule_groups::delete(i, c, d);
+        GetRateBasedStatementManagedKeys => Read, |i, c, d| managed_keys::get(i, c, d);
+        ListRuleGroups => Read,
+            |i, c, d| web_acls::list_kind(i, c, d, Kind::RuleGroup, "RuleGroups");
     }
     not_built {
-        // Rule groups of one's own, managed products and rule sets (the vendor side),
+        // Managed products and rule sets (the vendor side),
         // logging, sampled requests, API keys, mobile SDK, permission policies, Firewall
         // Manager.
-        CreateAPIKey, CreateRuleGroup, DeleteAPIKey, DeleteFirewallManagerRuleGroups,
-        DeleteLoggingConfiguration, DeletePermissionPolicy, DeleteRuleGroup,
-        DescribeAllManagedProducts, DescribeManagedProductsByVendor,
+        CreateAPIKey, DeleteAPIKey, DeleteFirewallManagerRuleGroups,
+        DeleteLoggingConfiguration, DeletePermissionPolicy, DescribeAllManagedProducts, DescribeManagedProductsByVendor,
         GenerateMobileSdkReleaseUrl, GetDecryptedAPIKey, GetLoggingConfiguration,
         GetManagedRuleSet, GetMobileSdkRelease, GetPermissionPolicy,
-        GetRateBasedStatementManagedKeys, GetRuleGroup, GetSampledRequests,
+        GetSampledRequests,
         GetTopPathStatisticsByTraffic, ListAPIKeys, ListLoggingConfigurations, ListManagedRuleSets,
-        ListMobileSdkReleases, ListRuleGroups, PutLoggingConfiguration,
+        ListMobileSdkReleases, PutLoggingConfiguration,
         PutManagedRuleSetVersions, PutPermissionPolicy, UpdateManagedRuleSetVersionExpiryDate,
-        UpdateRuleGroup,
     }
 }
 
@@ -89,7 +97,7 @@ async fn authorize(
         Op::AssociateWebACL | Op::ListResourcesForWebACL => Some("WebACLArn"),
         Op::DisassociateWebACL | Op::GetWebACLForResource => Some("ResourceArn"),
         Op::TagResource | Op::UntagResource | Op::ListTagsForResource => Some("ResourceARN"),
-        Op::GetWebACL => Some("ARN"),
+        Op::GetWebACL | Op::GetRuleGroup => Some("ARN"),
         _ => None,
     };
     if let Some(arn) = arn_member.and_then(|m| opt_str(input, m)) {
@@ -104,11 +112,21 @@ async fn authorize(
         | Op::GetRegexPatternSet
         | Op::UpdateRegexPatternSet
         | Op::DeleteRegexPatternSet => Some(Kind::RegexSet),
+        Op::CreateRuleGroup | Op::GetRuleGroup | Op::UpdateRuleGroup | Op::DeleteRuleGroup => {
+            Some(Kind::RuleGroup)
+        }
         _ => None,
     };
-    match (kind, opt_str(input, "Name"), opt_str(input, "Scope")) {
+    let name = match op {
+        Op::GetRateBasedStatementManagedKeys => opt_str(input, "WebACLName"),
+        _ => opt_str(input, "Name"),
+    };
+    let kind = kind.or((op == Op::GetRateBasedStatementManagedKeys).then_some(Kind::WebAcl));
+    match (kind, name, opt_str(input, "Scope")) {
         (Some(kind), Some(name), Some(scope)) => {
-            let id = opt_str(input, "Id").unwrap_or("*");
+            let id = opt_str(input, "Id")
+                .or_else(|| opt_str(input, "WebACLId"))
+                .unwrap_or("*");
             let arn = model::arn(kind, &ctx.region, account, scope, name, id);
             Ok(Some(AuthzRequest::on(&action, arn, account)))
         }

@@ -28,6 +28,8 @@ pub enum Kind {
     IpSet,
     /// Regex pattern sets.
     RegexSet,
+    /// Rule groups of one's own.
+    RuleGroup,
 }
 
 impl Kind {
@@ -37,6 +39,7 @@ impl Kind {
             Kind::WebAcl => "wafv2:webacl",
             Kind::IpSet => "wafv2:ipset",
             Kind::RegexSet => "wafv2:regexpatternset",
+            Kind::RuleGroup => "wafv2:rulegroup",
         }
     }
 
@@ -46,6 +49,7 @@ impl Kind {
             Kind::WebAcl => "webacl",
             Kind::IpSet => "ipset",
             Kind::RegexSet => "regexpatternset",
+            Kind::RuleGroup => "rulegroup",
         }
     }
 
@@ -55,12 +59,13 @@ impl Kind {
             "webacl" => Some(Kind::WebAcl),
             "ipset" => Some(Kind::IpSet),
             "regexpatternset" => Some(Kind::RegexSet),
+            "rulegroup" => Some(Kind::RuleGroup),
             _ => None,
         }
     }
 }
 
-/// A web ACL, IP set or regex pattern set.
+/// A web ACL, IP set, regex pattern set or rule group.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ItemDoc {
     /// `Name`.
@@ -77,19 +82,19 @@ pub struct ItemDoc {
     /// Tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
-    /// Web ACL: `DefaultAction`, as given.
+    /// Web ACL: `DefaultAction`, as given (rule groups have none).
     #[serde(default)]
     pub default_action: Value,
-    /// Web ACL: `Rules`, as given.
+    /// Web ACL and rule group: `Rules`, as given.
     #[serde(default)]
     pub rules: Vec<Value>,
-    /// Web ACL: `VisibilityConfig`, as given.
+    /// Web ACL and rule group: `VisibilityConfig`, as given.
     #[serde(default)]
     pub visibility_config: Value,
-    /// Web ACL: `CustomResponseBodies`, as given.
+    /// Web ACL and rule group: `CustomResponseBodies`, as given.
     #[serde(default)]
     pub custom_response_bodies: Value,
-    /// Web ACL: its capacity (WCUs).
+    /// Web ACL: its capacity (WCUs); rule group: the `Capacity` fixed at creation.
     #[serde(default)]
     pub capacity: u64,
     /// Web ACL: the resources it is associated with.
@@ -260,6 +265,88 @@ pub fn check_lock(input: &Value, item: &Item) -> WafResult<()> {
     } else {
         Err(WafError::stale())
     }
+}
+
+/// Whether a web ACL in `scope` references the item `arn` (a set or a rule group).
+pub async fn referenced(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+    scope: &str,
+    arn: &str,
+) -> WafResult<bool> {
+    let account = &ctx.principal.account_id;
+    let mut holders = list_all(db, account, &ctx.region, Kind::WebAcl, scope).await?;
+    holders.extend(list_all(db, account, &ctx.region, Kind::RuleGroup, scope).await?);
+    let quoted = format!("\"{arn}\"");
+    Ok(holders
+        .iter()
+        .any(|a| serde_json::to_string(&a.doc.rules).is_ok_and(|t| t.contains(&quoted))))
+}
+
+/// The name key of a new item of `kind` named `name` (checked), or
+/// `WAFDuplicateItemException` when one exists.
+pub async fn new_key(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+    kind: Kind,
+    scope: &str,
+    name: &str,
+) -> WafResult<String> {
+    check_name(name)?;
+    let key = key(&ctx.region, scope, name);
+    if entity::find(db, &ctx.principal.account_id, kind.entity_kind(), &key)
+        .await?
+        .is_some()
+    {
+        return Err(WafError::WAFDuplicateItemException(
+            "AWS WAF couldn’t perform the operation because some resource in your request is a duplicate of an existing one.".into(),
+        ));
+    }
+    Ok(key)
+}
+
+/// Deletes an item.
+pub async fn remove(db: &mut Db<'_>, item: &Item) -> WafResult<()> {
+    db.entities()
+        .delete(
+            &item.entity.account_id,
+            &item.entity.kind,
+            &item.entity.name_key,
+        )
+        .await?;
+    Ok(())
+}
+
+/// The error of an item in use.
+pub fn in_use() -> WafError {
+    WafError::WAFAssociatedItemException(
+        "AWS WAF couldn’t perform the operation because your resource is being used by another resource or it’s associated with another resource.".into(),
+    )
+}
+
+/// Adds a web ACL's or rule group's `Description` and `CustomResponseBodies`, when set, to
+/// its `Get` answer.
+pub fn put_extras(out: &mut Value, doc: &ItemDoc) {
+    if let Some(desc) = &doc.description {
+        put(out, "Description", desc.clone());
+    }
+    if !doc.custom_response_bodies.is_null() {
+        put(
+            out,
+            "CustomResponseBodies",
+            doc.custom_response_bodies.clone(),
+        );
+    }
+}
+
+/// Saves an updated item with a new lock token, tells the listener runtime, and answers
+/// `NextLockToken`.
+pub async fn save_update(db: &mut Db<'_>, mut item: Item, ctx: &CallContext) -> WafResult<Value> {
+    item.doc.lock_token = new_token();
+    let next = item.doc.lock_token.clone();
+    entity::save_doc(db, item.entity, &item.doc, ctx.now).await?;
+    changed(db).await?;
+    Ok(serde_json::json!({ "NextLockToken": next }))
 }
 
 /// Tells the listener runtime to reload.

@@ -80,17 +80,8 @@ pub async fn create(
 ) -> WafResult<Value> {
     let scope = model::scope_of(input, ctx)?;
     let name = opt_str(input, "Name").unwrap_or_default();
-    model::check_name(name)?;
     let account = &ctx.principal.account_id;
-    let key = model::key(&ctx.region, &scope, name);
-    if entity::find(&mut db, account, kind.entity_kind(), &key)
-        .await?
-        .is_some()
-    {
-        return Err(WafError::WAFDuplicateItemException(
-            "AWS WAF couldn’t perform the operation because some resource in your request is a duplicate of an existing one.".into(),
-        ));
-    }
+    let key = model::new_key(&mut db, ctx, kind, &scope, name).await?;
     let mut doc = ItemDoc {
         name: name.to_string(),
         id: model::new_token(),
@@ -159,11 +150,7 @@ pub async fn update(
     if let Some(desc) = opt_str(input, "Description") {
         item.doc.description = Some(desc.to_string());
     }
-    item.doc.lock_token = model::new_token();
-    let next = item.doc.lock_token.clone();
-    entity::save_doc(&mut db, item.entity, &item.doc, ctx.now).await?;
-    model::changed(&mut db).await?;
-    Ok(json!({ "NextLockToken": next }))
+    model::save_update(&mut db, item, ctx).await
 }
 
 /// `DeleteIPSet` and `DeleteRegexPatternSet`: refused while a web ACL references the set.
@@ -175,20 +162,9 @@ pub async fn delete(
 ) -> WafResult<Value> {
     let item = find_named(&mut db, input, ctx, kind).await?;
     model::check_lock(input, &item)?;
-    let account = &ctx.principal.account_id;
-    let acls =
-        model::list_all(&mut db, account, &ctx.region, Kind::WebAcl, &item.doc.scope).await?;
-    let arn = item.arn().to_string();
-    let used = acls.iter().any(|a| {
-        serde_json::to_string(&a.doc.rules).is_ok_and(|t| t.contains(&format!("\"{arn}\"")))
-    });
-    if used {
-        return Err(WafError::WAFAssociatedItemException(
-            "AWS WAF couldn’t perform the operation because your resource is being used by another resource or it’s associated with another resource.".into(),
-        ));
+    if model::referenced(&mut db, ctx, &item.doc.scope, item.arn()).await? {
+        return Err(model::in_use());
     }
-    db.entities()
-        .delete(account, kind.entity_kind(), &item.entity.name_key)
-        .await?;
+    model::remove(&mut db, &item).await?;
     Ok(json!({}))
 }

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::{
     compiled, engine,
-    error::{WafError, WafResult},
+    error::WafResult,
     model::{self, Item, ItemDoc, Kind},
 };
 
@@ -34,17 +34,8 @@ pub fn summary(item: &Item) -> Value {
 pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResult<Value> {
     let scope = model::scope_of(input, ctx)?;
     let name = opt_str(input, "Name").unwrap_or_default();
-    model::check_name(name)?;
     let account = &ctx.principal.account_id;
-    let key = model::key(&ctx.region, &scope, name);
-    if entity::find(&mut db, account, Kind::WebAcl.entity_kind(), &key)
-        .await?
-        .is_some()
-    {
-        return Err(WafError::WAFDuplicateItemException(
-            "AWS WAF couldn’t perform the operation because some resource in your request is a duplicate of an existing one.".into(),
-        ));
-    }
+    let key = model::new_key(&mut db, ctx, Kind::WebAcl, &scope, name).await?;
     let id = model::new_token();
     let arn = model::arn(Kind::WebAcl, &ctx.region, account, &scope, name, &id);
     let mut doc = ItemDoc {
@@ -146,16 +137,7 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResult<
         "ManagedByFirewallManager": false,
         "LabelNamespace": compiled::namespace(&ctx.principal.account_id, &d.name),
     });
-    if let Some(desc) = &d.description {
-        crate::model::put(&mut acl, "Description", json!(desc));
-    }
-    if !d.custom_response_bodies.is_null() {
-        crate::model::put(
-            &mut acl,
-            "CustomResponseBodies",
-            d.custom_response_bodies.clone(),
-        );
-    }
+    model::put_extras(&mut acl, d);
     Ok(json!({ "WebACL": acl, "LockToken": d.lock_token }))
 }
 
@@ -181,11 +163,7 @@ pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResu
     item.doc.capacity = compiled::compile(&mut db, &ctx.principal.account_id, &arn, &item.doc)
         .await?
         .capacity;
-    item.doc.lock_token = model::new_token();
-    let next = item.doc.lock_token.clone();
-    entity::save_doc(&mut db, item.entity, &item.doc, ctx.now).await?;
-    model::changed(&mut db).await?;
-    Ok(json!({ "NextLockToken": next }))
+    model::save_update(&mut db, item, ctx).await
 }
 
 /// `DeleteWebACL`: refused while it is associated with a resource.
@@ -193,17 +171,9 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResu
     let item = named(&mut db, input, ctx, Kind::WebAcl).await?;
     model::check_lock(input, &item)?;
     if crate::associations::in_use(&mut db, ctx, &item).await? {
-        return Err(WafError::WAFAssociatedItemException(
-            "AWS WAF couldn’t perform the operation because your resource is being used by another resource or it’s associated with another resource.".into(),
-        ));
+        return Err(model::in_use());
     }
-    db.entities()
-        .delete(
-            &ctx.principal.account_id,
-            Kind::WebAcl.entity_kind(),
-            &item.entity.name_key,
-        )
-        .await?;
+    model::remove(&mut db, &item).await?;
     Ok(json!({}))
 }
 

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{
     fields::{Field, KeyPattern, Oversize, Scope},
+    json_body::{Fallback, JsonSpec},
     stmt::{Aggregate, Cmp, Forwarded, ForwardedPosition, Net, Position, Stmt},
     transform::Transform,
 };
@@ -48,6 +49,25 @@ pub struct Refs {
     pub namespace: String,
     /// The prefix of the rule's rate counter (the web ACL's ARN and the rule's name).
     pub counter: String,
+    /// Rule groups of one's own by ARN, as stored.
+    pub rule_groups: HashMap<String, GroupDef>,
+    /// The operator's geolocation database, when one is configured.
+    pub geo: Option<std::sync::Arc<dyn super::geo::Countries>>,
+}
+
+/// A rule group of one's own a web ACL references, as stored.
+#[derive(Debug, Clone, Default)]
+pub struct GroupDef {
+    /// Its name.
+    pub name: String,
+    /// Its owner's account.
+    pub account: String,
+    /// Its `Rules`.
+    pub rules: Vec<Value>,
+    /// Its `CustomResponseBodies`.
+    pub bodies: Value,
+    /// Its `Capacity`.
+    pub capacity: u64,
 }
 
 type Compiled = Result<(Stmt, u64), Invalid>;
@@ -56,6 +76,20 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 fn s<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
     v.get(k).and_then(Value::as_str)
+}
+
+/// A field's `MatchScope` (`ALL`, `KEY`, `VALUE`); `field` names it in the refusal.
+fn scope_of(spec: &Value, field: &'static str) -> Result<Scope, Invalid> {
+    match s(spec, "MatchScope") {
+        Some("ALL") => Ok(Scope::All),
+        Some("KEY") => Ok(Scope::Key),
+        Some("VALUE") => Ok(Scope::Value),
+        other => Err(invalid(
+            field,
+            other.unwrap_or_default(),
+            "Not a valid match scope.",
+        )),
+    }
 }
 
 fn field_of(v: &Value) -> Result<(Field, u64), Invalid> {
@@ -112,18 +146,7 @@ fn field_of(v: &Value) -> Result<(Field, u64), Invalid> {
             } else {
                 return Err(invalid("MATCH_PATTERN", "", "A match pattern is required."));
             };
-            let scope = match s(spec, "MatchScope") {
-                Some("ALL") => Scope::All,
-                Some("KEY") => Scope::Key,
-                Some("VALUE") => Scope::Value,
-                other => {
-                    return Err(invalid(
-                        "MATCH_SCOPE",
-                        other.unwrap_or_default(),
-                        "Not a valid match scope.",
-                    ))
-                }
-            };
+            let scope = scope_of(spec, "MATCH_SCOPE")?;
             Ok((pattern, scope))
         };
     Ok(match name.as_str() {
@@ -151,6 +174,7 @@ fn field_of(v: &Value) -> Result<(Field, u64), Invalid> {
             (Field::Cookies(p, sc, oversize(spec)?), 0)
         }
         "Body" => (Field::Body(oversize(spec)?), 0),
+        "JsonBody" => (Field::JsonBody(Box::new(json_spec(spec)?)), 0),
         other => {
             return Err(invalid(
                 "FIELD_TO_MATCH",
@@ -159,6 +183,84 @@ fn field_of(v: &Value) -> Result<(Field, u64), Invalid> {
             ))
         }
     })
+}
+
+/// A statement's base WCUs: doubled when it inspects the JSON body, as AWS counts it.
+fn doubled(field: &Field, base: u64) -> u64 {
+    if matches!(field, Field::JsonBody(_)) {
+        base * 2
+    } else {
+        base
+    }
+}
+
+/// A `JsonBody` field: match pattern, scope, invalid fallback and oversize handling.
+fn json_spec(spec: &Value) -> Result<JsonSpec, Invalid> {
+    let pattern = spec.get("MatchPattern").cloned().unwrap_or(Value::Null);
+    let paths = match (pattern.get("All"), pattern.get("IncludedPaths")) {
+        (Some(_), None) => None,
+        (None, Some(list)) => {
+            let paths: Vec<String> = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+            let bad = paths.iter().find(|p| !valid_pointer(p));
+            if paths.is_empty() || bad.is_some() {
+                return Err(invalid(
+                    "JSON_MATCH_PATTERN",
+                    bad.cloned().unwrap_or_default(),
+                    "IncludedPaths takes JSON Pointers (RFC 6901).",
+                ));
+            }
+            Some(paths)
+        }
+        _ => {
+            return Err(invalid(
+                "JSON_MATCH_PATTERN",
+                "",
+                "Exactly one of All and IncludedPaths is required.",
+            ))
+        }
+    };
+    let scope = scope_of(spec, "JSON_MATCH_SCOPE")?;
+    let fallback = match s(spec, "InvalidFallbackBehavior") {
+        None => None,
+        Some("MATCH") => Some(Fallback::Match),
+        Some("NO_MATCH") => Some(Fallback::NoMatch),
+        Some("EVALUATE_AS_STRING") => Some(Fallback::AsString),
+        Some(other) => {
+            return Err(invalid(
+                "BODY_PARSING_FALLBACK_BEHAVIOR",
+                other,
+                "Not a valid fallback behavior.",
+            ))
+        }
+    };
+    let oversize = Oversize::parse(s(spec, "OversizeHandling")).ok_or_else(|| {
+        invalid(
+            "OVERSIZE_HANDLING",
+            s(spec, "OversizeHandling").unwrap_or_default(),
+            "Not a valid oversize handling.",
+        )
+    })?;
+    Ok(JsonSpec {
+        paths,
+        scope,
+        fallback,
+        oversize,
+    })
+}
+
+/// A JSON Pointer as AWS takes it: `/` then segments where `~` is only `~0` or `~1`.
+fn valid_pointer(p: &str) -> bool {
+    p.starts_with('/')
+        && p.len() <= 512
+        && p.split('~')
+            .skip(1)
+            .all(|rest| rest.starts_with(['0', '1']))
 }
 
 fn transforms_of(v: &Value) -> Result<(Vec<Transform>, u64), Invalid> {
@@ -284,7 +386,8 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
                     "The search string must be 1 to 200 bytes.",
                 ));
             }
-            Ok((Stmt::Byte(field, t, pos, search), base + fc + tc))
+            let cost = doubled(&field, base) + fc + tc;
+            Ok((Stmt::Byte(field, t, pos, search), cost))
         }
         "RegexMatchStatement" => {
             let (field, fc) = field_of(body)?;
@@ -300,7 +403,8 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
                         "The regular expression is not valid.",
                     )
                 })?;
-            Ok((Stmt::Regex(field, t, re), 3 + fc + tc))
+            let cost = doubled(&field, 3) + fc + tc;
+            Ok((Stmt::Regex(field, t, re), cost))
         }
         "RegexPatternSetReferenceStatement" => {
             let (field, fc) = field_of(body)?;
@@ -323,7 +427,8 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
                         "A pattern of the set is not valid.",
                     )
                 })?;
-            Ok((Stmt::RegexSet(field, t, set), 25 + fc + tc))
+            let cost = doubled(&field, 25) + fc + tc;
+            Ok((Stmt::RegexSet(field, t, set), cost))
         }
         "SizeConstraintStatement" => {
             let (field, fc) = field_of(body)?;
@@ -344,7 +449,8 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
                 }
             };
             let size = body.get("Size").and_then(Value::as_u64).unwrap_or(0);
-            Ok((Stmt::Size(field, t, cmp, size), 1 + fc + tc))
+            let cost = doubled(&field, 1) + fc + tc;
+            Ok((Stmt::Size(field, t, cmp, size), cost))
         }
         "SqliMatchStatement" => {
             let (field, fc) = field_of(body)?;
@@ -360,12 +466,14 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
                     ))
                 }
             };
-            Ok((Stmt::Sqli(field, t, high), base + fc + tc))
+            let cost = doubled(&field, base) + fc + tc;
+            Ok((Stmt::Sqli(field, t, high), cost))
         }
         "XssMatchStatement" => {
             let (field, fc) = field_of(body)?;
             let (t, tc) = transforms_of(body)?;
-            Ok((Stmt::Xss(field, t), 40 + fc + tc))
+            let cost = doubled(&field, 40) + fc + tc;
+            Ok((Stmt::Xss(field, t), cost))
         }
         "IPSetReferenceStatement" => {
             let arn = s(body, "ARN").unwrap_or_default();
@@ -506,6 +614,44 @@ pub fn compile(v: &Value, refs: &Refs) -> Compiled {
                 Stmt::Rate(refs.counter.clone(), limit, window, agg, scope),
                 2 + sc,
             ))
+        }
+        "GeoMatchStatement" => {
+            let countries = refs.geo.clone().ok_or_else(|| {
+                invalid(
+                    "STATEMENT",
+                    "GeoMatchStatement",
+                    "No geolocation database is configured: start Rampart with --geoip-city-db (a MaxMind city or country database) to use geo match statements.",
+                )
+            })?;
+            let codes = body
+                .get("CountryCodes")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            if codes.is_empty() {
+                return Err(invalid(
+                    "COUNTRY_CODES",
+                    "",
+                    "At least one country code is required.",
+                ));
+            }
+            if let Some(bad) = codes
+                .iter()
+                .find(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+            {
+                return Err(invalid(
+                    "COUNTRY_CODES",
+                    bad.clone(),
+                    "Not a valid ISO 3166 alpha-2 country code.",
+                ));
+            }
+            let fwd = forwarded(body.get("ForwardedIPConfig"), false)?;
+            Ok((Stmt::Geo(codes, fwd, countries), 1))
         }
         "ManagedRuleGroupStatement" | "RuleGroupReferenceStatement" => Err(invalid(
             "STATEMENT",

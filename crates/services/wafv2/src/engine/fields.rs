@@ -147,6 +147,8 @@ pub enum Field {
     Cookies(KeyPattern, Scope, Oversize),
     /// `Body`.
     Body(Oversize),
+    /// `JsonBody`.
+    JsonBody(Box<super::json_body::JsonSpec>),
 }
 
 /// What a component gives a statement.
@@ -238,6 +240,7 @@ impl Field {
                 (true, Oversize::NoMatch) => Inspected::Decided(false),
                 _ => Inspected::Values(vec![req.body.clone()]),
             },
+            Field::JsonBody(spec) => spec.inspect(req),
         }
     }
 }

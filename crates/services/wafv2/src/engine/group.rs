@@ -13,7 +13,7 @@ use super::{
     fields::Request,
     managed::{self, ManagedGroup},
     rate::RateCounters,
-    stmt::{Env, Stmt},
+    stmt::{take_added, Env, Stmt},
     Action,
 };
 
@@ -26,8 +26,8 @@ pub struct GroupRule {
     pub statement: Stmt,
     /// The action, after exclusions and overrides.
     pub action: Action,
-    /// The label it adds, fully qualified.
-    pub label: String,
+    /// The labels it adds, fully qualified.
+    pub labels: Vec<String>,
 }
 
 /// A compiled `ManagedRuleGroupStatement` with its rule's `OverrideAction`.
@@ -106,6 +106,40 @@ pub fn override_count(v: Option<&Value>, rule: &str) -> Result<bool, Invalid> {
     }
 }
 
+/// Applies a rule group statement's `ExcludedRules` (the rule counts) and
+/// `RuleActionOverrides` (`ActionToUse`, whose custom response bodies are the web ACL's) to
+/// the group's rules; a name the group does not have is refused with `unknown`.
+pub fn apply_overrides(
+    rules: &mut [GroupRule],
+    body: &Value,
+    bodies: Option<&Value>,
+    unknown: &str,
+) -> Result<(), Invalid> {
+    let excluded = names(body, "ExcludedRules");
+    let overrides = names(body, "RuleActionOverrides");
+    for (n, _) in excluded.iter().chain(&overrides) {
+        if !rules.iter().any(|r| r.name == *n) {
+            return Err(invalid("RULE", *n, unknown));
+        }
+    }
+    for r in rules.iter_mut() {
+        if excluded.iter().any(|(n, _)| *n == r.name) {
+            r.action = Action::Count;
+        }
+        if let Some((_, o)) = overrides.iter().find(|(n, _)| *n == r.name) {
+            let to_use = o.get("ActionToUse").ok_or_else(|| {
+                invalid(
+                    "RULE_ACTION_OVERRIDE",
+                    r.name.clone(),
+                    "An ActionToUse is required.",
+                )
+            })?;
+            r.action = action_of(to_use, bodies, false)?;
+        }
+    }
+    Ok(())
+}
+
 /// Compiles a `ManagedRuleGroupStatement` with its WCUs: the group's capacity plus the
 /// scope-down statement's.
 pub fn compile_group(
@@ -123,45 +157,25 @@ pub fn compile_group(
         ));
     }
     let rules = (group.rules)();
-    let known = |n: &str| rules.iter().any(|r| r.name == n);
-    let excluded = names(body, "ExcludedRules");
-    let overrides = names(body, "RuleActionOverrides");
-    for (n, _) in excluded.iter().chain(&overrides) {
-        if !known(n) {
-            return Err(invalid(
-                "RULE",
-                *n,
-                "The managed rule group has no rule of this name.",
-            ));
-        }
-    }
     let namespace = group.label_namespace();
     let mut out = Vec::new();
     for r in rules {
         let (statement, _) = compile(&r.statement, &Refs::default()).inspect_err(|e| {
             tracing::error!(rule = r.name, reason = %e.reason, "wafv2: a managed rule does not compile");
         })?;
-        let mut action = Action::Block(super::Response::forbidden());
-        if excluded.iter().any(|(n, _)| *n == r.name) {
-            action = Action::Count;
-        }
-        if let Some((_, o)) = overrides.iter().find(|(n, _)| *n == r.name) {
-            let to_use = o.get("ActionToUse").ok_or_else(|| {
-                invalid(
-                    "RULE_ACTION_OVERRIDE",
-                    r.name,
-                    "An ActionToUse is required.",
-                )
-            })?;
-            action = action_of(to_use, bodies, false)?;
-        }
         out.push(GroupRule {
             name: r.name.to_string(),
             statement,
-            action,
-            label: format!("{namespace}{}", r.label),
+            action: Action::Block(super::Response::forbidden()),
+            labels: vec![format!("{namespace}{}", r.label)],
         });
     }
+    apply_overrides(
+        &mut out,
+        body,
+        bodies,
+        "The managed rule group has no rule of this name.",
+    )?;
     let (scope_down, extra) = match body.get("ScopeDownStatement") {
         Some(st) => {
             let (c, w) = compile(st, refs)?;
@@ -189,20 +203,33 @@ impl Group {
         now: u64,
         labels: &mut Vec<String>,
     ) -> Option<(Action, String)> {
-        let in_scope = |labels: &[String]| -> bool {
-            self.scope_down
-                .as_ref()
-                .is_none_or(|s| s.matches(req, &Env { labels, rates, now }))
-        };
-        if !in_scope(labels) {
-            return None;
+        let added = std::cell::RefCell::new(Vec::new());
+        if let Some(scope) = &self.scope_down {
+            let env = Env {
+                labels,
+                rates,
+                now,
+                added: &added,
+            };
+            let in_scope = scope.matches(req, &env);
+            take_added(&added, labels);
+            if !in_scope {
+                return None;
+            }
         }
         for rule in &self.rules {
-            let matched = rule.statement.matches(req, &Env { labels, rates, now });
+            let env = Env {
+                labels,
+                rates,
+                now,
+                added: &added,
+            };
+            let matched = rule.statement.matches(req, &env);
+            take_added(&added, labels);
             if !matched {
                 continue;
             }
-            labels.push(rule.label.clone());
+            labels.extend(rule.labels.iter().cloned());
             if !self.count_only && rule.action != Action::Count {
                 return Some((rule.action.clone(), rule.name.clone()));
             }

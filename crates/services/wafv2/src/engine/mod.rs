@@ -6,10 +6,13 @@
 
 pub mod compile;
 pub mod fields;
+pub mod geo;
 pub mod group;
 pub mod injection;
+pub mod json_body;
 pub mod managed;
 pub mod rate;
+pub mod rule_group;
 pub mod stmt;
 pub mod transform;
 
@@ -225,7 +228,7 @@ impl WebAcl {
         WebAcl::compile_with(arn, rules, default_action, Some(bodies), refs)
     }
 
-    fn compile_with(
+    pub(crate) fn compile_with(
         arn: &str,
         rules: &[Value],
         default_action: &Value,
@@ -274,6 +277,7 @@ impl WebAcl {
     /// Evaluates the web ACL on a request at second `now`.
     pub fn evaluate(&self, req: &Request, rates: &RateCounters, now: u64) -> Decision {
         let mut labels: Vec<String> = Vec::new();
+        let added = std::cell::RefCell::new(Vec::new());
         for rule in &self.rules {
             let ended = match &rule.body {
                 Body::Statement(statement, action) => {
@@ -281,8 +285,11 @@ impl WebAcl {
                         labels: &labels,
                         rates,
                         now,
+                        added: &added,
                     };
-                    if !statement.matches(req, &env) {
+                    let matched = statement.matches(req, &env);
+                    stmt::take_added(&added, &mut labels);
+                    if !matched {
                         continue;
                     }
                     labels.extend(rule.labels.iter().cloned());
@@ -333,7 +340,9 @@ fn compile_rule(
         .filter_map(|l| l.get("Name").and_then(Value::as_str))
         .map(|l| format!("{}{l}", refs.namespace))
         .collect();
-    let (body, wcu) = match statement.get("ManagedRuleGroupStatement") {
+    let managed = statement.get("ManagedRuleGroupStatement");
+    let own = statement.get("RuleGroupReferenceStatement");
+    let (body, wcu) = match managed.or(own) {
         Some(group_statement) => {
             if r.get("Action").is_some() {
                 return Err(inv(
@@ -350,7 +359,17 @@ fn compile_rule(
                 ));
             }
             let count_only = group::override_count(r.get("OverrideAction"), name)?;
-            let (g, wcu) = group::compile_group(group_statement, count_only, bodies, &refs)?;
+            let (g, wcu) = if managed.is_some() {
+                group::compile_group(group_statement, count_only, bodies, &refs)?
+            } else {
+                rule_group::compile_reference(
+                    group_statement,
+                    count_only,
+                    &refs.counter,
+                    bodies,
+                    &refs,
+                )?
+            };
             (Body::Group(g), wcu)
         }
         None => {
@@ -416,6 +435,21 @@ pub fn references(rules: &[Value]) -> (Vec<String>, Vec<String>) {
     (ips, res)
 }
 
+/// The ARNs of the rule groups a list of rules references (`RuleGroupReferenceStatement`s
+/// are never nested).
+pub fn rule_group_references(rules: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = rules
+        .iter()
+        .filter_map(|r| {
+            let st = r.get("Statement")?.get("RuleGroupReferenceStatement")?;
+            Some(st.get("ARN")?.as_str()?.to_string())
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The `ManagedRuleGroupStatement`s of a list of rules (they are never nested).
 pub fn managed_statements(rules: &[Value]) -> Vec<&Value> {
     rules
@@ -427,5 +461,7 @@ pub fn managed_statements(rules: &[Value]) -> Vec<&Value> {
 /// Every set a compile needs, by ARN, for [`Refs`].
 pub type Sets = HashMap<String, Vec<String>>;
 
+#[cfg(test)]
+mod rule_group_tests;
 #[cfg(test)]
 mod tests;

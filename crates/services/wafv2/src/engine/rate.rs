@@ -3,7 +3,25 @@
 //! key is bounded by the window whatever the limit. A key is over the limit while more than
 //! `limit` of its requests fall in the window; it is released once they age out.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, RwLock},
+};
+
+static LIVE: RwLock<Option<Arc<RateCounters>>> = RwLock::new(None);
+
+/// Installs the counters the process's listeners keep (the listener runtime does this once),
+/// so `GetRateBasedStatementManagedKeys` reads them.
+pub fn install(counters: Arc<RateCounters>) {
+    if let Ok(mut slot) = LIVE.write() {
+        *slot = Some(counters);
+    }
+}
+
+/// The installed counters, if the listener runtime runs in this process.
+pub fn installed() -> Option<Arc<RateCounters>> {
+    LIVE.read().ok().and_then(|g| g.clone())
+}
 
 /// Keys tracked per rule before stale ones are swept.
 const SWEEP_AT: usize = 10_000;

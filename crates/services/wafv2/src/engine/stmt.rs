@@ -1,11 +1,12 @@
 //! Compiled statements and their evaluation against a request.
 
-use std::net::IpAddr;
+use std::{cell::RefCell, net::IpAddr, sync::Arc};
 
 use regex::bytes::{Regex, RegexSet};
 
 use super::{
     fields::{Field, Inspected, Request},
+    geo::{self, Countries},
     injection,
     rate::RateCounters,
     transform::{apply_all, Transform},
@@ -177,6 +178,8 @@ pub enum Stmt {
     Not(Box<Stmt>),
     /// `RateBasedStatement`: counter key, limit, window (seconds), aggregation, scope-down.
     Rate(String, u64, u64, Aggregate, Option<Box<Stmt>>),
+    /// `GeoMatchStatement`: country codes, `ForwardedIPConfig`, the database.
+    Geo(Vec<String>, Option<Forwarded>, Arc<dyn Countries>),
 }
 
 /// What evaluation needs besides the request.
@@ -187,6 +190,18 @@ pub struct Env<'a> {
     pub rates: &'a RateCounters,
     /// The current second (monotonic).
     pub now: u64,
+    /// Labels statements add as they are evaluated, whether they match or not (a geo match
+    /// statement's country and region), which the rule's evaluation then adds.
+    pub added: &'a RefCell<Vec<String>>,
+}
+
+/// Moves the labels statements added into `labels` (each once).
+pub fn take_added(added: &RefCell<Vec<String>>, labels: &mut Vec<String>) {
+    for l in added.borrow_mut().drain(..) {
+        if !labels.contains(&l) {
+            labels.push(l);
+        }
+    }
 }
 
 fn is_word(b: u8) -> bool {
@@ -270,6 +285,24 @@ impl Stmt {
                     },
                 };
                 env.rates.hit(counter, &key, env.now, *window, *limit)
+            }
+            Stmt::Geo(codes, fwd, countries) => {
+                let ip = match fwd {
+                    None => req.source_ip,
+                    Some(fwd) => match fwd.addresses(req) {
+                        Some(ips) => ips.first().copied(),
+                        None => return fwd.fallback_match,
+                    },
+                };
+                let Some((country, region)) = ip.and_then(|ip| countries.locate(ip)) else {
+                    return false;
+                };
+                env.added.borrow_mut().extend(geo::labels(
+                    &country,
+                    region.as_deref(),
+                    fwd.is_some(),
+                ));
+                codes.contains(&country)
             }
         }
     }

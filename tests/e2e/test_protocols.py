@@ -22,7 +22,7 @@ CALLS = [
     (["macie2", "get-macie-session"], "GetMacieSession", "macie2.amazonaws.com"),
     (["artifact", "list-reports"], "ListReports", "artifact.amazonaws.com"),
     (["configservice", "list-stored-queries"], "ListStoredQueries", "config.amazonaws.com"),
-    (["wafv2", "list-rule-groups", "--scope", "REGIONAL"], "ListRuleGroups",
+    (["wafv2", "list-logging-configurations", "--scope", "REGIONAL"], "ListLoggingConfigurations",
      "wafv2.amazonaws.com"),
     (["shield", "describe-drt-access"], "DescribeDRTAccess", "shield.amazonaws.com"),
     (["events", "list-archives"], "ListArchives", "events.amazonaws.com"),

@@ -294,6 +294,31 @@ def test_geo_match_rules_block_by_country_and_label_regions(geo_server, app):
     assert code(e) == "ValidationException", "the model's CountryCode enum refuses it"
 
 
+def test_a_web_acl_that_no_longer_compiles_fails_closed(app):
+    """A GeoMatch web ACL stored while the geolocation database was configured, after a
+    restart without it: its load balancer answers 403 to every request, never unfiltered."""
+    folder = os.path.join(RUN_DIR, "waf-geo-closed")
+    os.makedirs(folder, exist_ok=True)
+    first = Server("--geoip-city-db", write_city_database(folder))
+    try:
+        waf = first.client("wafv2")
+        _, lb, _, _, port = load_balancer(first, "geo-closed", app)
+        acl = waf.create_web_acl(Name="geo-closed", Scope="REGIONAL", DefaultAction={"Allow": {}},
+                                 Rules=[rule("block-us", 1, geo(["US"]), {"Block": {}})],
+                                 VisibilityConfig=visibility("geo-closed"))["Summary"]
+        waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=lb["LoadBalancerArn"])
+        wait_for(lambda: request_from(SEATTLE, port)[0] == 403, what="the geo rule in force")
+        assert request_from(PARIS, port)[0] == 200
+    finally:
+        first.stop()
+    second = Server(data_dir=first.data_dir)
+    try:
+        wait_for(lambda: request_from(PARIS, port)[0] == 403, what="the listener failing closed")
+        assert request_from(SEATTLE, port)[0] == 403
+    finally:
+        second.stop()
+
+
 def test_geo_match_is_refused_without_a_database(server):
     waf = server.client("wafv2")
     for create in [

@@ -8,7 +8,8 @@ use serde_json::Value;
 use crate::{
     engine::{
         compile::{GroupDef, Invalid, Refs},
-        geo, group, managed_statements, references, rule_group_references, WebAcl, MAX_CAPACITY,
+        geo, group, managed_statements, references, rule_group_references, Action, Response,
+        WebAcl, MAX_CAPACITY,
     },
     error::{WafError, WafResult},
     model::{self, ItemDoc, Kind, ASSOCIATION},
@@ -138,8 +139,16 @@ pub async fn for_resource(store: &Store, resource_arn: &str) -> WafResult<Option
     match compile(&mut db, &account, &acl_arn, &doc).await {
         Ok(acl) => Ok(Some(acl)),
         Err(e) => {
-            tracing::warn!(web_acl = %acl_arn, code = e.code(), "wafv2: stored web ACL does not compile");
-            Ok(None)
+            // Fails closed: a web ACL that cannot be applied blocks every request rather than
+            // letting traffic through unfiltered (e.g. a GeoMatch rule after a restart without
+            // the geolocation database).
+            tracing::error!(web_acl = %acl_arn, code = e.code(), "wafv2: stored web ACL does not compile; its resources answer 403 to every request until it is fixed");
+            Ok(Some(WebAcl {
+                arn: acl_arn,
+                rules: Vec::new(),
+                default: Action::Block(Response::forbidden()),
+                capacity: 0,
+            }))
         }
     }
 }

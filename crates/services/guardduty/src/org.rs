@@ -72,6 +72,7 @@ pub async fn enable_admin(
         auto_enable: "NONE".into(),
         enabled_at: Some(ctx.now),
         auto_enable_since: Some(ctx.now),
+        ..Default::default()
     };
     relation::put_org_admin(&mut db, &org.management, &ctx.region, &doc, ctx.now).await?;
     Ok(json!({}))
@@ -319,6 +320,7 @@ mod tests {
             auto_enable: "NEW".into(),
             enabled_at: Some(t(0)),
             auto_enable_since: Some(t(10)),
+            ..Default::default()
         };
         assert!(auto_enables(&a, "222222222222", t(11)));
         assert!(!auto_enables(&a, "222222222222", t(9)));

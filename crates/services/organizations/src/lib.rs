@@ -18,6 +18,8 @@
 //! - [`enforcement`] — the SCP and RCP levels of an account, for the authorizer.
 //! - [`root_access`] — IAM's centralized root access for member accounts, stored on the
 //!   organization (IAM's `*OrganizationsRoot*` operations and the checks of STS `AssumeRoot`).
+//! - [`service_members`] — an AWS service's organization administrator and member accounts
+//!   (GuardDuty's and Security Hub's).
 //! - [`authz`] — the authorization entry of each operation.
 
 use rampart_kit::routes;
@@ -34,6 +36,7 @@ pub mod organization;
 pub mod policies;
 pub mod provision;
 pub mod root_access;
+pub mod service_members;
 pub mod tags;
 pub mod tree;
 

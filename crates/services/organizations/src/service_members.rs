@@ -242,9 +242,7 @@ impl Relations {
         db.entities()
             .delete(admin, self.member, &member_key(region, account))
             .await?;
-        db.links()
-            .remove(account, self.link, region, admin)
-            .await?;
+        db.links().remove(account, self.link, region, admin).await?;
         Ok(())
     }
 

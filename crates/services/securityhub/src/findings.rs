@@ -18,11 +18,10 @@ use serde_json::{json, Map, Value};
 
 use crate::{
     asff, automation_apply,
-    org,
     error::SecurityHubError,
     filters,
     model::{self, StoredFinding},
-    time_text,
+    org, time_text,
 };
 
 /// Most findings in one `BatchImportFindings` or `BatchUpdateFindings`.

@@ -117,7 +117,9 @@ pub async fn accept(
         )
         .into());
     }
-    let found = RELATIONS.member(&mut db, admin, &ctx.region, &account).await?;
+    let found = RELATIONS
+        .member(&mut db, admin, &ctx.region, &account)
+        .await?;
     let Some((_, mut m)) = found
         .filter(|(_, m)| m.status == INVITED && m.invitation_id.as_deref() == Some(invitation))
     else {
@@ -141,7 +143,9 @@ pub async fn decline(
     let account = ctx.principal.account_id.clone();
     let mut skipped = Vec::new();
     for admin in account_ids(input)? {
-        let found = RELATIONS.member(&mut db, &admin, &ctx.region, &account).await?;
+        let found = RELATIONS
+            .member(&mut db, &admin, &ctx.region, &account)
+            .await?;
         let Some((_, mut m)) = found.filter(|(_, m)| m.status == INVITED) else {
             skipped.push(unprocessed(
                 &admin,

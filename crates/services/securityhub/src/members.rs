@@ -123,7 +123,9 @@ async fn add(
 ) -> Result<Option<String>, ServiceError> {
     let admin = &ctx.principal.account_id;
     if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(Some(format!("Account {account} is not a valid account ID.")));
+        return Ok(Some(format!(
+            "Account {account} is not a valid account ID."
+        )));
     }
     if account == admin {
         return Ok(Some("An account cannot be a member of itself.".into()));
@@ -191,7 +193,10 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Val
     model::require_hub(&mut db, ctx).await?;
     let (found, missing) = named(&mut db, ctx, &account_ids(input)?).await?;
     let admin = &ctx.principal.account_id;
-    let members: Vec<Value> = found.iter().map(|(e, m)| member_json(admin, e, m)).collect();
+    let members: Vec<Value> = found
+        .iter()
+        .map(|(e, m)| member_json(admin, e, m))
+        .collect();
     Ok(json!({ "Members": members, "UnprocessedAccounts": missing }))
 }
 

@@ -75,7 +75,10 @@ pub async fn enable_admin(
         )));
     }
     let current = RELATIONS.org_admins(&mut db, &org.management).await?;
-    if current.iter().any(|(e, d)| e.name_key == ctx.region && d.admin == admin) {
+    if current
+        .iter()
+        .any(|(e, d)| e.name_key == ctx.region && d.admin == admin)
+    {
         return Ok(json!({ "AdminAccountId": admin, "Feature": feature }));
     }
     let registered = delegated::registered_for_service(&mut db, &org, SERVICE).await?;
@@ -84,7 +87,9 @@ pub async fn enable_admin(
         .any(|(e, d)| e.name_key == ctx.region || d.admin != admin)
         || registered.iter().any(|r| r != admin);
     if taken {
-        return Err(invalid("The organization already has a Security Hub administrator account; disable it first."));
+        return Err(invalid(
+            "The organization already has a Security Hub administrator account; disable it first.",
+        ));
     }
     delegated::register_for_service(&mut db, &org, admin, SERVICE, ctx.now).await?;
     hub::ensure(&mut db, admin, &ctx.region, true, ctx.now).await?;
@@ -201,9 +206,16 @@ pub async fn update_config(
             )))
         }
     };
-    match input.pointer("/OrganizationConfiguration/ConfigurationType").and_then(Value::as_str) {
+    match input
+        .pointer("/OrganizationConfiguration/ConfigurationType")
+        .and_then(Value::as_str)
+    {
         None | Some("LOCAL") => {}
-        Some("CENTRAL") => return Err(invalid("Central configuration needs configuration policies, which are not supported.")),
+        Some("CENTRAL") => {
+            return Err(invalid(
+                "Central configuration needs configuration policies, which are not supported.",
+            ))
+        }
         Some(other) => return Err(invalid(&format!("ConfigurationType {other} is not valid."))),
     }
     a.auto_enable = if on { "NEW" } else { "NONE" }.into();
@@ -241,7 +253,11 @@ pub async fn auto_enable(
         if joined.is_none_or(|t| t < since) {
             continue;
         }
-        if RELATIONS.member(db, admin, region, &account).await?.is_some() {
+        if RELATIONS
+            .member(db, admin, region, &account)
+            .await?
+            .is_some()
+        {
             continue;
         }
         enroll(db, admin, region, &account, "", defaults, now).await?;

@@ -334,4 +334,127 @@ impl Relations {
         }
         Ok(Some(admin))
     }
+
+    /// Whether `account` has an administrator other than `admin` in `region` (an `Enabled` or
+    /// `Disabled` relation): an account has one at a time.
+    pub async fn held_by_other(
+        &self,
+        db: &mut Db<'_>,
+        account: &str,
+        region: &str,
+        admin: &str,
+    ) -> Result<bool, ServiceError> {
+        let other = self.administrator_of(db, account, region).await?;
+        Ok(other
+            .is_some_and(|(a, _, m)| a != admin && (m.status == ENABLED || m.status == DISABLED)))
+    }
+
+    /// Makes `account` an `Enabled` organization member of `admin` in `region` (once the
+    /// service is on in it).
+    pub async fn put_org_member(
+        &self,
+        db: &mut Db<'_>,
+        admin: &str,
+        (region, account, email): (&str, &str, &str),
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let doc = MemberDoc {
+            account: account.to_string(),
+            region: region.to_string(),
+            email: email.to_string(),
+            status: ENABLED.into(),
+            by_organization: true,
+            ..Default::default()
+        };
+        self.put_member(db, admin, &doc, now).await
+    }
+
+    /// The member records of `admin` in `region` for `ids`, and the ids it has none for.
+    pub async fn named(
+        &self,
+        db: &mut Db<'_>,
+        admin: &str,
+        region: &str,
+        ids: &[String],
+    ) -> Result<(Vec<(Entity, MemberDoc)>, Vec<String>), ServiceError> {
+        let mut found = Vec::new();
+        let mut missing = Vec::new();
+        for id in ids {
+            match self.member(db, admin, region, id).await? {
+                Some(m) => found.push(m),
+                None => missing.push(id.clone()),
+            }
+        }
+        Ok((found, missing))
+    }
+
+    /// The invitations waiting for `account` in `region`, with who sent them.
+    pub async fn invitations_for(
+        &self,
+        db: &mut Db<'_>,
+        account: &str,
+        region: &str,
+    ) -> Result<Vec<(String, MemberDoc)>, ServiceError> {
+        Ok(self
+            .relations_of(db, account, region)
+            .await?
+            .into_iter()
+            .filter(|(_, _, m)| m.status == INVITED)
+            .map(|(admin, _, m)| (admin, m))
+            .collect())
+    }
+
+    /// `account` accepts `admin`'s invitation `invitation` in `region`: the member becomes
+    /// `Enabled`.
+    pub async fn accept(
+        &self,
+        db: &mut Db<'_>,
+        (account, region): (&str, &str),
+        admin: &str,
+        invitation: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Refusal>, ServiceError> {
+        let current = self.administrator_of(db, account, region).await?;
+        if current.is_some_and(|(_, _, m)| m.status == ENABLED || m.status == DISABLED) {
+            return Ok(Err(Refusal::HasAdministrator));
+        }
+        let found = self.member(db, admin, region, account).await?;
+        let Some((_, mut m)) = found
+            .filter(|(_, m)| m.status == INVITED && m.invitation_id.as_deref() == Some(invitation))
+        else {
+            return Ok(Err(Refusal::NoInvitation));
+        };
+        m.status = ENABLED.into();
+        self.put_member(db, admin, &m, now).await?;
+        Ok(Ok(()))
+    }
+
+    /// Withdraws `admin`'s invitation to `account` in `region` (declined or deleted: the
+    /// member goes back to `Created`); false when there is none.
+    pub async fn withdraw(
+        &self,
+        db: &mut Db<'_>,
+        admin: &str,
+        region: &str,
+        account: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ServiceError> {
+        let found = self.member(db, admin, region, account).await?;
+        let Some((_, mut m)) = found.filter(|(_, m)| m.status == INVITED) else {
+            return Ok(false);
+        };
+        m.status = CREATED.into();
+        m.invitation_id = None;
+        self.put_member(db, admin, &m, now).await?;
+        Ok(true)
+    }
+}
+
+/// Why an invitation cannot be accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The account already has an administrator.
+    HasAdministrator,
+    /// There is no such invitation waiting.
+    NoInvitation,
 }

@@ -8,7 +8,7 @@
 
 use rampart_kit::{context::CallContext, db::Db, error::ServiceError, input::opt_str};
 use rampart_organizations::service_members::{
-    new_id, MemberDoc, CREATED, DISABLED, ENABLED, INVITED, REMOVED, RESIGNED,
+    new_id, MemberDoc, Refusal, CREATED, INVITED, REMOVED, RESIGNED,
 };
 use serde_json::{json, Value};
 
@@ -59,13 +59,9 @@ async fn waiting(
     db: &mut Db<'_>,
     ctx: &CallContext,
 ) -> Result<Vec<(String, MemberDoc)>, ServiceError> {
-    Ok(RELATIONS
-        .relations_of(db, &ctx.principal.account_id, &ctx.region)
-        .await?
-        .into_iter()
-        .filter(|(_, _, m)| m.status == INVITED)
-        .map(|(admin, _, m)| (admin, m))
-        .collect())
+    RELATIONS
+        .invitations_for(db, &ctx.principal.account_id, &ctx.region)
+        .await
 }
 
 /// `ListInvitations`.
@@ -108,29 +104,20 @@ pub async fn accept(
     let admin = opt_str(input, admin_member).unwrap_or_default();
     let invitation = opt_str(input, "InvitationId").unwrap_or_default();
     let account = ctx.principal.account_id.clone();
-    let current = RELATIONS
-        .administrator_of(&mut db, &account, &ctx.region)
+    let answer = RELATIONS
+        .accept(&mut db, (&account, &ctx.region), admin, invitation, ctx.now)
         .await?;
-    if current.is_some_and(|(_, _, m)| m.status == ENABLED || m.status == DISABLED) {
-        return Err(SecurityHubError::invalid(
+    match answer {
+        Ok(()) => Ok(json!({})),
+        Err(Refusal::HasAdministrator) => Err(SecurityHubError::invalid(
             "The account already has a Security Hub administrator account.",
         )
-        .into());
-    }
-    let found = RELATIONS
-        .member(&mut db, admin, &ctx.region, &account)
-        .await?;
-    let Some((_, mut m)) = found
-        .filter(|(_, m)| m.status == INVITED && m.invitation_id.as_deref() == Some(invitation))
-    else {
-        return Err(SecurityHubError::ResourceNotFoundException(format!(
+        .into()),
+        Err(Refusal::NoInvitation) => Err(SecurityHubError::ResourceNotFoundException(format!(
             "Invitation {invitation} from account {admin} was not found."
         ))
-        .into());
-    };
-    m.status = ENABLED.into();
-    RELATIONS.put_member(&mut db, admin, &m, ctx.now).await?;
-    Ok(json!({}))
+        .into()),
+    }
 }
 
 /// `DeclineInvitations` and `DeleteInvitations`: the invitations from the named accounts are
@@ -143,19 +130,15 @@ pub async fn decline(
     let account = ctx.principal.account_id.clone();
     let mut skipped = Vec::new();
     for admin in account_ids(input)? {
-        let found = RELATIONS
-            .member(&mut db, &admin, &ctx.region, &account)
+        let withdrawn = RELATIONS
+            .withdraw(&mut db, &admin, &ctx.region, &account, ctx.now)
             .await?;
-        let Some((_, mut m)) = found.filter(|(_, m)| m.status == INVITED) else {
+        if !withdrawn {
             skipped.push(unprocessed(
                 &admin,
                 &format!("There is no invitation from account {admin}."),
             ));
-            continue;
-        };
-        m.status = CREATED.into();
-        m.invitation_id = None;
-        RELATIONS.put_member(&mut db, &admin, &m, ctx.now).await?;
+        }
     }
     Ok(json!({ "UnprocessedAccounts": skipped }))
 }

@@ -171,20 +171,18 @@ async fn named(
     ctx: &CallContext,
     ids: &[String],
 ) -> Result<(Vec<(Entity, MemberDoc)>, Vec<Value>), ServiceError> {
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    for id in ids {
-        match RELATIONS
-            .member(db, &ctx.principal.account_id, &ctx.region, id)
-            .await?
-        {
-            Some(m) => found.push(m),
-            None => missing.push(unprocessed(
+    let (found, missing) = RELATIONS
+        .named(db, &ctx.principal.account_id, &ctx.region, ids)
+        .await?;
+    let missing = missing
+        .iter()
+        .map(|id| {
+            unprocessed(
                 id,
                 &format!("Account {id} is not a member of the current account."),
-            )),
-        }
-    }
+            )
+        })
+        .collect();
     Ok((found, missing))
 }
 

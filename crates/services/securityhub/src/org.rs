@@ -16,7 +16,7 @@ use rampart_kit::{context::CallContext, db::Db, error::ServiceError, input::opt_
 use rampart_organizations::{
     common::{membership, org_of, Org},
     delegated,
-    service_members::{AdminDoc, MemberDoc, Relations, DISABLED, ENABLED},
+    service_members::{AdminDoc, Relations},
 };
 use serde_json::{json, Value};
 
@@ -277,20 +277,13 @@ pub async fn enroll(
     defaults: bool,
     now: DateTime<Utc>,
 ) -> Result<bool, ServiceError> {
-    let other = RELATIONS.administrator_of(db, account, region).await?;
-    if other.is_some_and(|(a, _, m)| a != admin && (m.status == ENABLED || m.status == DISABLED)) {
+    if RELATIONS.held_by_other(db, account, region, admin).await? {
         return Ok(false);
     }
     hub::ensure(db, account, region, defaults, now).await?;
-    let doc = MemberDoc {
-        account: account.to_string(),
-        region: region.to_string(),
-        email: email.to_string(),
-        status: ENABLED.into(),
-        by_organization: true,
-        ..Default::default()
-    };
-    RELATIONS.put_member(db, admin, &doc, now).await?;
+    RELATIONS
+        .put_org_member(db, admin, (region, account, email), now)
+        .await?;
     Ok(true)
 }
 

@@ -14,13 +14,14 @@ use rampart_kit::{
     input::{opt_str, str_list},
     timestamp::ts,
 };
+use rampart_organizations::service_members::Refusal;
 use serde_json::{json, Value};
 
 use crate::{
     detectors::paged,
     error::GuardDutyError,
     model,
-    relation::{self, MemberDoc, CREATED, DISABLED, ENABLED, INVITED, REMOVED, RESIGNED},
+    relation::{self, MemberDoc, CREATED, INVITED, REMOVED, RESIGNED},
 };
 
 fn unprocessed(account: &str, result: &str) -> Value {
@@ -80,14 +81,9 @@ async fn waiting(
     db: &mut Db<'_>,
     ctx: &CallContext,
 ) -> Result<Vec<(String, MemberDoc)>, ServiceError> {
-    Ok(
-        relation::relations_of(db, &ctx.principal.account_id, &ctx.region)
-            .await?
-            .into_iter()
-            .filter(|(_, _, m)| m.status == INVITED)
-            .map(|(admin, _, m)| (admin, m))
-            .collect(),
-    )
+    relation::RELATIONS
+        .invitations_for(db, &ctx.principal.account_id, &ctx.region)
+        .await
 }
 
 /// `ListInvitations`.
@@ -138,20 +134,18 @@ pub async fn accept(
     let admin = opt_str(input, admin_member).unwrap_or_default();
     let invitation = opt_str(input, "InvitationId").unwrap_or_default();
     let account = ctx.principal.account_id.clone();
-    let current = relation::administrator_of(&mut db, &account, &ctx.region).await?;
-    if current.is_some_and(|(_, _, m)| m.status == ENABLED || m.status == DISABLED) {
-        return Err(bad("The request is rejected because the current account already has a GuardDuty administrator account."));
+    let answer = relation::RELATIONS
+        .accept(&mut db, (&account, &ctx.region), admin, invitation, ctx.now)
+        .await?;
+    match answer {
+        Ok(()) => {}
+        Err(Refusal::HasAdministrator) => return Err(bad("The request is rejected because the current account already has a GuardDuty administrator account.")),
+        Err(Refusal::NoInvitation) => {
+            return Err(bad(
+                "The request is rejected because the invitation is not valid.",
+            ))
+        }
     }
-    let found = relation::member(&mut db, admin, &ctx.region, &account).await?;
-    let Some((_, mut m)) = found
-        .filter(|(_, m)| m.status == INVITED && m.invitation_id.as_deref() == Some(invitation))
-    else {
-        return Err(bad(
-            "The request is rejected because the invitation is not valid.",
-        ));
-    };
-    m.status = ENABLED.into();
-    relation::put_member(&mut db, admin, &m, ctx.now).await?;
     Ok(json!({}))
 }
 
@@ -169,17 +163,15 @@ pub async fn decline(
     let account = ctx.principal.account_id.clone();
     let mut skipped = Vec::new();
     for admin in ids {
-        let found = relation::member(&mut db, &admin, &ctx.region, &account).await?;
-        let Some((_, mut m)) = found.filter(|(_, m)| m.status == INVITED) else {
+        let withdrawn = relation::RELATIONS
+            .withdraw(&mut db, &admin, &ctx.region, &account, ctx.now)
+            .await?;
+        if !withdrawn {
             skipped.push(unprocessed(
                 &admin,
                 "The request is rejected because there is no invitation from the account.",
             ));
-            continue;
-        };
-        m.status = CREATED.into();
-        m.invitation_id = None;
-        relation::put_member(&mut db, &admin, &m, ctx.now).await?;
+        }
     }
     Ok(json!({ "UnprocessedAccounts": skipped }))
 }

@@ -163,14 +163,13 @@ async fn named(
     ctx: &CallContext,
     ids: &[String],
 ) -> Result<(Vec<(Entity, MemberDoc)>, Vec<Value>), ServiceError> {
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    for id in ids {
-        match relation::member(db, &ctx.principal.account_id, &ctx.region, id).await? {
-            Some(m) => found.push(m),
-            None => missing.push(unprocessed(id, "The request is rejected because the input account ID is not associated with the current account.")),
-        }
-    }
+    let (found, missing) = relation::RELATIONS
+        .named(db, &ctx.principal.account_id, &ctx.region, ids)
+        .await?;
+    let missing = missing
+        .iter()
+        .map(|id| unprocessed(id, "The request is rejected because the input account ID is not associated with the current account."))
+        .collect();
     Ok((found, missing))
 }
 

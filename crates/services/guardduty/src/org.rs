@@ -22,7 +22,7 @@ use crate::{
     detectors::{self, paged},
     error::GuardDutyError,
     model::{self, Detector},
-    relation::{self, AdminDoc, MemberDoc, ENABLED},
+    relation::{self, AdminDoc, ENABLED},
 };
 
 /// GuardDuty's service principal, under which Organizations records its administrator.
@@ -72,6 +72,7 @@ pub async fn enable_admin(
         auto_enable: "NONE".into(),
         enabled_at: Some(ctx.now),
         auto_enable_since: Some(ctx.now),
+        ..Default::default()
     };
     relation::put_org_admin(&mut db, &org.management, &ctx.region, &doc, ctx.now).await?;
     Ok(json!({}))
@@ -288,22 +289,16 @@ pub async fn enroll(
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, ServiceError> {
-    let other = relation::administrator_of(db, account, region).await?;
-    if other.is_some_and(|(a, _, m)| {
-        a != admin && (m.status == ENABLED || m.status == relation::DISABLED)
-    }) {
+    if relation::RELATIONS
+        .held_by_other(db, account, region, admin)
+        .await?
+    {
         return Ok(false);
     }
     detectors::ensure_enabled(db, account, region, now).await?;
-    let doc = MemberDoc {
-        account: account.to_string(),
-        region: region.to_string(),
-        email: email.to_string(),
-        status: ENABLED.into(),
-        by_organization: true,
-        ..Default::default()
-    };
-    relation::put_member(db, admin, &doc, now).await?;
+    relation::RELATIONS
+        .put_org_member(db, admin, (region, account, email), now)
+        .await?;
     Ok(true)
 }
 
@@ -319,6 +314,7 @@ mod tests {
             auto_enable: "NEW".into(),
             enabled_at: Some(t(0)),
             auto_enable_since: Some(t(10)),
+            ..Default::default()
         };
         assert!(auto_enables(&a, "222222222222", t(11)));
         assert!(!auto_enables(&a, "222222222222", t(9)));

@@ -1,18 +1,20 @@
-//! How GuardDuty stores an organization's administration and its members.
+//! How GuardDuty stores an organization's administration and its members: the shared records
+//! of `rampart_organizations::service_members` under GuardDuty's own kinds.
 //!
 //! - The delegated administrator of an organization in a region is an entity of kind
-//!   [`ORG_ADMIN`] in the organization's management account, keyed by the region; its
-//!   document holds the admin account and the organization's auto-enable setting.
-//! - A member is an entity of kind [`MEMBER`] in the administrator's account, keyed by
-//!   `REGION/ACCOUNT` under the path `/REGION/`; the member account holds a link
-//!   [`LINK_ADMINISTRATOR`] from the region to its administrator, so either side finds the
-//!   relation in one lookup. Cross-account reads of findings follow only these records.
+//!   [`ORG_ADMIN`] in the organization's management account, keyed by the region.
+//! - A member is an entity of kind [`MEMBER`] in the administrator's account; the member
+//!   account holds a link [`LINK_ADMINISTRATOR`] from the region to its administrator, so
+//!   either side finds the relation in one lookup. Cross-account reads of findings follow
+//!   only these records.
 
 use chrono::{DateTime, Utc};
-use rampart_kit::{db::Db, entity, error::ServiceError};
-use rampart_organizations::common::org_of;
+use rampart_kit::{db::Db, error::ServiceError};
+use rampart_organizations::service_members::Relations;
+pub use rampart_organizations::service_members::{
+    AdminDoc, MemberDoc, CREATED, DISABLED, ENABLED, INVITED, REMOVED, RESIGNED,
+};
 use rampart_store::Entity;
-use serde::{Deserialize, Serialize};
 
 use crate::model::{self, Detector};
 
@@ -23,58 +25,12 @@ pub const MEMBER: &str = "guardduty:member";
 /// Link (in a member account): region -> administrator account.
 pub const LINK_ADMINISTRATOR: &str = "guardduty:administrator";
 
-/// `RelationshipStatus` of a member added for an invitation not yet sent.
-pub const CREATED: &str = "Created";
-/// `RelationshipStatus` of a member invited and not yet answering.
-pub const INVITED: &str = "Invited";
-/// `RelationshipStatus` of a member that disassociated itself.
-pub const RESIGNED: &str = "Resigned";
-/// `RelationshipStatus` of a member whose findings the administrator sees.
-pub const ENABLED: &str = "Enabled";
-/// `RelationshipStatus` of a member whose monitoring is stopped.
-pub const DISABLED: &str = "Disabled";
-/// `RelationshipStatus` of a disassociated member.
-pub const REMOVED: &str = "Removed";
-
-/// An organization's delegated administrator in a region.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct AdminDoc {
-    /// The administrator account.
-    pub admin: String,
-    /// `AutoEnableOrganizationMembers`: `NEW`, `ALL` or `NONE`.
-    pub auto_enable: String,
-    /// When it was enabled.
-    pub enabled_at: Option<DateTime<Utc>>,
-    /// When `auto_enable` was last set: joins before it are not its to act on.
-    #[serde(default)]
-    pub auto_enable_since: Option<DateTime<Utc>>,
-}
-
-/// A member of an administrator.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct MemberDoc {
-    /// The member account.
-    pub account: String,
-    /// The region of the relation.
-    pub region: String,
-    /// `Email`.
-    pub email: String,
-    /// `RelationshipStatus`.
-    pub status: String,
-    /// Whether the member came from the organization (not from an invitation).
-    pub by_organization: bool,
-    /// The id of the invitation last sent, if any.
-    #[serde(default)]
-    pub invitation_id: Option<String>,
-    /// When the invitation was sent.
-    #[serde(default)]
-    pub invited_at: Option<DateTime<Utc>>,
-}
-
-/// The name key of a member record.
-pub fn member_key(region: &str, account: &str) -> String {
-    format!("{region}/{account}")
-}
+/// GuardDuty's relation records.
+pub const RELATIONS: Relations = Relations {
+    org_admin: ORG_ADMIN,
+    member: MEMBER,
+    link: LINK_ADMINISTRATOR,
+};
 
 /// The organization's administrator record in `region`, if any.
 pub async fn org_admin(
@@ -82,7 +38,7 @@ pub async fn org_admin(
     management: &str,
     region: &str,
 ) -> Result<Option<(Entity, AdminDoc)>, ServiceError> {
-    entity::load_doc(db, management, ORG_ADMIN, region).await
+    RELATIONS.org_admin(db, management, region).await
 }
 
 /// Every administrator record of the organization (one per region at most).
@@ -90,16 +46,7 @@ pub async fn org_admins(
     db: &mut Db<'_>,
     management: &str,
 ) -> Result<Vec<(Entity, AdminDoc)>, ServiceError> {
-    let page = db
-        .entities()
-        .list(management, ORG_ADMIN, "/", None, 500)
-        .await?;
-    let mut out = Vec::new();
-    for e in page.items {
-        let doc = entity::read_doc(&e)?;
-        out.push((e, doc));
-    }
-    Ok(out)
+    RELATIONS.org_admins(db, management).await
 }
 
 /// Writes an administrator record (created or replaced).
@@ -110,28 +57,9 @@ pub async fn put_org_admin(
     doc: &AdminDoc,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    if let Some((e, _)) = org_admin(db, management, region).await? {
-        return entity::save_doc(db, e, doc, now).await;
-    }
-    let mut e = new_entity(management, ORG_ADMIN, region, "/", now);
-    entity::write_doc(&mut e, doc, now)?;
-    db.entities().create(&e).await?;
-    Ok(())
-}
-
-fn new_entity(account: &str, kind: &str, key: &str, path: &str, now: DateTime<Utc>) -> Entity {
-    Entity {
-        account_id: account.to_string(),
-        kind: kind.into(),
-        name: key.to_string(),
-        name_key: key.to_string(),
-        id: model::new_id(),
-        path: path.into(),
-        arn: String::new(),
-        created_at: now,
-        updated_at: now,
-        doc: String::new(),
-    }
+    RELATIONS
+        .put_org_admin(db, management, region, doc, now)
+        .await
 }
 
 /// The member record of `account` under `admin` in `region`, if any.
@@ -141,7 +69,7 @@ pub async fn member(
     region: &str,
     account: &str,
 ) -> Result<Option<(Entity, MemberDoc)>, ServiceError> {
-    entity::load_doc(db, admin, MEMBER, &member_key(region, account)).await
+    RELATIONS.member(db, admin, region, account).await
 }
 
 /// Every member record of `admin` in `region`, in account order.
@@ -150,23 +78,7 @@ pub async fn members(
     admin: &str,
     region: &str,
 ) -> Result<Vec<(Entity, MemberDoc)>, ServiceError> {
-    let path = format!("/{region}/");
-    let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = db
-            .entities()
-            .list(admin, MEMBER, &path, after.as_deref(), 500)
-            .await?;
-        after = page.items.last().map(|e| e.name_key.clone());
-        for e in page.items {
-            let doc = entity::read_doc(&e)?;
-            out.push((e, doc));
-        }
-        if !page.truncated {
-            return Ok(out);
-        }
-    }
+    RELATIONS.members(db, admin, region).await
 }
 
 /// Writes a member record and the member's link to its administrator.
@@ -176,20 +88,7 @@ pub async fn put_member(
     doc: &MemberDoc,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    match member(db, admin, &doc.region, &doc.account).await? {
-        Some((e, _)) => entity::save_doc(db, e, doc, now).await?,
-        None => {
-            let key = member_key(&doc.region, &doc.account);
-            let path = format!("/{}/", doc.region);
-            let mut e = new_entity(admin, MEMBER, &key, &path, now);
-            entity::write_doc(&mut e, doc, now)?;
-            db.entities().create(&e).await?;
-        }
-    }
-    db.links()
-        .add(&doc.account, LINK_ADMINISTRATOR, &doc.region, admin)
-        .await?;
-    Ok(())
+    RELATIONS.put_member(db, admin, doc, now).await
 }
 
 /// Deletes a member record and the member's link.
@@ -199,36 +98,17 @@ pub async fn delete_member(
     region: &str,
     account: &str,
 ) -> Result<(), ServiceError> {
-    db.entities()
-        .delete(admin, MEMBER, &member_key(region, account))
-        .await?;
-    db.links()
-        .remove(account, LINK_ADMINISTRATOR, region, admin)
-        .await?;
-    Ok(())
+    RELATIONS.delete_member(db, admin, region, account).await
 }
 
-/// The administrator of `account` in `region` and its member record, if it has one: the
-/// relation that is `Enabled` or `Disabled` first, else any other that is not an unanswered
-/// invitation (`Created`, `Invited`).
+/// The administrator of `account` in `region` and its member record, if it has one (see
+/// [`Relations::administrator_of`]).
 pub async fn administrator_of(
     db: &mut Db<'_>,
     account: &str,
     region: &str,
 ) -> Result<Option<(String, Entity, MemberDoc)>, ServiceError> {
-    let mut best: Option<(u8, (String, Entity, MemberDoc))> = None;
-    for (admin, e, m) in relations_of(db, account, region).await? {
-        let rank = match m.status.as_str() {
-            ENABLED => 0,
-            DISABLED => 1,
-            CREATED | INVITED => continue,
-            _ => 2,
-        };
-        if best.as_ref().is_none_or(|(r, _)| rank < *r) {
-            best = Some((rank, (admin, e, m)));
-        }
-    }
-    Ok(best.map(|(_, found)| found))
+    RELATIONS.administrator_of(db, account, region).await
 }
 
 /// Every member record naming `account` in `region`, with its administrator.
@@ -237,17 +117,7 @@ pub async fn relations_of(
     account: &str,
     region: &str,
 ) -> Result<Vec<(String, Entity, MemberDoc)>, ServiceError> {
-    let mut out = Vec::new();
-    for admin in db
-        .links()
-        .targets(account, LINK_ADMINISTRATOR, region)
-        .await?
-    {
-        if let Some((e, doc)) = member(db, &admin, region, account).await? {
-            out.push((admin, e, doc));
-        }
-    }
-    Ok(out)
+    RELATIONS.relations_of(db, account, region).await
 }
 
 /// The detectors of the administrator's enabled members in `region`: whose findings the
@@ -258,19 +128,8 @@ pub async fn monitored(
     admin: &str,
     region: &str,
 ) -> Result<Vec<Detector>, ServiceError> {
-    let all = members(db, admin, region).await?;
-    if all.is_empty() {
-        return Ok(Vec::new());
-    }
-    let org = org_of(db, admin).await?.map(|o| o.id);
     let mut out = Vec::new();
-    for (_, m) in all {
-        if m.status != ENABLED {
-            continue;
-        }
-        if m.by_organization && org_of(db, &m.account).await?.map(|o| o.id) != org {
-            continue;
-        }
+    for m in RELATIONS.enabled_members(db, admin, region).await? {
         if let Some(d) = model::detector_in(db, &m.account, region).await? {
             out.push(d);
         }

@@ -20,6 +20,8 @@
 //!   organization (IAM's `*OrganizationsRoot*` operations and the checks of STS `AssumeRoot`).
 //! - [`access_report`] — IAM's organizations access reports (service last-accessed data
 //!   for a root, OU or account).
+//! - [`service_members`] — an AWS service's organization administrator and member accounts
+//!   (GuardDuty's and Security Hub's).
 //! - [`authz`] — the authorization entry of each operation.
 
 use rampart_kit::routes;
@@ -37,6 +39,7 @@ pub mod organization;
 pub mod policies;
 pub mod provision;
 pub mod root_access;
+pub mod service_members;
 pub mod tags;
 pub mod tree;
 

@@ -157,6 +157,16 @@ pub async fn create(
 ) -> Result<Value, ServiceError> {
     model::require_hub(&mut db, ctx).await?;
     let account = ctx.principal.account_id.clone();
+    if crate::org::RELATIONS
+        .enabled_administrator(&mut db, &account, &ctx.region)
+        .await?
+        .is_some()
+    {
+        return Err(SecurityHubError::AccessDeniedException(
+            "Only the Security Hub administrator account can create automation rules; its rules apply to this member account's findings.".into(),
+        )
+        .into());
+    }
     let order = opt_int(input, "RuleOrder");
     check(
         Some(order.unwrap_or(0)),

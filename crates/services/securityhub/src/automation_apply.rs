@@ -62,6 +62,20 @@ pub async fn rules(
     Ok(out)
 }
 
+/// The rules that run on `account`'s findings in `region`: its administrator's when it has
+/// an enabled one (as AWS applies the administrator's rules to its members' findings), else
+/// its own.
+pub async fn rules_applying(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+) -> Result<Vec<(String, RuleDoc)>, ServiceError> {
+    let admin = crate::org::RELATIONS
+        .enabled_administrator(db, account, region)
+        .await?;
+    rules(db, admin.as_deref().unwrap_or(account), region).await
+}
+
 /// Runs `rules` (in their order) on a finding; answers the ARNs of the rules that applied.
 pub fn apply(rules: &[(String, RuleDoc)], finding: &mut Value, now: DateTime<Utc>) -> Vec<String> {
     let empty = Map::new();
@@ -96,7 +110,7 @@ pub async fn apply_stored(
     finding: &mut Value,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let rules = rules(db, account, region).await?;
+    let rules = rules_applying(db, account, region).await?;
     apply(&rules, finding, now);
     Ok(())
 }

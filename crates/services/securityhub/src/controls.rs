@@ -223,7 +223,9 @@ pub async fn run(
         if let Some(lease) = lease {
             tx.jobs().fence(lease).await?;
         }
-        evaluate_hub(&mut Db::Write(&mut tx), &account, &region, now).await?;
+        let mut db = Db::Write(&mut tx);
+        crate::org::auto_enable(&mut db, &account, &region, now).await?;
+        evaluate_hub(&mut db, &account, &region, now).await?;
         tx.commit().await?;
     }
     Ok(())

@@ -15,6 +15,9 @@ service_errors! {
         ResourceNotFoundException,
         /// A quota is exceeded.
         LimitExceededException,
+        /// The caller may not do this (not the organization's management account or
+        /// Security Hub administrator, or a member account doing an administrator's work).
+        AccessDeniedException,
         /// An internal failure.
         InternalException,
     }

@@ -21,7 +21,7 @@ use crate::{
     error::SecurityHubError,
     filters,
     model::{self, StoredFinding},
-    time_text,
+    org, time_text,
 };
 
 /// Most findings in one `BatchImportFindings` or `BatchUpdateFindings`.
@@ -46,7 +46,7 @@ pub async fn import(
         ))
         .into());
     }
-    let rules = automation_apply::rules(&mut db, &account, &ctx.region).await?;
+    let rules = automation_apply::rules_applying(&mut db, &account, &ctx.region).await?;
     let mut failed = Vec::new();
     let mut ok = 0;
     for f in items {
@@ -113,7 +113,7 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Val
         return Err(SecurityHubError::invalid("MaxResults must be between 1 and 100.").into());
     }
     let mut found = Vec::new();
-    for f in model::findings(&mut db, &ctx.principal.account_id, &ctx.region).await? {
+    for f in visible_findings(&mut db, ctx).await? {
         if filters::matches(filters, &f.doc, ctx.now).map_err(SecurityHubError::invalid)? {
             found.push(f.doc);
         }
@@ -229,14 +229,14 @@ pub async fn update(
         )
         .into());
     }
-    let account = ctx.principal.account_id.clone();
+    let accounts = org::visible_accounts(&mut db, &ctx.principal.account_id, &ctx.region).await?;
     let mut processed = Vec::new();
     let mut unprocessed = Vec::new();
     for ident in ids {
         let id = opt_str(&ident, "Id").unwrap_or("");
         let product = opt_str(&ident, "ProductArn").unwrap_or("");
-        match model::finding(&mut db, &account, &ctx.region, product, id).await? {
-            Some(mut f) => {
+        match visible_finding(&mut db, &accounts, &ctx.region, (product, id)).await? {
+            Some((account, mut f)) => {
                 apply_update(&mut f.doc, input, ctx.now);
                 model::save_finding(&mut db, &account, &ctx.region, f, ctx.now).await?;
                 processed.push(ident);
@@ -249,4 +249,32 @@ pub async fn update(
         }
     }
     Ok(json!({"ProcessedFindings": processed, "UnprocessedFindings": unprocessed}))
+}
+
+/// The findings the caller sees in its region: its own and its enabled members' (an
+/// administrator's view, as AWS gives it).
+pub async fn visible_findings(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+) -> Result<Vec<StoredFinding>, ServiceError> {
+    let mut out = Vec::new();
+    for account in org::visible_accounts(db, &ctx.principal.account_id, &ctx.region).await? {
+        out.extend(model::findings(db, &account, &ctx.region).await?);
+    }
+    Ok(out)
+}
+
+/// The finding `(ProductArn, Id)` among `accounts`' findings in `region`, with its account.
+async fn visible_finding(
+    db: &mut Db<'_>,
+    accounts: &[String],
+    region: &str,
+    (product, id): (&str, &str),
+) -> Result<Option<(String, StoredFinding)>, ServiceError> {
+    for account in accounts {
+        if let Some(f) = model::finding(db, account, region, product, id).await? {
+            return Ok(Some((account.clone(), f)));
+        }
+    }
+    Ok(None)
 }

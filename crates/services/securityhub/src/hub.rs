@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
 use rampart_kit::{
     context::CallContext,
     db::Db,
@@ -50,34 +52,49 @@ pub async fn enable(
                 .collect()
         })
         .unwrap_or_default();
-    let mut doc = HubDoc {
+    let doc = HubDoc {
         subscribed_at: ctx.now,
         auto_enable_controls: true,
         control_finding_generator: generator.to_string(),
         tags,
         ..HubDoc::default()
     };
-    if opt_bool(input, "EnableDefaultStandards").unwrap_or(true) {
+    let defaults = opt_bool(input, "EnableDefaultStandards").unwrap_or(true);
+    create(&mut db, &account, &ctx.region, doc, defaults, ctx.now).await?;
+    Ok(json!({}))
+}
+
+/// Creates the hub of `account` in `region` from `doc`, with the default standards on when
+/// `defaults` (also how an administrator turns Security Hub on in its members).
+pub async fn create(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+    mut doc: HubDoc,
+    defaults: bool,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    if defaults {
         for s in catalog::STANDARDS.iter().filter(|s| s.by_default) {
-            doc.standards.insert(s.key.to_string(), ctx.now);
+            doc.standards.insert(s.key.to_string(), now);
         }
     }
-    let arn = model::hub_arn(&ctx.region, &account);
+    let arn = model::hub_arn(region, account);
     let mut e = Entity {
-        account_id: account.clone(),
+        account_id: account.to_string(),
         kind: HUB.into(),
-        name: ctx.region.clone(),
-        name_key: ctx.region.clone(),
-        id: format!("securityhub-hub/{account}/{}", ctx.region),
+        name: region.to_string(),
+        name_key: region.to_string(),
+        id: format!("securityhub-hub/{account}/{region}"),
         path: "/".into(),
         arn,
-        created_at: ctx.now,
-        updated_at: ctx.now,
+        created_at: now,
+        updated_at: now,
         doc: String::new(),
     };
-    entity::write_doc(&mut e, &doc, ctx.now)?;
+    entity::write_doc(&mut e, &doc, now)?;
     db.entities().create(&e).await?;
-    let index = format!("{account}|{}", ctx.region);
+    let index = format!("{account}|{region}");
     db.entities()
         .create(&Entity {
             account_id: SYSTEM_ACCOUNT.into(),
@@ -87,12 +104,33 @@ pub async fn enable(
             name_key: index,
             path: "/".into(),
             arn: String::new(),
-            created_at: ctx.now,
-            updated_at: ctx.now,
+            created_at: now,
+            updated_at: now,
             doc: String::new(),
         })
         .await?;
-    Ok(json!({}))
+    Ok(())
+}
+
+/// Turns Security Hub on in `account` (as an administrator does for an organization
+/// member), with the default standards when `defaults`; nothing when it is on already.
+pub async fn ensure(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+    defaults: bool,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    if model::hub_in(db, account, region).await?.is_some() {
+        return Ok(());
+    }
+    let doc = HubDoc {
+        subscribed_at: now,
+        auto_enable_controls: true,
+        control_finding_generator: "SECURITY_CONTROL".into(),
+        ..HubDoc::default()
+    };
+    create(db, account, region, doc, defaults, now).await
 }
 
 /// `DescribeHub`.

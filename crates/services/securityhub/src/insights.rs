@@ -286,7 +286,7 @@ pub async fn results(
         .and_then(Value::as_object)
         .unwrap_or(&empty);
     let group_by = opt_str(&insight, "GroupByAttribute").unwrap_or("");
-    let findings: Vec<Value> = model::findings(&mut db, &ctx.principal.account_id, &ctx.region)
+    let findings: Vec<Value> = crate::findings::visible_findings(&mut db, ctx)
         .await?
         .into_iter()
         .map(|f| f.doc)

@@ -18,6 +18,9 @@
 //! - [`insights`]: custom and managed insights and their grouped results;
 //! - [`automation`]: automation rules; [`automation_apply`]: running them on findings as
 //!   they are imported;
+//! - [`org`]: the organization's administrator and configuration, auto-enable and whose
+//!   findings an account sees; [`members`]: members and their administrator;
+//!   [`invitations`]: invitations for accounts outside the organization;
 //! - [`posture`]: the security score (`rampart posture`);
 //! - [`model`]: how the hub and findings are stored.
 
@@ -42,7 +45,10 @@ pub mod from_guardduty;
 pub mod hub;
 pub mod imports;
 pub mod insights;
+pub mod invitations;
+pub mod members;
 pub mod model;
+pub mod org;
 pub mod posture;
 pub mod products;
 mod sources;
@@ -82,40 +88,50 @@ routes! {
         ListAutomationRules => Read, |i, c, d| automation::list(i, c, d);
         BatchUpdateAutomationRules => Write, |i, c, d| automation::batch_update(i, c, d);
         BatchDeleteAutomationRules => Write, |i, c, d| automation::batch_delete(i, c, d);
+        EnableOrganizationAdminAccount => Write, |i, c, d| org::enable_admin(i, c, d);
+        DisableOrganizationAdminAccount => Write, |i, c, d| org::disable_admin(i, c, d);
+        ListOrganizationAdminAccounts => Read, |i, c, d| org::list_admins(i, c, d);
+        DescribeOrganizationConfiguration => Read, |i, c, d| org::describe_config(i, c, d);
+        UpdateOrganizationConfiguration => Write, |i, c, d| org::update_config(i, c, d);
+        CreateMembers => Write, |i, c, d| members::create(i, c, d);
+        GetMembers => Read, |i, c, d| members::get(i, c, d);
+        ListMembers => Read, |i, c, d| members::list(i, c, d);
+        DeleteMembers => Write, |i, c, d| members::delete(i, c, d);
+        DisassociateMembers => Write, |i, c, d| members::disassociate(i, c, d);
+        GetAdministratorAccount => Read, |_i, c, d| members::administrator(c, d, "Administrator");
+        GetMasterAccount => Read, |_i, c, d| members::administrator(c, d, "Master");
+        DisassociateFromAdministratorAccount => Write, |i, c, d| members::leave(i, c, d);
+        DisassociateFromMasterAccount => Write, |i, c, d| members::leave(i, c, d);
+        InviteMembers => Write, |i, c, d| invitations::invite(i, c, d);
+        ListInvitations => Read, |i, c, d| invitations::list(i, c, d);
+        GetInvitationsCount => Read, |i, c, d| invitations::count(i, c, d);
+        AcceptAdministratorInvitation => Write, |i, c, d| invitations::accept(i, c, d, "AdministratorId");
+        AcceptInvitation => Write, |i, c, d| invitations::accept(i, c, d, "MasterId");
+        DeclineInvitations => Write, |i, c, d| invitations::decline(i, c, d);
+        DeleteInvitations => Write, |i, c, d| invitations::decline(i, c, d);
     }
     not_built {
-        // Organizations and members, action targets, aggregation, configuration policies,
-        // tags, the V2 API.
-        AcceptAdministratorInvitation, AcceptInvitation,
-        BatchGetConfigurationPolicyAssociations,
-        BatchGetSecurityControls, BatchGetStandardsControlAssociations,
-        BatchUpdateFindingsV2,
+        // Action targets, aggregation, configuration policies, tags, the V2 API.
+        BatchGetConfigurationPolicyAssociations, BatchGetSecurityControls,
+        BatchGetStandardsControlAssociations, BatchUpdateFindingsV2,
         BatchUpdateStandardsControlAssociations, CreateActionTarget, CreateAggregatorV2,
-        CreateAutomationRuleV2, CreateConfigurationPolicy,
-        CreateConnectorV2, CreateFindingAggregator, CreateMembers,
-        CreateTicketV2, DeclineInvitations, DeleteActionTarget, DeleteAggregatorV2,
+        CreateAutomationRuleV2, CreateConfigurationPolicy, CreateConnectorV2,
+        CreateFindingAggregator, CreateTicketV2, DeleteActionTarget, DeleteAggregatorV2,
         DeleteAutomationRuleV2, DeleteConfigurationPolicy, DeleteConnectorV2,
-        DeleteFindingAggregator, DeleteInvitations, DeleteMembers,
-        DescribeActionTargets, DescribeOrganizationConfiguration,
-        DescribeProductsV2, DescribeSecurityHubV2,
-        DisableOrganizationAdminAccount, DisableSecurityHubV2,
-        DisassociateFromAdministratorAccount, DisassociateFromMasterAccount,
-        DisassociateMembers, EnableOrganizationAdminAccount,
-        EnableSecurityHubV2, GenerateRecommendedPolicyV2, GetAdministratorAccount,
-        GetAggregatorV2, GetAutomationRuleV2, GetConfigurationPolicy,
-        GetConfigurationPolicyAssociation, GetConnectorV2, GetFindingAggregator,
-        GetFindingHistory, GetFindingStatisticsV2, GetFindingsTrendsV2, GetFindingsV2,
-        GetInvitationsCount, GetMasterAccount, GetMembers,
-        GetRecommendedPolicyV2, GetResourcesStatisticsV2, GetResourcesTrendsV2, GetResourcesV2,
-        InviteMembers, ListAggregatorsV2, ListAutomationRulesV2,
-        ListConfigurationPolicies, ListConfigurationPolicyAssociations, ListConnectorsV2,
-        ListFindingAggregators, ListInvitations, ListMembers,
-        ListOrganizationAdminAccounts, ListStandardsControlAssociations, ListTagsForResource,
-        RegisterConnectorV2, StartConfigurationPolicyAssociation,
-        StartConfigurationPolicyDisassociation, TagResource, UntagResource, UpdateActionTarget,
-        UpdateAggregatorV2, UpdateAutomationRuleV2, UpdateConfigurationPolicy,
-        UpdateConnectorV2, UpdateFindingAggregator, UpdateFindings,
-        UpdateOrganizationConfiguration, UpdateSecurityControl, UpdateSecurityHubConfiguration,
+        DeleteFindingAggregator, DescribeActionTargets, DescribeProductsV2,
+        DescribeSecurityHubV2, DisableSecurityHubV2, EnableSecurityHubV2,
+        GenerateRecommendedPolicyV2, GetAggregatorV2, GetAutomationRuleV2,
+        GetConfigurationPolicy, GetConfigurationPolicyAssociation, GetConnectorV2,
+        GetFindingAggregator, GetFindingHistory, GetFindingStatisticsV2, GetFindingsTrendsV2,
+        GetFindingsV2, GetRecommendedPolicyV2, GetResourcesStatisticsV2, GetResourcesTrendsV2,
+        GetResourcesV2, ListAggregatorsV2, ListAutomationRulesV2, ListConfigurationPolicies,
+        ListConfigurationPolicyAssociations, ListConnectorsV2, ListFindingAggregators,
+        ListStandardsControlAssociations, ListTagsForResource, RegisterConnectorV2,
+        StartConfigurationPolicyAssociation, StartConfigurationPolicyDisassociation,
+        TagResource, UntagResource, UpdateActionTarget, UpdateAggregatorV2,
+        UpdateAutomationRuleV2, UpdateConfigurationPolicy, UpdateConnectorV2,
+        UpdateFindingAggregator, UpdateFindings, UpdateSecurityControl,
+        UpdateSecurityHubConfiguration,
     }
 }
 

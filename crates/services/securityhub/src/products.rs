@@ -96,7 +96,8 @@ fn max_results(input: &Value) -> Result<usize, ServiceError> {
     Ok(usize::try_from(max).unwrap_or(100))
 }
 
-fn paged(input: &Value, items: Vec<Value>, member: &str) -> Result<Value, ServiceError> {
+/// One page of `items` under `member`, with `MaxResults` and `NextToken`.
+pub(crate) fn paged(input: &Value, items: Vec<Value>, member: &str) -> Result<Value, ServiceError> {
     let token = opt_str(input, "NextToken").filter(|t| !t.is_empty());
     let page = page::at_offset(items, token, max_results(input)?)
         .ok_or_else(|| SecurityHubError::invalid("The NextToken is not valid."))?;

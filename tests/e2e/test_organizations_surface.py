@@ -9,15 +9,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from test_organizations import code, create_account, member_root
-
-
-@pytest.fixture
-def org(fresh_server):
-    orgs = fresh_server.client("organizations")
-    created = orgs.create_organization(FeatureSet="ALL")["Organization"]
-    root_id = orgs.list_roots()["Roots"][0]["Id"]
-    return fresh_server, orgs, created, root_id
+from test_organizations import code, create_account, member_root, org  # noqa: F401 (fixture)
 
 
 def _policy(member, actions, resource="*"):

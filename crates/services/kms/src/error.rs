@@ -55,6 +55,26 @@ service_errors! {
         DryRunOperationException,
         /// An internal failure.
         KMSInternalException,
+        /// No such custom key store in the account and Region.
+        CustomKeyStoreNotFoundException,
+        /// A custom key store of that name exists.
+        CustomKeyStoreNameInUseException,
+        /// The custom key store's connection state does not allow the operation.
+        CustomKeyStoreInvalidStateException,
+        /// The custom key store holds keys.
+        CustomKeyStoreHasCMKsException,
+        /// The CloudHSM cluster belongs to another custom key store.
+        CloudHsmClusterInUseException,
+        /// The trust anchor certificate is not the cluster's.
+        IncorrectTrustAnchorException,
+        /// The XKS proxy URI endpoint and path belong to another external key store.
+        XksProxyUriInUseException,
+        /// The XKS proxy URI endpoint belongs to another external key store.
+        XksProxyUriEndpointInUseException,
+        /// The VPC endpoint service belongs to another external key store.
+        XksProxyVpcEndpointServiceInUseException,
+        /// The proxy configuration is not valid.
+        XksProxyInvalidConfigurationException,
     }
 }
 

@@ -118,6 +118,9 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
         )));
     }
     let usage = usage.to_string();
+    if let Some(store) = opt_str(input, "CustomKeyStoreId") {
+        super::custom_key_stores::refuse_key(&mut db, ctx, store).await?;
+    }
     let origin = opt_str(input, "Origin").unwrap_or("AWS_KMS");
     match origin {
         "AWS_KMS" => {}
@@ -134,11 +137,6 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
         }
     }
     let multi_region = input["MultiRegion"].as_bool() == Some(true);
-    if opt_str(input, "CustomKeyStoreId").is_some() {
-        return Err(KmsError::UnsupportedOperationException(
-            "Rampart does not provide custom key stores.".into(),
-        ));
-    }
     let policy = match opt_str(input, "Policy") {
         Some(p) => {
             validate_policy(p)?;

@@ -7,6 +7,7 @@
 //! - [`multi_region`]: multi-Region keys (replicas, the primary Region, shared properties).
 //! - [`rotation`]: automatic and on-demand rotation; [`deletion`]: scheduled deletion and the
 //!   scheduler; [`import`]: imported key material.
+//! - [`custom_key_stores`]: CloudHSM and external key stores; [`xks_proxy`]: the XKS proxy API.
 //! - [`crypto`]: the primitives and the ciphertext format; [`repo`], [`model`]: storage.
 
 use rampart_kit::routes;
@@ -17,6 +18,7 @@ pub mod aws_managed;
 pub mod common;
 pub mod crypto;
 pub mod crypto_ops;
+pub mod custom_key_stores;
 pub mod deletion;
 pub mod error;
 pub mod grants;
@@ -27,6 +29,7 @@ pub mod multi_region;
 pub mod policies;
 pub mod repo;
 pub mod rotation;
+pub mod xks_proxy;
 
 use rampart_store::Store;
 use serde_json::Value;
@@ -89,11 +92,20 @@ routes! {
         DeleteImportedKeyMaterial => Write, |i, c, d| import::delete(i, c, d);
         ReplicateKey => Write, |i, c, d| multi_region::replicate(i, c, d);
         UpdatePrimaryRegion => Write, |i, c, d| multi_region::update_primary_region(i, c, d);
+        CreateCustomKeyStore => Write, |i, c, d| custom_key_stores::create(i, c, d),
+            authz: custom_key_stores::authorize;
+        DescribeCustomKeyStores => Read, |i, c, d| custom_key_stores::describe(i, c, d),
+            authz: custom_key_stores::authorize;
+        UpdateCustomKeyStore => Write, |i, c, d| custom_key_stores::update(i, c, d),
+            authz: custom_key_stores::authorize;
+        DeleteCustomKeyStore => Write, |i, c, d| custom_key_stores::delete(i, c, d),
+            authz: custom_key_stores::authorize;
+        ConnectCustomKeyStore => Write, |i, c, d| custom_key_stores::connect(i, c, d),
+            authz: custom_key_stores::authorize, prepare: custom_key_stores::prepare;
+        DisconnectCustomKeyStore => Write, |i, c, d| custom_key_stores::disconnect(i, c, d),
+            authz: custom_key_stores::authorize;
     }
     not_built {
-        // Custom key stores (CloudHSM, external).
-        ConnectCustomKeyStore, CreateCustomKeyStore, DeleteCustomKeyStore,
-        DescribeCustomKeyStores, DisconnectCustomKeyStore, UpdateCustomKeyStore,
         GetKeyLastUsage,
     }
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::{
     common::{org_of, Org, Res},
-    model,
+    model, resource_policy,
     tree::{self, Node},
     Op,
 };
@@ -77,6 +77,14 @@ pub async fn request(
     }
     if !resources.is_empty() {
         req.resources = resources;
+    }
+    // A member account acts on the organization's resources as the delegation policy allows.
+    let delegation = resource_policy::delegation(&mut Db::Read(store), &org, ctx).await?;
+    if let Some(policy) = delegation {
+        for r in &mut req.resources {
+            r.account = org.management.clone();
+            r.policy = Some(policy.clone());
+        }
     }
     Ok(Some(req))
 }

@@ -70,6 +70,9 @@ service_errors! {
         /// An input value is not valid: the message, and AWS's `Reason` code.
         #[error("{0}")]
         InvalidInputException(String, &'static str),
+        /// The organization has no resource policy.
+        #[error("We can't find a resource policy request with the parameter that you specified.")]
+        ResourcePolicyNotFoundException,
         /// The policy text is not valid.
         #[error("The provided policy document doesn't meet the requirements of the specified policy type.")]
         MalformedPolicyDocumentException,
@@ -244,7 +247,8 @@ pub async fn readable_org(db: &mut Db<'_>, ctx: &CallContext) -> Res<Org> {
             &ctx.principal.account_id,
         )
         .await?;
-    if delegated.is_empty() {
+    // Authorization decided a member's call with the delegation policy, when there is one.
+    if delegated.is_empty() && super::resource_policy::content(db, &org).await?.is_none() {
         return Err(not_management());
     }
     Ok(org)

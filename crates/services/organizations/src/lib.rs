@@ -14,6 +14,7 @@
 //! - [`policies`] — SCPs, RCPs and management policies, policy types, attachments.
 //! - [`management`] — management policy syntax and effective policies.
 //! - [`delegated`] — delegated administrators.
+//! - [`resource_policy`] — the organization's delegation policy; effective policy validation.
 //! - [`tags`] — tags on accounts, OUs, roots and policies.
 //! - [`enforcement`] — the SCP and RCP levels of an account, for the authorizer.
 //! - [`root_access`] — IAM's centralized root access for member accounts, stored on the
@@ -38,6 +39,7 @@ pub mod model;
 pub mod organization;
 pub mod policies;
 pub mod provision;
+pub mod resource_policy;
 pub mod root_access;
 pub mod service_members;
 pub mod tags;
@@ -100,13 +102,18 @@ routes! {
         UntagResource => Write, |i, c, mut d| tags::change(i, c, &mut d, false);
         UpdateOrganizationalUnit => Write, |i, c, mut d| tree::update_ou(i, c, &mut d);
         UpdatePolicy => Write, |i, c, mut d| policies::update(i, c, &mut d);
+        PutResourcePolicy => Write, |i, c, mut d| resource_policy::put(i, c, &mut d);
+        DescribeResourcePolicy => Read, |i, c, mut d| resource_policy::describe(c, &mut d);
+        DeleteResourcePolicy => Write, |i, c, mut d| resource_policy::delete(c, &mut d);
+        ListAccountsWithInvalidEffectivePolicy => Read,
+            |i, c, mut d| resource_policy::invalid_accounts(i, c, &mut d);
+        ListEffectivePolicyValidationErrors => Read,
+            |i, c, mut d| resource_policy::validation_errors(i, c, &mut d);
     }
     not_built {
-        CreateGovCloudAccount, DeleteResourcePolicy, DescribeResourcePolicy,
-        DescribeResponsibilityTransfer, EnableAllFeatures,
-        InviteOrganizationToTransferResponsibility, ListAccountsWithInvalidEffectivePolicy,
-        ListEffectivePolicyValidationErrors, ListInboundResponsibilityTransfers,
-        ListOutboundResponsibilityTransfers, PutResourcePolicy, TerminateResponsibilityTransfer,
+        CreateGovCloudAccount, DescribeResponsibilityTransfer, EnableAllFeatures,
+        InviteOrganizationToTransferResponsibility, ListInboundResponsibilityTransfers,
+        ListOutboundResponsibilityTransfers, TerminateResponsibilityTransfer,
         UpdateResponsibilityTransfer,
     }
 }

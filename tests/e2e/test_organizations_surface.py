@@ -133,5 +133,7 @@ def test_effective_policy_validation_lists(org):
     assert code(e) == "AccountNotFoundException"
     with pytest.raises(ClientError) as e:
         orgs.list_accounts_with_invalid_effective_policy(PolicyType="SERVICE_CONTROL_POLICY")
-    # The model's EffectivePolicyType has no SCPs: the wire layer refuses the enum value.
-    assert code(e) == "ValidationException"
+    # The model's EffectivePolicyType has no SCPs: refused as Organizations refuses a value
+    # outside an enum.
+    assert code(e) == "InvalidInputException"
+    assert e.value.response.get("Reason") == "INVALID_ENUM"

@@ -75,9 +75,9 @@ fn policy_provider(
     policy: &ssl_policies::SslPolicy,
 ) -> anyhow::Result<(CryptoProvider, Vec<&'static SupportedProtocolVersion>)> {
     let mut provider = aws_lc_rs::default_provider();
-    provider
-        .cipher_suites
-        .retain(|s| openssl_name(s.suite()).is_some_and(|name| policy.ciphers.contains(&name)));
+    provider.cipher_suites.retain(|s| {
+        openssl_name(s.suite()).is_some_and(|name| policy.ciphers().any(|c| c == name))
+    });
     let mut versions = Vec::new();
     if policy.protocols.contains(&"TLSv1.3") {
         versions.push(&rustls::version::TLS13);

@@ -19,8 +19,20 @@ pub struct SslPolicy {
     pub name: &'static str,
     /// `SslProtocols` (`TLSv1` ... `TLSv1.3`).
     pub protocols: &'static [&'static str],
+    /// Its TLS 1.3 ciphers, by priority (before the others).
+    pub tls13_ciphers: &'static [&'static str],
+    /// Its ciphers for TLS 1.2 and earlier, by priority.
+    pub legacy_ciphers: &'static [&'static str],
+}
+
+impl SslPolicy {
     /// `Ciphers`, by priority.
-    pub ciphers: &'static [&'static str],
+    pub fn ciphers(&self) -> impl Iterator<Item = &'static str> {
+        self.tls13_ciphers
+            .iter()
+            .chain(self.legacy_ciphers.iter())
+            .copied()
+    }
 }
 
 /// The policy of an HTTPS listener created without one through the API (AWS's default for
@@ -40,87 +52,66 @@ const ECDHE_GCM: [&str; 4] = [
     "ECDHE-RSA-AES256-GCM-SHA384",
 ];
 
+/// The TLS 1.2 ciphers of `ELBSecurityPolicy-TLS-1-2-2017-01` (and of the TLS 1.3 policy that
+/// keeps them).
+const TLS12: [&str; 12] = [
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES128-SHA256",
+    "ECDHE-RSA-AES128-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-AES256-SHA384",
+    "ECDHE-RSA-AES256-SHA384",
+    "AES128-GCM-SHA256",
+    "AES128-SHA256",
+    "AES256-GCM-SHA384",
+    "AES256-SHA256",
+];
+
 /// AWS's policies that Rampart offers, newest first.
 pub static POLICIES: &[SslPolicy] = &[
     SslPolicy {
         name: "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09",
         protocols: &["TLSv1.2", "TLSv1.3"],
-        ciphers: &[
-            TLS13[0],
-            TLS13[1],
-            TLS13[2],
-            ECDHE_GCM[0],
-            ECDHE_GCM[1],
-            ECDHE_GCM[2],
-            ECDHE_GCM[3],
-        ],
+        tls13_ciphers: &TLS13,
+        legacy_ciphers: &ECDHE_GCM,
     },
     SslPolicy {
         name: "ELBSecurityPolicy-TLS13-1-3-2021-06",
         protocols: &["TLSv1.3"],
-        ciphers: &TLS13,
+        tls13_ciphers: &TLS13,
+        legacy_ciphers: &[],
     },
     SslPolicy {
         name: "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
         protocols: &["TLSv1.2", "TLSv1.3"],
-        ciphers: &[
-            TLS13[0],
-            TLS13[1],
-            TLS13[2],
-            ECDHE_GCM[0],
-            ECDHE_GCM[1],
-            ECDHE_GCM[2],
-            ECDHE_GCM[3],
-        ],
+        tls13_ciphers: &TLS13,
+        legacy_ciphers: &ECDHE_GCM,
     },
     SslPolicy {
         name: "ELBSecurityPolicy-TLS13-1-2-2021-06",
         protocols: &["TLSv1.2", "TLSv1.3"],
-        ciphers: &[
-            TLS13[0],
-            TLS13[1],
-            TLS13[2],
-            "ECDHE-ECDSA-AES128-GCM-SHA256",
-            "ECDHE-RSA-AES128-GCM-SHA256",
-            "ECDHE-ECDSA-AES128-SHA256",
-            "ECDHE-RSA-AES128-SHA256",
-            "ECDHE-ECDSA-AES256-GCM-SHA384",
-            "ECDHE-RSA-AES256-GCM-SHA384",
-            "ECDHE-ECDSA-AES256-SHA384",
-            "ECDHE-RSA-AES256-SHA384",
-            "AES128-GCM-SHA256",
-            "AES128-SHA256",
-            "AES256-GCM-SHA384",
-            "AES256-SHA256",
-        ],
+        tls13_ciphers: &TLS13,
+        legacy_ciphers: &TLS12,
     },
     SslPolicy {
         name: "ELBSecurityPolicy-FS-1-2-Res-2020-10",
         protocols: &["TLSv1.2"],
-        ciphers: &ECDHE_GCM,
+        tls13_ciphers: &[],
+        legacy_ciphers: &ECDHE_GCM,
     },
     SslPolicy {
         name: "ELBSecurityPolicy-TLS-1-2-2017-01",
         protocols: &["TLSv1.2"],
-        ciphers: &[
-            "ECDHE-ECDSA-AES128-GCM-SHA256",
-            "ECDHE-RSA-AES128-GCM-SHA256",
-            "ECDHE-ECDSA-AES128-SHA256",
-            "ECDHE-RSA-AES128-SHA256",
-            "ECDHE-ECDSA-AES256-GCM-SHA384",
-            "ECDHE-RSA-AES256-GCM-SHA384",
-            "ECDHE-ECDSA-AES256-SHA384",
-            "ECDHE-RSA-AES256-SHA384",
-            "AES128-GCM-SHA256",
-            "AES128-SHA256",
-            "AES256-GCM-SHA384",
-            "AES256-SHA256",
-        ],
+        tls13_ciphers: &[],
+        legacy_ciphers: &TLS12,
     },
     SslPolicy {
         name: DEFAULT,
         protocols: &["TLSv1", "TLSv1.1", "TLSv1.2"],
-        ciphers: &[
+        tls13_ciphers: &[],
+        legacy_ciphers: &[
             "ECDHE-ECDSA-AES128-GCM-SHA256",
             "ECDHE-RSA-AES128-GCM-SHA256",
             "ECDHE-ECDSA-AES128-SHA256",
@@ -160,8 +151,7 @@ pub fn requested(input: &Value) -> ElbResult<Option<&'static SslPolicy>> {
 
 fn shown(p: &SslPolicy) -> Value {
     let ciphers: Vec<Value> = p
-        .ciphers
-        .iter()
+        .ciphers()
         .zip(1..)
         .map(|(name, priority)| json!({ "Name": name, "Priority": priority }))
         .collect();

@@ -138,6 +138,13 @@ def test_sampled_requests_errors(server):
     with pytest.raises(ClientError) as e:
         waf.get_sampled_requests(WebAclArn=acl["ARN"], RuleMetricName="errorsAcl",
                                  Scope="REGIONAL", TimeWindow=window(), MaxItems=501)
+    # The request path checks the model's range before the handler, as AWS's front end does.
+    assert code(e) == "ValidationException"
+    now = datetime.datetime.now(datetime.timezone.utc)
+    with pytest.raises(ClientError) as e:
+        waf.get_sampled_requests(WebAclArn=acl["ARN"], RuleMetricName="errorsAcl",
+                                 Scope="REGIONAL", MaxItems=10, TimeWindow={
+                                     "StartTime": now, "EndTime": now - datetime.timedelta(hours=1)})
     assert code(e) == "WAFInvalidParameterException"
     gone = acl["ARN"].replace(acl["Id"], "00000000-0000-0000-0000-000000000000")
     with pytest.raises(ClientError) as e:

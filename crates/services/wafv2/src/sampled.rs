@@ -83,8 +83,12 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResult<
             "The end time is before the start time.",
         ));
     }
-    let acl = model::find_arn(&mut db, ctx, opt_str(input, "WebAclArn").unwrap_or_default())
-        .await?;
+    let acl = model::find_arn(
+        &mut db,
+        ctx,
+        opt_str(input, "WebAclArn").unwrap_or_default(),
+    )
+    .await?;
     let found = samples::installed()
         .map(|s| s.find(acl.arn(), metric, start, end, max as usize))
         .unwrap_or_default();

@@ -12,8 +12,16 @@ use rampart_services::wafv2::engine::{
 
 use super::Shared;
 
-/// Records the request under its metric when sampling is on for the decision.
-pub fn take(acl: &WebAcl, decision: &Decision, parts: &Parts, peer: SocketAddr, shared: &Shared) {
+/// Records the request (as the web ACL saw it, with its HTTP version from `parts`) under
+/// its metric when sampling is on for the decision.
+pub fn take(
+    acl: &WebAcl,
+    decision: &Decision,
+    request: &engine::fields::Request,
+    parts: &Parts,
+    peer: SocketAddr,
+    shared: &Shared,
+) {
     let Some(metric) = Samples::metric_for(acl, decision) else {
         return;
     };
@@ -29,19 +37,10 @@ pub fn take(acl: &WebAcl, decision: &Decision, parts: &Parts, peer: SocketAddr, 
         at: shared.now_secs(),
         client_ip: peer.ip().to_string(),
         country,
-        uri: parts.uri.path().to_string(),
-        method: parts.method.as_str().to_string(),
+        uri: request.uri_path.clone(),
+        method: request.method.clone(),
         http_version: format!("{:?}", parts.version),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
+        headers: request.headers.clone(),
         action: action.to_string(),
         group_rule: decision.group_rule.clone(),
         inserted,

@@ -13,6 +13,7 @@
 pub mod geo;
 pub mod health;
 pub mod proxy;
+pub mod sample;
 pub mod tls;
 
 use std::{
@@ -27,7 +28,7 @@ use rampart_services::{
         actions::Action,
         runtime::{self, ListenerSpec, Snapshot, TargetGroupSpec},
     },
-    wafv2::engine::{rate::RateCounters, WebAcl},
+    wafv2::engine::{rate::RateCounters, samples::Samples, WebAcl},
 };
 use tokio_rustls::rustls::ServerConfig;
 
@@ -51,7 +52,7 @@ pub struct PortConfig {
     pub groups: Arc<BTreeMap<String, TargetGroupSpec>>,
 }
 
-/// What every port shares: health verdicts, round-robin positions, rate counters.
+/// What every port shares: health verdicts, round-robin positions, rate counters, samples.
 #[derive(Default)]
 pub struct Shared {
     /// Health per target group and target (`ID:PORT`), from the health checker.
@@ -61,6 +62,8 @@ pub struct Shared {
     /// Rate-based rule counters, kept across reloads (and read by
     /// `GetRateBasedStatementManagedKeys`).
     pub rates: Arc<RateCounters>,
+    /// Sampled requests per web ACL and metric (read by `GetSampledRequests`).
+    pub samples: Arc<Samples>,
     /// The request clock, for the rate counters' seconds (so dev mode's clock moves a
     /// rate-based rule's window as it moves every other window).
     pub clock: std::sync::OnceLock<Arc<Clock>>,
@@ -128,6 +131,7 @@ impl Job for Listeners {
         Box::pin(async move {
             self.shared.clock.get_or_init(|| {
                 rampart_services::wafv2::engine::rate::install(self.shared.rates.clone());
+                rampart_services::wafv2::engine::samples::install(self.shared.samples.clone());
                 app.clock.clone()
             });
             let generation = runtime::generation(&app.store)

@@ -309,6 +309,7 @@ async fn handle(
             source_ip: Some(peer.ip()),
         };
         let decision = acl.evaluate(&waf_request, &shared.rates, shared.now_secs());
+        super::sample::take(acl, &decision, &waf_request, &parts, peer, shared);
         match decision.action {
             engine::Action::Block(r) => {
                 tracing::debug!(rule = ?decision.rule, %peer, "web ACL blocked a request");

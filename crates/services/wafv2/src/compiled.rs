@@ -97,7 +97,7 @@ pub async fn compile(
     doc: &ItemDoc,
 ) -> WafResult<WebAcl> {
     let refs = refs(db, account, &doc.rules, namespace(account, &doc.name)).await?;
-    let acl = WebAcl::compile(
+    let mut acl = WebAcl::compile(
         arn,
         &doc.rules,
         &doc.default_action,
@@ -105,6 +105,7 @@ pub async fn compile(
         &refs,
     )
     .map_err(invalid)?;
+    acl.sampled_metric = crate::engine::samples::metric_of(Some(&doc.visibility_config));
     if acl.capacity > MAX_CAPACITY {
         return Err(WafError::WAFLimitsExceededException(format!(
             "AWS WAF couldn’t perform the operation because you exceeded your resource limit: the web ACL needs {} WCUs, the limit is {MAX_CAPACITY}.",
@@ -148,6 +149,7 @@ pub async fn for_resource(store: &Store, resource_arn: &str) -> WafResult<Option
                 rules: Vec::new(),
                 default: Action::Block(Response::forbidden()),
                 capacity: 0,
+                sampled_metric: None,
             }))
         }
     }

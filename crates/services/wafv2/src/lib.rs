@@ -5,7 +5,8 @@
 //! - [`web_acls`]: web ACLs and `CheckCapacity`; [`sets`]: IP sets and regex pattern sets;
 //!   [`rule_groups`]: rule groups of one's own;
 //!   [`associations`]: web ACLs on load balancers; [`managed_groups`]: the AWS managed rule
-//!   groups on offer; [`managed_keys`]: the addresses rate-based rules block; [`tags`];
+//!   groups on offer; [`managed_keys`]: the addresses rate-based rules block;
+//!   [`sampled`]: requests the listeners sampled; [`tags`];
 //! - [`engine`]: statements, fields, text transformations, rate counting, evaluation;
 //! - [`compiled`]: stored web ACL to compiled one; storage in [`model`].
 
@@ -21,6 +22,7 @@ pub mod managed_groups;
 pub mod managed_keys;
 pub mod model;
 pub mod rule_groups;
+pub mod sampled;
 pub mod sets;
 pub mod tags;
 pub mod web_acls;
@@ -65,6 +67,7 @@ routes! {
         UpdateRuleGroup => Write, |i, c, d| rule_groups::update(i, c, d);
         DeleteRuleGroup => Write, |i, c, d| rule_groups::delete(i, c, d);
         GetRateBasedStatementManagedKeys => Read, |i, c, d| managed_keys::get(i, c, d);
+        GetSampledRequests => Read, |i, c, d| sampled::get(i, c, d);
         ListRuleGroups => Read,
             |i, c, d| web_acls::list_kind(i, c, d, Kind::RuleGroup, "RuleGroups");
     }
@@ -76,7 +79,6 @@ routes! {
         DeleteLoggingConfiguration, DeletePermissionPolicy, DescribeAllManagedProducts, DescribeManagedProductsByVendor,
         GenerateMobileSdkReleaseUrl, GetDecryptedAPIKey, GetLoggingConfiguration,
         GetManagedRuleSet, GetMobileSdkRelease, GetPermissionPolicy,
-        GetSampledRequests,
         GetTopPathStatisticsByTraffic, ListAPIKeys, ListLoggingConfigurations, ListManagedRuleSets,
         ListMobileSdkReleases, PutLoggingConfiguration,
         PutManagedRuleSetVersions, PutPermissionPolicy, UpdateManagedRuleSetVersionExpiryDate,
@@ -95,6 +97,7 @@ async fn authorize(
     let account = &ctx.principal.account_id;
     let arn_member = match op {
         Op::AssociateWebACL | Op::ListResourcesForWebACL => Some("WebACLArn"),
+        Op::GetSampledRequests => Some("WebAclArn"),
         Op::DisassociateWebACL | Op::GetWebACLForResource => Some("ResourceArn"),
         Op::TagResource | Op::UntagResource | Op::ListTagsForResource => Some("ResourceARN"),
         Op::GetWebACL | Op::GetRuleGroup => Some("ARN"),

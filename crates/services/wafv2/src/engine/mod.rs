@@ -13,6 +13,7 @@ pub mod json_body;
 pub mod managed;
 pub mod rate;
 pub mod rule_group;
+pub mod samples;
 pub mod stmt;
 pub mod transform;
 
@@ -84,6 +85,8 @@ pub struct Rule {
     pub body: Body,
     /// `RuleLabels`, fully qualified.
     pub labels: Vec<String>,
+    /// `VisibilityConfig.MetricName` when `SampledRequestsEnabled`, else `None`.
+    pub sampled_metric: Option<String>,
 }
 
 /// A compiled web ACL.
@@ -97,6 +100,9 @@ pub struct WebAcl {
     pub default: Action,
     /// Its capacity.
     pub capacity: u64,
+    /// Its `VisibilityConfig.MetricName` when `SampledRequestsEnabled` (the default
+    /// action's samples), else `None`.
+    pub sampled_metric: Option<String>,
 }
 
 /// What the web ACL decided for a request.
@@ -263,6 +269,7 @@ impl WebAcl {
                 priority,
                 body,
                 labels,
+                sampled_metric: samples::metric_of(r.get("VisibilityConfig")),
             });
         }
         out.sort_by_key(|r| r.priority);
@@ -271,6 +278,7 @@ impl WebAcl {
             rules: out,
             default: action_of(default_action, bodies, true)?,
             capacity,
+            sampled_metric: None,
         })
     }
 

@@ -6,7 +6,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::Args;
-use rampart_services::securityhub::posture;
+use rampart_services::securityhub::{catalog, posture};
 use serde_json::{json, Value};
 
 use crate::trail_api::{Api, Credentials};
@@ -26,6 +26,9 @@ pub struct PostureArgs {
     /// The profile of the credentials file.
     #[arg(long, env = "AWS_PROFILE", default_value = "default")]
     pub profile: String,
+    /// Scores only this standard (its `StandardsArn`, as `DescribeStandards` gives it).
+    #[arg(long)]
+    pub standards_arn: Option<String>,
 }
 
 /// Runs `rampart posture`: exit 0 when no control fails, 1 otherwise.
@@ -78,7 +81,15 @@ async fn control_findings(api: &Api, region: &str) -> anyhow::Result<Vec<Value>>
 async fn report(args: &PostureArgs) -> anyhow::Result<bool> {
     let credentials = Credentials::load(args.credentials_file.as_deref(), &args.profile)?;
     let api = Api::new(&args.endpoint_url, credentials, &args.region)?;
-    let p = posture::of(&control_findings(&api, &args.region).await?);
+    let findings = control_findings(&api, &args.region).await?;
+    let p = match &args.standards_arn {
+        Some(arn) => {
+            let s = catalog::standard_of_arn(arn, &args.region)
+                .ok_or_else(|| anyhow::anyhow!("{arn} is not a standard in {}", args.region))?;
+            posture::of_standard(&findings, s.key)
+        }
+        None => posture::of(&findings),
+    };
     let total = p.passed + p.failed.len();
     match p.score() {
         Some(s) => println!(

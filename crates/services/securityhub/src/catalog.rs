@@ -19,6 +19,8 @@ pub struct Standard {
 pub const FSBP: &str = "aws-foundational-security-best-practices/v/1.0.0";
 /// NIST SP 800-53 Rev. 5.
 pub const NIST: &str = "nist-800-53/v/5.0.0";
+/// CIS AWS Foundations Benchmark v3.0.0.
+pub const CIS: &str = "cis-aws-foundations-benchmark/v/3.0.0";
 
 /// The standards Rampart offers.
 pub const STANDARDS: &[Standard] = &[
@@ -32,6 +34,12 @@ pub const STANDARDS: &[Standard] = &[
         key: NIST,
         name: "NIST Special Publication 800-53 Revision 5",
         description: "NIST SP 800-53 Rev. 5 controls that Security Hub can check automatically.",
+        by_default: false,
+    },
+    Standard {
+        key: CIS,
+        name: "CIS AWS Foundations Benchmark v3.0.0",
+        description: "The Center for Internet Security (CIS) AWS Foundations Benchmark v3.0.0 is a set of security configuration best practices for AWS. This Security Hub standard automatically checks for your compliance readiness against a subset of CIS requirements.",
         by_default: false,
     },
 ];
@@ -55,6 +63,9 @@ pub struct Control {
 
 const BOTH: &[&str] = &[FSBP, NIST];
 const NIST_ONLY: &[&str] = &[NIST];
+const ALL: &[&str] = &[FSBP, NIST, CIS];
+const NIST_CIS: &[&str] = &[NIST, CIS];
+const CIS_ONLY: &[&str] = &[CIS];
 const NO_BOUNDARY: &[(&str, &str)] = &[("excludePermissionBoundaryPolicy", "true")];
 
 const fn c(
@@ -77,26 +88,29 @@ const fn c(
 
 /// Every control Rampart evaluates.
 pub const CONTROLS: &[Control] = &[
-    c("CloudTrail.1", "CloudTrail should be enabled and configured with at least one multi-Region trail that includes read and write management events", "HIGH", "MULTI_REGION_CLOUD_TRAIL_ENABLED", &[("readWriteType", "ALL"), ("includeManagementEvents", "true")], BOTH),
-    c("CloudTrail.2", "CloudTrail should have encryption at-rest enabled", "MEDIUM", "CLOUD_TRAIL_ENCRYPTION_ENABLED", &[], BOTH),
-    c("CloudTrail.4", "CloudTrail log file validation should be enabled", "LOW", "CLOUD_TRAIL_LOG_FILE_VALIDATION_ENABLED", &[], BOTH),
+    c("CloudTrail.1", "CloudTrail should be enabled and configured with at least one multi-Region trail that includes read and write management events", "HIGH", "MULTI_REGION_CLOUD_TRAIL_ENABLED", &[("readWriteType", "ALL"), ("includeManagementEvents", "true")], ALL),
+    c("CloudTrail.2", "CloudTrail should have encryption at-rest enabled", "MEDIUM", "CLOUD_TRAIL_ENCRYPTION_ENABLED", &[], ALL),
+    c("CloudTrail.4", "CloudTrail log file validation should be enabled", "LOW", "CLOUD_TRAIL_LOG_FILE_VALIDATION_ENABLED", &[], ALL),
     c("IAM.1", "IAM policies should not allow full \"*\" administrative privileges", "HIGH", "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS", NO_BOUNDARY, BOTH),
-    c("IAM.2", "IAM users should not have IAM policies attached", "LOW", "IAM_USER_NO_POLICIES_CHECK", &[], BOTH),
-    c("IAM.3", "IAM users' access keys should be rotated every 90 days or less", "MEDIUM", "ACCESS_KEYS_ROTATED", &[("maxAccessKeyAge", "90")], BOTH),
-    c("IAM.4", "IAM root user access key should not exist", "CRITICAL", "IAM_ROOT_ACCESS_KEY_CHECK", &[], BOTH),
-    c("IAM.5", "MFA should be enabled for all IAM users that have a console password", "MEDIUM", "MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS", &[], BOTH),
+    c("IAM.2", "IAM users should not have IAM policies attached", "LOW", "IAM_USER_NO_POLICIES_CHECK", &[], ALL),
+    c("IAM.3", "IAM users' access keys should be rotated every 90 days or less", "MEDIUM", "ACCESS_KEYS_ROTATED", &[("maxAccessKeyAge", "90")], ALL),
+    c("IAM.4", "IAM root user access key should not exist", "CRITICAL", "IAM_ROOT_ACCESS_KEY_CHECK", &[], ALL),
+    c("IAM.5", "MFA should be enabled for all IAM users that have a console password", "MEDIUM", "MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS", &[], ALL),
     c("IAM.7", "Password policies for IAM users should have strong configurations", "MEDIUM", "IAM_PASSWORD_POLICY", &[("RequireUppercaseCharacters", "true"), ("RequireLowercaseCharacters", "true"), ("RequireSymbols", "true"), ("RequireNumbers", "true"), ("MinimumPasswordLength", "8")], BOTH),
     c("IAM.8", "Unused IAM user credentials should be removed", "MEDIUM", "IAM_USER_UNUSED_CREDENTIALS_CHECK", &[("maxCredentialUsageAge", "90")], BOTH),
-    c("IAM.9", "MFA should be enabled for the root user", "CRITICAL", "ROOT_ACCOUNT_MFA_ENABLED", &[], NIST_ONLY),
+    c("IAM.9", "MFA should be enabled for the root user", "CRITICAL", "ROOT_ACCOUNT_MFA_ENABLED", &[], NIST_CIS),
+    c("IAM.15", "Ensure IAM password policy requires minimum password length of 14 or greater", "MEDIUM", "IAM_PASSWORD_POLICY", &[("MinimumPasswordLength", "14")], CIS_ONLY),
+    c("IAM.16", "Ensure IAM password policy prevents password reuse", "LOW", "IAM_PASSWORD_POLICY", &[("PasswordReusePrevention", "24")], CIS_ONLY),
     c("IAM.19", "MFA should be enabled for all IAM users", "MEDIUM", "IAM_USER_MFA_ENABLED", &[], NIST_ONLY),
     c("IAM.21", "IAM customer managed policies that you create should not allow wildcard actions for services", "LOW", "IAM_POLICY_NO_STATEMENTS_WITH_FULL_ACCESS", NO_BOUNDARY, BOTH),
+    c("IAM.22", "IAM user credentials unused for 45 days should be removed", "MEDIUM", "IAM_USER_UNUSED_CREDENTIALS_CHECK", &[("maxCredentialUsageAge", "45")], CIS_ONLY),
     c("KMS.3", "AWS KMS keys should not be deleted unintentionally", "CRITICAL", "KMS_CMK_NOT_SCHEDULED_FOR_DELETION", &[], BOTH),
-    c("KMS.4", "AWS KMS key rotation should be enabled", "MEDIUM", "CMK_BACKING_KEY_ROTATION_ENABLED", &[], NIST_ONLY),
-    c("S3.1", "S3 general purpose buckets should have block public access settings enabled", "MEDIUM", "S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS_PERIODIC", &[], BOTH),
+    c("KMS.4", "AWS KMS key rotation should be enabled", "MEDIUM", "CMK_BACKING_KEY_ROTATION_ENABLED", &[], NIST_CIS),
+    c("S3.1", "S3 general purpose buckets should have block public access settings enabled", "MEDIUM", "S3_ACCOUNT_LEVEL_PUBLIC_ACCESS_BLOCKS_PERIODIC", &[], ALL),
     c("S3.2", "S3 general purpose buckets should block public read access", "CRITICAL", "S3_BUCKET_PUBLIC_READ_PROHIBITED", &[], BOTH),
     c("S3.3", "S3 general purpose buckets should block public write access", "CRITICAL", "S3_BUCKET_PUBLIC_WRITE_PROHIBITED", &[], BOTH),
-    c("S3.5", "S3 general purpose buckets should require requests to use SSL", "MEDIUM", "S3_BUCKET_SSL_REQUESTS_ONLY", &[], BOTH),
-    c("S3.8", "S3 general purpose buckets should block public access", "HIGH", "S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED", &[], BOTH),
+    c("S3.5", "S3 general purpose buckets should require requests to use SSL", "MEDIUM", "S3_BUCKET_SSL_REQUESTS_ONLY", &[], ALL),
+    c("S3.8", "S3 general purpose buckets should block public access", "HIGH", "S3_BUCKET_LEVEL_PUBLIC_ACCESS_PROHIBITED", &[], ALL),
     c("S3.14", "S3 general purpose buckets should have versioning enabled", "LOW", "S3_BUCKET_VERSIONING_ENABLED", &[], NIST_ONLY),
     c("S3.17", "S3 general purpose buckets should be encrypted at rest with AWS KMS keys", "MEDIUM", "S3_DEFAULT_ENCRYPTION_KMS", &[], NIST_ONLY),
     c("SecretsManager.1", "Secrets Manager secrets should have automatic rotation enabled", "MEDIUM", "SECRETSMANAGER_ROTATION_ENABLED_CHECK", &[], BOTH),

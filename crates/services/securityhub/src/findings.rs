@@ -17,7 +17,7 @@ use rampart_kit::{
 use serde_json::{json, Map, Value};
 
 use crate::{
-    asff, automation_apply,
+    aggregator, asff, automation_apply,
     error::SecurityHubError,
     filters,
     model::{self, StoredFinding},
@@ -230,15 +230,16 @@ pub async fn update(
         .into());
     }
     let accounts = org::visible_accounts(&mut db, &ctx.principal.account_id, &ctx.region).await?;
+    let regions = aggregator::regions_seen(&mut db, &ctx.principal.account_id, &ctx.region).await?;
     let mut processed = Vec::new();
     let mut unprocessed = Vec::new();
     for ident in ids {
         let id = opt_str(&ident, "Id").unwrap_or("");
         let product = opt_str(&ident, "ProductArn").unwrap_or("");
-        match visible_finding(&mut db, &accounts, &ctx.region, (product, id)).await? {
-            Some((account, mut f)) => {
+        match visible_finding(&mut db, &accounts, &regions, (product, id)).await? {
+            Some((account, region, mut f)) => {
                 apply_update(&mut f.doc, input, ctx.now);
-                model::save_finding(&mut db, &account, &ctx.region, f, ctx.now).await?;
+                model::save_finding(&mut db, &account, &region, f, ctx.now).await?;
                 processed.push(ident);
             }
             None => unprocessed.push(json!({
@@ -252,28 +253,35 @@ pub async fn update(
 }
 
 /// The findings the caller sees in its region: its own and its enabled members' (an
-/// administrator's view, as AWS gives it).
+/// administrator's view, as AWS gives it), in its region and, from an aggregation Region,
+/// in the linked Regions.
 pub async fn visible_findings(
     db: &mut Db<'_>,
     ctx: &CallContext,
 ) -> Result<Vec<StoredFinding>, ServiceError> {
     let mut out = Vec::new();
-    for account in org::visible_accounts(db, &ctx.principal.account_id, &ctx.region).await? {
-        out.extend(model::findings(db, &account, &ctx.region).await?);
+    let accounts = org::visible_accounts(db, &ctx.principal.account_id, &ctx.region).await?;
+    for region in aggregator::regions_seen(db, &ctx.principal.account_id, &ctx.region).await? {
+        for account in &accounts {
+            out.extend(model::findings(db, account, &region).await?);
+        }
     }
     Ok(out)
 }
 
-/// The finding `(ProductArn, Id)` among `accounts`' findings in `region`, with its account.
+/// The finding `(ProductArn, Id)` among `accounts`' findings in `regions`, with its account
+/// and Region.
 async fn visible_finding(
     db: &mut Db<'_>,
     accounts: &[String],
-    region: &str,
+    regions: &[String],
     (product, id): (&str, &str),
-) -> Result<Option<(String, StoredFinding)>, ServiceError> {
-    for account in accounts {
-        if let Some(f) = model::finding(db, account, region, product, id).await? {
-            return Ok(Some((account.clone(), f)));
+) -> Result<Option<(String, String, StoredFinding)>, ServiceError> {
+    for region in regions {
+        for account in accounts {
+            if let Some(f) = model::finding(db, account, region, product, id).await? {
+                return Ok(Some((account.clone(), region.clone(), f)));
+            }
         }
     }
     Ok(None)

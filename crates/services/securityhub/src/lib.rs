@@ -29,6 +29,7 @@ use rampart_kit::{authz::AuthzRequest, context::CallContext, error::ServiceError
 use rampart_store::Store;
 use serde_json::Value;
 
+pub mod aggregator;
 pub mod asff;
 pub mod attributes;
 pub mod automation;
@@ -109,28 +110,33 @@ routes! {
         AcceptInvitation => Write, |i, c, d| invitations::accept(i, c, d, "MasterId");
         DeclineInvitations => Write, |i, c, d| invitations::decline(i, c, d);
         DeleteInvitations => Write, |i, c, d| invitations::decline(i, c, d);
+        CreateFindingAggregator => Write, |i, c, d| aggregator::create(i, c, d);
+        GetFindingAggregator => Read, |i, c, d| aggregator::get(i, c, d);
+        UpdateFindingAggregator => Write, |i, c, d| aggregator::update(i, c, d);
+        DeleteFindingAggregator => Write, |i, c, d| aggregator::delete(i, c, d);
+        ListFindingAggregators => Read, |i, c, d| aggregator::list(i, c, d);
     }
     not_built {
-        // Action targets, aggregation, configuration policies, tags, the V2 API.
+        // Action targets, configuration policies, tags, the V2 API.
         BatchGetConfigurationPolicyAssociations, BatchGetSecurityControls,
         BatchGetStandardsControlAssociations, BatchUpdateFindingsV2,
         BatchUpdateStandardsControlAssociations, CreateActionTarget, CreateAggregatorV2,
         CreateAutomationRuleV2, CreateConfigurationPolicy, CreateConnectorV2,
-        CreateFindingAggregator, CreateTicketV2, DeleteActionTarget, DeleteAggregatorV2,
+        CreateTicketV2, DeleteActionTarget, DeleteAggregatorV2,
         DeleteAutomationRuleV2, DeleteConfigurationPolicy, DeleteConnectorV2,
-        DeleteFindingAggregator, DescribeActionTargets, DescribeProductsV2,
+        DescribeActionTargets, DescribeProductsV2,
         DescribeSecurityHubV2, DisableSecurityHubV2, EnableSecurityHubV2,
         GenerateRecommendedPolicyV2, GetAggregatorV2, GetAutomationRuleV2,
         GetConfigurationPolicy, GetConfigurationPolicyAssociation, GetConnectorV2,
-        GetFindingAggregator, GetFindingHistory, GetFindingStatisticsV2, GetFindingsTrendsV2,
+        GetFindingHistory, GetFindingStatisticsV2, GetFindingsTrendsV2,
         GetFindingsV2, GetRecommendedPolicyV2, GetResourcesStatisticsV2, GetResourcesTrendsV2,
         GetResourcesV2, ListAggregatorsV2, ListAutomationRulesV2, ListConfigurationPolicies,
-        ListConfigurationPolicyAssociations, ListConnectorsV2, ListFindingAggregators,
-        ListStandardsControlAssociations, ListTagsForResource, RegisterConnectorV2,
+        ListConfigurationPolicyAssociations, ListConnectorsV2, ListStandardsControlAssociations,
+        ListTagsForResource, RegisterConnectorV2,
         StartConfigurationPolicyAssociation, StartConfigurationPolicyDisassociation,
         TagResource, UntagResource, UpdateActionTarget, UpdateAggregatorV2,
         UpdateAutomationRuleV2, UpdateConfigurationPolicy, UpdateConnectorV2,
-        UpdateFindingAggregator, UpdateFindings, UpdateSecurityControl,
+        UpdateFindings, UpdateSecurityControl,
         UpdateSecurityHubConfiguration,
     }
 }

@@ -1,6 +1,8 @@
 //! The security score as AWS computes it: over the controls that have results, the share
 //! that passed. A control fails when any of its active findings fails, and passes when all
-//! of them pass; controls without results (no data, disabled) do not count.
+//! of them pass; controls without results (no data, disabled) do not count. A standard's
+//! score counts the control findings associated with that standard
+//! (`Compliance.AssociatedStandards`), as AWS scores each enabled standard.
 
 use std::collections::BTreeMap;
 
@@ -107,6 +109,27 @@ pub fn of(findings: &[Value]) -> Posture {
     p
 }
 
+/// Whether a control finding is associated with the standard `key`.
+fn in_standard(f: &Value, key: &str) -> bool {
+    let id = format!("standards/{key}");
+    f.pointer("/Compliance/AssociatedStandards")
+        .and_then(Value::as_array)
+        .is_some_and(|a| {
+            a.iter()
+                .any(|s| s.get("StandardsId").and_then(Value::as_str) == Some(id.as_str()))
+        })
+}
+
+/// The posture of one standard: [`of`] over the findings associated with it.
+pub fn of_standard(findings: &[Value], key: &str) -> Posture {
+    let mine: Vec<Value> = findings
+        .iter()
+        .filter(|f| in_standard(f, key))
+        .cloned()
+        .collect();
+    of(&mine)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +160,35 @@ mod tests {
         assert_eq!(failed, [("S3.2", "CRITICAL", 1), ("IAM.2", "LOW", 1)]);
         assert_eq!(p.score(), Some(33));
         assert_eq!(of(&[]).score(), None);
+    }
+
+    #[test]
+    fn a_standard_counts_only_its_associated_findings() {
+        let with = |control: &str, status: &str, standards: &[&str]| {
+            let mut v = f(control, status, "ACTIVE");
+            let ids: Vec<Value> = standards
+                .iter()
+                .map(|s| json!({"StandardsId": format!("standards/{s}")}))
+                .collect();
+            crate::set(
+                &mut v,
+                "Compliance",
+                json!({"SecurityControlId": control, "Status": status, "AssociatedStandards": ids}),
+            );
+            v
+        };
+        let all = [
+            with("IAM.2", "FAILED", &[catalog::FSBP, catalog::CIS]),
+            with("IAM.15", "PASSED", &[catalog::CIS]),
+            with("S3.2", "PASSED", &[catalog::FSBP]),
+        ];
+        let cis = of_standard(&all, catalog::CIS);
+        assert_eq!(
+            (cis.passed, cis.failed.len(), cis.score()),
+            (1, 1, Some(50))
+        );
+        let fsbp = of_standard(&all, catalog::FSBP);
+        assert_eq!(fsbp.score(), Some(50));
+        assert_eq!(of_standard(&all, catalog::NIST).score(), None);
     }
 }

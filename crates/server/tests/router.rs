@@ -205,8 +205,8 @@ async fn json_protocol_errors_use_json_envelopes() {
     let (status, body) = h
         .send_signed(
             "kms",
-            // A modelled KMS operation Rampart does not build (custom key stores).
-            Some("TrentService.DescribeCustomKeyStores"),
+            // A modelled KMS operation Rampart does not build (per-key last usage).
+            Some("TrentService.GetKeyLastUsage"),
             "application/x-amz-json-1.1",
             "{}",
             &key,

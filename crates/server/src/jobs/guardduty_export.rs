@@ -83,8 +83,7 @@ async fn destination(
     }
     match put(app, authorizer, &due, &mut tx).await {
         Ok(written) => {
-            let committed = match export::exported(&mut Db::Write(&mut tx), &due, true, now).await
-            {
+            let committed = match export::exported(&mut Db::Write(&mut tx), &due, true, now).await {
                 Ok(()) => tx.commit().await.map_err(ServiceError::from),
                 Err(err) => Err(err),
             };

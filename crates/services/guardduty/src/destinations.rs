@@ -90,8 +90,7 @@ fn split_arn(arn: &str) -> Option<(String, String)> {
 }
 
 fn bad(message: &str) -> ServiceError {
-    GuardDutyError::BadRequestException(format!("The request is rejected because {message}"))
-        .into()
+    GuardDutyError::BadRequestException(format!("The request is rejected because {message}")).into()
 }
 
 /// The `DestinationProperties` of an input, checked: an S3 ARN and a KMS key ARN.
@@ -101,7 +100,9 @@ fn properties(input: &Value) -> Result<(String, String), ServiceError> {
         .ok_or_else(|| bad("the input destinationProperties is missing."))?;
     let arn = opt_str(props, "DestinationArn").unwrap_or_default();
     if split_arn(arn).is_none() {
-        return Err(bad("the input destinationArn is not a valid S3 bucket ARN."));
+        return Err(bad(
+            "the input destinationArn is not a valid S3 bucket ARN.",
+        ));
     }
     let key = opt_str(props, "KmsKeyArn").unwrap_or_default();
     let is_key = key.starts_with("arn:aws:kms:") && key.contains(":key/");
@@ -146,15 +147,21 @@ pub async fn create(
     ctx: &CallContext,
     mut db: Db<'_>,
 ) -> Result<Value, ServiceError> {
-    let d = model::detector(&mut db, ctx, opt_str(input, "DetectorId").unwrap_or_default())
-        .await?;
+    let d = model::detector(
+        &mut db,
+        ctx,
+        opt_str(input, "DetectorId").unwrap_or_default(),
+    )
+    .await?;
     if opt_str(input, "DestinationType") != Some("S3") {
         return Err(bad("the input destinationType is not S3."));
     }
     let (arn, key) = properties(input)?;
     let existing = of_detector(&mut db, d.account(), d.id()).await?;
     if existing.len() >= MAX_DESTINATIONS {
-        return Err(bad("the current account cannot create more than 1 publishing destinations for a detector."));
+        return Err(bad(
+            "the current account cannot create more than 1 publishing destinations for a detector.",
+        ));
     }
     let doc = DestinationDoc {
         detector_id: d.id().to_string(),
@@ -280,8 +287,12 @@ pub async fn remove(db: &mut Db<'_>, e: &Entity) -> Result<(), ServiceError> {
 
 /// `ListPublishingDestinations`.
 pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
-    let d = model::detector(&mut db, ctx, opt_str(input, "DetectorId").unwrap_or_default())
-        .await?;
+    let d = model::detector(
+        &mut db,
+        ctx,
+        opt_str(input, "DetectorId").unwrap_or_default(),
+    )
+    .await?;
     let items: Vec<Value> = of_detector(&mut db, d.account(), d.id())
         .await?
         .iter()
@@ -307,7 +318,10 @@ mod tests {
 
     #[test]
     fn bucket_arns_split_into_bucket_and_prefix() {
-        assert_eq!(split_arn("arn:aws:s3:::b"), Some(("b".into(), String::new())));
+        assert_eq!(
+            split_arn("arn:aws:s3:::b"),
+            Some(("b".into(), String::new()))
+        );
         assert_eq!(
             split_arn("arn:aws:s3:::b/gd/out/"),
             Some(("b".into(), "gd/out".into()))

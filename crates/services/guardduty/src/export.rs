@@ -99,7 +99,8 @@ pub async fn due(
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Due>, ServiceError> {
-    let Some((entity, doc)) = entity::load_doc::<DestinationDoc>(db, account, DESTINATION, id).await?
+    let Some((entity, doc)) =
+        entity::load_doc::<DestinationDoc>(db, account, DESTINATION, id).await?
     else {
         return Ok(None);
     };
@@ -168,7 +169,10 @@ mod tests {
 
     #[test]
     fn keys_follow_guardduty_layout() {
-        let now = Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).single().unwrap_or_default();
+        let now = Utc
+            .with_ymd_and_hms(2026, 3, 4, 5, 6, 7)
+            .single()
+            .unwrap_or_default();
         let k = object_key("gd", "111122223333", "us-east-1", now);
         assert!(k.starts_with("gd/AWSLogs/111122223333/GuardDuty/us-east-1/2026/03/04/"));
         assert!(k.ends_with(".jsonl.gz"));

@@ -33,8 +33,8 @@ use serde_json::Value;
 
 pub mod anomaly;
 pub mod criteria;
-pub mod detect;
 pub mod destinations;
+pub mod detect;
 pub mod detectors;
 pub mod error;
 pub mod export;

@@ -151,6 +151,9 @@ pub async fn advance_clock(State(app): State<Arc<App>>, body: axum::body::Bytes)
     app.jobs
         .run_now(&app, crate::jobs::config_delivery::NAME)
         .await;
+    app.jobs
+        .run_now(&app, crate::jobs::guardduty_export::NAME)
+        .await;
     app.jobs.run_now(&app, crate::jobs::last_access::NAME).await;
     app.jobs
         .run_now(&app, crate::jobs::accessanalyzer_unused::NAME)

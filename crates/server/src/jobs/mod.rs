@@ -24,6 +24,7 @@ pub mod detective;
 pub mod events;
 pub mod events_api_calls;
 pub mod guardduty;
+pub mod guardduty_export;
 pub mod http_out;
 pub mod kms;
 pub mod last_access;
@@ -156,6 +157,7 @@ impl Runtime {
                 Arc::new(accessanalyzer_unused::UnusedAccess),
                 Arc::new(accessanalyzer_policygen::PolicyGeneration),
                 Arc::new(consumer::ConsumerJob(guardduty::GuardDutyDetection)),
+                Arc::new(guardduty_export::GuardDutyExport),
                 Arc::new(detective::Investigations),
                 Arc::new(crate::listeners::Listeners::default()),
                 Arc::new(crate::shield::job::AttackRecording::default()),

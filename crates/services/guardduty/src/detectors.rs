@@ -357,7 +357,8 @@ pub async fn update(
     Ok(json!({}))
 }
 
-/// `DeleteDetector`: the detector, its findings, lists, filters and sign-in windows.
+/// `DeleteDetector`: the detector, its findings, lists, filters, sign-in windows and
+/// publishing destinations.
 pub async fn delete(
     input: &Value,
     ctx: &CallContext,
@@ -382,6 +383,9 @@ pub async fn delete(
         for e in model::all_under(&mut db, &account, kind, d.id()).await? {
             db.entities().delete(&account, kind, &e.name_key).await?;
         }
+    }
+    for dest in crate::destinations::of_detector(&mut db, &account, d.id()).await? {
+        crate::destinations::remove(&mut db, &dest.entity).await?;
     }
     db.entities()
         .delete(&account, DETECTOR, &d.entity.name_key)

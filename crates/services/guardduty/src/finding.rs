@@ -225,7 +225,7 @@ fn archive(finding: &mut Value) {
 }
 
 /// How often repeats of a finding reach EventBridge (`FindingPublishingFrequency`).
-fn publishing_period(frequency: &str) -> chrono::Duration {
+pub(crate) fn publishing_period(frequency: &str) -> chrono::Duration {
     match frequency {
         "FIFTEEN_MINUTES" => chrono::Duration::minutes(15),
         "ONE_HOUR" => chrono::Duration::hours(1),
@@ -235,7 +235,7 @@ fn publishing_period(frequency: &str) -> chrono::Duration {
 
 /// The finding as events carry it: the API's shape with each member name in camelCase
 /// (`Severity` is `severity`, `Service.Action` is `service.action`), as AWS's finding events.
-fn camel_case(v: &Value) -> Value {
+pub(crate) fn camel_case(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()

@@ -21,6 +21,8 @@
 //!   [`relation`]: how they are stored; [`orgstats`]: `GetOrganizationStatistics`. An administrator's
 //!   `ListFindings`/`GetFindings`/`GetFindingsStatistics`/`ArchiveFindings` cover its
 //!   enabled members' findings in its region ([`findings`]).
+//! - [`destinations`]: publishing destinations; [`export`]: the findings exported to them,
+//!   written by the server's `guardduty-export` job.
 //! - [`model`]: how detectors, findings and lists are stored.
 
 use rampart_kit::{
@@ -31,9 +33,11 @@ use serde_json::Value;
 
 pub mod anomaly;
 pub mod criteria;
+pub mod destinations;
 pub mod detect;
 pub mod detectors;
 pub mod error;
+pub mod export;
 pub mod fetch;
 pub mod filters;
 pub mod finding;
@@ -124,14 +128,17 @@ routes! {
         AcceptInvitation => Write, |i, c, d| invitations::accept(i, c, d, "MasterId");
         DeclineInvitations => Write, |i, c, d| invitations::decline(i, c, d);
         DeleteInvitations => Write, |i, c, d| invitations::decline(i, c, d);
+        CreatePublishingDestination => Write, |i, c, d| destinations::create(i, c, d);
+        DescribePublishingDestination => Read, |i, c, d| destinations::describe(i, c, d);
+        UpdatePublishingDestination => Write, |i, c, d| destinations::update(i, c, d);
+        DeletePublishingDestination => Write, |i, c, d| destinations::delete(i, c, d);
+        ListPublishingDestinations => Read, |i, c, d| destinations::list(i, c, d);
     }
     not_built {
-        // Entity sets, publishing destinations.
+        // Entity sets.
         CreateThreatEntitySet, CreateTrustedEntitySet, DeleteThreatEntitySet,
         DeleteTrustedEntitySet, GetThreatEntitySet, GetTrustedEntitySet, ListThreatEntitySets,
         ListTrustedEntitySets, UpdateThreatEntitySet, UpdateTrustedEntitySet,
-        CreatePublishingDestination, DeletePublishingDestination, DescribePublishingDestination,
-        ListPublishingDestinations, UpdatePublishingDestination,
         // Malware protection, coverage, usage.
         CreateMalwareProtectionPlan, DeleteMalwareProtectionPlan, DescribeMalwareScans,
         GetMalwareProtectionPlan, GetMalwareScan, GetMalwareScanSettings,

@@ -208,7 +208,7 @@ async fn json_protocol_errors_use_json_envelopes() {
             // A modelled KMS operation Rampart does not build (per-key last usage).
             Some("TrentService.GetKeyLastUsage"),
             "application/x-amz-json-1.1",
-            "{}",
+            r#"{"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab"}"#,
             &key,
             &h.root_secret(),
         )

@@ -21,6 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from conftest import Server
+
 
 class App(BaseHTTPRequestHandler):
     """The user's application: echoes the request's headers as JSON."""
@@ -36,6 +38,14 @@ class App(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    """A server of this module's own, so its certificates do not show in other modules' lists."""
+    s = Server()
+    yield s
+    s.stop()
 
 
 @pytest.fixture(scope="module")

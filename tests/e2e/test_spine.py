@@ -85,8 +85,8 @@ def test_modelled_but_unbuilt_operations_answer_a_named_error(server):
     # Both protocols: the client must parse a well-formed AWS error naming the operation.
     kms = server.client("kms")
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        kms.describe_custom_key_stores()  # custom key stores are not built
-    assert "DescribeCustomKeyStores" in e.value.response["Error"]["Message"]
+        kms.get_key_last_usage(KeyId="1234abcd-12ab-34cd-56ef-1234567890ab")  # not built
+    assert "GetKeyLastUsage" in e.value.response["Error"]["Message"]
 
 
 def test_unknown_action_is_invalid_action(server):

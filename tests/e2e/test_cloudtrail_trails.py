@@ -506,6 +506,7 @@ def test_kms_encrypted_log_files_need_the_key(trail_server):
     server = trail_server
     account = account_of(server)
     kms = server.client("kms")
+    region = kms.meta.region_name
     policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -513,7 +514,10 @@ def test_kms_encrypted_log_files_need_the_key(trail_server):
              "Action": "kms:*", "Resource": "*"},
             {"Sid": "cloudtrail", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
              "Action": "kms:GenerateDataKey*", "Resource": "*",
-             "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"}}},
+             # AWS's documented policy: the trail's own ARN (`aws:SourceArn`) as well, which
+             # S3's KMS call made for CloudTrail carries.
+             "Condition": {"StringEquals": {"AWS:SourceArn": f"arn:aws:cloudtrail:{region}:{account}:trail/sealed"},
+                           "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{account}:trail/*"}}},
         ],
     }
     bare = kms.create_key()["KeyMetadata"]["Arn"]

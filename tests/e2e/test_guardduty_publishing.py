@@ -44,10 +44,9 @@ def guardduty_bucket_policy(bucket, prefix, account, detector_arn, key_arn):
              "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}}}]})
 
 
-def guardduty_key(server, account, region):
-    """A KMS key whose policy lets GuardDuty encrypt exports, as AWS documents (less its
-    aws:SourceAccount/aws:SourceArn condition, which Rampart's KMS call made for S3 does
-    not carry)."""
+def guardduty_key(server, account, region, detector_arn):
+    """A KMS key whose policy lets GuardDuty encrypt exports, as AWS documents: only for the
+    account's own detector (`aws:SourceAccount`, `aws:SourceArn`)."""
     kms = server.client("kms", region=region)
     key = kms.create_key()["KeyMetadata"]["Arn"]
     policy = {"Version": "2012-10-17", "Statement": [
@@ -55,7 +54,9 @@ def guardduty_key(server, account, region):
          "Action": "kms:*", "Resource": "*"},
         {"Sid": "AllowGuardDutyKey", "Effect": "Allow",
          "Principal": {"Service": "guardduty.amazonaws.com"},
-         "Action": "kms:GenerateDataKey", "Resource": key}]}
+         "Action": "kms:GenerateDataKey", "Resource": key,
+         "Condition": {"StringEquals": {"aws:SourceAccount": account,
+                                        "aws:SourceArn": detector_arn}}}]}
     kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps(policy))
     return key
 
@@ -95,7 +96,7 @@ def setup(server, bucket, region, with_policy=True, prefix="gd"):
     account = server.client("sts").get_caller_identity()["Account"]
     detector = gd.create_detector(Enable=True)["DetectorId"]
     detector_arn = f"arn:aws:guardduty:{region}:{account}:detector/{detector}"
-    key = guardduty_key(server, account, region)
+    key = guardduty_key(server, account, region, detector_arn)
     if region == "us-east-1":
         s3.create_bucket(Bucket=bucket)
     else:

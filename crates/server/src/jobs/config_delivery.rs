@@ -149,7 +149,6 @@ impl Run<'_> {
             obj.insert("SSEKMSKeyId".into(), json!(kms));
         }
         let keys = vec![
-            ("aws:SourceAccount".to_string(), vec![ch.account.clone()]),
             (
                 "s3:x-amz-acl".to_string(),
                 vec!["bucket-owner-full-control".to_string()],

@@ -115,21 +115,15 @@ async fn put(
         "ServerSideEncryption": "aws:kms",
         "SSEKMSKeyId": due.destination.doc.kms_key_arn,
     });
-    let keys = vec![
-        ("aws:SourceAccount".to_string(), vec![account.to_string()]),
-        (
-            "aws:SourceArn".to_string(),
-            vec![due.detector.entity.arn.clone()],
-        ),
-    ];
     let ctx = service_put::service_context(
         app,
         authorizer.clone(),
         export::SERVICE_PRINCIPAL,
         account,
         &due.destination.doc.region,
-    );
-    service_put::put_object(app, ctx, input, gz, &keys, account, tx).await
+    )
+    .for_source(&due.detector.entity.arn);
+    service_put::put_object(app, ctx, input, gz, &[], account, tx).await
 }
 
 /// Notes a refused export in the destination's state.

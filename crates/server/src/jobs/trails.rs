@@ -147,6 +147,7 @@ impl Run<'_> {
             trail.account(),
             &trail.doc.home_region,
         )
+        .for_source(trail.arn())
     }
 
     /// Writes one log file's worth of records if they are due; true if it wrote (or passed
@@ -218,7 +219,7 @@ impl Run<'_> {
         };
         for p in pending {
             let input = put_input(trail, &p.file.key, None);
-            let keys = destination::write_keys(trail.arn(), trail.account());
+            let keys = destination::write_keys();
             let gz = p.file.gz.clone();
             let w = service_put::put_object(
                 self.app,
@@ -358,7 +359,7 @@ impl Run<'_> {
         };
         let file = digest::build(&chain, &names, now, &signer)?;
         let input = put_input(trail, &file.key, Some(&file.signature));
-        let keys = destination::write_keys(trail.arn(), trail.account());
+        let keys = destination::write_keys();
         let put = service_put::put_object(
             self.app,
             self.context(trail),

@@ -280,6 +280,7 @@ fn principal_of(key: &AccessKey) -> Result<Principal, ()> {
         name,
         access_key_id: key.access_key_id.clone(),
         session,
+        source_arn: None,
     })
 }
 

@@ -159,6 +159,14 @@ impl CallContext {
             one("aws:UserAgent", self.user_agent.clone()),
             one("aws:ViaAWSService", self.via_service.is_some().to_string()),
         ];
+        // AWS's confused-deputy keys: a service principal acts for an account (and maybe
+        // one of its resources), also when its call reaches another service on its behalf.
+        if p.is_service() {
+            keys.push(one("aws:SourceAccount", p.account_id.clone()));
+            if let Some(arn) = &p.source_arn {
+                keys.push(one("aws:SourceArn", arn.clone()));
+            }
+        }
         if let Some(session) = &p.session {
             keys.push(one(
                 "aws:TokenIssueTime",
@@ -183,6 +191,15 @@ impl CallContext {
 }
 
 impl CallContext {
+    /// This context of a service principal's own call, made for the resource `source_arn`
+    /// (see [`Principal::service_for`]).
+    pub fn for_source(mut self, source_arn: &str) -> CallContext {
+        let mut principal = (*self.principal).clone();
+        principal.source_arn = Some(source_arn.to_string());
+        self.principal = Arc::new(principal);
+        self
+    }
+
     /// The context of a call `service` (`secretsmanager`, `s3`) makes to another service on
     /// this caller's behalf: the same caller, with `aws:ViaAWSService` true and the calling
     /// service recorded for service keys such as `kms:ViaService`.
@@ -270,6 +287,19 @@ mod tests {
         assert_eq!(get(&keys, "aws:EpochTime"), Some("1700000000"));
         assert_eq!(get(&keys, "aws:CurrentTime"), Some("2023-11-14T22:13:20Z"));
         assert_eq!(get(&keys, "aws:ViaAWSService"), Some("false"));
+    }
+
+    #[test]
+    fn service_principals_carry_their_source_on_behalf_calls_too() {
+        let trail = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/t";
+        let direct = ctx(Principal::service("cloudtrail.amazonaws.com", "111122223333"));
+        assert_eq!(get(&direct.global_keys(), "aws:SourceAccount"), Some("111122223333"));
+        assert_eq!(get(&direct.global_keys(), "aws:SourceArn"), None);
+        let via = direct.for_source(trail).on_behalf_of("s3");
+        assert_eq!(get(&via.global_keys(), "aws:SourceAccount"), Some("111122223333"));
+        assert_eq!(get(&via.global_keys(), "aws:SourceArn"), Some(trail));
+        let root = ctx(Principal::root("111122223333", "AKIA")).global_keys();
+        assert_eq!(get(&root, "aws:SourceAccount"), None);
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub struct Principal {
     pub access_key_id: String,
     /// The temporary session, for `ASIA` credentials.
     pub session: Option<SessionInfo>,
+    /// For an AWS service principal acting for one of the account's resources (a trail, a
+    /// detector): that resource's ARN, `aws:SourceArn` in its requests.
+    pub source_arn: Option<String>,
 }
 
 impl Principal {
@@ -105,6 +108,7 @@ impl Principal {
             name: String::new(),
             access_key_id: access_key_id.to_string(),
             session: None,
+            source_arn: None,
         }
     }
 
@@ -121,6 +125,7 @@ impl Principal {
             name: String::new(),
             access_key_id: String::new(),
             session: None,
+            source_arn: None,
         }
     }
 
@@ -136,6 +141,18 @@ impl Principal {
             name: String::new(),
             access_key_id: String::new(),
             session: None,
+            source_arn: None,
+        }
+    }
+
+    /// The service principal `service` acting for the resource `source_arn` of `account_id`
+    /// (a trail writing its logs, a detector exporting findings): its requests carry
+    /// `aws:SourceAccount` and `aws:SourceArn`, which AWS's documented bucket and key
+    /// policies test against confused deputies, in its calls on other services too.
+    pub fn service_for(service: &str, account_id: &str, source_arn: &str) -> Principal {
+        Principal {
+            source_arn: Some(source_arn.to_string()),
+            ..Principal::service(service, account_id)
         }
     }
 
@@ -182,6 +199,7 @@ impl Principal {
             name,
             access_key_id: String::new(),
             session: None,
+            source_arn: None,
         }
     }
 }

@@ -21,11 +21,11 @@ use serde_json::json;
 
 use crate::model::SERVICE_PRINCIPAL;
 
-/// The context of a call CloudTrail makes itself for `account` (delivering its files, or
-/// asking whether it may).
-pub fn service_context(ctx: &CallContext, account: &str) -> CallContext {
+/// The context of a call CloudTrail makes itself for the trail `trail_arn` of `account`
+/// (delivering its files, or asking whether it may).
+pub fn service_context(ctx: &CallContext, account: &str, trail_arn: &str) -> CallContext {
     CallContext {
-        principal: Arc::new(Principal::service(SERVICE_PRINCIPAL, account)),
+        principal: Arc::new(Principal::service_for(SERVICE_PRINCIPAL, account, trail_arn)),
         source_ip: std::net::IpAddr::from([0, 0, 0, 0]),
         user_agent: SERVICE_PRINCIPAL.to_string(),
         prepared: None,
@@ -36,12 +36,10 @@ pub fn service_context(ctx: &CallContext, account: &str) -> CallContext {
     }
 }
 
-/// The condition keys CloudTrail's writes carry: `aws:SourceArn`, `aws:SourceAccount` and
-/// the canned ACL it asks for (`s3:x-amz-acl`).
-pub fn write_keys(trail_arn: &str, account: &str) -> Vec<(String, Vec<String>)> {
+/// The condition keys CloudTrail's writes carry beyond its principal's (`aws:SourceArn`,
+/// `aws:SourceAccount`): the canned ACL it asks for (`s3:x-amz-acl`).
+pub fn write_keys() -> Vec<(String, Vec<String>)> {
     vec![
-        ("aws:SourceArn".into(), vec![trail_arn.to_string()]),
-        ("aws:SourceAccount".into(), vec![account.to_string()]),
         (
             "s3:x-amz-acl".into(),
             vec!["bucket-owner-full-control".to_string()],
@@ -85,8 +83,8 @@ pub async fn check_bucket(
         .into());
     };
     let account = &ctx.principal.account_id;
-    let keys = write_keys(trail_arn, account);
-    let svc = service_context(ctx, account);
+    let keys = write_keys();
+    let svc = service_context(ctx, account, trail_arn);
     let caller = svc.principal.account_id.as_str();
     let prefix = format!("{root}CloudTrail/");
     let question = AuthzQuestion {
@@ -128,7 +126,7 @@ pub async fn check_kms_key(
         ))
         .into());
     }
-    let svc = service_context(ctx, &ctx.principal.account_id).on_behalf_of("s3");
+    let svc = service_context(ctx, &ctx.principal.account_id, trail_arn).on_behalf_of("s3");
     let input = json!({
         "KeyId": key.arn(),
         "KeySpec": "AES_256",

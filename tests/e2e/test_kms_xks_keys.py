@@ -282,3 +282,17 @@ def test_a_disconnected_store_refuses_and_keeps_its_keys(xks):
     finally:
         kms.connect_custom_key_store(CustomKeyStoreId=store)
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"data"
+
+
+def test_a_service_calling_for_the_caller_is_named_to_the_proxy(xks):
+    server, kms, store = xks
+    _external_key("for-secrets")
+    key = _create(kms, store, "for-secrets")["KeyMetadata"]["Arn"]
+    sm = server.client("secretsmanager")
+    _Xks.seen.clear()
+    sm.create_secret(Name="xks-sealed", SecretString="s3cr3t", KmsKeyId=key)
+    assert sm.get_secret_value(SecretId="xks-sealed")["SecretString"] == "s3cr3t"
+    ops = [(p.rsplit("/", 1)[1], b["requestMetadata"]) for p, b in _Xks.seen]
+    assert [op for op, _ in ops] == ["encrypt", "decrypt"], ops
+    for _, meta in ops:
+        assert meta["kmsViaService"] == "secretsmanager" and meta["kmsKeyArn"] == key

@@ -361,3 +361,48 @@ pub async fn unwrap(
     }
     Ok(inner.to_vec())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(name: &str) -> Failure {
+        Failure::Refused(400, Some(name.into()))
+    }
+
+    #[test]
+    fn create_key_reports_proxy_refusals_as_aws_does() {
+        assert!(matches!(
+            create_error(&refused("KeyNotFoundException")),
+            KmsError::XksKeyNotFoundException(m) if m.contains("was not found")
+        ));
+        for name in ["InvalidStateException", "InvalidKeyUsageException"] {
+            assert!(matches!(
+                create_error(&refused(name)),
+                KmsError::XksKeyInvalidConfigurationException(_)
+            ));
+        }
+        assert!(matches!(
+            create_error(&refused("AccessDeniedException")),
+            KmsError::KMSInvalidStateException(_)
+        ));
+        for f in [
+            refused("AuthenticationFailedException"),
+            Failure::Malformed,
+            Failure::Connection("XKS_PROXY_NOT_REACHABLE"),
+        ] {
+            assert!(matches!(
+                create_error(&f),
+                KmsError::CustomKeyStoreInvalidStateException(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn external_key_ids_follow_aws_pattern() {
+        assert!(valid_key_id("key-1_v2.0"));
+        assert!(!valid_key_id(""));
+        assert!(!valid_key_id("a/b"));
+        assert!(!valid_key_id(&"k".repeat(129)));
+    }
+}

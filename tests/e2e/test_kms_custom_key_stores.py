@@ -338,13 +338,20 @@ def test_connects_through_a_real_proxy_with_sigv4(proxy_server):
     assert body["requestMetadata"]["kmsOperation"] == "ConnectCustomKeyStore"
     # Connecting a connected store is accepted and changes nothing.
     kms.connect_custom_key_store(CustomKeyStoreId=good)
-    # Connected: the endpoint cannot change, the name can; no key is created in it.
+    # Connected: the endpoint cannot change, the name can.
     with pytest.raises(ClientError) as err:
         kms.update_custom_key_store(CustomKeyStoreId=good, XksProxyUriEndpoint="https://xks.example.com")
     assert _code(err) == "CustomKeyStoreInvalidStateException"
     kms.update_custom_key_store(CustomKeyStoreId=good, NewCustomKeyStoreName="good2")
+    # This proxy answers only health checks (401 to the rest): CreateKey's GetKeyMetadata
+    # fails as AWS reports a proxy's AuthenticationFailedException.
     with pytest.raises(ClientError) as err:
         kms.create_key(CustomKeyStoreId=good, Origin="EXTERNAL_KEY_STORE", XksKeyId="key-1")
+    assert _code(err) == "CustomKeyStoreInvalidStateException"
+    assert _Proxy.seen[-1][0] == "/kms/xks/v1/keys/key-1/metadata"
+    # Keys in a connected store need the EXTERNAL_KEY_STORE origin (Rampart has no CloudHSM).
+    with pytest.raises(ClientError) as err:
+        kms.create_key(CustomKeyStoreId=good)
     assert _code(err) == "UnsupportedOperationException"
 
     # The proxy refuses a wrong secret with 401: AWS's INVALID_CREDENTIALS.

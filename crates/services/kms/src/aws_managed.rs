@@ -91,6 +91,7 @@ pub async fn get_or_create(db: &mut Db<'_>, ctx: &CallContext, service: &str) ->
         import: None,
         expiration_model: None,
         multi_region: None,
+        external_key: None,
     };
     let arn = key_arn(&ctx.region, &account, &id);
     let mut key = Key {

@@ -153,6 +153,10 @@ pub fn metadata(key: &Key) -> Value {
             m.set_field("ValidTo", epoch(t));
         }
     }
+    if let Some(r) = &d.external_key {
+        m.set_field("CustomKeyStoreId", json!(r.store_id));
+        m.set_field("XksKeyConfiguration", json!({ "Id": r.key_id }));
+    }
     if let Some(c) = d.current() {
         if d.key_spec == "SYMMETRIC_DEFAULT" {
             m.set_field("CurrentKeyMaterialId", json!(c.id));

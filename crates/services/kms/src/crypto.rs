@@ -44,7 +44,10 @@ pub const FORMAT_V1: u8 = 1;
 /// Version byte of the same format under a multi-Region key (the key id that follows is the
 /// 16 bytes whose hex follows `mrk-`).
 pub const FORMAT_V1_MULTI_REGION: u8 = 2;
-/// Prefix of multi-Region key ids.
+/// The format byte of a ciphertext made with a key in an external key store (the outer
+/// layer of its double encryption, see `kms/src/xks_api.rs`).
+pub const FORMAT_XKS: u8 = 3;
+/// The prefix of multi-Region key ids.
 pub const MULTI_REGION_PREFIX: &str = "mrk-";
 /// Length of the raw key id in a ciphertext header.
 pub const KEY_ID_LEN: usize = 16;
@@ -370,7 +373,7 @@ pub fn key_id_bytes(id: &str) -> Option<(u8, [u8; KEY_ID_LEN])> {
 /// The key id a format byte and raw key id stand for.
 pub fn key_id_text(format: u8, raw: &[u8; KEY_ID_LEN]) -> Option<String> {
     match format {
-        FORMAT_V1 => Some(uuid::Uuid::from_bytes(*raw).to_string()),
+        FORMAT_V1 | FORMAT_XKS => Some(uuid::Uuid::from_bytes(*raw).to_string()),
         FORMAT_V1_MULTI_REGION => Some(format!("{MULTI_REGION_PREFIX}{}", hex(raw))),
         _ => None,
     }

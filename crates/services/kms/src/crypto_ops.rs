@@ -1,6 +1,8 @@
 //! Cryptographic operations: `Encrypt`, `Decrypt`, `ReEncrypt`, `GenerateDataKey*`,
 //! `GenerateDataKeyPair*`, `GenerateRandom`, `Sign`, `Verify`, `GenerateMac`, `VerifyMac`,
-//! `GetPublicKey`. Key material is opened only for the call and zeroized when dropped.
+//! `GetPublicKey`. Key material is opened only for the call and zeroized when dropped. A key
+//! in an external key store adds (and removes) the outer layer of its double encryption
+//! through its proxy ([`xks_keys`]).
 
 use std::collections::BTreeMap;
 
@@ -12,6 +14,7 @@ use super::{
     crypto::{self, KeySpec},
     error::{KmsError, KmsResult},
     repo::{self, Key},
+    xks_keys,
 };
 use rampart_kit::json_field::SetField;
 use rampart_kit::{context::CallContext, db::Db};
@@ -175,6 +178,7 @@ pub async fn encrypt(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsRes
     let algorithm = opt_str(input, "EncryptionAlgorithm").unwrap_or("SYMMETRIC_DEFAULT");
     let context = encryption_context(input, "EncryptionContext")?;
     let blob = encrypt_any(&db, &key, algorithm, &context, &plaintext)?;
+    let blob = xks_keys::wrap(&mut db, ctx, &key, blob, &context, "Encrypt").await?;
     Ok(json!({
         "CiphertextBlob": b64(&blob),
         "KeyId": key.arn(),
@@ -188,6 +192,7 @@ pub async fn decrypt(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsRes
     let key = source_key(&mut db, ctx, input, "KeyId", &data).await?;
     let algorithm = opt_str(input, "EncryptionAlgorithm").unwrap_or("SYMMETRIC_DEFAULT");
     let context = encryption_context(input, "EncryptionContext")?;
+    let data = xks_keys::unwrap(&mut db, ctx, &key, &data, &context, "Decrypt").await?;
     let (plain, material) = decrypt_any(&db, &key, algorithm, &context, &data)?;
     let mut out = json!({
         "KeyId": key.arn(),
@@ -209,8 +214,10 @@ pub async fn re_encrypt(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
     let dst_alg = opt_str(input, "DestinationEncryptionAlgorithm").unwrap_or("SYMMETRIC_DEFAULT");
     let src_ctx = encryption_context(input, "SourceEncryptionContext")?;
     let dst_ctx = encryption_context(input, "DestinationEncryptionContext")?;
+    let data = xks_keys::unwrap(&mut db, ctx, &source, &data, &src_ctx, "ReEncrypt").await?;
     let (plain, src_mid) = decrypt_any(&db, &source, src_alg, &src_ctx, &data)?;
     let blob = encrypt_any(&db, &dest, dst_alg, &dst_ctx, &plain)?;
+    let blob = xks_keys::wrap(&mut db, ctx, &dest, blob, &dst_ctx, "ReEncrypt").await?;
     let mut out = json!({
         "CiphertextBlob": b64(&blob),
         "SourceKeyId": source.arn(),
@@ -287,6 +294,7 @@ pub async fn generate_data_key(
     let context = encryption_context(input, "EncryptionContext")?;
     let plain = crypto::random(len)?;
     let (blob, mid) = encrypt_symmetric(&db, &key, &context, &plain)?;
+    let blob = xks_keys::wrap(&mut db, ctx, &key, blob, &context, operation).await?;
     let mut out = json!({
         "CiphertextBlob": b64(&blob),
         "KeyId": key.arn(),
@@ -318,6 +326,12 @@ pub async fn generate_data_key_pair(
             KmsError::ValidationException(format!("KeyPairSpec {pair_spec_name} is not supported."))
         })?;
     data_key_parent(&key, operation)?;
+    if key.doc.external_key.is_some() {
+        return Err(KmsError::UnsupportedOperationException(format!(
+            "{operation} is not supported with a KMS key in a custom key store ({}).",
+            key.arn()
+        )));
+    }
     let context = encryption_context(input, "EncryptionContext")?;
     let private = crypto::generate(pair_spec)?;
     let public = crypto::public_key_der(pair_spec, &private)?;

@@ -135,7 +135,13 @@ fn seal(db: &Db<'_>, id: &str, column: &str, secret: &str) -> KmsResult<String> 
     Ok(base64::engine::general_purpose::STANDARD.encode(sealed))
 }
 
-fn unseal(db: &Db<'_>, id: &str, column: &str, sealed: &str) -> KmsResult<Zeroizing<Vec<u8>>> {
+/// Opens a store's sealed secret.
+pub(crate) fn unseal(
+    db: &Db<'_>,
+    id: &str,
+    column: &str,
+    sealed: &str,
+) -> KmsResult<Zeroizing<Vec<u8>>> {
     let raw = base64::engine::general_purpose::STANDARD
         .decode(sealed)
         .map_err(|_| KmsError::KMSInternalException("An internal error occurred.".into()))?;
@@ -463,8 +469,8 @@ pub async fn update(
     Ok(json!({}))
 }
 
-/// `DeleteCustomKeyStore`: only a disconnected store. Rampart creates no keys in custom key
-/// stores (`CreateKey` refuses), so no store holds keys (`CustomKeyStoreHasCMKsException`).
+/// `DeleteCustomKeyStore`: only a disconnected store that holds no keys
+/// (`CustomKeyStoreHasCMKsException`).
 pub async fn delete(
     input: &Value,
     ctx: &CallContext,
@@ -474,6 +480,16 @@ pub async fn delete(
     let s = load(&mut db, ctx, id).await?;
     if s.doc.state != "DISCONNECTED" {
         return Err(invalid_state(&s.doc, "DeleteCustomKeyStore").into());
+    }
+    let account = ctx.principal.account_id.clone();
+    if !super::xks_keys::keys_in_store(&mut db, &account, &ctx.region, id)
+        .await?
+        .is_empty()
+    {
+        return Err(KmsError::CustomKeyStoreHasCMKsException(format!(
+            "The custom key store {id} holds KMS keys: delete them first (a key pending deletion counts until it is deleted)."
+        ))
+        .into());
     }
     db.entities()
         .delete(&ctx.principal.account_id, STORE_KIND, id)
@@ -579,8 +595,9 @@ pub async fn disconnect(
     Ok(json!({}))
 }
 
-/// `CreateKey` with `CustomKeyStoreId`: AWS's errors for a missing or unconnected store; a
-/// connected one is refused because Rampart does not yet create keys through a proxy.
+/// `CreateKey` with `CustomKeyStoreId` and another origin than `EXTERNAL_KEY_STORE`: AWS's
+/// errors for a missing or unconnected store; a connected one is refused, as Rampart has no
+/// CloudHSM to create keys in (and keys in an external key store need that origin).
 pub async fn refuse_key(db: &mut Db<'_>, ctx: &CallContext, id: &str) -> KmsResult<()> {
     let found = db
         .entities()
@@ -599,6 +616,6 @@ pub async fn refuse_key(db: &mut Db<'_>, ctx: &CallContext, id: &str) -> KmsResu
         )));
     }
     Err(KmsError::UnsupportedOperationException(
-        "Rampart does not create or use keys in custom key stores.".into(),
+        "Rampart creates keys in external key stores only (Origin EXTERNAL_KEY_STORE).".into(),
     ))
 }

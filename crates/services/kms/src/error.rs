@@ -75,6 +75,12 @@ service_errors! {
         XksProxyVpcEndpointServiceInUseException,
         /// The proxy configuration is not valid.
         XksProxyInvalidConfigurationException,
+        /// The external key store proxy does not know the external key.
+        XksKeyNotFoundException,
+        /// The external key is not an enabled AES-256 key that encrypts and decrypts.
+        XksKeyInvalidConfigurationException,
+        /// The external key backs another KMS key in the external key store.
+        XksKeyAlreadyInUseException,
     }
 }
 

@@ -117,13 +117,18 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
             "KeyUsage {usage} is not compatible with KeySpec {spec_name}"
         )));
     }
-    let usage = usage.to_string();
-    if let Some(store) = opt_str(input, "CustomKeyStoreId") {
-        super::custom_key_stores::refuse_key(&mut db, ctx, store).await?;
-    }
     let origin = opt_str(input, "Origin").unwrap_or("AWS_KMS");
+    let external_key = if origin == "EXTERNAL_KEY_STORE" {
+        Some(super::xks_keys::check_create(&mut db, ctx, input, spec.as_str(), usage).await?)
+    } else {
+        if let Some(store) = opt_str(input, "CustomKeyStoreId") {
+            super::custom_key_stores::refuse_key(&mut db, ctx, store).await?;
+        }
+        None
+    };
+    let usage = usage.to_string();
     match origin {
-        "AWS_KMS" => {}
+        "AWS_KMS" | "EXTERNAL_KEY_STORE" => {}
         "EXTERNAL" if spec == KeySpec::SymmetricDefault => {}
         "EXTERNAL" => {
             return Err(KmsError::UnsupportedOperationException(
@@ -132,7 +137,7 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
         }
         _ => {
             return Err(KmsError::UnsupportedOperationException(format!(
-                "Origin {origin} needs a custom key store, which Rampart does not provide."
+                "Origin {origin} needs a CloudHSM key store, which Rampart does not provide."
             )))
         }
     }
@@ -185,6 +190,7 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
             primary_region: ctx.region.clone(),
             replica_regions: Vec::new(),
         }),
+        external_key,
     };
     let mut key = Key {
         entity: Entity {

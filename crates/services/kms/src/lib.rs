@@ -7,7 +7,8 @@
 //! - [`multi_region`]: multi-Region keys (replicas, the primary Region, shared properties).
 //! - [`rotation`]: automatic and on-demand rotation; [`deletion`]: scheduled deletion and the
 //!   scheduler; [`import`]: imported key material.
-//! - [`custom_key_stores`]: CloudHSM and external key stores; [`xks_proxy`]: the XKS proxy API.
+//! - [`custom_key_stores`]: CloudHSM and external key stores; [`xks_keys`]: keys in external
+//!   key stores; [`xks_api`], [`xks_proxy`]: the XKS proxy API and its transport.
 //! - [`crypto`]: the primitives and the ciphertext format; [`repo`], [`model`]: storage.
 
 use rampart_kit::routes;
@@ -29,6 +30,8 @@ pub mod multi_region;
 pub mod policies;
 pub mod repo;
 pub mod rotation;
+pub mod xks_api;
+pub mod xks_keys;
 pub mod xks_proxy;
 
 use rampart_store::Store;
@@ -42,7 +45,8 @@ pub use rampart_model::kms::Op;
 routes! {
     authz: authorize;
     built {
-        CreateKey => Write, |i, c, d| keys::create_key(i, c, d);
+        CreateKey => Write, |i, c, d| keys::create_key(i, c, d),
+            prepare: xks_keys::prepare_create;
         DescribeKey => Read, |i, c, d| keys::describe_key(i, c, d);
         ListKeys => Read, |i, c, d| keys::list_keys(i, c, d);
         UpdateKeyDescription => Write, |i, c, d| keys::update_description(i, c, d);

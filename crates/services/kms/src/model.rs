@@ -176,6 +176,19 @@ pub struct KeyDoc {
     /// For a multi-Region key: the primary's and replicas' regions.
     #[serde(default)]
     pub multi_region: Option<MultiRegion>,
+    /// For a key in an external key store (`EXTERNAL_KEY_STORE` origin): the store and the
+    /// external key.
+    #[serde(default)]
+    pub external_key: Option<ExternalKeyRef>,
+}
+
+/// The custom key store and external key backing a key with `EXTERNAL_KEY_STORE` origin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalKeyRef {
+    /// The external key store's id (`cks-...`).
+    pub store_id: String,
+    /// The external key's id in its key manager (`XksKeyId`).
+    pub key_id: String,
 }
 
 impl KeyDoc {

@@ -1,8 +1,9 @@
-//! The client side of AWS's external key store proxy API: a SigV4-signed HTTPS `POST` to
-//! `<uriEndpoint><uriPath>/health` (service `kms-xks-proxy`, the key store's Region, signed
-//! with the proxy authentication credential), as KMS sends to connect an external key store.
-//! The probe is blocking I/O with short timeouts; it runs on a blocking thread before the
-//! call's write transaction (the route's preparation), never inside it.
+//! The transport of AWS's external key store proxy API: a SigV4-signed HTTPS `POST` of JSON
+//! to `<uriEndpoint><uriPath><suffix>` (service `kms-xks-proxy`, the key store's Region,
+//! signed with the proxy authentication credential), and the health check KMS sends to
+//! connect an external key store ([`super::xks_api`] has the key operations). Calls are
+//! blocking I/O with short timeouts; they run on a blocking thread, never inside a write
+//! transaction.
 //!
 //! The outcome is AWS's `ConnectionErrorCode`: `XKS_PROXY_NOT_REACHABLE` (no address or the
 //! connection is refused), `XKS_PROXY_TIMED_OUT`, `XKS_PROXY_INVALID_TLS_CONFIGURATION` (the
@@ -48,19 +49,45 @@ pub struct Probe {
     pub time: DateTime<Utc>,
 }
 
+/// How a proxy call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// No answer: AWS's connection error code (`XKS_PROXY_NOT_REACHABLE`, ...).
+    Connection(&'static str),
+    /// The proxy refused with an HTTP error and, when its body has one, its `errorName`.
+    Refused(u16, Option<String>),
+    /// The answer is not HTTP, or a 200 without a JSON object.
+    Malformed,
+}
+
 /// Asks the proxy for its health; `Err` is AWS's connection error code.
 pub fn health(probe: &Probe) -> Result<(), &'static str> {
+    let body = serde_json::json!({"requestMetadata": {
+        "kmsOperation": probe.operation,
+        "kmsRequestId": uuid::Uuid::new_v4().to_string(),
+    }});
+    match post(probe, "/health", &body) {
+        Ok(_) => Ok(()),
+        Err(Failure::Connection(code)) => Err(code),
+        Err(Failure::Refused(401, _)) => Err("INVALID_CREDENTIALS"),
+        Err(Failure::Refused(403, _)) => Err("XKS_PROXY_ACCESS_DENIED"),
+        Err(_) => Err("XKS_PROXY_INVALID_RESPONSE"),
+    }
+}
+
+/// Sends `body` signed to `<uriPath><suffix>` and returns the JSON object of a 200 answer.
+pub fn post(
+    probe: &Probe,
+    suffix: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
     let host = probe
         .uri_endpoint
         .strip_prefix("https://")
         .filter(|h| !h.is_empty())
-        .ok_or("XKS_PROXY_INVALID_CONFIGURATION")?;
-    let path = format!("{}/health", probe.uri_path);
-    let body = serde_json::json!({"requestMetadata": {
-        "kmsOperation": probe.operation,
-        "kmsRequestId": uuid::Uuid::new_v4().to_string(),
-    }})
-    .to_string();
+        .ok_or(Failure::Connection("XKS_PROXY_INVALID_CONFIGURATION"))?;
+    let path = format!("{}{suffix}", probe.uri_path);
+    let body = body.to_string();
     let headers: [(&str, &[u8]); 2] = [
         ("host", host.as_bytes()),
         ("content-type", b"application/json"),
@@ -83,7 +110,7 @@ pub fn health(probe: &Probe) -> Result<(), &'static str> {
             security_token: None,
         },
     )
-    .map_err(|_| "XKS_PROXY_INVALID_CONFIGURATION")?;
+    .map_err(|_| Failure::Connection("XKS_PROXY_INVALID_CONFIGURATION"))?;
     let mut request = format!(
         "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n",
@@ -94,7 +121,7 @@ pub fn health(probe: &Probe) -> Result<(), &'static str> {
     }
     request.push_str("\r\n");
     request.push_str(&body);
-    let answer = exchange(host, request.as_bytes())?;
+    let answer = exchange(host, request.as_bytes()).map_err(Failure::Connection)?;
     judge(&answer)
 }
 
@@ -163,25 +190,26 @@ fn tls_config() -> Result<Arc<ClientConfig>, &'static str> {
     Ok(Arc::new(config))
 }
 
-/// AWS's reading of a health answer: 200 with a JSON object is healthy.
-fn judge(answer: &[u8]) -> Result<(), &'static str> {
+/// The JSON object of a 200 answer; else the status and the proxy's `errorName`.
+fn judge(answer: &[u8]) -> Result<serde_json::Map<String, serde_json::Value>, Failure> {
     let text = String::from_utf8_lossy(answer);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or("XKS_PROXY_INVALID_RESPONSE")?;
-    let status = head
+    let (head, body) = text.split_once("\r\n\r\n").ok_or(Failure::Malformed)?;
+    let status: u16 = head
         .lines()
         .next()
         .and_then(|line| line.split_whitespace().nth(1))
-        .ok_or("XKS_PROXY_INVALID_RESPONSE")?;
-    match status {
-        "200" => match serde_json::from_str::<serde_json::Value>(body) {
-            Ok(v) if v.is_object() => Ok(()),
-            _ => Err("XKS_PROXY_INVALID_RESPONSE"),
-        },
-        "401" => Err("INVALID_CREDENTIALS"),
-        "403" => Err("XKS_PROXY_ACCESS_DENIED"),
-        _ => Err("XKS_PROXY_INVALID_RESPONSE"),
+        .and_then(|s| s.parse().ok())
+        .ok_or(Failure::Malformed)?;
+    let json = serde_json::from_str::<serde_json::Value>(body).ok();
+    match (status, json) {
+        (200, Some(serde_json::Value::Object(map))) => Ok(map),
+        (200, _) => Err(Failure::Malformed),
+        (_, json) => Err(Failure::Refused(
+            status,
+            json.as_ref()
+                .and_then(|j| j["errorName"].as_str())
+                .map(str::to_string),
+        )),
     }
 }
 
@@ -191,23 +219,21 @@ mod tests {
 
     #[test]
     fn answers_are_judged_as_aws_does() {
-        assert_eq!(
-            judge(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{\"xksProxyFleetSize\":1}"),
-            Ok(())
-        );
+        let ok = judge(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{\"xksProxyFleetSize\":1}");
+        assert_eq!(ok.map(|m| m.len()), Ok(1));
         assert_eq!(
             judge(b"HTTP/1.1 200 OK\r\n\r\nnot json"),
-            Err("XKS_PROXY_INVALID_RESPONSE")
+            Err(Failure::Malformed)
         );
         assert_eq!(
-            judge(b"HTTP/1.1 401 Unauthorized\r\n\r\n{}"),
-            Err("INVALID_CREDENTIALS")
+            judge(b"HTTP/1.1 404 Not Found\r\n\r\n{\"errorName\":\"KeyNotFoundException\"}"),
+            Err(Failure::Refused(404, Some("KeyNotFoundException".into())))
         );
         assert_eq!(
-            judge(b"HTTP/1.1 403 Forbidden\r\n\r\n{}"),
-            Err("XKS_PROXY_ACCESS_DENIED")
+            judge(b"HTTP/1.1 403 Forbidden\r\n\r\n<html>"),
+            Err(Failure::Refused(403, None))
         );
-        assert_eq!(judge(b"garbage"), Err("XKS_PROXY_INVALID_RESPONSE"));
+        assert_eq!(judge(b"garbage"), Err(Failure::Malformed));
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //! `configuration.internalAccess`). Organization analyzers are created from the
 //! organization's management account or a delegated administrator. An account has at most one
 //! account analyzer of each type per region (`ServiceQuotaExceededException`, AWS's quota of
-//! 1) and at most 5 organization ones. Creating an analyzer analyses its zone at once, in the
-//! same transaction; so does `UpdateAnalyzer` (unused and internal access analyzers).
+//! one) and at most 5 organization ones. Creating an analyzer analyses its zone at once, in
+//! the same transaction; so does `UpdateAnalyzer` (unused and internal access analyzers).
 
 use std::collections::BTreeMap;
 

@@ -75,7 +75,7 @@ def test_analyzer_lifecycle_and_errors(fresh_server):
         aa.create_analyzer(analyzerName="a2", type="ACCOUNT")
     assert code(e) == "ServiceQuotaExceededException"
     with pytest.raises(ClientError) as e:
-        aa.create_analyzer(analyzerName="a3", type="ACCOUNT_INTERNAL_ACCESS")
+        aa.create_analyzer(analyzerName="a3", type="ACCOUNT_EVERYTHING")
     assert code(e) == "ValidationException"
     with pytest.raises(ClientError) as e:
         aa.create_analyzer(analyzerName="a4", type="ORGANIZATION")

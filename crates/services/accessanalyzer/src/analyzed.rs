@@ -43,9 +43,9 @@ pub async fn start_scan(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaR
         opt_str(input, "analyzerArn").unwrap_or_default(),
     )
     .await?;
-    if a.is_unused() {
+    if !a.is_external() {
         return Err(invalid(
-            "StartResourceScan is not supported for unused access analyzers.",
+            "StartResourceScan is supported only for external access analyzers.",
         ));
     }
     let arn = opt_str(input, "resourceArn").unwrap_or_default();

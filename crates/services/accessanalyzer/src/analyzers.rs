@@ -2,13 +2,14 @@
 //! analyzer tags (`TagResource`, `UntagResource`, `ListTagsForResource`).
 //!
 //! External access analyzers (`ACCOUNT`: the zone of trust is the account; `ORGANIZATION`:
-//! the organization's accounts) and unused access analyzers (`ACCOUNT_UNUSED_ACCESS`,
-//! `ORGANIZATION_UNUSED_ACCESS`, with `configuration.unusedAccess`). Organization analyzers
-//! are created from the organization's management account or a delegated administrator. The
-//! internal access types answer a `ValidationException`. An account has at most one account
-//! analyzer of each type per region (`ServiceQuotaExceededException`, AWS's quota of 1) and at
-//! most 5 organization ones. Creating an analyzer analyses its zone at once, in the same
-//! transaction; so does `UpdateAnalyzer` (unused access analyzers only).
+//! the organization's accounts), unused access analyzers (`ACCOUNT_UNUSED_ACCESS`,
+//! `ORGANIZATION_UNUSED_ACCESS`, with `configuration.unusedAccess`) and internal access
+//! analyzers (`ACCOUNT_INTERNAL_ACCESS`, `ORGANIZATION_INTERNAL_ACCESS`, with
+//! `configuration.internalAccess`). Organization analyzers are created from the
+//! organization's management account or a delegated administrator. An account has at most one
+//! account analyzer of each type per region (`ServiceQuotaExceededException`, AWS's quota of
+//! one) and at most 5 organization ones. Creating an analyzer analyses its zone at once, in
+//! the same transaction; so does `UpdateAnalyzer` (unused and internal access analyzers).
 
 use std::collections::BTreeMap;
 
@@ -25,7 +26,7 @@ use serde_json::{json, Value};
 use crate::{
     engine,
     error::{invalid, not_found, AaResult, AnalyzerError},
-    filter,
+    filter, internal, internal_scan,
     model::{self, Analyzer, AnalyzerDoc, Rule, UnusedConfig},
     unused_scan,
 };
@@ -163,16 +164,19 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
     let analyzer_type = opt_str(input, "type").unwrap_or_default();
     let account = ctx.principal.account_id.clone();
     let org_id = match analyzer_type {
-        "ACCOUNT" | "ACCOUNT_UNUSED_ACCESS" => None,
-        "ORGANIZATION" | "ORGANIZATION_UNUSED_ACCESS" => Some(caller_org(&mut db, ctx).await?),
-        other => {
-            return Err(invalid(format!(
-                "Analyzer type {other} is not supported: Rampart builds external and unused access analyzers only."
-            )))
+        "ACCOUNT" | "ACCOUNT_UNUSED_ACCESS" | "ACCOUNT_INTERNAL_ACCESS" => None,
+        "ORGANIZATION" | "ORGANIZATION_UNUSED_ACCESS" | "ORGANIZATION_INTERNAL_ACCESS" => {
+            Some(caller_org(&mut db, ctx).await?)
         }
+        other => return Err(invalid(format!("Invalid analyzer type: {other}"))),
     };
     let unused_access = if analyzer_type.ends_with("_UNUSED_ACCESS") {
         Some(unused_config(input, org_id.is_some())?)
+    } else {
+        None
+    };
+    let internal_access = if analyzer_type.ends_with("_INTERNAL_ACCESS") {
+        Some(internal::config(input, org_id.is_some())?)
     } else {
         None
     };
@@ -233,10 +237,13 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
         rules,
         last_resource: None,
         unused_access,
+        internal_access,
     };
     let mut analyzer = model::insert(&mut db, &account, &doc, ctx.now).await?;
     if analyzer.is_unused() {
         unused_scan::analyze(&mut db, &mut analyzer, ctx.now).await?;
+    } else if analyzer.is_internal() {
+        internal_scan::analyze(&mut db, &mut analyzer, ctx.now).await?;
     } else {
         engine::scan(&mut db, &mut analyzer, ctx.now).await?;
     }
@@ -244,8 +251,9 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
 }
 
 /// `UpdateAnalyzer`: an unused access analyzer's configuration (`unusedAccessAge` and
-/// `analysisRule` each kept when left out), analysed again at once. External access analyzers
-/// have no configuration (`ValidationException`, as AWS documents).
+/// `analysisRule` each kept when left out), or an internal access analyzer's (its analysis
+/// rule replaced), analysed again at once. External access analyzers have no configuration
+/// (`ValidationException`, as AWS documents).
 pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
     let mut a = named(
         &mut db,
@@ -253,6 +261,14 @@ pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResul
         opt_str(input, "analyzerName").unwrap_or_default(),
     )
     .await?;
+    if a.is_internal() {
+        let next = internal::config(input, a.doc.org_id.is_some())?;
+        let shown = internal::configuration(&next);
+        a.doc.internal_access = Some(next);
+        // The analysis saves the analyzer with its new configuration.
+        internal_scan::analyze(&mut db, &mut a, ctx.now).await?;
+        return Ok(json!({ "configuration": shown }));
+    }
     let Some(old) = a.doc.unused_access.clone() else {
         return Err(invalid(
             "UpdateAnalyzer is not supported for external access analyzers.",
@@ -287,6 +303,9 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<V
     let mut out = summary(&a);
     if let (Some(c), Some(o)) = (&a.doc.unused_access, out.as_object_mut()) {
         o.insert("configuration".into(), configuration(c));
+    }
+    if let (Some(c), Some(o)) = (&a.doc.internal_access, out.as_object_mut()) {
+        o.insert("configuration".into(), internal::configuration(c));
     }
     Ok(json!({ "analyzer": out }))
 }

@@ -1,7 +1,7 @@
 //! Findings: `ListFindings`, `ListFindingsV2`, `GetFinding`, `GetFindingV2`,
 //! `UpdateFindings` and `GetFindingsStatistics`. `ListFindings` and `GetFinding` serve
 //! external access analyzers only (AWS: "You must use ListFindingsV2 for internal and unused
-//! access analyzers"); the V2 operations serve both kinds.
+//! access analyzers"); the V2 operations serve every kind.
 
 use std::collections::BTreeMap;
 
@@ -65,9 +65,9 @@ fn to_output_v2(f: &FindingDoc) -> Value {
 
 /// The `ValidationException` of a V1 finding operation on an unused access analyzer.
 fn v1_refused(a: &Analyzer, v1: bool) -> AaResult<()> {
-    if v1 && a.is_unused() {
+    if v1 && !a.is_external() {
         return Err(invalid(
-            "This operation is supported only for external access analyzers; use the V2 operation for unused access analyzers.",
+            "This operation is supported only for external access analyzers; use the V2 operation for internal and unused access analyzers.",
         ));
     }
     Ok(())
@@ -181,8 +181,8 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<V
     Ok(json!({ "finding": to_output(&f) }))
 }
 
-/// `GetFindingV2`: the summary and its details (`externalAccessDetails`, or the unused
-/// access member stored with the finding).
+/// `GetFindingV2`: the summary and its details (`externalAccessDetails`, or the internal or
+/// unused access member stored with the finding).
 pub async fn get_v2(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<Value> {
     let f = one(input, ctx, &mut db, false).await?;
     let mut out = to_output_v2(&f);
@@ -274,6 +274,14 @@ pub async fn statistics(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaR
             .collect();
         return Ok(unused_statistics(&found));
     }
+    if a.is_internal() {
+        let found: Vec<FindingDoc> = all(&mut db, &a)
+            .await?
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect();
+        return Ok(internal_statistics(&found));
+    }
     let mut by_status: BTreeMap<String, i64> = BTreeMap::new();
     let mut by_type: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
     let mut last = None;
@@ -318,6 +326,48 @@ pub async fn statistics(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaR
         o.insert("lastUpdatedAt".into(), json!(ts(t)));
     }
     Ok(out)
+}
+
+/// `GetFindingsStatistics` of an internal access analyzer: counts by status, overall and by
+/// resource type.
+fn internal_statistics(found: &[FindingDoc]) -> Value {
+    let count = |s: &str| found.iter().filter(|f| f.status == s).count();
+    let mut by_type: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+    for f in found {
+        let t = by_type.entry(f.resource_type.as_str()).or_default();
+        match f.status.as_str() {
+            ACTIVE => t[0] += 1,
+            ARCHIVED => t[1] += 1,
+            _ => t[2] += 1,
+        }
+    }
+    let types: serde_json::Map<String, Value> = by_type
+        .into_iter()
+        .map(|(t, [active, archived, resolved])| {
+            (
+                t.to_string(),
+                json!({
+                    "totalActiveFindings": active,
+                    "totalArchivedFindings": archived,
+                    "totalResolvedFindings": resolved,
+                }),
+            )
+        })
+        .collect();
+    let mut out = json!({
+        "findingsStatistics": [{
+            "internalAccessFindingsStatistics": {
+                "resourceTypeStatistics": types,
+                "totalActiveFindings": count(ACTIVE),
+                "totalArchivedFindings": count(ARCHIVED),
+                "totalResolvedFindings": count(RESOLVED),
+            }
+        }]
+    });
+    if let (Some(t), Some(o)) = (found.iter().map(|f| f.updated).max(), out.as_object_mut()) {
+        o.insert("lastUpdatedAt".into(), json!(ts(t)));
+    }
+    out
 }
 
 /// `GetFindingsStatistics` of an unused access analyzer: counts by status, active findings by

@@ -1,5 +1,6 @@
 //! IAM Access Analyzer's service table: external access analyzers over Rampart's own
-//! resources, and unused access analyzers over its IAM roles and users.
+//! resources, internal access analyzers over its S3 buckets, and unused access analyzers over
+//! its IAM roles and users.
 //!
 //! - [`analysis`]: what a policy grants outside a zone of trust (pure, over the parsed policy);
 //!   [`resources`]: the analysed resource types, read from their services' stores.
@@ -8,6 +9,10 @@
 //!   stream consumer, `crates/server/src/jobs/accessanalyzer.rs`, calls it).
 //! - [`analyzers`], [`rules`], [`findings`], [`analyzed`]: the operations; [`filter`]: the
 //!   filter keys of archive rules and `ListFindings`; [`model`]: what is stored.
+//! - [`internal`]: which IAM roles and users of the zone can act on a critical resource, by
+//!   the authorizer's policy engine (pure); [`internal_scan`]: reads the principals, buckets
+//!   and organizations from the store and reconciles an internal access analyzer's findings
+//!   ([`sync`], shared with unused access analysis).
 //! - [`unused`]: what an unused access analyzer finds in one IAM role's or user's facts (pure);
 //!   [`unused_scan`]: reads those facts from the store and reconciles the findings (the
 //!   server's `access-analyzer-unused` job runs it); [`recommendations`]: the recommended
@@ -37,6 +42,8 @@ pub mod filter;
 pub mod findings;
 pub mod generation_run;
 pub mod generations;
+pub mod internal;
+pub mod internal_scan;
 pub mod model;
 pub mod policygen;
 pub mod preview_config;
@@ -45,6 +52,7 @@ pub mod react;
 pub mod recommendations;
 pub mod resources;
 pub mod rules;
+pub mod sync;
 pub mod unused;
 pub mod unused_scan;
 pub mod validate;
@@ -94,7 +102,7 @@ routes! {
         ListAccessPreviewFindings => Read, |i, c, d| previews::list_findings(i, c, d);
     }
     not_built {
-        // Internal access, service-linked analyzers.
+        // Service-linked analyzers.
         CreateServiceLinkedAnalyzer, DeleteServiceLinkedAnalyzer,
     }
 }

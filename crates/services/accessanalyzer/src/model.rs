@@ -61,7 +61,7 @@ pub struct AnalyzerDoc {
     pub name: String,
     /// The region.
     pub region: String,
-    /// `ACCOUNT` or `ORGANIZATION`.
+    /// `ACCOUNT`, `ORGANIZATION`, `ACCOUNT_UNUSED_ACCESS`, ... (AWS's `Type`).
     #[serde(rename = "type")]
     pub analyzer_type: String,
     /// `ACTIVE`.
@@ -81,6 +81,20 @@ pub struct AnalyzerDoc {
     /// The configuration of an unused access analyzer.
     #[serde(default)]
     pub unused_access: Option<UnusedConfig>,
+    /// The configuration of an internal access analyzer.
+    #[serde(default)]
+    pub internal_access: Option<InternalConfig>,
+}
+
+/// `InternalAccessConfiguration`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InternalConfig {
+    /// `analysisRule.inclusions` as given (`InternalAccessAnalysisRuleCriteria` objects).
+    #[serde(default)]
+    pub inclusions: Vec<serde_json::Value>,
+    /// When the analysis last ran.
+    #[serde(default)]
+    pub analyzed: Option<DateTime<Utc>>,
 }
 
 /// `UnusedAccessConfiguration`.
@@ -119,6 +133,16 @@ impl Analyzer {
     /// Whether it is an unused access analyzer.
     pub fn is_unused(&self) -> bool {
         self.doc.unused_access.is_some()
+    }
+
+    /// Whether it is an internal access analyzer.
+    pub fn is_internal(&self) -> bool {
+        self.doc.internal_access.is_some()
+    }
+
+    /// Whether it is an external access analyzer.
+    pub fn is_external(&self) -> bool {
+        !self.is_unused() && !self.is_internal()
     }
 
     /// The path prefix of its findings and analysed resources.

@@ -133,7 +133,7 @@ pub fn compare(
 async fn analyzer(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> AaResult<Analyzer> {
     let arn = opt_str(input, "analyzerArn").unwrap_or_default();
     let a = analyzers::by_arn(db, ctx, arn).await?;
-    if a.is_unused() {
+    if !a.is_external() {
         return Err(invalid(
             "Access previews are only supported for external access analyzers",
         ));

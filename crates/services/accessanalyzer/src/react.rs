@@ -1,7 +1,9 @@
 //! Re-analysis on change: the audit records of the calls that change a resource's access
 //! (trust policies, key policies and grants, secret policies, bucket policies, ACLs, Block
 //! Public Access, Object Ownership, creations and deletions) name the resources to analyse
-//! again, for every analyzer whose zone and region hold them. The server's audit-stream
+//! again, for every external access analyzer whose zone and region hold them; the records of
+//! IAM changes, bucket creations, deletions and policies, and organization changes name the
+//! accounts whose internal access analyzers analyse their zones again. The server's audit-stream
 //! consumer calls [`react`] with each batch of records; nothing polls the resources.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +14,7 @@ use serde_json::Value;
 
 use crate::{
     analysis::Zone,
-    engine,
+    engine, internal_scan,
     model::{self, Analyzer},
     resources::{self, Locator},
 };
@@ -163,12 +165,55 @@ pub fn touches(event: &Value) -> Vec<Touch> {
     }
 }
 
+/// Whose internal access a successful call's audit record may change: `Some(Some(account))`
+/// for a change to the IAM principals or policies, or to the buckets, of an account;
+/// `Some(None)` for an organization change (SCPs, RCPs, membership), which may change any
+/// zone's; `None` for nothing.
+pub fn internal_touch(event: &Value) -> Option<Option<String>> {
+    if event.get("errorCode").is_some() || event.get("readOnly") == Some(&Value::Bool(true)) {
+        return None;
+    }
+    let account = s(event, &["recipientAccountId"])
+        .or_else(|| s(event, &["userIdentity", "accountId"]))
+        .unwrap_or_default()
+        .to_string();
+    match (
+        s(event, &["eventSource"]).unwrap_or_default(),
+        s(event, &["eventName"]).unwrap_or_default(),
+    ) {
+        ("iam.amazonaws.com", _) => Some(Some(account)),
+        (
+            "s3.amazonaws.com",
+            "CreateBucket" | "DeleteBucket" | "PutBucketPolicy" | "DeleteBucketPolicy",
+        ) => Some(Some(account)),
+        ("organizations.amazonaws.com", _) => Some(None),
+        _ => None,
+    }
+}
+
+/// Analyses again the internal access analyzers whose zones `events` touched.
+async fn react_internal(
+    db: &mut Db<'_>,
+    events: &[Value],
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let touched: BTreeSet<Option<String>> = events.iter().filter_map(internal_touch).collect();
+    if touched.contains(&None) {
+        return internal_scan::run_covering(db, None, now).await;
+    }
+    for account in touched.into_iter().flatten() {
+        internal_scan::run_covering(db, Some(&account), now).await?;
+    }
+    Ok(())
+}
+
 /// Analyses again what `events` touched, for every analyzer that covers it.
 pub async fn react(
     db: &mut Db<'_>,
     events: &[Value],
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
+    react_internal(db, events, now).await?;
     let mut wanted: BTreeSet<Touch> = BTreeSet::new();
     for e in events {
         wanted.extend(touches(e));
@@ -180,7 +225,7 @@ pub async fn react(
     for a in model::every(db)
         .await?
         .into_iter()
-        .filter(|a| !a.is_unused())
+        .filter(Analyzer::is_external)
     {
         let z = engine::zone(db, &a).await?;
         analyzers.push((a, z));
@@ -283,5 +328,25 @@ mod tests {
         let read = json!({"eventSource": "s3.amazonaws.com", "eventName": "GetBucketPolicy",
             "readOnly": true, "requestParameters": {"bucket": "b"}});
         assert!(touches(&read).is_empty());
+    }
+
+    #[test]
+    fn records_name_the_zones_whose_internal_access_to_analyse_again() {
+        let me = || Some(Some("111122223333".to_string()));
+        let attach = json!({"eventSource": "iam.amazonaws.com", "eventName": "DetachRolePolicy",
+            "recipientAccountId": "111122223333"});
+        assert_eq!(internal_touch(&attach), me());
+        let policy = json!({"eventSource": "s3.amazonaws.com", "eventName": "PutBucketPolicy",
+            "recipientAccountId": "111122223333"});
+        assert_eq!(internal_touch(&policy), me());
+        let object = json!({"eventSource": "s3.amazonaws.com", "eventName": "PutObject",
+            "recipientAccountId": "111122223333"});
+        assert_eq!(internal_touch(&object), None);
+        let scp = json!({"eventSource": "organizations.amazonaws.com", "eventName": "AttachPolicy",
+            "recipientAccountId": "111122223333"});
+        assert_eq!(internal_touch(&scp), Some(None));
+        let failed = json!({"eventSource": "iam.amazonaws.com", "eventName": "PutRolePolicy",
+            "errorCode": "NoSuchEntity"});
+        assert_eq!(internal_touch(&failed), None);
     }
 }

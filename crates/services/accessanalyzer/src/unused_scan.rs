@@ -22,10 +22,9 @@ use rampart_kit::{db::Db, entity, error::ServiceError};
 use rampart_store::{Entity, KeyStatus};
 
 use crate::{
-    engine::{self, ACTIVE, ARCHIVED, RESOLVED},
-    filter,
+    engine::{self, ACTIVE},
     model::{self, Analyzer, FindingDoc},
-    resources,
+    resources, sync,
     unused::{self, EntityFacts, KeyFacts, PasswordFacts, Unused},
 };
 
@@ -199,16 +198,10 @@ async fn reconcile(
     found: &[(EntityFacts, Unused)],
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let mut existing: BTreeMap<String, (Entity, FindingDoc)> = BTreeMap::new();
-    for e in model::all(db, a.account(), model::FINDING, &a.prefix()).await? {
-        let doc: FindingDoc = entity::read_doc(&e)?;
-        existing.insert(doc.id.clone(), (e, doc));
-    }
-    let archived = |f: &FindingDoc| a.doc.rules.values().any(|r| filter::matches(&r.filter, f));
-    for (e, u) in found {
-        let id = finding_id(a.arn(), &e.arn, u);
-        let mut doc = FindingDoc {
-            id: id.clone(),
+    let docs = found
+        .iter()
+        .map(|(e, u)| FindingDoc {
+            id: finding_id(a.arn(), &e.arn, u),
             resource: e.arn.clone(),
             resource_type: e.resource_type.clone(),
             owner: e.owner.clone(),
@@ -219,58 +212,16 @@ async fn reconcile(
             finding_type: Some(u.finding_type.to_string()),
             details: Some(u.details.clone()),
             ..Default::default()
-        };
-        match existing.remove(&id) {
-            Some((ent, old)) => {
-                doc.created = old.created;
-                doc.status = old.status.clone();
-                doc.updated = if old.details == doc.details {
-                    old.updated
-                } else {
-                    now
-                };
-                if old.status == RESOLVED {
-                    doc.updated = now;
-                    doc.status = if archived(&doc) { ARCHIVED } else { ACTIVE }.into();
-                }
-                entity::save_doc(db, ent, &doc, now).await?;
-            }
-            None => {
-                if archived(&doc) {
-                    doc.status = ARCHIVED.into();
-                }
-                db.entities()
-                    .create(&Entity {
-                        account_id: a.account().to_string(),
-                        kind: model::FINDING.into(),
-                        name: id.clone(),
-                        name_key: id.clone(),
-                        id: format!("{}/{id}", model::FINDING),
-                        path: format!("{}{}/", a.prefix(), e.arn),
-                        arn: format!("{}/finding/{id}", a.arn()),
-                        created_at: now,
-                        updated_at: now,
-                        doc: entity::to_text(&doc)?,
-                    })
-                    .await?;
-            }
-        }
-    }
-    for (_, (ent, mut old)) in existing {
-        if old.status != RESOLVED {
-            old.status = RESOLVED.into();
-            old.analyzed = now;
-            old.updated = now;
-            entity::save_doc(db, ent, &old, now).await?;
-        }
-    }
-    Ok(())
+        })
+        .collect();
+    sync::sync(db, a, docs, now).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{
+        engine::{ARCHIVED, RESOLVED},
         filter::Criterion,
         model::{AnalyzerDoc, Rule, UnusedConfig},
         unused::{UNUSED_PASSWORD, UNUSED_ROLE},

@@ -43,7 +43,12 @@ pub async fn is_closed(store: &Store, account: &str) -> Res<bool> {
 
 /// The organization view of `account`, or `None` when it is in no organization.
 pub async fn view(store: &Store, account: &str) -> Res<Option<OrgView>> {
-    let db = &mut Db::Read(store);
+    view_in(&mut Db::Read(store), account).await
+}
+
+/// The organization view of `account` as `db` sees it (inside a transaction: with its own
+/// uncommitted changes), or `None` when it is in no organization.
+pub async fn view_in(db: &mut Db<'_>, account: &str) -> Res<Option<OrgView>> {
     let Some(org) = org_of(db, account).await? else {
         return Ok(None);
     };

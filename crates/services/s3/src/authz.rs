@@ -234,7 +234,7 @@ pub fn action(op: Op) -> Option<&'static str> {
 }
 
 /// Whether an operation acts on an object (its ARN names the key).
-fn on_object(op: Op) -> bool {
+pub fn on_object(op: Op) -> bool {
     matches!(
         op,
         Op::PutObject

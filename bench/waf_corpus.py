@@ -281,7 +281,8 @@ def custom(name, kind, **extra):
     parts = [{kind: dict(FieldToMatch=field, TextTransformations=transforms, **extra)}
              for field in ({"AllQueryArguments": {}},
                            {"Body": {"OversizeHandling": "CONTINUE"}})]
-    return {"Name": name, "Priority": 1, "Action": tagged_block(name), "VisibilityConfig": vis(name),
+    return {"Name": name, "Priority": 1, "Action": tagged_block(name),
+            "VisibilityConfig": vis(name),
             "Statement": {"OrStatement": {"Statements": parts}}}
 
 
@@ -400,7 +401,8 @@ def evaluate(ports, corpora, workers):
                 cell["rules"][rule or "?"] = cell["rules"].get(rule or "?", 0) + 1
             elif code != 200:
                 cell["errors"] += 1
-                cell.setdefault("codes", {})[str(code)] = cell.get("codes", {}).get(str(code), 0) + 1
+                codes = cell.setdefault("codes", {})
+                codes[str(code)] = codes.get(str(code), 0) + 1
     return results
 
 
@@ -440,7 +442,8 @@ def reference(results, corpora):
                 hit = set(items) - set(cell["misses"])
             ref = {item for item in items if check(html.unescape(item))}
             differ = sorted(hit ^ ref)
-            print(f"  {acl:10}{corpus:16}listener {len(hit):>5}  C {len(ref):>5}  differ {len(differ)}"
+            print(f"  {acl:10}{corpus:16}listener {len(hit):>5}  C {len(ref):>5}"
+                  f"  differ {len(differ)}"
                   + (f"  e.g. {differ[0][:70]!r}" if differ else ""))
 
 

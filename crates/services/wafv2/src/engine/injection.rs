@@ -87,6 +87,12 @@ mod tests {
             "x;shutdown",
             "id=1 AND SLEEP(5)",
             "select * from information_schema.tables",
+            // sqlmap's PostgreSQL stacked time delay: libinjectionrs 0.1.1 reads `CREATE OR
+            // REPLACE` as three tokens (`1;E&k`) where the C library folds them into one
+            // keyword and flags it (`1;Tkf`), so only HIGH's stacked-statement signature
+            // catches it (BENCHMARKS.md, "WAF").
+            "1 ;CREATE OR REPLACE FUNCTION SLEEP(int) RETURNS int AS '/lib/libc.so.6','sleep' \
+             language 'C' STRICT; SELECT sleep(5)",
         ] {
             assert!(sqli(attack.as_bytes(), true), "HIGH missed {attack}");
         }

@@ -417,3 +417,35 @@ def test_listeners_and_web_acls_come_back_after_a_restart(app):
         assert request(port, "/admin/x")[0] == 403
     finally:
         second.stop()
+
+
+class KeepAliveApp(App):
+    """The app over HTTP/1.1 keep-alive, noting the port each request came from."""
+
+    protocol_version = "HTTP/1.1"
+    peers = []
+
+    def _answer(self):
+        if not self.path.startswith("/health"):
+            KeepAliveApp.peers.append(self.client_address[1])
+        super()._answer()
+
+    do_GET = _answer
+    do_POST = _answer
+
+
+def test_listener_keeps_connections_to_targets_open(server):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), KeepAliveApp)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        elb, _, tg, _, port = load_balancer(server, "web-keep", httpd.server_address[1])
+        wait_for(lambda: healthy_states(elb, tg) == {httpd.server_address[1]: "healthy"},
+                 what="a healthy target")
+        for i in range(10):
+            status, _, body = request(port, f"/item/{i}")
+            assert status == 200 and json.loads(body)["path"] == f"/item/{i}"
+        # One after another, the ten requests share the proxy's kept connection.
+        assert len(KeepAliveApp.peers) == 10
+        assert len(set(KeepAliveApp.peers)) == 1, KeepAliveApp.peers
+    finally:
+        httpd.shutdown()

@@ -148,12 +148,10 @@ impl Run<'_> {
             obj.insert("ServerSideEncryption".into(), json!("aws:kms"));
             obj.insert("SSEKMSKeyId".into(), json!(kms));
         }
-        let keys = vec![
-            (
-                "s3:x-amz-acl".to_string(),
-                vec!["bucket-owner-full-control".to_string()],
-            ),
-        ];
+        let keys = vec![(
+            "s3:x-amz-acl".to_string(),
+            vec!["bucket-owner-full-control".to_string()],
+        )];
         service_put::put_object(
             self.app,
             self.context(ch),

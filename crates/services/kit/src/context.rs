@@ -292,11 +292,20 @@ mod tests {
     #[test]
     fn service_principals_carry_their_source_on_behalf_calls_too() {
         let trail = "arn:aws:cloudtrail:eu-west-1:111122223333:trail/t";
-        let direct = ctx(Principal::service("cloudtrail.amazonaws.com", "111122223333"));
-        assert_eq!(get(&direct.global_keys(), "aws:SourceAccount"), Some("111122223333"));
+        let direct = ctx(Principal::service(
+            "cloudtrail.amazonaws.com",
+            "111122223333",
+        ));
+        assert_eq!(
+            get(&direct.global_keys(), "aws:SourceAccount"),
+            Some("111122223333")
+        );
         assert_eq!(get(&direct.global_keys(), "aws:SourceArn"), None);
         let via = direct.for_source(trail).on_behalf_of("s3");
-        assert_eq!(get(&via.global_keys(), "aws:SourceAccount"), Some("111122223333"));
+        assert_eq!(
+            get(&via.global_keys(), "aws:SourceAccount"),
+            Some("111122223333")
+        );
         assert_eq!(get(&via.global_keys(), "aws:SourceArn"), Some(trail));
         let root = ctx(Principal::root("111122223333", "AKIA")).global_keys();
         assert_eq!(get(&root, "aws:SourceAccount"), None);

@@ -25,7 +25,11 @@ use crate::model::SERVICE_PRINCIPAL;
 /// (delivering its files, or asking whether it may).
 pub fn service_context(ctx: &CallContext, account: &str, trail_arn: &str) -> CallContext {
     CallContext {
-        principal: Arc::new(Principal::service_for(SERVICE_PRINCIPAL, account, trail_arn)),
+        principal: Arc::new(Principal::service_for(
+            SERVICE_PRINCIPAL,
+            account,
+            trail_arn,
+        )),
         source_ip: std::net::IpAddr::from([0, 0, 0, 0]),
         user_agent: SERVICE_PRINCIPAL.to_string(),
         prepared: None,
@@ -39,12 +43,10 @@ pub fn service_context(ctx: &CallContext, account: &str, trail_arn: &str) -> Cal
 /// The condition keys CloudTrail's writes carry beyond its principal's (`aws:SourceArn`,
 /// `aws:SourceAccount`): the canned ACL it asks for (`s3:x-amz-acl`).
 pub fn write_keys() -> Vec<(String, Vec<String>)> {
-    vec![
-        (
-            "s3:x-amz-acl".into(),
-            vec!["bucket-owner-full-control".to_string()],
-        ),
-    ]
+    vec![(
+        "s3:x-amz-acl".into(),
+        vec!["bucket-owner-full-control".to_string()],
+    )]
 }
 
 /// The key prefix every file of the trail goes under: `[prefix/]AWSLogs/[o-ORG/]ACCOUNT/`.

@@ -27,6 +27,7 @@ use rampart_kit::{
 use rampart_store::Store;
 use serde_json::Value;
 
+pub mod action_scope;
 pub mod analysis;
 pub mod analyzed;
 pub mod analyzers;
@@ -39,6 +40,7 @@ pub mod generation_run;
 pub mod generations;
 pub mod model;
 pub mod policygen;
+pub mod policygen_resources;
 pub mod preview_config;
 pub mod previews;
 pub mod react;

@@ -44,7 +44,7 @@ def wait_for(aa, job, seconds=30):
     """Polls GetGeneratedPolicy until the job is no longer IN_PROGRESS; returns the answer."""
     deadline = time.time() + seconds
     while True:
-        got = aa.get_generated_policy(jobId=job, includeResourcePlaceholders=True)
+        got = aa.get_generated_policy(jobId=job)
         if got["jobDetails"]["status"] != "IN_PROGRESS" or time.time() > deadline:
             return got
         time.sleep(0.5)
@@ -115,6 +115,12 @@ def test_the_generated_policy_allows_what_the_role_did(server):
     policies = got["generatedPolicyResult"]["generatedPolicies"]
     assert len(policies) == 1
     assert actions_of(policies[0]["policy"]) == expected
+    # With resource placeholders, the action whose calls named their resource is scoped to it.
+    scoped = aa.get_generated_policy(jobId=job, includeResourcePlaceholders=True)
+    statements = json.loads(scoped["generatedPolicyResult"]["generatedPolicies"][0]["policy"])["Statement"]
+    assert {"Effect": "Allow", "Action": ["iam:GetRole"], "Resource": [role_arn]} in statements
+    assert {"Effect": "Allow", "Action": ["iam:ListRoles"], "Resource": "*"} in statements
+    assert {"Effect": "Allow", "Action": ["kms:ListKeys"], "Resource": "*"} in statements
     props = got["generatedPolicyResult"]["properties"]
     assert props["principalArn"] == role_arn and props["isComplete"] is True
     trail = props["cloudTrailProperties"]

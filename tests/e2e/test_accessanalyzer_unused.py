@@ -58,6 +58,18 @@ def details(aa, arn, finding):
     return got["findingDetails"][0]
 
 
+def permissions(aa, arn):
+    """The active UnusedPermission findings keyed (resource name, service namespace), each its
+    unusedPermissionDetails with the finding's id."""
+    out = {}
+    for f in aa.list_findings_v2(
+        analyzerArn=arn, filter={"findingType": {"eq": ["UnusedPermission"]}, "status": {"eq": ["ACTIVE"]}}
+    )["findings"]:
+        d = details(aa, arn, f)["unusedPermissionDetails"]
+        out[(f["resource"].rsplit("/", 1)[-1], d["serviceNamespace"])] = dict(d, id=f["id"])
+    return out
+
+
 @pytest.fixture
 def world(dev_server):
     """A role used through a user's session, an idle role, a user with a used and an unused key
@@ -146,13 +158,18 @@ def test_unused_access_is_found_and_resolves_when_used(world):
         "unusedIamUserAccessKeyDetails": {"accessKeyId": idle_key}
     }
     assert details(aa, arn, found[("UnusedIAMUserPassword", "alice")]) == {"unusedIamUserPasswordDetails": {}}
-    # alice used IAM (not KMS); the worker role used KMS (not Secrets Manager).
-    assert details(aa, arn, found[("UnusedPermission", "alice")]) == {
-        "unusedPermissionDetails": {"serviceNamespace": "kms"}
-    }
-    assert details(aa, arn, found[("UnusedPermission", "worker")]) == {
-        "unusedPermissionDetails": {"serviceNamespace": "secretsmanager"}
-    }
+    # alice used IAM (not KMS); the worker role used KMS's ListKeys only (not Secrets
+    # Manager): its other KMS actions are unused too. Tracked services list their actions.
+    perms = permissions(aa, arn)
+    assert set(perms) == {("alice", "kms"), ("worker", "kms"), ("worker", "secretsmanager")}
+    alice_kms = perms[("alice", "kms")]
+    assert "lastAccessed" not in alice_kms
+    assert {"action": "kms:ListKeys"} in alice_kms["actions"]
+    worker_kms = [a["action"] for a in perms[("worker", "kms")]["actions"]]
+    assert "kms:Encrypt" in worker_kms and "kms:ListKeys" not in worker_kms
+    assert "lastAccessed" in perms[("worker", "kms")]
+    assert {"action": "secretsmanager:GetSecretValue"} in perms[("worker", "secretsmanager")]["actions"]
+    found[("UnusedPermission", "worker")] = perms[("worker", "secretsmanager")]
 
     # The recommendation for the worker's unused Secrets Manager permissions keeps its KMS ones.
     worker = found[("UnusedPermission", "worker")]["id"]
@@ -171,12 +188,12 @@ def test_unused_access_is_found_and_resolves_when_used(world):
     assert code(e) == "ValidationException"
 
     stats = aa.get_findings_statistics(analyzerArn=arn)["findingsStatistics"][0]["unusedAccessFindingsStatistics"]
-    assert stats["totalActiveFindings"] == 5
+    assert stats["totalActiveFindings"] == 6
     assert {t["unusedAccessType"]: t["total"] for t in stats["unusedAccessTypeStatistics"]} == {
         "UnusedIAMRole": 1,
         "UnusedIAMUserAccessKey": 1,
         "UnusedIAMUserPassword": 1,
-        "UnusedPermission": 2,
+        "UnusedPermission": 3,
     }
     assert stats["topAccounts"][0]["account"] == account
 

@@ -529,7 +529,11 @@ async fn process(
             return error_response(call);
         }
     }
-    app.last_access.note(&ctx, service.signing_name);
+    app.last_access.note(
+        &ctx,
+        service.signing_name,
+        question.requests.iter().map(|r| r.action.as_str()),
+    );
     // An upload's preparation (choosing its data key) comes before its body is read.
     let mut prepared = false;
     if let Some(body) = stream.take() {

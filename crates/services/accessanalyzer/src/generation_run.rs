@@ -12,7 +12,7 @@ use rampart_store::{Lease, LookupQuery, Store, MAX_PAGE};
 use crate::{
     generations::{JobDoc, IN_PROGRESS},
     model,
-    policygen::{self, Actions},
+    policygen::{self, Actions, Resources},
 };
 
 /// Most audit records one generation reads.
@@ -98,15 +98,16 @@ pub async fn run_due(
 
 /// What reading a job's window found: the actions and whether the window was read whole, or
 /// the `JobError` code and message.
-type Outcome = Result<(Actions, bool), (String, String)>;
+type Outcome = Result<(Actions, Resources, bool), (String, String)>;
 
 /// Stores an outcome in the job.
 fn complete(doc: &mut JobDoc, outcome: Outcome, now: DateTime<Utc>) {
     doc.completed_on = Some(now);
     match outcome {
-        Ok((actions, complete)) => {
+        Ok((actions, resources, complete)) => {
             doc.status = "SUCCEEDED".into();
             doc.actions = actions;
+            doc.resources = resources;
             doc.complete = complete;
         }
         Err(error) => {
@@ -135,11 +136,17 @@ async fn read_trail(store: &Store, account: &str, doc: &JobDoc) -> Result<Outcom
         ..Default::default()
     };
     let mut actions = Actions::new();
+    let mut resources = Resources::new();
     let mut read = 0usize;
     let complete = loop {
         let page = store.lookup_events(&query).await?;
         for e in &page.events {
-            policygen::note(&mut actions, &principal, &e.record.event_json);
+            policygen::note(
+                &mut actions,
+                &mut resources,
+                &principal,
+                &e.record.event_json,
+            );
         }
         read += page.events.len();
         match page.next_token {
@@ -148,7 +155,7 @@ async fn read_trail(store: &Store, account: &str, doc: &JobDoc) -> Result<Outcom
             next => query.next_token = next,
         }
     };
-    Ok(Ok((actions, complete)))
+    Ok(Ok((actions, resources, complete)))
 }
 
 /// Whether the role or user an ARN names exists in `account`.
@@ -183,7 +190,7 @@ mod tests {
             .entry("iam".into())
             .or_default()
             .insert("iam:GetRole".into());
-        complete(&mut doc, Ok((actions.clone(), true)), now);
+        complete(&mut doc, Ok((actions.clone(), Resources::new(), true)), now);
         assert_eq!(doc.status, "SUCCEEDED");
         assert_eq!(doc.actions, actions);
         assert!(doc.complete);

@@ -19,7 +19,7 @@ use crate::{
     analyzers::max_results,
     error::{invalid, AaResult, AnalyzerError},
     model,
-    policygen::{self, Actions},
+    policygen::{self, Actions, Resources},
 };
 
 /// How far back the window reaches when `cloudTrailDetails` is absent, and the longest window
@@ -56,6 +56,9 @@ pub struct JobDoc {
     pub access_role: Option<String>,
     /// The actions found (once `SUCCEEDED`).
     pub actions: Actions,
+    /// The resources each action was called on (jobs stored before: none).
+    #[serde(default)]
+    pub resources: Resources,
     /// Whether every record of the window was read.
     pub complete: bool,
     /// The `clientToken` given.
@@ -175,6 +178,7 @@ pub async fn start(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult
             .and_then(|d| opt_str(d, "accessRole"))
             .map(str::to_string),
         actions: Actions::new(),
+        resources: Resources::new(),
         complete: false,
         client_token: token,
         error: None,
@@ -266,10 +270,14 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult<V
             },
         },
     });
-    // `includeResourcePlaceholders` and `includeServiceLevelTemplate` are accepted; every
-    // statement is on `*` (Rampart has no catalogue of each action's resource types).
+    // `includeResourcePlaceholders` scopes the actions called on named resources to them;
+    // `includeServiceLevelTemplate` is accepted without effect (every action is listed).
     if doc.status == "SUCCEEDED" {
-        let policy = policygen::policy(&doc.actions);
+        let placeholders = input
+            .get("includeResourcePlaceholders")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let policy = policygen::policy(&doc.actions, placeholders.then_some(&doc.resources));
         if let Some(o) = result.as_object_mut() {
             o.insert(
                 "generatedPolicies".into(),

@@ -32,6 +32,7 @@ use rampart_kit::{
 use rampart_store::Store;
 use serde_json::Value;
 
+pub mod action_scope;
 pub mod analysis;
 pub mod analyzed;
 pub mod analyzers;
@@ -46,6 +47,7 @@ pub mod internal;
 pub mod internal_scan;
 pub mod model;
 pub mod policygen;
+pub mod policygen_resources;
 pub mod preview_config;
 pub mod previews;
 pub mod react;

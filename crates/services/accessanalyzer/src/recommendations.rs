@@ -1,12 +1,14 @@
 //! `GenerateFindingRecommendation` and `GetFindingRecommendation` for `UnusedPermission`
 //! findings: for each identity policy of the role or user that grants actions of the unused
-//! service, a step that replaces it with the policy without those actions (`CREATE_POLICY`
-//! with the `recommendedPolicy`), or detaches it when nothing it allows is left
-//! (`DETACH_POLICY`). Generating computes the recommendation at once (`SUCCEEDED`) and stores
+//! service (when the finding lists `actions`, that grants one of them), a step that replaces
+//! it with the policy without those actions, keeping the used ones (`CREATE_POLICY` with the
+//! `recommendedPolicy`), or detaches it when nothing it allows is left (`DETACH_POLICY`). Generating computes the recommendation at once (`SUCCEEDED`) and stores
 //! it beside the finding; getting reads it.
 //!
 //! Actions whose service prefix is a wildcard (`*`, `s*:Get*`) cannot be narrowed by removing
 //! a namespace and are left as they are.
+
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use rampart_iam::{caller, model as iam};
@@ -16,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::{
+    action_scope,
     analyzers::{by_arn, max_results},
     error::{invalid, not_found, AaResult},
     model::{self, Analyzer, FindingDoc},
@@ -33,61 +36,10 @@ pub struct RecommendationDoc {
     pub steps: Vec<Value>,
 }
 
-/// What removing the actions of `namespace` from a policy document does: `None` when the
-/// policy grants none of them, `Some(None)` when no Allow statement is left (detach it),
-/// `Some(Some(doc))` with the narrowed document otherwise.
+/// What removing the actions of `namespace` from a policy document does (see
+/// [`action_scope::without_actions`]).
 pub fn without_namespace(document: &str, namespace: &str) -> Option<Option<Value>> {
-    let mut doc: Value = serde_json::from_str(document).ok()?;
-    let statements = match doc.get("Statement")? {
-        Value::Array(a) => a.clone(),
-        o @ Value::Object(_) => vec![o.clone()],
-        _ => return None,
-    };
-    let of_ns = |a: &Value| {
-        a.as_str().is_some_and(|a| {
-            a.split_once(':')
-                .is_some_and(|(p, _)| p.eq_ignore_ascii_case(namespace))
-        })
-    };
-    let mut changed = false;
-    let mut kept = Vec::new();
-    for mut s in statements {
-        let allow = s.get("Effect").and_then(Value::as_str) == Some("Allow");
-        let actions: Vec<Value> = match s.get("Action") {
-            Some(Value::String(a)) => vec![json!(a)],
-            Some(Value::Array(list)) => list.clone(),
-            _ => {
-                kept.push(s);
-                continue;
-            }
-        };
-        if !allow || !actions.iter().any(of_ns) {
-            kept.push(s);
-            continue;
-        }
-        changed = true;
-        let left: Vec<Value> = actions.into_iter().filter(|a| !of_ns(a)).collect();
-        if left.is_empty() {
-            continue;
-        }
-        if let Some(o) = s.as_object_mut() {
-            o.insert("Action".into(), Value::Array(left));
-        }
-        kept.push(s);
-    }
-    if !changed {
-        return None;
-    }
-    let allows = kept
-        .iter()
-        .any(|s| s.get("Effect").and_then(Value::as_str) == Some("Allow"));
-    if !allows {
-        return Some(None);
-    }
-    if let Some(o) = doc.as_object_mut() {
-        o.insert("Statement".into(), Value::Array(kept));
-    }
-    Some(Some(doc))
+    action_scope::without_actions(document, namespace, None, &[])
 }
 
 /// The identity policies (name or ARN, document) of the role or user `arn` of `account`.
@@ -122,24 +74,42 @@ async fn policies_of(db: &mut Db<'_>, account: &str, arn: &str) -> AaResult<Vec<
 
 /// The steps for an `UnusedPermission` finding.
 async fn steps(db: &mut Db<'_>, f: &FindingDoc) -> AaResult<Vec<Value>> {
-    let namespace = f
+    let details = f
         .details
         .as_ref()
-        .and_then(|d| d.get("unusedPermissionDetails"))
+        .and_then(|d| d.get("unusedPermissionDetails"));
+    let namespace = details
         .and_then(|d| opt_str(d, "serviceNamespace"))
         .unwrap_or_default()
         .to_string();
+    let unused: Option<BTreeSet<String>> = details
+        .and_then(|d| d.get("actions"))
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|a| opt_str(a, "action"))
+                .map(str::to_ascii_lowercase)
+                .collect()
+        });
+    let catalogue = action_scope::catalogue();
+    let known = catalogue
+        .get(namespace.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let mut out = Vec::new();
     for (name, document) in policies_of(db, &f.owner, &f.resource).await? {
-        let step = match without_namespace(&document, &namespace) {
-            None => continue,
-            Some(None) => json!({ "recommendedAction": "DETACH_POLICY", "existingPolicyId": name }),
-            Some(Some(doc)) => json!({
-                "recommendedAction": "CREATE_POLICY",
-                "recommendedPolicy": doc.to_string(),
-                "existingPolicyId": name,
-            }),
-        };
+        let step =
+            match action_scope::without_actions(&document, &namespace, unused.as_ref(), known) {
+                None => continue,
+                Some(None) => {
+                    json!({ "recommendedAction": "DETACH_POLICY", "existingPolicyId": name })
+                }
+                Some(Some(doc)) => json!({
+                    "recommendedAction": "CREATE_POLICY",
+                    "recommendedPolicy": doc.to_string(),
+                    "existingPolicyId": name,
+                }),
+            };
         out.push(json!({ "unusedPermissionsRecommendedStep": step }));
     }
     Ok(out)

@@ -7,9 +7,11 @@
 //! - An active access key not used in the window (never used: created before it) is an
 //!   `UnusedIAMUserAccessKey`; a console password likewise an `UnusedIAMUserPassword`.
 //! - Each service namespace an Allow statement of the entity's identity policies reaches, and
-//!   which the entity did not use in the window, is an `UnusedPermission` (service level:
-//!   Rampart's last-accessed data has no action-level records). An entity younger than the
-//!   window has none.
+//!   which the entity did not use in the window, is an `UnusedPermission`. For the services
+//!   whose actions IAM tracks, the finding lists the granted actions not used in the window
+//!   (`actions`, each with its `lastAccessed`), and a service used in the window still has a
+//!   finding when some granted action of it was not. An entity younger than the window has
+//!   none.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -67,6 +69,10 @@ pub struct EntityFacts {
     pub services: BTreeMap<String, DateTime<Utc>>,
     /// The service namespaces the identity policies allow (wildcards expanded).
     pub allowed: BTreeSet<String>,
+    /// Last use of each tracked action (`prefix:Action`).
+    pub actions: BTreeMap<String, DateTime<Utc>>,
+    /// The tracked actions the identity policies allow, by service namespace.
+    pub allowed_actions: BTreeMap<String, BTreeSet<String>>,
     /// A user's access keys.
     pub keys: Vec<KeyFacts>,
     /// A user's console password.
@@ -137,21 +143,47 @@ pub fn findings(e: &EntityFacts, age_days: u32, now: DateTime<Utc>) -> Vec<Unuse
     }
     if e.created < since {
         for ns in &e.allowed {
-            let last = e.services.get(ns).copied();
-            if last.is_none_or(|t| t < since) {
-                out.push(Unused {
-                    finding_type: UNUSED_PERMISSION,
-                    key: ns.clone(),
-                    details: details(
-                        "unusedPermissionDetails",
-                        last,
-                        json!({ "serviceNamespace": ns }),
-                    ),
-                });
+            if let Some(u) = unused_permission(e, ns, since) {
+                out.push(u);
             }
         }
     }
     out
+}
+
+/// The `UnusedPermission` finding of service `ns`, if any: the service is unused in the
+/// window, or (a tracked service) some granted action of it is.
+fn unused_permission(e: &EntityFacts, ns: &str, since: DateTime<Utc>) -> Option<Unused> {
+    let last = e.services.get(ns).copied();
+    let unused_actions: Vec<Value> = e
+        .allowed_actions
+        .get(ns)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            let used = e.actions.get(a).copied();
+            if used.is_some_and(|t| t >= since) {
+                return None;
+            }
+            let mut o = json!({ "action": a });
+            if let (Some(t), Some(m)) = (used, o.as_object_mut()) {
+                m.insert("lastAccessed".into(), json!(ts(t)));
+            }
+            Some(o)
+        })
+        .collect();
+    if last.is_some_and(|t| t >= since) && unused_actions.is_empty() {
+        return None;
+    }
+    let mut extra = json!({ "serviceNamespace": ns });
+    if let (false, Some(o)) = (unused_actions.is_empty(), extra.as_object_mut()) {
+        o.insert("actions".into(), Value::Array(unused_actions));
+    }
+    Some(Unused {
+        finding_type: UNUSED_PERMISSION,
+        key: ns.to_string(),
+        details: details("unusedPermissionDetails", last, extra),
+    })
 }
 
 /// The service namespaces the Allow statements of `documents` (policy JSON texts) reach:
@@ -278,6 +310,39 @@ mod tests {
         assert_eq!(
             found[1].details["unusedPermissionDetails"]["lastAccessed"],
             json!(ts(day(1)))
+        );
+    }
+
+    #[test]
+    fn tracked_services_list_their_unused_actions_even_when_the_service_is_used() {
+        let mut r = role(0);
+        r.services.insert("kms".into(), day(45));
+        r.actions.insert("kms:Encrypt".into(), day(45));
+        r.actions.insert("kms:Decrypt".into(), day(2));
+        r.allowed = ["kms", "sts"].iter().map(|s| s.to_string()).collect();
+        r.services.insert("sts".into(), day(45));
+        r.actions.insert("sts:GetCallerIdentity".into(), day(45));
+        r.allowed_actions.insert(
+            "kms".into(),
+            ["kms:Encrypt", "kms:Decrypt", "kms:Sign"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        );
+        r.allowed_actions
+            .insert("sts".into(), ["sts:GetCallerIdentity".to_string()].into());
+        let found = findings(&r, 30, day(50));
+        assert_eq!(types(&found), vec![(UNUSED_PERMISSION, "kms")]);
+        assert_eq!(
+            found[0].details,
+            json!({ "unusedPermissionDetails": {
+                "serviceNamespace": "kms",
+                "lastAccessed": ts(day(45)),
+                "actions": [
+                    { "action": "kms:Decrypt", "lastAccessed": ts(day(2)) },
+                    { "action": "kms:Sign" },
+                ],
+            }})
         );
     }
 

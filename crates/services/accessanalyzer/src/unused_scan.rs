@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use aws_lc_rs::digest;
 use chrono::{DateTime, Utc};
 use rampart_iam::{
-    caller, last_accessed,
+    action_access, caller, last_accessed,
     model::{self as iam, RoleDoc, UserDoc},
     passwords,
 };
@@ -22,6 +22,7 @@ use rampart_kit::{db::Db, entity, error::ServiceError};
 use rampart_store::{Entity, KeyStatus};
 
 use crate::{
+    action_scope::{self, Catalogue},
     engine::{self, ACTIVE},
     model::{self, Analyzer, FindingDoc},
     resources, sync,
@@ -97,6 +98,16 @@ async fn service_uses(
     Ok(uses.into_iter().map(|(ns, u)| (ns, u.at)).collect())
 }
 
+/// Recorded action last uses of the entity `arn`.
+async fn action_uses(
+    db: &mut Db<'_>,
+    account: &str,
+    arn: &str,
+) -> Result<BTreeMap<String, DateTime<Utc>>, ServiceError> {
+    let uses = action_access::uses_of(db, account, arn).await?;
+    Ok(uses.into_iter().map(|(a, u)| (a, u.at)).collect())
+}
+
 fn tag_map(tags: &[iam::Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .map(|t| (t.key.clone(), t.value.clone()))
@@ -106,6 +117,7 @@ fn tag_map(tags: &[iam::Tag]) -> BTreeMap<String, String> {
 /// The facts of every role (but service-linked ones) and user of `account`.
 async fn facts(db: &mut Db<'_>, account: &str) -> Result<Vec<EntityFacts>, ServiceError> {
     let known = known_namespaces();
+    let catalogue = action_scope::catalogue();
     let mut out = Vec::new();
     for e in model::all(db, account, iam::ROLE, "/").await? {
         if e.path.starts_with(SERVICE_LINKED_PATH) {
@@ -123,13 +135,18 @@ async fn facts(db: &mut Db<'_>, account: &str) -> Result<Vec<EntityFacts>, Servi
                 policies.iter().map(|p| p.document.as_str()),
                 &known,
             ),
+            actions: action_uses(db, account, &e.arn).await?,
+            allowed_actions: action_scope::allowed_actions(
+                policies.iter().map(|p| p.document.as_str()),
+                &catalogue,
+            ),
             tags: tag_map(&doc.tags),
             arn: e.arn,
             ..Default::default()
         });
     }
     for e in model::all(db, account, iam::USER, "/").await? {
-        out.push(user_facts(db, account, e, &known).await?);
+        out.push(user_facts(db, account, e, &known, &catalogue).await?);
     }
     Ok(out)
 }
@@ -139,6 +156,7 @@ async fn user_facts(
     account: &str,
     e: Entity,
     known: &[&str],
+    catalogue: &Catalogue,
 ) -> Result<EntityFacts, ServiceError> {
     let doc: UserDoc = entity::read_doc(&e)?;
     let policies = caller::user_policies(db, account, &e.id).await?.identity;
@@ -167,6 +185,11 @@ async fn user_facts(
         created: e.created_at,
         services: service_uses(db, account, &e.arn).await?,
         allowed: unused::allowed_namespaces(policies.iter().map(|p| p.document.as_str()), known),
+        actions: action_uses(db, account, &e.arn).await?,
+        allowed_actions: action_scope::allowed_actions(
+            policies.iter().map(|p| p.document.as_str()),
+            catalogue,
+        ),
         keys,
         password,
         tags: tag_map(&doc.tags),

@@ -1,6 +1,7 @@
 //! Service last-accessed data: when each IAM user or role last used each service (recorded
 //! by the server from real requests, debounced), and the `GenerateServiceLastAccessedDetails`
-//! / `GetServiceLastAccessedDetails` jobs that report it for a user, role, group or policy.
+//! / `GetServiceLastAccessedDetails` jobs that report it for a user, role, group or policy
+//! (`ACTION_LEVEL` jobs add each tracked service's actions, see [`action_access`]).
 
 use super::Op;
 use std::collections::BTreeMap;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::{
-    caller,
+    action_access, caller,
     common::{
         find, opt_str, page, parse_iam_arn, read_doc, req_str, save_doc, to_text, ts, IamError, Res,
     },
@@ -52,44 +53,59 @@ pub struct LastUse {
 /// Last uses of one entity, by service namespace.
 pub type UseDoc = BTreeMap<String, LastUse>;
 
-/// Records that `entity_arn` used `service` (the server calls this at most once a minute per
-/// entity and service, off the request path).
+/// What one node noted of one entity since its last flush: last uses by service namespace
+/// and by action (`prefix:Action`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Noted {
+    /// Last uses by service namespace.
+    pub services: UseDoc,
+    /// Last uses by action.
+    pub actions: UseDoc,
+}
+
+/// Records what was noted of `entity_arn` (the server calls this off the request path, at
+/// most once a minute per entity and service or action), in one transaction.
 pub async fn record(
     store: &Store,
     account: &str,
     entity_arn: &str,
-    service: &str,
-    region: &str,
+    noted: &Noted,
     at: DateTime<Utc>,
 ) -> Res<()> {
     let mut tx = store.begin().await?;
     let mut db = Db::Write(&mut tx);
-    let used = LastUse {
-        at,
-        region: region.to_string(),
-    };
-    match find(&mut db, account, LAST_ACCESS, entity_arn).await? {
-        Some(e) => {
-            let mut doc: UseDoc = read_doc(&e)?;
-            doc.insert(service.to_string(), used);
-            save_doc(&mut db, e, &doc, at).await?;
+    for (kind, uses, id) in [
+        (LAST_ACCESS, &noted.services, "last-access"),
+        (
+            action_access::ACTION_ACCESS,
+            &noted.actions,
+            "action-access",
+        ),
+    ] {
+        if uses.is_empty() {
+            continue;
         }
-        None => {
-            let mut doc = UseDoc::new();
-            doc.insert(service.to_string(), used);
-            let e = Entity {
-                account_id: account.to_string(),
-                kind: LAST_ACCESS.into(),
-                name: entity_arn.to_string(),
-                name_key: model::name_key(entity_arn),
-                id: format!("last-access:{entity_arn}"),
-                path: "/".into(),
-                arn: entity_arn.to_string(),
-                created_at: at,
-                updated_at: at,
-                doc: to_text(&doc)?,
-            };
-            db.entities().create(&e).await?;
+        match find(&mut db, account, kind, entity_arn).await? {
+            Some(e) => {
+                let mut doc: UseDoc = read_doc(&e)?;
+                action_access::merge(&mut doc, uses);
+                save_doc(&mut db, e, &doc, at).await?;
+            }
+            None => {
+                let e = Entity {
+                    account_id: account.to_string(),
+                    kind: kind.into(),
+                    name: entity_arn.to_string(),
+                    name_key: model::name_key(entity_arn),
+                    id: format!("{id}:{entity_arn}"),
+                    path: "/".into(),
+                    arn: entity_arn.to_string(),
+                    created_at: at,
+                    updated_at: at,
+                    doc: to_text(uses)?,
+                };
+                db.entities().create(&e).await?;
+            }
         }
     }
     tx.commit().await?;
@@ -121,6 +137,9 @@ pub async fn authz(
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct JobDoc {
     created: DateTime<Utc>,
+    /// `SERVICE_LEVEL` or `ACTION_LEVEL` (jobs stored before action level: service level).
+    #[serde(default)]
+    action_level: bool,
     services: Vec<Value>,
     #[serde(default)]
     entities: Vec<JobEntity>,
@@ -267,14 +286,19 @@ pub fn allowed_services(policies: &[NamedPolicy]) -> Vec<&'static str> {
 pub async fn generate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     let account = &ctx.principal.account_id;
     let arn = req_str(input, "Arn")?;
-    if opt_str(input, "Granularity") == Some("ACTION_LEVEL") {
-        return Err(IamError::InvalidInput(
-            "ACTION_LEVEL granularity is not supported by Rampart; use SERVICE_LEVEL.".into(),
-        )
-        .into());
-    }
+    let action_level = match opt_str(input, "Granularity") {
+        None | Some("SERVICE_LEVEL") => false,
+        Some("ACTION_LEVEL") => true,
+        Some(other) => {
+            return Err(IamError::InvalidInput(format!(
+                "1 validation error detected: Value '{other}' at 'granularity' failed to satisfy constraint: Member must satisfy enum value set: [SERVICE_LEVEL, ACTION_LEVEL]"
+            ))
+            .into())
+        }
+    };
     let (entities, policies) = subjects(db, account, arn).await?;
     let mut uses: Vec<(String, UseDoc)> = Vec::new();
+    let mut action_uses: Vec<(String, UseDoc)> = Vec::new();
     let mut infos = Vec::with_capacity(entities.len());
     for ent in &entities {
         let used: UseDoc = match find(db, account, LAST_ACCESS, &ent.arn).await? {
@@ -291,6 +315,12 @@ pub async fn generate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
         });
         if !used.is_empty() {
             uses.push((ent.arn.clone(), used));
+        }
+        if action_level {
+            let actions = action_access::uses_of(db, account, &ent.arn).await?;
+            if !actions.is_empty() {
+                action_uses.push((ent.arn.clone(), actions));
+            }
         }
     }
     let mut namespaces = allowed_services(&policies);
@@ -320,11 +350,15 @@ pub async fn generate(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<
             m.insert("LastAuthenticatedRegion".into(), json!(last.region));
         }
         m.insert("TotalAuthenticatedEntities".into(), json!(users.len()));
+        if let Some(actions) = action_access::tracked(ns, &action_uses) {
+            m.insert("TrackedActionsLastAccessed".into(), Value::Array(actions));
+        }
         services.push(Value::Object(m));
     }
     let job_id = uuid::Uuid::new_v4().to_string();
     let doc = JobDoc {
         created: ctx.now,
+        action_level,
         services,
         entities: infos,
     };
@@ -395,7 +429,12 @@ pub async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value
         page::slice(indexed, |(i, _)| rampart_kit::page::index_key(*i), &req);
     let mut out = Map::new();
     out.insert("JobStatus".into(), json!("COMPLETED"));
-    out.insert("JobType".into(), json!("SERVICE_LEVEL"));
+    let job_type = if doc.action_level {
+        "ACTION_LEVEL"
+    } else {
+        "SERVICE_LEVEL"
+    };
+    out.insert("JobType".into(), json!(job_type));
     out.insert("JobCreationDate".into(), json!(ts(doc.created)));
     out.insert(
         "ServicesLastAccessed".into(),

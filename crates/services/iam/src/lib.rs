@@ -8,6 +8,7 @@ use rampart_kit::routes;
 
 pub mod access_keys;
 pub mod account;
+pub mod action_access;
 pub mod caller;
 pub mod cert_format;
 pub mod common;

@@ -1,48 +1,22 @@
 //! The action catalogue: the IAM actions of the services whose every action Rampart knows.
 //!
 //! For these services the actions are the operations of the generated AWS model plus the
-//! permission-only actions that have no operation (`iam:PassRole`, `sts:TagSession`, ...), so
+//! permission-only actions that have no operation (`iam:PassRole`, `sts:TagSession`, ...; the
+//! list is IAM's tracked-action catalogue, `rampart_iam::action_access`), so
 //! an action outside the list does not exist. Other services' actions are not listed: their
 //! names are taken as written (no `INVALID_ACTION` is possible for them).
 
-use rampart_model::ServiceOp;
-
-/// Permission-only actions of the catalogued services (no API operation of that name).
-const EXTRA: [(&str, &str); 8] = [
-    ("iam", "PassRole"),
-    ("sts", "TagSession"),
-    ("sts", "SetSourceIdentity"),
-    ("sts", "SetContext"),
-    ("sts", "GetServiceBearerToken"),
-    ("kms", "ReEncryptFrom"),
-    ("kms", "ReEncryptTo"),
-    ("kms", "SynchronizeMultiRegionKey"),
-];
-
 /// The catalogued services' prefixes.
-pub const CATALOGUED: [&str; 5] = ["iam", "sts", "kms", "secretsmanager", "organizations"];
+pub const CATALOGUED: [&str; 5] = rampart_iam::action_access::TRACKED;
 
 /// The lowercased actions of `service` (its prefix, lowercased), when it is catalogued.
 pub fn actions(service: &str) -> Option<Vec<String>> {
-    let ops: Vec<&'static str> = match service {
-        "iam" => names::<rampart_model::iam::Op>(),
-        "sts" => names::<rampart_model::sts::Op>(),
-        "kms" => names::<rampart_model::kms::Op>(),
-        "secretsmanager" => names::<rampart_model::secretsmanager::Op>(),
-        "organizations" => names::<rampart_model::organizations::Op>(),
-        _ => return None,
-    };
-    let extra = EXTRA.iter().filter(|(s, _)| *s == service).map(|(_, a)| *a);
     Some(
-        ops.into_iter()
-            .chain(extra)
+        rampart_iam::action_access::actions_of(service)?
+            .into_iter()
             .map(str::to_ascii_lowercase)
             .collect(),
     )
-}
-
-fn names<O: ServiceOp>() -> Vec<&'static str> {
-    O::all().iter().map(|o| o.name()).collect()
 }
 
 /// Prefixes of every AWS service that Rampart implements, so an action of theirs is known to

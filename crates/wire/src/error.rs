@@ -315,6 +315,13 @@ pub fn encode_error_protocol(
             if let (Some(reason), Some(fields)) = (&err.reason, body.as_object_mut()) {
                 fields.insert("Reason".into(), serde_json::json!(reason));
             }
+            // Further members of the modeled error (Detective's `ErrorCode`,
+            // `ErrorCodeReason`), which the SDKs read from the body.
+            if let Some(fields) = body.as_object_mut() {
+                for (name, value) in err.details.iter() {
+                    fields.insert(name.clone(), serde_json::json!(value));
+                }
+            }
             let content_type = if protocol == Protocol::RestJson {
                 "application/json"
             } else {

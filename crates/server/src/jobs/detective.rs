@@ -2,12 +2,13 @@
 //! from the audit trail, GuardDuty's threat lists and findings and the operator's geolocation
 //! databases (`--geoip-city-db`, `--geoip-asn-db`), outside any transaction, then recorded
 //! `SUCCESSFUL` with its indicators and severity in one fenced transaction
-//! (`rampart_services::detective::run`); one that cannot be read is recorded `FAILED`.
+//! (`rampart_services::detective::run`); one that cannot be read is recorded `FAILED`. And
+//! [`AutoEnable`]: organization accounts taken into the organization behavior graph.
 
 use std::time::Duration;
 
 use rampart_services::{
-    detective::{geo::Geo, geo::Locate, run},
+    detective::{geo::Geo, geo::Locate, org, run},
     Db,
 };
 use rampart_store::Lease;
@@ -67,6 +68,67 @@ impl Job for Investigations {
                 run::finish(&mut Db::Write(&mut tx), &p, outcome, app.clock.now())
                     .await
                     .map_err(failed)?;
+                tx.commit().await?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The auto-enable job's name.
+pub const AUTO_ENABLE: &str = "detective-auto-enable";
+
+/// Time between auto-enable rounds: an account that joins the organization is a member of
+/// the organization behavior graph within seconds (AWS: within an hour).
+const AUTO_ENABLE_PERIOD: Duration = Duration::from_secs(2);
+
+/// Detective's auto-enable: the accounts that joined an organization whose Detective
+/// administrator has `AutoEnable` on become members of its graph
+/// (`rampart_services::detective::org::auto_enable`), each organization in its own fenced
+/// transaction, opened only when there is an account to take.
+#[derive(Debug)]
+pub struct AutoEnable;
+
+impl Job for AutoEnable {
+    fn name(&self) -> &'static str {
+        AUTO_ENABLE
+    }
+
+    fn scope(&self) -> Scope {
+        Scope::Cluster
+    }
+
+    fn period(&self) -> Duration {
+        AUTO_ENABLE_PERIOD
+    }
+
+    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
+        Box::pin(async move {
+            let failed = |e: rampart_services::ServiceError| {
+                anyhow::anyhow!("detective auto-enable failed: {}: {}", e.code, e.message)
+            };
+            let admins = org::auto_enabling(&mut Db::Read(&app.store))
+                .await
+                .map_err(failed)?;
+            for (management, region) in admins {
+                let joined = org::joined_since(&mut Db::Read(&app.store), &management, &region)
+                    .await
+                    .map_err(failed)?;
+                if joined.is_empty() {
+                    continue;
+                }
+                let mut tx = app.store.begin().await?;
+                if let Some(lease) = lease {
+                    tx.jobs().fence(lease).await?;
+                }
+                org::auto_enable(
+                    &mut Db::Write(&mut tx),
+                    &management,
+                    &region,
+                    app.clock.now(),
+                )
+                .await
+                .map_err(failed)?;
                 tx.commit().await?;
             }
             Ok(())

@@ -159,6 +159,7 @@ impl Runtime {
                 Arc::new(consumer::ConsumerJob(guardduty::GuardDutyDetection)),
                 Arc::new(guardduty_export::GuardDutyExport),
                 Arc::new(detective::Investigations),
+                Arc::new(detective::AutoEnable),
                 Arc::new(crate::listeners::Listeners::default()),
                 Arc::new(crate::shield::job::AttackRecording::default()),
                 Arc::new(crate::shield::job::AutomaticResponse),

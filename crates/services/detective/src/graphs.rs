@@ -2,6 +2,9 @@
 //! graph per region, as in AWS; deleting it removes its members, their invitations and its
 //! investigations.
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
 use rampart_kit::{
     context::CallContext,
     db::Db,
@@ -35,27 +38,40 @@ pub async fn create(
     {
         return Err(DetectiveError::conflict().into());
     }
+    let arn = insert(&mut db, &account, &ctx.region, tags, ctx.now).await?;
+    Ok(json!({ "GraphArn": arn }))
+}
+
+/// Stores a new graph of `account` in `region` and answers its ARN.
+pub async fn insert(
+    db: &mut Db<'_>,
+    account: &str,
+    region: &str,
+    tags: BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Result<String, ServiceError> {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let arn = model::graph_arn(&ctx.region, &account, &id);
+    let arn = model::graph_arn(region, account, &id);
     let doc = GraphDoc {
-        region: ctx.region.clone(),
+        region: region.to_string(),
         tags,
+        packages: BTreeMap::new(),
     };
     db.entities()
         .create(&Entity {
-            account_id: account,
+            account_id: account.to_string(),
             kind: model::GRAPH.into(),
             name: id.clone(),
-            name_key: ctx.region.clone(),
+            name_key: region.to_string(),
             id: format!("{}/{id}", model::GRAPH),
             path: "/".into(),
             arn: arn.clone(),
-            created_at: ctx.now,
-            updated_at: ctx.now,
+            created_at: now,
+            updated_at: now,
             doc: entity::to_text(&doc)?,
         })
         .await?;
-    Ok(json!({ "GraphArn": arn }))
+    Ok(arn)
 }
 
 /// `ListGraphs`: the caller's graph in its region.
@@ -83,18 +99,25 @@ pub async fn delete(
 ) -> Result<Value, ServiceError> {
     let graph =
         model::own_graph(&mut db, ctx, opt_str(input, "GraphArn").unwrap_or_default()).await?;
+    crate::org::graph_deleted(&mut db, &graph).await?;
+    remove(&mut db, &graph).await?;
+    Ok(json!({}))
+}
+
+/// Deletes graph `graph` with its members, their invitations and its investigations.
+pub async fn remove(db: &mut Db<'_>, graph: &model::Graph) -> Result<(), ServiceError> {
     let account = graph.account().to_string();
     let path = model::under(graph.graph_id());
-    for m in model::all(&mut db, &account, model::MEMBER, &path).await? {
+    for m in model::all(db, &account, model::MEMBER, &path).await? {
         let member: model::MemberDoc = entity::read_doc(&m)?;
-        remove_invitation(&mut db, &member.account_id, graph.arn()).await?;
+        remove_invitation(db, &member.account_id, graph.arn()).await?;
         db.entities()
             .delete(&account, model::MEMBER, &m.name_key)
             .await?;
     }
-    for i in model::all(&mut db, &account, model::INVESTIGATION, &path).await? {
+    for i in model::all(db, &account, model::INVESTIGATION, &path).await? {
         let pending = format!("{account}/{}", i.name_key);
-        if entity::find(&mut db, model::SYSTEM_ACCOUNT, model::PENDING, &pending)
+        if entity::find(db, model::SYSTEM_ACCOUNT, model::PENDING, &pending)
             .await?
             .is_some()
         {
@@ -109,7 +132,7 @@ pub async fn delete(
     db.entities()
         .delete(&account, model::GRAPH, &graph.entity.name_key)
         .await?;
-    Ok(json!({}))
+    Ok(())
 }
 
 /// Removes `account`'s invitation to the graph `graph_arn`, if it has one.

@@ -10,10 +10,11 @@
 //! | `NEW_GEOLOCATION` | a location (city database) of the window the principal was not seen at before it |
 //! | `NEW_ASO` | an autonomous system organization (ASN database) not seen for the principal before |
 //! | `IMPOSSIBLE_TRAVEL` | two consecutive calls whose locations are more than [`TRAVEL_MIN_KM`] apart at more than [`TRAVEL_MAX_KMH`] |
-//! | `RELATED_FINDING` | a GuardDuty finding on the principal active in the window |
+//! | `RELATED_FINDING` | a GuardDuty finding on the principal active in the window (and a Security Hub finding on it, with `ASFF_SECURITYHUB_FINDING` started) |
+//! | `RELATED_FINDING_GROUP` | related findings that belong together ([`crate::groups`]' rule) |
 //!
 //! `IsNewForEntireAccount` is true when nobody in the account used the value before the
-//! window. `RELATED_FINDING_GROUP` is not produced (Rampart does not group findings).
+//! window.
 //!
 //! Severity (the highest rule that holds): `CRITICAL` a flagged address together with
 //! impossible travel or a high-severity (7 or more) related finding; `HIGH` a flagged address,
@@ -113,6 +114,7 @@ pub fn compute(activity: &Activity, evidence: &Evidence<'_>) -> Vec<Indicator> {
         }
         out.push(Indicator::new("RELATED_FINDING", "RelatedFindingDetail", d));
     }
+    out.extend(crate::groups::indicators(evidence.findings));
     out
 }
 

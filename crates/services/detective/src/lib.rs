@@ -2,11 +2,13 @@
 //! of IAM users and roles computed from Rampart's own audit trail.
 //!
 //! - [`graphs`]: `CreateGraph`, `ListGraphs`, `DeleteGraph`; [`tags`]: their tags.
-//! - [`members`]: the administrator's members; [`invitations`]: the member's side.
+//! - [`members`]: the administrator's members; [`invitations`]: the member's side;
+//!   [`org`]: the organization's Detective administrator and its organization members.
+//! - [`datasources`]: the data source packages of graphs and of their members.
 //! - [`investigations`]: the investigations API; [`run`]: the server's investigation job
 //!   (`crates/server/src/jobs/detective.rs`) computes each one from [`activity`] (the
 //!   principal's audit records), GuardDuty's threat lists and findings, and [`geo`] (the
-//!   operator's MaxMind databases), with [`indicators`] and [`ttp`].
+//!   operator's MaxMind databases), with [`indicators`], [`ttp`] and [`groups`].
 //! - [`timeline`]: a principal's calls as `rampart investigate` prints them.
 //! - [`model`]: how it is all stored.
 
@@ -17,15 +19,19 @@ use rampart_store::Store;
 use serde_json::Value;
 
 pub mod activity;
+pub mod datasources;
 pub mod error;
 pub mod geo;
 pub mod graphs;
+pub mod groups;
 pub mod indicators;
 pub mod investigations;
 pub mod invitations;
 pub mod members;
 pub mod model;
+pub mod org;
 pub mod run;
+pub mod securityhub;
 pub mod tags;
 pub mod timeline;
 pub mod ttp;
@@ -55,21 +61,26 @@ routes! {
         ListInvestigations => Read, |i, c, d| investigations::list(i, c, d);
         ListIndicators => Read, |i, c, d| investigations::indicators(i, c, d);
         UpdateInvestigationState => Write, |i, c, d| investigations::update_state(i, c, d);
+        EnableOrganizationAdminAccount => Write, |i, c, d| org::enable_admin(i, c, d);
+        DisableOrganizationAdminAccount => Write, |i, c, d| org::disable_admin(i, c, d);
+        ListOrganizationAdminAccounts => Read, |i, c, d| org::list_admins(i, c, d);
+        DescribeOrganizationConfiguration => Read, |i, c, d| org::describe_config(i, c, d);
+        UpdateOrganizationConfiguration => Write, |i, c, d| org::update_config(i, c, d);
+        ListDatasourcePackages => Read, |i, c, d| datasources::list(i, c, d);
+        UpdateDatasourcePackages => Write, |i, c, d| datasources::update(i, c, d);
+        BatchGetGraphMemberDatasources => Read, |i, c, d| datasources::graph_members(i, c, d);
+        BatchGetMembershipDatasources => Read, |i, c, d| datasources::memberships(i, c, d);
     }
     not_built {
-        // Data source packages and member monitoring.
-        BatchGetGraphMemberDatasources, BatchGetMembershipDatasources, ListDatasourcePackages,
-        UpdateDatasourcePackages, StartMonitoringMember,
-        // Organizations integration.
-        DescribeOrganizationConfiguration, DisableOrganizationAdminAccount,
-        EnableOrganizationAdminAccount, ListOrganizationAdminAccounts,
-        UpdateOrganizationConfiguration,
+        // Member monitoring after a failed verification.
+        StartMonitoringMember,
     }
 }
 
 /// The authorization question of a Detective operation: `detective:<Operation>` on the graph
 /// it names (or the tagged graph), or on `*` for the calls that name none and for the
-/// member's side of an invitation (the graph is the administrator's).
+/// member's side of an invitation (the graph is the administrator's), the management
+/// account's organization calls and a member's view of its graphs' data sources.
 async fn authorize(
     op: Op,
     input: &Value,
@@ -84,7 +95,13 @@ async fn authorize(
         | Op::ListInvitations
         | Op::AcceptInvitation
         | Op::RejectInvitation
-        | Op::DisassociateMembership => return Ok(Some(AuthzRequest::on_any(&action, account))),
+        | Op::DisassociateMembership
+        | Op::EnableOrganizationAdminAccount
+        | Op::DisableOrganizationAdminAccount
+        | Op::ListOrganizationAdminAccounts
+        | Op::BatchGetMembershipDatasources => {
+            return Ok(Some(AuthzRequest::on_any(&action, account)))
+        }
         Op::TagResource | Op::UntagResource | Op::ListTagsForResource => {
             opt_str(input, "ResourceArn").unwrap_or_default()
         }

@@ -1,8 +1,11 @@
 //! A graph's members, on the administrator's side: `CreateMembers`, `GetMembers`,
 //! `ListMembers`, `DeleteMembers`. An invited account is `INVITED` until it accepts
 //! ([`crate::invitations`]); members are invited by account id and email, as outside an
-//! organization (`InvitationType` `INVITATION`). No email is sent.
+//! organization (`InvitationType` `INVITATION`). No email is sent. In the organization
+//! behavior graph (of the organization's Detective administrator) an account of the
+//! organization is enabled at once, without an invitation (`ORGANIZATION`, [`crate::org`]).
 
+use chrono::{DateTime, Utc};
 use rampart_kit::{
     context::CallContext,
     db::Db,
@@ -19,6 +22,7 @@ use crate::{
     error::DetectiveError,
     graphs,
     model::{self, Graph, InvitationDoc, MemberDoc},
+    org,
 };
 
 /// Members per graph (AWS's quota).
@@ -35,7 +39,7 @@ pub fn detail(m: &MemberDoc) -> Value {
         "Status": m.status,
         "InvitedTime": ts(m.invited_time),
         "UpdatedTime": ts(m.updated_time),
-        "InvitationType": "INVITATION",
+        "InvitationType": m.invitation_type,
     })
 }
 
@@ -67,6 +71,32 @@ pub async fn all(db: &mut Db<'_>, g: &Graph) -> Result<Vec<MemberDoc>, ServiceEr
     Ok(out)
 }
 
+/// Stores a new member record of graph `g`.
+pub async fn insert(
+    db: &mut Db<'_>,
+    g: &Graph,
+    doc: &MemberDoc,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let account = &doc.account_id;
+    let key = model::member_key(g.graph_id(), account);
+    db.entities()
+        .create(&Entity {
+            account_id: g.account().to_string(),
+            kind: model::MEMBER.into(),
+            name: account.to_string(),
+            name_key: key.clone(),
+            id: format!("{}/{key}", model::MEMBER),
+            path: model::under(g.graph_id()),
+            arn: format!("{}/member/{account}", g.arn()),
+            created_at: now,
+            updated_at: now,
+            doc: entity::to_text(doc)?,
+        })
+        .await?;
+    Ok(())
+}
+
 /// `CreateMembers`: invites each account not yet a member.
 pub async fn create(
     input: &Value,
@@ -75,6 +105,7 @@ pub async fn create(
 ) -> Result<Value, ServiceError> {
     let g = model::own_graph(&mut db, ctx, opt_str(input, "GraphArn").unwrap_or_default()).await?;
     let mut count = all(&mut db, &g).await?.len();
+    let org = org::organization_of_graph(&mut db, &g).await?;
     let mut members = Vec::new();
     let mut skipped = Vec::new();
     for a in input
@@ -106,6 +137,13 @@ pub async fn create(
             .into());
         }
         count += 1;
+        if let Some(org) = &org {
+            if org::in_organization(&mut db, org, account).await? {
+                let doc = org::enroll(&mut db, &g, account, ctx.now).await?;
+                members.push(detail(&doc));
+                continue;
+            }
+        }
         let doc = MemberDoc {
             account_id: account.to_string(),
             email: email.to_string(),
@@ -114,22 +152,9 @@ pub async fn create(
             status: model::INVITED.into(),
             invited_time: ctx.now,
             updated_time: ctx.now,
+            invitation_type: model::BY_INVITATION.into(),
         };
-        let key = model::member_key(g.graph_id(), account);
-        db.entities()
-            .create(&Entity {
-                account_id: g.account().to_string(),
-                kind: model::MEMBER.into(),
-                name: account.to_string(),
-                name_key: key.clone(),
-                id: format!("{}/{key}", model::MEMBER),
-                path: model::under(g.graph_id()),
-                arn: format!("{}/member/{account}", g.arn()),
-                created_at: ctx.now,
-                updated_at: ctx.now,
-                doc: entity::to_text(&doc)?,
-            })
-            .await?;
+        insert(&mut db, &g, &doc, ctx.now).await?;
         graphs::remove_invitation(&mut db, account, g.arn()).await?;
         let invitation = InvitationDoc {
             administrator: g.account().to_string(),

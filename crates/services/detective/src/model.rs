@@ -41,6 +41,10 @@ pub struct GraphDoc {
     /// Tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// The optional data source packages started, with when (`DETECTIVE_CORE` is always
+    /// started, at the graph's creation).
+    #[serde(default)]
+    pub packages: BTreeMap<String, DateTime<Utc>>,
 }
 
 /// A graph as loaded.
@@ -163,6 +167,20 @@ pub struct MemberDoc {
     pub invited_time: DateTime<Utc>,
     /// When the status last changed.
     pub updated_time: DateTime<Utc>,
+    /// `INVITATION` (invited by the administrator) or `ORGANIZATION` (an account of the
+    /// organization the administrator is Detective's administrator of, enabled without an
+    /// invitation).
+    #[serde(default = "invitation_type")]
+    pub invitation_type: String,
+}
+
+/// `InvitationType` of an invited member.
+pub const BY_INVITATION: &str = "INVITATION";
+/// `InvitationType` of an organization member.
+pub const BY_ORGANIZATION: &str = "ORGANIZATION";
+
+fn invitation_type() -> String {
+    BY_INVITATION.into()
 }
 
 /// A member's name key.

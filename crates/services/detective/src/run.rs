@@ -1,5 +1,6 @@
 //! The investigation job's part: the queued investigations, their computation from the
-//! audit trail and GuardDuty's state (outside any transaction: reading is bounded by
+//! audit trail, GuardDuty's state and, with `ASFF_SECURITYHUB_FINDING` started, Security
+//! Hub's findings (outside any transaction: reading is bounded by
 //! [`crate::activity::MAX_RECORDS`]), and their completion.
 
 use chrono::{DateTime, Utc};
@@ -10,10 +11,12 @@ use serde_json::Value;
 
 use crate::{
     activity::{self, TrailPrincipal},
+    datasources,
     geo::Locate,
     indicators::{self, Evidence, Indicator, RelatedFinding},
     investigations::{FAILED, SUCCESSFUL},
     model::{self, InvestigationDoc},
+    securityhub,
 };
 
 /// A queued investigation.
@@ -154,8 +157,21 @@ pub async fn compute(
         .to_string();
     let end = doc.scope_end.min(now);
     let activity = activity::read(store, &account, &principal, doc.scope_start, end).await?;
-    let (threats, findings) =
+    let (threats, mut findings) =
         guardduty(&mut db, &account, &principal, doc.scope_start, end).await?;
+    let graph = model::graph_of_arn(&mut db, &doc.graph_arn).await?;
+    if let Some(g) = graph.filter(|g| datasources::started(g, datasources::ASFF).is_some()) {
+        let more = securityhub::findings(
+            &mut db,
+            (&account, &g.doc.region),
+            (&doc.entity_arn, principal.name()),
+            doc.scope_start,
+            end,
+        )
+        .await?;
+        findings.extend(more);
+        findings.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then(a.arn.cmp(&b.arn)));
+    }
     let flagged = |ip| threats.contains(ip);
     let evidence = Evidence {
         flagged: &flagged,

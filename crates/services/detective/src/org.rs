@@ -1,0 +1,410 @@
+//! Organization administration: `EnableOrganizationAdminAccount`,
+//! `DisableOrganizationAdminAccount`, `ListOrganizationAdminAccounts` (the management
+//! account's), `DescribeOrganizationConfiguration`/`UpdateOrganizationConfiguration` (the
+//! Detective administrator's), and [`auto_enable`]: accounts that join the organization made
+//! members of the organization behavior graph.
+//!
+//! The administrator record is the shared one of `rampart_organizations::service_members`
+//! under Detective's kinds ([`RELATIONS`]). Members stay Detective's own records (an account
+//! may be a member of several graphs), with `InvitationType` `ORGANIZATION`. Rules (AWS's):
+//! only the organization's management account names the administrator, an account of the
+//! organization (the delegated administrator for `detective.amazonaws.com` when
+//! Organizations has one), one per region; it is registered as that delegated administrator
+//! and gets a behavior graph if it has none (the organization behavior graph). Removing the
+//! administrator deletes that graph; the registration in Organizations stays.
+
+use chrono::{DateTime, Duration, Utc};
+use rampart_kit::{
+    context::CallContext,
+    db::Db,
+    entity,
+    error::ServiceError,
+    input::{opt_int, opt_str},
+    page,
+    timestamp::ts,
+};
+use rampart_organizations::{
+    common::{membership, org_of, Org},
+    delegated,
+    service_members::{AdminDoc, Relations},
+};
+use rampart_store::Entity;
+use serde_json::{json, Value};
+
+use crate::{
+    error::DetectiveError,
+    graphs, members,
+    model::{self, Graph, MemberDoc},
+};
+
+/// Detective's relation records (only the administrator record is used).
+pub const RELATIONS: Relations = Relations {
+    org_admin: "detective:org-admin",
+    member: "detective:org-member",
+    link: "detective:org-administrator",
+};
+
+/// The index of administrator records, in [`model::SYSTEM_ACCOUNT`], keyed
+/// `MANAGEMENT|REGION`: the auto-enable job reads it.
+pub const ADMIN_INDEX: &str = "detective:org-admin-index";
+
+/// Detective's service principal, under which Organizations records its administrator.
+const SERVICE: &str = "detective.amazonaws.com";
+
+fn denied(reason: &str) -> ServiceError {
+    ServiceError::from(DetectiveError::AccessDeniedException(reason.into()))
+        .with_detail("ErrorCode", "INVALID_REQUEST_BODY")
+        .with_detail("ErrorCodeReason", reason)
+}
+
+fn invalid(reason: &str) -> ServiceError {
+    ServiceError::from(DetectiveError::invalid(reason))
+        .with_detail("ErrorCode", "INVALID_REQUEST_BODY")
+        .with_detail("ErrorCodeReason", reason)
+}
+
+/// The caller's organization, which the caller must manage.
+async fn managed(db: &mut Db<'_>, ctx: &CallContext) -> Result<Org, ServiceError> {
+    org_of(db, &ctx.principal.account_id)
+        .await?
+        .filter(|o| o.management == ctx.principal.account_id)
+        .ok_or_else(|| denied("The caller is not the management account of an organization."))
+}
+
+/// Whether `account` is an account of `org`.
+pub async fn in_organization(
+    db: &mut Db<'_>,
+    org: &Org,
+    account: &str,
+) -> Result<bool, ServiceError> {
+    Ok(org_of(db, account).await?.is_some_and(|o| o.id == org.id))
+}
+
+/// The organization whose behavior graph `g` is (its account is the organization's
+/// Detective administrator in its region), if it is one.
+pub async fn organization_of_graph(
+    db: &mut Db<'_>,
+    g: &Graph,
+) -> Result<Option<Org>, ServiceError> {
+    Ok(RELATIONS
+        .administered_by(db, g.account(), &g.doc.region)
+        .await?
+        .map(|(org, _)| org))
+}
+
+fn index_key(management: &str, region: &str) -> String {
+    format!("{management}|{region}")
+}
+
+/// `EnableOrganizationAdminAccount`.
+pub async fn enable_admin(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    let org = managed(&mut db, ctx).await?;
+    let admin = opt_str(input, "AccountId").unwrap_or_default();
+    if !in_organization(&mut db, &org, admin).await? {
+        return Err(invalid(&format!(
+            "Account {admin} is not an account of the organization."
+        )));
+    }
+    let registered = delegated::registered_for_service(&mut db, &org, SERVICE).await?;
+    if admin != org.management && registered.iter().any(|r| r != admin) {
+        return Err(invalid(
+            "The Detective administrator must be the delegated administrator for Detective in Organizations or the management account.",
+        ));
+    }
+    let region = &ctx.region;
+    if let Some((_, a)) = RELATIONS
+        .org_admin(&mut db, &org.management, region)
+        .await?
+    {
+        if a.admin == admin {
+            return Ok(json!({}));
+        }
+        return Err(DetectiveError::ConflictException(
+            "The organization already has a Detective administrator account in this Region.".into(),
+        )
+        .into());
+    }
+    delegated::register_for_service(&mut db, &org, admin, SERVICE, ctx.now).await?;
+    if model::graph_in(&mut db, admin, region).await?.is_none() {
+        graphs::insert(&mut db, admin, region, Default::default(), ctx.now).await?;
+    }
+    let doc = AdminDoc {
+        admin: admin.to_string(),
+        auto_enable: "NONE".into(),
+        enabled_at: Some(ctx.now),
+        auto_enable_since: Some(ctx.now),
+        auto_enable_standards: None,
+    };
+    RELATIONS
+        .put_org_admin(&mut db, &org.management, region, &doc, ctx.now)
+        .await?;
+    let key = index_key(&org.management, region);
+    db.entities()
+        .create(&Entity {
+            account_id: model::SYSTEM_ACCOUNT.into(),
+            kind: ADMIN_INDEX.into(),
+            name: key.clone(),
+            name_key: key.clone(),
+            id: format!("{ADMIN_INDEX}/{key}"),
+            path: "/".into(),
+            arn: String::new(),
+            created_at: ctx.now,
+            updated_at: ctx.now,
+            doc: "{}".into(),
+        })
+        .await?;
+    Ok(json!({}))
+}
+
+/// `DisableOrganizationAdminAccount`: removes the administrator in the caller's region and
+/// deletes the organization behavior graph (with its members and investigations).
+pub async fn disable_admin(
+    _input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    let org = managed(&mut db, ctx).await?;
+    let region = &ctx.region;
+    let Some((_, a)) = RELATIONS
+        .org_admin(&mut db, &org.management, region)
+        .await?
+    else {
+        return Err(invalid(
+            "The organization has no Detective administrator account in this Region.",
+        ));
+    };
+    if let Some(g) = model::graph_in(&mut db, &a.admin, region).await? {
+        graphs::remove(&mut db, &g).await?;
+    }
+    db.entities()
+        .delete(&org.management, RELATIONS.org_admin, region)
+        .await?;
+    db.entities()
+        .delete(
+            model::SYSTEM_ACCOUNT,
+            ADMIN_INDEX,
+            &index_key(&org.management, region),
+        )
+        .await?;
+    Ok(json!({}))
+}
+
+/// `ListOrganizationAdminAccounts`: the administrator in the caller's region.
+pub async fn list_admins(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    let org = managed(&mut db, ctx).await?;
+    let mut items = Vec::new();
+    if let Some((_, a)) = RELATIONS
+        .org_admin(&mut db, &org.management, &ctx.region)
+        .await?
+    {
+        let graph = model::graph_in(&mut db, &a.admin, &ctx.region).await?;
+        let mut item = json!({ "AccountId": a.admin });
+        if let (Some(g), Some(obj)) = (graph, item.as_object_mut()) {
+            obj.insert("GraphArn".into(), json!(g.arn()));
+        }
+        if let (Some(t), Some(obj)) = (a.enabled_at, item.as_object_mut()) {
+            obj.insert("DelegationTime".into(), json!(ts(t)));
+        }
+        items.push(item);
+    }
+    let max = usize::try_from(opt_int(input, "MaxResults").unwrap_or(200)).unwrap_or(200);
+    let p = page::at_offset(items, opt_str(input, "NextToken"), max)
+        .ok_or_else(|| DetectiveError::invalid("The pagination token is not valid."))?;
+    let mut out = json!({ "Administrators": p.items });
+    if let Some(next) = p.next {
+        rampart_kit::json_field::SetField::set_field(&mut out, "NextToken", json!(next));
+    }
+    Ok(out)
+}
+
+/// The organization behavior graph `GraphArn` names, of which the caller must be the
+/// administrator, with its organization and administrator record.
+async fn administered(
+    input: &Value,
+    ctx: &CallContext,
+    db: &mut Db<'_>,
+) -> Result<(Org, AdminDoc), ServiceError> {
+    model::own_graph(db, ctx, opt_str(input, "GraphArn").unwrap_or_default()).await?;
+    RELATIONS
+        .administered_by(db, &ctx.principal.account_id, &ctx.region)
+        .await?
+        .ok_or_else(|| {
+            denied("The caller is not the Detective administrator account of an organization.")
+        })
+}
+
+/// `DescribeOrganizationConfiguration`.
+pub async fn describe_config(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    let (_, a) = administered(input, ctx, &mut db).await?;
+    Ok(json!({ "AutoEnable": a.auto_enable != "NONE" }))
+}
+
+/// `UpdateOrganizationConfiguration`: `AutoEnable` (accounts that join the organization
+/// from now on become members of the organization behavior graph).
+pub async fn update_config(
+    input: &Value,
+    ctx: &CallContext,
+    mut db: Db<'_>,
+) -> Result<Value, ServiceError> {
+    let (org, mut a) = administered(input, ctx, &mut db).await?;
+    let on = input
+        .get("AutoEnable")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let was = a.auto_enable != "NONE";
+    a.auto_enable = if on { "NEW" } else { "NONE" }.into();
+    if on && !was {
+        a.auto_enable_since = Some(ctx.now);
+    }
+    RELATIONS
+        .put_org_admin(&mut db, &org.management, &ctx.region, &a, ctx.now)
+        .await?;
+    Ok(json!({}))
+}
+
+/// Makes `account` (of the organization) an `ENABLED` member of the organization behavior
+/// graph `g`, without an invitation.
+pub async fn enroll(
+    db: &mut Db<'_>,
+    g: &Graph,
+    account: &str,
+    now: DateTime<Utc>,
+) -> Result<MemberDoc, ServiceError> {
+    let email = db
+        .accounts()
+        .get(account)
+        .await?
+        .map(|a| a.email)
+        .unwrap_or_default();
+    let doc = MemberDoc {
+        account_id: account.to_string(),
+        email,
+        graph_arn: g.arn().to_string(),
+        administrator: g.account().to_string(),
+        status: model::ENABLED.into(),
+        invited_time: now,
+        updated_time: now,
+        invitation_type: model::BY_ORGANIZATION.into(),
+    };
+    members::insert(db, g, &doc, now).await?;
+    Ok(doc)
+}
+
+/// The administrator records with auto-enable on: (management account, region).
+pub async fn auto_enabling(db: &mut Db<'_>) -> Result<Vec<(String, String)>, ServiceError> {
+    let mut out = Vec::new();
+    for e in model::all(db, model::SYSTEM_ACCOUNT, ADMIN_INDEX, "/").await? {
+        if let Some((management, region)) = e.name_key.split_once('|') {
+            out.push((management.to_string(), region.to_string()));
+        }
+    }
+    Ok(out)
+}
+
+/// The accounts auto-enable takes into the organization behavior graph of `management`'s
+/// administrator in `region`: active accounts of the organization that joined since
+/// auto-enable was set (or since the last ones it took) and are not members yet.
+pub async fn joined_since(
+    db: &mut Db<'_>,
+    management: &str,
+    region: &str,
+) -> Result<Vec<(String, DateTime<Utc>)>, ServiceError> {
+    let Some((_, a)) = RELATIONS.org_admin(db, management, region).await? else {
+        return Ok(Vec::new());
+    };
+    let (Some(since), Some(org)) = (
+        a.auto_enable_since.filter(|_| a.auto_enable != "NONE"),
+        org_of(db, management).await?,
+    ) else {
+        return Ok(Vec::new());
+    };
+    let Some(g) = model::graph_in(db, &a.admin, region).await? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for account in rampart_organizations::accounts::active_ids(db, &org).await? {
+        if account == a.admin {
+            continue;
+        }
+        let joined = membership(db, &account).await?.map(|(_, m)| m.joined_at);
+        let Some(joined) = joined.filter(|t| *t >= since) else {
+            continue;
+        };
+        if members::member(db, &g, &account).await?.is_none() {
+            out.push((account, joined));
+        }
+    }
+    Ok(out)
+}
+
+/// Auto-enable for the administrator of `management`'s organization in `region`: the
+/// accounts [`joined_since`] finds become `ENABLED` organization members (up to the
+/// graph's member quota), and auto-enable's mark moves past them, so an account the
+/// administrator later removes is not taken again. Answers how many were enrolled.
+pub async fn auto_enable(
+    db: &mut Db<'_>,
+    management: &str,
+    region: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, ServiceError> {
+    let found = joined_since(db, management, region).await?;
+    let Some((_, mut a)) = RELATIONS.org_admin(db, management, region).await? else {
+        return Ok(0);
+    };
+    let Some(g) = model::graph_in(db, &a.admin, region).await? else {
+        return Ok(0);
+    };
+    let mut count = members::all(db, &g).await?.len();
+    let mut latest = None;
+    let mut added = 0;
+    for (account, joined) in found {
+        latest = latest.max(Some(joined));
+        if count >= members::MAX_MEMBERS {
+            continue;
+        }
+        enroll(db, &g, &account, now).await?;
+        count += 1;
+        added += 1;
+    }
+    if let Some(t) = latest {
+        a.auto_enable_since = Some(t + Duration::milliseconds(1));
+        RELATIONS
+            .put_org_admin(db, management, region, &a, now)
+            .await?;
+    }
+    Ok(added)
+}
+
+/// Forgets an administrator whose graph was deleted by `DeleteGraph` (the organization has
+/// no Detective administrator in the region after it, as after
+/// `DisableOrganizationAdminAccount`).
+pub async fn graph_deleted(db: &mut Db<'_>, g: &Graph) -> Result<(), ServiceError> {
+    let Some(org) = organization_of_graph(db, g).await? else {
+        return Ok(());
+    };
+    db.entities()
+        .delete(&org.management, RELATIONS.org_admin, &g.doc.region)
+        .await?;
+    let key = index_key(&org.management, &g.doc.region);
+    if entity::find(db, model::SYSTEM_ACCOUNT, ADMIN_INDEX, &key)
+        .await?
+        .is_some()
+    {
+        db.entities()
+            .delete(model::SYSTEM_ACCOUNT, ADMIN_INDEX, &key)
+            .await?;
+    }
+    Ok(())
+}

@@ -49,8 +49,9 @@ pub struct App {
     /// each, by design) run at once, one per core: unbounded, a burst of sign-ins would start
     /// a blocking thread and its memory for each.
     pub password_work: tokio::sync::Semaphore,
-    /// The rotation hooks registered with `--rotation-hook` (Lambda ARN to URL).
-    pub rotation_hooks: crate::jobs::rotation_hooks::Hooks,
+    /// The Lambda hooks registered with `--lambda-hook` or `--rotation-hook` (Lambda ARN to
+    /// URL): Secrets Manager's rotations and Config's custom Lambda rules invoke them.
+    pub lambda_hooks: crate::jobs::lambda_hooks::Hooks,
     /// The operator's Sigma rules GuardDuty runs (`--sigma-rules`).
     pub sigma: rampart_services::guardduty::sigma::Rules,
     /// Background jobs (leases, flushes, the outbox).
@@ -141,8 +142,15 @@ impl App {
             Arc::new(MasterKey::from_env_or_data_dir(&config.data_dir).context(
                 "cannot load the master key (RAMPART_MASTER_KEY or <data-dir>/master.key)",
             )?);
-        // Parsed once, at start-up: a bad `--rotation-hook` stops the server here.
-        let rotation_hooks = crate::jobs::rotation_hooks::Hooks::parse(&config.rotation_hooks)?;
+        // Parsed once, at start-up: a bad `--lambda-hook` or `--rotation-hook` stops the
+        // server here.
+        let hook_entries: Vec<String> = config
+            .rotation_hooks
+            .iter()
+            .chain(&config.lambda_hooks)
+            .cloned()
+            .collect();
+        let lambda_hooks = crate::jobs::lambda_hooks::Hooks::parse(&hook_entries)?;
         // Likewise the Sigma rules: a rule that does not load stops the server, so a typo
         // never silently disables a detection.
         let sigma = load_sigma(config.sigma_rules.as_deref())?;
@@ -206,7 +214,7 @@ impl App {
             )),
             meter: crate::billing::meter::Meter::default(),
             last_access: crate::last_access::LastAccess::default(),
-            rotation_hooks,
+            lambda_hooks,
             sigma,
             blobs,
             password_work: tokio::sync::Semaphore::new(

@@ -67,14 +67,25 @@ pub struct ServeConfig {
     pub job_lease_ms: u64,
 
     /// A Secrets Manager rotation hook, `LAMBDA_ARN=http://HOST:PORT/PATH` (repeatable; the
-    /// variable takes a comma-separated list): rotating a secret whose `RotationLambdaARN` is
-    /// that ARN POSTs each step's event to that URL.
+    /// variable takes a comma-separated list): the older name of `--lambda-hook`, kept; both
+    /// register into one registry.
     #[arg(
         long = "rotation-hook",
         env = "RAMPART_ROTATION_HOOKS",
         value_delimiter = ','
     )]
     pub rotation_hooks: Vec<String>,
+
+    /// A Lambda hook, `LAMBDA_ARN=http://HOST:PORT/PATH` (repeatable; the variable takes a
+    /// comma-separated list): every invocation Rampart makes of that function (AWS Config's
+    /// custom Lambda rules, Secrets Manager's rotations) POSTs the event to that URL.
+    /// `--rotation-hook` registers into the same registry.
+    #[arg(
+        long = "lambda-hook",
+        env = "RAMPART_LAMBDA_HOOKS",
+        value_delimiter = ','
+    )]
+    pub lambda_hooks: Vec<String>,
 
     /// Largest S3 object a single `PutObject` (or one part of a multipart upload) may carry,
     /// in bytes (AWS: 5 GiB).
@@ -198,6 +209,7 @@ impl ServeConfig {
             node_id: None,
             job_lease_ms: 15_000,
             rotation_hooks: Vec::new(),
+            lambda_hooks: Vec::new(),
             max_object_bytes: 5 * 1024 * 1024 * 1024,
             blob_dir: None,
             trail_delivery_secs: 300,

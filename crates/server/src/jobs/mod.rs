@@ -18,6 +18,7 @@ pub mod accessanalyzer_policygen;
 pub mod accessanalyzer_unused;
 pub mod config;
 pub mod config_delivery;
+pub mod config_lambda;
 pub mod config_remediation;
 pub mod consumer;
 pub mod detective;
@@ -27,13 +28,13 @@ pub mod guardduty;
 pub mod guardduty_export;
 pub mod http_out;
 pub mod kms;
+pub mod lambda_hooks;
 pub mod last_access;
 pub mod meter;
 pub mod metrics;
 pub mod outbox;
 pub mod provision;
 pub mod rotation_builtin;
-pub mod rotation_hooks;
 pub mod rotation_postgres;
 pub mod s3;
 pub mod secretsmanager;
@@ -136,6 +137,7 @@ impl Runtime {
             vec![
                 Arc::new(kms::KmsDue),
                 Arc::new(config::ConfigRecording),
+                Arc::new(config_lambda::ConfigLambda),
                 Arc::new(config_remediation::ConfigRemediation),
                 Arc::new(config_delivery::ConfigDelivery),
                 Arc::new(securityhub::SecurityHubControls),

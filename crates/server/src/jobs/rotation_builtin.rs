@@ -1,6 +1,6 @@
 //! Rotation strategies built into Rampart, chosen by a reserved `RotationLambdaARN` function
 //! name (`arn:aws:lambda:REGION:ACCOUNT:function:rampart-builtin-...`); any other ARN goes to
-//! its registered hook ([`super::rotation_hooks`]).
+//! its registered hook ([`super::lambda_hooks`]).
 //!
 //! - `rampart-builtin-iam-access-keys`: the secret holds a Rampart IAM user's key pair
 //!   (`{"UserName", "AccessKeyId", "SecretAccessKey", ...}`). `createSecret` creates a new key

@@ -1,5 +1,5 @@
 //! Secrets Manager's due work: destroys secrets whose recovery window ended, runs the
-//! rotations asked for or come due (through the registered hooks, [`super::rotation_hooks`]),
+//! rotations asked for or come due (through the registered hooks, [`super::lambda_hooks`]),
 //! and copies primaries to their replicas in other regions.
 //! What is due is indexed in the store and read on the request clock.
 
@@ -79,7 +79,7 @@ impl Job for SecretsRotation {
         Box::pin(async move {
             let strategies = Strategies {
                 app,
-                hooks: &app.rotation_hooks,
+                hooks: &app.lambda_hooks,
             };
             let ran = rampart_services::secretsmanager::rotation_run::run_due(
                 &app.store,
@@ -100,7 +100,7 @@ impl Job for SecretsRotation {
 /// The rotation strategies: built-in ones by their reserved function names, hooks otherwise.
 struct Strategies<'a> {
     app: &'a App,
-    hooks: &'a super::rotation_hooks::Hooks,
+    hooks: &'a super::lambda_hooks::Hooks,
 }
 
 impl Rotator for Strategies<'_> {

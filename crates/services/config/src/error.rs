@@ -77,6 +77,9 @@ service_errors! {
         NoSuchRemediationConfigurationException,
         /// A remediation execution is queued or running.
         RemediationInProgressException,
+        /// A `PutEvaluations` result token that is forged, altered, of another account or
+        /// expired.
+        InvalidResultTokenException,
         /// An internal failure.
         InternalFailure,
     }

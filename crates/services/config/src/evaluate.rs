@@ -100,6 +100,21 @@ async fn store_result(
     verdict: Verdict,
     now: DateTime<Utc>,
 ) -> ConfigResult<()> {
+    store_at(db, account, rule, resource, verdict, (now, now)).await
+}
+
+/// Stores one rule's result for one resource, evaluated at `times.0` about the configuration
+/// of `times.1` (the ordering time); the result recorded time moves only when the compliance
+/// or annotation changes.
+pub(crate) async fn store_at(
+    db: &mut Db<'_>,
+    account: &str,
+    rule: &str,
+    resource: (&str, &str),
+    verdict: Verdict,
+    times: (DateTime<Utc>, DateTime<Utc>),
+) -> ConfigResult<()> {
+    let (now, ordering) = times;
     let (resource_type, resource_id) = resource;
     let key = evaluation_key(rule, resource_type, resource_id);
     let existing = db.entities().get(account, EVALUATION, &key).await?;
@@ -122,7 +137,7 @@ async fn store_result(
         } else {
             now
         },
-        ordering: now,
+        ordering,
     };
     match existing {
         Some(mut e) => {
@@ -177,6 +192,9 @@ pub async fn run_rule(
     rule: &RuleDoc,
     now: DateTime<Utc>,
 ) -> ConfigResult<()> {
+    if rule.is_lambda() {
+        return crate::lambda::run_rule(db, account, name, rule, now).await;
+    }
     if let Some(policy) = &rule.policy {
         for r in resources(db, account).await? {
             if in_scope(None, rule, &r) {
@@ -225,10 +243,16 @@ pub async fn on_resource(
     now: DateTime<Utc>,
 ) -> ConfigResult<()> {
     for (e, rule) in rules(db, account).await? {
+        if rule.is_lambda() {
+            if rule.change_triggered_custom() {
+                crate::lambda::enqueue_change(db, account, &e.name, &rule, r, now).await?;
+            }
+            continue;
+        }
         if let Some(policy) = &rule.policy {
             if r.deleted_at.is_some() {
                 forget(db, account, &e.name, &r.resource_type, &r.resource_id).await?;
-            } else if rule.change_triggered_policy() && in_scope(None, &rule, r) {
+            } else if rule.change_triggered_custom() && in_scope(None, &rule, r) {
                 let doc = custom::document(account, r, rule.input_parameters.as_deref(), now);
                 let verdict = custom::evaluate(policy, &doc);
                 let resource = (r.resource_type.as_str(), r.resource_id.as_str());

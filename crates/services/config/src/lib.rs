@@ -9,6 +9,8 @@
 //!   IAM, KMS, Secrets Manager, S3 and CloudTrail store;
 //! - [`inventory`]: history, discovered resources, batch reads, counts;
 //! - [`rules`]: rules; [`custom`]: custom policy rules run by AWS's Guard engine;
+//!   [`lambda`], [`lambda_run`], [`result_token`] and [`evaluations`]: custom Lambda rules,
+//!   their invocations through the server's Lambda hooks and the `PutEvaluations` answers;
 //!   [`managed`] and [`managed_more`]: the catalog of managed rules; [`checks_iam`],
 //!   [`checks_other`], [`checks_account`] and the `_more` modules: their checks; [`evaluate`]: running them;
 //!   [`compliance`]: compliance by rule and resource, details and summaries;
@@ -45,7 +47,10 @@ pub mod delivery;
 pub mod delivery_file;
 pub mod error;
 pub mod evaluate;
+pub mod evaluations;
 pub mod inventory;
+pub mod lambda;
+pub mod lambda_run;
 pub mod managed;
 pub mod managed_more;
 pub mod model;
@@ -57,6 +62,7 @@ pub mod recorder;
 pub mod remediation;
 pub mod remediation_docs;
 pub mod remediation_run;
+pub mod result_token;
 pub mod rules;
 pub mod select;
 pub mod sync;
@@ -88,6 +94,7 @@ routes! {
         StartConfigRulesEvaluation => Write, |i, c, d| rules::start_evaluation(i, c, d);
         DescribeConfigRuleEvaluationStatus => Read, |i, c, d| rules::evaluation_status(i, c, d);
         GetCustomRulePolicy => Read, |i, c, d| rules::custom_policy(i, c, d);
+        PutEvaluations => Write, |i, c, d| evaluations::put(i, c, d);
         SelectResourceConfig => Read, |i, c, d| select::select(i, c, d);
         PutConformancePack => Write, |i, c, d| packs::put(i, c, d);
         DescribeConformancePacks => Read, |i, c, d| packs::describe(i, c, d);
@@ -141,7 +148,7 @@ routes! {
         GetOrganizationConfigRuleDetailedStatus, GetOrganizationConformancePackDetailedStatus,
         GetOrganizationCustomRulePolicy, GetResourceEvaluationSummary, GetStoredQuery,
         ListConfigurationRecorders, ListConformancePackComplianceScores, ListResourceEvaluations,
-        ListStoredQueries, ListTagsForResource, PutEvaluations, PutExternalEvaluation,
+        ListStoredQueries, ListTagsForResource, PutExternalEvaluation,
         PutOrganizationConfigRule, PutOrganizationConformancePack,
         PutRemediationExceptions, PutResourceConfig, PutRetentionConfiguration,
         PutServiceLinkedConfigurationRecorder, PutStoredQuery,

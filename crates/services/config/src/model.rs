@@ -23,6 +23,9 @@ pub const ITEM: &str = "config:item";
 pub const RULE: &str = "config:rule";
 /// Kind of evaluation results (name key: `RULE|TYPE|ID`).
 pub const EVALUATION: &str = "config:evaluation";
+/// Kind of pending custom Lambda rule invocations (in [`SYSTEM_ACCOUNT`], name key:
+/// `CREATED_MILLIS-UUID`, so they are listed oldest first).
+pub const INVOCATION: &str = "config:invocation";
 /// Kind of the index of accounts that have rules (in [`SYSTEM_ACCOUNT`], name: the account).
 pub const RULE_INDEX: &str = "config:rule-account";
 /// Kind of the index of accounts whose recorder runs (in [`SYSTEM_ACCOUNT`], name: the
@@ -160,28 +163,74 @@ pub struct RuleDoc {
     /// `CreatedBy`: the service that made the rule (conformance packs).
     #[serde(default)]
     pub created_by: Option<String>,
+    /// A custom Lambda rule's invocations and evaluations, as
+    /// `DescribeConfigRuleEvaluationStatus` shows them.
+    #[serde(default)]
+    pub status: RuleStatus,
 }
 
+/// What became of a custom Lambda rule's invocations and of the evaluations it put.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleStatus {
+    /// The last invocation the function answered with success.
+    pub last_invoked: Option<DateTime<Utc>>,
+    /// The last invocation that failed.
+    pub last_failed: Option<DateTime<Utc>>,
+    /// The last `PutEvaluations` that stored the rule's evaluations.
+    pub last_evaluated: Option<DateTime<Utc>>,
+    /// The last failure's code.
+    pub error_code: Option<String>,
+    /// The last failure's message.
+    pub error_message: Option<String>,
+}
+
+/// A custom Lambda rule invocation waiting to be sent (or sent again after a failure).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InvocationDoc {
+    /// The rule's account.
+    pub account: String,
+    /// The rule's name.
+    pub rule: String,
+    /// The rule's id when the invocation was queued (a rule made again is another rule).
+    pub rule_id: String,
+    /// The event's `invokingEvent`, JSON text, made when the trigger happened.
+    pub invoking_event: String,
+    /// The event's `eventLeftScope`.
+    pub event_left_scope: bool,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt is due.
+    pub next_attempt: DateTime<Utc>,
+}
+
+/// The owner of custom Lambda rules.
+pub const CUSTOM_LAMBDA: &str = "CUSTOM_LAMBDA";
+
 impl RuleDoc {
-    /// True for a custom policy rule triggered by configuration changes (also when its
-    /// `SourceDetails` name no message type).
-    pub fn change_triggered_policy(&self) -> bool {
-        let messages = self.messages();
-        self.policy.is_some()
-            && (messages.is_empty()
-                || messages
-                    .iter()
-                    .any(|m| m.ends_with("ConfigurationItemChangeNotification")))
+    /// True for a custom Lambda rule (its `source_identifier` is the function's ARN).
+    pub fn is_lambda(&self) -> bool {
+        self.owner == CUSTOM_LAMBDA
     }
 
-    /// True for a custom policy rule that runs periodically.
-    pub fn periodic_policy(&self) -> bool {
-        self.policy.is_some()
+    /// True for a custom policy or Lambda rule triggered by configuration changes (a policy
+    /// rule also when its `SourceDetails` name no message type).
+    pub fn change_triggered_custom(&self) -> bool {
+        let messages = self.messages();
+        let on_change = messages
+            .iter()
+            .any(|m| m.ends_with("ConfigurationItemChangeNotification"));
+        (self.policy.is_some() && (messages.is_empty() || on_change))
+            || (self.is_lambda() && on_change)
+    }
+
+    /// True for a custom policy or Lambda rule that runs periodically.
+    pub fn periodic_custom(&self) -> bool {
+        (self.policy.is_some() || self.is_lambda())
             && (self.frequency.is_some() || self.messages().contains(&"ScheduledNotification"))
     }
 
     /// The `MessageType`s of the rule's `SourceDetails`.
-    fn messages(&self) -> Vec<&str> {
+    pub fn messages(&self) -> Vec<&str> {
         self.source_details
             .as_ref()
             .and_then(Value::as_array)

@@ -19,6 +19,9 @@ use crate::model::{epoch, RuleDoc, RULE, RULE_INDEX, SYSTEM_ACCOUNT};
 use crate::record;
 use crate::sync;
 
+/// The resource types of a rule that evaluates none (a Lambda rule only on a schedule).
+const NO_TYPES: &[&str] = &[];
+
 /// AWS's limit of rules per account and region.
 const MAX_RULES: usize = 1000;
 
@@ -63,9 +66,22 @@ struct Source {
     /// The resource types it evaluates (none: account-level; `None`: any, a policy).
     types: Option<&'static [&'static str]>,
     periodic: bool,
+    /// The frequency a custom Lambda rule's `SourceDetails` give.
+    frequency: Option<String>,
 }
 
-/// The rule's `Source` checked: AWS managed, or custom policy with valid Guard.
+/// A custom rule's `InputParameters`: a JSON object when given.
+fn check_parameters(input_parameters: Option<&str>) -> ConfigResult<()> {
+    match input_parameters {
+        Some(p) if !serde_json::from_str::<Value>(p).is_ok_and(|v| v.is_object()) => Err(
+            ConfigError::invalid("Invalid json string provided for input parameters."),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// The rule's `Source` checked: AWS managed, custom policy with valid Guard, or custom
+/// Lambda.
 fn source_of(rule: &Value, input_parameters: Option<&str>) -> ConfigResult<Source> {
     let source = rule.get("Source").cloned().unwrap_or(Value::Null);
     let owner = source
@@ -90,16 +106,11 @@ fn source_of(rule: &Value, input_parameters: Option<&str>) -> ConfigResult<Sourc
                 owner: "AWS",
                 types: Some(managed.types),
                 periodic: managed.periodic,
+                frequency: None,
             })
         }
         "CUSTOM_POLICY" => {
-            if let Some(p) = input_parameters {
-                if !serde_json::from_str::<Value>(p).is_ok_and(|v| v.is_object()) {
-                    return Err(ConfigError::invalid(
-                        "Invalid json string provided for input parameters.",
-                    ));
-                }
-            }
+            check_parameters(input_parameters)?;
             let policy = custom::policy_of(source.get("CustomPolicyDetails"))?;
             let scheduled = source
                 .get("SourceDetails")
@@ -117,10 +128,25 @@ fn source_of(rule: &Value, input_parameters: Option<&str>) -> ConfigResult<Sourc
                 owner: "CUSTOM_POLICY",
                 types: None,
                 periodic: scheduled,
+                frequency: None,
+            })
+        }
+        crate::model::CUSTOM_LAMBDA => {
+            check_parameters(input_parameters)?;
+            let lambda = crate::lambda::source_of(&source)?;
+            Ok(Source {
+                identifier: lambda.arn,
+                params: managed::Params::new(),
+                policy: None,
+                owner: crate::model::CUSTOM_LAMBDA,
+                // A rule only on a schedule evaluates no recorded resource (no recorder needed).
+                types: if lambda.on_change { None } else { Some(NO_TYPES) },
+                periodic: lambda.periodic,
+                frequency: lambda.frequency,
             })
         }
         _ => Err(ConfigError::invalid(format!(
-            "Rules with Owner {owner} are not supported by Rampart; use an AWS managed rule or a custom policy rule (CUSTOM_POLICY)."
+            "Rules with Owner {owner} are not supported by Rampart; use an AWS managed rule, a custom policy rule (CUSTOM_POLICY) or a custom Lambda rule (CUSTOM_LAMBDA)."
         ))),
     }
 }
@@ -152,7 +178,8 @@ pub async fn put_rule(
     let frequency = rule
         .get("MaximumExecutionFrequency")
         .and_then(Value::as_str)
-        .map(str::to_string);
+        .map(str::to_string)
+        .or(source.frequency.clone());
     if frequency.is_some() && !source.periodic {
         return Err(ConfigError::invalid(
             "A maximum execution frequency is not allowed for rules triggered by configuration changes.",
@@ -196,7 +223,7 @@ pub async fn put_rule(
     doc.source_details = rule
         .get("Source")
         .and_then(|s| s.get("SourceDetails"))
-        .filter(|_| doc.policy.is_some())
+        .filter(|_| doc.policy.is_some() || doc.is_lambda())
         .cloned();
     if created_by.is_some() {
         doc.created_by = created_by.map(str::to_string);
@@ -256,6 +283,13 @@ pub async fn put_rule(
 }
 
 fn source_json(d: &RuleDoc) -> Value {
+    if d.is_lambda() {
+        let mut v = json!({ "Owner": d.owner, "SourceIdentifier": d.source_identifier });
+        if let Some(details) = &d.source_details {
+            crate::common::set(&mut v, "SourceDetails", details.clone());
+        }
+        return v;
+    }
     match &d.policy {
         None => json!({ "Owner": "AWS", "SourceIdentifier": d.source_identifier }),
         Some(p) => {
@@ -396,11 +430,39 @@ pub async fn evaluation_status(
                 "FirstActivatedTime": epoch(d.first_activated),
                 "FirstEvaluationStarted": d.last_run.is_some(),
             });
-            if let Some(t) = d.last_run {
+            if d.is_lambda() {
+                lambda_status(&mut v, &d.status);
+            } else if let Some(t) = d.last_run {
                 crate::common::set(&mut v, "LastSuccessfulInvocationTime", epoch(t));
                 crate::common::set(&mut v, "LastSuccessfulEvaluationTime", epoch(t));
             }
             v
         },
     )
+}
+
+/// A custom Lambda rule's invocations and evaluations in `DescribeConfigRuleEvaluationStatus`.
+fn lambda_status(v: &mut Value, s: &crate::model::RuleStatus) {
+    let times = [
+        ("LastSuccessfulInvocationTime", s.last_invoked),
+        ("LastFailedInvocationTime", s.last_failed),
+        ("LastSuccessfulEvaluationTime", s.last_evaluated),
+    ];
+    for (member, t) in times {
+        if let Some(t) = t {
+            crate::common::set(v, member, epoch(t));
+        }
+    }
+    // The error shows while the last invocation is the failed one.
+    let failing = s
+        .last_failed
+        .is_some_and(|f| s.last_invoked.is_none_or(|ok| f >= ok));
+    if failing {
+        if let Some(code) = &s.error_code {
+            crate::common::set(v, "LastErrorCode", json!(code));
+        }
+        if let Some(message) = &s.error_message {
+            crate::common::set(v, "LastErrorMessage", json!(message));
+        }
+    }
 }

@@ -272,14 +272,18 @@ async fn run_due(db: &mut Db<'_>, now: DateTime<Utc>) -> ConfigResult<usize> {
     for account in accounts {
         for (mut e, mut rule) in evaluate::rules(db, &account).await? {
             let periodic = managed::find(&rule.source_identifier).is_some_and(|m| m.periodic)
-                || rule.periodic_policy();
+                || rule.periodic_custom();
             let due = rule
                 .last_run
                 .is_none_or(|t| t + frequency(rule.frequency.as_deref()) <= now);
             if !periodic || !due {
                 continue;
             }
-            evaluate::run_rule(db, &account, &e.name, &rule, now).await?;
+            if rule.is_lambda() {
+                crate::lambda::enqueue_scheduled(db, &account, &e.name, &rule, now).await?;
+            } else {
+                evaluate::run_rule(db, &account, &e.name, &rule, now).await?;
+            }
             rule.last_run = Some(now);
             save_rule(db, &mut e, &rule, now).await?;
             n += 1;

@@ -1,10 +1,11 @@
-//! Secrets Manager rotation hooks: a `RotationLambdaARN` registered by the operator
-//! (`rampart serve --rotation-hook ARN=URL`) names an HTTP endpoint, and each rotation step
-//! POSTs it the event JSON a rotation Lambda receives
-//! (`{"SecretId", "ClientRequestToken", "Step"}`). A 2xx answer is success; any other status,
-//! a refused connection or no answer within [`STEP_TIMEOUT`] fails the step, with the body (a
-//! Lambda error's `errorMessage` when it is one) as the reason. Steps are not retried within a
-//! rotation: a failed rotation is tried again at its next scheduled date or `RotateSecret`.
+//! Lambda hooks: a Lambda ARN registered by the operator (`rampart serve --lambda-hook ARN=URL`,
+//! or the older `--rotation-hook`) names an HTTP endpoint, and every invocation Rampart makes
+//! of that function POSTs it the event JSON the Lambda would receive. A 2xx answer is success;
+//! any other status, a refused connection or no answer within [`INVOKE_TIMEOUT`] is a failure,
+//! with the body (a Lambda error's `errorMessage` and `errorType` when it is one) as the
+//! reason. One registry serves every caller: Secrets Manager's rotation steps and AWS Config's
+//! custom Lambda rules. Only the operator registers hooks: no API call can make Rampart send
+//! requests elsewhere.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -14,8 +15,8 @@ use tokio::{
     net::TcpStream,
 };
 
-/// Longest a step may take.
-pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest an invocation may take.
+pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most bytes of an answer read.
 const MAX_ANSWER: u64 = 64 * 1024;
 
@@ -23,6 +24,24 @@ const MAX_ANSWER: u64 = 64 * 1024;
 #[derive(Debug, Clone, Default)]
 pub struct Hooks {
     urls: HashMap<String, Url>,
+}
+
+/// Why an invocation failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookError {
+    /// The ARN is not registered.
+    NotRegistered,
+    /// No answer within [`INVOKE_TIMEOUT`].
+    Timeout,
+    /// The endpoint could not be reached.
+    Unreachable(String),
+    /// The function answered with a non-2xx status: the status, the error type of a Lambda
+    /// error answer (`errorType`) and the message.
+    Failed {
+        status: u16,
+        error_type: Option<String>,
+        message: String,
+    },
 }
 
 /// An `http://host:port/path` URL.
@@ -56,8 +75,8 @@ fn parse_url(url: &str) -> Option<Url> {
 }
 
 impl Hooks {
-    /// The hooks of `--rotation-hook` entries (`ARN=URL`); an entry that does not parse is
-    /// an error naming it.
+    /// The hooks of `--lambda-hook` and `--rotation-hook` entries (`ARN=URL`); an entry that
+    /// does not parse is an error naming it.
     pub fn parse(entries: &[String]) -> anyhow::Result<Hooks> {
         let mut urls = HashMap::new();
         for entry in entries.iter().filter(|e| !e.trim().is_empty()) {
@@ -71,13 +90,13 @@ impl Hooks {
             });
             if builtin {
                 anyhow::bail!(
-                    "--rotation-hook {entry:?}: function names starting with {} are Rampart's built-in strategies",
+                    "--lambda-hook {entry:?}: function names starting with {} are Rampart's built-in strategies",
                     super::rotation_builtin::BUILTIN_PREFIX
                 );
             }
             let Some((arn, url)) = parsed else {
                 anyhow::bail!(
-                    "--rotation-hook {entry:?}: expected arn:aws:lambda:REGION:ACCOUNT:function:NAME=http://HOST:PORT/PATH"
+                    "--lambda-hook {entry:?}: expected arn:aws:lambda:REGION:ACCOUNT:function:NAME=http://HOST:PORT/PATH"
                 );
             };
             urls.insert(arn, url);
@@ -85,14 +104,10 @@ impl Hooks {
         Ok(Hooks { urls })
     }
 
-    async fn post(&self, call: &StepCall) -> Result<(), String> {
-        let url = self.urls.get(&call.lambda_arn).ok_or_else(|| {
-            format!(
-                "Secrets Manager cannot invoke the specified Lambda function: {} is not registered with Rampart (rampart serve --rotation-hook ARN=URL).",
-                call.lambda_arn
-            )
-        })?;
-        let body = call.event().to_string();
+    /// Invokes the function `arn` with `event`.
+    pub async fn invoke(&self, arn: &str, event: &serde_json::Value) -> Result<(), HookError> {
+        let url = self.urls.get(arn).ok_or(HookError::NotRegistered)?;
+        let body = event.to_string();
         let request = format!(
             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             url.path,
@@ -106,18 +121,9 @@ impl Hooks {
             stream.take(MAX_ANSWER).read_to_end(&mut answer).await?;
             Ok::<_, std::io::Error>(answer)
         };
-        let answer = match tokio::time::timeout(STEP_TIMEOUT, exchange).await {
-            Err(_) => {
-                return Err(format!(
-                    "The rotation function timed out after {} seconds.",
-                    STEP_TIMEOUT.as_secs()
-                ))
-            }
-            Ok(Err(err)) => {
-                return Err(format!(
-                    "The rotation function could not be reached: {err}."
-                ))
-            }
+        let answer = match tokio::time::timeout(INVOKE_TIMEOUT, exchange).await {
+            Err(_) => return Err(HookError::Timeout),
+            Ok(Err(err)) => return Err(HookError::Unreachable(err.to_string())),
             Ok(Ok(answer)) => String::from_utf8_lossy(&answer).into_owned(),
         };
         let (head, body) = answer
@@ -131,23 +137,47 @@ impl Hooks {
         if (200..300).contains(&status) {
             return Ok(());
         }
-        let message = serde_json::from_str::<serde_json::Value>(body.trim())
-            .ok()
-            .and_then(|v| {
-                v.get("errorMessage")
-                    .and_then(|m| m.as_str())
-                    .map(str::to_string)
+        let parsed = serde_json::from_str::<serde_json::Value>(body.trim()).ok();
+        let field = |name: &str| {
+            parsed
+                .as_ref()
+                .and_then(|v| v.get(name))
+                .and_then(|m| m.as_str())
+                .map(str::to_string)
+        };
+        Err(HookError::Failed {
+            status,
+            error_type: field("errorType"),
+            message: field("errorMessage").unwrap_or_else(|| body.trim().to_string()),
+        })
+    }
+
+    /// A rotation step: the hook's failure in Secrets Manager's words.
+    async fn rotation_step(&self, call: &StepCall) -> Result<(), String> {
+        self.invoke(&call.lambda_arn, &call.event())
+            .await
+            .map_err(|err| match err {
+                HookError::NotRegistered => format!(
+                    "Secrets Manager cannot invoke the specified Lambda function: {} is not registered with Rampart (rampart serve --lambda-hook ARN=URL).",
+                    call.lambda_arn
+                ),
+                HookError::Timeout => format!(
+                    "The rotation function timed out after {} seconds.",
+                    INVOKE_TIMEOUT.as_secs()
+                ),
+                HookError::Unreachable(err) => {
+                    format!("The rotation function could not be reached: {err}.")
+                }
+                HookError::Failed {
+                    status, message, ..
+                } => format!("The rotation function failed (HTTP {status}): {message}"),
             })
-            .unwrap_or_else(|| body.trim().to_string());
-        Err(format!(
-            "The rotation function failed (HTTP {status}): {message}"
-        ))
     }
 }
 
 impl Rotator for Hooks {
     fn step<'a>(&'a self, call: &'a StepCall) -> StepFuture<'a> {
-        Box::pin(self.post(call))
+        Box::pin(self.rotation_step(call))
     }
 }
 

@@ -12,6 +12,7 @@
 
 pub mod geo;
 pub mod health;
+pub mod interstitial;
 pub mod proxy;
 pub mod sample;
 pub mod tls;
@@ -28,7 +29,7 @@ use rampart_services::{
         actions::Action,
         runtime::{self, ListenerSpec, Snapshot, TargetGroupSpec},
     },
-    wafv2::engine::{rate::RateCounters, samples::Samples, WebAcl},
+    wafv2::engine::{rate::RateCounters, samples::Samples, token::TokenKey, WebAcl},
 };
 use tokio_rustls::rustls::ServerConfig;
 
@@ -67,6 +68,9 @@ pub struct Shared {
     /// The request clock, for the rate counters' seconds (so dev mode's clock moves a
     /// rate-based rule's window as it moves every other window).
     pub clock: std::sync::OnceLock<Arc<Clock>>,
+    /// The key of `aws-waf-token` cookies and interstitial seeds (CAPTCHA and Challenge),
+    /// opened from the store by the first round that can.
+    pub token_key: std::sync::OnceLock<Arc<TokenKey>>,
 }
 
 impl Shared {
@@ -134,6 +138,16 @@ impl Job for Listeners {
                 rampart_services::wafv2::engine::samples::install(self.shared.samples.clone());
                 app.clock.clone()
             });
+            if self.shared.token_key.get().is_none() {
+                match rampart_services::wafv2::token_key::load(&app.store).await {
+                    Ok(key) => {
+                        let _ = self.shared.token_key.set(Arc::new(key));
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "WAF token key not loaded: CAPTCHA and Challenge rules answer with interstitials only");
+                    }
+                }
+            }
             let generation = runtime::generation(&app.store)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.code()))?;

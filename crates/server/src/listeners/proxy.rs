@@ -27,7 +27,7 @@ use rampart_services::{
 use tokio_io_timeout::TimeoutStream;
 use tokio_rustls::TlsAcceptor;
 
-use super::{PortConfig, Shared};
+use super::{interstitial, PortConfig, Shared};
 use crate::{
     conn_table::{ConnState, ConnTable},
     http_server::{run_connection, Closed, ConnLimits, InFlight, Watched},
@@ -290,7 +290,7 @@ async fn handle(
         .to_string();
     let mut inserted: Vec<(String, String)> = Vec::new();
     if let Some(acl) = &cfg.web_acl {
-        let waf_request = engine::fields::Request {
+        let mut waf_request = engine::fields::Request {
             method: parts.method.as_str().to_string(),
             uri_path: path.clone(),
             query: query.clone(),
@@ -310,8 +310,25 @@ async fn handle(
                 .to_vec(),
             body_oversize: body.len() > INSPECTION_LIMIT,
             source_ip: Some(peer.ip()),
+            token: engine::token::TokenState::Absent,
         };
-        let decision = acl.evaluate(&waf_request, &shared.rates, shared.now_secs());
+        let now = shared.now_secs();
+        let key = shared.token_key.get();
+        if let Some(key) = key {
+            waf_request.token = interstitial::token_of(&waf_request, key);
+        }
+        if path.starts_with(interstitial::PREFIX) {
+            return match key {
+                Some(key) => {
+                    interstitial::verify(&path, &body, &waf_request, acl, key, now, secure)
+                }
+                None => plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "503 Service Temporarily Unavailable",
+                ),
+            };
+        }
+        let decision = acl.evaluate(&waf_request, &shared.rates, now);
         super::sample::take(acl, &decision, &waf_request, &parts, peer, shared);
         match decision.action {
             engine::Action::Block(r) => {
@@ -323,6 +340,24 @@ async fn handle(
                 );
             }
             engine::Action::Allow(headers) => inserted = headers,
+            engine::Action::Captcha(_) | engine::Action::Challenge(_) => {
+                let captcha = matches!(decision.action, engine::Action::Captcha(_));
+                let accepts_html = waf_request
+                    .header("accept")
+                    .is_some_and(|a| a.to_ascii_lowercase().contains("text/html"));
+                let back = parts
+                    .uri
+                    .path_and_query()
+                    .map_or("/", |p| p.as_str())
+                    .to_string();
+                return match key {
+                    Some(key) => interstitial::interstitial(captcha, accepts_html, &back, key, now),
+                    None => plain(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "503 Service Temporarily Unavailable",
+                    ),
+                };
+            }
             engine::Action::Count => {}
         }
     }

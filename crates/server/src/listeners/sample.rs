@@ -29,6 +29,8 @@ pub fn take(
         engine::Action::Block(r) => ("BLOCK", Vec::new(), Some(r.status)),
         engine::Action::Allow(headers) => ("ALLOW", headers.clone(), None),
         engine::Action::Count => ("COUNT", Vec::new(), None),
+        engine::Action::Captcha(_) => ("CAPTCHA", Vec::new(), Some(405)),
+        engine::Action::Challenge(_) => ("CHALLENGE", Vec::new(), Some(202)),
     };
     let country = engine::geo::installed()
         .and_then(|g| g.locate(peer.ip()))

@@ -106,6 +106,12 @@ pub async fn compile(
     )
     .map_err(invalid)?;
     acl.sampled_metric = crate::engine::samples::metric_of(Some(&doc.visibility_config));
+    acl.set_token_config(
+        doc.captcha_config.as_ref(),
+        doc.challenge_config.as_ref(),
+        &doc.token_domains,
+    )
+    .map_err(invalid)?;
     if acl.capacity > MAX_CAPACITY {
         return Err(WafError::WAFLimitsExceededException(format!(
             "AWS WAF couldn’t perform the operation because you exceeded your resource limit: the web ACL needs {} WCUs, the limit is {MAX_CAPACITY}.",
@@ -150,6 +156,9 @@ pub async fn for_resource(store: &Store, resource_arn: &str) -> WafResult<Option
                 default: Action::Block(Response::forbidden()),
                 capacity: 0,
                 sampled_metric: None,
+                captcha_immunity: crate::engine::DEFAULT_IMMUNITY,
+                challenge_immunity: crate::engine::DEFAULT_IMMUNITY,
+                token_domains: Vec::new(),
             }))
         }
     }

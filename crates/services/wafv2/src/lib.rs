@@ -8,7 +8,8 @@
 //!   groups on offer; [`managed_keys`]: the addresses rate-based rules block;
 //!   [`sampled`]: requests the listeners sampled; [`tags`];
 //! - [`engine`]: statements, fields, text transformations, rate counting, evaluation;
-//! - [`compiled`]: stored web ACL to compiled one; storage in [`model`].
+//! - [`compiled`]: stored web ACL to compiled one; storage in [`model`]; [`token_key`]: the
+//!   key of CAPTCHA and Challenge tokens.
 
 use rampart_kit::{authz::AuthzRequest, context::CallContext, input::opt_str, routes};
 use rampart_store::Store;
@@ -25,6 +26,7 @@ pub mod rule_groups;
 pub mod sampled;
 pub mod sets;
 pub mod tags;
+pub mod token_key;
 pub mod web_acls;
 
 pub use error::WafError;

@@ -109,6 +109,15 @@ pub struct ItemDoc {
     /// Regex pattern set: the patterns.
     #[serde(default)]
     pub patterns: Vec<String>,
+    /// Web ACL: `CaptchaConfig`, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captcha_config: Option<Value>,
+    /// Web ACL: `ChallengeConfig`, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge_config: Option<Value>,
+    /// Web ACL: `TokenDomains`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_domains: Vec<String>,
 }
 
 /// A stored item.
@@ -329,6 +338,17 @@ pub fn in_use() -> WafError {
 pub fn put_extras(out: &mut Value, doc: &ItemDoc) {
     if let Some(desc) = &doc.description {
         put(out, "Description", desc.clone());
+    }
+    for (member, config) in [
+        ("CaptchaConfig", &doc.captcha_config),
+        ("ChallengeConfig", &doc.challenge_config),
+    ] {
+        if let Some(c) = config {
+            put(out, member, c.clone());
+        }
+    }
+    if !doc.token_domains.is_empty() {
+        put(out, "TokenDomains", serde_json::json!(doc.token_domains));
     }
     if !doc.custom_response_bodies.is_null() {
         put(

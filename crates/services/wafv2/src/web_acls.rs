@@ -30,6 +30,21 @@ pub fn summary(item: &Item) -> Value {
     })
 }
 
+/// Takes `CaptchaConfig`, `ChallengeConfig` and `TokenDomains` from a create or update (an
+/// update replaces them, as it replaces the whole definition).
+fn set_token_config(doc: &mut ItemDoc, input: &Value) {
+    doc.captcha_config = input.get("CaptchaConfig").cloned();
+    doc.challenge_config = input.get("ChallengeConfig").cloned();
+    doc.token_domains = input
+        .get("TokenDomains")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+}
+
 /// `CreateWebACL`.
 pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResult<Value> {
     let scope = model::scope_of(input, ctx)?;
@@ -57,6 +72,7 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResu
             .unwrap_or(Value::Null),
         ..ItemDoc::default()
     };
+    set_token_config(&mut doc, input);
     doc.capacity = compiled::compile(&mut db, account, &arn, &doc)
         .await?
         .capacity;
@@ -159,6 +175,7 @@ pub async fn update(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> WafResu
     if let Some(desc) = opt_str(input, "Description") {
         d.description = Some(desc.to_string());
     }
+    set_token_config(d, input);
     let arn = item.arn().to_string();
     item.doc.capacity = compiled::compile(&mut db, &ctx.principal.account_id, &arn, &item.doc)
         .await?

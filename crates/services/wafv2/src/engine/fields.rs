@@ -25,6 +25,8 @@ pub struct Request {
     pub body_oversize: bool,
     /// The peer's address.
     pub source_ip: Option<IpAddr>,
+    /// Its `aws-waf-token` cookie, read by the listener with the token key.
+    pub token: super::token::TokenState,
 }
 
 impl Request {
@@ -34,6 +36,16 @@ impl Request {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The `Host` header's name, without a port, lowercased.
+    pub fn host(&self) -> String {
+        let host = self.header("host").unwrap_or_default();
+        let name = match host.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => host.split(':').next().unwrap_or_default(),
+        };
+        name.to_ascii_lowercase()
     }
 
     /// The query arguments, split but not decoded.
@@ -262,6 +274,7 @@ mod tests {
             body: b"hello".to_vec(),
             body_oversize: false,
             source_ip: None,
+            token: Default::default(),
         }
     }
 

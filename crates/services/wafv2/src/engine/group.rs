@@ -106,6 +106,13 @@ pub fn override_count(v: Option<&Value>, rule: &str) -> Result<bool, Invalid> {
     }
 }
 
+/// True when an action shape is `Captcha` or `Challenge`.
+pub fn is_token_action(action: Option<&Value>) -> bool {
+    action
+        .and_then(Value::as_object)
+        .is_some_and(|o| o.contains_key("Captcha") || o.contains_key("Challenge"))
+}
+
 /// Applies a rule group statement's `ExcludedRules` (the rule counts) and
 /// `RuleActionOverrides` (`ActionToUse`, whose custom response bodies are the web ACL's) to
 /// the group's rules; a name the group does not have is refused with `unknown`.
@@ -134,6 +141,13 @@ pub fn apply_overrides(
                     "An ActionToUse is required.",
                 )
             })?;
+            if is_token_action(Some(to_use)) {
+                return Err(invalid(
+                    "RULE_ACTION_OVERRIDE",
+                    r.name.clone(),
+                    "Rampart runs CAPTCHA and Challenge in web ACL rules only, not in rule groups.",
+                ));
+            }
             r.action = action_of(to_use, bodies, false)?;
         }
     }

@@ -15,6 +15,7 @@ pub mod rate;
 pub mod rule_group;
 pub mod samples;
 pub mod stmt;
+pub mod token;
 pub mod transform;
 
 use std::collections::{HashMap, HashSet};
@@ -25,9 +26,12 @@ use compile::{compile, Invalid, Refs};
 use fields::Request;
 use rate::RateCounters;
 use stmt::{Env, Stmt};
+use token::TokenState;
 
 /// AWS's largest web ACL capacity (WCUs); above 1,500 AWS bills extra.
 pub const MAX_CAPACITY: u64 = 5000;
+/// The CAPTCHA and challenge immunity time when neither the rule nor the web ACL sets one.
+pub const DEFAULT_IMMUNITY: u64 = 300;
 
 /// A custom or default block response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,6 +67,12 @@ pub enum Action {
     Block(Response),
     /// `Count`.
     Count,
+    /// `Captcha` (with headers to insert when the token is valid). As a decision: the
+    /// request needs a CAPTCHA (405 and the puzzle).
+    Captcha(Vec<(String, String)>),
+    /// `Challenge` (with headers to insert when the token is valid). As a decision: the
+    /// request needs a challenge (202 and the proof of work).
+    Challenge(Vec<(String, String)>),
 }
 
 /// What a rule runs.
@@ -87,6 +97,10 @@ pub struct Rule {
     pub labels: Vec<String>,
     /// `VisibilityConfig.MetricName` when `SampledRequestsEnabled`, else `None`.
     pub sampled_metric: Option<String>,
+    /// The rule's `CaptchaConfig` immunity time, if it sets one.
+    pub captcha_immunity: Option<u64>,
+    /// The rule's `ChallengeConfig` immunity time, if it sets one.
+    pub challenge_immunity: Option<u64>,
 }
 
 /// A compiled web ACL.
@@ -103,6 +117,12 @@ pub struct WebAcl {
     /// Its `VisibilityConfig.MetricName` when `SampledRequestsEnabled` (the default
     /// action's samples), else `None`.
     pub sampled_metric: Option<String>,
+    /// Its `CaptchaConfig` immunity time (seconds).
+    pub captcha_immunity: u64,
+    /// Its `ChallengeConfig` immunity time (seconds).
+    pub challenge_immunity: u64,
+    /// Its `TokenDomains`.
+    pub token_domains: Vec<String>,
 }
 
 /// What the web ACL decided for a request.
@@ -169,6 +189,17 @@ pub(crate) fn action_of(
                 .and_then(|c| c.get("InsertHeaders")),
         ))),
         "Count" if !default => Ok(Action::Count),
+        "Captcha" | "Challenge" if !default => {
+            let headers = headers_of(
+                spec.get("CustomRequestHandling")
+                    .and_then(|c| c.get("InsertHeaders")),
+            );
+            Ok(if kind == "Captcha" {
+                Action::Captcha(headers)
+            } else {
+                Action::Challenge(headers)
+            })
+        }
         "Block" => {
             let Some(custom) = spec.get("CustomResponse") else {
                 return Ok(Action::Block(Response::forbidden()));
@@ -270,6 +301,8 @@ impl WebAcl {
                 body,
                 labels,
                 sampled_metric: samples::metric_of(r.get("VisibilityConfig")),
+                captcha_immunity: immunity_of(r.get("CaptchaConfig"), false)?,
+                challenge_immunity: immunity_of(r.get("ChallengeConfig"), true)?,
             });
         }
         out.sort_by_key(|r| r.priority);
@@ -279,12 +312,62 @@ impl WebAcl {
             default: action_of(default_action, bodies, true)?,
             capacity,
             sampled_metric: None,
+            captcha_immunity: DEFAULT_IMMUNITY,
+            challenge_immunity: DEFAULT_IMMUNITY,
+            token_domains: Vec::new(),
         })
+    }
+
+    /// Sets the web ACL's `CaptchaConfig`, `ChallengeConfig` and `TokenDomains`.
+    pub fn set_token_config(
+        &mut self,
+        captcha: Option<&Value>,
+        challenge: Option<&Value>,
+        token_domains: &[String],
+    ) -> Result<(), Invalid> {
+        self.captcha_immunity = immunity_of(captcha, false)?.unwrap_or(DEFAULT_IMMUNITY);
+        self.challenge_immunity = immunity_of(challenge, true)?.unwrap_or(DEFAULT_IMMUNITY);
+        for d in token_domains {
+            let ok = !d.is_empty()
+                && d.len() <= 253
+                && d.split('.').all(|l| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
+            if !ok {
+                return Err(inv(
+                    "TOKEN_DOMAIN",
+                    d.clone(),
+                    "The token domain is not valid.",
+                ));
+            }
+        }
+        self.token_domains = token_domains.to_vec();
+        Ok(())
+    }
+
+    /// True when the request's token holds a CAPTCHA (`captcha`) or challenge solution solved
+    /// within the immunity time, for a domain that covers the request's host.
+    fn token_fresh(&self, req: &Request, captcha: bool, immunity: u64, now: u64) -> bool {
+        let TokenState::Valid(t) = &req.token else {
+            return false;
+        };
+        let solved = if captcha {
+            t.captcha_at
+        } else {
+            t.challenge_at
+        };
+        solved != 0
+            && solved <= now
+            && now - solved <= immunity
+            && token::domain_covers(&t.domain, &req.host(), &self.token_domains)
     }
 
     /// Evaluates the web ACL on a request at second `now`.
     pub fn evaluate(&self, req: &Request, rates: &RateCounters, now: u64) -> Decision {
         let mut labels: Vec<String> = Vec::new();
+        let mut inserted: Vec<(String, String)> = Vec::new();
         let added = std::cell::RefCell::new(Vec::new());
         for rule in &self.rules {
             let ended = match &rule.body {
@@ -301,6 +384,31 @@ impl WebAcl {
                         continue;
                     }
                     labels.extend(rule.labels.iter().cloned());
+                    // A valid, unexpired token makes CAPTCHA and Challenge act as Count, with
+                    // their request headers kept for the request if it is allowed.
+                    let passed = match action {
+                        Action::Captcha(h) => self
+                            .token_fresh(
+                                req,
+                                true,
+                                rule.captcha_immunity.unwrap_or(self.captcha_immunity),
+                                now,
+                            )
+                            .then_some(h),
+                        Action::Challenge(h) => self
+                            .token_fresh(
+                                req,
+                                false,
+                                rule.challenge_immunity.unwrap_or(self.challenge_immunity),
+                                now,
+                            )
+                            .then_some(h),
+                        _ => None,
+                    };
+                    if let Some(h) = passed {
+                        inserted.extend(h.iter().cloned());
+                        continue;
+                    }
                     (*action != Action::Count).then(|| (action.clone(), None))
                 }
                 Body::Group(group) => group
@@ -309,7 +417,7 @@ impl WebAcl {
             };
             if let Some((action, group_rule)) = ended {
                 return Decision {
-                    action,
+                    action: with_inserted(action, inserted),
                     rule: Some(rule.name.clone()),
                     group_rule,
                     labels,
@@ -317,12 +425,51 @@ impl WebAcl {
             }
         }
         Decision {
-            action: self.default.clone(),
+            action: with_inserted(self.default.clone(), inserted),
             rule: None,
             group_rule: None,
             labels,
         }
     }
+}
+
+/// An `Allow` with the headers that passed CAPTCHA and Challenge rules asked for (before
+/// the allowing action's own); any other action as it is.
+fn with_inserted(action: Action, mut inserted: Vec<(String, String)>) -> Action {
+    match action {
+        Action::Allow(own) if !inserted.is_empty() => {
+            inserted.extend(own);
+            Action::Allow(inserted)
+        }
+        other => other,
+    }
+}
+
+/// A `CaptchaConfig`/`ChallengeConfig`'s immunity time: 60 (300 for a challenge) to 259,200
+/// seconds, as AWS bounds it.
+fn immunity_of(config: Option<&Value>, challenge: bool) -> Result<Option<u64>, Invalid> {
+    let Some(time) = config
+        .and_then(|c| c.get("ImmunityTimeProperty"))
+        .and_then(|p| p.get("ImmunityTime"))
+    else {
+        return Ok(None);
+    };
+    let min = if challenge { 300 } else { 60 };
+    let field = if challenge {
+        "CHALLENGE_CONFIG"
+    } else {
+        "CAPTCHA_CONFIG"
+    };
+    time.as_u64()
+        .filter(|t| (min..=259_200).contains(t))
+        .map(Some)
+        .ok_or_else(|| {
+            inv(
+                field,
+                time.to_string(),
+                &format!("The immunity time must be from {min} to 259200 seconds."),
+            )
+        })
 }
 
 /// Compiles one rule's statement or rule group, with its labels and WCUs.
@@ -473,3 +620,5 @@ pub type Sets = HashMap<String, Vec<String>>;
 mod rule_group_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod token_tests;

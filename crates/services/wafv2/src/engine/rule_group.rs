@@ -36,6 +36,13 @@ pub fn compile_rules(
     refs: &Refs,
 ) -> Result<(Vec<GroupRule>, u64), Invalid> {
     for r in rules {
+        if super::group::is_token_action(r.get("Action")) {
+            return Err(invalid(
+                "RULE_ACTION",
+                r.get("Name").and_then(Value::as_str).unwrap_or_default(),
+                "Rampart runs CAPTCHA and Challenge in web ACL rules only, not in rule groups.",
+            ));
+        }
         let statement = r.get("Statement");
         for nested in ["ManagedRuleGroupStatement", "RuleGroupReferenceStatement"] {
             if statement.and_then(|s| s.get(nested)).is_some() {

@@ -37,6 +37,7 @@ fn req(path: &str, query: &str) -> Request {
         body: Vec::new(),
         body_oversize: false,
         source_ip: "127.0.0.1".parse().ok(),
+        token: Default::default(),
     }
 }
 

@@ -22,6 +22,7 @@ fn ordinary() -> Request {
         body: Vec::new(),
         body_oversize: false,
         source_ip: "198.51.100.7".parse().ok(),
+        token: Default::default(),
     }
 }
 

@@ -41,6 +41,7 @@ pub mod securityhub;
 pub mod signed;
 pub mod status;
 pub mod trails;
+pub mod waf_logs;
 
 use std::{
     future::Future,
@@ -160,6 +161,7 @@ impl Runtime {
                 Arc::new(guardduty_export::GuardDutyExport),
                 Arc::new(detective::Investigations),
                 Arc::new(crate::listeners::Listeners::default()),
+                Arc::new(waf_logs::WafLogDelivery),
                 Arc::new(crate::shield::job::AttackRecording::default()),
                 Arc::new(crate::shield::job::AutomaticResponse),
             ],

@@ -8,8 +8,10 @@ use serde_json::Value;
 use crate::{
     engine::{
         compile::{GroupDef, Invalid, Refs},
-        geo, group, managed_statements, references, rule_group_references, Action, Response,
-        WebAcl, MAX_CAPACITY,
+        geo, group,
+        logging::LogConfig,
+        managed_statements, references, rule_group_references, Action, Response, WebAcl,
+        MAX_CAPACITY,
     },
     error::{WafError, WafResult},
     model::{self, ItemDoc, Kind, ASSOCIATION},
@@ -106,6 +108,7 @@ pub async fn compile(
     )
     .map_err(invalid)?;
     acl.sampled_metric = crate::engine::samples::metric_of(Some(&doc.visibility_config));
+    acl.logging = logging_of(doc);
     if acl.capacity > MAX_CAPACITY {
         return Err(WafError::WAFLimitsExceededException(format!(
             "AWS WAF couldn’t perform the operation because you exceeded your resource limit: the web ACL needs {} WCUs, the limit is {MAX_CAPACITY}.",
@@ -113,6 +116,19 @@ pub async fn compile(
         )));
     }
     Ok(acl)
+}
+
+/// A web ACL's logging configuration, compiled (one that no longer compiles is logged and
+/// left out: the web ACL still filters, unlogged).
+fn logging_of(doc: &ItemDoc) -> Option<std::sync::Arc<LogConfig>> {
+    let v = doc.logging.as_ref()?;
+    match LogConfig::compile(v) {
+        Ok(c) => Some(std::sync::Arc::new(c)),
+        Err(e) => {
+            tracing::error!(web_acl = %doc.name, reason = %e.reason, "wafv2: stored logging configuration does not compile");
+            None
+        }
+    }
 }
 
 /// The web ACL associated with a resource, compiled; `None` when there is none (or it no
@@ -150,6 +166,7 @@ pub async fn for_resource(store: &Store, resource_arn: &str) -> WafResult<Option
                 default: Action::Block(Response::forbidden()),
                 capacity: 0,
                 sampled_metric: None,
+                logging: logging_of(&doc),
             }))
         }
     }

@@ -109,6 +109,9 @@ pub struct ItemDoc {
     /// Regex pattern set: the patterns.
     #[serde(default)]
     pub patterns: Vec<String>,
+    /// Web ACL: its `LoggingConfiguration`, as `GetLoggingConfiguration` returns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Value>,
 }
 
 /// A stored item.

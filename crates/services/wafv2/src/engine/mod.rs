@@ -10,6 +10,8 @@ pub mod geo;
 pub mod group;
 pub mod injection;
 pub mod json_body;
+pub mod log_buffer;
+pub mod logging;
 pub mod managed;
 pub mod rate;
 pub mod rule_group;
@@ -103,6 +105,8 @@ pub struct WebAcl {
     /// Its `VisibilityConfig.MetricName` when `SampledRequestsEnabled` (the default
     /// action's samples), else `None`.
     pub sampled_metric: Option<String>,
+    /// Its logging configuration, when one is put.
+    pub logging: Option<std::sync::Arc<logging::LogConfig>>,
 }
 
 /// What the web ACL decided for a request.
@@ -116,6 +120,8 @@ pub struct Decision {
     pub group_rule: Option<String>,
     /// Labels added.
     pub labels: Vec<String>,
+    /// The web ACL's `Count` rules that matched (AWS's `nonTerminatingMatchingRules`).
+    pub counted: Vec<String>,
 }
 
 fn inv(field: &'static str, parameter: impl Into<String>, reason: &str) -> Invalid {
@@ -279,12 +285,14 @@ impl WebAcl {
             default: action_of(default_action, bodies, true)?,
             capacity,
             sampled_metric: None,
+            logging: None,
         })
     }
 
     /// Evaluates the web ACL on a request at second `now`.
     pub fn evaluate(&self, req: &Request, rates: &RateCounters, now: u64) -> Decision {
         let mut labels: Vec<String> = Vec::new();
+        let mut counted: Vec<String> = Vec::new();
         let added = std::cell::RefCell::new(Vec::new());
         for rule in &self.rules {
             let ended = match &rule.body {
@@ -301,6 +309,9 @@ impl WebAcl {
                         continue;
                     }
                     labels.extend(rule.labels.iter().cloned());
+                    if *action == Action::Count {
+                        counted.push(rule.name.clone());
+                    }
                     (*action != Action::Count).then(|| (action.clone(), None))
                 }
                 Body::Group(group) => group
@@ -313,6 +324,7 @@ impl WebAcl {
                     rule: Some(rule.name.clone()),
                     group_rule,
                     labels,
+                    counted,
                 };
             }
         }
@@ -321,6 +333,7 @@ impl WebAcl {
             rule: None,
             group_rule: None,
             labels,
+            counted,
         }
     }
 }

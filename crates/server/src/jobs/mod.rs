@@ -42,6 +42,7 @@ pub mod securityhub;
 pub mod signed;
 pub mod status;
 pub mod trails;
+pub mod waf_logs;
 
 use std::{
     future::Future,
@@ -163,6 +164,7 @@ impl Runtime {
                 Arc::new(detective::Investigations),
                 Arc::new(detective::AutoEnable),
                 Arc::new(crate::listeners::Listeners::default()),
+                Arc::new(waf_logs::WafLogDelivery),
                 Arc::new(crate::shield::job::AttackRecording::default()),
                 Arc::new(crate::shield::job::AutomaticResponse),
             ],

@@ -16,6 +16,7 @@ pub mod interstitial;
 pub mod proxy;
 pub mod sample;
 pub mod tls;
+pub mod waflog;
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
@@ -29,7 +30,9 @@ use rampart_services::{
         actions::Action,
         runtime::{self, ListenerSpec, Snapshot, TargetGroupSpec},
     },
-    wafv2::engine::{rate::RateCounters, samples::Samples, token::TokenKey, WebAcl},
+    wafv2::engine::{
+        log_buffer::LogBuffer, rate::RateCounters, samples::Samples, token::TokenKey, WebAcl,
+    },
 };
 use tokio_rustls::rustls::ServerConfig;
 
@@ -65,6 +68,8 @@ pub struct Shared {
     pub rates: Arc<RateCounters>,
     /// Sampled requests per web ACL and metric (read by `GetSampledRequests`).
     pub samples: Arc<Samples>,
+    /// WAF log records waiting for delivery (drained by `jobs::waf_logs`).
+    pub logs: Arc<LogBuffer>,
     /// The request clock, for the rate counters' seconds (so dev mode's clock moves a
     /// rate-based rule's window as it moves every other window).
     pub clock: std::sync::OnceLock<Arc<Clock>>,
@@ -79,6 +84,14 @@ impl Shared {
         self.clock
             .get()
             .and_then(|c| u64::try_from(c.now().timestamp()).ok())
+            .unwrap_or(0)
+    }
+
+    /// The request clock's epoch milliseconds (0 before the first round sets the clock).
+    pub fn now_millis(&self) -> u64 {
+        self.clock
+            .get()
+            .and_then(|c| u64::try_from(c.now().timestamp_millis()).ok())
             .unwrap_or(0)
     }
 }
@@ -136,6 +149,7 @@ impl Job for Listeners {
             self.shared.clock.get_or_init(|| {
                 rampart_services::wafv2::engine::rate::install(self.shared.rates.clone());
                 rampart_services::wafv2::engine::samples::install(self.shared.samples.clone());
+                rampart_services::wafv2::engine::log_buffer::install(self.shared.logs.clone());
                 app.clock.clone()
             });
             if self.shared.token_key.get().is_none() {

@@ -267,7 +267,7 @@ fn response(status: u16, headers: &[(String, String)], body: Option<(&str, &str)
 
 /// One request through the listener.
 async fn handle(
-    parts: hyper::http::request::Parts,
+    mut parts: hyper::http::request::Parts,
     body: Bytes,
     peer: SocketAddr,
     cfg: &PortConfig,
@@ -289,6 +289,12 @@ async fn handle(
         .unwrap_or_default()
         .to_string();
     let mut inserted: Vec<(String, String)> = Vec::new();
+    let sent_trace = parts
+        .headers
+        .get("x-amzn-trace-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let trace = sent_trace.clone().unwrap_or_else(trace_id);
     if let Some(acl) = &cfg.web_acl {
         let mut waf_request = engine::fields::Request {
             method: parts.method.as_str().to_string(),
@@ -330,6 +336,8 @@ async fn handle(
         }
         let decision = acl.evaluate(&waf_request, &shared.rates, now);
         super::sample::take(acl, &decision, &waf_request, &parts, peer, shared);
+        let at = (cfg, shared);
+        super::waflog::take(acl, &decision, &waf_request, &parts, peer, at, &trace);
         match decision.action {
             engine::Action::Block(r) => {
                 tracing::debug!(rule = ?decision.rule, %peer, "web ACL blocked a request");
@@ -359,6 +367,11 @@ async fn handle(
                 };
             }
             engine::Action::Count => {}
+        }
+    }
+    if sent_trace.is_none() {
+        if let Ok(v) = HeaderValue::from_str(&trace) {
+            parts.headers.insert("x-amzn-trace-id", v);
         }
     }
     match cfg.listener.route(&host, &path) {

@@ -8,8 +8,10 @@ use serde_json::Value;
 use crate::{
     engine::{
         compile::{GroupDef, Invalid, Refs},
-        geo, group, managed_statements, references, rule_group_references, Action, Response,
-        WebAcl, MAX_CAPACITY,
+        geo, group,
+        logging::LogConfig,
+        managed_statements, references, rule_group_references, Action, Response, WebAcl,
+        MAX_CAPACITY,
     },
     error::{WafError, WafResult},
     model::{self, ItemDoc, Kind, ASSOCIATION},
@@ -112,6 +114,7 @@ pub async fn compile(
         &doc.token_domains,
     )
     .map_err(invalid)?;
+    acl.logging = logging_of(doc);
     if acl.capacity > MAX_CAPACITY {
         return Err(WafError::WAFLimitsExceededException(format!(
             "AWS WAF couldn’t perform the operation because you exceeded your resource limit: the web ACL needs {} WCUs, the limit is {MAX_CAPACITY}.",
@@ -119,6 +122,19 @@ pub async fn compile(
         )));
     }
     Ok(acl)
+}
+
+/// A web ACL's logging configuration, compiled (one that no longer compiles is logged and
+/// left out: the web ACL still filters, unlogged).
+fn logging_of(doc: &ItemDoc) -> Option<std::sync::Arc<LogConfig>> {
+    let v = doc.logging.as_ref()?;
+    match LogConfig::compile(v) {
+        Ok(c) => Some(std::sync::Arc::new(c)),
+        Err(e) => {
+            tracing::error!(web_acl = %doc.name, reason = %e.reason, "wafv2: stored logging configuration does not compile");
+            None
+        }
+    }
 }
 
 /// The web ACL associated with a resource, compiled; `None` when there is none (or it no
@@ -159,6 +175,7 @@ pub async fn for_resource(store: &Store, resource_arn: &str) -> WafResult<Option
                 captcha_immunity: crate::engine::DEFAULT_IMMUNITY,
                 challenge_immunity: crate::engine::DEFAULT_IMMUNITY,
                 token_domains: Vec::new(),
+                logging: logging_of(&doc),
             }))
         }
     }

@@ -6,7 +6,8 @@
 //!   [`rule_groups`]: rule groups of one's own;
 //!   [`associations`]: web ACLs on load balancers; [`managed_groups`]: the AWS managed rule
 //!   groups on offer; [`managed_keys`]: the addresses rate-based rules block;
-//!   [`sampled`]: requests the listeners sampled; [`tags`];
+//!   [`sampled`]: requests the listeners sampled; [`logging_configs`]: web ACL logging;
+//!   [`tags`];
 //! - [`engine`]: statements, fields, text transformations, rate counting, evaluation;
 //! - [`compiled`]: stored web ACL to compiled one; storage in [`model`]; [`token_key`]: the
 //!   key of CAPTCHA and Challenge tokens.
@@ -19,6 +20,7 @@ pub mod associations;
 pub mod compiled;
 pub mod engine;
 pub mod error;
+pub mod logging_configs;
 pub mod managed_groups;
 pub mod managed_keys;
 pub mod model;
@@ -70,19 +72,22 @@ routes! {
         DeleteRuleGroup => Write, |i, c, d| rule_groups::delete(i, c, d);
         GetRateBasedStatementManagedKeys => Read, |i, c, d| managed_keys::get(i, c, d);
         GetSampledRequests => Read, |i, c, d| sampled::get(i, c, d);
+        PutLoggingConfiguration => Write, |i, c, d| logging_configs::put(i, c, d);
+        GetLoggingConfiguration => Read, |i, c, d| logging_configs::get(i, c, d);
+        DeleteLoggingConfiguration => Write, |i, c, d| logging_configs::delete(i, c, d);
+        ListLoggingConfigurations => Read, |i, c, d| logging_configs::list(i, c, d);
         ListRuleGroups => Read,
             |i, c, d| web_acls::list_kind(i, c, d, Kind::RuleGroup, "RuleGroups");
     }
     not_built {
-        // Managed products and rule sets (the vendor side),
-        // logging, sampled requests, API keys, mobile SDK, permission policies, Firewall
-        // Manager.
+        // Managed products and rule sets (the vendor side), API keys, mobile SDK,
+        // permission policies, Firewall Manager.
         CreateAPIKey, DeleteAPIKey, DeleteFirewallManagerRuleGroups,
-        DeleteLoggingConfiguration, DeletePermissionPolicy, DescribeAllManagedProducts, DescribeManagedProductsByVendor,
-        GenerateMobileSdkReleaseUrl, GetDecryptedAPIKey, GetLoggingConfiguration,
+        DeletePermissionPolicy, DescribeAllManagedProducts, DescribeManagedProductsByVendor,
+        GenerateMobileSdkReleaseUrl, GetDecryptedAPIKey,
         GetManagedRuleSet, GetMobileSdkRelease, GetPermissionPolicy,
-        GetTopPathStatisticsByTraffic, ListAPIKeys, ListLoggingConfigurations, ListManagedRuleSets,
-        ListMobileSdkReleases, PutLoggingConfiguration,
+        GetTopPathStatisticsByTraffic, ListAPIKeys, ListManagedRuleSets,
+        ListMobileSdkReleases,
         PutManagedRuleSetVersions, PutPermissionPolicy, UpdateManagedRuleSetVersionExpiryDate,
     }
 }
@@ -105,6 +110,14 @@ async fn authorize(
         Op::GetWebACL | Op::GetRuleGroup => Some("ARN"),
         _ => None,
     };
+    let arn_member = match op {
+        Op::GetLoggingConfiguration | Op::DeleteLoggingConfiguration => Some("ResourceArn"),
+        _ => arn_member,
+    };
+    let logged = input.get("LoggingConfiguration");
+    if let Some(arn) = logged.and_then(|l| opt_str(l, "ResourceArn")) {
+        return Ok(Some(AuthzRequest::on(&action, arn.to_string(), account)));
+    }
     if let Some(arn) = arn_member.and_then(|m| opt_str(input, m)) {
         return Ok(Some(AuthzRequest::on(&action, arn.to_string(), account)));
     }

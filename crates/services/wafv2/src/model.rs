@@ -118,6 +118,9 @@ pub struct ItemDoc {
     /// Web ACL: `TokenDomains`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub token_domains: Vec<String>,
+    /// Web ACL: its `LoggingConfiguration`, as `GetLoggingConfiguration` returns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Value>,
 }
 
 /// A stored item.

@@ -39,6 +39,10 @@ pub struct Group {
     pub scope_down: Option<Stmt>,
     /// `OverrideAction` `Count`: every rule's action becomes `Count`.
     pub count_only: bool,
+    /// An AWS managed rule group (else a rule group of one's own).
+    pub managed: bool,
+    /// Its id in logs: `VENDOR#NAME` for a managed group, the ARN for one's own.
+    pub id: String,
 }
 
 fn invalid(field: &'static str, parameter: impl Into<String>, reason: &str) -> Invalid {
@@ -202,6 +206,8 @@ pub fn compile_group(
             rules: out,
             scope_down,
             count_only,
+            managed: true,
+            id: format!("AWS#{}", group.name),
         },
         group.capacity + extra,
     ))

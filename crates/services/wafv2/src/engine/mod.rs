@@ -10,6 +10,8 @@ pub mod geo;
 pub mod group;
 pub mod injection;
 pub mod json_body;
+pub mod log_buffer;
+pub mod logging;
 pub mod managed;
 pub mod rate;
 pub mod rule_group;
@@ -123,6 +125,8 @@ pub struct WebAcl {
     pub challenge_immunity: u64,
     /// Its `TokenDomains`.
     pub token_domains: Vec<String>,
+    /// Its logging configuration, when one is put.
+    pub logging: Option<std::sync::Arc<logging::LogConfig>>,
 }
 
 /// What the web ACL decided for a request.
@@ -136,6 +140,8 @@ pub struct Decision {
     pub group_rule: Option<String>,
     /// Labels added.
     pub labels: Vec<String>,
+    /// The web ACL's `Count` rules that matched (AWS's `nonTerminatingMatchingRules`).
+    pub counted: Vec<String>,
 }
 
 fn inv(field: &'static str, parameter: impl Into<String>, reason: &str) -> Invalid {
@@ -315,6 +321,7 @@ impl WebAcl {
             captcha_immunity: DEFAULT_IMMUNITY,
             challenge_immunity: DEFAULT_IMMUNITY,
             token_domains: Vec::new(),
+            logging: None,
         })
     }
 
@@ -368,6 +375,7 @@ impl WebAcl {
     pub fn evaluate(&self, req: &Request, rates: &RateCounters, now: u64) -> Decision {
         let mut labels: Vec<String> = Vec::new();
         let mut inserted: Vec<(String, String)> = Vec::new();
+        let mut counted: Vec<String> = Vec::new();
         let added = std::cell::RefCell::new(Vec::new());
         for rule in &self.rules {
             let ended = match &rule.body {
@@ -409,6 +417,9 @@ impl WebAcl {
                         inserted.extend(h.iter().cloned());
                         continue;
                     }
+                    if *action == Action::Count {
+                        counted.push(rule.name.clone());
+                    }
                     (*action != Action::Count).then(|| (action.clone(), None))
                 }
                 Body::Group(group) => group
@@ -421,6 +432,7 @@ impl WebAcl {
                     rule: Some(rule.name.clone()),
                     group_rule,
                     labels,
+                    counted,
                 };
             }
         }
@@ -429,6 +441,7 @@ impl WebAcl {
             rule: None,
             group_rule: None,
             labels,
+            counted,
         }
     }
 }

@@ -108,6 +108,8 @@ pub fn compile_reference(
             rules,
             scope_down: None,
             count_only,
+            managed: false,
+            id: arn.to_string(),
         },
         def.capacity,
     ))

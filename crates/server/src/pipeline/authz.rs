@@ -298,6 +298,7 @@ mod tests {
             name: "reader".into(),
             access_key_id: "AKIAREADER".into(),
             session: None,
+            source_arn: None,
         }
     }
 

@@ -87,7 +87,11 @@ async fn analysed_account() -> (Store, std::path::PathBuf) {
 /// Changes role `n`'s trust policy (outside the timing), then times its re-analysis.
 async fn reanalyse(store: &Store, n: u64) -> Duration {
     let i = 1 + (n as usize * 7) % (ROLES - 1);
-    let other = if n % 2 == 0 { "999988887777" } else { ACCOUNT };
+    let other = if n.is_multiple_of(2) {
+        "999988887777"
+    } else {
+        ACCOUNT
+    };
     let mut tx = store.begin().await.unwrap();
     let changed = role(i, other);
     tx.entities()

@@ -803,6 +803,7 @@ mod tests {
             name: "a\"b".into(),
             access_key_id: "AKIAUSER".into(),
             session: None,
+            source_arn: None,
         };
         let session = |mfa: bool| Principal {
             account_id: "111122223333".into(),
@@ -817,6 +818,7 @@ mod tests {
                 mfa_authenticated_at: mfa.then_some(t),
                 context: SessionContext::default(),
             }),
+            source_arn: None,
         };
         let (with_mfa, without_mfa) = (session(true), session(false));
         let input = json!({

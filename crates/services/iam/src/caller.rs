@@ -281,6 +281,7 @@ mod tests {
             name: "bob".into(),
             access_key_id: "AKIABOB".into(),
             session: None,
+            source_arn: None,
         };
         let got = policies(&principal, &store).await.unwrap();
         let names: Vec<&str> = got.identity.iter().map(|p| p.name.as_str()).collect();

@@ -359,6 +359,7 @@ mod tests {
                 mfa_authenticated_at: Some(now - chrono::Duration::seconds(90)),
                 context: Default::default(),
             }),
+            source_arn: None,
         };
         let keys = ctx(p).global_keys();
         assert_eq!(get(&keys, "aws:MultiFactorAuthPresent"), Some("true"));

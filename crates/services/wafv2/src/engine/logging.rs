@@ -484,6 +484,9 @@ mod tests {
             default: Action::Allow(Vec::new()),
             capacity: 0,
             sampled_metric: None,
+            captcha_immunity: crate::engine::DEFAULT_IMMUNITY,
+            challenge_immunity: crate::engine::DEFAULT_IMMUNITY,
+            token_domains: Vec::new(),
             logging: None,
         };
         let req = Request {
@@ -497,6 +500,7 @@ mod tests {
             body: Vec::new(),
             body_oversize: false,
             source_ip: None,
+            token: Default::default(),
         };
         let decision = Decision {
             action: Action::Allow(Vec::new()),

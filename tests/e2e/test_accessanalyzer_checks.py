@@ -216,6 +216,13 @@ def test_cli_gives_the_same_answers_offline(server, tmp_path):
     assert run.returncode != 0
     assert run.stdout.splitlines() == [f"FAIL: {api['message']}",
                                        f"  - {api['reasons'][0]['description']}"]
+    # The same check under its own name, old policy first, for CI pipelines.
+    named = subprocess.run([BIN, "policy", "check-no-new-access", str(existing), str(new)],
+                           capture_output=True, text=True)
+    assert named.returncode != 0 and named.stdout == run.stdout
+    same = subprocess.run([BIN, "policy", "check-no-new-access", str(existing), str(existing)],
+                          capture_output=True, text=True)
+    assert same.returncode == 0 and same.stdout.startswith("PASS"), same.stdout
     run = subprocess.run([BIN, "policy", "check", str(existing), "--action", "s3:DeleteBucket"],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout

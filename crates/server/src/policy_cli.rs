@@ -56,6 +56,18 @@ pub enum PolicyCommand {
         #[arg(long)]
         resource: Vec<String>,
     },
+    /// IAM Access Analyzer's CheckNoNewAccess for CI pipelines: `PASS` when the new policy
+    /// grants nothing the existing one does not, else `FAIL` with the statements that do;
+    /// exits non-zero on FAIL (the same as `check NEW --existing OLD`).
+    CheckNoNewAccess {
+        /// The existing (reference) policy document (JSON).
+        existing: PathBuf,
+        /// The new policy document (JSON).
+        new: PathBuf,
+        /// The policy type: `IDENTITY_POLICY` or `RESOURCE_POLICY`.
+        #[arg(long, default_value = "IDENTITY_POLICY")]
+        policy_type: String,
+    },
     /// Evaluate the requests described in a JSON file (format: crates/policy/SIMULATE_FORMAT.md)
     /// and print each decision with its explanation; exits non-zero when an `expect` fails.
     Simulate {
@@ -153,6 +165,11 @@ pub fn run(cmd: PolicyCommand) -> ExitCode {
             };
             checks_cli::run(&file, &policy_type, &check)
         }
+        PolicyCommand::CheckNoNewAccess {
+            existing,
+            new,
+            policy_type,
+        } => checks_cli::run(&new, &policy_type, &Check::NoNewAccess(existing)),
         PolicyCommand::Simulate { file, json } => rampart_policy::cli_simulate(&file, json),
     };
     print!("{output}");

@@ -107,24 +107,28 @@ fn form_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Checks `Content-MD5` (base64 of the digest) against the body's digest.
-pub fn check_content_md5(input: &Value, md5: &[u8; 16]) -> S3Result<()> {
+/// The digest `Content-MD5` gives (base64 of 16 bytes), if any; a value that is not one is
+/// `InvalidDigest`, known before the body is read.
+pub fn content_md5(input: &Value) -> S3Result<Option<[u8; 16]>> {
     let Some(given) = opt_nonempty(input, "ContentMD5") else {
-        return Ok(());
+        return Ok(None);
     };
-    let decoded = base64::engine::general_purpose::STANDARD
+    base64::engine::general_purpose::STANDARD
         .decode(given)
         .ok()
-        .filter(|d| d.len() == 16)
-        .ok_or_else(|| {
-            S3Error::InvalidDigest("The Content-MD5 you specified was invalid.".into())
-        })?;
-    if decoded.as_slice() != md5.as_slice() {
-        return Err(S3Error::BadDigest(
+        .and_then(|d| <[u8; 16]>::try_from(d.as_slice()).ok())
+        .map(Some)
+        .ok_or_else(|| S3Error::InvalidDigest("The Content-MD5 you specified was invalid.".into()))
+}
+
+/// Checks `Content-MD5` (base64 of the digest) against the body's digest.
+pub fn check_content_md5(input: &Value, md5: &[u8; 16]) -> S3Result<()> {
+    match content_md5(input)? {
+        Some(given) if given != *md5 => Err(S3Error::BadDigest(
             "The Content-MD5 you specified did not match what we received.".into(),
-        ));
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// The checksum members of an output (`ChecksumCRC32`, ...), for the algorithms stored.
@@ -250,6 +254,9 @@ pub async fn prepare_put(
     let bucket = repo::bucket(&mut Db::Read(store), bucket_name(input)?).await?;
     let key = key(input)?;
     check_key(key)?;
+    // A malformed digest is refused before a data key (and maybe the account's `aws/s3` key,
+    // made on first use) is made for a body that cannot be stored.
+    content_md5(input)?;
     let wanted = sse::wanted(input, bucket.doc.encryption.as_ref())?;
     let (sse, data_key) =
         sse::new_key(&wanted, store, ctx, bucket.owner(), bucket.name(), key).await?;

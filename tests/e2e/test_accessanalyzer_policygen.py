@@ -126,6 +126,24 @@ def test_the_generated_policy_allows_what_the_role_did(server):
     trail = props["cloudTrailProperties"]
     assert trail["trailProperties"][0]["cloudTrailArn"].endswith(":trail/t")
 
+    # Attached alone (the role's own policy replaced by the resource-level one), the generated
+    # policy lets the same calls through and no other action of the same services.
+    iam.put_role_policy(RoleName=role, PolicyName="p",
+                        PolicyDocument=scoped["generatedPolicyResult"]["generatedPolicies"][0]["policy"])
+    time.sleep(0.5)
+    c = sts.assume_role(RoleArn=role_arn, RoleSessionName="replay")["Credentials"]
+    creds = dict(key=c["AccessKeyId"], secret=c["SecretAccessKey"], token=c["SessionToken"])
+    as_role("iam").list_roles()
+    as_role("iam").get_role(RoleName=role)
+    as_role("kms").list_keys()
+    as_role("s3").list_buckets()
+    for other in (lambda: as_role("iam").list_users(), lambda: as_role("kms").list_aliases(),
+                  lambda: as_role("s3").create_bucket(Bucket=f"other-{role}"),
+                  lambda: as_role("iam").get_role(RoleName="some-other-role")):
+        with pytest.raises(ClientError) as e:
+            other()
+        assert e.value.response["Error"]["Code"] in ("AccessDenied", "AccessDeniedException")
+
     listed = aa.list_policy_generations(principalArn=role_arn)["policyGenerations"]
     assert job in [g["jobId"] for g in listed]
     assert all(g["principalArn"] == role_arn and g["status"] == "SUCCEEDED" for g in listed)

@@ -44,5 +44,9 @@ step "Fuzz targets, ${RAMPART_FUZZ_SECONDS}s each (scripts/fuzz.sh; skipped with
 ./scripts/fuzz.sh
 
 step "Python end-to-end tests (boto3, aws CLI)"
-RAMPART_BIN="${CARGO_TARGET_DIR:-$(pwd)/target}/debug/rampart" python3 -m pytest -q tests/e2e
+# Two workers, each end-to-end file on one of them (tests/e2e/conftest.py groups them); the
+# files that measure latency or rates run afterwards with nothing beside them.
+export RAMPART_BIN="${CARGO_TARGET_DIR:-$(pwd)/target}/debug/rampart"
+python3 -m pytest -q -n 2 --dist loadgroup -m "not alone" --durations=15 tests/e2e
+python3 -m pytest -q -m alone tests/e2e
 printf '\nAll tests passed in %ds.\n' "$SECONDS"

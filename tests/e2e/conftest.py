@@ -27,6 +27,32 @@ RUN_DIR = tempfile.mkdtemp(prefix="rampart-e2e-run-")
 atexit.register(shutil.rmtree, RUN_DIR, ignore_errors=True)
 
 
+# Files whose tests must not run at the same time as each other's, under one group name:
+# both KMS external key store files serve their proxy on localhost:443.
+SHARED_GROUPS = {
+    "test_kms_custom_key_stores.py": "localhost-443",
+    "test_kms_xks_keys.py": "localhost-443",
+}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "alone: measures latency or rates on the machine, so scripts/test.sh runs it after the "
+        "parallel run, with nothing beside it",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist's `--dist loadgroup` (scripts/test.sh), a file's tests run on one
+    worker in their order (module fixtures and tests that build on the previous one), and files
+    sharing a fixed resource run on the same worker."""
+    for item in items:
+        name = os.path.basename(str(item.path))
+        item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(name, name)))
+
+
 def advance(server, seconds):
     """Moves a dev-mode server's request clock forward; returns the clock's answer."""
     req = urllib.request.Request(

@@ -347,9 +347,9 @@ def test_sql_injection_and_xss_rules_block_attacks_and_pass_ordinary_requests(se
         "FieldToMatch": {"UriPath": {}}, "TextTransformations": decode, "SensitivityLevel": "MEDIUM"}})
     with pytest.raises(ClientError) as e:
         waf.check_capacity(Scope="REGIONAL", Rules=[bad])
-    # Outside the model's enum, as AWS answers any constraint the model states.
-    assert e.value.response["Error"]["Code"] == "ValidationException"
-    assert "sensitivityLevel" in e.value.response["Error"]["Message"]
+    # Outside the model's enum: WAF's answer to any constraint the model states.
+    assert e.value.response["Error"]["Code"] == "WAFInvalidParameterException"
+    assert e.value.response["Field"] == "SENSITIVITY_LEVEL"
     acl = waf.create_web_acl(Name="inject-acl", Scope="REGIONAL", DefaultAction={"Allow": {}},
                              Rules=rules, VisibilityConfig=visibility("inject"))["Summary"]
     waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=lb["LoadBalancerArn"])

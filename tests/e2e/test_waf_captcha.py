@@ -195,8 +195,9 @@ def test_web_acl_shows_its_token_settings_and_refuses_bad_ones(site):
         "WAFInvalidParameterException"
     assert create(Rules=[dict(RULES[0], ChallengeConfig={
         "ImmunityTimeProperty": {"ImmunityTime": 120}})]) == "WAFInvalidParameterException"
-    # A space is outside the API's pattern; an empty label is not a domain.
-    assert create(TokenDomains=["bad domain"]) == "ValidationException"
+    # A space is outside the API's pattern (WAF's own error for it); an empty label is not a
+    # domain.
+    assert create(TokenDomains=["bad domain"]) == "WAFInvalidParameterException"
     assert create(TokenDomains=["bad..domain"]) == "WAFInvalidParameterException"
     # Rampart runs CAPTCHA and Challenge in web ACL rules only, not in rule groups.
     with pytest.raises(ClientError) as e:

@@ -138,8 +138,8 @@ def test_sampled_requests_errors(server):
     with pytest.raises(ClientError) as e:
         waf.get_sampled_requests(WebAclArn=acl["ARN"], RuleMetricName="errorsAcl",
                                  Scope="REGIONAL", TimeWindow=window(), MaxItems=501)
-    # The request path checks the model's range before the handler, as AWS's front end does.
-    assert code(e) == "ValidationException"
+    # The request path checks the model's range before the handler, answering as WAF does.
+    assert code(e) == "WAFInvalidParameterException"
     now = datetime.datetime.now(datetime.timezone.utc)
     with pytest.raises(ClientError) as e:
         waf.get_sampled_requests(WebAclArn=acl["ARN"], RuleMetricName="errorsAcl",

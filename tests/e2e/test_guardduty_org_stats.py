@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from test_guardduty_org import REGION, code, detector, gd_of
-from test_organizations import create_account, member_root
+from orgs import create_account, member_root
 
 
 def features(gd, det):

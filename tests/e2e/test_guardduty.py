@@ -141,6 +141,22 @@ def test_detectors_follow_aws(env):
     assert code(e) == "BadRequestException"
 
 
+def test_input_off_the_model_is_guarddutys_bad_request(env):
+    """An enum value or a detector id off its model constraints is GuardDuty's
+    BadRequestException (400), not the generic ValidationException, and changes nothing."""
+    gd = admin(env, "guardduty", region="sa-east-1")
+    with pytest.raises(ClientError) as e:
+        gd.create_detector(Enable=True, FindingPublishingFrequency="HOURLY")
+    assert code(e) == "BadRequestException"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert e.value.response["Error"]["Message"] == (
+        "The request is rejected because the parameter findingPublishingFrequency has an invalid value.")
+    assert gd.list_detectors()["DetectorIds"] == []
+    with pytest.raises(ClientError) as e:
+        gd.list_findings(DetectorId="x" * 400)
+    assert code(e) == "BadRequestException"
+
+
 def test_root_credentials_are_found_counted_archived_and_filtered(env):
     region = "us-west-2"
     gd = admin(env, "guardduty", region=region)

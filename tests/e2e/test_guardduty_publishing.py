@@ -221,8 +221,9 @@ def test_errors_follow_aws(dev_server):
     with pytest.raises(ClientError) as e:
         gd.create_publishing_destination(
             DetectorId=detector, DestinationType="SQS", DestinationProperties=props)
-    # The model's enum is checked by the common input validation first (docs/GUARDDUTY.md).
-    assert code(e) == "ValidationException"
+    # The model's enum is checked by the common input validation first, answering as GuardDuty
+    # does (docs/GUARDDUTY.md).
+    assert code(e) == "BadRequestException"
     again = gd.create_publishing_destination(
         DetectorId=detector, DestinationType="S3", DestinationProperties=props)["DestinationId"]
     assert again != dest

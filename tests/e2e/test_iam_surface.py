@@ -1,7 +1,9 @@
 """IAM's less travelled surface with boto3: service-linked roles, SSH public keys and signing
-certificates, with AWS's names, formats and errors."""
+certificates, with AWS's names, formats and errors; service last-accessed data that belongs
+to the user or role, not to its name."""
 
 import json
+import time
 import uuid
 
 import pytest
@@ -497,3 +499,92 @@ def test_policies_granting_service_access(fresh_server):
         iam.list_policies_granting_service_access(Arn=user_arn, ServiceNamespaces=[f"s{i}" for i in range(201)])
     # More than the model's 200: refused by the model's length check, as AWS does.
     assert code(e) == "ValidationError"
+
+
+IAM_ALL = json.dumps({"Version": "2012-10-17",
+                      "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}]})
+
+
+def last_accessed(iam, arn, level="SERVICE_LEVEL"):
+    """The `iam` entry of a fresh last-accessed job for `arn`."""
+    job = iam.generate_service_last_accessed_details(Arn=arn, Granularity=level)["JobId"]
+    details = iam.get_service_last_accessed_details(JobId=job)
+    assert details["JobStatus"] == "COMPLETED"
+    return next(x for x in details["ServicesLastAccessed"] if x["ServiceNamespace"] == "iam")
+
+
+def used_iam(iam, arn):
+    """Polls until the (background) record of `arn`'s IAM use shows; that `iam` entry."""
+    for _ in range(100):
+        entry = last_accessed(iam, arn, "ACTION_LEVEL")
+        if "LastAuthenticated" in entry:
+            return entry
+        time.sleep(0.1)
+    raise AssertionError(f"no IAM use recorded for {arn}")
+
+
+def user_using_iam(server, iam, name):
+    """User `name` allowed iam:*, having called ListUsers with its own key; its key id."""
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="iam", PolicyDocument=IAM_ALL)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    server.client("iam", key["AccessKeyId"], key["SecretAccessKey"]).list_users()
+    return key["AccessKeyId"]
+
+
+def test_last_accessed_data_goes_with_the_user_or_role(server):
+    iam = server.client("iam")
+    account = server.client("sts").get_caller_identity()["Account"]
+    name = f"lena-{uuid.uuid4().hex[:6]}"
+    arn = f"arn:aws:iam::{account}:user/{name}"
+    key_id = user_using_iam(server, iam, name)
+    entry = used_iam(iam, arn)
+    assert entry["LastAuthenticatedEntity"] == arn
+    assert [a["ActionName"] for a in entry["TrackedActionsLastAccessed"]] == ["ListUsers"]
+
+    # A rename keeps the history; a new user under the old name starts with none.
+    renamed = f"{name}-x"
+    iam.update_user(UserName=name, NewUserName=renamed)
+    assert used_iam(iam, f"arn:aws:iam::{account}:user/{renamed}")["LastAuthenticatedEntity"] == \
+        f"arn:aws:iam::{account}:user/{renamed}"
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="iam", PolicyDocument=IAM_ALL)
+    fresh = last_accessed(iam, arn, "ACTION_LEVEL")
+    assert "LastAuthenticated" not in fresh and "TrackedActionsLastAccessed" not in fresh, fresh
+    iam.delete_user_policy(UserName=name, PolicyName="iam")
+    iam.delete_user(UserName=name)
+
+    # Deleted and created again under the same name: no history, at service or action level.
+    iam.delete_access_key(UserName=renamed, AccessKeyId=key_id)
+    iam.delete_user_policy(UserName=renamed, PolicyName="iam")
+    iam.delete_user(UserName=renamed)
+    iam.create_user(UserName=renamed)
+    iam.put_user_policy(UserName=renamed, PolicyName="iam", PolicyDocument=IAM_ALL)
+    again = last_accessed(iam, f"arn:aws:iam::{account}:user/{renamed}", "ACTION_LEVEL")
+    assert "LastAuthenticated" not in again and "TrackedActionsLastAccessed" not in again, again
+
+    # A role's history goes with it too.
+    role = f"worker-{uuid.uuid4().hex[:6]}"
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"AWS": f"arn:aws:iam::{account}:root"}}]}),
+    )["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role, PolicyName="iam", PolicyDocument=IAM_ALL)
+    caller = f"caller-{uuid.uuid4().hex[:6]}"
+    iam.create_user(UserName=caller)
+    iam.put_user_policy(UserName=caller, PolicyName="assume", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role_arn}]}))
+    key = iam.create_access_key(UserName=caller)["AccessKey"]
+    sts = server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="worker")["Credentials"]
+    server.client("iam", creds["AccessKeyId"], creds["SecretAccessKey"],
+                  creds["SessionToken"]).list_users()
+    assert used_iam(iam, role_arn)["LastAuthenticatedEntity"] == role_arn
+    iam.delete_role_policy(RoleName=role, PolicyName="iam")
+    iam.delete_role(RoleName=role)
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                "Principal": {"AWS": f"arn:aws:iam::{account}:root"}}]}))
+    iam.put_role_policy(RoleName=role, PolicyName="iam", PolicyDocument=IAM_ALL)
+    assert "LastAuthenticated" not in last_accessed(iam, role_arn)

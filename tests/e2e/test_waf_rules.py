@@ -19,7 +19,8 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
 from conftest import RUN_DIR, Server, advance
-from test_elb_waf import app, code, load_balancer, request, visibility, wait_for  # noqa: F401
+from local_http import request, wait_for
+from test_elb_waf import code, load_balancer, visibility
 
 PARIS = "127.0.0.1"
 SEATTLE = "127.0.0.9"
@@ -147,6 +148,30 @@ def test_rule_group_life_cycle_capacity_and_errors(server):
     assert code(e) == "WAFNonexistentItemException"
     waf.delete_rule_group(Name="life", Scope="REGIONAL", Id=created["Id"], LockToken=nxt)
     assert "life" not in [g["Name"] for g in waf.list_rule_groups(Scope="REGIONAL")["RuleGroups"]]
+
+
+def test_input_off_the_model_is_wafs_invalid_parameter(server):
+    """An enum value or a name off its model constraints is WAF's WAFInvalidParameterException
+    with its Field, Parameter and Reason, not the generic ValidationException."""
+    waf = server.client("wafv2")
+    with pytest.raises(ClientError) as e:
+        waf.list_web_acls(Scope="EVERYWHERE")
+    r = e.value.response
+    assert code(e) == "WAFInvalidParameterException"
+    assert r["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert (r["Field"], r["Parameter"]) == ("SCOPE_VALUE", "EVERYWHERE")
+    assert r["Reason"] == "The parameter contains formatting that is not valid."
+    assert r["Error"]["Message"] == (
+        "Error reason: The parameter contains formatting that is not valid., "
+        "field: SCOPE_VALUE, parameter: EVERYWHERE")
+    with pytest.raises(ClientError) as e:
+        waf.create_ip_set(Name="no spaces allowed", Scope="REGIONAL", IPAddressVersion="IPV4",
+                          Addresses=[])
+    assert code(e) == "WAFInvalidParameterException"
+    assert (e.value.response["Field"], e.value.response["Parameter"]) == (
+        "NAME", "no spaces allowed")
+    assert all(s["Name"] != "no spaces allowed"
+               for s in waf.list_ip_sets(Scope="REGIONAL")["IPSets"])
 
 
 def test_a_rule_group_filters_the_traffic_of_every_web_acl_that_references_it(server, app):
@@ -291,7 +316,7 @@ def test_geo_match_rules_block_by_country_and_label_regions(geo_server, app):
     assert request_from(SEATTLE, port)[0] == 403
     with pytest.raises(ClientError) as e:
         waf.check_capacity(Scope="REGIONAL", Rules=[rule("bad", 1, geo(["usa"]), {"Block": {}})])
-    assert code(e) == "ValidationException", "the model's CountryCode enum refuses it"
+    assert code(e) == "WAFInvalidParameterException", "the model's CountryCode enum refuses it"
 
 
 def test_a_web_acl_that_no_longer_compiles_fails_closed(app):
@@ -373,7 +398,7 @@ def test_json_body_rules_inspect_keys_values_and_paths(server, app):
     with pytest.raises(ClientError) as e:
         waf.check_capacity(Scope="REGIONAL", Rules=[json_rule(
             "bad", 1, {"MatchPattern": {"IncludedPaths": ["user"]}, "MatchScope": "ALL"}, "x")])
-    assert code(e) == "ValidationException", "the model's JSON Pointer pattern refuses it"
+    assert code(e) == "WAFInvalidParameterException", "the model's JSON Pointer pattern refuses it"
     with pytest.raises(ClientError) as e:
         waf.check_capacity(Scope="REGIONAL", Rules=[json_rule(
             "bad", 1, {"MatchPattern": {"All": {}, "IncludedPaths": ["/a"]},

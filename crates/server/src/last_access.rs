@@ -8,7 +8,10 @@ use std::{collections::HashMap, sync::Mutex};
 
 use chrono::{DateTime, Utc};
 use rampart_services::{
-    iam::last_accessed::{self, LastUse, Noted},
+    iam::{
+        last_accessed::{LastUse, Noted},
+        last_use,
+    },
     CallContext, PrincipalKind,
 };
 use rampart_store::Store;
@@ -22,6 +25,9 @@ const MAX_ENTRIES: usize = 100_000;
 #[derive(Debug, Clone)]
 struct Pending {
     account: String,
+    /// The entity's unique id: the records are written only while it is still the entity
+    /// of that ARN.
+    id: String,
     noted: Noted,
     at: DateTime<Utc>,
 }
@@ -43,7 +49,7 @@ impl LastAccess {
         service: &'static str,
         actions: impl IntoIterator<Item = &'a str>,
     ) {
-        let Some(entity) = entity_arn(ctx) else {
+        let Some((entity, id)) = entity_of(ctx) else {
             return;
         };
         let now = ctx.now;
@@ -82,6 +88,7 @@ impl LastAccess {
         }
         let p = pending.entry(entity).or_insert_with(|| Pending {
             account: ctx.principal.account_id.clone(),
+            id,
             noted: Noted::default(),
             at: now,
         });
@@ -105,7 +112,7 @@ impl LastAccess {
         };
         let mut first_err = None;
         for (entity, p) in taken {
-            let done = last_accessed::record(store, &p.account, &entity, &p.noted, p.at).await;
+            let done = last_use::record(store, &p.account, (&entity, &p.id), &p.noted, p.at).await;
             if let Err(err) = done {
                 tracing::warn!(error = %err, entity = %entity, "last access not recorded");
                 first_err.get_or_insert(err);
@@ -118,13 +125,17 @@ impl LastAccess {
     }
 }
 
-/// The IAM entity a caller stands for: the user (also behind its `GetSessionToken` sessions)
-/// or the role of a role session; none for the root user and federated users.
-fn entity_arn(ctx: &CallContext) -> Option<String> {
+/// The IAM entity a caller stands for, its ARN and unique id: the user (also behind its
+/// `GetSessionToken` sessions) or the role of a role session; none for the root user and
+/// federated users.
+fn entity_of(ctx: &CallContext) -> Option<(String, String)> {
     let p = &ctx.principal;
     match p.kind {
-        PrincipalKind::User => Some(p.arn.clone()),
-        PrincipalKind::AssumedRole => p.session.as_ref()?.context.role_arn.clone(),
+        PrincipalKind::User => Some((p.arn.clone(), p.user_id.clone())),
+        PrincipalKind::AssumedRole => {
+            let session = &p.session.as_ref()?.context;
+            Some((session.role_arn.clone()?, session.role_id.clone()?))
+        }
         _ => None,
     }
 }

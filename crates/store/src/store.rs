@@ -167,6 +167,16 @@ impl Store {
         }
     }
 
+    /// Starts a write transaction of a job's step: under the job's `lease` (when there is
+    /// one) it commits only while that lease is still current ([`crate::Jobs::fence`]).
+    pub async fn begin_fenced(&self, lease: Option<&crate::Lease>) -> Result<Tx> {
+        let mut tx = self.begin().await?;
+        if let Some(lease) = lease {
+            tx.jobs().fence(lease).await?;
+        }
+        Ok(tx)
+    }
+
     /// Runs `f` again (with jittered backoff) while it fails with a retryable error; `f` must
     /// begin and commit its own transaction each time.
     pub async fn retry<T, F, Fut>(&self, mut f: F) -> Result<T>

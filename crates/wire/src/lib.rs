@@ -45,7 +45,7 @@ pub use rest_xml::{
 };
 pub use route::{route, RouteInput};
 pub use uri_template::{find_operation, UriMatch};
-pub use validate::{validate, validation_message};
+pub use validate::{validate, validation_message, Constraint, Violation};
 
 /// A response header the wire layer sets. Typed, so the HTTP layer maps each to its header
 /// name without parsing (or allocating) a name per response.

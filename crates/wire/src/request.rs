@@ -7,7 +7,7 @@ use crate::query_decode::{decode_query, parse_form};
 use crate::rest_json::decode_rest_json;
 use crate::rest_xml::{decode_rest_xml, find_rest_xml_operation, virtual_host_bucket};
 use crate::route::{route, RouteInput};
-use crate::validate::validate;
+use crate::validate::{validate, Violation};
 use crate::WireResponse;
 use rampart_model::{Operation, Protocol, Service, ShapeId, ShapeKind};
 use serde_json::Value;
@@ -199,7 +199,7 @@ pub fn decode_request(req: &HttpRequest<'_>) -> Result<Decoded, DecodeFailure> {
 }
 
 /// Whether a restXml input's violations lie in its XML body (the payload member).
-fn in_xml_payload(service: &Service, input: ShapeId, violations: &[String]) -> bool {
+fn in_xml_payload(service: &Service, input: ShapeId, violations: &[Violation]) -> bool {
     if service.protocol != Protocol::RestXml {
         return false;
     }
@@ -209,8 +209,12 @@ fn in_xml_payload(service: &Service, input: ShapeId, violations: &[String]) -> b
     members
         .iter()
         .filter(|m| m.location == rampart_model::Location::Payload)
-        .map(|m| format!(" at '{}", crate::validate::path_name(m.name)))
-        .any(|at| violations.iter().any(|v| v.contains(&at)))
+        .map(|m| crate::validate::path_name(m.name))
+        .any(|payload| {
+            violations
+                .iter()
+                .any(|v| v.path == payload || v.path.starts_with(&format!("{payload}.")))
+        })
 }
 
 /// The request is signed for a restJson1 or restXml service: its query and body are not

@@ -11,27 +11,70 @@ use std::sync::{OnceLock, RwLock};
 /// Deepest nesting validated; deeper values are reported once and not descended into.
 const MAX_DEPTH: usize = 64;
 
-/// Checks `value` against shape `shape` and returns every violation as AWS words it (empty when
-/// valid): required members, string/list/map/blob lengths, enum values, numeric ranges and
-/// patterns (Java-style, matched in full; a pattern Rust's regex cannot compile is skipped).
-pub fn validate(service: &Service, shape: ShapeId, value: &Value) -> Vec<String> {
+/// The kind of constraint a value breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Constraint {
+    /// A required member is missing.
+    Required,
+    /// A string, list, map or blob is shorter than its minimum.
+    MinLength,
+    /// A string, list, map or blob is longer than its maximum.
+    MaxLength,
+    /// A string is not one of its enum's values.
+    Enum,
+    /// A string does not match its pattern.
+    Pattern,
+    /// A number is below its minimum.
+    MinValue,
+    /// A number is above its maximum.
+    MaxValue,
+    /// A value is not of its shape's type.
+    Type,
+    /// The value nests deeper than any model allows.
+    Depth,
+}
+
+/// One broken constraint: where, which, the value, and AWS's words for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The value's path as AWS writes it (`tags.1.member.key`).
+    pub path: String,
+    /// The AWS name of the structure member the value belongs to (`Key`); empty for the
+    /// input itself.
+    pub member: &'static str,
+    /// The constraint broken.
+    pub constraint: Constraint,
+    /// The value as given, for a string, number or boolean that is not sensitive.
+    pub value: Option<String>,
+    /// AWS's words: `Value 'x' at 'p' failed to satisfy constraint: Member must ...`.
+    pub text: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Checks `value` against shape `shape` and returns every violation (empty when valid):
+/// required members, string/list/map/blob lengths, enum values, numeric ranges and patterns
+/// (Java-style, matched in full; a pattern Rust's regex cannot compile is skipped).
+pub fn validate(service: &Service, shape: ShapeId, value: &Value) -> Vec<Violation> {
     let mut v = Validator {
         service,
         out: Vec::new(),
     };
-    v.check(shape, value, "", 0);
+    v.check(shape, value, "", "", 0);
     v.out
 }
 
 /// Joins violations into AWS's message: `1 validation error detected: ...` /
 /// `2 validation errors detected: ...; ...`.
-pub fn validation_message(violations: &[String]) -> String {
+pub fn validation_message<V: std::fmt::Display>(violations: &[V]) -> String {
     let n = violations.len();
     let s = if n == 1 { "" } else { "s" };
-    format!(
-        "{n} validation error{s} detected: {}",
-        violations.join("; ")
-    )
+    let joined: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    format!("{n} validation error{s} detected: {}", joined.join("; "))
 }
 
 /// Member name as AWS writes it in paths: first character lower-cased (`UserName` ->
@@ -55,7 +98,7 @@ pub(crate) fn join(path: &str, seg: &str) -> String {
 
 struct Validator<'a> {
     service: &'a Service,
-    out: Vec<String>,
+    out: Vec<Violation>,
 }
 
 /// How a value shows in a message: `Value 'x'`, or just `Value` for sensitive or composite data.
@@ -81,41 +124,72 @@ fn shown(shape: &Shape, v: &Value) -> String {
     }
 }
 
+/// The value of a violation: a scalar that is not sensitive.
+fn scalar(shape: &Shape, v: &Value) -> Option<String> {
+    match v {
+        _ if shape.sensitive => None,
+        Value::String(s) => Some(s.clone()),
+        Value::Number(_) | Value::Bool(_) => Some(v.to_string()),
+        _ => None,
+    }
+}
+
+/// Where a value is: its path and the member it belongs to.
+#[derive(Clone, Copy)]
+struct At<'p> {
+    path: &'p str,
+    member: &'static str,
+}
+
 impl Validator<'_> {
-    fn fail(&mut self, shape: &Shape, v: &Value, path: &str, constraint: &str) {
-        self.out.push(format!(
-            "{} at '{path}' failed to satisfy constraint: Member must {constraint}",
-            shown(shape, v)
-        ));
+    fn fail(&mut self, shape: &Shape, v: &Value, at: At<'_>, constraint: Constraint, words: &str) {
+        self.out.push(Violation {
+            path: at.path.to_string(),
+            member: at.member,
+            constraint,
+            value: scalar(shape, v),
+            text: format!(
+                "{} at '{}' failed to satisfy constraint: Member must {words}",
+                shown(shape, v),
+                at.path
+            ),
+        });
     }
 
-    fn length(&mut self, shape: &Shape, v: &Value, path: &str, len: i64) {
+    fn length(&mut self, shape: &Shape, v: &Value, at: At<'_>, len: i64) {
         if let Some(min) = shape.min {
             if len < min {
-                self.fail(
-                    shape,
-                    v,
-                    path,
-                    &format!("have length greater than or equal to {min}"),
-                );
+                let words = format!("have length greater than or equal to {min}");
+                self.fail(shape, v, at, Constraint::MinLength, &words);
             }
         }
         if let Some(max) = shape.max {
             if len > max {
-                self.fail(
-                    shape,
-                    v,
-                    path,
-                    &format!("have length less than or equal to {max}"),
-                );
+                let words = format!("have length less than or equal to {max}");
+                self.fail(shape, v, at, Constraint::MaxLength, &words);
             }
         }
     }
 
-    fn check(&mut self, id: ShapeId, v: &Value, path: &str, depth: usize) {
+    /// The range checks of a number (`min`/`max` as the model gives them).
+    fn range(&mut self, shape: &Shape, v: &Value, at: At<'_>, below: bool, above: bool) {
+        if below {
+            let min = shape.min.unwrap_or_default();
+            let words = format!("have value greater than or equal to {min}");
+            self.fail(shape, v, at, Constraint::MinValue, &words);
+        }
+        if above {
+            let max = shape.max.unwrap_or_default();
+            let words = format!("have value less than or equal to {max}");
+            self.fail(shape, v, at, Constraint::MaxValue, &words);
+        }
+    }
+
+    fn check(&mut self, id: ShapeId, v: &Value, path: &str, member: &'static str, depth: usize) {
         let shape = self.service.shape(id);
+        let at = At { path, member };
         if depth > MAX_DEPTH {
-            self.fail(shape, v, path, "not nest this deeply");
+            self.fail(shape, v, at, Constraint::Depth, "not nest this deeply");
             return;
         }
         match (shape.kind, v) {
@@ -125,105 +199,70 @@ impl Validator<'_> {
                     match map.get(m.name) {
                         None | Some(Value::Null) => {
                             if m.required {
-                                self.out.push(format!(
-                                    "Value null at '{p}' failed to satisfy constraint: Member must not be null"
-                                ));
+                                self.out.push(Violation {
+                                    text: format!(
+                                        "Value null at '{p}' failed to satisfy constraint: Member must not be null"
+                                    ),
+                                    path: p,
+                                    member: m.name,
+                                    constraint: Constraint::Required,
+                                    value: None,
+                                });
                             }
                         }
-                        Some(mv) => self.check(m.shape, mv, &p, depth + 1),
+                        Some(mv) => self.check(m.shape, mv, &p, m.name, depth + 1),
                     }
                 }
             }
             (ShapeKind::List(info), Value::Array(items)) => {
-                self.length(shape, v, path, items.len() as i64);
+                self.length(shape, v, at, items.len() as i64);
                 for (i, item) in items.iter().enumerate() {
                     let p = format!("{}.member", join(path, &(i + 1).to_string()));
-                    self.check(info.member, item, &p, depth + 1);
+                    self.check(info.member, item, &p, member, depth + 1);
                 }
             }
             (ShapeKind::Map(info), Value::Object(map)) => {
-                self.length(shape, v, path, map.len() as i64);
+                self.length(shape, v, at, map.len() as i64);
                 for (i, (k, val)) in map.iter().enumerate() {
                     let base = join(path, &(i + 1).to_string());
-                    self.check(
-                        info.key,
-                        &Value::String(k.clone()),
-                        &join(&base, "key"),
-                        depth + 1,
-                    );
-                    self.check(info.value, val, &join(&base, "value"), depth + 1);
+                    let key = Value::String(k.clone());
+                    self.check(info.key, &key, &join(&base, "key"), member, depth + 1);
+                    self.check(info.value, val, &join(&base, "value"), member, depth + 1);
                 }
             }
             (ShapeKind::String, Value::String(s)) => {
                 let len: usize = s.chars().map(char::len_utf16).sum();
-                self.length(shape, v, path, len as i64);
+                self.length(shape, v, at, len as i64);
                 if !shape.enum_values.is_empty() && !shape.enum_values.contains(&s.as_str()) {
                     let set = shape.enum_values.join(", ");
-                    self.fail(shape, v, path, &format!("satisfy enum value set: [{set}]"));
+                    let words = format!("satisfy enum value set: [{set}]");
+                    self.fail(shape, v, at, Constraint::Enum, &words);
                 }
                 if let Some(p) = shape.pattern {
-                    if let Some(re) = compiled(p) {
-                        if !re.is_match(s) {
-                            self.fail(
-                                shape,
-                                v,
-                                path,
-                                &format!("satisfy regular expression pattern: {p}"),
-                            );
-                        }
+                    if compiled(p).is_some_and(|re| !re.is_match(s)) {
+                        let words = format!("satisfy regular expression pattern: {p}");
+                        self.fail(shape, v, at, Constraint::Pattern, &words);
                     }
                 }
             }
             (ShapeKind::Integer | ShapeKind::Long, Value::Number(n)) => {
                 if let Some(i) = n.as_i64() {
-                    if let Some(min) = shape.min {
-                        if i < min {
-                            self.fail(
-                                shape,
-                                v,
-                                path,
-                                &format!("have value greater than or equal to {min}"),
-                            );
-                        }
-                    }
-                    if let Some(max) = shape.max {
-                        if i > max {
-                            self.fail(
-                                shape,
-                                v,
-                                path,
-                                &format!("have value less than or equal to {max}"),
-                            );
-                        }
-                    }
+                    let below = shape.min.is_some_and(|min| i < min);
+                    let above = shape.max.is_some_and(|max| i > max);
+                    self.range(shape, v, at, below, above);
                 }
             }
             (ShapeKind::Float | ShapeKind::Double, Value::Number(n)) => {
                 if let Some(f) = n.as_f64() {
-                    if shape.min.is_some_and(|min| f < min as f64) {
-                        let min = shape.min.unwrap_or_default();
-                        self.fail(
-                            shape,
-                            v,
-                            path,
-                            &format!("have value greater than or equal to {min}"),
-                        );
-                    }
-                    if shape.max.is_some_and(|max| f > max as f64) {
-                        let max = shape.max.unwrap_or_default();
-                        self.fail(
-                            shape,
-                            v,
-                            path,
-                            &format!("have value less than or equal to {max}"),
-                        );
-                    }
+                    let below = shape.min.is_some_and(|min| f < min as f64);
+                    let above = shape.max.is_some_and(|max| f > max as f64);
+                    self.range(shape, v, at, below, above);
                 }
             }
             (ShapeKind::Blob, Value::String(b64)) => {
                 if shape.min.is_some() || shape.max.is_some() {
                     let len = decoded_len(b64);
-                    self.length(shape, v, path, len as i64);
+                    self.length(shape, v, at, len as i64);
                 }
             }
             (ShapeKind::Boolean, Value::Bool(_)) | (ShapeKind::Timestamp(_), Value::Number(_)) => {}
@@ -239,7 +278,7 @@ impl Validator<'_> {
                     ShapeKind::Timestamp(_) => "be a timestamp",
                     _ => "be a number",
                 };
-                self.fail(shape, v, path, what);
+                self.fail(shape, v, at, Constraint::Type, what);
             }
         }
     }

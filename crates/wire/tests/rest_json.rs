@@ -225,7 +225,7 @@ fn unknown_paths_and_bad_bodies_answer_aws_errors() {
     )
     .unwrap_err();
     assert_eq!(f.error.code, "SerializationException");
-    // Constraints: maxResults is 1..=50 in the model.
+    // Constraints: maxResults is 1..=50 in the model; GuardDuty answers BadRequestException.
     let f = send(
         "guardduty",
         "POST",
@@ -237,7 +237,7 @@ fn unknown_paths_and_bad_bodies_answer_aws_errors() {
     .unwrap_err();
     assert_eq!(
         (f.error.code.as_str(), f.error.status),
-        ("ValidationException", 400)
+        ("BadRequestException", 400)
     );
     assert!(
         f.error.message.contains("maxResults"),

@@ -5,46 +5,33 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rampart_services::accessanalyzer::generation_run;
 use rampart_store::Lease;
 
-use super::{Job, Scope, StepFuture};
+use super::due::{DueJob, RoundFuture};
 use crate::app::App;
 
 /// The job's name.
 pub const NAME: &str = "access-analyzer-policy-generation";
 
-/// The policy generation runs.
-#[derive(Debug)]
-pub struct PolicyGeneration;
+/// The policy generation runs, every second.
+pub const JOB: DueJob = DueJob::new(
+    NAME,
+    Duration::from_secs(1),
+    "policy generations done",
+    round,
+);
 
-impl Job for PolicyGeneration {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let r = generation_run::run_due(&app.store, app.clock.now(), lease)
-                .await
-                .map_err(|e| anyhow::anyhow!("policy generation failed: {}", e.message))?;
-            if r != Default::default() {
-                tracing::info!(
-                    succeeded = r.succeeded,
-                    failed = r.failed,
-                    canceled = r.canceled,
-                    "policy generations done"
-                );
-            }
-            Ok(())
-        })
-    }
+fn round<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let r = generation_run::run_due(&app.store, now, lease)
+            .await
+            .map_err(|e| anyhow::anyhow!("policy generation failed: {}", e.message))?;
+        Ok(vec![
+            ("succeeded", r.succeeded),
+            ("failed", r.failed),
+            ("canceled", r.canceled),
+        ])
+    })
 }

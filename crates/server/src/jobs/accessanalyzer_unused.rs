@@ -6,43 +6,31 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rampart_services::{accessanalyzer::unused_scan, Db};
 use rampart_store::Lease;
 
-use super::{Job, Scope, StepFuture};
+use super::due::{DueJob, RoundFuture};
 use crate::app::App;
 
 /// The job's name (`POST /_rampart/clock` runs it at once).
 pub const NAME: &str = "access-analyzer-unused";
 
-/// The unused access analysis.
-#[derive(Debug)]
-pub struct UnusedAccess;
+/// The unused access analysis, every minute.
+pub const JOB: DueJob = DueJob::new(
+    NAME,
+    Duration::from_secs(60),
+    "unused access analysed",
+    round,
+);
 
-impl Job for UnusedAccess {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        Duration::from_secs(60)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let mut tx = app.store.begin().await?;
-            if let Some(lease) = lease {
-                tx.jobs().fence(lease).await?;
-            }
-            unused_scan::run_all(&mut Db::Write(&mut tx), app.clock.now())
-                .await
-                .map_err(|e| anyhow::anyhow!("unused access analysis failed: {}", e.message))?;
-            tx.commit().await?;
-            Ok(())
-        })
-    }
+fn round<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let mut tx = app.store.begin_fenced(lease).await?;
+        unused_scan::run_all(&mut Db::Write(&mut tx), now)
+            .await
+            .map_err(|e| anyhow::anyhow!("unused access analysis failed: {}", e.message))?;
+        tx.commit().await?;
+        Ok(Vec::new())
+    })
 }

@@ -3,37 +3,22 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use rampart_services::config::sync;
 use rampart_store::Lease;
 
-use super::{Job, Scope, StepFuture};
+use super::due::{DueJob, RoundFuture};
 use crate::app::App;
 
 /// The job's name (`POST /_rampart/clock` runs it at once).
 pub const NAME: &str = "config-recording";
 
-/// Config's recording and evaluation.
-#[derive(Debug)]
-pub struct ConfigRecording;
+/// Config's recording and evaluation, every second.
+pub const JOB: DueJob = DueJob::new(NAME, Duration::from_secs(1), "config recorded", round);
 
-impl Job for ConfigRecording {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            rampart_services::config::sync::run(&app.store, app.clock.now(), lease)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            Ok(())
-        })
-    }
+fn round<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        sync::run(&app.store, now, lease).await?;
+        Ok(Vec::new())
+    })
 }

@@ -17,57 +17,44 @@ use rampart_services::{
 use rampart_store::Lease;
 use serde_json::json;
 
-use super::{Job, Scope, StepFuture};
+use super::due::{self, DueJob, RoundFuture};
 use crate::{app::App, pipeline::service_put};
 
 /// The job's name.
 pub const NAME: &str = "config-delivery";
 
-/// Config's delivery job.
-#[derive(Debug)]
-pub struct ConfigDelivery;
+/// Config's delivery job, every second.
+pub const JOB: DueJob = DueJob::new(
+    NAME,
+    Duration::from_secs(1),
+    "config delivery round done",
+    round,
+);
 
-impl Job for ConfigDelivery {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let arc = app
-                .me
-                .upgrade()
-                .ok_or_else(|| anyhow::anyhow!("the server is stopping"))?;
-            let run = Run {
-                app,
-                lease,
-                authorizer: Authorizer::new(arc),
-            };
-            let accounts = delivery::recording_accounts(&mut Db::Read(&app.store))
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            for account in accounts {
-                let channels = delivery::channels(&mut Db::Read(&app.store), &account)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                for ch in channels {
-                    if let Err(err) = run.channel(&ch).await {
+/// Delivers what is due for every channel of every recording account; a channel whose
+/// delivery fails is logged and tried again next round.
+fn round<'a>(app: &'a App, _now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let run = Run {
+            app,
+            lease,
+            authorizer: due::authorizer(app)?,
+        };
+        let (mut files, mut failed) = (0, 0);
+        for account in delivery::recording_accounts(&mut Db::Read(&app.store)).await? {
+            for ch in delivery::channels(&mut Db::Read(&app.store), &account).await? {
+                match run.channel(&ch).await {
+                    Ok(written) => files += written,
+                    Err(err) => {
+                        failed += 1;
                         tracing::warn!(account = %ch.account, channel = %ch.key,
                             error = %err.message, "config delivery failed");
                     }
                 }
             }
-            Ok(())
-        })
-    }
+        }
+        Ok(vec![("files", files), ("failed", failed)])
+    })
 }
 
 /// One round's shared state.
@@ -89,14 +76,12 @@ impl Run<'_> {
         )
     }
 
-    /// Delivers what is due for `ch`, files and state in one transaction.
-    async fn channel(&self, ch: &Channel) -> Result<(), ServiceError> {
+    /// Delivers what is due for `ch`, files and state in one transaction; returns how many
+    /// files it wrote.
+    async fn channel(&self, ch: &Channel) -> Result<usize, ServiceError> {
         let now = self.app.clock.now();
         let files = delivery::due(&mut Db::Read(&self.app.store), ch, now).await?;
-        let mut tx = self.app.store.begin().await?;
-        if let Some(lease) = self.lease {
-            tx.jobs().fence(lease).await?;
-        }
+        let mut tx = self.app.store.begin_fenced(self.lease).await?;
         let mut written = Vec::new();
         let mut outcome = Ok(());
         for f in &files {
@@ -126,7 +111,7 @@ impl Run<'_> {
         for w in written {
             w.settle(ok);
         }
-        committed
+        committed.map(|()| files.len())
     }
 
     /// Puts one file in `tx`.
@@ -173,10 +158,7 @@ impl Run<'_> {
         now: DateTime<Utc>,
     ) {
         let result = async {
-            let mut tx = self.app.store.begin().await?;
-            if let Some(lease) = self.lease {
-                tx.jobs().fence(lease).await?;
-            }
+            let mut tx = self.app.store.begin_fenced(self.lease).await?;
             let error = (err.code, err.message.as_str());
             delivery::failed(&mut Db::Write(&mut tx), ch, snapshot, error, now).await?;
             tx.commit().await?;

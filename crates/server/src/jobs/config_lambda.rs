@@ -4,52 +4,33 @@
 
 use std::time::Duration;
 
-use rampart_services::config::lambda_run::{InvokeError, InvokeFuture, Invoker};
+use chrono::{DateTime, Utc};
+use rampart_services::config::lambda_run::{self, InvokeError, InvokeFuture, Invoker};
 use rampart_store::Lease;
 use serde_json::Value;
 
+use super::due::{DueJob, RoundFuture};
 use super::lambda_hooks::{HookError, Hooks, INVOKE_TIMEOUT};
-use super::{Job, Scope, StepFuture};
 use crate::app::App;
 
 /// The job's name.
 pub const NAME: &str = "config-lambda";
 
-/// Config's custom Lambda rule invocations.
-#[derive(Debug)]
-pub struct ConfigLambda;
+/// Config's custom Lambda rule invocations, every second: a change reaches the rule's
+/// function within about a second of being recorded.
+pub const JOB: DueJob = DueJob::new(
+    NAME,
+    Duration::from_secs(1),
+    "config rule invocations sent",
+    round,
+);
 
-impl Job for ConfigLambda {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    /// Short: a change reaches the rule's function within about a second of being recorded.
-    fn period(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let invoker = HookInvoker(&app.lambda_hooks);
-            let sent = rampart_services::config::lambda_run::run_due(
-                &app.store,
-                app.clock.now(),
-                lease,
-                &invoker,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if sent > 0 {
-                tracing::info!(sent, "config rule invocations sent");
-            }
-            Ok(())
-        })
-    }
+fn round<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let invoker = HookInvoker(&app.lambda_hooks);
+        let sent = lambda_run::run_due(&app.store, now, lease, &invoker).await?;
+        Ok(vec![("sent", sent)])
+    })
 }
 
 /// The hooks as Config's invoker: a failure in the words of Lambda's `Invoke` errors.

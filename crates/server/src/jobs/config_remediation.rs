@@ -7,6 +7,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+use chrono::{DateTime, Utc};
+
 use rampart_services::{
     config::remediation_docs::Step,
     config::remediation_run::{self, Pending, StepOutcome},
@@ -15,7 +17,7 @@ use rampart_services::{
 use rampart_store::Lease;
 use serde_json::{json, Value};
 
-use super::{Job, Scope, StepFuture};
+use super::due::{DueJob, RoundFuture};
 use crate::app::App;
 
 /// The job's name.
@@ -24,37 +26,23 @@ pub const NAME: &str = "config-remediation";
 /// The service that runs remediations, as the trail names it.
 const AUTOMATION: &str = "ssm.amazonaws.com";
 
-/// Config's remediation runs.
-#[derive(Debug)]
-pub struct ConfigRemediation;
+/// Config's remediation runs, every second.
+pub const JOB: DueJob = DueJob::new(
+    NAME,
+    Duration::from_secs(1),
+    "config remediations run",
+    round,
+);
 
-impl Job for ConfigRemediation {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let due = remediation_run::claim(&app.store, app.clock.now(), lease)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            for pending in due {
-                let outcomes = run(app, &pending).await;
-                remediation_run::finish(&app.store, &pending, &outcomes, app.clock.now(), lease)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
-            Ok(())
-        })
-    }
+fn round<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let due = remediation_run::claim(&app.store, now, lease).await?;
+        for pending in &due {
+            let outcomes = run(app, pending).await;
+            remediation_run::finish(&app.store, pending, &outcomes, app.clock.now(), lease).await?;
+        }
+        Ok(vec![("executions", due.len())])
+    })
 }
 
 /// Runs one execution: the role assumed, then each step until one fails.

@@ -7,13 +7,15 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use rampart_services::{
     detective::{geo::Geo, geo::Locate, org, run},
     Db,
 };
 use rampart_store::Lease;
 
-use super::{Job, Scope, StepFuture};
+use super::due::{DueJob, RoundFuture};
 use crate::app::App;
 
 /// The job's name.
@@ -23,56 +25,43 @@ pub const NAME: &str = "detective-investigations";
 const PERIOD: Duration = Duration::from_millis(500);
 
 /// The investigation job.
-#[derive(Debug)]
-pub struct Investigations;
+pub const INVESTIGATIONS: DueJob =
+    DueJob::new(NAME, PERIOD, "investigations computed", investigations);
 
-impl Job for Investigations {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        PERIOD
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let failed = |e: rampart_services::ServiceError| {
-                anyhow::anyhow!("investigation failed: {}: {}", e.code, e.message)
+fn investigations<'a>(
+    app: &'a App,
+    now: DateTime<Utc>,
+    lease: Option<&'a Lease>,
+) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let failed = |e: rampart_services::ServiceError| {
+            anyhow::anyhow!("investigation failed: {}: {}", e.code, e.message)
+        };
+        let queued = run::pending(&mut Db::Read(&app.store))
+            .await
+            .map_err(failed)?;
+        let geo = app
+            .extensions
+            .get::<std::sync::Arc<Geo>>()
+            .map(|g| g.as_ref() as &dyn Locate);
+        for p in &queued {
+            // One investigation that cannot be computed is recorded FAILED rather than
+            // holding up the ones queued after it.
+            let outcome = match run::compute(&app.store, p, geo, now).await {
+                Ok(outcome) => outcome,
+                Err(e) => {
+                    tracing::warn!(investigation = %p.key, error = %e, "investigation failed");
+                    Some(run::failed())
+                }
             };
-            let queued = run::pending(&mut Db::Read(&app.store))
+            let mut tx = app.store.begin_fenced(lease).await?;
+            run::finish(&mut Db::Write(&mut tx), p, outcome, app.clock.now())
                 .await
                 .map_err(failed)?;
-            let geo = app
-                .extensions
-                .get::<std::sync::Arc<Geo>>()
-                .map(|g| g.as_ref() as &dyn Locate);
-            for p in queued {
-                // One investigation that cannot be computed is recorded FAILED rather than
-                // holding up the ones queued after it.
-                let outcome = match run::compute(&app.store, &p, geo, app.clock.now()).await {
-                    Ok(outcome) => outcome,
-                    Err(e) => {
-                        tracing::warn!(investigation = %p.key, error = %e, "investigation failed");
-                        Some(run::failed())
-                    }
-                };
-                let mut tx = app.store.begin().await?;
-                if let Some(lease) = lease {
-                    tx.jobs().fence(lease).await?;
-                }
-                run::finish(&mut Db::Write(&mut tx), &p, outcome, app.clock.now())
-                    .await
-                    .map_err(failed)?;
-                tx.commit().await?;
-            }
-            Ok(())
-        })
-    }
+            tx.commit().await?;
+        }
+        Ok(vec![("investigations", queued.len())])
+    })
 }
 
 /// The auto-enable job's name.
@@ -86,52 +75,36 @@ const AUTO_ENABLE_PERIOD: Duration = Duration::from_secs(2);
 /// administrator has `AutoEnable` on become members of its graph
 /// (`rampart_services::detective::org::auto_enable`), each organization in its own fenced
 /// transaction, opened only when there is an account to take.
-#[derive(Debug)]
-pub struct AutoEnable;
+pub const AUTO_ENABLING: DueJob = DueJob::new(
+    AUTO_ENABLE,
+    AUTO_ENABLE_PERIOD,
+    "organization accounts taken into the behavior graph",
+    auto_enable,
+);
 
-impl Job for AutoEnable {
-    fn name(&self) -> &'static str {
-        AUTO_ENABLE
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        AUTO_ENABLE_PERIOD
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let failed = |e: rampart_services::ServiceError| {
-                anyhow::anyhow!("detective auto-enable failed: {}: {}", e.code, e.message)
-            };
-            let admins = org::auto_enabling(&mut Db::Read(&app.store))
+fn auto_enable<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let failed = |e: rampart_services::ServiceError| {
+            anyhow::anyhow!("detective auto-enable failed: {}: {}", e.code, e.message)
+        };
+        let admins = org::auto_enabling(&mut Db::Read(&app.store))
+            .await
+            .map_err(failed)?;
+        let mut taken = 0;
+        for (management, region) in admins {
+            let joined = org::joined_since(&mut Db::Read(&app.store), &management, &region)
                 .await
                 .map_err(failed)?;
-            for (management, region) in admins {
-                let joined = org::joined_since(&mut Db::Read(&app.store), &management, &region)
-                    .await
-                    .map_err(failed)?;
-                if joined.is_empty() {
-                    continue;
-                }
-                let mut tx = app.store.begin().await?;
-                if let Some(lease) = lease {
-                    tx.jobs().fence(lease).await?;
-                }
-                org::auto_enable(
-                    &mut Db::Write(&mut tx),
-                    &management,
-                    &region,
-                    app.clock.now(),
-                )
-                .await
-                .map_err(failed)?;
-                tx.commit().await?;
+            if joined.is_empty() {
+                continue;
             }
-            Ok(())
-        })
-    }
+            let mut tx = app.store.begin_fenced(lease).await?;
+            let enrolled = org::auto_enable(&mut Db::Write(&mut tx), &management, &region, now)
+                .await
+                .map_err(failed)?;
+            tx.commit().await?;
+            taken += enrolled;
+        }
+        Ok(vec![("accounts", taken)])
+    })
 }

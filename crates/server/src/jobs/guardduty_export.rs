@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use rampart_services::{
     guardduty::export::{self, Due},
     trails::logfile::gzip,
@@ -17,48 +19,35 @@ use rampart_services::{
 use rampart_store::Lease;
 use serde_json::json;
 
-use super::{Job, Scope, StepFuture};
+use super::due::{self, DueJob, RoundFuture};
 use crate::{app::App, pipeline::service_put};
 
 /// The job's name.
 pub const NAME: &str = "guardduty-export";
 
-/// GuardDuty's export job.
-#[derive(Debug)]
-pub struct GuardDutyExport;
+/// GuardDuty's export job, every second.
+pub const JOB: DueJob = DueJob::new(
+    NAME,
+    Duration::from_secs(1),
+    "guardduty export round done",
+    round,
+);
 
-impl Job for GuardDutyExport {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let arc = app
-                .me
-                .upgrade()
-                .ok_or_else(|| anyhow::anyhow!("the server is stopping"))?;
-            let authorizer = Authorizer::new(arc);
-            let destinations = export::indexed(&mut Db::Read(&app.store))
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            for (account, id) in destinations {
-                if let Err(err) = destination(app, lease, &authorizer, &account, &id).await {
-                    tracing::warn!(%account, destination = %id, error = %err.message,
-                        "guardduty export failed");
-                }
+/// Exports what is due for every indexed destination; a destination whose export fails is
+/// logged and tried again next round.
+fn round<'a>(app: &'a App, _now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let authorizer = due::authorizer(app)?;
+        let mut failed = 0;
+        for (account, id) in export::indexed(&mut Db::Read(&app.store)).await? {
+            if let Err(err) = destination(app, lease, &authorizer, &account, &id).await {
+                failed += 1;
+                tracing::warn!(%account, destination = %id, error = %err.message,
+                    "guardduty export failed");
             }
-            Ok(())
-        })
-    }
+        }
+        Ok(vec![("failed", failed)])
+    })
 }
 
 /// Exports what is due for one destination.
@@ -73,10 +62,7 @@ async fn destination(
     let Some(due) = export::due(&mut Db::Read(&app.store), account, id, now).await? else {
         return Ok(());
     };
-    let mut tx = app.store.begin().await?;
-    if let Some(lease) = lease {
-        tx.jobs().fence(lease).await?;
-    }
+    let mut tx = app.store.begin_fenced(lease).await?;
     if due.body.is_empty() {
         export::exported(&mut Db::Write(&mut tx), &due, false, now).await?;
         return tx.commit().await.map_err(ServiceError::from);
@@ -133,10 +119,7 @@ async fn note_failure(
     due: &Due,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), ServiceError> {
-    let mut tx = app.store.begin().await?;
-    if let Some(lease) = lease {
-        tx.jobs().fence(lease).await?;
-    }
+    let mut tx = app.store.begin_fenced(lease).await?;
     export::failed(&mut Db::Write(&mut tx), due, now).await?;
     tx.commit().await.map_err(ServiceError::from)
 }

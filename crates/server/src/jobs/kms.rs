@@ -4,45 +4,26 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use rampart_services::kms::deletion;
 use rampart_store::Lease;
 
-use super::{Job, Scope, StepFuture};
+use super::due::{DueJob, RoundFuture};
 use crate::app::App;
 
 /// The job's name (`POST /_rampart/clock` runs it at once).
 pub const NAME: &str = "kms-due";
 
-/// KMS deletion, rotation and material expiry.
-#[derive(Debug)]
-pub struct KmsDue;
+/// KMS deletion, rotation and material expiry, every minute.
+pub const JOB: DueJob = DueJob::new(NAME, Duration::from_secs(60), "kms due work done", round);
 
-impl Job for KmsDue {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        Duration::from_secs(60)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let r = rampart_services::kms::deletion::run_due(&app.store, app.clock.now(), lease)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if r != Default::default() {
-                tracing::info!(
-                    destroyed = r.destroyed,
-                    rotated = r.rotated,
-                    expired = r.expired,
-                    "kms due work done"
-                );
-            }
-            Ok(())
-        })
-    }
+fn round<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let r = deletion::run_due(&app.store, now, lease).await?;
+        Ok(vec![
+            ("destroyed", r.destroyed),
+            ("rotated", r.rotated),
+            ("expired", r.expired),
+        ])
+    })
 }

@@ -129,10 +129,7 @@ impl Drain {
         }
         // The round's outcomes commit together: one transaction (one fsync) per round, not
         // per delivery. A failed commit only means those deliveries are made again.
-        let mut tx = app.store.begin().await?;
-        if let Some(lease) = lease {
-            tx.jobs().fence(lease).await?;
-        }
+        let mut tx = app.store.begin_fenced(lease).await?;
         for (item, outcome) in outcomes {
             match outcome {
                 Outcome::Delivered => {

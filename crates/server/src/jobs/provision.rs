@@ -5,10 +5,11 @@
 use std::{path::Path, time::Duration};
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 use rampart_services::organizations::provision::{self, NewAccount};
 use rampart_store::Lease;
 
-use super::{Job, Scope, StepFuture};
+use super::due::{DueJob, RoundFuture};
 use crate::{app::App, bootstrap};
 
 /// The job's name in leases, health and metrics.
@@ -22,39 +23,24 @@ pub fn credentials_path(data_dir: &Path, account_id: &str) -> std::path::PathBuf
         .join(bootstrap::CREDENTIALS_FILE)
 }
 
-/// The `CreateAccount` provisioner.
-#[derive(Debug)]
-pub struct Provision;
+/// The `CreateAccount` provisioner, every 200 ms: requests wait at most this long; with none
+/// pending a round is one indexed query.
+pub const JOB: DueJob = DueJob::new(NAME, Duration::from_millis(200), "accounts created", round);
 
-impl Job for Provision {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    /// Requests wait at most this long; with none pending a round is one indexed query.
-    fn period(&self) -> Duration {
-        Duration::from_millis(200)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let created = provision::run_pending(&app.store, app.clock.now(), lease)
-                .await
-                .map_err(|e| anyhow::anyhow!("create-account requests not completed: {e}"))?;
-            for account in created {
-                // The account exists; its key's secret lives only here, so a failure to write
-                // it is logged for the operator rather than retried.
-                if let Err(err) = hand_over(&app.config.data_dir, &account) {
-                    tracing::error!(account = %account.account_id, error = %err, "root credentials not written");
-                }
+fn round<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let created = provision::run_pending(&app.store, now, lease)
+            .await
+            .map_err(|e| anyhow::anyhow!("create-account requests not completed: {e}"))?;
+        for account in &created {
+            // The account exists; its key's secret lives only here, so a failure to write it
+            // is logged for the operator rather than retried.
+            if let Err(err) = hand_over(&app.config.data_dir, account) {
+                tracing::error!(account = %account.account_id, error = %err, "root credentials not written");
             }
-            Ok(())
-        })
-    }
+        }
+        Ok(vec![("created", created.len())])
+    })
 }
 
 fn hand_over(data_dir: &Path, account: &NewAccount) -> anyhow::Result<()> {

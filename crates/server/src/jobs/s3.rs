@@ -10,55 +10,35 @@ use rampart_services::{
 };
 use rampart_store::Lease;
 
-use super::{Job, Scope, StepFuture};
+use super::due::{self, DueJob, RoundFuture};
 use crate::app::App;
 
 /// The job's name (`POST /_rampart/clock` runs it at once).
 pub const NAME: &str = "s3-lifecycle";
 
-/// The lifecycle job.
-#[derive(Debug)]
-pub struct S3Lifecycle;
+/// The lifecycle job, every ten minutes: S3 applies lifecycle rules once a day, at midnight
+/// UTC boundaries; a run every ten minutes acts soon after an object becomes due without
+/// rescanning buckets constantly.
+pub const LIFECYCLE: DueJob = DueJob::new(
+    NAME,
+    Duration::from_secs(600),
+    "s3 lifecycle expirations done",
+    lifecycle,
+);
 
-impl Job for S3Lifecycle {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    /// S3 applies lifecycle rules once a day, at midnight UTC boundaries; a run every ten
-    /// minutes acts soon after an object becomes due without rescanning buckets constantly.
-    fn period(&self) -> Duration {
-        Duration::from_secs(600)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let arc = app
-                .me
-                .upgrade()
-                .ok_or_else(|| anyhow::anyhow!("the server is stopping"))?;
-            let host = Owner {
-                app,
-                authorizer: Authorizer::new(arc),
-            };
-            let done = lifecycle_run::run_due(&app.store, app.clock.now(), lease, &host)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if done != lifecycle_run::Expired::default() {
-                tracing::info!(
-                    current = done.current,
-                    removed = done.removed,
-                    uploads = done.uploads,
-                    "s3 lifecycle expirations done"
-                );
-            }
-            Ok(())
-        })
-    }
+fn lifecycle<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let host = Owner {
+            app,
+            authorizer: due::authorizer(app)?,
+        };
+        let done = lifecycle_run::run_due(&app.store, now, lease, &host).await?;
+        Ok(vec![
+            ("current", done.current),
+            ("removed", done.removed),
+            ("uploads", done.uploads),
+        ])
+    })
 }
 
 /// Lifecycle work acts for the bucket's owner, inside S3: nothing it does is authorized
@@ -98,39 +78,27 @@ const SWEEP_GRACE: Duration = Duration::from_secs(3600);
 /// Removes blobs no object, version or upload part references (left by a crash between a
 /// blob's rename and its commit, or before a replaced object's blobs were removed). Runs at
 /// start and every six hours; the blob directory is shared by all nodes, so one node sweeps.
-#[derive(Debug)]
-pub struct S3BlobSweep;
+pub const BLOB_SWEEP: DueJob = DueJob::new(
+    SWEEP,
+    Duration::from_secs(6 * 3600),
+    "unreferenced s3 blobs removed",
+    sweep,
+);
 
-impl Job for S3BlobSweep {
-    fn name(&self) -> &'static str {
-        SWEEP
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        Duration::from_secs(6 * 3600)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, _lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            // The cutoff is taken before the references are read: a blob written after it
-            // is never considered, whatever commits meanwhile.
-            let cutoff = std::time::SystemTime::now() - SWEEP_GRACE;
-            let refs = rampart_services::s3::blob_refs::collect(&app.store)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let blobs = app.blobs.clone();
-            let removed = tokio::task::spawn_blocking(move || {
-                blobs.sweep_unreferenced(|id| refs.contains(id), cutoff)
-            })
-            .await??;
-            if removed > 0 {
-                tracing::info!(removed, "unreferenced s3 blobs removed");
-            }
-            Ok(())
+fn sweep<'a>(app: &'a App, _now: DateTime<Utc>, _lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        // The cutoff is taken before the references are read: a blob written after it is
+        // never considered, whatever commits meanwhile.
+        let cutoff = std::time::SystemTime::now() - SWEEP_GRACE;
+        let refs = rampart_services::s3::blob_refs::collect(&app.store).await?;
+        let blobs = app.blobs.clone();
+        let removed = tokio::task::spawn_blocking(move || {
+            blobs.sweep_unreferenced(|id| refs.contains(id), cutoff)
         })
-    }
+        .await??;
+        Ok(vec![(
+            "removed",
+            usize::try_from(removed).unwrap_or(usize::MAX),
+        )])
+    })
 }

@@ -5,96 +5,59 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use rampart_services::{
     secretsmanager::{
-        replication::Replicator,
-        rotation_run::{Rotator, StepCall, StepFuture as RotationStep},
+        deletion,
+        replication::{self, Replicator},
+        rotation_run::{self, Rotator, StepCall, StepFuture as RotationStep},
     },
     Authorizer, CallContext,
 };
 use rampart_store::{AuditRecord, Lease};
 
-use super::{Job, Scope, StepFuture};
+use super::due::{self, DueJob, RoundFuture};
 use crate::app::App;
 
 /// The job's name (`POST /_rampart/clock` runs it at once).
 pub const NAME: &str = "secretsmanager-due";
 
-/// The end of Secrets Manager's recovery windows.
-#[derive(Debug)]
-pub struct SecretsDue;
+/// The end of Secrets Manager's recovery windows, every minute.
+pub const DUE: DueJob = DueJob::new(
+    NAME,
+    Duration::from_secs(60),
+    "secrets manager due work done",
+    deletions,
+);
 
-impl Job for SecretsDue {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        Duration::from_secs(60)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let destroyed = rampart_services::secretsmanager::deletion::run_due(
-                &app.store,
-                app.clock.now(),
-                lease,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if destroyed > 0 {
-                tracing::info!(destroyed, "secrets manager due work done");
-            }
-            Ok(())
-        })
-    }
+fn deletions<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let destroyed = deletion::run_due(&app.store, now, lease).await?;
+        Ok(vec![("destroyed", destroyed)])
+    })
 }
 
 /// The rotation job's name (`POST /_rampart/clock` runs it at once).
 pub const ROTATION: &str = "secretsmanager-rotation";
 
-/// Secrets Manager's rotations.
-#[derive(Debug)]
-pub struct SecretsRotation;
+/// Secrets Manager's rotations, every second: `RotateSecret` starts a rotation that should
+/// run at once, as in AWS.
+pub const ROTATIONS: DueJob = DueJob::new(
+    ROTATION,
+    Duration::from_secs(1),
+    "secrets manager rotations run",
+    rotations,
+);
 
-impl Job for SecretsRotation {
-    fn name(&self) -> &'static str {
-        ROTATION
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    /// Short: `RotateSecret` starts a rotation that should run at once, as in AWS.
-    fn period(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let strategies = Strategies {
-                app,
-                hooks: &app.lambda_hooks,
-            };
-            let ran = rampart_services::secretsmanager::rotation_run::run_due(
-                &app.store,
-                app.clock.now(),
-                lease,
-                &strategies,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if ran > 0 {
-                tracing::info!(ran, "secrets manager rotations run");
-            }
-            Ok(())
-        })
-    }
+fn rotations<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let strategies = Strategies {
+            app,
+            hooks: &app.lambda_hooks,
+        };
+        let ran = rotation_run::run_due(&app.store, now, lease, &strategies).await?;
+        Ok(vec![("ran", ran)])
+    })
 }
 
 /// The rotation strategies: built-in ones by their reserved function names, hooks otherwise.
@@ -118,49 +81,25 @@ impl Rotator for Strategies<'_> {
 /// The replication job's name.
 pub const REPLICATION: &str = "secretsmanager-replication";
 
-/// Secrets Manager's replication: every replica `InProgress` is brought in step with its
-/// primary, its values sealed again in its region (as AWS does, asynchronously).
-#[derive(Debug)]
-pub struct SecretsReplication;
+/// Secrets Manager's replication, every second: every replica `InProgress` is brought in
+/// step with its primary, its values sealed again in its region (as AWS does,
+/// asynchronously), so a change reaches the replicas within about a second.
+pub const REPLICATIONS: DueJob = DueJob::new(
+    REPLICATION,
+    Duration::from_secs(1),
+    "secrets manager replicas brought in sync",
+    replications,
+);
 
-impl Job for SecretsReplication {
-    fn name(&self) -> &'static str {
-        REPLICATION
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    /// Short: a change reaches the replicas within about a second.
-    fn period(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let arc = app
-                .me
-                .upgrade()
-                .ok_or_else(|| anyhow::anyhow!("the server is stopping"))?;
-            let replicator = Replication {
-                app,
-                authorizer: Authorizer::new(arc),
-            };
-            let synced = rampart_services::secretsmanager::replication::run_due(
-                &app.store,
-                app.clock.now(),
-                lease,
-                &replicator,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if synced > 0 {
-                tracing::info!(synced, "secrets manager replicas brought in sync");
-            }
-            Ok(())
-        })
-    }
+fn replications<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let replicator = Replication {
+            app,
+            authorizer: due::authorizer(app)?,
+        };
+        let synced = replication::run_due(&app.store, now, lease, &replicator).await?;
+        Ok(vec![("synced", synced)])
+    })
 }
 
 /// The replication's KMS calls: made as Secrets Manager for the owning account (its root

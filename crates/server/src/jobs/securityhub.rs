@@ -4,67 +4,45 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use rampart_services::securityhub::{controls, imports};
 use rampart_store::Lease;
 
-use super::{Job, Scope, StepFuture};
+use super::due::{DueJob, RoundFuture};
 use crate::app::App;
 
 /// The job's name (`POST /_rampart/clock` runs it at once).
 pub const NAME: &str = "securityhub-controls";
 
-/// Security Hub's control evaluation.
-#[derive(Debug)]
-pub struct SecurityHubControls;
+/// Security Hub's control evaluation, every second.
+pub const CONTROLS: DueJob = DueJob::new(
+    NAME,
+    Duration::from_secs(1),
+    "security hub controls run",
+    run_controls,
+);
 
-impl Job for SecurityHubControls {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            rampart_services::securityhub::controls::run(&app.store, app.clock.now(), lease)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            Ok(())
-        })
-    }
+fn run_controls<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        controls::run(&app.store, now, lease).await?;
+        Ok(Vec::new())
+    })
 }
 
 /// The import job's name (`POST /_rampart/clock` runs it at once).
 pub const IMPORTS: &str = "securityhub-imports";
 
-/// Delivery of the AWS integrations' findings (`rampart_securityhub::imports`).
-#[derive(Debug)]
-pub struct SecurityHubImports;
+/// Delivery of the AWS integrations' findings (`rampart_securityhub::imports`), every second.
+pub const IMPORT: DueJob = DueJob::new(
+    IMPORTS,
+    Duration::from_secs(1),
+    "security hub findings imported",
+    run_imports,
+);
 
-impl Job for SecurityHubImports {
-    fn name(&self) -> &'static str {
-        IMPORTS
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            rampart_services::securityhub::imports::run(&app.store, app.clock.now(), lease)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            Ok(())
-        })
-    }
+fn run_imports<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        imports::run(&app.store, now, lease).await?;
+        Ok(Vec::new())
+    })
 }

@@ -32,7 +32,7 @@ use rampart_services::{
 use rampart_store::{Lease, StreamRecord, Tx};
 use serde_json::{json, Value};
 
-use super::{Job, Scope, StepFuture};
+use super::due::{self, DueJob, RoundFuture};
 use crate::{app::App, pipeline::service_put};
 
 /// The job's name.
@@ -42,41 +42,32 @@ const MAX_RECORDS: usize = 5_000;
 /// Log files a trail writes per round at most, so one trail does not hold the others up.
 const FILES_PER_ROUND: usize = 32;
 
-/// The delivery job.
-pub struct TrailDelivery;
+/// The delivery job, every second.
+pub const JOB: DueJob = DueJob::new(
+    NAME,
+    Duration::from_secs(1),
+    "trail delivery round done",
+    round,
+);
 
-impl Job for TrailDelivery {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-
-    fn scope(&self) -> Scope {
-        Scope::Cluster
-    }
-
-    fn period(&self) -> Duration {
-        Duration::from_secs(1)
-    }
-
-    fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
-        Box::pin(async move {
-            let arc = app
-                .me
-                .upgrade()
-                .ok_or_else(|| anyhow::anyhow!("the server is stopping"))?;
-            let run = Run {
-                app,
-                lease,
-                authorizer: Authorizer::new(arc),
-            };
-            for arn in trail_arns(app).await? {
-                if let Err(err) = run.trail(&arn).await {
-                    tracing::warn!(trail = %arn, error = %err.message, "trail delivery failed");
-                }
+/// Delivers what is due for every trail; a trail whose delivery fails is logged and tried
+/// again next round.
+fn round<'a>(app: &'a App, _now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
+    Box::pin(async move {
+        let run = Run {
+            app,
+            lease,
+            authorizer: due::authorizer(app)?,
+        };
+        let mut failed = 0;
+        for arn in trail_arns(app).await? {
+            if let Err(err) = run.trail(&arn).await {
+                failed += 1;
+                tracing::warn!(trail = %arn, error = %err.message, "trail delivery failed");
             }
-            Ok(())
-        })
-    }
+        }
+        Ok(vec![("failed", failed)])
+    })
 }
 
 /// The ARN of every trail.
@@ -256,10 +247,7 @@ impl Run<'_> {
     /// Records a failed delivery in the trail's state (`GetTrailStatus`).
     async fn note_error(&self, trail: &Trail, now: DateTime<Utc>, err: &ServiceError) {
         let result = async {
-            let mut tx = self.app.store.begin().await?;
-            if let Some(lease) = self.lease {
-                tx.jobs().fence(lease).await?;
-            }
+            let mut tx = self.app.store.begin_fenced(self.lease).await?;
             if let Some((entity, mut state)) =
                 model::delivery(&mut Db::Write(&mut tx), trail.arn()).await?
             {
@@ -339,10 +327,7 @@ impl Run<'_> {
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let (account, region) = digest::parse_chain_key(trail.account(), chain_key);
-        let mut tx = self.app.store.begin().await?;
-        if let Some(lease) = self.lease {
-            tx.jobs().fence(lease).await?;
-        }
+        let mut tx = self.app.store.begin_fenced(self.lease).await?;
         let signer = keys::current(&mut Db::Write(&mut tx), region, now).await?;
         let root = destination::logs_root(
             trail.doc.prefix.as_deref(),

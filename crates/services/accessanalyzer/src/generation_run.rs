@@ -63,10 +63,7 @@ pub async fn run_due(
             Some(doc) => Some(read_trail(store, account, doc).await?),
             None => None,
         };
-        let mut tx = store.begin().await?;
-        if let Some(lease) = lease {
-            tx.jobs().fence(lease).await?;
-        }
+        let mut tx = store.begin_fenced(lease).await?;
         let mut db = Db::Write(&mut tx);
         // Taking the entry first decides the race with a cancel: a job canceled meanwhile
         // has no entry left, and a cancel coming now waits for this transaction and then

@@ -122,10 +122,7 @@ async fn finish(
     now: DateTime<Utc>,
     lease: Option<&Lease>,
 ) -> ConfigResult<()> {
-    let mut tx = store.begin().await?;
-    if let Some(lease) = lease {
-        tx.jobs().fence(lease).await?;
-    }
+    let mut tx = store.begin_fenced(lease).await?;
     let mut db = Db::Write(&mut tx);
     let mut remove = true;
     if let Some((inv, result)) = outcome {

@@ -49,14 +49,6 @@ pub struct StepOutcome {
 /// How long an execution may stay `IN_PROGRESS` (a node that stopped mid-run) before it fails.
 const STALE_SECS: i64 = 300;
 
-async fn begin(store: &Store, lease: Option<&Lease>) -> ConfigResult<rampart_store::Tx> {
-    let mut tx = store.begin().await?;
-    if let Some(lease) = lease {
-        tx.jobs().fence(lease).await?;
-    }
-    Ok(tx)
-}
-
 /// Queues the automatic remediations that are due and takes every queued execution.
 pub async fn claim(
     store: &Store,
@@ -67,7 +59,7 @@ pub async fn claim(
     if accounts.is_empty() {
         return Ok(Vec::new());
     }
-    let mut tx = begin(store, lease).await?;
+    let mut tx = store.begin_fenced(lease).await?;
     let mut out = Vec::new();
     {
         let mut db = Db::Write(&mut tx);
@@ -211,7 +203,7 @@ pub async fn finish(
     now: DateTime<Utc>,
     lease: Option<&Lease>,
 ) -> ConfigResult<()> {
-    let mut tx = begin(store, lease).await?;
+    let mut tx = store.begin_fenced(lease).await?;
     {
         let mut db = Db::Write(&mut tx);
         let Some(mut e) = db.entities().get(&p.account, EXECUTION, &p.key).await? else {

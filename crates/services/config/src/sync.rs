@@ -207,10 +207,7 @@ pub async fn set_recording(
 
 /// While nothing records, forgets the logged changes (nothing will ever read them).
 async fn trim_unrecorded(store: &Store, lease: Option<&Lease>) -> ConfigResult<()> {
-    let mut tx = store.begin().await?;
-    if let Some(lease) = lease {
-        tx.jobs().fence(lease).await?;
-    }
+    let mut tx = store.begin_fenced(lease).await?;
     let mut db = Db::Write(&mut tx);
     let mut trimmed = 0;
     if !any_recording(&mut db).await? {
@@ -317,10 +314,7 @@ pub async fn run(store: &Store, now: DateTime<Utc>, lease: Option<&Lease>) -> Co
     }
     let mut batches = 0;
     loop {
-        let mut tx = store.begin().await?;
-        if let Some(lease) = lease {
-            tx.jobs().fence(lease).await?;
-        }
+        let mut tx = store.begin_fenced(lease).await?;
         let read = process_batch(&mut Db::Write(&mut tx), now).await?;
         if read == 0 {
             tx.rollback().await?;
@@ -332,10 +326,7 @@ pub async fn run(store: &Store, now: DateTime<Utc>, lease: Option<&Lease>) -> Co
             break;
         }
     }
-    let mut tx = store.begin().await?;
-    if let Some(lease) = lease {
-        tx.jobs().fence(lease).await?;
-    }
+    let mut tx = store.begin_fenced(lease).await?;
     let due = run_due(&mut Db::Write(&mut tx), now).await?;
     if due > 0 {
         tx.commit().await?;

@@ -13,9 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::{
     action_access, caller,
-    common::{
-        find, opt_str, page, parse_iam_arn, read_doc, req_str, save_doc, to_text, ts, IamError, Res,
-    },
+    common::{find, opt_str, page, parse_iam_arn, read_doc, req_str, to_text, ts, IamError, Res},
     groups,
     model::{self, GROUP, LINK_ATTACHED, POLICY, ROLE, USER},
 };
@@ -61,55 +59,6 @@ pub struct Noted {
     pub services: UseDoc,
     /// Last uses by action.
     pub actions: UseDoc,
-}
-
-/// Records what was noted of `entity_arn` (the server calls this off the request path, at
-/// most once a minute per entity and service or action), in one transaction.
-pub async fn record(
-    store: &Store,
-    account: &str,
-    entity_arn: &str,
-    noted: &Noted,
-    at: DateTime<Utc>,
-) -> Res<()> {
-    let mut tx = store.begin().await?;
-    let mut db = Db::Write(&mut tx);
-    for (kind, uses, id) in [
-        (LAST_ACCESS, &noted.services, "last-access"),
-        (
-            action_access::ACTION_ACCESS,
-            &noted.actions,
-            "action-access",
-        ),
-    ] {
-        if uses.is_empty() {
-            continue;
-        }
-        match find(&mut db, account, kind, entity_arn).await? {
-            Some(e) => {
-                let mut doc: UseDoc = read_doc(&e)?;
-                action_access::merge(&mut doc, uses);
-                save_doc(&mut db, e, &doc, at).await?;
-            }
-            None => {
-                let e = Entity {
-                    account_id: account.to_string(),
-                    kind: kind.into(),
-                    name: entity_arn.to_string(),
-                    name_key: model::name_key(entity_arn),
-                    id: format!("{id}:{entity_arn}"),
-                    path: "/".into(),
-                    arn: entity_arn.to_string(),
-                    created_at: at,
-                    updated_at: at,
-                    doc: to_text(uses)?,
-                };
-                db.entities().create(&e).await?;
-            }
-        }
-    }
-    tx.commit().await?;
-    Ok(())
 }
 
 /// The authorization entry: generating acts on the entity, reading a job on `*`.

@@ -17,6 +17,7 @@ pub mod granting;
 pub mod groups;
 pub mod instance_profiles;
 pub mod last_accessed;
+pub mod last_use;
 pub mod login_profiles;
 pub mod mfa;
 pub mod mfa_device;

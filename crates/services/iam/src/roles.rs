@@ -342,6 +342,7 @@ pub async fn delete_role(
     db.entities()
         .delete(account, model::ROLE, &e.name_key)
         .await?;
+    super::last_use::forget(db, account, &e.arn).await?;
     bump(db).await?;
     Ok(json!({}))
 }

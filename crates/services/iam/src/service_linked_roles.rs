@@ -259,6 +259,7 @@ pub async fn delete(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         db.entities()
             .delete(account, model::ROLE, &e.name_key)
             .await?;
+        super::last_use::forget(db, account, &e.arn).await?;
         TaskDoc {
             status: "SUCCEEDED".into(),
             reason: None,

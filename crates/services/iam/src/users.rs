@@ -250,6 +250,7 @@ pub async fn update_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     let name = req_str(input, "UserName")?;
     let mut e = load(db, account, name).await?;
     let old_key = e.name_key.clone();
+    let old_arn = e.arn.clone();
     let new_name = opt_str(input, "NewUserName").unwrap_or(&e.name).to_string();
     let new_path = opt_str(input, "NewPath").unwrap_or(&e.path).to_string();
     if name_key(&new_name) != old_key && find(db, account, USER, &new_name).await?.is_some() {
@@ -268,6 +269,7 @@ pub async fn update_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
         .await
         .map_err(|err| exists_or(err, format!("User with name {new_name} already exists.")))?;
     access_keys::rehome_keys(db, account, &e.id, &e.arn).await?;
+    super::last_use::rename(db, account, &old_arn, &e.arn).await?;
     bump(db).await?;
     Ok(json!({}))
 }
@@ -328,6 +330,7 @@ pub async fn delete_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
         return Err(conflict("remove users from group"));
     }
     db.entities().delete(account, USER, &e.name_key).await?;
+    super::last_use::forget(db, account, &e.arn).await?;
     db.links().remove_all(account, LINK_BOUNDARY, &e.id).await?;
     bump(db).await?;
     Ok(json!({}))

@@ -124,10 +124,7 @@ pub async fn run_due(
             .list(DUE_ACCOUNT, DUE_KIND, "/", after.as_deref(), 100)
             .await?;
         for entry in &page.items {
-            let mut tx = store.begin().await?;
-            if let Some(lease) = lease {
-                tx.jobs().fence(lease).await?;
-            }
+            let mut tx = store.begin_fenced(lease).await?;
             let mut events = Vec::new();
             let mut db = Db::Write(&mut tx);
             if let Some(key) = repo::load_by_id(&mut db, &entry.name_key).await? {

@@ -56,10 +56,7 @@ pub async fn run_pending(
         .await?;
     let mut created = Vec::new();
     for (management, request_id) in pending {
-        let mut tx = store.begin().await?;
-        if let Some(lease) = lease {
-            tx.jobs().fence(lease).await?;
-        }
+        let mut tx = store.begin_fenced(lease).await?;
         let outcome = complete(&mut Db::Write(&mut tx), &management, &request_id, now).await?;
         let status = match &outcome {
             Some(_) => Db::Write(&mut tx)

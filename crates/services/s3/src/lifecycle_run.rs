@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use rampart_kit::{db::Db, CallContext};
-use rampart_store::{Lease, Store, Tx};
+use rampart_store::{Lease, Store};
 use serde_json::json;
 
 use crate::{
@@ -71,7 +71,7 @@ pub async fn run_due(
                     }
                 }
                 _ => {
-                    let mut tx = begin(store, lease).await?;
+                    let mut tx = store.begin_fenced(lease).await?;
                     lifecycle::unindex(&mut Db::Write(&mut tx), &entry.name_key).await?;
                     tx.commit().await?;
                 }
@@ -83,14 +83,6 @@ pub async fn run_due(
         after = page.items.last().map(|e| e.name_key.clone());
     }
     Ok(done)
-}
-
-async fn begin(store: &Store, lease: Option<&Lease>) -> S3Result<Tx> {
-    let mut tx = store.begin().await?;
-    if let Some(lease) = lease {
-        tx.jobs().fence(lease).await?;
-    }
-    Ok(tx)
 }
 
 /// One expiration.
@@ -129,7 +121,7 @@ impl BucketRun<'_> {
     /// Does one action in its own transaction on a fresh read of the bucket, then releases
     /// the blobs it left unreferenced; false when there was nothing left to do.
     async fn act(&self, action: Action<'_>) -> S3Result<bool> {
-        let mut tx = begin(self.store, self.lease).await?;
+        let mut tx = self.store.begin_fenced(self.lease).await?;
         let mut db = Db::Write(&mut tx);
         let bucket = match repo::find_bucket(&mut db, self.bucket.name()).await? {
             Some(b) if b.owner() == self.bucket.owner() => b,

@@ -29,10 +29,7 @@ pub async fn run_due(store: &Store, now: DateTime<Utc>, lease: Option<&Lease>) -
             .list(DUE_ACCOUNT, DUE_KIND, "/", after.as_deref(), 100)
             .await?;
         for entry in &page.items {
-            let mut tx = store.begin().await?;
-            if let Some(lease) = lease {
-                tx.jobs().fence(lease).await?;
-            }
+            let mut tx = store.begin_fenced(lease).await?;
             let mut events = Vec::new();
             let mut db = Db::Write(&mut tx);
             let secret = match db.entities().get_by_id(&entry.name_key).await? {

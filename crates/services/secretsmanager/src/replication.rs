@@ -310,10 +310,7 @@ async fn sync_one(
 ) -> SmResult<bool> {
     let generation = primary.doc.generation;
     let (records, built) = build(store, primary, r, now, replicator).await;
-    let mut tx = store.begin().await?;
-    if let Some(lease) = lease {
-        tx.jobs().fence(lease).await?;
-    }
+    let mut tx = store.begin_fenced(lease).await?;
     let mut db = Db::Write(&mut tx);
     let mut synced = false;
     // The primary as it is now: a replica removed meanwhile is left alone.

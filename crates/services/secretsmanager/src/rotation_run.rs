@@ -171,10 +171,7 @@ async fn start(
     now: DateTime<Utc>,
     lease: Option<&Lease>,
 ) -> SmResult<Option<StepCall>> {
-    let mut tx = store.begin().await?;
-    if let Some(lease) = lease {
-        tx.jobs().fence(lease).await?;
-    }
+    let mut tx = store.begin_fenced(lease).await?;
     let mut db = Db::Write(&mut tx);
     let Some(entity) = db.entities().get_by_id(arn).await? else {
         db.entities()
@@ -228,10 +225,7 @@ async fn end(
     now: DateTime<Utc>,
     lease: Option<&Lease>,
 ) -> SmResult<()> {
-    let mut tx = store.begin().await?;
-    if let Some(lease) = lease {
-        tx.jobs().fence(lease).await?;
-    }
+    let mut tx = store.begin_fenced(lease).await?;
     let mut db = Db::Write(&mut tx);
     let Some(entity) = db.entities().get_by_id(&call.secret_arn).await? else {
         return Ok(());

@@ -219,10 +219,7 @@ pub async fn run(
     lease: Option<&Lease>,
 ) -> Result<(), ServiceError> {
     for (account, region) in model::hubs(&mut Db::Read(store)).await? {
-        let mut tx = store.begin().await?;
-        if let Some(lease) = lease {
-            tx.jobs().fence(lease).await?;
-        }
+        let mut tx = store.begin_fenced(lease).await?;
         let mut db = Db::Write(&mut tx);
         crate::org::auto_enable(&mut db, &account, &region, now).await?;
         evaluate_hub(&mut db, &account, &region, now).await?;

@@ -182,10 +182,7 @@ pub async fn run(
     lease: Option<&Lease>,
 ) -> Result<(), ServiceError> {
     for (account, region) in model::hubs(&mut Db::Read(store)).await? {
-        let mut tx = store.begin().await?;
-        if let Some(lease) = lease {
-            tx.jobs().fence(lease).await?;
-        }
+        let mut tx = store.begin_fenced(lease).await?;
         import_hub(&mut Db::Write(&mut tx), &account, &region, now).await?;
         tx.commit().await?;
     }

@@ -291,10 +291,7 @@ pub async fn respond(
             if in_place && unnoted.is_empty() {
                 continue;
             }
-            let mut tx = store.begin().await?;
-            if let Some(lease) = lease {
-                tx.jobs().fence(lease).await?;
-            }
+            let mut tx = store.begin_fenced(lease).await?;
             let mut db = Db::Write(&mut tx);
             set_rule(&mut db, &p.doc, &account, action, limit, now).await?;
             for attack in unnoted {

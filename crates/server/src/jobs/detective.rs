@@ -79,13 +79,16 @@ impl Job for Investigations {
 pub const AUTO_ENABLE: &str = "detective-auto-enable";
 
 /// Time between auto-enable rounds: an account that joins the organization is a member of
-/// the organization behavior graph within seconds (AWS: within an hour).
+/// the organization behavior graph within seconds (AWS: within an hour), and one that
+/// leaves is removed as soon.
 const AUTO_ENABLE_PERIOD: Duration = Duration::from_secs(2);
 
-/// Detective's auto-enable: the accounts that joined an organization whose Detective
-/// administrator has `AutoEnable` on become members of its graph
-/// (`rampart_services::detective::org::auto_enable`), each organization in its own fenced
-/// transaction, opened only when there is an account to take.
+/// Detective's organization members kept in step with the organization: the accounts that
+/// joined an organization whose Detective administrator has `AutoEnable` on become members
+/// of its graph (`rampart_services::detective::org::auto_enable`, their data volumes
+/// measured before the transaction), and the members that left the organization or were
+/// closed are removed from it (`org::remove_departed`); each organization in its own fenced
+/// transaction, opened only when there is an account to take or remove.
 #[derive(Debug)]
 pub struct AutoEnable;
 
@@ -107,28 +110,33 @@ impl Job for AutoEnable {
             let failed = |e: rampart_services::ServiceError| {
                 anyhow::anyhow!("detective auto-enable failed: {}: {}", e.code, e.message)
             };
-            let admins = org::auto_enabling(&mut Db::Read(&app.store))
+            for (management, region) in org::administrators(&mut Db::Read(&app.store))
                 .await
-                .map_err(failed)?;
-            for (management, region) in admins {
-                let joined = org::joined_since(&mut Db::Read(&app.store), &management, &region)
+                .map_err(failed)?
+            {
+                let now = app.clock.now();
+                let measured = org::measure_joined(&app.store, &management, &region, now)
                     .await
                     .map_err(failed)?;
-                if joined.is_empty() {
+                let departed = org::departed(&mut Db::Read(&app.store), &management, &region)
+                    .await
+                    .map_err(failed)?;
+                if measured.is_none() && departed.is_empty() {
                     continue;
                 }
                 let mut tx = app.store.begin().await?;
                 if let Some(lease) = lease {
                     tx.jobs().fence(lease).await?;
                 }
-                org::auto_enable(
-                    &mut Db::Write(&mut tx),
-                    &management,
-                    &region,
-                    app.clock.now(),
-                )
-                .await
-                .map_err(failed)?;
+                let mut db = Db::Write(&mut tx);
+                org::remove_departed(&mut db, &management, &region)
+                    .await
+                    .map_err(failed)?;
+                if let Some(mut volumes) = measured {
+                    org::auto_enable(&mut db, &management, &region, &mut volumes, now)
+                        .await
+                        .map_err(failed)?;
+                }
                 tx.commit().await?;
             }
             Ok(())

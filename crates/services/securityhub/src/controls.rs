@@ -224,6 +224,7 @@ pub async fn run(
             tx.jobs().fence(lease).await?;
         }
         let mut db = Db::Write(&mut tx);
+        crate::org::remove_departed(&mut db, &account, &region, now).await?;
         crate::org::auto_enable(&mut db, &account, &region, now).await?;
         evaluate_hub(&mut db, &account, &region, now).await?;
         tx.commit().await?;

@@ -285,10 +285,10 @@ def test_related_findings_group_and_security_hub_findings_count(env):
 
 
 def test_a_member_over_the_graph_volume_limit_waits_until_it_fits():
-    """A graph takes 20 kB of audit records a day here: an invited account that made more
+    """A graph takes 25 kB of audit records a day here: an invited account that made more
     than that in the last day accepts but is ACCEPTED_BUT_DISABLED (VOLUME_TOO_HIGH) until
     StartMonitoringMember finds it fits, a day later."""
-    s = Server("--dev", "--detective-graph-volume-limit", "20000")
+    s = Server("--dev", "--detective-graph-volume-limit", "25000")
     try:
         orgs = s.client("organizations")
         orgs.create_organization(FeatureSet="ALL")
@@ -325,7 +325,7 @@ def test_a_member_over_the_graph_volume_limit_waits_until_it_fits():
             dt.start_monitoring_member(GraphArn=other, AccountId=busy)
         assert code(e) == "ResourceNotFoundException"
         with pytest.raises(ClientError) as e:
-            dt.start_monitoring_member(GraphArn=graph, AccountId="12345")
+            dt.start_monitoring_member(GraphArn=graph, AccountId="12345678901x")
         assert code(e) == "ValidationException"
 
         # A graph over its limit itself takes no member.

@@ -12,7 +12,11 @@ pub async fn apply(config: &ServeConfig, store: &Store) -> anyhow::Result<()> {
     let key = rampart_services::detective::volume::LIMIT_SETTING;
     match config.detective_graph_volume_limit {
         Some(limit) => store.settings().set(key, &limit.to_string()).await?,
-        None => store.settings().delete(key).await?,
+        None => {
+            if store.settings().get(key).await?.is_some() {
+                store.settings().delete(key).await?;
+            }
+        }
     }
     Ok(())
 }

@@ -17,7 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import Server
+from conftest import Server, advance
 from orgs import create_account, member_client
 
 REGION = "us-east-1"
@@ -119,6 +119,17 @@ def test_the_delegated_administrator_gets_the_organization_as_members(env):
     # Its graph's data sources are the organization's.
     ds = member_client(env, "detective", newcomer).batch_get_membership_datasources(GraphArns=[graph])
     assert [d["AccountId"] for d in ds["MembershipDatasources"]] == [newcomer]
+
+    # An account removed from the organization, or closed, leaves the graph by itself.
+    closing = create_account(orgs, "closing", "closing@example.com")
+    got = eventually(members, lambda ms: closing in ms)
+    assert got[closing]["Status"] == "ENABLED"
+    orgs.remove_account_from_organization(AccountId=newcomer)
+    got = eventually(members, lambda ms: newcomer not in ms)
+    assert set(got) == {env.member, closing}
+    orgs.close_account(AccountId=closing)
+    got = eventually(members, lambda ms: closing not in ms)
+    assert set(got) == {env.member}
 
     # Removing the administrator deletes the organization behavior graph; the delegation in
     # Organizations stays.
@@ -266,3 +277,70 @@ def test_related_findings_group_and_security_hub_findings_count(env):
     related = [i["IndicatorDetail"]["RelatedFindingDetail"] for i in found if i["IndicatorType"] == "RELATED_FINDING"]
     assert "scanner/pentester-1" in {r["Arn"] for r in related}
     assert [r["Type"] for r in related if r["Arn"] == "scanner/pentester-1"] == ["TTPs/Credential Access"]
+
+
+def test_a_member_over_the_graph_volume_limit_waits_until_it_fits():
+    """A graph takes 25 kB of audit records a day here: an invited account that made more
+    than that in the last day accepts but is ACCEPTED_BUT_DISABLED (VOLUME_TOO_HIGH) until
+    StartMonitoringMember finds it fits, a day later."""
+    s = Server("--dev", "--detective-graph-volume-limit", "25000")
+    try:
+        orgs = s.client("organizations")
+        orgs.create_organization(FeatureSet="ALL")
+        owner = create_account(orgs, "owner", "owner@example.com")
+        busy = create_account(orgs, "busy", "busy@example.com")
+        dt = member_client(s, "detective", owner)
+        graph = dt.create_graph()["GraphArn"]
+        busy_iam = member_client(s, "iam", busy)
+        for _ in range(60):
+            busy_iam.list_users()
+
+        dt.create_members(GraphArn=graph, Accounts=[{"AccountId": busy, "EmailAddress": "busy@example.com"}])
+        member_client(s, "detective", busy).accept_invitation(GraphArn=graph)
+
+        def member():
+            [m] = dt.get_members(GraphArn=graph, AccountIds=[busy])["MemberDetails"]
+            return m
+
+        m = member()
+        assert (m["Status"], m["DisabledReason"]) == ("ACCEPTED_BUT_DISABLED", "VOLUME_TOO_HIGH")
+        # Not enabled, so not investigated, and its data is not ingested.
+        ds = dt.batch_get_graph_member_datasources(GraphArn=graph, AccountIds=[busy])
+        assert ds["MemberDatasources"][0]["DatasourcePackageIngestHistory"] == {}
+
+        # Still too much: the member stays as it is.
+        dt.start_monitoring_member(GraphArn=graph, AccountId=busy)
+        assert member()["Status"] == "ACCEPTED_BUT_DISABLED"
+
+        with pytest.raises(ClientError) as e:
+            dt.start_monitoring_member(GraphArn=graph, AccountId="123456789012")
+        assert code(e) == "ResourceNotFoundException"
+        other = graph.rsplit(":", 1)[0].replace(owner, "123456789012") + ":" + "a" * 32
+        with pytest.raises(ClientError) as e:
+            dt.start_monitoring_member(GraphArn=other, AccountId=busy)
+        assert code(e) == "ResourceNotFoundException"
+        with pytest.raises(ClientError) as e:
+            dt.start_monitoring_member(GraphArn=graph, AccountId="12345678901x")
+        assert code(e) == "ValidationException"
+
+        # A graph over its limit itself takes no member.
+        owner_iam = member_client(s, "iam", owner)
+        for _ in range(60):
+            owner_iam.list_users()
+        with pytest.raises(ClientError) as e:
+            dt.start_monitoring_member(GraphArn=graph, AccountId=busy)
+        assert code(e) == "ServiceQuotaExceededException"
+        assert member()["Status"] == "ACCEPTED_BUT_DISABLED"
+
+        # A day later the calls are out of the window: the member fits and is enabled.
+        advance(s, 25 * 3600)
+        dt.start_monitoring_member(GraphArn=graph, AccountId=busy)
+        m = member()
+        assert m["Status"] == "ENABLED" and "DisabledReason" not in m
+        ds = dt.batch_get_graph_member_datasources(GraphArn=graph, AccountIds=[busy])
+        assert "DETECTIVE_CORE" in ds["MemberDatasources"][0]["DatasourcePackageIngestHistory"]
+        with pytest.raises(ClientError) as e:
+            dt.start_monitoring_member(GraphArn=graph, AccountId=busy)
+        assert code(e) == "ConflictException"
+    finally:
+        s.stop()

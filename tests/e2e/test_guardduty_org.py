@@ -1,7 +1,8 @@
 """GuardDuty organization administration end to end with boto3: the management account
 delegates an administrator, which makes the organization's accounts members at once, sees a
 member's real finding (a Kali Linux user agent) from its own detector, archives it; AWS's
-refusals; auto-enable for an account that joins later; removing a member hides its findings."""
+refusals; auto-enable for an account that joins later; an account removed from the organization or
+closed leaves the members; removing a member hides its findings."""
 
 import time
 
@@ -199,6 +200,20 @@ def test_auto_enable_new_accounts(security_org):
             break
         time.sleep(0.1)
     assert statuses[late] == "Removed"
+
+    # A closed account (it stays in the organization, suspended) leaves them too.
+    orgs.close_account(AccountId=member)
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        statuses = {
+            m["AccountId"]: m["RelationshipStatus"]
+            for m in admin_gd.list_members(DetectorId=admin_det, OnlyAssociated="false")["Members"]
+        }
+        if statuses[member] == "Removed":
+            break
+        time.sleep(0.1)
+    assert statuses[member] == "Removed"
+    assert statuses[mgmt] == "Enabled"
 
 
 def test_invitations_for_an_account_outside_the_organization(security_org):

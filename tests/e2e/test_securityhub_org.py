@@ -1,6 +1,7 @@
 """Security Hub organization administration end to end with boto3: the management account
 delegates an administrator (registered in Organizations, Security Hub turned on in it), which
-makes an organization account a member at once and has accounts that join later auto-enabled;
+makes an organization account a member at once and has accounts that join later auto-enabled
+(and one that leaves REMOVED);
 a control failing in a member (IAM.2 on a real IAM user, from AWS Config's records) is seen by
 the administrator, which updates its workflow status; AWS's refusals; invitations for an
 account outside the organization, whose findings the administrator's automation rules update."""
@@ -171,6 +172,15 @@ def test_delegated_admin_sees_and_updates_member_control_findings(security_org):
     assert admin_sh.batch_update_findings(FindingIdentifiers=[ident], Workflow={"Status": "RESOLVED"})[
         "UnprocessedFindings"
     ][0]["ErrorCode"] == "FindingNotFound"
+
+    # An organization member removed from the organization becomes REMOVED by itself.
+    orgs.remove_account_from_organization(AccountId=late)
+
+    def statuses():
+        return {m["AccountId"]: m["MemberStatus"] for m in admin_sh.list_members(OnlyAssociated=False)["Members"]}
+
+    assert eventually(statuses, lambda s: s.get(late) == "REMOVED")[late] == "REMOVED"
+    assert admin_sh.list_members()["Members"] == []
 
     mgmt_sh.disable_organization_admin_account(AdminAccountId=admin)
     assert mgmt_sh.list_organization_admin_accounts()["AdminAccounts"] == []

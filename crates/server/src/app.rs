@@ -80,6 +80,7 @@ impl App {
         self.signin_limiter.clear();
         self.shield.tracker.clear();
         let boot = bootstrap::ensure(&self.config, &self.store, keep).await?;
+        crate::operator_settings::apply(&self.config, &self.store).await?;
         self.store.ensure_audit_genesis(&boot.account_id).await?;
         Ok(())
     }
@@ -171,6 +172,7 @@ impl App {
         )
         .context("cannot open the audit journal")?;
         let boot = bootstrap::ensure(&config, &store, None).await?;
+        crate::operator_settings::apply(&config, &store).await?;
         let blobs = rampart_services::BlobStore::new(config.blob_dir());
         // Uploads a crash cut short are never referenced: remove them before serving.
         let swept = blobs

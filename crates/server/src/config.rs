@@ -187,6 +187,12 @@ pub struct ServeConfig {
     /// with its file and the reason; rules for other log sources are skipped with a warning.
     #[arg(long, env = "RAMPART_SIGMA_RULES")]
     pub sigma_rules: Option<PathBuf>,
+
+    /// Detective's data volume limit of a behavior graph, in bytes a day (AWS's: 10 TB). A
+    /// member whose audit records of the last day would take its graph over the limit is
+    /// `ACCEPTED_BUT_DISABLED` (`VOLUME_TOO_HIGH`) until it fits.
+    #[arg(long, env = "RAMPART_DETECTIVE_GRAPH_VOLUME_LIMIT")]
+    pub detective_graph_volume_limit: Option<u64>,
 }
 
 impl ServeConfig {
@@ -226,6 +232,7 @@ impl ServeConfig {
             geoip_city_db: None,
             geoip_asn_db: None,
             sigma_rules: None,
+            detective_graph_volume_limit: None,
         }
     }
 

@@ -22,6 +22,7 @@ pub mod last_access;
 pub mod listeners;
 pub mod metrics;
 pub mod offline;
+pub mod operator_settings;
 pub mod pipeline;
 pub mod policy_cli;
 pub mod posture_cli;

@@ -68,17 +68,20 @@ fn investigations<'a>(
 pub const AUTO_ENABLE: &str = "detective-auto-enable";
 
 /// Time between auto-enable rounds: an account that joins the organization is a member of
-/// the organization behavior graph within seconds (AWS: within an hour).
+/// the organization behavior graph within seconds (AWS: within an hour), and one that
+/// leaves is removed as soon.
 const AUTO_ENABLE_PERIOD: Duration = Duration::from_secs(2);
 
-/// Detective's auto-enable: the accounts that joined an organization whose Detective
-/// administrator has `AutoEnable` on become members of its graph
-/// (`rampart_services::detective::org::auto_enable`), each organization in its own fenced
-/// transaction, opened only when there is an account to take.
+/// Detective's organization members kept in step with the organization: the accounts that
+/// joined an organization whose Detective administrator has `AutoEnable` on become members of
+/// its graph (`rampart_services::detective::org::auto_enable`, their data volumes measured
+/// before the transaction), and the members that left the organization or were closed are
+/// removed from it (`org::remove_departed`); each organization in its own fenced transaction,
+/// opened only when there is an account to take or remove.
 pub const AUTO_ENABLING: DueJob = DueJob::new(
     AUTO_ENABLE,
     AUTO_ENABLE_PERIOD,
-    "organization accounts taken into the behavior graph",
+    "organization behavior graphs kept in step",
     auto_enable,
 );
 
@@ -87,24 +90,32 @@ fn auto_enable<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -
         let failed = |e: rampart_services::ServiceError| {
             anyhow::anyhow!("detective auto-enable failed: {}: {}", e.code, e.message)
         };
-        let admins = org::auto_enabling(&mut Db::Read(&app.store))
+        let (mut taken, mut removed) = (0, 0);
+        for (management, region) in org::administrators(&mut Db::Read(&app.store))
             .await
-            .map_err(failed)?;
-        let mut taken = 0;
-        for (management, region) in admins {
-            let joined = org::joined_since(&mut Db::Read(&app.store), &management, &region)
+            .map_err(failed)?
+        {
+            let measured = org::measure_joined(&app.store, &management, &region, now)
                 .await
                 .map_err(failed)?;
-            if joined.is_empty() {
+            let departed = org::departed(&mut Db::Read(&app.store), &management, &region)
+                .await
+                .map_err(failed)?;
+            if measured.is_none() && departed.is_empty() {
                 continue;
             }
             let mut tx = app.store.begin_fenced(lease).await?;
-            let enrolled = org::auto_enable(&mut Db::Write(&mut tx), &management, &region, now)
+            let mut db = Db::Write(&mut tx);
+            removed += org::remove_departed(&mut db, &management, &region)
                 .await
                 .map_err(failed)?;
+            if let Some(mut volumes) = measured {
+                taken += org::auto_enable(&mut db, &management, &region, &mut volumes, now)
+                    .await
+                    .map_err(failed)?;
+            }
             tx.commit().await?;
-            taken += enrolled;
         }
-        Ok(vec![("accounts", taken)])
+        Ok(vec![("taken", taken), ("removed", removed)])
     })
 }

@@ -116,7 +116,7 @@ fn invalid(reason: &str) -> ServiceError {
 }
 
 /// A member's `DatasourcePackageIngestHistory`: each package of the graph started for it,
-/// from when it was enabled (nothing while it is only invited).
+/// from when it was enabled (nothing while it is invited or `ACCEPTED_BUT_DISABLED`).
 fn history(g: &Graph, m: &MemberDoc) -> Value {
     let mut out = Map::new();
     if m.status == model::ENABLED {

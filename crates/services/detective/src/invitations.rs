@@ -3,20 +3,21 @@
 //! entries and changes the member record in the administrator's account.
 
 use rampart_kit::{
-    context::CallContext,
+    context::{CallContext, Preparation},
     db::Db,
     entity,
     error::ServiceError,
     input::{opt_int, opt_str},
     page,
 };
-use rampart_store::Entity;
+use rampart_store::{Entity, Store};
 use serde_json::{json, Value};
 
 use crate::{
     error::DetectiveError,
     graphs, members,
     model::{self, InvitationDoc, MemberDoc},
+    volume,
 };
 
 /// The caller's member record for the graph `GraphArn` names; `ResourceNotFoundException`
@@ -62,7 +63,25 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
     Ok(out)
 }
 
-/// `AcceptInvitation`: an invited account joins the graph (`ENABLED`); accepting twice is a
+/// `AcceptInvitation`'s preparation: for an open invitation, the data volumes of the graph
+/// and of the caller.
+pub async fn prepare_accept(
+    _op: crate::Op,
+    input: &Value,
+    ctx: &CallContext,
+    store: &Store,
+) -> Result<Option<Preparation>, ServiceError> {
+    match own_membership(input, ctx, &mut Db::Read(store)).await {
+        Ok((_, m)) if m.status == model::INVITED => {
+            let caller = vec![ctx.principal.account_id.clone()];
+            volume::prepare_for(store, &m.graph_arn, caller, ctx.now).await
+        }
+        _ => Ok(None),
+    }
+}
+
+/// `AcceptInvitation`: an invited account joins the graph, `ENABLED` when its data volume
+/// fits the graph's, else `ACCEPTED_BUT_DISABLED` ([`members::admit`]); accepting twice is a
 /// `ConflictException`.
 pub async fn accept(
     input: &Value,
@@ -73,8 +92,11 @@ pub async fn accept(
     if m.status != model::INVITED {
         return Err(DetectiveError::conflict().into());
     }
-    m.status = model::ENABLED.into();
-    m.updated_time = ctx.now;
+    let g = model::graph_of_arn(&mut db, &m.graph_arn)
+        .await?
+        .ok_or_else(DetectiveError::not_found)?;
+    let mut volumes = volume::prepared(ctx, &g)?;
+    members::admit(&mut m, &mut volumes, ctx.now);
     entity::save_doc(&mut db, e, &m, ctx.now).await?;
     Ok(json!({}))
 }

@@ -3,6 +3,8 @@
 //!
 //! - [`graphs`]: `CreateGraph`, `ListGraphs`, `DeleteGraph`; [`tags`]: their tags.
 //! - [`members`]: the administrator's members; [`invitations`]: the member's side;
+//!   [`volume`]: the graph's data volume, which decides whether a member contributes;
+//!   [`monitoring`]: `StartMonitoringMember`;
 //!   [`org`]: the organization's Detective administrator and its organization members.
 //! - [`datasources`]: the data source packages of graphs and of their members.
 //! - [`investigations`]: the investigations API; [`run`]: the server's investigation job
@@ -29,12 +31,14 @@ pub mod investigations;
 pub mod invitations;
 pub mod members;
 pub mod model;
+pub mod monitoring;
 pub mod org;
 pub mod run;
 pub mod securityhub;
 pub mod tags;
 pub mod timeline;
 pub mod ttp;
+pub mod volume;
 
 pub use error::DetectiveError;
 pub use rampart_model::detective::Op;
@@ -48,12 +52,14 @@ routes! {
         TagResource => Write, |i, c, d| tags::tag(i, c, d);
         UntagResource => Write, |i, c, d| tags::untag(i, c, d);
         ListTagsForResource => Read, |i, c, d| tags::list(i, c, d);
-        CreateMembers => Write, |i, c, d| members::create(i, c, d);
+        CreateMembers => Write, |i, c, d| members::create(i, c, d),
+            prepare: members::prepare_create;
         GetMembers => Read, |i, c, d| members::get(i, c, d);
         ListMembers => Read, |i, c, d| members::list(i, c, d);
         DeleteMembers => Write, |i, c, d| members::delete(i, c, d);
         ListInvitations => Read, |i, c, d| invitations::list(i, c, d);
-        AcceptInvitation => Write, |i, c, d| invitations::accept(i, c, d);
+        AcceptInvitation => Write, |i, c, d| invitations::accept(i, c, d),
+            prepare: invitations::prepare_accept;
         RejectInvitation => Write, |i, c, d| invitations::reject(i, c, d);
         DisassociateMembership => Write, |i, c, d| invitations::disassociate(i, c, d);
         StartInvestigation => Write, |i, c, d| investigations::start(i, c, d);
@@ -70,11 +76,10 @@ routes! {
         UpdateDatasourcePackages => Write, |i, c, d| datasources::update(i, c, d);
         BatchGetGraphMemberDatasources => Read, |i, c, d| datasources::graph_members(i, c, d);
         BatchGetMembershipDatasources => Read, |i, c, d| datasources::memberships(i, c, d);
+        StartMonitoringMember => Write, |i, c, d| monitoring::start(i, c, d),
+            prepare: monitoring::prepare;
     }
-    not_built {
-        // Member monitoring after a failed verification.
-        StartMonitoringMember,
-    }
+    not_built {}
 }
 
 /// The authorization question of a Detective operation: `detective:<Operation>` on the graph
@@ -121,7 +126,8 @@ mod test_util {
 
     use crate::{route, Op};
 
-    /// Runs `op` on the store as `ctx`'s caller.
+    /// Runs `op` on the store as `ctx`'s caller, after its preparation (as the pipeline
+    /// does).
     pub async fn call(
         op: Op,
         input: Value,
@@ -131,7 +137,15 @@ mod test_util {
         let Some(r) = route(op) else {
             panic!("{op:?} is not built")
         };
-        r.call_unaudited(input, ctx, store).await
+        let prepared = match r.prepare(&input, ctx, store).await? {
+            Some(p) => Some(std::sync::Arc::new(p.run()?)),
+            None => None,
+        };
+        let ctx = CallContext {
+            prepared,
+            ..ctx.clone()
+        };
+        r.call_unaudited(input, &ctx, store).await
     }
 
     /// The root user of `account`.

@@ -7,15 +7,16 @@
 
 use chrono::{DateTime, Utc};
 use rampart_kit::{
-    context::CallContext,
+    context::{CallContext, Preparation},
     db::Db,
     entity,
     error::ServiceError,
     input::{opt_int, opt_str, str_list},
+    json_field::SetField,
     page,
     timestamp::ts,
 };
-use rampart_store::Entity;
+use rampart_store::{Entity, Store};
 use serde_json::{json, Value};
 
 use crate::{
@@ -23,6 +24,7 @@ use crate::{
     graphs,
     model::{self, Graph, InvitationDoc, MemberDoc},
     org,
+    volume::{self, Measured},
 };
 
 /// Members per graph (AWS's quota).
@@ -30,7 +32,7 @@ pub const MAX_MEMBERS: usize = 1200;
 
 /// A member as `MemberDetail`.
 pub fn detail(m: &MemberDoc) -> Value {
-    json!({
+    let mut out = json!({
         "AccountId": m.account_id,
         "EmailAddress": m.email,
         "GraphArn": m.graph_arn,
@@ -40,7 +42,24 @@ pub fn detail(m: &MemberDoc) -> Value {
         "InvitedTime": ts(m.invited_time),
         "UpdatedTime": ts(m.updated_time),
         "InvitationType": m.invitation_type,
-    })
+    });
+    if let Some(reason) = &m.disabled_reason {
+        out.set_field("DisabledReason", json!(reason));
+    }
+    out
+}
+
+/// Makes member `m` contribute to the graph (`ENABLED`) when its data volume fits the
+/// graph's ([`Measured::admit`]), else `ACCEPTED_BUT_DISABLED` with `VOLUME_TOO_HIGH`.
+pub fn admit(m: &mut MemberDoc, volumes: &mut Measured, now: DateTime<Utc>) {
+    if volumes.admit(&m.account_id) {
+        m.status = model::ENABLED.into();
+        m.disabled_reason = None;
+    } else {
+        m.status = model::ACCEPTED_BUT_DISABLED.into();
+        m.disabled_reason = Some(volume::TOO_HIGH.into());
+    }
+    m.updated_time = now;
 }
 
 fn unprocessed(account: &str, reason: &str) -> Value {
@@ -97,6 +116,44 @@ pub async fn insert(
     Ok(())
 }
 
+/// The accounts a `CreateMembers` input names.
+fn named_accounts(input: &Value) -> Vec<String> {
+    input
+        .get("Accounts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| opt_str(a, "AccountId"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `CreateMembers`' preparation: in the organization behavior graph, the data volumes of
+/// the graph and of the organization accounts the input names, which are enabled at once.
+pub async fn prepare_create(
+    _op: crate::Op,
+    input: &Value,
+    ctx: &CallContext,
+    store: &Store,
+) -> Result<Option<Preparation>, ServiceError> {
+    let mut db = Db::Read(store);
+    let arn = opt_str(input, "GraphArn").unwrap_or_default();
+    let Ok(g) = model::own_graph(&mut db, ctx, arn).await else {
+        return Ok(None);
+    };
+    let Some(org) = org::organization_of_graph(&mut db, &g).await? else {
+        return Ok(None);
+    };
+    let mut candidates = Vec::new();
+    for account in named_accounts(input) {
+        if account != g.account() && org::in_organization(&mut db, &org, &account).await? {
+            candidates.push(account);
+        }
+    }
+    let measured = volume::measure(store, &g, &candidates, ctx.now).await?;
+    Ok(Some(Preparation::new(move || Ok(measured))))
+}
+
 /// `CreateMembers`: invites each account not yet a member.
 pub async fn create(
     input: &Value,
@@ -106,6 +163,11 @@ pub async fn create(
     let g = model::own_graph(&mut db, ctx, opt_str(input, "GraphArn").unwrap_or_default()).await?;
     let mut count = all(&mut db, &g).await?.len();
     let org = org::organization_of_graph(&mut db, &g).await?;
+    // Organization accounts are enabled at once, as far as the graph's volume allows.
+    let mut volumes = match &org {
+        Some(_) => Some(volume::prepared(ctx, &g)?),
+        None => None,
+    };
     let mut members = Vec::new();
     let mut skipped = Vec::new();
     for a in input
@@ -137,9 +199,9 @@ pub async fn create(
             .into());
         }
         count += 1;
-        if let Some(org) = &org {
+        if let (Some(org), Some(volumes)) = (&org, volumes.as_mut()) {
             if org::in_organization(&mut db, org, account).await? {
-                let doc = org::enroll(&mut db, &g, account, ctx.now).await?;
+                let doc = org::enroll(&mut db, &g, account, volumes, ctx.now).await?;
                 members.push(detail(&doc));
                 continue;
             }
@@ -153,6 +215,7 @@ pub async fn create(
             invited_time: ctx.now,
             updated_time: ctx.now,
             invitation_type: model::BY_INVITATION.into(),
+            disabled_reason: None,
         };
         insert(&mut db, &g, &doc, ctx.now).await?;
         graphs::remove_invitation(&mut db, account, g.arn()).await?;
@@ -205,9 +268,16 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
         .ok_or_else(|| DetectiveError::invalid("The pagination token is not valid."))?;
     let mut out = json!({ "MemberDetails": p.items });
     if let Some(next) = p.next {
-        rampart_kit::json_field::SetField::set_field(&mut out, "NextToken", json!(next));
+        out.set_field("NextToken", json!(next));
     }
     Ok(out)
+}
+
+/// Removes member `account` of graph `g`, with its invitation.
+pub async fn remove(db: &mut Db<'_>, g: &Graph, account: &str) -> Result<(), ServiceError> {
+    let key = model::member_key(g.graph_id(), account);
+    db.entities().delete(g.account(), model::MEMBER, &key).await?;
+    graphs::remove_invitation(db, account, g.arn()).await
 }
 
 /// `DeleteMembers`: removes members (and their invitations) from the graph.
@@ -221,11 +291,8 @@ pub async fn delete(
     let mut skipped = Vec::new();
     for account in str_list(input, "AccountIds") {
         match member(&mut db, &g, &account).await? {
-            Some((e, _)) => {
-                db.entities()
-                    .delete(g.account(), model::MEMBER, &e.name_key)
-                    .await?;
-                graphs::remove_invitation(&mut db, &account, g.arn()).await?;
+            Some(_) => {
+                remove(&mut db, &g, &account).await?;
                 deleted.push(json!(account));
             }
             None => skipped.push(unprocessed(

@@ -147,8 +147,11 @@ pub async fn graph_of_arn(db: &mut Db<'_>, arn: &str) -> Result<Option<Graph>, S
 
 /// A member's status (`MemberStatus`).
 pub const INVITED: &str = "INVITED";
-/// A member that accepted.
+/// A member that contributes to the graph.
 pub const ENABLED: &str = "ENABLED";
+/// A member that accepted (or was enabled by the organization's administrator) but does not
+/// contribute: its data volume would take the graph over its limit ([`crate::volume`]).
+pub const ACCEPTED_BUT_DISABLED: &str = "ACCEPTED_BUT_DISABLED";
 
 /// A member's document.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -161,8 +164,11 @@ pub struct MemberDoc {
     pub graph_arn: String,
     /// The administrator account.
     pub administrator: String,
-    /// `INVITED` or `ENABLED`.
+    /// `INVITED`, `ENABLED` or `ACCEPTED_BUT_DISABLED`.
     pub status: String,
+    /// `DisabledReason` of an `ACCEPTED_BUT_DISABLED` member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
     /// When the invitation was sent.
     pub invited_time: DateTime<Utc>,
     /// When the status last changed.

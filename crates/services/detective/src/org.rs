@@ -23,18 +23,20 @@ use rampart_kit::{
     page,
     timestamp::ts,
 };
+pub use rampart_organizations::service_admin::in_organization;
 use rampart_organizations::{
-    common::{membership, org_of, Org},
-    delegated,
+    common::{org_of, Org},
+    service_admin::{is_closed, joined_accounts, managed_by_caller, still_in},
     service_members::{AdminDoc, Relations},
 };
-use rampart_store::Entity;
+use rampart_store::{Entity, Store};
 use serde_json::{json, Value};
 
 use crate::{
     error::DetectiveError,
     graphs, members,
     model::{self, Graph, MemberDoc},
+    volume::{self, Measured},
 };
 
 /// Detective's relation records (only the administrator record is used).
@@ -65,19 +67,9 @@ fn invalid(reason: &str) -> ServiceError {
 
 /// The caller's organization, which the caller must manage.
 async fn managed(db: &mut Db<'_>, ctx: &CallContext) -> Result<Org, ServiceError> {
-    org_of(db, &ctx.principal.account_id)
+    managed_by_caller(db, ctx)
         .await?
-        .filter(|o| o.management == ctx.principal.account_id)
         .ok_or_else(|| denied("The caller is not the management account of an organization."))
-}
-
-/// Whether `account` is an account of `org`.
-pub async fn in_organization(
-    db: &mut Db<'_>,
-    org: &Org,
-    account: &str,
-) -> Result<bool, ServiceError> {
-    Ok(org_of(db, account).await?.is_some_and(|o| o.id == org.id))
 }
 
 /// The organization whose behavior graph `g` is (its account is the organization's
@@ -104,31 +96,29 @@ pub async fn enable_admin(
 ) -> Result<Value, ServiceError> {
     let org = managed(&mut db, ctx).await?;
     let admin = opt_str(input, "AccountId").unwrap_or_default();
-    if !in_organization(&mut db, &org, admin).await? {
+    let region = &ctx.region;
+    let c = RELATIONS
+        .candidacy(&mut db, &org, admin, SERVICE, region)
+        .await?;
+    if !c.in_organization {
         return Err(invalid(&format!(
             "Account {admin} is not an account of the organization."
         )));
     }
-    let registered = delegated::registered_for_service(&mut db, &org, SERVICE).await?;
-    if admin != org.management && registered.iter().any(|r| r != admin) {
+    if admin != org.management && c.other_delegated {
         return Err(invalid(
             "The Detective administrator must be the delegated administrator for Detective in Organizations or the management account.",
         ));
     }
-    let region = &ctx.region;
-    if let Some((_, a)) = RELATIONS
-        .org_admin(&mut db, &org.management, region)
-        .await?
-    {
-        if a.admin == admin {
-            return Ok(json!({}));
-        }
+    if c.is_current(admin) {
+        return Ok(json!({}));
+    }
+    if c.here.is_some() {
         return Err(DetectiveError::ConflictException(
             "The organization already has a Detective administrator account in this Region.".into(),
         )
         .into());
     }
-    delegated::register_for_service(&mut db, &org, admin, SERVICE, ctx.now).await?;
     if model::graph_in(&mut db, admin, region).await?.is_none() {
         graphs::insert(&mut db, admin, region, Default::default(), ctx.now).await?;
     }
@@ -140,7 +130,7 @@ pub async fn enable_admin(
         auto_enable_standards: None,
     };
     RELATIONS
-        .put_org_admin(&mut db, &org.management, region, &doc, ctx.now)
+        .designate(&mut db, &org, SERVICE, region, &doc, ctx.now)
         .await?;
     let key = index_key(&org.management, region);
     db.entities()
@@ -169,10 +159,7 @@ pub async fn disable_admin(
 ) -> Result<Value, ServiceError> {
     let org = managed(&mut db, ctx).await?;
     let region = &ctx.region;
-    let Some((_, a)) = RELATIONS
-        .org_admin(&mut db, &org.management, region)
-        .await?
-    else {
+    let Some(a) = RELATIONS.remove_administrator(&mut db, &org, region).await? else {
         return Err(invalid(
             "The organization has no Detective administrator account in this Region.",
         ));
@@ -180,9 +167,6 @@ pub async fn disable_admin(
     if let Some(g) = model::graph_in(&mut db, &a.admin, region).await? {
         graphs::remove(&mut db, &g).await?;
     }
-    db.entities()
-        .delete(&org.management, RELATIONS.org_admin, region)
-        .await?;
     db.entities()
         .delete(
             model::SYSTEM_ACCOUNT,
@@ -274,12 +258,14 @@ pub async fn update_config(
     Ok(json!({}))
 }
 
-/// Makes `account` (of the organization) an `ENABLED` member of the organization behavior
-/// graph `g`, without an invitation.
+/// Makes `account` (of the organization) a member of the organization behavior graph `g`,
+/// without an invitation: `ENABLED` when its data volume fits the graph's, else
+/// `ACCEPTED_BUT_DISABLED` ([`members::admit`]).
 pub async fn enroll(
     db: &mut Db<'_>,
     g: &Graph,
     account: &str,
+    volumes: &mut Measured,
     now: DateTime<Utc>,
 ) -> Result<MemberDoc, ServiceError> {
     let email = db
@@ -288,7 +274,7 @@ pub async fn enroll(
         .await?
         .map(|a| a.email)
         .unwrap_or_default();
-    let doc = MemberDoc {
+    let mut doc = MemberDoc {
         account_id: account.to_string(),
         email,
         graph_arn: g.arn().to_string(),
@@ -297,13 +283,15 @@ pub async fn enroll(
         invited_time: now,
         updated_time: now,
         invitation_type: model::BY_ORGANIZATION.into(),
+        disabled_reason: None,
     };
+    members::admit(&mut doc, volumes, now);
     members::insert(db, g, &doc, now).await?;
     Ok(doc)
 }
 
-/// The administrator records with auto-enable on: (management account, region).
-pub async fn auto_enabling(db: &mut Db<'_>) -> Result<Vec<(String, String)>, ServiceError> {
+/// Every organization's Detective administrator record: (management account, region).
+pub async fn administrators(db: &mut Db<'_>) -> Result<Vec<(String, String)>, ServiceError> {
     let mut out = Vec::new();
     for e in model::all(db, model::SYSTEM_ACCOUNT, ADMIN_INDEX, "/").await? {
         if let Some((management, region)) = e.name_key.split_once('|') {
@@ -311,6 +299,21 @@ pub async fn auto_enabling(db: &mut Db<'_>) -> Result<Vec<(String, String)>, Ser
         }
     }
     Ok(out)
+}
+
+/// The organization behavior graph of `management`'s Detective administrator in `region`,
+/// with the administrator record, if there is one.
+async fn organization_graph(
+    db: &mut Db<'_>,
+    management: &str,
+    region: &str,
+) -> Result<Option<(Graph, AdminDoc)>, ServiceError> {
+    let Some((_, a)) = RELATIONS.org_admin(db, management, region).await? else {
+        return Ok(None);
+    };
+    Ok(model::graph_in(db, &a.admin, region)
+        .await?
+        .map(|g| (g, a)))
 }
 
 /// The accounts auto-enable takes into the organization behavior graph of `management`'s
@@ -321,7 +324,7 @@ pub async fn joined_since(
     management: &str,
     region: &str,
 ) -> Result<Vec<(String, DateTime<Utc>)>, ServiceError> {
-    let Some((_, a)) = RELATIONS.org_admin(db, management, region).await? else {
+    let Some((g, a)) = organization_graph(db, management, region).await? else {
         return Ok(Vec::new());
     };
     let (Some(since), Some(org)) = (
@@ -330,18 +333,8 @@ pub async fn joined_since(
     ) else {
         return Ok(Vec::new());
     };
-    let Some(g) = model::graph_in(db, &a.admin, region).await? else {
-        return Ok(Vec::new());
-    };
     let mut out = Vec::new();
-    for account in rampart_organizations::accounts::active_ids(db, &org).await? {
-        if account == a.admin {
-            continue;
-        }
-        let joined = membership(db, &account).await?.map(|(_, m)| m.joined_at);
-        let Some(joined) = joined.filter(|t| *t >= since) else {
-            continue;
-        };
+    for (account, joined) in joined_accounts(db, &org, since, &[a.admin.as_str()]).await? {
         if members::member(db, &g, &account).await?.is_none() {
             out.push((account, joined));
         }
@@ -349,32 +342,58 @@ pub async fn joined_since(
     Ok(out)
 }
 
+/// The accounts [`joined_since`] finds, with their data volumes and the graph's, measured
+/// for [`auto_enable`] outside its transaction; `None` when there are none.
+pub async fn measure_joined(
+    store: &Store,
+    management: &str,
+    region: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Measured>, ServiceError> {
+    let mut db = Db::Read(store);
+    let joined = joined_since(&mut db, management, region).await?;
+    if joined.is_empty() {
+        return Ok(None);
+    }
+    let Some((g, _)) = organization_graph(&mut db, management, region).await? else {
+        return Ok(None);
+    };
+    let accounts: Vec<String> = joined.into_iter().map(|(a, _)| a).collect();
+    Ok(Some(volume::measure(store, &g, &accounts, now).await?))
+}
+
 /// Auto-enable for the administrator of `management`'s organization in `region`: the
-/// accounts [`joined_since`] finds become `ENABLED` organization members (up to the
-/// graph's member quota), and auto-enable's mark moves past them, so an account the
-/// administrator later removes is not taken again. Answers how many were enrolled.
+/// accounts [`joined_since`] finds that `volumes` measured become organization members (up
+/// to the graph's member quota; `ENABLED` as far as the graph's volume allows), and
+/// auto-enable's mark moves past them, so an account the administrator later removes is not
+/// taken again. Answers how many were enrolled.
 pub async fn auto_enable(
     db: &mut Db<'_>,
     management: &str,
     region: &str,
+    volumes: &mut Measured,
     now: DateTime<Utc>,
 ) -> Result<usize, ServiceError> {
     let found = joined_since(db, management, region).await?;
-    let Some((_, mut a)) = RELATIONS.org_admin(db, management, region).await? else {
+    let Some((g, mut a)) = organization_graph(db, management, region).await? else {
         return Ok(0);
     };
-    let Some(g) = model::graph_in(db, &a.admin, region).await? else {
+    if volumes.graph_arn != g.arn() {
         return Ok(0);
-    };
+    }
     let mut count = members::all(db, &g).await?.len();
     let mut latest = None;
     let mut added = 0;
     for (account, joined) in found {
+        // An account that joined after the measurement waits for the next round.
+        if !volumes.candidates.contains_key(&account) {
+            continue;
+        }
         latest = latest.max(Some(joined));
         if count >= members::MAX_MEMBERS {
             continue;
         }
-        enroll(db, &g, &account, now).await?;
+        enroll(db, &g, &account, volumes, now).await?;
         count += 1;
         added += 1;
     }
@@ -385,6 +404,53 @@ pub async fn auto_enable(
             .await?;
     }
     Ok(added)
+}
+
+/// The members of the organization behavior graph of `management`'s administrator in
+/// `region` that are no longer there to monitor: organization members whose account left
+/// the organization or was closed, and invited members whose account was closed (AWS
+/// removes both).
+pub async fn departed(
+    db: &mut Db<'_>,
+    management: &str,
+    region: &str,
+) -> Result<Vec<String>, ServiceError> {
+    let Some((g, _)) = organization_graph(db, management, region).await? else {
+        return Ok(Vec::new());
+    };
+    let org = org_of(db, management).await?;
+    let mut out = Vec::new();
+    for m in members::all(db, &g).await? {
+        let gone = if m.invitation_type == model::BY_ORGANIZATION {
+            match &org {
+                Some(org) => !still_in(db, org, &m.account_id).await?,
+                None => true,
+            }
+        } else {
+            is_closed(db, &m.account_id).await?
+        };
+        if gone {
+            out.push(m.account_id);
+        }
+    }
+    Ok(out)
+}
+
+/// Removes the members [`departed`] finds from the organization behavior graph (with their
+/// invitations); answers how many.
+pub async fn remove_departed(
+    db: &mut Db<'_>,
+    management: &str,
+    region: &str,
+) -> Result<usize, ServiceError> {
+    let gone = departed(db, management, region).await?;
+    let Some((g, _)) = organization_graph(db, management, region).await? else {
+        return Ok(0);
+    };
+    for account in &gone {
+        members::remove(db, &g, account).await?;
+    }
+    Ok(gone.len())
 }
 
 /// Forgets an administrator whose graph was deleted by `DeleteGraph` (the organization has

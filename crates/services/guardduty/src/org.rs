@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use rampart_kit::{context::CallContext, db::Db, error::ServiceError, input::opt_str};
 use rampart_organizations::{
     common::{org_of, Org},
-    delegated,
+    service_admin::managed_by_caller,
 };
 use serde_json::{json, Value};
 
@@ -22,7 +22,7 @@ use crate::{
     detectors::{self, listed},
     error::GuardDutyError,
     model::{self, Detector},
-    relation::{self, AdminDoc, ENABLED},
+    relation::{self, AdminDoc, ENABLED, RELATIONS},
 };
 
 /// GuardDuty's service principal, under which Organizations records its administrator.
@@ -34,9 +34,7 @@ fn bad(message: &str) -> ServiceError {
 
 /// The caller's organization, which the caller must manage.
 async fn managed(db: &mut Db<'_>, ctx: &CallContext) -> Result<Org, ServiceError> {
-    let org = org_of(db, &ctx.principal.account_id).await?;
-    org.filter(|o| o.management == ctx.principal.account_id)
-        .ok_or_else(|| {
+    managed_by_caller(db, ctx).await?.ok_or_else(|| {
             bad("The request is rejected because the current account is not the management account of an organization.")
         })
 }
@@ -49,24 +47,18 @@ pub async fn enable_admin(
 ) -> Result<Value, ServiceError> {
     let org = managed(&mut db, ctx).await?;
     let admin = opt_str(input, "AdminAccountId").unwrap_or_default();
-    let in_org = org_of(&mut db, admin)
-        .await?
-        .is_some_and(|o| o.id == org.id);
-    if !in_org {
+    let c = RELATIONS
+        .candidacy(&mut db, &org, admin, SERVICE, &ctx.region)
+        .await?;
+    if !c.in_organization {
         return Err(bad(
             "The request is rejected because the account is not a member of the organization.",
         ));
     }
-    let current = relation::org_admins(&mut db, &org.management).await?;
-    let registered = delegated::registered_for_service(&mut db, &org, SERVICE).await?;
-    let taken = current
-        .iter()
-        .any(|(e, d)| e.name_key == ctx.region || d.admin != admin)
-        || registered.iter().any(|r| r != admin);
-    if taken {
+    // One administrator for the organization, the same account in every region.
+    if c.here.is_some() || c.other_elsewhere || c.other_delegated {
         return Err(bad("The request failed because the account is already enabled as the GuardDuty delegated administrator for the organization."));
     }
-    delegated::register_for_service(&mut db, &org, admin, SERVICE, ctx.now).await?;
     let doc = AdminDoc {
         admin: admin.to_string(),
         auto_enable: "NONE".into(),
@@ -74,7 +66,9 @@ pub async fn enable_admin(
         auto_enable_since: Some(ctx.now),
         ..Default::default()
     };
-    relation::put_org_admin(&mut db, &org.management, &ctx.region, &doc, ctx.now).await?;
+    RELATIONS
+        .designate(&mut db, &org, SERVICE, &ctx.region, &doc, ctx.now)
+        .await?;
     Ok(json!({}))
 }
 
@@ -91,14 +85,10 @@ pub async fn disable_admin(
     if found.is_none_or(|(_, d)| d.admin != admin) {
         return Err(bad("The request is rejected because the account is not the GuardDuty delegated administrator for the organization."));
     }
-    for (_, m) in relation::members(&mut db, admin, &ctx.region).await? {
-        if m.by_organization {
-            relation::delete_member(&mut db, admin, &ctx.region, &m.account).await?;
-        }
-    }
-    db.entities()
-        .delete(&org.management, relation::ORG_ADMIN, &ctx.region)
+    RELATIONS
+        .drop_organization_members(&mut db, admin, &ctx.region)
         .await?;
+    RELATIONS.remove_administrator(&mut db, &org, &ctx.region).await?;
     Ok(json!({}))
 }
 
@@ -135,15 +125,10 @@ pub async fn administered_org(
     db: &mut Db<'_>,
     ctx: &CallContext,
 ) -> Result<(Org, AdminDoc), ServiceError> {
-    let org = org_of(db, &ctx.principal.account_id).await?;
-    if let Some(org) = org {
-        if let Some((_, a)) = relation::org_admin(db, &org.management, &ctx.region).await? {
-            if a.admin == ctx.principal.account_id {
-                return Ok((org, a));
-            }
-        }
-    }
-    Err(bad("The request is rejected because the current account is not the GuardDuty delegated administrator for the organization."))
+    RELATIONS
+        .administered_by(db, &ctx.principal.account_id, &ctx.region)
+        .await?
+        .ok_or_else(|| bad("The request is rejected because the current account is not the GuardDuty delegated administrator for the organization."))
 }
 
 /// `UpdateOrganizationConfiguration`: `AutoEnableOrganizationMembers` (or the older
@@ -254,8 +239,9 @@ fn auto_enables(a: &AdminDoc, account: &str, joined_at: DateTime<Utc>) -> bool {
     a.auto_enable != "NONE" && set_before && a.admin != account
 }
 
-/// Removes `account`, which has left its organization, from its organization administrators
-/// (`Removed`, in every region it has a detector in): they no longer see its findings.
+/// Removes `account`, which has left its organization or was closed, from its organization
+/// administrators (`Removed`, in every region it has a detector in): they no longer see its
+/// findings.
 pub async fn left(db: &mut Db<'_>, account: &str, now: DateTime<Utc>) -> Result<(), ServiceError> {
     let page = db
         .entities()
@@ -263,10 +249,11 @@ pub async fn left(db: &mut Db<'_>, account: &str, now: DateTime<Utc>) -> Result<
         .await?;
     for d in page.items {
         let region = d.name_key;
-        if let Some((admin, _, mut m)) = relation::administrator_of(db, account, &region).await? {
+        if let Some((admin, _, m)) = relation::administrator_of(db, account, &region).await? {
             if m.by_organization {
-                m.status = relation::REMOVED.into();
-                relation::put_member(db, &admin, &m, now).await?;
+                RELATIONS
+                    .mark_removed(db, &admin, &region, account, now)
+                    .await?;
             }
         }
     }

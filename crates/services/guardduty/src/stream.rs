@@ -76,8 +76,8 @@ enum Change {
 
 /// The organization change a record shows: Organizations' `CreateAccountResult` service
 /// event of a `SUCCEEDED` request or a successful `AcceptHandshake` by the invited account
-/// (a join: auto-enable runs on it, [`org::joined`]); a successful `LeaveOrganization` or
-/// `RemoveAccountFromOrganization` (a departure: [`org::left`]).
+/// (a join: auto-enable runs on it, [`org::joined`]); a successful `LeaveOrganization`,
+/// `RemoveAccountFromOrganization` or `CloseAccount` (a departure: [`org::left`]).
 fn membership_change(r: &AuditRecord) -> Option<Change> {
     if r.event_source != "organizations.amazonaws.com" || r.error_code.is_some() {
         return None;
@@ -87,7 +87,7 @@ fn membership_change(r: &AuditRecord) -> Option<Change> {
     match r.event_name.as_str() {
         "AcceptHandshake" => r.account_id.clone().map(Change::Joined),
         "LeaveOrganization" => r.account_id.clone().map(Change::Left),
-        "RemoveAccountFromOrganization" => {
+        "RemoveAccountFromOrganization" | "CloseAccount" => {
             text(&parsed()?, "/requestParameters/accountId").map(Change::Left)
         }
         "CreateAccountResult" => {
@@ -230,5 +230,7 @@ mod tests {
             change("RemoveAccountFromOrganization", None, removed),
             left("333333333333")
         );
+        assert_eq!(change("CloseAccount", None, removed), left("333333333333"));
+        assert_eq!(change("CloseAccount", Some("AccessDenied"), removed), None);
     }
 }

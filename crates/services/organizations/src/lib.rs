@@ -22,7 +22,10 @@
 //! - [`access_report`] — IAM's organizations access reports (service last-accessed data
 //!   for a root, OU or account).
 //! - [`service_members`] — an AWS service's organization administrator and member accounts
-//!   (GuardDuty's and Security Hub's).
+//!   (GuardDuty's, Security Hub's and Detective's records).
+//! - [`service_admin`] — what those services' organization handlers share: the management
+//!   account's check, designating and withdrawing the administrator, accounts that joined
+//!   or left the organization.
 //! - [`authz`] — the authorization entry of each operation.
 
 use rampart_kit::routes;
@@ -41,6 +44,7 @@ pub mod policies;
 pub mod provision;
 pub mod resource_policy;
 pub mod root_access;
+pub mod service_admin;
 pub mod service_members;
 pub mod tags;
 pub mod tree;

@@ -221,6 +221,7 @@ pub async fn run(
     for (account, region) in model::hubs(&mut Db::Read(store)).await? {
         let mut tx = store.begin_fenced(lease).await?;
         let mut db = Db::Write(&mut tx);
+        crate::org::remove_departed(&mut db, &account, &region, now).await?;
         crate::org::auto_enable(&mut db, &account, &region, now).await?;
         evaluate_hub(&mut db, &account, &region, now).await?;
         tx.commit().await?;

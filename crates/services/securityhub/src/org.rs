@@ -14,8 +14,8 @@
 use chrono::{DateTime, Utc};
 use rampart_kit::{context::CallContext, db::Db, error::ServiceError, input::opt_str};
 use rampart_organizations::{
-    common::{membership, org_of, Org},
-    delegated,
+    common::Org,
+    service_admin::{joined_accounts, managed_by_caller},
     service_members::{AdminDoc, Relations},
 };
 use serde_json::{json, Value};
@@ -52,9 +52,7 @@ fn feature(input: &Value) -> Result<&'static str, ServiceError> {
 
 /// The caller's organization, which the caller must manage.
 async fn managed(db: &mut Db<'_>, ctx: &CallContext) -> Result<Org, ServiceError> {
-    let org = org_of(db, &ctx.principal.account_id).await?;
-    org.filter(|o| o.management == ctx.principal.account_id)
-        .ok_or_else(|| denied("The request is rejected because the current account is not the management account of an organization."))
+    managed_by_caller(db, ctx).await?.ok_or_else(|| denied("The request is rejected because the current account is not the management account of an organization."))
 }
 
 /// `EnableOrganizationAdminAccount`.
@@ -66,32 +64,23 @@ pub async fn enable_admin(
     let feature = feature(input)?;
     let org = managed(&mut db, ctx).await?;
     let admin = opt_str(input, "AdminAccountId").unwrap_or_default();
-    let in_org = org_of(&mut db, admin)
-        .await?
-        .is_some_and(|o| o.id == org.id);
-    if !in_org {
+    let c = RELATIONS
+        .candidacy(&mut db, &org, admin, SERVICE, &ctx.region)
+        .await?;
+    if !c.in_organization {
         return Err(invalid(&format!(
             "Account {admin} is not a member of the organization."
         )));
     }
-    let current = RELATIONS.org_admins(&mut db, &org.management).await?;
-    if current
-        .iter()
-        .any(|(e, d)| e.name_key == ctx.region && d.admin == admin)
-    {
+    if c.is_current(admin) {
         return Ok(json!({ "AdminAccountId": admin, "Feature": feature }));
     }
-    let registered = delegated::registered_for_service(&mut db, &org, SERVICE).await?;
-    let taken = current
-        .iter()
-        .any(|(e, d)| e.name_key == ctx.region || d.admin != admin)
-        || registered.iter().any(|r| r != admin);
-    if taken {
+    // One administrator for the organization, the same account in every region.
+    if c.here.is_some() || c.other_elsewhere || c.other_delegated {
         return Err(invalid(
             "The organization already has a Security Hub administrator account; disable it first.",
         ));
     }
-    delegated::register_for_service(&mut db, &org, admin, SERVICE, ctx.now).await?;
     hub::ensure(&mut db, admin, &ctx.region, true, ctx.now).await?;
     let doc = AdminDoc {
         admin: admin.to_string(),
@@ -101,7 +90,7 @@ pub async fn enable_admin(
         auto_enable_standards: Some("DEFAULT".into()),
     };
     RELATIONS
-        .put_org_admin(&mut db, &org.management, &ctx.region, &doc, ctx.now)
+        .designate(&mut db, &org, SERVICE, &ctx.region, &doc, ctx.now)
         .await?;
     Ok(json!({ "AdminAccountId": admin, "Feature": feature }))
 }
@@ -124,16 +113,10 @@ pub async fn disable_admin(
             "Account {admin} is not the Security Hub administrator account of the organization."
         )));
     }
-    for (_, m) in RELATIONS.members(&mut db, admin, &ctx.region).await? {
-        if m.by_organization {
-            RELATIONS
-                .delete_member(&mut db, admin, &ctx.region, &m.account)
-                .await?;
-        }
-    }
-    db.entities()
-        .delete(&org.management, RELATIONS.org_admin, &ctx.region)
+    RELATIONS
+        .drop_organization_members(&mut db, admin, &ctx.region)
         .await?;
+    RELATIONS.remove_administrator(&mut db, &org, &ctx.region).await?;
     Ok(json!({}))
 }
 
@@ -245,14 +228,8 @@ pub async fn auto_enable(
         return Ok(());
     };
     let defaults = a.auto_enable_standards.as_deref() != Some("NONE");
-    for account in rampart_organizations::accounts::active_ids(db, &org).await? {
-        if account == admin || account == org.management {
-            continue;
-        }
-        let joined = membership(db, &account).await?.map(|(_, m)| m.joined_at);
-        if joined.is_none_or(|t| t < since) {
-            continue;
-        }
+    let except = [admin, org.management.as_str()];
+    for (account, _) in joined_accounts(db, &org, since, &except).await? {
         if RELATIONS
             .member(db, admin, region, &account)
             .await?
@@ -261,6 +238,27 @@ pub async fn auto_enable(
             continue;
         }
         enroll(db, admin, region, &account, "", defaults, now).await?;
+    }
+    Ok(())
+}
+
+/// Marks `Removed` the organization members of `admin` in `region` that left the
+/// organization or were closed (AWS stops an administrator seeing their findings, and
+/// `ListMembers` shows them so); nothing when `admin` is not the organization's
+/// administrator. The `securityhub-controls` job runs this for every hub.
+pub async fn remove_departed(
+    db: &mut Db<'_>,
+    admin: &str,
+    region: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let Some((org, _)) = RELATIONS.administered_by(db, admin, region).await? else {
+        return Ok(());
+    };
+    for account in RELATIONS.departed(db, &org, admin, region).await? {
+        RELATIONS
+            .mark_removed(db, admin, region, &account, now)
+            .await?;
     }
     Ok(())
 }

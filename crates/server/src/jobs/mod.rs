@@ -27,6 +27,7 @@ pub mod events_api_calls;
 pub mod guardduty;
 pub mod guardduty_export;
 pub mod http_out;
+pub mod key_usage;
 pub mod kms;
 pub mod lambda_hooks;
 pub mod last_access;
@@ -151,6 +152,7 @@ impl Runtime {
                 Arc::new(provision::Provision),
                 Arc::new(meter::MeterFlush),
                 Arc::new(last_access::LastAccessFlush),
+                Arc::new(key_usage::KeyUsageFlush),
                 Arc::new(outbox::Drain::new(vec![Arc::new(
                     events::EventsDelivery::default(),
                 )])),

@@ -411,21 +411,15 @@ mod tests {
     async fn the_proxy_is_never_called_inside_a_write_transaction() {
         let (store, _dir) = rampart_kit::test_support::store().await;
         let ctx = rampart_kit::test_support::root_context();
-        let mut key = Key {
-            entity: rampart_store::Entity {
-                account_id: ctx.principal.account_id.clone(),
-                kind: KEY_KIND.into(),
-                name: "k".into(),
-                name_key: "k".into(),
-                id: "k".into(),
-                path: "/us-east-1/".into(),
-                arn: "arn:aws:kms:us-east-1:000000000000:key/k".into(),
-                created_at: ctx.now,
-                updated_at: ctx.now,
-                doc: String::new(),
-            },
-            doc: Default::default(),
-        };
+        let made = crate::route(Op::CreateKey)
+            .unwrap()
+            .call_unaudited(serde_json::json!({}), &ctx, &store)
+            .await
+            .unwrap();
+        let id = made["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+        let mut key = repo::resolve(&mut Db::Read(&store), &ctx, &id)
+            .await
+            .unwrap();
         key.doc.external_key = Some(ExternalKeyRef {
             store_id: "cks-1234567890abcdef0".into(),
             key_id: "external".into(),

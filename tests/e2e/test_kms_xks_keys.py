@@ -28,6 +28,9 @@ class _Xks(BaseHTTPRequestHandler):
 
     keys = {}
     seen = []
+    # (entered, release): when set, an encrypt request signals `entered` and waits for
+    # `release`, as a slow proxy would.
+    gate = None
 
     def _answer(self, status, body):
         data = json.dumps(body).encode()
@@ -60,6 +63,10 @@ class _Xks(BaseHTTPRequestHandler):
             return self._answer(400, {"errorName": "InvalidStateException"})
         aad = base64.b64decode(body.get("additionalAuthenticatedData", ""))
         if parts[3] == "encrypt":
+            if _Xks.gate is not None:
+                entered, release = _Xks.gate
+                entered.set()
+                release.wait(30)
             iv = os.urandom(12)
             out = AESGCM(secret).encrypt(iv, base64.b64decode(body["plaintext"]), aad)
             return self._answer(200, {
@@ -272,3 +279,42 @@ def test_a_service_calling_for_the_caller_is_named_to_the_proxy(xks):
     assert [op for op, _ in ops] == ["encrypt", "decrypt"], ops
     for _, meta in ops:
         assert meta["kmsViaService"] == "secretsmanager" and meta["kmsKeyArn"] == key
+
+
+def test_a_slow_proxy_holds_no_write_transaction(xks):
+    """Secrets Manager seals a new value through the proxy before its write transaction: while
+    the proxy keeps the seal waiting, other writes commit (inside the transaction they would
+    wait for SQLite's one writer until the proxy answered)."""
+    server, kms, store = xks
+    _external_key("slow")
+    key = _create(kms, store, "slow")["KeyMetadata"]["Arn"]
+    sm = server.client("secretsmanager")
+    iam = server.client("iam")
+    entered, release = threading.Event(), threading.Event()
+    outcome = {}
+
+    def create_secret():
+        try:
+            outcome["secret"] = sm.create_secret(Name="slowly-sealed", SecretString="v", KmsKeyId=key)
+        except Exception as e:  # noqa: BLE001 (reported below)
+            outcome["error"] = e
+
+    sealing = threading.Thread(target=create_secret)
+    _Xks.gate = (entered, release)
+    try:
+        sealing.start()
+        assert entered.wait(10), "the seal never reached the proxy"
+        written = {}
+        writer = threading.Thread(
+            target=lambda: written.update(iam.create_user(UserName="written-meanwhile"))
+        )
+        writer.start()
+        writer.join(10)
+        assert "User" in written, "a write waited for the proxy"
+        assert sealing.is_alive(), "the seal did not wait for the proxy"
+    finally:
+        release.set()
+        _Xks.gate = None
+        sealing.join(30)
+    assert "error" not in outcome, outcome
+    assert sm.get_secret_value(SecretId="slowly-sealed")["SecretString"] == "v"

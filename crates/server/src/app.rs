@@ -41,6 +41,10 @@ pub struct App {
     pub meter: crate::billing::meter::Meter,
     /// Service last-accessed recording (debounced).
     pub last_access: crate::last_access::LastAccess,
+    /// KMS keys' last cryptographic use, waiting to be written.
+    pub key_usage: crate::key_usage::KeyUsage,
+    /// The base of outbound issuer URLs, once the API port is bound.
+    pub outbound_issuer_base: std::sync::OnceLock<String>,
     /// The API port's open connections (capped; see `conn_table`).
     pub conns: Arc<crate::conn_table::ConnTable>,
     /// Shield Standard's limits and the attacks they detect.
@@ -82,6 +86,7 @@ impl App {
         let boot = bootstrap::ensure(&self.config, &self.store, keep).await?;
         crate::operator_settings::apply(&self.config, &self.store).await?;
         self.store.ensure_audit_genesis(&boot.account_id).await?;
+        crate::outbound_oidc::write_base(self).await?;
         Ok(())
     }
 }
@@ -216,6 +221,8 @@ impl App {
             )),
             meter: crate::billing::meter::Meter::default(),
             last_access: crate::last_access::LastAccess::default(),
+            key_usage: crate::key_usage::KeyUsage::default(),
+            outbound_issuer_base: std::sync::OnceLock::new(),
             lambda_hooks,
             sigma,
             blobs,
@@ -263,6 +270,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         )
     })?;
     let local = listener.local_addr()?;
+    crate::outbound_oidc::publish_base(&app, local).await?;
     print_banner(&app.config, &local.to_string(), &boot);
     crate::jobs::Runtime::spawn(&app);
 
@@ -298,6 +306,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/moto-api/reset-auth", post(admin::reset_auth))
         .route("/_rampart/clock", post(admin::advance_clock))
         .route("/_rampart/signin", post(signin::signin))
+        .route(
+            "/_rampart/outbound-oidc/{id}/.well-known/openid-configuration",
+            get(crate::outbound_oidc::discovery),
+        )
+        .route(
+            "/_rampart/outbound-oidc/{id}/.well-known/jwks.json",
+            get(crate::outbound_oidc::jwks),
+        )
         .route_layer(axum::middleware::from_fn(pipeline::panic::guard_route))
         .fallback(pipeline::api)
         .layer(axum::extract::DefaultBodyLimit::max(limit))

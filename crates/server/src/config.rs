@@ -57,6 +57,14 @@ pub struct ServeConfig {
     #[arg(long, env = "RAMPART_MAX_CONNECTIONS", default_value_t = 0)]
     pub max_connections: u64,
 
+    /// Base URL of the accounts' outbound web identity federation issuers (`iss` of the
+    /// tokens STS `GetWebIdentityToken` signs: the base, then the issuer's id), as external
+    /// services reach this server; it serves each issuer's discovery document and JWKS under
+    /// `/_rampart/outbound-oidc/`. Default: `http://<listen address>/_rampart/outbound-oidc`.
+    /// An account's issuer URL is fixed when it first enables the feature.
+    #[arg(long, env = "RAMPART_OUTBOUND_ISSUER_BASE")]
+    pub outbound_issuer_base: Option<String>,
+
     /// This node's id in job leases (default: the host name and a random suffix).
     #[arg(long, env = "RAMPART_NODE_ID")]
     pub node_id: Option<String>,
@@ -204,6 +212,7 @@ impl ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             database_url: None,
+            outbound_issuer_base: None,
             dev: false,
             init: false,
             dev_account_id: "000000000000".into(),

@@ -28,6 +28,7 @@ pub mod events_api_calls;
 pub mod guardduty;
 pub mod guardduty_export;
 pub mod http_out;
+pub mod key_usage;
 pub mod kms;
 pub mod lambda_hooks;
 pub mod last_access;
@@ -152,6 +153,7 @@ impl Runtime {
                 Arc::new(provision::JOB),
                 Arc::new(meter::MeterFlush),
                 Arc::new(last_access::LastAccessFlush),
+                Arc::new(key_usage::KeyUsageFlush),
                 Arc::new(outbox::Drain::new(vec![Arc::new(
                     events::EventsDelivery::default(),
                 )])),

@@ -199,6 +199,7 @@ pub(super) fn record(
         request_parameters: input.clone(),
         error: error.map(|(code, message)| (code, message.to_string())),
         read_only,
+        resources: Vec::new(),
     };
     side_record(ctx, &side)
 }

@@ -63,8 +63,13 @@ pub(crate) fn on_behalf<T>(
     })
 }
 
-/// The record of a side call made during `call`, for the audit writer.
-pub(super) fn side_call(call: &super::Call, side: &SideCall) -> Option<EncodedAudit> {
+/// The record of a side call made during `call`, for the audit writer; `seen` is shown the
+/// record's facts (its ids) first.
+pub(super) fn side_call(
+    call: &super::Call,
+    side: &SideCall,
+    seen: impl FnOnce(&EventFacts<'_>),
+) -> Option<EncodedAudit> {
     let principal = call.principal.as_deref()?;
     Some(on_behalf(
         principal,
@@ -72,7 +77,10 @@ pub(super) fn side_call(call: &super::Call, side: &SideCall) -> Option<EncodedAu
         &call.region,
         call.now,
         side,
-        |facts| encoded(facts, call.account_id.as_deref()),
+        |facts| {
+            seen(facts);
+            encoded(facts, call.account_id.as_deref())
+        },
     ))
 }
 

@@ -31,7 +31,11 @@ use rampart_sigv4::{RequestParts, SigV4Error};
 use rampart_wire::{ApiError, CommonError, HttpRequest, WireHeader, WireResponse};
 use serde_json::Value;
 
-use crate::{app::App, metrics::CallLabels};
+use crate::{
+    app::App,
+    key_usage::{KeyUsage, Used},
+    metrics::CallLabels,
+};
 
 /// Region assumed when a request carries no credential scope (and by sign-in, which has none).
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -63,6 +67,8 @@ struct Call {
     payload: Payload,
     /// The resources of a data event (S3 object calls); `None` for management events.
     data_resources: Option<Vec<(&'static str, String)>>,
+    /// The keys of a KMS cryptographic call, as authorized (for their last use).
+    used_keys: Vec<String>,
 }
 
 /// The handler for every AWS API request (any path, `GET` or `POST`).
@@ -104,6 +110,7 @@ impl Call {
             side_calls: SideCalls::default(),
             payload: Payload::default(),
             data_resources: None,
+            used_keys: Vec::new(),
         }
     }
 }
@@ -534,6 +541,13 @@ async fn process(
         service.signing_name,
         question.requests.iter().map(|r| r.action.as_str()),
     );
+    if KeyUsage::tracks(service.name, operation.name) {
+        call.used_keys = question
+            .requests
+            .iter()
+            .flat_map(|r| r.resources.iter().map(|res| res.arn.clone()))
+            .collect();
+    }
     // An upload's preparation (choosing its data key) comes before its body is read.
     let mut prepared = false;
     if let Some(body) = stream.take() {
@@ -785,13 +799,31 @@ async fn queue_audit(app: &App, call: &Call) -> Durable {
     // KMS call of a secret read happened even if the read then failed), as AWS does.
     // A side call only happens for an authenticated caller, so each has its principal.
     let side_calls = call.side_calls.take();
+    // Only a KMS cryptographic call keeps its keys (`used_keys`).
+    if let (None, Some(op), false) = (&call.error, call.operation, call.used_keys.is_empty()) {
+        app.key_usage.note(Used {
+            operation: op.name,
+            resources: &call.used_keys,
+            at: call.now,
+            request_id: &call.request_id,
+            event_id: &call.event_id,
+        });
+    }
     let records: Vec<_> = own
         .into_iter()
-        .chain(
-            side_calls
-                .iter()
-                .filter_map(|side| audit::side_call(call, side)),
-        )
+        .chain(side_calls.iter().filter_map(|side| {
+            audit::side_call(call, side, |facts| {
+                if side.service == "kms" && side.error.is_none() {
+                    app.key_usage.note(Used {
+                        operation: side.operation,
+                        resources: &side.resources,
+                        at: facts.event_time,
+                        request_id: facts.request_id,
+                        event_id: facts.event_id,
+                    });
+                }
+            })
+        }))
         .collect();
     let request_id = call.request_id.clone();
     let queued = app.audit.queue_durably(records).await;

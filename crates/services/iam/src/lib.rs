@@ -23,6 +23,7 @@ pub mod mfa;
 pub mod mfa_device;
 pub mod model;
 pub mod oidc_providers;
+pub mod outbound_federation;
 pub mod passwords;
 pub mod policies;
 pub mod roles;
@@ -256,20 +257,26 @@ routes! {
             authz: server_certs::authz;
         SetSecurityTokenServicePreferences => Write, |i, c, mut d| sts_preferences::set(i, c, &mut d),
             authz: account::authz;
+        EnableOutboundWebIdentityFederation => Write,
+            |i, c, mut d| outbound_federation::enable(i, c, &mut d), authz: account::authz;
+        DisableOutboundWebIdentityFederation => Write,
+            |i, c, mut d| outbound_federation::disable(i, c, &mut d), authz: account::authz;
+        GetOutboundWebIdentityFederationInfo => Read,
+            |i, c, mut d| outbound_federation::info(i, c, &mut d), authz: account::authz;
     }
     not_built {
-        // Delegation requests, outbound web identity federation.
+        // Delegation requests (AWS Partners only), the generated prose summary.
         // The organizations root access features and access reports are the organization's
         // state: Organizations serves them (`rampart_organizations::root_access` and
         // `::access_report`, joined in by the registry).
         AcceptDelegationRequest, AssociateDelegationRequest,
         CreateDelegationRequest,
         DisableOrganizationsRootCredentialsManagement, DisableOrganizationsRootSessions,
-        DisableOutboundWebIdentityFederation, EnableOrganizationsRootCredentialsManagement,
-        EnableOrganizationsRootSessions, EnableOutboundWebIdentityFederation,
+        EnableOrganizationsRootCredentialsManagement,
+        EnableOrganizationsRootSessions,
         GenerateOrganizationsAccessReport, GetDelegationRequest, GetHumanReadableSummary,
         GetOrganizationsAccessReport,
-        GetOutboundWebIdentityFederationInfo, ListDelegationRequests,
+        ListDelegationRequests,
         ListOrganizationsFeatures,
         RejectDelegationRequest,
         SendDelegationToken,

@@ -59,6 +59,9 @@ pub struct SideCall {
     pub error: Option<(&'static str, String)>,
     /// Whether the operation only reads.
     pub read_only: bool,
+    /// The ARNs of the resources the call was authorized on (none when it was refused
+    /// before its question was asked).
+    pub resources: Vec<String>,
 }
 
 /// The side calls of one call (cheap to clone: shared).

@@ -175,11 +175,16 @@ impl Route {
     ) -> Result<Result<(), AuthzError>, ServiceError> {
         match self.authz(input, ctx, store).await? {
             Some(question) => Ok(ctx.authorizer.authorize(ctx, &question).await),
-            None => Ok(Err(AuthzError::AccessDenied(format!(
-                "User: {} is not authorized to perform: {}",
-                ctx.principal.arn, self.operation
-            )))),
+            None => Ok(Err(self.no_question(ctx))),
         }
+    }
+
+    /// The refusal of an operation whose question is `None` (deny by default).
+    fn no_question(&self, ctx: &CallContext) -> AuthzError {
+        AuthzError::AccessDenied(format!(
+            "User: {} is not authorized to perform: {}",
+            ctx.principal.arn, self.operation
+        ))
     }
 
     /// Makes this call on the caller's behalf (`via` from [`CallContext::on_behalf_of`]):
@@ -205,8 +210,21 @@ impl Route {
             request_parameters: input.clone(),
             error: None,
             read_only: self.access == Access::Read,
+            resources: Vec::new(),
         };
-        let outcome = match self.authorize(&input, via, store).await {
+        let decided = match self.authz(&input, via, store).await {
+            Ok(Some(question)) => {
+                note.resources = question
+                    .requests
+                    .iter()
+                    .flat_map(|r| r.resources.iter().map(|res| res.arn.clone()))
+                    .collect();
+                Ok(via.authorizer.authorize(via, &question).await)
+            }
+            Ok(None) => Ok(Err(self.no_question(via))),
+            Err(err) => Err(err),
+        };
+        let outcome = match decided {
             Ok(Ok(())) => self
                 .handle(input, via, db)
                 .await

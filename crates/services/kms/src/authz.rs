@@ -53,7 +53,8 @@ pub const GRANT_OPERATIONS: &[&str] = &[
 
 /// Operations whose `KeyId` is a key id or key ARN only (AWS's reference: "Specify the key ID
 /// or key ARN of the KMS key"): an alias there is not a key.
-const KEY_ID_ONLY: [&str; 24] = [
+const KEY_ID_ONLY: [&str; 25] = [
+    "GetKeyLastUsage",
     "CancelKeyDeletion",
     "ScheduleKeyDeletion",
     "DisableKey",
@@ -445,6 +446,7 @@ fn key_field(op: Op) -> Option<&'static str> {
         | Op::GetKeyRotationStatus
         | Op::RotateKeyOnDemand
         | Op::ListKeyRotations
+        | Op::GetKeyLastUsage
         | Op::GetKeyPolicy
         | Op::PutKeyPolicy
         | Op::ListKeyPolicies

@@ -9,6 +9,7 @@
 //!   scheduler; [`import`]: imported key material.
 //! - [`custom_key_stores`]: CloudHSM and external key stores; [`xks_keys`]: keys in external
 //!   key stores; [`xks_api`], [`xks_proxy`]: the XKS proxy API and its transport.
+//! - [`last_usage`]: each key's last cryptographic use.
 //! - [`crypto`]: the primitives and the ciphertext format; [`repo`], [`model`]: storage.
 
 use rampart_kit::routes;
@@ -25,6 +26,7 @@ pub mod error;
 pub mod grants;
 pub mod import;
 pub mod keys;
+pub mod last_usage;
 pub mod model;
 pub mod multi_region;
 pub mod policies;
@@ -89,6 +91,7 @@ routes! {
         GetKeyRotationStatus => Read, |i, c, d| rotation::status(i, c, d);
         RotateKeyOnDemand => Write, |i, c, d| rotation::rotate_on_demand(i, c, d);
         ListKeyRotations => Read, |i, c, d| rotation::list(i, c, d);
+        GetKeyLastUsage => Read, |i, c, d| last_usage::get(i, c, d);
         ScheduleKeyDeletion => Write, |i, c, d| deletion::schedule(i, c, d);
         CancelKeyDeletion => Write, |i, c, d| deletion::cancel(i, c, d);
         GetParametersForImport => Write, |i, c, d| import::get_parameters(i, c, d);
@@ -109,9 +112,7 @@ routes! {
         DisconnectCustomKeyStore => Write, |i, c, d| custom_key_stores::disconnect(i, c, d),
             authz: custom_key_stores::authorize;
     }
-    not_built {
-        GetKeyLastUsage,
-    }
+    not_built {}
 }
 
 /// The authorization question of a KMS operation, after the policy lockout safety check of

@@ -80,7 +80,8 @@ pub fn alias_key(region: &str, alias: &str) -> String {
     format!("{region}/{alias}")
 }
 
-fn not_found(what: &str) -> KmsError {
+/// AWS's `NotFoundException` for a `KeyId` that names no key here.
+pub fn not_found(what: &str) -> KmsError {
     KmsError::NotFoundException(format!("Invalid keyId {what}"))
 }
 

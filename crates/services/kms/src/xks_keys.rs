@@ -265,8 +265,17 @@ pub async fn keys_in_store(
 }
 
 /// The proxy of a key's store, which must be connected (else AWS's
-/// `KMSInvalidStateException`), and the external key id.
+/// `KMSInvalidStateException`), and the external key id. The proxy is never called inside a
+/// write transaction: a slow proxy (seconds, by AWS's timeouts) would hold the store's one
+/// writer. A caller that seals through KMS (Secrets Manager, S3) does it in its route's
+/// preparation, before its transaction.
 async fn connected(db: &mut Db<'_>, ctx: &CallContext, key: &Key) -> KmsResult<(Probe, String)> {
+    if db.is_write() {
+        tracing::error!(key = %key.arn(), "kms: an external key store proxy call inside a write transaction");
+        return Err(KmsError::KMSInternalException(
+            "An internal error occurred.".into(),
+        ));
+    }
     let Some(r) = key.doc.external_key.as_ref() else {
         return Err(KmsError::KMSInternalException(
             "An internal error occurred.".into(),
@@ -396,6 +405,47 @@ mod tests {
                 KmsError::CustomKeyStoreInvalidStateException(_)
             ));
         }
+    }
+
+    #[tokio::test]
+    async fn the_proxy_is_never_called_inside_a_write_transaction() {
+        let (store, _dir) = rampart_kit::test_support::store().await;
+        let ctx = rampart_kit::test_support::root_context();
+        let made = crate::route(Op::CreateKey)
+            .unwrap()
+            .call_unaudited(serde_json::json!({}), &ctx, &store)
+            .await
+            .unwrap();
+        let id = made["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+        let mut key = repo::resolve(&mut Db::Read(&store), &ctx, &id)
+            .await
+            .unwrap();
+        key.doc.external_key = Some(ExternalKeyRef {
+            store_id: "cks-1234567890abcdef0".into(),
+            key_id: "external".into(),
+        });
+        let mut tx = store.begin().await.unwrap();
+        let sealed = wrap(
+            &mut Db::Write(&mut tx),
+            &ctx,
+            &key,
+            vec![1; 80],
+            &BTreeMap::new(),
+            "Encrypt",
+        )
+        .await;
+        assert!(matches!(sealed, Err(KmsError::KMSInternalException(_))));
+        // Outside a transaction the same call reaches the store lookup (no such store here).
+        let read = wrap(
+            &mut Db::Read(&store),
+            &ctx,
+            &key,
+            vec![1; 80],
+            &BTreeMap::new(),
+            "Encrypt",
+        )
+        .await;
+        assert!(matches!(read, Err(KmsError::KMSInvalidStateException(_))));
     }
 
     #[test]

@@ -116,7 +116,11 @@ async fn arn_of(store: &Store, org: &Org, id: &str) -> Res<Option<String>> {
         return Ok(Some(e.arn));
     }
     if id.starts_with("h-") {
-        return Ok(Some(model::handshake_arn(m, &org.id, id)));
+        let stored = store.entities().get_by_id(id).await?;
+        let arn = stored
+            .filter(|e| e.kind == model::HANDSHAKE)
+            .map_or_else(|| model::handshake_arn(m, &org.id, "INVITE", id), |e| e.arn);
+        return Ok(Some(arn));
     }
     Ok(match tree::node_of(id) {
         Some(Node::Root) => Some(model::root_arn(m, &org.id, id)),

@@ -10,7 +10,7 @@
 //! - [`tree`] — roots and organizational units.
 //! - [`accounts`] — accounts, `CreateAccount` requests, moves and removals.
 //! - [`provision`] — completes `CreateAccount` requests in the background.
-//! - [`handshakes`] — invitations.
+//! - [`handshakes`] — invitations; [`all_features`] — `EnableAllFeatures` and its handshakes.
 //! - [`policies`] — SCPs, RCPs and management policies, policy types, attachments.
 //! - [`management`] — management policy syntax and effective policies.
 //! - [`delegated`] — delegated administrators.
@@ -32,6 +32,7 @@ use rampart_kit::routes;
 
 pub mod access_report;
 pub mod accounts;
+pub mod all_features;
 pub mod authz;
 pub mod common;
 pub mod delegated;
@@ -78,6 +79,7 @@ routes! {
         DescribePolicy => Read, |i, c, mut d| policies::describe(i, c, &mut d);
         DetachPolicy => Write, |i, c, mut d| policies::detach(i, c, &mut d);
         DisableAWSServiceAccess => Write, |i, c, mut d| organization::service_access(i, c, &mut d, false);
+        EnableAllFeatures => Write, |i, c, mut d| all_features::enable(i, c, &mut d);
         DisablePolicyType => Write, |i, c, mut d| policies::set_type(i, c, &mut d, false);
         EnableAWSServiceAccess => Write, |i, c, mut d| organization::service_access(i, c, &mut d, true);
         EnablePolicyType => Write, |i, c, mut d| policies::set_type(i, c, &mut d, true);
@@ -115,7 +117,7 @@ routes! {
             |i, c, mut d| resource_policy::validation_errors(i, c, &mut d);
     }
     not_built {
-        CreateGovCloudAccount, DescribeResponsibilityTransfer, EnableAllFeatures,
+        CreateGovCloudAccount, DescribeResponsibilityTransfer,
         InviteOrganizationToTransferResponsibility, ListInboundResponsibilityTransfers,
         ListOutboundResponsibilityTransfers, TerminateResponsibilityTransfer,
         UpdateResponsibilityTransfer,

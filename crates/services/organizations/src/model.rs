@@ -199,10 +199,13 @@ pub struct HandshakeDoc {
     pub management_account: String,
     /// The invited account.
     pub target_account: String,
-    /// `INVITE`.
+    /// `INVITE`, `ENABLE_ALL_FEATURES` or `APPROVE_ALL_FEATURES`.
     pub action: String,
-    /// `OPEN`, `ACCEPTED`, `DECLINED`, `CANCELED`, `EXPIRED`.
+    /// `REQUESTED`, `OPEN`, `ACCEPTED`, `DECLINED`, `CANCELED`, `EXPIRED`.
     pub state: String,
+    /// The handshake this one is part of (an enable-all-features request's).
+    #[serde(default)]
+    pub parent: Option<String>,
     /// The invitation's notes.
     #[serde(default)]
     pub notes: Option<String>,
@@ -308,8 +311,9 @@ pub fn policy_arn(management: &str, org_id: &str, policy_type: &str, policy_id: 
 }
 
 /// A handshake's ARN.
-pub fn handshake_arn(management: &str, org_id: &str, handshake_id: &str) -> String {
-    format!("arn:aws:organizations::{management}:handshake/{org_id}/invite/{handshake_id}")
+pub fn handshake_arn(management: &str, org_id: &str, action: &str, handshake_id: &str) -> String {
+    let action = action.to_ascii_lowercase();
+    format!("arn:aws:organizations::{management}:handshake/{org_id}/{action}/{handshake_id}")
 }
 
 /// The AWS-managed policy of a type, if it has one: (id, name, description, content).

@@ -10,6 +10,7 @@
 //! - [`web_identity`]: `AssumeRoleWithWebIdentity`, with [`oidc`] verifying the token.
 //! - [`saml`]: `AssumeRoleWithSAML`, with [`saml_assertion`] reading the signed assertion.
 //! - [`federated`]: the trust policy's question and the session for both.
+//! - [`outbound_token`]: `GetWebIdentityToken`, JWTs from the account's outbound issuer.
 
 use rampart_kit::routes;
 
@@ -20,6 +21,7 @@ pub mod info;
 pub mod issue;
 pub mod mfa;
 pub mod oidc;
+pub mod outbound_token;
 pub mod root_tasks;
 pub mod saml;
 pub mod saml_assertion;
@@ -60,6 +62,10 @@ service_errors! {
         IDPCommunicationError,
         /// The identity provider's claim is not acceptable.
         IDPRejectedClaim,
+        /// The account has not enabled outbound web identity federation.
+        OutboundWebIdentityFederationDisabledException,
+        /// The token would outlive the caller's session.
+        SessionDurationEscalationException,
     }
 }
 
@@ -80,10 +86,11 @@ routes! {
             authz: federated_authz, authn: web_identity::authenticate;
         AssumeRoleWithSAML => Write, |i, c, d| federated::handle(i, c, d),
             authz: federated_authz, authn: saml::authenticate;
+        GetWebIdentityToken => Read, |i, c, d| outbound_token::handle(i, c, d);
     }
     not_built {
+        // AWS Partners' delegated access (IAM's delegation requests).
         GetDelegatedAccessToken,
-        GetWebIdentityToken,
     }
 }
 
@@ -120,6 +127,7 @@ async fn authorize(
         Op::GetFederationToken => Some(session_token::federation_authz(input, ctx)),
         Op::AssumeRole => assume_role::authz(input, ctx, store).await?,
         Op::AssumeRoot => assume_root::authz(input, ctx).await?,
+        Op::GetWebIdentityToken => Some(outbound_token::authz(input, ctx)),
         _ => None,
     })
 }

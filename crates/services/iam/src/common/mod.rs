@@ -76,6 +76,10 @@ service_errors! {
         KeyPairMismatch,
         /// 404: the service does not support service-specific credentials.
         NotSupportedService,
+        /// 404: the account feature is not enabled.
+        FeatureDisabled,
+        /// 409: the account feature is already enabled.
+        FeatureEnabled,
     }
 }
 

@@ -42,9 +42,10 @@ impl Job for Provision {
 
     fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a> {
         Box::pin(async move {
-            let created = provision::run_pending(&app.store, app.clock.now(), lease)
-                .await
-                .map_err(|e| anyhow::anyhow!("create-account requests not completed: {e}"))?;
+            let created =
+                provision::run_pending(&app.store, app.config.partition(), app.clock.now(), lease)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("create-account requests not completed: {e}"))?;
             for account in created {
                 // The account exists; its key's secret lives only here, so a failure to write
                 // it is logged for the operator rather than retried.

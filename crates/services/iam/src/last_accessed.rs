@@ -3,6 +3,7 @@
 //! / `GetServiceLastAccessedDetails` jobs that report it for a user, role, group or policy
 //! (`ACTION_LEVEL` jobs add each tracked service's actions, see [`action_access`]).
 
+use rampart_kit::Partition;
 use super::Op;
 use std::collections::BTreeMap;
 
@@ -174,13 +175,14 @@ async fn subjects(
         "policy" => Some(POLICY),
         _ => None,
     };
-    let rtype = arn
-        .strip_prefix("arn:aws:iam::")
+    let rtype = Partition::of_arn(arn)
+        .and_then(|p| p.strip_iam_arn(arn))
         .and_then(|r| r.split_once(':'))
         .and_then(|(_, r)| r.split('/').next())
         .ok_or_else(|| invalid_arn(arn))?;
     let kind = kind_of(rtype).ok_or_else(|| invalid_arn(arn))?;
-    let (acct, _, name) = parse_iam_arn(arn, rtype).ok_or_else(|| invalid_arn(arn))?;
+    let (acct, _, name) =
+        parse_iam_arn(arn, rtype).ok_or_else(|| invalid_arn(arn))?;
     let owner = if kind == POLICY { acct } else { account };
     let e = match find(db, owner, kind, name).await? {
         Some(e) if e.arn == arn => e,

@@ -1,6 +1,7 @@
 //! The stored policies of a user, group or role, as the simulator needs them: each with its
 //! `SourcePolicyId` and `SourcePolicyType`.
 
+use rampart_kit::Partition;
 use crate::{
     common::{read_doc, IamError},
     model::{self, GroupDoc, RoleDoc, UserDoc},
@@ -83,7 +84,9 @@ pub async fn load(db: &mut Db<'_>, arn: &str) -> Result<PrincipalPolicies, Servi
     let missing = || -> ServiceError {
         IamError::NoSuchEntity(format!("PolicySourceArn {arn} does not exist.")).into()
     };
-    let rest = arn.strip_prefix("arn:aws:iam::").ok_or_else(missing)?;
+    let rest = Partition::of_arn(arn)
+        .and_then(|p| p.strip_iam_arn(arn))
+        .ok_or_else(missing)?;
     let (account, res) = rest.split_once(':').ok_or_else(missing)?;
     let (kind, entity_kind) = if res.starts_with("user/") {
         ("user", model::USER)

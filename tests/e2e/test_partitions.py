@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Server
+from test_fidelity import CASES, attempt, body
 
 CN = "cn-north-1"
 GOV = "us-gov-west-1"
@@ -137,15 +138,34 @@ def test_assume_role_of_another_partitions_role_arn_is_refused(cn_server):
     sts = cn_server.client(
         "sts", key=key["AccessKeyId"], secret=key["SecretAccessKey"], region=CN
     )
-    session = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s")
+    session = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="s1")
     assert session["AssumedRoleUser"]["Arn"] == (
-        f"arn:aws-cn:sts::{account}:assumed-role/{role_name}/s"
+        f"arn:aws-cn:sts::{account}:assumed-role/{role_name}/s1"
     )
     commercial = role["Arn"].replace("arn:aws-cn:", "arn:aws:", 1)
     with pytest.raises(ClientError) as e:
-        sts.assume_role(RoleArn=commercial, RoleSessionName="s")
+        sts.assume_role(RoleArn=commercial, RoleSessionName="s1")
     assert code(e) == "AccessDenied"
-    assert commercial in message(e)
+    assert message(e).startswith(f"User: arn:aws-cn:iam::{account}:user/{user} ")
+
+
+@pytest.mark.parametrize("partition", ["aws-cn", "aws-us-gov"])
+def test_the_fidelity_tables_partition_cases_through_the_api(partition, cn_server, gov_server):
+    server, region = {"aws-cn": (cn_server, CN), "aws-us-gov": (gov_server, GOV)}[partition]
+    iam = server.client("iam", region=region)
+    user = iam.create_user(UserName=name("t"))["User"]["UserName"]
+    with open(CASES) as f:
+        cases = [c for c in json.load(f) if c.get("partition") == partition]
+    assert cases
+    for c in cases:
+        doc = body(c["document"])
+        if c["as"] == "managed":
+            got = attempt(lambda: iam.create_policy(PolicyName=name("p"), PolicyDocument=doc))
+        else:
+            got = attempt(
+                lambda: iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=doc)
+            )
+        assert got == c["answer"], c["name"]
 
 
 def test_kms_keys_and_secrets_are_in_the_china_partition(cn_server):

@@ -55,10 +55,11 @@ pub async fn signin(
     };
     let outcome = async {
         // The slow password check runs before the write transaction, on a blocking thread.
-        let stored = match stored_hash(app.config.partition(), &mut Db::Read(&app.store), &req).await {
-            Ok(h) => h,
-            Err(e) => return Ok::<_, anyhow::Error>(Err(e)),
-        };
+        let stored =
+            match stored_hash(app.config.partition(), &mut Db::Read(&app.store), &req).await {
+                Ok(h) => h,
+                Err(e) => return Ok::<_, anyhow::Error>(Err(e)),
+            };
         let password = Zeroizing::new(req.password.clone());
         let check = {
             let _turn = app.password_work.acquire().await?;
@@ -71,7 +72,8 @@ pub async fn signin(
             &req,
             now,
             &check,
-        ).await;
+        )
+        .await;
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => return Ok::<_, anyhow::Error>(Err(e)),

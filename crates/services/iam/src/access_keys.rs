@@ -10,11 +10,7 @@ use super::{
     users,
 };
 use rampart_kit::{
-    authz::AuthzRequest,
-    context::CallContext,
-    db::Db,
-    error::ServiceError,
-    ids,
+    authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError, ids,
     principal::PrincipalKind,
 };
 

@@ -1,9 +1,9 @@
 //! IAM groups: lifecycle, membership and inline policies.
 
-use rampart_kit::Partition;
 use super::Op;
 use crate::common::checked_path;
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 
@@ -326,7 +326,12 @@ pub async fn put_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>)
     let g = load(db, &ctx.principal.account_id, req_str(input, "GroupName")?).await?;
     let policy_name = req_str(input, "PolicyName")?;
     let text = req_str(input, "PolicyDocument")?;
-    document::validate_inline(ctx.partition(), text, "GroupPolicySize", document::GROUP_POLICY_SIZE)?;
+    document::validate_inline(
+        ctx.partition(),
+        text,
+        "GroupPolicySize",
+        document::GROUP_POLICY_SIZE,
+    )?;
     let mut doc: GroupDoc = read_doc(&g)?;
     if let Some(old) = users::inline_key(&doc.inline_policies, policy_name) {
         doc.inline_policies.remove(&old);

@@ -30,7 +30,8 @@ pub async fn authz(
         Op::ListInstanceProfiles => Ok(Some(AuthzRequest::on_any(&action, account))),
         Op::ListInstanceProfilesForRole => {
             let name = opt_str(input, "RoleName").unwrap_or_default();
-            let arn = stored_arn(ctx.partition(), store, account, model::ROLE, "role", name).await?;
+            let arn =
+                stored_arn(ctx.partition(), store, account, model::ROLE, "role", name).await?;
             Ok(Some(AuthzRequest::on(&action, arn, account)))
         }
         Op::CreateInstanceProfile => {

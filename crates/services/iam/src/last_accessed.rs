@@ -3,8 +3,8 @@
 //! / `GetServiceLastAccessedDetails` jobs that report it for a user, role, group or policy
 //! (`ACTION_LEVEL` jobs add each tracked service's actions, see [`action_access`]).
 
-use rampart_kit::Partition;
 use super::Op;
+use rampart_kit::Partition;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -181,8 +181,7 @@ async fn subjects(
         .and_then(|(_, r)| r.split('/').next())
         .ok_or_else(|| invalid_arn(arn))?;
     let kind = kind_of(rtype).ok_or_else(|| invalid_arn(arn))?;
-    let (acct, _, name) =
-        parse_iam_arn(arn, rtype).ok_or_else(|| invalid_arn(arn))?;
+    let (acct, _, name) = parse_iam_arn(arn, rtype).ok_or_else(|| invalid_arn(arn))?;
     let owner = if kind == POLICY { acct } else { account };
     let e = match find(db, owner, kind, name).await? {
         Some(e) if e.arn == arn => e,

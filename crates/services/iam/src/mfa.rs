@@ -21,10 +21,7 @@ use super::{
     totp, users,
 };
 use rampart_kit::{
-    authz::AuthzRequest,
-    context::CallContext,
-    db::Db,
-    error::ServiceError,
+    authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError,
     principal::PrincipalKind,
 };
 

@@ -2,9 +2,9 @@
 //! one check every MFA-protected path uses (STS, sign-in): is this code, from this device of
 //! this principal, good now and not used before?
 
-use rampart_kit::Partition;
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_store::{aad_for, Entity};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;

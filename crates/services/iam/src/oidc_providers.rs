@@ -123,8 +123,7 @@ fn not_found(arn: &str) -> ServiceError {
 /// The provider an input's `OpenIDConnectProviderArn` names, with its document.
 async fn load(db: &mut Db<'_>, ctx: &CallContext, input: &Value) -> Res<(Entity, OidcProviderDoc)> {
     let arn = req_str(input, "OpenIDConnectProviderArn")?;
-    let name = name_of_arn(&ctx.principal.account_id, arn)
-        .ok_or_else(|| not_found(arn))?;
+    let name = name_of_arn(&ctx.principal.account_id, arn).ok_or_else(|| not_found(arn))?;
     let e = find(db, &ctx.principal.account_id, OIDC_PROVIDER, name)
         .await?
         .ok_or_else(|| not_found(arn))?;

@@ -1,10 +1,10 @@
 //! Managed policies: lifecycle, versions, attachment to users, groups and roles, tags.
 //! AWS-managed policies live under [`AWS_ACCOUNT`] and cannot be changed by customers.
 
-use rampart_kit::Partition;
 use super::Op;
 use crate::common::checked_path;
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 

@@ -2,9 +2,9 @@
 //!
 //! Attaching managed policies to roles lives with the managed policies (`policies.rs`).
 
-use rampart_kit::Partition;
 use super::Op;
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_policy::IamDocument;
 use rampart_store::{Entity, Store, StoreError};
 use serde_json::{json, Value};
@@ -527,11 +527,15 @@ mod tests {
         assert!(check_trust_policy(Partition::Aws, ok).is_ok());
         let no_principal = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}"#;
         assert_eq!(
-            check_trust_policy(Partition::Aws, no_principal).unwrap_err().code,
+            check_trust_policy(Partition::Aws, no_principal)
+                .unwrap_err()
+                .code,
             "MalformedPolicyDocument"
         );
         assert_eq!(
-            check_trust_policy(Partition::Aws, "not json").unwrap_err().code,
+            check_trust_policy(Partition::Aws, "not json")
+                .unwrap_err()
+                .code,
             "MalformedPolicyDocument"
         );
     }

@@ -3,8 +3,8 @@
 //! document (parsed and checked by [`crate::saml_metadata`]), with tags and the private keys
 //! that decrypt encrypted assertions ([`crate::saml_private_keys`]).
 
-use rampart_kit::Partition;
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_store::{Entity, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -138,8 +138,7 @@ fn not_found(arn: &str) -> ServiceError {
 
 async fn load(db: &mut Db<'_>, ctx: &CallContext, input: &Value) -> Res<(Entity, SamlProviderDoc)> {
     let arn = req_str(input, "SAMLProviderArn")?;
-    let name = name_of_arn(&ctx.principal.account_id, arn)
-        .ok_or_else(|| not_found(arn))?;
+    let name = name_of_arn(&ctx.principal.account_id, arn).ok_or_else(|| not_found(arn))?;
     let e = find(db, &ctx.principal.account_id, SAML_PROVIDER, name)
         .await?
         .ok_or_else(|| not_found(arn))?;

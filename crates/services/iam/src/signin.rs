@@ -122,14 +122,11 @@ async fn identify(
     req: &SignInRequest,
 ) -> Res<Option<(String, String, String, Option<String>)>> {
     if let Some(email) = &req.email {
-        return Ok(db.accounts().get_by_email(email).await?.map(|a| {
-            (
-                a.id.clone(),
-                a.id.clone(),
-                partition.root_arn(&a.id),
-                None,
-            )
-        }));
+        return Ok(db
+            .accounts()
+            .get_by_email(email)
+            .await?
+            .map(|a| (a.id.clone(), a.id.clone(), partition.root_arn(&a.id), None)));
     }
     let (Some(account), Some(user)) = (&req.account, &req.user) else {
         return Ok(None);

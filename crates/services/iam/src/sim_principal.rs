@@ -1,12 +1,12 @@
 //! The stored policies of a user, group or role, as the simulator needs them: each with its
 //! `SourcePolicyId` and `SourcePolicyType`.
 
-use rampart_kit::Partition;
 use crate::{
     common::{read_doc, IamError},
     model::{self, GroupDoc, RoleDoc, UserDoc},
     policies,
 };
+use rampart_kit::Partition;
 use rampart_kit::{db::Db, error::ServiceError};
 
 /// A policy document with where it came from.

@@ -1,9 +1,9 @@
 //! IAM users: lifecycle, tags, permissions boundaries and inline policies.
 
-use rampart_kit::Partition;
 use super::Op;
 use crate::common::checked_path;
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 
@@ -432,7 +432,12 @@ pub async fn put_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) 
     let policy_name = req_str(input, "PolicyName")?;
     let text = req_str(input, "PolicyDocument")?;
     let e = load(db, &ctx.principal.account_id, name).await?;
-    document::validate_inline(ctx.partition(), text, "UserPolicySize", document::USER_POLICY_SIZE)?;
+    document::validate_inline(
+        ctx.partition(),
+        text,
+        "UserPolicySize",
+        document::USER_POLICY_SIZE,
+    )?;
     let mut doc: UserDoc = read_doc(&e)?;
     if let Some(old) = inline_key(&doc.inline_policies, policy_name) {
         doc.inline_policies.remove(&old);

@@ -1,8 +1,8 @@
 //! Keys: `CreateKey`, `DescribeKey`, `ListKeys`, `UpdateKeyDescription`, `EnableKey`,
 //! `DisableKey` and tags (`TagResource`, `UntagResource`, `ListResourceTags`).
 
-use rampart_kit::Partition;
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_policy::{Policy, PolicyKind};
 use rampart_store::Entity;
 use serde_json::{json, Value};

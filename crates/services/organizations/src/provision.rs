@@ -29,8 +29,7 @@ use rampart_iam::{
 use rampart_kit::{
     db::Db,
     entity::{bump, read_doc, save_doc, to_text},
-    ids,
-    Partition,
+    ids, Partition,
 };
 
 /// An account the provisioner created, with its root user's first access key.

@@ -1,7 +1,7 @@
 //! S3's names: bucket naming rules, key limits and ARNs.
 
-use rampart_kit::Partition;
 use crate::error::{S3Error, S3Result};
+use rampart_kit::Partition;
 
 /// The longest key S3 accepts, in bytes of UTF-8.
 pub const MAX_KEY_BYTES: usize = 1024;

@@ -1,9 +1,9 @@
 //! Reading and writing secrets, resolving the `SecretId` forms AWS accepts (name, full ARN,
 //! partial ARN without the random suffix), and the scheduler's index of deletions.
 
-use rampart_kit::Partition;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_store::Entity;
 
 use super::{

@@ -107,7 +107,8 @@ mod tests {
         let e = validate_inline(Partition::Aws, OK, "UserPolicySize", 10).unwrap_err();
         assert_eq!(e.code, "LimitExceeded");
         assert_eq!(e.message, "Cannot exceed quota for UserPolicySize: 10");
-        let e = validate_inline(Partition::Aws, "{\"Statement\": 3}", "PolicySize", 100).unwrap_err();
+        let e =
+            validate_inline(Partition::Aws, "{\"Statement\": 3}", "PolicySize", 100).unwrap_err();
         assert_eq!(e.code, "MalformedPolicyDocument");
         assert_eq!(e.message, "Syntax errors in policy.");
     }

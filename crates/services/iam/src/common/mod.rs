@@ -230,14 +230,8 @@ mod tests {
             ),
             Some(("aws", "/".to_string(), "AdministratorAccess"))
         );
-        assert_eq!(
-            parse_iam_arn("arn:aws:iam::1:user/x", "policy"),
-            None
-        );
-        assert_eq!(
-            parse_iam_arn("arn:aws:s3:::b", "policy"),
-            None
-        );
+        assert_eq!(parse_iam_arn("arn:aws:iam::1:user/x", "policy"), None);
+        assert_eq!(parse_iam_arn("arn:aws:s3:::b", "policy"), None);
     }
 
     #[test]
@@ -258,10 +252,7 @@ mod tests {
             ),
             Some(("123456789012", "/a/b/".to_string(), "R"))
         );
-        assert_eq!(
-            parse_iam_arn("arn:aws:iam::1:user/R", "role"),
-            None
-        );
+        assert_eq!(parse_iam_arn("arn:aws:iam::1:user/R", "role"), None);
     }
 
     #[test]

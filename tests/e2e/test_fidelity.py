@@ -45,7 +45,8 @@ def test_every_case_of_the_fidelity_table_through_the_api(server):
     with open(CASES) as f:
         cases = json.load(f)
     failures = []
-    for c in cases:
+    # Cases of another partition run against a server there (test_partitions.py).
+    for c in (c for c in cases if c.get("partition", "aws") == "aws"):
         doc = body(c["document"])
         if c["as"] == "managed":
             got = attempt(lambda: iam.create_policy(PolicyName=uid("p"), PolicyDocument=doc))

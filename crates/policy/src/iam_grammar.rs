@@ -9,6 +9,7 @@
 use serde_json::{Map, Value};
 
 use crate::iam_dates::legacy_date_ok;
+use crate::partition::Partition;
 
 /// The IAM document being written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,8 +121,9 @@ const S3_REGIONAL: [&str; 6] = [
     "async-request/",
 ];
 
-/// IAM's answer for `text` written as `doc`: `Err` holds the exact message.
-pub fn check(text: &str, doc: IamDocument) -> Result<(), String> {
+/// IAM's answer for `text` written as `doc` in `partition` (a resource ARN names that
+/// partition or `*`): `Err` holds the exact message.
+pub fn check(text: &str, doc: IamDocument, partition: Partition) -> Result<(), String> {
     let Ok(v) = serde_json::from_str::<Value>(text) else {
         return Err(SYNTAX.into());
     };
@@ -132,7 +134,7 @@ pub fn check(text: &str, doc: IamDocument) -> Result<(), String> {
     {
         return Err(VERSION.into());
     }
-    let resource_error = legacy(&stmts)?;
+    let resource_error = legacy(&stmts, partition)?;
     sids(&stmts)?;
     if !stmts.iter().all(|s| names_some(s, "Action", "NotAction")) {
         return Err(NO_ACTIONS.into());
@@ -233,7 +235,7 @@ fn strip_operator(op: &str) -> &str {
 /// The legacy parser: effects as written, dates, and ARNs with too few segments. Also
 /// finds the first resource format error, which IAM reports later (after the SIDs and
 /// actions), and which spares the remaining statements the legacy resource check.
-fn legacy(stmts: &[&Map<String, Value>]) -> Result<Option<String>, String> {
+fn legacy(stmts: &[&Map<String, Value>], partition: Partition) -> Result<Option<String>, String> {
     for s in stmts {
         let effect = s.get("Effect").and_then(Value::as_str);
         if !matches!(effect, Some("Allow" | "Deny")) {
@@ -255,7 +257,7 @@ fn legacy(stmts: &[&Map<String, Value>]) -> Result<Option<String>, String> {
             }
             for r in list(s, key) {
                 if first.is_none() {
-                    first = resource_format(r);
+                    first = resource_format(r, partition);
                 }
             }
             if first.is_none() && !list(s, key).all(legacy_arn_ok) {
@@ -286,8 +288,9 @@ fn legacy_arn_ok(r: &str) -> bool {
     (colons >= 5 || !r.contains("::")) && r.split(':').nth(2).is_some_and(|s| !s.is_empty())
 }
 
-/// A resource's format error, in IAM's words.
-fn resource_format(r: &str) -> Option<String> {
+/// A resource's format error, in IAM's words. Only the partition IAM serves is valid: IAM in
+/// GovCloud refuses `arn:aws:...` with the same message as an unknown partition.
+fn resource_format(r: &str, own: Partition) -> Option<String> {
     if r == "*" {
         return None;
     }
@@ -298,7 +301,7 @@ fn resource_format(r: &str) -> Option<String> {
         Some((p, rest)) => (p, Some(rest)),
         None => (rest, None),
     };
-    if partition != "*" && !PARTITIONS.contains(&partition) {
+    if partition != "*" && partition != own.name() {
         return Some(partition_error(partition, rest.unwrap_or("")));
     }
     let Some(rest) = rest else {

@@ -55,6 +55,7 @@ mod iam_dates;
 pub mod iam_grammar;
 pub mod index;
 mod parse;
+pub mod partition;
 pub mod principal;
 mod print;
 pub mod public;
@@ -74,6 +75,7 @@ pub use evaluate::{
 };
 pub use iam_grammar::IamDocument;
 pub use index::PolicyLayer;
+pub use partition::Partition;
 pub use principal::Grant;
 pub use request::{Principal, PrincipalType, Request};
 pub use simulate::{

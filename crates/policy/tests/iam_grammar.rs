@@ -12,7 +12,7 @@
 )]
 
 use rampart_policy::iam_grammar::{check, IamDocument};
-use rampart_policy::{Policy, PolicyKind};
+use rampart_policy::{Partition, Policy, PolicyKind};
 use serde_json::Value;
 
 fn cases() -> Vec<Value> {
@@ -42,7 +42,10 @@ fn iam_answers_every_case_of_the_table() {
         };
         let body = text(&c["document"]);
         let want = c["answer"].as_str().unwrap();
-        let got = match check(&body, doc) {
+        let partition = c["partition"]
+            .as_str()
+            .map_or(Partition::Aws, |p| Partition::from_name(p).unwrap());
+        let got = match check(&body, doc, partition) {
             Ok(()) => "accept".to_string(),
             Err(m) => m,
         };

@@ -144,9 +144,14 @@ async fn organization(dir: &std::path::Path, n: usize) -> (Store, String) {
         )
         .await;
         if i % 100 == 0 || i == n - 1 {
-            provision::run_pending(&store, chrono::Utc::now(), None)
-                .await
-                .expect("provision");
+            provision::run_pending(
+                &store,
+                rampart_services::Partition::Aws,
+                chrono::Utc::now(),
+                None,
+            )
+            .await
+            .expect("provision");
         }
     }
     let listed = handle(

@@ -331,6 +331,12 @@ fn print_banner(config: &ServeConfig, addr: &str, boot: &bootstrap::Bootstrap) {
     );
     println!("  endpoint:   http://{addr}");
     println!("  store:      {store}");
+    println!(
+        "  region:     {} (partition {}; AWS's endpoints there: {})",
+        config.region,
+        config.partition(),
+        config.partition().endpoint("SERVICE", &config.region)
+    );
     println!("  account:    {} (management account)", boot.account_id);
     println!(
         "  mode:       {}",

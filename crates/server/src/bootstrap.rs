@@ -10,7 +10,7 @@ use std::{
 };
 
 use anyhow::{bail, Context as _};
-use rampart_services::{ids, principal::root_arn};
+use rampart_services::{ids, Partition};
 use rampart_store::{
     now_ms, AccessKey, Account, AccountStatus, KeyStatus, Principal as KeyOwner, PrincipalKind,
     Store, Zeroizing,
@@ -21,6 +21,9 @@ use crate::config::ServeConfig;
 /// Settings key holding the management account id once bootstrapped.
 const ACCOUNT_SETTING: &str = "bootstrap.management_account_id";
 /// Settings key holding the first root access key id.
+/// The partition the installation's ARNs were minted in (`aws` when absent: installations
+/// made before the setting existed).
+const PARTITION_SETTING: &str = "bootstrap.partition";
 const ROOT_KEY_SETTING: &str = "bootstrap.root_access_key_id";
 /// File name of the root credentials inside the data dir.
 pub const CREDENTIALS_FILE: &str = "root-credentials";
@@ -48,6 +51,24 @@ pub struct Fixed {
     pub secret: Zeroizing<String>,
 }
 
+/// Refuses to serve an installation in another partition than the one its ARNs were minted
+/// in: every stored ARN (users, roles, keys, policies) names that partition.
+async fn check_partition(store: &Store, partition: Partition) -> anyhow::Result<()> {
+    let installed = match store.settings().get(PARTITION_SETTING).await? {
+        Some(name) => name,
+        None if store.settings().get(ACCOUNT_SETTING).await?.is_some() => "aws".to_string(),
+        None => return Ok(()),
+    };
+    if installed != partition.name() {
+        bail!(
+            "this installation's ARNs are in the partition {installed}, but --region names a \
+             region of {partition}; start it with a region of {installed}, or start a new \
+             installation in another data directory"
+        );
+    }
+    Ok(())
+}
+
 /// Creates the management account and root key on first start; on later starts reads them.
 pub async fn ensure(
     config: &ServeConfig,
@@ -55,7 +76,9 @@ pub async fn ensure(
     fixed: Option<Fixed>,
 ) -> anyhow::Result<Bootstrap> {
     let credentials_file = config.data_dir.join(CREDENTIALS_FILE);
-    rampart_services::iam::common::aws_managed::seed_aws_managed_policies(store).await?;
+    let partition = config.partition();
+    check_partition(store, partition).await?;
+    rampart_services::iam::common::aws_managed::seed_aws_managed_policies(store, partition).await?;
     if config.dev {
         ensure_dev_account(store, &config.dev_account_id).await?;
     }
@@ -66,8 +89,8 @@ pub async fn ensure(
             .get(ROOT_KEY_SETTING)
             .await?
             .unwrap_or_default();
-        ensure_env_root_key(store, &account_id).await?;
-        ensure_root_password(store, &account_id).await?;
+        ensure_env_root_key(store, partition, &account_id).await?;
+        ensure_root_password(store, partition, &account_id).await?;
         return Ok(Bootstrap {
             account_id,
             root_access_key_id,
@@ -119,9 +142,15 @@ pub async fn ensure(
         })
         .await?;
     tx.credentials()
-        .create(&root_key(&account_id, &access_key_id, now), &secret)
+        .create(
+            &root_key(partition, &account_id, &access_key_id, now),
+            &secret,
+        )
         .await?;
     tx.settings().set(ACCOUNT_SETTING, &account_id).await?;
+    tx.settings()
+        .set(PARTITION_SETTING, partition.name())
+        .await?;
     tx.settings().set(ROOT_KEY_SETTING, &access_key_id).await?;
     tx.commit().await?;
 
@@ -133,7 +162,7 @@ pub async fn ensure(
             &secret,
         )?;
     }
-    ensure_root_password(store, &account_id).await?;
+    ensure_root_password(store, partition, &account_id).await?;
     Ok(Bootstrap {
         account_id,
         root_access_key_id: access_key_id,
@@ -146,7 +175,11 @@ pub async fn ensure(
 /// `RAMPART_ROOT_PASSWORD`, when set, becomes the root user's console password unless the
 /// root user already has one (then the root user changes it with `ChangePassword`). It must
 /// satisfy AWS's default password policy.
-async fn ensure_root_password(store: &Store, account_id: &str) -> anyhow::Result<()> {
+async fn ensure_root_password(
+    store: &Store,
+    partition: Partition,
+    account_id: &str,
+) -> anyhow::Result<()> {
     let Ok(password) = std::env::var("RAMPART_ROOT_PASSWORD") else {
         return Ok(());
     };
@@ -159,6 +192,7 @@ async fn ensure_root_password(store: &Store, account_id: &str) -> anyhow::Result
         .unwrap_or_default();
     let mut tx = store.begin().await?;
     rampart_services::iam::login_profiles::ensure_root_password(
+        partition,
         &mut rampart_services::Db::Write(&mut tx),
         account_id,
         &email,
@@ -190,6 +224,7 @@ pub async fn current(store: &Store) -> anyhow::Result<Option<Fixed>> {
 }
 
 fn root_key(
+    partition: Partition,
     account_id: &str,
     access_key_id: &str,
     now: chrono::DateTime<chrono::Utc>,
@@ -200,7 +235,7 @@ fn root_key(
             account_id: account_id.to_string(),
             kind: PrincipalKind::Root,
             id: account_id.to_string(),
-            arn: root_arn(account_id),
+            arn: partition.root_arn(account_id),
         },
         status: KeyStatus::Active,
         created_at: now,
@@ -232,7 +267,11 @@ fn env_root_key() -> anyhow::Result<Option<(String, Zeroizing<String>)>> {
 
 /// On a later start, a root key given by environment is added if it is new, and must match
 /// if it exists.
-async fn ensure_env_root_key(store: &Store, account_id: &str) -> anyhow::Result<()> {
+async fn ensure_env_root_key(
+    store: &Store,
+    partition: Partition,
+    account_id: &str,
+) -> anyhow::Result<()> {
     let Some((id, secret)) = env_root_key()? else {
         return Ok(());
     };
@@ -250,7 +289,7 @@ async fn ensure_env_root_key(store: &Store, account_id: &str) -> anyhow::Result<
         None => {
             store
                 .credentials()
-                .create(&root_key(account_id, &id, now_ms()), &secret)
+                .create(&root_key(partition, account_id, &id, now_ms()), &secret)
                 .await?;
         }
     }

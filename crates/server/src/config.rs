@@ -3,6 +3,17 @@
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::Args;
+use rampart_services::Partition;
+
+/// A region some partition claims (`us-east-1`, `cn-north-1`, `us-gov-west-1`, ...).
+fn parse_region(region: &str) -> Result<String, String> {
+    match Partition::claiming(region) {
+        Some(_) => Ok(region.to_string()),
+        None => Err(format!(
+            "{region:?} is not a region of any AWS partition (e.g. us-east-1, cn-north-1, us-gov-west-1)"
+        )),
+    }
+}
 
 /// Settings of `rampart serve`.
 #[derive(Debug, Clone, Args)]
@@ -30,6 +41,12 @@ pub struct ServeConfig {
     /// `root-credentials`.
     #[arg(long, env = "RAMPART_INIT")]
     pub init: bool,
+
+    /// The server's home region: its partition (`cn-north-1` is `aws-cn`, `us-gov-west-1`
+    /// `aws-us-gov`) is the partition of every ARN it mints and accepts, and requests must be
+    /// signed for a region of that partition. Unsigned calls and sign-ins are in this region.
+    #[arg(long, env = "RAMPART_REGION", default_value = "us-east-1", value_parser = parse_region)]
+    pub region: String,
 
     /// The account that unknown access keys belong to in development mode.
     #[arg(long, env = "RAMPART_DEV_ACCOUNT_ID", default_value = "000000000000")]
@@ -216,6 +233,7 @@ impl ServeConfig {
             dev: false,
             init: false,
             dev_account_id: "000000000000".into(),
+            region: "us-east-1".into(),
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 10,
             idle_timeout_secs: 60,
@@ -243,6 +261,11 @@ impl ServeConfig {
             sigma_rules: None,
             detective_graph_volume_limit: None,
         }
+    }
+
+    /// The partition of the server's region.
+    pub fn partition(&self) -> Partition {
+        Partition::of_region(&self.region)
     }
 
     /// How long a client may take to send headers or body.

@@ -26,10 +26,7 @@ use rampart_services::{
 use rampart_store::Zeroizing;
 use serde_json::{json, Value};
 
-use crate::{
-    app::App,
-    pipeline::{audit, DEFAULT_REGION},
-};
+use crate::{app::App, pipeline::audit};
 
 /// Handles one sign-in attempt. The transaction commits whatever the outcome, so failed
 /// attempts count towards the lockout.
@@ -58,17 +55,25 @@ pub async fn signin(
     };
     let outcome = async {
         // The slow password check runs before the write transaction, on a blocking thread.
-        let stored = match stored_hash(&mut Db::Read(&app.store), &req).await {
-            Ok(h) => h,
-            Err(e) => return Ok::<_, anyhow::Error>(Err(e)),
-        };
+        let stored =
+            match stored_hash(app.config.partition(), &mut Db::Read(&app.store), &req).await {
+                Ok(h) => h,
+                Err(e) => return Ok::<_, anyhow::Error>(Err(e)),
+            };
         let password = Zeroizing::new(req.password.clone());
         let check = {
             let _turn = app.password_work.acquire().await?;
             tokio::task::spawn_blocking(move || check_password(stored, &password)).await?
         };
         let mut tx = app.store.begin().await?;
-        let outcome = sign_in(&mut Db::Write(&mut tx), &req, now, &check).await;
+        let outcome = sign_in(
+            app.config.partition(),
+            &mut Db::Write(&mut tx),
+            &req,
+            now,
+            &check,
+        )
+        .await;
         let outcome = match outcome {
             Ok(o) => o,
             Err(e) => return Ok::<_, anyhow::Error>(Err(e)),
@@ -231,7 +236,7 @@ async fn record(
         event_time: now,
         service: Some("signin"),
         operation: Some("ConsoleLogin"),
-        region: DEFAULT_REGION,
+        region: &app.config.region,
         source_ip: &ip,
         user_agent,
         principal: None,

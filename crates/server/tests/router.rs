@@ -674,7 +674,11 @@ async fn on_behalf_requests_are_decided_with_scps() {
     let app = h.app();
     let direct = CallContext {
         request_id: "r".into(),
-        principal: Arc::new(Principal::root(&account, &key)),
+        principal: Arc::new(Principal::root(
+            rampart_services::Partition::Aws,
+            &account,
+            &key,
+        )),
         region: "eu-west-1".into(),
         source_ip: "127.0.0.1".parse().expect("ip"),
         user_agent: "test".into(),

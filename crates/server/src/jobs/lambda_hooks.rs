@@ -82,7 +82,10 @@ impl Hooks {
         for entry in entries.iter().filter(|e| !e.trim().is_empty()) {
             let parsed = entry
                 .split_once('=')
-                .filter(|(arn, _)| arn.starts_with("arn:aws:lambda:"))
+                .filter(|(arn, _)| {
+                    rampart_services::Partition::of_arn(arn)
+                        .is_some_and(|p| p.strip_arn(arn, "lambda").is_some())
+                })
                 .and_then(|(arn, url)| Some((arn.trim().to_string(), parse_url(url.trim())?)));
             let builtin = parsed.as_ref().is_some_and(|(arn, _)| {
                 super::rotation_builtin::function_name(arn)
@@ -96,7 +99,7 @@ impl Hooks {
             }
             let Some((arn, url)) = parsed else {
                 anyhow::bail!(
-                    "--lambda-hook {entry:?}: expected arn:aws:lambda:REGION:ACCOUNT:function:NAME=http://HOST:PORT/PATH"
+                    "--lambda-hook {entry:?}: expected arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME=http://HOST:PORT/PATH"
                 );
             };
             urls.insert(arn, url);

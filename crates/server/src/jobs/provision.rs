@@ -29,7 +29,7 @@ pub const JOB: DueJob = DueJob::new(NAME, Duration::from_millis(200), "accounts 
 
 fn round<'a>(app: &'a App, now: DateTime<Utc>, lease: Option<&'a Lease>) -> RoundFuture<'a> {
     Box::pin(async move {
-        let created = provision::run_pending(&app.store, now, lease)
+        let created = provision::run_pending(&app.store, app.config.partition(), now, lease)
             .await
             .map_err(|e| anyhow::anyhow!("create-account requests not completed: {e}"))?;
         for account in &created {

@@ -70,7 +70,7 @@ pub(super) fn service_context(
 ) -> CallContext {
     CallContext {
         request_id: uuid::Uuid::new_v4().to_string(),
-        principal: Arc::new(Principal::root(account, "")),
+        principal: Arc::new(Principal::root(app.config.partition(), account, "")),
         region: region.to_string(),
         source_ip: std::net::IpAddr::from([127, 0, 0, 1]),
         user_agent: INVOKED_BY.into(),

@@ -53,7 +53,7 @@ impl Host for Owner<'_> {
     fn context(&self, account: &str, region: &str, now: DateTime<Utc>) -> CallContext {
         CallContext {
             request_id: uuid::Uuid::new_v4().to_string(),
-            principal: Arc::new(Principal::root(account, "")),
+            principal: Arc::new(Principal::root(self.app.config.partition(), account, "")),
             region: region.to_string(),
             source_ip: std::net::IpAddr::from([127, 0, 0, 1]),
             user_agent: "s3.amazonaws.com".into(),

@@ -127,7 +127,9 @@ async fn deliver(app: &App, authorizer: &Authorizer, batch: &Batch) -> Result<()
         ("aws:SourceAccount".to_string(), vec![account.clone()]),
         (
             "aws:SourceArn".to_string(),
-            vec![format!("arn:aws:logs:{region}:{account}:*")],
+            vec![
+                rampart_services::Partition::of_region(&region).arn("logs", &region, &account, "*")
+            ],
         ),
         (
             "s3:x-amz-acl".to_string(),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rampart_services::{
     principal::{SessionContext, SessionInfo},
-    Principal, PrincipalKind,
+    Partition, Principal, PrincipalKind,
 };
 use rampart_sigv4::{
     ChunkedMode, ParsedAuth, RequestParts, SecretKey, SigV4Error, SigningKeyCache, VerifyOptions,
@@ -95,7 +95,11 @@ pub async fn authenticate(
             // LocalStack/moto-style suites with dummy credentials work.
             // Chunks then carry signatures nothing can check: only their framing is read.
             return Ok(Authenticated {
-                principal: Arc::new(Principal::root(&app.config.dev_account_id, akid)),
+                principal: Arc::new(Principal::root(
+                    app.config.partition(),
+                    &app.config.dev_account_id,
+                    akid,
+                )),
                 chunked: auth.streaming_form().map(ChunkedMode::unverified),
             });
         }
@@ -164,7 +168,7 @@ fn principal_for(app: &App, shared: &SharedKey) -> Result<Arc<Principal>, ()> {
             }
         }
     }
-    let principal = Arc::new(principal_of(key)?);
+    let principal = Arc::new(principal_of(app.config.partition(), key)?);
     if let Ok(mut map) = app.authn.principals.write() {
         if map.len() >= MAX_PRINCIPALS {
             map.clear();
@@ -262,12 +266,12 @@ fn check_session(
     }
 }
 
-/// The caller a stored key stands for.
-fn principal_of(key: &AccessKey) -> Result<Principal, ()> {
+/// The caller a stored key stands for, in the server's `partition`.
+fn principal_of(partition: Partition, key: &AccessKey) -> Result<Principal, ()> {
     let owner = &key.principal;
     let session = session_of(key)?;
     if owner.kind == PrincipalKind::Root {
-        let mut root = Principal::root(&owner.account_id, &key.access_key_id);
+        let mut root = Principal::root(partition, &owner.account_id, &key.access_key_id);
         root.session = session;
         return Ok(root);
     }

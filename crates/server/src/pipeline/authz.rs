@@ -356,12 +356,21 @@ mod tests {
     fn an_account_only_policy_grants_nothing_outside_its_account() {
         let public = read(r#""*""#, true);
         assert!(!allowed(Principal::anonymous(), &public));
-        assert!(!allowed(Principal::root(OTHER, "AKIAOTHER"), &public));
+        assert!(!allowed(
+            Principal::root(rampart_services::Partition::Aws, OTHER, "AKIAOTHER"),
+            &public
+        ));
         assert!(!allowed(user(OTHER), &public));
         assert!(allowed(user(OWNER), &public));
         let delegated = read(&format!(r#"{{"AWS":"{OTHER}"}}"#), true);
-        assert!(!allowed(Principal::root(OTHER, "AKIAOTHER"), &delegated));
+        assert!(!allowed(
+            Principal::root(rampart_services::Partition::Aws, OTHER, "AKIAOTHER"),
+            &delegated
+        ));
         let delegated = read(&format!(r#"{{"AWS":"{OTHER}"}}"#), false);
-        assert!(allowed(Principal::root(OTHER, "AKIAOTHER"), &delegated));
+        assert!(allowed(
+            Principal::root(rampart_services::Partition::Aws, OTHER, "AKIAOTHER"),
+            &delegated
+        ));
     }
 }

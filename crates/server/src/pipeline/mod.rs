@@ -37,9 +37,6 @@ use crate::{
     metrics::CallLabels,
 };
 
-/// Region assumed when a request carries no credential scope (and by sign-in, which has none).
-pub const DEFAULT_REGION: &str = "us-east-1";
-
 /// Everything learned about one call, for its response, audit record and metrics.
 struct Call {
     request_id: String,
@@ -71,6 +68,13 @@ struct Call {
     used_keys: Vec<String>,
 }
 
+/// Whether `region` (a request's credential scope) is in the server's partition: an
+/// endpoint of one partition refuses a signature scoped to a region of another, as AWS's
+/// China and GovCloud endpoints do.
+fn in_partition(app: &App, region: &str) -> bool {
+    rampart_services::Partition::of_region(region) == app.config.partition()
+}
+
 /// The handler for every AWS API request (any path, `GET` or `POST`).
 pub async fn api(
     State(app): State<Arc<App>>,
@@ -95,7 +99,8 @@ impl Call {
             user_agent: header_str(headers, header::USER_AGENT.as_str())
                 .unwrap_or_default()
                 .to_string(),
-            region: DEFAULT_REGION.to_string(),
+            // Until a credential scope says otherwise (unsigned calls keep it).
+            region: app.config.region.clone(),
             service: None,
             protocol: Protocol::Query,
             operation: None,
@@ -375,6 +380,17 @@ async fn process(
             call.error = Some(authn::sigv4_error(service.protocol, err));
             return error_response(call);
         }
+        Ok(parsed) if !in_partition(app, &parsed.scope.region) => {
+            call.error = Some(ApiError::common(
+                service.protocol,
+                CommonError::SignatureDoesNotMatch,
+                format!(
+                    "Credential should be scoped to a valid region, not '{}'.",
+                    parsed.scope.region
+                ),
+            ));
+            return error_response(call);
+        }
         Ok(parsed) => {
             // SigV4's time window compares with the client's real clock, not the test clock.
             let opts = if s3 {
@@ -420,8 +436,11 @@ async fn process(
         }
     }
     if service.name == "s3" {
-        call.data_resources =
-            rampart_services::s3::trail::data_event_resources(operation.name, &decoded.input);
+        call.data_resources = rampart_services::s3::trail::data_event_resources(
+            app.config.partition(),
+            operation.name,
+            &decoded.input,
+        );
     }
     let Some(route) = app.registry.lookup(service.name, operation.name) else {
         call.error = Some(ApiError::not_implemented(operation.name));

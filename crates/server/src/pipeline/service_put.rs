@@ -146,7 +146,7 @@ async fn record(
     account: &str,
     tx: &mut Tx,
 ) -> Result<(), ServiceError> {
-    let resources = s3::trail::data_event_resources("PutObject", input);
+    let resources = s3::trail::data_event_resources(ctx.partition(), "PutObject", input);
     let service = rampart_model::service("s3");
     let model = service.and_then(|s| Some((s, s.operation("PutObject")?)));
     let event_id = super::new_event_id();

@@ -153,7 +153,10 @@ impl Analyzer {
 
 /// The ARN of an analyzer.
 pub fn analyzer_arn(region: &str, account: &str, name: &str) -> String {
-    format!("arn:aws:access-analyzer:{region}:{account}:analyzer/{name}")
+    format!(
+        "arn:{partition}:access-analyzer:{region}:{account}:analyzer/{name}",
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// The analyzer `name` of `account` in `region`.

@@ -51,9 +51,15 @@ pub fn resources_of(prefix: &str, event: &Value) -> Option<Vec<String>> {
             if key.starts_with("arn:") && key.contains(":key/") {
                 key.to_string()
             } else if key.starts_with("arn:") || key.starts_with("alias/") {
-                format!("arn:aws:kms:{region}:{account}:key/${{KeyId}}")
+                format!(
+                    "arn:{partition}:kms:{region}:{account}:key/${{KeyId}}",
+                    partition = rampart_kit::Partition::of_region(region)
+                )
             } else {
-                format!("arn:aws:kms:{region}:{account}:key/{key}")
+                format!(
+                    "arn:{partition}:kms:{region}:{account}:key/{key}",
+                    partition = rampart_kit::Partition::of_region(region)
+                )
             }
         }
         "secretsmanager" => {
@@ -61,7 +67,10 @@ pub fn resources_of(prefix: &str, event: &Value) -> Option<Vec<String>> {
             if id.starts_with("arn:") {
                 id.to_string()
             } else {
-                format!("arn:aws:secretsmanager:{region}:{account}:secret:{id}-??????")
+                format!(
+                    "arn:{partition}:secretsmanager:{region}:{account}:secret:{id}-??????",
+                    partition = rampart_kit::Partition::of_region(region)
+                )
             }
         }
         "iam" => {

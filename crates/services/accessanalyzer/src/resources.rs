@@ -192,6 +192,7 @@ fn bucket_accesses(bucket: &rampart_s3::repo::Bucket, arn: &str, zone: &Zone) ->
     if bucket.doc.acls_enabled() {
         if let Some(acl) = &bucket.doc.acl {
             let statements = rampart_s3::acl::statements(
+                bucket.partition(),
                 acl,
                 bucket.name(),
                 None,

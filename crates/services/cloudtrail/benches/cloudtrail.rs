@@ -19,7 +19,11 @@ use rampart_kit::Principal;
 use serde_json::json;
 
 fn events(c: &mut Criterion) {
-    let root = Principal::root("111122223333", "AKIAIOSFODNN7EXAMPLE");
+    let root = Principal::root(
+        rampart_kit::Partition::Aws,
+        "111122223333",
+        "AKIAIOSFODNN7EXAMPLE",
+    );
     let empty = json!({});
     let facts = EventFacts {
         request_id: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",

@@ -794,7 +794,7 @@ mod tests {
             .and_utc();
         let far = DateTime::from_timestamp(253_402_300_800 + 86_400 * 40, 0).unwrap();
         let early = DateTime::from_timestamp(-62_198_755_200 - 86_400 * 400, 0).unwrap();
-        let root = Principal::root("111122223333", "AKIAROOT");
+        let root = Principal::root(rampart_kit::Partition::Aws, "111122223333", "AKIAROOT");
         let user = Principal {
             account_id: "111122223333".into(),
             kind: PrincipalKind::User,

@@ -203,7 +203,11 @@ mod tests {
         put(&input(true), &ctx, Db::Write(&mut tx)).await.unwrap();
         tx.commit().await.unwrap();
         assert!(stored(&store).await.is_empty());
-        let other = context(Principal::root("444455556666", "AKIAOTHER"));
+        let other = context(Principal::root(
+            rampart_kit::Partition::Aws,
+            "444455556666",
+            "AKIAOTHER",
+        ));
         let mut tx = store.begin().await.unwrap();
         let refused = put(&input(false), &other, Db::Write(&mut tx)).await;
         assert!(matches!(

@@ -262,9 +262,8 @@ pub async fn status(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigR
                 "ConformancePackArn": e.arn,
                 "ConformancePackState": "CREATE_COMPLETE",
                 "StackArn": format!(
-                    "arn:aws:cloudformation:{region}:{account}:stack/awsconfigconforms-{}/{}",
-                    e.name, d.pack_id
-                ),
+                    "arn:{partition}:cloudformation:{region}:{account}:stack/awsconfigconforms-{}/{}",
+                    e.name, d.pack_id, partition = rampart_kit::Partition::of_region(&region)),
                 "LastUpdateRequestedTime": epoch(d.updated),
                 "LastUpdateCompletedTime": epoch(d.updated),
             })

@@ -150,6 +150,10 @@ mod test_util {
 
     /// The root user of `account`.
     pub fn root(account: &str) -> CallContext {
-        test_support::context(Principal::root(account, "AKIAROOT"))
+        test_support::context(Principal::root(
+            rampart_kit::Partition::Aws,
+            account,
+            "AKIAROOT",
+        ))
     }
 }

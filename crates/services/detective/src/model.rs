@@ -103,7 +103,10 @@ pub fn parse_graph_arn(arn: &str) -> Option<GraphName> {
 
 /// A graph's ARN.
 pub fn graph_arn(region: &str, account: &str, id: &str) -> String {
-    format!("arn:aws:detective:{region}:{account}:graph:{id}")
+    format!(
+        "arn:{partition}:detective:{region}:{account}:graph:{id}",
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// The path of the members and investigations of a graph.

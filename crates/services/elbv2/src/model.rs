@@ -186,7 +186,10 @@ pub fn new_id() -> String {
 
 /// The ARN prefix of the account's resources in `region`.
 pub fn arn_prefix(region: &str, account: &str) -> String {
-    format!("arn:aws:elasticloadbalancing:{region}:{account}")
+    format!(
+        "arn:{partition}:elasticloadbalancing:{region}:{account}",
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// The part of an ELB ARN after its resource type (`app/NAME/ID/...`), if it is one of `kind`.

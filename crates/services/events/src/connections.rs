@@ -49,8 +49,9 @@ pub struct ConnectionDoc {
 /// A connection's ARN.
 fn arn_of(region: &str, account: &str, name: &str) -> String {
     format!(
-        "arn:aws:events:{region}:{account}:connection/{name}/{}",
-        uuid::Uuid::new_v4()
+        "arn:{partition}:events:{region}:{account}:connection/{name}/{}",
+        uuid::Uuid::new_v4(),
+        partition = rampart_kit::Partition::of_region(region)
     )
 }
 

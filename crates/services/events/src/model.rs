@@ -67,15 +67,24 @@ impl RuleDoc {
 
 /// The ARN of the event bus `bus`.
 pub fn bus_arn(region: &str, account: &str, bus: &str) -> String {
-    format!("arn:aws:events:{region}:{account}:event-bus/{bus}")
+    format!(
+        "arn:{partition}:events:{region}:{account}:event-bus/{bus}",
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// The ARN of a rule: `rule/NAME` on the default bus, `rule/BUS/NAME` on another.
 pub fn rule_arn(region: &str, account: &str, bus: &str, name: &str) -> String {
     if bus == DEFAULT_BUS {
-        format!("arn:aws:events:{region}:{account}:rule/{name}")
+        format!(
+            "arn:{partition}:events:{region}:{account}:rule/{name}",
+            partition = rampart_kit::Partition::of_region(region)
+        )
     } else {
-        format!("arn:aws:events:{region}:{account}:rule/{bus}/{name}")
+        format!(
+            "arn:{partition}:events:{region}:{account}:rule/{bus}/{name}",
+            partition = rampart_kit::Partition::of_region(region)
+        )
     }
 }
 

@@ -85,7 +85,10 @@ pub fn new_id() -> String {
 
 /// The ARN of a detector.
 pub fn detector_arn(region: &str, account: &str, id: &str) -> String {
-    format!("arn:aws:guardduty:{region}:{account}:detector/{id}")
+    format!(
+        "arn:{partition}:guardduty:{region}:{account}:detector/{id}",
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// The detector path of the entities that belong to a detector.

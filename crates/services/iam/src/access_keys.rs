@@ -10,12 +10,8 @@ use super::{
     users,
 };
 use rampart_kit::{
-    authz::AuthzRequest,
-    context::CallContext,
-    db::Db,
-    error::ServiceError,
-    ids,
-    principal::{root_arn, PrincipalKind},
+    authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError, ids,
+    principal::PrincipalKind,
 };
 
 /// Long-term access keys per user (and per root user).
@@ -42,7 +38,7 @@ pub async fn authz(
             let id = req_str(input, "AccessKeyId")?;
             let arn = match store.credentials().get(id).await? {
                 Some(k) if k.principal.account_id == account => k.principal.arn,
-                _ => super::users::user_arn(account, "/", "*"),
+                _ => super::users::user_arn(ctx.partition(), account, "/", "*"),
             };
             AuthzRequest::on(&action, arn, account)
         }
@@ -68,7 +64,7 @@ async fn owner(
                         account_id: p.account_id.clone(),
                         kind: PrincipalKind::Root,
                         id: p.account_id.clone(),
-                        arn: root_arn(&p.account_id),
+                        arn: ctx.partition().root_arn(&p.account_id),
                     },
                     None,
                 ))

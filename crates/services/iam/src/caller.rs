@@ -196,7 +196,7 @@ mod tests {
 
     async fn store() -> (Store, std::path::PathBuf) {
         let (store, dir) = rampart_kit::test_support::store().await;
-        crate::common::aws_managed::seed_aws_managed_policies(&store)
+        crate::common::aws_managed::seed_aws_managed_policies(&store, Partition::Aws)
             .await
             .unwrap();
         (store, dir)
@@ -224,7 +224,7 @@ mod tests {
         let (store, dir) = store().await;
         // Seeding again changes nothing.
         let epoch = store.authz_epoch().get().await.unwrap();
-        crate::common::aws_managed::seed_aws_managed_policies(&store)
+        crate::common::aws_managed::seed_aws_managed_policies(&store, Partition::Aws)
             .await
             .unwrap();
         assert_eq!(store.authz_epoch().get().await.unwrap(), epoch);
@@ -303,9 +303,12 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.code, "DeleteConflict");
-        let root = policies(&Principal::root("111122223333", "AKIAROOT"), &store)
-            .await
-            .unwrap();
+        let root = policies(
+            &Principal::root(rampart_kit::Partition::Aws, "111122223333", "AKIAROOT"),
+            &store,
+        )
+        .await
+        .unwrap();
         assert!(root.identity.is_empty());
         drop(store);
         let _ = std::fs::remove_dir_all(dir);

@@ -18,7 +18,7 @@ use super::{
     user_items,
 };
 use rampart_kit::{
-    authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError, principal::root_arn,
+    authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError, Partition,
 };
 
 /// Entity kind of the account's last credential report (name key `report`).
@@ -87,7 +87,7 @@ pub async fn generate(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
     }
     let doc = ReportDoc {
         generated_at: ctx.now,
-        csv: build(db, account).await?,
+        csv: build(ctx.partition(), db, account).await?,
     };
     match existing {
         Some(e) => save_doc(db, e, &doc, ctx.now).await?,
@@ -242,7 +242,7 @@ async fn password_cells(
 }
 
 /// The CSV text of the account's report: the root user first, then users by name.
-pub async fn build(db: &mut Db<'_>, account: &str) -> Res<String> {
+pub async fn build(partition: Partition, db: &mut Db<'_>, account: &str) -> Res<String> {
     let policy = policy_of(db, account).await?.map(|(_, p)| p);
     let created = db
         .accounts()
@@ -257,7 +257,7 @@ pub async fn build(db: &mut Db<'_>, account: &str) -> Res<String> {
         .unwrap_or_else(|| "no_information".into());
     let mut rows = vec![Row {
         user: "<root_account>".into(),
-        arn: root_arn(account),
+        arn: partition.root_arn(account),
         created,
         password: [
             "not_supported".into(),
@@ -298,7 +298,7 @@ mod tests {
         let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let r = Row {
             user: "<root_account>".into(),
-            arn: root_arn("111122223333"),
+            arn: ctx.partition().root_arn("111122223333"),
             created: now,
             password: [
                 "not_supported".into(),

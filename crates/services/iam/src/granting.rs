@@ -7,6 +7,7 @@
 //! one of its `Allow` statements has an `Action` matching some action of that service, or a
 //! `NotAction` that leaves some of that service's actions out.
 
+use rampart_kit::Partition;
 use serde_json::{json, Map, Value};
 
 use super::{
@@ -116,8 +117,8 @@ fn no_such(arn: &str) -> ServiceError {
 
 /// The identity's permissions policies, per AWS's rules for its kind.
 async fn candidates(db: &mut Db<'_>, account: &str, arn: &str) -> Res<Vec<Candidate>> {
-    let rtype = arn
-        .strip_prefix("arn:aws:iam::")
+    let rtype = Partition::of_arn(arn)
+        .and_then(|p| p.strip_iam_arn(arn))
         .and_then(|r| r.split_once(':'))
         .and_then(|(_, r)| r.split('/').next())
         .unwrap_or_default();

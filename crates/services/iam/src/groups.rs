@@ -3,6 +3,7 @@
 use super::Op;
 use crate::common::checked_path;
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 
@@ -20,8 +21,8 @@ use rampart_kit::{authz::AuthzRequest, context::CallContext, db::Db, error::Serv
 pub const GROUPS_PER_USER: usize = 10;
 
 /// The ARN of a group.
-pub fn group_arn(account: &str, path: &str, name: &str) -> String {
-    model::arn(account, "group", path, name)
+pub fn group_arn(partition: Partition, account: &str, path: &str, name: &str) -> String {
+    model::arn(partition, account, "group", path, name)
 }
 
 /// The group named `name` in `account`, or `NoSuchEntity`.
@@ -32,8 +33,13 @@ pub async fn load(db: &mut Db<'_>, account: &str, name: &str) -> Res<Entity> {
 }
 
 /// The group's ARN with its stored path (`/` when it does not exist).
-pub async fn group_arn_stored(store: &Store, account: &str, name: &str) -> Res<String> {
-    stored_arn(store, account, GROUP, "group", name).await
+pub async fn group_arn_stored(
+    partition: Partition,
+    store: &Store,
+    account: &str,
+    name: &str,
+) -> Res<String> {
+    stored_arn(partition, store, account, GROUP, "group", name).await
 }
 
 /// The authorization entry of an operation of this family.
@@ -49,9 +55,17 @@ pub async fn authz(
     let req = match op {
         Op::CreateGroup => {
             let name = req_str(input, "GroupName")?;
-            AuthzRequest::on(&action, group_arn(account, &path_of(input), name), account)
+            AuthzRequest::on(
+                &action,
+                group_arn(ctx.partition(), account, &path_of(input), name),
+                account,
+            )
         }
-        Op::ListGroups => AuthzRequest::on(&action, group_arn(account, "/", "*"), account),
+        Op::ListGroups => AuthzRequest::on(
+            &action,
+            group_arn(ctx.partition(), account, "/", "*"),
+            account,
+        ),
         Op::ListGroupsForUser => {
             let name = req_str(input, "UserName")?;
             users::authz_on_user(&action, name, ctx, store, Vec::new()).await?
@@ -68,7 +82,7 @@ pub async fn authz(
             let name = req_str(input, "GroupName")?;
             AuthzRequest::on(
                 &action,
-                group_arn_stored(store, account, name).await?,
+                group_arn_stored(ctx.partition(), store, account, name).await?,
                 account,
             )
         }
@@ -100,7 +114,7 @@ pub async fn create_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> 
         name_key: name_key(name),
         id: new_id("AGPA")?,
         path: path.clone(),
-        arn: group_arn(account, &path, name),
+        arn: group_arn(ctx.partition(), account, &path, name),
         created_at: now,
         updated_at: now,
         doc: String::new(),
@@ -206,7 +220,7 @@ pub async fn update_group(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> 
     g.name_key = name_key(&new_name);
     g.name = new_name;
     g.path = new_path;
-    g.arn = group_arn(account, &g.path, &g.name);
+    g.arn = group_arn(ctx.partition(), account, &g.path, &g.name);
     g.updated_at = ctx.now;
     db.entities()
         .update(&old_key, &g)
@@ -312,7 +326,12 @@ pub async fn put_group_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>)
     let g = load(db, &ctx.principal.account_id, req_str(input, "GroupName")?).await?;
     let policy_name = req_str(input, "PolicyName")?;
     let text = req_str(input, "PolicyDocument")?;
-    document::validate_inline(text, "GroupPolicySize", document::GROUP_POLICY_SIZE)?;
+    document::validate_inline(
+        ctx.partition(),
+        text,
+        "GroupPolicySize",
+        document::GROUP_POLICY_SIZE,
+    )?;
     let mut doc: GroupDoc = read_doc(&g)?;
     if let Some(old) = users::inline_key(&doc.inline_policies, policy_name) {
         doc.inline_policies.remove(&old);

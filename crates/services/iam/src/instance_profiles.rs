@@ -30,7 +30,8 @@ pub async fn authz(
         Op::ListInstanceProfiles => Ok(Some(AuthzRequest::on_any(&action, account))),
         Op::ListInstanceProfilesForRole => {
             let name = opt_str(input, "RoleName").unwrap_or_default();
-            let arn = stored_arn(store, account, model::ROLE, "role", name).await?;
+            let arn =
+                stored_arn(ctx.partition(), store, account, model::ROLE, "role", name).await?;
             Ok(Some(AuthzRequest::on(&action, arn, account)))
         }
         Op::CreateInstanceProfile => {
@@ -38,7 +39,7 @@ pub async fn authz(
             let path = opt_str(input, "Path").unwrap_or("/");
             let mut q = AuthzRequest::on(
                 &action,
-                model::arn(account, "instance-profile", path, name),
+                model::arn(ctx.partition(), account, "instance-profile", path, name),
                 account,
             );
             q.context = tags::request_context(&tags::from_input(input)?);
@@ -137,7 +138,7 @@ pub async fn create(
         name_key: model::name_key(name),
         id: new_id("AIPA")?,
         path: path.clone(),
-        arn: model::arn(account, "instance-profile", &path, name),
+        arn: model::arn(ctx.partition(), account, "instance-profile", &path, name),
         created_at: ctx.now,
         updated_at: ctx.now,
         doc: to_text(&doc)?,

@@ -4,6 +4,7 @@
 //! (`ACTION_LEVEL` jobs add each tracked service's actions, see [`action_access`]).
 
 use super::Op;
+use rampart_kit::Partition;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -123,8 +124,8 @@ async fn subjects(
         "policy" => Some(POLICY),
         _ => None,
     };
-    let rtype = arn
-        .strip_prefix("arn:aws:iam::")
+    let rtype = Partition::of_arn(arn)
+        .and_then(|p| p.strip_iam_arn(arn))
         .and_then(|r| r.split_once(':'))
         .and_then(|(_, r)| r.split('/').next())
         .ok_or_else(|| invalid_arn(arn))?;

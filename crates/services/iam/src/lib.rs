@@ -67,8 +67,8 @@ routes! {
         CreateGroup => Write, |i, c, mut d| groups::create_group(i, c, &mut d), authz: groups::authz;
         CreateInstanceProfile => Write, |i, c, mut d| instance_profiles::create(i, c, &mut d), authz: instance_profiles::authz;
         CreateLoginProfile => Write, |i, c, mut d| login_profiles::create(i, c, &mut d), authz: login_profiles::authz, prepare: login_profiles::prepare;
-        CreatePolicy => Write, |i, c, mut d| policies::create_policy(i, &c.principal.account_id, c.now, &mut d), authz: policies::authz;
-        CreatePolicyVersion => Write, |i, c, mut d| policies::create_version(i, &c.principal.account_id, c.now, &mut d), authz: policies::authz;
+        CreatePolicy => Write, |i, c, mut d| policies::create_policy(i, c.partition(), &c.principal.account_id, c.now, &mut d), authz: policies::authz;
+        CreatePolicyVersion => Write, |i, c, mut d| policies::create_version(i, c.partition(), &c.principal.account_id, c.now, &mut d), authz: policies::authz;
         CreateRole => Write, |i, c, mut d| roles::create_role(i, c, &mut d), authz: roles::authz;
         CreateUser => Write, |i, c, mut d| users::create_user(i, c, &mut d), authz: users::authz;
         CreateVirtualMFADevice => Write, |i, c, mut d| mfa::create(i, c, &mut d), authz: mfa::authz;

@@ -18,7 +18,8 @@ use rampart_kit::{
     context::{CallContext, Preparation, Prepared},
     db::Db,
     error::ServiceError,
-    principal::{root_arn, PrincipalKind},
+    principal::PrincipalKind,
+    Partition,
 };
 
 /// The authorization entry of an operation of this family.
@@ -405,6 +406,7 @@ pub async fn delete_policy(ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
 /// Sets the root user's password (first start, from the operator), unless one is set.
 /// Returns true when it was set.
 pub async fn ensure_root_password(
+    partition: Partition,
     db: &mut Db<'_>,
     account: &str,
     email: &str,
@@ -417,7 +419,14 @@ pub async fn ensure_root_password(
     passwords::enforce(None, password, &[account, email])?;
     let mut doc = LoginDoc::default();
     doc.set_password(password, now)?;
-    let e = new_login(account, account, account, &root_arn(account), &doc, now)?;
+    let e = new_login(
+        account,
+        account,
+        account,
+        &partition.root_arn(account),
+        &doc,
+        now,
+    )?;
     db.entities().create(&e).await?;
     Ok(true)
 }

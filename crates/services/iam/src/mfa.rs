@@ -21,11 +21,8 @@ use super::{
     totp, users,
 };
 use rampart_kit::{
-    authz::AuthzRequest,
-    context::CallContext,
-    db::Db,
-    error::ServiceError,
-    principal::{root_arn, PrincipalKind},
+    authz::AuthzRequest, context::CallContext, db::Db, error::ServiceError,
+    principal::PrincipalKind,
 };
 
 /// The authorization entry of an operation of this family: device operations act on the
@@ -43,7 +40,11 @@ pub async fn authz(
         Op::CreateVirtualMFADevice => {
             let name = req_str(input, "VirtualMFADeviceName")?;
             let path = checked_path(input, "Path")?;
-            let mut req = AuthzRequest::on(&action, serial_of(account, &path, name), account);
+            let mut req = AuthzRequest::on(
+                &action,
+                serial_of(ctx.partition(), account, &path, name),
+                account,
+            );
             req.context = tags::request_context(&tags::from_input(input)?);
             req
         }
@@ -95,8 +96,14 @@ async fn device_authz(
 /// says, which the API requires but the root user does not have).
 fn is_root_call(ctx: &CallContext, input: &Value) -> bool {
     ctx.principal.kind == PrincipalKind::Root
-        && opt_str(input, "SerialNumber")
-            .is_some_and(|s| s == serial_of(&ctx.principal.account_id, "/", ROOT_DEVICE_NAME))
+        && opt_str(input, "SerialNumber").is_some_and(|s| {
+            s == serial_of(
+                ctx.partition(),
+                &ctx.principal.account_id,
+                "/",
+                ROOT_DEVICE_NAME,
+            )
+        })
 }
 
 fn no_such_device(serial: &str) -> ServiceError {
@@ -123,7 +130,7 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         .into());
     }
     let tag_list = tags::from_input(input)?;
-    let serial = serial_of(account, &path, name);
+    let serial = serial_of(ctx.partition(), account, &path, name);
     let seed = Zeroizing::new(totp::new_seed().ok_or_else(ServiceError::internal)?);
     let doc = DeviceDoc {
         sealed_seed: seal_seed(db, &serial, &seed)?,
@@ -176,7 +183,7 @@ async fn assignee(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Assi
     {
         return Ok(Assignee {
             id: p.account_id.clone(),
-            arn: root_arn(&p.account_id),
+            arn: ctx.partition().root_arn(&p.account_id),
             name: None,
         });
     }
@@ -481,7 +488,7 @@ mod tests {
         let doc = DeviceDoc {
             user: Some(Assignee {
                 id: "111122223333".into(),
-                arn: root_arn("111122223333"),
+                arn: ctx.partition().root_arn("111122223333"),
                 name: None,
             }),
             ..DeviceDoc::default()

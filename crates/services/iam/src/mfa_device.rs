@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_store::{aad_for, Entity};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -77,8 +78,8 @@ pub fn open_seed(db: &Db<'_>, serial: &str, doc: &DeviceDoc) -> Res<Zeroizing<Ve
 }
 
 /// The serial number (ARN) of a device.
-pub fn serial_of(account: &str, path: &str, name: &str) -> String {
-    model::arn(account, "mfa", path, name)
+pub fn serial_of(partition: Partition, account: &str, path: &str, name: &str) -> String {
+    model::arn(partition, account, "mfa", path, name)
 }
 
 /// A device's store key: its name at `/`, its path and name elsewhere, so devices of the same

@@ -6,6 +6,7 @@
 //! `AIPA` instance profiles). AWS-managed policies live under the pseudo-account
 //! [`AWS_ACCOUNT`] so that `arn:aws:iam::aws:policy/...` resolves like any other policy.
 
+use rampart_kit::Partition;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -163,8 +164,14 @@ pub struct InstanceProfileDoc {
 
 /// The ARN of an IAM entity: `arn:aws:iam::ACCOUNT:KIND_PREFIX/PATH/NAME` (path starts and
 /// ends with `/`).
-pub fn arn(account: &str, resource_type: &str, path: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:{resource_type}{path}{name}")
+pub fn arn(
+    partition: Partition,
+    account: &str,
+    resource_type: &str,
+    path: &str,
+    name: &str,
+) -> String {
+    partition.iam_arn(account, &format!("{resource_type}{path}{name}"))
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! A provider is stored as an entity of kind [`OIDC_PROVIDER`] named by its URL without
 //! `https://` (`issuer.example.com/path`), which is also the tail of its ARN.
 
+use rampart_kit::Partition;
 use rampart_store::{Entity, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -44,8 +45,8 @@ pub struct OidcProviderDoc {
 }
 
 /// The ARN of the provider for `url` in `account`.
-pub fn provider_arn(account: &str, url: &str) -> String {
-    format!("arn:aws:iam::{account}:oidc-provider/{}", url_name(url))
+pub fn provider_arn(partition: Partition, account: &str, url: &str) -> String {
+    partition.iam_arn(account, &format!("oidc-provider/{}", url_name(url)))
 }
 
 /// A provider's name: its URL without the scheme and without a trailing `/`.
@@ -57,7 +58,8 @@ pub fn url_name(url: &str) -> &str {
 
 /// The provider name an ARN of `account` names, if it is a provider ARN of that account.
 fn name_of_arn<'a>(account: &str, arn: &'a str) -> Option<&'a str> {
-    arn.strip_prefix("arn:aws:iam::")?
+    Partition::of_arn(arn)?
+        .strip_iam_arn(arn)?
         .strip_prefix(account)?
         .strip_prefix(":oidc-provider/")
         .filter(|name| !name.is_empty())
@@ -77,7 +79,11 @@ pub async fn authz(
         Op::ListOpenIDConnectProviders => AuthzRequest::on_any(&action, account),
         Op::CreateOpenIDConnectProvider => {
             let url = opt_str(input, "Url").unwrap_or_default();
-            let mut q = AuthzRequest::on(&action, provider_arn(account, url), account);
+            let mut q = AuthzRequest::on(
+                &action,
+                provider_arn(ctx.partition(), account, url),
+                account,
+            );
             q.context = tags::request_context(&tags::from_input(input)?);
             q
         }
@@ -211,7 +217,7 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         .into());
     }
     let name = url_name(url);
-    let arn = provider_arn(account, url);
+    let arn = provider_arn(ctx.partition(), account, url);
     let e = Entity {
         account_id: account.clone(),
         kind: OIDC_PROVIDER.into(),
@@ -361,7 +367,11 @@ mod tests {
 
     #[test]
     fn arns_and_names() {
-        let arn = provider_arn("111122223333", "https://token.example.com/tenant/");
+        let arn = provider_arn(
+            ctx.partition(),
+            "111122223333",
+            "https://token.example.com/tenant/",
+        );
         assert_eq!(
             arn,
             "arn:aws:iam::111122223333:oidc-provider/token.example.com/tenant"
@@ -372,7 +382,11 @@ mod tests {
         );
         assert_eq!(name_of_arn("444455556666", &arn), None);
         assert_eq!(
-            name_of_arn("111122223333", "arn:aws:iam::111122223333:oidc-provider/"),
+            name_of_arn(
+                ctx.partition(),
+                "111122223333",
+                "arn:aws:iam::111122223333:oidc-provider/"
+            ),
             None
         );
     }

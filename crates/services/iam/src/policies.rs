@@ -4,6 +4,7 @@
 use super::Op;
 use crate::common::checked_path;
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 
@@ -33,8 +34,8 @@ pub const ATTACHED_PER_ENTITY: usize = 10;
 pub const MAX_VERSIONS: usize = 5;
 
 /// The ARN of a customer-managed policy.
-pub fn policy_arn(account: &str, path: &str, name: &str) -> String {
-    model::arn(account, "policy", path, name)
+pub fn policy_arn(partition: Partition, account: &str, path: &str, name: &str) -> String {
+    model::arn(partition, account, "policy", path, name)
 }
 
 fn no_such_policy(arn: &str) -> ServiceError {
@@ -100,8 +101,11 @@ pub async fn authz(
     let req = match op {
         Op::CreatePolicy => {
             let name = req_str(input, "PolicyName")?;
-            let mut req =
-                AuthzRequest::on(&action, policy_arn(account, &path_of(input), name), account);
+            let mut req = AuthzRequest::on(
+                &action,
+                policy_arn(ctx.partition(), account, &path_of(input), name),
+                account,
+            );
             req.context = tags::request_context(&tags::from_input(input)?);
             req
         }
@@ -112,7 +116,7 @@ pub async fn authz(
         }
         Op::AttachGroupPolicy | Op::DetachGroupPolicy | Op::ListAttachedGroupPolicies => {
             let name = req_str(input, "GroupName")?;
-            let arn = groups::group_arn_stored(store, account, name).await?;
+            let arn = groups::group_arn_stored(ctx.partition(), store, account, name).await?;
             let mut req = AuthzRequest::on(&action, arn, account);
             req.context = policy_arn_ctx(input);
             req
@@ -127,7 +131,7 @@ pub async fn authz(
                     context.extend(tags::resource_context(&doc.tags));
                     e.arn
                 }
-                None => model::arn(account, "role", "/", name),
+                None => model::arn(ctx.partition(), account, "role", "/", name),
             };
             let mut req = AuthzRequest::on(&action, arn, account);
             req.context = context;
@@ -247,6 +251,7 @@ fn refuse_aws_owned(e: &Entity, what: &str) -> Res<()> {
 
 pub async fn create_policy(
     input: &Value,
+    partition: Partition,
     account: &str,
     now: DateTime<Utc>,
     db: &mut Db<'_>,
@@ -255,7 +260,7 @@ pub async fn create_policy(
     let text = req_str(input, "PolicyDocument")?;
     let path = checked_path(input, "Path")?;
     let tag_list = tags::from_input(input)?;
-    document::validate_managed(text)?;
+    document::validate_managed(partition, text)?;
     let doc = PolicyDoc {
         description: opt_str(input, "Description").map(str::to_string),
         default_version_id: "v1".into(),
@@ -275,7 +280,7 @@ pub async fn create_policy(
         name_key: name_key(name),
         id: new_id("ANPA")?,
         path: path.clone(),
-        arn: policy_arn(account, &path, name),
+        arn: policy_arn(partition, account, &path, name),
         created_at: now,
         updated_at: now,
         doc: String::new(),
@@ -407,6 +412,7 @@ fn version_json(v: &PolicyVersion, default: &str, with_document: bool) -> Value 
 
 pub async fn create_version(
     input: &Value,
+    partition: Partition,
     account: &str,
     now: DateTime<Utc>,
     db: &mut Db<'_>,
@@ -414,7 +420,7 @@ pub async fn create_version(
     let e = resolve(db, account, req_str(input, "PolicyArn")?).await?;
     refuse_aws_owned(&e, "modified")?;
     let text = req_str(input, "PolicyDocument")?;
-    document::validate_managed(text)?;
+    document::validate_managed(partition, text)?;
     let mut doc: PolicyDoc = read_doc(&e)?;
     if doc.versions.len() >= MAX_VERSIONS {
         return Err(IamError::LimitExceeded(format!(

@@ -4,6 +4,7 @@
 
 use super::Op;
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_policy::IamDocument;
 use rampart_store::{Entity, Store, StoreError};
 use serde_json::{json, Value};
@@ -61,7 +62,11 @@ pub async fn authz(
     }
     if operation == "CreateRole" {
         let path = opt_str(input, "Path").unwrap_or("/");
-        let mut q = AuthzRequest::on(&action, model::arn(account, "role", path, name), account);
+        let mut q = AuthzRequest::on(
+            &action,
+            model::arn(ctx.partition(), account, "role", path, name),
+            account,
+        );
         q.context = extra;
         return Ok(Some(q));
     }
@@ -132,8 +137,8 @@ pub fn role_json(e: &Entity, doc: &RoleDoc, full: bool) -> Value {
 }
 
 /// Validates a trust policy as `CreateRole`/`UpdateAssumeRolePolicy` do.
-pub fn check_trust_policy(doc: &str) -> Result<(), ServiceError> {
-    document::parse(doc, IamDocument::Trust)?;
+pub fn check_trust_policy(partition: Partition, doc: &str) -> Result<(), ServiceError> {
+    document::parse(partition, doc, IamDocument::Trust)?;
     if document::counted_size(doc) > TRUST_POLICY_LIMIT {
         return Err(IamError::LimitExceeded(format!(
             "Cannot exceed quota for ACLSizePerRole: {TRUST_POLICY_LIMIT}"
@@ -169,7 +174,7 @@ pub async fn create_role(
         .into());
     }
     let trust = req_str(input, "AssumeRolePolicyDocument")?;
-    check_trust_policy(trust)?;
+    check_trust_policy(ctx.partition(), trust)?;
     let max = opt_int(input, "MaxSessionDuration").unwrap_or(3600);
     if !(3600..=43200).contains(&max) {
         return Err(IamError::ValidationError(format!(
@@ -198,7 +203,7 @@ pub async fn create_role(
         name_key: model::name_key(name),
         id,
         path: path.clone(),
-        arn: model::arn(account, "role", &path, name),
+        arn: model::arn(ctx.partition(), account, "role", &path, name),
         created_at: ctx.now,
         updated_at: ctx.now,
         doc: to_text(&doc)?,
@@ -296,7 +301,7 @@ pub async fn update_assume_role_policy(
     let (e, mut doc) =
         load_role(db, &ctx.principal.account_id, req_str(input, "RoleName")?).await?;
     let trust = req_str(input, "PolicyDocument")?;
-    check_trust_policy(trust)?;
+    check_trust_policy(ctx.partition(), trust)?;
     doc.assume_role_policy = trust.to_string();
     save_role(db, e, &doc, ctx.now).await?;
     bump(db).await?;
@@ -451,7 +456,7 @@ pub async fn put_role_policy(
     let (e, mut doc) = load_role(db, &ctx.principal.account_id, role_name).await?;
     let name = req_str(input, "PolicyName")?;
     let document = req_str(input, "PolicyDocument")?;
-    document::parse(document, IamDocument::Inline)?;
+    document::parse(ctx.partition(), document, IamDocument::Inline)?;
     if inline_size_with(&doc, name, document) > document::ROLE_POLICY_SIZE {
         return Err(IamError::LimitExceeded(format!(
             "Maximum policy size of {} bytes exceeded for role {role_name}",
@@ -520,14 +525,18 @@ mod tests {
     #[test]
     fn trust_policies_are_validated() {
         let ok = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
-        assert!(check_trust_policy(ok).is_ok());
+        assert!(check_trust_policy(Partition::Aws, ok).is_ok());
         let no_principal = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}"#;
         assert_eq!(
-            check_trust_policy(no_principal).unwrap_err().code,
+            check_trust_policy(Partition::Aws, no_principal)
+                .unwrap_err()
+                .code,
             "MalformedPolicyDocument"
         );
         assert_eq!(
-            check_trust_policy("not json").unwrap_err().code,
+            check_trust_policy(Partition::Aws, "not json")
+                .unwrap_err()
+                .code,
             "MalformedPolicyDocument"
         );
     }

@@ -4,6 +4,7 @@
 //! that decrypt encrypted assertions ([`crate::saml_private_keys`]).
 
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_store::{Entity, Store};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -50,13 +51,14 @@ pub struct SamlProviderDoc {
 }
 
 /// The ARN of provider `name` in `account`.
-pub fn provider_arn(account: &str, name: &str) -> String {
-    format!("arn:aws:iam::{account}:saml-provider/{name}")
+pub fn provider_arn(partition: Partition, account: &str, name: &str) -> String {
+    partition.iam_arn(account, &format!("saml-provider/{name}"))
 }
 
 /// The provider name an ARN of `account` names.
 fn name_of_arn<'a>(account: &str, arn: &'a str) -> Option<&'a str> {
-    arn.strip_prefix("arn:aws:iam::")?
+    Partition::of_arn(arn)?
+        .strip_iam_arn(arn)?
         .strip_prefix(account)?
         .strip_prefix(":saml-provider/")
         .filter(|name| !name.is_empty())
@@ -93,7 +95,11 @@ pub async fn authz(
         Op::ListSAMLProviders => AuthzRequest::on_any(&action, account),
         Op::CreateSAMLProvider => {
             let name = opt_str(input, "Name").unwrap_or_default();
-            let mut q = AuthzRequest::on(&action, provider_arn(account, name), account);
+            let mut q = AuthzRequest::on(
+                &action,
+                provider_arn(ctx.partition(), account, name),
+                account,
+            );
             q.context = tags::request_context(&tags::from_input(input)?);
             q
         }
@@ -188,7 +194,7 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         ))
         .into());
     }
-    let arn = provider_arn(account, name);
+    let arn = provider_arn(ctx.partition(), account, name);
     let e = Entity {
         account_id: account.clone(),
         kind: SAML_PROVIDER.into(),

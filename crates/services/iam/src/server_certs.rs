@@ -58,7 +58,7 @@ pub async fn authz(
     let name = req_str(input, "ServerCertificateName")?;
     if op == Op::UploadServerCertificate {
         let path = opt_str(input, "Path").unwrap_or("/");
-        let arn = model::arn(account, "server-certificate", path, name);
+        let arn = model::arn(ctx.partition(), account, "server-certificate", path, name);
         let mut req = AuthzRequest::on(&action, arn, account);
         req.context = tags::request_context(&tags::from_input(input)?);
         return Ok(Some(req));
@@ -164,7 +164,7 @@ pub async fn upload(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         name_key: model::name_key(name),
         id,
         path: path.clone(),
-        arn: model::arn(account, "server-certificate", &path, name),
+        arn: model::arn(ctx.partition(), account, "server-certificate", &path, name),
         created_at: ctx.now,
         updated_at: ctx.now,
         doc: to_text(&doc)?,
@@ -314,7 +314,13 @@ pub async fn update(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
     }
     let previous = e.name_key.clone();
     e.name_key = model::name_key(&new_name);
-    e.arn = model::arn(account, "server-certificate", &new_path, &new_name);
+    e.arn = model::arn(
+        ctx.partition(),
+        account,
+        "server-certificate",
+        &new_path,
+        &new_name,
+    );
     e.name = new_name;
     e.path = new_path;
     e.updated_at = ctx.now;

@@ -141,9 +141,11 @@ pub async fn authz(
         Op::CreateServiceLinkedRole => {
             let principal = opt_str(input, "AWSServiceName").unwrap_or_default();
             let mut req = match role_name(input) {
-                Ok((name, path)) => {
-                    AuthzRequest::on(&action, model::arn(account, "role", &path, &name), account)
-                }
+                Ok((name, path)) => AuthzRequest::on(
+                    &action,
+                    model::arn(ctx.partition(), account, "role", &path, &name),
+                    account,
+                ),
                 Err(_) => AuthzRequest::on_any(&action, account),
             };
             req.context
@@ -154,13 +156,13 @@ pub async fn authz(
             let name = req_str(input, "RoleName")?;
             match find(&mut Db::Read(store), account, model::ROLE, name).await? {
                 Some(e) => e.arn,
-                None => model::arn(account, "role", "/", name),
+                None => model::arn(ctx.partition(), account, "role", "/", name),
             }
         }
         Op::GetServiceLinkedRoleDeletionStatus => {
             let id = req_str(input, "DeletionTaskId")?;
             match task_role(id) {
-                Some((path, name)) => model::arn(account, "role", &path, &name),
+                Some((path, name)) => model::arn(ctx.partition(), account, "role", &path, &name),
                 None => return Ok(Some(AuthzRequest::on_any(&action, account))),
             }
         }
@@ -205,7 +207,7 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         name_key: model::name_key(&name),
         id: crate::common::new_id("AROA")?,
         path: path.clone(),
-        arn: model::arn(account, "role", &path, &name),
+        arn: model::arn(ctx.partition(), account, "role", &path, &name),
         created_at: ctx.now,
         updated_at: ctx.now,
         doc: to_text(&doc)?,

@@ -14,7 +14,7 @@ use super::{
     model::{UserDoc, USER},
     passwords::{self, login_of, policy_of},
 };
-use rampart_kit::{db::Db, principal::root_arn};
+use rampart_kit::{db::Db, Partition};
 
 /// Failed attempts in a row before an identity is locked out.
 pub const MAX_FAILED: u32 = 5;
@@ -117,6 +117,7 @@ fn dummy_hash() -> &'static str {
 
 /// Whose password is tried: (account, owner id, ARN, user name).
 async fn identify(
+    partition: Partition,
     db: &mut Db<'_>,
     req: &SignInRequest,
 ) -> Res<Option<(String, String, String, Option<String>)>> {
@@ -125,7 +126,7 @@ async fn identify(
             .accounts()
             .get_by_email(email)
             .await?
-            .map(|a| (a.id.clone(), a.id.clone(), root_arn(&a.id), None)));
+            .map(|a| (a.id.clone(), a.id.clone(), partition.root_arn(&a.id), None)));
     }
     let (Some(account), Some(user)) = (&req.account, &req.user) else {
         return Ok(None);
@@ -155,8 +156,12 @@ pub struct PasswordCheck {
 
 /// The stored password hash of the identity a sign-in names (`None`: no such identity, or no
 /// password). Read outside any transaction.
-pub async fn stored_hash(db: &mut Db<'_>, req: &SignInRequest) -> Res<Option<String>> {
-    let Some((account, owner_id, _, _)) = identify(db, req).await? else {
+pub async fn stored_hash(
+    partition: Partition,
+    db: &mut Db<'_>,
+    req: &SignInRequest,
+) -> Res<Option<String>> {
+    let Some((account, owner_id, _, _)) = identify(partition, db, req).await? else {
         return Ok(None);
     };
     Ok(login_of(db, &account, &owner_id)
@@ -185,12 +190,13 @@ pub fn check_password(stored: Option<String>, password: &str) -> PasswordCheck {
 /// outcomes, not errors: the caller commits the transaction either way, so failed attempts
 /// count towards the lockout.
 pub async fn sign_in(
+    partition: Partition,
     db: &mut Db<'_>,
     req: &SignInRequest,
     now: DateTime<Utc>,
     check: &PasswordCheck,
 ) -> Res<SignInOutcome> {
-    let found = identify(db, req).await?;
+    let found = identify(partition, db, req).await?;
     let Some((account, owner_id, arn, user_name)) = found else {
         return Ok(bad_credentials());
     };

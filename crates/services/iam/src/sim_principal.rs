@@ -6,6 +6,7 @@ use crate::{
     model::{self, GroupDoc, RoleDoc, UserDoc},
     policies,
 };
+use rampart_kit::Partition;
 use rampart_kit::{db::Db, error::ServiceError};
 
 /// A policy document with where it came from.
@@ -83,7 +84,9 @@ pub async fn load(db: &mut Db<'_>, arn: &str) -> Result<PrincipalPolicies, Servi
     let missing = || -> ServiceError {
         IamError::NoSuchEntity(format!("PolicySourceArn {arn} does not exist.")).into()
     };
-    let rest = arn.strip_prefix("arn:aws:iam::").ok_or_else(missing)?;
+    let rest = Partition::of_arn(arn)
+        .and_then(|p| p.strip_iam_arn(arn))
+        .ok_or_else(missing)?;
     let (account, res) = rest.split_once(':').ok_or_else(missing)?;
     let (kind, entity_kind) = if res.starts_with("user/") {
         ("user", model::USER)

@@ -206,10 +206,8 @@ fn simulate(
         .map(str::to_string)
         .or(source_caller)
         .unwrap_or_else(|| {
-            format!(
-                "arn:aws:iam::{}:user/SimulatedUser",
-                ctx.principal.account_id
-            )
+            ctx.partition()
+                .iam_arn(&ctx.principal.account_id, "user/SimulatedUser")
         });
     let principal = PolicyPrincipal::from_arn(&caller);
     let context = sim_context(input, &principal);

@@ -54,7 +54,7 @@ pub async fn set(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value
                 name_key: NAME.into(),
                 id: format!("sts-preferences:{account}"),
                 path: "/".into(),
-                arn: format!("arn:aws:iam::{account}:root"),
+                arn: ctx.partition().root_arn(account),
                 created_at: ctx.now,
                 updated_at: ctx.now,
                 doc: to_text(&doc)?,

@@ -3,6 +3,7 @@
 use super::Op;
 use crate::common::checked_path;
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_store::{Entity, Store};
 use serde_json::{json, Map, Value};
 
@@ -24,8 +25,8 @@ use rampart_kit::{
 };
 
 /// The ARN of a user.
-pub fn user_arn(account: &str, path: &str, name: &str) -> String {
-    model::arn(account, "user", path, name)
+pub fn user_arn(partition: Partition, account: &str, path: &str, name: &str) -> String {
+    model::arn(partition, account, "user", path, name)
 }
 
 /// The message of a missing user.
@@ -71,12 +72,19 @@ pub async fn authz(
             if let Some(b) = opt_str(input, "PermissionsBoundary") {
                 context.push(("iam:PermissionsBoundary".into(), vec![b.to_string()]));
             }
-            let mut req =
-                AuthzRequest::on(&action, user_arn(account, &path_of(input), name), account);
+            let mut req = AuthzRequest::on(
+                &action,
+                user_arn(ctx.partition(), account, &path_of(input), name),
+                account,
+            );
             req.context = context;
             req
         }
-        Op::ListUsers => AuthzRequest::on(&action, user_arn(account, "/", "*"), account),
+        Op::ListUsers => AuthzRequest::on(
+            &action,
+            user_arn(ctx.partition(), account, "/", "*"),
+            account,
+        ),
         Op::GetUser => match opt_str(input, "UserName") {
             Some(name) => authz_on_user(&action, name, ctx, store, Vec::new()).await?,
             None => AuthzRequest::on(&action, ctx.principal.arn.clone(), account),
@@ -167,7 +175,7 @@ pub async fn create_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
         name_key: name_key(name),
         id: new_id("AIDA")?,
         path: path.clone(),
-        arn: user_arn(account, &path, name),
+        arn: user_arn(ctx.partition(), account, &path, name),
         created_at: now,
         updated_at: now,
         doc: String::new(),
@@ -262,7 +270,7 @@ pub async fn update_user(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> R
     e.name_key = name_key(&new_name);
     e.name = new_name.clone();
     e.path = new_path.clone();
-    e.arn = user_arn(account, &new_path, &new_name);
+    e.arn = user_arn(ctx.partition(), account, &new_path, &new_name);
     e.updated_at = ctx.now;
     db.entities()
         .update(&old_key, &e)
@@ -427,7 +435,12 @@ pub async fn put_user_policy(input: &Value, ctx: &CallContext, db: &mut Db<'_>) 
     let policy_name = req_str(input, "PolicyName")?;
     let text = req_str(input, "PolicyDocument")?;
     let e = load(db, &ctx.principal.account_id, name).await?;
-    document::validate_inline(text, "UserPolicySize", document::USER_POLICY_SIZE)?;
+    document::validate_inline(
+        ctx.partition(),
+        text,
+        "UserPolicySize",
+        document::USER_POLICY_SIZE,
+    )?;
     let mut doc: UserDoc = read_doc(&e)?;
     if let Some(old) = inline_key(&doc.inline_policies, policy_name) {
         doc.inline_policies.remove(&old);
@@ -492,7 +505,7 @@ mod tests {
             name_key: "bob".into(),
             id: "AIDAX".into(),
             path: "/".into(),
-            arn: user_arn("111122223333", "/", "Bob"),
+            arn: user_arn(ctx.partition(), "111122223333", "/", "Bob"),
             created_at: now,
             updated_at: now,
             doc: String::new(),

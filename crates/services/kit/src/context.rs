@@ -194,6 +194,13 @@ impl CallContext {
 }
 
 impl CallContext {
+    /// The partition of the call's region: the partition of every ARN the call mints or
+    /// reads. The pipeline refuses a request signed for a region of another partition than
+    /// the server's, so this is the server's partition.
+    pub fn partition(&self) -> rampart_policy::Partition {
+        rampart_policy::Partition::of_region(&self.region)
+    }
+
     /// This context of a service principal's own call, made for the resource `source_arn`
     /// (see [`Principal::service_for`]).
     pub fn for_source(mut self, source_arn: &str) -> CallContext {
@@ -284,7 +291,12 @@ mod tests {
 
     #[test]
     fn long_term_keys_carry_no_mfa_key() {
-        let keys = ctx(Principal::root("111122223333", "AKIA")).global_keys();
+        let keys = ctx(Principal::root(
+            rampart_kit::Partition::Aws,
+            "111122223333",
+            "AKIA",
+        ))
+        .global_keys();
         assert_eq!(get(&keys, "aws:MultiFactorAuthPresent"), None);
         assert_eq!(get(&keys, "aws:userid"), Some("111122223333"));
         assert_eq!(get(&keys, "aws:EpochTime"), Some("1700000000"));
@@ -310,13 +322,22 @@ mod tests {
             Some("111122223333")
         );
         assert_eq!(get(&via.global_keys(), "aws:SourceArn"), Some(trail));
-        let root = ctx(Principal::root("111122223333", "AKIA")).global_keys();
+        let root = ctx(Principal::root(
+            rampart_kit::Partition::Aws,
+            "111122223333",
+            "AKIA",
+        ))
+        .global_keys();
         assert_eq!(get(&root, "aws:SourceAccount"), None);
     }
 
     #[test]
     fn on_behalf_calls_are_via_a_service() {
-        let direct = ctx(Principal::root("111122223333", "AKIA"));
+        let direct = ctx(Principal::root(
+            rampart_kit::Partition::Aws,
+            "111122223333",
+            "AKIA",
+        ));
         let via = direct.on_behalf_of("secretsmanager");
         assert_eq!(via.via_service.as_deref(), Some("secretsmanager"));
         assert_eq!(via.principal.arn, direct.principal.arn);
@@ -326,7 +347,7 @@ mod tests {
     #[test]
     fn assumed_root_sessions_carry_aws_assumed_root() {
         let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let mut p = Principal::root("111122223333", "ASIA");
+        let mut p = Principal::root(rampart_kit::Partition::Aws, "111122223333", "ASIA");
         p.session = Some(SessionInfo {
             issued_at: now,
             expires_at: now,

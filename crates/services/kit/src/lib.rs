@@ -37,4 +37,5 @@ pub use db::Db;
 pub use error::ServiceError;
 pub use payload::{BlobStore, OutboundBody, Payload, StagedBody};
 pub use principal::{Principal, PrincipalKind};
+pub use rampart_policy::Partition;
 pub use route::{Access, Extensions, OnBehalfError, Proof, Route};

@@ -1,6 +1,7 @@
 //! The authenticated caller of a request.
 
 use chrono::{DateTime, Utc};
+use rampart_policy::Partition;
 use serde::{Deserialize, Serialize};
 
 pub use rampart_store::PrincipalKind;
@@ -98,12 +99,12 @@ pub struct Principal {
 }
 
 impl Principal {
-    /// The account root user of `account_id`, signing with `access_key_id`.
-    pub fn root(account_id: &str, access_key_id: &str) -> Principal {
+    /// The account root user of `account_id` in `partition`, signing with `access_key_id`.
+    pub fn root(partition: Partition, account_id: &str, access_key_id: &str) -> Principal {
         Principal {
             account_id: account_id.to_string(),
             kind: PrincipalKind::Root,
-            arn: root_arn(account_id),
+            arn: partition.root_arn(account_id),
             user_id: account_id.to_string(),
             name: String::new(),
             access_key_id: access_key_id.to_string(),
@@ -207,18 +208,13 @@ impl Principal {
 /// The anonymous principal's "ARN": `*`, the name the policy engine reads as anonymous.
 pub const ANONYMOUS_ARN: &str = "*";
 
-/// The ARN of an account's root user.
-pub fn root_arn(account_id: &str) -> String {
-    format!("arn:aws:iam::{account_id}:root")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn root_principal_uses_account_as_user_id() {
-        let p = Principal::root("123456789012", "AKIAEXAMPLE");
+        let p = Principal::root(Partition::Aws, "123456789012", "AKIAEXAMPLE");
         assert_eq!(p.arn, "arn:aws:iam::123456789012:root");
         assert_eq!(p.user_id, "123456789012");
         assert_eq!(p.kind.as_str(), "Root");
@@ -232,7 +228,7 @@ mod tests {
         let policy = rampart_policy::Principal::from_arn(&p.arn);
         assert_eq!(policy.kind, rampart_policy::PrincipalType::Anonymous);
         assert_eq!(policy.account, None);
-        assert!(!Principal::root("111122223333", "AKIA").is_anonymous());
+        assert!(!Principal::root(Partition::Aws, "111122223333", "AKIA").is_anonymous());
     }
 
     #[test]

@@ -278,7 +278,7 @@ async fn entry(
     if let Some(service) = &ctx.via_service {
         keys.push(one(
             "kms:ViaService",
-            format!("{service}.{}.amazonaws.com", ctx.region),
+            ctx.partition().host(service, &ctx.region),
         ));
     }
     let empty = BTreeMap::new();

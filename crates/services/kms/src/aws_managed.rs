@@ -12,13 +12,18 @@ use super::{
     model::{KeyDoc, KeyState, ALIAS_KIND, KEY_KIND},
     repo::{self, alias_arn, alias_key, key_arn, region_path, Key},
 };
-use rampart_kit::{context::CallContext, db::Db};
+use rampart_kit::{context::CallContext, db::Db, Partition};
 
 /// The service name of a predefined alias (`alias/aws/s3` -> `s3`), if it is one.
 pub fn service_of(alias: &str) -> Option<&str> {
     alias
         .strip_prefix("alias/aws/")
         .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
+/// The `kms:ViaService` value of `service`'s calls in `region` (its endpoint's host name).
+fn via_service(service: &str, region: &str) -> String {
+    Partition::of_region(region).host(service, region)
 }
 
 /// AWS's key policy of an AWS managed key.
@@ -35,13 +40,13 @@ pub fn policy(account: &str, region: &str, service: &str) -> String {
                 "Resource": "*",
                 "Condition": {"StringEquals": {
                     "kms:CallerAccount": account,
-                    "kms:ViaService": format!("{service}.{region}.amazonaws.com"),
+                    "kms:ViaService": via_service(service, region),
                 }},
             },
             {
                 "Sid": "Allow direct access to key metadata to the account",
                 "Effect": "Allow",
-                "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+                "Principal": {"AWS": Partition::of_region(region).root_arn(account)},
                 "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
                 "Resource": "*",
             },

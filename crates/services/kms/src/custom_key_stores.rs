@@ -245,9 +245,11 @@ pub async fn create(
         name_key: id.clone(),
         id: id.clone(),
         path: super::repo::region_path(&ctx.region),
-        arn: format!(
-            "arn:aws:kms:{}:{}:custom-key-store/{id}",
-            ctx.region, ctx.principal.account_id
+        arn: ctx.partition().arn(
+            "kms",
+            &ctx.region,
+            &ctx.principal.account_id,
+            &format!("custom-key-store/{id}"),
         ),
         created_at: ctx.now,
         updated_at: ctx.now,

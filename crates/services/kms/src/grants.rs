@@ -2,6 +2,7 @@
 //! Grants live in their key's document; the authorizer turns the ones that apply to a call
 //! into key-policy statements (see [`super::authz`]).
 
+use rampart_kit::Partition;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
@@ -34,8 +35,8 @@ const CONTEXT_OPERATIONS: &[&str] = &[
     "DescribeKey",
 ];
 
-fn valid_principal(p: &str) -> bool {
-    let iam = p.starts_with("arn:aws:iam::") || p.starts_with("arn:aws:sts::");
+fn valid_principal(partition: Partition, p: &str) -> bool {
+    let iam = partition.strip_arn(p, "iam").is_some() || partition.strip_arn(p, "sts").is_some();
     iam && p
         .split(':')
         .nth(4)
@@ -75,14 +76,14 @@ pub async fn create_grant(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
     let mut key = repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
     require_not_pending_deletion(&key)?;
     let grantee = req_str(input, "GranteePrincipal")?.to_string();
-    if !valid_principal(&grantee) {
+    if !valid_principal(ctx.partition(), &grantee) {
         return Err(KmsError::InvalidArnException(format!(
             "Invalid GranteePrincipal {grantee}"
         )));
     }
     let retiring = opt_str(input, "RetiringPrincipal").map(str::to_string);
     if let Some(r) = &retiring {
-        if !valid_principal(r) {
+        if !valid_principal(ctx.partition(), r) {
             return Err(KmsError::InvalidArnException(format!(
                 "Invalid RetiringPrincipal {r}"
             )));
@@ -156,7 +157,7 @@ pub async fn create_grant(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> K
         name,
         grantee,
         retiring,
-        issuing_account: format!("arn:aws:iam::{}:root", ctx.principal.account_id),
+        issuing_account: ctx.partition().root_arn(&ctx.principal.account_id),
         operations,
         context_subset: subset,
         context_equals: equals,
@@ -263,7 +264,7 @@ pub fn caller_is(ctx: &CallContext, principal: &str) -> bool {
             .as_ref()
             .and_then(|s| s.context.role_arn.as_deref())
             == Some(principal)
-        || principal == format!("arn:aws:iam::{}:root", p.account_id)
+        || principal == ctx.partition().root_arn(&p.account_id)
 }
 
 /// `RetireGrant`: by token, or by key and grant id; the retiring principal, the grantee of a

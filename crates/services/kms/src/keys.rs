@@ -2,6 +2,7 @@
 //! `DisableKey` and tags (`TagResource`, `UntagResource`, `ListResourceTags`).
 
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_policy::{Policy, PolicyKind};
 use rampart_store::Entity;
 use serde_json::{json, Value};
@@ -22,14 +23,14 @@ use rampart_kit::{context::CallContext, db::Db};
 pub const MAX_POLICY_LEN: usize = 32_768;
 
 /// The key policy AWS gives a key created without one: the account root, delegating to IAM.
-pub fn default_policy(account: &str) -> String {
+pub fn default_policy(partition: Partition, account: &str) -> String {
     json!({
         "Version": "2012-10-17",
         "Id": "key-default-1",
         "Statement": [{
             "Sid": "Enable IAM User Permissions",
             "Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Principal": {"AWS": partition.root_arn(account)},
             "Action": "kms:*",
             "Resource": "*",
         }],
@@ -147,7 +148,7 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
             validate_policy(p)?;
             p.to_string()
         }
-        None => default_policy(&account),
+        None => default_policy(ctx.partition(), &account),
     };
     let tags = parse_tags(input)?;
     let id = if multi_region {

@@ -228,7 +228,7 @@ pub async fn replicate(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsR
             validate_policy(p)?;
             p.to_string()
         }
-        None => default_policy(&account),
+        None => default_policy(ctx.partition(), &account),
     };
     let tags = parse_tags(input)?;
     if tags.len() > 50 {

@@ -10,7 +10,7 @@ use super::{
     error::{KmsError, KmsResult},
     model::{KeyDoc, KeyState, Material, ALIAS_KIND, DUE_ACCOUNT, DUE_KIND, KEY_KIND},
 };
-use rampart_kit::{context::CallContext, db::Db, parse_cache::ParseCache};
+use rampart_kit::{context::CallContext, db::Db, parse_cache::ParseCache, Partition};
 use std::sync::LazyLock;
 
 /// A stored key: its entity row and its parsed document. The entity's name is the key id; its
@@ -50,9 +50,9 @@ impl Key {
     }
 }
 
-/// The ARN of a key.
+/// The ARN of a key (in the region's partition).
 pub fn key_arn(region: &str, account: &str, id: &str) -> String {
-    format!("arn:aws:kms:{region}:{account}:key/{id}")
+    Partition::of_region(region).arn("kms", region, account, &format!("key/{id}"))
 }
 
 /// The storage id of a key: its key id, or for a multi-Region key `<key id>/<region>`, since
@@ -67,7 +67,7 @@ pub fn storage_id(region: &str, id: &str) -> String {
 
 /// The ARN of an alias (`alias/name`).
 pub fn alias_arn(region: &str, account: &str, alias: &str) -> String {
-    format!("arn:aws:kms:{region}:{account}:{alias}")
+    Partition::of_region(region).arn("kms", region, account, alias)
 }
 
 /// The path keys and aliases of a region are listed under.
@@ -102,7 +102,7 @@ pub fn parse_key_name(input: &str, ctx: &CallContext) -> KmsResult<KeyName> {
         let [partition, service, region, account, resource] = parts.as_slice() else {
             return Err(not_found(input));
         };
-        if *partition != "aws" || *service != "kms" || account.len() != 12 {
+        if *partition != ctx.partition().name() || *service != "kms" || account.len() != 12 {
             return Err(not_found(input));
         }
         if *region != ctx.region {
@@ -376,7 +376,11 @@ mod tests {
     fn ctx() -> CallContext {
         CallContext {
             region: "eu-west-1".into(),
-            ..rampart_kit::test_support::context(Principal::root("111122223333", "AKIA"))
+            ..rampart_kit::test_support::context(Principal::root(
+                rampart_kit::Partition::Aws,
+                "111122223333",
+                "AKIA",
+            ))
         }
     }
 

@@ -29,8 +29,7 @@ use rampart_iam::{
 use rampart_kit::{
     db::Db,
     entity::{bump, read_doc, save_doc, to_text},
-    ids,
-    principal::root_arn,
+    ids, Partition,
 };
 
 /// An account the provisioner created, with its root user's first access key.
@@ -44,9 +43,11 @@ pub struct NewAccount {
 }
 
 /// Completes every pending `CreateAccount` request at `now`, each in its own transaction
-/// (which, under a job `lease`, commits only while the lease is current).
+/// (which, under a job `lease`, commits only while the lease is current); the new accounts'
+/// ARNs are in `partition`.
 pub async fn run_pending(
     store: &Store,
+    partition: Partition,
     now: DateTime<Utc>,
     lease: Option<&Lease>,
 ) -> Res<Vec<NewAccount>> {
@@ -57,7 +58,14 @@ pub async fn run_pending(
     let mut created = Vec::new();
     for (management, request_id) in pending {
         let mut tx = store.begin_fenced(lease).await?;
-        let outcome = complete(&mut Db::Write(&mut tx), &management, &request_id, now).await?;
+        let outcome = complete(
+            &mut Db::Write(&mut tx),
+            partition,
+            &management,
+            &request_id,
+            now,
+        )
+        .await?;
         let status = match &outcome {
             Some(_) => Db::Write(&mut tx)
                 .entities()
@@ -118,6 +126,7 @@ fn result_event(
 /// `Some(Some(_))` when an account was created.
 async fn complete(
     db: &mut Db<'_>,
+    partition: Partition,
     management: &str,
     request_id: &str,
     now: DateTime<Utc>,
@@ -168,7 +177,7 @@ async fn complete(
                     account_id: account_id.clone(),
                     kind: PrincipalKind::Root,
                     id: account_id.clone(),
-                    arn: root_arn(&account_id),
+                    arn: partition.root_arn(&account_id),
                 },
                 status: KeyStatus::Active,
                 created_at: now,
@@ -178,7 +187,7 @@ async fn complete(
             &secret,
         )
         .await?;
-    create_access_role(db, &account_id, management, &d.role_name, now).await?;
+    create_access_role(db, partition, &account_id, management, &d.role_name, now).await?;
     let member = MemberDoc {
         org_id: org.id.clone(),
         parent_id: org.doc.root_id.clone(),
@@ -228,13 +237,15 @@ async fn fresh_account_id(db: &mut Db<'_>) -> Res<String> {
 /// The role the management account administers the new account through.
 async fn create_access_role(
     db: &mut Db<'_>,
+    partition: Partition,
     account: &str,
     management: &str,
     name: &str,
     now: chrono::DateTime<Utc>,
 ) -> Res<()> {
     let trust = format!(
-        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{management}:root"}},"Action":"sts:AssumeRole"}}]}}"#
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{}"}},"Action":"sts:AssumeRole"}}]}}"#,
+        partition.root_arn(management)
     );
     let doc = RoleDoc {
         assume_role_policy: trust,
@@ -248,7 +259,7 @@ async fn create_access_role(
         name_key: iam_model::name_key(name),
         id: ids::unique_id("AROA").map_err(|_| rampart_kit::error::ServiceError::internal())?,
         path: "/".into(),
-        arn: iam_model::arn(account, "role", "/", name),
+        arn: iam_model::arn(partition, account, "role", "/", name),
         created_at: now,
         updated_at: now,
         doc: to_text(&doc)?,
@@ -259,7 +270,7 @@ async fn create_access_role(
             account,
             iam_model::LINK_ATTACHED,
             &role.id,
-            &aws_managed::policy_arn("AdministratorAccess"),
+            &aws_managed::policy_arn(partition, "AdministratorAccess"),
         )
         .await?;
     Ok(())

@@ -230,8 +230,11 @@ mod tests {
 
     fn ctx_of(account: &str) -> CallContext {
         let mut ctx = test_support::root_context();
-        ctx.principal =
-            std::sync::Arc::new(rampart_kit::principal::Principal::root(account, "AKIATEST"));
+        ctx.principal = std::sync::Arc::new(rampart_kit::principal::Principal::root(
+            rampart_kit::Partition::Aws,
+            account,
+            "AKIATEST",
+        ));
         ctx
     }
 

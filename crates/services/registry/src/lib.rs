@@ -21,8 +21,9 @@ pub use rampart_kit::{
 };
 pub use rampart_kit::{
     Access, Authorizer, AuthzError, AuthzQuestion, AuthzRequest, BlobStore, CallContext,
-    CallerPolicies, Db, Extensions, NamedPolicy, Payload, Preparation, Prepared, Principal,
-    PrincipalKind, ResourcePolicy, ResourceRef, Route, ServiceError, SideCall, SideCalls,
+    CallerPolicies, Db, Extensions, NamedPolicy, Partition, Payload, Preparation, Prepared,
+    Principal, PrincipalKind, ResourcePolicy, ResourceRef, Route, ServiceError, SideCall,
+    SideCalls,
 };
 pub use rampart_kms as kms;
 pub use rampart_organizations as organizations;

@@ -8,7 +8,7 @@
 //! resolved to when it was written, so authorization needs no lookup.
 
 use aws_lc_rs::digest;
-use rampart_kit::db::Db;
+use rampart_kit::{db::Db, Partition};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -300,22 +300,29 @@ pub async fn from_policy(policy: &Value, db: &mut Db<'_>) -> S3Result<Acl> {
 /// What a grant on a bucket or on an object lets its grantee do, as IAM actions on resources
 /// (AWS's mapping of ACL permissions to policy actions).
 fn actions(
+    partition: Partition,
     permission: &str,
     bucket: &str,
     object: Option<&str>,
 ) -> Vec<(Vec<&'static str>, String)> {
-    let bucket_arn = crate::names::bucket_arn(bucket);
+    let bucket_arn = crate::names::bucket_arn(partition, bucket);
     let all = |list: &[&str]| -> Vec<&'static str> {
         let mut out = Vec::new();
         for p in list {
-            out.extend(actions(p, bucket, object).into_iter().flat_map(|(a, _)| a));
+            out.extend(
+                actions(partition, p, bucket, object)
+                    .into_iter()
+                    .flat_map(|(a, _)| a),
+            );
         }
         out
     };
     match (object, permission) {
         (_, "FULL_CONTROL") => {
-            let arn = object.map_or(bucket_arn.clone(), |k| crate::names::object_arn(bucket, k));
-            let mut out = actions("WRITE", bucket, object);
+            let arn = object.map_or(bucket_arn.clone(), |k| {
+                crate::names::object_arn(partition, bucket, k)
+            });
+            let mut out = actions(partition, "WRITE", bucket, object);
             out.push((all(&["READ", "READ_ACP", "WRITE_ACP"]), arn));
             out
         }
@@ -332,15 +339,15 @@ fn actions(
         (None, "WRITE_ACP") => vec![(vec!["s3:PutBucketAcl"], bucket_arn)],
         (Some(k), "READ") => vec![(
             vec!["s3:GetObject", "s3:GetObjectVersion"],
-            crate::names::object_arn(bucket, k),
+            crate::names::object_arn(partition, bucket, k),
         )],
         (Some(k), "READ_ACP") => vec![(
             vec!["s3:GetObjectAcl", "s3:GetObjectVersionAcl"],
-            crate::names::object_arn(bucket, k),
+            crate::names::object_arn(partition, bucket, k),
         )],
         (Some(k), "WRITE_ACP") => vec![(
             vec!["s3:PutObjectAcl", "s3:PutObjectVersionAcl"],
-            crate::names::object_arn(bucket, k),
+            crate::names::object_arn(partition, bucket, k),
         )],
         _ => Vec::new(),
     }
@@ -350,6 +357,7 @@ fn actions(
 /// grants to `resource_owner` (within its own account a grant adds nothing to IAM's policies)
 /// and, when `ignore_public`, the public ones (`IgnorePublicAcls`).
 pub fn statements(
+    partition: Partition,
     acl: &Acl,
     bucket: &str,
     object: Option<&str>,
@@ -360,10 +368,9 @@ pub fn statements(
     for g in &acl.grants {
         let (principal, condition) = match &g.grantee {
             Grantee::CanonicalUser { account, .. } if account == resource_owner => continue,
-            Grantee::CanonicalUser { account, .. } => (
-                json!({ "AWS": format!("arn:aws:iam::{account}:root") }),
-                None,
-            ),
+            Grantee::CanonicalUser { account, .. } => {
+                (json!({ "AWS": partition.root_arn(account) }), None)
+            }
             Grantee::Group { .. } if ignore_public && acl_public_grant(g) => continue,
             Grantee::Group { uri } if uri == ALL_USERS => (json!("*"), None),
             Grantee::Group { uri } if uri == AUTHENTICATED_USERS => (
@@ -372,7 +379,7 @@ pub fn statements(
             ),
             Grantee::Group { .. } => (json!({ "Service": "logging.s3.amazonaws.com" }), None),
         };
-        for (actions, resource) in actions(&g.permission, bucket, object) {
+        for (actions, resource) in actions(partition, &g.permission, bucket, object) {
             let mut s = json!({
                 "Effect": "Allow",
                 "Principal": principal,
@@ -425,29 +432,29 @@ mod tests {
     #[test]
     fn grants_stand_for_policy_statements() {
         let acl = Acl::canned("public-read", "1", "1").unwrap();
-        let s = statements(&acl, "b", None, "1", false);
+        let s = statements(Partition::Aws, &acl, "b", None, "1", false);
         assert_eq!(s.len(), 1);
         assert_eq!(s[0]["Principal"], json!("*"));
         assert_eq!(s[0]["Resource"], json!("arn:aws:s3:::b"));
-        assert!(statements(&acl, "b", None, "1", true).is_empty());
-        let s = statements(&acl, "b", Some("k"), "1", false);
+        assert!(statements(Partition::Aws, &acl, "b", None, "1", true).is_empty());
+        let s = statements(Partition::Aws, &acl, "b", Some("k"), "1", false);
         assert_eq!(
             s[0]["Action"],
             json!(["s3:GetObject", "s3:GetObjectVersion"])
         );
         assert_eq!(s[0]["Resource"], json!("arn:aws:s3:::b/k"));
         let rw = Acl::canned("public-read-write", "1", "1").unwrap();
-        let s = statements(&rw, "b", None, "1", false);
+        let s = statements(Partition::Aws, &rw, "b", None, "1", false);
         assert!(s.iter().any(|x| x["Resource"] == json!("arn:aws:s3:::b/*")
             && x["Action"] == json!(["s3:PutObject"])));
         let auth = Acl::canned("authenticated-read", "1", "1").unwrap();
-        let s = statements(&auth, "b", Some("k"), "1", false);
+        let s = statements(Partition::Aws, &auth, "b", Some("k"), "1", false);
         assert_eq!(
             s[0]["Condition"]["StringNotEquals"]["aws:PrincipalType"],
             json!("Anonymous")
         );
         let writer = Acl::canned("private", "2", "1").unwrap();
-        let s = statements(&writer, "b", Some("k"), "1", false);
+        let s = statements(Partition::Aws, &writer, "b", Some("k"), "1", false);
         assert_eq!(s[0]["Principal"], json!({ "AWS": "arn:aws:iam::2:root" }));
         assert_eq!(s.len(), 1);
         let actions = s[0]["Action"].as_array().unwrap();

@@ -84,6 +84,7 @@ fn acl_statements(bucket: &Bucket, object: Option<(&str, &Object)>) -> Vec<Value
     let mut out = Vec::new();
     if let Some(acl) = &bucket.doc.acl {
         out.extend(acl::statements(
+            bucket.partition(),
             acl,
             bucket.name(),
             None,
@@ -96,6 +97,7 @@ fn acl_statements(bucket: &Bucket, object: Option<(&str, &Object)>) -> Vec<Value
         let own = acl::Acl::private(owner);
         let acl = o.doc.acl.as_ref().unwrap_or(&own);
         out.extend(acl::statements(
+            bucket.partition(),
             acl,
             bucket.name(),
             Some(key),
@@ -134,7 +136,7 @@ pub fn bucket_request(
         action: action.to_string(),
         resources: vec![bucket_resource(
             bucket,
-            bucket_arn(bucket.name()),
+            bucket_arn(bucket.partition(), bucket.name()),
             None,
             caller,
         )],
@@ -157,7 +159,7 @@ pub fn object_request(
         action: action.to_string(),
         resources: vec![bucket_resource(
             bucket,
-            object_arn(bucket.name(), key),
+            object_arn(bucket.partition(), bucket.name(), key),
             object.map(|o| (key, o)),
             caller,
         )],
@@ -385,7 +387,12 @@ pub async fn authorize(
         Op::CreateBucket => {
             let name = bucket_name(input)?;
             return Ok(Some(
-                AuthzRequest::on("s3:CreateBucket", bucket_arn(name), account).into(),
+                AuthzRequest::on(
+                    "s3:CreateBucket",
+                    bucket_arn(ctx.partition(), name),
+                    account,
+                )
+                .into(),
             ));
         }
         _ => {}

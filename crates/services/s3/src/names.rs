@@ -1,6 +1,7 @@
 //! S3's names: bucket naming rules, key limits and ARNs.
 
 use crate::error::{S3Error, S3Result};
+use rampart_kit::Partition;
 
 /// The longest key S3 accepts, in bytes of UTF-8.
 pub const MAX_KEY_BYTES: usize = 1024;
@@ -48,14 +49,14 @@ pub fn check_key(key: &str) -> S3Result<()> {
     Ok(())
 }
 
-/// A bucket's ARN.
-pub fn bucket_arn(bucket: &str) -> String {
-    format!("arn:aws:s3:::{bucket}")
+/// A bucket's ARN in `partition`.
+pub fn bucket_arn(partition: Partition, bucket: &str) -> String {
+    partition.arn("s3", "", "", bucket)
 }
 
-/// An object's ARN.
-pub fn object_arn(bucket: &str, key: &str) -> String {
-    format!("arn:aws:s3:::{bucket}/{key}")
+/// An object's ARN in `partition`.
+pub fn object_arn(partition: Partition, bucket: &str, key: &str) -> String {
+    partition.arn("s3", "", "", &format!("{bucket}/{key}"))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! defines it). The policy takes part in every decision on the bucket and its objects (see
 //! [`crate::authz`]).
 
+use rampart_kit::Partition;
 use rampart_kit::{context::CallContext, db::Db};
 use rampart_policy::{wildcard::Pattern, Policy, PolicyKind};
 use serde_json::{json, Value};
@@ -22,7 +23,7 @@ fn malformed(message: impl Into<String>) -> S3Error {
 
 /// Checks a bucket policy: JSON, the policy grammar of a resource policy (a `Principal` in
 /// every statement), and resources that are the bucket or its objects.
-pub fn validate(bucket: &str, text: &str) -> S3Result<Policy> {
+pub fn validate(partition: Partition, bucket: &str, text: &str) -> S3Result<Policy> {
     if text.len() > MAX_POLICY_BYTES {
         return Err(malformed("Policies must be less than 20 KB"));
     }
@@ -37,7 +38,7 @@ pub fn validate(bucket: &str, text: &str) -> S3Result<Policy> {
             return Err(malformed("Missing required field Resource"));
         };
         for r in &resources.raw {
-            if !names_bucket(r, bucket) {
+            if !names_bucket(partition, r, bucket) {
                 return Err(malformed("Policy has invalid resource"));
             }
         }
@@ -47,8 +48,11 @@ pub fn validate(bucket: &str, text: &str) -> S3Result<Policy> {
 
 /// Whether a Resource entry names this bucket or objects in it (its bucket part may use
 /// wildcards).
-fn names_bucket(resource: &str, bucket: &str) -> bool {
-    let Some(rest) = resource.strip_prefix("arn:aws:s3:::") else {
+fn names_bucket(partition: Partition, resource: &str, bucket: &str) -> bool {
+    let Some(rest) = partition
+        .strip_arn(resource, "s3")
+        .and_then(|r| r.strip_prefix("::"))
+    else {
         return resource == "*";
     };
     let bucket_part = rest.split_once('/').map_or(rest, |(b, _)| b);
@@ -60,7 +64,7 @@ fn names_bucket(resource: &str, bucket: &str) -> bool {
 pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> S3Result<Value> {
     let mut bucket = repo::bucket(&mut db, bucket_name(input)?).await?;
     let text = req_str(input, "Policy")?;
-    let policy = validate(bucket.name(), text)?;
+    let policy = validate(bucket.partition(), bucket.name(), text)?;
     crate::public_access::check_policy(&bucket, &policy, ctx)?;
     bucket.doc.policy = Some(text.to_string());
     repo::save_bucket(&mut db, bucket, ctx.now).await?;

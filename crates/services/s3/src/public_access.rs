@@ -130,7 +130,7 @@ pub fn check_policy(bucket: &Bucket, policy: &Policy, ctx: &CallContext) -> S3Re
         return Err(S3Error::AccessDenied(format!(
             "User: {} is not authorized to perform: s3:PutBucketPolicy on resource: \"{}\" because public policies are blocked by the BlockPublicPolicy block public access setting.",
             ctx.principal.arn,
-            bucket_arn(bucket.name())
+            bucket_arn(bucket.partition(), bucket.name())
         )));
     }
     Ok(())
@@ -272,7 +272,7 @@ mod tests {
                 name_key: "docs".into(),
                 id: "s3:bucket/docs".into(),
                 path: "/".into(),
-                arn: bucket_arn("docs"),
+                arn: bucket_arn(Partition::Aws, "docs"),
                 created_at: now,
                 updated_at: now,
                 doc: String::new(),
@@ -304,7 +304,11 @@ mod tests {
 
     #[test]
     fn block_public_policy_refuses_only_public_policies_with_aws_message() {
-        let ctx = rampart_kit::test_support::context(Principal::root("111122223333", "AKIA"));
+        let ctx = rampart_kit::test_support::context(Principal::root(
+            rampart_kit::Partition::Aws,
+            "111122223333",
+            "AKIA",
+        ));
         let blocked = bucket(Some(PublicAccessBlock::ALL), None);
         match check_policy(&blocked, &parsed(PUBLIC), &ctx) {
             Err(S3Error::AccessDenied(m)) => assert_eq!(
@@ -324,7 +328,11 @@ mod tests {
 
     #[test]
     fn the_account_settings_add_to_the_bucket_settings() {
-        let ctx = rampart_kit::test_support::context(Principal::root("111122223333", "AKIA"));
+        let ctx = rampart_kit::test_support::context(Principal::root(
+            rampart_kit::Partition::Aws,
+            "111122223333",
+            "AKIA",
+        ));
         let mut b = bucket(None, Some(PUBLIC));
         assert_eq!(effective(&b), PublicAccessBlock::NONE);
         assert!(!restricts_policy(&b));

@@ -8,6 +8,7 @@
 //! - A multipart upload (`s3:upload`, keyed by upload id) and its parts (`s3:part`, keyed by
 //!   `UPLOAD/PARTNUMBER` zero-padded) belong to the bucket's owner too.
 
+use rampart_kit::Partition;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -112,6 +113,11 @@ impl Bucket {
     /// The owning account.
     pub fn owner(&self) -> &str {
         &self.entity.account_id
+    }
+
+    /// The partition of the bucket's region: its ARNs'.
+    pub fn partition(&self) -> Partition {
+        Partition::of_region(&self.doc.region)
     }
 }
 
@@ -277,7 +283,7 @@ pub async fn create_bucket(
         name_key: name.to_string(),
         id: bucket_id(name),
         path: "/".to_string(),
-        arn: bucket_arn(name),
+        arn: bucket_arn(Partition::of_region(&doc.region), name),
         created_at: now,
         updated_at: now,
         doc: entity::to_text(doc)?,
@@ -360,7 +366,7 @@ pub async fn put_object(
         name_key: name_key.clone(),
         id: format!("s3:object/{name_key}"),
         path: name_key.clone(),
-        arn: object_arn(bucket.name(), key),
+        arn: object_arn(bucket.partition(), bucket.name(), key),
         created_at: now,
         updated_at: now,
         doc: entity::to_text(doc)?,

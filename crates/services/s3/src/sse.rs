@@ -223,7 +223,7 @@ pub async fn new_key(
     };
     let mut context = wanted.context.clone().unwrap_or_else(|| json!({}));
     if wanted.bucket_key {
-        context.set_field("aws:s3:arn", json!(bucket_arn(bucket)));
+        context.set_field("aws:s3:arn", json!(bucket_arn(ctx.partition(), bucket)));
         let bucket_level = bucket_level_key(store, ctx, &key_id, bucket, &context).await?;
         let mut salt = [0u8; 16];
         aws_lc_rs::rand::fill(&mut salt).map_err(|_| S3Error::internal())?;
@@ -241,7 +241,10 @@ pub async fn new_key(
         };
         return Ok((sse, plain));
     }
-    context.set_field("aws:s3:arn", json!(object_arn(bucket, key)));
+    context.set_field(
+        "aws:s3:arn",
+        json!(object_arn(ctx.partition(), bucket, key)),
+    );
     let generated = generate(store, ctx, &key_id, &context).await?;
     let sse = Sse {
         algorithm: AWS_KMS.into(),

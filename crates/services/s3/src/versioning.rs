@@ -31,7 +31,7 @@ pub async fn check_mfa(
         return Err(mfa_required());
     };
     let (serial, code) = header.trim().split_once(' ').ok_or_else(mfa_required)?;
-    let root = rampart_kit::principal::root_arn(bucket.owner());
+    let root = bucket.partition().root_arn(bucket.owner());
     if ctx.principal.arn != root {
         return Err(S3Error::AccessDenied(
             "Only the bucket owner's root user can use MFA Delete.".into(),

@@ -85,7 +85,11 @@ mod tests {
     #[tokio::test]
     async fn the_account_settings_are_set_read_and_removed() {
         let (store, dir) = test_support::store().await;
-        let ctx = test_support::context(Principal::root("111122223333", "AKIA"));
+        let ctx = test_support::context(Principal::root(
+            rampart_kit::Partition::Aws,
+            "111122223333",
+            "AKIA",
+        ));
         let account = json!({ "AccountId": "111122223333" });
         let missing = get(&account, &ctx, Db::Read(&store)).await;
         assert!(matches!(

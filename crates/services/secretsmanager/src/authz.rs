@@ -248,6 +248,7 @@ mod tests {
         CallContext {
             request_id: "r".into(),
             principal: std::sync::Arc::new(rampart_kit::principal::Principal::root(
+                rampart_kit::Partition::Aws,
                 "111122223333",
                 "AKIA",
             )),

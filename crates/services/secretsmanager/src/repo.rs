@@ -3,6 +3,7 @@
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use chrono::{DateTime, Utc};
+use rampart_kit::Partition;
 use rampart_store::Entity;
 
 use super::{
@@ -56,7 +57,12 @@ impl Secret {
 
 /// The ARN of a secret: its name and AWS's 6-character random suffix.
 pub fn secret_arn(region: &str, account: &str, name: &str, suffix: &str) -> String {
-    format!("arn:aws:secretsmanager:{region}:{account}:secret:{name}-{suffix}")
+    Partition::of_region(region).arn(
+        "secretsmanager",
+        region,
+        account,
+        &format!("secret:{name}-{suffix}"),
+    )
 }
 
 /// AWS's random suffix: 6 letters and digits.
@@ -126,7 +132,7 @@ pub fn parse_secret_id(input: &str, ctx: &CallContext) -> Option<SecretName> {
     let [partition, service, region, account, kind, name] = parts.as_slice() else {
         return None;
     };
-    if *partition != "aws"
+    if *partition != ctx.partition().name()
         || *service != "secretsmanager"
         || *region != ctx.region
         || *kind != "secret"
@@ -368,7 +374,11 @@ mod tests {
     fn ctx() -> CallContext {
         CallContext {
             request_id: "r".into(),
-            principal: std::sync::Arc::new(Principal::root("111122223333", "AKIA")),
+            principal: std::sync::Arc::new(Principal::root(
+                rampart_kit::Partition::Aws,
+                "111122223333",
+                "AKIA",
+            )),
             region: "eu-west-1".into(),
             source_ip: "127.0.0.1".parse().unwrap(),
             user_agent: "t".into(),

@@ -4,6 +4,7 @@
 //! ([`super::rotation_run`]); a call only records what is to run, so a rotation function that
 //! calls back into Secrets Manager never waits on the call that started it.
 
+use rampart_kit::Partition;
 use serde_json::{json, Value};
 
 use super::{
@@ -27,10 +28,12 @@ fn rules_of(input: &Value) -> Option<RotationRules> {
 }
 
 /// Refuses a `RotationLambdaARN` that names no Lambda function.
-fn check_lambda_arn(arn: &str) -> SmResult<()> {
+fn check_lambda_arn(partition: Partition, arn: &str) -> SmResult<()> {
     let parts: Vec<&str> = arn.splitn(7, ':').collect();
     match parts.as_slice() {
-        ["arn", "aws", "lambda", _, _, "function", name] if !name.is_empty() => Ok(()),
+        ["arn", p, "lambda", _, _, "function", name] if *p == partition.name() && !name.is_empty() => {
+            Ok(())
+        }
         _ => Err(SmError::InvalidParameterException(
             "The RotationLambdaARN must be a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME).".into(),
         )),
@@ -72,7 +75,7 @@ pub async fn rotate(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> SmResul
     let mut secret = repo::resolve_writable(&mut db, ctx, req_str(input, "SecretId")?).await?;
     let lambda = opt_str(input, "RotationLambdaARN").filter(|a| !a.is_empty());
     if let Some(arn) = lambda {
-        check_lambda_arn(arn)?;
+        check_lambda_arn(ctx.partition(), arn)?;
     }
     let rules = rules_of(input);
     if let Some(r) = &rules {

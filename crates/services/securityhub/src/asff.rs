@@ -198,7 +198,10 @@ fn check_origin(f: &Value, account: &str, region: &str) -> Result<(), Refusal> {
         });
     }
     let product = text(f, "ProductArn").unwrap_or("");
-    let own = format!("arn:aws:securityhub:{region}:{account}:product/");
+    let own = format!(
+        "arn:{partition}:securityhub:{region}:{account}:product/",
+        partition = rampart_kit::Partition::of_region(region)
+    );
     if !product.starts_with(&own) || product.len() == own.len() {
         return Err(Refusal {
             code: "AccessDeniedException",

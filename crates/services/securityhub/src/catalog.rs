@@ -137,22 +137,34 @@ pub fn standard_of_arn(arn: &str, region: &str) -> Option<&'static Standard> {
 
 /// The ARN of a standard in `region`.
 pub fn standards_arn(region: &str, key: &str) -> String {
-    format!("arn:aws:securityhub:{region}::standards/{key}")
+    format!(
+        "arn:{partition}:securityhub:{region}::standards/{key}",
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// The ARN of an account's subscription to a standard.
 pub fn subscription_arn(region: &str, account: &str, key: &str) -> String {
-    format!("arn:aws:securityhub:{region}:{account}:subscription/{key}")
+    format!(
+        "arn:{partition}:securityhub:{region}:{account}:subscription/{key}",
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// The ARN of a control in a standard (`StandardsControlArn`).
 pub fn control_arn(region: &str, account: &str, key: &str, control: &str) -> String {
-    format!("arn:aws:securityhub:{region}:{account}:control/{key}/{control}")
+    format!(
+        "arn:{partition}:securityhub:{region}:{account}:control/{key}/{control}",
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// The ARN of a security control (`SecurityControlArn`).
 pub fn security_control_arn(region: &str, account: &str, control: &str) -> String {
-    format!("arn:aws:securityhub:{region}:{account}:security-control/{control}")
+    format!(
+        "arn:{partition}:securityhub:{region}:{account}:security-control/{control}",
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// The control with this id.

@@ -44,13 +44,12 @@ pub(crate) fn finding_id(region: &str, account: &str, control: &str, resource: &
     let h = hex::encode(d.as_ref());
     let part = |a: usize, b: usize| h.get(a..b).unwrap_or("0");
     format!(
-        "arn:aws:securityhub:{region}:{account}:security-control/{control}/finding/{}-{}-{}-{}-{}",
+        "arn:{partition}:securityhub:{region}:{account}:security-control/{control}/finding/{}-{}-{}-{}-{}",
         part(0, 8),
         part(8, 12),
         part(12, 16),
         part(16, 20),
-        part(20, 32)
-    )
+        part(20, 32), partition = rampart_kit::Partition::of_region(region))
 }
 
 /// The rule's name as Security Hub's service-linked rules are named.

@@ -35,7 +35,10 @@ pub const GENERATOR_PREFIX: &str = "security-control/";
 
 /// Security Hub's own product ARN in `region`.
 pub fn product_arn(region: &str) -> String {
-    format!("arn:aws:securityhub:{region}::product/aws/securityhub")
+    format!(
+        "arn:{partition}:securityhub:{region}::product/aws/securityhub",
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// True while a recorder of `account` records in `region`.

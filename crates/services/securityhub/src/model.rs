@@ -99,7 +99,10 @@ impl HubDoc {
 
 /// The ARN of the hub of `account` in `region`.
 pub fn hub_arn(region: &str, account: &str) -> String {
-    format!("arn:aws:securityhub:{region}:{account}:hub/default")
+    format!(
+        "arn:{partition}:securityhub:{region}:{account}:hub/default",
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// The hub of `account` in `region`, if the account is subscribed there.

@@ -67,14 +67,19 @@ pub const PRODUCTS: &[Product] = &[GUARDDUTY, CONFIG, ACCESS_ANALYZER];
 
 /// The ARN of a product in `region`.
 pub fn product_arn(region: &str, p: &Product) -> String {
-    format!("arn:aws:securityhub:{region}::product/{}", p.key)
+    format!(
+        "arn:{partition}:securityhub:{region}::product/{}",
+        p.key,
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// The ARN of `account`'s subscription to a product in `region`.
 pub fn subscription_arn(region: &str, account: &str, p: &Product) -> String {
     format!(
-        "arn:aws:securityhub:{region}:{account}:product-subscription/{}",
-        p.key
+        "arn:{partition}:securityhub:{region}:{account}:product-subscription/{}",
+        p.key,
+        partition = rampart_kit::Partition::of_region(region)
     )
 }
 

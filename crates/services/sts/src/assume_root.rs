@@ -19,16 +19,17 @@ use rampart_kit::{
     db::Db,
     error::ServiceError,
     input::{missing_member, opt_int, opt_str, required},
-    principal::{root_arn, SessionContext},
+    principal::SessionContext,
+    Partition,
 };
 
 /// The longest (and default) root session.
 const MAX_DURATION: i64 = 900;
 
 /// The member account `TargetPrincipal` names: an account id or the account's root ARN.
-fn target_account(target: &str) -> Option<&str> {
-    let id = target
-        .strip_prefix("arn:aws:iam::")
+fn target_account(partition: Partition, target: &str) -> Option<&str> {
+    let id = partition
+        .strip_iam_arn(target)
         .and_then(|rest| rest.strip_suffix(":root"))
         .unwrap_or(target);
     (id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
@@ -58,8 +59,8 @@ pub async fn authz(input: &Value, ctx: &CallContext) -> Result<Option<AuthzReque
     refuse_root(ctx)?;
     let account = ctx.principal.account_id.clone();
     let target = opt_str(input, "TargetPrincipal")
-        .and_then(target_account)
-        .map(root_arn)
+        .and_then(|t| target_account(ctx.partition(), t))
+        .map(|a| ctx.partition().root_arn(a))
         .unwrap_or_else(|| "*".into());
     let mut context = Vec::new();
     if let Some(arn) = task_policy_arn(input) {
@@ -102,7 +103,7 @@ fn refusal(ctx: &CallContext, target: &str, why: RootSessionRefusal) -> ServiceE
     StsError::AccessDenied(format!(
         "User: {} is not authorized to perform: sts:AssumeRoot on resource: {}: {reason}",
         ctx.principal.arn,
-        root_arn(target)
+        ctx.partition().root_arn(target)
     ))
     .into()
 }
@@ -119,7 +120,7 @@ pub async fn handle(
         .ok_or_else(|| missing_member("TaskPolicyArn"))?
         .to_string();
     let duration = duration(input)?;
-    let Some(account) = target_account(target) else {
+    let Some(account) = target_account(ctx.partition(), target) else {
         return Err(StsError::ValidationError(format!(
             "The TargetPrincipal {target} is not an account id or an account's root user ARN."
         ))
@@ -148,7 +149,7 @@ pub async fn handle(
         account_id: account.to_string(),
         kind: PrincipalKind::Root,
         id: account.to_string(),
-        arn: root_arn(account),
+        arn: ctx.partition().root_arn(account),
     };
     let issued = issue::issue(&mut db, owner, &context, ctx.now, duration).await?;
     Ok(json!({ "Credentials": issued.to_json() }))
@@ -160,13 +161,19 @@ mod tests {
 
     #[test]
     fn targets_are_account_ids_or_root_arns() {
-        assert_eq!(target_account("111122223333"), Some("111122223333"));
         assert_eq!(
-            target_account("arn:aws:iam::111122223333:root"),
+            target_account(Partition::Aws, "111122223333"),
             Some("111122223333")
         );
-        assert_eq!(target_account("arn:aws:iam::111122223333:user/x"), None);
-        assert_eq!(target_account("11112222333"), None);
+        assert_eq!(
+            target_account(Partition::Aws, "arn:aws:iam::111122223333:root"),
+            Some("111122223333")
+        );
+        assert_eq!(
+            target_account(Partition::Aws, "arn:aws:iam::111122223333:user/x"),
+            None
+        );
+        assert_eq!(target_account(Partition::Aws, "11112222333"), None);
     }
 
     #[test]

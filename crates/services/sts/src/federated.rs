@@ -191,9 +191,11 @@ pub async fn handle(
     let packed_pct = issue::packed_percent(packed)?;
 
     let assumed_id = format!("{}:{session_name}", role.id);
-    let assumed_arn = format!(
-        "arn:aws:sts::{account}:assumed-role/{}/{session_name}",
-        role.name
+    let assumed_arn = ctx.partition().arn(
+        "sts",
+        "",
+        &account,
+        &format!("assumed-role/{}/{session_name}", role.name),
     );
     let context = SessionContext {
         role_id: Some(role.id.clone()),

@@ -89,8 +89,9 @@ pub async fn authenticate(
     let role_arn = required(input, "RoleArn", missing_member)?;
     let provider_arn = required(input, "PrincipalArn", missing_member)?;
     let encoded = required(input, "SAMLAssertion", missing_member)?;
-    let Some(account) = provider_arn
-        .strip_prefix("arn:aws:iam::")
+    let Some(account) = ctx
+        .partition()
+        .strip_iam_arn(provider_arn)
         .and_then(|r| r.split(':').next())
     else {
         return Err(invalid("The PrincipalArn is not a SAML provider ARN."));

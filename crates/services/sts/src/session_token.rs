@@ -2,6 +2,7 @@
 //! `GetFederationToken` (users and root: a federated user whose permissions are the
 //! intersection of the caller's and the session policies passed; root's are everything).
 
+use rampart_kit::Partition;
 use rampart_store::{Principal as KeyOwner, PrincipalKind};
 use serde_json::{json, Value};
 
@@ -77,8 +78,8 @@ pub async fn get_session_token(
 }
 
 /// The ARN of a federated user.
-pub fn federated_arn(account: &str, name: &str) -> String {
-    format!("arn:aws:sts::{account}:federated-user/{name}")
+pub fn federated_arn(partition: Partition, account: &str, name: &str) -> String {
+    partition.arn("sts", "", account, &format!("federated-user/{name}"))
 }
 
 /// `sts:GetFederationToken` on the federated user's ARN, with the request's tag keys.
@@ -87,7 +88,7 @@ pub fn federation_authz(input: &Value, ctx: &CallContext) -> AuthzRequest {
     let name = opt_str(input, "Name").unwrap_or_default();
     let mut q = AuthzRequest::on(
         "sts:GetFederationToken",
-        federated_arn(account, name),
+        federated_arn(ctx.partition(), account, name),
         account,
     );
     let tags = federation_tags(input).unwrap_or_default();
@@ -147,7 +148,7 @@ pub async fn get_federation_token(
         ..SessionContext::default()
     };
     let federated_id = format!("{}:{name}", p.account_id);
-    let arn = federated_arn(&p.account_id, name);
+    let arn = federated_arn(ctx.partition(), &p.account_id, name);
     let owner = KeyOwner {
         account_id: p.account_id.clone(),
         kind: PrincipalKind::FederatedUser,

@@ -120,7 +120,7 @@ pub async fn authenticate(
         .filter(|s| !s.is_empty())
         .ok_or_else(|| invalid("The web identity token has no sub claim."))?
         .to_string();
-    let arn = provider_arn(account, &doc.url);
+    let arn = provider_arn(ctx.partition(), account, &doc.url);
     let (tags, transitive) = session_tags(&jwt)?;
     let keys = token_keys(&provider.name, &jwt, &subject, &audience);
     let facts = Proven {

@@ -108,7 +108,10 @@ impl TrailDoc {
 
 /// The ARN of a trail.
 pub fn trail_arn(region: &str, account: &str, name: &str) -> String {
-    format!("arn:aws:cloudtrail:{region}:{account}:trail/{name}")
+    format!(
+        "arn:{partition}:cloudtrail:{region}:{account}:trail/{name}",
+        partition = rampart_kit::Partition::of_region(region)
+    )
 }
 
 /// The parts of a trail ARN: (region, account, name).

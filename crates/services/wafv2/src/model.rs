@@ -179,8 +179,9 @@ pub fn arn(kind: Kind, region: &str, account: &str, scope: &str, name: &str, id:
         "regional"
     };
     format!(
-        "arn:aws:wafv2:{region}:{account}:{s}/{}/{name}/{id}",
-        kind.segment()
+        "arn:{partition}:wafv2:{region}:{account}:{s}/{}/{name}/{id}",
+        kind.segment(),
+        partition = rampart_kit::Partition::of_region(region)
     )
 }
 

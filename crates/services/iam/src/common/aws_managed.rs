@@ -3,6 +3,7 @@
 //! account [`AWS_ACCOUNT`].
 
 use chrono::Utc;
+use rampart_kit::Partition;
 use rampart_store::{Entity, Store, StoreError};
 
 use super::{new_id, read_doc, write_doc, Res};
@@ -58,13 +59,13 @@ pub const POLICIES: &[(&str, &str, &str)] = &[
 ];
 
 /// The ARN of an AWS-managed policy.
-pub fn policy_arn(name: &str) -> String {
-    arn(AWS_ACCOUNT, "policy", "/", name)
+pub fn policy_arn(partition: Partition, name: &str) -> String {
+    arn(partition, AWS_ACCOUNT, "policy", "/", name)
 }
 
 /// Stores every AWS-managed policy that is missing or out of date (its default version gets
 /// the shipped document). Idempotent; safe to run on every start and from several nodes.
-pub async fn seed_aws_managed_policies(store: &Store) -> Res<()> {
+pub async fn seed_aws_managed_policies(store: &Store, partition: Partition) -> Res<()> {
     let now = Utc::now();
     let mut tx = store.begin().await?;
     let mut changed = false;
@@ -108,7 +109,7 @@ pub async fn seed_aws_managed_policies(store: &Store) -> Res<()> {
                     name_key: key,
                     id: new_id("ANPA")?,
                     path: "/".into(),
-                    arn: policy_arn(name),
+                    arn: policy_arn(partition, name),
                     created_at: now,
                     updated_at: now,
                     doc: String::new(),
@@ -143,7 +144,7 @@ mod tests {
             assert!(super::super::document::counted_size(doc) <= 6_144);
         }
         assert_eq!(
-            policy_arn("ReadOnlyAccess"),
+            policy_arn(Partition::Aws, "ReadOnlyAccess"),
             "arn:aws:iam::aws:policy/ReadOnlyAccess"
         );
     }

@@ -3,7 +3,7 @@
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use rampart_policy::iam_grammar::{self, IamDocument};
-use rampart_policy::{Policy, PolicyError, PolicyKind};
+use rampart_policy::{Partition, Policy, PolicyError, PolicyKind};
 
 use super::{IamError, Res};
 
@@ -22,21 +22,27 @@ pub fn counted_size(text: &str) -> usize {
 }
 
 /// Checks a document against its quota (`LimitExceeded` naming it, e.g. `PolicySize`) and
-/// validates it as `doc` (`MalformedPolicyDocument` with IAM's message).
-pub fn validate(text: &str, doc: IamDocument, quota: &str, limit: usize) -> Res<()> {
+/// validates it as `doc` in `partition` (`MalformedPolicyDocument` with IAM's message).
+pub fn validate(
+    partition: Partition,
+    text: &str,
+    doc: IamDocument,
+    quota: &str,
+    limit: usize,
+) -> Res<()> {
     if counted_size(text) > limit {
         return Err(
             IamError::LimitExceeded(format!("Cannot exceed quota for {quota}: {limit}")).into(),
         );
     }
-    parse(text, doc)?;
+    parse(partition, text, doc)?;
     Ok(())
 }
 
-/// Parses a document written as `doc`. A refusal carries IAM's own message and nothing else
+/// Parses a document written as `doc` in `partition`. A refusal carries IAM's own message and nothing else
 /// (IAM's grammar decides); the engine's located problems stay with `rampart policy validate`.
-pub fn parse(text: &str, doc: IamDocument) -> Res<Policy> {
-    iam_grammar::check(text, doc).map_err(IamError::MalformedPolicyDocument)?;
+pub fn parse(partition: Partition, text: &str, doc: IamDocument) -> Res<Policy> {
+    iam_grammar::check(text, doc, partition).map_err(IamError::MalformedPolicyDocument)?;
     let kind = match doc {
         IamDocument::Trust => PolicyKind::Trust,
         IamDocument::Managed | IamDocument::Inline => PolicyKind::Identity,
@@ -57,8 +63,9 @@ fn engine_message(e: &PolicyError) -> String {
 }
 
 /// A customer managed policy document (`CreatePolicy`, `CreatePolicyVersion`).
-pub fn validate_managed(text: &str) -> Res<()> {
+pub fn validate_managed(partition: Partition, text: &str) -> Res<()> {
     validate(
+        partition,
         text,
         IamDocument::Managed,
         "PolicySize",
@@ -67,8 +74,8 @@ pub fn validate_managed(text: &str) -> Res<()> {
 }
 
 /// An inline policy document within `limit`.
-pub fn validate_inline(text: &str, quota: &str, limit: usize) -> Res<()> {
-    validate(text, IamDocument::Inline, quota, limit)
+pub fn validate_inline(partition: Partition, text: &str, quota: &str, limit: usize) -> Res<()> {
+    validate(partition, text, IamDocument::Inline, quota, limit)
 }
 
 /// RFC 3986 unreserved characters stay; everything else is percent-encoded.
@@ -96,11 +103,12 @@ mod tests {
 
     #[test]
     fn size_and_syntax() {
-        assert!(validate_managed(OK).is_ok());
-        let e = validate_inline(OK, "UserPolicySize", 10).unwrap_err();
+        assert!(validate_managed(Partition::Aws, OK).is_ok());
+        let e = validate_inline(Partition::Aws, OK, "UserPolicySize", 10).unwrap_err();
         assert_eq!(e.code, "LimitExceeded");
         assert_eq!(e.message, "Cannot exceed quota for UserPolicySize: 10");
-        let e = validate_inline("{\"Statement\": 3}", "PolicySize", 100).unwrap_err();
+        let e =
+            validate_inline(Partition::Aws, "{\"Statement\": 3}", "PolicySize", 100).unwrap_err();
         assert_eq!(e.code, "MalformedPolicyDocument");
         assert_eq!(e.message, "Syntax errors in policy.");
     }

@@ -7,6 +7,7 @@ pub mod document;
 pub mod page;
 pub mod tags;
 
+use rampart_kit::Partition;
 use rampart_store::{Entity, Store};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -132,6 +133,7 @@ pub async fn load_doc<T: DeserializeOwned + Default>(
 /// The stored ARN of the entity of `kind` named `name` (ARN type `resource_type`), or its ARN
 /// at path `/` when it does not exist (the handler then answers `NoSuchEntity`).
 pub async fn stored_arn(
+    partition: Partition,
     store: &Store,
     account: &str,
     kind: &str,
@@ -141,7 +143,7 @@ pub async fn stored_arn(
     Ok(
         match find(&mut Db::Read(store), account, kind, name).await? {
             Some(e) => e.arn,
-            None => model::arn(account, resource_type, "/", name),
+            None => model::arn(partition, account, resource_type, "/", name),
         },
     )
 }
@@ -166,7 +168,7 @@ pub async fn authz_on_entity<T: DeserializeOwned + Default>(
             extra.extend(tags::resource_context(&tags_of(read_doc(&e)?)));
             e.arn
         }
-        None => model::arn(account, resource_type, "/", name),
+        None => model::arn(ctx.partition(), account, resource_type, "/", name),
     };
     let mut req = AuthzRequest::on(action, arn, account);
     req.context = extra;
@@ -193,9 +195,11 @@ pub fn exists_or(err: rampart_store::StoreError, message: String) -> ServiceErro
     }
 }
 
-/// Parses `arn:aws:iam::ACCOUNT:TYPE/PATH/NAME` into (account, path, name).
+/// Parses `arn:PARTITION:iam::ACCOUNT:TYPE/PATH/NAME` (any partition) into (account, path,
+/// name). Callers compare the stored entity's ARN with the one given, so an ARN of another
+/// partition than the server's names nothing.
 pub fn parse_iam_arn<'a>(arn: &'a str, resource_type: &str) -> Option<(&'a str, String, &'a str)> {
-    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let rest = Partition::of_arn(arn)?.strip_iam_arn(arn)?;
     let (account, resource) = rest.split_once(':')?;
     let after = resource.strip_prefix(resource_type)?.strip_prefix('/')?;
     let (path, name) = match after.rfind('/') {
@@ -215,11 +219,19 @@ mod tests {
     #[test]
     fn parses_arns_with_paths() {
         assert_eq!(
-            parse_iam_arn("arn:aws:iam::123456789012:policy/a/b/P", "policy"),
+            parse_iam_arn(
+                ctx.partition(),
+                "arn:aws:iam::123456789012:policy/a/b/P",
+                "policy"
+            ),
             Some(("123456789012", "/a/b/".to_string(), "P"))
         );
         assert_eq!(
-            parse_iam_arn("arn:aws:iam::aws:policy/AdministratorAccess", "policy"),
+            parse_iam_arn(
+                ctx.partition(),
+                "arn:aws:iam::aws:policy/AdministratorAccess",
+                "policy"
+            ),
             Some(("aws", "/".to_string(), "AdministratorAccess"))
         );
         assert_eq!(parse_iam_arn("arn:aws:iam::1:user/x", "policy"), None);
@@ -237,7 +249,11 @@ mod tests {
     #[test]
     fn role_arns_split_into_parts() {
         assert_eq!(
-            parse_iam_arn("arn:aws:iam::123456789012:role/a/b/R", "role"),
+            parse_iam_arn(
+                ctx.partition(),
+                "arn:aws:iam::123456789012:role/a/b/R",
+                "role"
+            ),
             Some(("123456789012", "/a/b/".to_string(), "R"))
         );
         assert_eq!(parse_iam_arn("arn:aws:iam::1:user/R", "role"), None);

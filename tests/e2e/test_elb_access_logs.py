@@ -52,9 +52,8 @@ def account_policy(bucket, account):
 
 def logs_on(elb, lb, bucket, prefix=""):
     attrs = [{"Key": "access_logs.s3.enabled", "Value": "true"},
-             {"Key": "access_logs.s3.bucket", "Value": bucket}]
-    if prefix:
-        attrs.append({"Key": "access_logs.s3.prefix", "Value": prefix})
+             {"Key": "access_logs.s3.bucket", "Value": bucket},
+             {"Key": "access_logs.s3.prefix", "Value": prefix}]
     return elb.modify_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"],
                                                Attributes=attrs)["Attributes"]
 
@@ -217,7 +216,7 @@ def test_entries_are_delivered_in_alb_format(server, app, tmp_path):
     trace = json.loads(body)["headers"]["x-amzn-trace-id"]
     assert request(port, "/fixed")[0] == 418
     status, headers, _ = request(port, "/go")
-    assert status == 302 and headers["location"] == "http://example.com:80/landed"
+    assert status == 302 and headers["location"] == f"http://example.com:{port}/landed"
     assert request(port, "/admin/x", headers={"User-Agent": 'quote " inside'})[0] == 403
     assert request(port, "/post", method="POST", body=b"x" * 1000)[0] == 200
     assert curl(tls_port, "secure.example.test", "/over-h2", str(pem_file))[0] == "2"
@@ -282,7 +281,7 @@ def test_entries_are_delivered_in_alb_format(server, app, tmp_path):
     moved = by_path["/go"]
     assert (moved["elb_status_code"], moved["matched_rule_priority"]) == ("302", "7")
     assert moved["actions_executed"] == "waf,redirect"
-    assert moved["redirect_url"] == "http://example.com:80/landed"
+    assert moved["redirect_url"] == f"http://example.com:{port}/landed"
 
     blocked = by_path["/admin/x"]
     assert (blocked["elb_status_code"], blocked["target"]) == ("403", "-")

@@ -183,8 +183,10 @@ async fn check_bucket(
                 access_log::write_keys(),
             )],
         };
-        if svc.authorizer.authorize(&svc, &question).await.is_ok() {
-            return Ok(());
+        match svc.authorizer.authorize(&svc, &question).await {
+            Ok(()) => return Ok(()),
+            Err(err) => tracing::debug!(writer = %svc.principal.arn, error = ?err,
+                "access log writer refused"),
         }
     }
     Err(ElbError::InvalidConfigurationRequest(format!(

@@ -1,14 +1,18 @@
-"""HTTPS listeners end to end with boto3 and Python's ssl module: an IAM server certificate
-serves an application load balancer's HTTPS listener in front of a small local HTTP app
-(X-Forwarded-Proto https), a second certificate added with AddListenerCertificates is chosen
-by SNI, the security policy decides the TLS versions the listener accepts, and ModifyListener
-switches policy and certificate; AWS's errors for a missing certificate, an unknown
-certificate or policy, and removing the default certificate."""
+"""HTTPS listeners end to end with boto3, Python's ssl module and curl: an IAM server
+certificate serves an application load balancer's HTTPS listener in front of a small local
+HTTP app (X-Forwarded-Proto https), a second certificate added with AddListenerCertificates
+is chosen by SNI, the security policy decides the TLS versions the listener accepts, and
+ModifyListener switches policy and certificate; HTTP/2 to a client that offers `h2` (many
+streams on one connection, forwarded to the app over HTTP/1.1), HTTP/1.1 once
+`routing.http2.enabled` is off; AWS's errors for a missing certificate, an unknown certificate
+or policy, and removing the default certificate."""
 
 import datetime
 import json
 import socket
 import ssl
+import subprocess
+import time
 import uuid
 
 import pytest
@@ -207,3 +211,57 @@ def test_https_listener_errors(server, app):
     with pytest.raises(ClientError) as e:
         elb.describe_ssl_policies(Names=["ELBSecurityPolicy-Nope"])
     assert code(e) == "SSLPolicyNotFound"
+
+
+def curl_h2(port, host, pem_file, paths, out_dir):
+    """GETs `paths` in one curl run offering HTTP/2 (streams in parallel where it can):
+    [(HTTP version, connections opened, echoed request)] in the order of `paths`, or None
+    before the listener answers."""
+    args = ["curl", "-s", "--http2", "--parallel", "--parallel-max", "8", "--cacert", pem_file,
+            "--resolve", f"{host}:{port}:127.0.0.1",
+            "-w", "%{http_version} %{num_connects} %{url_effective}\n"]
+    for i, p in enumerate(paths):
+        args += ["-o", str(out_dir / f"out-{i}"), f"https://{host}:{port}{p}"]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=30, check=False)
+    if done.returncode != 0:
+        return None
+    meta = {}
+    for line in done.stdout.splitlines():
+        version, connects, url = line.split(" ")
+        meta[url.split(str(port), 1)[1]] = (version, int(connects))
+    return [(*meta[p], json.loads((out_dir / f"out-{i}").read_text()))
+            for i, p in enumerate(paths)]
+
+
+def test_http2_to_clients_that_offer_it(server, app, tmp_path):
+    iam = server.client("iam")
+    cert_arn, pem = upload(iam, ["h2.example.test"], ec.generate_private_key(ec.SECP256R1()))
+    pem_file = tmp_path / "ca.pem"
+    pem_file.write_text(pem)
+    elb, lb, _, _, port = https_listener(server, app, cert_arn)
+    paths = [f"/stream/{i}" for i in range(6)]
+    got = wait_for(lambda: curl_h2(port, "h2.example.test", str(pem_file), paths, tmp_path),
+                   what="the HTTPS listener")
+    assert [v for v, _, _ in got] == ["2"] * 6
+    assert sum(c for _, c, _ in got) == 1, "every stream on one connection"
+    assert sorted(e["path"] for _, _, e in got) == paths
+    for _, _, echoed in got:
+        assert echoed["headers"]["host"] == f"h2.example.test:{port}", "the :authority as Host"
+        assert echoed["headers"]["x-forwarded-proto"] == "https"
+        assert echoed["headers"]["x-forwarded-port"] == str(port)
+
+    # Python's ssl client offering both protocols is told h2 by ALPN.
+    ctx = ssl.create_default_context(cadata=pem)
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="h2.example.test") as tls:
+            assert tls.selected_alpn_protocol() == "h2"
+
+    # With HTTP/2 off, the same client is served HTTP/1.1.
+    elb.modify_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"], Attributes=[
+        {"Key": "routing.http2.enabled", "Value": "false"}])
+    got = wait_for(lambda: (r := curl_h2(port, "h2.example.test", str(pem_file), paths[:2],
+                                         tmp_path)) and r[0][0] == "1.1" and r,
+                   what="HTTP/1.1 only")
+    assert [v for v, _, _ in got] == ["1.1", "1.1"]
+    assert fetch(port, "h2.example.test", pem)[0]["path"] == "/hello"

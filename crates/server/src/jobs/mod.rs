@@ -13,6 +13,7 @@
 //! clock moves them; lease times are wall-clock times. State shows in `/_rampart/health` and
 //! `/metrics` ([`status`]).
 
+pub mod access_logs;
 pub mod accessanalyzer;
 pub mod accessanalyzer_policygen;
 pub mod accessanalyzer_unused;
@@ -32,6 +33,7 @@ pub mod key_usage;
 pub mod kms;
 pub mod lambda_hooks;
 pub mod last_access;
+pub mod log_files;
 pub mod meter;
 pub mod metrics;
 pub mod outbox;
@@ -134,6 +136,9 @@ impl Runtime {
 
     /// The server's jobs.
     pub fn standard(node_id: String, lease: Duration) -> Runtime {
+        let listeners = crate::listeners::Listeners::default();
+        let waf_logs = listeners.waf_logs();
+        let access_logs = listeners.access_logs();
         Runtime::new(
             node_id,
             lease,
@@ -166,8 +171,11 @@ impl Runtime {
                 Arc::new(guardduty_export::JOB),
                 Arc::new(detective::INVESTIGATIONS),
                 Arc::new(detective::AUTO_ENABLING),
-                Arc::new(crate::listeners::Listeners::default()),
-                Arc::new(waf_logs::WafLogDelivery),
+                Arc::new(listeners),
+                Arc::new(waf_logs::WafLogDelivery { buffer: waf_logs }),
+                Arc::new(access_logs::AccessLogDelivery {
+                    buffer: access_logs,
+                }),
                 Arc::new(crate::shield::job::AttackRecording::default()),
                 Arc::new(crate::shield::job::AutomaticResponse),
             ],

@@ -1,26 +1,19 @@
 //! AWS WAF's log delivery: every five minutes of the request clock, each web ACL's log
-//! records of the window just ended (this node's log buffer, filled by the listeners) become
-//! one gzipped file of JSON lines in the logging configuration's bucket, under AWS's key
-//! layout, written through S3's own `PutObject` as `delivery.logs.amazonaws.com`
-//! (`pipeline::service_put`): the bucket policy AWS documents for log delivery decides. A
-//! refused write loses the window's records, which are counted with those the full buffer
-//! dropped.
+//! records of the window just ended (this node's WAF log buffer, filled by the listeners)
+//! become one gzipped file of JSON lines in the logging configuration's bucket, under AWS's
+//! key layout, written as `delivery.logs.amazonaws.com` (`jobs::log_files`): the bucket
+//! policy AWS documents for log delivery decides.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use rampart_services::{
-    trails::logfile::gzip,
-    wafv2::{
-        engine::log_buffer::{self, Batch},
-        model,
-    },
-    Authorizer, ServiceError,
-};
-use serde_json::json;
+use rampart_services::{log_buffer::Batch, wafv2::model, Principal, ServiceError};
 
-use super::{Job, Scope, StepFuture};
-use crate::{app::App, pipeline::service_put};
+use super::{
+    log_files::{self, LogFile},
+    Job, Scope, StepFuture,
+};
+use crate::{app::App, listeners::WafLogs};
 
 /// The job's name.
 pub const NAME: &str = "waf-log-delivery";
@@ -28,8 +21,10 @@ pub const NAME: &str = "waf-log-delivery";
 pub const SERVICE_PRINCIPAL: &str = "delivery.logs.amazonaws.com";
 
 /// WAF's log delivery job (per node: each node delivers what its listeners logged).
-#[derive(Debug)]
-pub struct WafLogDelivery;
+pub struct WafLogDelivery {
+    /// The listeners' WAF log buffer.
+    pub buffer: Arc<WafLogs>,
+}
 
 impl Job for WafLogDelivery {
     fn name(&self) -> &'static str {
@@ -49,31 +44,12 @@ impl Job for WafLogDelivery {
         app: &'a App,
         _lease: Option<&'a rampart_store::Lease>,
     ) -> StepFuture<'a> {
-        Box::pin(async move {
-            let Some(buffer) = log_buffer::installed() else {
-                return Ok(());
-            };
-            let now = app.clock.now();
-            let due = buffer.take_due(u64::try_from(now.timestamp()).unwrap_or(0));
-            if due.is_empty() {
-                return Ok(());
-            }
-            let arc = app
-                .me
-                .upgrade()
-                .ok_or_else(|| anyhow::anyhow!("the server is stopping"))?;
-            let authorizer = Authorizer::new(arc);
-            for batch in due {
-                let records = batch.lines.len() as u64;
-                if let Err(err) = deliver(app, &authorizer, &batch).await {
-                    buffer.count_dropped(records);
-                    tracing::warn!(web_acl = %batch.web_acl, bucket = %batch.bucket,
-                        code = err.code, error = %err.message, records,
-                        dropped = buffer.dropped(), "WAF log delivery refused; records lost");
-                }
-            }
-            Ok(())
-        })
+        Box::pin(log_files::deliver_due(
+            app,
+            self.buffer.as_ref(),
+            "WAF",
+            file,
+        ))
     }
 }
 
@@ -93,18 +69,12 @@ pub fn object_key(
     )
 }
 
-/// Writes one batch as one file.
-async fn deliver(app: &App, authorizer: &Authorizer, batch: &Batch) -> Result<(), ServiceError> {
-    let (_, region, _, name, _) =
-        model::parse_arn(&batch.web_acl).ok_or_else(ServiceError::internal)?;
-    let account = batch
-        .web_acl
-        .split(':')
-        .nth(4)
-        .unwrap_or_default()
-        .to_string();
-    let window = DateTime::<Utc>::from_timestamp(i64::try_from(batch.window).unwrap_or(0), 0)
-        .ok_or_else(ServiceError::internal)?;
+/// The file of one batch: the web ACL's window, in its configuration's bucket.
+fn file(batch: &Batch<(String, String)>) -> Result<LogFile, ServiceError> {
+    let (web_acl, bucket) = &batch.destination;
+    let (_, region, _, name, _) = model::parse_arn(web_acl).ok_or_else(ServiceError::internal)?;
+    let account = web_acl.split(':').nth(4).unwrap_or_default().to_string();
+    let window = log_files::window_start(batch.window)?;
     let hash = uuid::Uuid::new_v4().simple().to_string();
     let key = object_key(
         &account,
@@ -113,16 +83,6 @@ async fn deliver(app: &App, authorizer: &Authorizer, batch: &Batch) -> Result<()
         window,
         hash.get(..8).unwrap_or_default(),
     );
-    let mut body = batch.lines.join("\n");
-    body.push('\n');
-    let gz = gzip(body.as_bytes()).map_err(|_| ServiceError::internal())?;
-    let input = json!({
-        "Bucket": batch.bucket,
-        "Key": key,
-        "ContentType": "application/json",
-        "ContentEncoding": "gzip",
-        "ACL": "bucket-owner-full-control",
-    });
     let keys = vec![
         ("aws:SourceAccount".to_string(), vec![account.clone()]),
         (
@@ -136,18 +96,16 @@ async fn deliver(app: &App, authorizer: &Authorizer, batch: &Batch) -> Result<()
             vec!["bucket-owner-full-control".to_string()],
         ),
     ];
-    let ctx = service_put::service_context(
-        app,
-        authorizer.clone(),
-        SERVICE_PRINCIPAL,
-        &account,
-        &region,
-    );
-    let mut tx = app.store.begin().await?;
-    let written = service_put::put_object(app, ctx, input, gz, &keys, &account, &mut tx).await?;
-    let committed = tx.commit().await.map_err(ServiceError::from);
-    written.settle(committed.is_ok());
-    committed
+    Ok(LogFile {
+        writers: vec![Principal::service(SERVICE_PRINCIPAL, &account)],
+        agent: SERVICE_PRINCIPAL,
+        account,
+        region,
+        bucket: bucket.clone(),
+        key,
+        content_type: "application/json",
+        keys,
+    })
 }
 
 #[cfg(test)]

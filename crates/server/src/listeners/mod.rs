@@ -1,20 +1,24 @@
 //! The load balancers' listeners: each stored ELB listener really listens on the listener
-//! address (`--listener-address`, default 127.0.0.1) at its port and proxies HTTP/1.1 to its
-//! targets ([`proxy`]), through its load balancer's web ACL when one is associated, with the
-//! target groups' health checks running alongside ([`health`]); HTTPS listeners terminate TLS
-//! with their certificates and security policy first ([`tls`]). Shield Standard's limits
-//! (`crate::shield`) guard each port's connections and requests.
+//! address (`--listener-address`, default 127.0.0.1) at its port ([`serve`]) and proxies
+//! requests to its targets over HTTP/1.1 ([`proxy`]), through its load balancer's web ACL when
+//! one is associated, with the target groups' health checks running alongside ([`health`]);
+//! HTTPS listeners terminate TLS with their certificates and security policy first ([`tls`])
+//! and serve HTTP/2 to clients that offer it. Shield Standard's limits (`crate::shield`)
+//! guard each port's connections and requests; access log entries wait for delivery
+//! ([`access_log`]).
 //!
 //! A node job watches ELB's configuration generation every half second: on a change it reads
 //! every listener, target group and associated web ACL, compiles each web ACL once, and swaps
 //! the new configuration in; ports no longer wanted stop, new ones bind. Listeners therefore
 //! come back after a restart (the first round binds them) and changes apply within a second.
 
+pub mod access_log;
 pub mod geo;
 pub mod health;
 pub mod interstitial;
 pub mod proxy;
 pub mod sample;
+pub mod serve;
 pub mod tls;
 pub mod waflog;
 
@@ -30,11 +34,9 @@ use rampart_services::{
         actions::Action,
         runtime::{self, ListenerSpec, Snapshot, TargetGroupSpec},
     },
-    wafv2::engine::{
-        log_buffer::LogBuffer, rate::RateCounters, samples::Samples, token::TokenKey, WebAcl,
-    },
+    log_buffer::LogBuffer,
+    wafv2::engine::{rate::RateCounters, samples::Samples, token::TokenKey, WebAcl},
 };
-use tokio_rustls::rustls::ServerConfig;
 
 use crate::{
     app::App,
@@ -50,11 +52,16 @@ pub struct PortConfig {
     pub listener: ListenerSpec,
     /// Its load balancer's web ACL, compiled.
     pub web_acl: Option<Arc<WebAcl>>,
-    /// For an HTTPS listener, its TLS configuration.
-    pub tls: Option<Arc<ServerConfig>>,
+    /// For an HTTPS listener, its TLS configuration and certificates.
+    pub tls: Option<Arc<tls::ListenerTls>>,
     /// Every target group, by ARN.
     pub groups: Arc<BTreeMap<String, TargetGroupSpec>>,
 }
+
+/// WAF log records waiting for delivery, by web ACL ARN and bucket.
+pub type WafLogs = LogBuffer<(String, String)>;
+/// Access log entries waiting for delivery, by load balancer and destination.
+pub type AccessLogs = LogBuffer<runtime::AccessLogSpec>;
 
 /// What every port shares: health verdicts, round-robin positions, rate counters, samples.
 #[derive(Default)]
@@ -69,7 +76,9 @@ pub struct Shared {
     /// Sampled requests per web ACL and metric (read by `GetSampledRequests`).
     pub samples: Arc<Samples>,
     /// WAF log records waiting for delivery (drained by `jobs::waf_logs`).
-    pub logs: Arc<LogBuffer>,
+    pub waf_logs: Arc<WafLogs>,
+    /// Access log entries waiting for delivery (drained by `jobs::access_logs`).
+    pub access_logs: Arc<AccessLogs>,
     /// The request clock, for the rate counters' seconds (so dev mode's clock moves a
     /// rate-based rule's window as it moves every other window).
     pub clock: std::sync::OnceLock<Arc<Clock>>,
@@ -127,6 +136,18 @@ pub struct Listeners {
 /// The job's name.
 pub const NAME: &str = "elb-listeners";
 
+impl Listeners {
+    /// The WAF log records the listeners leave for delivery.
+    pub fn waf_logs(&self) -> Arc<WafLogs> {
+        self.shared.waf_logs.clone()
+    }
+
+    /// The access log entries the listeners leave for delivery.
+    pub fn access_logs(&self) -> Arc<AccessLogs> {
+        self.shared.access_logs.clone()
+    }
+}
+
 impl Job for Listeners {
     fn name(&self) -> &'static str {
         NAME
@@ -149,7 +170,6 @@ impl Job for Listeners {
             self.shared.clock.get_or_init(|| {
                 rampart_services::wafv2::engine::rate::install(self.shared.rates.clone());
                 rampart_services::wafv2::engine::samples::install(self.shared.samples.clone());
-                rampart_services::wafv2::engine::log_buffer::install(self.shared.logs.clone());
                 app.clock.clone()
             });
             if self.shared.token_key.get().is_none() {
@@ -187,7 +207,7 @@ impl Job for Listeners {
             let mut tls = HashMap::new();
             for l in &snapshot.listeners {
                 let Some(spec) = &l.tls else { continue };
-                match tls::server_config(&app.store, &l.account, spec).await {
+                match tls::server_config(&app.store, &l.account, spec, l.http2).await {
                     Ok(config) => {
                         tls.insert(l.arn.clone(), config);
                     }
@@ -238,7 +258,7 @@ impl Listeners {
         state: &mut State,
         snapshot: Snapshot,
         acls: &HashMap<String, Option<Arc<WebAcl>>>,
-        tls: &HashMap<String, Arc<ServerConfig>>,
+        tls: &HashMap<String, Arc<tls::ListenerTls>>,
     ) {
         let groups = Arc::new(snapshot.target_groups.clone());
         let mut wanted: BTreeMap<u16, ListenerSpec> = BTreeMap::new();
@@ -273,7 +293,7 @@ impl Listeners {
                 Ok(listener) => {
                     let slot = Arc::new(RwLock::new(config));
                     let settings = app.shield.settings;
-                    let port_state = Arc::new(proxy::Port {
+                    let port_state = Arc::new(serve::Port {
                         config: slot.clone(),
                         shared: self.shared.clone(),
                         shield: app.shield.clone(),
@@ -284,7 +304,7 @@ impl Listeners {
                             idle_timeout: app.config.idle_timeout(),
                         },
                     });
-                    let task = tokio::spawn(proxy::serve(listener, port_state));
+                    let task = tokio::spawn(serve::serve(listener, port_state));
                     tracing::info!(%addr, "load balancer listener bound");
                     state.ports.insert(port, Bound { task, config: slot });
                 }

@@ -1,15 +1,17 @@
-//! One listener's HTTP/1.1 proxy: each request goes through the web ACL (when its load
+//! One listener's request handling: each request (an HTTP/1.1 request or an HTTP/2 stream,
+//! forwarded to targets over HTTP/1.1 as ALB does) goes through the web ACL (when its load
 //! balancer has one), then the listener's rules pick an action: a fixed response, a
 //! redirect, or forwarding to a healthy target of the chosen group (round-robin; all
 //! registered targets when none is healthy, as ALB fails open), with `X-Forwarded-For`,
 //! `X-Forwarded-Proto`, `X-Forwarded-Port` and `X-Amzn-Trace-Id` added as ALB adds them.
-//! Shield Standard's limits guard every connection and request (`crate::shield`).
+//! Shield Standard's request limits apply to each (`crate::shield`); the connections are
+//! served by [`super::serve`]. Each request leaves an access log entry when its load
+//! balancer's access logs are on ([`super::access_log`]).
 
 use std::{
-    convert::Infallible,
-    net::{IpAddr, SocketAddr},
-    sync::{Arc, OnceLock, RwLock},
-    time::Duration,
+    net::SocketAddr,
+    sync::OnceLock,
+    time::{Duration, Instant},
 };
 
 use bytes::Bytes;
@@ -17,21 +19,19 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::{body::Incoming, header::HeaderValue, Request, Response, StatusCode};
 use hyper_util::{
     client::legacy::{connect::HttpConnector, Client},
-    rt::{TokioExecutor, TokioIo, TokioTimer},
+    rt::{TokioExecutor, TokioTimer},
 };
 use rampart_services::{
     elbv2::{actions::Action, model::Target},
     shield::detect::Vector,
     wafv2::engine::{self, fields::INSPECTION_LIMIT},
 };
-use tokio_io_timeout::TimeoutStream;
-use tokio_rustls::TlsAcceptor;
 
-use super::{interstitial, PortConfig, Shared};
-use crate::{
-    conn_table::{ConnState, ConnTable},
-    http_server::{run_connection, Closed, ConnLimits, InFlight, Watched},
-    shield::Guard,
+use super::{
+    access_log::{self, Conn, Draft},
+    interstitial,
+    serve::Port,
+    PortConfig, Shared,
 };
 
 /// Largest request body the proxy buffers (ALB has no limit; Rampart buffers to inspect).
@@ -50,7 +50,8 @@ const HOP: [&str; 8] = [
     "proxy-authorization",
 ];
 
-type Reply = Response<Full<Bytes>>;
+/// A response to a client.
+pub type Reply = Response<Full<Bytes>>;
 
 /// Where a forwarded request came in: the client, the listener's port and its scheme.
 struct Origin {
@@ -59,154 +60,41 @@ struct Origin {
     scheme: &'static str,
 }
 
-/// What a port's connections share besides its configuration.
-pub struct Port {
-    /// The configuration slot, swapped on reload.
-    pub config: Arc<RwLock<Arc<PortConfig>>>,
-    /// What every port shares.
-    pub shared: Arc<Shared>,
-    /// Shield Standard's limits and attack tracker.
-    pub shield: Arc<Guard>,
-    /// This port's open connections (capped, shedding those that never completed a request).
-    pub table: Arc<ConnTable>,
-    /// Header, first-byte and idle timeouts.
-    pub limits: ConnLimits,
-}
-
-impl Port {
-    /// Records a tripped limit on this port's load balancer.
-    fn observe(&self, vector: Vector, source: Option<IpAddr>) {
-        let Ok(cfg) = self.config.read().map(|c| c.clone()) else {
-            return;
-        };
-        let at = i64::try_from(self.shared.now_secs()).unwrap_or(0);
-        self.shield.observe(
-            &cfg.listener.account,
-            &cfg.listener.load_balancer_arn,
-            vector,
-            source,
-            at,
-        );
-    }
-}
-
-/// Accepts connections until aborted, under Shield Standard's limits: per-address
-/// connections, the port's connection cap (shedding), header and idle timeouts from accept.
-pub async fn serve(listener: tokio::net::TcpListener, port: Arc<Port>) {
-    let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(port.limits.header_timeout);
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(pair) => pair,
-            Err(err) => {
-                tracing::warn!(error = %err, "listener accept failed");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let Some(address_ticket) = port.shield.listeners.connect(peer.ip()) else {
-            port.observe(Vector::ConnectionFlood, Some(peer.ip()));
-            continue;
-        };
-        let Some(mut ticket) = port.table.admit() else {
-            port.observe(Vector::ConnectionFlood, Some(peer.ip()));
-            continue;
-        };
-        if let Some(shed) = ticket.made_room_from.take() {
-            port.observe(Vector::ConnectionFlood, None);
-            let _ = tokio::time::timeout(Duration::from_millis(100), shed.closed.notified()).await;
-        }
-        let _ = stream.set_nodelay(true);
-        let mut timed = TimeoutStream::new(stream);
-        timed.set_read_timeout(Some(port.limits.idle_timeout));
-        timed.set_write_timeout(Some(port.limits.idle_timeout));
-        let watched = Watched {
-            inner: Box::pin(timed),
-            state: ticket.state.clone(),
-        };
-        let tls = port.config.read().ok().and_then(|c| c.tls.clone());
-        let port = port.clone();
-        let builder = builder.clone();
-        tokio::spawn(async move {
-            let state = ticket.state.clone();
-            match tls {
-                None => {
-                    serve_one(&builder, TokioIo::new(watched), peer, &port, &state, false).await
-                }
-                Some(config) => {
-                    // The handshake counts against the header timeout, as the header does.
-                    let handshake = TlsAcceptor::from(config).accept(watched);
-                    match tokio::time::timeout(port.limits.header_timeout, handshake).await {
-                        Ok(Ok(tls)) => {
-                            serve_one(&builder, TokioIo::new(tls), peer, &port, &state, true).await
-                        }
-                        Ok(Err(err)) => {
-                            tracing::debug!(error = %err, %peer, "listener TLS handshake failed");
-                        }
-                        Err(_) => port.observe(Vector::Slowloris, Some(peer.ip())),
-                    }
-                }
-            }
-            drop(ticket);
-            drop(address_ticket);
-        });
-    }
-}
-
-/// Serves one connection's requests (`secure`: over TLS) until it closes, noting the slow
-/// clients Shield watches for.
-async fn serve_one<I>(
-    builder: &hyper::server::conn::http1::Builder,
-    io: I,
-    peer: SocketAddr,
-    port: &Arc<Port>,
-    state: &Arc<ConnState>,
-    secure: bool,
-) where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let service_port = port.clone();
-    let service_state = state.clone();
-    let service = hyper::service::service_fn(move |req| {
-        let port = service_port.clone();
-        let counted = InFlight::start(service_state.clone());
-        async move {
-            let reply = answer(req, peer, &port, secure).await;
-            drop(counted);
-            Ok::<_, Infallible>(reply)
-        }
-    });
-    let conn = builder.serve_connection(io, service);
-    match run_connection(conn, state, port.limits).await {
-        Closed::Done(Err(err)) if err.is_timeout() => {
-            port.observe(Vector::Slowloris, Some(peer.ip()));
-        }
-        Closed::Done(Err(err)) => {
-            tracing::debug!(error = %err, %peer, "listener connection closed with error");
-        }
-        Closed::NoFirstByte | Closed::NoHeader => {
-            port.observe(Vector::Slowloris, Some(peer.ip()));
-        }
-        Closed::Done(Ok(())) | Closed::Shed => {}
-    }
-}
-
-/// One request: the per-address rate first, then the body within the body timeout, then the
-/// listener's handling.
-async fn answer(req: Request<Incoming>, peer: SocketAddr, port: &Port, secure: bool) -> Reply {
-    if !port.shield.listeners.request(peer.ip()) {
-        port.observe(Vector::RequestFlood, Some(peer.ip()));
-        return plain(StatusCode::TOO_MANY_REQUESTS, "429 Too Many Requests");
-    }
+/// One request, and its access log entry once answered.
+pub async fn answer(req: Request<Incoming>, conn: &Conn, port: &Port) -> Reply {
     let Ok(cfg) = port.config.read().map(|c| c.clone()) else {
         return plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "503 Service Temporarily Unavailable",
         );
     };
+    let now = port
+        .shared
+        .clock
+        .get()
+        .map_or_else(chrono::Utc::now, |c| c.now());
     let (parts, body) = req.into_parts();
+    let mut draft = Draft::new(&parts, conn, cfg.listener.port, now);
+    let reply = respond(parts, body, conn, port, &cfg, &mut draft).await;
+    access_log::finish(draft, &reply, conn, &cfg, &port.shared);
+    reply
+}
+
+/// The per-address rate first, then the body within the body timeout, then the listener's
+/// handling.
+async fn respond(
+    parts: hyper::http::request::Parts,
+    body: Incoming,
+    conn: &Conn,
+    port: &Port,
+    cfg: &PortConfig,
+    draft: &mut Draft,
+) -> Reply {
+    let peer = conn.peer;
+    if !port.shield.listeners.request(peer.ip()) {
+        port.observe(Vector::RequestFlood, Some(peer.ip()));
+        return plain(StatusCode::TOO_MANY_REQUESTS, "429 Too Many Requests");
+    }
     let collected = tokio::time::timeout(
         port.shield.settings.body_timeout,
         Limited::new(body, MAX_BODY).collect(),
@@ -228,7 +116,8 @@ async fn answer(req: Request<Incoming>, peer: SocketAddr, port: &Port, secure: b
             return r;
         }
     };
-    handle(parts, body, peer, &cfg, &port.shared, secure).await
+    draft.body_received(body.len() as u64);
+    handle(parts, body, conn, cfg, &port.shared, draft).await
 }
 
 fn plain(status: StatusCode, text: &str) -> Reply {
@@ -269,12 +158,13 @@ fn response(status: u16, headers: &[(String, String)], body: Option<(&str, &str)
 async fn handle(
     mut parts: hyper::http::request::Parts,
     body: Bytes,
-    peer: SocketAddr,
+    conn: &Conn,
     cfg: &PortConfig,
     shared: &Shared,
-    secure: bool,
+    draft: &mut Draft,
 ) -> Reply {
-    let scheme = if secure { "https" } else { "http" };
+    let (peer, secure, scheme) = (conn.peer, conn.secure(), conn.scheme());
+    http2_to_http1(&mut parts);
     let path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or_default().to_string();
     let host_header = parts
@@ -295,7 +185,9 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let trace = sent_trace.clone().unwrap_or_else(trace_id);
+    draft.trace_id = Some(trace.clone());
     if let Some(acl) = &cfg.web_acl {
+        draft.actions.push("waf");
         let mut waf_request = engine::fields::Request {
             method: parts.method.as_str().to_string(),
             uri_path: path.clone(),
@@ -374,19 +266,24 @@ async fn handle(
             parts.headers.insert("x-amzn-trace-id", v);
         }
     }
-    match cfg.listener.route(&host, &path) {
+    let (priority, action) = cfg.listener.matched(&host, &path);
+    draft.matched_rule_priority = Some(priority);
+    match action {
         Action::Fixed {
             status,
             content_type,
             body,
-        } => response(
-            *status,
-            &[],
-            Some((
-                content_type.as_deref().unwrap_or("text/plain"),
-                body.as_deref().unwrap_or_default(),
-            )),
-        ),
+        } => {
+            draft.actions.push("fixed-response");
+            response(
+                *status,
+                &[],
+                Some((
+                    content_type.as_deref().unwrap_or("text/plain"),
+                    body.as_deref().unwrap_or_default(),
+                )),
+            )
+        }
         Action::Redirect {
             protocol,
             port,
@@ -418,10 +315,13 @@ async fn handle(
                 location.push('?');
                 location.push_str(&q);
             }
+            draft.actions.push("redirect");
+            draft.redirect_url = Some(location.clone());
             response(*status, &[("location".to_string(), location)], None)
         }
         Action::Forward(groups) => {
-            let Some(target) = pick(cfg, shared, groups) else {
+            draft.actions.push("forward");
+            let Some((group, target)) = pick(cfg, shared, groups) else {
                 return plain(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "503 Service Temporarily Unavailable",
@@ -432,14 +332,44 @@ async fn handle(
                 port: cfg.listener.port,
                 scheme,
             };
-            forward(parts, body, &from, &target, &inserted).await
+            draft.target_group_arn = Some(group);
+            forward(parts, body, &from, &target, &inserted, draft).await
+        }
+    }
+}
+
+/// An HTTP/2 request as a target receives it over HTTP/1.1, as ALB converts it: the
+/// `:authority` as the `Host` header when the client sent none, and its `cookie` headers (one
+/// per cookie in HTTP/2) joined into one.
+fn http2_to_http1(parts: &mut hyper::http::request::Parts) {
+    if parts.version != hyper::Version::HTTP_2 {
+        return;
+    }
+    if !parts.headers.contains_key("host") {
+        if let Some(v) = parts
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        {
+            parts.headers.insert("host", v);
+        }
+    }
+    let cookies: Vec<&[u8]> = parts
+        .headers
+        .get_all("cookie")
+        .iter()
+        .map(HeaderValue::as_bytes)
+        .collect();
+    if cookies.len() > 1 {
+        if let Ok(v) = HeaderValue::from_bytes(&cookies.join(&b"; "[..])) {
+            parts.headers.insert("cookie", v);
         }
     }
 }
 
 /// The target for a request: a group by weight (round-robin over the weights), then a
 /// healthy target of it round-robin, or any registered one when none is healthy.
-fn pick(cfg: &PortConfig, shared: &Shared, groups: &[(String, u32)]) -> Option<Target> {
+fn pick(cfg: &PortConfig, shared: &Shared, groups: &[(String, u32)]) -> Option<(String, Target)> {
     let mut turns = shared.turns.lock().ok()?;
     let total: u64 = groups.iter().map(|(_, w)| u64::from(*w)).sum();
     let group = if groups.len() == 1 || total == 0 {
@@ -473,9 +403,12 @@ fn pick(cfg: &PortConfig, shared: &Shared, groups: &[(String, u32)]) -> Option<T
     if pool.is_empty() {
         return None;
     }
-    let turn = turns.entry(group).or_insert(0);
-    *turn = turn.wrapping_add(1);
-    pool.get(*turn % pool.len()).map(|t| (*t).clone())
+    let target = {
+        let turn = turns.entry(group.clone()).or_insert(0);
+        *turn = turn.wrapping_add(1);
+        pool.get(*turn % pool.len()).map(|t| (*t).clone())?
+    };
+    Some((group, target))
 }
 
 /// A trace id in ALB's format (`Root=1-<epoch hex>-<24 hex>`).
@@ -511,6 +444,7 @@ async fn forward(
     from: &Origin,
     target: &Target,
     inserted: &[(String, String)],
+    draft: &mut Draft,
 ) -> Reply {
     let path_and_query = parts
         .uri
@@ -523,6 +457,7 @@ async fn forward(
     } else {
         target.id.clone()
     };
+    draft.target = Some(format!("{host}:{}", target.port));
     let mut up = Request::builder()
         .method(parts.method.clone())
         .uri(format!("http://{host}:{}{path_and_query}", target.port))
@@ -566,11 +501,14 @@ async fn forward(
     let Ok(request) = up.body(Full::new(body)) else {
         return plain(StatusCode::BAD_GATEWAY, "502 Bad Gateway");
     };
+    draft.dispatched = Some(Instant::now());
+    let answered = &mut draft.answered;
     let exchange = async {
         let answer = upstream()
             .request(request)
             .await
             .map_err(std::io::Error::other)?;
+        *answered = Some((Instant::now(), answer.status().as_u16()));
         let (parts, body) = answer.into_parts();
         let bytes = body
             .collect()

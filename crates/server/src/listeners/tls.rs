@@ -8,11 +8,13 @@
 //! - Certificates: the one whose names (DNS subject alternative names, else the common name)
 //!   match the client's SNI, exactly first and then by wildcard, as ALB chooses; the default
 //!   certificate otherwise.
+//! - ALPN: `h2` and `http/1.1` when the load balancer offers HTTP/2 (`routing.http2.enabled`,
+//!   its default), `http/1.1` alone otherwise.
 
 use std::sync::Arc;
 
 use anyhow::{anyhow, Context};
-use rampart_services::elbv2::{runtime::TlsSpec, ssl_policies};
+use rampart_services::elbv2::{access_log::TlsFacts, runtime::TlsSpec, ssl_policies};
 use rampart_store::Store;
 use tokio_rustls::rustls::{
     self,
@@ -20,7 +22,7 @@ use tokio_rustls::rustls::{
     pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer},
     server::{ClientHello, ResolvesServerCert},
     sign::CertifiedKey,
-    CipherSuite, ServerConfig, SupportedProtocolVersion,
+    CipherSuite, ProtocolVersion, ServerConfig, ServerConnection, SupportedProtocolVersion,
 };
 
 /// OpenSSL's name of each cipher suite rustls offers (AWS's policies use these names).
@@ -97,6 +99,7 @@ fn policy_provider(
 /// A certificate with the names it answers for.
 #[derive(Debug)]
 struct Named {
+    arn: String,
     names: Vec<String>,
     key: Arc<CertifiedKey>,
 }
@@ -119,23 +122,25 @@ fn covers(pattern: &str, host: &str) -> bool {
 }
 
 impl BySni {
+    /// The certificate whose names match `host`, exactly first and then by wildcard.
+    fn matching(&self, host: Option<&str>) -> Option<&Named> {
+        let host = host?;
+        let exact = self.certs.iter().find(|c| {
+            c.names
+                .iter()
+                .any(|n| !n.starts_with("*.") && covers(n, host))
+        });
+        exact.or_else(|| {
+            self.certs
+                .iter()
+                .find(|c| c.names.iter().any(|n| covers(n, host)))
+        })
+    }
+
     fn choose(&self, host: Option<&str>) -> Option<Arc<CertifiedKey>> {
-        if let Some(host) = host {
-            let exact = self.certs.iter().find(|c| {
-                c.names
-                    .iter()
-                    .any(|n| !n.starts_with("*.") && covers(n, host))
-            });
-            let wildcard = || {
-                self.certs
-                    .iter()
-                    .find(|c| c.names.iter().any(|n| covers(n, host)))
-            };
-            if let Some(c) = exact.or_else(wildcard) {
-                return Some(c.key.clone());
-            }
-        }
-        self.certs.first().map(|c| c.key.clone())
+        self.matching(host)
+            .or_else(|| self.certs.first())
+            .map(|c| c.key.clone())
     }
 }
 
@@ -202,17 +207,52 @@ async fn load(
         .load_private_key(key)
         .map_err(|e| anyhow!("the private key of {arn} is not usable: {e}"))?;
     Ok(Named {
+        arn: arn.to_string(),
         names,
         key: Arc::new(CertifiedKey::new(chain, signing)),
     })
 }
 
-/// The server configuration of one HTTPS listener.
+/// An HTTPS listener's TLS: its server configuration and its certificates.
+#[derive(Debug)]
+pub struct ListenerTls {
+    /// The rustls configuration.
+    pub config: Arc<ServerConfig>,
+    certs: Arc<BySni>,
+}
+
+impl ListenerTls {
+    /// What an access log entry says of an established session: cipher and protocol, the
+    /// SNI name when a certificate matched it, and the certificate presented.
+    pub fn facts(&self, conn: &ServerConnection) -> TlsFacts {
+        let sni = conn.server_name();
+        let matched = self.certs.matching(sni);
+        let presented = matched.or_else(|| self.certs.certs.first());
+        TlsFacts {
+            cipher: conn
+                .negotiated_cipher_suite()
+                .and_then(|s| openssl_name(s.suite()))
+                .unwrap_or("-")
+                .to_string(),
+            protocol: match conn.protocol_version() {
+                Some(ProtocolVersion::TLSv1_3) => "TLSv1.3",
+                Some(ProtocolVersion::TLSv1_2) => "TLSv1.2",
+                _ => "-",
+            }
+            .to_string(),
+            domain: matched.and(sni).map(str::to_string),
+            certificate_arn: presented.map_or_else(|| "-".to_string(), |c| c.arn.clone()),
+        }
+    }
+}
+
+/// The TLS of one HTTPS listener; `http2` offers `h2` by ALPN before `http/1.1`.
 pub async fn server_config(
     store: &Store,
     account: &str,
     spec: &TlsSpec,
-) -> anyhow::Result<Arc<ServerConfig>> {
+    http2: bool,
+) -> anyhow::Result<Arc<ListenerTls>> {
     let policy = ssl_policies::find(&spec.policy)
         .or_else(|| ssl_policies::find(ssl_policies::DEFAULT))
         .ok_or_else(|| anyhow!("no security policy {}", spec.policy))?;
@@ -224,12 +264,20 @@ pub async fn server_config(
     if certs.is_empty() {
         return Err(anyhow!("an HTTPS listener without a certificate"));
     }
+    let certs = Arc::new(BySni { certs });
     let mut config = ServerConfig::builder_with_provider(Arc::new(provider))
         .with_protocol_versions(&versions)?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(BySni { certs }));
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+        .with_cert_resolver(certs.clone());
+    config.alpn_protocols = if http2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
+    Ok(Arc::new(ListenerTls {
+        config: Arc::new(config),
+        certs,
+    }))
 }
 
 #[cfg(test)]

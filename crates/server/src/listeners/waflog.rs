@@ -51,9 +51,8 @@ pub fn take(
         source_id: &source,
     };
     let record = logging::record(acl, config, request, decision, &seen);
-    shared.logs.push(
-        &acl.arn,
-        &config.bucket,
+    shared.waf_logs.push(
+        &(acl.arn.clone(), config.bucket.clone()),
         seen.at_ms / 1000,
         record.to_string(),
     );

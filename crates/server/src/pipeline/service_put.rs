@@ -36,12 +36,26 @@ pub fn service_context(
     account: &str,
     region: &str,
 ) -> CallContext {
+    let principal = rampart_services::Principal::service(service, account);
+    context_as(app, authorizer, principal, service, region)
+}
+
+/// The context of a call an AWS service makes itself in `region` as `principal` (its
+/// service principal, or the account it writes from, as ELB's access logs in older regions),
+/// with `agent` as the user agent.
+pub fn context_as(
+    app: &App,
+    authorizer: rampart_services::Authorizer,
+    principal: rampart_services::Principal,
+    agent: &str,
+    region: &str,
+) -> CallContext {
     CallContext {
         request_id: uuid::Uuid::new_v4().to_string(),
-        principal: std::sync::Arc::new(rampart_services::Principal::service(service, account)),
+        principal: std::sync::Arc::new(principal),
         region: region.to_string(),
         source_ip: std::net::IpAddr::from([0, 0, 0, 0]),
-        user_agent: service.to_string(),
+        user_agent: agent.to_string(),
         now: app.clock.now(),
         secure_transport: true,
         prepared: None,

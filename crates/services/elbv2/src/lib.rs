@@ -5,6 +5,8 @@
 //!
 //! - [`load_balancers`], [`target_groups`] (and targets, health), [`listeners`] (and their
 //!   [`certificates`] and [`ssl_policies`]), [`rules`], [`tags`]: the operations;
+//! - [`attributes`]: load balancer attributes (access logs, HTTP/2);
+//! - [`access_log`]: access log entries and files in AWS's format;
 //! - [`actions`]: actions and conditions, checked and matched;
 //! - [`runtime`]: what the listener runtime reads; storage in [`model`].
 
@@ -12,7 +14,9 @@ use rampart_kit::{authz::AuthzRequest, context::CallContext, input::opt_str, rou
 use rampart_store::Store;
 use serde_json::Value;
 
+pub mod access_log;
 pub mod actions;
+pub mod attributes;
 pub mod certificates;
 pub mod error;
 pub mod listeners;
@@ -33,6 +37,8 @@ routes! {
         CreateLoadBalancer => Write, |i, c, d| load_balancers::create(i, c, d);
         DescribeLoadBalancers => Read, |i, c, d| load_balancers::describe(i, c, d);
         DeleteLoadBalancer => Write, |i, c, d| load_balancers::delete(i, c, d);
+        ModifyLoadBalancerAttributes => Write, |i, c, d| attributes::modify(i, c, d);
+        DescribeLoadBalancerAttributes => Read, |i, c, d| attributes::describe(i, c, d);
         CreateTargetGroup => Write, |i, c, d| target_groups::create(i, c, d);
         DescribeTargetGroups => Read, |i, c, d| target_groups::describe(i, c, d);
         DeleteTargetGroup => Write, |i, c, d| target_groups::delete(i, c, d);
@@ -55,17 +61,15 @@ routes! {
         DescribeTags => Read, |i, c, d| tags::describe(i, c, d);
     }
     not_built {
-        // Trust stores (mutual TLS), attributes, capacity, rule and target group
-        // modification, subnets and security groups after creation.
+        // Trust stores (mutual TLS), listener and target group attributes, capacity, rule
+        // and target group modification, subnets and security groups after creation.
         AddTrustStoreRevocations, CreateTrustStore,
         DeleteSharedTrustStoreAssociation, DeleteTrustStore, DescribeAccountLimits,
-        DescribeCapacityReservation, DescribeListenerAttributes,
-        DescribeLoadBalancerAttributes, DescribeTargetGroupAttributes,
+        DescribeCapacityReservation, DescribeListenerAttributes, DescribeTargetGroupAttributes,
         DescribeTrustStoreAssociations, DescribeTrustStoreRevocations, DescribeTrustStores,
         GetResourcePolicy, GetTrustStoreCaCertificatesBundle, GetTrustStoreRevocationContent,
-        ModifyCapacityReservation, ModifyIpPools, ModifyListenerAttributes,
-        ModifyLoadBalancerAttributes, ModifyRule, ModifyTargetGroup,
-        ModifyTargetGroupAttributes, ModifyTrustStore,
+        ModifyCapacityReservation, ModifyIpPools, ModifyListenerAttributes, ModifyRule,
+        ModifyTargetGroup, ModifyTargetGroupAttributes, ModifyTrustStore,
         RemoveTrustStoreRevocations, SetIpAddressType, SetRulePriorities, SetSecurityGroups,
         SetSubnets,
     }
@@ -82,7 +86,10 @@ async fn authorize(
     let action = format!("elasticloadbalancing:{}", op.name());
     let account = &ctx.principal.account_id;
     let member = match op {
-        Op::DeleteLoadBalancer | Op::CreateListener => Some("LoadBalancerArn"),
+        Op::DeleteLoadBalancer
+        | Op::CreateListener
+        | Op::ModifyLoadBalancerAttributes
+        | Op::DescribeLoadBalancerAttributes => Some("LoadBalancerArn"),
         Op::DeleteTargetGroup
         | Op::RegisterTargets
         | Op::DeregisterTargets

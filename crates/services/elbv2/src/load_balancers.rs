@@ -76,6 +76,7 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ElbResu
         vpc_id: Some("vpc-00000000".into()),
         subnets,
         security_groups: strings(input, "SecurityGroups"),
+        attributes: Default::default(),
         tags: new_tags,
     };
     let arn = format!(

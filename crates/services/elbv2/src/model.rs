@@ -95,6 +95,9 @@ pub struct LoadBalancerDoc {
     /// `SecurityGroups`, recorded as given.
     #[serde(default)]
     pub security_groups: Vec<String>,
+    /// Attributes set by `ModifyLoadBalancerAttributes` (the others have their defaults).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
     /// Tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,

@@ -9,10 +9,11 @@ use rampart_store::Store;
 
 use crate::{
     actions::{parse_actions, parse_condition, Action, Condition},
+    attributes,
     error::{ElbError, ElbResult},
     model::{
-        self, HealthCheck, ListenerDoc, RuleDoc, Target, TargetGroupDoc, GENERATION, HEALTH,
-        LISTENER, RULE, TARGET_GROUP,
+        self, HealthCheck, ListenerDoc, LoadBalancerDoc, RuleDoc, Target, TargetGroupDoc,
+        GENERATION, HEALTH, LISTENER, LOAD_BALANCER, RULE, TARGET_GROUP,
     },
     target_groups::TargetHealth,
 };
@@ -45,6 +46,21 @@ pub struct ListenerSpec {
     pub default_action: Action,
     /// For an HTTPS listener: its security policy and certificates.
     pub tls: Option<TlsSpec>,
+    /// Where its load balancer's access logs go, when they are on.
+    pub access_log: Option<AccessLogSpec>,
+    /// Whether HTTP/2 is offered to clients (`routing.http2.enabled`; over TLS only).
+    pub http2: bool,
+}
+
+/// Where a load balancer's access logs go.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AccessLogSpec {
+    /// The load balancer's ARN.
+    pub load_balancer_arn: String,
+    /// `access_logs.s3.bucket`.
+    pub bucket: String,
+    /// `access_logs.s3.prefix`.
+    pub prefix: String,
 }
 
 /// What an HTTPS listener terminates TLS with.
@@ -60,10 +76,16 @@ impl ListenerSpec {
     /// The action for a request: the first rule by priority whose conditions all hold, else
     /// the default action.
     pub fn route(&self, host: &str, path: &str) -> &Action {
+        self.matched(host, path).1
+    }
+
+    /// The priority of the rule that matches a request (0 for the default action, as the
+    /// access logs write it) and its action.
+    pub fn matched(&self, host: &str, path: &str) -> (u32, &Action) {
         self.rules
             .iter()
             .find(|r| r.conditions.iter().all(|c| c.matches(host, path)))
-            .map_or(&self.default_action, |r| &r.action)
+            .map_or((0, &self.default_action), |r| (r.priority, &r.action))
     }
 }
 
@@ -122,6 +144,12 @@ pub async fn snapshot(store: &Store) -> ElbResult<Snapshot> {
                 _ => tracing::warn!(rule = r.arn(), "elbv2: stored rule does not parse"),
             }
         }
+        let balancers: BTreeMap<String, LoadBalancerDoc> =
+            model::list_all::<LoadBalancerDoc>(&mut db, &account, LOAD_BALANCER, "/")
+                .await?
+                .into_iter()
+                .map(|lb| (lb.arn().to_string(), lb.doc))
+                .collect();
         for l in model::list_all::<ListenerDoc>(&mut db, &account, LISTENER, "/").await? {
             let Ok(default_action) = parse_actions(&l.doc.default_actions) else {
                 tracing::warn!(listener = l.arn(), "elbv2: stored listener does not parse");
@@ -129,6 +157,14 @@ pub async fn snapshot(store: &Store) -> ElbResult<Snapshot> {
             };
             let mut rules = by_listener.remove(l.arn()).unwrap_or_default();
             rules.sort_by_key(|r| r.priority);
+            let lb = balancers.get(&l.doc.load_balancer_arn);
+            let access_log = lb
+                .and_then(attributes::log_destination)
+                .map(|(bucket, prefix)| AccessLogSpec {
+                    load_balancer_arn: l.doc.load_balancer_arn.clone(),
+                    bucket,
+                    prefix,
+                });
             out.listeners.push(ListenerSpec {
                 arn: l.arn().to_string(),
                 account: account.clone(),
@@ -137,6 +173,8 @@ pub async fn snapshot(store: &Store) -> ElbResult<Snapshot> {
                 rules,
                 default_action,
                 tls: tls_of(&l.doc),
+                access_log,
+                http2: lb.is_none_or(attributes::http2),
             });
         }
         for tg in model::list_all::<TargetGroupDoc>(&mut db, &account, TARGET_GROUP, "/").await? {

@@ -19,6 +19,7 @@ pub mod error;
 pub mod ids;
 pub mod input;
 pub mod json_field;
+pub mod log_buffer;
 pub mod page;
 pub mod parse_cache;
 pub mod payload;

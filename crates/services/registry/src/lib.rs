@@ -17,7 +17,7 @@ pub use rampart_guardduty as guardduty;
 pub use rampart_iam as iam;
 pub use rampart_kit::{
     authorizer, authz, blob_cipher, checked_time, context, db, entity, error, ids, json_field,
-    payload, principal, route,
+    log_buffer, payload, principal, route,
 };
 pub use rampart_kit::{
     Access, Authorizer, AuthzError, AuthzQuestion, AuthzRequest, BlobStore, CallContext,

@@ -10,7 +10,6 @@ pub mod geo;
 pub mod group;
 pub mod injection;
 pub mod json_body;
-pub mod log_buffer;
 pub mod logging;
 pub mod managed;
 pub mod rate;

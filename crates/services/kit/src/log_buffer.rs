@@ -1,72 +1,72 @@
-//! Log records waiting for delivery, in memory on this node: per web ACL, destination bucket
-//! and five-minute window of the request clock (AWS WAF's S3 delivery interval), one line of
-//! JSON per record. Memory is bounded: past [`MAX_RECORDS`] records or [`MAX_BYTES`] bytes
-//! waiting, a new record is dropped and counted ([`LogBuffer::dropped`]).
+//! Log records waiting for delivery, in memory on this node: per destination (`K`: a WAF web
+//! ACL and its bucket, a load balancer and its bucket and prefix) and five-minute window of
+//! the request clock (the S3 delivery interval of AWS WAF and of ELB's access logs), one line
+//! per record. Memory is bounded: past [`MAX_RECORDS`] records or [`MAX_BYTES`] bytes waiting,
+//! a new record is dropped and counted ([`LogBuffer::dropped`]).
 
 use std::{
     collections::BTreeMap,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc, Mutex, RwLock,
+        Mutex,
     },
 };
 
-/// The delivery interval (AWS WAF writes to S3 every five minutes).
+/// The delivery interval (AWS WAF and ELB write to S3 every five minutes).
 pub const WINDOW_SECS: u64 = 300;
-/// The most records waiting on a node.
+/// The most records waiting in one buffer.
 pub const MAX_RECORDS: usize = 50_000;
-/// The most bytes of records waiting on a node.
+/// The most bytes of records waiting in one buffer.
 pub const MAX_BYTES: usize = 64 * 1024 * 1024;
 
-static LIVE: RwLock<Option<Arc<LogBuffer>>> = RwLock::new(None);
-
-/// Installs the buffer the process's listeners fill (the listener runtime does this once), so
-/// the delivery job drains it.
-pub fn install(buffer: Arc<LogBuffer>) {
-    if let Ok(mut slot) = LIVE.write() {
-        *slot = Some(buffer);
-    }
-}
-
-/// The installed buffer, if the listener runtime runs in this process.
-pub fn installed() -> Option<Arc<LogBuffer>> {
-    LIVE.read().ok().and_then(|g| g.clone())
-}
-
-/// Where a batch goes: web ACL ARN, bucket, window start (epoch seconds).
-pub type BatchKey = (String, String, u64);
-
-/// A window's records, due once the window has ended.
+/// A window's records for one destination, due once the window has ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batch {
-    /// The web ACL's ARN.
-    pub web_acl: String,
-    /// The destination bucket.
-    pub bucket: String,
+pub struct Batch<K> {
+    /// Where the records go.
+    pub destination: K,
     /// The window's start (epoch seconds, a multiple of [`WINDOW_SECS`]).
     pub window: u64,
-    /// The records, one JSON document each.
+    /// The records, one line each.
     pub lines: Vec<String>,
 }
 
-#[derive(Debug, Default)]
-struct Pending {
-    batches: BTreeMap<BatchKey, Vec<String>>,
+#[derive(Debug)]
+struct Pending<K> {
+    batches: BTreeMap<(K, u64), Vec<String>>,
     records: usize,
     bytes: usize,
 }
 
+impl<K> Default for Pending<K> {
+    fn default() -> Self {
+        Pending {
+            batches: BTreeMap::new(),
+            records: 0,
+            bytes: 0,
+        }
+    }
+}
+
 /// Records waiting for delivery on this node.
-#[derive(Debug, Default)]
-pub struct LogBuffer {
-    pending: Mutex<Pending>,
+#[derive(Debug)]
+pub struct LogBuffer<K> {
+    pending: Mutex<Pending<K>>,
     dropped: AtomicU64,
 }
 
-impl LogBuffer {
-    /// Adds a record that arrived at epoch second `at`; false (and counted) when the buffer
-    /// is full.
-    pub fn push(&self, web_acl: &str, bucket: &str, at: u64, line: String) -> bool {
+impl<K> Default for LogBuffer<K> {
+    fn default() -> Self {
+        LogBuffer {
+            pending: Mutex::new(Pending::default()),
+            dropped: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<K: Ord + Clone> LogBuffer<K> {
+    /// Adds a record for `destination` that arrived at epoch second `at`; false (and
+    /// counted) when the buffer is full.
+    pub fn push(&self, destination: &K, at: u64, line: String) -> bool {
         let Ok(mut p) = self.pending.lock() else {
             return false;
         };
@@ -79,21 +79,21 @@ impl LogBuffer {
         p.bytes += line.len();
         let window = at - at % WINDOW_SECS;
         p.batches
-            .entry((web_acl.to_string(), bucket.to_string(), window))
+            .entry((destination.clone(), window))
             .or_default()
             .push(line);
         true
     }
 
     /// Takes the batches whose window ended by epoch second `now`.
-    pub fn take_due(&self, now: u64) -> Vec<Batch> {
+    pub fn take_due(&self, now: u64) -> Vec<Batch<K>> {
         let Ok(mut p) = self.pending.lock() else {
             return Vec::new();
         };
-        let due: Vec<BatchKey> = p
+        let due: Vec<(K, u64)> = p
             .batches
             .keys()
-            .filter(|(_, _, w)| w + WINDOW_SECS <= now)
+            .filter(|(_, w)| w + WINDOW_SECS <= now)
             .cloned()
             .collect();
         let mut out = Vec::new();
@@ -103,10 +103,9 @@ impl LogBuffer {
                 p.bytes = p
                     .bytes
                     .saturating_sub(lines.iter().map(String::len).sum::<usize>());
-                let (web_acl, bucket, window) = key;
+                let (destination, window) = key;
                 out.push(Batch {
-                    web_acl,
-                    bucket,
+                    destination,
                     window,
                     lines,
                 });
@@ -114,7 +113,9 @@ impl LogBuffer {
         }
         out
     }
+}
 
+impl<K> LogBuffer<K> {
     /// Counts records lost (the buffer full, or a delivery refused).
     pub fn count_dropped(&self, n: u64) {
         self.dropped.fetch_add(n, Ordering::Relaxed);
@@ -138,13 +139,15 @@ mod tests {
     #[test]
     fn batches_are_due_when_their_window_ends() {
         let b = LogBuffer::default();
-        assert!(b.push("acl", "bkt", 601, "a".into()));
-        assert!(b.push("acl", "bkt", 899, "b".into()));
-        assert!(b.push("acl", "bkt", 900, "c".into()));
+        let to = ("acl".to_string(), "bkt".to_string());
+        assert!(b.push(&to, 601, "a".into()));
+        assert!(b.push(&to, 899, "b".into()));
+        assert!(b.push(&to, 900, "c".into()));
         assert!(b.take_due(899).is_empty());
         let due = b.take_due(900);
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].window, 600);
+        assert_eq!(due[0].destination, to);
         assert_eq!(due[0].lines, vec!["a".to_string(), "b".to_string()]);
         assert_eq!(b.waiting(), 1);
         assert_eq!(b.take_due(1200).len(), 1);
@@ -152,14 +155,25 @@ mod tests {
     }
 
     #[test]
+    fn destinations_are_batched_apart() {
+        let b = LogBuffer::default();
+        assert!(b.push(&"one", 10, "a".into()));
+        assert!(b.push(&"two", 20, "b".into()));
+        let due = b.take_due(300);
+        assert_eq!(due.len(), 2);
+        assert_eq!(due[0].destination, "one");
+        assert_eq!(due[1].lines, vec!["b".to_string()]);
+    }
+
+    #[test]
     fn a_full_buffer_drops_and_counts() {
         let b = LogBuffer::default();
         for i in 0..MAX_RECORDS {
-            assert!(b.push("acl", "bkt", i as u64, String::new()));
+            assert!(b.push(&0u8, i as u64, String::new()));
         }
-        assert!(!b.push("acl", "bkt", 0, String::new()));
+        assert!(!b.push(&0u8, 0, String::new()));
         assert_eq!(b.dropped(), 1);
         b.take_due(u64::MAX / 2);
-        assert!(b.push("acl", "bkt", 0, String::new()));
+        assert!(b.push(&0u8, 0, String::new()));
     }
 }

@@ -19,8 +19,9 @@
 //! - storage in [`model`], input helpers in [`common`].
 //!
 //! The server's `config` job (`crates/server/src/jobs/config.rs`) runs [`sync::run`] every
-//! second: a change re-evaluates the rules in scope within about a second, and periodic rules
-//! follow their frequency on the request clock.
+//! second and as soon as a logged change commits (the store's change signal): a change
+//! re-evaluates the rules in scope within its processing time, and periodic rules follow
+//! their frequency on the request clock.
 
 use rampart_kit::{authz::AuthzRequest, context::CallContext, routes};
 use rampart_store::Store;

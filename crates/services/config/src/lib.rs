@@ -14,6 +14,7 @@
 //!   [`managed`] and [`managed_more`]: the catalog of managed rules; [`checks_iam`],
 //!   [`checks_other`], [`checks_account`] and the `_more` modules: their checks; [`evaluate`]: running them;
 //!   [`compliance`]: compliance by rule and resource, details and summaries;
+//!   [`compliance_item`]: the `AWS::Config::ResourceCompliance` items of evaluated resources;
 //! - [`query`] and [`select`]: `SelectResourceConfig`'s SQL subset over the current items;
 //! - [`packs`] and [`pack_template`]: conformance packs from CloudFormation templates;
 //! - storage in [`model`], input helpers in [`common`].
@@ -43,6 +44,7 @@ pub mod checks_other;
 pub mod checks_s3_more;
 pub mod common;
 pub mod compliance;
+pub mod compliance_item;
 pub mod custom;
 pub mod delivery;
 pub mod delivery_file;

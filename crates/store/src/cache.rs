@@ -14,6 +14,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use tokio::sync::Notify;
+
 use zeroize::Zeroizing;
 
 use crate::credentials::AccessKey;
@@ -31,6 +33,8 @@ pub(crate) enum Domain {
     Epoch,
     /// Generic entities.
     Entities,
+    /// The resource change log (no cache: its end wakes the change log's reader).
+    Changes,
 }
 
 /// An access key with its opened secret.
@@ -58,6 +62,9 @@ pub(crate) struct LocalCache {
     epoch: RwLock<Option<(u64, i64)>>,
     ent_gen: AtomicU64,
     ents: RwLock<HashMap<String, (u64, Entity)>>,
+    /// Signalled once a write that appended to the change log is visible (on either backend:
+    /// it only wakes this process's reader, other nodes' readers keep their own period).
+    changes: Arc<Notify>,
 }
 
 /// The cache key of an entity read by account, kind and name key.
@@ -75,11 +82,21 @@ impl LocalCache {
 
     /// Invalidates a domain (call once a write is visible to readers).
     pub(crate) fn bump(&self, domain: Domain) {
-        match domain {
-            Domain::Credentials => self.cred_gen.fetch_add(1, Ordering::SeqCst),
-            Domain::Epoch => self.epoch_gen.fetch_add(1, Ordering::SeqCst),
-            Domain::Entities => self.ent_gen.fetch_add(1, Ordering::SeqCst),
+        let generation = match domain {
+            Domain::Credentials => &self.cred_gen,
+            Domain::Epoch => &self.epoch_gen,
+            Domain::Entities => &self.ent_gen,
+            Domain::Changes => {
+                self.changes.notify_one();
+                return;
+            }
         };
+        generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The signal of [`Domain::Changes`] (one permit is kept while nobody waits).
+    pub(crate) fn change_signal(&self) -> Arc<Notify> {
+        self.changes.clone()
     }
 
     /// The generation to note before reading the database.
@@ -88,6 +105,7 @@ impl LocalCache {
             Domain::Credentials => self.cred_gen.load(Ordering::SeqCst),
             Domain::Epoch => self.epoch_gen.load(Ordering::SeqCst),
             Domain::Entities => self.ent_gen.load(Ordering::SeqCst),
+            Domain::Changes => 0,
         }
     }
 
@@ -166,6 +184,7 @@ pub(crate) struct Touched {
     credentials: bool,
     epoch: bool,
     entities: bool,
+    changes: bool,
 }
 
 impl Touched {
@@ -174,6 +193,7 @@ impl Touched {
             Domain::Credentials => self.credentials = true,
             Domain::Epoch => self.epoch = true,
             Domain::Entities => self.entities = true,
+            Domain::Changes => self.changes = true,
         }
     }
 
@@ -182,6 +202,7 @@ impl Touched {
         self.credentials |= other.credentials;
         self.epoch |= other.epoch;
         self.entities |= other.entities;
+        self.changes |= other.changes;
     }
 
     /// Invalidates what was touched (call once the write is visible to readers).
@@ -194,6 +215,9 @@ impl Touched {
         }
         if self.entities {
             cache.bump(Domain::Entities);
+        }
+        if self.changes {
+            cache.bump(Domain::Changes);
         }
     }
 }

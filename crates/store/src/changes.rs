@@ -58,16 +58,18 @@ pub struct Change {
     pub deleted: bool,
 }
 
-/// Appends a change on `conn` (the writer's own connection, so inside its transaction).
+/// Appends a change on `conn` (the writer's own connection, so inside its transaction);
+/// true when it did (the caller then marks [`Domain::Changes`](crate::cache::Domain), so the
+/// write's end wakes the log's reader).
 pub(crate) async fn log(
     conn: Conn<'_>,
     account_id: &str,
     kind: &str,
     key: &str,
     deleted: bool,
-) -> Result<()> {
+) -> Result<bool> {
     if !is_recorded(kind) {
-        return Ok(());
+        return Ok(false);
     }
     dispatch!(conn, c => {
         sqlx::query(
@@ -80,13 +82,13 @@ pub(crate) async fn log(
         .execute(&mut *c)
         .await?;
     });
-    Ok(())
+    Ok(true)
 }
 
 /// Logs a change of the long-term access key `access_key_id` (before it changes or goes),
-/// against its owner: a user's id, or the account root's.
-pub(crate) async fn log_access_key(conn: Conn<'_>, access_key_id: &str) -> Result<()> {
-    dispatch!(conn, c => {
+/// against its owner: a user's id, or the account root's; true when it logged one.
+pub(crate) async fn log_access_key(conn: Conn<'_>, access_key_id: &str) -> Result<bool> {
+    let n = dispatch!(conn, c => {
         sqlx::query(
             "INSERT INTO resource_changes (account_id, kind, key, deleted)
              SELECT account_id, $1, principal_id, 0 FROM access_keys
@@ -96,9 +98,10 @@ pub(crate) async fn log_access_key(conn: Conn<'_>, access_key_id: &str) -> Resul
         .bind(ACCESS_KEY_KIND)
         .bind(access_key_id)
         .execute(&mut *c)
-        .await?;
+        .await?
+        .rows_affected()
     });
-    Ok(())
+    Ok(n > 0)
 }
 
 /// Reads the change log, on the pool or inside a transaction.

@@ -276,13 +276,14 @@ impl<'a> Credentials<'a> {
             .execute(&mut *c)
             .await?;
         });
+        let mut logged = false;
         if session.is_none()
             && matches!(
                 key.principal.kind,
                 PrincipalKind::User | PrincipalKind::Root
             )
         {
-            crate::changes::log(
+            logged = crate::changes::log(
                 g.conn(),
                 &key.principal.account_id,
                 crate::changes::ACCESS_KEY_KIND,
@@ -293,6 +294,9 @@ impl<'a> Credentials<'a> {
         }
         drop(g);
         self.h.touched(Domain::Credentials);
+        if logged {
+            self.h.touched(Domain::Changes);
+        }
         Ok(())
     }
 
@@ -409,7 +413,7 @@ impl<'a> Credentials<'a> {
     /// Activates or deactivates a key; `NotFound` if it does not exist.
     pub async fn set_status(&mut self, access_key_id: &str, status: KeyStatus) -> Result<()> {
         let mut g = self.h.write_conn().await?;
-        crate::changes::log_access_key(g.conn(), access_key_id).await?;
+        let logged = crate::changes::log_access_key(g.conn(), access_key_id).await?;
         let n = dispatch!(g.conn(), c => {
             sqlx::query("UPDATE access_keys SET status = $1 WHERE access_key_id = $2")
                 .bind(status.as_str())
@@ -420,6 +424,9 @@ impl<'a> Credentials<'a> {
         });
         drop(g);
         self.h.touched(Domain::Credentials);
+        if logged {
+            self.h.touched(Domain::Changes);
+        }
         if n == 0 {
             return Err(StoreError::NotFound(format!("access key {access_key_id}")));
         }
@@ -447,7 +454,7 @@ impl<'a> Credentials<'a> {
     /// Deletes a key; `NotFound` if it does not exist.
     pub async fn delete(&mut self, access_key_id: &str) -> Result<()> {
         let mut g = self.h.write_conn().await?;
-        crate::changes::log_access_key(g.conn(), access_key_id).await?;
+        let logged = crate::changes::log_access_key(g.conn(), access_key_id).await?;
         let n = dispatch!(g.conn(), c => {
             sqlx::query("DELETE FROM access_keys WHERE access_key_id = $1")
                 .bind(access_key_id)
@@ -457,6 +464,9 @@ impl<'a> Credentials<'a> {
         });
         drop(g);
         self.h.touched(Domain::Credentials);
+        if logged {
+            self.h.touched(Domain::Changes);
+        }
         if n == 0 {
             return Err(StoreError::NotFound(format!("access key {access_key_id}")));
         }

@@ -98,7 +98,12 @@ impl<'a> Entities<'a> {
             .execute(&mut *c)
             .await?;
         });
-        crate::changes::log(g.conn(), &e.account_id, &e.kind, &e.name_key, false).await?;
+        let logged =
+            crate::changes::log(g.conn(), &e.account_id, &e.kind, &e.name_key, false).await?;
+        drop(g);
+        if logged {
+            self.h.touched(Domain::Changes);
+        }
         Ok(())
     }
 
@@ -195,10 +200,14 @@ impl<'a> Entities<'a> {
             .await?
             .rows_affected()
         });
-        if n > 0 {
-            crate::changes::log(g.conn(), &e.account_id, &e.kind, &e.name_key, false).await?;
+        if n > 0
+            && crate::changes::log(g.conn(), &e.account_id, &e.kind, &e.name_key, false).await?
+        {
+            drop(g);
+            self.h.touched(Domain::Changes);
+        } else {
+            drop(g);
         }
-        drop(g);
         // Creating needs no invalidation (absence is never cached); changing or deleting does.
         self.h.touched(Domain::Entities);
         if n == 0 {
@@ -222,10 +231,12 @@ impl<'a> Entities<'a> {
                 .await?
                 .rows_affected()
         });
-        if n > 0 {
-            crate::changes::log(g.conn(), account_id, kind, name_key, true).await?;
+        if n > 0 && crate::changes::log(g.conn(), account_id, kind, name_key, true).await? {
+            drop(g);
+            self.h.touched(Domain::Changes);
+        } else {
+            drop(g);
         }
-        drop(g);
         self.h.touched(Domain::Entities);
         if n == 0 {
             return Err(StoreError::NotFound(format!("{kind} {name_key}")));
@@ -318,8 +329,9 @@ impl<'a> Links<'a> {
             .await?
             .rows_affected()
         });
-        if n == 1 {
-            crate::changes::log(g.conn(), account_id, kind, from, false).await?;
+        if n == 1 && crate::changes::log(g.conn(), account_id, kind, from, false).await? {
+            drop(g);
+            self.h.touched(Domain::Changes);
         }
         Ok(n == 1)
     }
@@ -345,8 +357,9 @@ impl<'a> Links<'a> {
             .await?
             .rows_affected()
         });
-        if n == 1 {
-            crate::changes::log(g.conn(), account_id, kind, from, false).await?;
+        if n == 1 && crate::changes::log(g.conn(), account_id, kind, from, false).await? {
+            drop(g);
+            self.h.touched(Domain::Changes);
         }
         Ok(n == 1)
     }

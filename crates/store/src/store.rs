@@ -143,6 +143,14 @@ impl Store {
         &self.inner.key
     }
 
+    /// Signalled once a write of this process that appended to the resource change log
+    /// (`Changes`) is visible: its reader (AWS Config's recording job) waits on it so a change
+    /// is processed at once rather than at the next poll. One permit is kept while nobody
+    /// waits; writes of other nodes sharing a PostgreSQL database do not signal here.
+    pub fn change_signal(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.inner.cache.change_signal()
+    }
+
     /// A number unique to this open store within the process, so an in-memory cache shared
     /// by several stores (tests run many servers in one process) never mixes their entries.
     pub fn instance(&self) -> u64 {

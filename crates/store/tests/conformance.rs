@@ -26,6 +26,7 @@ use rampart_store::{
 on_both_backends!(
     accounts_crud,
     resource_changes_commit_with_their_write,
+    change_signal_follows_logged_commits,
     unique_and_reference_violations,
     credentials_crud,
     temporary_credentials_expire,
@@ -1542,6 +1543,41 @@ async fn entity_reads_never_serve_a_replaced_value(h: &Harness) {
         .await
         .unwrap();
     assert!(get().await.is_none());
+}
+
+/// The change signal fires once a write that logged a change is committed, not while it is
+/// open, and not for writes Config does not record.
+async fn change_signal_follows_logged_commits(h: &Harness) {
+    use std::time::Duration;
+    let s = &h.store;
+    let a = "111111111111";
+    let signal = s.change_signal();
+    let fired = || async {
+        tokio::time::timeout(Duration::from_millis(200), signal.notified())
+            .await
+            .is_ok()
+    };
+    // Whatever set-up wrote is taken first.
+    fired().await;
+    s.entities()
+        .create(&entity(a, "s3:object", "k", "/"))
+        .await
+        .unwrap();
+    assert!(!fired().await, "an unrecorded write does not signal");
+    let mut tx = s.begin().await.unwrap();
+    tx.entities()
+        .create(&entity(a, "iam:user", "Signalled", "/"))
+        .await
+        .unwrap();
+    assert!(!fired().await, "nothing is signalled before the commit");
+    tx.commit().await.unwrap();
+    assert!(fired().await, "the commit signals");
+    assert!(!fired().await, "once");
+    s.links()
+        .add(a, "iam:attached", "AIDAX", "arn:aws:iam::aws:policy/X")
+        .await
+        .unwrap();
+    assert!(fired().await, "an autocommitted link signals");
 }
 
 async fn resource_changes_commit_with_their_write(h: &Harness) {

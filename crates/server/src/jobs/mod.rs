@@ -1,6 +1,7 @@
 //! One runtime for background work.
 //!
-//! A [`Job`] is a step run every period (and once at start). Cluster jobs have exactly one
+//! A [`Job`] is a step run every period (and once at start), and at once when its wake
+//! signal ([`Job::wake`]) fires. Cluster jobs have exactly one
 //! owner across the nodes sharing a database: each round the node takes or renews the job's
 //! lease row (`rampart_store::Jobs`), and only the owner runs the step, passing its lease to
 //! every transaction the step commits, which then commits only while the lease's fencing
@@ -94,6 +95,11 @@ pub trait Job: Send + Sync + 'static {
     /// One step. `lease` is the cluster lease (none for node jobs): pass it to
     /// `Tx::jobs().fence` in every transaction the step commits.
     fn step<'a>(&'a self, app: &'a App, lease: Option<&'a Lease>) -> StepFuture<'a>;
+    /// A signal that runs the job at once, besides its period (a change it must react to
+    /// within less than a period); none by default.
+    fn wake(&self, _app: &App) -> Option<Arc<tokio::sync::Notify>> {
+        None
+    }
     /// Records still to process, for stream consumers.
     fn lag<'a>(&'a self, _app: &'a App) -> Pin<Box<dyn Future<Output = Option<u64>> + Send + 'a>> {
         Box::pin(async { None })
@@ -144,7 +150,7 @@ impl Runtime {
             lease,
             vec![
                 Arc::new(kms::JOB),
-                Arc::new(config::JOB),
+                Arc::new(config::ConfigRecording::default()),
                 Arc::new(config_lambda::JOB),
                 Arc::new(config_remediation::JOB),
                 Arc::new(config_delivery::JOB),
@@ -193,11 +199,22 @@ impl Runtime {
             .map(|i| {
                 let weak = Arc::downgrade(app);
                 tokio::spawn(async move {
+                    let mut woken = false;
                     loop {
                         let Some(app) = weak.upgrade() else { break };
-                        let wait = app.jobs.round(&app, i, false).await;
+                        let wait = app.jobs.round(&app, i, woken).await;
+                        let signal = app.jobs.entries.get(i).and_then(|e| e.job.wake(&app));
                         drop(app);
-                        tokio::time::sleep(wait).await;
+                        woken = match signal {
+                            Some(signal) => tokio::select! {
+                                () = tokio::time::sleep(wait) => false,
+                                () = signal.notified() => true,
+                            },
+                            None => {
+                                tokio::time::sleep(wait).await;
+                                false
+                            }
+                        };
                     }
                 })
             })

@@ -18,6 +18,10 @@ pub const RECORDED: &[(&str, &str)] = &[
     ("kms:key", "AWS::KMS::Key"),
     ("secretsmanager:secret", "AWS::SecretsManager::Secret"),
     ("s3:bucket", "AWS::S3::Bucket"),
+    (
+        rampart_s3::public_access::ACCOUNT_BLOCK,
+        "AWS::S3::AccountPublicAccessBlock",
+    ),
     ("cloudtrail:trail", "AWS::CloudTrail::Trail"),
 ];
 
@@ -42,7 +46,7 @@ pub enum Target {
         key: String,
     },
     /// Every resource of one family in the account (the account-level public access block
-    /// changes every bucket's effective settings).
+    /// changes every bucket's effective settings, besides being a resource of its own).
     Family(String),
     /// The account itself (password policy, root credentials): account-level rules.
     Account,
@@ -68,13 +72,16 @@ pub async fn targets(db: &mut Db<'_>, change: &Change) -> ConfigResult<Vec<Targe
             // CLOUD_TRAIL_ENABLED and MULTI_REGION_CLOUD_TRAIL_ENABLED look at every trail.
             out.push(Target::Account);
         }
+        if kind == rampart_s3::public_access::ACCOUNT_BLOCK {
+            // The account-level block changes every bucket's effective settings, and the
+            // account-level rules read it.
+            out.push(Target::Family("s3:bucket".into()));
+            out.push(Target::Account);
+        }
         return Ok(out);
     }
     match kind {
         "iam:password-policy" => Ok(vec![Target::Account]),
-        "s3:account-public-access-block" => {
-            Ok(vec![Target::Family("s3:bucket".into()), Target::Account])
-        }
         // Links, login profiles and access keys are keyed by the owning entity's id.
         _ => {
             if change.key == change.account_id {
@@ -102,6 +109,9 @@ pub async fn snapshot(db: &mut Db<'_>, e: &Entity) -> ConfigResult<Option<Snapsh
         "secretsmanager:secret" => build_other::secret(e)?,
         "s3:bucket" => build_other::bucket(db, e).await?,
         "cloudtrail:trail" => build_other::trail(e)?,
+        rampart_s3::public_access::ACCOUNT_BLOCK => {
+            return build_other::account_public_access_block(db, e).await;
+        }
         _ => return Ok(None),
     }))
 }
@@ -114,6 +124,10 @@ mod tests {
     fn families_map_to_aws_types() {
         assert_eq!(type_of_kind("s3:bucket"), Some("AWS::S3::Bucket"));
         assert_eq!(type_of_kind("s3:object"), None);
+        assert_eq!(
+            type_of_kind("s3:account-public-access-block"),
+            Some("AWS::S3::AccountPublicAccessBlock")
+        );
         assert!(is_global("AWS::IAM::Role"));
         assert!(!is_global("AWS::KMS::Key"));
     }

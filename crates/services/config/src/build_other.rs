@@ -1,5 +1,6 @@
-//! Snapshots of KMS keys, secrets, S3 buckets and CloudTrail trails, from the documents their
-//! services store (key material and secret values never enter an item).
+//! Snapshots of KMS keys, secrets, S3 buckets, the S3 account-level public access block and
+//! CloudTrail trails, from the documents their services store (key material and secret values
+//! never enter an item).
 
 use std::collections::BTreeMap;
 
@@ -175,6 +176,35 @@ pub async fn bucket(db: &mut Db<'_>, e: &Entity) -> ConfigResult<Snapshot> {
             "objectLock": doc.object_lock,
         }),
     })
+}
+
+/// The account-level Block Public Access settings' snapshot (S3 Control's
+/// `PutPublicAccessBlock` for the account); `None` once they are deleted. AWS keys the item by
+/// the account id and records the four settings as its configuration; it has no ARN. The
+/// settings apply in every region; the item is in the region of the account's recorder.
+pub async fn account_public_access_block(
+    db: &mut Db<'_>,
+    e: &Entity,
+) -> ConfigResult<Option<Snapshot>> {
+    let Some(block) = doc_of::<Option<PublicAccessBlock>>(e)? else {
+        return Ok(None);
+    };
+    let region = crate::record::recorder_region(db, &e.account_id)
+        .await?
+        .unwrap_or_else(|| "us-east-1".into());
+    Ok(Some(Snapshot {
+        resource_type: "AWS::S3::AccountPublicAccessBlock".into(),
+        resource_id: e.account_id.clone(),
+        resource_name: None,
+        arn: String::new(),
+        region,
+        created: Some(e.created_at),
+        configuration: block_json(&block),
+        supplementary: BTreeMap::new(),
+        relationships: Vec::new(),
+        tags: BTreeMap::new(),
+        facts: Value::Null,
+    }))
 }
 
 /// A trail's snapshot.

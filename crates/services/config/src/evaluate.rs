@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::build::doc_of;
 use crate::checks_account;
+use crate::compliance_item::{self, Evaluated, RESOURCE_COMPLIANCE};
 use crate::custom;
 use crate::error::ConfigResult;
 use crate::managed::{self, Check, Verdict};
@@ -58,8 +59,12 @@ pub async fn resources(db: &mut Db<'_>, account: &str) -> ConfigResult<Vec<Resou
 }
 
 /// True when the rule's scope takes the resource (`types`: the types the rule evaluates,
-/// `None` for a custom policy rule, which takes every recorded type).
+/// `None` for a custom rule, which takes every recorded type but compliance items: those
+/// are made from the results, and evaluating them would feed on itself).
 pub fn in_scope(types: Option<&[&str]>, rule: &RuleDoc, r: &ResourceDoc) -> bool {
+    if r.resource_type == RESOURCE_COMPLIANCE {
+        return false;
+    }
     if types.is_some_and(|t| !t.contains(&r.resource_type.as_str())) {
         return false;
     }
@@ -99,13 +104,14 @@ async fn store_result(
     resource: (&str, &str),
     verdict: Verdict,
     now: DateTime<Utc>,
-) -> ConfigResult<()> {
+) -> ConfigResult<bool> {
     store_at(db, account, rule, resource, verdict, (now, now)).await
 }
 
 /// Stores one rule's result for one resource, evaluated at `times.0` about the configuration
 /// of `times.1` (the ordering time); the result recorded time moves only when the compliance
-/// or annotation changes.
+/// or annotation changes. True when the compliance is new or changed (the resource's
+/// compliance item then follows, [`compliance_item::refresh`]).
 pub(crate) async fn store_at(
     db: &mut Db<'_>,
     account: &str,
@@ -113,7 +119,7 @@ pub(crate) async fn store_at(
     resource: (&str, &str),
     verdict: Verdict,
     times: (DateTime<Utc>, DateTime<Utc>),
-) -> ConfigResult<()> {
+) -> ConfigResult<bool> {
     let (now, ordering) = times;
     let (resource_type, resource_id) = resource;
     let key = evaluation_key(rule, resource_type, resource_id);
@@ -125,6 +131,9 @@ pub(crate) async fn store_at(
     let unchanged = previous
         .as_ref()
         .is_some_and(|p| p.compliance == verdict.compliance && p.annotation == verdict.annotation);
+    let compliance_changed = previous
+        .as_ref()
+        .is_none_or(|p| p.compliance != verdict.compliance);
     let doc = EvaluationDoc {
         rule: rule.to_string(),
         resource_type: resource_type.to_string(),
@@ -162,29 +171,37 @@ pub(crate) async fn store_at(
                 .await?;
         }
     }
-    Ok(())
+    Ok(compliance_changed)
 }
 
+/// Deletes one rule's result for one resource; true when there was one.
 async fn forget(
     db: &mut Db<'_>,
     account: &str,
     rule: &str,
     resource_type: &str,
     resource_id: &str,
-) -> ConfigResult<()> {
+) -> ConfigResult<bool> {
     let key = evaluation_key(rule, resource_type, resource_id);
     if db
         .entities()
         .get(account, EVALUATION, &key)
         .await?
-        .is_some()
+        .is_none()
     {
-        db.entities().delete(account, EVALUATION, &key).await?;
+        return Ok(false);
     }
-    Ok(())
+    db.entities().delete(account, EVALUATION, &key).await?;
+    Ok(true)
 }
 
-/// Runs one rule over everything in its scope.
+/// The evaluated resource `r` names.
+fn evaluated(r: &ResourceDoc) -> Evaluated {
+    (r.resource_type.clone(), r.resource_id.clone())
+}
+
+/// Runs one rule over everything in its scope, then the compliance items of the resources
+/// whose compliance changed.
 pub async fn run_rule(
     db: &mut Db<'_>,
     account: &str,
@@ -195,16 +212,19 @@ pub async fn run_rule(
     if rule.is_lambda() {
         return crate::lambda::run_rule(db, account, name, rule, now).await;
     }
+    let mut changed: Vec<Evaluated> = Vec::new();
     if let Some(policy) = &rule.policy {
         for r in resources(db, account).await? {
             if in_scope(None, rule, &r) {
                 let doc = custom::document(account, &r, rule.input_parameters.as_deref(), now);
                 let verdict = custom::evaluate(policy, &doc);
                 let resource = (r.resource_type.as_str(), r.resource_id.as_str());
-                store_result(db, account, name, resource, verdict, now).await?;
+                if store_result(db, account, name, resource, verdict, now).await? {
+                    changed.push(evaluated(&r));
+                }
             }
         }
-        return Ok(());
+        return compliance_item::refresh(db, account, &changed, now).await;
     }
     let Some(managed) = managed::find(&rule.source_identifier) else {
         return Ok(());
@@ -213,35 +233,35 @@ pub async fn run_rule(
         Check::Account(check) => {
             let facts = checks_account::gather(db, account).await?;
             let verdict = check(&facts, &rule.params, now);
-            store_result(db, account, name, (ACCOUNT_TYPE, account), verdict, now).await
+            let target = (ACCOUNT_TYPE, account);
+            if store_result(db, account, name, target, verdict, now).await? {
+                changed.push((ACCOUNT_TYPE.into(), account.into()));
+            }
         }
         Check::Resource(check) => {
             for r in resources(db, account).await? {
                 if in_scope(Some(managed.types), rule, &r) {
                     let verdict = check(&r.snapshot, &rule.params, now);
-                    store_result(
-                        db,
-                        account,
-                        name,
-                        (&r.resource_type, &r.resource_id),
-                        verdict,
-                        now,
-                    )
-                    .await?;
+                    let target = (r.resource_type.as_str(), r.resource_id.as_str());
+                    if store_result(db, account, name, target, verdict, now).await? {
+                        changed.push(evaluated(&r));
+                    }
                 }
             }
-            Ok(())
         }
     }
+    compliance_item::refresh(db, account, &changed, now).await
 }
 
-/// Runs every rule whose scope takes a changed resource (a deleted one loses its results).
+/// Runs every rule whose scope takes a changed resource (a deleted one loses its results),
+/// then the resource's compliance item when its compliance changed.
 pub async fn on_resource(
     db: &mut Db<'_>,
     account: &str,
     r: &ResourceDoc,
     now: DateTime<Utc>,
 ) -> ConfigResult<()> {
+    let mut changed = false;
     for (e, rule) in rules(db, account).await? {
         if rule.is_lambda() {
             if rule.change_triggered_custom() {
@@ -251,12 +271,12 @@ pub async fn on_resource(
         }
         if let Some(policy) = &rule.policy {
             if r.deleted_at.is_some() {
-                forget(db, account, &e.name, &r.resource_type, &r.resource_id).await?;
+                changed |= forget(db, account, &e.name, &r.resource_type, &r.resource_id).await?;
             } else if rule.change_triggered_custom() && in_scope(None, &rule, r) {
                 let doc = custom::document(account, r, rule.input_parameters.as_deref(), now);
                 let verdict = custom::evaluate(policy, &doc);
                 let resource = (r.resource_type.as_str(), r.resource_id.as_str());
-                store_result(db, account, &e.name, resource, verdict, now).await?;
+                changed |= store_result(db, account, &e.name, resource, verdict, now).await?;
             }
             continue;
         }
@@ -267,26 +287,24 @@ pub async fn on_resource(
             continue;
         };
         if r.deleted_at.is_some() {
-            forget(db, account, &e.name, &r.resource_type, &r.resource_id).await?;
+            changed |= forget(db, account, &e.name, &r.resource_type, &r.resource_id).await?;
         } else if in_scope(Some(managed.types), &rule, r) {
             let verdict = check(&r.snapshot, &rule.params, now);
-            store_result(
-                db,
-                account,
-                &e.name,
-                (&r.resource_type, &r.resource_id),
-                verdict,
-                now,
-            )
-            .await?;
+            let target = (r.resource_type.as_str(), r.resource_id.as_str());
+            changed |= store_result(db, account, &e.name, target, verdict, now).await?;
         }
+    }
+    if changed {
+        compliance_item::refresh(db, account, &[evaluated(r)], now).await?;
     }
     Ok(())
 }
 
-/// Runs the account-level rules of the account.
+/// Runs the account-level rules of the account, then the account's compliance item when its
+/// compliance changed.
 pub async fn on_account(db: &mut Db<'_>, account: &str, now: DateTime<Utc>) -> ConfigResult<()> {
     let mut facts = None;
+    let mut changed = false;
     for (e, rule) in rules(db, account).await? {
         let Some(Check::Account(check)) = managed::find(&rule.source_identifier).map(|m| m.check)
         else {
@@ -297,26 +315,39 @@ pub async fn on_account(db: &mut Db<'_>, account: &str, now: DateTime<Utc>) -> C
         }
         if let Some(f) = &facts {
             let verdict = check(f, &rule.params, now);
-            store_result(db, account, &e.name, (ACCOUNT_TYPE, account), verdict, now).await?;
+            let target = (ACCOUNT_TYPE, account);
+            changed |= store_result(db, account, &e.name, target, verdict, now).await?;
         }
+    }
+    if changed {
+        let target = (ACCOUNT_TYPE.to_string(), account.to_string());
+        compliance_item::refresh(db, account, &[target], now).await?;
     }
     Ok(())
 }
 
-/// Deletes every result of a rule.
-pub async fn forget_rule(db: &mut Db<'_>, account: &str, name: &str) -> ConfigResult<()> {
+/// Deletes every result of a rule; returns the resources that had one (their compliance
+/// items are the caller's to refresh, once the rule is gone or has run again).
+pub async fn forget_rule(
+    db: &mut Db<'_>,
+    account: &str,
+    name: &str,
+) -> ConfigResult<Vec<Evaluated>> {
+    let mut had = Vec::new();
     loop {
         let page = db
             .entities()
             .list(account, EVALUATION, &format!("/{name}/"), None, 100)
             .await?;
         for e in &page.items {
+            let result: EvaluationDoc = doc_of(e)?;
+            had.push((result.resource_type, result.resource_id));
             db.entities()
                 .delete(account, EVALUATION, &e.name_key)
                 .await?;
         }
         if !page.truncated {
-            return Ok(());
+            return Ok(had);
         }
     }
 }

@@ -136,12 +136,13 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
     if input.get("TestMode").and_then(Value::as_bool) == Some(true) {
         return Ok(json!({ "FailedEvaluations": [] }));
     }
+    let mut changed = Vec::new();
     for e in evaluations {
         if newer_stored(&mut db, account, &claims.rule, &e).await? {
             continue;
         }
         let resource = (e.resource_type.as_str(), e.resource_id.as_str());
-        evaluate::store_at(
+        if evaluate::store_at(
             &mut db,
             account,
             &claims.rule,
@@ -149,8 +150,12 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
             e.verdict,
             (ctx.now, e.ordering),
         )
-        .await?;
+        .await?
+        {
+            changed.push((e.resource_type, e.resource_id));
+        }
     }
+    crate::compliance_item::refresh(&mut db, account, &changed, ctx.now).await?;
     rule.status.last_evaluated = Some(ctx.now);
     sync::save_rule(&mut db, &mut rule_entity, &rule, ctx.now).await?;
     Ok(json!({ "FailedEvaluations": [] }))

@@ -14,13 +14,15 @@
 //!   [`managed`] and [`managed_more`]: the catalog of managed rules; [`checks_iam`],
 //!   [`checks_other`], [`checks_account`] and the `_more` modules: their checks; [`evaluate`]: running them;
 //!   [`compliance`]: compliance by rule and resource, details and summaries;
+//!   [`compliance_item`]: the `AWS::Config::ResourceCompliance` items of evaluated resources;
 //! - [`query`] and [`select`]: `SelectResourceConfig`'s SQL subset over the current items;
 //! - [`packs`] and [`pack_template`]: conformance packs from CloudFormation templates;
 //! - storage in [`model`], input helpers in [`common`].
 //!
 //! The server's `config` job (`crates/server/src/jobs/config.rs`) runs [`sync::run`] every
-//! second: a change re-evaluates the rules in scope within about a second, and periodic rules
-//! follow their frequency on the request clock.
+//! second and as soon as a logged change commits (the store's change signal): a change
+//! re-evaluates the rules in scope within its processing time, and periodic rules follow
+//! their frequency on the request clock.
 
 use rampart_kit::{authz::AuthzRequest, context::CallContext, routes};
 use rampart_store::Store;
@@ -42,6 +44,7 @@ pub mod checks_other;
 pub mod checks_s3_more;
 pub mod common;
 pub mod compliance;
+pub mod compliance_item;
 pub mod custom;
 pub mod delivery;
 pub mod delivery_file;

@@ -102,11 +102,17 @@ async fn named(
     Ok(out)
 }
 
-/// Deletes one of a pack's rules and its results.
-async fn drop_rule(db: &mut Db<'_>, account: &str, name: &str) -> ConfigResult<()> {
+/// Deletes one of a pack's rules and its results (the compliance items follow).
+async fn drop_rule(
+    db: &mut Db<'_>,
+    account: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> ConfigResult<()> {
     if db.entities().get(account, RULE, name).await?.is_some() {
-        evaluate::forget_rule(db, account, name).await?;
+        let had = evaluate::forget_rule(db, account, name).await?;
         db.entities().delete(account, RULE, name).await?;
+        crate::compliance_item::refresh(db, account, &had, now).await?;
     }
     Ok(())
 }
@@ -160,7 +166,7 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
         .collect();
     for old in &doc.rules {
         if !names.contains(old) {
-            drop_rule(&mut db, &account, old).await?;
+            drop_rule(&mut db, &account, old, ctx.now).await?;
         }
     }
     for rule in &rules_wanted {
@@ -280,7 +286,7 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigR
         .unwrap_or_default();
     let (e, doc) = load(&mut db, &account, name).await?;
     for rule in &doc.rules {
-        drop_rule(&mut db, &account, rule).await?;
+        drop_rule(&mut db, &account, rule, ctx.now).await?;
     }
     db.entities().delete(&account, PACK, &e.name_key).await?;
     Ok(json!({}))

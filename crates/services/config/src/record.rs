@@ -71,6 +71,18 @@ pub async fn recording(db: &mut Db<'_>, account: &str) -> ConfigResult<Option<Re
     Ok(None)
 }
 
+/// The region of the account's running recorder (its entity's path is `/REGION/`), if one runs.
+pub async fn recorder_region(db: &mut Db<'_>, account: &str) -> ConfigResult<Option<String>> {
+    let page = db.entities().list(account, RECORDER, "", None, 10).await?;
+    for e in page.items {
+        let doc: RecorderDoc = doc_of(&e)?;
+        if doc.recording {
+            return Ok(Some(e.path.trim_matches('/').to_string()));
+        }
+    }
+    Ok(None)
+}
+
 /// The discovered resource recorded from the entity `(kind, key)`, if any.
 pub async fn by_source(
     db: &mut Db<'_>,
@@ -147,33 +159,10 @@ pub async fn record(
         None => by_source(db, account, kind, key).await?,
     };
     let Some(snapshot) = snapshot else {
-        // Deleted: one ResourceDeleted item, unless it is already recorded as deleted.
-        let Some((e, mut doc)) = existing else {
+        let Some((e, doc)) = existing else {
             return Ok(None);
         };
-        if doc.deleted_at.is_some() {
-            return Ok(None);
-        }
-        doc.version += 1;
-        doc.deleted_at = Some(now);
-        let mut gone = doc.snapshot.clone();
-        gone.configuration = Value::Null;
-        gone.supplementary.clear();
-        gone.relationships.clear();
-        gone.tags.clear();
-        write_item(
-            db,
-            account,
-            &ItemDoc {
-                status: "ResourceDeleted".into(),
-                captured: now,
-                version: doc.version,
-                snapshot: gone,
-            },
-        )
-        .await?;
-        save_resource(db, e, &doc, now).await?;
-        return Ok(Some(doc));
+        return record_deleted(db, account, e, doc, now).await;
     };
     let path = source_path(kind, key);
     match existing {
@@ -247,6 +236,40 @@ pub async fn record(
             Ok(Some(doc))
         }
     }
+}
+
+/// Records the discovered resource `(e, doc)` as deleted: one `ResourceDeleted` item, unless
+/// it is already recorded as deleted. Returns the resource when it was not.
+pub async fn record_deleted(
+    db: &mut Db<'_>,
+    account: &str,
+    e: Entity,
+    mut doc: ResourceDoc,
+    now: DateTime<Utc>,
+) -> ConfigResult<Option<ResourceDoc>> {
+    if doc.deleted_at.is_some() {
+        return Ok(None);
+    }
+    doc.version += 1;
+    doc.deleted_at = Some(now);
+    let mut gone = doc.snapshot.clone();
+    gone.configuration = Value::Null;
+    gone.supplementary.clear();
+    gone.relationships.clear();
+    gone.tags.clear();
+    write_item(
+        db,
+        account,
+        &ItemDoc {
+            status: "ResourceDeleted".into(),
+            captured: now,
+            version: doc.version,
+            snapshot: gone,
+        },
+    )
+    .await?;
+    save_resource(db, e, &doc, now).await?;
+    Ok(Some(doc))
 }
 
 async fn save_resource(

@@ -276,9 +276,11 @@ pub async fn put_rule(
             })
             .await?;
     }
-    // A changed scope or parameters: earlier results go, the new ones come now.
-    evaluate::forget_rule(db, &account, &name).await?;
+    // A changed scope or parameters: earlier results go, the new ones come now (and the
+    // compliance items of resources the rule no longer evaluates follow).
+    let had = evaluate::forget_rule(db, &account, &name).await?;
     evaluate::run_rule(db, &account, &name, &doc, ctx.now).await?;
+    crate::compliance_item::refresh(db, &account, &had, ctx.now).await?;
     Ok(())
 }
 
@@ -385,8 +387,9 @@ pub async fn delete(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigR
         .and_then(Value::as_str)
         .unwrap_or_default();
     let (e, _) = load(&mut db, account, name).await?;
-    evaluate::forget_rule(&mut db, account, name).await?;
+    let had = evaluate::forget_rule(&mut db, account, name).await?;
     db.entities().delete(account, RULE, &e.name_key).await?;
+    crate::compliance_item::refresh(&mut db, account, &had, ctx.now).await?;
     Ok(json!({}))
 }
 

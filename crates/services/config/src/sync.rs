@@ -4,7 +4,8 @@
 //! transaction (`rampart_store::Changes`). This module reads the rows after Config's durable
 //! cursor, records the resource each one concerns as it stands (a new item when its
 //! configuration changed), re-runs the rules whose scope takes it, and moves the cursor, all
-//! in one transaction. The server's `config` job runs it every second; Config's writes that
+//! in one transaction. The server's `config` job runs it every second and as soon as a logged
+//! change commits; Config's writes that
 //! evaluate (starting a recorder, putting or re-running a rule) run it first in their own
 //! transaction. Reads answer from what is recorded, as AWS's do: items and results follow a
 //! change within a second, and no read does the job's work. Periodic rules whose
@@ -303,11 +304,19 @@ pub async fn save_rule(
     Ok(())
 }
 
-/// The job's step: the whole change log, then the periodic rules that are due, each batch
-/// in its own transaction (fenced by the job's lease). Returns the changes' batches run.
-pub async fn run(store: &Store, now: DateTime<Utc>, lease: Option<&Lease>) -> ConfigResult<usize> {
+/// The job's step: the whole change log, each batch in its own transaction (fenced by the
+/// job's lease), then, when `periodic`, the periodic rules that are due. While nothing
+/// records, it only trims the log, when `periodic`. The job passes `periodic` once a period,
+/// not on every change that wakes it, so a change pays only for its own processing. Returns
+/// the changes' batches run.
+pub async fn run(
+    store: &Store,
+    now: DateTime<Utc>,
+    lease: Option<&Lease>,
+    periodic: bool,
+) -> ConfigResult<usize> {
     if !any_recording(&mut Db::Read(store)).await? {
-        if lease.is_some() {
+        if periodic && lease.is_some() {
             trim_unrecorded(store, lease).await?;
         }
         return Ok(0);
@@ -325,6 +334,9 @@ pub async fn run(store: &Store, now: DateTime<Utc>, lease: Option<&Lease>) -> Co
         if read < BATCH as usize {
             break;
         }
+    }
+    if !periodic {
+        return Ok(batches);
     }
     let mut tx = store.begin_fenced(lease).await?;
     let due = run_due(&mut Db::Write(&mut tx), now).await?;

@@ -1,7 +1,7 @@
 //! Issue 26's speed figures for AWS Config with 10,000 recorded resources:
 //!
-//! - **change to evaluation**: one IAM change (`AttachRolePolicy` or `DetachRolePolicy` of
-//!   `AdministratorAccess`, each on its own role) committed, then the time until its
+//! - **change to evaluation**: one IAM change (`AttachRolePolicy` or `DetachRolePolicy` of a
+//!   customer managed `*`-on-`*` policy, each on its own role) committed, then the time until its
 //!   change-triggered evaluations are committed: until `IAM_POLICY_BLACKLISTED_CHECK`'s result
 //!   for the role has flipped in the store. Every rule's result for the role, and the role's
 //!   new configuration item, commit in that one transaction (`sync::process_batch`), so the
@@ -12,7 +12,7 @@
 //!   then 8 concurrent callers. Issue 26 asks for at most 10% slower.
 //!
 //! Two embedded stores in one process hold the same 10,000 IAM resources, made through IAM's
-//! own handlers: 2,500 customer managed policies, 500 groups, 3,000 users (each in a group, a
+//! own handlers: 2,500 customer managed policies (one of them the `*`-on-`*` one), 500 groups, 3,000 users (each in a group, a
 //! third with a managed policy) and 4,000 roles (each with a managed policy, a fifth with an
 //! inline policy). On the first a recorder records every type, with 16 managed rules and a
 //! Guard custom rule (made through Config's handlers); the second records nothing.
@@ -50,7 +50,9 @@ const POLICIES: usize = 2_500;
 const GROUPS: usize = 500;
 const USERS: usize = 3_000;
 const ROLES: usize = 4_000;
-const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
+/// The policy the changes attach and detach: a customer managed `*` on `*` (a bare store has
+/// no AWS managed policies), named in `IAM_POLICY_BLACKLISTED_CHECK`'s `policyArns`.
+const ADMIN: &str = "arn:aws:iam::111122223333:policy/blocked-admin";
 const WATCHED_RULE: &str = "iam-policy-blacklisted";
 /// Calls per write-path round, and the callers of the concurrent rounds (each caller's share
 /// of a round is even: it attaches and detaches in pairs).
@@ -119,8 +121,13 @@ async fn populate(store: &Store) -> Vec<String> {
     let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
     .to_string();
-    let mut calls: Vec<(&'static str, Value)> = Vec::new();
-    for i in 0..POLICIES {
+    let admin = json!({"Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+    let mut calls: Vec<(&'static str, Value)> = vec![(
+        "CreatePolicy",
+        json!({"PolicyName": "blocked-admin", "PolicyDocument": admin.to_string()}),
+    )];
+    for i in 1..POLICIES {
         calls.push((
             "CreatePolicy",
             json!({"PolicyName": format!("p-{i:05}"), "PolicyDocument": policy_document(i)}),
@@ -139,7 +146,7 @@ async fn populate(store: &Store) -> Vec<String> {
         if i % 3 == 0 {
             calls.push((
                 "AttachUserPolicy",
-                json!({"UserName": user, "PolicyArn": policy_arn(i % POLICIES)}),
+                json!({"UserName": user, "PolicyArn": policy_arn(1 + i % (POLICIES - 1))}),
             ));
         }
     }
@@ -161,7 +168,7 @@ async fn populate(store: &Store) -> Vec<String> {
         let role = format!("r-{i:05}");
         calls.push((
             "AttachRolePolicy",
-            json!({"RoleName": role, "PolicyArn": policy_arn(i % POLICIES)}),
+            json!({"RoleName": role, "PolicyArn": policy_arn(1 + i % (POLICIES - 1))}),
         ));
         if i % 5 == 0 {
             calls.push((
@@ -203,23 +210,54 @@ async fn record(store: &Store) {
         json!({"ConfigurationRecorderName": "default"}),
     )
     .await;
-    println!("first recording of every resource: {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "first recording of every resource: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     let kms = r#"{"blockedActionsPatterns": "kms:Decrypt,kms:ReEncryptFrom"}"#;
-    let role_policy = format!(r#"{{"managedPolicyArns": "{}"}}"#, policy_arn(0));
+    let role_policy = format!(r#"{{"managedPolicyArns": "{}"}}"#, policy_arn(1));
     let managed: Vec<(&str, &str, Option<String>)> = vec![
         ("iam-user-no-policies", "IAM_USER_NO_POLICIES_CHECK", None),
         ("iam-no-inline-policy", "IAM_NO_INLINE_POLICY_CHECK", None),
-        ("iam-policy-no-admin", "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS", None),
-        ("iam-policy-no-full", "IAM_POLICY_NO_STATEMENTS_WITH_FULL_ACCESS", None),
+        (
+            "iam-policy-no-admin",
+            "IAM_POLICY_NO_STATEMENTS_WITH_ADMIN_ACCESS",
+            None,
+        ),
+        (
+            "iam-policy-no-full",
+            "IAM_POLICY_NO_STATEMENTS_WITH_FULL_ACCESS",
+            None,
+        ),
         ("iam-user-mfa", "IAM_USER_MFA_ENABLED", None),
         ("mfa-console", "MFA_ENABLED_FOR_IAM_CONSOLE_ACCESS", None),
         ("access-keys-rotated", "ACCESS_KEYS_ROTATED", None),
-        ("unused-credentials", "IAM_USER_UNUSED_CREDENTIALS_CHECK", None),
+        (
+            "unused-credentials",
+            "IAM_USER_UNUSED_CREDENTIALS_CHECK",
+            None,
+        ),
         ("group-membership", "IAM_USER_GROUP_MEMBERSHIP_CHECK", None),
-        (WATCHED_RULE, "IAM_POLICY_BLACKLISTED_CHECK", None),
-        ("role-managed-policy", "IAM_ROLE_MANAGED_POLICY_CHECK", Some(role_policy)),
-        ("inline-kms", "IAM_INLINE_POLICY_BLOCKED_KMS_ACTIONS", Some(kms.into())),
-        ("customer-kms", "IAM_CUSTOMER_POLICY_BLOCKED_KMS_ACTIONS", Some(kms.into())),
+        (
+            WATCHED_RULE,
+            "IAM_POLICY_BLACKLISTED_CHECK",
+            Some(format!(r#"{{"policyArns": "{ADMIN}"}}"#)),
+        ),
+        (
+            "role-managed-policy",
+            "IAM_ROLE_MANAGED_POLICY_CHECK",
+            Some(role_policy),
+        ),
+        (
+            "inline-kms",
+            "IAM_INLINE_POLICY_BLOCKED_KMS_ACTIONS",
+            Some(kms.into()),
+        ),
+        (
+            "customer-kms",
+            "IAM_CUSTOMER_POLICY_BLOCKED_KMS_ACTIONS",
+            Some(kms.into()),
+        ),
         ("password-policy", "IAM_PASSWORD_POLICY", None),
         ("root-mfa", "ROOT_ACCOUNT_MFA_ENABLED", None),
         ("root-access-key", "IAM_ROOT_ACCESS_KEY_CHECK", None),
@@ -246,7 +284,10 @@ async fn record(store: &Store) {
                 "CustomPolicyDetails": {"PolicyRuntime": "guard-2.x.x", "PolicyText": guard}}}}),
     )
     .await;
-    println!("17 rules put, each evaluating its scope: {:.1} s", t.elapsed().as_secs_f64());
+    println!(
+        "17 rules put, each evaluating its scope: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 }
 
 /// The server's recording loop without its lease: `sync::run` when the change signal fires,
@@ -301,7 +342,11 @@ async fn change(store: &Store, i: usize, attach: bool) -> Duration {
 
 async fn compliance(store: &Store, role_id: &str) -> Option<String> {
     let key = evaluation_key(WATCHED_RULE, "AWS::IAM::Role", role_id);
-    let e = store.entities().get(ACCOUNT, EVALUATION, &key).await.unwrap()?;
+    let e = store
+        .entities()
+        .get(ACCOUNT, EVALUATION, &key)
+        .await
+        .unwrap()?;
     let doc: EvaluationDoc = serde_json::from_str(&e.doc).unwrap();
     Some(doc.compliance)
 }
@@ -341,7 +386,10 @@ async fn change_to_evaluation(store: &Store, roles: &[String], n: usize) {
         change(store, i, attach).await;
         let t = Instant::now();
         while compliance(store, &roles[i]).await.as_deref() != Some(want) {
-            assert!(t.elapsed() < Duration::from_secs(30), "role {i} never became {want}");
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "role {i} never became {want}"
+            );
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         lags.push(t.elapsed());
@@ -393,8 +441,10 @@ async fn write_path(on: &Store, off: &Store, rounds: usize) {
         }
         let (on_mean, on_p50, on_p99) =
             summary(&format!("write, {callers} caller(s), recording"), on_all);
-        let (off_mean, off_p50, off_p99) =
-            summary(&format!("write, {callers} caller(s), not recording"), off_all);
+        let (off_mean, off_p50, off_p99) = summary(
+            &format!("write, {callers} caller(s), not recording"),
+            off_all,
+        );
         let on_rate = on_rates.iter().sum::<f64>() / on_rates.len() as f64;
         let off_rate = off_rates.iter().sum::<f64>() / off_rates.len() as f64;
         println!(

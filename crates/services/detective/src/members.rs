@@ -276,7 +276,9 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
 /// Removes member `account` of graph `g`, with its invitation.
 pub async fn remove(db: &mut Db<'_>, g: &Graph, account: &str) -> Result<(), ServiceError> {
     let key = model::member_key(g.graph_id(), account);
-    db.entities().delete(g.account(), model::MEMBER, &key).await?;
+    db.entities()
+        .delete(g.account(), model::MEMBER, &key)
+        .await?;
     graphs::remove_invitation(db, account, g.arn()).await
 }
 

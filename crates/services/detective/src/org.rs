@@ -159,7 +159,10 @@ pub async fn disable_admin(
 ) -> Result<Value, ServiceError> {
     let org = managed(&mut db, ctx).await?;
     let region = &ctx.region;
-    let Some(a) = RELATIONS.remove_administrator(&mut db, &org, region).await? else {
+    let Some(a) = RELATIONS
+        .remove_administrator(&mut db, &org, region)
+        .await?
+    else {
         return Err(invalid(
             "The organization has no Detective administrator account in this Region.",
         ));
@@ -311,9 +314,7 @@ async fn organization_graph(
     let Some((_, a)) = RELATIONS.org_admin(db, management, region).await? else {
         return Ok(None);
     };
-    Ok(model::graph_in(db, &a.admin, region)
-        .await?
-        .map(|g| (g, a)))
+    Ok(model::graph_in(db, &a.admin, region).await?.map(|g| (g, a)))
 }
 
 /// The accounts auto-enable takes into the organization behavior graph of `management`'s

@@ -201,3 +201,184 @@ impl Relations {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use rampart_kit::{principal::Principal, test_support};
+    use rampart_store::{Account, Store};
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::service_members::ENABLED;
+
+    const RELATIONS: Relations = Relations {
+        org_admin: "test:org-admin",
+        member: "test:member",
+        link: "test:administrator",
+    };
+    const SERVICE: &str = "test.amazonaws.com";
+
+    fn ctx_of(account: &str) -> CallContext {
+        test_support::context(Principal::root(account, "AKIATEST"))
+    }
+
+    async fn call(store: &Store, ctx: &CallContext, op: &str, input: Value) -> Value {
+        crate::Op::from_name(op)
+            .and_then(crate::route)
+            .expect("routed")
+            .call_unaudited(input, ctx, store)
+            .await
+            .expect(op)
+    }
+
+    async fn account(store: &Store, id: &str, management: bool) {
+        store
+            .accounts()
+            .create(&Account {
+                id: id.into(),
+                name: id.into(),
+                email: format!("{id}@example.com"),
+                status: AccountStatus::Active,
+                is_management: management,
+                created_at: Utc::now(),
+            })
+            .await
+            .expect("account");
+    }
+
+    /// An organization of `111111111111` (management), `222222222222` and `333333333333`.
+    async fn organization(store: &Store) -> Org {
+        account(store, "111111111111", true).await;
+        let mgmt = ctx_of("111111111111");
+        call(
+            store,
+            &mgmt,
+            "CreateOrganization",
+            json!({"FeatureSet": "ALL"}),
+        )
+        .await;
+        for id in ["222222222222", "333333333333"] {
+            account(store, id, false).await;
+            let target = json!({"Target": {"Id": id, "Type": "ACCOUNT"}});
+            let h = call(store, &mgmt, "InviteAccountToOrganization", target).await;
+            let hid = json!({"HandshakeId": h["Handshake"]["Id"]});
+            call(store, &ctx_of(id), "AcceptHandshake", hid).await;
+        }
+        org_of(&mut Db::Read(store), "111111111111")
+            .await
+            .expect("read")
+            .expect("organization")
+    }
+
+    async fn departed(db: &mut Db<'_>, org: &Org) -> Vec<String> {
+        RELATIONS
+            .departed(db, org, "222222222222", "us-east-1")
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn designation_and_departures_follow_the_organization() {
+        let (store, dir) = test_support::store().await;
+        let org = organization(&store).await;
+        let mut db = Db::Read(&store);
+        let mgmt = ctx_of("111111111111");
+        assert!(managed_by_caller(&mut db, &mgmt).await.unwrap().is_some());
+        assert!(managed_by_caller(&mut db, &ctx_of("222222222222"))
+            .await
+            .unwrap()
+            .is_none());
+        let c = RELATIONS
+            .candidacy(&mut db, &org, "999999999999", SERVICE, "us-east-1")
+            .await
+            .unwrap();
+        assert!(!c.in_organization);
+
+        let mut tx = store.begin().await.unwrap();
+        let mut db = Db::Write(&mut tx);
+        let doc = AdminDoc {
+            admin: "222222222222".into(),
+            auto_enable: "NONE".into(),
+            ..Default::default()
+        };
+        let now = Utc::now();
+        RELATIONS
+            .designate(&mut db, &org, SERVICE, "us-east-1", &doc, now)
+            .await
+            .unwrap();
+        let c = RELATIONS
+            .candidacy(&mut db, &org, "222222222222", SERVICE, "eu-west-1")
+            .await
+            .unwrap();
+        assert!(c.in_organization && c.here.is_none() && !c.other_elsewhere);
+        let c = RELATIONS
+            .candidacy(&mut db, &org, "333333333333", SERVICE, "us-east-1")
+            .await
+            .unwrap();
+        assert!(c.here.is_some() && !c.is_current("333333333333"));
+        assert!(c.other_elsewhere && c.other_delegated);
+
+        // An organization member that is closed has departed; one that stays has not.
+        RELATIONS
+            .put_org_member(
+                &mut db,
+                "222222222222",
+                ("us-east-1", "333333333333", ""),
+                now,
+            )
+            .await
+            .unwrap();
+        RELATIONS
+            .put_org_member(
+                &mut db,
+                "222222222222",
+                ("us-east-1", "111111111111", ""),
+                now,
+            )
+            .await
+            .unwrap();
+        assert!(departed(&mut db, &org).await.is_empty());
+        db.accounts()
+            .set_status("333333333333", AccountStatus::PendingClosure)
+            .await
+            .unwrap();
+        assert_eq!(
+            departed(&mut db, &org).await,
+            vec!["333333333333".to_string()]
+        );
+        RELATIONS
+            .mark_removed(&mut db, "222222222222", "us-east-1", "333333333333", now)
+            .await
+            .unwrap();
+        assert!(departed(&mut db, &org).await.is_empty());
+        let (_, m) = RELATIONS
+            .member(&mut db, "222222222222", "us-east-1", "111111111111")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.status, ENABLED);
+
+        let joined = joined_accounts(&mut db, &org, DateTime::UNIX_EPOCH, &["111111111111"])
+            .await
+            .unwrap();
+        assert_eq!(
+            joined.into_iter().map(|(a, _)| a).collect::<Vec<_>>(),
+            vec!["222222222222".to_string()]
+        );
+
+        let removed = RELATIONS
+            .remove_administrator(&mut db, &org, "us-east-1")
+            .await
+            .unwrap();
+        assert_eq!(removed.map(|a| a.admin).as_deref(), Some("222222222222"));
+        assert!(RELATIONS
+            .remove_administrator(&mut db, &org, "us-east-1")
+            .await
+            .unwrap()
+            .is_none());
+        drop(db);
+        tx.commit().await.unwrap();
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -116,7 +116,9 @@ pub async fn disable_admin(
     RELATIONS
         .drop_organization_members(&mut db, admin, &ctx.region)
         .await?;
-    RELATIONS.remove_administrator(&mut db, &org, &ctx.region).await?;
+    RELATIONS
+        .remove_administrator(&mut db, &org, &ctx.region)
+        .await?;
     Ok(json!({}))
 }
 

@@ -16,6 +16,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from local_http import EchoApp, serve
+from orgs import create_account
+
 BIN = os.environ.get("RAMPART_BIN") or os.path.join(
     os.path.dirname(__file__), "..", "..", "target", "debug", "rampart"
 )
@@ -152,3 +155,23 @@ def dev_server():
     s = Server("--dev")
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="module")
+def app():
+    """The user's application behind a load balancer (`local_http.EchoApp`): its port."""
+    httpd = serve(EchoApp)
+    yield httpd.server_address[1]
+    httpd.shutdown()
+
+
+@pytest.fixture
+def security_org(fresh_server):
+    """A fresh server's organization with two member accounts, `security` (to be made a
+    delegated administrator) and `workload`: (server, Organizations client, security's id,
+    workload's id)."""
+    orgs = fresh_server.client("organizations")
+    orgs.create_organization(FeatureSet="ALL")
+    admin = create_account(orgs, "security", "security@example.com")
+    member = create_account(orgs, "workload", "workload@example.com")
+    return fresh_server, orgs, admin, member

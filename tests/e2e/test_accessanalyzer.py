@@ -11,7 +11,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from test_organizations import create_account
+from orgs import create_account
 
 EXTERNAL = "999988887777"
 

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Server
-from test_organizations import create_account, member_root
+from orgs import create_account, member_root
 
 
 def code(excinfo):

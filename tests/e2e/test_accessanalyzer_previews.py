@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from test_accessanalyzer import EXTERNAL, code, findings, name, trust, wait_for
-from test_organizations import create_account
+from orgs import create_account
 
 
 def bucket_policy(bucket, *principals):

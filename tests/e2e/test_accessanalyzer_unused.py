@@ -252,7 +252,7 @@ def test_archive_rules_and_exclusions_apply(world):
 
 
 def test_organization_analyzer_covers_member_accounts(dev_server):
-    from test_organizations import create_account, member_root
+    from orgs import create_account, member_root
 
     s = dev_server
     orgs = s.client("organizations")

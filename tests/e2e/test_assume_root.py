@@ -3,13 +3,13 @@ trusted access for IAM, both root access features, STS `AssumeRoot` sessions sco
 task policies (deleting the member's root credentials, unlocking a bucket whose policy denies
 everyone), and AWS's refusals."""
 
-import configparser
 import json
-import os
 import time
 
 import pytest
 from botocore.exceptions import ClientError
+
+from orgs import create_account, member_root
 
 TASK = "arn:aws:iam::aws:policy/root-task/"
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -17,27 +17,6 @@ ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 def code(excinfo):
     return excinfo.value.response["Error"]["Code"]
-
-
-def create_account(orgs, name):
-    status = orgs.create_account(AccountName=name, Email=f"{name}@example.com")[
-        "CreateAccountStatus"
-    ]
-    for _ in range(100):
-        status = orgs.describe_create_account_status(CreateAccountRequestId=status["Id"])[
-            "CreateAccountStatus"
-        ]
-        if status["State"] != "IN_PROGRESS":
-            break
-        time.sleep(0.1)
-    assert status["State"] == "SUCCEEDED", status
-    return status["AccountId"]
-
-
-def member_root(server, account):
-    creds = configparser.ConfigParser()
-    creds.read(os.path.join(server.data_dir, "accounts", account, "root-credentials"))
-    return creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"]
 
 
 def audit_record(server, event_name, request_id):

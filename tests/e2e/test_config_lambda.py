@@ -7,14 +7,13 @@ shows in DescribeConfigRuleEvaluationStatus."""
 
 import json
 import socket
-import threading
 import time
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.exceptions import ClientError
 from conftest import Server, advance
+from local_http import LambdaHook
 from test_config import code, ensure_recording, unique, wait_compliance
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:bucket-versioning"
@@ -23,39 +22,14 @@ DOWN = "arn:aws:lambda:us-east-1:123456789012:function:down"
 UNREGISTERED = "arn:aws:lambda:us-east-1:123456789012:function:nobody"
 
 
-class Function:
+class Function(LambdaHook):
     """A Config rule Lambda behind HTTP: judges versioning of the bucket in the event and
-    calls PutEvaluations back with `client` (its own credentials)."""
+    calls PutEvaluations back with `client` (its own credentials); `/throws` fails."""
 
-    def __init__(self):
-        self.client = None
-        self.events = []
-        fn = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                event = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fn.events.append(event)
-                try:
-                    if self.path == "/throws":
-                        raise KeyError("configurationItem")
-                    fn.handle(event)
-                    status, answer = 200, b"null"
-                except Exception as exc:  # a Lambda error answer
-                    status = 500
-                    answer = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def invoke(self, path, event):
+        if path == "/throws":
+            raise KeyError("configurationItem")
+        self.handle(event)
 
     def handle(self, event):
         invoking = json.loads(event["invokingEvent"])
@@ -82,9 +56,6 @@ class Function:
                 "OrderingTimestamp": item["configurationItemCaptureTime"],
             }
         self.client.put_evaluations(Evaluations=[evaluation], ResultToken=event["resultToken"])
-
-    def stop(self):
-        self.httpd.shutdown()
 
 
 def closed_port():
@@ -139,7 +110,7 @@ def lambda_rule(name, arn, details=None, bucket=None, params=None):
 def wait_event(fn, rule, ok=lambda e: True, timeout=10):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        mine = [e for e in fn.events if e["configRuleName"] == rule and ok(e)]
+        mine = [e for _, e in fn.events if e["configRuleName"] == rule and ok(e)]
         if mine:
             return mine[-1]
         time.sleep(0.2)
@@ -309,7 +280,7 @@ def test_a_periodic_lambda_rule_is_invoked_on_schedule(rig):
     assert cfg.describe_config_rules(ConfigRuleNames=[rule])["ConfigRules"][0]["MaximumExecutionFrequency"] == "One_Hour"
     account = server.client("sts").get_caller_identity()["Account"]
     wait_compliance(cfg, rule, "AWS::::Account", account, "COMPLIANT")
-    first = [e for e in fn.events if e["configRuleName"] == rule]
+    first = [e for _, e in fn.events if e["configRuleName"] == rule]
     assert json.loads(first[0]["invokingEvent"])["messageType"] == "ScheduledNotification"
     advance(server, 3700)
     wait_event(fn, rule, lambda e: e not in first)

@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conftest import Server
-from test_organizations import create_account, member_root
+from orgs import create_account, member_client
 
 REGION = "us-east-1"
 SERVICE = "detective.amazonaws.com"
@@ -53,16 +53,11 @@ def env():
     s.stop()
 
 
-def client_of(server, service, account, region=REGION, config=None):
-    key, secret = member_root(server, account)
-    return server.client(service, key=key, secret=secret, region=region, config=config)
-
-
 def test_the_delegated_administrator_gets_the_organization_as_members(env):
     orgs = env.client("organizations")
     mgmt = env.client("detective")
-    admin = client_of(env, "detective", env.admin)
-    member = client_of(env, "detective", env.member)
+    admin = member_client(env, "detective", env.admin)
+    member = member_client(env, "detective", env.member)
 
     # Only the management account designates, and only an account of the organization.
     with pytest.raises(ClientError) as e:
@@ -122,7 +117,7 @@ def test_the_delegated_administrator_gets_the_organization_as_members(env):
     assert got[newcomer]["InvitationType"] == "ORGANIZATION"
     assert set(got) == {env.member, newcomer}
     # Its graph's data sources are the organization's.
-    ds = client_of(env, "detective", newcomer).batch_get_membership_datasources(GraphArns=[graph])
+    ds = member_client(env, "detective", newcomer).batch_get_membership_datasources(GraphArns=[graph])
     assert [d["AccountId"] for d in ds["MembershipDatasources"]] == [newcomer]
 
     # Removing the administrator deletes the organization behavior graph; the delegation in
@@ -165,7 +160,7 @@ def test_data_source_packages_of_a_graph_and_its_members(env):
 
     # An invited member (this region has no organization administrator) that accepts.
     dt.create_members(GraphArn=graph, Accounts=[{"AccountId": env.member, "EmailAddress": "workload@example.com"}])
-    member = client_of(env, "detective", env.member, region=region)
+    member = member_client(env, "detective", env.member, region=region)
     [inv] = member.list_invitations()["Invitations"]
     assert inv["InvitationType"] == "INVITATION"
     member.accept_invitation(GraphArn=graph)

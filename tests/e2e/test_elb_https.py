@@ -9,10 +9,7 @@ import datetime
 import json
 import socket
 import ssl
-import threading
-import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.exceptions import ClientError
@@ -22,22 +19,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from conftest import Server
+from local_http import free_port, wait_for
 
-
-class App(BaseHTTPRequestHandler):
-    """The user's application: echoes the request's headers as JSON."""
-
-    def do_GET(self):
-        out = json.dumps({"path": self.path,
-                          "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
-    def log_message(self, *args):
-        pass
+# A listener still starting refuses the connection or the handshake.
+NOT_YET = (OSError, ssl.SSLError)
 
 
 @pytest.fixture(scope="module")
@@ -48,22 +33,8 @@ def server():
     s.stop()
 
 
-@pytest.fixture(scope="module")
-def app():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), App)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
-
-
 def code(excinfo):
     return excinfo.value.response["Error"]["Code"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def certificate(names, key):
@@ -119,20 +90,6 @@ def served_cert_pem(port, sni):
     return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM).decode()
 
 
-def wait_for(check, timeout=20.0, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = check()
-        except (OSError, ssl.SSLError) as err:
-            last = err
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}: {last!r}")
-
-
 def https_listener(server, app_port, cert_arn, **extra):
     elb = server.client("elbv2")
     lb = elb.create_load_balancer(Name=f"tls-{uuid.uuid4().hex[:6]}", Subnets=["subnet-0a"],
@@ -161,7 +118,7 @@ def test_https_listener_terminates_tls_with_sni_and_policies(server, app):
     assert listener["Certificates"] == [{"CertificateArn": main_arn}]
 
     echoed, _, version = wait_for(lambda: fetch(port, "shop.example.test", main_pem),
-                                  what="the HTTPS listener")
+                                  what="the HTTPS listener", errors=NOT_YET)
     assert echoed["path"] == "/hello"
     assert echoed["headers"]["x-forwarded-proto"] == "https"
     assert echoed["headers"]["x-forwarded-port"] == str(port)
@@ -180,7 +137,7 @@ def test_https_listener_terminates_tls_with_sni_and_policies(server, app):
     assert {(c["CertificateArn"], c["IsDefault"]) for c in listed["Certificates"]} == {
         (main_arn, True), (api_arn, False)}
     echoed, _, _ = wait_for(lambda: fetch(port, "v1.api.example.test", api_pem),
-                            what="the SNI certificate")
+                            what="the SNI certificate", errors=NOT_YET)
     assert echoed["headers"]["host"] == "v1.api.example.test"
     assert served_cert_pem(port, "shop.example.test") == main_pem
 
@@ -188,7 +145,7 @@ def test_https_listener_terminates_tls_with_sni_and_policies(server, app):
     elb.modify_listener(ListenerArn=listener["ListenerArn"],
                         SslPolicy="ELBSecurityPolicy-TLS13-1-3-2021-06")
     wait_for(lambda: fetch(port, "shop.example.test", main_pem)[2] == "TLSv1.3",
-             what="the TLS 1.3 policy")
+             what="the TLS 1.3 policy", errors=NOT_YET)
     with pytest.raises(ssl.SSLError):
         fetch(port, "shop.example.test", main_pem, ssl.TLSVersion.TLSv1_2)
 
@@ -196,7 +153,7 @@ def test_https_listener_terminates_tls_with_sni_and_policies(server, app):
     elb.modify_listener(ListenerArn=listener["ListenerArn"],
                         Certificates=[{"CertificateArn": api_arn}])
     wait_for(lambda: served_cert_pem(port, "shop.example.test") == api_pem,
-             what="the new default certificate")
+             what="the new default certificate", errors=NOT_YET)
     shown = elb.describe_listeners(ListenerArns=[listener["ListenerArn"]])["Listeners"][0]
     assert shown["Certificates"] == [{"CertificateArn": api_arn}]
     assert shown["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"

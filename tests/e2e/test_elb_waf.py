@@ -6,83 +6,17 @@ a rate-based rule blocks a bounded flood (loopback only) and releases it after i
 (on the dev clock);
 AWS's errors for duplicates, stale lock tokens, bad rules and items in use."""
 
-import http.client
 import json
-import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.exceptions import ClientError
 from conftest import advance
+from local_http import EchoApp, free_port, request, serve, wait_for
 
 
 def code(excinfo):
     return excinfo.value.response["Error"]["Code"]
-
-
-class App(BaseHTTPRequestHandler):
-    """The user's application: echoes what it received as JSON; /health answers 200."""
-
-    def _answer(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        out = json.dumps({"path": self.path, "method": self.command,
-                          "headers": {k.lower(): v for k, v in self.headers.items()},
-                          "body_length": len(body)}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
-    do_GET = _answer
-    do_POST = _answer
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def app():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), App)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
-
-
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def request(port, path="/", method="GET", headers=None, body=None):
-    """One request through the listener: (status, headers, body), or (None, {}, b"") when
-    nothing listens."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
-        return None, {}, b""
-    finally:
-        conn.close()
-
-
-def wait_for(check, timeout=20.0, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}: {last!r}")
 
 
 def load_balancer(server, name, app_port, dead_port=None):
@@ -419,7 +353,7 @@ def test_listeners_and_web_acls_come_back_after_a_restart(app):
         second.stop()
 
 
-class KeepAliveApp(App):
+class KeepAliveApp(EchoApp):
     """The app over HTTP/1.1 keep-alive, noting the port each request came from."""
 
     protocol_version = "HTTP/1.1"
@@ -435,8 +369,7 @@ class KeepAliveApp(App):
 
 
 def test_listener_keeps_connections_to_targets_open(server):
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), KeepAliveApp)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    httpd = serve(KeepAliveApp)
     try:
         elb, _, tg, _, port = load_balancer(server, "web-keep", httpd.server_address[1])
         wait_for(lambda: healthy_states(elb, tg) == {httpd.server_address[1]: "healthy"},

@@ -9,7 +9,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from test_organizations import create_account, member_root
+from orgs import create_account, member_client, member_root
 
 KALI = "PenTest:IAMUser/KaliLinux"
 REGION = "us-east-1"
@@ -17,11 +17,6 @@ REGION = "us-east-1"
 
 def code(excinfo):
     return excinfo.value.response["Error"]["Code"]
-
-
-def gd_of(server, account, config=None):
-    key, secret = member_root(server, account)
-    return server.client("guardduty", key=key, secret=secret, region=REGION, config=config)
 
 
 def detector(gd):
@@ -38,20 +33,11 @@ def wait_ids(gd, det, criteria, timeout=5.0):
         time.sleep(0.1)
 
 
-@pytest.fixture
-def org(fresh_server):
-    orgs = fresh_server.client("organizations")
-    orgs.create_organization(FeatureSet="ALL")
-    admin = create_account(orgs, "security", "security@example.com")
-    member = create_account(orgs, "workload", "workload@example.com")
-    return fresh_server, orgs, admin, member
-
-
-def test_delegated_admin_sees_and_archives_member_findings(org):
-    server, orgs, admin, member = org
+def test_delegated_admin_sees_and_archives_member_findings(security_org):
+    server, orgs, admin, member = security_org
     mgmt_gd = server.client("guardduty", region=REGION)
-    admin_gd = gd_of(server, admin)
-    member_gd = gd_of(server, member)
+    admin_gd = member_client(server, "guardduty", admin)
+    member_gd = member_client(server, "guardduty", member)
 
     # Only the management account delegates, and only to an account of the organization.
     with pytest.raises(ClientError) as e:
@@ -161,10 +147,10 @@ def test_delegated_admin_sees_and_archives_member_findings(org):
     assert code(e) == "BadRequestException"
 
 
-def test_auto_enable_new_accounts(org):
-    server, orgs, admin, member = org
+def test_auto_enable_new_accounts(security_org):
+    server, orgs, admin, member = security_org
     mgmt_gd = server.client("guardduty", region=REGION)
-    admin_gd = gd_of(server, admin)
+    admin_gd = member_client(server, "guardduty", admin)
     mgmt_gd.enable_organization_admin_account(AdminAccountId=admin)
     admin_det = detector(admin_gd)
     assert admin_gd.describe_organization_configuration(DetectorId=admin_det)[
@@ -188,18 +174,18 @@ def test_auto_enable_new_accounts(org):
             break
         time.sleep(0.1)
     assert [(m["AccountId"], m["RelationshipStatus"]) for m in members] == [(late, "Enabled")]
-    late_gd = gd_of(server, late)
+    late_gd = member_client(server, "guardduty", late)
     late_det = late_gd.list_detectors()["DetectorIds"]
     assert len(late_det) == 1
     assert late_gd.get_detector(DetectorId=late_det[0])["Status"] == "ENABLED"
-    assert gd_of(server, member).list_detectors()["DetectorIds"] == []
+    assert member_client(server, "guardduty", member).list_detectors()["DetectorIds"] == []
 
     # ALL takes in the accounts already there (the management account too).
     admin_gd.update_organization_configuration(DetectorId=admin_det, AutoEnableOrganizationMembers="ALL")
     accounts = sorted(m["AccountId"] for m in admin_gd.list_members(DetectorId=admin_det)["Members"])
     mgmt = server.client("sts").get_caller_identity()["Account"]
     assert accounts == sorted([late, member, mgmt])
-    assert len(gd_of(server, member).list_detectors()["DetectorIds"]) == 1
+    assert len(member_client(server, "guardduty", member).list_detectors()["DetectorIds"]) == 1
 
     # An account removed from the organization leaves the administrator's members.
     orgs.remove_account_from_organization(AccountId=late)
@@ -215,13 +201,13 @@ def test_auto_enable_new_accounts(org):
     assert statuses[late] == "Removed"
 
 
-def test_invitations_for_an_account_outside_the_organization(org):
-    server, orgs, admin, member = org
+def test_invitations_for_an_account_outside_the_organization(security_org):
+    server, orgs, admin, member = security_org
     outsider = create_account(orgs, "outsider", "outsider@example.com")
     orgs.remove_account_from_organization(AccountId=outsider)
-    admin_gd = gd_of(server, admin)
+    admin_gd = member_client(server, "guardduty", admin)
     admin_det = detector(admin_gd)
-    out_gd = gd_of(server, outsider)
+    out_gd = member_client(server, "guardduty", outsider)
     out_det = detector(out_gd)
 
     admin_gd.create_members(DetectorId=admin_det, AccountDetails=[{"AccountId": outsider, "Email": "o@example.com"}])

@@ -7,8 +7,8 @@ import datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from test_guardduty_org import REGION, code, detector, gd_of
-from test_organizations import create_account, member_root
+from orgs import create_account, member_client, member_root
+from test_guardduty_org import REGION, code, detector
 
 
 def features(gd, det):
@@ -30,7 +30,7 @@ def admin_org(fresh_server):
     one = create_account(orgs, "one", "one@example.com")
     two = create_account(orgs, "two", "two@example.com")
     server.client("guardduty", region=REGION).enable_organization_admin_account(AdminAccountId=admin)
-    admin_gd = gd_of(server, admin)
+    admin_gd = member_client(server, "guardduty", admin)
     admin_det = detector(admin_gd)
     out = admin_gd.create_members(
         DetectorId=admin_det,
@@ -42,7 +42,7 @@ def admin_org(fresh_server):
 
 def test_update_member_detectors(admin_org):
     server, orgs, admin, admin_gd, admin_det, one, two = admin_org
-    one_gd, two_gd = gd_of(server, one), gd_of(server, two)
+    one_gd, two_gd = member_client(server, "guardduty", one), member_client(server, "guardduty", two)
     one_det, two_det = detector(one_gd), detector(two_gd)
     assert features(one_gd, one_det)["RDS_LOGIN_EVENTS"] == "ENABLED"
     assert features(one_gd, one_det)["RUNTIME_MONITORING"] == "DISABLED"
@@ -126,7 +126,7 @@ def test_update_member_detectors(admin_org):
 def test_get_organization_statistics(admin_org):
     server, orgs, admin, admin_gd, admin_det, one, two = admin_org
     mgmt_gd = server.client("guardduty", region=REGION)
-    one_gd = gd_of(server, one)
+    one_gd = member_client(server, "guardduty", one)
 
     details = admin_gd.get_organization_statistics()["OrganizationDetails"]
     assert isinstance(details["UpdatedAt"], datetime.datetime)
@@ -185,7 +185,7 @@ def test_get_organization_statistics(admin_org):
     orgs.remove_account_from_organization(AccountId=outsider)
     key, secret = member_root(server, admin)
     admin_west = server.client("guardduty", key=key, secret=secret, region="eu-west-1")
-    for gd in (mgmt_gd, one_gd, gd_of(server, outsider), admin_west):
+    for gd in (mgmt_gd, one_gd, member_client(server, "guardduty", outsider), admin_west):
         with pytest.raises(ClientError) as e:
             gd.get_organization_statistics()
         assert code(e) == "BadRequestException"

@@ -3,40 +3,19 @@ root, an OU and an account of an organization, from real requests of IAM users i
 management and a member account, limited to the services the SCPs allow; AWS's filters
 (`OrganizationsPolicyId`), sorting, paging, failed jobs and refusals."""
 
-import configparser
 import json
-import os
 import time
 
 import pytest
 from botocore.exceptions import ClientError
+
+from orgs import create_account, member_root
 
 SERVICES = {"cloudtrail", "iam", "kms", "organizations", "secretsmanager", "sts"}
 
 
 def code(excinfo):
     return excinfo.value.response["Error"]["Code"]
-
-
-def create_account(orgs, name):
-    status = orgs.create_account(AccountName=name, Email=f"{name}@example.com")[
-        "CreateAccountStatus"
-    ]
-    for _ in range(100):
-        status = orgs.describe_create_account_status(CreateAccountRequestId=status["Id"])[
-            "CreateAccountStatus"
-        ]
-        if status["State"] != "IN_PROGRESS":
-            break
-        time.sleep(0.1)
-    assert status["State"] == "SUCCEEDED", status
-    return status["AccountId"]
-
-
-def account_root(server, account):
-    creds = configparser.ConfigParser()
-    creds.read(os.path.join(server.data_dir, "accounts", account, "root-credentials"))
-    return creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"]
 
 
 def user_with(server, iam, name, actions):
@@ -79,7 +58,7 @@ def org(server_module):
     ou = orgs.create_organizational_unit(ParentId=root_id, Name="eng")["OrganizationalUnit"]["Id"]
     member = create_account(orgs, "reports-member")
     # A member user, made before the member's SCPs keep its root from IAM.
-    mkey, msecret = account_root(server, member)
+    mkey, msecret = member_root(server, member)
     member_iam = server.client("iam", key=mkey, secret=msecret)
     key, secret = user_with(server, member_iam, "worker", ["kms:ListKeys"])
     orgs.move_account(AccountId=member, SourceParentId=root_id, DestinationParentId=ou)

@@ -2,52 +2,13 @@
 states and codes, and a real connection to an external key store proxy: a tiny HTTPS proxy
 here checks the SigV4 signature (service `kms-xks-proxy`) of Rampart's health request."""
 
-import datetime
-import hashlib
-import hmac
 import json
-import os
-import ssl
-import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from botocore.exceptions import ClientError
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from conftest import Server
-
-ACCESS_KEY = "ABCDEFGHIJKLMNOPQRSTUV"
-SECRET = "A" * 20 + "abcdefghij0123456789+/=xyz"
-
-
-def _cert(name="localhost"):
-    """A self-signed certificate for `name` and its key, PEM."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+from xks_proxy import ACCESS_KEY, SECRET, create_store, proxy_and_server, self_signed, sigv4_ok
 
 
 def _code(err):
@@ -58,21 +19,9 @@ def _one(kms, store_id):
     return kms.describe_custom_key_stores(CustomKeyStoreId=store_id)["CustomKeyStores"][0]
 
 
-def _xks(kms, name, endpoint, path="/kms/xks/v1", secret=SECRET, **extra):
-    return kms.create_custom_key_store(
-        CustomKeyStoreName=name,
-        CustomKeyStoreType="EXTERNAL_KEY_STORE",
-        XksProxyUriEndpoint=endpoint,
-        XksProxyUriPath=path,
-        XksProxyConnectivity=extra.pop("connectivity", "PUBLIC_ENDPOINT"),
-        XksProxyAuthenticationCredential={"AccessKeyId": ACCESS_KEY, "RawSecretAccessKey": secret},
-        **extra,
-    )["CustomKeyStoreId"]
-
-
 def test_cloudhsm_store_lifecycle(fresh_server):
     kms = fresh_server.client("kms")
-    anchor, _ = _cert("hsm")
+    anchor, _ = self_signed("hsm")
     sid = kms.create_custom_key_store(
         CustomKeyStoreName="hsm-store",
         CloudHsmClusterId="cluster-234abcdefgh",
@@ -126,7 +75,7 @@ def test_cloudhsm_store_lifecycle(fresh_server):
 
 def test_parameters_are_checked_per_store_type(fresh_server):
     kms = fresh_server.client("kms")
-    anchor, _ = _cert("hsm")
+    anchor, _ = self_signed("hsm")
     cases = [
         (dict(CustomKeyStoreName="a", CloudHsmClusterId="cluster-234abcdefgh"), "ValidationException"),
         (
@@ -180,17 +129,17 @@ def test_parameters_are_checked_per_store_type(fresh_server):
         assert _code(err) == code, params
     # The model's patterns: the endpoint is https without a port, the path ends in /kms/xks/v<n>.
     with pytest.raises(ClientError) as err:
-        _xks(kms, "b", "http://xks.example.com")
+        create_store(kms, "b", "http://xks.example.com")
     assert _code(err) == "ValidationException"
 
-    _xks(kms, "first", "https://xks.example.com")
+    create_store(kms, "first", "https://xks.example.com")
     with pytest.raises(ClientError) as err:
-        _xks(kms, "first", "https://other.example.com")
+        create_store(kms, "first", "https://other.example.com")
     assert _code(err) == "CustomKeyStoreNameInUseException"
     with pytest.raises(ClientError) as err:
-        _xks(kms, "second", "https://xks.example.com")
+        create_store(kms, "second", "https://xks.example.com")
     assert _code(err) == "XksProxyUriInUseException"
-    _xks(kms, "second", "https://xks.example.com", path="/tenant/kms/xks/v1")
+    create_store(kms, "second", "https://xks.example.com", path="/tenant/kms/xks/v1")
     kms.create_custom_key_store(
         CustomKeyStoreName="hsm",
         CloudHsmClusterId="cluster-234abcdefgh",
@@ -217,7 +166,7 @@ def test_parameters_are_checked_per_store_type(fresh_server):
 
 def test_unreachable_proxy_fails_with_aws_code(fresh_server):
     kms = fresh_server.client("kms")
-    sid = _xks(kms, "far", "https://xks-proxy.invalid")
+    sid = create_store(kms, "far", "https://xks-proxy.invalid")
     entry = _one(kms, sid)
     assert entry["XksProxyConfiguration"] == {
         "Connectivity": "PUBLIC_ENDPOINT",
@@ -233,7 +182,7 @@ def test_unreachable_proxy_fails_with_aws_code(fresh_server):
         "XKS_PROXY_NOT_REACHABLE",
     )
     # A VPC endpoint service does not exist for Rampart.
-    vpc = _xks(
+    vpc = create_store(
         kms,
         "vpc",
         "https://xks.example.com",
@@ -244,38 +193,12 @@ def test_unreachable_proxy_fails_with_aws_code(fresh_server):
     assert _one(kms, vpc)["ConnectionErrorCode"] == "XKS_VPC_ENDPOINT_SERVICE_NOT_FOUND"
 
 
-def _sigv4_ok(handler, body):
-    """Checks the request's SigV4 signature with the proxy's credential."""
-    auth = handler.headers.get("Authorization", "")
-    try:
-        cred = auth.split("Credential=")[1].split(",")[0]
-        signed = auth.split("SignedHeaders=")[1].split(",")[0].split(";")
-        signature = auth.split("Signature=")[1].strip()
-    except IndexError:
-        return False
-    key_id, date, region, service, _ = cred.split("/")
-    if key_id != ACCESS_KEY or service != "kms-xks-proxy" or "host" not in signed:
-        return False
-    headers = "".join(f"{h}:{handler.headers[h].strip()}\n" for h in signed)
-    canonical = "\n".join(
-        ["POST", handler.path, "", headers, ";".join(signed), hashlib.sha256(body).hexdigest()]
-    )
-    scope = f"{date}/{region}/{service}/aws4_request"
-    to_sign = "\n".join(
-        ["AWS4-HMAC-SHA256", handler.headers["X-Amz-Date"], scope, hashlib.sha256(canonical.encode()).hexdigest()]
-    )
-    k = ("AWS4" + SECRET).encode()
-    for part in (date, region, service, "aws4_request"):
-        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
-    return hmac.compare_digest(hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest(), signature)
-
-
 class _Proxy(BaseHTTPRequestHandler):
     seen = []
 
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        ok = self.path.endswith("/kms/xks/v1/health") and _sigv4_ok(self, body)
+        ok = self.path.endswith("/kms/xks/v1/health") and sigv4_ok(self, body)
         _Proxy.seen.append((self.path, ok, json.loads(body or b"{}")))
         answer = (
             {"xksProxyFleetSize": 1, "xksProxyVendor": "test", "xksProxyModel": "tiny", "ekmVendor": "none", "ekmFleetDetails": []}
@@ -295,39 +218,15 @@ class _Proxy(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def proxy_server():
-    """A TLS proxy on localhost:443 (the model's endpoint has no port) and a Rampart trusting
-    its certificate through SSL_CERT_FILE."""
-    cert, key = _cert("localhost")
-    tmp = tempfile.mkdtemp()
-    cert_file, key_file = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-    open(cert_file, "w").write(cert)
-    open(key_file, "w").write(key)
-    try:
-        httpd = HTTPServer(("127.0.0.1", 443), _Proxy)
-    except OSError as e:
-        pytest.skip(f"cannot listen on 443: {e}")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert_file, key_file)
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    old = os.environ.get("SSL_CERT_FILE")
-    os.environ["SSL_CERT_FILE"] = cert_file
-    try:
-        server = Server()
-    finally:
-        if old is None:
-            os.environ.pop("SSL_CERT_FILE")
-        else:
-            os.environ["SSL_CERT_FILE"] = old
-    yield server
-    server.stop()
-    httpd.shutdown()
+    """The proxy above over TLS on localhost:443, and a Rampart trusting its certificate."""
+    with proxy_and_server(_Proxy) as server:
+        yield server
 
 
 def test_connects_through_a_real_proxy_with_sigv4(proxy_server):
     kms = proxy_server.client("kms")
-    good = _xks(kms, "good", "https://localhost")
-    bad = _xks(kms, "bad", "https://localhost", path="/other/kms/xks/v1", secret="B" * 44)
+    good = create_store(kms, "good", "https://localhost")
+    bad = create_store(kms, "bad", "https://localhost", path="/other/kms/xks/v1", secret="B" * 44)
     _Proxy.seen.clear()
     kms.connect_custom_key_store(CustomKeyStoreId=good)
     entry = _one(kms, good)

@@ -7,20 +7,20 @@ and a proxy that refuses, or a disconnected store, fails the call."""
 import base64
 import json
 import os
-import ssl
-import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from botocore.exceptions import ClientError
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from conftest import Server
-from test_kms_custom_key_stores import _cert, _code, _sigv4_ok, _xks
+from xks_proxy import create_store, proxy_and_server, sigv4_ok
 
 PREFIX = "/kms/xks/v1"
+
+
+def _code(err):
+    return err.value.response["Error"]["Code"]
 
 
 class _Xks(BaseHTTPRequestHandler):
@@ -41,7 +41,7 @@ class _Xks(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         body = json.loads(raw or b"{}")
         _Xks.seen.append((self.path, body))
-        if not _sigv4_ok(self, raw):
+        if not sigv4_ok(self, raw):
             return self._answer(401, {"errorName": "AuthenticationFailedException"})
         if self.path == PREFIX + "/health":
             return self._answer(200, {"xksProxyFleetSize": 1, "xksProxyVendor": "test",
@@ -86,38 +86,14 @@ class _Xks(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def xks():
     """The proxy on localhost:443 (the model's endpoint has no port), a Rampart trusting its
-    certificate through SSL_CERT_FILE, and a connected external key store."""
-    cert, key = _cert("localhost")
-    tmp = tempfile.mkdtemp()
-    cert_file, key_file = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-    open(cert_file, "w").write(cert)
-    open(key_file, "w").write(key)
-    try:
-        httpd = HTTPServer(("127.0.0.1", 443), _Xks)
-    except OSError as e:
-        pytest.skip(f"cannot listen on 443: {e}")
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert_file, key_file)
-    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    old = os.environ.get("SSL_CERT_FILE")
-    os.environ["SSL_CERT_FILE"] = cert_file
-    try:
-        server = Server()
-    finally:
-        if old is None:
-            os.environ.pop("SSL_CERT_FILE")
-        else:
-            os.environ["SSL_CERT_FILE"] = old
-    kms = server.client("kms")
-    store = _xks(kms, "external", "https://localhost")
-    kms.connect_custom_key_store(CustomKeyStoreId=store)
-    assert kms.describe_custom_key_stores(CustomKeyStoreId=store)["CustomKeyStores"][0][
-        "ConnectionState"] == "CONNECTED"
-    yield server, kms, store
-    server.stop()
-    httpd.shutdown()
-    httpd.server_close()
+    certificate, and a connected external key store."""
+    with proxy_and_server(_Xks) as server:
+        kms = server.client("kms")
+        store = create_store(kms, "external", "https://localhost")
+        kms.connect_custom_key_store(CustomKeyStoreId=store)
+        assert kms.describe_custom_key_stores(CustomKeyStoreId=store)["CustomKeyStores"][0][
+            "ConnectionState"] == "CONNECTED"
+        yield server, kms, store
 
 
 def _external_key(name, spec="AES_256", usage=("ENCRYPT", "DECRYPT"), status="ENABLED"):
@@ -171,7 +147,7 @@ def test_create_key_checks_the_external_key_with_the_proxy(xks):
             kms.create_key(**args)
         assert _code(err) == code, (extra, err.value.response)
     # A store that is not connected takes no keys.
-    idle = _xks(kms, "idle", "https://localhost", path="/idle/kms/xks/v1")
+    idle = create_store(kms, "idle", "https://localhost", path="/idle/kms/xks/v1")
     with pytest.raises(ClientError) as err:
         _create(kms, idle, "create-ok")
     assert _code(err) == "CustomKeyStoreInvalidStateException"

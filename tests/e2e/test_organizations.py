@@ -3,14 +3,13 @@ asynchronous account creation, SCPs on OUs (member root users included, manageme
 exempt), FullAWSAccess detached, invitations, tags, delegated administrators, and AWS's
 errors for bad input."""
 
-import configparser
 import json
-import os
 import subprocess
-import time
 
 import pytest
 from botocore.exceptions import ClientError
+
+from orgs import create_account, member_root
 
 from conftest import BIN
 
@@ -24,31 +23,6 @@ ALLOW_STS = json.dumps(
 
 def code(excinfo):
     return excinfo.value.response["Error"]["Code"]
-
-
-def wait_created(orgs, request_id):
-    for _ in range(100):
-        status = orgs.describe_create_account_status(CreateAccountRequestId=request_id)[
-            "CreateAccountStatus"
-        ]
-        if status["State"] != "IN_PROGRESS":
-            return status
-        time.sleep(0.1)
-    raise AssertionError("account creation did not finish")
-
-
-def create_account(orgs, name, email):
-    status = orgs.create_account(AccountName=name, Email=email)["CreateAccountStatus"]
-    assert status["State"] == "IN_PROGRESS"
-    done = wait_created(orgs, status["Id"])
-    assert done["State"] == "SUCCEEDED", done
-    return done["AccountId"]
-
-
-def member_root(server, account):
-    creds = configparser.ConfigParser()
-    creds.read(os.path.join(server.data_dir, "accounts", account, "root-credentials"))
-    return creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"]
 
 
 @pytest.fixture

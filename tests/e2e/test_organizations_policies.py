@@ -7,7 +7,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from test_organizations import code, create_account
+from orgs import create_account
+from test_organizations import code
 
 MANAGEMENT_TYPES = [
     "TAG_POLICY",

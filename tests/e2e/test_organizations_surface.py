@@ -9,7 +9,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from test_organizations import code, create_account, member_root, org  # noqa: F401 (fixture)
+from orgs import create_account, member_root
+from test_organizations import code, org  # noqa: F401 (fixture)
 
 
 def _policy(member, actions, resource="*"):

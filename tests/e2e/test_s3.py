@@ -18,7 +18,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from conftest import RUN_DIR
-from test_organizations import create_account, member_root
+from orgs import create_account, member_root
 
 
 def code(excinfo):

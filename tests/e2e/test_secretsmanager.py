@@ -12,7 +12,7 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from test_organizations import create_account, member_root
+from orgs import create_account, member_root
 from conftest import advance
 
 

@@ -4,15 +4,14 @@ template does), a failed step leaving AWSCURRENT untouched and the failure in th
 dev clock bringing a schedule due, and CancelRotateSecret."""
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Server
 from conftest import advance
+from local_http import LambdaHook, wait_for
 
 ACCOUNT = "123456789012"
 GOOD = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rotate"
@@ -20,37 +19,12 @@ FAILING = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:rotate-fails"
 UNKNOWN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:nobody"
 
 
-class Hook:
+class Hook(LambdaHook):
     """A rotation function behind HTTP: the four steps of AWS's generic rotation template,
-    calling back into Rampart with its own credentials."""
+    calling back into Rampart with its own credentials; `/fails` fails the test step."""
 
-    def __init__(self):
-        self.client = None
-        self.events = []
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                hook.events.append((self.path, body))
-                try:
-                    hook.step(body, fail_test=self.path == "/fails")
-                    status, answer = 200, b"null"
-                except Exception as exc:  # a Lambda error answer
-                    status = 500
-                    answer = json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def invoke(self, path, event):
+        self.step(event, fail_test=path == "/fails")
 
     def step(self, event, fail_test):
         sm, arn, token, step = self.client, event["SecretId"], event["ClientRequestToken"], event["Step"]
@@ -77,9 +51,6 @@ class Hook:
                 sm.update_secret_version_stage(SecretId=arn, VersionStage="AWSCURRENT",
                                                MoveToVersionId=token, RemoveFromVersionId=current)
 
-    def stop(self):
-        self.httpd.shutdown()
-
 
 @pytest.fixture(scope="module")
 def rig():
@@ -91,18 +62,6 @@ def rig():
     yield server, hook
     server.stop()
     hook.stop()
-
-
-
-
-def wait_for(predicate, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def trail_events(server, name, arn):

@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from test_config import ROLE
-from test_organizations import create_account, member_root
+from orgs import create_account, member_client
 
 REGION = "us-east-1"
 SERVICE = "securityhub.amazonaws.com"
@@ -21,11 +21,6 @@ SERVICE = "securityhub.amazonaws.com"
 
 def code(excinfo):
     return excinfo.value.response["Error"]["Code"]
-
-
-def client_of(server, service, account):
-    key, secret = member_root(server, account)
-    return server.client(service, key=key, secret=secret, region=REGION)
 
 
 def eventually(read, ok, timeout=15.0):
@@ -39,9 +34,9 @@ def eventually(read, ok, timeout=15.0):
 
 def record_config(server, account):
     """Config recording in `account` (default recorder, global types, a delivery bucket)."""
-    cfg = client_of(server, "config", account)
+    cfg = member_client(server, "config", account)
     bucket = f"config-{uuid.uuid4().hex[:12]}"
-    client_of(server, "s3", account).create_bucket(Bucket=bucket)
+    member_client(server, "s3", account).create_bucket(Bucket=bucket)
     cfg.put_configuration_recorder(
         ConfigurationRecorder={
             "name": "default",
@@ -58,20 +53,11 @@ def by_account(sh, account, **more):
     return sh.get_findings(Filters=filters)["Findings"]
 
 
-@pytest.fixture
-def org(fresh_server):
-    orgs = fresh_server.client("organizations")
-    orgs.create_organization(FeatureSet="ALL")
-    admin = create_account(orgs, "security", "security@example.com")
-    member = create_account(orgs, "workload", "workload@example.com")
-    return fresh_server, orgs, admin, member
-
-
-def test_delegated_admin_sees_and_updates_member_control_findings(org):
-    server, orgs, admin, member = org
+def test_delegated_admin_sees_and_updates_member_control_findings(security_org):
+    server, orgs, admin, member = security_org
     mgmt_sh = server.client("securityhub", region=REGION)
-    admin_sh = client_of(server, "securityhub", admin)
-    member_sh = client_of(server, "securityhub", member)
+    admin_sh = member_client(server, "securityhub", admin)
+    member_sh = member_client(server, "securityhub", member)
 
     # Only the management account delegates, and only to an account of the organization.
     with pytest.raises(ClientError) as e:
@@ -132,12 +118,12 @@ def test_delegated_admin_sees_and_updates_member_control_findings(org):
     assert sorted((m["AccountId"], m["MemberStatus"]) for m in members) == sorted(
         [(member, "ENABLED"), (late, "ENABLED")]
     )
-    assert client_of(server, "securityhub", late).describe_hub()["HubArn"]
+    assert member_client(server, "securityhub", late).describe_hub()["HubArn"]
 
     # A control failing in the member (IAM.2: a user with an inline policy), seen by the
     # administrator, which updates its workflow.
     record_config(server, member)
-    iam = client_of(server, "iam", member)
+    iam = member_client(server, "iam", member)
     user = f"sh-org-{uuid.uuid4().hex[:8]}"
     arn = iam.create_user(UserName=user)["User"]["Arn"]
     iam.put_user_policy(
@@ -212,13 +198,13 @@ def asff(account, fid, title):
     }
 
 
-def test_invitations_for_an_account_outside_the_organization(org):
-    server, orgs, admin, _ = org
+def test_invitations_for_an_account_outside_the_organization(security_org):
+    server, orgs, admin, _ = security_org
     outsider = create_account(orgs, "outsider", "outsider@example.com")
     orgs.remove_account_from_organization(AccountId=outsider)
-    admin_sh = client_of(server, "securityhub", admin)
+    admin_sh = member_client(server, "securityhub", admin)
     admin_sh.enable_security_hub(EnableDefaultStandards=False)
-    out_sh = client_of(server, "securityhub", outsider)
+    out_sh = member_client(server, "securityhub", outsider)
     out_sh.enable_security_hub(EnableDefaultStandards=False)
 
     admin_sh.create_members(AccountDetails=[{"AccountId": outsider, "Email": "o@example.com"}])

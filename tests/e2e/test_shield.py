@@ -9,13 +9,12 @@ it after."""
 import http.client
 import multiprocessing
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from botocore.exceptions import ClientError
 from conftest import Server
+from local_http import free_port, wait_for
 
 # Short limits so the attacks trip them within seconds (the defaults are minutes-safe).
 SHIELD_FLAGS = (
@@ -32,66 +31,11 @@ def code(excinfo):
     return excinfo.value.response["Error"]["Code"]
 
 
-class App(BaseHTTPRequestHandler):
-    """The user's application: a small answer to everything."""
-
-    def _answer(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        out = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
-    do_GET = _answer
-    do_POST = _answer
-
-    def log_message(self, *args):
-        pass
-
-
-class Quiet(ThreadingHTTPServer):
-    """Says nothing of clients that hang up early (health checks, the proxy's timeouts)."""
-
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        pass
-
-
-@pytest.fixture(scope="module")
-def app():
-    httpd = Quiet(("127.0.0.1", 0), App)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
-
-
 @pytest.fixture(scope="module")
 def shield_server():
     s = Server(*SHIELD_FLAGS)
     yield s
     s.stop()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(check, timeout=20.0, what="condition"):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}: {last!r}")
 
 
 def load_balancer(server, name, app_port):

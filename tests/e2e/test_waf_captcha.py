@@ -8,17 +8,15 @@ another host and an expired one (immunity times, on the dev clock) are refused a
 domains; AWS's refusals of bad configurations."""
 
 import hashlib
-import http.client
 import re
-import socket
-import threading
 import json
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlencode
 
 import pytest
 from botocore.exceptions import ClientError
 from conftest import Server, advance
+from local_http import request, wait_for
+from test_elb_waf import load_balancer
 
 POW_BITS = 16
 # The seven-segment strokes the puzzle draws (a to g) and the segments each digit lights.
@@ -28,51 +26,11 @@ LIT = [0b0111111, 0b0000110, 0b1011011, 0b1001111, 0b1100110, 0b1101101, 0b11111
        0b0000111, 0b1111111, 0b1101111]
 
 
-class App(BaseHTTPRequestHandler):
-    """The user's application: echoes the path and headers it received as JSON."""
-
-    def do_GET(self):
-        out = json.dumps({"path": self.path,
-                          "headers": {k.lower(): v for k, v in self.headers.items()}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def server():
     s = Server("--dev")
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def app():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), App)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield httpd.server_address[1]
-    httpd.shutdown()
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def request(port, path="/", method="GET", headers=None, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        conn.close()
 
 
 def code(excinfo):
@@ -106,17 +64,7 @@ RULES = [
 @pytest.fixture(scope="module")
 def site(server, app):
     """A load balancer forwarding to the app, with the web ACL above: its listener's port."""
-    elb = server.client("elbv2")
-    lb = elb.create_load_balancer(Name="captcha-lb", Subnets=["subnet-0a", "subnet-0b"],
-                                  Type="application")["LoadBalancers"][0]
-    tg = elb.create_target_group(Name="captcha-tg", Protocol="HTTP", Port=app,
-                                 VpcId="vpc-0abc", TargetType="ip")["TargetGroups"][0]
-    elb.register_targets(TargetGroupArn=tg["TargetGroupArn"],
-                         Targets=[{"Id": "127.0.0.1", "Port": app}])
-    port = free_port()
-    elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=port,
-                        DefaultActions=[{"Type": "forward",
-                                         "TargetGroupArn": tg["TargetGroupArn"]}])
+    _, lb, _, _, port = load_balancer(server, "captcha-lb", app)
     waf = server.client("wafv2")
     acl = waf.create_web_acl(
         Name="captcha-acl", Scope="REGIONAL", DefaultAction={"Allow": {}}, Rules=RULES,
@@ -124,14 +72,8 @@ def site(server, app):
         ChallengeConfig={"ImmunityTimeProperty": {"ImmunityTime": 300}},
         TokenDomains=["example.test"])["Summary"]
     waf.associate_web_acl(WebACLArn=acl["ARN"], ResourceArn=lb["LoadBalancerArn"])
-    deadline = __import__("time").time() + 20
-    while __import__("time").time() < deadline:
-        try:
-            if request(port, "/app", headers={"Accept": "text/html"})[0] == 202:
-                break
-        except OSError:
-            pass
-        __import__("time").sleep(0.2)
+    wait_for(lambda: request(port, "/app", headers={"Accept": "text/html"})[0] == 202,
+             what="web ACL in force")
     return {"port": port, "waf": waf, "acl": acl}
 
 

@@ -7,7 +7,8 @@ label visible to a later rule (which tells the app through an inserted header)."
 import pytest
 from botocore.exceptions import ClientError
 
-from test_elb_waf import app, load_balancer, request, visibility, wait_for  # noqa: F401
+from local_http import request, wait_for
+from test_elb_waf import load_balancer, visibility
 
 CRS = "AWSManagedRulesCommonRuleSet"
 SQLI = "AWSManagedRulesSQLiRuleSet"

@@ -19,7 +19,8 @@ from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
 from conftest import RUN_DIR, Server, advance
-from test_elb_waf import app, code, load_balancer, request, visibility, wait_for  # noqa: F401
+from local_http import request, wait_for
+from test_elb_waf import code, load_balancer, visibility
 
 PARIS = "127.0.0.1"
 SEATTLE = "127.0.0.9"

@@ -9,7 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conftest import Server
-from test_elb_waf import app, code, load_balancer, request, wait_for  # noqa: F401
+from local_http import request, wait_for
+from test_elb_waf import code, load_balancer
 
 
 @pytest.fixture(scope="module")

@@ -162,6 +162,27 @@ int rampart_xmldsig_verify(const char *xml, size_t xml_len, const unsigned char 
     return result;
 }
 
+/* Copies a dumped document into a malloc'd buffer for the caller. */
+static int dump(xmlDocPtr doc, unsigned char **out, size_t *out_len) {
+    xmlChar *mem = NULL;
+    int size = 0;
+    xmlDocDumpMemory(doc, &mem, &size);
+    int result = R_OK;
+    if (mem == NULL || size <= 0) {
+        result = R_MEMORY;
+    } else {
+        *out = malloc((size_t)size);
+        if (*out == NULL) {
+            result = R_MEMORY;
+        } else {
+            memcpy(*out, mem, (size_t)size);
+            *out_len = (size_t)size;
+        }
+    }
+    xmlFree(mem);
+    return result;
+}
+
 /* Signs the first signature template of a document (the response's, else its assertion's)
  * with a PEM private key; `*out` holds the signed document. */
 int rampart_xmldsig_sign(const char *xml, size_t xml_len, const unsigned char *key_pem,
@@ -193,45 +214,8 @@ int rampart_xmldsig_sign(const char *xml, size_t xml_len, const unsigned char *k
     int result = R_INVALID;
     if (restrict_transforms(ctx) == 0 && xmlSecDSigCtxSign(ctx, sig) >= 0) result = R_OK;
     xmlSecDSigCtxDestroy(ctx);
-    if (result == R_OK) {
-        xmlChar *mem = NULL;
-        int size = 0;
-        xmlDocDumpMemory(doc, &mem, &size);
-        if (mem == NULL || size <= 0) {
-            result = R_MEMORY;
-        } else {
-            *out = malloc((size_t)size);
-            if (*out == NULL) {
-                result = R_MEMORY;
-            } else {
-                memcpy(*out, mem, (size_t)size);
-                *out_len = (size_t)size;
-            }
-        }
-        xmlFree(mem);
-    }
+    if (result == R_OK) result = dump(doc, out, out_len);
     xmlFreeDoc(doc);
-    return result;
-}
-
-/* Copies a dumped document into a malloc'd buffer for the caller. */
-static int dump(xmlDocPtr doc, unsigned char **out, size_t *out_len) {
-    xmlChar *mem = NULL;
-    int size = 0;
-    xmlDocDumpMemory(doc, &mem, &size);
-    int result = R_OK;
-    if (mem == NULL || size <= 0) {
-        result = R_MEMORY;
-    } else {
-        *out = malloc((size_t)size);
-        if (*out == NULL) {
-            result = R_MEMORY;
-        } else {
-            memcpy(*out, mem, (size_t)size);
-            *out_len = (size_t)size;
-        }
-    }
-    xmlFree(mem);
     return result;
 }
 

@@ -13,6 +13,7 @@
 //! AES-GCM content key wrapped with RSA-OAEP or RSA 1.5) with the assertion, using the
 //! service provider's private keys; the result is then verified as any response.
 
+use std::os::raw::c_int;
 use std::sync::OnceLock;
 
 /// Why a document was refused.
@@ -202,49 +203,64 @@ pub fn check_certificate(der: &[u8]) -> Result<(), XmlDsigError> {
     }
 }
 
+/// The pointers and lengths of `items`, as the shim takes a list of buffers.
+fn buffers<T: AsRef<[u8]>>(items: &[T]) -> (Vec<*const u8>, Vec<usize>) {
+    let ptrs = items.iter().map(|i| i.as_ref().as_ptr()).collect();
+    let lens = items.iter().map(|i| i.as_ref().len()).collect();
+    (ptrs, lens)
+}
+
+/// A shim call's code and the buffer it wrote (`take` it).
+type Written = (c_int, *mut u8, usize);
+
+/// Runs a shim call on document `xml`: the library initialised and a DTD refused first; the
+/// call gets where to write its output buffer and that buffer's length.
+fn call_on(
+    xml: &[u8],
+    call: impl FnOnce(*mut *mut u8, *mut usize) -> c_int,
+) -> Result<Written, XmlDsigError> {
+    init()?;
+    no_dtd(xml)?;
+    let mut out: *mut u8 = std::ptr::null_mut();
+    let mut len = 0usize;
+    let code = call(&mut out, &mut len);
+    Ok((code, out, len))
+}
+
 /// Verifies the enveloped signature of a SAML response with one of `certificates` (DER) and
 /// returns the canonical bytes of the element it covers (see the crate documentation).
 pub fn verify(xml: &[u8], certificates: &[Vec<u8>]) -> Result<Vec<u8>, XmlDsigError> {
-    init()?;
-    no_dtd(xml)?;
-    let ptrs: Vec<*const u8> = certificates.iter().map(|c| c.as_ptr()).collect();
-    let lens: Vec<usize> = certificates.iter().map(Vec::len).collect();
-    let mut out: *mut u8 = std::ptr::null_mut();
-    let mut len = 0usize;
+    let (ptrs, lens) = buffers(certificates);
     // SAFETY: every pointer is valid for the call's duration with its length beside it; the
     // shim writes `out`/`len` only.
-    let code = unsafe {
+    let (code, out, len) = call_on(xml, |out, len| unsafe {
         ffi::rampart_xmldsig_verify(
             xml.as_ptr().cast(),
             xml.len(),
             ptrs.as_ptr(),
             lens.as_ptr(),
             ptrs.len(),
-            &mut out,
-            &mut len,
+            out,
+            len,
         )
-    };
+    })?;
     take(code, out, len)
 }
 
 /// Signs the signature template of a document (the response's, else its assertion's) with a
 /// PEM private key: what a test identity provider does.
 pub fn sign(xml: &[u8], key_pem: &[u8]) -> Result<Vec<u8>, XmlDsigError> {
-    init()?;
-    no_dtd(xml)?;
-    let mut out: *mut u8 = std::ptr::null_mut();
-    let mut len = 0usize;
     // SAFETY: as in `verify`.
-    let code = unsafe {
+    let (code, out, len) = call_on(xml, |out, len| unsafe {
         ffi::rampart_xmldsig_sign(
             xml.as_ptr().cast(),
             xml.len(),
             key_pem.as_ptr(),
             key_pem.len(),
-            &mut out,
-            &mut len,
+            out,
+            len,
         )
-    };
+    })?;
     take(code, out, len)
 }
 
@@ -252,24 +268,19 @@ pub fn sign(xml: &[u8], key_pem: &[u8]) -> Result<Vec<u8>, XmlDsigError> {
 /// returns the response with the assertion in its place; `None` when the response has no
 /// encrypted assertion.
 pub fn decrypt(xml: &[u8], private_keys: &[&[u8]]) -> Result<Option<Vec<u8>>, XmlDsigError> {
-    init()?;
-    no_dtd(xml)?;
-    let ptrs: Vec<*const u8> = private_keys.iter().map(|k| k.as_ptr()).collect();
-    let lens: Vec<usize> = private_keys.iter().map(|k| k.len()).collect();
-    let mut out: *mut u8 = std::ptr::null_mut();
-    let mut len = 0usize;
+    let (ptrs, lens) = buffers(private_keys);
     // SAFETY: as in `verify`.
-    let code = unsafe {
+    let (code, out, len) = call_on(xml, |out, len| unsafe {
         ffi::rampart_xmldsig_decrypt(
             xml.as_ptr().cast(),
             xml.len(),
             ptrs.as_ptr(),
             lens.as_ptr(),
             ptrs.len(),
-            &mut out,
-            &mut len,
+            out,
+            len,
         )
-    };
+    })?;
     if code == NOT_ENCRYPTED {
         return Ok(None);
     }

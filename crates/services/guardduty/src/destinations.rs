@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::{
-    detectors::paged,
+    detectors::listed,
     error::GuardDutyError,
     model::{self, Detector},
     tags,
@@ -304,12 +304,7 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
             })
         })
         .collect();
-    let (items, next) = paged(input, items)?;
-    let mut out = json!({ "Destinations": items });
-    if let (Some(n), Some(obj)) = (next, out.as_object_mut()) {
-        obj.insert("NextToken".into(), json!(n));
-    }
-    Ok(out)
+    Ok(listed(input, "Destinations", items)?)
 }
 
 #[cfg(test)]

@@ -410,16 +410,33 @@ pub fn paged<T>(input: &Value, items: Vec<T>) -> Result<(Vec<T>, Option<String>)
     Ok((p.items, p.next))
 }
 
+/// The answer of a list call: `{member: items}`, with the `NextToken` of the next page when
+/// more follow.
+pub fn page_answer(member: &str, items: Value, next: Option<String>) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert(member.into(), items);
+    if let Some(n) = next {
+        out.insert("NextToken".into(), json!(n));
+    }
+    Value::Object(out)
+}
+
+/// The answer of a list call over `items`: the page the input's `MaxResults` and
+/// `NextToken` ask for, as member `member`.
+pub fn listed<T: serde::Serialize>(
+    input: &Value,
+    member: &str,
+    items: Vec<T>,
+) -> Result<Value, GuardDutyError> {
+    let (items, next) = paged(input, items)?;
+    Ok(page_answer(member, json!(items), next))
+}
+
 /// `ListDetectors`: the caller's detector in the caller's region (at most one).
 pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
     let found = model::detector_in(&mut db, &ctx.principal.account_id, &ctx.region).await?;
     let ids: Vec<String> = found.into_iter().map(|d| d.id().to_string()).collect();
-    let (ids, next) = paged(input, ids)?;
-    let mut out = json!({ "DetectorIds": ids });
-    if let (Some(n), Some(obj)) = (next, out.as_object_mut()) {
-        obj.insert("NextToken".into(), json!(n));
-    }
-    Ok(out)
+    Ok(listed(input, "DetectorIds", ids)?)
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use crate::{
     criteria::Criteria,
-    detectors::paged,
+    detectors::listed,
     error::GuardDutyError,
     model::{self, Detector},
     tags,
@@ -294,12 +294,7 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
         .map(|e| e.name)
         .collect();
     names.sort();
-    let (names, next) = paged(input, names)?;
-    let mut out = json!({ "FilterNames": names });
-    if let (Some(n), Some(obj)) = (next, out.as_object_mut()) {
-        obj.insert("NextToken".into(), json!(n));
-    }
-    Ok(out)
+    Ok(listed(input, "FilterNames", names)?)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 
 use crate::{
     criteria::{self, Criteria},
-    detectors::paged,
+    detectors::listed,
     error::GuardDutyError,
     finding::{self, Level, Observation},
     model::{self, Detector, StoredFinding, FINDING},
@@ -75,12 +75,7 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
     let mut found = matching(&mut db, &d, input).await?;
     criteria::sort(&mut found, input)?;
     let ids: Vec<String> = found.iter().map(id_of).collect();
-    let (ids, next) = paged(input, ids)?;
-    let mut out = json!({ "FindingIds": ids });
-    if let (Some(n), Some(obj)) = (next, out.as_object_mut()) {
-        obj.insert("NextToken".into(), json!(n));
-    }
-    Ok(out)
+    Ok(listed(input, "FindingIds", ids)?)
 }
 
 /// The `FindingIds` of an input (1 to 50).

@@ -18,7 +18,7 @@ use rampart_organizations::service_members::Refusal;
 use serde_json::{json, Value};
 
 use crate::{
-    detectors::paged,
+    detectors::listed,
     error::GuardDutyError,
     model,
     relation::{self, MemberDoc, CREATED, INVITED, REMOVED, RESIGNED},
@@ -100,12 +100,7 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
             })
         })
         .collect();
-    let (items, next) = paged(input, items)?;
-    let mut out = json!({ "Invitations": items });
-    if let (Some(n), Some(obj)) = (next, out.as_object_mut()) {
-        obj.insert("NextToken".into(), json!(n));
-    }
-    Ok(out)
+    Ok(listed(input, "Invitations", items)?)
 }
 
 /// `GetInvitationsCount`.

@@ -20,7 +20,7 @@ use rampart_store::Entity;
 use serde_json::{json, Value};
 
 use crate::{
-    detectors::{self, paged},
+    detectors::{self, page_answer, paged},
     error::GuardDutyError,
     model,
     org::enroll,
@@ -218,11 +218,7 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
         .collect();
     let (page, next) = paged(input, kept)?;
     let members = shaped(&mut db, ctx, &page).await?;
-    let mut out = json!({ "Members": members });
-    if let (Some(n), Some(obj)) = (next, out.as_object_mut()) {
-        obj.insert("NextToken".into(), json!(n));
-    }
-    Ok(out)
+    Ok(page_answer("Members", json!(members), next))
 }
 
 /// Moves the named members from a status `from` accepts to `to`; members in another

@@ -19,7 +19,7 @@ use rampart_organizations::{
 use serde_json::{json, Value};
 
 use crate::{
-    detectors::{self, paged},
+    detectors::{self, listed},
     error::GuardDutyError,
     model::{self, Detector},
     relation::{self, AdminDoc, ENABLED},
@@ -114,12 +114,7 @@ pub async fn list_admins(
         .into_iter()
         .map(|(_, d)| json!({ "AdminAccountId": d.admin, "AdminStatus": "ENABLED" }))
         .collect();
-    let (items, next) = paged(input, items)?;
-    let mut out = json!({ "AdminAccounts": items });
-    if let (Some(n), Some(obj)) = (next, out.as_object_mut()) {
-        obj.insert("NextToken".into(), json!(n));
-    }
-    Ok(out)
+    Ok(listed(input, "AdminAccounts", items)?)
 }
 
 /// The organization the caller administers for GuardDuty in its region, with the caller's

@@ -18,7 +18,7 @@ use rampart_store::{Entity, Store};
 use serde_json::{json, Value};
 
 use crate::{
-    detectors::paged,
+    detectors::listed,
     error::GuardDutyError,
     fetch,
     model::{self, List, ListDoc, IPSET, THREAT_INTEL_SET},
@@ -299,10 +299,5 @@ pub async fn list(
         .into_iter()
         .map(|e| e.name_key)
         .collect();
-    let (ids, next) = paged(input, ids)?;
-    let mut out = json!({ f.ids_member: ids });
-    if let (Some(n), Some(obj)) = (next, out.as_object_mut()) {
-        obj.insert("NextToken".into(), json!(n));
-    }
-    Ok(out)
+    Ok(listed(input, f.ids_member, ids)?)
 }

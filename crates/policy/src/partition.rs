@@ -241,7 +241,7 @@ impl Partition {
     }
 
     /// What follows `arn:PARTITION:iam::` in `arn` (`1:user/a`).
-    pub fn strip_iam_arn<'a>(self, arn: &'a str) -> Option<&'a str> {
+    pub fn strip_iam_arn(self, arn: &str) -> Option<&str> {
         self.strip_arn(arn, "iam")?.strip_prefix(':')
     }
 }

@@ -46,7 +46,7 @@ pub fn context(principal: Principal) -> CallContext {
 /// [`context`] for the root user of account 111122223333.
 pub fn root_context() -> CallContext {
     context(Principal::root(
-        rampart_kit::Partition::Aws,
+        crate::Partition::Aws,
         "111122223333",
         "AKIAROOT",
     ))

@@ -39,7 +39,11 @@ const MGMT: &str = "111122223333";
 fn ctx(account: &str) -> CallContext {
     CallContext {
         request_id: "bench".into(),
-        principal: std::sync::Arc::new(Caller::root(account, "AKIABENCH")),
+        principal: std::sync::Arc::new(Caller::root(
+            rampart_services::Partition::Aws,
+            account,
+            "AKIABENCH",
+        )),
         region: "us-east-1".into(),
         source_ip: "127.0.0.1".parse().expect("ip"),
         user_agent: "bench".into(),

@@ -196,7 +196,7 @@ mod tests {
 
     async fn store() -> (Store, std::path::PathBuf) {
         let (store, dir) = rampart_kit::test_support::store().await;
-        crate::common::aws_managed::seed_aws_managed_policies(&store, Partition::Aws)
+        crate::common::aws_managed::seed_aws_managed_policies(&store, rampart_kit::Partition::Aws)
             .await
             .unwrap();
         (store, dir)
@@ -224,7 +224,7 @@ mod tests {
         let (store, dir) = store().await;
         // Seeding again changes nothing.
         let epoch = store.authz_epoch().get().await.unwrap();
-        crate::common::aws_managed::seed_aws_managed_policies(&store, Partition::Aws)
+        crate::common::aws_managed::seed_aws_managed_policies(&store, rampart_kit::Partition::Aws)
             .await
             .unwrap();
         assert_eq!(store.authz_epoch().get().await.unwrap(), epoch);

@@ -298,7 +298,7 @@ mod tests {
         let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
         let r = Row {
             user: "<root_account>".into(),
-            arn: ctx.partition().root_arn("111122223333"),
+            arn: Partition::Aws.root_arn("111122223333"),
             created: now,
             password: [
                 "not_supported".into(),

@@ -488,7 +488,7 @@ mod tests {
         let doc = DeviceDoc {
             user: Some(Assignee {
                 id: "111122223333".into(),
-                arn: ctx.partition().root_arn("111122223333"),
+                arn: rampart_kit::Partition::Aws.root_arn("111122223333"),
                 name: None,
             }),
             ..DeviceDoc::default()

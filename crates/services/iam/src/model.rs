@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn arns_and_keys() {
         assert_eq!(
-            arn("123456789012", "user", "/eng/", "Bob"),
+            arn(Partition::Aws, "123456789012", "user", "/eng/", "Bob"),
             "arn:aws:iam::123456789012:user/eng/Bob"
         );
         assert_eq!(name_key("Bob"), "bob");

@@ -368,7 +368,7 @@ mod tests {
     #[test]
     fn arns_and_names() {
         let arn = provider_arn(
-            ctx.partition(),
+            Partition::Aws,
             "111122223333",
             "https://token.example.com/tenant/",
         );
@@ -382,11 +382,7 @@ mod tests {
         );
         assert_eq!(name_of_arn("444455556666", &arn), None);
         assert_eq!(
-            name_of_arn(
-                ctx.partition(),
-                "111122223333",
-                "arn:aws:iam::111122223333:oidc-provider/"
-            ),
+            name_of_arn("111122223333", "arn:aws:iam::111122223333:oidc-provider/"),
             None
         );
     }

@@ -505,7 +505,7 @@ mod tests {
             name_key: "bob".into(),
             id: "AIDAX".into(),
             path: "/".into(),
-            arn: user_arn(ctx.partition(), "111122223333", "/", "Bob"),
+            arn: user_arn(Partition::Aws, "111122223333", "/", "Bob"),
             created_at: now,
             updated_at: now,
             doc: String::new(),

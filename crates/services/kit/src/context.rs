@@ -292,7 +292,7 @@ mod tests {
     #[test]
     fn long_term_keys_carry_no_mfa_key() {
         let keys = ctx(Principal::root(
-            rampart_kit::Partition::Aws,
+            crate::Partition::Aws,
             "111122223333",
             "AKIA",
         ))
@@ -323,7 +323,7 @@ mod tests {
         );
         assert_eq!(get(&via.global_keys(), "aws:SourceArn"), Some(trail));
         let root = ctx(Principal::root(
-            rampart_kit::Partition::Aws,
+            crate::Partition::Aws,
             "111122223333",
             "AKIA",
         ))
@@ -334,7 +334,7 @@ mod tests {
     #[test]
     fn on_behalf_calls_are_via_a_service() {
         let direct = ctx(Principal::root(
-            rampart_kit::Partition::Aws,
+            crate::Partition::Aws,
             "111122223333",
             "AKIA",
         ));
@@ -347,7 +347,7 @@ mod tests {
     #[test]
     fn assumed_root_sessions_carry_aws_assumed_root() {
         let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        let mut p = Principal::root(rampart_kit::Partition::Aws, "111122223333", "ASIA");
+        let mut p = Principal::root(crate::Partition::Aws, "111122223333", "ASIA");
         p.session = Some(SessionInfo {
             issued_at: now,
             expires_at: now,

@@ -115,7 +115,13 @@ mod tests {
 
     #[test]
     fn bucket_policies_name_their_bucket_and_a_principal() {
-        let p = |r: &str| validate("docs", &policy(r, r#"{"AWS":"111122223333"}"#));
+        let p = |r: &str| {
+            validate(
+                Partition::Aws,
+                "docs",
+                &policy(r, r#"{"AWS":"111122223333"}"#),
+            )
+        };
         assert!(p("arn:aws:s3:::docs/*").is_ok());
         assert!(p("arn:aws:s3:::docs").is_ok());
         assert!(p("arn:aws:s3:::do*/*").is_ok());
@@ -125,11 +131,11 @@ mod tests {
         ));
         let no_principal = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::docs/*"}]}"#;
         assert!(matches!(
-            validate("docs", no_principal),
+            validate(Partition::Aws, "docs", no_principal),
             Err(S3Error::MalformedPolicy(_))
         ));
         assert!(matches!(
-            validate("docs", "[]"),
+            validate(Partition::Aws, "docs", "[]"),
             Err(S3Error::MalformedPolicy(_))
         ));
     }

@@ -272,7 +272,7 @@ mod tests {
                 name_key: "docs".into(),
                 id: "s3:bucket/docs".into(),
                 path: "/".into(),
-                arn: bucket_arn(Partition::Aws, "docs"),
+                arn: bucket_arn(rampart_kit::Partition::Aws, "docs"),
                 created_at: now,
                 updated_at: now,
                 doc: String::new(),

@@ -219,19 +219,11 @@ mod tests {
     #[test]
     fn parses_arns_with_paths() {
         assert_eq!(
-            parse_iam_arn(
-                ctx.partition(),
-                "arn:aws:iam::123456789012:policy/a/b/P",
-                "policy"
-            ),
+            parse_iam_arn("arn:aws:iam::123456789012:policy/a/b/P", "policy"),
             Some(("123456789012", "/a/b/".to_string(), "P"))
         );
         assert_eq!(
-            parse_iam_arn(
-                ctx.partition(),
-                "arn:aws:iam::aws:policy/AdministratorAccess",
-                "policy"
-            ),
+            parse_iam_arn("arn:aws:iam::aws:policy/AdministratorAccess", "policy"),
             Some(("aws", "/".to_string(), "AdministratorAccess"))
         );
         assert_eq!(parse_iam_arn("arn:aws:iam::1:user/x", "policy"), None);
@@ -249,11 +241,7 @@ mod tests {
     #[test]
     fn role_arns_split_into_parts() {
         assert_eq!(
-            parse_iam_arn(
-                ctx.partition(),
-                "arn:aws:iam::123456789012:role/a/b/R",
-                "role"
-            ),
+            parse_iam_arn("arn:aws:iam::123456789012:role/a/b/R", "role"),
             Some(("123456789012", "/a/b/".to_string(), "R"))
         );
         assert_eq!(parse_iam_arn("arn:aws:iam::1:user/R", "role"), None);

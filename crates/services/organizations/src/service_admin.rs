@@ -376,7 +376,6 @@ mod tests {
             .await
             .unwrap()
             .is_none());
-        drop(db);
         tx.commit().await.unwrap();
         drop(store);
         let _ = std::fs::remove_dir_all(dir);

@@ -62,7 +62,11 @@ const CALLERS: usize = 8;
 fn ctx() -> CallContext {
     CallContext {
         now: Utc::now(),
-        ..rampart_kit::test_support::context(Principal::root(rampart_kit::Partition::Aws, ACCOUNT, "AKIABENCH"))
+        ..rampart_kit::test_support::context(Principal::root(
+            rampart_kit::Partition::Aws,
+            ACCOUNT,
+            "AKIABENCH",
+        ))
     }
 }
 

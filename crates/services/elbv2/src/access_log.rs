@@ -61,7 +61,11 @@ pub fn writers(account: &str, region: &str, load_balancer_arn: &str) -> Vec<Prin
         load_balancer_arn,
     )];
     if let Some(elb) = regional_account(region) {
-        out.push(Principal::root(rampart_kit::Partition::of_region(region), elb, ""));
+        out.push(Principal::root(
+            rampart_kit::Partition::of_region(region),
+            elb,
+            "",
+        ));
     }
     out
 }

@@ -219,7 +219,11 @@ mod tests {
     const SERVICE: &str = "test.amazonaws.com";
 
     fn ctx_of(account: &str) -> CallContext {
-        test_support::context(Principal::root(rampart_kit::Partition::Aws, account, "AKIATEST"))
+        test_support::context(Principal::root(
+            rampart_kit::Partition::Aws,
+            account,
+            "AKIATEST",
+        ))
     }
 
     async fn call(store: &Store, ctx: &CallContext, op: &str, input: Value) -> Value {

@@ -20,7 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from conftest import Server, advance
 from test_elb_https import upload
-from test_elb_waf import app, code, free_port, load_balancer, request, wait_for  # noqa: F401
+from local_http import free_port, request, wait_for
+from test_elb_waf import code, load_balancer
 
 # The Elastic Load Balancing account AWS names for us-east-1 (a region before August 2022).
 US_EAST_1_ELB = "127311923021"

@@ -281,6 +281,7 @@ def test_a_service_calling_for_the_caller_is_named_to_the_proxy(xks):
         assert meta["kmsViaService"] == "secretsmanager" and meta["kmsKeyArn"] == key
 
 
+@pytest.mark.alone  # a 10 s bound on another write, measured with nothing beside it
 def test_a_slow_proxy_holds_no_write_transaction(xks):
     """Secrets Manager seals a new value through the proxy before its write transaction: while
     the proxy keeps the seal waiting, other writes commit (inside the transaction they would

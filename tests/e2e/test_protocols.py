@@ -12,9 +12,6 @@ import pytest
 CALLS = [
     (["guardduty", "list-malware-protection-plans"], "ListMalwareProtectionPlans",
      "guardduty.amazonaws.com"),
-    (["detective", "start-monitoring-member", "--graph-arn",
-      "arn:aws:detective:us-east-1:111111111111:graph:" + "0" * 32, "--account-id", "111111111111"],
-     "StartMonitoringMember", "detective.amazonaws.com"),
     (["securityhub", "describe-action-targets"], "DescribeActionTargets",
      "securityhub.amazonaws.com"),
     (["accessanalyzer", "create-service-linked-analyzer", "--type", "ACCOUNT"],

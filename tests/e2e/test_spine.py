@@ -83,10 +83,10 @@ def test_presigned_url_works(server):
 
 def test_modelled_but_unbuilt_operations_answer_a_named_error(server):
     # Both protocols: the client must parse a well-formed AWS error naming the operation.
-    kms = server.client("kms")
+    iam = server.client("iam")
     with pytest.raises(botocore.exceptions.ClientError) as e:
-        kms.get_key_last_usage(KeyId="1234abcd-12ab-34cd-56ef-1234567890ab")  # not built
-    assert "GetKeyLastUsage" in e.value.response["Error"]["Message"]
+        iam.get_human_readable_summary(EntityArn="arn:aws:iam::111111111111:user/x")  # not built
+    assert "GetHumanReadableSummary" in e.value.response["Error"]["Message"]
 
 
 def test_unknown_action_is_invalid_action(server):

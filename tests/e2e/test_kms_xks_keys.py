@@ -7,6 +7,7 @@ and a proxy that refuses, or a disconnected store, fails the call."""
 import base64
 import json
 import os
+import threading
 from http.server import BaseHTTPRequestHandler
 
 import pytest

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::cache::Domain;
-use crate::db::{dispatch, from_ms, to_ms, Handle};
+use crate::db::{dispatch, from_ms, to_ms, Conn, Handle};
 use crate::error::{Result, StoreError};
 use crate::store::Store;
 use crate::tx::Tx;
@@ -256,22 +256,22 @@ impl<'a> Entities<'a> {
     ) -> Result<EntityPage> {
         // LIKE with an escaped prefix works on every backend; '\' is the escape character.
         let pattern = format!("{}%", escape_like(path_prefix));
-        let sql = format!(
-            "SELECT {COLUMNS} FROM entities
-             WHERE account_id = $1 AND kind = $2 AND path LIKE $3 ESCAPE '\\' AND name_key > $4
-             ORDER BY name_key LIMIT $5"
-        );
         let fetch = i64::from(limit) + 1;
         let mut g = self.h.conn().await?;
+        let ranged = matches!(g.conn(), Conn::Sqlite(_)) && path_prefix.len() > 1;
         let mut items = dispatch!(g.conn(), c => {
-            let rows = sqlx::query(&sql)
+            let mut query = sqlx::query(if ranged { LIST_RANGED } else { LIST })
                 .bind(account_id)
                 .bind(kind)
                 .bind(&pattern)
                 .bind(after.unwrap_or(""))
-                .bind(fetch)
-                .fetch_all(&mut *c)
-                .await?;
+                .bind(fetch);
+            if ranged {
+                query = query
+                    .bind(path_prefix)
+                    .bind(format!("{path_prefix}{}", char::MAX));
+            }
+            let rows = query.fetch_all(&mut *c).await?;
             let mut v = Vec::with_capacity(rows.len());
             for r in rows {
                 v.push(entity_from_row!(r));
@@ -484,6 +484,28 @@ impl<'a> AuthzEpoch<'a> {
         Ok(epoch)
     }
 }
+
+/// The listing query: the entities of a kind in an account whose path is LIKE a prefix, in
+/// `name_key` order from a marker.
+const LIST: &str = "SELECT account_id, kind, name_key, name, id, path, arn, created_at_ms,
+    updated_at_ms, doc FROM entities
+    WHERE account_id = $1 AND kind = $2 AND path LIKE $3 ESCAPE '\\' AND name_key > $4
+    ORDER BY name_key LIMIT $5";
+
+/// [`LIST`] for a selective prefix on SQLite. SQLite never serves `LIKE ... ESCAPE` on a
+/// case-sensitive column from an index, so [`LIST`] reads every entity of the kind in the
+/// account through the primary key (Access Analyzer's findings of one resource among 1,000:
+/// most of a 9 ms re-analysis). This reads the path index's range instead (`$6 <= path < $7`:
+/// the prefix, and the prefix followed by the last code point; the LIKE stays the exact test)
+/// and sorts what it finds (`+name_key` keeps the planner off the primary key). `/` and the
+/// empty prefix match everything, so they keep [`LIST`], in whose order a page stops early.
+/// PostgreSQL's planner chooses for itself, and its collations do not promise that such a
+/// range holds every match.
+const LIST_RANGED: &str = "SELECT account_id, kind, name_key, name, id, path, arn,
+    created_at_ms, updated_at_ms, doc FROM entities
+    WHERE account_id = $1 AND kind = $2 AND path >= $6 AND path < $7
+      AND path LIKE $3 ESCAPE '\\' AND +name_key > $4
+    ORDER BY name_key LIMIT $5";
 
 fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

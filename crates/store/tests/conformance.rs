@@ -1206,6 +1206,23 @@ async fn entities_crud_and_listing(h: &Harness) {
         .unwrap();
     assert_eq!(odd.items.len(), 1);
     assert_eq!(odd.items[0].name, "e_f");
+    // A prefix is case-sensitive on every backend, and pages in name order.
+    let upper = s.entities().list(a, "iam:user", "/ENG/", None, 10).await;
+    assert!(upper.unwrap().items.is_empty());
+    let first = s
+        .entities()
+        .list(a, "iam:user", "/eng/", None, 1)
+        .await
+        .unwrap();
+    assert!(first.truncated);
+    assert_eq!(first.items[0].name, "bob");
+    let rest = s
+        .entities()
+        .list(a, "iam:user", "/eng/", Some("bob"), 1)
+        .await
+        .unwrap();
+    assert!(!rest.truncated);
+    assert_eq!(rest.items[0].name, "carol");
 
     // Rename through update; the old name is gone, the new one taken.
     let mut renamed = got.clone();

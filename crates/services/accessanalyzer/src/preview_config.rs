@@ -268,7 +268,11 @@ fn bucket(
     let mut b = match old {
         Some(Body::Bucket(b)) => *b,
         _ => {
-            let name = arn.strip_prefix("arn:aws:s3:::").unwrap_or(arn).to_string();
+            let name = rampart_kit::Partition::of_arn(arn)
+                .and_then(|p| p.strip_arn(arn, "s3"))
+                .and_then(|rest| rest.strip_prefix(":::"))
+                .unwrap_or(arn)
+                .to_string();
             rampart_s3::repo::Bucket {
                 entity: Entity {
                     account_id: owner.to_string(),

@@ -326,7 +326,7 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Val
         "CreatedAt": ts(d.entity.created_at),
         "UpdatedAt": ts(d.entity.updated_at),
         "FindingPublishingFrequency": d.doc.publishing_frequency,
-        "ServiceRole": service_role(d),
+        "ServiceRole": service_role(&d),
         "Status": status(d.doc.enabled),
         "DataSources": data_sources_out(&d),
         "Features": features_out(&d),

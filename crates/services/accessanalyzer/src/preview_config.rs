@@ -259,7 +259,7 @@ fn bucket(
         _ => {
             let name = rampart_kit::Partition::of_arn(arn)
                 .and_then(|p| p.strip_arn(arn, "s3"))
-                .and_then(|rest| rest.strip_prefix(":::"))
+                .and_then(|rest| rest.strip_prefix("::"))
                 .unwrap_or(arn)
                 .to_string();
             rampart_s3::repo::Bucket {

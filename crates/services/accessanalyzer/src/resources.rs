@@ -419,7 +419,7 @@ pub fn locator_of_arn(arn: &str) -> Option<Locator> {
         _ => Locator::Bucket(
             rampart_kit::Partition::of_arn(arn)?
                 .strip_arn(arn, "s3")?
-                .strip_prefix(":::")?
+                .strip_prefix("::")?
                 .to_string(),
         ),
     })

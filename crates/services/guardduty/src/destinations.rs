@@ -86,7 +86,7 @@ impl Destination {
 
 /// The bucket and prefix of an S3 destination ARN of `partition`.
 fn split_arn(arn: &str, partition: Partition) -> Option<(String, String)> {
-    let rest = partition.strip_arn(arn, "s3")?.strip_prefix(":::")?;
+    let rest = partition.strip_arn(arn, "s3")?.strip_prefix("::")?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
         return None;

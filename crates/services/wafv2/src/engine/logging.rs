@@ -59,7 +59,7 @@ fn inv(field: &'static str, parameter: impl Into<String>, reason: &str) -> Inval
 pub fn bucket_of(destination: &str) -> Result<String, Invalid> {
     let bucket = rampart_kit::Partition::of_arn(destination)
         .and_then(|p| p.strip_arn(destination, "s3"))
-        .and_then(|rest| rest.strip_prefix(":::"));
+        .and_then(|rest| rest.strip_prefix("::"));
     let name = bucket.ok_or_else(|| {
         inv(
             "LOG_DESTINATION",

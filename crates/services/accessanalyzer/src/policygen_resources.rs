@@ -52,13 +52,9 @@ pub fn resources_of(prefix: &str, event: &Value) -> Option<Vec<String>> {
             if key.starts_with("arn:") && key.contains(":key/") {
                 key.to_string()
             } else if key.starts_with("arn:") || key.starts_with("alias/") {
-                format!(
-                    "arn:{partition}:kms:{region}:{account}:key/${{KeyId}}"
-                )
+                format!("arn:{partition}:kms:{region}:{account}:key/${{KeyId}}")
             } else {
-                format!(
-                    "arn:{partition}:kms:{region}:{account}:key/{key}"
-                )
+                format!("arn:{partition}:kms:{region}:{account}:key/{key}")
             }
         }
         "secretsmanager" => {
@@ -66,9 +62,7 @@ pub fn resources_of(prefix: &str, event: &Value) -> Option<Vec<String>> {
             if id.starts_with("arn:") {
                 id.to_string()
             } else {
-                format!(
-                    "arn:{partition}:secretsmanager:{region}:{account}:secret:{id}-??????"
-                )
+                format!("arn:{partition}:secretsmanager:{region}:{account}:secret:{id}-??????")
             }
         }
         "iam" => {

@@ -164,12 +164,10 @@ fn key(
         }
         None => None,
     };
-    let policy = proposed
-        .or(old_policy)
-        .unwrap_or_else(|| {
-            // A new key's default key policy: the owner account's root, in its partition.
-            rampart_kms::keys::default_policy(rampart_kit::Partition::of_region(region), owner)
-        });
+    let policy = proposed.or(old_policy).unwrap_or_else(|| {
+        // A new key's default key policy: the owner account's root, in its partition.
+        rampart_kms::keys::default_policy(rampart_kit::Partition::of_region(region), owner)
+    });
     let grants = match body.get("grants") {
         Some(list) => list
             .as_array()

@@ -370,10 +370,18 @@ mod tests {
 
     #[test]
     fn function_arns_carry_their_regions_partition() {
-        assert!(lambda_arn("arn:aws-cn:lambda:cn-north-1:123456789012:function:f"));
-        assert!(lambda_arn("arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f:1"));
-        assert!(!lambda_arn("arn:aws:lambda:cn-north-1:123456789012:function:f"));
-        assert!(!lambda_arn("arn:aws-cn:lambda:us-east-1:123456789012:function:f"));
+        assert!(lambda_arn(
+            "arn:aws-cn:lambda:cn-north-1:123456789012:function:f"
+        ));
+        assert!(lambda_arn(
+            "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f:1"
+        ));
+        assert!(!lambda_arn(
+            "arn:aws:lambda:cn-north-1:123456789012:function:f"
+        ));
+        assert!(!lambda_arn(
+            "arn:aws-cn:lambda:us-east-1:123456789012:function:f"
+        ));
     }
 
     #[test]

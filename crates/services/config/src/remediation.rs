@@ -155,10 +155,7 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
                 "config",
                 &ctx.region,
                 &account,
-                &format!(
-                    "remediation-configuration/{rule}/{}",
-                    uuid::Uuid::new_v4()
-                ),
+                &format!("remediation-configuration/{rule}/{}", uuid::Uuid::new_v4()),
             ),
         };
         set(&mut c, "Arn", json!(arn));

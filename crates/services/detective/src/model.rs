@@ -255,13 +255,23 @@ mod tests {
     #[test]
     fn graph_arns_carry_their_regions_partition() {
         let id = "0123456789abcdef0123456789abcdef";
-        let cn = parse_graph_arn(&format!("arn:aws-cn:detective:cn-north-1:111122223333:graph:{id}"));
+        let cn = parse_graph_arn(&format!(
+            "arn:aws-cn:detective:cn-north-1:111122223333:graph:{id}"
+        ));
         assert_eq!(
             cn.map(|g| (g.region, g.account, g.id)),
             Some(("cn-north-1".into(), "111122223333".into(), id.into()))
         );
-        assert!(parse_graph_arn(&format!("arn:aws:detective:us-east-1:111122223333:graph:{id}")).is_some());
-        assert!(parse_graph_arn(&format!("arn:aws:detective:cn-north-1:111122223333:graph:{id}")).is_none());
-        assert!(parse_graph_arn(&format!("arn:aws-cn:s3:cn-north-1:111122223333:graph:{id}")).is_none());
+        assert!(parse_graph_arn(&format!(
+            "arn:aws:detective:us-east-1:111122223333:graph:{id}"
+        ))
+        .is_some());
+        assert!(parse_graph_arn(&format!(
+            "arn:aws:detective:cn-north-1:111122223333:graph:{id}"
+        ))
+        .is_none());
+        assert!(
+            parse_graph_arn(&format!("arn:aws-cn:s3:cn-north-1:111122223333:graph:{id}")).is_none()
+        );
     }
 }

@@ -220,7 +220,9 @@ mod tests {
             "arn:aws-cn:events:cn-north-1:123456789012:api-destination/d/abc"
         ));
         assert!(!is_api_destination("arn:aws-cn:events:cn-north-1:1:rule/r"));
-        assert!(!is_api_destination("arn:aws-cn:sqs:cn-north-1:1:api-destination/d"));
+        assert!(!is_api_destination(
+            "arn:aws-cn:sqs:cn-north-1:1:api-destination/d"
+        ));
     }
 
     #[test]

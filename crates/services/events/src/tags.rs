@@ -44,9 +44,9 @@ pub fn parse(list: Option<&Value>) -> EventsResult<BTreeMap<String, String>> {
 async fn rule_of(db: &mut Db<'_>, ctx: &CallContext, arn: &str) -> EventsResult<Rule> {
     let not_found =
         || EventsError::ResourceNotFoundException(format!("Rule {arn} does not exist."));
-    let prefix =
-        ctx.partition()
-            .arn("events", &ctx.region, &ctx.principal.account_id, "rule/");
+    let prefix = ctx
+        .partition()
+        .arn("events", &ctx.region, &ctx.principal.account_id, "rule/");
     let rest = arn.strip_prefix(&prefix).ok_or_else(not_found)?;
     let (bus, name) = match rest.rsplit_once('/') {
         Some((bus, name)) => (bus, name),

@@ -207,10 +207,14 @@ mod tests {
 
     #[test]
     fn arns_are_read_in_their_regions_partition() {
-        let cn = parse_arn("arn:aws-cn:guardduty:cn-north-1:111122223333:detector/d1/ipset/s1")
-            .unwrap();
+        let cn =
+            parse_arn("arn:aws-cn:guardduty:cn-north-1:111122223333:detector/d1/ipset/s1").unwrap();
         assert_eq!(
-            (cn.region.as_str(), cn.account.as_str(), cn.detector_id.as_str()),
+            (
+                cn.region.as_str(),
+                cn.account.as_str(),
+                cn.detector_id.as_str()
+            ),
             ("cn-north-1", "111122223333", "d1")
         );
         assert_eq!(cn.list, Some((model::IPSET, "s1".to_string())));

@@ -117,9 +117,10 @@ async fn arn_of(store: &Store, org: &Org, id: &str) -> Res<Option<String>> {
     }
     if id.starts_with("h-") {
         let stored = store.entities().get_by_id(id).await?;
-        let arn = stored
-            .filter(|e| e.kind == model::HANDSHAKE)
-            .map_or_else(|| model::handshake_arn(org.partition(), m, &org.id, "INVITE", id), |e| e.arn);
+        let arn = stored.filter(|e| e.kind == model::HANDSHAKE).map_or_else(
+            || model::handshake_arn(org.partition(), m, &org.id, "INVITE", id),
+            |e| e.arn,
+        );
         return Ok(Some(arn));
     }
     Ok(match tree::node_of(id) {

@@ -298,7 +298,11 @@ pub fn ou_arn(partition: Partition, management: &str, org_id: &str, ou_id: &str)
 
 /// An account's ARN within the organization.
 pub fn account_arn(partition: Partition, management: &str, org_id: &str, account: &str) -> String {
-    arn(partition, management, &format!("account/{org_id}/{account}"))
+    arn(
+        partition,
+        management,
+        &format!("account/{org_id}/{account}"),
+    )
 }
 
 /// The lower-case path segment of a policy type in ARNs.
@@ -319,7 +323,11 @@ pub fn policy_arn(
     if policy_id == FULL_AWS_ACCESS || policy_id == RCP_FULL_AWS_ACCESS {
         arn(partition, "aws", &format!("policy/{seg}/{policy_id}"))
     } else {
-        arn(partition, management, &format!("policy/{org_id}/{seg}/{policy_id}"))
+        arn(
+            partition,
+            management,
+            &format!("policy/{org_id}/{seg}/{policy_id}"),
+        )
     }
 }
 
@@ -332,7 +340,11 @@ pub fn handshake_arn(
     handshake_id: &str,
 ) -> String {
     let action = action.to_ascii_lowercase();
-    arn(partition, management, &format!("handshake/{org_id}/{action}/{handshake_id}"))
+    arn(
+        partition,
+        management,
+        &format!("handshake/{org_id}/{action}/{handshake_id}"),
+    )
 }
 
 /// The AWS-managed policy of a type, if it has one: (id, name, description, content).
@@ -387,7 +399,13 @@ mod tests {
         );
         // China's organizations and their AWS managed policies are in `aws-cn`.
         assert_eq!(
-            policy_arn(Partition::AwsCn, "111122223333", "o-x", SCP, FULL_AWS_ACCESS),
+            policy_arn(
+                Partition::AwsCn,
+                "111122223333",
+                "o-x",
+                SCP,
+                FULL_AWS_ACCESS
+            ),
             "arn:aws-cn:organizations::aws:policy/service_control_policy/p-FullAWSAccess"
         );
         assert_eq!(

@@ -77,12 +77,10 @@ async fn authorize(
         Op::TagResource | Op::UntagResource | Op::ListTagsForResource => {
             opt_str(input, "ResourceARN").map(str::to_string)
         }
-        Op::DeleteProtection => {
-            opt_str(input, "ProtectionId").map(|id| model::arn(ctx.partition(), account, "protection", id))
-        }
-        Op::DescribeProtection => {
-            opt_str(input, "ProtectionId").map(|id| model::arn(ctx.partition(), account, "protection", id))
-        }
+        Op::DeleteProtection => opt_str(input, "ProtectionId")
+            .map(|id| model::arn(ctx.partition(), account, "protection", id)),
+        Op::DescribeProtection => opt_str(input, "ProtectionId")
+            .map(|id| model::arn(ctx.partition(), account, "protection", id)),
         Op::DescribeProtectionGroup
         | Op::UpdateProtectionGroup
         | Op::DeleteProtectionGroup

@@ -215,7 +215,8 @@ mod tests {
         let tg = "arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/t/0123";
         assert_eq!(resource_type(tg), None);
         assert_eq!(resource_type("arn:aws:s3:::bucket"), None);
-        let cn = "arn:aws-cn:elasticloadbalancing:cn-north-1:111111111111:loadbalancer/app/web/0123";
+        let cn =
+            "arn:aws-cn:elasticloadbalancing:cn-north-1:111111111111:loadbalancer/app/web/0123";
         assert_eq!(resource_type(cn), Some("APPLICATION_LOAD_BALANCER"));
         assert_eq!(
             arn(Partition::AwsCn, "111111111111", "protection", "p1"),

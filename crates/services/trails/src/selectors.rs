@@ -295,9 +295,8 @@ fn basic_matches(s: &Value, facts: &Facts) -> bool {
 /// bucket, `arn:PARTITION:s3:::bucket/` or a prefix of object ARNs) selects one of the
 /// record's objects.
 fn object_selected(value: &str, facts: &Facts) -> bool {
-    let every_bucket = Partition::of_arn(value).filter(|p| {
-        matches!(p.strip_arn(&format!("{value}:"), "s3"), Some("" | ":::"))
-    });
+    let every_bucket = Partition::of_arn(value)
+        .filter(|p| matches!(p.strip_arn(&format!("{value}:"), "s3"), Some("" | ":::")));
     facts
         .resources
         .iter()
@@ -409,12 +408,15 @@ mod tests {
 
     #[test]
     fn basic_selectors_pick_objects_and_exclude_sources() {
-        let s = parse(&json!({"EventSelectors": [{
-            "ReadWriteType": "WriteOnly",
-            "IncludeManagementEvents": true,
-            "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::b/logs/"]}],
-            "ExcludeManagementEventSources": ["kms.amazonaws.com"],
-        }]}), Partition::Aws)
+        let s = parse(
+            &json!({"EventSelectors": [{
+                "ReadWriteType": "WriteOnly",
+                "IncludeManagementEvents": true,
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::b/logs/"]}],
+                "ExcludeManagementEventSources": ["kms.amazonaws.com"],
+            }]}),
+            Partition::Aws,
+        )
         .unwrap();
         assert!(s.custom());
         assert!(s.matches(&facts(
@@ -442,15 +444,18 @@ mod tests {
 
     #[test]
     fn advanced_selectors_match_fields() {
-        let s = parse(&json!({"AdvancedEventSelectors": [{
-            "Name": "s3 writes but not tags",
-            "FieldSelectors": [
-                {"Field": "eventCategory", "Equals": ["Data"]},
-                {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
-                {"Field": "readOnly", "Equals": ["false"]},
-                {"Field": "eventName", "NotStartsWith": ["PutObjectTag"]},
-            ],
-        }]}), Partition::Aws)
+        let s = parse(
+            &json!({"AdvancedEventSelectors": [{
+                "Name": "s3 writes but not tags",
+                "FieldSelectors": [
+                    {"Field": "eventCategory", "Equals": ["Data"]},
+                    {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                    {"Field": "readOnly", "Equals": ["false"]},
+                    {"Field": "eventName", "NotStartsWith": ["PutObjectTag"]},
+                ],
+            }]}),
+            Partition::Aws,
+        )
         .unwrap();
         let mut put = facts("Data", false, "s3.amazonaws.com", Some("arn:aws:s3:::b/k"));
         put.event_name = "PutObject".into();

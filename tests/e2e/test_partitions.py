@@ -4,6 +4,7 @@ ARNs in policies and role ARNs, and refuses requests signed for a region of anot
 partition."""
 
 import json
+import time
 import uuid
 
 import pytest
@@ -265,3 +266,229 @@ def test_a_commercial_installation_does_not_restart_in_another_partition(tmp_pat
     with pytest.raises(RuntimeError) as e:
         Server("--region", CN, data_dir=str(tmp_path / "d"))
     assert "partition aws" in str(e.value)
+
+
+def test_kms_key_policies_name_principals_of_the_partition(cn_server):
+    account = cn_server.client("sts", region=CN).get_caller_identity()["Account"]
+    kms = cn_server.client("kms", region=CN)
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    before = kms.get_key_policy(KeyId=key)["Policy"]
+
+    def key_policy(root):
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"}
+                ],
+            }
+        )
+
+    with pytest.raises(ClientError) as e:
+        kms.put_key_policy(KeyId=key, Policy=key_policy(f"arn:aws:iam::{account}:root"))
+    assert code(e) == "MalformedPolicyDocumentException"
+    assert message(e) == "Policy contains a statement with one or more invalid principals."
+    assert kms.get_key_policy(KeyId=key)["Policy"] == before
+    with pytest.raises(ClientError) as e:
+        kms.create_key(Policy=key_policy(f"arn:aws:iam::{account}:root"))
+    assert code(e) == "MalformedPolicyDocumentException"
+    kms.put_key_policy(KeyId=key, Policy=key_policy(f"arn:aws-cn:iam::{account}:root"))
+
+
+def test_cloudtrail_data_event_selectors_name_s3_in_the_partition(cn_server):
+    account = cn_server.client("sts", region=CN).get_caller_identity()["Account"]
+    s3 = cn_server.client("s3", region=CN)
+    bucket = name("ct")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": CN})
+    service = {"Service": "cloudtrail.amazonaws.com"}
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": service, "Action": "s3:GetBucketAcl",
+                     "Resource": f"arn:aws-cn:s3:::{bucket}"},
+                    {"Effect": "Allow", "Principal": service, "Action": "s3:PutObject",
+                     "Resource": f"arn:aws-cn:s3:::{bucket}/AWSLogs/{account}/*",
+                     "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}},
+                ],
+            }
+        ),
+    )
+    ct = cn_server.client("cloudtrail", region=CN)
+    trail = ct.create_trail(Name=name("t"), S3BucketName=bucket)
+    assert trail["TrailARN"] == f"arn:aws-cn:cloudtrail:{CN}:{account}:trail/{trail['Name']}"
+    selectors = [
+        {
+            "ReadWriteType": "All",
+            "IncludeManagementEvents": True,
+            "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws-cn:s3:::{bucket}/"]}],
+        }
+    ]
+    ct.put_event_selectors(TrailName=trail["TrailARN"], EventSelectors=selectors)
+    got = ct.get_event_selectors(TrailName=trail["TrailARN"])["EventSelectors"]
+    assert got[0]["DataResources"][0]["Values"] == [f"arn:aws-cn:s3:::{bucket}/"]
+    # The commercial spelling names no bucket of this partition.
+    commercial = json.loads(json.dumps(selectors).replace("arn:aws-cn:s3", "arn:aws:s3"))
+    with pytest.raises(ClientError) as e:
+        ct.put_event_selectors(TrailName=trail["TrailARN"], EventSelectors=commercial)
+    assert code(e) == "InvalidEventSelectorsException"
+    again = ct.get_event_selectors(TrailName=trail["TrailARN"])["EventSelectors"]
+    assert again[0]["DataResources"][0]["Values"] == [f"arn:aws-cn:s3:::{bucket}/"]
+
+
+def test_eventbridge_rule_arns_are_read_in_the_partition(cn_server):
+    account = cn_server.client("sts", region=CN).get_caller_identity()["Account"]
+    events = cn_server.client("events", region=CN)
+    rule = name("r")
+    arn = events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["app"]}))["RuleArn"]
+    assert arn == f"arn:aws-cn:events:{CN}:{account}:rule/{rule}"
+    events.tag_resource(ResourceARN=arn, Tags=[{"Key": "team", "Value": "blue"}])
+    assert events.list_tags_for_resource(ResourceARN=arn)["Tags"] == [
+        {"Key": "team", "Value": "blue"}
+    ]
+    with pytest.raises(ClientError) as e:
+        events.list_tags_for_resource(ResourceARN=arn.replace("arn:aws-cn:", "arn:aws:", 1))
+    assert code(e) == "ResourceNotFoundException"
+
+
+def test_guardduty_arns_are_in_the_partition(cn_server):
+    account = cn_server.client("sts", region=CN).get_caller_identity()["Account"]
+    gd = cn_server.client("guardduty", region=CN)
+    detector = gd.create_detector(Enable=True)["DetectorId"]
+    got = gd.get_detector(DetectorId=detector)
+    assert got["ServiceRole"] == (
+        f"arn:aws-cn:iam::{account}:role/aws-service-role/guardduty.amazonaws.com/"
+        "AWSServiceRoleForAmazonGuardDuty"
+    )
+    arn = f"arn:aws-cn:guardduty:{CN}:{account}:detector/{detector}"
+    gd.tag_resource(ResourceArn=arn, Tags={"team": "sec"})
+    assert gd.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"team": "sec"}
+    with pytest.raises(ClientError) as e:
+        gd.list_tags_for_resource(ResourceArn=arn.replace("arn:aws-cn:", "arn:aws:", 1))
+    assert code(e) == "BadRequestException"
+
+
+def test_config_arns_and_roles_are_in_the_partition(cn_server):
+    account = cn_server.client("sts", region=CN).get_caller_identity()["Account"]
+    iam = cn_server.client("iam", region=CN)
+    role = iam.create_role(
+        RoleName=name("config"),
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "config.amazonaws.com"},
+                     "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    cfg = cn_server.client("config", region=CN)
+    recorder = {"name": "default", "recordingGroup": {"allSupported": True}}
+    with pytest.raises(ClientError) as e:
+        cfg.put_configuration_recorder(
+            ConfigurationRecorder={**recorder, "roleARN": role.replace("arn:aws-cn:", "arn:aws:", 1)}
+        )
+    assert code(e) == "InvalidRoleException"
+    assert cfg.describe_configuration_recorders()["ConfigurationRecorders"] == []
+    cfg.put_configuration_recorder(ConfigurationRecorder={**recorder, "roleARN": role})
+    rule = name("versioning")
+    cfg.put_config_rule(
+        ConfigRule={
+            "ConfigRuleName": rule,
+            "Source": {"Owner": "AWS", "SourceIdentifier": "S3_BUCKET_VERSIONING_ENABLED"},
+        }
+    )
+    described = cfg.describe_config_rules(ConfigRuleNames=[rule])["ConfigRules"]
+    assert described[0]["ConfigRuleArn"].startswith(f"arn:aws-cn:config:{CN}:{account}:config-rule/")
+
+
+def test_access_analyzer_findings_name_buckets_in_the_partition(cn_server):
+    aa = cn_server.client("accessanalyzer", region=CN)
+    analyzer = aa.create_analyzer(analyzerName=name("a"), type="ACCOUNT")["arn"]
+    assert analyzer.startswith("arn:aws-cn:access-analyzer:cn-north-1:")
+    s3 = cn_server.client("s3", region=CN)
+    bucket = name("shared")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": CN})
+    s3.put_bucket_policy(
+        Bucket=bucket,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": "arn:aws-cn:iam::444455556666:root"},
+                     "Action": "s3:GetObject", "Resource": f"arn:aws-cn:s3:::{bucket}/*"}
+                ],
+            }
+        ),
+    )
+    resource = f"arn:aws-cn:s3:::{bucket}"
+    deadline = time.time() + 15
+    found = []
+    while not found and time.time() < deadline:
+        found = aa.list_findings(analyzerArn=analyzer, filter={"resource": {"eq": [resource]}})[
+            "findings"
+        ]
+        time.sleep(0.2)
+    assert found and found[0]["resource"] == resource
+    assert found[0]["principal"] == {"AWS": "444455556666"} or found[0]["principal"] == {
+        "AWS": "arn:aws-cn:iam::444455556666:root"
+    }
+
+
+def test_shield_arns_are_in_the_partition(cn_server):
+    account = cn_server.client("sts", region=CN).get_caller_identity()["Account"]
+    shield = cn_server.client("shield", region=CN)
+    try:
+        shield.create_subscription()
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == "ResourceAlreadyExistsException"
+    group = name("g")
+    shield.create_protection_group(ProtectionGroupId=group, Aggregation="SUM", Pattern="ALL")
+    got = shield.describe_protection_group(ProtectionGroupId=group)["ProtectionGroup"]
+    arn = f"arn:aws-cn:shield::{account}:protection-group/{group}"
+    assert got["ProtectionGroupArn"] == arn
+    shield.tag_resource(ResourceARN=arn, Tags=[{"Key": "team", "Value": "blue"}])
+    assert shield.list_tags_for_resource(ResourceARN=arn)["Tags"] == [
+        {"Key": "team", "Value": "blue"}
+    ]
+
+
+def test_organizations_arns_are_in_the_partition(cn_server):
+    account = cn_server.client("sts", region=CN).get_caller_identity()["Account"]
+    org = cn_server.client("organizations", region=CN)
+    made = org.create_organization(FeatureSet="ALL")["Organization"]
+    org_id = made["Id"]
+    assert made["Arn"] == f"arn:aws-cn:organizations::{account}:organization/{org_id}"
+    assert made["MasterAccountArn"] == (
+        f"arn:aws-cn:organizations::{account}:account/{org_id}/{account}"
+    )
+    root = org.list_roots()["Roots"][0]
+    assert root["Arn"] == f"arn:aws-cn:organizations::{account}:root/{org_id}/{root['Id']}"
+    ou = org.create_organizational_unit(ParentId=root["Id"], Name="team")["OrganizationalUnit"]
+    assert ou["Arn"] == f"arn:aws-cn:organizations::{account}:ou/{org_id}/{ou['Id']}"
+    # The AWS managed SCP lives in the `aws` account of the partition.
+    managed = org.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
+    assert [p["Arn"] for p in managed if p["AwsManaged"]] == [
+        "arn:aws-cn:organizations::aws:policy/service_control_policy/p-FullAWSAccess"
+    ]
+    scp = org.create_policy(
+        Name="deny-leave",
+        Description="",
+        Type="SERVICE_CONTROL_POLICY",
+        Content=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Deny", "Action": "organizations:LeaveOrganization", "Resource": "*"}
+                ],
+            }
+        ),
+    )["Policy"]["PolicySummary"]
+    assert scp["Arn"] == (
+        f"arn:aws-cn:organizations::{account}:policy/{org_id}/service_control_policy/{scp['Id']}"
+    )
+    me = org.describe_account(AccountId=account)["Account"]
+    assert me["Arn"] == f"arn:aws-cn:organizations::{account}:account/{org_id}/{account}"

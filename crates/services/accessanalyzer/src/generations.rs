@@ -192,9 +192,11 @@ pub async fn start(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> AaResult
             name_key: doc.job_id.clone(),
             id: format!("{}/{}", model::POLICY_GENERATION, doc.job_id),
             path: format!("/{}/", ctx.region),
-            arn: format!(
-                "arn:aws:access-analyzer:{}:{account}:policy-generation/{}",
-                ctx.region, doc.job_id
+            arn: ctx.partition().arn(
+                "access-analyzer",
+                &ctx.region,
+                &account,
+                &format!("policy-generation/{}", doc.job_id),
             ),
             created_at: ctx.now,
             updated_at: ctx.now,

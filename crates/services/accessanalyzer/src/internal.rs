@@ -198,10 +198,14 @@ impl Subject {
     fn caller(&self) -> Principal {
         if self.principal_type == IAM_ROLE {
             let name = self.arn.rsplit('/').next().unwrap_or_default();
+            // The session is in the role's partition.
+            let partition = rampart_kit::Partition::of_arn(&self.arn).unwrap_or_default();
             Principal {
-                arn: format!(
-                    "arn:aws:sts::{}:assumed-role/{name}/AccessAnalyzer",
-                    self.account
+                arn: partition.arn(
+                    "sts",
+                    "",
+                    &self.account,
+                    &format!("assumed-role/{name}/AccessAnalyzer"),
                 ),
                 kind: PrincipalType::AssumedRole,
                 account: Some(self.account.clone()),

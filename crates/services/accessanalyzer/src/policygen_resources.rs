@@ -38,12 +38,13 @@ pub fn resources_of(prefix: &str, event: &Value) -> Option<Vec<String>> {
         .get("recipientAccountId")
         .and_then(Value::as_str)
         .unwrap_or("${Account}");
+    let partition = rampart_kit::Partition::of_region(region);
     let arn = match prefix {
         "s3" => {
             let bucket = param("bucketName")?;
             match param("key") {
-                Some(key) => format!("arn:aws:s3:::{bucket}/{key}"),
-                None => format!("arn:aws:s3:::{bucket}"),
+                Some(key) => partition.arn("s3", "", "", &format!("{bucket}/{key}")),
+                None => partition.arn("s3", "", "", bucket),
             }
         }
         "kms" => {
@@ -51,15 +52,9 @@ pub fn resources_of(prefix: &str, event: &Value) -> Option<Vec<String>> {
             if key.starts_with("arn:") && key.contains(":key/") {
                 key.to_string()
             } else if key.starts_with("arn:") || key.starts_with("alias/") {
-                format!(
-                    "arn:{partition}:kms:{region}:{account}:key/${{KeyId}}",
-                    partition = rampart_kit::Partition::of_region(region)
-                )
+                format!("arn:{partition}:kms:{region}:{account}:key/${{KeyId}}")
             } else {
-                format!(
-                    "arn:{partition}:kms:{region}:{account}:key/{key}",
-                    partition = rampart_kit::Partition::of_region(region)
-                )
+                format!("arn:{partition}:kms:{region}:{account}:key/{key}")
             }
         }
         "secretsmanager" => {
@@ -67,10 +62,7 @@ pub fn resources_of(prefix: &str, event: &Value) -> Option<Vec<String>> {
             if id.starts_with("arn:") {
                 id.to_string()
             } else {
-                format!(
-                    "arn:{partition}:secretsmanager:{region}:{account}:secret:{id}-??????",
-                    partition = rampart_kit::Partition::of_region(region)
-                )
+                format!("arn:{partition}:secretsmanager:{region}:{account}:secret:{id}-??????")
             }
         }
         "iam" => {
@@ -84,7 +76,7 @@ pub fn resources_of(prefix: &str, event: &Value) -> Option<Vec<String>> {
                 ]
                 .into_iter()
                 .find_map(|(kind, k)| param(k).map(|n| (kind, n)))?;
-                format!("arn:aws:iam::{account}:{kind}/{name}")
+                partition.iam_arn(account, &format!("{kind}/{name}"))
             }
         }
         _ => return None,

@@ -100,7 +100,7 @@ pub fn proposed(
     let old = existing.map(|r| r.body);
     let new_body = match rtype {
         ROLE => role(body, old)?,
-        KEY => key(body, old, &owner, now)?,
+        KEY => key(body, old, &owner, &region, now)?,
         SECRET => secret(body, old)?,
         _ => bucket(arn, body, old, &owner, &region, at, now)?,
     };
@@ -139,25 +139,11 @@ fn secret(body: &Value, old: Option<Body>) -> Result<Body, ConfigError> {
     Ok(Body::Secret { policy })
 }
 
-/// A new key's default key policy: the owner account's root may do everything.
-fn default_key_policy(owner: &str) -> String {
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "Enable IAM User Permissions",
-            "Effect": "Allow",
-            "Principal": {"AWS": format!("arn:aws:iam::{owner}:root")},
-            "Action": "kms:*",
-            "Resource": "*",
-        }],
-    })
-    .to_string()
-}
-
 fn key(
     body: &Value,
     old: Option<Body>,
     owner: &str,
+    region: &str,
     now: DateTime<Utc>,
 ) -> Result<Body, ConfigError> {
     let (old_policy, old_grants) = match old {
@@ -178,9 +164,10 @@ fn key(
         }
         None => None,
     };
-    let policy = proposed
-        .or(old_policy)
-        .unwrap_or_else(|| default_key_policy(owner));
+    let policy = proposed.or(old_policy).unwrap_or_else(|| {
+        // A new key's default key policy: the owner account's root, in its partition.
+        rampart_kms::keys::default_policy(rampart_kit::Partition::of_region(region), owner)
+    });
     let grants = match body.get("grants") {
         Some(list) => list
             .as_array()
@@ -268,7 +255,11 @@ fn bucket(
     let mut b = match old {
         Some(Body::Bucket(b)) => *b,
         _ => {
-            let name = arn.strip_prefix("arn:aws:s3:::").unwrap_or(arn).to_string();
+            let name = rampart_kit::Partition::of_arn(arn)
+                .and_then(|p| p.strip_arn(arn, "s3"))
+                .and_then(|rest| rest.strip_prefix("::"))
+                .unwrap_or(arn)
+                .to_string();
             rampart_s3::repo::Bucket {
                 entity: Entity {
                     account_id: owner.to_string(),

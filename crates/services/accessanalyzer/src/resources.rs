@@ -301,7 +301,10 @@ fn from_entity(
         _ => return Ok(None),
     };
     let arn = match rtype {
-        BUCKET => format!("arn:aws:s3:::{}", e.name),
+        BUCKET => rampart_s3::names::bucket_arn(
+            rampart_kit::Partition::of_region(region.as_deref().unwrap_or_default()),
+            &e.name,
+        ),
         _ => e.arn.clone(),
     };
     Ok(Some(Resource {
@@ -373,7 +376,7 @@ pub async fn find(
                 .await
                 .map_err(ServiceError::from)?;
             return Ok(bucket.map(|b| Resource {
-                arn: format!("arn:aws:s3:::{}", b.name()),
+                arn: rampart_s3::names::bucket_arn(b.partition(), b.name()),
                 rtype: BUCKET,
                 owner: b.owner().to_string(),
                 region: Some(b.doc.region.clone()),
@@ -413,7 +416,12 @@ pub fn locator_of_arn(arn: &str) -> Option<Locator> {
             &last('/')?,
         )),
         SECRET => Locator::SecretArn(arn.to_string()),
-        _ => Locator::Bucket(arn.strip_prefix("arn:aws:s3:::")?.to_string()),
+        _ => Locator::Bucket(
+            rampart_kit::Partition::of_arn(arn)?
+                .strip_arn(arn, "s3")?
+                .strip_prefix("::")?
+                .to_string(),
+        ),
     })
 }
 
@@ -440,7 +448,7 @@ mod tests {
             Some(Locator::Key("mrk-abc/eu-west-1".into()))
         );
         assert_eq!(
-            locator_of_arn("arn:aws:s3:::bkt"),
+            locator_of_arn("arn:aws-cn:s3:::bkt"),
             Some(Locator::Bucket("bkt".into()))
         );
         assert_eq!(type_of_arn("arn:aws:sqs:us-east-1:111122223333:q"), None);

@@ -38,9 +38,11 @@ fn key(region: &str, account: &str, aggregator_region: &str) -> String {
 /// The ARN of the authorization the request names.
 pub fn arn_of(ctx: &CallContext, input: &Value) -> String {
     let (account, region) = members(input);
-    format!(
-        "arn:aws:config:{}:{}:aggregation-authorization/{account}/{region}",
-        ctx.region, ctx.principal.account_id
+    ctx.partition().arn(
+        "config",
+        &ctx.region,
+        &ctx.principal.account_id,
+        &format!("aggregation-authorization/{account}/{region}"),
     )
 }
 

@@ -164,7 +164,12 @@ pub async fn caller_org(
 }
 
 /// Checks an organization source's role: an IAM role ARN of the caller's account that exists.
-async fn check_role(db: &mut Db<'_>, account: &str, source: &Value) -> ConfigResult<()> {
+async fn check_role(
+    db: &mut Db<'_>,
+    ctx: &CallContext,
+    account: &str,
+    source: &Value,
+) -> ConfigResult<()> {
     let role = source
         .get("RoleArn")
         .and_then(Value::as_str)
@@ -175,7 +180,7 @@ async fn check_role(db: &mut Db<'_>, account: &str, source: &Value) -> ConfigRes
         ))
     };
     let name = role
-        .strip_prefix(&format!("arn:aws:iam::{account}:role/"))
+        .strip_prefix(&ctx.partition().iam_arn(account, "role/"))
         .and_then(|rest| rest.rsplit('/').next())
         .filter(|n| !n.is_empty())
         .ok_or_else(invalid)?;
@@ -216,7 +221,7 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
     let org_id = match &org_source {
         Some(s) => {
             check_regions(s)?;
-            check_role(&mut db, &account, s).await?;
+            check_role(&mut db, ctx, &account, s).await?;
             Some(caller_org(&mut db, &account).await?.id)
         }
         None => None,
@@ -257,9 +262,11 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
                 name_key: k.clone(),
                 id: format!("config-aggregator/{account}/{k}"),
                 path,
-                arn: format!(
-                    "arn:aws:config:{}:{account}:config-aggregator/{id}",
-                    ctx.region
+                arn: ctx.partition().arn(
+                    "config",
+                    &ctx.region,
+                    &account,
+                    &format!("config-aggregator/{id}"),
                 ),
                 created_at: ctx.now,
                 updated_at: ctx.now,

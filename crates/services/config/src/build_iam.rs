@@ -53,7 +53,10 @@ fn attached_list(arns: &[String]) -> Vec<Value> {
 fn policy_relationships(arns: &[String], verb: &str) -> Vec<Value> {
     arns.iter()
         .map(|a| {
-            let managed = if a.starts_with("arn:aws:iam::aws:") {
+            let aws_managed = rampart_kit::Partition::of_arn(a)
+                .and_then(|p| p.strip_iam_arn(a))
+                .is_some_and(|rest| rest.starts_with("aws:"));
+            let managed = if aws_managed {
                 "AWSManagedPolicy"
             } else {
                 "CustomerManagedPolicy"

@@ -132,12 +132,14 @@ fn logs_management(sel: &Selectors, source: &str, read_only: bool) -> bool {
     })
 }
 
-/// Whether the selectors log S3 object reads and writes in `bucket`.
-fn logs_objects(sel: &Selectors, bucket: &str) -> bool {
+/// Whether the trail's selectors log S3 object reads and writes in `bucket` (named in the
+/// trail's partition).
+fn logs_objects(t: &TrailDoc, bucket: &str) -> bool {
+    let partition = rampart_kit::Partition::of_region(&t.home_region);
     [(true, "GetObject"), (false, "PutObject")]
         .iter()
         .all(|(read_only, name)| {
-            sel.matches(&Facts {
+            t.selectors.matches(&Facts {
                 event_category: "Data".into(),
                 read_only: *read_only,
                 event_source: "s3.amazonaws.com".into(),
@@ -145,11 +147,11 @@ fn logs_objects(sel: &Selectors, bucket: &str) -> bool {
                 resources: vec![
                     Resource {
                         kind: "AWS::S3::Object".into(),
-                        arn: format!("arn:aws:s3:::{bucket}/rampart-config-check"),
+                        arn: partition.arn("s3", "", "", &format!("{bucket}/rampart-config-check")),
                     },
                     Resource {
                         kind: "AWS::S3::Bucket".into(),
-                        arn: format!("arn:aws:s3:::{bucket}"),
+                        arn: partition.arn("s3", "", "", bucket),
                     },
                 ],
                 ..Facts::default()
@@ -196,7 +198,7 @@ pub fn s3_data_events(f: &AccountFacts, params: &Params, _: DateTime<Utc>) -> Ve
     let logged = f
         .trails
         .iter()
-        .any(|t| t.logging && buckets.iter().all(|b| logs_objects(&t.selectors, b)));
+        .any(|t| t.logging && buckets.iter().all(|b| logs_objects(t, b)));
     Verdict::check(
         logged,
         "No trail is logging S3 data events for the buckets.",

@@ -21,11 +21,14 @@ fn action_allows(action: &str, blocked: &str) -> bool {
     glob(action, blocked) || glob(action, &plain(blocked)) || glob(blocked, action)
 }
 
-/// Whether a statement's resources take every KMS key (`*`, `arn:aws:kms:*`, `.../key/*`).
+/// Whether a statement's resources take every KMS key (`*`, `arn:PARTITION:kms:*`,
+/// `.../key/*`).
 fn every_key(st: &Value) -> bool {
-    as_list(st.get("Resource"))
-        .iter()
-        .any(|r| *r == "*" || (r.starts_with("arn:aws:kms:") && r.ends_with('*')))
+    as_list(st.get("Resource")).iter().any(|r| {
+        *r == "*"
+            || (rampart_kit::Partition::of_arn(r).is_some_and(|p| p.strip_arn(r, "kms").is_some())
+                && r.ends_with('*'))
+    })
 }
 
 /// The blocked patterns the Allow statements of `text` grant on every KMS key.

@@ -138,7 +138,8 @@ fn principal_account(p: &str) -> Option<&str> {
     if p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit()) {
         return Some(p);
     }
-    p.strip_prefix("arn:aws:iam::")
+    rampart_kit::Partition::of_arn(p)
+        .and_then(|partition| partition.strip_iam_arn(p))
         .and_then(|rest| rest.split(':').next())
 }
 

@@ -55,12 +55,15 @@ pub struct LambdaSource {
     pub frequency: Option<String>,
 }
 
-/// True for a Lambda function ARN, `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`.
+/// True for a Lambda function ARN, `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`
+/// (the partition its region's).
 fn lambda_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.split(':').collect();
     matches!(parts.as_slice(),
-        ["arn", "aws", "lambda", region, account, "function", name, rest @ ..]
+        ["arn", partition, "lambda", region, account, "function", name, rest @ ..]
             if !region.is_empty()
+                && Some(rampart_kit::Partition::of_region(region))
+                    == rampart_kit::Partition::from_name(partition)
                 && account.len() == 12
                 && account.chars().all(|c| c.is_ascii_digit())
                 && !name.is_empty()
@@ -364,6 +367,22 @@ impl Event<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn function_arns_carry_their_regions_partition() {
+        assert!(lambda_arn(
+            "arn:aws-cn:lambda:cn-north-1:123456789012:function:f"
+        ));
+        assert!(lambda_arn(
+            "arn:aws-us-gov:lambda:us-gov-west-1:123456789012:function:f:1"
+        ));
+        assert!(!lambda_arn(
+            "arn:aws:lambda:cn-north-1:123456789012:function:f"
+        ));
+        assert!(!lambda_arn(
+            "arn:aws-cn:lambda:us-east-1:123456789012:function:f"
+        ));
+    }
 
     #[test]
     fn lambda_sources_are_checked() {

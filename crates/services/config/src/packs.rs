@@ -63,9 +63,11 @@ fn no_pack(name: &str) -> ConfigError {
 }
 
 fn arn(ctx: &CallContext, name: &str, id: &str) -> String {
-    format!(
-        "arn:aws:config:{}:{}:conformance-pack/{name}/{id}",
-        ctx.region, ctx.principal.account_id
+    ctx.partition().arn(
+        "config",
+        &ctx.region,
+        &ctx.principal.account_id,
+        &format!("conformance-pack/{name}/{id}"),
     )
 }
 

@@ -46,9 +46,11 @@ fn no_channel(name: &str) -> ConfigError {
 }
 
 fn recorder_arn(ctx: &CallContext, name: &str) -> String {
-    format!(
-        "arn:aws:config:{}:{}:configuration-recorder/{name}",
-        ctx.region, ctx.principal.account_id
+    ctx.partition().arn(
+        "config",
+        &ctx.region,
+        &ctx.principal.account_id,
+        &format!("configuration-recorder/{name}"),
     )
 }
 
@@ -95,7 +97,8 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
         .get("roleARN")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if !(role.starts_with("arn:aws:iam::") && role.contains(":role/")) {
+    let in_partition = ctx.partition().strip_iam_arn(role);
+    if !in_partition.is_some_and(|rest| rest.contains(":role/")) {
         return Err(ConfigError::InvalidRoleException(
             "The role ARN provided is not valid.".into(),
         ));

@@ -151,10 +151,11 @@ pub async fn put(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ConfigResu
         let existing = db.entities().get(&account, REMEDIATION, &rule).await?;
         let arn = match &existing {
             Some(e) => e.arn.clone(),
-            None => format!(
-                "arn:aws:config:{}:{account}:remediation-configuration/{rule}/{}",
-                ctx.region,
-                uuid::Uuid::new_v4()
+            None => ctx.partition().arn(
+                "config",
+                &ctx.region,
+                &account,
+                &format!("remediation-configuration/{rule}/{}", uuid::Uuid::new_v4()),
             ),
         };
         set(&mut c, "Arn", json!(arn));

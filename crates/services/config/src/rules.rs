@@ -33,9 +33,11 @@ pub fn no_rule(name: &str) -> ConfigError {
 }
 
 fn rule_arn(ctx: &CallContext, id: &str) -> String {
-    format!(
-        "arn:aws:config:{}:{}:config-rule/{id}",
-        ctx.region, ctx.principal.account_id
+    ctx.partition().arn(
+        "config",
+        &ctx.region,
+        &ctx.principal.account_id,
+        &format!("config-rule/{id}"),
     )
 }
 

@@ -84,11 +84,16 @@ pub struct GraphName {
     pub id: String,
 }
 
-/// The parts of a graph ARN (`arn:aws:detective:REGION:ACCOUNT:graph:ID`).
+/// The parts of a graph ARN (`arn:PARTITION:detective:REGION:ACCOUNT:graph:ID`, the
+/// partition its region's).
 pub fn parse_graph_arn(arn: &str) -> Option<GraphName> {
-    let rest = arn.strip_prefix("arn:aws:detective:")?;
+    let partition = rampart_kit::Partition::of_arn(arn)?;
+    let rest = partition.strip_arn(arn, "detective")?;
     let mut parts = rest.splitn(3, ':');
     let region = parts.next()?.to_string();
+    if rampart_kit::Partition::of_region(&region) != partition {
+        return None;
+    }
     let account = parts.next()?.to_string();
     let id = parts.next()?.strip_prefix("graph:")?.to_string();
     if region.is_empty() || account.len() != 12 || id.len() != 32 {
@@ -241,4 +246,32 @@ pub struct InvestigationDoc {
 /// An investigation's name key.
 pub fn investigation_key(graph_id: &str, id: &str) -> String {
     format!("{graph_id}/{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graph_arns_carry_their_regions_partition() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let cn = parse_graph_arn(&format!(
+            "arn:aws-cn:detective:cn-north-1:111122223333:graph:{id}"
+        ));
+        assert_eq!(
+            cn.map(|g| (g.region, g.account, g.id)),
+            Some(("cn-north-1".into(), "111122223333".into(), id.into()))
+        );
+        assert!(parse_graph_arn(&format!(
+            "arn:aws:detective:us-east-1:111122223333:graph:{id}"
+        ))
+        .is_some());
+        assert!(parse_graph_arn(&format!(
+            "arn:aws:detective:cn-north-1:111122223333:graph:{id}"
+        ))
+        .is_none());
+        assert!(
+            parse_graph_arn(&format!("arn:aws-cn:s3:cn-north-1:111122223333:graph:{id}")).is_none()
+        );
+    }
 }

@@ -383,9 +383,9 @@ pub async fn by_arn(
     Ok(found.filter(|(e, _)| e.arn == arn))
 }
 
-/// The region and name of a connection ARN.
+/// The region and name of a connection ARN (of any partition: `arn:aws-cn:events:...`).
 pub fn parse_arn(arn: &str) -> Option<(&str, &str)> {
-    let rest = arn.strip_prefix("arn:aws:events:")?;
+    let rest = rampart_kit::Partition::of_arn(arn)?.strip_arn(arn, "events")?;
     let (region, rest) = rest.split_once(':')?;
     let (_account, rest) = rest.split_once(':')?;
     let rest = rest.strip_prefix("connection/")?;
@@ -429,6 +429,14 @@ mod tests {
         assert_eq!(
             parse_arn("arn:aws:events:us-east-1:123456789012:connection/c1/abc"),
             Some(("us-east-1", "c1"))
+        );
+        assert_eq!(
+            parse_arn("arn:aws-cn:events:cn-north-1:123456789012:connection/c1/abc"),
+            Some(("cn-north-1", "c1"))
+        );
+        assert_eq!(
+            parse_arn("arn:aws-moon:events:cn-north-1:123456789012:connection/c1/abc"),
+            None
         );
     }
 }

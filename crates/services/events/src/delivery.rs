@@ -126,9 +126,11 @@ impl Delivery {
     }
 }
 
-/// Whether `arn` is an API destination's.
+/// Whether `arn` is an API destination's (in any partition).
 pub fn is_api_destination(arn: &str) -> bool {
-    arn.starts_with("arn:aws:events:") && arn.contains(":api-destination/")
+    rampart_kit::Partition::of_arn(arn)
+        .and_then(|p| p.strip_arn(arn, "events"))
+        .is_some_and(|rest| rest.contains(":api-destination/"))
 }
 
 /// What the target receives: `Input` as given, the value `InputPath` selects, the
@@ -210,6 +212,18 @@ mod tests {
     }
 
     const DEST: &str = "arn:aws:events:us-east-1:123456789012:api-destination/d/abc";
+
+    #[test]
+    fn api_destinations_are_known_in_every_partition() {
+        assert!(is_api_destination(DEST));
+        assert!(is_api_destination(
+            "arn:aws-cn:events:cn-north-1:123456789012:api-destination/d/abc"
+        ));
+        assert!(!is_api_destination("arn:aws-cn:events:cn-north-1:1:rule/r"));
+        assert!(!is_api_destination(
+            "arn:aws-cn:sqs:cn-north-1:1:api-destination/d"
+        ));
+    }
 
     #[test]
     fn bodies_follow_the_target_input() {

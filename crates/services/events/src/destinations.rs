@@ -149,10 +149,11 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> EventsR
         method: opt_str(input, "HttpMethod").unwrap_or("POST").to_string(),
         rate: rate_of(input, DEFAULT_RATE)?,
     };
-    let arn = format!(
-        "arn:aws:events:{}:{account}:api-destination/{name}/{}",
-        ctx.region,
-        uuid::Uuid::new_v4()
+    let arn = ctx.partition().arn(
+        "events",
+        &ctx.region,
+        account,
+        &format!("api-destination/{name}/{}", uuid::Uuid::new_v4()),
     );
     let mut e = model::new_entity(
         account,
@@ -320,8 +321,8 @@ fn encode(s: &str) -> String {
 /// connection as they are, the connection's secrets opened.
 pub async fn resolve(store: &Store, delivery: &Delivery) -> Result<Request, Unresolved> {
     let arn = &delivery.target_arn;
-    let parts = arn
-        .strip_prefix("arn:aws:events:")
+    let parts = rampart_kit::Partition::of_arn(arn)
+        .and_then(|p| p.strip_arn(arn, "events"))
         .and_then(|r| {
             let (region, r) = r.split_once(':')?;
             let (account, r) = r.split_once(':')?;

@@ -89,7 +89,12 @@ async fn named_arn(
     let found = Db::Read(store).entities().get(account, kind, &key).await?;
     Ok(match found {
         Some(e) => e.arn,
-        None => format!("arn:aws:events:{}:{account}:{family}/{name}/*", ctx.region),
+        None => ctx.partition().arn(
+            "events",
+            &ctx.region,
+            account,
+            &format!("{family}/{name}/*"),
+        ),
     })
 }
 

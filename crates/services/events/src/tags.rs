@@ -40,14 +40,13 @@ pub fn parse(list: Option<&Value>) -> EventsResult<BTreeMap<String, String>> {
     Ok(out)
 }
 
-/// The rule a `ResourceARN` names (`arn:aws:events:REGION:ACCOUNT:rule/[BUS/]NAME`).
+/// The rule a `ResourceARN` names (`arn:PARTITION:events:REGION:ACCOUNT:rule/[BUS/]NAME`).
 async fn rule_of(db: &mut Db<'_>, ctx: &CallContext, arn: &str) -> EventsResult<Rule> {
     let not_found =
         || EventsError::ResourceNotFoundException(format!("Rule {arn} does not exist."));
-    let prefix = format!(
-        "arn:aws:events:{}:{}:rule/",
-        ctx.region, ctx.principal.account_id
-    );
+    let prefix = ctx
+        .partition()
+        .arn("events", &ctx.region, &ctx.principal.account_id, "rule/");
     let rest = arn.strip_prefix(&prefix).ok_or_else(not_found)?;
     let (bus, name) = match rest.rsplit_once('/') {
         Some((bus, name)) => (bus, name),

@@ -3,7 +3,9 @@
 //! at most one, as AWS's quota. The export itself is [`crate::export`].
 
 use chrono::{DateTime, Utc};
-use rampart_kit::{context::CallContext, db::Db, entity, error::ServiceError, input::opt_str};
+use rampart_kit::{
+    context::CallContext, db::Db, entity, error::ServiceError, input::opt_str, Partition,
+};
 use rampart_store::Entity;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -43,7 +45,7 @@ pub struct DestinationDoc {
     pub region: String,
     /// `DestinationType` (`S3`).
     pub destination_type: String,
-    /// `DestinationArn`: `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/prefix`.
+    /// `DestinationArn`: `arn:PARTITION:s3:::bucket` or `arn:PARTITION:s3:::bucket/prefix`.
     pub destination_arn: String,
     /// `KmsKeyArn`.
     pub kms_key_arn: String,
@@ -75,13 +77,16 @@ pub struct Destination {
 impl Destination {
     /// The bucket and the key prefix (without slashes at its ends) of the destination.
     pub fn bucket_and_prefix(&self) -> (String, String) {
-        split_arn(&self.doc.destination_arn).unwrap_or_default()
+        let arn = &self.doc.destination_arn;
+        Partition::of_arn(arn)
+            .and_then(|p| split_arn(arn, p))
+            .unwrap_or_default()
     }
 }
 
-/// The bucket and prefix of an S3 destination ARN.
-fn split_arn(arn: &str) -> Option<(String, String)> {
-    let rest = arn.strip_prefix("arn:aws:s3:::")?;
+/// The bucket and prefix of an S3 destination ARN of `partition`.
+fn split_arn(arn: &str, partition: Partition) -> Option<(String, String)> {
+    let rest = partition.strip_arn(arn, "s3")?.strip_prefix("::")?;
     let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     if bucket.is_empty() {
         return None;
@@ -93,19 +98,22 @@ fn bad(message: &str) -> ServiceError {
     GuardDutyError::BadRequestException(format!("The request is rejected because {message}")).into()
 }
 
-/// The `DestinationProperties` of an input, checked: an S3 ARN and a KMS key ARN.
-fn properties(input: &Value) -> Result<(String, String), ServiceError> {
+/// The `DestinationProperties` of an input, checked: an S3 ARN and a KMS key ARN, both of
+/// the call's partition.
+fn properties(input: &Value, partition: Partition) -> Result<(String, String), ServiceError> {
     let props = input
         .get("DestinationProperties")
         .ok_or_else(|| bad("the input destinationProperties is missing."))?;
     let arn = opt_str(props, "DestinationArn").unwrap_or_default();
-    if split_arn(arn).is_none() {
+    if split_arn(arn, partition).is_none() {
         return Err(bad(
             "the input destinationArn is not a valid S3 bucket ARN.",
         ));
     }
     let key = opt_str(props, "KmsKeyArn").unwrap_or_default();
-    let is_key = key.starts_with("arn:aws:kms:") && key.contains(":key/");
+    let is_key = partition
+        .strip_arn(key, "kms")
+        .is_some_and(|rest| rest.contains(":key/"));
     if !is_key {
         return Err(bad("the input kmsKeyArn is not a valid KMS key ARN."));
     }
@@ -156,7 +164,7 @@ pub async fn create(
     if opt_str(input, "DestinationType") != Some("S3") {
         return Err(bad("the input destinationType is not S3."));
     }
-    let (arn, key) = properties(input)?;
+    let (arn, key) = properties(input, ctx.partition())?;
     let existing = of_detector(&mut db, d.account(), d.id()).await?;
     if existing.len() >= MAX_DESTINATIONS {
         return Err(bad(
@@ -252,7 +260,7 @@ pub async fn update(
 ) -> Result<Value, ServiceError> {
     let (_, mut dest) = find(&mut db, ctx, input).await?;
     if input.get("DestinationProperties").is_some() {
-        let (arn, key) = properties(input)?;
+        let (arn, key) = properties(input, ctx.partition())?;
         dest.doc.destination_arn = arn;
         dest.doc.kms_key_arn = key;
         dest.doc.status = PENDING.into();
@@ -314,24 +322,30 @@ mod tests {
     #[test]
     fn bucket_arns_split_into_bucket_and_prefix() {
         assert_eq!(
-            split_arn("arn:aws:s3:::b"),
+            split_arn("arn:aws:s3:::b", Partition::Aws),
             Some(("b".into(), String::new()))
         );
         assert_eq!(
-            split_arn("arn:aws:s3:::b/gd/out/"),
+            split_arn("arn:aws:s3:::b/gd/out/", Partition::Aws),
             Some(("b".into(), "gd/out".into()))
         );
-        assert_eq!(split_arn("arn:aws:s3:::"), None);
-        assert_eq!(split_arn("arn:aws:sqs:us-east-1:1:q"), None);
+        assert_eq!(split_arn("arn:aws:s3:::", Partition::Aws), None);
+        assert_eq!(split_arn("arn:aws:sqs:us-east-1:1:q", Partition::Aws), None);
+        assert_eq!(
+            split_arn("arn:aws-cn:s3:::b/p", Partition::AwsCn),
+            Some(("b".into(), "p".into()))
+        );
+        assert_eq!(split_arn("arn:aws-cn:s3:::b", Partition::Aws), None);
     }
 
     #[test]
     fn properties_need_a_bucket_and_a_key() {
         let ok = json!({"DestinationProperties": {"DestinationArn": "arn:aws:s3:::b",
             "KmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/k"}});
-        assert!(properties(&ok).is_ok());
+        assert!(properties(&ok, Partition::Aws).is_ok());
+        assert!(properties(&ok, Partition::AwsCn).is_err());
         let no_key = json!({"DestinationProperties": {"DestinationArn": "arn:aws:s3:::b"}});
-        assert!(properties(&no_key).is_err());
-        assert!(properties(&json!({})).is_err());
+        assert!(properties(&no_key, Partition::Aws).is_err());
+        assert!(properties(&json!({}), Partition::Aws).is_err());
     }
 }

@@ -71,6 +71,11 @@ fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
 }
 
 impl<'a> Call<'a> {
+    /// The partition of the call's region (`awsRegion`): of the bucket ARNs its findings name.
+    pub fn partition(&self) -> rampart_kit::Partition {
+        rampart_kit::Partition::of_region(str_at(self.event, "/awsRegion"))
+    }
+
     /// The facts of a parsed event, or `None` for an event that is not a caller's API call or
     /// console sign-in (CloudTrail's `AwsConsoleSignIn`; Rampart records `ConsoleLogin` as
     /// `AwsApiCall`).
@@ -229,7 +234,7 @@ impl<'a> Call<'a> {
         resource.insert("AccessKeyDetails".into(), self.access_key_details());
         let resource_key = match bucket {
             Some(b) => {
-                let arn = format!("arn:aws:s3:::{b}");
+                let arn = self.partition().arn("s3", "", "", b);
                 resource.insert(
                     "S3BucketDetails".into(),
                     json!([{ "Arn": arn, "Name": b, "Type": "Destination" }]),

@@ -45,9 +45,12 @@ const FOUNDATIONAL: &[&str] = &["CLOUD_TRAIL", "DNS_LOGS", "FLOW_LOGS"];
 /// `FindingPublishingFrequency` when none is given.
 const DEFAULT_FREQUENCY: &str = "SIX_HOURS";
 
-/// The service-linked role GuardDuty runs as.
-fn service_role(account: &str) -> String {
-    format!("arn:aws:iam::{account}:role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty")
+/// The service-linked role GuardDuty runs as, in the detector's partition.
+fn service_role(d: &Detector) -> String {
+    d.partition().iam_arn(
+        d.account(),
+        "role/aws-service-role/guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDuty",
+    )
 }
 
 fn status(on: bool) -> &'static str {
@@ -306,7 +309,7 @@ pub(crate) fn data_sources_out(d: &Detector) -> Value {
         "Kubernetes": { "AuditLogs": { "Status": status(on("EKS_AUDIT_LOGS")) } },
         "MalwareProtection": {
             "ScanEc2InstanceWithFindings": { "EbsVolumes": { "Status": status(on("EBS_MALWARE_PROTECTION")) } },
-            "ServiceRole": format!("arn:aws:iam::{}:role/aws-service-role/malware-protection.guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDutyMalwareProtection", d.account()),
+            "ServiceRole": d.partition().iam_arn(d.account(), "role/aws-service-role/malware-protection.guardduty.amazonaws.com/AWSServiceRoleForAmazonGuardDutyMalwareProtection"),
         },
     })
 }
@@ -323,7 +326,7 @@ pub async fn get(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Val
         "CreatedAt": ts(d.entity.created_at),
         "UpdatedAt": ts(d.entity.updated_at),
         "FindingPublishingFrequency": d.doc.publishing_frequency,
-        "ServiceRole": service_role(d.account()),
+        "ServiceRole": service_role(&d),
         "Status": status(d.doc.enabled),
         "DataSources": data_sources_out(&d),
         "Features": features_out(&d),

@@ -350,7 +350,7 @@ pub const DETECTED: &[(&str, Level)] = &[
 
 /// A sample finding of `kind`, marked as AWS marks samples (`Service.AdditionalInfo` with
 /// `{"sample":true}`), with AWS's placeholder names.
-fn sample(kind: &str, now: DateTime<Utc>) -> Observation {
+fn sample(kind: &str, partition: rampart_kit::Partition, now: DateTime<Utc>) -> Observation {
     let level = DETECTED
         .iter()
         .find(|(k, _)| *k == kind)
@@ -368,7 +368,7 @@ fn sample(kind: &str, now: DateTime<Utc>) -> Observation {
         if let Some(obj) = resource.as_object_mut() {
             obj.insert(
                 "S3BucketDetails".into(),
-                json!([{ "Arn": "arn:aws:s3:::bucketName", "Name": "bucketName", "Type": "Destination" }]),
+                json!([{ "Arn": partition.arn("s3", "", "", "bucketName"), "Name": "bucketName", "Type": "Destination" }]),
             );
         }
     }
@@ -412,7 +412,7 @@ pub async fn create_samples(
         kinds = DETECTED.iter().map(|(k, _)| (*k).to_string()).collect();
     }
     for kind in kinds {
-        let o = sample(&kind, ctx.now);
+        let o = sample(&kind, d.partition(), ctx.now);
         finding::save(&mut db, &d, &model::new_id(), &o, ctx.now).await?;
     }
     Ok(json!({}))

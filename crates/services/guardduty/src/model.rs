@@ -76,6 +76,11 @@ impl Detector {
     pub fn account(&self) -> &str {
         &self.entity.account_id
     }
+
+    /// The partition of the detector's region: of every ARN its findings name.
+    pub fn partition(&self) -> rampart_kit::Partition {
+        rampart_kit::Partition::of_region(&self.doc.region)
+    }
 }
 
 /// A fresh GuardDuty id: 32 lowercase hex digits.

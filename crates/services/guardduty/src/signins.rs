@@ -236,10 +236,11 @@ fn observation(
     title: String,
 ) -> Observation {
     let (arn, user_type, user_name) = if login.root {
-        (format!("arn:aws:iam::{}:root", d.account()), "Root", "Root")
+        (d.partition().root_arn(d.account()), "Root", "Root")
     } else {
         (
-            format!("arn:aws:iam::{}:user/{}", d.account(), login.user),
+            d.partition()
+                .iam_arn(d.account(), &format!("user/{}", login.user)),
             "IAMUser",
             login.user,
         )

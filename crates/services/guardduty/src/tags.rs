@@ -58,9 +58,14 @@ pub struct Named {
 /// What a GuardDuty ARN (`...:detector/ID`, `.../ipset/ID`, `.../threatintelset/ID`,
 /// `.../filter/NAME`) names.
 pub fn parse_arn(arn: &str) -> Option<Named> {
-    let rest = arn.strip_prefix("arn:aws:guardduty:")?;
+    let partition = rampart_kit::Partition::of_arn(arn)?;
+    let rest = partition.strip_arn(arn, "guardduty")?;
     let mut parts = rest.splitn(3, ':');
     let region = parts.next()?.to_string();
+    // A regional ARN carries its region's partition (`arn:aws-cn:guardduty:cn-north-1:...`).
+    if rampart_kit::Partition::of_region(&region) != partition {
+        return None;
+    }
     let account = parts.next()?.to_string();
     let path: Vec<&str> = parts.next()?.split('/').collect();
     let (detector_id, list) = match path.as_slice() {
@@ -192,4 +197,32 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
         entity::read_doc::<ListDoc>(&e)?.tags
     };
     Ok(json!({ "Tags": tags }))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use super::*;
+
+    #[test]
+    fn arns_are_read_in_their_regions_partition() {
+        let cn =
+            parse_arn("arn:aws-cn:guardduty:cn-north-1:111122223333:detector/d1/ipset/s1").unwrap();
+        assert_eq!(
+            (
+                cn.region.as_str(),
+                cn.account.as_str(),
+                cn.detector_id.as_str()
+            ),
+            ("cn-north-1", "111122223333", "d1")
+        );
+        assert_eq!(cn.list, Some((model::IPSET, "s1".to_string())));
+        let us = parse_arn("arn:aws:guardduty:us-east-1:111122223333:detector/d1").unwrap();
+        assert_eq!(us.list, None);
+        // An ARN whose partition is not its region's names nothing.
+        assert!(parse_arn("arn:aws:guardduty:cn-north-1:111122223333:detector/d1").is_none());
+        assert!(parse_arn("arn:aws-cn:guardduty:us-east-1:111122223333:detector/d1").is_none());
+        assert!(parse_arn("arn:aws-cn:s3:::b").is_none());
+    }
 }

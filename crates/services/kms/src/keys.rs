@@ -38,19 +38,45 @@ pub fn default_policy(partition: Partition, account: &str) -> String {
     .to_string()
 }
 
-/// Checks a key policy's syntax and grammar.
-pub fn validate_policy(policy: &str) -> KmsResult<()> {
+/// Checks a key policy's syntax and grammar, and that its `AWS` principals are of the
+/// key's partition: an ARN of another partition names no principal KMS can resolve, which
+/// AWS refuses as it refuses a principal that does not exist.
+pub fn validate_policy(policy: &str, partition: Partition) -> KmsResult<()> {
     if policy.len() > MAX_POLICY_LEN {
         return Err(KmsError::LimitExceededException(
             "The key policy exceeds the maximum size of 32 KB.".into(),
         ));
     }
-    Policy::parse(policy, PolicyKind::Resource)
-        .map(|_| ())
-        .map_err(|err| {
-            KmsError::MalformedPolicyDocumentException(format!(
-                "The new key policy is not valid: {err}"
-            ))
+    Policy::parse(policy, PolicyKind::Resource).map_err(|err| {
+        KmsError::MalformedPolicyDocumentException(format!(
+            "The new key policy is not valid: {err}"
+        ))
+    })?;
+    let doc: Value = serde_json::from_str(policy).unwrap_or_default();
+    if aws_principals(&doc)
+        .any(|p| p.starts_with("arn:") && Partition::of_arn(p) != Some(partition))
+    {
+        return Err(KmsError::MalformedPolicyDocumentException(
+            "Policy contains a statement with one or more invalid principals.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The `AWS` values of every statement's `Principal` and `NotPrincipal`.
+fn aws_principals(doc: &Value) -> impl Iterator<Item = &str> {
+    let statements = match &doc["Statement"] {
+        Value::Array(list) => list.iter().collect(),
+        one @ Value::Object(_) => vec![one],
+        _ => Vec::new(),
+    };
+    statements
+        .into_iter()
+        .flat_map(|s| [&s["Principal"]["AWS"], &s["NotPrincipal"]["AWS"]])
+        .flat_map(|v| match v {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
         })
 }
 
@@ -145,7 +171,7 @@ pub async fn create_key(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Kms
     let multi_region = input["MultiRegion"].as_bool() == Some(true);
     let policy = match opt_str(input, "Policy") {
         Some(p) => {
-            validate_policy(p)?;
+            validate_policy(p, ctx.partition())?;
             p.to_string()
         }
         None => default_policy(ctx.partition(), &account),
@@ -340,4 +366,36 @@ pub async fn list_resource_tags(
         .collect();
     let (items, next) = page(tags, limit, marker.as_deref())?;
     Ok(with_marker(json!({ "Tags": items }), next))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use super::*;
+
+    fn policy(principal: Value) -> String {
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": principal, "Action": "kms:*", "Resource": "*"}]})
+        .to_string()
+    }
+
+    #[test]
+    fn key_policies_name_principals_of_the_keys_partition() {
+        let cn_root = json!({"AWS": "arn:aws-cn:iam::111122223333:root"});
+        assert!(validate_policy(&policy(cn_root.clone()), Partition::AwsCn).is_ok());
+        assert!(validate_policy(&policy(json!({"AWS": "111122223333"})), Partition::AwsCn).is_ok());
+        assert!(validate_policy(&policy(json!("*")), Partition::AwsCn).is_ok());
+        for other in [
+            cn_root,
+            json!({"AWS": ["arn:aws-cn:iam::111122223333:root", "arn:aws:iam::111122223333:root"]}),
+        ] {
+            let err = validate_policy(&policy(other.clone()), Partition::Aws).unwrap_err();
+            assert!(
+                matches!(&err, KmsError::MalformedPolicyDocumentException(m)
+                    if m == "Policy contains a statement with one or more invalid principals."),
+                "{other}: {err:?}"
+            );
+        }
+    }
 }

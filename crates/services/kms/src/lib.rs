@@ -129,7 +129,7 @@ async fn authorize(
         && input["BypassPolicyLockoutSafetyCheck"].as_bool() != Some(true)
     {
         if let (Some(policy), Some(q)) = (common::opt_str(input, "Policy"), &entry) {
-            keys::validate_policy(policy)?;
+            keys::validate_policy(policy, ctx.partition())?;
             let (arn, account) = match q.requests.first().and_then(|r| r.resources.first()) {
                 // The policy of a replica is for the key in the replica Region.
                 Some(r) if op == Op::ReplicateKey => (

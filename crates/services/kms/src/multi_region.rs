@@ -225,7 +225,7 @@ pub async fn replicate(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsR
     }
     let policy = match opt_str(input, "Policy") {
         Some(p) => {
-            validate_policy(p)?;
+            validate_policy(p, ctx.partition())?;
             p.to_string()
         }
         None => default_policy(ctx.partition(), &account),

@@ -32,7 +32,7 @@ pub async fn get_key_policy(input: &Value, ctx: &CallContext, mut db: Db<'_>) ->
 pub async fn put_key_policy(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> KmsResult<Value> {
     check_name(input)?;
     let policy = req_str(input, "Policy")?;
-    validate_policy(policy)?;
+    validate_policy(policy, ctx.partition())?;
     let mut key = repo::resolve(&mut db, ctx, req_str(input, "KeyId")?).await?;
     key.doc.policy = policy.to_string();
     // The authorizer reads the key policy fresh on every call, so no cache needs clearing.

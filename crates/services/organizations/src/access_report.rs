@@ -391,7 +391,7 @@ pub async fn get(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value
 }
 
 /// `iam:GenerateOrganizationsAccessReport` on the report's resource
-/// (`arn:aws:iam::ACCOUNT:access-report/ENTITY_PATH`, with `iam:OrganizationsPolicyId`);
+/// (`arn:PARTITION:iam::ACCOUNT:access-report/ENTITY_PATH`, with `iam:OrganizationsPolicyId`);
 /// `iam:GetOrganizationsAccessReport` on `*`.
 fn authz<'a>(
     op: IamOp,
@@ -406,7 +406,8 @@ fn authz<'a>(
             let path = opt_str(input, "EntityPath").unwrap_or_default();
             let mut q = AuthzRequest::on(
                 &action,
-                format!("arn:aws:iam::{account}:access-report/{path}"),
+                ctx.partition()
+                    .iam_arn(account, &format!("access-report/{path}")),
                 account,
             );
             if let Some(id) = opt_str(input, "OrganizationsPolicyId") {

@@ -28,7 +28,7 @@ pub fn account_json(org: &Org, a: &Account, m: &MemberDoc) -> Value {
     };
     json!({
         "Id": a.id,
-        "Arn": model::account_arn(&org.management, &org.id, &a.id),
+        "Arn": model::account_arn(org.partition(), &org.management, &org.id, &a.id),
         "Email": a.email,
         "Name": a.name,
         "Status": a.status.as_str(),
@@ -139,9 +139,10 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         name_key: id.clone(),
         id: id.clone(),
         path: "/".into(),
-        arn: format!(
-            "arn:aws:organizations::{}:create-account-status/{}/{id}",
-            org.management, org.id
+        arn: model::arn(
+            org.partition(),
+            &org.management,
+            &format!("create-account-status/{}/{id}", org.id),
         ),
         created_at: ctx.now,
         updated_at: ctx.now,

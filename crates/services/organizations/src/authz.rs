@@ -117,15 +117,16 @@ async fn arn_of(store: &Store, org: &Org, id: &str) -> Res<Option<String>> {
     }
     if id.starts_with("h-") {
         let stored = store.entities().get_by_id(id).await?;
-        let arn = stored
-            .filter(|e| e.kind == model::HANDSHAKE)
-            .map_or_else(|| model::handshake_arn(m, &org.id, "INVITE", id), |e| e.arn);
+        let arn = stored.filter(|e| e.kind == model::HANDSHAKE).map_or_else(
+            || model::handshake_arn(org.partition(), m, &org.id, "INVITE", id),
+            |e| e.arn,
+        );
         return Ok(Some(arn));
     }
     Ok(match tree::node_of(id) {
-        Some(Node::Root) => Some(model::root_arn(m, &org.id, id)),
-        Some(Node::Ou) => Some(model::ou_arn(m, &org.id, id)),
-        Some(Node::Account) => Some(model::account_arn(m, &org.id, id)),
+        Some(Node::Root) => Some(model::root_arn(org.partition(), m, &org.id, id)),
+        Some(Node::Ou) => Some(model::ou_arn(org.partition(), m, &org.id, id)),
+        Some(Node::Account) => Some(model::account_arn(org.partition(), m, &org.id, id)),
         None => None,
     })
 }

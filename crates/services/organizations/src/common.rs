@@ -176,6 +176,11 @@ impl Org {
     pub fn is_management(&self, ctx: &CallContext) -> bool {
         ctx.principal.account_id == self.management
     }
+
+    /// The organization's partition: the one its ARN was minted in when it was created.
+    pub fn partition(&self) -> rampart_kit::Partition {
+        rampart_kit::Partition::of_arn(&self.entity.arn).unwrap_or_default()
+    }
 }
 
 /// AWS's refusal for a member account calling a management-only operation.

@@ -99,7 +99,7 @@ pub(crate) async fn create(
         name_key: hid.clone(),
         id: hid.clone(),
         path: "/".into(),
-        arn: model::handshake_arn(&org.management, &org.id, action, &hid),
+        arn: model::handshake_arn(org.partition(), &org.management, &org.id, action, &hid),
         created_at: now,
         updated_at: now,
         doc: to_text(&d)?,

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use rampart_iam::model::Tag;
-use rampart_kit::error::ServiceError;
+use rampart_kit::{error::ServiceError, Partition};
 
 /// The organization (one per management account).
 pub const ORG: &str = "organizations:organization";
@@ -275,24 +275,34 @@ pub fn new_handshake_id() -> Result<String, ServiceError> {
     Ok(format!("h-{}", random(LOWER_ALNUM, 10)?))
 }
 
+/// `arn:PARTITION:organizations::OWNER:RESOURCE`: Organizations' ARNs name no region, and
+/// carry the partition of the organization (`arn:aws-cn:organizations::` in China).
+pub fn arn(partition: Partition, owner: &str, resource: &str) -> String {
+    partition.arn("organizations", "", owner, resource)
+}
+
 /// The organization's ARN.
-pub fn org_arn(management: &str, org_id: &str) -> String {
-    format!("arn:aws:organizations::{management}:organization/{org_id}")
+pub fn org_arn(partition: Partition, management: &str, org_id: &str) -> String {
+    arn(partition, management, &format!("organization/{org_id}"))
 }
 
 /// A root's ARN.
-pub fn root_arn(management: &str, org_id: &str, root_id: &str) -> String {
-    format!("arn:aws:organizations::{management}:root/{org_id}/{root_id}")
+pub fn root_arn(partition: Partition, management: &str, org_id: &str, root_id: &str) -> String {
+    arn(partition, management, &format!("root/{org_id}/{root_id}"))
 }
 
 /// An OU's ARN.
-pub fn ou_arn(management: &str, org_id: &str, ou_id: &str) -> String {
-    format!("arn:aws:organizations::{management}:ou/{org_id}/{ou_id}")
+pub fn ou_arn(partition: Partition, management: &str, org_id: &str, ou_id: &str) -> String {
+    arn(partition, management, &format!("ou/{org_id}/{ou_id}"))
 }
 
 /// An account's ARN within the organization.
-pub fn account_arn(management: &str, org_id: &str, account: &str) -> String {
-    format!("arn:aws:organizations::{management}:account/{org_id}/{account}")
+pub fn account_arn(partition: Partition, management: &str, org_id: &str, account: &str) -> String {
+    arn(
+        partition,
+        management,
+        &format!("account/{org_id}/{account}"),
+    )
 }
 
 /// The lower-case path segment of a policy type in ARNs.
@@ -300,20 +310,41 @@ pub fn type_segment(policy_type: &str) -> String {
     policy_type.to_ascii_lowercase()
 }
 
-/// A policy's ARN (AWS-managed policies live in the `aws` account).
-pub fn policy_arn(management: &str, org_id: &str, policy_type: &str, policy_id: &str) -> String {
+/// A policy's ARN. AWS-managed policies live in the `aws` account of the partition
+/// (`arn:aws-us-gov:organizations::aws:policy/service_control_policy/p-FullAWSAccess`).
+pub fn policy_arn(
+    partition: Partition,
+    management: &str,
+    org_id: &str,
+    policy_type: &str,
+    policy_id: &str,
+) -> String {
     let seg = type_segment(policy_type);
     if policy_id == FULL_AWS_ACCESS || policy_id == RCP_FULL_AWS_ACCESS {
-        format!("arn:aws:organizations::aws:policy/{seg}/{policy_id}")
+        arn(partition, "aws", &format!("policy/{seg}/{policy_id}"))
     } else {
-        format!("arn:aws:organizations::{management}:policy/{org_id}/{seg}/{policy_id}")
+        arn(
+            partition,
+            management,
+            &format!("policy/{org_id}/{seg}/{policy_id}"),
+        )
     }
 }
 
 /// A handshake's ARN.
-pub fn handshake_arn(management: &str, org_id: &str, action: &str, handshake_id: &str) -> String {
+pub fn handshake_arn(
+    partition: Partition,
+    management: &str,
+    org_id: &str,
+    action: &str,
+    handshake_id: &str,
+) -> String {
     let action = action.to_ascii_lowercase();
-    format!("arn:aws:organizations::{management}:handshake/{org_id}/{action}/{handshake_id}")
+    arn(
+        partition,
+        management,
+        &format!("handshake/{org_id}/{action}/{handshake_id}"),
+    )
 }
 
 /// The AWS-managed policy of a type, if it has one: (id, name, description, content).
@@ -359,12 +390,27 @@ mod tests {
     #[test]
     fn managed_policy_arns_live_in_the_aws_account() {
         assert_eq!(
-            policy_arn("111122223333", "o-x", SCP, FULL_AWS_ACCESS),
+            policy_arn(Partition::Aws, "111122223333", "o-x", SCP, FULL_AWS_ACCESS),
             "arn:aws:organizations::aws:policy/service_control_policy/p-FullAWSAccess"
         );
         assert_eq!(
-            policy_arn("111122223333", "o-x", SCP, "p-abc"),
+            policy_arn(Partition::Aws, "111122223333", "o-x", SCP, "p-abc"),
             "arn:aws:organizations::111122223333:policy/o-x/service_control_policy/p-abc"
+        );
+        // China's organizations and their AWS managed policies are in `aws-cn`.
+        assert_eq!(
+            policy_arn(
+                Partition::AwsCn,
+                "111122223333",
+                "o-x",
+                SCP,
+                FULL_AWS_ACCESS
+            ),
+            "arn:aws-cn:organizations::aws:policy/service_control_policy/p-FullAWSAccess"
+        );
+        assert_eq!(
+            ou_arn(Partition::AwsUsGov, "111122223333", "o-x", "ou-ab-12345678"),
+            "arn:aws-us-gov:organizations::111122223333:ou/o-x/ou-ab-12345678"
         );
     }
 }

@@ -43,9 +43,10 @@ fn not_found() -> OrgError {
 }
 
 fn arn(org: &Org, id: &str) -> String {
-    format!(
-        "arn:aws:organizations::{}:resourcepolicy/{}/{id}",
-        org.management, org.id
+    model::arn(
+        org.partition(),
+        &org.management,
+        &format!("resourcepolicy/{}/{id}", org.id),
     )
 }
 
@@ -126,7 +127,7 @@ fn check(org: &Org, content: &str) -> Res<()> {
             _ => Vec::new(),
         }
     };
-    let own = format!("arn:aws:organizations::{}:", org.management);
+    let own = model::arn(org.partition(), &org.management, "");
     for s in &statements {
         if s.get("NotAction").is_some()
             || strings(s.get("Action"))

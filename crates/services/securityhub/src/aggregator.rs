@@ -41,9 +41,11 @@ pub struct AggregatorDoc {
 
 impl AggregatorDoc {
     fn arn(&self, account: &str) -> String {
-        format!(
-            "arn:aws:securityhub:{}:{account}:finding-aggregator/{}",
-            self.home, self.id
+        rampart_kit::Partition::of_region(&self.home).arn(
+            "securityhub",
+            &self.home,
+            account,
+            &format!("finding-aggregator/{}", self.id),
         )
     }
 

@@ -50,9 +50,11 @@ fn invalid(why: impl Into<String>) -> ServiceError {
 
 /// The prefix of the caller's rule ARNs; the rule's id follows it.
 fn arn_prefix(ctx: &CallContext) -> String {
-    format!(
-        "arn:aws:securityhub:{}:{}:automation-rule/",
-        ctx.region, ctx.principal.account_id
+    ctx.partition().arn(
+        "securityhub",
+        &ctx.region,
+        &ctx.principal.account_id,
+        "automation-rule/",
     )
 }
 

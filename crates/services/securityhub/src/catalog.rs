@@ -123,10 +123,11 @@ pub fn standard(key: &str) -> Option<&'static Standard> {
     STANDARDS.iter().find(|s| s.key == key)
 }
 
-/// The standard a standards ARN names (`arn:aws:securityhub:REGION::standards/KEY`), if
-/// the ARN is of `region` (or region-less, as CIS v1.2.0's ruleset ARN is).
+/// The standard a standards ARN names (`arn:PARTITION:securityhub:REGION::standards/KEY`),
+/// if the ARN is of `region` and its partition (or region-less, as CIS v1.2.0's ruleset ARN
+/// is).
 pub fn standard_of_arn(arn: &str, region: &str) -> Option<&'static Standard> {
-    let rest = arn.strip_prefix("arn:aws:securityhub:")?;
+    let rest = rampart_kit::Partition::of_region(region).strip_arn(arn, "securityhub")?;
     let (arn_region, rest) = rest.split_once(':')?;
     if !arn_region.is_empty() && arn_region != region {
         return None;

@@ -53,8 +53,15 @@ fn open_findings() -> Map<String, Value> {
 /// AWS's managed insights whose definition Rampart reproduces (the Security Hub User Guide,
 /// "Managed insights"): insight 1 and insight 10. The others group by or filter on resource
 /// details of services Rampart does not hold (EC2 instances, AMIs, ...).
-fn managed() -> Vec<Value> {
-    let arn = |n: u32| format!("arn:aws:securityhub:::insight/securityhub/default/{n}");
+fn managed(partition: rampart_kit::Partition) -> Vec<Value> {
+    let arn = |n: u32| {
+        partition.arn(
+            "securityhub",
+            "",
+            "",
+            &format!("insight/securityhub/default/{n}"),
+        )
+    };
     let mut s3 = open_findings();
     s3.insert(
         "Type".into(),
@@ -87,9 +94,11 @@ fn not_found(arn: &str) -> ServiceError {
 /// The prefix of the caller's custom insight ARNs; the insight's id follows it.
 fn custom_prefix(ctx: &CallContext) -> String {
     let account = &ctx.principal.account_id;
-    format!(
-        "arn:aws:securityhub:{}:{account}:insight/{account}/custom/",
-        ctx.region
+    ctx.partition().arn(
+        "securityhub",
+        &ctx.region,
+        account,
+        &format!("insight/{account}/custom/"),
     )
 }
 
@@ -107,7 +116,10 @@ fn with_arn(e: &rampart_store::Entity) -> Result<Value, ServiceError> {
 
 /// The insight with this ARN: a managed one, or one of the caller's custom insights.
 async fn find(db: &mut Db<'_>, ctx: &CallContext, arn: &str) -> Result<Found, ServiceError> {
-    if let Some(m) = managed().into_iter().find(|m| m["InsightArn"] == arn) {
+    if let Some(m) = managed(ctx.partition())
+        .into_iter()
+        .find(|m| m["InsightArn"] == arn)
+    {
         return Ok(Found {
             entity: None,
             insight: m,
@@ -361,7 +373,7 @@ mod tests {
             finding("2", "HIGH", &["b1"], "NOTIFIED"),
             finding("3", "HIGH", &["b2"], "RESOLVED"),
         ];
-        let s3 = managed()
+        let s3 = managed(rampart_kit::Partition::Aws)
             .into_iter()
             .find(|m| m["InsightArn"].as_str().unwrap().ends_with("/10"))
             .unwrap();

@@ -208,9 +208,11 @@ pub async fn update_control(
 ) -> Result<Value, ServiceError> {
     let (e, mut hub) = model::require_hub(&mut db, ctx).await?;
     let arn = opt_str(input, "StandardsControlArn").unwrap_or("");
-    let prefix = format!(
-        "arn:aws:securityhub:{}:{}:control/",
-        ctx.region, ctx.principal.account_id
+    let prefix = ctx.partition().arn(
+        "securityhub",
+        &ctx.region,
+        &ctx.principal.account_id,
+        "control/",
     );
     let found = arn.strip_prefix(&prefix).and_then(|rest| {
         let (key, id) = rest.rsplit_once('/')?;

@@ -50,7 +50,9 @@ pub async fn record(store: &Store, attacks: &[(String, AttackDoc)]) -> ShieldRes
                     entity::save_doc(&mut db, e, &doc, at).await?
                 }
                 None => {
-                    let arn = model::arn(account, "attack", &doc.id);
+                    // An attack is in the partition of the resource it hit.
+                    let partition = rampart_kit::Partition::of_arn(&doc.resource);
+                    let arn = model::arn(partition.unwrap_or_default(), account, "attack", &doc.id);
                     let e =
                         model::new_entity(account, ATTACK, &doc.id, &path(&doc.resource), arn, at);
                     model::create(&mut db, e, doc, at).await?;

@@ -104,7 +104,7 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ShieldR
             "You have reached the limit of protection groups.".into(),
         ));
     }
-    let arn = model::arn(account, "protection-group", &id);
+    let arn = model::arn(ctx.partition(), account, "protection-group", &id);
     let e = model::new_entity(account, GROUP, &id, "/", arn, ctx.now);
     model::create(&mut db, e, &doc, ctx.now).await?;
     Ok(json!({}))

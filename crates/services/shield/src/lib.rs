@@ -77,20 +77,18 @@ async fn authorize(
         Op::TagResource | Op::UntagResource | Op::ListTagsForResource => {
             opt_str(input, "ResourceARN").map(str::to_string)
         }
-        Op::DeleteProtection => {
-            opt_str(input, "ProtectionId").map(|id| model::arn(account, "protection", id))
-        }
-        Op::DescribeProtection => {
-            opt_str(input, "ProtectionId").map(|id| model::arn(account, "protection", id))
-        }
+        Op::DeleteProtection => opt_str(input, "ProtectionId")
+            .map(|id| model::arn(ctx.partition(), account, "protection", id)),
+        Op::DescribeProtection => opt_str(input, "ProtectionId")
+            .map(|id| model::arn(ctx.partition(), account, "protection", id)),
         Op::DescribeProtectionGroup
         | Op::UpdateProtectionGroup
         | Op::DeleteProtectionGroup
         | Op::ListResourcesInProtectionGroup
         | Op::CreateProtectionGroup => opt_str(input, "ProtectionGroupId")
-            .map(|id| model::arn(account, "protection-group", id)),
+            .map(|id| model::arn(ctx.partition(), account, "protection-group", id)),
         Op::DescribeAttack => {
-            opt_str(input, "AttackId").map(|id| model::arn(account, "attack", id))
+            opt_str(input, "AttackId").map(|id| model::arn(ctx.partition(), account, "attack", id))
         }
         _ => None,
     };

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use rampart_kit::{db::Db, entity};
+use rampart_kit::{db::Db, entity, Partition};
 
 pub use rampart_kit::entity::{list_all, load, Loaded};
 use rampart_store::Entity;
@@ -90,9 +90,10 @@ pub struct GroupDoc {
     pub tags: BTreeMap<String, String>,
 }
 
-/// The ARN of a Shield resource (`arn:aws:shield::ACCOUNT:KIND/ID`).
-pub fn arn(account: &str, kind: &str, id: &str) -> String {
-    format!("arn:aws:shield::{account}:{kind}/{id}")
+/// The ARN of a Shield resource (`arn:PARTITION:shield::ACCOUNT:KIND/ID`: global, in the
+/// account's partition).
+pub fn arn(partition: Partition, account: &str, kind: &str, id: &str) -> String {
+    partition.arn("shield", "", account, &format!("{kind}/{id}"))
 }
 
 /// A new entity.
@@ -162,8 +163,8 @@ pub async fn protection_of(
 /// The `ProtectedResourceType` of a resource ARN Rampart can protect.
 pub fn resource_type(arn: &str) -> Option<&'static str> {
     let resource = arn.splitn(6, ':').nth(5)?;
-    if arn.starts_with("arn:aws:elasticloadbalancing:") && resource.starts_with("loadbalancer/app/")
-    {
+    let elb = Partition::of_arn(arn).and_then(|p| p.strip_arn(arn, "elasticloadbalancing"));
+    if elb.is_some() && resource.starts_with("loadbalancer/app/") {
         Some("APPLICATION_LOAD_BALANCER")
     } else {
         None
@@ -214,5 +215,12 @@ mod tests {
         let tg = "arn:aws:elasticloadbalancing:us-east-1:111111111111:targetgroup/t/0123";
         assert_eq!(resource_type(tg), None);
         assert_eq!(resource_type("arn:aws:s3:::bucket"), None);
+        let cn =
+            "arn:aws-cn:elasticloadbalancing:cn-north-1:111111111111:loadbalancer/app/web/0123";
+        assert_eq!(resource_type(cn), Some("APPLICATION_LOAD_BALANCER"));
+        assert_eq!(
+            arn(Partition::AwsCn, "111111111111", "protection", "p1"),
+            "arn:aws-cn:shield::111111111111:protection/p1"
+        );
     }
 }

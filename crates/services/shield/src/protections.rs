@@ -84,7 +84,7 @@ pub async fn create(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> ShieldR
         automatic_response: None,
         tags,
     };
-    let arn = model::arn(account, "protection", &id);
+    let arn = model::arn(ctx.partition(), account, "protection", &id);
     let e = model::new_entity(account, PROTECTION, &id, "/", arn, ctx.now);
     model::create(&mut db, e, &doc, ctx.now).await?;
     Ok(json!({"ProtectionId": id}))

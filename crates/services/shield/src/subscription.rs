@@ -26,7 +26,7 @@ pub async fn create(_input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Shield
         start: ctx.now.timestamp(),
         auto_renew: "ENABLED".into(),
     };
-    let arn = model::arn(account, "subscription", &id);
+    let arn = model::arn(ctx.partition(), account, "subscription", &id);
     let e = model::new_entity(account, SUBSCRIPTION, "subscription", "/", arn, ctx.now);
     model::create(&mut db, e, &doc, ctx.now).await?;
     Ok(json!({}))

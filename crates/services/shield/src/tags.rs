@@ -19,7 +19,9 @@ const MAX_TAGS: usize = 200;
 
 /// What an ARN names: (entity kind, id).
 fn target(ctx: &CallContext, arn: &str) -> ShieldResult<(&'static str, String)> {
-    let prefix = format!("arn:aws:shield::{}:", ctx.principal.account_id);
+    let prefix = ctx
+        .partition()
+        .arn("shield", "", &ctx.principal.account_id, "");
     let rest = arn.strip_prefix(&prefix).ok_or_else(|| {
         ShieldError::InvalidResourceException(format!("Unrecognized resource '{arn}'."))
     })?;

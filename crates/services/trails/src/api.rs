@@ -592,7 +592,7 @@ pub async fn put_selectors(
         opt_str(input, "TrailName").unwrap_or_default(),
     )
     .await?;
-    trail.doc.selectors = selectors::parse(input)?;
+    trail.doc.selectors = selectors::parse(input, ctx.partition())?;
     let arn = trail.arn().to_string();
     let (member, value) = trail.doc.selectors.describe();
     entity::save_doc(&mut db, trail.entity, &trail.doc, ctx.now).await?;

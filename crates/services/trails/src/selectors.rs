@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use rampart_cloudtrail::CloudTrailError;
+use rampart_kit::Partition;
 
 /// A trail's selectors.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,8 +120,9 @@ const OPERATORS: &[&str] = &[
     "NotEndsWith",
 ];
 
-/// Reads `PutEventSelectors`' input: exactly one of the two kinds, each valid.
-pub fn parse(input: &Value) -> Result<Selectors, CloudTrailError> {
+/// Reads `PutEventSelectors`' input: exactly one of the two kinds, each valid. S3 data
+/// resources are named in the trail's partition (`arn:aws-cn:s3:::bucket/` in China).
+pub fn parse(input: &Value, partition: Partition) -> Result<Selectors, CloudTrailError> {
     let basic = input.get("EventSelectors").and_then(Value::as_array);
     let advanced = input
         .get("AdvancedEventSelectors")
@@ -129,12 +131,12 @@ pub fn parse(input: &Value) -> Result<Selectors, CloudTrailError> {
         (Some(_), Some(_)) | (None, None) => Err(invalid(
             "Specify either EventSelectors or AdvancedEventSelectors, but not both.",
         )),
-        (Some(list), None) => parse_basic(list),
+        (Some(list), None) => parse_basic(list, partition),
         (None, Some(list)) => parse_advanced(list),
     }
 }
 
-fn parse_basic(list: &[Value]) -> Result<Selectors, CloudTrailError> {
+fn parse_basic(list: &[Value], partition: Partition) -> Result<Selectors, CloudTrailError> {
     if list.len() > 5 {
         return Err(invalid("You can specify at most 5 event selectors."));
     }
@@ -167,7 +169,7 @@ fn parse_basic(list: &[Value]) -> Result<Selectors, CloudTrailError> {
                 .flatten()
             {
                 let v = v.as_str().unwrap_or("");
-                if !v.starts_with("arn:aws:s3") {
+                if partition.strip_arn(&format!("{v}:"), "s3").is_none() {
                     return Err(invalid(&format!("Value {v} is not a valid S3 ARN.")));
                 }
                 values += 1;
@@ -289,14 +291,20 @@ fn basic_matches(s: &Value, facts: &Facts) -> bool {
     management && !excluded
 }
 
-/// Whether a data resource value (`arn:aws:s3` for every bucket, `arn:aws:s3:::bucket/` or a
-/// prefix of object ARNs) selects one of the record's objects.
+/// Whether a data resource value (`arn:PARTITION:s3` or `arn:PARTITION:s3:::` for every
+/// bucket, `arn:PARTITION:s3:::bucket/` or a prefix of object ARNs) selects one of the
+/// record's objects.
 fn object_selected(value: &str, facts: &Facts) -> bool {
+    let every_bucket = Partition::of_arn(value)
+        .filter(|p| matches!(p.strip_arn(&format!("{value}:"), "s3"), Some("" | ":::")));
     facts
         .resources
         .iter()
         .filter(|r| r.kind == "AWS::S3::Object")
-        .any(|r| value == "arn:aws:s3" || value == "arn:aws:s3:::" || r.arn.starts_with(value))
+        .any(|r| match every_bucket {
+            Some(p) => p.strip_arn(&r.arn, "s3").is_some(),
+            None => r.arn.starts_with(value),
+        })
 }
 
 fn advanced_matches(s: &Value, facts: &Facts) -> bool {
@@ -400,12 +408,15 @@ mod tests {
 
     #[test]
     fn basic_selectors_pick_objects_and_exclude_sources() {
-        let s = parse(&json!({"EventSelectors": [{
-            "ReadWriteType": "WriteOnly",
-            "IncludeManagementEvents": true,
-            "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::b/logs/"]}],
-            "ExcludeManagementEventSources": ["kms.amazonaws.com"],
-        }]}))
+        let s = parse(
+            &json!({"EventSelectors": [{
+                "ReadWriteType": "WriteOnly",
+                "IncludeManagementEvents": true,
+                "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::b/logs/"]}],
+                "ExcludeManagementEventSources": ["kms.amazonaws.com"],
+            }]}),
+            Partition::Aws,
+        )
         .unwrap();
         assert!(s.custom());
         assert!(s.matches(&facts(
@@ -433,15 +444,18 @@ mod tests {
 
     #[test]
     fn advanced_selectors_match_fields() {
-        let s = parse(&json!({"AdvancedEventSelectors": [{
-            "Name": "s3 writes but not tags",
-            "FieldSelectors": [
-                {"Field": "eventCategory", "Equals": ["Data"]},
-                {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
-                {"Field": "readOnly", "Equals": ["false"]},
-                {"Field": "eventName", "NotStartsWith": ["PutObjectTag"]},
-            ],
-        }]}))
+        let s = parse(
+            &json!({"AdvancedEventSelectors": [{
+                "Name": "s3 writes but not tags",
+                "FieldSelectors": [
+                    {"Field": "eventCategory", "Equals": ["Data"]},
+                    {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+                    {"Field": "readOnly", "Equals": ["false"]},
+                    {"Field": "eventName", "NotStartsWith": ["PutObjectTag"]},
+                ],
+            }]}),
+            Partition::Aws,
+        )
         .unwrap();
         let mut put = facts("Data", false, "s3.amazonaws.com", Some("arn:aws:s3:::b/k"));
         put.event_name = "PutObject".into();
@@ -458,12 +472,40 @@ mod tests {
             json!({"EventSelectors": [], "AdvancedEventSelectors": []}),
             json!({"EventSelectors": [{"ReadWriteType": "Some"}]}),
             json!({"EventSelectors": [{"DataResources": [{"Type": "AWS::Lambda::Function", "Values": []}]}]}),
+            json!({"EventSelectors": [{"DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws-cn:s3:::b/"]}]}]}),
+            json!({"EventSelectors": [{"DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3x"]}]}]}),
             json!({"AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventName", "Equals": ["X"]}]}]}),
             json!({"AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "nope", "Equals": ["X"]}]}]}),
             json!({"AdvancedEventSelectors": [{"FieldSelectors": [{"Field": "eventCategory"}]}]}),
         ] {
-            let err = parse(&bad).unwrap_err();
+            let err = parse(&bad, Partition::Aws).unwrap_err();
             assert_eq!(err.code(), "InvalidEventSelectorsException", "{bad}");
+        }
+    }
+
+    #[test]
+    fn data_resources_are_named_in_the_trails_partition() {
+        let cn = |values: Value| {
+            parse(
+                &json!({"EventSelectors": [{
+                    "DataResources": [{"Type": "AWS::S3::Object", "Values": values}],
+                }]}),
+                Partition::AwsCn,
+            )
+        };
+        let object = |arn: &str| facts("Data", false, "s3.amazonaws.com", Some(arn));
+        let bucket = cn(json!(["arn:aws-cn:s3:::b/"])).unwrap();
+        assert!(bucket.matches(&object("arn:aws-cn:s3:::b/k")));
+        assert!(!bucket.matches(&object("arn:aws-cn:s3:::c/k")));
+        for every in ["arn:aws-cn:s3", "arn:aws-cn:s3:::"] {
+            let all = cn(json!([every])).unwrap();
+            assert!(all.matches(&object("arn:aws-cn:s3:::c/k")), "{every}");
+            assert!(!all.matches(&object("arn:aws:s3:::c/k")), "{every}");
+        }
+        // The commercial spelling names no bucket of an `aws-cn` trail.
+        for other in ["arn:aws:s3:::b/", "arn:aws:s3", "arn:aws-us-gov:s3:::b/"] {
+            let err = cn(json!([other])).unwrap_err();
+            assert_eq!(err.code(), "InvalidEventSelectorsException", "{other}");
         }
     }
 }

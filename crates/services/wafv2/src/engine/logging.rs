@@ -57,7 +57,10 @@ fn inv(field: &'static str, parameter: impl Into<String>, reason: &str) -> Inval
 /// The bucket name of a destination ARN Rampart can deliver to: an S3 bucket ARN whose name
 /// starts with `aws-waf-logs-`.
 pub fn bucket_of(destination: &str) -> Result<String, Invalid> {
-    let name = destination.strip_prefix("arn:aws:s3:::").ok_or_else(|| {
+    let bucket = rampart_kit::Partition::of_arn(destination)
+        .and_then(|p| p.strip_arn(destination, "s3"))
+        .and_then(|rest| rest.strip_prefix("::"));
+    let name = bucket.ok_or_else(|| {
         inv(
             "LOG_DESTINATION",
             destination,
@@ -434,6 +437,10 @@ mod tests {
             Some("aws-waf-logs-x")
         );
         assert!(bucket_of("arn:aws:s3:::my-bucket").is_err());
+        assert_eq!(
+            bucket_of("arn:aws-cn:s3:::aws-waf-logs-x").ok().as_deref(),
+            Some("aws-waf-logs-x")
+        );
         assert!(bucket_of("arn:aws:logs:us-east-1:1:log-group:aws-waf-logs-x").is_err());
         let two = json!({ "LogDestinationConfigs": ["arn:aws:s3:::aws-waf-logs-a", "arn:aws:s3:::aws-waf-logs-b"] });
         assert!(LogConfig::compile(&two).is_err());

@@ -214,7 +214,7 @@ pub async fn enable(_input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<V
                     name_key: NAME.into(),
                     id: format!("outbound-issuer/{}", i.id),
                     path: "/".into(),
-                    arn: ctx.partition().root_arn(&account),
+                    arn: ctx.partition().root_arn(account),
                     created_at: ctx.now,
                     updated_at: ctx.now,
                     doc: to_text(&i)?,

@@ -72,10 +72,10 @@ fn aws_principals(doc: &Value) -> impl Iterator<Item = &str> {
     };
     statements
         .into_iter()
-        .flat_map(|s| [&s["Principal"]["AWS"], &s["NotPrincipal"]["AWS"]])
+        .flat_map(|s| [s.pointer("/Principal/AWS"), s.pointer("/NotPrincipal/AWS")])
         .flat_map(|v| match v {
-            Value::String(s) => vec![s.as_str()],
-            Value::Array(list) => list.iter().filter_map(Value::as_str).collect(),
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
             _ => Vec::new(),
         })
 }

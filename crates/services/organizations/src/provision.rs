@@ -8,6 +8,13 @@
 //! role the request named (`OrganizationAccountAccessRole` by default) with
 //! `AdministratorAccess`, trusted by the management account. Each completed request commits
 //! with its `CreateAccountResult` service event in the management account's trail.
+//!
+//! A `CreateGovCloudAccount` request also allocates the id of the paired account in the
+//! `aws-us-gov` partition and records the pairing (the request's `GovCloudAccountId`, the
+//! member record, a store link that keeps the id unique). That account belongs to another
+//! partition, so another installation: this one hands its id over in [`NewAccount::govcloud`]
+//! (the server writes it beside the commercial root key), and an `aws-us-gov` installation
+//! started with it creates it (docs/ORGANIZATIONS.md).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rampart_store::{
@@ -40,6 +47,26 @@ pub struct NewAccount {
     pub access_key_id: String,
     /// The root user's secret access key (shown once).
     pub secret_access_key: Zeroizing<String>,
+    /// The paired `aws-us-gov` account of a `CreateGovCloudAccount` request.
+    pub govcloud: Option<GovCloudAccount>,
+}
+
+/// The `aws-us-gov` account a `CreateGovCloudAccount` request paired with a new commercial
+/// account: what an `aws-us-gov` installation needs to create it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GovCloudAccount {
+    /// Its account id (`GovCloudAccountId`).
+    pub account_id: String,
+    /// The commercial account it is paired with.
+    pub paired_account_id: String,
+    /// The email both accounts share.
+    pub email: String,
+    /// The account name.
+    pub name: String,
+    /// The role the request named.
+    pub role_name: String,
+    /// The commercial organization's management account.
+    pub management_account_id: String,
 }
 
 /// Completes every pending `CreateAccount` request at `now`, each in its own transaction
@@ -105,6 +132,9 @@ fn result_event(
     if let Some(obj) = status.as_object_mut() {
         if let Some(id) = &d.account_id {
             obj.insert("accountId".into(), json!(id));
+        }
+        if let Some(id) = &d.govcloud_account_id {
+            obj.insert("govCloudAccountId".into(), json!(id));
         }
         if let Some(reason) = &d.failure_reason {
             obj.insert("failureReason".into(), json!(reason));
@@ -188,6 +218,11 @@ async fn complete(
         )
         .await?;
     create_access_role(db, partition, &account_id, management, &d.role_name, now).await?;
+    let govcloud = if d.govcloud {
+        Some(pair_govcloud(db, management, &account_id).await?)
+    } else {
+        None
+    };
     let member = MemberDoc {
         org_id: org.id.clone(),
         parent_id: org.doc.root_id.clone(),
@@ -195,19 +230,50 @@ async fn complete(
         joined_at: now,
         tags: d.tags.clone(),
         delegations: Default::default(),
+        govcloud_account_id: govcloud.clone(),
     };
     tree::add_member(db, &org, &account_id, &member, now).await?;
     policies::attach_defaults(db, &org, &account_id).await?;
     d.state = "SUCCEEDED".into();
     d.completed_at = Some(now);
     d.account_id = Some(account_id.clone());
+    d.govcloud_account_id = govcloud.clone();
+    let govcloud = govcloud.map(|id| GovCloudAccount {
+        account_id: id,
+        paired_account_id: account_id.clone(),
+        email: d.email.clone(),
+        name: d.account_name.clone(),
+        role_name: d.role_name.clone(),
+        management_account_id: management.to_string(),
+    });
     save_doc(db, e, &d, now).await?;
     bump(db).await?;
     Ok(Some(Some(NewAccount {
         account_id,
         access_key_id,
         secret_access_key: secret,
+        govcloud,
     })))
+}
+
+/// Allocates the id of the `aws-us-gov` account paired with `account` and links the two in
+/// `management`'s records: an id no account of this store has and no other pairing took.
+async fn pair_govcloud(db: &mut Db<'_>, management: &str, account: &str) -> Res<String> {
+    for _ in 0..16 {
+        let id = fresh_account_id(db).await?;
+        let taken = !db
+            .links()
+            .sources(model::LINK_GOVCLOUD, &id)
+            .await?
+            .is_empty();
+        if !taken && id != account {
+            db.links()
+                .add(management, model::LINK_GOVCLOUD, account, &id)
+                .await?;
+            return Ok(id);
+        }
+    }
+    Err(rampart_kit::error::ServiceError::internal())
 }
 
 async fn fail(

@@ -533,6 +533,14 @@ def test_kms_encrypted_log_files_need_the_key(trail_server):
     assert out["KmsKeyId"] == key
     ct.start_logging(Name="sealed")
     advance(server, 120)
+    # CloudTrail's own write of a log file is a use of the key (GetKeyLastUsage), with the
+    # record of the KMS call S3 made for it.
+    from test_kms_last_usage import _event, _last
+
+    last = _last(kms, key, "GenerateDataKey")["KeyLastUsage"]
+    record = _event(server, last["CloudTrailEventId"], "GenerateDataKey")
+    assert record["requestID"] == last["KmsRequestId"]
+    assert record["userIdentity"]["invokedBy"] == "cloudtrail.amazonaws.com", record
     # The validator reading through the API gets the files S3 decrypts for the caller.
     advance(server, 3600)
     ours = rampart_validate(server, out["TrailARN"], api=True)

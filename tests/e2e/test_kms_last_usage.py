@@ -1,7 +1,9 @@
 """KMS GetKeyLastUsage with boto3: a key's last successful cryptographic use, with the request
 id and the CloudTrail event id of that call's record (the caller's own call, or the call a
 service made on the caller's behalf), written a moment after the call; non-cryptographic and
-failed calls do not count; ReEncrypt counts for both of its keys; aliases are refused."""
+failed calls do not count; ReEncrypt counts for both of its keys; aliases are refused. The
+server's own work counts as AWS counts any successful cryptographic call: Secrets Manager
+sealing a replica (here), CloudTrail's SSE-KMS log files (test_cloudtrail_trails.py)."""
 
 import json
 import time
@@ -20,8 +22,8 @@ def _last(kms, key, operation, tries=100):
     raise AssertionError(f"last use of {key} never became {operation}: {out}")
 
 
-def _event(server, event_id, name):
-    trail = server.client("cloudtrail")
+def _event(server, event_id, name, region="us-east-1"):
+    trail = server.client("cloudtrail", region=region)
     by_name = [{"AttributeKey": "EventName", "AttributeValue": name}]
     for e in trail.lookup_events(LookupAttributes=by_name, MaxResults=50)["Events"]:
         if e["EventId"] == event_id:
@@ -90,3 +92,22 @@ def test_a_service_calling_for_the_caller_uses_the_key(server):
     assert record["requestID"] == last["KmsRequestId"]
     sm.get_secret_value(SecretId="last-usage-sealed")
     _last(kms, key, "Decrypt")
+
+
+def test_a_background_job_calling_kms_uses_the_key(server):
+    """Secrets Manager's replication job seals the replica's value with a key of the replica
+    region, on the owner's behalf and with no client request: that is a use of the key."""
+    region = "eu-west-1"
+    kms = server.client("kms", region=region)
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    sm = server.client("secretsmanager")
+    sm.create_secret(
+        Name="last-usage-replicated",
+        SecretString="s3cr3t",
+        AddReplicaRegions=[{"Region": region, "KmsKeyId": key}],
+    )
+    last = _last(kms, key, "GenerateDataKey")["KeyLastUsage"]
+    record = _event(server, last["CloudTrailEventId"], "GenerateDataKey", region)
+    assert record["userIdentity"].get("invokedBy") == "secretsmanager.amazonaws.com"
+    assert record["requestID"] == last["KmsRequestId"]
+    assert record["awsRegion"] == region

@@ -194,3 +194,33 @@ def test_policies_bound_audience_and_lifetime_and_sessions_cannot_escalate(fresh
     claims = json.loads(_b64(token.split(".")[1]))
     # A role session's token names the role.
     assert claims["sub"] == f"arn:aws:iam::{account}:role/minter"
+
+
+def test_a_payload_over_the_limit_is_refused(fresh_server):
+    """A token whose claims would exceed the largest payload STS signs (8 KiB of claims JSON,
+    Rampart's choice: AWS does not publish its limit) is refused with AWS's
+    JWTPayloadSizeExceededException; just under it, the token is signed and verifies."""
+    server = fresh_server
+    iam, sts = server.client("iam"), server.client("sts")
+    issuer = iam.enable_outbound_web_identity_federation()["IssuerIdentifier"]
+
+    def tags(count, size):
+        return [{"Key": f"tag{i:02d}", "Value": "v" * size} for i in range(count)]
+
+    for request in (
+        {"Audience": [AUDIENCE], "Tags": tags(50, 256)},
+        {"Audience": [f"https://{i}.example.com/" + "a" * 970 for i in range(10)]},
+    ):
+        with pytest.raises(ClientError) as e:
+            sts.get_web_identity_token(SigningAlgorithm="RS256", **request)
+        assert _code(e) == "JWTPayloadSizeExceededException"
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert "Reduce the number of request tags" in e.value.response["Error"]["Message"]
+
+    out = sts.get_web_identity_token(
+        Audience=[AUDIENCE], SigningAlgorithm="ES384", Tags=tags(26, 256)
+    )
+    _, claims = _verify(out["WebIdentityToken"], issuer)
+    size = len(_b64(out["WebIdentityToken"].split(".")[1]))
+    assert 6 * 1024 < size <= 8 * 1024, size
+    assert len(claims[NAMESPACE]["request_tags"]) == 26

@@ -114,7 +114,10 @@ pub async fn ensure(
     let (account_id, access_key_id, secret, from_env) = match fixed {
         Some(f) => (f.account_id, f.access_key_id, f.secret, false),
         None => {
-            let account_id = ids::account_id()?;
+            let account_id = match env_account_id()? {
+                Some(id) => id,
+                None => ids::account_id()?,
+            };
             match env_root_key()? {
                 Some((id, secret)) => (account_id, id, secret, true),
                 None => (
@@ -241,6 +244,19 @@ fn root_key(
         created_at: now,
         last_used: None,
         session: None,
+    }
+}
+
+/// `RAMPART_ACCOUNT_ID`, validated, if set: the id a new installation gives its first account
+/// (read at first start only), e.g. the `GovCloudAccountId` an `aws` installation's
+/// `CreateGovCloudAccount` paired with a commercial account, for the `aws-us-gov`
+/// installation that serves it.
+fn env_account_id() -> anyhow::Result<Option<String>> {
+    match std::env::var("RAMPART_ACCOUNT_ID") {
+        Ok(id) if id.trim().is_empty() => Ok(None),
+        Ok(id) if rampart_store::is_valid_account_id(&id) => Ok(Some(id)),
+        Ok(_) => bail!("RAMPART_ACCOUNT_ID must be 12 digits"),
+        Err(_) => Ok(None),
     }
 }
 

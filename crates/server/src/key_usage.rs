@@ -1,13 +1,20 @@
-//! KMS keys' last successful cryptographic use, noted on the request path as each call's
-//! audit record is queued (the call's own, and those of the KMS calls services make on a
-//! caller's behalf), so the use carries its record's `eventID` and request id. What is noted
+//! KMS keys' last successful cryptographic use, noted as each call's audit record is built:
+//! on the request path (the call's own, and those of the KMS calls services make on a
+//! caller's behalf) and in the server's own work (the KMS calls of built-in rotation, secret
+//! replication, and the SSE-KMS writes of CloudTrail, Config and GuardDuty, see
+//! [`KeyUsage::note_side`]), so the use carries its record's `eventID` and request id, as AWS
+//! counts every successful cryptographic operation whoever made it. What is noted
 //! waits in memory, latest per key, for the node's flush job (`jobs::key_usage`), which
 //! writes it in one transaction (`kms::last_usage::record`).
 
 use std::{collections::HashMap, sync::Mutex};
 
 use chrono::{DateTime, Utc};
-use rampart_services::kms::last_usage::{self, Usage};
+use rampart_services::{
+    cloudtrail::event::EventFacts,
+    kms::last_usage::{self, Usage},
+    SideCall,
+};
 use rampart_store::Store;
 
 /// Keys kept in memory between flushes (bounds memory when the store is unreachable).
@@ -70,6 +77,22 @@ impl KeyUsage {
                 );
             }
         }
+    }
+
+    /// Notes a KMS call a service made (`side`, on a caller's behalf or for its own work)
+    /// whose audit record has `facts`' time and ids; a failed or refused call, or a call to
+    /// another service, is not a use.
+    pub fn note_side(&self, side: &SideCall, facts: &EventFacts<'_>) {
+        if side.service != "kms" || side.error.is_some() {
+            return;
+        }
+        self.note(Used {
+            operation: side.operation,
+            resources: &side.resources,
+            at: facts.event_time,
+            request_id: facts.request_id,
+            event_id: facts.event_id,
+        });
     }
 
     /// Writes what was noted (one transaction); on failure the uses are kept for the next

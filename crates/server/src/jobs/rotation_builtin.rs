@@ -134,7 +134,7 @@ pub(super) async fn call_as(
                 match route.handle(input.clone(), &ctx, Db::Write(&mut tx)).await {
                     Ok(out) => {
                         // The change and its records commit together.
-                        let records = records(&ctx, service, op, &input, false, None);
+                        let records = records(app, &ctx, service, op, &input, false, None);
                         tx.append_audit_batch(&records)
                             .await
                             .map_err(|e| e.to_string())?;
@@ -148,7 +148,7 @@ pub(super) async fn call_as(
     };
     // A read, or a call that failed: its records in a transaction of their own.
     let error = outcome.as_ref().err().map(|e| (e.code, e.message.as_str()));
-    let records = records(&ctx, service, op, &input, read_only, error);
+    let records = records(app, &ctx, service, op, &input, read_only, error);
     let mut tx = app.store.begin().await.map_err(|e| e.to_string())?;
     tx.append_audit_batch(&records)
         .await
@@ -159,6 +159,7 @@ pub(super) async fn call_as(
 
 /// The audit records of a built-in step's call and of the calls it made on that behalf.
 fn records(
+    app: &App,
     ctx: &CallContext,
     service: &'static str,
     op: &'static str,
@@ -166,25 +167,28 @@ fn records(
     read_only: bool,
     error: Option<(&'static str, &str)>,
 ) -> Vec<AuditRecord> {
-    let mut out = vec![record(ctx, service, op, input, read_only, error)];
+    let mut out = vec![record(app, ctx, service, op, input, read_only, error)];
     out.extend(
         ctx.side_calls
             .take()
             .iter()
-            .map(|side| side_record(ctx, side)),
+            .map(|side| side_record(app, ctx, side)),
     );
     out
 }
 
-/// The record of a call a built-in step's call made on that behalf (a KMS call).
-pub(super) fn side_record(ctx: &CallContext, side: &SideCall) -> AuditRecord {
+/// The record of a call a built-in step's call made on that behalf (a KMS call, which is a
+/// use of its key when it succeeded).
+pub(super) fn side_record(app: &App, ctx: &CallContext, side: &SideCall) -> AuditRecord {
     crate::pipeline::audit::on_behalf(&ctx.principal, None, &ctx.region, ctx.now, side, |f| {
+        app.key_usage.note_side(side, f);
         crate::pipeline::audit::record(f, Some(&ctx.principal.account_id))
     })
 }
 
 /// The record of a call made as Secrets Manager on the account's behalf.
 pub(super) fn record(
+    app: &App,
     ctx: &CallContext,
     service: &'static str,
     op: &'static str,
@@ -201,7 +205,7 @@ pub(super) fn record(
         read_only,
         resources: Vec::new(),
     };
-    side_record(ctx, &side)
+    side_record(app, ctx, &side)
 }
 
 /// The JSON value of the version `stage` (and `version`, if given) of the secret.

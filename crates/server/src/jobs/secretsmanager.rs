@@ -118,7 +118,7 @@ impl Replicator for Replication<'_> {
         ctx.side_calls
             .take()
             .iter()
-            .map(|side| super::rotation_builtin::side_record(ctx, side))
+            .map(|side| super::rotation_builtin::side_record(self.app, ctx, side))
             .collect()
     }
 }

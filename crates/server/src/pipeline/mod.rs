@@ -831,17 +831,7 @@ async fn queue_audit(app: &App, call: &Call) -> Durable {
     let records: Vec<_> = own
         .into_iter()
         .chain(side_calls.iter().filter_map(|side| {
-            audit::side_call(call, side, |facts| {
-                if side.service == "kms" && side.error.is_none() {
-                    app.key_usage.note(Used {
-                        operation: side.operation,
-                        resources: &side.resources,
-                        at: facts.event_time,
-                        request_id: facts.request_id,
-                        event_id: facts.event_id,
-                    });
-                }
-            })
+            audit::side_call(call, side, |facts| app.key_usage.note_side(side, facts))
         }))
         .collect();
     let request_id = call.request_id.clone();

@@ -94,7 +94,7 @@ pub async fn put_object(
     };
     // A failed write leaves `tx` to be rolled back by the caller: nothing of it is recorded.
     let recorded = match outcome {
-        Ok(_) => record(&ctx, &input, account, tx).await,
+        Ok(_) => record(app, &ctx, &input, account, tx).await,
         Err(err) => Err(err),
     };
     match recorded {
@@ -153,8 +153,9 @@ async fn run(
 }
 
 /// Appends the call's audit record (a data event by the service principal), and those of
-/// the KMS calls made for it, to `tx`.
+/// the KMS calls made for it, to `tx`; those calls are uses of their keys.
 async fn record(
+    app: &App,
     ctx: &CallContext,
     input: &Value,
     account: &str,
@@ -188,6 +189,7 @@ async fn record(
         .await?;
     for side in ctx.side_calls.take() {
         let record = audit::on_behalf(&ctx.principal, None, &ctx.region, ctx.now, &side, |f| {
+            app.key_usage.note_side(&side, f);
             audit::record(f, Some(account))
         });
         tx.append_audit(&record).await?;

@@ -1,5 +1,5 @@
-//! Accounts of the organization: `CreateAccount` (asynchronous, see [`super::provision`]),
-//! `DescribeCreateAccountStatus`, `ListCreateAccountStatus`, `DescribeAccount`, `ListAccounts`,
+//! Accounts of the organization: `CreateAccount` and `CreateGovCloudAccount` (asynchronous,
+//! see [`super::provision`]), `DescribeCreateAccountStatus`, `ListCreateAccountStatus`, `DescribeAccount`, `ListAccounts`,
 //! `ListAccountsForParent`, `MoveAccount`, `RemoveAccountFromOrganization`, `CloseAccount`.
 
 use rampart_store::{Account, AccountStatus, Entity};
@@ -12,6 +12,7 @@ use super::{
 };
 use rampart_kit::{
     context::CallContext,
+    Partition,
     db::Db,
     entity::{bump, read_doc, save_doc, to_text},
     input::{opt_str, str_list},
@@ -50,6 +51,9 @@ pub fn status_json(e: &Entity, d: &CreateStatusDoc) -> Value {
     }
     if let Some(a) = &d.account_id {
         v.insert("AccountId".into(), json!(a));
+    }
+    if let Some(g) = &d.govcloud_account_id {
+        v.insert("GovCloudAccountId".into(), json!(g));
     }
     if let Some(r) = &d.failure_reason {
         v.insert("FailureReason".into(), json!(r));
@@ -114,6 +118,21 @@ fn check_create_input(email: &str, name: &str, role: &str) -> Res<()> {
 }
 
 pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    request(input, ctx, db, false).await
+}
+
+/// `CreateGovCloudAccount`: a `CreateAccount` whose request also pairs a new account of the
+/// `aws-us-gov` partition with the commercial one (see [`super::provision`]). AWS serves it
+/// only in the commercial partition, to the management account of a commercial organization.
+pub async fn create_govcloud(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Value> {
+    if ctx.partition() != Partition::Aws {
+        return Err(OrgError::UnsupportedAPIEndpointException.into());
+    }
+    request(input, ctx, db, true).await
+}
+
+/// Records an account request for the provisioner and answers its `IN_PROGRESS` status.
+async fn request(input: &Value, ctx: &CallContext, db: &mut Db<'_>, govcloud: bool) -> Res<Value> {
     let org = managed_org(db, ctx).await?;
     let email = req(input, "Email")?;
     let name = req(input, "AccountName")?;
@@ -131,6 +150,8 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         completed_at: None,
         account_id: None,
         failure_reason: None,
+        govcloud,
+        govcloud_account_id: None,
     };
     let e = Entity {
         account_id: org.management.clone(),

@@ -127,6 +127,10 @@ service_errors! {
         /// The account is already a delegated administrator for the service.
         #[error("The provided account is already a delegated administrator for your organization.")]
         AccountAlreadyRegisteredException,
+        /// The operation is not served in this partition (`CreateGovCloudAccount` outside
+        /// the commercial one).
+        #[error("This action isn't available in the current AWS Region.")]
+        UnsupportedAPIEndpointException,
         /// The account is not a delegated administrator for the service.
         #[error("The specified account is not a delegated administrator for this AWS service.")]
         AccountNotRegisteredException,

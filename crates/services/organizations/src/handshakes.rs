@@ -243,6 +243,7 @@ pub async fn transition(input: &Value, ctx: &CallContext, db: &mut Db<'_>, to: &
             joined_at: ctx.now,
             tags: Vec::new(),
             delegations: Default::default(),
+            govcloud_account_id: None,
         };
         tree::add_member(db, &org, me, &member, ctx.now).await?;
         policies::attach_defaults(db, &org, me).await?;

@@ -8,7 +8,8 @@
 //!
 //! - [`organization`] — create, describe, delete, leave.
 //! - [`tree`] — roots and organizational units.
-//! - [`accounts`] — accounts, `CreateAccount` requests, moves and removals.
+//! - [`accounts`] — accounts, `CreateAccount` and `CreateGovCloudAccount` requests, moves and
+//!   removals.
 //! - [`provision`] — completes `CreateAccount` requests in the background.
 //! - [`handshakes`] — invitations; [`all_features`] — `EnableAllFeatures` and its handshakes.
 //! - [`policies`] — SCPs, RCPs and management policies, policy types, attachments.
@@ -62,6 +63,7 @@ routes! {
         CancelHandshake => Write, |i, c, mut d| handshakes::transition(i, c, &mut d, "CANCELED");
         CloseAccount => Write, |i, c, mut d| accounts::close(i, c, &mut d);
         CreateAccount => Write, |i, c, mut d| accounts::create(i, c, &mut d);
+        CreateGovCloudAccount => Write, |i, c, mut d| accounts::create_govcloud(i, c, &mut d);
         CreateOrganization => Write, |i, c, mut d| organization::create(i, c, &mut d);
         CreateOrganizationalUnit => Write, |i, c, mut d| tree::create_ou(i, c, &mut d);
         CreatePolicy => Write, |i, c, mut d| policies::create(i, c, &mut d);
@@ -117,7 +119,7 @@ routes! {
             |i, c, mut d| resource_policy::validation_errors(i, c, &mut d);
     }
     not_built {
-        CreateGovCloudAccount, DescribeResponsibilityTransfer,
+        DescribeResponsibilityTransfer,
         InviteOrganizationToTransferResponsibility, ListInboundResponsibilityTransfers,
         ListOutboundResponsibilityTransfers, TerminateResponsibilityTransfer,
         UpdateResponsibilityTransfer,

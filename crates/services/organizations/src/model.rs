@@ -38,6 +38,9 @@ pub const LINK_PENDING: &str = "organizations:pending";
 pub const PENDING: &str = "pending";
 /// Link (in the invited account): account id -> handshake id.
 pub const LINK_HANDSHAKE: &str = "organizations:handshake-for";
+/// Link (in the management account): commercial account id -> the `aws-us-gov` account id
+/// `CreateGovCloudAccount` paired with it.
+pub const LINK_GOVCLOUD: &str = "organizations:govcloud-pair";
 /// Link: delegated administrator account id -> service principal.
 pub const LINK_DELEGATED: &str = "organizations:delegated";
 
@@ -137,6 +140,9 @@ pub struct MemberDoc {
     /// Services this account is a delegated administrator for, with when.
     #[serde(default)]
     pub delegations: Delegations,
+    /// The `aws-us-gov` account paired with this one by `CreateGovCloudAccount`.
+    #[serde(default)]
+    pub govcloud_account_id: Option<String>,
 }
 
 /// A policy.
@@ -188,6 +194,12 @@ pub struct CreateStatusDoc {
     /// AWS's reason for a failure (`EMAIL_ALREADY_EXISTS`, ...).
     #[serde(default)]
     pub failure_reason: Option<String>,
+    /// True for a `CreateGovCloudAccount` request.
+    #[serde(default)]
+    pub govcloud: bool,
+    /// The paired `aws-us-gov` account's id once created.
+    #[serde(default)]
+    pub govcloud_account_id: Option<String>,
 }
 
 /// A handshake.

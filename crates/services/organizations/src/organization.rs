@@ -126,6 +126,7 @@ pub async fn create(input: &Value, ctx: &CallContext, db: &mut Db<'_>) -> Res<Va
         joined_at: now,
         tags: Vec::new(),
         delegations: Default::default(),
+        govcloud_account_id: None,
     };
     tree::add_member(db, &org, &account, &member, now).await?;
     for policy_type in &policy_types {

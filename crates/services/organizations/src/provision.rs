@@ -8,6 +8,13 @@
 //! role the request named (`OrganizationAccountAccessRole` by default) with
 //! `AdministratorAccess`, trusted by the management account. Each completed request commits
 //! with its `CreateAccountResult` service event in the management account's trail.
+//!
+//! A `CreateGovCloudAccount` request also allocates the id of the paired account in the
+//! `aws-us-gov` partition and records the pairing (the request's `GovCloudAccountId`, the
+//! member record, a store link that keeps the id unique). That account belongs to another
+//! partition, so another installation: this one hands its id over in [`NewAccount::govcloud`]
+//! (the server writes it beside the commercial root key), and an `aws-us-gov` installation
+//! started with it creates it (docs/ORGANIZATIONS.md).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rampart_store::{
@@ -40,6 +47,26 @@ pub struct NewAccount {
     pub access_key_id: String,
     /// The root user's secret access key (shown once).
     pub secret_access_key: Zeroizing<String>,
+    /// The paired `aws-us-gov` account of a `CreateGovCloudAccount` request.
+    pub govcloud: Option<GovCloudAccount>,
+}
+
+/// The `aws-us-gov` account a `CreateGovCloudAccount` request paired with a new commercial
+/// account: what an `aws-us-gov` installation needs to create it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GovCloudAccount {
+    /// Its account id (`GovCloudAccountId`).
+    pub account_id: String,
+    /// The commercial account it is paired with.
+    pub paired_account_id: String,
+    /// The email both accounts share.
+    pub email: String,
+    /// The account name.
+    pub name: String,
+    /// The role the request named.
+    pub role_name: String,
+    /// The commercial organization's management account.
+    pub management_account_id: String,
 }
 
 /// Completes every pending `CreateAccount` request at `now`, each in its own transaction
@@ -105,6 +132,9 @@ fn result_event(
     if let Some(obj) = status.as_object_mut() {
         if let Some(id) = &d.account_id {
             obj.insert("accountId".into(), json!(id));
+        }
+        if let Some(id) = &d.govcloud_account_id {
+            obj.insert("govCloudAccountId".into(), json!(id));
         }
         if let Some(reason) = &d.failure_reason {
             obj.insert("failureReason".into(), json!(reason));
@@ -188,6 +218,11 @@ async fn complete(
         )
         .await?;
     create_access_role(db, partition, &account_id, management, &d.role_name, now).await?;
+    let govcloud = if d.govcloud {
+        Some(pair_govcloud(db, management, &account_id).await?)
+    } else {
+        None
+    };
     let member = MemberDoc {
         org_id: org.id.clone(),
         parent_id: org.doc.root_id.clone(),
@@ -195,19 +230,50 @@ async fn complete(
         joined_at: now,
         tags: d.tags.clone(),
         delegations: Default::default(),
+        govcloud_account_id: govcloud.clone(),
     };
     tree::add_member(db, &org, &account_id, &member, now).await?;
     policies::attach_defaults(db, &org, &account_id).await?;
     d.state = "SUCCEEDED".into();
     d.completed_at = Some(now);
     d.account_id = Some(account_id.clone());
+    d.govcloud_account_id = govcloud.clone();
+    let govcloud = govcloud.map(|id| GovCloudAccount {
+        account_id: id,
+        paired_account_id: account_id.clone(),
+        email: d.email.clone(),
+        name: d.account_name.clone(),
+        role_name: d.role_name.clone(),
+        management_account_id: management.to_string(),
+    });
     save_doc(db, e, &d, now).await?;
     bump(db).await?;
     Ok(Some(Some(NewAccount {
         account_id,
         access_key_id,
         secret_access_key: secret,
+        govcloud,
     })))
+}
+
+/// Allocates the id of the `aws-us-gov` account paired with `account` and links the two in
+/// `management`'s records: an id no account of this store has and no other pairing took.
+async fn pair_govcloud(db: &mut Db<'_>, management: &str, account: &str) -> Res<String> {
+    for _ in 0..16 {
+        let id = fresh_account_id(db).await?;
+        let taken = !db
+            .links()
+            .sources(model::LINK_GOVCLOUD, &id)
+            .await?
+            .is_empty();
+        if !taken && id != account {
+            db.links()
+                .add(management, model::LINK_GOVCLOUD, account, &id)
+                .await?;
+            return Ok(id);
+        }
+    }
+    Err(rampart_kit::error::ServiceError::internal())
 }
 
 async fn fail(
@@ -274,4 +340,85 @@ async fn create_access_role(
         )
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rampart_kit::test_support;
+    use serde_json::Value;
+
+    async fn org_call(store: &Store, ctx: &rampart_kit::CallContext, op: &str, input: Value) -> Res<Value> {
+        crate::Op::from_name(op)
+            .and_then(crate::route)
+            .expect("routed")
+            .call_unaudited(input, ctx, store)
+            .await
+    }
+
+    #[tokio::test]
+    async fn a_govcloud_request_pairs_a_new_account_of_the_other_partition() {
+        let (store, dir) = test_support::store().await;
+        let mgmt = test_support::root_context();
+        store
+            .accounts()
+            .create(&Account {
+                id: mgmt.principal.account_id.clone(),
+                name: "management".into(),
+                email: "m@example.com".into(),
+                status: AccountStatus::Active,
+                is_management: true,
+                created_at: mgmt.now,
+            })
+            .await
+            .unwrap();
+        org_call(&store, &mgmt, "CreateOrganization", json!({"FeatureSet": "ALL"}))
+            .await
+            .unwrap();
+        // Another partition's server does not serve it, and records nothing.
+        let mut gov = test_support::root_context();
+        gov.region = "us-gov-west-1".into();
+        let input = json!({"Email": "gov@example.com", "AccountName": "gov"});
+        let err = org_call(&store, &gov, "CreateGovCloudAccount", input.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, "UnsupportedAPIEndpointException");
+        assert!(run_pending(&store, Partition::Aws, mgmt.now, None).await.unwrap().is_empty());
+
+        let plain = org_call(&store, &mgmt, "CreateAccount", json!({"Email": "p@example.com", "AccountName": "p"}))
+            .await
+            .unwrap();
+        let started = org_call(&store, &mgmt, "CreateGovCloudAccount", input).await.unwrap();
+        assert_eq!(started["CreateAccountStatus"]["State"], "IN_PROGRESS");
+        let created = run_pending(&store, Partition::Aws, mgmt.now, None).await.unwrap();
+        assert_eq!(created.len(), 2);
+        let paired = created.iter().find_map(|n| n.govcloud.clone()).unwrap();
+        assert_eq!(created.iter().filter(|n| n.govcloud.is_some()).count(), 1);
+        assert_eq!(paired.email, "gov@example.com");
+        assert_eq!(paired.management_account_id, mgmt.principal.account_id);
+        assert_ne!(paired.account_id, paired.paired_account_id);
+        assert!(store.accounts().get(&paired.account_id).await.unwrap().is_none());
+
+        let id = started["CreateAccountStatus"]["Id"].clone();
+        let done = org_call(&store, &mgmt, "DescribeCreateAccountStatus", json!({"CreateAccountRequestId": id}))
+            .await
+            .unwrap();
+        let status = &done["CreateAccountStatus"];
+        assert_eq!(status["State"], "SUCCEEDED");
+        assert_eq!(status["AccountId"], json!(paired.paired_account_id));
+        assert_eq!(status["GovCloudAccountId"], json!(paired.account_id));
+        let id = plain["CreateAccountStatus"]["Id"].clone();
+        let done = org_call(&store, &mgmt, "DescribeCreateAccountStatus", json!({"CreateAccountRequestId": id}))
+            .await
+            .unwrap();
+        assert!(done["CreateAccountStatus"].get("GovCloudAccountId").is_none());
+        // The pairing is kept with the member and keeps the id from being given again.
+        let pairs = store
+            .links()
+            .sources(model::LINK_GOVCLOUD, &paired.account_id)
+            .await
+            .unwrap();
+        assert_eq!(pairs, vec![(paired.management_account_id.clone(), paired.paired_account_id.clone())]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -31,13 +31,6 @@ const NOT_SERVED: &[(&str, &str, &str)] = &[
         "GetHumanReadableSummary",
         "the summary is written by AWS's generative model",
     ),
-    // A GovCloud account lives in the aws-us-gov partition, paired with a commercial account
-    // by AWS's GovCloud sign-up; Rampart's ARNs and principals are the aws partition's.
-    (
-        "organizations",
-        "CreateGovCloudAccount",
-        "needs the aws-us-gov partition",
-    ),
     // Billing transfer between organizations: AWS Billing's invoicing responsibility.
     (
         "organizations",

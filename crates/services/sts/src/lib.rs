@@ -66,6 +66,8 @@ service_errors! {
         OutboundWebIdentityFederationDisabledException,
         /// The token would outlive the caller's session.
         SessionDurationEscalationException,
+        /// The web identity token's claims would exceed the largest payload STS signs.
+        JWTPayloadSizeExceededException,
     }
 }
 

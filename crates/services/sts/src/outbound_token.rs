@@ -31,6 +31,14 @@ use rampart_kit::{
 const MIN_SECS: i64 = 60;
 const MAX_SECS: i64 = 3600;
 const DEFAULT_SECS: i64 = 300;
+/// The largest token payload (the claims' JSON, before encoding) signed, in bytes: AWS
+/// refuses larger ones with `JWTPayloadSizeExceededException` but does not publish its limit,
+/// so this is Rampart's choice (docs/FEDERATION.md): 8 KiB, which a token of the most
+/// claims Rampart writes and a few request tags stays well under, while the model's largest
+/// request (10 audiences of 1,000 characters, 50 tags of 128 and 256) is far over.
+pub const MAX_PAYLOAD_BYTES: usize = 8 * 1024;
+/// AWS's text for a payload over [`MAX_PAYLOAD_BYTES`] (the exception's documentation).
+const PAYLOAD_TOO_LARGE: &str = "The requested token payload size exceeds the maximum allowed size. Reduce the number of request tags included in the GetWebIdentityToken API call to reduce the token payload size.";
 /// The namespace of AWS's own claims.
 const NAMESPACE: &str = "https://sts.amazonaws.com/";
 
@@ -126,6 +134,9 @@ pub async fn handle(
         return Err(ServiceError::internal());
     };
     let claims = claims(input, ctx, &issuer.url, secs);
+    if claims.to_string().len() > MAX_PAYLOAD_BYTES {
+        return Err(StsError::JWTPayloadSizeExceededException(PAYLOAD_TOO_LARGE.into()).into());
+    }
     let token = sign(&db, account, key, &claims)?;
     Ok(json!({ "WebIdentityToken": token, "Expiration": ts(expires) }))
 }
@@ -250,6 +261,21 @@ mod tests {
                 DEFAULT_SECS
             );
         }
+        // A payload over the limit is refused; one just under it is signed.
+        let tags = |n: usize| -> Vec<Value> {
+            (0..n)
+                .map(|i| json!({"Key": format!("k{i:03}"), "Value": "v".repeat(200)}))
+                .collect()
+        };
+        let big = json!({"Audience": ["a"], "SigningAlgorithm": "RS256", "Tags": tags(50)});
+        let err = handle(&big, &ctx, Db::Read(&store)).await.unwrap_err();
+        assert_eq!(err.code, "JWTPayloadSizeExceededException");
+        assert_eq!(err.message, PAYLOAD_TOO_LARGE);
+        let fits = json!({"Audience": ["a"], "SigningAlgorithm": "RS256", "Tags": tags(30)});
+        let out = handle(&fits, &ctx, Db::Read(&store)).await.unwrap();
+        let jwt = Jwt::parse(out["WebIdentityToken"].as_str().unwrap()).unwrap();
+        let size = serde_json::to_string(&jwt.claims).unwrap().len();
+        assert!(size <= MAX_PAYLOAD_BYTES && size > MAX_PAYLOAD_BYTES * 3 / 4, "{size}");
         for (bad, member) in [
             (
                 json!({"Audience": ["a"], "SigningAlgorithm": "HS256"}),

@@ -12,12 +12,12 @@ use super::{
 };
 use rampart_kit::{
     context::CallContext,
-    Partition,
     db::Db,
     entity::{bump, read_doc, save_doc, to_text},
     input::{opt_str, str_list},
     page,
     timestamp::ts,
+    Partition,
 };
 
 /// The `Account` structure.

@@ -348,7 +348,12 @@ mod tests {
     use rampart_kit::test_support;
     use serde_json::Value;
 
-    async fn org_call(store: &Store, ctx: &rampart_kit::CallContext, op: &str, input: Value) -> Res<Value> {
+    async fn org_call(
+        store: &Store,
+        ctx: &rampart_kit::CallContext,
+        op: &str,
+        input: Value,
+    ) -> Res<Value> {
         crate::Op::from_name(op)
             .and_then(crate::route)
             .expect("routed")
@@ -372,9 +377,14 @@ mod tests {
             })
             .await
             .unwrap();
-        org_call(&store, &mgmt, "CreateOrganization", json!({"FeatureSet": "ALL"}))
-            .await
-            .unwrap();
+        org_call(
+            &store,
+            &mgmt,
+            "CreateOrganization",
+            json!({"FeatureSet": "ALL"}),
+        )
+        .await
+        .unwrap();
         // Another partition's server does not serve it, and records nothing.
         let mut gov = test_support::root_context();
         gov.region = "us-gov-west-1".into();
@@ -383,42 +393,77 @@ mod tests {
             .await
             .unwrap_err();
         assert_eq!(err.code, "UnsupportedAPIEndpointException");
-        assert!(run_pending(&store, Partition::Aws, mgmt.now, None).await.unwrap().is_empty());
+        assert!(run_pending(&store, Partition::Aws, mgmt.now, None)
+            .await
+            .unwrap()
+            .is_empty());
 
-        let plain = org_call(&store, &mgmt, "CreateAccount", json!({"Email": "p@example.com", "AccountName": "p"}))
+        let plain = org_call(
+            &store,
+            &mgmt,
+            "CreateAccount",
+            json!({"Email": "p@example.com", "AccountName": "p"}),
+        )
+        .await
+        .unwrap();
+        let started = org_call(&store, &mgmt, "CreateGovCloudAccount", input)
             .await
             .unwrap();
-        let started = org_call(&store, &mgmt, "CreateGovCloudAccount", input).await.unwrap();
         assert_eq!(started["CreateAccountStatus"]["State"], "IN_PROGRESS");
-        let created = run_pending(&store, Partition::Aws, mgmt.now, None).await.unwrap();
+        let created = run_pending(&store, Partition::Aws, mgmt.now, None)
+            .await
+            .unwrap();
         assert_eq!(created.len(), 2);
         let paired = created.iter().find_map(|n| n.govcloud.clone()).unwrap();
         assert_eq!(created.iter().filter(|n| n.govcloud.is_some()).count(), 1);
         assert_eq!(paired.email, "gov@example.com");
         assert_eq!(paired.management_account_id, mgmt.principal.account_id);
         assert_ne!(paired.account_id, paired.paired_account_id);
-        assert!(store.accounts().get(&paired.account_id).await.unwrap().is_none());
+        assert!(store
+            .accounts()
+            .get(&paired.account_id)
+            .await
+            .unwrap()
+            .is_none());
 
         let id = started["CreateAccountStatus"]["Id"].clone();
-        let done = org_call(&store, &mgmt, "DescribeCreateAccountStatus", json!({"CreateAccountRequestId": id}))
-            .await
-            .unwrap();
+        let done = org_call(
+            &store,
+            &mgmt,
+            "DescribeCreateAccountStatus",
+            json!({"CreateAccountRequestId": id}),
+        )
+        .await
+        .unwrap();
         let status = &done["CreateAccountStatus"];
         assert_eq!(status["State"], "SUCCEEDED");
         assert_eq!(status["AccountId"], json!(paired.paired_account_id));
         assert_eq!(status["GovCloudAccountId"], json!(paired.account_id));
         let id = plain["CreateAccountStatus"]["Id"].clone();
-        let done = org_call(&store, &mgmt, "DescribeCreateAccountStatus", json!({"CreateAccountRequestId": id}))
-            .await
-            .unwrap();
-        assert!(done["CreateAccountStatus"].get("GovCloudAccountId").is_none());
+        let done = org_call(
+            &store,
+            &mgmt,
+            "DescribeCreateAccountStatus",
+            json!({"CreateAccountRequestId": id}),
+        )
+        .await
+        .unwrap();
+        assert!(done["CreateAccountStatus"]
+            .get("GovCloudAccountId")
+            .is_none());
         // The pairing is kept with the member and keeps the id from being given again.
         let pairs = store
             .links()
             .sources(model::LINK_GOVCLOUD, &paired.account_id)
             .await
             .unwrap();
-        assert_eq!(pairs, vec![(paired.management_account_id.clone(), paired.paired_account_id.clone())]);
+        assert_eq!(
+            pairs,
+            vec![(
+                paired.management_account_id.clone(),
+                paired.paired_account_id.clone()
+            )]
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 }

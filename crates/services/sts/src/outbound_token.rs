@@ -275,7 +275,10 @@ mod tests {
         let out = handle(&fits, &ctx, Db::Read(&store)).await.unwrap();
         let jwt = Jwt::parse(out["WebIdentityToken"].as_str().unwrap()).unwrap();
         let size = serde_json::to_string(&jwt.claims).unwrap().len();
-        assert!(size <= MAX_PAYLOAD_BYTES && size > MAX_PAYLOAD_BYTES * 3 / 4, "{size}");
+        assert!(
+            size <= MAX_PAYLOAD_BYTES && size > MAX_PAYLOAD_BYTES * 3 / 4,
+            "{size}"
+        );
         for (bad, member) in [
             (
                 json!({"Audience": ["a"], "SigningAlgorithm": "HS256"}),

@@ -204,11 +204,12 @@ async fn json_protocol_errors_use_json_envelopes() {
     let key = h.started.boot.root_access_key_id.clone();
     let (status, body) = h
         .send_signed(
-            "kms",
-            // A modelled KMS operation Rampart does not build (per-key last usage).
-            Some("TrentService.GetKeyLastUsage"),
+            "organizations",
+            // A modelled Organizations operation Rampart does not build (AWS Billing's
+            // responsibility transfers; crates/services/registry/tests/unbuilt_operations.rs).
+            Some("AWSOrganizationsV20161128.DescribeResponsibilityTransfer"),
             "application/x-amz-json-1.1",
-            r#"{"KeyId": "1234abcd-12ab-34cd-56ef-1234567890ab"}"#,
+            r#"{"Id": "rt-1234567890"}"#,
             &key,
             &h.root_secret(),
         )

@@ -312,7 +312,7 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
             })
         })
         .collect();
-    Ok(listed(input, "Destinations", items)?)
+    Ok(listed("Destinations", input, items)?)
 }
 
 #[cfg(test)]

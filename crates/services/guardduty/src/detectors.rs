@@ -427,8 +427,8 @@ pub fn page_answer(member: &str, items: Value, next: Option<String>) -> Value {
 /// The answer of a list call over `items`: the page the input's `MaxResults` and
 /// `NextToken` ask for, as member `member`.
 pub fn listed<T: serde::Serialize>(
-    input: &Value,
     member: &str,
+    input: &Value,
     items: Vec<T>,
 ) -> Result<Value, GuardDutyError> {
     let (items, next) = paged(input, items)?;
@@ -439,7 +439,7 @@ pub fn listed<T: serde::Serialize>(
 pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Value, ServiceError> {
     let found = model::detector_in(&mut db, &ctx.principal.account_id, &ctx.region).await?;
     let ids: Vec<String> = found.into_iter().map(|d| d.id().to_string()).collect();
-    Ok(listed(input, "DetectorIds", ids)?)
+    Ok(listed("DetectorIds", input, ids)?)
 }
 
 #[cfg(test)]

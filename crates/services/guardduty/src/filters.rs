@@ -294,7 +294,7 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
         .map(|e| e.name)
         .collect();
     names.sort();
-    Ok(listed(input, "FilterNames", names)?)
+    Ok(listed("FilterNames", input, names)?)
 }
 
 #[cfg(test)]

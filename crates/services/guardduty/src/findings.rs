@@ -75,7 +75,7 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
     let mut found = matching(&mut db, &d, input).await?;
     criteria::sort(&mut found, input)?;
     let ids: Vec<String> = found.iter().map(id_of).collect();
-    Ok(listed(input, "FindingIds", ids)?)
+    Ok(listed("FindingIds", input, ids)?)
 }
 
 /// The `FindingIds` of an input (1 to 50).

@@ -100,7 +100,7 @@ pub async fn list(input: &Value, ctx: &CallContext, mut db: Db<'_>) -> Result<Va
             })
         })
         .collect();
-    Ok(listed(input, "Invitations", items)?)
+    Ok(listed("Invitations", input, items)?)
 }
 
 /// `GetInvitationsCount`.

@@ -106,7 +106,7 @@ pub async fn list_admins(
         .into_iter()
         .map(|(_, d)| json!({ "AdminAccountId": d.admin, "AdminStatus": "ENABLED" }))
         .collect();
-    Ok(listed(input, "AdminAccounts", items)?)
+    Ok(listed("AdminAccounts", input, items)?)
 }
 
 /// The organization the caller administers for GuardDuty in its region, with the caller's

@@ -299,5 +299,5 @@ pub async fn list(
         .into_iter()
         .map(|e| e.name_key)
         .collect();
-    Ok(listed(input, f.ids_member, ids)?)
+    Ok(listed(f.ids_member, input, ids)?)
 }
